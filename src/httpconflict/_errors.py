@@ -1,0 +1,132 @@
+"""The exception tree. Each error carries the problem a server should answer.
+
+    ProblemError                     .problem: ProblemDetails, .status
+     +-- MalformedHeader (ValueError)         400 malformed-header
+     +-- MalformedJSON (ValueError)           400 malformed-json
+     +-- InvalidDocument (ValueError)         422 invalid-document
+     +-- InvalidParameter (ValueError)        400 invalid-parameter
+     +-- UnsupportedMediaType                 415 unsupported-media-type
+     +-- ContentTooLarge                      413 content-too-large
+     +-- NotFound (LookupError)               404 not-found
+     +-- PreconditionFailed                   412 precondition-failed
+     +-- PreconditionRequired                 428 precondition-required
+     +-- Unavailable                          503 unavailable (retry_after)
+
+Errors raised for bad input also subclass the builtin a caller would catch
+(`ValueError`), so `except ValueError` around a parse keeps working.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from . import _problem
+from ._problem import ProblemDetails, ProblemType
+
+
+class ProblemError(Exception):
+    """An error that knows which problem details a server should answer with."""
+
+    problem_type: ProblemType = _problem.INTERNAL_ERROR
+
+    def __init__(self, detail: str, **extensions: Any) -> None:
+        super().__init__(detail)
+        self.problem: ProblemDetails = self.problem_type.problem(detail, **extensions)
+
+    @property
+    def status(self) -> int:
+        status = self.problem.status
+        return status if status is not None else self.problem_type.status
+
+
+class MalformedHeader(ProblemError, ValueError):
+    """A header field value does not follow its grammar."""
+
+    problem_type = _problem.MALFORMED_HEADER
+
+    def __init__(self, detail: str, *, value: str, header: str | None = None) -> None:
+        extensions: dict[str, Any] = {"value": value}
+        if header is not None:
+            extensions["header"] = header
+        super().__init__(detail, **extensions)
+        self.value = value
+        self.header = header
+
+    def for_header(self, header: str) -> MalformedHeader:
+        """The same error, naming the header field it was found in."""
+        detail = f"{header}: {self.args[0]}"
+        return MalformedHeader(detail, value=self.value, header=header)
+
+
+class MalformedJSON(ProblemError, ValueError):
+    """The request body is not a valid JSON text."""
+
+    problem_type = _problem.MALFORMED_JSON
+
+
+class InvalidDocument(ProblemError, ValueError):
+    """The request body is JSON but not an acceptable document."""
+
+    problem_type = _problem.INVALID_DOCUMENT
+
+
+class InvalidParameter(ProblemError, ValueError):
+    """A path segment or query parameter is invalid."""
+
+    problem_type = _problem.INVALID_PARAMETER
+
+    def __init__(self, detail: str, *, parameter: str) -> None:
+        super().__init__(detail, parameter=parameter)
+
+
+class UnsupportedMediaType(ProblemError):
+    """The request's Content-Type is not accepted by the resource."""
+
+    problem_type = _problem.UNSUPPORTED_MEDIA_TYPE
+
+    def __init__(self, detail: str, *, accept: Iterable[str]) -> None:
+        self.accept = tuple(accept)
+        super().__init__(detail, accept=list(self.accept))
+
+
+class ContentTooLarge(ProblemError):
+    """The request body is larger than the limit."""
+
+    problem_type = _problem.CONTENT_TOO_LARGE
+
+    def __init__(self, detail: str, *, max_bytes: int) -> None:
+        super().__init__(detail, max_bytes=max_bytes)
+
+
+class NotFound(ProblemError, LookupError):
+    """There is no current representation of the target resource."""
+
+    problem_type = _problem.NOT_FOUND
+
+
+class PreconditionFailed(ProblemError):
+    """A condition of the request evaluated to false (412)."""
+
+    problem_type = _problem.PRECONDITION_FAILED
+
+    def __init__(self, detail: str, *, current_etag: str | None) -> None:
+        # `current_etag` is the field value a client puts in If-Match next
+        # (null when nothing exists), so it can retry without guessing.
+        super().__init__(detail, current_etag=current_etag)
+
+
+class PreconditionRequired(ProblemError):
+    """A state-changing request came without a precondition (428)."""
+
+    problem_type = _problem.PRECONDITION_REQUIRED
+
+
+class Unavailable(ProblemError):
+    """The backing store is busy or unreachable; nothing was applied (503)."""
+
+    problem_type = _problem.UNAVAILABLE
+
+    def __init__(self, detail: str, *, retry_after: int = 1) -> None:
+        super().__init__(detail, retry_after=retry_after)
+        self.retry_after = retry_after

@@ -1,0 +1,177 @@
+"""Entity tags (RFC 9110 §8.8.3): parse, format, compare.
+
+Theory of operation: an `ETag` is one entity-tag, strong or weak. An
+`EntityTags` is the value of an If-Match or If-None-Match field: either the
+wildcard `*` or a list of entity-tags, gathered from every field line of the
+request (a recipient combines repeated field lines with commas, §5.3).
+Parsing is strict: a malformed value raises `MalformedHeader`, which is also
+a `ValueError` and carries a 400 problem.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Final
+
+from ._errors import MalformedHeader
+
+# RFC 9110 §8.8.3:
+#   entity-tag = [ weak ] opaque-tag
+#   weak       = %s"W/"
+#   opaque-tag = DQUOTE *etagc DQUOTE
+#   etagc      = %x21 / %x23-7E / obs-text
+#   obs-text   = %x80-FF
+_ETAGC: Final = r"[\x21\x23-\x7e\x80-\xff]"
+_ENTITY_TAG: Final = re.compile(rf'(W/)?"({_ETAGC}*)"')
+
+# RFC 9110 §5.6.1: OWS = *( SP / HTAB ) surrounds each #element, and "a
+# recipient MUST parse and ignore a reasonable number of empty list elements".
+_OWS: Final = " \t"
+
+
+@dataclass(frozen=True, slots=True)
+class ETag:
+    """One entity-tag: an opaque string and a weakness flag."""
+
+    opaque: str
+    weak: bool = False
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(f"{_ETAGC}*", self.opaque):
+            raise ValueError(f"not a valid opaque entity-tag value: {self.opaque!r}")
+
+    @classmethod
+    def parse(cls, value: str) -> ETag:
+        """Parse one entity-tag such as ``"abc"`` or ``W/"abc"``."""
+        match = _ENTITY_TAG.fullmatch(value.strip(_OWS))
+        if match is None:
+            raise _malformed_etag(value)
+        return cls(match.group(2), weak=match.group(1) is not None)
+
+    @classmethod
+    def from_content(cls, content: bytes) -> ETag:
+        """A strong entity-tag derived from the representation's bytes.
+
+        Two representations get the same tag exactly when their bytes are
+        equal, so a retried identical write is recognised as such (and not
+        answered with a false 412, as a version-counter tag would be).
+        """
+        digest = hashlib.sha256(content).digest()[:16]
+        return cls(base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii"))
+
+    def to_header(self) -> str:
+        """Format as a field value: ``"abc"`` or ``W/"abc"``."""
+        return f'W/"{self.opaque}"' if self.weak else f'"{self.opaque}"'
+
+    def __str__(self) -> str:
+        return self.to_header()
+
+    def strong_compare(self, other: ETag) -> bool:
+        # RFC 9110 §8.8.3.2: "Strong comparison: two entity tags are
+        # equivalent if both are not weak and their opaque-tags match
+        # character-by-character."
+        return not self.weak and not other.weak and self.opaque == other.opaque
+
+    def weak_compare(self, other: ETag) -> bool:
+        # RFC 9110 §8.8.3.2: "Weak comparison: two entity tags are equivalent
+        # if their opaque-tags match character-by-character, regardless of
+        # either or both being tagged as "weak"."
+        return self.opaque == other.opaque
+
+
+@dataclass(frozen=True, slots=True)
+class EntityTags:
+    """The value of an If-Match or If-None-Match field.
+
+    ``any`` is true for the wildcard ``*``; otherwise ``tags`` lists the
+    entity-tags in the order they were received.
+    """
+
+    tags: tuple[ETag, ...] = ()
+    any: bool = False
+
+    def __post_init__(self) -> None:
+        if self.any and self.tags:
+            raise ValueError('"*" cannot be combined with entity-tags')
+
+    @classmethod
+    def parse(cls, lines: str | Iterable[str]) -> EntityTags:
+        """Parse one field value, or every field line of one field name.
+
+        If-Match = "*" / #entity-tag  (RFC 9110 §13.1.1)
+        """
+        combined = lines if isinstance(lines, str) else ", ".join(lines)
+        elements = _split_elements(combined)
+        if elements == ["*"]:
+            return cls(any=True)
+        if "*" in elements:
+            raise MalformedHeader(f'"*" must stand alone, but got {combined!r}', value=combined)
+        if not elements:
+            raise MalformedHeader(
+                "an empty list of entity-tags matches nothing; "
+                "send the ETag you received, or omit the field",
+                value=combined,
+            )
+        return cls(tuple(ETag.parse(e) for e in elements))
+
+    def to_header(self) -> str:
+        """Format as one field value."""
+        return "*" if self.any else ", ".join(t.to_header() for t in self.tags)
+
+    def __str__(self) -> str:
+        return self.to_header()
+
+    def strong_match(self, current: ETag) -> bool:
+        """Whether If-Match holds for a current representation tagged `current`.
+
+        RFC 9110 §13.1.1: "An origin server MUST use the strong comparison
+        function when comparing entity tags for If-Match".
+        """
+        return self.any or any(t.strong_compare(current) for t in self.tags)
+
+    def weak_match(self, current: ETag) -> bool:
+        """Whether an If-None-Match list names a current representation.
+
+        RFC 9110 §13.1.2: "A recipient MUST use the weak comparison function
+        when comparing entity tags for If-None-Match".
+        """
+        return self.any or any(t.weak_compare(current) for t in self.tags)
+
+
+# One list element: "*" or an entity-tag, then OWS, then a comma or the end.
+_ELEMENT: Final = re.compile(rf'[ \t]*(\*|(?:W/)?"{_ETAGC}*")[ \t]*(?:,|$)')
+
+
+def _split_elements(combined: str) -> list[str]:
+    """Split a list of entity-tags, respecting commas inside quotes.
+
+    A comma is a valid `etagc`, so ``"a,b"`` is one tag: a plain split on
+    commas would cut it in two.
+    """
+    out: list[str] = []
+    pos = 0
+    text = combined.strip(_OWS)
+    while pos < len(text):
+        if text[pos] in ", \t":
+            pos += 1
+            continue
+        match = _ELEMENT.match(text, pos)
+        if match is None:
+            raise _malformed_etag(combined)
+        out.append(match.group(1))
+        pos = match.end()
+    return out
+
+
+def _malformed_etag(value: str) -> MalformedHeader:
+    hint = ""
+    bare = value.strip(_OWS)
+    if bare and '"' not in bare and "," not in bare and re.fullmatch(f"{_ETAGC}+", bare):
+        hint = f'; entity-tags are quoted: did you mean "{bare}"?'
+    elif bare.startswith('w/"'):
+        hint = '; the weak prefix is an upper-case "W/"'
+    return MalformedHeader(f"not a valid entity-tag: {value!r}{hint}", value=value)

@@ -1,0 +1,123 @@
+"""Request bodies: media types and JSON documents, checked strictly.
+
+A body that a JSON parser somewhere else would read differently is refused
+here, so the bytes stored are the bytes every reader agrees on: UTF-8 only
+(RFC 8259 §8.1), no NaN or Infinity (not JSON), no duplicate member names
+(RFC 8259 §4 leaves their meaning to the parser).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection
+from typing import Any, Final
+
+from ._errors import InvalidDocument, MalformedJSON, UnsupportedMediaType
+
+JSON: Final = "application/json"
+
+
+def parse_media_type(value: str) -> tuple[str, dict[str, str]]:
+    """Split a Content-Type value into a lower-cased ``type/subtype`` and parameters.
+
+    media-type = type "/" subtype parameters  (RFC 9110 §8.3.1)
+    """
+    essence, _, rest = value.partition(";")
+    params: dict[str, str] = {}
+    for part in rest.split(";"):
+        name, eq, param_value = part.strip().partition("=")
+        if eq:
+            params[name.strip().lower()] = param_value.strip().strip('"')
+    return essence.strip().lower(), params
+
+
+def require_media_type(content_type: str | None, accept: Collection[str]) -> str:
+    """Return the request's media type if it is one of `accept`, else raise 415.
+
+    A charset parameter other than UTF-8 is refused too: JSON text exchanged
+    between systems "MUST be encoded using UTF-8" (RFC 8259 §8.1).
+    """
+    if not content_type:
+        raise UnsupportedMediaType(
+            f"the request has a body but no Content-Type; send one of {', '.join(accept)}",
+            accept=accept,
+        )
+    essence, params = parse_media_type(content_type)
+    if essence not in accept:
+        hint = ""
+        if essence.endswith("patch+json"):
+            hint = "; a patch document is sent with PATCH, not PUT or POST"
+        raise UnsupportedMediaType(
+            f"media type {essence!r} is not accepted here; send one of {', '.join(accept)}{hint}",
+            accept=accept,
+        )
+    charset = params.get("charset", "utf-8").lower()
+    if charset not in ("utf-8", "utf8"):
+        raise UnsupportedMediaType(
+            f"charset {charset!r} is not accepted; JSON is UTF-8 (RFC 8259 §8.1)",
+            accept=accept,
+        )
+    return essence
+
+
+def parse_json_object(body: bytes) -> dict[str, Any]:
+    """Parse a body that must be one JSON object; raise 400 or 422 otherwise."""
+    value = parse_json(body)
+    if not isinstance(value, dict):
+        kind = _json_type(value)
+        raise InvalidDocument(
+            f"a document must be a JSON object, not a JSON {kind}", json_type=kind
+        )
+    return value
+
+
+def parse_json(body: bytes) -> Any:
+    """Parse a JSON text strictly; raise `MalformedJSON` or `InvalidDocument`."""
+    if not body:
+        raise MalformedJSON("the request body is empty; send a JSON text")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise MalformedJSON(
+            f"the body is not UTF-8 (invalid byte at offset {error.start})"
+        ) from None
+    try:
+        return json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=_unique_members)
+    except json.JSONDecodeError as error:
+        raise MalformedJSON(
+            f"invalid JSON at line {error.lineno} column {error.colno}: {error.msg}",
+            line=error.lineno,
+            column=error.colno,
+        ) from None
+    except RecursionError:
+        raise MalformedJSON("the JSON text is nested too deeply") from None
+
+
+def _refuse_constant(name: str) -> Any:
+    raise MalformedJSON(f"{name} is not a JSON value (RFC 8259 §6)")
+
+
+def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for name, _ in pairs:
+            if name in seen:
+                raise InvalidDocument(
+                    f"member name {name!r} appears more than once in one object",
+                    member=name,
+                )
+            seen.add(name)
+    return obj
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, bool):
+        return "boolean"
+    if value is None:
+        return "null"
+    return "number"

@@ -1,0 +1,233 @@
+"""Conditional requests (RFC 9110 §13): parse the four fields, evaluate them.
+
+Theory of operation: `Conditions.from_headers` turns the request's
+If-Match, If-None-Match, If-Modified-Since and If-Unmodified-Since into
+values. `evaluate` compares them with the `Validators` of the current
+representation (or None when there is none) in the order of RFC 9110
+§13.2.2 and returns a `Decision`, never a bool, so a caller can tell 304
+from 412 from 428. Nothing here reads a clock or does I/O.
+
+Dates: RFC 9110 §13.1.3 and §13.1.4 tell a recipient to *ignore* an
+If-(Un)Modified-Since value that is not a valid HTTP-date. Ignoring a
+malformed If-Unmodified-Since turns a guarded write into a blind one, so by
+default a malformed date is refused (400); `lenient_dates=True` follows the
+RFC's letter.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+
+from ._errors import MalformedHeader
+from ._etag import EntityTags, ETag
+from ._httpdate import parse_http_date
+
+SAFE_METHODS: Final = frozenset({"GET", "HEAD"})
+
+
+class Decision(enum.Enum):
+    """What to do with a conditional request."""
+
+    PROCEED = "proceed"
+    #: RFC 9110 §13.1.1: a failed If-Match may answer 2xx "if it can be
+    #: determined that the state-changing request has already succeeded".
+    ALREADY_SUCCEEDED = "already-succeeded"
+    NOT_MODIFIED = "not-modified"
+    PRECONDITION_FAILED = "precondition-failed"
+    PRECONDITION_REQUIRED = "precondition-required"
+
+    @property
+    def status(self) -> int | None:
+        """The status to answer with, or None when the method goes on to its own answer."""
+        return _STATUS[self]
+
+
+_STATUS: Final = {
+    Decision.PROCEED: None,
+    Decision.ALREADY_SUCCEEDED: None,
+    Decision.NOT_MODIFIED: 304,
+    Decision.PRECONDITION_FAILED: 412,
+    Decision.PRECONDITION_REQUIRED: 428,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Validators:
+    """The validators of a current representation (RFC 9110 §8.8)."""
+
+    etag: ETag | None = None
+    last_modified: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Conditions:
+    """The conditional header fields of one request; None where absent."""
+
+    if_match: EntityTags | None = None
+    if_none_match: EntityTags | None = None
+    if_modified_since: datetime | None = None
+    if_unmodified_since: datetime | None = None
+
+    @classmethod
+    def from_headers(
+        cls,
+        headers: Mapping[str, str | Iterable[str]] | Callable[[str], list[str]],
+        *,
+        now: datetime | None = None,
+        lenient_dates: bool = False,
+    ) -> Conditions:
+        """Read the four fields from a request's headers.
+
+        `headers` maps lower-case field names to a value or a list of field
+        lines, or is a function returning the list of lines for a name (such
+        as Starlette's ``request.headers.getlist``). Raises `MalformedHeader`
+        naming the field.
+        """
+        lookup = headers if callable(headers) else _lines_from(headers)
+
+        def tags(name: str) -> EntityTags | None:
+            lines = lookup(name.lower())
+            if not lines:
+                return None
+            try:
+                return EntityTags.parse(lines)
+            except MalformedHeader as error:
+                raise error.for_header(name) from None
+
+        def date(name: str) -> datetime | None:
+            lines = lookup(name.lower())
+            if not lines:
+                return None
+            try:
+                if len(lines) > 1:
+                    # §13.1.4: "including when the field value appears to be a list of dates"
+                    raise MalformedHeader(
+                        "expected one HTTP-date, got several", value=", ".join(lines)
+                    )
+                return parse_http_date(lines[0], now=now)
+            except MalformedHeader as error:
+                if lenient_dates:
+                    return None
+                raise error.for_header(name) from None
+
+        return cls(
+            if_match=tags("If-Match"),
+            if_none_match=tags("If-None-Match"),
+            if_modified_since=date("If-Modified-Since"),
+            if_unmodified_since=date("If-Unmodified-Since"),
+        )
+
+    @property
+    def present(self) -> bool:
+        """Whether the request carries any precondition at all."""
+        return (
+            self.if_match is not None
+            or self.if_none_match is not None
+            or self.if_modified_since is not None
+            or self.if_unmodified_since is not None
+        )
+
+
+def _lines_from(headers: Mapping[str, str | Iterable[str]]) -> Callable[[str], list[str]]:
+    folded = {k.lower(): v for k, v in headers.items()}
+
+    def lookup(name: str) -> list[str]:
+        value = folded.get(name)
+        if value is None:
+            return []
+        return [value] if isinstance(value, str) else list(value)
+
+    return lookup
+
+
+def evaluate(
+    method: str,
+    conditions: Conditions,
+    current: Validators | None,
+    *,
+    requested: ETag | None = None,
+    require_precondition: bool = False,
+    creates: bool | None = None,
+) -> Decision:
+    """Evaluate preconditions in the order of RFC 9110 §13.2.2.
+
+    `current` is None when the target resource has no current
+    representation. `requested` is the entity-tag the representation would
+    have after this request (for PUT, that of the body), which lets a failed
+    If-Match or If-Unmodified-Since answer ALREADY_SUCCEEDED when the state
+    asked for is already in place. `require_precondition` answers 428 for a
+    state-changing request on an existing resource that carries no
+    precondition (RFC 6585 §3). `creates` says whether the method would
+    create the resource when it is absent (default: only PUT does).
+    """
+    method = method.upper()
+    safe = method in SAFE_METHODS
+    if current is None and not (creates if creates is not None else method == "PUT"):
+        # §13.2.1: "A server MUST ignore all received preconditions if its
+        # response to the same request without those conditions ... would
+        # have been a status code other than a 2xx (Successful) or 412": here
+        # that answer is a 404, which the caller gives.
+        return Decision.PROCEED
+
+    # Step 1: If-Match, strong comparison (§13.1.1); "*" is false when there
+    # is no current representation.
+    if conditions.if_match is not None:
+        etag = current.etag if current is not None else None
+        if etag is None or not conditions.if_match.strong_match(etag):
+            return _failed(safe, current, requested)
+    # Step 2: If-Unmodified-Since, only without If-Match; ignored when the
+    # resource has no modification date (§13.1.4).
+    elif (
+        conditions.if_unmodified_since is not None
+        and current is not None
+        and current.last_modified is not None
+        and _seconds(current.last_modified) > _seconds(conditions.if_unmodified_since)
+    ):
+        return _failed(safe, current, requested)
+
+    # Step 3: If-None-Match, weak comparison (§13.1.2); "*" is true only
+    # when there is no current representation.
+    if conditions.if_none_match is not None:
+        etag = current.etag if current is not None else None
+        matched = current is not None and (
+            conditions.if_none_match.any
+            or (etag is not None and conditions.if_none_match.weak_match(etag))
+        )
+        if matched:
+            return Decision.NOT_MODIFIED if safe else Decision.PRECONDITION_FAILED
+    # Step 4: If-Modified-Since, only for GET and HEAD and only without
+    # If-None-Match (§13.1.3).
+    elif (
+        safe
+        and conditions.if_modified_since is not None
+        and current is not None
+        and current.last_modified is not None
+        and _seconds(current.last_modified) <= _seconds(conditions.if_modified_since)
+    ):
+        return Decision.NOT_MODIFIED
+
+    if require_precondition and not safe and current is not None and not conditions.present:
+        return Decision.PRECONDITION_REQUIRED
+    return Decision.PROCEED
+
+
+def _failed(safe: bool, current: Validators | None, requested: ETag | None) -> Decision:
+    if (
+        not safe
+        and requested is not None
+        and current is not None
+        and current.etag is not None
+        and current.etag.strong_compare(requested)
+    ):
+        return Decision.ALREADY_SUCCEEDED
+    return Decision.PRECONDITION_FAILED
+
+
+def _seconds(moment: datetime) -> int:
+    # HTTP-dates have one-second resolution: a Last-Modified of 12:00:00.7
+    # was sent as 12:00:00, and a client echoing it back must match.
+    return int(moment.timestamp())

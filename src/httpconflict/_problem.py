@@ -1,0 +1,215 @@
+"""RFC 9457 problem details: the value, and the catalogue of problem types.
+
+Every error answer of httpconflict is a `ProblemDetails` whose ``type`` is
+one of the `ProblemType` URIs below. The URIs are stable identifiers that a
+program can branch on; extension members (``current_etag``, ``header``, ...)
+carry what a program needs to act.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+PROBLEM_TYPE_BASE: Final = "https://httpconflict.dev/problems/"
+MEDIA_TYPE: Final = "application/problem+json"
+
+# RFC 9457 §3.1: the members defined by the specification. An extension
+# member with one of these names would change their meaning, so it is refused.
+RESERVED_MEMBERS: Final = frozenset({"type", "title", "status", "detail", "instance"})
+
+
+@dataclass(frozen=True, slots=True)
+class ProblemDetails:
+    """One problem details object (RFC 9457 §3)."""
+
+    type: str = "about:blank"
+    title: str | None = None
+    status: int | None = None
+    detail: str | None = None
+    instance: str | None = None
+    extensions: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        clash = RESERVED_MEMBERS.intersection(self.extensions)
+        if clash:
+            raise ValueError(
+                f"extension member names must not be {sorted(clash)}: RFC 9457 §3.1 defines them"
+            )
+        if self.status is not None and not 100 <= self.status <= 599:
+            raise ValueError(f"status must be an HTTP status code, not {self.status}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object, members in the RFC's order, then the extensions."""
+        out: dict[str, Any] = {"type": self.type}
+        for name in ("title", "status", "detail", "instance"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        out.update(self.extensions)
+        return out
+
+    def to_json(self) -> bytes:
+        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":")).encode()
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ProblemDetails:
+        """Read a problem object received from elsewhere.
+
+        RFC 9457 §3.1: "If a member's value type does not match the specified
+        type, the member MUST be ignored", so a wrongly typed member is
+        dropped rather than refused.
+        """
+
+        def text(name: str) -> str | None:
+            value = data.get(name)
+            return value if isinstance(value, str) else None
+
+        status = data.get("status")
+        if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+            status = None
+        return cls(
+            type=text("type") or "about:blank",
+            title=text("title"),
+            status=status,
+            detail=text("detail"),
+            instance=text("instance"),
+            extensions={k: v for k, v in data.items() if k not in RESERVED_MEMBERS},
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ProblemType:
+    """A kind of problem: its stable URI, title, usual status, cause and fix."""
+
+    slug: str
+    title: str
+    status: int
+    cause: str
+    fix: str
+
+    @property
+    def uri(self) -> str:
+        return PROBLEM_TYPE_BASE + self.slug
+
+    def problem(self, detail: str | None = None, **extensions: Any) -> ProblemDetails:
+        """An occurrence of this problem type."""
+        return ProblemDetails(
+            type=self.uri,
+            title=self.title,
+            status=self.status,
+            detail=detail,
+            extensions=extensions,
+        )
+
+
+def _type(slug: str, title: str, status: int, cause: str, fix: str) -> ProblemType:
+    problem_type = ProblemType(slug, title, status, cause, fix)
+    PROBLEM_TYPES[slug] = problem_type
+    return problem_type
+
+
+PROBLEM_TYPES: Final[dict[str, ProblemType]] = {}
+
+PRECONDITION_FAILED: Final = _type(
+    "precondition-failed",
+    "The resource has changed since you read it",
+    412,
+    "The If-Match (or If-Unmodified-Since) condition names a version that is "
+    "no longer current: someone else wrote the resource after you read it. "
+    "Also sent for If-None-Match: * when the resource already exists.",
+    "GET the resource again (the answer's `current_etag` names the version "
+    "now stored), re-apply your change to it, and retry with the new ETag "
+    "in If-Match. Do not retry the same request unchanged.",
+)
+PRECONDITION_REQUIRED: Final = _type(
+    "precondition-required",
+    "A precondition is required to change this resource",
+    428,
+    "The request would change a resource that exists, without saying which "
+    "version it is based on; it could overwrite someone else's change.",
+    "GET the resource, then send its ETag in If-Match with the write. "
+    "To create a resource only if it does not exist, send If-None-Match: *.",
+)
+MALFORMED_HEADER: Final = _type(
+    "malformed-header",
+    "A request header is malformed",
+    400,
+    "A header field value does not follow its grammar (an entity-tag must "
+    'be quoted, as in "abc" or W/"abc"; a date must be an HTTP-date).',
+    "Send the header exactly as the server gave it to you (copy the ETag "
+    "header's value into If-Match), or omit it.",
+)
+MALFORMED_JSON: Final = _type(
+    "malformed-json",
+    "The request body is not valid JSON",
+    400,
+    "The body could not be parsed as JSON (RFC 8259), or is not UTF-8.",
+    "Send a UTF-8 JSON text; check for trailing commas, single quotes, NaN.",
+)
+INVALID_DOCUMENT: Final = _type(
+    "invalid-document",
+    "The request body is not an acceptable document",
+    422,
+    "The body is valid JSON but not a JSON object (documents are objects).",
+    'Wrap the value in an object, e.g. {"items": [...]}.',
+)
+UNSUPPORTED_MEDIA_TYPE: Final = _type(
+    "unsupported-media-type",
+    "The request body's media type is not supported here",
+    415,
+    "The Content-Type header is missing or names a media type this resource does not accept.",
+    "Send Content-Type: application/json (the answer's `accept` lists the media types accepted).",
+)
+CONTENT_TOO_LARGE: Final = _type(
+    "content-too-large",
+    "The request body is too large",
+    413,
+    "The body is larger than the server's limit.",
+    "Send a smaller document (the answer's `max_bytes` gives the limit).",
+)
+INVALID_PARAMETER: Final = _type(
+    "invalid-parameter",
+    "A request parameter is invalid",
+    400,
+    "A path segment or query parameter is out of range or malformed.",
+    "Correct the parameter named in the answer's `parameter`.",
+)
+NOT_FOUND: Final = _type(
+    "not-found",
+    "Not found",
+    404,
+    "Nothing exists at this URL (a document that was never created, or was deleted).",
+    "Check the URL. To create the document, PUT it with If-None-Match: *.",
+)
+METHOD_NOT_ALLOWED: Final = _type(
+    "method-not-allowed",
+    "Method not allowed",
+    405,
+    "The resource exists but does not support this request method.",
+    "Use one of the methods listed in the Allow header.",
+)
+CONTENDED: Final = _type(
+    "contended",
+    "The resource is changing too fast to apply this request",
+    503,
+    "The write lost every race for this resource within its bounded attempts.",
+    "Retry after the delay given in Retry-After.",
+)
+UNAVAILABLE: Final = _type(
+    "unavailable",
+    "The database is busy or unreachable",
+    503,
+    "The service could not reach its database, or waited too long for a lock; "
+    "the request was not applied.",
+    "Retry after the delay given in Retry-After.",
+)
+INTERNAL_ERROR: Final = _type(
+    "internal-error",
+    "Internal server error",
+    500,
+    "The server failed while handling the request; the request may not have been applied.",
+    "Retry later; if it persists, report it with the time of the request.",
+)

@@ -1,0 +1,159 @@
+"""The `httpconflict` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from .service.config import DEFAULT_DB, DEFAULT_MAX_BODY, ServiceConfig
+from .storage import DEFAULT_HISTORY, document_store
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="httpconflict",
+        description="HTTP APIs that never lose an update: the document service and tools.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser(
+        "serve",
+        help="run the JSON document service",
+        description="Run the JSON document service (SQLite by default).",
+    )
+    serve.add_argument(
+        "--db",
+        default=DEFAULT_DB,
+        help=f"SQLite file or postgresql:// URL (default: ./{DEFAULT_DB})",
+    )
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)"
+    )
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
+    serve.add_argument(
+        "--workers", type=int, default=1, help="worker processes sharing the database (default: 1)"
+    )
+    serve.add_argument(
+        "--history",
+        type=int,
+        default=DEFAULT_HISTORY,
+        help=f"versions kept per document (default: {DEFAULT_HISTORY})",
+    )
+    serve.add_argument(
+        "--max-body",
+        type=int,
+        default=DEFAULT_MAX_BODY,
+        help=f"largest request body in bytes (default: {DEFAULT_MAX_BODY})",
+    )
+    serve.add_argument(
+        "--blind-writes",
+        action="store_true",
+        help="accept PUT/DELETE without If-Match on existing documents (last writer wins: "
+        "updates can be lost; for demonstrations and migrations only)",
+    )
+    serve.add_argument(
+        "--log-format",
+        choices=("text", "json", "off"),
+        default="text",
+        help="access log format on stdout (default: text)",
+    )
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        return _serve(args)
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+def _serve(args: argparse.Namespace) -> int:
+    try:
+        config = ServiceConfig(
+            db=args.db,
+            history=args.history,
+            max_body=args.max_body,
+            blind_writes=args.blind_writes,
+            log_format=args.log_format,
+        )
+        # Open the database once here, so a wrong --db fails now with a
+        # clear message instead of in every worker.
+        asyncio.run(_check_database(config))
+    except Exception as error:  # report any failure to start as one line
+        print(f"httpconflict serve: {error}", file=sys.stderr)
+        return 1
+
+    import os
+
+    import uvicorn
+
+    os.environ.update(config.to_env())
+    print(
+        f"httpconflict: serving {config.db} on http://{args.host}:{args.port} "
+        f"with {args.workers} worker(s)",
+        file=sys.stderr,
+        flush=True,
+    )
+    from .service.protocol import ProblemHttpToolsProtocol
+
+    uvicorn.run(
+        "httpconflict.service.app:create_app",
+        http=ProblemHttpToolsProtocol,
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        access_log=False,
+        log_config=_log_config(),
+        server_header=False,
+    )
+    return 0
+
+
+async def _check_database(config: ServiceConfig) -> None:
+    store = document_store(config.db, history=config.history)
+    await store.open()
+    await store.close()
+
+
+def _log_config() -> dict[str, Any]:
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "plain": {"format": "%(message)s"},
+            "default": {"format": "%(levelname)s %(name)s: %(message)s"},
+        },
+        "handlers": {
+            "access": {
+                "class": "logging.StreamHandler",
+                "formatter": "plain",
+                "stream": "ext://sys.stdout",
+            },
+            "default": {
+                "class": "logging.StreamHandler",
+                "formatter": "default",
+                "stream": "ext://sys.stderr",
+            },
+        },
+        "loggers": {
+            "httpconflict.access": {"handlers": ["access"], "level": "INFO", "propagate": False},
+            "httpconflict": {"handlers": ["default"], "level": "INFO", "propagate": False},
+            "uvicorn": {"handlers": ["default"], "level": "INFO", "propagate": False},
+            "uvicorn.error": {"level": "INFO"},
+        },
+    }
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("httpconflict")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""The service's settings, passed to worker processes through the environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from typing import Final, Literal
+
+from ..storage import DEFAULT_HISTORY
+
+DEFAULT_DB: Final = "httpconflict.db"
+DEFAULT_MAX_BODY: Final = 1024 * 1024
+_PREFIX: Final = "HTTPCONFLICT_"
+
+LogFormat = Literal["text", "json", "off"]
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceConfig:
+    """Settings of one `httpconflict serve` instance."""
+
+    #: A SQLite file path or a postgresql:// URL.
+    db: str = DEFAULT_DB
+    #: How many versions of each document the history keeps.
+    history: int = DEFAULT_HISTORY
+    #: The largest request body accepted, in bytes (413 above it).
+    max_body: int = DEFAULT_MAX_BODY
+    #: Accept PUT and DELETE without a precondition on an existing document
+    #: (last writer wins, updates can be lost). Off: such writes get 428.
+    blind_writes: bool = False
+    #: The access log: one line per request, as text or JSON lines.
+    log_format: LogFormat = "text"
+
+    def __post_init__(self) -> None:
+        if self.history < 1:
+            raise ValueError("history must be at least 1")
+        if self.max_body < 1:
+            raise ValueError("max_body must be at least 1 byte")
+        if self.log_format not in ("text", "json", "off"):
+            raise ValueError(f"log_format must be text, json or off, not {self.log_format!r}")
+
+    def to_env(self) -> dict[str, str]:
+        """The settings as environment variables, for worker processes."""
+        return {_PREFIX + f.name.upper(): str(getattr(self, f.name)) for f in fields(self)}
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> ServiceConfig:
+        """Read the settings from HTTPCONFLICT_* variables; unset ones keep defaults."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = env.get(_PREFIX + f.name.upper())
+            if raw is None:
+                continue
+            if f.type in ("int", int):
+                values[f.name] = int(raw)
+            elif f.type in ("bool", bool):
+                values[f.name] = raw.strip().lower() in ("1", "true", "yes", "on")
+            else:
+                values[f.name] = raw
+        return cls(**values)  # type: ignore[arg-type]  # names and types come from fields()

@@ -1,0 +1,62 @@
+"""Reading a request: names, preconditions and bodies, each refused with a 4xx problem."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Final
+
+from fastapi import Request
+
+from .._errors import ContentTooLarge, InvalidParameter
+from .._media import JSON, parse_json_object, require_media_type
+from .._preconditions import Conditions
+
+# A name is a URL path segment that needs no percent-encoding. Names that
+# start with "_" are reserved for the service's own resources.
+_NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~:@-]*")
+MAX_NAME: Final = 255
+
+
+def check_name(kind: str, value: str) -> str:
+    """Return `value` if it is a valid collection or document name, else raise 400."""
+    if len(value) > MAX_NAME:
+        raise InvalidParameter(f"a {kind} name is at most {MAX_NAME} characters", parameter=kind)
+    if _NAME.fullmatch(value) is None:
+        reason = (
+            "names starting with '_' are reserved"
+            if value.startswith("_")
+            else "use letters, digits and . _ ~ : @ -, starting with a letter or digit"
+        )
+        raise InvalidParameter(f"{value!r} is not a valid {kind} name: {reason}", parameter=kind)
+    return value
+
+
+def conditions(request: Request) -> Conditions:
+    """The request's conditional header fields (400 if one is malformed)."""
+    return Conditions.from_headers(request.headers.getlist)
+
+
+async def read_body(request: Request, max_bytes: int) -> bytes:
+    """The whole body, refused with 413 as soon as it exceeds `max_bytes`."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise _too_large(max_bytes)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise _too_large(max_bytes)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def read_document(request: Request, max_bytes: int) -> tuple[bytes, dict[str, Any]]:
+    """A JSON object body: its bytes as received, and its parsed value."""
+    require_media_type(request.headers.get("content-type"), (JSON,))
+    body = await read_body(request, max_bytes)
+    return body, parse_json_object(body)
+
+
+def _too_large(max_bytes: int) -> ContentTooLarge:
+    return ContentTooLarge(f"the body exceeds the limit of {max_bytes} bytes", max_bytes=max_bytes)

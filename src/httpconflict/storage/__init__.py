@@ -1,0 +1,34 @@
+"""Stores: the versioned document store and its backends.
+
+`document_store(url)` picks the backend from a database URL:
+
+- a file path, ``sqlite:///relative.db`` or ``sqlite:////absolute.db``: SQLite;
+- ``postgresql://...`` or ``postgres://...`` (libpq syntax): PostgreSQL,
+  which needs the ``postgres`` extra.
+
+Backends are imported only when chosen, so `import httpconflict.storage`
+loads no database driver but the stdlib's sqlite3.
+"""
+
+from __future__ import annotations
+
+from ._documents import DEFAULT_HISTORY, Document, DocumentStore, Version
+
+__all__ = ["DEFAULT_HISTORY", "Document", "DocumentStore", "Version", "document_store"]
+
+
+def document_store(url: str, *, history: int = DEFAULT_HISTORY) -> DocumentStore:
+    """Make the document store for a database URL (not opened yet)."""
+    if url.startswith(("postgresql://", "postgres://")):
+        from .postgres import PostgresDocumentStore
+
+        return PostgresDocumentStore(url, history=history)
+    if "://" in url and not url.startswith("sqlite://"):
+        scheme = url.split("://", 1)[0]
+        raise ValueError(
+            f"unsupported database URL scheme {scheme!r}; use a file path or postgresql://"
+        )
+    from .sqlite import SQLiteDocumentStore
+
+    path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else url
+    return SQLiteDocumentStore(path, history=history)

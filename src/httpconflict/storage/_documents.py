@@ -1,0 +1,125 @@
+"""The versioned document store: records and the protocol every backend implements.
+
+A document is a JSON object stored as the exact text received, under a
+collection and an id, with a strong entity-tag derived from that text.
+Each change (create, replace, delete) gets the next version number of its
+document and is kept in the document's history, of which the newest
+`history` versions survive. A deleted document keeps its row as a
+tombstone (no body, no entity-tag), so version numbers never repeat.
+
+Backends implement primitives only: `put` and `delete` write if a `Guard`
+holds, checked in the same statement as the write, and otherwise report the
+current validators. What a refusal means is decided by the core
+(`httpconflict.write_flow`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Final, Protocol
+
+from .._etag import ETag
+from .._preconditions import Validators
+from .._write import Guard, WriteResult
+
+DEFAULT_HISTORY: Final = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """The current state of one document."""
+
+    collection: str
+    id: str
+    version: int
+    etag: str
+    body: str
+    modified_us: int
+
+    @property
+    def modified(self) -> datetime:
+        return from_micros(self.modified_us)
+
+    @property
+    def validators(self) -> Validators:
+        return Validators(ETag(self.etag), self.modified)
+
+
+@dataclass(frozen=True, slots=True)
+class Version:
+    """One entry of a document's history; `etag` and `body` are None for a deletion."""
+
+    version: int
+    etag: str | None
+    body: str | None
+    modified_us: int
+
+    @property
+    def modified(self) -> datetime:
+        return from_micros(self.modified_us)
+
+
+class DocumentStore(Protocol):
+    """What the service needs from a database."""
+
+    history: int
+
+    async def open(self) -> None:
+        """Connect and create the schema if it is missing."""
+
+    async def close(self) -> None: ...
+
+    async def get(self, collection: str, id: str) -> Document | None:
+        """The current document, or None if absent or deleted."""
+
+    async def validators(self, collection: str, id: str) -> Validators | None:
+        """The current validators, or None if absent or deleted."""
+
+    async def put(
+        self, collection: str, id: str, body: str, etag: str, guard: Guard, now_us: int
+    ) -> WriteResult:
+        """Store `body` if `guard` holds, checked atomically with the write.
+
+        Refuses (written=False) a write that would store the entity-tag
+        already current, so a no-op leaves no new version. On success,
+        `current` holds the new validators; on refusal, the current ones.
+        """
+
+    async def delete(self, collection: str, id: str, guard: Guard, now_us: int) -> WriteResult:
+        """Delete if `guard` holds, checked atomically with the write."""
+
+    async def page(self, collection: str, *, after: str | None, limit: int) -> list[Document]:
+        """Current documents ordered by id, those with an id greater than `after`."""
+
+    async def versions(
+        self, collection: str, id: str, *, before: int | None, limit: int
+    ) -> list[Version] | None:
+        """History newest first, versions below `before`; None if never created."""
+
+    async def ping(self) -> None:
+        """Raise if the database cannot be reached."""
+
+
+def check_put_guard(guard: Guard) -> None:
+    if guard.etags is not None and guard.exists is not True:
+        raise ValueError("a guard naming entity-tags implies that the document exists")
+
+
+def check_delete_guard(guard: Guard) -> None:
+    check_put_guard(guard)
+    if guard.exists is False:
+        raise ValueError("deleting requires a document that exists")
+
+
+def to_micros(moment: datetime) -> int:
+    return int(moment.timestamp() * 1_000_000)
+
+
+def from_micros(micros: int) -> datetime:
+    return datetime.fromtimestamp(micros / 1_000_000, tz=UTC)
+
+
+def validators(etag: str | None, modified_us: int) -> Validators | None:
+    """Validators of a stored row; None for a tombstone (etag NULL)."""
+    return None if etag is None else Validators(ETag(etag), from_micros(modified_us))

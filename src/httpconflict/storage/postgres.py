@@ -1,0 +1,215 @@
+"""PostgreSQL document store (psycopg 3, async pool): for more than one machine.
+
+Each write is ONE statement: a data-modifying CTE whose first part is the
+guarded ``UPDATE ... WHERE etag = ANY(...)`` (or ``INSERT ... ON CONFLICT``)
+and whose other parts append the history row and prune old versions. Under
+READ COMMITTED a concurrent writer of the same row waits for the row lock
+and then re-checks the WHERE clause against the row as committed, so the
+guard is the compare of a compare-and-swap. A refused write is followed by
+a fresh SELECT (a new snapshot) that reports what won.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import psycopg
+from psycopg.rows import TupleRow
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from .._errors import Unavailable
+from .._preconditions import Validators
+from .._write import Guard, WriteResult
+from ._documents import (
+    DEFAULT_HISTORY,
+    Document,
+    Version,
+    check_delete_guard,
+    check_put_guard,
+    validators,
+)
+
+SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS documents (
+    -- COLLATE "C": ids sort and compare bytewise, as in SQLite, so that
+    -- list pages (id > after ORDER BY id) are the same on both.
+    collection text COLLATE "C" NOT NULL,
+    id text COLLATE "C" NOT NULL,
+    version bigint NOT NULL,
+    etag text,                   -- NULL: deleted (a tombstone)
+    body text,
+    modified_us bigint NOT NULL,
+    PRIMARY KEY (collection, id)
+);
+CREATE TABLE IF NOT EXISTS document_versions (
+    collection text COLLATE "C" NOT NULL,
+    id text COLLATE "C" NOT NULL,
+    version bigint NOT NULL,
+    etag text,
+    body text,
+    modified_us bigint NOT NULL,
+    PRIMARY KEY (collection, id, version)
+);
+"""
+
+_COLUMNS: Final = "collection, id, version, etag, body, modified_us"
+
+# The history append and the prune ride in the same statement as the write.
+_RECORD: Final = f"""
+, recorded AS (
+    INSERT INTO document_versions ({_COLUMNS}) SELECT {_COLUMNS} FROM written
+), pruned AS (
+    DELETE FROM document_versions v USING written w
+    WHERE v.collection = w.collection AND v.id = w.id
+      AND v.version <= w.version - %(history)s::bigint
+)
+SELECT version FROM written
+"""
+
+_TARGET: Final = "collection = %(collection)s AND id = %(id)s"
+_SET_NEW_STATE: Final = (
+    "version = documents.version + 1, etag = %(etag)s, body = %(body)s, modified_us = %(now)s"
+)
+
+
+class PostgresDocumentStore:
+    """A `DocumentStore` on a PostgreSQL database."""
+
+    def __init__(
+        self,
+        conninfo: str,
+        *,
+        history: int = DEFAULT_HISTORY,
+        min_size: int = 2,
+        max_size: int = 10,
+    ) -> None:
+        if history < 1:
+            raise ValueError("history must keep at least the current version")
+        self.conninfo = conninfo
+        self.history = history
+        self._pool = AsyncConnectionPool(
+            conninfo,
+            min_size=min_size,
+            max_size=max_size,
+            open=False,
+            kwargs={"autocommit": True},
+        )
+
+    async def open(self) -> None:
+        await self._pool.open(wait=True)
+        async with self._pool.connection() as conn, conn.transaction():
+            # Several workers start at once; CREATE TABLE IF NOT EXISTS
+            # is not safe against itself, so they take turns.
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext('httpconflict.schema'))")
+            await conn.execute(SCHEMA)
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+    async def ping(self) -> None:
+        async with self._pool.connection() as conn:
+            await conn.execute("SELECT 1")
+
+    async def _one(self, sql: str, params: Any) -> TupleRow | None:
+        rows = await self._all(sql, params)
+        return rows[0] if rows else None
+
+    async def _all(self, sql: str, params: Any) -> list[TupleRow]:
+        try:
+            async with self._pool.connection() as conn:
+                cursor = await conn.execute(sql, params)
+                return await cursor.fetchall()
+        except (psycopg.OperationalError, PoolTimeout) as error:
+            raise Unavailable(f"the database is unreachable: {error}") from error
+
+    async def get(self, collection: str, id: str) -> Document | None:
+        row = await self._one(
+            f"SELECT {_COLUMNS} FROM documents "
+            "WHERE collection = %s AND id = %s AND etag IS NOT NULL",
+            (collection, id),
+        )
+        return None if row is None else Document(*row)
+
+    async def validators(self, collection: str, id: str) -> Validators | None:
+        row = await self._one(
+            "SELECT etag, modified_us FROM documents WHERE collection = %s AND id = %s",
+            (collection, id),
+        )
+        return None if row is None else validators(*row)
+
+    async def put(
+        self, collection: str, id: str, body: str, etag: str, guard: Guard, now_us: int
+    ) -> WriteResult:
+        check_put_guard(guard)
+        params = self._params(collection, id, guard, now_us, etag=etag, body=body)
+        if guard.exists is not False and await self._one(
+            f"WITH written AS (UPDATE documents SET {_SET_NEW_STATE} "
+            f"WHERE {_TARGET} AND {_match(guard)} AND etag <> %(etag)s "
+            f"RETURNING {_COLUMNS}){_RECORD}",
+            params,
+        ):
+            return WriteResult(True, validators(etag, now_us))
+        # Absent, or a tombstone whose version numbers go on. With
+        # exists=None this is a second statement; if another writer got in
+        # between, the refusal below sends the flow round again.
+        if guard.exists is not True and await self._one(
+            f"WITH written AS (INSERT INTO documents ({_COLUMNS}) "
+            "VALUES (%(collection)s, %(id)s, 1, %(etag)s, %(body)s, %(now)s) "
+            f"ON CONFLICT (collection, id) DO UPDATE SET {_SET_NEW_STATE} "
+            f"WHERE documents.etag IS NULL RETURNING {_COLUMNS}){_RECORD}",
+            params,
+        ):
+            return WriteResult(True, validators(etag, now_us), created=True)
+        return WriteResult(False, await self.validators(collection, id))
+
+    async def delete(self, collection: str, id: str, guard: Guard, now_us: int) -> WriteResult:
+        check_delete_guard(guard)
+        if await self._one(
+            "WITH written AS (UPDATE documents SET version = documents.version + 1, "
+            f"etag = NULL, body = NULL, modified_us = %(now)s WHERE {_TARGET} "
+            f"AND {_match(guard)} RETURNING {_COLUMNS}){_RECORD}",
+            self._params(collection, id, guard, now_us),
+        ):
+            return WriteResult(True, None)
+        return WriteResult(False, await self.validators(collection, id))
+
+    def _params(
+        self, collection: str, id: str, guard: Guard, now_us: int, **more: str
+    ) -> dict[str, Any]:
+        return {
+            "collection": collection,
+            "id": id,
+            "now": now_us,
+            "history": self.history,
+            "etags": sorted(guard.etags or ()),
+            **more,
+        }
+
+    async def page(self, collection: str, *, after: str | None, limit: int) -> list[Document]:
+        rows = await self._all(
+            f"SELECT {_COLUMNS} FROM documents WHERE collection = %s AND id > %s "
+            "AND etag IS NOT NULL ORDER BY id LIMIT %s",
+            (collection, after or "", limit),
+        )
+        return [Document(*row) for row in rows]
+
+    async def versions(
+        self, collection: str, id: str, *, before: int | None, limit: int
+    ) -> list[Version] | None:
+        # The document row is read in the same statement, so a history is
+        # empty only for a document that never existed.
+        rows = await self._all(
+            "SELECT v.version, v.etag, v.body, v.modified_us FROM documents d "
+            "LEFT JOIN LATERAL (SELECT * FROM document_versions h "
+            "  WHERE h.collection = d.collection AND h.id = d.id AND h.version < %s "
+            "  ORDER BY h.version DESC LIMIT %s) v ON true "
+            "WHERE d.collection = %s AND d.id = %s",
+            (before if before is not None else 2**62, limit, collection, id),
+        )
+        if not rows:
+            return None
+        return [Version(*row) for row in rows if row[0] is not None]
+
+
+def _match(guard: Guard) -> str:
+    return "etag = ANY(%(etags)s)" if guard.etags is not None else "etag IS NOT NULL"

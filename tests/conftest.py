@@ -1,0 +1,83 @@
+"""Shared fixtures: real databases and real server processes.
+
+PostgreSQL runs at 127.0.0.1:5432 (user postgres, database test). Without
+it, the tests that need it skip with the reason; with CI=true set they
+fail instead, so CI cannot pass by skipping them.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from urllib.parse import quote
+
+import pytest
+
+from tests.servers import ServiceProcess, start_service
+
+POSTGRES_URL = os.environ.get(
+    "HTTPCONFLICT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"
+)
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def need_server(name: str, error: Exception) -> None:
+    """Skip (or, in CI, fail) a test whose server is unreachable."""
+    message = f"{name} is not reachable ({error}); start it to run this test"
+    if IN_CI:
+        pytest.fail(f"CI=true: {message}", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    """The PostgreSQL conninfo, once it is known to answer."""
+    psycopg = pytest.importorskip("psycopg")
+    try:
+        with psycopg.connect(POSTGRES_URL, connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.OperationalError as error:
+        need_server("PostgreSQL at " + POSTGRES_URL, error)
+    return POSTGRES_URL
+
+
+@pytest.fixture
+def postgres_schema(postgres_server: str) -> Iterator[str]:
+    """A database URL whose tables live in a fresh schema, dropped afterwards."""
+    yield from _schema_url(postgres_server)
+
+
+def _schema_url(server: str) -> Iterator[str]:
+    import psycopg
+
+    schema = f"hc_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        separator = "&" if "?" in server else "?"
+        yield f"{server}{separator}options={quote(f'-csearch_path={schema}')}"
+    finally:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture(scope="module")
+def postgres_module_schema(postgres_server: str) -> Iterator[str]:
+    yield from _schema_url(postgres_server)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def service(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServiceProcess]:
+    """A running `httpconflict serve` on SQLite, then on PostgreSQL."""
+    if request.param == "sqlite":
+        db = str(tmp_path_factory.mktemp("db") / "service.db")
+        with start_service(db, tmp_path_factory.mktemp("log")) as proc:
+            yield proc
+    else:
+        server = request.getfixturevalue("postgres_server")
+        for db in _schema_url(server):
+            with start_service(db, tmp_path_factory.mktemp("log")) as proc:
+                yield proc

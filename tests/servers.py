@@ -1,0 +1,104 @@
+"""Start `httpconflict serve` as a real process on a free port, and stop it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class ServiceProcess:
+    """A running service: its URL, its process and its access log (JSON lines)."""
+
+    url: str
+    db: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def access_log(self) -> list[dict[str, Any]]:
+        lines = self.log_path.read_text().splitlines()
+        return [json.loads(line) for line in lines if line.startswith("{")]
+
+    def client(self, **kwargs: Any) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=10, **kwargs)
+
+
+def wait_until_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the service exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"the service did not become healthy:\n{log.read_text()}")
+
+
+@contextmanager
+def start_service(
+    db: str, log_dir: Path, *, workers: int = 1, extra: tuple[str, ...] = ()
+) -> Iterator[ServiceProcess]:
+    """Run `httpconflict serve` until the block ends; fail if any request got a 5xx."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_path = log_dir / f"access-{port}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "httpconflict.cli",
+                "serve",
+                "--db",
+                db,
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+                "--log-format",
+                "json",
+                *extra,
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    service = ServiceProcess(url, db, process, log_path)
+    try:
+        wait_until_healthy(url, process, log_path)
+        yield service
+    finally:
+        stop(process)
+    failures = [r for r in service.access_log() if r["status"] >= 500]
+    assert not failures, f"requests answered 5xx: {failures[:5]}"
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

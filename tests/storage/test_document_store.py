@@ -1,0 +1,196 @@
+"""One contract suite for every document store backend (real SQLite file, real PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from httpconflict import ETag, Guard
+from httpconflict.storage import DocumentStore, document_store
+
+pytestmark = pytest.mark.anyio
+
+EXISTS = Guard(exists=True)
+ABSENT = Guard(exists=False)
+BLIND = Guard()
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[DocumentStore]:
+    if request.param == "sqlite":
+        url = str(tmp_path / "store.db")
+    else:
+        url = request.getfixturevalue("postgres_schema")
+    backend = document_store(url, history=3)
+    await backend.open()
+    try:
+        yield backend
+    finally:
+        await backend.close()
+
+
+def tag(body: str) -> str:
+    return ETag.from_content(body.encode()).opaque
+
+
+def match(*bodies: str) -> Guard:
+    return Guard(exists=True, etags=frozenset(tag(b) for b in bodies))
+
+
+async def put(
+    store: DocumentStore, body: str, guard: Guard, at: int = 1_000_000, id: str = "a"
+) -> bool:
+    result = await store.put("c", id, body, tag(body), guard, at)
+    return result.written
+
+
+async def test_create_then_get(store: DocumentStore) -> None:
+    """A create stores the body as received, version 1, with its tag and time."""
+    result = await store.put("c", "a", '{"x": 1}', tag('{"x": 1}'), ABSENT, 1_700_000_000_123_456)
+    assert result.written
+    assert result.created
+    doc = await store.get("c", "a")
+    assert doc is not None
+    assert (doc.body, doc.etag, doc.version) == ('{"x": 1}', tag('{"x": 1}'), 1)
+    assert doc.modified_us == 1_700_000_000_123_456
+    assert doc.validators == await store.validators("c", "a")
+
+
+async def test_create_refused_when_present(store: DocumentStore) -> None:
+    """exists=False refuses a second create and reports the current state."""
+    assert await put(store, "{}", ABSENT)
+    result = await store.put("c", "a", '{"b": 2}', tag('{"b": 2}'), ABSENT, 2)
+    assert not result.written
+    assert result.current is not None
+    assert result.current.etag == ETag(tag("{}"))
+
+
+async def test_compare_and_swap(store: DocumentStore) -> None:
+    """A replace happens only while the stored tag is one of the guard's."""
+    await put(store, '{"v": 1}', ABSENT)
+    assert await put(store, '{"v": 2}', match('{"v": 1}'))
+    result = await store.put("c", "a", '{"v": 3}', tag('{"v": 3}'), match('{"v": 1}'), 3)
+    assert not result.written
+    assert not result.created
+    assert result.current is not None
+    assert result.current.etag == ETag(tag('{"v": 2}'))
+    assert await put(store, '{"v": 3}', match('{"v": 0}', '{"v": 2}'))
+    doc = await store.get("c", "a")
+    assert doc is not None
+    assert (doc.body, doc.version) == ('{"v": 3}', 3)
+
+
+async def test_no_op_write_is_refused(store: DocumentStore) -> None:
+    """Writing the state already stored leaves no new version."""
+    await put(store, "{}", ABSENT)
+    for guard in (match("{}"), EXISTS, BLIND):
+        result = await store.put("c", "a", "{}", tag("{}"), guard, 9)
+        assert not result.written
+        assert result.current is not None
+        assert result.current.etag == ETag(tag("{}"))
+    versions = await store.versions("c", "a", before=None, limit=10)
+    assert versions is not None
+    assert [v.version for v in versions] == [1]
+
+
+async def test_blind_write(store: DocumentStore) -> None:
+    """exists=None creates when absent and replaces a different state."""
+    created = await store.put("c", "a", "{}", tag("{}"), BLIND, 1)
+    assert created.written
+    assert created.created
+    replaced = await store.put("c", "a", "[]", tag("[]"), BLIND, 2)
+    assert replaced.written
+    assert not replaced.created
+
+
+async def test_exists_guard_on_absent_is_refused(store: DocumentStore) -> None:
+    """exists=True never creates."""
+    result = await store.put("c", "a", "{}", tag("{}"), EXISTS, 1)
+    assert not result.written
+    assert result.current is None
+
+
+async def test_delete_leaves_a_tombstone_and_numbers_go_on(store: DocumentStore) -> None:
+    """Deleted documents vanish from reads; history and version numbers survive."""
+    await put(store, '{"v": 1}', ABSENT)
+    stale = await store.delete("c", "a", match('{"v": 0}'), 2)
+    assert not stale.written
+    assert stale.current is not None
+    assert (await store.delete("c", "a", match('{"v": 1}'), 3)).written
+    assert await store.get("c", "a") is None
+    assert await store.validators("c", "a") is None
+    again = await store.delete("c", "a", EXISTS, 4)
+    assert not again.written
+    assert again.current is None
+    recreated = await store.put("c", "a", '{"v": 2}', tag('{"v": 2}'), ABSENT, 5)
+    assert recreated.written
+    assert recreated.created
+    versions = await store.versions("c", "a", before=None, limit=10)
+    assert versions is not None
+    assert [(v.version, v.body) for v in versions] == [(3, '{"v": 2}'), (2, None), (1, '{"v": 1}')]
+    assert versions[1].etag is None
+
+
+async def test_delete_guard_must_want_existence(store: DocumentStore) -> None:
+    """A delete guarded by absence is a programming error."""
+    with pytest.raises(ValueError, match="exists"):
+        await store.delete("c", "a", ABSENT, 1)
+
+
+async def test_history_keeps_the_newest_versions(store: DocumentStore) -> None:
+    """With history=3 only the three newest versions remain, newest first."""
+    body = "{}"
+    await put(store, body, ABSENT)
+    for n in range(1, 6):
+        new = f'{{"n": {n}}}'
+        assert await put(store, new, match(body), at=n)
+        body = new
+    versions = await store.versions("c", "a", before=None, limit=10)
+    assert versions is not None
+    assert [v.version for v in versions] == [6, 5, 4]
+    older = await store.versions("c", "a", before=6, limit=1)
+    assert older is not None
+    assert [v.version for v in older] == [5]
+
+
+async def test_versions_of_unknown_document(store: DocumentStore) -> None:
+    """A document that never existed has no history (None, not [])."""
+    assert await store.versions("c", "nope", before=None, limit=10) is None
+
+
+async def test_list_is_ordered_bytewise_and_skips_deleted(store: DocumentStore) -> None:
+    """Pages follow byte order of ids (same on every backend) and omit tombstones."""
+    for id in ["b", "B", "a", "_x", "é", "a-1"]:
+        assert await put(store, "{}", ABSENT, id=id)
+    await store.delete("c", "a-1", EXISTS, 9)
+    await put(store, "{}", ABSENT, id="other-collection-doc")
+    first = await store.page("c", after=None, limit=3)
+    assert [d.id for d in first] == ["B", "_x", "a"]
+    rest = await store.page("c", after="a", limit=10)
+    assert [d.id for d in rest] == ["b", "other-collection-doc", "é"]
+    assert await store.page("empty", after=None, limit=10) == []
+
+
+async def test_concurrent_compare_and_swap_has_one_winner(store: DocumentStore) -> None:
+    """Twenty writers racing from the same version: exactly one succeeds."""
+    await put(store, "{}", ABSENT)
+    bodies = [f'{{"writer": {i}}}' for i in range(20)]
+    results = await asyncio.gather(
+        *(store.put("c", "a", b, tag(b), match("{}"), 2) for b in bodies)
+    )
+    winners = [b for b, r in zip(bodies, results, strict=True) if r.written]
+    assert len(winners) == 1
+    doc = await store.get("c", "a")
+    assert doc is not None
+    assert doc.body == winners[0]
+    assert doc.version == 2
+    losers = [r for r in results if not r.written]
+    assert all(r.current is not None and r.current.etag == ETag(tag(winners[0])) for r in losers)
