@@ -5,13 +5,15 @@ problem type and path (`httpconflict logs` reads both formats).
 
     text: 2026-11-24T20:11:22.123Z PUT /v1/notes/a 412 precondition-failed 1.24ms
     json: {"time": "...", "method": "PUT", "path": "/v1/notes/a", "status": 412,
-           "problem": "precondition-failed", "duration_ms": 1.24, "client": "127.0.0.1"}
+           "problem": "precondition-failed", "duration_ms": 1.24, "client": "127.0.0.1",
+           "worker": 4242}
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -30,6 +32,7 @@ class AccessLog:
     def __init__(self, app: ASGIApp, *, log_format: LogFormat = "text") -> None:
         self.app = app
         self.log_format = log_format
+        self.pid = os.getpid()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or self.log_format == "off":
@@ -62,6 +65,7 @@ class AccessLog:
                 "problem": problem,
                 "duration_ms": round(duration_ms, 3),
                 "client": client[0] if client else None,
+                "worker": self.pid,
             }
             access_log.info(json.dumps(record, separators=(",", ":")))
         else:

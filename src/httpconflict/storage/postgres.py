@@ -96,12 +96,15 @@ class PostgresDocumentStore:
         )
 
     async def open(self) -> None:
-        await self._pool.open(wait=True)
-        async with self._pool.connection() as conn, conn.transaction():
+        # One plain connection first: a wrong URL fails now, with the
+        # driver's message, instead of after the pool's retries.
+        conn = await psycopg.AsyncConnection.connect(self.conninfo)
+        async with conn, conn.transaction():
             # Several workers start at once; CREATE TABLE IF NOT EXISTS
             # is not safe against itself, so they take turns.
             await conn.execute("SELECT pg_advisory_xact_lock(hashtext('httpconflict.schema'))")
             await conn.execute(SCHEMA)
+        await self._pool.open(wait=True, timeout=10)
 
     async def close(self) -> None:
         await self._pool.close()

@@ -1,0 +1,100 @@
+"""The results as an aligned markdown table, and the results section of docs/benchmarks.md."""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from .wrk import WrkResult
+
+RESULTS_HEADING: Final = "## Results"
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One contender's runs, and the contender its ratio is taken against."""
+
+    test: str
+    label: str
+    runs: Sequence[WrkResult]
+    reference: Row | None = None
+
+    @property
+    def median(self) -> float:
+        return statistics.median(r.rps for r in self.runs)
+
+    @property
+    def requests(self) -> int:
+        return sum(r.requests for r in self.runs)
+
+    @property
+    def bad(self) -> int:
+        return sum(r.bad for r in self.runs)
+
+    @property
+    def socket_errors(self) -> int:
+        return sum(r.socket_errors for r in self.runs)
+
+    @property
+    def statuses(self) -> Counter[int]:
+        total: Counter[int] = Counter()
+        for run in self.runs:
+            total.update(run.statuses)
+        return total
+
+    def ratio(self) -> float:
+        return self.median / self.reference.median if self.reference else 1.0
+
+
+def table(rows: Sequence[Row]) -> str:
+    """A markdown table, padded so it also reads as plain text."""
+    header = (
+        "Test",
+        "Contender",
+        "req/s (median)",
+        "req/s per round",
+        "Ratio of medians",
+        "Answers by status",
+        "Unexpected",
+        "Socket errors",
+    )
+    body = [
+        (
+            row.test,
+            row.label,
+            f"{row.median:,.0f}",
+            " / ".join(f"{r.rps:,.0f}" for r in row.runs),
+            f"{row.ratio():.2f}x {row.reference.label}" if row.reference else "1.00x (reference)",
+            ", ".join(f"{s}: {n:,}" for s, n in sorted(row.statuses.items())),
+            f"{row.bad:,}",
+            f"{row.socket_errors:,}",
+        )
+        for row in rows
+    ]
+    widths = [max(len(line[i]) for line in (header, *body)) for i in range(len(header))]
+    numeric = {2, 3, 6, 7}
+
+    def line(cells: Sequence[str]) -> str:
+        padded = (
+            c.rjust(w) if i in numeric else c.ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        )
+        return "| " + " | ".join(padded) + " |"
+
+    rule = "|" + "|".join(
+        "-" * (w + 1) + ":" if i in numeric else "-" * (w + 2) for i, w in enumerate(widths)
+    )
+    return "\n".join([line(header), rule + "|", *(line(cells) for cells in body)])
+
+
+def write_results(path: Path, section: str) -> None:
+    """Replace the results section (from its heading to the end) of `path`."""
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    head, found, _ = text.partition(RESULTS_HEADING)
+    if not found:
+        head = text.rstrip("\n") + "\n\n"
+    path.write_text(f"{head}{RESULTS_HEADING}\n\n{section.rstrip()}\n")

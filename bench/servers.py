@@ -1,0 +1,107 @@
+"""Start the servers under test on free 127.0.0.1 ports, one worker each, and stop them."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+PROJECT: Final = Path(__file__).resolve().parent.parent
+HOST: Final = "127.0.0.1"
+
+
+@dataclass(frozen=True, slots=True)
+class Server:
+    """A server process under test."""
+
+    name: str
+    url: str
+    db: Path
+    process: subprocess.Popen[bytes]
+    log: Path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def service_command(db: Path, port: int, log_format: str) -> list[str]:
+    """`httpconflict serve` on SQLite with one worker."""
+    return [
+        *(sys.executable, "-m", "httpconflict.cli", "serve"),
+        *("--db", str(db), "--host", HOST, "--port", str(port)),
+        *("--workers", "1", "--log-format", log_format),
+    ]
+
+
+def baseline_command(port: int) -> list[str]:
+    """uvicorn (httptools, uvloop: its defaults when installed) with bench/baseline_app.py."""
+    return [
+        *(sys.executable, "-m", "uvicorn", "bench.baseline_app:app"),
+        *("--host", HOST, "--port", str(port), "--workers", "1"),
+        *("--http", "httptools", "--no-access-log"),
+    ]
+
+
+@contextmanager
+def running(
+    name: str,
+    command: list[str],
+    *,
+    db: Path,
+    port: int,
+    log_dir: Path,
+    env: Mapping[str, str] | None = None,
+    discard_stdout: bool = False,
+) -> Iterator[Server]:
+    """Run `command` until the block ends; stderr (and stdout unless discarded) to a log."""
+    log = log_dir / f"{name}.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            command,
+            cwd=PROJECT,
+            env={**os.environ, **(env or {})},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL if discard_stdout else out,
+            stderr=out,
+        )
+    try:
+        _wait_for_port(port, process, log)
+        yield Server(name, f"http://{HOST}:{port}", db, process, log)
+    finally:
+        _stop(process)
+
+
+def _wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
+    # uvicorn listens only once the app's startup is done.
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            socket.create_connection((HOST, port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"server did not listen on port {port} within 30 s:\n{log.read_text()}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
