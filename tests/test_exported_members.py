@@ -33,6 +33,7 @@ EXPECTED = [
     "WriteDecision",
     "WriteOutcome",
     "WriteResult",
+    "arun_write",
     "evaluate",
     "format_http_date",
     "parse_http_date",

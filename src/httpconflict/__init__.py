@@ -32,6 +32,7 @@ from ._write import (
     WriteDecision,
     WriteOutcome,
     WriteResult,
+    arun_write,
     run_write,
     write_flow,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "WriteDecision",
     "WriteOutcome",
     "WriteResult",
+    "arun_write",
     "evaluate",
     "format_http_date",
     "parse_http_date",

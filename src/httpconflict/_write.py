@@ -10,7 +10,7 @@ row count.
 
 `write_flow` is the whole algorithm as a generator that does no I/O: it
 yields commands (`Read`, `Write`) and receives their results, so any store,
-sync or async, drives it (see `run_write`). Most requests (If-Match with
+sync or async, drives it (`run_write`, `arun_write`). Most requests (If-Match with
 entity-tags, If-None-Match: *, no precondition) become a guard directly and
 cost one statement. The others (If-Unmodified-Since, If-None-Match with
 tags) are evaluated against a snapshot of the current validators and then
@@ -211,7 +211,23 @@ def write_flow(
     return WriteDecision(WriteOutcome.CONTENDED, None)
 
 
-async def run_write(
+def run_write(
+    flow: WriteFlow,
+    read: Callable[[], Validators | None],
+    write: Callable[[Guard], WriteResult],
+) -> WriteDecision:
+    """Drive a write flow with blocking store primitives."""
+    try:
+        command = next(flow)
+        while True:
+            reply: Reply = read() if isinstance(command, Read) else write(command.guard)
+            command = flow.send(reply)
+    except StopIteration as stop:
+        decision: WriteDecision = stop.value
+        return decision
+
+
+async def arun_write(
     flow: WriteFlow,
     read: Callable[[], Awaitable[Validators | None]],
     write: Callable[[Guard], Awaitable[WriteResult]],

@@ -21,7 +21,7 @@ from .._etag import ETag
 from .._httpdate import format_http_date
 from .._preconditions import Decision, evaluate
 from .._problem import CONTENDED
-from .._write import Guard, WriteDecision, WriteOutcome, run_write, write_flow
+from .._write import Guard, WriteDecision, WriteOutcome, arun_write, write_flow
 from ..storage import Document, DocumentStore, Version
 from . import openapi
 from .config import ServiceConfig
@@ -96,7 +96,7 @@ async def put_document(request: Request, collection: str, doc_id: str) -> Respon
     etag = ETag.from_content(raw)
     body = raw.decode("utf-8")
     store = _store(request)
-    decision = await run_write(
+    decision = await arun_write(
         write_flow("PUT", when, requested=etag, require_precondition=not config.blind_writes),
         lambda: store.validators(collection, doc_id),
         lambda guard: store.put(collection, doc_id, body, etag.opaque, guard, _now_us()),
@@ -124,7 +124,7 @@ async def delete_document(request: Request, collection: str, doc_id: str) -> Res
     check_name("document", doc_id)
     when = conditions(request)
     store = _store(request)
-    decision = await run_write(
+    decision = await arun_write(
         write_flow(
             "DELETE",
             when,
@@ -170,7 +170,7 @@ def _refusal(request: Request, decision: WriteDecision, *, creating: bool) -> Re
         case _:
             return problem_response(
                 request,
-                CONTENDED.problem("every attempt lost a race with another writer"),
+                CONTENDED.problem("every attempt lost a race with another writer", retry_after=1),
                 {"Retry-After": "1"},
             )
 

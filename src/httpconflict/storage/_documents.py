@@ -112,10 +112,6 @@ def check_delete_guard(guard: Guard) -> None:
         raise ValueError("deleting requires a document that exists")
 
 
-def to_micros(moment: datetime) -> int:
-    return int(moment.timestamp() * 1_000_000)
-
-
 def from_micros(micros: int) -> datetime:
     return datetime.fromtimestamp(micros / 1_000_000, tz=UTC)
 
