@@ -47,7 +47,9 @@ class Row:
         return total
 
     def ratio(self) -> float:
-        return self.median / self.reference.median if self.reference else 1.0
+        if self.reference is None:
+            return 1.0
+        return self.median / self.reference.median if self.reference.median else float("nan")
 
 
 def table(rows: Sequence[Row]) -> str:

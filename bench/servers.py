@@ -44,12 +44,12 @@ def service_command(db: Path, port: int, log_format: str) -> list[str]:
     ]
 
 
-def baseline_command(port: int) -> list[str]:
+def baseline_command(port: int, *, access_log: bool) -> list[str]:
     """uvicorn (httptools, uvloop: its defaults when installed) with bench/baseline_app.py."""
     return [
         *(sys.executable, "-m", "uvicorn", "bench.baseline_app:app"),
-        *("--host", HOST, "--port", str(port), "--workers", "1"),
-        *("--http", "httptools", "--no-access-log"),
+        *("--host", HOST, "--port", str(port), "--workers", "1", "--http", "httptools"),
+        "--access-log" if access_log else "--no-access-log",
     ]
 
 

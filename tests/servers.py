@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +37,21 @@ class ServiceProcess:
     def access_log(self) -> list[dict[str, Any]]:
         lines = self.log_path.read_text().splitlines()
         return [json.loads(line) for line in lines if line.startswith("{")]
+
+    def wait_for_log(
+        self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 5
+    ) -> list[dict[str, Any]]:
+        """The access-log records matching `predicate`, once there is one.
+
+        A line is written just after its answer is sent, so a test that has
+        its answer may look before the line is there.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [r for r in self.access_log() if predicate(r)]
+            if found or time.monotonic() > deadline:
+                return found
+            time.sleep(0.02)
 
     def client(self, **kwargs: Any) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=10, **kwargs)

@@ -11,6 +11,7 @@ a `ValueError` and carries a 400 problem.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import re
 from collections.abc import Iterable
@@ -26,7 +27,10 @@ from ._errors import MalformedHeader
 #   etagc      = %x21 / %x23-7E / obs-text
 #   obs-text   = %x80-FF
 _ETAGC: Final = r"[\x21\x23-\x7e\x80-\xff]"
+_OPAQUE: Final = re.compile(f"{_ETAGC}*")
 _ENTITY_TAG: Final = re.compile(rf'(W/)?"({_ETAGC}*)"')
+# The common case, one entity-tag alone, parsed in one step.
+_LONE_TAG: Final = re.compile(rf'[ \t]*(W/)?"({_ETAGC}*)"[ \t]*')
 
 # RFC 9110 §5.6.1: OWS = *( SP / HTAB ) surrounds each #element, and "a
 # recipient MUST parse and ignore a reasonable number of empty list elements".
@@ -41,7 +45,7 @@ class ETag:
     weak: bool = False
 
     def __post_init__(self) -> None:
-        if not re.fullmatch(f"{_ETAGC}*", self.opaque):
+        if _OPAQUE.fullmatch(self.opaque) is None:
             raise ValueError(f"not a valid opaque entity-tag value: {self.opaque!r}")
 
     @classmethod
@@ -105,6 +109,13 @@ class EntityTags:
         If-Match = "*" / #entity-tag  (RFC 9110 §13.1.1)
         """
         combined = lines if isinstance(lines, str) else ", ".join(lines)
+        return _parse_entity_tags(combined)
+
+    @classmethod
+    def _parse(cls, combined: str) -> EntityTags:
+        lone = _LONE_TAG.fullmatch(combined)
+        if lone is not None:
+            return cls((ETag(lone.group(2), weak=lone.group(1) is not None),))
         elements = _split_elements(combined)
         if elements == ["*"]:
             return cls(any=True)
@@ -141,6 +152,10 @@ class EntityTags:
         """
         return self.any or any(t.weak_compare(current) for t in self.tags)
 
+
+# Values are immutable, and clients revalidating a resource send the same
+# field value again and again. Errors are raised, so never cached.
+_parse_entity_tags: Final = functools.lru_cache(maxsize=4096)(EntityTags._parse)
 
 # One list element: "*" or an entity-tag, then OWS, then a comma or the end.
 _ELEMENT: Final = re.compile(rf'[ \t]*(\*|(?:W/)?"{_ETAGC}*")[ \t]*(?:,|$)')

@@ -13,6 +13,9 @@ passes.
 
 from __future__ import annotations
 
+import calendar
+import functools
+import math
 import re
 from datetime import UTC, datetime
 from typing import Final
@@ -86,9 +89,24 @@ def parse_http_date(value: str, *, now: datetime | None = None) -> datetime:
         raise MalformedHeader(f"not a calendar date and time: {value!r}", value=value) from None
 
 
-def format_http_date(moment: datetime) -> str:
-    """Format as IMF-fixdate, the form a sender MUST generate (RFC 9110 §5.6.7)."""
-    utc = moment.astimezone(UTC) if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+def format_http_date(moment: datetime | float) -> str:
+    """Format as IMF-fixdate, the form a sender MUST generate (RFC 9110 §5.6.7).
+
+    `moment` is a datetime (naive means UTC) or seconds since the epoch.
+    """
+    if isinstance(moment, datetime):
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        # timegm is exact; timestamp() is a float that can round up a second.
+        return _format_second(calendar.timegm(moment.utctimetuple()))
+    return _format_second(math.floor(moment))
+
+
+@functools.lru_cache(maxsize=256)
+def _format_second(second: int) -> str:
+    # Servers format the same few seconds over and over (now, and the
+    # Last-Modified of hot documents): cache them.
+    utc = datetime.fromtimestamp(second, UTC)
     day = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")[utc.weekday()]
     return f"{day}, {utc:%d} {_MONTHS[utc.month - 1]} {utc:%Y %H:%M:%S} GMT"
 

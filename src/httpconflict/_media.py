@@ -82,7 +82,7 @@ def parse_json(body: bytes) -> Any:
             f"the body is not UTF-8 (invalid byte at offset {error.start})"
         ) from None
     try:
-        return json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=_unique_members)
+        return _DECODER.decode(text)
     except json.JSONDecodeError as error:
         raise MalformedJSON(
             f"invalid JSON at line {error.lineno} column {error.colno}: {error.msg}",
@@ -121,3 +121,9 @@ def _json_type(value: Any) -> str:
     if value is None:
         return "null"
     return "number"
+
+
+# One decoder for all calls: json.loads with arguments builds a new one each time.
+_DECODER: Final = json.JSONDecoder(
+    parse_constant=_refuse_constant, object_pairs_hook=_unique_members
+)

@@ -88,37 +88,15 @@ class Conditions:
         naming the field.
         """
         lookup = headers if callable(headers) else _lines_from(headers)
-
-        def tags(name: str) -> EntityTags | None:
-            lines = lookup(name.lower())
-            if not lines:
-                return None
-            try:
-                return EntityTags.parse(lines)
-            except MalformedHeader as error:
-                raise error.for_header(name) from None
-
-        def date(name: str) -> datetime | None:
-            lines = lookup(name.lower())
-            if not lines:
-                return None
-            try:
-                if len(lines) > 1:
-                    # §13.1.4: "including when the field value appears to be a list of dates"
-                    raise MalformedHeader(
-                        "expected one HTTP-date, got several", value=", ".join(lines)
-                    )
-                return parse_http_date(lines[0], now=now)
-            except MalformedHeader as error:
-                if lenient_dates:
-                    return None
-                raise error.for_header(name) from None
-
         return cls(
-            if_match=tags("If-Match"),
-            if_none_match=tags("If-None-Match"),
-            if_modified_since=date("If-Modified-Since"),
-            if_unmodified_since=date("If-Unmodified-Since"),
+            if_match=_tags(lookup("if-match"), "If-Match"),
+            if_none_match=_tags(lookup("if-none-match"), "If-None-Match"),
+            if_modified_since=_date(
+                lookup("if-modified-since"), "If-Modified-Since", now, lenient_dates
+            ),
+            if_unmodified_since=_date(
+                lookup("if-unmodified-since"), "If-Unmodified-Since", now, lenient_dates
+            ),
         )
 
     @property
@@ -132,8 +110,35 @@ class Conditions:
         )
 
 
+def _tags(lines: list[str], name: str) -> EntityTags | None:
+    if not lines:
+        return None
+    try:
+        return EntityTags.parse(lines[0] if len(lines) == 1 else lines)
+    except MalformedHeader as error:
+        raise error.for_header(name) from None
+
+
+def _date(lines: list[str], name: str, now: datetime | None, lenient: bool) -> datetime | None:
+    if not lines:
+        return None
+    try:
+        if len(lines) > 1:
+            # §13.1.4: "including when the field value appears to be a list of dates"
+            raise MalformedHeader("expected one HTTP-date, got several", value=", ".join(lines))
+        return parse_http_date(lines[0], now=now)
+    except MalformedHeader as error:
+        if lenient:
+            return None
+        raise error.for_header(name) from None
+
+
 def _lines_from(headers: Mapping[str, str | Iterable[str]]) -> Callable[[str], list[str]]:
-    folded = {k.lower(): v for k, v in headers.items()}
+    folded = (
+        {k.lower(): v for k, v in headers.items()}
+        if any(not k.islower() for k in headers)
+        else headers
+    )
 
     def lookup(name: str) -> list[str]:
         value = folded.get(name)

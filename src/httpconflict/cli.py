@@ -121,16 +121,8 @@ def _log_config() -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {
-            "plain": {"format": "%(message)s"},
-            "default": {"format": "%(levelname)s %(name)s: %(message)s"},
-        },
+        "formatters": {"default": {"format": "%(levelname)s %(name)s: %(message)s"}},
         "handlers": {
-            "access": {
-                "class": "logging.StreamHandler",
-                "formatter": "plain",
-                "stream": "ext://sys.stdout",
-            },
             "default": {
                 "class": "logging.StreamHandler",
                 "formatter": "default",
@@ -138,7 +130,6 @@ def _log_config() -> dict[str, Any]:
             },
         },
         "loggers": {
-            "httpconflict.access": {"handlers": ["access"], "level": "INFO", "propagate": False},
             "httpconflict": {"handlers": ["default"], "level": "INFO", "propagate": False},
             "uvicorn": {"handlers": ["default"], "level": "INFO", "propagate": False},
             "uvicorn.error": {"level": "INFO"},

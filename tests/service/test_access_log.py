@@ -22,15 +22,21 @@ def provoke_412(service: ServiceProcess) -> None:
         assert response.status_code == 412
 
 
-def lines(service: ServiceProcess, pattern: str) -> list[str]:
-    time.sleep(0.2)  # the log is written after the answer is sent
-    return [line for line in service.log_path.read_text().splitlines() if re.search(pattern, line)]
+def lines(service: ServiceProcess, pattern: str, count: int) -> list[str]:
+    """The log lines matching `pattern`, waiting (up to 5 s) for `count` of them."""
+    deadline = time.monotonic() + 5
+    while True:
+        text = service.log_path.read_text()
+        found = [line for line in text.splitlines() if re.search(pattern, line)]
+        if len(found) >= count or time.monotonic() > deadline:
+            return found
+        time.sleep(0.02)
 
 
 def test_json_lines(service: ServiceProcess) -> None:
     """--log-format json: method, path, status, problem, duration, client and worker per line."""
     provoke_412(service)
-    records = [r for r in service.access_log() if r["status"] == 412]
+    records = service.wait_for_log(lambda r: r["status"] == 412)
     assert records
     record = records[-1]
     assert record["method"] == "PUT"
@@ -50,7 +56,7 @@ def test_text_lines(tmp_path: Path) -> None:
     db = str(tmp_path / "text.db")
     with start_service(db, tmp_path, extra=("--log-format", "text")) as service:
         provoke_412(service)
-        found = lines(service, r" PUT /v1/notes/x ")
+        found = lines(service, r" PUT /v1/notes/x ", count=2)
     assert len(found) == 2
     stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
     assert re.fullmatch(stamp + r" PUT /v1/notes/x 201 - \d+\.\d\dms", found[0])
@@ -62,4 +68,5 @@ def test_off(tmp_path: Path, fmt: str) -> None:
     """--log-format off writes no access line."""
     with start_service(str(tmp_path / "off.db"), tmp_path, extra=("--log-format", fmt)) as service:
         provoke_412(service)
-        assert lines(service, r"/v1/notes/x") == []
+        time.sleep(0.3)  # time for a line that should not come
+        assert lines(service, r"/v1/notes/x", count=0) == []

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from openapi_spec_validator import validate
 
 from httpconflict import ETag, parse_http_date
 from tests.problems import assert_problem
@@ -286,7 +287,8 @@ def test_openapi_documents_the_contract(http: httpx.Client) -> None:
     spec = http.get("/openapi.json").json()
     paths = spec["paths"]
     doc = paths["/v1/{collection}/{doc_id}"]
-    assert set(doc) == {"get", "head", "put", "delete"}
+    assert set(doc) == {"parameters", "get", "head", "put", "delete"}
+    validate(spec)  # against the OpenAPI 3.1 schema
     assert {"200", "201", "412", "428", "413", "415", "422"} <= set(doc["put"]["responses"])
     assert "304" in doc["get"]["responses"]
     assert {p["name"] for p in doc["put"]["parameters"] if p["in"] == "header"} >= {

@@ -48,18 +48,18 @@ def match(*bodies: str) -> Guard:
 async def put(
     store: DocumentStore, body: str, guard: Guard, at: int = 1_000_000, id: str = "a"
 ) -> bool:
-    result = await store.put("c", id, body, tag(body), guard, at)
+    result = await store.put("c", id, body.encode(), tag(body), guard, at)
     return result.written
 
 
 async def test_create_then_get(store: DocumentStore) -> None:
     """A create stores the body as received, version 1, with its tag and time."""
-    result = await store.put("c", "a", '{"x": 1}', tag('{"x": 1}'), ABSENT, 1_700_000_000_123_456)
+    result = await store.put("c", "a", b'{"x": 1}', tag('{"x": 1}'), ABSENT, 1_700_000_000_123_456)
     assert result.written
     assert result.created
     doc = await store.get("c", "a")
     assert doc is not None
-    assert (doc.body, doc.etag, doc.version) == ('{"x": 1}', tag('{"x": 1}'), 1)
+    assert (doc.body, doc.etag, doc.version) == (b'{"x": 1}', tag('{"x": 1}'), 1)
     assert doc.modified_us == 1_700_000_000_123_456
     assert doc.validators == await store.validators("c", "a")
 
@@ -67,7 +67,7 @@ async def test_create_then_get(store: DocumentStore) -> None:
 async def test_create_refused_when_present(store: DocumentStore) -> None:
     """exists=False refuses a second create and reports the current state."""
     assert await put(store, "{}", ABSENT)
-    result = await store.put("c", "a", '{"b": 2}', tag('{"b": 2}'), ABSENT, 2)
+    result = await store.put("c", "a", b'{"b": 2}', tag('{"b": 2}'), ABSENT, 2)
     assert not result.written
     assert result.current is not None
     assert result.current.etag == ETag(tag("{}"))
@@ -77,7 +77,7 @@ async def test_compare_and_swap(store: DocumentStore) -> None:
     """A replace happens only while the stored tag is one of the guard's."""
     await put(store, '{"v": 1}', ABSENT)
     assert await put(store, '{"v": 2}', match('{"v": 1}'))
-    result = await store.put("c", "a", '{"v": 3}', tag('{"v": 3}'), match('{"v": 1}'), 3)
+    result = await store.put("c", "a", b'{"v": 3}', tag('{"v": 3}'), match('{"v": 1}'), 3)
     assert not result.written
     assert not result.created
     assert result.current is not None
@@ -85,14 +85,14 @@ async def test_compare_and_swap(store: DocumentStore) -> None:
     assert await put(store, '{"v": 3}', match('{"v": 0}', '{"v": 2}'))
     doc = await store.get("c", "a")
     assert doc is not None
-    assert (doc.body, doc.version) == ('{"v": 3}', 3)
+    assert (doc.body, doc.version) == (b'{"v": 3}', 3)
 
 
 async def test_no_op_write_is_refused(store: DocumentStore) -> None:
     """Writing the state already stored leaves no new version."""
     await put(store, "{}", ABSENT)
     for guard in (match("{}"), EXISTS, BLIND):
-        result = await store.put("c", "a", "{}", tag("{}"), guard, 9)
+        result = await store.put("c", "a", b"{}", tag("{}"), guard, 9)
         assert not result.written
         assert result.current is not None
         assert result.current.etag == ETag(tag("{}"))
@@ -103,17 +103,17 @@ async def test_no_op_write_is_refused(store: DocumentStore) -> None:
 
 async def test_blind_write(store: DocumentStore) -> None:
     """exists=None creates when absent and replaces a different state."""
-    created = await store.put("c", "a", "{}", tag("{}"), BLIND, 1)
+    created = await store.put("c", "a", b"{}", tag("{}"), BLIND, 1)
     assert created.written
     assert created.created
-    replaced = await store.put("c", "a", "[]", tag("[]"), BLIND, 2)
+    replaced = await store.put("c", "a", b"[]", tag("[]"), BLIND, 2)
     assert replaced.written
     assert not replaced.created
 
 
 async def test_exists_guard_on_absent_is_refused(store: DocumentStore) -> None:
     """exists=True never creates."""
-    result = await store.put("c", "a", "{}", tag("{}"), EXISTS, 1)
+    result = await store.put("c", "a", b"{}", tag("{}"), EXISTS, 1)
     assert not result.written
     assert result.current is None
 
@@ -130,12 +130,16 @@ async def test_delete_leaves_a_tombstone_and_numbers_go_on(store: DocumentStore)
     again = await store.delete("c", "a", EXISTS, 4)
     assert not again.written
     assert again.current is None
-    recreated = await store.put("c", "a", '{"v": 2}', tag('{"v": 2}'), ABSENT, 5)
+    recreated = await store.put("c", "a", b'{"v": 2}', tag('{"v": 2}'), ABSENT, 5)
     assert recreated.written
     assert recreated.created
     versions = await store.versions("c", "a", before=None, limit=10)
     assert versions is not None
-    assert [(v.version, v.body) for v in versions] == [(3, '{"v": 2}'), (2, None), (1, '{"v": 1}')]
+    assert [(v.version, v.body) for v in versions] == [
+        (3, b'{"v": 2}'),
+        (2, None),
+        (1, b'{"v": 1}'),
+    ]
     assert versions[1].etag is None
 
 
@@ -184,13 +188,13 @@ async def test_concurrent_compare_and_swap_has_one_winner(store: DocumentStore) 
     await put(store, "{}", ABSENT)
     bodies = [f'{{"writer": {i}}}' for i in range(20)]
     results = await asyncio.gather(
-        *(store.put("c", "a", b, tag(b), match("{}"), 2) for b in bodies)
+        *(store.put("c", "a", b.encode(), tag(b), match("{}"), 2) for b in bodies)
     )
     winners = [b for b, r in zip(bodies, results, strict=True) if r.written]
     assert len(winners) == 1
     doc = await store.get("c", "a")
     assert doc is not None
-    assert doc.body == winners[0]
+    assert doc.body == winners[0].encode()
     assert doc.version == 2
     losers = [r for r in results if not r.written]
     assert all(r.current is not None and r.current.etag == ETag(tag(winners[0])) for r in losers)

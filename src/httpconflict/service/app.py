@@ -1,52 +1,44 @@
-"""The reference JSON document service: `create_app()` builds the ASGI app."""
+"""The reference JSON document service: `create_app()` builds the ASGI app.
+
+It is a plain Starlette app: the handlers read raw requests (to answer
+400/413/415/422 problems exactly, and because FastAPI's parameter machinery
+would be most of a request's cost here), and the OpenAPI document is
+written out in `openapi.py`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
-from fastapi import FastAPI, Request, Response
-from fastapi.openapi.utils import get_openapi
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
-from .. import __name__ as package_name
 from .._errors import Unavailable
 from ..storage import document_store
 from . import openapi, problems
 from .accesslog import AccessLog
 from .config import ServiceConfig
-from .documents import router as documents_router
+from .documents import ROUTES
 
 
-def create_app(config: ServiceConfig | None = None) -> FastAPI:
+def create_app(config: ServiceConfig | None = None) -> Starlette:
     """The service as an ASGI app; settings from `config` or HTTPCONFLICT_* variables."""
     config = config or ServiceConfig.from_env()
     store = document_store(config.db, history=config.history)
+    spec = openapi.document(_version())
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await store.open()
         try:
             yield
         finally:
             await store.close()
 
-    app = FastAPI(
-        title="httpconflict document service",
-        summary="JSON documents that never lose an update.",
-        version=_version(),
-        lifespan=lifespan,
-        docs_url="/docs",
-        redoc_url=None,
-    )
-    app.state.config = config
-    app.state.store = store
-    problems.install(app)
-    app.include_router(documents_router)
-    # Every route by itself (FastAPI wraps included routers), for Allow headers.
-    app.state.routes = [*documents_router.routes]
-
-    @app.get("/healthz", tags=["service"], summary="Liveness and database reachability")
     async def healthz(request: Request) -> Response:
         try:
             await store.ping()
@@ -54,21 +46,21 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
             raise Unavailable(f"the database does not answer: {error}") from error
         return Response('{"status":"ok"}', media_type="application/json")
 
-    app.state.routes.append(app.router.routes[-1])
+    async def openapi_json(request: Request) -> Response:
+        return Response(spec, media_type="application/json")
 
-    def custom_openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = get_openapi(
-                title=app.title, version=app.version, summary=app.summary, routes=app.routes
-            )
-            schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = (
-                openapi.PROBLEM_SCHEMA
-            )
-            app.openapi_schema = schema
-        return app.openapi_schema
-
-    app.openapi = custom_openapi  # type: ignore[method-assign]  # FastAPI's documented way to extend the schema
-    app.add_middleware(AccessLog, log_format=config.log_format)
+    app = Starlette(
+        routes=[
+            *ROUTES,
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/openapi.json", openapi_json, methods=["GET"]),
+        ],
+        middleware=[Middleware(AccessLog, log_format=config.log_format)],
+        lifespan=lifespan,
+    )
+    app.state.config = config
+    app.state.store = store
+    problems.install(app)
     return app
 
 
@@ -76,6 +68,6 @@ def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
     try:
-        return version(package_name)
+        return version("httpconflict")
     except PackageNotFoundError:
         return "0+unknown"

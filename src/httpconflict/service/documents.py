@@ -11,10 +11,12 @@ import json
 import time
 import uuid
 from collections.abc import Mapping
-from typing import Annotated, Final
+from typing import Final
 from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Request, Response
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from .._errors import NotFound, PreconditionFailed, PreconditionRequired
 from .._etag import ETag
@@ -23,17 +25,15 @@ from .._preconditions import Decision, evaluate
 from .._problem import CONTENDED
 from .._write import Guard, WriteDecision, WriteOutcome, arun_write, write_flow
 from ..storage import Document, DocumentStore, Version
-from . import openapi
 from .config import ServiceConfig
 from .problems import problem_response
-from .requests import check_name, conditions, read_document
+from .requests import check_name, conditions, int_parameter, read_document
 
-router = APIRouter(prefix="/v1", tags=["documents"])
-
-DOCUMENT_PATH: Final = "/{collection}/{doc_id}"
+DOCUMENT: Final = "/v1/{collection}/{doc_id}"
+COLLECTION: Final = "/v1/{collection}"
+VERSIONS: Final = "/v1/{collection}/{doc_id}/versions"
 MAX_PAGE: Final = 1000
-
-Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Items per page.")]
+JSON: Final = "application/json"
 
 
 def _store(request: Request) -> DocumentStore:
@@ -46,6 +46,11 @@ def _config(request: Request) -> ServiceConfig:
     return config
 
 
+def _names(request: Request) -> tuple[str, str]:
+    params = request.path_params
+    return check_name("collection", params["collection"]), check_name("document", params["doc_id"])
+
+
 def _now_us() -> int:
     return time.time_ns() // 1000
 
@@ -53,86 +58,82 @@ def _now_us() -> int:
 def _document_headers(doc: Document) -> dict[str, str]:
     return {
         "ETag": f'"{doc.etag}"',
-        "Last-Modified": format_http_date(doc.modified),
+        "Last-Modified": format_http_date(doc.modified_us // 1_000_000),
         # Caches may store a document but must revalidate it (with its ETag)
         # before each use: another writer may have changed it.
         "Cache-Control": "no-cache",
     }
 
 
-@router.head(DOCUMENT_PATH, **openapi.HEAD_DOCUMENT)
-@router.get(DOCUMENT_PATH, **openapi.GET_DOCUMENT)
-async def get_document(request: Request, collection: str, doc_id: str) -> Response:
-    """Read a document (HEAD: its headers only)."""
-    check_name("collection", collection)
-    check_name("document", doc_id)
+async def get_document(request: Request) -> Response:
+    """GET and HEAD: the document, 304, 412 or 404."""
+    collection, doc_id = _names(request)
     when = conditions(request)
     doc = await _store(request).get(collection, doc_id)
     if doc is None:
         raise NotFound(f"no document {doc_id!r} in collection {collection!r}")
-    decision = evaluate(request.method, when, doc.validators)
     headers = _document_headers(doc)
-    if decision is Decision.NOT_MODIFIED:
-        # RFC 9110 §15.4.5: a 304 carries the ETag and Cache-Control a 200
-        # would have, and no representation metadata besides.
-        del headers["Last-Modified"]
-        return Response(status_code=304, headers=headers)
-    if decision is Decision.PRECONDITION_FAILED:
-        raise PreconditionFailed(
-            "the document's current version does not match If-Match/If-Unmodified-Since",
-            current_etag=headers["ETag"],
-        )
-    return Response(doc.body, media_type="application/json", headers=headers)
+    if when.present:
+        decision = evaluate(request.method, when, doc.validators)
+        if decision is Decision.NOT_MODIFIED:
+            # RFC 9110 §15.4.5: a 304 carries the ETag and Cache-Control a 200
+            # would have, and no representation metadata besides.
+            del headers["Last-Modified"]
+            return Response(status_code=304, headers=headers)
+        if decision is Decision.PRECONDITION_FAILED:
+            raise PreconditionFailed(
+                "the document's current version does not match If-Match/If-Unmodified-Since",
+                current_etag=headers["ETag"],
+            )
+    return Response(doc.body, media_type=JSON, headers=headers)
 
 
-@router.put(DOCUMENT_PATH, **openapi.PUT_DOCUMENT)
-async def put_document(request: Request, collection: str, doc_id: str) -> Response:
+async def put_document(request: Request) -> Response:
     """Create (If-None-Match: *) or replace (If-Match) a document."""
-    check_name("collection", collection)
-    check_name("document", doc_id)
+    collection, doc_id = _names(request)
     when = conditions(request)
     config = _config(request)
     raw, _ = await read_document(request, config.max_body)
     etag = ETag.from_content(raw)
-    body = raw.decode("utf-8")
     store = _store(request)
+    now_us = _now_us()
     decision = await arun_write(
         write_flow("PUT", when, requested=etag, require_precondition=not config.blind_writes),
         lambda: store.validators(collection, doc_id),
-        lambda guard: store.put(collection, doc_id, body, etag.opaque, guard, _now_us()),
+        lambda guard: store.put(collection, doc_id, raw, etag.opaque, guard, now_us),
     )
-    if decision.outcome in (WriteOutcome.WRITTEN, WriteOutcome.UNCHANGED):
+    if decision.outcome is WriteOutcome.WRITTEN or decision.outcome is WriteOutcome.UNCHANGED:
+        # UNCHANGED: the state asked for was already in place (a retried or
+        # an equal write); nothing was written, and that is success.
         assert decision.current is not None
         assert decision.current.last_modified is not None
         headers = {
             # RFC 9110 §9.3.4 allows a validator on a PUT answer only when the
             # body was stored without any transformation, which it was.
             "ETag": etag.to_header(),
-            "Last-Modified": format_http_date(decision.current.last_modified),
+            "Last-Modified": (
+                format_http_date(now_us // 1_000_000)
+                if decision.outcome is WriteOutcome.WRITTEN
+                else format_http_date(decision.current.last_modified)
+            ),
         }
-        # UNCHANGED: the state asked for was already in place (a retried or
-        # an equal write); nothing was written, and that is success.
         status = 201 if decision.created else 200
-        return Response(raw, status_code=status, media_type="application/json", headers=headers)
+        return Response(raw, status_code=status, media_type=JSON, headers=headers)
     return _refusal(request, decision, creating=True)
 
 
-@router.delete(DOCUMENT_PATH, status_code=204, **openapi.DELETE_DOCUMENT)
-async def delete_document(request: Request, collection: str, doc_id: str) -> Response:
+async def delete_document(request: Request) -> Response:
     """Delete a document (If-Match required)."""
-    check_name("collection", collection)
-    check_name("document", doc_id)
+    collection, doc_id = _names(request)
     when = conditions(request)
     store = _store(request)
+    now_us = _now_us()
     decision = await arun_write(
         write_flow(
-            "DELETE",
-            when,
-            requested=None,
-            require_precondition=not _config(request).blind_writes,
+            "DELETE", when, requested=None, require_precondition=not _config(request).blind_writes
         ),
         lambda: store.validators(collection, doc_id),
-        lambda guard: store.delete(collection, doc_id, guard, _now_us()),
+        lambda guard: store.delete(collection, doc_id, guard, now_us),
     )
     if decision.outcome is WriteOutcome.WRITTEN:
         return Response(status_code=204)
@@ -175,99 +176,97 @@ def _refusal(request: Request, decision: WriteDecision, *, creating: bool) -> Re
             )
 
 
-@router.post("/{collection}", status_code=201, **openapi.POST_DOCUMENT)
-async def post_document(request: Request, collection: str) -> Response:
+async def post_document(request: Request) -> Response:
     """Create a document with a new id; its URL is in Location."""
-    check_name("collection", collection)
+    collection = check_name("collection", request.path_params["collection"])
     raw, _ = await read_document(request, _config(request).max_body)
     etag = ETag.from_content(raw)
-    body = raw.decode("utf-8")
-    store = _store(request)
     doc_id = uuid.uuid4().hex
-    result = await store.put(collection, doc_id, body, etag.opaque, Guard(exists=False), _now_us())
+    now_us = _now_us()
+    result = await _store(request).put(
+        collection, doc_id, raw, etag.opaque, Guard(exists=False), now_us
+    )
     # 122 random bits: a clash would mean a broken random source, not bad luck.
     assert result.written
-    assert result.current is not None
-    assert result.current.last_modified is not None
     return Response(
         raw,
         status_code=201,
-        media_type="application/json",
+        media_type=JSON,
         headers={
             "Location": f"/v1/{collection}/{doc_id}",
             "ETag": etag.to_header(),
-            "Last-Modified": format_http_date(result.current.last_modified),
+            "Last-Modified": format_http_date(now_us // 1_000_000),
         },
     )
 
 
-@router.get("/{collection}", **openapi.LIST_DOCUMENTS)
-async def list_documents(
-    request: Request,
-    collection: str,
-    limit: Limit = 100,
-    after: Annotated[str | None, Query(description="The last id of the previous page.")] = None,
-) -> Response:
+async def list_documents(request: Request) -> Response:
     """One page of a collection's documents, ordered by id."""
-    check_name("collection", collection)
+    collection = check_name("collection", request.path_params["collection"])
+    limit = int_parameter(request, "limit", default=100, low=1, high=MAX_PAGE)
+    after = request.query_params.get("after")
     docs = await _store(request).page(collection, after=after, limit=limit)
     items = [
         _item(
-            {"id": d.id, "etag": f'"{d.etag}"', "last_modified": format_http_date(d.modified)},
+            {
+                "id": d.id,
+                "etag": f'"{d.etag}"',
+                "last_modified": format_http_date(d.modified_us // 1_000_000),
+            },
             d.body,
         )
         for d in docs
     ]
-    next_url = (
-        f"/v1/{collection}?limit={limit}&after={quote(docs[-1].id, safe='')}"
-        if len(docs) == limit
-        else None
-    )
+    next_url = None
+    if len(docs) == limit:
+        next_url = f"/v1/{collection}?limit={limit}&after={quote(docs[-1].id, safe='')}"
     return _page(items, next_url)
 
 
-@router.get(DOCUMENT_PATH + "/versions", **openapi.LIST_VERSIONS)
-async def list_versions(
-    request: Request,
-    collection: str,
-    doc_id: str,
-    limit: Limit = 20,
-    before: Annotated[
-        int | None, Query(ge=1, description="Versions older than this version number.")
-    ] = None,
-) -> Response:
+async def list_versions(request: Request) -> Response:
     """The document's history, newest first, deletions included."""
-    check_name("collection", collection)
-    check_name("document", doc_id)
+    collection, doc_id = _names(request)
+    limit = int_parameter(request, "limit", default=20, low=1, high=MAX_PAGE)
+    before = int_parameter(request, "before", default=None, low=1, high=2**62)
     versions = await _store(request).versions(collection, doc_id, before=before, limit=limit)
     if versions is None:
         raise NotFound(f"no document {doc_id!r} in collection {collection!r}, ever")
-    items = [_version_item(v) for v in versions]
-    next_url = (
-        f"/v1/{collection}/{doc_id}/versions?limit={limit}&before={versions[-1].version}"
-        if len(versions) == limit and versions[-1].version > 1
-        else None
-    )
-    return _page(items, next_url)
+    next_url = None
+    if len(versions) == limit and versions[-1].version > 1:
+        next_url = f"/v1/{collection}/{doc_id}/versions?limit={limit}&before={versions[-1].version}"
+    return _page([_version_item(v) for v in versions], next_url)
 
 
-def _version_item(v: Version) -> str:
+def _version_item(v: Version) -> bytes:
     meta = {
         "version": v.version,
         "etag": f'"{v.etag}"' if v.etag is not None else None,
-        "last_modified": format_http_date(v.modified),
+        "last_modified": format_http_date(v.modified_us // 1_000_000),
         "deleted": v.etag is None,
     }
-    return _item(meta, v.body if v.body is not None else "null")
+    return _item(meta, v.body if v.body is not None else b"null")
 
 
-def _item(meta: Mapping[str, object], body: str) -> str:
+def _item(meta: Mapping[str, object], body: bytes) -> bytes:
     # The stored text is spliced in as is: it was validated as JSON when
     # written, and re-encoding it would cost a parse per item.
-    return json.dumps(meta, separators=(",", ":"))[:-1] + ',"document":' + body + "}"
+    head = json.dumps(meta, separators=(",", ":"))[:-1].encode()
+    return head + b',"document":' + body + b"}"
 
 
-def _page(items: list[str], next_url: str | None) -> Response:
-    content = '{"items":[' + ",".join(items) + '],"next":' + json.dumps(next_url) + "}"
+def _page(items: list[bytes], next_url: str | None) -> Response:
+    tail = b'],"next":' + json.dumps(next_url).encode() + b"}"
+    content = b'{"items":[' + b",".join(items) + tail
     headers = {"Link": f'<{next_url}>; rel="next"'} if next_url else None
-    return Response(content, media_type="application/json", headers=headers)
+    return Response(content, media_type=JSON, headers=headers)
+
+
+ROUTES: Final = [
+    # Starlette answers HEAD with the GET endpoint, minus the body.
+    Route(DOCUMENT, get_document, methods=["GET"]),
+    Route(DOCUMENT, put_document, methods=["PUT"]),
+    Route(DOCUMENT, delete_document, methods=["DELETE"]),
+    Route(VERSIONS, list_versions, methods=["GET"]),
+    Route(COLLECTION, list_documents, methods=["GET"]),
+    Route(COLLECTION, post_document, methods=["POST"]),
+]

@@ -1,13 +1,15 @@
-"""OpenAPI descriptions of what FastAPI cannot see in the handlers' signatures.
+"""The service's OpenAPI 3.1 document, written out.
 
-The handlers read their bodies and conditional headers themselves (to answer
-400/413/415/422 problems exactly), so the headers, the request bodies and
-the problem answers are described here and merged into the generated
-document through each route's `responses` and `openapi_extra`.
+The handlers read raw requests, so there are no typed signatures to
+generate this from; everything a generator would add (parameters, bodies,
+responses) had to be described by hand anyway, together with the
+conditional headers and problem answers it cannot see. The document is
+checked against the OpenAPI 3.1 schema by the test suite.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any, Final
 
 from .._problem import MEDIA_TYPE, PROBLEM_TYPES
@@ -30,23 +32,29 @@ PROBLEM_SCHEMA: Final[dict[str, Any]] = {
             "type": ["string", "null"],
             "description": "412: the entity-tag now current (null if the document is absent).",
         },
+        "header": {"type": "string", "description": "400: the malformed header field."},
+        "parameter": {"type": "string", "description": "400: the invalid parameter."},
+        "max_bytes": {"type": "integer", "description": "413: the body size limit."},
+        "accept": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "415: accepted media types.",
+        },
+        "retry_after": {"type": "integer", "description": "503: seconds to wait before retrying."},
     },
     "additionalProperties": True,
 }
 
-_ETAG_HEADER: Final = {
-    "description": "Strong entity-tag of the document.",
-    "schema": {"type": "string"},
-}
-_LAST_MODIFIED: Final = {
-    "description": "HTTP-date of the last change.",
-    "schema": {"type": "string"},
-}
+_HEADER_SCHEMA: Final = {"schema": {"type": "string"}}
+_ETAG: Final = {"description": "Strong entity-tag of the document.", **_HEADER_SCHEMA}
+_LAST_MODIFIED: Final = {"description": "HTTP-date of the last change.", **_HEADER_SCHEMA}
+_LINK: Final = {"description": 'The next page: <url>; rel="next".', **_HEADER_SCHEMA}
 
 _WHY: Final = {
     304: "Not modified: If-None-Match names the current ETag (or If-Modified-Since is not older).",
     400: "Malformed header, JSON, name or parameter.",
     404: "No such document.",
+    405: "Method not allowed; Allow lists the supported ones.",
     412: "The document changed (see `current_etag`), or exists (If-None-Match: *).",
     413: "Body over the size limit.",
     415: "Content-Type is not application/json.",
@@ -56,102 +64,54 @@ _WHY: Final = {
 }
 
 
-def _header(name: str, description: str) -> dict[str, Any]:
+def _parameter(name: str, where: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {
         "name": name,
-        "in": "header",
-        "required": False,
+        "in": where,
+        "required": where == "path",
         "description": description,
-        "schema": {"type": "string"},
+        "schema": schema,
     }
 
 
-IF_MATCH: Final = _header(
-    "If-Match", 'Write only if the current ETag is one of these (strong comparison), e.g. "abc".'
+_NAME: Final = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._~:@-]{0,254}$"}
+COLLECTION: Final = _parameter("collection", "path", "Collection name.", _NAME)
+DOC_ID: Final = _parameter("doc_id", "path", "Document id.", _NAME)
+IF_MATCH: Final = _parameter(
+    "If-Match",
+    "header",
+    'Write only if the current ETag is one of these (strong comparison), e.g. "abc".',
+    {"type": "string"},
 )
-IF_NONE_MATCH: Final = _header(
-    "If-None-Match", "GET: 304 if it names the current ETag. PUT: `*` creates only if absent."
+IF_NONE_MATCH: Final = _parameter(
+    "If-None-Match",
+    "header",
+    "GET: 304 if it names the current ETag. PUT: `*` creates only if absent.",
+    {"type": "string"},
 )
-IF_MODIFIED_SINCE: Final = _header(
-    "If-Modified-Since", "GET: 304 unless changed since (HTTP-date)."
+IF_MODIFIED_SINCE: Final = _parameter(
+    "If-Modified-Since", "header", "GET: 304 unless changed since (HTTP-date).", {"type": "string"}
 )
-IF_UNMODIFIED_SINCE: Final = _header(
-    "If-Unmodified-Since", "Write only if unchanged since (HTTP-date); ignored with If-Match."
+IF_UNMODIFIED_SINCE: Final = _parameter(
+    "If-Unmodified-Since",
+    "header",
+    "Write only if unchanged since (HTTP-date); ignored with If-Match.",
+    {"type": "string"},
 )
+
+
+def _limit(default: int) -> dict[str, Any]:
+    return _parameter(
+        "limit",
+        "query",
+        "Items per page.",
+        {"type": "integer", "minimum": 1, "maximum": 1000, "default": default},
+    )
+
 
 _JSON_OBJECT_BODY: Final = {
     "required": True,
     "content": {"application/json": {"schema": {"type": "object", "additionalProperties": True}}},
-}
-
-
-def _responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    out: dict[int | str, dict[str, Any]] = {}
-    for status in statuses:
-        if status == 304:
-            out[status] = {"description": _WHY[status], "headers": {"ETag": _ETAG_HEADER}}
-        else:
-            out[status] = {
-                "description": _WHY[status],
-                "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
-            }
-    return out
-
-
-def _document(description: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "headers": {"ETag": _ETAG_HEADER, "Last-Modified": _LAST_MODIFIED},
-        "content": {"application/json": {"schema": {"type": "object"}}},
-    }
-
-
-GET_DOCUMENT: Final[dict[str, Any]] = {
-    "summary": "Read a document",
-    "responses": {200: _document("The document."), **_responses(304, 400, 404, 412)},
-    "openapi_extra": {
-        "parameters": [IF_NONE_MATCH, IF_MODIFIED_SINCE, IF_MATCH, IF_UNMODIFIED_SINCE]
-    },
-}
-HEAD_DOCUMENT: Final[dict[str, Any]] = {
-    **GET_DOCUMENT,
-    "summary": "Read a document's headers",
-    "operation_id": "head_document",
-}
-PUT_DOCUMENT: Final[dict[str, Any]] = {
-    "summary": "Create or replace a document",
-    "responses": {
-        200: _document("Replaced (or already in the state sent)."),
-        201: _document("Created."),
-        **_responses(400, 412, 413, 415, 422, 428, 503),
-    },
-    "openapi_extra": {
-        "parameters": [IF_MATCH, IF_NONE_MATCH, IF_UNMODIFIED_SINCE],
-        "requestBody": _JSON_OBJECT_BODY,
-    },
-}
-DELETE_DOCUMENT: Final[dict[str, Any]] = {
-    "summary": "Delete a document",
-    "responses": {204: {"description": "Deleted."}, **_responses(400, 404, 412, 428, 503)},
-    "openapi_extra": {"parameters": [IF_MATCH, IF_UNMODIFIED_SINCE]},
-}
-POST_DOCUMENT: Final[dict[str, Any]] = {
-    "summary": "Create a document with a new id",
-    "responses": {
-        201: {
-            **_document("Created; Location names it."),
-            "headers": {
-                "Location": {
-                    "description": "The new document's URL.",
-                    "schema": {"type": "string"},
-                },
-                "ETag": _ETAG_HEADER,
-                "Last-Modified": _LAST_MODIFIED,
-            },
-        },
-        **_responses(400, 413, 415, 422, 503),
-    },
-    "openapi_extra": {"requestBody": _JSON_OBJECT_BODY},
 }
 _PAGE: Final = {
     "type": "object",
@@ -161,23 +121,149 @@ _PAGE: Final = {
         "next": {"type": ["string", "null"], "description": "URL of the next page, or null."},
     },
 }
-LIST_DOCUMENTS: Final[dict[str, Any]] = {
-    "summary": "List a collection's documents",
-    "responses": {
-        200: {
-            "description": "One page, ordered by id.",
-            "content": {"application/json": {"schema": _PAGE}},
-        },
-        **_responses(400),
+
+
+def _problems(*statuses: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for status in statuses:
+        if status == 304:
+            out[str(status)] = {"description": _WHY[status], "headers": {"ETag": _ETAG}}
+        else:
+            out[str(status)] = {
+                "description": _WHY[status],
+                "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+            }
+    return out
+
+
+def _document(description: str, **headers: Any) -> dict[str, Any]:
+    return {
+        "description": description,
+        "headers": {"ETag": _ETAG, "Last-Modified": _LAST_MODIFIED, **headers},
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
+
+
+def _page(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "headers": {"Link": _LINK},
+        "content": {"application/json": {"schema": _PAGE}},
+    }
+
+
+def _operation(
+    operation_id: str, summary: str, responses: dict[str, Any], **more: Any
+) -> dict[str, Any]:
+    return {
+        "operationId": operation_id,
+        "summary": summary,
+        "tags": ["documents"],
+        "responses": responses,
+        **more,
+    }
+
+
+_READ_HEADERS: Final = [IF_NONE_MATCH, IF_MODIFIED_SINCE, IF_MATCH, IF_UNMODIFIED_SINCE]
+_READ_ANSWERS: Final = {"200": _document("The document."), **_problems(304, 400, 404, 412)}
+
+PATHS: Final[dict[str, Any]] = {
+    "/v1/{collection}/{doc_id}": {
+        "parameters": [COLLECTION, DOC_ID],
+        "get": _operation(
+            "get_document", "Read a document", _READ_ANSWERS, parameters=_READ_HEADERS
+        ),
+        "head": _operation(
+            "head_document", "Read a document's headers", _READ_ANSWERS, parameters=_READ_HEADERS
+        ),
+        "put": _operation(
+            "put_document",
+            "Create (If-None-Match: *) or replace (If-Match) a document",
+            {
+                "200": _document("Replaced (or already in the state sent)."),
+                "201": _document("Created."),
+                **_problems(400, 412, 413, 415, 422, 428, 503),
+            },
+            parameters=[IF_MATCH, IF_NONE_MATCH, IF_UNMODIFIED_SINCE],
+            requestBody=_JSON_OBJECT_BODY,
+        ),
+        "delete": _operation(
+            "delete_document",
+            "Delete a document (If-Match required)",
+            {"204": {"description": "Deleted."}, **_problems(400, 404, 412, 428, 503)},
+            parameters=[IF_MATCH, IF_UNMODIFIED_SINCE],
+        ),
+    },
+    "/v1/{collection}": {
+        "parameters": [COLLECTION],
+        "get": _operation(
+            "list_documents",
+            "List a collection's documents, ordered by id",
+            {
+                "200": _page("One page: items {id, etag, last_modified, document}."),
+                **_problems(400),
+            },
+            parameters=[
+                _limit(100),
+                _parameter(
+                    "after", "query", "The last id of the previous page.", {"type": "string"}
+                ),
+            ],
+        ),
+        "post": _operation(
+            "post_document",
+            "Create a document with a new id",
+            {
+                "201": _document(
+                    "Created; Location names it.",
+                    Location={"description": "The new document's URL.", **_HEADER_SCHEMA},
+                ),
+                **_problems(400, 413, 415, 422, 503),
+            },
+            requestBody=_JSON_OBJECT_BODY,
+        ),
+    },
+    "/v1/{collection}/{doc_id}/versions": {
+        "parameters": [COLLECTION, DOC_ID],
+        "get": _operation(
+            "list_versions",
+            "A document's version history, newest first",
+            {
+                "200": _page("Versions: items {version, etag, last_modified, deleted, document}."),
+                **_problems(400, 404),
+            },
+            parameters=[
+                _limit(20),
+                _parameter(
+                    "before",
+                    "query",
+                    "Versions older than this version number.",
+                    {"type": "integer", "minimum": 1},
+                ),
+            ],
+        ),
+    },
+    "/healthz": {
+        "get": {
+            "operationId": "healthz",
+            "summary": "Liveness and database reachability",
+            "tags": ["service"],
+            "responses": {"200": {"description": "The database answers."}, **_problems(503)},
+        }
     },
 }
-LIST_VERSIONS: Final[dict[str, Any]] = {
-    "summary": "A document's version history",
-    "responses": {
-        200: {
-            "description": "Versions, newest first.",
-            "content": {"application/json": {"schema": _PAGE}},
+
+
+def document(version: str) -> bytes:
+    """The OpenAPI document, as JSON bytes."""
+    spec = {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "httpconflict document service",
+            "summary": "JSON documents that never lose an update.",
+            "version": version,
         },
-        **_responses(400, 404),
-    },
-}
+        "paths": PATHS,
+        "components": {"schemas": {"Problem": PROBLEM_SCHEMA}},
+    }
+    return json.dumps(spec, separators=(",", ":")).encode()

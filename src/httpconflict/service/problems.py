@@ -5,15 +5,15 @@ from __future__ import annotations
 import logging
 from typing import Final
 
-from fastapi import FastAPI, Request, Response
-from fastapi.exceptions import RequestValidationError
+from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Match
 
 from .._errors import ProblemError, Unavailable
 from .._problem import (
     INTERNAL_ERROR,
-    INVALID_PARAMETER,
     MEDIA_TYPE,
     METHOD_NOT_ALLOWED,
     NOT_FOUND,
@@ -63,7 +63,7 @@ async def _http_exception(request: Request, error: Exception) -> Response:
 
 def _allowed_methods(request: Request) -> list[str]:
     methods: set[str] = set()
-    routes: list[BaseRoute] = request.app.state.routes
+    routes: list[BaseRoute] = request.app.router.routes
     for route in routes:
         match, _ = route.matches({**request.scope, "method": "\0"})
         if match is not Match.NONE:
@@ -71,22 +71,13 @@ def _allowed_methods(request: Request) -> list[str]:
     return sorted(methods)
 
 
-async def _validation_error(request: Request, error: Exception) -> Response:
-    assert isinstance(error, RequestValidationError)
-    first = error.errors()[0] if error.errors() else {}
-    name = ".".join(str(p) for p in first.get("loc", ())[1:]) or "request"
-    problem = INVALID_PARAMETER.problem(f"{name}: {first.get('msg', 'invalid')}", parameter=name)
-    return problem_response(request, problem)
-
-
 async def _unexpected(request: Request, error: Exception) -> Response:
     log.exception("unhandled error for %s %s", request.method, request.url.path, exc_info=error)
     return problem_response(request, INTERNAL_ERROR.problem("the server failed; see its log"))
 
 
-def install(app: FastAPI) -> None:
+def install(app: Starlette) -> None:
     """Register the exception handlers that turn every error into a problem."""
     app.add_exception_handler(ProblemError, _problem_error)
     app.add_exception_handler(HTTPException, _http_exception)
-    app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _unexpected)

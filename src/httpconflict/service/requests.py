@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Final
+from typing import Any, Final, overload
 
-from fastapi import Request
+from starlette.requests import Request
 
 from .._errors import ContentTooLarge, InvalidParameter
 from .._media import JSON, parse_json_object, require_media_type
@@ -31,9 +31,43 @@ def check_name(kind: str, value: str) -> str:
     return value
 
 
+_CONDITIONAL: Final = frozenset(
+    {b"if-match", b"if-none-match", b"if-modified-since", b"if-unmodified-since"}
+)
+_NO_CONDITIONS: Final = Conditions()
+
+
 def conditions(request: Request) -> Conditions:
     """The request's conditional header fields (400 if one is malformed)."""
-    return Conditions.from_headers(request.headers.getlist)
+    # One pass over the raw header list (ASGI names are lower-case bytes);
+    # most requests carry one conditional field or none.
+    lines: dict[str, list[str]] | None = None
+    for name, value in request.scope["headers"]:
+        if name in _CONDITIONAL:
+            if lines is None:
+                lines = {}
+            lines.setdefault(name.decode("latin-1"), []).append(value.decode("latin-1"))
+    return _NO_CONDITIONS if lines is None else Conditions.from_headers(lines)
+
+
+@overload
+def int_parameter(request: Request, name: str, *, default: int, low: int, high: int) -> int: ...
+@overload
+def int_parameter(
+    request: Request, name: str, *, default: None, low: int, high: int
+) -> int | None: ...
+def int_parameter(
+    request: Request, name: str, *, default: int | None, low: int, high: int
+) -> int | None:
+    """An integer query parameter within [low, high], or `default` when absent."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not (raw.isascii() and raw.isdigit() and low <= int(raw) <= high):
+        raise InvalidParameter(
+            f"{name} must be a whole number from {low} to {high}, not {raw!r}", parameter=name
+        )
+    return int(raw)
 
 
 async def read_body(request: Request, max_bytes: int) -> bytes:

@@ -15,6 +15,7 @@ current validators. What a refusal means is decided by the core
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final, Protocol
@@ -34,7 +35,8 @@ class Document:
     id: str
     version: int
     etag: str
-    body: str
+    #: The document's JSON text: the exact bytes received (UTF-8).
+    body: bytes
     modified_us: int
 
     @property
@@ -43,7 +45,7 @@ class Document:
 
     @property
     def validators(self) -> Validators:
-        return Validators(ETag(self.etag), self.modified)
+        return _validators(self.etag, self.modified_us)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +54,7 @@ class Version:
 
     version: int
     etag: str | None
-    body: str | None
+    body: bytes | None
     modified_us: int
 
     @property
@@ -77,7 +79,7 @@ class DocumentStore(Protocol):
         """The current validators, or None if absent or deleted."""
 
     async def put(
-        self, collection: str, id: str, body: str, etag: str, guard: Guard, now_us: int
+        self, collection: str, id: str, body: bytes, etag: str, guard: Guard, now_us: int
     ) -> WriteResult:
         """Store `body` if `guard` holds, checked atomically with the write.
 
@@ -118,4 +120,16 @@ def from_micros(micros: int) -> datetime:
 
 def validators(etag: str | None, modified_us: int) -> Validators | None:
     """Validators of a stored row; None for a tombstone (etag NULL)."""
-    return None if etag is None else Validators(ETag(etag), from_micros(modified_us))
+    return None if etag is None else _validators(etag, modified_us)
+
+
+def written(etag: str, modified_us: int) -> Validators:
+    """Validators of a row just written (not cached: each write is new)."""
+    return Validators(ETag(etag), from_micros(modified_us))
+
+
+# Validators are immutable and hot documents are read again and again:
+# building them once saves a regex check and a datetime per conditional read.
+@functools.lru_cache(maxsize=4096)
+def _validators(etag: str, modified_us: int) -> Validators:
+    return Validators(ETag(etag), from_micros(modified_us))

@@ -27,6 +27,7 @@ from ._documents import (
     check_delete_guard,
     check_put_guard,
     validators,
+    written,
 )
 
 SCHEMA: Final = """
@@ -53,6 +54,8 @@ CREATE TABLE IF NOT EXISTS document_versions (
 """
 
 _COLUMNS: Final = "collection, id, version, etag, body, modified_us"
+# Bodies are stored as text and moved as bytes (UTF-8), as received.
+_READ: Final = "collection, id, version, etag, convert_to(body, 'UTF8'), modified_us"
 
 # The history append and the prune ride in the same statement as the write.
 _RECORD: Final = f"""
@@ -68,7 +71,8 @@ SELECT version FROM written
 
 _TARGET: Final = "collection = %(collection)s AND id = %(id)s"
 _SET_NEW_STATE: Final = (
-    "version = documents.version + 1, etag = %(etag)s, body = %(body)s, modified_us = %(now)s"
+    "version = documents.version + 1, etag = %(etag)s, "
+    "body = convert_from(%(body)s, 'UTF8'), modified_us = %(now)s"
 )
 
 
@@ -127,8 +131,7 @@ class PostgresDocumentStore:
 
     async def get(self, collection: str, id: str) -> Document | None:
         row = await self._one(
-            f"SELECT {_COLUMNS} FROM documents "
-            "WHERE collection = %s AND id = %s AND etag IS NOT NULL",
+            f"SELECT {_READ} FROM documents WHERE collection = %s AND id = %s AND etag IS NOT NULL",
             (collection, id),
         )
         return None if row is None else Document(*row)
@@ -141,7 +144,7 @@ class PostgresDocumentStore:
         return None if row is None else validators(*row)
 
     async def put(
-        self, collection: str, id: str, body: str, etag: str, guard: Guard, now_us: int
+        self, collection: str, id: str, body: bytes, etag: str, guard: Guard, now_us: int
     ) -> WriteResult:
         check_put_guard(guard)
         params = self._params(collection, id, guard, now_us, etag=etag, body=body)
@@ -151,18 +154,18 @@ class PostgresDocumentStore:
             f"RETURNING {_COLUMNS}){_RECORD}",
             params,
         ):
-            return WriteResult(True, validators(etag, now_us))
+            return WriteResult(True, written(etag, now_us))
         # Absent, or a tombstone whose version numbers go on. With
         # exists=None this is a second statement; if another writer got in
         # between, the refusal below sends the flow round again.
         if guard.exists is not True and await self._one(
             f"WITH written AS (INSERT INTO documents ({_COLUMNS}) "
-            "VALUES (%(collection)s, %(id)s, 1, %(etag)s, %(body)s, %(now)s) "
+            "VALUES (%(collection)s, %(id)s, 1, %(etag)s, convert_from(%(body)s, 'UTF8'), %(now)s) "
             f"ON CONFLICT (collection, id) DO UPDATE SET {_SET_NEW_STATE} "
             f"WHERE documents.etag IS NULL RETURNING {_COLUMNS}){_RECORD}",
             params,
         ):
-            return WriteResult(True, validators(etag, now_us), created=True)
+            return WriteResult(True, written(etag, now_us), created=True)
         return WriteResult(False, await self.validators(collection, id))
 
     async def delete(self, collection: str, id: str, guard: Guard, now_us: int) -> WriteResult:
@@ -177,7 +180,7 @@ class PostgresDocumentStore:
         return WriteResult(False, await self.validators(collection, id))
 
     def _params(
-        self, collection: str, id: str, guard: Guard, now_us: int, **more: str
+        self, collection: str, id: str, guard: Guard, now_us: int, **more: str | bytes
     ) -> dict[str, Any]:
         return {
             "collection": collection,
@@ -190,7 +193,7 @@ class PostgresDocumentStore:
 
     async def page(self, collection: str, *, after: str | None, limit: int) -> list[Document]:
         rows = await self._all(
-            f"SELECT {_COLUMNS} FROM documents WHERE collection = %s AND id > %s "
+            f"SELECT {_READ} FROM documents WHERE collection = %s AND id > %s "
             "AND etag IS NOT NULL ORDER BY id LIMIT %s",
             (collection, after or "", limit),
         )
@@ -202,7 +205,7 @@ class PostgresDocumentStore:
         # The document row is read in the same statement, so a history is
         # empty only for a document that never existed.
         rows = await self._all(
-            "SELECT v.version, v.etag, v.body, v.modified_us FROM documents d "
+            "SELECT v.version, v.etag, convert_to(v.body, 'UTF8'), v.modified_us FROM documents d "
             "LEFT JOIN LATERAL (SELECT * FROM document_versions h "
             "  WHERE h.collection = d.collection AND h.id = d.id AND h.version < %s "
             "  ORDER BY h.version DESC LIMIT %s) v ON true "
