@@ -77,17 +77,25 @@ def _parameter(name: str, where: str, description: str, schema: dict[str, Any]) 
 _NAME: Final = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._~:@-]{0,254}$"}
 COLLECTION: Final = _parameter("collection", "path", "Collection name.", _NAME)
 DOC_ID: Final = _parameter("doc_id", "path", "Document id.", _NAME)
+# "*" or a list of entity-tags (RFC 9110 §13.1.1), exactly as the parser
+# takes it: OWS around elements, empty list elements ignored.
+_TAG_RE: Final = r'(W/)?"[!#-~\x80-\xff]*"'
+_SEP_RE: Final = r"[ \t]*,[ \t,]*"
+ENTITY_TAGS: Final = {
+    "type": "string",
+    "pattern": rf"^[ \t,]*(\*|{_TAG_RE}({_SEP_RE}{_TAG_RE})*)[ \t,]*$",
+}
 IF_MATCH: Final = _parameter(
     "If-Match",
     "header",
     'Write only if the current ETag is one of these (strong comparison), e.g. "abc".',
-    {"type": "string"},
+    ENTITY_TAGS,
 )
 IF_NONE_MATCH: Final = _parameter(
     "If-None-Match",
     "header",
     "GET: 304 if it names the current ETag. PUT: `*` creates only if absent.",
-    {"type": "string"},
+    ENTITY_TAGS,
 )
 IF_MODIFIED_SINCE: Final = _parameter(
     "If-Modified-Since", "header", "GET: 304 unless changed since (HTTP-date).", {"type": "string"}
