@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -83,8 +84,6 @@ def _serve(args: argparse.Namespace) -> int:
     except Exception as error:  # report any failure to start as one line
         print(f"httpconflict serve: {error}", file=sys.stderr)
         return 1
-
-    import os
 
     import uvicorn
 
