@@ -8,12 +8,9 @@
 -- prints one line, WRK_RESULT {json}, with the answers counted by status and
 -- "bad" counting those that differ from EXPECT.
 
-local threads = {}
-
-function setup(thread)
-  thread:set("id", #threads)
-  table.insert(threads, thread)
-end
+local result = require("result")
+setup = result.setup
+done = result.done
 
 function init(args)
   expect = tonumber(args[2])
@@ -35,29 +32,5 @@ function request()
 end
 
 function response(status, hdrs, body)
-  statuses[status] = (statuses[status] or 0) + 1
-  if status ~= expect then
-    bad = bad + 1
-  end
-end
-
-function done(summary, latency, requests)
-  local total_bad = 0
-  local merged = {}
-  for _, thread in ipairs(threads) do
-    total_bad = total_bad + thread:get("bad")
-    for status, count in pairs(thread:get("statuses")) do
-      merged[status] = (merged[status] or 0) + count
-    end
-  end
-  local parts = {}
-  for status, count in pairs(merged) do
-    table.insert(parts, string.format('"%d":%d', status, count))
-  end
-  local e = summary.errors
-  io.write(string.format(
-    'WRK_RESULT {"requests":%d,"duration_us":%d,"bad":%d,"statuses":{%s},' ..
-    '"socket_errors":%d}\n',
-    summary.requests, summary.duration, total_bad, table.concat(parts, ","),
-    e.connect + e.read + e.write + e.timeout))
+  result.count(status, status == expect)
 end

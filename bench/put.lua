@@ -12,12 +12,9 @@
 -- with the answers counted by status; "bad" counts the non-2xx ones (a 412
 -- would mean a thread lost track of its ETag).
 
-local threads = {}
-
-function setup(thread)
-  thread:set("id", #threads)
-  table.insert(threads, thread)
-end
+local result = require("result")
+setup = result.setup
+done = result.done
 
 function init(args)
   path = args[1] .. id
@@ -48,31 +45,9 @@ function request()
 end
 
 function response(status, hdrs, body)
-  statuses[status] = (statuses[status] or 0) + 1
-  if status < 200 or status > 299 then
-    bad = bad + 1
-  elseif etag then
+  local ok = status >= 200 and status <= 299
+  result.count(status, ok)
+  if ok and etag then
     etag = hdrs["ETag"] or hdrs["etag"] or hdrs["Etag"] or etag
   end
-end
-
-function done(summary, latency, requests)
-  local total_bad = 0
-  local merged = {}
-  for _, thread in ipairs(threads) do
-    total_bad = total_bad + thread:get("bad")
-    for status, count in pairs(thread:get("statuses")) do
-      merged[status] = (merged[status] or 0) + count
-    end
-  end
-  local parts = {}
-  for status, count in pairs(merged) do
-    table.insert(parts, string.format('"%d":%d', status, count))
-  end
-  local e = summary.errors
-  io.write(string.format(
-    'WRK_RESULT {"requests":%d,"duration_us":%d,"bad":%d,"statuses":{%s},' ..
-    '"socket_errors":%d}\n',
-    summary.requests, summary.duration, total_bad, table.concat(parts, ","),
-    e.connect + e.read + e.write + e.timeout))
 end

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from collections.abc import Sequence
@@ -56,8 +57,10 @@ def run_wrk(
         *args,
     ]
     # wrk stops by itself after -d; the timeout only catches a hung wrk.
+    # LUA_PATH lets the scripts `require("result")` from this folder.
+    env = {**os.environ, "LUA_PATH": f"{SCRIPTS}/?.lua;;"}
     done = subprocess.run(
-        command, capture_output=True, text=True, timeout=duration + 30, check=False
+        command, capture_output=True, text=True, timeout=duration + 30, check=False, env=env
     )
     for line in done.stdout.splitlines():
         if line.startswith(MARKER):
