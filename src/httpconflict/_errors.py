@@ -10,6 +10,7 @@
      +-- NotFound (LookupError)               404 not-found
      +-- PreconditionFailed                   412 precondition-failed
      +-- PreconditionRequired                 428 precondition-required
+     +-- IdempotencyKeyInFlight               409 idempotency-key-in-flight
      +-- Unavailable                          503 unavailable (retry_after)
 
 Errors raised for bad input also subclass the builtin a caller would catch
@@ -126,6 +127,16 @@ class Unavailable(ProblemError):
     """The backing store is busy or unreachable; nothing was applied (503)."""
 
     problem_type = _problem.UNAVAILABLE
+
+    def __init__(self, detail: str, *, retry_after: int = 1) -> None:
+        super().__init__(detail, retry_after=retry_after)
+        self.retry_after = retry_after
+
+
+class IdempotencyKeyInFlight(ProblemError):
+    """Another request holds the Idempotency-Key (409)."""
+
+    problem_type = _problem.IDEMPOTENCY_KEY_IN_FLIGHT
 
     def __init__(self, detail: str, *, retry_after: int = 1) -> None:
         super().__init__(detail, retry_after=retry_after)

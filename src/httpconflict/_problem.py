@@ -198,6 +198,32 @@ CONTENDED: Final = _type(
     "The write lost every race for this resource within its bounded attempts.",
     "Retry after the delay given in Retry-After.",
 )
+IDEMPOTENCY_KEY_MISSING: Final = _type(
+    "idempotency-key-missing",
+    "An Idempotency-Key header is required",
+    400,
+    "This endpoint only accepts requests that carry an Idempotency-Key, so that "
+    "a retried request can never be applied twice.",
+    "Generate a unique key (a UUID) per operation, send it in Idempotency-Key, "
+    "and send the same key again when you retry that operation.",
+)
+IDEMPOTENCY_KEY_IN_FLIGHT: Final = _type(
+    "idempotency-key-in-flight",
+    "A request with this Idempotency-Key is still being processed",
+    409,
+    "The same request was sent again while the first one is still running "
+    "(a double click, or a retry after a timeout).",
+    "Wait and retry with the same key after Retry-After seconds: you will get "
+    "the first request's answer.",
+)
+IDEMPOTENCY_KEY_REUSED: Final = _type(
+    "idempotency-key-reused",
+    "This Idempotency-Key was used for a different request",
+    422,
+    "A key names one operation; this request differs from the one first sent "
+    "with the key (method, URL, caller or body).",
+    "Use a new key for a new operation; reuse a key only to retry the very same request.",
+)
 UNAVAILABLE: Final = _type(
     "unavailable",
     "The database is busy or unreachable",

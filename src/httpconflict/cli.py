@@ -11,6 +11,7 @@ from typing import Any
 
 from .service.config import DEFAULT_DB, DEFAULT_MAX_BODY, ServiceConfig
 from .storage import DEFAULT_HISTORY, document_store
+from .storage.idempotency import DEFAULT_LEASE, DEFAULT_RETENTION, idempotency_store
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -62,6 +63,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="text",
         help="access log format on stdout (default: text)",
     )
+    keys = serve.add_argument_group("idempotency keys (POST /v1/{collection})")
+    keys.add_argument(
+        "--idempotency",
+        default="db",
+        metavar="STORE",
+        help="db (beside the documents, completed in the same transaction; default), "
+        "memory, redis://host:port/n, or off",
+    )
+    keys.add_argument(
+        "--idempotency-required", action="store_true", help="answer 400 to a POST without a key"
+    )
+    keys.add_argument(
+        "--idempotency-lease",
+        type=float,
+        default=DEFAULT_LEASE,
+        metavar="SECONDS",
+        help=f"how long a claim holds before a retry may run again (default: {DEFAULT_LEASE:g})",
+    )
+    keys.add_argument(
+        "--idempotency-wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="how long a duplicate waits for the first request before 409 (default: 0)",
+    )
+    keys.add_argument(
+        "--idempotency-retention",
+        type=float,
+        default=DEFAULT_RETENTION,
+        metavar="SECONDS",
+        help=f"how long answers are replayed (default: {DEFAULT_RETENTION:g})",
+    )
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args)
@@ -77,6 +110,11 @@ def _serve(args: argparse.Namespace) -> int:
             max_body=args.max_body,
             blind_writes=args.blind_writes,
             log_format=args.log_format,
+            idempotency=args.idempotency,
+            idempotency_required=args.idempotency_required,
+            idempotency_lease=args.idempotency_lease,
+            idempotency_wait=args.idempotency_wait,
+            idempotency_retention=args.idempotency_retention,
         )
         # Open the database once here, so a wrong --db fails now with a
         # clear message instead of in every worker.
@@ -113,7 +151,13 @@ def _serve(args: argparse.Namespace) -> int:
 async def _check_database(config: ServiceConfig) -> None:
     store = document_store(config.db, history=config.history)
     await store.open()
-    await store.close()
+    try:
+        if config.idempotency != "off":
+            keys = idempotency_store(config.idempotency, documents=store)
+            await keys.open()
+            await keys.close()
+    finally:
+        await store.close()
 
 
 def _log_config() -> dict[str, Any]:

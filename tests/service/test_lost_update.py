@@ -41,7 +41,10 @@ class Tally:
 
 
 async def client_loop(base: str, writer: int, tally: Tally, *, conditional: bool) -> None:
-    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+    # No keep-alive: each request is a new connection, so the kernel spreads
+    # the clients over both worker processes instead of pinning each to one.
+    limits = httpx.Limits(max_keepalive_connections=0)
+    async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as http:
         seq = 0
         while seq < INCREMENTS:
             current = await http.get(URL)

@@ -22,8 +22,8 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
+from ..asgi import PROBLEM_SCOPE_KEY
 from .config import LogFormat
-from .problems import PROBLEM_SCOPE_KEY
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send

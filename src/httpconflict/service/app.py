@@ -8,7 +8,8 @@ written out in `openapi.py`.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
@@ -18,7 +19,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .._errors import Unavailable
+from ..asgi import IdempotencyMiddleware, IdempotencyPolicy, Scope
 from ..storage import document_store
+from ..storage.idempotency import idempotency_store
 from . import openapi, problems
 from .accesslog import AccessLog
 from .config import ServiceConfig
@@ -29,13 +32,22 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
     """The service as an ASGI app; settings from `config` or HTTPCONFLICT_* variables."""
     config = config or ServiceConfig.from_env()
     store = document_store(config.db, history=config.history)
+    keys = None
+    if config.idempotency != "off":
+        keys = idempotency_store(config.idempotency, documents=store)
     spec = openapi.document(_version())
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await store.open()
         try:
-            yield
+            if keys is not None:
+                await keys.open()
+            try:
+                yield
+            finally:
+                if keys is not None:
+                    await keys.close()
         finally:
             await store.close()
 
@@ -49,19 +61,44 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
     async def openapi_json(request: Request) -> Response:
         return Response(spec, media_type="application/json")
 
+    middleware = [Middleware(AccessLog, log_format=config.log_format)]
+    if keys is not None:
+        middleware.append(
+            Middleware(IdempotencyMiddleware, store=keys, policy=_post_policy(config))
+        )
     app = Starlette(
         routes=[
             *ROUTES,
             Route("/healthz", healthz, methods=["GET"]),
             Route("/openapi.json", openapi_json, methods=["GET"]),
         ],
-        middleware=[Middleware(AccessLog, log_format=config.log_format)],
+        middleware=middleware,
         lifespan=lifespan,
     )
     app.state.config = config
     app.state.store = store
+    # Keys beside the documents are completed in the document's transaction.
+    app.state.keys_in_db = config.idempotency == "db"
     problems.install(app)
     return app
+
+
+def _post_policy(config: ServiceConfig) -> Callable[[Scope], IdempotencyPolicy | None]:
+    """Idempotency-Key handling for POST /v1/{collection}, and nothing else."""
+    policy = IdempotencyPolicy(
+        methods=frozenset({"POST"}),
+        required=config.idempotency_required,
+        lease=config.idempotency_lease,
+        retention=config.idempotency_retention,
+        wait=config.idempotency_wait,
+        max_body=config.max_body,
+    )
+    collection = re.compile(r"/v1/[^/]+")
+
+    def choose(scope: Scope) -> IdempotencyPolicy | None:
+        return policy if collection.fullmatch(scope["path"]) else None
+
+    return choose
 
 
 def _version() -> str:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, fields
 from typing import Final, Literal
 
 from ..storage import DEFAULT_HISTORY
+from ..storage.idempotency import DEFAULT_LEASE, DEFAULT_RETENTION
 
 DEFAULT_DB: Final = "httpconflict.db"
 DEFAULT_MAX_BODY: Final = 1024 * 1024
@@ -30,12 +31,28 @@ class ServiceConfig:
     blind_writes: bool = False
     #: The access log: one line per request, as text or JSON lines.
     log_format: LogFormat = "text"
+    #: Where Idempotency-Keys of POST /v1/{c} live: "db" (beside the
+    #: documents, completed in the same transaction), "memory", a redis://
+    #: URL, or "off".
+    idempotency: str = "db"
+    #: Answer 400 to a POST without an Idempotency-Key.
+    idempotency_required: bool = False
+    #: Seconds a claim holds before a retry may run the request again.
+    idempotency_lease: float = DEFAULT_LEASE
+    #: Seconds a duplicate waits for the first request before its 409.
+    idempotency_wait: float = 0.0
+    #: Seconds a recorded answer is replayed.
+    idempotency_retention: float = DEFAULT_RETENTION
 
     def __post_init__(self) -> None:
         if self.history < 1:
             raise ValueError("history must be at least 1")
         if self.max_body < 1:
             raise ValueError("max_body must be at least 1 byte")
+        if self.idempotency_lease <= 0 or self.idempotency_retention <= 0:
+            raise ValueError("idempotency lease and retention must be positive")
+        if self.idempotency_wait < 0:
+            raise ValueError("idempotency wait cannot be negative")
         if self.log_format not in ("text", "json", "off"):
             raise ValueError(f"log_format must be text, json or off, not {self.log_format!r}")
 
@@ -54,6 +71,8 @@ class ServiceConfig:
                 continue
             if f.type in ("int", int):
                 values[f.name] = int(raw)
+            elif f.type in ("float", float):
+                values[f.name] = float(raw)
             elif f.type in ("bool", bool):
                 values[f.name] = raw.strip().lower() in ("1", "true", "yes", "on")
             else:

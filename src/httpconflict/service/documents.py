@@ -24,7 +24,9 @@ from .._httpdate import format_http_date
 from .._preconditions import Decision, evaluate
 from .._problem import CONTENDED
 from .._write import Guard, WriteDecision, WriteOutcome, arun_write, write_flow
+from ..asgi import CLAIM_SCOPE_KEY, ActiveClaim
 from ..storage import Document, DocumentStore, Version
+from ..storage.idempotency import Completion
 from .config import ServiceConfig
 from .problems import problem_response
 from .requests import check_name, conditions, int_parameter, read_document
@@ -177,27 +179,35 @@ def _refusal(request: Request, decision: WriteDecision, *, creating: bool) -> Re
 
 
 async def post_document(request: Request) -> Response:
-    """Create a document with a new id; its URL is in Location."""
+    """Create a document with a new id; its URL is in Location.
+
+    With an Idempotency-Key whose store sits beside the documents, the key
+    is completed in the transaction that creates the document.
+    """
     collection = check_name("collection", request.path_params["collection"])
     raw, _ = await read_document(request, _config(request).max_body)
     etag = ETag.from_content(raw)
     doc_id = uuid.uuid4().hex
     now_us = _now_us()
+    headers = {
+        "Location": f"/v1/{collection}/{doc_id}",
+        "ETag": etag.to_header(),
+        "Last-Modified": format_http_date(now_us // 1_000_000),
+        "Content-Type": JSON,
+    }
+    claim: ActiveClaim | None = request.scope.get(CLAIM_SCOPE_KEY)
+    completion = None
+    if claim is not None and request.app.state.keys_in_db:
+        answer = claim.recorded(201, headers.items(), raw)
+        completion = Completion(claim.principal, claim.key, claim.token, answer, claim.expires_at)
     result = await _store(request).put(
-        collection, doc_id, raw, etag.opaque, Guard(exists=False), now_us
+        collection, doc_id, raw, etag.opaque, Guard(exists=False), now_us, completion=completion
     )
     # 122 random bits: a clash would mean a broken random source, not bad luck.
     assert result.written
-    return Response(
-        raw,
-        status_code=201,
-        media_type=JSON,
-        headers={
-            "Location": f"/v1/{collection}/{doc_id}",
-            "ETag": etag.to_header(),
-            "Last-Modified": format_http_date(now_us // 1_000_000),
-        },
-    )
+    if claim is not None and completion is not None:
+        claim.completed = True
+    return Response(raw, status_code=201, headers=headers)
 
 
 async def list_documents(request: Request) -> Response:

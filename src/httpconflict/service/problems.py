@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from typing import Final
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -11,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match
 
-from .._errors import ProblemError, Unavailable
+from .._errors import IdempotencyKeyInFlight, ProblemError, Unavailable
 from .._problem import (
     INTERNAL_ERROR,
     MEDIA_TYPE,
@@ -20,9 +19,7 @@ from .._problem import (
     PROBLEM_TYPE_BASE,
     ProblemDetails,
 )
-
-#: The scope key under which the problem type of an answer is left for the access log.
-PROBLEM_SCOPE_KEY: Final = "httpconflict.problem"
+from ..asgi import PROBLEM_SCOPE_KEY
 
 log = logging.getLogger("httpconflict.service")
 
@@ -39,7 +36,7 @@ def problem_response(
 async def _problem_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, ProblemError)
     headers = None
-    if isinstance(error, Unavailable):
+    if isinstance(error, Unavailable | IdempotencyKeyInFlight):
         headers = {"Retry-After": str(error.retry_after)}
     return problem_response(request, error.problem, headers)
 

@@ -18,11 +18,14 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Final, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
 from .._etag import ETag
 from .._preconditions import Validators
 from .._write import Guard, WriteResult
+
+if TYPE_CHECKING:
+    from .idempotency import Completion, IdempotencyStore
 
 DEFAULT_HISTORY: Final = 100
 
@@ -79,14 +82,28 @@ class DocumentStore(Protocol):
         """The current validators, or None if absent or deleted."""
 
     async def put(
-        self, collection: str, id: str, body: bytes, etag: str, guard: Guard, now_us: int
+        self,
+        collection: str,
+        id: str,
+        body: bytes,
+        etag: str,
+        guard: Guard,
+        now_us: int,
+        *,
+        completion: Completion | None = None,
     ) -> WriteResult:
         """Store `body` if `guard` holds, checked atomically with the write.
 
         Refuses (written=False) a write that would store the entity-tag
         already current, so a no-op leaves no new version. On success,
         `current` holds the new validators; on refusal, the current ones.
+        With `completion`, the idempotency key it names is completed in the
+        same transaction, or, if its claim was lost, nothing is written and
+        `IdempotencyKeyInFlight` is raised.
         """
+
+    def idempotency_store(self) -> IdempotencyStore:
+        """An idempotency-key store in the same database, sharing the connection."""
 
     async def delete(self, collection: str, id: str, guard: Guard, now_us: int) -> WriteResult:
         """Delete if `guard` holds, checked atomically with the write."""

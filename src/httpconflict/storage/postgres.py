@@ -14,10 +14,11 @@ from __future__ import annotations
 from typing import Any, Final
 
 import psycopg
+from psycopg import AsyncConnection
 from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from .._errors import Unavailable
+from .._errors import IdempotencyKeyInFlight, Unavailable
 from .._preconditions import Validators
 from .._write import Guard, WriteResult
 from ._documents import (
@@ -29,6 +30,8 @@ from ._documents import (
     validators,
     written,
 )
+from .idempotency import Completion
+from .idempotency.postgres import PostgresIdempotencyStore, complete_statement
 
 SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -117,15 +120,21 @@ class PostgresDocumentStore:
         async with self._pool.connection() as conn:
             await conn.execute("SELECT 1")
 
-    async def _one(self, sql: str, params: Any) -> TupleRow | None:
-        rows = await self._all(sql, params)
+    async def _one(
+        self, sql: str, params: Any, conn: AsyncConnection[TupleRow] | None = None
+    ) -> TupleRow | None:
+        rows = await self._all(sql, params, conn)
         return rows[0] if rows else None
 
-    async def _all(self, sql: str, params: Any) -> list[TupleRow]:
+    async def _all(
+        self, sql: str, params: Any, conn: AsyncConnection[TupleRow] | None = None
+    ) -> list[TupleRow]:
+        """Run `sql` on `conn` (in its transaction), or on a connection of the pool."""
+        if conn is not None:
+            return await (await conn.execute(sql, params)).fetchall()
         try:
-            async with self._pool.connection() as conn:
-                cursor = await conn.execute(sql, params)
-                return await cursor.fetchall()
+            async with self._pool.connection() as pooled:
+                return await (await pooled.execute(sql, params)).fetchall()
         except (psycopg.OperationalError, PoolTimeout) as error:
             raise Unavailable(f"the database is unreachable: {error}") from error
 
@@ -137,22 +146,67 @@ class PostgresDocumentStore:
         return None if row is None else Document(*row)
 
     async def validators(self, collection: str, id: str) -> Validators | None:
+        return await self._validators(collection, id, None)
+
+    async def _validators(
+        self, collection: str, id: str, conn: AsyncConnection[TupleRow] | None
+    ) -> Validators | None:
         row = await self._one(
             "SELECT etag, modified_us FROM documents WHERE collection = %s AND id = %s",
             (collection, id),
+            conn,
         )
         return None if row is None else validators(*row)
 
     async def put(
-        self, collection: str, id: str, body: bytes, etag: str, guard: Guard, now_us: int
+        self,
+        collection: str,
+        id: str,
+        body: bytes,
+        etag: str,
+        guard: Guard,
+        now_us: int,
+        *,
+        completion: Completion | None = None,
     ) -> WriteResult:
         check_put_guard(guard)
+        if completion is None:
+            return await self._put(None, collection, id, body, etag, guard, now_us)
+        # The document and its idempotency key commit together, or neither.
+        try:
+            async with self._pool.connection() as conn, conn.transaction():
+                result = await self._put(conn, collection, id, body, etag, guard, now_us)
+                if result.written:
+                    sql, args = complete_statement(completion)
+                    if (await conn.execute(sql, args)).rowcount != 1:
+                        raise IdempotencyKeyInFlight(
+                            "this request's claim on its Idempotency-Key ran out and a retry "
+                            "took it over; nothing was written"
+                        )
+        except (psycopg.OperationalError, PoolTimeout) as error:
+            raise Unavailable(f"the database is unreachable: {error}") from error
+        return result
+
+    def idempotency_store(self) -> PostgresIdempotencyStore:
+        return PostgresIdempotencyStore(self.conninfo, pool=self._pool)
+
+    async def _put(
+        self,
+        conn: AsyncConnection[TupleRow] | None,
+        collection: str,
+        id: str,
+        body: bytes,
+        etag: str,
+        guard: Guard,
+        now_us: int,
+    ) -> WriteResult:
         params = self._params(collection, id, guard, now_us, etag=etag, body=body)
         if guard.exists is not False and await self._one(
             f"WITH written AS (UPDATE documents SET {_SET_NEW_STATE} "
             f"WHERE {_TARGET} AND {_match(guard)} AND etag <> %(etag)s "
             f"RETURNING {_COLUMNS}){_RECORD}",
             params,
+            conn,
         ):
             return WriteResult(True, written(etag, now_us))
         # Absent, or a tombstone whose version numbers go on. With
@@ -164,9 +218,10 @@ class PostgresDocumentStore:
             f"ON CONFLICT (collection, id) DO UPDATE SET {_SET_NEW_STATE} "
             f"WHERE documents.etag IS NULL RETURNING {_COLUMNS}){_RECORD}",
             params,
+            conn,
         ):
             return WriteResult(True, written(etag, now_us), created=True)
-        return WriteResult(False, await self.validators(collection, id))
+        return WriteResult(False, await self._validators(collection, id, conn))
 
     async def delete(self, collection: str, id: str, guard: Guard, now_us: int) -> WriteResult:
         check_delete_guard(guard)

@@ -24,7 +24,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any, Final
 
-from .._errors import Unavailable
+from .._errors import IdempotencyKeyInFlight, Unavailable
 from .._preconditions import Validators
 from .._write import Guard, WriteResult
 from ._documents import (
@@ -36,6 +36,8 @@ from ._documents import (
     validators,
     written,
 )
+from .idempotency import Completion
+from .idempotency.sqlite import SQLiteIdempotencyStore, complete_statement
 
 SCHEMA_VERSION: Final = 1
 _COLUMNS: Final = "collection, id, version, etag, body, modified_us"
@@ -152,6 +154,9 @@ class SQLiteDocumentStore:
         return None if row is None else Document(*row)
 
     async def validators(self, collection: str, id: str) -> Validators | None:
+        return self._validators(collection, id)
+
+    def _validators(self, collection: str, id: str) -> Validators | None:
         row = self.db.execute(
             "SELECT etag, modified_us FROM documents WHERE collection = ? AND id = ?",
             (collection, id),
@@ -159,9 +164,43 @@ class SQLiteDocumentStore:
         return None if row is None else validators(*row)
 
     async def put(
-        self, collection: str, id: str, body: bytes, etag: str, guard: Guard, now_us: int
+        self,
+        collection: str,
+        id: str,
+        body: bytes,
+        etag: str,
+        guard: Guard,
+        now_us: int,
+        *,
+        completion: Completion | None = None,
     ) -> WriteResult:
         check_put_guard(guard)
+        if completion is None:
+            return self._put(collection, id, body, etag, guard, now_us)
+        # The document and its idempotency key commit together, or neither.
+        with _LOCKED:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                result = self._put(collection, id, body, etag, guard, now_us)
+                if result.written:
+                    sql, args = complete_statement(completion)
+                    if self.db.execute(sql, args).rowcount != 1:
+                        raise IdempotencyKeyInFlight(
+                            "this request's claim on its Idempotency-Key ran out and a retry "
+                            "took it over; nothing was written"
+                        )
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+        return result
+
+    def idempotency_store(self) -> SQLiteIdempotencyStore:
+        return SQLiteIdempotencyStore(self.path, sharing=lambda: self.db)
+
+    def _put(
+        self, collection: str, id: str, body: bytes, etag: str, guard: Guard, now_us: int
+    ) -> WriteResult:
         if guard.exists is not False:
             where, tags = _etag_condition(guard)
             if self._write(
@@ -182,7 +221,7 @@ class SQLiteDocumentStore:
             (collection, id, etag, body, now_us),
         ):
             return WriteResult(True, written(etag, now_us), created=True)
-        return WriteResult(False, await self.validators(collection, id))
+        return WriteResult(False, self._validators(collection, id))
 
     async def delete(self, collection: str, id: str, guard: Guard, now_us: int) -> WriteResult:
         check_delete_guard(guard)
@@ -193,7 +232,7 @@ class SQLiteDocumentStore:
             (now_us, collection, id, *tags),
         ):
             return WriteResult(True, None)
-        return WriteResult(False, await self.validators(collection, id))
+        return WriteResult(False, self._validators(collection, id))
 
     def _write(self, sql: str, args: tuple[Any, ...]) -> bool:
         """Run one write statement; whether it returned a row (wrote)."""

@@ -1,0 +1,305 @@
+"""Idempotency keys (draft-ietf-httpapi-idempotency-key-header): the whole lifecycle.
+
+Rule 1: everything that decides what happens to a key lives in this file:
+its grammar, the states a stored key goes through (`TRANSITIONS`), what a
+duplicate request is answered in each state (`ANSWERS`), and the flow that
+claims, executes, completes or releases (`idempotency_flow`). Stores only
+carry out the transitions atomically; the middleware only drives the flow.
+
+A key is scoped to a principal (who is asking): the same key from two
+callers names two independent requests. Each request also has a
+fingerprint (method, target, principal, body digest), so a key reused for a
+different request is told apart from a retry of the same one.
+
+                 claim                 complete
+      ABSENT ----------> IN_FLIGHT -------------> COMPLETED
+        ^  ^                 |                        |
+        |  +-----------------+ release, lease expired |
+        +---------------------------------------------+ retention expired
+
+The core never reads the clock: stores are given `now`, and waiting for an
+in-flight duplicate is a number of `Sleep` commands.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import re
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import Final, TypeAlias
+
+from ._errors import MalformedHeader
+from ._problem import (
+    IDEMPOTENCY_KEY_IN_FLIGHT,
+    IDEMPOTENCY_KEY_MISSING,
+    IDEMPOTENCY_KEY_REUSED,
+    ProblemDetails,
+)
+
+HEADER: Final = "Idempotency-Key"
+REPLAYED_HEADER: Final = "Idempotent-Replayed"
+MAX_KEY_LENGTH: Final = 255
+
+# RFC 8941 §3.3.3, the draft's field type:
+#   sf-string = DQUOTE *chr DQUOTE
+#   chr       = unescaped / escaped
+#   unescaped = %x20-21 / %x23-5B / %x5D-7E
+#   escaped   = "\" ( DQUOTE / "\" )
+# followed by parameters (§3.1.2), which carry nothing here and are skipped.
+_SF_STRING: Final = re.compile(r'"((?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\["\\])*)"')
+_PARAMETERS: Final = re.compile(r"(?:;[ ]*[a-z*][a-z0-9_.*-]*(?:=[^;]*)?)*")
+# Leniency: many clients (Stripe's among them) send the key unquoted.
+_BARE: Final = re.compile(r"[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]+")
+
+
+def parse_idempotency_key(lines: list[str]) -> str | None:
+    """The key of a request from its Idempotency-Key field lines, or None.
+
+    Raises `MalformedHeader` (400) for an empty, over-long, non-ASCII,
+    malformed or repeated key.
+    """
+    if not lines:
+        return None
+    if len(lines) > 1:
+        raise _malformed("send one Idempotency-Key, not several", ", ".join(lines))
+    value = lines[0].strip(" \t")
+    if not value.isascii():
+        raise _malformed("an idempotency key is ASCII text", value)
+    quoted = _SF_STRING.match(value)
+    if quoted is not None:
+        if _PARAMETERS.fullmatch(value, quoted.end()) is None:
+            raise _malformed("unexpected text after the quoted key", value)
+        key = re.sub(r"\\(.)", r"\1", quoted.group(1))
+    elif _BARE.fullmatch(value):
+        key = value
+    else:
+        raise _malformed(
+            'an idempotency key is a quoted string such as "8e03978e-40d5-43e8", '
+            "or a token without spaces, quotes, commas or semicolons",
+            value,
+        )
+    if not key:
+        raise _malformed("the idempotency key is empty", value)
+    if len(key) > MAX_KEY_LENGTH:
+        raise _malformed(f"an idempotency key is at most {MAX_KEY_LENGTH} characters", value[:64])
+    return key
+
+
+def _malformed(detail: str, value: str) -> MalformedHeader:
+    return MalformedHeader(f"{HEADER}: {detail}", value=value, header=HEADER)
+
+
+def fingerprint(method: str, target: str, principal: str, body: bytes) -> str:
+    """What makes two requests "the same request": method, target, caller, body."""
+    digest = hashlib.sha256()
+    for part in (method.upper(), target, principal):
+        digest.update(part.encode("utf-8", "surrogateescape"))
+        digest.update(b"\0")
+    digest.update(hashlib.sha256(body).digest())
+    return digest.hexdigest()
+
+
+class State(enum.Enum):
+    """Where a stored key is in its life."""
+
+    ABSENT = "absent"
+    IN_FLIGHT = "in-flight"
+    COMPLETED = "completed"
+
+
+class Event(enum.Enum):
+    CLAIM = "claim"
+    COMPLETE = "complete"
+    RELEASE = "release"
+    LEASE_EXPIRED = "lease-expired"
+    RETENTION_EXPIRED = "retention-expired"
+
+
+#: The key lifecycle. A pair missing from this table is not allowed: a
+#: store refuses it (a claim on a live key returns that key instead; a
+#: completion or release by a request that no longer owns the claim does
+#: nothing).
+TRANSITIONS: Final[dict[tuple[State, Event], State]] = {
+    (State.ABSENT, Event.CLAIM): State.IN_FLIGHT,
+    (State.IN_FLIGHT, Event.COMPLETE): State.COMPLETED,
+    # The handler raised (or answered 5xx, unless those are stored): let a
+    # retry run.
+    (State.IN_FLIGHT, Event.RELEASE): State.ABSENT,
+    # The process holding the claim died: after the lease, a retry may run.
+    (State.IN_FLIGHT, Event.LEASE_EXPIRED): State.ABSENT,
+    (State.COMPLETED, Event.RETENTION_EXPIRED): State.ABSENT,
+}
+
+
+def transition(state: State, event: Event) -> State:
+    """The state after `event`, or ValueError if the lifecycle does not allow it."""
+    try:
+        return TRANSITIONS[state, event]
+    except KeyError:
+        raise ValueError(f"{event.value} is not allowed in state {state.value}") from None
+
+
+class Action(enum.Enum):
+    """What to do with a request that carries a key."""
+
+    EXECUTE = "execute"
+    REPLAY = "replay"
+    REJECT = "reject"
+    WAIT = "wait"
+
+
+#: How a request is answered when its key is already live, by the key's
+#: state and whether the request is the same one (same fingerprint).
+#: RFC draft §2.6: "If the request is retried, while the original request is
+#: still being processed, the resource server MUST reply with an HTTP 409";
+#: a key "reused with a different request payload" is answered 422.
+ANSWERS: Final[dict[tuple[State, bool], Action]] = {
+    (State.IN_FLIGHT, True): Action.WAIT,
+    (State.IN_FLIGHT, False): Action.REJECT,
+    (State.COMPLETED, True): Action.REPLAY,
+    (State.COMPLETED, False): Action.REJECT,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResponse:
+    """The answer recorded for a completed key, replayed to its retries."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """A live key as a store holds it."""
+
+    fingerprint: str
+    state: State
+    response: StoredResponse | None = None
+
+
+# Commands of the flow, and what the driver sends back for each.
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """Claim the key for this request. Reply: None if claimed, else the live `Record`."""
+
+
+@dataclass(frozen=True, slots=True)
+class Sleep:
+    """Wait, then send back None."""
+
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Execute:
+    """Run the request. Reply: its `StoredResponse`, or an `Exception` it raised."""
+
+
+@dataclass(frozen=True, slots=True)
+class Complete:
+    """Record the response for the key. Reply: True, or False if the claim was lost."""
+
+    response: StoredResponse
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """Give the claim up so a retry can run. Reply: None."""
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The end of the flow: send `response` (a replay if `replayed`), or raise `problem`."""
+
+    response: StoredResponse | None = None
+    replayed: bool = False
+    problem: ProblemDetails | None = None
+    retry_after: int | None = None
+    error: Exception | None = None
+
+
+IdempotencyCommand: TypeAlias = Claim | Sleep | Execute | Complete | Release
+IdempotencyReply: TypeAlias = Record | StoredResponse | Exception | bool | None
+IdempotencyFlow: TypeAlias = Generator[IdempotencyCommand, IdempotencyReply, Answer]
+
+POLL_SECONDS: Final = 0.05
+
+
+def idempotency_flow(
+    key: str | None,
+    fingerprint: str,
+    *,
+    required: bool = False,
+    wait: float = 0.0,
+    store_server_errors: bool = False,
+) -> IdempotencyFlow:
+    """Everything that happens to one request with respect to its key.
+
+    Without a key the request simply executes (or, if `required`, is
+    answered 400). With one, it executes only if it claims the key; a
+    duplicate of a completed request gets the stored answer, one of a
+    request in flight waits up to `wait` seconds for it and then gets 409,
+    and a different request under the same key gets 422. The executed
+    response is recorded (5xx only if `store_server_errors`) before it is
+    sent; if the request raised or is not recorded, the claim is released.
+    """
+    if key is None:
+        if required:
+            return Answer(
+                problem=IDEMPOTENCY_KEY_MISSING.problem(
+                    f"this request needs an {HEADER} header: a unique value (such as a UUID) "
+                    "that you send again, unchanged, when you retry it"
+                )
+            )
+        reply = yield Execute()
+        if isinstance(reply, Exception):
+            return Answer(error=reply)
+        assert isinstance(reply, StoredResponse)
+        return Answer(response=reply)
+
+    polls = int(wait / POLL_SECONDS)
+    while True:
+        live = yield Claim()
+        if live is None:
+            break
+        assert isinstance(live, Record)
+        action = ANSWERS[live.state, live.fingerprint == fingerprint]
+        if action is Action.REPLAY:
+            assert live.response is not None
+            return Answer(response=live.response, replayed=True)
+        if action is Action.REJECT:
+            return Answer(
+                problem=IDEMPOTENCY_KEY_REUSED.problem(
+                    f"this {HEADER} was used for a different request (another method, URL, "
+                    "caller or body); use a new key for a new request"
+                )
+            )
+        if polls <= 0:
+            return Answer(
+                problem=IDEMPOTENCY_KEY_IN_FLIGHT.problem(
+                    "a request with this key is still being processed; retry after "
+                    "Retry-After seconds to get its answer",
+                    retry_after=1,
+                ),
+                retry_after=1,
+            )
+        polls -= 1
+        yield Sleep(POLL_SECONDS)
+
+    reply = yield Execute()
+    if isinstance(reply, Exception):
+        yield Release()
+        return Answer(error=reply)
+    assert isinstance(reply, StoredResponse)
+    if reply.status >= 500 and not store_server_errors:
+        yield Release()
+        return Answer(response=reply)
+    # If the claim was lost meanwhile (the lease ran out and a retry took the
+    # key over), this answer is not recorded; it is still what happened, so
+    # it is what this client gets. Keep leases longer than any handler runs.
+    yield Complete(reply)
+    return Answer(response=reply)

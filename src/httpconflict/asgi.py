@@ -1,0 +1,328 @@
+"""Pure ASGI middleware (no framework import): Idempotency-Key handling.
+
+    app = IdempotencyMiddleware(app, store=idempotency_store("redis://..."))
+
+For each request of a method the policy covers, the middleware parses the
+Idempotency-Key, fingerprints the request (method, target, principal, body)
+and drives `httpconflict._idempotency.idempotency_flow`: it claims the key
+in the store, runs the app, records the answer, and only then sends it; a
+retry gets the recorded answer with ``Idempotent-Replayed: true``, a
+duplicate still in flight gets 409 (or waits for the first, if the policy
+says so), another request under the same key gets 422. If the app raises,
+the claim is released so a retry can run.
+
+An app that writes its side effect to the same database as the keys can
+record the answer in the same transaction (see `ActiveClaim`): then a crash
+can leave neither a side effect without its key nor a key without it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from ._errors import ContentTooLarge, MalformedHeader
+from ._idempotency import (
+    REPLAYED_HEADER,
+    Answer,
+    Claim,
+    Complete,
+    Execute,
+    IdempotencyReply,
+    Release,
+    Sleep,
+    StoredResponse,
+    fingerprint,
+    idempotency_flow,
+    parse_idempotency_key,
+)
+from ._problem import MEDIA_TYPE, PROBLEM_TYPE_BASE, ProblemDetails
+from .storage.idempotency import DEFAULT_LEASE, DEFAULT_RETENTION, IdempotencyStore
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+#: Where the middleware leaves the `ActiveClaim` of a request for the app.
+CLAIM_SCOPE_KEY: Final = "httpconflict.idempotency"
+#: Where answers note their problem type (the slug), for access logs.
+PROBLEM_SCOPE_KEY: Final = "httpconflict.problem"
+
+#: Headers a replay repeats; anything else (Set-Cookie above all) is not
+#: recorded, so one caller's session can never reach another's retry.
+DEFAULT_REPLAY_HEADERS: Final = frozenset(
+    {"content-type", "content-location", "location", "etag", "last-modified", "link"}
+)
+
+
+def authorization_principal(scope: Scope) -> str:
+    """The caller, as a hash of the Authorization header ("anonymous" without one)."""
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            return hashlib.sha256(value).hexdigest()[:32]
+    return "anonymous"
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyPolicy:
+    """How the requests of one route are treated."""
+
+    methods: frozenset[str] = frozenset({"POST", "PATCH"})
+    #: Answer 400 to a request without a key.
+    required: bool = False
+    #: How long a claim holds before a retry may run the request again.
+    lease: float = DEFAULT_LEASE
+    #: How long a recorded answer is replayed.
+    retention: float = DEFAULT_RETENTION
+    #: How long a duplicate waits for the first request before its 409.
+    wait: float = 0.0
+    #: Record 5xx answers too (otherwise a retry runs the request again).
+    store_server_errors: bool = False
+    replay_headers: frozenset[str] = DEFAULT_REPLAY_HEADERS
+    principal: Callable[[Scope], str] = authorization_principal
+    #: The largest request body taken in (413 above it).
+    max_body: int = 1024 * 1024
+
+
+@dataclass(slots=True)
+class ActiveClaim:
+    """The claim a request holds, visible to the app in ``scope[CLAIM_SCOPE_KEY]``.
+
+    An app that records the answer itself, in the transaction of its side
+    effect, builds it with `recorded(...)` and sets `completed`.
+    """
+
+    principal: str
+    key: str
+    token: str
+    policy: IdempotencyPolicy
+    now: float
+    completed: bool = False
+
+    @property
+    def expires_at(self) -> float:
+        return self.now + self.policy.retention
+
+    def recorded(
+        self, status: int, headers: Iterable[tuple[str, str]], body: bytes
+    ) -> StoredResponse:
+        """The answer as it is stored and replayed (allow-listed headers only)."""
+        allowed = self.policy.replay_headers
+        kept = tuple((n.lower(), v) for n, v in headers if n.lower() in allowed)
+        return StoredResponse(status, kept, body)
+
+
+PolicyChoice = IdempotencyPolicy | Callable[[Scope], IdempotencyPolicy | None]
+
+
+class IdempotencyMiddleware:
+    """Idempotency-Key handling for any ASGI app."""
+
+    def __init__(
+        self, app: ASGIApp, *, store: IdempotencyStore, policy: PolicyChoice | None = None
+    ) -> None:
+        self.app = app
+        self.store = store
+        self.policy = policy if policy is not None else IdempotencyPolicy()
+
+    def _policy_for(self, scope: Scope) -> IdempotencyPolicy | None:
+        if isinstance(self.policy, IdempotencyPolicy):
+            return self.policy
+        return self.policy(scope)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        policy = self._policy_for(scope) if scope["type"] == "http" else None
+        if policy is None or scope["method"] not in policy.methods:
+            await self.app(scope, receive, send)
+            return
+        try:
+            lines = [v.decode("latin-1") for n, v in scope["headers"] if n == b"idempotency-key"]
+            key = parse_idempotency_key(lines)
+        except MalformedHeader as error:
+            await send_problem(scope, send, error.problem)
+            return
+        if key is None and not policy.required:
+            await self.app(scope, receive, send)
+            return
+        try:
+            body = await _read_body(receive, policy.max_body)
+        except ContentTooLarge as error:
+            await send_problem(scope, send, error.problem)
+            return
+        await self._handle(scope, receive, send, policy, key, body)
+
+    async def _handle(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        policy: IdempotencyPolicy,
+        key: str | None,
+        body: bytes,
+    ) -> None:
+        principal = policy.principal(scope)
+        query = scope.get("query_string", b"")
+        target = scope["path"] + ("?" + query.decode("latin-1") if query else "")
+        request_fingerprint = fingerprint(scope["method"], target, principal, body)
+        claim = ActiveClaim(principal, key or "", uuid.uuid4().hex, policy, time.time())
+        flow = idempotency_flow(
+            key,
+            request_fingerprint,
+            required=policy.required,
+            wait=policy.wait,
+            store_server_errors=policy.store_server_errors,
+        )
+        captured: _Captured | None = None
+        reply: IdempotencyReply
+        try:
+            command = next(flow)
+            while True:
+                if isinstance(command, Claim):
+                    assert key is not None
+                    claim.now = time.time()
+                    reply = await self.store.claim(
+                        principal,
+                        key,
+                        request_fingerprint,
+                        claim.token,
+                        now=claim.now,
+                        lease=policy.lease,
+                    )
+                elif isinstance(command, Sleep):
+                    await asyncio.sleep(command.seconds)
+                    reply = None
+                elif isinstance(command, Execute):
+                    if key is not None:
+                        scope[CLAIM_SCOPE_KEY] = claim
+                    captured = await _run(self.app, scope, receive, body)
+                    reply = captured.error or claim.recorded(
+                        captured.status, captured.text_headers(), captured.body
+                    )
+                elif isinstance(command, Complete):
+                    assert key is not None
+                    reply = claim.completed or await self.store.complete(
+                        principal,
+                        key,
+                        claim.token,
+                        command.response,
+                        now=time.time(),
+                        retention=policy.retention,
+                    )
+                else:
+                    assert isinstance(command, Release)
+                    assert key is not None
+                    await self.store.release(principal, key, claim.token)
+                    reply = None
+                command = flow.send(reply)
+        except StopIteration as stop:
+            answer: Answer = stop.value
+        await _answer(scope, send, answer, captured)
+
+
+@dataclass(slots=True)
+class _Captured:
+    """An app's whole answer, held back until its key is recorded."""
+
+    status: int = 500
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    chunks: list[bytes] = field(default_factory=list)
+    error: Exception | None = None
+
+    @property
+    def body(self) -> bytes:
+        return b"".join(self.chunks)
+
+    def text_headers(self) -> list[tuple[str, str]]:
+        return [(n.decode("latin-1"), v.decode("latin-1")) for n, v in self.headers]
+
+
+async def _run(app: ASGIApp, scope: Scope, receive: Receive, body: bytes) -> _Captured:
+    """Run the app on the body already read, capturing its answer."""
+    captured = _Captured()
+    delivered = False
+    started = False
+
+    async def replay_body() -> Message:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    async def capture(message: Message) -> None:
+        nonlocal started
+        if message["type"] == "http.response.start":
+            started = True
+            captured.status = message["status"]
+            captured.headers = list(message.get("headers", []))
+        elif message["type"] == "http.response.body":
+            captured.chunks.append(message.get("body", b""))
+
+    try:
+        await app(scope, replay_body, capture)
+    except Exception as error:  # recorded for the flow, which releases the key and re-raises
+        captured.error = error
+    else:
+        if not started:
+            captured.error = RuntimeError("the app returned without answering")
+    return captured
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise ContentTooLarge(f"the body exceeds the limit of {limit} bytes", max_bytes=limit)
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+async def _answer(scope: Scope, send: Send, answer: Answer, captured: _Captured | None) -> None:
+    if answer.error is not None:
+        raise answer.error
+    if answer.problem is not None:
+        headers = {"Retry-After": str(answer.retry_after)} if answer.retry_after else {}
+        await send_problem(scope, send, answer.problem, headers)
+        return
+    assert answer.response is not None
+    if answer.replayed:
+        response = answer.response
+        raw = [(n.encode("latin-1"), v.encode("latin-1")) for n, v in response.headers]
+        raw.append((REPLAYED_HEADER.lower().encode(), b"true"))
+        await _send(send, response.status, raw, response.body)
+        return
+    # The request ran here: it gets the app's own answer, every header in it.
+    assert captured is not None
+    await _send(send, captured.status, captured.headers, captured.body)
+
+
+async def _send(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+    headers = [(n, v) for n, v in headers if n.lower() != b"content-length"]
+    headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def send_problem(
+    scope: Scope, send: Send, problem: ProblemDetails, headers: dict[str, str] | None = None
+) -> None:
+    """Answer with an RFC 9457 problem, and note its type for access logs."""
+    scope[PROBLEM_SCOPE_KEY] = problem.type.removeprefix(PROBLEM_TYPE_BASE)
+    raw = [(b"content-type", MEDIA_TYPE.encode())]
+    raw += [(n.lower().encode("latin-1"), v.encode("latin-1")) for n, v in (headers or {}).items()]
+    await _send(send, problem.status or 500, raw, problem.to_json())

@@ -1,0 +1,111 @@
+"""Idempotency-key stores: where claims, leases and recorded answers live.
+
+Every store carries out the lifecycle of `httpconflict._idempotency` with
+atomic primitives, and treats a record whose time is up (`expires_at <=
+now`: a lease or the retention has run out) as absent:
+
+- `claim`: make the key IN_FLIGHT for this request (owner `token`) if it is
+  absent, in ONE atomic step (INSERT ... ON CONFLICT ... WHERE expired;
+  SET NX PX); otherwise return the live record;
+- `complete`: record the answer, only if `token` still owns the claim;
+- `release`: drop the claim, only if `token` still owns it;
+- `get`: the live record, if any; `purge`: delete what has expired.
+
+`idempotency_store(url)` picks one: ``memory`` (one process), a SQLite file
+or ``postgresql://`` URL (tables next to the documents), ``redis://``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final, Protocol
+
+from ..._idempotency import Record, StoredResponse
+
+if TYPE_CHECKING:
+    from .._documents import DocumentStore
+
+DEFAULT_LEASE: Final = 30.0
+DEFAULT_RETENTION: Final = 24 * 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """A key to complete in the same transaction as a document write."""
+
+    principal: str
+    key: str
+    token: str
+    response: StoredResponse
+    expires_at: float
+
+
+class IdempotencyStore(Protocol):
+    """Atomic primitives over idempotency keys (see the module docstring)."""
+
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def claim(
+        self, principal: str, key: str, fingerprint: str, token: str, *, now: float, lease: float
+    ) -> Record | None:
+        """None if this request now holds the key; else the live record."""
+
+    async def complete(
+        self,
+        principal: str,
+        key: str,
+        token: str,
+        response: StoredResponse,
+        *,
+        now: float,
+        retention: float,
+    ) -> bool:
+        """Record `response`; False if `token` no longer holds the claim."""
+
+    async def release(self, principal: str, key: str, token: str) -> bool:
+        """Drop the claim; False if `token` no longer holds it."""
+
+    async def get(self, principal: str, key: str, *, now: float) -> Record | None: ...
+
+    async def purge(self, *, now: float) -> int:
+        """Delete expired records; how many."""
+
+
+def idempotency_store(url: str, *, documents: DocumentStore | None = None) -> IdempotencyStore:
+    """The store for a URL: ``memory``, ``redis://...``, ``postgresql://...`` or a SQLite path.
+
+    ``db`` means "beside these `documents`", on their connection or pool, so
+    that a key can be completed in the transaction of a document write.
+    """
+    if url == "db":
+        if documents is None:
+            raise ValueError("an idempotency store 'db' needs the document store it sits beside")
+        return documents.idempotency_store()
+    if url == "memory":
+        from .memory import MemoryIdempotencyStore
+
+        return MemoryIdempotencyStore()
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        from .redis import RedisIdempotencyStore
+
+        return RedisIdempotencyStore(url)
+    if url.startswith(("postgresql://", "postgres://")):
+        from .postgres import PostgresIdempotencyStore
+
+        return PostgresIdempotencyStore(url)
+    if "://" in url and not url.startswith("sqlite://"):
+        raise ValueError(f"unsupported idempotency store URL {url!r}")
+    from .sqlite import SQLiteIdempotencyStore
+
+    return SQLiteIdempotencyStore(url.removeprefix("sqlite:///"))
+
+
+__all__ = [
+    "DEFAULT_LEASE",
+    "DEFAULT_RETENTION",
+    "Completion",
+    "IdempotencyStore",
+    "idempotency_store",
+]

@@ -1,0 +1,26 @@
+"""Rows of the SQL idempotency-key tables, to and from records."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Final
+
+from ..._idempotency import Record, State, StoredResponse
+
+IN_FLIGHT: Final = State.IN_FLIGHT.value
+COMPLETED: Final = State.COMPLETED.value
+# Columns read back into a Record, in this order.
+RECORD_COLUMNS: Final = "fingerprint, state, status, headers, body"
+
+
+def encode_headers(headers: tuple[tuple[str, str], ...]) -> str:
+    return json.dumps(headers, separators=(",", ":"))
+
+
+def to_record(row: tuple[Any, ...]) -> Record:
+    fingerprint, state, status, headers, body = row
+    response = None
+    if state == COMPLETED:
+        pairs = tuple((str(n), str(v)) for n, v in json.loads(headers))
+        response = StoredResponse(int(status), pairs, bytes(body))
+    return Record(fingerprint, State(state), response)

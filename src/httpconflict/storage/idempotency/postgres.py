@@ -1,0 +1,159 @@
+"""Idempotency keys in PostgreSQL, next to the documents.
+
+The claim is one ``INSERT ... ON CONFLICT DO UPDATE ... WHERE expires_at <=
+now``: two concurrent claims of one key serialise on its row, and the
+second sees the first's live claim. Completion and release check the
+claim's token. Sharing the document store's pool lets the service complete
+a key in the same transaction as the document it creates.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import psycopg
+from psycopg.rows import TupleRow
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from ..._errors import Unavailable
+from ..._idempotency import Record, StoredResponse
+from . import Completion
+from ._rows import COMPLETED, IN_FLIGHT, RECORD_COLUMNS, encode_headers, to_record
+
+SCHEMA: Final = f"""
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+    principal text NOT NULL,
+    key text NOT NULL,
+    fingerprint text NOT NULL,
+    token text NOT NULL,                    -- who holds the claim
+    state text NOT NULL CHECK (state IN ('{IN_FLIGHT}', '{COMPLETED}')),
+    expires_at double precision NOT NULL,   -- end of the lease, or of the retention
+    status integer,
+    headers text,
+    body bytea,
+    PRIMARY KEY (principal, key)
+);
+CREATE INDEX IF NOT EXISTS idempotency_keys_expiry ON idempotency_keys (expires_at);
+"""
+
+_CLAIM: Final = f"""
+    INSERT INTO idempotency_keys (principal, key, fingerprint, token, state, expires_at)
+    VALUES (%(principal)s, %(key)s, %(fingerprint)s, %(token)s, '{IN_FLIGHT}', %(until)s)
+    ON CONFLICT (principal, key) DO UPDATE SET
+        fingerprint = excluded.fingerprint, token = excluded.token, state = '{IN_FLIGHT}',
+        expires_at = excluded.expires_at, status = NULL, headers = NULL, body = NULL
+    WHERE idempotency_keys.expires_at <= %(now)s
+    RETURNING 1
+"""
+_COMPLETE: Final = f"""
+    UPDATE idempotency_keys
+       SET state = '{COMPLETED}', status = %s, headers = %s, body = %s, expires_at = %s
+     WHERE principal = %s AND key = %s AND token = %s AND state = '{IN_FLIGHT}'
+"""
+
+
+def complete_statement(completion: Completion) -> tuple[str, tuple[Any, ...]]:
+    """The completion as a statement to run in another write's transaction."""
+    response = completion.response
+    return _COMPLETE, (
+        response.status,
+        encode_headers(response.headers),
+        response.body,
+        completion.expires_at,
+        completion.principal,
+        completion.key,
+        completion.token,
+    )
+
+
+async def create_schema(conn: psycopg.AsyncConnection[TupleRow]) -> None:
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('httpconflict.schema'))")
+        await conn.execute(SCHEMA)
+
+
+class PostgresIdempotencyStore:
+    """An `IdempotencyStore` in PostgreSQL, with its own pool or a shared one."""
+
+    def __init__(self, conninfo: str, *, pool: AsyncConnectionPool | None = None) -> None:
+        self.conninfo = conninfo
+        self._owns_pool = pool is None
+        self._pool = pool or AsyncConnectionPool(
+            conninfo, min_size=1, max_size=10, open=False, kwargs={"autocommit": True}
+        )
+
+    async def open(self) -> None:
+        conn = await psycopg.AsyncConnection.connect(self.conninfo)
+        async with conn:
+            await create_schema(conn)
+        if self._owns_pool:
+            await self._pool.open(wait=True, timeout=10)
+
+    async def close(self) -> None:
+        if self._owns_pool:
+            await self._pool.close()
+
+    async def _execute(self, sql: str, args: Any) -> tuple[int, list[TupleRow]]:
+        try:
+            async with self._pool.connection() as conn:
+                cursor = await conn.execute(sql, args)
+                rows = await cursor.fetchall() if cursor.description else []
+                return cursor.rowcount, rows
+        except (psycopg.OperationalError, PoolTimeout) as error:
+            raise Unavailable(f"the database is unreachable: {error}") from error
+
+    async def claim(
+        self, principal: str, key: str, fingerprint: str, token: str, *, now: float, lease: float
+    ) -> Record | None:
+        args = {
+            "principal": principal,
+            "key": key,
+            "fingerprint": fingerprint,
+            "token": token,
+            "until": now + lease,
+            "now": now,
+        }
+        while True:
+            _, rows = await self._execute(_CLAIM, args)
+            if rows:
+                return None
+            live = await self.get(principal, key, now=now)
+            if live is not None:
+                return live
+            # It expired between the two statements: claim again.
+
+    async def complete(
+        self,
+        principal: str,
+        key: str,
+        token: str,
+        response: StoredResponse,
+        *,
+        now: float,
+        retention: float,
+    ) -> bool:
+        sql, args = complete_statement(Completion(principal, key, token, response, now + retention))
+        count, _ = await self._execute(sql, args)
+        return count == 1
+
+    async def release(self, principal: str, key: str, token: str) -> bool:
+        count, _ = await self._execute(
+            "DELETE FROM idempotency_keys "
+            f"WHERE principal = %s AND key = %s AND token = %s AND state = '{IN_FLIGHT}'",
+            (principal, key, token),
+        )
+        return count == 1
+
+    async def get(self, principal: str, key: str, *, now: float) -> Record | None:
+        _, rows = await self._execute(
+            f"SELECT {RECORD_COLUMNS} FROM idempotency_keys "
+            "WHERE principal = %s AND key = %s AND expires_at > %s",
+            (principal, key, now),
+        )
+        return to_record(rows[0]) if rows else None
+
+    async def purge(self, *, now: float) -> int:
+        count, _ = await self._execute(
+            "DELETE FROM idempotency_keys WHERE expires_at <= %s", (now,)
+        )
+        return count
