@@ -1,8 +1,8 @@
 """Shared fixtures: real databases and real server processes.
 
-PostgreSQL runs at 127.0.0.1:5432 (user postgres, database test). Without
-it, the tests that need it skip with the reason; with CI=true set they
-fail instead, so CI cannot pass by skipping them.
+PostgreSQL runs at 127.0.0.1:5432 (user postgres, database test), Redis at
+127.0.0.1:6379. Without them, the tests that need them skip with the
+reason; with CI=true set they fail instead, so CI cannot pass by skipping.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from tests.servers import ServiceProcess, start_service
 POSTGRES_URL = os.environ.get(
     "HTTPCONFLICT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"
 )
+REDIS_URL = os.environ.get("HTTPCONFLICT_TEST_REDIS", "redis://127.0.0.1:6379/0")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
@@ -40,6 +41,17 @@ def postgres_server() -> str:
     except psycopg.OperationalError as error:
         need_server("PostgreSQL at " + POSTGRES_URL, error)
     return POSTGRES_URL
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> str:
+    """The Redis URL, once it is known to answer."""
+    redis = pytest.importorskip("redis")
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
+    except redis.exceptions.ConnectionError as error:
+        need_server("Redis at " + REDIS_URL, error)
+    return REDIS_URL
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ _PREFIX: Final = "httpconflict:idempotency:"
 
 # KEYS[1] key; ARGV[1] "I" .. token; ARGV[2] the completed tail; ARGV[3] TTL in ms.
 # The first line keeps the token and fingerprint; its letter becomes "C".
-_COMPLETE: Final = """
+_COMPLETE: Final = r"""
 local v = redis.call('GET', KEYS[1])
 if v and string.sub(v, 1, string.len(ARGV[1])) == ARGV[1] then
   local first = string.sub(v, 2, string.find(v, "\n", 1, true))

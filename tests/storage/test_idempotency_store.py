@@ -1,0 +1,158 @@
+"""One contract suite for every idempotency-key store: memory, SQLite, PostgreSQL, Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from httpconflict._idempotency import State, StoredResponse
+from httpconflict.storage.idempotency import IdempotencyStore, idempotency_store
+
+pytestmark = pytest.mark.anyio
+
+ANSWER = StoredResponse(
+    201,
+    (("content-type", "application/json"), ("location", "/v1/orders/1")),
+    b'{"id": 1}\n\x00\xff binary-safe',
+)
+FP = "a" * 64
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres", "redis"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[IdempotencyStore]:
+    if request.param == "memory":
+        url = "memory"
+    elif request.param == "sqlite":
+        url = str(tmp_path / "keys.db")
+    elif request.param == "postgres":
+        url = request.getfixturevalue("postgres_schema")
+    else:
+        url = request.getfixturevalue("redis_server")
+    backend = idempotency_store(url)
+    await backend.open()
+    try:
+        yield backend
+    finally:
+        await backend.close()
+
+
+@pytest.fixture
+def who() -> str:
+    """A principal of this test only, so stores shared between tests never mix."""
+    return f"principal-{uuid.uuid4().hex}"
+
+
+def token() -> str:
+    return uuid.uuid4().hex
+
+
+async def test_claim_then_duplicate_sees_in_flight(store: IdempotencyStore, who: str) -> None:
+    """The first claim wins; a second sees the key in flight with its fingerprint."""
+    assert await store.claim(who, "k", FP, token(), now=time.time(), lease=30) is None
+    live = await store.claim(who, "k", "b" * 64, token(), now=time.time(), lease=30)
+    assert live is not None
+    assert live.state is State.IN_FLIGHT
+    assert live.fingerprint == FP
+    assert live.response is None
+
+
+async def test_complete_then_replay(store: IdempotencyStore, who: str) -> None:
+    """A completed key returns the recorded answer, bytes and headers intact."""
+    mine = token()
+    await store.claim(who, "k", FP, mine, now=time.time(), lease=30)
+    assert await store.complete(who, "k", mine, ANSWER, now=time.time(), retention=60)
+    live = await store.claim(who, "k", FP, token(), now=time.time(), lease=30)
+    assert live is not None
+    assert live.state is State.COMPLETED
+    assert live.response == ANSWER
+    assert await store.get(who, "k", now=time.time()) == live
+
+
+async def test_only_the_owner_completes_or_releases(store: IdempotencyStore, who: str) -> None:
+    """Another token can neither complete nor release the claim."""
+    mine = token()
+    await store.claim(who, "k", FP, mine, now=time.time(), lease=30)
+    assert not await store.complete(who, "k", token(), ANSWER, now=time.time(), retention=60)
+    assert not await store.release(who, "k", token())
+    live = await store.get(who, "k", now=time.time())
+    assert live is not None
+    assert live.state is State.IN_FLIGHT
+    assert await store.release(who, "k", mine)
+    assert await store.get(who, "k", now=time.time()) is None
+    assert not await store.release(who, "k", mine)
+
+
+async def test_release_lets_a_retry_claim(store: IdempotencyStore, who: str) -> None:
+    """After a release (the handler failed) the key can be claimed again."""
+    first = token()
+    await store.claim(who, "k", FP, first, now=time.time(), lease=30)
+    await store.release(who, "k", first)
+    assert await store.claim(who, "k", FP, token(), now=time.time(), lease=30) is None
+
+
+async def test_completed_key_cannot_be_released(store: IdempotencyStore, who: str) -> None:
+    """Release only drops an in-flight claim, never a recorded answer."""
+    mine = token()
+    await store.claim(who, "k", FP, mine, now=time.time(), lease=30)
+    await store.complete(who, "k", mine, ANSWER, now=time.time(), retention=60)
+    assert not await store.release(who, "k", mine)
+    assert not await store.complete(who, "k", mine, ANSWER, now=time.time(), retention=60)
+
+
+async def test_expired_lease_is_taken_over(store: IdempotencyStore, who: str) -> None:
+    """After the lease, a retry claims the key; the old owner can no longer complete."""
+    old = token()
+    await store.claim(who, "k", FP, old, now=time.time(), lease=0.2)
+    await asyncio.sleep(0.3)
+    new = token()
+    assert await store.claim(who, "k", FP, new, now=time.time(), lease=30) is None
+    assert not await store.complete(who, "k", old, ANSWER, now=time.time(), retention=60)
+    assert await store.complete(who, "k", new, ANSWER, now=time.time(), retention=60)
+
+
+async def test_retention_expires(store: IdempotencyStore, who: str) -> None:
+    """After the retention the key is gone and may name a new request."""
+    mine = token()
+    await store.claim(who, "k", FP, mine, now=time.time(), lease=30)
+    await store.complete(who, "k", mine, ANSWER, now=time.time(), retention=0.2)
+    await asyncio.sleep(0.3)
+    assert await store.get(who, "k", now=time.time()) is None
+    assert await store.claim(who, "k", "c" * 64, token(), now=time.time(), lease=30) is None
+    await store.purge(now=time.time())
+
+
+async def test_principals_are_isolated(store: IdempotencyStore, who: str) -> None:
+    """The same key from two principals names two requests."""
+    assert await store.claim(who, "k", FP, token(), now=time.time(), lease=30) is None
+    assert await store.claim(who + "-other", "k", FP, token(), now=time.time(), lease=30) is None
+    # A principal and key that would spell the same pair if simply joined.
+    assert await store.claim(who + ":k", "", FP, token(), now=time.time(), lease=30) is None
+
+
+async def test_concurrent_claims_have_one_winner(store: IdempotencyStore, who: str) -> None:
+    """Twenty simultaneous claims of one key: exactly one wins."""
+    now = time.time()
+    results = await asyncio.gather(
+        *(store.claim(who, "k", FP, token(), now=now, lease=30) for _ in range(20))
+    )
+    assert sum(r is None for r in results) == 1
+
+
+async def test_purge_removes_expired(store: IdempotencyStore, who: str) -> None:
+    """purge() deletes expired records and keeps live ones."""
+    await store.claim(who, "old", FP, token(), now=time.time(), lease=0.1)
+    await store.claim(who, "live", FP, token(), now=time.time(), lease=30)
+    await asyncio.sleep(0.2)
+    await store.purge(now=time.time())
+    assert await store.get(who, "old", now=time.time()) is None
+    assert await store.get(who, "live", now=time.time()) is not None

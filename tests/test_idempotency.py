@@ -1,0 +1,245 @@
+"""The Idempotency-Key core: grammar, fingerprint, lifecycle table, and the flow stepped by hand."""
+
+from __future__ import annotations
+
+import pytest
+
+from httpconflict import MalformedHeader
+from httpconflict._idempotency import (
+    ANSWERS,
+    TRANSITIONS,
+    Action,
+    Claim,
+    Complete,
+    Event,
+    Execute,
+    IdempotencyFlow,
+    Record,
+    Release,
+    Sleep,
+    State,
+    StoredResponse,
+    fingerprint,
+    idempotency_flow,
+    parse_idempotency_key,
+    transition,
+)
+
+VALID_KEYS = [
+    pytest.param(
+        ['"8e03978e-40d5-43e8-bc93-6894a57f9324"'],
+        "8e03978e-40d5-43e8-bc93-6894a57f9324",
+        id="draft-2.1-sf-string",
+    ),
+    pytest.param(['  "abc"  '], "abc", id="rfc8941-ows-trimmed"),
+    pytest.param([r'"a\"b\\c"'], 'a"b\\c', id="rfc8941-3.3.3-escapes"),
+    pytest.param(['"with space"'], "with space", id="rfc8941-3.3.3-space-allowed-in-string"),
+    pytest.param(['"k";a=1;b'], "k", id="rfc8941-3.1.2-parameters-ignored"),
+    pytest.param(["8e03978e-40d5-43e8"], "8e03978e-40d5-43e8", id="lenient-bare-token"),
+    pytest.param(["key_123.ABC~:/+="], "key_123.ABC~:/+=", id="lenient-bare-token-punctuation"),
+    pytest.param(['"' + "k" * 255 + '"'], "k" * 255, id="255-characters"),
+]
+
+
+@pytest.mark.parametrize(("lines", "key"), VALID_KEYS)
+def test_valid_keys(lines: list[str], key: str) -> None:
+    """Quoted structured-field strings, and bare tokens leniently, give the key."""
+    assert parse_idempotency_key(lines) == key
+
+
+def test_no_header_is_no_key() -> None:
+    """Without the field there is no key (whether one is required is policy)."""
+    assert parse_idempotency_key([]) is None
+
+
+INVALID_KEYS = [
+    pytest.param(['""'], id="empty-string"),
+    pytest.param([""], id="empty-field"),
+    pytest.param(['"' + "k" * 256 + '"'], id="over-255"),
+    pytest.param(["k" * 256], id="bare-over-255"),
+    pytest.param(['"a"', '"b"'], id="two-fields"),
+    pytest.param(['"clé"'], id="non-ascii"),
+    pytest.param(["clé"], id="non-ascii-bare"),
+    pytest.param(['"unterminated'], id="unterminated-string"),
+    pytest.param(['"a" "b"'], id="text-after-string"),
+    pytest.param(["a, b"], id="a-list"),
+    pytest.param(["a b"], id="space-in-token"),
+    pytest.param(['"tab\there"'], id="control-character"),
+]
+
+
+@pytest.mark.parametrize("lines", INVALID_KEYS)
+def test_invalid_keys(lines: list[str]) -> None:
+    """Anything else is a 400 problem naming the header."""
+    with pytest.raises(MalformedHeader) as info:
+        parse_idempotency_key(lines)
+    assert info.value.problem.status == 400
+    assert info.value.problem.extensions["header"] == "Idempotency-Key"
+
+
+def test_fingerprint_covers_method_target_principal_and_body() -> None:
+    """Changing any part changes the fingerprint; nothing else does."""
+    base = fingerprint("POST", "/v1/orders", "alice", b'{"a": 1}')
+    assert base == fingerprint("post", "/v1/orders", "alice", b'{"a": 1}')
+    others = [
+        fingerprint("PUT", "/v1/orders", "alice", b'{"a": 1}'),
+        fingerprint("POST", "/v1/orders?x=1", "alice", b'{"a": 1}'),
+        fingerprint("POST", "/v1/orders", "bob", b'{"a": 1}'),
+        fingerprint("POST", "/v1/orders", "alice", b'{"a": 2}'),
+        fingerprint("POST", "/v1/order", "salice", b'{"a": 1}'),
+    ]
+    assert base not in others
+    assert len(set(others)) == len(others)
+
+
+def test_lifecycle_table() -> None:
+    """Exactly the transitions the lifecycle allows; every other pair is refused."""
+    allowed = {
+        (State.ABSENT, Event.CLAIM): State.IN_FLIGHT,
+        (State.IN_FLIGHT, Event.COMPLETE): State.COMPLETED,
+        (State.IN_FLIGHT, Event.RELEASE): State.ABSENT,
+        (State.IN_FLIGHT, Event.LEASE_EXPIRED): State.ABSENT,
+        (State.COMPLETED, Event.RETENTION_EXPIRED): State.ABSENT,
+    }
+    assert allowed == TRANSITIONS
+    for state in State:
+        for event in Event:
+            if (state, event) in allowed:
+                assert transition(state, event) is allowed[state, event]
+            else:
+                with pytest.raises(ValueError, match="not allowed"):
+                    transition(state, event)
+
+
+def test_answers_table() -> None:
+    """A duplicate is replayed, waited for, or refused, by state and sameness."""
+    assert ANSWERS == {
+        (State.IN_FLIGHT, True): Action.WAIT,
+        (State.IN_FLIGHT, False): Action.REJECT,
+        (State.COMPLETED, True): Action.REPLAY,
+        (State.COMPLETED, False): Action.REJECT,
+    }
+
+
+CREATED = StoredResponse(201, (("location", "/v1/orders/1"),), b'{"id": 1}')
+FP = "f" * 64
+
+
+def end(flow: IdempotencyFlow, reply: object) -> object:
+    with pytest.raises(StopIteration) as stop:
+        flow.send(reply)  # type: ignore[arg-type]
+    return stop.value.value
+
+
+def test_first_request_claims_executes_completes() -> None:
+    """The first request claims, runs, records its answer, then answers."""
+    flow = idempotency_flow("k", FP)
+    assert isinstance(next(flow), Claim)
+    assert isinstance(flow.send(None), Execute)
+    assert flow.send(CREATED) == Complete(CREATED)
+    answer = end(flow, True)
+    assert answer.response == CREATED  # type: ignore[attr-defined]
+    assert not answer.replayed  # type: ignore[attr-defined]
+
+
+def test_retry_of_completed_request_is_replayed() -> None:
+    """A completed key with the same fingerprint: the stored answer, marked replayed."""
+    flow = idempotency_flow("k", FP)
+    next(flow)
+    answer = end(flow, Record(FP, State.COMPLETED, CREATED))
+    assert answer.response == CREATED  # type: ignore[attr-defined]
+    assert answer.replayed  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("state", [State.COMPLETED, State.IN_FLIGHT])
+def test_other_request_under_same_key_is_422(state: State) -> None:
+    """draft-2.6: a key reused with another payload is 422, in flight or done."""
+    flow = idempotency_flow("k", FP)
+    next(flow)
+    answer = end(flow, Record("0" * 64, state, CREATED if state is State.COMPLETED else None))
+    assert answer.problem.status == 422  # type: ignore[attr-defined]
+
+
+def test_duplicate_in_flight_is_409_with_retry_after() -> None:
+    """draft-2.6: a retry while the first is processed gets 409, and when to retry."""
+    flow = idempotency_flow("k", FP)
+    next(flow)
+    answer = end(flow, Record(FP, State.IN_FLIGHT))
+    assert answer.problem.status == 409  # type: ignore[attr-defined]
+    assert answer.retry_after == 1  # type: ignore[attr-defined]
+
+
+def test_duplicate_waits_then_replays() -> None:
+    """With wait, a duplicate polls (bounded) and gets the first request's answer."""
+    flow = idempotency_flow("k", FP, wait=0.1)
+    next(flow)
+    assert flow.send(Record(FP, State.IN_FLIGHT)) == Sleep(0.05)
+    assert isinstance(flow.send(None), Claim)
+    assert flow.send(Record(FP, State.IN_FLIGHT)) == Sleep(0.05)
+    assert isinstance(flow.send(None), Claim)
+    answer = end(flow, Record(FP, State.COMPLETED, CREATED))
+    assert answer.replayed  # type: ignore[attr-defined]
+
+
+def test_waiting_is_bounded() -> None:
+    """After its polls run out a waiting duplicate gets the 409."""
+    flow = idempotency_flow("k", FP, wait=0.1)
+    next(flow)
+    for _ in range(2):
+        assert isinstance(flow.send(Record(FP, State.IN_FLIGHT)), Sleep)
+        assert isinstance(flow.send(None), Claim)
+    assert end(flow, Record(FP, State.IN_FLIGHT)).problem.status == 409  # type: ignore[attr-defined]
+
+
+def test_waiting_duplicate_runs_if_the_first_released() -> None:
+    """If the first request failed and released the key, the waiting one runs."""
+    flow = idempotency_flow("k", FP, wait=1)
+    next(flow)
+    flow.send(Record(FP, State.IN_FLIGHT))
+    flow.send(None)
+    assert isinstance(flow.send(None), Execute)
+
+
+def test_failure_releases_the_key() -> None:
+    """When the app raises, the claim is released and the error handed back."""
+    flow = idempotency_flow("k", FP)
+    next(flow)
+    flow.send(None)
+    error = RuntimeError("boom")
+    assert isinstance(flow.send(error), Release)
+    assert end(flow, None).error is error  # type: ignore[attr-defined]
+
+
+def test_server_errors_are_released_by_default() -> None:
+    """A 5xx is not recorded (a retry runs again) unless store_server_errors."""
+    broken = StoredResponse(503, (), b"")
+    flow = idempotency_flow("k", FP)
+    next(flow)
+    flow.send(None)
+    assert isinstance(flow.send(broken), Release)
+    assert end(flow, None).response == broken  # type: ignore[attr-defined]
+    stored = idempotency_flow("k", FP, store_server_errors=True)
+    next(stored)
+    stored.send(None)
+    assert stored.send(broken) == Complete(broken)
+
+
+def test_client_errors_are_recorded() -> None:
+    """A 4xx is the request's deterministic answer: recorded like a 2xx."""
+    refused = StoredResponse(422, (), b"{}")
+    flow = idempotency_flow("k", FP)
+    next(flow)
+    flow.send(None)
+    assert flow.send(refused) == Complete(refused)
+
+
+def test_no_key() -> None:
+    """Without a key: executed as is, or refused with 400 if a key is required."""
+    flow = idempotency_flow(None, FP)
+    assert isinstance(next(flow), Execute)
+    assert end(flow, CREATED).response == CREATED  # type: ignore[attr-defined]
+    required = idempotency_flow(None, FP, required=True)
+    with pytest.raises(StopIteration) as stop:
+        next(required)
+    assert stop.value.value.problem.status == 400
+    assert stop.value.value.problem.type.endswith("/idempotency-key-missing")
