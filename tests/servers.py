@@ -117,3 +117,47 @@ def stop(process: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+@contextmanager
+def start_app(factory: str, log_dir: Path, *, env: dict[str, str] | None = None) -> Iterator[str]:
+    """Run an ASGI app factory ("module:function") under uvicorn; yield its URL."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_path = log_dir / f"app-{port}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                factory,
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-access-log",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"},
+        )
+    try:
+        wait_until_up(url, process, log_path)
+        yield url
+    finally:
+        stop(process)
+
+
+def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the app exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            httpx.get(url + "/orders/count", timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.05)
+    raise RuntimeError(f"the app did not start:\n{log.read_text()}")
