@@ -111,6 +111,8 @@ def start_service(
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
     process.send_signal(signal.SIGINT)
     try:
         process.wait(timeout=15)

@@ -1,0 +1,187 @@
+"""POST /v1/{c} with Idempotency-Key against a real server, on every key store."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.problems import assert_problem
+from tests.servers import ServiceProcess, start_service
+
+JSON = {"content-type": "application/json"}
+
+
+@pytest.fixture
+def http(service: ServiceProcess) -> Iterator[httpx.Client]:
+    with service.client() as client:
+        yield client
+
+
+def collection() -> str:
+    return f"orders-{uuid.uuid4().hex[:12]}"
+
+
+def documents(http: httpx.Client, name: str) -> list[object]:
+    items: list[object] = http.get(f"/v1/{name}?limit=1000").json()["items"]
+    return items
+
+
+def post(
+    http: httpx.Client, name: str, body: bytes, key: str | None, **headers: str
+) -> httpx.Response:
+    if key is not None:
+        headers["Idempotency-Key"] = key
+    return http.post(f"/v1/{name}", content=body, headers={**JSON, **headers})
+
+
+def test_retry_replays_the_201(http: httpx.Client) -> None:
+    """A retried POST gets the same 201 (body, Location, ETag), marked replayed; one document."""
+    name, key = collection(), f'"{uuid.uuid4()}"'
+    first = post(http, name, b'{"item": "tea"}', key)
+    again = post(http, name, b'{"item": "tea"}', key)
+    assert first.status_code == again.status_code == 201
+    for header in ("location", "etag", "last-modified", "content-type"):
+        assert again.headers[header] == first.headers[header]
+    assert again.content == first.content
+    assert again.headers["idempotent-replayed"] == "true"
+    assert len(documents(http, name)) == 1
+    assert http.get(first.headers["location"]).content == b'{"item": "tea"}'
+
+
+def test_other_body_same_key_is_422(http: httpx.Client) -> None:
+    """The same key with another body: 422 problem, no second document."""
+    name, key = collection(), f'"{uuid.uuid4()}"'
+    post(http, name, b'{"item": "tea"}', key)
+    response = post(http, name, b'{"item": "coffee"}', key)
+    assert_problem(response, 422, "idempotency-key-reused")
+    assert len(documents(http, name)) == 1
+
+
+def test_same_key_other_principal_is_independent(http: httpx.Client) -> None:
+    """The same key from another caller creates its own document."""
+    name, key = collection(), f'"{uuid.uuid4()}"'
+    alice = post(http, name, b'{"item": "tea"}', key, Authorization="Bearer alice")
+    bob = post(http, name, b'{"item": "tea"}', key, Authorization="Bearer bob")
+    assert alice.status_code == bob.status_code == 201
+    assert alice.headers["location"] != bob.headers["location"]
+    assert len(documents(http, name)) == 2
+
+
+def test_without_key_every_post_creates(http: httpx.Client) -> None:
+    """Keys are optional by default: two POSTs without one make two documents."""
+    name = collection()
+    post(http, name, b"{}", None)
+    post(http, name, b"{}", None)
+    assert len(documents(http, name)) == 2
+
+
+@pytest.mark.parametrize(
+    "value",
+    ['""', '"' + "k" * 256 + '"', "a, b", '"open'],
+    ids=["empty", "over-255", "a-list", "malformed"],
+)
+def test_bad_keys_are_400_and_store_nothing(http: httpx.Client, value: str) -> None:
+    """Malformed keys: 400 problem naming the header; no document."""
+    name = collection()
+    response = post(http, name, b"{}", value)
+    assert assert_problem(response, 400, "malformed-header")["header"] == "Idempotency-Key"
+    assert documents(http, name) == []
+
+
+def test_two_keys_and_non_ascii_are_400(http: httpx.Client) -> None:
+    """Two Idempotency-Key fields, or non-ASCII bytes: 400, no document."""
+    name = collection()
+    for pairs in (
+        [(b"idempotency-key", b'"a"'), (b"idempotency-key", b'"b"')],
+        [(b"idempotency-key", b'"cl\xc3\xa9"')],
+    ):
+        headers = httpx.Headers([(b"content-type", b"application/json"), *pairs])
+        assert_problem(http.post(f"/v1/{name}", content=b"{}", headers=headers), 400)
+    assert documents(http, name) == []
+
+
+def test_put_is_not_keyed(http: httpx.Client) -> None:
+    """Only POST takes keys: a PUT is idempotent by its precondition, and is never replayed."""
+    url = f"/v1/{collection()}/doc"
+    headers = {**JSON, "Idempotency-Key": '"k"', "If-None-Match": "*"}
+    assert http.put(url, content=b"{}", headers=headers).status_code == 201
+    again = http.put(url, content=b"{}", headers=headers)
+    assert again.status_code == 412
+    assert "idempotent-replayed" not in again.headers
+
+
+def test_required_keys(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """--idempotency-required: a POST without a key is a 400 problem and creates nothing."""
+    db = str(tmp_path_factory.mktemp("req") / "req.db")
+    with (
+        start_service(db, tmp_path_factory.mktemp("log"), extra=("--idempotency-required",)) as svc,
+        svc.client() as http,
+    ):
+        name = collection()
+        assert_problem(post(http, name, b"{}", None), 400, "idempotency-key-missing")
+        assert documents(http, name) == []
+        assert post(http, name, b"{}", '"k"').status_code == 201
+
+
+# -- 50 concurrent identical POSTs, on every store -------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgres", "redis"])
+def keyed_service(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServiceProcess]:
+    """Two workers, keys beside the documents (SQLite, PostgreSQL) or in Redis."""
+    extra: tuple[str, ...] = ()
+    if request.param == "postgres":
+        db = request.getfixturevalue("postgres_schema")
+    else:
+        db = str(tmp_path_factory.mktemp("keyed") / "keyed.db")
+    if request.param == "redis":
+        extra = ("--idempotency", request.getfixturevalue("redis_server"))
+    with start_service(db, tmp_path_factory.mktemp("log"), workers=2, extra=extra) as service:
+        yield service
+
+
+@pytest.mark.slow
+def test_fifty_concurrent_duplicates_create_one_document(keyed_service: ServiceProcess) -> None:
+    """50 identical keyed POSTs at once: one document; every answer its 201 replayed, or 409."""
+    name, key = collection(), f'"{uuid.uuid4()}"'
+    body = b'{"item": "tea", "quantity": 2}'
+
+    async def one(_: int) -> httpx.Response:
+        async with httpx.AsyncClient(base_url=keyed_service.url, timeout=30) as client:
+            return await client.post(
+                f"/v1/{name}", content=body, headers={**JSON, "Idempotency-Key": key}
+            )
+
+    async def all_at_once() -> list[httpx.Response]:
+        return await asyncio.gather(*(one(i) for i in range(50)))
+
+    answers = asyncio.run(all_at_once())
+    print(
+        "statuses:",
+        sorted(a.status_code for a in answers).count(201),
+        "x 201,",
+        sorted(a.status_code for a in answers).count(409),
+        "x 409",
+    )
+    created = [a for a in answers if a.status_code == 201]
+    conflicts = [a for a in answers if a.status_code == 409]
+    assert len(created) + len(conflicts) == 50, {a.status_code for a in answers}
+    assert created
+    assert len({a.headers["location"] for a in created}) == 1
+    assert {a.content for a in created} == {body}
+    assert sum("idempotent-replayed" not in a.headers for a in created) == 1
+    for conflict in conflicts:
+        assert_problem(conflict, 409, "idempotency-key-in-flight")
+        assert conflict.headers["retry-after"] == "1"
+    with keyed_service.client() as http:
+        assert len(documents(http, name)) == 1
+        # Once the first has finished, every retry is a replay.
+        late = post(http, name, body, key)
+        assert late.headers["idempotent-replayed"] == "true"
+        assert late.headers["location"] == created[0].headers["location"]
