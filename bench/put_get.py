@@ -18,26 +18,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import signal
-import subprocess
 import sys
 import tempfile
 import uuid
 from collections.abc import Callable, Sequence
-from contextlib import ExitStack, suppress
-from dataclasses import dataclass
-from importlib.metadata import version
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Final, NoReturn
+from typing import Final
 
 import httpx
 
 from . import baseline_app
 from .report import Row, table, write_results
+from .rounds import Contender, environment, exit_on_sigterm, measure, parse_args
 from .servers import PROJECT, Server, baseline_command, free_port, running, service_command
-from .wrk import WrkResult, require_wrk, run_wrk
+from .wrk import WrkResult, require_wrk
 
 SERVICE_DOC: Final = "/v1/bench/doc-"
 LARGE_DOC: Final = "/v1/bench/large-"
@@ -47,21 +43,14 @@ GOAL: Final = 0.9
 MAX_BAD_SHARE: Final = 0.01
 
 
-@dataclass(frozen=True, slots=True)
-class Contender:
-    """One wrk workload against one server; `args` are computed afresh for each run."""
-
-    test: str
-    label: str
-    server: Server
-    script: str
-    args: Callable[[], list[str]]
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    options = _parse_args(argv)
+    options = parse_args(
+        argv,
+        "python -m bench.put_get",
+        "Conditional PUT vs a bare FastAPI UPDATE, and GET 200 vs GET 304.",
+    )
     require_wrk()
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)  # so the servers get stopped
+    signal.signal(signal.SIGTERM, exit_on_sigterm)  # so the servers get stopped
     n = options.connections
     with tempfile.TemporaryDirectory(prefix="httpconflict-bench-") as tmp, ExitStack() as stack:
         work = Path(tmp)
@@ -132,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 _get_args(plain, n, "304", LARGE_DOC),
             ),
         ]
-        runs = _measure(contenders, options)
+        runs = measure(contenders, options)
         stored = {c.label: _stored_writes(c.server, n) for c in (conditional, logged_put)}
 
     # The first run of each contender is its warm-up: it counts for the
@@ -148,60 +137,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         write_results(DOCS, report)
         print(f"\nwrote the results into {DOCS.relative_to(PROJECT)}", file=sys.stderr)
     return _verdict(runs, stored, answered)
-
-
-def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.put_get",
-        description="Conditional PUT vs a bare FastAPI UPDATE, and GET 200 vs GET 304.",
-    )
-    parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run (default 5)")
-    parser.add_argument("--rounds", type=int, default=3, help="runs per contender (default 3)")
-    parser.add_argument(
-        "--connections",
-        type=int,
-        default=4,
-        help="wrk connections, one per thread and document (default 4)",
-    )
-    parser.add_argument(
-        "--warmup", type=int, default=2, help="seconds of unmeasured load per contender first"
-    )
-    parser.add_argument(
-        "--write-docs", action="store_true", help="write the results into docs/benchmarks.md"
-    )
-    options = parser.parse_args(argv)
-    for name in ("duration", "rounds", "connections", "warmup"):
-        if getattr(options, name) < 1:
-            parser.error(f"--{name} must be at least 1")
-    return options
-
-
-def _exit_on_sigterm(signum: int, frame: object) -> NoReturn:
-    raise SystemExit(128 + signum)
-
-
-def _measure(
-    contenders: Sequence[Contender], options: argparse.Namespace
-) -> dict[str, list[WrkResult]]:
-    """A warm-up run of each contender, then `rounds` rounds, rotating the order each round."""
-    runs: dict[str, list[WrkResult]] = {c.label: [] for c in contenders}
-    schedule = [(0, c, options.warmup) for c in contenders]
-    for r in range(options.rounds):
-        k = r % len(contenders)
-        schedule += [(r + 1, c, options.duration) for c in [*contenders[k:], *contenders[:k]]]
-    for round_number, c, seconds in schedule:
-        result = run_wrk(
-            c.server.url, c.script, c.args(), connections=options.connections, duration=seconds
-        )
-        runs[c.label].append(result)
-        what = f"round {round_number}/{options.rounds}" if round_number else "warm-up"
-        print(
-            f"{what:>11}  {c.label:<32} {result.rps:>9,.0f} req/s  "
-            f"unexpected {result.bad}  socket errors {result.socket_errors}",
-            file=sys.stderr,
-            flush=True,
-        )
-    return runs
 
 
 def _put_args(server: Server, n: int) -> Callable[[], list[str]]:
@@ -276,29 +211,6 @@ def _stored_writes(server: Server, n: int) -> int:
         return total
 
 
-def _environment(options: argparse.Namespace) -> str:
-    wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)
-    wrk_version = (wrk.stdout or wrk.stderr).split(" [")[0].removeprefix("wrk ")
-    cpu = platform.machine()
-    with suppress(OSError):
-        models = [
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ]
-        cpu = models[0] if models else cpu
-    return (
-        f"{os.cpu_count()} CPUs ({cpu}), {platform.system()} {platform.release()}; "
-        f"Python {platform.python_version()}, Starlette {version('starlette')}, "
-        f"FastAPI {version('fastapi')} (baseline), uvicorn {version('uvicorn')}, "
-        f"wrk {wrk_version}. "
-        f"`wrk -t{options.connections} -c{options.connections}` "
-        f"(one connection and one document per thread), a {options.warmup} s warm-up, then "
-        f"{options.rounds} rounds x {options.duration} s per contender, interleaved; "
-        "req/s is the median of the rounds."
-    )
-
-
 def _report(
     rows: Sequence[Row],
     options: argparse.Namespace,
@@ -312,7 +224,7 @@ def _report(
     checks = ", ".join(f"{name} {stored[name]:,} for {answered[name]:,}" for name in stored)
     return "\n".join(
         [
-            _environment(options),
+            environment(options, "starlette", "fastapi", "uvicorn"),
             "",
             table(rows),
             "",

@@ -93,10 +93,13 @@ def table(rows: Sequence[Row]) -> str:
     return "\n".join([line(header), rule + "|", *(line(cells) for cells in body)])
 
 
-def write_results(path: Path, section: str) -> None:
-    """Replace the results section (from its heading to the end) of `path`."""
+def write_results(path: Path, section: str, *, heading: str = RESULTS_HEADING) -> None:
+    """Replace the section under `heading` (up to the next "## " heading) of `path`."""
     text = path.read_text() if path.exists() else "# Benchmarks\n"
-    head, found, _ = text.partition(RESULTS_HEADING)
+    head, found, rest = text.partition(heading + "\n")
     if not found:
-        head = text.rstrip("\n") + "\n\n"
-    path.write_text(f"{head}{RESULTS_HEADING}\n\n{section.rstrip()}\n")
+        head, rest = text.rstrip("\n") + "\n\n", ""
+    following = rest.find("\n## ")
+    tail = rest[following + 1 :] if following >= 0 else ""
+    block = f"{heading}\n\n{section.rstrip()}\n"
+    path.write_text(f"{head}{block}" + (f"\n{tail}" if tail else ""))

@@ -15,6 +15,8 @@ EXPECTED = [
     "ETag",
     "EntityTags",
     "Guard",
+    "IdempotencyKeyInFlight",
+    "IdempotencyKeyTaken",
     "InvalidDocument",
     "InvalidParameter",
     "MalformedHeader",

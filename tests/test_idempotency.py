@@ -9,6 +9,7 @@ from httpconflict._idempotency import (
     ANSWERS,
     TRANSITIONS,
     Action,
+    Check,
     Claim,
     Complete,
     Event,
@@ -19,6 +20,7 @@ from httpconflict._idempotency import (
     Sleep,
     State,
     StoredResponse,
+    Taken,
     fingerprint,
     idempotency_flow,
     parse_idempotency_key,
@@ -243,3 +245,33 @@ def test_no_key() -> None:
         next(required)
     assert stop.value.value.problem.status == 400
     assert stop.value.value.problem.type.endswith("/idempotency-key-missing")
+
+
+def test_transactional_first_request_checks_then_executes() -> None:
+    """Transactional: look the key up (no claim), execute; the app recorded the answer."""
+    flow = idempotency_flow("k", FP, transactional=True)
+    assert isinstance(next(flow), Check)
+    assert isinstance(flow.send(None), Execute)
+    answer = end(flow, CREATED)
+    assert answer.response == CREATED  # type: ignore[attr-defined]
+
+
+def test_transactional_race_lost_replays_the_winner() -> None:
+    """Transactional: an app that lost the race to record looks again and replays."""
+    flow = idempotency_flow("k", FP, transactional=True)
+    next(flow)
+    flow.send(None)
+    assert isinstance(flow.send(Taken()), Check)
+    answer = end(flow, Record(FP, State.COMPLETED, CREATED))
+    assert answer.replayed  # type: ignore[attr-defined]
+
+
+def test_transactional_races_are_bounded() -> None:
+    """Transactional: losing every race ends in a 409, not a loop."""
+    flow = idempotency_flow("k", FP, transactional=True)
+    next(flow)
+    for _ in range(2):
+        assert isinstance(flow.send(None), Execute)
+        assert isinstance(flow.send(Taken()), Check)
+    flow.send(None)
+    assert end(flow, Taken()).problem.status == 409  # type: ignore[attr-defined]

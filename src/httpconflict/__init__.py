@@ -9,6 +9,8 @@ load their optional dependencies only when imported.
 
 from ._errors import (
     ContentTooLarge,
+    IdempotencyKeyInFlight,
+    IdempotencyKeyTaken,
     InvalidDocument,
     InvalidParameter,
     MalformedHeader,
@@ -45,6 +47,8 @@ __all__ = [
     "ETag",
     "EntityTags",
     "Guard",
+    "IdempotencyKeyInFlight",
+    "IdempotencyKeyTaken",
     "InvalidDocument",
     "InvalidParameter",
     "MalformedHeader",

@@ -11,6 +11,7 @@
      +-- PreconditionFailed                   412 precondition-failed
      +-- PreconditionRequired                 428 precondition-required
      +-- IdempotencyKeyInFlight               409 idempotency-key-in-flight
+     |    +-- IdempotencyKeyTaken
      +-- Unavailable                          503 unavailable (retry_after)
 
 Errors raised for bad input also subclass the builtin a caller would catch
@@ -141,3 +142,7 @@ class IdempotencyKeyInFlight(ProblemError):
     def __init__(self, detail: str, *, retry_after: int = 1) -> None:
         super().__init__(detail, retry_after=retry_after)
         self.retry_after = retry_after
+
+
+class IdempotencyKeyTaken(IdempotencyKeyInFlight):
+    """Another request recorded its answer under the key first; this write was undone."""

@@ -222,11 +222,27 @@ class Answer:
     error: Exception | None = None
 
 
-IdempotencyCommand: TypeAlias = Claim | Sleep | Execute | Complete | Release
-IdempotencyReply: TypeAlias = Record | StoredResponse | Exception | bool | None
+@dataclass(frozen=True, slots=True)
+class Check:
+    """Look the key up without claiming it. Reply: the live `Record`, or None."""
+
+
+@dataclass(frozen=True, slots=True)
+class Taken:
+    """Reply to `Execute`: the app lost the race to record its answer under the key.
+
+    Only in transactional mode: another request recorded first, and this
+    one's side effect was rolled back with its attempt to record.
+    """
+
+
+IdempotencyCommand: TypeAlias = Claim | Check | Sleep | Execute | Complete | Release
+IdempotencyReply: TypeAlias = Record | StoredResponse | Exception | Taken | bool | None
 IdempotencyFlow: TypeAlias = Generator[IdempotencyCommand, IdempotencyReply, Answer]
 
 POLL_SECONDS: Final = 0.05
+#: How often a transactional request that lost its race looks again.
+RACES: Final = 3
 
 
 def idempotency_flow(
@@ -236,6 +252,7 @@ def idempotency_flow(
     required: bool = False,
     wait: float = 0.0,
     store_server_errors: bool = False,
+    transactional: bool = False,
 ) -> IdempotencyFlow:
     """Everything that happens to one request with respect to its key.
 
@@ -246,6 +263,13 @@ def idempotency_flow(
     and a different request under the same key gets 422. The executed
     response is recorded (5xx only if `store_server_errors`) before it is
     sent; if the request raised or is not recorded, the claim is released.
+
+    `transactional`: the app records its answer itself, in the transaction
+    of its side effect, which fails if another request recorded first. The
+    key is then only looked up (`Check`) before executing: there is no claim
+    and no lease, a crash leaves nothing behind, and a duplicate racing the
+    first gets the first's answer once its own attempt is rolled back.
+    Answers the app does not record (it wrote nothing) are not recorded.
     """
     if key is None:
         if required:
@@ -262,33 +286,29 @@ def idempotency_flow(
         return Answer(response=reply)
 
     polls = int(wait / POLL_SECONDS)
+    races = 0
     while True:
-        live = yield Claim()
-        if live is None:
+        live = yield (Check() if transactional else Claim())
+        if live is not None:
+            assert isinstance(live, Record)
+            answer = _answer_duplicate(live, fingerprint, polls)
+            if answer is not None:
+                return answer
+            polls -= 1
+            yield Sleep(POLL_SECONDS)
+            continue
+        if not transactional:
             break
-        assert isinstance(live, Record)
-        action = ANSWERS[live.state, live.fingerprint == fingerprint]
-        if action is Action.REPLAY:
-            assert live.response is not None
-            return Answer(response=live.response, replayed=True)
-        if action is Action.REJECT:
-            return Answer(
-                problem=IDEMPOTENCY_KEY_REUSED.problem(
-                    f"this {HEADER} was used for a different request (another method, URL, "
-                    "caller or body); use a new key for a new request"
-                )
-            )
-        if polls <= 0:
-            return Answer(
-                problem=IDEMPOTENCY_KEY_IN_FLIGHT.problem(
-                    "a request with this key is still being processed; retry after "
-                    "Retry-After seconds to get its answer",
-                    retry_after=1,
-                ),
-                retry_after=1,
-            )
-        polls -= 1
-        yield Sleep(POLL_SECONDS)
+        reply = yield Execute()
+        if isinstance(reply, Taken):
+            races += 1
+            if races < RACES:
+                continue
+            return _in_flight("this request kept losing the race to record its answer")
+        if isinstance(reply, Exception):
+            return Answer(error=reply)
+        assert isinstance(reply, StoredResponse)
+        return Answer(response=reply)
 
     reply = yield Execute()
     if isinstance(reply, Exception):
@@ -303,3 +323,28 @@ def idempotency_flow(
     # it is what this client gets. Keep leases longer than any handler runs.
     yield Complete(reply)
     return Answer(response=reply)
+
+
+def _answer_duplicate(live: Record, fingerprint: str, polls: int) -> Answer | None:
+    """The answer for a request whose key is live, or None to wait and look again."""
+    action = ANSWERS[live.state, live.fingerprint == fingerprint]
+    if action is Action.REPLAY:
+        assert live.response is not None
+        return Answer(response=live.response, replayed=True)
+    if action is Action.REJECT:
+        return Answer(
+            problem=IDEMPOTENCY_KEY_REUSED.problem(
+                f"this {HEADER} was used for a different request (another method, URL, "
+                "caller or body); use a new key for a new request"
+            )
+        )
+    if polls <= 0:
+        return _in_flight(
+            "a request with this key is still being processed; retry after "
+            "Retry-After seconds to get its answer"
+        )
+    return None
+
+
+def _in_flight(detail: str) -> Answer:
+    return Answer(problem=IDEMPOTENCY_KEY_IN_FLIGHT.problem(detail, retry_after=1), retry_after=1)

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -30,6 +30,7 @@ from ._errors import ContentTooLarge, MalformedHeader
 from ._idempotency import (
     REPLAYED_HEADER,
     Answer,
+    Check,
     Claim,
     Complete,
     Execute,
@@ -37,12 +38,18 @@ from ._idempotency import (
     Release,
     Sleep,
     StoredResponse,
+    Taken,
     fingerprint,
     idempotency_flow,
     parse_idempotency_key,
 )
 from ._problem import MEDIA_TYPE, PROBLEM_TYPE_BASE, ProblemDetails
-from .storage.idempotency import DEFAULT_LEASE, DEFAULT_RETENTION, IdempotencyStore
+from .storage.idempotency import (
+    DEFAULT_LEASE,
+    DEFAULT_RETENTION,
+    Completion,
+    IdempotencyStore,
+)
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -89,26 +96,46 @@ class IdempotencyPolicy:
     principal: Callable[[Scope], str] = authorization_principal
     #: The largest request body taken in (413 above it).
     max_body: int = 1024 * 1024
+    #: The app records each answer itself, in the transaction of its side
+    #: effect (`ActiveClaim.completion`); the middleware then only looks the
+    #: key up before running the request. No claim, no lease: a crash
+    #: leaves nothing behind, and a racing duplicate gets the first's answer.
+    transactional: bool = False
 
 
 @dataclass(slots=True)
 class ActiveClaim:
-    """The claim a request holds, visible to the app in ``scope[CLAIM_SCOPE_KEY]``.
+    """A keyed request as the app sees it, in ``scope[CLAIM_SCOPE_KEY]``.
 
-    An app that records the answer itself, in the transaction of its side
-    effect, builds it with `recorded(...)` and sets `completed`.
+    With a transactional policy the app records its answer in its own
+    transaction: it passes `completion(...)` to its store, then sets
+    `completed`; if the store says another request recorded first
+    (`IdempotencyKeyTaken`), it sets `taken` instead, and the middleware
+    answers with that request's answer.
     """
 
     principal: str
     key: str
+    fingerprint: str
     token: str
     policy: IdempotencyPolicy
     now: float
     completed: bool = False
+    taken: bool = False
 
     @property
-    def expires_at(self) -> float:
-        return self.now + self.policy.retention
+    def transactional(self) -> bool:
+        return self.policy.transactional
+
+    def completion(
+        self, status: int, headers: Iterable[tuple[str, str]], body: bytes
+    ) -> Completion:
+        """The answer to record with the side effect, as it will be replayed."""
+        response = self.recorded(status, headers, body)
+        expires_at = self.now + self.policy.retention
+        return Completion(
+            self.principal, self.key, self.fingerprint, response, self.now, expires_at
+        )
 
     def recorded(
         self, status: int, headers: Iterable[tuple[str, str]], body: bytes
@@ -171,13 +198,16 @@ class IdempotencyMiddleware:
         query = scope.get("query_string", b"")
         target = scope["path"] + ("?" + query.decode("latin-1") if query else "")
         request_fingerprint = fingerprint(scope["method"], target, principal, body)
-        claim = ActiveClaim(principal, key or "", uuid.uuid4().hex, policy, time.time())
+        # A claim's owner token (transactional requests hold no claim).
+        token = "" if policy.transactional else os.urandom(16).hex()
+        claim = ActiveClaim(principal, key or "", request_fingerprint, token, policy, time.time())
         flow = idempotency_flow(
             key,
             request_fingerprint,
             required=policy.required,
             wait=policy.wait,
             store_server_errors=policy.store_server_errors,
+            transactional=policy.transactional,
         )
         captured: _Captured | None = None
         reply: IdempotencyReply
@@ -195,16 +225,24 @@ class IdempotencyMiddleware:
                         now=claim.now,
                         lease=policy.lease,
                     )
+                elif isinstance(command, Check):
+                    assert key is not None
+                    claim.now = time.time()
+                    reply = await self.store.get(principal, key, now=claim.now)
                 elif isinstance(command, Sleep):
                     await asyncio.sleep(command.seconds)
                     reply = None
                 elif isinstance(command, Execute):
                     if key is not None:
                         scope[CLAIM_SCOPE_KEY] = claim
+                    claim.taken = False
                     captured = await _run(self.app, scope, receive, body)
-                    reply = captured.error or claim.recorded(
-                        captured.status, captured.text_headers(), captured.body
-                    )
+                    if claim.taken:
+                        reply = Taken()
+                    else:
+                        reply = captured.error or claim.recorded(
+                            captured.status, captured.text_headers(), captured.body
+                        )
                 elif isinstance(command, Complete):
                     assert key is not None
                     reply = claim.completed or await self.store.complete(

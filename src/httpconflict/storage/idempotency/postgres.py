@@ -3,8 +3,8 @@
 The claim is one ``INSERT ... ON CONFLICT DO UPDATE ... WHERE expires_at <=
 now``: two concurrent claims of one key serialise on its row, and the
 second sees the first's live claim. Completion and release check the
-claim's token. Sharing the document store's pool lets the service complete
-a key in the same transaction as the document it creates.
+claim's token. Sharing the document store's pool lets the service record a
+key in the same transaction as the document it creates (`record`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import psycopg
 from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from ..._errors import Unavailable
+from ..._errors import IdempotencyKeyTaken, Unavailable
 from ..._idempotency import Record, StoredResponse
 from . import Completion
 from ._rows import COMPLETED, IN_FLIGHT, RECORD_COLUMNS, encode_headers, to_record
@@ -52,18 +52,40 @@ _COMPLETE: Final = f"""
 """
 
 
-def complete_statement(completion: Completion) -> tuple[str, tuple[Any, ...]]:
-    """The completion as a statement to run in another write's transaction."""
+_RECORD: Final = f"""
+    INSERT INTO idempotency_keys
+        (principal, key, fingerprint, token, state, expires_at, status, headers, body)
+    VALUES (%s, %s, %s, '', '{COMPLETED}', %s, %s, %s, %s)
+    ON CONFLICT (principal, key) DO UPDATE SET
+        fingerprint = excluded.fingerprint, token = '', state = '{COMPLETED}',
+        expires_at = excluded.expires_at, status = excluded.status,
+        headers = excluded.headers, body = excluded.body
+    WHERE idempotency_keys.expires_at <= %s
+    RETURNING 1
+"""
+
+
+async def record(conn: psycopg.AsyncConnection[TupleRow], completion: Completion) -> None:
+    """Record `completion` inside the caller's transaction, or raise IdempotencyKeyTaken.
+
+    A concurrent request inserting the same key makes this statement wait
+    for it to commit or roll back, then decide.
+    """
     response = completion.response
-    return _COMPLETE, (
+    args = (
+        completion.principal,
+        completion.key,
+        completion.fingerprint,
+        completion.expires_at,
         response.status,
         encode_headers(response.headers),
         response.body,
-        completion.expires_at,
-        completion.principal,
-        completion.key,
-        completion.token,
+        completion.now,
     )
+    if not await (await conn.execute(_RECORD, args)).fetchall():
+        raise IdempotencyKeyTaken(
+            "another request with this Idempotency-Key recorded its answer first"
+        )
 
 
 async def create_schema(conn: psycopg.AsyncConnection[TupleRow]) -> None:
@@ -132,8 +154,16 @@ class PostgresIdempotencyStore:
         now: float,
         retention: float,
     ) -> bool:
-        sql, args = complete_statement(Completion(principal, key, token, response, now + retention))
-        count, _ = await self._execute(sql, args)
+        args = (
+            response.status,
+            encode_headers(response.headers),
+            response.body,
+            now + retention,
+            principal,
+            key,
+            token,
+        )
+        count, _ = await self._execute(_COMPLETE, args)
         return count == 1
 
     async def release(self, principal: str, key: str, token: str) -> bool:

@@ -3,8 +3,9 @@
 Each primitive is one statement: the claim is an ``INSERT ... ON CONFLICT DO
 UPDATE ... WHERE expires_at <= now``, which takes over an expired key and
 leaves a live one alone; completion and release check the claim's token.
-Sharing the document store's connection lets the service complete a key in
-the same transaction as the document it creates (`complete_statement`).
+Sharing the document store's connection lets the service record a key in
+the same transaction as the document it creates (`record`). There is no
+index on expiry: it would cost a page in every write, and `purge` is rare.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
 
-from ..._errors import Unavailable
+from ..._errors import IdempotencyKeyTaken, Unavailable
 from ..._idempotency import Record, StoredResponse
 from . import Completion
 from ._rows import COMPLETED, IN_FLIGHT, RECORD_COLUMNS, encode_headers, to_record
@@ -32,7 +33,6 @@ SCHEMA: Final = [
         body BLOB,
         PRIMARY KEY (principal, key)
     ) WITHOUT ROWID""",
-    "CREATE INDEX IF NOT EXISTS idempotency_keys_expiry ON idempotency_keys (expires_at)",
 ]
 
 _CLAIM: Final = f"""
@@ -51,18 +51,36 @@ _COMPLETE: Final = f"""
 """
 
 
-def complete_statement(completion: Completion) -> tuple[str, tuple[Any, ...]]:
-    """The completion as a statement to run in another write's transaction."""
+_RECORD: Final = f"""
+    INSERT INTO idempotency_keys
+        (principal, key, fingerprint, token, state, expires_at, status, headers, body)
+    VALUES (?, ?, ?, '', '{COMPLETED}', ?, ?, ?, ?)
+    ON CONFLICT (principal, key) DO UPDATE SET
+        fingerprint = excluded.fingerprint, token = '', state = '{COMPLETED}',
+        expires_at = excluded.expires_at, status = excluded.status,
+        headers = excluded.headers, body = excluded.body
+    WHERE idempotency_keys.expires_at <= ?
+    RETURNING 1
+"""
+
+
+def record(db: sqlite3.Connection, completion: Completion) -> None:
+    """Record `completion` inside the caller's transaction, or raise IdempotencyKeyTaken."""
     response = completion.response
-    return _COMPLETE, (
+    args = (
+        completion.principal,
+        completion.key,
+        completion.fingerprint,
+        completion.expires_at,
         response.status,
         encode_headers(response.headers),
         response.body,
-        completion.expires_at,
-        completion.principal,
-        completion.key,
-        completion.token,
+        completion.now,
     )
+    if not db.execute(_RECORD, args).fetchall():
+        raise IdempotencyKeyTaken(
+            "another request with this Idempotency-Key recorded its answer first"
+        )
 
 
 class SQLiteIdempotencyStore:
@@ -129,8 +147,16 @@ class SQLiteIdempotencyStore:
         now: float,
         retention: float,
     ) -> bool:
-        sql, args = complete_statement(Completion(principal, key, token, response, now + retention))
-        return self._run(sql, args).rowcount == 1
+        args = (
+            response.status,
+            encode_headers(response.headers),
+            response.body,
+            now + retention,
+            principal,
+            key,
+            token,
+        )
+        return self._run(_COMPLETE, args).rowcount == 1
 
     async def release(self, principal: str, key: str, token: str) -> bool:
         cursor = self._run(

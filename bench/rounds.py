@@ -1,0 +1,102 @@
+"""What every benchmark here shares: options, contenders, interleaved rounds, the setting."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from contextlib import suppress
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+from typing import NoReturn
+
+from .servers import Server
+from .wrk import WrkResult, run_wrk
+
+
+@dataclass(frozen=True, slots=True)
+class Contender:
+    """One wrk workload against one server; `args` are computed afresh for each run."""
+
+    test: str
+    label: str
+    server: Server
+    script: str
+    args: Callable[[], list[str]]
+
+
+def parse_args(argv: Sequence[str] | None, prog: str, description: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run (default 5)")
+    parser.add_argument("--rounds", type=int, default=3, help="runs per contender (default 3)")
+    parser.add_argument(
+        "--connections",
+        type=int,
+        default=4,
+        help="wrk connections, one per thread (default 4)",
+    )
+    parser.add_argument(
+        "--warmup", type=int, default=2, help="seconds of unmeasured load per contender first"
+    )
+    parser.add_argument(
+        "--write-docs", action="store_true", help="write the results into docs/benchmarks.md"
+    )
+    options = parser.parse_args(argv)
+    for name in ("duration", "rounds", "connections", "warmup"):
+        if getattr(options, name) < 1:
+            parser.error(f"--{name} must be at least 1")
+    return options
+
+
+def exit_on_sigterm(signum: int, frame: object) -> NoReturn:
+    raise SystemExit(128 + signum)
+
+
+def measure(
+    contenders: Sequence[Contender], options: argparse.Namespace
+) -> dict[str, list[WrkResult]]:
+    """A warm-up run of each contender, then `rounds` rounds, rotating the order each round."""
+    runs: dict[str, list[WrkResult]] = {c.label: [] for c in contenders}
+    schedule = [(0, c, options.warmup) for c in contenders]
+    for r in range(options.rounds):
+        k = r % len(contenders)
+        schedule += [(r + 1, c, options.duration) for c in [*contenders[k:], *contenders[:k]]]
+    for round_number, c, seconds in schedule:
+        result = run_wrk(
+            c.server.url, c.script, c.args(), connections=options.connections, duration=seconds
+        )
+        runs[c.label].append(result)
+        what = f"round {round_number}/{options.rounds}" if round_number else "warm-up"
+        print(
+            f"{what:>11}  {c.label:<44} {result.rps:>9,.0f} req/s  "
+            f"unexpected {result.bad}  socket errors {result.socket_errors}",
+            file=sys.stderr,
+            flush=True,
+        )
+    return runs
+
+
+def environment(options: argparse.Namespace, *packages: str) -> str:
+    """The machine, the versions of `packages`, and how the rounds ran."""
+    wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)
+    wrk_version = (wrk.stdout or wrk.stderr).split(" [")[0].removeprefix("wrk ")
+    cpu = platform.machine()
+    with suppress(OSError):
+        models = [
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ]
+        cpu = models[0] if models else cpu
+    versions = ", ".join(f"{p} {version(p)}" for p in packages)
+    return (
+        f"{os.cpu_count()} CPUs ({cpu}), {platform.system()} {platform.release()}; "
+        f"Python {platform.python_version()}, {versions}, wrk {wrk_version}. "
+        f"`wrk -t{options.connections} -c{options.connections}` (one connection per thread), "
+        f"a {options.warmup} s warm-up, then {options.rounds} rounds x {options.duration} s per "
+        "contender, interleaved; req/s is the median of the rounds."
+    )
