@@ -30,6 +30,8 @@ from pathlib import Path
 from typing import Final
 
 import httpx
+from redis import Redis
+from redis.exceptions import RedisError
 
 from .report import Row, table, write_results
 from .rounds import Contender, environment, exit_on_sigterm, measure, parse_args
@@ -49,6 +51,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "POST with and without Idempotency-Key, replays, and a peer middleware.",
     )
     signal.signal(signal.SIGTERM, exit_on_sigterm)
+    try:
+        Redis.from_url(REDIS, socket_connect_timeout=3).ping()
+    except RedisError as error:
+        raise SystemExit(f"Redis must answer at {REDIS} for this benchmark: {error}") from error
     with tempfile.TemporaryDirectory(prefix="httpconflict-bench-") as tmp, ExitStack() as stack:
         work = Path(tmp)
 

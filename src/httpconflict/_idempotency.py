@@ -50,6 +50,7 @@ MAX_KEY_LENGTH: Final = 255
 # followed by parameters (§3.1.2), which carry nothing here and are skipped.
 _SF_STRING: Final = re.compile(r'"((?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\["\\])*)"')
 _PARAMETERS: Final = re.compile(r"(?:;[ ]*[a-z*][a-z0-9_.*-]*(?:=[^;]*)?)*")
+_ESCAPED: Final = re.compile(r"\\(.)")
 # Leniency: many clients (Stripe's among them) send the key unquoted.
 _BARE: Final = re.compile(r"[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]+")
 
@@ -71,7 +72,9 @@ def parse_idempotency_key(lines: list[str]) -> str | None:
     if quoted is not None:
         if _PARAMETERS.fullmatch(value, quoted.end()) is None:
             raise _malformed("unexpected text after the quoted key", value)
-        key = re.sub(r"\\(.)", r"\1", quoted.group(1))
+        key = quoted.group(1)
+        if "\\" in key:
+            key = _ESCAPED.sub(r"\1", key)
     elif _BARE.fullmatch(value):
         key = value
     else:

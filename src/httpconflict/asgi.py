@@ -239,8 +239,13 @@ class IdempotencyMiddleware:
                     captured = await _run(self.app, scope, receive, body)
                     if claim.taken:
                         reply = Taken()
+                    elif captured.error is not None:
+                        reply = captured.error
+                    elif policy.transactional or key is None:
+                        # Nothing records this answer here: it is sent as captured.
+                        reply = StoredResponse(captured.status, (), b"")
                     else:
-                        reply = captured.error or claim.recorded(
+                        reply = claim.recorded(
                             captured.status, captured.text_headers(), captured.body
                         )
                 elif isinstance(command, Complete):

@@ -120,6 +120,7 @@ class SQLiteDocumentStore:
         # file is cut back to 64 MB after each checkpoint.
         db.execute("PRAGMA wal_autocheckpoint = 10000")
         db.execute(f"PRAGMA journal_size_limit = {64 * 1024 * 1024}")
+        db.execute("PRAGMA cache_size = -65536")
         self._db = db
         with _LOCKED:
             db.execute("BEGIN IMMEDIATE")
