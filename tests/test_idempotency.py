@@ -21,6 +21,7 @@ from httpconflict._idempotency import (
     State,
     StoredResponse,
     Taken,
+    decide,
     fingerprint,
     idempotency_flow,
     parse_idempotency_key,
@@ -275,3 +276,54 @@ def test_transactional_races_are_bounded() -> None:
         assert isinstance(flow.send(Taken()), Check)
     flow.send(None)
     assert end(flow, Taken()).problem.status == 409  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("key", "live", "required", "action", "status"),
+    [
+        pytest.param(None, None, False, Action.EXECUTE, None, id="no-key-optional-executes"),
+        pytest.param(None, None, True, Action.REJECT, 400, id="draft-2.7-no-key-required-400"),
+        pytest.param("k", None, False, Action.EXECUTE, None, id="first-request-executes"),
+        pytest.param(
+            "k",
+            Record(FP, State.COMPLETED, CREATED),
+            False,
+            Action.REPLAY,
+            None,
+            id="completed-same-replays",
+        ),
+        pytest.param(
+            "k",
+            Record("0" * 64, State.COMPLETED, CREATED),
+            False,
+            Action.REJECT,
+            422,
+            id="draft-2.6-completed-other-422",
+        ),
+        pytest.param(
+            "k",
+            Record(FP, State.IN_FLIGHT),
+            False,
+            Action.WAIT,
+            409,
+            id="draft-2.6-in-flight-same-409",
+        ),
+        pytest.param(
+            "k",
+            Record("0" * 64, State.IN_FLIGHT),
+            False,
+            Action.REJECT,
+            422,
+            id="in-flight-other-422",
+        ),
+    ],
+)
+def test_decide_table(
+    key: str | None, live: Record | None, required: bool, action: Action, status: int | None
+) -> None:
+    """decide() returns execute, replay, wait (then 409) or reject (400, 422)."""
+    verdict = decide(key, FP, live, required=required)
+    assert verdict.action is action
+    assert (verdict.problem.status if verdict.problem else None) == status
+    if action is Action.REPLAY:
+        assert verdict.response == CREATED

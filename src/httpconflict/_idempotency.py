@@ -275,13 +275,9 @@ def idempotency_flow(
     Answers the app does not record (it wrote nothing) are not recorded.
     """
     if key is None:
-        if required:
-            return Answer(
-                problem=IDEMPOTENCY_KEY_MISSING.problem(
-                    f"this request needs an {HEADER} header: a unique value (such as a UUID) "
-                    "that you send again, unchanged, when you retry it"
-                )
-            )
+        verdict = decide(None, fingerprint, None, required=required)
+        if verdict.action is Action.REJECT:
+            return Answer(problem=verdict.problem)
         reply = yield Execute()
         if isinstance(reply, Exception):
             return Answer(error=reply)
@@ -294,7 +290,7 @@ def idempotency_flow(
         live = yield (Check() if transactional else Claim())
         if live is not None:
             assert isinstance(live, Record)
-            answer = _answer_duplicate(live, fingerprint, polls)
+            answer = _answer_duplicate(key, live, fingerprint, polls)
             if answer is not None:
                 return answer
             polls -= 1
@@ -328,24 +324,69 @@ def idempotency_flow(
     return Answer(response=reply)
 
 
-def _answer_duplicate(live: Record, fingerprint: str, polls: int) -> Answer | None:
-    """The answer for a request whose key is live, or None to wait and look again."""
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What `decide` says: the action, and the answer that goes with it."""
+
+    action: Action
+    #: REPLAY: the recorded answer.
+    response: StoredResponse | None = None
+    #: REJECT: the problem to answer; WAIT: the 409 to answer once waiting is over.
+    problem: ProblemDetails | None = None
+
+
+def decide(
+    key: str | None, fingerprint: str, live: Record | None, *, required: bool = False
+) -> Verdict:
+    """What to do with a request, given its key and the key's live record (if any).
+
+    EXECUTE (no live record, or no key where none is required), REPLAY the
+    recorded answer, WAIT for the request in flight (then 409), or REJECT:
+    400 without a key where one is required, 422 for another request under
+    the key.
+    """
+    if key is None:
+        if not required:
+            return Verdict(Action.EXECUTE)
+        return Verdict(
+            Action.REJECT,
+            problem=IDEMPOTENCY_KEY_MISSING.problem(
+                f"this request needs an {HEADER} header: a unique value (such as a UUID) "
+                "that you send again, unchanged, when you retry it"
+            ),
+        )
+    if live is None:
+        return Verdict(Action.EXECUTE)
     action = ANSWERS[live.state, live.fingerprint == fingerprint]
     if action is Action.REPLAY:
-        assert live.response is not None
-        return Answer(response=live.response, replayed=True)
+        return Verdict(action, response=live.response)
     if action is Action.REJECT:
-        return Answer(
+        return Verdict(
+            action,
             problem=IDEMPOTENCY_KEY_REUSED.problem(
                 f"this {HEADER} was used for a different request (another method, URL, "
                 "caller or body); use a new key for a new request"
-            )
+            ),
         )
-    if polls <= 0:
-        return _in_flight(
+    return Verdict(
+        action,
+        problem=IDEMPOTENCY_KEY_IN_FLIGHT.problem(
             "a request with this key is still being processed; retry after "
-            "Retry-After seconds to get its answer"
-        )
+            "Retry-After seconds to get its answer",
+            retry_after=1,
+        ),
+    )
+
+
+def _answer_duplicate(key: str, live: Record, fingerprint: str, polls: int) -> Answer | None:
+    """The answer for a request whose key is live, or None to wait and look again."""
+    verdict = decide(key, fingerprint, live)
+    if verdict.action is Action.REPLAY:
+        return Answer(response=verdict.response, replayed=True)
+    if verdict.action is Action.REJECT:
+        return Answer(problem=verdict.problem)
+    if polls <= 0:
+        return Answer(problem=verdict.problem, retry_after=1)
     return None
 
 
