@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from ..._idempotency import Record, State, StoredResponse
+
+if TYPE_CHECKING:
+    from . import Completion
 
 IN_FLIGHT: Final = State.IN_FLIGHT.value
 COMPLETED: Final = State.COMPLETED.value
@@ -24,3 +27,33 @@ def to_record(row: tuple[Any, ...]) -> Record:
         pairs = tuple((str(n), str(v)) for n, v in json.loads(headers))
         response = StoredResponse(int(status), pairs, bytes(body))
     return Record(fingerprint, State(state), response)
+
+
+def complete_args(
+    principal: str, key: str, token: str, response: StoredResponse, expires_at: float
+) -> tuple[Any, ...]:
+    """Parameters of the completion UPDATE: status, headers, body, expiry, then the WHERE."""
+    return (
+        response.status,
+        encode_headers(response.headers),
+        response.body,
+        expires_at,
+        principal,
+        key,
+        token,
+    )
+
+
+def record_args(completion: Completion) -> tuple[Any, ...]:
+    """Parameters of the transactional record INSERT (see the stores' `record`)."""
+    response = completion.response
+    return (
+        completion.principal,
+        completion.key,
+        completion.fingerprint,
+        completion.expires_at,
+        response.status,
+        encode_headers(response.headers),
+        response.body,
+        completion.now,
+    )

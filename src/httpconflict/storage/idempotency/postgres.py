@@ -18,7 +18,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from ..._errors import IdempotencyKeyTaken, Unavailable
 from ..._idempotency import Record, StoredResponse
 from . import Completion
-from ._rows import COMPLETED, IN_FLIGHT, RECORD_COLUMNS, encode_headers, to_record
+from ._rows import COMPLETED, IN_FLIGHT, RECORD_COLUMNS, complete_args, record_args, to_record
 
 SCHEMA: Final = f"""
 CREATE TABLE IF NOT EXISTS idempotency_keys (
@@ -71,17 +71,7 @@ async def record(conn: psycopg.AsyncConnection[TupleRow], completion: Completion
     A concurrent request inserting the same key makes this statement wait
     for it to commit or roll back, then decide.
     """
-    response = completion.response
-    args = (
-        completion.principal,
-        completion.key,
-        completion.fingerprint,
-        completion.expires_at,
-        response.status,
-        encode_headers(response.headers),
-        response.body,
-        completion.now,
-    )
+    args = record_args(completion)
     if not await (await conn.execute(_RECORD, args)).fetchall():
         raise IdempotencyKeyTaken(
             "another request with this Idempotency-Key recorded its answer first"
@@ -154,15 +144,7 @@ class PostgresIdempotencyStore:
         now: float,
         retention: float,
     ) -> bool:
-        args = (
-            response.status,
-            encode_headers(response.headers),
-            response.body,
-            now + retention,
-            principal,
-            key,
-            token,
-        )
+        args = complete_args(principal, key, token, response, now + retention)
         count, _ = await self._execute(_COMPLETE, args)
         return count == 1
 

@@ -18,7 +18,7 @@ from typing import Any, Final
 from ..._errors import IdempotencyKeyTaken, Unavailable
 from ..._idempotency import Record, StoredResponse
 from . import Completion
-from ._rows import COMPLETED, IN_FLIGHT, RECORD_COLUMNS, encode_headers, to_record
+from ._rows import COMPLETED, IN_FLIGHT, RECORD_COLUMNS, complete_args, record_args, to_record
 
 SCHEMA: Final = [
     """CREATE TABLE IF NOT EXISTS idempotency_keys (
@@ -66,17 +66,7 @@ _RECORD: Final = f"""
 
 def record(db: sqlite3.Connection, completion: Completion) -> None:
     """Record `completion` inside the caller's transaction, or raise IdempotencyKeyTaken."""
-    response = completion.response
-    args = (
-        completion.principal,
-        completion.key,
-        completion.fingerprint,
-        completion.expires_at,
-        response.status,
-        encode_headers(response.headers),
-        response.body,
-        completion.now,
-    )
+    args = record_args(completion)
     if not db.execute(_RECORD, args).fetchall():
         raise IdempotencyKeyTaken(
             "another request with this Idempotency-Key recorded its answer first"
@@ -147,15 +137,7 @@ class SQLiteIdempotencyStore:
         now: float,
         retention: float,
     ) -> bool:
-        args = (
-            response.status,
-            encode_headers(response.headers),
-            response.body,
-            now + retention,
-            principal,
-            key,
-            token,
-        )
+        args = complete_args(principal, key, token, response, now + retention)
         return self._run(_COMPLETE, args).rowcount == 1
 
     async def release(self, principal: str, key: str, token: str) -> bool:
