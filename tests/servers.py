@@ -57,18 +57,21 @@ class ServiceProcess:
         return httpx.Client(base_url=self.url, timeout=10, **kwargs)
 
 
-def wait_until_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+def wait_until_up(
+    url: str, process: subprocess.Popen[bytes], log: Path, path: str = "/healthz"
+) -> None:
+    """Poll `url + path` until it answers 200 (or fail with the server's log)."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"the service exited with {process.returncode}:\n{log.read_text()}")
+            raise RuntimeError(f"the server exited with {process.returncode}:\n{log.read_text()}")
         try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+            if httpx.get(url + path, timeout=1).status_code == 200:
                 return
         except httpx.TransportError:
             pass
         time.sleep(0.05)
-    raise RuntimeError(f"the service did not become healthy:\n{log.read_text()}")
+    raise RuntimeError(f"the server did not come up:\n{log.read_text()}")
 
 
 @contextmanager
@@ -102,7 +105,7 @@ def start_service(
         )
     service = ServiceProcess(url, db, process, log_path)
     try:
-        wait_until_healthy(url, process, log_path)
+        wait_until_up(url, process, log_path)
         yield service
     finally:
         stop(process)
@@ -146,20 +149,7 @@ def start_app(factory: str, log_dir: Path, *, env: dict[str, str] | None = None)
             env={**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"},
         )
     try:
-        wait_until_up(url, process, log_path)
+        wait_until_up(url, process, log_path, "/orders/count")
         yield url
     finally:
         stop(process)
-
-
-def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the app exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            httpx.get(url + "/orders/count", timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.05)
-    raise RuntimeError(f"the app did not start:\n{log.read_text()}")

@@ -24,7 +24,6 @@ import sqlite3
 from pathlib import Path
 from typing import Any, Final
 
-from .._errors import Unavailable
 from .._preconditions import Validators
 from .._write import Guard, WriteResult
 from ._documents import (
@@ -36,6 +35,7 @@ from ._documents import (
     validators,
     written,
 )
+from ._sqlite import DEFAULT_BUSY_TIMEOUT_MS, LOCKED, connect
 from .idempotency import Completion
 from .idempotency.sqlite import SQLiteIdempotencyStore, record
 
@@ -91,7 +91,11 @@ class SQLiteDocumentStore:
     """
 
     def __init__(
-        self, path: str | Path, *, history: int = DEFAULT_HISTORY, busy_timeout_ms: int = 10_000
+        self,
+        path: str | Path,
+        *,
+        history: int = DEFAULT_HISTORY,
+        busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
     ) -> None:
         if history < 1:
             raise ValueError("history must keep at least the current version")
@@ -107,22 +111,9 @@ class SQLiteDocumentStore:
         return self._db
 
     async def open(self) -> None:
-        # isolation_level=None: autocommit; every statement is its own
-        # transaction, and each write is one statement.
-        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
-        db.execute("PRAGMA journal_mode = WAL")
-        # In WAL mode NORMAL loses no committed transaction on a process
-        # crash; only a power loss may roll back the last ones.
-        db.execute("PRAGMA synchronous = NORMAL")
-        # Checkpoint (copy the WAL back, with an fsync) every ~40 MB of WAL
-        # rather than every 4 MB: measured 10-17% faster writes; the WAL
-        # file is cut back to 64 MB after each checkpoint.
-        db.execute("PRAGMA wal_autocheckpoint = 10000")
-        db.execute(f"PRAGMA journal_size_limit = {64 * 1024 * 1024}")
-        db.execute("PRAGMA cache_size = -65536")
+        db = connect(self.path, busy_timeout_ms=self.busy_timeout_ms)
         self._db = db
-        with _LOCKED:
+        with LOCKED:
             db.execute("BEGIN IMMEDIATE")
             try:
                 found = db.execute("PRAGMA user_version").fetchone()[0]
@@ -184,7 +175,7 @@ class SQLiteDocumentStore:
         if completion is None:
             return self._put(collection, id, body, etag, guard, now_us)
         # The document and its idempotency key commit together, or neither.
-        with _LOCKED:
+        with LOCKED:
             self.db.execute("BEGIN IMMEDIATE")
             try:
                 result = self._put(collection, id, body, etag, guard, now_us)
@@ -237,7 +228,7 @@ class SQLiteDocumentStore:
 
     def _write(self, sql: str, args: tuple[Any, ...]) -> bool:
         """Run one write statement; whether it returned a row (wrote)."""
-        with _LOCKED:
+        with LOCKED:
             # fetchall(), not fetchone(): the autocommit transaction ends
             # only when the statement has run to completion.
             return bool(self.db.execute(sql, args).fetchall())
@@ -273,19 +264,3 @@ def _etag_condition(guard: Guard) -> tuple[str, tuple[str, ...]]:
         return "0", ()
     tags = tuple(sorted(guard.etags))
     return f"etag IN ({', '.join('?' * len(tags))})", tags
-
-
-class _Locked:
-    """Turn "the database stayed locked past busy_timeout" into a 503 problem."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, _: Any
-    ) -> None:
-        if isinstance(error, sqlite3.OperationalError) and "locked" in str(error):
-            raise Unavailable(f"the database stayed locked: {error}") from error
-
-
-_LOCKED: Final = _Locked()

@@ -15,8 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
 
-from ..._errors import IdempotencyKeyTaken, Unavailable
+from ..._errors import IdempotencyKeyTaken
 from ..._idempotency import Record, StoredResponse
+from .._sqlite import LOCKED, connect
 from . import Completion
 from ._rows import COMPLETED, IN_FLIGHT, RECORD_COLUMNS, complete_args, record_args, to_record
 
@@ -94,11 +95,7 @@ class SQLiteIdempotencyStore:
         if self._sharing is not None:
             self._db = self._sharing()
         else:
-            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            db.execute("PRAGMA busy_timeout = 10000")
-            db.execute("PRAGMA journal_mode = WAL")
-            db.execute("PRAGMA synchronous = NORMAL")
-            self._db = db
+            self._db = connect(self.path)
         for statement in SCHEMA:
             self._run(statement, ())
 
@@ -108,12 +105,8 @@ class SQLiteIdempotencyStore:
         self._db = None
 
     def _run(self, sql: str, args: tuple[Any, ...]) -> sqlite3.Cursor:
-        try:
+        with LOCKED:
             return self.db.execute(sql, args)
-        except sqlite3.OperationalError as error:
-            if "locked" in str(error):
-                raise Unavailable(f"the database stayed locked: {error}") from error
-            raise
 
     async def claim(
         self, principal: str, key: str, fingerprint: str, token: str, *, now: float, lease: float
