@@ -344,6 +344,8 @@ async def _answer(scope: Scope, send: Send, answer: Answer, captured: _Captured 
         return
     assert answer.response is not None
     if answer.replayed:
+        # An attempt that lost its race may have noted its problem type.
+        scope.pop(PROBLEM_SCOPE_KEY, None)
         response = answer.response
         raw = [(n.encode("latin-1"), v.encode("latin-1")) for n, v in response.headers]
         raw.append((REPLAYED_HEADER.lower().encode(), b"true"))
