@@ -12,6 +12,9 @@ ARGS   ?=
 .PHONY: serve test lint bench clean
 
 $(STAMP): pyproject.toml constraints.txt
+	@# mysqlclient (a test driver) compiles against MariaDB's client library.
+	@pkg-config --exists mariadb 2>/dev/null || { apt-get update -qq && \
+		apt-get install -y -qq pkg-config libmariadb-dev >/dev/null; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'

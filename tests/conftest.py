@@ -93,3 +93,32 @@ def service(
         for db in _schema_url(server):
             with start_service(db, tmp_path_factory.mktemp("log")) as proc:
                 yield proc
+
+
+MARIADB = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
+
+
+@pytest.fixture(scope="session")
+def mariadb_server() -> dict[str, object]:
+    """Connection arguments for MariaDB (PyMySQL's names), once it is known to answer."""
+    pymysql = pytest.importorskip("pymysql")
+    try:
+        pymysql.connect(**MARIADB, connect_timeout=3).close()
+    except pymysql.err.OperationalError as error:
+        need_server("MariaDB at 127.0.0.1:3306", error)
+    return dict(MARIADB)
+
+
+@pytest.fixture(scope="module")
+def mariadb_database(mariadb_server: dict[str, object]) -> Iterator[dict[str, object]]:
+    """Connection arguments for a fresh MariaDB database, dropped afterwards."""
+    import pymysql
+
+    name = f"hc_test_{uuid.uuid4().hex[:12]}"
+    with pymysql.connect(**mariadb_server) as conn, conn.cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE {name}")
+    try:
+        yield {**mariadb_server, "database": name}
+    finally:
+        with pymysql.connect(**mariadb_server) as conn, conn.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE {name}")

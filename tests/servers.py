@@ -125,31 +125,46 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def start_app(factory: str, log_dir: Path, *, env: dict[str, str] | None = None) -> Iterator[str]:
-    """Run an ASGI app factory ("module:function") under uvicorn; yield its URL."""
+def start_app(
+    factory: str,
+    log_dir: Path,
+    *,
+    env: dict[str, str] | None = None,
+    probe: str = "/orders/count",
+    wsgi: bool = False,
+) -> Iterator[str]:
+    """Run an app factory ("module:function") as a server process; yield its URL.
+
+    An ASGI app runs under uvicorn; a WSGI app (`wsgi`) under werkzeug's
+    threaded server (tests/apps/wsgi.py). `probe` answers 200 once it is up.
+    """
     port = free_port()
+    if wsgi:
+        command = [sys.executable, "-m", "tests.apps.wsgi", factory, str(port)]
+    else:
+        command = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            factory,
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+        ]
     url = f"http://127.0.0.1:{port}"
     log_path = log_dir / f"app-{port}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                factory,
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--no-access-log",
-            ],
+            command,
             stdout=log,
             stderr=subprocess.STDOUT,
             env={**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"},
         )
     try:
-        wait_until_up(url, process, log_path, "/orders/count")
+        wait_until_up(url, process, log_path, probe)
         yield url
     finally:
         stop(process)

@@ -7,6 +7,7 @@ Framework adapters, stores and the reference service live in submodules and
 load their optional dependencies only when imported.
 """
 
+from ._catalog import CATALOG_QUERIES, Catalog, Constraint
 from ._errors import (
     ContentTooLarge,
     IdempotencyKeyInFlight,
@@ -24,6 +25,13 @@ from ._errors import (
 )
 from ._etag import EntityTags, ETag
 from ._httpdate import format_http_date, parse_http_date
+from ._integrity import Violation, ViolationKind, classify
+from ._integrity_policy import (
+    ConstraintViolated,
+    IntegrityPolicy,
+    integrity_error,
+    integrity_problem,
+)
 from ._media import parse_json, parse_json_object, parse_media_type, require_media_type
 from ._preconditions import Conditions, Decision, Validators, evaluate
 from ._problem import PROBLEM_TYPES, ProblemDetails, ProblemType
@@ -40,8 +48,12 @@ from ._write import (
 )
 
 __all__ = [
+    "CATALOG_QUERIES",
     "PROBLEM_TYPES",
+    "Catalog",
     "Conditions",
+    "Constraint",
+    "ConstraintViolated",
     "ContentTooLarge",
     "Decision",
     "ETag",
@@ -49,6 +61,7 @@ __all__ = [
     "Guard",
     "IdempotencyKeyInFlight",
     "IdempotencyKeyTaken",
+    "IntegrityPolicy",
     "InvalidDocument",
     "InvalidParameter",
     "MalformedHeader",
@@ -63,13 +76,18 @@ __all__ = [
     "Unavailable",
     "UnsupportedMediaType",
     "Validators",
+    "Violation",
+    "ViolationKind",
     "Write",
     "WriteDecision",
     "WriteOutcome",
     "WriteResult",
     "arun_write",
+    "classify",
     "evaluate",
     "format_http_date",
+    "integrity_error",
+    "integrity_problem",
     "parse_http_date",
     "parse_json",
     "parse_json_object",

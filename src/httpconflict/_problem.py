@@ -239,3 +239,53 @@ INTERNAL_ERROR: Final = _type(
     "The server failed while handling the request; the request may not have been applied.",
     "Retry later; if it persists, report it with the time of the request.",
 )
+UNIQUE_VIOLATION: Final = _type(
+    "unique-violation",
+    "A record with this value already exists",
+    409,
+    "The write would give a field the value another record already has, and "
+    "the field is unique (the database's unique index refused it). Two "
+    "requests that create the same thing at once end here too: one wins.",
+    "Use another value for the fields named in `conflicts`, or fetch the "
+    "existing record and update it instead of creating a new one.",
+)
+EXCLUSION_VIOLATION: Final = _type(
+    "exclusion-violation",
+    "This record overlaps an existing one",
+    409,
+    "The write would overlap a record that exists (an exclusion constraint, "
+    "such as two bookings of one room for overlapping times).",
+    "Choose values that do not overlap (the fields are named in `conflicts`), "
+    "or change the existing record first.",
+)
+STILL_REFERENCED: Final = _type(
+    "still-referenced",
+    "Other records still refer to this one",
+    409,
+    "The record cannot be deleted or have its key changed while other "
+    "records refer to it (a foreign key).",
+    "Delete or re-point the records that refer to it first, then retry.",
+)
+NOT_NULL_VIOLATION: Final = _type(
+    "not-null-violation",
+    "A required field is missing",
+    422,
+    "A field that must have a value was missing or null.",
+    "Send a value for each field named in `conflicts`.",
+)
+FOREIGN_KEY_VIOLATION: Final = _type(
+    "foreign-key-violation",
+    "A referenced record does not exist",
+    422,
+    "A field refers to a record that does not exist (a foreign key): it was "
+    "never created, or was deleted meanwhile.",
+    "Check the reference in the fields named in `conflicts`; create the referenced record first.",
+)
+CHECK_VIOLATION: Final = _type(
+    "check-violation",
+    "A value is not allowed",
+    422,
+    "A field's value breaks a rule of the database (a check constraint, such "
+    "as a price that must be positive).",
+    "Correct the fields named in `conflicts` (the answer's `constraint` names the rule).",
+)

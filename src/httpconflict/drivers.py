@@ -1,0 +1,43 @@
+"""The database error classes of the drivers and ORMs that are installed.
+
+Frameworks look exception handlers up by class, and a driver's integrity
+errors have no common base outside the driver (MariaDB's CHECK failures
+are not even ``IntegrityError``s). The adapters register their handler for
+each installed driver's base ``DatabaseError``; the handler answers what
+`httpconflict.classify` recognises and re-raises everything else untouched.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from typing import Final
+
+DATABASE_ERRORS: Final = (
+    ("sqlite3", "DatabaseError"),
+    ("sqlalchemy.exc", "DBAPIError"),
+    ("django.db", "DatabaseError"),
+    ("psycopg", "DatabaseError"),
+    ("psycopg2", "DatabaseError"),
+    ("asyncpg.exceptions", "PostgresError"),
+    ("pymysql.err", "DatabaseError"),
+    ("MySQLdb", "DatabaseError"),
+    ("mysql.connector", "DatabaseError"),
+)
+
+
+def database_error_types() -> tuple[type[Exception], ...]:
+    """The base database error class of each installed driver and ORM."""
+    found: list[type[Exception]] = []
+    for module_name, class_name in DATABASE_ERRORS:
+        root = module_name.split(".")[0]
+        if importlib.util.find_spec(root) is None:
+            continue
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue  # installed but broken (a missing C library): not in use
+        error = getattr(module, class_name, None)
+        if isinstance(error, type) and issubclass(error, Exception):
+            found.append(error)
+    return tuple(found)
