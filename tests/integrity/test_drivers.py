@@ -20,7 +20,9 @@ from httpconflict.catalog import aload_catalog, load_catalog
 
 DRIVERS = {
     "sqlite3": "sqlite",
+    "aiosqlite": "sqlite",
     "psycopg": "postgresql",
+    "psycopg-async": "postgresql",
     "psycopg2": "postgresql",
     "asyncpg": "postgresql",
     "pymysql": "mysql",
@@ -85,10 +87,39 @@ async def _failure_asyncpg(database: Database, sql: str) -> tuple[BaseException,
         await conn.close()
 
 
+async def _failure_async_dbapi(
+    driver: str, database: Database, sql: str
+) -> tuple[BaseException, Catalog]:
+    """psycopg's AsyncConnection and aiosqlite: execute() on the connection, awaited."""
+    if driver == "aiosqlite":
+        import aiosqlite
+
+        conn: Any = await aiosqlite.connect(database.sqlite_path)
+        await conn.execute("PRAGMA foreign_keys = ON")
+    else:
+        import psycopg
+
+        options = f"-csearch_path={database.schema}"
+        conn = await psycopg.AsyncConnection.connect(POSTGRES, options=options)
+    try:
+        catalog = await aload_catalog(conn)
+        try:
+            await conn.execute(sql)
+        except Exception as error:
+            return error, catalog
+        finally:
+            await conn.rollback()
+        raise AssertionError(f"{sql!r} did not fail")
+    finally:
+        await conn.close()
+
+
 def failure(driver: str, database: Database, sql: str) -> tuple[BaseException, Catalog]:
     """The error `sql` raises through `driver`, and the catalog read through it."""
     if driver == "asyncpg":
         return asyncio.run(_failure_asyncpg(database, sql))
+    if driver in ("aiosqlite", "psycopg-async"):
+        return asyncio.run(_failure_async_dbapi(driver, database, sql))
     return _failure_sync(driver, database, sql)
 
 
@@ -131,7 +162,8 @@ def test_driver_error_is_classified(
     driver: str, case: Case, databases: Callable[[str], Database]
 ) -> None:
     dialect = DRIVERS[driver]
-    pytest.importorskip("MySQLdb" if driver == "mysqlclient" else driver)
+    module = {"mysqlclient": "MySQLdb", "psycopg-async": "psycopg"}.get(driver, driver)
+    pytest.importorskip(module)
     error, catalog = failure(driver, databases(dialect), case.sql)
     check(catalog.complete(classify(error)), case, dialect, statement_known=False)  # type: ignore[arg-type]
 
