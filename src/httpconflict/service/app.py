@@ -22,7 +22,7 @@ from .._errors import Unavailable
 from ..asgi import IdempotencyMiddleware, IdempotencyPolicy, Scope
 from ..storage import document_store
 from ..storage.idempotency import idempotency_store
-from . import openapi, problems
+from . import collection_settings, openapi, problems
 from .accesslog import AccessLog
 from .config import ServiceConfig
 from .documents import ROUTES
@@ -68,6 +68,8 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
         )
     app = Starlette(
         routes=[
+            # First: the document routes would take /v1/_collections/{c} too.
+            *collection_settings.ROUTES,
             *ROUTES,
             Route("/healthz", healthz, methods=["GET"]),
             Route("/openapi.json", openapi_json, methods=["GET"]),

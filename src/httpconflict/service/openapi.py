@@ -41,6 +41,12 @@ PROBLEM_SCHEMA: Final[dict[str, Any]] = {
             "description": "415: accepted media types.",
         },
         "retry_after": {"type": "integer", "description": "503: seconds to wait before retrying."},
+        "conflicts": {
+            "type": "array",
+            "items": {"type": "object"},
+            "description": "409 unique-violation: the unique keys the write would duplicate, "
+            "as {fields, constraint}; the values taken are not shown.",
+        },
     },
     "additionalProperties": True,
 }
@@ -55,7 +61,8 @@ _WHY: Final = {
     400: "Malformed header, JSON, name or parameter.",
     404: "No such document.",
     405: "Method not allowed; Allow lists the supported ones.",
-    409: "A request with this Idempotency-Key is still being processed; retry after Retry-After.",
+    409: "A unique field's value is taken by another document (`conflicts` names the fields), "
+    "or a request with this Idempotency-Key is still being processed (retry after Retry-After).",
     412: "The document changed (see `current_etag`), or exists (If-None-Match: *).",
     413: "Body over the size limit.",
     415: "Content-Type is not application/json.",
@@ -142,17 +149,48 @@ _PAGE: Final = {
 }
 
 
+_FIELD: Final = {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_-]{0,63}$"}
+_UNIQUE: Final = {
+    "type": "array",
+    "maxItems": 16,
+    "description": "Unique keys: a top-level field name, or a list of names unique together.",
+    "items": {"oneOf": [_FIELD, {"type": "array", "minItems": 1, "maxItems": 8, "items": _FIELD}]},
+}
+_SETTINGS: Final = {
+    "type": "object",
+    "required": ["unique"],
+    "properties": {"unique": _UNIQUE},
+    "additionalProperties": False,
+}
+_SETTINGS_ANSWER: Final = {
+    "description": "The declaration in force (no unique keys if never declared).",
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["collection", "unique"],
+                "properties": {"collection": {"type": "string"}, "unique": _UNIQUE},
+            }
+        }
+    },
+}
+
+
 def _problems(*statuses: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for status in statuses:
         if status == 304:
             out[str(status)] = {"description": _WHY[status], "headers": {"ETag": _ETAG}}
         else:
-            out[str(status)] = {
-                "description": _WHY[status],
-                "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
-            }
+            out[str(status)] = _problem(_WHY[status])
     return out
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
 
 
 def _document(description: str, **headers: Any) -> dict[str, Any]:
@@ -201,7 +239,7 @@ PATHS: Final[dict[str, Any]] = {
             {
                 "200": _document("Replaced (or already in the state sent)."),
                 "201": _document("Created."),
-                **_problems(400, 412, 413, 415, 422, 428, 503),
+                **_problems(400, 409, 412, 413, 415, 422, 428, 503),
             },
             parameters=[IF_MATCH, IF_NONE_MATCH, IF_UNMODIFIED_SINCE],
             requestBody=_JSON_OBJECT_BODY,
@@ -268,6 +306,33 @@ PATHS: Final[dict[str, Any]] = {
                     {"type": "integer", "minimum": 1},
                 ),
             ],
+        ),
+    },
+    "/v1/_collections/{collection}": {
+        "parameters": [COLLECTION],
+        "get": _operation(
+            "get_collection_settings",
+            "A collection's unique keys",
+            {"200": _SETTINGS_ANSWER, **_problems(400)},
+            tags=["collections"],
+        ),
+        "put": _operation(
+            "put_collection_settings",
+            "Declare a collection's unique keys, replacing the previous declaration",
+            {
+                "200": _SETTINGS_ANSWER,
+                **_problems(400, 413, 415, 503),
+                "409": _problem(
+                    "Stored documents already share a value of a new key "
+                    "(`conflicts` names its fields); nothing changed."
+                ),
+                "422": _problem(
+                    "Not a declaration: another member than `unique`, a name that is not "
+                    "a field name, too many keys or fields, a key twice."
+                ),
+            },
+            requestBody={"required": True, "content": {"application/json": {"schema": _SETTINGS}}},
+            tags=["collections"],
         ),
     },
     "/healthz": {

@@ -6,6 +6,9 @@
 - ``postgresql://...`` or ``postgres://...`` (libpq syntax): PostgreSQL,
   which needs the ``postgres`` extra.
 
+A collection's unique keys (`DocumentStore.declare_unique`) are written
+as JSON the way `parse_unique_keys` reads and `format_unique_keys` writes.
+
 Backends are imported only when chosen, so `import httpconflict.storage`
 loads no database driver but the stdlib's sqlite3.
 """
@@ -13,8 +16,18 @@ loads no database driver but the stdlib's sqlite3.
 from __future__ import annotations
 
 from ._documents import DEFAULT_HISTORY, Document, DocumentStore, Version
+from ._unique import UniqueKey, format_unique_keys, parse_unique_keys
 
-__all__ = ["DEFAULT_HISTORY", "Document", "DocumentStore", "Version", "document_store"]
+__all__ = [
+    "DEFAULT_HISTORY",
+    "Document",
+    "DocumentStore",
+    "UniqueKey",
+    "Version",
+    "document_store",
+    "format_unique_keys",
+    "parse_unique_keys",
+]
 
 
 def document_store(url: str, *, history: int = DEFAULT_HISTORY) -> DocumentStore:

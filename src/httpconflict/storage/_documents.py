@@ -11,11 +11,16 @@ Backends implement primitives only: `put` and `delete` write if a `Guard`
 holds, checked in the same statement as the write, and otherwise report the
 current validators. What a refusal means is decided by the core
 (`httpconflict.write_flow`).
+
+A collection may declare unique keys (`declare_unique`): each is a unique
+index, so a write that would give a key a value another document holds is
+refused by the database itself, as `ConstraintViolated` (see `_unique`).
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final, Protocol
@@ -23,6 +28,7 @@ from typing import TYPE_CHECKING, Final, Protocol
 from .._etag import ETag
 from .._preconditions import Validators
 from .._write import Guard, WriteResult
+from ._unique import UniqueKey
 
 if TYPE_CHECKING:
     from .idempotency import Completion, IdempotencyStore
@@ -99,7 +105,10 @@ class DocumentStore(Protocol):
         `current` holds the new validators; on refusal, the current ones.
         With `completion`, its answer is recorded under its idempotency key in
         the same transaction; if the key already holds a live record, nothing
-        is written and `IdempotencyKeyTaken` is raised.
+        is written and `IdempotencyKeyTaken` is raised. A body that would
+        duplicate a value of one of the collection's unique keys is refused
+        by its index: nothing is written (nor the completion) and
+        `ConstraintViolated` names the key's fields.
         """
 
     def idempotency_store(self) -> IdempotencyStore:
@@ -118,6 +127,20 @@ class DocumentStore(Protocol):
 
     async def ping(self) -> None:
         """Raise if the database cannot be reached."""
+
+    async def declare_unique(
+        self, collection: str, keys: Sequence[UniqueKey]
+    ) -> tuple[UniqueKey, ...]:
+        """Make `keys` the collection's whole set of unique keys, in one transaction.
+
+        Creates the index of each new key and drops those of keys left out.
+        If stored documents already share a value of a new key, nothing
+        changes and `ConstraintViolated` names that key's fields. Invalid
+        keys raise `InvalidDocument`. Returns the declaration now in force.
+        """
+
+    async def unique_keys(self, collection: str) -> tuple[UniqueKey, ...]:
+        """The collection's unique keys, in declared order (none: empty)."""
 
 
 def check_put_guard(guard: Guard) -> None:

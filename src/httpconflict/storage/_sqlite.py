@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final
 
@@ -47,3 +49,20 @@ class _Locked:
 
 #: ``with LOCKED:`` around SQLite calls that may wait for the write lock.
 LOCKED: Final = _Locked()
+
+
+@contextmanager
+def transaction(db: sqlite3.Connection) -> Iterator[None]:
+    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK if the block raises.
+
+    IMMEDIATE takes the write lock at the start, so a transaction that reads
+    and then writes cannot find another writer's commit in between.
+    """
+    with LOCKED:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")

@@ -7,18 +7,26 @@ READ COMMITTED a concurrent writer of the same row waits for the row lock
 and then re-checks the WHERE clause against the row as committed, so the
 guard is the compare of a compare-and-swap. A refused write is followed by
 a fresh SELECT (a new snapshot) that reports what won.
+
+A collection's unique keys are expression indexes over the body as jsonb,
+partial on the collection (see `_index_ddl`); `unique_keys` records which
+index backs which key. Declarations take turns (an advisory lock), since
+each locks the documents table to build or drop its indexes.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any, Final
 
 import psycopg
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, sql
 from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from .._errors import Unavailable
+from .._errors import InvalidDocument, Unavailable
+from .._integrity_policy import ConstraintViolated
 from .._preconditions import Validators
 from .._write import Guard, WriteResult
 from ._documents import (
@@ -30,6 +38,7 @@ from ._documents import (
     validators,
     written,
 )
+from ._unique import UniqueKey, index_name, parse_unique_keys, unique_violation
 from .idempotency import Completion
 from .idempotency.postgres import PostgresIdempotencyStore, record
 
@@ -53,6 +62,13 @@ CREATE TABLE IF NOT EXISTS document_versions (
     body text,
     modified_us bigint NOT NULL,
     PRIMARY KEY (collection, id, version)
+);
+CREATE TABLE IF NOT EXISTS unique_keys (
+    collection text COLLATE "C" NOT NULL,
+    position integer NOT NULL,   -- the order of the declaration
+    fields text[] NOT NULL,
+    index_name text NOT NULL UNIQUE,
+    PRIMARY KEY (collection, position)
 );
 """
 
@@ -101,6 +117,8 @@ class PostgresDocumentStore:
             open=False,
             kwargs={"autocommit": True},
         )
+        #: Index name -> the unique key it enforces, as last read.
+        self._indexes: dict[str, UniqueKey] = {}
 
     async def open(self) -> None:
         # One plain connection first: a wrong URL fails now, with the
@@ -112,6 +130,7 @@ class PostgresDocumentStore:
             await conn.execute("SELECT pg_advisory_xact_lock(hashtext('httpconflict.schema'))")
             await conn.execute(SCHEMA)
         await self._pool.open(wait=True, timeout=10)
+        self._indexes = await self._read_indexes()
 
     async def close(self) -> None:
         await self._pool.close()
@@ -132,11 +151,8 @@ class PostgresDocumentStore:
         """Run `sql` on `conn` (in its transaction), or on a connection of the pool."""
         if conn is not None:
             return await (await conn.execute(sql, params)).fetchall()
-        try:
-            async with self._pool.connection() as pooled:
-                return await (await pooled.execute(sql, params)).fetchall()
-        except (psycopg.OperationalError, PoolTimeout) as error:
-            raise Unavailable(f"the database is unreachable: {error}") from error
+        async with _answered(), self._pool.connection() as pooled:
+            return await (await pooled.execute(sql, params)).fetchall()
 
     async def get(self, collection: str, id: str) -> Document | None:
         row = await self._one(
@@ -170,17 +186,80 @@ class PostgresDocumentStore:
         completion: Completion | None = None,
     ) -> WriteResult:
         check_put_guard(guard)
-        if completion is None:
-            return await self._put(None, collection, id, body, etag, guard, now_us)
-        # The document and its idempotency key commit together, or neither.
         try:
-            async with self._pool.connection() as conn, conn.transaction():
+            if completion is None:
+                return await self._put(None, collection, id, body, etag, guard, now_us)
+            # The document and its idempotency key commit together, or neither.
+            async with _answered(), self._pool.connection() as conn, conn.transaction():
                 result = await self._put(conn, collection, id, body, etag, guard, now_us)
                 if result.written:
                     await record(conn, completion)
-        except (psycopg.OperationalError, PoolTimeout) as error:
-            raise Unavailable(f"the database is unreachable: {error}") from error
-        return result
+            return result
+        except psycopg.IntegrityError as error:
+            # The statement, and the transaction around it, were rolled back.
+            violated = await self._unique_violation(error)
+            if violated is None:
+                raise
+            raise violated from error
+
+    async def _unique_violation(self, error: psycopg.IntegrityError) -> ConstraintViolated | None:
+        violated = unique_violation(error, self._indexes)
+        if violated is None:
+            # Another process may have declared the index since this one read them.
+            self._indexes = await self._read_indexes()
+            violated = unique_violation(error, self._indexes)
+        return violated
+
+    async def _read_indexes(self) -> dict[str, UniqueKey]:
+        rows = await self._all("SELECT index_name, fields FROM unique_keys", ())
+        return {name: tuple(fields) for name, fields in rows}
+
+    async def declare_unique(
+        self, collection: str, keys: Sequence[UniqueKey]
+    ) -> tuple[UniqueKey, ...]:
+        keys = parse_unique_keys([list(key) for key in keys])
+        wanted = {index_name(collection, key): key for key in keys}
+        try:
+            async with _answered(), self._pool.connection() as conn, conn.transaction():
+                # One declaration at a time: an index build locks the table in
+                # SHARE mode and a drop in ACCESS EXCLUSIVE mode, and two
+                # declarations upgrading their locks in turn would deadlock.
+                await conn.execute("SELECT pg_advisory_xact_lock(hashtext('httpconflict.unique'))")
+                current = await conn.execute(
+                    "SELECT index_name FROM unique_keys WHERE collection = %s", (collection,)
+                )
+                for (name,) in await current.fetchall():
+                    if name not in wanted:
+                        drop = sql.SQL("DROP INDEX IF EXISTS {}").format(sql.Identifier(name))
+                        await conn.execute(drop)
+                for name, key in wanted.items():
+                    await conn.execute(_index_ddl(name, collection, key))
+                await conn.execute("DELETE FROM unique_keys WHERE collection = %s", (collection,))
+                async with conn.cursor() as cursor:
+                    await cursor.executemany(
+                        "INSERT INTO unique_keys (collection, position, fields, index_name) "
+                        "VALUES (%s, %s, %s, %s)",
+                        [
+                            (collection, position, list(key), name)
+                            for position, (name, key) in enumerate(wanted.items())
+                        ],
+                    )
+        except psycopg.IntegrityError as error:
+            # Stored documents already share a value of a new key: its index
+            # could not be built, and the whole declaration was rolled back.
+            violated = unique_violation(error, wanted)
+            if violated is None:
+                raise
+            raise violated from error
+        self._indexes.update(wanted)
+        return keys
+
+    async def unique_keys(self, collection: str) -> tuple[UniqueKey, ...]:
+        rows = await self._all(
+            "SELECT fields FROM unique_keys WHERE collection = %s ORDER BY position",
+            (collection,),
+        )
+        return tuple(tuple(fields) for (fields,) in rows)
 
     def idempotency_store(self) -> PostgresIdempotencyStore:
         return PostgresIdempotencyStore(self.conninfo, pool=self._pool)
@@ -265,6 +344,37 @@ class PostgresDocumentStore:
         if not rows:
             return None
         return [Version(*row) for row in rows if row[0] is not None]
+
+
+def _index_ddl(name: str, collection: str, key: UniqueKey) -> sql.Composed:
+    """The unique index enforcing `key`: each field's value as jsonb.
+
+    jsonb equality tells the string "1" from the number 1, and finds 1 equal
+    to 1.0 and objects equal whatever the order of their members. NULLIF
+    makes a JSON null SQL NULL, and an index entry holding a NULL conflicts
+    with nothing.
+    """
+    columns = sql.SQL(", ").join(
+        sql.SQL("(NULLIF(body::jsonb -> {}, 'null'::jsonb))").format(sql.Literal(field))
+        for field in key
+    )
+    return sql.SQL(
+        "CREATE UNIQUE INDEX IF NOT EXISTS {} ON documents ({}) WHERE collection = {}"
+    ).format(sql.Identifier(name), columns, sql.Literal(collection))
+
+
+@asynccontextmanager
+async def _answered() -> AsyncIterator[None]:
+    """Turn the database errors a client can do something about into problems."""
+    try:
+        yield
+    except psycopg.errors.ProgramLimitExceeded as error:
+        # A B-tree entry holds at most about a third of a page (2704 bytes).
+        raise InvalidDocument(
+            f"a value of a unique field is too large to index: {error.diag.message_primary}"
+        ) from error
+    except (psycopg.OperationalError, PoolTimeout) as error:
+        raise Unavailable(f"the database is unreachable: {error}") from error
 
 
 def _match(guard: Guard) -> str:

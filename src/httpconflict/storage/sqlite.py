@@ -16,14 +16,21 @@ page, which keeps each commit to about two pages.
 The calls run directly on the event loop: each takes microseconds, and a
 thread hop per call would cost more than the call (the stdlib driver called
 directly measured 1.6x faster than aiosqlite).
+
+A collection's unique keys are expression indexes over the body text,
+partial on the collection (see `_index_ddl`); `unique_keys` records which
+index backs which key.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
+from .._integrity_policy import ConstraintViolated
 from .._preconditions import Validators
 from .._write import Guard, WriteResult
 from ._documents import (
@@ -35,11 +42,15 @@ from ._documents import (
     validators,
     written,
 )
-from ._sqlite import DEFAULT_BUSY_TIMEOUT_MS, LOCKED, connect
+from ._sqlite import DEFAULT_BUSY_TIMEOUT_MS, LOCKED, connect, transaction
+from ._unique import UniqueKey, index_name, parse_unique_keys, unique_violation
 from .idempotency import Completion
 from .idempotency.sqlite import SQLiteIdempotencyStore, record
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
+# Version 1 had no unique_keys table. Every statement of SCHEMA is CREATE
+# ... IF NOT EXISTS, so running them upgrades a version-1 file in place.
+_READABLE: Final = (0, 1, SCHEMA_VERSION)
 _COLUMNS: Final = "collection, id, version, etag, body, modified_us"
 # Bodies are stored as TEXT (so SQL JSON functions can read them) and moved
 # as bytes: CAST to and from BLOB reinterprets the UTF-8, with no decoding.
@@ -66,6 +77,13 @@ SCHEMA: Final = [
         body TEXT,
         modified_us INTEGER NOT NULL,
         PRIMARY KEY (collection, id, version)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS unique_keys (
+        collection TEXT NOT NULL,
+        position INTEGER NOT NULL,   -- the order of the declaration
+        fields TEXT NOT NULL,        -- JSON array of field names
+        index_name TEXT NOT NULL UNIQUE,
+        PRIMARY KEY (collection, position)
     ) WITHOUT ROWID""",
     """CREATE TABLE IF NOT EXISTS settings (
         name TEXT PRIMARY KEY,
@@ -103,6 +121,8 @@ class SQLiteDocumentStore:
         self.history = history
         self.busy_timeout_ms = busy_timeout_ms
         self._db: sqlite3.Connection | None = None
+        #: Index name -> the unique key it enforces, as last read.
+        self._indexes: dict[str, UniqueKey] = {}
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -113,27 +133,22 @@ class SQLiteDocumentStore:
     async def open(self) -> None:
         db = connect(self.path, busy_timeout_ms=self.busy_timeout_ms)
         self._db = db
-        with LOCKED:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                found = db.execute("PRAGMA user_version").fetchone()[0]
-                if found not in (0, SCHEMA_VERSION):
-                    raise RuntimeError(
-                        f"{self.path} has schema version {found}; this httpconflict "
-                        f"reads version {SCHEMA_VERSION}"
-                    )
-                for statement in SCHEMA:
-                    db.execute(statement)
-                db.execute(
-                    "INSERT INTO settings (name, value) VALUES ('history', ?) "
-                    "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-                    (self.history,),
+        with transaction(db):
+            found = db.execute("PRAGMA user_version").fetchone()[0]
+            if found not in _READABLE:
+                raise RuntimeError(
+                    f"{self.path} has schema version {found}; this httpconflict "
+                    f"reads version {SCHEMA_VERSION}"
                 )
-                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+            for statement in SCHEMA:
+                db.execute(statement)
+            db.execute(
+                "INSERT INTO settings (name, value) VALUES ('history', ?) "
+                "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                (self.history,),
+            )
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        self._indexes = self._read_indexes()
 
     async def close(self) -> None:
         if self._db is not None:
@@ -172,20 +187,22 @@ class SQLiteDocumentStore:
         completion: Completion | None = None,
     ) -> WriteResult:
         check_put_guard(guard)
-        if completion is None:
-            return self._put(collection, id, body, etag, guard, now_us)
-        # The document and its idempotency key commit together, or neither.
-        with LOCKED:
-            self.db.execute("BEGIN IMMEDIATE")
-            try:
+        try:
+            if completion is None:
+                return self._put(collection, id, body, etag, guard, now_us)
+            # The document and its idempotency key commit together, or neither.
+            with transaction(self.db):
                 result = self._put(collection, id, body, etag, guard, now_us)
                 if result.written:
                     record(self.db, completion)
-            except BaseException:
-                self.db.execute("ROLLBACK")
+            return result
+        except sqlite3.IntegrityError as error:
+            # A failed statement undid itself, and a transaction was rolled
+            # back: nothing of this write is left.
+            violated = self._unique_violation(error)
+            if violated is None:
                 raise
-            self.db.execute("COMMIT")
-        return result
+            raise violated from error
 
     def idempotency_store(self) -> SQLiteIdempotencyStore:
         return SQLiteIdempotencyStore(self.path, sharing=lambda: self.db)
@@ -233,6 +250,60 @@ class SQLiteDocumentStore:
             # only when the statement has run to completion.
             return bool(self.db.execute(sql, args).fetchall())
 
+    def _unique_violation(self, error: sqlite3.IntegrityError) -> ConstraintViolated | None:
+        violated = unique_violation(error, self._indexes)
+        if violated is None:
+            # Another process may have declared the index since this one read them.
+            self._indexes = self._read_indexes()
+            violated = unique_violation(error, self._indexes)
+        return violated
+
+    def _read_indexes(self) -> dict[str, UniqueKey]:
+        rows = self.db.execute("SELECT index_name, fields FROM unique_keys").fetchall()
+        return {name: tuple(json.loads(fields)) for name, fields in rows}
+
+    async def declare_unique(
+        self, collection: str, keys: Sequence[UniqueKey]
+    ) -> tuple[UniqueKey, ...]:
+        keys = parse_unique_keys([list(key) for key in keys])
+        wanted = {index_name(collection, key): key for key in keys}
+        db = self.db
+        try:
+            with transaction(db):
+                rows = db.execute(
+                    "SELECT index_name FROM unique_keys WHERE collection = ?", (collection,)
+                ).fetchall()
+                for (name,) in rows:
+                    if name not in wanted:
+                        db.execute(f"DROP INDEX IF EXISTS {name}")
+                for name, key in wanted.items():
+                    db.execute(_index_ddl(name, collection, key))
+                db.execute("DELETE FROM unique_keys WHERE collection = ?", (collection,))
+                db.executemany(
+                    "INSERT INTO unique_keys (collection, position, fields, index_name) "
+                    "VALUES (?, ?, ?, ?)",
+                    [
+                        (collection, position, json.dumps(key), name)
+                        for position, (name, key) in enumerate(wanted.items())
+                    ],
+                )
+        except sqlite3.IntegrityError as error:
+            # Stored documents already share a value of a new key: its index
+            # could not be built, and the whole declaration was rolled back.
+            violated = unique_violation(error, wanted)
+            if violated is None:
+                raise
+            raise violated from error
+        self._indexes.update(wanted)
+        return keys
+
+    async def unique_keys(self, collection: str) -> tuple[UniqueKey, ...]:
+        rows = self.db.execute(
+            "SELECT fields FROM unique_keys WHERE collection = ? ORDER BY position",
+            (collection,),
+        ).fetchall()
+        return tuple(tuple(json.loads(fields)) for (fields,) in rows)
+
     async def page(self, collection: str, *, after: str | None, limit: int) -> list[Document]:
         rows = self.db.execute(
             f"SELECT {_READ} FROM documents WHERE collection = ? AND id > ? "
@@ -255,6 +326,36 @@ class SQLiteDocumentStore:
             (collection, id, before if before is not None else 2**62, limit),
         ).fetchall()
         return [Version(*row) for row in rows]
+
+
+def _index_ddl(name: str, collection: str, key: UniqueKey) -> str:
+    """The unique index enforcing `key`: two expressions per field, the value and its type.
+
+    The body is TEXT, so the fields are read with the JSON functions.
+    json_extract alone would make true equal to 1 and an object equal to
+    the string of its text; the JSON type beside it keeps them apart (the
+    string "1" and the number 1 already differ in SQLite's type). Integers
+    and reals are one type here, so 1 and 1.0 collide, as in PostgreSQL's
+    jsonb (integers beyond 64 bits compare as reals). A JSON null extracts
+    as NULL, and an index entry holding a NULL conflicts with nothing.
+    """
+    columns = []
+    for field in key:
+        path = _sql_string(f'$."{field}"')
+        kind = f"json_type(body, {path})"
+        columns.append(
+            f"CASE WHEN {kind} IN ('integer', 'real') THEN 'number' ELSE {kind} END, "
+            f"json_extract(body, {path})"
+        )
+    return (
+        f"CREATE UNIQUE INDEX IF NOT EXISTS {name} ON documents ({', '.join(columns)}) "
+        f"WHERE collection = {_sql_string(collection)}"
+    )
+
+
+def _sql_string(text: str) -> str:
+    """`text` as an SQL string literal (DDL takes no bound parameters)."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _etag_condition(guard: Guard) -> tuple[str, tuple[str, ...]]:
