@@ -1,0 +1,82 @@
+"""The servers the conformance suite runs against, each a real process on 127.0.0.1.
+
+The reference service, and each example app of examples/ started the way
+its README says (``python -m examples.<app> --host --port --db``). All of
+them serve the API of examples/README.md; the service needs only its
+users' email declared unique first.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from tests.servers import free_port, start_service, stop, wait_until_up
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Target:
+    """A running server speaking the example API."""
+
+    name: str
+    url: str
+
+    def client(self, **kwargs: object) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=30, **kwargs)  # type: ignore[arg-type]
+
+
+@contextmanager
+def _service(log_dir: Path) -> Iterator[str]:
+    with start_service(str(log_dir / "service.db"), log_dir, workers=2) as service:
+        with httpx.Client(base_url=service.url) as http:
+            declared = http.put("/v1/_collections/users", json={"unique": ["email"]})
+            assert declared.status_code == 200, declared.text
+        yield service.url
+
+
+def _example(module: str) -> Callable[[Path], Iterator[str]]:
+    @contextmanager
+    def start(log_dir: Path) -> Iterator[str]:
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        log_path = log_dir / f"{module}.log"
+        command = [sys.executable, "-m", f"examples.{module}", "--host", "127.0.0.1"]
+        command += ["--port", str(port), "--db", str(log_dir / f"{module}.db")]
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(
+                command,
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+        try:
+            wait_until_up(url, process, log_path)
+            yield url
+        finally:
+            stop(process)
+        # An answer in 5xx is a bug the suite must not miss, even unasserted.
+        text = log_path.read_text(errors="replace")
+        assert " 500 " not in text, text[-4000:]
+        assert "Traceback" not in text, text[-4000:]
+
+    return start  # type: ignore[return-value]
+
+
+STARTERS: dict[str, Callable[[Path], object]] = {
+    "service": _service,
+}
+
+
+def available() -> list[str]:
+    """The targets of this checkout: the service and each example app present."""
+    return list(STARTERS)

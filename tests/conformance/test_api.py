@@ -1,0 +1,197 @@
+"""The example API (examples/README.md), checked the same way on every target.
+
+Each test talks HTTP to a real server process: the reference service and
+each example app (tests/conformance/targets.py). Nothing here knows which
+framework answers.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from httpconflict import ETag
+from tests.conformance.targets import Target
+from tests.problems import assert_problem
+
+
+@pytest.fixture
+def http(target: Target) -> Iterator[httpx.Client]:
+    with target.client() as client:
+        yield client
+
+
+def new_note(http: httpx.Client, **fields: Any) -> tuple[str, str]:
+    """Create a note; its URL (path) and ETag."""
+    body = {"title": "a note", "count": 0, "writer": "setup", **fields}
+    answer = http.post("/v1/notes", json=body)
+    assert answer.status_code == 201, answer.text
+    location = httpx.URL(answer.headers["location"]).path
+    assert location.startswith("/v1/notes/")
+    return location, answer.headers["etag"]
+
+
+def note(title: str = "a note", count: int = 0, writer: str = "test") -> dict[str, Any]:
+    return {"title": title, "count": count, "writer": writer}
+
+
+def strong(value: str) -> ETag:
+    tag = ETag.parse(value)
+    assert not tag.weak, f"expected a strong ETag, got {value}"
+    return tag
+
+
+def test_healthz(http: httpx.Client) -> None:
+    assert http.get("/healthz").status_code == 200
+
+
+# --- reading: ETag and 304 ----------------------------------------------------
+
+
+def test_a_created_note_has_a_strong_etag_that_get_repeats(http: httpx.Client) -> None:
+    url, etag = new_note(http, title="read me")
+    strong(etag)
+    first, second = http.get(url), http.get(url)
+    assert first.status_code == second.status_code == 200
+    assert first.json()["title"] == "read me"
+    assert first.headers["etag"] == second.headers["etag"] == etag
+
+
+@pytest.mark.parametrize(
+    "if_none_match",
+    ["{etag}", "W/{etag}", '"other", {etag}', "*"],
+    ids=["same", "weak-form", "in-a-list", "star"],
+)
+def test_if_none_match_that_matches_answers_304(http: httpx.Client, if_none_match: str) -> None:
+    url, etag = new_note(http)
+    answer = http.get(url, headers={"If-None-Match": if_none_match.format(etag=etag)})
+    assert answer.status_code == 304
+    assert answer.content == b""
+    assert answer.headers["etag"] == etag
+
+
+def test_if_none_match_that_does_not_match_answers_200(http: httpx.Client) -> None:
+    url, _ = new_note(http)
+    assert http.get(url, headers={"If-None-Match": '"nope", W/"nope2"'}).status_code == 200
+
+
+def test_head_answers_like_get_without_a_body(http: httpx.Client) -> None:
+    url, etag = new_note(http)
+    head = http.head(url)
+    assert head.status_code == 200
+    assert head.headers["etag"] == etag
+    assert head.content == b""
+    assert http.head(url, headers={"If-None-Match": etag}).status_code == 304
+
+
+def test_an_unknown_note_is_a_404_problem(http: httpx.Client) -> None:
+    assert_problem(http.get(f"/v1/notes/{uuid.uuid4().int % 10**9 + 10**9}"), 404)
+
+
+# --- writing: If-Match, 412, 428 --------------------------------------------------
+
+
+def test_put_with_the_current_etag_replaces_and_answers_the_new_etag(http: httpx.Client) -> None:
+    url, etag = new_note(http)
+    answer = http.put(url, json=note("changed", 1), headers={"If-Match": etag})
+    assert answer.status_code == 200, answer.text
+    new_etag = strong(answer.headers["etag"])
+    assert new_etag.opaque != strong(etag).opaque
+    read = http.get(url)
+    assert read.json()["title"] == "changed"
+    assert read.headers["etag"] == answer.headers["etag"]
+
+
+def test_put_with_a_stale_etag_is_412_naming_the_current_one(http: httpx.Client) -> None:
+    url, stale = new_note(http)
+    current = http.put(url, json=note("first", 1), headers={"If-Match": stale}).headers["etag"]
+    answer = http.put(url, json=note("second", 2), headers={"If-Match": stale})
+    body = assert_problem(answer, 412, "precondition-failed")
+    assert body["current_etag"] == current
+    assert http.get(url).json()["title"] == "first"
+
+
+def test_put_without_a_precondition_is_428(http: httpx.Client) -> None:
+    url, _ = new_note(http, title="kept")
+    assert_problem(http.put(url, json=note("blind", 9)), 428, "precondition-required")
+    assert http.get(url).json()["title"] == "kept"
+
+
+def test_if_match_compares_strongly(http: httpx.Client) -> None:
+    url, etag = new_note(http)
+    answer = http.put(url, json=note("weak", 1), headers={"If-Match": f"W/{etag}"})
+    assert_problem(answer, 412, "precondition-failed")
+
+
+def test_if_match_star_writes_what_exists(http: httpx.Client) -> None:
+    url, _ = new_note(http)
+    assert http.put(url, json=note("star", 1), headers={"If-Match": "*"}).status_code == 200
+
+
+def test_delete_needs_the_current_etag(http: httpx.Client) -> None:
+    url, stale = new_note(http)
+    current = http.put(url, json=note("v2", 1), headers={"If-Match": stale}).headers["etag"]
+    assert_problem(http.delete(url), 428, "precondition-required")
+    assert_problem(http.delete(url, headers={"If-Match": stale}), 412, "precondition-failed")
+    assert http.delete(url, headers={"If-Match": current}).status_code == 204
+    assert_problem(http.get(url), 404)
+    # If-Match names no current representation now: the condition is false (RFC 9110 §13.1.1).
+    assert_problem(http.put(url, json=note(), headers={"If-Match": current}), 412)
+
+
+# --- bad input ---------------------------------------------------------------------
+
+
+def test_bad_bodies_are_problems_and_change_nothing(http: httpx.Client) -> None:
+    url, etag = new_note(http, title="intact")
+    json_type = {"content-type": "application/json", "If-Match": etag}
+    assert_problem(http.put(url, content=b'{"title": ', headers=json_type), 400)
+    text_type = {"content-type": "text/plain", "If-Match": etag}
+    assert_problem(http.put(url, content=b'{"title": "x"}', headers=text_type), 415)
+    assert_problem(http.put(url, content=b"[1, 2]", headers=json_type), 422)
+    assert_problem(http.post("/v1/notes", content=b"{", headers=json_type), 400)
+    assert http.get(url).json()["title"] == "intact"
+
+
+# --- creating what exists: unique email ----------------------------------------------
+
+
+def test_a_duplicate_email_is_409_naming_the_field(http: httpx.Client) -> None:
+    email = f"{uuid.uuid4().hex}@example.com"
+    assert http.post("/v1/users", json={"email": email, "name": "Ann"}).status_code == 201
+    answer = http.post("/v1/users", json={"email": email, "name": "Bob"})
+    body = assert_problem(answer, 409, "unique-violation")
+    assert body["conflicts"][0]["fields"] == ["email"]
+    assert email not in answer.text
+    other = f"{uuid.uuid4().hex}@example.com"
+    assert http.post("/v1/users", json={"email": other, "name": "Bob"}).status_code == 201
+
+
+# --- the same request twice: Idempotency-Key ---------------------------------------
+
+
+def test_a_retried_post_is_replayed_not_repeated(http: httpx.Client) -> None:
+    key = {"Idempotency-Key": f'"{uuid.uuid4()}"'}
+    order = {"item": "book", "qty": 1}
+    first = http.post("/v1/orders", json=order, headers=key)
+    assert first.status_code == 201, first.text
+    again = http.post("/v1/orders", json=order, headers=key)
+    assert again.status_code == 201
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.headers["location"] == first.headers["location"]
+    assert again.content == first.content
+    other = http.post("/v1/orders", json={"item": "pen", "qty": 2}, headers=key)
+    assert_problem(other, 422, "idempotency-key-reused")
+
+
+def test_posts_without_a_key_are_separate_and_a_malformed_key_is_400(http: httpx.Client) -> None:
+    order = {"item": "cup", "qty": 1}
+    first, second = http.post("/v1/orders", json=order), http.post("/v1/orders", json=order)
+    assert first.status_code == second.status_code == 201
+    assert first.headers["location"] != second.headers["location"]
+    bad = http.post("/v1/orders", json=order, headers={"Idempotency-Key": '"unterminated'})
+    assert_problem(bad, 400)
