@@ -80,15 +80,23 @@ def test_importing_the_core_loads_nothing_optional() -> None:
     assert not loaded & OPTIONAL
 
 
-PRESENT = [name for name in ADAPTERS if (PACKAGE / f"{name}.py").exists()]
+def _sources(adapter: str) -> list[Path]:
+    """An adapter's files: a module, or every module of a package."""
+    module = PACKAGE / f"{adapter}.py"
+    return [module] if module.exists() else sorted((PACKAGE / adapter).glob("*.py"))
+
+
+PRESENT = [name for name in ADAPTERS if _sources(name)]
 
 
 @pytest.mark.parametrize("adapter", PRESENT)
 def test_an_adapter_imports_no_other_adapter(adapter: str) -> None:
-    for name in _imports(PACKAGE / f"{adapter}.py"):
-        other = name.lstrip(".")
-        if name.startswith(".") and other in ADAPTERS:
-            assert other in ALLOWED.get(adapter, set()), f"{adapter} imports {other}"
+    for source in _sources(adapter):
+        for name in _imports(source):
+            other = name.lstrip(".").split(".")[0]
+            if name.startswith(".") and other in ADAPTERS and other != adapter:
+                allowed = ALLOWED.get(adapter, set())
+                assert other in allowed, f"{source.name} of {adapter} imports {other}"
 
 
 @pytest.mark.parametrize("adapter", PRESENT)

@@ -37,6 +37,16 @@ TABLE = [
     ),
     pytest.param("PUT", {"If-Match": "*"}, CURRENT, PROCEED, id="rfc9110-13.1.1-star-exists"),
     pytest.param("PUT", {"If-Match": "*"}, None, FAILED, id="rfc9110-13.1.1-star-absent-412"),
+    pytest.param(
+        "PUT",
+        {"If-Match": "*"},
+        Validators(),
+        PROCEED,
+        id="rfc9110-13.1.1-star-exists-without-etag",
+    ),
+    pytest.param(
+        "PUT", {"If-Match": '"v2"'}, Validators(), FAILED, id="rfc9110-13.1.1-no-etag-no-match"
+    ),
     pytest.param("PUT", {"If-Match": '"v2"'}, None, FAILED, id="rfc9110-13.1.1-absent-412"),
     pytest.param("GET", {"If-Match": '"v1"'}, CURRENT, FAILED, id="rfc9110-13.1.1-get-412"),
     pytest.param(

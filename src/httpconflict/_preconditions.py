@@ -178,11 +178,13 @@ def evaluate(
         # that answer is a 404, which the caller gives.
         return Decision.PROCEED
 
-    # Step 1: If-Match, strong comparison (§13.1.1); "*" is false when there
-    # is no current representation.
+    # Step 1: If-Match, strong comparison (§13.1.1); "*" is true exactly when
+    # there is a current representation, whether or not it has an ETag.
     if conditions.if_match is not None:
         etag = current.etag if current is not None else None
-        if etag is None or not conditions.if_match.strong_match(etag):
+        if current is None or not (
+            conditions.if_match.any or (etag is not None and conditions.if_match.strong_match(etag))
+        ):
             return _failed(safe, current, requested)
     # Step 2: If-Unmodified-Since, only without If-Match; ignored when the
     # resource has no modification date (§13.1.4).

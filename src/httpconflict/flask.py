@@ -1,35 +1,84 @@
-"""Flask: integrity errors answered as 409/422 problem details.
+"""Flask: problem answers, conditional GET and atomic conditional writes.
 
-    from httpconflict.flask import HTTPConflict
+    from httpconflict.flask import HTTPConflict, conditional, json_object, preconditions
 
     app = Flask(__name__)
     HTTPConflict(app)          # or HTTPConflict().init_app(app) in a factory
 
-A view whose write breaks a UNIQUE constraint then answers 409
-``application/problem+json`` naming the field instead of a 500; other
-errors go on to Flask's own handling.
+`HTTPConflict` makes every error an ``application/problem+json`` answer:
+httpconflict's own errors (`ProblemError`: 400, 404, 412, 428, 503...),
+integrity errors of any installed driver (409/422 naming the fields; other
+database errors stay 500s), and Flask's HTTP errors (404, 405 with its
+Allow header, 415, a body that is not JSON...). In views:
+
+- `conditional(rv, etag=...)` answers GET and HEAD with 304 when the
+  client's If-None-Match matches, and 412 when an If-Match fails;
+- `preconditions()` is the request's parsed `Conditions`, for a store that
+  checks them in the same statement as its write (`httpconflict.sqlalchemy`);
+- `conditional_write(read, write)` drives the core's `write_flow` with any
+  store's primitives and raises 404, 412 (with ``current_etag``), 428;
+- `json_object()` is the body as one JSON object, or a 400/415/422 problem.
+
+Idempotency keys are WSGI middleware (`httpconflict.wsgi`), applied the
+way Flask applies middleware: ``app.wsgi_app = IdempotencyMiddleware(app.wsgi_app, ...)``.
 """
 
 from __future__ import annotations
 
-from flask import Flask, Response
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from http import HTTPStatus
+from typing import Any, Final
 
+from flask import Flask, Response, current_app, request
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException
+
+from . import _problem
+from ._errors import ProblemError
+from ._etag import ETag
+from ._httpdate import format_http_date
 from ._integrity import classify
 from ._integrity_policy import DEFAULT_POLICY, Completes, IntegrityPolicy
-from ._problem import MEDIA_TYPE, ProblemDetails
+from ._media import JSON, parse_json_object, require_media_type
+from ._preconditions import SAFE_METHODS, Conditions, Decision, Validators, evaluate
+from ._problem import MEDIA_TYPE, ProblemDetails, ProblemType
+from ._refusals import precondition_failed, refusal
+from ._write import Guard, WriteDecision, WriteResult, run_write, write_flow
 from .drivers import database_error_types
 
+__all__ = [
+    "HTTPConflict",
+    "conditional",
+    "conditional_write",
+    "json_object",
+    "preconditions",
+    "problem_response",
+]
 
-def problem_response(problem: ProblemDetails) -> Response:
+#: Flask's HTTP errors that have an httpconflict problem type.
+_HTTP_PROBLEM_TYPES: Final[Mapping[int, ProblemType]] = {
+    404: _problem.NOT_FOUND,
+    405: _problem.METHOD_NOT_ALLOWED,
+    413: _problem.CONTENT_TOO_LARGE,
+    415: _problem.UNSUPPORTED_MEDIA_TYPE,
+}
+
+
+def problem_response(problem: ProblemDetails, headers: Mapping[str, str] | None = None) -> Response:
     """An ``application/problem+json`` response carrying `problem`."""
-    return Response(problem.to_json(), status=problem.status or 500, mimetype=MEDIA_TYPE)
+    return Response(
+        problem.to_json(), status=problem.status or 500, mimetype=MEDIA_TYPE, headers=headers
+    )
 
 
 class HTTPConflict:
-    """The Flask extension: registers the integrity error handler on an app.
+    """The Flask extension: registers the error handlers that answer problem details.
 
-    `catalog` (a `Catalog`, or a `CatalogCache` that loads one when first
-    needed) names the columns of constraints an error names only by name.
+    `policy` says how integrity violations are answered; `catalog` (a
+    `Catalog`, or a `CatalogCache` that loads one when first needed) names
+    the columns of constraints an error names only by name.
+    `http_exceptions=False` leaves Flask's own HTTP error pages alone.
     """
 
     def __init__(
@@ -38,15 +87,20 @@ class HTTPConflict:
         *,
         policy: IntegrityPolicy = DEFAULT_POLICY,
         catalog: Completes | None = None,
+        http_exceptions: bool = True,
     ) -> None:
         self.policy = policy
         self.catalog = catalog
+        self.http_exceptions = http_exceptions
         if app is not None:
             self.init_app(app)
 
     def init_app(self, app: Flask) -> None:
         for error_type in database_error_types():
             app.register_error_handler(error_type, self.handle_integrity_error)
+        app.register_error_handler(ProblemError, self.handle_problem_error)
+        if self.http_exceptions:
+            app.register_error_handler(HTTPException, self.handle_http_exception)
         app.extensions["httpconflict"] = self
 
     def handle_integrity_error(self, error: BaseException) -> Response:
@@ -56,3 +110,131 @@ class HTTPConflict:
         if self.catalog is not None:
             violation = self.catalog.complete(violation)
         return problem_response(self.policy.problem(violation))
+
+    def handle_problem_error(self, error: ProblemError) -> Response:
+        retry_after = getattr(error, "retry_after", None)
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+        return problem_response(error.problem, headers)
+
+    def handle_http_exception(self, error: HTTPException) -> Response | HTTPException:
+        if error.code is None or error.code < 400:
+            return error  # not an error (a redirect): Flask answers it as it is
+        kept = {n: v for n, v in error.get_headers() if n.lower() != "content-type"}
+        return problem_response(http_problem(error), kept)
+
+
+def http_problem(error: HTTPException) -> ProblemDetails:
+    """The problem details for one of werkzeug's HTTP errors."""
+    status = error.code or 500
+    if status == 400 and (cause := _value_error(error)) is not None:
+        # Flask's request.get_json() failed: say where, as parse_json would.
+        return _problem.MALFORMED_JSON.problem(f"the body is not valid JSON: {cause}")
+    problem_type = _HTTP_PROBLEM_TYPES.get(status)
+    if problem_type is None:
+        # RFC 9457 §4.2.1: with "about:blank" the title is the status phrase.
+        # A 5xx stands for an exception whose text is nobody's business.
+        detail = error.description if status < 500 else None
+        return ProblemDetails(title=_phrase(status), status=status, detail=detail)
+    if status == 413 and request.max_content_length is not None:
+        return problem_type.problem(error.description, max_bytes=request.max_content_length)
+    return problem_type.problem(error.description)
+
+
+def _phrase(status: int) -> str | None:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return None
+
+
+def _value_error(error: BaseException) -> ValueError | None:
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, ValueError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def preconditions() -> Conditions:
+    """The request's If-Match, If-None-Match, If-(Un)Modified-Since, parsed.
+
+    A malformed value raises `MalformedHeader`, which `HTTPConflict`
+    answers with a 400 problem naming the header.
+    """
+    return Conditions.from_headers(request.headers.getlist)
+
+
+def json_object() -> dict[str, Any]:
+    """The request body as one JSON object.
+
+    Stricter than ``request.get_json()``: 415 without ``application/json``,
+    400 for what is not JSON (or is NaN, or not UTF-8), 422 for JSON that is
+    not an object or repeats a member name.
+    """
+    require_media_type(request.content_type, (JSON,))
+    return parse_json_object(request.get_data())
+
+
+def conditional(
+    rv: ResponseReturnValue,
+    *,
+    etag: ETag | None = None,
+    last_modified: datetime | None = None,
+) -> Response:
+    """The view's answer with its validators, or 304 or 412 for a conditional GET or HEAD.
+
+    Evaluated in RFC 9110 §13.2.2 order by `httpconflict.evaluate`:
+    If-None-Match uses the weak comparison and answers 304 (so does a
+    matching If-Modified-Since), a failed If-Match (strong comparison) or
+    If-Unmodified-Since raises `PreconditionFailed`, a 412 naming the
+    current ETag. Other methods and non-200 answers just get the validators.
+    """
+    response = current_app.make_response(rv)
+    if etag is not None:
+        response.headers["ETag"] = etag.to_header()
+    if last_modified is not None:
+        response.headers["Last-Modified"] = format_http_date(last_modified)
+    if request.method not in SAFE_METHODS or response.status_code != 200:
+        return response
+    current = Validators(etag, last_modified)
+    decision = evaluate(request.method, preconditions(), current)
+    if decision is Decision.PRECONDITION_FAILED:
+        raise precondition_failed(current)
+    if decision is Decision.NOT_MODIFIED:
+        # werkzeug drops the representation's own headers from a 304.
+        response.status_code = 304
+        response.set_data(b"")
+    return response
+
+
+def conditional_write(
+    read: Callable[[], Validators | None],
+    write: Callable[[Guard], WriteResult],
+    *,
+    requested: ETag | None = None,
+    creates: bool | None = None,
+    require_precondition: bool = True,
+) -> WriteDecision:
+    """Run the request's conditional write with a store's two primitives.
+
+    `write(guard)` writes only if the `Guard` holds, in the same statement
+    (``UPDATE ... WHERE id = ? AND etag IN (...)``), and reports a
+    `WriteResult`; `read()` gives the current validators. `requested` is
+    the ETag the resource has after the write, if known (None for DELETE).
+    Returns the decision when written (or already in place); raises
+    `NotFound` (404), `PreconditionFailed` (412), `PreconditionRequired`
+    (428: a write to an existing resource without If-Match) or a 503.
+    """
+    flow = write_flow(
+        request.method,
+        preconditions(),
+        requested=requested,
+        creates=creates,
+        require_precondition=require_precondition,
+    )
+    decision = run_write(flow, read, write)
+    error = refusal(decision)
+    if error is not None:
+        raise error
+    return decision

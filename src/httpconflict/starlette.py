@@ -1,35 +1,117 @@
-"""Starlette and FastAPI: integrity errors answered as 409/422 problem details.
+"""Starlette (and FastAPI): every error answered as application/problem+json.
 
-    from httpconflict.starlette import add_integrity_handler
+    from httpconflict.starlette import install
 
-    app = FastAPI()            # or Starlette()
-    add_integrity_handler(app)
+    app = Starlette(...)       # FastAPI users: httpconflict.fastapi.install(app)
+    install(app)
 
-A UNIQUE violation anywhere in a handler then answers 409
-``application/problem+json`` naming the field instead of a 500; errors
-that are not integrity violations go on to the 500 they were.
+After `install`, a `ProblemError` raised anywhere in a handler (412, 428,
+404, ...) is answered with its problem and its Retry-After; Starlette's
+`HTTPException` (a 404 for an unknown path, a 405) becomes a problem of the
+same status; an integrity violation (a UNIQUE index refusing an insert)
+becomes a 409 naming the field instead of a 500; and an unexpected error
+is a 500 problem (and still raised, so the server logs it).
+`add_integrity_handler` registers only the integrity part.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
+from http import HTTPStatus
+from typing import Any, Final
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import BaseRoute, Match
 
+from ._errors import ProblemError
 from ._integrity import classify
 from ._integrity_policy import DEFAULT_POLICY, Completes, IntegrityPolicy
-from ._problem import MEDIA_TYPE, ProblemDetails
+from ._problem import (
+    CONTENT_TOO_LARGE,
+    INTERNAL_ERROR,
+    MEDIA_TYPE,
+    METHOD_NOT_ALLOWED,
+    NOT_FOUND,
+    PROBLEM_TYPE_BASE,
+    UNSUPPORTED_MEDIA_TYPE,
+    ProblemDetails,
+)
+from .asgi.problems import PROBLEM_SCOPE_KEY, problem_headers
 from .catalog import CatalogCache
 from .drivers import database_error_types
 
 Handler = Callable[[Request, Exception], Awaitable[Response]]
 
 
-def problem_response(problem: ProblemDetails) -> Response:
-    """An ``application/problem+json`` response carrying `problem`."""
-    return Response(problem.to_json(), status_code=problem.status or 500, media_type=MEDIA_TYPE)
+def problem_response(
+    problem: ProblemDetails,
+    headers: dict[str, str] | None = None,
+    *,
+    request: Request | None = None,
+) -> Response:
+    """An ``application/problem+json`` response carrying `problem`.
+
+    With `request`, the problem's type is noted in its scope for access logs.
+    """
+    if request is not None:
+        request.scope[PROBLEM_SCOPE_KEY] = problem.type.removeprefix(PROBLEM_TYPE_BASE)
+    return Response(
+        problem.to_json(),
+        status_code=problem.status or 500,
+        media_type=MEDIA_TYPE,
+        headers=headers,
+    )
+
+
+async def problem_error_handler(request: Request, exc: Exception) -> Response:
+    """Answer a `ProblemError` with its problem (and Retry-After when it names a delay)."""
+    assert isinstance(exc, ProblemError)
+    return problem_response(exc.problem, problem_headers(exc), request=request)
+
+
+async def http_exception_handler(request: Request, exc: Exception) -> Response:
+    """Answer Starlette's (or FastAPI's) `HTTPException` as a problem of its status.
+
+    Its headers (Allow on a 405, WWW-Authenticate on a 401) are kept.
+    """
+    assert isinstance(exc, HTTPException)
+    status = exc.status_code
+    headers = dict(exc.headers or {})
+    phrase = _phrase(status)
+    detail: Any = exc.detail
+    extensions: dict[str, Any] = {}
+    if not isinstance(detail, str):
+        # FastAPI lets `detail` be any JSON value; RFC 9457's `detail` is a string.
+        extensions["data"] = detail
+        detail = None
+    elif detail == phrase:
+        detail = None
+    if status == 404:
+        problem = NOT_FOUND.problem(detail or f"no resource at {request.url.path}", **extensions)
+    elif status in _TYPES:
+        problem = _TYPES[status].problem(detail, **extensions)
+    elif status == 405:
+        allowed = ", ".join(_allowed_methods(request))
+        headers["Allow"] = allowed
+        problem = METHOD_NOT_ALLOWED.problem(
+            detail or f"{request.method} is not supported here; allowed: {allowed}", **extensions
+        )
+    else:
+        # RFC 9457 §4.2.1: with "about:blank" the title is the status phrase.
+        problem = ProblemDetails(title=phrase, status=status, detail=detail, extensions=extensions)
+    if status < 400 or status > 599:
+        return Response(status_code=status, headers=headers)
+    return problem_response(problem, headers, request=request)
+
+
+async def server_error_handler(request: Request, exc: Exception) -> Response:
+    """A 500 problem that says nothing about the failure; the server logs it."""
+    return problem_response(
+        INTERNAL_ERROR.problem("the server failed; see its log"), request=request
+    )
 
 
 def integrity_exception_handler(
@@ -49,7 +131,7 @@ def integrity_exception_handler(
             violation = await catalog.acomplete(violation)
         elif catalog is not None:
             violation = catalog.complete(violation)
-        return problem_response(policy.problem(violation))
+        return problem_response(policy.problem(violation), request=request)
 
     return handle
 
@@ -69,3 +151,49 @@ def add_integrity_handler(
     handler = integrity_exception_handler(policy=policy, catalog=catalog)
     for error_type in error_types if error_types is not None else database_error_types():
         app.add_exception_handler(error_type, handler)  # type: ignore[arg-type]
+
+
+def install(
+    app: Starlette,
+    *,
+    policy: IntegrityPolicy = DEFAULT_POLICY,
+    catalog: Completes | None = None,
+    error_types: Iterable[type[BaseException]] | None = None,
+    server_errors: bool = True,
+) -> None:
+    """Register every handler: problems, HTTP exceptions, integrity errors, and 500s.
+
+    `policy`, `catalog` and `error_types` go to `add_integrity_handler`.
+    `server_errors=False` leaves unexpected errors to Starlette's own 500.
+    """
+    app.add_exception_handler(ProblemError, problem_error_handler)
+    app.add_exception_handler(HTTPException, http_exception_handler)
+    add_integrity_handler(app, policy=policy, catalog=catalog, error_types=error_types)
+    if server_errors:
+        app.add_exception_handler(Exception, server_error_handler)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """The methods of every route at this path.
+
+    Starlette's 405 names only the first matching route's methods, but a
+    path is often served by one route per method (FastAPI's style); RFC
+    9110 §15.5.6 wants all of them in Allow.
+    """
+    methods: set[str] = set()
+    routes: list[BaseRoute] = request.app.router.routes
+    for route in routes:
+        match, _ = route.matches({**request.scope, "method": "\0"})
+        if match is not Match.NONE:
+            methods.update(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
+_TYPES: Final = {413: CONTENT_TOO_LARGE, 415: UNSUPPORTED_MEDIA_TYPE}
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return f"HTTP {status}"

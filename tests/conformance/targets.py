@@ -74,6 +74,9 @@ def _example(module: str) -> Callable[[Path], Iterator[str]]:
 
 STARTERS: dict[str, Callable[[Path], object]] = {
     "service": _service,
+    "fastapi": _example("fastapi_app"),
+    "django": _example("django_app"),
+    "flask": _example("flask_app"),
 }
 
 

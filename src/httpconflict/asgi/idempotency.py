@@ -1,4 +1,4 @@
-"""Pure ASGI middleware (no framework import): Idempotency-Key handling.
+"""Idempotency-Key handling for any ASGI app (no framework import).
 
     app = IdempotencyMiddleware(app, store=idempotency_store("redis://..."))
 
@@ -19,15 +19,14 @@ can leave neither a side effect without its key nor a key without it.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
 import time
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Final
 
-from ._errors import ContentTooLarge, MalformedHeader
-from ._idempotency import (
+from .._errors import ContentTooLarge, MalformedHeader
+from .._idempotency import (
     REPLAYED_HEADER,
     Answer,
     Check,
@@ -43,64 +42,13 @@ from ._idempotency import (
     idempotency_flow,
     parse_idempotency_key,
 )
-from ._problem import MEDIA_TYPE, PROBLEM_TYPE_BASE, ProblemDetails
-from .storage.idempotency import (
-    DEFAULT_LEASE,
-    DEFAULT_RETENTION,
-    Completion,
-    IdempotencyStore,
-)
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+from .._idempotency_policy import IdempotencyPolicy
+from ..storage.idempotency import Completion, IdempotencyStore
+from .problems import PROBLEM_SCOPE_KEY, send_problem, send_response
+from .types import ASGIApp, Message, Receive, Scope, Send
 
 #: Where the middleware leaves the `ActiveClaim` of a request for the app.
 CLAIM_SCOPE_KEY: Final = "httpconflict.idempotency"
-#: Where answers note their problem type (the slug), for access logs.
-PROBLEM_SCOPE_KEY: Final = "httpconflict.problem"
-
-#: Headers a replay repeats; anything else (Set-Cookie above all) is not
-#: recorded, so one caller's session can never reach another's retry.
-DEFAULT_REPLAY_HEADERS: Final = frozenset(
-    {"content-type", "content-location", "location", "etag", "last-modified", "link"}
-)
-
-
-def authorization_principal(scope: Scope) -> str:
-    """The caller, as a hash of the Authorization header ("anonymous" without one)."""
-    for name, value in scope["headers"]:
-        if name == b"authorization":
-            return hashlib.sha256(value).hexdigest()[:32]
-    return "anonymous"
-
-
-@dataclass(frozen=True, slots=True)
-class IdempotencyPolicy:
-    """How the requests of one route are treated."""
-
-    methods: frozenset[str] = frozenset({"POST", "PATCH"})
-    #: Answer 400 to a request without a key.
-    required: bool = False
-    #: How long a claim holds before a retry may run the request again.
-    lease: float = DEFAULT_LEASE
-    #: How long a recorded answer is replayed.
-    retention: float = DEFAULT_RETENTION
-    #: How long a duplicate waits for the first request before its 409.
-    wait: float = 0.0
-    #: Record 5xx answers too (otherwise a retry runs the request again).
-    store_server_errors: bool = False
-    replay_headers: frozenset[str] = DEFAULT_REPLAY_HEADERS
-    principal: Callable[[Scope], str] = authorization_principal
-    #: The largest request body taken in (413 above it).
-    max_body: int = 1024 * 1024
-    #: The app records each answer itself, in the transaction of its side
-    #: effect (`ActiveClaim.completion`); the middleware then only looks the
-    #: key up before running the request. No claim, no lease: a crash
-    #: leaves nothing behind, and a racing duplicate gets the first's answer.
-    transactional: bool = False
 
 
 @dataclass(slots=True)
@@ -141,9 +89,7 @@ class ActiveClaim:
         self, status: int, headers: Iterable[tuple[str, str]], body: bytes
     ) -> StoredResponse:
         """The answer as it is stored and replayed (allow-listed headers only)."""
-        allowed = self.policy.replay_headers
-        kept = tuple((n.lower(), v) for n, v in headers if n.lower() in allowed)
-        return StoredResponse(status, kept, body)
+        return self.policy.recorded(status, headers, body)
 
 
 PolicyChoice = IdempotencyPolicy | Callable[[Scope], IdempotencyPolicy | None]
@@ -349,25 +295,8 @@ async def _answer(scope: Scope, send: Send, answer: Answer, captured: _Captured 
         response = answer.response
         raw = [(n.encode("latin-1"), v.encode("latin-1")) for n, v in response.headers]
         raw.append((REPLAYED_HEADER.lower().encode(), b"true"))
-        await _send(send, response.status, raw, response.body)
+        await send_response(send, response.status, raw, response.body)
         return
     # The request ran here: it gets the app's own answer, every header in it.
     assert captured is not None
-    await _send(send, captured.status, captured.headers, captured.body)
-
-
-async def _send(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
-    headers = [(n, v) for n, v in headers if n.lower() != b"content-length"]
-    headers.append((b"content-length", str(len(body)).encode()))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
-async def send_problem(
-    scope: Scope, send: Send, problem: ProblemDetails, headers: dict[str, str] | None = None
-) -> None:
-    """Answer with an RFC 9457 problem, and note its type for access logs."""
-    scope[PROBLEM_SCOPE_KEY] = problem.type.removeprefix(PROBLEM_TYPE_BASE)
-    raw = [(b"content-type", MEDIA_TYPE.encode())]
-    raw += [(n.lower().encode("latin-1"), v.encode("latin-1")) for n, v in (headers or {}).items()]
-    await _send(send, problem.status or 500, raw, problem.to_json())
+    await send_response(send, captured.status, captured.headers, captured.body)

@@ -1,0 +1,38 @@
+"""Django as an ASGI app, inside httpconflict's Idempotency-Key middleware.
+
+The middleware is plain ASGI, so it wraps Django as it wraps any app: a
+retried ``POST /v1/orders`` with the same Idempotency-Key gets the first
+answer again (``Idempotent-Replayed: true``) instead of a second order.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import uvicorn
+from django.core.asgi import get_asgi_application
+
+from httpconflict.asgi import IdempotencyMiddleware, IdempotencyPolicy
+from httpconflict.storage.idempotency import IdempotencyStore, idempotency_store
+
+ORDERS = IdempotencyPolicy(methods=frozenset({"POST"}))
+
+
+def application(keys: IdempotencyStore) -> Any:
+    return IdempotencyMiddleware(
+        get_asgi_application(),
+        store=keys,
+        policy=lambda scope: ORDERS if scope["path"] == "/v1/orders" else None,
+    )
+
+
+async def serve(host: str, port: int, db: str) -> None:
+    """Serve until interrupted; the keys live in ``<db>.keys``."""
+    keys = idempotency_store(f"{db}.keys")
+    await keys.open()
+    try:
+        # Django speaks no ASGI lifespan; the keys are opened here instead.
+        config = uvicorn.Config(application(keys), host=host, port=port, lifespan="off")
+        await uvicorn.Server(config).serve()
+    finally:
+        await keys.close()

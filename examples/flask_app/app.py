@@ -1,0 +1,99 @@
+"""The example API (examples/README.md) in Flask and SQLAlchemy, conflict-correct.
+
+- a duplicate email: the unique index refuses it, and `HTTPConflict`
+  answers 409 naming "email";
+- notes: `conditional` answers 304 for a matching If-None-Match, and
+  `versioned_update` / `versioned_delete` check If-Match in the UPDATE or
+  DELETE itself (412 stale, 428 missing, 404 absent);
+- orders: the `IdempotencyMiddleware` replays a retried POST.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+from httpconflict import InvalidDocument, NotFound
+from httpconflict.flask import HTTPConflict, conditional, json_object, preconditions
+from httpconflict.sqlalchemy import etag_of, versioned_delete, versioned_update
+from httpconflict.storage.idempotency import idempotency_store
+from httpconflict.wsgi import IdempotencyMiddleware
+
+from .models import Base, Note, Order, User
+
+
+def fields(**types: type) -> dict[str, Any]:
+    """The request's JSON object, which must have these members of these types (else 422)."""
+    body = json_object()
+    for name, kind in types.items():
+        value = body.get(name)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise InvalidDocument(f"{name!r} must be a {kind.__name__}", member=name)
+    return {name: body[name] for name in types}
+
+
+def create_app(db: str) -> Flask:
+    """The app on the SQLite file `db`, its tables created."""
+    engine = create_engine(f"sqlite:///{db}")
+    with engine.connect() as connection:
+        # Readers and one writer at a time, without blocking each other.
+        connection.exec_driver_sql("PRAGMA journal_mode=WAL")
+    Base.metadata.create_all(engine)
+    Session = sessionmaker(engine, expire_on_commit=False)
+
+    app = Flask(__name__)
+    HTTPConflict(app)
+    # Idempotency-Key on every POST, the keys beside the data.
+    app.wsgi_app = IdempotencyMiddleware(app.wsgi_app, store=idempotency_store(db))  # type: ignore[method-assign]  # Flask's way to add WSGI middleware
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, bool]:
+        return {"ok": True}
+
+    @app.post("/v1/users")
+    def create_user() -> Any:
+        user = User(**fields(email=str, name=str))
+        with Session.begin() as session:
+            session.add(user)
+        return user.to_dict(), 201, {"Location": f"/v1/users/{user.id}"}
+
+    @app.post("/v1/notes")
+    def create_note() -> Any:
+        note = Note(**fields(title=str, count=int, writer=str))
+        with Session.begin() as session:
+            session.add(note)
+        headers = {"Location": f"/v1/notes/{note.id}", "ETag": etag_of(note).to_header()}
+        return note.to_dict(), 201, headers
+
+    @app.get("/v1/notes/<int:note_id>")
+    def get_note(note_id: int) -> Any:
+        with Session() as session:
+            note = session.get(Note, note_id)
+        if note is None:
+            raise NotFound(f"there is no note {note_id}")
+        return conditional(note.to_dict(), etag=etag_of(note))
+
+    @app.put("/v1/notes/<int:note_id>")
+    def put_note(note_id: int) -> Any:
+        values = fields(title=str, count=int, writer=str)
+        with Session.begin() as session:
+            etag = versioned_update(session, Note, note_id, values, preconditions())
+        return {"id": note_id, **values}, {"ETag": etag.to_header()}
+
+    @app.delete("/v1/notes/<int:note_id>")
+    def delete_note(note_id: int) -> Any:
+        with Session.begin() as session:
+            versioned_delete(session, Note, note_id, preconditions())
+        return "", 204
+
+    @app.post("/v1/orders")
+    def create_order() -> Any:
+        order = Order(**fields(item=str, qty=int))
+        with Session.begin() as session:
+            session.add(order)
+        return order.to_dict(), 201, {"Location": f"/v1/orders/{order.id}"}
+
+    return app

@@ -1,0 +1,84 @@
+"""How a route treats Idempotency-Keys: the policy every idempotency middleware takes.
+
+The lifecycle itself (claim, replay, 409, 422, release) is
+`httpconflict._idempotency`; this is what an application chooses about it
+(which methods, whether a key is required, lease, retention, waiting, who
+the caller is, which headers a replay repeats). It is a plain value with no
+server interface in it, so the WSGI middleware and an ASGI one take the
+same object, and the default caller is the same person under both.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, MutableMapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from ._idempotency import StoredResponse
+
+#: How long a claim holds before a retry may run the request again (seconds).
+DEFAULT_LEASE: Final = 30.0
+#: How long a recorded answer is replayed (seconds).
+DEFAULT_RETENTION: Final = 24 * 3600.0
+
+#: Headers a replay repeats; anything else (Set-Cookie above all) is not
+#: recorded, so one caller's session can never reach another's retry.
+DEFAULT_REPLAY_HEADERS: Final = frozenset(
+    {"content-type", "content-location", "location", "etag", "last-modified", "link"}
+)
+
+#: An ASGI scope or a WSGI environ: what a principal function is given.
+RequestMapping = MutableMapping[str, Any]
+
+
+def authorization_principal(request: RequestMapping) -> str:
+    """The caller, as a hash of the Authorization header ("anonymous" without one).
+
+    `request` is an ASGI scope (raw header bytes) or a WSGI environ (the
+    same bytes decoded as latin-1, PEP 3333): both give the same principal,
+    so an ASGI and a WSGI app sharing a store agree on who asked.
+    """
+    raw: bytes | None = None
+    environ_value = request.get("HTTP_AUTHORIZATION")
+    if isinstance(environ_value, str):
+        raw = environ_value.encode("latin-1")
+    else:
+        for name, value in request.get("headers", ()):
+            if name == b"authorization":
+                raw = value
+                break
+    return "anonymous" if raw is None else hashlib.sha256(raw).hexdigest()[:32]
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyPolicy:
+    """How the requests of one route are treated."""
+
+    methods: frozenset[str] = frozenset({"POST", "PATCH"})
+    #: Answer 400 to a request without a key.
+    required: bool = False
+    #: How long a claim holds before a retry may run the request again.
+    lease: float = DEFAULT_LEASE
+    #: How long a recorded answer is replayed.
+    retention: float = DEFAULT_RETENTION
+    #: How long a duplicate waits for the first request before its 409.
+    wait: float = 0.0
+    #: Record 5xx answers too (otherwise a retry runs the request again).
+    store_server_errors: bool = False
+    replay_headers: frozenset[str] = DEFAULT_REPLAY_HEADERS
+    #: Who is asking, from the ASGI scope or WSGI environ: keys are per caller.
+    principal: Callable[[RequestMapping], str] = authorization_principal
+    #: The largest request body taken in (413 above it).
+    max_body: int = 1024 * 1024
+    #: The app records each answer itself, in the transaction of its side
+    #: effect; the middleware then only looks the key up before running the
+    #: request. No claim, no lease: a crash leaves nothing behind.
+    transactional: bool = False
+
+    def recorded(
+        self, status: int, headers: Iterable[tuple[str, str]], body: bytes
+    ) -> StoredResponse:
+        """An answer as it is stored and replayed: allow-listed headers only."""
+        kept = tuple((n.lower(), v) for n, v in headers if n.lower() in self.replay_headers)
+        return StoredResponse(status, kept, body)

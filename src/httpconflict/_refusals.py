@@ -1,0 +1,77 @@
+"""From a write flow that did not write to the error a server answers with.
+
+Every adapter that drives `write_flow` (the SQLAlchemy helper, the FastAPI
+dependency, Django, Flask) ends the same way when the write is refused: a
+404, a 412 naming the version now stored, a 428 explaining how to resubmit
+(RFC 6585 §3 "SHOULD explain how to resubmit"), or a 503 when every attempt
+lost a race. Keeping that mapping here means an adapter only raises what
+this returns, and all of them word their answers alike.
+"""
+
+from __future__ import annotations
+
+from ._errors import NotFound, PreconditionFailed, PreconditionRequired, ProblemError
+from ._preconditions import Decision, Validators
+from ._problem import CONTENDED
+from ._write import WriteDecision, WriteOutcome
+
+
+class Contended(ProblemError):
+    """Every attempt of a conditional write lost a race with another writer (503)."""
+
+    problem_type = CONTENDED
+
+    def __init__(self, detail: str, *, retry_after: int = 1) -> None:
+        super().__init__(detail, retry_after=retry_after)
+        self.retry_after = retry_after
+
+
+def current_etag(current: Validators | None) -> str | None:
+    """The field value a client puts in If-Match next (None when nothing exists)."""
+    etag = current.etag if current is not None else None
+    return etag.to_header() if etag is not None else None
+
+
+def precondition_failed(current: Validators | None) -> PreconditionFailed:
+    """The 412 for a stale version, naming the one now stored."""
+    etag = current_etag(current)
+    if etag is None:
+        detail = "the resource does not exist (If-Match needs a current version)"
+    else:
+        detail = (
+            f"the resource has changed: its current ETag is {etag}; "
+            "GET it, re-apply your change and retry with that ETag in If-Match"
+        )
+    return PreconditionFailed(detail, current_etag=etag)
+
+
+def precondition_required() -> PreconditionRequired:
+    """The 428 for a write to an existing resource that names no version."""
+    return PreconditionRequired(
+        "this resource exists: GET it and send its ETag in If-Match, so the write "
+        "applies only to the version you read"
+    )
+
+
+def refusal(decision: WriteDecision) -> ProblemError | None:
+    """The error to answer a finished write flow with, or None when it succeeded."""
+    match decision.outcome:
+        case WriteOutcome.WRITTEN | WriteOutcome.UNCHANGED:
+            return None
+        case WriteOutcome.NOT_FOUND:
+            return NotFound("the resource does not exist")
+        case WriteOutcome.PRECONDITION_REQUIRED:
+            return precondition_required()
+        case WriteOutcome.PRECONDITION_FAILED:
+            return precondition_failed(decision.current)
+        case _:
+            return Contended("every attempt lost a race with another writer; retry")
+
+
+def decision_error(decision: Decision, current: Validators | None) -> ProblemError | None:
+    """The error for an `evaluate` decision that stops a write (412 or 428), else None."""
+    if decision is Decision.PRECONDITION_FAILED:
+        return precondition_failed(current)
+    if decision is Decision.PRECONDITION_REQUIRED:
+        return precondition_required()
+    return None

@@ -1,0 +1,55 @@
+"""Pure ASGI middleware (no framework import).
+
+    app = ConditionalMiddleware(app)                 # 304 / 412 for GET and HEAD
+    app = IdempotencyMiddleware(app, store=idempotency_store("memory"))
+    app = ProblemMiddleware(app)                     # a raised ProblemError is the answer
+
+- `ConditionalMiddleware` (conditional.py): the app's 200 becomes a 304 when
+  If-None-Match / If-Modified-Since say the client has it, a 412 when
+  If-Match / If-Unmodified-Since fail.
+- `IdempotencyMiddleware` (idempotency.py): Idempotency-Key replays, 409 in
+  flight, 422 for a reused key; its `IdempotencyPolicy` is the one the WSGI
+  middleware takes too.
+- `send_problem`, `send_error`, `ProblemMiddleware` (problems.py): RFC 9457
+  answers from any ASGI app.
+"""
+
+from .._idempotency_policy import (
+    DEFAULT_REPLAY_HEADERS,
+    IdempotencyPolicy,
+    authorization_principal,
+)
+from .conditional import NOT_MODIFIED_HEADERS, ConditionalMiddleware
+from .idempotency import CLAIM_SCOPE_KEY, ActiveClaim, IdempotencyMiddleware, PolicyChoice
+from .problems import (
+    PROBLEM_SCOPE_KEY,
+    ProblemMiddleware,
+    problem_headers,
+    send_error,
+    send_problem,
+    send_response,
+)
+from .types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = [
+    "CLAIM_SCOPE_KEY",
+    "DEFAULT_REPLAY_HEADERS",
+    "NOT_MODIFIED_HEADERS",
+    "PROBLEM_SCOPE_KEY",
+    "ASGIApp",
+    "ActiveClaim",
+    "ConditionalMiddleware",
+    "IdempotencyMiddleware",
+    "IdempotencyPolicy",
+    "Message",
+    "PolicyChoice",
+    "ProblemMiddleware",
+    "Receive",
+    "Scope",
+    "Send",
+    "authorization_principal",
+    "problem_headers",
+    "send_error",
+    "send_problem",
+    "send_response",
+]

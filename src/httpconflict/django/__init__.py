@@ -1,0 +1,61 @@
+"""Django: conflict-correct views, models and error answers.
+
+    MIDDLEWARE = ["httpconflict.django.ProblemMiddleware", ...]
+
+    @conditional(lambda request, pk: version_validators(Note.objects.filter(pk=pk).first()))
+    def note(request, pk):
+        if request.method == "PUT":
+            note = versioned_update(Note, pk, request, json_body(request))  # 412 / 428 / 404
+            ...
+
+- `ProblemMiddleware` (_problems.py): every error answer is an RFC 9457
+  problem: a raised `ProblemError`, an integrity error (409 naming the
+  field), and Django's own 400/403/404/405/413/500 pages.
+  `IntegrityErrorMiddleware` does the integrity part alone.
+- `conditional`, `ConditionalGetMiddleware` (_conditional.py): 304 and 412
+  for GET and HEAD, evaluated by the core in RFC 9110 §13.2.2 order.
+- `versioned_update`, `versioned_delete` (_versioned.py): the precondition
+  checked inside the UPDATE statement, on an integer version column whose
+  value is the row's strong ETag.
+- `request_conditions`, `json_body` (_requests.py): the request's
+  preconditions and JSON body, refused with a 400/415/422 problem when
+  malformed.
+
+Django REST framework: `httpconflict.django.rest_framework`.
+"""
+
+from ._conditional import (
+    ConditionalGetMiddleware,
+    answer_preconditions,
+    conditional,
+    not_modified,
+    set_validators,
+)
+from ._problems import (
+    IntegrityErrorMiddleware,
+    ProblemMiddleware,
+    error_response,
+    problem_response,
+    status_problem,
+)
+from ._requests import json_body, request_conditions
+from ._versioned import version_etag, version_validators, versioned_delete, versioned_update
+
+__all__ = [
+    "ConditionalGetMiddleware",
+    "IntegrityErrorMiddleware",
+    "ProblemMiddleware",
+    "answer_preconditions",
+    "conditional",
+    "error_response",
+    "json_body",
+    "not_modified",
+    "problem_response",
+    "request_conditions",
+    "set_validators",
+    "status_problem",
+    "version_etag",
+    "version_validators",
+    "versioned_delete",
+    "versioned_update",
+]

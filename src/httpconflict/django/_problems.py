@@ -1,0 +1,179 @@
+"""Every error a Django app answers, as an RFC 9457 problem.
+
+Theory of operation: errors reach a Django response by three roads, and
+each gets its problem here. A `ProblemError` or a database integrity error
+raised by a view is caught in `process_exception` (after ``ATOMIC_REQUESTS``
+rolled the transaction back). Django's own errors (`Http404`, a URL that
+matches nothing, `PermissionDenied`, a CSRF failure, `SuspiciousOperation`,
+a 405 from ``require_http_methods``, an unhandled exception's 500) become
+*pages* before any middleware sees them, so `ProblemMiddleware` recognises
+those pages on the way out: an error status with an HTML body is Django's
+default page, never an API answer, and is replaced by the problem for its
+status. JSON error bodies a view chose to send go through untouched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from http import HTTPStatus
+from typing import Final
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.db import connections
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+
+from .._catalog import Catalog
+from .._errors import ContentTooLarge, ProblemError
+from .._integrity import Violation, classify
+from .._integrity_policy import DEFAULT_POLICY, IntegrityPolicy
+from .._problem import (
+    INTERNAL_ERROR,
+    MEDIA_TYPE,
+    METHOD_NOT_ALLOWED,
+    NOT_FOUND,
+    ProblemDetails,
+    ProblemType,
+)
+from ..catalog import CatalogCache, dialect_of, load_catalog
+
+GetResponse = Callable[[HttpRequest], HttpResponseBase]
+
+#: Header fields of Django's own error answers that a client needs to act on.
+_KEPT_HEADERS: Final = ("Allow", "WWW-Authenticate", "Retry-After")
+_TYPES_BY_STATUS: Final[Mapping[int, ProblemType]] = {
+    404: NOT_FOUND,
+    405: METHOD_NOT_ALLOWED,
+    500: INTERNAL_ERROR,
+}
+
+
+def problem_response(
+    problem: ProblemDetails, headers: Mapping[str, str] | None = None
+) -> HttpResponse:
+    """An ``application/problem+json`` response carrying `problem`."""
+    response = HttpResponse(
+        problem.to_json(), status=problem.status or 500, content_type=MEDIA_TYPE
+    )
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+def error_response(error: ProblemError) -> HttpResponse:
+    """The answer to `error`, with Retry-After when its problem names a delay."""
+    retry_after = error.problem.extensions.get("retry_after")
+    headers = {"Retry-After": str(retry_after)} if isinstance(retry_after, int) else {}
+    return problem_response(error.problem, headers)
+
+
+def status_problem(status: int, detail: str | None = None) -> ProblemDetails:
+    """The problem for a bare status: its catalogue type, else ``about:blank``.
+
+    RFC 9457 §4.2.1: with ``about:blank`` the title "SHOULD be the same as
+    the recommended HTTP status phrase for that code".
+    """
+    known = _TYPES_BY_STATUS.get(status)
+    if known is not None:
+        return known.problem(detail)
+    try:
+        phrase: str | None = HTTPStatus(status).phrase
+    except ValueError:  # a status Python does not know has no recommended phrase
+        phrase = None
+    return ProblemDetails(title=phrase, status=status, detail=detail)
+
+
+class IntegrityErrorMiddleware:
+    """Turns integrity errors raised by views into problem details answers.
+
+    Settings, all optional: ``HTTPCONFLICT_INTEGRITY_POLICY`` (an
+    `httpconflict.IntegrityPolicy`: statuses, field names, whether values
+    are shown) and ``HTTPCONFLICT_CATALOG`` (False never reads the database
+    catalog; it is read once, when a violation first needs a column named).
+    """
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+        self.policy: IntegrityPolicy = getattr(
+            settings, "HTTPCONFLICT_INTEGRITY_POLICY", DEFAULT_POLICY
+        )
+        self.read_catalog: bool = getattr(settings, "HTTPCONFLICT_CATALOG", True)
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        problem = integrity_problem_of(exception, self.policy, read_catalog=self.read_catalog)
+        return None if problem is None else problem_response(problem)
+
+
+class ProblemMiddleware(IntegrityErrorMiddleware):
+    """Answers every error as ``application/problem+json``; put it first in MIDDLEWARE.
+
+    Raised by a view: a `ProblemError` answers its own problem (with
+    Retry-After when it names one), an integrity error 409/422 as
+    `IntegrityErrorMiddleware` does, `RequestDataTooBig` 413 (Django would
+    say 400). Django's own HTML error pages become the problem for their
+    status, keeping Allow, WWW-Authenticate and Retry-After. With DEBUG on,
+    a 500 keeps Django's debugging page.
+    """
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        response = self.get_response(request)
+        if not _is_default_error_page(response):
+            return response
+        if response.status_code == 500 and settings.DEBUG:
+            return response
+        replaced = problem_response(status_problem(response.status_code))
+        for name in _KEPT_HEADERS:
+            if response.has_header(name):
+                replaced[name] = response[name]
+        return replaced
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, ProblemError):
+            return error_response(exception)
+        if isinstance(exception, RequestDataTooBig):
+            limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+            return error_response(
+                ContentTooLarge(f"the body exceeds the limit of {limit} bytes", max_bytes=limit)
+            )
+        return super().process_exception(request, exception)
+
+
+def _is_default_error_page(response: HttpResponseBase) -> bool:
+    content_type: str = response.get("Content-Type", "")
+    return response.status_code >= 400 and content_type.startswith("text/html")
+
+
+# One catalog per database alias for the whole process: the middleware and
+# the REST framework exception handler share them.
+_catalogs: dict[str, CatalogCache] = {}
+
+
+def integrity_problem_of(
+    exception: BaseException, policy: IntegrityPolicy, *, read_catalog: bool = True
+) -> ProblemDetails | None:
+    """The problem for an integrity error raised through Django, or None for other errors."""
+    violation = classify(exception)
+    if violation is None:
+        return None
+    if read_catalog:
+        violation = _complete(violation)
+    return policy.problem(violation)
+
+
+def _complete(violation: Violation) -> Violation:
+    # The error does not say which connection raised it: the first
+    # configured database of the same kind is the likely one.
+    for alias in connections:
+        if dialect_of(connections[alias]) == violation.dialect:
+            if alias not in _catalogs:
+                _catalogs[alias] = CatalogCache(_loader(alias))
+            return _catalogs[alias].complete(violation)
+    return violation
+
+
+def _loader(alias: str) -> Callable[[], Catalog]:
+    # Django's connections are per thread: look this thread's up at load time.
+    return lambda: load_catalog(connections[alias])

@@ -1,0 +1,49 @@
+"""Reading what a Django request asks: its preconditions and its JSON body.
+
+Both refuse what they cannot read with a `ProblemError` (400, 415, 422)
+instead of guessing. Django's own `parse_etags` drops a malformed
+entity-tag silently, so ``If-Match: 5`` (unquoted) reads as no If-Match at
+all and the write goes ahead unguarded; here it is a 400 that says to
+quote it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from .._media import JSON, parse_json_object, require_media_type
+from .._preconditions import Conditions
+
+
+class _Headers(Protocol):
+    def get(self, name: str) -> str | None: ...
+
+
+class HasHeaders(Protocol):
+    """A Django `HttpRequest`, or a REST framework `Request` (which wraps one)."""
+
+    @property
+    def headers(self) -> _Headers: ...
+
+
+def request_conditions(request: HasHeaders) -> Conditions:
+    """The request's If-Match, If-None-Match, If-Modified-Since and If-Unmodified-Since.
+
+    Raises `MalformedHeader` (400) naming a malformed field. Repeated field
+    lines arrive joined with commas, which `EntityTags` parses as one list.
+    """
+    headers = request.headers
+
+    def lines(name: str) -> list[str]:
+        value = headers.get(name)
+        return [] if value is None else [value]
+
+    return Conditions.from_headers(lines)
+
+
+def json_body(request: Any) -> dict[str, Any]:
+    """The request's body as one JSON object: 415 unless it is ``application/json``,
+    400 unless it is UTF-8 JSON, 422 unless it is an object (or repeats a member).
+    """
+    require_media_type(request.headers.get("Content-Type"), (JSON,))
+    return parse_json_object(request.body)

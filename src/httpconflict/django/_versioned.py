@@ -1,0 +1,181 @@
+"""Optimistic concurrency for Django models: a version column checked in the UPDATE.
+
+Theory of operation: a model with an integer version column has a strong
+entity-tag per row state, its version quoted (``"7"``). `versioned_update`
+lets the core turn the request's preconditions into a `Guard`
+(`write_flow`) and carries it into ONE statement,
+
+    UPDATE note SET ..., version = version + 1 WHERE id = %s AND version IN (%s)
+
+whose row count says whether the guard held. When it did not, the current
+row is read and the core decides: 404, 412 naming the version now stored,
+428 for a write that named no version. There is no SELECT-then-UPDATE
+window in which a second writer can slip in. The row is read back in the
+transaction of its UPDATE, while the UPDATE's lock is held, so the ETag
+answered is the one of the state this request wrote, never a later one.
+
+A version counts writes, not contents, so a retried write whose first
+attempt succeeded (its answer was lost) names a version that is gone. If
+the row now holds exactly the values asked for, the state the client asked
+for is in place, and the core answers it as RFC 9110 §13.1.1 allows: as a
+success, not a 412.
+
+`versioned_delete` checks the version with the same conditional UPDATE
+(which also locks the row), then deletes in the same transaction, so
+Django's delete (cascades, signals) removes exactly the version the client
+named.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import router, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from .._etag import ETag
+from .._preconditions import Conditions, Decision, Validators, evaluate
+from .._refusals import refusal
+from .._write import Guard, WriteOutcome, WriteResult, run_write, write_flow
+from ._requests import HasHeaders, request_conditions
+
+
+def version_etag(instance: Any, version_field: str = "version") -> ETag:
+    """The strong entity-tag of a row: its version, quoted (``"7"``)."""
+    return ETag(str(getattr(instance, version_field)))
+
+
+def version_validators(instance: Any, version_field: str = "version") -> Validators | None:
+    """The validators of a row, or None for no row (the resource does not exist)."""
+    return None if instance is None else Validators(version_etag(instance, version_field))
+
+
+def versioned_update(
+    queryset: Any,
+    pk: Any,
+    conditions: Conditions | HasHeaders,
+    values: Mapping[str, Any],
+    *,
+    version_field: str = "version",
+) -> Any:
+    """Set `values` on row `pk` if the request's preconditions hold; return the row written.
+
+    `queryset` is a model, manager or queryset (only its rows can be
+    written); `conditions` the request, or its parsed `Conditions`. Raises
+    `NotFound` (404), `PreconditionFailed` (412, with ``current_etag``),
+    `PreconditionRequired` (428: the request names no version) or
+    `Contended` (503). Fields with ``auto_now`` are set as ``save()`` would.
+    """
+    conditions = _parse(conditions)
+    rows, db = _rows(queryset)
+    written = {**_auto_now(rows.model), **values, version_field: F(version_field) + 1}
+    seen: list[Any] = [None]  # the row as last read
+
+    def read() -> Validators | None:
+        seen[0] = rows.filter(pk=pk).first()
+        return version_validators(seen[0], version_field)
+
+    def write(guard: Guard) -> WriteResult:
+        with transaction.atomic(using=db):
+            count = _guarded(rows.filter(pk=pk), guard, version_field).update(**written)
+            current = read()
+        return WriteResult(count > 0, current)
+
+    # An update never creates: a row that is not there is a 404.
+    flow = write_flow("PATCH", conditions, requested=None, creates=False)
+    decision = run_write(flow, read, write)
+    if decision.outcome is WriteOutcome.PRECONDITION_FAILED and _holds(seen[0], values):
+        # The state asked for is the current one, so its entity-tag is the
+        # current tag: the core decides whether that means "already succeeded".
+        current = decision.current
+        assert current is not None
+        again = evaluate("PATCH", conditions, current, requested=current.etag, creates=False)
+        if again is Decision.ALREADY_SUCCEEDED:
+            return seen[0]
+    error = refusal(decision)
+    if error is not None:
+        raise error
+    return seen[0]
+
+
+def versioned_delete(
+    queryset: Any, pk: Any, conditions: Conditions | HasHeaders, *, version_field: str = "version"
+) -> None:
+    """Delete row `pk` if the request's preconditions hold.
+
+    Raises as `versioned_update` does. The version check is a conditional
+    UPDATE that locks the row; Django's ``delete()`` follows in the same
+    transaction.
+    """
+    conditions = _parse(conditions)
+    rows, db = _rows(queryset)
+
+    def read() -> Validators | None:
+        return version_validators(rows.filter(pk=pk).first(), version_field)
+
+    def write(guard: Guard) -> WriteResult:
+        with transaction.atomic(using=db):
+            bump = {version_field: F(version_field) + 1}
+            if _guarded(rows.filter(pk=pk), guard, version_field).update(**bump):
+                rows.filter(pk=pk).delete()
+                return WriteResult(True)
+            return WriteResult(False, read())
+
+    error = refusal(run_write(write_flow("DELETE", conditions, requested=None), read, write))
+    if error is not None:
+        raise error
+
+
+def _parse(conditions: Conditions | HasHeaders) -> Conditions:
+    return conditions if isinstance(conditions, Conditions) else request_conditions(conditions)
+
+
+def _rows(source: Any) -> tuple[Any, str]:
+    """The queryset of `source` on the database writes go to, and that database's alias."""
+    model: Any = source  # a model class, or anything with .all()
+    rows = model._default_manager.all() if isinstance(source, type) else source.all()
+    db = rows._db or router.db_for_write(rows.model)
+    # Reads too: the row read back must come from the database just written.
+    return rows.using(db), db
+
+
+def _guarded(rows: Any, guard: Guard, version_field: str) -> Any:
+    """`rows` narrowed to those the guard accepts."""
+    if guard.etags is None:
+        return rows
+    field = rows.model._meta.get_field(version_field)
+    versions = [v for v in (_version(field, opaque) for opaque in guard.etags) if v is not None]
+    return rows.filter(**{f"{version_field}__in": versions})
+
+
+def _version(field: Any, opaque: str) -> Any:
+    """The version an entity-tag names, or None when it names none."""
+    try:
+        value = field.to_python(opaque)
+    except ValidationError:
+        return None
+    # RFC 9110 §8.8.3.2: strong comparison is character by character, so
+    # "07" is not the tag of version 7, whose tag is "7".
+    return value if str(value) == opaque else None
+
+
+def _auto_now(model: Any) -> dict[str, Any]:
+    fields = model._meta.concrete_fields
+    return {f.name: timezone.now() for f in fields if getattr(f, "auto_now", False)}
+
+
+def _holds(row: Any, values: Mapping[str, Any]) -> bool:
+    """Whether `row` already holds every one of `values`."""
+    if row is None:
+        return False
+    for name, wanted in values.items():
+        if hasattr(wanted, "resolve_expression"):
+            return False  # F("count") + 1 and the like: never "already" true
+        field = row._meta.get_field(name)
+        value = getattr(wanted, "pk", wanted) if field.is_relation else wanted
+        if getattr(row, field.attname) != field.to_python(value):
+            return False
+    return True

@@ -1,0 +1,218 @@
+"""Django REST framework: conditional model viewsets, and every error as a problem.
+
+    REST_FRAMEWORK = {
+        "EXCEPTION_HANDLER": "httpconflict.django.rest_framework.exception_handler",
+        "DEFAULT_PARSER_CLASSES": ["httpconflict.django.rest_framework.JSONParser"],
+    }
+
+    class NoteViewSet(ConditionalModelMixin, viewsets.ModelViewSet):
+        queryset = Note.objects.all()          # Note has version = PositiveIntegerField(default=1)
+        serializer_class = NoteSerializer
+
+`ConditionalModelMixin` makes ``retrieve`` send the row's ETag (its
+version) and answer 304 and 412; ``update``, ``partial_update`` and
+``destroy`` require If-Match (428 without it) and write with
+`versioned_update` / `versioned_delete`, which check it in the UPDATE
+statement itself (412 when stale). ``create`` answers with the ETag and
+the Location of the new row.
+
+`exception_handler` renders `ProblemError`s, integrity errors (409 naming
+the field) and REST framework's own errors as ``application/problem+json``.
+A `ValidationError` is a 422 (RFC 9110 §15.5.21: the content is
+well-formed but cannot be processed) with the per-field messages in
+``errors``, except that one raised by a `UniqueValidator` is the 409 the
+database's unique index would have answered, so a duplicate gets the same
+answer whichever of the two caught it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Final
+
+from django.conf import settings
+from django.urls import NoReverseMatch
+from rest_framework import exceptions, parsers
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.views import exception_handler as rest_exception_handler
+from rest_framework.views import set_rollback
+
+from .._errors import ProblemError
+from .._integrity import Violation, ViolationKind
+from .._integrity_policy import DEFAULT_POLICY, IntegrityPolicy
+from .._media import JSON, parse_json, parse_media_type, require_media_type
+from .._preconditions import Decision, evaluate
+from .._problem import INVALID_DOCUMENT, MALFORMED_JSON, UNSUPPORTED_MEDIA_TYPE, ProblemDetails
+from .._refusals import precondition_failed, precondition_required
+from ._conditional import answer_preconditions
+from ._problems import error_response, integrity_problem_of, problem_response, status_problem
+from ._requests import request_conditions
+from ._versioned import version_etag, version_validators, versioned_delete, versioned_update
+
+#: Header fields of REST framework's error answers that a client acts on.
+_KEPT_HEADERS: Final = ("WWW-Authenticate", "Retry-After")
+
+
+class ConditionalModelMixin:
+    """Optimistic concurrency for a model viewset, on an integer version column.
+
+    Put it before ``ModelViewSet`` (or the REST framework mixins) in the
+    bases. The model needs ``version = models.PositiveIntegerField(default=1)``
+    (named by `version_field`). Updates are one UPDATE statement built from
+    the serializer's ``validated_data``: ``perform_update`` and the
+    serializer's ``save()`` are not called, so many-to-many and nested
+    writes are not supported.
+    """
+
+    version_field: str = "version"
+
+    if TYPE_CHECKING:  # provided by GenericAPIView and ViewSetMixin
+        lookup_field: str
+        lookup_url_kwarg: str | None
+
+        def get_object(self) -> Any: ...
+        def get_queryset(self) -> Any: ...
+        def get_serializer(self, *args: Any, **kwargs: Any) -> Any: ...
+        def perform_create(self, serializer: Any) -> None: ...
+        def reverse_action(self, url_name: str, *args: Any, **kwargs: Any) -> str: ...
+
+    def retrieve(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        instance = self.get_object()
+        not_modified = answer_preconditions(request, self.validators(instance))
+        if not_modified is not None:
+            return not_modified
+        return Response(self.get_serializer(instance).data, headers=self.etag_header(instance))
+
+    def create(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        self.perform_create(serializer)
+        headers = {**self.etag_header(serializer.instance), **self.location(serializer.instance)}
+        return Response(serializer.data, status=201, headers=headers)
+
+    def update(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        conditions = request_conditions(request)
+        instance = self.get_object()
+        current = self.validators(instance)
+        # Evaluated on the row just read, before the body: a write without
+        # If-Match is told so whatever its body (RFC 6585 §3).
+        early = evaluate(request.method, conditions, current, require_precondition=True)
+        if early is Decision.PRECONDITION_REQUIRED:
+            raise precondition_required()
+        serializer = self.get_serializer(
+            instance, data=request.data, partial=kwargs.pop("partial", False)
+        )
+        if not serializer.is_valid():
+            # RFC 9110 §13.2.1: preconditions are evaluated before the
+            # content is processed, so a stale write is a 412 even when its
+            # body is wrong. A valid one goes on: it may have already succeeded.
+            if early is Decision.PRECONDITION_FAILED:
+                raise precondition_failed(current)
+            raise exceptions.ValidationError(serializer.errors)
+        written = versioned_update(
+            self.get_queryset(),
+            instance.pk,
+            conditions,
+            serializer.validated_data,
+            version_field=self.version_field,
+        )
+        return Response(self.get_serializer(written).data, headers=self.etag_header(written))
+
+    def partial_update(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        return self.update(request, *args, partial=True, **kwargs)
+
+    def destroy(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        conditions = request_conditions(request)
+        instance = self.get_object()  # 404 and object permissions first
+        versioned_delete(
+            self.get_queryset(), instance.pk, conditions, version_field=self.version_field
+        )
+        return Response(status=204)
+
+    def validators(self, instance: Any) -> Any:
+        """The current validators of a row (override to add Last-Modified)."""
+        return version_validators(instance, self.version_field)
+
+    def etag_header(self, instance: Any) -> dict[str, str]:
+        return {"ETag": version_etag(instance, self.version_field).to_header()}
+
+    def location(self, instance: Any) -> dict[str, str]:
+        """The Location of a created row: its detail route, as a path, when it has one."""
+        lookup = self.lookup_url_kwarg or self.lookup_field
+        kwargs = {lookup: getattr(instance, self.lookup_field)}
+        try:
+            return {"Location": self.reverse_action("detail", kwargs=kwargs, request=None)}
+        except NoReverseMatch:
+            return {}
+
+
+class JSONParser(parsers.BaseParser):  # type: ignore[misc]  # REST framework ships no types
+    """REST framework's JSON parser, as strict as the core's `parse_json`.
+
+    It refuses what another parser could read differently: a body that is
+    not UTF-8 (400), a charset other than UTF-8 (415), NaN or Infinity (400),
+    an object that repeats a member (422).
+    """
+
+    media_type = JSON
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        require_media_type(media_type, (JSON,))
+        return parse_json(stream.read())
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Any:
+    """REST framework's EXCEPTION_HANDLER, answering with problem details.
+
+    Returns None (REST framework then re-raises) for errors that are not
+    REST framework's, Django's 404 and 403, a `ProblemError` or an
+    integrity violation.
+    """
+    if isinstance(exc, ProblemError):
+        set_rollback()
+        return error_response(exc)
+    policy: IntegrityPolicy = getattr(settings, "HTTPCONFLICT_INTEGRITY_POLICY", DEFAULT_POLICY)
+    read_catalog: bool = getattr(settings, "HTTPCONFLICT_CATALOG", True)
+    problem = integrity_problem_of(exc, policy, read_catalog=read_catalog)
+    if problem is not None:
+        set_rollback()
+        return problem_response(problem)
+    response = rest_exception_handler(exc, context)  # also rolls back
+    if response is None:
+        return None
+    headers = {name: response[name] for name in _KEPT_HEADERS if response.has_header(name)}
+    return problem_response(_problem_of(exc, response.status_code, context, policy), headers)
+
+
+def _problem_of(
+    exc: Exception, status: int, context: dict[str, Any], policy: IntegrityPolicy
+) -> ProblemDetails:
+    if isinstance(exc, exceptions.ValidationError):
+        unique = _unique_fields(exc.get_codes())
+        if unique:
+            return policy.problem(Violation(ViolationKind.UNIQUE, "django", columns=unique))
+        return INVALID_DOCUMENT.problem(
+            "the request body does not pass validation: `errors` says why, per field",
+            errors=exc.detail,
+        )
+    detail = getattr(exc, "detail", None)
+    detail = detail if isinstance(detail, str) else None
+    request = context.get("request")
+    if isinstance(exc, exceptions.UnsupportedMediaType) and request is not None:
+        accept = [parser.media_type for parser in request.parsers]
+        return UNSUPPORTED_MEDIA_TYPE.problem(detail, accept=accept)
+    if isinstance(exc, exceptions.ParseError) and request is not None:
+        essence, _ = parse_media_type(request.content_type or "")
+        if essence == JSON or essence.endswith("+json"):
+            return MALFORMED_JSON.problem(detail)
+    return status_problem(status, detail)
+
+
+def _unique_fields(codes: Any) -> tuple[str, ...]:
+    """The fields a `UniqueValidator` refused, when nothing else was wrong."""
+    if not isinstance(codes, dict) or not codes or api_settings.NON_FIELD_ERRORS_KEY in codes:
+        return ()
+    for field_codes in codes.values():
+        if not isinstance(field_codes, list) or set(field_codes) != {"unique"}:
+            return ()
+    return tuple(codes)

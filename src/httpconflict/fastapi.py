@@ -1,0 +1,327 @@
+"""FastAPI: preconditions as a dependency, every error a problem, both in the OpenAPI.
+
+    from httpconflict.fastapi import Preconditions, install
+
+    app = FastAPI()
+    install(app)   # problem+json handlers, 304/412 for GET, OpenAPI responses
+
+    @app.put("/notes/{note_id}")
+    def put_note(note_id: int, note: NoteIn, conditions: Preconditions, ...):
+        etag = versioned_update(session, Note, note_id, note.model_dump(), conditions)
+
+`Preconditions` gives the handler the request's parsed If-Match,
+If-None-Match, If-Modified-Since and If-Unmodified-Since as a
+`RequestConditions` (a `Conditions` that also knows the method); a
+malformed one is a 400 before the handler runs.
+
+Whether a write without a precondition gets a 428 depends on whether the
+resource exists, and only the write can tell that without a race: an
+existence check before it could see "absent" while another request
+creates the resource, and the write would then overwrite blindly. So the
+428 comes from the write itself: `conditions.write(read, write)` (or
+`httpconflict.sqlalchemy`) runs the core write flow, whose `Guard` puts the
+condition into the write's own statement, and answers 412, 428 or 404 from
+what the store reports. A handler that has just read the resource's
+validators can instead call `conditions.check(current)`: 304 for GET,
+412 or 428 for writes.
+
+`install` also documents, for every route that depends on `Preconditions`,
+the 304 (GET, HEAD), 409, 412 and 428 (writes) answers, and for every route
+its 400/404/415/422 answers, all as ``application/problem+json`` with a
+``ProblemDetails`` schema.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Annotated, Any, Final
+
+from fastapi import Depends, FastAPI, Header, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from ._errors import (
+    InvalidDocument,
+    InvalidParameter,
+    MalformedJSON,
+    NotFound,
+    ProblemError,
+    UnsupportedMediaType,
+)
+from ._etag import ETag
+from ._httpdate import format_http_date
+from ._integrity_policy import DEFAULT_POLICY, Completes, IntegrityPolicy
+from ._media import parse_media_type
+from ._preconditions import SAFE_METHODS, Conditions, Decision, Validators, evaluate
+from ._refusals import decision_error, refusal
+from ._write import (
+    Guard,
+    WriteDecision,
+    WriteFlow,
+    WriteResult,
+    arun_write,
+    run_write,
+    write_flow,
+)
+from .asgi.conditional import ConditionalMiddleware
+from .openapi import Operation, document_problems
+from .starlette import install as install_starlette
+from .starlette import problem_response
+
+__all__ = [
+    "NotModified",
+    "Preconditions",
+    "RequestConditions",
+    "install",
+    "request_conditions",
+    "validation_error_handler",
+]
+
+
+class NotModified(HTTPException):
+    """A 304 for a GET or HEAD whose client has the current representation.
+
+    RFC 9110 §15.4.5: the answer repeats the ETag (and Last-Modified when
+    there is no ETag); it has no body.
+    """
+
+    def __init__(self, current: Validators) -> None:
+        headers = {}
+        if current.etag is not None:
+            headers["ETag"] = current.etag.to_header()
+        elif current.last_modified is not None:
+            headers["Last-Modified"] = format_http_date(int(current.last_modified.timestamp()))
+        super().__init__(304, headers=headers)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestConditions(Conditions):
+    """The preconditions of one request, and the method they apply to."""
+
+    method: str = "GET"
+
+    @property
+    def safe(self) -> bool:
+        return self.method in SAFE_METHODS
+
+    def check(self, current: Validators | None, *, requested: ETag | None = None) -> Decision:
+        """Evaluate against validators the handler has read; raise what stops the request.
+
+        Raises `NotModified` (304), `PreconditionFailed` (412) or, for a
+        write to an existing resource without a precondition,
+        `PreconditionRequired` (428). Returns PROCEED, or ALREADY_SUCCEEDED
+        when `requested` (the ETag the write would produce) is already current.
+        Check-then-write races unless the write re-checks: prefer `write`.
+        """
+        decision = evaluate(
+            self.method, self, current, requested=requested, require_precondition=not self.safe
+        )
+        if decision is Decision.NOT_MODIFIED:
+            assert current is not None
+            raise NotModified(current)
+        error = decision_error(decision, current)
+        if error is not None:
+            raise error
+        return decision
+
+    def write(
+        self,
+        read: Callable[[], Validators | None],
+        write: Callable[[Guard], WriteResult],
+        *,
+        requested: ETag | None = None,
+        creates: bool | None = None,
+    ) -> WriteDecision:
+        """Write only if the stored version satisfies the preconditions, in one step.
+
+        `write(guard)` must check `guard` in the same statement as its write
+        (``UPDATE ... WHERE etag IN (...)``) and report a `WriteResult`;
+        `read()` returns the current validators. Raises `PreconditionFailed`
+        (with ``current_etag``), `PreconditionRequired`, `NotFound`, or a 503
+        `Contended` error; returns the decision of a write that succeeded.
+        """
+        decision = run_write(self._flow(requested, creates), read, write)
+        return _succeeded(decision)
+
+    async def awrite(
+        self,
+        read: Callable[[], Awaitable[Validators | None]],
+        write: Callable[[Guard], Awaitable[WriteResult]],
+        *,
+        requested: ETag | None = None,
+        creates: bool | None = None,
+    ) -> WriteDecision:
+        """`write` with async store primitives."""
+        decision = await arun_write(self._flow(requested, creates), read, write)
+        return _succeeded(decision)
+
+    def _flow(self, requested: ETag | None, creates: bool | None) -> WriteFlow:
+        return write_flow(
+            self.method, self, requested=requested, require_precondition=True, creates=creates
+        )
+
+
+def _succeeded(decision: WriteDecision) -> WriteDecision:
+    error = refusal(decision)
+    if error is not None:
+        raise error
+    return decision
+
+
+def _header(name: str, description: str) -> Any:
+    return Header(alias=name, description=description)
+
+
+def request_conditions(
+    request: Request,
+    # Declared for the OpenAPI document; the values are read from every
+    # field line below (a list may span several lines, RFC 9110 §5.3).
+    if_match: Annotated[
+        str | None,
+        _header("If-Match", "Write only if the stored version is one of these ETags (412 if not)"),
+    ] = None,
+    if_none_match: Annotated[
+        str | None,
+        _header("If-None-Match", "GET: 304 if your copy is current; PUT with *: create only"),
+    ] = None,
+    if_modified_since: Annotated[
+        str | None, _header("If-Modified-Since", "GET: 304 if not changed since this date")
+    ] = None,
+    if_unmodified_since: Annotated[
+        str | None, _header("If-Unmodified-Since", "Write only if not changed since this date")
+    ] = None,
+) -> RequestConditions:
+    """The dependency behind `Preconditions`: parse the four fields (400 if malformed)."""
+    parsed = Conditions.from_headers(request.headers.getlist)
+    return RequestConditions(
+        parsed.if_match,
+        parsed.if_none_match,
+        parsed.if_modified_since,
+        parsed.if_unmodified_since,
+        method=request.method,
+    )
+
+
+#: Annotate a handler parameter with this to receive the request's preconditions.
+Preconditions = Annotated[RequestConditions, Depends(request_conditions)]
+
+_JSON_ACCEPTED: Final = ("application/json",)
+
+
+async def validation_error_handler(request: Request, exc: Exception) -> Response:
+    """FastAPI's validation errors as problems: 400 bad JSON, 415 not JSON, 422 invalid.
+
+    An invalid path parameter names no resource (404); an invalid query,
+    header or cookie parameter is a 400 naming it.
+    """
+    assert isinstance(exc, RequestValidationError)
+    return problem_response(_validation_problem(request, exc).problem, request=request)
+
+
+def _validation_problem(request: Request, exc: RequestValidationError) -> ProblemError:
+    errors = [
+        {"location": list(e["loc"]), "message": e["msg"], "kind": e["type"]} for e in exc.errors()
+    ]
+    body = [e for e in errors if e["location"][:1] == ["body"]]
+    if not body:
+        first = errors[0]["location"] if errors else ["path"]
+        if first[0] == "path":
+            return NotFound(f"nothing exists at {request.url.path}")
+        name = str(first[-1])
+        return InvalidParameter(f"{name}: {errors[0]['message']}", parameter=name)
+    content_type = request.headers.get("content-type")
+    has_body = bool(exc.body) if isinstance(exc.body, bytes | str) else exc.body is not None
+    if has_body and not _is_json(content_type):
+        return UnsupportedMediaType(
+            f"the body must be JSON; send Content-Type: application/json (got {content_type!r})",
+            accept=_JSON_ACCEPTED,
+        )
+    for raw in exc.errors():
+        if raw["type"] == "json_invalid":
+            reason = raw.get("ctx", {}).get("error", "")
+            return MalformedJSON(f"the body is not valid JSON: {reason} at offset {raw['loc'][-1]}")
+    summary = "; ".join(f"{_where(e['location'])}: {e['message']}" for e in body)
+    return InvalidDocument(f"the body is not acceptable here: {summary}", errors=body)
+
+
+def _where(location: list[Any]) -> str:
+    return ".".join(map(str, location[1:])) or "body"
+
+
+def _is_json(content_type: str | None) -> bool:
+    if not content_type:
+        return False
+    essence, _ = parse_media_type(content_type)
+    return essence == "application/json" or (
+        essence.startswith("application/") and essence.endswith("+json")
+    )
+
+
+def install(
+    app: FastAPI,
+    *,
+    policy: IntegrityPolicy = DEFAULT_POLICY,
+    catalog: Completes | None = None,
+    error_types: Iterable[type[BaseException]] | None = None,
+    server_errors: bool = True,
+    conditional_get: bool = True,
+    openapi: bool = True,
+) -> None:
+    """Make `app` answer every error as a problem, and say so in its OpenAPI document.
+
+    Registers `httpconflict.starlette.install`'s handlers (problems, HTTP
+    exceptions, integrity errors, 500s) and `validation_error_handler`;
+    with `conditional_get`, adds `ConditionalMiddleware` (304/412 for GET
+    and HEAD from the handlers' own ETag); with `openapi`, documents the
+    answers (see the module's docstring).
+    """
+    install_starlette(
+        app, policy=policy, catalog=catalog, error_types=error_types, server_errors=server_errors
+    )
+    app.add_exception_handler(RequestValidationError, validation_error_handler)
+    if conditional_get:
+        app.add_middleware(ConditionalMiddleware)
+    if openapi:
+        generate = app.openapi
+        documented: list[dict[str, Any]] = []
+
+        def openapi_with_problems() -> dict[str, Any]:
+            schema = generate()
+            if not any(schema is done for done in documented):
+                document_problems(schema, operations(app))
+                documented.append(schema)
+            return schema
+
+        # FastAPI's documented way to extend the schema is replacing this method.
+        app.openapi = openapi_with_problems  # type: ignore[method-assign]
+
+
+def operations(app: FastAPI) -> list[Operation]:
+    """`app`'s documented routes, with what decides their problem answers."""
+    return [
+        Operation(
+            route.path_format,
+            method,
+            preconditions=_depends_on(route.dependant, request_conditions),
+            body=route.body_field is not None,
+            path_parameters=_any_params(route.dependant, "path_params"),
+            other_parameters=_any_params(route.dependant, "query_params", "cookie_params"),
+        )
+        for route in app.routes
+        if isinstance(route, APIRoute) and route.include_in_schema
+        for method in sorted(route.methods or ())
+    ]
+
+
+def _depends_on(dependant: Dependant, call: Callable[..., Any]) -> bool:
+    return any(d.call is call or _depends_on(d, call) for d in dependant.dependencies)
+
+
+def _any_params(dependant: Dependant, *kinds: str) -> bool:
+    return any(getattr(dependant, kind) for kind in kinds) or any(
+        _any_params(d, *kinds) for d in dependant.dependencies
+    )

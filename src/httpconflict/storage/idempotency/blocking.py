@@ -1,0 +1,165 @@
+"""Any idempotency store, called from threads: one private event loop runs every call.
+
+Theory of operation: the stores are async, and the Redis and PostgreSQL
+ones hold connections bound to the event loop that opened them. A threaded
+(WSGI) server has no loop, and a loop per thread or per call would open a
+pool per thread or reconnect per call. So one loop runs in one daemon
+thread, the store is opened on it, and request threads submit each
+primitive with `asyncio.run_coroutine_threadsafe`, waiting for its result.
+Only store calls run there; waiting for a duplicate in flight (sleeping)
+happens in the request's own thread, so one slow request holds up no other.
+
+The loop starts on the first call in a process, so a server that imports
+the app and then forks its workers gets one loop per worker (a store used
+before the fork refuses to work in the child, whose copy of the loop
+thread is gone). It stops in `close()`, which also runs at interpreter
+exit, or when the object is garbage-collected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import os
+import threading
+import weakref
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from ..._errors import Unavailable
+from ..._idempotency import Record, StoredResponse
+from . import IdempotencyStore
+
+T = TypeVar("T")
+
+
+class _Loop:
+    """The loop thread and the store it opened: everything `close` must undo."""
+
+    def __init__(self, store: IdempotencyStore) -> None:
+        self.store = store
+        self.lock = threading.Lock()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.thread: threading.Thread | None = None
+        self.pid = 0
+        self.closed = False
+
+    def running(self) -> asyncio.AbstractEventLoop:
+        loop = self.loop
+        if loop is not None and self.pid == os.getpid():
+            return loop
+        with self.lock:
+            if self.closed:
+                # Stores cannot all be reopened (a closed pool stays closed).
+                raise RuntimeError("this idempotency store is closed")
+            if self.loop is None:
+                self._start()
+            elif self.pid != os.getpid():
+                raise RuntimeError(
+                    "this idempotency store was used before the process forked; "
+                    "create the app (or its middleware) in each worker, or use it "
+                    "only after the fork"
+                )
+            assert self.loop is not None
+            return self.loop
+
+    def _start(self) -> None:
+        loop = asyncio.new_event_loop()
+        thread = threading.Thread(
+            target=loop.run_forever, name="httpconflict-idempotency-store", daemon=True
+        )
+        thread.start()
+        try:
+            asyncio.run_coroutine_threadsafe(self.store.open(), loop).result()
+        except BaseException:
+            _stop(loop, thread)
+            raise
+        self.loop, self.thread, self.pid = loop, thread, os.getpid()
+
+    def close(self) -> None:
+        with self.lock:
+            loop, thread = self.loop, self.thread
+            self.loop, self.thread, self.closed = None, None, True
+        if loop is None or thread is None or self.pid != os.getpid():
+            return
+        try:
+            asyncio.run_coroutine_threadsafe(self.store.close(), loop).result(timeout=10)
+        finally:
+            _stop(loop, thread)
+
+
+def _stop(loop: asyncio.AbstractEventLoop, thread: threading.Thread) -> None:
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(timeout=10)
+    if not thread.is_alive():
+        loop.close()
+
+
+class BlockingIdempotencyStore:
+    """An `IdempotencyStore`'s primitives as blocking calls, safe from any thread.
+
+    `timeout` bounds each call: a store that does not answer in time is
+    `Unavailable` (503), and the call is cancelled.
+    """
+
+    def __init__(self, store: IdempotencyStore, *, timeout: float = 30.0) -> None:
+        self.store = store
+        self.timeout = timeout
+        self._loop = _Loop(store)
+        # Close on garbage collection or at exit, without keeping self alive.
+        self._finalizer = weakref.finalize(self, self._loop.close)
+
+    def close(self) -> None:
+        """Close the store and stop its loop thread; later calls raise RuntimeError."""
+        self._loop.close()
+
+    def _call(self, call: Callable[[], Awaitable[T]]) -> T:
+        loop = self._loop.running()
+
+        async def run() -> T:
+            return await call()
+
+        future = asyncio.run_coroutine_threadsafe(run(), loop)
+        try:
+            return future.result(self.timeout)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise Unavailable(
+                f"the idempotency store did not answer within {self.timeout:g} s"
+            ) from None
+
+    def claim(
+        self, principal: str, key: str, fingerprint: str, token: str, *, now: float, lease: float
+    ) -> Record | None:
+        """None if this request now holds the key; else the live record."""
+        return self._call(
+            lambda: self.store.claim(principal, key, fingerprint, token, now=now, lease=lease)
+        )
+
+    def complete(
+        self,
+        principal: str,
+        key: str,
+        token: str,
+        response: StoredResponse,
+        *,
+        now: float,
+        retention: float,
+    ) -> bool:
+        """Record `response`; False if `token` no longer holds the claim."""
+        return self._call(
+            lambda: self.store.complete(
+                principal, key, token, response, now=now, retention=retention
+            )
+        )
+
+    def release(self, principal: str, key: str, token: str) -> bool:
+        """Drop the claim; False if `token` no longer holds it."""
+        return self._call(lambda: self.store.release(principal, key, token))
+
+    def get(self, principal: str, key: str, *, now: float) -> Record | None:
+        return self._call(lambda: self.store.get(principal, key, now=now))
+
+    def purge(self, *, now: float) -> int:
+        """Delete expired records; how many."""
+        return self._call(lambda: self.store.purge(now=now))

@@ -1,0 +1,223 @@
+"""WSGI middleware for Idempotency-Key: the flow of `httpconflict._idempotency`, driven in threads.
+
+It parses the key, fingerprints the request (method, target, principal,
+body) and drives `idempotency_flow`: it claims the key, runs the app with
+its whole answer held back, records the answer, and only then sends it; a
+retry gets the recorded answer with ``Idempotent-Replayed: true``, a
+duplicate in flight 409 with Retry-After (or the first's answer, if the
+policy waits), another request under the key 422. If the app raises, the
+claim is released and the error goes on to the server.
+
+The stores are async; `BlockingIdempotencyStore` runs them on one private
+event loop in a background thread, which request threads hand each call
+to. Waiting for a duplicate sleeps in the request's own thread.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable
+from typing import Any, TypeAlias
+
+from .._errors import ContentTooLarge, MalformedHeader, Unavailable
+from .._idempotency import (
+    REPLAYED_HEADER,
+    Answer,
+    Claim,
+    Complete,
+    Execute,
+    IdempotencyReply,
+    Release,
+    Sleep,
+    fingerprint,
+    idempotency_flow,
+    parse_idempotency_key,
+)
+from .._idempotency_policy import IdempotencyPolicy
+from ..storage.idempotency import IdempotencyStore
+from ..storage.idempotency.blocking import BlockingIdempotencyStore
+from ._answers import (
+    Captured,
+    StartResponse,
+    WSGIApplication,
+    WSGIEnvironment,
+    header_lines,
+    problem_answer,
+    run,
+    send,
+    status_line,
+)
+
+PolicyChoice: TypeAlias = IdempotencyPolicy | Callable[[dict[str, Any]], IdempotencyPolicy | None]
+
+
+class IdempotencyMiddleware:
+    """Idempotency-Key handling for any WSGI app (Flask: wrap ``app.wsgi_app``)."""
+
+    def __init__(
+        self,
+        app: WSGIApplication,
+        *,
+        store: IdempotencyStore | BlockingIdempotencyStore,
+        policy: PolicyChoice | None = None,
+    ) -> None:
+        self.app = app
+        self.store: BlockingIdempotencyStore = (
+            store
+            if isinstance(store, BlockingIdempotencyStore)
+            else BlockingIdempotencyStore(store)
+        )
+        self.policy = policy if policy is not None else IdempotencyPolicy()
+        if isinstance(self.policy, IdempotencyPolicy):
+            _supported(self.policy)
+
+    def close(self) -> None:
+        """Close the store and stop its loop thread (also done at exit)."""
+        self.store.close()
+
+    def _policy_for(self, environ: WSGIEnvironment) -> IdempotencyPolicy | None:
+        if isinstance(self.policy, IdempotencyPolicy):
+            return self.policy
+        policy = self.policy(environ)
+        return None if policy is None else _supported(policy)
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        policy = self._policy_for(environ)
+        method = environ["REQUEST_METHOD"]
+        if policy is None or method not in policy.methods:
+            return self.app(environ, start_response)
+        try:
+            key = parse_idempotency_key(header_lines(environ, "HTTP_IDEMPOTENCY_KEY"))
+            if key is None and not policy.required:
+                return self.app(environ, start_response)
+            body = _read_body(environ, policy.max_body)
+        except (MalformedHeader, ContentTooLarge) as error:
+            return problem_answer(start_response, error.problem)
+        return self._handle(environ, start_response, policy, key, body)
+
+    def _handle(
+        self,
+        environ: WSGIEnvironment,
+        start_response: StartResponse,
+        policy: IdempotencyPolicy,
+        key: str | None,
+        body: bytes,
+    ) -> Iterable[bytes]:
+        principal = policy.principal(environ)
+        request_fingerprint = fingerprint(
+            environ["REQUEST_METHOD"], _target(environ), principal, body
+        )
+        token = os.urandom(16).hex()
+        flow = idempotency_flow(
+            key,
+            request_fingerprint,
+            required=policy.required,
+            wait=policy.wait,
+            store_server_errors=policy.store_server_errors,
+        )
+        captured: Captured | None = None
+        reply: IdempotencyReply
+        try:
+            command = next(flow)
+            while True:
+                if isinstance(command, Claim):
+                    assert key is not None
+                    try:
+                        reply = self.store.claim(
+                            principal,
+                            key,
+                            request_fingerprint,
+                            token,
+                            now=time.time(),
+                            lease=policy.lease,
+                        )
+                    except Unavailable as error:  # nothing ran: the client may retry
+                        headers = {"Retry-After": str(error.retry_after)}
+                        return problem_answer(start_response, error.problem, headers)
+                elif isinstance(command, Sleep):
+                    time.sleep(command.seconds)  # in this request's thread, not the loop's
+                    reply = None
+                elif isinstance(command, Execute):
+                    captured = run(self.app, environ, body)
+                    if captured.error is not None:
+                        reply = captured.error
+                    else:
+                        reply = policy.recorded(
+                            captured.status_code, captured.headers, captured.body
+                        )
+                elif isinstance(command, Complete):
+                    assert key is not None
+                    reply = self.store.complete(
+                        principal,
+                        key,
+                        token,
+                        command.response,
+                        now=time.time(),
+                        retention=policy.retention,
+                    )
+                else:
+                    assert isinstance(command, Release)
+                    assert key is not None
+                    self.store.release(principal, key, token)
+                    reply = None
+                command = flow.send(reply)
+        except StopIteration as stop:
+            answer: Answer = stop.value
+        return _answer(start_response, answer, captured)
+
+
+def _supported(policy: IdempotencyPolicy) -> IdempotencyPolicy:
+    if policy.transactional:
+        raise ValueError(
+            "transactional idempotency policies are not supported by the WSGI middleware yet"
+        )
+    return policy
+
+
+def _answer(
+    start_response: StartResponse, answer: Answer, captured: Captured | None
+) -> Iterable[bytes]:
+    if answer.error is not None:
+        raise answer.error
+    if answer.problem is not None:
+        headers = {"Retry-After": str(answer.retry_after)} if answer.retry_after else {}
+        return problem_answer(start_response, answer.problem, headers)
+    assert answer.response is not None
+    if answer.replayed:
+        response = answer.response
+        replayed = [*response.headers, (REPLAYED_HEADER, "true")]
+        return send(start_response, status_line(response.status), replayed, response.body)
+    # The request ran here: it gets the app's own answer, every header in it.
+    assert captured is not None
+    return send(start_response, captured.status, captured.headers, captured.body)
+
+
+def _read_body(environ: WSGIEnvironment, limit: int) -> bytes:
+    """The request body, whole (it is part of the fingerprint); 413 above `limit`."""
+    too_large = ContentTooLarge(f"the body exceeds the limit of {limit} bytes", max_bytes=limit)
+    stream = environ["wsgi.input"]
+    length = environ.get("CONTENT_LENGTH", "")
+    if length:
+        try:
+            size = int(length)
+        except ValueError:
+            size = 0  # servers refuse a malformed Content-Length before the app
+        if size > limit:
+            raise too_large
+        return bytes(stream.read(size)) if size > 0 else b""
+    if environ.get("wsgi.input_terminated"):  # chunked: read to the end
+        body = bytes(stream.read(limit + 1))
+        if len(body) > limit:
+            raise too_large
+        return body
+    return b""
+
+
+def _target(environ: WSGIEnvironment) -> str:
+    # PEP 3333 hands the path over as latin-1 text; re-read its bytes as
+    # UTF-8 so the target is what an ASGI server would have decoded.
+    raw: str = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+    path = raw.encode("latin-1").decode("utf-8", "surrogateescape")
+    query: str = environ.get("QUERY_STRING", "")
+    return path + ("?" + query if query else "")

@@ -1,0 +1,245 @@
+"""A Django project in one module: versioned notes as plain views and as a DRF viewset.
+
+Run as a server process (``start_app("tests.adapters.django_notes:create_app",
+..., wsgi=True)``), never imported by the test process: Django's settings
+can be configured once per process. ``NOTES_DATABASE`` is a SQLite file or
+a ``postgresql://`` URL; the tables are created on start if missing.
+
+The plain views are the ones docs/django.md shows; `/notes/{pk}` and
+`/api/notes/{pk}` write the same rows, so concurrent clients can use both.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import django
+from django.conf import settings
+
+
+def _database(url: str) -> dict[str, Any]:
+    if not url.startswith("postgresql://"):
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": url,
+            "OPTIONS": {"init_command": "PRAGMA journal_mode=WAL", "timeout": 30},
+        }
+    parts = urlsplit(url)
+    options = {name: values[0] for name, values in parse_qs(parts.query).items()}
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": parts.path.lstrip("/"),
+        "USER": parts.username,
+        "HOST": parts.hostname,
+        "PORT": parts.port or 5432,
+        "OPTIONS": options,
+    }
+
+
+settings.configure(
+    DEBUG=False,
+    ALLOWED_HOSTS=["127.0.0.1"],
+    ROOT_URLCONF=__name__,
+    MIDDLEWARE=["httpconflict.django.ProblemMiddleware"],
+    INSTALLED_APPS=[],
+    DATABASES={"default": _database(os.environ["NOTES_DATABASE"])},
+    DATA_UPLOAD_MAX_MEMORY_SIZE=1000,
+    USE_TZ=True,
+    REST_FRAMEWORK={
+        "EXCEPTION_HANDLER": "httpconflict.django.rest_framework.exception_handler",
+        "DEFAULT_PARSER_CLASSES": ["httpconflict.django.rest_framework.JSONParser"],
+        "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+        "DEFAULT_AUTHENTICATION_CLASSES": [],
+        "DEFAULT_PERMISSION_CLASSES": [],
+        "UNAUTHENTICATED_USER": None,
+    },
+)
+django.setup()
+
+from django.core.exceptions import PermissionDenied  # noqa: E402
+from django.db import connection, models  # noqa: E402
+from django.http import HttpRequest, HttpResponse, JsonResponse  # noqa: E402
+from django.shortcuts import get_object_or_404  # noqa: E402
+from django.urls import path  # noqa: E402
+from django.utils.decorators import decorator_from_middleware  # noqa: E402
+from django.views.decorators.csrf import csrf_exempt  # noqa: E402
+from django.views.decorators.http import require_http_methods  # noqa: E402
+from rest_framework import serializers, viewsets  # noqa: E402
+from rest_framework.routers import SimpleRouter  # noqa: E402
+
+from httpconflict import Unavailable, Validators  # noqa: E402
+from httpconflict.django import (  # noqa: E402
+    ConditionalGetMiddleware,
+    conditional,
+    json_body,
+    version_etag,
+    versioned_delete,
+    versioned_update,
+)
+from httpconflict.django.rest_framework import ConditionalModelMixin  # noqa: E402
+
+
+class Note(models.Model):  # type: ignore[misc]
+    title = models.CharField(max_length=200)
+    count = models.IntegerField(default=0)
+    writer = models.CharField(max_length=200, default="")
+    version = models.PositiveIntegerField(default=1)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        app_label = "notes"
+
+
+class User(models.Model):  # type: ignore[misc]
+    email = models.CharField(max_length=200, unique=True)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        app_label = "notes"
+
+
+# --- plain Django views ---------------------------------------------------------
+
+FIELDS = ("title", "count", "writer")
+
+
+def as_json(note: Any) -> dict[str, Any]:
+    return {"id": note.pk, **{f: getattr(note, f) for f in FIELDS}, "updated": note.updated}
+
+
+def note_validators(request: HttpRequest, pk: int) -> Validators | None:
+    note = Note.objects.filter(pk=pk).first()
+    return None if note is None else Validators(version_etag(note), note.updated)
+
+
+@csrf_exempt  # type: ignore[untyped-decorator]
+@require_http_methods(["GET", "HEAD", "PUT", "DELETE"])  # type: ignore[untyped-decorator]
+@conditional(note_validators)  # 304 and 412 for GET and HEAD
+def note(request: HttpRequest, pk: int) -> HttpResponse:
+    if request.method == "PUT":
+        body = json_body(request)  # 415, 400, 422 as problems
+        values = {f: body[f] for f in FIELDS if f in body}
+        written = versioned_update(Note, pk, request, values)  # 428, 412, 404
+        return JsonResponse(as_json(written), headers={"ETag": version_etag(written).to_header()})
+    if request.method == "DELETE":
+        versioned_delete(Note, pk, request)
+        return HttpResponse(status=204)
+    return JsonResponse(as_json(get_object_or_404(Note, pk=pk)))
+
+
+@csrf_exempt  # type: ignore[untyped-decorator]
+@require_http_methods(["POST"])  # type: ignore[untyped-decorator]
+def create_note(request: HttpRequest) -> HttpResponse:
+    body = json_body(request)
+    note = Note.objects.create(**{f: body[f] for f in FIELDS if f in body})
+    headers = {"ETag": version_etag(note).to_header(), "Location": f"/notes/{note.pk}"}
+    return JsonResponse(as_json(note), status=201, headers=headers)
+
+
+@csrf_exempt  # type: ignore[untyped-decorator]
+def create_user(request: HttpRequest) -> HttpResponse:
+    user = User.objects.create(email=json_body(request)["email"])  # a taken email: 409
+    return JsonResponse({"id": user.pk, "email": user.email}, status=201)
+
+
+NOON = datetime(2026, 1, 1, 12, tzinfo=UTC)
+TAGGED = '"a,b"'
+
+
+@conditional(lambda request: Validators(last_modified=NOON))
+def clock(request: HttpRequest) -> HttpResponse:
+    """A resource with a modification date and no ETag."""
+    return JsonResponse({"noon": NOON.isoformat()})
+
+
+@decorator_from_middleware(ConditionalGetMiddleware)  # type: ignore[untyped-decorator]
+def tagged(request: HttpRequest) -> HttpResponse:
+    """A view that sets its own ETag (with a comma in it, a valid etagc): the middleware's."""
+    return JsonResponse({"tagged": True}, headers={"ETag": TAGGED})
+
+
+def unavailable(request: HttpRequest) -> HttpResponse:
+    raise Unavailable("the database is being migrated", retry_after=7)
+
+
+def host(request: HttpRequest) -> HttpResponse:
+    return JsonResponse({"host": request.get_host()})  # DisallowedHost: Django's 400 page
+
+
+def forbidden(request: HttpRequest) -> HttpResponse:
+    raise PermissionDenied("not yours")
+
+
+@csrf_exempt  # type: ignore[untyped-decorator]
+def echo(request: HttpRequest) -> HttpResponse:
+    return JsonResponse(json_body(request))
+
+
+def chosen_error(request: HttpRequest) -> HttpResponse:
+    return JsonResponse({"error": "the view's own"}, status=400)
+
+
+def boom(request: HttpRequest) -> HttpResponse:
+    raise RuntimeError("a bug")
+
+
+# --- Django REST framework ------------------------------------------------------
+
+
+class NoteSerializer(serializers.ModelSerializer):  # type: ignore[misc]
+    class Meta:
+        model = Note
+        fields = ("id", "title", "count", "writer")
+
+
+class NoteViewSet(ConditionalModelMixin, viewsets.ModelViewSet):  # type: ignore[misc]
+    queryset = Note.objects.all()
+    serializer_class = NoteSerializer
+
+
+class UserSerializer(serializers.ModelSerializer):  # type: ignore[misc]
+    # ModelSerializer's UniqueValidator kept: its refusal is answered as the index's.
+    class Meta:
+        model = User
+        fields = ("id", "email")
+
+
+class UserViewSet(ConditionalModelMixin, viewsets.ModelViewSet):  # type: ignore[misc]
+    queryset = User.objects.all()
+    serializer_class = UserSerializer
+
+
+router = SimpleRouter(trailing_slash=False)
+router.register("api/notes", NoteViewSet)
+router.register("api/users", UserViewSet)
+
+urlpatterns = [
+    path("healthz", lambda request: JsonResponse({"status": "ok"})),
+    path("notes", create_note),
+    path("notes/<int:pk>", note),
+    path("users", create_user),
+    path("clock", clock),
+    path("tagged", tagged),
+    path("unavailable", unavailable),
+    path("forbidden", forbidden),
+    path("host", host),
+    path("echo", echo),
+    path("chosen-error", chosen_error),
+    path("boom", boom),
+    *router.urls,
+]
+
+
+def create_app() -> Any:
+    from django.core.wsgi import get_wsgi_application
+
+    existing = connection.introspection.table_names()
+    with connection.schema_editor() as editor:
+        for model in (Note, User):
+            if model._meta.db_table not in existing:
+                editor.create_model(model)
+    connection.close()
+    return get_wsgi_application()

@@ -1,0 +1,197 @@
+"""The DRF mixin and exception handler, on the test project's viewsets (a server process).
+
+`ConditionalModelMixin` on ``/api/notes`` and ``/api/users``; the
+exception handler and the strict JSONParser are set in REST_FRAMEWORK.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.adapters.django_servers import NOTE, create_note, notes_server
+from tests.problems import assert_problem
+
+
+@pytest.fixture(scope="module")
+def http(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
+    log_dir = tmp_path_factory.mktemp("django-drf")
+    with (
+        notes_server(str(log_dir / "notes.db"), log_dir) as url,
+        httpx.Client(base_url=url, timeout=10) as client,
+    ):
+        yield client
+
+
+def note(**fields: Any) -> dict[str, Any]:
+    return {**NOTE, **fields}
+
+
+def test_create_answers_the_etag_and_location(http: httpx.Client) -> None:
+    """A 201 names the new note (a path to its detail route) and its version."""
+    answer = http.post("/api/notes", json=note(title="new"))
+    assert answer.status_code == 201
+    assert answer.headers["etag"] == '"1"'
+    location = answer.headers["location"]
+    assert location == f"/api/notes/{answer.json()['id']}"
+    assert http.get(location).json()["title"] == "new"
+
+
+def test_update_with_the_current_etag(http: httpx.Client) -> None:
+    """PUT and PATCH with the current ETag write once each, each answering the next ETag."""
+    url, etag = create_note(http, "/api")
+    put = http.put(url, json=note(title="put"), headers={"If-Match": etag})
+    assert (put.status_code, put.headers["etag"], put.json()["title"]) == (200, '"2"', "put")
+    patch = http.patch(url, json={"count": 3}, headers={"If-Match": '"2"'})
+    assert (patch.status_code, patch.headers["etag"]) == (200, '"3"')
+    assert patch.json() == {**put.json(), "count": 3}
+
+
+@pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE"])
+def test_a_write_without_if_match_is_428(http: httpx.Client, method: str) -> None:
+    """Every write to an existing note must name its version."""
+    url, _ = create_note(http, "/api", title="kept")
+    body = None if method == "DELETE" else note(title="blind")
+    assert_problem(http.request(method, url, json=body), 428, "precondition-required")
+    assert http.get(url).json()["title"] == "kept"
+
+
+@pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE"])
+def test_a_stale_write_is_412_naming_the_current_etag(http: httpx.Client, method: str) -> None:
+    """A write based on a version that is gone is refused with the one now stored."""
+    url, stale = create_note(http, "/api")
+    http.patch(url, json={"title": "moved on"}, headers={"If-Match": stale})
+    body = None if method == "DELETE" else note(title="late")
+    answer = http.request(method, url, json=body, headers={"If-Match": stale})
+    assert assert_problem(answer, 412, "precondition-failed")["current_etag"] == '"2"'
+    assert http.get(url).json()["title"] == "moved on"
+
+
+def test_preconditions_come_before_the_body(http: httpx.Client) -> None:
+    """RFC 9110 §13.2.1: 428 and 412 answer a write whatever its body, valid or not."""
+    url, stale = create_note(http, "/api")
+    http.patch(url, json={"count": 1}, headers={"If-Match": stale})
+    invalid = {"title": "x", "count": "many"}
+    assert_problem(http.put(url, json=invalid), 428)
+    assert_problem(http.put(url, json=invalid, headers={"If-Match": stale}), 412)
+    answer = http.put(url, json=invalid, headers={"If-Match": '"2"'})
+    assert "count" in assert_problem(answer, 422, "invalid-document")["errors"]
+
+
+def test_a_retried_write_that_already_succeeded_is_a_success(http: httpx.Client) -> None:
+    """A PUT repeated after its answer was lost finds its state in place: 200, no new version."""
+    url, etag = create_note(http, "/api")
+    body = note(title="once", writer="me")
+    assert http.put(url, json=body, headers={"If-Match": etag}).status_code == 200
+    again = http.put(url, json=body, headers={"If-Match": etag})
+    assert (again.status_code, again.headers["etag"]) == (200, '"2"')
+
+
+def test_delete(http: httpx.Client) -> None:
+    """DELETE with the current ETag is a 204; then the note is a 404."""
+    url, etag = create_note(http, "/api")
+    assert http.delete(url, headers={"If-Match": etag}).status_code == 204
+    assert_problem(http.get(url), 404, "not-found")
+    assert_problem(http.delete(url, headers={"If-Match": etag}), 404, "not-found")
+
+
+# --- REST framework's own errors as problems ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type", "status", "slug"),
+    [
+        pytest.param(b'{"title": ', "application/json", 400, "malformed-json", id="not-json"),
+        pytest.param(b"[1, 2]", "application/json", 422, "invalid-document", id="not-an-object"),
+        pytest.param(
+            b'{"title": "a", "title": "b"}',
+            "application/json",
+            422,
+            "invalid-document",
+            id="repeated-member",
+        ),
+        pytest.param(b'{"title": "a"}', "text/plain", 415, "unsupported-media-type", id="text"),
+        pytest.param(
+            b'{"title": "a"}',
+            "application/json; charset=latin-1",
+            415,
+            "unsupported-media-type",
+            id="rfc8259-8.1-utf-8-only",
+        ),
+        pytest.param(
+            b'{"title": "a", "count": "x"}',
+            "application/json",
+            422,
+            "invalid-document",
+            id="invalid",
+        ),
+    ],
+)
+def test_bad_bodies(
+    http: httpx.Client, content: bytes, content_type: str, status: int, slug: str
+) -> None:
+    """Parse, media type and validation errors are problems; validation is a 422."""
+    answer = http.post("/api/notes", content=content, headers={"Content-Type": content_type})
+    body = assert_problem(answer, status, slug)
+    if status == 415:
+        assert body["accept"] == ["application/json"]
+
+
+def test_validation_errors_are_listed_per_field(http: httpx.Client) -> None:
+    """The 422 carries REST framework's messages under `errors`."""
+    answer = http.post("/api/notes", json={"count": "many"})
+    errors = assert_problem(answer, 422, "invalid-document")["errors"]
+    assert set(errors) == {"title", "count"}
+    assert all(isinstance(message, str) for messages in errors.values() for message in messages)
+
+
+def test_method_not_allowed_and_not_found(http: httpx.Client) -> None:
+    """405 keeps Allow; a missing note is a 404 problem."""
+    answer = http.delete("/api/notes")
+    assert_problem(answer, 405, "method-not-allowed")
+    assert answer.headers["allow"] == "GET, POST, HEAD, OPTIONS"
+    assert_problem(http.get("/api/notes/999999"), 404, "not-found")
+
+
+def test_a_duplicate_email_is_409_whichever_check_refuses_it(http: httpx.Client) -> None:
+    """8 concurrent creates of one email: one 201, seven 409 naming "email" and not its value.
+
+    The serializer's UniqueValidator refuses most; a create that passed it
+    while another was inserting is refused by the unique index instead. The
+    answer is the same.
+    """
+    email = "race@example.com"
+    barrier = threading.Barrier(8)
+    answers: list[httpx.Response] = []
+
+    def create() -> None:
+        with httpx.Client(base_url=http.base_url, timeout=10) as client:
+            barrier.wait()
+            answers.append(client.post("/api/users", json={"email": email}))
+
+    threads = [threading.Thread(target=create) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [201] + [409] * 7, [a.text for a in answers]
+    for answer in answers[1:]:
+        if answer.status_code == 409:
+            body = assert_problem(answer, 409, "unique-violation")
+            assert body["conflicts"][0]["fields"] == ["email"]
+            assert email not in answer.text
+
+
+def test_an_update_to_a_taken_email_is_409(http: httpx.Client) -> None:
+    """A versioned update that breaks the unique index is a 409 too, and writes nothing."""
+    assert http.post("/api/users", json={"email": "first@example.com"}).status_code == 201
+    second = http.post("/api/users", json={"email": "second@example.com"})
+    url = second.headers["location"]
+    answer = http.put(url, json={"email": "first@example.com"}, headers={"If-Match": '"1"'})
+    assert_problem(answer, 409, "unique-violation")
+    assert http.get(url).json()["email"] == "second@example.com"

@@ -1,0 +1,227 @@
+"""httpconflict.fastapi on a real uvicorn process: problems, the Preconditions dependency, OpenAPI.
+
+The app (tests/adapters/fastapi_notes.py) stores notes with a version
+column through `httpconflict.sqlalchemy`, on a SQLite file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from openapi_spec_validator import validate
+
+from tests.servers import start_app
+
+PROBLEM = "application/problem+json"
+TYPES = "https://httpconflict.dev/problems/"
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
+    tmp = tmp_path_factory.mktemp("fastapi")
+    env = {"ADAPTERS_SQLITE": str(tmp / "notes.db")}
+    with (
+        start_app("tests.adapters.fastapi_notes:create_app", tmp, env=env, probe="/healthz") as url,
+        httpx.Client(base_url=url, timeout=10) as http,
+    ):
+        yield http
+
+
+@pytest.fixture
+def note(client: httpx.Client, request: pytest.FixtureRequest) -> tuple[str, str]:
+    """A fresh note: its URL and ETag."""
+    created = client.post("/notes", json={"title": request.node.name})
+    assert created.status_code == 201
+    return f"/notes/{created.json()['id']}", created.headers["etag"]
+
+
+def problem(response: httpx.Response, status: int, slug: str | None) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status
+    assert body["type"] == (TYPES + slug if slug else "about:blank")
+    return body
+
+
+def test_write_without_precondition_is_428(client: httpx.Client, note: tuple[str, str]) -> None:
+    """PUT and DELETE of an existing note without If-Match: 428, nothing written."""
+    url, etag = note
+    problem(client.put(url, json={"title": "blind"}), 428, "precondition-required")
+    problem(client.delete(url), 428, "precondition-required")
+    assert client.get(url).headers["etag"] == etag
+
+
+def test_write_to_a_missing_note_is_404(client: httpx.Client) -> None:
+    """Without a row there is nothing to require a precondition of: 404, with or without one."""
+    problem(client.put("/notes/999999", json={"title": "x"}), 404, "not-found")
+    problem(
+        client.put("/notes/999999", json={"title": "x"}, headers={"If-Match": '"1"'}),
+        404,
+        "not-found",
+    )
+    problem(client.delete("/notes/999999", headers={"If-Match": "*"}), 404, "not-found")
+
+
+def test_stale_if_match_is_412_with_current_etag(
+    client: httpx.Client, note: tuple[str, str]
+) -> None:
+    """Two writers with the same ETag: the first wins, the second gets 412 naming the new ETag."""
+    url, etag = note
+    first = client.put(url, json={"title": "first"}, headers={"If-Match": etag})
+    assert first.status_code == 200
+    assert first.headers["etag"] != etag
+    second = client.put(url, json={"title": "second"}, headers={"If-Match": etag})
+    assert problem(second, 412, "precondition-failed")["current_etag"] == first.headers["etag"]
+    assert client.get(url).json()["title"] == "first"
+
+
+@pytest.mark.parametrize(
+    ("if_match", "status"),
+    [
+        pytest.param("{etag}", 200, id="exact"),
+        pytest.param('"nope", {etag}', 200, id="list"),
+        pytest.param("*", 200, id="star"),
+        pytest.param("W/{etag}", 412, id="rfc9110-13.1.1-weak-never-matches-if-match"),
+        pytest.param('"abc"', 412, id="not-a-version"),
+    ],
+)
+def test_if_match_forms(
+    client: httpx.Client, note: tuple[str, str], if_match: str, status: int
+) -> None:
+    """If-Match uses the strong comparison, over a list, or "*"."""
+    url, etag = note
+    response = client.put(
+        url, json={"title": f"t{url}"}, headers={"If-Match": if_match.format(etag=etag)}
+    )
+    assert response.status_code == status
+
+
+def test_delete_with_if_match(client: httpx.Client, note: tuple[str, str]) -> None:
+    """DELETE: 412 when stale, 204 when current, then 404."""
+    url, etag = note
+    problem(client.delete(url, headers={"If-Match": '"999"'}), 412, "precondition-failed")
+    assert client.delete(url, headers={"If-Match": etag}).status_code == 204
+    problem(client.get(url), 404, "not-found")
+
+
+def test_get_304_and_412_from_the_dependency(client: httpx.Client, note: tuple[str, str]) -> None:
+    """conditions.check answers 304 (weak comparison) and 412 before the body is built."""
+    url, etag = note
+    cached = client.get(url, headers={"If-None-Match": f'"x", W/{etag}'})
+    assert (cached.status_code, cached.content, cached.headers["etag"]) == (304, b"", etag)
+    assert client.get(url, headers={"If-None-Match": '"x"'}).status_code == 200
+    failed = client.get(url, headers={"If-Match": '"x"'})
+    assert problem(failed, 412, "precondition-failed")["current_etag"] == etag
+
+
+def test_malformed_precondition_is_400(client: httpx.Client, note: tuple[str, str]) -> None:
+    """An unquoted entity-tag is a 400 naming the header, not an ignored condition."""
+    url, etag = note
+    body = problem(
+        client.put(url, json={"title": "x"}, headers={"If-Match": etag.strip('"')}),
+        400,
+        "malformed-header",
+    )
+    assert body["header"] == "If-Match"
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type", "status", "slug"),
+    [
+        pytest.param(b'{"title": ', "application/json", 400, "malformed-json", id="bad-json"),
+        pytest.param(
+            b"title=x",
+            "application/x-www-form-urlencoded",
+            415,
+            "unsupported-media-type",
+            id="form",
+        ),
+        pytest.param(b'{"title": "x"}', None, 415, "unsupported-media-type", id="no-content-type"),
+        pytest.param(b'{"title": "x"}', "text/plain", 415, "unsupported-media-type", id="text"),
+        pytest.param(b"[1, 2]", "application/json", 422, "invalid-document", id="not-an-object"),
+        pytest.param(b'{"title": 5}', "application/json", 422, "invalid-document", id="wrong-type"),
+        pytest.param(b"{}", "application/json", 422, "invalid-document", id="missing-field"),
+        pytest.param(b"", "application/json", 422, "invalid-document", id="no-body"),
+    ],
+)
+def test_bad_bodies(
+    client: httpx.Client, content: bytes, content_type: str | None, status: int, slug: str
+) -> None:
+    """A bad body is a problem: 400 malformed JSON, 415 not JSON, 422 not acceptable."""
+    headers = {"Content-Type": content_type} if content_type else {}
+    body = problem(client.post("/notes", content=content, headers=headers), status, slug)
+    if status == 422:
+        assert body["errors"][0]["location"][0] == "body"
+
+
+def test_invalid_parameters(client: httpx.Client) -> None:
+    """A path that names no note is a 404; an invalid query parameter a 400 naming it."""
+    problem(client.get("/notes/abc"), 404, "not-found")
+    assert (
+        problem(client.get("/search?limit=many"), 400, "invalid-parameter")["parameter"] == "limit"
+    )
+
+
+def test_http_exceptions_become_problems(client: httpx.Client) -> None:
+    """HTTPException keeps its status, detail and headers; routing's 404/405 are typed."""
+    teapot = problem(client.get("/teapot"), 418, None)
+    assert (teapot["title"], teapot["detail"]) == ("I'm a Teapot", "short and stout")
+    assert client.get("/teapot").headers["x-pot"] == "1"
+    assert problem(client.get("/detail-object"), 409, None)["data"] == {"reason": "custom"}
+    problem(client.get("/nowhere"), 404, "not-found")
+    not_allowed = client.patch("/notes/1")
+    problem(not_allowed, 405, "method-not-allowed")
+    assert "PUT" in not_allowed.headers["allow"]
+
+
+def test_retry_after(client: httpx.Client) -> None:
+    """An error with retry_after answers with a Retry-After header."""
+    response = client.get("/busy")
+    assert problem(response, 503, "unavailable")["retry_after"] == 7
+    assert response.headers["retry-after"] == "7"
+
+
+def test_unique_violation_is_409(client: httpx.Client, note: tuple[str, str]) -> None:
+    """The integrity handler is installed: a duplicate title is a 409 naming the field."""
+    url, _ = note
+    title = client.get(url).json()["title"]
+    duplicate = problem(client.post("/notes", json={"title": title}), 409, "unique-violation")
+    assert duplicate["conflicts"][0]["fields"] == ["title"]
+
+
+def test_unexpected_error_is_a_500_problem(client: httpx.Client) -> None:
+    """Anything else is a 500 problem that does not leak the error."""
+    # uvicorn closes the connection of a request whose app raised: a client of its own.
+    body = problem(httpx.get(client.base_url.join("/boom"), timeout=10), 500, "internal-error")
+    assert "integrity" not in body["detail"]
+
+
+def test_openapi_documents_the_answers(client: httpx.Client) -> None:
+    """Routes with Preconditions document their headers, 304/409/412/428, all as problems."""
+    spec = client.get("/openapi.json").json()
+    validate(spec)
+    note_path = spec["paths"]["/notes/{note_id}"]
+    put, get = note_path["put"], note_path["get"]
+    headers = {p["name"] for p in put["parameters"] if p["in"] == "header"}
+    assert {"If-Match", "If-None-Match"} <= headers
+    assert {"400", "404", "409", "412", "415", "422", "428"} <= set(put["responses"])
+    assert "304" not in put["responses"]
+    assert {"304", "412"} <= set(get["responses"])
+    assert "428" not in get["responses"]
+    assert {"412", "428"} <= set(note_path["delete"]["responses"])
+    ref = {"$ref": "#/components/schemas/ProblemDetails"}
+    for operation in (put, get, note_path["delete"]):
+        for status, answer in operation["responses"].items():
+            if status.startswith("4"):
+                assert answer["content"] == {PROBLEM: {"schema": ref}}, status
+    # Routes without the dependency get no precondition answers, but their 422 is a problem.
+    create = spec["paths"]["/notes"]["post"]
+    assert "412" not in create["responses"]
+    assert create["responses"]["422"]["content"] == {PROBLEM: {"schema": ref}}
+    schemas = spec["components"]["schemas"]
+    assert "HTTPValidationError" not in schemas
+    assert schemas["ProblemDetails"]["required"] == ["type", "title", "status"]

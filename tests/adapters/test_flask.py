@@ -1,0 +1,349 @@
+"""httpconflict.flask in a real Flask app (its test client): problems, 304/412/428, strict JSON."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from flask import Flask, abort, request
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from httpconflict import (
+    ETag,
+    Guard,
+    NotFound,
+    PreconditionFailed,
+    Unavailable,
+    Validators,
+    WriteOutcome,
+    WriteResult,
+)
+from httpconflict._problem import PROBLEM_TYPE_BASE
+from httpconflict.flask import (
+    HTTPConflict,
+    conditional,
+    conditional_write,
+    json_object,
+    preconditions,
+)
+
+MODIFIED = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+def problem(answer: TestResponse, status: int, slug: str | None = None) -> dict[str, Any]:
+    """The answer is an RFC 9457 problem with this status (and type); its body."""
+    assert answer.status_code == status, answer.text
+    assert answer.content_type == "application/problem+json"
+    body: dict[str, Any] = answer.json or {}
+    assert body["status"] == status
+    if slug is not None:
+        assert body["type"] == PROBLEM_TYPE_BASE + slug
+    else:
+        assert body["type"] == "about:blank"
+    return body
+
+
+def make_app(**options: Any) -> Flask:
+    """An app with one view per behaviour; a dict as the store of `pages`."""
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = 64
+    HTTPConflict(app, **options)
+    pages: dict[int, tuple[str, str]] = {1: ("e1", "hello")}  # id -> (etag, body)
+
+    @app.get("/missing")
+    def missing() -> Any:
+        raise NotFound("there is nothing here")
+
+    @app.get("/busy")
+    def busy() -> Any:
+        raise Unavailable("the database is busy", retry_after=3)
+
+    @app.get("/stale")
+    def stale() -> Any:
+        raise PreconditionFailed("changed", current_etag='"v2"')
+
+    @app.get("/teapot")
+    def teapot() -> Any:
+        abort(418)
+
+    @app.get("/boom")
+    def boom() -> Any:
+        raise ValueError("secret internals")
+
+    @app.get("/slash/")
+    def slash() -> Any:
+        return "ok"
+
+    @app.post("/flask-json")
+    def flask_json() -> Any:
+        return {"got": request.get_json()}
+
+    @app.post("/json")
+    def strict_json() -> Any:
+        return json_object()
+
+    @app.post("/unique")
+    def unique() -> Any:
+        db = sqlite3.connect(":memory:")
+        db.execute("CREATE TABLE users (email TEXT UNIQUE)")
+        db.execute("INSERT INTO users VALUES ('a@example.com')")
+        db.execute("INSERT INTO users VALUES ('a@example.com')")
+        return "", 201
+
+    @app.route("/pages/<int:id>", methods=["GET", "PUT", "DELETE"])
+    def page(id: int) -> Any:
+        if request.method in ("GET", "HEAD"):
+            if id not in pages:
+                raise NotFound("no such page")
+            etag, body = pages[id]
+            return conditional({"body": body}, etag=ETag(etag), last_modified=MODIFIED)
+
+        def read() -> Validators | None:
+            return Validators(ETag(pages[id][0])) if id in pages else None
+
+        def write(guard: Guard) -> WriteResult:
+            # One step under the GIL: the check and the write are not separable here.
+            current = pages.get(id)
+            holds = (guard.exists is None or guard.exists == (current is not None)) and (
+                guard.etags is None or (current is not None and current[0] in guard.etags)
+            )
+            if not holds:
+                return WriteResult(False, read())
+            if request.method == "DELETE":
+                del pages[id]
+                return WriteResult(True, None)
+            body = json_object()["body"]
+            new = ETag.from_content(body.encode())
+            if current is not None and current[0] == new.opaque:
+                return WriteResult(False, read())
+            pages[id] = (new.opaque, body)
+            return WriteResult(True, Validators(new), created=current is None)
+
+        requested = None
+        if request.method == "PUT":
+            requested = ETag.from_content(json_object()["body"].encode())
+        decision = conditional_write(read, write, requested=requested)
+        if request.method == "DELETE":
+            return "", 204
+        new = decision.current.etag if decision.current else None
+        status = 201 if decision.created else 200
+        return {"outcome": decision.outcome.value}, status, {"ETag": str(new)}
+
+    @app.get("/conditions")
+    def conditions() -> Any:
+        parsed = preconditions()
+        return {"if_match": str(parsed.if_match), "present": parsed.present}
+
+    return app
+
+
+@pytest.fixture
+def client() -> Iterator[FlaskClient]:
+    with make_app().test_client() as client:
+        yield client
+
+
+# --- problem answers -----------------------------------------------------------
+
+
+def test_problem_errors_are_answered_with_their_problem(client: FlaskClient) -> None:
+    """A ProblemError raised in a view is its problem+json, extension members included."""
+    assert problem(client.get("/missing"), 404, "not-found")["detail"] == "there is nothing here"
+    assert problem(client.get("/stale"), 412, "precondition-failed")["current_etag"] == '"v2"'
+
+
+def test_retry_after_goes_in_the_header_too(client: FlaskClient) -> None:
+    """An error that says when to retry says it in Retry-After as well as in the body."""
+    answer = client.get("/busy")
+    assert problem(answer, 503, "unavailable")["retry_after"] == 3
+    assert answer.headers["Retry-After"] == "3"
+
+
+def test_flask_http_errors_are_problems(client: FlaskClient) -> None:
+    """An unknown URL is the not-found problem; 405 keeps Allow; others are about:blank."""
+    problem(client.get("/nowhere"), 404, "not-found")
+    wrong = client.delete("/missing")
+    problem(wrong, 405, "method-not-allowed")
+    assert set(wrong.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
+    assert problem(client.get("/teapot"), 418)["title"] == "I'm a Teapot"
+
+
+def test_a_500_says_nothing_of_the_exception(client: FlaskClient) -> None:
+    """An unhandled error is a 500 about:blank problem without the exception's text."""
+    answer = client.get("/boom")
+    body = problem(answer, 500)
+    assert body["title"] == "Internal Server Error"
+    assert "secret" not in answer.text
+
+
+def test_redirects_are_left_alone(client: FlaskClient) -> None:
+    """Flask's trailing-slash redirect is not an error: it stays a redirect."""
+    answer = client.get("/slash")
+    assert answer.status_code == 308
+    assert answer.headers["Location"].endswith("/slash/")
+
+
+def test_flask_json_errors_are_json_problems(client: FlaskClient) -> None:
+    """request.get_json() failing: 400 malformed-json saying where; 415 without JSON."""
+    bad = client.post("/flask-json", data=b'{"a": ', content_type="application/json")
+    assert "Expecting value" in problem(bad, 400, "malformed-json")["detail"]
+    problem(client.post("/flask-json", data=b"{}"), 415, "unsupported-media-type")
+
+
+def test_a_body_over_the_limit_is_413_with_the_limit(client: FlaskClient) -> None:
+    """Past MAX_CONTENT_LENGTH: 413 content-too-large naming max_bytes."""
+    answer = client.post("/json", json={"text": "x" * 100})
+    assert problem(answer, 413, "content-too-large")["max_bytes"] == 64
+
+
+def test_integrity_errors_are_still_409(client: FlaskClient) -> None:
+    """The integrity handler stays: a duplicate is 409 naming the field."""
+    body = problem(client.post("/unique"), 409, "unique-violation")
+    assert body["conflicts"] == [{"fields": ["email"]}]
+
+
+def test_http_exceptions_can_be_left_to_flask() -> None:
+    """http_exceptions=False: Flask's own pages for its errors, problems for ours."""
+    with make_app(http_exceptions=False).test_client() as client:
+        assert client.get("/nowhere").content_type.startswith("text/html")
+        problem(client.get("/missing"), 404, "not-found")
+
+
+# --- request bodies --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "slug"),
+    [
+        pytest.param(b'{"a": 1}', "text/plain", 415, "unsupported-media-type", id="not-json"),
+        pytest.param(b"{}", None, 415, "unsupported-media-type", id="no-content-type"),
+        pytest.param(b'{"a": ', "application/json", 400, "malformed-json", id="truncated"),
+        pytest.param(b'{"a": NaN}', "application/json", 400, "malformed-json", id="nan"),
+        pytest.param(b"\xff{}", "application/json", 400, "malformed-json", id="not-utf8"),
+        pytest.param(b"[1]", "application/json", 422, "invalid-document", id="an-array"),
+        pytest.param(b'{"a":1,"a":2}', "application/json", 422, "invalid-document", id="dup"),
+    ],
+)
+def test_json_object_refuses_what_is_not_one_json_object(
+    client: FlaskClient, body: bytes, content_type: str | None, status: int, slug: str
+) -> None:
+    """json_object(): 415, 400 or 422 problems, by the core's rules."""
+    problem(client.post("/json", data=body, content_type=content_type), status, slug)
+
+
+def test_json_object_reads_an_object(client: FlaskClient) -> None:
+    """A JSON object in UTF-8 with application/json (any charset=utf-8) is read."""
+    answer = client.post(
+        "/json", data=b'{"a": [1]}', content_type="application/json; charset=utf-8"
+    )
+    assert answer.json == {"a": [1]}
+
+
+# --- conditional GET -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "if_none_match",
+    ['"e1"', 'W/"e1"', '"x", "e1"', "*"],
+    ids=["same", "weak-form", "in-a-list", "star"],
+)
+def test_a_matching_if_none_match_is_304(client: FlaskClient, if_none_match: str) -> None:
+    """RFC 9110 §13.1.2: weak comparison; 304 with the ETag and no body."""
+    answer = client.get("/pages/1", headers={"If-None-Match": if_none_match})
+    assert answer.status_code == 304
+    assert answer.data == b""
+    assert answer.headers["ETag"] == '"e1"'
+    assert "Content-Type" not in answer.headers
+
+
+def test_head_is_conditional_too(client: FlaskClient) -> None:
+    """HEAD answers like GET: 304 when it matches, 200 with the validators otherwise."""
+    assert client.head("/pages/1", headers={"If-None-Match": '"e1"'}).status_code == 304
+    head = client.head("/pages/1")
+    assert head.status_code == 200
+    assert head.headers["ETag"] == '"e1"'
+    assert head.headers["Last-Modified"] == "Fri, 02 Jan 2026 03:04:05 GMT"
+
+
+def test_a_different_etag_gets_the_representation(client: FlaskClient) -> None:
+    """No match: 200 with the body, the ETag and Last-Modified."""
+    answer = client.get("/pages/1", headers={"If-None-Match": '"e0", W/"e2"'})
+    assert answer.status_code == 200
+    assert answer.json == {"body": "hello"}
+
+
+def test_if_modified_since_is_304_unless_if_none_match_is_there(client: FlaskClient) -> None:
+    """§13.2.2 step 4: If-Modified-Since only counts without If-None-Match."""
+    since = {"If-Modified-Since": "Fri, 02 Jan 2026 03:04:05 GMT"}
+    assert client.get("/pages/1", headers=since).status_code == 304
+    both = {**since, "If-None-Match": '"other"'}
+    assert client.get("/pages/1", headers=both).status_code == 200
+
+
+@pytest.mark.parametrize("if_match", ['"e0"', 'W/"e1"'], ids=["other", "weak-never-matches"])
+def test_a_failed_if_match_on_get_is_412(client: FlaskClient, if_match: str) -> None:
+    """§13.1.1: strong comparison, so a weak tag fails too; the 412 names the current tag."""
+    answer = client.get("/pages/1", headers={"If-Match": if_match})
+    assert problem(answer, 412, "precondition-failed")["current_etag"] == '"e1"'
+
+
+def test_a_malformed_conditional_header_is_400_naming_it(client: FlaskClient) -> None:
+    """An unquoted entity-tag is a 400 naming the header (with a hint), not a silent 200."""
+    body = problem(client.get("/pages/1", headers={"If-None-Match": "e1"}), 400, "malformed-header")
+    assert body["header"] == "If-None-Match"
+    assert 'did you mean "e1"' in body["detail"]
+
+
+def test_preconditions_are_the_parsed_headers(client: FlaskClient) -> None:
+    """preconditions() gives the view the request's Conditions."""
+    answer = client.get("/conditions", headers={"If-Match": '"a", "b"'})
+    assert answer.json == {"if_match": '"a", "b"', "present": True}
+    assert client.get("/conditions").json == {"if_match": "None", "present": False}
+
+
+# --- conditional writes ------------------------------------------------------------
+
+
+def put(client: FlaskClient, body: str, **headers: str) -> TestResponse:
+    return client.put("/pages/1", json={"body": body}, headers=headers)
+
+
+def test_a_write_without_if_match_on_an_existing_resource_is_428(client: FlaskClient) -> None:
+    """RFC 6585 §3: 428, explaining how to resubmit; nothing is written."""
+    assert "If-Match" in problem(put(client, "blind"), 428, "precondition-required")["detail"]
+    assert client.get("/pages/1").json == {"body": "hello"}
+
+
+def test_a_stale_if_match_is_412_with_the_current_etag(client: FlaskClient) -> None:
+    """The first writer wins; the second, holding the same tag, gets 412 naming the new tag."""
+    first = put(client, "first", **{"If-Match": '"e1"'})
+    assert first.status_code == 200
+    second = put(client, "second", **{"If-Match": '"e1"'})
+    assert problem(second, 412, "precondition-failed")["current_etag"] == first.headers["ETag"]
+    assert client.get("/pages/1").json == {"body": "first"}
+
+
+def test_a_retried_write_already_in_place_succeeds(client: FlaskClient) -> None:
+    """§13.1.1: a stale If-Match whose state is already current answers 2xx (unchanged)."""
+    put(client, "same", **{"If-Match": '"e1"'})
+    retried = put(client, "same", **{"If-Match": '"e1"'})
+    assert retried.status_code == 200
+    assert retried.json == {"outcome": WriteOutcome.UNCHANGED.value}
+
+
+def test_writes_create_with_if_none_match_star_and_delete_with_if_match(
+    client: FlaskClient,
+) -> None:
+    """PUT If-None-Match: * creates (201), then 412; DELETE needs If-Match; a gone page is 404."""
+    created = client.put("/pages/2", json={"body": "new"}, headers={"If-None-Match": "*"})
+    assert created.status_code == 201
+    again = client.put("/pages/2", json={"body": "new"}, headers={"If-None-Match": "*"})
+    problem(again, 412, "precondition-failed")
+    problem(client.delete("/pages/2"), 428, "precondition-required")
+    etag = created.headers["ETag"]
+    assert client.delete("/pages/2", headers={"If-Match": etag}).status_code == 204
+    problem(client.delete("/pages/2", headers={"If-Match": etag}), 404, "not-found")

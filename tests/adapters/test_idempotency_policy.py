@@ -1,0 +1,48 @@
+"""One IdempotencyPolicy for ASGI and WSGI: same fields, same defaults, same caller."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+
+from httpconflict import asgi, wsgi
+from httpconflict.storage import idempotency
+
+
+def test_the_wsgi_policy_has_the_asgi_policy_fields_and_defaults() -> None:
+    """Until asgi.py takes the core's policy, the two agree field by field (principal aside)."""
+
+    def shape(cls: type) -> dict[str, object]:
+        fields = dataclasses.fields(cls)
+        return {f.name: f.default for f in fields if f.name != "principal"}
+
+    assert shape(wsgi.IdempotencyPolicy) == shape(asgi.IdempotencyPolicy)
+    assert wsgi.DEFAULT_REPLAY_HEADERS == asgi.DEFAULT_REPLAY_HEADERS
+
+
+def test_the_defaults_are_the_stores() -> None:
+    """Lease and retention defaults are the stores' own."""
+    policy = wsgi.IdempotencyPolicy()
+    assert (policy.lease, policy.retention) == (
+        idempotency.DEFAULT_LEASE,
+        idempotency.DEFAULT_RETENTION,
+    )
+
+
+def test_the_same_caller_is_the_same_principal_under_asgi_and_wsgi() -> None:
+    """An ASGI scope and a WSGI environ with the same Authorization bytes give one principal."""
+    raw = "Bearer café".encode()
+    scope = {"type": "http", "headers": [(b"authorization", raw)]}
+    environ = {"HTTP_AUTHORIZATION": raw.decode("latin-1")}
+    principal = wsgi.authorization_principal(environ)
+    assert principal == wsgi.authorization_principal(scope) == asgi.authorization_principal(scope)
+    assert principal == hashlib.sha256(raw).hexdigest()[:32]
+    assert wsgi.authorization_principal({}) == "anonymous"
+
+
+def test_a_replay_keeps_only_allow_listed_headers() -> None:
+    """recorded(): Location and ETag are kept (lower-cased), Set-Cookie is not."""
+    stored = wsgi.IdempotencyPolicy().recorded(
+        201, [("Location", "/o/1"), ("Set-Cookie", "s=1"), ("ETag", '"1"')], b"{}"
+    )
+    assert stored.headers == (("location", "/o/1"), ("etag", '"1"'))

@@ -1,0 +1,460 @@
+"""httpconflict.sqlalchemy on real SQLite files and PostgreSQL, sync and async.
+
+The check and the write are one statement: a matching If-Match costs one
+UPDATE; 16 concurrent writers retrying on 412 lose no increment, while the
+same writers doing a plain read-then-write lose some.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from sqlalchemy import Column, Engine, Integer, String, Table, create_engine, event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+from httpconflict import (
+    Conditions,
+    ETag,
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+)
+from httpconflict.sqlalchemy import (
+    aflush_versioned,
+    aversioned_delete,
+    aversioned_update,
+    etag_of,
+    flush_versioned,
+    version_etag,
+    versioned_delete,
+    versioned_update,
+)
+
+WRITERS = 16
+INCREMENTS = 10
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Counter(Base):
+    __tablename__ = "hc_counters"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    count: Mapped[int] = mapped_column(default=0)
+    writer: Mapped[str] = mapped_column(String(20), default="")
+    version: Mapped[int] = mapped_column(default=1)
+
+
+class Page(Base):
+    """SQLAlchemy's own optimistic locking: the ORM's flush checks `revision`."""
+
+    __tablename__ = "hc_pages"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    text: Mapped[str] = mapped_column(String(50))
+    revision: Mapped[int] = mapped_column()
+    __mapper_args__ = {"version_id_col": revision}  # noqa: RUF012  # SQLAlchemy's own spelling
+
+
+# A Core table with a composite key and a version column named otherwise.
+cells = Table(
+    "hc_cells",
+    Base.metadata,
+    Column("sheet", String(20), primary_key=True),
+    Column("cell", String(10), primary_key=True),
+    Column("value", String(50)),
+    Column("rev", Integer, nullable=False),
+)
+
+
+@dataclass
+class Database:
+    """One database: a sync engine on it, and the URL for an async one."""
+
+    engine: Engine
+    async_url: str
+
+    def session(self) -> Session:
+        return Session(self.engine, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def async_engine(self) -> AsyncIterator[AsyncEngine]:
+        engine = create_async_engine(self.async_url, pool_size=WRITERS + 4)
+        try:
+            yield engine
+        finally:
+            await engine.dispose()
+
+
+def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA busy_timeout=30000")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres), "mariadb"])
+def db(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Database]:
+    """A fresh database (a SQLite file, a PostgreSQL schema, a MariaDB database) with rows.
+
+    MariaDB has no UPDATE ... RETURNING, and its REPEATABLE READ snapshots
+    make the read after a refused write a locking read.
+    """
+    if request.param == "sqlite":
+        path = tmp_path / "versions.db"
+        engine = create_engine(f"sqlite:///{path}", pool_size=WRITERS + 4)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        async_url = f"sqlite+aiosqlite:///{path}"
+    elif request.param == "postgres":
+        url = request.getfixturevalue("postgres_schema")
+        async_url = url.replace("postgresql://", "postgresql+psycopg://", 1)
+        engine = create_engine(async_url, pool_size=WRITERS + 4)
+    else:
+        database = request.getfixturevalue("mariadb_database")["database"]
+        where = f"root@127.0.0.1:3306/{database}"
+        engine = create_engine(f"mysql+pymysql://{where}", pool_size=WRITERS + 4)
+        async_url = f"mysql+aiomysql://{where}"
+        Base.metadata.drop_all(engine)
+    Base.metadata.create_all(engine)
+    with Session(engine) as session:
+        session.add_all([Counter(id=1), Page(id=1, text="first")])
+        session.execute(cells.insert().values(sheet="s", cell="A1", value="1", rev=1))
+        session.commit()
+    try:
+        yield Database(engine, async_url)
+    finally:
+        engine.dispose()
+
+
+def if_match(value: str) -> Conditions:
+    return Conditions.from_headers({"If-Match": value})
+
+
+def count_of(db: Database) -> tuple[int, int]:
+    with db.session() as session:
+        row = session.get(Counter, 1)
+        assert row is not None
+        return row.count, row.version
+
+
+def test_matching_if_match_is_one_update(db: Database) -> None:
+    """The check and the write are ONE statement; the answer is the new strong ETag."""
+    statements: list[str] = []
+    event.listen(db.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    with db.session() as session:
+        etag = versioned_update(session, Counter, 1, {"count": 5}, if_match('"1"'))
+        session.commit()
+    assert etag == ETag("2")
+    kinds = [s.split()[0] for s in statements]
+    # Without RETURNING, the version just written is read back (the row is ours till commit).
+    assert kinds == (["UPDATE"] if db.engine.dialect.update_returning else ["UPDATE", "SELECT"])
+    assert "version IN" in statements[0]
+    assert count_of(db) == (5, 2)
+
+
+def test_stale_if_match_is_412_and_writes_nothing(db: Database) -> None:
+    """A version no longer stored: 412 naming the current one; the row is unchanged."""
+    with db.session() as session:
+        versioned_update(session, Counter, 1, {"count": 1}, if_match('"1"'))
+        session.commit()
+        with pytest.raises(PreconditionFailed) as caught:
+            versioned_update(session, Counter, 1, {"count": 99}, if_match('"1"'))
+    assert caught.value.problem.extensions["current_etag"] == '"2"'
+    assert count_of(db) == (1, 2)
+
+
+@pytest.mark.parametrize(
+    ("header", "written"),
+    [
+        pytest.param('"1"', True, id="exact"),
+        pytest.param('"7", "1"', True, id="list"),
+        pytest.param("*", True, id="star"),
+        pytest.param('W/"1"', False, id="rfc9110-13.1.1-weak-never-matches-if-match"),
+        pytest.param('"one"', False, id="not-a-version"),
+        pytest.param('"2"', False, id="future-version"),
+    ],
+)
+def test_if_match_forms(db: Database, header: str, written: bool) -> None:
+    """If-Match compares strongly against the version, over lists and "*"."""
+    with db.session() as session:
+        if written:
+            assert versioned_update(session, Counter, 1, {"count": 1}, if_match(header))
+        else:
+            with pytest.raises(PreconditionFailed):
+                versioned_update(session, Counter, 1, {"count": 1}, if_match(header))
+        session.commit()
+    assert count_of(db) == ((1, 2) if written else (0, 1))
+
+
+def test_no_precondition_is_428_and_absent_is_404(db: Database) -> None:
+    """Without If-Match: 428 when the row exists; 404 when it does not, with or without one."""
+    with db.session() as session:
+        with pytest.raises(PreconditionRequired):
+            versioned_update(session, Counter, 1, {"count": 1}, Conditions())
+        with pytest.raises(NotFound):
+            versioned_update(session, Counter, 2, {"count": 1}, Conditions())
+        with pytest.raises(NotFound):
+            versioned_update(session, Counter, 2, {"count": 1}, if_match('"1"'))
+        with pytest.raises(NotFound):
+            versioned_update(session, Counter, 2, {"count": 1}, if_match("*"))
+        # Opting out of the 428 makes it an unconditional (but still one-statement) write.
+        etag = versioned_update(
+            session, Counter, 1, {"count": 3}, Conditions(), require_precondition=False
+        )
+        session.commit()
+    assert etag == ETag("2")
+    assert count_of(db) == (3, 2)
+
+
+def test_versioned_delete(db: Database) -> None:
+    """DELETE: 428 without If-Match, 412 when stale, then gone, then 404."""
+    with db.session() as session:
+        with pytest.raises(PreconditionRequired):
+            versioned_delete(session, Counter, 1, Conditions())
+        with pytest.raises(PreconditionFailed) as caught:
+            versioned_delete(session, Counter, 1, if_match('"3"'))
+        assert caught.value.problem.extensions["current_etag"] == '"1"'
+        versioned_delete(session, Counter, 1, if_match('"1"'))
+        session.commit()
+        assert session.get(Counter, 1) is None
+        with pytest.raises(NotFound):
+            versioned_delete(session, Counter, 1, if_match('"1"'))
+
+
+def test_core_table_composite_key_and_named_version(db: Database) -> None:
+    """A `Table`, a composite key as a tuple, and a version column named "rev"."""
+    with db.session() as session:
+        etag = versioned_update(
+            session, cells, ("s", "A1"), {"value": "2"}, if_match('"1"'), version="rev"
+        )
+        with pytest.raises(PreconditionFailed):
+            versioned_update(
+                session, cells, ("s", "A1"), {"value": "3"}, if_match('"1"'), version="rev"
+            )
+        with pytest.raises(NotFound):
+            versioned_delete(session, cells, ("s", "B9"), if_match('"1"'), version="rev")
+        with pytest.raises(ValueError, match="2 columns"):
+            versioned_update(session, cells, "s", {"value": "4"}, if_match('"2"'), version="rev")
+        session.commit()
+        assert etag == ETag("2")
+        assert session.execute(cells.select()).one().value == "2"
+
+
+def test_etag_of_reads_the_version_column(db: Database) -> None:
+    """etag_of uses `version`, or the mapper's version_id_col."""
+    with db.session() as session:
+        counter, page = session.get(Counter, 1), session.get(Page, 1)
+        assert counter is not None
+        assert page is not None
+        assert etag_of(counter) == version_etag(1) == ETag("1")
+        assert etag_of(page) == ETag("1")
+        assert not etag_of(page).weak
+
+
+def test_flush_versioned_with_version_id_col(db: Database) -> None:
+    """The ORM's own version check: If-Match checked on load, the flush re-checks it."""
+    with db.session() as session:
+        page = session.get(Page, 1)
+        assert page is not None
+        page.text = "second"
+        with pytest.raises(PreconditionFailed):
+            flush_versioned(session, page, if_match('"9"'))
+        session.rollback()
+        page.text = "second"
+        with pytest.raises(PreconditionRequired):
+            flush_versioned(session, page, Conditions())
+        assert flush_versioned(session, page, if_match('"1"')) == ETag("2")
+        session.commit()
+
+
+def test_flush_versioned_turns_stale_data_into_412(db: Database) -> None:
+    """Another writer between load and flush: StaleDataError becomes 412 naming its version."""
+    with db.session() as mine, db.session() as theirs:
+        page = mine.get(Page, 1)
+        other = theirs.get(Page, 1)
+        assert page is not None
+        assert other is not None
+        other.text = "theirs"
+        theirs.commit()
+        page.text = "mine"
+        with pytest.raises(PreconditionFailed) as caught:
+            flush_versioned(mine, page, if_match('"1"'))
+        assert caught.value.problem.extensions["current_etag"] == '"2"'
+    with db.session() as session:
+        stored = session.get(Page, 1)
+        assert stored is not None
+        assert stored.text == "theirs"
+
+
+def test_flush_versioned_delete_and_vanished_row(db: Database) -> None:
+    """A deletion flushes through the same check; a row deleted meanwhile is a 404."""
+    with db.session() as mine, db.session() as theirs:
+        page = mine.get(Page, 1)
+        assert page is not None
+        theirs.delete(theirs.get(Page, 1))
+        theirs.commit()
+        page.text = "too late"
+        with pytest.raises(NotFound):
+            flush_versioned(mine, page, if_match('"1"'))
+    with db.session() as session:
+        session.add(Page(id=2, text="doomed"))
+        session.commit()
+        doomed = session.get(Page, 2)
+        session.delete(doomed)
+        assert flush_versioned(session, doomed, if_match('"1"')) is None
+        session.commit()
+        assert session.get(Page, 2) is None
+        with pytest.raises(TypeError, match="version_id_col"):
+            flush_versioned(session, session.get(Counter, 1), if_match('"1"'))
+
+
+def test_async_session(db: Database) -> None:
+    """The async helpers behave as the sync ones on an AsyncSession."""
+
+    async def scenario() -> None:
+        async with db.async_engine() as engine, AsyncSession(engine) as session:
+            assert await aversioned_update(session, Counter, 1, {"count": 2}, if_match('"1"'))
+            await session.commit()
+            with pytest.raises(PreconditionFailed):
+                await aversioned_update(session, Counter, 1, {"count": 3}, if_match('"1"'))
+            await session.rollback()
+            with pytest.raises(PreconditionRequired):
+                await aversioned_delete(session, Counter, 1, Conditions())
+            page = await session.get(Page, 1)
+            assert page is not None
+            page.text = "async"
+            assert await aflush_versioned(session, page, if_match('"1"')) == ETag("2")
+            await session.commit()
+            await aversioned_delete(session, Counter, 1, if_match('"2"'))
+            await session.commit()
+            assert await session.get(Counter, 1) is None
+
+    asyncio.run(scenario())
+
+
+def _versioned_increment(db: Database, writer: str) -> int:
+    """Read, then write with If-Match: the read's version; on 412, read again."""
+    retries = 0
+    for _ in range(INCREMENTS):
+        while True:
+            with db.session() as session:
+                row = session.get(Counter, 1)
+                assert row is not None
+                count, etag = row.count, etag_of(row)
+                time.sleep(0.001)  # what a client's round trip leaves room for
+                try:
+                    versioned_update(
+                        session,
+                        Counter,
+                        1,
+                        {"count": count + 1, "writer": writer},
+                        if_match(etag.to_header()),
+                    )
+                    session.commit()
+                    break
+                except PreconditionFailed:
+                    session.rollback()
+                    retries += 1
+    return retries
+
+
+def _naive_increment(db: Database, writer: str) -> int:
+    """The lost-update pattern: read, then write whatever is there."""
+    for _ in range(INCREMENTS):
+        with db.session() as session:
+            row = session.get(Counter, 1)
+            assert row is not None
+            count = row.count
+            time.sleep(0.001)
+            session.execute(
+                Counter.__table__.update().values(count=count + 1, writer=writer)  # type: ignore[attr-defined]  # the mapped Table
+            )
+            session.commit()
+    return 0
+
+
+def _run_writers(db: Database, increment: Any) -> int:
+    retries: list[int] = []
+    errors: list[BaseException] = []
+
+    def work(number: int) -> None:
+        try:
+            retries.append(increment(db, f"w{number}"))
+        except BaseException as error:  # reported below, with the thread's traceback
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(WRITERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return sum(retries)
+
+
+@pytest.mark.slow
+def test_concurrent_versioned_writers_lose_nothing(db: Database) -> None:
+    """16 threads incrementing one row with If-Match and retry on 412 end at the exact count."""
+    retries = _run_writers(db, _versioned_increment)
+    assert count_of(db) == (WRITERS * INCREMENTS, WRITERS * INCREMENTS + 1)
+    assert retries > 0  # they did collide: the 412s are what saved the increments
+
+
+@pytest.mark.slow
+def test_concurrent_naive_writers_lose_updates(db: Database) -> None:
+    """The same writers doing a plain read-then-write lose increments (the control)."""
+    _run_writers(db, _naive_increment)
+    count, _ = count_of(db)
+    assert count < WRITERS * INCREMENTS
+
+
+@pytest.mark.slow
+def test_concurrent_async_writers_lose_nothing(db: Database) -> None:
+    """16 tasks on AsyncSessions, If-Match and retry on 412: the exact count."""
+
+    async def writer(engine: AsyncEngine, name: str) -> None:
+        for _ in range(INCREMENTS):
+            while True:
+                async with AsyncSession(engine, expire_on_commit=False) as session:
+                    row = await session.get(Counter, 1)
+                    assert row is not None
+                    count, etag = row.count, etag_of(row)
+                    await asyncio.sleep(0.001)
+                    try:
+                        await aversioned_update(
+                            session,
+                            Counter,
+                            1,
+                            {"count": count + 1, "writer": name},
+                            if_match(etag.to_header()),
+                        )
+                        await session.commit()
+                        break
+                    except PreconditionFailed:
+                        await session.rollback()
+
+    async def scenario() -> None:
+        async with db.async_engine() as engine:
+            await asyncio.gather(*(writer(engine, f"t{n}") for n in range(WRITERS)))
+
+    asyncio.run(scenario())
+    assert count_of(db) == (WRITERS * INCREMENTS, WRITERS * INCREMENTS + 1)
+
+
+def test_loaded_objects_follow_the_write(db: Database) -> None:
+    """An object already in the session shows the update, and is gone after the delete."""
+    with db.session() as session:
+        counter = session.get(Counter, 1)
+        assert counter is not None
+        versioned_update(session, Counter, 1, {"count": 4}, if_match('"1"'))
+        assert (counter.count, counter.version) == (4, 2)
+        versioned_delete(session, Counter, 1, if_match('"2"'))
+        session.commit()
+        assert session.get(Counter, 1) is None
