@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -170,15 +171,21 @@ def test_duplicate_in_flight_is_409(orders: httpx.Client) -> None:
     """A duplicate sent while the first still runs gets 409 and Retry-After; one order is made."""
     k = key()
     before = count(orders)
+    body = b'{"item": "tea", "sleep": 1}'
+
+    def staggered(delay: float) -> httpx.Response:
+        time.sleep(delay)
+        return post(orders, body, k)
+
+    # Both run within the first one's second of sleep; whichever claims the
+    # key first makes the order, the other finds it in flight.
     with concurrent.futures.ThreadPoolExecutor() as pool:
-        first = pool.submit(post, orders, b'{"item": "tea", "sleep": 1}', k)
-        while True:  # until the first one holds the key
-            dup = post(orders, b'{"item": "tea", "sleep": 1}', k)
-            if dup.status_code == 409:
-                break
-        assert dup.headers["retry-after"] == "1"
-        assert_problem(dup, 409, "idempotency-key-in-flight")
-        assert first.result().status_code == 201
+        answers = list(pool.map(staggered, (0.0, 0.2)))
+    created = [a for a in answers if a.status_code == 201]
+    in_flight = [a for a in answers if a.status_code == 409]
+    assert len(created) == len(in_flight) == 1, [a.text for a in answers]
+    assert in_flight[0].headers["retry-after"] == "1"
+    assert_problem(in_flight[0], 409, "idempotency-key-in-flight")
     assert count(orders) == before + 1
 
 
