@@ -26,18 +26,20 @@ from typing import Final
 from .._errors import MalformedHeader
 from .._etag import ETag
 from .._httpdate import parse_http_date
-from .._preconditions import SAFE_METHODS, Conditions, Decision, Validators, evaluate
+from .._preconditions import (
+    NOT_MODIFIED_FIELDS,
+    SAFE_METHODS,
+    Conditions,
+    Decision,
+    Validators,
+    evaluate,
+)
 from .._refusals import precondition_failed
 from .problems import send_problem
 from .types import ASGIApp, Message, Receive, Scope, Send
 
-# RFC 9110 §15.4.5: "The server generating a 304 response MUST generate any
-# of the following header fields that would have been sent in a 200 (OK)
-# response to the same request: Content-Location, Date, ETag, and Vary;
-# Cache-Control and Expires".
-NOT_MODIFIED_HEADERS: Final = frozenset(
-    {"content-location", "date", "etag", "vary", "cache-control", "expires"}
-)
+#: The fields a 304 repeats from the 200 (RFC 9110 §15.4.5; see `kept_in_304`).
+NOT_MODIFIED_HEADERS: Final = NOT_MODIFIED_FIELDS
 
 _CONDITIONAL: Final = frozenset(
     {b"if-match", b"if-none-match", b"if-modified-since", b"if-unmodified-since"}

@@ -21,14 +21,14 @@ from __future__ import annotations
 import contextlib
 import functools
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any
 
 from django.http import HttpRequest, HttpResponseBase, HttpResponseNotModified
 
 from .._errors import MalformedHeader, ProblemError
 from .._etag import ETag
 from .._httpdate import format_http_date, parse_http_date
-from .._preconditions import SAFE_METHODS, Decision, Validators, evaluate
+from .._preconditions import SAFE_METHODS, Decision, Validators, evaluate, kept_in_304
 from .._refusals import precondition_failed
 from ._problems import GetResponse, error_response
 from ._requests import request_conditions
@@ -40,7 +40,6 @@ View = Callable[..., HttpResponseBase]
 # of the following header fields that would have been sent in a 200 (OK)
 # response to the same request: Content-Location, Date, ETag, and Vary;
 # Cache-Control and Expires".
-_NOT_MODIFIED_HEADERS: Final = ("Content-Location", "ETag", "Vary", "Cache-Control", "Expires")
 
 
 def conditional(validators: ValidatorsFunction) -> Callable[[View], View]:
@@ -138,8 +137,8 @@ class ConditionalGetMiddleware:
             return error_response(error)
         if refused is None:
             return response
-        for name in _NOT_MODIFIED_HEADERS:
-            if response.has_header(name) and not refused.has_header(name):
+        for name in kept_in_304(response.headers):
+            if not refused.has_header(name):
                 refused[name] = response[name]
         return refused
 

@@ -15,7 +15,15 @@ from typing import Final
 from .._errors import MalformedHeader
 from .._etag import ETag
 from .._httpdate import parse_http_date
-from .._preconditions import SAFE_METHODS, Conditions, Decision, Validators, evaluate
+from .._preconditions import (
+    NOT_MODIFIED_FIELDS,
+    SAFE_METHODS,
+    Conditions,
+    Decision,
+    Validators,
+    evaluate,
+    kept_in_304,
+)
 from .._refusals import precondition_failed
 from ._answers import (
     Headers,
@@ -63,7 +71,8 @@ class ConditionalMiddleware:
             return problem_answer(start_response, error.problem)
         decision = evaluate(method, conditions, current)
         if decision is Decision.NOT_MODIFIED:
-            kept = [(n, v) for n, v in captured.headers if n.lower() in NOT_MODIFIED_HEADERS]
+            keep = kept_in_304(name for name, _ in captured.headers)
+            kept = [(n, v) for n, v in captured.headers if n.lower() in keep]
             start_response(status_line(304), kept)
             return []
         if decision is Decision.PRECONDITION_FAILED:
@@ -71,12 +80,8 @@ class ConditionalMiddleware:
         return pass_on(start_response, captured)
 
 
-#: RFC 9110 §15.4.5: a 304 carries those of these fields a 200 would have;
-#: Last-Modified too, which "might be useful if the response does not have
-#: an ETag field".
-NOT_MODIFIED_HEADERS: Final = frozenset(
-    {"cache-control", "content-location", "date", "etag", "expires", "vary", "last-modified"}
-)
+#: The fields a 304 repeats from the 200 (RFC 9110 §15.4.5; see `kept_in_304`).
+NOT_MODIFIED_HEADERS: Final = NOT_MODIFIED_FIELDS
 _CONDITIONAL_FIELDS: Final = (
     "HTTP_IF_MATCH",
     "HTTP_IF_NONE_MATCH",
