@@ -35,6 +35,7 @@ bench: $(STAMP)
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	$(BIN)/python -m bench.put_get $(ARGS)
 	$(BIN)/python -m bench.idempotency $(ARGS)
+	$(BIN)/python -m bench.adapters $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -31,16 +31,15 @@ import httpx
 
 from . import baseline_app
 from .report import Row, table, write_results
-from .rounds import Contender, environment, exit_on_sigterm, measure, parse_args
+from .rounds import Contender, environment, exit_on_sigterm, measure, parse_args, verdict
 from .servers import PROJECT, Server, baseline_command, free_port, running, service_command
-from .wrk import WrkResult, require_wrk
+from .wrk import require_wrk
 
 SERVICE_DOC: Final = "/v1/bench/doc-"
 LARGE_DOC: Final = "/v1/bench/large-"
 BASELINE_DOC: Final = "/docs/doc-"
 DOCS: Final = PROJECT / "docs" / "benchmarks.md"
 GOAL: Final = 0.9
-MAX_BAD_SHARE: Final = 0.01
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -136,7 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if options.write_docs:
         write_results(DOCS, report)
         print(f"\nwrote the results into {DOCS.relative_to(PROJECT)}", file=sys.stderr)
-    return _verdict(runs, stored, answered)
+    return verdict(runs, stored, answered)
 
 
 def _put_args(server: Server, n: int) -> Callable[[], list[str]]:
@@ -240,25 +239,6 @@ def _report(
             f"- Writes stored by the service vs 200 answers to PUT (warm-up included): {checks}.",
         ]
     )
-
-
-def _verdict(
-    runs: dict[str, list[WrkResult]], stored: dict[str, int], answered: dict[str, int]
-) -> int:
-    failures = []
-    for label, results in runs.items():
-        requests = sum(r.requests for r in results)
-        bad = sum(r.bad for r in results) + sum(r.socket_errors for r in results)
-        if requests == 0 or bad > MAX_BAD_SHARE * requests:
-            failures.append(f"{label}: {bad:,} unexpected answers or errors in {requests:,}")
-        elif bad:
-            print(f"warning: {label}: {bad:,} unexpected answers or errors", file=sys.stderr)
-    for name, count in stored.items():
-        if count < answered[name]:
-            failures.append(f"{name} stored {count:,} writes for {answered[name]:,} 200 answers")
-    for failure in failures:
-        print(f"FAILED: {failure}", file=sys.stderr)
-    return 1 if failures else 0
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
-from typing import NoReturn
+from typing import Final, NoReturn
 
 from .servers import Server
 from .wrk import WrkResult, run_wrk
@@ -100,3 +100,27 @@ def environment(options: argparse.Namespace, *packages: str) -> str:
         f"a {options.warmup} s warm-up, then {options.rounds} rounds x {options.duration} s per "
         "contender, interleaved; req/s is the median of the rounds."
     )
+
+
+MAX_BAD_SHARE: Final = 0.01
+
+
+def verdict(
+    runs: dict[str, list[WrkResult]], stored: dict[str, int], answered: dict[str, int]
+) -> int:
+    """Exit status of a write benchmark: 1 if any contender answered more than 1%
+    unexpectedly, or stored fewer writes than it answered 2xx to."""
+    failures = []
+    for label, results in runs.items():
+        requests = sum(r.requests for r in results)
+        bad = sum(r.bad for r in results) + sum(r.socket_errors for r in results)
+        if requests == 0 or bad > MAX_BAD_SHARE * requests:
+            failures.append(f"{label}: {bad:,} unexpected answers or errors in {requests:,}")
+        elif bad:
+            print(f"warning: {label}: {bad:,} unexpected answers or errors", file=sys.stderr)
+    for name, count in stored.items():
+        if count < answered[name]:
+            failures.append(f"{name} stored {count:,} writes for {answered[name]:,} 2xx answers")
+    for failure in failures:
+        print(f"FAILED: {failure}", file=sys.stderr)
+    return 1 if failures else 0

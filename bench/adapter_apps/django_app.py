@@ -1,0 +1,85 @@
+"""Django: ``PUT /notes/<id>`` through httpconflict, or a plain queryset update.
+
+Uses the example app's ``Note`` model (examples/django_app) on SQLite (WAL,
+``transaction_mode`` IMMEDIATE, as the example configures it), migrated and
+seeded on import. The adapter side is a plain view calling
+``httpconflict.django.versioned_update`` behind ``ProblemMiddleware``, as
+docs/django.md writes it; the plain side calls
+``Note.objects.filter(pk=pk).update(...)`` with no middleware. Both parse the
+body with ``json.loads(request.body)``.
+
+No CSRF middleware is installed, so the views need no ``csrf_exempt``.
+
+Run: ``ADAPTER_SIDE=adapter|plain uvicorn bench.adapter_apps.django_app:application``
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import django
+from django.conf import settings
+from django.urls import path
+
+from . import db_path, note_count, side
+
+settings.configure(
+    SECRET_KEY="bench-only",  # noqa: S106  # nothing here signs or encrypts
+    DEBUG=False,
+    ALLOWED_HOSTS=["*"],
+    ROOT_URLCONF=__name__,
+    INSTALLED_APPS=["examples.django_app"],
+    MIDDLEWARE=["httpconflict.django.ProblemMiddleware"] if side() == "adapter" else [],
+    DATABASES={
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": db_path(),
+            "OPTIONS": {
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+            },
+        }
+    },
+    DEFAULT_AUTO_FIELD="django.db.models.BigAutoField",
+    USE_TZ=True,
+)
+django.setup()
+
+from django.core.asgi import get_asgi_application  # noqa: E402  # needs the settings
+from django.core.management import call_command  # noqa: E402
+from django.http import HttpRequest, HttpResponse, JsonResponse  # noqa: E402
+from examples.django_app.models import Note  # noqa: E402
+
+from httpconflict.django import version_etag, versioned_update  # noqa: E402
+
+
+def _values(request: HttpRequest) -> dict[str, Any]:
+    body = json.loads(request.body)
+    return {"title": str(body["title"]), "count": int(body["write"])}
+
+
+def put_note(request: HttpRequest, pk: int) -> HttpResponse:
+    values = _values(request)
+    written = versioned_update(Note, pk, request, values)  # 428, 412, 404
+    return JsonResponse({"id": pk, **values}, headers={"ETag": version_etag(written).to_header()})
+
+
+def put_note_plain(request: HttpRequest, pk: int) -> HttpResponse:
+    values = _values(request)
+    if Note.objects.filter(pk=pk).update(**values) == 0:
+        return JsonResponse({"detail": "there is no such note"}, status=404)
+    return JsonResponse({"id": pk, **values})
+
+
+urlpatterns = [
+    path("notes/<int:pk>", put_note if side() == "adapter" else put_note_plain),
+]
+
+call_command("migrate", verbosity=0)
+Note.objects.bulk_create(
+    [Note(id=k, title="benchmark note", count=0, version=1) for k in range(note_count())],
+    ignore_conflicts=True,
+)
+application = get_asgi_application()

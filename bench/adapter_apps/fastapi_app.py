@@ -1,0 +1,68 @@
+"""FastAPI + SQLAlchemy: ``PUT /notes/{id}`` through httpconflict, or a plain UPDATE.
+
+Both sides are the same app, written as docs/fastapi.md writes it: a sync
+handler (FastAPI runs it in its thread pool), a Pydantic body, a Session
+per request from a dependency. The adapter side adds ``install(app)``, the
+``Preconditions`` dependency and ``versioned_update`` (one ``UPDATE ...
+WHERE id = ? AND version IN (...)``, 428 without If-Match, 412 when stale);
+the plain side runs ``UPDATE notes SET ... WHERE id = ?`` with no check.
+
+Run: ``ADAPTER_SIDE=adapter|plain uvicorn bench.adapter_apps.fastapi_app:app``
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Response
+from pydantic import BaseModel
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from httpconflict.fastapi import Preconditions, install
+from httpconflict.sqlalchemy import versioned_update
+
+from . import db_path, note_count, side
+from .notes import Note, engine
+
+
+class NoteIn(BaseModel):
+    title: str
+    write: int
+
+
+_engine = engine(db_path(), note_count())
+
+
+def get_db() -> Iterator[Session]:
+    with Session(_engine, expire_on_commit=False) as db:
+        yield db
+
+
+Db = Annotated[Session, Depends(get_db)]
+app = FastAPI()
+
+if side() == "adapter":
+    install(app)
+
+    @app.put("/notes/{note_id}")
+    def put_note(
+        note_id: int, note: NoteIn, conditions: Preconditions, response: Response, db: Db
+    ) -> dict[str, Any]:
+        values = {"title": note.title, "count": note.write}
+        etag = versioned_update(db, Note, note_id, values, conditions)
+        db.commit()
+        response.headers["ETag"] = etag.to_header()
+        return {"id": note_id, **values}
+
+else:
+
+    @app.put("/notes/{note_id}")
+    def put_note_plain(note_id: int, note: NoteIn, db: Db) -> dict[str, Any]:
+        values = {"title": note.title, "count": note.write}
+        result = db.execute(update(Note).where(Note.id == note_id).values(values))
+        db.commit()
+        if result.rowcount == 0:  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult
+            raise HTTPException(status_code=404, detail="there is no such note")
+        return {"id": note_id, **values}
