@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.put_get $(ARGS)
 	$(BIN)/python -m bench.idempotency $(ARGS)
 	$(BIN)/python -m bench.adapters $(ARGS)
+	$(BIN)/python -m bench.peers $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -5,7 +5,8 @@ Uses the example app's ``Note`` model (examples/django_app) on SQLite (WAL,
 seeded on import. The adapter side is a plain view calling
 ``httpconflict.django.versioned_update`` behind ``ProblemMiddleware``, as
 docs/django.md writes it; the plain side calls
-``Note.objects.filter(pk=pk).update(...)`` with no middleware. Both parse the
+``Note.objects.filter(pk=pk).update(...)`` with no middleware. Both also
+answer ``GET /notes/<id>`` (the note and its ETag) for bench/peers.py. Both parse the
 body with ``json.loads(request.body)``.
 
 No CSRF middleware is installed, so the views need no ``csrf_exempt``.
@@ -73,9 +74,22 @@ def put_note_plain(request: HttpRequest, pk: int) -> HttpResponse:
     return JsonResponse({"id": pk, **values})
 
 
-urlpatterns = [
-    path("notes/<int:pk>", put_note if side() == "adapter" else put_note_plain),
-]
+def get_note(request: HttpRequest, pk: int) -> HttpResponse:
+    """The note and its ETag: the read of bench/peers.py's read-modify-write hammer."""
+    note = Note.objects.filter(pk=pk).first()
+    if note is None:
+        return JsonResponse({"detail": "there is no such note"}, status=404)
+    body = {"id": pk, "title": note.title, "count": note.count}
+    return JsonResponse(body, headers={"ETag": version_etag(note).to_header()})
+
+
+def note_view(request: HttpRequest, pk: int) -> HttpResponse:
+    if request.method == "GET":
+        return get_note(request, pk)
+    return put_note(request, pk) if side() == "adapter" else put_note_plain(request, pk)
+
+
+urlpatterns = [path("notes/<int:pk>", note_view)]
 
 call_command("migrate", verbosity=0)
 Note.objects.bulk_create(

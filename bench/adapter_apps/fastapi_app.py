@@ -6,6 +6,7 @@ per request from a dependency. The adapter side adds ``install(app)``, the
 ``Preconditions`` dependency and ``versioned_update`` (one ``UPDATE ...
 WHERE id = ? AND version IN (...)``, 428 without If-Match, 412 when stale);
 the plain side runs ``UPDATE notes SET ... WHERE id = ?`` with no check.
+Both also answer ``GET /notes/{id}`` (the note and its ETag) for bench/peers.py.
 
 Run: ``ADAPTER_SIDE=adapter|plain uvicorn bench.adapter_apps.fastapi_app:app``
 """
@@ -21,7 +22,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from httpconflict.fastapi import Preconditions, install
-from httpconflict.sqlalchemy import versioned_update
+from httpconflict.sqlalchemy import etag_of, versioned_update
 
 from . import db_path, note_count, side
 from .notes import Note, engine
@@ -42,6 +43,17 @@ def get_db() -> Iterator[Session]:
 
 Db = Annotated[Session, Depends(get_db)]
 app = FastAPI()
+
+
+@app.get("/notes/{note_id}")
+def get_note(note_id: int, response: Response, db: Db) -> dict[str, Any]:
+    """The note and its ETag: the read of bench/peers.py's read-modify-write hammer."""
+    note = db.get(Note, note_id)
+    if note is None:
+        raise HTTPException(status_code=404, detail="there is no such note")
+    response.headers["ETag"] = etag_of(note).to_header()
+    return {"id": note_id, "title": note.title, "count": note.count}
+
 
 if side() == "adapter":
     install(app)
