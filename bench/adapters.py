@@ -145,24 +145,24 @@ def _plain_args(n: int) -> Callable[[], list[str]]:
 
 def _adapter_args(server: Server, table_name: str, n: int) -> Callable[[], list[str]]:
     def args() -> list[str]:
-        versions = _settled_versions(server.db, table_name)
+        versions = settled_versions(server.db, table_name)
         return [PREFIX, uuid.uuid4().hex[:12], *(f'"{versions[k]}"' for k in range(n))]
 
     return args
 
 
-def _versions(db: Path, table_name: str) -> dict[int, int]:
+def read_versions(db: Path, table_name: str) -> dict[int, int]:
     with closing(sqlite3.connect(db)) as connection:
         query = f"SELECT id, version FROM {table_name}"  # noqa: S608  # a constant table name
         return {int(k): int(v) for k, v in connection.execute(query)}
 
 
-def _settled_versions(db: Path, table_name: str) -> dict[int, int]:
+def settled_versions(db: Path, table_name: str) -> dict[int, int]:
     """The notes' versions once no write is still landing from the previous wrk run."""
-    versions = _versions(db, table_name)
+    versions = read_versions(db, table_name)
     while True:
         time.sleep(0.1)
-        again = _versions(db, table_name)
+        again = read_versions(db, table_name)
         if again == versions:
             return versions
         versions = again
@@ -170,7 +170,7 @@ def _settled_versions(db: Path, table_name: str) -> dict[int, int]:
 
 def _stored_writes(server: Server, table_name: str) -> int:
     """Writes the adapter side stored: each note's version minus its first."""
-    return sum(v - 1 for v in _versions(server.db, table_name).values())
+    return sum(v - 1 for v in read_versions(server.db, table_name).values())
 
 
 def _ok(result: WrkResult) -> int:

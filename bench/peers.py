@@ -35,21 +35,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
-import sqlite3
 import sys
 import tempfile
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
-from contextlib import ExitStack, closing
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, Literal
 
 import httpx
 
-from .adapters import FRAMEWORKS
+from .adapters import FRAMEWORKS, settled_versions
 from .report import Row, table
 from .rounds import Contender, environment, exit_on_sigterm, measure, parse_args, verdict
 from .servers import HOST, Server, free_port, running
@@ -244,30 +243,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _wrk_workload(server: Server, peer: Peer, n: int) -> tuple[str, Callable[[], list[str]]]:
     def args() -> list[str]:
-        versions = _settled_versions(server.db, peer.table)
+        versions = settled_versions(server.db, peer.table)
         if peer.precondition == "body-version":
             return ["/notes/", uuid.uuid4().hex[:12], *(str(versions[k]) for k in range(n))]
         tags = (peer.etag.format(versions[k]) for k in range(n))
         return ["/notes/", uuid.uuid4().hex[:12], *tags]
 
     return ("put_version.lua" if peer.precondition == "body-version" else "put.lua"), args
-
-
-def _versions(db: Path, table_name: str) -> dict[int, int]:
-    with closing(sqlite3.connect(db)) as connection:
-        query = f"SELECT id, version FROM {table_name}"  # noqa: S608  # a constant table name
-        return {int(k): int(v) for k, v in connection.execute(query)}
-
-
-def _settled_versions(db: Path, table_name: str) -> dict[int, int]:
-    """The notes' versions once no write is still landing from the previous run."""
-    versions = _versions(db, table_name)
-    while True:
-        time.sleep(0.1)
-        again = _versions(db, table_name)
-        if again == versions:
-            return versions
-        versions = again
 
 
 def _hammer_table(hammered: Sequence[Hammered]) -> str:
