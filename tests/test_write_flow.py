@@ -17,7 +17,7 @@ from httpconflict import (
     WriteResult,
     write_flow,
 )
-from httpconflict._write import WriteFlow
+from httpconflict._write import WriteDecision, WriteFlow, already_in_place
 
 T = datetime(2026, 1, 1, tzinfo=UTC)
 V1 = Validators(ETag("v1"), T)
@@ -158,3 +158,30 @@ def test_delete_never_guards_on_absence(
     gen = flow(headers, method="DELETE")
     assert isinstance(next(gen), Read)
     assert finish(gen, current)[0] is outcome
+
+
+@pytest.mark.parametrize(
+    ("headers", "outcome", "current", "expected"),
+    [
+        pytest.param({"if-match": '"v1"'}, WriteOutcome.PRECONDITION_FAILED, V2, True, id="stale"),
+        pytest.param({"if-match": '"v1"'}, WriteOutcome.WRITTEN, V2, False, id="written"),
+        pytest.param({}, WriteOutcome.PRECONDITION_REQUIRED, V2, False, id="no-precondition"),
+        pytest.param({"if-match": '"v1"'}, WriteOutcome.NOT_FOUND, None, False, id="absent"),
+        pytest.param(
+            {"if-match": '"v1"'},
+            WriteOutcome.PRECONDITION_FAILED,
+            Validators(last_modified=T),
+            False,
+            id="no-etag",
+        ),
+    ],
+)
+def test_already_in_place(
+    headers: dict[str, str],
+    outcome: WriteOutcome,
+    current: Validators | None,
+    expected: bool,
+) -> None:
+    """A refused write whose values the store found in place: the core says if that is a 2xx."""
+    decision = WriteDecision(outcome, current)
+    assert already_in_place("PUT", Conditions.from_headers(headers), decision) is expected

@@ -211,6 +211,26 @@ def write_flow(
     return WriteDecision(WriteOutcome.CONTENDED, None)
 
 
+def already_in_place(method: str, conditions: Conditions, decision: WriteDecision) -> bool:
+    """Whether a refused write may answer as done (RFC 9110 §13.1.1): call when its state holds.
+
+    For a store whose entity-tag counts writes (a version column), the tag
+    a write would produce is not known before it is written, so the flow
+    runs with ``requested=None`` and a stale If-Match is a 412. When the
+    store then finds that the current state holds every value the request
+    asked for (a retry whose first answer was lost), the current tag is the
+    requested one, and `evaluate` decides whether that is "already
+    succeeded", as it does for stores whose tags name the content.
+    """
+    current = decision.current
+    if decision.outcome is not WriteOutcome.PRECONDITION_FAILED or current is None:
+        return False
+    if current.etag is None:
+        return False
+    again = evaluate(method, conditions, current, requested=current.etag, creates=False)
+    return again is Decision.ALREADY_SUCCEEDED
+
+
 def run_write(
     flow: WriteFlow,
     read: Callable[[], Validators | None],

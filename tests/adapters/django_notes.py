@@ -2,8 +2,9 @@
 
 Run as a server process (``start_app("tests.adapters.django_notes:create_app",
 ..., wsgi=True)``), never imported by the test process: Django's settings
-can be configured once per process. ``NOTES_DATABASE`` is a SQLite file or
-a ``postgresql://`` URL; the tables are created on start if missing.
+can be configured once per process. ``NOTES_DATABASE`` is a SQLite file, a
+``postgresql://`` or a ``mysql://`` (MariaDB) URL; the tables are created on
+start if missing.
 
 The plain views are the ones docs/django.md shows; `/notes/{pk}` and
 `/api/notes/{pk}` write the same rows, so concurrent clients can use both.
@@ -21,7 +22,7 @@ from django.conf import settings
 
 
 def _database(url: str) -> dict[str, Any]:
-    if not url.startswith("postgresql://"):
+    if not url.startswith(("postgresql://", "mysql://")):
         return {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": url,
@@ -29,12 +30,14 @@ def _database(url: str) -> dict[str, Any]:
         }
     parts = urlsplit(url)
     options = {name: values[0] for name, values in parse_qs(parts.query).items()}
+    engine = "postgresql" if parts.scheme == "postgresql" else "mysql"
     return {
-        "ENGINE": "django.db.backends.postgresql",
+        "ENGINE": f"django.db.backends.{engine}",
         "NAME": parts.path.lstrip("/"),
         "USER": parts.username,
+        "PASSWORD": parts.password or "",
         "HOST": parts.hostname,
-        "PORT": parts.port or 5432,
+        "PORT": parts.port or (5432 if engine == "postgresql" else 3306),
         "OPTIONS": options,
     }
 

@@ -16,22 +16,19 @@ from contextlib import ExitStack
 import httpx
 import pytest
 
-from tests.adapters.django_servers import notes_server
+from tests.adapters.django_servers import DATABASES, notes_database, notes_server
 
 CLIENTS = 16
 INCREMENTS = 6
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+@pytest.fixture(scope="module", params=DATABASES)
 def servers(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[list[str]]:
     """Two server processes on one fresh database."""
     log_dir = tmp_path_factory.mktemp(f"django-concurrency-{request.param}")
-    if request.param == "sqlite":
-        database = str(log_dir / "notes.db")
-    else:
-        database = request.getfixturevalue("postgres_module_schema")
+    database = notes_database(request, request.param, log_dir)
     with ExitStack() as stack:
         # One after the other: the first creates the tables.
         yield [stack.enter_context(notes_server(database, log_dir)) for _ in range(2)]

@@ -30,7 +30,8 @@ from .._etag import ETag
 from .._httpdate import format_http_date, parse_http_date
 from .._preconditions import SAFE_METHODS, Decision, Validators, evaluate, kept_in_304
 from .._refusals import precondition_failed
-from ._problems import GetResponse, error_response
+from ._middleware import ResponseMiddleware
+from ._problems import error_response
 from ._requests import request_conditions
 
 ValidatorsFunction = Callable[..., Validators | ETag | None]
@@ -107,7 +108,7 @@ def set_validators(response: HttpResponseBase, current: Validators) -> None:
         response["Last-Modified"] = format_http_date(current.last_modified)
 
 
-class ConditionalGetMiddleware:
+class ConditionalGetMiddleware(ResponseMiddleware):
     """304 and 412 for any GET or HEAD whose 200 carries an ETag or Last-Modified.
 
     In place of ``django.middleware.http.ConditionalGetMiddleware``, with the
@@ -116,11 +117,8 @@ class ConditionalGetMiddleware:
     the body a 304 discards; `conditional` skips that work.
     """
 
-    def __init__(self, get_response: GetResponse) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        return self.process_response(request, self.get_response(request))
+    def after(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+        return self.process_response(request, response)
 
     def process_response(
         self, request: HttpRequest, response: HttpResponseBase

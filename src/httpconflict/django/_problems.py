@@ -36,8 +36,7 @@ from .._problem import (
     ProblemType,
 )
 from ..catalog import CatalogCache, dialect_of, load_catalog
-
-GetResponse = Callable[[HttpRequest], HttpResponseBase]
+from ._middleware import GetResponse, ResponseMiddleware
 
 #: Header fields of Django's own error answers that a client needs to act on.
 _KEPT_HEADERS: Final = ("Allow", "WWW-Authenticate", "Retry-After")
@@ -83,7 +82,7 @@ def status_problem(status: int, detail: str | None = None) -> ProblemDetails:
     return ProblemDetails(title=phrase, status=status, detail=detail)
 
 
-class IntegrityErrorMiddleware:
+class IntegrityErrorMiddleware(ResponseMiddleware):
     """Turns integrity errors raised by views into problem details answers.
 
     Settings, all optional: ``HTTPCONFLICT_INTEGRITY_POLICY`` (an
@@ -93,14 +92,11 @@ class IntegrityErrorMiddleware:
     """
 
     def __init__(self, get_response: GetResponse) -> None:
-        self.get_response = get_response
+        super().__init__(get_response)
         self.policy: IntegrityPolicy = getattr(
             settings, "HTTPCONFLICT_INTEGRITY_POLICY", DEFAULT_POLICY
         )
         self.read_catalog: bool = getattr(settings, "HTTPCONFLICT_CATALOG", True)
-
-    def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         problem = integrity_problem_of(exception, self.policy, read_catalog=self.read_catalog)
@@ -118,8 +114,7 @@ class ProblemMiddleware(IntegrityErrorMiddleware):
     a 500 keeps Django's debugging page.
     """
 
-    def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        response = self.get_response(request)
+    def after(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
         if not _is_default_error_page(response):
             return response
         if response.status_code == 500 and settings.DEBUG:

@@ -10,9 +10,10 @@ lets the core turn the request's preconditions into a `Guard`
 whose row count says whether the guard held. When it did not, the current
 row is read and the core decides: 404, 412 naming the version now stored,
 428 for a write that named no version. There is no SELECT-then-UPDATE
-window in which a second writer can slip in. The row is read back in the
-transaction of its UPDATE, while the UPDATE's lock is held, so the ETag
-answered is the one of the state this request wrote, never a later one.
+window in which a second writer can slip in. The row answered is the one
+this request wrote, never a later one: on PostgreSQL and SQLite the UPDATE
+returns it (``RETURNING``, _returning.py); on MySQL and MariaDB it is read
+back in the transaction of its UPDATE, while the UPDATE's lock is held.
 
 A version counts writes, not contents, so a retried write whose first
 attempt succeeded (its answer was lost) names a version that is gone. If
@@ -37,10 +38,11 @@ from django.db.models import F
 from django.utils import timezone
 
 from .._etag import ETag
-from .._preconditions import Conditions, Decision, Validators, evaluate
+from .._preconditions import Conditions, Validators
 from .._refusals import refusal
-from .._write import Guard, WriteOutcome, WriteResult, run_write, write_flow
+from .._write import Guard, WriteResult, already_in_place, run_write, write_flow
 from ._requests import HasHeaders, request_conditions
+from ._returning import UNSUPPORTED, update_returning
 
 
 def version_etag(instance: Any, version_field: str = "version") -> ETag:
@@ -71,7 +73,7 @@ def versioned_update(
     """
     conditions = _parse(conditions)
     rows, db = _rows(queryset)
-    written = {**_auto_now(rows.model), **values, version_field: F(version_field) + 1}
+    written = {**_auto_now(rows.model), **values}
     seen: list[Any] = [None]  # the row as last read
 
     def read() -> Validators | None:
@@ -79,22 +81,29 @@ def versioned_update(
         return version_validators(seen[0], version_field)
 
     def write(guard: Guard) -> WriteResult:
+        versions = _versions(rows.model, guard, version_field)
+        matched = rows.filter(pk=pk, **_filter(versions, version_field))
+        # The WHERE clause pins one version v: the next is v + 1, a value
+        # (cheaper than the expression F(version) + 1 that any other guard needs).
+        bump = versions[0] + 1 if versions and len(versions) == 1 else F(version_field) + 1
+        written[version_field] = bump
+        row = update_returning(matched, written)
+        if row is not UNSUPPORTED:
+            seen[0] = row
+            return WriteResult(True, version_validators(row, version_field)) if row else _refused()
         with transaction.atomic(using=db):
-            count = _guarded(rows.filter(pk=pk), guard, version_field).update(**written)
+            count = matched.update(**written)
             current = read()
         return WriteResult(count > 0, current)
+
+    def _refused() -> WriteResult:
+        return WriteResult(False, read())
 
     # An update never creates: a row that is not there is a 404.
     flow = write_flow("PATCH", conditions, requested=None, creates=False)
     decision = run_write(flow, read, write)
-    if decision.outcome is WriteOutcome.PRECONDITION_FAILED and _holds(seen[0], values):
-        # The state asked for is the current one, so its entity-tag is the
-        # current tag: the core decides whether that means "already succeeded".
-        current = decision.current
-        assert current is not None
-        again = evaluate("PATCH", conditions, current, requested=current.etag, creates=False)
-        if again is Decision.ALREADY_SUCCEEDED:
-            return seen[0]
+    if _holds(seen[0], values) and already_in_place("PATCH", conditions, decision):
+        return seen[0]
     error = refusal(decision)
     if error is not None:
         raise error
@@ -119,7 +128,9 @@ def versioned_delete(
     def write(guard: Guard) -> WriteResult:
         with transaction.atomic(using=db):
             bump = {version_field: F(version_field) + 1}
-            if _guarded(rows.filter(pk=pk), guard, version_field).update(**bump):
+            versions = _versions(rows.model, guard, version_field)
+            guarded = rows.filter(pk=pk, **_filter(versions, version_field))
+            if guarded.update(**bump):
                 rows.filter(pk=pk).delete()
                 return WriteResult(True)
             return WriteResult(False, read())
@@ -135,20 +146,30 @@ def _parse(conditions: Conditions | HasHeaders) -> Conditions:
 
 def _rows(source: Any) -> tuple[Any, str]:
     """The queryset of `source` on the database writes go to, and that database's alias."""
-    model: Any = source  # a model class, or anything with .all()
-    rows = model._default_manager.all() if isinstance(source, type) else source.all()
+    # A model's default manager, a manager or a queryset: each has .model,
+    # ._db and .using() (one clone of the query; they add up on a hot path).
+    model: Any = source
+    rows = model._default_manager if isinstance(source, type) else source
     db = rows._db or router.db_for_write(rows.model)
     # Reads too: the row read back must come from the database just written.
     return rows.using(db), db
 
 
-def _guarded(rows: Any, guard: Guard, version_field: str) -> Any:
-    """`rows` narrowed to those the guard accepts."""
+def _versions(model: Any, guard: Guard, version_field: str) -> list[Any] | None:
+    """The versions the guard allows; None for any."""
     if guard.etags is None:
-        return rows
-    field = rows.model._meta.get_field(version_field)
-    versions = [v for v in (_version(field, opaque) for opaque in guard.etags) if v is not None]
-    return rows.filter(**{f"{version_field}__in": versions})
+        return None
+    field = model._meta.get_field(version_field)
+    return [v for v in (_version(field, opaque) for opaque in guard.etags) if v is not None]
+
+
+def _filter(versions: list[Any] | None, version_field: str) -> dict[str, Any]:
+    """The versions as filter arguments: none for any version."""
+    if versions is None:
+        return {}
+    if len(versions) == 1:
+        return {version_field: versions[0]}
+    return {f"{version_field}__in": versions}
 
 
 def _version(field: Any, opaque: str) -> Any:
