@@ -26,7 +26,8 @@ validators can instead call `conditions.check(current)`: 304 for GET,
 412 or 428 for writes.
 
 `install` also documents, for every route that depends on `Preconditions`,
-the 304 (GET, HEAD), 409, 412 and 428 (writes) answers, and for every route
+its four header fields and the 304 (GET, HEAD), 409, 412 and 428 (writes)
+answers, and for every route
 its 400/404/415/422 answers, all as ``application/problem+json`` with a
 ``ProblemDetails`` schema.
 """
@@ -37,7 +38,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any, Final
 
-from fastapi import Depends, FastAPI, Header, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
@@ -172,30 +173,14 @@ def _succeeded(decision: WriteDecision) -> WriteDecision:
     return decision
 
 
-def _header(name: str, description: str) -> Any:
-    return Header(alias=name, description=description)
+def request_conditions(request: Request) -> RequestConditions:
+    """The dependency behind `Preconditions`: parse the four fields (400 if malformed).
 
-
-def request_conditions(
-    request: Request,
-    # Declared for the OpenAPI document; the values are read from every
-    # field line below (a list may span several lines, RFC 9110 §5.3).
-    if_match: Annotated[
-        str | None,
-        _header("If-Match", "Write only if the stored version is one of these ETags (412 if not)"),
-    ] = None,
-    if_none_match: Annotated[
-        str | None,
-        _header("If-None-Match", "GET: 304 if your copy is current; PUT with *: create only"),
-    ] = None,
-    if_modified_since: Annotated[
-        str | None, _header("If-Modified-Since", "GET: 304 if not changed since this date")
-    ] = None,
-    if_unmodified_since: Annotated[
-        str | None, _header("If-Unmodified-Since", "Write only if not changed since this date")
-    ] = None,
-) -> RequestConditions:
-    """The dependency behind `Preconditions`: parse the four fields (400 if malformed)."""
+    Every field line is read (a list may span several lines, RFC 9110 §5.3).
+    The fields are not declared as FastAPI header parameters, whose
+    extraction and validation cost a tenth of a conditional PUT's
+    throughput (bench/adapters.py): `install` documents them instead.
+    """
     parsed = Conditions.from_headers(request.headers.getlist)
     return RequestConditions(
         parsed.if_match,

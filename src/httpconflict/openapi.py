@@ -4,7 +4,9 @@
 
 adds to each listed operation of an OpenAPI document the answers
 httpconflict gives it, as ``application/problem+json`` referring to one
-``ProblemDetails`` component: 304 for a GET or HEAD with preconditions;
+``ProblemDetails`` component, and to an operation with preconditions its
+four header fields (If-Match, If-None-Match, If-Modified-Since,
+If-Unmodified-Since) where they are not declared yet: 304 for a GET or HEAD with preconditions;
 409, 412 and 428 for a write with preconditions; 400, 415 and 422 for an
 operation with a body; 404 for one with path parameters; 400 for query or
 header parameters. A 422 already documented (FastAPI's validation error)
@@ -76,6 +78,15 @@ WHY: Final = {
 }
 
 
+#: The precondition header fields, and what each one does.
+PRECONDITION_HEADERS: Final = (
+    ("If-Match", "Write only if the stored version is one of these ETags (412 if not)"),
+    ("If-None-Match", "GET: 304 if your copy is current; PUT with *: create only"),
+    ("If-Modified-Since", "GET: 304 if not changed since this date"),
+    ("If-Unmodified-Since", "Write only if not changed since this date"),
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Operation:
     """One operation of the document, and what about it decides its answers."""
@@ -112,6 +123,8 @@ def document_problems(schema: dict[str, Any], operations: Iterable[Operation]) -
         found = schema.get("paths", {}).get(operation.path, {}).get(operation.method.lower())
         if found is None:
             continue
+        if operation.preconditions:
+            _declare_headers(found)
         responses = found.setdefault("responses", {})
         wanted = statuses(operation)
         if "422" in responses and 422 not in wanted:
@@ -127,6 +140,23 @@ def document_problems(schema: dict[str, Any], operations: Iterable[Operation]) -
     # HTTPValidationError first: it is what refers to ValidationError.
     for name in ("HTTPValidationError", "ValidationError"):
         _drop_if_unreferenced(schema, name)
+
+
+def _declare_headers(operation: dict[str, Any]) -> None:
+    """Add the precondition header fields the operation does not declare yet."""
+    parameters: list[dict[str, Any]] = operation.setdefault("parameters", [])
+    declared = {(p.get("in"), str(p.get("name", "")).lower()) for p in parameters}
+    for name, description in PRECONDITION_HEADERS:
+        if ("header", name.lower()) not in declared:
+            parameters.append(
+                {
+                    "name": name,
+                    "in": "header",
+                    "required": False,
+                    "description": description,
+                    "schema": {"type": "string"},
+                }
+            )
 
 
 def _drop_if_unreferenced(schema: dict[str, Any], name: str) -> None:

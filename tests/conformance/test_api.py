@@ -115,6 +115,26 @@ def test_put_with_a_stale_etag_is_412_naming_the_current_one(http: httpx.Client)
     assert http.get(url).json()["title"] == "first"
 
 
+def test_a_retried_put_whose_answer_was_lost_succeeds(http: httpx.Client) -> None:
+    """RFC 9110 §13.1.1: a stale If-Match whose values are already stored is a 2xx.
+
+    The first answer was lost; the client sends the same PUT again with the
+    ETag it had. Nothing is written again, and the answer names the ETag the
+    first write made. A different body from that ETag is still a 412.
+    """
+    url, old = new_note(http)
+    body = note("retried", 3)
+    first = http.put(url, json=body, headers={"If-Match": old})
+    retry = http.put(url, json=body, headers={"If-Match": old})
+    assert first.status_code == retry.status_code == 200, retry.text
+    assert retry.headers["etag"] == first.headers["etag"] == http.get(url).headers["etag"]
+    other = http.put(url, json=note("other", 4), headers={"If-Match": old})
+    assert (
+        assert_problem(other, 412, "precondition-failed")["current_etag"] == first.headers["etag"]
+    )
+    assert http.get(url).json()["title"] == "retried"
+
+
 def test_put_without_a_precondition_is_428(http: httpx.Client) -> None:
     url, _ = new_note(http, title="kept")
     assert_problem(http.put(url, json=note("blind", 9)), 428, "precondition-required")

@@ -1,0 +1,269 @@
+"""What the helpers' statements need to know about a model, and the statements themselves.
+
+Building a SQLAlchemy statement is Python work: every ``column == value``,
+``.where()`` and ``.values()`` makes new objects, and a new statement
+computes its compilation cache key again. For a one-row conditional UPDATE
+that work cost more than the UPDATE itself (bench/adapters.py). So a
+`_Table` builds each shape of statement once (which values are set, how
+many versions the guard allows, whether it returns the version), with
+bound parameters where the values go, and runs it with the request's
+values as parameters. A value that is itself a SQL expression
+(``Note.count + 1``) is part of the statement, which is then built for
+that request only.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from sqlalchemy import (
+    ColumnElement,
+    Delete,
+    Table,
+    Update,
+    and_,
+    bindparam,
+    delete,
+    inspect,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.orm import Mapper, QueryableAttribute, Session
+from sqlalchemy.orm.util import identity_key
+from sqlalchemy.sql.elements import ClauseElement
+
+from .._etag import ETag
+from .._preconditions import Validators
+from .._write import Guard
+
+#: A mapped class or a `Table`.
+Model = Any
+
+#: The guard of a statement: any version (If-Match: *), one, or several.
+_ANY: Final = "any"
+_ONE: Final = "one"
+_SEVERAL: Final = "several"
+_PREFIX: Final = "httpconflict_"
+#: Statements kept per model: the shapes one app writes are few; a bound
+#: keeps a client that sends ever new sets of fields from growing the cache.
+_KEPT: Final = 64
+
+
+def version_etag(version: object) -> ETag:
+    """The strong entity-tag of a row whose version column holds `version`."""
+    return ETag(str(version))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Table:
+    """A model's key and version columns, and the statements built for it so far."""
+
+    entity: Model
+    key: tuple[Any, ...]
+    version: Any
+    integer: bool
+    _statements: dict[Hashable, Any] = field(default_factory=dict)
+
+    def check_key(self, key: object) -> tuple[Any, ...]:
+        values = key if isinstance(key, tuple) else (key,)
+        if len(values) != len(self.key):
+            raise ValueError(f"the primary key has {len(self.key)} columns, got {key!r}")
+        return values
+
+    def where_key(self, key: object) -> ColumnElement[bool]:
+        """``id = <key>`` with the key's values in the statement (for one-off reads)."""
+        values = self.check_key(key)
+        clauses = [column == value for column, value in zip(self.key, values, strict=True)]
+        return clauses[0] if len(clauses) == 1 else and_(*clauses)
+
+    def versions(self, guard: Guard) -> list[object] | None:
+        """The versions the guard allows, None for any; [] when it can never hold."""
+        if guard.exists is False:
+            return []  # these helpers never create a row
+        if guard.etags is None:
+            return None
+        return [v for v in map(self.version_of, guard.etags) if v is not None]
+
+    def version_of(self, opaque: str) -> object | None:
+        """The version an entity-tag names; None when it names none of this table's."""
+        if not self.integer:
+            return opaque
+        return int(opaque) if opaque.isascii() and opaque.isdigit() else None
+
+    def update(
+        self,
+        key: object,
+        values: Mapping[str, Any],
+        versions: list[object] | None,
+        *,
+        returning: bool,
+    ) -> tuple[Update, dict[str, Any]]:
+        """The guarded UPDATE that sets `values` and bumps the version, and its parameters."""
+        names = tuple(values)
+        inline = {name: v for name, v in values.items() if is_expression(v)}
+        parameters = self._parameters(key, versions)
+        for i, (name, value) in enumerate(values.items()):
+            if name not in inline:
+                parameters[f"{_PREFIX}set_{i}"] = value
+        shape = ("update", names, _guard_shape(versions), returning)
+        if not inline and shape in self._statements:
+            return self._statements[shape], parameters
+        sets = {
+            name: inline.get(name, bindparam(f"{_PREFIX}set_{i}")) for i, name in enumerate(names)
+        }
+        statement = (
+            update(self.entity)
+            .where(*self._where(versions))
+            .values({**sets, self.version.key: self.version + 1})
+            .execution_options(synchronize_session=False)
+        )
+        if returning:
+            statement = statement.returning(self.version)
+        if not inline:
+            self._keep(shape, statement)
+        return statement, parameters
+
+    def delete(self, key: object, versions: list[object] | None) -> tuple[Delete, dict[str, Any]]:
+        """The guarded DELETE, and its parameters."""
+        parameters = self._parameters(key, versions)
+        shape = ("delete", _guard_shape(versions))
+        statement = self._statements.get(shape)
+        if statement is None:
+            statement = (
+                delete(self.entity)
+                .where(*self._where(versions))
+                .execution_options(synchronize_session=False)
+            )
+            self._keep(shape, statement)
+        return statement, parameters
+
+    def _keep(self, shape: Hashable, statement: Any) -> None:
+        if len(self._statements) >= _KEPT:
+            self._statements.clear()
+        self._statements[shape] = statement
+
+    def _where(self, versions: list[object] | None) -> list[ColumnElement[bool]]:
+        where = [column == bindparam(f"{_PREFIX}key_{i}") for i, column in enumerate(self.key)]
+        if versions is None:
+            where.append(true())
+        elif len(versions) == 1:
+            where.append(self.version == bindparam(f"{_PREFIX}version"))
+        else:
+            where.append(self.version.in_(bindparam(f"{_PREFIX}versions", expanding=True)))
+        return where
+
+    def _parameters(self, key: object, versions: list[object] | None) -> dict[str, Any]:
+        parameters = {f"{_PREFIX}key_{i}": v for i, v in enumerate(self.check_key(key))}
+        if versions is not None and len(versions) == 1:
+            parameters[f"{_PREFIX}version"] = versions[0]
+        elif versions is not None:
+            parameters[f"{_PREFIX}versions"] = versions
+        return parameters
+
+    def loaded(self, session: Session, key: object) -> object | None:
+        """The object for `key` in the session's identity map, if any (no query)."""
+        if isinstance(self.entity, Table) or not session.identity_map:
+            return None
+        return session.identity_map.get(identity_key(self.entity, self.check_key(key)))
+
+    def refresh_later(self, session: Session, key: object) -> None:
+        """Expire a loaded object the UPDATE changed, so it reloads when next read.
+
+        The statements skip SQLAlchemy's session synchronisation: its
+        "fetch" strategy costs a SELECT before the UPDATE where there is no
+        RETURNING, and "evaluate" fails on values it cannot compute in Python.
+        """
+        row = self.loaded(session, key)
+        if row is not None:
+            session.expire(row)
+
+    def forget(self, session: Session, key: object) -> None:
+        """Drop a loaded object whose row the DELETE removed."""
+        row = self.loaded(session, key)
+        if row is not None:
+            session.expunge(row)
+
+    def current(self, session: Session, key: object) -> Validators | None:
+        """The validators stored now, as the write just refused saw them."""
+        return self.stored(session, key, ())[0]
+
+    def stored(
+        self, session: Session, key: object, names: Sequence[str]
+    ) -> tuple[Validators | None, dict[str, Any]]:
+        """The validators stored now, and the stored values of the columns `names`.
+
+        A name that is not a column of the table is left out of the values.
+        """
+        columns = {name: self._column(name) for name in names}
+        wanted = {name: column for name, column in columns.items() if column is not None}
+        statement = select(self.version, *wanted.values()).where(self.where_key(key))
+        if session.get_bind(clause=statement).dialect.name in ("mysql", "mariadb"):
+            # InnoDB's REPEATABLE READ answers a plain SELECT from the snapshot
+            # of the transaction's first read, which may predate the version
+            # that made the UPDATE match nothing; a locking read sees it.
+            statement = statement.with_for_update(read=True)
+        found = session.execute(statement).first()
+        if found is None:
+            return None, {}
+        return Validators(version_etag(found[0])), dict(zip(wanted, found[1:], strict=True))
+
+    def _column(self, name: str) -> Any | None:
+        if isinstance(self.entity, Table):
+            return self.entity.c.get(name)
+        attribute = getattr(self.entity, name, None)
+        return attribute if isinstance(attribute, QueryableAttribute) else None
+
+    def written_version(self, session: Session, key: object) -> object:
+        """The version of row `key` as this transaction wrote it (MySQL: no RETURNING).
+
+        The row is locked by this transaction's UPDATE until it ends, so the
+        read sees the version just written.
+        """
+        return session.execute(select(self.version).where(self.where_key(key))).scalar_one()
+
+
+def table_of(model: Model, version: str | None) -> _Table:
+    """The `_Table` of a mapped class or `Table`, one per model and version column."""
+    return _cached_table(model, version)
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_table(model: Hashable, version: str | None) -> _Table:
+    if isinstance(model, Table):
+        name = version or "version"
+        return _Table(
+            model, tuple(model.primary_key.columns), model.c[name], _is_integer(model.c[name])
+        )
+    mapper: Mapper[Any] = inspect(model)
+    column = getattr(model, version_attribute(mapper, version))
+    return _Table(model, tuple(mapper.primary_key), column, _is_integer(column))
+
+
+def version_attribute(mapper: Mapper[Any], version: str | None) -> str:
+    """The attribute holding a mapper's version: `version`, its version_id_col, or "version"."""
+    if version is not None:
+        return version
+    if mapper.version_id_col is not None:
+        return mapper.get_property_by_column(mapper.version_id_col).key
+    return "version"
+
+
+def _is_integer(column: Any) -> bool:
+    try:
+        return issubclass(column.type.python_type, int)
+    except NotImplementedError:
+        return False
+
+
+def is_expression(value: object) -> bool:
+    return isinstance(value, ClauseElement) or hasattr(value, "__clause_element__")
+
+
+def _guard_shape(versions: list[object] | None) -> str:
+    if versions is None:
+        return _ANY
+    return _ONE if len(versions) == 1 else _SEVERAL

@@ -1,0 +1,180 @@
+"""`versioned_update` and `versioned_delete`: the If-Match checked in ONE statement.
+
+The core's `write_flow` turns the request's conditions into a `Guard` (the
+versions the row may have); the helper puts the guard into the WHERE clause
+of the one UPDATE or DELETE, and only when no row matched reads what is
+there, so the flow can tell 404 from 412 from 428.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import CursorResult, Result, Table
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+from .._etag import ETag
+from .._preconditions import Conditions, Validators
+from .._refusals import refusal
+from .._write import Guard, WriteResult, already_in_place, run_write, write_flow
+from ._table import Model, is_expression, table_of, version_etag
+
+
+def versioned_update(
+    session: Session,
+    model: Model,
+    key: object,
+    values: Mapping[str, Any],
+    conditions: Conditions,
+    *,
+    version: str | None = None,
+    require_precondition: bool = True,
+) -> ETag:
+    """Set `values` on the row `key` if its version satisfies `conditions`; one UPDATE.
+
+    Returns the new entity-tag. The version column (``version_id_col`` or
+    `version`, default ``"version"``) must be an integer; it is increased by
+    one. `key` is the primary key value (a tuple for a composite key).
+    Raises `PreconditionFailed`, `PreconditionRequired` or `NotFound`;
+    but a stale If-Match whose values the row already holds (a retry whose
+    first answer was lost) returns the current entity-tag (RFC 9110 §13.1.1).
+    """
+    table = table_of(model, version)
+    table.check_key(key)
+    # Read with the version when a write is refused: a retry whose first
+    # answer was lost finds its values stored (RFC 9110 §13.1.1).
+    compared = () if any(map(is_expression, values.values())) else tuple(values)
+    stored: dict[str, Any] = {}
+
+    def write(guard: Guard) -> WriteResult:
+        versions = table.versions(guard)
+        if versions != []:
+            returning = _returns(session, model)
+            statement, parameters = table.update(key, values, versions, returning=returning)
+            if returning:
+                written = session.execute(statement, parameters).scalar_one_or_none()
+            elif _rowcount(session.execute(statement, parameters)):
+                written = table.written_version(session, key)
+            else:
+                written = None
+            if written is not None:
+                table.refresh_later(session, key)
+                return WriteResult(True, Validators(version_etag(written)))
+        return WriteResult(False, read())
+
+    def read() -> Validators | None:
+        current, values_now = table.stored(session, key, compared)
+        stored.clear()
+        stored.update(values_now)
+        return current
+
+    flow = write_flow(
+        "PUT", conditions, requested=None, require_precondition=require_precondition, creates=False
+    )
+    decision = run_write(flow, read, write)
+    holds = bool(compared) and all(
+        name in stored and stored[name] == values[name] for name in compared
+    )
+    if holds and already_in_place("PUT", conditions, decision):
+        assert decision.current is not None
+        assert decision.current.etag is not None
+        return decision.current.etag
+    error = refusal(decision)
+    if error is not None:
+        raise error
+    assert decision.current is not None
+    assert decision.current.etag is not None
+    return decision.current.etag
+
+
+def versioned_delete(
+    session: Session,
+    model: Model,
+    key: object,
+    conditions: Conditions,
+    *,
+    version: str | None = None,
+    require_precondition: bool = True,
+) -> None:
+    """Delete the row `key` if its version satisfies `conditions`; one DELETE.
+
+    Raises `PreconditionFailed`, `PreconditionRequired` or `NotFound`.
+    """
+    table = table_of(model, version)
+    table.check_key(key)
+
+    def write(guard: Guard) -> WriteResult:
+        versions = table.versions(guard)
+        if versions != []:
+            statement, parameters = table.delete(key, versions)
+            if _rowcount(session.execute(statement, parameters)):
+                table.forget(session, key)
+                return WriteResult(True, None)
+        return WriteResult(False, read())
+
+    def read() -> Validators | None:
+        return table.current(session, key)
+
+    flow = write_flow(
+        "DELETE", conditions, requested=None, require_precondition=require_precondition
+    )
+    error = refusal(run_write(flow, read, write))
+    if error is not None:
+        raise error
+
+
+async def aversioned_update(
+    session: AsyncSession,
+    model: Model,
+    key: object,
+    values: Mapping[str, Any],
+    conditions: Conditions,
+    *,
+    version: str | None = None,
+    require_precondition: bool = True,
+) -> ETag:
+    """`versioned_update` for an `AsyncSession`."""
+    return await session.run_sync(
+        versioned_update,
+        model,
+        key,
+        values,
+        conditions,
+        version=version,
+        require_precondition=require_precondition,
+    )
+
+
+async def aversioned_delete(
+    session: AsyncSession,
+    model: Model,
+    key: object,
+    conditions: Conditions,
+    *,
+    version: str | None = None,
+    require_precondition: bool = True,
+) -> None:
+    """`versioned_delete` for an `AsyncSession`."""
+    await session.run_sync(
+        versioned_delete,
+        model,
+        key,
+        conditions,
+        version=version,
+        require_precondition=require_precondition,
+    )
+
+
+def _returns(session: Session, model: Model) -> bool:
+    """Whether the database the model's rows live in has ``UPDATE ... RETURNING``."""
+    bind = session.get_bind(clause=model) if isinstance(model, Table) else session.get_bind(model)
+    return bool(bind.dialect.update_returning)
+
+
+def _rowcount(result: Result[Any]) -> int:
+    # DML statements answer a CursorResult, whose rowcount is the number of
+    # rows the WHERE clause matched: the guard's verdict.
+    assert isinstance(result, CursorResult)
+    return result.rowcount
