@@ -3,13 +3,15 @@
     app = IdempotencyMiddleware(app, store=idempotency_store("redis://..."))
 
 For each request of a method the policy covers, the middleware parses the
-Idempotency-Key, fingerprints the request (method, target, principal, body)
-and drives `httpconflict._idempotency.idempotency_flow`: it claims the key
-in the store, runs the app, records the answer, and only then sends it; a
-retry gets the recorded answer with ``Idempotent-Replayed: true``, a
-duplicate still in flight gets 409 (or waits for the first, if the policy
-says so), another request under the same key gets 422. If the app raises,
-the claim is released so a retry can run.
+Idempotency-Key, reads the body and drives the flow of
+`httpconflict._idempotency` through a `KeyedRequest`, which decides every
+store call and reply (the WSGI middleware shares it; this module only
+awaits them): it claims the key in the store, runs the app, records the
+answer, and only then sends it; a retry gets the recorded answer with
+``Idempotent-Replayed: true``, a duplicate still in flight gets 409 (or
+waits for the first, if the policy says so), another request under the
+same key gets 422. If the app raises, the claim is released so a retry can
+run.
 
 An app that writes its side effect to the same database as the keys can
 record the answer in the same transaction (see `ActiveClaim`): then a crash
@@ -19,30 +21,22 @@ can leave neither a side effect without its key nor a key without it.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Final
 
 from .._errors import ContentTooLarge, MalformedHeader
 from .._idempotency import (
-    REPLAYED_HEADER,
     Answer,
-    Check,
-    Claim,
-    Complete,
     Execute,
     IdempotencyReply,
-    Release,
     Sleep,
     StoredResponse,
-    Taken,
-    fingerprint,
-    idempotency_flow,
     parse_idempotency_key,
 )
 from .._idempotency_policy import IdempotencyPolicy
+from .._idempotency_request import KeyedRequest, KeyStore, problem_fields, replayed_fields
 from ..storage.idempotency import Completion, IdempotencyStore
 from .problems import PROBLEM_SCOPE_KEY, send_problem, send_response
 from .types import ASGIApp, Message, Receive, Scope, Send
@@ -52,7 +46,7 @@ CLAIM_SCOPE_KEY: Final = "httpconflict.idempotency"
 
 
 @dataclass(slots=True)
-class ActiveClaim:
+class ActiveClaim(KeyedRequest):
     """A keyed request as the app sees it, in ``scope[CLAIM_SCOPE_KEY]``.
 
     With a transactional policy the app records its answer in its own
@@ -61,15 +55,6 @@ class ActiveClaim:
     (`IdempotencyKeyTaken`), it sets `taken` instead, and the middleware
     answers with that request's answer.
     """
-
-    principal: str
-    key: str
-    fingerprint: str
-    token: str
-    policy: IdempotencyPolicy
-    now: float
-    completed: bool = False
-    taken: bool = False
 
     @property
     def transactional(self) -> bool:
@@ -140,76 +125,28 @@ class IdempotencyMiddleware:
         key: str | None,
         body: bytes,
     ) -> None:
-        principal = policy.principal(scope)
         query = scope.get("query_string", b"")
         target = scope["path"] + ("?" + query.decode("latin-1") if query else "")
-        request_fingerprint = fingerprint(scope["method"], target, principal, body)
-        # A claim's owner token (transactional requests hold no claim).
-        token = "" if policy.transactional else os.urandom(16).hex()
-        claim = ActiveClaim(principal, key or "", request_fingerprint, token, policy, time.time())
-        flow = idempotency_flow(
-            key,
-            request_fingerprint,
-            required=policy.required,
-            wait=policy.wait,
-            store_server_errors=policy.store_server_errors,
-            transactional=policy.transactional,
+        claim = ActiveClaim.begin(
+            policy, scope, scope["method"], target, key, body, now=time.time()
         )
+        store: KeyStore[Awaitable[IdempotencyReply]] = self.store
+        flow = claim.flow()
         captured: _Captured | None = None
-        reply: IdempotencyReply
+        reply: IdempotencyReply = None
         try:
-            command = next(flow)
             while True:
-                if isinstance(command, Claim):
-                    assert key is not None
-                    claim.now = time.time()
-                    reply = await self.store.claim(
-                        principal,
-                        key,
-                        request_fingerprint,
-                        claim.token,
-                        now=claim.now,
-                        lease=policy.lease,
-                    )
-                elif isinstance(command, Check):
-                    assert key is not None
-                    claim.now = time.time()
-                    reply = await self.store.get(principal, key, now=claim.now)
-                elif isinstance(command, Sleep):
+                command = flow.send(reply)
+                if isinstance(command, Sleep):
                     await asyncio.sleep(command.seconds)
                     reply = None
                 elif isinstance(command, Execute):
                     if key is not None:
                         scope[CLAIM_SCOPE_KEY] = claim
-                    claim.taken = False
                     captured = await _run(self.app, scope, receive, body)
-                    if claim.taken:
-                        reply = Taken()
-                    elif captured.error is not None:
-                        reply = captured.error
-                    elif policy.transactional or key is None:
-                        # Nothing records this answer here: it is sent as captured.
-                        reply = StoredResponse(captured.status, (), b"")
-                    else:
-                        reply = claim.recorded(
-                            captured.status, captured.text_headers(), captured.body
-                        )
-                elif isinstance(command, Complete):
-                    assert key is not None
-                    reply = claim.completed or await self.store.complete(
-                        principal,
-                        key,
-                        claim.token,
-                        command.response,
-                        now=time.time(),
-                        retention=policy.retention,
-                    )
+                    reply = claim.executed(captured)
                 else:
-                    assert isinstance(command, Release)
-                    assert key is not None
-                    await self.store.release(principal, key, claim.token)
-                    reply = None
-                command = flow.send(reply)
+                    reply = await claim.call(command, store, time.time())
         except StopIteration as stop:
             answer: Answer = stop.value
         await _answer(scope, send, answer, captured)
@@ -219,7 +156,7 @@ class IdempotencyMiddleware:
 class _Captured:
     """An app's whole answer, held back until its key is recorded."""
 
-    status: int = 500
+    status_code: int = 500
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
     chunks: list[bytes] = field(default_factory=list)
     error: Exception | None = None
@@ -249,7 +186,7 @@ async def _run(app: ASGIApp, scope: Scope, receive: Receive, body: bytes) -> _Ca
         nonlocal started
         if message["type"] == "http.response.start":
             started = True
-            captured.status = message["status"]
+            captured.status_code = message["status"]
             captured.headers = list(message.get("headers", []))
         elif message["type"] == "http.response.body":
             captured.chunks.append(message.get("body", b""))
@@ -285,18 +222,17 @@ async def _answer(scope: Scope, send: Send, answer: Answer, captured: _Captured 
     if answer.error is not None:
         raise answer.error
     if answer.problem is not None:
-        headers = {"Retry-After": str(answer.retry_after)} if answer.retry_after else {}
-        await send_problem(scope, send, answer.problem, headers)
+        await send_problem(scope, send, answer.problem, problem_fields(answer))
         return
     assert answer.response is not None
     if answer.replayed:
         # An attempt that lost its race may have noted its problem type.
         scope.pop(PROBLEM_SCOPE_KEY, None)
         response = answer.response
-        raw = [(n.encode("latin-1"), v.encode("latin-1")) for n, v in response.headers]
-        raw.append((REPLAYED_HEADER.lower().encode(), b"true"))
+        fields = replayed_fields(response)
+        raw = [(n.lower().encode("latin-1"), v.encode("latin-1")) for n, v in fields]
         await send_response(send, response.status, raw, response.body)
         return
     # The request ran here: it gets the app's own answer, every header in it.
     assert captured is not None
-    await send_response(send, captured.status, captured.headers, captured.body)
+    await send_response(send, captured.status_code, captured.headers, captured.body)

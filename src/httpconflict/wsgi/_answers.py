@@ -43,6 +43,9 @@ class Captured:
     def body(self) -> bytes:
         return b"".join(self.chunks)
 
+    def text_headers(self) -> Headers:
+        return self.headers
+
 
 def run(app: WSGIApplication, environ: WSGIEnvironment, body: bytes | None) -> Captured:
     """Run the app (on the body already read, if any), capturing its whole answer."""

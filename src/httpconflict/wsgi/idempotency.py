@@ -1,12 +1,14 @@
 """WSGI middleware for Idempotency-Key: the flow of `httpconflict._idempotency`, driven in threads.
 
-It parses the key, fingerprints the request (method, target, principal,
-body) and drives `idempotency_flow`: it claims the key, runs the app with
-its whole answer held back, records the answer, and only then sends it; a
-retry gets the recorded answer with ``Idempotent-Replayed: true``, a
-duplicate in flight 409 with Retry-After (or the first's answer, if the
-policy waits), another request under the key 422. If the app raises, the
-claim is released and the error goes on to the server.
+It parses the key, reads the body and drives `idempotency_flow` through a
+`KeyedRequest`, which decides every store call and reply (the ASGI
+middleware shares it; this module only makes them, in the request's
+thread): it claims the key, runs the app with its whole answer held back,
+records the answer, and only then sends it; a retry gets the recorded
+answer with ``Idempotent-Replayed: true``, a duplicate in flight 409 with
+Retry-After (or the first's answer, if the policy waits), another request
+under the key 422. If the app raises, the claim is released and the error
+goes on to the server.
 
 The stores are async; `BlockingIdempotencyStore` runs them on one private
 event loop in a background thread, which request threads hand each call
@@ -15,26 +17,21 @@ to. Waiting for a duplicate sleeps in the request's own thread.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterable
 from typing import Any, TypeAlias
 
 from .._errors import ContentTooLarge, MalformedHeader, Unavailable
 from .._idempotency import (
-    REPLAYED_HEADER,
     Answer,
     Claim,
-    Complete,
     Execute,
     IdempotencyReply,
-    Release,
     Sleep,
-    fingerprint,
-    idempotency_flow,
     parse_idempotency_key,
 )
 from .._idempotency_policy import IdempotencyPolicy
+from .._idempotency_request import KeyedRequest, KeyStore, problem_fields, replayed_fields
 from ..storage.idempotency import IdempotencyStore
 from ..storage.idempotency.blocking import BlockingIdempotencyStore
 from ._answers import (
@@ -104,64 +101,31 @@ class IdempotencyMiddleware:
         key: str | None,
         body: bytes,
     ) -> Iterable[bytes]:
-        principal = policy.principal(environ)
-        request_fingerprint = fingerprint(
-            environ["REQUEST_METHOD"], _target(environ), principal, body
+        request = KeyedRequest.begin(
+            policy, environ, environ["REQUEST_METHOD"], _target(environ), key, body, now=time.time()
         )
-        token = os.urandom(16).hex()
-        flow = idempotency_flow(
-            key,
-            request_fingerprint,
-            required=policy.required,
-            wait=policy.wait,
-            store_server_errors=policy.store_server_errors,
-        )
+        store: KeyStore[IdempotencyReply] = self.store
+        flow = request.flow()
         captured: Captured | None = None
-        reply: IdempotencyReply
+        reply: IdempotencyReply = None
         try:
-            command = next(flow)
             while True:
-                if isinstance(command, Claim):
-                    assert key is not None
-                    try:
-                        reply = self.store.claim(
-                            principal,
-                            key,
-                            request_fingerprint,
-                            token,
-                            now=time.time(),
-                            lease=policy.lease,
-                        )
-                    except Unavailable as error:  # nothing ran: the client may retry
-                        headers = {"Retry-After": str(error.retry_after)}
-                        return problem_answer(start_response, error.problem, headers)
-                elif isinstance(command, Sleep):
+                command = flow.send(reply)
+                if isinstance(command, Sleep):
                     time.sleep(command.seconds)  # in this request's thread, not the loop's
                     reply = None
                 elif isinstance(command, Execute):
                     captured = run(self.app, environ, body)
-                    if captured.error is not None:
-                        reply = captured.error
-                    else:
-                        reply = policy.recorded(
-                            captured.status_code, captured.headers, captured.body
-                        )
-                elif isinstance(command, Complete):
-                    assert key is not None
-                    reply = self.store.complete(
-                        principal,
-                        key,
-                        token,
-                        command.response,
-                        now=time.time(),
-                        retention=policy.retention,
-                    )
+                    reply = request.executed(captured)
                 else:
-                    assert isinstance(command, Release)
-                    assert key is not None
-                    self.store.release(principal, key, token)
-                    reply = None
-                command = flow.send(reply)
+                    try:
+                        reply = request.call(command, store, time.time())
+                    except Unavailable as error:
+                        if not isinstance(command, Claim):
+                            raise
+                        # Nothing ran: the client may retry.
+                        headers = {"Retry-After": str(error.retry_after)}
+                        return problem_answer(start_response, error.problem, headers)
         except StopIteration as stop:
             answer: Answer = stop.value
         return _answer(start_response, answer, captured)
@@ -181,13 +145,12 @@ def _answer(
     if answer.error is not None:
         raise answer.error
     if answer.problem is not None:
-        headers = {"Retry-After": str(answer.retry_after)} if answer.retry_after else {}
-        return problem_answer(start_response, answer.problem, headers)
+        return problem_answer(start_response, answer.problem, problem_fields(answer))
     assert answer.response is not None
     if answer.replayed:
         response = answer.response
-        replayed = [*response.headers, (REPLAYED_HEADER, "true")]
-        return send(start_response, status_line(response.status), replayed, response.body)
+        fields = replayed_fields(response)
+        return send(start_response, status_line(response.status), fields, response.body)
     # The request ran here: it gets the app's own answer, every header in it.
     assert captured is not None
     return send(start_response, captured.status, captured.headers, captured.body)

@@ -1,39 +1,102 @@
-"""IdempotencyMiddleware in front of a plain ASGI app and a FastAPI app, each a real server."""
+"""IdempotencyMiddleware, ASGI and WSGI, in real server processes: one suite, every target.
+
+The targets are the orders API of tests/apps/orders.py (plain ASGI and
+FastAPI under uvicorn, memory store) and of tests/adapters/orders_wsgi.py
+(plain WSGI on the memory, SQLite, PostgreSQL and Redis stores, and Flask
+with the middleware around ``app.wsgi_app``, under werkzeug's threaded
+server: one thread per request, store calls on one private event loop).
+Every test runs on every target; a test that needs a server configured
+otherwise (a wait, a required key, stored 5xx, an unreachable store)
+starts its own.
+"""
 
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 
 import httpx
 import pytest
 
 from tests.problems import assert_problem
-from tests.servers import start_app
+from tests.servers import free_port, start_app
 
-APPS = ["tests.apps.orders:plain_app", "tests.apps.orders:fastapi_app"]
 JSON = {"content-type": "application/json"}
+PLAIN_WSGI = "tests.adapters.orders_wsgi:plain_app"
+
+
+@dataclass(frozen=True)
+class Target:
+    """An app factory ("module:function") on an idempotency store."""
+
+    name: str
+    factory: str
+    store: str
+    wsgi: bool = False
+
+
+TARGETS = [
+    Target("plain-asgi", "tests.apps.orders:plain_app", "memory"),
+    Target("fastapi", "tests.apps.orders:fastapi_app", "memory"),
+    *(Target(f"wsgi-{s}", PLAIN_WSGI, s, wsgi=True) for s in ("memory", "sqlite", "postgres")),
+    Target("wsgi-redis", PLAIN_WSGI, "redis", wsgi=True),
+    Target("flask-sqlite", "tests.adapters.orders_wsgi:flask_app", "sqlite", wsgi=True),
+]
+#: One target per app, whatever its store.
+APPS = [t for t in TARGETS if t.name in ("plain-asgi", "fastapi", "wsgi-memory", "flask-sqlite")]
+
+
+def store_url(store: str, request: pytest.FixtureRequest, tmp: pytest.TempPathFactory) -> str:
+    """Where the keys live; PostgreSQL in a fresh schema, Redis under fresh (uuid) keys."""
+    if store == "sqlite":
+        return str(tmp.mktemp("keys") / "keys.db")
+    fixture = {"postgres": "postgres_module_schema", "redis": "redis_server"}.get(store)
+    return "memory" if fixture is None else str(request.getfixturevalue(fixture))
 
 
 @contextmanager
-def serve(factory: str, tmp: pytest.TempPathFactory, **env: str) -> Iterator[httpx.Client]:
-    """The app as a real server, and a client for it."""
+def serve(
+    target: Target, request: pytest.FixtureRequest, tmp: pytest.TempPathFactory, **env: str
+) -> Iterator[httpx.Client]:
+    """The target as a real server process, and a client for it (`env` configures the app)."""
+    env.setdefault("ORDERS_STORE", store_url(target.store, request, tmp))
     with (
-        start_app(factory, tmp.mktemp("app"), env=env) as url,
+        start_app(target.factory, tmp.mktemp("app"), env=env, wsgi=target.wsgi) as url,
         httpx.Client(base_url=url, timeout=10) as client,
     ):
         yield client
 
 
-@pytest.fixture(scope="module", params=APPS, ids=["plain-asgi", "fastapi"])
+@pytest.fixture(scope="module", params=TARGETS, ids=lambda t: t.name)
 def orders(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[httpx.Client]:
-    with serve(request.param, tmp_path_factory) as client:
+    """A client of each target in turn, its server shared by the module's tests."""
+    with serve(request.param, request, tmp_path_factory) as client:
         yield client
+
+
+#: Starts a server of its own, its app configured by keyword (``ORDERS_WAIT="5"``).
+Start = Callable[..., AbstractContextManager[httpx.Client]]
+
+
+@pytest.fixture(params=TARGETS, ids=lambda t: t.name)
+def target(request: pytest.FixtureRequest) -> Target:
+    """Each target in turn, for the tests that `start` a server of their own."""
+    each: Target = request.param
+    return each
+
+
+@pytest.fixture
+def start(
+    target: Target, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Start:
+    return functools.partial(serve, target, request, tmp_path_factory)
 
 
 def count(http: httpx.Client) -> int:
@@ -83,6 +146,18 @@ def test_same_key_other_body_is_422(orders: httpx.Client) -> None:
     assert count(orders) == before
 
 
+def test_same_key_other_url_is_422(orders: httpx.Client) -> None:
+    """The target is part of the request: the same key and body on another URL is 422."""
+    k = key()
+    post(orders, b'{"item": "tea"}', k)
+    before = count(orders)
+    other = orders.post(
+        "/orders?copy=1", content=b'{"item": "tea"}', headers={**JSON, "Idempotency-Key": k}
+    )
+    assert_problem(other, 422, "idempotency-key-reused")
+    assert count(orders) == before
+
+
 def test_keys_are_scoped_per_principal(orders: httpx.Client) -> None:
     """The same key from another caller (Authorization) is an independent request."""
     k = key()
@@ -92,12 +167,8 @@ def test_keys_are_scoped_per_principal(orders: httpx.Client) -> None:
     assert alice.status_code == bob.status_code == 201
     assert "idempotent-replayed" not in bob.headers
     assert count(orders) == before + 2
-    assert (
-        post(orders, b'{"item": "tea"}', k, Authorization="Bearer bob").headers[
-            "idempotent-replayed"
-        ]
-        == "true"
-    )
+    again = post(orders, b'{"item": "tea"}', k, Authorization="Bearer bob")
+    assert again.headers["idempotent-replayed"] == "true"
 
 
 def test_failure_releases_the_key(orders: httpx.Client) -> None:
@@ -127,8 +198,8 @@ def test_server_errors_are_not_replayed_by_default(orders: httpx.Client) -> None
 def test_requests_without_key_pass_through(orders: httpx.Client) -> None:
     """No key, key optional: every request runs."""
     before = count(orders)
-    post(orders, b'{"item": "tea"}', None)
-    post(orders, b'{"item": "tea"}', None)
+    assert post(orders, b'{"item": "tea"}', None).status_code == 201
+    assert post(orders, b'{"item": "tea"}', None).status_code == 201
     assert count(orders) == before + 2
 
 
@@ -167,35 +238,53 @@ def test_two_key_headers_and_non_ascii_are_400(orders: httpx.Client) -> None:
     assert count(orders) == before
 
 
+def test_a_body_over_the_limit_is_413_and_nothing_runs(orders: httpx.Client) -> None:
+    """The body is part of the fingerprint, so it is read whole: past max_body, a 413 problem."""
+    before = count(orders)
+    body = b'{"item": "' + b"x" * 2000 + b'"}'
+    assert_problem(post(orders, body, key()), 413, "content-too-large")
+    assert count(orders) == before
+
+
 def test_duplicate_in_flight_is_409(orders: httpx.Client) -> None:
     """A duplicate sent while the first still runs gets 409 and Retry-After; one order is made."""
     k = key()
     before = count(orders)
-    body = b'{"item": "tea", "sleep": 1}'
 
     def staggered(delay: float) -> httpx.Response:
         time.sleep(delay)
-        return post(orders, body, k)
+        return post(orders, b'{"item": "tea", "sleep": 1}', k)
 
     # Both run within the first one's second of sleep; whichever claims the
     # key first makes the order, the other finds it in flight.
     with concurrent.futures.ThreadPoolExecutor() as pool:
-        answers = list(pool.map(staggered, (0.0, 0.2)))
-    created = [a for a in answers if a.status_code == 201]
-    in_flight = [a for a in answers if a.status_code == 409]
-    assert len(created) == len(in_flight) == 1, [a.text for a in answers]
-    assert in_flight[0].headers["retry-after"] == "1"
-    assert_problem(in_flight[0], 409, "idempotency-key-in-flight")
+        answers = sorted(pool.map(staggered, (0.0, 0.2)), key=lambda a: a.status_code)
+    assert [a.status_code for a in answers] == [201, 409], [a.text for a in answers]
+    assert "idempotent-replayed" not in answers[0].headers
+    assert answers[1].headers["retry-after"] == "1"
+    assert_problem(answers[1], 409, "idempotency-key-in-flight")
     assert count(orders) == before + 1
 
 
-@pytest.mark.parametrize("factory", APPS, ids=["plain-asgi", "fastapi"])
-def test_waiting_duplicate_gets_the_first_answer(
-    factory: str, tmp_path_factory: pytest.TempPathFactory
-) -> None:
-    """With a wait policy, a duplicate in flight waits and gets the replay, not a 409."""
+def test_fifty_concurrent_duplicates_run_the_handler_once(orders: httpx.Client) -> None:
+    """50 identical keyed POSTs at once: one order; every answer is that 201 (replayed) or a 409."""
+    k = key()
+    before = count(orders)
+    body = b'{"item": "tea", "sleep": 0.3}'
+    with concurrent.futures.ThreadPoolExecutor(max_workers=50) as pool:
+        answers = list(pool.map(lambda _: post(orders, body, k), range(50)))
+    created = [a for a in answers if a.status_code == 201]
+    assert {a.status_code for a in answers} <= {201, 409}
+    assert sum("idempotent-replayed" not in a.headers for a in created) == 1
+    assert len({a.content for a in created}) == 1
+    assert count(orders) == before + 1
+    assert post(orders, body, k).headers["idempotent-replayed"] == "true"
+
+
+def test_waiting_duplicates_get_the_first_answer(start: Start) -> None:
+    """With a wait policy, duplicates in flight wait and get the replay, not a 409."""
     with (
-        serve(factory, tmp_path_factory, ORDERS_WAIT="5") as http,
+        start(ORDERS_WAIT="5") as http,
         concurrent.futures.ThreadPoolExecutor() as pool,
     ):
         k = key()
@@ -206,23 +295,40 @@ def test_waiting_duplicate_gets_the_first_answer(
         assert count(http) == 1
 
 
-@pytest.mark.parametrize("factory", APPS, ids=["plain-asgi", "fastapi"])
-def test_required_key(factory: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_required_key(start: Start) -> None:
     """Where a key is required, a request without one is a 400 problem and runs nothing."""
-    with serve(factory, tmp_path_factory, ORDERS_REQUIRED="1") as http:
+    with start(ORDERS_REQUIRED="1") as http:
         assert_problem(post(http, b"{}", None), 400, "idempotency-key-missing")
         assert count(http) == 0
         assert post(http, b"{}", key()).status_code == 201
+        assert count(http) == 1
 
 
-@pytest.mark.parametrize("factory", APPS, ids=["plain-asgi", "fastapi"])
-def test_stored_server_errors_are_replayed(
-    factory: str, tmp_path_factory: pytest.TempPathFactory
-) -> None:
+def test_stored_server_errors_are_replayed(start: Start) -> None:
     """With store_server_errors, a 5xx is recorded and replayed like any answer."""
-    with serve(factory, tmp_path_factory, ORDERS_STORE_5XX="1") as http:
+    with start(ORDERS_STORE_5XX="1") as http:
         k = key()
         assert post(http, b'{"status": 503}', k).status_code == 503
         retry = post(http, b'{"status": 503}', k)
         assert retry.status_code == 503
         assert retry.headers["idempotent-replayed"] == "true"
+
+
+@pytest.mark.parametrize(
+    "target", APPS, ids=lambda t: t.name.removesuffix("-memory").removesuffix("-sqlite")
+)
+def test_an_unreachable_store_is_503_and_nothing_runs(start: Start) -> None:
+    """Redis refusing connections: a keyed POST is a 503 problem with Retry-After, not a 500.
+
+    Per app, not per store: the store is the unreachable one. (The WSGI
+    middleware answers the 503 itself; the ASGI apps leave it to the
+    ProblemMiddleware around theirs.)
+    """
+    nowhere = f"redis://127.0.0.1:{free_port()}/0"
+    with start(ORDERS_STORE=nowhere) as http:
+        answer = post(http, b'{"item": "tea"}', key())
+        assert_problem(answer, 503, "unavailable")
+        assert answer.headers["retry-after"] == "1"
+        assert count(http) == 0
+        assert post(http, b'{"item": "tea"}', None).status_code == 201  # no key, no store
+        assert count(http) == 1

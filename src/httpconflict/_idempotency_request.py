@@ -1,0 +1,206 @@
+"""One keyed request on its way through a middleware: everything but the I/O.
+
+Theory of operation: `idempotency_flow` (the lifecycle) says Claim, Check,
+Sleep, Execute, Complete, Release and is told what came of each. Between
+it and a server stands one `KeyedRequest`, which knows the request (who,
+which key, which fingerprint, the claim's owner token) and so decides what
+each command means: which store primitive, with which arguments (`call`);
+what the app's answer tells the flow (`executed`: the answer with only the
+headers a replay may repeat, or `Taken` when the app lost its race to
+record); and when the store need not be asked at all (`flow`: the app
+recorded its answer itself). A middleware is then left with its own I/O:
+the ASGI one awaits each store call and runs the app on its event loop,
+the WSGI one makes the same calls in the request's thread. Like the
+lifecycle, this module never reads the clock: the middleware passes `now`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Protocol, Self, TypeVar
+
+from ._idempotency import (
+    REPLAYED_HEADER,
+    Answer,
+    Check,
+    Claim,
+    Complete,
+    Execute,
+    IdempotencyFlow,
+    IdempotencyReply,
+    Release,
+    StoredResponse,
+    Taken,
+    fingerprint,
+    idempotency_flow,
+)
+from ._idempotency_policy import IdempotencyPolicy, RequestMapping
+
+Result = TypeVar("Result", covariant=True)
+
+#: The flow's commands that a store carries out (`KeyedRequest.call`).
+StoreCommand = Claim | Check | Complete | Release
+
+
+class CapturedAnswer(Protocol):
+    """What a middleware captured of the app's answer: all of it, or what it raised."""
+
+    @property
+    def error(self) -> Exception | None: ...
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def body(self) -> bytes: ...
+
+    def text_headers(self) -> Iterable[tuple[str, str]]: ...
+
+
+class KeyStore(Protocol[Result]):
+    """The primitives of an idempotency store a flow calls.
+
+    `Result` is what each call gives: an awaitable of the reply for the
+    async stores, the reply itself for `BlockingIdempotencyStore`.
+    """
+
+    def claim(
+        self, principal: str, key: str, fingerprint: str, token: str, *, now: float, lease: float
+    ) -> Result: ...
+
+    def get(self, principal: str, key: str, *, now: float) -> Result: ...
+
+    def complete(
+        self,
+        principal: str,
+        key: str,
+        token: str,
+        response: StoredResponse,
+        *,
+        now: float,
+        retention: float,
+    ) -> Result: ...
+
+    def release(self, principal: str, key: str, token: str) -> Result: ...
+
+
+@dataclass(slots=True)
+class KeyedRequest:
+    """A request a policy covers, as its flow runs: who asks, under which key, for what.
+
+    `key` is "" for a request without one (it only executes). An app that
+    records its own answer (a transactional policy) sets `completed` once
+    it has, or `taken` if another request recorded first.
+    """
+
+    principal: str
+    key: str
+    fingerprint: str
+    #: The claim's owner token ("" under a transactional policy: no claim).
+    token: str
+    policy: IdempotencyPolicy
+    #: When the key was last claimed or looked up.
+    now: float
+    completed: bool = False
+    taken: bool = False
+
+    @classmethod
+    def begin(
+        cls,
+        policy: IdempotencyPolicy,
+        request: RequestMapping,
+        method: str,
+        target: str,
+        key: str | None,
+        body: bytes,
+        *,
+        now: float,
+    ) -> Self:
+        """The request (an ASGI scope or WSGI environ) with its body read whole."""
+        principal = policy.principal(request)
+        token = "" if policy.transactional else os.urandom(16).hex()
+        request_fingerprint = fingerprint(method, target, principal, body)
+        return cls(principal, key or "", request_fingerprint, token, policy, now)
+
+    def flow(self) -> IdempotencyFlow:
+        """`idempotency_flow` for this request, as a middleware drives it.
+
+        It yields what the middleware does: `Sleep`; `Execute`, to be
+        answered with `executed(...)` of the app's answer; and the store
+        commands, each answered with what `call(command, ...)` gives.
+        """
+        policy = self.policy
+        flow = idempotency_flow(
+            self.key or None,
+            self.fingerprint,
+            required=policy.required,
+            wait=policy.wait,
+            store_server_errors=policy.store_server_errors,
+            transactional=policy.transactional,
+        )
+        reply: IdempotencyReply = None
+        while True:
+            try:
+                command = flow.send(reply)
+            except StopIteration as stop:
+                answer: Answer = stop.value
+                return answer
+            if isinstance(command, Complete) and self.completed:
+                reply = True  # the app recorded it, with its side effect
+                continue
+            if isinstance(command, Execute):
+                self.taken = False  # until this attempt loses a race
+            reply = yield command
+
+    def executed(self, answer: CapturedAnswer) -> IdempotencyReply:
+        """The flow's reply to `Execute`, from what the app answered or raised."""
+        if self.taken:
+            return Taken()
+        if answer.error is not None:
+            return answer.error
+        if self.policy.transactional or not self.key:
+            # Nothing records this answer here: the flow only needs its status.
+            return StoredResponse(answer.status_code, (), b"")
+        return self.policy.recorded(answer.status_code, answer.text_headers(), answer.body)
+
+    def call(self, command: StoreCommand, store: KeyStore[Result], now: float) -> Result:
+        """Call the store primitive `command` stands for; its result is the flow's reply."""
+        assert self.key, "a request without a key never reaches the store"
+        if isinstance(command, Claim):
+            self.now = now
+            return store.claim(
+                self.principal,
+                self.key,
+                self.fingerprint,
+                self.token,
+                now=now,
+                lease=self.policy.lease,
+            )
+        if isinstance(command, Check):
+            self.now = now
+            return store.get(self.principal, self.key, now=now)
+        if isinstance(command, Complete):
+            return store.complete(
+                self.principal,
+                self.key,
+                self.token,
+                command.response,
+                now=now,
+                retention=self.policy.retention,
+            )
+        return store.release(self.principal, self.key, self.token)
+
+
+def problem_fields(answer: Answer) -> dict[str, str]:
+    """The header fields a problem answer carries besides its media type.
+
+    A 409 for a duplicate in flight says, in Retry-After, when to look again.
+    """
+    return {"Retry-After": str(answer.retry_after)} if answer.retry_after else {}
+
+
+def replayed_fields(response: StoredResponse) -> list[tuple[str, str]]:
+    """A recorded answer's header fields as a retry gets them, marked as a replay."""
+    return [*response.headers, (REPLAYED_HEADER, "true")]
