@@ -49,11 +49,13 @@ from typing import Final, Literal
 import httpx
 
 from .adapters import FRAMEWORKS, settled_versions
-from .report import Row, table
+from .report import Row, table, write_results
 from .rounds import Contender, environment, exit_on_sigterm, measure, parse_args, verdict
-from .servers import HOST, Server, free_port, running
+from .servers import HOST, PROJECT, Server, free_port, running
 from .wrk import require_wrk
 
+DOCS: Final = PROJECT / "docs" / "benchmarks.md"
+HEADING: Final = "## Results: peers"
 CLIENTS: Final = 16
 INCREMENTS: Final = 10
 #: Attempts per increment before a client gives up (a livelock would show here).
@@ -193,8 +195,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         "python -m bench.peers",
         "Lost updates under a read-modify-write hammer, and PUT req/s, vs two peers.",
     )
-    if options.write_docs:
-        raise SystemExit("bench.peers prints its results; it does not write the docs yet")
     require_wrk()
     signal.signal(signal.SIGTERM, exit_on_sigterm)  # so the servers get stopped
     n = options.connections
@@ -237,7 +237,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     for c in contenders:
         reference = next((row for row in rows if row.test == c.test), None)
         rows.append(Row(c.test, c.label, runs[c.label][1:], reference))
-    print(_report(hammered, rows, options))
+    report = _report(hammered, rows, options)
+    print(report)
+    if options.write_docs:
+        write_results(DOCS, report, heading=HEADING)
+        print(f"\nwrote the results into {DOCS.relative_to(PROJECT)}", file=sys.stderr)
     return verdict(runs, {}, {})
 
 
