@@ -2,7 +2,9 @@
 
 The core (everything importable from here) is stdlib-only and does no I/O:
 entity-tags, conditional request evaluation (RFC 9110 §13), conditional
-writes as a command flow, RFC 9457 problem details, and the error tree.
+writes as a command flow, RFC 9457 problem details, the error tree, and
+JSON documents: JSON Pointer (RFC 6901), JSON Patch (RFC 6902), JSON Merge
+Patch (RFC 7396), diffs, and a three-way merge that reports conflicts.
 Framework adapters, stores and the reference service live in submodules and
 load their optional dependencies only when imported.
 """
@@ -16,6 +18,7 @@ from ._errors import (
     InvalidParameter,
     MalformedHeader,
     MalformedJSON,
+    MergeConflict,
     NotFound,
     PreconditionFailed,
     PreconditionRequired,
@@ -32,7 +35,26 @@ from ._integrity_policy import (
     integrity_error,
     integrity_problem,
 )
+from ._json_diff import changed_pointers, json_patch_diff
+from ._json_patch import (
+    JsonPatchError,
+    MalformedPatch,
+    PatchNotApplicable,
+    PatchTestFailed,
+    apply_json_patch,
+    pointers_read_by_json_patch,
+    pointers_touched_by_json_patch,
+)
+from ._json_pointer import InvalidPointer, JsonPointer, PointerNotFound
+from ._json_value import MISSING, json_equal
 from ._media import parse_json, parse_json_object, parse_media_type, require_media_type
+from ._merge3 import Conflict, MergeResult, merge3
+from ._merge_patch import (
+    MergePatchUnreachable,
+    apply_merge_patch,
+    merge_patch_diff,
+    pointers_touched_by_merge_patch,
+)
 from ._preconditions import Conditions, Decision, Validators, evaluate
 from ._problem import PROBLEM_TYPES, ProblemDetails, ProblemType
 from ._write import (
@@ -49,9 +71,11 @@ from ._write import (
 
 __all__ = [
     "CATALOG_QUERIES",
+    "MISSING",
     "PROBLEM_TYPES",
     "Catalog",
     "Conditions",
+    "Conflict",
     "Constraint",
     "ConstraintViolated",
     "ContentTooLarge",
@@ -64,9 +88,19 @@ __all__ = [
     "IntegrityPolicy",
     "InvalidDocument",
     "InvalidParameter",
+    "InvalidPointer",
+    "JsonPatchError",
+    "JsonPointer",
     "MalformedHeader",
     "MalformedJSON",
+    "MalformedPatch",
+    "MergeConflict",
+    "MergePatchUnreachable",
+    "MergeResult",
     "NotFound",
+    "PatchNotApplicable",
+    "PatchTestFailed",
+    "PointerNotFound",
     "PreconditionFailed",
     "PreconditionRequired",
     "ProblemDetails",
@@ -82,16 +116,26 @@ __all__ = [
     "WriteDecision",
     "WriteOutcome",
     "WriteResult",
+    "apply_json_patch",
+    "apply_merge_patch",
     "arun_write",
+    "changed_pointers",
     "classify",
     "evaluate",
     "format_http_date",
     "integrity_error",
     "integrity_problem",
+    "json_equal",
+    "json_patch_diff",
+    "merge3",
+    "merge_patch_diff",
     "parse_http_date",
     "parse_json",
     "parse_json_object",
     "parse_media_type",
+    "pointers_read_by_json_patch",
+    "pointers_touched_by_json_patch",
+    "pointers_touched_by_merge_patch",
     "require_media_type",
     "run_write",
     "write_flow",

@@ -10,6 +10,11 @@
      +-- NotFound (LookupError)               404 not-found
      +-- PreconditionFailed                   412 precondition-failed
      +-- PreconditionRequired                 428 precondition-required
+     +-- MergeConflict                        409 merge-conflict (conflicts, current_etag)
+     +-- JsonPatchError (ValueError)          (_json_patch) operation, pointer
+     |    +-- MalformedPatch                  400 malformed-patch
+     |    +-- PatchTestFailed                 409 patch-test-failed
+     |    +-- PatchNotApplicable              409 patch-not-applicable
      +-- IdempotencyKeyInFlight               409 idempotency-key-in-flight
      |    +-- IdempotencyKeyTaken
      +-- Unavailable                          503 unavailable (retry_after)
@@ -116,6 +121,22 @@ class PreconditionFailed(ProblemError):
         # `current_etag` is the field value a client puts in If-Match next
         # (null when nothing exists), so it can retry without guessing.
         super().__init__(detail, current_etag=current_etag)
+
+
+class MergeConflict(ProblemError):
+    """A change made from an older version overlaps what was written since.
+
+    `conflicts` lists each clash as ``{"pointer", "base", "current",
+    "requested"}`` (a side where the member is absent is left out);
+    `current_etag` is the ETag to send with a resolved change.
+    """
+
+    problem_type = _problem.MERGE_CONFLICT
+
+    def __init__(self, detail: str, *, conflicts: list[dict[str, Any]], current_etag: str) -> None:
+        super().__init__(detail, conflicts=conflicts, current_etag=current_etag)
+        self.conflicts = conflicts
+        self.current_etag = current_etag
 
 
 class PreconditionRequired(ProblemError):

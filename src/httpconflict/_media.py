@@ -13,6 +13,7 @@ from collections.abc import Collection
 from typing import Any, Final
 
 from ._errors import InvalidDocument, MalformedJSON, UnsupportedMediaType
+from ._json_value import json_type
 
 JSON: Final = "application/json"
 
@@ -64,7 +65,7 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
     """Parse a body that must be one JSON object; raise 400 or 422 otherwise."""
     value = parse_json(body)
     if not isinstance(value, dict):
-        kind = _json_type(value)
+        kind = json_type(value)
         raise InvalidDocument(
             f"a document must be a JSON object, not a JSON {kind}", json_type=kind
         )
@@ -109,18 +110,6 @@ def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
                 )
             seen.add(name)
     return obj
-
-
-def _json_type(value: Any) -> str:
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, bool):
-        return "boolean"
-    if value is None:
-        return "null"
-    return "number"
 
 
 # One decoder for all calls: json.loads with arguments builds a new one each time.

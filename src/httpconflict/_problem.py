@@ -289,3 +289,46 @@ CHECK_VIOLATION: Final = _type(
     "as a price that must be positive).",
     "Correct the fields named in `conflicts` (the answer's `constraint` names the rule).",
 )
+MERGE_CONFLICT: Final = _type(
+    "merge-conflict",
+    "Someone else changed the same part of this document",
+    409,
+    "Your change was made from an older version (the If-Match ETag), and "
+    "since that version someone else changed the same fields. Changes to "
+    "other fields would have been merged; these cannot be, without losing "
+    "one of the two edits.",
+    "Look at `conflicts`: for each JSON pointer it gives the value in the "
+    "version you started from (base), the value stored now (current) and "
+    "yours (requested). Decide which to keep, then send the change again "
+    "with the ETag in `current_etag` as If-Match.",
+)
+PATCH_TEST_FAILED: Final = _type(
+    "patch-test-failed",
+    "A test operation of the patch failed",
+    409,
+    "A JSON Patch `test` operation found a different value at its path than "
+    "the one it names: the document is not in the state the patch expects.",
+    "GET the document, check the value at the path named in `pointer`, and "
+    "build the patch again from what is stored.",
+)
+PATCH_NOT_APPLICABLE: Final = _type(
+    "patch-not-applicable",
+    "The patch does not apply to this document",
+    409,
+    "An operation of the JSON Patch names a location the document does not "
+    "have (a member that is missing, an array index out of range), so the "
+    "patch cannot be applied to the document as it is stored.",
+    "GET the document and build the patch from its current content; the "
+    "answer's `operation` and `pointer` say which operation failed.",
+)
+MALFORMED_PATCH: Final = _type(
+    "malformed-patch",
+    "The patch document is malformed",
+    400,
+    "The body is JSON but not a valid patch: a JSON Patch (RFC 6902) must be "
+    'an array of operations such as {"op": "replace", "path": "/title", '
+    '"value": "x"}, with a known op, a valid JSON pointer and each member the '
+    "op needs.",
+    "Fix the operation named in `operation` (its index in the array), or send "
+    "a JSON Merge Patch (RFC 7396) as application/merge-patch+json.",
+)

@@ -274,7 +274,7 @@ def test_method_not_allowed_lists_every_method(http: httpx.Client, url: str) -> 
     """An unsupported method answers 405 with an Allow header naming all supported ones."""
     response = http.request("OPTIONS", url)
     assert_problem(response, 405, "method-not-allowed")
-    assert response.headers["allow"] == "DELETE, GET, HEAD, PUT"
+    assert response.headers["allow"] == "DELETE, GET, HEAD, PATCH, PUT"
 
 
 def test_unknown_path_is_404_problem(http: httpx.Client) -> None:
@@ -287,8 +287,15 @@ def test_openapi_documents_the_contract(http: httpx.Client) -> None:
     spec = http.get("/openapi.json").json()
     paths = spec["paths"]
     doc = paths["/v1/{collection}/{doc_id}"]
-    assert set(doc) == {"parameters", "get", "head", "put", "delete"}
+    assert set(doc) == {"parameters", "get", "head", "put", "patch", "delete"}
     validate(spec)  # against the OpenAPI 3.1 schema
+    patch = doc["patch"]
+    assert set(patch["requestBody"]["content"]) == {
+        "application/merge-patch+json",
+        "application/json-patch+json",
+    }
+    assert {"200", "409", "412", "428"} <= set(patch["responses"])
+    assert "Rebased-From" in patch["responses"]["200"]["headers"]
     assert {"200", "201", "412", "428", "413", "415", "422"} <= set(doc["put"]["responses"])
     assert "304" in doc["get"]["responses"]
     assert {p["name"] for p in doc["put"]["parameters"] if p["in"] == "header"} >= {

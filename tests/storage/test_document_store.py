@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -166,6 +167,19 @@ async def test_history_keeps_the_newest_versions(store: DocumentStore) -> None:
     older = await store.versions("c", "a", before=6, limit=1)
     assert older is not None
     assert [v.version for v in older] == [5]
+
+
+async def test_version_body_finds_a_kept_version_by_its_tag(store: DocumentStore) -> None:
+    """The body of a kept version by its tag; None once it is older than the history."""
+    bodies = ["{}", '{"n": 1}', '{"n": 2}', '{"n": 3}']
+    await put(store, bodies[0], ABSENT)
+    for previous, body in itertools.pairwise(bodies):
+        assert await put(store, body, match(previous))
+    assert await store.version_body("c", "a", tag('{"n": 2}')) == b'{"n": 2}'
+    assert await store.version_body("c", "a", tag('{"n": 3}')) == b'{"n": 3}'  # the current one
+    assert await store.version_body("c", "a", tag("{}")) is None  # beyond history=3
+    assert await store.version_body("c", "b", tag('{"n": 2}')) is None
+    assert await store.version_body("c", "a", "not-a-tag") is None
 
 
 async def test_versions_of_unknown_document(store: DocumentStore) -> None:

@@ -27,6 +27,7 @@ from .._write import Guard, WriteDecision, WriteOutcome, arun_write, write_flow
 from ..asgi import CLAIM_SCOPE_KEY, ActiveClaim
 from ..storage import Document, DocumentStore, Version
 from .config import ServiceConfig
+from .patch import patch_document
 from .problems import problem_response
 from .requests import check_name, conditions, int_parameter, read_document
 
@@ -290,6 +291,7 @@ ROUTES: Final = [
     # Starlette answers HEAD with the GET endpoint, minus the body.
     Route(DOCUMENT, get_document, methods=["GET"]),
     Route(DOCUMENT, put_document, methods=["PUT"]),
+    Route(DOCUMENT, patch_document, methods=["PATCH"]),
     Route(DOCUMENT, delete_document, methods=["DELETE"]),
     Route(VERSIONS, list_versions, methods=["GET"]),
     Route(COLLECTION, list_documents, methods=["GET"]),

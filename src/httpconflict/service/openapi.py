@@ -139,6 +139,36 @@ _JSON_OBJECT_BODY: Final = {
     "required": True,
     "content": {"application/json": {"schema": {"type": "object", "additionalProperties": True}}},
 }
+_PATCH_BODY: Final = {
+    "required": True,
+    "content": {
+        "application/merge-patch+json": {
+            "schema": {"description": "RFC 7396 JSON Merge Patch: null removes a member."}
+        },
+        "application/json-patch+json": {
+            "schema": {
+                "type": "array",
+                "description": "RFC 6902 JSON Patch: add, remove, replace, move, copy, test.",
+                "items": {
+                    "type": "object",
+                    "required": ["op", "path"],
+                    "properties": {
+                        "op": {
+                            "enum": ["add", "remove", "replace", "move", "copy", "test"],
+                        },
+                        "path": {"type": "string"},
+                        "from": {"type": "string"},
+                        "value": {},
+                    },
+                },
+            }
+        },
+    },
+}
+_REBASED_FROM: Final = {
+    "description": "Present when the patch was merged: the ETag it was made from.",
+    "schema": {"type": "string"},
+}
 _PAGE: Final = {
     "type": "object",
     "required": ["items", "next"],
@@ -243,6 +273,30 @@ PATHS: Final[dict[str, Any]] = {
             },
             parameters=[IF_MATCH, IF_NONE_MATCH, IF_UNMODIFIED_SINCE],
             requestBody=_JSON_OBJECT_BODY,
+        ),
+        "patch": _operation(
+            "patch_document",
+            "Change part of a document; a change made from an older version is merged",
+            {
+                "200": _document(
+                    "Patched. From a stale If-Match whose change does not overlap what "
+                    "changed since: merged into the current version.",
+                    **{"Rebased-From": _REBASED_FROM},
+                ),
+                "409": _problem(
+                    "`merge-conflict`: the change overlaps what changed since its base "
+                    "(`conflicts`: [{pointer, base, current, requested}], `current_etag`); "
+                    "`patch-test-failed`: a JSON Patch test failed; `patch-not-applicable`: "
+                    "an operation names a location the document lacks."
+                ),
+                "412": _problem(
+                    "The version If-Match names is no longer in the history: nothing to "
+                    "merge from (see `current_etag`)."
+                ),
+                **_problems(400, 404, 413, 415, 422, 428, 503),
+            },
+            parameters=[IF_MATCH, IF_NONE_MATCH, IF_UNMODIFIED_SINCE],
+            requestBody=_PATCH_BODY,
         ),
         "delete": _operation(
             "delete_document",

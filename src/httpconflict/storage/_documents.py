@@ -125,6 +125,14 @@ class DocumentStore(Protocol):
     ) -> list[Version] | None:
         """History newest first, versions below `before`; None if never created."""
 
+    async def version_body(self, collection: str, id: str, etag: str) -> bytes | None:
+        """The body of the kept version whose entity-tag is `etag`, or None.
+
+        The base a stale write was made from, for merging it with what was
+        written since; None when no kept version has that tag (never, or
+        older than the `history` kept).
+        """
+
     async def ping(self) -> None:
         """Raise if the database cannot be reached."""
 

@@ -345,6 +345,15 @@ class PostgresDocumentStore:
             return None
         return [Version(*row) for row in rows if row[0] is not None]
 
+    async def version_body(self, collection: str, id: str, etag: str) -> bytes | None:
+        # The same tag kept twice (A, B, A again) is the same text both times.
+        row = await self._one(
+            "SELECT convert_to(body, 'UTF8') FROM document_versions "
+            "WHERE collection = %s AND id = %s AND etag = %s LIMIT 1",
+            (collection, id, etag),
+        )
+        return None if row is None else bytes(row[0])
+
 
 def _index_ddl(name: str, collection: str, key: UniqueKey) -> sql.Composed:
     """The unique index enforcing `key`: each field's value as jsonb.

@@ -327,6 +327,15 @@ class SQLiteDocumentStore:
         ).fetchall()
         return [Version(*row) for row in rows]
 
+    async def version_body(self, collection: str, id: str, etag: str) -> bytes | None:
+        # The same tag kept twice (A, B, A again) is the same text both times.
+        row = self.db.execute(
+            "SELECT CAST(body AS BLOB) FROM document_versions "
+            "WHERE collection = ? AND id = ? AND etag = ? LIMIT 1",
+            (collection, id, etag),
+        ).fetchone()
+        return None if row is None else bytes(row[0])
+
 
 def _index_ddl(name: str, collection: str, key: UniqueKey) -> str:
     """The unique index enforcing `key`: two expressions per field, the value and its type.

@@ -1,0 +1,354 @@
+"""JSON Patch (RFC 6902): apply a patch, all or nothing, with typed errors.
+
+Theory of operation: a patch is first read as a whole (`_read_patch`), with
+no document in sight, so a malformed patch is refused as such even when an
+earlier operation would have failed on the document. Then the operations
+run one after the other on a deep copy of the document. RFC 6902 §5: "If a
+normative requirement is violated by a JSON Patch document, or if an
+operation is not successful, evaluation of the JSON Patch document SHOULD
+terminate and application of the entire patch document SHALL NOT be deemed
+successful." The copy is dropped on the first error, so the caller's
+document is never changed and nothing is ever half-applied.
+
+The errors say whose fault a failure is, because a server answers each
+differently:
+
+    JsonPatchError (ValueError)      .index (the operation's position), .pointer
+     +-- MalformedPatch              the patch is not a valid JSON Patch
+     +-- PatchTestFailed             a `test` found another value, or none
+     +-- PatchNotApplicable          an operation names a location the document lacks
+
+Two operations no document could satisfy are malformed as well: moving a
+location into one of its own children (RFC 6902 §4.4 forbids it), and
+removing the whole document (which would leave none).
+
+A pointer whose tokens fit no array (``/01``, ``/1e0``, ``/-`` outside
+`add`) is well-formed: it names an object member just as well. Against an
+array it names nothing, so the operation is not applicable (for `test`,
+the test fails).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from . import _problem
+from ._errors import ProblemError
+from ._json_pointer import InvalidPointer, JsonPointer, PointerNotFound, array_index
+from ._json_value import MISSING, Json, copy_json, json_equal, json_type
+
+
+class JsonPatchError(ProblemError, ValueError):
+    """A JSON Patch could not be applied; nothing was changed.
+
+    `index` is the failing operation's position in the patch (None when the
+    patch as a whole is wrong) and `pointer` the location it could not use,
+    as written in the patch (its ``path``, or its ``from``), if any. As a
+    problem, they are ``operation`` and ``pointer``.
+    """
+
+    def __init__(self, detail: str, *, index: int | None, pointer: str | None = None) -> None:
+        extensions: dict[str, Any] = {}
+        if index is not None:
+            extensions["operation"] = index
+        if pointer is not None:
+            extensions["pointer"] = pointer
+        super().__init__(detail, **extensions)
+        self.detail = detail
+        self.index = index
+        self.pointer = pointer
+
+
+class MalformedPatch(JsonPatchError):
+    """The patch is not a JSON Patch: an unknown op, a missing member, a bad pointer."""
+
+    problem_type = _problem.MALFORMED_PATCH
+
+
+class PatchTestFailed(JsonPatchError):
+    """A `test` operation found a different value at its path, or no value."""
+
+    problem_type = _problem.PATCH_TEST_FAILED
+
+
+class PatchNotApplicable(JsonPatchError):
+    """An operation names a location the document does not have."""
+
+    problem_type = _problem.PATCH_NOT_APPLICABLE
+
+
+class Op(enum.Enum):
+    """The six operations of RFC 6902 §4."""
+
+    ADD = "add"
+    REMOVE = "remove"
+    REPLACE = "replace"
+    MOVE = "move"
+    COPY = "copy"
+    TEST = "test"
+
+
+# RFC 6902 §4: which operations need a "value" and which a "from" member.
+_NEEDS_VALUE: Final = frozenset({Op.ADD, Op.REPLACE, Op.TEST})
+_NEEDS_FROM: Final = frozenset({Op.MOVE, Op.COPY})
+
+
+@dataclass(frozen=True, slots=True)
+class _Operation:
+    index: int
+    op: Op
+    path: JsonPointer
+    value: Json = MISSING
+    source: JsonPointer | None = None  # the "from" member
+
+    def describe(self) -> str:
+        source = f" from {str(self.source)!r}" if self.source is not None else ""
+        return f"operation {self.index} ({self.op.value} {str(self.path)!r}{source})"
+
+
+def apply_json_patch(document: Json, patch: Json) -> Json:
+    """The result of applying a JSON Patch to `document`, which is left unchanged.
+
+    Raises `MalformedPatch`, `PatchTestFailed` or `PatchNotApplicable`
+    (all `JsonPatchError`) and then applies nothing.
+    """
+    operations = _read_patch(patch)
+    result = copy_json(document)
+    for operation in operations:
+        result = _apply(result, operation)
+    return result
+
+
+def pointers_touched_by_json_patch(patch: Json) -> frozenset[JsonPointer]:
+    """The locations a patch may change: every ``path``, and the ``from`` of a `move`.
+
+    `test` changes nothing and `copy` only reads its ``from``; see
+    `pointers_read_by_json_patch`. An insertion into or removal from an
+    array also shifts the elements after it: compare with `changed_pointers`,
+    which names a changed array by one pointer, so overlaps still show.
+    """
+    touched: set[JsonPointer] = set()
+    for operation in _read_patch(patch):
+        if operation.op is not Op.TEST:
+            touched.add(operation.path)
+        if operation.op is Op.MOVE and operation.source is not None:
+            touched.add(operation.source)
+    return frozenset(touched)
+
+
+def pointers_read_by_json_patch(patch: Json) -> frozenset[JsonPointer]:
+    """The locations whose values a patch depends on: `test` paths and `copy` sources."""
+    read: set[JsonPointer] = set()
+    for operation in _read_patch(patch):
+        if operation.op is Op.TEST:
+            read.add(operation.path)
+        elif operation.op is Op.COPY and operation.source is not None:
+            read.add(operation.source)
+    return frozenset(read)
+
+
+def _read_patch(patch: Json) -> tuple[_Operation, ...]:
+    # RFC 6902 §3: "A JSON Patch document is a JSON document that represents
+    # an array of objects."
+    if not isinstance(patch, list):
+        raise MalformedPatch(
+            f"a JSON Patch is an array of operations, not a JSON {_type_name(patch)}", index=None
+        )
+    return tuple(_read_operation(index, operation) for index, operation in enumerate(patch))
+
+
+def _read_operation(index: int, operation: Json) -> _Operation:
+    if not isinstance(operation, dict):
+        raise MalformedPatch(
+            f"operation {index} is a JSON {_type_name(operation)}, not an object", index=index
+        )
+    # RFC 6902 §4: "Members that are not explicitly defined for the
+    # operation in question MUST be ignored".
+    name = operation.get("op", MISSING)
+    try:
+        op = Op(name)
+    except ValueError:
+        known = ", ".join(o.value for o in Op)
+        what = "has no 'op' member" if name is MISSING else f"has the unknown op {name!r}"
+        raise MalformedPatch(f"operation {index} {what}; ops are {known}", index=index) from None
+    path = _read_pointer(index, op, operation, "path")
+    value = operation.get("value", MISSING)
+    if op in _NEEDS_VALUE and value is MISSING:
+        raise MalformedPatch(
+            f"operation {index} ({op.value}) has no 'value' member", index=index, pointer=str(path)
+        )
+    source = _read_pointer(index, op, operation, "from") if op in _NEEDS_FROM else None
+    if op is Op.REMOVE and path.is_root:
+        raise MalformedPatch(
+            f"operation {index} removes the whole document; a patch cannot leave no document",
+            index=index,
+            pointer="",
+        )
+    # RFC 6902 §4.4: "The "from" location MUST NOT be a proper prefix of the
+    # "path" location; i.e., a location cannot be moved into one of its
+    # children."
+    if op is Op.MOVE and source is not None and source.is_ancestor_of(path):
+        raise MalformedPatch(
+            f"operation {index} moves {str(source)!r} into its own child {str(path)!r}",
+            index=index,
+            pointer=str(path),
+        )
+    return _Operation(index, op, path, copy_json(value), source)
+
+
+def _read_pointer(index: int, op: Op, operation: Mapping[str, Any], member: str) -> JsonPointer:
+    text = operation.get(member, MISSING)
+    if not isinstance(text, str):
+        what = "has no" if text is MISSING else f"has a JSON {_type_name(text)} as its"
+        raise MalformedPatch(
+            f"operation {index} ({op.value}) {what} '{member}' member; it must be a JSON pointer",
+            index=index,
+        )
+    try:
+        return JsonPointer.parse(text)
+    except InvalidPointer as error:
+        raise MalformedPatch(
+            f"operation {index} ({op.value}) '{member}': {error}", index=index, pointer=text
+        ) from None
+
+
+def _apply(document: Json, operation: _Operation) -> Json:
+    """Apply one operation to `document`, changing it in place; return the new root."""
+    op, path = operation.op, operation.path
+    if op is Op.ADD:
+        return _add(document, path, operation.value, operation)
+    if op is Op.REMOVE:
+        _remove(document, path, operation)
+        return document
+    if op is Op.REPLACE:
+        return _replace(document, path, operation.value, operation)
+    if op is Op.TEST:
+        found = _resolve(document, path, operation, PatchTestFailed)
+        if not json_equal(found, operation.value):
+            raise PatchTestFailed(
+                f"{operation.describe()} failed: the value there is "
+                f"{_differs(found, operation.value)}",
+                index=operation.index,
+                pointer=str(path),
+            )
+        return document
+    assert operation.source is not None
+    source = operation.source
+    if op is Op.COPY:
+        value = copy_json(_resolve(document, source, operation, PatchNotApplicable))
+        return _add(document, path, value, operation)
+    # Op.MOVE: RFC 6902 §4.4, "functionally identical to a "remove" operation
+    # on the "from" location, followed immediately by an "add" operation at
+    # the target location with the value that was just removed."
+    if source == path:
+        _resolve(document, source, operation, PatchNotApplicable)
+        return document
+    value = _remove(document, source, operation)
+    return _add(document, path, value, operation)
+
+
+def _add(document: Json, path: JsonPointer, value: Json, operation: _Operation) -> Json:
+    # RFC 6902 §4.1: "If the target location specifies an object member
+    # that does exist, that member's value is replaced", and for an array
+    # "the specified index MUST NOT be greater than the number of elements".
+    if path.is_root:
+        return value
+    container = _resolve(document, path.parent, operation, PatchNotApplicable, of=path)
+    token = path.tokens[-1]
+    if isinstance(container, dict):
+        container[token] = value
+    elif isinstance(container, list):
+        index = array_index(token, len(container))
+        if index is None:
+            raise _not_applicable(
+                operation,
+                path,
+                f"names no position in an array of {len(container)} elements "
+                f"(0 to {len(container)}, or '-' for the end)",
+            )
+        container.insert(index, value)
+    else:
+        raise _not_applicable(
+            operation, path, f"is inside a {json_type(container)}, which has no members"
+        )
+    return document
+
+
+def _replace(document: Json, path: JsonPointer, value: Json, operation: _Operation) -> Json:
+    # RFC 6902 §4.3: "The target location MUST exist for the operation to be
+    # successful."
+    _resolve(document, path, operation, PatchNotApplicable)
+    if path.is_root:
+        return value
+    container = path.parent.resolve(document)
+    token = path.tokens[-1]
+    if isinstance(container, dict):
+        container[token] = value
+    else:
+        index = array_index(token, len(container))
+        assert index is not None
+        container[index] = value
+    return document
+
+
+def _remove(document: Json, path: JsonPointer, operation: _Operation) -> Json:
+    """Remove the value at `path` (not the root) and return it."""
+    container = _resolve(document, path.parent, operation, PatchNotApplicable, of=path)
+    token = path.tokens[-1]
+    if isinstance(container, dict) and token in container:
+        return container.pop(token)
+    if isinstance(container, list):
+        index = array_index(token, len(container))
+        if index is not None and index < len(container):
+            return container.pop(index)
+    _resolve(document, path, operation, PatchNotApplicable)
+    raise AssertionError("unreachable: the location was found but is not removable")
+
+
+def _resolve(
+    document: Json,
+    pointer: JsonPointer,
+    operation: _Operation,
+    error: type[JsonPatchError],
+    *,
+    of: JsonPointer | None = None,
+) -> Json:
+    """The value at `pointer`, or `error` naming `of` (the pointer as the op wrote it)."""
+    try:
+        return pointer.resolve(document)
+    except PointerNotFound as missing:
+        reported = pointer if of is None else of
+        raise error(
+            f"{operation.describe()} failed: {missing}",
+            index=operation.index,
+            pointer=str(reported),
+        ) from None
+
+
+def _not_applicable(operation: _Operation, path: JsonPointer, why: str) -> PatchNotApplicable:
+    return PatchNotApplicable(
+        f"{operation.describe()} failed: {str(path)!r} {why}",
+        index=operation.index,
+        pointer=str(path),
+    )
+
+
+def _differs(found: Json, expected: Json) -> str:
+    found_type, expected_type = json_type(found), json_type(expected)
+    if found_type != expected_type:
+        return f"{_a(found_type)}, not {_a(expected_type)}"
+    return f"a different {found_type}"
+
+
+def _a(noun: str) -> str:
+    return f"an {noun}" if noun[0] in "aeiou" else f"a {noun}"
+
+
+def _type_name(value: Json) -> str:
+    try:
+        return json_type(value)
+    except TypeError:
+        return type(value).__name__

@@ -1,0 +1,313 @@
+"""PATCH, row by row of DESIGN.md's table, against a real server process.
+
+Runs on SQLite and on PostgreSQL (the `service` fixture). Covers both patch
+formats; a stale If-Match merged when its pointers do not overlap what
+changed since (200 + Rebased-From), refused with the clashes when they do
+(409 merge-conflict), or refused when its base left the history (412);
+and concurrent PATCHes from one stale ETag, which must all land.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from httpconflict import ETag
+from tests.problems import assert_problem
+from tests.servers import ServiceProcess, start_service
+
+MERGE = {"content-type": "application/merge-patch+json"}
+JSON_PATCH = {"content-type": "application/json-patch+json"}
+DOC = {"title": "a note", "body": "text", "tags": ["a"], "meta": {"owner": "ann", "n": 1}}
+
+
+@pytest.fixture
+def http(service: ServiceProcess) -> Iterator[httpx.Client]:
+    with service.client() as client:
+        yield client
+
+
+@pytest.fixture
+def url() -> str:
+    return f"/v1/notes/{uuid.uuid4().hex}"
+
+
+def create(http: httpx.Client, url: str, doc: dict[str, Any] | None = None) -> str:
+    answer = http.put(url, json=doc or DOC, headers={"If-None-Match": "*"})
+    assert answer.status_code == 201, answer.text
+    return answer.headers["etag"]
+
+
+def merge(http: httpx.Client, url: str, patch: Any, etag: str | None) -> httpx.Response:
+    headers = {**MERGE, **({"If-Match": etag} if etag else {})}
+    return http.patch(url, content=json.dumps(patch).encode(), headers=headers)
+
+
+def json_patch(http: httpx.Client, url: str, ops: Any, etag: str) -> httpx.Response:
+    return http.patch(
+        url, content=json.dumps(ops).encode(), headers={**JSON_PATCH, "If-Match": etag}
+    )
+
+
+# --- the current version: applied ---------------------------------------------------
+
+
+def test_merge_patch_with_the_current_etag_is_applied(http: httpx.Client, url: str) -> None:
+    etag = create(http, url)
+    answer = merge(http, url, {"title": "new", "meta": {"n": None}}, etag)
+    assert answer.status_code == 200, answer.text
+    expected = {**DOC, "title": "new", "meta": {"owner": "ann"}}
+    assert answer.json() == expected
+    assert "rebased-from" not in answer.headers
+    read = http.get(url)
+    assert read.json() == expected
+    assert read.headers["etag"] == answer.headers["etag"] != etag
+    assert answer.headers["etag"] == ETag.from_content(answer.content).to_header()
+
+
+def test_json_patch_with_the_current_etag_is_applied(http: httpx.Client, url: str) -> None:
+    etag = create(http, url)
+    ops = [
+        {"op": "test", "path": "/title", "value": "a note"},
+        {"op": "add", "path": "/tags/-", "value": "b"},
+        {"op": "move", "from": "/body", "path": "/text"},
+    ]
+    answer = json_patch(http, url, ops, etag)
+    assert answer.status_code == 200, answer.text
+    assert http.get(url).json() == {
+        "title": "a note",
+        "text": "text",
+        "tags": ["a", "b"],
+        "meta": {"owner": "ann", "n": 1},
+    }
+
+
+def test_if_match_star_patches_whatever_is_current(http: httpx.Client, url: str) -> None:
+    create(http, url)
+    assert merge(http, url, {"title": "star"}, "*").status_code == 200
+    assert http.get(url).json()["title"] == "star"
+
+
+# --- a stale version: merged, or the clashes named -----------------------------------
+
+
+def test_stale_non_overlapping_patch_is_merged(http: httpx.Client, url: str) -> None:
+    """Someone changed the title; a patch of the body made from the old version merges."""
+    old = create(http, url)
+    assert merge(http, url, {"title": "theirs"}, old).status_code == 200
+    answer = merge(http, url, {"body": "mine", "meta": {"owner": "bob"}}, old)
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["rebased-from"] == old
+    expected = {**DOC, "title": "theirs", "body": "mine", "meta": {"owner": "bob", "n": 1}}
+    assert answer.json() == expected == http.get(url).json()
+
+
+def test_stale_overlapping_patch_is_409_naming_each_clash(http: httpx.Client, url: str) -> None:
+    old = create(http, url)
+    theirs = merge(http, url, {"title": "theirs", "meta": {"n": 2}}, old)
+    answer = merge(http, url, {"title": "mine", "meta": {"n": 3, "owner": "bob"}}, old)
+    problem = assert_problem(answer, 409, "merge-conflict")
+    assert problem["current_etag"] == theirs.headers["etag"]
+    assert problem["conflicts"] == [
+        {"pointer": "/meta/n", "base": 1, "current": 2, "requested": 3},
+        {"pointer": "/title", "base": "a note", "current": "theirs", "requested": "mine"},
+    ]
+    # Nothing of the refused patch is stored, not even its non-clashing part.
+    assert http.get(url).json() == {**DOC, "title": "theirs", "meta": {"owner": "ann", "n": 2}}
+
+
+def test_a_clash_with_a_removed_member_leaves_that_side_out(http: httpx.Client, url: str) -> None:
+    old = create(http, url)
+    merge(http, url, {"body": None}, old)
+    problem = assert_problem(merge(http, url, {"body": "mine"}, old), 409, "merge-conflict")
+    assert problem["conflicts"] == [{"pointer": "/body", "base": "text", "requested": "mine"}]
+
+
+def test_arrays_are_one_value(http: httpx.Client, url: str) -> None:
+    """Both sides changed the tags: whichever elements, that clashes."""
+    old = create(http, url)
+    json_patch(http, url, [{"op": "add", "path": "/tags/-", "value": "theirs"}], old)
+    answer = json_patch(http, url, [{"op": "add", "path": "/tags/0", "value": "mine"}], old)
+    problem = assert_problem(answer, 409, "merge-conflict")
+    assert [c["pointer"] for c in problem["conflicts"]] == ["/tags"]
+
+
+def test_the_same_change_from_a_stale_version_is_in_place(http: httpx.Client, url: str) -> None:
+    """A retried PATCH whose first answer was lost: 200 with the current ETag, no new version."""
+    old = create(http, url)
+    first = merge(http, url, {"title": "mine"}, old)
+    retry = merge(http, url, {"title": "mine"}, old)
+    assert first.status_code == retry.status_code == 200
+    assert retry.headers["etag"] == first.headers["etag"]
+    assert len(http.get(f"{url}/versions").json()["items"]) == 2
+
+
+def test_a_stale_json_patch_test_of_a_changed_value_clashes(http: httpx.Client, url: str) -> None:
+    """A test operation depends on the value it tests: a change to it since is a clash."""
+    old = create(http, url)
+    merge(http, url, {"title": "theirs"}, old)
+    ops = [
+        {"op": "test", "path": "/title", "value": "a note"},
+        {"op": "replace", "path": "/body", "value": "mine"},
+    ]
+    problem = assert_problem(json_patch(http, url, ops, old), 409, "merge-conflict")
+    assert problem["conflicts"][0]["pointer"] == "/title"
+
+
+def test_a_base_no_longer_in_the_history_is_412(tmp_path: Path) -> None:
+    """With --history 3, a version four writes old cannot be merged from: 412."""
+    with (
+        start_service(str(tmp_path / "short.db"), tmp_path, extra=("--history", "3")) as service,
+        service.client() as http,
+    ):
+        url = "/v1/notes/short"
+        old = etag = create(http, url)
+        for n in range(3):
+            etag = merge(http, url, {"meta": {"n": n + 10}}, etag).headers["etag"]
+        answer = merge(http, url, {"title": "mine"}, old)
+        assert assert_problem(answer, 412, "precondition-failed")["current_etag"] == etag
+        # One write less old is still kept: that one merges.
+        assert merge(http, url, {"title": "mine"}, etag).status_code == 200
+
+
+def test_an_etag_never_seen_is_412(http: httpx.Client, url: str) -> None:
+    etag = create(http, url)
+    for stale in ('"never-written"', 'W/"' + etag.strip('"') + '"'):
+        problem = assert_problem(
+            merge(http, url, {"title": "x"}, stale), 412, "precondition-failed"
+        )
+        assert problem["current_etag"] == etag
+
+
+# --- refusals --------------------------------------------------------------------------
+
+
+def test_without_if_match_is_428_and_absent_is_404(http: httpx.Client, url: str) -> None:
+    assert_problem(merge(http, url, {"title": "x"}, '"any"'), 404, "not-found")
+    create(http, url)
+    assert_problem(merge(http, url, {"title": "x"}, None), 428, "precondition-required")
+    assert http.get(url).json() == DOC
+
+
+def test_a_failed_test_operation_is_409(http: httpx.Client, url: str) -> None:
+    etag = create(http, url)
+    ops = [
+        {"op": "replace", "path": "/body", "value": "changed"},
+        {"op": "test", "path": "/title", "value": "another title"},
+    ]
+    problem = assert_problem(json_patch(http, url, ops, etag), 409, "patch-test-failed")
+    assert problem["operation"] == 1
+    assert problem["pointer"] == "/title"
+    assert http.get(url).json() == DOC  # atomic: the replace before it is not kept
+
+
+def test_an_operation_on_a_missing_location_is_409(http: httpx.Client, url: str) -> None:
+    etag = create(http, url)
+    ops = [{"op": "replace", "path": "/nothing/here", "value": 1}]
+    problem = assert_problem(json_patch(http, url, ops, etag), 409, "patch-not-applicable")
+    assert problem["pointer"] == "/nothing/here"
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "status", "slug"),
+    [
+        pytest.param(JSON_PATCH, b'{"op": "add"}', 400, "malformed-patch", id="not-an-array"),
+        pytest.param(
+            JSON_PATCH, b'[{"op": "jump", "path": "/a"}]', 400, "malformed-patch", id="op"
+        ),
+        pytest.param(
+            JSON_PATCH,
+            b'[{"op": "add", "path": "a", "value": 1}]',
+            400,
+            "malformed-patch",
+            id="pointer",
+        ),
+        pytest.param(JSON_PATCH, b'[{"op": "remove"}]', 400, "malformed-patch", id="no-path"),
+        pytest.param(MERGE, b'{"title": ', 400, "malformed-json", id="bad-json"),
+        pytest.param(MERGE, b'{"a": 1, "a": 2}', 422, "invalid-document", id="repeated-member"),
+        pytest.param(MERGE, b"[1, 2]", 422, "invalid-document", id="result-not-an-object"),
+        pytest.param(
+            JSON_PATCH,
+            b'[{"op": "replace", "path": "", "value": 3}]',
+            422,
+            "invalid-document",
+            id="json-patch-result-not-an-object",
+        ),
+        pytest.param(
+            {"content-type": "application/json"}, b"{}", 415, "unsupported-media-type", id="json"
+        ),
+        pytest.param({}, b"{}", 415, "unsupported-media-type", id="no-content-type"),
+    ],
+)
+def test_bad_patches_are_problems_and_change_nothing(
+    http: httpx.Client,
+    url: str,
+    headers: dict[str, str],
+    body: bytes,
+    status: int,
+    slug: str,
+) -> None:
+    etag = create(http, url)
+    answer = http.patch(url, content=body, headers={**headers, "If-Match": etag})
+    assert_problem(answer, status, slug)
+    read = http.get(url)
+    assert read.json() == DOC
+    assert read.headers["etag"] == etag
+
+
+# --- concurrency ------------------------------------------------------------------------
+
+WRITERS = 8
+
+
+def test_concurrent_non_overlapping_patches_from_one_stale_etag_all_land(
+    http: httpx.Client, url: str
+) -> None:
+    """8 writers, one stale ETag, one field each: all 200, every field stored, 8 new versions."""
+    old = create(http, url)
+    merge(http, url, {"title": "moved on"}, old)  # the ETag they all hold is now stale
+    base = http.base_url
+
+    def write(n: int) -> httpx.Response:
+        with httpx.Client(base_url=base, timeout=30) as client:
+            return merge(client, url, {f"field{n}": n}, old)
+
+    with concurrent.futures.ThreadPoolExecutor(WRITERS) as pool:
+        answers = list(pool.map(write, range(WRITERS)))
+    assert [a.status_code for a in answers] == [200] * WRITERS, [a.text for a in answers]
+    assert all(a.headers["rebased-from"] == old for a in answers)
+    stored = http.get(url).json()
+    assert {k: stored[k] for k in stored if k.startswith("field")} == {
+        f"field{n}": n for n in range(WRITERS)
+    }
+    assert stored["title"] == "moved on"
+    assert len(http.get(f"{url}/versions").json()["items"]) == 2 + WRITERS
+
+
+def test_concurrent_patches_of_one_field_from_one_etag_keep_exactly_one(
+    http: httpx.Client, url: str
+) -> None:
+    """8 writers set the same field from the current ETag: one 200, seven 409s naming it."""
+    etag = create(http, url)
+    base = http.base_url
+
+    def write(n: int) -> httpx.Response:
+        with httpx.Client(base_url=base, timeout=30) as client:
+            return merge(client, url, {"title": f"writer {n}"}, etag)
+
+    with concurrent.futures.ThreadPoolExecutor(WRITERS) as pool:
+        answers = list(pool.map(write, range(WRITERS)))
+    won = [a for a in answers if a.status_code == 200]
+    assert len(won) == 1, [a.status_code for a in answers]
+    for lost in answers:
+        if lost is not won[0]:
+            problem = assert_problem(lost, 409, "merge-conflict")
+            assert problem["conflicts"][0]["pointer"] == "/title"
+    assert http.get(url).json()["title"] == won[0].json()["title"]
