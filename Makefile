@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.idempotency $(ARGS)
 	$(BIN)/python -m bench.adapters $(ARGS)
 	$(BIN)/python -m bench.peers $(ARGS)
+	$(BIN)/python -m bench.autosave
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

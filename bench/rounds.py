@@ -81,9 +81,19 @@ def measure(
 
 
 def environment(options: argparse.Namespace, *packages: str) -> str:
-    """The machine, the versions of `packages`, and how the rounds ran."""
+    """The machine, the versions of `packages` and wrk, and how the rounds ran."""
     wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)
     wrk_version = (wrk.stdout or wrk.stderr).split(" [")[0].removeprefix("wrk ")
+    return (
+        f"{machine(*packages)}, wrk {wrk_version}. "
+        f"`wrk -t{options.connections} -c{options.connections}` (one connection per thread), "
+        f"a {options.warmup} s warm-up, then {options.rounds} rounds x {options.duration} s per "
+        "contender, interleaved; req/s is the median of the rounds."
+    )
+
+
+def machine(*packages: str) -> str:
+    """The CPUs, the system, Python and the versions of `packages`."""
     cpu = platform.machine()
     with suppress(OSError):
         models = [
@@ -95,10 +105,7 @@ def environment(options: argparse.Namespace, *packages: str) -> str:
     versions = ", ".join(f"{p} {version(p)}" for p in packages)
     return (
         f"{os.cpu_count()} CPUs ({cpu}), {platform.system()} {platform.release()}; "
-        f"Python {platform.python_version()}, {versions}, wrk {wrk_version}. "
-        f"`wrk -t{options.connections} -c{options.connections}` (one connection per thread), "
-        f"a {options.warmup} s warm-up, then {options.rounds} rounds x {options.duration} s per "
-        "contender, interleaved; req/s is the median of the rounds."
+        f"Python {platform.python_version()}, {versions}"
     )
 
 

@@ -149,6 +149,21 @@ def test_the_same_change_from_a_stale_version_is_in_place(http: httpx.Client, ur
     assert len(http.get(f"{url}/versions").json()["items"]) == 2
 
 
+def test_the_same_value_beside_other_changes_still_clashes(http: httpx.Client, url: str) -> None:
+    """Two clients read n = 1 and both write n = 2 with a field of their own: two increments.
+
+    Only a change wholly in place is "already succeeded"; here the second
+    client must learn of the first, or one increment is lost.
+    """
+    old = create(http, url)
+    first = merge(http, url, {"meta": {"n": 2}, "by_a": True}, old)
+    assert first.status_code == 200
+    second = merge(http, url, {"meta": {"n": 2}, "by_b": True}, old)
+    problem = assert_problem(second, 409, "merge-conflict")
+    assert problem["conflicts"] == [{"pointer": "/meta/n", "base": 1, "current": 2, "requested": 2}]
+    assert "by_b" not in http.get(url).json()
+
+
 def test_a_stale_json_patch_test_of_a_changed_value_clashes(http: httpx.Client, url: str) -> None:
     """A test operation depends on the value it tests: a change to it since is a clash."""
     old = create(http, url)

@@ -9,10 +9,12 @@ what the patch touches with what changed since that version. A patch whose
 pointers do not overlap the changes is applied to the current document (a
 rebase; the answer's ``Rebased-From`` header names the version it was made
 from); overlapping pointers are a 409 ``merge-conflict`` listing, for each,
-the value in the base, the current value and the requested one. An
-overlap whose current value already equals the requested one is no
-conflict: that change is in place. A base no longer in the history is a
-412, as for a PUT.
+the value in the base, the current value and the requested one. Overlaps
+are no conflict only when the whole patch is already in place (a retry
+whose first answer was lost: 200, nothing written); an overlap whose value
+merely happens to equal the requested one, beside other changes, is one
+(two clients that read 3 and both write 4 made two increments). A base no
+longer in the history is a 412, as for a PUT.
 
 Both patch formats are accepted: JSON Merge Patch (RFC 7396) and JSON Patch
 (RFC 6902). For a JSON Patch the pointers of its ``test`` operations (and
@@ -29,7 +31,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -40,6 +42,7 @@ from .._etag import ETag
 from .._httpdate import format_http_date
 from .._json_diff import changed_pointers
 from .._json_patch import (
+    JsonPatchError,
     apply_json_patch,
     pointers_read_by_json_patch,
     pointers_touched_by_json_patch,
@@ -170,8 +173,12 @@ def _rebase(change: Change, base: Json, current: Json, doc: Document) -> Json:
         Conflict(pointer, _at(base, pointer), _at(current, pointer), _at(requested, pointer))
         for pointer in sorted(clashes)
     ]
-    # Both sides made the same change: it is in place, and nothing clashes.
-    conflicts = [c for c in conflicts if not _same(c.current, c.requested)]
+    if conflicts and _in_place(change, current):
+        # The whole change is in place (a retry whose first answer was lost):
+        # nothing to write, and that is success (RFC 9110 §13.1.1). Only the
+        # whole: two clients that both read 3 and both set 4 plus a field of
+        # their own made two increments, and the second must hear of the first.
+        return current
     if conflicts:
         listed = ", ".join(str(c.pointer) or '""' for c in conflicts)
         raise MergeConflict(
@@ -209,14 +216,16 @@ async def _store_result(
     return Response(raw, media_type="application/json", headers=headers)
 
 
+def _in_place(change: Change, current: Json) -> bool:
+    """Whether applying the change to `current` would change nothing."""
+    try:
+        return json_equal(change.apply(current), current)
+    except JsonPatchError:  # its test fails, or a location is missing: not in place
+        return False
+
+
 def _at(document: Json, pointer: JsonPointer) -> Json:
     try:
         return pointer.resolve(document)
     except PointerNotFound:
         return MISSING
-
-
-def _same(first: Any, second: Any) -> bool:
-    if first is MISSING or second is MISSING:
-        return first is second
-    return json_equal(first, second)

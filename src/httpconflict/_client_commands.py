@@ -1,0 +1,160 @@
+"""What a client flow and its driver exchange: commands, replies, and how an operation ends.
+
+A flow yields `Send` (reply: `Received`, or `TransportFailure` when no
+answer came) and `Sleep` (reply: None), and returns a `StoredDocument` or
+a `GaveUp`. Answers come stamped with when they arrived: the core never
+reads the clock.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TypeAlias
+
+from ._client_retry import GiveUpReason
+from ._json_value import Json
+from ._problem import MEDIA_TYPE as PROBLEM_MEDIA_TYPE
+from ._problem import PROBLEM_TYPE_BASE, ProblemDetails
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """Command: send this request; reply with `Received` or `TransportFailure`."""
+
+    method: str
+    url: str
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes | None = None
+
+    def header(self, name: str) -> str | None:
+        name = name.lower()
+        return next((v for k, v in self.headers if k.lower() == name), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Sleep:
+    """Command: wait this many seconds; reply with None."""
+
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """An answer, stamped with when it came (`at`: monotonic, `wall`: epoch seconds).
+
+    `headers` is any mapping that finds a field by its lower-case name
+    (``httpx.Headers`` does).
+    """
+
+    status: int
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    at: float = 0.0
+    wall: float = 0.0
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+    @property
+    def problem(self) -> ProblemDetails | None:
+        """The RFC 9457 problem in the body, if it is application/problem+json."""
+        content_type = self.header("content-type") or ""
+        if content_type.partition(";")[0].strip().lower() != PROBLEM_MEDIA_TYPE:
+            return None
+        try:
+            data = json.loads(self.body)
+        except ValueError:
+            return None
+        return ProblemDetails.from_dict(data) if isinstance(data, dict) else None
+
+
+@dataclass(frozen=True, slots=True)
+class TransportFailure:
+    """No answer came: the connection failed or timed out (the request may have been applied)."""
+
+    error: Exception
+    at: float = 0.0
+    wall: float = 0.0
+
+
+Command: TypeAlias = Send | Sleep
+Reply: TypeAlias = Received | TransportFailure | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDocument:
+    """A document as the server stored it, after an operation that succeeded.
+
+    `etag` is the ETag field value (``'"abc"'``), None if the server sent
+    none. `rebased_from`: the server merged this change, made from that
+    older version, with changes made since. `replayed`: a create answered
+    from its Idempotency-Key (a retry of a create that had happened).
+    """
+
+    url: str
+    document: Json
+    etag: str | None
+    attempts: int = 1
+    rebased_from: str | None = None
+    replayed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class GaveUp:
+    """The end of an operation that did not succeed, with everything known about why."""
+
+    reason: GiveUpReason
+    #: "update" or "create".
+    operation: str
+    url: str
+    attempts: int
+    #: The last request sent.
+    sent: Send | None = None
+    #: The last answer received, if any came.
+    received: Received | None = None
+    #: The transport error of the last try, if it got no answer.
+    error: Exception | None = None
+    detail: str = ""
+
+    @property
+    def problem(self) -> ProblemDetails | None:
+        return self.received.problem if self.received is not None else None
+
+    def describe(self) -> str:
+        """Why, in one line: what was tried, how often, and the last answer."""
+        tries = f"{self.attempts} attempt{'s' if self.attempts != 1 else ''}"
+        head = f"{self.operation} of {self.url}"
+        if self.reason is GiveUpReason.REFUSED:
+            line = f"{head} failed after {tries}: {self._last()}"
+        else:
+            line = f"{head} gave up after {tries}: {self.detail}; last: {self._last()}"
+        return " ".join(line.split())
+
+    def _last(self) -> str:
+        method = self.sent.method if self.sent is not None else "the request"
+        if self.error is not None:
+            return f"{method} got no answer ({type(self.error).__name__}: {self.error})"
+        if self.received is None:
+            return f"{method} got no answer"
+        return f"{method} answered {_summary(self.received)}"
+
+
+def _summary(received: Received) -> str:
+    problem = received.problem
+    if problem is None:
+        return f"{received.status}"
+    kind = problem.type.removeprefix(PROBLEM_TYPE_BASE)
+    text = f"{received.status} {kind}"
+    said = [part for part in (problem.title, problem.detail) if part]
+    if said:
+        text += ": " + " - ".join(said)
+    conflicts = problem.extensions.get("conflicts")
+    if isinstance(conflicts, list) and conflicts:
+        pointers = [str(c.get("pointer")) for c in conflicts if isinstance(c, dict)]
+        text += f" (conflicts at {', '.join(pointers)})"
+    current = problem.extensions.get("current_etag")
+    if isinstance(current, str):
+        text += f" (current ETag {current})"
+    return text

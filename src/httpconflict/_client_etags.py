@@ -1,0 +1,107 @@
+"""A client's memory of entity-tags, per URL, so its writes carry If-Match.
+
+Theory of operation: a client that read a document (or wrote it) knows
+which version its next write is based on; sending that in If-Match makes
+the server refuse the write (412) if someone else wrote in between, instead
+of silently overwriting them. The memory learns from successful answers
+only: learning the ETag of a 412 would make the blind retry of a stale
+write succeed, which is the lost update If-Match exists to prevent.
+
+It is bounded (least recently used URLs are forgotten first) and safe to
+share between threads.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import Final
+from urllib.parse import urljoin
+
+from ._etag import ETag
+
+#: Methods whose request gets the remembered ETag in If-Match.
+CONDITIONAL_WRITES: Final = frozenset({"PUT", "PATCH", "DELETE"})
+#: Methods whose 2xx answer's ETag names the target's current version.
+_LEARN_FROM: Final = frozenset({"GET", "HEAD", "PUT", "PATCH"})
+DEFAULT_SIZE: Final = 10_000
+
+
+class ETagMemory:
+    """The last entity-tag seen for each URL (an absolute URL string)."""
+
+    def __init__(self, size: int = DEFAULT_SIZE) -> None:
+        if size < 1:
+            raise ValueError(f"size must be at least 1, not {size}")
+        self._size = size
+        self._tags: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._tags)
+
+    def recall(self, url: str) -> str | None:
+        """The ETag field value remembered for `url`, as the server sent it."""
+        with self._lock:
+            etag = self._tags.get(url)
+            if etag is not None:
+                self._tags.move_to_end(url)
+            return etag
+
+    def remember(self, url: str, etag: str) -> None:
+        with self._lock:
+            self._tags[url] = etag
+            self._tags.move_to_end(url)
+            while len(self._tags) > self._size:
+                self._tags.popitem(last=False)
+
+    def forget(self, url: str) -> None:
+        with self._lock:
+            self._tags.pop(url, None)
+
+    def if_match(self, method: str, url: str, headers: Mapping[str, str]) -> str | None:
+        """The If-Match value to add to a request, or None to send it as it is.
+
+        Only for PUT, PATCH and DELETE, and only when the caller set no
+        precondition of their own (If-Match or If-None-Match: theirs wins).
+        `headers` is looked up by lower-case name.
+        """
+        if method.upper() not in CONDITIONAL_WRITES:
+            return None
+        if "if-match" in headers or "if-none-match" in headers:
+            return None
+        return self.recall(url)
+
+    def observe(self, method: str, url: str, status: int, headers: Mapping[str, str]) -> None:
+        """Learn from one answer to `method` on `url` (`headers` looked up by lower-case name).
+
+        A 2xx answer to GET, HEAD, PUT or PATCH with a strong ETag names the
+        version now current at `url`; a 2xx answer to POST with a Location
+        and an ETag, the version created there. A 2xx answer to DELETE, a
+        404 and a 410 say nothing is there any more.
+        """
+        method = method.upper()
+        if status in (404, 410) or (method == "DELETE" and 200 <= status < 300):
+            self.forget(url)
+            return
+        if not 200 <= status < 300:
+            return
+        etag = _strong(headers.get("etag"))
+        if etag is None:
+            return
+        if method in _LEARN_FROM:
+            self.remember(url, etag)
+        elif method == "POST" and (location := headers.get("location")):
+            self.remember(urljoin(url, location), etag)
+
+
+def _strong(value: str | None) -> str | None:
+    """`value` if it is one strong entity-tag (a weak one never matches If-Match)."""
+    if value is None:
+        return None
+    try:
+        etag = ETag.parse(value)
+    except ValueError:
+        return None
+    return None if etag.weak else etag.to_header()

@@ -1,0 +1,365 @@
+"""The client's operations as generators of commands: read-modify-write, and create.
+
+Theory of operation: `update_flow` and `create_flow` are whole client
+algorithms that do no I/O. They yield commands (`Send` a request, `Sleep`)
+and are sent back what happened (`Received`, or `TransportFailure` when no
+answer came; None after a `Sleep`), as httpx's ``auth_flow`` does, so one
+implementation serves a blocking and an async driver, and tests step it by
+hand. Each ends by returning a `StoredDocument`, or a `GaveUp` that says why
+(the driver turns it into an exception).
+
+What to do with each answer is decided in one place, `RULES`: resend the
+same request (nothing was applied, or a repeat is recognised as done),
+read the document again and redo the change (it moved on), or give up.
+How long to wait first, and whether there is time left, is `Tries`'s
+business (``_client_retry``).
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import re
+from collections.abc import Callable, Generator
+from typing import Any, Final, TypeAlias
+from urllib.parse import urljoin
+
+from ._client_commands import (
+    Command,
+    GaveUp,
+    Received,
+    Reply,
+    Send,
+    Sleep,
+    StoredDocument,
+    TransportFailure,
+)
+from ._client_retry import GiveUpReason, RetryPolicy, Tries, retry_after
+from ._etag import ETag
+from ._json_value import Json, copy_json, json_equal
+from ._merge_patch import MergePatchUnreachable, apply_merge_patch, merge_patch_diff
+from ._problem import PROBLEM_TYPE_BASE
+
+JSON: Final = "application/json"
+MERGE_PATCH: Final = "application/merge-patch+json"
+
+
+class Step(enum.Enum):
+    """Which request of an operation an answer is for."""
+
+    #: GET of the document an update changes.
+    READ = "read"
+    #: The conditional PATCH (or PUT) carrying the change, with If-Match.
+    WRITE = "write"
+    #: POST with an Idempotency-Key.
+    CREATE = "create"
+
+
+class Retry(enum.Enum):
+    """What an answer calls for."""
+
+    #: Send the very same request again: nothing was applied, or the server
+    #: recognises the repeat (the same If-Match and body; the same key).
+    RESEND = "resend"
+    #: Read the document again and redo the change on it: it moved on.
+    REREAD = "reread"
+    GIVE_UP = "give-up"
+
+
+TRANSPORT: Final = "transport"
+
+#: What to do after an answer that is not a success, by step and answer:
+#: ``"transport"`` (no answer), ``"409 merge-conflict"`` (status and
+#: problem type), ``"503"`` (status), ``"5xx"`` (class), looked up in that
+#: order. Anything not here is given up on.
+RULES: Final[dict[tuple[Step, str], Retry]] = {
+    (Step.READ, TRANSPORT): Retry.RESEND,
+    (Step.READ, "429"): Retry.RESEND,
+    (Step.READ, "503"): Retry.RESEND,
+    # A conditional write is safe to resend: if the lost one was applied,
+    # its repeat finds its own change in place (RFC 9110 §13.1.1 lets the
+    # server answer success). If the server refuses the repeat instead,
+    # `update_flow` reads again and stops if the change is there.
+    (Step.WRITE, TRANSPORT): Retry.RESEND,
+    (Step.WRITE, "412"): Retry.REREAD,
+    # Someone else changed the same fields: the change is computed again
+    # from what they wrote, which resolves the conflict the way the caller's
+    # function would have had it run later.
+    (Step.WRITE, "409 merge-conflict"): Retry.REREAD,
+    (Step.WRITE, "409 idempotency-key-in-flight"): Retry.RESEND,
+    (Step.WRITE, "429"): Retry.RESEND,
+    (Step.WRITE, "503"): Retry.RESEND,
+    # The key makes every repeat of a create safe: a create that happened
+    # is answered from its record, one that is running answers 409 until done.
+    (Step.CREATE, TRANSPORT): Retry.RESEND,
+    (Step.CREATE, "409 idempotency-key-in-flight"): Retry.RESEND,
+    (Step.CREATE, "429"): Retry.RESEND,
+    (Step.CREATE, "5xx"): Retry.RESEND,
+}
+
+
+def rule(step: Step, reply: Received | TransportFailure) -> Retry:
+    """What `RULES` says about `reply` (a success is never retried)."""
+    if isinstance(reply, TransportFailure):
+        return RULES.get((step, TRANSPORT), Retry.GIVE_UP)
+    if 200 <= reply.status < 300:
+        return Retry.GIVE_UP
+    keys = [str(reply.status), f"{reply.status // 100}xx"]
+    problem = reply.problem
+    if problem is not None:
+        keys.insert(0, f"{reply.status} {problem.type.removeprefix(PROBLEM_TYPE_BASE)}")
+    for key in keys:
+        found = RULES.get((step, key))
+        if found is not None:
+            return found
+    return Retry.GIVE_UP
+
+
+# The sub-flows below return the answer to act on, or how the operation ended.
+_Sub: TypeAlias = Generator[Command, Reply, "Received | GaveUp"]
+
+
+class _Operation:
+    """What the steps of one operation share: its tries, its last answer, how to give up."""
+
+    def __init__(self, operation: str, url: str, tries: Tries) -> None:
+        self.operation = operation
+        self.url = url
+        self.tries = tries
+        self.sent: Send | None = None
+        self.last: Received | None = None
+        #: Whether the last `exchange` had a try whose answer was lost.
+        self.lost = False
+
+    def give_up(
+        self, reason: GiveUpReason, reply: Received | TransportFailure, detail: str = ""
+    ) -> GaveUp:
+        error = reply.error if isinstance(reply, TransportFailure) else None
+        return GaveUp(
+            reason, self.operation, self.url, self.tries.count, self.sent, self.last, error, detail
+        )
+
+    def pause(self, reply: Received | TransportFailure) -> Generator[Command, Reply, GaveUp | None]:
+        """Sleep before the next try; or, if there is to be none, the end."""
+        asked = None
+        if isinstance(reply, Received):
+            asked = retry_after(
+                reply.header("retry-after"), date=reply.header("date"), wall=reply.wall
+            )
+        delay = self.tries.pause(reply.at, asked)
+        if isinstance(delay, GiveUpReason):
+            return self.give_up(delay, reply, self.tries.detail)
+        yield Sleep(delay)
+        return None
+
+    def exchange(self, step: Step, send: Send) -> _Sub:
+        """Send until an answer that is not to be resent as it is, or the end."""
+        self.lost = False
+        self.sent = send
+        while True:
+            reply = yield send
+            assert reply is not None, "a Send is answered with Received or TransportFailure"
+            if isinstance(reply, Received):
+                self.last = reply
+            else:
+                self.lost = True
+            action = rule(step, reply)
+            if action is not Retry.RESEND:
+                if isinstance(reply, TransportFailure):
+                    return self.give_up(GiveUpReason.REFUSED, reply)
+                return reply
+            ended = yield from self.pause(reply)
+            if ended is not None:
+                return ended
+
+
+def _json_body(document: Json) -> bytes:
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _document(received: Received) -> dict[str, Any] | None:
+    """The JSON object in a body, or None if it is not one."""
+    try:
+        value = json.loads(received.body)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def update_flow(
+    url: str,
+    change: Callable[[Any], Any],
+    *,
+    policy: RetryPolicy,
+    started: float,
+    random: Callable[[], float],
+) -> Generator[Command, Reply, StoredDocument | GaveUp]:
+    """Read-modify-write of the JSON document at `url`, until it lands or cannot.
+
+    Each attempt GETs the document, calls `change` on a deep copy of it (the
+    function returns the new document, or None to keep the copy it changed
+    in place), and sends the difference as a JSON Merge Patch with If-Match,
+    so the server can merge it with changes made meanwhile to other fields.
+    A change a merge patch cannot express (a member set to null) is sent as
+    a PUT of the whole document. A change that changes nothing sends
+    nothing. A server that does not take merge patches (405, 415) gets the
+    PUT instead.
+    """
+    op = _Operation("update", url, Tries(policy, started=started, random=random))
+    read = Send("GET", url, (("Accept", JSON),))
+    server_patches = True
+    # After a write whose answer was lost and a refusal of its repeat: whether
+    # a document already holds that write's change.
+    holds_lost_change: Callable[[Json], bool] | None = None
+    while True:
+        got = yield from op.exchange(Step.READ, read)
+        if isinstance(got, GaveUp):
+            return got
+        if not 200 <= got.status < 300:
+            return op.give_up(GiveUpReason.REFUSED, got)
+        current = _document(got)
+        etag = _strong_etag(got)
+        if current is None or etag is None:
+            what = "is not a JSON object" if current is None else "came without a strong ETag"
+            return op.give_up(GiveUpReason.UNUSABLE_ANSWER, got, f"the document read {what}")
+        if holds_lost_change is not None and holds_lost_change(current):
+            # The write whose answer was lost had been applied: making the
+            # change again would make it twice.
+            return StoredDocument(url, current, etag, op.tries.count)
+        draft = copy_json(current)
+        new = change(draft)
+        new = draft if new is None else new
+        if not isinstance(new, dict):
+            raise TypeError(f"the change must return a dict or None, not {type(new).__name__}")
+        try:
+            patch: Json = merge_patch_diff(current, new)
+        except MergePatchUnreachable:
+            patch = None
+        if patch == {}:
+            return StoredDocument(url, current, etag, op.tries.count)
+        if patch is None or not server_patches:
+            write = _put(url, etag, new)
+        else:
+            write = _patch(url, etag, patch)
+        got = yield from op.exchange(Step.WRITE, write)
+        if isinstance(got, GaveUp):
+            return got
+        if write.method == "PATCH" and got.status in (405, 415):
+            # RFC 5789 §2.2: 415 for a patch format the server does not take;
+            # a server without PATCH answers 405. The whole document says the same.
+            server_patches = False
+            write = _put(url, etag, new)
+            got = yield from op.exchange(Step.WRITE, write)
+            if isinstance(got, GaveUp):
+                return got
+        if 200 <= got.status < 300:
+            return (yield from _written(op, got, new))
+        if rule(Step.WRITE, got) is not Retry.REREAD:
+            return op.give_up(GiveUpReason.REFUSED, got)
+        holds_lost_change = _holds(write.method, patch, new) if op.lost else None
+        ended = yield from op.pause(got)
+        if ended is not None:
+            return ended
+
+
+def _holds(method: str, patch: Json, new: Json) -> Callable[[Json], bool]:
+    """Whether a document holds the change of a PATCH (`patch`) or PUT (`new`).
+
+    The client's side of RFC 9110 §13.1.1's "already succeeded": the state
+    the write asked for is in place. (If someone else wrote since, on top of
+    it, the change no longer shows and is made again.)
+    """
+    if method == "PATCH":
+        return lambda doc: json_equal(apply_merge_patch(doc, patch), doc)
+    return lambda doc: json_equal(doc, new)
+
+
+def _patch(url: str, etag: str, patch: Json) -> Send:
+    headers = (("Content-Type", MERGE_PATCH), ("If-Match", etag))
+    return Send("PATCH", url, headers, _json_body(patch))
+
+
+def _put(url: str, etag: str, new: Json) -> Send:
+    return Send("PUT", url, (("Content-Type", JSON), ("If-Match", etag)), _json_body(new))
+
+
+def _written(
+    op: _Operation, got: Received, new: Json
+) -> Generator[Command, Reply, StoredDocument | GaveUp]:
+    """The result of a write that succeeded, read again if its answer does not show it."""
+    rebased = got.header("rebased-from")
+    document: Json = _document(got)
+    if document is None and rebased is None:
+        # The server took this document (or this patch on the version it
+        # was made from): it is what is stored now.
+        document = new
+    if document is None:
+        again = yield from op.exchange(Step.READ, Send("GET", op.url, (("Accept", JSON),)))
+        if isinstance(again, GaveUp):
+            return again
+        if not 200 <= again.status < 300:
+            return op.give_up(GiveUpReason.REFUSED, again)
+        document = _document(again)
+        if document is None:
+            detail = "the document read after the write is not a JSON object"
+            return op.give_up(GiveUpReason.UNUSABLE_ANSWER, again, detail)
+        got = again
+    return StoredDocument(op.url, document, got.header("etag"), op.tries.count, rebased)
+
+
+def _strong_etag(received: Received) -> str | None:
+    value = received.header("etag")
+    if value is None:
+        return None
+    try:
+        etag = ETag.parse(value)
+    except ValueError:
+        return None
+    return None if etag.weak else etag.to_header()
+
+
+def create_flow(
+    url: str,
+    document: Json,
+    *,
+    key: str,
+    policy: RetryPolicy,
+    started: float,
+    random: Callable[[], float],
+) -> Generator[Command, Reply, StoredDocument | GaveUp]:
+    """POST `document` to the collection at `url` once, however often it is sent.
+
+    Every try carries the same Idempotency-Key, `key`, and the same body,
+    so a try whose answer was lost (or that is still running) is answered
+    with the first one's outcome instead of creating a second document.
+    """
+    op = _Operation("create", url, Tries(policy, started=started, random=random))
+    headers = (("Content-Type", JSON), ("Idempotency-Key", sf_string(key)))
+    got = yield from op.exchange(Step.CREATE, Send("POST", url, headers, _json_body(document)))
+    if isinstance(got, GaveUp):
+        return got
+    if not 200 <= got.status < 300:
+        return op.give_up(GiveUpReason.REFUSED, got)
+    location = got.header("location")
+    created = _document(got)
+    if created is None and got.body.strip():
+        return op.give_up(GiveUpReason.UNUSABLE_ANSWER, got, "the answer is not a JSON object")
+    return StoredDocument(
+        urljoin(url, location) if location else url,
+        document if created is None else created,
+        got.header("etag"),
+        op.tries.count,
+        replayed=(got.header("idempotent-replayed") or "").strip().lower() == "true",
+    )
+
+
+# RFC 8941 §3.3.3: sf-string = DQUOTE *chr DQUOTE, chr = unescaped / "\" ( DQUOTE / "\" ),
+# unescaped = %x20-21 / %x23-5B / %x5D-7E.
+_SF_STRING_CHARS: Final = re.compile(r"[\x20-\x7e]*")
+
+
+def sf_string(text: str) -> str:
+    """`text` as an RFC 8941 sf-string, the Idempotency-Key field's type."""
+    if _SF_STRING_CHARS.fullmatch(text) is None:
+        raise ValueError(f"an sf-string holds printable ASCII only, not {text!r}")
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -1,0 +1,291 @@
+"""`ConflictClient` and `AsyncConflictClient`: the client flows driven over httpx.
+
+Both drive the same generators (``_client_flow``); only how a request is
+sent and how a wait is made differ, so the two drivers below are the only
+code written twice. Every request, the flows' and the passthrough methods',
+goes through one ETag memory: it learns from successful answers and adds
+If-Match to a PUT, PATCH or DELETE that has no precondition of its own.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Callable, Generator
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+
+from .._client_commands import (
+    Command,
+    GaveUp,
+    Received,
+    Reply,
+    Send,
+    Sleep,
+    StoredDocument,
+    TransportFailure,
+)
+from .._client_etags import ETagMemory
+from .._client_flow import create_flow, update_flow
+from .._client_retry import RetryPolicy
+from .._json_value import Json
+from ._clock import Clock, SystemClock
+from ._errors import conflict_error
+
+Flow = Generator[Command, Reply, StoredDocument | GaveUp]
+Change = Callable[[Any], Any]
+
+
+class _Common:
+    """What both clients share: the policy, the clock, the ETag memory."""
+
+    def __init__(
+        self, policy: RetryPolicy | None, clock: Clock | None, etags: ETagMemory | None
+    ) -> None:
+        #: How often and how long `update` and `create` retry.
+        self.policy = policy if policy is not None else RetryPolicy()
+        self.clock: Clock = clock if clock is not None else SystemClock()
+        #: The last ETag seen per URL; shared with another client by passing it.
+        self.etags = etags if etags is not None else ETagMemory()
+
+    def _update(self, client: httpx.Client | httpx.AsyncClient, url: str, change: Change) -> Flow:
+        # The ETag memory and the flow know a document by its absolute URL.
+        url = str(client.build_request("GET", url).url)
+        return update_flow(
+            url, change, policy=self.policy, started=self.clock.monotonic(), random=random.random
+        )
+
+    def _create(
+        self,
+        client: httpx.Client | httpx.AsyncClient,
+        url: str,
+        document: Json,
+        key: str | None,
+    ) -> Flow:
+        url = str(client.build_request("POST", url).url)
+        return create_flow(
+            url,
+            document,
+            key=key if key is not None else str(uuid.uuid4()),
+            policy=self.policy,
+            started=self.clock.monotonic(),
+            random=random.random,
+        )
+
+    def _prepare(self, request: httpx.Request) -> httpx.Request:
+        if_match = self.etags.if_match(request.method, str(request.url), request.headers)
+        if if_match is not None:
+            request.headers["If-Match"] = if_match
+        return request
+
+    def _build(self, client: httpx.Client | httpx.AsyncClient, send: Send) -> httpx.Request:
+        request = client.build_request(
+            send.method, send.url, headers=list(send.headers), content=send.body
+        )
+        return self._prepare(request)
+
+    def _received(self, request: httpx.Request, response: httpx.Response) -> Received:
+        self.etags.observe(request.method, str(request.url), response.status_code, response.headers)
+        return Received(
+            response.status_code,
+            response.headers,
+            response.content,
+            at=self.clock.monotonic(),
+            wall=self.clock.time(),
+        )
+
+    def _lost(self, error: httpx.TransportError) -> TransportFailure:
+        return TransportFailure(error, at=self.clock.monotonic(), wall=self.clock.time())
+
+
+def _result(outcome: StoredDocument | GaveUp, last: httpx.Response | None) -> StoredDocument:
+    if isinstance(outcome, GaveUp):
+        raise conflict_error(outcome, last) from outcome.error
+    return outcome
+
+
+class ConflictClient(_Common):
+    """An httpx.Client that handles 409, 412 and 428 for its user.
+
+    `update` (read-modify-write) and `create` (POST, at most once) retry
+    by `policy` and raise a `ConflictError` when they give up. The
+    passthrough methods (`get`, `put`, `patch`, `delete`, `post`,
+    `request`) send one request and return its response as httpx does,
+    adding If-Match from the ETag memory. Pass `client` to configure httpx
+    (base_url, auth, timeouts); it is then yours to close. Pass a
+    `VirtualClock` as `clock` to have tests skip every wait.
+    """
+
+    def __init__(
+        self,
+        client: httpx.Client | None = None,
+        *,
+        policy: RetryPolicy | None = None,
+        clock: Clock | None = None,
+        etags: ETagMemory | None = None,
+    ) -> None:
+        super().__init__(policy, clock, etags)
+        self._owns_client = client is None
+        self.client = client if client is not None else httpx.Client()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the httpx client if this client made it."""
+        if self._owns_client:
+            self.client.close()
+
+    def update(self, url: str, change: Change) -> StoredDocument:
+        """Change the JSON document at `url` with `change`, retrying until it lands.
+
+        `change` gets a deep copy of the current document and returns the
+        new one (or None, having changed the copy in place). It may be
+        called several times, once per attempt, each time on the document
+        as it is then: it should compute from what it is given, and do
+        nothing else.
+        """
+        return self._run(self._update(self.client, url, change))
+
+    def create(self, url: str, json: Json, *, key: str | None = None) -> StoredDocument:
+        """POST `json` to the collection at `url`; however often it is retried, once.
+
+        Every try carries the same Idempotency-Key: `key`, or a fresh UUID.
+        """
+        return self._run(self._create(self.client, url, json, key))
+
+    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """Send one request (httpx's arguments), with If-Match from the ETag memory."""
+        request = self._prepare(self.client.build_request(method, url, **kwargs))
+        response = self.client.send(request)
+        self._received(request, response)
+        return response
+
+    def get(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("GET", url, **kwargs)
+
+    def put(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("PUT", url, **kwargs)
+
+    def patch(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("PATCH", url, **kwargs)
+
+    def delete(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("DELETE", url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("POST", url, **kwargs)
+
+    def _run(self, flow: Flow) -> StoredDocument:
+        last: httpx.Response | None = None
+        reply: Reply = None
+        try:
+            command = next(flow)
+            while True:
+                if isinstance(command, Sleep):
+                    self.clock.sleep(command.seconds)
+                    reply = None
+                else:
+                    request = self._build(self.client, command)
+                    try:
+                        last = self.client.send(request)
+                    except httpx.TransportError as error:
+                        reply = self._lost(error)
+                    else:
+                        reply = self._received(request, last)
+                command = flow.send(reply)
+        except StopIteration as stop:
+            return _result(stop.value, last)
+
+
+class AsyncConflictClient(_Common):
+    """`ConflictClient` over an httpx.AsyncClient: the same flows, awaited."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient | None = None,
+        *,
+        policy: RetryPolicy | None = None,
+        clock: Clock | None = None,
+        etags: ETagMemory | None = None,
+    ) -> None:
+        super().__init__(policy, clock, etags)
+        self._owns_client = client is None
+        self.client = client if client is not None else httpx.AsyncClient()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the httpx client if this client made it."""
+        if self._owns_client:
+            await self.client.aclose()
+
+    async def update(self, url: str, change: Change) -> StoredDocument:
+        """See `ConflictClient.update`; `change` is a plain (not async) function."""
+        return await self._run(self._update(self.client, url, change))
+
+    async def create(self, url: str, json: Json, *, key: str | None = None) -> StoredDocument:
+        """See `ConflictClient.create`."""
+        return await self._run(self._create(self.client, url, json, key))
+
+    async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """Send one request (httpx's arguments), with If-Match from the ETag memory."""
+        request = self._prepare(self.client.build_request(method, url, **kwargs))
+        response = await self.client.send(request)
+        self._received(request, response)
+        return response
+
+    async def get(self, url: str, **kwargs: Any) -> httpx.Response:
+        return await self.request("GET", url, **kwargs)
+
+    async def put(self, url: str, **kwargs: Any) -> httpx.Response:
+        return await self.request("PUT", url, **kwargs)
+
+    async def patch(self, url: str, **kwargs: Any) -> httpx.Response:
+        return await self.request("PATCH", url, **kwargs)
+
+    async def delete(self, url: str, **kwargs: Any) -> httpx.Response:
+        return await self.request("DELETE", url, **kwargs)
+
+    async def post(self, url: str, **kwargs: Any) -> httpx.Response:
+        return await self.request("POST", url, **kwargs)
+
+    async def _run(self, flow: Flow) -> StoredDocument:
+        last: httpx.Response | None = None
+        reply: Reply = None
+        try:
+            command = next(flow)
+            while True:
+                if isinstance(command, Sleep):
+                    await self.clock.asleep(command.seconds)
+                    reply = None
+                else:
+                    request = self._build(self.client, command)
+                    try:
+                        last = await self.client.send(request)
+                    except httpx.TransportError as error:
+                        reply = self._lost(error)
+                    else:
+                        reply = self._received(request, last)
+                command = flow.send(reply)
+        except StopIteration as stop:
+            return _result(stop.value, last)

@@ -1,0 +1,62 @@
+"""What `ConflictClient` raises when an operation gives up.
+
+    ConflictError          .reason, .problem, .response, .attempts, .outcome
+     +-- RequestRefused    an answer retrying cannot change (404, 422, 428, 409 unique-violation)
+     +-- RetriesExhausted  the answers said "try again", but the attempts or the time budget ran out
+     +-- UnusableAnswer    a success the client cannot act on (a document without an ETag)
+
+`str()` of each says, in one line, what was tried, how often, and the last
+answer (its problem type, title, detail, and any conflicting pointers).
+"""
+
+from __future__ import annotations
+
+import httpx
+
+from .._client_commands import GaveUp
+from .._client_retry import GiveUpReason
+from .._problem import ProblemDetails
+
+
+class ConflictError(Exception):
+    """An operation gave up; the last answer and its problem details say why."""
+
+    def __init__(self, outcome: GaveUp, response: httpx.Response | None) -> None:
+        super().__init__(outcome.describe())
+        #: Everything the operation knew when it stopped.
+        self.outcome = outcome
+        self.reason: GiveUpReason = outcome.reason
+        #: The RFC 9457 problem of the last answer, if it was application/problem+json.
+        self.problem: ProblemDetails | None = outcome.problem
+        #: The last answer received (None if no answer ever came).
+        self.response = response
+        self.attempts = outcome.attempts
+
+    @property
+    def status(self) -> int | None:
+        return self.response.status_code if self.response is not None else None
+
+
+class RequestRefused(ConflictError):
+    """The server answered with an error that retrying would not change."""
+
+
+class RetriesExhausted(ConflictError):
+    """Every attempt allowed was made, or the time budget is spent (see `reason`)."""
+
+
+class UnusableAnswer(ConflictError):
+    """The server answered with success, but not with what the client needs to go on."""
+
+
+_CLASSES = {
+    GiveUpReason.REFUSED: RequestRefused,
+    GiveUpReason.ATTEMPTS_EXHAUSTED: RetriesExhausted,
+    GiveUpReason.TIME_BUDGET_SPENT: RetriesExhausted,
+    GiveUpReason.UNUSABLE_ANSWER: UnusableAnswer,
+}
+
+
+def conflict_error(outcome: GaveUp, response: httpx.Response | None) -> ConflictError:
+    """The exception for an operation that ended with `outcome`."""
+    return _CLASSES[outcome.reason](outcome, response)

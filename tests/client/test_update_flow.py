@@ -1,0 +1,351 @@
+"""The read-modify-write flow, stepped by hand: what it sends, when it retries, how it ends."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from httpconflict._client_commands import Received, Send
+from httpconflict._client_flow import update_flow
+from httpconflict._client_retry import GiveUpReason, RetryPolicy
+from tests.client.replies import (
+    URL,
+    Flow,
+    body,
+    document,
+    gave_up,
+    lost,
+    problem,
+    send,
+    sent,
+    slept,
+    stored,
+)
+
+POLICY = RetryPolicy(attempts=8, budget=30.0, base=0.1, cap=1.0)
+
+
+def update(change: Callable[[Any], Any], policy: RetryPolicy = POLICY, random: float = 0.5) -> Flow:
+    return update_flow(URL, change, policy=policy, started=0.0, random=lambda: random)
+
+
+def increment(doc: dict[str, Any]) -> None:
+    doc["count"] += 1
+
+
+def started(flow: Flow) -> Send:
+    """Start the flow: its first command is the GET of the document."""
+    read = sent(next(flow))
+    assert (read.method, read.url, read.header("accept")) == ("GET", URL, "application/json")
+    return read
+
+
+def test_the_change_goes_as_a_merge_patch_with_if_match() -> None:
+    """GET, then PATCH the difference as application/merge-patch+json with the ETag read."""
+    flow = update(increment)
+    started(flow)
+    write = sent(send(flow, document({"count": 1, "title": "t"}, '"e1"')))
+    assert (write.method, write.url) == ("PATCH", URL)
+    assert write.header("content-type") == "application/merge-patch+json"
+    assert write.header("if-match") == '"e1"'
+    assert body(write) == {"count": 2}
+    result = stored(flow, document({"count": 2, "title": "t"}, '"e2"'))
+    assert (result.document, result.etag, result.attempts) == (
+        {"count": 2, "title": "t"},
+        '"e2"',
+        1,
+    )
+    assert result.rebased_from is None
+
+
+def test_the_change_may_return_the_new_document() -> None:
+    """A change that returns a document (not None) is sent as that document's difference."""
+    flow = update(lambda doc: {"title": doc["title"].upper()})
+    started(flow)
+    assert body(send(flow, document({"count": 1, "title": "t"}))) == {"count": None, "title": "T"}
+
+
+def test_the_change_gets_a_deep_copy() -> None:
+    """Changing nested values in place still shows in the patch: the read document is untouched."""
+    seen: list[Any] = []
+
+    def change(doc: dict[str, Any]) -> None:
+        seen.append(doc)
+        doc["tags"].append("b")
+        doc["meta"]["n"] = 2
+
+    flow = update(change)
+    started(flow)
+    read = {"tags": ["a"], "meta": {"n": 1}}
+    write = send(flow, document(read))
+    assert body(write) == {"tags": ["a", "b"], "meta": {"n": 2}}
+    assert read == {"tags": ["a"], "meta": {"n": 1}}
+    assert seen[0] is not read
+
+
+def test_no_change_sends_nothing() -> None:
+    """An empty difference ends the flow with the document as read: no write."""
+    flow = update(lambda doc: None)
+    started(flow)
+    result = stored(flow, document({"count": 1}, '"e1"'))
+    assert (result.document, result.etag, result.attempts) == ({"count": 1}, '"e1"', 1)
+
+
+def test_a_member_set_to_null_is_a_put_of_the_whole_document() -> None:
+    """A merge patch cannot set null (null removes): the new document goes as PUT with If-Match."""
+    flow = update(lambda doc: doc.update(due=None))
+    started(flow)
+    write = sent(send(flow, document({"count": 1}, '"e1"')))
+    assert (write.method, write.header("content-type")) == ("PUT", "application/json")
+    assert write.header("if-match") == '"e1"'
+    assert body(write) == {"count": 1, "due": None}
+    # A 200 without a body: what was sent is what is stored.
+    result = stored(flow, Received(200, {"etag": '"e2"'}))
+    assert (result.document, result.etag) == ({"count": 1, "due": None}, '"e2"')
+
+
+def test_a_removed_member_is_null_in_the_patch() -> None:
+    """Deleting a member is expressible: it is null in the merge patch."""
+    flow = update(lambda doc: {k: v for k, v in doc.items() if k != "title"})
+    started(flow)
+    assert body(send(flow, document({"count": 1, "title": "t"}))) == {"title": None}
+
+
+def test_412_reads_again_and_redoes_the_change() -> None:
+    """412: back off, GET the new version, run the change on it, send with the new ETag."""
+    calls: list[int] = []
+
+    def change(doc: dict[str, Any]) -> None:
+        calls.append(doc["count"])
+        doc["count"] += 1
+
+    flow = update(change)
+    started(flow)
+    send(flow, document({"count": 1}, '"e1"'))
+    assert 0 <= slept(send(flow, problem(412, "precondition-failed", current_etag='"e2"'))) < 0.1
+    assert sent(send(flow, None)).method == "GET"
+    write = sent(send(flow, document({"count": 5}, '"e2"')))
+    assert (write.header("if-match"), body(write)) == ('"e2"', {"count": 6})
+    result = stored(flow, document({"count": 6}, '"e3"'))
+    assert (calls, result.attempts) == ([1, 5], 2)
+
+
+def test_a_merge_conflict_is_resolved_by_redoing_the_change() -> None:
+    """409 merge-conflict: the change is computed again from what the other writer stored."""
+    flow = update(lambda doc: doc.update(title=doc["title"] + "!"))
+    started(flow)
+    send(flow, document({"title": "a"}, '"e1"'))
+    conflict = problem(
+        409,
+        "merge-conflict",
+        conflicts=[{"pointer": "/title", "base": "a", "current": "b", "requested": "a!"}],
+        current_etag='"e2"',
+    )
+    slept(send(flow, conflict))
+    send(flow, None)
+    write = send(flow, document({"title": "b"}, '"e2"'))
+    assert (sent(write).header("if-match"), body(write)) == ('"e2"', {"title": "b!"})
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        pytest.param(problem(409, "idempotency-key-in-flight"), id="409-in-flight"),
+        pytest.param(problem(429, "too-many-requests"), id="429"),
+        pytest.param(problem(503, "unavailable"), id="503"),
+        pytest.param(lost(), id="transport-error"),
+    ],
+)
+def test_nothing_applied_resends_the_same_write(answer: Any) -> None:
+    """429, 503, 409 in-flight and a lost answer: the very same PATCH again, no new read."""
+    flow = update(increment)
+    started(flow)
+    first = sent(send(flow, document({"count": 1}, '"e1"')))
+    slept(send(flow, answer))
+    assert send(flow, None) == first
+    assert stored(flow, document({"count": 2}, '"e2"')).attempts == 2
+
+
+def test_a_read_that_fails_is_read_again() -> None:
+    """503 and lost answers to the GET are retried; the change runs once, on what is read."""
+    calls: list[int] = []
+
+    def change(doc: dict[str, Any]) -> None:
+        calls.append(doc["count"])
+        doc["count"] += 1
+
+    flow = update(change)
+    read = started(flow)
+    slept(send(flow, problem(503, "unavailable")))
+    assert send(flow, None) == read
+    slept(send(flow, lost()))
+    assert send(flow, None) == read
+    assert body(send(flow, document({"count": 7}))) == {"count": 8}
+    assert calls == [7]
+
+
+def test_a_lost_write_found_applied_is_not_made_twice() -> None:
+    """Lost answer, then 412 for its repeat: if the new read holds the change, it is done."""
+    calls: list[int] = []
+
+    def change(doc: dict[str, Any]) -> None:
+        calls.append(doc["count"])
+        doc["count"] += 1
+
+    flow = update(change)
+    started(flow)
+    send(flow, document({"count": 1, "title": "t"}, '"e1"'))
+    slept(send(flow, lost()))
+    send(flow, None)  # the same PATCH again
+    slept(send(flow, problem(412, "precondition-failed")))
+    send(flow, None)  # GET
+    result = stored(flow, document({"count": 2, "title": "other"}, '"e3"'))
+    assert (result.document, result.etag, calls) == ({"count": 2, "title": "other"}, '"e3"', [1])
+
+
+def test_a_lost_write_not_applied_is_made_again() -> None:
+    """Lost answer, then 412: a read without the change gets the change made on it."""
+    flow = update(increment)
+    started(flow)
+    send(flow, document({"count": 1}, '"e1"'))
+    slept(send(flow, lost()))
+    send(flow, None)
+    slept(send(flow, problem(412, "precondition-failed")))
+    send(flow, None)
+    assert body(send(flow, document({"count": 5}, '"e3"'))) == {"count": 6}
+
+
+@pytest.mark.parametrize("status", [405, 415])
+def test_a_server_without_merge_patch_gets_a_put(status: int) -> None:
+    """405 or 415 to the PATCH: the whole document as PUT, same If-Match; rereads keep PUT."""
+    flow = update(increment)
+    started(flow)
+    send(flow, document({"count": 1}, '"e1"'))
+    put = sent(send(flow, problem(status, "method-not-allowed")))
+    assert (put.method, put.header("if-match"), body(put)) == ("PUT", '"e1"', {"count": 2})
+    slept(send(flow, problem(412, "precondition-failed")))
+    send(flow, None)
+    again = sent(send(flow, document({"count": 3}, '"e2"')))
+    assert (again.method, body(again)) == ("PUT", {"count": 4})
+
+
+def test_a_rebased_write_reports_it() -> None:
+    """200 with Rebased-From: the server merged the change; the result says from which version."""
+    flow = update(increment)
+    started(flow)
+    send(flow, document({"count": 1}, '"e1"'))
+    merged = document({"count": 2, "title": "theirs"}, '"e3"', rebased_from='"e1"')
+    result = stored(flow, merged)
+    assert (result.document, result.rebased_from) == ({"count": 2, "title": "theirs"}, '"e1"')
+
+
+def test_a_rebased_write_without_a_body_is_read_again() -> None:
+    """A merged 2xx without the document: the document is read to return what is stored."""
+    flow = update(increment)
+    started(flow)
+    send(flow, document({"count": 1}, '"e1"'))
+    assert sent(send(flow, Received(204, {"rebased-from": '"e1"'}))).method == "GET"
+    result = stored(flow, document({"count": 2, "title": "theirs"}, '"e3"'))
+    assert (result.document, result.etag, result.rebased_from) == (
+        {"count": 2, "title": "theirs"},
+        '"e3"',
+        '"e1"',
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "slug"),
+    [
+        pytest.param(422, "invalid-document", id="422"),
+        pytest.param(428, "precondition-required", id="428"),
+        pytest.param(409, "patch-not-applicable", id="409-other"),
+        pytest.param(500, "internal-error", id="500"),
+    ],
+)
+def test_other_errors_to_the_write_are_given_up_on(status: int, slug: str) -> None:
+    """An answer retrying cannot change ends the flow at once, with that answer."""
+    flow = update(increment)
+    started(flow)
+    send(flow, document({"count": 1}))
+    answer = problem(status, slug, detail="why")
+    outcome = gave_up(flow, answer)
+    assert (outcome.reason, outcome.attempts, outcome.received) == (
+        GiveUpReason.REFUSED,
+        1,
+        answer,
+    )
+    assert outcome.problem is not None
+    assert outcome.problem.type == f"https://httpconflict.dev/problems/{slug}"
+
+
+def test_a_missing_document_is_given_up_on() -> None:
+    """404 to the GET: refused, the change never runs."""
+    flow = update(lambda doc: pytest.fail("the change must not run"))
+    started(flow)
+    outcome = gave_up(flow, problem(404, "not-found"))
+    assert outcome.reason is GiveUpReason.REFUSED
+    assert outcome.sent is not None
+    assert outcome.sent.method == "GET"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        pytest.param(Received(200, {"content-type": "application/json"}, b"{}"), id="no-etag"),
+        pytest.param(document({}, 'W/"e1"'), id="weak-etag"),
+        pytest.param(Received(200, {"etag": '"e1"'}, b"[]"), id="not-an-object"),
+    ],
+)
+def test_a_read_the_change_cannot_be_based_on_is_unusable(answer: Received) -> None:
+    """No strong ETag (nothing to send in If-Match) or no JSON object: the flow stops."""
+    flow = update(increment)
+    started(flow)
+    assert gave_up(flow, answer).reason is GiveUpReason.UNUSABLE_ANSWER
+
+
+def test_a_change_must_return_a_dict_or_none() -> None:
+    """A change returning something else is a programming error, raised at once."""
+    flow = update(lambda doc: [doc])
+    started(flow)
+    with pytest.raises(TypeError, match="must return a dict or None"):
+        send(flow, document({}))
+
+
+def test_attempts_are_bounded() -> None:
+    """With attempts=3, the third 412 ends the flow: ATTEMPTS_EXHAUSTED, with the last answer."""
+    flow = update(increment, RetryPolicy(attempts=3))
+    started(flow)
+    for _ in range(2):
+        send(flow, document({"count": 1}))
+        slept(send(flow, problem(412, "precondition-failed")))
+        send(flow, None)
+    send(flow, document({"count": 1}))
+    last = problem(412, "precondition-failed", current_etag='"e9"')
+    outcome = gave_up(flow, last)
+    assert (outcome.reason, outcome.attempts, outcome.received) == (
+        GiveUpReason.ATTEMPTS_EXHAUSTED,
+        3,
+        last,
+    )
+
+
+def test_the_time_budget_is_bounded() -> None:
+    """A wait that would end past the budget is not begun: TIME_BUDGET_SPENT."""
+    flow = update(increment, RetryPolicy(budget=2.0, base=0.1))
+    started(flow)
+    send(flow, document({"count": 1}))
+    # 1.5 s spent; the server asks for 1 s more: 2.5 > 2.
+    busy = problem(503, "unavailable", at=1.5, headers={"retry-after": "1"})
+    outcome = gave_up(flow, busy)
+    assert (outcome.reason, outcome.attempts) == (GiveUpReason.TIME_BUDGET_SPENT, 1)
+    assert "time budget of 2 s" in outcome.detail
+
+
+def test_retry_after_is_waited() -> None:
+    """Retry-After is the least wait: a 2 s request beats a shorter backoff."""
+    flow = update(increment)
+    started(flow)
+    send(flow, document({"count": 1}))
+    assert slept(send(flow, problem(503, "unavailable", headers={"retry-after": "2"}))) == 2.0
