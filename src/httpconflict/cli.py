@@ -6,12 +6,13 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .service.config import DEFAULT_DB, DEFAULT_MAX_BODY, ServiceConfig
 from .storage import DEFAULT_HISTORY, document_store
 from .storage.idempotency import DEFAULT_LEASE, DEFAULT_RETENTION, idempotency_store
+from .tools import register_all as register_tools
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -95,11 +96,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="SECONDS",
         help=f"how long answers are replayed (default: {DEFAULT_RETENTION:g})",
     )
+    register_tools(commands)
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args)
-    parser.error(f"unknown command {args.command}")
-    return 2
+    run: Callable[[argparse.Namespace], int] = args.run
+    return run(args)
 
 
 def _serve(args: argparse.Namespace) -> int:
