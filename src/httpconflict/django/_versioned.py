@@ -42,7 +42,7 @@ from .._preconditions import Conditions, Validators
 from .._refusals import refusal
 from .._write import Guard, WriteResult, already_in_place, run_write, write_flow
 from ._requests import HasHeaders, request_conditions
-from ._returning import UNSUPPORTED, update_returning
+from ._returning import UNSUPPORTED, matched, update_returning
 
 
 def version_etag(instance: Any, version_field: str = "version") -> ETag:
@@ -82,17 +82,16 @@ def versioned_update(
 
     def write(guard: Guard) -> WriteResult:
         versions = _versions(rows.model, guard, version_field)
-        matched = rows.filter(pk=pk, **_filter(versions, version_field))
         # The WHERE clause pins one version v: the next is v + 1, a value
         # (cheaper than the expression F(version) + 1 that any other guard needs).
         bump = versions[0] + 1 if versions and len(versions) == 1 else F(version_field) + 1
         written[version_field] = bump
-        row = update_returning(matched, written)
+        row = update_returning(rows, pk, written, version_field, versions)
         if row is not UNSUPPORTED:
             seen[0] = row
             return WriteResult(True, version_validators(row, version_field)) if row else _refused()
         with transaction.atomic(using=db):
-            count = matched.update(**written)
+            count = matched(rows, pk, version_field, versions).update(**written)
             current = read()
         return WriteResult(count > 0, current)
 
@@ -129,7 +128,7 @@ def versioned_delete(
         with transaction.atomic(using=db):
             bump = {version_field: F(version_field) + 1}
             versions = _versions(rows.model, guard, version_field)
-            guarded = rows.filter(pk=pk, **_filter(versions, version_field))
+            guarded = matched(rows, pk, version_field, versions)
             if guarded.update(**bump):
                 rows.filter(pk=pk).delete()
                 return WriteResult(True)
@@ -161,15 +160,6 @@ def _versions(model: Any, guard: Guard, version_field: str) -> list[Any] | None:
         return None
     field = model._meta.get_field(version_field)
     return [v for v in (_version(field, opaque) for opaque in guard.etags) if v is not None]
-
-
-def _filter(versions: list[Any] | None, version_field: str) -> dict[str, Any]:
-    """The versions as filter arguments: none for any version."""
-    if versions is None:
-        return {}
-    if len(versions) == 1:
-        return {version_field: versions[0]}
-    return {f"{version_field}__in": versions}
 
 
 def _version(field: Any, opaque: str) -> Any:
