@@ -254,6 +254,22 @@ def _operation(
 _READ_HEADERS: Final = [IF_NONE_MATCH, IF_MODIFIED_SINCE, IF_MATCH, IF_UNMODIFIED_SINCE]
 _READ_ANSWERS: Final = {"200": _document("The document."), **_problems(304, 400, 404, 412)}
 
+_PROBLEM_TYPE_PAGE: Final = {
+    "type": "object",
+    "required": ["id", "type", "slug", "title", "status", "cause", "steps", "howto"],
+    "properties": {
+        "id": {"type": "string"},
+        "type": {"type": "string", "format": "uri"},
+        "slug": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "cause": {"type": "string"},
+        "steps": {"type": "array", "items": {"type": "string"}},
+        "references": {"type": "array", "items": {"type": "string"}},
+        "howto": {"type": "object", "description": "The steps as a schema.org HowTo."},
+    },
+}
+
 PATHS: Final[dict[str, Any]] = {
     "/v1/{collection}/{doc_id}": {
         "parameters": [COLLECTION, DOC_ID],
@@ -388,6 +404,37 @@ PATHS: Final[dict[str, Any]] = {
             requestBody={"required": True, "content": {"application/json": {"schema": _SETTINGS}}},
             tags=["collections"],
         ),
+    },
+    "/problems/{slug}": {
+        "parameters": [
+            _parameter(
+                "slug",
+                "path",
+                "A problem type: the last segment of its type URI "
+                "(https://httpconflict.dev/problems/{slug}).",
+                {"type": "string", "enum": sorted(PROBLEM_TYPES)},
+            )
+        ],
+        "get": {
+            "operationId": "get_problem_type",
+            "summary": "What a problem type means, its likely cause, and how to fix it",
+            "tags": ["problems"],
+            "parameters": [IF_NONE_MATCH],
+            "responses": {
+                "200": {
+                    "description": "An HTML page whose fix steps are also schema.org HowTo "
+                    "JSON-LD; JSON when Accept prefers application/json.",
+                    "headers": {"ETag": _ETAG},
+                    "content": {
+                        "text/html": {"schema": {"type": "string"}},
+                        "application/json": {"schema": _PROBLEM_TYPE_PAGE},
+                    },
+                },
+                "304": {"description": _WHY[304], "headers": {"ETag": _ETAG}},
+                "400": _problem("Malformed If-None-Match."),
+                "404": _problem("No problem type has this slug."),
+            },
+        },
     },
     "/healthz": {
         "get": {

@@ -1,0 +1,313 @@
+"""What a pasted input says: one normalised text, and the facts its forms state.
+
+Theory of operation. Users paste whatever they have: an error message, a
+traceback, ``curl -i`` or ``curl -v`` output, a raw response, a HAR file,
+a JSON body. `read` turns any of them into an `Evidence`:
+
+1. The text is cleaned: terminal colour codes removed, line ends made
+   ``\\n``. A HAR file (JSON with ``log.entries``) is rewritten as the
+   raw exchanges of its failed requests, so it reads like ``curl -v``.
+2. Every JSON object in the text (a whole-input body, one after a status
+   line, one inside a traceback's message) is parsed and appended as
+   ``path: value`` lines, so a message that JSON escapes
+   (``deployments.apps \\"web\\"``) can be matched as it reads.
+3. Statuses, URLs, headers and problem types are taken only from the
+   forms that state them (a status line, ``requests``' and ``httpx``'
+   ``raise_for_status`` messages, a JSON ``status`` member...), never
+   from a number that merely appears in prose.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+#: Longer inputs are cut: a log this long is not one error.
+MAX_CHARS: Final = 2_000_000
+_MAX_JSON_ATTEMPTS: Final = 500
+_MAX_FLAT_LINES: Final = 5_000
+_ANSI: Final = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+
+# Where a status (and perhaps the URL) is stated, in the forms tools print.
+_STATUS_FORMS: Final = tuple(
+    re.compile(pattern, re.MULTILINE)
+    for pattern in (
+        # A status line: raw responses, curl -i, curl -v ("< HTTP/2 409"), HAR.
+        r"^(?:< )?HTTP/\d(?:\.\d)? (?P<status>\d{3})\b",
+        # requests: "409 Client Error: Conflict for url: https://..."
+        r"\b(?P<status>[45]\d\d) (?:Client|Server) Error: [^\n]*?(?: for url: (?P<url>\S+))?$",
+        # docker-py: "409 Client Error for http+docker://localhost/...: Conflict"
+        r"\b(?P<status>[45]\d\d) (?:Client|Server) Error for (?P<url>\S+?): ",
+        # httpx: "Client error '409 Conflict' for url 'https://...'"
+        r"(?:Client|Server) error '(?P<status>\d{3})[^']*' for url '(?P<url>[^']+)'",
+        # kubernetes-client: "ApiException: (409)"
+        r"ApiException: \((?P<status>\d{3})\)",
+        # elasticsearch-py: "ConflictError(409, 'version_conflict_engine_exception', ...)"
+        r"\b\w+Error\((?P<status>\d{3}), '",
+        # axios
+        r"Request failed with status code (?P<status>\d{3})\b",
+        # Spring: "HttpClientErrorException$Conflict: 409 Conflict: ..."
+        r"\b(?:HttpClientErrorException|WebClientResponseException)(?:\$\w+)?: (?P<status>\d{3}) ",
+        # PyGithub: "GithubException: 409 {...}"
+        r"\bGithubException: (?P<status>\d{3}) ",
+        # google-api-core: "google.api_core.exceptions.PreconditionFailed: 412 POST https://...: "
+        r"\bgoogle\.api_core\.exceptions\.\w+: (?P<status>\d{3})\b(?: [A-Z]+ (?P<url>https?://\S+?):)?",
+        # Octokit (Ruby): "PUT https://api.github.com/...: 409 - message"
+        r"\b[A-Z]{3,7} (?P<url>https?://\S+?): (?P<status>\d{3}) - ",
+        # AWS SDK for Go: "status code: 409, request id: ..."
+        r"\bstatus code: (?P<status>\d{3}), request id\b",
+        # A Node.js error object as console.log prints it: "  status: 409,"
+        r"^\s+(?:status|statusCode): (?P<status>\d{3}),?$",
+    )
+)
+# Where a URL is stated without a status.
+_URL_FORMS: Final = tuple(
+    re.compile(pattern, re.MULTILINE)
+    for pattern in (
+        # The curl command itself, pasted with its output.
+        r"^\$?\s*curl\b[^\n]*?\s['\"]?(?P<url>https?://[^\s'\"]+)",
+        # Spring: "409 Conflict on PUT request for \"https://...\""
+        r"\bon [A-Z]+ request for \"(?P<url>[^\"]+)\"",
+        # A Node.js error object's request config, as console.log prints it.
+        r"^\s+url: '(?P<url>https?://[^']+)',?$",
+    )
+)
+_STATUS_LINE: Final = re.compile(r"^(?:< )?HTTP/\d(?:\.\d)? \d{3}\b.*$", re.MULTILINE)
+_HEADER_LINE: Final = re.compile(r"^(?:< )?([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*(.*?)[ \t]*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What an input says, for the clues of the knowledge base."""
+
+    #: The cleaned input, then its JSON objects as ``path: value`` lines.
+    text: str
+    statuses: tuple[int, ...] = ()
+    urls: tuple[str, ...] = ()
+    #: ``name: value`` header lines of the responses (and HAR requests), names in lower case.
+    headers: tuple[str, ...] = ()
+    #: The ``type`` of each problem details object found.
+    problem_types: tuple[str, ...] = ()
+    problems: tuple[Mapping[str, Any], ...] = ()
+    #: What the input was read as ("HAR file", "HTTP response", "Python traceback"...).
+    forms: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The facts, for ``--json`` (not the text)."""
+        return {
+            "forms": list(self.forms),
+            "statuses": list(self.statuses),
+            "urls": list(self.urls),
+            "problem_types": list(self.problem_types),
+        }
+
+
+def read(raw: str) -> Evidence:
+    """The evidence in `raw`, whatever form it was pasted in."""
+    text = _clean(raw[:MAX_CHARS])
+    forms: list[str] = []
+    urls: list[str] = []
+    headers: list[str] = []
+    whole = _json_or_none(text)
+    har = isinstance(whole, dict) and isinstance(whole.get("log"), dict)
+    if har:
+        text, har_urls, har_headers, summary = _from_har(whole["log"])
+        forms.append(summary)
+        urls.extend(har_urls)
+        headers.extend(har_headers)
+    documents = list(_json_objects(text))
+    statuses: list[int] = []
+    for form in _STATUS_FORMS:
+        for match in form.finditer(text):
+            statuses.append(int(match.group("status")))
+            if match.groupdict().get("url"):
+                urls.append(match.group("url"))
+    for form in _URL_FORMS:
+        urls.extend(m.group("url") for m in form.finditer(text))
+    headers.extend(_response_headers(text))
+    problems: list[Mapping[str, Any]] = []
+    for document in documents:
+        statuses.extend(_json_statuses(document))
+        if _is_problem(document):
+            problems.append(document)
+    forms.extend(_forms(text, documents, problems, whole is not None and not har))
+    flat = "\n".join(line for document in documents for line in _flatten(document))
+    return Evidence(
+        text=f"{text}\n{flat}" if flat else text,
+        statuses=_unique(s for s in statuses if 100 <= s <= 599),
+        urls=_unique(u.rstrip(".,;)") for u in urls),
+        headers=_unique(headers),
+        problem_types=_unique(str(p["type"]) for p in problems),
+        problems=tuple(problems),
+        forms=_unique(forms),
+    )
+
+
+def _clean(text: str) -> str:
+    text = text.removeprefix("\ufeff")
+    text = _ANSI.sub("", text)
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _json_or_none(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def _from_har(log: Mapping[str, Any]) -> tuple[str, list[str], list[str], str]:
+    """A HAR log's failed exchanges as ``curl -v``-like text, their URLs and headers."""
+    entries = [e for e in log.get("entries", ()) if isinstance(e, dict)]
+    failed = [e for e in entries if _har_status(e) >= 400]
+    parts: list[str] = []
+    urls: list[str] = []
+    headers: list[str] = []
+    for entry in failed:
+        request = entry.get("request") or {}
+        response = entry.get("response") or {}
+        url = str(request.get("url", ""))
+        urls.append(url)
+        lines = [f"> {request.get('method', 'GET')} {url}"]
+        for header in _har_headers(request):
+            lines.append("> " + header)
+            headers.append(header)
+        version = str(response.get("httpVersion") or "HTTP/1.1")
+        if not version.upper().startswith("HTTP/"):
+            version = "HTTP/1.1"  # browsers write "h2" or "h3"
+        lines.append(f"{version.upper()} {_har_status(entry)} {response.get('statusText', '')}")
+        for header in _har_headers(response):
+            lines.append(header)
+            headers.append(header)
+        lines.extend(["", _har_body(response.get("content") or {}), ""])
+        parts.append("\n".join(lines))
+    summary = f"HAR file ({len(entries)} requests, {len(failed)} failed)"
+    return "\n".join(parts), urls, headers, summary
+
+
+def _har_status(entry: Mapping[str, Any]) -> int:
+    status = (entry.get("response") or {}).get("status")
+    return status if isinstance(status, int) and not isinstance(status, bool) else 0
+
+
+def _har_headers(message: Mapping[str, Any]) -> Iterator[str]:
+    for header in message.get("headers") or ():
+        if isinstance(header, dict) and "name" in header:
+            yield f"{str(header['name']).lower()}: {header.get('value', '')}"
+
+
+def _har_body(content: Mapping[str, Any]) -> str:
+    text = content.get("text")
+    if not isinstance(text, str):
+        return ""
+    if content.get("encoding") == "base64":
+        try:
+            return base64.b64decode(text, validate=False).decode("utf-8", "replace")
+        except (binascii.Error, ValueError):
+            return ""
+    return text
+
+
+def _json_objects(text: str) -> Iterator[Any]:
+    """Each JSON object in `text` (outermost only), in order."""
+    decoder = json.JSONDecoder()
+    position, attempts = 0, 0
+    while attempts < _MAX_JSON_ATTEMPTS:
+        start = text.find("{", position)
+        if start < 0:
+            return
+        attempts += 1
+        try:
+            value, end = decoder.raw_decode(text, start)
+        except ValueError:
+            position = start + 1
+            continue
+        if isinstance(value, dict) and value:
+            yield value
+        position = end
+
+
+def _response_headers(text: str) -> Iterator[str]:
+    """The header lines after each status line (curl -i, curl -v, a raw response)."""
+    for status_line in _STATUS_LINE.finditer(text):
+        start = status_line.end() + 1
+        end = text.find("\n\n", start)
+        for line in text[start : end if end >= 0 else len(text)].split("\n"):
+            header = _HEADER_LINE.match(line)
+            if header is None:
+                break
+            yield f"{header.group(1).lower()}: {header.group(2)}"
+
+
+def _json_statuses(document: Mapping[str, Any]) -> Iterator[int]:
+    """The status a JSON error body states (problem+json, Elasticsearch, GitHub, Kubernetes)."""
+    candidates = [document.get("status"), document.get("statusCode")]
+    if document.get("kind") == "Status":
+        candidates.append(document.get("code"))
+    error = document.get("error")
+    if isinstance(error, dict):
+        candidates.extend([error.get("code"), error.get("status")])
+    for value in candidates:
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, int):
+            yield value
+        elif isinstance(value, str) and re.fullmatch(r"[1-5]\d\d", value):
+            yield int(value)
+
+
+def _is_problem(document: Mapping[str, Any]) -> bool:
+    """An RFC 9457 problem details object: a ``type`` URI, and a title or status."""
+    kind = document.get("type")
+    return (
+        isinstance(kind, str)
+        and (":" in kind or kind.startswith("/"))
+        and ("title" in document or "status" in document)
+    )
+
+
+def _flatten(value: Any, path: str = "") -> Iterator[str]:
+    """``path: value`` lines of a JSON value (strings unescaped), at most a few thousand."""
+    stack: list[tuple[str, Any]] = [(path, value)]
+    produced = 0
+    while stack and produced < _MAX_FLAT_LINES:
+        where, item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(
+                reversed([(f"{where}.{k}" if where else str(k), v) for k, v in item.items()])
+            )
+        elif isinstance(item, list):
+            stack.extend(reversed([(f"{where}[{i}]", v) for i, v in enumerate(item)]))
+        else:
+            produced += 1
+            yield f"{where}: {item if isinstance(item, str) else json.dumps(item)}"
+
+
+def _forms(text: str, documents: list[Any], problems: list[Any], whole_json: bool) -> list[str]:
+    forms = []
+    if _STATUS_LINE.search(text):
+        forms.append("HTTP response")
+    if problems:
+        forms.append("problem+json body")
+    if whole_json:
+        forms.append("JSON document")
+    elif documents:
+        forms.append("embedded JSON")
+    if "Traceback (most recent call last):" in text:
+        forms.append("Python traceback")
+    if re.search(r"^\s+at [\w$.]+\([\w$.]*(?::\d+)?\)$", text, re.MULTILINE):
+        forms.append("Java stack trace")
+    if re.search(r"^\s+at .+[(\s]\S+:\d+:\d+\)?$", text, re.MULTILINE):
+        forms.append("JavaScript stack trace")
+    if "<?xml" in text or re.search(r"<Error>\s*<Code>", text):
+        forms.append("XML error")
+    return forms or ["text"]
+
+
+def _unique(items: Iterator[Any] | list[Any]) -> tuple[Any, ...]:
+    return tuple(dict.fromkeys(items))

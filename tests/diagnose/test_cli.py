@@ -1,0 +1,140 @@
+"""`httpconflict diagnose` end to end, as a process: files, stdin, --json, --html, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from httpconflict.tools._output import FAILED, FOUND, OK, USAGE
+from tests.diagnose.test_page import Page
+
+CORPUS = Path(__file__).parent / "corpus"
+
+
+def diagnose(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "httpconflict.cli", "diagnose", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        # A wide, plain (not a terminal) console, so that lines are predictable.
+        env={**os.environ, "COLUMNS": "100", "PYTHONIOENCODING": "utf-8"},
+    )
+
+
+def test_a_file_is_diagnosed_on_the_terminal() -> None:
+    """FILE: a panel with what conflicted, the cause and numbered steps; exit 0."""
+    out = diagnose(str(CORPUS / "psycopg2-unique.txt"))
+    assert out.returncode == OK, out.stderr
+    text = " ".join(out.stdout.split())
+    assert "PostgreSQL: duplicate key value violates unique constraint" in text
+    assert "What conflicted" in text
+    assert "users_email_key" in text
+    assert "Likely cause" in text
+    assert "1. See which row has it" in text
+    assert "ON CONFLICT (email)" in text
+
+
+def test_stdin_with_a_dash() -> None:
+    """`-` reads standard input."""
+    message = (CORPUS / "kubectl-object-modified.txt").read_text()
+    out = diagnose("-", stdin=message)
+    assert out.returncode == OK, out.stderr
+    assert "Kubernetes: the object has been modified" in out.stdout
+
+
+def test_json_is_the_structured_diagnosis() -> None:
+    """--json: id, details, steps, runners-up and what was read, as JSON; exit 0."""
+    out = diagnose("--json", str(CORPUS / "sqlalchemy-psycopg-unique.txt"))
+    assert out.returncode == OK, out.stderr
+    answer = json.loads(out.stdout)
+    assert answer["recognised"] is True
+    assert answer["id"] == "sqlalchemy-unique-violation"
+    assert answer["details"]["constraint"] == "uq_accounts_username"
+    assert answer["details"]["fields"] == "username"
+    assert answer["runners_up"][0]["id"] == "postgresql-unique-violation"
+    assert len(answer["steps"]) >= 3
+    assert "Python traceback" in answer["evidence"]["forms"]
+
+
+def test_not_recognised_exits_1() -> None:
+    """An unknown input says so (and what was looked for), with exit 1, in both outputs."""
+    message = (CORPUS / "unknown-500-traceback.txt").read_text()
+    out = diagnose("-", stdin=message)
+    assert out.returncode == FOUND
+    text = " ".join(out.stdout.split())
+    assert "Not recognised" in text
+    assert "Looked for" in text
+    out = diagnose("--json", "-", stdin=message)
+    assert out.returncode == FOUND
+    answer = json.loads(out.stdout)
+    assert answer["recognised"] is False
+    assert "Docker" in answer["looked_for"]
+    assert answer["evidence"]["forms"] == ["Python traceback"]
+
+
+def test_html_writes_a_troubleshooting_page(tmp_path: Path) -> None:
+    """--html PAGE writes self-contained HTML whose steps are a schema.org HowTo."""
+    page_path = tmp_path / "page.html"
+    out = diagnose("--html", str(page_path), str(CORPUS / "docker-cli-name-in-use.txt"))
+    assert out.returncode == OK, out.stderr
+    assert f"wrote {page_path}" in out.stderr
+    html = page_path.read_text(encoding="utf-8")
+    assert '<script type="application/ld+json">' in html
+    page = Page(html)
+    (howto,) = page.jsonld
+    assert howto["@type"] == "HowTo"
+    assert howto["step"][1]["text"].startswith("If it is a leftover you do not need, remove it:")
+    assert "docker rm -f web" in howto["step"][1]["text"]
+    assert "Docker: the container name is already in use" in " ".join(page.text)
+
+
+def test_html_with_json_keeps_stdout_json(tmp_path: Path) -> None:
+    """--html with --json: the page is written and stdout is only the JSON."""
+    page_path = tmp_path / "page.html"
+    out = diagnose("--json", "--html", str(page_path), str(CORPUS / "es-version-conflict.json"))
+    assert out.returncode == OK, out.stderr
+    assert json.loads(out.stdout)["id"] == "elasticsearch-version-conflict"
+    assert page_path.exists()
+
+
+def test_unreadable_input_exits_3(tmp_path: Path) -> None:
+    """A missing input file, or an unwritable page, is the tool failing: exit 3."""
+    out = diagnose(str(tmp_path / "missing.txt"))
+    assert out.returncode == FAILED
+    assert "cannot read" in out.stderr
+    out = diagnose("--html", str(tmp_path / "no" / "such" / "dir.html"), "-", stdin="x")
+    assert out.returncode == FAILED
+    assert "cannot write" in out.stderr
+
+
+def test_bad_usage_exits_2() -> None:
+    """An unknown option is a usage error: exit 2."""
+    assert diagnose("--colour").returncode == USAGE
+
+
+def test_list_names_every_entry() -> None:
+    """--list --json lists the knowledge base (httpconflict's own problem types included)."""
+    out = diagnose("--list", "--json")
+    assert out.returncode == OK, out.stderr
+    entries = json.loads(out.stdout)
+    ids = {e["id"] for e in entries}
+    assert {"docker-container-name-in-use", "httpconflict-merge-conflict"} <= ids
+    assert len(entries) >= 60
+
+
+def test_the_service_side_does_not_load_rich() -> None:
+    """The knowledge base, matcher and page renderer import no rich (the service uses them)."""
+    code = (
+        "import sys, httpconflict.tools.diagnose.page, httpconflict.tools.diagnose.command; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'rich'))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.strip() == "[]"

@@ -1,0 +1,169 @@
+"""The knowledge base: well formed, in step with httpconflict's problem types."""
+
+from __future__ import annotations
+
+import re
+import time
+from importlib.resources import files
+
+import pytest
+
+from httpconflict._problem import PROBLEM_TYPES
+from httpconflict.tools.diagnose.knowledge import (
+    OWN_PREFIX,
+    Entry,
+    KnowledgeError,
+    fill,
+    knowledge_base,
+    parse,
+    placeholders,
+    sentences,
+)
+
+ENTRY = """
+[[entry]]
+id = "x"
+system = "X"
+title = "X"
+conflicted = "c"
+cause = "c"
+steps = ["s"]
+"""
+
+
+def _groups(entry: Entry) -> set[str]:
+    patterns = [
+        p for clues in (entry.all, entry.any, entry.boost) for c in clues for p in c.patterns
+    ]
+    return {name for p in [*patterns, *entry.extract] for name in p.groupindex}
+
+
+def test_the_data_file_ships_in_the_package() -> None:
+    """knowledge.toml is a package resource (so hatch puts it in the wheel)."""
+    resource = files("httpconflict.tools.diagnose").joinpath("knowledge.toml")
+    assert resource.is_file()
+    assert "[[entry]]" in resource.read_text(encoding="utf-8")
+
+
+def test_every_problem_type_has_an_entry_made_from_it() -> None:
+    """Each of _problem.PROBLEM_TYPES has an entry with its title, status, cause and fix."""
+    knowledge = knowledge_base()
+    for slug, problem_type in PROBLEM_TYPES.items():
+        entry = knowledge.for_problem_type(slug)
+        assert entry is not None, slug
+        assert entry.id == OWN_PREFIX + slug
+        assert (entry.title, entry.status, entry.cause) == (
+            problem_type.title,
+            problem_type.status,
+            problem_type.cause,
+        )
+        assert " ".join(entry.steps) == " ".join(problem_type.fix.split())
+        assert entry.problem_type_uri == problem_type.uri
+        assert entry.references[0] == problem_type.uri
+
+
+def test_entries_are_complete() -> None:
+    """Ids are unique slugs; each entry has steps, https references, and clues."""
+    entries = knowledge_base().entries
+    ids = [e.id for e in entries]
+    assert len(ids) == len(set(ids))
+    for entry in entries:
+        assert re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", entry.id), entry.id
+        assert entry.steps, entry.id
+        assert entry.references, entry.id
+        assert all(url.startswith("https://") for url in entry.references), entry.id
+        assert entry.all or entry.any, entry.id
+
+
+def test_placeholders_name_details_an_entry_can_find() -> None:
+    """Every {name} in an entry's texts is a group of its regexes, or the URL or status."""
+    for entry in knowledge_base().entries:
+        used = placeholders([entry.conflicted, entry.cause, *entry.steps])
+        if entry.slug is None:
+            assert used <= _groups(entry) | {"url", "status"}, entry.id
+
+
+@pytest.mark.parametrize(
+    ("template", "details", "expected"),
+    [
+        pytest.param("rm {name}", {"name": "web"}, "rm web", id="detail"),
+        pytest.param("rm {name|NAME}", {}, "rm NAME", id="fallback"),
+        pytest.param("rm {name}", {}, "rm <name>", id="no-fallback"),
+        pytest.param("rm {name|NAME}", {"name": ""}, "rm NAME", id="empty-detail"),
+        pytest.param(
+            "'{{.State}}' {\"a\": 1}", {}, "'{{.State}}' {\"a\": 1}", id="not-a-placeholder"
+        ),
+    ],
+)
+def test_fill(template: str, details: dict[str, str], expected: str) -> None:
+    """Placeholders take the detail, else their fallback, else <name>; other braces stay."""
+    assert fill(template, details) == expected
+
+
+def test_sentences() -> None:
+    """A fix written as prose becomes one step per sentence."""
+    assert sentences('Do this, e.g. {"a": 1}. Then `that`. Finally x.') == (
+        'Do this, e.g. {"a": 1}.',
+        "Then `that`.",
+        "Finally x.",
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "complaint"),
+    [
+        pytest.param(ENTRY + "[entry.match]\nall = ['@nope']\n", "no pattern list", id="alias"),
+        pytest.param(ENTRY + "[entry.match]\nall = ['(']\n", "error", id="regex"),
+        pytest.param(ENTRY, "requires nothing", id="no-clue"),
+        pytest.param(
+            ENTRY.replace('steps = ["s"]', "steps = []") + "[entry.match]\nall = ['x']\n",
+            "no fix steps",
+            id="no-steps",
+        ),
+        pytest.param(ENTRY + "[entry.match]\nsome = ['x']\n", "unknown match keys", id="key"),
+        pytest.param(ENTRY + "[entry.match]\nall = [{colour = 'x'}]\n", "'colour'", id="clue"),
+        pytest.param((ENTRY + "[entry.match]\nall = ['x']\n") * 2, "used twice", id="duplicate"),
+    ],
+)
+def test_a_malformed_knowledge_base_is_refused(text: str, complaint: str) -> None:
+    """Mistakes in the data file are refused when it is read, naming the entry."""
+    with pytest.raises(KnowledgeError, match=complaint):
+        parse(text)
+
+
+def test_systems_leave_out_fallbacks() -> None:
+    """What "not recognised" says it looked for names systems, not the HTTP fallbacks."""
+    systems = knowledge_base().systems
+    assert "HTTP" not in systems
+    assert {"Docker", "Kubernetes", "PostgreSQL", "httpconflict"} <= set(systems)
+
+
+def _every_pattern() -> list[re.Pattern[str]]:
+    from httpconflict.tools.diagnose import evidence
+
+    patterns = [*evidence._STATUS_FORMS, *evidence._URL_FORMS]
+    for entry in knowledge_base().entries:
+        for clues in (entry.all, entry.any, entry.none, entry.boost):
+            patterns.extend(p for clue in clues for p in clue.patterns)
+        patterns.extend(entry.extract)
+    return list(dict.fromkeys(patterns))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("a" * 30_000, id="letters"),
+        pytest.param("7" * 30_000, id="digits"),
+        pytest.param("a." * 15_000, id="dotted"),
+        pytest.param('"a" ' * 7_500, id="quoted"),
+        pytest.param("{" * 30_000, id="braces"),
+        pytest.param("x: " * 10_000, id="colons"),
+    ],
+)
+def test_no_pattern_takes_quadratic_time(text: str) -> None:
+    """Each regex searches a 30,000-character run quickly (no quadratic backtracking)."""
+    for pattern in _every_pattern():
+        started = time.perf_counter()
+        pattern.search(text)
+        elapsed = time.perf_counter() - started
+        assert elapsed < 0.25, (pattern.pattern, elapsed)
