@@ -1,0 +1,157 @@
+"""Django's URL patterns in the model.
+
+Django tries its URL patterns in order and takes the first that matches
+the path, whatever the method (the view answers 405 itself), so every
+route here is for ANY method and its rank is its place in the walk.
+include() is not a mount: when nothing under its prefix matches, Django
+goes on with the next pattern, so included patterns are flattened, their
+prefixes joined, their URL names qualified by their namespaces.
+
+``path()`` routes become segments, each converter with its regex and its
+``to_python`` (a ValueError passes the path on, as Django does). A
+``re_path()`` regex is taken apart only when it is a literal path
+(``^users/me/$``); any other is kept whole and decided conservatively:
+it takes a later route only when that route is a literal path and
+Django's own matching of the whole chain (root, includes, pattern)
+accepts it, and is taken only by the very same regex.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from types import ModuleType
+from typing import Any, Final
+
+from ._converters import accepted_by, converter
+from ._definitions import definition_of
+from ._model import ANY, Param, Pattern, Piece, Route, RouteTable
+from ._patterns import segments_of
+
+# django.urls.resolvers._PATH_PARAMETER_COMPONENT_RE
+_PARAM: Final = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<parameter>[^>]+)>")
+_REGEX_SPECIAL: Final = frozenset(".^$*+?{}[]|()")
+
+
+def load_django(app: Any) -> RouteTable:
+    """The URL patterns of a Django project, from its settings module or its WSGI/ASGI handler."""
+    if isinstance(app, ModuleType):
+        # The settings named on the command line are the ones to read.
+        os.environ["DJANGO_SETTINGS_MODULE"] = app.__name__
+        import django
+
+        django.setup()
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    root = get_resolver()
+    routes: list[Route] = []
+
+    def walk(patterns: Any, chain: tuple[Any, ...], namespaces: tuple[str, ...]) -> None:
+        for entry in patterns:
+            if isinstance(entry, URLResolver):
+                inner = (*namespaces, entry.namespace) if entry.namespace else namespaces
+                walk(entry.url_patterns, (*chain, entry.pattern), inner)
+            elif isinstance(entry, URLPattern):
+                callback = entry.callback
+                view = getattr(callback, "view_class", None) or getattr(callback, "cls", callback)
+                name = ":".join((*namespaces, entry.name)) if entry.name else None
+                index = len(routes)
+                pattern = _pattern(root.pattern, (*chain, entry.pattern))
+                routes.append(Route(index, index, pattern, ANY, definition_of(view, name)))
+
+    walk(root.url_patterns, (), ())
+    return RouteTable("django", tuple(routes))
+
+
+def _pattern(root: Any, chain: tuple[Any, ...]) -> Pattern:
+    from django.urls.resolvers import RegexPattern, RoutePattern
+
+    text = "/" + "".join(_display(level) for level in chain)
+    pieces: list[Piece] = ["/"]
+    for level in chain:
+        if isinstance(level, RoutePattern):
+            pieces.extend(_route_pieces(level))
+            continue
+        literal = None
+        if isinstance(level, RegexPattern):
+            literal = literal_of(level._regex, endpoint=level._is_endpoint)
+        if literal is None:
+            return _opaque(text, root, chain)
+        pieces.append(literal)
+    segments = segments_of([piece for piece in pieces if piece != ""])
+    return _opaque(text, root, chain) if segments is None else Pattern(text, segments)
+
+
+def _route_pieces(level: Any) -> list[Piece]:
+    route = str(level._route)
+    pieces: list[Piece] = []
+    position = 0
+    for match in _PARAM.finditer(route):
+        pieces.append(route[position : match.start()])
+        instance = level.converters[match.group("parameter")]
+        check = accepted_by(instance.to_python, ValueError)
+        name = match.group("converter") or "str"
+        pieces.append(Param(match.group("parameter"), converter("django", name, instance, check)))
+        position = match.end()
+    pieces.append(route[position:])
+    return pieces
+
+
+def _opaque(text: str, root: Any, chain: tuple[Any, ...]) -> Pattern:
+    """A pattern kept whole: Django's own matching decides literal paths."""
+
+    def matcher(path: str) -> bool:
+        rest = path
+        for level in (root, *chain):
+            found = level.match(rest)
+            if found is None:
+                return False
+            rest = found[0]
+        return True
+
+    identity = "".join(str(level) for level in chain)
+    return Pattern(text, None, identity, matcher)
+
+
+def literal_of(regex: str, *, endpoint: bool) -> str | None:
+    """The path a ``re_path()`` regex matches, when it matches one literal path only.
+
+    Django searches with these regexes: without ``^`` one matches anywhere,
+    and an endpoint without ``$`` matches every path it starts, so neither
+    is literal. An include()'s prefix is a prefix by design.
+    """
+    if not regex.startswith("^"):
+        return None
+    body = regex[1:]
+    if body.endswith("\\Z"):
+        body = body[:-2]
+    elif body.endswith("$") and not body.endswith("\\$"):
+        body = body[:-1]
+    elif endpoint:
+        return None
+    text: list[str] = []
+    escaped = False
+    for char in body:
+        if escaped:
+            if char.isalnum():  # \d, \w, \Z: a class or an anchor, not a character
+                return None
+            text.append(char)
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char in _REGEX_SPECIAL:
+            return None
+        else:
+            text.append(char)
+    return None if escaped else "".join(text)
+
+
+def _display(level: Any) -> str:
+    """A pattern level as a path: a regex without its anchors."""
+    text = str(level)
+    if text.startswith("^"):
+        text = text[1:]
+    for anchor in ("\\Z", "$"):
+        if text.endswith(anchor):
+            return text[: -len(anchor)]
+    return text

@@ -1,0 +1,134 @@
+"""Building patterns from pieces, and deciding when one pattern takes another's paths.
+
+`covers(a, b)` answers "does `a` match every path `b` matches?", walking
+the two segment lists side by side:
+
+- a literal segment of `b` is taken when `a`'s segment accepts the text
+  (its converter's regex and the framework's own conversion decide:
+  ``int`` refuses ``me``, ``str`` takes it);
+- a parameter of `b` is taken by the same converter, or by a *total*
+  segment converter (``str``, ``[^/]+``) when `b`'s converter is a known
+  one, whose values are all non-empty and slash-free;
+- a catch-all of `a` (``path``) takes one or more whole segments of `b`
+  (none for a WSGI mount's tail); literal runs are tested as text, runs
+  with parameters only by a total catch-all.
+
+Anything else is "no": a pattern the model cannot take apart (a regex)
+takes only literal paths its framework's own matcher accepts, and is
+taken only by an identical one. The rules report only what `covers`
+proves, so an unknown is never reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ._model import Param, Pattern, Piece, Segment, Shape
+
+
+def segments_of(pieces: Sequence[Piece]) -> tuple[Segment, ...] | None:
+    """Split a path's pieces at its slashes; None when a catch-all shares its segment.
+
+    The path starts with a slash, which is dropped: ``/users/me`` has the
+    segments ``users`` and ``me``.
+    """
+    segments: list[list[Piece]] = [[]]
+    for piece in pieces:
+        if isinstance(piece, Param):
+            segments[-1].append(piece)
+            continue
+        first, *rest = piece.split("/")
+        current = segments[-1]
+        if current and isinstance(current[-1], str):
+            # Literal text split between two pieces (a prefix and a route) is one piece.
+            current[-1] += first
+        elif first:
+            current.append(first)
+        segments.extend([text] if text else [] for text in rest)
+    if segments[0]:
+        return None  # a path that does not start with a slash
+    built: list[Segment] = []
+    for parts in segments[1:]:
+        segment = Segment(tuple(parts) if parts else ("",))
+        catch_alls = [
+            p for p in parts if isinstance(p, Param) and p.converter.shape is not Shape.SEGMENT
+        ]
+        if catch_alls and segment.param is None:
+            return None
+        built.append(segment)
+    return tuple(built)
+
+
+def covers(a: Pattern, b: Pattern) -> bool:
+    """Whether `a` matches every path that `b` matches."""
+    if a.host is not None and a.host != b.host:
+        return False
+    if a.segments is None or b.segments is None:
+        if a == b:
+            return True
+        literal = b.literal_path
+        if a.segments is None and literal is not None and a.matcher is not None:
+            return a.matcher(literal)
+        return False
+    return _covers(a.segments, b.segments)
+
+
+def same_paths(a: Pattern, b: Pattern) -> bool:
+    """Whether `a` and `b` are the same pattern, parameter names aside."""
+    return a == b
+
+
+def _covers(a: tuple[Segment, ...], b: tuple[Segment, ...]) -> bool:
+    if not a:
+        return not b
+    head = a[0].param
+    if head is not None and head.converter.shape is not Shape.SEGMENT:
+        least = 0 if head.converter.shape is Shape.TAIL else 1
+        return any(
+            _absorbs(head, b[:end]) and _covers(a[1:], b[end:]) for end in range(least, len(b) + 1)
+        )
+    return bool(b) and _segment_covers(a[0], b[0]) and _covers(a[1:], b[1:])
+
+
+def _segment_covers(a: Segment, b: Segment) -> bool:
+    if a == b:
+        return True
+    literal = b.literal
+    if literal is not None:
+        return a.accepts(literal)
+    param = a.param
+    if param is None or param.converter.shape is not Shape.SEGMENT or not param.converter.total:
+        return False
+    # str takes every non-empty, slash-free segment: b's must be nothing else.
+    return all(
+        isinstance(piece, str) or (piece.converter.known and piece.converter.shape is Shape.SEGMENT)
+        for piece in b.pieces
+    ) and any(not isinstance(piece, str) or piece for piece in b.pieces)
+
+
+def _absorbs(catch_all: Param, run: tuple[Segment, ...]) -> bool:
+    """Whether a catch-all takes every text the segments of `run` can make."""
+    converter = catch_all.converter
+    if not run:
+        return converter.shape is Shape.TAIL
+    texts = [segment.literal for segment in run]
+    if all(text is not None for text in texts):
+        return converter.accepts("/".join(text for text in texts if text is not None))
+    if not (converter.total and converter.known):
+        return False
+    # A total catch-all takes any non-empty text that does not start with a
+    # slash. A run starting with a parameter is non-empty and starts with
+    # it; an inner catch-all is taken only by its own kind.
+    if run[0].literal == "":
+        return False
+    for segment in run:
+        for piece in segment.pieces:
+            if isinstance(piece, Param) and not piece.converter.known:
+                return False
+            if (
+                isinstance(piece, Param)
+                and piece.converter.shape is not Shape.SEGMENT
+                and piece.converter != converter
+            ):
+                return False
+    return True

@@ -1,0 +1,58 @@
+"""``httpconflict routes``: load the app, read its routes, apply the rules, report."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+
+from .._output import FAILED, FOUND, OK, USAGE, console, print_json
+from ._model import RouteTable
+from ._report import as_json, render
+from ._rules import find_problems
+from ._target import App, TargetError, load, parse_target
+
+
+def run(args: argparse.Namespace) -> int:
+    """Report the app's unreachable routes; FOUND when there are any."""
+    try:
+        target = parse_target(args.app)
+    except ValueError as error:
+        return _fail(str(error), USAGE)
+    # As uvicorn does: MODULE is looked for in --app-dir, first.
+    sys.path.insert(0, os.path.abspath(args.app_dir))
+    try:
+        # The app's own prints must not mix with the report (--json above all).
+        with contextlib.redirect_stdout(sys.stderr):
+            table = routes_of(load(target))
+    except TargetError as error:
+        return _fail(str(error), FAILED)
+    except Exception as error:  # the app's own code runs here: report any failure in one line
+        return _fail(f"reading the routes of {args.app} failed: {type(error).__name__}: {error}")
+    findings = find_problems(table)
+    if args.json:
+        print_json(as_json(args.app, table, findings))
+    else:
+        render(console(), args.app, table, findings)
+    return FOUND if findings else OK
+
+
+def routes_of(found: App) -> RouteTable:
+    """The route table of an app, by its framework."""
+    if found.framework == "starlette":
+        from ._starlette import load_starlette
+
+        return load_starlette(found.app)
+    if found.framework == "flask":
+        from ._flask import load_flask
+
+        return load_flask(found.app, found.dispatchers)
+    from ._django import load_django
+
+    return load_django(found.app)
+
+
+def _fail(message: str, status: int = FAILED) -> int:
+    print(f"httpconflict routes: {message}", file=sys.stderr)
+    return status

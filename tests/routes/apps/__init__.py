@@ -1,0 +1,1 @@
+"""Apps for ``httpconflict routes``: ``*_problems`` have known problems, ``*_clean`` none."""

@@ -1,0 +1,94 @@
+"""Django sites, through the command in a subprocess each: settings configure once per process."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from .findings import ROOT, routes_command
+
+PROBLEMS = {
+    ("shadowed", "/users/me/", "me", "/users/<str:name>/", "user"),
+    ("duplicate", "/about/", "about_v2", "/about/", "about"),
+    ("shadowed", "/posts/latest/", "latest_posts", "/posts/(?P<slug>[-\\w]+)/", "post"),
+    ("duplicate", "/api/items/<int:pk>/", "item_v2", "/api/items/<int:pk>/", "item"),
+}
+
+
+def _findings(stdout: str) -> set[tuple[str, str, str, str, str]]:
+    report = json.loads(stdout)
+    assert report["framework"] == "django"
+    return {
+        (f["kind"], f["route"]["path"], f["route"]["handler"], f["by"]["path"], f["by"]["handler"])
+        for f in report["findings"]
+    }
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        pytest.param("tests.routes.apps.django_problems.settings", id="settings-module"),
+        pytest.param("tests.routes.apps.django_problems.wsgi:application", id="wsgi-application"),
+    ],
+)
+def test_django_problems(target: str) -> None:
+    """A str converter, a duplicate, a regex and a duplicate across a namespaced
+    include(): all found with their pairs, for every method, exit 1."""
+    out = routes_command(target, "--json")
+    assert out.returncode == 1, out.stderr
+    assert _findings(out.stdout) == PROBLEMS
+    findings = json.loads(out.stdout)["findings"]
+    assert {tuple(f["methods"]) for f in findings} == {("*",)}  # whatever the method
+    # A pattern inside a namespaced include() is named namespace:name.
+    (included,) = (f for f in findings if f["by"]["handler"] == "item")
+    assert included["by"]["name"] == "api:item"
+    assert included["by"]["file"].endswith("django_views.py")
+
+
+def test_django_clean_site_from_its_asgi_application() -> None:
+    """int vs "me", a regex that does not match, uuid vs "new", a slug vs "feed.xml",
+    a regex against a parameter: nothing reported, exit 0."""
+    out = routes_command("tests.routes.apps.django_clean.asgi:application", "--json")
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert report["findings"] == []
+    assert report["routes"] == 11
+
+
+RESOLVE = """
+import json, sys
+from django.urls import resolve
+from httpconflict.tools.routes._rules import find_problems
+from httpconflict.tools.routes._run import routes_of
+from httpconflict.tools.routes._target import load, parse_target
+
+table = routes_of(load(parse_target(sys.argv[1])))
+lost = {f.route.index: f.by.definition.handler for f in find_problems(table)}
+checked = []
+for route in table.routes:
+    if route.pattern.literal_path is not None:
+        func = resolve(route.pattern.literal_path).func
+        served = getattr(func, "view_class", func).__name__
+        checked.append([served, lost.get(route.index, route.definition.handler)])
+print(json.dumps(checked))
+"""
+
+
+@pytest.mark.parametrize("site", ["django_problems", "django_clean"])
+def test_django_resolves_what_the_findings_say(site: str) -> None:
+    """Django's resolve() sends each literal path to its view, or to the one the finding names."""
+    out = subprocess.run(
+        [sys.executable, "-c", RESOLVE, f"tests.routes.apps.{site}.settings"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        check=True,
+    )
+    checked = json.loads(out.stdout)
+    assert len(checked) >= 4
+    for served, expected in checked:
+        assert served == expected

@@ -1,0 +1,88 @@
+"""Flask apps: Werkzeug's own matching order decides, so only real losers are reported."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from httpconflict.tools.routes._run import routes_of
+from httpconflict.tools.routes._target import identify
+
+from .apps import flask_clean, flask_problems
+from .findings import findings_of, rows
+
+
+def test_flask_problems() -> None:
+    """Duplicates (one across a blueprint), a same-weight converter, a dispatcher mount."""
+    assert rows(findings_of(flask_problems.create_app())) == {
+        ("duplicate", "GET", "/health", "health_v2", "/health", "health"),
+        ("duplicate", "GET", "/api/items", "list_items_again", "/api/items", "list_items"),
+        (
+            "shadowed",
+            "GET",
+            "/items/<any(new, old):kind>",
+            "items_by_kind",
+            "/items/<name>",
+            "item",
+        ),
+        ("mount-overlap", "GET", "/legacy/ping", "ping", "/legacy/*", "Flask"),
+    }
+
+
+def test_werkzeug_serves_what_the_findings_say() -> None:
+    """Werkzeug's matcher sends each lost rule's paths to the rule the finding names."""
+    app = flask_problems.create_app()
+    adapter = app.url_map.bind("localhost")
+    for path, method, endpoint in (
+        ("/health", "GET", "health"),
+        ("/api/items", "GET", "api.list_items"),
+        ("/items/new", "GET", "item"),
+    ):
+        rule, _ = adapter.match(path, method, return_rule=True)
+        assert rule.endpoint == endpoint
+    # The dispatcher answers /legacy/... from the legacy app, before the app's own rule.
+    assert app.test_client().get("/legacy/ping").text == "legacy pong"
+
+
+def test_the_blueprint_endpoint_names_the_rule() -> None:
+    """A rule's definition carries its endpoint, blueprint included."""
+    (finding,) = (
+        f for f in findings_of(flask_problems.create_app()) if f.route.pattern.text == "/api/items"
+    )
+    assert finding.by.definition.name == "api.list_items"
+    assert finding.route.definition.name == "list_items_again"
+
+
+def test_flask_clean_app() -> None:
+    """Werkzeug tries literals first and int before str, whatever the order, and
+    OPTIONS/HEAD added by Flask are not duplicates: nothing to report."""
+    assert findings_of(flask_clean.app) == []
+
+
+def test_flask_serves_every_literal_rule_of_the_clean_app() -> None:
+    """Werkzeug agrees: each literal rule of the clean app matches itself."""
+    adapter = flask_clean.app.url_map.bind("localhost")
+    checked = 0
+    for route in routes_of(identify(flask_clean.app)).routes:
+        path = route.pattern.literal_path
+        if path is None or route.methods is None:
+            continue
+        for method in route.explicit or ():
+            rule, _ = adapter.match(path, method, return_rule=True)
+            assert rule.endpoint == route.definition.name
+            checked += 1
+    assert checked >= 6
+
+
+def test_the_order_added_does_not_matter_to_werkzeug() -> None:
+    """``<name>`` added before ``<int:id>`` and before ``me`` takes neither."""
+    app = Flask(__name__)
+    app.add_url_rule("/u/<name>", "by_name", lambda name: name)
+    app.add_url_rule("/u/<int:user_id>", "by_id", lambda user_id: str(user_id))
+    app.add_url_rule("/u/me", "me", lambda: "me")
+    app.add_url_rule("/f/<path:rest>", "file", lambda rest: rest)
+    app.add_url_rule("/f/readme", "readme", lambda: "readme")
+    assert findings_of(app) == []
+    app.add_url_rule("/u/<other>", "by_other", lambda other: other)
+    assert rows(findings_of(app)) == {
+        ("duplicate", "GET", "/u/<other>", "<lambda>", "/u/<name>", "<lambda>")
+    }
