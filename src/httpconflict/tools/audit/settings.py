@@ -1,0 +1,106 @@
+"""What the audit is told: the collection, the body to create, the bounds.
+
+The body is a template: every ``{uid}`` in its strings becomes a token
+unique to the resource being created, so test resources never collide by
+accident. Fields the user declares unique (``--unique email``) get such a
+token even when the template does not ask for one; the uniqueness check
+then collides on them on purpose.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+UID: Final = "{uid}"
+DEFAULT_BODY: Final[Mapping[str, Any]] = {"title": "httpconflict audit {uid}"}
+#: The list the race's writers append their write ids to, beside the counter.
+MARKS: Final = "audit_writes"
+WRITE_METHODS: Final = ("PUT", "PATCH")
+
+
+@dataclass(frozen=True, slots=True)
+class AuditSettings:
+    """One audit's target and bounds (the command's options, checked)."""
+
+    collection_url: str
+    body: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_BODY))
+    unique: tuple[str, ...] = ()
+    id_field: str = "id"
+    counter: str = "audit_count"
+    writers: int = 8
+    rounds: int = 6
+    duplicates: int = 3
+    max_requests: int = 400
+    time_limit: float = 30.0
+    request_timeout: float = 5.0
+    headers: Mapping[str, str] = field(default_factory=dict)
+    write_method: str = "PUT"
+    keep: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.collection_url.startswith(("http://", "https://")):
+            raise ValueError(
+                f"URL must start with http:// or https://, not {self.collection_url!r}"
+            )
+        if self.write_method not in WRITE_METHODS:
+            raise ValueError(f"the write method is PUT or PATCH, not {self.write_method!r}")
+        if self.counter in self.unique:
+            raise ValueError(f"the counter field {self.counter!r} cannot be a unique field")
+
+    def render_body(self, uid: str) -> dict[str, Any]:
+        """The template with `uid` filled in, unique fields made unique."""
+        body: dict[str, Any] = _fill(dict(self.body), uid)
+        for name in self.unique:
+            value = body.get(name)
+            if not (isinstance(value, str) and uid in value):
+                body[name] = unique_value(name, value, uid)
+        return body
+
+
+def unique_value(name: str, template: object, uid: str) -> str:
+    """A value for a unique field that no other test resource has.
+
+    An e-mail address stays one (in the example.com domain RFC 2606
+    reserves), because an API may validate it.
+    """
+    if (isinstance(template, str) and "@" in template) or name.lower().endswith("email"):
+        return f"audit-{uid}@example.com"
+    return f"audit-{uid}"
+
+
+def _fill(value: Any, uid: str) -> Any:
+    if isinstance(value, str):
+        return value.replace(UID, uid)
+    if isinstance(value, list):
+        return [_fill(item, uid) for item in value]
+    if isinstance(value, dict):
+        return {key: _fill(item, uid) for key, item in value.items()}
+    return value
+
+
+def parse_body(text: str) -> dict[str, Any]:
+    """``--body``: a JSON object, inline or as ``@FILE``."""
+    if text.startswith("@"):
+        try:
+            text = Path(text[1:]).read_text(encoding="utf-8")
+        except OSError as error:
+            raise ValueError(f"cannot read the body template: {error}") from error
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"the body template is not JSON: {error}") from error
+    if not isinstance(value, dict):
+        raise ValueError("the body template must be a JSON object")
+    return value
+
+
+def parse_header(text: str) -> tuple[str, str]:
+    """``--header 'Name: value'``."""
+    name, colon, value = text.partition(":")
+    if not colon or not name.strip():
+        raise ValueError(f"a header is 'Name: value', not {text!r}")
+    return name.strip(), value.strip()
