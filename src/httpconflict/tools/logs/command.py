@@ -1,0 +1,100 @@
+"""The ``logs`` subcommand's arguments; the work is in `run`, imported when it runs."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+DESCRIPTION = """\
+Count the 409, 412 and 428 answers in access logs by route (ids collapsed
+to {id}), method, client, cause (the problem type, where the server logged
+it, as httpconflict serve does) and time; find spikes.
+
+Reads nginx/Apache/gunicorn combined lines, uvicorn access lines, our
+service's text and JSON access logs and generic JSON lines, detecting the
+format line by line; gzip files and - for stdin too.
+
+A spike is a bucket where one status has at least --spike-min answers and
+more than --spike-factor times the median count of all buckets of the log
+(at least 1).
+
+Exit status: 0 done, 1 a spike was found (with --fail-on-spike), 2 bad
+usage, 3 a file could not be read (or the chart or page not written)."""
+
+
+def _duration(text: str) -> int:
+    from .buckets import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0: {text}")
+    return value
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .run import run
+
+    return run(args)
+
+
+def register(commands: argparse._SubParsersAction[Any]) -> None:
+    """Add ``httpconflict logs``."""
+    parser = commands.add_parser(
+        "logs",
+        help="where do the 409s come from: count conflicts in access logs",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "files", nargs="+", metavar="FILE", help="access log, gzip or not; - for stdin"
+    )
+    parser.add_argument(
+        "--format",
+        default="auto",
+        choices=("auto", "service", "combined", "nginx", "apache", "gunicorn", "uvicorn", "json"),
+        help="read every line in this format (default: auto, detected per line)",
+    )
+    parser.add_argument(
+        "--bucket",
+        type=_duration,
+        metavar="DURATION",
+        help="time bucket: 30s, 5m, 1h, 1d (default: from the time span, at most ~100 buckets)",
+    )
+    parser.add_argument(
+        "--top", type=_positive_int, default=10, metavar="N", help="rows per table (default: 10)"
+    )
+    parser.add_argument(
+        "--spike-factor",
+        type=_positive_float,
+        default=3.0,
+        metavar="K",
+        help="a spike is more than K times the median bucket (default: 3)",
+    )
+    parser.add_argument(
+        "--spike-min",
+        type=_positive_int,
+        default=5,
+        metavar="N",
+        help="and at least N answers of its status (default: 5)",
+    )
+    parser.add_argument(
+        "--fail-on-spike", action="store_true", help="exit 1 when a spike is found (for CI)"
+    )
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--png", metavar="FILE", help="write a chart over time as PNG")
+    parser.add_argument("--html", metavar="FILE", help="write a self-contained HTML report")
+    parser.set_defaults(run=_run)

@@ -1,0 +1,65 @@
+"""Which parsers read a line: per line by default, or the ones ``--format`` names.
+
+Detection is per line, so a file that mixes formats (two servers'
+logs concatenated, stderr interleaved with the access log) is read whole.
+A line starting with ``{`` is JSON, whatever else it could be. Any other
+line goes to the text parsers: our service's text line, combined, uvicorn.
+Their patterns exclude each other (a combined line has a bracketed time
+before a quoted request, a uvicorn line ``- "`` right before it, ours
+neither quotes nor brackets), so the order only matters for speed: the
+parser that recognised the previous line is tried first, and as logs are
+mostly one format, most lines take one try.
+
+A forced format limits the parsers to its own; lines in other formats then
+count as unrecognised. ``nginx`` and ``apache`` are names for ``combined``;
+``gunicorn`` is combined (its default access format) or uvicorn (what
+uvicorn workers write through gunicorn's handlers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Final
+
+from .entry import AccessEntry
+from .json_lines import parse_json_line
+from .text_formats import parse_combined, parse_service_text, parse_uvicorn
+
+Parser = Callable[[str], AccessEntry | None]
+
+_TEXT: Final[tuple[Parser, ...]] = (parse_service_text, parse_combined, parse_uvicorn)
+
+#: What ``--format`` accepts, and the text parsers each name allows
+#: (JSON lines are read unless the format is a text one).
+FORMATS: Final[dict[str, tuple[Parser, ...]]] = {
+    "auto": _TEXT,
+    "service": (parse_service_text,),
+    "combined": (parse_combined,),
+    "nginx": (parse_combined,),
+    "apache": (parse_combined,),
+    "gunicorn": (parse_combined, parse_uvicorn),
+    "uvicorn": (parse_uvicorn,),
+    "json": (),
+}
+_READS_JSON: Final = frozenset({"auto", "service", "json"})
+
+
+class LineParser:
+    """Turns lines into entries with the parsers of one ``--format``."""
+
+    def __init__(self, log_format: str = "auto") -> None:
+        self._text = list(FORMATS[log_format])
+        self._json = log_format in _READS_JSON
+
+    def parse(self, line: str) -> AccessEntry | None:
+        """The entry a line records, or None if no parser of the format recognises it."""
+        if line.startswith("{"):
+            return parse_json_line(line) if self._json else None
+        text = self._text
+        for index, parser in enumerate(text):
+            entry = parser(line)
+            if entry is not None:
+                if index:  # try this one first next time
+                    text.insert(0, text.pop(index))
+                return entry
+        return None

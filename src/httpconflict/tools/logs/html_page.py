@@ -1,0 +1,108 @@
+"""The report as one self-contained HTML page: the chart inline as SVG, and the tables.
+
+No script, no stylesheet or image to fetch: the page can be mailed or
+attached to a CI run. Every string from the log is HTML-escaped (a route
+or a client is whatever a client sent), and the chart carries no log text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from html import escape
+from typing import Final
+
+from .buckets import format_duration
+from .entry import CONFLICT_STATUSES
+from .report import Breakdown, LogReport, iso
+
+_STYLE: Final = """
+body { font: 14px/1.4 system-ui, sans-serif; margin: 2em auto; max-width: 72em; color: #222; }
+table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
+th, td { padding: 0.2em 0.8em; border-bottom: 1px solid #ddd; text-align: left; }
+td.n { text-align: right; font-variant-numeric: tabular-nums; }
+code { word-break: break-all; }
+figure { margin: 0; } figure svg { max-width: 100%; height: auto; }
+"""
+
+
+def _table(caption: str, headers: Sequence[str], rows: Iterable[Sequence[str | int]]) -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<td class="n">{cell}</td>' if isinstance(cell, int) else f"<td>{escape(cell)}</td>"
+            for cell in row
+        )
+        + "</tr>\n"
+        for row in rows
+    )
+    return f"<table><caption>{escape(caption)}</caption><tr>{head}</tr>\n{body}</table>\n"
+
+
+def _breakdown(caption: str, header: str, rows: Sequence[Breakdown], top: int) -> str:
+    headers = [header, *map(str, CONFLICT_STATUSES), "total"]
+    cells: list[list[str | int]] = [
+        [row.key, *(row.counts.get(s, 0) for s in CONFLICT_STATUSES), row.total]
+        for row in rows[:top]
+    ]
+    shown = f" (top {top} of {len(rows)})" if len(rows) > top else ""
+    return _table(caption + shown, headers, cells)
+
+
+def _inline_svg(svg: bytes) -> str:
+    """The <svg> element of an SVG document, without its XML declaration and doctype."""
+    text = svg.decode("utf-8")
+    return text[text.index("<svg") :]
+
+
+def render_page(report: LogReport, chart_svg: bytes, *, top: int) -> str:
+    """The whole HTML page."""
+    conflicts = ", ".join(f"{report.conflicts[s]} &times; {s}" for s in CONFLICT_STATUSES)
+    summary = [
+        f"{report.lines} lines from {escape(', '.join(report.sources))}: "
+        f"{report.requests} requests, {report.unrecognised} unrecognised, {report.blank} blank",
+        f"conflicts: {report.total} ({conflicts})",
+    ]
+    if report.first is not None:
+        summary.append(
+            f"from {iso(report.first)} to {iso(report.last)}, "
+            f"{report.bucket_count} buckets of {format_duration(report.bucket)}"
+        )
+    summary += [f"unreadable: {escape(u.source)}: {escape(u.reason)}" for u in report.unreadable]
+    parts = [
+        "<!DOCTYPE html>\n<html lang=en>\n<head>\n<meta charset=utf-8>\n",
+        "<title>httpconflict logs: where the 409s come from</title>\n",
+        f"<style>{_STYLE}</style>\n</head>\n<body>\n",
+        "<h1>Where the 409, 412 and 428 answers come from</h1>\n",
+        "".join(f"<p>{line}</p>\n" for line in summary),
+        f"<figure>{_inline_svg(chart_svg)}</figure>\n",
+        _breakdown("Routes", "route", report.routes, top),
+        _breakdown("Methods", "method", report.methods, top),
+        _breakdown("Clients", "client", report.clients, top),
+        _table(
+            f"Causes (logged problem types; {report.uncaused} conflicts without one)",
+            ["problem type", "status", "count", "most from", "there"],
+            [
+                [c.problem, str(c.status), c.count, c.top_route, c.top_route_count]
+                for c in report.causes[:top]
+            ],
+        ),
+        _table(
+            f"Spikes ({report.rule.describe()})",
+            ["bucket start", "status", "count", "median"],
+            [
+                [iso(s.start) or "", str(s.status), s.count, f"{s.baseline:g}"]
+                for s in report.spikes
+            ],
+        ),
+    ]
+    if report.samples:
+        parts.append(
+            _table(
+                f"Unrecognised lines ({report.unrecognised}), the first few",
+                ["source", "line", "text"],
+                [[s.source, s.number, s.text] for s in report.samples],
+            )
+        )
+    parts.append("</body>\n</html>\n")
+    return "".join(parts)

@@ -1,0 +1,168 @@
+"""JSON access lines: our service's, and generic ones by their usual field names.
+
+Our service writes ``{"time", "method", "path", "status", "problem",
+"duration_ms", "client", "worker"}``. Other servers and logging libraries
+use other names for the same things, so each value is looked up under a
+list of names, first found wins:
+
+    status   status, status_code, statusCode, http_status, response_status,
+             http.response.status_code (ECS), httpRequest.status (Google Cloud)
+    method   method, request_method, http_method, verb, http.request.method, ...
+    target   path, url, uri, request_uri, request_path, url.path, url.original, ...,
+             request (a whole request line, "GET /a HTTP/1.1", gives the method too)
+    client   remote_addr, client, client_ip, remote_ip, ip, client.ip, source.ip, ...
+    time     time, timestamp, @timestamp, ts, datetime, date, time_local, time_iso8601
+    problem  problem, problem_type, problemType, problem.type
+
+A dotted name is tried as a key first (flattened logs), then as a path
+into nested objects. A line is a request when it has a status (a number,
+or a string of three digits) and a method or a target; others (startup
+messages, application logs) are not recognised.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Final
+
+from .entry import AccessEntry
+from .timestamps import epoch_seconds, parse_timestamp
+
+_STATUS: Final = (
+    "status",
+    "status_code",
+    "statusCode",
+    "http_status",
+    "response_status",
+    "http.response.status_code",
+    "httpRequest.status",
+    "response.status",
+    "response.status_code",
+)
+_METHOD: Final = (
+    "method",
+    "request_method",
+    "http_method",
+    "verb",
+    "http.request.method",
+    "httpRequest.requestMethod",
+    "request.method",
+)
+_TARGET: Final = (
+    "path",
+    "url",
+    "uri",
+    "request_uri",
+    "request_path",
+    "target",
+    "url.path",
+    "url.original",
+    "httpRequest.requestUrl",
+    "request.url",
+    "request.path",
+    "request",
+)
+_CLIENT: Final = (
+    "remote_addr",
+    "client",
+    "client_ip",
+    "clientip",
+    "remote_ip",
+    "ip",
+    "remote",
+    "client.ip",
+    "client.address",
+    "source.ip",
+    "httpRequest.remoteIp",
+)
+_TIME: Final = (
+    "time",
+    "timestamp",
+    "@timestamp",
+    "ts",
+    "datetime",
+    "date",
+    "time_local",
+    "time_iso8601",
+)
+_PROBLEM: Final = ("problem", "problem_type", "problemType", "problem.type")
+
+# 203.0.113.7:51234 or [2001:db8::1]:51234: the port changes per connection, the client does not.
+_HOST_PORT: Final = re.compile(r"(\d{1,3}(?:\.\d{1,3}){3}):\d+|\[([0-9A-Fa-f:.]+)\]:\d+")
+
+
+def _lookup(record: dict[str, Any], name: str) -> Any:
+    if name in record:
+        return record[name]
+    if "." not in name:
+        return None
+    value: Any = record
+    for part in name.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def _first(record: dict[str, Any], names: tuple[str, ...], kinds: tuple[type, ...]) -> Any:
+    for name in names:
+        value = _lookup(record, name)
+        if isinstance(value, kinds) and not isinstance(value, bool) and value != "":
+            return value
+    return None
+
+
+def _status(value: Any) -> int | None:
+    if isinstance(value, str) and len(value) == 3 and value.isdigit():
+        return int(value)
+    if isinstance(value, int) and 100 <= value <= 999:
+        return value
+    return None
+
+
+def _time(value: Any) -> float | None:
+    if isinstance(value, str):
+        return parse_timestamp(value)
+    if isinstance(value, int | float):
+        return epoch_seconds(value)
+    return None
+
+
+def _client(value: Any) -> str | None:
+    if isinstance(value, list) and value and isinstance(value[0], str):
+        value = value[0]  # an ASGI scope's ["host", port]
+    if not isinstance(value, str):
+        return None
+    if match := _HOST_PORT.fullmatch(value):
+        return match[1] or match[2]
+    return value
+
+
+def parse_json_line(line: str) -> AccessEntry | None:
+    """A JSON object with a status and a method or target (see the module docstring)."""
+    try:
+        record = json.loads(line)
+    except (ValueError, RecursionError):  # not JSON; nested deeper than the parser goes
+        return None
+    if not isinstance(record, dict):
+        return None
+    status = _status(_first(record, _STATUS, (int, str)))
+    method = _first(record, _METHOD, (str,))
+    target = _first(record, _TARGET, (str,))
+    if status is None or (method is None and target is None):
+        return None
+    if method is None and target is not None and " " in target:
+        parts = target.split(" ")
+        method, target = parts[0], parts[1]  # "request": "GET /a HTTP/1.1"
+    problem = _first(record, _PROBLEM, (str,))
+    ours = "problem" in record and "duration_ms" in record
+    return AccessEntry(
+        log_format="service-json" if ours else "json",
+        status=status,
+        method=method or "-",
+        target=target or "-",
+        time=_time(_first(record, _TIME, (str, int, float))),
+        client=_client(_first(record, _CLIENT, (str, list))),
+        problem=problem,
+    )

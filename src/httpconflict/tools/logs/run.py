@@ -1,0 +1,87 @@
+"""`httpconflict logs` once its arguments are parsed: read, tally, report, exit code."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .._output import FAILED, FOUND, OK, console, print_json
+from .formats import LineParser
+from .reading import UNREADABLE, read_lines, source_name
+from .report import LogReport, Unreadable, build_report
+from .spikes import SpikeRule
+from .tally import Tally
+
+
+def _complain(message: str) -> None:
+    print(f"httpconflict logs: {message}", file=sys.stderr)
+
+
+def scan(source: str, parser: LineParser, tally: Tally) -> Unreadable | None:
+    """Tally every line of one source; what went wrong if it could not be read to the end."""
+    name = source_name(source)
+    number = 0  # the last line read, for the message if reading fails
+    try:
+        for number, line in enumerate(read_lines(source), 1):
+            if not line.strip():
+                tally.add_blank()
+            elif (entry := parser.parse(line)) is not None:
+                tally.add(entry)
+            else:
+                tally.add_unrecognised(name, number, line)
+    except UNREADABLE as error:
+        reason = str(error) or type(error).__name__
+        if number:
+            reason += f" (after line {number})"
+        return Unreadable(name, reason)
+    return None
+
+
+def _write_outputs(report: LogReport, args: argparse.Namespace) -> bool:
+    """Write --png and --html; False (and a message) if one cannot be written."""
+    if not (args.png or args.html):
+        return True
+    from .chart import render_chart
+    from .html_page import render_page
+
+    try:
+        if args.png:
+            Path(args.png).write_bytes(render_chart(report, "png"))
+        if args.html:
+            page = render_page(report, render_chart(report, "svg"), top=args.top)
+            Path(args.html).write_text(page, encoding="utf-8")
+    except OSError as error:
+        _complain(f"cannot write the chart or page: {error}")
+        return False
+    return True
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the command; the exit code (see `httpconflict.tools`)."""
+    parser = LineParser(args.format)
+    tally = Tally(args.bucket)
+    unreadable: list[Unreadable] = []
+    for source in args.files:
+        if (failure := scan(source, parser, tally)) is not None:
+            _complain(f"cannot read {failure.source}: {failure.reason}")
+            unreadable.append(failure)
+    report = build_report(
+        tally,
+        sources=tuple(source_name(s) for s in args.files),
+        bucket=args.bucket,
+        rule=SpikeRule(factor=args.spike_factor, minimum=args.spike_min),
+        unreadable=tuple(unreadable),
+    )
+    written = _write_outputs(report, args)
+    if args.json:
+        print_json(report.to_json())
+    else:
+        from .terminal import render
+
+        render(report, console(), top=args.top)
+    if unreadable or not written:
+        return FAILED
+    if args.fail_on_spike and report.spikes:
+        return FOUND
+    return OK

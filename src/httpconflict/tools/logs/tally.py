@@ -1,0 +1,96 @@
+"""Running counts over a stream of access lines; memory grows with what is distinct, not read.
+
+Every line is counted (lines, blank, unrecognised, per format, per
+status), and its time widens the log's span. Only the answers this tool
+is about (409, 412, 428) are folded into keys, since only they are
+broken down: route template, method, client, logged cause, and time
+slot. Memory is thus bounded by the number of distinct routes, methods,
+clients and causes among the conflicts, and by `timeline.MAX_SLOTS`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Final
+
+from .entry import CONFLICT_STATUSES, AccessEntry
+from .routes import route_template
+from .timeline import Timeline
+
+#: How many unrecognised lines are kept as examples.
+SAMPLES: Final = 5
+#: How much of an unrecognised line an example keeps.
+SAMPLE_LENGTH: Final = 200
+#: The key of a client or method the log does not record.
+UNKNOWN: Final = "-"
+
+
+@dataclass(frozen=True, slots=True)
+class UnrecognisedLine:
+    """An example of a line no parser recognised: where it is, and its start."""
+
+    source: str
+    number: int
+    text: str
+
+
+class Tally:
+    """Counts of one run over all its sources."""
+
+    def __init__(self, bucket: int | None = None) -> None:
+        self.lines = 0
+        self.blank = 0
+        self.unrecognised = 0
+        self.samples: list[UnrecognisedLine] = []
+        self.formats: Counter[str] = Counter()
+        self.statuses: Counter[int] = Counter()
+        self.first: float | None = None
+        self.last: float | None = None
+        #: Conflicts whose line has no time (so they are in no bucket).
+        self.untimed = 0
+        self.routes: Counter[tuple[str, int]] = Counter()
+        self.methods: Counter[tuple[str, int]] = Counter()
+        self.clients: Counter[tuple[str, int]] = Counter()
+        #: (problem type, status) of the conflicts whose line names one.
+        self.causes: Counter[tuple[str, int]] = Counter()
+        self.cause_routes: Counter[tuple[str, str]] = Counter()
+        self.timeline = Timeline(bucket)
+
+    def add_blank(self) -> None:
+        """Count an empty line (not a request, not unrecognised either)."""
+        self.lines += 1
+        self.blank += 1
+
+    def add_unrecognised(self, source: str, number: int, line: str) -> None:
+        """Count a line no parser recognised, keeping the first few as examples."""
+        self.lines += 1
+        self.unrecognised += 1
+        if len(self.samples) < SAMPLES:
+            self.samples.append(UnrecognisedLine(source, number, line[:SAMPLE_LENGTH]))
+
+    def add(self, entry: AccessEntry) -> None:
+        """Count one recognised line."""
+        self.lines += 1
+        self.formats[entry.log_format] += 1
+        status = entry.status
+        self.statuses[status] += 1
+        time = entry.time
+        if time is not None:
+            if self.first is None or time < self.first:
+                self.first = time
+            if self.last is None or time > self.last:
+                self.last = time
+        if status not in CONFLICT_STATUSES:
+            return
+        route = route_template(entry.target)
+        self.routes[route, status] += 1
+        self.methods[entry.method, status] += 1
+        self.clients[entry.client or UNKNOWN, status] += 1
+        if entry.problem:
+            self.causes[entry.problem, status] += 1
+            self.cause_routes[entry.problem, route] += 1
+        if time is None:
+            self.untimed += 1
+        else:
+            self.timeline.add(time, status)

@@ -1,0 +1,107 @@
+"""The report as rich tables: a summary, then routes, methods, clients, causes, spikes.
+
+Everything shown from the log (routes, clients, unrecognised lines) is
+attacker-controlled text: it goes into `rich.text.Text` cells, never into
+markup, and control characters are escaped, so a log line can neither
+restyle the output nor send escape sequences to the terminal.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Final
+
+from .buckets import format_duration
+from .entry import CONFLICT_STATUSES
+from .report import Breakdown, LogReport, iso
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+# C0 and C1 controls (escape sequences), and the bidi controls that would show text reversed.
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """`text` with control characters shown as escapes (\\x1b, \\u202e), safe for a terminal."""
+    return _CONTROL.sub(lambda match: repr(match[0])[1:-1], text)
+
+
+def _breakdown_table(title: str, header: str, rows: Sequence[Breakdown], top: int) -> Table:
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=title, title_justify="left")
+    table.add_column(header, overflow="fold")
+    for status in CONFLICT_STATUSES:
+        table.add_column(str(status), justify="right")
+    table.add_column("total", justify="right", style="bold")
+    for row in rows[:top]:
+        cells = [str(row.counts.get(status, 0)) for status in CONFLICT_STATUSES]
+        table.add_row(Text(printable(row.key)), *cells, str(row.total))
+    if len(rows) > top:
+        table.caption = f"top {top} of {len(rows)}"
+    return table
+
+
+def _summary(report: LogReport) -> list[str]:
+    conflicts = ", ".join(f"{report.conflicts[s]} x {s}" for s in CONFLICT_STATUSES)
+    formats = ", ".join(f"{name} {count}" for name, count in report.formats.items()) or "none"
+    lines = [
+        f"{report.lines} lines: {report.requests} requests ({formats}), "
+        f"{report.unrecognised} unrecognised, {report.blank} blank",
+        f"conflicts: {report.total} ({conflicts})",
+    ]
+    if report.first is not None:
+        lines.append(
+            f"from {iso(report.first)} to {iso(report.last)}: "
+            f"{report.bucket_count} buckets of {format_duration(report.bucket)}"
+        )
+    if report.untimed:
+        lines.append(f"{report.untimed} conflicts have no time on their line (in no bucket)")
+    return lines
+
+
+def render(report: LogReport, console: Console, *, top: int) -> None:
+    """Print the report on `console`."""
+    from rich.table import Table
+    from rich.text import Text
+
+    for line in _summary(report):
+        console.print(Text(line))
+    for failure in report.unreadable:
+        console.print(
+            Text(f"unreadable: {printable(failure.source)}: {failure.reason}"), style="red"
+        )
+    if report.total:
+        console.print(_breakdown_table("Routes", "route", report.routes, top))
+        console.print(_breakdown_table("Methods", "method", report.methods, top))
+        console.print(_breakdown_table("Clients", "client", report.clients, top))
+    if report.causes:
+        causes = Table(title="Causes (logged problem types)", title_justify="left")
+        for header in ("problem type", "status", "count", "most from"):
+            causes.add_column(header, justify="right" if header == "count" else "left")
+        for cause in report.causes[:top]:
+            where = printable(f"{cause.top_route} ({cause.top_route_count})")
+            causes.add_row(
+                Text(printable(cause.problem)), str(cause.status), str(cause.count), Text(where)
+            )
+        if report.uncaused:
+            causes.caption = f"{report.uncaused} conflicts without a logged problem type"
+        console.print(causes)
+    spikes = Table(title=f"Spikes ({report.rule.describe()})", title_justify="left")
+    for header in ("bucket start", "status", "count", "median"):
+        spikes.add_column(header, justify="right" if header in ("count", "median") else "left")
+    for spike in report.spikes:
+        spikes.add_row(iso(spike.start), str(spike.status), str(spike.count), f"{spike.baseline:g}")
+    if report.spikes:
+        console.print(spikes)
+    elif report.total:
+        console.print(Text(f"no spikes ({report.rule.describe()})"))
+    if report.samples:
+        console.print(Text(f"{report.unrecognised} unrecognised lines, for example:"))
+        for sample in report.samples:
+            where = f"  {printable(sample.source)}:{sample.number}: "
+            console.print(Text(where + printable(sample.text)), style="dim")

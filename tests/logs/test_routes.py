@@ -1,0 +1,52 @@
+"""Request targets fold into route templates: ids become {id}, the query goes."""
+
+from __future__ import annotations
+
+import pytest
+
+from httpconflict.tools.logs.routes import route_template
+
+
+@pytest.mark.parametrize(
+    ("target", "route"),
+    [
+        pytest.param("/v1/notes/42", "/v1/notes/{id}", id="number"),
+        pytest.param("/v1/notes/42?expand=body&ts=9", "/v1/notes/{id}", id="query-dropped"),
+        pytest.param("/v1/notes/42#top", "/v1/notes/{id}", id="fragment-dropped"),
+        pytest.param("/v1/notes?page=2", "/v1/notes", id="query-on-a-collection"),
+        pytest.param("/v1/users/0b5f9c8e-1d7a-4c1e-9b3a-2f6e8d4c7a10", "/v1/users/{id}", id="uuid"),
+        pytest.param(
+            "/v1/users/0B5F9C8E-1D7A-4C1E-9B3A-2F6E8D4C7A10", "/v1/users/{id}", id="uuid-upper"
+        ),
+        pytest.param(
+            "/v1/users/0b5f9c8e1d7a4c1e9b3a2f6e8d4c7a10", "/v1/users/{id}", id="uuid-no-dashes"
+        ),
+        pytest.param("/v1/blobs/5f3a9c2e7b1d4e6f8a0b2c4d", "/v1/blobs/{id}", id="object-id"),
+        pytest.param("/git/commits/9fceb02d", "/git/commits/{id}", id="short-sha"),
+        pytest.param(
+            "/v1/sessions/01ARZ3NDEKTSV4RRFFQ69G5FAV/refresh",
+            "/v1/sessions/{id}/refresh",
+            id="ulid",
+        ),
+        pytest.param("/v1/customers/cus_NffrFeUfNV2Hib", "/v1/customers/{id}", id="stripe-id"),
+        pytest.param("/t/dGhpcyBp3yBhIHRva2Vu", "/t/{id}", id="base64url-token"),
+        pytest.param("/v1/exports/42.csv", "/v1/exports/{id}.csv", id="id-with-extension"),
+        pytest.param("/orgs/7/repos/91/issues/3", "/orgs/{id}/repos/{id}/issues/{id}", id="nested"),
+        pytest.param("/api/v1/notes", "/api/v1/notes", id="version-stays"),
+        pytest.param("/blog/deadbeef", "/blog/deadbeef", id="hex-word-without-digit-stays"),
+        pytest.param("/docs/release-notes-2024", "/docs/release-notes-2024", id="slug-stays"),
+        pytest.param("/rpc/getUserProfileSettings", "/rpc/getUserProfileSettings", id="camel"),
+        pytest.param("/v1/notes/a1b2", "/v1/notes/a1b2", id="short-mixed-stays"),
+        pytest.param("/static/app.min.js", "/static/app.min.js", id="file-name-stays"),
+        pytest.param("/v1/notes/", "/v1/notes/", id="trailing-slash-kept"),
+        pytest.param("/", "/", id="root"),
+        pytest.param("http://example.com/v1/notes/42?x", "/v1/notes/{id}", id="absolute-form"),
+        pytest.param("https://example.com", "/", id="absolute-form-no-path"),
+        pytest.param("*", "*", id="asterisk-form"),
+        pytest.param("-", "-", id="no-request-line"),
+        pytest.param("/v1/notes/١٢٣", "/v1/notes/١٢٣", id="non-ascii-digits-stay"),
+    ],
+)
+def test_route_template(target: str, route: str) -> None:
+    """Each case folds as the routes module's docstring says."""
+    assert route_template(target) == route
