@@ -15,6 +15,9 @@ $(STAMP): pyproject.toml constraints.txt
 	@# mysqlclient (a test driver) compiles against MariaDB's client library.
 	@pkg-config --exists mariadb 2>/dev/null || { apt-get update -qq && \
 		apt-get install -y -qq pkg-config libmariadb-dev >/dev/null; }
+	@# The audit tests run json-server, which their set-up installs with npm.
+	@command -v npm >/dev/null 2>&1 || { apt-get update -qq && \
+		apt-get install -y -qq nodejs npm >/dev/null; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'

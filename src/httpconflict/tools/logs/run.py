@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .._output import FAILED, FOUND, OK, console, print_json
@@ -13,17 +16,32 @@ from .report import LogReport, Unreadable, build_report
 from .spikes import SpikeRule
 from .tally import Tally
 
+#: Lines between progress updates, and the input size from which a bar is shown.
+_STEP = 10_000
+_BIG = 20_000_000
+
 
 def _complain(message: str) -> None:
     print(f"httpconflict logs: {message}", file=sys.stderr)
 
 
-def scan(source: str, parser: LineParser, tally: Tally) -> Unreadable | None:
-    """Tally every line of one source; what went wrong if it could not be read to the end."""
+def scan(
+    source: str, parser: LineParser, tally: Tally, progress: Callable[[int], None] | None = None
+) -> Unreadable | None:
+    """Tally every line of one source; what went wrong if it could not be read to the end.
+
+    `progress`, if given, is told the characters read, every `_STEP` lines.
+    """
     name = source_name(source)
     number = 0  # the last line read, for the message if reading fails
+    read = 0
     try:
         for number, line in enumerate(read_lines(source), 1):
+            if progress is not None:
+                read += len(line) + 1
+                if number % _STEP == 0:
+                    progress(read)
+                    read = 0
             if not line.strip():
                 tally.add_blank()
             elif (entry := parser.parse(line)) is not None:
@@ -36,6 +54,26 @@ def scan(source: str, parser: LineParser, tally: Tally) -> Unreadable | None:
             reason += f" (after line {number})"
         return Unreadable(name, reason)
     return None
+
+
+@contextlib.contextmanager
+def _progress_bar(sources: list[str]) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar on stderr for big files read at a terminal; None otherwise.
+
+    Its total is the files' size: exact for plain text, an estimate for
+    gzip (read counts characters once unpacked), unknown for stdin.
+    """
+    sizes = [os.path.getsize(s) if os.path.isfile(s) else None for s in sources]
+    if not sys.stderr.isatty() or sum(size or 0 for size in sizes) < _BIG:
+        yield None
+        return
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+    total = None if None in sizes else sum(size or 0 for size in sizes)
+    columns = ("reading logs", BarColumn(), DownloadColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console(sys.stderr), transient=True) as bar:
+        task = bar.add_task("read", total=total)
+        yield lambda read: bar.advance(task, read)
 
 
 def _write_outputs(report: LogReport, args: argparse.Namespace) -> bool:
@@ -62,10 +100,11 @@ def run(args: argparse.Namespace) -> int:
     parser = LineParser(args.format)
     tally = Tally(args.bucket)
     unreadable: list[Unreadable] = []
-    for source in args.files:
-        if (failure := scan(source, parser, tally)) is not None:
-            _complain(f"cannot read {failure.source}: {failure.reason}")
-            unreadable.append(failure)
+    with _progress_bar(args.files) as progress:
+        for source in args.files:
+            if (failure := scan(source, parser, tally, progress)) is not None:
+                _complain(f"cannot read {failure.source}: {failure.reason}")
+                unreadable.append(failure)
     report = build_report(
         tally,
         sources=tuple(source_name(s) for s in args.files),
