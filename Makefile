@@ -18,6 +18,8 @@ $(STAMP): pyproject.toml constraints.txt
 	@# The audit tests run json-server, which their set-up installs with npm.
 	@command -v npm >/dev/null 2>&1 || { apt-get update -qq && \
 		apt-get install -y -qq nodejs npm >/dev/null; }
+	@# The browser tests (tests/web) drive Debian's Chromium; no browser is downloaded.
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'

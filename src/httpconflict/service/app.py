@@ -22,7 +22,7 @@ from .._errors import Unavailable
 from ..asgi import IdempotencyMiddleware, IdempotencyPolicy, Scope
 from ..storage import document_store
 from ..storage.idempotency import idempotency_store
-from . import collection_settings, openapi, problem_pages, problems
+from . import collection_settings, editor, openapi, problem_pages, problems
 from .accesslog import AccessLog
 from .config import ServiceConfig
 from .documents import ROUTES
@@ -72,6 +72,7 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
             *collection_settings.ROUTES,
             *ROUTES,
             *problem_pages.ROUTES,
+            *editor.ROUTES,
             Route("/healthz", healthz, methods=["GET"]),
             Route("/openapi.json", openapi_json, methods=["GET"]),
         ],

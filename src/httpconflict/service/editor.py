@@ -1,0 +1,77 @@
+"""The web editor: GET / and its script and style sheet, static files from ``web/``.
+
+The page (docs/editor.md) is plain HTML, JavaScript and CSS with no build
+step; it talks to the service only through the documented HTTP API. The
+files are read once, at the first request, and served with a strong ETag
+(answering If-None-Match with 304) and a Content-Security-Policy that
+allows nothing but this origin, so the page cannot load anything from
+another network. The routes are not in /openapi.json: they are a client
+of the API, not part of it.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Final
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .._errors import NotFound
+from .._etag import ETag
+from .._preconditions import Decision, Validators, evaluate
+from .requests import conditions
+
+WEB: Final = Path(__file__).parent / "web"
+# name -> media type; anything else under /editor/ is a 404.
+FILES: Final = {
+    "index.html": "text/html; charset=utf-8",
+    "editor.js": "text/javascript; charset=utf-8",
+    "editor.css": "text/css; charset=utf-8",
+}
+SECURITY: Final = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+@cache
+def _read(name: str) -> tuple[bytes, ETag]:
+    body = (WEB / name).read_bytes()
+    return body, ETag.from_content(body)
+
+
+def _serve(request: Request, name: str) -> Response:
+    body, etag = _read(name)
+    # no-cache: revalidate each time (a 304 is cheap), so a new version shows at once.
+    headers = {**SECURITY, "ETag": etag.to_header(), "Cache-Control": "no-cache"}
+    if evaluate(request.method, conditions(request), Validators(etag=etag)) is (
+        Decision.NOT_MODIFIED
+    ):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=FILES[name], headers=headers)
+
+
+async def index(request: Request) -> Response:
+    """GET /: the editor page."""
+    return _serve(request, "index.html")
+
+
+async def asset(request: Request) -> Response:
+    """GET /editor/{name}: the page's script or style sheet."""
+    name = request.path_params["name"]
+    if name not in FILES or name == "index.html":
+        raise NotFound(f"no editor file {name!r}")
+    return _serve(request, name)
+
+
+ROUTES: Final = [
+    Route("/", index, methods=["GET"]),
+    Route("/editor/{name}", asset, methods=["GET"]),
+]

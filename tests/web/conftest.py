@@ -1,0 +1,116 @@
+"""Fixtures for the browser tests: Debian's Chromium driven by Playwright, and a service
+process that can be stopped and started again on the same port and database file.
+
+Without /usr/bin/chromium (``apt-get install chromium``; the Makefile's set-up does it)
+the tests skip with the reason; with CI=true set they fail instead. No browser build is
+ever downloaded: Playwright only drives the system's Chromium.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import httpx
+import pytest
+
+from tests.servers import ServiceProcess, free_port, stop, wait_until_up
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext
+
+CHROMIUM = Path("/usr/bin/chromium")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# Without the background-networking flags Chromium tries to reach Google, which a
+# closed network answers slowly or not at all.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+DOCS = Path(__file__).parent.parent.parent / "docs"
+
+
+def _unavailable(message: str) -> None:
+    if IN_CI:
+        pytest.fail(f"CI=true: {message}", pytrace=False)
+    pytest.skip(message)
+
+
+# Module scope, not session: while Playwright's sync API runs, its event loop is the
+# thread's running loop, and later tests calling asyncio.run() would fail.
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Chromium, headless, for one test module."""
+    if not CHROMIUM.exists():
+        _unavailable(f"{CHROMIUM} is missing; install it with `apt-get install chromium`")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as error:
+        _unavailable(f"playwright is not installed ({error}); `pip install -e '.[dev]'`")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def contexts(browser: Browser) -> Iterator[list[BrowserContext]]:
+    """Two independent browser profiles (own localStorage each), closed afterwards."""
+    opened = [browser.new_context(viewport={"width": 1000, "height": 760}) for _ in range(2)]
+    yield opened
+    for context in opened:
+        context.close()
+
+
+class RestartableService:
+    """`httpconflict serve` on a fixed port and SQLite file, stopped and started at will."""
+
+    def __init__(self, db: Path, log_dir: Path) -> None:
+        self.db = str(db)
+        self.log_dir = log_dir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.runs: list[ServiceProcess] = []
+
+    def start(self) -> None:
+        log_path = self.log_dir / f"access-{self.port}-{len(self.runs)}.log"
+        command = [sys.executable, "-m", "httpconflict.cli", "serve", "--db", self.db]
+        command += ["--port", str(self.port), "--log-format", "json"]
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+        self.runs.append(ServiceProcess(self.url, self.db, process, log_path))
+        wait_until_up(self.url, process, log_path)
+
+    def stop(self) -> None:
+        stop(self.runs[-1].process)
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=10)
+
+
+@pytest.fixture
+def editor_service(tmp_path: Path) -> Iterator[RestartableService]:
+    """A running service; afterwards, no request of any of its runs got a 5xx."""
+    server = RestartableService(tmp_path / "editor.db", tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+    failures = [r for run in server.runs for r in run.access_log() if r["status"] >= 500]
+    assert not failures, f"requests answered 5xx: {failures[:5]}"

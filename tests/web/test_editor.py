@@ -1,0 +1,186 @@
+"""The web editor at / in a real browser: autosave, live view, conflicts, offline.
+
+Each test runs a real `httpconflict serve` (SQLite) and Debian's Chromium, and checks
+the stored documents through the HTTP API, not only through the page.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from tests.web.conftest import DOCS, RestartableService
+
+if TYPE_CHECKING:
+    from playwright.sync_api import BrowserContext, Page, Response
+
+# Saves wait 600 ms after the last keystroke; a retry waits at most 4 s.
+SAVED_WITHIN_MS = 10_000
+
+
+def create(service: RestartableService, document: dict[str, Any]) -> str:
+    with service.client() as http:
+        response = http.post("/v1/notes", json=document)
+    assert response.status_code == 201, response.text
+    doc_id: str = response.headers["location"].rsplit("/", 1)[1]
+    return doc_id
+
+
+def stored(service: RestartableService, doc_id: str) -> Any:
+    with service.client() as http:
+        response = http.get(f"/v1/notes/{doc_id}")
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def open_editor(context: BrowserContext, service: RestartableService, doc_id: str) -> Page:
+    page = context.new_page()
+    page.goto(f"{service.url}/#/notes/{doc_id}")
+    expect(page.locator("#field-title")).to_be_visible()
+    expect_state(page, "saved")
+    return page
+
+
+def expect_state(page: Page, state: str, timeout: float = SAVED_WITHIN_MS) -> None:
+    expect(page.locator("#save-state")).to_have_attribute("data-state", state, timeout=timeout)
+
+
+def expect(actual: Any) -> Any:
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(actual)
+
+
+def test_the_page_is_served_with_its_files(editor_service: RestartableService) -> None:
+    """GET / and its script and style sheet: right types, self-only CSP, 304 on If-None-Match."""
+    with editor_service.client() as http:
+        page = http.get("/")
+        assert page.headers["content-type"] == "text/html; charset=utf-8"
+        assert "default-src 'self'" in page.headers["content-security-policy"]
+        again = http.get("/", headers={"If-None-Match": page.headers["etag"]})
+        assert again.status_code == 304
+        script = http.get("/editor/editor.js")
+        assert script.headers["content-type"] == "text/javascript; charset=utf-8"
+        assert http.get("/editor/editor.css").headers["content-type"] == "text/css; charset=utf-8"
+        assert http.get("/editor/missing.js").status_code == 404
+    for text in (page.text, script.text):
+        assert "http://" not in text
+        assert "https://" not in text
+
+
+def test_browse_create_and_edit(
+    contexts: list[BrowserContext], editor_service: RestartableService
+) -> None:
+    """Open a collection, create a document, edit a field and the raw JSON: both stored."""
+    page = contexts[0].new_page()
+    page.goto(editor_service.url + "/")
+    page.get_by_label("Collection name").fill("notes")
+    page.get_by_role("button", name="Open collection").click()
+    expect(page.locator("#collection-empty")).to_be_visible()
+    page.get_by_label("New document (JSON object)").fill('{"title": "First", "count": 1}')
+    page.get_by_role("button", name="Create document").click()
+    expect(page.get_by_label("title")).to_have_value("First")
+    doc_id = page.evaluate("location.hash").rsplit("/", 1)[1]
+    page.get_by_label("count").fill("2")
+    expect_state(page, "saved")
+    raw = page.get_by_label("Raw JSON")
+    raw.fill('{"title": "First", "count": 2, "done": true}')
+    expect_state(page, "saved")
+    assert stored(editor_service, doc_id) == {"title": "First", "count": 2, "done": True}
+    expect(page.get_by_label("done")).to_be_checked()
+    page.goto(f"{editor_service.url}/#/notes")
+    expect(page.get_by_role("link", name=f"{doc_id} — First")).to_be_visible()
+
+
+def test_two_pages_editing_different_fields_both_stored(
+    contexts: list[BrowserContext], editor_service: RestartableService
+) -> None:
+    """Two pages edit different fields from one version: the server merges, no conflict shown."""
+    doc_id = create(editor_service, {"title": "Draft", "body": "", "count": 1})
+    one, two = (open_editor(context, editor_service, doc_id) for context in contexts)
+    patches: list[Response] = []
+    for page in (one, two):
+        page.on("response", lambda r: patches.append(r) if r.request.method == "PATCH" else None)
+    one.get_by_label("title").fill("Title from one")
+    two.get_by_label("body").fill("Body from two")
+    expect_state(one, "saved")
+    expect_state(two, "saved")
+    assert stored(editor_service, doc_id) == {
+        "title": "Title from one",
+        "body": "Body from two",
+        "count": 1,
+    }
+    assert [r.status for r in patches] == [200, 200]
+    assert any("rebased-from" in r.headers for r in patches), "the second save was merged"
+    # The live view: each page shows the other's field (not focused, nothing pending there).
+    expect(one.get_by_label("body")).to_have_value("Body from two")
+    expect(two.get_by_label("title")).to_have_value("Title from one")
+    for page in (one, two):
+        expect(page.locator("#conflicts")).to_be_hidden()
+    one.screenshot(path=DOCS / "editor.png", full_page=True)
+
+
+@pytest.mark.parametrize(
+    ("button", "chosen"),
+    [("Keep mine", "Title from two"), ("Use theirs", "Title from one")],
+    ids=["keep-mine", "use-theirs"],
+)
+def test_same_field_conflict_is_shown_and_resolved(
+    contexts: list[BrowserContext], editor_service: RestartableService, button: str, chosen: str
+) -> None:
+    """Both pages edit the title: the later sees base/theirs/mine, and its choice is stored."""
+    doc_id = create(editor_service, {"title": "Draft", "body": "", "count": 1})
+    one, two = (open_editor(context, editor_service, doc_id) for context in contexts)
+    # Page two is in the title field (so the live view leaves it alone) while one saves.
+    two.get_by_label("title").focus()
+    one.get_by_label("title").fill("Title from one")
+    expect_state(one, "saved")
+    two.wait_for_timeout(1200)  # a poll has seen one's version
+    expect(two.get_by_label("title")).to_have_value("Draft")
+    two.get_by_label("title").fill("Title from two")
+    two.get_by_label("body").fill("Body from two")  # a non-conflicting edit in the same save
+    expect_state(two, "conflict")
+    conflict = two.locator('.conflict[data-pointer="/title"]')
+    for cell in ('"Draft"', '"Title from one"', '"Title from two"'):
+        expect(conflict.get_by_role("cell", name=cell)).to_be_visible()
+    # Nothing of the conflicting save is stored yet.
+    assert stored(editor_service, doc_id) == {"title": "Title from one", "body": "", "count": 1}
+    if button == "Keep mine":
+        two.screenshot(path=DOCS / "conflict.png", full_page=True)
+    conflict.get_by_role("button", name=f"{button}: title").click()
+    expect_state(two, "saved")
+    expect(two.locator("#conflicts")).to_be_hidden()
+    expected = {"title": chosen, "body": "Body from two", "count": 1}
+    assert stored(editor_service, doc_id) == expected
+    expect(two.get_by_label("title")).to_have_value(chosen)
+    expect(one.get_by_label("body")).to_have_value("Body from two")
+
+
+def test_a_save_while_the_server_is_down_is_retried(
+    contexts: list[BrowserContext], editor_service: RestartableService
+) -> None:
+    """Stop the server, type: "offline, retrying"; start it again: the edit is stored."""
+    doc_id = create(editor_service, {"title": "Draft", "count": 1})
+    page = open_editor(contexts[0], editor_service, doc_id)
+    editor_service.stop()
+    page.get_by_label("title").press("End")
+    page.get_by_label("title").press_sequentially(" typed offline", delay=20)
+    expect_state(page, "offline")
+    expect(page.locator("#save-state")).to_have_text("Offline, retrying")
+    editor_service.start()
+    expect_state(page, "saved")
+    assert stored(editor_service, doc_id) == {"title": "Draft typed offline", "count": 1}
+
+
+def test_edits_survive_a_reload_before_they_are_saved(
+    contexts: list[BrowserContext], editor_service: RestartableService
+) -> None:
+    """A reload inside the debounce keeps the edit (localStorage) and sends it on load."""
+    doc_id = create(editor_service, {"title": "Draft", "count": 1})
+    page = open_editor(contexts[0], editor_service, doc_id)
+    page.get_by_label("count").fill("7")
+    page.reload()  # before the 600 ms debounce sent anything
+    expect_state(page, "saved")
+    assert stored(editor_service, doc_id) == {"title": "Draft", "count": 7}
+    assert page.evaluate("localStorage.length") == 0
