@@ -29,7 +29,7 @@ import httpx
 
 from httpconflict.httpx import AsyncConflictClient
 
-MERGE_PATCH: Final = {"content-type": "application/merge-patch+json"}
+MERGE_PATCH: Final = {"content-type": "application/merge-patch+json", "prefer": "rebase"}
 #: A save that keeps meeting conflicts gives up after this many tries.
 MAX_TRIES: Final = 100
 

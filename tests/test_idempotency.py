@@ -249,12 +249,39 @@ def test_no_key() -> None:
 
 
 def test_transactional_first_request_checks_then_executes() -> None:
-    """Transactional: look the key up (no claim), execute; the app recorded the answer."""
+    """Transactional: look the key up (no claim), execute, then complete (the app may have)."""
     flow = idempotency_flow("k", FP, transactional=True)
     assert isinstance(next(flow), Check)
     assert isinstance(flow.send(None), Execute)
-    answer = end(flow, CREATED)
+    assert flow.send(CREATED) == Complete(CREATED)
+    answer = end(flow, True)
     assert answer.response == CREATED  # type: ignore[attr-defined]
+
+
+def test_transactional_refusal_recorded_after_a_duplicates_write_replays_that() -> None:
+    """Transactional: a refusal (412) whose key another request recorded meanwhile replays that.
+
+    A duplicate that ran at the same time wrote, and that is why this one
+    was refused; the client must hear of the write, not of the refusal.
+    """
+    refused = StoredResponse(412, (), b"{}")
+    flow = idempotency_flow("k", FP, transactional=True)
+    next(flow)
+    flow.send(None)
+    assert flow.send(refused) == Complete(refused)
+    assert isinstance(flow.send(False), Check)
+    answer = end(flow, Record(FP, State.COMPLETED, CREATED))
+    assert answer.replayed  # type: ignore[attr-defined]
+    assert answer.response == CREATED  # type: ignore[attr-defined]
+
+
+def test_transactional_server_errors_are_not_recorded() -> None:
+    """Transactional: a 5xx ends the flow with no record, so a retry runs again."""
+    flow = idempotency_flow("k", FP, transactional=True)
+    next(flow)
+    flow.send(None)
+    failed = StoredResponse(503, (), b"")
+    assert end(flow, failed).response == failed  # type: ignore[attr-defined]
 
 
 def test_transactional_race_lost_replays_the_winner() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -17,11 +17,12 @@ from httpconflict import (
     WriteResult,
     write_flow,
 )
-from httpconflict._write import WriteDecision, WriteFlow, already_in_place
+from httpconflict._write import WriteFlow
 
 T = datetime(2026, 1, 1, tzinfo=UTC)
-V1 = Validators(ETag("v1"), T)
-V2 = Validators(ETag("v2"), T)
+# Each the only change of its second (a store that knows says so).
+V1 = Validators(ETag("v1"), T, last_modified_strong=True)
+V2 = Validators(ETag("v2"), T, last_modified_strong=True)
 NEW = ETag("new")
 
 
@@ -72,12 +73,43 @@ def test_refused_stale_write_is_412_with_current() -> None:
     assert finish(gen, WriteResult(False, V2)) == (WriteOutcome.PRECONDITION_FAILED, V2)
 
 
-def test_refused_because_already_in_requested_state() -> None:
-    """The state asked for is current: success without a write (RFC 9110 §13.1.1)."""
+def test_a_stale_write_is_412_even_when_its_state_is_in_place() -> None:
+    """The state asked for is current, but If-Match names another: 412, never "already done".
+
+    Two clients that read v1 and both PUT the same body made two changes;
+    the second must hear of the first.
+    """
     gen = flow({"If-Match": '"v1"'})
     next(gen)
     current = Validators(NEW, T)
+    assert finish(gen, WriteResult(False, current)) == (WriteOutcome.PRECONDITION_FAILED, current)
+
+
+def test_a_write_that_changes_nothing_under_a_true_precondition_is_unchanged() -> None:
+    """If-Match names the current version and the body is what is stored: 2xx, no new version."""
+    gen = flow({"If-Match": '"new"'})
+    next(gen)
+    current = Validators(NEW, T)
     assert finish(gen, WriteResult(False, current)) == (WriteOutcome.UNCHANGED, current)
+
+
+def test_if_unmodified_since_in_the_current_versions_second_waits() -> None:
+    """A date-guarded write in the second of the version it read would leave two versions with one
+    date: refused (412), so the next reader's date names one version again."""
+    date = "Thu, 01 Jan 2026 00:00:00 GMT"
+    gen = flow({"If-Unmodified-Since": date}, now=T + timedelta(milliseconds=400))
+    assert isinstance(next(gen), Read)
+    assert finish(gen, V1)[0] is WriteOutcome.PRECONDITION_FAILED
+    gen = flow({"If-Unmodified-Since": date}, now=T + timedelta(seconds=1))
+    next(gen)
+    assert gen.send(V1) == Write(Guard(exists=True, etags=frozenset({"v1"})))
+
+
+def test_if_unmodified_since_in_doubt_is_412() -> None:
+    """Two versions share the date's second: the date cannot say which one was read (§8.8.2.2)."""
+    gen = flow({"If-Unmodified-Since": "Thu, 01 Jan 2026 00:00:00 GMT"})
+    next(gen)
+    assert finish(gen, Validators(ETag("v2"), T))[0] is WriteOutcome.PRECONDITION_FAILED
 
 
 def test_refused_create_without_precondition_is_428() -> None:
@@ -121,7 +153,7 @@ def test_lost_race_is_retried_against_the_new_state() -> None:
 
 def test_attempts_are_bounded() -> None:
     """A write that loses every race ends CONTENDED, never loops forever."""
-    gen = flow({"If-Unmodified-Since": "Thu, 01 Jan 2026 00:00:00 GMT"}, attempts=3)
+    gen = flow({"If-Unmodified-Since": "Thu, 01 Jan 2026 01:00:00 GMT"}, attempts=3)
     next(gen)
     command = gen.send(V1)
     for i in range(2):
@@ -158,30 +190,3 @@ def test_delete_never_guards_on_absence(
     gen = flow(headers, method="DELETE")
     assert isinstance(next(gen), Read)
     assert finish(gen, current)[0] is outcome
-
-
-@pytest.mark.parametrize(
-    ("headers", "outcome", "current", "expected"),
-    [
-        pytest.param({"if-match": '"v1"'}, WriteOutcome.PRECONDITION_FAILED, V2, True, id="stale"),
-        pytest.param({"if-match": '"v1"'}, WriteOutcome.WRITTEN, V2, False, id="written"),
-        pytest.param({}, WriteOutcome.PRECONDITION_REQUIRED, V2, False, id="no-precondition"),
-        pytest.param({"if-match": '"v1"'}, WriteOutcome.NOT_FOUND, None, False, id="absent"),
-        pytest.param(
-            {"if-match": '"v1"'},
-            WriteOutcome.PRECONDITION_FAILED,
-            Validators(last_modified=T),
-            False,
-            id="no-etag",
-        ),
-    ],
-)
-def test_already_in_place(
-    headers: dict[str, str],
-    outcome: WriteOutcome,
-    current: Validators | None,
-    expected: bool,
-) -> None:
-    """A refused write whose values the store found in place: the core says if that is a 2xx."""
-    decision = WriteDecision(outcome, current)
-    assert already_in_place("PUT", Conditions.from_headers(headers), decision) is expected

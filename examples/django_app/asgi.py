@@ -1,8 +1,10 @@
 """Django as an ASGI app, inside httpconflict's Idempotency-Key middleware.
 
 The middleware is plain ASGI, so it wraps Django as it wraps any app: a
-retried ``POST /v1/orders`` with the same Idempotency-Key gets the first
-answer again (``Idempotent-Replayed: true``) instead of a second order.
+retried ``POST /v1/orders``, or a retried ``PUT`` or ``DELETE`` of a note,
+with the same Idempotency-Key gets the first answer again
+(``Idempotent-Replayed: true``) instead of a second order or a 412 for the
+write the client made itself.
 """
 
 from __future__ import annotations
@@ -15,14 +17,15 @@ from django.core.asgi import get_asgi_application
 from httpconflict.asgi import IdempotencyMiddleware, IdempotencyPolicy
 from httpconflict.storage.idempotency import IdempotencyStore, idempotency_store
 
-ORDERS = IdempotencyPolicy(methods=frozenset({"POST"}))
+#: Every unsafe method (POST, PUT, PATCH, DELETE) of the API's own routes.
+WRITES = IdempotencyPolicy()
 
 
 def application(keys: IdempotencyStore) -> Any:
     return IdempotencyMiddleware(
         get_asgi_application(),
         store=keys,
-        policy=lambda scope: ORDERS if scope["path"] == "/v1/orders" else None,
+        policy=lambda scope: WRITES if scope["path"].startswith("/v1/") else None,
     )
 
 

@@ -5,7 +5,8 @@
 - notes: GET answers 304 when If-None-Match names the current ETag; PUT and
   DELETE write in ONE statement ``... WHERE id = ? AND version = ?``
   (`versioned_update`), so a stale If-Match is a 412 and none is a 428;
-- orders: `IdempotencyMiddleware` replays a retried POST's answer.
+- orders, and every other write: `IdempotencyMiddleware` replays the answer
+  of a request retried with its Idempotency-Key.
 """
 
 from __future__ import annotations
@@ -123,9 +124,8 @@ def create_app(path: str) -> FastAPI:
     app.state.engine = engine
     app.include_router(router)
     install(app)
-    app.add_middleware(
-        IdempotencyMiddleware, store=keys, policy=IdempotencyPolicy(methods=frozenset({"POST"}))
-    )
+    # Every POST, PUT, PATCH and DELETE: a retry after a lost answer is replayed.
+    app.add_middleware(IdempotencyMiddleware, store=keys, policy=IdempotencyPolicy())
     return app
 
 

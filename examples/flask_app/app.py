@@ -5,7 +5,8 @@
 - notes: `conditional` answers 304 for a matching If-None-Match, and
   `versioned_update` / `versioned_delete` check If-Match in the UPDATE or
   DELETE itself (412 stale, 428 missing, 404 absent);
-- orders: the `IdempotencyMiddleware` replays a retried POST.
+- orders, and every other write: the `IdempotencyMiddleware` replays a request
+  retried with its Idempotency-Key.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def create_app(db: str) -> Flask:
 
     app = Flask(__name__)
     HTTPConflict(app)
-    # Idempotency-Key on every POST, the keys beside the data.
+    # Idempotency-Key on every POST, PUT, PATCH and DELETE, the keys beside the data.
     app.wsgi_app = IdempotencyMiddleware(app.wsgi_app, store=idempotency_store(db))  # type: ignore[method-assign]  # Flask's way to add WSGI middleware
 
     @app.get("/healthz")

@@ -72,11 +72,16 @@ class Received:
 
 @dataclass(frozen=True, slots=True)
 class TransportFailure:
-    """No answer came: the connection failed or timed out (the request may have been applied)."""
+    """No answer came: the connection failed or timed out.
+
+    `sent`: the request may have reached the server, so it may have been
+    applied (False when the connection was never made: nothing was sent).
+    """
 
     error: Exception
     at: float = 0.0
     wall: float = 0.0
+    sent: bool = True
 
 
 Command: TypeAlias = Send | Sleep
@@ -128,6 +133,12 @@ class GaveUp:
         head = f"{self.operation} of {self.url}"
         if self.reason is GiveUpReason.REFUSED:
             line = f"{head} failed after {tries}: {self._last()}"
+        elif self.reason is GiveUpReason.OUTCOME_UNKNOWN:
+            method = self.sent.method if self.sent is not None else "the write"
+            line = (
+                f"{head}: whether the {method} was applied is unknown after {tries} "
+                f"({self.detail}); last: {self._last()}; read the resource to find out"
+            )
         else:
             line = f"{head} gave up after {tries}: {self.detail}; last: {self._last()}"
         return " ".join(line.split())

@@ -9,10 +9,20 @@ hand. Each ends by returning a `StoredDocument`, or a `GaveUp` that says why
 (the driver turns it into an exception).
 
 What to do with each answer is decided in one place, `RULES`: resend the
-same request (nothing was applied, or a repeat is recognised as done),
-read the document again and redo the change (it moved on), or give up.
-How long to wait first, and whether there is time left, is `Tries`'s
-business (``_client_retry``).
+same request (nothing was applied, or the repeat is answered from its
+Idempotency-Key), read the document again and redo the change (it moved
+on), or give up. How long to wait first, and whether there is time left,
+is `Tries`'s business (``_client_retry``).
+
+Every write carries a fresh Idempotency-Key, and every resend of that
+write the same one: a write whose answer was lost is then answered, on its
+resend, with what became of it (a server that honours keys replays the
+recorded answer, ``Idempotent-Replayed: true``), never applied twice. A
+resend whose answer is a fresh refusal cannot tell whether the lost try was
+applied (the server may not honour keys, or the try may never have reached
+it), so the operation ends OUTCOME_UNKNOWN rather than redo a change that
+may be in place: whether a change is in place cannot be told from the
+document either, since another client may have made the same one.
 """
 
 from __future__ import annotations
@@ -36,8 +46,8 @@ from ._client_commands import (
 )
 from ._client_retry import GiveUpReason, RetryPolicy, Tries, retry_after
 from ._etag import ETag
-from ._json_value import Json, copy_json, json_equal
-from ._merge_patch import MergePatchUnreachable, apply_merge_patch, merge_patch_diff
+from ._json_value import Json, copy_json
+from ._merge_patch import MergePatchUnreachable, merge_patch_diff
 from ._problem import PROBLEM_TYPE_BASE
 
 JSON: Final = "application/json"
@@ -58,8 +68,8 @@ class Step(enum.Enum):
 class Retry(enum.Enum):
     """What an answer calls for."""
 
-    #: Send the very same request again: nothing was applied, or the server
-    #: recognises the repeat (the same If-Match and body; the same key).
+    #: Send the very same request again, with its Idempotency-Key: nothing
+    #: was applied, or the server answers the repeat from the key.
     RESEND = "resend"
     #: Read the document again and redo the change on it: it moved on.
     REREAD = "reread"
@@ -76,11 +86,11 @@ RULES: Final[dict[tuple[Step, str], Retry]] = {
     (Step.READ, TRANSPORT): Retry.RESEND,
     (Step.READ, "429"): Retry.RESEND,
     (Step.READ, "503"): Retry.RESEND,
-    # A conditional write is safe to resend: if the lost one was applied,
-    # its repeat finds its own change in place (RFC 9110 §13.1.1 lets the
-    # server answer success). If the server refuses the repeat instead,
-    # `update_flow` reads again and stops if the change is there.
+    # A write is resent with its key: if the lost try was applied, the
+    # server answers from the key. If it answers a fresh refusal instead,
+    # the operation cannot know what happened (see `_Operation`).
     (Step.WRITE, TRANSPORT): Retry.RESEND,
+    (Step.WRITE, "5xx"): Retry.RESEND,
     (Step.WRITE, "412"): Retry.REREAD,
     # Someone else changed the same fields: the change is computed again
     # from what they wrote, which resolves the conflict the way the caller's
@@ -88,7 +98,6 @@ RULES: Final[dict[tuple[Step, str], Retry]] = {
     (Step.WRITE, "409 merge-conflict"): Retry.REREAD,
     (Step.WRITE, "409 idempotency-key-in-flight"): Retry.RESEND,
     (Step.WRITE, "429"): Retry.RESEND,
-    (Step.WRITE, "503"): Retry.RESEND,
     # The key makes every repeat of a create safe: a create that happened
     # is answered from its record, one that is running answers 409 until done.
     (Step.CREATE, TRANSPORT): Retry.RESEND,
@@ -120,7 +129,14 @@ _Sub: TypeAlias = Generator[Command, Reply, "Received | GaveUp"]
 
 
 class _Operation:
-    """What the steps of one operation share: its tries, its last answer, how to give up."""
+    """What the steps of one operation share: its tries, its last answer, how to give up.
+
+    It also knows whether the write being exchanged may have been applied
+    without an answer saying so (`unsure`): a try got no answer after it
+    may have reached the server, or a 5xx. Then only a success, or an
+    answer replayed from the write's key, says what happened; anything else
+    ends the operation OUTCOME_UNKNOWN.
+    """
 
     def __init__(self, operation: str, url: str, tries: Tries) -> None:
         self.operation = operation
@@ -128,13 +144,16 @@ class _Operation:
         self.tries = tries
         self.sent: Send | None = None
         self.last: Received | None = None
-        #: Whether the last `exchange` had a try whose answer was lost.
-        self.lost = False
+        self.step = Step.READ
+        self.unsure = False
 
     def give_up(
         self, reason: GiveUpReason, reply: Received | TransportFailure, detail: str = ""
     ) -> GaveUp:
         error = reply.error if isinstance(reply, TransportFailure) else None
+        if self.step is not Step.READ and self.unsure and not _replayed(reply):
+            cause = detail or "its answer was lost and no resend was answered from its key"
+            reason, detail = GiveUpReason.OUTCOME_UNKNOWN, f"{reason.value}: {cause}"
         return GaveUp(
             reason, self.operation, self.url, self.tries.count, self.sent, self.last, error, detail
         )
@@ -154,15 +173,17 @@ class _Operation:
 
     def exchange(self, step: Step, send: Send) -> _Sub:
         """Send until an answer that is not to be resent as it is, or the end."""
-        self.lost = False
+        self.step = step
+        self.unsure = False
         self.sent = send
         while True:
             reply = yield send
             assert reply is not None, "a Send is answered with Received or TransportFailure"
             if isinstance(reply, Received):
                 self.last = reply
+                self.unsure = self.unsure or reply.status >= 500
             else:
-                self.lost = True
+                self.unsure = self.unsure or reply.sent
             action = rule(step, reply)
             if action is not Retry.RESEND:
                 if isinstance(reply, TransportFailure):
@@ -171,6 +192,13 @@ class _Operation:
             ended = yield from self.pause(reply)
             if ended is not None:
                 return ended
+
+
+def _replayed(reply: Received | TransportFailure) -> bool:
+    """Whether an answer was replayed from its Idempotency-Key (it tells what became of a try)."""
+    if isinstance(reply, TransportFailure):
+        return False
+    return (reply.header("idempotent-replayed") or "").strip().lower() == "true"
 
 
 def _json_body(document: Json) -> bytes:
@@ -193,24 +221,23 @@ def update_flow(
     policy: RetryPolicy,
     started: float,
     random: Callable[[], float],
+    new_key: Callable[[], str],
 ) -> Generator[Command, Reply, StoredDocument | GaveUp]:
     """Read-modify-write of the JSON document at `url`, until it lands or cannot.
 
     Each attempt GETs the document, calls `change` on a deep copy of it (the
     function returns the new document, or None to keep the copy it changed
-    in place), and sends the difference as a JSON Merge Patch with If-Match,
-    so the server can merge it with changes made meanwhile to other fields.
-    A change a merge patch cannot express (a member set to null) is sent as
-    a PUT of the whole document. A change that changes nothing sends
-    nothing. A server that does not take merge patches (405, 415) gets the
-    PUT instead.
+    in place), and sends the difference as a JSON Merge Patch with If-Match
+    and ``Prefer: rebase``, so the server can merge it with changes made
+    meanwhile to other fields. A change a merge patch cannot express (a
+    member set to null) is sent as a PUT of the whole document. A change
+    that changes nothing sends nothing. A server that does not take merge
+    patches (405, 415) gets the PUT instead. Each write carries a fresh
+    Idempotency-Key from `new_key`, kept for its resends.
     """
     op = _Operation("update", url, Tries(policy, started=started, random=random))
     read = Send("GET", url, (("Accept", JSON),))
     server_patches = True
-    # After a write whose answer was lost and a refusal of its repeat: whether
-    # a document already holds that write's change.
-    holds_lost_change: Callable[[Json], bool] | None = None
     while True:
         got = yield from op.exchange(Step.READ, read)
         if isinstance(got, GaveUp):
@@ -222,10 +249,6 @@ def update_flow(
         if current is None or etag is None:
             what = "is not a JSON object" if current is None else "came without a strong ETag"
             return op.give_up(GiveUpReason.UNUSABLE_ANSWER, got, f"the document read {what}")
-        if holds_lost_change is not None and holds_lost_change(current):
-            # The write whose answer was lost had been applied: making the
-            # change again would make it twice.
-            return StoredDocument(url, current, etag, op.tries.count)
         draft = copy_json(current)
         new = change(draft)
         new = draft if new is None else new
@@ -238,49 +261,51 @@ def update_flow(
         if patch == {}:
             return StoredDocument(url, current, etag, op.tries.count)
         if patch is None or not server_patches:
-            write = _put(url, etag, new)
+            write = _put(url, etag, new, new_key())
         else:
-            write = _patch(url, etag, patch)
+            write = _patch(url, etag, patch, new_key())
         got = yield from op.exchange(Step.WRITE, write)
         if isinstance(got, GaveUp):
             return got
-        if write.method == "PATCH" and got.status in (405, 415):
+        if write.method == "PATCH" and got.status in (405, 415) and not op.unsure:
             # RFC 5789 §2.2: 415 for a patch format the server does not take;
             # a server without PATCH answers 405. The whole document says the same.
             server_patches = False
-            write = _put(url, etag, new)
+            write = _put(url, etag, new, new_key())
             got = yield from op.exchange(Step.WRITE, write)
             if isinstance(got, GaveUp):
                 return got
         if 200 <= got.status < 300:
             return (yield from _written(op, got, new))
-        if rule(Step.WRITE, got) is not Retry.REREAD:
+        if rule(Step.WRITE, got) is not Retry.REREAD or (op.unsure and not _replayed(got)):
+            # A refusal of a write that may have been applied by a try whose
+            # answer was lost says nothing of that try: redoing the change
+            # could make it twice.
             return op.give_up(GiveUpReason.REFUSED, got)
-        holds_lost_change = _holds(write.method, patch, new) if op.lost else None
         ended = yield from op.pause(got)
         if ended is not None:
             return ended
 
 
-def _holds(method: str, patch: Json, new: Json) -> Callable[[Json], bool]:
-    """Whether a document holds the change of a PATCH (`patch`) or PUT (`new`).
-
-    The client's side of RFC 9110 §13.1.1's "already succeeded": the state
-    the write asked for is in place. (If someone else wrote since, on top of
-    it, the change no longer shows and is made again.)
-    """
-    if method == "PATCH":
-        return lambda doc: json_equal(apply_merge_patch(doc, patch), doc)
-    return lambda doc: json_equal(doc, new)
-
-
-def _patch(url: str, etag: str, patch: Json) -> Send:
-    headers = (("Content-Type", MERGE_PATCH), ("If-Match", etag))
+def _patch(url: str, etag: str, patch: Json, key: str) -> Send:
+    headers = (
+        ("Content-Type", MERGE_PATCH),
+        ("If-Match", etag),
+        # RFC 7240: merge with what others changed since, when it touches
+        # nothing of theirs (a server that does not know it answers 412).
+        ("Prefer", "rebase"),
+        ("Idempotency-Key", sf_string(key)),
+    )
     return Send("PATCH", url, headers, _json_body(patch))
 
 
-def _put(url: str, etag: str, new: Json) -> Send:
-    return Send("PUT", url, (("Content-Type", JSON), ("If-Match", etag)), _json_body(new))
+def _put(url: str, etag: str, new: Json, key: str) -> Send:
+    headers = (
+        ("Content-Type", JSON),
+        ("If-Match", etag),
+        ("Idempotency-Key", sf_string(key)),
+    )
+    return Send("PUT", url, headers, _json_body(new))
 
 
 def _written(

@@ -100,6 +100,10 @@ class GiveUpReason(enum.Enum):
     ATTEMPTS_EXHAUSTED = "attempts-exhausted"
     #: The next wait would end past the time budget.
     TIME_BUDGET_SPENT = "time-budget-spent"
+    #: A write may or may not have been applied, and no answer says which:
+    #: its answer was lost and no retry (with its Idempotency-Key) got one
+    #: that tells.
+    OUTCOME_UNKNOWN = "outcome-unknown"
 
 
 class Tries:

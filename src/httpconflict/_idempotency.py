@@ -168,11 +168,39 @@ ANSWERS: Final[dict[tuple[State, bool], Action]] = {
 
 @dataclass(frozen=True, slots=True)
 class StoredResponse:
-    """The answer recorded for a completed key, replayed to its retries."""
+    """The answer recorded for a completed key, replayed to its retries.
+
+    `echoes`: the answer's body is the request's own body (a service that
+    stores what it is sent and answers with it), so it is not stored: a
+    retry has the same body (the fingerprint says so), and its replay is
+    given that.
+    """
 
     status: int
     headers: tuple[tuple[str, str], ...]
     body: bytes
+    echoes: bool = False
+
+    def replayed_to(self, request_body: bytes) -> bytes:
+        """The body a replay sends to a retry whose body is `request_body`."""
+        return request_body if self.echoes else self.body
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """An answer to record under a key in the same transaction as a document write.
+
+    Recording fails (`IdempotencyKeyTaken`, and the whole transaction rolls
+    back) if the key already holds a live record: another request got there
+    first.
+    """
+
+    principal: str
+    key: str
+    fingerprint: str
+    response: StoredResponse
+    now: float
+    expires_at: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,7 +232,11 @@ class Execute:
 
 @dataclass(frozen=True, slots=True)
 class Complete:
-    """Record the response for the key. Reply: True, or False if the claim was lost."""
+    """Record the response for the key.
+
+    Reply: True; or False when the claim was lost (or, in transactional
+    mode, when another request recorded an answer under the key first).
+    """
 
     response: StoredResponse
 
@@ -272,7 +304,11 @@ def idempotency_flow(
     key is then only looked up (`Check`) before executing: there is no claim
     and no lease, a crash leaves nothing behind, and a duplicate racing the
     first gets the first's answer once its own attempt is rolled back.
-    Answers the app does not record (it wrote nothing) are not recorded.
+    An answer the app did not record (it wrote nothing: a 412, a 404) is
+    recorded after it, if no other request under the key recorded first;
+    if one did (a duplicate that ran at the same time and wrote, which is
+    why this one was refused), its answer is the one given. So a retry of
+    a request whose answer was lost always learns what became of it.
     """
     if key is None:
         verdict = decide(None, fingerprint, None, required=required)
@@ -307,6 +343,16 @@ def idempotency_flow(
         if isinstance(reply, Exception):
             return Answer(error=reply)
         assert isinstance(reply, StoredResponse)
+        if reply.status >= 500 and not store_server_errors:
+            return Answer(response=reply)
+        if (yield Complete(reply)) is False:
+            # Another request recorded under the key while this one ran.
+            live = yield Check()
+            if live is not None:
+                assert isinstance(live, Record)
+                answer = _answer_duplicate(key, live, fingerprint, 0)
+                if answer is not None:
+                    return answer
         return Answer(response=reply)
 
     reply = yield Execute()

@@ -17,6 +17,10 @@ from typing import Any, Final
 
 from ._idempotency import StoredResponse
 
+#: The methods whose requests change state (RFC 9110 §9.2.1), each of which
+#: a client retries with its key after a lost answer: a PUT or DELETE is
+#: idempotent only until someone else writes in between.
+UNSAFE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 #: How long a claim holds before a retry may run the request again (seconds).
 DEFAULT_LEASE: Final = 30.0
 #: How long a recorded answer is replayed (seconds).
@@ -55,7 +59,7 @@ def authorization_principal(request: RequestMapping) -> str:
 class IdempotencyPolicy:
     """How the requests of one route are treated."""
 
-    methods: frozenset[str] = frozenset({"POST", "PATCH"})
+    methods: frozenset[str] = UNSAFE_METHODS
     #: Answer 400 to a request without a key.
     required: bool = False
     #: How long a claim holds before a retry may run the request again.
@@ -77,8 +81,17 @@ class IdempotencyPolicy:
     transactional: bool = False
 
     def recorded(
-        self, status: int, headers: Iterable[tuple[str, str]], body: bytes
+        self,
+        status: int,
+        headers: Iterable[tuple[str, str]],
+        body: bytes,
+        request_body: bytes = b"",
     ) -> StoredResponse:
-        """An answer as it is stored and replayed: allow-listed headers only."""
+        """An answer as it is stored and replayed: allow-listed headers only.
+
+        A body equal to the request's is not stored twice (`StoredResponse.echoes`).
+        """
         kept = tuple((n.lower(), v) for n, v in headers if n.lower() in self.replay_headers)
+        if body and body == request_body:
+            return StoredResponse(status, kept, b"", echoes=True)
         return StoredResponse(status, kept, body)

@@ -27,6 +27,7 @@ from ._idempotency import (
     Check,
     Claim,
     Complete,
+    Completion,
     Execute,
     IdempotencyFlow,
     IdempotencyReply,
@@ -85,6 +86,8 @@ class KeyStore(Protocol[Result]):
 
     def release(self, principal: str, key: str, token: str) -> Result: ...
 
+    def record(self, completion: Completion) -> Result: ...
+
 
 @dataclass(slots=True)
 class KeyedRequest:
@@ -103,6 +106,8 @@ class KeyedRequest:
     policy: IdempotencyPolicy
     #: When the key was last claimed or looked up.
     now: float
+    #: The request's body, read whole (a replay that echoes it sends it back).
+    body: bytes = b""
     completed: bool = False
     taken: bool = False
 
@@ -122,7 +127,7 @@ class KeyedRequest:
         principal = policy.principal(request)
         token = "" if policy.transactional else os.urandom(16).hex()
         request_fingerprint = fingerprint(method, target, principal, body)
-        return cls(principal, key or "", request_fingerprint, token, policy, now)
+        return cls(principal, key or "", request_fingerprint, token, policy, now, body)
 
     def flow(self) -> IdempotencyFlow:
         """`idempotency_flow` for this request, as a middleware drives it.
@@ -160,10 +165,26 @@ class KeyedRequest:
             return Taken()
         if answer.error is not None:
             return answer.error
-        if self.policy.transactional or not self.key:
+        if self.completed or not self.key:
             # Nothing records this answer here: the flow only needs its status.
             return StoredResponse(answer.status_code, (), b"")
-        return self.policy.recorded(answer.status_code, answer.text_headers(), answer.body)
+        return self.recorded(answer.status_code, answer.text_headers(), answer.body)
+
+    def recorded(
+        self, status: int, headers: Iterable[tuple[str, str]], body: bytes
+    ) -> StoredResponse:
+        """An answer of this request as it is stored and replayed."""
+        return self.policy.recorded(status, headers, body, self.body)
+
+    def completion(
+        self, status: int, headers: Iterable[tuple[str, str]], body: bytes
+    ) -> Completion:
+        """The answer to record in a transaction of the app's, as it will be replayed."""
+        return self._completion(self.recorded(status, headers, body), self.now)
+
+    def _completion(self, response: StoredResponse, now: float) -> Completion:
+        expires_at = now + self.policy.retention
+        return Completion(self.principal, self.key, self.fingerprint, response, now, expires_at)
 
     def call(self, command: StoreCommand, store: KeyStore[Result], now: float) -> Result:
         """Call the store primitive `command` stands for; its result is the flow's reply."""
@@ -181,6 +202,10 @@ class KeyedRequest:
         if isinstance(command, Check):
             self.now = now
             return store.get(self.principal, self.key, now=now)
+        if isinstance(command, Complete) and self.policy.transactional:
+            # The app wrote nothing and so recorded nothing: record the answer
+            # now, unless another request under the key recorded first.
+            return store.record(self._completion(command.response, now))
         if isinstance(command, Complete):
             return store.complete(
                 self.principal,

@@ -49,12 +49,17 @@ def kept_in_304(names: Iterable[str]) -> frozenset[str]:
 
 
 class Decision(enum.Enum):
-    """What to do with a conditional request."""
+    """What to do with a conditional request.
+
+    There is no "already succeeded": RFC 9110 §13.1.1 lets a failed If-Match
+    answer 2xx "if it can be determined that the state-changing request has
+    already succeeded", but content cannot determine it (two clients that
+    read 5 and both write 6 made two increments). Only the request's
+    identity can: an Idempotency-Key whose first answer was recorded, which
+    the idempotency flow replays before preconditions are ever evaluated.
+    """
 
     PROCEED = "proceed"
-    #: RFC 9110 §13.1.1: a failed If-Match may answer 2xx "if it can be
-    #: determined that the state-changing request has already succeeded".
-    ALREADY_SUCCEEDED = "already-succeeded"
     NOT_MODIFIED = "not-modified"
     PRECONDITION_FAILED = "precondition-failed"
     PRECONDITION_REQUIRED = "precondition-required"
@@ -67,7 +72,6 @@ class Decision(enum.Enum):
 
 _STATUS: Final = {
     Decision.PROCEED: None,
-    Decision.ALREADY_SUCCEEDED: None,
     Decision.NOT_MODIFIED: 304,
     Decision.PRECONDITION_FAILED: 412,
     Decision.PRECONDITION_REQUIRED: 428,
@@ -76,10 +80,18 @@ _STATUS: Final = {
 
 @dataclass(frozen=True, slots=True)
 class Validators:
-    """The validators of a current representation (RFC 9110 §8.8)."""
+    """The validators of a current representation (RFC 9110 §8.8).
+
+    `last_modified_strong` says that the store knows the representation did
+    not change twice during the second of `last_modified` (RFC 9110
+    §8.8.2.2: only then can a date equal to it be taken as naming this
+    version). Without that knowledge an If-Unmodified-Since date in the
+    same second is in doubt, and refused.
+    """
 
     etag: ETag | None = None
     last_modified: datetime | None = None
+    last_modified_strong: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,20 +185,20 @@ def evaluate(
     conditions: Conditions,
     current: Validators | None,
     *,
-    requested: ETag | None = None,
     require_precondition: bool = False,
     creates: bool | None = None,
 ) -> Decision:
     """Evaluate preconditions in the order of RFC 9110 §13.2.2.
 
     `current` is None when the target resource has no current
-    representation. `requested` is the entity-tag the representation would
-    have after this request (for PUT, that of the body), which lets a failed
-    If-Match or If-Unmodified-Since answer ALREADY_SUCCEEDED when the state
-    asked for is already in place. `require_precondition` answers 428 for a
+    representation. `require_precondition` answers 428 for a
     state-changing request on an existing resource that carries no
-    precondition (RFC 6585 §3). `creates` says whether the method would
-    create the resource when it is absent (default: only PUT does).
+    precondition that can be evaluated (RFC 6585 §3). `creates` says
+    whether the method would create the resource when it is absent
+    (default: only PUT does).
+
+    A failed If-Match or If-Unmodified-Since is a 412 whatever the request
+    asks for: whether it "has already succeeded" is never decided here.
     """
     method = method.upper()
     safe = method in SAFE_METHODS
@@ -197,27 +209,31 @@ def evaluate(
         # that answer is a 404, which the caller gives.
         return Decision.PROCEED
 
+    evaluated = False
     # Step 1: If-Match, strong comparison (§13.1.1); "*" is true exactly when
     # there is a current representation, whether or not it has an ETag.
     if conditions.if_match is not None:
+        evaluated = True
         etag = current.etag if current is not None else None
         if current is None or not (
             conditions.if_match.any or (etag is not None and conditions.if_match.strong_match(etag))
         ):
-            return _failed(safe, current, requested)
+            return Decision.PRECONDITION_FAILED
     # Step 2: If-Unmodified-Since, only without If-Match; ignored when the
-    # resource has no modification date (§13.1.4).
+    # resource has no modification date (§13.1.4), and then no guard at all.
     elif (
         conditions.if_unmodified_since is not None
         and current is not None
         and current.last_modified is not None
-        and _seconds(current.last_modified) > _seconds(conditions.if_unmodified_since)
     ):
-        return _failed(safe, current, requested)
+        evaluated = True
+        if modified_since(current, conditions.if_unmodified_since, in_doubt=not safe):
+            return Decision.PRECONDITION_FAILED
 
     # Step 3: If-None-Match, weak comparison (§13.1.2); "*" is true only
     # when there is no current representation.
     if conditions.if_none_match is not None:
+        evaluated = True
         etag = current.etag if current is not None else None
         matched = current is not None and (
             conditions.if_none_match.any
@@ -236,21 +252,30 @@ def evaluate(
     ):
         return Decision.NOT_MODIFIED
 
-    if require_precondition and not safe and current is not None and not conditions.present:
+    if require_precondition and not safe and current is not None and not evaluated:
+        # Nothing guards this write: no precondition at all, or only an
+        # If-Unmodified-Since the resource has no date to compare with.
         return Decision.PRECONDITION_REQUIRED
     return Decision.PROCEED
 
 
-def _failed(safe: bool, current: Validators | None, requested: ETag | None) -> Decision:
-    if (
-        not safe
-        and requested is not None
-        and current is not None
-        and current.etag is not None
-        and current.etag.strong_compare(requested)
-    ):
-        return Decision.ALREADY_SUCCEEDED
-    return Decision.PRECONDITION_FAILED
+def modified_since(current: Validators, date: datetime, *, in_doubt: bool = True) -> bool:
+    """Whether If-Unmodified-Since `date` fails for `current` (RFC 9110 §13.1.4).
+
+    HTTP-dates have one-second resolution. A modification in an earlier
+    second than `date` passes and one in a later second fails, as the RFC
+    says. One in the very second of `date` is in doubt unless the store
+    knows that second held no other change (`last_modified_strong`,
+    §8.8.2.2): two writers who read versions made in the same second both
+    hold that second's date, and the one who read the older version must
+    not win. `in_doubt` says whether doubt fails: it does for a write, and
+    a read (nothing to lose) takes the date at its word.
+    """
+    assert current.last_modified is not None
+    changed, given = _seconds(current.last_modified), _seconds(date)
+    if changed != given:
+        return changed > given
+    return in_doubt and not current.last_modified_strong
 
 
 def _seconds(moment: datetime) -> int:

@@ -10,7 +10,8 @@ this returns, and all of them word their answers alike.
 
 from __future__ import annotations
 
-from ._errors import NotFound, PreconditionFailed, PreconditionRequired, ProblemError
+from ._errors import MergeConflict, NotFound, PreconditionFailed, PreconditionRequired, ProblemError
+from ._patch_flow import PatchDecision, PatchOutcome
 from ._preconditions import Decision, Validators
 from ._problem import CONTENDED
 from ._write import WriteDecision, WriteOutcome
@@ -64,6 +65,38 @@ def refusal(decision: WriteDecision) -> ProblemError | None:
             return precondition_required()
         case WriteOutcome.PRECONDITION_FAILED:
             return precondition_failed(decision.current)
+        case _:
+            return Contended("every attempt lost a race with another writer; retry")
+
+
+def patch_refusal(decision: PatchDecision) -> ProblemError | None:
+    """The error to answer a finished patch flow with, or None when it succeeded."""
+    match decision.outcome:
+        case PatchOutcome.WRITTEN | PatchOutcome.UNCHANGED:
+            return None
+        case PatchOutcome.NOT_FOUND:
+            return NotFound("the resource does not exist")
+        case PatchOutcome.PRECONDITION_REQUIRED:
+            return PreconditionRequired(
+                "this resource exists: GET it and send its ETag in If-Match with the patch, so "
+                "the patch applies only to the version it was made from"
+            )
+        case PatchOutcome.PRECONDITION_FAILED:
+            return precondition_failed(decision.current)
+        case PatchOutcome.BASE_UNKNOWN:
+            etag = current_etag(decision.current)
+            return PreconditionFailed(
+                "the version If-Match names is no longer kept, so your patch cannot be rebased: "
+                f"GET the resource (its ETag is {etag}), make the change again and retry",
+                current_etag=etag,
+            )
+        case PatchOutcome.CONFLICT:
+            listed = ", ".join(str(c.pointer) or '""' for c in decision.conflicts)
+            return MergeConflict(
+                f"since the version your patch was made from, {listed} changed here too",
+                conflicts=[c.to_json() for c in decision.conflicts],
+                current_etag=current_etag(decision.current) or "",
+            )
         case _:
             return Contended("every attempt lost a race with another writer; retry")
 

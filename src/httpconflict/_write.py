@@ -17,9 +17,21 @@ tags) are evaluated against a snapshot of the current validators and then
 written with a guard pinned to that snapshot's entity-tag, so the write
 happens only if the state they were evaluated against is still current.
 When a guarded write is refused, the store reports the current validators
-and `evaluate` decides the answer (412, 428, or "already succeeded"); if
-the state changed so that the request now passes, the write is retried
-pinned to the state just seen, a bounded number of times.
+and `evaluate` decides the answer (412 or 428); if the state changed so
+that the request now passes, the write is retried pinned to the state just
+seen, a bounded number of times.
+
+A refused write is never turned into a success because the state it asked
+for happens to be in place: two clients that read 5 and both write 6 made
+two increments, and the second must hear of the first. Only a write that
+passes its precondition and would change nothing is a success without a
+write (UNCHANGED).
+
+If-Unmodified-Since names a second, not a version. A write it lets through
+in the very second of the current version would leave two versions with
+one date, and no date could ever tell them apart again (every writer
+holding it would be refused, RFC 9110 §8.8.2.2); so such a write waits for
+the next second (412: read again and retry, or send If-Match).
 """
 
 from __future__ import annotations
@@ -27,6 +39,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Final, TypeAlias
 
 from ._etag import ETag
@@ -82,7 +95,7 @@ class Guard:
                 return cls(exists=True)
             strong = frozenset(t.opaque for t in if_match.tags if not t.weak)
             # A weak tag never matches If-Match (§13.1.1); with no strong tag
-            # the answer is 412 (or "already succeeded"), found by evaluation.
+            # the answer is 412 (or 404), found by evaluation.
             return cls(exists=True, etags=strong) if strong else None
         if conditions.if_unmodified_since is not None:
             return None
@@ -95,7 +108,8 @@ class WriteOutcome(enum.Enum):
     """How a conditional write ended."""
 
     WRITTEN = "written"
-    #: The state asked for is already the current state; nothing was written.
+    #: The precondition held and the state asked for is the current state:
+    #: nothing was written, and that is a success.
     UNCHANGED = "unchanged"
     NOT_FOUND = "not-found"
     PRECONDITION_FAILED = "precondition-failed"
@@ -142,7 +156,6 @@ Reply: TypeAlias = Validators | WriteResult | None
 WriteFlow: TypeAlias = Generator[Command, Reply, WriteDecision]
 
 _OUTCOMES: Final = {
-    Decision.ALREADY_SUCCEEDED: WriteOutcome.UNCHANGED,
     Decision.PRECONDITION_FAILED: WriteOutcome.PRECONDITION_FAILED,
     Decision.PRECONDITION_REQUIRED: WriteOutcome.PRECONDITION_REQUIRED,
     # NOT_MODIFIED only arises for GET and HEAD, which do not write.
@@ -158,13 +171,18 @@ def write_flow(
     require_precondition: bool = True,
     creates: bool | None = None,
     attempts: int = DEFAULT_ATTEMPTS,
+    now: datetime | None = None,
 ) -> WriteFlow:
     """The conditional write algorithm as a generator of commands.
 
-    `requested` is the entity-tag the resource has after the write (None for
-    DELETE). Stores must refuse a write whose result equals the stored
-    state (same entity-tag), so no-op writes leave no new version; the flow
-    answers UNCHANGED for them.
+    `requested` is the entity-tag the resource has after the write, when it
+    is known before writing (None for DELETE, and for stores whose tags
+    count writes). Stores must refuse a write whose result equals the
+    stored state (same entity-tag), so no-op writes leave no new version;
+    the flow answers UNCHANGED for them when their precondition holds.
+    `now` is the time the write is stamped with: with it, a write guarded
+    by If-Unmodified-Since alone is refused in the second of the current
+    version (see the module's docstring).
     """
     method = method.upper()
     creating = creates if creates is not None else method == "PUT"
@@ -176,12 +194,13 @@ def write_flow(
             method,
             conditions,
             current,
-            requested=requested,
             require_precondition=require_precondition,
             creates=creates,
         )
         if decision is not Decision.PROCEED:
             return _OUTCOMES[decision]
+        if same_second(conditions, current, now):
+            return WriteOutcome.PRECONDITION_FAILED
         etag = current.etag if current is not None else None
         if etag is not None and requested is not None and etag.strong_compare(requested):
             return WriteOutcome.UNCHANGED
@@ -211,24 +230,13 @@ def write_flow(
     return WriteDecision(WriteOutcome.CONTENDED, None)
 
 
-def already_in_place(method: str, conditions: Conditions, decision: WriteDecision) -> bool:
-    """Whether a refused write may answer as done (RFC 9110 §13.1.1): call when its state holds.
-
-    For a store whose entity-tag counts writes (a version column), the tag
-    a write would produce is not known before it is written, so the flow
-    runs with ``requested=None`` and a stale If-Match is a 412. When the
-    store then finds that the current state holds every value the request
-    asked for (a retry whose first answer was lost), the current tag is the
-    requested one, and `evaluate` decides whether that is "already
-    succeeded", as it does for stores whose tags name the content.
-    """
-    current = decision.current
-    if decision.outcome is not WriteOutcome.PRECONDITION_FAILED or current is None:
+def same_second(conditions: Conditions, current: Validators | None, now: datetime | None) -> bool:
+    """Whether a write guarded by If-Unmodified-Since alone lands in the second of `current`."""
+    if now is None or current is None or current.last_modified is None:
         return False
-    if current.etag is None:
+    if conditions.if_match is not None or conditions.if_unmodified_since is None:
         return False
-    again = evaluate(method, conditions, current, requested=current.etag, creates=False)
-    return again is Decision.ALREADY_SUCCEEDED
+    return int(now.timestamp()) <= int(current.last_modified.timestamp())
 
 
 def run_write(

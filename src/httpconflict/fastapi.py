@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated, Any, Final
 
 from fastapi import Depends, FastAPI, Request
@@ -109,18 +110,15 @@ class RequestConditions(Conditions):
     def safe(self) -> bool:
         return self.method in SAFE_METHODS
 
-    def check(self, current: Validators | None, *, requested: ETag | None = None) -> Decision:
+    def check(self, current: Validators | None) -> Decision:
         """Evaluate against validators the handler has read; raise what stops the request.
 
         Raises `NotModified` (304), `PreconditionFailed` (412) or, for a
         write to an existing resource without a precondition,
-        `PreconditionRequired` (428). Returns PROCEED, or ALREADY_SUCCEEDED
-        when `requested` (the ETag the write would produce) is already current.
+        `PreconditionRequired` (428); otherwise returns PROCEED.
         Check-then-write races unless the write re-checks: prefer `write`.
         """
-        decision = evaluate(
-            self.method, self, current, requested=requested, require_precondition=not self.safe
-        )
+        decision = evaluate(self.method, self, current, require_precondition=not self.safe)
         if decision is Decision.NOT_MODIFIED:
             assert current is not None
             raise NotModified(current)
@@ -162,7 +160,12 @@ class RequestConditions(Conditions):
 
     def _flow(self, requested: ETag | None, creates: bool | None) -> WriteFlow:
         return write_flow(
-            self.method, self, requested=requested, require_precondition=True, creates=creates
+            self.method,
+            self,
+            requested=requested,
+            require_precondition=True,
+            creates=creates,
+            now=datetime.now(UTC),
         )
 
 

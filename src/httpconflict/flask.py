@@ -26,7 +26,7 @@ way Flask applies middleware: ``app.wsgi_app = IdempotencyMiddleware(app.wsgi_ap
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any, Final
 
@@ -221,8 +221,9 @@ def conditional_write(
     `write(guard)` writes only if the `Guard` holds, in the same statement
     (``UPDATE ... WHERE id = ? AND etag IN (...)``), and reports a
     `WriteResult`; `read()` gives the current validators. `requested` is
-    the ETag the resource has after the write, if known (None for DELETE).
-    Returns the decision when written (or already in place); raises
+    the ETag the resource has after the write, if known (None for DELETE):
+    a write whose precondition holds and that would change nothing is then
+    UNCHANGED. Returns the decision when written (or unchanged); raises
     `NotFound` (404), `PreconditionFailed` (412), `PreconditionRequired`
     (428: a write to an existing resource without If-Match) or a 503.
     """
@@ -232,6 +233,7 @@ def conditional_write(
         requested=requested,
         creates=creates,
         require_precondition=require_precondition,
+        now=datetime.now(UTC),
     )
     decision = run_write(flow, read, write)
     error = refusal(decision)

@@ -82,13 +82,14 @@ def test_preconditions_come_before_the_body(http: httpx.Client) -> None:
     assert "count" in assert_problem(answer, 422, "invalid-document")["errors"]
 
 
-def test_a_retried_write_that_already_succeeded_is_a_success(http: httpx.Client) -> None:
-    """A PUT repeated after its answer was lost finds its state in place: 200, no new version."""
+def test_a_stale_write_is_412_even_when_its_values_are_stored(http: httpx.Client) -> None:
+    """Two clients that read version 1 and PUT the same body made two changes: the second is 412."""
     url, etag = create_note(http, "/api")
-    body = note(title="once", writer="me")
+    body = note(title="once", count=1)
     assert http.put(url, json=body, headers={"If-Match": etag}).status_code == 200
     again = http.put(url, json=body, headers={"If-Match": etag})
-    assert (again.status_code, again.headers["etag"]) == (200, '"2"')
+    assert assert_problem(again, 412, "precondition-failed")["current_etag"] == '"2"'
+    assert http.get(url).headers["etag"] == '"2"'  # nothing written twice
 
 
 def test_delete(http: httpx.Client) -> None:

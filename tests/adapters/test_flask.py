@@ -327,12 +327,20 @@ def test_a_stale_if_match_is_412_with_the_current_etag(client: FlaskClient) -> N
     assert client.get("/pages/1").json == {"body": "first"}
 
 
-def test_a_retried_write_already_in_place_succeeds(client: FlaskClient) -> None:
-    """§13.1.1: a stale If-Match whose state is already current answers 2xx (unchanged)."""
+def test_a_stale_write_is_412_even_when_its_state_is_in_place(client: FlaskClient) -> None:
+    """A stale If-Match whose state is already current is still 412: content proves nothing."""
     put(client, "same", **{"If-Match": '"e1"'})
     retried = put(client, "same", **{"If-Match": '"e1"'})
-    assert retried.status_code == 200
-    assert retried.json == {"outcome": WriteOutcome.UNCHANGED.value}
+    assert retried.status_code == 412
+
+
+def test_a_write_that_changes_nothing_is_unchanged(client: FlaskClient) -> None:
+    """If-Match names the current version and the body is what is stored: 200, nothing written."""
+    first = put(client, "same", **{"If-Match": '"e1"'})
+    assert first.status_code == 200
+    again = put(client, "same", **{"If-Match": first.headers["ETag"]})
+    assert again.status_code == 200
+    assert again.json == {"outcome": WriteOutcome.UNCHANGED.value}
 
 
 def test_writes_create_with_if_none_match_star_and_delete_with_if_match(

@@ -108,7 +108,8 @@ def test_refusals_are_not_retried(status: int, slug: str) -> None:
 
 
 def test_lost_answers_until_the_attempts_run_out() -> None:
-    """No answer ever: ATTEMPTS_EXHAUSTED with the transport error and no answer received."""
+    """No answer ever: the create may have happened, so OUTCOME_UNKNOWN, with the transport
+    error, no answer received, and why the retries stopped."""
     flow = create(policy=RetryPolicy(attempts=3))
     next(flow)
     for _ in range(2):
@@ -116,11 +117,22 @@ def test_lost_answers_until_the_attempts_run_out() -> None:
         send(flow, None)
     outcome = gave_up(flow, lost())
     assert (outcome.reason, outcome.attempts, outcome.received) == (
-        GiveUpReason.ATTEMPTS_EXHAUSTED,
+        GiveUpReason.OUTCOME_UNKNOWN,
         3,
         None,
     )
+    assert "attempts-exhausted" in outcome.detail
     assert isinstance(outcome.error, ConnectionResetError)
+
+
+def test_connections_never_made_until_the_attempts_run_out() -> None:
+    """Nothing was ever sent: ATTEMPTS_EXHAUSTED, no doubt about a create that cannot have run."""
+    flow = create(policy=RetryPolicy(attempts=2))
+    next(flow)
+    unsent = TransportFailure(ConnectionRefusedError("refused"), sent=False)
+    slept(send(flow, unsent))
+    send(flow, None)
+    assert gave_up(flow, unsent).reason is GiveUpReason.ATTEMPTS_EXHAUSTED
 
 
 def test_a_create_without_a_body_in_its_answer_keeps_what_was_sent() -> None:

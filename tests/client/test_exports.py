@@ -12,6 +12,7 @@ EXPECTED = [
     "ConflictError",
     "ETagMemory",
     "GiveUpReason",
+    "OutcomeUnknown",
     "RequestRefused",
     "RetriesExhausted",
     "RetryPolicy",

@@ -215,12 +215,18 @@ def test_an_overlapping_edit_is_redone_on_what_was_written(service: ServiceProce
 
 
 def test_a_lost_patch_answer_is_not_applied_twice(service: ServiceProcess) -> None:
-    """The answer to an applied PATCH is lost: the repeat is recognised, the count goes up once."""
+    """The answer to an applied PATCH is lost: its resend, with the same key, is answered from
+    the key (replayed), and the count goes up once."""
     with client(service) as setup:
         url = setup.create(collection(), {"count": 0}).url
     with client(service, transport=LoseAnswers("PATCH")) as flaky:
         result = flaky.update(url, lambda doc: doc.update(count=doc["count"] + 1))
     assert (result.document, result.attempts) == ({"count": 1}, 2)
+    path = url.removeprefix(service.url)
+    patches = service.wait_for_log(lambda r: r["method"] == "PATCH" and r["path"] == path)
+    assert [r["status"] for r in patches] == [200, 200]
+    with client(service) as reader:
+        assert len(reader.get(f"{url}/versions").json()["items"]) == 2
 
 
 def test_a_null_member_is_sent_as_a_put(service: ServiceProcess) -> None:
@@ -322,7 +328,7 @@ def test_async_stale_etag_patch_of_another_field_is_merged(service: ServiceProce
             merged = await b.patch(
                 url,
                 json={"title": "B"},
-                headers={"Content-Type": "application/merge-patch+json"},
+                headers={"Content-Type": "application/merge-patch+json", "Prefer": "rebase"},
             )
             assert merged.status_code == 200
             assert merged.request.headers["if-match"] == stale

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from httpconflict._client_commands import Received, Send
+from httpconflict._client_commands import Received, Send, TransportFailure
 from httpconflict._client_flow import update_flow
 from httpconflict._client_retry import GiveUpReason, RetryPolicy
 from tests.client.replies import (
@@ -25,10 +26,14 @@ from tests.client.replies import (
 )
 
 POLICY = RetryPolicy(attempts=8, budget=30.0, base=0.1, cap=1.0)
+REPLAYED = {"idempotent-replayed": "true"}
 
 
 def update(change: Callable[[Any], Any], policy: RetryPolicy = POLICY, random: float = 0.5) -> Flow:
-    return update_flow(URL, change, policy=policy, started=0.0, random=lambda: random)
+    keys = (f"key-{n}" for n in itertools.count(1))
+    return update_flow(
+        URL, change, policy=policy, started=0.0, random=lambda: random, new_key=lambda: next(keys)
+    )
 
 
 def increment(doc: dict[str, Any]) -> None:
@@ -186,8 +191,23 @@ def test_a_read_that_fails_is_read_again() -> None:
     assert calls == [7]
 
 
-def test_a_lost_write_found_applied_is_not_made_twice() -> None:
-    """Lost answer, then 412 for its repeat: if the new read holds the change, it is done."""
+def test_every_write_carries_a_fresh_key_and_its_resends_the_same() -> None:
+    """Each new write has its own Idempotency-Key; a resend after a lost answer repeats it."""
+    flow = update(increment)
+    started(flow)
+    first = sent(send(flow, document({"count": 1}, '"e1"')))
+    assert first.header("idempotency-key") == '"key-1"'
+    assert first.header("prefer") == "rebase"
+    slept(send(flow, lost()))
+    assert sent(send(flow, None)) == first  # the very same request, key and all
+    slept(send(flow, problem(412, "precondition-failed", headers=REPLAYED)))
+    send(flow, None)  # GET
+    redo = sent(send(flow, document({"count": 5}, '"e3"')))
+    assert (redo.header("idempotency-key"), body(redo)) == ('"key-2"', {"count": 6})
+
+
+def test_a_lost_write_answered_from_its_key_is_not_made_twice() -> None:
+    """Lost answer, then the resend replayed as 200: done, with the change made once."""
     calls: list[int] = []
 
     def change(doc: dict[str, Any]) -> None:
@@ -198,23 +218,76 @@ def test_a_lost_write_found_applied_is_not_made_twice() -> None:
     started(flow)
     send(flow, document({"count": 1, "title": "t"}, '"e1"'))
     slept(send(flow, lost()))
-    send(flow, None)  # the same PATCH again
-    slept(send(flow, problem(412, "precondition-failed")))
-    send(flow, None)  # GET
-    result = stored(flow, document({"count": 2, "title": "other"}, '"e3"'))
-    assert (result.document, result.etag, calls) == ({"count": 2, "title": "other"}, '"e3"', [1])
+    send(flow, None)  # the same PATCH, same key
+    replay = document({"count": 2, "title": "t"}, '"e2"', idempotent_replayed="true")
+    result = stored(flow, replay)
+    assert (result.document, result.etag, calls) == ({"count": 2, "title": "t"}, '"e2"', [1])
 
 
-def test_a_lost_write_not_applied_is_made_again() -> None:
-    """Lost answer, then 412: a read without the change gets the change made on it."""
+def test_a_lost_write_refused_on_its_replay_is_made_again() -> None:
+    """Lost answer, then its 412 replayed from the key: it was not applied, so it is redone."""
     flow = update(increment)
     started(flow)
     send(flow, document({"count": 1}, '"e1"'))
     slept(send(flow, lost()))
     send(flow, None)
-    slept(send(flow, problem(412, "precondition-failed")))
+    slept(send(flow, problem(412, "precondition-failed", headers=REPLAYED)))
     send(flow, None)
     assert body(send(flow, document({"count": 5}, '"e3"'))) == {"count": 6}
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        pytest.param(problem(412, "precondition-failed"), id="412"),
+        pytest.param(problem(409, "merge-conflict"), id="409-merge-conflict"),
+        pytest.param(problem(404, "not-found"), id="404"),
+    ],
+)
+def test_a_lost_write_refused_afresh_has_an_unknown_outcome(refusal: Received) -> None:
+    """Lost answer, then a refusal NOT replayed from the key: it cannot say whether the lost
+    try was applied (a server that ignores keys refuses a write it applied), so OUTCOME_UNKNOWN.
+
+    The document cannot say either: the same change may be another client's.
+    """
+    flow = update(increment)
+    started(flow)
+    send(flow, document({"count": 1}, '"e1"'))
+    slept(send(flow, lost()))
+    send(flow, None)
+    outcome = gave_up(flow, refusal)
+    assert (outcome.reason, outcome.attempts, outcome.received) == (
+        GiveUpReason.OUTCOME_UNKNOWN,
+        2,
+        refusal,
+    )
+    assert "unknown" in outcome.describe()
+
+
+def test_a_connection_never_made_is_no_doubt() -> None:
+    """A try that never reached the server (nothing sent) leaves no doubt: a 412 then is rereads."""
+    flow = update(increment)
+    started(flow)
+    send(flow, document({"count": 1}, '"e1"'))
+    unsent = TransportFailure(ConnectionRefusedError("refused"), sent=False)
+    slept(send(flow, unsent))
+    send(flow, None)
+    slept(send(flow, problem(412, "precondition-failed")))
+    assert sent(send(flow, None)).method == "GET"
+
+
+def test_a_write_whose_resends_run_out_has_an_unknown_outcome() -> None:
+    """Every resend of a write lost its answer: whether it was applied is unknown."""
+    flow = update(increment, RetryPolicy(attempts=3, base=0.1))
+    started(flow)
+    send(flow, document({"count": 1}, '"e1"'))
+    slept(send(flow, lost()))
+    send(flow, None)
+    slept(send(flow, problem(500, "internal-error")))
+    send(flow, None)
+    outcome = gave_up(flow, lost())
+    assert (outcome.reason, outcome.attempts) == (GiveUpReason.OUTCOME_UNKNOWN, 3)
+    assert "attempts-exhausted" in outcome.detail
 
 
 @pytest.mark.parametrize("status", [405, 415])
@@ -261,7 +334,6 @@ def test_a_rebased_write_without_a_body_is_read_again() -> None:
         pytest.param(422, "invalid-document", id="422"),
         pytest.param(428, "precondition-required", id="428"),
         pytest.param(409, "patch-not-applicable", id="409-other"),
-        pytest.param(500, "internal-error", id="500"),
     ],
 )
 def test_other_errors_to_the_write_are_given_up_on(status: int, slug: str) -> None:
@@ -335,11 +407,21 @@ def test_the_time_budget_is_bounded() -> None:
     """A wait that would end past the budget is not begun: TIME_BUDGET_SPENT."""
     flow = update(increment, RetryPolicy(budget=2.0, base=0.1))
     started(flow)
-    send(flow, document({"count": 1}))
     # 1.5 s spent; the server asks for 1 s more: 2.5 > 2.
     busy = problem(503, "unavailable", at=1.5, headers={"retry-after": "1"})
     outcome = gave_up(flow, busy)
     assert (outcome.reason, outcome.attempts) == (GiveUpReason.TIME_BUDGET_SPENT, 1)
+    assert "time budget of 2 s" in outcome.detail
+
+
+def test_a_write_answered_5xx_until_the_budget_is_spent_has_an_unknown_outcome() -> None:
+    """A 5xx says nothing of whether the write was applied: when the time is up, unknown."""
+    flow = update(increment, RetryPolicy(budget=2.0, base=0.1))
+    started(flow)
+    send(flow, document({"count": 1}))
+    busy = problem(503, "unavailable", at=1.5, headers={"retry-after": "1"})
+    outcome = gave_up(flow, busy)
+    assert (outcome.reason, outcome.attempts) == (GiveUpReason.OUTCOME_UNKNOWN, 1)
     assert "time budget of 2 s" in outcome.detail
 
 

@@ -115,24 +115,38 @@ def test_put_with_a_stale_etag_is_412_naming_the_current_one(http: httpx.Client)
     assert http.get(url).json()["title"] == "first"
 
 
-def test_a_retried_put_whose_answer_was_lost_succeeds(http: httpx.Client) -> None:
-    """RFC 9110 §13.1.1: a stale If-Match whose values are already stored is a 2xx.
+def test_a_retried_put_whose_answer_was_lost_is_replayed(http: httpx.Client) -> None:
+    """A PUT retried with its Idempotency-Key gets its own answer again, not a 412 for itself.
 
-    The first answer was lost; the client sends the same PUT again with the
-    ETag it had. Nothing is written again, and the answer names the ETag the
-    first write made. A different body from that ETag is still a 412.
+    The first answer was lost; the client sends the same PUT again, with the
+    ETag it had and the same key. Nothing is written again, and the answer
+    names the ETag the first write made.
     """
     url, old = new_note(http)
     body = note("retried", 3)
-    first = http.put(url, json=body, headers={"If-Match": old})
-    retry = http.put(url, json=body, headers={"If-Match": old})
+    headers = {"If-Match": old, "Idempotency-Key": f'"{uuid.uuid4()}"'}
+    first = http.put(url, json=body, headers=headers)
+    retry = http.put(url, json=body, headers=headers)
     assert first.status_code == retry.status_code == 200, retry.text
+    assert retry.headers["idempotent-replayed"] == "true"
     assert retry.headers["etag"] == first.headers["etag"] == http.get(url).headers["etag"]
-    other = http.put(url, json=note("other", 4), headers={"If-Match": old})
-    assert (
-        assert_problem(other, 412, "precondition-failed")["current_etag"] == first.headers["etag"]
-    )
-    assert http.get(url).json()["title"] == "retried"
+
+
+@pytest.mark.parametrize("keyed", [False, True])
+def test_a_stale_put_of_the_stored_values_is_412(http: httpx.Client, keyed: bool) -> None:
+    """Two clients that read count 3 and both PUT 4 made two increments: the second gets 412.
+
+    The stored values equal to the request's prove nothing: only the same
+    Idempotency-Key makes a request a retry.
+    """
+    url, old = new_note(http, count=3)
+    body = note("counter", 4)
+    first = http.put(url, json=body, headers={"If-Match": old})
+    assert first.status_code == 200, first.text
+    headers = {"If-Match": old, **({"Idempotency-Key": f'"{uuid.uuid4()}"'} if keyed else {})}
+    second = http.put(url, json=body, headers=headers)
+    problem = assert_problem(second, 412, "precondition-failed")
+    assert problem["current_etag"] == first.headers["etag"] == http.get(url).headers["etag"]
 
 
 def test_put_without_a_precondition_is_428(http: httpx.Client) -> None:

@@ -1,43 +1,53 @@
-"""16 clients increment one note with If-Match: not one update is lost, on every target."""
+"""16 clients increment one note with If-Match: not one update is lost, on every target.
+
+Pure counters: each client reads the note and PUTs ``count + 1``, nothing
+else of its own, so two clients that read the same count send the very
+same body (as real clients do). Exactly one of them may win; the
+invariant is exact: the final count equals the number of 2xx answers.
+"""
 
 from __future__ import annotations
 
 import threading
 
 import httpx
+import pytest
 
 from tests.conformance.targets import Target
 
 CLIENTS = 16
-INCREMENTS = 15
+INCREMENTS = 50
+
+pytestmark = pytest.mark.slow
 
 
 def test_sixteen_clients_lose_no_update(target: Target) -> None:
+    """16 clients x 50 read-then-PUT increments with If-Match, retrying on 412: none lost."""
     with target.client() as http:
         created = http.post("/v1/notes", json={"title": "counter", "count": 0, "writer": "-"})
         assert created.status_code == 201, created.text
         url = httpx.URL(created.headers["location"]).path
-    written: list[int] = []
+    succeeded: list[int] = []
+    refused: list[int] = []
     failures: list[str] = []
 
-    def client(number: int) -> None:
+    def client() -> None:
         with target.client() as http:
-            for step in range(INCREMENTS):
+            for _ in range(INCREMENTS):
                 while True:
                     read = http.get(url)
                     count = read.json()["count"]
-                    # Each write is distinct (its writer), or identical writes
-                    # from one stale ETag could all "succeed" (RFC 9110 §13.1.1).
-                    body = {"title": "counter", "count": count + 1, "writer": f"{number}-{step}"}
+                    body = {"title": "counter", "count": count + 1, "writer": "-"}
                     answer = http.put(url, json=body, headers={"If-Match": read.headers["etag"]})
-                    if answer.status_code == 200:
-                        written.append(count + 1)
+                    if 200 <= answer.status_code < 300:
+                        succeeded.append(count + 1)
                         break
                     if answer.status_code != 412:
                         failures.append(f"{answer.status_code} {answer.text}")
                         return
+                    refused.append(count + 1)
 
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(CLIENTS)]
+    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -45,6 +55,10 @@ def test_sixteen_clients_lose_no_update(target: Target) -> None:
     assert not failures, failures[:3]
     with target.client() as http:
         final = http.get(url).json()["count"]
-    assert len(written) == CLIENTS * INCREMENTS
-    assert final == CLIENTS * INCREMENTS
-    assert sorted(written) == list(range(1, CLIENTS * INCREMENTS + 1))  # no value written twice
+    print(
+        f"{target.name}: {len(succeeded)} increments, {len(refused)} refused (412), final {final}"
+    )
+    assert len(succeeded) == CLIENTS * INCREMENTS
+    assert final == len(succeeded)
+    assert sorted(succeeded) == list(range(1, final + 1))  # no count written twice
+    assert refused, "no write was ever refused: the clients did not race"

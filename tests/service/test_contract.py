@@ -5,6 +5,7 @@ Runs once on SQLite and once on PostgreSQL (the `service` fixture).
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -148,15 +149,29 @@ def test_weak_if_match_never_matches(http: httpx.Client, url: str) -> None:
     assert_problem(response, 412, "precondition-failed")
 
 
-def test_already_succeeded_is_2xx(http: httpx.Client, url: str) -> None:
-    """A retried PUT whose body is already stored answers 200 from a stale ETag: no new version."""
-    old = create(http, url)
-    body = b'{"v": 2}'
+def test_a_stale_put_is_412_even_when_its_body_is_stored(http: httpx.Client, url: str) -> None:
+    """Two clients that read n=1 and both PUT n=2 made two increments: the second is a 412.
+
+    The stored body equal to the request's proves nothing; only an
+    Idempotency-Key tells a retry from a second writer.
+    """
+    old = create(http, url, b'{"n": 1}')
+    body = b'{"n": 2}'
     first = http.put(url, content=body, headers={**JSON, "If-Match": old})
-    retry = http.put(url, content=body, headers={**JSON, "If-Match": old})
-    assert first.status_code == retry.status_code == 200
-    assert retry.headers["etag"] == first.headers["etag"]
+    assert first.status_code == 200
+    second = http.put(url, content=body, headers={**JSON, "If-Match": old})
+    assert (
+        assert_problem(second, 412, "precondition-failed")["current_etag"] == first.headers["etag"]
+    )
     assert len(http.get(url + "/versions").json()["items"]) == 2
+
+
+def test_a_put_that_changes_nothing_is_200_without_a_version(http: httpx.Client, url: str) -> None:
+    """If-Match names the current version and the body is the stored one: 200, nothing new."""
+    etag = create(http, url, b'{"n": 1}')
+    same = http.put(url, content=b'{"n": 1}', headers={**JSON, "If-Match": etag})
+    assert (same.status_code, same.headers["etag"]) == (200, etag)
+    assert len(http.get(url + "/versions").json()["items"]) == 1
 
 
 def test_put_without_precondition(http: httpx.Client, url: str) -> None:
@@ -179,16 +194,54 @@ def test_if_match_star(http: httpx.Client, url: str) -> None:
 
 
 def test_if_unmodified_since(http: httpx.Client, url: str) -> None:
-    """PUT If-Unmodified-Since: a date at or after Last-Modified writes; before it, 412."""
+    """PUT If-Unmodified-Since: before Last-Modified, 412; the Last-Modified read writes once.
+
+    A write in the very second of the version it read would leave two
+    versions with one date, so it waits for the next second (412 until then).
+    """
     create(http, url)
     last_modified = http.get(url).headers["last-modified"]
     past = "Thu, 01 Jan 2015 00:00:00 GMT"
     response = http.put(url, content=b'{"v": 2}', headers={**JSON, "If-Unmodified-Since": past})
     assert_problem(response, 412, "precondition-failed")
+    _next_second(last_modified)
     response = http.put(
         url, content=b'{"v": 2}', headers={**JSON, "If-Unmodified-Since": last_modified}
     )
     assert response.status_code == 200
+    # A second writer holding the same date lost: its date names the old version.
+    response = http.put(
+        url, content=b'{"v": 3}', headers={**JSON, "If-Unmodified-Since": last_modified}
+    )
+    assert_problem(response, 412, "precondition-failed")
+
+
+def test_if_unmodified_since_never_wins_over_a_change_in_its_second(
+    http: httpx.Client, url: str
+) -> None:
+    """Two versions made in one second share a date: a write guarded by that date is in doubt (412).
+
+    RFC 9110 §8.8.2.2: a date is a strong validator only if the resource did
+    not change twice in its second. If-Match still tells the versions apart.
+    """
+    while time.time() % 1 > 0.5:  # both writes below fall in one second
+        time.sleep(0.05)
+    first = create(http, url, b'{"n": 1}')
+    second = http.put(url, content=b'{"n": 2}', headers={**JSON, "If-Match": first})
+    date = second.headers["last-modified"]
+    assert http.get(url).headers["last-modified"] == date, "the second ended between the writes"
+    _next_second(date)
+    for _ in range(2):  # in doubt now, and still in doubt later: the date cannot say more
+        response = http.put(url, content=b'{"n": 3}', headers={**JSON, "If-Unmodified-Since": date})
+        assert_problem(response, 412, "precondition-failed")
+    third = http.put(url, content=b'{"n": 3}', headers={**JSON, "If-Match": second.headers["etag"]})
+    assert third.status_code == 200
+
+
+def _next_second(date: str) -> None:
+    """Sleep until the clock has passed the second of the HTTP-date `date`."""
+    end = parse_http_date(date).timestamp() + 1
+    time.sleep(max(0.0, end - time.time()) + 0.01)
 
 
 def test_delete(http: httpx.Client, url: str) -> None:

@@ -1,4 +1,9 @@
-"""POST /v1/{c} with Idempotency-Key against a real server, on every key store."""
+"""Writes with an Idempotency-Key against a real server, on every key store.
+
+POST /v1/{c}, and PUT, PATCH and DELETE /v1/{c}/{id}: a retry whose first
+answer was lost gets that answer, marked replayed, and nothing is written
+again; the answer is recorded in the write's own transaction.
+"""
 
 from __future__ import annotations
 
@@ -104,14 +109,114 @@ def test_two_keys_and_non_ascii_are_400(http: httpx.Client) -> None:
     assert documents(http, name) == []
 
 
-def test_put_is_not_keyed(http: httpx.Client) -> None:
-    """Only POST takes keys: a PUT is idempotent by its precondition, and is never replayed."""
+def versions(http: httpx.Client, url: str) -> int:
+    return len(http.get(f"{url}/versions").json()["items"])
+
+
+def test_a_retried_put_is_replayed_not_refused(http: httpx.Client) -> None:
+    """A PUT with If-Match whose answer was lost: its retry gets that 200, not a 412 for itself."""
     url = f"/v1/{collection()}/doc"
-    headers = {**JSON, "Idempotency-Key": '"k"', "If-None-Match": "*"}
+    etag = http.put(url, content=b'{"n": 1}', headers={**JSON, "If-None-Match": "*"})
+    headers = {**JSON, "If-Match": etag.headers["etag"], "Idempotency-Key": '"put-1"'}
+    first = http.put(url, content=b'{"n": 2}', headers=headers)
+    again = http.put(url, content=b'{"n": 2}', headers=headers)
+    assert first.status_code == again.status_code == 200
+    assert again.headers["idempotent-replayed"] == "true"
+    assert "idempotent-replayed" not in first.headers
+    for header in ("etag", "last-modified", "content-type"):
+        assert again.headers[header] == first.headers[header]
+    assert again.content == first.content == b'{"n": 2}'
+    assert versions(http, url) == 2
+    # Another writer holding the same ETag, with the same body, is a second writer: 412.
+    other = http.put(url, content=b'{"n": 2}', headers={**headers, "Idempotency-Key": '"put-2"'})
+    assert_problem(other, 412, "precondition-failed")
+
+
+def test_a_created_put_is_replayed_as_201(http: httpx.Client) -> None:
+    """PUT If-None-Match: * answered 201 replays as 201, not 412 (it exists now: because of it)."""
+    url = f"/v1/{collection()}/doc"
+    headers = {**JSON, "Idempotency-Key": '"create"', "If-None-Match": "*"}
     assert http.put(url, content=b"{}", headers=headers).status_code == 201
     again = http.put(url, content=b"{}", headers=headers)
-    assert again.status_code == 412
-    assert "idempotent-replayed" not in again.headers
+    assert (again.status_code, again.headers["idempotent-replayed"]) == (201, "true")
+    assert versions(http, url) == 1
+
+
+def test_a_retried_patch_is_replayed(http: httpx.Client) -> None:
+    """PATCH: the retry gets the patched document again; the patch is not applied twice."""
+    url = f"/v1/{collection()}/doc"
+    etag = http.put(url, content=b'{"n": 1}', headers={**JSON, "If-None-Match": "*"})
+    headers = {
+        "content-type": "application/merge-patch+json",
+        "If-Match": etag.headers["etag"],
+        "Idempotency-Key": '"patch"',
+    }
+    first = http.patch(url, content=b'{"n": 2}', headers=headers)
+    again = http.patch(url, content=b'{"n": 2}', headers=headers)
+    assert first.status_code == again.status_code == 200
+    assert again.content == first.content == b'{"n":2}'
+    assert again.headers["etag"] == first.headers["etag"]
+    assert again.headers["idempotent-replayed"] == "true"
+    assert versions(http, url) == 2
+
+
+def test_a_retried_rebased_patch_is_replayed_with_its_base(http: httpx.Client) -> None:
+    """A rebased PATCH's replay repeats Rebased-From and Preference-Applied."""
+    url = f"/v1/{collection()}/doc"
+    old = http.put(url, content=b'{"a": 1}', headers={**JSON, "If-None-Match": "*"})
+    merge = {"content-type": "application/merge-patch+json"}
+    http.patch(url, content=b'{"a": 2}', headers={**merge, "If-Match": old.headers["etag"]})
+    headers = {
+        **merge,
+        "If-Match": old.headers["etag"],
+        "Prefer": "rebase",
+        "Idempotency-Key": '"rebased"',
+    }
+    first = http.patch(url, content=b'{"b": 1}', headers=headers)
+    again = http.patch(url, content=b'{"b": 1}', headers=headers)
+    assert first.status_code == again.status_code == 200
+    for header in ("rebased-from", "preference-applied", "etag"):
+        assert again.headers[header] == first.headers[header]
+    assert versions(http, url) == 3
+
+
+def test_a_retried_delete_is_replayed_as_204(http: httpx.Client) -> None:
+    """DELETE: the retry gets its 204 again, not a 404 for the deletion it made itself."""
+    url = f"/v1/{collection()}/doc"
+    etag = http.put(url, content=b"{}", headers={**JSON, "If-None-Match": "*"})
+    headers = {"If-Match": etag.headers["etag"], "Idempotency-Key": '"delete"'}
+    assert http.delete(url, headers=headers).status_code == 204
+    again = http.delete(url, headers=headers)
+    assert (again.status_code, again.headers["idempotent-replayed"]) == (204, "true")
+    assert again.content == b""
+
+
+def test_a_refusal_is_recorded_too(http: httpx.Client) -> None:
+    """A keyed write refused (412) replays as the 412 it was, even after the state changed.
+
+    So a client whose answer was lost learns that its write did not happen,
+    rather than running into a new state and guessing.
+    """
+    url = f"/v1/{collection()}/doc"
+    created = http.put(url, content=b'{"n": 1}', headers={**JSON, "If-None-Match": "*"})
+    headers = {**JSON, "If-Match": '"stale"', "Idempotency-Key": '"refused"'}
+    first = http.put(url, content=b'{"n": 2}', headers=headers)
+    assert_problem(first, 412, "precondition-failed")
+    again = http.put(url, content=b'{"n": 2}', headers=headers)
+    assert_problem(again, 412, "precondition-failed")
+    assert again.headers["idempotent-replayed"] == "true"
+    assert http.get(url).headers["etag"] == created.headers["etag"]
+
+
+def test_the_same_key_on_another_document_is_422(http: httpx.Client) -> None:
+    """A key names one request: another target under it is a 422, and nothing is written."""
+    name = collection()
+    headers = {**JSON, "If-None-Match": "*", "Idempotency-Key": '"one"'}
+    assert http.put(f"/v1/{name}/a", content=b"{}", headers=headers).status_code == 201
+    assert_problem(
+        http.put(f"/v1/{name}/b", content=b"{}", headers=headers), 422, "idempotency-key-reused"
+    )
+    assert_problem(http.get(f"/v1/{name}/b"), 404, "not-found")
 
 
 def test_required_keys(tmp_path_factory: pytest.TempPathFactory) -> None:

@@ -1,10 +1,11 @@
 """PATCH, row by row of DESIGN.md's table, against a real server process.
 
 Runs on SQLite and on PostgreSQL (the `service` fixture). Covers both patch
-formats; a stale If-Match merged when its pointers do not overlap what
-changed since (200 + Rebased-From), refused with the clashes when they do
-(409 merge-conflict), or refused when its base left the history (412);
-and concurrent PATCHes from one stale ETag, which must all land.
+formats; a stale If-Match refused (412) unless the client sent ``Prefer:
+rebase``; then merged when its pointers do not overlap what changed since
+(200 + Rebased-From + Preference-Applied), refused with the clashes when
+they do (409 merge-conflict), or refused when its base left the history
+(412); and concurrent PATCHes from one stale ETag, which must all land.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from tests.servers import ServiceProcess, start_service
 
 MERGE = {"content-type": "application/merge-patch+json"}
 JSON_PATCH = {"content-type": "application/json-patch+json"}
+REBASE = {"prefer": "rebase"}
 DOC = {"title": "a note", "body": "text", "tags": ["a"], "meta": {"owner": "ann", "n": 1}}
 
 
@@ -45,15 +47,18 @@ def create(http: httpx.Client, url: str, doc: dict[str, Any] | None = None) -> s
     return answer.headers["etag"]
 
 
-def merge(http: httpx.Client, url: str, patch: Any, etag: str | None) -> httpx.Response:
-    headers = {**MERGE, **({"If-Match": etag} if etag else {})}
+def merge(
+    http: httpx.Client, url: str, patch: Any, etag: str | None, *, rebase: bool = False
+) -> httpx.Response:
+    headers = {**MERGE, **({"If-Match": etag} if etag else {}), **(REBASE if rebase else {})}
     return http.patch(url, content=json.dumps(patch).encode(), headers=headers)
 
 
-def json_patch(http: httpx.Client, url: str, ops: Any, etag: str) -> httpx.Response:
-    return http.patch(
-        url, content=json.dumps(ops).encode(), headers={**JSON_PATCH, "If-Match": etag}
-    )
+def json_patch(
+    http: httpx.Client, url: str, ops: Any, etag: str, *, rebase: bool = False
+) -> httpx.Response:
+    headers = {**JSON_PATCH, "If-Match": etag, **(REBASE if rebase else {})}
+    return http.patch(url, content=json.dumps(ops).encode(), headers=headers)
 
 
 # --- the current version: applied ---------------------------------------------------
@@ -95,16 +100,58 @@ def test_if_match_star_patches_whatever_is_current(http: httpx.Client, url: str)
     assert http.get(url).json()["title"] == "star"
 
 
-# --- a stale version: merged, or the clashes named -----------------------------------
+# --- a stale version: 412, or merged when asked ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    "prefer", ["", "return=minimal", "respond-async, wait=5", 'x="rebase"', "rebased"]
+)
+def test_a_stale_patch_is_412_unless_a_rebase_is_asked_for(
+    http: httpx.Client, url: str, prefer: str
+) -> None:
+    """RFC 5789: a stale conditional patch fails, even one touching nothing changed since."""
+    old = create(http, url)
+    theirs = merge(http, url, {"title": "theirs"}, old)
+    headers = {**MERGE, "If-Match": old, **({"prefer": prefer} if prefer else {})}
+    answer = http.patch(url, content=b'{"body": "mine"}', headers=headers)
+    problem = assert_problem(answer, 412, "precondition-failed")
+    assert problem["current_etag"] == theirs.headers["etag"]
+    assert "preference-applied" not in answer.headers
+    assert http.get(url).json()["body"] == DOC["body"]
+
+
+@pytest.mark.parametrize("prefer", ["rebase", "Rebase", "respond-async, REBASE", "rebase; x=1"])
+def test_the_rebase_preference_is_a_case_insensitive_token(
+    http: httpx.Client, url: str, prefer: str
+) -> None:
+    """RFC 7240 §2: preference names are case-insensitive, in a list, with parameters."""
+    old = create(http, url)
+    merge(http, url, {"title": "theirs"}, old)
+    headers = {**MERGE, "If-Match": old, "prefer": prefer}
+    answer = http.patch(url, content=b'{"body": "mine"}', headers=headers)
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["preference-applied"] == "rebase"
+
+
+def test_a_current_patch_with_the_preference_is_simply_applied(
+    http: httpx.Client, url: str
+) -> None:
+    """Nothing to rebase: no Rebased-From, and the preference was not needed."""
+    etag = create(http, url)
+    answer = merge(http, url, {"title": "new"}, etag, rebase=True)
+    assert answer.status_code == 200
+    assert "rebased-from" not in answer.headers
+    assert "preference-applied" not in answer.headers
 
 
 def test_stale_non_overlapping_patch_is_merged(http: httpx.Client, url: str) -> None:
     """Someone changed the title; a patch of the body made from the old version merges."""
     old = create(http, url)
     assert merge(http, url, {"title": "theirs"}, old).status_code == 200
-    answer = merge(http, url, {"body": "mine", "meta": {"owner": "bob"}}, old)
+    answer = merge(http, url, {"body": "mine", "meta": {"owner": "bob"}}, old, rebase=True)
     assert answer.status_code == 200, answer.text
     assert answer.headers["rebased-from"] == old
+    assert answer.headers["preference-applied"] == "rebase"
     expected = {**DOC, "title": "theirs", "body": "mine", "meta": {"owner": "bob", "n": 1}}
     assert answer.json() == expected == http.get(url).json()
 
@@ -112,7 +159,7 @@ def test_stale_non_overlapping_patch_is_merged(http: httpx.Client, url: str) -> 
 def test_stale_overlapping_patch_is_409_naming_each_clash(http: httpx.Client, url: str) -> None:
     old = create(http, url)
     theirs = merge(http, url, {"title": "theirs", "meta": {"n": 2}}, old)
-    answer = merge(http, url, {"title": "mine", "meta": {"n": 3, "owner": "bob"}}, old)
+    answer = merge(http, url, {"title": "mine", "meta": {"n": 3, "owner": "bob"}}, old, rebase=True)
     problem = assert_problem(answer, 409, "merge-conflict")
     assert problem["current_etag"] == theirs.headers["etag"]
     assert problem["conflicts"] == [
@@ -126,7 +173,8 @@ def test_stale_overlapping_patch_is_409_naming_each_clash(http: httpx.Client, ur
 def test_a_clash_with_a_removed_member_leaves_that_side_out(http: httpx.Client, url: str) -> None:
     old = create(http, url)
     merge(http, url, {"body": None}, old)
-    problem = assert_problem(merge(http, url, {"body": "mine"}, old), 409, "merge-conflict")
+    answer = merge(http, url, {"body": "mine"}, old, rebase=True)
+    problem = assert_problem(answer, 409, "merge-conflict")
     assert problem["conflicts"] == [{"pointer": "/body", "base": "text", "requested": "mine"}]
 
 
@@ -134,31 +182,43 @@ def test_arrays_are_one_value(http: httpx.Client, url: str) -> None:
     """Both sides changed the tags: whichever elements, that clashes."""
     old = create(http, url)
     json_patch(http, url, [{"op": "add", "path": "/tags/-", "value": "theirs"}], old)
-    answer = json_patch(http, url, [{"op": "add", "path": "/tags/0", "value": "mine"}], old)
-    problem = assert_problem(answer, 409, "merge-conflict")
+    ops = [{"op": "add", "path": "/tags/0", "value": "mine"}]
+    problem = assert_problem(json_patch(http, url, ops, old, rebase=True), 409, "merge-conflict")
     assert [c["pointer"] for c in problem["conflicts"]] == ["/tags"]
 
 
-def test_the_same_change_from_a_stale_version_is_in_place(http: httpx.Client, url: str) -> None:
-    """A retried PATCH whose first answer was lost: 200 with the current ETag, no new version."""
+@pytest.mark.parametrize("rebase", [False, True])
+def test_the_same_change_from_a_stale_version_is_refused(
+    http: httpx.Client, url: str, rebase: bool
+) -> None:
+    """Two clients that read n = 1 both send n = 2: two increments, so the second is refused.
+
+    Without the preference, 412; with it, the pointer changed since the
+    base, so 409 even though the values coincide. Nothing is written twice.
+    """
     old = create(http, url)
-    first = merge(http, url, {"title": "mine"}, old)
-    retry = merge(http, url, {"title": "mine"}, old)
-    assert first.status_code == retry.status_code == 200
-    assert retry.headers["etag"] == first.headers["etag"]
+    first = merge(http, url, {"meta": {"n": 2}}, old)
+    assert first.status_code == 200
+    second = merge(http, url, {"meta": {"n": 2}}, old, rebase=rebase)
+    if rebase:
+        problem = assert_problem(second, 409, "merge-conflict")
+        assert problem["conflicts"] == [
+            {"pointer": "/meta/n", "base": 1, "current": 2, "requested": 2}
+        ]
+    else:
+        assert assert_problem(second, 412)["current_etag"] == first.headers["etag"]
     assert len(http.get(f"{url}/versions").json()["items"]) == 2
 
 
 def test_the_same_value_beside_other_changes_still_clashes(http: httpx.Client, url: str) -> None:
     """Two clients read n = 1 and both write n = 2 with a field of their own: two increments.
 
-    Only a change wholly in place is "already succeeded"; here the second
-    client must learn of the first, or one increment is lost.
+    The second client must learn of the first, or one increment is lost.
     """
     old = create(http, url)
     first = merge(http, url, {"meta": {"n": 2}, "by_a": True}, old)
     assert first.status_code == 200
-    second = merge(http, url, {"meta": {"n": 2}, "by_b": True}, old)
+    second = merge(http, url, {"meta": {"n": 2}, "by_b": True}, old, rebase=True)
     problem = assert_problem(second, 409, "merge-conflict")
     assert problem["conflicts"] == [{"pointer": "/meta/n", "base": 1, "current": 2, "requested": 2}]
     assert "by_b" not in http.get(url).json()
@@ -172,7 +232,7 @@ def test_a_stale_json_patch_test_of_a_changed_value_clashes(http: httpx.Client, 
         {"op": "test", "path": "/title", "value": "a note"},
         {"op": "replace", "path": "/body", "value": "mine"},
     ]
-    problem = assert_problem(json_patch(http, url, ops, old), 409, "merge-conflict")
+    problem = assert_problem(json_patch(http, url, ops, old, rebase=True), 409, "merge-conflict")
     assert problem["conflicts"][0]["pointer"] == "/title"
 
 
@@ -186,17 +246,19 @@ def test_a_base_no_longer_in_the_history_is_412(tmp_path: Path) -> None:
         old = etag = create(http, url)
         for n in range(3):
             etag = merge(http, url, {"meta": {"n": n + 10}}, etag).headers["etag"]
-        answer = merge(http, url, {"title": "mine"}, old)
+        answer = merge(http, url, {"title": "mine"}, old, rebase=True)
         assert assert_problem(answer, 412, "precondition-failed")["current_etag"] == etag
-        # One write less old is still kept: that one merges.
-        assert merge(http, url, {"title": "mine"}, etag).status_code == 200
+        assert "no longer kept" in answer.json()["detail"]
+        # A version still kept merges.
+        kept = http.get(f"{url}/versions").json()["items"][-1]["etag"]
+        assert merge(http, url, {"title": "mine"}, kept, rebase=True).status_code == 200
 
 
 def test_an_etag_never_seen_is_412(http: httpx.Client, url: str) -> None:
     etag = create(http, url)
     for stale in ('"never-written"', 'W/"' + etag.strip('"') + '"'):
         problem = assert_problem(
-            merge(http, url, {"title": "x"}, stale), 412, "precondition-failed"
+            merge(http, url, {"title": "x"}, stale, rebase=True), 412, "precondition-failed"
         )
         assert problem["current_etag"] == etag
 
@@ -292,7 +354,7 @@ def test_concurrent_non_overlapping_patches_from_one_stale_etag_all_land(
 
     def write(n: int) -> httpx.Response:
         with httpx.Client(base_url=base, timeout=30) as client:
-            return merge(client, url, {f"field{n}": n}, old)
+            return merge(client, url, {f"field{n}": n}, old, rebase=True)
 
     with concurrent.futures.ThreadPoolExecutor(WRITERS) as pool:
         answers = list(pool.map(write, range(WRITERS)))
@@ -306,23 +368,27 @@ def test_concurrent_non_overlapping_patches_from_one_stale_etag_all_land(
     assert len(http.get(f"{url}/versions").json()["items"]) == 2 + WRITERS
 
 
+@pytest.mark.parametrize("rebase", [False, True])
 def test_concurrent_patches_of_one_field_from_one_etag_keep_exactly_one(
-    http: httpx.Client, url: str
+    http: httpx.Client, url: str, rebase: bool
 ) -> None:
-    """8 writers set the same field from the current ETag: one 200, seven 409s naming it."""
+    """8 writers set the same field from the current ETag: one 200, seven 412s (409s naming it
+    when they asked for a rebase)."""
     etag = create(http, url)
     base = http.base_url
 
     def write(n: int) -> httpx.Response:
         with httpx.Client(base_url=base, timeout=30) as client:
-            return merge(client, url, {"title": f"writer {n}"}, etag)
+            return merge(client, url, {"title": f"writer {n}"}, etag, rebase=rebase)
 
     with concurrent.futures.ThreadPoolExecutor(WRITERS) as pool:
         answers = list(pool.map(write, range(WRITERS)))
     won = [a for a in answers if a.status_code == 200]
     assert len(won) == 1, [a.status_code for a in answers]
     for lost in answers:
-        if lost is not won[0]:
+        if lost is not won[0] and rebase:
             problem = assert_problem(lost, 409, "merge-conflict")
             assert problem["conflicts"][0]["pointer"] == "/title"
+        elif lost is not won[0]:
+            assert_problem(lost, 412, "precondition-failed")
     assert http.get(url).json()["title"] == won[0].json()["title"]

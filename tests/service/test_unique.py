@@ -94,20 +94,21 @@ def test_post_with_a_taken_value_is_409(http: httpx.Client, users: str) -> None:
     assert len(http.get(f"/v1/{users}").json()["items"]) == 1
 
 
-def test_refused_post_records_no_idempotency_key(http: httpx.Client, users: str) -> None:
-    """The key of a refused POST was rolled back with it: once the value is free, a retry runs."""
+def test_a_refused_post_is_recorded_as_refused(http: httpx.Client, users: str) -> None:
+    """A keyed POST refused (409) writes nothing; its key records the refusal, so a retry whose
+    answer was lost learns it, even once the value is free. A new attempt takes a new key."""
     key = {"Idempotency-Key": f'"{uuid.uuid4()}"'}
     assert_unique_violation(
         http.post(f"/v1/{users}", json={"email": TAKEN}, headers=key), ["email"]
     )
+    assert len(http.get(f"/v1/{users}").json()["items"]) == 1
     etag = http.get(f"/v1/{users}/ann").headers["etag"]
     assert http.delete(f"/v1/{users}/ann", headers={"If-Match": etag}).status_code == 204
     retried = http.post(f"/v1/{users}", json={"email": TAKEN}, headers=key)
-    assert retried.status_code == 201, retried.text
-    assert "idempotent-replayed" not in retried.headers
-    again = http.post(f"/v1/{users}", json={"email": TAKEN}, headers=key)
-    assert again.headers["idempotent-replayed"] == "true"
-    assert again.headers["location"] == retried.headers["location"]
+    assert_unique_violation(retried, ["email"])
+    assert retried.headers["idempotent-replayed"] == "true"
+    anew = http.post(f"/v1/{users}", json={"email": TAKEN}, headers={"Idempotency-Key": '"new"'})
+    assert anew.status_code == 201, anew.text
 
 
 def test_compound_key_names_all_its_fields(http: httpx.Client) -> None:

@@ -224,13 +224,13 @@ async def test_completion_commits_with_the_document(store: DocumentStore) -> Non
     answer = StoredResponse(201, (("location", "/v1/c/a"),), b"{}")
     now = time.time()
     first = Completion("p", "k", "f" * 64, answer, now, now + 60)
-    written = await store.put("c", "a", b"{}", tag("{}"), ABSENT, 1, completion=first)
+    written = await store.put("c", "a", b"{}", tag("{}"), ABSENT, 1, completion=lambda _: first)
     assert written.written
     live = await keys.get("p", "k", now=time.time())
     assert live is not None
     assert live.response == answer
     second = Completion("p", "k", "f" * 64, answer, now, now + 60)
     with pytest.raises(IdempotencyKeyTaken):
-        await store.put("c", "b", b"{}", tag("{}"), ABSENT, 2, completion=second)
+        await store.put("c", "b", b"{}", tag("{}"), ABSENT, 2, completion=lambda _: second)
     assert await store.get("c", "b") is None
     assert await store.versions("c", "b", before=None, limit=10) is None

@@ -231,12 +231,14 @@ async def test_completion_rolls_back_with_the_refused_write(store: DocumentStore
     completion = Completion("p", "k", "f" * 64, answer, now, now + 60)
     body = b'{"email": "a"}'
     with pytest.raises(ConstraintViolated):
-        await store.put("users", "b", body, tag(body), ABSENT, 2, completion=completion)
+        await store.put("users", "b", body, tag(body), ABSENT, 2, completion=lambda _: completion)
     assert await keys.get("p", "k", now=time.time()) is None
     assert await store.get("users", "b") is None
     # The store is usable afterwards: the transaction did not stay open.
     ok = b'{"email": "b"}'
-    assert (await store.put("users", "b", ok, tag(ok), ABSENT, 3, completion=completion)).written
+    assert (
+        await store.put("users", "b", ok, tag(ok), ABSENT, 3, completion=lambda _: completion)
+    ).written
 
 
 async def test_a_declaration_by_another_process_is_named(store: DocumentStore, url: str) -> None:
@@ -356,7 +358,7 @@ async def test_sqlite_version_1_file_is_upgraded(tmp_path: Path) -> None:
     finally:
         await store.close()
     with closing(sqlite3.connect(path, isolation_level=None)) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
 
 
 async def test_sqlite_newer_file_is_refused(tmp_path: Path) -> None:

@@ -21,8 +21,9 @@ can leave neither a side effect without its key nor a key without it.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -37,7 +38,8 @@ from .._idempotency import (
 )
 from .._idempotency_policy import IdempotencyPolicy
 from .._idempotency_request import KeyedRequest, KeyStore, problem_fields, replayed_fields
-from ..storage.idempotency import Completion, IdempotencyStore
+from .._problem import MEDIA_TYPE, PROBLEM_TYPE_BASE
+from ..storage.idempotency import IdempotencyStore
 from .problems import PROBLEM_SCOPE_KEY, send_problem, send_response
 from .types import ASGIApp, Message, Receive, Scope, Send
 
@@ -59,22 +61,6 @@ class ActiveClaim(KeyedRequest):
     @property
     def transactional(self) -> bool:
         return self.policy.transactional
-
-    def completion(
-        self, status: int, headers: Iterable[tuple[str, str]], body: bytes
-    ) -> Completion:
-        """The answer to record with the side effect, as it will be replayed."""
-        response = self.recorded(status, headers, body)
-        expires_at = self.now + self.policy.retention
-        return Completion(
-            self.principal, self.key, self.fingerprint, response, self.now, expires_at
-        )
-
-    def recorded(
-        self, status: int, headers: Iterable[tuple[str, str]], body: bytes
-    ) -> StoredResponse:
-        """The answer as it is stored and replayed (allow-listed headers only)."""
-        return self.policy.recorded(status, headers, body)
 
 
 PolicyChoice = IdempotencyPolicy | Callable[[Scope], IdempotencyPolicy | None]
@@ -149,7 +135,7 @@ class IdempotencyMiddleware:
                     reply = await claim.call(command, store, time.time())
         except StopIteration as stop:
             answer: Answer = stop.value
-        await _answer(scope, send, answer, captured)
+        await _answer(scope, send, answer, captured, body)
 
 
 @dataclass(slots=True)
@@ -218,7 +204,21 @@ async def _read_body(receive: Receive, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def _answer(scope: Scope, send: Send, answer: Answer, captured: _Captured | None) -> None:
+def _problem_type(response: StoredResponse) -> str | None:
+    """The problem type (slug) of a recorded problem answer, for the access log."""
+    media = dict(response.headers).get("content-type", "")
+    if response.status < 400 or not media.startswith(MEDIA_TYPE):
+        return None
+    try:
+        kind = json.loads(response.body).get("type")
+    except (ValueError, AttributeError):
+        return None
+    return kind.removeprefix(PROBLEM_TYPE_BASE) if isinstance(kind, str) else None
+
+
+async def _answer(
+    scope: Scope, send: Send, answer: Answer, captured: _Captured | None, body: bytes
+) -> None:
     if answer.error is not None:
         raise answer.error
     if answer.problem is not None:
@@ -226,12 +226,16 @@ async def _answer(scope: Scope, send: Send, answer: Answer, captured: _Captured 
         return
     assert answer.response is not None
     if answer.replayed:
-        # An attempt that lost its race may have noted its problem type.
+        # An attempt that lost its race may have noted its problem type; a
+        # replayed problem notes its own.
         scope.pop(PROBLEM_SCOPE_KEY, None)
         response = answer.response
+        replayed_type = _problem_type(response)
+        if replayed_type is not None:
+            scope[PROBLEM_SCOPE_KEY] = replayed_type
         fields = replayed_fields(response)
         raw = [(n.lower().encode("latin-1"), v.encode("latin-1")) for n, v in fields]
-        await send_response(send, response.status, raw, response.body)
+        await send_response(send, response.status, raw, response.replayed_to(body))
         return
     # The request ran here: it gets the app's own answer, every header in it.
     assert captured is not None

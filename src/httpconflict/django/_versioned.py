@@ -15,11 +15,10 @@ this request wrote, never a later one: on PostgreSQL and SQLite the UPDATE
 returns it (``RETURNING``, _returning.py); on MySQL and MariaDB it is read
 back in the transaction of its UPDATE, while the UPDATE's lock is held.
 
-A version counts writes, not contents, so a retried write whose first
-attempt succeeded (its answer was lost) names a version that is gone. If
-the row now holds exactly the values asked for, the state the client asked
-for is in place, and the core answers it as RFC 9110 §13.1.1 allows: as a
-success, not a 412.
+A stale version is a 412 whatever the row holds: a row holding the values
+asked for may hold them because another client wrote the same change
+(two clients that read 5 and both write 6). A retry whose first answer was
+lost is told apart by its Idempotency-Key (`IdempotencyMiddleware`).
 
 `versioned_delete` checks the version with the same conditional UPDATE
 (which also locks the row), then deletes in the same transaction, so
@@ -40,7 +39,7 @@ from django.utils import timezone
 from .._etag import ETag
 from .._preconditions import Conditions, Validators
 from .._refusals import refusal
-from .._write import Guard, WriteResult, already_in_place, run_write, write_flow
+from .._write import Guard, WriteResult, run_write, write_flow
 from ._requests import HasHeaders, request_conditions
 from ._returning import UNSUPPORTED, matched, update_returning
 
@@ -101,8 +100,6 @@ def versioned_update(
     # An update never creates: a row that is not there is a 404.
     flow = write_flow("PATCH", conditions, requested=None, creates=False)
     decision = run_write(flow, read, write)
-    if _holds(seen[0], values) and already_in_place("PATCH", conditions, decision):
-        return seen[0]
     error = refusal(decision)
     if error is not None:
         raise error
@@ -176,17 +173,3 @@ def _version(field: Any, opaque: str) -> Any:
 def _auto_now(model: Any) -> dict[str, Any]:
     fields = model._meta.concrete_fields
     return {f.name: timezone.now() for f in fields if getattr(f, "auto_now", False)}
-
-
-def _holds(row: Any, values: Mapping[str, Any]) -> bool:
-    """Whether `row` already holds every one of `values`."""
-    if row is None:
-        return False
-    for name, wanted in values.items():
-        if hasattr(wanted, "resolve_expression"):
-            return False  # F("count") + 1 and the like: never "already" true
-        field = row._meta.get_field(name)
-        value = getattr(wanted, "pk", wanted) if field.is_relation else wanted
-        if getattr(row, field.attname) != field.to_python(value):
-            return False
-    return True

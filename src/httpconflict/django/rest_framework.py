@@ -41,9 +41,9 @@ from .._errors import ProblemError
 from .._integrity import Violation, ViolationKind
 from .._integrity_policy import DEFAULT_POLICY, IntegrityPolicy
 from .._media import JSON, parse_json, parse_media_type, require_media_type
-from .._preconditions import Decision, evaluate
+from .._preconditions import evaluate
 from .._problem import INVALID_DOCUMENT, MALFORMED_JSON, UNSUPPORTED_MEDIA_TYPE, ProblemDetails
-from .._refusals import precondition_failed, precondition_required
+from .._refusals import decision_error
 from ._conditional import answer_preconditions
 from ._problems import error_response, integrity_problem_of, problem_response, status_problem
 from ._requests import request_conditions
@@ -94,21 +94,17 @@ class ConditionalModelMixin:
         conditions = request_conditions(request)
         instance = self.get_object()
         current = self.validators(instance)
-        # Evaluated on the row just read, before the body: a write without
-        # If-Match is told so whatever its body (RFC 6585 §3).
+        # Evaluated on the row just read, before the body (RFC 9110
+        # §13.2.1): a write without If-Match is told so whatever its body
+        # (RFC 6585 §3), and a stale one is a 412 even when its body is wrong.
         early = evaluate(request.method, conditions, current, require_precondition=True)
-        if early is Decision.PRECONDITION_REQUIRED:
-            raise precondition_required()
+        error = decision_error(early, current)
+        if error is not None:
+            raise error
         serializer = self.get_serializer(
             instance, data=request.data, partial=kwargs.pop("partial", False)
         )
-        if not serializer.is_valid():
-            # RFC 9110 §13.2.1: preconditions are evaluated before the
-            # content is processed, so a stale write is a 412 even when its
-            # body is wrong. A valid one goes on: it may have already succeeded.
-            if early is Decision.PRECONDITION_FAILED:
-                raise precondition_failed(current)
-            raise exceptions.ValidationError(serializer.errors)
+        serializer.is_valid(raise_exception=True)
         written = versioned_update(
             self.get_queryset(),
             instance.pk,

@@ -2,19 +2,25 @@
 
 `ConflictClient` (and `AsyncConflictClient`) wrap an httpx client:
 
-- ``update(url, change)``: read-modify-write that never loses an update.
-  It GETs the document, applies `change` to a copy, and sends the
-  difference as a JSON Merge Patch with If-Match; on 412, or a 409
-  merge-conflict, it reads again and re-applies `change`; on 429, 503 and
-  409 idempotency-key-in-flight it resends. Backoff is exponential with
-  full jitter and honours Retry-After, bounded by attempts and by time.
+- ``update(url, change)``: read-modify-write that never loses an update,
+  nor applies one twice. It GETs the document, applies `change` to a copy,
+  and sends the difference as a JSON Merge Patch with If-Match, ``Prefer:
+  rebase`` (so a server may merge it with changes to other fields) and a
+  fresh Idempotency-Key; on 412, or a 409 merge-conflict, it reads again
+  and re-applies `change`; on a lost answer, a 5xx, a 429 or a 409
+  idempotency-key-in-flight it resends with the same key. Backoff is
+  exponential with full jitter and honours Retry-After, bounded by
+  attempts and by time.
 - ``create(url, json)``: POST with an Idempotency-Key kept across its
   retries, so a retried create never makes a duplicate.
 - ``get``, ``put``, ``patch``, ``delete``, ``post``: one request each, with
-  If-Match from the client's memory of ETags per URL.
+  If-Match from the client's memory of ETags per URL, and a fresh
+  Idempotency-Key on each unsafe one.
 
 When an operation gives up it raises a `ConflictError` carrying the
-problem details, the last response and the number of attempts. The
+problem details, the last response and the number of attempts; when a
+write's answer was lost and nothing tells whether it was applied, that is
+`OutcomeUnknown`. The
 algorithm itself is in the stdlib-only core, as generators of commands
 that both clients drive.
 """
@@ -24,7 +30,13 @@ from .._client_etags import ETagMemory
 from .._client_retry import GiveUpReason, RetryPolicy
 from ._client import AsyncConflictClient, ConflictClient
 from ._clock import Clock, SystemClock, VirtualClock
-from ._errors import ConflictError, RequestRefused, RetriesExhausted, UnusableAnswer
+from ._errors import (
+    ConflictError,
+    OutcomeUnknown,
+    RequestRefused,
+    RetriesExhausted,
+    UnusableAnswer,
+)
 
 __all__ = [
     "AsyncConflictClient",
@@ -33,6 +45,7 @@ __all__ = [
     "ConflictError",
     "ETagMemory",
     "GiveUpReason",
+    "OutcomeUnknown",
     "RequestRefused",
     "RetriesExhausted",
     "RetryPolicy",

@@ -5,6 +5,9 @@ sent and how a wait is made differ, so the two drivers below are the only
 code written twice. Every request, the flows' and the passthrough methods',
 goes through one ETag memory: it learns from successful answers and adds
 If-Match to a PUT, PATCH or DELETE that has no precondition of its own.
+Every unsafe request without an Idempotency-Key gets a fresh one, so that
+whoever retries it after a lost answer (the flows do, with the same key)
+is answered from it instead of applying it twice.
 """
 
 from __future__ import annotations
@@ -28,8 +31,9 @@ from .._client_commands import (
     TransportFailure,
 )
 from .._client_etags import ETagMemory
-from .._client_flow import create_flow, update_flow
+from .._client_flow import create_flow, sf_string, update_flow
 from .._client_retry import RetryPolicy
+from .._idempotency_policy import UNSAFE_METHODS
 from .._json_value import Json
 from ._clock import Clock, SystemClock
 from ._errors import conflict_error
@@ -54,7 +58,12 @@ class _Common:
         # The ETag memory and the flow know a document by its absolute URL.
         url = str(client.build_request("GET", url).url)
         return update_flow(
-            url, change, policy=self.policy, started=self.clock.monotonic(), random=random.random
+            url,
+            change,
+            policy=self.policy,
+            started=self.clock.monotonic(),
+            random=random.random,
+            new_key=_new_key,
         )
 
     def _create(
@@ -68,7 +77,7 @@ class _Common:
         return create_flow(
             url,
             document,
-            key=key if key is not None else str(uuid.uuid4()),
+            key=key if key is not None else _new_key(),
             policy=self.policy,
             started=self.clock.monotonic(),
             random=random.random,
@@ -78,6 +87,8 @@ class _Common:
         if_match = self.etags.if_match(request.method, str(request.url), request.headers)
         if if_match is not None:
             request.headers["If-Match"] = if_match
+        if request.method in UNSAFE_METHODS and "idempotency-key" not in request.headers:
+            request.headers["Idempotency-Key"] = sf_string(_new_key())
         return request
 
     def _build(self, client: httpx.Client | httpx.AsyncClient, send: Send) -> httpx.Request:
@@ -97,7 +108,18 @@ class _Common:
         )
 
     def _lost(self, error: httpx.TransportError) -> TransportFailure:
-        return TransportFailure(error, at=self.clock.monotonic(), wall=self.clock.time())
+        # A connection never made sent nothing; any other failure may have
+        # come after the server had the whole request.
+        sent = not isinstance(error, _NOTHING_SENT)
+        return TransportFailure(error, at=self.clock.monotonic(), wall=self.clock.time(), sent=sent)
+
+
+#: Transport errors raised before any byte of the request left.
+_NOTHING_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+def _new_key() -> str:
+    return str(uuid.uuid4())
 
 
 def _result(outcome: StoredDocument | GaveUp, last: httpx.Response | None) -> StoredDocument:

@@ -4,6 +4,7 @@
      +-- RequestRefused    an answer retrying cannot change (404, 422, 428, 409 unique-violation)
      +-- RetriesExhausted  the answers said "try again", but the attempts or the time budget ran out
      +-- UnusableAnswer    a success the client cannot act on (a document without an ETag)
+     +-- OutcomeUnknown    a write may or may not have been applied: its answer was lost
 
 `str()` of each says, in one line, what was tried, how often, and the last
 answer (its problem type, title, detail, and any conflicting pointers).
@@ -49,11 +50,23 @@ class UnusableAnswer(ConflictError):
     """The server answered with success, but not with what the client needs to go on."""
 
 
+class OutcomeUnknown(ConflictError):
+    """A write may or may not have been applied, and nothing the client got says which.
+
+    Its answer was lost (or was a 5xx), and no resend with its
+    Idempotency-Key was answered with what became of it: the retries ran
+    out, or the server answered a fresh refusal, which a server that does
+    not honour the key would also give for a write it had applied. The
+    change was not made again: read the resource to find out.
+    """
+
+
 _CLASSES = {
     GiveUpReason.REFUSED: RequestRefused,
     GiveUpReason.ATTEMPTS_EXHAUSTED: RetriesExhausted,
     GiveUpReason.TIME_BUDGET_SPENT: RetriesExhausted,
     GiveUpReason.UNUSABLE_ANSWER: UnusableAnswer,
+    GiveUpReason.OUTCOME_UNKNOWN: OutcomeUnknown,
 }
 
 

@@ -8,6 +8,7 @@ written out in `openapi.py`.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -19,6 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .._errors import Unavailable
+from .._idempotency_policy import DEFAULT_REPLAY_HEADERS
 from ..asgi import IdempotencyMiddleware, IdempotencyPolicy, Scope
 from ..storage import document_store
 from ..storage.idempotency import idempotency_store
@@ -64,7 +66,7 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
     middleware = [Middleware(AccessLog, log_format=config.log_format)]
     if keys is not None:
         middleware.append(
-            Middleware(IdempotencyMiddleware, store=keys, policy=_post_policy(config))
+            Middleware(IdempotencyMiddleware, store=keys, policy=_write_policy(config))
         )
     app = Starlette(
         routes=[
@@ -85,9 +87,14 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
     return app
 
 
-def _post_policy(config: ServiceConfig) -> Callable[[Scope], IdempotencyPolicy | None]:
-    """Idempotency-Key handling for POST /v1/{collection}, and nothing else."""
-    policy = IdempotencyPolicy(
+def _write_policy(config: ServiceConfig) -> Callable[[Scope], IdempotencyPolicy | None]:
+    """Idempotency-Key handling for every write to a document or a collection.
+
+    POST /v1/{c} and PUT, PATCH and DELETE /v1/{c}/{id}: a client that lost
+    an answer retries with the same key and gets the answer recorded, never
+    a second write (nor a 412 for the write it made itself).
+    """
+    posts = IdempotencyPolicy(
         methods=frozenset({"POST"}),
         required=config.idempotency_required,
         lease=config.idempotency_lease,
@@ -96,11 +103,18 @@ def _post_policy(config: ServiceConfig) -> Callable[[Scope], IdempotencyPolicy |
         max_body=config.max_body,
         # Keys beside the documents are recorded in the document's transaction.
         transactional=config.idempotency == "db",
+        replay_headers=DEFAULT_REPLAY_HEADERS | {"rebased-from", "preference-applied"},
     )
-    collection = re.compile(r"/v1/[^/]+")
+    writes = dataclasses.replace(posts, methods=frozenset({"PUT", "PATCH", "DELETE"}))
+    # Names starting with "_" are the service's own resources, not documents.
+    collection = re.compile(r"/v1/[^_/][^/]*")
+    document = re.compile(r"/v1/[^_/][^/]*/[^/]+")
 
     def choose(scope: Scope) -> IdempotencyPolicy | None:
-        return policy if collection.fullmatch(scope["path"]) else None
+        path = scope["path"]
+        if collection.fullmatch(path):
+            return posts
+        return writes if document.fullmatch(path) else None
 
     return choose
 

@@ -18,15 +18,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .._errors import IdempotencyKeyTaken, NotFound, PreconditionFailed, PreconditionRequired
+from .._errors import NotFound, PreconditionFailed, PreconditionRequired
 from .._etag import ETag
 from .._httpdate import format_http_date
 from .._preconditions import Decision, evaluate
 from .._problem import CONTENDED
-from .._write import Guard, WriteDecision, WriteOutcome, arun_write, write_flow
-from ..asgi import CLAIM_SCOPE_KEY, ActiveClaim
+from .._write import Guard, WriteDecision, WriteOutcome, WriteResult, arun_write, write_flow
 from ..storage import Document, DocumentStore, Version
+from ..storage._documents import from_micros
 from .config import ServiceConfig
+from .keys import KeyedWrite
 from .patch import patch_document
 from .problems import problem_response
 from .requests import check_name, conditions, int_parameter, read_document
@@ -109,28 +110,38 @@ async def put_document(request: Request) -> Response:
     etag = ETag.from_content(raw)
     store = _store(request)
     now_us = _now_us()
+
+    def answer(result: WriteResult) -> tuple[int, dict[str, str], bytes]:
+        # RFC 9110 §9.3.4 allows a validator on a PUT answer only when the
+        # body was stored without any transformation, which it was.
+        return 201 if result.created else 200, _written_headers(etag, now_us), raw
+
+    keyed = KeyedWrite.of(request)
+    completion = keyed.completion(answer)
     decision = await arun_write(
-        write_flow("PUT", when, requested=etag, require_precondition=not config.blind_writes),
+        write_flow(
+            "PUT",
+            when,
+            requested=etag,
+            require_precondition=not config.blind_writes,
+            now=from_micros(now_us),
+        ),
         lambda: store.validators(collection, doc_id),
-        lambda guard: store.put(collection, doc_id, raw, etag.opaque, guard, now_us),
+        lambda guard: keyed.run(
+            store.put(collection, doc_id, raw, etag.opaque, guard, now_us, completion=completion)
+        ),
     )
-    if decision.outcome is WriteOutcome.WRITTEN or decision.outcome is WriteOutcome.UNCHANGED:
-        # UNCHANGED: the state asked for was already in place (a retried or
-        # an equal write); nothing was written, and that is success.
+    if decision.outcome is WriteOutcome.WRITTEN:
+        status, headers, _ = answer(WriteResult(True, decision.current, decision.created))
+        return Response(raw, status_code=status, headers=headers)
+    if decision.outcome is WriteOutcome.UNCHANGED:
+        # The precondition held and the body is the stored one: nothing was
+        # written, and that is success.
         assert decision.current is not None
         assert decision.current.last_modified is not None
-        headers = {
-            # RFC 9110 §9.3.4 allows a validator on a PUT answer only when the
-            # body was stored without any transformation, which it was.
-            "ETag": etag.to_header(),
-            "Last-Modified": (
-                format_http_date(now_us // 1_000_000)
-                if decision.outcome is WriteOutcome.WRITTEN
-                else format_http_date(decision.current.last_modified)
-            ),
-        }
-        status = 201 if decision.created else 200
-        return Response(raw, status_code=status, media_type=JSON, headers=headers)
+        headers = _written_headers(etag, 0)
+        headers["Last-Modified"] = format_http_date(decision.current.last_modified)
+        return Response(raw, headers=headers)
     return _refusal(request, decision, creating=True)
 
 
@@ -140,16 +151,33 @@ async def delete_document(request: Request) -> Response:
     when = conditions(request)
     store = _store(request)
     now_us = _now_us()
+    keyed = KeyedWrite.of(request)
+    completion = keyed.completion(lambda _: (204, {}, b""))
     decision = await arun_write(
         write_flow(
-            "DELETE", when, requested=None, require_precondition=not _config(request).blind_writes
+            "DELETE",
+            when,
+            requested=None,
+            require_precondition=not _config(request).blind_writes,
+            now=from_micros(now_us),
         ),
         lambda: store.validators(collection, doc_id),
-        lambda guard: store.delete(collection, doc_id, guard, now_us),
+        lambda guard: keyed.run(
+            store.delete(collection, doc_id, guard, now_us, completion=completion)
+        ),
     )
     if decision.outcome is WriteOutcome.WRITTEN:
         return Response(status_code=204)
     return _refusal(request, decision, creating=False)
+
+
+def _written_headers(etag: ETag, now_us: int) -> dict[str, str]:
+    """The header fields of a document write's answer (JSON, its ETag, when it was written)."""
+    return {
+        "Content-Type": JSON,
+        "ETag": etag.to_header(),
+        "Last-Modified": format_http_date(now_us // 1_000_000),
+    }
 
 
 def _refusal(request: Request, decision: WriteDecision, *, creating: bool) -> Response:
@@ -199,30 +227,16 @@ async def post_document(request: Request) -> Response:
     etag = ETag.from_content(raw)
     doc_id = _new_id()
     now_us = _now_us()
-    headers = {
-        "Location": f"/v1/{collection}/{doc_id}",
-        "ETag": etag.to_header(),
-        "Last-Modified": format_http_date(now_us // 1_000_000),
-        "Content-Type": JSON,
-    }
-    claim: ActiveClaim | None = request.scope.get(CLAIM_SCOPE_KEY)
-    completion = None
-    if claim is not None and claim.transactional:
-        completion = claim.completion(201, headers.items(), raw)
-    try:
-        result = await _store(request).put(
+    headers = {"Location": f"/v1/{collection}/{doc_id}", **_written_headers(etag, now_us)}
+    keyed = KeyedWrite.of(request)
+    completion = keyed.completion(lambda _: (201, headers, raw))
+    result = await keyed.run(
+        _store(request).put(
             collection, doc_id, raw, etag.opaque, Guard(exists=False), now_us, completion=completion
         )
-    except IdempotencyKeyTaken:
-        # A duplicate recorded first; this document was rolled back with the
-        # attempt, and the middleware answers with the duplicate's answer.
-        assert claim is not None
-        claim.taken = True
-        raise
+    )
     # 80 random bits per millisecond: a clash would mean a broken random source.
     assert result.written
-    if claim is not None and completion is not None:
-        claim.completed = True
     return Response(raw, status_code=201, headers=headers)
 
 

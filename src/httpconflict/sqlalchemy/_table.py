@@ -15,7 +15,7 @@ that request only.
 from __future__ import annotations
 
 import functools
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -189,27 +189,14 @@ class _Table:
 
     def current(self, session: Session, key: object) -> Validators | None:
         """The validators stored now, as the write just refused saw them."""
-        return self.stored(session, key, ())[0]
-
-    def stored(
-        self, session: Session, key: object, names: Sequence[str]
-    ) -> tuple[Validators | None, dict[str, Any]]:
-        """The validators stored now, and the stored values of the columns `names`.
-
-        A name that is not a column of the table is left out of the values.
-        """
-        columns = {name: self._column(name) for name in names}
-        wanted = {name: column for name, column in columns.items() if column is not None}
-        statement = select(self.version, *wanted.values()).where(self.where_key(key))
+        statement = select(self.version).where(self.where_key(key))
         if session.get_bind(clause=statement).dialect.name in ("mysql", "mariadb"):
             # InnoDB's REPEATABLE READ answers a plain SELECT from the snapshot
             # of the transaction's first read, which may predate the version
             # that made the UPDATE match nothing; a locking read sees it.
             statement = statement.with_for_update(read=True)
         found = session.execute(statement).first()
-        if found is None:
-            return None, {}
-        return Validators(version_etag(found[0])), dict(zip(wanted, found[1:], strict=True))
+        return None if found is None else Validators(version_etag(found[0]))
 
     def _column(self, name: str) -> Any | None:
         if isinstance(self.entity, Table):

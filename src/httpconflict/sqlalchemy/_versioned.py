@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from .._etag import ETag
 from .._preconditions import Conditions, Validators
 from .._refusals import refusal
-from .._write import Guard, WriteResult, already_in_place, run_write, write_flow
-from ._table import Model, is_expression, table_of, version_etag
+from .._write import Guard, WriteResult, run_write, write_flow
+from ._table import Model, table_of, version_etag
 
 
 def versioned_update(
@@ -37,16 +37,12 @@ def versioned_update(
     Returns the new entity-tag. The version column (``version_id_col`` or
     `version`, default ``"version"``) must be an integer; it is increased by
     one. `key` is the primary key value (a tuple for a composite key).
-    Raises `PreconditionFailed`, `PreconditionRequired` or `NotFound`;
-    but a stale If-Match whose values the row already holds (a retry whose
-    first answer was lost) returns the current entity-tag (RFC 9110 §13.1.1).
+    Raises `PreconditionFailed` (a stale If-Match, whatever the row holds),
+    `PreconditionRequired` or `NotFound`. A retry whose first answer was
+    lost is told apart by its Idempotency-Key, not by the values it sends.
     """
     table = table_of(model, version)
     table.check_key(key)
-    # Read with the version when a write is refused: a retry whose first
-    # answer was lost finds its values stored (RFC 9110 §13.1.1).
-    compared = () if any(map(is_expression, values.values())) else tuple(values)
-    stored: dict[str, Any] = {}
 
     def write(guard: Guard) -> WriteResult:
         versions = table.versions(guard)
@@ -65,22 +61,12 @@ def versioned_update(
         return WriteResult(False, read())
 
     def read() -> Validators | None:
-        current, values_now = table.stored(session, key, compared)
-        stored.clear()
-        stored.update(values_now)
-        return current
+        return table.current(session, key)
 
     flow = write_flow(
         "PUT", conditions, requested=None, require_precondition=require_precondition, creates=False
     )
     decision = run_write(flow, read, write)
-    holds = bool(compared) and all(
-        name in stored and stored[name] == values[name] for name in compared
-    )
-    if holds and already_in_place("PUT", conditions, decision):
-        assert decision.current is not None
-        assert decision.current.etag is not None
-        return decision.current.etag
     error = refusal(decision)
     if error is not None:
         raise error

@@ -5,7 +5,9 @@ collection and an id, with a strong entity-tag derived from that text.
 Each change (create, replace, delete) gets the next version number of its
 document and is kept in the document's history, of which the newest
 `history` versions survive. A deleted document keeps its row as a
-tombstone (no body, no entity-tag), so version numbers never repeat.
+tombstone (no body, no entity-tag), so version numbers never repeat. The
+current row also keeps when the version it replaced was made, which tells
+whether its Last-Modified second names it alone (RFC 9110 §8.8.2.2).
 
 Backends implement primitives only: `put` and `delete` write if a `Guard`
 holds, checked in the same statement as the write, and otherwise report the
@@ -20,10 +22,10 @@ refused by the database itself, as `ConstraintViolated` (see `_unique`).
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Final, Protocol
+from typing import TYPE_CHECKING, Final, Protocol, TypeAlias
 
 from .._etag import ETag
 from .._preconditions import Validators
@@ -31,9 +33,13 @@ from .._write import Guard, WriteResult
 from ._unique import UniqueKey
 
 if TYPE_CHECKING:
-    from .idempotency import Completion, IdempotencyStore
+    from .._idempotency import Completion
+    from .idempotency import IdempotencyStore
 
 DEFAULT_HISTORY: Final = 100
+
+#: The answer to record with a write, made of its result (201 or 200...).
+CompletionFor: TypeAlias = "Callable[[WriteResult], Completion]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +53,8 @@ class Document:
     #: The document's JSON text: the exact bytes received (UTF-8).
     body: bytes
     modified_us: int
+    #: When the version this one replaced was made (None: it replaced none).
+    previous_us: int | None = None
 
     @property
     def modified(self) -> datetime:
@@ -54,7 +62,7 @@ class Document:
 
     @property
     def validators(self) -> Validators:
-        return _validators(self.etag, self.modified_us)
+        return _validators(self.etag, self.modified_us, self.previous_us)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,16 +104,17 @@ class DocumentStore(Protocol):
         guard: Guard,
         now_us: int,
         *,
-        completion: Completion | None = None,
+        completion: CompletionFor | None = None,
     ) -> WriteResult:
         """Store `body` if `guard` holds, checked atomically with the write.
 
         Refuses (written=False) a write that would store the entity-tag
         already current, so a no-op leaves no new version. On success,
         `current` holds the new validators; on refusal, the current ones.
-        With `completion`, its answer is recorded under its idempotency key in
-        the same transaction; if the key already holds a live record, nothing
-        is written and `IdempotencyKeyTaken` is raised. A body that would
+        With `completion`, the answer it makes of the write's result is
+        recorded under its idempotency key in the same transaction; if the
+        key already holds a live record, nothing is written and
+        `IdempotencyKeyTaken` is raised. A body that would
         duplicate a value of one of the collection's unique keys is refused
         by its index: nothing is written (nor the completion) and
         `ConstraintViolated` names the key's fields.
@@ -114,8 +123,16 @@ class DocumentStore(Protocol):
     def idempotency_store(self) -> IdempotencyStore:
         """An idempotency-key store in the same database, sharing the connection."""
 
-    async def delete(self, collection: str, id: str, guard: Guard, now_us: int) -> WriteResult:
-        """Delete if `guard` holds, checked atomically with the write."""
+    async def delete(
+        self,
+        collection: str,
+        id: str,
+        guard: Guard,
+        now_us: int,
+        *,
+        completion: CompletionFor | None = None,
+    ) -> WriteResult:
+        """Delete if `guard` holds, checked atomically with the write (`completion`: as `put`)."""
 
     async def page(self, collection: str, *, after: str | None, limit: int) -> list[Document]:
         """Current documents ordered by id, those with an id greater than `after`."""
@@ -166,18 +183,23 @@ def from_micros(micros: int) -> datetime:
     return datetime.fromtimestamp(micros / 1_000_000, tz=UTC)
 
 
-def validators(etag: str | None, modified_us: int) -> Validators | None:
+def validators(etag: str | None, modified_us: int, previous_us: int | None) -> Validators | None:
     """Validators of a stored row; None for a tombstone (etag NULL)."""
-    return None if etag is None else _validators(etag, modified_us)
+    return None if etag is None else _validators(etag, modified_us, previous_us)
 
 
-def written(etag: str, modified_us: int) -> Validators:
+def written(etag: str, modified_us: int, previous_us: int | None) -> Validators:
     """Validators of a row just written (not cached: each write is new)."""
-    return Validators(ETag(etag), from_micros(modified_us))
+    return Validators(ETag(etag), from_micros(modified_us), _alone(modified_us, previous_us))
+
+
+def _alone(modified_us: int, previous_us: int | None) -> bool:
+    """Whether a version is the only change made in its second (RFC 9110 §8.8.2.2)."""
+    return previous_us is None or previous_us // 1_000_000 < modified_us // 1_000_000
 
 
 # Validators are immutable and hot documents are read again and again:
 # building them once saves a regex check and a datetime per conditional read.
 @functools.lru_cache(maxsize=4096)
-def _validators(etag: str, modified_us: int) -> Validators:
-    return Validators(ETag(etag), from_micros(modified_us))
+def _validators(etag: str, modified_us: int, previous_us: int | None) -> Validators:
+    return Validators(ETag(etag), from_micros(modified_us), _alone(modified_us, previous_us))

@@ -31,6 +31,7 @@ from .._preconditions import Validators
 from .._write import Guard, WriteResult
 from ._documents import (
     DEFAULT_HISTORY,
+    CompletionFor,
     Document,
     Version,
     check_delete_guard,
@@ -39,7 +40,6 @@ from ._documents import (
     written,
 )
 from ._unique import UniqueKey, index_name, parse_unique_keys, unique_violation
-from .idempotency import Completion
 from .idempotency.postgres import PostgresIdempotencyStore, record
 
 SCHEMA: Final = """
@@ -52,6 +52,7 @@ CREATE TABLE IF NOT EXISTS documents (
     etag text,                   -- NULL: deleted (a tombstone)
     body text,
     modified_us bigint NOT NULL,
+    previous_us bigint,          -- when the version this one replaced was made
     PRIMARY KEY (collection, id)
 );
 CREATE TABLE IF NOT EXISTS document_versions (
@@ -63,6 +64,16 @@ CREATE TABLE IF NOT EXISTS document_versions (
     modified_us bigint NOT NULL,
     PRIMARY KEY (collection, id, version)
 );
+-- A table made before previous_us existed gets it; each row takes its
+-- predecessor's time from the history, or (no longer kept) its own: "in doubt".
+DO $$ BEGIN
+    ALTER TABLE documents ADD COLUMN previous_us bigint;
+    UPDATE documents d SET previous_us = COALESCE(
+        (SELECT v.modified_us FROM document_versions v WHERE v.collection = d.collection
+            AND v.id = d.id AND v.version = d.version - 1),
+        CASE WHEN d.version > 1 THEN d.modified_us END);
+EXCEPTION WHEN duplicate_column THEN NULL;
+END $$;
 CREATE TABLE IF NOT EXISTS unique_keys (
     collection text COLLATE "C" NOT NULL,
     position integer NOT NULL,   -- the order of the declaration
@@ -74,7 +85,7 @@ CREATE TABLE IF NOT EXISTS unique_keys (
 
 _COLUMNS: Final = "collection, id, version, etag, body, modified_us"
 # Bodies are stored as text and moved as bytes (UTF-8), as received.
-_READ: Final = "collection, id, version, etag, convert_to(body, 'UTF8'), modified_us"
+_READ: Final = "collection, id, version, etag, convert_to(body, 'UTF8'), modified_us, previous_us"
 
 # The history append and the prune ride in the same statement as the write.
 _RECORD: Final = f"""
@@ -85,13 +96,14 @@ _RECORD: Final = f"""
     WHERE v.collection = w.collection AND v.id = w.id
       AND v.version <= w.version - %(history)s::bigint
 )
-SELECT version FROM written
+SELECT previous_us FROM written
 """
 
 _TARGET: Final = "collection = %(collection)s AND id = %(id)s"
 _SET_NEW_STATE: Final = (
     "version = documents.version + 1, etag = %(etag)s, "
-    "body = convert_from(%(body)s, 'UTF8'), modified_us = %(now)s"
+    "body = convert_from(%(body)s, 'UTF8'), previous_us = documents.modified_us, "
+    "modified_us = %(now)s"
 )
 
 
@@ -168,7 +180,8 @@ class PostgresDocumentStore:
         self, collection: str, id: str, conn: AsyncConnection[TupleRow] | None
     ) -> Validators | None:
         row = await self._one(
-            "SELECT etag, modified_us FROM documents WHERE collection = %s AND id = %s",
+            "SELECT etag, modified_us, previous_us FROM documents "
+            "WHERE collection = %s AND id = %s",
             (collection, id),
             conn,
         )
@@ -183,7 +196,7 @@ class PostgresDocumentStore:
         guard: Guard,
         now_us: int,
         *,
-        completion: Completion | None = None,
+        completion: CompletionFor | None = None,
     ) -> WriteResult:
         check_put_guard(guard)
         try:
@@ -193,7 +206,7 @@ class PostgresDocumentStore:
             async with _answered(), self._pool.connection() as conn, conn.transaction():
                 result = await self._put(conn, collection, id, body, etag, guard, now_us)
                 if result.written:
-                    await record(conn, completion)
+                    await record(conn, completion(result))
             return result
         except psycopg.IntegrityError as error:
             # The statement, and the transaction around it, were rolled back.
@@ -275,38 +288,68 @@ class PostgresDocumentStore:
         now_us: int,
     ) -> WriteResult:
         params = self._params(collection, id, guard, now_us, etag=etag, body=body)
-        if guard.exists is not False and await self._one(
-            f"WITH written AS (UPDATE documents SET {_SET_NEW_STATE} "
-            f"WHERE {_TARGET} AND {_match(guard)} AND etag <> %(etag)s "
-            f"RETURNING {_COLUMNS}){_RECORD}",
-            params,
-            conn,
+        if guard.exists is not False and (
+            row := await self._one(
+                f"WITH written AS (UPDATE documents SET {_SET_NEW_STATE} "
+                f"WHERE {_TARGET} AND {_match(guard)} AND etag <> %(etag)s "
+                f"RETURNING {_COLUMNS}, previous_us){_RECORD}",
+                params,
+                conn,
+            )
         ):
-            return WriteResult(True, written(etag, now_us))
+            return WriteResult(True, written(etag, now_us, row[0]))
         # Absent, or a tombstone whose version numbers go on. With
         # exists=None this is a second statement; if another writer got in
         # between, the refusal below sends the flow round again.
-        if guard.exists is not True and await self._one(
-            f"WITH written AS (INSERT INTO documents ({_COLUMNS}) "
-            "VALUES (%(collection)s, %(id)s, 1, %(etag)s, convert_from(%(body)s, 'UTF8'), %(now)s) "
-            f"ON CONFLICT (collection, id) DO UPDATE SET {_SET_NEW_STATE} "
-            f"WHERE documents.etag IS NULL RETURNING {_COLUMNS}){_RECORD}",
-            params,
-            conn,
+        if guard.exists is not True and (
+            row := await self._one(
+                f"WITH written AS (INSERT INTO documents ({_COLUMNS}) "
+                "VALUES (%(collection)s, %(id)s, 1, %(etag)s, convert_from(%(body)s, 'UTF8'), "
+                f"%(now)s) ON CONFLICT (collection, id) DO UPDATE SET {_SET_NEW_STATE} "
+                f"WHERE documents.etag IS NULL RETURNING {_COLUMNS}, previous_us){_RECORD}",
+                params,
+                conn,
+            )
         ):
-            return WriteResult(True, written(etag, now_us), created=True)
+            return WriteResult(True, written(etag, now_us, row[0]), created=True)
         return WriteResult(False, await self._validators(collection, id, conn))
 
-    async def delete(self, collection: str, id: str, guard: Guard, now_us: int) -> WriteResult:
+    async def delete(
+        self,
+        collection: str,
+        id: str,
+        guard: Guard,
+        now_us: int,
+        *,
+        completion: CompletionFor | None = None,
+    ) -> WriteResult:
         check_delete_guard(guard)
+        if completion is None:
+            return await self._delete(None, collection, id, guard, now_us)
+        async with _answered(), self._pool.connection() as conn, conn.transaction():
+            result = await self._delete(conn, collection, id, guard, now_us)
+            if result.written:
+                await record(conn, completion(result))
+        return result
+
+    async def _delete(
+        self,
+        conn: AsyncConnection[TupleRow] | None,
+        collection: str,
+        id: str,
+        guard: Guard,
+        now_us: int,
+    ) -> WriteResult:
         if await self._one(
             "WITH written AS (UPDATE documents SET version = documents.version + 1, "
-            f"etag = NULL, body = NULL, modified_us = %(now)s WHERE {_TARGET} "
-            f"AND {_match(guard)} RETURNING {_COLUMNS}){_RECORD}",
+            "etag = NULL, body = NULL, previous_us = documents.modified_us, "
+            f"modified_us = %(now)s WHERE {_TARGET} "
+            f"AND {_match(guard)} RETURNING {_COLUMNS}, previous_us){_RECORD}",
             self._params(collection, id, guard, now_us),
+            conn,
         ):
             return WriteResult(True, None)
-        return WriteResult(False, await self.validators(collection, id))
+        return WriteResult(False, await self._validators(collection, id, conn))
 
     def _params(
         self, collection: str, id: str, guard: Guard, now_us: int, **more: str | bytes

@@ -35,6 +35,7 @@ from .._preconditions import Validators
 from .._write import Guard, WriteResult
 from ._documents import (
     DEFAULT_HISTORY,
+    CompletionFor,
     Document,
     Version,
     check_delete_guard,
@@ -44,17 +45,17 @@ from ._documents import (
 )
 from ._sqlite import DEFAULT_BUSY_TIMEOUT_MS, LOCKED, connect, transaction
 from ._unique import UniqueKey, index_name, parse_unique_keys, unique_violation
-from .idempotency import Completion
 from .idempotency.sqlite import SQLiteIdempotencyStore, record
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 # Version 1 had no unique_keys table. Every statement of SCHEMA is CREATE
 # ... IF NOT EXISTS, so running them upgrades a version-1 file in place.
-_READABLE: Final = (0, 1, SCHEMA_VERSION)
+# Versions 1 and 2 had no documents.previous_us: `_UPGRADE_TO_3` adds it.
+_READABLE: Final = (0, 1, 2, SCHEMA_VERSION)
 _COLUMNS: Final = "collection, id, version, etag, body, modified_us"
 # Bodies are stored as TEXT (so SQL JSON functions can read them) and moved
 # as bytes: CAST to and from BLOB reinterprets the UTF-8, with no decoding.
-_READ: Final = "collection, id, version, etag, CAST(body AS BLOB), modified_us"
+_READ: Final = "collection, id, version, etag, CAST(body AS BLOB), modified_us, previous_us"
 _RECORD: Final = f"""
     INSERT INTO document_versions ({_COLUMNS})
     VALUES (NEW.collection, NEW.id, NEW.version, NEW.etag, NEW.body, NEW.modified_us);
@@ -67,6 +68,7 @@ SCHEMA: Final = [
         etag TEXT,                   -- NULL: deleted (a tombstone)
         body TEXT,
         modified_us INTEGER NOT NULL,
+        previous_us INTEGER,         -- when the version this one replaced was made
         PRIMARY KEY (collection, id)
     ) WITHOUT ROWID""",
     """CREATE TABLE IF NOT EXISTS document_versions (
@@ -98,6 +100,17 @@ SCHEMA: Final = [
          WHERE collection = NEW.collection AND id = NEW.id
            AND version <= NEW.version - (SELECT value FROM settings WHERE name = 'history');
     END""",
+]
+
+
+# A row written before version 3 takes its predecessor's time from the
+# history; if that is no longer kept, its own time, which says "in doubt".
+_UPGRADE_TO_3: Final = [
+    "ALTER TABLE documents ADD COLUMN previous_us INTEGER",
+    """UPDATE documents SET previous_us = COALESCE(
+        (SELECT v.modified_us FROM document_versions v WHERE v.collection = documents.collection
+            AND v.id = documents.id AND v.version = documents.version - 1),
+        CASE WHEN version > 1 THEN modified_us END)""",
 ]
 
 
@@ -142,6 +155,14 @@ class SQLiteDocumentStore:
                 )
             for statement in SCHEMA:
                 db.execute(statement)
+            if (
+                found in (1, 2)
+                and not db.execute(
+                    "SELECT 1 FROM pragma_table_info('documents') WHERE name = 'previous_us'"
+                ).fetchone()
+            ):
+                for statement in _UPGRADE_TO_3:
+                    db.execute(statement)
             db.execute(
                 "INSERT INTO settings (name, value) VALUES ('history', ?) "
                 "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
@@ -170,7 +191,7 @@ class SQLiteDocumentStore:
 
     def _validators(self, collection: str, id: str) -> Validators | None:
         row = self.db.execute(
-            "SELECT etag, modified_us FROM documents WHERE collection = ? AND id = ?",
+            "SELECT etag, modified_us, previous_us FROM documents WHERE collection = ? AND id = ?",
             (collection, id),
         ).fetchone()
         return None if row is None else validators(*row)
@@ -184,7 +205,7 @@ class SQLiteDocumentStore:
         guard: Guard,
         now_us: int,
         *,
-        completion: Completion | None = None,
+        completion: CompletionFor | None = None,
     ) -> WriteResult:
         check_put_guard(guard)
         try:
@@ -194,7 +215,7 @@ class SQLiteDocumentStore:
             with transaction(self.db):
                 result = self._put(collection, id, body, etag, guard, now_us)
                 if result.written:
-                    record(self.db, completion)
+                    record(self.db, completion(result))
             return result
         except sqlite3.IntegrityError as error:
             # A failed statement undid itself, and a transaction was rolled
@@ -212,43 +233,66 @@ class SQLiteDocumentStore:
     ) -> WriteResult:
         if guard.exists is not False:
             where, tags = _etag_condition(guard)
-            if self._write(
+            if row := self._write(
                 "UPDATE documents SET version = version + 1, etag = ?, body = CAST(? AS TEXT), "
-                "modified_us = ? "
-                f"WHERE collection = ? AND id = ? AND {where} AND etag <> ? RETURNING version",
+                "previous_us = modified_us, modified_us = ? "
+                f"WHERE collection = ? AND id = ? AND {where} AND etag <> ? "
+                "RETURNING previous_us",
                 (etag, body, now_us, collection, id, *tags, etag),
             ):
-                return WriteResult(True, written(etag, now_us))
+                return WriteResult(True, written(etag, now_us, row[0]))
         # Absent, or a tombstone whose version numbers go on. With
         # exists=None this is a second statement; if another writer got in
         # between, the refusal below sends the write flow round again.
-        if guard.exists is not True and self._write(
-            f"INSERT INTO documents ({_COLUMNS}) VALUES (?, ?, 1, ?, CAST(? AS TEXT), ?) "
-            "ON CONFLICT (collection, id) DO UPDATE SET version = version + 1, "
-            "etag = excluded.etag, body = excluded.body, modified_us = excluded.modified_us "
-            "WHERE documents.etag IS NULL RETURNING version",
-            (collection, id, etag, body, now_us),
+        if guard.exists is not True and (
+            row := self._write(
+                f"INSERT INTO documents ({_COLUMNS}) VALUES (?, ?, 1, ?, CAST(? AS TEXT), ?) "
+                "ON CONFLICT (collection, id) DO UPDATE SET version = version + 1, "
+                "etag = excluded.etag, body = excluded.body, previous_us = modified_us, "
+                "modified_us = excluded.modified_us "
+                "WHERE documents.etag IS NULL RETURNING previous_us",
+                (collection, id, etag, body, now_us),
+            )
         ):
-            return WriteResult(True, written(etag, now_us), created=True)
+            return WriteResult(True, written(etag, now_us, row[0]), created=True)
         return WriteResult(False, self._validators(collection, id))
 
-    async def delete(self, collection: str, id: str, guard: Guard, now_us: int) -> WriteResult:
+    async def delete(
+        self,
+        collection: str,
+        id: str,
+        guard: Guard,
+        now_us: int,
+        *,
+        completion: CompletionFor | None = None,
+    ) -> WriteResult:
         check_delete_guard(guard)
+        if completion is None:
+            return self._delete(collection, id, guard, now_us)
+        with transaction(self.db):
+            result = self._delete(collection, id, guard, now_us)
+            if result.written:
+                record(self.db, completion(result))
+        return result
+
+    def _delete(self, collection: str, id: str, guard: Guard, now_us: int) -> WriteResult:
         where, tags = _etag_condition(guard)
         if self._write(
             "UPDATE documents SET version = version + 1, etag = NULL, body = NULL, "
-            f"modified_us = ? WHERE collection = ? AND id = ? AND {where} RETURNING version",
+            "previous_us = modified_us, modified_us = ? "
+            f"WHERE collection = ? AND id = ? AND {where} RETURNING previous_us",
             (now_us, collection, id, *tags),
         ):
             return WriteResult(True, None)
         return WriteResult(False, self._validators(collection, id))
 
-    def _write(self, sql: str, args: tuple[Any, ...]) -> bool:
-        """Run one write statement; whether it returned a row (wrote)."""
+    def _write(self, sql: str, args: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        """Run one write statement; the row it returned (it wrote), or None."""
         with LOCKED:
             # fetchall(), not fetchone(): the autocommit transaction ends
             # only when the statement has run to completion.
-            return bool(self.db.execute(sql, args).fetchall())
+            rows = self.db.execute(sql, args).fetchall()
+        return rows[0] if rows else None
 
     def _unique_violation(self, error: sqlite3.IntegrityError) -> ConstraintViolated | None:
         violated = unique_violation(error, self._indexes)

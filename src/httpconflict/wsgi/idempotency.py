@@ -128,7 +128,7 @@ class IdempotencyMiddleware:
                         return problem_answer(start_response, error.problem, headers)
         except StopIteration as stop:
             answer: Answer = stop.value
-        return _answer(start_response, answer, captured)
+        return _answer(start_response, answer, captured, body)
 
 
 def _supported(policy: IdempotencyPolicy) -> IdempotencyPolicy:
@@ -140,7 +140,7 @@ def _supported(policy: IdempotencyPolicy) -> IdempotencyPolicy:
 
 
 def _answer(
-    start_response: StartResponse, answer: Answer, captured: Captured | None
+    start_response: StartResponse, answer: Answer, captured: Captured | None, body: bytes
 ) -> Iterable[bytes]:
     if answer.error is not None:
         raise answer.error
@@ -150,7 +150,8 @@ def _answer(
     if answer.replayed:
         response = answer.response
         fields = replayed_fields(response)
-        return send(start_response, status_line(response.status), fields, response.body)
+        status = status_line(response.status)
+        return send(start_response, status, fields, response.replayed_to(body))
     # The request ran here: it gets the app's own answer, every header in it.
     assert captured is not None
     return send(start_response, captured.status, captured.headers, captured.body)

@@ -7,10 +7,13 @@
 // The pending edits and their base live in localStorage until the server confirms them
 // with a 2xx, so a reload or a network error in between loses nothing: on load they are
 // re-applied and sent again. A save is a JSON merge patch (RFC 7396) of the pending
-// fields with If-Match: base; the server merges a stale one into its current version when
-// it touches other fields (200 + Rebased-From) and answers 409 merge-conflict when it
-// touches a field changed since base, which the page shows side by side until the user
-// chooses. At most one save is in flight; edits made meanwhile wait for its answer.
+// fields with If-Match: base and "Prefer: rebase", asking the server to merge a stale one
+// into its current version when it touches other fields (200 + Rebased-From); one that
+// touches a field changed since base is a 409 merge-conflict, which the page shows side by
+// side until the user chooses. Each save carries an Idempotency-Key, and a save that got no
+// answer (or a 5xx) is sent again unchanged, key and all, until one comes: a save whose
+// answer was lost is then answered from its key instead of being applied twice, or taken
+// for someone else's change. At most one save is in flight; edits made meanwhile wait.
 // Polling (If-None-Match, 304 when unchanged) shows others' changes in every field the
 // user is not editing; base only moves to a polled version when the page shows all of
 // it, so an edit is never sent against a version whose change the user did not see.
@@ -113,9 +116,9 @@ function persist() {
   if (Object.keys(doc.pending).length === 0 && !doc.inflight) {
     localStorage.removeItem(key);
   } else {
-    // The in-flight fields stay stored too: until the server confirms them they are unsaved.
-    const pending = { ...(doc.inflight || {}), ...doc.pending };
-    localStorage.setItem(key, JSON.stringify({ base: doc.base, pending }));
+    // The unanswered save stays stored as it was sent (key and all): after a reload it is
+    // sent again first, so that if it was applied its answer is replayed.
+    localStorage.setItem(key, JSON.stringify({ base: doc.base, pending: doc.pending, request: doc.request }));
   }
 }
 
@@ -155,7 +158,9 @@ async function openDocument(collection, id) {
     collection, id, url, server,
     base: stored ? stored.base : server,
     pending: stored ? stored.pending : {},
-    inflight: null, conflict: null, timer: null, retryTimer: null,
+    request: stored && stored.request ? stored.request : null,
+    inflight: stored && stored.request ? stored.request.fields : null,
+    sending: false, conflict: null, timer: null, retryTimer: null,
     backoff: RETRY_MIN_MS, saveCount: 0, pollTimer: null, rawShown: null, error: null,
   };
   render();
@@ -327,33 +332,48 @@ function patchOf(pending) {
 
 async function save() {
   const current = doc;
-  if (!current || current.inflight || current.conflict || current.error) return;
-  if (Object.keys(current.pending).length === 0) { showState(); return; }
+  if (!current || current.sending || current.conflict || current.error) return;
+  if (!current.request) {
+    if (Object.keys(current.pending).length === 0) { showState(); return; }
+    // A new save: its own Idempotency-Key, kept until an answer says what became of it.
+    current.inflight = current.pending;
+    current.pending = {};
+    current.request = {
+      etag: current.base.etag,
+      body: JSON.stringify(patchOf(current.inflight)),
+      key: crypto.randomUUID(),
+      fields: current.inflight,
+    };
+    persist();
+  }
   clearTimeout(current.retryTimer);
-  current.inflight = current.pending;
-  current.pending = {};
+  current.sending = true;
   current.saveCount += 1;
   showState();
+  const request = current.request;
   let response, body;
   try {
     response = await fetch(current.url, {
       method: "PATCH",
       cache: "no-store",
-      headers: { "Content-Type": "application/merge-patch+json", "If-Match": current.base.etag },
-      body: JSON.stringify(patchOf(current.inflight)),
+      headers: {
+        "Content-Type": "application/merge-patch+json",
+        "If-Match": request.etag,
+        "Prefer": "rebase",
+        "Idempotency-Key": request.key,
+      },
+      body: request.body,
     });
     body = await response.json();
   } catch (error) {
     response = null;
   }
+  current.sending = false;
   if (current.stopped) return;
-  const sent = current.inflight;
-  current.inflight = null;
-  // Until a 2xx, the sent edits are unsaved again (edits typed since win over them).
-  const unsent = current.pending;
-  if (!response || !response.ok) current.pending = { ...sent, ...unsent };
-  if (!response || response.status >= 500) {
-    current.offline = true;
+  const inFlightElsewhere = response && response.status === 409 && String(body.type).endsWith("/idempotency-key-in-flight");
+  if (!response || response.status >= 500 || inFlightElsewhere) {
+    // No answer that says what became of the save: send the very same request again.
+    current.offline = !inFlightElsewhere;
     persist();
     showState();
     const wait = current.backoff * (0.75 + Math.random() / 2);
@@ -361,6 +381,11 @@ async function save() {
     current.retryTimer = setTimeout(save, wait);
     return;
   }
+  const sent = current.inflight;
+  current.inflight = null;
+  current.request = null;
+  // Until a 2xx, the sent edits are unsaved again (edits typed since win over them).
+  if (!response.ok) current.pending = { ...sent, ...current.pending };
   current.offline = false;
   current.backoff = RETRY_MIN_MS;
   if (response.ok) {

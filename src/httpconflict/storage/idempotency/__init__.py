@@ -17,33 +17,15 @@ or ``postgresql://`` URL (tables next to the documents), ``redis://``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Protocol
 
-from ..._idempotency import Record, StoredResponse
+from ..._idempotency import Completion, Record, StoredResponse
 
 if TYPE_CHECKING:
     from .._documents import DocumentStore
 
 DEFAULT_LEASE: Final = 30.0
 DEFAULT_RETENTION: Final = 24 * 3600.0
-
-
-@dataclass(frozen=True, slots=True)
-class Completion:
-    """An answer to record under a key in the same transaction as a document write.
-
-    Recording fails (`IdempotencyKeyTaken`, and the whole transaction rolls
-    back) if the key already holds a live record: another request got there
-    first.
-    """
-
-    principal: str
-    key: str
-    fingerprint: str
-    response: StoredResponse
-    now: float
-    expires_at: float
 
 
 class IdempotencyStore(Protocol):
@@ -72,6 +54,13 @@ class IdempotencyStore(Protocol):
 
     async def release(self, principal: str, key: str, token: str) -> bool:
         """Drop the claim; False if `token` no longer holds it."""
+
+    async def record(self, completion: Completion) -> bool:
+        """Record a completed answer under a key that holds none: True; False if one is live.
+
+        For an answer that is not recorded in the transaction of a side
+        effect (there was none: a refusal), under a transactional policy.
+        """
 
     async def get(self, principal: str, key: str, *, now: float) -> Record | None: ...
 

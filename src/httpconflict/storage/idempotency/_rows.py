@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Final
 from ..._idempotency import Record, State, StoredResponse
 
 if TYPE_CHECKING:
-    from . import Completion
+    from ..._idempotency import Completion
 
 IN_FLIGHT: Final = State.IN_FLIGHT.value
 COMPLETED: Final = State.COMPLETED.value
@@ -25,8 +25,15 @@ def to_record(row: tuple[Any, ...]) -> Record:
     response = None
     if state == COMPLETED:
         pairs = tuple((str(n), str(v)) for n, v in json.loads(headers))
-        response = StoredResponse(int(status), pairs, bytes(body))
+        # A completed answer without a body echoes its request (NULL, not b"").
+        echoes = body is None
+        response = StoredResponse(int(status), pairs, b"" if echoes else bytes(body), echoes)
     return Record(fingerprint, State(state), response)
+
+
+def stored_body(response: StoredResponse) -> bytes | None:
+    """The body column of a completed answer: NULL when it echoes its request."""
+    return None if response.echoes else response.body
 
 
 def complete_args(
@@ -36,7 +43,7 @@ def complete_args(
     return (
         response.status,
         encode_headers(response.headers),
-        response.body,
+        stored_body(response),
         expires_at,
         principal,
         key,
@@ -54,6 +61,6 @@ def record_args(completion: Completion) -> tuple[Any, ...]:
         completion.expires_at,
         response.status,
         encode_headers(response.headers),
-        response.body,
+        stored_body(response),
         completion.now,
     )

@@ -27,7 +27,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from ..._errors import Unavailable
-from ..._idempotency import Record, StoredResponse
+from ..._idempotency import Completion, Record, StoredResponse
 from . import IdempotencyStore
 
 T = TypeVar("T")
@@ -156,6 +156,10 @@ class BlockingIdempotencyStore:
     def release(self, principal: str, key: str, token: str) -> bool:
         """Drop the claim; False if `token` no longer holds it."""
         return self._call(lambda: self.store.release(principal, key, token))
+
+    def record(self, completion: Completion) -> bool:
+        """Record a completed answer under a key holding none; False if one is live."""
+        return self._call(lambda: self.store.record(completion))
 
     def get(self, principal: str, key: str, *, now: float) -> Record | None:
         return self._call(lambda: self.store.get(principal, key, now=now))

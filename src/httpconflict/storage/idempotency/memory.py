@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from ..._idempotency import Event, Record, State, StoredResponse, transition
+from ..._idempotency import Completion, Event, Record, State, StoredResponse, transition
 
 
 @dataclass(slots=True)
@@ -77,6 +77,19 @@ class MemoryIdempotencyStore:
                 return False
             transition(entry.state, Event.RELEASE)
             del self._entries[principal, key]
+            return True
+
+    async def record(self, completion: Completion) -> bool:
+        with self._lock:
+            if self._live(completion.principal, completion.key, completion.now) is not None:
+                return False
+            self._entries[completion.principal, completion.key] = _Entry(
+                completion.fingerprint,
+                State.COMPLETED,
+                "",
+                completion.expires_at,
+                completion.response,
+            )
             return True
 
     async def get(self, principal: str, key: str, *, now: float) -> Record | None:

@@ -16,8 +16,7 @@ from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from ..._errors import IdempotencyKeyTaken, Unavailable
-from ..._idempotency import Record, StoredResponse
-from . import Completion
+from ..._idempotency import Completion, Record, StoredResponse
 from ._rows import COMPLETED, IN_FLIGHT, RECORD_COLUMNS, complete_args, record_args, to_record
 
 SCHEMA: Final = f"""
@@ -155,6 +154,10 @@ class PostgresIdempotencyStore:
             (principal, key, token),
         )
         return count == 1
+
+    async def record(self, completion: Completion) -> bool:
+        _, rows = await self._execute(_RECORD, record_args(completion))
+        return bool(rows)
 
     async def get(self, principal: str, key: str, *, now: float) -> Record | None:
         _, rows = await self._execute(

@@ -18,7 +18,7 @@ from redis import exceptions as redis_errors
 from redis.asyncio import Redis
 
 from ..._errors import Unavailable
-from ..._idempotency import Record, State, StoredResponse
+from ..._idempotency import Completion, Record, State, StoredResponse
 
 TOKEN_LENGTH: Final = 32
 _PREFIX: Final = "httpconflict:idempotency:"
@@ -58,9 +58,8 @@ def _record(value: bytes) -> Record:
     head_end = value.index(b"\n", first_end + 1)
     head = json.loads(value[first_end + 1 : head_end])
     headers = tuple((str(n), str(v)) for n, v in head["h"])
-    return Record(
-        fingerprint, State.COMPLETED, StoredResponse(head["s"], headers, value[head_end + 1 :])
-    )
+    response = StoredResponse(head["s"], headers, value[head_end + 1 :], bool(head.get("e")))
+    return Record(fingerprint, State.COMPLETED, response)
 
 
 class RedisIdempotencyStore:
@@ -111,8 +110,7 @@ class RedisIdempotencyStore:
         now: float,
         retention: float,
     ) -> bool:
-        head = json.dumps({"s": response.status, "h": response.headers}, separators=(",", ":"))
-        tail = head.encode() + b"\n" + response.body
+        tail = _completed_tail(response)
         done = await self._call(
             self._complete(keys=[_name(principal, key)], args=["I" + token, tail, _ms(retention)])
         )
@@ -122,6 +120,14 @@ class RedisIdempotencyStore:
         done = await self._call(self._release(keys=[_name(principal, key)], args=["I" + token]))
         return bool(done)
 
+    async def record(self, completion: Completion) -> bool:
+        # No claim came first: the owner token is blank.
+        first = f"C{' ' * TOKEN_LENGTH}{completion.fingerprint}\n".encode()
+        value = first + _completed_tail(completion.response)
+        ttl = _ms(completion.expires_at - completion.now)
+        name = _name(completion.principal, completion.key)
+        return bool(await self._call(self._redis.set(name, value, nx=True, px=ttl)))
+
     async def get(self, principal: str, key: str, *, now: float) -> Record | None:
         current = await self._call(self._redis.get(_name(principal, key)))
         return None if current is None else _record(current)
@@ -129,6 +135,17 @@ class RedisIdempotencyStore:
     async def purge(self, *, now: float) -> int:
         # Redis expires keys by itself.
         return 0
+
+
+def _completed_tail(response: StoredResponse) -> bytes:
+    """A completed answer after the first line: a JSON head line, then the body.
+
+    ``"e": 1`` in the head: the body echoes the request and is not stored.
+    """
+    head: dict[str, object] = {"s": response.status, "h": response.headers}
+    if response.echoes:
+        head["e"] = 1
+    return json.dumps(head, separators=(",", ":")).encode() + b"\n" + response.body
 
 
 def _ms(seconds: float) -> int:

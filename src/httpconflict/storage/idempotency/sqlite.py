@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import Any, Final
 
 from ..._errors import IdempotencyKeyTaken
-from ..._idempotency import Record, StoredResponse
+from ..._idempotency import Completion, Record, StoredResponse
 from .._sqlite import LOCKED, connect
-from . import Completion
 from ._rows import COMPLETED, IN_FLIGHT, RECORD_COLUMNS, complete_args, record_args, to_record
 
 SCHEMA: Final = [
@@ -140,6 +139,9 @@ class SQLiteIdempotencyStore:
             (principal, key, token),
         )
         return cursor.rowcount == 1
+
+    async def record(self, completion: Completion) -> bool:
+        return bool(self._run(_RECORD, record_args(completion)).fetchall())
 
     async def get(self, principal: str, key: str, *, now: float) -> Record | None:
         row = self._run(

@@ -1,0 +1,65 @@
+"""A patch document: RFC 7396 JSON Merge Patch or RFC 6902 JSON Patch, one interface.
+
+A `Patch` applies itself to a document and says which JSON pointers it
+touches: the ones it sets or removes, and for a JSON Patch also the ones
+it depends on (the paths of ``test`` operations and the sources of
+``copy`` and ``move``), since a patch made from one version assumed their
+values there. Rebasing a stale patch (`httpconflict._rebase`) compares
+those pointers with what changed since.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from ._json_patch import (
+    apply_json_patch,
+    pointers_read_by_json_patch,
+    pointers_touched_by_json_patch,
+)
+from ._json_pointer import JsonPointer
+from ._json_value import Json
+from ._media import parse_json, require_media_type
+from ._merge_patch import apply_merge_patch, pointers_touched_by_merge_patch
+
+MERGE_PATCH: Final = "application/merge-patch+json"
+JSON_PATCH: Final = "application/json-patch+json"
+#: The patch formats, as RFC 5789 §3.1's Accept-Patch lists them.
+PATCH_TYPES: Final = (MERGE_PATCH, JSON_PATCH)
+
+
+@dataclass(frozen=True, slots=True)
+class Patch:
+    """A patch in one of the two formats, checked when made."""
+
+    media_type: str
+    document: Json
+
+    def __post_init__(self) -> None:
+        if self.media_type not in PATCH_TYPES:
+            raise ValueError(f"not a patch format: {self.media_type!r}")
+        if self.media_type == JSON_PATCH:
+            # Every operation is checked now, so a malformed one is a 400
+            # before anything is read or written.
+            pointers_touched_by_json_patch(self.document)
+
+    @classmethod
+    def parse(cls, content_type: str | None, body: bytes) -> Patch:
+        """The patch a request carries: 415 for another media type, 400 for bad JSON or ops."""
+        media_type = require_media_type(content_type, PATCH_TYPES)
+        return cls(media_type, parse_json(body))
+
+    def apply(self, document: Json) -> Json:
+        """The document after the patch (a new value): 409 for a failed test or a missing path."""
+        if self.media_type == JSON_PATCH:
+            return apply_json_patch(document, self.document)
+        return apply_merge_patch(document, self.document)
+
+    def touched(self, base: Json) -> frozenset[JsonPointer]:
+        """The pointers whose values the patch sets, removes or depends on, made from `base`."""
+        if self.media_type == JSON_PATCH:
+            return pointers_touched_by_json_patch(self.document) | pointers_read_by_json_patch(
+                self.document
+            )
+        return pointers_touched_by_merge_patch(self.document, target=base)

@@ -1,0 +1,242 @@
+"""Conditional PATCH, and rebasing it when asked: the whole algorithm as a generator.
+
+Theory of operation: like `write_flow`, `patch_flow` does no I/O. It yields
+commands and is sent back what they found: `ReadDocument` (the current
+validators and document, as a `Snapshot`, or None when there is none),
+`ReadBase` (the kept version an If-Match tag names, as a `Base`, or None)
+and `WriteDocument` (store the document if the `Guard` holds, in the same
+statement; a `WriteResult`). Any store, sync or async, drives it
+(`run_patch`, `arun_patch`).
+
+Each attempt reads the document and evaluates the preconditions on it
+(RFC 9110 §13.2.2). When they hold, the patch is applied to it; when
+If-Match is stale, the answer is 412, unless the client asked for a rebase
+(``Prefer: rebase``, `httpconflict._rebase`): then the patch is applied to
+the current document if it touches nothing that changed since the version
+If-Match names, and is a conflict (409) if it does; a version the store no
+longer keeps cannot be merged from (412). The write is pinned to the
+snapshot it was computed from (`Guard.pinned`), so a writer that slips in
+between makes it fail and the next attempt computes it again, from the same
+base, a bounded number of times (then CONTENDED: 503).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Awaitable, Callable, Generator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final, TypeAlias
+
+from ._json_value import Json, json_equal
+from ._merge3 import Conflict
+from ._patch import Patch
+from ._preconditions import Conditions, Decision, Validators, evaluate
+from ._rebase import rebase as rebase_patch
+from ._write import DEFAULT_ATTEMPTS, Guard, WriteResult, same_second
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The current state of a resource: its validators and its document."""
+
+    validators: Validators
+    document: Json
+
+
+@dataclass(frozen=True, slots=True)
+class Base:
+    """A kept version a patch was made from: its entity-tag (opaque) and document."""
+
+    etag: str
+    document: Json
+
+
+@dataclass(frozen=True, slots=True)
+class ReadDocument:
+    """Command: send back the current `Snapshot`, or None if there is no resource."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReadBase:
+    """Command: send back the kept version whose entity-tag is one of `etags`, or None."""
+
+    etags: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class WriteDocument:
+    """Command: store `document` if `guard` holds (checked in the write); reply a `WriteResult`.
+
+    `rebased_from`: the entity-tag of the version a rebased patch was made
+    from (the answer names it), else None.
+    """
+
+    document: Json
+    guard: Guard
+    rebased_from: str | None = None
+
+
+class PatchOutcome(enum.Enum):
+    """How a conditional patch ended."""
+
+    WRITTEN = "written"
+    #: The precondition held and the patch changes nothing: nothing written.
+    UNCHANGED = "unchanged"
+    NOT_FOUND = "not-found"
+    PRECONDITION_FAILED = "precondition-failed"
+    PRECONDITION_REQUIRED = "precondition-required"
+    #: A rebase was asked for, but the version If-Match names is not kept.
+    BASE_UNKNOWN = "base-unknown"
+    #: A rebase was asked for, and the patch touches what changed since its base.
+    CONFLICT = "conflict"
+    CONTENDED = "contended"
+
+
+@dataclass(frozen=True, slots=True)
+class PatchDecision:
+    """The end of a patch flow.
+
+    `document` is the document as patched (WRITTEN, UNCHANGED); `current`
+    the validators after the write, or those that explain a refusal;
+    `rebased_from` the entity-tag of the version a rebased patch was made
+    from; `conflicts` what a CONFLICT clashed on.
+    """
+
+    outcome: PatchOutcome
+    document: Json = None
+    current: Validators | None = None
+    rebased_from: str | None = None
+    conflicts: tuple[Conflict, ...] = ()
+
+
+PatchCommand: TypeAlias = ReadDocument | ReadBase | WriteDocument
+PatchReply: TypeAlias = Snapshot | Base | WriteResult | None
+PatchFlow: TypeAlias = Generator[PatchCommand, PatchReply, PatchDecision]
+
+_REFUSED: Final = {
+    Decision.PRECONDITION_FAILED: PatchOutcome.PRECONDITION_FAILED,
+    Decision.PRECONDITION_REQUIRED: PatchOutcome.PRECONDITION_REQUIRED,
+    # NOT_MODIFIED only arises for GET and HEAD.
+    Decision.NOT_MODIFIED: PatchOutcome.PRECONDITION_FAILED,
+}
+
+
+def patch_flow(
+    conditions: Conditions,
+    patch: Patch,
+    *,
+    rebase: bool = False,
+    require_precondition: bool = True,
+    now: datetime | None = None,
+    attempts: int = DEFAULT_ATTEMPTS,
+) -> PatchFlow:
+    """The conditional PATCH algorithm (see the module's docstring).
+
+    `rebase`: the client asked for a stale patch to be rebased (``Prefer:
+    rebase``). `now` is the time the write is stamped with (see
+    `write_flow`). Raises what `Patch.apply` raises for a patch that does
+    not apply (a failed ``test``: 409).
+    """
+    base: Base | None = None
+    for _ in range(attempts):
+        snapshot = yield ReadDocument()
+        if snapshot is None:
+            return PatchDecision(PatchOutcome.NOT_FOUND)
+        assert isinstance(snapshot, Snapshot)
+        current = snapshot.validators
+        decision = evaluate(
+            "PATCH", conditions, current, require_precondition=require_precondition, creates=False
+        )
+        if decision is Decision.PROCEED and base is None:
+            if same_second(conditions, current, now):
+                return PatchDecision(PatchOutcome.PRECONDITION_FAILED, current=current)
+            document = patch.apply(snapshot.document)
+        elif decision is Decision.PRECONDITION_REQUIRED or not rebase:
+            return PatchDecision(_REFUSED.get(decision, PatchOutcome.CONTENDED), current=current)
+        else:
+            if base is None:
+                tags = _base_tags(conditions)
+                if not tags:
+                    return PatchDecision(PatchOutcome.PRECONDITION_FAILED, current=current)
+                found = yield ReadBase(tags)
+                if found is None:
+                    return PatchDecision(PatchOutcome.BASE_UNKNOWN, current=current)
+                assert isinstance(found, Base)
+                base = found
+            merged = rebase_patch(patch, base.document, snapshot.document)
+            if merged.conflicts:
+                return PatchDecision(
+                    PatchOutcome.CONFLICT,
+                    current=current,
+                    rebased_from=base.etag,
+                    conflicts=merged.conflicts,
+                )
+            document = merged.document
+        rebased_from = base.etag if base is not None else None
+        if json_equal(document, snapshot.document):
+            return PatchDecision(PatchOutcome.UNCHANGED, document, current, rebased_from)
+        result = yield WriteDocument(document, Guard.pinned(current), rebased_from)
+        assert isinstance(result, WriteResult)
+        if result.written:
+            return PatchDecision(PatchOutcome.WRITTEN, document, result.current, rebased_from)
+        # Another write landed between the read and this one: compute the
+        # patch again on what it wrote, from the same base.
+    return PatchDecision(PatchOutcome.CONTENDED)
+
+
+def _base_tags(conditions: Conditions) -> tuple[str, ...]:
+    """The strong If-Match tags a rebase may start from (none: nothing to merge from).
+
+    A weak tag never matches If-Match; If-None-Match or If-Unmodified-Since
+    name no version at all.
+    """
+    if conditions.if_match is None or conditions.if_none_match is not None:
+        return ()
+    return tuple(tag.opaque for tag in conditions.if_match.tags if not tag.weak)
+
+
+def run_patch(
+    flow: PatchFlow,
+    read: Callable[[], Snapshot | None],
+    read_base: Callable[[tuple[str, ...]], Base | None],
+    write: Callable[[WriteDocument], WriteResult],
+) -> PatchDecision:
+    """Drive a patch flow with blocking store primitives."""
+    try:
+        command = next(flow)
+        while True:
+            reply: PatchReply
+            if isinstance(command, ReadDocument):
+                reply = read()
+            elif isinstance(command, ReadBase):
+                reply = read_base(command.etags)
+            else:
+                reply = write(command)
+            command = flow.send(reply)
+    except StopIteration as stop:
+        decision: PatchDecision = stop.value
+        return decision
+
+
+async def arun_patch(
+    flow: PatchFlow,
+    read: Callable[[], Awaitable[Snapshot | None]],
+    read_base: Callable[[tuple[str, ...]], Awaitable[Base | None]],
+    write: Callable[[WriteDocument], Awaitable[WriteResult]],
+) -> PatchDecision:
+    """Drive a patch flow with async store primitives."""
+    try:
+        command = next(flow)
+        while True:
+            reply: PatchReply
+            if isinstance(command, ReadDocument):
+                reply = await read()
+            elif isinstance(command, ReadBase):
+                reply = await read_base(command.etags)
+            else:
+                reply = await write(command)
+            command = flow.send(reply)
+    except StopIteration as stop:
+        decision: PatchDecision = stop.value
+        return decision
