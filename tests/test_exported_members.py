@@ -20,6 +20,7 @@ EXPECTED = [
     "Guard",
     "IdempotencyKeyInFlight",
     "IdempotencyKeyTaken",
+    "IncompleteBody",
     "IntegrityPolicy",
     "InvalidDocument",
     "InvalidParameter",

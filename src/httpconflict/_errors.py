@@ -7,6 +7,7 @@
      +-- InvalidParameter (ValueError)        400 invalid-parameter
      +-- UnsupportedMediaType                 415 unsupported-media-type
      +-- ContentTooLarge                      413 content-too-large
+     +-- IncompleteBody (OSError)             400 incomplete-body
      +-- NotFound (LookupError)               404 not-found
      +-- PreconditionFailed                   412 precondition-failed
      +-- PreconditionRequired                 428 precondition-required
@@ -20,7 +21,8 @@
      +-- Unavailable                          503 unavailable (retry_after)
 
 Errors raised for bad input also subclass the builtin a caller would catch
-(`ValueError`), so `except ValueError` around a parse keeps working.
+(`ValueError`), so `except ValueError` around a parse keeps working; an
+incomplete body is an `OSError`, as a failed read is.
 """
 
 from __future__ import annotations
@@ -104,6 +106,21 @@ class ContentTooLarge(ProblemError):
 
     def __init__(self, detail: str, *, max_bytes: int) -> None:
         super().__init__(detail, max_bytes=max_bytes)
+
+
+class IncompleteBody(ProblemError, OSError):
+    """The request body ended before its end: the client went away, or the stream failed.
+
+    An `OSError`, as a failed read of the stream is, so code that reads a
+    body and catches `OSError` (werkzeug's `LimitedStream`, Django's
+    `request.body`) treats it as the broken stream it stands for.
+    """
+
+    problem_type = _problem.INCOMPLETE_BODY
+
+    def __init__(self, detail: str, *, received: int | None = None) -> None:
+        super().__init__(detail, **({} if received is None else {"received": received}))
+        self.received = received
 
 
 class NotFound(ProblemError, LookupError):

@@ -170,6 +170,15 @@ CONTENT_TOO_LARGE: Final = _type(
     "The body is larger than the server's limit.",
     "Send a smaller document (the answer's `max_bytes` gives the limit).",
 )
+INCOMPLETE_BODY: Final = _type(
+    "incomplete-body",
+    "The request body ended before it was complete",
+    400,
+    "The connection ended (or the stream failed) before the whole body arrived: "
+    "fewer bytes than its Content-Length, or a chunked body without its last "
+    "chunk. The request was not applied, and no Idempotency-Key was recorded for it.",
+    "Send the request again, whole, with the same Idempotency-Key if it had one.",
+)
 INVALID_PARAMETER: Final = _type(
     "invalid-parameter",
     "A request parameter is invalid",

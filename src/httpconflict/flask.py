@@ -28,14 +28,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from http import HTTPStatus
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from flask import Flask, Response, current_app, request
 from flask.typing import ResponseReturnValue
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import ClientDisconnected, HTTPException
 
 from . import _problem
-from ._errors import ProblemError
+from ._errors import IncompleteBody, ProblemError
 from ._etag import ETag
 from ._httpdate import format_http_date
 from ._integrity import classify
@@ -126,7 +126,13 @@ class HTTPConflict:
 def http_problem(error: HTTPException) -> ProblemDetails:
     """The problem details for one of werkzeug's HTTP errors."""
     status = error.code or 500
-    if status == 400 and (cause := _value_error(error)) is not None:
+    if isinstance(error, ClientDisconnected):
+        # werkzeug's LimitedStream: the body ended before its Content-Length.
+        incomplete = _caused_by(error, IncompleteBody) or IncompleteBody(
+            "the body ended before its Content-Length: the connection ended first"
+        )
+        return incomplete.problem
+    if status == 400 and (cause := _caused_by(error, ValueError)) is not None:
         # Flask's request.get_json() failed: say where, as parse_json would.
         return _problem.MALFORMED_JSON.problem(f"the body is not valid JSON: {cause}")
     problem_type = _HTTP_PROBLEM_TYPES.get(status)
@@ -147,10 +153,13 @@ def _phrase(status: int) -> str | None:
         return None
 
 
-def _value_error(error: BaseException) -> ValueError | None:
+_Cause = TypeVar("_Cause", bound=BaseException)
+
+
+def _caused_by(error: BaseException, kind: type[_Cause]) -> _Cause | None:
     seen: BaseException | None = error
     while seen is not None:
-        if isinstance(seen, ValueError):
+        if isinstance(seen, kind):
             return seen
         seen = seen.__cause__ or seen.__context__
     return None
@@ -170,10 +179,17 @@ def json_object() -> dict[str, Any]:
 
     Stricter than ``request.get_json()``: 415 without ``application/json``,
     400 for what is not JSON (or is NaN, or not UTF-8), 422 for JSON that is
-    not an object or repeats a member name.
+    not an object or repeats a member name, 400 ``incomplete-body`` for a
+    body that ended early (the view stops before it acts on a part of it).
     """
     require_media_type(request.content_type, (JSON,))
-    return parse_json_object(request.get_data())
+    try:
+        body = request.get_data()
+    except OSError as error:
+        # werkzeug reads a chunked body straight from the server, whose
+        # stream raises when the connection ends before the last chunk.
+        raise IncompleteBody(f"the body could not be read whole: {error}") from error
+    return parse_json_object(body)
 
 
 def conditional(

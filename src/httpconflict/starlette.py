@@ -9,8 +9,10 @@ After `install`, a `ProblemError` raised anywhere in a handler (412, 428,
 404, ...) is answered with its problem and its Retry-After; Starlette's
 `HTTPException` (a 404 for an unknown path, a 405) becomes a problem of the
 same status; an integrity violation (a UNIQUE index refusing an insert)
-becomes a 409 naming the field instead of a 500; and an unexpected error
-is a 500 problem (and still raised, so the server logs it).
+becomes a 409 naming the field instead of a 500; a request whose client
+went away in the middle of its body (Starlette's `ClientDisconnect`) stops
+there, answered with nothing, instead of becoming a 500; and an unexpected
+error is a 500 problem (and still raised, so the server logs it).
 `add_integrity_handler` registers only the integrity part.
 """
 
@@ -22,7 +24,7 @@ from typing import Any, Final
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, HTTPConnection, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match
 
@@ -107,6 +109,16 @@ async def http_exception_handler(request: Request, exc: Exception) -> Response:
     return problem_response(problem, headers, request=request)
 
 
+async def client_disconnect_handler(conn: HTTPConnection, exc: Exception) -> None:
+    """Answer nothing: the client went away before the end of its body.
+
+    Starlette raises `ClientDisconnect` from ``request.body()``, ``.json()``
+    or ``.stream()`` when the connection ends first, so the handler stopped
+    before it acted on a part of a body, and no one is left to read an
+    answer. (Starlette sends no response when a handler returns None.)
+    """
+
+
 async def server_error_handler(request: Request, exc: Exception) -> Response:
     """A 500 problem that says nothing about the failure; the server logs it."""
     return problem_response(
@@ -161,13 +173,14 @@ def install(
     error_types: Iterable[type[BaseException]] | None = None,
     server_errors: bool = True,
 ) -> None:
-    """Register every handler: problems, HTTP exceptions, integrity errors, and 500s.
+    """Register every handler: problems, HTTP exceptions, integrity errors, cut bodies, 500s.
 
     `policy`, `catalog` and `error_types` go to `add_integrity_handler`.
     `server_errors=False` leaves unexpected errors to Starlette's own 500.
     """
     app.add_exception_handler(ProblemError, problem_error_handler)
     app.add_exception_handler(HTTPException, http_exception_handler)
+    app.add_exception_handler(ClientDisconnect, client_disconnect_handler)
     add_integrity_handler(app, policy=policy, catalog=catalog, error_types=error_types)
     if server_errors:
         app.add_exception_handler(Exception, server_error_handler)

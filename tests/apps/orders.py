@@ -109,6 +109,8 @@ def plain_app() -> ASGIApp:
             body = b""
             while True:
                 message = await receive()
+                if message["type"] == "http.disconnect":
+                    return  # the body ended early: run nothing, and nobody to answer
                 body += message.get("body", b"")
                 if not message.get("more_body"):
                     break

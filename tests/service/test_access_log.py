@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
 import re
 import time
 from pathlib import Path
 
 import pytest
 
+from httpconflict.asgi import ASGIApp, Message, Receive, Scope, Send
+from httpconflict.service.accesslog import AccessLog
 from tests.servers import ServiceProcess, start_service
 
 JSON = {"content-type": "application/json"}
@@ -70,3 +74,50 @@ def test_off(tmp_path: Path, fmt: str) -> None:
         provoke_412(service)
         time.sleep(0.3)  # time for a line that should not come
         assert lines(service, r"/v1/notes/x", count=0) == []
+
+
+def logged(app: ASGIApp, messages: list[Message]) -> str:
+    """The text line AccessLog writes for one POST to `app`, its receive giving `messages`."""
+    stream = io.StringIO()
+    pending = iter(messages)
+
+    async def receive() -> Message:
+        return next(pending)
+
+    async def send(message: Message) -> None:
+        pass
+
+    scope = {"type": "http", "method": "POST", "path": "/v1/notes", "headers": []}
+    asyncio.run(AccessLog(app, stream=stream)(scope, receive, send))
+    return stream.getvalue()
+
+
+async def reads_until_the_end(scope: Scope, receive: Receive, send: Send) -> None:
+    """An app that stops, answering nothing, when the client goes away before the body's end."""
+    while (message := await receive())["type"] != "http.disconnect":
+        if not message.get("more_body"):
+            await send({"type": "http.response.start", "status": 201, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+            return
+
+
+def test_a_request_cut_off_by_its_client_is_499() -> None:
+    """The client went away mid-body and nothing answered: 499, as nginx logs it; no 500."""
+    cut: list[Message] = [
+        {"type": "http.request", "body": b"{", "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    line = logged(reads_until_the_end, cut)
+    assert re.fullmatch(r"\S+ POST /v1/notes 499 - \d+\.\d\dms\n", line), line
+    whole: list[Message] = [{"type": "http.request", "body": b"{}", "more_body": False}]
+    assert " POST /v1/notes 201 - " in logged(reads_until_the_end, whole)
+
+
+def test_an_app_that_answers_nothing_for_no_reason_is_500() -> None:
+    """Returning without an answer while the client is still there is the app's failure: 500."""
+
+    async def silent(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+
+    line = logged(silent, [{"type": "http.request", "body": b"{}", "more_body": False}])
+    assert " POST /v1/notes 500 " in line

@@ -13,6 +13,14 @@ waits for the first, if the policy says so), another request under the
 same key gets 422. If the app raises, the claim is released so a retry can
 run.
 
+A body that ends early (the client went away before ``more_body: False``:
+its Content-Length not reached, a chunked body without its last chunk) is
+not the request the client made: the middleware returns at once, before
+any key is looked up or claimed, without running the app or answering (no
+one is there to read it). The client's retry, whole, is then the key's
+first request. A request without a key is the app's to read: an ASGI app
+sees the disconnect itself (``http.disconnect`` before the end of the body).
+
 An app that writes its side effect to the same database as the keys can
 record the answer in the same transaction (see `ActiveClaim`): then a crash
 can leave neither a side effect without its key nor a key without it.
@@ -100,6 +108,8 @@ class IdempotencyMiddleware:
         except ContentTooLarge as error:
             await send_problem(scope, send, error.problem)
             return
+        if body is None:
+            return  # cut short: nothing runs, no key is claimed, nobody to answer
         await self._handle(scope, receive, send, policy, key, body)
 
     async def _handle(
@@ -187,13 +197,18 @@ async def _run(app: ASGIApp, scope: Scope, receive: Receive, body: bytes) -> _Ca
     return captured
 
 
-async def _read_body(receive: Receive, limit: int) -> bytes:
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    """The whole body, or None when the client went away before its end."""
     chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            break
+            # ASGI: the body ends with more_body False, never with a
+            # disconnect; what arrived before one is a part of the body, and
+            # running the app on it would apply (and record under the key)
+            # a request the client never made.
+            return None
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:

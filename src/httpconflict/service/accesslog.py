@@ -8,6 +8,11 @@ problem type and path.
            "problem": "precondition-failed", "duration_ms": 1.24, "client": "127.0.0.1",
            "worker": 4242}
 
+A request the client gave up on before any answer was started (it went
+away in the middle of its body, so nothing was executed and nothing
+answered) is logged with status 499, nginx's "client closed request": no
+status was sent, and it was no server error.
+
 Lines go straight to a stream (stdout by default), one write and flush per
 line, not through `logging`: a LogRecord per request cost more than the
 conditional write itself (14 µs against 3 µs per line, measured).
@@ -20,13 +25,16 @@ import os
 import sys
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, Final, TextIO
 
 from ..asgi import PROBLEM_SCOPE_KEY
 from .config import LogFormat
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+#: nginx's status for a request whose client closed the connection before the answer.
+CLIENT_CLOSED_REQUEST: Final = 499
 
 
 class AccessLog:
@@ -46,17 +54,27 @@ class AccessLog:
             return
         started = time.perf_counter()
         status = 500
+        answered = client_gone = False
+
+        async def receive_and_note() -> Message:
+            nonlocal client_gone
+            message = await receive()
+            client_gone = client_gone or message["type"] == "http.disconnect"
+            return message
 
         async def send_and_note(message: Message) -> None:
-            nonlocal status
+            nonlocal status, answered
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, answered = message["status"], True
             await send(message)
 
         problem: str | None = "internal-error"  # unless the app answers, it failed
         try:
-            await self.app(scope, receive, send_and_note)
+            await self.app(scope, receive_and_note, send_and_note)
             problem = scope.get(PROBLEM_SCOPE_KEY)
+            if not answered and client_gone:
+                # The app stopped, without an answer, because the client went away.
+                status, problem = CLIENT_CLOSED_REQUEST, None
         finally:
             duration_ms = (time.perf_counter() - started) * 1000
             self._write(scope, status, problem, duration_ms)

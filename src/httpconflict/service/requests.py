@@ -71,7 +71,14 @@ def int_parameter(
 
 
 async def read_body(request: Request, max_bytes: int) -> bytes:
-    """The whole body, refused with 413 as soon as it exceeds `max_bytes`."""
+    """The whole body, refused with 413 as soon as it exceeds `max_bytes`.
+
+    A body whose client went away before its end is never returned:
+    ``request.stream()`` raises Starlette's `ClientDisconnect` on the
+    disconnect, so the handler stops before it writes anything, and the
+    handler `httpconflict.starlette.install` registers answers nothing (the
+    access log says 499).
+    """
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise _too_large(max_bytes)

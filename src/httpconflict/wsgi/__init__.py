@@ -7,7 +7,8 @@
 - `IdempotencyMiddleware` (idempotency.py): the ASGI middleware's
   behaviour, `IdempotencyPolicy` and stores, for threaded servers: replays
   with ``Idempotent-Replayed: true``, 409 in flight, 422 for a reused key,
-  400 for a malformed one, the claim released when the app raises.
+  400 for a malformed one, the claim released when the app raises; a body
+  that ends early runs nothing (400 ``incomplete-body``, see _input.py).
 - `ConditionalMiddleware` (conditional.py): 304 and 412 for GET and HEAD
   from the ETag and Last-Modified the app answers with.
 """

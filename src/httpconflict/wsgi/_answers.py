@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 from .._problem import MEDIA_TYPE, ProblemDetails
 
 if TYPE_CHECKING:
+    from _typeshed import OptExcInfo
     from _typeshed.wsgi import StartResponse as StartResponse
     from _typeshed.wsgi import WSGIApplication as WSGIApplication
     from _typeshed.wsgi import WSGIEnvironment as WSGIEnvironment
@@ -101,16 +102,25 @@ def problem_answer(
     start_response: StartResponse,
     problem: ProblemDetails,
     headers: dict[str, str] | None = None,
+    *,
+    exc_info: OptExcInfo | None = None,
 ) -> Iterable[bytes]:
-    """Answer with an RFC 9457 problem."""
+    """Answer with an RFC 9457 problem (`exc_info` as PEP 3333's start_response takes it)."""
     fields = [("Content-Type", MEDIA_TYPE), *(headers or {}).items()]
-    return send(start_response, status_line(problem.status or 500), fields, problem.to_json())
+    body = problem.to_json()
+    return send(start_response, status_line(problem.status or 500), fields, body, exc_info)
 
 
-def send(start_response: StartResponse, status: str, headers: Headers, body: bytes) -> list[bytes]:
+def send(
+    start_response: StartResponse,
+    status: str,
+    headers: Headers,
+    body: bytes,
+    exc_info: OptExcInfo | None = None,
+) -> list[bytes]:
     headers = [(n, v) for n, v in headers if n.lower() != "content-length"]
     headers.append(("Content-Length", str(len(body))))
-    start_response(status, headers)
+    start_response(status, headers, exc_info)
     return [body]
 
 

@@ -10,6 +10,12 @@ Retry-After (or the first's answer, if the policy waits), another request
 under the key 422. If the app raises, the claim is released and the error
 goes on to the server.
 
+A body that ends early (see `_input`) never reaches the app: a keyed
+request's is read whole first, and one cut short is answered 400
+``incomplete-body`` before any key is claimed; the app reads an unkeyed
+request's body itself, through a ``wsgi.input`` that raises the same error
+rather than read short (and an app that lets it through gets the same 400).
+
 The stores are async; `BlockingIdempotencyStore` runs them on one private
 event loop in a background thread, which request threads hand each call
 to. Waiting for a duplicate sleeps in the request's own thread.
@@ -17,11 +23,12 @@ to. Waiting for a duplicate sleeps in the request's own thread.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Iterable
 from typing import Any, TypeAlias
 
-from .._errors import ContentTooLarge, MalformedHeader, Unavailable
+from .._errors import ContentTooLarge, IncompleteBody, MalformedHeader, Unavailable
 from .._idempotency import (
     Answer,
     Claim,
@@ -45,6 +52,7 @@ from ._answers import (
     send,
     status_line,
 )
+from ._input import WholeInput, content_length, read_body
 
 PolicyChoice: TypeAlias = IdempotencyPolicy | Callable[[dict[str, Any]], IdempotencyPolicy | None]
 
@@ -87,11 +95,25 @@ class IdempotencyMiddleware:
         try:
             key = parse_idempotency_key(header_lines(environ, "HTTP_IDEMPOTENCY_KEY"))
             if key is None and not policy.required:
-                return self.app(environ, start_response)
-            body = _read_body(environ, policy.max_body)
-        except (MalformedHeader, ContentTooLarge) as error:
+                return self._pass_on(environ, start_response)
+            body = read_body(environ, policy.max_body)
+        except (MalformedHeader, ContentTooLarge, IncompleteBody) as error:
+            # Nothing ran and no key was claimed; a cut body's client is
+            # probably gone, but a server must answer something.
             return problem_answer(start_response, error.problem)
         return self._handle(environ, start_response, policy, key, body)
+
+    def _pass_on(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        """Run the app on a request without a key; it reads the body, whole or not at all."""
+        length = content_length(environ)
+        if length is not None or environ.get("wsgi.input_terminated"):
+            environ["wsgi.input"] = WholeInput(environ["wsgi.input"], length)
+        try:
+            return self.app(environ, start_response)
+        except IncompleteBody as error:
+            # PEP 3333: an app that already called start_response passes
+            # exc_info to call it again (which re-raises if headers went out).
+            return problem_answer(start_response, error.problem, exc_info=sys.exc_info())
 
     def _handle(
         self,
@@ -155,27 +177,6 @@ def _answer(
     # The request ran here: it gets the app's own answer, every header in it.
     assert captured is not None
     return send(start_response, captured.status, captured.headers, captured.body)
-
-
-def _read_body(environ: WSGIEnvironment, limit: int) -> bytes:
-    """The request body, whole (it is part of the fingerprint); 413 above `limit`."""
-    too_large = ContentTooLarge(f"the body exceeds the limit of {limit} bytes", max_bytes=limit)
-    stream = environ["wsgi.input"]
-    length = environ.get("CONTENT_LENGTH", "")
-    if length:
-        try:
-            size = int(length)
-        except ValueError:
-            size = 0  # servers refuse a malformed Content-Length before the app
-        if size > limit:
-            raise too_large
-        return bytes(stream.read(size)) if size > 0 else b""
-    if environ.get("wsgi.input_terminated"):  # chunked: read to the end
-        body = bytes(stream.read(limit + 1))
-        if len(body) > limit:
-            raise too_large
-        return body
-    return b""
 
 
 def _target(environ: WSGIEnvironment) -> str:
