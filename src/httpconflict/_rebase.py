@@ -35,6 +35,8 @@ REBASE: Final = "rebase"
 PREFER: Final = "Prefer"
 #: RFC 7240 §3: the answer names the preferences it honoured.
 PREFERENCE_APPLIED: Final = "Preference-Applied"
+#: The answer's field naming the version a rebased patch was made from.
+REBASED_FROM: Final = "Rebased-From"
 
 # RFC 7240 §2:
 #   Prefer     = 1#preference
@@ -64,6 +66,18 @@ def preferences(lines: Iterable[str]) -> frozenset[str]:
 def prefers_rebase(lines: Iterable[str]) -> bool:
     """Whether the Prefer field lines ask for a stale patch to be rebased."""
     return REBASE in preferences(lines)
+
+
+def rebase_fields(rebased_from: str | None) -> dict[str, str]:
+    """The header fields of a patch's answer that say it was rebased (none if it was not).
+
+    ``Rebased-From`` names the version (its entity-tag) the patch was made
+    from, and ``Preference-Applied: rebase`` says the preference was
+    honoured (RFC 7240 §3).
+    """
+    if rebased_from is None:
+        return {}
+    return {REBASED_FROM: f'"{rebased_from}"', PREFERENCE_APPLIED: REBASE}
 
 
 def rebase(patch: Patch, base: Json, current: Json) -> MergeResult:

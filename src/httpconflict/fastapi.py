@@ -58,8 +58,20 @@ from ._etag import ETag
 from ._httpdate import format_http_date
 from ._integrity_policy import DEFAULT_POLICY, Completes, IntegrityPolicy
 from ._media import parse_media_type
+from ._patch import Patch
+from ._patch_flow import (
+    Base,
+    PatchDecision,
+    PatchFlow,
+    Snapshot,
+    WriteDocument,
+    arun_patch,
+    patch_flow,
+    run_patch,
+)
 from ._preconditions import SAFE_METHODS, Conditions, Decision, Validators, evaluate
-from ._refusals import decision_error, refusal
+from ._rebase import prefers_rebase
+from ._refusals import decision_error, patch_refusal, refusal
 from ._write import (
     Guard,
     WriteDecision,
@@ -76,10 +88,12 @@ from .starlette import problem_response
 
 __all__ = [
     "NotModified",
+    "PatchBody",
     "Preconditions",
     "RequestConditions",
     "install",
     "request_conditions",
+    "request_patch",
     "validation_error_handler",
 ]
 
@@ -102,9 +116,11 @@ class NotModified(HTTPException):
 
 @dataclass(frozen=True, slots=True)
 class RequestConditions(Conditions):
-    """The preconditions of one request, and the method they apply to."""
+    """The preconditions of one request, the method they apply to, and whether it asks for a
+    stale patch to be rebased (``Prefer: rebase``)."""
 
     method: str = "GET"
+    rebase: bool = False
 
     @property
     def safe(self) -> bool:
@@ -158,6 +174,39 @@ class RequestConditions(Conditions):
         decision = await arun_write(self._flow(requested, creates), read, write)
         return _succeeded(decision)
 
+    def patch(
+        self,
+        patch: Patch,
+        read: Callable[[], Snapshot | None],
+        read_base: Callable[[tuple[str, ...]], Base | None],
+        write: Callable[[WriteDocument], WriteResult],
+    ) -> PatchDecision:
+        """Apply `patch` to the version If-Match names, or rebase it when the request asks.
+
+        `read()` gives the current `Snapshot` (validators and document);
+        `read_base(tags)` the kept version one of the If-Match tags names
+        (None: not kept; the rebase is then a 412); `write(command)` stores
+        ``command.document`` only if ``command.guard`` holds, in the same
+        statement. Raises the refusal (412, 409 with the clashes, 428, 404,
+        503); returns the decision of a patch that succeeded.
+        """
+        decision = run_patch(self._patch_flow(patch), read, read_base, write)
+        return _patched(decision)
+
+    async def apatch(
+        self,
+        patch: Patch,
+        read: Callable[[], Awaitable[Snapshot | None]],
+        read_base: Callable[[tuple[str, ...]], Awaitable[Base | None]],
+        write: Callable[[WriteDocument], Awaitable[WriteResult]],
+    ) -> PatchDecision:
+        """`patch` with async store primitives."""
+        decision = await arun_patch(self._patch_flow(patch), read, read_base, write)
+        return _patched(decision)
+
+    def _patch_flow(self, patch: Patch) -> PatchFlow:
+        return patch_flow(self, patch, rebase=self.rebase, now=datetime.now(UTC))
+
     def _flow(self, requested: ETag | None, creates: bool | None) -> WriteFlow:
         return write_flow(
             self.method,
@@ -167,6 +216,13 @@ class RequestConditions(Conditions):
             creates=creates,
             now=datetime.now(UTC),
         )
+
+
+def _patched(decision: PatchDecision) -> PatchDecision:
+    error = patch_refusal(decision)
+    if error is not None:
+        raise error
+    return decision
 
 
 def _succeeded(decision: WriteDecision) -> WriteDecision:
@@ -191,11 +247,21 @@ def request_conditions(request: Request) -> RequestConditions:
         parsed.if_modified_since,
         parsed.if_unmodified_since,
         method=request.method,
+        rebase=prefers_rebase(request.headers.getlist("prefer")),
     )
 
 
 #: Annotate a handler parameter with this to receive the request's preconditions.
 Preconditions = Annotated[RequestConditions, Depends(request_conditions)]
+
+
+async def request_patch(request: Request) -> Patch:
+    """The dependency behind `PatchBody`: a merge patch or JSON Patch (415, 400 otherwise)."""
+    return Patch.parse(request.headers.get("content-type"), await request.body())
+
+
+#: Annotate a handler parameter with this to receive the request's patch document.
+PatchBody = Annotated[Patch, Depends(request_patch)]
 
 _JSON_ACCEPTED: Final = ("application/json",)
 

@@ -17,6 +17,9 @@ Allow header, 415, a body that is not JSON...). In views:
   checks them in the same statement as its write (`httpconflict.sqlalchemy`);
 - `conditional_write(read, write)` drives the core's `write_flow` with any
   store's primitives and raises 404, 412 (with ``current_etag``), 428;
+- `conditional_patch(read, read_base, write)` drives the core's
+  `patch_flow`: the request's merge patch or JSON Patch, rebased on
+  ``Prefer: rebase`` when `read_base` knows the version it was made from;
 - `json_object()` is the body as one JSON object, or a 400/415/422 problem.
 
 Idempotency keys are WSGI middleware (`httpconflict.wsgi`), applied the
@@ -41,19 +44,24 @@ from ._httpdate import format_http_date
 from ._integrity import classify
 from ._integrity_policy import DEFAULT_POLICY, Completes, IntegrityPolicy
 from ._media import JSON, parse_json_object, require_media_type
+from ._patch import Patch
+from ._patch_flow import Base, PatchDecision, Snapshot, WriteDocument, patch_flow, run_patch
 from ._preconditions import SAFE_METHODS, Conditions, Decision, Validators, evaluate
 from ._problem import MEDIA_TYPE, ProblemDetails, ProblemType
-from ._refusals import precondition_failed, refusal
+from ._rebase import prefers_rebase
+from ._refusals import patch_refusal, precondition_failed, refusal
 from ._write import Guard, WriteDecision, WriteResult, run_write, write_flow
 from .drivers import database_error_types
 
 __all__ = [
     "HTTPConflict",
     "conditional",
+    "conditional_patch",
     "conditional_write",
     "json_object",
     "preconditions",
     "problem_response",
+    "request_patch",
 ]
 
 #: Flask's HTTP errors that have an httpconflict problem type.
@@ -222,6 +230,42 @@ def conditional(
         response.status_code = 304
         response.set_data(b"")
     return response
+
+
+def request_patch() -> Patch:
+    """The request's patch document: a merge patch or JSON Patch (415, 400 otherwise)."""
+    return Patch.parse(request.content_type, request.get_data())
+
+
+def conditional_patch(
+    read: Callable[[], Snapshot | None],
+    read_base: Callable[[tuple[str, ...]], Base | None],
+    write: Callable[[WriteDocument], WriteResult],
+    *,
+    patch: Patch | None = None,
+) -> PatchDecision:
+    """Run the request's PATCH with a store's primitives; rebase it when it asks.
+
+    `patch` defaults to the request's (`request_patch`). `read()` gives the
+    current `Snapshot`; `read_base(tags)` the kept version an If-Match tag
+    names (None: not kept); `write(command)` stores ``command.document``
+    only if ``command.guard`` holds, in the same statement. A stale
+    If-Match is a 412, unless the request sent ``Prefer: rebase``: then a
+    patch touching nothing changed since its base is applied to the
+    current document, and one that does is a 409 naming each clash.
+    Raises the refusal (412, 409, 428, 404, 503); returns the decision.
+    """
+    flow = patch_flow(
+        preconditions(),
+        patch if patch is not None else request_patch(),
+        rebase=prefers_rebase(request.headers.getlist("Prefer")),
+        now=datetime.now(UTC),
+    )
+    decision = run_patch(flow, read, read_base, write)
+    error = patch_refusal(decision)
+    if error is not None:
+        raise error
+    return decision
 
 
 def conditional_write(

@@ -63,7 +63,7 @@ settings.configure(
 django.setup()
 
 from django.core.exceptions import PermissionDenied  # noqa: E402
-from django.db import connection, models  # noqa: E402
+from django.db import connection, models, transaction  # noqa: E402
 from django.http import HttpRequest, HttpResponse, JsonResponse  # noqa: E402
 from django.shortcuts import get_object_or_404  # noqa: E402
 from django.urls import path  # noqa: E402
@@ -73,13 +73,15 @@ from django.views.decorators.http import require_http_methods  # noqa: E402
 from rest_framework import serializers, viewsets  # noqa: E402
 from rest_framework.routers import SimpleRouter  # noqa: E402
 
-from httpconflict import Unavailable, Validators  # noqa: E402
+from httpconflict import PatchOutcome, Unavailable, Validators, rebase_fields  # noqa: E402
 from httpconflict.django import (  # noqa: E402
     ConditionalGetMiddleware,
     conditional,
     json_body,
+    request_patch,
     version_etag,
     versioned_delete,
+    versioned_patch,
     versioned_update,
 )
 from httpconflict.django.rest_framework import ConditionalModelMixin  # noqa: E402
@@ -94,6 +96,20 @@ class Note(models.Model):  # type: ignore[misc]
 
     class Meta:
         app_label = "notes"
+
+
+class NoteVersion(models.Model):  # type: ignore[misc]
+    """What each version of a note held, written with it: the base a stale patch rebases from."""
+
+    note = models.IntegerField()
+    version = models.PositiveIntegerField()
+    title = models.CharField(max_length=200)
+    count = models.IntegerField()
+    writer = models.CharField(max_length=200)
+
+    class Meta:
+        app_label = "notes"
+        unique_together = (("note", "version"),)
 
 
 class User(models.Model):  # type: ignore[misc]
@@ -113,20 +129,53 @@ def as_json(note: Any) -> dict[str, Any]:
     return {"id": note.pk, **{f: getattr(note, f) for f in FIELDS}, "updated": note.updated}
 
 
+def fields_of(note: Any) -> dict[str, Any]:
+    """A note as a patch sees it: its fields."""
+    return {f: getattr(note, f) for f in FIELDS}
+
+
+def keep(note: Any) -> None:
+    """Record the version just written (in the transaction that wrote it)."""
+    NoteVersion.objects.create(note=note.pk, version=note.version, **fields_of(note))
+
+
+def kept(pk: int) -> Any:
+    def at(version: int) -> dict[str, Any] | None:
+        found = NoteVersion.objects.filter(note=pk, version=version).first()
+        return None if found is None else fields_of(found)
+
+    return at
+
+
 def note_validators(request: HttpRequest, pk: int) -> Validators | None:
     note = Note.objects.filter(pk=pk).first()
     return None if note is None else Validators(version_etag(note), note.updated)
 
 
 @csrf_exempt  # type: ignore[untyped-decorator]
-@require_http_methods(["GET", "HEAD", "PUT", "DELETE"])  # type: ignore[untyped-decorator]
+@require_http_methods(["GET", "HEAD", "PUT", "PATCH", "DELETE"])  # type: ignore[untyped-decorator]
 @conditional(note_validators)  # 304 and 412 for GET and HEAD
 def note(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "PUT":
         body = json_body(request)  # 415, 400, 422 as problems
         values = {f: body[f] for f in FIELDS if f in body}
-        written = versioned_update(Note, pk, request, values)  # 428, 412, 404
+        with transaction.atomic():
+            written = versioned_update(Note, pk, request, values)  # 428, 412, 404
+            keep(written)
         return JsonResponse(as_json(written), headers={"ETag": version_etag(written).to_header()})
+    if request.method == "PATCH":
+        patch = request_patch(request)  # 415, 400 as problems
+        with transaction.atomic():
+            # 412 when stale, unless Prefer: rebase (then 409 for a clash), 428, 404
+            written, decision = versioned_patch(
+                Note, pk, request, patch, document=fields_of, history=kept(pk)
+            )
+            if decision.outcome is PatchOutcome.WRITTEN:
+                keep(written)
+        headers = {"ETag": version_etag(written).to_header()}
+        return JsonResponse(
+            as_json(written), headers={**headers, **rebase_fields(decision.rebased_from)}
+        )
     if request.method == "DELETE":
         versioned_delete(Note, pk, request)
         return HttpResponse(status=204)
@@ -137,7 +186,9 @@ def note(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["POST"])  # type: ignore[untyped-decorator]
 def create_note(request: HttpRequest) -> HttpResponse:
     body = json_body(request)
-    note = Note.objects.create(**{f: body[f] for f in FIELDS if f in body})
+    with transaction.atomic():
+        note = Note.objects.create(**{f: body[f] for f in FIELDS if f in body})
+        keep(note)
     headers = {"ETag": version_etag(note).to_header(), "Location": f"/notes/{note.pk}"}
     return JsonResponse(as_json(note), status=201, headers=headers)
 
@@ -241,7 +292,7 @@ def create_app() -> Any:
 
     existing = connection.introspection.table_names()
     with connection.schema_editor() as editor:
-        for model in (Note, User):
+        for model in (Note, NoteVersion, User):
             if model._meta.db_table not in existing:
                 editor.create_model(model)
     connection.close()

@@ -2,7 +2,9 @@
 
 Notes with a version column on the SQLite file ADAPTERS_SQLITE, through
 `install`, the `Preconditions` dependency and `httpconflict.sqlalchemy`;
-plus routes that raise each kind of error.
+drafts patched with `PatchBody` and `versioned_patch`, rebased on
+``Prefer: rebase`` from the versions the app keeps; plus routes that raise
+each kind of error.
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ from pydantic import BaseModel
 from sqlalchemy import String, create_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from httpconflict import NotFound, Unavailable, Validators
-from httpconflict.fastapi import Preconditions, install
-from httpconflict.sqlalchemy import etag_of, versioned_delete, versioned_update
+from httpconflict import NotFound, PatchOutcome, Unavailable, Validators, rebase_fields
+from httpconflict.fastapi import PatchBody, Preconditions, install
+from httpconflict.sqlalchemy import etag_of, versioned_delete, versioned_patch, versioned_update
 
 
 class Base(DeclarativeBase):
@@ -34,6 +36,28 @@ class Note(Base):
 
 class NoteIn(BaseModel):
     title: str
+
+
+class Draft(Base):
+    __tablename__ = "drafts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(String(1000))
+    version: Mapped[int] = mapped_column(default=1)
+
+
+class DraftVersion(Base):
+    """What each version of a draft held: the base a stale patch is rebased from."""
+
+    __tablename__ = "draft_versions"
+    draft: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(String(1000))
+
+
+def draft_json(row: Any) -> dict[str, Any]:
+    return {"title": row.title, "body": row.body}
 
 
 def get_db(request: Request) -> Iterator[Session]:
@@ -85,6 +109,43 @@ def create_app() -> FastAPI:
         versioned_delete(db, Note, note_id, conditions)
         db.commit()
         return Response(status_code=204)
+
+    @app.post("/drafts", status_code=201)
+    def create_draft(db: DB, response: Response) -> dict[str, Any]:
+        row = Draft(title="", body="")
+        db.add(row)
+        db.flush()
+        db.add(DraftVersion(draft=row.id, version=1, title="", body=""))
+        db.commit()
+        response.headers["ETag"] = etag_of(row).to_header()
+        return {"id": row.id}
+
+    @app.patch("/drafts/{draft_id}")
+    def patch_draft(
+        draft_id: int, patch: PatchBody, conditions: Preconditions, db: DB, response: Response
+    ) -> Any:
+        def kept(version: int) -> dict[str, Any] | None:
+            found = db.get(DraftVersion, (draft_id, version))
+            return None if found is None else draft_json(found)
+
+        decision = versioned_patch(
+            db,
+            Draft,
+            draft_id,
+            patch,
+            conditions,
+            document=draft_json,
+            rebase=conditions.rebase,
+            history=kept,
+        )
+        assert decision.current is not None
+        assert decision.current.etag is not None
+        etag = decision.current.etag
+        if decision.outcome is PatchOutcome.WRITTEN:
+            db.add(DraftVersion(draft=draft_id, version=int(etag.opaque), **decision.document))
+        db.commit()
+        response.headers.update({"ETag": etag.to_header(), **rebase_fields(decision.rebased_from)})
+        return decision.document
 
     @app.get("/busy")
     def busy() -> None:

@@ -196,7 +196,7 @@ def test_djangos_own_error_pages_become_problems(
     if slug is None:
         assert body == {"type": "about:blank", "title": "Forbidden", "status": 403}
     if status == 405:
-        assert answer.headers["allow"] == "GET, HEAD, PUT, DELETE"
+        assert answer.headers["allow"] == "GET, HEAD, PUT, PATCH, DELETE"
 
 
 def test_a_disallowed_host_is_a_400_problem(http: httpx.Client) -> None:
@@ -218,3 +218,36 @@ def test_an_error_answer_the_view_chose_is_left_alone(http: httpx.Client) -> Non
     assert answer.status_code == 400
     assert answer.headers["content-type"] == "application/json"
     assert answer.json() == {"error": "the view's own"}
+
+
+# --- PATCH: versioned_patch, rebased on Prefer: rebase ----------------------------------
+
+MERGE = {"Content-Type": "application/merge-patch+json"}
+
+
+def test_a_patch_of_the_current_version_is_applied(http: httpx.Client) -> None:
+    """A merge patch with the current ETag: 200, the next version, auto_now set."""
+    url, etag = create_note(http)
+    before = http.get(url).json()["updated"]
+    answer = http.patch(url, json={"count": 5}, headers={**MERGE, "If-Match": etag})
+    assert answer.status_code == 200, answer.text
+    assert (answer.headers["etag"], answer.json()["count"]) == ('"2"', 5)
+    assert answer.json()["updated"] > before
+    assert "rebased-from" not in answer.headers
+
+
+def test_a_stale_patch_is_rebased_only_when_asked(http: httpx.Client) -> None:
+    """Stale: 412; Prefer: rebase merges another field, and clashes on the same one (409)."""
+    url, old = create_note(http)
+    assert http.patch(url, json={"count": 1}, headers={**MERGE, "If-Match": old}).is_success
+    stale = http.patch(url, json={"title": "mine"}, headers={**MERGE, "If-Match": old})
+    assert assert_problem(stale, 412, "precondition-failed")["current_etag"] == '"2"'
+    asked = {**MERGE, "If-Match": old, "Prefer": "rebase"}
+    merged = http.patch(url, json={"title": "mine"}, headers=asked)
+    assert merged.status_code == 200, merged.text
+    assert (merged.json()["title"], merged.json()["count"]) == ("mine", 1)
+    assert merged.headers["rebased-from"] == old
+    assert merged.headers["preference-applied"] == "rebase"
+    clash = assert_problem(http.patch(url, json={"count": 1}, headers=asked), 409, "merge-conflict")
+    assert clash["conflicts"] == [{"pointer": "/count", "base": 0, "current": 1, "requested": 1}]
+    assert http.get(url).headers["etag"] == '"3"'

@@ -225,3 +225,56 @@ def test_openapi_documents_the_answers(client: httpx.Client) -> None:
     schemas = spec["components"]["schemas"]
     assert "HTTPValidationError" not in schemas
     assert schemas["ProblemDetails"]["required"] == ["type", "title", "status"]
+
+
+# -- PATCH through PatchBody and versioned_patch, rebased on Prefer: rebase ---------------------
+
+MERGE = {"Content-Type": "application/merge-patch+json"}
+
+
+def draft(client: httpx.Client) -> tuple[str, str]:
+    created = client.post("/drafts")
+    assert created.status_code == 201, created.text
+    return f"/drafts/{created.json()['id']}", created.headers["etag"]
+
+
+def test_a_patch_of_the_current_version_is_applied(client: httpx.Client) -> None:
+    """A merge patch with the current ETag: 200, the patched document, the next version."""
+    url, etag = draft(client)
+    answer = client.patch(url, json={"title": "t"}, headers={**MERGE, "If-Match": etag})
+    assert (answer.status_code, answer.json(), answer.headers["etag"]) == (
+        200,
+        {"title": "t", "body": ""},
+        '"2"',
+    )
+    assert "rebased-from" not in answer.headers
+
+
+def test_a_stale_patch_is_rebased_only_when_asked(client: httpx.Client) -> None:
+    """Stale: 412; with Prefer: rebase another field merges (Rebased-From, Preference-Applied),
+    and the same field is a 409 naming it."""
+    url, old = draft(client)
+    assert client.patch(url, json={"title": "a"}, headers={**MERGE, "If-Match": old}).is_success
+    stale = client.patch(url, json={"body": "b"}, headers={**MERGE, "If-Match": old})
+    assert problem(stale, 412, "precondition-failed")["current_etag"] == '"2"'
+    asked = {**MERGE, "If-Match": old, "Prefer": "rebase"}
+    merged = client.patch(url, json={"body": "b"}, headers=asked)
+    assert merged.status_code == 200, merged.text
+    assert merged.json() == {"title": "a", "body": "b"}
+    assert (merged.headers["rebased-from"], merged.headers["preference-applied"]) == (
+        '"1"',
+        "rebase",
+    )
+    clash = problem(client.patch(url, json={"title": "a"}, headers=asked), 409, "merge-conflict")
+    assert clash["conflicts"] == [
+        {"pointer": "/title", "base": "", "current": "a", "requested": "a"}
+    ]
+
+
+def test_a_patch_that_is_not_a_patch_is_415(client: httpx.Client) -> None:
+    """PatchBody takes a merge patch or a JSON Patch: 415 for plain JSON, 400 for bad JSON."""
+    url, etag = draft(client)
+    plain = client.patch(url, json={"title": "x"}, headers={"If-Match": etag})
+    problem(plain, 415, "unsupported-media-type")
+    bad = client.patch(url, content=b"{", headers={**MERGE, "If-Match": etag})
+    problem(bad, 400, "malformed-json")

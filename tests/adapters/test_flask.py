@@ -13,19 +13,24 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from httpconflict import (
+    Base,
     ETag,
     Guard,
     NotFound,
     PreconditionFailed,
+    Snapshot,
     Unavailable,
     Validators,
+    WriteDocument,
     WriteOutcome,
     WriteResult,
+    rebase_fields,
 )
 from httpconflict._problem import PROBLEM_TYPE_BASE
 from httpconflict.flask import (
     HTTPConflict,
     conditional,
+    conditional_patch,
     conditional_write,
     json_object,
     preconditions,
@@ -132,6 +137,34 @@ def make_app(**options: Any) -> Flask:
         new = decision.current.etag if decision.current else None
         status = 201 if decision.created else 200
         return {"outcome": decision.outcome.value}, status, {"ETag": str(new)}
+
+    # Documents with every version kept (newest last): the store `conditional_patch` drives.
+    versions: dict[int, list[tuple[str, dict[str, Any]]]] = {1: [("d1", {"a": 1, "b": 1})]}
+
+    @app.patch("/docs/<int:id>")
+    def patch_doc(id: int) -> Any:
+        def read() -> Snapshot | None:
+            kept = versions.get(id)
+            return Snapshot(Validators(ETag(kept[-1][0])), kept[-1][1]) if kept else None
+
+        def read_base(tags: tuple[str, ...]) -> Base | None:
+            found = [Base(tag, doc) for tag, doc in versions.get(id, []) if tag in tags]
+            return found[0] if found else None
+
+        def write(command: WriteDocument) -> WriteResult:
+            # One step under the GIL: the check and the write are not separable here.
+            assert command.guard.etags is not None
+            if versions[id][-1][0] not in command.guard.etags:
+                return WriteResult(False, Validators(ETag(versions[id][-1][0])))
+            tag = f"d{len(versions[id]) + 1}"
+            assert isinstance(command.document, dict)
+            versions[id].append((tag, command.document))
+            return WriteResult(True, Validators(ETag(tag)))
+
+        decision = conditional_patch(read, read_base, write)
+        assert decision.current is not None
+        headers = {"ETag": str(decision.current.etag), **rebase_fields(decision.rebased_from)}
+        return decision.document, 200, headers
 
     @app.get("/conditions")
     def conditions() -> Any:
@@ -355,3 +388,47 @@ def test_writes_create_with_if_none_match_star_and_delete_with_if_match(
     etag = created.headers["ETag"]
     assert client.delete("/pages/2", headers={"If-Match": etag}).status_code == 204
     problem(client.delete("/pages/2", headers={"If-Match": etag}), 404, "not-found")
+
+
+# --- conditional_patch: the request's patch, rebased on Prefer: rebase ---------------------
+
+MERGE = "application/merge-patch+json"
+
+
+def patch_doc(client: FlaskClient, body: dict[str, Any], **headers: str) -> TestResponse:
+    return client.patch("/docs/1", json=body, content_type=MERGE, headers=headers)
+
+
+def test_a_patch_of_the_current_version_is_applied(client: FlaskClient) -> None:
+    """If-Match names the current version: the merge patch is applied, the next ETag answered."""
+    answer = patch_doc(client, {"a": 2}, **{"If-Match": '"d1"'})
+    assert (answer.status_code, answer.json, answer.headers["ETag"]) == (
+        200,
+        {"a": 2, "b": 1},
+        '"d2"',
+    )
+    assert "Rebased-From" not in answer.headers
+
+
+def test_a_stale_patch_is_412_unless_a_rebase_is_asked_for(client: FlaskClient) -> None:
+    """Stale and no preference: 412; with Prefer: rebase another field merges, the same clashes."""
+    patch_doc(client, {"a": 2}, **{"If-Match": '"d1"'})
+    stale = problem(patch_doc(client, {"b": 2}, **{"If-Match": '"d1"'}), 412, "precondition-failed")
+    assert stale["current_etag"] == '"d2"'
+    asked = {"If-Match": '"d1"', "Prefer": "rebase"}
+    merged = patch_doc(client, {"b": 2}, **asked)
+    assert (merged.status_code, merged.json) == (200, {"a": 2, "b": 2})
+    assert merged.headers["Rebased-From"] == '"d1"'
+    assert merged.headers["Preference-Applied"] == "rebase"
+    clash = problem(patch_doc(client, {"a": 2}, **asked), 409, "merge-conflict")
+    assert clash["conflicts"] == [{"pointer": "/a", "base": 1, "current": 2, "requested": 2}]
+    gone = patch_doc(client, {"b": 3}, **{"If-Match": '"d0"', "Prefer": "rebase"})
+    unknown = problem(gone, 412, "precondition-failed")
+    assert "no longer kept" in unknown["detail"]
+
+
+def test_a_patch_without_if_match_is_428_and_of_nothing_404(client: FlaskClient) -> None:
+    """No If-Match on an existing document: 428; a document that is not there: 404."""
+    problem(patch_doc(client, {"a": 2}), 428, "precondition-required")
+    missing = client.patch("/docs/9", json={}, content_type=MERGE, headers={"If-Match": '"x"'})
+    problem(missing, 404, "not-found")

@@ -16,25 +16,33 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from sqlalchemy import Column, Engine, Integer, String, Table, create_engine, event
+from sqlalchemy import Column, Engine, Integer, String, Table, create_engine, event, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from httpconflict import (
     Conditions,
     ETag,
+    MergeConflict,
     NotFound,
+    Patch,
+    PatchDecision,
+    PatchOutcome,
+    PatchTestFailed,
     PreconditionFailed,
     PreconditionRequired,
+    Validators,
 )
 from httpconflict.sqlalchemy import (
     aflush_versioned,
     aversioned_delete,
+    aversioned_patch,
     aversioned_update,
     etag_of,
     flush_versioned,
     version_etag,
     versioned_delete,
+    versioned_patch,
     versioned_update,
 )
 
@@ -385,7 +393,7 @@ def test_async_session(db: Database) -> None:
     asyncio.run(scenario())
 
 
-def _versioned_increment(db: Database, writer: str) -> int:
+def _versioned_increment(db: Database) -> int:
     """Read, then write with If-Match: the read's version; on 412, read again."""
     retries = 0
     for _ in range(INCREMENTS):
@@ -400,7 +408,7 @@ def _versioned_increment(db: Database, writer: str) -> int:
                         session,
                         Counter,
                         1,
-                        {"count": count + 1, "writer": writer},
+                        {"count": count + 1},  # a pure counter: equal writes race
                         if_match(etag.to_header()),
                     )
                     session.commit()
@@ -411,7 +419,7 @@ def _versioned_increment(db: Database, writer: str) -> int:
     return retries
 
 
-def _naive_increment(db: Database, writer: str) -> int:
+def _naive_increment(db: Database) -> int:
     """The lost-update pattern: read, then write whatever is there."""
     for _ in range(INCREMENTS):
         with db.session() as session:
@@ -420,7 +428,7 @@ def _naive_increment(db: Database, writer: str) -> int:
             count = row.count
             time.sleep(0.001)
             session.execute(
-                Counter.__table__.update().values(count=count + 1, writer=writer)  # type: ignore[attr-defined]  # the mapped Table
+                Counter.__table__.update().values(count=count + 1)  # type: ignore[attr-defined]  # the mapped Table
             )
             session.commit()
     return 0
@@ -430,13 +438,13 @@ def _run_writers(db: Database, increment: Any) -> int:
     retries: list[int] = []
     errors: list[BaseException] = []
 
-    def work(number: int) -> None:
+    def work() -> None:
         try:
-            retries.append(increment(db, f"w{number}"))
+            retries.append(increment(db))
         except BaseException as error:  # reported below, with the thread's traceback
             errors.append(error)
 
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(WRITERS)]
+    threads = [threading.Thread(target=work) for _ in range(WRITERS)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -466,7 +474,7 @@ def test_concurrent_naive_writers_lose_updates(db: Database) -> None:
 def test_concurrent_async_writers_lose_nothing(db: Database) -> None:
     """16 tasks on AsyncSessions, If-Match and retry on 412: the exact count."""
 
-    async def writer(engine: AsyncEngine, name: str) -> None:
+    async def writer(engine: AsyncEngine) -> None:
         for _ in range(INCREMENTS):
             while True:
                 async with AsyncSession(engine, expire_on_commit=False) as session:
@@ -479,7 +487,7 @@ def test_concurrent_async_writers_lose_nothing(db: Database) -> None:
                             session,
                             Counter,
                             1,
-                            {"count": count + 1, "writer": name},
+                            {"count": count + 1},
                             if_match(etag.to_header()),
                         )
                         await session.commit()
@@ -489,7 +497,7 @@ def test_concurrent_async_writers_lose_nothing(db: Database) -> None:
 
     async def scenario() -> None:
         async with db.async_engine() as engine:
-            await asyncio.gather(*(writer(engine, f"t{n}") for n in range(WRITERS)))
+            await asyncio.gather(*(writer(engine) for _ in range(WRITERS)))
 
     asyncio.run(scenario())
     assert count_of(db) == (WRITERS * INCREMENTS, WRITERS * INCREMENTS + 1)
@@ -505,3 +513,162 @@ def test_loaded_objects_follow_the_write(db: Database) -> None:
         versioned_delete(session, Counter, 1, if_match('"2"'))
         session.commit()
         assert session.get(Counter, 1) is None
+
+
+# -- versioned_patch: a JSON patch of a row, rebased when asked -------------------------------
+
+
+def counter_json(row: Any) -> dict[str, Any]:
+    """What the API shows of a counter row."""
+    return {"count": row.count, "writer": row.writer}
+
+
+class CounterHistory:
+    """The app's record of what each version of counter 1 held, in a real table."""
+
+    table = Table(
+        "hc_counter_history",
+        Base.metadata,
+        Column("version", Integer, primary_key=True),
+        Column("count", Integer),
+        Column("writer", String(20)),
+    )
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.keep(1, {"count": 0, "writer": ""})
+
+    def keep(self, version: int, document: dict[str, Any]) -> None:
+        self.session.execute(self.table.insert().values(version=version, **document))
+
+    def at(self, version: int) -> dict[str, Any] | None:
+        found = self.session.execute(
+            select(self.table.c.count, self.table.c.writer).where(self.table.c.version == version)
+        ).first()
+        return None if found is None else {"count": found[0], "writer": found[1]}
+
+    def patch(self, patch: Patch, conditions: Conditions, *, rebase: bool = False) -> PatchDecision:
+        """Patch counter 1 and keep the version written, in the same transaction."""
+        decision = versioned_patch(
+            self.session,
+            Counter,
+            1,
+            patch,
+            conditions,
+            document=counter_json,
+            rebase=rebase,
+            history=self.at,
+        )
+        assert decision.current is not None
+        assert decision.current.etag is not None
+        assert isinstance(decision.document, dict)
+        if decision.outcome is PatchOutcome.WRITTEN:
+            self.keep(int(decision.current.etag.opaque), decision.document)
+        self.session.commit()
+        return decision
+
+
+def merge(patch: dict[str, Any]) -> Patch:
+    return Patch("application/merge-patch+json", patch)
+
+
+def test_versioned_patch_applies_a_merge_patch_in_one_update(db: Database) -> None:
+    """The current version: the patch is applied to the row's document, one guarded UPDATE."""
+    with db.session() as session:
+        history = CounterHistory(session)
+        decision = history.patch(merge({"count": 5}), if_match('"1"'))
+    assert (decision.document, decision.current) == (
+        {"count": 5, "writer": ""},
+        Validators(ETag("2")),
+    )
+    assert decision.rebased_from is None
+    assert count_of(db) == (5, 2)
+
+
+def test_versioned_patch_stale_is_412_unless_a_rebase_is_asked_for(db: Database) -> None:
+    """RFC 5789: a stale conditional patch fails, even one that touches nothing changed since."""
+    with db.session() as session:
+        history = CounterHistory(session)
+        history.patch(merge({"count": 5}), if_match('"1"'))
+        with pytest.raises(PreconditionFailed) as caught:
+            history.patch(merge({"writer": "b"}), if_match('"1"'))
+    assert caught.value.problem.extensions["current_etag"] == '"2"'
+    assert count_of(db) == (5, 2)
+
+
+def test_versioned_patch_rebases_what_touches_nothing_changed(db: Database) -> None:
+    """Prefer: rebase, a kept base, another field: applied to the current row, base named."""
+    with db.session() as session:
+        history = CounterHistory(session)
+        history.patch(merge({"count": 5}), if_match('"1"'))
+        decision = history.patch(merge({"writer": "b"}), if_match('"1"'), rebase=True)
+        assert decision.document == {"count": 5, "writer": "b"}
+        assert decision.rebased_from == "1"
+        with session.begin():
+            row = session.get(Counter, 1)
+            assert row is not None
+            assert (row.count, row.writer, row.version) == (5, "b", 3)
+
+
+def test_versioned_patch_rebase_of_a_changed_field_is_409(db: Database) -> None:
+    """The same field changed since the base: 409 naming it, even with the same value."""
+    with db.session() as session:
+        history = CounterHistory(session)
+        history.patch(merge({"count": 1}), if_match('"1"'))
+        with pytest.raises(MergeConflict) as caught:
+            history.patch(merge({"count": 1}), if_match('"1"'), rebase=True)
+    assert caught.value.conflicts == [
+        {"pointer": "/count", "base": 0, "current": 1, "requested": 1}
+    ]
+    assert caught.value.current_etag == '"2"'
+    assert count_of(db) == (1, 2)
+
+
+def test_versioned_patch_rebase_without_its_base_is_412(db: Database) -> None:
+    """A version the history no longer keeps cannot be merged from: 412."""
+    with db.session() as session:
+        versioned_update(session, Counter, 1, {"count": 1}, if_match('"1"'))
+        session.commit()
+        with pytest.raises(PreconditionFailed, match="no longer kept"):
+            versioned_patch(
+                session,
+                Counter,
+                1,
+                merge({"writer": "b"}),
+                if_match('"1"'),
+                document=counter_json,
+                rebase=True,
+                history=lambda version: None,
+            )
+
+
+def test_versioned_patch_refusals(db: Database) -> None:
+    """Without If-Match 428, an absent row 404, a failed JSON Patch test 409; nothing written."""
+    with db.session() as session:
+        for key, conditions, error in [
+            (1, Conditions(), PreconditionRequired),
+            (99, if_match('"1"'), NotFound),
+        ]:
+            with pytest.raises(error):
+                versioned_patch(
+                    session, Counter, key, merge({"count": 9}), conditions, document=counter_json
+                )
+        test = Patch("application/json-patch+json", [{"op": "test", "path": "/count", "value": 7}])
+        with pytest.raises(PatchTestFailed):
+            versioned_patch(session, Counter, 1, test, if_match('"1"'), document=counter_json)
+    assert count_of(db) == (0, 1)
+
+
+def test_async_versioned_patch(db: Database) -> None:
+    """`aversioned_patch` runs the same flow on an AsyncSession."""
+
+    async def scenario() -> PatchDecision:
+        async with db.async_engine() as engine, AsyncSession(engine) as session:
+            decision = await aversioned_patch(
+                session, Counter, 1, merge({"count": 3}), if_match('"1"'), document=counter_json
+            )
+            await session.commit()
+            return decision
+
+    assert asyncio.run(scenario()).current == Validators(ETag("2"))
+    assert count_of(db) == (3, 2)

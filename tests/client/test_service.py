@@ -2,13 +2,14 @@
 
 The server is a real process; the clients are real httpx clients. Only
 waiting is skipped (`VirtualClock`), and lost answers are made by a
-transport that forwards a request and then drops its answer.
+transport that forwards a request and then drops its answer. The
+16-client pure-counter hammers of both clients are in
+tests/service/test_lost_update.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -27,12 +28,6 @@ from httpconflict.httpx import (
     VirtualClock,
 )
 from tests.servers import ServiceProcess
-
-CLIENTS = 8
-INCREMENTS = 6
-# Contention without waiting (the clock is virtual): the most losses in a row
-# are bounded by the number of clients times the server's merge retries.
-HAMMER = RetryPolicy(attempts=200, budget=300.0)
 
 
 def collection() -> str:
@@ -99,22 +94,6 @@ async def async_client(
         yield AsyncConflictClient(http, policy=policy, clock=VirtualClock())
 
 
-def count_and_sign(writer: int) -> Any:
-    """The change each hammering client makes: the shared counter, its own field, a shared one."""
-
-    def change(doc: dict[str, Any]) -> None:
-        doc["count"] += 1
-        doc[f"by{writer}"] = doc.get(f"by{writer}", 0) + 1
-        doc["last"] = writer
-
-    return change
-
-
-def assert_counted(doc: dict[str, Any]) -> None:
-    assert doc["count"] == CLIENTS * INCREMENTS, doc
-    assert all(doc[f"by{w}"] == INCREMENTS for w in range(CLIENTS)), doc
-
-
 def patches(service: ServiceProcess, url: str, count: int) -> list[dict[str, Any]]:
     """The access-log records of the PATCHes of `url`, once there are `count` of them.
 
@@ -146,32 +125,6 @@ def test_two_increments_from_one_version_both_count(service: ServiceProcess) -> 
 
         result = b.update(url, b_change)
         assert (runs, result.document) == ([0, 1], {"count": 2, "a": 1, "b": 1})
-
-
-def test_concurrent_updates_lose_nothing(service: ServiceProcess) -> None:
-    """Threads updating one document: the counter is exact, every client's own field too."""
-    with client(service) as setup:
-        url = setup.create(collection(), {"count": 0, "title": "hammered"}).url
-    failures: list[BaseException] = []
-
-    def work(writer: int) -> None:
-        try:
-            with client(service, HAMMER) as mine:
-                for _ in range(INCREMENTS):
-                    mine.update(url, count_and_sign(writer))
-        except BaseException as error:  # reported by the main thread
-            failures.append(error)
-
-    threads = [threading.Thread(target=work, args=(w,)) for w in range(CLIENTS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not failures
-    with client(service) as reader:
-        final = reader.get(url).json()
-    assert_counted(final)
-    assert final["title"] == "hammered"
 
 
 def test_edits_of_different_fields_from_one_stale_etag_both_land(service: ServiceProcess) -> None:
@@ -294,26 +247,6 @@ def test_passthrough_writes_carry_the_remembered_etag(service: ServiceProcess) -
 
 
 # -- async ----------------------------------------------------------------------------------
-
-
-def test_async_concurrent_updates_lose_nothing(service: ServiceProcess) -> None:
-    """Tasks updating one document over AsyncClients: the counter is exact."""
-
-    async def run() -> dict[str, Any]:
-        async with async_client(service) as setup:
-            url = (await setup.create(collection(), {"count": 0})).url
-
-        async def work(writer: int) -> None:
-            async with async_client(service, HAMMER) as mine:
-                for _ in range(INCREMENTS):
-                    await mine.update(url, count_and_sign(writer))
-
-        await asyncio.gather(*(work(w) for w in range(CLIENTS)))
-        async with async_client(service) as reader:
-            final: dict[str, Any] = (await reader.get(url)).json()
-            return final
-
-    assert_counted(asyncio.run(run()))
 
 
 def test_async_stale_etag_patch_of_another_field_is_merged(service: ServiceProcess) -> None:

@@ -8,7 +8,9 @@ invariant is exact: the final count equals the number of 2xx answers.
 
 from __future__ import annotations
 
+import random
 import threading
+import time
 
 import httpx
 import pytest
@@ -34,6 +36,7 @@ def test_sixteen_clients_lose_no_update(target: Target) -> None:
     def client() -> None:
         with target.client() as http:
             for _ in range(INCREMENTS):
+                in_a_row = 0
                 while True:
                     read = http.get(url)
                     count = read.json()["count"]
@@ -46,6 +49,9 @@ def test_sixteen_clients_lose_no_update(target: Target) -> None:
                         failures.append(f"{answer.status_code} {answer.text}")
                         return
                     refused.append(count + 1)
+                    # Back off as a real client does: full jitter, 2 ms doubling to 64 ms.
+                    in_a_row += 1
+                    time.sleep(random.uniform(0, 0.002 * 2 ** min(in_a_row, 5)))
 
     threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
     for thread in threads:

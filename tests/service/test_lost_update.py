@@ -1,121 +1,252 @@
-"""Lost updates: 16 real concurrent clients hammering one counter on a real server.
+"""Lost updates: 16 real concurrent clients hammering one counter on a real server, 2 workers.
 
-Each client does 50 read-modify-write increments: GET the counter, PUT
-n + 1 with If-Match, and on 412 start over from a fresh GET. Every PUT body
-names its writer and sequence number, so no two writes are equal and the
-"already succeeded" rule cannot turn a lost race into a phantom 200 (see
-DESIGN). The invariant is exact: final counter == successful writes.
+Pure counters: every client reads the counter and writes ``n + 1``, nothing
+of its own, so two clients that read the same n send the very same body,
+as real clients do. Exactly one of them may win. The invariant is exact:
+the final counter equals the number of 2xx answers, for PUT with If-Match,
+PATCH with If-Match, PATCH with If-Match and ``Prefer: rebase`` (all
+clients on the one field, so every stale patch clashes), a PUT guarded by
+If-Unmodified-Since alone, and `ConflictClient.update` (sync and async).
 
-The same clients against the blind-write path (no If-Match, the server
-started with --blind-writes) lose increments: proof that the test can fail.
+The same clients against the blind-write path (no precondition, the
+server started with --blind-writes) lose increments: proof that the
+hammer can fail.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
+import random
+import threading
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 
 import httpx
 import pytest
 
+from httpconflict.httpx import AsyncConflictClient, ConflictClient, RetryPolicy, VirtualClock
 from tests.servers import ServiceProcess, start_service
 
 CLIENTS = 16
 INCREMENTS = 50
-URL = "/v1/counters/hits"
 JSON = {"content-type": "application/json"}
+MERGE = {"content-type": "application/merge-patch+json"}
+# One connection per client, kept alive: the kernel hands the 16 connections
+# to the two worker processes as they accept them (the test checks both
+# served), and no request pays for a new connection.
+SPREAD = httpx.Limits(max_connections=1)
 
 pytestmark = pytest.mark.slow
 
 
 @dataclass
 class Tally:
+    """What the clients were answered: 2xx (the writes that count), and every status."""
+
     successes: int = 0
-    stale: int = 0
+    refused: int = 0
     statuses: dict[int, int] = field(default_factory=dict)
 
     def note(self, status: int) -> None:
         self.statuses[status] = self.statuses.get(status, 0) + 1
 
 
-async def client_loop(base: str, writer: int, tally: Tally, *, conditional: bool) -> None:
-    # No keep-alive: each request is a new connection, so the kernel spreads
-    # the clients over both worker processes instead of pinning each to one.
-    limits = httpx.Limits(max_keepalive_connections=0)
-    async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as http:
-        seq = 0
-        while seq < INCREMENTS:
-            current = await http.get(URL)
-            assert current.status_code == 200
-            n = current.json()["n"]
-            body = json.dumps({"n": n + 1, "writer": writer, "seq": seq})
-            headers = {**JSON, "If-Match": current.headers["etag"]} if conditional else JSON
-            response = await http.put(URL, content=body, headers=headers)
-            tally.note(response.status_code)
-            if response.status_code == 200:
-                tally.successes += 1
-                seq += 1
-            elif response.status_code == 412:
-                assert response.json()["current_etag"] != current.headers["etag"]
-                tally.stale += 1
-            else:
-                pytest.fail(f"unexpected {response.status_code}: {response.text}")
+# A write: (client, url, what was read) -> the answer.
+Write = Callable[[httpx.AsyncClient, str, httpx.Response], Awaitable[httpx.Response]]
 
 
-def hammer(base: str, *, conditional: bool) -> tuple[int, Tally]:
-    """Run the clients against a fresh counter; return (final counter, tally)."""
+async def put_if_match(http: httpx.AsyncClient, url: str, read: httpx.Response) -> httpx.Response:
+    body = json.dumps({"n": read.json()["n"] + 1})
+    return await http.put(url, content=body, headers={**JSON, "If-Match": read.headers["etag"]})
+
+
+async def patch_if_match(http: httpx.AsyncClient, url: str, read: httpx.Response) -> httpx.Response:
+    body = json.dumps({"n": read.json()["n"] + 1})
+    return await http.patch(url, content=body, headers={**MERGE, "If-Match": read.headers["etag"]})
+
+
+async def patch_rebased(http: httpx.AsyncClient, url: str, read: httpx.Response) -> httpx.Response:
+    body = json.dumps({"n": read.json()["n"] + 1})
+    headers = {**MERGE, "If-Match": read.headers["etag"], "Prefer": "rebase"}
+    return await http.patch(url, content=body, headers=headers)
+
+
+async def put_if_unmodified_since(
+    http: httpx.AsyncClient, url: str, read: httpx.Response
+) -> httpx.Response:
+    body = json.dumps({"n": read.json()["n"] + 1})
+    date = read.headers["last-modified"]
+    return await http.put(url, content=body, headers={**JSON, "If-Unmodified-Since": date})
+
+
+async def put_blind(http: httpx.AsyncClient, url: str, read: httpx.Response) -> httpx.Response:
+    return await http.put(url, content=json.dumps({"n": read.json()["n"] + 1}), headers=JSON)
+
+
+def backoff(refusals: int) -> float:
+    """Full jitter, 2 ms doubling up to 64 ms: clients refused together do not return together."""
+    return random.uniform(0, 0.002 * 2 ** min(refusals, 5))
+
+
+def new_counter(base: str) -> str:
+    url = f"/v1/counters/{uuid.uuid4().hex}"
     with httpx.Client(base_url=base) as http:
-        created = http.put(URL, content=b'{"n": 0}', headers={**JSON, "If-None-Match": "*"})
+        created = http.put(url, content=b'{"n": 0}', headers={**JSON, "If-None-Match": "*"})
         assert created.status_code == 201, created.text
-    tally = Tally()
-
-    async def run() -> None:
-        await asyncio.gather(
-            *(client_loop(base, w, tally, conditional=conditional) for w in range(CLIENTS))
-        )
-
-    asyncio.run(run())
-    with httpx.Client(base_url=base) as http:
-        final: int = http.get(URL).json()["n"]
-    return final, tally
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
-    if request.param == "sqlite":
-        return str(tmp_path_factory.mktemp("hammer") / "counter.db")
-    url: str = request.getfixturevalue("postgres_schema")
     return url
 
 
-@pytest.fixture
+def counter(base: str, url: str) -> int:
+    with httpx.Client(base_url=base) as http:
+        n: int = http.get(url).json()["n"]
+        return n
+
+
+def hammer(
+    base: str, write: Write, *, increments: int = INCREMENTS, seconds: float | None = None
+) -> tuple[int, Tally]:
+    """16 clients, each `increments` times (or until `seconds` pass): read, write, retry.
+
+    A refusal (412, or 409 when a rebase clashed) sends the client back to
+    read again after a short random pause that grows with each refusal in a
+    row, as a real client backs off; anything else fails the test. Returns
+    (final counter, tally).
+    """
+    url = new_counter(base)
+    tally = Tally()
+    deadline = None if seconds is None else time.monotonic() + seconds
+
+    async def client() -> None:
+        async with httpx.AsyncClient(base_url=base, timeout=30, limits=SPREAD) as http:
+            done = refusals = 0
+            while done < increments and (deadline is None or time.monotonic() < deadline):
+                read = await http.get(url)
+                assert read.status_code == 200, read.text
+                answer = await write(http, url, read)
+                tally.note(answer.status_code)
+                if answer.is_success:
+                    tally.successes += 1
+                    done, refusals = done + 1, 0
+                elif answer.status_code in (409, 412):
+                    tally.refused += 1
+                    refusals += 1
+                    await asyncio.sleep(backoff(refusals))
+                else:
+                    pytest.fail(f"unexpected {answer.status_code}: {answer.text}")
+
+    async def run() -> None:
+        await asyncio.gather(*(client() for _ in range(CLIENTS)))
+
+    asyncio.run(run())
+    return counter(base, url), tally
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def two_workers(
-    database: str, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServiceProcess]:
-    with start_service(database, tmp_path_factory.mktemp("log"), workers=2) as service:
+    """The service with 2 worker processes, on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        db = str(tmp_path_factory.mktemp("hammer") / "counter.db")
+    else:
+        db = request.getfixturevalue("postgres_module_schema")
+    with start_service(db, tmp_path_factory.mktemp("log"), workers=2) as service:
         yield service
 
 
-def test_if_match_loses_no_update(two_workers: ServiceProcess) -> None:
-    """16 clients x 50 increments with If-Match, 2 workers: counter == successful writes == 800."""
-    final, tally = hammer(two_workers.url, conditional=True)
+@pytest.mark.parametrize(
+    ("write", "refusal"),
+    [
+        pytest.param(put_if_match, 412, id="put-if-match"),
+        pytest.param(patch_if_match, 412, id="patch-if-match"),
+        pytest.param(patch_rebased, 409, id="patch-if-match-prefer-rebase"),
+    ],
+)
+def test_no_increment_is_lost(two_workers: ServiceProcess, write: Write, refusal: int) -> None:
+    """16 clients x 50 pure-counter increments, 2 workers: final n == 2xx answers == 800."""
+    final, tally = hammer(two_workers.url, write)
+    print(f"{write.__name__}: {tally.successes} written, {tally.refused} refused, final {final}")
     assert tally.successes == CLIENTS * INCREMENTS
     assert final == tally.successes
-    # The clients really raced: without contention the test would prove nothing.
-    assert tally.stale > 0
-    assert set(tally.statuses) == {200, 412}
+    # The clients really raced (without contention the test would prove
+    # nothing), and a stale write was refused the way it should be.
+    assert set(tally.statuses) == {200, refusal}
+    assert tally.refused > CLIENTS
     # Both worker processes served the race.
     assert len({r["worker"] for r in two_workers.access_log()}) == 2
-    print(f"if-match: {tally.successes} writes, {tally.stale} stale (412) retries, final {final}")
 
 
-def test_blind_writes_lose_updates(database: str, tmp_path_factory: pytest.TempPathFactory) -> None:
-    """The same clients without If-Match, against --blind-writes: increments are lost."""
+def test_if_unmodified_since_loses_no_increment(two_workers: ServiceProcess) -> None:
+    """The same clients guarding with If-Unmodified-Since alone, for 4 seconds: none lost.
+
+    A date names a second, so at most about one write a second can be told
+    apart from the next; two writers holding one second's date never both win.
+    """
+    final, tally = hammer(two_workers.url, put_if_unmodified_since, seconds=4)
+    print(f"if-unmodified-since: {tally.successes} written, {tally.refused} refused")
+    assert tally.successes >= 2
+    assert final == tally.successes
+    assert set(tally.statuses) == {200, 412}
+
+
+def test_conflict_client_loses_no_increment(two_workers: ServiceProcess) -> None:
+    """16 threads x 50 `ConflictClient.update` pure-counter increments: final n == 800."""
+    url = new_counter(two_workers.url)
+    done: list[int] = []
+    failures: list[BaseException] = []
+    policy = RetryPolicy(attempts=500, budget=600.0)
+
+    def work() -> None:
+        try:
+            with (
+                httpx.Client(base_url=two_workers.url, timeout=30, limits=SPREAD) as http,
+                ConflictClient(http, policy=policy, clock=VirtualClock()) as client,
+            ):
+                for _ in range(INCREMENTS):
+                    client.update(url, lambda doc: {**doc, "n": doc["n"] + 1})
+                    done.append(1)
+        except BaseException as error:  # reported by the main thread
+            failures.append(error)
+
+    threads = [threading.Thread(target=work) for _ in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures, failures[:1]
+    assert counter(two_workers.url, url) == len(done) == CLIENTS * INCREMENTS
+
+
+def test_async_conflict_client_loses_no_increment(two_workers: ServiceProcess) -> None:
+    """16 tasks x 50 `AsyncConflictClient.update` pure-counter increments: final n == 800."""
+    url = new_counter(two_workers.url)
+    policy = RetryPolicy(attempts=500, budget=600.0)
+
+    async def work() -> int:
+        async with (
+            httpx.AsyncClient(base_url=two_workers.url, timeout=30, limits=SPREAD) as http,
+            AsyncConflictClient(http, policy=policy, clock=VirtualClock()) as client,
+        ):
+            for _ in range(INCREMENTS):
+                await client.update(url, lambda doc: {**doc, "n": doc["n"] + 1})
+        return INCREMENTS
+
+    async def run() -> int:
+        return sum(await asyncio.gather(*(work() for _ in range(CLIENTS))))
+
+    done = asyncio.run(run())
+    assert counter(two_workers.url, url) == done == CLIENTS * INCREMENTS
+
+
+def test_blind_writes_lose_updates(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The same clients without a precondition, against --blind-writes: increments are lost."""
+    db = str(tmp_path_factory.mktemp("blind") / "counter.db")
     log_dir = tmp_path_factory.mktemp("log")
-    with start_service(database, log_dir, workers=2, extra=("--blind-writes",)) as service:
-        final, tally = hammer(service.url, conditional=False)
-    assert tally.successes == CLIENTS * INCREMENTS
+    with start_service(db, log_dir, workers=2, extra=("--blind-writes",)) as service:
+        final, tally = hammer(service.url, put_blind, increments=20)
+    assert tally.successes == CLIENTS * 20
     assert final < tally.successes, "no increment was lost: the hammer is not concurrent enough"
     print(f"blind: {tally.successes} writes, final {final}, lost {tally.successes - final}")

@@ -17,6 +17,9 @@
 - `versioned_update`, `versioned_delete` (_versioned.py): the precondition
   checked inside the UPDATE statement, on an integer version column whose
   value is the row's strong ETag.
+- `versioned_patch`, `request_patch` (_patch.py): a merge patch or JSON
+  Patch of a row, checked the same way, and rebased when the client sends
+  ``Prefer: rebase`` and the app keeps the row's versions.
 - `request_conditions`, `json_body` (_requests.py): the request's
   preconditions and JSON body, refused with a 400/415/422 problem when
   malformed.
@@ -31,6 +34,7 @@ from ._conditional import (
     not_modified,
     set_validators,
 )
+from ._patch import request_patch, versioned_patch
 from ._problems import (
     IntegrityErrorMiddleware,
     ProblemMiddleware,
@@ -52,10 +56,12 @@ __all__ = [
     "not_modified",
     "problem_response",
     "request_conditions",
+    "request_patch",
     "set_validators",
     "status_problem",
     "version_etag",
     "version_validators",
     "versioned_delete",
+    "versioned_patch",
     "versioned_update",
 ]

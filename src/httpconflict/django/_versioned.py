@@ -71,8 +71,8 @@ def versioned_update(
     `Contended` (503). Fields with ``auto_now`` are set as ``save()`` would.
     """
     conditions = _parse(conditions)
-    rows, db = _rows(queryset)
-    written = {**_auto_now(rows.model), **values}
+    rows, db = rows_of(queryset)
+    written = {**auto_now(rows.model), **values}
     seen: list[Any] = [None]  # the row as last read
 
     def read() -> Validators | None:
@@ -116,7 +116,7 @@ def versioned_delete(
     transaction.
     """
     conditions = _parse(conditions)
-    rows, db = _rows(queryset)
+    rows, db = rows_of(queryset)
 
     def read() -> Validators | None:
         return version_validators(rows.filter(pk=pk).first(), version_field)
@@ -140,7 +140,7 @@ def _parse(conditions: Conditions | HasHeaders) -> Conditions:
     return conditions if isinstance(conditions, Conditions) else request_conditions(conditions)
 
 
-def _rows(source: Any) -> tuple[Any, str]:
+def rows_of(source: Any) -> tuple[Any, str]:
     """The queryset of `source` on the database writes go to, and that database's alias."""
     # A model's default manager, a manager or a queryset: each has .model,
     # ._db and .using() (one clone of the query; they add up on a hot path).
@@ -159,6 +159,11 @@ def _versions(model: Any, guard: Guard, version_field: str) -> list[Any] | None:
     return [v for v in (_version(field, opaque) for opaque in guard.etags) if v is not None]
 
 
+def version_named(model: Any, opaque: str, version_field: str) -> Any:
+    """The version of `model` an entity-tag names, or None when it names none."""
+    return _version(model._meta.get_field(version_field), opaque)
+
+
 def _version(field: Any, opaque: str) -> Any:
     """The version an entity-tag names, or None when it names none."""
     try:
@@ -170,6 +175,6 @@ def _version(field: Any, opaque: str) -> Any:
     return value if str(value) == opaque else None
 
 
-def _auto_now(model: Any) -> dict[str, Any]:
+def auto_now(model: Any) -> dict[str, Any]:
     fields = model._meta.concrete_fields
     return {f.name: timezone.now() for f in fields if getattr(f, "auto_now", False)}

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Final
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -28,7 +27,7 @@ from .._httpdate import format_http_date
 from .._json_value import Json, json_type
 from .._patch import Patch
 from .._patch_flow import Base, PatchOutcome, Snapshot, WriteDocument, arun_patch, patch_flow
-from .._rebase import PREFERENCE_APPLIED, REBASE, prefers_rebase
+from .._rebase import prefers_rebase, rebase_fields
 from .._refusals import patch_refusal
 from .._write import WriteResult
 from ..storage import DocumentStore
@@ -36,9 +35,6 @@ from ..storage._documents import from_micros
 from .config import ServiceConfig
 from .keys import KeyedWrite
 from .requests import check_name, conditions, read_body
-
-#: The answer's header naming the version a rebased patch was made from.
-REBASED_FROM: Final = "Rebased-From"
 
 
 async def patch_document(request: Request) -> Response:
@@ -119,10 +115,7 @@ def _headers(raw: bytes, modified: int, rebased_from: str | None) -> dict[str, s
         "Last-Modified": format_http_date(modified),
         "Cache-Control": "no-cache",
     }
-    if rebased_from is not None:
-        headers[REBASED_FROM] = f'"{rebased_from}"'
-        headers[PREFERENCE_APPLIED] = REBASE
-    return headers
+    return {**headers, **rebase_fields(rebased_from)}
 
 
 def _text(document: Json) -> bytes:

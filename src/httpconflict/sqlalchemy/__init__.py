@@ -18,6 +18,12 @@ version, `NotFound` (404) when there is no row. Async: `aversioned_update`,
 `aversioned_delete` take an `AsyncSession` (they run the same code through
 ``AsyncSession.run_sync``).
 
+A JSON patch of a row (merge patch or JSON Patch), rebased when the client
+asks with ``Prefer: rebase`` and the app keeps the versions it is made from:
+
+    patched = versioned_patch(session, Note, note_id, patch, conditions,
+                              document=note_json, rebase=True, history=note_at)
+
 Tables with SQLAlchemy's own ``__mapper_args__ = {"version_id_col": ...}``:
 load the row, change it, then `flush_versioned(session, row, conditions)`
 (or `aflush_versioned`): the If-Match is checked against the loaded
@@ -41,16 +47,19 @@ imports SQLAlchemy and the core only.
 """
 
 from ._flush import aflush_versioned, etag_of, flush_versioned
+from ._patch import aversioned_patch, versioned_patch
 from ._table import version_etag
 from ._versioned import aversioned_delete, aversioned_update, versioned_delete, versioned_update
 
 __all__ = [
     "aflush_versioned",
     "aversioned_delete",
+    "aversioned_patch",
     "aversioned_update",
     "etag_of",
     "flush_versioned",
     "version_etag",
     "versioned_delete",
+    "versioned_patch",
     "versioned_update",
 ]

@@ -47,7 +47,7 @@ def versioned_update(
     def write(guard: Guard) -> WriteResult:
         versions = table.versions(guard)
         if versions != []:
-            returning = _returns(session, model)
+            returning = returns_rows(session, model)
             statement, parameters = table.update(key, values, versions, returning=returning)
             if returning:
                 written = session.execute(statement, parameters).scalar_one_or_none()
@@ -153,7 +153,7 @@ async def aversioned_delete(
     )
 
 
-def _returns(session: Session, model: Model) -> bool:
+def returns_rows(session: Session, model: Model) -> bool:
     """Whether the database the model's rows live in has ``UPDATE ... RETURNING``."""
     bind = session.get_bind(clause=model) if isinstance(model, Table) else session.get_bind(model)
     return bool(bind.dialect.update_returning)

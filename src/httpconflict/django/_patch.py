@@ -1,0 +1,120 @@
+"""`versioned_patch`: a JSON patch of a Django row, checked in ONE UPDATE, rebased when asked.
+
+The core's `patch_flow` decides; this module is its store, as
+`versioned_update` is the write flow's. The row is a JSON document to the
+API (`document(row)`), the patch is applied to it, and the patched
+document's values are set by one ``UPDATE ... WHERE id = %s AND version =
+%s`` pinned to the version the patch was computed from, so a writer who
+slips in between makes it match nothing and the patch is computed again
+on what that writer stored.
+
+A stale If-Match is a 412, unless the client asked for a rebase (``Prefer:
+rebase``) and `history(version)` can say what the row held at the version
+If-Match names (the app's versions table, django-simple-history, ...):
+then a patch touching nothing changed since is applied to the current row,
+and one that does is a 409 naming each clash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+
+from .._patch import Patch
+from .._patch_flow import Base, PatchDecision, Snapshot, WriteDocument, patch_flow, run_patch
+from .._preconditions import Conditions
+from .._rebase import prefers_rebase
+from .._refusals import patch_refusal
+from .._write import WriteResult
+from ._requests import HasHeaders, request_conditions
+from ._returning import UNSUPPORTED, matched, update_returning
+from ._versioned import auto_now, rows_of, version_named, version_validators
+
+#: What a row is to the API: its fields as JSON.
+Document = Callable[[Any], dict[str, Any]]
+#: What the row held at a version (None: not kept), in the shape `document` gives.
+History = Callable[[int], Mapping[str, Any] | None]
+
+
+def versioned_patch(
+    queryset: Any,
+    pk: Any,
+    request: Conditions | HasHeaders,
+    patch: Patch,
+    *,
+    document: Document,
+    values: Callable[[dict[str, Any]], Mapping[str, Any]] | None = None,
+    history: History | None = None,
+    rebase: bool | None = None,
+    version_field: str = "version",
+) -> tuple[Any, PatchDecision]:
+    """Apply `patch` to row `pk` if the request's preconditions hold; the row written, and how.
+
+    `request` is the request (its preconditions and its ``Prefer: rebase``
+    are read from it) or parsed `Conditions` (then pass `rebase`).
+    `document(row)` is the row as the API shows it; `values(patched)` the
+    field values to set from the patched document (default: itself).
+    Raises `PreconditionFailed` (412: stale, or its base is not in
+    `history`), `MergeConflict` (409), `PreconditionRequired` (428),
+    `NotFound` (404), `Contended` (503), or the patch's own errors.
+    """
+    if isinstance(request, Conditions):
+        conditions = request
+    else:
+        conditions = request_conditions(request)
+        if rebase is None:
+            prefer = request.headers.get("Prefer")
+            rebase = prefers_rebase([prefer] if prefer is not None else [])
+    rows, db = rows_of(queryset)
+    to_values = values or (lambda patched: patched)
+    seen: list[Any] = [None]  # the row as last read or written
+
+    def read() -> Snapshot | None:
+        row = rows.filter(pk=pk).first()
+        seen[0] = row
+        current = version_validators(row, version_field)
+        return None if current is None else Snapshot(current, document(row))
+
+    def read_base(tags: tuple[str, ...]) -> Base | None:
+        if history is None:
+            return None
+        for tag in tags:
+            version = version_named(rows.model, tag, version_field)
+            found = history(version) if isinstance(version, int) else None
+            if found is not None:
+                return Base(tag, dict(found))
+        return None
+
+    def write(command: WriteDocument) -> WriteResult:
+        assert isinstance(command.document, dict)
+        # The write is pinned to the version the patch was computed from.
+        assert command.guard.etags is not None
+        (tag,) = command.guard.etags
+        version = version_named(rows.model, tag, version_field)
+        written = {**auto_now(rows.model), **to_values(command.document)}
+        written[version_field] = version + 1
+        row = update_returning(rows, pk, written, version_field, [version])
+        if row is UNSUPPORTED:
+            with transaction.atomic(using=db):
+                written[version_field] = F(version_field) + 1
+                count = matched(rows, pk, version_field, [version]).update(**written)
+                row = rows.filter(pk=pk).first() if count else None
+        if row is None:
+            return WriteResult(False, version_validators(rows.filter(pk=pk).first(), version_field))
+        seen[0] = row
+        return WriteResult(True, version_validators(row, version_field))
+
+    flow = patch_flow(conditions, patch, rebase=bool(rebase), require_precondition=True)
+    decision = run_patch(flow, read, read_base, write)
+    error = patch_refusal(decision)
+    if error is not None:
+        raise error
+    return seen[0], decision
+
+
+def request_patch(request: Any) -> Patch:
+    """The patch a request carries: 415 unless a merge patch or JSON Patch, 400 when malformed."""
+    return Patch.parse(request.headers.get("Content-Type"), request.body)

@@ -1,0 +1,150 @@
+"""`versioned_patch`: a JSON patch of a row, checked in ONE UPDATE, rebased when asked.
+
+The core's `patch_flow` decides; this module is its store. A row is seen
+as a JSON document (`document`: the row's fields as the API shows them),
+which the patch is applied to; the patched document becomes column values
+(`values`) set by one ``UPDATE ... WHERE id = ? AND version = ?`` pinned
+to the version the patch was computed from. A writer that slips in between
+makes the UPDATE match nothing, and the flow computes the patch again on
+what it wrote.
+
+A stale If-Match is a 412, unless the client asked for a rebase (``Prefer:
+rebase``, `rebase=True`) and `history` can say what the row held at the
+version If-Match names: then a patch that touches nothing changed since is
+applied to the current row, and one that does is a 409 naming each clash.
+Rows keep no history of their own; `history(version)` is the app's (a
+versions table written in the transaction of each write, for example).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from sqlalchemy import CursorResult, Table, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+from .._patch import Patch
+from .._patch_flow import Base, PatchDecision, Snapshot, WriteDocument, patch_flow, run_patch
+from .._preconditions import Conditions, Validators
+from .._refusals import patch_refusal
+from .._write import WriteResult
+from ._table import Model, table_of, version_etag
+from ._versioned import returns_rows
+
+#: What a row is to the API: its fields as JSON.
+Document = Callable[[Any], dict[str, Any]]
+#: What the row held at a version (None: not kept), in the shape `document` gives.
+History = Callable[[int], Mapping[str, Any] | None]
+
+
+def versioned_patch(
+    session: Session,
+    model: Model,
+    key: object,
+    patch: Patch,
+    conditions: Conditions,
+    *,
+    document: Document,
+    values: Callable[[dict[str, Any]], Mapping[str, Any]] | None = None,
+    rebase: bool = False,
+    history: History | None = None,
+    version: str | None = None,
+) -> PatchDecision:
+    """Apply `patch` to row `key` if its version satisfies `conditions`; one UPDATE.
+
+    `document(row)` is the row as the API shows it (a mapped object, or a
+    `Row` for a `Table`); `values(patched)` the column values to set from
+    the patched document (default: the document itself). Returns the
+    decision: the patched document, the new entity-tag in ``current``, and
+    ``rebased_from`` when the patch was rebased. Raises `PreconditionFailed`
+    (412: stale, or its base is not in `history`), `MergeConflict` (409),
+    `PreconditionRequired` (428), `NotFound` (404), `Contended` (503), or a
+    patch's own errors (409 for a failed ``test``).
+    """
+    table = table_of(model, version)
+    table.check_key(key)
+    to_values = values or (lambda patched: patched)
+
+    def read() -> Snapshot | None:
+        statement = select(model).where(table.where_key(key))
+        if session.get_bind(clause=statement).dialect.name in ("mysql", "mariadb"):
+            # A locking read sees the newest version, not the transaction's
+            # first snapshot (see `_Table.current`).
+            statement = statement.with_for_update(read=True)
+        if not isinstance(model, Table):
+            statement = statement.execution_options(populate_existing=True)
+            row = session.execute(statement).scalar_one_or_none()
+        else:
+            row = session.execute(statement).first()
+        if row is None:
+            return None
+        stored = getattr(row, table.version.key)
+        return Snapshot(Validators(version_etag(stored)), document(row))
+
+    def read_base(tags: tuple[str, ...]) -> Base | None:
+        if history is None:
+            return None
+        for tag in tags:
+            number = table.version_of(tag)
+            found = history(number) if isinstance(number, int) else None
+            if found is not None:
+                return Base(tag, dict(found))
+        return None
+
+    def write(command: WriteDocument) -> WriteResult:
+        assert isinstance(command.document, dict)
+        versions = table.versions(command.guard)
+        returning = returns_rows(session, model)
+        statement, parameters = table.update(
+            key, to_values(command.document), versions, returning=returning
+        )
+        result = session.execute(statement, parameters)
+        written: object
+        if returning:
+            written = result.scalar_one_or_none()
+        else:
+            assert isinstance(result, CursorResult)
+            written = table.written_version(session, key) if result.rowcount else None
+        if written is None:
+            return WriteResult(False, table.current(session, key))
+        table.refresh_later(session, key)
+        return WriteResult(True, Validators(version_etag(written)))
+
+    flow = patch_flow(conditions, patch, rebase=rebase, require_precondition=True)
+    decision = run_patch(flow, read, read_base, write)
+    error = patch_refusal(decision)
+    if error is not None:
+        raise error
+    return decision
+
+
+async def aversioned_patch(
+    session: AsyncSession,
+    model: Model,
+    key: object,
+    patch: Patch,
+    conditions: Conditions,
+    *,
+    document: Document,
+    values: Callable[[dict[str, Any]], Mapping[str, Any]] | None = None,
+    rebase: bool = False,
+    history: History | None = None,
+    version: str | None = None,
+) -> PatchDecision:
+    """`versioned_patch` for an `AsyncSession` (`history` runs in its sync context)."""
+    return await session.run_sync(
+        lambda sync: versioned_patch(
+            sync,
+            model,
+            key,
+            patch,
+            conditions,
+            document=document,
+            values=values,
+            rebase=rebase,
+            history=history,
+            version=version,
+        )
+    )
