@@ -3,16 +3,19 @@
     python -m bench.idempotency [--duration S] [--rounds N] [--connections C] [--write-docs]
 
 1. The service's POST /v1/{c} on SQLite: without a key, with a new key per
-   request (keys beside the documents, completed in the same transaction),
+   request (keys beside the documents, recorded in the same transaction),
    with a new key per request kept in Redis, and replays (one key per
    connection, so all but its first request are replays).
-2. The middleware scenario: the same small FastAPI orders app (one SQLite
+2. The service's PUT with If-Match on SQLite, one document per connection
+   (bench/put.lua): without a key, and with a new key per request
+   (bench/put_keyed.lua). Then POST and PUT again on PostgreSQL.
+3. The middleware scenario: the same small FastAPI orders app (one SQLite
    INSERT per order) bare, behind httpconflict's IdempotencyMiddleware, and
    behind fastapi-idempotency, each with its in-memory store: new keys, and
    replays.
-3. 50 concurrent identical keyed POSTs against each: how many side effects.
+4. 50 concurrent identical keyed POSTs against each: how many side effects.
 
-Exits 1 if more than 1% of answers are not 201, or if a 50-duplicate burst
+Exits 1 if more than 1% of answers are not 2xx, or if a 50-duplicate burst
 made more than one side effect on any httpconflict contender.
 """
 
@@ -24,10 +27,11 @@ import signal
 import sys
 import tempfile
 import uuid
-from collections.abc import Callable, Sequence
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Final
+from urllib.parse import quote
 
 import httpx
 from redis import Redis
@@ -40,8 +44,10 @@ from .servers import PROJECT, Server, free_port, running, service_command
 DOCS: Final = PROJECT / "docs" / "benchmarks.md"
 HEADING: Final = "## Results: Idempotency-Key"
 REDIS: Final = "redis://127.0.0.1:6379/0"
-GOAL: Final = 0.8
+POSTGRES: Final = "postgresql://postgres@127.0.0.1:5432/test"
+GOAL: Final = 0.85
 BURST: Final = 50
+DOC: Final = "/v1/bench-put/doc"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -72,9 +78,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
             )
 
-        def service(name: str, *extra: str) -> Server:
+        def service(name: str, *extra: str, db: str | None = None) -> Server:
             port = free_port()
             command = [*service_command(work / f"{name}.db", port, "off"), *extra]
+            if db is not None:
+                command[command.index("--db") + 1] = db
             return start(name, command, port, {})
 
         def orders(name: str, middleware: str) -> Server:
@@ -86,11 +94,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         db_keys = service("service-keys-in-db")
         redis_keys = service("service-keys-in-redis", "--idempotency", REDIS)
+        pg_keys = service("service-postgres", db=stack.enter_context(_postgres_schema()))
         bare = orders("orders-bare", "none")
         ours = orders("orders-httpconflict", "httpconflict")
         peer = orders("orders-fastapi-idempotency", "peer")
 
         post, scenario = "Service POST (SQLite)", "FastAPI orders app + middleware"
+        put, pg_post, pg_put = (
+            "Service PUT If-Match (SQLite)",
+            "Service POST (PostgreSQL)",
+            "Service PUT If-Match (PostgreSQL)",
+        )
+        n = options.connections
         contenders = [
             Contender(post, "no key", db_keys, "post.lua", _args("/v1/bench", "none")),
             Contender(
@@ -109,6 +124,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             ),
             Contender(
                 post, "replays (keys in the db)", db_keys, "post.lua", _args("/v1/bench", "same")
+            ),
+            Contender(put, "PUT, no key", db_keys, "put.lua", _put_args(db_keys, n)),
+            Contender(
+                put,
+                "PUT, new key each, keys in the db",
+                db_keys,
+                "put_keyed.lua",
+                _put_args(db_keys, n),
+            ),
+            Contender(pg_post, "PG POST, no key", pg_keys, "post.lua", _args("/v1/bench", "none")),
+            Contender(
+                pg_post, "PG POST, new key each", pg_keys, "post.lua", _args("/v1/bench", "unique")
+            ),
+            Contender(pg_put, "PG PUT, no key", pg_keys, "put.lua", _put_args(pg_keys, n)),
+            Contender(
+                pg_put, "PG PUT, new key each", pg_keys, "put_keyed.lua", _put_args(pg_keys, n)
             ),
             Contender(scenario, "no middleware", bare, "post.lua", _args("/orders", "none")),
             Contender(
@@ -154,6 +185,39 @@ def _args(path: str, mode: str) -> Callable[[], list[str]]:
     return lambda: [path, mode, uuid.uuid4().hex[:12]]
 
 
+def _put_args(server: Server, n: int) -> Callable[[], list[str]]:
+    """put.lua's arguments: each connection's document (made if missing) and its ETag now."""
+
+    def args() -> list[str]:
+        with httpx.Client(base_url=server.url, timeout=10) as client:
+            etags = []
+            for k in range(n):
+                url = f"{DOC}{k}"
+                answer = client.get(url)
+                if answer.status_code == 404:
+                    answer = client.put(url, json={"run": 0}, headers={"If-None-Match": "*"})
+                answer.raise_for_status()
+                etags.append(answer.headers["etag"])
+        return [DOC, uuid.uuid4().hex[:12], *etags]
+
+    return args
+
+
+@contextmanager
+def _postgres_schema() -> Iterator[str]:
+    """A fresh schema on the local PostgreSQL, as a URL the service takes; dropped after."""
+    import psycopg
+
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"{POSTGRES}?options={quote(f'-csearch_path={schema}')}"
+    finally:
+        with psycopg.connect(POSTGRES, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
 def _service_count(client: httpx.Client, path: str) -> int:
     return len(client.get(path, params={"limit": 1000}).json()["items"])
 
@@ -192,8 +256,14 @@ def _burst(
 def _report(
     rows: Sequence[Row], options: argparse.Namespace, bursts: dict[str, tuple[dict[int, int], int]]
 ) -> str:
-    _, db, redis, replay, _, ours, peer, ours_replay, peer_replay = rows
-    goal = "meets" if db.ratio() >= GOAL else "BELOW"
+    _, db, redis, replay, _, put, _, pg_post, _, pg_put, _, ours, peer, ours_replay, peer_replay = (
+        rows
+    )
+
+    def goal(row: Row) -> str:
+        verdict = "meets" if row.ratio() >= GOAL else "BELOW"
+        return f"**{row.ratio():.2f}x** ({verdict} the {GOAL}x goal)"
+
     burst_lines = [
         f"| {name} | {', '.join(f'{s}: {n}' for s, n in sorted(statuses.items()))} | {effects} |"
         for name, (statuses, effects) in bursts.items()
@@ -204,9 +274,9 @@ def _report(
             "",
             table(rows),
             "",
-            f"- Keyed POST / unkeyed POST, keys beside the documents: **{db.ratio():.2f}x**"
-            f" ({goal} the {GOAL}x goal); keys in Redis: {redis.ratio():.2f}x;"
-            f" replays: {replay.ratio():.2f}x.",
+            f"- Keyed / unkeyed, keys beside the documents: SQLite POST {goal(db)},"
+            f" PUT {goal(put)}; PostgreSQL POST {goal(pg_post)}, PUT {goal(pg_put)};"
+            f" POST with keys in Redis: {redis.ratio():.2f}x; replays: {replay.ratio():.2f}x.",
             f"- Middleware with new keys / bare app: httpconflict {ours.ratio():.2f}x,"
             f" fastapi-idempotency {peer.ratio():.2f}x; replays: httpconflict"
             f" {ours_replay.ratio():.2f}x, fastapi-idempotency {peer_replay.ratio():.2f}x.",

@@ -119,11 +119,27 @@ IF_UNMODIFIED_SINCE: Final = _parameter(
 IDEMPOTENCY_KEY: Final = _parameter(
     "Idempotency-Key",
     "header",
-    "A unique value per operation, sent again unchanged on a retry: the retry then gets "
-    'the first answer instead of creating a second document. A quoted string ("..."), '
-    "or a token, of at most 255 characters.",
+    "A unique value per request, sent again unchanged when the request is retried: the "
+    "retry then gets the first answer (marked Idempotent-Replayed: true), a refusal as well "
+    'as a success, instead of running again. A quoted string ("..."), or a token, of at '
+    "most 255 characters. The answer is recorded in the write's own transaction.",
     {"type": "string", "minLength": 1, "maxLength": 257},
 )
+PREFER: Final = _parameter(
+    "Prefer",
+    "header",
+    "RFC 7240. `rebase`: a patch whose If-Match is stale is merged into the current version "
+    "when it touches nothing changed since (the answer carries Preference-Applied: rebase "
+    "and Rebased-From), and is a 409 merge-conflict when it does; without it a stale patch "
+    "is a 412.",
+    {"type": "string"},
+)
+_REPLAYED: Final = {
+    "Idempotent-Replayed": {
+        "description": "true on an answer replayed from its Idempotency-Key.",
+        "schema": {"type": "string", "enum": ["true"]},
+    }
+}
 
 
 def _limit(default: int) -> dict[str, Any]:
@@ -166,8 +182,12 @@ _PATCH_BODY: Final = {
     },
 }
 _REBASED_FROM: Final = {
-    "description": "Present when the patch was merged: the ETag it was made from.",
+    "description": "Present when the patch was rebased: the ETag it was made from.",
     "schema": {"type": "string"},
+}
+_PREFERENCE_APPLIED: Final = {
+    "description": "`rebase` when the patch was rebased (RFC 7240 §3).",
+    "schema": {"type": "string", "enum": ["rebase"]},
 }
 _PAGE: Final = {
     "type": "object",
@@ -283,42 +303,61 @@ PATHS: Final[dict[str, Any]] = {
             "put_document",
             "Create (If-None-Match: *) or replace (If-Match) a document",
             {
-                "200": _document("Replaced (or already in the state sent)."),
-                "201": _document("Created."),
-                **_problems(400, 409, 412, 413, 415, 422, 428, 503),
+                "200": _document(
+                    "Replaced (or, with If-Match naming the current version, already this "
+                    "body: no new version).",
+                    **_REPLAYED,
+                ),
+                "201": _document("Created.", **_REPLAYED),
+                "412": _problem(
+                    "If-Match names a version that is not the current one, whatever the body "
+                    "says (see `current_etag`); If-None-Match: * and the document exists; or "
+                    "an If-Unmodified-Since date that cannot tell versions made in its second."
+                ),
+                **_problems(400, 409, 413, 415, 422, 428, 503),
             },
-            parameters=[IF_MATCH, IF_NONE_MATCH, IF_UNMODIFIED_SINCE],
+            parameters=[IF_MATCH, IF_NONE_MATCH, IF_UNMODIFIED_SINCE, IDEMPOTENCY_KEY],
             requestBody=_JSON_OBJECT_BODY,
         ),
         "patch": _operation(
             "patch_document",
-            "Change part of a document; a change made from an older version is merged",
+            "Change part of a document; with Prefer: rebase, a change made from an older "
+            "version is merged",
             {
                 "200": _document(
-                    "Patched. From a stale If-Match whose change does not overlap what "
-                    "changed since: merged into the current version.",
-                    **{"Rebased-From": _REBASED_FROM},
+                    "Patched. With Prefer: rebase and a stale If-Match whose change touches "
+                    "nothing changed since: merged into the current version.",
+                    **{
+                        "Rebased-From": _REBASED_FROM,
+                        "Preference-Applied": _PREFERENCE_APPLIED,
+                        **_REPLAYED,
+                    },
                 ),
                 "409": _problem(
-                    "`merge-conflict`: the change overlaps what changed since its base "
-                    "(`conflicts`: [{pointer, base, current, requested}], `current_etag`); "
-                    "`patch-test-failed`: a JSON Patch test failed; `patch-not-applicable`: "
-                    "an operation names a location the document lacks."
+                    "`merge-conflict` (Prefer: rebase): the change touches what changed since "
+                    "its base, even with the same value (`conflicts`: [{pointer, base, "
+                    "current, requested}], `current_etag`); `patch-test-failed`: a JSON Patch "
+                    "test failed; `patch-not-applicable`: an operation names a location the "
+                    "document lacks."
                 ),
                 "412": _problem(
-                    "The version If-Match names is no longer in the history: nothing to "
-                    "merge from (see `current_etag`)."
+                    "If-Match names a version that is not current, and no rebase was asked "
+                    "for; or it was, but that version is no longer in the history (see "
+                    "`current_etag`)."
                 ),
                 **_problems(400, 404, 413, 415, 422, 428, 503),
             },
-            parameters=[IF_MATCH, IF_NONE_MATCH, IF_UNMODIFIED_SINCE],
+            parameters=[IF_MATCH, IF_NONE_MATCH, IF_UNMODIFIED_SINCE, PREFER, IDEMPOTENCY_KEY],
             requestBody=_PATCH_BODY,
         ),
         "delete": _operation(
             "delete_document",
             "Delete a document (If-Match required)",
-            {"204": {"description": "Deleted."}, **_problems(400, 404, 412, 428, 503)},
-            parameters=[IF_MATCH, IF_UNMODIFIED_SINCE],
+            {
+                "204": {"description": "Deleted.", "headers": _REPLAYED},
+                **_problems(400, 404, 409, 412, 422, 428, 503),
+            },
+            parameters=[IF_MATCH, IF_UNMODIFIED_SINCE, IDEMPOTENCY_KEY],
         ),
     },
     "/v1/{collection}": {
@@ -345,12 +384,7 @@ PATHS: Final[dict[str, Any]] = {
                     "Created; Location names it. A retry with the same Idempotency-Key gets "
                     "this answer again, with Idempotent-Replayed: true.",
                     Location={"description": "The new document's URL.", **_HEADER_SCHEMA},
-                    **{
-                        "Idempotent-Replayed": {
-                            "description": "true on a replayed answer.",
-                            "schema": {"type": "string", "enum": ["true"]},
-                        }
-                    },
+                    **_REPLAYED,
                 ),
                 **_problems(400, 409, 413, 415, 422, 503),
             },
