@@ -320,9 +320,8 @@ def test_stored_server_errors_are_replayed(start: Start) -> None:
 def test_an_unreachable_store_is_503_and_nothing_runs(start: Start) -> None:
     """Redis refusing connections: a keyed POST is a 503 problem with Retry-After, not a 500.
 
-    Per app, not per store: the store is the unreachable one. (The WSGI
-    middleware answers the 503 itself; the ASGI apps leave it to the
-    ProblemMiddleware around theirs.)
+    Per app, not per store: the store is the unreachable one. The
+    middleware answers the 503 itself, ASGI and WSGI alike.
     """
     nowhere = f"redis://127.0.0.1:{free_port()}/0"
     with start(ORDERS_STORE=nowhere) as http:

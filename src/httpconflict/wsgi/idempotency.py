@@ -8,7 +8,11 @@ records the answer, and only then sends it; a retry gets the recorded
 answer with ``Idempotent-Replayed: true``, a duplicate in flight 409 with
 Retry-After (or the first's answer, if the policy waits), another request
 under the key 422. If the app raises, the claim is released and the error
-goes on to the server.
+goes on to the server. When the store fails, a request that has not run is
+answered 503 with Retry-After (never 500); one that has run gets its own
+answer, and the store write it still owes is deferred: made in the
+background on the store's loop (`BlockingIdempotencyStore.defer`) until
+the store is back.
 
 The stores are async; `BlockingIdempotencyStore` runs them on one private
 event loop in a background thread, which request threads hand each call
@@ -18,13 +22,13 @@ to. Waiting for a duplicate sleeps in the request's own thread.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeAlias
 
 from .._errors import ContentTooLarge, MalformedHeader, Unavailable
 from .._idempotency import (
     Answer,
-    Claim,
+    Defer,
     Execute,
     IdempotencyReply,
     Sleep,
@@ -117,18 +121,23 @@ class IdempotencyMiddleware:
                 elif isinstance(command, Execute):
                     captured = run(self.app, environ, body)
                     reply = request.executed(captured)
+                elif isinstance(command, Defer):
+                    self._defer(request, command)
+                    reply = None
                 else:
                     try:
                         reply = request.call(command, store, time.time())
                     except Unavailable as error:
-                        if not isinstance(command, Claim):
-                            raise
-                        # Nothing ran: the client may retry.
-                        headers = {"Retry-After": str(error.retry_after)}
-                        return problem_answer(start_response, error.problem, headers)
+                        reply = error  # the flow decides: 503 before the app ran, Defer after
         except StopIteration as stop:
             answer: Answer = stop.value
         return _answer(start_response, answer, captured)
+
+    def _defer(self, request: KeyedRequest, deferred: Defer) -> None:
+        def call(store: IdempotencyStore) -> Awaitable[IdempotencyReply]:
+            return request.call(deferred.command, store, time.time())
+
+        self.store.defer(call, within=request.deferral(deferred), what=request.describe(deferred))
 
 
 def _supported(policy: IdempotencyPolicy) -> IdempotencyPolicy:

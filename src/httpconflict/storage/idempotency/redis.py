@@ -110,6 +110,7 @@ class RedisIdempotencyStore:
         *,
         now: float,
         retention: float,
+        fingerprint: str | None = None,
     ) -> bool:
         head = json.dumps({"s": response.status, "h": response.headers}, separators=(",", ":"))
         tail = head.encode() + b"\n" + response.body
