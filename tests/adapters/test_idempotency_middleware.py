@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
+from tests.private_redis import PrivateRedis, end_quarantine
 from tests.problems import assert_problem
 from tests.servers import free_port, start_app
 
@@ -330,4 +331,37 @@ def test_an_unreachable_store_is_503_and_nothing_runs(start: Start) -> None:
         assert answer.headers["retry-after"] == "1"
         assert count(http) == 0
         assert post(http, b'{"item": "tea"}', None).status_code == 201  # no key, no store
+        assert count(http) == 1
+
+
+#: One ASGI and one WSGI app, their keys in the test's private Redis.
+ON_PRIVATE_REDIS = [t for t in TARGETS if t.name in ("plain-asgi", "wsgi-redis")]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target", ON_PRIVATE_REDIS, ids=lambda t: t.name)
+def test_an_answer_the_store_missed_is_sent_then_recorded(
+    start: Start, private_redis: PrivateRedis
+) -> None:
+    """Redis stops mid-request: the 201 goes out, is recorded once Redis is back, and replayed."""
+    end_quarantine(private_redis.url)  # a brand-new Redis
+    with (
+        start(ORDERS_STORE=private_redis.url) as http,
+        concurrent.futures.ThreadPoolExecutor() as pool,
+    ):
+        k, body = key(), b'{"item": "tea", "sleep": 1}'
+        first = pool.submit(post, http, body, k)
+        time.sleep(0.5)  # claimed; the app sleeps
+        private_redis.stop()
+        created = first.result()
+        assert created.status_code == 201, created.text
+        private_redis.start()  # without persistence: every key is gone
+        deadline = time.monotonic() + 15
+        while (retry := post(http, body, k)).status_code == 503:
+            # The store quarantines new keys until the answer owed is recorded.
+            assert time.monotonic() < deadline, retry.text
+            time.sleep(0.2)
+        assert retry.status_code == 201, retry.text
+        assert retry.headers["idempotent-replayed"] == "true"
+        assert retry.content == created.content
         assert count(http) == 1
