@@ -129,8 +129,7 @@ class Backlog:
                 continue
             wait = FIRST_WAIT
             if done:
-                if write.tries > 1:
-                    log.info("done, %d attempts: %s", write.tries, write.what)
+                log.info("done after %d attempts: %s", write.tries, write.what)
                 continue
             write.due = time.monotonic() + write.again_after
             heapq.heappush(self._writes, write)
