@@ -29,7 +29,11 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 def need_server(name: str, error: Exception) -> NoReturn:
     """Skip (or, in CI, fail) a test whose server is unreachable."""
-    message = f"{name} is not reachable ({error}); start it to run this test"
+    need(f"{name} is not reachable ({error}); start it to run this test")
+
+
+def need(message: str) -> NoReturn:
+    """Skip a test that cannot run here, saying why; with CI=true, fail it instead."""
     if IN_CI:
         pytest.fail(f"CI=true: {message}", pytrace=False)
     pytest.skip(message)
@@ -69,7 +73,7 @@ def private_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateR
     """A redis-server of this test only, without persistence, that it may stop or freeze."""
     binary = redis_server_binary()
     if binary is None:
-        need_server("redis-server (the program)", FileNotFoundError("not installed"))
+        need("the redis-server program is not installed; install it to run this test")
     server = PrivateRedis(binary, tmp_path_factory.mktemp("redis"))
     server.start()
     try:

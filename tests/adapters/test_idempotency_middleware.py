@@ -365,3 +365,30 @@ def test_an_answer_the_store_missed_is_sent_then_recorded(
         assert retry.headers["idempotent-replayed"] == "true"
         assert retry.content == created.content
         assert count(http) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target", ON_PRIVATE_REDIS, ids=lambda t: t.name)
+def test_a_retry_after_redis_lost_its_keys_waits_for_the_request_running(
+    start: Start, private_redis: PrivateRedis
+) -> None:
+    """Redis restarts empty under a running request; its retry waits (503), then gets its 201."""
+    end_quarantine(private_redis.url)  # a brand-new Redis
+    with start(ORDERS_STORE=private_redis.url) as http:
+        k, body = key(), b'{"item": "tea", "sleep": 2}'
+        with pytest.raises(httpx.ReadTimeout):  # the client gives up; the order goes on
+            http.post("/orders", content=body, headers={**JSON, "Idempotency-Key": k}, timeout=0.5)
+        private_redis.stop()
+        private_redis.start()  # without persistence: the running request's claim is gone
+        refusals = 0
+        deadline = time.monotonic() + 15
+        while (retry := post(http, body, k)).status_code == 503:
+            # Without the quarantine this retry would find the key absent and run.
+            assert_problem(retry, 503, "unavailable")
+            refusals += 1
+            assert time.monotonic() < deadline, retry.text
+            time.sleep(0.2)
+        assert refusals > 0
+        assert retry.status_code == 201, retry.text
+        assert retry.headers["idempotent-replayed"] == "true"
+        assert count(http) == 1
