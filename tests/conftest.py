@@ -3,6 +3,8 @@
 PostgreSQL runs at 127.0.0.1:5432 (user postgres, database test), Redis at
 127.0.0.1:6379. Without them, the tests that need them skip with the
 reason; with CI=true set they fail instead, so CI cannot pass by skipping.
+Tests that stop or freeze Redis start a private redis-server of their own
+(`private_redis`), which needs the redis-server program.
 """
 
 from __future__ import annotations
@@ -10,10 +12,12 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from typing import NoReturn
 from urllib.parse import quote
 
 import pytest
 
+from tests.private_redis import PrivateRedis, end_quarantine, redis_server_binary
 from tests.servers import ServiceProcess, start_service
 
 POSTGRES_URL = os.environ.get(
@@ -23,9 +27,13 @@ REDIS_URL = os.environ.get("HTTPCONFLICT_TEST_REDIS", "redis://127.0.0.1:6379/0"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
-def need_server(name: str, error: Exception) -> None:
+def need_server(name: str, error: Exception) -> NoReturn:
     """Skip (or, in CI, fail) a test whose server is unreachable."""
-    message = f"{name} is not reachable ({error}); start it to run this test"
+    need(f"{name} is not reachable ({error}); start it to run this test")
+
+
+def need(message: str) -> NoReturn:
+    """Skip a test that cannot run here, saying why; with CI=true, fail it instead."""
     if IN_CI:
         pytest.fail(f"CI=true: {message}", pytrace=False)
     pytest.skip(message)
@@ -45,13 +53,33 @@ def postgres_server() -> str:
 
 @pytest.fixture(scope="session")
 def redis_server() -> str:
-    """The Redis URL, once it is known to answer."""
+    """The Redis URL, once it is known to answer.
+
+    Its idempotency keys are out of quarantine: this Redis is the tests'
+    own, and no earlier process can have a request in flight on it (a
+    fresh CI Redis would otherwise refuse new keys for the first lease).
+    """
     redis = pytest.importorskip("redis")
     try:
         redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
     except redis.exceptions.ConnectionError as error:
         need_server("Redis at " + REDIS_URL, error)
+    end_quarantine(REDIS_URL)
     return REDIS_URL
+
+
+@pytest.fixture
+def private_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateRedis]:
+    """A redis-server of this test only, without persistence, that it may stop or freeze."""
+    binary = redis_server_binary()
+    if binary is None:
+        need("the redis-server program is not installed; install it to run this test")
+    server = PrivateRedis(binary, tmp_path_factory.mktemp("redis"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import pytest
 
-from httpconflict import MalformedHeader
+from httpconflict import MalformedHeader, Unavailable
 from httpconflict._idempotency import (
     ANSWERS,
+    ON_UNAVAILABLE,
     TRANSITIONS,
     Action,
     Check,
     Claim,
     Complete,
+    Defer,
     Event,
     Execute,
     IdempotencyFlow,
     Record,
+    Recovery,
     Release,
     Sleep,
     State,
@@ -303,6 +306,75 @@ def test_transactional_races_are_bounded() -> None:
         assert isinstance(flow.send(Taken()), Check)
     flow.send(None)
     assert end(flow, Taken()).problem.status == 409  # type: ignore[attr-defined]
+
+
+# -- the store fails ---------------------------------------------------------------------------
+
+DOWN = Unavailable("Redis is unreachable", retry_after=3)
+
+
+def test_on_unavailable_table() -> None:
+    """Before the request ran, a failed store refuses it; after, the store call is deferred."""
+    assert {
+        Claim: Recovery.REFUSE,
+        Check: Recovery.REFUSE,
+        Complete: Recovery.DEFER,
+        Release: Recovery.DEFER,
+    } == ON_UNAVAILABLE
+
+
+@pytest.mark.parametrize("transactional", [False, True], ids=["claim", "check"])
+def test_store_down_before_running_is_503(transactional: bool) -> None:
+    """A claim (or look-up) the store could not make: 503 with its Retry-After; nothing runs."""
+    flow = idempotency_flow("k", FP, transactional=transactional)
+    assert isinstance(next(flow), Check if transactional else Claim)
+    answer = end(flow, DOWN)
+    assert answer.problem is DOWN.problem  # type: ignore[attr-defined]
+    assert answer.problem.status == 503  # type: ignore[attr-defined]
+    assert answer.retry_after == 3  # type: ignore[attr-defined]
+
+
+def test_store_down_while_waiting_is_503() -> None:
+    """A duplicate polling a key in flight gets the 503 if the store fails meanwhile."""
+    flow = idempotency_flow("k", FP, wait=1)
+    next(flow)
+    flow.send(Record(FP, State.IN_FLIGHT))
+    assert isinstance(flow.send(None), Claim)
+    assert end(flow, DOWN).problem.status == 503  # type: ignore[attr-defined]
+
+
+def test_store_down_after_running_sends_the_answer_and_defers_completing() -> None:
+    """The request ran: its own answer goes out, never a 503 (a retry would run it again)."""
+    flow = idempotency_flow("k", FP)
+    next(flow)
+    flow.send(None)
+    assert flow.send(CREATED) == Complete(CREATED)
+    assert flow.send(DOWN) == Defer(Complete(CREATED))
+    answer = end(flow, None)
+    assert answer.response == CREATED  # type: ignore[attr-defined]
+    assert answer.problem is None  # type: ignore[attr-defined]
+
+
+def test_store_down_after_a_failure_defers_the_release() -> None:
+    """The app raised and the store is down: the release is deferred, the error handed back."""
+    flow = idempotency_flow("k", FP)
+    next(flow)
+    flow.send(None)
+    error = RuntimeError("boom")
+    assert isinstance(flow.send(error), Release)
+    assert flow.send(DOWN) == Defer(Release())
+    assert end(flow, None).error is error  # type: ignore[attr-defined]
+
+
+def test_store_down_after_a_5xx_defers_the_release() -> None:
+    """A 5xx not stored, the store down: the 5xx goes out, its release is deferred."""
+    broken = StoredResponse(502, (), b"")
+    flow = idempotency_flow("k", FP)
+    next(flow)
+    flow.send(None)
+    assert isinstance(flow.send(broken), Release)
+    assert flow.send(DOWN) == Defer(Release())
+    assert end(flow, None).response == broken  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,15 @@ different request is told apart from a retry of the same one.
 
 The core never reads the clock: stores are given `now`, and waiting for an
 in-flight duplicate is a number of `Sleep` commands.
+
+When the store fails (its call ends in `Unavailable`: unreachable, timed
+out, or refusing new keys for a while), what the request does depends on
+whether it has run (`ON_UNAVAILABLE`): before it ran, it is refused with
+503 and Retry-After, and the client sends it again; once it has run, its
+answer goes out as the app gave it, and the store call it still owes (the
+completion, or the release) is `Defer`red: carried out in the background
+until the store answers. Answering 503 after the side effect would invite
+the very retry that runs it twice.
 """
 
 from __future__ import annotations
@@ -30,7 +39,7 @@ from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Final, TypeAlias
 
-from ._errors import MalformedHeader
+from ._errors import MalformedHeader, Unavailable
 from ._problem import (
     IDEMPOTENCY_KEY_IN_FLIGHT,
     IDEMPOTENCY_KEY_MISSING,
@@ -247,6 +256,19 @@ class Release:
 
 
 @dataclass(frozen=True, slots=True)
+class Defer:
+    """Carry `command` out in the background, again while the store is unavailable. Reply: None.
+
+    The request has run and its answer goes out now; the store still owes
+    this request its completion (recorded, so that a retry is replayed) or
+    the release of its claim (so that a retry can run without waiting for
+    the lease).
+    """
+
+    command: Complete | Release
+
+
+@dataclass(frozen=True, slots=True)
 class Answer:
     """The end of the flow: send `response` (a replay if `replayed`), or raise `problem`."""
 
@@ -271,9 +293,32 @@ class Taken:
     """
 
 
-IdempotencyCommand: TypeAlias = Claim | Check | Sleep | Execute | Complete | Release
+IdempotencyCommand: TypeAlias = Claim | Check | Sleep | Execute | Complete | Release | Defer
+#: An `Unavailable` is the reply to any store command (Claim, Check, Complete,
+#: Release) the store could not carry out.
 IdempotencyReply: TypeAlias = Record | StoredResponse | Exception | Taken | bool | None
 IdempotencyFlow: TypeAlias = Generator[IdempotencyCommand, IdempotencyReply, Answer]
+
+
+class Recovery(enum.Enum):
+    """What a request does when the store could not carry out one of its commands."""
+
+    #: Nothing has run: answer 503 with the store's Retry-After; the client
+    #: sends the request again, with the same key.
+    REFUSE = "refuse"
+    #: The request has run: send its answer as it is, and `Defer` the command.
+    DEFER = "defer"
+
+
+#: When the store is `Unavailable`, by the command it could not carry out.
+#: A failed Claim may still have been applied (its reply was lost); the store
+#: that knows so takes its claim back itself (see the Redis store).
+ON_UNAVAILABLE: Final[dict[type[Claim | Check | Complete | Release], Recovery]] = {
+    Claim: Recovery.REFUSE,
+    Check: Recovery.REFUSE,
+    Complete: Recovery.DEFER,
+    Release: Recovery.DEFER,
+}
 
 POLL_SECONDS: Final = 0.05
 #: How often a transactional request that lost its race looks again.
@@ -298,6 +343,8 @@ def idempotency_flow(
     and a different request under the same key gets 422. The executed
     response is recorded (5xx only if `store_server_errors`) before it is
     sent; if the request raised or is not recorded, the claim is released.
+    A store that fails refuses the request before it runs (503) and defers
+    its writes after (`ON_UNAVAILABLE`).
 
     `transactional`: the app records its answer itself, in the transaction
     of its side effect, which fails if another request recorded first. The
@@ -323,7 +370,9 @@ def idempotency_flow(
     polls = int(wait / POLL_SECONDS)
     races = 0
     while True:
-        live = yield (Check() if transactional else Claim())
+        live = yield from _store_call(Check() if transactional else Claim())
+        if isinstance(live, Unavailable):
+            return _refused(live)
         if live is not None:
             assert isinstance(live, Record)
             answer = _answer_duplicate(key, live, fingerprint, polls)
@@ -346,10 +395,11 @@ def idempotency_flow(
         if reply.status >= 500 and not store_server_errors:
             return Answer(response=reply)
         if (yield Complete(reply)) is False:
-            # Another request recorded under the key while this one ran.
+            # Another request recorded under the key while this one ran. (A
+            # store that failed to record an answer that wrote nothing
+            # leaves it unrecorded: a retry runs again, harmlessly.)
             live = yield Check()
-            if live is not None:
-                assert isinstance(live, Record)
+            if isinstance(live, Record):
                 answer = _answer_duplicate(key, live, fingerprint, 0)
                 if answer is not None:
                     return answer
@@ -357,17 +407,35 @@ def idempotency_flow(
 
     reply = yield Execute()
     if isinstance(reply, Exception):
-        yield Release()
+        yield from _store_call(Release())
         return Answer(error=reply)
     assert isinstance(reply, StoredResponse)
     if reply.status >= 500 and not store_server_errors:
-        yield Release()
+        yield from _store_call(Release())
         return Answer(response=reply)
     # If the claim was lost meanwhile (the lease ran out and a retry took the
     # key over), this answer is not recorded; it is still what happened, so
     # it is what this client gets. Keep leases longer than any handler runs.
-    yield Complete(reply)
+    # Likewise if the store is down: the answer goes out, and is recorded
+    # once the store is back.
+    yield from _store_call(Complete(reply))
     return Answer(response=reply)
+
+
+def _store_call(
+    command: Claim | Check | Complete | Release,
+) -> Generator[IdempotencyCommand, IdempotencyReply, IdempotencyReply]:
+    """Send a store command; if the store was unavailable for it, what `ON_UNAVAILABLE` says."""
+    reply = yield command
+    if isinstance(reply, Unavailable) and ON_UNAVAILABLE[type(command)] is Recovery.DEFER:
+        assert isinstance(command, Complete | Release)
+        yield Defer(command)
+    return reply
+
+
+def _refused(error: Unavailable) -> Answer:
+    """The 503 for a request that did not run because the store failed: send it again later."""
+    return Answer(problem=error.problem, retry_after=error.retry_after)
 
 
 @dataclass(frozen=True, slots=True)

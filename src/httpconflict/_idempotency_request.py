@@ -10,8 +10,10 @@ headers a replay may repeat, or `Taken` when the app lost its race to
 record); and when the store need not be asked at all (`flow`: the app
 recorded its answer itself). A middleware is then left with its own I/O:
 the ASGI one awaits each store call and runs the app on its event loop,
-the WSGI one makes the same calls in the request's thread. Like the
-lifecycle, this module never reads the clock: the middleware passes `now`.
+the WSGI one makes the same calls in the request's thread. Either hands a
+store's `Unavailable` back to the flow as the reply, and carries a `Defer`
+out in the background (a `Backlog`), for as long as `deferral` says. Like
+the lifecycle, this module never reads the clock: the middleware passes `now`.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from ._idempotency import (
     Claim,
     Complete,
     Completion,
+    Defer,
     Execute,
     IdempotencyFlow,
     IdempotencyReply,
@@ -82,6 +85,7 @@ class KeyStore(Protocol[Result]):
         *,
         now: float,
         retention: float,
+        fingerprint: str | None = None,
     ) -> Result: ...
 
     def release(self, principal: str, key: str, token: str) -> Result: ...
@@ -133,8 +137,10 @@ class KeyedRequest:
         """`idempotency_flow` for this request, as a middleware drives it.
 
         It yields what the middleware does: `Sleep`; `Execute`, to be
-        answered with `executed(...)` of the app's answer; and the store
-        commands, each answered with what `call(command, ...)` gives.
+        answered with `executed(...)` of the app's answer; the store
+        commands, each answered with what `call(command, ...)` gives (or
+        the `Unavailable` it raised); and `Defer`, to be carried out in the
+        background for `deferral(command)` seconds.
         """
         policy = self.policy
         flow = idempotency_flow(
@@ -214,8 +220,27 @@ class KeyedRequest:
                 command.response,
                 now=now,
                 retention=self.policy.retention,
+                # So that a store that lost the claim (Redis restarted) can
+                # still record the answer under the key, if nobody took it.
+                fingerprint=self.fingerprint,
             )
         return store.release(self.principal, self.key, self.token)
+
+    def deferral(self, deferred: Defer) -> float:
+        """For how many seconds a deferred command is worth retrying.
+
+        A completion, until the answer would have expired anyway (the
+        retention); a release, until the claim would have (the lease).
+        """
+        if isinstance(deferred.command, Complete):
+            return self.policy.retention
+        return self.policy.lease
+
+    def describe(self, deferred: Defer) -> str:
+        """The deferred command, for a log line."""
+        what = "the answer" if isinstance(deferred.command, Complete) else "the claim"
+        verb = "record" if isinstance(deferred.command, Complete) else "release"
+        return f"{verb} {what} of Idempotency-Key {self.key!r}"
 
 
 def problem_fields(answer: Answer) -> dict[str, str]:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
+from tests.private_redis import PrivateRedis, end_quarantine
 from tests.problems import assert_problem
 from tests.servers import free_port, start_app
 
@@ -320,9 +321,8 @@ def test_stored_server_errors_are_replayed(start: Start) -> None:
 def test_an_unreachable_store_is_503_and_nothing_runs(start: Start) -> None:
     """Redis refusing connections: a keyed POST is a 503 problem with Retry-After, not a 500.
 
-    Per app, not per store: the store is the unreachable one. (The WSGI
-    middleware answers the 503 itself; the ASGI apps leave it to the
-    ProblemMiddleware around theirs.)
+    Per app, not per store: the store is the unreachable one. The
+    middleware answers the 503 itself, ASGI and WSGI alike.
     """
     nowhere = f"redis://127.0.0.1:{free_port()}/0"
     with start(ORDERS_STORE=nowhere) as http:
@@ -331,4 +331,64 @@ def test_an_unreachable_store_is_503_and_nothing_runs(start: Start) -> None:
         assert answer.headers["retry-after"] == "1"
         assert count(http) == 0
         assert post(http, b'{"item": "tea"}', None).status_code == 201  # no key, no store
+        assert count(http) == 1
+
+
+#: One ASGI and one WSGI app, their keys in the test's private Redis.
+ON_PRIVATE_REDIS = [t for t in TARGETS if t.name in ("plain-asgi", "wsgi-redis")]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target", ON_PRIVATE_REDIS, ids=lambda t: t.name)
+def test_an_answer_the_store_missed_is_sent_then_recorded(
+    start: Start, private_redis: PrivateRedis
+) -> None:
+    """Redis stops mid-request: the 201 goes out, is recorded once Redis is back, and replayed."""
+    end_quarantine(private_redis.url)  # a brand-new Redis
+    with (
+        start(ORDERS_STORE=private_redis.url) as http,
+        concurrent.futures.ThreadPoolExecutor() as pool,
+    ):
+        k, body = key(), b'{"item": "tea", "sleep": 1}'
+        first = pool.submit(post, http, body, k)
+        time.sleep(0.5)  # claimed; the app sleeps
+        private_redis.stop()
+        created = first.result()
+        assert created.status_code == 201, created.text
+        private_redis.start()  # without persistence: every key is gone
+        deadline = time.monotonic() + 15
+        while (retry := post(http, body, k)).status_code == 503:
+            # The store quarantines new keys until the answer owed is recorded.
+            assert time.monotonic() < deadline, retry.text
+            time.sleep(0.2)
+        assert retry.status_code == 201, retry.text
+        assert retry.headers["idempotent-replayed"] == "true"
+        assert retry.content == created.content
+        assert count(http) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target", ON_PRIVATE_REDIS, ids=lambda t: t.name)
+def test_a_retry_after_redis_lost_its_keys_waits_for_the_request_running(
+    start: Start, private_redis: PrivateRedis
+) -> None:
+    """Redis restarts empty under a running request; its retry waits (503), then gets its 201."""
+    end_quarantine(private_redis.url)  # a brand-new Redis
+    with start(ORDERS_STORE=private_redis.url) as http:
+        k, body = key(), b'{"item": "tea", "sleep": 2}'
+        with pytest.raises(httpx.ReadTimeout):  # the client gives up; the order goes on
+            http.post("/orders", content=body, headers={**JSON, "Idempotency-Key": k}, timeout=0.5)
+        private_redis.stop()
+        private_redis.start()  # without persistence: the running request's claim is gone
+        refusals = 0
+        deadline = time.monotonic() + 15
+        while (retry := post(http, body, k)).status_code == 503:
+            # Without the quarantine this retry would find the key absent and run.
+            assert_problem(retry, 503, "unavailable")
+            refusals += 1
+            assert time.monotonic() < deadline, retry.text
+            time.sleep(0.2)
+        assert refusals > 0
+        assert retry.status_code == 201, retry.text
+        assert retry.headers["idempotent-replayed"] == "true"
         assert count(http) == 1

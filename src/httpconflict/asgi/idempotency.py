@@ -21,6 +21,16 @@ one is there to read it). The client's retry, whole, is then the key's
 first request. A request without a key is the app's to read: an ASGI app
 sees the disconnect itself (``http.disconnect`` before the end of the body).
 
+When the store fails (`Unavailable`: Redis down, frozen, or refusing new
+keys after losing its data), a request that has not run is answered 503
+with Retry-After, never 500: the client may send it again. A request that
+has run gets its own answer, whatever the store says (a 503 would invite a
+retry that runs it twice); what it still owes the store (recording that
+answer, releasing its claim) goes into the middleware's `Backlog`, made by
+a background task on the server's loop until the store is back. At
+lifespan shutdown the middleware waits up to `SHUTDOWN_GRACE` seconds for
+that backlog before the app closes its store.
+
 An app that writes its side effect to the same database as the keys can
 record the answer in the same transaction (see `ActiveClaim`): then a crash
 can leave neither a side effect without its key nor a key without it.
@@ -35,9 +45,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Final
 
-from .._errors import ContentTooLarge, MalformedHeader
+from .._errors import ContentTooLarge, MalformedHeader, Unavailable
 from .._idempotency import (
     Answer,
+    Defer,
     Execute,
     IdempotencyReply,
     Sleep,
@@ -48,11 +59,14 @@ from .._idempotency_policy import IdempotencyPolicy
 from .._idempotency_request import KeyedRequest, KeyStore, problem_fields, replayed_fields
 from .._problem import MEDIA_TYPE, PROBLEM_TYPE_BASE
 from ..storage.idempotency import IdempotencyStore
+from ..storage.idempotency.backlog import Backlog
 from .problems import PROBLEM_SCOPE_KEY, send_problem, send_response
 from .types import ASGIApp, Message, Receive, Scope, Send
 
 #: Where the middleware leaves the `ActiveClaim` of a request for the app.
 CLAIM_SCOPE_KEY: Final = "httpconflict.idempotency"
+#: Seconds the lifespan shutdown waits for deferred store writes.
+SHUTDOWN_GRACE: Final = 5.0
 
 
 @dataclass(slots=True)
@@ -83,6 +97,8 @@ class IdempotencyMiddleware:
         self.app = app
         self.store = store
         self.policy = policy if policy is not None else IdempotencyPolicy()
+        #: Store writes owed by requests already answered (the store was down).
+        self.backlog = Backlog()
 
     def _policy_for(self, scope: Scope) -> IdempotencyPolicy | None:
         if isinstance(self.policy, IdempotencyPolicy):
@@ -90,6 +106,9 @@ class IdempotencyMiddleware:
         return self.policy(scope)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.app(scope, self._draining(receive), send)
+            return
         policy = self._policy_for(scope) if scope["type"] == "http" else None
         if policy is None or scope["method"] not in policy.methods:
             await self.app(scope, receive, send)
@@ -141,11 +160,38 @@ class IdempotencyMiddleware:
                         scope[CLAIM_SCOPE_KEY] = claim
                     captured = await _run(self.app, scope, receive, body)
                     reply = claim.executed(captured)
+                elif isinstance(command, Defer):
+                    self._defer(claim, command)
+                    reply = None
                 else:
-                    reply = await claim.call(command, store, time.time())
+                    try:
+                        reply = await claim.call(command, store, time.time())
+                    except Unavailable as error:
+                        reply = error  # the flow decides: 503 before the app ran, Defer after
         except StopIteration as stop:
             answer: Answer = stop.value
         await _answer(scope, send, answer, captured, body)
+
+    def _defer(self, claim: ActiveClaim, deferred: Defer) -> None:
+        store: KeyStore[Awaitable[IdempotencyReply]] = self.store
+
+        async def attempt() -> bool:
+            await claim.call(deferred.command, store, time.time())
+            return True
+
+        self.backlog.add(attempt, within=claim.deferral(deferred), what=claim.describe(deferred))
+
+    def _draining(self, receive: Receive) -> Receive:
+        """`receive` for the lifespan: before the app hears of shutdown, the backlog is done."""
+
+        async def receive_after_backlog() -> Message:
+            message = await receive()
+            if message["type"] == "lifespan.shutdown":
+                await self.backlog.drain(SHUTDOWN_GRACE)
+                self.backlog.cancel()
+            return message
+
+        return receive_after_backlog
 
 
 @dataclass(slots=True)

@@ -8,7 +8,11 @@ records the answer, and only then sends it; a retry gets the recorded
 answer with ``Idempotent-Replayed: true``, a duplicate in flight 409 with
 Retry-After (or the first's answer, if the policy waits), another request
 under the key 422. If the app raises, the claim is released and the error
-goes on to the server.
+goes on to the server. When the store fails, a request that has not run is
+answered 503 with Retry-After (never 500); one that has run gets its own
+answer, and the store write it still owes is deferred: made in the
+background on the store's loop (`BlockingIdempotencyStore.defer`) until
+the store is back.
 
 A body that ends early (see `_input`) never reaches the app: a keyed
 request's is read whole first, and one cut short is answered 400
@@ -25,13 +29,13 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeAlias
 
 from .._errors import ContentTooLarge, IncompleteBody, MalformedHeader, Unavailable
 from .._idempotency import (
     Answer,
-    Claim,
+    Defer,
     Execute,
     IdempotencyReply,
     Sleep,
@@ -139,18 +143,23 @@ class IdempotencyMiddleware:
                 elif isinstance(command, Execute):
                     captured = run(self.app, environ, body)
                     reply = request.executed(captured)
+                elif isinstance(command, Defer):
+                    self._defer(request, command)
+                    reply = None
                 else:
                     try:
                         reply = request.call(command, store, time.time())
                     except Unavailable as error:
-                        if not isinstance(command, Claim):
-                            raise
-                        # Nothing ran: the client may retry.
-                        headers = {"Retry-After": str(error.retry_after)}
-                        return problem_answer(start_response, error.problem, headers)
+                        reply = error  # the flow decides: 503 before the app ran, Defer after
         except StopIteration as stop:
             answer: Answer = stop.value
         return _answer(start_response, answer, captured, body)
+
+    def _defer(self, request: KeyedRequest, deferred: Defer) -> None:
+        def call(store: IdempotencyStore) -> Awaitable[IdempotencyReply]:
+            return request.call(deferred.command, store, time.time())
+
+        self.store.defer(call, within=request.deferral(deferred), what=request.describe(deferred))
 
 
 def _supported(policy: IdempotencyPolicy) -> IdempotencyPolicy:

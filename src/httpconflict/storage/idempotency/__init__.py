@@ -7,12 +7,16 @@ now`: a lease or the retention has run out) as absent:
 - `claim`: make the key IN_FLIGHT for this request (owner `token`) if it is
   absent, in ONE atomic step (INSERT ... ON CONFLICT ... WHERE expired;
   SET NX PX); otherwise return the live record;
-- `complete`: record the answer, only if `token` still owns the claim;
+- `complete`: record the answer, only if `token` still owns the claim (a
+  store that can lose claims, Redis, also records it where the key is
+  absent, given the request's `fingerprint`);
 - `release`: drop the claim, only if `token` still owns it;
 - `get`: the live record, if any; `purge`: delete what has expired.
 
 `idempotency_store(url)` picks one: ``memory`` (one process), a SQLite file
 or ``postgresql://`` URL (tables next to the documents), ``redis://``.
+A primitive the store cannot carry out raises `Unavailable`; writes that
+the middleware still owes after answering wait in a `backlog.Backlog`.
 """
 
 from __future__ import annotations
@@ -49,8 +53,13 @@ class IdempotencyStore(Protocol):
         *,
         now: float,
         retention: float,
+        fingerprint: str | None = None,
     ) -> bool:
-        """Record `response`; False if `token` no longer holds the claim."""
+        """Record `response`; False if `token` no longer holds the claim.
+
+        `fingerprint` (the request's) lets a store that lost the claim
+        record the answer anyway, where the key is absent.
+        """
 
     async def release(self, principal: str, key: str, token: str) -> bool:
         """Drop the claim; False if `token` no longer holds it."""

@@ -8,12 +8,15 @@ thread, the store is opened on it, and request threads submit each
 primitive with `asyncio.run_coroutine_threadsafe`, waiting for its result.
 Only store calls run there; waiting for a duplicate in flight (sleeping)
 happens in the request's own thread, so one slow request holds up no other.
+Writes a request still owes after its answer went out (`defer`: the store
+was down) wait in a `Backlog` on that loop, made in the background.
 
 The loop starts on the first call in a process, so a server that imports
 the app and then forks its workers gets one loop per worker (a store used
 before the fork refuses to work in the child, whose copy of the loop
 thread is gone). It stops in `close()`, which also runs at interpreter
-exit, or when the object is garbage-collected.
+exit, or when the object is garbage-collected; `close()` first gives the
+backlog up to `CLOSE_GRACE` seconds to finish.
 """
 
 from __future__ import annotations
@@ -24,13 +27,16 @@ import os
 import threading
 import weakref
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Final, TypeVar
 
 from ..._errors import Unavailable
 from ..._idempotency import Completion, Record, StoredResponse
 from . import IdempotencyStore
+from .backlog import Backlog
 
 T = TypeVar("T")
+#: Seconds `close()` waits for deferred writes before dropping them.
+CLOSE_GRACE: Final = 5.0
 
 
 class _Loop:
@@ -38,6 +44,7 @@ class _Loop:
 
     def __init__(self, store: IdempotencyStore) -> None:
         self.store = store
+        self.backlog = Backlog()
         self.lock = threading.Lock()
         self.loop: asyncio.AbstractEventLoop | None = None
         self.thread: threading.Thread | None = None
@@ -83,9 +90,14 @@ class _Loop:
         if loop is None or thread is None or self.pid != os.getpid():
             return
         try:
-            asyncio.run_coroutine_threadsafe(self.store.close(), loop).result(timeout=10)
+            asyncio.run_coroutine_threadsafe(self._finish(), loop).result(timeout=CLOSE_GRACE + 10)
         finally:
             _stop(loop, thread)
+
+    async def _finish(self) -> None:
+        await self.backlog.drain(CLOSE_GRACE)
+        self.backlog.cancel()
+        await self.store.close()
 
 
 def _stop(loop: asyncio.AbstractEventLoop, thread: threading.Thread) -> None:
@@ -128,6 +140,23 @@ class BlockingIdempotencyStore:
                 f"the idempotency store did not answer within {self.timeout:g} s"
             ) from None
 
+    def defer(
+        self, call: Callable[[IdempotencyStore], Awaitable[object]], *, within: float, what: str
+    ) -> None:
+        """Make ``call(store)`` in the background until the store answers, for `within` seconds.
+
+        Returns at once: the request's answer does not wait for the store.
+        """
+
+        async def attempt() -> bool:
+            await call(self.store)
+            return True
+
+        def add() -> None:
+            self._loop.backlog.add(attempt, within=within, what=what)
+
+        self._loop.running().call_soon_threadsafe(add)
+
     def claim(
         self, principal: str, key: str, fingerprint: str, token: str, *, now: float, lease: float
     ) -> Record | None:
@@ -145,11 +174,18 @@ class BlockingIdempotencyStore:
         *,
         now: float,
         retention: float,
+        fingerprint: str | None = None,
     ) -> bool:
         """Record `response`; False if `token` no longer holds the claim."""
         return self._call(
             lambda: self.store.complete(
-                principal, key, token, response, now=now, retention=retention
+                principal,
+                key,
+                token,
+                response,
+                now=now,
+                retention=retention,
+                fingerprint=fingerprint,
             )
         )
 

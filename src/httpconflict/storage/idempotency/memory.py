@@ -60,6 +60,7 @@ class MemoryIdempotencyStore:
         *,
         now: float,
         retention: float,
+        fingerprint: str | None = None,  # unused: the claim cannot vanish from under its owner
     ) -> bool:
         with self._lock:
             entry = self._entries.get((principal, key))

@@ -142,6 +142,7 @@ class PostgresIdempotencyStore:
         *,
         now: float,
         retention: float,
+        fingerprint: str | None = None,  # unused: the claim cannot vanish from under its owner
     ) -> bool:
         args = complete_args(principal, key, token, response, now + retention)
         count, _ = await self._execute(_COMPLETE, args)

@@ -1,48 +1,89 @@
-"""Idempotency keys in Redis: claims are ``SET NX PX``, leases and retention are TTLs.
+"""Idempotency keys in Redis: Lua claims, leases and retention as TTLs, and an epoch.
 
 A value is a first line, a state letter (``I`` in flight, ``C`` completed),
 the 32-character claim token and the request's fingerprint; a completed
 key goes on with a JSON line (status, headers) and the recorded body.
-Completion and release are Lua scripts that compare the state and token
-before they write, so a request that lost its claim (its lease ran out and
-a retry took the key) cannot touch the new one. Expiry is Redis's own: an
-expired key is simply gone.
+Every primitive is a Lua script (_redis_scripts.py) that compares state
+and token before it writes, so a request that lost its claim (its lease
+ran out and a retry took the key) cannot touch the new one. Expiry is
+Redis's own: an expired key is simply gone.
+
+Theory of operation, when Redis fails:
+
+- Bounded waits. Each command gives up after `TIMEOUT` seconds (socket and
+  connect timeouts; ``?socket_timeout=5`` in the URL says otherwise) and
+  is sent again at most once, on a fresh connection, and only if the
+  connection broke (a killed client): never after a timeout, which would
+  only double the wait. A failure is `Unavailable`, which the middleware
+  answers with 503 and Retry-After before the request runs.
+- Sent twice is done once. A command whose reply was lost may have been
+  applied, and may be sent again: a claim that finds the key held by its
+  own token has claimed it; a completion that finds its own answer is done.
+- A claim that was not answered (timed out, connection lost) may still be
+  applied, even seconds later: Redis runs what a frozen (SIGSTOPped)
+  server had received as soon as it resumes. The store takes such a
+  claim back in the background (a `Backlog`): it releases it until Redis
+  says it released it, or twice, a second apart, that there was nothing to
+  release. A claim landing later than two leases after it was sent holds
+  its key for one lease: its retries get 409 until then.
+- A completion that was not answered is deferred by the middleware and
+  sent again until answered. One applied late is harmless: it only ever
+  writes this request's own answer. If the key is absent (Redis lost it,
+  or the lease ran out and nobody took the key since), the completion
+  records the answer anyway: it is what happened under that key.
+- Lost data. Without persistence, a Redis restart (like FLUSHALL, or a
+  failover to an empty server) loses every key, and with them the claims
+  of requests still running and the answers not yet recorded. Then a
+  retry would find its key absent and run again. So the store keeps an
+  epoch, `EPOCH_KEY`: a random id and the time it began, written once,
+  without a TTL. Each claim carries the epoch id the store knows; if the
+  epoch is missing or another, the keys were lost: the store begins (or
+  adopts) the new epoch, and every claim of an absent key is refused with
+  503 until the epoch is one lease old (the quarantine, measured on
+  Redis's clock, shared by every process). By then every request that was
+  in flight has finished (none holds a claim longer than a lease) and its
+  deferred completion has been recorded (the backlog tries every second),
+  so its retries get the replay. Keys present are answered as usual during
+  the quarantine.
+
+What the epoch cannot save: a key completed before the loss whose answer
+then never reached its client, retried after the quarantine, runs again
+(its record is gone). Redis with persistence (``appendonly yes``,
+``appendfsync always``) loses nothing and avoids even that. A brand-new
+Redis looks exactly like one that lost its data, so the first lease after
+a store first meets it is a quarantine too, unless `end_quarantine` says
+no process was running before. Keys must never be evicted: run Redis with
+``maxmemory-policy noeviction``.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import math
+import os
 from typing import Any, Final
 
 from redis import exceptions as redis_errors
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from ..._errors import Unavailable
 from ..._idempotency import Completion, Record, State, StoredResponse
+from . import _redis_scripts as scripts
+from .backlog import Backlog
 
 TOKEN_LENGTH: Final = 32
+#: Seconds a command may take (to connect, or to answer) before it is given up.
+TIMEOUT: Final = 2.0
+#: How many epoch changes a claim follows before giving up (they come from other processes).
+_EPOCH_CHANGES: Final = 3
 _PREFIX: Final = "httpconflict:idempotency:"
+#: Failures after which a command may still have been applied.
+_UNANSWERED: Final = (redis_errors.ConnectionError, redis_errors.TimeoutError)
 
-# KEYS[1] key; ARGV[1] "I" .. token; ARGV[2] the completed tail; ARGV[3] TTL in ms.
-# The first line keeps the token and fingerprint; its letter becomes "C".
-_COMPLETE: Final = r"""
-local v = redis.call('GET', KEYS[1])
-if v and string.sub(v, 1, string.len(ARGV[1])) == ARGV[1] then
-  local first = string.sub(v, 2, string.find(v, "\n", 1, true))
-  redis.call('SET', KEYS[1], 'C' .. first .. ARGV[2], 'PX', ARGV[3])
-  return 1
-end
-return 0
-"""
-# KEYS[1] key; ARGV[1] "I" .. token
-_RELEASE: Final = """
-local v = redis.call('GET', KEYS[1])
-if v and string.sub(v, 1, string.len(ARGV[1])) == ARGV[1] then
-  redis.call('DEL', KEYS[1])
-  return 1
-end
-return 0
-"""
+log = logging.getLogger("httpconflict.idempotency")
 
 
 def _name(principal: str, key: str) -> str:
@@ -62,26 +103,68 @@ def _record(value: bytes) -> Record:
     return Record(fingerprint, State.COMPLETED, response)
 
 
+def redis_client(url: str) -> Redis:
+    """A Redis client with bounded waits, sending a command again only after a broken connection.
+
+    The URL's query wins over these settings (``?socket_timeout=5``).
+    """
+    return Redis.from_url(
+        url,
+        socket_timeout=TIMEOUT,
+        socket_connect_timeout=TIMEOUT,
+        retry=Retry(NoBackoff(), 1, supported_errors=(redis_errors.ConnectionError,)),
+    )
+
+
 class RedisIdempotencyStore:
     """An `IdempotencyStore` on a Redis server."""
 
     def __init__(self, url: str, *, client: Redis | None = None) -> None:
         self.url = url
-        self._redis = client or Redis.from_url(url)
-        self._complete = self._redis.register_script(_COMPLETE)
-        self._release = self._redis.register_script(_RELEASE)
+        self._redis = client or redis_client(url)
+        self._begin = self._redis.register_script(scripts.BEGIN_EPOCH)
+        self._end_quarantine = self._redis.register_script(scripts.END_QUARANTINE)
+        self._claim = self._redis.register_script(scripts.CLAIM)
+        self._complete = self._redis.register_script(scripts.COMPLETE)
+        self._release = self._redis.register_script(scripts.RELEASE)
+        #: The epoch id this store knows ("" before it knows one).
+        self.epoch = ""
+        self._take_backs = Backlog()
 
     async def open(self) -> None:
         await self._call(self._redis.ping())
+        self._adopt(await self._call(self._begin(keys=[scripts.EPOCH_KEY], args=[_new_id()])))
 
     async def close(self) -> None:
+        self._take_backs.cancel()
         await self._redis.aclose()
+
+    async def end_quarantine(self) -> None:
+        """Accept new keys at once: no process held a claim or owed an answer before.
+
+        For a brand-new Redis, or one that lost its keys while every process
+        using it was stopped. Otherwise the quarantine is what keeps a
+        request that was running from running twice.
+        """
+        epoch = await self._call(self._end_quarantine(keys=[scripts.EPOCH_KEY], args=[_new_id()]))
+        self._adopt(epoch)
 
     async def _call(self, awaitable: Any) -> Any:
         try:
             return await awaitable
-        except (redis_errors.ConnectionError, redis_errors.TimeoutError) as error:
-            raise Unavailable(f"Redis is unreachable: {error}") from error
+        except redis_errors.RedisError as error:
+            raise Unavailable(f"the idempotency-key store (Redis) failed: {error}") from error
+
+    def _adopt(self, epoch: bytes) -> None:
+        known, self.epoch = self.epoch, epoch[: scripts.EPOCH_ID_LENGTH].decode()
+        if known and known != self.epoch:
+            log.warning(
+                "Redis lost the idempotency keys (epoch %s is now %s: a restart without "
+                "persistence, a failover or FLUSHALL); new keys wait until the epoch is "
+                "one lease old, so that requests in flight record their answers first",
+                known,
+                self.epoch,
+            )
 
     async def claim(
         self, principal: str, key: str, fingerprint: str, token: str, *, now: float, lease: float
@@ -92,13 +175,45 @@ class RedisIdempotencyStore:
             raise ValueError("a fingerprint is one line")
         name = _name(principal, key)
         value = f"I{token}{fingerprint}\n".encode()
-        while True:
-            if await self._call(self._redis.set(name, value, nx=True, px=_ms(lease))):
+        keys = [name, scripts.EPOCH_KEY]
+        for _ in range(_EPOCH_CHANGES):
+            try:
+                reply = await self._call(
+                    self._claim(keys=keys, args=[self.epoch, value, _ms(lease)])
+                )
+            except Unavailable as error:
+                if isinstance(error.__cause__, _UNANSWERED):
+                    self._take_back(name, token, lease)
+                raise
+            kind = reply[0]
+            if kind == b"claimed":
                 return None
-            current = await self._call(self._redis.get(name))
-            if current is not None:
-                return _record(current)
-            # It expired between the two commands: claim again.
+            if kind == b"live":
+                return _record(reply[1])
+            if kind == b"quarantine":
+                raise _quarantine(int(reply[1]), lease)
+            epoch = reply[1]
+            if epoch is None:
+                epoch = await self._call(self._begin(keys=[scripts.EPOCH_KEY], args=[_new_id()]))
+            self._adopt(epoch)
+        raise Unavailable("the idempotency-key store's epoch keeps changing")
+
+    def _take_back(self, name: str, token: str, lease: float) -> None:
+        """Release, in the background, a claim that was sent but not answered."""
+        answers = 0
+
+        async def attempt() -> bool:
+            nonlocal answers
+            if await self._call(self._release(keys=[name], args=["I" + token])):
+                return True
+            answers += 1
+            # Nothing to release, twice, a second apart: a claim sent before
+            # either call is no longer waiting to run.
+            return answers >= 2
+
+        self._take_backs.add(
+            attempt, within=2 * lease, what=f"take back the unanswered claim of {name!r}"
+        )
 
     async def complete(
         self,
@@ -109,12 +224,19 @@ class RedisIdempotencyStore:
         *,
         now: float,
         retention: float,
+        fingerprint: str | None = None,
     ) -> bool:
+        if fingerprint is not None and "\n" in fingerprint:
+            raise ValueError("a fingerprint is one line")
         tail = _completed_tail(response)
+        first = "" if fingerprint is None else f"{token}{fingerprint}\n"
         done = await self._call(
-            self._complete(keys=[_name(principal, key)], args=["I" + token, tail, _ms(retention)])
+            self._complete(
+                keys=[_name(principal, key)], args=["I" + token, first, tail, _ms(retention)]
+            )
         )
-        return bool(done)
+        # 2, recorded already by this token, was recorded by an earlier call.
+        return done in (1, 3)
 
     async def release(self, principal: str, key: str, token: str) -> bool:
         done = await self._call(self._release(keys=[_name(principal, key)], args=["I" + token]))
@@ -146,6 +268,21 @@ def _completed_tail(response: StoredResponse) -> bytes:
     if response.echoes:
         head["e"] = 1
     return json.dumps(head, separators=(",", ":")).encode() + b"\n" + response.body
+
+
+def _quarantine(left_ms: int, lease: float) -> Unavailable:
+    left = max(1, math.ceil(left_ms / 1000))
+    return Unavailable(
+        f"the idempotency-key store began a new epoch {max(0.0, lease - left_ms / 1000):.0f} s "
+        "ago: it is new, or it lost its keys (a Redis restart without persistence, a failover "
+        f"or FLUSHALL); new keys are accepted in {left} s, once every request that was running "
+        "has recorded its answer",
+        retry_after=left,
+    )
+
+
+def _new_id() -> str:
+    return os.urandom(scripts.EPOCH_ID_LENGTH // 2).hex()
 
 
 def _ms(seconds: float) -> int:

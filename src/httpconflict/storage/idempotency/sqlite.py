@@ -128,6 +128,7 @@ class SQLiteIdempotencyStore:
         *,
         now: float,
         retention: float,
+        fingerprint: str | None = None,  # unused: the claim cannot vanish from under its owner
     ) -> bool:
         args = complete_args(principal, key, token, response, now + retention)
         return self._run(_COMPLETE, args).rowcount == 1
