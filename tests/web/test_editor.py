@@ -184,3 +184,40 @@ def test_edits_survive_a_reload_before_they_are_saved(
     expect_state(page, "saved")
     assert stored(editor_service, doc_id) == {"title": "Draft", "count": 7}
     assert page.evaluate("localStorage.length") == 0
+
+
+def test_a_save_whose_answer_is_lost_is_sent_again_and_applied_once(
+    contexts: list[BrowserContext], editor_service: RestartableService
+) -> None:
+    """The first save reaches the server but its answer is lost: the page sends the very same
+    request again (same Idempotency-Key); the server replays its answer, applied once."""
+    doc_id = create(editor_service, {"title": "Draft", "count": 1})
+    page = open_editor(contexts[0], editor_service, doc_id)
+    sent: list[dict[str, str]] = []
+
+    def lose_the_first_answer(route: Any) -> None:
+        sent.append(route.request.headers)
+        if len(sent) == 1:
+            route.fetch()  # the server applies it...
+            route.abort("connectionreset")  # ...and the answer never arrives
+        else:
+            route.continue_()
+
+    page.route(
+        f"**/v1/notes/{doc_id}",
+        lambda route: (
+            lose_the_first_answer(route) if route.request.method == "PATCH" else route.continue_()
+        ),
+    )
+    replays: list[str] = []
+    page.on("response", lambda r: replays.append(r.headers.get("idempotent-replayed", "")))
+    page.get_by_label("title").fill("Once")
+    expect_state(page, "saved")
+    assert len(sent) == 2
+    assert sent[0]["idempotency-key"] == sent[1]["idempotency-key"]
+    assert sent[0]["prefer"] == "rebase"
+    assert "true" in replays
+    assert stored(editor_service, doc_id) == {"title": "Once", "count": 1}
+    with editor_service.client() as http:
+        versions = http.get(f"/v1/notes/{doc_id}/versions").json()["items"]
+    assert len(versions) == 2  # created, then patched once
