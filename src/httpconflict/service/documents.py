@@ -114,7 +114,7 @@ async def put_document(request: Request) -> Response:
     def answer(result: WriteResult) -> tuple[int, dict[str, str], bytes]:
         # RFC 9110 §9.3.4 allows a validator on a PUT answer only when the
         # body was stored without any transformation, which it was.
-        return 201 if result.created else 200, _written_headers(etag, now_us), raw
+        return 201 if result.created else 200, _written_headers(etag, now_us // 1_000_000), raw
 
     keyed = KeyedWrite.of(request)
     completion = keyed.completion(answer)
@@ -139,9 +139,8 @@ async def put_document(request: Request) -> Response:
         # written, and that is success.
         assert decision.current is not None
         assert decision.current.last_modified is not None
-        headers = _written_headers(etag, 0)
-        headers["Last-Modified"] = format_http_date(decision.current.last_modified)
-        return Response(raw, headers=headers)
+        modified = int(decision.current.last_modified.timestamp())
+        return Response(raw, headers=_written_headers(etag, modified))
     return _refusal(request, decision, creating=True)
 
 
@@ -171,12 +170,12 @@ async def delete_document(request: Request) -> Response:
     return _refusal(request, decision, creating=False)
 
 
-def _written_headers(etag: ETag, now_us: int) -> dict[str, str]:
+def _written_headers(etag: ETag, modified: int) -> dict[str, str]:
     """The header fields of a document write's answer (JSON, its ETag, when it was written)."""
     return {
         "Content-Type": JSON,
         "ETag": etag.to_header(),
-        "Last-Modified": format_http_date(now_us // 1_000_000),
+        "Last-Modified": format_http_date(modified),
     }
 
 
@@ -227,7 +226,8 @@ async def post_document(request: Request) -> Response:
     etag = ETag.from_content(raw)
     doc_id = _new_id()
     now_us = _now_us()
-    headers = {"Location": f"/v1/{collection}/{doc_id}", **_written_headers(etag, now_us)}
+    location = {"Location": f"/v1/{collection}/{doc_id}"}
+    headers = {**location, **_written_headers(etag, now_us // 1_000_000)}
     keyed = KeyedWrite.of(request)
     completion = keyed.completion(lambda _: (201, headers, raw))
     result = await keyed.run(

@@ -32,7 +32,7 @@ from sqlalchemy import (
     true,
     update,
 )
-from sqlalchemy.orm import Mapper, QueryableAttribute, Session
+from sqlalchemy.orm import Mapper, Session
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql.elements import ClauseElement
 
@@ -197,12 +197,6 @@ class _Table:
             statement = statement.with_for_update(read=True)
         found = session.execute(statement).first()
         return None if found is None else Validators(version_etag(found[0]))
-
-    def _column(self, name: str) -> Any | None:
-        if isinstance(self.entity, Table):
-            return self.entity.c.get(name)
-        attribute = getattr(self.entity, name, None)
-        return attribute if isinstance(attribute, QueryableAttribute) else None
 
     def written_version(self, session: Session, key: object) -> object:
         """The version of row `key` as this transaction wrote it (MySQL: no RETURNING).
