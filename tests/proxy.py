@@ -66,6 +66,8 @@ class Tally:
     exchanges: list[Exchange] = field(default_factory=list)
     #: Client connections accepted.
     connections: int = 0
+    #: Connections opened to the server.
+    upstream_connections: int = 0
     #: Requests sent on whose answer never came whole (the server closed).
     unanswered: int = 0
     #: Anything else that went wrong, as repr() of the exception.
@@ -100,6 +102,11 @@ class Tally:
         """Writes the server applied, by Idempotency-Key (None: sent without one)."""
         wanted = frozenset(methods)
         return Counter(e.key for e in self.snapshot() if e.applied and e.method in wanted)
+
+
+def draws(seed: int, method: str) -> random.Random:
+    """The random stream that decides which answers to `method` a proxy seeded `seed` loses."""
+    return random.Random(f"{seed}:{method}")
 
 
 class _Closed(Exception):
@@ -169,8 +176,11 @@ class LossyProxy:
     """A proxy to `upstream` (host, port) that drops each answer with probability `drop`.
 
     Only answers to `methods` are ever dropped (every method by default).
-    The decisions come from `random.Random(seed)`, in the order answers
-    arrive.
+    Each method has its own random stream, seeded from `seed` and its name,
+    drawn from in the order its answers arrive: whether the k-th answer to
+    a PATCH is lost depends on the seed alone, not on how many GETs came
+    between, so the share of answers lost to each method is the same in
+    every run that has as many of them.
     """
 
     def __init__(
@@ -187,7 +197,8 @@ class LossyProxy:
         self.drop = drop
         self.methods = frozenset(methods) if methods is not None else None
         self.tally = Tally()
-        self._random = random.Random(seed)
+        self.seed = seed
+        self._random: dict[str, random.Random] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._ready = threading.Event()
@@ -232,9 +243,12 @@ class LossyProxy:
                 await asyncio.wait(list(self._connections), timeout=5)
 
     def _lose(self, method: str) -> bool:
-        # Drawn for every answer, so the sequence of draws does not depend on methods.
-        draw = self._random.random()
-        return draw < self.drop and (self.methods is None or method in self.methods)
+        if self.methods is not None and method not in self.methods:
+            return False
+        stream = self._random.get(method)
+        if stream is None:
+            stream = self._random[method] = draws(self.seed, method)
+        return stream.random() < self.drop
 
     async def _connection(
         self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter
@@ -243,14 +257,9 @@ class LossyProxy:
         task = asyncio.current_task()
         assert task is not None
         self._connections[task] = client_writer
-        upstream_writer: asyncio.StreamWriter | None = None
+        upstream = _Upstream(self.upstream, self.tally)
         try:
-            upstream_reader, upstream_writer = await asyncio.open_connection(
-                *self.upstream, limit=MAX_HEAD
-            )
-            while await self._pass_one(
-                client_reader, client_writer, upstream_reader, upstream_writer
-            ):
+            while await self._pass_one(client_reader, client_writer, upstream):
                 pass
         except _Closed:
             pass
@@ -258,24 +267,21 @@ class LossyProxy:
             self.tally.failed(error)
         finally:
             del self._connections[task]
-            for writer in (client_writer, upstream_writer):
-                if writer is not None:
-                    writer.close()
-                    with contextlib.suppress(OSError):
-                        await writer.wait_closed()
+            client_writer.close()
+            with contextlib.suppress(OSError):
+                await client_writer.wait_closed()
+            await upstream.close()
 
     async def _pass_one(
         self,
         client_reader: asyncio.StreamReader,
         client_writer: asyncio.StreamWriter,
-        upstream_reader: asyncio.StreamReader,
-        upstream_writer: asyncio.StreamWriter,
+        upstream: _Upstream,
     ) -> bool:
         """Pass one request on and its answer back (or lose it); whether to go on."""
         request = await _read_head(client_reader)
         body = await _read_body(client_reader, request, to_close=False)
-        upstream_writer.write(request.raw + body)
-        await upstream_writer.drain()
+        upstream_reader = await upstream.send(request.raw + body)
         method, path, *_ = request.start.split(" ")
         try:
             answer = await _read_head(upstream_reader)
@@ -303,6 +309,38 @@ class LossyProxy:
         client_writer.write(answer.raw + answer_body)
         await client_writer.drain()
         return not (request.closes() or answer.closes())
+
+
+class _Upstream:
+    """The server's side of one client connection, opened for the first request.
+
+    RFC 9112 §9.6 lets a server close a connection it holds idle (uvicorn
+    does after 5 s): a request that comes after that goes on a new one, as
+    none of it was sent on the closed one.
+    """
+
+    def __init__(self, address: tuple[str, int], tally: Tally) -> None:
+        self.address = address
+        self.tally = tally
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def send(self, message: bytes) -> asyncio.StreamReader:
+        """Send `message` (a whole request); the stream its answer comes on."""
+        if self.reader is None or self.writer is None or self.reader.at_eof():
+            await self.close()
+            self.reader, self.writer = await asyncio.open_connection(*self.address, limit=MAX_HEAD)
+            self.tally.upstream_connections += 1
+        self.writer.write(message)
+        await self.writer.drain()
+        return self.reader
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            with contextlib.suppress(OSError):
+                await self.writer.wait_closed()
+        self.reader = self.writer = None
 
 
 @contextmanager
