@@ -48,7 +48,9 @@ DROP = 0.05
 SEED = 13
 # Generous, so that retries rarely run out: an unknown outcome is then a
 # lost answer whose every resend was lost too, or a refusal (see the control).
-POLICY = RetryPolicy(attempts=50, budget=60.0)
+# The short cap: a local server takes a few milliseconds a write, and waits
+# of seconds would only make the run longer.
+POLICY = RetryPolicy(attempts=50, budget=60.0, cap=0.5)
 COUNTER = "/v1/counters/lost-answers"
 WRITES = ("PATCH", "PUT")
 
