@@ -145,7 +145,7 @@ def hammer(url: str, *, sync_clients: int, async_clients: int, increments: int) 
     return calls
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class Measured:
     """What one run did, from the calls' side and from the proxy's."""
 
@@ -193,7 +193,7 @@ class Measured:
             dropped_by=dict(sorted(proxy.tally.dropped().items())),
         )
 
-    def __str__(self) -> str:
+    def __repr__(self) -> str:
         return (
             f"calls={self.calls} successes={self.successes} unknowns={self.unknowns} "
             f"(applied {self.applied_unknowns}) answers={self.answers} "
