@@ -92,6 +92,8 @@ Reply: TypeAlias = Received | TransportFailure | None
 class StoredDocument:
     """A document as the server stored it, after an operation that succeeded.
 
+    `document` is None only when the server merged the change and neither
+    its answer nor a read after it showed the result (the change was made).
     `etag` is the ETag field value (``'"abc"'``), None if the server sent
     none. `rebased_from`: the server merged this change, made from that
     older version, with changes made since. `replayed`: a create answered

@@ -311,8 +311,14 @@ def _put(url: str, etag: str, new: Json, key: str) -> Send:
 def _written(
     op: _Operation, got: Received, new: Json
 ) -> Generator[Command, Reply, StoredDocument | GaveUp]:
-    """The result of a write that succeeded, read again if its answer does not show it."""
+    """The result of a write that succeeded, read again if its answer does not show it.
+
+    The write was applied whatever that read gives: if it fails, the result
+    says so with ``document`` None (never an error, which a caller could
+    answer by making the change again).
+    """
     rebased = got.header("rebased-from")
+    written = StoredDocument(op.url, None, got.header("etag"), op.tries.count, rebased)
     document: Json = _document(got)
     if document is None and rebased is None:
         # The server took this document (or this patch on the version it
@@ -320,14 +326,11 @@ def _written(
         document = new
     if document is None:
         again = yield from op.exchange(Step.READ, Send("GET", op.url, (("Accept", JSON),)))
-        if isinstance(again, GaveUp):
-            return again
-        if not 200 <= again.status < 300:
-            return op.give_up(GiveUpReason.REFUSED, again)
+        if isinstance(again, GaveUp) or not 200 <= again.status < 300:
+            return written
         document = _document(again)
         if document is None:
-            detail = "the document read after the write is not a JSON object"
-            return op.give_up(GiveUpReason.UNUSABLE_ANSWER, again, detail)
+            return written
         got = again
     return StoredDocument(op.url, document, got.header("etag"), op.tries.count, rebased)
 

@@ -328,6 +328,18 @@ def test_a_rebased_write_without_a_body_is_read_again() -> None:
     )
 
 
+def test_a_rebased_write_whose_reading_fails_is_still_a_success() -> None:
+    """The write was applied: a failed read after it gives the result without its document,
+    never an error a caller would answer by making the change again."""
+    flow = update(increment)
+    started(flow)
+    send(flow, document({"count": 1}, '"e1"'))
+    written = Received(204, {"rebased-from": '"e1"', "etag": '"e2"'})
+    assert sent(send(flow, written)).method == "GET"
+    result = stored(flow, problem(404, "not-found"))
+    assert (result.document, result.etag, result.rebased_from) == (None, '"e2"', '"e1"')
+
+
 @pytest.mark.parametrize(
     ("status", "slug"),
     [

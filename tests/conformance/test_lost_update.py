@@ -8,13 +8,13 @@ invariant is exact: the final count equals the number of 2xx answers.
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 
 import httpx
 import pytest
 
+from tests.backoff import backoff
 from tests.conformance.targets import Target
 
 CLIENTS = 16
@@ -38,6 +38,7 @@ def test_sixteen_clients_lose_no_update(target: Target) -> None:
             for _ in range(INCREMENTS):
                 in_a_row = 0
                 while True:
+                    began = time.monotonic()
                     read = http.get(url)
                     count = read.json()["count"]
                     body = {"title": "counter", "count": count + 1, "writer": "-"}
@@ -49,9 +50,8 @@ def test_sixteen_clients_lose_no_update(target: Target) -> None:
                         failures.append(f"{answer.status_code} {answer.text}")
                         return
                     refused.append(count + 1)
-                    # Back off as a real client does: full jitter, 2 ms doubling to 64 ms.
                     in_a_row += 1
-                    time.sleep(random.uniform(0, 0.002 * 2 ** min(in_a_row, 5)))
+                    time.sleep(backoff(in_a_row, time.monotonic() - began))
 
     threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
     for thread in threads:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 import threading
 import time
 import uuid
@@ -27,7 +26,8 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from httpconflict.httpx import AsyncConflictClient, ConflictClient, RetryPolicy, VirtualClock
+from httpconflict.httpx import AsyncConflictClient, ConflictClient, RetryPolicy
+from tests.backoff import backoff
 from tests.servers import ServiceProcess, start_service
 
 CLIENTS = 16
@@ -38,6 +38,9 @@ MERGE = {"content-type": "application/merge-patch+json"}
 # to the two worker processes as they accept them (the test checks both
 # served), and no request pays for a new connection.
 SPREAD = httpx.Limits(max_connections=1)
+
+# The client's own backoff, sleeping for real, in steps a local server needs.
+CLIENT_POLICY = RetryPolicy(attempts=500, budget=600.0, base=0.005, cap=0.25)
 
 pytestmark = pytest.mark.slow
 
@@ -86,11 +89,6 @@ async def put_blind(http: httpx.AsyncClient, url: str, read: httpx.Response) -> 
     return await http.put(url, content=json.dumps({"n": read.json()["n"] + 1}), headers=JSON)
 
 
-def backoff(refusals: int) -> float:
-    """Full jitter, 2 ms doubling up to 64 ms: clients refused together do not return together."""
-    return random.uniform(0, 0.002 * 2 ** min(refusals, 5))
-
-
 def new_counter(base: str) -> str:
     url = f"/v1/counters/{uuid.uuid4().hex}"
     with httpx.Client(base_url=base) as http:
@@ -123,6 +121,7 @@ def hammer(
         async with httpx.AsyncClient(base_url=base, timeout=30, limits=SPREAD) as http:
             done = refusals = 0
             while done < increments and (deadline is None or time.monotonic() < deadline):
+                began = time.monotonic()
                 read = await http.get(url)
                 assert read.status_code == 200, read.text
                 answer = await write(http, url, read)
@@ -133,7 +132,7 @@ def hammer(
                 elif answer.status_code in (409, 412):
                     tally.refused += 1
                     refusals += 1
-                    await asyncio.sleep(backoff(refusals))
+                    await asyncio.sleep(backoff(refusals, time.monotonic() - began))
                 else:
                     pytest.fail(f"unexpected {answer.status_code}: {answer.text}")
 
@@ -197,13 +196,13 @@ def test_conflict_client_loses_no_increment(two_workers: ServiceProcess) -> None
     url = new_counter(two_workers.url)
     done: list[int] = []
     failures: list[BaseException] = []
-    policy = RetryPolicy(attempts=500, budget=600.0)
+    policy = CLIENT_POLICY
 
     def work() -> None:
         try:
             with (
                 httpx.Client(base_url=two_workers.url, timeout=30, limits=SPREAD) as http,
-                ConflictClient(http, policy=policy, clock=VirtualClock()) as client,
+                ConflictClient(http, policy=policy) as client,
             ):
                 for _ in range(INCREMENTS):
                     client.update(url, lambda doc: {**doc, "n": doc["n"] + 1})
@@ -223,12 +222,12 @@ def test_conflict_client_loses_no_increment(two_workers: ServiceProcess) -> None
 def test_async_conflict_client_loses_no_increment(two_workers: ServiceProcess) -> None:
     """16 tasks x 50 `AsyncConflictClient.update` pure-counter increments: final n == 800."""
     url = new_counter(two_workers.url)
-    policy = RetryPolicy(attempts=500, budget=600.0)
+    policy = CLIENT_POLICY
 
     async def work() -> int:
         async with (
             httpx.AsyncClient(base_url=two_workers.url, timeout=30, limits=SPREAD) as http,
-            AsyncConflictClient(http, policy=policy, clock=VirtualClock()) as client,
+            AsyncConflictClient(http, policy=policy) as client,
         ):
             for _ in range(INCREMENTS):
                 await client.update(url, lambda doc: {**doc, "n": doc["n"] + 1})
