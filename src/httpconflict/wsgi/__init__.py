@@ -8,8 +8,8 @@
   behaviour, `IdempotencyPolicy` and stores, for threaded servers: replays
   with ``Idempotent-Replayed: true``, 409 in flight, 422 for a reused key,
   400 for a malformed one, the claim released when the app raises.
-- `ConditionalMiddleware` (conditional.py): 304 and 412 for GET and HEAD
-  from the ETag and Last-Modified the app answers with.
+- `ConditionalMiddleware` (conditional.py): 304, 412 and 400 for GET and
+  HEAD from the app's answer, as the core's `read_decision` decides.
 """
 
 from .._idempotency_policy import DEFAULT_REPLAY_HEADERS, IdempotencyPolicy, authorization_principal
