@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from httpconflict import Conditions, Decision, ETag, MalformedHeader, Validators, evaluate
-from httpconflict._preconditions import kept_in_304
 
 T0 = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
 BEFORE = "Thu, 01 Jan 2026 11:00:00 GMT"
@@ -254,19 +253,3 @@ def test_a_list_of_dates_is_malformed() -> None:
     """rfc9110-13.1.4: several If-Unmodified-Since lines are not one date."""
     with pytest.raises(MalformedHeader):
         Conditions.from_headers({"If-Unmodified-Since": [AT, AT]})
-
-
-@pytest.mark.parametrize(
-    ("names", "kept"),
-    [
-        (["ETag", "Last-Modified", "Content-Type", "Vary"], {"etag", "vary"}),
-        (["Last-Modified", "Cache-Control", "Set-Cookie"], {"last-modified", "cache-control"}),
-        (
-            ["Date", "Expires", "Content-Location", "Content-Length"],
-            {"date", "expires", "content-location"},
-        ),
-    ],
-)
-def test_a_304_repeats_only_the_fields_rfc_9110_lists(names: list[str], kept: set[str]) -> None:
-    """§15.4.5: Last-Modified only without an ETag; never the body's own metadata."""
-    assert kept_in_304(names) == kept

@@ -1,8 +1,9 @@
 """httpconflict: HTTP APIs that never lose an update.
 
 The core (everything importable from here) is stdlib-only and does no I/O:
-entity-tags, conditional request evaluation (RFC 9110 §13), conditional
-writes as a command flow, RFC 9457 problem details, the error tree, and
+entity-tags, conditional request evaluation (RFC 9110 §13), the answer to
+a conditional GET or HEAD (`read_decision`), conditional writes as a
+command flow, RFC 9457 problem details, the error tree, and
 JSON documents: JSON Pointer (RFC 6901), JSON Patch (RFC 6902), JSON Merge
 Patch (RFC 7396), diffs, and a three-way merge that reports conflicts.
 Framework adapters, stores and the reference service live in submodules and
@@ -10,6 +11,7 @@ load their optional dependencies only when imported.
 """
 
 from ._catalog import CATALOG_QUERIES, Catalog, Constraint
+from ._conditional_read import ReadDecision, ReadOutcome, read_decision
 from ._errors import (
     ContentTooLarge,
     IdempotencyKeyInFlight,
@@ -128,7 +130,9 @@ __all__ = [
     "ProblemType",
     "Read",
     "ReadBase",
+    "ReadDecision",
     "ReadDocument",
+    "ReadOutcome",
     "Snapshot",
     "Unavailable",
     "UnsupportedMediaType",
@@ -163,6 +167,7 @@ __all__ = [
     "pointers_touched_by_json_patch",
     "pointers_touched_by_merge_patch",
     "prefers_rebase",
+    "read_decision",
     "rebase",
     "rebase_fields",
     "require_media_type",

@@ -29,25 +29,6 @@ from ._httpdate import parse_http_date
 SAFE_METHODS: Final = frozenset({"GET", "HEAD"})
 
 
-# RFC 9110 §15.4.5: "The server generating a 304 response MUST generate any
-# of the following header fields that would have been sent in a 200 (OK)
-# response to the same request: Content-Location, Date, ETag, and Vary;
-# Cache-Control and Expires". Last-Modified only where there is no ETag
-# (it "might be useful if the response does not have an ETag field").
-NOT_MODIFIED_FIELDS: Final = frozenset(
-    {"cache-control", "content-location", "date", "etag", "expires", "vary"}
-)
-
-
-def kept_in_304(names: Iterable[str]) -> frozenset[str]:
-    """Which of a 200's header field names (any case) its 304 repeats, lower case."""
-    lower = {name.lower() for name in names}
-    kept = lower & NOT_MODIFIED_FIELDS
-    if "etag" not in lower and "last-modified" in lower:
-        kept |= {"last-modified"}
-    return frozenset(kept)
-
-
 class Decision(enum.Enum):
     """What to do with a conditional request.
 

@@ -36,8 +36,13 @@ def current_etag(current: Validators | None) -> str | None:
 def precondition_failed(current: Validators | None) -> PreconditionFailed:
     """The 412 for a stale version, naming the one now stored."""
     etag = current_etag(current)
-    if etag is None:
+    if current is None:
         detail = "the resource does not exist (If-Match needs a current version)"
+    elif etag is None:
+        detail = (
+            "the resource has no entity-tag, so no tag in If-Match can match it; "
+            "send If-Match: * to require only that it exists"
+        )
     else:
         detail = (
             f"the resource has changed: its current ETag is {etag}; "

@@ -12,7 +12,12 @@
 `Preconditions` gives the handler the request's parsed If-Match,
 If-None-Match, If-Modified-Since and If-Unmodified-Since as a
 `RequestConditions` (a `Conditions` that also knows the method); a
-malformed one is a 400 before the handler runs.
+malformed one is a 400 before a write's handler runs. A GET or HEAD is
+decided by the core's `read_decision`: in the handler with
+``conditions.check(current)`` (before the body is built), or from the
+handler's answer by the `ConditionalMiddleware` that `install` adds. Both
+give the same answers, and both ignore the preconditions of a 404 (RFC
+9110 §13.2.1), malformed ones included.
 
 Whether a write without a precondition gets a 428 depends on whether the
 resource exists, and only the write can tell that without a race: an
@@ -22,8 +27,8 @@ creates the resource, and the write would then overwrite blindly. So the
 `httpconflict.sqlalchemy`) runs the core write flow, whose `Guard` puts the
 condition into the write's own statement, and answers 412, 428 or 404 from
 what the store reports. A handler that has just read the resource's
-validators can instead call `conditions.check(current)`: 304 for GET,
-412 or 428 for writes.
+validators can instead call `conditions.check(current)`: 304, 412 or 400
+for GET, 412 or 428 for writes.
 
 `install` also documents, for every route that depends on `Preconditions`,
 its four header fields and the 304 (GET, HEAD), 409, 412 and 428 (writes)
@@ -35,7 +40,7 @@ its 400/404/415/422 answers, all as ``application/problem+json`` with a
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any, Final
 
@@ -46,16 +51,17 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
+from ._conditional_read import ReadOutcome, not_modified_fields, read_decision
 from ._errors import (
     InvalidDocument,
     InvalidParameter,
+    MalformedHeader,
     MalformedJSON,
     NotFound,
     ProblemError,
     UnsupportedMediaType,
 )
 from ._etag import ETag
-from ._httpdate import format_http_date
 from ._integrity_policy import DEFAULT_POLICY, Completes, IntegrityPolicy
 from ._media import parse_media_type
 from ._patch import Patch
@@ -106,21 +112,23 @@ class NotModified(HTTPException):
     """
 
     def __init__(self, current: Validators) -> None:
-        headers = {}
-        if current.etag is not None:
-            headers["ETag"] = current.etag.to_header()
-        elif current.last_modified is not None:
-            headers["Last-Modified"] = format_http_date(int(current.last_modified.timestamp()))
-        super().__init__(304, headers=headers)
+        super().__init__(304, headers=dict(not_modified_fields(current)))
 
 
 @dataclass(frozen=True, slots=True)
 class RequestConditions(Conditions):
     """The preconditions of one request, the method they apply to, and whether it asks for a
-    stale patch to be rebased (``Prefer: rebase``)."""
+    stale patch to be rebased (``Prefer: rebase``).
+
+    `malformed` is, for GET and HEAD, the field that could not be read: it
+    is answered (400) by `check` once the resource is known to exist, since
+    a 404 ignores every precondition (RFC 9110 §13.2.1). A write with a
+    malformed field is refused (400) before its handler runs.
+    """
 
     method: str = "GET"
     rebase: bool = False
+    malformed: MalformedHeader | None = field(default=None, compare=False)
 
     @property
     def safe(self) -> bool:
@@ -129,15 +137,25 @@ class RequestConditions(Conditions):
     def check(self, current: Validators | None) -> Decision:
         """Evaluate against validators the handler has read; raise what stops the request.
 
-        Raises `NotModified` (304), `PreconditionFailed` (412) or, for a
-        write to an existing resource without a precondition,
-        `PreconditionRequired` (428); otherwise returns PROCEED.
-        Check-then-write races unless the write re-checks: prefer `write`.
+        For GET and HEAD the core's `read_decision` decides: `NotModified`
+        (304), `PreconditionFailed` (412) or `MalformedHeader` (400); with
+        `current` None (nothing exists) the preconditions are ignored and
+        the handler answers its 404. For a write to an existing resource:
+        `PreconditionFailed` (412), or `PreconditionRequired` (428) without
+        a precondition. Otherwise returns PROCEED. Check-then-write races
+        unless the write re-checks: prefer `write`.
         """
-        decision = evaluate(self.method, self, current, require_precondition=not self.safe)
-        if decision is Decision.NOT_MODIFIED:
-            assert current is not None
-            raise NotModified(current)
+        if self.safe:
+            decided = read_decision(
+                self.method, self if self.malformed is None else self.malformed, current
+            )
+            if decided.outcome is ReadOutcome.NOT_MODIFIED:
+                assert current is not None
+                raise NotModified(current)
+            if decided.error is not None:
+                raise decided.error
+            return Decision.PROCEED
+        decision = evaluate(self.method, self, current, require_precondition=True)
         error = decision_error(decision, current)
         if error is not None:
             raise error
@@ -233,14 +251,24 @@ def _succeeded(decision: WriteDecision) -> WriteDecision:
 
 
 def request_conditions(request: Request) -> RequestConditions:
-    """The dependency behind `Preconditions`: parse the four fields (400 if malformed).
+    """The dependency behind `Preconditions`: parse the four fields.
+
+    A malformed field is a 400 before a write's handler runs; for GET and
+    HEAD it is kept in `malformed`, for `check` to answer.
 
     Every field line is read (a list may span several lines, RFC 9110 §5.3).
     The fields are not declared as FastAPI header parameters, whose
     extraction and validation cost a tenth of a conditional PUT's
     throughput (bench/adapters.py): `install` documents them instead.
     """
-    parsed = Conditions.from_headers(request.headers.getlist)
+    try:
+        parsed = Conditions.from_headers(request.headers.getlist)
+    except MalformedHeader as error:
+        if request.method not in SAFE_METHODS:
+            raise
+        # A GET's preconditions are ignored when the resource is absent
+        # (RFC 9110 §13.2.1), so the 400 waits for `check`.
+        return RequestConditions(method=request.method, malformed=error)
     return RequestConditions(
         parsed.if_match,
         parsed.if_none_match,

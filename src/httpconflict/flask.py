@@ -12,7 +12,8 @@ database errors stay 500s), and Flask's HTTP errors (404, 405 with its
 Allow header, 415, a body that is not JSON...). In views:
 
 - `conditional(rv, etag=...)` answers GET and HEAD with 304 when the
-  client's If-None-Match matches, and 412 when an If-Match fails;
+  client's If-None-Match matches, and 412 when an If-Match fails (the
+  core's `read_decision` decides);
 - `preconditions()` is the request's parsed `Conditions`, for a store that
   checks them in the same statement as its write (`httpconflict.sqlalchemy`);
 - `conditional_write(read, write)` drives the core's `write_flow` with any
@@ -31,13 +32,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from http import HTTPStatus
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from flask import Flask, Response, current_app, request
 from flask.typing import ResponseReturnValue
+from werkzeug.datastructures import Headers
 from werkzeug.exceptions import ClientDisconnected, HTTPException
 
 from . import _problem
+from ._conditional_read import ReadOutcome, read_decision
 from ._errors import IncompleteBody, ProblemError
 from ._etag import ETag
 from ._httpdate import format_http_date
@@ -46,12 +49,15 @@ from ._integrity_policy import DEFAULT_POLICY, Completes, IntegrityPolicy
 from ._media import JSON, parse_json_object, require_media_type
 from ._patch import Patch
 from ._patch_flow import Base, PatchDecision, Snapshot, WriteDocument, patch_flow, run_patch
-from ._preconditions import SAFE_METHODS, Conditions, Decision, Validators, evaluate
+from ._preconditions import Conditions, Validators
 from ._problem import MEDIA_TYPE, ProblemDetails, ProblemType
 from ._rebase import prefers_rebase
-from ._refusals import patch_refusal, precondition_failed, refusal
+from ._refusals import patch_refusal, refusal
 from ._write import Guard, WriteDecision, WriteResult, run_write, write_flow
 from .drivers import database_error_types
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
 
 __all__ = [
     "HTTPConflict",
@@ -208,28 +214,45 @@ def conditional(
 ) -> Response:
     """The view's answer with its validators, or 304 or 412 for a conditional GET or HEAD.
 
-    Evaluated in RFC 9110 §13.2.2 order by `httpconflict.evaluate`:
-    If-None-Match uses the weak comparison and answers 304 (so does a
-    matching If-Modified-Since), a failed If-Match (strong comparison) or
+    The core's `read_decision` weighs the answer (with `etag` and
+    `last_modified` set on it) against the request's preconditions in RFC
+    9110 §13.2.2 order: If-None-Match uses the weak comparison and answers
+    304 (so does a matching If-Modified-Since), with the header fields
+    §15.4.5 lists; a failed If-Match (strong comparison) or
     If-Unmodified-Since raises `PreconditionFailed`, a 412 naming the
-    current ETag. Other methods and non-200 answers just get the validators.
+    current ETag; a malformed field raises `MalformedHeader` (400). Other
+    methods, and answers other than 2xx (§13.2.1), just get the validators.
     """
     response = current_app.make_response(rv)
     if etag is not None:
         response.headers["ETag"] = etag.to_header()
     if last_modified is not None:
         response.headers["Last-Modified"] = format_http_date(last_modified)
-    if request.method not in SAFE_METHODS or response.status_code != 200:
+    decision = read_decision(
+        request.method,
+        request.headers.getlist,
+        response.headers.items(),
+        status=response.status_code,
+    )
+    if decision.outcome is ReadOutcome.PROCEED:
         return response
-    current = Validators(etag, last_modified)
-    decision = evaluate(request.method, preconditions(), current)
-    if decision is Decision.PRECONDITION_FAILED:
-        raise precondition_failed(current)
-    if decision is Decision.NOT_MODIFIED:
-        # werkzeug drops the representation's own headers from a 304.
-        response.status_code = 304
-        response.set_data(b"")
-    return response
+    if decision.outcome is ReadOutcome.NOT_MODIFIED:
+        return _NotModified(status=304, headers=list(decision.fields))
+    assert decision.error is not None
+    raise decision.error
+
+
+class _NotModified(Response):
+    """A 304 that carries exactly the fields the core chose.
+
+    werkzeug drops Last-Modified from every 304, but RFC 9110 §15.4.5 wants
+    it repeated when there is no ETag: it is what a cache revalidates with.
+    """
+
+    default_mimetype = None  # a 304 has no content, so no Content-Type
+
+    def get_wsgi_headers(self, environ: WSGIEnvironment) -> Headers:
+        return Headers(self.headers)
 
 
 def request_patch() -> Patch:

@@ -94,7 +94,6 @@ def test_a_malformed_header_is_400(client: Client) -> None:
     ("method", "path", "headers", "status"),
     [
         pytest.param("GET", "/gone", {"If-None-Match": '"p1"'}, 404, id="a-404-stays"),
-        pytest.param("GET", "/bare", {"If-None-Match": "*"}, 200, id="no-validators"),
         pytest.param("PUT", "/page", {"If-Match": '"p0"'}, 200, id="writes-are-not-its-job"),
         pytest.param("GET", "/page", {}, 200, id="unconditional"),
     ],
@@ -104,3 +103,13 @@ def test_what_it_leaves_alone(
 ) -> None:
     """§13.2.1: non-2xx answers ignore preconditions; writes and plain GETs pass through."""
     assert client.open(path, method=method, headers=headers).status_code == status
+
+
+def test_an_answer_without_validators_is_still_a_representation(client: Client) -> None:
+    """RFC 9110 §13.1.1, §13.1.2: "*" matches a 200 without validators; no tag does."""
+    assert client.get("/bare", headers={"If-None-Match": "*"}).status_code == 304
+    assert client.get("/bare", headers={"If-Match": "*"}).status_code == 200
+    refused = client.get("/bare", headers={"If-Match": '"p1"'})
+    assert refused.status_code == 412
+    assert refused.json is not None
+    assert refused.json["current_etag"] is None

@@ -4,9 +4,10 @@
     app = IdempotencyMiddleware(app, store=idempotency_store("memory"))
     app = ProblemMiddleware(app)                     # a raised ProblemError is the answer
 
-- `ConditionalMiddleware` (conditional.py): the app's 200 becomes a 304 when
+- `ConditionalMiddleware` (conditional.py): the app's 2xx becomes a 304 when
   If-None-Match / If-Modified-Since say the client has it, a 412 when
-  If-Match / If-Unmodified-Since fail.
+  If-Match / If-Unmodified-Since fail, a 400 for a malformed field, as the
+  core's `read_decision` decides.
 - `IdempotencyMiddleware` (idempotency.py): Idempotency-Key replays, 409 in
   flight, 422 for a reused key; its `IdempotencyPolicy` is the one the WSGI
   middleware takes too.

@@ -1,16 +1,15 @@
-"""Conditional GET and HEAD for any ASGI app: 304 and 412 from the app's own validators.
+"""Conditional GET and HEAD for any ASGI app: 304, 412 and 400 from the app's own answer.
 
     app = ConditionalMiddleware(app)
 
-The app answers as if the request had no preconditions. When that answer
-is a 200, the middleware takes its validators (ETag, Last-Modified), lets
-the core `evaluate` the request's If-Match, If-Unmodified-Since,
-If-None-Match and If-Modified-Since in RFC 9110 §13.2.2 order, and, when
-the client already has the representation, replaces the answer with a 304
-carrying only the header fields §15.4.5 lists; a failed If-Match or
-If-Unmodified-Since becomes a 412 problem naming the current ETag. Any
-other status goes through untouched: preconditions are ignored when the
-answer without them would not be a 2xx (§13.2.1), so a 404 stays a 404.
+The app answers as if the request had no preconditions. The middleware
+hands that answer's status and header fields, with the request's
+If-Match, If-Unmodified-Since, If-None-Match and If-Modified-Since, to the
+core's `read_decision`, and sends what it decides: the app's answer as it
+is, a 304 carrying only the header fields RFC 9110 §15.4.5 lists, a 412
+problem naming the current ETag, or a 400 naming a malformed field. Any
+answer but a 2xx goes through untouched: preconditions are ignored then
+(§13.2.1), so a 404 stays a 404.
 
 The app still builds the body a 304 discards. Skipping that work needs the
 validators before the body, which only the handler knows: see
@@ -20,25 +19,14 @@ validators before the body, which only the handler knows: see
 
 from __future__ import annotations
 
-import contextlib
 from typing import Final
 
-from .._errors import MalformedHeader
-from .._etag import ETag
-from .._httpdate import parse_http_date
-from .._preconditions import (
-    NOT_MODIFIED_FIELDS,
-    SAFE_METHODS,
-    Conditions,
-    Decision,
-    Validators,
-    evaluate,
-)
-from .._refusals import precondition_failed
+from .._conditional_read import NOT_MODIFIED_FIELDS, ReadOutcome, read_decision
+from .._preconditions import SAFE_METHODS
 from .problems import send_problem
 from .types import ASGIApp, Message, Receive, Scope, Send
 
-#: The fields a 304 repeats from the 200 (RFC 9110 §15.4.5; see `kept_in_304`).
+#: The fields a 304 repeats from the 200 (RFC 9110 §15.4.5; Last-Modified too without an ETag).
 NOT_MODIFIED_HEADERS: Final = NOT_MODIFIED_FIELDS
 
 _CONDITIONAL: Final = frozenset(
@@ -47,7 +35,7 @@ _CONDITIONAL: Final = frozenset(
 
 
 class ConditionalMiddleware:
-    """Turn an app's 200 into 304 or 412 when the request's preconditions say so.
+    """Turn an app's 2xx into 304 or 412 when the request's preconditions say so.
 
     `keep` names the header fields a 304 repeats (lower case). Last-Modified
     is repeated too when there is no ETag, since it is then what a cache
@@ -64,10 +52,12 @@ class ConditionalMiddleware:
         lenient_dates: bool = False,
     ) -> None:
         self.app = app
-        self.keep = frozenset(name.lower().encode("latin-1") for name in keep)
+        self.keep = frozenset(name.lower() for name in keep)
         self.lenient_dates = lenient_dates
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Only GET and HEAD with a conditional field can be answered other
+        # than as the app answers (`read_decision`); the rest is not wrapped.
         if (
             scope["type"] != "http"
             or scope["method"] not in SAFE_METHODS
@@ -90,44 +80,26 @@ class ConditionalMiddleware:
         await self.app(scope, receive, conditional_send)
 
     async def _replace(self, scope: Scope, send: Send, start: Message) -> bool:
-        """Answer in place of the app when its 200 meets the preconditions; say if it did."""
-        if start["status"] != 200:
+        """Answer in place of the app when the core decides so; say if it did."""
+        decision = read_decision(
+            scope["method"],
+            lambda name: _lines(scope["headers"], name.encode()),
+            [(n.decode("latin-1"), v.decode("latin-1")) for n, v in start.get("headers", [])],
+            status=start["status"],
+            keep=self.keep,
+            lenient_dates=self.lenient_dates,
+        )
+        if decision.outcome is ReadOutcome.PROCEED:
             return False
-        headers: list[tuple[bytes, bytes]] = list(start.get("headers", []))
-        try:
-            conditions = Conditions.from_headers(
-                lambda name: _lines(scope["headers"], name.encode()),
-                lenient_dates=self.lenient_dates,
-            )
-        except MalformedHeader as error:
-            await send_problem(scope, send, error.problem)
-            return True
-        current = _validators(headers)
-        decision = evaluate(scope["method"], conditions, current)
-        if decision is Decision.NOT_MODIFIED:
-            kept = [(n, v) for n, v in headers if n.lower() in self.keep]
-            if current.etag is None:
-                kept += [(n, v) for n, v in headers if n.lower() == b"last-modified"]
+        if decision.outcome is ReadOutcome.NOT_MODIFIED:
+            kept = [(n.encode("latin-1"), v.encode("latin-1")) for n, v in decision.fields]
             await send({"type": "http.response.start", "status": 304, "headers": kept})
             await send({"type": "http.response.body", "body": b""})
             return True
-        if decision is Decision.PRECONDITION_FAILED:
-            await send_problem(scope, send, precondition_failed(current).problem)
-            return True
-        return False
+        assert decision.error is not None
+        await send_problem(scope, send, decision.error.problem)
+        return True
 
 
 def _lines(headers: list[tuple[bytes, bytes]], name: bytes) -> list[str]:
     return [v.decode("latin-1") for n, v in headers if n.lower() == name]
-
-
-def _validators(headers: list[tuple[bytes, bytes]]) -> Validators:
-    """The validators of the app's answer; a malformed one is as good as none."""
-    etag = last_modified = None
-    for value in _lines(headers, b"etag")[:1]:
-        with contextlib.suppress(MalformedHeader):
-            etag = ETag.parse(value)
-    for value in _lines(headers, b"last-modified")[:1]:
-        with contextlib.suppress(MalformedHeader):
-            last_modified = parse_http_date(value)
-    return Validators(etag, last_modified)

@@ -12,8 +12,8 @@
   problem: a raised `ProblemError`, an integrity error (409 naming the
   field), and Django's own 400/403/404/405/413/500 pages.
   `IntegrityErrorMiddleware` does the integrity part alone.
-- `conditional`, `ConditionalGetMiddleware` (_conditional.py): 304 and 412
-  for GET and HEAD, evaluated by the core in RFC 9110 §13.2.2 order.
+- `conditional`, `ConditionalGetMiddleware` (_conditional.py): 304, 412 and
+  400 for GET and HEAD, decided by the core's `read_decision`.
 - `versioned_update`, `versioned_delete` (_versioned.py): the precondition
   checked inside the UPDATE statement, on an integer version column whose
   value is the row's strong ETag.

@@ -1,4 +1,4 @@
-"""Conditional GET and HEAD for Django views: 304 and 412 by the core's `evaluate`.
+"""Conditional GET and HEAD for Django views: 304, 412 and 400 by the core's `read_decision`.
 
 Django's own `condition` decorator gets the order of RFC 9110 §13.2.2
 right but reads the fields loosely: `parse_etags` splits ``"a,b"`` (one
@@ -6,8 +6,8 @@ tag) in two and silently drops a malformed tag, so an unquoted ``If-Match:
 7`` counts as absent; malformed dates are ignored; a resource with no
 Last-Modified fails If-Unmodified-Since (§13.1.4 says ignore it); a failed
 If-Match on a resource that does not exist is a 412 where §13.2.1 wants
-the view's 404; and its 412 is an empty page. Here every field is parsed
-strictly (400 naming it), the core evaluates, and refusals are problems
+the view's 404; and its 412 is an empty page. Here the core reads every
+field strictly (400 naming it) and decides, and refusals are problems
 naming the current ETag.
 
 Writes are not checked here. A check before the write and the write itself
@@ -18,51 +18,43 @@ that race): a write is checked inside its own statement, by
 
 from __future__ import annotations
 
-import contextlib
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.http import HttpRequest, HttpResponseBase, HttpResponseNotModified
 
-from .._errors import MalformedHeader, ProblemError
+from .._conditional_read import ReadDecision, ReadOutcome, not_modified_fields, read_decision
 from .._etag import ETag
-from .._httpdate import format_http_date, parse_http_date
-from .._preconditions import SAFE_METHODS, Decision, Validators, evaluate, kept_in_304
-from .._refusals import precondition_failed
+from .._httpdate import format_http_date
+from .._preconditions import SAFE_METHODS, Validators
 from ._middleware import ResponseMiddleware
 from ._problems import error_response
-from ._requests import request_conditions
+from ._requests import header_lines
 
 ValidatorsFunction = Callable[..., Validators | ETag | None]
 View = Callable[..., HttpResponseBase]
 
-# RFC 9110 §15.4.5: "The server generating a 304 response MUST generate any
-# of the following header fields that would have been sent in a 200 (OK)
-# response to the same request: Content-Location, Date, ETag, and Vary;
-# Cache-Control and Expires".
-
 
 def conditional(validators: ValidatorsFunction) -> Callable[[View], View]:
-    """Answer GET and HEAD with 304 or 412 before the view runs; add the validators to its 200.
+    """Answer GET and HEAD with 304, 412 or 400 before the view runs; add the validators to its 200.
 
     `validators` takes the view's arguments and returns the current
     `Validators` (or just an `ETag`) of the resource, or None when it does
-    not exist (the view then answers its 404). Other methods go to the view
-    unchecked.
+    not exist (the view then answers its 404, whatever the preconditions
+    say: RFC 9110 §13.2.1). Other methods go to the view unchecked.
     """
 
     def decorate(view: View) -> View:
         @functools.wraps(view)
         def conditional_view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            # `read_decision` decides GET and HEAD only: spare writes the read.
             if request.method not in SAFE_METHODS:
                 return view(request, *args, **kwargs)
             found = validators(request, *args, **kwargs)
             current = Validators(found) if isinstance(found, ETag) else found
-            try:
-                refused = answer_preconditions(request, current)
-            except ProblemError as error:
-                return error_response(error)
+            decided = read_decision(request.method, header_lines(request), current)
+            refused = _response(decided)
             if refused is not None:
                 return refused
             response = view(request, *args, **kwargs)
@@ -79,25 +71,18 @@ def answer_preconditions(request: Any, current: Validators | None) -> HttpRespon
     """The 304 for a GET or HEAD whose client has the current representation, else None.
 
     Raises `PreconditionFailed` (412) when If-Match or If-Unmodified-Since
-    fail, and `MalformedHeader` (400) for a malformed field.
+    fail, and `MalformedHeader` (400) for a malformed field; nothing when
+    `current` is None (the caller's 404).
     """
-    decision = evaluate(request.method, request_conditions(request), current)
-    if decision is Decision.NOT_MODIFIED:
-        assert current is not None
-        return not_modified(current)
-    if decision is Decision.PRECONDITION_FAILED:
-        raise precondition_failed(current)
-    return None
+    decided = read_decision(request.method, header_lines(request), current)
+    if decided.error is not None:
+        raise decided.error
+    return _response(decided)
 
 
 def not_modified(current: Validators) -> HttpResponseNotModified:
     """A 304 carrying the validators (Last-Modified only when there is no ETag, §15.4.5)."""
-    response = HttpResponseNotModified()
-    if current.etag is not None:
-        response["ETag"] = current.etag.to_header()
-    elif current.last_modified is not None:
-        response["Last-Modified"] = format_http_date(current.last_modified)
-    return response
+    return _not_modified(not_modified_fields(current))
 
 
 def set_validators(response: HttpResponseBase, current: Validators) -> None:
@@ -109,7 +94,7 @@ def set_validators(response: HttpResponseBase, current: Validators) -> None:
 
 
 class ConditionalGetMiddleware(ResponseMiddleware):
-    """304 and 412 for any GET or HEAD whose 200 carries an ETag or Last-Modified.
+    """304, 412 and 400 for any GET or HEAD, from the view's answer and the request's preconditions.
 
     In place of ``django.middleware.http.ConditionalGetMiddleware``, with the
     strict reading and the problem answers of `conditional`; in MIDDLEWARE,
@@ -124,29 +109,27 @@ class ConditionalGetMiddleware(ResponseMiddleware):
         self, request: HttpRequest, response: HttpResponseBase
     ) -> HttpResponseBase:
         """The hook ``decorator_from_middleware`` calls, to use this on one view."""
-        if request.method not in SAFE_METHODS or response.status_code != 200:
+        # `read_decision` decides GET and HEAD only: spare the rest the call.
+        if request.method not in SAFE_METHODS:
             return response
-        current = _validators_of(response)
-        if current.etag is None and current.last_modified is None:
-            return response
-        try:
-            refused = answer_preconditions(request, current)
-        except ProblemError as error:
-            return error_response(error)
-        if refused is None:
-            return response
-        for name in kept_in_304(response.headers):
-            if not refused.has_header(name):
-                refused[name] = response[name]
-        return refused
+        decided = read_decision(
+            request.method, header_lines(request), response.items(), status=response.status_code
+        )
+        return _response(decided) or response
 
 
-def _validators_of(response: HttpResponseBase) -> Validators:
-    """The validators a response carries; a malformed one is as good as none."""
-    etag = last_modified = None
-    with contextlib.suppress(MalformedHeader):
-        etag = ETag.parse(response["ETag"]) if response.has_header("ETag") else None
-    with contextlib.suppress(MalformedHeader):
-        if response.has_header("Last-Modified"):
-            last_modified = parse_http_date(response["Last-Modified"])
-    return Validators(etag, last_modified)
+def _response(decided: ReadDecision) -> HttpResponseBase | None:
+    """The answer in place of the view's, or None to let the view answer."""
+    if decided.outcome is ReadOutcome.PROCEED:
+        return None
+    if decided.outcome is ReadOutcome.NOT_MODIFIED:
+        return _not_modified(decided.fields)
+    assert decided.error is not None
+    return error_response(decided.error)
+
+
+def _not_modified(fields: Iterable[tuple[str, str]]) -> HttpResponseNotModified:
+    response = HttpResponseNotModified()
+    for name, value in fields:
+        response[name] = value
+    return response

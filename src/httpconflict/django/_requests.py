@@ -9,6 +9,7 @@ quote it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from .._media import JSON, parse_json_object, require_media_type
@@ -32,13 +33,18 @@ def request_conditions(request: HasHeaders) -> Conditions:
     Raises `MalformedHeader` (400) naming a malformed field. Repeated field
     lines arrive joined with commas, which `EntityTags` parses as one list.
     """
+    return Conditions.from_headers(header_lines(request))
+
+
+def header_lines(request: HasHeaders) -> Callable[[str], list[str]]:
+    """A function giving the field lines of a request header (one, or none)."""
     headers = request.headers
 
     def lines(name: str) -> list[str]:
         value = headers.get(name)
         return [] if value is None else [value]
 
-    return Conditions.from_headers(lines)
+    return lines
 
 
 def json_body(request: Any) -> dict[str, Any]:

@@ -10,7 +10,8 @@
         serializer_class = NoteSerializer
 
 `ConditionalModelMixin` makes ``retrieve`` send the row's ETag (its
-version) and answer 304 and 412; ``update``, ``partial_update`` and
+version) and answer 304, 412 and 400 as the core's `read_decision`
+decides; ``update``, ``partial_update`` and
 ``destroy`` require If-Match (428 without it) and write with
 `versioned_update` / `versioned_delete`, which check it in the UPDATE
 statement itself (412 when stale). ``create`` answers with the ETag and
@@ -44,7 +45,7 @@ from .._media import JSON, parse_json, parse_media_type, require_media_type
 from .._preconditions import evaluate
 from .._problem import INVALID_DOCUMENT, MALFORMED_JSON, UNSUPPORTED_MEDIA_TYPE, ProblemDetails
 from .._refusals import decision_error
-from ._conditional import answer_preconditions
+from ._conditional import answer_preconditions, set_validators
 from ._problems import error_response, integrity_problem_of, problem_response, status_problem
 from ._requests import request_conditions
 from ._versioned import version_etag, version_validators, versioned_delete, versioned_update
@@ -77,11 +78,14 @@ class ConditionalModelMixin:
         def reverse_action(self, url_name: str, *args: Any, **kwargs: Any) -> str: ...
 
     def retrieve(self, request: Any, *args: Any, **kwargs: Any) -> Any:
-        instance = self.get_object()
-        not_modified = answer_preconditions(request, self.validators(instance))
+        instance = self.get_object()  # 404 first: preconditions are then ignored (§13.2.1)
+        current = self.validators(instance)
+        not_modified = answer_preconditions(request, current)
         if not_modified is not None:
             return not_modified
-        return Response(self.get_serializer(instance).data, headers=self.etag_header(instance))
+        response = Response(self.get_serializer(instance).data, headers=self.etag_header(instance))
+        set_validators(response, current)  # Last-Modified, when `validators` gives one
+        return response
 
     def create(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         serializer = self.get_serializer(data=request.data)

@@ -1,7 +1,7 @@
 """The document resources: /v1/{collection}/{id}, its history, and collections.
 
 Handlers only translate: they read the request, let the core decide
-(`evaluate` for reads, `write_flow` for writes) with the store's primitives
+(`read_decision` for reads, `write_flow` for writes) with the store's primitives
 doing the I/O, and render the outcome.
 """
 
@@ -18,10 +18,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from .. import ReadOutcome, read_decision
 from .._errors import NotFound, PreconditionFailed, PreconditionRequired
 from .._etag import ETag
 from .._httpdate import format_http_date
-from .._preconditions import Decision, evaluate
 from .._problem import CONTENDED
 from .._write import Guard, WriteDecision, WriteOutcome, WriteResult, arun_write, write_flow
 from ..storage import Document, DocumentStore, Version
@@ -30,7 +30,7 @@ from .config import ServiceConfig
 from .keys import KeyedWrite
 from .patch import patch_document
 from .problems import problem_response
-from .requests import check_name, conditions, int_parameter, read_document
+from .requests import check_name, condition_fields, conditions, int_parameter, read_document
 
 DOCUMENT: Final = "/v1/{collection}/{doc_id}"
 COLLECTION: Final = "/v1/{collection}"
@@ -79,25 +79,18 @@ def _document_headers(doc: Document) -> dict[str, str]:
 
 
 async def get_document(request: Request) -> Response:
-    """GET and HEAD: the document, 304, 412 or 404."""
+    """GET and HEAD: the document, 304, 412, 400 or 404, as `read_decision` decides."""
     collection, doc_id = _names(request)
-    when = conditions(request)
     doc = await _store(request).get(collection, doc_id)
     if doc is None:
+        # Preconditions, even malformed ones, are ignored (RFC 9110 §13.2.1).
         raise NotFound(f"no document {doc_id!r} in collection {collection!r}")
     headers = _document_headers(doc)
-    if when.present:
-        decision = evaluate(request.method, when, doc.validators)
-        if decision is Decision.NOT_MODIFIED:
-            # RFC 9110 §15.4.5: a 304 carries the ETag and Cache-Control a 200
-            # would have, and no representation metadata besides.
-            del headers["Last-Modified"]
-            return Response(status_code=304, headers=headers)
-        if decision is Decision.PRECONDITION_FAILED:
-            raise PreconditionFailed(
-                "the document's current version does not match If-Match/If-Unmodified-Since",
-                current_etag=headers["ETag"],
-            )
+    decided = read_decision(request.method, condition_fields(request), headers.items())
+    if decided.outcome is ReadOutcome.NOT_MODIFIED:
+        return Response(status_code=304, headers=dict(decided.fields))
+    if decided.error is not None:
+        raise decided.error
     return Response(doc.body, media_type=JSON, headers=headers)
 
 

@@ -3,7 +3,7 @@
 The page (docs/editor.md) is plain HTML, JavaScript and CSS with no build
 step; it talks to the service only through the documented HTTP API. The
 files are read once, at the first request, and served with a strong ETag
-(answering If-None-Match with 304) and a Content-Security-Policy that
+(answered 304, 412 or 400 as the core's `read_decision` decides) and a Content-Security-Policy that
 allows nothing but this origin, so the page cannot load anything from
 another network. The routes are not in /openapi.json: they are a client
 of the API, not part of it.
@@ -19,10 +19,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from .. import ReadOutcome, read_decision
 from .._errors import NotFound
 from .._etag import ETag
-from .._preconditions import Decision, Validators, evaluate
-from .requests import conditions
+from .requests import condition_fields
 
 WEB: Final = Path(__file__).parent / "web"
 # name -> media type; anything else under /editor/ is a 404.
@@ -51,10 +51,11 @@ def _serve(request: Request, name: str) -> Response:
     body, etag = _read(name)
     # no-cache: revalidate each time (a 304 is cheap), so a new version shows at once.
     headers = {**SECURITY, "ETag": etag.to_header(), "Cache-Control": "no-cache"}
-    if evaluate(request.method, conditions(request), Validators(etag=etag)) is (
-        Decision.NOT_MODIFIED
-    ):
-        return Response(status_code=304, headers=headers)
+    decided = read_decision(request.method, condition_fields(request), headers.items())
+    if decided.outcome is ReadOutcome.NOT_MODIFIED:
+        return Response(status_code=304, headers=dict(decided.fields))
+    if decided.error is not None:
+        raise decided.error
     return Response(body, media_type=FILES[name], headers=headers)
 
 

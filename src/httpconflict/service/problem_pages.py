@@ -6,7 +6,8 @@ resolves on the service itself. The pages come from the knowledge base
 of ``httpconflict diagnose`` (one source for both, itself made from
 `_problem.PROBLEM_TYPES`): HTML with the fix steps as schema.org HowTo
 JSON-LD, or JSON when the client prefers application/json. They are
-static, so each has a strong ETag and answers If-None-Match with 304.
+static, so each has a strong ETag, and conditional requests are answered
+as the core's `read_decision` decides (304 for a matching If-None-Match).
 An unknown slug is a 404 not-found problem.
 """
 
@@ -19,12 +20,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from .. import ReadOutcome, read_decision
 from .._errors import NotFound
 from .._etag import ETag
-from .._preconditions import Decision, Validators, evaluate
 from ..tools.diagnose.knowledge import knowledge_base
 from ..tools.diagnose.page import entry_document, entry_page
-from .requests import conditions
+from .requests import condition_fields
 
 PROBLEM_PAGE: Final = "/problems/{slug}"
 HTML: Final = "text/html; charset=utf-8"
@@ -49,9 +50,11 @@ async def problem_page(request: Request) -> Response:
         "Vary": "Accept",
         "Cache-Control": "public, max-age=86400",
     }
-    when = conditions(request)
-    if evaluate(request.method, when, Validators(etag=etag)) is Decision.NOT_MODIFIED:
-        return Response(status_code=304, headers=headers)
+    decided = read_decision(request.method, condition_fields(request), headers.items())
+    if decided.outcome is ReadOutcome.NOT_MODIFIED:
+        return Response(status_code=304, headers=dict(decided.fields))
+    if decided.error is not None:
+        raise decided.error
     return Response(body, media_type=media_type, headers=headers)
 
 

@@ -35,10 +35,17 @@ _CONDITIONAL: Final = frozenset(
     {b"if-match", b"if-none-match", b"if-modified-since", b"if-unmodified-since"}
 )
 _NO_CONDITIONS: Final = Conditions()
+_NO_FIELDS: Final[dict[str, list[str]]] = {}
 
 
 def conditions(request: Request) -> Conditions:
     """The request's conditional header fields (400 if one is malformed)."""
+    lines = condition_fields(request)
+    return Conditions.from_headers(lines) if lines else _NO_CONDITIONS
+
+
+def condition_fields(request: Request) -> dict[str, list[str]]:
+    """The lines of the request's conditional header fields, by lower-case name, unparsed."""
     # One pass over the raw header list (ASGI names are lower-case bytes);
     # most requests carry one conditional field or none.
     lines: dict[str, list[str]] | None = None
@@ -47,7 +54,7 @@ def conditions(request: Request) -> Conditions:
             if lines is None:
                 lines = {}
             lines.setdefault(name.decode("latin-1"), []).append(value.decode("latin-1"))
-    return _NO_CONDITIONS if lines is None else Conditions.from_headers(lines)
+    return _NO_FIELDS if lines is None else lines
 
 
 @overload

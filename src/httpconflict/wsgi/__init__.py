@@ -9,8 +9,8 @@
   with ``Idempotent-Replayed: true``, 409 in flight, 422 for a reused key,
   400 for a malformed one, the claim released when the app raises; a body
   that ends early runs nothing (400 ``incomplete-body``, see _input.py).
-- `ConditionalMiddleware` (conditional.py): 304 and 412 for GET and HEAD
-  from the ETag and Last-Modified the app answers with.
+- `ConditionalMiddleware` (conditional.py): 304, 412 and 400 for GET and
+  HEAD from the app's answer, as the core's `read_decision` decides.
 """
 
 from .._idempotency_policy import DEFAULT_REPLAY_HEADERS, IdempotencyPolicy, authorization_principal

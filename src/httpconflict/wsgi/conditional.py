@@ -1,32 +1,21 @@
-"""WSGI middleware for conditional GET and HEAD, from the validators of the app's answer.
+"""WSGI middleware for conditional GET and HEAD, decided from the app's own answer.
 
-An app that sets ETag or Last-Modified gets 304 when If-None-Match or
-If-Modified-Since says the client has the representation, and 412 when
-If-Match or If-Unmodified-Since fails, decided by `httpconflict.evaluate`
-in RFC 9110 §13.2.2 order.
+The app answers as if the request had no preconditions; the core's
+`read_decision` weighs that answer (its status and header fields) against
+the request's If-Match, If-Unmodified-Since, If-None-Match and
+If-Modified-Since in RFC 9110 §13.2.2 order, and the middleware sends what
+it decides: the answer as it is, a 304 with the fields §15.4.5 lists, a
+412 problem naming the current ETag, or a 400 naming a malformed field.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
 from typing import Final
 
-from .._errors import MalformedHeader
-from .._etag import ETag
-from .._httpdate import parse_http_date
-from .._preconditions import (
-    NOT_MODIFIED_FIELDS,
-    SAFE_METHODS,
-    Conditions,
-    Decision,
-    Validators,
-    evaluate,
-    kept_in_304,
-)
-from .._refusals import precondition_failed
+from .._conditional_read import NOT_MODIFIED_FIELDS, ReadOutcome, read_decision
+from .._preconditions import SAFE_METHODS
 from ._answers import (
-    Headers,
     StartResponse,
     WSGIApplication,
     WSGIEnvironment,
@@ -40,11 +29,11 @@ from ._answers import (
 
 
 class ConditionalMiddleware:
-    """304 and 412 for GET and HEAD, from the ETag and Last-Modified of the app's answer.
+    """304, 412 and 400 for GET and HEAD, from the app's answer and the request's preconditions.
 
-    Only requests that carry a conditional header are touched; their
-    answer is held back until it is known whether the body is sent. A
-    malformed conditional header on a resource that exists is a 400 problem.
+    Only GET and HEAD requests that carry a conditional field are touched;
+    their answer is held back until it is known whether the body is sent.
+    Any answer but a 2xx is passed on untouched (RFC 9110 §13.2.1).
     """
 
     def __init__(self, app: WSGIApplication) -> None:
@@ -52,35 +41,28 @@ class ConditionalMiddleware:
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         method = environ["REQUEST_METHOD"]
+        # Only these can be answered other than as the app answers (`read_decision`).
         if method not in SAFE_METHODS or not any(f in environ for f in _CONDITIONAL_FIELDS):
             return self.app(environ, start_response)
         captured = run(self.app, environ, None)
         if captured.error is not None:
             raise captured.error
-        current = _validators(captured.headers) if captured.status_code == 200 else None
-        if current is None:
-            # RFC 9110 §13.2.1: a server MUST ignore the preconditions when the
-            # answer without them would not be 2xx; without validators there
-            # is nothing to compare them with.
+        decision = read_decision(
+            method,
+            lambda name: header_lines(environ, environ_name(name)),
+            captured.headers,
+            status=captured.status_code,
+        )
+        if decision.outcome is ReadOutcome.PROCEED:
             return pass_on(start_response, captured)
-        try:
-            conditions = Conditions.from_headers(
-                lambda name: header_lines(environ, environ_name(name))
-            )
-        except MalformedHeader as error:
-            return problem_answer(start_response, error.problem)
-        decision = evaluate(method, conditions, current)
-        if decision is Decision.NOT_MODIFIED:
-            keep = kept_in_304(name for name, _ in captured.headers)
-            kept = [(n, v) for n, v in captured.headers if n.lower() in keep]
-            start_response(status_line(304), kept)
+        if decision.outcome is ReadOutcome.NOT_MODIFIED:
+            start_response(status_line(304), list(decision.fields))
             return []
-        if decision is Decision.PRECONDITION_FAILED:
-            return problem_answer(start_response, precondition_failed(current).problem)
-        return pass_on(start_response, captured)
+        assert decision.error is not None
+        return problem_answer(start_response, decision.error.problem)
 
 
-#: The fields a 304 repeats from the 200 (RFC 9110 §15.4.5; see `kept_in_304`).
+#: The fields a 304 repeats from the 200 (RFC 9110 §15.4.5; Last-Modified too without an ETag).
 NOT_MODIFIED_HEADERS: Final = NOT_MODIFIED_FIELDS
 _CONDITIONAL_FIELDS: Final = (
     "HTTP_IF_MATCH",
@@ -88,19 +70,3 @@ _CONDITIONAL_FIELDS: Final = (
     "HTTP_IF_MODIFIED_SINCE",
     "HTTP_IF_UNMODIFIED_SINCE",
 )
-
-
-def _validators(headers: Headers) -> Validators | None:
-    etag: ETag | None = None
-    last_modified: datetime | None = None
-    for name, value in headers:
-        try:
-            if name.lower() == "etag":
-                etag = ETag.parse(value)
-            elif name.lower() == "last-modified":
-                last_modified = parse_http_date(value)
-        except MalformedHeader:
-            continue  # the app's own malformed validator validates nothing
-    if etag is None and last_modified is None:
-        return None
-    return Validators(etag, last_modified)
