@@ -251,11 +251,10 @@ def test_no_key() -> None:
     assert stop.value.value.problem.type.endswith("/idempotency-key-missing")
 
 
-def test_transactional_first_request_checks_then_executes() -> None:
-    """Transactional: look the key up (no claim), execute, then complete (the app may have)."""
+def test_transactional_first_request_executes_then_completes() -> None:
+    """Transactional: no claim, no look-up first; execute, then complete (the app may have)."""
     flow = idempotency_flow("k", FP, transactional=True)
-    assert isinstance(next(flow), Check)
-    assert isinstance(flow.send(None), Execute)
+    assert isinstance(next(flow), Execute)
     assert flow.send(CREATED) == Complete(CREATED)
     answer = end(flow, True)
     assert answer.response == CREATED  # type: ignore[attr-defined]
@@ -270,7 +269,6 @@ def test_transactional_refusal_recorded_after_a_duplicates_write_replays_that() 
     refused = StoredResponse(412, (), b"{}")
     flow = idempotency_flow("k", FP, transactional=True)
     next(flow)
-    flow.send(None)
     assert flow.send(refused) == Complete(refused)
     assert isinstance(flow.send(False), Check)
     answer = end(flow, Record(FP, State.COMPLETED, CREATED))
@@ -282,30 +280,39 @@ def test_transactional_server_errors_are_not_recorded() -> None:
     """Transactional: a 5xx ends the flow with no record, so a retry runs again."""
     flow = idempotency_flow("k", FP, transactional=True)
     next(flow)
-    flow.send(None)
     failed = StoredResponse(503, (), b"")
     assert end(flow, failed).response == failed  # type: ignore[attr-defined]
 
 
-def test_transactional_race_lost_replays_the_winner() -> None:
-    """Transactional: an app that lost the race to record looks again and replays."""
+def test_transactional_retry_is_undone_and_replays_the_record() -> None:
+    """Transactional: a retry (or a duplicate that lost the race) finds the key taken when it
+    records: its attempt was rolled back, and the record is looked up and replayed."""
     flow = idempotency_flow("k", FP, transactional=True)
     next(flow)
-    flow.send(None)
     assert isinstance(flow.send(Taken()), Check)
     answer = end(flow, Record(FP, State.COMPLETED, CREATED))
     assert answer.replayed  # type: ignore[attr-defined]
 
 
-def test_transactional_races_are_bounded() -> None:
-    """Transactional: losing every race ends in a 409, not a loop."""
+def test_transactional_key_reused_for_another_request_is_422() -> None:
+    """Transactional: the key recorded another request's answer: 422, this attempt undone."""
     flow = idempotency_flow("k", FP, transactional=True)
     next(flow)
+    flow.send(Taken())
+    answer = end(flow, Record("another", State.COMPLETED, CREATED))
+    assert answer.problem.status == 422  # type: ignore[attr-defined]
+
+
+def test_transactional_races_are_bounded() -> None:
+    """Transactional: losing every race (the record gone each time it is looked up) ends in a
+    409, not a loop."""
+    flow = idempotency_flow("k", FP, transactional=True)
+    assert isinstance(next(flow), Execute)
     for _ in range(2):
-        assert isinstance(flow.send(None), Execute)
         assert isinstance(flow.send(Taken()), Check)
-    flow.send(None)
-    assert end(flow, Taken()).problem.status == 409  # type: ignore[attr-defined]
+        assert isinstance(flow.send(None), Execute)
+    assert isinstance(flow.send(Taken()), Check)
+    assert end(flow, None).problem.status == 409  # type: ignore[attr-defined]
 
 
 # -- the store fails ---------------------------------------------------------------------------
@@ -325,9 +332,14 @@ def test_on_unavailable_table() -> None:
 
 @pytest.mark.parametrize("transactional", [False, True], ids=["claim", "check"])
 def test_store_down_before_running_is_503(transactional: bool) -> None:
-    """A claim (or look-up) the store could not make: 503 with its Retry-After; nothing runs."""
+    """A claim (or a look-up after an attempt undone) the store could not make: 503 with its
+    Retry-After; nothing ran, or what ran was rolled back."""
     flow = idempotency_flow("k", FP, transactional=transactional)
-    assert isinstance(next(flow), Check if transactional else Claim)
+    if transactional:
+        assert isinstance(next(flow), Execute)
+        assert isinstance(flow.send(Taken()), Check)
+    else:
+        assert isinstance(next(flow), Claim)
     answer = end(flow, DOWN)
     assert answer.problem is DOWN.problem  # type: ignore[attr-defined]
     assert answer.problem.status == 503  # type: ignore[attr-defined]

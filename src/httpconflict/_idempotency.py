@@ -347,10 +347,12 @@ def idempotency_flow(
     its writes after (`ON_UNAVAILABLE`).
 
     `transactional`: the app records its answer itself, in the transaction
-    of its side effect, which fails if another request recorded first. The
-    key is then only looked up (`Check`) before executing: there is no claim
-    and no lease, a crash leaves nothing behind, and a duplicate racing the
-    first gets the first's answer once its own attempt is rolled back.
+    of its side effect, which fails if another request recorded first and
+    undoes that side effect. So the request simply executes: there is no
+    claim and no lease, a crash leaves nothing behind, and a retry (or a
+    duplicate racing the first) has its own attempt rolled back and gets the
+    recorded answer, looked up (`Check`) then; a replay costs an attempt
+    undone, which is rare, and every first request saves the look-up.
     An answer the app did not record (it wrote nothing: a 412, a 404) is
     recorded after it, if no other request under the key recorded first;
     if one did (a duplicate that ran at the same time and wrote, which is
@@ -367,43 +369,22 @@ def idempotency_flow(
         assert isinstance(reply, StoredResponse)
         return Answer(response=reply)
 
+    if transactional:
+        return (yield from _transactional(key, fingerprint, store_server_errors))
+
     polls = int(wait / POLL_SECONDS)
-    races = 0
     while True:
-        live = yield from _store_call(Check() if transactional else Claim())
+        live = yield from _store_call(Claim())
         if isinstance(live, Unavailable):
             return _refused(live)
-        if live is not None:
-            assert isinstance(live, Record)
-            answer = _answer_duplicate(key, live, fingerprint, polls)
-            if answer is not None:
-                return answer
-            polls -= 1
-            yield Sleep(POLL_SECONDS)
-            continue
-        if not transactional:
+        if live is None:
             break
-        reply = yield Execute()
-        if isinstance(reply, Taken):
-            races += 1
-            if races < RACES:
-                continue
-            return _in_flight("this request kept losing the race to record its answer")
-        if isinstance(reply, Exception):
-            return Answer(error=reply)
-        assert isinstance(reply, StoredResponse)
-        if reply.status >= 500 and not store_server_errors:
-            return Answer(response=reply)
-        if (yield Complete(reply)) is False:
-            # Another request recorded under the key while this one ran. (A
-            # store that failed to record an answer that wrote nothing
-            # leaves it unrecorded: a retry runs again, harmlessly.)
-            live = yield Check()
-            if isinstance(live, Record):
-                answer = _answer_duplicate(key, live, fingerprint, 0)
-                if answer is not None:
-                    return answer
-        return Answer(response=reply)
+        assert isinstance(live, Record)
+        answer = _answer_duplicate(key, live, fingerprint, polls)
+        if answer is not None:
+            return answer
+        polls -= 1
+        yield Sleep(POLL_SECONDS)
 
     reply = yield Execute()
     if isinstance(reply, Exception):
@@ -420,6 +401,47 @@ def idempotency_flow(
     # once the store is back.
     yield from _store_call(Complete(reply))
     return Answer(response=reply)
+
+
+def _transactional(key: str, fingerprint: str, store_server_errors: bool) -> IdempotencyFlow:
+    """`idempotency_flow` when the app records its answer in its own transaction."""
+    for _ in range(RACES):
+        reply = yield Execute()
+        if isinstance(reply, Taken):
+            # A record was there (a retry's first try, or a duplicate that won
+            # the race): this attempt was undone; answer from the record.
+            answer = yield from _recorded_answer(key, fingerprint)
+            if answer is not None:
+                return answer
+            continue  # it expired in between: run again
+        if isinstance(reply, Exception):
+            return Answer(error=reply)
+        assert isinstance(reply, StoredResponse)
+        if reply.status >= 500 and not store_server_errors:
+            return Answer(response=reply)
+        if (yield Complete(reply)) is False:
+            # The app wrote nothing (a 412, a 404) and a record is there: this
+            # request is a retry, or a duplicate ran at the same time and wrote,
+            # which is why this one was refused. The record says what happened.
+            # (A store that failed to record leaves the answer unrecorded: a
+            # retry runs again, harmlessly, as it wrote nothing.)
+            answer = yield from _recorded_answer(key, fingerprint)
+            if answer is not None:
+                return answer
+        return Answer(response=reply)
+    return _in_flight("this request kept losing the race to record its answer")
+
+
+def _recorded_answer(
+    key: str, fingerprint: str
+) -> Generator[IdempotencyCommand, IdempotencyReply, Answer | None]:
+    """The answer a live record under the key gives this request (replay, 422, 409), if any."""
+    live = yield from _store_call(Check())
+    if isinstance(live, Unavailable):
+        return _refused(live)
+    if not isinstance(live, Record):
+        return None
+    return _answer_duplicate(key, live, fingerprint, 0)
 
 
 def _store_call(

@@ -234,3 +234,46 @@ async def test_completion_commits_with_the_document(store: DocumentStore) -> Non
         await store.put("c", "b", b"{}", tag("{}"), ABSENT, 2, completion=lambda _: second)
     assert await store.get("c", "b") is None
     assert await store.versions("c", "b", before=None, limit=10) is None
+
+
+async def test_an_expired_key_is_taken_over_by_a_keyed_write(store: DocumentStore) -> None:
+    """A key whose retention ran out records the next write's answer; it is no longer taken."""
+    keys = store.idempotency_store()
+    await keys.open()
+    old = StoredResponse(201, (("location", "/v1/c/a"),), b"", echoes=True)
+    now = time.time()
+    expired = Completion("p", "old", "f" * 64, old, now - 120, now - 60)
+    assert (
+        await store.put("c", "a", b"{}", tag("{}"), ABSENT, 1, completion=lambda _: expired)
+    ).written
+    new = StoredResponse(204, (), b"")
+    fresh = Completion("p", "old", "e" * 64, new, now, now + 60)
+    etag = Guard(exists=True, etags=frozenset({tag("{}")}))
+    assert (await store.delete("c", "a", etag, 2, completion=lambda _: fresh)).written
+    live = await keys.get("p", "old", now=time.time())
+    assert live is not None
+    assert (live.fingerprint, live.response) == ("e" * 64, new)
+
+
+async def test_a_keyed_delete_records_its_answer_and_a_taken_key_undoes_it(
+    store: DocumentStore,
+) -> None:
+    """DELETE with a completion: recorded with the deletion; a live key refuses it whole."""
+    keys = store.idempotency_store()
+    await keys.open()
+    now = time.time()
+    assert (await store.put("c", "a", b"{}", tag("{}"), ABSENT, 1)).written
+    taken = Completion("p", "k", "f" * 64, StoredResponse(201, (), b"{}"), now, now + 60)
+    assert (
+        await store.put("c", "b", b"[]", tag("[]"), ABSENT, 2, completion=lambda _: taken)
+    ).written
+    etag = Guard(exists=True, etags=frozenset({tag("{}")}))
+    again = Completion("p", "k", "f" * 64, StoredResponse(204, (), b""), now, now + 60)
+    with pytest.raises(IdempotencyKeyTaken):
+        await store.delete("c", "a", etag, 3, completion=lambda _: again)
+    assert await store.get("c", "a") is not None  # the deletion was undone with the key
+    mine = Completion("p", "d", "f" * 64, StoredResponse(204, (), b""), now, now + 60)
+    assert (await store.delete("c", "a", etag, 4, completion=lambda _: mine)).written
+    live = await keys.get("p", "d", now=time.time())
+    assert live is not None
+    assert live.response == StoredResponse(204, (), b"")

@@ -2,7 +2,13 @@
 
 Each write is ONE statement: a data-modifying CTE whose first part is the
 guarded ``UPDATE ... WHERE etag = ANY(...)`` (or ``INSERT ... ON CONFLICT``)
-and whose other parts append the history row and prune old versions. Under
+and whose other parts append the history row, prune old versions and, for
+a write under an Idempotency-Key, record its answer. The key's row is a
+plain INSERT: a key already recorded makes it violate the key's primary
+key, which undoes the whole statement, the document write included (a
+key whose retention has run out is then removed and the write tried again).
+One statement is one round trip, where a transaction around two would be
+four. Under
 READ COMMITTED a concurrent writer of the same row waits for the row lock
 and then re-checks the WHERE clause against the row as committed, so the
 guard is the compare of a compare-and-swap. A refused write is followed by
@@ -16,7 +22,7 @@ each locks the documents table to build or drop its indexes.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Final
 
@@ -25,7 +31,7 @@ from psycopg import AsyncConnection, sql
 from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from .._errors import InvalidDocument, Unavailable
+from .._errors import IdempotencyKeyTaken, InvalidDocument, Unavailable
 from .._integrity_policy import ConstraintViolated
 from .._preconditions import Validators
 from .._write import Guard, WriteResult
@@ -40,7 +46,8 @@ from ._documents import (
     written,
 )
 from ._unique import UniqueKey, index_name, parse_unique_keys, unique_violation
-from .idempotency.postgres import PostgresIdempotencyStore, record
+from .idempotency._rows import COMPLETED, encode_headers, stored_body
+from .idempotency.postgres import PostgresIdempotencyStore
 
 SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -88,16 +95,25 @@ _COLUMNS: Final = "collection, id, version, etag, body, modified_us"
 _READ: Final = "collection, id, version, etag, convert_to(body, 'UTF8'), modified_us, previous_us"
 
 # The history append and the prune ride in the same statement as the write.
-_RECORD: Final = f"""
+_HISTORY: Final = f"""
 , recorded AS (
     INSERT INTO document_versions ({_COLUMNS}) SELECT {_COLUMNS} FROM written
 ), pruned AS (
     DELETE FROM document_versions v USING written w
     WHERE v.collection = w.collection AND v.id = w.id
       AND v.version <= w.version - %(history)s::bigint
+)"""
+_RECORD: Final = f"{_HISTORY}\nSELECT previous_us FROM written"
+# ... and so does the answer of a write made under an Idempotency-Key.
+_RECORD_KEYED: Final = f"""{_HISTORY}, keyed AS (
+    INSERT INTO idempotency_keys
+        (principal, key, fingerprint, token, state, expires_at, status, headers, body)
+    SELECT %(k_principal)s, %(k_key)s, %(k_fingerprint)s, '', '{COMPLETED}', %(k_expires)s,
+           %(k_status)s, %(k_headers)s, %(k_body)s
+    FROM written
 )
-SELECT previous_us FROM written
-"""
+SELECT previous_us FROM written"""
+_KEY_CONSTRAINT: Final = "idempotency_keys_pkey"
 
 _TARGET: Final = "collection = %(collection)s AND id = %(id)s"
 _SET_NEW_STATE: Final = (
@@ -200,20 +216,38 @@ class PostgresDocumentStore:
     ) -> WriteResult:
         check_put_guard(guard)
         try:
-            if completion is None:
-                return await self._put(None, collection, id, body, etag, guard, now_us)
-            # The document and its idempotency key commit together, or neither.
-            async with _answered(), self._pool.connection() as conn, conn.transaction():
-                result = await self._put(conn, collection, id, body, etag, guard, now_us)
-                if result.written:
-                    await record(conn, completion(result))
-            return result
+            return await self._keyed(
+                completion,
+                lambda: self._put(collection, id, body, etag, guard, now_us, completion),
+            )
         except psycopg.IntegrityError as error:
-            # The statement, and the transaction around it, were rolled back.
+            # The statement was rolled back.
             violated = await self._unique_violation(error)
             if violated is None:
                 raise
             raise violated from error
+
+    async def _keyed(
+        self, completion: CompletionFor | None, write: Callable[[], Awaitable[WriteResult]]
+    ) -> WriteResult:
+        """Run `write`; if its key is taken, by an expired record take it over, else refuse."""
+        for _ in range(2):
+            try:
+                return await write()
+            except psycopg.errors.UniqueViolation as error:
+                if completion is None or error.diag.constraint_name != _KEY_CONSTRAINT:
+                    raise
+                # The document write was undone with the key's row.
+                key = completion(WriteResult(True))
+                if not await self._all(
+                    "DELETE FROM idempotency_keys WHERE principal = %s AND key = %s "
+                    "AND expires_at <= %s RETURNING 1",
+                    (key.principal, key.key, key.now),
+                ):
+                    raise IdempotencyKeyTaken(
+                        "another request with this Idempotency-Key recorded its answer first"
+                    ) from error
+        return await write()  # the key just freed was taken and expired again: a last try
 
     async def _unique_violation(self, error: psycopg.IntegrityError) -> ConstraintViolated | None:
         violated = unique_violation(error, self._indexes)
@@ -279,22 +313,21 @@ class PostgresDocumentStore:
 
     async def _put(
         self,
-        conn: AsyncConnection[TupleRow] | None,
         collection: str,
         id: str,
         body: bytes,
         etag: str,
         guard: Guard,
         now_us: int,
+        completion: CompletionFor | None,
     ) -> WriteResult:
         params = self._params(collection, id, guard, now_us, etag=etag, body=body)
         if guard.exists is not False and (
             row := await self._one(
                 f"WITH written AS (UPDATE documents SET {_SET_NEW_STATE} "
                 f"WHERE {_TARGET} AND {_match(guard)} AND etag <> %(etag)s "
-                f"RETURNING {_COLUMNS}, previous_us){_RECORD}",
+                f"RETURNING {_COLUMNS}, previous_us){_tail(params, completion, created=False)}",
                 params,
-                conn,
             )
         ):
             return WriteResult(True, written(etag, now_us, row[0]))
@@ -306,13 +339,13 @@ class PostgresDocumentStore:
                 f"WITH written AS (INSERT INTO documents ({_COLUMNS}) "
                 "VALUES (%(collection)s, %(id)s, 1, %(etag)s, convert_from(%(body)s, 'UTF8'), "
                 f"%(now)s) ON CONFLICT (collection, id) DO UPDATE SET {_SET_NEW_STATE} "
-                f"WHERE documents.etag IS NULL RETURNING {_COLUMNS}, previous_us){_RECORD}",
+                f"WHERE documents.etag IS NULL RETURNING {_COLUMNS}, previous_us)"
+                f"{_tail(params, completion, created=True)}",
                 params,
-                conn,
             )
         ):
             return WriteResult(True, written(etag, now_us, row[0]), created=True)
-        return WriteResult(False, await self._validators(collection, id, conn))
+        return WriteResult(False, await self._validators(collection, id, None))
 
     async def delete(
         self,
@@ -324,32 +357,29 @@ class PostgresDocumentStore:
         completion: CompletionFor | None = None,
     ) -> WriteResult:
         check_delete_guard(guard)
-        if completion is None:
-            return await self._delete(None, collection, id, guard, now_us)
-        async with _answered(), self._pool.connection() as conn, conn.transaction():
-            result = await self._delete(conn, collection, id, guard, now_us)
-            if result.written:
-                await record(conn, completion(result))
-        return result
+        return await self._keyed(
+            completion, lambda: self._delete(collection, id, guard, now_us, completion)
+        )
 
     async def _delete(
         self,
-        conn: AsyncConnection[TupleRow] | None,
         collection: str,
         id: str,
         guard: Guard,
         now_us: int,
+        completion: CompletionFor | None,
     ) -> WriteResult:
+        params = self._params(collection, id, guard, now_us)
         if await self._one(
             "WITH written AS (UPDATE documents SET version = documents.version + 1, "
             "etag = NULL, body = NULL, previous_us = documents.modified_us, "
             f"modified_us = %(now)s WHERE {_TARGET} "
-            f"AND {_match(guard)} RETURNING {_COLUMNS}, previous_us){_RECORD}",
-            self._params(collection, id, guard, now_us),
-            conn,
+            f"AND {_match(guard)} RETURNING {_COLUMNS}, previous_us)"
+            f"{_tail(params, completion, created=False)}",
+            params,
         ):
             return WriteResult(True, None)
-        return WriteResult(False, await self._validators(collection, id, conn))
+        return WriteResult(False, await self._validators(collection, id, None))
 
     def _params(
         self, collection: str, id: str, guard: Guard, now_us: int, **more: str | bytes
@@ -427,6 +457,28 @@ async def _answered() -> AsyncIterator[None]:
         ) from error
     except (psycopg.OperationalError, PoolTimeout) as error:
         raise Unavailable(f"the database is unreachable: {error}") from error
+
+
+def _tail(params: dict[str, Any], completion: CompletionFor | None, *, created: bool) -> str:
+    """The statement's end after ``written``: history, and the key's answer when keyed.
+
+    The answer is made now, for the write this statement makes if it makes
+    one (`created`: the INSERT of a new document, or an UPDATE).
+    """
+    if completion is None:
+        return _RECORD
+    key = completion(WriteResult(True, created=created))
+    response = key.response
+    params.update(
+        k_principal=key.principal,
+        k_key=key.key,
+        k_fingerprint=key.fingerprint,
+        k_expires=key.expires_at,
+        k_status=response.status,
+        k_headers=encode_headers(response.headers),
+        k_body=stored_body(response),
+    )
+    return _RECORD_KEYED
 
 
 def _match(guard: Guard) -> str:

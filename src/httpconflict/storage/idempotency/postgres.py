@@ -3,8 +3,8 @@
 The claim is one ``INSERT ... ON CONFLICT DO UPDATE ... WHERE expires_at <=
 now``: two concurrent claims of one key serialise on its row, and the
 second sees the first's live claim. Completion and release check the
-claim's token. Sharing the document store's pool lets the service record a
-key in the same transaction as the document it creates (`record`).
+claim's token. The document store records a key in the statement of the
+write it answers (storage/postgres.py), on the same tables.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import psycopg
 from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from ..._errors import IdempotencyKeyTaken, Unavailable
+from ..._errors import Unavailable
 from ..._idempotency import Completion, Record, StoredResponse
 from ._rows import COMPLETED, IN_FLIGHT, RECORD_COLUMNS, complete_args, record_args, to_record
 
@@ -62,19 +62,6 @@ _RECORD: Final = f"""
     WHERE idempotency_keys.expires_at <= %s
     RETURNING 1
 """
-
-
-async def record(conn: psycopg.AsyncConnection[TupleRow], completion: Completion) -> None:
-    """Record `completion` inside the caller's transaction, or raise IdempotencyKeyTaken.
-
-    A concurrent request inserting the same key makes this statement wait
-    for it to commit or roll back, then decide.
-    """
-    args = record_args(completion)
-    if not await (await conn.execute(_RECORD, args)).fetchall():
-        raise IdempotencyKeyTaken(
-            "another request with this Idempotency-Key recorded its answer first"
-        )
 
 
 async def create_schema(conn: psycopg.AsyncConnection[TupleRow]) -> None:
