@@ -76,8 +76,9 @@ class IdempotencyPolicy:
     #: The largest request body taken in (413 above it).
     max_body: int = 1024 * 1024
     #: The app records each answer itself, in the transaction of its side
-    #: effect; the middleware then only looks the key up before running the
-    #: request. No claim, no lease: a crash leaves nothing behind.
+    #: effect, which fails (undoing it) if the key already holds an answer;
+    #: the middleware then answers from that. No claim, no lease, no look-up
+    #: first: a crash leaves nothing behind.
     transactional: bool = False
 
     def recorded(
