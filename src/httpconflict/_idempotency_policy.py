@@ -92,7 +92,8 @@ class IdempotencyPolicy:
 
         A body equal to the request's is not stored twice (`StoredResponse.echoes`).
         """
-        kept = tuple((n.lower(), v) for n, v in headers if n.lower() in self.replay_headers)
+        allowed = self.replay_headers
+        kept = tuple((name, v) for n, v in headers if (name := n.lower()) in allowed)
         if body and body == request_body:
             return StoredResponse(status, kept, b"", echoes=True)
         return StoredResponse(status, kept, body)

@@ -158,7 +158,7 @@ class IdempotencyMiddleware:
                 elif isinstance(command, Execute):
                     if key is not None:
                         scope[CLAIM_SCOPE_KEY] = claim
-                    captured = await _run(self.app, scope, receive, body)
+                    captured = await _run(self.app, scope, receive, body, send, claim)
                     reply = claim.executed(captured)
                 elif isinstance(command, Defer):
                     self._defer(claim, command)
@@ -202,6 +202,8 @@ class _Captured:
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
     chunks: list[bytes] = field(default_factory=list)
     error: Exception | None = None
+    #: Sent to the client as the app gave it (it was recorded already).
+    passed: bool = False
 
     @property
     def body(self) -> bytes:
@@ -211,8 +213,15 @@ class _Captured:
         return [(n.decode("latin-1"), v.decode("latin-1")) for n, v in self.headers]
 
 
-async def _run(app: ASGIApp, scope: Scope, receive: Receive, body: bytes) -> _Captured:
-    """Run the app on the body already read, capturing its answer."""
+async def _run(
+    app: ASGIApp, scope: Scope, receive: Receive, body: bytes, send: Send, claim: KeyedRequest
+) -> _Captured:
+    """Run the app on the body already read, capturing its answer.
+
+    An answer the app recorded under the key itself, in the transaction of
+    its side effect (`claim.completed` by the time it starts answering),
+    goes straight to the client: there is nothing left to wait for.
+    """
     captured = _Captured()
     delivered = False
     started = False
@@ -229,6 +238,10 @@ async def _run(app: ASGIApp, scope: Scope, receive: Receive, body: bytes) -> _Ca
         if message["type"] == "http.response.start":
             started = True
             captured.status_code = message["status"]
+            captured.passed = claim.completed
+        if captured.passed:
+            await send(message)
+        elif message["type"] == "http.response.start":
             captured.headers = list(message.get("headers", []))
         elif message["type"] == "http.response.body":
             captured.chunks.append(message.get("body", b""))
@@ -300,4 +313,5 @@ async def _answer(
         return
     # The request ran here: it gets the app's own answer, every header in it.
     assert captured is not None
-    await send_response(send, captured.status_code, captured.headers, captured.body)
+    if not captured.passed:
+        await send_response(send, captured.status_code, captured.headers, captured.body)
