@@ -43,8 +43,9 @@ REBASED_FROM: Final = "Rebased-From"
 #   preference = token [ BWS "=" BWS word ] *( OWS ";" [ OWS parameter ] )
 #   word       = token / quoted-string
 # Only the preference's name matters here; a quoted string may hold commas
-# and semicolons, so lists are split outside quotes.
-_ELEMENT: Final = re.compile(r'(?:[^,"]|"(?:[^"\\]|\\.)*")+')
+# and semicolons, so lists are split outside quotes, in one pass (a regex
+# that tries each quote as the start of a string is quadratic on a field
+# full of unclosed quotes).
 _TOKEN: Final = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 
@@ -56,11 +57,29 @@ def preferences(lines: Iterable[str]) -> frozenset[str]:
     """
     names: set[str] = set()
     for line in lines:
-        for element in _ELEMENT.findall(line):
+        for element in _elements(line):
             head = element.split(";", 1)[0].split("=", 1)[0].strip()
             if _TOKEN.fullmatch(head):
                 names.add(head.lower())
     return frozenset(names)
+
+
+def _elements(line: str) -> list[str]:
+    """The list elements of a field line: split at the commas outside quoted strings."""
+    elements: list[str] = []
+    start, quoted, escaped = 0, False, False
+    for i, char in enumerate(line):
+        if escaped:
+            escaped = False
+        elif quoted and char == "\\":
+            escaped = True
+        elif char == '"':
+            quoted = not quoted
+        elif char == "," and not quoted:
+            elements.append(line[start:i])
+            start = i + 1
+    elements.append(line[start:])
+    return elements
 
 
 def prefers_rebase(lines: Iterable[str]) -> bool:

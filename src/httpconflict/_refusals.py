@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ._errors import MergeConflict, NotFound, PreconditionFailed, PreconditionRequired, ProblemError
 from ._patch_flow import PatchDecision, PatchOutcome
-from ._preconditions import Decision, Validators
+from ._preconditions import Conditions, Decision, Validators
 from ._problem import CONTENDED
 from ._write import WriteDecision, WriteOutcome
 
@@ -33,9 +33,30 @@ def current_etag(current: Validators | None) -> str | None:
     return etag.to_header() if etag is not None else None
 
 
-def precondition_failed(current: Validators | None) -> PreconditionFailed:
-    """The 412 for a stale version, naming the one now stored."""
+def precondition_failed(
+    current: Validators | None, conditions: Conditions | None = None
+) -> PreconditionFailed:
+    """The 412 for a stale version, naming the one now stored.
+
+    With the request's `conditions`, a write guarded by If-Unmodified-Since
+    alone is told what a date cannot say (RFC 9110 §8.8.2.2).
+    """
     etag = current_etag(current)
+    if (
+        conditions is not None
+        and conditions.if_match is None
+        and conditions.if_unmodified_since is not None
+        and current is not None
+        and current.last_modified is not None
+        and etag is not None
+    ):
+        return PreconditionFailed(
+            "If-Unmodified-Since names a second, and this resource changed after it, or "
+            "within it (where a date cannot tell one version from another, or a write would "
+            f"leave two versions with one date): its current ETag is {etag}; GET it and send "
+            "that ETag in If-Match, or retry a moment later with the Last-Modified you read",
+            current_etag=etag,
+        )
     if current is None:
         detail = "the resource does not exist (If-Match needs a current version)"
     elif etag is None:
@@ -59,7 +80,7 @@ def precondition_required() -> PreconditionRequired:
     )
 
 
-def refusal(decision: WriteDecision) -> ProblemError | None:
+def refusal(decision: WriteDecision, conditions: Conditions | None = None) -> ProblemError | None:
     """The error to answer a finished write flow with, or None when it succeeded."""
     match decision.outcome:
         case WriteOutcome.WRITTEN | WriteOutcome.UNCHANGED:
@@ -69,12 +90,14 @@ def refusal(decision: WriteDecision) -> ProblemError | None:
         case WriteOutcome.PRECONDITION_REQUIRED:
             return precondition_required()
         case WriteOutcome.PRECONDITION_FAILED:
-            return precondition_failed(decision.current)
+            return precondition_failed(decision.current, conditions)
         case _:
             return Contended("every attempt lost a race with another writer; retry")
 
 
-def patch_refusal(decision: PatchDecision) -> ProblemError | None:
+def patch_refusal(
+    decision: PatchDecision, conditions: Conditions | None = None
+) -> ProblemError | None:
     """The error to answer a finished patch flow with, or None when it succeeded."""
     match decision.outcome:
         case PatchOutcome.WRITTEN | PatchOutcome.UNCHANGED:
@@ -87,7 +110,7 @@ def patch_refusal(decision: PatchDecision) -> ProblemError | None:
                 "the patch applies only to the version it was made from"
             )
         case PatchOutcome.PRECONDITION_FAILED:
-            return precondition_failed(decision.current)
+            return precondition_failed(decision.current, conditions)
         case PatchOutcome.BASE_UNKNOWN:
             etag = current_etag(decision.current)
             return PreconditionFailed(

@@ -178,7 +178,7 @@ class RequestConditions(Conditions):
         `Contended` error; returns the decision of a write that succeeded.
         """
         decision = run_write(self._flow(requested, creates), read, write)
-        return _succeeded(decision)
+        return _succeeded(decision, self)
 
     async def awrite(
         self,
@@ -190,7 +190,7 @@ class RequestConditions(Conditions):
     ) -> WriteDecision:
         """`write` with async store primitives."""
         decision = await arun_write(self._flow(requested, creates), read, write)
-        return _succeeded(decision)
+        return _succeeded(decision, self)
 
     def patch(
         self,
@@ -209,7 +209,7 @@ class RequestConditions(Conditions):
         503); returns the decision of a patch that succeeded.
         """
         decision = run_patch(self._patch_flow(patch), read, read_base, write)
-        return _patched(decision)
+        return _patched(decision, self)
 
     async def apatch(
         self,
@@ -220,7 +220,7 @@ class RequestConditions(Conditions):
     ) -> PatchDecision:
         """`patch` with async store primitives."""
         decision = await arun_patch(self._patch_flow(patch), read, read_base, write)
-        return _patched(decision)
+        return _patched(decision, self)
 
     def _patch_flow(self, patch: Patch) -> PatchFlow:
         return patch_flow(self, patch, rebase=self.rebase, now=datetime.now(UTC))
@@ -236,15 +236,15 @@ class RequestConditions(Conditions):
         )
 
 
-def _patched(decision: PatchDecision) -> PatchDecision:
-    error = patch_refusal(decision)
+def _patched(decision: PatchDecision, conditions: Conditions) -> PatchDecision:
+    error = patch_refusal(decision, conditions)
     if error is not None:
         raise error
     return decision
 
 
-def _succeeded(decision: WriteDecision) -> WriteDecision:
-    error = refusal(decision)
+def _succeeded(decision: WriteDecision, conditions: Conditions) -> WriteDecision:
+    error = refusal(decision, conditions)
     if error is not None:
         raise error
     return decision

@@ -278,14 +278,15 @@ def conditional_patch(
     current document, and one that does is a 409 naming each clash.
     Raises the refusal (412, 409, 428, 404, 503); returns the decision.
     """
+    conditions = preconditions()
     flow = patch_flow(
-        preconditions(),
+        conditions,
         patch if patch is not None else request_patch(),
         rebase=prefers_rebase(request.headers.getlist("Prefer")),
         now=datetime.now(UTC),
     )
     decision = run_patch(flow, read, read_base, write)
-    error = patch_refusal(decision)
+    error = patch_refusal(decision, conditions)
     if error is not None:
         raise error
     return decision
@@ -310,16 +311,17 @@ def conditional_write(
     `NotFound` (404), `PreconditionFailed` (412), `PreconditionRequired`
     (428: a write to an existing resource without If-Match) or a 503.
     """
+    conditions = preconditions()
     flow = write_flow(
         request.method,
-        preconditions(),
+        conditions,
         requested=requested,
         creates=creates,
         require_precondition=require_precondition,
         now=datetime.now(UTC),
     )
     decision = run_write(flow, read, write)
-    error = refusal(decision)
+    error = refusal(decision, conditions)
     if error is not None:
         raise error
     return decision

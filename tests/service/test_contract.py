@@ -233,7 +233,9 @@ def test_if_unmodified_since_never_wins_over_a_change_in_its_second(
     _next_second(date)
     for _ in range(2):  # in doubt now, and still in doubt later: the date cannot say more
         response = http.put(url, content=b'{"n": 3}', headers={**JSON, "If-Unmodified-Since": date})
-        assert_problem(response, 412, "precondition-failed")
+        problem = assert_problem(response, 412, "precondition-failed")
+        assert "If-Unmodified-Since names a second" in problem["detail"]
+        assert problem["current_etag"] == second.headers["etag"]
     third = http.put(url, content=b'{"n": 3}', headers={**JSON, "If-Match": second.headers["etag"]})
     assert third.status_code == 200
 

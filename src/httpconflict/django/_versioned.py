@@ -100,7 +100,7 @@ def versioned_update(
     # An update never creates: a row that is not there is a 404.
     flow = write_flow("PATCH", conditions, requested=None, creates=False)
     decision = run_write(flow, read, write)
-    error = refusal(decision)
+    error = refusal(decision, conditions)
     if error is not None:
         raise error
     return seen[0]
@@ -131,7 +131,9 @@ def versioned_delete(
                 return WriteResult(True)
             return WriteResult(False, read())
 
-    error = refusal(run_write(write_flow("DELETE", conditions, requested=None), read, write))
+    error = refusal(
+        run_write(write_flow("DELETE", conditions, requested=None), read, write), conditions
+    )
     if error is not None:
         raise error
 

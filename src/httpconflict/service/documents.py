@@ -23,6 +23,7 @@ from .._errors import NotFound, PreconditionFailed, PreconditionRequired
 from .._etag import ETag
 from .._httpdate import format_http_date
 from .._problem import CONTENDED
+from .._refusals import precondition_failed
 from .._write import Guard, WriteDecision, WriteOutcome, WriteResult, arun_write, write_flow
 from ..storage import Document, DocumentStore, Version
 from ..storage._documents import from_micros
@@ -195,10 +196,7 @@ def _refusal(request: Request, decision: WriteDecision, *, creating: bool) -> Re
             elif request.headers.get("if-none-match", "").strip() == "*":
                 detail = "the document already exists (If-None-Match: *)"
             else:
-                detail = (
-                    f"the document has changed: its current ETag is {current_etag}; "
-                    "GET it, re-apply your change and retry with that ETag"
-                )
+                raise precondition_failed(decision.current, conditions(request))
             raise PreconditionFailed(detail, current_etag=current_etag)
         case _:
             return problem_response(

@@ -96,7 +96,7 @@ async def patch_document(request: Request) -> Response:
         read_base,
         write,
     )
-    error = patch_refusal(decision)
+    error = patch_refusal(decision, when)
     if error is not None:
         raise error
     # UNCHANGED: the patch changes nothing, and the stored text stands.

@@ -89,7 +89,7 @@ def flush_versioned(
         method, conditions, requested=None, require_precondition=require_precondition, creates=False
     )
     decision = run_write(flow, lambda: loaded, write)
-    error = refusal(decision)
+    error = refusal(decision, conditions)
     if error is not None:
         raise error
     return None if decision.current is None else decision.current.etag

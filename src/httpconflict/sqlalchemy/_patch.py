@@ -114,7 +114,7 @@ def versioned_patch(
 
     flow = patch_flow(conditions, patch, rebase=rebase, require_precondition=True)
     decision = run_patch(flow, read, read_base, write)
-    error = patch_refusal(decision)
+    error = patch_refusal(decision, conditions)
     if error is not None:
         raise error
     return decision

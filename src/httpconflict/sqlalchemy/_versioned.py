@@ -67,7 +67,7 @@ def versioned_update(
         "PUT", conditions, requested=None, require_precondition=require_precondition, creates=False
     )
     decision = run_write(flow, read, write)
-    error = refusal(decision)
+    error = refusal(decision, conditions)
     if error is not None:
         raise error
     assert decision.current is not None
@@ -106,7 +106,7 @@ def versioned_delete(
     flow = write_flow(
         "DELETE", conditions, requested=None, require_precondition=require_precondition
     )
-    error = refusal(run_write(flow, read, write))
+    error = refusal(run_write(flow, read, write), conditions)
     if error is not None:
         raise error
 
