@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from httpconflict.cli import main
+from tests.servers import start_service
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -57,3 +58,41 @@ def test_bad_settings_are_refused() -> None:
     out = run("serve", "--history", "0")
     assert out.returncode == 1
     assert "history must be at least 1" in out.stderr
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "advice"),
+    [
+        pytest.param("--idempotency", "memory", "use --idempotency db", id="memory-keys"),
+        pytest.param("--idempotency", ":memory:", "use --idempotency db", id="sqlite-memory-keys"),
+        pytest.param("--db", ":memory:", "a SQLite file path or a postgresql://", id="memory-db"),
+        pytest.param("--db", "sqlite:///:memory:", "a SQLite file path", id="memory-db-url"),
+    ],
+)
+def test_process_local_store_with_workers_is_refused(
+    tmp_path: Path, option: str, value: str, advice: str
+) -> None:
+    """A store inside each worker is refused with 2 workers, in one line naming what to use."""
+    db = ("--db", str(tmp_path / "service.db")) if option != "--db" else ()
+    out = run("serve", *db, option, value, "--workers", "2", "--port", "1")
+    assert out.returncode == 1
+    assert out.stderr.count("\n") == 1
+    assert out.stderr.startswith("httpconflict serve: ")
+    assert advice in out.stderr
+    if option == "--idempotency":
+        assert "redis://" in out.stderr
+    assert not (tmp_path / "service.db").exists()
+
+
+def test_process_local_store_with_one_worker_serves(tmp_path: Path) -> None:
+    """One worker may keep its keys in memory: the service starts and honours them."""
+    extra = ("--idempotency", "memory")
+    with (
+        start_service(str(tmp_path / "one.db"), tmp_path, extra=extra) as service,
+        service.client() as http,
+    ):
+        first = http.post("/v1/notes", json={"n": 1}, headers={"Idempotency-Key": "k"})
+        again = http.post("/v1/notes", json={"n": 1}, headers={"Idempotency-Key": "k"})
+    assert first.status_code == again.status_code == 201
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.headers["Location"] == first.headers["Location"]

@@ -118,6 +118,7 @@ def _serve(args: argparse.Namespace) -> int:
             idempotency_wait=args.idempotency_wait,
             idempotency_retention=args.idempotency_retention,
         )
+        _check_shared(config, args.workers)
         # Open the database once here, so a wrong --db fails now with a
         # clear message instead of in every worker.
         asyncio.run(_check_database(config))
@@ -148,6 +149,31 @@ def _serve(args: argparse.Namespace) -> int:
         server_header=False,
     )
     return 0
+
+
+#: SQLite names of a database private to one connection, hence to one process.
+_PRIVATE_SQLITE = frozenset({"", ":memory:", "sqlite:///", "sqlite:///:memory:"})
+
+
+def _check_shared(config: ServiceConfig, workers: int) -> None:
+    """Refuse stores that live inside one process when several workers would each get their own.
+
+    Each worker would keep its own documents or keys, blind to the others':
+    a retried write whose key another worker recorded would run again.
+    """
+    if workers <= 1:
+        return
+    if config.db in _PRIVATE_SQLITE:
+        raise ValueError(
+            f"--db {config.db!r} is a database inside each worker process, and {workers} "
+            "workers would each have their own: use a SQLite file path or a postgresql:// URL"
+        )
+    if config.idempotency == "memory" or config.idempotency in _PRIVATE_SQLITE:
+        raise ValueError(
+            f"--idempotency {config.idempotency!r} keeps keys inside each worker process, and "
+            f"{workers} workers would not see each other's keys (a retry could run twice): "
+            "use --idempotency db (beside the documents) or redis://host:port/n"
+        )
 
 
 async def _check_database(config: ServiceConfig) -> None:
