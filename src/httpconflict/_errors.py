@@ -18,7 +18,7 @@
      |    +-- PatchNotApplicable              409 patch-not-applicable
      +-- IdempotencyKeyInFlight               409 idempotency-key-in-flight
      |    +-- IdempotencyKeyTaken
-     +-- Unavailable                          503 unavailable (retry_after)
+     +-- Unavailable                          503 unavailable (retry_after, incident)
 
 Errors raised for bad input also subclass the builtin a caller would catch
 (`ValueError`), so `except ValueError` around a parse keeps working; an
@@ -163,13 +163,22 @@ class PreconditionRequired(ProblemError):
 
 
 class Unavailable(ProblemError):
-    """The backing store is busy or unreachable; nothing was applied (503)."""
+    """The backing store is busy or unreachable; nothing was applied (503).
+
+    `detail` says in words what is down; `incident` names the server's log
+    line that holds the rest (the driver's own text), which never goes in
+    the answer.
+    """
 
     problem_type = _problem.UNAVAILABLE
 
-    def __init__(self, detail: str, *, retry_after: int = 1) -> None:
-        super().__init__(detail, retry_after=retry_after)
+    def __init__(self, detail: str, *, retry_after: int = 1, incident: str | None = None) -> None:
+        extensions: dict[str, Any] = {"retry_after": retry_after}
+        if incident is not None:
+            extensions["incident"] = incident
+        super().__init__(detail, **extensions)
         self.retry_after = retry_after
+        self.incident = incident
 
 
 class IdempotencyKeyInFlight(ProblemError):

@@ -238,7 +238,8 @@ UNAVAILABLE: Final = _type(
     "The database is busy or unreachable",
     503,
     "The service could not reach its database, or waited too long for a lock; "
-    "the request was not applied.",
+    "the request was not applied. When the answer has an `incident` member, it names "
+    "the server's log line that holds the database's own words.",
     "Retry after the delay given in Retry-After.",
 )
 INTERNAL_ERROR: Final = _type(
@@ -246,7 +247,8 @@ INTERNAL_ERROR: Final = _type(
     "Internal server error",
     500,
     "The server failed while handling the request; the request may not have been applied.",
-    "Retry later; if it persists, report it with the time of the request.",
+    "Retry later; if it persists, report it with the answer's `incident` id, which names "
+    "the server's log line about it.",
 )
 UNIQUE_VIOLATION: Final = _type(
     "unique-violation",

@@ -58,6 +58,10 @@ PROBLEM_DETAILS: Final[dict[str, Any]] = {
             "description": "415: the media types accepted.",
         },
         "retry_after": {"type": "integer", "description": "Seconds to wait before retrying."},
+        "incident": {
+            "type": "string",
+            "description": "5xx: the id of the server's log line that says what failed.",
+        },
     },
     "additionalProperties": True,
 }

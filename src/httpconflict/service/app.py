@@ -19,9 +19,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .._errors import Unavailable
 from .._idempotency_policy import DEFAULT_REPLAY_HEADERS
 from ..asgi import IdempotencyMiddleware, IdempotencyPolicy, Scope
+from ..incidents import unavailable
 from ..storage import document_store
 from ..storage.idempotency import idempotency_store
 from . import collection_settings, editor, openapi, problem_pages, problems
@@ -57,13 +57,16 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
         try:
             await store.ping()
         except Exception as error:  # any driver error means "not healthy"
-            raise Unavailable(f"the database does not answer: {error}") from error
+            raise unavailable("the database does not answer", error) from error
         return Response('{"status":"ok"}', media_type="application/json")
 
     async def openapi_json(request: Request) -> Response:
         return Response(spec, media_type="application/json")
 
-    middleware = [Middleware(AccessLog, log_format=config.log_format)]
+    middleware = [
+        Middleware(AccessLog, log_format=config.log_format),
+        Middleware(problems.ServerErrors),
+    ]
     if keys is not None:
         middleware.append(
             Middleware(IdempotencyMiddleware, store=keys, policy=_write_policy(config))

@@ -41,6 +41,11 @@ PROBLEM_SCHEMA: Final[dict[str, Any]] = {
             "description": "415: accepted media types.",
         },
         "retry_after": {"type": "integer", "description": "503: seconds to wait before retrying."},
+        "incident": {
+            "type": "string",
+            "description": "500, and a 503 for a failing database: the id of the server's log "
+            "line that says what failed (quote it to the operator).",
+        },
         "conflicts": {
             "type": "array",
             "items": {"type": "object"},

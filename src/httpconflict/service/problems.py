@@ -2,8 +2,9 @@
 
 The handlers are `httpconflict.starlette`'s (a `ProblemError` with its
 Retry-After, Starlette's 404 and 405 with every allowed method), each
-noting its problem type for the access log; an unexpected error is also
-logged here, with its traceback, as a 500 that says nothing about it.
+noting its problem type for the access log. An unexpected error is
+answered by `ServerErrors`: a 500 carrying an incident id, and one log
+line under that id (see `httpconflict.incidents`).
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ import logging
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .._problem import INTERNAL_ERROR, ProblemDetails
+from ..asgi import send_problem
+from ..incidents import log_incident, new_incident
 from ..starlette import install as install_handlers
 from ..starlette import problem_response as render
-
-log = logging.getLogger("httpconflict.service")
 
 
 def problem_response(
@@ -28,16 +30,54 @@ def problem_response(
     return render(problem, headers, request=request)
 
 
-async def _unexpected(request: Request, error: Exception) -> Response:
-    log.exception("unhandled error for %s %s", request.method, request.url.path, exc_info=error)
-    return render(INTERNAL_ERROR.problem("the server failed; see its log"), request=request)
+class ServerErrors:
+    """Answer an unexpected error with a 500 problem naming an incident, logged on one line.
+
+    The error goes no further: re-raised, it would reach the server, which
+    logs its whole traceback and closes the connection, taking a healthy
+    keep-alive connection down with one failed request. It sits outside
+    the idempotency middleware, which releases the request's key on the
+    way out (a 500 is never recorded as a key's answer). An error after
+    the answer began cannot be answered any more: it is logged, and the
+    server closes the connection, the only way left to tell the client
+    that the answer is cut short.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as error:  # whatever it is, the client gets a problem, the log one line
+            incident = new_incident()
+            what = "failed in its answer" if started else "answered 500"
+            summary = f"{scope['method']} {scope['path']} {what}"
+            log_incident(incident, summary, error, level=logging.ERROR)
+            if started:
+                return
+            problem = INTERNAL_ERROR.problem(
+                "the server failed; its operator finds why under this incident id",
+                incident=incident,
+            )
+            await send_problem(scope, send, problem)
 
 
 def install(app: Starlette) -> None:
-    """Register the exception handlers that turn every error into a problem.
+    """Register the exception handlers that turn every expected error into a problem.
 
     The stores answer integrity errors themselves (a unique key's 409), so
-    no database error handler is registered.
+    no database error handler is registered; unexpected errors are
+    `ServerErrors`' (a middleware, so that they never reach the server).
     """
     install_handlers(app, error_types=(), server_errors=False)
-    app.add_exception_handler(Exception, _unexpected)

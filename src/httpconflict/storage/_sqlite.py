@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final
 
-from .._errors import Unavailable
+from ..incidents import unavailable
 
 DEFAULT_BUSY_TIMEOUT_MS: Final = 10_000
 
@@ -44,7 +44,7 @@ class _Locked:
         self, kind: type[BaseException] | None, error: BaseException | None, _: Any
     ) -> None:
         if isinstance(error, sqlite3.OperationalError) and "locked" in str(error):
-            raise Unavailable(f"the database stayed locked: {error}") from error
+            raise unavailable("the database stayed locked by another writer", error) from error
 
 
 #: ``with LOCKED:`` around SQLite calls that may wait for the write lock.

@@ -31,10 +31,11 @@ from psycopg import AsyncConnection, sql
 from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from .._errors import IdempotencyKeyTaken, InvalidDocument, Unavailable
+from .._errors import IdempotencyKeyTaken, InvalidDocument
 from .._integrity_policy import ConstraintViolated
 from .._preconditions import Validators
 from .._write import Guard, WriteResult
+from ..incidents import unavailable
 from ._documents import (
     DEFAULT_HISTORY,
     CompletionFor,
@@ -452,11 +453,13 @@ async def _answered() -> AsyncIterator[None]:
         yield
     except psycopg.errors.ProgramLimitExceeded as error:
         # A B-tree entry holds at most about a third of a page (2704 bytes).
+        # The driver's message (which names the index) is not the client's business.
         raise InvalidDocument(
-            f"a value of a unique field is too large to index: {error.diag.message_primary}"
+            "a value of a unique field is too large to index: an indexed value "
+            "takes at most about 2700 bytes"
         ) from error
     except (psycopg.OperationalError, PoolTimeout) as error:
-        raise Unavailable(f"the database is unreachable: {error}") from error
+        raise unavailable("the database does not answer", error) from error
 
 
 def _tail(params: dict[str, Any], completion: CompletionFor | None, *, created: bool) -> str:

@@ -15,8 +15,8 @@ import psycopg
 from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from ..._errors import Unavailable
 from ..._idempotency import Completion, Record, StoredResponse
+from ...incidents import unavailable
 from ._rows import COMPLETED, IN_FLIGHT, RECORD_COLUMNS, complete_args, record_args, to_record
 
 SCHEMA: Final = f"""
@@ -98,7 +98,7 @@ class PostgresIdempotencyStore:
                 rows = await cursor.fetchall() if cursor.description else []
                 return cursor.rowcount, rows
         except (psycopg.OperationalError, PoolTimeout) as error:
-            raise Unavailable(f"the database is unreachable: {error}") from error
+            raise unavailable("the database does not answer", error) from error
 
     async def claim(
         self, principal: str, key: str, fingerprint: str, token: str, *, now: float, lease: float

@@ -71,6 +71,7 @@ from redis.backoff import NoBackoff
 
 from ..._errors import Unavailable
 from ..._idempotency import Completion, Record, State, StoredResponse
+from ...incidents import unavailable
 from . import _redis_scripts as scripts
 from .backlog import Backlog
 
@@ -153,7 +154,7 @@ class RedisIdempotencyStore:
         try:
             return await awaitable
         except redis_errors.RedisError as error:
-            raise Unavailable(f"the idempotency-key store (Redis) failed: {error}") from error
+            raise unavailable("the idempotency-key store (Redis) does not answer", error) from error
 
     def _adopt(self, epoch: bytes) -> None:
         known, self.epoch = self.epoch, epoch[: scripts.EPOCH_ID_LENGTH].decode()
