@@ -12,7 +12,7 @@ import pytest
 
 from httpconflict import ETag, Guard, IdempotencyKeyTaken
 from httpconflict._idempotency import StoredResponse
-from httpconflict.storage import DocumentStore, document_store
+from httpconflict.storage import DocumentStore, Version, document_store
 from httpconflict.storage.idempotency import Completion
 
 pytestmark = pytest.mark.anyio
@@ -39,6 +39,16 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         yield backend
     finally:
         await backend.close()
+
+
+async def history(
+    store: DocumentStore, id: str, *, before: int | None, limit: int
+) -> list[Version] | None:
+    """A page of the document's history, read whole."""
+    numbers = await store.version_numbers("c", id, before=before, limit=limit)
+    if numbers is None:
+        return None
+    return await store.versions_numbered("c", id, numbers, max_bytes=1 << 30)
 
 
 def tag(body: str) -> str:
@@ -100,7 +110,7 @@ async def test_no_op_write_is_refused(store: DocumentStore) -> None:
         assert not result.written
         assert result.current is not None
         assert result.current.etag == ETag(tag("{}"))
-    versions = await store.versions("c", "a", before=None, limit=10)
+    versions = await history(store, "a", before=None, limit=10)
     assert versions is not None
     assert [v.version for v in versions] == [1]
 
@@ -137,7 +147,7 @@ async def test_delete_leaves_a_tombstone_and_numbers_go_on(store: DocumentStore)
     recreated = await store.put("c", "a", b'{"v": 2}', tag('{"v": 2}'), ABSENT, 5)
     assert recreated.written
     assert recreated.created
-    versions = await store.versions("c", "a", before=None, limit=10)
+    versions = await history(store, "a", before=None, limit=10)
     assert versions is not None
     assert [(v.version, v.body) for v in versions] == [
         (3, b'{"v": 2}'),
@@ -161,10 +171,10 @@ async def test_history_keeps_the_newest_versions(store: DocumentStore) -> None:
         new = f'{{"n": {n}}}'
         assert await put(store, new, match(body), at=n)
         body = new
-    versions = await store.versions("c", "a", before=None, limit=10)
+    versions = await history(store, "a", before=None, limit=10)
     assert versions is not None
     assert [v.version for v in versions] == [6, 5, 4]
-    older = await store.versions("c", "a", before=6, limit=1)
+    older = await history(store, "a", before=6, limit=1)
     assert older is not None
     assert [v.version for v in older] == [5]
 
@@ -184,7 +194,7 @@ async def test_version_body_finds_a_kept_version_by_its_tag(store: DocumentStore
 
 async def test_versions_of_unknown_document(store: DocumentStore) -> None:
     """A document that never existed has no history (None, not [])."""
-    assert await store.versions("c", "nope", before=None, limit=10) is None
+    assert await store.version_numbers("c", "nope", before=None, limit=10) is None
 
 
 async def test_list_is_ordered_bytewise_and_skips_deleted(store: DocumentStore) -> None:
@@ -193,11 +203,12 @@ async def test_list_is_ordered_bytewise_and_skips_deleted(store: DocumentStore) 
         assert await put(store, "{}", ABSENT, id=id)
     await store.delete("c", "a-1", EXISTS, 9)
     await put(store, "{}", ABSENT, id="other-collection-doc")
-    first = await store.page("c", after=None, limit=3)
-    assert [d.id for d in first] == ["B", "_x", "a"]
-    rest = await store.page("c", after="a", limit=10)
-    assert [d.id for d in rest] == ["b", "other-collection-doc", "é"]
-    assert await store.page("empty", after=None, limit=10) == []
+    assert await store.page_ids("c", after=None, limit=3) == ["B", "_x", "a"]
+    rest = await store.page_ids("c", after="a", limit=10)
+    assert rest == ["b", "other-collection-doc", "é"]
+    assert [d.id for d in await store.documents("c", rest, max_bytes=1 << 20)] == rest
+    assert await store.page_ids("empty", after=None, limit=10) == []
+    assert await store.documents("empty", [], max_bytes=1 << 20) == []
 
 
 async def test_concurrent_compare_and_swap_has_one_winner(store: DocumentStore) -> None:
@@ -233,7 +244,7 @@ async def test_completion_commits_with_the_document(store: DocumentStore) -> Non
     with pytest.raises(IdempotencyKeyTaken):
         await store.put("c", "b", b"{}", tag("{}"), ABSENT, 2, completion=lambda _: second)
     assert await store.get("c", "b") is None
-    assert await store.versions("c", "b", before=None, limit=10) is None
+    assert await store.version_numbers("c", "b", before=None, limit=10) is None
 
 
 async def test_an_expired_key_is_taken_over_by_a_keyed_write(store: DocumentStore) -> None:
@@ -277,3 +288,40 @@ async def test_a_keyed_delete_records_its_answer_and_a_taken_key_undoes_it(
     live = await keys.get("p", "d", now=time.time())
     assert live is not None
     assert live.response == StoredResponse(204, (), b"")
+
+
+async def test_documents_are_read_in_batches_of_bounded_size(store: DocumentStore) -> None:
+    """A batch stops at the body that reaches max_bytes, and always holds one."""
+    ids = [f"d{n}" for n in range(6)]
+    for id in ids:
+        assert await put(store, '{"pad": "' + "x" * 90 + '"}', ABSENT, id=id)  # 100 bytes
+    assert await store.page_ids("c", after=None, limit=10) == ids
+    batch = await store.documents("c", ids, max_bytes=250)
+    assert [d.id for d in batch] == ["d0", "d1", "d2"]
+    assert [d.id for d in await store.documents("c", ids[3:], max_bytes=1)] == ["d3"]
+    assert [d.id for d in await store.documents("c", ids[4:], max_bytes=1000)] == ["d4", "d5"]
+
+
+async def test_a_batch_reads_only_the_ids_asked_for(store: DocumentStore) -> None:
+    """Documents created among the ids since they were read are left out; deleted ones too."""
+    for id in ("a", "c", "e"):
+        assert await put(store, "{}", ABSENT, id=id)
+    ids = await store.page_ids("c", after=None, limit=10)
+    for id in ("b", "d"):
+        assert await put(store, "{}", ABSENT, id=id)
+    await store.delete("c", "c", EXISTS, 9)
+    assert [d.id for d in await store.documents("c", ids, max_bytes=1 << 20)] == ["a", "e"]
+
+
+async def test_versions_are_read_in_batches_newest_first(store: DocumentStore) -> None:
+    """History batches stop at max_bytes; a deletion (no body) counts for nothing."""
+    await put(store, '{"n": 1}', ABSENT)
+    await store.delete("c", "a", EXISTS, 2)
+    await put(store, '{"n": 3}', ABSENT, at=3)
+    numbers = await store.version_numbers("c", "a", before=None, limit=10)
+    assert numbers == [3, 2, 1]
+    first = await store.versions_numbered("c", "a", numbers, max_bytes=1)
+    assert [v.version for v in first] == [3]
+    rest = await store.versions_numbered("c", "a", [2, 1], max_bytes=1)
+    assert [(v.version, v.body) for v in rest] == [(2, None), (1, b'{"n": 1}')]
+    assert await store.versions_numbered("c", "a", [], max_bytes=1) == []

@@ -1,4 +1,4 @@
-"""The document resources: /v1/{collection}/{id}, its history, and collections.
+"""The document resources: /v1/{collection}/{id}, and collections (lists: `lists`).
 
 Handlers only translate: they read the request, let the core decide
 (`read_decision` for reads, `write_flow` for writes) with the store's primitives
@@ -7,12 +7,9 @@ doing the I/O, and render the outcome.
 
 from __future__ import annotations
 
-import json
 import os
 import time
-from collections.abc import Mapping
 from typing import Final
-from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -25,18 +22,18 @@ from .._httpdate import format_http_date
 from .._problem import CONTENDED
 from .._refusals import precondition_failed
 from .._write import Guard, WriteDecision, WriteOutcome, WriteResult, arun_write, write_flow
-from ..storage import Document, DocumentStore, Version
+from ..storage import Document, DocumentStore
 from ..storage._documents import from_micros
 from .config import ServiceConfig
 from .keys import KeyedWrite
+from .lists import list_documents, list_versions
 from .patch import patch_document
 from .problems import problem_response
-from .requests import check_name, condition_fields, conditions, int_parameter, read_document
+from .requests import check_name, condition_fields, conditions, read_document
 
 DOCUMENT: Final = "/v1/{collection}/{doc_id}"
 COLLECTION: Final = "/v1/{collection}"
 VERSIONS: Final = "/v1/{collection}/{doc_id}/versions"
-MAX_PAGE: Final = 1000
 JSON: Final = "application/json"
 
 
@@ -229,67 +226,6 @@ async def post_document(request: Request) -> Response:
     # 80 random bits per millisecond: a clash would mean a broken random source.
     assert result.written
     return Response(raw, status_code=201, headers=headers)
-
-
-async def list_documents(request: Request) -> Response:
-    """One page of a collection's documents, ordered by id."""
-    collection = check_name("collection", request.path_params["collection"])
-    limit = int_parameter(request, "limit", default=100, low=1, high=MAX_PAGE)
-    after = request.query_params.get("after")
-    docs = await _store(request).page(collection, after=after, limit=limit)
-    items = [
-        _item(
-            {
-                "id": d.id,
-                "etag": f'"{d.etag}"',
-                "last_modified": format_http_date(d.modified_us // 1_000_000),
-            },
-            d.body,
-        )
-        for d in docs
-    ]
-    next_url = None
-    if len(docs) == limit:
-        next_url = f"/v1/{collection}?limit={limit}&after={quote(docs[-1].id, safe='')}"
-    return _page(items, next_url)
-
-
-async def list_versions(request: Request) -> Response:
-    """The document's history, newest first, deletions included."""
-    collection, doc_id = _names(request)
-    limit = int_parameter(request, "limit", default=20, low=1, high=MAX_PAGE)
-    before = int_parameter(request, "before", default=None, low=1, high=2**62)
-    versions = await _store(request).versions(collection, doc_id, before=before, limit=limit)
-    if versions is None:
-        raise NotFound(f"no document {doc_id!r} in collection {collection!r}, ever")
-    next_url = None
-    if len(versions) == limit and versions[-1].version > 1:
-        next_url = f"/v1/{collection}/{doc_id}/versions?limit={limit}&before={versions[-1].version}"
-    return _page([_version_item(v) for v in versions], next_url)
-
-
-def _version_item(v: Version) -> bytes:
-    meta = {
-        "version": v.version,
-        "etag": f'"{v.etag}"' if v.etag is not None else None,
-        "last_modified": format_http_date(v.modified_us // 1_000_000),
-        "deleted": v.etag is None,
-    }
-    return _item(meta, v.body if v.body is not None else b"null")
-
-
-def _item(meta: Mapping[str, object], body: bytes) -> bytes:
-    # The stored text is spliced in as is: it was validated as JSON when
-    # written, and re-encoding it would cost a parse per item.
-    head = json.dumps(meta, separators=(",", ":"))[:-1].encode()
-    return head + b',"document":' + body + b"}"
-
-
-def _page(items: list[bytes], next_url: str | None) -> Response:
-    tail = b'],"next":' + json.dumps(next_url).encode() + b"}"
-    content = b'{"items":[' + b",".join(items) + tail
-    headers = {"Link": f'<{next_url}>; rel="next"'} if next_url else None
-    return Response(content, media_type=JSON, headers=headers)
 
 
 ROUTES: Final = [

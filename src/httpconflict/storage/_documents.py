@@ -134,13 +134,36 @@ class DocumentStore(Protocol):
     ) -> WriteResult:
         """Delete if `guard` holds, checked atomically with the write (`completion`: as `put`)."""
 
-    async def page(self, collection: str, *, after: str | None, limit: int) -> list[Document]:
-        """Current documents ordered by id, those with an id greater than `after`."""
+    async def page_ids(self, collection: str, *, after: str | None, limit: int) -> list[str]:
+        """Ids of current documents in id order, those greater than `after` (bodies unread).
 
-    async def versions(
+        A page's members, whose documents `documents` then reads in batches.
+        """
+
+    async def documents(
+        self, collection: str, ids: Sequence[str], *, max_bytes: int
+    ) -> list[Document]:
+        """The current documents among `ids` (ascending), in that order, from the first.
+
+        Stops after the document whose body brings the total to `max_bytes`
+        or more (so at least one is read, whatever its size): a caller reads
+        a long list in batches of bounded size, continuing after the last
+        document returned. Ids absent or deleted by now are skipped.
+        """
+
+    async def version_numbers(
         self, collection: str, id: str, *, before: int | None, limit: int
-    ) -> list[Version] | None:
-        """History newest first, versions below `before`; None if never created."""
+    ) -> list[int] | None:
+        """Kept version numbers, newest first, below `before`; None if never created.
+
+        A page of the history, whose versions `versions_numbered` then reads
+        in batches.
+        """
+
+    async def versions_numbered(
+        self, collection: str, id: str, numbers: Sequence[int], *, max_bytes: int
+    ) -> list[Version]:
+        """The kept versions among `numbers` (descending), as `documents` reads documents."""
 
     async def version_body(self, collection: str, id: str, etag: str) -> bytes | None:
         """The body of the kept version whose entity-tag is `etag`, or None.

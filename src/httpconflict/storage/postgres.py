@@ -394,22 +394,35 @@ class PostgresDocumentStore:
             **more,
         }
 
-    async def page(self, collection: str, *, after: str | None, limit: int) -> list[Document]:
+    async def page_ids(self, collection: str, *, after: str | None, limit: int) -> list[str]:
         rows = await self._all(
-            f"SELECT {_READ} FROM documents WHERE collection = %s AND id > %s "
+            "SELECT id FROM documents WHERE collection = %s AND id > %s "
             "AND etag IS NOT NULL ORDER BY id LIMIT %s",
             (collection, after or "", limit),
         )
+        return [id for (id,) in rows]
+
+    async def documents(
+        self, collection: str, ids: Sequence[str], *, max_bytes: int
+    ) -> list[Document]:
+        # The whole result crosses the wire at once, so the statement itself
+        # stops at max_bytes: each row carries the size of the bodies before
+        # it (octet_length reads a stored value's size without its content).
+        rows = await self._all(
+            f"SELECT {_READ} FROM (SELECT *, sum(octet_length(body)) OVER (ORDER BY id) "
+            "  - octet_length(body) AS bytes_before FROM documents "
+            "  WHERE collection = %s AND id = ANY(%s) AND etag IS NOT NULL) d "
+            "WHERE bytes_before < %s ORDER BY id",
+            (collection, list(ids), max_bytes),
+        )
         return [Document(*row) for row in rows]
 
-    async def versions(
+    async def version_numbers(
         self, collection: str, id: str, *, before: int | None, limit: int
-    ) -> list[Version] | None:
-        # The document row is read in the same statement, so a history is
-        # empty only for a document that never existed.
+    ) -> list[int] | None:
         rows = await self._all(
-            "SELECT v.version, v.etag, convert_to(v.body, 'UTF8'), v.modified_us FROM documents d "
-            "LEFT JOIN LATERAL (SELECT * FROM document_versions h "
+            "SELECT v.version FROM documents d "
+            "LEFT JOIN LATERAL (SELECT version FROM document_versions h "
             "  WHERE h.collection = d.collection AND h.id = d.id AND h.version < %s "
             "  ORDER BY h.version DESC LIMIT %s) v ON true "
             "WHERE d.collection = %s AND d.id = %s",
@@ -417,7 +430,21 @@ class PostgresDocumentStore:
         )
         if not rows:
             return None
-        return [Version(*row) for row in rows if row[0] is not None]
+        return [version for (version,) in rows if version is not None]
+
+    async def versions_numbered(
+        self, collection: str, id: str, numbers: Sequence[int], *, max_bytes: int
+    ) -> list[Version]:
+        # As `documents`; a deletion has no body and counts for nothing.
+        rows = await self._all(
+            "SELECT version, etag, convert_to(body, 'UTF8'), modified_us FROM ("
+            "  SELECT *, sum(coalesce(octet_length(body), 0)) OVER (ORDER BY version DESC) "
+            "    - coalesce(octet_length(body), 0) AS bytes_before FROM document_versions "
+            "  WHERE collection = %s AND id = %s AND version = ANY(%s)) v "
+            "WHERE bytes_before < %s ORDER BY version DESC",
+            (collection, id, list(numbers), max_bytes),
+        )
+        return [Version(*row) for row in rows]
 
     async def version_body(self, collection: str, id: str, etag: str) -> bytes | None:
         # The same tag kept twice (A, B, A again) is the same text both times.

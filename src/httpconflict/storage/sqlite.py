@@ -348,28 +348,23 @@ class SQLiteDocumentStore:
         ).fetchall()
         return tuple(tuple(json.loads(fields)) for (fields,) in rows)
 
-    async def page(self, collection: str, *, after: str | None, limit: int) -> list[Document]:
-        rows = self.db.execute(
-            f"SELECT {_READ} FROM documents WHERE collection = ? AND id > ? "
-            "AND etag IS NOT NULL ORDER BY id LIMIT ?",
-            (collection, after or "", limit),
-        ).fetchall()
-        return [Document(*row) for row in rows]
+    async def page_ids(self, collection: str, *, after: str | None, limit: int) -> list[str]:
+        return _page_ids(self.db, collection, after, limit)
 
-    async def versions(
+    async def documents(
+        self, collection: str, ids: Sequence[str], *, max_bytes: int
+    ) -> list[Document]:
+        return _documents(self.db, collection, ids, max_bytes)
+
+    async def version_numbers(
         self, collection: str, id: str, *, before: int | None, limit: int
-    ) -> list[Version] | None:
-        exists = self.db.execute(
-            "SELECT 1 FROM documents WHERE collection = ? AND id = ?", (collection, id)
-        ).fetchone()
-        if exists is None:
-            return None
-        rows = self.db.execute(
-            "SELECT version, etag, CAST(body AS BLOB), modified_us FROM document_versions "
-            "WHERE collection = ? AND id = ? AND version < ? ORDER BY version DESC LIMIT ?",
-            (collection, id, before if before is not None else 2**62, limit),
-        ).fetchall()
-        return [Version(*row) for row in rows]
+    ) -> list[int] | None:
+        return _version_numbers(self.db, collection, id, before, limit)
+
+    async def versions_numbered(
+        self, collection: str, id: str, numbers: Sequence[int], *, max_bytes: int
+    ) -> list[Version]:
+        return _versions_numbered(self.db, collection, id, numbers, max_bytes)
 
     async def version_body(self, collection: str, id: str, etag: str) -> bytes | None:
         # The same tag kept twice (A, B, A again) is the same text both times.
@@ -379,6 +374,83 @@ class SQLiteDocumentStore:
             (collection, id, etag),
         ).fetchone()
         return None if row is None else bytes(row[0])
+
+
+def _page_ids(db: sqlite3.Connection, collection: str, after: str | None, limit: int) -> list[str]:
+    rows = db.execute(
+        "SELECT id FROM documents WHERE collection = ? AND id > ? "
+        "AND etag IS NOT NULL ORDER BY id LIMIT ?",
+        (collection, after or "", limit),
+    ).fetchall()
+    return [id for (id,) in rows]
+
+
+def _documents(
+    db: sqlite3.Connection, collection: str, ids: Sequence[str], max_bytes: int
+) -> list[Document]:
+    if not ids:
+        return []
+    cursor = db.execute(
+        f"SELECT {_READ} FROM documents WHERE collection = ? AND id BETWEEN ? AND ? "
+        "AND etag IS NOT NULL ORDER BY id",
+        (collection, ids[0], ids[-1]),
+    )
+    rows = _read_until(cursor, set(ids), key=1, body=4, max_bytes=max_bytes)
+    return [Document(*row) for row in rows]
+
+
+def _version_numbers(
+    db: sqlite3.Connection, collection: str, id: str, before: int | None, limit: int
+) -> list[int] | None:
+    exists = db.execute(
+        "SELECT 1 FROM documents WHERE collection = ? AND id = ?", (collection, id)
+    ).fetchone()
+    if exists is None:
+        return None
+    rows = db.execute(
+        "SELECT version FROM document_versions "
+        "WHERE collection = ? AND id = ? AND version < ? ORDER BY version DESC LIMIT ?",
+        (collection, id, before if before is not None else 2**62, limit),
+    ).fetchall()
+    return [version for (version,) in rows]
+
+
+def _versions_numbered(
+    db: sqlite3.Connection, collection: str, id: str, numbers: Sequence[int], max_bytes: int
+) -> list[Version]:
+    if not numbers:
+        return []
+    cursor = db.execute(
+        "SELECT version, etag, CAST(body AS BLOB), modified_us FROM document_versions "
+        "WHERE collection = ? AND id = ? AND version BETWEEN ? AND ? ORDER BY version DESC",
+        (collection, id, numbers[-1], numbers[0]),
+    )
+    rows = _read_until(cursor, set(numbers), key=0, body=2, max_bytes=max_bytes)
+    return [Version(*row) for row in rows]
+
+
+def _read_until(
+    cursor: sqlite3.Cursor, wanted: set[Any], *, key: int, body: int, max_bytes: int
+) -> list[tuple[Any, ...]]:
+    """The rows whose `key` column is `wanted`, until their bodies hold `max_bytes`.
+
+    SQLite reads a row only when it is stepped to, so the rows past the
+    last one taken are never read; closing the cursor ends the statement
+    (and its read transaction) before the caller awaits anything. Rows
+    written since the keys were chosen are stepped over.
+    """
+    rows: list[tuple[Any, ...]] = []
+    size = 0
+    try:
+        for row in cursor:
+            if row[key] in wanted:
+                rows.append(row)
+                size += len(row[body] or b"")
+                if size >= max_bytes:
+                    break
+    finally:
+        cursor.close()
+    return rows
 
 
 def _index_ddl(name: str, collection: str, key: UniqueKey) -> str:

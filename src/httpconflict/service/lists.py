@@ -1,0 +1,258 @@
+"""The list resources, streamed: a collection's documents and a document's history.
+
+Theory of operation: a page holds up to 1000 documents of up to a body
+limit each, so its answer is never held whole. The page's members (ids, or
+version numbers) are read first, without their bodies: that settles the
+page's ``next``, which the ``Link`` header carries before any item is sent.
+The bodies are then read in batches of about `BATCH_BYTES`, each batch a
+short statement of its own that continues after the last member read, and
+written out as they come (in chunks of about `CHUNK_BYTES`, flow-controlled
+by the server). A worker thus holds a batch and a chunk per list answer,
+whatever the page size. The first batch is read before the answer starts,
+so a database that is down gets its 503 problem, not a 200.
+
+A batch that fails once the answer has started cannot change its status:
+the answer stops without the end of its chunked body and the server closes
+the connection, so the client sees an incomplete answer, never a page that
+looks whole (the closing ``]`` and ``next`` are sent only after the last
+batch). One line goes to the log, and the access log notes the problem.
+
+A member is read as its batch finds it: a document changed while its page
+streams appears as changed, one deleted meanwhile is left out (the page may
+then hold fewer than ``limit`` items, with a ``next``), and none appears twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from typing import Final, TypeVar
+from urllib.parse import quote
+
+from starlette.requests import Request
+from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
+
+from .._errors import NotFound, ProblemError
+from .._httpdate import format_http_date
+from .._problem import INTERNAL_ERROR, PROBLEM_TYPE_BASE
+from ..asgi import PROBLEM_SCOPE_KEY
+from ..storage import Document, DocumentStore, Version
+from .requests import check_name, int_parameter
+
+MAX_PAGE: Final = 1000
+#: Bytes of bodies read from the database per statement (a batch holds at
+#: least one document, so up to this plus one body).
+BATCH_BYTES: Final = 1024 * 1024
+#: Bytes handed to the server per write: small items are gathered up to this
+#: (one write each would cost more than the item), a larger one goes alone.
+CHUNK_BYTES: Final = 64 * 1024
+JSON: Final = "application/json"
+
+log = logging.getLogger("httpconflict.service")
+
+Key = TypeVar("Key")
+Item = TypeVar("Item")
+
+
+def _store(request: Request) -> DocumentStore:
+    store: DocumentStore = request.app.state.store
+    return store
+
+
+async def list_documents(request: Request) -> StreamingResponse:
+    """One page of a collection's documents, ordered by id."""
+    collection = check_name("collection", request.path_params["collection"])
+    limit = int_parameter(request, "limit", default=100, low=1, high=MAX_PAGE)
+    after = request.query_params.get("after")
+    store = _store(request)
+    ids = await store.page_ids(collection, after=after, limit=limit)
+    next_url = None
+    if len(ids) == limit:
+        next_url = f"/v1/{collection}?limit={limit}&after={quote(ids[-1], safe='')}"
+
+    def read(rest: Sequence[str]) -> Awaitable[list[Document]]:
+        return store.documents(collection, rest, max_bytes=BATCH_BYTES)
+
+    return await _page(request, _batches(ids, read, _document_id), _document_item, next_url)
+
+
+async def list_versions(request: Request) -> StreamingResponse:
+    """The document's history, newest first, deletions included."""
+    params = request.path_params
+    collection = check_name("collection", params["collection"])
+    doc_id = check_name("document", params["doc_id"])
+    limit = int_parameter(request, "limit", default=20, low=1, high=MAX_PAGE)
+    before = int_parameter(request, "before", default=None, low=1, high=2**62)
+    store = _store(request)
+    numbers = await store.version_numbers(collection, doc_id, before=before, limit=limit)
+    if numbers is None:
+        raise NotFound(f"no document {doc_id!r} in collection {collection!r}, ever")
+    next_url = None
+    if len(numbers) == limit and numbers[-1] > 1:
+        next_url = f"/v1/{collection}/{doc_id}/versions?limit={limit}&before={numbers[-1]}"
+
+    def read(rest: Sequence[int]) -> Awaitable[list[Version]]:
+        return store.versions_numbered(collection, doc_id, rest, max_bytes=BATCH_BYTES)
+
+    return await _page(request, _batches(numbers, read, _version_number), _version_item, next_url)
+
+
+def _document_id(doc: Document) -> str:
+    return doc.id
+
+
+def _version_number(version: Version) -> int:
+    return version.version
+
+
+def _document_item(d: Document) -> tuple[bytes, bytes]:
+    meta = {
+        "id": d.id,
+        "etag": f'"{d.etag}"',
+        "last_modified": format_http_date(d.modified_us // 1_000_000),
+    }
+    return _item_head(meta), d.body
+
+
+def _version_item(v: Version) -> tuple[bytes, bytes]:
+    meta = {
+        "version": v.version,
+        "etag": f'"{v.etag}"' if v.etag is not None else None,
+        "last_modified": format_http_date(v.modified_us // 1_000_000),
+        "deleted": v.etag is None,
+    }
+    return _item_head(meta), v.body if v.body is not None else b"null"
+
+
+def _item_head(meta: Mapping[str, object]) -> bytes:
+    # The stored text is spliced in after this as is: it was validated as
+    # JSON when written, and re-encoding it would cost a parse per item.
+    return json.dumps(meta, separators=(",", ":"))[:-1].encode() + b',"document":'
+
+
+async def _batches(
+    keys: Sequence[Key],
+    read: Callable[[Sequence[Key]], Awaitable[list[Item]]],
+    key_of: Callable[[Item], Key],
+) -> AsyncIterator[list[Item]]:
+    """The members named by `keys`, a batch per `read`, each continuing after the last."""
+    position = {key: index for index, key in enumerate(keys)}
+    rest = keys
+    while rest:
+        batch = await read(rest)
+        if not batch:
+            return  # none of the rest is there any more
+        rest = keys[position[key_of(batch[-1])] + 1 :]
+        yield batch
+
+
+async def _page(
+    request: Request,
+    batches: AsyncIterator[list[Item]],
+    render: Callable[[Item], tuple[bytes, bytes]],
+    next_url: str | None,
+) -> StreamingResponse:
+    """The answer ``{"items": [...], "next": ...}``, its items read from `batches` as it is sent."""
+    headers = {"Link": f'<{next_url}>; rel="next"'} if next_url else {}
+    tail = b'],"next":' + json.dumps(next_url).encode() + b"}"
+    if request.method == "HEAD":
+        return _StreamedPage(_nothing(), headers, media_type=JSON)
+    first: list[Item] = await anext(batches, [])  # a failure here is a problem answer
+    chunks = _chunks(_items(first, batches, render), head=b'{"items":[', tail=tail)
+    return _StreamedPage(chunks, headers, media_type=JSON)
+
+
+async def _items(
+    first: list[Item],
+    batches: AsyncIterator[list[Item]],
+    render: Callable[[Item], tuple[bytes, bytes]],
+) -> AsyncIterator[bytes]:
+    """Each item's pieces: a comma before all but the first, its head, its body, its end."""
+    comma = b""
+    batch: list[Item] | None = first
+    while batch:
+        for item in batch:
+            head, body = render(item)
+            yield comma + head
+            yield body
+            yield b"}"
+            comma = b","
+        batch = None  # let it go before the next batch arrives
+        batch = await anext(batches, None)
+
+
+async def _chunks(
+    pieces: AsyncIterator[bytes], *, head: bytes, tail: bytes
+) -> AsyncIterator[bytes]:
+    """`head`, `pieces` and `tail`, gathered into writes of about `CHUNK_BYTES`."""
+    gathered: list[bytes] = [head]
+    size = len(head)
+    async for piece in pieces:
+        if len(piece) >= CHUNK_BYTES:
+            # A large body is written as it is, not copied into a chunk.
+            if gathered:
+                yield b"".join(gathered)
+                gathered, size = [], 0
+            yield piece
+            continue
+        gathered.append(piece)
+        size += len(piece)
+        if size >= CHUNK_BYTES:
+            yield b"".join(gathered)
+            gathered, size = [], 0
+    gathered.append(tail)
+    yield b"".join(gathered)
+
+
+async def _nothing() -> AsyncIterator[bytes]:
+    return
+    yield b""  # an async generator that yields nothing
+
+
+class _StreamedPage(StreamingResponse):
+    """A streamed answer that, if its body fails midway, is left incomplete.
+
+    Starlette's own would raise, and the server would log a traceback per
+    cut answer; here the failure is one log line, the access log notes its
+    problem type, and the server closes the connection of an answer left
+    without its end (uvicorn: "ASGI callable returned without completing
+    response"). A client that goes away still cancels the reading
+    (Starlette listens for the disconnect).
+    """
+
+    def __init__(
+        self, content: AsyncIterator[bytes], headers: Mapping[str, str], *, media_type: str
+    ) -> None:
+        super().__init__(content, headers=headers, media_type=media_type)
+        self._scope: Scope = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self._scope = scope
+        await super().__call__(scope, receive, send)
+
+    async def stream_response(self, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+        sent = 0
+        try:
+            async for chunk in self.body_iterator:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                sent += len(chunk)
+        except Exception as error:  # whatever failed, the answer can only be cut short
+            problem = error.problem if isinstance(error, ProblemError) else INTERNAL_ERROR.problem()
+            self._scope[PROBLEM_SCOPE_KEY] = problem.type.removeprefix(PROBLEM_TYPE_BASE)
+            log.error(
+                "%s %s: answer cut after %d bytes: %s: %s",
+                self._scope.get("method"),
+                self._scope.get("path"),
+                sent,
+                type(error).__name__,
+                _one_line(error),
+            )
+            return
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split())
