@@ -59,7 +59,6 @@ def test_415(content_type: str | None, message: str) -> None:
         (b'\xff{"a": 1}', "not UTF-8"),
         (b'\xef\xbb\xbf{"a": 1}', "invalid JSON"),
         (b'{"a": 1} x', "Extra data"),
-        (b"[" * 100_000, "nested too deeply"),
     ],
 )
 def test_malformed_json_is_400(body: bytes, message: str) -> None:

@@ -19,6 +19,7 @@ from ._errors import (
     IncompleteBody,
     InvalidDocument,
     InvalidParameter,
+    JsonLimitExceeded,
     MalformedHeader,
     MalformedJSON,
     MergeConflict,
@@ -39,6 +40,7 @@ from ._integrity_policy import (
     integrity_problem,
 )
 from ._json_diff import changed_pointers, json_patch_diff
+from ._json_domain import JsonLimits, check_json_domain
 from ._json_patch import (
     JsonPatchError,
     MalformedPatch,
@@ -108,6 +110,8 @@ __all__ = [
     "InvalidDocument",
     "InvalidParameter",
     "InvalidPointer",
+    "JsonLimitExceeded",
+    "JsonLimits",
     "JsonPatchError",
     "JsonPointer",
     "MalformedHeader",
@@ -149,6 +153,7 @@ __all__ = [
     "arun_patch",
     "arun_write",
     "changed_pointers",
+    "check_json_domain",
     "classify",
     "evaluate",
     "format_http_date",

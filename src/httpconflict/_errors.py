@@ -4,6 +4,7 @@
      +-- MalformedHeader (ValueError)         400 malformed-header
      +-- MalformedJSON (ValueError)           400 malformed-json
      +-- InvalidDocument (ValueError)         422 invalid-document
+     |    +-- JsonLimitExceeded               422 json-limit (limit, max, pointer, number)
      +-- InvalidParameter (ValueError)        400 invalid-parameter
      +-- UnsupportedMediaType                 415 unsupported-media-type
      +-- ContentTooLarge                      413 content-too-large
@@ -78,6 +79,35 @@ class InvalidDocument(ProblemError, ValueError):
     """The request body is JSON but not an acceptable document."""
 
     problem_type = _problem.INVALID_DOCUMENT
+
+
+class JsonLimitExceeded(InvalidDocument):
+    """The JSON is valid but outside the JSON domain: too deep, a number or string it refuses.
+
+    `limit` names the limit (``depth``, ``number-digits``...; see
+    `httpconflict._json_domain`), `maximum` its value where it has one
+    (the problem's ``max``), `pointer` where the value is when known, and
+    `number` the text of a refused number.
+    """
+
+    problem_type = _problem.JSON_LIMIT
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        limit: str,
+        maximum: int | None = None,
+        pointer: str | None = None,
+        number: str | None = None,
+    ) -> None:
+        optional = {"max": maximum, "pointer": pointer, "number": number}
+        extensions = {name: value for name, value in optional.items() if value is not None}
+        super().__init__(detail, limit=limit, **extensions)
+        self.limit = limit
+        self.maximum = maximum
+        self.pointer = pointer
+        self.number = number
 
 
 class InvalidParameter(ProblemError, ValueError):

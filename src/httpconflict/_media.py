@@ -3,16 +3,31 @@
 A body that a JSON parser somewhere else would read differently is refused
 here, so the bytes stored are the bytes every reader agrees on: UTF-8 only
 (RFC 8259 §8.1), no NaN or Infinity (not JSON), no duplicate member names
-(RFC 8259 §4 leaves their meaning to the parser).
+(RFC 8259 §4 leaves their meaning to the parser), and nothing outside the
+JSON domain (`httpconflict._json_domain`: depth, numbers, strings).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Collection
 from typing import Any, Final
 
-from ._errors import InvalidDocument, MalformedJSON, UnsupportedMediaType
+from ._errors import (
+    InvalidDocument,
+    JsonLimitExceeded,
+    MalformedJSON,
+    ProblemError,
+    UnsupportedMediaType,
+)
+from ._json_domain import (
+    DEFAULT_LIMITS,
+    JsonLimits,
+    check_parsed,
+    nested_too_deeply,
+    number_hooks,
+)
 from ._json_value import json_type
 
 JSON: Final = "application/json"
@@ -61,9 +76,9 @@ def require_media_type(content_type: str | None, accept: Collection[str]) -> str
     return essence
 
 
-def parse_json_object(body: bytes) -> dict[str, Any]:
+def parse_json_object(body: bytes, limits: JsonLimits = DEFAULT_LIMITS) -> dict[str, Any]:
     """Parse a body that must be one JSON object; raise 400 or 422 otherwise."""
-    value = parse_json(body)
+    value = parse_json(body, limits)
     if not isinstance(value, dict):
         kind = json_type(value)
         raise InvalidDocument(
@@ -72,8 +87,34 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
     return value
 
 
-def parse_json(body: bytes) -> Any:
-    """Parse a JSON text strictly; raise `MalformedJSON` or `InvalidDocument`."""
+def parse_stored_document(body: bytes, limits: JsonLimits = DEFAULT_LIMITS) -> dict[str, Any]:
+    """A document as a store holds it, parsed as strictly as a body.
+
+    A document stored before the JSON domain held it (by an older version,
+    or by hand) may be outside it; a patch of it is refused with a 422
+    saying so, never a failure deeper in: replacing it whole with a PUT
+    is the way out.
+    """
+    try:
+        return parse_json_object(body, limits)
+    except ProblemError as error:
+        detail = f"the stored document is outside what is accepted now ({error}); PUT a new one"
+        if isinstance(error, JsonLimitExceeded):
+            raise JsonLimitExceeded(
+                detail,
+                limit=error.limit,
+                maximum=error.maximum,
+                pointer=error.pointer,
+                number=error.number,
+            ) from None
+        raise InvalidDocument(detail) from None
+
+
+def parse_json(body: bytes, limits: JsonLimits = DEFAULT_LIMITS) -> Any:
+    """Parse a JSON text strictly; raise `MalformedJSON`, `InvalidDocument` or `JsonLimitExceeded`.
+
+    `limits` are the JSON domain's (see `JsonLimits`).
+    """
     if not body:
         raise MalformedJSON("the request body is empty; send a JSON text")
     try:
@@ -83,7 +124,7 @@ def parse_json(body: bytes) -> Any:
             f"the body is not UTF-8 (invalid byte at offset {error.start})"
         ) from None
     try:
-        return _DECODER.decode(text)
+        value = _decoder(limits).decode(text)
     except json.JSONDecodeError as error:
         raise MalformedJSON(
             f"invalid JSON at line {error.lineno} column {error.colno}: {error.msg}",
@@ -91,7 +132,11 @@ def parse_json(body: bytes) -> Any:
             column=error.colno,
         ) from None
     except RecursionError:
-        raise MalformedJSON("the JSON text is nested too deeply") from None
+        # The parser recursed into the interpreter's limit: far deeper than
+        # the domain's (which is well below it).
+        raise nested_too_deeply(limits) from None
+    check_parsed(text, value, limits)
+    return value
 
 
 def _refuse_constant(name: str) -> Any:
@@ -112,7 +157,13 @@ def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return obj
 
 
-# One decoder for all calls: json.loads with arguments builds a new one each time.
-_DECODER: Final = json.JSONDecoder(
-    parse_constant=_refuse_constant, object_pairs_hook=_unique_members
-)
+# One decoder per limits: json.loads with arguments builds a new one each time.
+@functools.cache
+def _decoder(limits: JsonLimits) -> json.JSONDecoder:
+    parse_int, parse_float = number_hooks(limits)
+    return json.JSONDecoder(
+        parse_constant=_refuse_constant,
+        object_pairs_hook=_unique_members,
+        parse_int=parse_int,
+        parse_float=parse_float,
+    )

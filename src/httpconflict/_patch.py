@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from ._json_domain import check_json_domain
 from ._json_patch import (
     apply_json_patch,
     pointers_read_by_json_patch,
@@ -51,10 +52,17 @@ class Patch:
         return cls(media_type, parse_json(body))
 
     def apply(self, document: Json) -> Json:
-        """The document after the patch (a new value): 409 for a failed test or a missing path."""
+        """The document after the patch (a new value): 409 for a failed test or a missing path.
+
+        The result is held to the JSON domain, as a PUT of it would be
+        (`JsonLimitExceeded`, 422).
+        """
         if self.media_type == JSON_PATCH:
-            return apply_json_patch(document, self.document)
-        return apply_merge_patch(document, self.document)
+            result = apply_json_patch(document, self.document)
+        else:
+            result = apply_merge_patch(document, self.document)
+        check_json_domain(result)
+        return result
 
     def touched(self, base: Json) -> frozenset[JsonPointer]:
         """The pointers whose values the patch sets, removes or depends on, made from `base`."""

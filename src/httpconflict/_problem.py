@@ -52,7 +52,11 @@ class ProblemDetails:
         return out
 
     def to_json(self) -> bytes:
-        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":")).encode()
+        # A lone surrogate (a member name a client sent, quoted back) has no
+        # UTF-8 form; inside a JSON string its backslash escape is the JSON
+        # escape, so the body stays valid JSON instead of failing to encode.
+        text = json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
+        return text.encode("utf-8", "backslashreplace")
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ProblemDetails:
@@ -155,6 +159,22 @@ INVALID_DOCUMENT: Final = _type(
     422,
     "The body is valid JSON but not a JSON object (documents are objects).",
     'Wrap the value in an object, e.g. {"items": [...]}.',
+)
+JSON_LIMIT: Final = _type(
+    "json-limit",
+    "The JSON is beyond the limits of what is accepted",
+    422,
+    "The body (or the document a patch would make) is valid JSON, but holds "
+    "what the service does not accept: nesting deeper than 128 arrays and "
+    "objects, an integer of more than 4300 digits, a number a double cannot "
+    "hold as written (1e400 would be infinite, 1e-400 zero, "
+    "0.10000000000000000001 rounded), a lone surrogate such as \\ud800, or "
+    "U+0000 in a string. `limit` names which, `max` its value, `pointer` "
+    "where it is (or `number` the number's text).",
+    "Change the value named: flatten deep nesting, send a long or precise "
+    "number as a string, remove U+0000 and unpaired surrogates. A stored "
+    "document from before these limits that a PATCH refuses can be "
+    "replaced with a PUT.",
 )
 UNSUPPORTED_MEDIA_TYPE: Final = _type(
     "unsupported-media-type",

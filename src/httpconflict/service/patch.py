@@ -25,6 +25,7 @@ from .._errors import InvalidDocument
 from .._etag import ETag
 from .._httpdate import format_http_date
 from .._json_value import Json, json_type
+from .._media import parse_stored_document
 from .._patch import Patch
 from .._patch_flow import Base, PatchOutcome, Snapshot, WriteDocument, arun_patch, patch_flow
 from .._rebase import prefers_rebase, rebase_fields
@@ -59,13 +60,13 @@ async def patch_document(request: Request) -> Response:
         if doc is None:
             return None
         seen[0] = doc.body
-        return Snapshot(doc.validators, json.loads(doc.body))
+        return Snapshot(doc.validators, parse_stored_document(doc.body))
 
     async def read_base(tags: tuple[str, ...]) -> Base | None:
         for tag in tags:
             body = await store.version_body(collection, doc_id, tag)
             if body is not None:
-                return Base(tag, json.loads(body))
+                return Base(tag, parse_stored_document(body))
         return None
 
     keyed = KeyedWrite.of(request)
