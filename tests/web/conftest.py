@@ -38,6 +38,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 DOCS = Path(__file__).parent.parent.parent / "docs"
+SMALL_BODY = 2048  # bytes, for a service whose 413 a page can reach with one field
 
 
 def _unavailable(message: str) -> None:
@@ -75,8 +76,9 @@ def contexts(browser: Browser) -> Iterator[list[BrowserContext]]:
 class RestartableService:
     """`httpconflict serve` on a fixed port and SQLite file, stopped and started at will."""
 
-    def __init__(self, db: Path, log_dir: Path) -> None:
+    def __init__(self, db: Path, log_dir: Path, options: tuple[str, ...] = ()) -> None:
         self.db = str(db)
+        self.options = options
         self.log_dir = log_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -85,7 +87,7 @@ class RestartableService:
     def start(self) -> None:
         log_path = self.log_dir / f"access-{self.port}-{len(self.runs)}.log"
         command = [sys.executable, "-m", "httpconflict.cli", "serve", "--db", self.db]
-        command += ["--port", str(self.port), "--log-format", "json"]
+        command += ["--port", str(self.port), "--log-format", "json", *self.options]
         with log_path.open("wb") as log:
             process = subprocess.Popen(
                 command,
@@ -106,7 +108,17 @@ class RestartableService:
 @pytest.fixture
 def editor_service(tmp_path: Path) -> Iterator[RestartableService]:
     """A running service; afterwards, no request of any of its runs got a 5xx."""
-    server = RestartableService(tmp_path / "editor.db", tmp_path)
+    yield from _running(RestartableService(tmp_path / "editor.db", tmp_path))
+
+
+@pytest.fixture
+def small_body_service(tmp_path: Path) -> Iterator[RestartableService]:
+    """A running service that refuses request bodies over 2048 bytes (413)."""
+    options = ("--max-body", str(SMALL_BODY))
+    yield from _running(RestartableService(tmp_path / "editor.db", tmp_path, options))
+
+
+def _running(server: RestartableService) -> Iterator[RestartableService]:
     server.start()
     try:
         yield server

@@ -29,6 +29,7 @@ WEB: Final = Path(__file__).parent / "web"
 FILES: Final = {
     "index.html": "text/html; charset=utf-8",
     "editor.js": "text/javascript; charset=utf-8",
+    "json.js": "text/javascript; charset=utf-8",
     "editor.css": "text/css; charset=utf-8",
 }
 SECURITY: Final = {

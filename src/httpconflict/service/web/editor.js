@@ -14,6 +14,9 @@
 // answer (or a 5xx) is sent again unchanged, key and all, until one comes: a save whose
 // answer was lost is then answered from its key instead of being applied twice, or taken
 // for someone else's change. At most one save is in flight; edits made meanwhile wait.
+// Only "no answer" and 5xx are retried (after the server's Retry-After when it sends one):
+// a 4xx is the server's decision about that request, so it is shown, not sent again.
+// Creating a document works the same way: one Idempotency-Key until an answer comes.
 // Polling (If-None-Match, 304 when unchanged) shows others' changes in every field the
 // user is not editing; base only moves to a polled version when the page shows all of
 // it, so an edit is never sent against a version whose change the user did not see.
@@ -23,78 +26,60 @@ const DEBOUNCE_MS = 600;
 const POLL_MS = 1000;
 const RETRY_MIN_MS = 500;
 const RETRY_MAX_MS = 4000;
+const RETRY_AFTER_MAX_MS = 60_000;
 const STORE_PREFIX = "httpconflict.pending:";
 
 const $ = (id) => document.getElementById(id);
 
-// ---- JSON helpers -------------------------------------------------------------------
-
-const isObject = (x) => x !== null && typeof x === "object" && !Array.isArray(x);
-
-function jsonEqual(a, b) {
-  if (a === b) return true;
-  if (Array.isArray(a) && Array.isArray(b)) {
-    return a.length === b.length && a.every((x, i) => jsonEqual(x, b[i]));
-  }
-  if (isObject(a) && isObject(b)) {
-    const ka = Object.keys(a);
-    return ka.length === Object.keys(b).length && ka.every((k) => k in b && jsonEqual(a[k], b[k]));
-  }
-  return false;
-}
-
-// The merge patch that turns `from` into `to` (RFC 7396 §2, inverted).
-function mergeDiff(from, to) {
-  if (!isObject(from) || !isObject(to)) return to;
-  const patch = {};
-  for (const k of Object.keys(from)) if (!(k in to)) patch[k] = null;
-  for (const k of Object.keys(to)) {
-    if (!(k in from)) patch[k] = to[k];
-    else if (!jsonEqual(from[k], to[k])) patch[k] = mergeDiff(from[k], to[k]);
-  }
-  return patch;
-}
-
-// The top-level changes from `from` to `to`, as pending entries.
-function topLevelChanges(from, to) {
-  const changes = {};
-  for (const k of Object.keys(from)) if (!(k in to)) changes[k] = { d: true };
-  for (const k of Object.keys(to)) {
-    if (!(k in from) || !jsonEqual(from[k], to[k])) changes[k] = { v: to[k] };
-  }
-  return changes;
-}
-
-function applyPending(doc, pending) {
-  const out = { ...doc };
-  for (const [k, entry] of Object.entries(pending)) {
-    if (entry.d) delete out[k];
-    else out[k] = entry.v;
-  }
-  return out;
-}
-
-// RFC 6901 pointers, for the conflicts the server names.
-function pointerTokens(pointer) {
-  return pointer === "" ? [] : pointer.slice(1).split("/").map(
-    (t) => t.replace(/~1/g, "/").replace(/~0/g, "~"));
-}
-
-function setAtPointer(doc, pointer, present, value) {
-  const tokens = pointerTokens(pointer);
-  const root = structuredClone(doc);
-  let node = root;
-  for (const t of tokens.slice(0, -1)) {
-    if (!isObject(node[t])) node[t] = {};
-    node = node[t];
-  }
-  const last = tokens[tokens.length - 1];
-  if (present) node[last] = value;
-  else delete node[last];
-  return root;
-}
-
 const show = (v) => JSON.stringify(v, null, 2);
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const DELETED = "This document was deleted; your changes are kept in this browser";
+
+// ---- answers ----------------------------------------------------------------------------
+
+// One request that never throws: {response, body}. response is null when no answer came
+// (a network error, or a 2xx whose body was cut off); body is the parsed JSON, or null.
+async function call(url, init = {}) {
+  let response;
+  try {
+    response = await fetch(url, { cache: "no-store", ...init });
+  } catch (error) {
+    return { response: null, body: null };
+  }
+  try {
+    return { response, body: await response.json() };
+  } catch (error) {
+    // A refusal that is not JSON still says what it is by its status; a 2xx must be read.
+    const unread = response.ok && response.status !== 204;
+    return { response: unread ? null : response, body: null };
+  }
+}
+
+// Worth sending again as it is: there was no answer, or the server could not decide (5xx).
+const unanswered = (answer) => answer.response === null || answer.response.status >= 500;
+
+function retryingText(answer) {
+  if (answer.response === null) return "Offline, retrying";
+  return `Server unavailable (${answer.response.status}), retrying`;
+}
+
+// RFC 9110 §10.2.3: Retry-After in seconds, when given; else the back-off with jitter.
+function retryWait(answer, backoff) {
+  const header = answer.response && answer.response.headers.get("Retry-After");
+  if (header && /^\s*\d+\s*$/.test(header)) return Math.min(Number(header) * 1000, RETRY_AFTER_MAX_MS);
+  return backoff * (0.75 + Math.random() / 2);
+}
+
+// A refusal as the user reads it: the problem's title and detail (RFC 9457), or the status.
+function refusal(answer) {
+  const problem = isObject(answer.body) ? answer.body : {};
+  const title = get(problem, "title");
+  const detail = get(problem, "detail");
+  const text = typeof title === "string" && title ? title : `HTTP ${answer.response.status}`;
+  return typeof detail === "string" && detail ? `${text} (${detail})` : text;
+}
+
+const problemType = (answer) => String(isObject(answer.body) ? get(answer.body, "type") : "");
 
 // ---- save state (the aria-live region) ------------------------------------------------
 
@@ -108,6 +93,7 @@ function setState(state, text) {
 // ---- the open document ----------------------------------------------------------------
 
 let doc = null; // {collection, id, url, server, base, pending, inflight, conflict, ...}
+let generation = 0; // moves on whenever the page leaves what it showed; stale loops stop
 
 function storeKey(url) { return STORE_PREFIX + url; }
 
@@ -137,22 +123,24 @@ async function openDocument(collection, id) {
   $("editor-heading").textContent = `${collection} / ${id}`;
   setState("loading", "Loading…");
   const stored = JSON.parse(localStorage.getItem(storeKey(url)) || "null");
+  const opened = generation;
   let server;
-  for (;;) {
-    try {
-      const response = await fetch(url, { cache: "no-store" });
-      if (response.status === 404) {
-        setState("error", stored ? "This document was deleted; your changes are kept in this browser"
-                                 : "No such document");
-        return;
-      }
-      if (response.ok) {
-        server = { etag: response.headers.get("ETag"), body: await response.json() };
-        break;
-      }
-    } catch (error) { /* unreachable: try again below */ }
-    setState("offline", "Offline, retrying");
-    await sleep(RETRY_MIN_MS);
+  for (let backoff = RETRY_MIN_MS; ; backoff = Math.min(backoff * 2, RETRY_MAX_MS)) {
+    const answer = await call(url);
+    if (opened !== generation) return;
+    const { response, body } = answer;
+    if (response && response.ok) {
+      server = { etag: response.headers.get("ETag"), body };
+      break;
+    }
+    if (!unanswered(answer)) {
+      if (response.status === 404) setState("error", stored ? DELETED : "No such document");
+      else setState("error", `Cannot open this document: ${refusal(answer)}`);
+      return;
+    }
+    setState("offline", retryingText(answer));
+    await sleep(retryWait(answer, backoff));
+    if (opened !== generation) return;
   }
   doc = {
     collection, id, url, server,
@@ -162,6 +150,7 @@ async function openDocument(collection, id) {
     inflight: stored && stored.request ? stored.request.fields : null,
     sending: false, conflict: null, timer: null, retryTimer: null,
     backoff: RETRY_MIN_MS, saveCount: 0, pollTimer: null, rawShown: null, error: null,
+    retrying: null,
   };
   render();
   if (hasUnsaved()) save(); // edits a reload interrupted: send them again now
@@ -170,6 +159,7 @@ async function openDocument(collection, id) {
 }
 
 function stopDocument() {
+  generation += 1;
   if (!doc) return;
   clearTimeout(doc.timer);
   clearTimeout(doc.retryTimer);
@@ -178,12 +168,10 @@ function stopDocument() {
   doc = null;
 }
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
 function showState() {
-  if (doc.conflict) setState("conflict", "Conflict: choose a value below");
+  if (doc.retrying) setState("offline", doc.retrying);
+  else if (doc.conflict) setState("conflict", "Conflict: choose a value below");
   else if (doc.error) setState("error", doc.error);
-  else if (doc.offline) setState("offline", "Offline, retrying");
   else if (doc.inflight) setState("saving", "Saving…");
   else if (Object.keys(doc.pending).length) setState("pending", "Unsaved changes");
   else setState("saved", "All changes saved");
@@ -194,7 +182,7 @@ function showState() {
 
 function edit(changes) {
   if (Object.keys(changes).length === 0) return;
-  Object.assign(doc.pending, changes);
+  for (const [name, entry] of Object.entries(changes)) put(doc.pending, name, entry);
   persist();
   doc.error = null;
   showState();
@@ -229,6 +217,10 @@ function rawChanged() {
     $("raw-error").textContent = "A document is a JSON object ({…}).";
     return;
   }
+  if (nonFiniteNumber(parsed)) {
+    $("raw-error").textContent = "A number is too large for JSON (it would be saved as null).";
+    return;
+  }
   $("raw-error").textContent = "";
   // Only what the user changed in the text counts, not what others changed meanwhile.
   const changes = topLevelChanges(doc.rawShown, parsed);
@@ -236,26 +228,46 @@ function rawChanged() {
   edit(changes);
 }
 
+const fieldInput = (name) => $("field-list").querySelector(`[data-field="${CSS.escape(name)}"]`);
+
+// The name is taken as typed, spaces included: a field name is any JSON string. (An empty
+// name is one too, but an empty box more likely means nothing was typed yet: the raw JSON
+// adds that one.)
 function addField(event) {
   event.preventDefault();
-  const name = $("new-field-name").value.trim();
-  if (!doc || !name || name in viewDoc()) return;
+  if (!doc) return;
+  const name = $("new-field-name").value;
+  const message = $("add-field-error");
+  if (name === "") {
+    message.textContent = "Type a name for the new field (a field named \"\" is added in the raw JSON).";
+    return;
+  }
+  if (has(viewDoc(), name)) {
+    message.textContent = `There is already a field ${JSON.stringify(name)}.`;
+    fieldInput(name)?.focus();
+    return;
+  }
+  message.textContent = "";
   const type = $("new-field-type").value;
   const value = type === "number" ? 0 : type === "boolean" ? false : "";
   $("new-field-name").value = "";
   edit({ [name]: { v: value } });
-  const input = document.querySelector(`[data-field="${CSS.escape(name)}"]`);
-  if (input) input.focus();
+  fieldInput(name)?.focus();
 }
 
 // ---- rendering --------------------------------------------------------------------------
 
-function fieldId(name) { return "field-" + encodeURIComponent(name).replace(/[^A-Za-z0-9_-]/g, "_"); }
+// One id per name and no two names alike: letters, digits and "-" stay, any other
+// character becomes "_<hex code point>_" (so "_" itself never stands for two things).
+function fieldId(name) {
+  const escaped = Array.from(name, (c) => /[A-Za-z0-9-]/.test(c) ? c : `_${c.codePointAt(0).toString(16)}_`);
+  return "field-" + escaped.join("");
+}
 
 function render() {
   const view = viewDoc();
   const list = $("field-list");
-  const shape = Object.keys(view).map((k) => `${k}:${typeof view[k]}:${view[k] === null}`).join("\n");
+  const shape = JSON.stringify(Object.entries(view).map(([k, v]) => [k, typeof v, v === null]));
   if (list.dataset.shape !== shape) {
     const focused = document.activeElement && document.activeElement.id;
     list.replaceChildren(...Object.keys(view).map((k) => fieldRow(k, view[k])));
@@ -265,9 +277,9 @@ function render() {
   for (const input of list.querySelectorAll("[data-field]")) {
     const name = input.dataset.field;
     const row = input.closest(".field");
-    row.classList.toggle("pending", name in doc.pending || (doc.inflight && name in doc.inflight));
+    row.classList.toggle("pending", has(doc.pending, name) || (doc.inflight !== null && has(doc.inflight, name)));
     if (input === document.activeElement) continue; // never overwrite what the user is typing
-    const value = view[name];
+    const value = get(view, name);
     if (input.type === "checkbox") input.checked = value === true;
     else if (input.tagName === "OUTPUT") input.textContent = JSON.stringify(value);
     else if (input.value !== String(value)) input.value = String(value);
@@ -288,7 +300,7 @@ function fieldRow(name, value) {
   const label = document.createElement("label");
   const id = fieldId(name);
   label.htmlFor = id;
-  label.textContent = name;
+  label.textContent = fieldLabel(name);
   let input;
   if (typeof value === "boolean") {
     input = document.createElement("input");
@@ -323,9 +335,10 @@ function fieldRow(name, value) {
 function patchOf(pending) {
   const patch = {};
   for (const [k, entry] of Object.entries(pending)) {
-    if (entry.d) patch[k] = null;
-    else if (isObject(entry.v) && isObject(doc.base.body[k])) patch[k] = mergeDiff(doc.base.body[k], entry.v);
-    else patch[k] = entry.v;
+    const before = get(doc.base.body, k);
+    if (entry.d) put(patch, k, null);
+    else if (isObject(entry.v) && isObject(before)) put(patch, k, mergeDiff(before, entry.v));
+    else put(patch, k, entry.v);
   }
   return patch;
 }
@@ -351,32 +364,26 @@ async function save() {
   current.saveCount += 1;
   showState();
   const request = current.request;
-  let response, body;
-  try {
-    response = await fetch(current.url, {
-      method: "PATCH",
-      cache: "no-store",
-      headers: {
-        "Content-Type": "application/merge-patch+json",
-        "If-Match": request.etag,
-        "Prefer": "rebase",
-        "Idempotency-Key": request.key,
-      },
-      body: request.body,
-    });
-    body = await response.json();
-  } catch (error) {
-    response = null;
-  }
+  const answer = await call(current.url, {
+    method: "PATCH",
+    headers: {
+      "Content-Type": "application/merge-patch+json",
+      "If-Match": request.etag,
+      "Prefer": "rebase",
+      "Idempotency-Key": request.key,
+    },
+    body: request.body,
+  });
   current.sending = false;
   if (current.stopped) return;
-  const inFlightElsewhere = response && response.status === 409 && String(body.type).endsWith("/idempotency-key-in-flight");
-  if (!response || response.status >= 500 || inFlightElsewhere) {
+  const { response, body } = answer;
+  const inFlightElsewhere = response && response.status === 409 && problemType(answer).endsWith("/idempotency-key-in-flight");
+  if (unanswered(answer) || inFlightElsewhere) {
     // No answer that says what became of the save: send the very same request again.
-    current.offline = !inFlightElsewhere;
+    current.retrying = inFlightElsewhere ? null : retryingText(answer);
     persist();
     showState();
-    const wait = current.backoff * (0.75 + Math.random() / 2);
+    const wait = retryWait(answer, current.backoff);
     current.backoff = Math.min(current.backoff * 2, RETRY_MAX_MS);
     current.retryTimer = setTimeout(save, wait);
     return;
@@ -386,26 +393,24 @@ async function save() {
   current.request = null;
   // Until a 2xx, the sent edits are unsaved again (edits typed since win over them).
   if (!response.ok) current.pending = { ...sent, ...current.pending };
-  current.offline = false;
+  current.retrying = null;
   current.backoff = RETRY_MIN_MS;
+  const conflicts = isObject(body) ? get(body, "conflicts") : undefined;
   if (response.ok) {
     current.server = { etag: response.headers.get("ETag"), body };
     current.base = current.server;
-  } else if (response.status === 409 && Array.isArray(body.conflicts) && body.current_etag) {
-    current.conflict = { conflicts: body.conflicts, currentEtag: body.current_etag, choices: {} };
+  } else if (response.status === 409 && Array.isArray(conflicts) && get(body, "current_etag")) {
+    current.conflict = { conflicts, currentEtag: get(body, "current_etag"), choices: {} };
   } else if (response.status === 412) {
     // The base left the history: start again from the current version, unsaved edits on top.
-    try {
-      await refetch(current);
-      current.base = current.server;
-    } catch (error) {
-      current.offline = true;
-      current.retryTimer = setTimeout(save, current.backoff);
-    }
+    current.sending = true; // edits typed meanwhile wait for this read
+    if (await readAgain(current)) current.base = current.server;
+    current.sending = false;
+    if (current.stopped) return;
   } else if (response.status === 404) {
-    current.error = "This document was deleted; your changes are kept in this browser";
+    current.error = DELETED;
   } else {
-    current.error = `Not saved: ${body.title || response.status}${body.detail ? ` (${body.detail})` : ""}`;
+    current.error = `Not saved: ${refusal(answer)}`;
   }
   persist();
   render();
@@ -414,10 +419,28 @@ async function save() {
   if (Object.keys(current.pending).length && !current.timer) save();
 }
 
-async function refetch(current) {
-  const response = await fetch(current.url, { cache: "no-store" });
-  if (!response.ok) throw new Error(`GET ${current.url}: ${response.status}`);
-  current.server = { etag: response.headers.get("ETag"), body: await response.json() };
+// Read the document again (after a 412, or before resolving a conflict): sent again while
+// there is no answer; false, with the refusal in current.error, when the server refuses.
+async function readAgain(current) {
+  for (let backoff = RETRY_MIN_MS; ; backoff = Math.min(backoff * 2, RETRY_MAX_MS)) {
+    const answer = await call(current.url);
+    if (current.stopped) return false;
+    const { response, body } = answer;
+    if (response && response.ok) {
+      current.server = { etag: response.headers.get("ETag"), body };
+      current.retrying = null;
+      return true;
+    }
+    if (!unanswered(answer)) {
+      current.retrying = null;
+      current.error = response.status === 404 ? DELETED : `Cannot read this document: ${refusal(answer)}`;
+      return false;
+    }
+    current.retrying = retryingText(answer);
+    showState();
+    await sleep(retryWait(answer, backoff));
+    if (current.stopped) return false;
+  }
 }
 
 function discard() {
@@ -471,7 +494,7 @@ function focusLeft() {
 
 function valueCell(entry, side) {
   const cell = document.createElement("td");
-  if (!(side in entry)) {
+  if (!has(entry, side)) {
     cell.className = "absent";
     cell.textContent = "(absent)";
   } else {
@@ -496,7 +519,8 @@ function renderConflicts() {
     box.className = "conflict";
     box.dataset.pointer = entry.pointer;
     const heading = document.createElement("h4");
-    heading.textContent = `Field ${entry.pointer.slice(1) || "(whole document)"}`;
+    const name = pointerLabel(entry.pointer);
+    heading.textContent = `Field ${name}`;
     const table = document.createElement("table");
     const head = table.createTHead().insertRow();
     for (const title of ["Before (base)", "Theirs (now stored)", "Mine"]) {
@@ -516,10 +540,9 @@ function renderConflicts() {
       b.addEventListener("click", onClick);
       return b;
     };
-    const name = entry.pointer.slice(1);
     actions.append(
-      button("Keep mine", () => choose(index, "requested" in entry, entry.requested)),
-      button("Use theirs", () => choose(index, "current" in entry, entry.current)),
+      button("Keep mine", () => choose(index, has(entry, "requested"), entry.requested)),
+      button("Use theirs", () => choose(index, has(entry, "current"), entry.current)),
       button("Edit", () => editChoice(box, index, entry)),
     );
     for (const b of actions.children) b.setAttribute("aria-label", `${b.textContent}: ${name}`);
@@ -535,11 +558,11 @@ function editChoice(box, index, entry) {
   const id = `conflict-edit-${index}`;
   const label = document.createElement("label");
   label.htmlFor = id;
-  label.textContent = `Value for ${entry.pointer.slice(1)} (JSON)`;
+  label.textContent = `Value for ${pointerLabel(entry.pointer)} (JSON)`;
   const area = document.createElement("textarea");
   area.id = id;
   area.rows = 3;
-  area.value = JSON.stringify("requested" in entry ? entry.requested : entry.current);
+  area.value = JSON.stringify(has(entry, "requested") ? entry.requested : entry.current);
   const error = document.createElement("p");
   error.className = "error";
   error.setAttribute("aria-live", "polite");
@@ -568,25 +591,20 @@ function choose(index, present, value) {
   if (Object.keys(doc.conflict.choices).length === doc.conflict.conflicts.length) resolve();
 }
 
-// All chosen: the chosen values become edits on the version the server named.
+// All chosen: the chosen values become edits on the version the server named (or newer).
+// If that read is refused, they become edits on the version last seen, kept unsaved beside
+// the refusal.
 async function resolve() {
   const current = doc;
   const { conflicts, choices } = current.conflict;
   setState("saving", "Saving…");
-  for (;;) {
-    try {
-      await refetch(current);
-      break;
-    } catch (error) {
-      setState("offline", "Offline, retrying");
-      await sleep(RETRY_MIN_MS);
-    }
-  }
+  const read = await readAgain(current);
+  if (current.stopped) return;
   let desired = applyPending(current.server.body, current.pending);
   conflicts.forEach((entry, i) => {
     desired = setAtPointer(desired, entry.pointer, choices[i].present, choices[i].value);
   });
-  current.base = current.server;
+  if (read) current.base = current.server;
   current.pending = topLevelChanges(current.server.body, desired);
   current.conflict = null;
   persist();
@@ -608,57 +626,95 @@ async function openCollection(collection) {
   setState("idle", "No document open");
   const list = $("documents");
   list.replaceChildren();
-  try {
-    const response = await fetch(`/v1/${encodeURIComponent(collection)}?limit=1000`, { cache: "no-store" });
-    const body = await response.json();
-    if (!response.ok) throw new Error(body.detail || body.title);
-    for (const item of body.items) {
-      const li = document.createElement("li");
-      const a = document.createElement("a");
-      a.href = `#/${encodeURIComponent(collection)}/${encodeURIComponent(item.id)}`;
-      const title = typeof item.document.title === "string" && item.document.title ? ` — ${item.document.title}` : "";
-      a.textContent = item.id + title;
-      li.append(a);
-      list.append(li);
-    }
-    $("collection-empty").hidden = body.items.length > 0;
-    $("collection-heading").textContent = `Documents in ${collection}`;
-    $("collection").hidden = false;
-  } catch (error) {
-    $("browse-error").textContent = `Could not open ${collection}: ${error.message}`;
-    $("browse-error").hidden = false;
+  const opened = generation;
+  const answer = await call(`/v1/${encodeURIComponent(collection)}?limit=1000`);
+  if (opened !== generation) return;
+  const { response, body } = answer;
+  if (!response || !response.ok) {
+    const why = response ? refusal(answer) : "no answer from the service";
+    browseError(`Could not open ${collection}: ${why}`);
+    return;
   }
+  for (const item of body.items) {
+    const li = document.createElement("li");
+    const a = document.createElement("a");
+    a.href = `#/${encodeURIComponent(collection)}/${encodeURIComponent(item.id)}`;
+    const title = get(item.document, "title");
+    a.textContent = item.id + (typeof title === "string" && title ? ` — ${title}` : "");
+    li.append(a);
+    list.append(li);
+  }
+  $("collection-empty").hidden = body.items.length > 0;
+  $("collection-heading").textContent = `Documents in ${collection}`;
+  $("collection").hidden = false;
 }
+
+function browseError(text) {
+  $("browse-error").textContent = text;
+  $("browse-error").hidden = false;
+}
+
+// A create not answered yet: {collection, text, key}. Sent again (or clicked again with the
+// same collection and text) it carries the same Idempotency-Key, so a create whose answer
+// was lost is answered from its key and makes one document, not two.
+let creating = null;
 
 async function createDocument(event) {
   event.preventDefault();
+  if (creating && creating.running) return;
   const collection = $("collection-name").value;
-  let body;
+  const text = $("new-document").value;
+  $("browse-error").hidden = true;
+  let parsed;
   try {
-    body = JSON.parse($("new-document").value);
-    if (!isObject(body)) throw new Error("a document is a JSON object");
+    parsed = JSON.parse(text);
+    if (!isObject(parsed)) throw new Error("a document is a JSON object");
+    if (nonFiniteNumber(parsed)) throw new Error("a number is too large for JSON");
   } catch (error) {
-    $("browse-error").textContent = `Not created: ${error.message}`;
-    $("browse-error").hidden = false;
+    browseError(`Not created: ${error.message}`);
     return;
   }
-  try {
-    const response = await fetch(`/v1/${encodeURIComponent(collection)}`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", "Idempotency-Key": crypto.randomUUID() },
-      body: JSON.stringify(body),
-    });
-    if (!response.ok) throw new Error((await response.json()).title);
-    const id = response.headers.get("Location").split("/").pop();
-    location.hash = `#/${encodeURIComponent(collection)}/${id}`;
-  } catch (error) {
-    $("browse-error").textContent = `Not created: ${error.message}`;
-    $("browse-error").hidden = false;
+  if (!creating || creating.collection !== collection || creating.text !== text) {
+    creating = { collection, text, key: crypto.randomUUID() };
   }
+  const attempt = creating;
+  const opened = generation;
+  attempt.running = true;
+  let answer;
+  for (let backoff = RETRY_MIN_MS; ; backoff = Math.min(backoff * 2, RETRY_MAX_MS)) {
+    answer = await call(`/v1/${encodeURIComponent(collection)}`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "Idempotency-Key": attempt.key },
+      body: JSON.stringify(parsed),
+    });
+    const inFlight = answer.response && answer.response.status === 409 &&
+      problemType(answer).endsWith("/idempotency-key-in-flight");
+    if (opened !== generation || !(unanswered(answer) || inFlight)) break;
+    if (inFlight) setState("saving", "Creating…");
+    else setState("offline", retryingText(answer));
+    await sleep(retryWait(answer, backoff));
+    if (opened !== generation) break;
+  }
+  attempt.running = false;
+  if (opened !== generation) return; // the page moved on; a click here again reuses the key
+  setState("idle", "No document open");
+  creating = null;
+  const { response } = answer;
+  if (!response.ok) {
+    browseError(`Not created: ${refusal(answer)}`);
+    return;
+  }
+  const id = response.headers.get("Location").split("/").pop();
+  location.hash = `#/${encodeURIComponent(collection)}/${id}`;
 }
 
 function route() {
-  const parts = location.hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decodeURIComponent);
+  let parts;
+  try {
+    parts = location.hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decodeURIComponent);
+  } catch (error) { // a malformed %-escape typed into the address bar
+    parts = [];
+  }
   if (parts.length >= 2) openDocument(parts[0], parts[1]);
   else if (parts.length === 1) openCollection(parts[0]);
   else {
@@ -685,7 +741,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("add-field").addEventListener("submit", addField);
   $("discard").addEventListener("click", discard);
   // Back online: retry now rather than at the end of the back-off.
-  window.addEventListener("online", () => { if (doc && doc.offline) save(); });
+  window.addEventListener("online", () => { if (doc && doc.retrying) save(); });
   window.addEventListener("hashchange", route);
   route();
 });

@@ -1,0 +1,109 @@
+// JSON values as the editor handles them: field names are any JSON string.
+//
+// A field may be called "__proto__", "toString", "constructor", "" or "a/b~c". On a plain
+// object `name in obj` is true for "toString" whether or not the field is there, and
+// `obj[name] = v` with "__proto__" replaces the object's prototype instead of adding a
+// field (so JSON.stringify drops it). Documents therefore are only ever read with `has`
+// and `get` (own properties) and written with `put` (defineProperty), never with `in` or
+// an assignment to a computed name. JSON.parse and object spread already make own
+// properties, "__proto__" included.
+"use strict";
+
+const has = (obj, name) => Object.hasOwn(obj, name);
+const get = (obj, name) => (Object.hasOwn(obj, name) ? obj[name] : undefined);
+
+function put(obj, name, value) {
+  Object.defineProperty(obj, name, { value, writable: true, enumerable: true, configurable: true });
+  return obj;
+}
+
+const isObject = (x) => x !== null && typeof x === "object" && !Array.isArray(x);
+
+function jsonEqual(a, b) {
+  if (a === b) return true;
+  if (Array.isArray(a) && Array.isArray(b)) {
+    return a.length === b.length && a.every((x, i) => jsonEqual(x, b[i]));
+  }
+  if (isObject(a) && isObject(b)) {
+    const ka = Object.keys(a);
+    return ka.length === Object.keys(b).length && ka.every((k) => has(b, k) && jsonEqual(a[k], b[k]));
+  }
+  return false;
+}
+
+// A number JSON cannot carry: JSON.parse reads 1e400 as Infinity, which JSON.stringify
+// would send as null, and a merge patch reads null as "remove the field".
+function nonFiniteNumber(value) {
+  if (typeof value === "number") return !Number.isFinite(value);
+  if (Array.isArray(value)) return value.some(nonFiniteNumber);
+  if (isObject(value)) return Object.values(value).some(nonFiniteNumber);
+  return false;
+}
+
+// The merge patch that turns `from` into `to` (RFC 7396 §2, inverted).
+function mergeDiff(from, to) {
+  if (!isObject(from) || !isObject(to)) return to;
+  const patch = {};
+  for (const k of Object.keys(from)) if (!has(to, k)) put(patch, k, null);
+  for (const k of Object.keys(to)) {
+    if (!has(from, k)) put(patch, k, to[k]);
+    else if (!jsonEqual(from[k], to[k])) put(patch, k, mergeDiff(from[k], to[k]));
+  }
+  return patch;
+}
+
+// The top-level changes from `from` to `to`, as pending entries: {v: value} or {d: true}.
+function topLevelChanges(from, to) {
+  const changes = {};
+  for (const k of Object.keys(from)) if (!has(to, k)) put(changes, k, { d: true });
+  for (const k of Object.keys(to)) {
+    if (!has(from, k) || !jsonEqual(from[k], to[k])) put(changes, k, { v: to[k] });
+  }
+  return changes;
+}
+
+function applyPending(doc, pending) {
+  const out = { ...doc };
+  for (const [k, entry] of Object.entries(pending)) {
+    if (entry.d) delete out[k];
+    else put(out, k, entry.v);
+  }
+  return out;
+}
+
+// RFC 6901 §4: "~1" is "/" and "~0" is "~", decoded in that order.
+function pointerTokens(pointer) {
+  return pointer === "" ? [] : pointer.slice(1).split("/").map(
+    (t) => t.replace(/~1/g, "/").replace(/~0/g, "~"));
+}
+
+function setAtPointer(doc, pointer, present, value) {
+  const tokens = pointerTokens(pointer);
+  if (tokens.length === 0) return present ? value : {};
+  const root = structuredClone(doc);
+  let node = root;
+  for (const t of tokens.slice(0, -1)) {
+    if (!isObject(get(node, t))) put(node, t, {});
+    node = node[t];
+  }
+  const last = tokens[tokens.length - 1];
+  if (present) put(node, last, value);
+  else delete node[last];
+  return root;
+}
+
+// How a field's name is shown: as typed, or as a JSON string literal when as typed it
+// would be invisible or ambiguous (empty, spaces at an end, control characters, a quote
+// first), so that two fields never look alike.
+function fieldLabel(name) {
+  const plain = name !== "" && name === name.trim() && !/[\u0000-\u001f\u007f]/.test(name) &&
+    !name.startsWith('"');
+  return plain ? name : JSON.stringify(name);
+}
+
+// What a conflict's pointer is called on the page: the field's name for a top-level field.
+function pointerLabel(pointer) {
+  const tokens = pointerTokens(pointer);
+  if (tokens.length === 0) return "(whole document)";
+  return tokens.length === 1 ? fieldLabel(tokens[0]) : pointer;
+}
