@@ -6,6 +6,7 @@ the stored documents through the HTTP API, not only through the page.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -53,18 +54,21 @@ def expect(actual: Any) -> Any:
 
 
 def test_the_page_is_served_with_its_files(editor_service: RestartableService) -> None:
-    """GET / and its script and style sheet: right types, self-only CSP, 304 on If-None-Match."""
+    """GET / and its scripts and style sheet: right types, self-only CSP, 304 on If-None-Match."""
     with editor_service.client() as http:
         page = http.get("/")
         assert page.headers["content-type"] == "text/html; charset=utf-8"
         assert "default-src 'self'" in page.headers["content-security-policy"]
         again = http.get("/", headers={"If-None-Match": page.headers["etag"]})
         assert again.status_code == 304
-        script = http.get("/editor/editor.js")
-        assert script.headers["content-type"] == "text/javascript; charset=utf-8"
+        names = re.findall(r'<script src="(/editor/[a-z]+\.js)" defer></script>', page.text)
+        assert "/editor/editor.js" in names
+        scripts = [http.get(name) for name in names]
+        for script in scripts:
+            assert script.headers["content-type"] == "text/javascript; charset=utf-8"
         assert http.get("/editor/editor.css").headers["content-type"] == "text/css; charset=utf-8"
         assert http.get("/editor/missing.js").status_code == 404
-    for text in (page.text, script.text):
+    for text in (page.text, *(script.text for script in scripts)):
         assert "http://" not in text
         assert "https://" not in text
 

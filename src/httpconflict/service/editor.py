@@ -28,8 +28,11 @@ WEB: Final = Path(__file__).parent / "web"
 # name -> media type; anything else under /editor/ is a 404.
 FILES: Final = {
     "index.html": "text/html; charset=utf-8",
-    "editor.js": "text/javascript; charset=utf-8",
     "json.js": "text/javascript; charset=utf-8",
+    "answers.js": "text/javascript; charset=utf-8",
+    "editor.js": "text/javascript; charset=utf-8",
+    "conflicts.js": "text/javascript; charset=utf-8",
+    "browse.js": "text/javascript; charset=utf-8",
     "editor.css": "text/css; charset=utf-8",
 }
 SECURITY: Final = {

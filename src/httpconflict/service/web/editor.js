@@ -1,4 +1,6 @@
 // The httpconflict web editor: browse a collection, edit a document, never lose a keystroke.
+// This file holds the open document; json.js the JSON helpers, answers.js what an answer
+// means and when to retry, conflicts.js the conflict view, browse.js collections.
 //
 // Theory of operation. For the open document the page keeps three things:
 //   server  - the newest version seen (ETag + body), from a GET, a poll or a save's answer;
@@ -16,7 +18,6 @@
 // for someone else's change. At most one save is in flight; edits made meanwhile wait.
 // Only "no answer" and 5xx are retried (after the server's Retry-After when it sends one):
 // a 4xx is the server's decision about that request, so it is shown, not sent again.
-// Creating a document works the same way: one Idempotency-Key until an answer comes.
 // Polling (If-None-Match, 304 when unchanged) shows others' changes in every field the
 // user is not editing; base only moves to a polled version when the page shows all of
 // it, so an edit is never sent against a version whose change the user did not see.
@@ -24,62 +25,12 @@
 
 const DEBOUNCE_MS = 600;
 const POLL_MS = 1000;
-const RETRY_MIN_MS = 500;
-const RETRY_MAX_MS = 4000;
-const RETRY_AFTER_MAX_MS = 60_000;
 const STORE_PREFIX = "httpconflict.pending:";
 
 const $ = (id) => document.getElementById(id);
 
 const show = (v) => JSON.stringify(v, null, 2);
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const DELETED = "This document was deleted; your changes are kept in this browser";
-
-// ---- answers ----------------------------------------------------------------------------
-
-// One request that never throws: {response, body}. response is null when no answer came
-// (a network error, or a 2xx whose body was cut off); body is the parsed JSON, or null.
-async function call(url, init = {}) {
-  let response;
-  try {
-    response = await fetch(url, { cache: "no-store", ...init });
-  } catch (error) {
-    return { response: null, body: null };
-  }
-  try {
-    return { response, body: await response.json() };
-  } catch (error) {
-    // A refusal that is not JSON still says what it is by its status; a 2xx must be read.
-    const unread = response.ok && response.status !== 204;
-    return { response: unread ? null : response, body: null };
-  }
-}
-
-// Worth sending again as it is: there was no answer, or the server could not decide (5xx).
-const unanswered = (answer) => answer.response === null || answer.response.status >= 500;
-
-function retryingText(answer) {
-  if (answer.response === null) return "Offline, retrying";
-  return `Server unavailable (${answer.response.status}), retrying`;
-}
-
-// RFC 9110 §10.2.3: Retry-After in seconds, when given; else the back-off with jitter.
-function retryWait(answer, backoff) {
-  const header = answer.response && answer.response.headers.get("Retry-After");
-  if (header && /^\s*\d+\s*$/.test(header)) return Math.min(Number(header) * 1000, RETRY_AFTER_MAX_MS);
-  return backoff * (0.75 + Math.random() / 2);
-}
-
-// A refusal as the user reads it: the problem's title and detail (RFC 9457), or the status.
-function refusal(answer) {
-  const problem = isObject(answer.body) ? answer.body : {};
-  const title = get(problem, "title");
-  const detail = get(problem, "detail");
-  const text = typeof title === "string" && title ? title : `HTTP ${answer.response.status}`;
-  return typeof detail === "string" && detail ? `${text} (${detail})` : text;
-}
-
-const problemType = (answer) => String(isObject(answer.body) ? get(answer.body, "type") : "");
 
 // ---- save state (the aria-live region) ------------------------------------------------
 
@@ -488,224 +439,6 @@ function maybeAdvanceBase(current) {
 function focusLeft() {
   if (!doc) return;
   setTimeout(() => { if (doc) { render(); maybeAdvanceBase(doc); } }, 0);
-}
-
-// ---- conflicts --------------------------------------------------------------------------
-
-function valueCell(entry, side) {
-  const cell = document.createElement("td");
-  if (!has(entry, side)) {
-    cell.className = "absent";
-    cell.textContent = "(absent)";
-  } else {
-    const code = document.createElement("code");
-    code.textContent = JSON.stringify(entry[side]);
-    cell.append(code);
-  }
-  return cell;
-}
-
-function renderConflicts() {
-  const section = $("conflicts");
-  const list = $("conflict-list");
-  if (!doc || !doc.conflict) {
-    section.hidden = true;
-    list.replaceChildren();
-    return;
-  }
-  section.hidden = false;
-  list.replaceChildren(...doc.conflict.conflicts.map((entry, index) => {
-    const box = document.createElement("div");
-    box.className = "conflict";
-    box.dataset.pointer = entry.pointer;
-    const heading = document.createElement("h4");
-    const name = pointerLabel(entry.pointer);
-    heading.textContent = `Field ${name}`;
-    const table = document.createElement("table");
-    const head = table.createTHead().insertRow();
-    for (const title of ["Before (base)", "Theirs (now stored)", "Mine"]) {
-      const th = document.createElement("th");
-      th.scope = "col";
-      th.textContent = title;
-      head.append(th);
-    }
-    const row = table.createTBody().insertRow();
-    row.append(valueCell(entry, "base"), valueCell(entry, "current"), valueCell(entry, "requested"));
-    const actions = document.createElement("div");
-    actions.className = "actions";
-    const button = (text, onClick) => {
-      const b = document.createElement("button");
-      b.type = "button";
-      b.textContent = text;
-      b.addEventListener("click", onClick);
-      return b;
-    };
-    actions.append(
-      button("Keep mine", () => choose(index, has(entry, "requested"), entry.requested)),
-      button("Use theirs", () => choose(index, has(entry, "current"), entry.current)),
-      button("Edit", () => editChoice(box, index, entry)),
-    );
-    for (const b of actions.children) b.setAttribute("aria-label", `${b.textContent}: ${name}`);
-    box.append(heading, table, actions);
-    return box;
-  }));
-  const first = list.querySelector("button");
-  if (first && !section.contains(document.activeElement)) first.focus();
-}
-
-function editChoice(box, index, entry) {
-  if (box.querySelector("textarea")) return;
-  const id = `conflict-edit-${index}`;
-  const label = document.createElement("label");
-  label.htmlFor = id;
-  label.textContent = `Value for ${pointerLabel(entry.pointer)} (JSON)`;
-  const area = document.createElement("textarea");
-  area.id = id;
-  area.rows = 3;
-  area.value = JSON.stringify(has(entry, "requested") ? entry.requested : entry.current);
-  const error = document.createElement("p");
-  error.className = "error";
-  error.setAttribute("aria-live", "polite");
-  const use = document.createElement("button");
-  use.type = "button";
-  use.textContent = "Use this value";
-  use.addEventListener("click", () => {
-    try {
-      choose(index, true, JSON.parse(area.value));
-    } catch (e) {
-      error.textContent = `Not valid JSON: ${e.message}`;
-    }
-  });
-  box.append(label, area, use, error);
-  area.focus();
-}
-
-function choose(index, present, value) {
-  doc.conflict.choices[index] = { present, value };
-  const box = $("conflict-list").children[index];
-  for (const b of box.querySelectorAll("button")) b.disabled = true;
-  const done = document.createElement("p");
-  done.className = "chosen";
-  done.textContent = "Chosen: " + (present ? JSON.stringify(value) : "(remove the field)");
-  box.append(done);
-  if (Object.keys(doc.conflict.choices).length === doc.conflict.conflicts.length) resolve();
-}
-
-// All chosen: the chosen values become edits on the version the server named (or newer).
-// If that read is refused, they become edits on the version last seen, kept unsaved beside
-// the refusal.
-async function resolve() {
-  const current = doc;
-  const { conflicts, choices } = current.conflict;
-  setState("saving", "Saving…");
-  const read = await readAgain(current);
-  if (current.stopped) return;
-  let desired = applyPending(current.server.body, current.pending);
-  conflicts.forEach((entry, i) => {
-    desired = setAtPointer(desired, entry.pointer, choices[i].present, choices[i].value);
-  });
-  if (read) current.base = current.server;
-  current.pending = topLevelChanges(current.server.body, desired);
-  current.conflict = null;
-  persist();
-  renderConflicts();
-  render();
-  showState();
-  $("fields").querySelector("input, output")?.focus();
-  save();
-}
-
-// ---- browsing ---------------------------------------------------------------------------
-
-async function openCollection(collection) {
-  stopDocument();
-  $("editor").hidden = true;
-  $("browse").hidden = false;
-  $("collection-name").value = collection;
-  $("browse-error").hidden = true;
-  setState("idle", "No document open");
-  const list = $("documents");
-  list.replaceChildren();
-  const opened = generation;
-  const answer = await call(`/v1/${encodeURIComponent(collection)}?limit=1000`);
-  if (opened !== generation) return;
-  const { response, body } = answer;
-  if (!response || !response.ok) {
-    const why = response ? refusal(answer) : "no answer from the service";
-    browseError(`Could not open ${collection}: ${why}`);
-    return;
-  }
-  for (const item of body.items) {
-    const li = document.createElement("li");
-    const a = document.createElement("a");
-    a.href = `#/${encodeURIComponent(collection)}/${encodeURIComponent(item.id)}`;
-    const title = get(item.document, "title");
-    a.textContent = item.id + (typeof title === "string" && title ? ` — ${title}` : "");
-    li.append(a);
-    list.append(li);
-  }
-  $("collection-empty").hidden = body.items.length > 0;
-  $("collection-heading").textContent = `Documents in ${collection}`;
-  $("collection").hidden = false;
-}
-
-function browseError(text) {
-  $("browse-error").textContent = text;
-  $("browse-error").hidden = false;
-}
-
-// A create not answered yet: {collection, text, key}. Sent again (or clicked again with the
-// same collection and text) it carries the same Idempotency-Key, so a create whose answer
-// was lost is answered from its key and makes one document, not two.
-let creating = null;
-
-async function createDocument(event) {
-  event.preventDefault();
-  if (creating && creating.running) return;
-  const collection = $("collection-name").value;
-  const text = $("new-document").value;
-  $("browse-error").hidden = true;
-  let parsed;
-  try {
-    parsed = JSON.parse(text);
-    if (!isObject(parsed)) throw new Error("a document is a JSON object");
-    if (nonFiniteNumber(parsed)) throw new Error("a number is too large for JSON");
-  } catch (error) {
-    browseError(`Not created: ${error.message}`);
-    return;
-  }
-  if (!creating || creating.collection !== collection || creating.text !== text) {
-    creating = { collection, text, key: crypto.randomUUID() };
-  }
-  const attempt = creating;
-  const opened = generation;
-  attempt.running = true;
-  let answer;
-  for (let backoff = RETRY_MIN_MS; ; backoff = Math.min(backoff * 2, RETRY_MAX_MS)) {
-    answer = await call(`/v1/${encodeURIComponent(collection)}`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", "Idempotency-Key": attempt.key },
-      body: JSON.stringify(parsed),
-    });
-    const inFlight = answer.response && answer.response.status === 409 &&
-      problemType(answer).endsWith("/idempotency-key-in-flight");
-    if (opened !== generation || !(unanswered(answer) || inFlight)) break;
-    if (inFlight) setState("saving", "Creating…");
-    else setState("offline", retryingText(answer));
-    await sleep(retryWait(answer, backoff));
-    if (opened !== generation) break;
-  }
-  attempt.running = false;
-  if (opened !== generation) return; // the page moved on; a click here again reuses the key
-  setState("idle", "No document open");
-  creating = null;
-  const { response } = answer;
-  if (!response.ok) {
-    browseError(`Not created: ${refusal(answer)}`);
-    return;
-  }
-  const id = response.headers.get("Location").split("/").pop();
-  location.hash = `#/${encodeURIComponent(collection)}/${id}`;
 }
 
 function route() {

@@ -1,0 +1,130 @@
+// The conflict view: a 409 merge-conflict shown side by side, and the user's choices.
+//
+// For each conflicting pointer the page shows base, theirs and mine; once every one has a
+// choice, the chosen values become ordinary unsaved edits on the newest version, and the
+// next save sends them with that version as If-Match.
+"use strict";
+
+function valueCell(entry, side) {
+  const cell = document.createElement("td");
+  if (!has(entry, side)) {
+    cell.className = "absent";
+    cell.textContent = "(absent)";
+  } else {
+    const code = document.createElement("code");
+    code.textContent = JSON.stringify(entry[side]);
+    cell.append(code);
+  }
+  return cell;
+}
+
+function renderConflicts() {
+  const section = $("conflicts");
+  const list = $("conflict-list");
+  if (!doc || !doc.conflict) {
+    section.hidden = true;
+    list.replaceChildren();
+    return;
+  }
+  section.hidden = false;
+  list.replaceChildren(...doc.conflict.conflicts.map((entry, index) => {
+    const box = document.createElement("div");
+    box.className = "conflict";
+    box.dataset.pointer = entry.pointer;
+    const heading = document.createElement("h4");
+    const name = pointerLabel(entry.pointer);
+    heading.textContent = `Field ${name}`;
+    const table = document.createElement("table");
+    const head = table.createTHead().insertRow();
+    for (const title of ["Before (base)", "Theirs (now stored)", "Mine"]) {
+      const th = document.createElement("th");
+      th.scope = "col";
+      th.textContent = title;
+      head.append(th);
+    }
+    const row = table.createTBody().insertRow();
+    row.append(valueCell(entry, "base"), valueCell(entry, "current"), valueCell(entry, "requested"));
+    const actions = document.createElement("div");
+    actions.className = "actions";
+    const button = (text, onClick) => {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.textContent = text;
+      b.addEventListener("click", onClick);
+      return b;
+    };
+    actions.append(
+      button("Keep mine", () => choose(index, has(entry, "requested"), entry.requested)),
+      button("Use theirs", () => choose(index, has(entry, "current"), entry.current)),
+      button("Edit", () => editChoice(box, index, entry)),
+    );
+    for (const b of actions.children) b.setAttribute("aria-label", `${b.textContent}: ${name}`);
+    box.append(heading, table, actions);
+    return box;
+  }));
+  const first = list.querySelector("button");
+  if (first && !section.contains(document.activeElement)) first.focus();
+}
+
+function editChoice(box, index, entry) {
+  if (box.querySelector("textarea")) return;
+  const id = `conflict-edit-${index}`;
+  const label = document.createElement("label");
+  label.htmlFor = id;
+  label.textContent = `Value for ${pointerLabel(entry.pointer)} (JSON)`;
+  const area = document.createElement("textarea");
+  area.id = id;
+  area.rows = 3;
+  area.value = JSON.stringify(has(entry, "requested") ? entry.requested : entry.current);
+  const error = document.createElement("p");
+  error.className = "error";
+  error.setAttribute("aria-live", "polite");
+  const use = document.createElement("button");
+  use.type = "button";
+  use.textContent = "Use this value";
+  use.addEventListener("click", () => {
+    try {
+      choose(index, true, JSON.parse(area.value));
+    } catch (e) {
+      error.textContent = `Not valid JSON: ${e.message}`;
+    }
+  });
+  box.append(label, area, use, error);
+  area.focus();
+}
+
+function choose(index, present, value) {
+  doc.conflict.choices[index] = { present, value };
+  const box = $("conflict-list").children[index];
+  for (const b of box.querySelectorAll("button")) b.disabled = true;
+  const done = document.createElement("p");
+  done.className = "chosen";
+  done.textContent = "Chosen: " + (present ? JSON.stringify(value) : "(remove the field)");
+  box.append(done);
+  if (Object.keys(doc.conflict.choices).length === doc.conflict.conflicts.length) resolve();
+}
+
+// All chosen: the chosen values become edits on the version the server named (or newer).
+// If that read is refused, they become edits on the version last seen, kept unsaved beside
+// the refusal.
+async function resolve() {
+  const current = doc;
+  const { conflicts, choices } = current.conflict;
+  setState("saving", "Saving…");
+  const read = await readAgain(current);
+  if (current.stopped) return;
+  let desired = applyPending(current.server.body, current.pending);
+  conflicts.forEach((entry, i) => {
+    desired = setAtPointer(desired, entry.pointer, choices[i].present, choices[i].value);
+  });
+  if (read) current.base = current.server;
+  current.pending = topLevelChanges(current.server.body, desired);
+  current.conflict = null;
+  persist();
+  renderConflicts();
+  render();
+  showState();
+  $("fields").querySelector("input, output")?.focus();
+  save();
+}
+
