@@ -166,3 +166,29 @@ def test_a_create_whose_answer_is_lost_makes_one_document(
         items = http.get("/v1/notes").json()["items"]
     assert [item["document"] for item in items] == [{"title": "Once"}]
     assert page.evaluate("location.hash") == f"#/notes/{items[0]['id']}"
+
+
+def test_only_no_answer_and_5xx_are_retried_after_retry_after(
+    contexts: list[BrowserContext], editor_service: RestartableService
+) -> None:
+    """The page's retry policy on real Response objects: 5xx and no answer, Retry-After honoured."""
+    page = contexts[0].new_page()
+    page.goto(editor_service.url + "/")
+    policy = page.evaluate("""() => {
+      const answer = (status, headers = {}) => ({response: new Response(null, {status, headers})});
+      return {
+        retried: [400, 404, 409, 412, 413, 422, 428, 500, 502, 503].filter(
+          (status) => unanswered(answer(status))),
+        noAnswer: unanswered({ response: null }),
+        after: retryWait(answer(503, { "Retry-After": "3" }), 500),
+        capped: retryWait(answer(503, { "Retry-After": "86400" }), 500),
+        date: retryWait(answer(503, { "Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT" }), 500),
+        text: [retryingText({ response: null }), retryingText(answer(503))],
+      };
+    }""")
+    assert policy["retried"] == [500, 502, 503]
+    assert policy["noAnswer"] is True
+    assert policy["after"] == 3000
+    assert policy["capped"] == 60_000
+    assert 375 <= policy["date"] <= 625  # not seconds: the jittered back-off instead
+    assert policy["text"] == ["Offline, retrying", "Server unavailable (503), retrying"]
