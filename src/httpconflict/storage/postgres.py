@@ -485,6 +485,16 @@ async def _answered() -> AsyncIterator[None]:
             "a value of a unique field is too large to index: an indexed value "
             "takes at most about 2700 bytes"
         ) from error
+    except psycopg.DataError as error:
+        # A unique key's index reads bodies as jsonb, which cannot hold what
+        # a document stored before the JSON domain may: U+0000, a lone
+        # surrogate, a number beyond numeric. New bodies are held to the
+        # domain, so this is such a document (or a caller of the store's own).
+        raise InvalidDocument(
+            "a document cannot be read as jsonb for a unique key's index (it holds "
+            "U+0000, a lone surrogate or a number PostgreSQL cannot hold): replace "
+            "the stored document holding it with a PUT, then declare the key again"
+        ) from error
     except (psycopg.OperationalError, PoolTimeout) as error:
         raise unavailable("the database does not answer", error) from error
 

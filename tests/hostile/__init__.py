@@ -1,0 +1,1 @@
+"""Hostile input against the running service, on SQLite and on PostgreSQL."""
