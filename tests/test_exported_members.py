@@ -37,6 +37,7 @@ EXPECTED = [
     "MergePatchUnreachable",
     "MergeResult",
     "NotFound",
+    "OutcomeUnknown",
     "Patch",
     "PatchDecision",
     "PatchNotApplicable",

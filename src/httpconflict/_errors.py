@@ -20,6 +20,7 @@
      +-- IdempotencyKeyInFlight               409 idempotency-key-in-flight
      |    +-- IdempotencyKeyTaken
      +-- Unavailable                          503 unavailable (retry_after, incident)
+     +-- OutcomeUnknown                       504 outcome-unknown (retry_after, incident)
 
 Errors raised for bad input also subclass the builtin a caller would catch
 (`ValueError`), so `except ValueError` around a parse keeps working; an
@@ -201,6 +202,24 @@ class Unavailable(ProblemError):
     """
 
     problem_type = _problem.UNAVAILABLE
+
+    def __init__(self, detail: str, *, retry_after: int = 1, incident: str | None = None) -> None:
+        extensions: dict[str, Any] = {"retry_after": retry_after}
+        if incident is not None:
+            extensions["incident"] = incident
+        super().__init__(detail, **extensions)
+        self.retry_after = retry_after
+        self.incident = incident
+
+
+class OutcomeUnknown(ProblemError):
+    """The store lost its connection after a write was sent: it may have been applied (504).
+
+    Not an `Unavailable`, which promises that nothing was applied: only the
+    write's Idempotency-Key, sent again, can tell what became of it.
+    """
+
+    problem_type = _problem.OUTCOME_UNKNOWN
 
     def __init__(self, detail: str, *, retry_after: int = 1, incident: str | None = None) -> None:
         extensions: dict[str, Any] = {"retry_after": retry_after}

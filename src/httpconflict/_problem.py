@@ -262,6 +262,17 @@ UNAVAILABLE: Final = _type(
     "the server's log line that holds the database's own words.",
     "Retry after the delay given in Retry-After.",
 )
+OUTCOME_UNKNOWN: Final = _type(
+    "outcome-unknown",
+    "The database did not say whether the write was applied",
+    504,
+    "The connection to the database was lost after the write was sent: it may "
+    "have been applied, or not.",
+    "Send the very same request again, with the same Idempotency-Key, after "
+    "Retry-After: if the write was applied you get its recorded answer, otherwise "
+    "it is applied now. Without a key nothing can tell (a read may show another "
+    "client's identical change).",
+)
 INTERNAL_ERROR: Final = _type(
     "internal-error",
     "Internal server error",

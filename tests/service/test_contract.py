@@ -38,10 +38,13 @@ def create(http: httpx.Client, url: str, body: bytes = b'{"title": "a"}') -> str
 
 
 def test_healthz(http: httpx.Client) -> None:
-    """GET /healthz answers 200 while the database answers."""
+    """GET /healthz answers 200 naming each dependency up while they answer."""
     response = http.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok"}
+    assert response.json() == {
+        "status": "ok",
+        "checks": {"database": "up", "idempotency_keys": "up"},
+    }
 
 
 def test_get_absent_is_404_problem(http: httpx.Client, url: str) -> None:

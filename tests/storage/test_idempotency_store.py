@@ -156,3 +156,8 @@ async def test_purge_removes_expired(store: IdempotencyStore, who: str) -> None:
     await store.purge(now=time.time())
     assert await store.get(who, "old", now=time.time()) is None
     assert await store.get(who, "live", now=time.time()) is not None
+
+
+async def test_a_store_that_answers_pings(store: IdempotencyStore) -> None:
+    """ping() returns, raising nothing, while the store answers (what /healthz asks)."""
+    await store.ping()

@@ -21,13 +21,13 @@ from starlette.routing import Route
 
 from .._idempotency_policy import DEFAULT_REPLAY_HEADERS
 from ..asgi import IdempotencyMiddleware, IdempotencyPolicy, Scope
-from ..incidents import unavailable
 from ..storage import document_store
 from ..storage.idempotency import idempotency_store
 from . import collection_settings, editor, openapi, problem_pages, problems
 from .accesslog import AccessLog
 from .config import ServiceConfig
 from .documents import ROUTES
+from .health import Health
 
 
 def create_app(config: ServiceConfig | None = None) -> Starlette:
@@ -38,6 +38,10 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
     if config.idempotency != "off":
         keys = idempotency_store(config.idempotency, documents=store)
     spec = openapi.document(_version())
+    pings = {"database": store.ping}
+    if keys is not None:
+        pings["idempotency_keys"] = keys.ping
+    health = Health(pings)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -52,13 +56,6 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
                     await keys.close()
         finally:
             await store.close()
-
-    async def healthz(request: Request) -> Response:
-        try:
-            await store.ping()
-        except Exception as error:  # any driver error means "not healthy"
-            raise unavailable("the database does not answer", error) from error
-        return Response('{"status":"ok"}', media_type="application/json")
 
     async def openapi_json(request: Request) -> Response:
         return Response(spec, media_type="application/json")
@@ -78,7 +75,7 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
             *ROUTES,
             *problem_pages.ROUTES,
             *editor.ROUTES,
-            Route("/healthz", healthz, methods=["GET"]),
+            Route("/healthz", health.endpoint, methods=["GET"]),
             Route("/openapi.json", openapi_json, methods=["GET"]),
         ],
         middleware=middleware,

@@ -478,9 +478,16 @@ PATHS: Final[dict[str, Any]] = {
     "/healthz": {
         "get": {
             "operationId": "healthz",
-            "summary": "Liveness and database reachability",
+            "summary": "Whether the database and the idempotency-key store answer",
+            "description": (
+                "Answers within a second. Each dependency is reported in `checks` as "
+                "`up` or `down`; 503 when one is down."
+            ),
             "tags": ["service"],
-            "responses": {"200": {"description": "The database answers."}, **_problems(503)},
+            "responses": {
+                "200": {"description": "Every dependency answers."},
+                **_problems(503),
+            },
         }
     },
 }

@@ -29,13 +29,11 @@ from typing import Any, Final
 import psycopg
 from psycopg import AsyncConnection, sql
 from psycopg.rows import TupleRow
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from .._errors import IdempotencyKeyTaken, InvalidDocument
 from .._integrity_policy import ConstraintViolated
 from .._preconditions import Validators
 from .._write import Guard, WriteResult
-from ..incidents import unavailable
 from ._documents import (
     DEFAULT_HISTORY,
     CompletionFor,
@@ -46,6 +44,7 @@ from ._documents import (
     validators,
     written,
 )
+from ._pg_pool import connection, new_pool, ping
 from ._unique import UniqueKey, index_name, parse_unique_keys, unique_violation
 from .idempotency._rows import COMPLETED, encode_headers, stored_body
 from .idempotency.postgres import PostgresIdempotencyStore
@@ -115,6 +114,8 @@ _RECORD_KEYED: Final = f"""{_HISTORY}, keyed AS (
 )
 SELECT previous_us FROM written"""
 _KEY_CONSTRAINT: Final = "idempotency_keys_pkey"
+#: Seconds `ping` waits for a connection: /healthz answers within a second.
+PING_WAIT: Final = 0.4
 
 _TARGET: Final = "collection = %(collection)s AND id = %(id)s"
 _SET_NEW_STATE: Final = (
@@ -139,13 +140,7 @@ class PostgresDocumentStore:
             raise ValueError("history must keep at least the current version")
         self.conninfo = conninfo
         self.history = history
-        self._pool = AsyncConnectionPool(
-            conninfo,
-            min_size=min_size,
-            max_size=max_size,
-            open=False,
-            kwargs={"autocommit": True},
-        )
+        self._pool = new_pool(conninfo, min_size=min_size, max_size=max_size)
         #: Index name -> the unique key it enforces, as last read.
         self._indexes: dict[str, UniqueKey] = {}
 
@@ -165,22 +160,35 @@ class PostgresDocumentStore:
         await self._pool.close()
 
     async def ping(self) -> None:
-        async with self._pool.connection() as conn:
-            await conn.execute("SELECT 1")
+        await ping(self._pool, wait=PING_WAIT)
 
     async def _one(
-        self, sql: str, params: Any, conn: AsyncConnection[TupleRow] | None = None
+        self,
+        sql: str,
+        params: Any,
+        conn: AsyncConnection[TupleRow] | None = None,
+        *,
+        writes: bool = False,
     ) -> TupleRow | None:
-        rows = await self._all(sql, params, conn)
+        rows = await self._all(sql, params, conn, writes=writes)
         return rows[0] if rows else None
 
     async def _all(
-        self, sql: str, params: Any, conn: AsyncConnection[TupleRow] | None = None
+        self,
+        sql: str,
+        params: Any,
+        conn: AsyncConnection[TupleRow] | None = None,
+        *,
+        writes: bool = False,
     ) -> list[TupleRow]:
-        """Run `sql` on `conn` (in its transaction), or on a connection of the pool."""
+        """Run `sql` on `conn` (in its transaction), or on a connection of the pool.
+
+        `writes`: `sql` changes documents, so a connection lost under it
+        leaves its outcome unknown (504), where a read's is a 503.
+        """
         if conn is not None:
             return await (await conn.execute(sql, params)).fetchall()
-        async with _answered(), self._pool.connection() as pooled:
+        async with _answered(), connection(self._pool, writes=writes) as pooled:
             return await (await pooled.execute(sql, params)).fetchall()
 
     async def get(self, collection: str, id: str) -> Document | None:
@@ -268,7 +276,11 @@ class PostgresDocumentStore:
         keys = parse_unique_keys([list(key) for key in keys])
         wanted = {index_name(collection, key): key for key in keys}
         try:
-            async with _answered(), self._pool.connection() as conn, conn.transaction():
+            async with (
+                _answered(),
+                connection(self._pool, writes=True) as conn,
+                conn.transaction(),
+            ):
                 # One declaration at a time: an index build locks the table in
                 # SHARE mode and a drop in ACCESS EXCLUSIVE mode, and two
                 # declarations upgrading their locks in turn would deadlock.
@@ -329,6 +341,7 @@ class PostgresDocumentStore:
                 f"WHERE {_TARGET} AND {_match(guard)} AND etag <> %(etag)s "
                 f"RETURNING {_COLUMNS}, previous_us){_tail(params, completion, created=False)}",
                 params,
+                writes=True,
             )
         ):
             return WriteResult(True, written(etag, now_us, row[0]))
@@ -343,6 +356,7 @@ class PostgresDocumentStore:
                 f"WHERE documents.etag IS NULL RETURNING {_COLUMNS}, previous_us)"
                 f"{_tail(params, completion, created=True)}",
                 params,
+                writes=True,
             )
         ):
             return WriteResult(True, written(etag, now_us, row[0]), created=True)
@@ -378,6 +392,7 @@ class PostgresDocumentStore:
             f"AND {_match(guard)} RETURNING {_COLUMNS}, previous_us)"
             f"{_tail(params, completion, created=False)}",
             params,
+            writes=True,
         ):
             return WriteResult(True, None)
         return WriteResult(False, await self._validators(collection, id, None))
@@ -495,8 +510,6 @@ async def _answered() -> AsyncIterator[None]:
             "U+0000, a lone surrogate or a number PostgreSQL cannot hold): replace "
             "the stored document holding it with a PUT, then declare the key again"
         ) from error
-    except (psycopg.OperationalError, PoolTimeout) as error:
-        raise unavailable("the database does not answer", error) from error
 
 
 def _tail(params: dict[str, Any], completion: CompletionFor | None, *, created: bool) -> str:

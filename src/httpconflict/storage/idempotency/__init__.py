@@ -11,7 +11,8 @@ now`: a lease or the retention has run out) as absent:
   store that can lose claims, Redis, also records it where the key is
   absent, given the request's `fingerprint`);
 - `release`: drop the claim, only if `token` still owns it;
-- `get`: the live record, if any; `purge`: delete what has expired.
+- `get`: the live record, if any; `purge`: delete what has expired;
+- `ping`: raise `Unavailable` unless the store answers (for /healthz).
 
 `idempotency_store(url)` picks one: ``memory`` (one process), a SQLite file
 or ``postgresql://`` URL (tables next to the documents), ``redis://``.
@@ -38,6 +39,9 @@ class IdempotencyStore(Protocol):
     async def open(self) -> None: ...
 
     async def close(self) -> None: ...
+
+    async def ping(self) -> None:
+        """Raise `Unavailable` unless the store answers (a health check)."""
 
     async def claim(
         self, principal: str, key: str, fingerprint: str, token: str, *, now: float, lease: float

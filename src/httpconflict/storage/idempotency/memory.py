@@ -40,6 +40,9 @@ class MemoryIdempotencyStore:
             return None
         return entry
 
+    async def ping(self) -> None:
+        return None  # in this process: there while the process is
+
     async def claim(
         self, principal: str, key: str, fingerprint: str, token: str, *, now: float, lease: float
     ) -> Record | None:

@@ -13,10 +13,10 @@ from typing import Any, Final
 
 import psycopg
 from psycopg.rows import TupleRow
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from psycopg_pool import AsyncConnectionPool
 
 from ..._idempotency import Completion, Record, StoredResponse
-from ...incidents import unavailable
+from .._pg_pool import connection, new_pool, ping
 from ._rows import COMPLETED, IN_FLIGHT, RECORD_COLUMNS, complete_args, record_args, to_record
 
 SCHEMA: Final = f"""
@@ -34,6 +34,9 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
 );
 CREATE INDEX IF NOT EXISTS idempotency_keys_expiry ON idempotency_keys (expires_at);
 """
+
+#: Seconds `ping` waits for a connection: /healthz answers within a second.
+PING_WAIT: Final = 0.4
 
 _CLAIM: Final = f"""
     INSERT INTO idempotency_keys (principal, key, fingerprint, token, state, expires_at)
@@ -76,9 +79,7 @@ class PostgresIdempotencyStore:
     def __init__(self, conninfo: str, *, pool: AsyncConnectionPool | None = None) -> None:
         self.conninfo = conninfo
         self._owns_pool = pool is None
-        self._pool = pool or AsyncConnectionPool(
-            conninfo, min_size=1, max_size=10, open=False, kwargs={"autocommit": True}
-        )
+        self._pool = pool or new_pool(conninfo, min_size=1, max_size=10)
 
     async def open(self) -> None:
         conn = await psycopg.AsyncConnection.connect(self.conninfo)
@@ -91,14 +92,16 @@ class PostgresIdempotencyStore:
         if self._owns_pool:
             await self._pool.close()
 
+    async def ping(self) -> None:
+        await ping(self._pool, wait=PING_WAIT)
+
     async def _execute(self, sql: str, args: Any) -> tuple[int, list[TupleRow]]:
-        try:
-            async with self._pool.connection() as conn:
-                cursor = await conn.execute(sql, args)
-                rows = await cursor.fetchall() if cursor.description else []
-                return cursor.rowcount, rows
-        except (psycopg.OperationalError, PoolTimeout) as error:
-            raise unavailable("the database does not answer", error) from error
+        # Every failure is `Unavailable`, a lost answer included: the core
+        # knows that a claim whose answer was lost may have been applied.
+        async with connection(self._pool) as conn:
+            cursor = await conn.execute(sql, args)
+            rows = await cursor.fetchall() if cursor.description else []
+            return cursor.rowcount, rows
 
     async def claim(
         self, principal: str, key: str, fingerprint: str, token: str, *, now: float, lease: float

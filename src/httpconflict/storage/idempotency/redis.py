@@ -140,6 +140,9 @@ class RedisIdempotencyStore:
         self._take_backs.cancel()
         await self._redis.aclose()
 
+    async def ping(self) -> None:
+        await self._call(self._redis.ping())
+
     async def end_quarantine(self) -> None:
         """Accept new keys at once: no process held a claim or owed an answer before.
 

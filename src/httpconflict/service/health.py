@@ -1,0 +1,80 @@
+"""GET /healthz: whether each dependency answers, told within a second whatever they do.
+
+Each dependency (the database; the idempotency-key store, when keys are
+on) is pinged in a task of its own, and the answer waits for them at most
+`HEALTH_WAIT` seconds: 200 when every one answered, else a 503 problem
+whose ``checks`` say which is down (``{"database": "down",
+"idempotency_keys": "up"}``). A ping still running then (a frozen server,
+a lost network) counts as down, and the next request waits on that same
+ping instead of starting another, so a hung dependency costs one task, not
+one per request. Why a dependency is down goes to the log under the
+answer's incident id, never into the answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Final
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .._problem import UNAVAILABLE
+from ..incidents import log_incident, new_incident
+from .problems import problem_response
+
+#: Seconds /healthz waits for its pings.
+HEALTH_WAIT: Final = 0.5
+
+Ping = Callable[[], Awaitable[None]]
+
+
+class Health:
+    """The /healthz endpoint over named pings."""
+
+    def __init__(self, pings: Mapping[str, Ping]) -> None:
+        self._pings = dict(pings)
+        self._running: dict[str, asyncio.Future[None]] = {}
+
+    async def checks(self) -> dict[str, BaseException | None]:
+        """Each dependency's failure (a `TimeoutError` if it did not answer in time), or None."""
+        pending = {name: self._ping(name) for name in self._pings}
+        await asyncio.wait(pending.values(), timeout=HEALTH_WAIT)
+        return {name: _failure(task) for name, task in pending.items()}
+
+    def _ping(self, name: str) -> asyncio.Future[None]:
+        task = self._running.get(name)
+        if task is None or task.done():
+            task = asyncio.ensure_future(self._pings[name]())
+            # Its exception is read here if no request is left waiting for it.
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())
+            self._running[name] = task
+        return task
+
+    async def endpoint(self, request: Request) -> Response:
+        failures = await self.checks()
+        checks = {name: "up" if error is None else "down" for name, error in failures.items()}
+        down = [name for name, error in failures.items() if error is not None]
+        if not down:
+            body = json.dumps({"status": "ok", "checks": checks}, separators=(",", ":"))
+            return Response(body, media_type="application/json")
+        what = f"down: {', '.join(down)}"
+        incident = new_incident()
+        for name in down:
+            error = failures[name]
+            assert error is not None
+            cause = error.__cause__ or error  # a store's Unavailable wraps the driver's error
+            log_incident(incident, f"503 /healthz: {name} down", cause, level=logging.WARNING)
+        problem = UNAVAILABLE.problem(what, retry_after=1, incident=incident, checks=checks)
+        return problem_response(request, problem, {"Retry-After": "1"})
+
+
+def _failure(task: asyncio.Future[None]) -> BaseException | None:
+    if not task.done():
+        return TimeoutError(f"no answer within {HEALTH_WAIT} s")
+    if task.cancelled():
+        return asyncio.CancelledError("the check was cancelled")
+    return task.exception()

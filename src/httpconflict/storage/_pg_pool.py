@@ -1,0 +1,154 @@
+"""PostgreSQL connections for the stores: dead ones skipped, waits bounded, recovery prompt.
+
+Theory of operation:
+
+- A restart of PostgreSQL ends every pooled connection, and a pool learns it
+  only when one is used. So each connection taken from the pool is looked
+  at first (`_usable`): a connection at rest has nothing to read, while one
+  the server ended has its goodbye and end-of-file waiting. A zero-timeout
+  poll of its socket tells, without the round trip of the pool's own check
+  (an empty query, about 0.2 ms per request); only when something is there
+  does an empty query decide (a notice is read and the connection kept). A
+  dead connection is closed and the next one taken at once (the pool's own
+  check would sleep a second after each), and the pool replaces it in the
+  background. A restart therefore costs only the requests in flight.
+- Every wait is bounded: `CONNECTION_WAIT` seconds for a free connection,
+  then 503; `CONNECT_TIMEOUT` to connect, unless the URL says otherwise.
+- Recovery: psycopg_pool replaces a lost connection with a backoff (1, 2,
+  4 ... s between attempts), which would keep the service refusing for
+  seconds after the database is back. Here a replacement that fails is
+  given up after `RECONNECT_WINDOW` seconds instead, and the pool connects
+  again whenever a request waits for a connection: during an outage, one
+  attempt at a time; once the database accepts connections, at once.
+- A statement whose connection broke after it may have reached the server
+  has an unknown outcome: for a write that is `OutcomeUnknown` (504), not
+  `Unavailable` (503, which promises that nothing was applied). Either way
+  the driver's message goes to the log, not into the answer.
+"""
+
+from __future__ import annotations
+
+import logging
+import select
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, Final
+
+import psycopg
+from psycopg import AsyncConnection
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.rows import TupleRow
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from .._errors import OutcomeUnknown
+from ..incidents import log_incident, new_incident, unavailable
+
+#: Seconds a request waits for a free connection before its 503.
+CONNECTION_WAIT: Final = 1.0
+#: Seconds the pool keeps trying to replace a lost connection in the background.
+RECONNECT_WINDOW: Final = 0.5
+#: Seconds to establish a connection (libpq's connect_timeout), unless the URL sets one.
+CONNECT_TIMEOUT: Final = 2
+
+
+def new_pool(conninfo: str, *, min_size: int, max_size: int) -> AsyncConnectionPool:
+    """A pool of autocommit connections with the waits above; open it with ``open()``."""
+    kwargs: dict[str, Any] = {"autocommit": True}
+    if "connect_timeout" not in conninfo_to_dict(conninfo):
+        kwargs["connect_timeout"] = CONNECT_TIMEOUT
+    return AsyncConnectionPool(
+        conninfo,
+        min_size=min_size,
+        max_size=max_size,
+        open=False,
+        kwargs=kwargs,
+        timeout=CONNECTION_WAIT,
+        reconnect_timeout=RECONNECT_WINDOW,
+    )
+
+
+@asynccontextmanager
+async def connection(
+    pool: AsyncConnectionPool, *, wait: float = CONNECTION_WAIT, writes: bool = False
+) -> AsyncIterator[AsyncConnection[TupleRow]]:
+    """A working connection of `pool`, its failures raised as problems.
+
+    `writes`: the block sends statements that change data, so a connection
+    that breaks under it leaves their outcome unknown (`OutcomeUnknown`).
+    Anything else that fails is `Unavailable`, as is no free connection
+    within `wait` seconds.
+    """
+    conn = await _usable_connection(pool, wait)
+    try:
+        async with conn:
+            yield conn
+    except psycopg.errors.ProgramLimitExceeded:
+        raise  # the request's own doing (a value too large to index): the store answers it
+    except psycopg.OperationalError as error:
+        if writes and conn.broken:
+            raise _outcome_unknown(error) from error
+        raise unavailable("the database failed the request", error) from error
+    finally:
+        await pool.putconn(conn)
+
+
+async def ping(pool: AsyncConnectionPool, *, wait: float) -> None:
+    """Raise `Unavailable` unless a connection answers within about `wait` seconds."""
+    async with connection(pool, wait=wait) as conn:
+        await conn.execute("SELECT 1")
+
+
+async def _usable_connection(pool: AsyncConnectionPool, wait: float) -> AsyncConnection[TupleRow]:
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            # A timeout of zero refuses even a connection that is ready.
+            conn: AsyncConnection[TupleRow] = await pool.getconn(
+                timeout=max(deadline - time.monotonic(), 0.001)
+            )
+        except PoolTimeout as error:
+            raise unavailable(
+                f"no database connection within {wait:g} s: the database does not "
+                "answer, or every connection is busy",
+                error,
+            ) from error
+        if await _usable(conn):
+            return conn
+        # Closed, the pool discards it and connects a replacement.
+        await conn.close()
+        await pool.putconn(conn)
+
+
+async def _usable(conn: AsyncConnection[TupleRow]) -> bool:
+    """Whether a connection just taken from the pool still works; a round trip only if in doubt."""
+    if conn.closed:
+        return False
+    if not _has_input(conn.fileno()):
+        return True
+    try:
+        await conn.execute("")
+    except psycopg.Error:
+        return False
+    return not conn.closed
+
+
+def _has_input(fd: int) -> bool:
+    """Whether anything (data, end of file, an error) waits on an idle connection's socket."""
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        return bool(poller.poll(0))
+    readable, _, _ = select.select([fd], [], [], 0)  # Windows has no poll()
+    return bool(readable)
+
+
+def _outcome_unknown(error: BaseException) -> OutcomeUnknown:
+    """The 504 for a write whose connection broke under it, its cause logged as an incident."""
+    what = (
+        "the connection to the database broke after the write was sent: it may have "
+        "been applied; send the same request again with its Idempotency-Key to learn which"
+    )
+    incident = new_incident()
+    log_incident(incident, f"504 {what}", error, level=logging.WARNING)
+    return OutcomeUnknown(what, incident=incident)
