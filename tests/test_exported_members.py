@@ -43,6 +43,7 @@ EXPECTED = [
     "PatchNotApplicable",
     "PatchOutcome",
     "PatchTestFailed",
+    "PatchTooLarge",
     "PointerNotFound",
     "PreconditionFailed",
     "PreconditionRequired",

@@ -62,6 +62,7 @@ from ._merge_patch import (
     pointers_touched_by_merge_patch,
 )
 from ._patch import Patch
+from ._patch_budget import PatchTooLarge
 from ._patch_flow import (
     Base,
     PatchDecision,
@@ -128,6 +129,7 @@ __all__ = [
     "PatchNotApplicable",
     "PatchOutcome",
     "PatchTestFailed",
+    "PatchTooLarge",
     "PointerNotFound",
     "PreconditionFailed",
     "PreconditionRequired",

@@ -31,14 +31,16 @@ the test fails).
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
 from . import _problem
 from ._errors import ProblemError
 from ._json_pointer import InvalidPointer, JsonPointer, PointerNotFound, array_index
+from ._json_size import json_size, member_size, separator_size
 from ._json_value import MISSING, Json, copy_json, json_equal, json_type
+from ._patch_budget import PatchBudget
 
 
 class JsonPatchError(ProblemError, ValueError):
@@ -108,17 +110,35 @@ class _Operation:
         source = f" from {str(self.source)!r}" if self.source is not None else ""
         return f"operation {self.index} ({self.op.value} {str(self.path)!r}{source})"
 
+    @property
+    def label(self) -> str:
+        return self.describe()
 
-def apply_json_patch(document: Json, patch: Json) -> Json:
+    @property
+    def pointer(self) -> str:
+        return str(self.path)
+
+
+def apply_json_patch(document: Json, patch: Json, *, max_bytes: int | None = None) -> Json:
     """The result of applying a JSON Patch to `document`, which is left unchanged.
 
     Raises `MalformedPatch`, `PatchTestFailed` or `PatchNotApplicable`
     (all `JsonPatchError`) and then applies nothing.
+
+    With `max_bytes`, what the patch builds is held to that many bytes as
+    it runs (see `httpconflict._patch_budget`): the document as compact
+    UTF-8 JSON text after each operation that grows it, the values its
+    ``copy`` operations duplicate, and (times `SHIFTS_PER_BYTE`) the array
+    elements its insertions and removals move. Going past one raises
+    `PatchTooLarge` (413) before the step is taken.
     """
     operations = _read_patch(patch)
+    budget = PatchBudget.of(document, max_bytes) if max_bytes is not None else None
     result = copy_json(document)
     for operation in operations:
-        result = _apply(result, operation)
+        if budget is not None:
+            budget.begin()
+        result = _apply(result, operation, budget)
     return result
 
 
@@ -215,16 +235,18 @@ def _read_pointer(index: int, op: Op, operation: Mapping[str, Any], member: str)
         ) from None
 
 
-def _apply(document: Json, operation: _Operation) -> Json:
+def _apply(document: Json, operation: _Operation, budget: PatchBudget | None) -> Json:
     """Apply one operation to `document`, changing it in place; return the new root."""
     op, path = operation.op, operation.path
     if op is Op.ADD:
-        return _add(document, path, operation.value, operation)
+        value = operation.value
+        size = json_size(value) if budget is not None else 0
+        return _add(document, path, lambda: value, size, operation, budget)
     if op is Op.REMOVE:
-        _remove(document, path, operation)
+        _remove(document, path, operation, budget)
         return document
     if op is Op.REPLACE:
-        return _replace(document, path, operation.value, operation)
+        return _replace(document, path, operation.value, operation, budget)
     if op is Op.TEST:
         found = _resolve(document, path, operation, PatchTestFailed)
         if not json_equal(found, operation.value):
@@ -238,28 +260,53 @@ def _apply(document: Json, operation: _Operation) -> Json:
     assert operation.source is not None
     source = operation.source
     if op is Op.COPY:
-        value = copy_json(_resolve(document, source, operation, PatchNotApplicable))
-        return _add(document, path, value, operation)
+        original = _resolve(document, source, operation, PatchNotApplicable)
+        size = 0
+        if budget is not None:
+            # Measured and charged before the copy is made: a refused copy
+            # allocates nothing.
+            size = json_size(original)
+            budget.copy(size, operation)
+        return _add(document, path, lambda: copy_json(original), size, operation, budget)
     # Op.MOVE: RFC 6902 §4.4, "functionally identical to a "remove" operation
     # on the "from" location, followed immediately by an "add" operation at
     # the target location with the value that was just removed."
     if source == path:
         _resolve(document, source, operation, PatchNotApplicable)
         return document
-    value = _remove(document, source, operation)
-    return _add(document, path, value, operation)
+    # The moved value's own size leaves and comes back: it is counted as 0
+    # both ways, so it is never measured.
+    moved = _remove(document, source, operation, budget, sized=False)
+    return _add(document, path, lambda: moved, 0, operation, budget)
 
 
-def _add(document: Json, path: JsonPointer, value: Json, operation: _Operation) -> Json:
+def _add(
+    document: Json,
+    path: JsonPointer,
+    value: Callable[[], Json],
+    size: int,
+    operation: _Operation,
+    budget: PatchBudget | None,
+) -> Json:
+    """Put ``value()`` (`size` bytes as text) at `path`, after the budget allows it."""
     # RFC 6902 §4.1: "If the target location specifies an object member
     # that does exist, that member's value is replaced", and for an array
     # "the specified index MUST NOT be greater than the number of elements".
     if path.is_root:
-        return value
+        if budget is not None:
+            budget.grow(size - budget.size, operation)
+        return value()
     container = _resolve(document, path.parent, operation, PatchNotApplicable, of=path)
     token = path.tokens[-1]
     if isinstance(container, dict):
-        container[token] = value
+        if budget is not None:
+            old = container.get(token, MISSING)
+            if old is MISSING:
+                size += member_size(token) + separator_size(len(container))
+            else:
+                size -= json_size(old)
+            budget.grow(size, operation)
+        container[token] = value()
     elif isinstance(container, list):
         index = array_index(token, len(container))
         if index is None:
@@ -269,7 +316,10 @@ def _add(document: Json, path: JsonPointer, value: Json, operation: _Operation) 
                 f"names no position in an array of {len(container)} elements "
                 f"(0 to {len(container)}, or '-' for the end)",
             )
-        container.insert(index, value)
+        if budget is not None:
+            budget.shift(len(container) - index, operation)
+            budget.grow(size + separator_size(len(container)), operation)
+        container.insert(index, value())
     else:
         raise _not_applicable(
             operation, path, f"is inside a {json_type(container)}, which has no members"
@@ -277,10 +327,18 @@ def _add(document: Json, path: JsonPointer, value: Json, operation: _Operation) 
     return document
 
 
-def _replace(document: Json, path: JsonPointer, value: Json, operation: _Operation) -> Json:
+def _replace(
+    document: Json,
+    path: JsonPointer,
+    value: Json,
+    operation: _Operation,
+    budget: PatchBudget | None,
+) -> Json:
     # RFC 6902 §4.3: "The target location MUST exist for the operation to be
     # successful."
-    _resolve(document, path, operation, PatchNotApplicable)
+    old = _resolve(document, path, operation, PatchNotApplicable)
+    if budget is not None:
+        budget.grow(json_size(value) - json_size(old), operation)
     if path.is_root:
         return value
     container = path.parent.resolve(document)
@@ -294,15 +352,35 @@ def _replace(document: Json, path: JsonPointer, value: Json, operation: _Operati
     return document
 
 
-def _remove(document: Json, path: JsonPointer, operation: _Operation) -> Json:
-    """Remove the value at `path` (not the root) and return it."""
+def _remove(
+    document: Json,
+    path: JsonPointer,
+    operation: _Operation,
+    budget: PatchBudget | None,
+    *,
+    sized: bool = True,
+) -> Json:
+    """Remove the value at `path` (not the root) and return it.
+
+    `sized`: whether the value's own size leaves the document (not when a
+    `move` puts it back).
+    """
     container = _resolve(document, path.parent, operation, PatchNotApplicable, of=path)
     token = path.tokens[-1]
     if isinstance(container, dict) and token in container:
+        if budget is not None:
+            size = member_size(token) + separator_size(len(container) - 1)
+            size += json_size(container[token]) if sized else 0
+            budget.grow(-size, operation)
         return container.pop(token)
     if isinstance(container, list):
         index = array_index(token, len(container))
         if index is not None and index < len(container):
+            if budget is not None:
+                budget.shift(len(container) - index - 1, operation)
+                size = separator_size(len(container) - 1)
+                size += json_size(container[index]) if sized else 0
+                budget.grow(-size, operation)
             return container.pop(index)
     _resolve(document, path, operation, PatchNotApplicable)
     raise AssertionError("unreachable: the location was found but is not removable")

@@ -18,7 +18,9 @@ from __future__ import annotations
 from typing import Any
 
 from ._json_pointer import JsonPointer
+from ._json_size import json_size
 from ._json_value import MISSING, Json, copy_json, json_equal
+from ._patch_budget import PatchTooLarge
 
 _ROOT = JsonPointer()
 
@@ -31,8 +33,27 @@ class MergePatchUnreachable(ValueError):
         self.pointer = pointer
 
 
-def apply_merge_patch(target: Json, patch: Json) -> Json:
-    """The result of applying merge `patch` to `target` (RFC 7396 §2)."""
+def apply_merge_patch(target: Json, patch: Json, *, max_bytes: int | None = None) -> Json:
+    """The result of applying merge `patch` to `target` (RFC 7396 §2).
+
+    With `max_bytes`, a result larger than that as compact UTF-8 JSON text
+    (and larger than `target`) raises `PatchTooLarge` (413). A merge patch
+    copies nothing, so what it builds is never larger than the target and
+    the patch together, and is measured once it is built.
+    """
+    result = _merge(target, patch)
+    if max_bytes is not None:
+        size = json_size(result)
+        if size > max_bytes and size > json_size(target):
+            raise PatchTooLarge(
+                f"the patched document would be {size} bytes as JSON text, "
+                f"over the limit of {max_bytes}",
+                max_bytes=max_bytes,
+            )
+    return result
+
+
+def _merge(target: Json, patch: Json) -> Json:
     # RFC 7396 §2, MergePatch(Target, Patch): "if Patch is an Object: if
     # Target is not an Object: Target = {} ... for each Name/Value pair in
     # Patch: if Value is null: if Name exists in Target: remove the
@@ -47,10 +68,10 @@ def apply_merge_patch(target: Json, patch: Json) -> Json:
         if change is MISSING:
             result[name] = copy_json(value)
         elif change is not None:
-            result[name] = apply_merge_patch(value, change)
+            result[name] = _merge(value, change)
     for name, change in patch.items():
         if name not in base and change is not None:
-            result[name] = apply_merge_patch(MISSING, change)
+            result[name] = _merge(MISSING, change)
     return result
 
 

@@ -32,10 +32,15 @@ PATCH_TYPES: Final = (MERGE_PATCH, JSON_PATCH)
 
 @dataclass(frozen=True, slots=True)
 class Patch:
-    """A patch in one of the two formats, checked when made."""
+    """A patch in one of the two formats, checked when made.
+
+    `max_bytes`: the limit its result is held to as it is built (see
+    `apply_json_patch`, `apply_merge_patch`); None for no limit.
+    """
 
     media_type: str
     document: Json
+    max_bytes: int | None = None
 
     def __post_init__(self) -> None:
         if self.media_type not in PATCH_TYPES:
@@ -46,21 +51,22 @@ class Patch:
             pointers_touched_by_json_patch(self.document)
 
     @classmethod
-    def parse(cls, content_type: str | None, body: bytes) -> Patch:
+    def parse(cls, content_type: str | None, body: bytes, *, max_bytes: int | None = None) -> Patch:
         """The patch a request carries: 415 for another media type, 400 for bad JSON or ops."""
         media_type = require_media_type(content_type, PATCH_TYPES)
-        return cls(media_type, parse_json(body))
+        return cls(media_type, parse_json(body), max_bytes)
 
     def apply(self, document: Json) -> Json:
-        """The document after the patch (a new value): 409 for a failed test or a missing path.
+        """The document after the patch (a new value).
 
-        The result is held to the JSON domain, as a PUT of it would be
-        (`JsonLimitExceeded`, 422).
+        409 for a failed test or a missing path; 413 (`PatchTooLarge`) for
+        a result, or work, over `max_bytes`. The result is held to the JSON
+        domain, as a PUT of it would be (`JsonLimitExceeded`, 422).
         """
         if self.media_type == JSON_PATCH:
-            result = apply_json_patch(document, self.document)
+            result = apply_json_patch(document, self.document, max_bytes=self.max_bytes)
         else:
-            result = apply_merge_patch(document, self.document)
+            result = apply_merge_patch(document, self.document, max_bytes=self.max_bytes)
         check_json_domain(result)
         return result
 

@@ -46,8 +46,11 @@ async def patch_document(request: Request) -> Response:
     when = conditions(request)
     config: ServiceConfig = request.app.state.config
     store: DocumentStore = request.app.state.store
+    # The patched document is held to the body limit too, as it is built.
     patch = Patch.parse(
-        request.headers.get("content-type"), await read_body(request, config.max_body)
+        request.headers.get("content-type"),
+        await read_body(request, config.max_body),
+        max_bytes=config.max_body,
     )
     rebase = prefers_rebase(request.headers.getlist("prefer"))
     now_us = time.time_ns() // 1000
