@@ -8,6 +8,7 @@
      +-- InvalidParameter (ValueError)        400 invalid-parameter
      +-- UnsupportedMediaType                 415 unsupported-media-type
      +-- ContentTooLarge                      413 content-too-large
+     |    +-- PatchTooLarge (ValueError)      (_patch_budget) max_bytes, operation, pointer
      +-- IncompleteBody (OSError)             400 incomplete-body
      +-- NotFound (LookupError)               404 not-found
      +-- PreconditionFailed                   412 precondition-failed

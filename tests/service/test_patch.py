@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -336,6 +337,42 @@ def test_bad_patches_are_problems_and_change_nothing(
     assert_problem(answer, status, slug)
     read = http.get(url)
     assert read.json() == DOC
+    assert read.headers["etag"] == etag
+
+
+# --- what a patch builds is held to the body limit --------------------------------------
+
+MAX_BODY = 1 << 20  # the service's default --max-body
+
+
+def test_copies_that_double_the_document_are_413_quickly_and_change_nothing(
+    http: httpx.Client, url: str
+) -> None:
+    """The issue's 1 KB patch of copies (24: 67 MB, 15 s unbounded) is a 413 before it is built."""
+    etag = create(http, url, {"a": [1]})
+    ops = [{"op": "copy", "from": "/a", "path": "/a/-"}] * 24
+    started = time.monotonic()
+    answer = json_patch(http, url, ops, etag)
+    elapsed = time.monotonic() - started
+    problem = assert_problem(answer, 413, "content-too-large")
+    assert problem["max_bytes"] == MAX_BODY
+    assert problem["operation"] == 17  # the first copy past 1 MiB, refused before it is made
+    assert problem["pointer"] == "/a/-"
+    read = http.get(url)
+    assert read.json() == {"a": [1]}
+    assert read.headers["etag"] == etag
+    # A generous bound for a loaded machine: bench/patch_bounds.py measures it.
+    assert elapsed < 3.0
+
+
+def test_a_merge_patch_whose_result_is_over_the_limit_is_413(http: httpx.Client, url: str) -> None:
+    """Each body is within the limit, but the document the merge patch builds is not."""
+    doc = {"a": "x" * (MAX_BODY // 2)}
+    etag = create(http, url, doc)
+    answer = merge(http, url, {"b": "y" * (MAX_BODY // 2)}, etag)
+    assert assert_problem(answer, 413, "content-too-large")["max_bytes"] == MAX_BODY
+    read = http.get(url)
+    assert read.json() == doc
     assert read.headers["etag"] == etag
 
 
