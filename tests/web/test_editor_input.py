@@ -192,3 +192,33 @@ def test_only_no_answer_and_5xx_are_retried_after_retry_after(
     assert policy["capped"] == 60_000
     assert 375 <= policy["date"] <= 625  # not seconds: the jittered back-off instead
     assert policy["text"] == ["Offline, retrying", "Server unavailable (503), retrying"]
+
+
+def test_a_conflict_on_awkward_names_is_shown_and_resolved(
+    contexts: list[BrowserContext], editor_service: RestartableService
+) -> None:
+    """Both pages edit "a/b~c" and __proto__: the conflict names each field, and mine is stored."""
+    names = ["a/b~c", "__proto__"]
+    doc_id = create(editor_service, {"title": "Draft", **dict.fromkeys(names, "base")})
+    one, two = (contexts[i].new_page() for i in range(2))
+    for page in (one, two):
+        page.goto(f"{editor_service.url}/#/notes/{doc_id}")
+        expect_state(page, "saved")
+    field(two, names[0]).focus()  # the live view leaves a focused field alone
+    for name in names:
+        field(one, name).fill(f"one {name}")
+    expect_state(one, "saved")
+    field(one, "title").focus()  # so page one's live view shows two's values later
+    two.wait_for_timeout(1200)  # a poll has seen one's version
+    for name in names:
+        field(two, name).fill(f"two {name}")
+    expect_state(two, "conflict")
+    for pointer, name in (("/a~1b~0c", "a/b~c"), ("/__proto__", "__proto__")):
+        conflict = two.locator(f'.conflict[data-pointer="{pointer}"]')
+        expect(conflict.get_by_role("heading")).to_have_text(f"Field {name}")
+        conflict.get_by_role("button", name=f"Keep mine: {name}").click()
+    expect_state(two, "saved")
+    expected = {"title": "Draft"} | {name: f"two {name}" for name in names}
+    assert stored(editor_service, doc_id) == expected
+    for name in names:
+        expect(field(one, name)).to_have_value(f"two {name}")

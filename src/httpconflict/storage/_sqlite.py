@@ -1,16 +1,42 @@
-"""How every SQLite store here connects, and how a lock held too long is answered."""
+"""How every SQLite store here connects, runs its calls, and answers a lock held too long.
+
+Theory of operation: no call waits for a lock on the event loop. A store
+call runs first on the loop, on a connection whose busy timeout is 0. When
+the file's write lock is free (nearly always; and a read in WAL mode takes
+no lock that a writer holds) it takes microseconds, less than a thread hop
+would cost (one measured 30-140 us here), so the hot path stays as fast as
+calling the driver directly. When the lock is held (by another process,
+another worker, or this store's own waiting thread), SQLite answers
+SQLITE_BUSY at once, having changed nothing, and the call runs again on
+the store's waiting thread, on a connection that waits for the lock for
+what is left of the call's budget (`busy_timeout_ms` from the moment the
+call was made). Past the budget the call raises `Unavailable`: a 503 with
+Retry-After. Meanwhile the loop goes on answering every other request.
+
+A call is therefore a function of a connection that may run twice, and
+must be safe to: when it raises SQLITE_BUSY, whatever it did before was a
+read or is rolled back (an autocommit statement that got BUSY wrote
+nothing; a transaction that got BUSY at BEGIN IMMEDIATE never began).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
-from typing import Any, Final
+from typing import Final, TypeVar
 
 from ..incidents import unavailable
 
 DEFAULT_BUSY_TIMEOUT_MS: Final = 10_000
+T = TypeVar("T")
+#: A store call: what to do with a connection.
+Call = Callable[[sqlite3.Connection], T]
 
 
 def connect(
@@ -34,21 +60,93 @@ def connect(
     return db
 
 
-class _Locked:
-    """Turn "the database stayed locked past busy_timeout" into a 503 problem."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, _: Any
-    ) -> None:
-        if isinstance(error, sqlite3.OperationalError) and "locked" in str(error):
-            raise unavailable("the database stayed locked by another writer", error) from error
+def busy(error: sqlite3.OperationalError) -> bool:
+    """Whether `error` says another connection holds a lock this one needs."""
+    # The low byte is the primary result code (extended codes such as
+    # SQLITE_BUSY_RECOVERY carry the primary one there).
+    code = getattr(error, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
-#: ``with LOCKED:`` around SQLite calls that may wait for the write lock.
-LOCKED: Final = _Locked()
+class Connections:
+    """One SQLite file as a store uses it: a connection that never waits, and one that does.
+
+    `run(call)` is every store call's way in (see the module's docstring);
+    `offload(call)` runs a call that is long by nature (building an index,
+    opening the file) on the waiting thread from the start.
+    """
+
+    def __init__(self, path: str | Path, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> None:
+        self.path = str(path)
+        self.busy_timeout_ms = busy_timeout_ms
+        self._db: sqlite3.Connection | None = None
+        # Used only on the waiting thread, and closed once that thread is done.
+        self._waiting_db: sqlite3.Connection | None = None
+        self._waiting: ThreadPoolExecutor | None = None
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        """The loop's connection: it never waits for a lock."""
+        if self._db is None:
+            raise RuntimeError("the store is not open; call open() first")
+        return self._db
+
+    async def open(self) -> None:
+        # One thread: a write needs the file's one write lock anyway, and
+        # calls queued behind a waiting one run in order, each in its budget.
+        self._waiting = ThreadPoolExecutor(1, thread_name_prefix="httpconflict-sqlite")
+        # Setting the file up (WAL mode) may wait for another process.
+        db = await asyncio.get_running_loop().run_in_executor(
+            self._waiting, partial(connect, self.path, busy_timeout_ms=self.busy_timeout_ms)
+        )
+        db.execute("PRAGMA busy_timeout = 0")
+        self._db = db
+
+    async def close(self) -> None:
+        waiting, self._waiting = self._waiting, None
+        if waiting is not None:
+            # Waits for the calls still queued, each bounded by its budget.
+            await asyncio.get_running_loop().run_in_executor(None, waiting.shutdown)
+        for db in (self._db, self._waiting_db):
+            if db is not None:
+                db.close()
+        self._db = self._waiting_db = None
+
+    async def run(self, call: Call[T]) -> T:
+        """`call(connection)`, without waiting on the loop for a lock."""
+        try:
+            return call(self.db)
+        except sqlite3.OperationalError as error:
+            if not busy(error):
+                raise
+        return await self.offload(call)
+
+    async def offload(self, call: Call[T]) -> T:
+        """`call(connection)` on the waiting thread, within the busy timeout from now."""
+        if self._waiting is None:
+            raise RuntimeError("the store is not open; call open() first")
+        deadline = time.monotonic() + self.busy_timeout_ms / 1000
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._waiting, self._wait, call, deadline)
+
+    def _wait(self, call: Call[T], deadline: float) -> T:
+        """On the waiting thread: run `call`, waiting for locks until `deadline`."""
+        # Past the deadline (queued behind calls that waited), one try that
+        # does not wait: the lock may be free by now.
+        left_ms = max(0, int((deadline - time.monotonic()) * 1000))
+        if self._waiting_db is None:
+            self._waiting_db = connect(self.path, busy_timeout_ms=left_ms)
+        db = self._waiting_db
+        try:
+            db.execute(f"PRAGMA busy_timeout = {left_ms}")
+            return call(db)
+        except sqlite3.OperationalError as error:
+            if busy(error):
+                waited = self.busy_timeout_ms / 1000
+                raise unavailable(
+                    f"the database file stayed locked by another writer for {waited:g} s", error
+                ) from error
+            raise
 
 
 @contextmanager
@@ -58,11 +156,11 @@ def transaction(db: sqlite3.Connection) -> Iterator[None]:
     IMMEDIATE takes the write lock at the start, so a transaction that reads
     and then writes cannot find another writer's commit in between.
     """
-    with LOCKED:
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
         db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise

@@ -6,16 +6,17 @@ CONFLICT ... RETURNING`` decides by whether it returns a row, and triggers
 on the documents table append the history row and prune old versions
 inside that same statement. A write statement takes SQLite's write lock
 before it reads, so the guard is checked and the row written with no other
-writer in between, across processes too; ``busy_timeout`` makes a writer
-wait for the lock instead of failing.
+writer in between, across processes too.
 
 History lives in a WITHOUT ROWID table clustered by (collection, id,
 version): a write's new version and the pruned old one sit on the same
 page, which keeps each commit to about two pages.
 
-The calls run directly on the event loop: each takes microseconds, and a
-thread hop per call would cost more than the call (the stdlib driver called
-directly measured 1.6x faster than aiosqlite).
+Each call runs on the event loop while no lock is in its way, and on a
+waiting thread when one is (`_sqlite.Connections`): each takes
+microseconds, and a thread hop per call would cost more than the call (the
+stdlib driver called directly measured 1.6x faster than aiosqlite), but a
+lock held by another process must not stall every other request.
 
 A collection's unique keys are expression indexes over the body text,
 partial on the collection (see `_index_ddl`); `unique_keys` records which
@@ -43,7 +44,7 @@ from ._documents import (
     validators,
     written,
 )
-from ._sqlite import DEFAULT_BUSY_TIMEOUT_MS, LOCKED, connect, transaction
+from ._sqlite import DEFAULT_BUSY_TIMEOUT_MS, Connections, transaction
 from ._unique import UniqueKey, index_name, parse_unique_keys, unique_violation
 from .idempotency.sqlite import SQLiteIdempotencyStore, record
 
@@ -133,19 +134,17 @@ class SQLiteDocumentStore:
         self.path = str(path)
         self.history = history
         self.busy_timeout_ms = busy_timeout_ms
-        self._db: sqlite3.Connection | None = None
+        self._sql = Connections(self.path, busy_timeout_ms=busy_timeout_ms)
         #: Index name -> the unique key it enforces, as last read.
         self._indexes: dict[str, UniqueKey] = {}
 
-    @property
-    def db(self) -> sqlite3.Connection:
-        if self._db is None:
-            raise RuntimeError("the store is not open; call open() first")
-        return self._db
-
     async def open(self) -> None:
-        db = connect(self.path, busy_timeout_ms=self.busy_timeout_ms)
-        self._db = db
+        await self._sql.open()
+        await self._sql.run(self._set_up)
+        self._indexes = await self._sql.run(_read_indexes)
+
+    def _set_up(self, db: sqlite3.Connection) -> None:
+        """Create or upgrade the schema, and record this store's history setting."""
         with transaction(db):
             found = db.execute("PRAGMA user_version").fetchone()[0]
             if found not in _READABLE:
@@ -169,32 +168,26 @@ class SQLiteDocumentStore:
                 (self.history,),
             )
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        self._indexes = self._read_indexes()
 
     async def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+        await self._sql.close()
 
     async def ping(self) -> None:
-        self.db.execute("SELECT 1").fetchone()
+        self._sql.db.execute("SELECT 1").fetchone()
 
     async def get(self, collection: str, id: str) -> Document | None:
-        row = self.db.execute(
-            f"SELECT {_READ} FROM documents WHERE collection = ? AND id = ? AND etag IS NOT NULL",
-            (collection, id),
-        ).fetchone()
-        return None if row is None else Document(*row)
+        def get(db: sqlite3.Connection) -> Document | None:
+            row = db.execute(
+                f"SELECT {_READ} FROM documents "
+                "WHERE collection = ? AND id = ? AND etag IS NOT NULL",
+                (collection, id),
+            ).fetchone()
+            return None if row is None else Document(*row)
+
+        return await self._sql.run(get)
 
     async def validators(self, collection: str, id: str) -> Validators | None:
-        return self._validators(collection, id)
-
-    def _validators(self, collection: str, id: str) -> Validators | None:
-        row = self.db.execute(
-            "SELECT etag, modified_us, previous_us FROM documents WHERE collection = ? AND id = ?",
-            (collection, id),
-        ).fetchone()
-        return None if row is None else validators(*row)
+        return await self._sql.run(lambda db: _validators(db, collection, id))
 
     async def put(
         self,
@@ -208,54 +201,29 @@ class SQLiteDocumentStore:
         completion: CompletionFor | None = None,
     ) -> WriteResult:
         check_put_guard(guard)
-        try:
+
+        def put(db: sqlite3.Connection) -> WriteResult:
             if completion is None:
-                return self._put(collection, id, body, etag, guard, now_us)
+                return _put(db, collection, id, body, etag, guard, now_us)
             # The document and its idempotency key commit together, or neither.
-            with transaction(self.db):
-                result = self._put(collection, id, body, etag, guard, now_us)
+            with transaction(db):
+                result = _put(db, collection, id, body, etag, guard, now_us)
                 if result.written:
-                    record(self.db, completion(result))
+                    record(db, completion(result))
             return result
+
+        try:
+            return await self._sql.run(put)
         except sqlite3.IntegrityError as error:
             # A failed statement undid itself, and a transaction was rolled
             # back: nothing of this write is left.
-            violated = self._unique_violation(error)
+            violated = await self._unique_violation(error)
             if violated is None:
                 raise
             raise violated from error
 
     def idempotency_store(self) -> SQLiteIdempotencyStore:
-        return SQLiteIdempotencyStore(self.path, sharing=lambda: self.db)
-
-    def _put(
-        self, collection: str, id: str, body: bytes, etag: str, guard: Guard, now_us: int
-    ) -> WriteResult:
-        if guard.exists is not False:
-            where, tags = _etag_condition(guard)
-            if row := self._write(
-                "UPDATE documents SET version = version + 1, etag = ?, body = CAST(? AS TEXT), "
-                "previous_us = modified_us, modified_us = ? "
-                f"WHERE collection = ? AND id = ? AND {where} AND etag <> ? "
-                "RETURNING previous_us",
-                (etag, body, now_us, collection, id, *tags, etag),
-            ):
-                return WriteResult(True, written(etag, now_us, row[0]))
-        # Absent, or a tombstone whose version numbers go on. With
-        # exists=None this is a second statement; if another writer got in
-        # between, the refusal below sends the write flow round again.
-        if guard.exists is not True and (
-            row := self._write(
-                f"INSERT INTO documents ({_COLUMNS}) VALUES (?, ?, 1, ?, CAST(? AS TEXT), ?) "
-                "ON CONFLICT (collection, id) DO UPDATE SET version = version + 1, "
-                "etag = excluded.etag, body = excluded.body, previous_us = modified_us, "
-                "modified_us = excluded.modified_us "
-                "WHERE documents.etag IS NULL RETURNING previous_us",
-                (collection, id, etag, body, now_us),
-            )
-        ):
-            return WriteResult(True, written(etag, now_us, row[0]), created=True)
-        return WriteResult(False, self._validators(collection, id))
+        return SQLiteIdempotencyStore(self.path, sharing=lambda: self._sql)
 
     async def delete(
         self,
@@ -267,52 +235,33 @@ class SQLiteDocumentStore:
         completion: CompletionFor | None = None,
     ) -> WriteResult:
         check_delete_guard(guard)
-        if completion is None:
-            return self._delete(collection, id, guard, now_us)
-        with transaction(self.db):
-            result = self._delete(collection, id, guard, now_us)
-            if result.written:
-                record(self.db, completion(result))
-        return result
 
-    def _delete(self, collection: str, id: str, guard: Guard, now_us: int) -> WriteResult:
-        where, tags = _etag_condition(guard)
-        if self._write(
-            "UPDATE documents SET version = version + 1, etag = NULL, body = NULL, "
-            "previous_us = modified_us, modified_us = ? "
-            f"WHERE collection = ? AND id = ? AND {where} RETURNING previous_us",
-            (now_us, collection, id, *tags),
-        ):
-            return WriteResult(True, None)
-        return WriteResult(False, self._validators(collection, id))
+        def delete(db: sqlite3.Connection) -> WriteResult:
+            if completion is None:
+                return _delete(db, collection, id, guard, now_us)
+            with transaction(db):
+                result = _delete(db, collection, id, guard, now_us)
+                if result.written:
+                    record(db, completion(result))
+            return result
 
-    def _write(self, sql: str, args: tuple[Any, ...]) -> tuple[Any, ...] | None:
-        """Run one write statement; the row it returned (it wrote), or None."""
-        with LOCKED:
-            # fetchall(), not fetchone(): the autocommit transaction ends
-            # only when the statement has run to completion.
-            rows = self.db.execute(sql, args).fetchall()
-        return rows[0] if rows else None
+        return await self._sql.run(delete)
 
-    def _unique_violation(self, error: sqlite3.IntegrityError) -> ConstraintViolated | None:
+    async def _unique_violation(self, error: sqlite3.IntegrityError) -> ConstraintViolated | None:
         violated = unique_violation(error, self._indexes)
         if violated is None:
             # Another process may have declared the index since this one read them.
-            self._indexes = self._read_indexes()
+            self._indexes = await self._sql.run(_read_indexes)
             violated = unique_violation(error, self._indexes)
         return violated
-
-    def _read_indexes(self) -> dict[str, UniqueKey]:
-        rows = self.db.execute("SELECT index_name, fields FROM unique_keys").fetchall()
-        return {name: tuple(json.loads(fields)) for name, fields in rows}
 
     async def declare_unique(
         self, collection: str, keys: Sequence[UniqueKey]
     ) -> tuple[UniqueKey, ...]:
         keys = parse_unique_keys([list(key) for key in keys])
         wanted = {index_name(collection, key): key for key in keys}
-        db = self.db
-        try:
+
+        def declare(db: sqlite3.Connection) -> None:
             with transaction(db):
                 rows = db.execute(
                     "SELECT index_name FROM unique_keys WHERE collection = ?", (collection,)
@@ -331,6 +280,10 @@ class SQLiteDocumentStore:
                         for position, (name, key) in enumerate(wanted.items())
                     ],
                 )
+
+        try:
+            # Building an index reads the whole collection: not on the loop.
+            await self._sql.offload(declare)
         except sqlite3.IntegrityError as error:
             # Stored documents already share a value of a new key: its index
             # could not be built, and the whole declaration was rolled back.
@@ -342,38 +295,121 @@ class SQLiteDocumentStore:
         return keys
 
     async def unique_keys(self, collection: str) -> tuple[UniqueKey, ...]:
-        rows = self.db.execute(
-            "SELECT fields FROM unique_keys WHERE collection = ? ORDER BY position",
-            (collection,),
-        ).fetchall()
+        rows = await self._sql.run(
+            lambda db: db.execute(
+                "SELECT fields FROM unique_keys WHERE collection = ? ORDER BY position",
+                (collection,),
+            ).fetchall()
+        )
         return tuple(tuple(json.loads(fields)) for (fields,) in rows)
 
     async def page_ids(self, collection: str, *, after: str | None, limit: int) -> list[str]:
-        return _page_ids(self.db, collection, after, limit)
+        return await self._sql.run(lambda db: _page_ids(db, collection, after, limit))
 
     async def documents(
         self, collection: str, ids: Sequence[str], *, max_bytes: int
     ) -> list[Document]:
-        return _documents(self.db, collection, ids, max_bytes)
+        return await self._sql.run(lambda db: _documents(db, collection, ids, max_bytes))
 
     async def version_numbers(
         self, collection: str, id: str, *, before: int | None, limit: int
     ) -> list[int] | None:
-        return _version_numbers(self.db, collection, id, before, limit)
+        return await self._sql.run(lambda db: _version_numbers(db, collection, id, before, limit))
 
     async def versions_numbered(
         self, collection: str, id: str, numbers: Sequence[int], *, max_bytes: int
     ) -> list[Version]:
-        return _versions_numbered(self.db, collection, id, numbers, max_bytes)
+        return await self._sql.run(
+            lambda db: _versions_numbered(db, collection, id, numbers, max_bytes)
+        )
 
     async def version_body(self, collection: str, id: str, etag: str) -> bytes | None:
         # The same tag kept twice (A, B, A again) is the same text both times.
-        row = self.db.execute(
-            "SELECT CAST(body AS BLOB) FROM document_versions "
-            "WHERE collection = ? AND id = ? AND etag = ? LIMIT 1",
-            (collection, id, etag),
-        ).fetchone()
+        row = await self._sql.run(
+            lambda db: db.execute(
+                "SELECT CAST(body AS BLOB) FROM document_versions "
+                "WHERE collection = ? AND id = ? AND etag = ? LIMIT 1",
+                (collection, id, etag),
+            ).fetchone()
+        )
         return None if row is None else bytes(row[0])
+
+
+# The calls below take the connection to run on (see `Connections.run`).
+
+
+def _put(
+    db: sqlite3.Connection,
+    collection: str,
+    id: str,
+    body: bytes,
+    etag: str,
+    guard: Guard,
+    now_us: int,
+) -> WriteResult:
+    if guard.exists is not False:
+        where, tags = _etag_condition(guard)
+        if row := _write(
+            db,
+            "UPDATE documents SET version = version + 1, etag = ?, body = CAST(? AS TEXT), "
+            "previous_us = modified_us, modified_us = ? "
+            f"WHERE collection = ? AND id = ? AND {where} AND etag <> ? "
+            "RETURNING previous_us",
+            (etag, body, now_us, collection, id, *tags, etag),
+        ):
+            return WriteResult(True, written(etag, now_us, row[0]))
+    # Absent, or a tombstone whose version numbers go on. With
+    # exists=None this is a second statement; if another writer got in
+    # between, the refusal below sends the write flow round again.
+    if guard.exists is not True and (
+        row := _write(
+            db,
+            f"INSERT INTO documents ({_COLUMNS}) VALUES (?, ?, 1, ?, CAST(? AS TEXT), ?) "
+            "ON CONFLICT (collection, id) DO UPDATE SET version = version + 1, "
+            "etag = excluded.etag, body = excluded.body, previous_us = modified_us, "
+            "modified_us = excluded.modified_us "
+            "WHERE documents.etag IS NULL RETURNING previous_us",
+            (collection, id, etag, body, now_us),
+        )
+    ):
+        return WriteResult(True, written(etag, now_us, row[0]), created=True)
+    return WriteResult(False, _validators(db, collection, id))
+
+
+def _delete(
+    db: sqlite3.Connection, collection: str, id: str, guard: Guard, now_us: int
+) -> WriteResult:
+    where, tags = _etag_condition(guard)
+    if _write(
+        db,
+        "UPDATE documents SET version = version + 1, etag = NULL, body = NULL, "
+        "previous_us = modified_us, modified_us = ? "
+        f"WHERE collection = ? AND id = ? AND {where} RETURNING previous_us",
+        (now_us, collection, id, *tags),
+    ):
+        return WriteResult(True, None)
+    return WriteResult(False, _validators(db, collection, id))
+
+
+def _write(db: sqlite3.Connection, sql: str, args: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """Run one write statement; the row it returned (it wrote), or None."""
+    # fetchall(), not fetchone(): the autocommit transaction ends only when
+    # the statement has run to completion.
+    rows = db.execute(sql, args).fetchall()
+    return rows[0] if rows else None
+
+
+def _validators(db: sqlite3.Connection, collection: str, id: str) -> Validators | None:
+    row = db.execute(
+        "SELECT etag, modified_us, previous_us FROM documents WHERE collection = ? AND id = ?",
+        (collection, id),
+    ).fetchone()
+    return None if row is None else validators(*row)
+
+
+def _read_indexes(db: sqlite3.Connection) -> dict[str, UniqueKey]:
+    rows = db.execute("SELECT index_name, fields FROM unique_keys").fetchall()
+    return {name: tuple(json.loads(fields)) for name, fields in rows}
 
 
 def _page_ids(db: sqlite3.Connection, collection: str, after: str | None, limit: int) -> list[str]:

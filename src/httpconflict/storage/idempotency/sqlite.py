@@ -3,8 +3,10 @@
 Each primitive is one statement: the claim is an ``INSERT ... ON CONFLICT DO
 UPDATE ... WHERE expires_at <= now``, which takes over an expired key and
 leaves a live one alone; completion and release check the claim's token.
-Sharing the document store's connection lets the service record a key in
-the same transaction as the document it creates (`record`). There is no
+Sharing the document store's connections lets the service record a key in
+the same transaction as the document it creates (`record`). Each statement
+runs as the document store's do: on the event loop unless a lock is in its
+way (`_sqlite.Connections`). There is no
 index on expiry: it would cost a page in every write, and `purge` is rare.
 """
 
@@ -17,7 +19,7 @@ from typing import Any, Final
 
 from ..._errors import IdempotencyKeyTaken
 from ..._idempotency import Completion, Record, StoredResponse
-from .._sqlite import LOCKED, connect
+from .._sqlite import Connections
 from ._rows import COMPLETED, IN_FLIGHT, RECORD_COLUMNS, complete_args, record_args, to_record
 
 SCHEMA: Final = [
@@ -74,49 +76,53 @@ def record(db: sqlite3.Connection, completion: Completion) -> None:
 
 
 class SQLiteIdempotencyStore:
-    """An `IdempotencyStore` in a SQLite file, or on a connection it is given."""
+    """An `IdempotencyStore` in a SQLite file, or on connections it is given."""
 
     def __init__(
-        self, path: str | Path, *, sharing: Callable[[], sqlite3.Connection] | None = None
+        self, path: str | Path, *, sharing: Callable[[], Connections] | None = None
     ) -> None:
-        """Open `path`, or use the connection `sharing()` gives once open() is called."""
+        """Open `path`, or use the connections `sharing()` gives once open() is called."""
         self.path = str(path)
-        self._db: sqlite3.Connection | None = None
+        self._sql: Connections | None = None
         self._sharing = sharing
-
-    @property
-    def db(self) -> sqlite3.Connection:
-        if self._db is None:
-            raise RuntimeError("the store is not open; call open() first")
-        return self._db
 
     async def open(self) -> None:
         if self._sharing is not None:
-            self._db = self._sharing()
+            self._sql = self._sharing()
         else:
-            self._db = connect(self.path)
+            self._sql = Connections(self.path)
+            await self._sql.open()
         for statement in SCHEMA:
-            self._run(statement, ())
+            await self._run(statement, ())
 
     async def close(self) -> None:
-        if self._db is not None and self._sharing is None:
-            self._db.close()
-        self._db = None
+        if self._sql is not None and self._sharing is None:
+            await self._sql.close()
+        self._sql = None
 
     async def ping(self) -> None:
+        if self._sql is None:
+            raise RuntimeError("the store is not open; call open() first")
         # Touches no table, so another process's lock cannot hold it up.
-        self.db.execute("SELECT 1").fetchone()
+        self._sql.db.execute("SELECT 1").fetchone()
 
-    def _run(self, sql: str, args: tuple[Any, ...]) -> sqlite3.Cursor:
-        with LOCKED:
-            return self.db.execute(sql, args)
+    async def _run(self, sql: str, args: tuple[Any, ...]) -> tuple[list[Any], int]:
+        """Run one statement: the rows it returned, and how many rows it changed."""
+        if self._sql is None:
+            raise RuntimeError("the store is not open; call open() first")
+
+        def run(db: sqlite3.Connection) -> tuple[list[Any], int]:
+            cursor = db.execute(sql, args)
+            return cursor.fetchall(), cursor.rowcount
+
+        return await self._sql.run(run)
 
     async def claim(
         self, principal: str, key: str, fingerprint: str, token: str, *, now: float, lease: float
     ) -> Record | None:
         while True:
             args = (principal, key, fingerprint, token, now + lease, now)
-            if self._run(_CLAIM, args).fetchall():
+            if (await self._run(_CLAIM, args))[0]:
                 return None
             live = await self.get(principal, key, now=now)
             if live is not None:
@@ -135,26 +141,27 @@ class SQLiteIdempotencyStore:
         fingerprint: str | None = None,  # unused: the claim cannot vanish from under its owner
     ) -> bool:
         args = complete_args(principal, key, token, response, now + retention)
-        return self._run(_COMPLETE, args).rowcount == 1
+        return (await self._run(_COMPLETE, args))[1] == 1
 
     async def release(self, principal: str, key: str, token: str) -> bool:
-        cursor = self._run(
+        _, changed = await self._run(
             "DELETE FROM idempotency_keys "
             f"WHERE principal = ? AND key = ? AND token = ? AND state = '{IN_FLIGHT}'",
             (principal, key, token),
         )
-        return cursor.rowcount == 1
+        return changed == 1
 
     async def record(self, completion: Completion) -> bool:
-        return bool(self._run(_RECORD, record_args(completion)).fetchall())
+        return bool((await self._run(_RECORD, record_args(completion)))[0])
 
     async def get(self, principal: str, key: str, *, now: float) -> Record | None:
-        row = self._run(
+        rows, _ = await self._run(
             f"SELECT {RECORD_COLUMNS} FROM idempotency_keys "
             "WHERE principal = ? AND key = ? AND expires_at > ?",
             (principal, key, now),
-        ).fetchone()
-        return None if row is None else to_record(row)
+        )
+        return to_record(rows[0]) if rows else None
 
     async def purge(self, *, now: float) -> int:
-        return self._run("DELETE FROM idempotency_keys WHERE expires_at <= ?", (now,)).rowcount
+        _, changed = await self._run("DELETE FROM idempotency_keys WHERE expires_at <= ?", (now,))
+        return changed
