@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 import uuid
 from dataclasses import dataclass
@@ -101,6 +102,11 @@ def strict_json(text: bytes) -> Any:
     def refuse(name: str) -> Any:
         raise AssertionError(f"{name} is not JSON")
 
-    value = json.loads(text, parse_constant=refuse)
+    def finite(number: str) -> float:
+        value = float(number)
+        assert math.isfinite(value), f"{number} is no double"
+        return value
+
+    value = json.loads(text, parse_constant=refuse, parse_float=finite)
     json.dumps(value, ensure_ascii=False).encode()  # a lone surrogate has no UTF-8
     return value

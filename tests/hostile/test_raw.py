@@ -1,0 +1,167 @@
+"""Hostile bytes over a raw socket, where HTTP clients refuse to send them.
+
+The requests are written by hand; h11 only reads the answers. A refusal by
+the app (a 4xx problem) leaves the connection open: the next request on it,
+a GET, is answered too. A request the HTTP parser itself refuses is a 400
+problem, after which the server closes the connection, as it must when it
+can no longer tell where the next request starts.
+"""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import h11
+import pytest
+
+from httpconflict._problem import PROBLEM_TYPE_BASE
+from tests.hostile.support import ORIGINAL, Watched, create, snapshot
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+def exchange(url: str, requests: list[bytes]) -> tuple[list[Answer], bool]:
+    """Send each request in turn on one connection; the answers, and whether it stayed open."""
+    address = urlsplit(url)
+    assert address.hostname is not None
+    assert address.port is not None
+    answers: list[Answer] = []
+    with socket.create_connection((address.hostname, address.port), timeout=10) as sock:
+        reader = h11.Connection(h11.CLIENT)
+        for request in requests:
+            # h11 reads the answer to a request it believes it sent; the bytes are ours.
+            reader.send(h11.Request(method="GET", target="/", headers=[("Host", "x")]))
+            reader.send(h11.EndOfMessage())
+            sock.sendall(request)
+            answer = _read(sock, reader)
+            if answer is None:
+                return answers, False
+            answers.append(answer)
+            if reader.our_state is not h11.DONE or reader.their_state is not h11.DONE:
+                return answers, False
+            reader.start_next_cycle()
+    return answers, True
+
+
+def _read(sock: socket.socket, reader: h11.Connection) -> Answer | None:
+    status, headers, body = 0, {}, b""
+    while True:
+        event = reader.next_event()
+        if event is h11.NEED_DATA:
+            reader.receive_data(sock.recv(65536))
+        elif isinstance(event, h11.Response):
+            status = event.status_code
+            headers = {name.decode(): value.decode("latin-1") for name, value in event.headers}
+        elif isinstance(event, h11.Data):
+            body += event.data
+        elif isinstance(event, h11.EndOfMessage):
+            return Answer(status, headers, body)
+        elif isinstance(event, h11.ConnectionClosed):
+            return None
+
+
+def request(method: str, target: str, headers: list[tuple[bytes, bytes]], body: bytes) -> bytes:
+    head = [f"{method} {target} HTTP/1.1".encode(), b"Host: hostile"]
+    head += [name + b": " + value for name, value in headers]
+    return b"\r\n".join(head) + b"\r\n\r\n" + body
+
+
+def chunked(*chunks: bytes) -> bytes:
+    framed = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for chunk in chunks)
+    return framed + b"0\r\n\r\n"
+
+
+def assert_problem_answer(answer: Answer, status: int, slug: str | None = None) -> None:
+    assert answer.status == status, answer
+    assert answer.headers["content-type"] == "application/problem+json"
+    if slug is not None:
+        assert f'"type":"{PROBLEM_TYPE_BASE}{slug}"'.encode() in answer.body, answer.body
+
+
+JSON = (b"Content-Type", b"application/json")
+CHUNKED = (b"Transfer-Encoding", b"chunked")
+
+# (method, headers besides the document's If-Match, body, status, problem type)
+APP_REFUSALS = [
+    pytest.param(
+        [JSON, CHUNKED], chunked(b'{"x": 1e4', b"00}"), 422, "json-limit", id="1e400-across-chunks"
+    ),
+    pytest.param(
+        [JSON, CHUNKED],
+        chunked(b'{"s": "\\ud8', b'00"}'),
+        422,
+        "json-limit",
+        id="surrogate-escape-across-chunks",
+    ),
+    pytest.param(
+        [JSON, CHUNKED], chunked(*[b"["] * 5000), 422, "json-limit", id="5000-brackets-in-chunks"
+    ),
+    pytest.param(
+        [JSON, (b"Content-Length", b"12")], b'{"s": "\xed\xa0\x80"}', 400, "malformed-json",
+        id="utf8-encoded-surrogate",
+    ),
+    pytest.param(
+        [(b"Content-Type", b"application/json; charset=\xe9"), (b"Content-Length", b"2")],
+        b"{}",
+        415,
+        "unsupported-media-type",
+        id="latin-1-byte-in-content-type",
+    ),
+    pytest.param(
+        [JSON, (b"Content-Length", b"2"), (b"If-None-Match", b'"\xff\x00x')],
+        b"{}",
+        None,
+        None,
+        id="nul-in-if-none-match",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("headers", "body", "status", "slug"), APP_REFUSALS)
+def test_refusal_keeps_the_connection_and_the_document(
+    watched: Watched,
+    headers: list[tuple[bytes, bytes]],
+    body: bytes,
+    status: int | None,
+    slug: str | None,
+) -> None:
+    """A hostile PUT is a 4xx problem; the document is unchanged and the connection open."""
+    with watched.service.client() as http:
+        url, etag = create(http, f"r{uuid.uuid4().hex[:12]}")
+        before = snapshot(http, url)
+        hostile = request("PUT", url, [(b"If-Match", etag.encode()), *headers], body)
+        answers, open_after = exchange(watched.service.url, [hostile, request("GET", url, [], b"")])
+        if status is None:
+            # The HTTP parser refused it: a 400 problem, and the connection is closed.
+            assert_problem_answer(answers[0], 400)
+            assert not open_after
+        else:
+            assert_problem_answer(answers[0], status, slug)
+            assert open_after
+            assert (answers[1].status, answers[1].body) == (200, ORIGINAL)
+        assert snapshot(http, url) == before
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        pytest.param(b"/v1/notes/\xff", id="non-ascii-byte"),
+        pytest.param(b"/v1/notes/%ED%A0%80", id="percent-encoded-surrogate"),
+        pytest.param(b"/v1/notes/%00", id="percent-encoded-nul"),
+        pytest.param(b"/v1/notes/x?limit=%ff", id="invalid-utf8-query"),
+    ],
+)
+def test_hostile_targets_are_4xx(watched: Watched, target: bytes) -> None:
+    """A request target with bytes no client sends is a 4xx problem, never a 5xx."""
+    raw = b"GET " + target + b" HTTP/1.1\r\nHost: hostile\r\n\r\n"
+    answers, _ = exchange(watched.service.url, [raw])
+    assert 400 <= answers[0].status < 500, answers[0]
+    assert answers[0].headers["content-type"] == "application/problem+json"
