@@ -193,3 +193,24 @@ def test_a_patch_result_outside_the_domain_is_refused() -> None:
     patch = Patch("application/json-patch+json", [{"op": "add", "path": path, "value": deep}])
     with pytest.raises(JsonLimitExceeded):
         patch.apply(json.loads(_nested(100)))
+
+
+def self_nesting_patch(copies: int) -> list[dict[str, str]]:
+    """A JSON Patch copying the whole of ``{"a": []}`` into its deepest array, again and again.
+
+    Each copy doubles the depth (and the size: from 8 bytes, 8 * 2**copies).
+    """
+    return [
+        {"op": "copy", "from": "", "path": "/a" + "/0/a" * (2**done - 1) + "/-"}
+        for done in range(copies)
+    ]
+
+
+def test_a_json_patch_nesting_the_document_into_itself_is_refused() -> None:
+    """12 self-copies (4096 deep, 32 kB) are a 422 depth refusal, not a RecursionError."""
+    patch = Patch("application/json-patch+json", self_nesting_patch(12), max_bytes=1 << 20)
+    with pytest.raises(JsonLimitExceeded) as info:
+        patch.apply({"a": []})
+    assert info.value.limit == "depth"
+    three = Patch("application/json-patch+json", self_nesting_patch(3)).apply({"a": []})
+    assert len(json.dumps(three, separators=(",", ":"))) == 8 * 2**3

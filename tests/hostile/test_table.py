@@ -31,6 +31,7 @@ from tests.hostile.support import (
     store_behind_its_back,
     strict_json,
 )
+from tests.test_json_domain import self_nesting_patch
 
 
 def nested(depth: int, inner: str = "{}") -> str:
@@ -131,6 +132,16 @@ CASES = [
     ),
     pytest.param(refused("PATCH", MERGE, nested(900).encode(), "depth"), id="merge-nested-900"),
     pytest.param(refused("PUT", JSON, b"[" * 200_000, "depth"), id="put-200k-open-brackets"),
+    pytest.param(
+        refused(
+            "PATCH",
+            JSON_PATCH,
+            json.dumps(self_nesting_patch(12)).encode(),
+            "depth",
+            stored=b'{"a":[]}',
+        ),
+        id="json-patch-copies-nest-the-document-into-itself",
+    ),
     # "on PostgreSQL, any document holding \u0000 or a lone surrogate in a
     # collection with a unique key" (held to the same domain on SQLite)
     pytest.param(
