@@ -58,6 +58,15 @@ class Case:
 DIGITS_4301 = "1" * 4301
 
 
+def self_copies(n: int) -> bytes:
+    """A JSON Patch copying the whole document into a new member of itself `n` times.
+
+    Each copy doubles the document: 23 make 8 million times the size.
+    """
+    copies = [b'{"op":"copy","from":"","path":"/k%d"}' % i for i in range(n)]
+    return b"[" + b",".join(copies) + b"]"
+
+
 def refused(method: str, media_type: str, body: bytes, limit: str, **more: Any) -> Case:
     """A case refused with 422 json-limit naming `limit`."""
     return Case(method, media_type, body, 422, "json-limit", limit, **more)
@@ -194,6 +203,15 @@ CASES = [
             stored=b'{"x":1.00000000000000000001,"n":1}',
         ),
         id="patch-stored-beyond-double",
+    ),
+    # "Amplification: a 1 KB JSON Patch of 23 copy operations stored a 33.5 MB document"
+    pytest.param(
+        Case("PATCH", JSON_PATCH, self_copies(23), 413, "content-too-large"),
+        id="json-patch-23-self-copies",
+    ),
+    pytest.param(
+        Case("PATCH", JSON_PATCH, self_copies(24), 413, "content-too-large"),
+        id="json-patch-24-self-copies",
     ),
     # Other ways in that are not JSON, or not a document.
     pytest.param(
