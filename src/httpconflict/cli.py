@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .service.config import DEFAULT_DB, DEFAULT_MAX_BODY, ServiceConfig
-from .storage import DEFAULT_HISTORY, document_store
+from .storage import DEFAULT_HISTORY, DEFAULT_SQLITE_BUSY_TIMEOUT, document_store
 from .storage.idempotency import DEFAULT_LEASE, DEFAULT_RETENTION, idempotency_store
 from .tools import register_all as register_tools
 
@@ -45,6 +45,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=int,
         default=DEFAULT_HISTORY,
         help=f"versions kept per document (default: {DEFAULT_HISTORY})",
+    )
+    serve.add_argument(
+        "--sqlite-busy-timeout",
+        type=float,
+        default=DEFAULT_SQLITE_BUSY_TIMEOUT,
+        metavar="SECONDS",
+        help="how long a write waits for the SQLite file's lock, held by another process, "
+        f"before its 503 (default: {DEFAULT_SQLITE_BUSY_TIMEOUT:g})",
     )
     serve.add_argument(
         "--max-body",
@@ -109,6 +117,7 @@ def _serve(args: argparse.Namespace) -> int:
         config = ServiceConfig(
             db=args.db,
             history=args.history,
+            sqlite_busy_timeout=args.sqlite_busy_timeout,
             max_body=args.max_body,
             blind_writes=args.blind_writes,
             log_format=args.log_format,
@@ -177,7 +186,9 @@ def _check_shared(config: ServiceConfig, workers: int) -> None:
 
 
 async def _check_database(config: ServiceConfig) -> None:
-    store = document_store(config.db, history=config.history)
+    store = document_store(
+        config.db, history=config.history, sqlite_busy_timeout=config.sqlite_busy_timeout
+    )
     await store.open()
     try:
         if config.idempotency != "off":

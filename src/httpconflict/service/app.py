@@ -33,7 +33,9 @@ from .health import Health
 def create_app(config: ServiceConfig | None = None) -> Starlette:
     """The service as an ASGI app; settings from `config` or HTTPCONFLICT_* variables."""
     config = config or ServiceConfig.from_env()
-    store = document_store(config.db, history=config.history)
+    store = document_store(
+        config.db, history=config.history, sqlite_busy_timeout=config.sqlite_busy_timeout
+    )
     keys = None
     if config.idempotency != "off":
         keys = idempotency_store(config.idempotency, documents=store)

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, fields
 from typing import Final, Literal
 
-from ..storage import DEFAULT_HISTORY
+from ..storage import DEFAULT_HISTORY, DEFAULT_SQLITE_BUSY_TIMEOUT
 from ..storage.idempotency import DEFAULT_LEASE, DEFAULT_RETENTION
 
 DEFAULT_DB: Final = "httpconflict.db"
@@ -24,6 +24,9 @@ class ServiceConfig:
     db: str = DEFAULT_DB
     #: How many versions of each document the history keeps.
     history: int = DEFAULT_HISTORY
+    #: Seconds a write waits for the SQLite file's lock (held by another
+    #: process or worker) before its 503; other requests go on meanwhile.
+    sqlite_busy_timeout: float = DEFAULT_SQLITE_BUSY_TIMEOUT
     #: The largest request body accepted, in bytes (413 above it).
     max_body: int = DEFAULT_MAX_BODY
     #: Accept PUT and DELETE without a precondition on an existing document
@@ -47,6 +50,8 @@ class ServiceConfig:
     def __post_init__(self) -> None:
         if self.history < 1:
             raise ValueError("history must be at least 1")
+        if self.sqlite_busy_timeout <= 0:
+            raise ValueError("the SQLite busy timeout must be positive")
         if self.max_body < 1:
             raise ValueError("max_body must be at least 1 byte")
         if self.idempotency_lease <= 0 or self.idempotency_retention <= 0:

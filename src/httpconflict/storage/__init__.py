@@ -15,11 +15,15 @@ loads no database driver but the stdlib's sqlite3.
 
 from __future__ import annotations
 
+from typing import Final
+
 from ._documents import DEFAULT_HISTORY, Document, DocumentStore, Version
+from ._sqlite import DEFAULT_BUSY_TIMEOUT_MS
 from ._unique import UniqueKey, format_unique_keys, parse_unique_keys
 
 __all__ = [
     "DEFAULT_HISTORY",
+    "DEFAULT_SQLITE_BUSY_TIMEOUT",
     "Document",
     "DocumentStore",
     "UniqueKey",
@@ -29,9 +33,22 @@ __all__ = [
     "parse_unique_keys",
 ]
 
+#: Seconds a SQLite call waits for a lock on the file before its 503.
+DEFAULT_SQLITE_BUSY_TIMEOUT: Final = DEFAULT_BUSY_TIMEOUT_MS / 1000
 
-def document_store(url: str, *, history: int = DEFAULT_HISTORY) -> DocumentStore:
-    """Make the document store for a database URL (not opened yet)."""
+
+def document_store(
+    url: str,
+    *,
+    history: int = DEFAULT_HISTORY,
+    sqlite_busy_timeout: float = DEFAULT_SQLITE_BUSY_TIMEOUT,
+) -> DocumentStore:
+    """Make the document store for a database URL (not opened yet).
+
+    `sqlite_busy_timeout`: on SQLite, how many seconds a call waits for a
+    lock another connection holds on the file (off the event loop) before
+    it fails with `Unavailable`.
+    """
     if url.startswith(("postgresql://", "postgres://")):
         from .postgres import PostgresDocumentStore
 
@@ -44,4 +61,6 @@ def document_store(url: str, *, history: int = DEFAULT_HISTORY) -> DocumentStore
     from .sqlite import SQLiteDocumentStore
 
     path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else url
-    return SQLiteDocumentStore(path, history=history)
+    return SQLiteDocumentStore(
+        path, history=history, busy_timeout_ms=round(sqlite_busy_timeout * 1000)
+    )

@@ -19,7 +19,7 @@ from typing import Any, Final
 
 from ..._errors import IdempotencyKeyTaken
 from ..._idempotency import Completion, Record, StoredResponse
-from .._sqlite import Connections
+from .._sqlite import DEFAULT_BUSY_TIMEOUT_MS, Connections
 from ._rows import COMPLETED, IN_FLIGHT, RECORD_COLUMNS, complete_args, record_args, to_record
 
 SCHEMA: Final = [
@@ -79,10 +79,19 @@ class SQLiteIdempotencyStore:
     """An `IdempotencyStore` in a SQLite file, or on connections it is given."""
 
     def __init__(
-        self, path: str | Path, *, sharing: Callable[[], Connections] | None = None
+        self,
+        path: str | Path,
+        *,
+        sharing: Callable[[], Connections] | None = None,
+        busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
     ) -> None:
-        """Open `path`, or use the connections `sharing()` gives once open() is called."""
+        """Open `path`, or use the connections `sharing()` gives once open() is called.
+
+        `busy_timeout_ms`: how long a call on a file of its own waits for a
+        lock (shared connections wait as their document store's do).
+        """
         self.path = str(path)
+        self.busy_timeout_ms = busy_timeout_ms
         self._sql: Connections | None = None
         self._sharing = sharing
 
@@ -90,7 +99,7 @@ class SQLiteIdempotencyStore:
         if self._sharing is not None:
             self._sql = self._sharing()
         else:
-            self._sql = Connections(self.path)
+            self._sql = Connections(self.path, busy_timeout_ms=self.busy_timeout_ms)
             await self._sql.open()
         for statement in SCHEMA:
             await self._run(statement, ())
