@@ -339,7 +339,12 @@ def test_an_outage_is_refused_quickly_and_recovered_from(
 
     during = hammer.of("read", "write", "probe", sent_from=down_at, sent_until=started_at)
     assert len(during) > CLIENTS, "the clients kept asking during the outage"
-    wrong = [str(e) for e in during if e.status != 503 or e.took > REFUSAL_WITHIN]
+    # A request sent near the end may get its connection once PostgreSQL is back.
+    wrong = [
+        str(e)
+        for e in during
+        if e.took > REFUSAL_WITHIN or (e.status != 503 and e.answered < ready_at)
+    ]
     assert wrong == [], f"{len(wrong)} of {len(during)} answers during the outage: {wrong[:5]}"
 
     health = hammer.of("health")
