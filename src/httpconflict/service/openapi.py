@@ -41,6 +41,18 @@ PROBLEM_SCHEMA: Final[dict[str, Any]] = {
             "description": "415: accepted media types.",
         },
         "retry_after": {"type": "integer", "description": "503: seconds to wait before retrying."},
+        "limit": {
+            "type": "string",
+            "description": "422 json-limit: the limit the JSON is beyond (depth, number-digits, "
+            "number-exponent, number-range, number-precision, lone-surrogate, nul-character).",
+        },
+        "max": {"type": "integer", "description": "422 json-limit: the limit's value."},
+        "pointer": {
+            "type": "string",
+            "description": "Where the value is (a JSON pointer); for a JSON Patch error, the "
+            "location the operation could not use.",
+        },
+        "number": {"type": "string", "description": "422 json-limit: the refused number's text."},
         "incident": {
             "type": "string",
             "description": "500, and a 503 for a failing database: the id of the server's log "
@@ -71,7 +83,8 @@ _WHY: Final = {
     412: "The document changed (see `current_etag`), or exists (If-None-Match: *).",
     413: "Body over the size limit.",
     415: "Content-Type is not application/json.",
-    422: "The body is not a JSON object, or the Idempotency-Key named another request.",
+    422: "The body is not a JSON object, holds JSON beyond the limits (`limit` names which: "
+    "depth, number-digits, number-range...), or the Idempotency-Key named another request.",
     428: "The document exists and the request has no If-Match.",
     503: "The database is busy or unreachable; retry after Retry-After.",
 }
