@@ -7,11 +7,12 @@ Theory of operation:
   at first (`_usable`): a connection at rest has nothing to read, while one
   the server ended has its goodbye and end-of-file waiting. A zero-timeout
   poll of its socket tells, without the round trip of the pool's own check
-  (an empty query, about 0.2 ms per request); only when something is there
-  does an empty query decide (a notice is read and the connection kept). A
-  dead connection is closed and the next one taken at once (the pool's own
-  check would sleep a second after each), and the pool replaces it in the
-  background. A restart therefore costs only the requests in flight.
+  (an empty query: a quarter or more of a read, bench/pg_checkout.py); only
+  when something is there does an empty query decide (a notice is read and
+  the connection kept). A dead connection is closed and the next one taken
+  at once (the pool's own check would sleep a second after each), and the
+  pool replaces it in the background. A restart therefore costs only the
+  requests in flight.
 - Every wait is bounded: `CONNECTION_WAIT` seconds for a free connection,
   then 503; `CONNECT_TIMEOUT` to connect, unless the URL says otherwise.
 - Recovery: psycopg_pool replaces a lost connection with a backoff (1, 2,
