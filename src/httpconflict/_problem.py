@@ -199,6 +199,37 @@ INCOMPLETE_BODY: Final = _type(
     "chunk. The request was not applied, and no Idempotency-Key was recorded for it.",
     "Send the request again, whole, with the same Idempotency-Key if it had one.",
 )
+HEADER_FIELDS_TOO_LARGE: Final = _type(
+    "header-fields-too-large",
+    "The request's header fields are too large",
+    431,
+    "The request line and header fields together are larger than the server's limit "
+    "(RFC 6585 §5), often because of a large or repeated cookie or header. The server "
+    "stopped reading the request and closed the connection.",
+    "Send fewer or smaller header fields (the answer's `max_bytes` gives the limit).",
+)
+REQUEST_TIMEOUT: Final = _type(
+    "request-timeout",
+    "The request did not arrive in time",
+    408,
+    "The request's head (request line and header fields), or its body, did not arrive "
+    "whole within the time the server waits for it (the answer's `timeout` member, in "
+    "seconds): "
+    "the client stopped sending, or sent too slowly. The request was not applied, and the "
+    "connection was closed.",
+    "Send the request again on a new connection, whole and without pauses, with the same "
+    "Idempotency-Key if it had one.",
+)
+CONNECTION_LIMIT: Final = _type(
+    "connection-limit",
+    "The server has as many connections as it accepts",
+    503,
+    "The server holds as many open connections as it is configured to (per worker, the "
+    "service's `--max-connections` setting), so it answered this connection's first request "
+    "with this refusal and closed it. The request was not applied.",
+    "Retry after the delay given in Retry-After; reuse one connection for many requests "
+    "rather than opening one per request.",
+)
 INVALID_PARAMETER: Final = _type(
     "invalid-parameter",
     "A request parameter is invalid",

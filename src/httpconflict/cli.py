@@ -9,7 +9,15 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .service.config import DEFAULT_DB, DEFAULT_MAX_BODY, ServiceConfig
+from .service.config import (
+    DEFAULT_BODY_TIMEOUT,
+    DEFAULT_DB,
+    DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_MAX_BODY,
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_HEADER_BYTES,
+    ServiceConfig,
+)
 from .storage import DEFAULT_HISTORY, DEFAULT_SQLITE_BUSY_TIMEOUT, document_store
 from .storage.idempotency import DEFAULT_LEASE, DEFAULT_RETENTION, idempotency_store
 from .tools import register_all as register_tools
@@ -72,6 +80,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="text",
         help="access log format on stdout (default: text)",
     )
+    limits = serve.add_argument_group("connections (each limit per worker)")
+    limits.add_argument(
+        "--max-header-bytes",
+        type=int,
+        default=DEFAULT_MAX_HEADER_BYTES,
+        metavar="BYTES",
+        help="largest request line and header fields, together; 431 above "
+        f"(default: {DEFAULT_MAX_HEADER_BYTES})",
+    )
+    limits.add_argument(
+        "--header-timeout",
+        type=float,
+        default=DEFAULT_HEADER_TIMEOUT,
+        metavar="SECONDS",
+        help=f"time for a request's head to arrive whole; 408 after (default: "
+        f"{DEFAULT_HEADER_TIMEOUT:g})",
+    )
+    limits.add_argument(
+        "--body-timeout",
+        type=float,
+        default=DEFAULT_BODY_TIMEOUT,
+        metavar="SECONDS",
+        help=f"time for a request's body to arrive whole after its head; 408 after (default: "
+        f"{DEFAULT_BODY_TIMEOUT:g})",
+    )
+    limits.add_argument(
+        "--max-connections",
+        type=int,
+        default=DEFAULT_MAX_CONNECTIONS,
+        metavar="N",
+        help=f"open connections a worker serves; 503 beyond (default: {DEFAULT_MAX_CONNECTIONS})",
+    )
     keys = serve.add_argument_group("idempotency keys (POST /v1/{collection})")
     keys.add_argument(
         "--idempotency",
@@ -126,6 +166,10 @@ def _serve(args: argparse.Namespace) -> int:
             idempotency_lease=args.idempotency_lease,
             idempotency_wait=args.idempotency_wait,
             idempotency_retention=args.idempotency_retention,
+            max_header_bytes=args.max_header_bytes,
+            header_timeout=args.header_timeout,
+            body_timeout=args.body_timeout,
+            max_connections=args.max_connections,
         )
         _check_shared(config, args.workers)
         # Open the database once here, so a wrong --db fails now with a

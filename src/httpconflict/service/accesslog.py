@@ -11,7 +11,8 @@ problem type and path.
 A request the client gave up on before any answer was started (it went
 away in the middle of its body, so nothing was executed and nothing
 answered) is logged with status 499, nginx's "client closed request": no
-status was sent, and it was no server error.
+status was sent, and it was no server error. A request whose body came
+too slowly is logged with the 408 that its connection answered for it.
 
 Lines go straight to a stream (stdout by default), one write and flush per
 line, not through `logging`: a LogRecord per request cost more than the
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
 
 #: nginx's status for a request whose client closed the connection before the answer.
 CLIENT_CLOSED_REQUEST: Final = 499
+#: Where the connection notes the status it answered itself (a body that came too slowly).
+SERVER_ANSWER_KEY: Final = "httpconflict.server_answer"
 
 
 class AccessLog:
@@ -72,7 +75,10 @@ class AccessLog:
         try:
             await self.app(scope, receive_and_note, send_and_note)
             problem = scope.get(PROBLEM_SCOPE_KEY)
-            if not answered and client_gone:
+            if not answered and SERVER_ANSWER_KEY in scope:
+                # The connection answered for the app (and noted why).
+                status = scope[SERVER_ANSWER_KEY]
+            elif not answered and client_gone:
                 # The app stopped, without an answer, because the client went away.
                 status, problem = CLIENT_CLOSED_REQUEST, None
         finally:

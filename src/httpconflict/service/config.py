@@ -11,6 +11,10 @@ from ..storage.idempotency import DEFAULT_LEASE, DEFAULT_RETENTION
 
 DEFAULT_DB: Final = "httpconflict.db"
 DEFAULT_MAX_BODY: Final = 1024 * 1024
+DEFAULT_MAX_HEADER_BYTES: Final = 64 * 1024
+DEFAULT_HEADER_TIMEOUT: Final = 10.0
+DEFAULT_BODY_TIMEOUT: Final = 60.0
+DEFAULT_MAX_CONNECTIONS: Final = 1000
 _PREFIX: Final = "HTTPCONFLICT_"
 
 LogFormat = Literal["text", "json", "off"]
@@ -46,6 +50,14 @@ class ServiceConfig:
     idempotency_wait: float = 0.0
     #: Seconds a recorded answer is replayed.
     idempotency_retention: float = DEFAULT_RETENTION
+    #: The largest request head (request line and header fields) read, in bytes (431 above it).
+    max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
+    #: Seconds a request's head has to arrive whole (408 after).
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT
+    #: Seconds a request's body has to arrive whole, from the end of its head (408 after).
+    body_timeout: float = DEFAULT_BODY_TIMEOUT
+    #: Open connections per worker; the first request of one beyond them gets 503.
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
 
     def __post_init__(self) -> None:
         if self.history < 1:
@@ -58,6 +70,12 @@ class ServiceConfig:
             raise ValueError("idempotency lease and retention must be positive")
         if self.idempotency_wait < 0:
             raise ValueError("idempotency wait cannot be negative")
+        if self.max_header_bytes < 1:
+            raise ValueError("max_header_bytes must be at least 1 byte")
+        if self.header_timeout <= 0 or self.body_timeout <= 0:
+            raise ValueError("header and body timeouts must be positive")
+        if self.max_connections < 1:
+            raise ValueError("max_connections must be at least 1")
         if self.log_format not in ("text", "json", "off"):
             raise ValueError(f"log_format must be text, json or off, not {self.log_format!r}")
 

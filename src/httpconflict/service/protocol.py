@@ -1,30 +1,294 @@
-"""Requests the HTTP parser rejects still get a problem+json answer.
+"""The service's HTTP/1.1 connections: uvicorn's httptools protocol, with limits and problems.
 
-A request line with a method the parser does not know (``FOO / HTTP/1.1``),
-or a malformed header, never reaches the app: uvicorn answers 400 with a
-plain-text body itself. This protocol class answers the same 400 as an RFC
-9457 problem, so every error a client of the service sees is one.
+Theory of operation. uvicorn reads requests with httptools, which has no
+limit on the size of a request's head and no clock: a client that sends
+a 50 MiB header, or a head one byte a second (slowloris), or half a body
+and then nothing, holds a connection and its memory for as long as it
+likes. This subclass adds the guards, each on the connection, before the
+app sees a request:
+
+- the head (request line and header fields) is counted as it arrives; past
+  `max_header_bytes` the answer is 431, without reading further;
+- a head must arrive whole within `header_timeout` of its first byte (of
+  the connection's start, for the first request), else 408; a connection
+  that sent nothing is just closed, as an idle one is after uvicorn's
+  keep-alive timeout;
+- a body must arrive whole within `body_timeout` of its head, else 408
+  (its clock stops while the app has not read what came, or has not yet
+  asked for a body sent with ``Expect: 100-continue``);
+- a connection accepted beyond `max_connections` (per worker) gets 503
+  with Retry-After for its first request.
+
+Each refusal is an RFC 9457 problem, as is the 400 for a request the
+parser rejects (uvicorn answers plain text); the connection is then
+closed "lingering" (RFC 9112 §9.6): half-closed after the answer, with
+what the client still sends read and dropped for a moment, so that it can
+read the answer instead of a reset. The guards cost the hot path two
+timers and a sum of lengths per request (bench/put_get.py measures it).
 """
 
 from __future__ import annotations
 
-from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from functools import cache
+from itertools import chain
+from typing import Any, Final
 
-from .._problem import MEDIA_TYPE, ProblemDetails
+import httptools
+from uvicorn.config import Config
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.server import ServerState
+
+from .._problem import (
+    CONNECTION_LIMIT,
+    HEADER_FIELDS_TOO_LARGE,
+    MEDIA_TYPE,
+    REQUEST_TIMEOUT,
+    ProblemDetails,
+)
+from ..asgi import PROBLEM_SCOPE_KEY
+from .accesslog import SERVER_ANSWER_KEY
+from .config import ServiceConfig
+
+#: How long a refused connection keeps reading (and dropping) what the client still sends.
+LINGER: Final = 2.0
+#: Seconds between two warnings that the connection limit was reached.
+_WARN_EVERY: Final = 60.0
+_CONNECTION_RETRY_AFTER: Final = 1
+
+log = logging.getLogger("httpconflict")
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionLimits:
+    """The guards' settings, from the service's configuration."""
+
+    max_header_bytes: int
+    header_timeout: float
+    body_timeout: float
+    max_connections: int
+
+    @classmethod
+    def from_config(cls, config: ServiceConfig) -> ConnectionLimits:
+        return cls(
+            config.max_header_bytes,
+            config.header_timeout,
+            config.body_timeout,
+            config.max_connections,
+        )
+
+
+@cache
+def _limits() -> ConnectionLimits:
+    # Workers get their settings as the app does: from HTTPCONFLICT_* variables.
+    return ConnectionLimits.from_config(ServiceConfig.from_env())
+
+
+class _Refusal(Exception):
+    """Raised in a parser callback to stop parsing and answer `problem` instead."""
+
+    def __init__(self, problem: ProblemDetails, headers: tuple[tuple[bytes, bytes], ...] = ()):
+        super().__init__(problem.detail)
+        self.problem = problem
+        self.headers = headers
 
 
 class ProblemHttpToolsProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol, with parser errors as problem details."""
+    """uvicorn's httptools protocol, with limits on heads, time and connections."""
+
+    _last_limit_warning = 0.0
+
+    def __init__(
+        self,
+        config: Config,
+        server_state: ServerState,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        super().__init__(config, server_state, app_state, _loop)
+        self.limits = _limits()
+        self._head_bytes = 0  # received since the head in progress began (an upper bound)
+        self._head_started = False  # a head has begun and is not complete
+        self._in_body = False  # a head is complete and its message is not
+        self._head_timer: asyncio.TimerHandle | None = None
+        self._body_timer: asyncio.TimerHandle | None = None
+        self._over_limit = False
+        self._refused = False
+
+    # Connection events
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]  # uvicorn's signature: a Transport, not asyncio's BaseTransport
+        super().connection_made(transport)
+        self._over_limit = len(self.connections) > self.limits.max_connections
+        if self._over_limit:
+            self._warn_connection_limit()
+        self._head_timer = self.loop.call_later(self.limits.header_timeout, self._head_timed_out)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_timers()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return  # lingering: what a refused client still sends is dropped
+        self._unset_keepalive_if_required()
+        self._head_bytes += len(data)
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserCallbackError as error:
+            if isinstance(error.__context__, _Refusal):
+                self._refuse(error.__context__.problem, error.__context__.headers)
+            else:
+                self._refuse_malformed(str(error))
+            return
+        except httptools.HttpParserError as error:
+            self._refuse_malformed(str(error))
+            return
+        except httptools.HttpParserUpgrade:
+            if self._should_upgrade():
+                self.handle_websocket_upgrade()
+            else:
+                self._unsupported_upgrade_warning()
+            return
+        # The clocks start only when a head or a body is left incomplete by
+        # a read, so the usual request (its head, and any body, in one read)
+        # costs no timer.
+        if self._head_started:
+            if self._head_bytes > self.limits.max_header_bytes:
+                self._refuse(_too_large(self.limits.max_header_bytes))
+            elif self._head_timer is None:
+                self._head_timer = self.loop.call_later(
+                    self.limits.header_timeout, self._head_timed_out
+                )
+        elif self._in_body:
+            if self._body_timer is None:
+                self._body_timer = self.loop.call_later(
+                    self.limits.body_timeout, self._body_timed_out
+                )
+        elif self._head_timer is None and (self.cycle is None or self.cycle.response_complete):
+            # Bytes that began no request (blank lines) on an idle connection.
+            self._head_timer = self.loop.call_later(
+                self.limits.header_timeout, self._head_timed_out
+            )
+
+    # Parser callbacks
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._head_started = True
+
+    def on_headers_complete(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+        self._head_started = False
+        # Each field counted as "name: value" CRLF.
+        size = len(self.url) + sum(map(len, chain.from_iterable(self.headers)))
+        size += 4 * len(self.headers)
+        if size > self.limits.max_header_bytes:
+            raise _Refusal(_too_large(self.limits.max_header_bytes))
+        if self._over_limit:
+            raise _Refusal(
+                CONNECTION_LIMIT.problem(
+                    "the server has as many connections as it accepts; retry after Retry-After "
+                    "seconds",
+                    retry_after=_CONNECTION_RETRY_AFTER,
+                ),
+                ((b"retry-after", str(_CONNECTION_RETRY_AFTER).encode()),),
+            )
+        super().on_headers_complete()
+        self._in_body = True
+
+    def on_message_complete(self) -> None:
+        self._in_body = False
+        if self._body_timer is not None:
+            self._body_timer.cancel()
+            self._body_timer = None
+        # Bytes of the next request in this same chunk go uncounted: at most one read's worth.
+        self._head_bytes = 0
+        super().on_message_complete()
+
+    # Timeouts
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if self._refused or self.transport.is_closing():
+            return
+        if self.cycle is not None and not self.cycle.response_complete:
+            # An answer is on its way for the request before: the client
+            # gets it, then the connection closes with the late head unread.
+            self.cycle.keep_alive = False
+            return
+        if not self._head_started:
+            self.transport.close()  # nothing was asked: nothing to answer
+            return
+        timeout = self.limits.header_timeout
+        self._refuse(
+            REQUEST_TIMEOUT.problem(
+                f"the request's head (request line and header fields) did not arrive whole "
+                f"within {timeout:g} s",
+                timeout=timeout,
+            )
+        )
+
+    def _body_timed_out(self) -> None:
+        self._body_timer = None
+        cycle = self.cycle
+        if self._refused or self.transport.is_closing() or cycle is None or not cycle.more_body:
+            return
+        if self.flow.read_paused or cycle.waiting_for_100_continue:
+            # The app has not read what came, or not asked for the body yet: not the client's delay.
+            self._body_timer = self.loop.call_later(self.limits.body_timeout, self._body_timed_out)
+            return
+        if cycle.response_started:
+            # Answered before the body was read (a 413, a 404): the rest never came.
+            self.transport.close()
+            return
+        timeout = self.limits.body_timeout
+        problem = REQUEST_TIMEOUT.problem(
+            f"the request's body did not arrive whole within {timeout:g} s of its head",
+            timeout=timeout,
+        )
+        # The app, waiting for the body, learns that the client is gone and
+        # answers nothing; the access log records the answer given here.
+        scope: dict[str, Any] = cycle.scope  # type: ignore[assignment]  # keys of our own
+        scope[SERVER_ANSWER_KEY] = problem.status
+        scope[PROBLEM_SCOPE_KEY] = "request-timeout"
+        cycle.disconnected = True
+        cycle.message_event.set()
+        self._refuse(problem)
+
+    # Refusals
 
     def send_400_response(self, msg: str) -> None:
-        body = ProblemDetails(
-            type="about:blank",
-            title="Bad Request",
-            status=400,
-            detail=f"the HTTP parser refused the request: {msg}",
-        ).to_json()
-        content = [STATUS_LINE[400]]
-        for name, value in self.server_state.default_headers:
+        self._refuse_malformed(msg)
+
+    def _refuse_malformed(self, reason: str) -> None:
+        self._refuse(
+            ProblemDetails(
+                type="about:blank",
+                title="Bad Request",
+                status=400,
+                detail=f"the HTTP parser refused the request: {reason}",
+            )
+        )
+
+    def _refuse(
+        self, problem: ProblemDetails, headers: tuple[tuple[bytes, bytes], ...] = ()
+    ) -> None:
+        """Answer `problem` and close the connection, lingering."""
+        if self._refused or self.transport.is_closing():
+            return
+        self._refused = True
+        self._cancel_timers()
+        self._unset_keepalive_if_required()
+        status = problem.status or 400
+        body = problem.to_json()
+        content = [STATUS_LINE[status]]
+        for name, value in (*self.server_state.default_headers, *headers):
             content.extend([name, b": ", value, b"\r\n"])
         content.extend(
             [
@@ -36,4 +300,31 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
             ]
         )
         self.transport.write(b"".join(content))
-        self.transport.close()
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+            self.flow.resume_reading()
+            self.loop.call_later(LINGER, self.transport.close)
+        else:
+            self.transport.close()
+
+    def _cancel_timers(self) -> None:
+        for timer in (self._head_timer, self._body_timer):
+            if timer is not None:
+                timer.cancel()
+        self._head_timer = self._body_timer = None
+
+    def _warn_connection_limit(self) -> None:
+        now = time.monotonic()
+        if now - ProblemHttpToolsProtocol._last_limit_warning >= _WARN_EVERY:
+            ProblemHttpToolsProtocol._last_limit_warning = now
+            log.warning(
+                "%d connections open, the limit (--max-connections): new ones get 503",
+                self.limits.max_connections,
+            )
+
+
+def _too_large(limit: int) -> ProblemDetails:
+    return HEADER_FIELDS_TOO_LARGE.problem(
+        f"the request's head (request line and header fields) is larger than {limit} bytes",
+        max_bytes=limit,
+    )

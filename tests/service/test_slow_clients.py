@@ -1,0 +1,214 @@
+"""Slow and big clients cannot hold the service: heads and bodies have a size and a time limit,
+connections a number, and other clients are answered meanwhile. Against real servers, with raw
+sockets (an HTTP client would not send a head byte by byte, or 1 MiB of header fields).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import json
+import resource
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from bench.slow_clients import (
+    BIG_HEADER,
+    clients,
+    create_document,
+    finish_attack,
+    percentile,
+    run_attack,
+)
+
+from httpconflict._problem import PROBLEM_TYPE_BASE
+from tests.servers import ServiceProcess, start_service
+
+pytestmark = pytest.mark.slow
+
+TIMEOUT = 2.0
+SLOW = 500
+#: How late a timeout may fire on a loaded machine.
+LATE = 1.5
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+    """A service whose heads and bodies must arrive within TIMEOUT seconds."""
+    _allow_open_files(4 * SLOW)
+    db = str(tmp_path_factory.mktemp("db") / "slow.db")
+    extra = ("--header-timeout", str(TIMEOUT), "--body-timeout", str(TIMEOUT))
+    with start_service(db, tmp_path_factory.mktemp("log"), extra=extra) as service:
+        create_document(service.url)
+        yield service
+
+
+def _allow_open_files(needed: int) -> None:
+    """Raise this process's open-file limit (the servers it starts inherit it) if it is low."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        if hard != resource.RLIM_INFINITY and hard < needed:
+            pytest.skip(f"needs {needed} open files; the hard limit (ulimit -Hn) is {hard}")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
+
+
+def _port(service: ServiceProcess) -> int:
+    return int(service.url.rsplit(":", 1)[1])
+
+
+def exchange(port: int, data: bytes, *, wait: float = 10) -> tuple[bytes, float]:
+    """Send `data` on a new connection; everything the server sends until it closes, and when."""
+    with socket.create_connection(("127.0.0.1", port), timeout=wait) as sock:
+        started = time.monotonic()
+        sock.sendall(data)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+        return received, time.monotonic() - started
+
+
+def problem(answer: bytes, status: int, slug: str) -> dict[str, object]:
+    """The problem body of a raw answer, after checking its status, type and framing."""
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").lower().split("\r\n")
+    assert lines[0].startswith(f"http/1.1 {status} "), lines[0]
+    assert "content-type: application/problem+json" in lines
+    assert "connection: close" in lines
+    parsed: dict[str, object] = json.loads(body)
+    assert parsed["status"] == status
+    assert parsed["type"] == PROBLEM_TYPE_BASE + slug
+    return parsed
+
+
+def test_slow_and_big_heads_do_not_hold_other_clients(service: ServiceProcess) -> None:
+    """500 heads sent byte by byte plus 1 MiB heads: 408 at the timeout, 431, others answered."""
+    port = _port(service)
+    quiet = asyncio.run(clients(port, 3))
+    attack = run_attack(port, slow=SLOW, big=2, duration=7)
+    time.sleep(2)  # the slow connections are open
+    attacked = asyncio.run(clients(port, 3))
+    result = finish_attack(attack)
+
+    # The slow connections: answered 408 and closed when their time was up.
+    assert len(result.lifetimes) >= SLOW
+    assert set(result.slow_statuses) == {408}
+    assert min(result.lifetimes) >= TIMEOUT - 0.05
+    assert max(result.lifetimes) <= TIMEOUT + LATE
+    # The big heads: refused, every one.
+    assert result.big_statuses
+    assert set(result.big_statuses) == {431}
+    assert result.refused == 0
+    # The others: answered, every one (`clients` fails on anything but a 200),
+    # and never held up for anything like a timeout. The acceptance's 50 ms
+    # p99 is measured by bench/slow_clients.py: here the attacker, the
+    # clients and the server share a machine that runs other suites too
+    # (the server itself spends ~7% of a core on the attack, measured).
+    assert len(attacked) > 100
+    assert percentile(attacked, 99) <= max(0.5, 3 * percentile(quiet, 99) + 0.05)
+
+
+def test_a_one_mebibyte_header_gets_431(service: ServiceProcess) -> None:
+    """A head over --max-header-bytes is refused with 431 naming the limit."""
+    big = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * BIG_HEADER + b"\r\n\r\n"
+    answer, _ = exchange(_port(service), big)
+    assert problem(answer, 431, "header-fields-too-large")["max_bytes"] == 64 * 1024
+
+
+def test_many_header_fields_over_the_limit_get_431(service: ServiceProcess) -> None:
+    """Many fields, each small, over the limit together: 431 as well."""
+    fields = b"".join(b"X-F%d: %s\r\n" % (k, b"v" * 1000) for k in range(70))
+    answer, _ = exchange(_port(service), b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + fields + b"\r\n")
+    problem(answer, 431, "header-fields-too-large")
+
+
+def test_a_head_just_under_the_limit_is_served(service: ServiceProcess) -> None:
+    """A head of 60 KiB is read and answered as usual."""
+    head = b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Big: "
+    answer, _ = exchange(_port(service), head + b"b" * 60 * 1024 + b"\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 200 ")
+
+
+def test_an_unfinished_head_gets_408_at_the_timeout(service: ServiceProcess) -> None:
+    """A head that stops halfway is answered 408 and closed when the header timeout ends."""
+    answer, took = exchange(_port(service), b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Half: ab")
+    assert problem(answer, 408, "request-timeout")["timeout"] == TIMEOUT
+    assert TIMEOUT - 0.05 <= took <= TIMEOUT + LATE
+
+
+def test_a_connection_that_sends_nothing_is_closed_at_the_timeout(
+    service: ServiceProcess,
+) -> None:
+    """A connection that asks nothing gets no answer, and is closed at the header timeout."""
+    answer, took = exchange(_port(service), b"")
+    assert answer == b""
+    assert TIMEOUT - 0.05 <= took <= TIMEOUT + LATE
+
+
+def test_an_unfinished_body_gets_408_and_writes_nothing(service: ServiceProcess) -> None:
+    """A body that stops short is answered 408 at the body timeout; nothing is written."""
+    head = (
+        b"PUT /v1/slow/body HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"If-None-Match: *\r\nContent-Length: 20\r\n\r\n"
+    )
+    answer, took = exchange(_port(service), head + b'{"n": 1')
+    assert problem(answer, 408, "request-timeout")["timeout"] == TIMEOUT
+    assert TIMEOUT - 0.05 <= took <= TIMEOUT + LATE
+    get, _ = exchange(
+        _port(service), b"GET /v1/slow/body HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    assert get.startswith(b"HTTP/1.1 404 ")
+    (line,) = service.wait_for_log(lambda r: r["path"] == "/v1/slow/body" and r["method"] == "PUT")
+    assert (line["status"], line["problem"]) == (408, "request-timeout")
+
+
+def test_a_slow_but_steady_client_on_keep_alive_is_served(service: ServiceProcess) -> None:
+    """Requests on one connection, each whole in time, are all answered: the clocks restart."""
+    conn = http.client.HTTPConnection("127.0.0.1", _port(service), timeout=10)
+    sockets = []
+    try:
+        for _ in range(3):
+            # Idle between requests (longer in all than the header timeout,
+            # each time less than the keep-alive timeout).
+            time.sleep(TIMEOUT * 0.6)
+            conn.request("GET", "/healthz")
+            response = conn.getresponse()
+            response.read()
+            assert response.status == 200
+            sockets.append(conn.sock)
+    finally:
+        conn.close()
+    assert sockets[0] is sockets[1] is sockets[2]
+
+
+def test_connections_beyond_the_limit_get_503(tmp_path: Path) -> None:
+    """With --max-connections 3, a fourth connection's request gets 503 with Retry-After."""
+    extra = ("--max-connections", "3")
+    with start_service(
+        str(tmp_path / "limit.db"), tmp_path, extra=extra, allowed_5xx=frozenset({503})
+    ) as service:
+        port = _port(service)
+        held = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(3)]
+        try:
+            time.sleep(0.2)  # the server has accepted them
+            answer, _ = exchange(port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert problem(answer, 503, "connection-limit")["retry_after"] == 1
+            assert b"\r\nretry-after: 1\r\n" in answer.lower()
+            # The connections within the limit are served.
+            held[0].sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert held[0].recv(65536).startswith(b"HTTP/1.1 200 ")
+        finally:
+            for sock in held:
+                sock.close()
+        # Once they are gone, new connections are served again.
+        deadline = time.monotonic() + 5
+        while True:
+            answer, _ = exchange(
+                port, b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            )
+            if answer.startswith(b"HTTP/1.1 200 ") or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert answer.startswith(b"HTTP/1.1 200 ")
