@@ -96,3 +96,36 @@ def test_process_local_store_with_one_worker_serves(tmp_path: Path) -> None:
     assert first.status_code == again.status_code == 201
     assert again.headers["Idempotent-Replayed"] == "true"
     assert again.headers["Location"] == first.headers["Location"]
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        pytest.param("--max-header-bytes", "0", "max_header_bytes", id="header-bytes"),
+        pytest.param("--header-timeout", "0", "timeouts must be positive", id="header-timeout"),
+        pytest.param("--body-timeout", "-1", "timeouts must be positive", id="body-timeout"),
+        pytest.param("--max-connections", "0", "max_connections", id="connections"),
+    ],
+)
+def test_bad_connection_limits_are_refused(option: str, value: str, message: str) -> None:
+    """A connection limit of zero (or a negative time) is refused before anything starts."""
+    out = run("serve", option, value)
+    assert out.returncode == 1
+    assert message in out.stderr
+
+
+def test_serve_raises_a_low_open_file_limit_for_its_connections() -> None:
+    """Below what --max-connections needs, the soft open-file limit is raised (to the hard one)."""
+    code = (
+        "import resource\n"
+        "from httpconflict.cli import _allow_open_files\n"
+        "soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)\n"
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))\n"
+        "_allow_open_files(1100)\n"
+        "print(resource.getrlimit(resource.RLIMIT_NOFILE)[0], hard)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    soft, hard = (int(n) for n in out.stdout.split())
+    assert soft == (1100 if hard == -1 else min(1100, hard))

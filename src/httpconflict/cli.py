@@ -182,6 +182,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     os.environ.update(config.to_env())
+    _allow_open_files(config.max_connections + _FILES_BESIDE_CONNECTIONS)
     print(
         f"httpconflict: serving {config.db} on http://{args.host}:{args.port} "
         f"with {args.workers} worker(s)",
@@ -227,6 +228,29 @@ def _check_shared(config: ServiceConfig, workers: int) -> None:
             f"{workers} workers would not see each other's keys (a retry could run twice): "
             "use --idempotency db (beside the documents) or redis://host:port/n"
         )
+
+
+#: Open files a worker needs besides its connections: the database, logs, pipes.
+_FILES_BESIDE_CONNECTIONS = 100
+
+
+def _allow_open_files(needed: int) -> None:
+    """Raise the soft open-file limit toward `needed`, as far as the hard limit allows.
+
+    Each connection is a file descriptor: with the usual soft limit (1024),
+    --max-connections 1000 would run out of them before reaching the limit,
+    and a server out of descriptors stops accepting anyone. Workers inherit
+    the limit.
+    """
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= needed:
+        return
+    target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
 async def _check_database(config: ServiceConfig) -> None:

@@ -34,7 +34,14 @@ PROBLEM_SCHEMA: Final[dict[str, Any]] = {
         },
         "header": {"type": "string", "description": "400: the malformed header field."},
         "parameter": {"type": "string", "description": "400: the invalid parameter."},
-        "max_bytes": {"type": "integer", "description": "413: the body size limit."},
+        "max_bytes": {
+            "type": "integer",
+            "description": "413: the body size limit; 431: the request head's size limit.",
+        },
+        "timeout": {
+            "type": "number",
+            "description": "408: the seconds a request's head or body had to arrive whole.",
+        },
         "accept": {
             "type": "array",
             "items": {"type": "string"},
