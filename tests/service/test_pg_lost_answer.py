@@ -23,6 +23,8 @@ from httpconflict._problem import PROBLEM_TYPE_BASE
 from tests.pg_proxy import PgProxy, pg_proxy
 from tests.servers import ServiceProcess, start_service
 
+pytestmark = pytest.mark.postgres
+
 JSON = {"content-type": "application/json"}
 #: The text of the statement a PUT with If-Match sends.
 GUARDED_UPDATE = b"WITH written AS (UPDATE documents"

@@ -44,7 +44,7 @@ from tests.conftest import need
 from tests.postgres_cluster import Cluster, local_cluster
 from tests.servers import ServiceProcess, start_service
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 CLIENTS = 16
 JSON = {"content-type": "application/json"}

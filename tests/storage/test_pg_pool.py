@@ -22,7 +22,7 @@ from httpconflict import ETag, Guard, OutcomeUnknown, Unavailable
 from httpconflict.storage._pg_pool import connection
 from httpconflict.storage.postgres import PostgresDocumentStore
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.postgres]
 
 BODY = b'{"n": 0}'
 ETAG = ETag.from_content(BODY).opaque
