@@ -47,7 +47,10 @@ PROBLEM_SCHEMA: Final[dict[str, Any]] = {
             "items": {"type": "string"},
             "description": "415: accepted media types.",
         },
-        "retry_after": {"type": "integer", "description": "503: seconds to wait before retrying."},
+        "retry_after": {
+            "type": "integer",
+            "description": "503, 504: seconds to wait before retrying.",
+        },
         "limit": {
             "type": "string",
             "description": "422 json-limit: the limit the JSON is beyond (depth, number-digits, "
@@ -62,8 +65,8 @@ PROBLEM_SCHEMA: Final[dict[str, Any]] = {
         "number": {"type": "string", "description": "422 json-limit: the refused number's text."},
         "incident": {
             "type": "string",
-            "description": "500, and a 503 for a failing database: the id of the server's log "
-            "line that says what failed (quote it to the operator).",
+            "description": "500, and a 503 or 504 for a failing database: the id of the "
+            "server's log line that says what failed (quote it to the operator).",
         },
         "conflicts": {
             "type": "array",
@@ -93,7 +96,9 @@ _WHY: Final = {
     422: "The body is not a JSON object, holds JSON beyond the limits (`limit` names which: "
     "depth, number-digits, number-range...), or the Idempotency-Key named another request.",
     428: "The document exists and the request has no If-Match.",
-    503: "The database is busy or unreachable; retry after Retry-After.",
+    503: "The database is busy or unreachable; nothing was applied; retry after Retry-After.",
+    504: "PostgreSQL's connection broke after the write was sent (outcome-unknown): it may "
+    "have been applied; send the same request with the same Idempotency-Key to learn which.",
 }
 
 
@@ -339,7 +344,7 @@ PATHS: Final[dict[str, Any]] = {
                     "says (see `current_etag`); If-None-Match: * and the document exists; or "
                     "an If-Unmodified-Since date that cannot tell versions made in its second."
                 ),
-                **_problems(400, 409, 413, 415, 422, 428, 503),
+                **_problems(400, 409, 413, 415, 422, 428, 503, 504),
             },
             parameters=[IF_MATCH, IF_NONE_MATCH, IF_UNMODIFIED_SINCE, IDEMPOTENCY_KEY],
             requestBody=_JSON_OBJECT_BODY,
@@ -370,7 +375,7 @@ PATHS: Final[dict[str, Any]] = {
                     "for; or it was, but that version is no longer in the history (see "
                     "`current_etag`)."
                 ),
-                **_problems(400, 404, 413, 415, 422, 428, 503),
+                **_problems(400, 404, 413, 415, 422, 428, 503, 504),
             },
             parameters=[IF_MATCH, IF_NONE_MATCH, IF_UNMODIFIED_SINCE, PREFER, IDEMPOTENCY_KEY],
             requestBody=_PATCH_BODY,
@@ -380,7 +385,7 @@ PATHS: Final[dict[str, Any]] = {
             "Delete a document (If-Match required)",
             {
                 "204": {"description": "Deleted.", "headers": _REPLAYED},
-                **_problems(400, 404, 409, 412, 422, 428, 503),
+                **_problems(400, 404, 409, 412, 422, 428, 503, 504),
             },
             parameters=[IF_MATCH, IF_UNMODIFIED_SINCE, IDEMPOTENCY_KEY],
         ),
@@ -411,7 +416,7 @@ PATHS: Final[dict[str, Any]] = {
                     Location={"description": "The new document's URL.", **_HEADER_SCHEMA},
                     **_REPLAYED,
                 ),
-                **_problems(400, 409, 413, 415, 422, 503),
+                **_problems(400, 409, 413, 415, 422, 503, 504),
             },
             parameters=[IDEMPOTENCY_KEY],
             requestBody=_JSON_OBJECT_BODY,
@@ -450,7 +455,7 @@ PATHS: Final[dict[str, Any]] = {
             "Declare a collection's unique keys, replacing the previous declaration",
             {
                 "200": _SETTINGS_ANSWER,
-                **_problems(400, 413, 415, 503),
+                **_problems(400, 413, 415, 503, 504),
                 "409": _problem(
                     "Stored documents already share a value of a new key "
                     "(`conflicts` names its fields); nothing changed."
