@@ -124,6 +124,19 @@ def test_many_header_fields_over_the_limit_get_431(service: ServiceProcess) -> N
     problem(answer, 431, "header-fields-too-large")
 
 
+def test_a_refused_request_behind_another_lets_that_answer_out_first(
+    service: ServiceProcess,
+) -> None:
+    """A too-large head pipelined behind a request: that request's answer, whole, then close."""
+    first = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+    second = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 70_000 + b"\r\n\r\n"
+    answer, _ = exchange(_port(service), first + second)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 ")
+    assert b"\r\nconnection: close" in head
+    assert json.loads(body)["status"] == "ok"  # whole, and nothing after it
+
+
 def test_a_head_just_under_the_limit_is_served(service: ServiceProcess) -> None:
     """A head of 60 KiB is read and answered as usual."""
     head = b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Big: "

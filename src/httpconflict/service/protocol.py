@@ -217,12 +217,7 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
         self._head_timer = None
         if self._refused or self.transport.is_closing():
             return
-        if self.cycle is not None and not self.cycle.response_complete:
-            # An answer is on its way for the request before: the client
-            # gets it, then the connection closes with the late head unread.
-            self.cycle.keep_alive = False
-            return
-        if not self._head_started:
+        if not self._head_started and (self.cycle is None or self.cycle.response_complete):
             self.transport.close()  # nothing was asked: nothing to answer
             return
         timeout = self.limits.header_timeout
@@ -285,6 +280,13 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
         self._refused = True
         self._cancel_timers()
         self._unset_keepalive_if_required()
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete and not cycle.disconnected:
+            # The answer to an earlier request (pipelined before this one) is
+            # still to come: it goes out whole, then the connection closes,
+            # and this request, which was never read, goes unanswered.
+            cycle.keep_alive = False
+            return
         status = problem.status or 400
         body = problem.to_json()
         content = [STATUS_LINE[status]]
