@@ -214,3 +214,9 @@ def test_a_json_patch_nesting_the_document_into_itself_is_refused() -> None:
     assert info.value.limit == "depth"
     three = Patch("application/json-patch+json", self_nesting_patch(3)).apply({"a": []})
     assert len(json.dumps(three, separators=(",", ":"))) == 8 * 2**3
+
+
+def test_large_finite_numbers_pass_the_quick_check_and_the_walk() -> None:
+    """Doubles whose sum overflows are still accepted (the quick check errs, the walk decides)."""
+    value = {"a": [1.7e308, 1.7e308], "b": int("9" * 4300), "c": [True, None, "ok"]}
+    check_json_domain(value)

@@ -80,6 +80,8 @@ _SHOWN: Final = 40
 _IS_STRING: Final = str.__instancecheck__
 _IS_OBJECT: Final = dict.__instancecheck__
 _IS_ARRAY: Final = list.__instancecheck__
+_IS_FLOAT: Final = float.__instancecheck__
+_IS_INTEGER: Final = int.__instancecheck__
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +109,8 @@ def check_json_domain(value: Json, limits: JsonLimits = DEFAULT_LIMITS) -> None:
     most `max_digits` digits). Iterative, so any depth is refused, not
     recursed into.
     """
-    _walk(value, limits, strings=True, numbers=True)
+    if _breaks(value, limits, strings=True, numbers=True):
+        _walk(value, limits, strings=True, numbers=True)  # raises, naming where
 
 
 def check_parsed(text: str, value: Json, limits: JsonLimits) -> None:
@@ -117,24 +120,25 @@ def check_parsed(text: str, value: Json, limits: JsonLimits) -> None:
     """
     strings = _RISKY_ESCAPE.search(text) is not None
     deep = text.count("[") + text.count("{") > limits.max_depth
-    if (strings or deep) and _breaks(value, limits.max_depth, strings=strings):
+    if (strings or deep) and _breaks(value, limits, strings=strings, numbers=False):
         _walk(value, limits, strings=strings, numbers=False)  # raises, naming where
 
 
-def _breaks(value: Json, max_depth: int, *, strings: bool) -> bool:
-    """Whether `value` nests too deep or (`strings`) holds a string outside the domain.
+def _breaks(value: Json, limits: JsonLimits, *, strings: bool, numbers: bool) -> bool:
+    """Whether `value` may be outside the domain: too deep, or its strings or numbers.
 
     One level of the tree at a time, the level's members gathered, sorted
     and their strings joined by C code (`filter` with a type's instance
     check), so Python code runs per container, not per value: several
-    times faster than `_walk`, which only then runs, to say where.
+    times faster than `_walk`, which only then runs, to say where. It may
+    err towards yes (a sum of large doubles overflowing), never towards no.
     """
-    if not isinstance(value, dict | list):
-        return strings and isinstance(value, str) and not _clean(value)
     level: list[Any] = [value]
+    if not isinstance(value, dict | list):
+        return _members_break(level, limits, strings=strings, numbers=numbers)
     depth = 1
     while level:
-        if depth > max_depth:
+        if depth > limits.max_depth:
             return True
         members: list[Any] = []
         for container in level:
@@ -144,10 +148,23 @@ def _breaks(value: Json, max_depth: int, *, strings: bool) -> bool:
                 members += container.values()
             else:
                 members += container
-        if strings and not _clean("".join(filter(_IS_STRING, members))):
+        if _members_break(members, limits, strings=strings, numbers=numbers):
             return True
         level = [*filter(_IS_OBJECT, members), *filter(_IS_ARRAY, members)]
         depth += 1
+    return False
+
+
+def _members_break(members: list[Any], limits: JsonLimits, *, strings: bool, numbers: bool) -> bool:
+    if strings and not _clean("".join(filter(_IS_STRING, members))):
+        return True
+    if numbers:
+        # Infinity and NaN make the sum so; large doubles may too (then `_walk` finds nothing).
+        if not math.isfinite(sum(filter(_IS_FLOAT, members))):
+            return True
+        integers = list(filter(_IS_INTEGER, members))
+        if integers and max(map(abs, integers)) >= _digits_bound(limits.max_digits):
+            return True
     return False
 
 
