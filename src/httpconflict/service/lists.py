@@ -15,7 +15,8 @@ A batch that fails once the answer has started cannot change its status:
 the answer stops without the end of its chunked body and the server closes
 the connection, so the client sees an incomplete answer, never a page that
 looks whole (the closing ``]`` and ``next`` are sent only after the last
-batch). One line goes to the log, and the access log notes the problem.
+batch). One incident line goes to the log, and the access log notes the
+problem.
 
 A member is read as its batch finds it: a document changed while its page
 streams appears as changed, one deleted meanwhile is left out (the page may
@@ -38,6 +39,7 @@ from .._errors import NotFound, ProblemError
 from .._httpdate import format_http_date
 from .._problem import INTERNAL_ERROR, PROBLEM_TYPE_BASE
 from ..asgi import PROBLEM_SCOPE_KEY
+from ..incidents import log_incident, new_incident
 from ..storage import Document, DocumentStore, Version
 from .requests import check_name, int_parameter
 
@@ -49,8 +51,6 @@ BATCH_BYTES: Final = 1024 * 1024
 #: (one write each would cost more than the item), a larger one goes alone.
 CHUNK_BYTES: Final = 64 * 1024
 JSON: Final = "application/json"
-
-log = logging.getLogger("httpconflict.service")
 
 Key = TypeVar("Key")
 Item = TypeVar("Item")
@@ -214,12 +214,13 @@ async def _nothing() -> AsyncIterator[bytes]:
 class _StreamedPage(StreamingResponse):
     """A streamed answer that, if its body fails midway, is left incomplete.
 
-    Starlette's own would raise, and the server would log a traceback per
-    cut answer; here the failure is one log line, the access log notes its
-    problem type, and the server closes the connection of an answer left
-    without its end (uvicorn: "ASGI callable returned without completing
-    response"). A client that goes away still cancels the reading
-    (Starlette listens for the disconnect).
+    Starlette's own would raise, past a handler that can no longer answer
+    (which then reports only that the answer had begun); here the failure
+    is one incident line (`httpconflict.incidents`), the access log notes
+    its problem type, and the server closes the connection of an answer
+    left without its end (uvicorn: "ASGI callable returned without
+    completing response"). A client that goes away still cancels the
+    reading (Starlette listens for the disconnect).
     """
 
     def __init__(
@@ -242,17 +243,10 @@ class _StreamedPage(StreamingResponse):
         except Exception as error:  # whatever failed, the answer can only be cut short
             problem = error.problem if isinstance(error, ProblemError) else INTERNAL_ERROR.problem()
             self._scope[PROBLEM_SCOPE_KEY] = problem.type.removeprefix(PROBLEM_TYPE_BASE)
-            log.error(
-                "%s %s: answer cut after %d bytes: %s: %s",
-                self._scope.get("method"),
-                self._scope.get("path"),
-                sent,
-                type(error).__name__,
-                _one_line(error),
-            )
+            # A 503's incident was logged where it was raised: this line joins it.
+            incident = getattr(error, "incident", None) or new_incident()
+            method, path = self._scope.get("method"), self._scope.get("path")
+            summary = f"{method} {path} answer cut after {sent} bytes"
+            log_incident(incident, summary, error, level=logging.ERROR)
             return
         await send({"type": "http.response.body", "body": b"", "more_body": False})
-
-
-def _one_line(error: BaseException) -> str:
-    return " ".join(str(error).split())
