@@ -25,6 +25,7 @@ then hold fewer than ``limit`` items, with a ``next``), and none appears twice.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -44,9 +45,10 @@ from ..storage import Document, DocumentStore, Version
 from .requests import check_name, int_parameter
 
 MAX_PAGE: Final = 1000
-#: Bytes of bodies read from the database per statement (a batch holds at
-#: least one document, so up to this plus one body).
-BATCH_BYTES: Final = 1024 * 1024
+#: Bytes of bodies read from the database per statement: a batch ends with
+#: the body that reaches it, so it holds up to this plus one body (a document
+#: of 1 MB is a batch alone; 20 KB ones come 26 at a time).
+BATCH_BYTES: Final = 512 * 1024
 #: Bytes handed to the server per write: small items are gathered up to this
 #: (one write each would cost more than the item), a larger one goes alone.
 CHUNK_BYTES: Final = 64 * 1024
@@ -180,22 +182,30 @@ async def _items(
             yield b"}"
             comma = b","
         batch = None  # let it go before the next batch arrives
+        # Let the loop run between batches: a fast client never makes the
+        # server wait, and SQLite reads do not wait on the loop either, so
+        # without this a long page would hold the loop until its end.
+        await asyncio.sleep(0)
         batch = await anext(batches, None)
 
 
 async def _chunks(
     pieces: AsyncIterator[bytes], *, head: bytes, tail: bytes
-) -> AsyncIterator[bytes]:
+) -> AsyncIterator[bytes | memoryview]:
     """`head`, `pieces` and `tail`, gathered into writes of about `CHUNK_BYTES`."""
     gathered: list[bytes] = [head]
     size = len(head)
     async for piece in pieces:
         if len(piece) >= CHUNK_BYTES:
-            # A large body is written as it is, not copied into a chunk.
+            # A large body is written in slices of itself, not copied whole:
+            # the server frames (copies) each write, and buffers what the
+            # socket has not taken yet; a slice keeps both to CHUNK_BYTES.
             if gathered:
                 yield b"".join(gathered)
                 gathered, size = [], 0
-            yield piece
+            view = memoryview(piece)
+            for start in range(0, len(view), CHUNK_BYTES):
+                yield view[start : start + CHUNK_BYTES]
             continue
         gathered.append(piece)
         size += len(piece)
@@ -224,7 +234,11 @@ class _StreamedPage(StreamingResponse):
     """
 
     def __init__(
-        self, content: AsyncIterator[bytes], headers: Mapping[str, str], *, media_type: str
+        self,
+        content: AsyncIterator[bytes | memoryview],
+        headers: Mapping[str, str],
+        *,
+        media_type: str,
     ) -> None:
         super().__init__(content, headers=headers, media_type=media_type)
         self._scope: Scope = {}

@@ -180,16 +180,19 @@ class PostgresDocumentStore:
         conn: AsyncConnection[TupleRow] | None = None,
         *,
         writes: bool = False,
+        binary: bool = False,
     ) -> list[TupleRow]:
         """Run `sql` on `conn` (in its transaction), or on a connection of the pool.
 
         `writes`: `sql` changes documents, so a connection lost under it
         leaves its outcome unknown (504), where a read's is a 503.
+        `binary`: results in binary format (bodies as their bytes, not as
+        hex text twice their size).
         """
         if conn is not None:
-            return await (await conn.execute(sql, params)).fetchall()
+            return await (await conn.execute(sql, params, binary=binary)).fetchall()
         async with _answered(), connection(self._pool, writes=writes) as pooled:
-            return await (await pooled.execute(sql, params)).fetchall()
+            return await (await pooled.execute(sql, params, binary=binary)).fetchall()
 
     async def get(self, collection: str, id: str) -> Document | None:
         row = await self._one(
@@ -429,6 +432,7 @@ class PostgresDocumentStore:
             "  WHERE collection = %s AND id = ANY(%s) AND etag IS NOT NULL) d "
             "WHERE bytes_before < %s ORDER BY id",
             (collection, list(ids), max_bytes),
+            binary=True,
         )
         return [Document(*row) for row in rows]
 
@@ -458,6 +462,7 @@ class PostgresDocumentStore:
             "  WHERE collection = %s AND id = %s AND version = ANY(%s)) v "
             "WHERE bytes_before < %s ORDER BY version DESC",
             (collection, id, list(numbers), max_bytes),
+            binary=True,
         )
         return [Version(*row) for row in rows]
 

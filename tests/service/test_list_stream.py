@@ -1,0 +1,138 @@
+"""A streamed list answer: cut short when the database fails midway, dropped when its client goes.
+
+The database fails for real: another connection renames the documents
+table while the answer is on its way, and names it back afterwards. The
+client has stopped reading by then, with a small receive buffer, so the
+server is waiting with most of the page still unread.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from typing import LiteralString
+
+import httpx
+import pytest
+
+from tests.servers import ServiceProcess
+from tests.service.test_list_memory import MB, fill
+
+PAGE = "/v1/stream?limit=1000"
+
+
+@pytest.fixture(scope="module")
+def filled(service: ServiceProcess) -> ServiceProcess:
+    """40 documents of 1 MB: far more than the sockets between client and server hold."""
+    fill(service, "stream", 40, MB)
+    return service
+
+
+@contextmanager
+def table_renamed(service: ServiceProcess) -> Iterator[None]:
+    """The documents table out of the service's reach until the block ends."""
+    execute(service.db, "ALTER TABLE documents RENAME TO documents_away")
+    try:
+        yield
+    finally:
+        execute(service.db, "ALTER TABLE documents_away RENAME TO documents")
+
+
+def execute(db: str, statement: LiteralString) -> None:
+    """Run one statement on the service's database, from a connection of its own."""
+    if db.startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(db, autocommit=True) as pg:
+            pg.execute(statement)
+        return
+    lite = sqlite3.connect(db, isolation_level=None)
+    try:
+        lite.execute(statement)
+    finally:
+        lite.close()
+
+
+def slow_reader(service: ServiceProcess) -> httpx.Client:
+    """A client whose socket holds little, so a server writing to it soon has to wait.
+
+    A fixed receive buffer turns off the kernel's autotuning, which would
+    otherwise let a loopback socket take tens of megabytes unread.
+    """
+    transport = httpx.HTTPTransport(
+        socket_options=[(socket.SOL_SOCKET, socket.SO_RCVBUF, 32 * 1024)]
+    )
+    return httpx.Client(base_url=service.url, transport=transport, timeout=10)
+
+
+def log_text(service: ServiceProcess) -> str:
+    return service.log_path.read_text()
+
+
+def test_a_failure_midway_cuts_the_answer(filled: ServiceProcess) -> None:
+    """The client gets an incomplete answer, never valid JSON; one log line; the server goes on."""
+    with slow_reader(filled) as http, http.stream("GET", PAGE) as response:
+        assert response.status_code == 200
+        chunks = response.iter_raw()
+        received = [next(chunks)]
+        time.sleep(0.5)  # the server fills the sockets, then waits for the client
+        with table_renamed(filled), pytest.raises(httpx.RemoteProtocolError):
+            received.extend(chunks)  # what came before the cut stays
+    got = b"".join(received)
+    assert got.startswith(b'{"items":[')
+    assert MB < len(got) < 20 * MB
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(got)
+    [record] = filled.wait_for_log(lambda r: r["path"] == "/v1/stream")
+    assert record["status"] == 200
+    assert record["problem"] == "internal-error"
+    log = log_text(filled)
+    assert log.count("answer cut after") == 1
+    assert "Traceback" not in log
+    with filled.client() as http:
+        assert http.get("/healthz").status_code == 200
+        assert len(http.get(PAGE).json()["items"]) == 40
+
+
+def test_a_client_gone_stops_the_reading(filled: ServiceProcess) -> None:
+    """A client that leaves midway ends its answer: no further batch is read, nothing is logged."""
+    log_before = log_text(filled).count("answer cut after")
+    answers_before = len(filled.access_log())
+    # The table goes while the server waits for the client: were the server
+    # to read on once the client is gone, its next batch would fail, and
+    # the log would say so.
+    with ExitStack() as renamed:
+        with slow_reader(filled) as http, http.stream("GET", PAGE) as response:
+            assert response.status_code == 200
+            chunks = response.iter_raw()  # held: a dropped iterator closes the connection
+            next(chunks)
+            time.sleep(0.5)
+            renamed.enter_context(table_renamed(filled))
+        deadline = time.monotonic() + 5
+        while len(filled.access_log()) == answers_before and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
+    [record] = filled.access_log()[answers_before:]
+    assert (record["path"], record["status"], record["problem"]) == ("/v1/stream", 200, None)
+    assert log_text(filled).count("answer cut after") == log_before
+    with filled.client() as http:
+        assert http.get("/healthz").status_code == 200
+
+
+def test_head_answers_the_header_fields_of_get(filled: ServiceProcess) -> None:
+    """HEAD of a list answers GET's header fields (its Link too), with no body."""
+    with filled.client() as http:
+        get = http.get("/v1/stream?limit=3")
+        head = http.head("/v1/stream?limit=3")
+    assert head.status_code == 200
+    assert head.content == b""
+    assert (
+        head.headers["Link"]
+        == get.headers["Link"]
+        == ('</v1/stream?limit=3&after=doc-0002>; rel="next"')
+    )
+    assert head.headers["Content-Type"] == get.headers["Content-Type"] == "application/json"
