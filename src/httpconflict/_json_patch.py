@@ -3,12 +3,19 @@
 Theory of operation: a patch is first read as a whole (`_read_patch`), with
 no document in sight, so a malformed patch is refused as such even when an
 earlier operation would have failed on the document. Then the operations
-run one after the other on a deep copy of the document. RFC 6902 §5: "If a
-normative requirement is violated by a JSON Patch document, or if an
-operation is not successful, evaluation of the JSON Patch document SHOULD
-terminate and application of the entire patch document SHALL NOT be deemed
-successful." The copy is dropped on the first error, so the caller's
-document is never changed and nothing is ever half-applied.
+run one after the other on a `PatchedDocument`, which copies the
+containers an operation changes, as it changes them, and never changes the
+caller's. RFC 6902 §5: "If a normative requirement is violated by a JSON
+Patch document, or if an operation is not successful, evaluation of the
+JSON Patch document SHOULD terminate and application of the entire patch
+document SHALL NOT be deemed successful." The copies are dropped on the
+first error, so the caller's document is never changed and nothing is ever
+half-applied.
+
+With limits, an operation is refused before it runs when it would make
+the document larger than `max_bytes` (`PatchTooLarge`, 413: see
+`httpconflict._patch_budget`) or nest a value deeper than `max_depth`
+(`JsonLimitExceeded`, 422).
 
 The errors say whose fault a failure is, because a server answers each
 differently:
@@ -31,16 +38,18 @@ the test fails).
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
 from . import _problem
-from ._errors import ProblemError
+from ._errors import JsonLimitExceeded, ProblemError
+from ._json_domain import DEPTH
 from ._json_pointer import InvalidPointer, JsonPointer, PointerNotFound, array_index
-from ._json_size import json_size, member_size, separator_size
+from ._json_size import member_size, separator_size
 from ._json_value import MISSING, Json, copy_json, json_equal, json_type
 from ._patch_budget import PatchBudget
+from ._patched_document import PatchedDocument
 
 
 class JsonPatchError(ProblemError, ValueError):
@@ -119,27 +128,35 @@ class _Operation:
         return str(self.path)
 
 
-def apply_json_patch(document: Json, patch: Json, *, max_bytes: int | None = None) -> Json:
+def apply_json_patch(
+    document: Json,
+    patch: Json,
+    *,
+    max_bytes: int | None = None,
+    max_depth: int | None = None,
+) -> Json:
     """The result of applying a JSON Patch to `document`, which is left unchanged.
 
     Raises `MalformedPatch`, `PatchTestFailed` or `PatchNotApplicable`
     (all `JsonPatchError`) and then applies nothing.
 
-    With `max_bytes`, what the patch builds is held to that many bytes as
-    it runs (see `httpconflict._patch_budget`): the document as compact
-    UTF-8 JSON text after each operation that grows it, the values its
-    ``copy`` operations duplicate, and (times `SHIFTS_PER_BYTE`) the array
-    elements its insertions and removals move. Going past one raises
-    `PatchTooLarge` (413) before the step is taken.
+    With `max_bytes`, what the patch builds, and the work it takes, are
+    held to that many bytes as it runs (`httpconflict._patch_budget`):
+    an operation that would leave the document larger than that as compact
+    UTF-8 JSON text raises `PatchTooLarge` (413) before it runs. With
+    `max_depth`, an operation that would put a value more than that many
+    arrays and objects deep raises `JsonLimitExceeded` (422) before it
+    runs. A ``copy`` duplicates nothing until one of its two places is
+    changed (`httpconflict._patched_document`).
     """
     operations = _read_patch(patch)
     budget = PatchBudget.of(document, max_bytes) if max_bytes is not None else None
-    result = copy_json(document)
+    target = PatchedDocument(document, budget)
     for operation in operations:
         if budget is not None:
             budget.begin()
-        result = _apply(result, operation, budget)
-    return result
+        _apply(target, operation, max_depth)
+    return target.result()
 
 
 def pointers_touched_by_json_patch(patch: Json) -> frozenset[JsonPointer]:
@@ -235,20 +252,20 @@ def _read_pointer(index: int, op: Op, operation: Mapping[str, Any], member: str)
         ) from None
 
 
-def _apply(document: Json, operation: _Operation, budget: PatchBudget | None) -> Json:
-    """Apply one operation to `document`, changing it in place; return the new root."""
+def _apply(target: PatchedDocument, operation: _Operation, max_depth: int | None) -> None:
+    """Apply one operation to the document being patched."""
     op, path = operation.op, operation.path
     if op is Op.ADD:
-        value = operation.value
-        size = json_size(value) if budget is not None else 0
-        return _add(document, path, lambda: value, size, operation, budget)
-    if op is Op.REMOVE:
-        _remove(document, path, operation, budget)
-        return document
-    if op is Op.REPLACE:
-        return _replace(document, path, operation.value, operation, budget)
-    if op is Op.TEST:
-        found = _resolve(document, path, operation, PatchTestFailed)
+        _place(target, path, operation.value, operation, max_depth, insert=True)
+    elif op is Op.REPLACE:
+        # RFC 6902 §4.3: "The target location MUST exist for the operation to
+        # be successful."
+        _resolve(target.root, path, operation, PatchNotApplicable)
+        _place(target, path, operation.value, operation, max_depth, insert=False)
+    elif op is Op.REMOVE:
+        _take(target, path, operation)
+    elif op is Op.TEST:
+        found = _resolve(target.root, path, operation, PatchTestFailed)
         if not json_equal(found, operation.value):
             raise PatchTestFailed(
                 f"{operation.describe()} failed: the value there is "
@@ -256,57 +273,65 @@ def _apply(document: Json, operation: _Operation, budget: PatchBudget | None) ->
                 index=operation.index,
                 pointer=str(path),
             )
-        return document
-    assert operation.source is not None
-    source = operation.source
-    if op is Op.COPY:
-        original = _resolve(document, source, operation, PatchNotApplicable)
-        size = 0
-        if budget is not None:
-            # Measured and charged before the copy is made: a refused copy
-            # allocates nothing.
-            size = json_size(original)
-            budget.copy(size, operation)
-        return _add(document, path, lambda: copy_json(original), size, operation, budget)
-    # Op.MOVE: RFC 6902 §4.4, "functionally identical to a "remove" operation
-    # on the "from" location, followed immediately by an "add" operation at
-    # the target location with the value that was just removed."
-    if source == path:
-        _resolve(document, source, operation, PatchNotApplicable)
-        return document
-    # The moved value's own size leaves and comes back: it is counted as 0
-    # both ways, so it is never measured.
-    moved = _remove(document, source, operation, budget, sized=False)
-    return _add(document, path, lambda: moved, 0, operation, budget)
+    else:
+        assert operation.source is not None
+        source = operation.source
+        if op is Op.COPY:
+            value = target.share(_resolve(target.root, source, operation, PatchNotApplicable))
+            _place(target, path, value, operation, max_depth, insert=True)
+        # Op.MOVE: RFC 6902 §4.4, "functionally identical to a "remove"
+        # operation on the "from" location, followed immediately by an "add"
+        # operation at the target location with the value that was just removed."
+        elif source == path:
+            _resolve(target.root, source, operation, PatchNotApplicable)
+        else:
+            value = _take(target, source, operation)
+            _place(target, path, value, operation, max_depth, insert=True)
 
 
-def _add(
-    document: Json,
+def _place(
+    target: PatchedDocument,
     path: JsonPointer,
-    value: Callable[[], Json],
-    size: int,
+    value: Json,
     operation: _Operation,
-    budget: PatchBudget | None,
-) -> Json:
-    """Put ``value()`` (`size` bytes as text) at `path`, after the budget allows it."""
+    max_depth: int | None,
+    *,
+    insert: bool,
+) -> None:
+    """Put `value` at `path` (into an array: inserted, or in place of the element there)."""
+    budget = target.budget
+    if max_depth is not None:
+        depth = len(path.tokens) + target.depth(value)
+        if depth > max_depth:
+            raise JsonLimitExceeded(
+                f"{operation.describe()} would nest the document {depth} arrays and objects "
+                f"deep, more than {max_depth}",
+                limit=DEPTH,
+                maximum=max_depth,
+                pointer=str(path),
+            )
+    if path.is_root:
+        if budget is not None:
+            budget.grow(target.size(value, operation) - budget.size, operation)
+        target.root = value
+        return
     # RFC 6902 §4.1: "If the target location specifies an object member
     # that does exist, that member's value is replaced", and for an array
     # "the specified index MUST NOT be greater than the number of elements".
-    if path.is_root:
-        if budget is not None:
-            budget.grow(size - budget.size, operation)
-        return value()
-    container = _resolve(document, path.parent, operation, PatchNotApplicable, of=path)
+    container = _resolve(target.root, path.parent, operation, PatchNotApplicable, of=path)
     token = path.tokens[-1]
+    delta = 0
     if isinstance(container, dict):
         if budget is not None:
             old = container.get(token, MISSING)
+            delta = target.size(value, operation)
             if old is MISSING:
-                size += member_size(token) + separator_size(len(container))
+                delta += member_size(token) + separator_size(len(container))
             else:
-                size -= json_size(old)
-            budget.grow(size, operation)
-        container[token] = value()
+                delta -= target.size(old, operation)
+            budget.grow(delta, operation)
+        chain = target.writable(path.parent)
+        chain[-1][token] = value
     elif isinstance(container, list):
         index = array_index(token, len(container))
         if index is None:
@@ -317,73 +342,53 @@ def _add(
                 f"(0 to {len(container)}, or '-' for the end)",
             )
         if budget is not None:
-            budget.shift(len(container) - index, operation)
-            budget.grow(size + separator_size(len(container)), operation)
-        container.insert(index, value())
+            delta = target.size(value, operation)
+            if insert:
+                budget.shift(len(container) - index, operation)
+                delta += separator_size(len(container))
+            else:
+                delta -= target.size(container[index], operation)
+            budget.grow(delta, operation)
+        chain = target.writable(path.parent)
+        if insert:
+            chain[-1].insert(index, value)
+        else:
+            chain[-1][index] = value
     else:
         raise _not_applicable(
             operation, path, f"is inside a {json_type(container)}, which has no members"
         )
-    return document
+    target.changed(chain, delta, value)
 
 
-def _replace(
-    document: Json,
-    path: JsonPointer,
-    value: Json,
-    operation: _Operation,
-    budget: PatchBudget | None,
-) -> Json:
-    # RFC 6902 §4.3: "The target location MUST exist for the operation to be
-    # successful."
-    old = _resolve(document, path, operation, PatchNotApplicable)
-    if budget is not None:
-        budget.grow(json_size(value) - json_size(old), operation)
-    if path.is_root:
-        return value
-    container = path.parent.resolve(document)
+def _take(target: PatchedDocument, path: JsonPointer, operation: _Operation) -> Json:
+    """Remove the value at `path` (not the root) and return it."""
+    budget = target.budget
+    container = _resolve(target.root, path.parent, operation, PatchNotApplicable, of=path)
     token = path.tokens[-1]
-    if isinstance(container, dict):
-        container[token] = value
-    else:
-        index = array_index(token, len(container))
-        assert index is not None
-        container[index] = value
-    return document
-
-
-def _remove(
-    document: Json,
-    path: JsonPointer,
-    operation: _Operation,
-    budget: PatchBudget | None,
-    *,
-    sized: bool = True,
-) -> Json:
-    """Remove the value at `path` (not the root) and return it.
-
-    `sized`: whether the value's own size leaves the document (not when a
-    `move` puts it back).
-    """
-    container = _resolve(document, path.parent, operation, PatchNotApplicable, of=path)
-    token = path.tokens[-1]
+    key: str | int | None = None
     if isinstance(container, dict) and token in container:
-        if budget is not None:
-            size = member_size(token) + separator_size(len(container) - 1)
-            size += json_size(container[token]) if sized else 0
-            budget.grow(-size, operation)
-        return container.pop(token)
-    if isinstance(container, list):
+        key = token
+    elif isinstance(container, list):
         index = array_index(token, len(container))
         if index is not None and index < len(container):
+            key = index
             if budget is not None:
                 budget.shift(len(container) - index - 1, operation)
-                size = separator_size(len(container) - 1)
-                size += json_size(container[index]) if sized else 0
-                budget.grow(-size, operation)
-            return container.pop(index)
-    _resolve(document, path, operation, PatchNotApplicable)
-    raise AssertionError("unreachable: the location was found but is not removable")
+    if key is None:
+        _resolve(target.root, path, operation, PatchNotApplicable)
+        raise AssertionError("unreachable: the location was found but is not removable")
+    value = container[key]
+    delta = 0
+    if budget is not None:
+        delta = -target.size(value, operation) - separator_size(len(container) - 1)
+        if isinstance(key, str):
+            delta -= member_size(key)
+        budget.grow(delta, operation)
+    chain = target.writable(path.parent)
+    del chain[-1][key]
+    target.changed(chain, delta)
+    return value
 
 
 def _resolve(

@@ -39,34 +39,53 @@ def json_equal(first: Json, second: Json) -> bool:
     Booleans equal only booleans (``true`` is not ``1``); numbers compare by
     value (``1`` equals ``1.0``); objects compare by members regardless of
     order; arrays compare element by element, in order. `MISSING` equals
-    only itself.
+    only itself. Values of any depth compare without recursion.
     """
-    if isinstance(first, bool) or isinstance(second, bool):
-        return isinstance(first, bool) and isinstance(second, bool) and first is second
-    if isinstance(first, int | float):
-        return isinstance(second, int | float) and first == second
-    if isinstance(first, dict):
-        if not isinstance(second, dict) or first.keys() != second.keys():
-            return False
-        return all(json_equal(value, second[name]) for name, value in first.items())
-    if isinstance(first, list):
-        if not isinstance(second, list) or len(first) != len(second):
-            return False
-        return all(json_equal(a, b) for a, b in zip(first, second, strict=True))
-    if isinstance(first, str):
-        return isinstance(second, str) and first == second
-    if first is None or first is MISSING:
-        return second is first
-    raise TypeError(f"not a JSON value: {type(first).__name__}")
+    pairs = [(first, second)]
+    while pairs:
+        one, other = pairs.pop()
+        if isinstance(one, bool) or isinstance(other, bool):
+            if not (isinstance(one, bool) and isinstance(other, bool) and one is other):
+                return False
+        elif isinstance(one, int | float):
+            if not (isinstance(other, int | float) and one == other):
+                return False
+        elif isinstance(one, dict):
+            if not isinstance(other, dict) or one.keys() != other.keys():
+                return False
+            pairs.extend((value, other[name]) for name, value in one.items())
+        elif isinstance(one, list):
+            if not isinstance(other, list) or len(one) != len(other):
+                return False
+            pairs.extend(zip(one, other, strict=True))
+        elif isinstance(one, str):
+            if not (isinstance(other, str) and one == other):
+                return False
+        elif one is None or one is MISSING:
+            if other is not one:
+                return False
+        else:
+            raise TypeError(f"not a JSON value: {type(one).__name__}")
+    return True
 
 
 def copy_json(value: Json) -> Json:
-    """A deep copy of a JSON value, sharing nothing mutable with it."""
-    if isinstance(value, dict):
-        return {name: copy_json(member) for name, member in value.items()}
-    if isinstance(value, list):
-        return [copy_json(element) for element in value]
-    return value
+    """A deep copy of a JSON value, sharing nothing mutable with it (any depth, no recursion)."""
+    if not isinstance(value, dict | list):
+        return value
+    top = dict(value) if isinstance(value, dict) else list(value)
+    # Each container is copied shallowly, then its member containers in turn.
+    stack: list[Any] = [top]
+    while stack:
+        container = stack.pop()
+        keys = container.keys() if isinstance(container, dict) else range(len(container))
+        for key in keys:
+            member = container[key]
+            if isinstance(member, dict | list):
+                copied: Any = dict(member) if isinstance(member, dict) else list(member)
+                container[key] = copied
+                stack.append(copied)
+    return top
 
 
 def json_type(value: Json) -> str:

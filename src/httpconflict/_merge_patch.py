@@ -21,6 +21,7 @@ from ._json_pointer import JsonPointer
 from ._json_size import json_size
 from ._json_value import MISSING, Json, copy_json, json_equal
 from ._patch_budget import PatchTooLarge
+from ._pointer_trie import END, Place, Trie, node_of, pointers
 
 _ROOT = JsonPointer()
 
@@ -129,29 +130,30 @@ def pointers_touched_by_merge_patch(
     that one is named itself, since over a non-object it is a replacement
     with ``{}`` (and over an object it changes nothing).
     """
-    touched: set[JsonPointer] = set()
+    return pointers(touched_trie(patch, target=target))
+
+
+def touched_trie(patch: Json, *, target: Json = MISSING) -> Trie:
+    """`pointers_touched_by_merge_patch` as a trie (`httpconflict._pointer_trie`), in one walk."""
+    root: Trie = {}
     if not isinstance(patch, dict) or (target is not MISSING and not isinstance(target, dict)):
-        touched.add(_ROOT)
-    else:
-        _collect_touched(patch, target, _ROOT, touched)
-    return frozenset(touched)
-
-
-def _collect_touched(
-    patch: dict[str, Any], target: Json, here: JsonPointer, touched: set[JsonPointer]
-) -> None:
-    for name, value in patch.items():
-        pointer = here.child(name)
-        if not isinstance(value, dict):
-            touched.add(pointer)
-            continue
-        if target is MISSING:
-            if not value:
-                touched.add(pointer)
-            _collect_touched(value, MISSING, pointer, touched)
-            continue
-        member = target.get(name, MISSING)
-        if isinstance(member, dict):
-            _collect_touched(value, member, pointer, touched)
-        else:
-            touched.add(pointer)
+        root[END] = True
+        return root
+    stack: list[tuple[dict[str, Any], Json, Place | Trie]] = [(patch, target, root)]
+    while stack:
+        members, under, place = stack.pop()
+        for name, value in members.items():
+            if isinstance(value, dict):
+                if under is MISSING:
+                    if value:
+                        stack.append((value, MISSING, Place(place, name)))
+                        continue
+                    # An empty object, over what may not be an object (which
+                    # it would replace with {}): named itself.
+                else:
+                    member = under.get(name, MISSING)
+                    if isinstance(member, dict):
+                        stack.append((value, member, Place(place, name)))
+                        continue
+            node_of(place).setdefault(name, {})[END] = True
+    return root

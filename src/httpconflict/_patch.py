@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from ._json_domain import DEFAULT_LIMITS, check_json_domain, nested_too_deeply
+from ._json_domain import DEFAULT_LIMITS, check_json_domain
 from ._json_patch import (
     apply_json_patch,
     pointers_read_by_json_patch,
@@ -63,17 +63,17 @@ class Patch:
         a result, or work, over `max_bytes`. The result is held to the JSON
         domain, as a PUT of it would be (`JsonLimitExceeded`, 422).
         """
-        try:
-            if self.media_type == JSON_PATCH:
-                result = apply_json_patch(document, self.document, max_bytes=self.max_bytes)
-            else:
-                result = apply_merge_patch(document, self.document, max_bytes=self.max_bytes)
-        except RecursionError:
-            # Document and patch are within the depth limit, but a JSON Patch
-            # can nest the document into itself (a copy or a move into a deep
-            # path), doubling its depth per operation while its size stays
-            # small; what a later operation then walks recursively is as deep.
-            raise nested_too_deeply(DEFAULT_LIMITS) from None
+        if self.media_type == JSON_PATCH:
+            # The depth is held as the patch runs too: a copy or a move can
+            # nest the document into itself, deeper with each operation.
+            result = apply_json_patch(
+                document,
+                self.document,
+                max_bytes=self.max_bytes,
+                max_depth=DEFAULT_LIMITS.max_depth,
+            )
+        else:
+            result = apply_merge_patch(document, self.document, max_bytes=self.max_bytes)
         check_json_domain(result)
         return result
 

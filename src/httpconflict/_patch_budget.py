@@ -1,7 +1,7 @@
-"""What a patch may build: its result and its work held to a byte limit as it runs.
+"""What a JSON Patch may build, and the work it may take: held to a byte limit as it runs.
 
 Theory of operation: a JSON Patch is small, but what it builds need not be.
-Each `copy` can double the document (23 copies of a 4-byte value make
+Each `copy` can double the document (23 copies of a 4-byte array make
 33 MB), and each insertion into or removal from an array moves every
 element after it (thousands of removals at the front of a long array cost
 seconds). So a patch applied with a limit of `max_bytes` carries a
@@ -9,11 +9,13 @@ seconds). So a patch applied with a limit of `max_bytes` carries a
 
 - the document as patched, measured as compact UTF-8 JSON text
   (`httpconflict._json_size`), stays within `max_bytes` after every
-  operation that grows it: the size is kept up to date from each step's
-  own change, and a copy's is known before the copy is made;
-- the values `copy` operations duplicate total at most `max_bytes`, so a
-  patch that copies and removes in turn cannot keep the document small
-  while copying without end;
+  operation that grows it. Its size is kept up to date from each step's
+  own change: the size of the value placed or taken out, never of the
+  whole document again;
+- those values are measured once each (`httpconflict._patched_document`
+  remembers them), and all the measuring a patch needs stays within
+  `MEASURED_PER_BYTE` x `max_bytes` (only a patch that takes apart a
+  deeply nested value level by level measures the same bytes again);
 - insertions and removals in arrays move at most `SHIFTS_PER_BYTE` x
   `max_bytes` elements in all.
 
@@ -35,6 +37,10 @@ from ._json_value import Json
 #: 1 MiB, some 10 ms of memory moves, and 600 insertions at the front of a
 #: 100,000-element array.
 SHIFTS_PER_BYTE: Final = 64
+#: Bytes of JSON text a patch may have measured per byte of its limit: the
+#: values it adds, replaces, removes, moves and copies, each measured once,
+#: are at most the document and the patch, twice the limit.
+MEASURED_PER_BYTE: Final = 4
 
 
 class PatchTooLarge(ContentTooLarge, ValueError):
@@ -88,7 +94,7 @@ class PatchBudget:
 
     max_bytes: int
     size: int
-    copied: int = 0
+    measured: int = 0
     shifted: int = 0
     #: The size before the current operation: it may end no larger than
     #: this, or than the limit (a move shrinks, then grows, by as much).
@@ -119,13 +125,15 @@ class PatchBudget:
                 step,
             )
 
-    def copy(self, size: int, step: Step) -> None:
-        """Account a copy of `size` bytes before it is made."""
-        self.copied += size
-        if self.copied > self.max_bytes:
+    def measure(self, size: int, step: Step) -> None:
+        """Account `size` bytes of JSON text measured (after the measuring, which is bounded)."""
+        self.measured += size
+        limit = MEASURED_PER_BYTE * self.max_bytes
+        if self.measured > limit:
             raise self._refusal(
-                f"{step.label} would bring the values the patch copies to {self.copied} bytes, "
-                f"over the limit of {self.max_bytes}",
+                f"{step.label} would bring the JSON text the patch takes apart, moves or copies "
+                f"to {self.measured} bytes, over the limit of {limit} "
+                f"({MEASURED_PER_BYTE} times the limit of {self.max_bytes})",
                 step,
             )
 

@@ -14,8 +14,11 @@ set 4 made two increments, and the second must hear of the first. The
 answer then lists, for each conflicting pointer, the base, current and
 requested values.
 
-Overlaps are found with sets of pointer prefixes, so the cost grows with
-the number of pointers times their depth, not with touched times changed.
+Both sets of pointers are tries built in one walk each (of the patch, and
+of the two versions), and their overlaps are found by walking the paths
+the two tries share (`httpconflict._pointer_trie`): the cost grows with
+the size of the patch and of the documents, not with touched pointers
+times changed ones, nor with the pointers' depth.
 """
 
 from __future__ import annotations
@@ -24,11 +27,12 @@ import re
 from collections.abc import Iterable
 from typing import Final
 
-from ._json_diff import changed_pointers
-from ._json_pointer import JsonPointer, PointerNotFound
-from ._json_value import MISSING, Json
+from ._json_diff import changed_trie
+from ._json_value import Json
 from ._merge3 import Conflict, MergeResult
-from ._patch import Patch
+from ._merge_patch import touched_trie as merge_patch_touched_trie
+from ._patch import MERGE_PATCH, Patch
+from ._pointer_trie import Trie, clashes, trie_of
 
 #: The RFC 7240 preference a client sends to have a stale patch rebased.
 REBASE: Final = "rebase"
@@ -106,37 +110,17 @@ def rebase(patch: Patch, base: Json, current: Json) -> MergeResult:
     `base` (a failed ``test``, a missing path): it was wrong from the start.
     """
     requested = patch.apply(base)
-    clashes = _overlaps(patch.touched(base), changed_pointers(base, current))
-    if clashes:
-        conflicts = tuple(
-            Conflict(p, _at(base, p), _at(current, p), _at(requested, p)) for p in sorted(clashes)
-        )
+    found = clashes(
+        touched_trie(patch, base), changed_trie(base, current), (base, current, requested)
+    )
+    if found:
+        conflicts = tuple(Conflict(pointer, *values) for pointer, values in found)
         return MergeResult(current, conflicts)
     return MergeResult(patch.apply(current))
 
 
-def _overlaps(touched: frozenset[JsonPointer], changed: frozenset[JsonPointer]) -> set[JsonPointer]:
-    """For each overlapping pair, the shorter pointer of the two."""
-    if not touched or not changed:
-        return set()
-    changed_tokens = {p.tokens for p in changed}
-    # Every pointer some changed pointer lies under (itself included).
-    under_changed = {p.tokens[:n] for p in changed for n in range(len(p.tokens) + 1)}
-    clashes: set[JsonPointer] = set()
-    for pointer in touched:
-        tokens = pointer.tokens
-        if tokens in under_changed:
-            clashes.add(pointer)  # the touched pointer is a changed one or an ancestor of one
-            continue
-        for n in range(len(tokens)):
-            if tokens[:n] in changed_tokens:
-                clashes.add(JsonPointer(tokens[:n]))  # a changed ancestor
-                break
-    return clashes
-
-
-def _at(document: Json, pointer: JsonPointer) -> Json:
-    try:
-        return pointer.resolve(document)
-    except PointerNotFound:
-        return MISSING
+def touched_trie(patch: Patch, base: Json) -> Trie:
+    """`Patch.touched` as a trie: for a merge patch, built in one walk of the patch."""
+    if patch.media_type == MERGE_PATCH:
+        return merge_patch_touched_trie(patch.document, target=base)
+    return trie_of(patch.touched(base))

@@ -9,8 +9,10 @@ their result is allocated, after a bounded amount of work.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
+import sys
 import time
 from typing import Any
 
@@ -20,13 +22,16 @@ from hypothesis import strategies as st
 
 from httpconflict import (
     ContentTooLarge,
+    JsonLimitExceeded,
     JsonPointer,
     Patch,
     PatchTooLarge,
     apply_json_patch,
     apply_merge_patch,
+    json_equal,
 )
-from httpconflict._patch_budget import SHIFTS_PER_BYTE
+from httpconflict._json_value import copy_json
+from httpconflict._patch_budget import MEASURED_PER_BYTE, SHIFTS_PER_BYTE
 from tests.json.strategies import OBJECTS, VALUES
 
 MiB = 1 << 20
@@ -35,6 +40,26 @@ MiB = 1 << 20
 def size(value: Any) -> int:
     """The size a limit speaks of, measured the way the service stores a document."""
     return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
+
+
+def nested(document: dict[str, Any], depth: int) -> dict[str, Any]:
+    """`document` under `depth` objects of one member, "a"."""
+    for _ in range(depth):
+        document = {"a": document}
+    return document
+
+
+def depth(value: Any) -> int:
+    """How many arrays and objects deep a value nests (``{}`` is 1)."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        here, level = stack.pop()
+        if isinstance(here, dict | list):
+            level += 1
+            deepest = max(deepest, level)
+            members = here.values() if isinstance(here, dict) else here
+            stack.extend((member, level) for member in members)
+    return deepest
 
 
 def doubling(copies: int) -> list[dict[str, str]]:
@@ -71,17 +96,25 @@ def patches(draw: st.DrawFn, document: dict[str, Any]) -> list[dict[str, Any]]:
     return ops
 
 
-def steps(document: Any, ops: list[dict[str, Any]]) -> tuple[list[Any], list[int]]:
-    """Each intermediate document (until an op fails), and the bytes each copy duplicates."""
-    documents, copied = [document], []
+def steps(document: Any, ops: list[dict[str, Any]]) -> tuple[list[Any], int]:
+    """Each intermediate document (until an op fails), and at most how much is measured.
+
+    The values an operation places, takes out or overwrites are measured
+    (each at most once), so their sizes bound what the patch measures.
+    """
+    documents, measured = [document], 0
     for operation in ops:
+        before = documents[-1]
         try:
-            documents.append(apply_json_patch(documents[-1], [operation]))
+            documents.append(apply_json_patch(before, [operation]))
         except (ValueError, LookupError):
             break
-        if operation["op"] == "copy":
-            copied.append(size(JsonPointer.parse(operation["from"]).resolve(documents[-2])))
-    return documents, copied
+        if "value" in operation:
+            measured += size(operation["value"])
+        for member in ("path", "from"):
+            with contextlib.suppress(KeyError, LookupError):
+                measured += size(JsonPointer.parse(operation[member]).resolve(before))
+    return documents, measured
 
 
 @given(st.data())
@@ -91,14 +124,15 @@ def test_a_patch_is_refused_exactly_when_a_step_grows_the_document_past_the_limi
     """The limit is met at its byte: a document reaching it is built, one byte more is not."""
     document = data.draw(OBJECTS)
     ops = data.draw(patches(document))
-    documents, copied = steps(document, ops)
+    documents, measured = steps(document, ops)
     if len(documents) <= len(ops):
         return  # an op that does not apply: not a question of size
     sizes = [size(d) for d in documents]
     grown = [after for before, after in itertools.pairwise(sizes) if after > before]
-    limit = max([*grown, sum(copied), 1])
-    assert apply_json_patch(document, ops, max_bytes=limit) == documents[-1]
-    if grown and max(grown) >= sum(copied):
+    # Limits this low also bound the measuring (MEASURED_PER_BYTE x the limit).
+    enough = -(-measured // MEASURED_PER_BYTE)
+    assert apply_json_patch(document, ops, max_bytes=max([*grown, enough, 1])) == documents[-1]
+    if grown and max(grown) - 1 >= enough:
         with pytest.raises(PatchTooLarge):
             apply_json_patch(document, ops, max_bytes=max(grown) - 1)
 
@@ -138,15 +172,54 @@ def test_copies_that_double_the_document_are_refused_before_it_is_built() -> Non
     assert spent < 1.0
 
 
-def test_copies_undone_by_removals_are_refused_by_the_copy_allowance() -> None:
-    """Copying and removing in turn keeps the document small, but copies at most max_bytes."""
-    document = {"big": "x" * 1000}
+def test_copies_undone_by_removals_duplicate_nothing() -> None:
+    """A copy shares its value until one of its places is written: copying and removing is cheap."""
+    document = {"big": ["x" * 100] * 10_000}  # a megabyte
     cycle = [{"op": "copy", "from": "/big", "path": "/c"}, {"op": "remove", "path": "/c"}]
-    assert apply_json_patch(document, cycle * 9, max_bytes=10_000) == document
+    started = time.process_time()
+    assert apply_json_patch(document, cycle * 10_000, max_bytes=2 * MiB) == document
+    assert time.process_time() - started < 2.0
+
+
+def test_a_result_shares_nothing_with_the_input_or_itself() -> None:
+    """Copies are made whole at the end: changing the result changes no input, no other copy."""
+    document = {"a": {"n": [1]}}
+    ops = [{"op": "copy", "from": "/a", "path": "/b"}, {"op": "copy", "from": "/a", "path": "/c"}]
+    result = apply_json_patch(document, ops, max_bytes=MiB)
+    result["b"]["n"].append(2)
+    result["a"]["m"] = 1
+    assert result == {"a": {"n": [1], "m": 1}, "b": {"n": [1, 2]}, "c": {"n": [1]}}
+    assert document == {"a": {"n": [1]}}
+
+
+def test_writing_inside_a_copy_leaves_the_original() -> None:
+    """Copy on write: an operation inside one place of a copied value changes only that place."""
+    document = {"a": {"n": [1], "o": {"p": 1}}}
+    ops = [
+        {"op": "copy", "from": "/a", "path": "/b"},
+        {"op": "add", "path": "/b/o/q", "value": 2},
+        {"op": "remove", "path": "/a/n/0"},
+        {"op": "copy", "from": "/b/o", "path": "/a/o2"},
+        {"op": "replace", "path": "/b/o/p", "value": 3},
+    ]
+    assert apply_json_patch(document, ops, max_bytes=MiB) == {
+        "a": {"n": [], "o": {"p": 1}, "o2": {"p": 1, "q": 2}},
+        "b": {"n": [1], "o": {"p": 3, "q": 2}},
+    }
+    assert document == {"a": {"n": [1], "o": {"p": 1}}}
+
+
+def test_taking_a_nested_value_apart_level_by_level_is_bounded() -> None:
+    """Moving each level of a deep value to the top measures it again: at most 4 x the limit."""
+    document = nested({"payload": "x" * 2_000}, 50)  # each level holds the payload
+    ops = [{"op": "move", "from": "/a", "path": ""}] * 50
+    assert apply_json_patch(document, ops[:3], max_bytes=3_000) == nested(
+        {"payload": "x" * 2_000}, 47
+    )
     with pytest.raises(PatchTooLarge) as refused:
-        apply_json_patch(document, cycle * 10, max_bytes=10_000)
-    assert refused.value.index == 18
-    assert "copies" in str(refused.value)
+        apply_json_patch(document, ops, max_bytes=3_000)
+    assert refused.value.index == 5  # 2 KB measured for each of moves 0 to 5: over 12 KB
+    assert "takes apart" in str(refused.value)
 
 
 def test_removals_at_the_front_of_an_array_are_refused_by_the_shift_allowance() -> None:
@@ -216,6 +289,59 @@ def test_non_ascii_text_counts_its_utf8_bytes() -> None:
     assert apply_json_patch(document, ops, max_bytes=14 + 1 + 4 + 1 + 7)
     with pytest.raises(PatchTooLarge):
         apply_json_patch(document, ops, max_bytes=14 + 1 + 4 + 1 + 7 - 1)
+
+
+# --- depth held as the patch runs ---------------------------------------------------
+
+
+def test_copies_that_nest_the_document_into_itself_are_refused_at_the_depth_limit() -> None:
+    """Each copy of /a into /a nests it one level deeper: refused before passing max_depth."""
+    ops = [{"op": "copy", "from": "/a", "path": "/a/x"}] * 20
+    # {"a":{}} is 2 deep; each copy adds a level: 8 copies make it 10.
+    assert depth(apply_json_patch({"a": {}}, ops[:8], max_depth=10)) == 10
+    with pytest.raises(JsonLimitExceeded) as refused:
+        apply_json_patch({"a": {}}, ops, max_depth=10)
+    assert refused.value.limit == "depth"
+    assert refused.value.maximum == 10
+    assert refused.value.pointer == "/a/x"
+    assert "operation 8" in str(refused.value)
+    assert refused.value.status == 422
+
+
+def test_moves_that_chain_a_wide_document_deep_are_refused_at_the_depth_limit() -> None:
+    """Moves cannot add values, but they can stack 200 flat objects 200 deep; not past the limit."""
+    document: dict[str, Any] = {f"c{i}": {} for i in range(200)}
+    ops = [
+        {"op": "move", "from": f"/c{i}", "path": "".join(f"/c{j}" for j in range(i + 1))}
+        for i in range(1, 200)
+    ]
+    # 200 objects nested, under the root: 201 deep, with the library's default of no limit.
+    assert depth(apply_json_patch(document, ops)) == 201
+    with pytest.raises(JsonLimitExceeded) as refused:
+        Patch("application/json-patch+json", ops).apply(document)
+    assert refused.value.maximum == 128
+
+
+def test_a_deep_value_is_refused_before_it_is_walked() -> None:
+    """A value nested 900 deep (a Python value, not parsed) is refused, not recursed into."""
+    deep: Any = 0
+    for _ in range(900):
+        deep = [deep]
+    ops = [{"op": "add", "path": "/deep", "value": deep}, {"op": "test", "path": "/d", "value": 1}]
+    with pytest.raises(JsonLimitExceeded):
+        apply_json_patch({}, ops, max_depth=128)
+    assert depth(apply_json_patch({}, ops[:1])) == 901
+
+
+def test_values_of_any_depth_are_copied_and_compared_without_recursion() -> None:
+    """copy_json and json_equal walk values deeper than the interpreter's recursion limit."""
+    deep: Any = "end"
+    for _ in range(sys.getrecursionlimit() * 2):
+        deep = {"a": [deep]}
+    copied = copy_json(deep)
+    assert copied is not deep
+    assert json_equal(copied, deep)
+    assert not json_equal(copied, {"a": [0]})
 
 
 # --- the error ------------------------------------------------------------------------
