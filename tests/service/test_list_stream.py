@@ -8,17 +8,23 @@ server is waiting with most of the page still unread.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
+from pathlib import Path
 from typing import LiteralString
 
 import httpx
 import pytest
 
+from httpconflict import Guard
+from httpconflict.service.lists import _batches, _document_id
+from httpconflict.storage import Document
+from httpconflict.storage.sqlite import SQLiteDocumentStore
 from tests.servers import ServiceProcess
 from tests.service.test_list_memory import MB, fill
 
@@ -136,3 +142,27 @@ def test_head_answers_the_header_fields_of_get(filled: ServiceProcess) -> None:
         == ('</v1/stream?limit=3&after=doc-0002>; rel="next"')
     )
     assert head.headers["Content-Type"] == get.headers["Content-Type"] == "application/json"
+
+
+def test_batches_go_past_members_deleted_meanwhile(tmp_path: Path) -> None:
+    """Members deleted after the page was chosen are skipped, a whole window of them too."""
+
+    async def read_all() -> list[str]:
+        store = SQLiteDocumentStore(tmp_path / "batches.db")
+        await store.open()
+        try:
+            for n in range(100):
+                await store.put("c", f"d{n:03}", b"{}", "e", Guard(exists=False), 1)
+            ids = await store.page_ids("c", after=None, limit=1000)
+            for n in [*range(80), 90]:
+                await store.delete("c", f"d{n:03}", Guard(exists=True), 2)
+
+            def read(rest: Sequence[str]) -> Awaitable[list[Document]]:
+                return store.documents("c", rest, max_bytes=10)
+
+            return [d.id for b in [b async for b in _batches(ids, read, _document_id)] for d in b]
+        finally:
+            await store.close()
+
+    expected = [f"d{n:03}" for n in range(80, 100) if n != 90]
+    assert asyncio.run(read_all()) == expected

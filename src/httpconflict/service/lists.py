@@ -49,6 +49,10 @@ MAX_PAGE: Final = 1000
 #: the body that reaches it, so it holds up to this plus one body (a document
 #: of 1 MB is a batch alone; 20 KB ones come 26 at a time).
 BATCH_BYTES: Final = 512 * 1024
+#: How many members the first read of a page is asked for, and the fewest
+#: any read is (see `_batches`).
+FIRST_WINDOW: Final = 64
+MIN_WINDOW: Final = 16
 #: Bytes handed to the server per write: small items are gathered up to this
 #: (one write each would cost more than the item), a larger one goes alone.
 CHUNK_BYTES: Final = 64 * 1024
@@ -139,14 +143,24 @@ async def _batches(
     read: Callable[[Sequence[Key]], Awaitable[list[Item]]],
     key_of: Callable[[Item], Key],
 ) -> AsyncIterator[list[Item]]:
-    """The members named by `keys`, a batch per `read`, each continuing after the last."""
+    """The members named by `keys`, a batch per `read`, each continuing after the last.
+
+    Each read is asked for a window of the members left, twice as many as
+    the last batch held: a statement that returns a few large documents
+    is not handed a thousand ids to look at (PostgreSQL sizes each row it
+    is given before it cuts the batch), and small ones still come many at
+    a time.
+    """
     position = {key: index for index, key in enumerate(keys)}
-    rest = keys
-    while rest:
-        batch = await read(rest)
+    start, window = 0, FIRST_WINDOW
+    while start < len(keys):
+        asked = keys[start : start + window]
+        batch = await read(asked)
         if not batch:
-            return  # none of the rest is there any more
-        rest = keys[position[key_of(batch[-1])] + 1 :]
+            start += len(asked)  # none of these is there any more
+            continue
+        start = position[key_of(batch[-1])] + 1
+        window = max(MIN_WINDOW, 2 * len(batch))
         yield batch
 
 
