@@ -285,8 +285,8 @@ def _apply(target: PatchedDocument, operation: _Operation, max_depth: int | None
         elif source == path:
             _resolve(target.root, source, operation, PatchNotApplicable)
         else:
-            value = _take(target, source, operation)
-            _place(target, path, value, operation, max_depth, insert=True)
+            value, size = _take(target, source, operation)
+            _place(target, path, value, operation, max_depth, insert=True, size=size)
 
 
 def _place(
@@ -297,8 +297,12 @@ def _place(
     max_depth: int | None,
     *,
     insert: bool,
+    size: int | None = None,
 ) -> None:
-    """Put `value` at `path` (into an array: inserted, or in place of the element there)."""
+    """Put `value` at `path` (into an array: inserted, or in place of the element there).
+
+    `size`: the value's size, when the caller measured it already.
+    """
     budget = target.budget
     if max_depth is not None:
         depth = len(path.tokens) + target.depth(value)
@@ -310,9 +314,13 @@ def _place(
                 maximum=max_depth,
                 pointer=str(path),
             )
+    if budget is not None and size is None:
+        # Measured after the depth check: a value nested too deep for the
+        # encoder's recursion is never measured.
+        size = target.size(value, operation)
     if path.is_root:
-        if budget is not None:
-            budget.grow(target.size(value, operation) - budget.size, operation)
+        if budget is not None and size is not None:
+            budget.grow(size - budget.size, operation)
         target.root = value
         return
     # RFC 6902 §4.1: "If the target location specifies an object member
@@ -322,9 +330,9 @@ def _place(
     token = path.tokens[-1]
     delta = 0
     if isinstance(container, dict):
-        if budget is not None:
+        if budget is not None and size is not None:
             old = container.get(token, MISSING)
-            delta = target.size(value, operation)
+            delta = size
             if old is MISSING:
                 delta += member_size(token) + separator_size(len(container))
             else:
@@ -341,8 +349,8 @@ def _place(
                 f"names no position in an array of {len(container)} elements "
                 f"(0 to {len(container)}, or '-' for the end)",
             )
-        if budget is not None:
-            delta = target.size(value, operation)
+        if budget is not None and size is not None:
+            delta = size
             if insert:
                 budget.shift(len(container) - index, operation)
                 delta += separator_size(len(container))
@@ -361,8 +369,10 @@ def _place(
     target.changed(chain, delta, value)
 
 
-def _take(target: PatchedDocument, path: JsonPointer, operation: _Operation) -> Json:
-    """Remove the value at `path` (not the root) and return it."""
+def _take(
+    target: PatchedDocument, path: JsonPointer, operation: _Operation
+) -> tuple[Json, int | None]:
+    """Remove the value at `path` (not the root); return it and its size (if measured)."""
     budget = target.budget
     container = _resolve(target.root, path.parent, operation, PatchNotApplicable, of=path)
     token = path.tokens[-1]
@@ -379,16 +389,17 @@ def _take(target: PatchedDocument, path: JsonPointer, operation: _Operation) -> 
         _resolve(target.root, path, operation, PatchNotApplicable)
         raise AssertionError("unreachable: the location was found but is not removable")
     value = container[key]
-    delta = 0
+    delta, size = 0, None
     if budget is not None:
-        delta = -target.size(value, operation) - separator_size(len(container) - 1)
+        size = target.size(value, operation)
+        delta = -size - separator_size(len(container) - 1)
         if isinstance(key, str):
             delta -= member_size(key)
         budget.grow(delta, operation)
     chain = target.writable(path.parent)
     del chain[-1][key]
     target.changed(chain, delta)
-    return value
+    return value, size
 
 
 def _resolve(

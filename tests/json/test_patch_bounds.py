@@ -10,6 +10,7 @@ their result is allocated, after a bounded amount of work.
 from __future__ import annotations
 
 import contextlib
+import copy
 import itertools
 import json
 import sys
@@ -70,29 +71,39 @@ def doubling(copies: int) -> list[dict[str, str]]:
 # --- the running size is the size of the document ---------------------------------
 
 
-@st.composite
-def patches(draw: st.DrawFn, document: dict[str, Any]) -> list[dict[str, Any]]:
-    """Operations on pointers the document has (and some it has not): every op but test."""
-    pointers = [""]
+def pointers_in(document: Any) -> list[str]:
+    """Every pointer a document has, and for each array and object one past its members."""
+    found = [""]
     stack: list[tuple[str, Any]] = [("", document)]
     while stack:
         here, value = stack.pop()
         if isinstance(value, dict | list):
+            found.append(here + "/-")
             members = value.items() if isinstance(value, dict) else enumerate(value)
             for token, member in members:
                 pointer = str(JsonPointer.parse(here).child(token))
-                pointers.append(pointer)
+                found.append(pointer)
                 stack.append((pointer, member))
-    paths = st.sampled_from(pointers) | st.sampled_from(pointers).map(lambda p: p + "/-")
-    ops = []
-    for _ in range(draw(st.integers(1, 6))):
-        op = draw(st.sampled_from(["add", "remove", "replace", "move", "copy"]))
+    return found
+
+
+@st.composite
+def patches(draw: st.DrawFn, document: dict[str, Any]) -> list[dict[str, Any]]:
+    """Operations on pointers the document has when each runs (most apply): every op but test."""
+    ops: list[dict[str, Any]] = []
+    for _ in range(draw(st.integers(1, 8))):
+        paths = st.sampled_from(pointers_in(document))
+        op = draw(st.sampled_from(["add", "remove", "replace", "move", "copy", "copy"]))
         operation: dict[str, Any] = {"op": op, "path": draw(paths)}
         if op in ("add", "replace"):
             operation["value"] = draw(VALUES)
         if op in ("move", "copy"):
             operation["from"] = draw(paths)
         ops.append(operation)
+        try:
+            document = apply_json_patch(document, [operation])
+        except (ValueError, LookupError):
+            break
     return ops
 
 
@@ -135,6 +146,42 @@ def test_a_patch_is_refused_exactly_when_a_step_grows_the_document_past_the_limi
     if grown and max(grown) - 1 >= enough:
         with pytest.raises(PatchTooLarge):
             apply_json_patch(document, ops, max_bytes=max(grown) - 1)
+
+
+@given(st.data())
+def test_copy_on_write_builds_what_operations_one_at_a_time_build(data: st.DataObject) -> None:
+    """A patch run whole (copies shared until written) equals its operations run one by one.
+
+    Run one at a time, no operation shares anything with the next; the
+    input is never changed, and the result shares nothing with it.
+    """
+    document = data.draw(OBJECTS)
+    ops = data.draw(patches(document))
+    documents, _ = steps(document, ops)
+    if len(documents) <= len(ops):
+        return
+    pristine = copy.deepcopy(document)
+    result = apply_json_patch(document, ops, max_bytes=MiB, max_depth=128)
+    assert json.dumps(result, sort_keys=True) == json.dumps(documents[-1], sort_keys=True)
+    assert document == pristine
+    for container in containers(result):
+        if isinstance(container, dict):
+            container["changed"] = True
+        else:
+            container.append("changed")
+    assert document == pristine
+    assert len({id(c) for c in containers(result)}) == len(containers(result))
+
+
+def containers(value: Any) -> list[Any]:
+    """Every array and object in a value, as often as it appears."""
+    found, stack = [], [value]
+    while stack:
+        here = stack.pop()
+        if isinstance(here, dict | list):
+            found.append(here)
+            stack.extend(here.values() if isinstance(here, dict) else here)
+    return found
 
 
 @given(OBJECTS, OBJECTS)
