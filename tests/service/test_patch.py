@@ -376,6 +376,39 @@ def test_a_merge_patch_whose_result_is_over_the_limit_is_413(http: httpx.Client,
     assert read.headers["etag"] == etag
 
 
+def test_removals_at_the_front_of_a_long_array_are_413_and_change_nothing(
+    http: httpx.Client, url: str
+) -> None:
+    """30,000 removals at index 0 of a 400,000-element array would move 10**10 elements: 413."""
+    doc = {"a": [0] * 400_000}
+    etag = create(http, url, doc)
+    ops = [{"op": "remove", "path": "/a/0"}] * 30_000
+    started = time.monotonic()
+    problem = assert_problem(json_patch(http, url, ops, etag), 413, "content-too-large")
+    elapsed = time.monotonic() - started
+    assert "moves" in problem["detail"]
+    assert http.get(url).headers["etag"] == etag
+    assert elapsed < 10.0  # unbounded: 30,000 moves of 400,000 elements
+
+
+def test_moves_that_stack_objects_past_the_depth_limit_are_422(
+    http: httpx.Client, url: str
+) -> None:
+    """Moves add no value, but can nest 200 flat objects 200 deep: refused at the depth limit."""
+    doc: dict[str, Any] = {f"c{i}": {} for i in range(200)}
+    etag = create(http, url, doc)
+    ops = [
+        {"op": "move", "from": f"/c{i}", "path": "".join(f"/c{j}" for j in range(i + 1))}
+        for i in range(1, 200)
+    ]
+    problem = assert_problem(json_patch(http, url, ops, etag), 422, "json-limit")
+    assert problem["limit"] == "depth"
+    assert problem["max"] == 128
+    read = http.get(url)
+    assert read.json() == doc
+    assert read.headers["etag"] == etag
+
+
 # --- concurrency ------------------------------------------------------------------------
 
 WRITERS = 8
