@@ -9,9 +9,20 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from httpconflict import JsonPointer, Patch, changed_pointers, prefers_rebase, rebase
+from httpconflict import (
+    Conditions,
+    JsonPointer,
+    MergeConflict,
+    Patch,
+    PatchDecision,
+    PatchOutcome,
+    changed_pointers,
+    prefers_rebase,
+    rebase,
+)
 from httpconflict._pointer_trie import overlaps, pointers, trie_of
 from httpconflict._rebase import preferences
+from httpconflict._refusals import patch_refusal
 from tests.json.strategies import merge_patches, versions
 
 
@@ -119,3 +130,17 @@ def test_a_patch_beside_the_changes_is_applied_to_the_current_document() -> None
     patch = Patch("application/json-patch+json", [{"op": "replace", "path": "/b", "value": 2}])
     merged = rebase(patch, {"a": 1, "b": 1}, {"a": 9, "b": 1})
     assert (merged.document, merged.conflicts) == ({"a": 9, "b": 2}, ())
+
+
+def test_a_conflict_answer_names_a_few_pointers_and_lists_them_all() -> None:
+    """The 409's detail names the first ten clashes; its `conflicts` member lists every one."""
+    n = 30
+    patch = Patch("application/merge-patch+json", {"x": members(n, 2)})
+    merged = rebase(patch, {"x": members(n, 0)}, {"x": members(n, 1)})
+    decision = PatchDecision(PatchOutcome.CONFLICT, current=None, conflicts=merged.conflicts)
+    error = patch_refusal(decision, Conditions())
+    assert isinstance(error, MergeConflict)
+    assert len(error.conflicts) == n
+    assert error.problem.detail is not None
+    assert "and 20 more (see conflicts)" in error.problem.detail
+    assert error.problem.detail.count("/x/") == 10

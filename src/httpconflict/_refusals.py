@@ -10,11 +10,16 @@ this returns, and all of them word their answers alike.
 
 from __future__ import annotations
 
+from typing import Final
+
 from ._errors import MergeConflict, NotFound, PreconditionFailed, PreconditionRequired, ProblemError
 from ._patch_flow import PatchDecision, PatchOutcome
 from ._preconditions import Conditions, Decision, Validators
 from ._problem import CONTENDED
 from ._write import WriteDecision, WriteOutcome
+
+# A patch can clash on thousands of pointers, each up to 128 tokens long.
+_NAMED_CONFLICTS: Final = 10
 
 
 class Contended(ProblemError):
@@ -119,7 +124,11 @@ def patch_refusal(
                 current_etag=etag,
             )
         case PatchOutcome.CONFLICT:
-            listed = ", ".join(str(c.pointer) or '""' for c in decision.conflicts)
+            # The detail names the first few; `conflicts` lists them all.
+            shown = decision.conflicts[:_NAMED_CONFLICTS]
+            listed = ", ".join(str(c.pointer) or '""' for c in shown)
+            if len(decision.conflicts) > len(shown):
+                listed += f" and {len(decision.conflicts) - len(shown)} more (see conflicts)"
             return MergeConflict(
                 f"since the version your patch was made from, {listed} changed here too",
                 conflicts=[c.to_json() for c in decision.conflicts],
