@@ -54,7 +54,8 @@ BATCH_BYTES: Final = 512 * 1024
 FIRST_WINDOW: Final = 64
 MIN_WINDOW: Final = 16
 #: Bytes handed to the server per write: small items are gathered up to this
-#: (one write each would cost more than the item), a larger one goes alone.
+#: (one write each would cost more than the item), a larger body is written
+#: in slices of this size.
 CHUNK_BYTES: Final = 64 * 1024
 JSON: Final = "application/json"
 
