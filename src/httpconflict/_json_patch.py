@@ -1,6 +1,6 @@
 """JSON Patch (RFC 6902): apply a patch, all or nothing, with typed errors.
 
-Theory of operation: a patch is first read as a whole (`_read_patch`), with
+Theory of operation: a patch is first read as a whole (`read_operations`), with
 no document in sight, so a malformed patch is refused as such even when an
 earlier operation would have failed on the document. Then the operations
 run one after the other on a `PatchedDocument`, which copies the
@@ -40,7 +40,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 
 from . import _problem
 from ._errors import JsonLimitExceeded, ProblemError
@@ -102,6 +102,7 @@ class Op(enum.Enum):
     TEST = "test"
 
 
+_OPS: Final = {op.value: op for op in Op}
 # RFC 6902 §4: which operations need a "value" and which a "from" member.
 _NEEDS_VALUE: Final = frozenset({Op.ADD, Op.REPLACE, Op.TEST})
 _NEEDS_FROM: Final = frozenset({Op.MOVE, Op.COPY})
@@ -109,6 +110,8 @@ _NEEDS_FROM: Final = frozenset({Op.MOVE, Op.COPY})
 
 @dataclass(frozen=True, slots=True)
 class _Operation:
+    """One operation, checked: its ``value`` is the patch's own (never placed as it is)."""
+
     index: int
     op: Op
     path: JsonPointer
@@ -126,6 +129,10 @@ class _Operation:
     @property
     def pointer(self) -> str:
         return str(self.path)
+
+
+#: A patch as read by `read_operations`.
+Operations: TypeAlias = tuple[_Operation, ...]
 
 
 def apply_json_patch(
@@ -149,7 +156,19 @@ def apply_json_patch(
     runs. A ``copy`` duplicates nothing until one of its two places is
     changed (`httpconflict._patched_document`).
     """
-    operations = _read_patch(patch)
+    return apply_operations(
+        document, read_operations(patch), max_bytes=max_bytes, max_depth=max_depth
+    )
+
+
+def apply_operations(
+    document: Json,
+    operations: Operations,
+    *,
+    max_bytes: int | None = None,
+    max_depth: int | None = None,
+) -> Json:
+    """`apply_json_patch` for a patch read already (`read_operations`), as often as need be."""
     budget = PatchBudget.of(document, max_bytes) if max_bytes is not None else None
     target = PatchedDocument(document, budget)
     for operation in operations:
@@ -167,8 +186,13 @@ def pointers_touched_by_json_patch(patch: Json) -> frozenset[JsonPointer]:
     array also shifts the elements after it: compare with `changed_pointers`,
     which names a changed array by one pointer, so overlaps still show.
     """
+    return touched_by(read_operations(patch))
+
+
+def touched_by(operations: Operations) -> frozenset[JsonPointer]:
+    """`pointers_touched_by_json_patch` of a patch read already."""
     touched: set[JsonPointer] = set()
-    for operation in _read_patch(patch):
+    for operation in operations:
         if operation.op is not Op.TEST:
             touched.add(operation.path)
         if operation.op is Op.MOVE and operation.source is not None:
@@ -178,8 +202,13 @@ def pointers_touched_by_json_patch(patch: Json) -> frozenset[JsonPointer]:
 
 def pointers_read_by_json_patch(patch: Json) -> frozenset[JsonPointer]:
     """The locations whose values a patch depends on: `test` paths and `copy` sources."""
+    return read_by(read_operations(patch))
+
+
+def read_by(operations: Operations) -> frozenset[JsonPointer]:
+    """`pointers_read_by_json_patch` of a patch read already."""
     read: set[JsonPointer] = set()
-    for operation in _read_patch(patch):
+    for operation in operations:
         if operation.op is Op.TEST:
             read.add(operation.path)
         elif operation.op is Op.COPY and operation.source is not None:
@@ -187,7 +216,12 @@ def pointers_read_by_json_patch(patch: Json) -> frozenset[JsonPointer]:
     return frozenset(read)
 
 
-def _read_patch(patch: Json) -> tuple[_Operation, ...]:
+def read_operations(patch: Json) -> Operations:
+    """A patch's operations, each checked (`MalformedPatch`), applicable to any document.
+
+    The operations hold the patch's own values: each is copied when it is
+    placed in a document, so one reading serves any number of applications.
+    """
     # RFC 6902 §3: "A JSON Patch document is a JSON document that represents
     # an array of objects."
     if not isinstance(patch, list):
@@ -205,12 +239,11 @@ def _read_operation(index: int, operation: Json) -> _Operation:
     # RFC 6902 §4: "Members that are not explicitly defined for the
     # operation in question MUST be ignored".
     name = operation.get("op", MISSING)
-    try:
-        op = Op(name)
-    except ValueError:
+    op = _OPS.get(name) if isinstance(name, str) else None
+    if op is None:
         known = ", ".join(o.value for o in Op)
         what = "has no 'op' member" if name is MISSING else f"has the unknown op {name!r}"
-        raise MalformedPatch(f"operation {index} {what}; ops are {known}", index=index) from None
+        raise MalformedPatch(f"operation {index} {what}; ops are {known}", index=index)
     path = _read_pointer(index, op, operation, "path")
     value = operation.get("value", MISSING)
     if op in _NEEDS_VALUE and value is MISSING:
@@ -233,7 +266,7 @@ def _read_operation(index: int, operation: Json) -> _Operation:
             index=index,
             pointer=str(path),
         )
-    return _Operation(index, op, path, copy_json(value), source)
+    return _Operation(index, op, path, value, source)
 
 
 def _read_pointer(index: int, op: Op, operation: Mapping[str, Any], member: str) -> JsonPointer:
@@ -256,12 +289,12 @@ def _apply(target: PatchedDocument, operation: _Operation, max_depth: int | None
     """Apply one operation to the document being patched."""
     op, path = operation.op, operation.path
     if op is Op.ADD:
-        _place(target, path, operation.value, operation, max_depth, insert=True)
+        _place(target, path, copy_json(operation.value), operation, max_depth, insert=True)
     elif op is Op.REPLACE:
         # RFC 6902 §4.3: "The target location MUST exist for the operation to
         # be successful."
         _resolve(target.root, path, operation, PatchNotApplicable)
-        _place(target, path, operation.value, operation, max_depth, insert=False)
+        _place(target, path, copy_json(operation.value), operation, max_depth, insert=False)
     elif op is Op.REMOVE:
         _take(target, path, operation)
     elif op is Op.TEST:

@@ -66,6 +66,8 @@ class JsonPointer:
         """Parse ``""`` (the whole document) or ``/token/...``, unescaping ``~1`` and ``~0``."""
         if text == "":
             return cls()
+        if text[0] == "/" and "~" not in text:
+            return cls(tuple(text[1:].split("/")))  # nothing escaped: the common case
         if not text.startswith("/"):
             raise InvalidPointer(
                 f"a JSON pointer starts with '/' (or is empty, for the whole document): {text!r}",

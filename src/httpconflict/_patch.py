@@ -10,15 +10,11 @@ those pointers with what changed since.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from ._json_domain import DEFAULT_LIMITS, check_json_domain
-from ._json_patch import (
-    apply_json_patch,
-    pointers_read_by_json_patch,
-    pointers_touched_by_json_patch,
-)
+from ._json_patch import Operations, apply_operations, read_by, read_operations, touched_by
 from ._json_pointer import JsonPointer
 from ._json_value import Json
 from ._media import parse_json, require_media_type
@@ -41,6 +37,8 @@ class Patch:
     media_type: str
     document: Json
     max_bytes: int | None = None
+    # A JSON Patch's operations, read once: a rebase applies them twice.
+    _operations: Operations = field(init=False, repr=False, compare=False, default=())
 
     def __post_init__(self) -> None:
         if self.media_type not in PATCH_TYPES:
@@ -48,7 +46,7 @@ class Patch:
         if self.media_type == JSON_PATCH:
             # Every operation is checked now, so a malformed one is a 400
             # before anything is read or written.
-            pointers_touched_by_json_patch(self.document)
+            object.__setattr__(self, "_operations", read_operations(self.document))
 
     @classmethod
     def parse(cls, content_type: str | None, body: bytes, *, max_bytes: int | None = None) -> Patch:
@@ -66,9 +64,9 @@ class Patch:
         if self.media_type == JSON_PATCH:
             # The depth is held as the patch runs too: a copy or a move can
             # nest the document into itself, deeper with each operation.
-            result = apply_json_patch(
+            result = apply_operations(
                 document,
-                self.document,
+                self._operations,
                 max_bytes=self.max_bytes,
                 max_depth=DEFAULT_LIMITS.max_depth,
             )
@@ -80,7 +78,5 @@ class Patch:
     def touched(self, base: Json) -> frozenset[JsonPointer]:
         """The pointers whose values the patch sets, removes or depends on, made from `base`."""
         if self.media_type == JSON_PATCH:
-            return pointers_touched_by_json_patch(self.document) | pointers_read_by_json_patch(
-                self.document
-            )
+            return touched_by(self._operations) | read_by(self._operations)
         return pointers_touched_by_merge_patch(self.document, target=base)
