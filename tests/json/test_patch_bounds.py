@@ -29,8 +29,14 @@ from httpconflict import (
     PatchTooLarge,
     apply_json_patch,
     apply_merge_patch,
+    changed_pointers,
     json_equal,
+    json_patch_diff,
+    merge3,
+    merge_patch_diff,
+    rebase,
 )
+from httpconflict._json_domain import MAX_DEPTH
 from httpconflict._json_value import copy_json
 from httpconflict._patch_budget import MEASURED_PER_BYTE, SHIFTS_PER_BYTE
 from tests.json.strategies import OBJECTS, VALUES
@@ -389,6 +395,31 @@ def test_values_of_any_depth_are_copied_and_compared_without_recursion() -> None
     assert copied is not deep
     assert json_equal(copied, deep)
     assert not json_equal(copied, {"a": [0]})
+
+
+def test_every_walk_takes_a_value_at_the_depth_limit_from_a_deep_stack() -> None:
+    """Diffs, merges and patches of values 128 deep need few frames: a server's stack is deep."""
+    base: Any = 0
+    for _ in range(MAX_DEPTH):
+        base = {"a": base}
+    changed = json.loads(json.dumps(base).replace("0", "1"))
+
+    def walk_everything() -> None:
+        assert merge3(base, changed, base).document == changed
+        assert apply_json_patch(base, json_patch_diff(base, changed)) == changed
+        assert apply_merge_patch(base, merge_patch_diff(base, changed)) == changed
+        assert len(changed_pointers(base, changed)) == 1
+        patch = Patch("application/merge-patch+json", changed)
+        assert rebase(patch, base, base).document == changed
+
+    def from_depth(frames: int) -> None:
+        if frames:
+            from_depth(frames - 1)
+        else:
+            walk_everything()
+
+    # Leave 128 levels twice over, plus room, below the interpreter's limit.
+    from_depth(sys.getrecursionlimit() - 2 * MAX_DEPTH - 100)
 
 
 # --- the error ------------------------------------------------------------------------
