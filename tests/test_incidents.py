@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from httpconflict import Unavailable
-from httpconflict.incidents import MESSAGE_LIMIT, describe, new_incident, unavailable
+from httpconflict._incidents import MESSAGE_LIMIT, describe, new_incident, unavailable
 
 
 class DriverError(Exception):

@@ -38,9 +38,9 @@ from starlette.types import Receive, Scope, Send
 
 from .._errors import NotFound, ProblemError
 from .._httpdate import format_http_date
+from .._incidents import log_incident, new_incident
 from .._problem import INTERNAL_ERROR, PROBLEM_TYPE_BASE
 from ..asgi import PROBLEM_SCOPE_KEY
-from ..incidents import log_incident, new_incident
 from ..storage import Document, DocumentStore, Version
 from .requests import check_name, int_parameter
 

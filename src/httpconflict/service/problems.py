@@ -16,9 +16,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .._incidents import log_incident, new_incident
 from .._problem import INTERNAL_ERROR, ProblemDetails
 from ..asgi import send_problem
-from ..incidents import log_incident, new_incident
 from ..starlette import install as install_handlers
 from ..starlette import problem_response as render
 

@@ -43,7 +43,7 @@ from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from .._errors import OutcomeUnknown
-from ..incidents import log_incident, new_incident, unavailable
+from .._incidents import log_incident, new_incident, unavailable
 
 #: Seconds a request waits for a free connection before its 503.
 CONNECTION_WAIT: Final = 1.0

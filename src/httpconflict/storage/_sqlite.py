@@ -31,7 +31,7 @@ from functools import partial
 from pathlib import Path
 from typing import Final, TypeVar
 
-from ..incidents import unavailable
+from .._incidents import unavailable
 
 DEFAULT_BUSY_TIMEOUT_MS: Final = 10_000
 T = TypeVar("T")

@@ -71,7 +71,7 @@ from redis.backoff import NoBackoff
 
 from ..._errors import Unavailable
 from ..._idempotency import Completion, Record, State, StoredResponse
-from ...incidents import unavailable
+from ..._incidents import unavailable
 from . import _redis_scripts as scripts
 from .backlog import Backlog
 
