@@ -24,12 +24,12 @@ from ._errors import (
     MalformedJSON,
     MergeConflict,
     NotFound,
-    OutcomeUnknown,
     PreconditionFailed,
     PreconditionRequired,
     ProblemError,
     Unavailable,
     UnsupportedMediaType,
+    WriteOutcomeUnknown,
 )
 from ._etag import EntityTags, ETag
 from ._httpdate import format_http_date, parse_http_date
@@ -123,7 +123,6 @@ __all__ = [
     "MergePatchUnreachable",
     "MergeResult",
     "NotFound",
-    "OutcomeUnknown",
     "Patch",
     "PatchDecision",
     "PatchNotApplicable",
@@ -151,6 +150,7 @@ __all__ = [
     "WriteDecision",
     "WriteDocument",
     "WriteOutcome",
+    "WriteOutcomeUnknown",
     "WriteResult",
     "apply_json_patch",
     "apply_merge_patch",

@@ -21,7 +21,7 @@
      +-- IdempotencyKeyInFlight               409 idempotency-key-in-flight
      |    +-- IdempotencyKeyTaken
      +-- Unavailable                          503 unavailable (retry_after, incident)
-     +-- OutcomeUnknown                       504 outcome-unknown (retry_after, incident)
+     +-- WriteOutcomeUnknown                       504 outcome-unknown (retry_after, incident)
 
 Errors raised for bad input also subclass the builtin a caller would catch
 (`ValueError`), so `except ValueError` around a parse keeps working; an
@@ -213,7 +213,7 @@ class Unavailable(ProblemError):
         self.incident = incident
 
 
-class OutcomeUnknown(ProblemError):
+class WriteOutcomeUnknown(ProblemError):
     """The store lost its connection after a write was sent: it may have been applied (504).
 
     Not an `Unavailable`, which promises that nothing was applied: only the

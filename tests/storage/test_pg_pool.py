@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import psycopg
 import pytest
 
-from httpconflict import ETag, Guard, OutcomeUnknown, Unavailable
+from httpconflict import ETag, Guard, Unavailable, WriteOutcomeUnknown
 from httpconflict.storage._pg_pool import connection
 from httpconflict.storage.postgres import PostgresDocumentStore
 
@@ -87,7 +87,7 @@ async def test_dead_pooled_connections_are_skipped(named: Named) -> None:
 
 
 async def test_a_write_whose_connection_breaks_has_an_unknown_outcome(named: Named) -> None:
-    """A write's backend ended mid-statement: OutcomeUnknown (504), not Unavailable (503)."""
+    """A write's backend ended mid-statement: WriteOutcomeUnknown (504), not Unavailable (503)."""
     store = named.store
     await store.put("c", "a", BODY, ETAG, Guard(exists=False), 1)
     with psycopg.connect(named.url, autocommit=True) as admin:
@@ -106,7 +106,7 @@ async def test_a_write_whose_connection_breaks_has_an_unknown_outcome(named: Nam
     )
     await asyncio.sleep(0.3)
     assert await asyncio.to_thread(named.terminate, "active") == 1
-    with pytest.raises(OutcomeUnknown) as caught:
+    with pytest.raises(WriteOutcomeUnknown) as caught:
         await write
     assert caught.value.status == 504
     assert caught.value.problem.extensions["retry_after"] == 1

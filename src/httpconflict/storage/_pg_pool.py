@@ -22,7 +22,7 @@ Theory of operation:
   again whenever a request waits for a connection: during an outage, one
   attempt at a time; once the database accepts connections, at once.
 - A statement whose connection broke after it may have reached the server
-  has an unknown outcome: for a write that is `OutcomeUnknown` (504), not
+  has an unknown outcome: for a write that is `WriteOutcomeUnknown` (504), not
   `Unavailable` (503, which promises that nothing was applied). Either way
   the driver's message goes to the log, not into the answer.
 """
@@ -42,7 +42,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from .._errors import OutcomeUnknown
+from .._errors import WriteOutcomeUnknown
 from .._incidents import log_incident, new_incident, unavailable
 
 #: Seconds a request waits for a free connection before its 503.
@@ -76,7 +76,7 @@ async def connection(
     """A working connection of `pool`, its failures raised as problems.
 
     `writes`: the block sends statements that change data, so a connection
-    that breaks under it leaves their outcome unknown (`OutcomeUnknown`).
+    that breaks under it leaves their outcome unknown (`WriteOutcomeUnknown`).
     Anything else that fails is `Unavailable`, as is no free connection
     within `wait` seconds.
     """
@@ -144,7 +144,7 @@ def _has_input(fd: int) -> bool:
     return bool(readable)
 
 
-def _outcome_unknown(error: BaseException) -> OutcomeUnknown:
+def _outcome_unknown(error: BaseException) -> WriteOutcomeUnknown:
     """The 504 for a write whose connection broke under it, its cause logged as an incident."""
     what = (
         "the connection to the database broke after the write was sent: it may have "
@@ -152,4 +152,4 @@ def _outcome_unknown(error: BaseException) -> OutcomeUnknown:
     )
     incident = new_incident()
     log_incident(incident, f"504 {what}", error, level=logging.WARNING)
-    return OutcomeUnknown(what, incident=incident)
+    return WriteOutcomeUnknown(what, incident=incident)
