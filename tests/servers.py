@@ -35,7 +35,9 @@ class ServiceProcess:
     log_path: Path
 
     def access_log(self) -> list[dict[str, Any]]:
-        lines = self.log_path.read_text().splitlines()
+        text = self.log_path.read_text()
+        # The last line may be read while it is being written: only whole lines count.
+        lines = text[: text.rfind("\n") + 1].splitlines()
         return [json.loads(line) for line in lines if line.startswith("{")]
 
     def wait_for_log(

@@ -22,6 +22,7 @@ nothing; a transaction that got BUSY at BEGIN IMMEDIATE never began).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -105,8 +106,13 @@ class Connections:
     async def close(self) -> None:
         waiting, self._waiting = self._waiting, None
         if waiting is not None:
-            # Waits for the calls still queued, each bounded by its budget.
-            await asyncio.get_running_loop().run_in_executor(None, waiting.shutdown)
+            # Waits for the calls still queued, each bounded by its budget:
+            # the one thread runs them in order, so a last no-op ends after them.
+            # RuntimeError: the interpreter is exiting (a finalizer closing
+            # the store), no new work is accepted and nothing is left to wait for.
+            with contextlib.suppress(RuntimeError):
+                await asyncio.wrap_future(waiting.submit(lambda: None))
+            waiting.shutdown(wait=False)
         for db in (self._db, self._waiting_db):
             if db is not None:
                 db.close()
