@@ -157,7 +157,9 @@ def array_index(token: str, length: int) -> int | None:
     """
     if token == END_OF_ARRAY:
         return length
-    if _ARRAY_INDEX.fullmatch(token) is None:
+    # More digits than the length has cannot be a position in it (and
+    # int() refuses a text of over 4300 digits).
+    if len(token) > len(str(length)) or _ARRAY_INDEX.fullmatch(token) is None:
         return None
     index = int(token)
     return index if index <= length else None

@@ -218,6 +218,18 @@ CASES = [
         Case("PUT", JSON, b'{"a": 1, "a": 2}', 422, "invalid-document"), id="duplicate-name"
     ),
     pytest.param(Case("PUT", JSON, b'{"a": NaN}', 400, "malformed-json"), id="nan"),
+    # An array index of more digits than int() reads (a ValueError, not a position).
+    pytest.param(
+        Case(
+            "PATCH",
+            JSON_PATCH,
+            b'[{"op": "replace", "path": "/a/%s", "value": 1}]' % DIGITS_4301.encode(),
+            409,
+            "patch-not-applicable",
+            stored=b'{"a":[1]}',
+        ),
+        id="json-patch-index-4301-digits",
+    ),
     pytest.param(
         Case("PUT", JSON, b'{"a": "\xed\xa0\x80"}', 400, "malformed-json"),
         id="utf8-encoded-surrogate",
@@ -334,3 +346,21 @@ def test_a_key_over_stored_documents_outside_jsonb_is_a_422(
     else:
         assert "replace" in assert_refused(declared)["detail"]
         assert http.get(f"/v1/_collections/{collection}").json()["unique"] == []
+
+
+@pytest.mark.parametrize(
+    "value", ["1" * 5000, "9" * 30, "\u00b2"], ids=["5000-digits", "30", "sup2"]
+)
+def test_query_numbers_past_any_limit_are_a_400(http: httpx.Client, value: str) -> None:
+    """?limit= and ?before= of any length or digit kind are a 400 problem, never a 500."""
+    collection = f"c{uuid.uuid4().hex[:12]}"
+    url, _ = create(http, collection)
+    asked = [
+        (f"/v1/{collection}", "limit"),
+        (f"{url}/versions", "limit"),
+        (f"{url}/versions", "before"),
+    ]
+    for path, name in asked:
+        response = http.get(path, params={name: value})
+        assert response.status_code == 400, (path, name, response.text)
+        assert assert_refused(response)["type"].endswith("/invalid-parameter")

@@ -70,7 +70,10 @@ def int_parameter(
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    if not (raw.isascii() and raw.isdigit() and low <= int(raw) <= high):
+    # A text longer than `high` is written cannot be in range (and int()
+    # refuses one of over 4300 digits).
+    fits = len(raw) <= len(str(high)) and raw.isascii() and raw.isdigit()
+    if not (fits and low <= int(raw) <= high):
         raise InvalidParameter(
             f"{name} must be a whole number from {low} to {high}, not {raw!r}", parameter=name
         )
@@ -87,7 +90,9 @@ async def read_body(request: Request, max_bytes: int) -> bytes:
     access log says 499).
     """
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+    if declared is not None and declared.isascii() and declared.isdigit() and (
+        len(declared) > len(str(max_bytes)) or int(declared) > max_bytes
+    ):
         raise _too_large(max_bytes)
     chunks: list[bytes] = []
     size = 0
