@@ -75,7 +75,7 @@ def int_parameter(
     fits = len(raw) <= len(str(high)) and raw.isascii() and raw.isdigit()
     if not (fits and low <= int(raw) <= high):
         raise InvalidParameter(
-            f"{name} must be a whole number from {low} to {high}, not {raw!r}", parameter=name
+            f"{name} must be a whole number from {low} to {high}, not {_shown(raw)}", parameter=name
         )
     return int(raw)
 
@@ -113,3 +113,8 @@ async def read_document(request: Request, max_bytes: int) -> tuple[bytes, dict[s
 
 def _too_large(max_bytes: int) -> ContentTooLarge:
     return ContentTooLarge(f"the body exceeds the limit of {max_bytes} bytes", max_bytes=max_bytes)
+
+
+def _shown(raw: str, limit: int = 40) -> str:
+    """A client's value quoted in a problem's detail, cut short: the client sent it whole."""
+    return repr(raw) if len(raw) <= limit else f"{raw[:limit]!r}... ({len(raw)} characters)"
