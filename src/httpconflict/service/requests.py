@@ -90,8 +90,11 @@ async def read_body(request: Request, max_bytes: int) -> bytes:
     access log says 499).
     """
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isascii() and declared.isdigit() and (
-        len(declared) > len(str(max_bytes)) or int(declared) > max_bytes
+    if (
+        declared is not None
+        and declared.isascii()
+        and declared.isdigit()
+        and (len(declared) > len(str(max_bytes)) or int(declared) > max_bytes)
     ):
         raise _too_large(max_bytes)
     chunks: list[bytes] = []

@@ -5,7 +5,10 @@ collection and an id, with a strong entity-tag derived from that text.
 Each change (create, replace, delete) gets the next version number of its
 document and is kept in the document's history, of which the newest
 `history` versions survive. A deleted document keeps its row as a
-tombstone (no body, no entity-tag), so version numbers never repeat. The
+tombstone (no body, no entity-tag), so version numbers never repeat,
+until `purge_tombstones` removes tombstones past their retention. A
+purging delete (`delete(..., purge=True)`, `erase`) deletes the history
+too: a document with no history kept reads as one never created. The
 current row also keeps when the version it replaced was made, which tells
 whether its Last-Modified second names it alone (RFC 9110 §8.8.2.2).
 
@@ -131,8 +134,29 @@ class DocumentStore(Protocol):
         now_us: int,
         *,
         completion: CompletionFor | None = None,
+        purge: bool = False,
     ) -> WriteResult:
-        """Delete if `guard` holds, checked atomically with the write (`completion`: as `put`)."""
+        """Delete if `guard` holds, checked atomically with the write (`completion`: as `put`).
+
+        `purge`: the document's whole history goes in the same transaction,
+        the deletion's own entry included; the tombstone alone is left, so
+        that version numbers still never repeat.
+        """
+
+    async def erase(self, collection: str, id: str) -> bool:
+        """Delete the history of a deleted document; False if none was kept or it is not deleted.
+
+        One statement: a document re-created meanwhile keeps its history.
+        """
+
+    async def purge_tombstones(self, *, deleted_before_us: int, limit: int) -> int:
+        """Remove up to `limit` documents deleted before `deleted_before_us`, and their history.
+
+        How many were removed; fewer than `limit` means none is left. Safe
+        to run from several processes at once: each row goes once, and a
+        document re-created meanwhile stays. A document re-created after its
+        tombstone went starts again at version 1.
+        """
 
     async def page_ids(self, collection: str, *, after: str | None, limit: int) -> list[str]:
         """Ids of current documents in id order, those greater than `after` (bodies unread).

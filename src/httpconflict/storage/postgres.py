@@ -81,6 +81,8 @@ DO $$ BEGIN
         CASE WHEN d.version > 1 THEN d.modified_us END);
 EXCEPTION WHEN duplicate_column THEN NULL;
 END $$;
+-- Tombstones only, found by age for the scheduled purge.
+CREATE INDEX IF NOT EXISTS documents_tombstones ON documents (modified_us) WHERE etag IS NULL;
 CREATE TABLE IF NOT EXISTS unique_keys (
     collection text COLLATE "C" NOT NULL,
     position integer NOT NULL,   -- the order of the declaration
@@ -103,16 +105,21 @@ _HISTORY: Final = f"""
     WHERE v.collection = w.collection AND v.id = w.id
       AND v.version <= w.version - %(history)s::bigint
 )"""
-_RECORD: Final = f"{_HISTORY}\nSELECT previous_us FROM written"
+# A purging delete erases the whole history instead, tombstone included.
+_ERASED: Final = """
+, erased AS (
+    DELETE FROM document_versions v USING written w
+    WHERE v.collection = w.collection AND v.id = w.id
+)"""
 # ... and so does the answer of a write made under an Idempotency-Key.
-_RECORD_KEYED: Final = f"""{_HISTORY}, keyed AS (
+_KEYED: Final = f""", keyed AS (
     INSERT INTO idempotency_keys
         (principal, key, fingerprint, token, state, expires_at, status, headers, body)
     SELECT %(k_principal)s, %(k_key)s, %(k_fingerprint)s, '', '{COMPLETED}', %(k_expires)s,
            %(k_status)s, %(k_headers)s, %(k_body)s
     FROM written
-)
-SELECT previous_us FROM written"""
+)"""
+_ANSWER: Final = "\nSELECT previous_us FROM written"
 _KEY_CONSTRAINT: Final = "idempotency_keys_pkey"
 #: Seconds `ping` waits for a connection: /healthz answers within a second.
 PING_WAIT: Final = 0.4
@@ -373,11 +380,40 @@ class PostgresDocumentStore:
         now_us: int,
         *,
         completion: CompletionFor | None = None,
+        purge: bool = False,
     ) -> WriteResult:
         check_delete_guard(guard)
         return await self._keyed(
-            completion, lambda: self._delete(collection, id, guard, now_us, completion)
+            completion, lambda: self._delete(collection, id, guard, now_us, completion, purge)
         )
+
+    async def erase(self, collection: str, id: str) -> bool:
+        # FOR SHARE: a writer re-creating the document waits for this statement.
+        return bool(
+            await self._all(
+                "DELETE FROM document_versions v WHERE v.collection = %(c)s AND v.id = %(i)s "
+                "AND EXISTS (SELECT 1 FROM documents d WHERE d.collection = %(c)s "
+                "AND d.id = %(i)s AND d.etag IS NULL FOR SHARE) RETURNING 1",
+                {"c": collection, "i": id},
+                writes=True,
+            )
+        )
+
+    async def purge_tombstones(self, *, deleted_before_us: int, limit: int) -> int:
+        # SKIP LOCKED: workers purging at once share the work instead of
+        # waiting on each other; etag IS NULL again in the DELETE: a
+        # tombstone re-created meanwhile is a document, and stays.
+        row = await self._one(
+            "WITH gone AS (DELETE FROM documents WHERE (collection, id) IN ("
+            "  SELECT collection, id FROM documents WHERE etag IS NULL AND modified_us < %s "
+            "  LIMIT %s FOR UPDATE SKIP LOCKED) AND etag IS NULL RETURNING collection, id"
+            "), erased AS (DELETE FROM document_versions v USING gone g "
+            "  WHERE v.collection = g.collection AND v.id = g.id) "
+            "SELECT count(*) FROM gone",
+            (deleted_before_us, limit),
+            writes=True,
+        )
+        return int(row[0]) if row else 0
 
     async def _delete(
         self,
@@ -386,6 +422,7 @@ class PostgresDocumentStore:
         guard: Guard,
         now_us: int,
         completion: CompletionFor | None,
+        purge: bool,
     ) -> WriteResult:
         params = self._params(collection, id, guard, now_us)
         if await self._one(
@@ -393,7 +430,7 @@ class PostgresDocumentStore:
             "etag = NULL, body = NULL, previous_us = documents.modified_us, "
             f"modified_us = %(now)s WHERE {_TARGET} "
             f"AND {_match(guard)} RETURNING {_COLUMNS}, previous_us)"
-            f"{_tail(params, completion, created=False)}",
+            f"{_tail(params, completion, created=False, erase=purge)}",
             params,
             writes=True,
         ):
@@ -444,7 +481,11 @@ class PostgresDocumentStore:
             "LEFT JOIN LATERAL (SELECT version FROM document_versions h "
             "  WHERE h.collection = d.collection AND h.id = d.id AND h.version < %s "
             "  ORDER BY h.version DESC LIMIT %s) v ON true "
-            "WHERE d.collection = %s AND d.id = %s",
+            "WHERE d.collection = %s AND d.id = %s "
+            # A document keeps its current version in the history, deleted
+            # ones too; one with none kept was purged: as if never created.
+            "AND EXISTS (SELECT 1 FROM document_versions e "
+            "  WHERE e.collection = d.collection AND e.id = d.id)",
             (before if before is not None else 2**62, limit, collection, id),
         )
         if not rows:
@@ -517,14 +558,18 @@ async def _answered() -> AsyncIterator[None]:
         ) from error
 
 
-def _tail(params: dict[str, Any], completion: CompletionFor | None, *, created: bool) -> str:
+def _tail(
+    params: dict[str, Any], completion: CompletionFor | None, *, created: bool, erase: bool = False
+) -> str:
     """The statement's end after ``written``: history, and the key's answer when keyed.
 
     The answer is made now, for the write this statement makes if it makes
-    one (`created`: the INSERT of a new document, or an UPDATE).
+    one (`created`: the INSERT of a new document, or an UPDATE). `erase`:
+    the document's whole history is deleted instead of appended to.
     """
+    history = _ERASED if erase else _HISTORY
     if completion is None:
-        return _RECORD
+        return history + _ANSWER
     key = completion(WriteResult(True, created=created))
     response = key.response
     params.update(
@@ -536,7 +581,7 @@ def _tail(params: dict[str, Any], completion: CompletionFor | None, *, created: 
         k_headers=encode_headers(response.headers),
         k_body=stored_body(response),
     )
-    return _RECORD_KEYED
+    return history + _KEYED + _ANSWER
 
 
 def _match(guard: Guard) -> str:

@@ -92,6 +92,9 @@ SCHEMA: Final = [
         name TEXT PRIMARY KEY,
         value INTEGER NOT NULL
     ) WITHOUT ROWID""",
+    # Tombstones only, found by age for the scheduled purge: a live
+    # document's write touches no page of it.
+    """CREATE INDEX IF NOT EXISTS tombstones ON documents (modified_us) WHERE etag IS NULL""",
     f"""CREATE TRIGGER IF NOT EXISTS record_created AFTER INSERT ON documents BEGIN
         {_RECORD}
     END""",
@@ -233,19 +236,54 @@ class SQLiteDocumentStore:
         now_us: int,
         *,
         completion: CompletionFor | None = None,
+        purge: bool = False,
     ) -> WriteResult:
         check_delete_guard(guard)
 
         def delete(db: sqlite3.Connection) -> WriteResult:
-            if completion is None:
+            if completion is None and not purge:
                 return _delete(db, collection, id, guard, now_us)
+            # The tombstone, the erased history and the key's answer commit together.
             with transaction(db):
                 result = _delete(db, collection, id, guard, now_us)
-                if result.written:
+                if result.written and purge:
+                    _erase_history(db, collection, id)
+                if result.written and completion is not None:
                     record(db, completion(result))
             return result
 
         return await self._sql.run(delete)
+
+    async def erase(self, collection: str, id: str) -> bool:
+        def erase(db: sqlite3.Connection) -> bool:
+            # One statement: a writer re-creating the document cannot come between.
+            return bool(
+                db.execute(
+                    "DELETE FROM document_versions WHERE collection = ? AND id = ? AND EXISTS "
+                    "(SELECT 1 FROM documents WHERE collection = ? AND id = ? AND etag IS NULL) "
+                    "RETURNING 1",
+                    (collection, id, collection, id),
+                ).fetchall()
+            )
+
+        return await self._sql.run(erase)
+
+    async def purge_tombstones(self, *, deleted_before_us: int, limit: int) -> int:
+        def purge(db: sqlite3.Connection) -> int:
+            with transaction(db):
+                gone = db.execute(
+                    "DELETE FROM documents WHERE (collection, id) IN (SELECT collection, id "
+                    "FROM documents WHERE etag IS NULL AND modified_us < ? LIMIT ?) "
+                    "RETURNING collection, id",
+                    (deleted_before_us, limit),
+                ).fetchall()
+                db.executemany(
+                    "DELETE FROM document_versions WHERE collection = ? AND id = ?", gone
+                )
+            return len(gone)
+
+        # A batch deletes up to `limit` histories: on the waiting thread, not the loop.
+        return await self._sql.offload(purge)
 
     async def _unique_violation(self, error: sqlite3.IntegrityError) -> ConstraintViolated | None:
         violated = unique_violation(error, self._indexes)
@@ -391,6 +429,10 @@ def _delete(
     return WriteResult(False, _validators(db, collection, id))
 
 
+def _erase_history(db: sqlite3.Connection, collection: str, id: str) -> None:
+    db.execute("DELETE FROM document_versions WHERE collection = ? AND id = ?", (collection, id))
+
+
 def _write(db: sqlite3.Connection, sql: str, args: tuple[Any, ...]) -> tuple[Any, ...] | None:
     """Run one write statement; the row it returned (it wrote), or None."""
     # fetchall(), not fetchone(): the autocommit transaction ends only when
@@ -438,8 +480,11 @@ def _documents(
 def _version_numbers(
     db: sqlite3.Connection, collection: str, id: str, before: int | None, limit: int
 ) -> list[int] | None:
+    # Every document keeps its current version in the history, deleted ones
+    # too; one with none kept was purged, and reads as never created.
     exists = db.execute(
-        "SELECT 1 FROM documents WHERE collection = ? AND id = ?", (collection, id)
+        "SELECT 1 FROM document_versions WHERE collection = ? AND id = ? LIMIT 1",
+        (collection, id),
     ).fetchone()
     if exists is None:
         return None

@@ -19,6 +19,8 @@ from ..._idempotency import Completion, Record, StoredResponse
 from .._pg_pool import connection, new_pool, ping
 from ._rows import COMPLETED, IN_FLIGHT, RECORD_COLUMNS, complete_args, record_args, to_record
 
+#: Rows `purge` deletes per statement.
+PURGE_BATCH: Final = 1000
 SCHEMA: Final = f"""
 CREATE TABLE IF NOT EXISTS idempotency_keys (
     principal text NOT NULL,
@@ -159,7 +161,16 @@ class PostgresIdempotencyStore:
         return to_record(rows[0]) if rows else None
 
     async def purge(self, *, now: float) -> int:
-        count, _ = await self._execute(
-            "DELETE FROM idempotency_keys WHERE expires_at <= %s", (now,)
-        )
-        return count
+        # In batches, each its own short transaction; SKIP LOCKED: workers
+        # purging at once share the work, and a key in use is left to its owner.
+        total = 0
+        while True:
+            count, _ = await self._execute(
+                "DELETE FROM idempotency_keys WHERE (principal, key) IN ("
+                "  SELECT principal, key FROM idempotency_keys WHERE expires_at <= %s "
+                "  LIMIT %s FOR UPDATE SKIP LOCKED)",
+                (now, PURGE_BATCH),
+            )
+            total += count
+            if count < PURGE_BATCH:
+                return total

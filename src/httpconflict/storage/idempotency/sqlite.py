@@ -7,21 +7,26 @@ Sharing the document store's connections lets the service record a key in
 the same transaction as the document it creates (`record`). Each statement
 runs as the document store's do: on the event loop unless a lock is in its
 way (`_sqlite.Connections`). There is no
-index on expiry: it would cost a page in every write, and `purge` is rare.
+index on expiry: it would cost a page in every write, and `purge` is rare
+(it walks the table a window at a time).
 """
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any, Final
 
 from ..._errors import IdempotencyKeyTaken
 from ..._idempotency import Completion, Record, StoredResponse
-from .._sqlite import DEFAULT_BUSY_TIMEOUT_MS, Connections
+from .._sqlite import DEFAULT_BUSY_TIMEOUT_MS, Connections, transaction
 from ._rows import COMPLETED, IN_FLIGHT, RECORD_COLUMNS, complete_args, record_args, to_record
 
+#: Rows `purge` reads, and at most deletes, per statement.
+PURGE_WINDOW: Final = 500
 SCHEMA: Final = [
     """CREATE TABLE IF NOT EXISTS idempotency_keys (
         principal TEXT NOT NULL,
@@ -172,5 +177,38 @@ class SQLiteIdempotencyStore:
         return to_record(rows[0]) if rows else None
 
     async def purge(self, *, now: float) -> int:
-        _, changed = await self._run("DELETE FROM idempotency_keys WHERE expires_at <= ?", (now,))
-        return changed
+        # With no index on expiry, the table is walked in key order, a window
+        # of rows at a time: no statement reads or deletes more than a window,
+        # so none holds the file's write lock for long, and other requests
+        # run between windows.
+        if self._sql is None:
+            raise RuntimeError("the store is not open; call open() first")
+        sql = self._sql
+        total = 0
+        after: tuple[str, str] = ("", "")
+        while window := await sql.run(partial(_window, after=after)):
+            expired = [(principal, key, now) for principal, key, ends in window if ends <= now]
+            if expired:
+                total += await sql.run(partial(_delete_expired, expired=expired))
+            after = window[-1][:2]
+            await asyncio.sleep(0)
+        return total
+
+
+def _window(db: sqlite3.Connection, after: tuple[str, str]) -> list[tuple[str, str, float]]:
+    rows: list[tuple[str, str, float]] = db.execute(
+        "SELECT principal, key, expires_at FROM idempotency_keys "
+        "WHERE (principal, key) > (?, ?) ORDER BY principal, key LIMIT ?",
+        (*after, PURGE_WINDOW),
+    ).fetchall()
+    return rows
+
+
+def _delete_expired(db: sqlite3.Connection, expired: list[tuple[str, str, float]]) -> int:
+    # expires_at again: a key claimed anew since the window was read stays.
+    with transaction(db):
+        cursor = db.executemany(
+            "DELETE FROM idempotency_keys WHERE principal = ? AND key = ? AND expires_at <= ?",
+            expired,
+        )
+    return cursor.rowcount
