@@ -30,6 +30,7 @@ FILES: Final = {
     "index.html": "text/html; charset=utf-8",
     "json.js": "text/javascript; charset=utf-8",
     "answers.js": "text/javascript; charset=utf-8",
+    "auth.js": "text/javascript; charset=utf-8",
     "editor.js": "text/javascript; charset=utf-8",
     "conflicts.js": "text/javascript; charset=utf-8",
     "browse.js": "text/javascript; charset=utf-8",

@@ -16,7 +16,7 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 async function call(url, init = {}) {
   let response;
   try {
-    response = await fetch(url, { cache: "no-store", ...init });
+    response = await authorizedFetch(url, { cache: "no-store", ...init });
   } catch (error) {
     return { response: null, body: null };
   }
@@ -43,6 +43,10 @@ function retryWait(answer, backoff) {
   if (header && /^\s*\d+\s*$/.test(header)) return Math.min(Number(header) * 1000, RETRY_AFTER_MAX_MS);
   return backoff * (0.75 + Math.random() / 2);
 }
+
+// A 403 as the user reads it: the service knows who is asking, and that caller lacks the
+// right (the problem says nothing more, by design). `what` is "read" or "write to".
+const forbidden = (what) => `You don't have the right to ${what} this collection`;
 
 // A refusal as the user reads it: the problem's title and detail (RFC 9457), or the status.
 function refusal(answer) {

@@ -15,8 +15,8 @@ async function openCollection(collection) {
   if (opened !== generation) return;
   const { response, body } = answer;
   if (!response || !response.ok) {
-    const why = response ? refusal(answer) : "no answer from the service";
-    browseError(`Could not open ${collection}: ${why}`);
+    if (response && response.status === 403) browseError(forbidden("read"));
+    else browseError(`Could not open ${collection}: ${response ? refusal(answer) : "no answer from the service"}`);
     return;
   }
   for (const item of body.items) {
@@ -84,6 +84,10 @@ async function createDocument(event) {
   setState("idle", "No document open");
   creating = null;
   const { response } = answer;
+  if (response.status === 403) {
+    browseError(`${forbidden("write to")}: the document was not created`);
+    return;
+  }
   if (!response.ok) {
     browseError(`Not created: ${refusal(answer)}`);
     return;

@@ -1,6 +1,7 @@
 // The httpconflict web editor: browse a collection, edit a document, never lose a keystroke.
 // This file holds the open document; json.js the JSON helpers, answers.js what an answer
-// means and when to retry, conflicts.js the conflict view, browse.js collections.
+// means and when to retry, auth.js the token a service may ask for (and the one fetch
+// wrapper), conflicts.js the conflict view, browse.js collections.
 //
 // Theory of operation. For the open document the page keeps three things:
 //   server  - the newest version seen (ETag + body), from a GET, a poll or a save's answer;
@@ -86,6 +87,7 @@ async function openDocument(collection, id) {
     }
     if (!unanswered(answer)) {
       if (response.status === 404) setState("error", stored ? DELETED : "No such document");
+      else if (response.status === 403) setState("error", forbidden("read"));
       else setState("error", `Cannot open this document: ${refusal(answer)}`);
       return;
     }
@@ -360,6 +362,8 @@ async function save() {
     if (current.stopped) return;
   } else if (response.status === 404) {
     current.error = DELETED;
+  } else if (response.status === 403) {
+    current.error = `${forbidden("write to")}: not saved; your changes are kept in this browser`;
   } else {
     current.error = `Not saved: ${refusal(answer)}`;
   }
@@ -384,7 +388,9 @@ async function readAgain(current) {
     }
     if (!unanswered(answer)) {
       current.retrying = null;
-      current.error = response.status === 404 ? DELETED : `Cannot read this document: ${refusal(answer)}`;
+      if (response.status === 404) current.error = DELETED;
+      else if (response.status === 403) current.error = forbidden("read");
+      else current.error = `Cannot read this document: ${refusal(answer)}`;
       return false;
     }
     current.retrying = retryingText(answer);
@@ -411,7 +417,7 @@ async function poll() {
   try {
     if (!current.inflight) {
       const etag = current.server.etag;
-      const response = await fetch(current.url, { cache: "no-store", headers: { "If-None-Match": etag } });
+      const response = await authorizedFetch(current.url, { cache: "no-store", headers: { "If-None-Match": etag } });
       // A save that started meanwhile answers with a newer version than this poll's.
       if (response.status === 200 && !current.inflight && current.server.etag === etag && !current.stopped) {
         current.server = { etag: response.headers.get("ETag"), body: await response.json() };
