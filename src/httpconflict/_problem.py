@@ -244,6 +244,28 @@ NOT_FOUND: Final = _type(
     "Nothing exists at this URL (a document that was never created, or was deleted).",
     "Check the URL. To create the document, PUT it with If-None-Match: *.",
 )
+UNAUTHORIZED: Final = _type(
+    "unauthorized",
+    "Authentication is required",
+    401,
+    "The service needs to know who is calling: the request carried no "
+    "credentials, or ones that are not valid (a token unknown or revoked, a "
+    "JWT expired, wrongly signed or unsigned). The WWW-Authenticate header "
+    'says which (RFC 6750 §3: error="invalid_token" for a bad one). '
+    "Nothing about the resource was read or changed.",
+    "Send Authorization: Bearer <token> with a valid API key or JWT; ask the "
+    "service's operator for one if you have none.",
+)
+FORBIDDEN: Final = _type(
+    "forbidden",
+    "You may not do this here",
+    403,
+    "You are authenticated, but the rules of this collection do not give you "
+    "the right this request needs (read, write or admin). The answer is the "
+    "same whether the document exists or not, and nothing was read or changed.",
+    "Ask an admin of the collection (or the service's operator) to grant your "
+    "principal or one of your roles the right named in `right`.",
+)
 METHOD_NOT_ALLOWED: Final = _type(
     "method-not-allowed",
     "Method not allowed",

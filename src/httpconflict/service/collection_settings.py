@@ -1,9 +1,13 @@
-"""A collection's settings: /v1/_collections/{collection}, its unique keys.
+"""A collection's settings: /v1/_collections/{collection}, its unique keys and access rules.
 
-``PUT`` replaces the declaration as a whole (``{"unique": ["email",
-["tenant", "slug"]]}``) and ``GET`` reads it. The store makes each key a
-unique index, so a duplicate write is refused by the database itself and
-answered 409 unique-violation naming the fields (`ConstraintViolated`).
+``PUT`` replaces the settings as a whole (``{"unique": ["email",
+["tenant", "slug"]], "access": {"read": ["role:staff"]}}``) and ``GET``
+reads them. The store makes each key a unique index, so a duplicate write
+is refused by the database itself and answered 409 unique-violation naming
+the fields (`ConstraintViolated`). ``access`` (optional; left out, the
+collection has no rules of its own) grants rights on the collection on top
+of the service's grants (see `_access`). Changing either needs the admin
+right; the rules are shown to admins only.
 """
 
 from __future__ import annotations
@@ -16,9 +20,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from .._access import AccessRules
 from .._errors import InvalidDocument
+from .._principal import Right
 from .._problem import METHOD_NOT_ALLOWED
 from ..storage import DocumentStore, UniqueKey, format_unique_keys, parse_unique_keys
+from .authorization import held_right
 from .config import ServiceConfig
 from .problems import problem_response
 from .requests import check_name, read_document
@@ -37,20 +44,25 @@ def _collection(request: Request) -> str:
 
 
 async def get_settings(request: Request) -> Response:
-    """The collection's declaration; one never declared has no unique keys."""
+    """The collection's settings; one never declared has no unique keys (and no rules)."""
     collection = _collection(request)
-    return _declaration(collection, await _store(request).unique_keys(collection))
+    store = _store(request)
+    keys = await store.unique_keys(collection)
+    if held_right(request.scope) < Right.ADMIN:
+        return _declaration(collection, keys)
+    return _declaration(collection, keys, await store.access_rules(collection))
 
 
 async def put_settings(request: Request) -> Response:
-    """Replace the collection's unique keys (409 if stored documents already collide)."""
+    """Replace the collection's settings (409 if stored documents already collide on a key)."""
     collection = _collection(request)
     config: ServiceConfig = request.app.state.config
     _, settings = await read_document(request, config.max_body)
     for member in settings:
-        if member != "unique":
+        if member not in ("unique", "access"):
             raise InvalidDocument(
-                f'unknown member {member!r}: the settings of a collection are "unique" only',
+                f"unknown member {member!r}: "
+                'the settings of a collection are "unique" and "access"',
                 member=member,
             )
     if "unique" not in settings:
@@ -59,7 +71,12 @@ async def put_settings(request: Request) -> Response:
             member="unique",
         )
     keys = parse_unique_keys(settings["unique"])
-    return _declaration(collection, await _store(request).declare_unique(collection, keys))
+    rules = AccessRules.from_json(settings["access"]) if "access" in settings else None
+    store = _store(request)
+    # Rules checked before anything is written: a bad one changes nothing.
+    declared = await store.declare_unique(collection, keys)
+    await store.set_access_rules(collection, rules)
+    return _declaration(collection, declared, rules)
 
 
 class _MethodNotAllowed:
@@ -79,8 +96,13 @@ class _MethodNotAllowed:
         await problem_response(request, problem, {"Allow": ALLOW})(scope, receive, send)
 
 
-def _declaration(collection: str, keys: tuple[UniqueKey, ...]) -> Response:
-    body = {"collection": collection, "unique": format_unique_keys(keys)}
+def _declaration(
+    collection: str, keys: tuple[UniqueKey, ...], access: AccessRules | None = None
+) -> Response:
+    """The settings' JSON, as PUT takes it: `access` left out when there are none (to show)."""
+    body: dict[str, object] = {"collection": collection, "unique": format_unique_keys(keys)}
+    if access is not None:
+        body["access"] = access.to_json()
     return Response(json.dumps(body, separators=(",", ":")), media_type="application/json")
 
 

@@ -20,6 +20,8 @@ current validators. What a refusal means is decided by the core
 A collection may declare unique keys (`declare_unique`): each is a unique
 index, so a write that would give a key a value another document holds is
 refused by the database itself, as `ConstraintViolated` (see `_unique`).
+It may also have access rules of its own (`access_rules`, see `_access`),
+kept as their JSON text.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final, Protocol, TypeAlias
 
+from .._access import AccessRules
 from .._etag import ETag
 from .._preconditions import Validators
 from .._write import Guard, WriteResult
@@ -213,6 +216,12 @@ class DocumentStore(Protocol):
 
     async def unique_keys(self, collection: str) -> tuple[UniqueKey, ...]:
         """The collection's unique keys, in declared order (none: empty)."""
+
+    async def access_rules(self, collection: str) -> AccessRules | None:
+        """The collection's own access rules, or None when it has none."""
+
+    async def set_access_rules(self, collection: str, rules: AccessRules | None) -> None:
+        """Make `rules` the collection's own access rules (None: it has none)."""
 
 
 def check_put_guard(guard: Guard) -> None:

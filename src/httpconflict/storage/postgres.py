@@ -22,6 +22,7 @@ each locks the documents table to build or drop its indexes.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Final
@@ -30,6 +31,7 @@ import psycopg
 from psycopg import AsyncConnection, sql
 from psycopg.rows import TupleRow
 
+from .._access import AccessRules
 from .._errors import IdempotencyKeyTaken, InvalidDocument
 from .._integrity_policy import ConstraintViolated
 from .._preconditions import Validators
@@ -89,6 +91,10 @@ CREATE TABLE IF NOT EXISTS unique_keys (
     fields text[] NOT NULL,
     index_name text NOT NULL UNIQUE,
     PRIMARY KEY (collection, position)
+);
+CREATE TABLE IF NOT EXISTS access_rules (
+    collection text COLLATE "C" PRIMARY KEY,
+    rules text NOT NULL          -- JSON: {"read": [...], "write": [...], "admin": [...]}
 );
 """
 
@@ -330,6 +336,22 @@ class PostgresDocumentStore:
             (collection,),
         )
         return tuple(tuple(fields) for (fields,) in rows)
+
+    async def access_rules(self, collection: str) -> AccessRules | None:
+        row = await self._one("SELECT rules FROM access_rules WHERE collection = %s", (collection,))
+        return None if row is None else AccessRules.from_json(json.loads(row[0]))
+
+    async def set_access_rules(self, collection: str, rules: AccessRules | None) -> None:
+        if rules is None:
+            await self._all(
+                "DELETE FROM access_rules WHERE collection = %s RETURNING 1", (collection,)
+            )
+            return
+        await self._all(
+            "INSERT INTO access_rules (collection, rules) VALUES (%s, %s) "
+            "ON CONFLICT (collection) DO UPDATE SET rules = excluded.rules RETURNING 1",
+            (collection, json.dumps(rules.to_json())),
+        )
 
     def idempotency_store(self) -> PostgresIdempotencyStore:
         return PostgresIdempotencyStore(self.conninfo, pool=self._pool)

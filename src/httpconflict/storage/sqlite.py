@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
+from .._access import AccessRules
 from .._integrity_policy import ConstraintViolated
 from .._preconditions import Validators
 from .._write import Guard, WriteResult
@@ -87,6 +88,10 @@ SCHEMA: Final = [
         fields TEXT NOT NULL,        -- JSON array of field names
         index_name TEXT NOT NULL UNIQUE,
         PRIMARY KEY (collection, position)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS access_rules (
+        collection TEXT PRIMARY KEY,
+        rules TEXT NOT NULL          -- JSON: {"read": [...], "write": [...], "admin": [...]}
     ) WITHOUT ROWID""",
     """CREATE TABLE IF NOT EXISTS settings (
         name TEXT PRIMARY KEY,
@@ -340,6 +345,26 @@ class SQLiteDocumentStore:
             ).fetchall()
         )
         return tuple(tuple(json.loads(fields)) for (fields,) in rows)
+
+    async def access_rules(self, collection: str) -> AccessRules | None:
+        row = await self._sql.run(
+            lambda db: db.execute(
+                "SELECT rules FROM access_rules WHERE collection = ?", (collection,)
+            ).fetchone()
+        )
+        return None if row is None else AccessRules.from_json(json.loads(row[0]))
+
+    async def set_access_rules(self, collection: str, rules: AccessRules | None) -> None:
+        args: tuple[str, ...] = (collection,)
+        if rules is None:
+            sql = "DELETE FROM access_rules WHERE collection = ?"
+        else:
+            sql = (
+                "INSERT INTO access_rules (collection, rules) VALUES (?, ?) "
+                "ON CONFLICT (collection) DO UPDATE SET rules = excluded.rules"
+            )
+            args = (collection, json.dumps(rules.to_json()))
+        await self._sql.run(lambda db: db.execute(sql, args))
 
     async def page_ids(self, collection: str, *, after: str | None, limit: int) -> list[str]:
         return await self._sql.run(lambda db: _page_ids(db, collection, after, limit))

@@ -1,0 +1,112 @@
+"""Authorization: every request under /v1/ needs a right on its collection.
+
+Theory of operation: the middleware runs after authentication (which left
+the principal in the scope) and before anything reads a document or an
+Idempotency-Key. `needed_right` reads which collection a request is about
+and which right it needs from its method and path alone; the rules in
+force are the service's grants (`--grant`) and the collection's own
+(`access`, read from the store on each request, so a change made through
+any worker holds at once on every one); `access_decision` decides. A
+refusal is answered here, before any handler runs: it cannot depend on
+whether a document exists, carries no ETag, Last-Modified nor body data,
+and a refused keyed write never claims its Idempotency-Key.
+
+Paths outside /v1/ (/healthz, /openapi.json, /problems/..., the editor's
+page and files) are public.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from .._access import RIGHTS, Access, AccessRules, access_decision
+from .._errors import ProblemError
+from .._principal import Principal, Right, principal_of
+from .._problem import FORBIDDEN, UNAUTHORIZED, ProblemDetails
+from ..asgi import send_error, send_problem
+from ..storage import DocumentStore
+
+#: What the service's grants are when none is configured: only principals
+#: holding the role "admin" may do anything (locked by default).
+DEFAULT_GRANTS: Final = ("admin=role:admin",)
+#: The highest right the request's principal holds on its collection, for
+#: handlers that show more to admins (absent: no authorization ran, every
+#: caller holds every right).
+RIGHT_SCOPE_KEY: Final = "httpconflict.right"
+#: RFC 6750 §3.1: a request that lacks any authentication information gets
+#: the challenge without an error code.
+CHALLENGE: Final = 'Bearer realm="httpconflict"'
+_READS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
+_NAMES: Final = {right: name for name, right in RIGHTS.items()}
+
+
+def needed_right(method: str, path: str) -> tuple[str | None, Right] | None:
+    """The collection a request is about (None: the service) and the right it needs.
+
+    None for a public path. Reading needs read; any other method on a
+    collection, its documents or their history needs write, and on the
+    collection's settings (its unique keys and access rules) admin.
+    """
+    if not path.startswith("/v1/") and path != "/v1":
+        return None
+    reads = method in _READS
+    segments = path[len("/v1/") :].split("/")
+    if segments[0] == "_collections":
+        collection = segments[1] if len(segments) > 1 and segments[1] else None
+        return collection, Right.READ if reads else Right.ADMIN
+    collection = segments[0] or None
+    return collection, Right.READ if reads else Right.WRITE
+
+
+class Authorization:
+    """ASGI middleware answering 401 or 403 to a request its principal has no right to."""
+
+    def __init__(self, app: ASGIApp, *, store: DocumentStore, grants: AccessRules) -> None:
+        self.app = app
+        self.store = store
+        self.grants = grants
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        needed = needed_right(scope["method"], scope["path"]) if scope["type"] == "http" else None
+        if needed is None:
+            await self.app(scope, receive, send)
+            return
+        collection, right = needed
+        rules = self.grants
+        if collection is not None:
+            try:
+                own = await self.store.access_rules(collection)
+            except ProblemError as error:  # the database is down: 503, never a 500
+                await send_error(scope, send, error)
+                return
+            if own is not None:
+                rules = rules | own
+        principal = principal_of(scope)
+        match access_decision(rules, principal, right):
+            case Access.ALLOWED:
+                scope[RIGHT_SCOPE_KEY] = rules.right_of(principal)
+                await self.app(scope, receive, send)
+            case Access.UNAUTHENTICATED:
+                problem = UNAUTHORIZED.problem(
+                    "this request needs credentials: send Authorization: Bearer <token>"
+                )
+                await send_problem(scope, send, problem, {"WWW-Authenticate": CHALLENGE})
+            case Access.FORBIDDEN:
+                await send_problem(scope, send, _forbidden(principal, right, collection))
+
+
+def _forbidden(principal: Principal, right: Right, collection: str | None) -> ProblemDetails:
+    where = "this collection" if collection is not None else "this service"
+    return FORBIDDEN.problem(
+        f"{principal.id} has no {_NAMES[right]} right on {where}",
+        right=_NAMES[right],
+        principal=principal.id,
+    )
+
+
+def held_right(scope: Scope) -> Right:
+    """The right the request's principal holds on its collection (see `RIGHT_SCOPE_KEY`)."""
+    held = scope.get(RIGHT_SCOPE_KEY, Right.ADMIN)
+    return held if isinstance(held, Right) else Right.READ
