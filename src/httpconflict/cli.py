@@ -16,6 +16,8 @@ from .service.config import (
     DEFAULT_MAX_BODY,
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_HEADER_BYTES,
+    DEFAULT_PURGE_INTERVAL,
+    DEFAULT_TOMBSTONE_RETENTION,
     ServiceConfig,
 )
 from .storage import DEFAULT_HISTORY, DEFAULT_SQLITE_BUSY_TIMEOUT, document_store
@@ -144,6 +146,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="SECONDS",
         help=f"how long answers are replayed (default: {DEFAULT_RETENTION:g})",
     )
+    erasure = serve.add_argument_group("erasure")
+    erasure.add_argument(
+        "--purge-interval",
+        type=float,
+        default=DEFAULT_PURGE_INTERVAL,
+        metavar="SECONDS",
+        help="how often old tombstones and expired idempotency keys are purged; 0: never "
+        f"(default: {DEFAULT_PURGE_INTERVAL:g})",
+    )
+    erasure.add_argument(
+        "--tombstone-retention",
+        type=float,
+        default=DEFAULT_TOMBSTONE_RETENTION,
+        metavar="SECONDS",
+        help="how long a deleted document's tombstone and history are kept "
+        f"(default: {DEFAULT_TOMBSTONE_RETENTION:g}, 30 days)",
+    )
     register_tools(commands)
     args = parser.parse_args(argv)
     if args.command == "serve":
@@ -170,6 +189,8 @@ def _serve(args: argparse.Namespace) -> int:
             header_timeout=args.header_timeout,
             body_timeout=args.body_timeout,
             max_connections=args.max_connections,
+            purge_interval=args.purge_interval,
+            tombstone_retention=args.tombstone_retention,
         )
         _check_shared(config, args.workers)
         # Open the database once here, so a wrong --db fails now with a

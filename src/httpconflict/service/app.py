@@ -8,6 +8,8 @@ written out in `openapi.py`.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import re
 from collections.abc import AsyncIterator, Callable
@@ -28,6 +30,7 @@ from .accesslog import AccessLog
 from .config import ServiceConfig
 from .documents import ROUTES
 from .health import Health
+from .purge import Purger
 
 
 def create_app(config: ServiceConfig | None = None) -> Starlette:
@@ -51,9 +54,17 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
         try:
             if keys is not None:
                 await keys.open()
+            purging = None
+            if config.purge_interval > 0:
+                purger = Purger(store, keys, config.purge_interval, config.tombstone_retention)
+                purging = asyncio.create_task(purger.run_forever())
             try:
                 yield
             finally:
+                if purging is not None:
+                    purging.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await purging
                 if keys is not None:
                     await keys.close()
         finally:

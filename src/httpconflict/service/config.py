@@ -15,6 +15,8 @@ DEFAULT_MAX_HEADER_BYTES: Final = 64 * 1024
 DEFAULT_HEADER_TIMEOUT: Final = 10.0
 DEFAULT_BODY_TIMEOUT: Final = 60.0
 DEFAULT_MAX_CONNECTIONS: Final = 1000
+DEFAULT_PURGE_INTERVAL: Final = 3600.0
+DEFAULT_TOMBSTONE_RETENTION: Final = 30 * 24 * 3600.0
 _PREFIX: Final = "HTTPCONFLICT_"
 
 LogFormat = Literal["text", "json", "off"]
@@ -58,6 +60,10 @@ class ServiceConfig:
     body_timeout: float = DEFAULT_BODY_TIMEOUT
     #: Open connections per worker; the first request of one beyond them gets 503.
     max_connections: int = DEFAULT_MAX_CONNECTIONS
+    #: Seconds between two purges of old tombstones and expired keys (0: never).
+    purge_interval: float = DEFAULT_PURGE_INTERVAL
+    #: Seconds a deleted document's tombstone (and history) is kept.
+    tombstone_retention: float = DEFAULT_TOMBSTONE_RETENTION
 
     def __post_init__(self) -> None:
         if self.history < 1:
@@ -76,6 +82,8 @@ class ServiceConfig:
             raise ValueError("header and body timeouts must be positive")
         if self.max_connections < 1:
             raise ValueError("max_connections must be at least 1")
+        if self.purge_interval < 0 or self.tombstone_retention < 0:
+            raise ValueError("purge interval and tombstone retention cannot be negative")
         if self.log_format not in ("text", "json", "off"):
             raise ValueError(f"log_format must be text, json or off, not {self.log_format!r}")
 

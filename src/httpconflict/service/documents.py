@@ -25,6 +25,7 @@ from .._write import Guard, WriteDecision, WriteOutcome, WriteResult, arun_write
 from ..storage import Document, DocumentStore
 from ..storage._documents import from_micros
 from .config import ServiceConfig
+from .erasure import erase_deleted, purge_requested
 from .keys import KeyedWrite
 from .lists import list_documents, list_versions
 from .patch import patch_document
@@ -136,10 +137,13 @@ async def put_document(request: Request) -> Response:
 
 
 async def delete_document(request: Request) -> Response:
-    """Delete a document (If-Match required)."""
+    """Delete a document (If-Match required); ``?purge=true``: with its history (`erasure`)."""
     collection, doc_id = _names(request)
+    purge = purge_requested(request)
     when = conditions(request)
     store = _store(request)
+    if purge and (erased := await erase_deleted(store, collection, doc_id)) is not None:
+        return erased
     now_us = _now_us()
     keyed = KeyedWrite.of(request)
     completion = keyed.completion(lambda _: (204, {}, b""))
@@ -153,7 +157,7 @@ async def delete_document(request: Request) -> Response:
         ),
         lambda: store.validators(collection, doc_id),
         lambda guard: keyed.run(
-            store.delete(collection, doc_id, guard, now_us, completion=completion)
+            store.delete(collection, doc_id, guard, now_us, completion=completion, purge=purge)
         ),
     )
     if decision.outcome is WriteOutcome.WRITTEN:
