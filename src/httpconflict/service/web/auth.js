@@ -20,6 +20,7 @@ const TOKEN_KEY = "httpconflict.token";
 let signIn = null;
 
 const storedToken = () => sessionStorage.getItem(TOKEN_KEY);
+const signingIn = () => signIn !== null;
 
 // RFC 6750 §3: "the resource server MUST include the HTTP WWW-Authenticate response
 // header field"; its auth-scheme is case-insensitive (RFC 9110 §11.1).

@@ -122,7 +122,8 @@ function stopDocument() {
 }
 
 function showState() {
-  if (doc.retrying) setState("offline", doc.retrying);
+  if (signingIn()) setState("signin", "Sign in to continue"); // the requests wait for a token
+  else if (doc.retrying) setState("offline", doc.retrying);
   else if (doc.conflict) setState("conflict", "Conflict: choose a value below");
   else if (doc.error) setState("error", doc.error);
   else if (doc.inflight) setState("saving", "Saving…");
