@@ -163,6 +163,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="how long a deleted document's tombstone and history are kept "
         f"(default: {DEFAULT_TOMBSTONE_RETENTION:g}, 30 days)",
     )
+    serve.add_argument_group(
+        "authorization (docs/security.md)",
+        "Who holds which right (read, write, admin) on every collection, besides a "
+        "collection's own access rules; with authentication on and no --grant: admin=role:admin.",
+    ).add_argument(
+        "--grant",
+        action="append",
+        default=[],
+        metavar="RIGHT=GRANTEE",
+        help="e.g. read=authenticated, write=role:writer, admin=token:ops; repeatable",
+    )
     register_tools(commands)
     args = parser.parse_args(argv)
     if args.command == "serve":
@@ -191,6 +202,7 @@ def _serve(args: argparse.Namespace) -> int:
             max_connections=args.max_connections,
             purge_interval=args.purge_interval,
             tombstone_retention=args.tombstone_retention,
+            grants="\n".join(args.grant),
         )
         _check_shared(config, args.workers)
         # Open the database once here, so a wrong --db fails now with a

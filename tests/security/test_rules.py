@@ -18,7 +18,6 @@ import pytest
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from httpconflict._access import AccessRules
 from httpconflict._principal import PRINCIPAL_SCOPE_KEY, Principal, Right
 from httpconflict.service.app import create_app
 from httpconflict.service.authorization import Authorization, needed_right
@@ -73,13 +72,13 @@ class InProcess:
 
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[InProcess]:
-    app = create_app(ServiceConfig(db=str(tmp_path / "db.sqlite")))
-    grants = AccessRules.from_grants(["admin=role:admin"])
+    config = ServiceConfig(db=str(tmp_path / "db.sqlite"))
+    app = create_app(config)
     # Where the service puts it: after authentication, before Idempotency-Keys.
     at = next(i for i, m in enumerate(app.user_middleware) if m.cls == ServerErrors)  # type: ignore[comparison-overlap]  # a class is a factory
     app.user_middleware[at + 1 : at + 1] = [
         Middleware(_Caller),
-        Middleware(Authorization, store=app.state.store, grants=grants),
+        Middleware(Authorization, store=app.state.store, grants=config.access_grants),
     ]
     loop = asyncio.new_event_loop()
     lifespan = app.router.lifespan_context(app)

@@ -28,9 +28,6 @@ from .._problem import FORBIDDEN, UNAUTHORIZED, ProblemDetails
 from ..asgi import send_error, send_problem
 from ..storage import DocumentStore
 
-#: What the service's grants are when none is configured: only principals
-#: holding the role "admin" may do anything (locked by default).
-DEFAULT_GRANTS: Final = ("admin=role:admin",)
 #: The highest right the request's principal holds on its collection, for
 #: handlers that show more to admins (absent: no authorization ran, every
 #: caller holds every right).

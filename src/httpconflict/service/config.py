@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, fields
 from typing import Final, Literal
 
+from .._access import AccessRules
 from ..storage import DEFAULT_HISTORY, DEFAULT_SQLITE_BUSY_TIMEOUT
 from ..storage.idempotency import DEFAULT_LEASE, DEFAULT_RETENTION
 
@@ -17,6 +18,8 @@ DEFAULT_BODY_TIMEOUT: Final = 60.0
 DEFAULT_MAX_CONNECTIONS: Final = 1000
 DEFAULT_PURGE_INTERVAL: Final = 3600.0
 DEFAULT_TOMBSTONE_RETENTION: Final = 30 * 24 * 3600.0
+#: The service's grants when none is configured: locked, but for role "admin".
+DEFAULT_GRANTS: Final = ("admin=role:admin",)
 _PREFIX: Final = "HTTPCONFLICT_"
 
 LogFormat = Literal["text", "json", "off"]
@@ -64,6 +67,9 @@ class ServiceConfig:
     purge_interval: float = DEFAULT_PURGE_INTERVAL
     #: Seconds a deleted document's tombstone (and history) is kept.
     tombstone_retention: float = DEFAULT_TOMBSTONE_RETENTION
+    #: The service's grants, one RIGHT=GRANTEE a line, holding on every
+    #: collection (see `_access`); "": admin=role:admin alone.
+    grants: str = ""
 
     def __post_init__(self) -> None:
         if self.history < 1:
@@ -84,8 +90,15 @@ class ServiceConfig:
             raise ValueError("max_connections must be at least 1")
         if self.purge_interval < 0 or self.tombstone_retention < 0:
             raise ValueError("purge interval and tombstone retention cannot be negative")
+        self.access_grants  # noqa: B018  # a bad grant fails here, before the service starts
         if self.log_format not in ("text", "json", "off"):
             raise ValueError(f"log_format must be text, json or off, not {self.log_format!r}")
+
+    @property
+    def access_grants(self) -> AccessRules:
+        """The service's grants: those of `grants`, or admin=role:admin when none is set."""
+        lines = [line for line in self.grants.splitlines() if line.strip()]
+        return AccessRules.from_grants(lines or DEFAULT_GRANTS)
 
     def to_env(self) -> dict[str, str]:
         """The settings as environment variables, for worker processes."""
