@@ -126,13 +126,19 @@ def collection(client: InProcess) -> str:
         ("GET", "/v1/_collections/c", ("c", Right.READ)),
         ("PUT", "/v1/_collections/c", ("c", Right.ADMIN)),
         ("DELETE", "/v1/_collections/c", ("c", Right.ADMIN)),
+        ("DELETE", "/v1/c/d?purge=true", ("c", Right.ADMIN)),
+        ("DELETE", "/v1/c/d?purge=TRUE", ("c", Right.ADMIN)),
+        ("DELETE", "/v1/c/d?purge=false&purge=true", ("c", Right.ADMIN)),
+        ("DELETE", "/v1/c/d?purge=false", ("c", Right.WRITE)),
+        ("DELETE", "/v1/c/d?purged=true", ("c", Right.WRITE)),
         ("GET", "/v1/", (None, Right.READ)),
         ("POST", "/v1/_collections/", (None, Right.ADMIN)),
     ],
 )
 def test_needed_right(method: str, path: str, expected: tuple[str | None, Right] | None) -> None:
     """Each route needs the right its method implies on the collection its path names."""
-    assert needed_right(method, path) == expected
+    path, _, query = path.partition("?")
+    assert needed_right(method, path, query) == expected
 
 
 def test_each_role_gets_its_right(client: InProcess, collection: str) -> None:
@@ -194,6 +200,16 @@ def test_refused_keyed_write_leaves_its_key_unclaimed(client: InProcess, collect
     created = client.post(f"/v1/{collection}", json={"n": 1}, headers={**WRITER, **key})
     assert created.status_code == 201
     assert "idempotent-replayed" not in created.headers
+
+
+def test_purging_needs_admin(client: InProcess, collection: str) -> None:
+    """A writer may delete but not erase the history; an admin may."""
+    etag = client.get(f"/v1/{collection}/d", headers=WRITER).headers["etag"]
+    purge = f"/v1/{collection}/d?purge=true"
+    body = assert_problem(client.delete(purge, headers={**WRITER, "If-Match": etag}), 403)
+    assert body["right"] == "admin"
+    assert client.delete(purge, headers={**ADMIN, "If-Match": etag}).status_code == 204
+    assert client.get(f"/v1/{collection}/d/versions", headers=ADMIN).status_code == 404
 
 
 def test_admin_role_holds_every_right_everywhere(client: InProcess, collection: str) -> None:

@@ -18,6 +18,7 @@ page and files) are public.
 from __future__ import annotations
 
 from typing import Final
+from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -27,6 +28,7 @@ from .._principal import Principal, Right, principal_of
 from .._problem import FORBIDDEN, UNAUTHORIZED, ProblemDetails
 from ..asgi import send_error, send_problem
 from ..storage import DocumentStore
+from .erasure import PURGE
 
 #: The highest right the request's principal holds on its collection, for
 #: handlers that show more to admins (absent: no authorization ran, every
@@ -39,12 +41,14 @@ _READS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 _NAMES: Final = {right: name for name, right in RIGHTS.items()}
 
 
-def needed_right(method: str, path: str) -> tuple[str | None, Right] | None:
+def needed_right(method: str, path: str, query: str = "") -> tuple[str | None, Right] | None:
     """The collection a request is about (None: the service) and the right it needs.
 
     None for a public path. Reading needs read; any other method on a
     collection, its documents or their history needs write, and on the
-    collection's settings (its unique keys and access rules) admin.
+    collection's settings (its unique keys and access rules) admin, as
+    does a DELETE that asks to purge the history (`erasure`): a writer may
+    delete, only an admin may make the past unreadable.
     """
     if not path.startswith("/v1/") and path != "/v1":
         return None
@@ -54,7 +58,23 @@ def needed_right(method: str, path: str) -> tuple[str | None, Right] | None:
         collection = segments[1] if len(segments) > 1 and segments[1] else None
         return collection, Right.READ if reads else Right.ADMIN
     collection = segments[0] or None
+    if method == "DELETE" and _purges(query):
+        return collection, Right.ADMIN
     return collection, Right.READ if reads else Right.WRITE
+
+
+def _purges(query: str) -> bool:
+    """Whether a query may ask for a purge: any `purge` but ``purge=false`` counts.
+
+    Erring towards admin: a value the handler would refuse (400) is refused
+    as a purge first, never let through as a plain delete.
+    """
+    if PURGE not in query:
+        return False
+    return any(
+        name == PURGE and value != "false"
+        for name, value in parse_qsl(query, keep_blank_values=True)
+    )
 
 
 class Authorization:
@@ -66,7 +86,10 @@ class Authorization:
         self.grants = grants
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        needed = needed_right(scope["method"], scope["path"]) if scope["type"] == "http" else None
+        needed = None
+        if scope["type"] == "http":
+            query = scope.get("query_string", b"").decode("latin-1")
+            needed = needed_right(scope["method"], scope["path"], query)
         if needed is None:
             await self.app(scope, receive, send)
             return
