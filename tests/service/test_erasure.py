@@ -117,6 +117,34 @@ def test_a_bad_purge_value_is_a_400(http: httpx.Client) -> None:
     assert answer.json()["parameter"] == "purge"
 
 
+def test_a_collection_may_purge_on_every_delete(http: httpx.Client) -> None:
+    """With {"purge_on_delete": true} in its settings, a plain delete there purges."""
+    collection = f"c{uuid.uuid4().hex[:12]}"
+    settings = f"/v1/_collections/{collection}"
+    put = http.put(settings, json={"unique": [], "purge_on_delete": True})
+    assert put.status_code == 200, put.text
+    assert put.json() == {"collection": collection, "unique": [], "purge_on_delete": True}
+    assert http.get(settings).json()["purge_on_delete"] is True
+    url = f"/v1/{collection}/{uuid.uuid4().hex}"
+    etag = _with_history(http, url)
+    assert http.delete(url + "?purge=false", headers={"If-Match": etag}).status_code == 204
+    assert_problem(http.get(url + "/versions"), 404, "not-found")
+    # Turned off again: a plain delete keeps the history.
+    off = http.put(settings, json={"unique": []})
+    assert off.json() == {"collection": collection, "unique": []}
+    url = f"/v1/{collection}/{uuid.uuid4().hex}"
+    etag = _with_history(http, url)
+    assert http.delete(url, headers={"If-Match": etag}).status_code == 204
+    assert len(http.get(url + "/versions").json()["items"]) == 3
+
+
+def test_purge_on_delete_is_a_boolean(http: httpx.Client) -> None:
+    """A "purge_on_delete" that is not true or false is a 422 naming the member."""
+    answer = http.put("/v1/_collections/people", json={"unique": [], "purge_on_delete": "yes"})
+    assert_problem(answer, 422, "invalid-document")
+    assert answer.json()["member"] == "purge_on_delete"
+
+
 # --- the schedule ----------------------------------------------------------------------
 
 

@@ -31,6 +31,8 @@ from .problems import problem_response
 from .requests import check_name, read_document
 
 SETTINGS: Final = "/v1/_collections/{collection}"
+#: Every delete in the collection purges the document's history (see `erasure`).
+PURGE_ON_DELETE: Final = "purge_on_delete"
 ALLOW: Final = "GET, HEAD, PUT"
 
 
@@ -48,9 +50,10 @@ async def get_settings(request: Request) -> Response:
     collection = _collection(request)
     store = _store(request)
     keys = await store.unique_keys(collection)
+    purge = await store.purges_on_delete(collection)
     if held_right(request.scope) < Right.ADMIN:
-        return _declaration(collection, keys)
-    return _declaration(collection, keys, await store.access_rules(collection))
+        return _declaration(collection, keys, purge=purge)
+    return _declaration(collection, keys, await store.access_rules(collection), purge=purge)
 
 
 async def put_settings(request: Request) -> Response:
@@ -59,10 +62,10 @@ async def put_settings(request: Request) -> Response:
     config: ServiceConfig = request.app.state.config
     _, settings = await read_document(request, config.max_body)
     for member in settings:
-        if member not in ("unique", "access"):
+        if member not in ("unique", "access", PURGE_ON_DELETE):
             raise InvalidDocument(
                 f"unknown member {member!r}: "
-                'the settings of a collection are "unique" and "access"',
+                'the settings of a collection are "unique", "access" and "purge_on_delete"',
                 member=member,
             )
     if "unique" not in settings:
@@ -72,11 +75,17 @@ async def put_settings(request: Request) -> Response:
         )
     keys = parse_unique_keys(settings["unique"])
     rules = AccessRules.from_json(settings["access"]) if "access" in settings else None
+    purge = settings.get(PURGE_ON_DELETE, False)
+    if not isinstance(purge, bool):
+        raise InvalidDocument(
+            '"purge_on_delete" is true or false (left out: false)', member=PURGE_ON_DELETE
+        )
     store = _store(request)
     # Rules checked before anything is written: a bad one changes nothing.
     declared = await store.declare_unique(collection, keys)
     await store.set_access_rules(collection, rules)
-    return _declaration(collection, declared, rules)
+    await store.set_purge_on_delete(collection, purge)
+    return _declaration(collection, declared, rules, purge=purge)
 
 
 class _MethodNotAllowed:
@@ -97,12 +106,21 @@ class _MethodNotAllowed:
 
 
 def _declaration(
-    collection: str, keys: tuple[UniqueKey, ...], access: AccessRules | None = None
+    collection: str,
+    keys: tuple[UniqueKey, ...],
+    access: AccessRules | None = None,
+    *,
+    purge: bool = False,
 ) -> Response:
-    """The settings' JSON, as PUT takes it: `access` left out when there are none (to show)."""
+    """The settings' JSON, as PUT takes it; `access` and `purge_on_delete` only when set.
+
+    `access` is left out when there are none, or none to show.
+    """
     body: dict[str, object] = {"collection": collection, "unique": format_unique_keys(keys)}
     if access is not None:
         body["access"] = access.to_json()
+    if purge:
+        body[PURGE_ON_DELETE] = True
     return Response(json.dumps(body, separators=(",", ":")), media_type="application/json")
 
 

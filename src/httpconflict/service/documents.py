@@ -25,7 +25,7 @@ from .._write import Guard, WriteDecision, WriteOutcome, WriteResult, arun_write
 from ..storage import Document, DocumentStore
 from ..storage._documents import from_micros
 from .config import ServiceConfig
-from .erasure import erase_deleted, purge_requested
+from .erasure import erase_deleted, purge_wanted
 from .keys import KeyedWrite
 from .lists import list_documents, list_versions
 from .patch import patch_document
@@ -139,9 +139,9 @@ async def put_document(request: Request) -> Response:
 async def delete_document(request: Request) -> Response:
     """Delete a document (If-Match required); ``?purge=true``: with its history (`erasure`)."""
     collection, doc_id = _names(request)
-    purge = purge_requested(request)
-    when = conditions(request)
     store = _store(request)
+    purge = await purge_wanted(request, store, collection)
+    when = conditions(request)
     if purge and (erased := await erase_deleted(store, collection, doc_id)) is not None:
         return erased
     now_us = _now_us()

@@ -236,10 +236,15 @@ _UNIQUE: Final = {
     "description": "Unique keys: a top-level field name, or a list of names unique together.",
     "items": {"oneOf": [_FIELD, {"type": "array", "minItems": 1, "maxItems": 8, "items": _FIELD}]},
 }
+_PURGE_ON_DELETE: Final = {
+    "type": "boolean",
+    "default": False,
+    "description": "Every delete in the collection purges the document's history.",
+}
 _SETTINGS: Final = {
     "type": "object",
     "required": ["unique"],
-    "properties": {"unique": _UNIQUE},
+    "properties": {"unique": _UNIQUE, "purge_on_delete": _PURGE_ON_DELETE},
     "additionalProperties": False,
 }
 _SETTINGS_ANSWER: Final = {
@@ -249,7 +254,11 @@ _SETTINGS_ANSWER: Final = {
             "schema": {
                 "type": "object",
                 "required": ["collection", "unique"],
-                "properties": {"collection": {"type": "string"}, "unique": _UNIQUE},
+                "properties": {
+                    "collection": {"type": "string"},
+                    "unique": _UNIQUE,
+                    "purge_on_delete": _PURGE_ON_DELETE,
+                },
             }
         }
     },
@@ -382,12 +391,23 @@ PATHS: Final[dict[str, Any]] = {
         ),
         "delete": _operation(
             "delete_document",
-            "Delete a document (If-Match required)",
+            "Delete a document (If-Match required); ?purge=true: with its history",
             {
                 "204": {"description": "Deleted.", "headers": _REPLAYED},
                 **_problems(400, 404, 409, 412, 422, 428, 503, 504),
             },
-            parameters=[IF_MATCH, IF_UNMODIFIED_SINCE, IDEMPOTENCY_KEY],
+            parameters=[
+                IF_MATCH,
+                IF_UNMODIFIED_SINCE,
+                IDEMPOTENCY_KEY,
+                _parameter(
+                    "purge",
+                    "query",
+                    "true: erase the document's history with it (admin right); on a "
+                    "document already deleted, erase the history its tombstone kept.",
+                    {"type": "boolean", "default": False},
+                ),
+            ],
         ),
     },
     "/v1/{collection}": {

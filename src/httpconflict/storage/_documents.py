@@ -217,6 +217,12 @@ class DocumentStore(Protocol):
     async def unique_keys(self, collection: str) -> tuple[UniqueKey, ...]:
         """The collection's unique keys, in declared order (none: empty)."""
 
+    async def purges_on_delete(self, collection: str) -> bool:
+        """Whether every delete in the collection purges the document's history."""
+
+    async def set_purge_on_delete(self, collection: str, purge: bool) -> None:
+        """Make every delete in the collection purge (True), or only those asked to."""
+
     async def access_rules(self, collection: str) -> AccessRules | None:
         """The collection's own access rules, or None when it has none."""
 

@@ -92,6 +92,9 @@ CREATE TABLE IF NOT EXISTS unique_keys (
     index_name text NOT NULL UNIQUE,
     PRIMARY KEY (collection, position)
 );
+CREATE TABLE IF NOT EXISTS purging_collections (
+    collection text COLLATE "C" PRIMARY KEY  -- every delete here purges the history
+);
 CREATE TABLE IF NOT EXISTS access_rules (
     collection text COLLATE "C" PRIMARY KEY,
     rules text NOT NULL          -- JSON: {"read": [...], "write": [...], "admin": [...]}
@@ -336,6 +339,21 @@ class PostgresDocumentStore:
             (collection,),
         )
         return tuple(tuple(fields) for (fields,) in rows)
+
+    async def purges_on_delete(self, collection: str) -> bool:
+        row = await self._one(
+            "SELECT 1 FROM purging_collections WHERE collection = %s", (collection,)
+        )
+        return row is not None
+
+    async def set_purge_on_delete(self, collection: str, purge: bool) -> None:
+        sql = (
+            "INSERT INTO purging_collections (collection) VALUES (%s) "
+            "ON CONFLICT DO NOTHING RETURNING 1"
+            if purge
+            else "DELETE FROM purging_collections WHERE collection = %s RETURNING 1"
+        )
+        await self._all(sql, (collection,))
 
     async def access_rules(self, collection: str) -> AccessRules | None:
         row = await self._one("SELECT rules FROM access_rules WHERE collection = %s", (collection,))

@@ -93,6 +93,9 @@ SCHEMA: Final = [
         collection TEXT PRIMARY KEY,
         rules TEXT NOT NULL          -- JSON: {"read": [...], "write": [...], "admin": [...]}
     ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS purging_collections (
+        collection TEXT PRIMARY KEY  -- every delete here purges the history
+    ) WITHOUT ROWID""",
     """CREATE TABLE IF NOT EXISTS settings (
         name TEXT PRIMARY KEY,
         value INTEGER NOT NULL
@@ -345,6 +348,22 @@ class SQLiteDocumentStore:
             ).fetchall()
         )
         return tuple(tuple(json.loads(fields)) for (fields,) in rows)
+
+    async def purges_on_delete(self, collection: str) -> bool:
+        row = await self._sql.run(
+            lambda db: db.execute(
+                "SELECT 1 FROM purging_collections WHERE collection = ?", (collection,)
+            ).fetchone()
+        )
+        return row is not None
+
+    async def set_purge_on_delete(self, collection: str, purge: bool) -> None:
+        sql = (
+            "INSERT INTO purging_collections (collection) VALUES (?) ON CONFLICT DO NOTHING"
+            if purge
+            else "DELETE FROM purging_collections WHERE collection = ?"
+        )
+        await self._sql.run(lambda db: db.execute(sql, (collection,)))
 
     async def access_rules(self, collection: str) -> AccessRules | None:
         row = await self._sql.run(
