@@ -55,6 +55,7 @@ EXPECTED = [
     "ReadDocument",
     "ReadOutcome",
     "Snapshot",
+    "Unauthorized",
     "Unavailable",
     "UnsupportedMediaType",
     "Validators",

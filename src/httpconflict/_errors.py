@@ -194,6 +194,20 @@ class PreconditionRequired(ProblemError):
     problem_type = _problem.PRECONDITION_REQUIRED
 
 
+class Unauthorized(ProblemError):
+    """The request has no valid bearer credential where one is required (401).
+
+    `error` is RFC 6750's error code for the WWW-Authenticate header:
+    None when no credential came, "invalid_token" when one was refused.
+    """
+
+    problem_type = _problem.UNAUTHORIZED
+
+    def __init__(self, detail: str, *, error: str | None = None) -> None:
+        super().__init__(detail)
+        self.error = error
+
+
 class Unavailable(ProblemError):
     """The backing store is busy or unreachable; nothing was applied (503).
 

@@ -10,9 +10,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .service.config import (
+    AUTH_METHODS,
     DEFAULT_BODY_TIMEOUT,
     DEFAULT_DB,
     DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_JWT_LEEWAY,
     DEFAULT_MAX_BODY,
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_HEADER_BYTES,
@@ -22,7 +24,14 @@ from .service.config import (
 )
 from .storage import DEFAULT_HISTORY, DEFAULT_SQLITE_BUSY_TIMEOUT, document_store
 from .storage.idempotency import DEFAULT_LEASE, DEFAULT_RETENTION, idempotency_store
+from .storage.tokens import token_store
 from .tools import register_all as register_tools
+
+
+def register_token_command(commands: argparse._SubParsersAction[Any]) -> None:
+    from .service.token_command import register
+
+    register(commands)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -114,6 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="N",
         help=f"open connections a worker serves; 503 beyond (default: {DEFAULT_MAX_CONNECTIONS})",
     )
+    _add_auth_arguments(serve)
     keys = serve.add_argument_group("idempotency keys (POST /v1/{collection})")
     keys.add_argument(
         "--idempotency",
@@ -175,6 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="e.g. read=authenticated, write=role:writer, admin=token:ops; repeatable",
     )
     register_tools(commands)
+    register_token_command(commands)
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args)
@@ -203,6 +214,14 @@ def _serve(args: argparse.Namespace) -> int:
             purge_interval=args.purge_interval,
             tombstone_retention=args.tombstone_retention,
             grants="\n".join(args.grant),
+            auth=",".join(args.auth),
+            jwt_secret=args.jwt_secret,
+            jwt_jwks=args.jwt_jwks,
+            jwt_audience=args.jwt_audience,
+            jwt_issuer=args.jwt_issuer,
+            jwt_roles_claim=args.jwt_roles_claim,
+            jwt_principal_claim=args.jwt_principal_claim,
+            jwt_leeway=args.jwt_leeway,
         )
         _check_shared(config, args.workers)
         # Open the database once here, so a wrong --db fails now with a
@@ -236,6 +255,56 @@ def _serve(args: argparse.Namespace) -> int:
         server_header=False,
     )
     return 0
+
+
+def _add_auth_arguments(serve: argparse.ArgumentParser) -> None:
+    auth = serve.add_argument_group(
+        "authentication (docs/security.md)",
+        "Callers send Authorization: Bearer <API token or JWT>; without --auth every "
+        "caller is anonymous.",
+    )
+    auth.add_argument(
+        "--auth",
+        action="append",
+        choices=AUTH_METHODS,
+        default=[],
+        help="accept API tokens (httpconflict token create) and/or JWTs; repeat for both",
+    )
+    auth.add_argument(
+        "--jwt-secret",
+        default=os.environ.get("HTTPCONFLICT_JWT_SECRET", ""),
+        metavar="SECRET",
+        help="shared secret of HS256/384/512 JWTs (better: the HTTPCONFLICT_JWT_SECRET "
+        "variable, which no process listing shows)",
+    )
+    auth.add_argument(
+        "--jwt-jwks",
+        default="",
+        metavar="FILE_OR_URL",
+        help="JWKS file or https:// URL of the public keys signing JWTs",
+    )
+    auth.add_argument("--jwt-audience", default="", help="the aud a JWT must name")
+    auth.add_argument("--jwt-issuer", default="", help="the iss a JWT must name")
+    auth.add_argument(
+        "--jwt-roles-claim",
+        default="roles",
+        metavar="CLAIM",
+        help="claim holding a JWT's roles: a list or space-separated string; dots nest, "
+        "as in realm_access.roles (default: roles)",
+    )
+    auth.add_argument(
+        "--jwt-principal-claim",
+        default="sub",
+        metavar="CLAIM",
+        help="claim naming a JWT's principal, jwt:<value> (default: sub)",
+    )
+    auth.add_argument(
+        "--jwt-leeway",
+        type=float,
+        default=DEFAULT_JWT_LEEWAY,
+        metavar="SECONDS",
+        help=f"clock skew allowed for exp, nbf and iat (default: {DEFAULT_JWT_LEEWAY:g})",
+    )
 
 
 #: SQLite names of a database private to one connection, hence to one process.
@@ -296,6 +365,10 @@ async def _check_database(config: ServiceConfig) -> None:
             keys = idempotency_store(config.idempotency, documents=store)
             await keys.open()
             await keys.close()
+        if "tokens" in config.auth_methods:
+            tokens = token_store(config.db)
+            await tokens.open()
+            await tokens.close()
     finally:
         await store.close()
 

@@ -23,8 +23,10 @@ from tests.servers import ServiceProcess, start_service
 JSON = {"content-type": "application/json"}
 JSON_PATCH = {"content-type": "application/json-patch+json"}
 # An access line of either format, and one answered 409, 412 or 428.
-ACCESS = re.compile(r'^\{.*"status":\d{3}|^\d{4}-\d\d-\d\dT\S+Z [A-Z]+ .* \d{3} \S+ [\d.]+ms$')
-CONFLICT = re.compile(r'"status":(?:409|412|428)\b|^\S+ [A-Z]+ .* (?:409|412|428) \S+ [\d.]+ms$')
+ACCESS = re.compile(r'^\{.*"status":\d{3}|^\d{4}-\d\d-\d\dT\S+Z [A-Z]+ .* \d{3} \S+ [\d.]+ms \S+$')
+CONFLICT = re.compile(
+    r'"status":(?:409|412|428)\b|^\S+ [A-Z]+ .* (?:409|412|428) \S+ [\d.]+ms \S+$'
+)
 
 
 def provoke(http: httpx.Client) -> None:

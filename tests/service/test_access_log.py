@@ -53,6 +53,7 @@ def test_json_lines(service: ServiceProcess) -> None:
     ok = [r for r in service.access_log() if r["status"] == 201 and r["path"] == "/v1/notes/x"]
     assert ok
     assert ok[0]["problem"] is None
+    assert ok[0]["principal"] is None  # no authentication configured
 
 
 def test_text_lines(tmp_path: Path) -> None:
@@ -63,8 +64,9 @@ def test_text_lines(tmp_path: Path) -> None:
         found = lines(service, r" PUT /v1/notes/x ", count=2)
     assert len(found) == 2
     stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
-    assert re.fullmatch(stamp + r" PUT /v1/notes/x 201 - \d+\.\d\dms", found[0])
-    assert re.fullmatch(stamp + r" PUT /v1/notes/x 412 precondition-failed \d+\.\d\dms", found[1])
+    # The last field is the principal: "-" where no authentication ran.
+    assert re.fullmatch(stamp + r" PUT /v1/notes/x 201 - \d+\.\d\dms -", found[0])
+    assert re.fullmatch(stamp + r" PUT /v1/notes/x 412 precondition-failed \d+\.\d\dms -", found[1])
 
 
 @pytest.mark.parametrize("fmt", ["off"])
@@ -108,7 +110,7 @@ def test_a_request_cut_off_by_its_client_is_499() -> None:
         {"type": "http.disconnect"},
     ]
     line = logged(reads_until_the_end, cut)
-    assert re.fullmatch(r"\S+ POST /v1/notes 499 - \d+\.\d\dms\n", line), line
+    assert re.fullmatch(r"\S+ POST /v1/notes 499 - \d+\.\d\dms -\n", line), line
     whole: list[Message] = [{"type": "http.request", "body": b"{}", "more_body": False}]
     assert " POST /v1/notes 201 - " in logged(reads_until_the_end, whole)
 

@@ -1,12 +1,17 @@
-"""One access-log line per request: method, path, status, problem type, duration.
+"""One access-log line per request: method, path, status, problem type, duration, principal.
 
 Operators find where conflicts come from by grouping these lines by
 problem type and path.
 
-    text: 2026-11-24T20:11:22.123Z PUT /v1/notes/a 412 precondition-failed 1.24ms
+    text: 2026-11-24T20:11:22.123Z PUT /v1/notes/a 412 precondition-failed 1.24ms token:ci
     json: {"time": "...", "method": "PUT", "path": "/v1/notes/a", "status": 412,
            "problem": "precondition-failed", "duration_ms": 1.24, "client": "127.0.0.1",
-           "worker": 4242}
+           "worker": 4242, "principal": "token:ci"}
+
+The principal is the id authentication left in the scope ("token:<name>",
+"jwt:<sub>", "anonymous"), never a credential; none (null, "-") when no
+authentication ran or it refused the request. In text, a character of the
+id that would split or break the line (a space, a control) is escaped.
 
 A request the client gave up on before any answer was started (it went
 away in the middle of its body, so nothing was executed and nothing
@@ -28,6 +33,7 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, TextIO
 
+from .._principal import PRINCIPAL_SCOPE_KEY, Principal
 from ..asgi import PROBLEM_SCOPE_KEY
 from .config import LogFormat
 
@@ -86,6 +92,8 @@ class AccessLog:
             self._write(scope, status, problem, duration_ms)
 
     def _write(self, scope: Scope, status: int, problem: str | None, duration_ms: float) -> None:
+        found = scope.get(PRINCIPAL_SCOPE_KEY)
+        principal = found.id if isinstance(found, Principal) else None
         now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         if self.log_format == "json":
             client = scope.get("client")
@@ -98,10 +106,17 @@ class AccessLog:
                 "duration_ms": round(duration_ms, 3),
                 "client": client[0] if client else None,
                 "worker": self.pid,
+                "principal": principal,
             }
             line = json.dumps(record, separators=(",", ":"))
         else:
             method, path = scope["method"], scope["path"]
-            line = f"{now} {method} {path} {status} {problem or '-'} {duration_ms:.2f}ms"
+            who = "-" if principal is None else _one_token(principal)
+            line = f"{now} {method} {path} {status} {problem or '-'} {duration_ms:.2f}ms {who}"
         self.stream.write(line + "\n")
         self.stream.flush()
+
+
+def _one_token(text: str) -> str:
+    """`text` with spaces and controls escaped, so it stays one field of one line."""
+    return "".join(c if c.isprintable() and not c.isspace() else f"\\u{ord(c):04x}" for c in text)

@@ -14,6 +14,7 @@ import dataclasses
 import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -22,15 +23,21 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .._idempotency_policy import DEFAULT_REPLAY_HEADERS
+from .._principal import principal_of
 from ..asgi import IdempotencyMiddleware, IdempotencyPolicy, Scope
 from ..storage import document_store
 from ..storage.idempotency import idempotency_store
+from ..storage.tokens import TokenStore, token_store
 from . import collection_settings, editor, openapi, problem_pages, problems
 from .accesslog import AccessLog
+from .auth import Authentication
 from .config import ServiceConfig
 from .documents import ROUTES
 from .health import Health
 from .purge import Purger
+
+if TYPE_CHECKING:
+    from .jwt_auth import JwtVerifier
 
 
 def create_app(config: ServiceConfig | None = None) -> Starlette:
@@ -47,6 +54,8 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
     if keys is not None:
         pings["idempotency_keys"] = keys.ping
     health = Health(pings)
+    methods = config.auth_methods
+    tokens: TokenStore | None = token_store(config.db) if "tokens" in methods else None
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -54,6 +63,8 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
         try:
             if keys is not None:
                 await keys.open()
+            if tokens is not None:
+                await tokens.open()
             purging = None
             if config.purge_interval > 0:
                 purger = Purger(store, keys, config.purge_interval, config.tombstone_retention)
@@ -65,6 +76,8 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
                     purging.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await purging
+                if tokens is not None:
+                    await tokens.close()
                 if keys is not None:
                     await keys.close()
         finally:
@@ -77,6 +90,9 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
         Middleware(AccessLog, log_format=config.log_format),
         Middleware(problems.ServerErrors),
     ]
+    if methods:
+        # Outside the idempotency middleware: a key is scoped to the principal.
+        middleware.append(Middleware(Authentication, tokens=tokens, jwt=_jwt_verifier(config)))
     if keys is not None:
         middleware.append(
             Middleware(IdempotencyMiddleware, store=keys, policy=_write_policy(config))
@@ -117,6 +133,9 @@ def _write_policy(config: ServiceConfig) -> Callable[[Scope], IdempotencyPolicy 
         # Keys beside the documents are recorded in the document's transaction.
         transactional=config.idempotency == "db",
         replay_headers=DEFAULT_REPLAY_HEADERS | {"rebased-from", "preference-applied"},
+        # The authenticated caller, never the credential: `Bearer x` and
+        # `bearer x` are one caller, and two callers never share a key.
+        principal=lambda scope: principal_of(scope).id,
     )
     writes = dataclasses.replace(posts, methods=frozenset({"PUT", "PATCH", "DELETE"}))
     # Names starting with "_" are the service's own resources, not documents.
@@ -130,6 +149,22 @@ def _write_policy(config: ServiceConfig) -> Callable[[Scope], IdempotencyPolicy 
         return writes if document.fullmatch(path) else None
 
     return choose
+
+
+def _jwt_verifier(config: ServiceConfig) -> JwtVerifier | None:
+    if "jwt" not in config.auth_methods:
+        return None
+    from .jwt_auth import JwtVerifier
+
+    return JwtVerifier(
+        secret=config.jwt_secret,
+        jwks=config.jwt_jwks,
+        audience=config.jwt_audience,
+        issuer=config.jwt_issuer,
+        roles_claim=config.jwt_roles_claim,
+        principal_claim=config.jwt_principal_claim,
+        leeway=config.jwt_leeway,
+    )
 
 
 def _version() -> str:

@@ -20,6 +20,9 @@ DEFAULT_PURGE_INTERVAL: Final = 3600.0
 DEFAULT_TOMBSTONE_RETENTION: Final = 30 * 24 * 3600.0
 #: The service's grants when none is configured: locked, but for role "admin".
 DEFAULT_GRANTS: Final = ("admin=role:admin",)
+DEFAULT_JWT_LEEWAY: Final = 10.0
+#: How callers may authenticate (the --auth setting lists some of them).
+AUTH_METHODS: Final = ("tokens", "jwt")
 _PREFIX: Final = "HTTPCONFLICT_"
 
 LogFormat = Literal["text", "json", "off"]
@@ -70,6 +73,22 @@ class ServiceConfig:
     #: The service's grants, one RIGHT=GRANTEE a line, holding on every
     #: collection (see `_access`); "": admin=role:admin alone.
     grants: str = ""
+    #: How callers authenticate: "", "tokens", "jwt" or "tokens,jwt" ("": anonymous).
+    auth: str = ""
+    #: The shared secret of HMAC-signed JWTs (HS256/384/512).
+    jwt_secret: str = ""
+    #: A JWKS file path or https:// URL of the public keys that sign JWTs.
+    jwt_jwks: str = ""
+    #: The `aud` a JWT must name ("": not checked).
+    jwt_audience: str = ""
+    #: The `iss` a JWT must name ("": not checked).
+    jwt_issuer: str = ""
+    #: The claim holding a JWT's roles (a list, or a space-separated string; dots nest).
+    jwt_roles_claim: str = "roles"
+    #: The claim naming a JWT's principal ("jwt:" + its value).
+    jwt_principal_claim: str = "sub"
+    #: Seconds of clock skew allowed when checking exp, nbf and iat.
+    jwt_leeway: float = DEFAULT_JWT_LEEWAY
 
     def __post_init__(self) -> None:
         if self.history < 1:
@@ -91,6 +110,12 @@ class ServiceConfig:
         if self.purge_interval < 0 or self.tombstone_retention < 0:
             raise ValueError("purge interval and tombstone retention cannot be negative")
         self.access_grants  # noqa: B018  # a bad grant fails here, before the service starts
+        if any(m not in AUTH_METHODS for m in self.auth_methods):
+            raise ValueError(f"auth must name tokens, jwt or both, not {self.auth!r}")
+        if "jwt" in self.auth_methods and bool(self.jwt_secret) == bool(self.jwt_jwks):
+            raise ValueError("--auth jwt needs exactly one of --jwt-secret and --jwt-jwks")
+        if self.jwt_leeway < 0:
+            raise ValueError("the JWT leeway cannot be negative")
         if self.log_format not in ("text", "json", "off"):
             raise ValueError(f"log_format must be text, json or off, not {self.log_format!r}")
 
@@ -99,6 +124,11 @@ class ServiceConfig:
         """The service's grants: those of `grants`, or admin=role:admin when none is set."""
         lines = [line for line in self.grants.splitlines() if line.strip()]
         return AccessRules.from_grants(lines or DEFAULT_GRANTS)
+
+    @property
+    def auth_methods(self) -> tuple[str, ...]:
+        """The `auth` setting as a tuple of methods, () when callers are anonymous."""
+        return tuple(m.strip() for m in self.auth.split(",") if m.strip())
 
     def to_env(self) -> dict[str, str]:
         """The settings as environment variables, for worker processes."""

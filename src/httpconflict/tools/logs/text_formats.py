@@ -1,6 +1,6 @@
 """Parsers for the text access-log formats; each returns an `AccessEntry` or None.
 
-    service-text  2026-11-24T20:11:22.123Z PUT /v1/notes/a 412 precondition-failed 1.24ms
+    service-text  2026-11-24T20:11:22.123Z PUT /v1/notes/a 412 precondition-failed 1.24ms token:ci
     combined      203.0.113.7 - - [24/Nov/2026:20:11:22 +0000] "PUT /v1/notes/a HTTP/1.1" 412 96
                   "-" "curl/8.5"    (nginx, Apache; gunicorn's default access format too)
     uvicorn       INFO:     203.0.113.7:51234 - "PUT /v1/notes/a HTTP/1.1" 412 Precondition Failed
@@ -47,7 +47,12 @@ def parse_service_text(line: str) -> AccessEntry | None:
     if not line[:1].isdigit():
         return None
     head = line.split(" ", 2)
-    tail = line.rsplit(" ", 3)
+    tail = line.rsplit(" ", 4)
+    # The principal, last, is newer than the rest: a line may end at the duration.
+    if len(tail) == 5 and _SERVICE_DURATION.fullmatch(tail[3]):
+        tail = tail[:4]
+    else:
+        tail = line.rsplit(" ", 3)
     if len(head) < 3 or len(tail) < 4:
         return None
     stamp, method, _ = head

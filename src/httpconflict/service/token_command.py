@@ -1,0 +1,113 @@
+"""`httpconflict token create|list|revoke`: the service's API tokens, from the command line.
+
+A token is printed once, when it is created, on stdout alone (so that
+``TOKEN=$(httpconflict token create ci --role writer)`` captures just it);
+everything else goes to stderr. Only its hash is stored. A revoked token
+is refused by the service's very next request: lookups are not cached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from ..storage.tokens import ApiToken, TokenExists, new_token, token_hash, token_hint, token_store
+from .config import DEFAULT_DB
+
+
+def register(commands: argparse._SubParsersAction[Any]) -> None:
+    """Add `token` and its subcommands to the CLI."""
+    token = commands.add_parser(
+        "token",
+        help="create, list and revoke the service's API tokens",
+        description="API tokens of `httpconflict serve --auth tokens`, stored hashed in "
+        "the service's database.",
+    )
+    actions = token.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = actions.add_parser("create", help="make a token and print it, once")
+    create.add_argument("name", help="the token's name; the principal is token:<name>")
+    create.add_argument(
+        "--role", action="append", default=[], dest="roles", help="a role (repeat for more)"
+    )
+    listing = actions.add_parser("list", help="list the tokens (never the tokens themselves)")
+    listing.add_argument("--json", action="store_true", help="JSON lines for programs")
+    revoke = actions.add_parser("revoke", help="revoke a token; refused from the next request")
+    revoke.add_argument("name")
+    for parser in (create, listing, revoke):
+        parser.add_argument(
+            "--db",
+            default=DEFAULT_DB,
+            help=f"the service's SQLite file or postgresql:// URL (default: ./{DEFAULT_DB})",
+        )
+    token.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        return asyncio.run(_run(args))
+    except (TokenExists, LookupError, ValueError) as error:
+        print(f"httpconflict token: {error}", file=sys.stderr)
+        return 1
+    except Exception as error:  # the database unreachable: one line, no traceback
+        print(f"httpconflict token: {type(error).__name__}: {error}", file=sys.stderr)
+        return 3
+
+
+async def _run(args: argparse.Namespace) -> int:
+    store = token_store(args.db)
+    await store.open()
+    try:
+        if args.action == "create":
+            if not args.name or any(c.isspace() or not c.isprintable() for c in args.name):
+                raise ValueError("a token's name is printable text without spaces")
+            secret = new_token()
+            roles = tuple(dict.fromkeys(args.roles))
+            await store.create(
+                ApiToken(args.name, roles, time.time(), token_hint(secret)), token_hash(secret)
+            )
+            print(secret, flush=True)
+            print(
+                f"token {args.name!r} created with roles {list(roles)}: it is shown only "
+                "this once; send it as Authorization: Bearer <token>",
+                file=sys.stderr,
+            )
+        elif args.action == "list":
+            for token in await store.list():
+                _print(token, as_json=args.json)
+        elif not await store.revoke(args.name, now=time.time()):
+            raise LookupError(f"no valid token is named {args.name!r}")
+        else:
+            print(f"token {args.name!r} revoked", file=sys.stderr)
+    finally:
+        await store.close()
+    return 0
+
+
+def _print(token: ApiToken, *, as_json: bool) -> None:
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "name": token.name,
+                    "roles": list(token.roles),
+                    "created": _time(token.created),
+                    "hint": token.hint,
+                    "revoked": _time(token.revoked),
+                }
+            )
+        )
+        return
+    state = f"revoked {_time(token.revoked)}" if token.revoked is not None else "valid"
+    roles = ",".join(token.roles) or "-"
+    print(f"{token.name}\t{roles}\t{token.hint}\tcreated {_time(token.created)}\t{state}")
+
+
+def _time(seconds: float | None) -> str | None:
+    if seconds is None:
+        return None
+    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")

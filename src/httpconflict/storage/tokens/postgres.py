@@ -1,0 +1,76 @@
+"""API tokens in the service's PostgreSQL database (table ``api_tokens``).
+
+A lookup is one statement on the primary key, on a small pool of its own
+(`_pg_pool`: dead connections skipped, waits bounded, failures a 503).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import psycopg
+from psycopg.rows import TupleRow
+
+from .._pg_pool import connection, new_pool
+from . import ApiToken, TokenExists
+from ._rows import COLUMNS, roles_json, to_token
+
+SCHEMA: Final = """CREATE TABLE IF NOT EXISTS api_tokens (
+    hash TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    roles TEXT NOT NULL,
+    created DOUBLE PRECISION NOT NULL,
+    hint TEXT NOT NULL,
+    revoked DOUBLE PRECISION
+)"""
+
+
+class PostgresTokenStore:
+    """A `TokenStore` in PostgreSQL."""
+
+    def __init__(self, conninfo: str) -> None:
+        self.conninfo = conninfo
+        self._pool = new_pool(conninfo, min_size=1, max_size=4)
+
+    async def open(self) -> None:
+        conn = await psycopg.AsyncConnection.connect(self.conninfo)
+        async with conn, conn.transaction():
+            # The same lock as the other stores' schemas: workers start together.
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext('httpconflict.schema'))")
+            await conn.execute(SCHEMA)
+        await self._pool.open(wait=True, timeout=10)
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+    async def _execute(self, sql: str, args: Any) -> tuple[int, list[TupleRow]]:
+        async with connection(self._pool) as conn:
+            cursor = await conn.execute(sql, args)
+            rows = await cursor.fetchall() if cursor.description else []
+            return cursor.rowcount, rows
+
+    async def create(self, token: ApiToken, hashed: str) -> None:
+        try:
+            await self._execute(
+                "INSERT INTO api_tokens (hash, name, roles, created, hint) "
+                "VALUES (%s, %s, %s, %s, %s)",
+                (hashed, token.name, roles_json(token.roles), token.created, token.hint),
+            )
+        except psycopg.errors.UniqueViolation as error:
+            raise TokenExists(f"a token named {token.name!r} exists already") from error
+
+    async def find(self, hashed: str) -> ApiToken | None:
+        _, rows = await self._execute(
+            f"SELECT {COLUMNS} FROM api_tokens WHERE hash = %s AND revoked IS NULL", (hashed,)
+        )
+        return to_token(rows[0]) if rows else None
+
+    async def list(self) -> list[ApiToken]:
+        _, rows = await self._execute(f"SELECT {COLUMNS} FROM api_tokens ORDER BY name", ())
+        return [to_token(row) for row in rows]
+
+    async def revoke(self, name: str, *, now: float) -> bool:
+        changed, _ = await self._execute(
+            "UPDATE api_tokens SET revoked = %s WHERE name = %s AND revoked IS NULL", (now, name)
+        )
+        return changed > 0
