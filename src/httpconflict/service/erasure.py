@@ -13,7 +13,8 @@ to name), and 404 once nothing is left.
 Erasing is the admin right's: a writer may delete, but only an admin
 may make the past unreadable. An admin may also make it the collection's
 rule (``{"purge_on_delete": true}`` in its settings): then every delete
-there purges, whoever sends it, and ``?purge=false`` keeps nothing.
+there purges, whoever sends it (a plain DELETE is enough: ``?purge=true``
+still needs admin), and ``?purge=false`` keeps nothing.
 """
 
 from __future__ import annotations
@@ -23,38 +24,22 @@ from typing import Final
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .._errors import InvalidParameter, NotFound, ProblemError
-from .._principal import Right, principal_of
-from .._problem import FORBIDDEN
+from .._errors import InvalidParameter, NotFound
 from ..storage import DocumentStore
-from .authorization import held_right
 
 #: The query parameter that asks a DELETE to purge.
 PURGE: Final = "purge"
 _VALUES: Final = {"true": True, "false": False}
 
 
-class _PurgeForbidden(ProblemError, PermissionError):
-    problem_type = FORBIDDEN
-
-
 async def purge_wanted(request: Request, store: DocumentStore, collection: str) -> bool:
-    """Whether this DELETE purges: asked for by an admin, or the collection's rule.
+    """Whether this DELETE purges: asked for, or the collection's rule.
 
-    403 for a purge asked for without the admin right, in a collection
-    whose deletes do not purge anyway.
+    The admin right a purge asked for needs is checked before the handler
+    runs (`authorization.needed_right`).
     """
     asked = purge_requested(request)
-    if await store.purges_on_delete(collection):
-        return True
-    if asked and held_right(request.scope) < Right.ADMIN:
-        principal = principal_of(request.scope)
-        raise _PurgeForbidden(
-            f"{principal.id} has no admin right on this collection, which purging needs",
-            right="admin",
-            principal=principal.id,
-        )
-    return asked
+    return asked or await store.purges_on_delete(collection)
 
 
 def purge_requested(request: Request) -> bool:
