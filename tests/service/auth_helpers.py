@@ -52,5 +52,7 @@ def database(request: pytest.FixtureRequest, tmp: Path) -> Iterator[str]:
 
 @contextmanager
 def served(db: str, log_dir: Path, *extra: str) -> Iterator[ServiceProcess]:
-    with start_service(db, log_dir, extra=extra) as service:
+    """A service with these options where every authenticated caller may write."""
+    grants = ("--grant", "write=authenticated")
+    with start_service(db, log_dir, extra=(*extra, *grants)) as service:
         yield service
