@@ -102,7 +102,7 @@ async def _one_slow_connection(port: int, deadline: float, result: AttackResult)
     reader, writer = await asyncio.open_connection(HOST, port)
     answer = asyncio.ensure_future(reader.read())  # the whole answer, until the server closes
     try:
-        writer.write(b"GET /healthz HTTP/1.1\r\nHost: bench\r\nX-Slow: ")
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
         while not answer.done() and time.monotonic() < deadline:
             await asyncio.wait([answer], timeout=BYTE_INTERVAL)
             if not answer.done():
@@ -120,7 +120,7 @@ async def _one_slow_connection(port: int, deadline: float, result: AttackResult)
 async def _one_big_head(port: int) -> int:
     reader, writer = await asyncio.open_connection(HOST, port)
     try:
-        head = b"GET /healthz HTTP/1.1\r\nHost: bench\r\nX-Big: "
+        head = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: "
         writer.write(head + b"b" * BIG_HEADER + b"\r\n\r\n")
         with suppress(OSError):
             await writer.drain()  # the server may stop reading once it has refused
@@ -158,7 +158,7 @@ def finish_attack(process: subprocess.Popen[str]) -> AttackResult:
 async def clients(port: int, duration: float, *, path: str = DOC) -> list[float]:
     """Latencies, in seconds, of 8 paced clients' GETs of `path` for `duration` seconds."""
     deadline = time.monotonic() + duration
-    request = f"GET {path} HTTP/1.1\r\nHost: bench\r\n\r\n".encode()
+    request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
     latencies: list[float] = []
 
     async def keep_alive() -> None:

@@ -427,3 +427,26 @@ MALFORMED_PATCH: Final = _type(
     "Fix the operation named in `operation` (its index in the array), or send "
     "a JSON Merge Patch (RFC 7396) as application/merge-patch+json.",
 )
+HOST_NOT_ALLOWED: Final = _type(
+    "host-not-allowed",
+    "This service does not answer for that host",
+    421,
+    "The request's Host header (or the host in its absolute URL) names a host that is "
+    "not on the service's allow-list: loopback names, the address it listens on, and "
+    "each --allowed-host. A web page whose own name was made to resolve to this "
+    "service (DNS rebinding) is refused this way; so is a request through a proxy "
+    "that forwards a host the operator did not list. Nothing was read or written.",
+    "Send the request to a name the service answers for. An operator serving other "
+    "names adds each with --allowed-host (--allowed-host '*' only behind a proxy that "
+    "checks the Host itself).",
+)
+CORS_NOT_ALLOWED: Final = _type(
+    "cors-not-allowed",
+    "This cross-origin request is not allowed",
+    400,
+    "A browser asked (a CORS preflight) whether a page of another origin may send "
+    "this request, and the service's CORS allow-list does not include that origin, "
+    "method or request header; `refused` names which.",
+    "Serve the page from an origin the operator allows (--cors-origin), or send only "
+    "the methods and headers the service accepts.",
+)

@@ -9,6 +9,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ._hosts import ANY_HOST, host_patterns, is_loopback
+from ._redact import redact, secrets_in
 from .service.config import (
     AUTH_METHODS,
     DEFAULT_BODY_TIMEOUT,
@@ -124,6 +126,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         help=f"open connections a worker serves; 503 beyond (default: {DEFAULT_MAX_CONNECTIONS})",
     )
     _add_auth_arguments(serve)
+    exposure = serve.add_argument_group("who may reach the service")
+    exposure.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="a host name requests may name in Host, besides the loopback names and --host "
+        "(any port, or name:port; *.example.com for every name under it); others get 421. "
+        f"{ANY_HOST!r} allows any: only behind a proxy that checks the Host itself",
+    )
+    exposure.add_argument(
+        "--cors-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="an origin (https://app.example.com) whose web pages may call the service "
+        "from a browser (CORS); none by default",
+    )
+    exposure.add_argument(
+        "--allow-unauthenticated",
+        action="store_true",
+        help="listen on an address other machines reach without authentication: ANYONE who "
+        "reaches it can read, write and delete every document (refused without this flag)",
+    )
     keys = serve.add_argument_group("idempotency keys (POST /v1/{collection})")
     keys.add_argument(
         "--idempotency",
@@ -194,6 +220,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    secrets = secrets_in(args.db) | secrets_in(args.idempotency) | {args.jwt_secret} - {""}
     try:
         config = ServiceConfig(
             db=args.db,
@@ -222,13 +249,17 @@ def _serve(args: argparse.Namespace) -> int:
             jwt_roles_claim=args.jwt_roles_claim,
             jwt_principal_claim=args.jwt_principal_claim,
             jwt_leeway=args.jwt_leeway,
+            allowed_hosts=host_patterns(args.host, args.allowed_host),
+            cors_origins=tuple(args.cors_origin),
         )
+        _check_exposure(args, config)
         _check_shared(config, args.workers)
         # Open the database once here, so a wrong --db fails now with a
         # clear message instead of in every worker.
         asyncio.run(_check_database(config))
     except Exception as error:  # report any failure to start as one line
-        print(f"httpconflict serve: {error}", file=sys.stderr)
+        # A driver's message may quote the location it was given, password and all.
+        print(f"httpconflict serve: {redact(str(error), secrets)}", file=sys.stderr)
         return 1
 
     import uvicorn
@@ -236,7 +267,7 @@ def _serve(args: argparse.Namespace) -> int:
     os.environ.update(config.to_env())
     _allow_open_files(config.max_connections + _FILES_BESIDE_CONNECTIONS)
     print(
-        f"httpconflict: serving {config.db} on http://{args.host}:{args.port} "
+        f"httpconflict: serving {redact(config.db, secrets)} on http://{args.host}:{args.port} "
         f"with {args.workers} worker(s)",
         file=sys.stderr,
         flush=True,
@@ -251,7 +282,7 @@ def _serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         access_log=False,
-        log_config=_log_config(),
+        log_config=_log_config(secrets),
         server_header=False,
     )
     return 0
@@ -304,6 +335,22 @@ def _add_auth_arguments(serve: argparse.ArgumentParser) -> None:
         default=DEFAULT_JWT_LEEWAY,
         metavar="SECONDS",
         help=f"clock skew allowed for exp, nbf and iat (default: {DEFAULT_JWT_LEEWAY:g})",
+    )
+
+
+def _check_exposure(args: argparse.Namespace, config: ServiceConfig) -> None:
+    """Refuse to serve every caller's rights to other machines unless told to.
+
+    Without authentication every caller may do anything; on a loopback
+    address only this machine's users can call (and the Host allow-list
+    keeps web pages out), on any other address anyone who reaches it can.
+    """
+    if is_loopback(args.host) or config.auth_methods or args.allow_unauthenticated:
+        return
+    raise ValueError(
+        f"--host {args.host} lets other machines call the service, and without "
+        "authentication anyone who reaches it can read, write and delete every document: "
+        "configure --auth, or pass --allow-unauthenticated to serve them all anyway"
     )
 
 
@@ -373,18 +420,26 @@ async def _check_database(config: ServiceConfig) -> None:
         await store.close()
 
 
-def _log_config() -> dict[str, Any]:
+def _log_config(secrets: frozenset[str]) -> dict[str, Any]:
+    """Every log line, the service's and its libraries', through one handler masking passwords."""
     return {
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"default": {"format": "%(levelname)s %(name)s: %(message)s"}},
+        "filters": {
+            "redact": {"()": "httpconflict._redact.RedactingFilter", "secrets": sorted(secrets)}
+        },
         "handlers": {
             "default": {
                 "class": "logging.StreamHandler",
                 "formatter": "default",
+                "filters": ["redact"],
                 "stream": "ext://sys.stderr",
             },
         },
+        # Drivers' warnings (psycopg's pool, redis) too, rather than through
+        # logging's last-resort handler, which masks nothing.
+        "root": {"handlers": ["default"], "level": "WARNING"},
         "loggers": {
             "httpconflict": {"handlers": ["default"], "level": "INFO", "propagate": False},
             "uvicorn": {"handlers": ["default"], "level": "INFO", "propagate": False},

@@ -69,7 +69,7 @@ def _read(sock: socket.socket, reader: h11.Connection) -> Answer | None:
 
 
 def request(method: str, target: str, headers: list[tuple[bytes, bytes]], body: bytes) -> bytes:
-    head = [f"{method} {target} HTTP/1.1".encode(), b"Host: hostile"]
+    head = [f"{method} {target} HTTP/1.1".encode(), b"Host: localhost"]
     head += [name + b": " + value for name, value in headers]
     return b"\r\n".join(head) + b"\r\n\r\n" + body
 
@@ -161,7 +161,7 @@ def test_refusal_keeps_the_connection_and_the_document(
 )
 def test_hostile_targets_are_4xx(watched: Watched, target: bytes) -> None:
     """A request target with bytes no client sends is a 4xx problem, never a 5xx."""
-    raw = b"GET " + target + b" HTTP/1.1\r\nHost: hostile\r\n\r\n"
+    raw = b"GET " + target + b" HTTP/1.1\r\nHost: localhost\r\n\r\n"
     answers, _ = exchange(watched.service.url, [raw])
     assert 400 <= answers[0].status < 500, answers[0]
     assert answers[0].headers["content-type"] == "application/problem+json"

@@ -170,7 +170,7 @@ def test_unknown_method_is_a_400_problem(service: ServiceProcess) -> None:
     """A method the HTTP parser does not know still gets a problem+json answer."""
     host, port = service.url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=5) as sock:
-        sock.sendall(b"FOO /v1/notes/x HTTP/1.1\r\nHost: x\r\n\r\n")
+        sock.sendall(b"FOO /v1/notes/x HTTP/1.1\r\nHost: localhost\r\n\r\n")
         raw = b""
         while chunk := sock.recv(4096):
             raw += chunk

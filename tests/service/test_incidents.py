@@ -126,6 +126,6 @@ def test_an_answer_without_a_500_writes_no_incident(server: Server) -> None:
     assert absent.status == 404
     conn.close()
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as raw:
-        raw.sendall(b"FOO / HTTP/1.1\r\nHost: x\r\n\r\n")
+        raw.sendall(b"FOO / HTTP/1.1\r\nHost: localhost\r\n\r\n")
         assert raw.recv(65536).startswith(b"HTTP/1.1 400 ")
     assert not server.lines_with("incident")

@@ -112,7 +112,7 @@ def test_slow_and_big_heads_do_not_hold_other_clients(service: ServiceProcess) -
 
 def test_a_one_mebibyte_header_gets_431(service: ServiceProcess) -> None:
     """A head over --max-header-bytes is refused with 431 naming the limit."""
-    big = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * BIG_HEADER + b"\r\n\r\n"
+    big = b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Big: " + b"b" * BIG_HEADER + b"\r\n\r\n"
     answer, _ = exchange(_port(service), big)
     assert problem(answer, 431, "header-fields-too-large")["max_bytes"] == 64 * 1024
 
@@ -120,7 +120,9 @@ def test_a_one_mebibyte_header_gets_431(service: ServiceProcess) -> None:
 def test_many_header_fields_over_the_limit_get_431(service: ServiceProcess) -> None:
     """Many fields, each small, over the limit together: 431 as well."""
     fields = b"".join(b"X-F%d: %s\r\n" % (k, b"v" * 1000) for k in range(70))
-    answer, _ = exchange(_port(service), b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + fields + b"\r\n")
+    answer, _ = exchange(
+        _port(service), b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n" + fields + b"\r\n"
+    )
     problem(answer, 431, "header-fields-too-large")
 
 
@@ -128,8 +130,8 @@ def test_a_refused_request_behind_another_lets_that_answer_out_first(
     service: ServiceProcess,
 ) -> None:
     """A too-large head pipelined behind a request: that request's answer, whole, then close."""
-    first = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
-    second = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 70_000 + b"\r\n\r\n"
+    first = b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n"
+    second = b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Big: " + b"b" * 70_000 + b"\r\n\r\n"
     answer, _ = exchange(_port(service), first + second)
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200 ")
@@ -139,14 +141,16 @@ def test_a_refused_request_behind_another_lets_that_answer_out_first(
 
 def test_a_head_just_under_the_limit_is_served(service: ServiceProcess) -> None:
     """A head of 60 KiB is read and answered as usual."""
-    head = b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Big: "
+    head = b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nX-Big: "
     answer, _ = exchange(_port(service), head + b"b" * 60 * 1024 + b"\r\n\r\n")
     assert answer.startswith(b"HTTP/1.1 200 ")
 
 
 def test_an_unfinished_head_gets_408_at_the_timeout(service: ServiceProcess) -> None:
     """A head that stops halfway is answered 408 and closed when the header timeout ends."""
-    answer, took = exchange(_port(service), b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Half: ab")
+    answer, took = exchange(
+        _port(service), b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Half: ab"
+    )
     assert problem(answer, 408, "request-timeout")["timeout"] == TIMEOUT
     assert TIMEOUT - 0.05 <= took <= TIMEOUT + LATE
 
@@ -163,14 +167,15 @@ def test_a_connection_that_sends_nothing_is_closed_at_the_timeout(
 def test_an_unfinished_body_gets_408_and_writes_nothing(service: ServiceProcess) -> None:
     """A body that stops short is answered 408 at the body timeout; nothing is written."""
     head = (
-        b"PUT /v1/slow/body HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"PUT /v1/slow/body HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
         b"If-None-Match: *\r\nContent-Length: 20\r\n\r\n"
     )
     answer, took = exchange(_port(service), head + b'{"n": 1')
     assert problem(answer, 408, "request-timeout")["timeout"] == TIMEOUT
     assert TIMEOUT - 0.05 <= took <= TIMEOUT + LATE
     get, _ = exchange(
-        _port(service), b"GET /v1/slow/body HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        _port(service),
+        b"GET /v1/slow/body HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
     )
     assert get.startswith(b"HTTP/1.1 404 ")
     (line,) = service.wait_for_log(lambda r: r["path"] == "/v1/slow/body" and r["method"] == "PUT")
@@ -206,11 +211,11 @@ def test_connections_beyond_the_limit_get_503(tmp_path: Path) -> None:
         held = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(3)]
         try:
             time.sleep(0.2)  # the server has accepted them
-            answer, _ = exchange(port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            answer, _ = exchange(port, b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
             assert problem(answer, 503, "connection-limit")["retry_after"] == 1
             assert b"\r\nretry-after: 1\r\n" in answer.lower()
             # The connections within the limit are served.
-            held[0].sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            held[0].sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
             assert held[0].recv(65536).startswith(b"HTTP/1.1 200 ")
         finally:
             for sock in held:
@@ -219,7 +224,7 @@ def test_connections_beyond_the_limit_get_503(tmp_path: Path) -> None:
         deadline = time.monotonic() + 5
         while True:
             answer, _ = exchange(
-                port, b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                port, b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
             )
             if answer.startswith(b"HTTP/1.1 200 ") or time.monotonic() > deadline:
                 break

@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from .._hosts import AllowedHosts
 from .._idempotency_policy import DEFAULT_REPLAY_HEADERS
 from .._principal import principal_of
 from ..asgi import IdempotencyMiddleware, IdempotencyPolicy, Scope
@@ -32,12 +33,14 @@ from . import collection_settings, editor, openapi, problem_pages, problems
 from .accesslog import AccessLog
 from .auth import Authentication
 from .config import ServiceConfig
+from .cors import Cors
 from .documents import ROUTES
 from .health import Health
 from .purge import Purger
 
 if TYPE_CHECKING:
     from .jwt_auth import JwtVerifier
+from .hosts import AllowedHostsGuard
 
 
 def create_app(config: ServiceConfig | None = None) -> Starlette:
@@ -88,8 +91,13 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
 
     middleware = [
         Middleware(AccessLog, log_format=config.log_format),
-        Middleware(problems.ServerErrors),
+        # Before anything reads the request: a foreign Host gets nothing else.
+        Middleware(AllowedHostsGuard, allowed=AllowedHosts(config.allowed_hosts)),
     ]
+    if config.cors_origins:
+        # Outside every other refusal (a 401 too), so that a page allowed to call can read it.
+        middleware.append(Middleware(Cors, origins=config.cors_origins))
+    middleware.append(Middleware(problems.ServerErrors))
     if methods:
         # Outside the idempotency middleware: a key is scoped to the principal.
         middleware.append(Middleware(Authentication, tokens=tokens, jwt=_jwt_verifier(config)))

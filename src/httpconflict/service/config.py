@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from dataclasses import dataclass, fields
 from typing import Final, Literal
 
 from .._access import AccessRules
+from .._hosts import LOOPBACK_HOSTS, AllowedHosts
 from ..storage import DEFAULT_HISTORY, DEFAULT_SQLITE_BUSY_TIMEOUT
 from ..storage.idempotency import DEFAULT_LEASE, DEFAULT_RETENTION
 
@@ -24,6 +27,11 @@ DEFAULT_JWT_LEEWAY: Final = 10.0
 #: How callers may authenticate (the --auth setting lists some of them).
 AUTH_METHODS: Final = ("tokens", "jwt")
 _PREFIX: Final = "HTTPCONFLICT_"
+
+# RFC 6454 §6.1: an origin serialised is scheme "://" host [ ":" port ].
+_ORIGIN: Final = re.compile(
+    r"[A-Za-z][A-Za-z0-9+.\-]*://(\[[0-9A-Fa-f:.]+\]|[^\s/:?#@\[\]]+)(:\d+)?"
+)
 
 LogFormat = Literal["text", "json", "off"]
 
@@ -89,6 +97,10 @@ class ServiceConfig:
     jwt_principal_claim: str = "sub"
     #: Seconds of clock skew allowed when checking exp, nbf and iat.
     jwt_leeway: float = DEFAULT_JWT_LEEWAY
+    #: The hosts requests may name (Host header); any other gets 421. "*" allows any.
+    allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS
+    #: Origins whose pages may call the service from a browser (CORS); none by default.
+    cors_origins: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.history < 1:
@@ -118,6 +130,13 @@ class ServiceConfig:
             raise ValueError("the JWT leeway cannot be negative")
         if self.log_format not in ("text", "json", "off"):
             raise ValueError(f"log_format must be text, json or off, not {self.log_format!r}")
+        AllowedHosts(self.allowed_hosts)  # raises for a pattern that is not a host
+        for origin in self.cors_origins:
+            if not _ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    f"{origin!r} is not an origin: give scheme://host[:port], such as "
+                    "https://app.example.com, one per --cors-origin (no path, no wildcard)"
+                )
 
     @property
     def access_grants(self) -> AccessRules:
@@ -132,7 +151,7 @@ class ServiceConfig:
 
     def to_env(self) -> dict[str, str]:
         """The settings as environment variables, for worker processes."""
-        return {_PREFIX + f.name.upper(): str(getattr(self, f.name)) for f in fields(self)}
+        return {_PREFIX + f.name.upper(): _env_value(getattr(self, f.name)) for f in fields(self)}
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> ServiceConfig:
@@ -149,6 +168,13 @@ class ServiceConfig:
                 values[f.name] = float(raw)
             elif f.type in ("bool", bool):
                 values[f.name] = raw.strip().lower() in ("1", "true", "yes", "on")
+            elif str(f.type).startswith("tuple"):
+                values[f.name] = tuple(json.loads(raw))
             else:
                 values[f.name] = raw
         return cls(**values)  # type: ignore[arg-type]  # names and types come from fields()
+
+
+def _env_value(value: object) -> str:
+    # A list travels as JSON: a host or an origin could hold any separator.
+    return json.dumps(list(value)) if isinstance(value, tuple) else str(value)

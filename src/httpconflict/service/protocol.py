@@ -19,6 +19,10 @@ app sees a request:
 - a connection accepted beyond `max_connections` (per worker) gets 503
   with Retry-After for its first request.
 
+An absolute-form target (``GET http://host/path``) names the request's
+host instead of its Host field: the field is replaced with it, so that the
+app's Host allow-list judges the host the request asks for.
+
 Each refusal is an RFC 9457 problem, as is the 400 for a request the
 parser rejects (uvicorn answers plain text); the connection is then
 closed "lingering" (RFC 9112 §9.6): half-closed after the answer, with
@@ -42,6 +46,7 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.server import ServerState
 
+from .._hosts import target_authority
 from .._problem import (
     CONNECTION_LIMIT,
     HEADER_FIELDS_TOO_LARGE,
@@ -199,8 +204,22 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
                 ),
                 ((b"retry-after", str(_CONNECTION_RETRY_AFTER).encode()),),
             )
+        if self.url[:1] != b"/":
+            self._host_from_target()
         super().on_headers_complete()
         self._in_body = True
+
+    def _host_from_target(self) -> None:
+        """Make an absolute-form target's host the request's Host (uvicorn drops it).
+
+        RFC 9112 §3.2.2: the origin server "MUST ignore the received Host
+        header field (if any) and instead use the host information of the
+        request-target", so the Host allow-list checks the host asked for.
+        """
+        authority = target_authority(self.url)
+        if authority is not None:
+            self.headers[:] = [(n, v) for n, v in self.headers if n != b"host"]
+            self.headers.append((b"host", authority))
 
     def on_message_complete(self) -> None:
         self._in_body = False

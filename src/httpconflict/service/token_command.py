@@ -16,6 +16,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from .._redact import redact, secrets_in
 from ..storage.tokens import ApiToken, TokenExists, new_token, token_hash, token_hint, token_store
 from .config import DEFAULT_DB
 
@@ -48,13 +49,16 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # A driver's message may quote the --db location, password and all.
+    secrets = secrets_in(args.db)
     try:
         return asyncio.run(_run(args))
     except (TokenExists, LookupError, ValueError) as error:
-        print(f"httpconflict token: {error}", file=sys.stderr)
+        print(f"httpconflict token: {redact(str(error), secrets)}", file=sys.stderr)
         return 1
     except Exception as error:  # the database unreachable: one line, no traceback
-        print(f"httpconflict token: {type(error).__name__}: {error}", file=sys.stderr)
+        message = redact(str(error), secrets)
+        print(f"httpconflict token: {type(error).__name__}: {message}", file=sys.stderr)
         return 3
 
 

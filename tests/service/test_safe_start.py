@@ -1,0 +1,139 @@
+"""`httpconflict serve` refuses to serve other machines unauthenticated, and prints no password."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.pg_proxy import pg_proxy
+from tests.servers import free_port, start_service
+
+#: Listening on every IPv4 address (what S104 warns of: the case under test).
+EVERY_ADDRESS = "0.0.0.0"  # noqa: S104
+JSON = {"content-type": "application/json"}
+PASSWORD = "s3cret-Pw_" + uuid.uuid4().hex[:8]
+
+
+def serve(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run `httpconflict serve` expecting it to stop by itself."""
+    return subprocess.run(
+        [sys.executable, "-m", "httpconflict.cli", "serve", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("host", [EVERY_ADDRESS, "::", "192.0.2.1", "box.example"])
+def test_a_non_loopback_start_without_authentication_is_refused(tmp_path: Path, host: str) -> None:
+    """Exit 1 with one line saying how, before any port is opened or database made."""
+    port = free_port()
+    out = serve("--db", str(tmp_path / "open.db"), "--host", host, "--port", str(port))
+    assert out.returncode == 1
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1, out.stderr
+    assert "--auth" in lines[0]
+    assert "--allow-unauthenticated" in lines[0]
+    assert not (tmp_path / "open.db").exists()
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+
+
+def test_the_loud_flag_serves_every_address(tmp_path: Path) -> None:
+    """--allow-unauthenticated on 0.0.0.0 serves; loopback names are still the allowed hosts."""
+    extra = ("--host", EVERY_ADDRESS, "--allow-unauthenticated")
+    with (
+        start_service(str(tmp_path / "open.db"), tmp_path, extra=extra) as service,
+        service.client() as http,
+    ):
+        assert http.get("/healthz").status_code == 200
+        assert http.get("/healthz", headers={"Host": "evil.example"}).status_code == 421
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [("--allowed-host", "http://api.example.com/"), ("--cors-origin", "app.example.com")],
+)
+def test_a_mistyped_host_or_origin_stops_the_start(tmp_path: Path, flag: str, value: str) -> None:
+    """One line naming the value, exit 1."""
+    out = serve("--db", str(tmp_path / "x.db"), "--port", str(free_port()), flag, value)
+    assert out.returncode == 1
+    assert value in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+
+
+def with_password(url: str, password: str) -> str:
+    """`url` (postgresql://user@host/...) logging in with `password` as well."""
+    user, at, rest = url.partition("://")[2].partition("@")
+    assert at, url
+    return f"postgresql://{user}:{password}@{rest}"
+
+
+@pytest.mark.postgres
+def test_no_database_password_reaches_the_console(postgres_schema: str, tmp_path: Path) -> None:
+    """Start-up line, 504 incidents and a failed start: the password appears in none of them."""
+    with pg_proxy(with_password(postgres_schema, PASSWORD)) as proxy:
+        url = proxy.url(with_password(postgres_schema, PASSWORD))
+        assert PASSWORD in url
+        with (
+            start_service(url, tmp_path, allowed_5xx=frozenset({503, 504})) as service,
+            service.client() as http,
+        ):
+            created = http.put(
+                "/v1/c/a", content=b'{"n": 0}', headers={**JSON, "If-None-Match": "*"}
+            )
+            assert created.status_code == 201
+            proxy.cut_answer_to(b"WITH written AS (UPDATE documents")
+            lost = http.put(
+                "/v1/c/a",
+                content=b'{"n": 1}',
+                headers={**JSON, "If-Match": created.headers["etag"]},
+            )
+            assert lost.status_code == 504
+            incident = lost.json()["incident"]
+            service.wait_for_log(lambda r: r["status"] == 504)
+        console = service.log_path.read_text()
+    assert "postgresql://postgres:***@" in console  # the start-up line
+    assert f"incident {incident}" in console
+    assert PASSWORD not in console
+
+    # libpq refuses spaces in a URL, and psycopg's message quotes the password.
+    spaced = with_password(postgres_schema, "with space " + PASSWORD)
+    out = serve("--db", spaced, "--port", str(free_port()))
+    assert out.returncode == 1
+    assert "***" in out.stderr
+    assert PASSWORD not in out.stdout + out.stderr
+
+
+def test_no_redis_password_reaches_the_console(redis_server: str, tmp_path: Path) -> None:
+    """A Redis URL's password is masked in all the service prints while it serves keys."""
+    host = redis_server.partition("://")[2]
+    extra = ("--idempotency", f"redis://:{PASSWORD}@{host}")
+    with (
+        start_service(str(tmp_path / "r.db"), tmp_path, extra=extra) as service,
+        service.client() as http,
+    ):
+        key = {"Idempotency-Key": f'"{uuid.uuid4()}"'}
+        assert http.post("/v1/c", content=b"{}", headers={**JSON, **key}).status_code == 201
+    assert PASSWORD not in service.log_path.read_text()
+
+
+def test_a_location_quoted_in_a_refusal_is_masked(tmp_path: Path) -> None:
+    """An unsupported store URL is named back without its password."""
+    out = serve(
+        "--db",
+        str(tmp_path / "m.db"),
+        "--port",
+        str(free_port()),
+        "--idempotency",
+        f"mongodb://u:{PASSWORD}@127.0.0.1/keys",
+    )
+    assert out.returncode == 1
+    assert "mongodb://u:***@127.0.0.1/keys" in out.stderr
+    assert PASSWORD not in out.stdout + out.stderr
