@@ -56,6 +56,20 @@ def test_the_loud_flag_serves_every_address(tmp_path: Path) -> None:
         assert http.get("/healthz", headers={"Host": "evil.example"}).status_code == 421
 
 
+def test_a_non_loopback_start_with_authentication_serves_no_anonymous_caller(
+    tmp_path: Path,
+) -> None:
+    """--auth tokens on every address starts, and an anonymous read gets 401, not the document."""
+    extra = ("--host", EVERY_ADDRESS, "--auth", "tokens")
+    with (
+        start_service(str(tmp_path / "auth.db"), tmp_path, extra=extra) as service,
+        service.client() as http,
+    ):
+        assert http.get("/healthz").status_code == 200
+        assert http.get("/v1/notes/a").status_code == 401
+        assert http.put("/v1/notes/a", content=b"{}", headers=JSON).status_code == 401
+
+
 @pytest.mark.parametrize(
     ("flag", "value"),
     [("--allowed-host", "http://api.example.com/"), ("--cors-origin", "app.example.com")],
