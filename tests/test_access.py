@@ -11,7 +11,7 @@ from httpconflict._principal import ANONYMOUS, Principal, Right
 ALICE = Principal("token:alice", frozenset({"staff"}))
 BOB = Principal("jwt:bob")
 RULES = AccessRules(
-    read=frozenset({"anonymous"}),
+    read=frozenset({"authenticated"}),
     write=frozenset({"role:staff"}),
     admin=frozenset({"jwt:root"}),
 )
@@ -24,18 +24,11 @@ RULES = AccessRules(
         pytest.param(RULES, ALICE, Right.READ, Access.ALLOWED, id="write-includes-read"),
         pytest.param(RULES, ALICE, Right.ADMIN, Access.FORBIDDEN, id="write-is-not-admin"),
         pytest.param(RULES, BOB, Right.WRITE, Access.FORBIDDEN, id="no-role-no-write"),
-        pytest.param(RULES, BOB, Right.READ, Access.FORBIDDEN, id="anonymous-grant-is-not-bob"),
-        pytest.param(RULES, ANONYMOUS, Right.READ, Access.ALLOWED, id="public-read"),
+        pytest.param(RULES, BOB, Right.READ, Access.ALLOWED, id="authenticated-reads"),
+        pytest.param(RULES, ANONYMOUS, Right.READ, Access.UNAUTHENTICATED, id="anon-read-401"),
         pytest.param(RULES, ANONYMOUS, Right.WRITE, Access.UNAUTHENTICATED, id="anon-401"),
         pytest.param(
             RULES, Principal("jwt:root"), Right.ADMIN, Access.ALLOWED, id="principal-id-admin"
-        ),
-        pytest.param(
-            AccessRules(read=frozenset({"authenticated"})),
-            BOB,
-            Right.READ,
-            Access.ALLOWED,
-            id="authenticated-reads",
         ),
         pytest.param(
             AccessRules(read=frozenset({"authenticated"})),
@@ -60,7 +53,8 @@ def test_rules_add_up() -> None:
     both = service | RULES
     assert both.right_of(Principal("token:x", frozenset({"admin"}))) is Right.ADMIN
     assert both.right_of(ALICE) is Right.WRITE
-    assert both.right_of(BOB) is None
+    assert both.right_of(BOB) is Right.READ
+    assert (service | AccessRules()).right_of(BOB) is None
 
 
 def test_json_round_trip() -> None:
@@ -81,6 +75,7 @@ def test_json_round_trip() -> None:
         pytest.param({"read": [""]}, id="empty"),
         pytest.param({"read": ["role:"]}, id="role-without-name"),
         pytest.param({"read": ["alice"]}, id="bare-word"),
+        pytest.param({"read": ["anonymous"]}, id="anonymous"),
         pytest.param({"read": ["token:\n"]}, id="control-character"),
         pytest.param({"read": ["token:" + "x" * 300]}, id="too-long"),
         pytest.param({"read": [f"token:{n}" for n in range(101)]}, id="too-many"),

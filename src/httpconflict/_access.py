@@ -14,8 +14,11 @@ A grantee is one of:
 
 - ``role:<name>``: every principal holding the role;
 - ``authenticated``: every principal but the anonymous one;
-- a principal id: ``token:<name>``, ``jwt:<sub>``, or ``anonymous`` (a
-  collection anyone may read, say).
+- a principal id: ``token:<name>``, ``jwt:<sub>``.
+
+The anonymous principal is no grantee: with authentication on, a request
+without credentials is refused before it is authorized, and without it
+every caller holds every right.
 """
 
 from __future__ import annotations
@@ -134,10 +137,10 @@ def check_grantee(grantee: object) -> str:
         or len(grantee) > MAX_GRANTEE_LENGTH
         or not grantee.isprintable()
         or grantee == ROLE_PREFIX
-        or (":" not in grantee and grantee not in (AUTHENTICATED, "anonymous"))
+        or (":" not in grantee and grantee != AUTHENTICATED)
     ):
         raise InvalidDocument(
-            f"a grantee is role:<name>, authenticated, anonymous or a principal id "
+            f"a grantee is role:<name>, authenticated or a principal id "
             f"(token:<name>, jwt:<subject>), of at most {MAX_GRANTEE_LENGTH} characters; "
             f"not {grantee!r:.60}",
             member="access",

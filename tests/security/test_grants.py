@@ -18,7 +18,9 @@ def test_without_grants_only_role_admin_holds_a_right() -> None:
 
 def test_grants_travel_to_workers_through_the_environment() -> None:
     """Several grants survive the trip through HTTPCONFLICT_GRANTS to each worker."""
-    config = ServiceConfig(grants="read=authenticated\nwrite=role:writer")
+    config = ServiceConfig(
+        grants="read=authenticated\nwrite=role:writer", auth="jwt", jwt_secret="x" * 32
+    )
     again = ServiceConfig.from_env(config.to_env())
     assert again.access_grants == config.access_grants
     assert again.access_grants.right_of(Principal("jwt:x", frozenset({"writer"}))) is Right.WRITE
@@ -30,3 +32,9 @@ def test_a_bad_grant_stops_the_service_before_it_starts(
     """`serve --grant read` exits 1 with one line saying what a grant looks like."""
     assert main(["serve", "--db", ":memory:", "--grant", "read"]) == 1
     assert "RIGHT=GRANTEE" in capsys.readouterr().err
+
+
+def test_grants_without_authentication_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    """`--grant` without `--auth` names no one (every caller is anonymous): refused at start."""
+    assert main(["serve", "--db", ":memory:", "--grant", "read=role:reader"]) == 1
+    assert "--grant needs --auth" in capsys.readouterr().err

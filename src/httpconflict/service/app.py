@@ -32,6 +32,7 @@ from ..storage.tokens import TokenStore, token_store
 from . import collection_settings, editor, openapi, problem_pages, problems
 from .accesslog import AccessLog
 from .auth import Authentication
+from .authorization import Authorization
 from .config import ServiceConfig
 from .cors import Cors
 from .documents import ROUTES
@@ -101,6 +102,8 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
     if methods:
         # Outside the idempotency middleware: a key is scoped to the principal.
         middleware.append(Middleware(Authentication, tokens=tokens, jwt=_jwt_verifier(config)))
+        # Before any handler or Idempotency-Key: a refusal reveals and claims nothing.
+        middleware.append(Middleware(Authorization, store=store, grants=config.access_grants))
     if keys is not None:
         middleware.append(
             Middleware(IdempotencyMiddleware, store=keys, policy=_write_policy(config))

@@ -28,7 +28,6 @@ from .._principal import Principal, Right, principal_of
 from .._problem import FORBIDDEN, UNAUTHORIZED, ProblemDetails
 from ..asgi import send_error, send_problem
 from ..storage import DocumentStore
-from .erasure import PURGE
 
 #: The highest right the request's principal holds on its collection, for
 #: handlers that show more to admins (absent: no authorization ran, every
@@ -38,6 +37,8 @@ RIGHT_SCOPE_KEY: Final = "httpconflict.right"
 #: the challenge without an error code.
 CHALLENGE: Final = 'Bearer realm="httpconflict"'
 _READS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
+#: `erasure.PURGE` (that module reads `held_right` from this one).
+PURGE: Final = "purge"
 _NAMES: Final = {right: name for name, right in RIGHTS.items()}
 
 

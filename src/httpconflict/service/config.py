@@ -122,6 +122,9 @@ class ServiceConfig:
         if self.purge_interval < 0 or self.tombstone_retention < 0:
             raise ValueError("purge interval and tombstone retention cannot be negative")
         self.access_grants  # noqa: B018  # a bad grant fails here, before the service starts
+        if self.grants.strip() and not self.auth_methods:
+            # Without authentication every caller is anonymous, which no grant names.
+            raise ValueError("--grant needs --auth: without it every caller holds every right")
         if any(m not in AUTH_METHODS for m in self.auth_methods):
             raise ValueError(f"auth must name tokens, jwt or both, not {self.auth!r}")
         if "jwt" in self.auth_methods and bool(self.jwt_secret) == bool(self.jwt_jwks):
