@@ -91,8 +91,13 @@ def test_the_editor_with_a_token_protected_service(
     expect_state(page, "saved")
     assert stored_with(protected_service, doc_id, token) == {"title": "Edited"}
     assert page.evaluate("sessionStorage.getItem('httpconflict.token')") == token
-    unauthorized = [r for r in watched.requests if r.url.startswith(protected_service.url + "/v1/")]
-    assert all(r.headers.get("authorization") == f"Bearer {token}" for r in unauthorized[-3:])
+    api = [r for r in watched.requests if r.url.startswith(protected_service.url + "/v1/")]
+    # all_headers(): Playwright's `headers` leaves security-related ones out.
+    sent_as = [r.all_headers().get("authorization") for r in api]
+    # No token, the wrong one once, then the right one on every request (the open, the save).
+    assert sent_as[:2] == [None, "Bearer hc_not-a-token"]
+    assert len(sent_as) >= 4
+    assert set(sent_as[2:]) == {f"Bearer {token}"}
 
     page.reload()  # the tab keeps its token: no second prompt
     expect(page.get_by_label("title")).to_have_value("Edited")
@@ -142,4 +147,51 @@ def test_a_service_without_authentication_never_asks(
     expect(page.locator("#sign-in")).to_be_hidden()
     expect(page.get_by_role("button", name="Sign out")).to_be_hidden()
     assert watched.requests
-    assert not [r for r in watched.requests if "authorization" in r.headers]
+    assert not [r for r in watched.requests if "authorization" in r.all_headers()]
+
+
+@pytest.fixture
+def granted_service(tmp_path: Path) -> Iterator[RestartableService]:
+    """A token-protected service where role reader may read and role writer may write."""
+    options = ("--auth", "tokens", "--grant", "read=role:reader", "--grant", "write=role:writer")
+    yield from _running(RestartableService(tmp_path / "editor.db", tmp_path, options))
+
+
+def test_a_read_only_role_is_shown_a_403_plainly(
+    contexts: list[BrowserContext], granted_service: RestartableService
+) -> None:
+    """A reader's save gets 403: "no right to write", sent once, the edit kept unsaved; a
+    role with no right at all is told it cannot read the collection."""
+    writer = create_token(granted_service.db, "author", "writer")
+    reader = create_token(granted_service.db, "viewer", "reader")
+    outsider = create_token(granted_service.db, "outsider", "guest")
+    with granted_service.client() as http:
+        made = http.post("/v1/notes", json={"title": "Draft"}, headers=bearer(writer))
+    assert made.status_code == 201, made.text
+    doc_id = made.headers["location"].rsplit("/", 1)[1]
+    watched = Watched(contexts[0])
+    page = contexts[0].new_page()
+    page.goto(f"{granted_service.url}/#/notes/{doc_id}")
+    sign_in(page, reader)
+    expect(page.get_by_label("title")).to_have_value("Draft")
+    page.get_by_label("title").fill("Not mine to change")
+    expect_state(page, "error")
+    expect(page.locator("#save-state")).to_contain_text(
+        "You don't have the right to write to this collection"
+    )
+    page.wait_for_timeout(QUIET_MS)
+    assert watched.count("PATCH") == 1, "a 403 is not sent again"
+    expect(page.get_by_label("title")).to_have_value("Not mine to change")
+    expect(page.get_by_role("button", name="Discard my unsaved changes")).to_be_visible()
+    assert "Not mine to change" in page.evaluate("JSON.stringify(localStorage)")
+    assert stored_with(granted_service, doc_id, writer) == {"title": "Draft"}
+    assert_token_nowhere(page, watched, granted_service, reader)
+
+    other = contexts[1].new_page()
+    other.goto(f"{granted_service.url}/#/notes/{doc_id}")
+    sign_in(other, outsider)
+    expect_state(other, "error")
+    expect(other.locator("#save-state")).to_have_text(
+        "You don't have the right to read this collection"
+    )
+    expect(other.locator("#sign-in")).to_be_hidden()
