@@ -23,8 +23,8 @@ import jwt
 import pytest
 
 from tests.problems import assert_problem
-from tests.servers import ServiceProcess
-from tests.service.auth_helpers import SECRET, bearer, create_token, database, served, token_cli
+from tests.servers import ServiceProcess, start_service
+from tests.service.auth_helpers import SECRET, bearer, create_token, database, token_cli
 
 #: Written in the document and its history: no refusal may carry it.
 SECRET_VALUE = "ssn-078-05-1120"  # noqa: S105  # a document's value, not a credential
@@ -67,8 +67,9 @@ def secured(
             ),
             "good-admin": _jwt(),
         }
+        # The service's grants left at their default: admin=role:admin alone.
         extra = ("--auth", "tokens", "--auth", "jwt", "--jwt-secret", SECRET)
-        with served(db, tmp_path_factory.mktemp("log"), *extra) as service:
+        with start_service(db, tmp_path_factory.mktemp("log"), extra=extra) as service:
             with service.client(headers=bearer(tokens["admin"])) as admin:
                 assert admin.put(f"/v1/_collections/{COLLECTION}", json=SETTINGS).is_success
                 put = admin.put(DOC, json={"ssn": SECRET_VALUE}, headers={"If-None-Match": "*"})

@@ -83,7 +83,7 @@ def client(tmp_path: Path) -> Iterator[InProcess]:
     loop = asyncio.new_event_loop()
     lifespan = app.router.lifespan_context(app)
     loop.run_until_complete(lifespan.__aenter__())
-    http = httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://service")
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://localhost")
     try:
         yield InProcess(http, loop)
     finally:

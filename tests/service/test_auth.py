@@ -40,9 +40,7 @@ def authed(
     with database(request, tmp_path_factory.mktemp("db")) as db:
         writer = create_token(db, "writer", "writer")
         reader = create_token(db, "reader", "reader", "auditor")
-        # Any authenticated caller may write here: these tests are about who, not what.
-        extra: tuple[str, ...] = ("--auth", "tokens", "--auth", "jwt", "--jwt-secret", SECRET)
-        extra += ("--grant", "write=authenticated")
+        extra = ("--auth", "tokens", "--auth", "jwt", "--jwt-secret", SECRET)
         with served(db, tmp_path_factory.mktemp("log"), *extra) as service:
             yield Authed(service, db, writer, reader)
             # Whatever the tests sent, no credential reached the log or the console.

@@ -50,8 +50,7 @@ def test_a_jwks_file_verifies_rs256_and_pins_the_algorithm(tmp_path: Path) -> No
     signer, stranger = rsa_key(), rsa_key()
     keys = tmp_path / "jwks.json"
     keys.write_text(jwks(("k1", signer)))
-    extra: tuple[str, ...] = ("--auth", "jwt", "--jwt-jwks", str(keys), "--jwt-audience", "notes")
-    extra += ("--grant", "write=role:writer")
+    extra = ("--auth", "jwt", "--jwt-jwks", str(keys), "--jwt-audience", "notes")
     with served(str(tmp_path / "db"), tmp_path, *extra) as service, service.client() as client:
         assert put(client, rs256(signer, "k1", aud="notes")).status_code == 201
         assert_problem(put(client, rs256(signer, "k1", aud="other")), 401, "unauthorized")
@@ -107,7 +106,7 @@ def test_a_jwks_url_is_fetched_once_and_again_for_a_new_key(
     url, handler = key_server
     first, second = rsa_key(), rsa_key()
     handler.body = jwks(("k1", first)).encode()
-    extra = ("--auth", "jwt", "--jwt-jwks", url, "--grant", "write=role:writer")
+    extra = ("--auth", "jwt", "--jwt-jwks", url)
     with served(str(tmp_path / "db"), tmp_path, *extra) as service, service.client() as client:
         for _ in range(3):
             assert put(client, rs256(first, "k1")).status_code == 201
