@@ -52,7 +52,15 @@ def authorization_principal(request: RequestMapping) -> str:
             if name == b"authorization":
                 raw = value
                 break
-    return "anonymous" if raw is None else hashlib.sha256(raw).hexdigest()[:32]
+    if raw is None:
+        return "anonymous"
+    # RFC 9110 §11.1: "It uses a case-insensitive token to identify the
+    # authentication scheme": `Bearer x` and `bearer x` are one caller.
+    # Written as schemes conventionally are (`Bearer`, `Basic`), so the
+    # common spelling hashes as it always did and keys in flight keep their scope.
+    scheme, space, credentials = raw.strip().partition(b" ")
+    normalized = scheme.capitalize() + space + credentials.strip()
+    return hashlib.sha256(normalized).hexdigest()[:32]
 
 
 @dataclass(frozen=True, slots=True)

@@ -66,15 +66,18 @@ def test_other_body_same_key_is_422(http: httpx.Client) -> None:
     assert len(documents(http, name)) == 1
 
 
-def test_unverified_authorization_is_no_principal(http: httpx.Client) -> None:
-    """Without authentication an Authorization header names nobody: one key, one document."""
+def test_same_key_other_authorization_is_independent(http: httpx.Client) -> None:
+    """Without --auth, another Authorization header is another caller: its own document."""
     name, key = collection(), f'"{uuid.uuid4()}"'
     alice = post(http, name, b'{"item": "tea"}', key, Authorization="Bearer alice")
     bob = post(http, name, b'{"item": "tea"}', key, Authorization="Bearer bob")
     assert (alice.status_code, bob.status_code) == (201, 201)
-    assert bob.headers["idempotent-replayed"] == "true"
-    assert alice.headers["location"] == bob.headers["location"]
-    assert len(documents(http, name)) == 1
+    assert "idempotent-replayed" not in bob.headers
+    assert alice.headers["location"] != bob.headers["location"]
+    again = post(http, name, b'{"item": "tea"}', key, Authorization="bearer  alice")
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.headers["location"] == alice.headers["location"]
+    assert len(documents(http, name)) == 2
 
 
 def test_without_key_every_post_creates(http: httpx.Client) -> None:

@@ -23,7 +23,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .._hosts import AllowedHosts
-from .._idempotency_policy import DEFAULT_REPLAY_HEADERS
+from .._idempotency_policy import DEFAULT_REPLAY_HEADERS, authorization_principal
 from .._principal import principal_of
 from ..asgi import IdempotencyMiddleware, IdempotencyPolicy, Scope
 from ..storage import document_store
@@ -146,7 +146,9 @@ def _write_policy(config: ServiceConfig) -> Callable[[Scope], IdempotencyPolicy 
         replay_headers=DEFAULT_REPLAY_HEADERS | {"rebased-from", "preference-applied"},
         # The authenticated caller, never the credential: `Bearer x` and
         # `bearer x` are one caller, and two callers never share a key.
-        principal=lambda scope: principal_of(scope).id,
+        # Without --auth (a gateway in front may authenticate), the
+        # Authorization header still tells callers apart, by its hash.
+        principal=_key_scope,
     )
     writes = dataclasses.replace(posts, methods=frozenset({"PUT", "PATCH", "DELETE"}))
     # Names starting with "_" are the service's own resources, not documents.
@@ -176,6 +178,12 @@ def _jwt_verifier(config: ServiceConfig) -> JwtVerifier | None:
         principal_claim=config.jwt_principal_claim,
         leeway=config.jwt_leeway,
     )
+
+
+def _key_scope(scope: Scope) -> str:
+    """Whose Idempotency-Keys a request's key is among."""
+    caller = principal_of(scope)
+    return authorization_principal(scope) if caller.anonymous else caller.id
 
 
 def _version() -> str:
