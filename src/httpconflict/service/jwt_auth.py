@@ -14,6 +14,12 @@ whose `kid` is unknown fetches the set again, at most once every
 `JWKS_COOLDOWN` seconds (rotated keys are found, floods of made-up kids
 are not amplified). A JWKS URL that cannot be fetched, with no keys known
 yet, is a 503: a failing dependency, not a bad token.
+
+A verified token is remembered for up to `VERIFIED_LIFESPAN` seconds, never
+past its `exp` (plus leeway): a client sends the same token with every
+request, and checking its signature each time cost a tenth of a PUT. A JWT
+cannot be revoked before its exp anyway; a key removed from the JWKS stops
+verifying the tokens it signed within `VERIFIED_LIFESPAN`.
 """
 
 from __future__ import annotations
@@ -43,6 +49,11 @@ JWKS_LIFESPAN: Final = 300.0
 JWKS_COOLDOWN: Final = 10.0
 #: Seconds a JWKS fetch may take.
 JWKS_TIMEOUT: Final = 5.0
+#: Seconds a verified token is taken without checking its signature again
+#: (never past its exp): a client sends one token with many requests.
+VERIFIED_LIFESPAN: Final = 30.0
+#: Verified tokens remembered at most (the oldest is forgotten first).
+VERIFIED_CAPACITY: Final = 4096
 _LOOPBACK: Final = frozenset({"localhost", "127.0.0.1", "::1"})
 
 # What each refusal says (in the answer and in WWW-Authenticate's
@@ -84,6 +95,8 @@ class JwtVerifier:
         self._client: PyJWKClient | None = None
         self._fetched = -float("inf")
         self._fetching = asyncio.Lock()
+        # Token text -> its principal and until when (wall clock, as exp is).
+        self._verified: dict[str, tuple[Principal, float]] = {}
         if jwks.startswith(("https://", "http://")):
             host = urlsplit(jwks).hostname or ""
             if jwks.startswith("http://") and host not in _LOOPBACK:
@@ -96,6 +109,10 @@ class JwtVerifier:
 
     async def verify(self, token: str) -> Principal:
         """The principal `token` names; `Unauthorized` (or, for a JWKS down, 503) if refused."""
+        now = time.time()
+        known = self._verified.get(token)
+        if known is not None and now < known[1]:
+            return known[0]
         try:
             key: PyJWK | str
             algorithms: Sequence[str]
@@ -115,7 +132,21 @@ class JwtVerifier:
             )
         except jwt.PyJWTError as error:
             raise Unauthorized(_reason(error), error="invalid_token") from error
-        return self._principal(claims)
+        principal = self._principal(claims)
+        self._remember(token, principal, claims, now)
+        return principal
+
+    def _remember(
+        self, token: str, principal: Principal, claims: Mapping[str, Any], now: float
+    ) -> None:
+        """Keep a verified token until its exp (with leeway) or VERIFIED_LIFESPAN, if sooner."""
+        exp = claims.get("exp")
+        if not isinstance(exp, int | float) or isinstance(exp, bool):
+            return
+        self._verified.pop(token, None)
+        while len(self._verified) >= VERIFIED_CAPACITY:
+            del self._verified[next(iter(self._verified))]
+        self._verified[token] = (principal, min(exp + self.leeway, now + VERIFIED_LIFESPAN))
 
     def _principal(self, claims: Mapping[str, Any]) -> Principal:
         subject = claims.get(self.principal_claim)
