@@ -24,6 +24,8 @@ every caller holds every right.
 from __future__ import annotations
 
 import enum
+import functools
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Final
@@ -127,6 +129,14 @@ class AccessRules:
                 )
             granted[name.strip()].add(check_grantee(grantee.strip()))
         return cls(**{name: frozenset(g) for name, g in granted.items()})
+
+
+# Rules are read on every request and change rarely: a stored text is
+# parsed and checked once per worker, not once per request.
+@functools.lru_cache(maxsize=1024)
+def rules_from_text(text: str) -> AccessRules:
+    """The rules a store holds as JSON text (see `AccessRules.to_json`)."""
+    return AccessRules.from_json(json.loads(text))
 
 
 def check_grantee(grantee: object) -> str:

@@ -31,7 +31,7 @@ import psycopg
 from psycopg import AsyncConnection, sql
 from psycopg.rows import TupleRow
 
-from .._access import AccessRules
+from .._access import AccessRules, rules_from_text
 from .._errors import IdempotencyKeyTaken, InvalidDocument
 from .._integrity_policy import ConstraintViolated
 from .._preconditions import Validators
@@ -357,7 +357,7 @@ class PostgresDocumentStore:
 
     async def access_rules(self, collection: str) -> AccessRules | None:
         row = await self._one("SELECT rules FROM access_rules WHERE collection = %s", (collection,))
-        return None if row is None else AccessRules.from_json(json.loads(row[0]))
+        return None if row is None else rules_from_text(row[0])
 
     async def set_access_rules(self, collection: str, rules: AccessRules | None) -> None:
         if rules is None:

@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from .._access import AccessRules
+from .._access import AccessRules, rules_from_text
 from .._integrity_policy import ConstraintViolated
 from .._preconditions import Validators
 from .._write import Guard, WriteResult
@@ -371,7 +371,7 @@ class SQLiteDocumentStore:
                 "SELECT rules FROM access_rules WHERE collection = ?", (collection,)
             ).fetchone()
         )
-        return None if row is None else AccessRules.from_json(json.loads(row[0]))
+        return None if row is None else rules_from_text(row[0])
 
     async def set_access_rules(self, collection: str, rules: AccessRules | None) -> None:
         args: tuple[str, ...] = (collection,)
