@@ -230,3 +230,15 @@ def test_malformed_access_changes_nothing(client: InProcess, collection: str) ->
     settings = client.get(f"/v1/_collections/{collection}", headers=ADMIN).json()
     assert settings["unique"] == []
     assert settings["access"]["read"] == ["role:reader"]
+
+
+def test_openapi_names_the_refusals_and_the_rules(client: InProcess) -> None:
+    """Every /v1/ operation lists its 401 and 403; the settings' schema has `access`."""
+    spec = client.get("/openapi.json").json()
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if path.startswith("/v1/") and method != "parameters":
+                assert {"401", "403"} <= set(operation["responses"]), (method, path)
+    settings = spec["paths"]["/v1/_collections/{collection}"]["put"]["requestBody"]
+    access = settings["content"]["application/json"]["schema"]["properties"]["access"]
+    assert set(access["properties"]) == {"read", "write", "admin"}

@@ -97,6 +97,9 @@ _WHY: Final = {
     "depth, number-digits, number-range...), or the Idempotency-Key named another request.",
     428: "The document exists and the request has no If-Match.",
     503: "The database is busy or unreachable; nothing was applied; retry after Retry-After.",
+    401: "With authentication on (--auth): no credentials, or refused ones (see WWW-Authenticate).",
+    403: "With authentication on: the caller lacks the right (`right`: read, write or admin) "
+    "on the collection; the same answer whether the document exists or not.",
     504: "PostgreSQL's connection broke after the write was sent (outcome-unknown): it may "
     "have been applied; send the same request with the same Idempotency-Key to learn which.",
 }
@@ -241,10 +244,27 @@ _PURGE_ON_DELETE: Final = {
     "default": False,
     "description": "Every delete in the collection purges the document's history.",
 }
+_GRANTEES: Final = {
+    "type": "array",
+    "maxItems": 100,
+    "items": {"type": "string", "minLength": 1, "maxLength": 255},
+    "description": "role:<name>, authenticated, or a principal id (token:<name>, jwt:<sub>).",
+}
+_ACCESS: Final = {
+    "type": "object",
+    "description": "Who holds each right on the collection, besides the service's --grant "
+    "rules (admin > write > read). Shown to admins only.",
+    "properties": {"read": _GRANTEES, "write": _GRANTEES, "admin": _GRANTEES},
+    "additionalProperties": False,
+}
 _SETTINGS: Final = {
     "type": "object",
     "required": ["unique"],
-    "properties": {"unique": _UNIQUE, "purge_on_delete": _PURGE_ON_DELETE},
+    "properties": {
+        "unique": _UNIQUE,
+        "purge_on_delete": _PURGE_ON_DELETE,
+        "access": _ACCESS,
+    },
     "additionalProperties": False,
 }
 _SETTINGS_ANSWER: Final = {
@@ -258,6 +278,7 @@ _SETTINGS_ANSWER: Final = {
                     "collection": {"type": "string"},
                     "unique": _UNIQUE,
                     "purge_on_delete": _PURGE_ON_DELETE,
+                    "access": _ACCESS,
                 },
             }
         }
@@ -547,7 +568,31 @@ def document(version: str) -> bytes:
             "summary": "JSON documents that never lose an update.",
             "version": version,
         },
-        "paths": PATHS,
-        "components": {"schemas": {"Problem": PROBLEM_SCHEMA}},
+        "paths": _authorized(PATHS),
+        "components": {
+            "schemas": {"Problem": PROBLEM_SCHEMA},
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
     }
     return json.dumps(spec, separators=(",", ":")).encode()
+
+
+def _authorized(paths: dict[str, Any]) -> dict[str, Any]:
+    """`paths` with each /v1/ operation's 401 and 403 (answered when authentication is on)."""
+    out: dict[str, Any] = {}
+    for path, item in paths.items():
+        if path.startswith("/v1/"):
+            item = {
+                method: (
+                    operation
+                    if method == "parameters"
+                    else {
+                        **operation,
+                        "security": [{"bearer": []}, {}],
+                        "responses": {**operation["responses"], **_problems(401, 403)},
+                    }
+                )
+                for method, operation in item.items()
+            }
+        out[path] = item
+    return out
