@@ -8,8 +8,10 @@ tested against real servers).
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from httpconflict._principal import PRINCIPAL_SCOPE_KEY, Principal, Right
 from httpconflict.service.app import create_app
-from httpconflict.service.authorization import Authorization, needed_right
+from httpconflict.service.authorization import RULES_LIFETIME, Authorization, needed_right
 from httpconflict.service.config import ServiceConfig
 from httpconflict.service.problems import ServerErrors
 from tests.problems import assert_problem
@@ -70,9 +72,10 @@ class InProcess:
         return self.request("DELETE", url, **kwargs)
 
 
-@pytest.fixture
-def client(tmp_path: Path) -> Iterator[InProcess]:
-    config = ServiceConfig(db=str(tmp_path / "db.sqlite"))
+@contextmanager
+def in_process(db: Path) -> Iterator[InProcess]:
+    """The service on `db` in this process, as one worker of it."""
+    config = ServiceConfig(db=str(db))
     app = create_app(config)
     # Where the service puts it: after authentication, before Idempotency-Keys.
     at = next(i for i, m in enumerate(app.user_middleware) if m.cls == ServerErrors)  # type: ignore[comparison-overlap]  # a class is a factory
@@ -90,6 +93,12 @@ def client(tmp_path: Path) -> Iterator[InProcess]:
         loop.run_until_complete(http.aclose())
         loop.run_until_complete(lifespan.__aexit__(None, None, None))
         loop.close()
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[InProcess]:
+    with in_process(tmp_path / "db.sqlite") as one:
+        yield one
 
 
 @pytest.fixture
@@ -242,3 +251,54 @@ def test_openapi_names_the_refusals_and_the_rules(client: InProcess) -> None:
     settings = spec["paths"]["/v1/_collections/{collection}"]["put"]["requestBody"]
     access = settings["content"]["application/json"]["schema"]["properties"]["access"]
     assert set(access["properties"]) == {"read", "write", "admin"}
+
+
+def grant_read(client: InProcess, collection: str, *grantees: str) -> None:
+    access = {"read": ["role:reader", *grantees], "write": ["role:writer"]}
+    settings = {"unique": [], "access": access}
+    response = client.put(f"/v1/_collections/{collection}", json=settings, headers=ADMIN)
+    assert response.status_code == 200, response.text
+
+
+def test_a_rule_change_holds_from_the_next_request(client: InProcess, collection: str) -> None:
+    """Granted, the next request of the principal gets through; taken back, the next is a 403."""
+    doc = f"/v1/{collection}/d"
+    assert client.get(doc, headers=NOBODY).status_code == 403
+    grant_read(client, collection, "token:n")
+    assert client.get(doc, headers=NOBODY).status_code == 200
+    grant_read(client, collection)
+    assert client.get(doc, headers=NOBODY).status_code == 403
+
+
+def test_another_worker_applies_a_rule_change_within_a_second(
+    client: InProcess, collection: str, tmp_path: Path
+) -> None:
+    """A worker that kept a collection's rules reads them again after RULES_LIFETIME."""
+    doc = f"/v1/{collection}/d"
+    with in_process(tmp_path / "db.sqlite") as other:
+        assert other.get(doc, headers=NOBODY).status_code == 403
+        grant_read(client, collection, "token:n")
+        time.sleep(RULES_LIFETIME + 0.1)
+        assert other.get(doc, headers=NOBODY).status_code == 200
+        grant_read(client, collection)
+        time.sleep(RULES_LIFETIME + 0.1)
+        assert other.get(doc, headers=NOBODY).status_code == 403
+
+
+def test_a_worker_keeps_a_bounded_number_of_collections_rules(tmp_path: Path) -> None:
+    """Past RULES_KEPT collections, the least recently used one's rules are read again."""
+    from httpconflict.service.authorization import RULES_KEPT, _KeptRules
+    from httpconflict.storage import document_store
+
+    async def fill() -> int:
+        store = document_store(str(tmp_path / "kept.db"))
+        await store.open()
+        try:
+            kept = _KeptRules(store, lifetime=60)
+            for n in range(RULES_KEPT + 10):
+                assert await kept.get(f"c{n}") is None
+            return len(kept._kept)
+        finally:
+            await store.close()
+
+    assert asyncio.run(fill()) == RULES_KEPT

@@ -5,8 +5,9 @@ the principal in the scope) and before anything reads a document or an
 Idempotency-Key. `needed_right` reads which collection a request is about
 and which right it needs from its method and path alone; the rules in
 force are the service's grants (`--grant`) and the collection's own
-(`access`, read from the store on each request, so a change made through
-any worker holds at once on every one); `access_decision` decides. A
+(`access`, kept by each worker for `RULES_LIFETIME`: a change holds at
+once in the worker that made it, within a second in the others);
+`access_decision` decides. A
 refusal is answered here, before any handler runs: it cannot depend on
 whether a document exists, carries no ETag, Last-Modified nor body data,
 and a refused keyed write never claims its Idempotency-Key.
@@ -17,6 +18,9 @@ page and files) are public.
 
 from __future__ import annotations
 
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from typing import Final
 from urllib.parse import parse_qsl
 
@@ -40,6 +44,11 @@ _READS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 #: `erasure.PURGE` (that module reads `held_right` from this one).
 PURGE: Final = "purge"
 _NAMES: Final = {right: name for name, right in RIGHTS.items()}
+#: Seconds a worker keeps a collection's rules before reading them again:
+#: a change made through another worker holds there within this time.
+RULES_LIFETIME: Final = 1.0
+#: Collections whose rules a worker keeps at once (the least recently used leave first).
+RULES_KEPT: Final = 4096
 
 
 def needed_right(method: str, path: str, query: str = "") -> tuple[str | None, Right] | None:
@@ -64,6 +73,10 @@ def needed_right(method: str, path: str, query: str = "") -> tuple[str | None, R
     return collection, Right.READ if reads else Right.WRITE
 
 
+def _changes_settings(scope: Scope) -> bool:
+    return scope["method"] not in _READS and scope["path"].startswith("/v1/_collections/")
+
+
 def _purges(query: str) -> bool:
     """Whether a query may ask for a purge: any `purge` but ``purge=false`` counts.
 
@@ -78,13 +91,56 @@ def _purges(query: str) -> bool:
     )
 
 
+class _KeptRules:
+    """A worker's copy of collections' rules, each read again after `lifetime` seconds.
+
+    Every request needs its collection's rules, and on PostgreSQL reading
+    them is a round trip (about 0.2 ms) for what changes a few times a
+    year. The worker that changes a collection's settings forgets its copy
+    at once; the others read the change within `lifetime`.
+    """
+
+    def __init__(
+        self,
+        store: DocumentStore,
+        *,
+        lifetime: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._store = store
+        self._lifetime = lifetime
+        self._clock = clock
+        self._kept: OrderedDict[str, tuple[float, AccessRules | None]] = OrderedDict()
+
+    async def get(self, collection: str) -> AccessRules | None:
+        now = self._clock()
+        found = self._kept.get(collection)
+        if found is None or found[0] <= now:
+            found = (now + self._lifetime, await self._store.access_rules(collection))
+            self._kept[collection] = found
+            if len(self._kept) > RULES_KEPT:
+                self._kept.popitem(last=False)
+        self._kept.move_to_end(collection)
+        return found[1]
+
+    def forget(self, collection: str) -> None:
+        self._kept.pop(collection, None)
+
+
 class Authorization:
     """ASGI middleware answering 401 or 403 to a request its principal has no right to."""
 
-    def __init__(self, app: ASGIApp, *, store: DocumentStore, grants: AccessRules) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        store: DocumentStore,
+        grants: AccessRules,
+        rules_lifetime: float = RULES_LIFETIME,
+    ) -> None:
         self.app = app
-        self.store = store
         self.grants = grants
+        self.rules = _KeptRules(store, lifetime=rules_lifetime)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         needed = None
@@ -98,7 +154,7 @@ class Authorization:
         rules = self.grants
         if collection is not None:
             try:
-                own = await self.store.access_rules(collection)
+                own = await self.rules.get(collection)
             except ProblemError as error:  # the database is down: 503, never a 500
                 await send_error(scope, send, error)
                 return
@@ -108,7 +164,14 @@ class Authorization:
         match access_decision(rules, principal, right):
             case Access.ALLOWED:
                 scope[RIGHT_SCOPE_KEY] = rules.right_of(principal)
-                await self.app(scope, receive, send)
+                if collection is None or not _changes_settings(scope):
+                    await self.app(scope, receive, send)
+                    return
+                try:
+                    await self.app(scope, receive, send)
+                finally:
+                    # This worker applies its own change from the next request on.
+                    self.rules.forget(collection)
             case Access.UNAUTHENTICATED:
                 problem = UNAUTHORIZED.problem(
                     "this request needs credentials: send Authorization: Bearer <token>"
