@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .._access import RIGHTS, Access, AccessRules, access_decision
+from .._access import RIGHTS, Access, AccessRules, held_decision
 from .._errors import ProblemError
 from .._principal import Principal, Right, principal_of
 from .._problem import FORBIDDEN, UNAUTHORIZED, ProblemDetails
@@ -44,6 +44,7 @@ _READS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 #: `erasure.PURGE` (that module reads `held_right` from this one).
 PURGE: Final = "purge"
 _NAMES: Final = {right: name for name, right in RIGHTS.items()}
+NO_RULES: Final = AccessRules()
 #: Seconds a worker keeps a collection's rules before reading them again:
 #: a change made through another worker holds there within this time.
 RULES_LIFETIME: Final = 1.0
@@ -104,19 +105,24 @@ class _KeptRules:
         self,
         store: DocumentStore,
         *,
+        grants: AccessRules = NO_RULES,
         lifetime: float,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._store = store
+        self._grants = grants
         self._lifetime = lifetime
         self._clock = clock
-        self._kept: OrderedDict[str, tuple[float, AccessRules | None]] = OrderedDict()
+        self._kept: OrderedDict[str, tuple[float, AccessRules]] = OrderedDict()
 
-    async def get(self, collection: str) -> AccessRules | None:
+    async def get(self, collection: str) -> AccessRules:
+        """The rules in force on `collection`: the service's grants and its own."""
         now = self._clock()
         found = self._kept.get(collection)
         if found is None or found[0] <= now:
-            found = (now + self._lifetime, await self._store.access_rules(collection))
+            own = await self._store.access_rules(collection)
+            rules = self._grants if own is None else self._grants | own
+            found = (now + self._lifetime, rules)
             self._kept[collection] = found
             if len(self._kept) > RULES_KEPT:
                 self._kept.popitem(last=False)
@@ -140,7 +146,7 @@ class Authorization:
     ) -> None:
         self.app = app
         self.grants = grants
-        self.rules = _KeptRules(store, lifetime=rules_lifetime)
+        self.rules = _KeptRules(store, grants=grants, lifetime=rules_lifetime)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         needed = None
@@ -154,16 +160,15 @@ class Authorization:
         rules = self.grants
         if collection is not None:
             try:
-                own = await self.rules.get(collection)
+                rules = await self.rules.get(collection)
             except ProblemError as error:  # the database is down: 503, never a 500
                 await send_error(scope, send, error)
                 return
-            if own is not None:
-                rules = rules | own
         principal = principal_of(scope)
-        match access_decision(rules, principal, right):
+        held = rules.right_of(principal)
+        match held_decision(held, principal, right):
             case Access.ALLOWED:
-                scope[RIGHT_SCOPE_KEY] = rules.right_of(principal)
+                scope[RIGHT_SCOPE_KEY] = held
                 if collection is None or not _changes_settings(scope):
                     await self.app(scope, receive, send)
                     return
