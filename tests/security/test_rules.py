@@ -303,3 +303,17 @@ def test_a_worker_keeps_a_bounded_number_of_collections_rules(tmp_path: Path) ->
             await store.close()
 
     assert asyncio.run(fill()) == RULES_KEPT
+
+
+def test_every_route_but_the_public_ones_is_authorized(tmp_path: Path) -> None:
+    """A route serving collections lives under /v1/ and needs a right; the others are public."""
+    from starlette.routing import Route
+
+    public = {"/", "/editor/{name}", "/healthz", "/openapi.json", "/problems/{slug}"}
+    app = create_app(ServiceConfig(db=str(tmp_path / "db.sqlite")))
+    paths = {route.path for route in app.routes if isinstance(route, Route)}
+    assert public <= paths
+    for path in paths - public:
+        assert needed_right("GET", path) is not None, path
+    for path in public:
+        assert needed_right("GET", path) is None, path
