@@ -84,14 +84,16 @@ def start_service(
     workers: int = 1,
     extra: tuple[str, ...] = (),
     allowed_5xx: frozenset[int] = frozenset(),
+    port: int | None = None,
 ) -> Iterator[ServiceProcess]:
     """Run `httpconflict serve` until the block ends; fail if any request got a 5xx.
 
     `allowed_5xx` names the 5xx statuses a test expects (503 while a store is
     down); a 500 is never allowed: it says the server failed without knowing why.
+    `port`: where to listen (a restart listens where its predecessor did).
     """
     assert 500 not in allowed_5xx, "a 500 is always a failure"
-    port = free_port()
+    port = port or free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = log_dir / f"access-{port}.log"
     with log_path.open("wb") as log:

@@ -1,22 +1,25 @@
 """When a client retries: a bound on attempts and on time, backoff with full jitter, Retry-After.
 
 Theory of operation: every retry of one operation (an update, a create)
-goes through one `Tries`. It counts attempts and, before each retry, picks
-the delay: a random one in ``[0, min(cap, base * 2**n))`` ("full jitter":
-clients that failed together do not come back together), or longer if the
-server asked for more with Retry-After. It refuses to retry once the
-attempts are used up, or when the wait would end past the time budget
-(waiting to be refused for lack of time helps no one). The core never reads
-the clock: each answer arrives stamped with the time it came (`at`,
-monotonic seconds; `wall`, seconds since the epoch), and the operation's
-start is given.
+goes through one `Tries`. Time bounds it: no retry begins later than
+`budget` seconds (30 by default) after the operation began, so a server
+that restarts, or a database that fails over, within that time is waited
+for. Before each retry `Tries` picks the delay: a random one in
+``[0, min(cap, base * 2**n))`` ("full jitter": clients that failed together
+do not come back together), never shorter than the server's Retry-After,
+and shortened to what is left of the budget, so the last try is made as
+the budget ends. A Retry-After that asks for more than is left ends the
+operation at once (coming back sooner than asked would be refused, and
+waiting to be refused for lack of time helps no one). The attempt count is
+a second, looser bound. The core never reads the clock: each answer
+arrives stamped with the time it came (`at`, monotonic seconds; `wall`,
+seconds since the epoch), and the operation's start is given.
 """
 
 from __future__ import annotations
 
 import contextlib
 import enum
-import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,7 +28,9 @@ from typing import Final
 from ._errors import MalformedHeader
 from ._httpdate import parse_http_date
 
-DEFAULT_ATTEMPTS: Final = 8
+# The budget is what ends a default operation (after about 20 tries when every
+# answer says "later"); the count only stops a runaway policy.
+DEFAULT_ATTEMPTS: Final = 50
 DEFAULT_BUDGET: Final = 30.0
 
 # RFC 9110 §10.2.3: Retry-After = HTTP-date / delay-seconds; delay-seconds = 1*DIGIT
@@ -36,9 +41,10 @@ _DELAY_SECONDS: Final = re.compile(r"[0-9]+", re.ASCII)
 class RetryPolicy:
     """How long and how often one operation may try.
 
-    `attempts`: the most tries, the first one included. `budget`: seconds
-    from the start of the operation after which no retry begins. `base` and
-    `cap`: the backoff before retry n is random in ``[0, min(cap, base * 2**(n-1)))``.
+    `budget`: seconds from the start of the operation after which no retry
+    begins; what bounds an operation. `attempts`: the most tries, the first
+    one included; a second bound. `base` and `cap`: the backoff before retry
+    n is random in ``[0, min(cap, base * 2**(n-1)))``.
     """
 
     attempts: int = DEFAULT_ATTEMPTS
@@ -123,21 +129,26 @@ class Tries:
 
         `at` is when the answer that calls for a retry came; `asked` the
         delay the server asked for (Retry-After), a minimum: the jittered
-        backoff is used when it is longer.
+        backoff is used when it is longer. The delay never ends past the
+        budget: a backoff is cut short to end with it, and a Retry-After
+        that would end past it is not waited for at all.
         """
         if self.count >= self.policy.attempts:
             self.detail = f"all {self.policy.attempts} attempts were made"
             return GiveUpReason.ATTEMPTS_EXHAUSTED
+        spent = at - self.started
+        left = self.policy.budget - spent
+        budget = f"the time budget of {self.policy.budget:g} s ({spent:.3g} s spent)"
+        if left <= 0:
+            self.detail = f"{budget} is spent"
+            return GiveUpReason.TIME_BUDGET_SPENT
+        if asked is not None and not asked <= left:
+            # RFC 9110 §10.2.3: Retry-After is how long "the user agent ought
+            # to wait before making a follow-up request": sooner is refused.
+            self.detail = f"the server asked to wait {asked:g} s, past {budget}"
+            return GiveUpReason.TIME_BUDGET_SPENT
         delay = self.policy.backoff(self.count, self.random)
         if asked is not None:
             delay = max(delay, asked)
-        spent = at - self.started
-        if not math.isfinite(delay) or spent + delay > self.policy.budget:
-            asked_text = f"the server asked to wait {asked:g} s, " if asked is not None else ""
-            self.detail = (
-                f"{asked_text}waiting {delay:.3g} s more would pass the time budget of "
-                f"{self.policy.budget:g} s ({spent:.3g} s spent)"
-            )
-            return GiveUpReason.TIME_BUDGET_SPENT
         self.count += 1
-        return delay
+        return min(delay, left)

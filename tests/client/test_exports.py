@@ -20,6 +20,8 @@ EXPECTED = [
     "SystemClock",
     "UnusableAnswer",
     "VirtualClock",
+    "is_testing",
+    "set_testing",
 ]
 
 

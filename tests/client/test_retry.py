@@ -75,15 +75,40 @@ def test_the_attempts_bound_counts_the_first_try() -> None:
     assert counter.detail == "all 3 attempts were made"
 
 
-def test_no_wait_begins_that_would_end_past_the_budget() -> None:
-    """Started at 10 with a budget of 5: at 14, a 2 s wait is refused, a 0.5 s one is not."""
-    assert tries(RetryPolicy(budget=5.0)).pause(14.0, 2.0) is GiveUpReason.TIME_BUDGET_SPENT
+def test_a_retry_after_past_the_budget_is_not_waited_for() -> None:
+    """Started at 10 with a budget of 5: at 14, a 2 s Retry-After is refused, a 0.5 s one waited."""
+    refused = tries(RetryPolicy(budget=5.0))
+    assert refused.pause(14.0, 2.0) is GiveUpReason.TIME_BUDGET_SPENT
+    assert refused.detail == (
+        "the server asked to wait 2 s, past the time budget of 5 s (4 s spent)"
+    )
     assert tries(RetryPolicy(budget=5.0)).pause(14.0, 0.5) == 0.5
 
 
-def test_an_endless_retry_after_spends_the_budget() -> None:
-    """A Retry-After too large to be a float is refused, not slept."""
-    assert tries().pause(10.0, float("inf")) is GiveUpReason.TIME_BUDGET_SPENT
+def test_a_backoff_is_cut_short_to_end_with_the_budget() -> None:
+    """A backoff longer than what is left waits only what is left: the last try ends the budget."""
+    assert tries(RetryPolicy(budget=5.0, base=4.0, cap=4.0)).pause(14.5, None) == 0.5
+
+
+def test_no_retry_begins_once_the_budget_is_spent() -> None:
+    """An answer that comes after the budget ended is the last one."""
+    spent = tries(RetryPolicy(budget=5.0))
+    assert spent.pause(15.0, None) is GiveUpReason.TIME_BUDGET_SPENT
+    assert spent.detail == "the time budget of 5 s (5 s spent) is spent"
+    assert spent.count == 1
+
+
+def test_the_budget_not_the_count_ends_a_default_operation() -> None:
+    """With the defaults, answers that all say "later" are retried for 30 s, about 20 times."""
+    rng = random.Random(16)
+    for _ in range(20):
+        counter = Tries(RetryPolicy(), started=0.0, random=rng.random)
+        now = 0.0
+        while isinstance(delay := counter.pause(now, None), float):
+            now += delay
+        assert delay is GiveUpReason.TIME_BUDGET_SPENT
+        assert now == pytest.approx(30.0)
+        assert 12 <= counter.count < RetryPolicy().attempts
 
 
 @pytest.mark.parametrize(

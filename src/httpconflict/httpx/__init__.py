@@ -23,6 +23,9 @@ write's answer was lost and nothing tells whether it was applied, that is
 `OutcomeUnknown`. The
 algorithm itself is in the stdlib-only core, as generators of commands
 that both clients drive.
+
+Tests skip the waits with a `VirtualClock` (``clock=``), or, for clients
+they cannot reach, with ``set_testing(True)``.
 """
 
 from .._client_commands import StoredDocument
@@ -37,6 +40,7 @@ from ._errors import (
     RetriesExhausted,
     UnusableAnswer,
 )
+from ._testing import is_testing, set_testing
 
 __all__ = [
     "AsyncConflictClient",
@@ -53,4 +57,6 @@ __all__ = [
     "SystemClock",
     "UnusableAnswer",
     "VirtualClock",
+    "is_testing",
+    "set_testing",
 ]

@@ -12,6 +12,7 @@ is answered from it instead of applying it twice.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import uuid
 from collections.abc import Callable, Generator
@@ -35,8 +36,9 @@ from .._client_flow import create_flow, sf_string, update_flow
 from .._client_retry import RetryPolicy
 from .._idempotency_policy import UNSAFE_METHODS
 from .._json_value import Json
-from ._clock import Clock, SystemClock
+from ._clock import Clock, SystemClock, VirtualClock
 from ._errors import conflict_error
+from ._testing import testing_mode
 
 Flow = Generator[Command, Reply, StoredDocument | GaveUp]
 Change = Callable[[Any], Any]
@@ -54,17 +56,31 @@ class _Common:
         #: The last ETag seen per URL; shared with another client by passing it.
         self.etags = etags if etags is not None else ETagMemory()
 
-    def _update(self, client: httpx.Client | httpx.AsyncClient, url: str, change: Change) -> Flow:
+    def _operation(self) -> tuple[RetryPolicy, Clock]:
+        """The policy and the clock of one operation: the client's, unless testing mode is on."""
+        mode = testing_mode()
+        if mode is None:
+            return self.policy, self.clock
+        policy = self.policy
+        if mode.attempts is not None and mode.attempts < policy.attempts:
+            policy = dataclasses.replace(policy, attempts=mode.attempts)
+        return policy, VirtualClock() if isinstance(self.clock, SystemClock) else self.clock
+
+    def _update(
+        self, client: httpx.Client | httpx.AsyncClient, url: str, change: Change
+    ) -> tuple[Flow, Clock]:
         # The ETag memory and the flow know a document by its absolute URL.
         url = str(client.build_request("GET", url).url)
-        return update_flow(
+        policy, clock = self._operation()
+        flow = update_flow(
             url,
             change,
-            policy=self.policy,
-            started=self.clock.monotonic(),
+            policy=policy,
+            started=clock.monotonic(),
             random=random.random,
             new_key=_new_key,
         )
+        return flow, clock
 
     def _create(
         self,
@@ -72,16 +88,18 @@ class _Common:
         url: str,
         document: Json,
         key: str | None,
-    ) -> Flow:
+    ) -> tuple[Flow, Clock]:
         url = str(client.build_request("POST", url).url)
-        return create_flow(
+        policy, clock = self._operation()
+        flow = create_flow(
             url,
             document,
             key=key if key is not None else _new_key(),
-            policy=self.policy,
-            started=self.clock.monotonic(),
+            policy=policy,
+            started=clock.monotonic(),
             random=random.random,
         )
+        return flow, clock
 
     def _prepare(self, request: httpx.Request) -> httpx.Request:
         if_match = self.etags.if_match(request.method, str(request.url), request.headers)
@@ -97,21 +115,21 @@ class _Common:
         )
         return self._prepare(request)
 
-    def _received(self, request: httpx.Request, response: httpx.Response) -> Received:
+    def _received(self, request: httpx.Request, response: httpx.Response, clock: Clock) -> Received:
         self.etags.observe(request.method, str(request.url), response.status_code, response.headers)
         return Received(
             response.status_code,
             response.headers,
             response.content,
-            at=self.clock.monotonic(),
-            wall=self.clock.time(),
+            at=clock.monotonic(),
+            wall=clock.time(),
         )
 
-    def _lost(self, error: httpx.TransportError) -> TransportFailure:
+    def _lost(self, error: httpx.TransportError, clock: Clock) -> TransportFailure:
         # A connection never made sent nothing; any other failure may have
         # come after the server had the whole request.
         sent = not isinstance(error, _NOTHING_SENT)
-        return TransportFailure(error, at=self.clock.monotonic(), wall=self.clock.time(), sent=sent)
+        return TransportFailure(error, at=clock.monotonic(), wall=clock.time(), sent=sent)
 
 
 #: Transport errors raised before any byte of the request left.
@@ -137,7 +155,8 @@ class ConflictClient(_Common):
     `request`) send one request and return its response as httpx does,
     adding If-Match from the ETag memory. Pass `client` to configure httpx
     (base_url, auth, timeouts); it is then yours to close. Pass a
-    `VirtualClock` as `clock` to have tests skip every wait.
+    `VirtualClock` as `clock` to have tests skip every wait (or turn on
+    `set_testing` for every client at once).
     """
 
     def __init__(
@@ -177,20 +196,20 @@ class ConflictClient(_Common):
         as it is then: it should compute from what it is given, and do
         nothing else.
         """
-        return self._run(self._update(self.client, url, change))
+        return self._run(*self._update(self.client, url, change))
 
     def create(self, url: str, json: Json, *, key: str | None = None) -> StoredDocument:
         """POST `json` to the collection at `url`; however often it is retried, once.
 
         Every try carries the same Idempotency-Key: `key`, or a fresh UUID.
         """
-        return self._run(self._create(self.client, url, json, key))
+        return self._run(*self._create(self.client, url, json, key))
 
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         """Send one request (httpx's arguments), with If-Match from the ETag memory."""
         request = self._prepare(self.client.build_request(method, url, **kwargs))
         response = self.client.send(request)
-        self._received(request, response)
+        self._received(request, response, self.clock)
         return response
 
     def get(self, url: str, **kwargs: Any) -> httpx.Response:
@@ -208,23 +227,23 @@ class ConflictClient(_Common):
     def post(self, url: str, **kwargs: Any) -> httpx.Response:
         return self.request("POST", url, **kwargs)
 
-    def _run(self, flow: Flow) -> StoredDocument:
+    def _run(self, flow: Flow, clock: Clock) -> StoredDocument:
         last: httpx.Response | None = None
         reply: Reply = None
         try:
             command = next(flow)
             while True:
                 if isinstance(command, Sleep):
-                    self.clock.sleep(command.seconds)
+                    clock.sleep(command.seconds)
                     reply = None
                 else:
                     request = self._build(self.client, command)
                     try:
                         last = self.client.send(request)
                     except httpx.TransportError as error:
-                        reply = self._lost(error)
+                        reply = self._lost(error, clock)
                     else:
-                        reply = self._received(request, last)
+                        reply = self._received(request, last, clock)
                 command = flow.send(reply)
         except StopIteration as stop:
             return _result(stop.value, last)
@@ -263,17 +282,17 @@ class AsyncConflictClient(_Common):
 
     async def update(self, url: str, change: Change) -> StoredDocument:
         """See `ConflictClient.update`; `change` is a plain (not async) function."""
-        return await self._run(self._update(self.client, url, change))
+        return await self._run(*self._update(self.client, url, change))
 
     async def create(self, url: str, json: Json, *, key: str | None = None) -> StoredDocument:
         """See `ConflictClient.create`."""
-        return await self._run(self._create(self.client, url, json, key))
+        return await self._run(*self._create(self.client, url, json, key))
 
     async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         """Send one request (httpx's arguments), with If-Match from the ETag memory."""
         request = self._prepare(self.client.build_request(method, url, **kwargs))
         response = await self.client.send(request)
-        self._received(request, response)
+        self._received(request, response, self.clock)
         return response
 
     async def get(self, url: str, **kwargs: Any) -> httpx.Response:
@@ -291,23 +310,23 @@ class AsyncConflictClient(_Common):
     async def post(self, url: str, **kwargs: Any) -> httpx.Response:
         return await self.request("POST", url, **kwargs)
 
-    async def _run(self, flow: Flow) -> StoredDocument:
+    async def _run(self, flow: Flow, clock: Clock) -> StoredDocument:
         last: httpx.Response | None = None
         reply: Reply = None
         try:
             command = next(flow)
             while True:
                 if isinstance(command, Sleep):
-                    await self.clock.asleep(command.seconds)
+                    await clock.asleep(command.seconds)
                     reply = None
                 else:
                     request = self._build(self.client, command)
                     try:
                         last = await self.client.send(request)
                     except httpx.TransportError as error:
-                        reply = self._lost(error)
+                        reply = self._lost(error, clock)
                     else:
-                        reply = self._received(request, last)
+                        reply = self._received(request, last, clock)
                 command = flow.send(reply)
         except StopIteration as stop:
             return _result(stop.value, last)
