@@ -53,11 +53,22 @@ RECONNECT_WINDOW: Final = 0.5
 CONNECT_TIMEOUT: Final = 2
 
 
+def _connect_options(conninfo: str) -> dict[str, Any]:
+    """Autocommit, and `CONNECT_TIMEOUT` unless the URL sets one."""
+    options: dict[str, Any] = {"autocommit": True}
+    if "connect_timeout" not in conninfo_to_dict(conninfo):
+        options["connect_timeout"] = CONNECT_TIMEOUT
+    return options
+
+
+async def connect(conninfo: str) -> AsyncConnection[TupleRow]:
+    """One autocommit connection outside any pool, within `CONNECT_TIMEOUT` by default."""
+    return await AsyncConnection.connect(conninfo, **_connect_options(conninfo))
+
+
 def new_pool(conninfo: str, *, min_size: int, max_size: int) -> AsyncConnectionPool:
     """A pool of autocommit connections with the waits above; open it with ``open()``."""
-    kwargs: dict[str, Any] = {"autocommit": True}
-    if "connect_timeout" not in conninfo_to_dict(conninfo):
-        kwargs["connect_timeout"] = CONNECT_TIMEOUT
+    kwargs = _connect_options(conninfo)
     return AsyncConnectionPool(
         conninfo,
         min_size=min_size,

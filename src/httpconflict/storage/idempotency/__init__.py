@@ -14,7 +14,9 @@ now`: a lease or the retention has run out) as absent:
 - `get`: the live record, if any; `purge`: delete what has expired;
 - `ping`: raise `Unavailable` unless the store answers (for /healthz).
 
-`idempotency_store(url)` picks one: ``memory`` (one process), a SQLite file
+A store opens itself on its first call (or `open()`), once per process,
+and a process forked after it was used opens its own connections
+(`.._opening`). `idempotency_store(url)` picks one: ``memory`` (one process), a SQLite file
 or ``postgresql://`` URL (tables next to the documents), ``redis://``.
 A primitive the store cannot carry out raises `Unavailable`; writes that
 the middleware still owes after answering wait in a `backlog.Backlog`.
@@ -36,9 +38,17 @@ DEFAULT_RETENTION: Final = 24 * 3600.0
 class IdempotencyStore(Protocol):
     """Atomic primitives over idempotency keys (see the module docstring)."""
 
-    async def open(self) -> None: ...
+    async def open(self) -> None:
+        """Connect and create what the store needs, once per process; calls do it too.
 
-    async def close(self) -> None: ...
+        Calling it is optional: the first call of any other primitive opens
+        the store (once, however many requests make it at once), so an app
+        need not open it in a start-up hook; one that does learns of a wrong
+        URL at start-up rather than at its first request.
+        """
+
+    async def close(self) -> None:
+        """Close the connections; a later call opens the store again."""
 
     async def ping(self) -> None:
         """Raise `Unavailable` unless the store answers (a health check)."""

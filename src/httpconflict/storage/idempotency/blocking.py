@@ -11,19 +11,20 @@ happens in the request's own thread, so one slow request holds up no other.
 Writes a request still owes after its answer went out (`defer`: the store
 was down) wait in a `Backlog` on that loop, made in the background.
 
-The loop starts on the first call in a process, so a server that imports
-the app and then forks its workers gets one loop per worker (a store used
-before the fork refuses to work in the child, whose copy of the loop
-thread is gone). It stops in `close()`, which also runs at interpreter
-exit, or when the object is garbage-collected; `close()` first gives the
-backlog up to `CLOSE_GRACE` seconds to finish.
+The loop starts on the first call in a process, and the store opens
+itself on that loop, so a server that imports the app and then forks its
+workers gets one loop and one set of connections per worker; a store used
+before the fork starts anew in the child, whose copy of the loop thread is
+gone, and leaves the parent's connections alone. It stops in `close()`,
+which also runs at interpreter exit, or when the object is
+garbage-collected; `close()` first gives the backlog up to `CLOSE_GRACE`
+seconds to finish.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import os
 import threading
 import weakref
 from collections.abc import Awaitable, Callable
@@ -31,6 +32,7 @@ from typing import Final, TypeVar
 
 from ..._errors import Unavailable
 from ..._idempotency import Completion, Record, StoredResponse
+from .._opening import reset_after_fork
 from . import IdempotencyStore
 from .backlog import Backlog
 
@@ -48,12 +50,12 @@ class _Loop:
         self.lock = threading.Lock()
         self.loop: asyncio.AbstractEventLoop | None = None
         self.thread: threading.Thread | None = None
-        self.pid = 0
         self.closed = False
+        reset_after_fork(self)
 
     def running(self) -> asyncio.AbstractEventLoop:
         loop = self.loop
-        if loop is not None and self.pid == os.getpid():
+        if loop is not None:
             return loop
         with self.lock:
             if self.closed:
@@ -61,14 +63,16 @@ class _Loop:
                 raise RuntimeError("this idempotency store is closed")
             if self.loop is None:
                 self._start()
-            elif self.pid != os.getpid():
-                raise RuntimeError(
-                    "this idempotency store was used before the process forked; "
-                    "create the app (or its middleware) in each worker, or use it "
-                    "only after the fork"
-                )
             assert self.loop is not None
             return self.loop
+
+    def after_fork(self) -> object:
+        """In a forked child: the loop thread is gone; the next call starts one of its own."""
+        inherited = (self.loop, self.thread, self.backlog)
+        self.lock = threading.Lock()
+        self.loop = self.thread = None
+        self.backlog = Backlog()
+        return inherited
 
     def _start(self) -> None:
         loop = asyncio.new_event_loop()
@@ -76,18 +80,14 @@ class _Loop:
             target=loop.run_forever, name="httpconflict-idempotency-store", daemon=True
         )
         thread.start()
-        try:
-            asyncio.run_coroutine_threadsafe(self.store.open(), loop).result()
-        except BaseException:
-            _stop(loop, thread)
-            raise
-        self.loop, self.thread, self.pid = loop, thread, os.getpid()
+        # The store opens itself on its first call, on this loop.
+        self.loop, self.thread = loop, thread
 
     def close(self) -> None:
         with self.lock:
             loop, thread = self.loop, self.thread
             self.loop, self.thread, self.closed = None, None, True
-        if loop is None or thread is None or self.pid != os.getpid():
+        if loop is None or thread is None:
             return
         try:
             asyncio.run_coroutine_threadsafe(self._finish(), loop).result(timeout=CLOSE_GRACE + 10)

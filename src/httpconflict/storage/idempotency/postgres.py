@@ -13,10 +13,12 @@ from typing import Any, Final
 
 import psycopg
 from psycopg.rows import TupleRow
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from ..._idempotency import Completion, Record, StoredResponse
-from .._pg_pool import connection, new_pool, ping
+from ..._incidents import unavailable
+from .._opening import Opening
+from .._pg_pool import connect, connection, new_pool, ping
 from ._rows import COMPLETED, IN_FLIGHT, RECORD_COLUMNS, complete_args, record_args, to_record
 
 #: Rows `purge` deletes per statement.
@@ -39,6 +41,8 @@ CREATE INDEX IF NOT EXISTS idempotency_keys_expiry ON idempotency_keys (expires_
 
 #: Seconds `ping` waits for a connection: /healthz answers within a second.
 PING_WAIT: Final = 0.4
+#: Seconds opening waits for the pool's first connection.
+OPEN_WAIT: Final = 10.0
 
 _CLAIM: Final = f"""
     INSERT INTO idempotency_keys (principal, key, fingerprint, token, state, expires_at)
@@ -76,31 +80,68 @@ async def create_schema(conn: psycopg.AsyncConnection[TupleRow]) -> None:
 
 
 class PostgresIdempotencyStore:
-    """An `IdempotencyStore` in PostgreSQL, with its own pool or a shared one."""
+    """An `IdempotencyStore` in PostgreSQL, with its own pool or a shared one.
+
+    Nothing is opened yet: the first call (or `open()`) creates the table
+    and opens the pool, once per process.
+    """
 
     def __init__(self, conninfo: str, *, pool: AsyncConnectionPool | None = None) -> None:
         self.conninfo = conninfo
-        self._owns_pool = pool is None
-        self._pool = pool or new_pool(conninfo, min_size=1, max_size=10)
+        self._shared = pool
+        self._pool = pool
+        self._opening = Opening(self._open, forget=self._forget)
 
     async def open(self) -> None:
-        conn = await psycopg.AsyncConnection.connect(self.conninfo)
-        async with conn:
-            await create_schema(conn)
-        if self._owns_pool:
-            await self._pool.open(wait=True, timeout=10)
+        """Create the table and open the pool, unless done already (calls do it too)."""
+        await self._opening.ensure()
+
+    async def _open(self) -> None:
+        # Opened by a request's first call, a database that does not answer
+        # is a 503 for that request, and the next call tries again.
+        pool = None
+        try:
+            conn = await connect(self.conninfo)
+            async with conn:
+                await create_schema(conn)
+            if self._shared is None:
+                # A pool cannot be opened again once closed: each opening has its own.
+                pool = new_pool(self.conninfo, min_size=1, max_size=10)
+                await pool.open(wait=True, timeout=OPEN_WAIT)
+        except (psycopg.OperationalError, PoolTimeout) as error:
+            if pool is not None:
+                await pool.close()
+            raise unavailable(
+                "the idempotency-key store (PostgreSQL) does not answer", error
+            ) from error
+        if pool is not None:
+            self._pool = pool
+
+    def _forget(self) -> AsyncConnectionPool | None:
+        if self._shared is not None:
+            return None  # its document store's to forget
+        pool, self._pool = self._pool, None
+        return pool
 
     async def close(self) -> None:
-        if self._owns_pool:
-            await self._pool.close()
+        self._opening.closed()
+        if self._shared is None and self._pool is not None:
+            pool, self._pool = self._pool, None
+            await pool.close()
+
+    async def _ready(self) -> AsyncConnectionPool:
+        if not self._opening.is_open:
+            await self._opening.ensure()
+        assert self._pool is not None
+        return self._pool
 
     async def ping(self) -> None:
-        await ping(self._pool, wait=PING_WAIT)
+        await ping(await self._ready(), wait=PING_WAIT)
 
     async def _execute(self, sql: str, args: Any) -> tuple[int, list[TupleRow]]:
         # Every failure is `Unavailable`, a lost answer included: the core
         # knows that a claim whose answer was lost may have been applied.
-        async with connection(self._pool) as conn:
+        async with connection(await self._ready()) as conn:
             cursor = await conn.execute(sql, args)
             rows = await cursor.fetchall() if cursor.description else []
             return cursor.rowcount, rows

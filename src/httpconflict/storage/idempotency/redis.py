@@ -72,6 +72,7 @@ from redis.backoff import NoBackoff
 from ..._errors import Unavailable
 from ..._idempotency import Completion, Record, State, StoredResponse
 from ..._incidents import unavailable
+from .._opening import Opening
 from . import _redis_scripts as scripts
 from .backlog import Backlog
 
@@ -118,29 +119,56 @@ def redis_client(url: str) -> Redis:
 
 
 class RedisIdempotencyStore:
-    """An `IdempotencyStore` on a Redis server."""
+    """An `IdempotencyStore` on a Redis server.
+
+    The first call (or `open()`) checks that Redis answers and learns its
+    epoch, once per process; a process forked from one that used the store
+    connects anew.
+    """
 
     def __init__(self, url: str, *, client: Redis | None = None) -> None:
         self.url = url
-        self._redis = client or redis_client(url)
-        self._begin = self._redis.register_script(scripts.BEGIN_EPOCH)
-        self._end_quarantine = self._redis.register_script(scripts.END_QUARANTINE)
-        self._claim = self._redis.register_script(scripts.CLAIM)
-        self._complete = self._redis.register_script(scripts.COMPLETE)
-        self._release = self._redis.register_script(scripts.RELEASE)
+        self._connect(client or redis_client(url))
         #: The epoch id this store knows ("" before it knows one).
         self.epoch = ""
         self._take_backs = Backlog()
+        self._opening = Opening(self._open, forget=self._forget)
+
+    def _connect(self, client: Redis) -> None:
+        self._redis = client
+        self._begin = client.register_script(scripts.BEGIN_EPOCH)
+        self._end_quarantine = client.register_script(scripts.END_QUARANTINE)
+        self._claim = client.register_script(scripts.CLAIM)
+        self._complete = client.register_script(scripts.COMPLETE)
+        self._release = client.register_script(scripts.RELEASE)
 
     async def open(self) -> None:
+        """Check that Redis answers and learn its epoch, unless done already (calls do it too)."""
+        await self._opening.ensure()
+
+    async def _open(self) -> None:
         await self._call(self._redis.ping())
         self._adopt(await self._call(self._begin(keys=[scripts.EPOCH_KEY], args=[_new_id()])))
 
+    def _forget(self) -> Redis:
+        # The parent's connections stay the parent's; the child makes its own.
+        inherited = self._redis
+        self._connect(redis_client(self.url))
+        self._take_backs = Backlog()
+        return inherited
+
+    async def _ready(self) -> None:
+        if not self._opening.is_open:
+            await self._opening.ensure()
+
     async def close(self) -> None:
+        self._opening.closed()
         self._take_backs.cancel()
+        self._take_backs = Backlog()  # its events belong to the loop it ran on
         await self._redis.aclose()
 
     async def ping(self) -> None:
+        await self._ready()
         await self._call(self._redis.ping())
 
     async def end_quarantine(self) -> None:
@@ -175,6 +203,7 @@ class RedisIdempotencyStore:
     ) -> Record | None:
         if len(token) != TOKEN_LENGTH:
             raise ValueError(f"claim tokens are {TOKEN_LENGTH} characters")
+        await self._ready()
         if "\n" in fingerprint:
             raise ValueError("a fingerprint is one line")
         name = _name(principal, key)
@@ -232,6 +261,7 @@ class RedisIdempotencyStore:
     ) -> bool:
         if fingerprint is not None and "\n" in fingerprint:
             raise ValueError("a fingerprint is one line")
+        await self._ready()
         tail = _completed_tail(response)
         first = "" if fingerprint is None else f"{token}{fingerprint}\n"
         done = await self._call(
@@ -243,10 +273,12 @@ class RedisIdempotencyStore:
         return done in (1, 3)
 
     async def release(self, principal: str, key: str, token: str) -> bool:
+        await self._ready()
         done = await self._call(self._release(keys=[_name(principal, key)], args=["I" + token]))
         return bool(done)
 
     async def record(self, completion: Completion) -> bool:
+        await self._ready()
         # No claim came first: the owner token is blank.
         first = f"C{' ' * TOKEN_LENGTH}{completion.fingerprint}\n".encode()
         value = first + _completed_tail(completion.response)
@@ -255,6 +287,7 @@ class RedisIdempotencyStore:
         return bool(await self._call(self._redis.set(name, value, nx=True, px=ttl)))
 
     async def get(self, principal: str, key: str, *, now: float) -> Record | None:
+        await self._ready()
         current = await self._call(self._redis.get(_name(principal, key)))
         return None if current is None else _record(current)
 

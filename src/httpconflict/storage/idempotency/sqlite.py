@@ -6,7 +6,7 @@ leaves a live one alone; completion and release check the claim's token.
 Sharing the document store's connections lets the service record a key in
 the same transaction as the document it creates (`record`). Each statement
 runs as the document store's do: on the event loop unless a lock is in its
-way (`_sqlite.Connections`). There is no
+way (`_sqlite.Connections`), opened by the first. There is no
 index on expiry: it would cost a page in every write, and `purge` is rare
 (it walks the table a window at a time).
 """
@@ -22,6 +22,7 @@ from typing import Any, Final
 
 from ..._errors import IdempotencyKeyTaken
 from ..._idempotency import Completion, Record, StoredResponse
+from .._opening import Opening
 from .._sqlite import DEFAULT_BUSY_TIMEOUT_MS, Connections, transaction
 from ._rows import COMPLETED, IN_FLIGHT, RECORD_COLUMNS, complete_args, record_args, to_record
 
@@ -90,46 +91,62 @@ class SQLiteIdempotencyStore:
         sharing: Callable[[], Connections] | None = None,
         busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
     ) -> None:
-        """Open `path`, or use the connections `sharing()` gives once open() is called.
+        """Keys in the file `path`, or on the connections `sharing()` gives.
 
-        `busy_timeout_ms`: how long a call on a file of its own waits for a
-        lock (shared connections wait as their document store's do).
+        Nothing is opened yet: the first call (or `open()`) opens the file
+        and creates the table, once per process. `busy_timeout_ms`: how long
+        a call on a file of its own waits for a lock (shared connections wait
+        as their document store's do).
         """
         self.path = str(path)
         self.busy_timeout_ms = busy_timeout_ms
         self._sql: Connections | None = None
         self._sharing = sharing
+        self._opening = Opening(self._open, forget=self._forget)
 
     async def open(self) -> None:
+        """Open the file and create the table, unless done already (calls do it too)."""
+        await self._opening.ensure()
+
+    async def _open(self) -> None:
         if self._sharing is not None:
-            self._sql = self._sharing()
+            sql = self._sharing()
         else:
-            self._sql = Connections(self.path, busy_timeout_ms=self.busy_timeout_ms)
-            await self._sql.open()
+            sql = Connections(self.path, busy_timeout_ms=self.busy_timeout_ms)
+            await sql.open()
         for statement in SCHEMA:
-            await self._run(statement, ())
+            await sql.run(partial(_execute, statement))
+        self._sql = sql
+
+    def _forget(self) -> Connections | None:
+        sql, self._sql = self._sql, None
+        return sql
 
     async def close(self) -> None:
-        if self._sql is not None and self._sharing is None:
-            await self._sql.close()
-        self._sql = None
+        self._opening.closed()
+        sql, self._sql = self._sql, None
+        if sql is not None and self._sharing is None:
+            await sql.close()
+
+    async def _connections(self) -> Connections:
+        if not self._opening.is_open:
+            await self._opening.ensure()
+        assert self._sql is not None
+        return self._sql
 
     async def ping(self) -> None:
-        if self._sql is None:
-            raise RuntimeError("the store is not open; call open() first")
+        sql = await self._connections()
         # Touches no table, so another process's lock cannot hold it up.
-        self._sql.db.execute("SELECT 1").fetchone()
+        sql.db.execute("SELECT 1").fetchone()
 
     async def _run(self, sql: str, args: tuple[Any, ...]) -> tuple[list[Any], int]:
         """Run one statement: the rows it returned, and how many rows it changed."""
-        if self._sql is None:
-            raise RuntimeError("the store is not open; call open() first")
 
         def run(db: sqlite3.Connection) -> tuple[list[Any], int]:
             cursor = db.execute(sql, args)
             return cursor.fetchall(), cursor.rowcount
 
-        return await self._sql.run(run)
+        return await (await self._connections()).run(run)
 
     async def claim(
         self, principal: str, key: str, fingerprint: str, token: str, *, now: float, lease: float
@@ -181,9 +198,7 @@ class SQLiteIdempotencyStore:
         # of rows at a time: no statement reads or deletes more than a window,
         # so none holds the file's write lock for long, and other requests
         # run between windows.
-        if self._sql is None:
-            raise RuntimeError("the store is not open; call open() first")
-        sql = self._sql
+        sql = await self._connections()
         total = 0
         after: tuple[str, str] = ("", "")
         while window := await sql.run(partial(_window, after=after)):
@@ -193,6 +208,10 @@ class SQLiteIdempotencyStore:
             after = window[-1][:2]
             await asyncio.sleep(0)
         return total
+
+
+def _execute(statement: str, db: sqlite3.Connection) -> None:
+    db.execute(statement)
 
 
 def _window(db: sqlite3.Connection, after: tuple[str, str]) -> list[tuple[str, str, float]]:
