@@ -34,7 +34,9 @@ for GET, 412 or 428 for writes.
 its four header fields and the 304 (GET, HEAD), 409, 412 and 428 (writes)
 answers, and for every route
 its 400/404/415/422 answers, all as ``application/problem+json`` with a
-``ProblemDetails`` schema.
+``ProblemDetails`` schema; and on every route an `IdempotencyMiddleware`
+added with ``app.add_middleware`` covers, the Idempotency-Key header and
+its 400, 409, 422 and 503 answers (`openapi.document_idempotency`).
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, cast
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.dependencies.models import Dependant
@@ -88,7 +90,8 @@ from ._write import (
     write_flow,
 )
 from .asgi.conditional import ConditionalMiddleware
-from .openapi import Operation, document_problems
+from .asgi.idempotency import IdempotencyMiddleware, PolicyChoice, route_policy
+from .openapi import Operation, RoutePolicy, document_idempotency, document_problems
 from .starlette import install as install_starlette
 from .starlette import problem_response
 
@@ -375,6 +378,8 @@ def install(
             schema = generate()
             if not any(schema is done for done in documented):
                 document_problems(schema, operations(app))
+                for policy in idempotency_policies(app):
+                    document_idempotency(schema, policy)
                 documented.append(schema)
             return schema
 
@@ -396,6 +401,16 @@ def operations(app: FastAPI) -> list[Operation]:
         for route in app.routes
         if isinstance(route, APIRoute) and route.include_in_schema
         for method in sorted(route.methods or ())
+    ]
+
+
+def idempotency_policies(app: FastAPI) -> list[RoutePolicy]:
+    """The policies of the `IdempotencyMiddleware`s added with ``app.add_middleware``."""
+    return [
+        # The middleware's own signature types its keyword arguments.
+        route_policy(cast(PolicyChoice | None, middleware.kwargs.get("policy")))
+        for middleware in app.user_middleware
+        if isinstance(middleware.cls, type) and issubclass(middleware.cls, IdempotencyMiddleware)
     ]
 
 

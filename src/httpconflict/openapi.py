@@ -12,15 +12,26 @@ operation with a body; 404 for one with path parameters; 400 for query or
 header parameters. A 422 already documented (FastAPI's validation error)
 is replaced, since the answer is now a problem. Framework-free: an adapter
 lists its routes as `Operation` values.
+
+    document_idempotency(schema, policy)
+
+adds, to each operation an Idempotency-Key policy covers (an
+`IdempotencyPolicy`, or a middleware's ``route_policy``: the policy a
+request to a path gets), the Idempotency-Key header field (required when
+the policy requires a key), the answers the key brings (400 malformed or
+missing, 409 in flight, 422 reused, 503 when the key store does not
+answer) and the ``Idempotent-Replayed`` field of its successful answers.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 
+from ._idempotency import MAX_KEY_LENGTH
+from ._idempotency_policy import IdempotencyPolicy
 from ._problem import MEDIA_TYPE
 
 PROBLEM_DETAILS: Final[dict[str, Any]] = {
@@ -72,8 +83,9 @@ WHY: Final = {
     304: "Not Modified: If-None-Match names the current ETag (or If-Modified-Since is not older).",
     400: "A malformed header, parameter or JSON body.",
     404: "Nothing exists at this URL.",
+    # A key in flight is added by `document_idempotency`, where a policy covers the route.
     409: "Conflict: a unique field's value is taken (`conflicts` names the fields), or a "
-    "request with this Idempotency-Key is still being processed.",
+    "patch rebased on the current version clashes with a change made since (`conflicts`).",
     412: "Precondition Failed: the stored version is not one If-Match names "
     "(`current_etag` is the one stored), or it exists and If-None-Match is *.",
     415: "The body is not application/json.",
@@ -121,8 +133,7 @@ def statuses(operation: Operation) -> list[int]:
 
 def document_problems(schema: dict[str, Any], operations: Iterable[Operation]) -> None:
     """Add the answers of `operations` (and the ProblemDetails component) to `schema`."""
-    components = schema.setdefault("components", {}).setdefault("schemas", {})
-    components["ProblemDetails"] = PROBLEM_DETAILS
+    _add_problem_details(schema)
     for operation in operations:
         found = schema.get("paths", {}).get(operation.path, {}).get(operation.method.lower())
         if found is None:
@@ -137,13 +148,104 @@ def document_problems(schema: dict[str, Any], operations: Iterable[Operation]) -
             if status == 304:
                 responses["304"] = {"description": WHY[304]}
             else:
-                responses[str(status)] = {
-                    "description": WHY[status],
-                    "content": {MEDIA_TYPE: {"schema": _REF}},
-                }
+                responses[str(status)] = _problem_answer(WHY[status])
     # HTTPValidationError first: it is what refers to ValidationError.
     for name in ("HTTPValidationError", "ValidationError"):
         _drop_if_unreferenced(schema, name)
+
+
+#: An ASGI or WSGI middleware's ``route_policy``: the policy of a request
+#: with this method to this path (a path template, such as ``/notes/{id}``).
+RoutePolicy: TypeAlias = Callable[[str, str], IdempotencyPolicy | None]
+
+IDEMPOTENCY_WHY: Final = {
+    400: "The Idempotency-Key is malformed (empty, over 255 characters, not ASCII, sent twice).",
+    409: "A request with this Idempotency-Key is still being processed: send it again after "
+    "Retry-After, with the same key, to get its answer.",
+    422: "This Idempotency-Key was sent with another request (another method, URL, caller "
+    "or body): use a new key for a new request.",
+    503: "The idempotency-key store does not answer; nothing was applied: send the same "
+    "request again, with the same key, after Retry-After.",
+}
+_MISSING_KEY: Final = "This operation requires an Idempotency-Key."
+_RETRY_AFTER: Final = {
+    "Retry-After": {
+        "description": "Seconds to wait before retrying.",
+        "schema": {"type": "integer"},
+    }
+}
+_REPLAYED: Final = {
+    "Idempotent-Replayed": {
+        "description": "true on an answer replayed from its Idempotency-Key: the request "
+        "had run already, and this is its recorded answer.",
+        "schema": {"type": "string", "enum": ["true"]},
+    }
+}
+_METHODS: Final = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
+def idempotency_key_parameter(*, required: bool) -> dict[str, Any]:
+    """The Idempotency-Key header field, as an OpenAPI parameter."""
+    return {
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": required,
+        "description": "A unique value per request (a UUID), sent again unchanged when the "
+        "request is retried: the retry then gets the first answer (marked "
+        "Idempotent-Replayed: true) instead of running again. A quoted string "
+        f'("...") or a token, of at most {MAX_KEY_LENGTH} characters.',
+        # A quoted key is two characters longer than the key.
+        "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH + 2},
+    }
+
+
+def document_idempotency(schema: dict[str, Any], policy: IdempotencyPolicy | RoutePolicy) -> None:
+    """Document Idempotency-Key on every operation of `schema` that `policy` covers.
+
+    `policy`: one `IdempotencyPolicy` for every path, or a function of a
+    method and a path template giving the policy (None: no keys there),
+    such as an ``IdempotencyMiddleware``'s ``route_policy``.
+    """
+    policy_of: RoutePolicy = policy if callable(policy) else (lambda _method, _path: policy)
+    for path, item in schema.get("paths", {}).items():
+        for method in _METHODS:
+            operation = item.get(method)
+            found = policy_of(method.upper(), path) if operation is not None else None
+            if found is not None and method.upper() in found.methods:
+                _add_problem_details(schema)
+                _document_key(operation, required=found.required)
+
+
+def _document_key(operation: dict[str, Any], *, required: bool) -> None:
+    parameters: list[dict[str, Any]] = operation.setdefault("parameters", [])
+    if not any(
+        p.get("in") == "header" and str(p.get("name", "")).lower() == "idempotency-key"
+        for p in parameters
+    ):
+        parameters.append(idempotency_key_parameter(required=required))
+    responses = operation.setdefault("responses", {})
+    for status, answer in responses.items():
+        if status.startswith("2"):
+            answer.setdefault("headers", {}).update(_REPLAYED)
+    for status, why in IDEMPOTENCY_WHY.items():
+        if status == 400 and required:
+            why = f"{why} {_MISSING_KEY}"
+        answer = responses.setdefault(str(status), _problem_answer(why))
+        if why not in answer.get("description", ""):
+            answer["description"] = f"{answer['description']} Or: {why}"
+        answer["content"] = {MEDIA_TYPE: {"schema": _REF}}
+        if status in (409, 503):
+            answer.setdefault("headers", {}).update(_RETRY_AFTER)
+
+
+def _problem_answer(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {MEDIA_TYPE: {"schema": _REF}}}
+
+
+def _add_problem_details(schema: dict[str, Any]) -> None:
+    schema.setdefault("components", {}).setdefault("schemas", {})["ProblemDetails"] = (
+        PROBLEM_DETAILS
+    )
 
 
 def _declare_headers(operation: dict[str, Any]) -> None:

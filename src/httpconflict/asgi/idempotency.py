@@ -58,6 +58,7 @@ from .._idempotency import (
 from .._idempotency_policy import IdempotencyPolicy
 from .._idempotency_request import KeyedRequest, KeyStore, problem_fields, replayed_fields
 from .._problem import MEDIA_TYPE, PROBLEM_TYPE_BASE
+from ..openapi import RoutePolicy
 from ..storage.idempotency import IdempotencyStore
 from ..storage.idempotency.backlog import Backlog
 from .problems import PROBLEM_SCOPE_KEY, send_problem, send_response
@@ -88,6 +89,31 @@ class ActiveClaim(KeyedRequest):
 PolicyChoice = IdempotencyPolicy | Callable[[Scope], IdempotencyPolicy | None]
 
 
+def route_policy(policy: PolicyChoice | None = None) -> RoutePolicy:
+    """`policy` as a function of a method and a path template, for an OpenAPI document.
+
+    A policy function is asked with a scope holding only the method and the
+    path (headers empty), as a request to that route would have them.
+    """
+    chosen = policy if policy is not None else IdempotencyPolicy()
+    if isinstance(chosen, IdempotencyPolicy):
+        return lambda _method, _path: chosen
+
+    def of(method: str, path: str) -> IdempotencyPolicy | None:
+        scope: Scope = {
+            "type": "http",
+            "method": method,
+            "path": path,
+            "raw_path": path.encode(),
+            "root_path": "",
+            "query_string": b"",
+            "headers": [],
+        }
+        return chosen(scope)
+
+    return of
+
+
 class IdempotencyMiddleware:
     """Idempotency-Key handling for any ASGI app."""
 
@@ -104,6 +130,10 @@ class IdempotencyMiddleware:
         if isinstance(self.policy, IdempotencyPolicy):
             return self.policy
         return self.policy(scope)
+
+    def route_policy(self, method: str, path: str) -> IdempotencyPolicy | None:
+        """The policy of a request with `method` to `path` (for `openapi.document_idempotency`)."""
+        return route_policy(self.policy)(method, path)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":

@@ -91,6 +91,20 @@ class IdempotencyMiddleware:
         policy = self.policy(environ)
         return None if policy is None else _supported(policy)
 
+    def route_policy(self, method: str, path: str) -> IdempotencyPolicy | None:
+        """The policy of a request with `method` to `path` (for `openapi.document_idempotency`).
+
+        A policy function is asked with an environ holding only the method
+        and the path, as a request to that route would have them.
+        """
+        environ: WSGIEnvironment = {
+            "REQUEST_METHOD": method,
+            "SCRIPT_NAME": "",
+            "PATH_INFO": path,
+            "QUERY_STRING": "",
+        }
+        return self._policy_for(environ)
+
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         policy = self._policy_for(environ)
         method = environ["REQUEST_METHOD"]
