@@ -53,7 +53,7 @@ from django.core.management import call_command  # noqa: E402
 from django.http import HttpRequest, HttpResponse, JsonResponse  # noqa: E402
 from examples.django_app.models import Note  # noqa: E402
 
-from httpconflict.django import version_etag, versioned_update  # noqa: E402
+from httpconflict.django import etag_of, versioned_update  # noqa: E402
 
 
 def _values(request: HttpRequest) -> dict[str, Any]:
@@ -63,8 +63,8 @@ def _values(request: HttpRequest) -> dict[str, Any]:
 
 def put_note(request: HttpRequest, pk: int) -> HttpResponse:
     values = _values(request)
-    written = versioned_update(Note, pk, request, values)  # 428, 412, 404
-    return JsonResponse({"id": pk, **values}, headers={"ETag": version_etag(written).to_header()})
+    written = versioned_update(Note, pk, values, request)  # 428, 412, 404
+    return JsonResponse({"id": pk, **values}, headers={"ETag": written.etag.to_header()})
 
 
 def put_note_plain(request: HttpRequest, pk: int) -> HttpResponse:
@@ -80,7 +80,7 @@ def get_note(request: HttpRequest, pk: int) -> HttpResponse:
     if note is None:
         return JsonResponse({"detail": "there is no such note"}, status=404)
     body = {"id": pk, "title": note.title, "count": note.count}
-    return JsonResponse(body, headers={"ETag": version_etag(note).to_header()})
+    return JsonResponse(body, headers={"ETag": etag_of(note).to_header()})
 
 
 def note_view(request: HttpRequest, pk: int) -> HttpResponse:

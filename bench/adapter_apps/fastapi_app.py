@@ -63,9 +63,9 @@ if side() == "adapter":
         note_id: int, note: NoteIn, conditions: Preconditions, response: Response, db: Db
     ) -> dict[str, Any]:
         values = {"title": note.title, "count": note.write}
-        etag = versioned_update(db, Note, note_id, values, conditions)
+        written = versioned_update(db, Note, note_id, values, conditions)
         db.commit()
-        response.headers["ETag"] = etag.to_header()
+        response.headers["ETag"] = written.etag.to_header()
         return {"id": note_id, **values}
 
 else:

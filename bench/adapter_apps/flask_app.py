@@ -45,7 +45,7 @@ def create_app() -> Flask:
         def put_note(note_id: int) -> Any:
             written = values()
             with Session.begin() as session:
-                etag = versioned_update(session, Note, note_id, written, preconditions())
+                etag = versioned_update(session, Note, note_id, written, preconditions()).etag
             return {"id": note_id, **written}, {"ETag": etag.to_header()}
 
     else:

@@ -80,9 +80,9 @@ def get_note(note_id: int, conditions: Preconditions, db: DB, response: Response
 def put_note(
     note_id: int, note: NoteIn, conditions: Preconditions, db: DB, response: Response
 ) -> NoteOut:
-    etag = versioned_update(db, Note, note_id, note.model_dump(), conditions)
+    written = versioned_update(db, Note, note_id, note.model_dump(), conditions)
     db.commit()
-    response.headers["ETag"] = etag.to_header()
+    response.headers["ETag"] = written.etag.to_header()
     return NoteOut(id=note_id, **note.model_dump())
 
 

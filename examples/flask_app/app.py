@@ -81,7 +81,7 @@ def create_app(db: str) -> Flask:
     def put_note(note_id: int) -> Any:
         values = fields(title=str, count=int, writer=str)
         with Session.begin() as session:
-            etag = versioned_update(session, Note, note_id, values, preconditions())
+            etag = versioned_update(session, Note, note_id, values, preconditions()).etag
         return {"id": note_id, **values}, {"ETag": etag.to_header()}
 
     @app.delete("/v1/notes/<int:note_id>")

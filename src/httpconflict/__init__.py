@@ -31,6 +31,7 @@ from ._errors import (
     Unavailable,
     UnsupportedMediaType,
     WriteOutcomeUnknown,
+    problem_headers,
 )
 from ._etag import EntityTags, ETag
 from ._httpdate import format_http_date, parse_http_date
@@ -79,6 +80,7 @@ from ._patch_flow import (
 from ._preconditions import Conditions, Decision, Validators, evaluate
 from ._problem import PROBLEM_TYPES, ProblemDetails, ProblemType
 from ._rebase import prefers_rebase, rebase, rebase_fields
+from ._versioned_row import VersionedRow
 from ._write import (
     Guard,
     Read,
@@ -146,6 +148,7 @@ __all__ = [
     "Unavailable",
     "UnsupportedMediaType",
     "Validators",
+    "VersionedRow",
     "Violation",
     "ViolationKind",
     "Write",
@@ -178,6 +181,7 @@ __all__ = [
     "pointers_touched_by_json_patch",
     "pointers_touched_by_merge_patch",
     "prefers_rebase",
+    "problem_headers",
     "read_decision",
     "rebase",
     "rebase_fields",

@@ -52,6 +52,18 @@ class ProblemError(Exception):
         return status if status is not None else self.problem_type.status
 
 
+def problem_headers(error: ProblemError) -> dict[str, str]:
+    """The header fields an error's answer carries: Retry-After when it names a delay.
+
+    RFC 9110 §10.2.3: Retry-After is delay-seconds (or a date); a 503, or a
+    409 for a key still in flight, says how long to wait before a retry.
+    """
+    retry_after = error.problem.extensions.get("retry_after")
+    if isinstance(retry_after, int) and not isinstance(retry_after, bool):
+        return {"Retry-After": str(retry_after)}
+    return {}
+
+
 class MalformedHeader(ProblemError, ValueError):
     """A header field value does not follow its grammar."""
 

@@ -28,7 +28,7 @@ from starlette.requests import ClientDisconnect, HTTPConnection, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match
 
-from ._errors import ProblemError
+from ._errors import ProblemError, problem_headers
 from ._integrity import classify
 from ._integrity_policy import DEFAULT_POLICY, Completes, IntegrityPolicy
 from ._problem import (
@@ -41,7 +41,7 @@ from ._problem import (
     UNSUPPORTED_MEDIA_TYPE,
     ProblemDetails,
 )
-from .asgi.problems import PROBLEM_SCOPE_KEY, problem_headers
+from .asgi.problems import PROBLEM_SCOPE_KEY
 from .catalog import CatalogCache
 from .drivers import database_error_types
 

@@ -73,13 +73,13 @@ from django.views.decorators.http import require_http_methods  # noqa: E402
 from rest_framework import serializers, viewsets  # noqa: E402
 from rest_framework.routers import SimpleRouter  # noqa: E402
 
-from httpconflict import PatchOutcome, Unavailable, Validators, rebase_fields  # noqa: E402
+from httpconflict import Unavailable, Validators, rebase_fields  # noqa: E402
 from httpconflict.django import (  # noqa: E402
     ConditionalGetMiddleware,
     conditional,
+    etag_of,
     json_body,
     request_patch,
-    version_etag,
     versioned_delete,
     versioned_patch,
     versioned_update,
@@ -149,7 +149,7 @@ def kept(pk: int) -> Any:
 
 def note_validators(request: HttpRequest, pk: int) -> Validators | None:
     note = Note.objects.filter(pk=pk).first()
-    return None if note is None else Validators(version_etag(note), note.updated)
+    return None if note is None else Validators(etag_of(note), note.updated)
 
 
 @csrf_exempt  # type: ignore[untyped-decorator]
@@ -160,22 +160,20 @@ def note(request: HttpRequest, pk: int) -> HttpResponse:
         body = json_body(request)  # 415, 400, 422 as problems
         values = {f: body[f] for f in FIELDS if f in body}
         with transaction.atomic():
-            written = versioned_update(Note, pk, request, values)  # 428, 412, 404
-            keep(written)
-        return JsonResponse(as_json(written), headers={"ETag": version_etag(written).to_header()})
+            written = versioned_update(Note, pk, values, request)  # 428, 412, 404
+            keep(written.row)
+        return JsonResponse(as_json(written.row), headers={"ETag": written.etag.to_header()})
     if request.method == "PATCH":
         patch = request_patch(request)  # 415, 400 as problems
         with transaction.atomic():
             # 412 when stale, unless Prefer: rebase (then 409 for a clash), 428, 404
-            written, decision = versioned_patch(
-                Note, pk, request, patch, document=fields_of, history=kept(pk)
+            written = versioned_patch(
+                Note, pk, patch, request, document=fields_of, history=kept(pk)
             )
-            if decision.outcome is PatchOutcome.WRITTEN:
-                keep(written)
-        headers = {"ETag": version_etag(written).to_header()}
-        return JsonResponse(
-            as_json(written), headers={**headers, **rebase_fields(decision.rebased_from)}
-        )
+            if written.changed:
+                keep(written.row)
+        headers = {"ETag": written.etag.to_header(), **rebase_fields(written.rebased_from)}
+        return JsonResponse(as_json(written.row), headers=headers)
     if request.method == "DELETE":
         versioned_delete(Note, pk, request)
         return HttpResponse(status=204)
@@ -189,7 +187,7 @@ def create_note(request: HttpRequest) -> HttpResponse:
     with transaction.atomic():
         note = Note.objects.create(**{f: body[f] for f in FIELDS if f in body})
         keep(note)
-    headers = {"ETag": version_etag(note).to_header(), "Location": f"/notes/{note.pk}"}
+    headers = {"ETag": etag_of(note).to_header(), "Location": f"/notes/{note.pk}"}
     return JsonResponse(as_json(note), status=201, headers=headers)
 
 

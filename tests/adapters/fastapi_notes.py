@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from sqlalchemy import String, create_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from httpconflict import NotFound, PatchOutcome, Unavailable, Validators, rebase_fields
+from httpconflict import NotFound, Unavailable, Validators, rebase_fields
 from httpconflict.fastapi import PatchBody, Preconditions, install
 from httpconflict.sqlalchemy import etag_of, versioned_delete, versioned_patch, versioned_update
 
@@ -99,9 +99,9 @@ def create_app() -> FastAPI:
     def replace(
         note_id: int, note: NoteIn, conditions: Preconditions, db: DB, response: Response
     ) -> dict[str, Any]:
-        etag = versioned_update(db, Note, note_id, {"title": note.title}, conditions)
+        written = versioned_update(db, Note, note_id, {"title": note.title}, conditions)
         db.commit()
-        response.headers["ETag"] = etag.to_header()
+        response.headers["ETag"] = written.etag.to_header()
         return {"id": note_id, "title": note.title}
 
     @app.delete("/notes/{note_id}", status_code=204)
@@ -128,24 +128,18 @@ def create_app() -> FastAPI:
             found = db.get(DraftVersion, (draft_id, version))
             return None if found is None else draft_json(found)
 
-        decision = versioned_patch(
-            db,
-            Draft,
-            draft_id,
-            patch,
-            conditions,
-            document=draft_json,
-            rebase=conditions.rebase,
-            history=kept,
+        # rebase: what the request asked for (Prefer: rebase), which `conditions` carry
+        written = versioned_patch(
+            db, Draft, draft_id, patch, conditions, document=draft_json, history=kept
         )
-        assert decision.current is not None
-        assert decision.current.etag is not None
-        etag = decision.current.etag
-        if decision.outcome is PatchOutcome.WRITTEN:
-            db.add(DraftVersion(draft=draft_id, version=int(etag.opaque), **decision.document))
+        if written.changed:
+            version = int(written.etag.opaque)
+            db.add(DraftVersion(draft=draft_id, version=version, **draft_json(written.row)))
         db.commit()
-        response.headers.update({"ETag": etag.to_header(), **rebase_fields(decision.rebased_from)})
-        return decision.document
+        response.headers.update(
+            {"ETag": written.etag.to_header(), **rebase_fields(written.rebased_from)}
+        )
+        return draft_json(written.row)
 
     @app.get("/busy")
     def busy() -> None:

@@ -26,12 +26,12 @@ from httpconflict import (
     MergeConflict,
     NotFound,
     Patch,
-    PatchDecision,
     PatchOutcome,
     PatchTestFailed,
     PreconditionFailed,
     PreconditionRequired,
     Validators,
+    VersionedRow,
 )
 from httpconflict.sqlalchemy import (
     aflush_versioned,
@@ -152,13 +152,15 @@ def count_of(db: Database) -> tuple[int, int]:
 
 
 def test_matching_if_match_is_one_update(db: Database) -> None:
-    """The check and the write are ONE statement; the answer is the new strong ETag."""
+    """The check and the write are ONE statement; the answer is the row written and its ETag."""
     statements: list[str] = []
     event.listen(db.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
     with db.session() as session:
-        etag = versioned_update(session, Counter, 1, {"count": 5}, if_match('"1"'))
+        written = versioned_update(session, Counter, 1, {"count": 5}, if_match('"1"'))
+        assert (written.row.count, written.row.version) == (5, 2)
+        assert written.row is session.get(Counter, 1)
         session.commit()
-    assert etag == ETag("2")
+    assert written.etag == ETag("2")
     kinds = [s.split()[0] for s in statements]
     # Without RETURNING, the version just written is read back (the row is ours till commit).
     assert kinds == (["UPDATE"] if db.engine.dialect.update_returning else ["UPDATE", "SELECT"])
@@ -235,7 +237,7 @@ def test_a_stale_write_is_412_even_when_its_values_are_stored(db: Database) -> N
     with db.session() as session:
         first = versioned_update(session, Counter, 1, {"count": 5, "writer": "a"}, if_match('"1"'))
         session.commit()
-        assert first == ETag("2")
+        assert first.etag == ETag("2")
         for values in (
             {"count": 5, "writer": "a"},
             {"count": 6, "writer": "a"},
@@ -261,7 +263,7 @@ def test_no_precondition_is_428_and_absent_is_404(db: Database) -> None:
         # Opting out of the 428 makes it an unconditional (but still one-statement) write.
         etag = versioned_update(
             session, Counter, 1, {"count": 3}, Conditions(), require_precondition=False
-        )
+        ).etag
         session.commit()
     assert etag == ETag("2")
     assert count_of(db) == (3, 2)
@@ -285,19 +287,22 @@ def test_versioned_delete(db: Database) -> None:
 def test_core_table_composite_key_and_named_version(db: Database) -> None:
     """A `Table`, a composite key as a tuple, and a version column named "rev"."""
     with db.session() as session:
-        etag = versioned_update(
-            session, cells, ("s", "A1"), {"value": "2"}, if_match('"1"'), version="rev"
+        written = versioned_update(
+            session, cells, ("s", "A1"), {"value": "2"}, if_match('"1"'), version_field="rev"
         )
         with pytest.raises(PreconditionFailed):
             versioned_update(
-                session, cells, ("s", "A1"), {"value": "3"}, if_match('"1"'), version="rev"
+                session, cells, ("s", "A1"), {"value": "3"}, if_match('"1"'), version_field="rev"
             )
         with pytest.raises(NotFound):
-            versioned_delete(session, cells, ("s", "B9"), if_match('"1"'), version="rev")
+            versioned_delete(session, cells, ("s", "B9"), if_match('"1"'), version_field="rev")
         with pytest.raises(ValueError, match="2 columns"):
-            versioned_update(session, cells, "s", {"value": "4"}, if_match('"2"'), version="rev")
+            versioned_update(
+                session, cells, "s", {"value": "4"}, if_match('"2"'), version_field="rev"
+            )
         session.commit()
-        assert etag == ETag("2")
+        assert written.etag == ETag("2")
+        assert (written.row.value, written.row.rev) == ("2", 2)
         assert session.execute(cells.select()).one().value == "2"
 
 
@@ -547,9 +552,11 @@ class CounterHistory:
         ).first()
         return None if found is None else {"count": found[0], "writer": found[1]}
 
-    def patch(self, patch: Patch, conditions: Conditions, *, rebase: bool = False) -> PatchDecision:
+    def patch(
+        self, patch: Patch, conditions: Conditions, *, rebase: bool = False
+    ) -> VersionedRow[Counter]:
         """Patch counter 1 and keep the version written, in the same transaction."""
-        decision = versioned_patch(
+        written = versioned_patch(
             self.session,
             Counter,
             1,
@@ -559,13 +566,10 @@ class CounterHistory:
             rebase=rebase,
             history=self.at,
         )
-        assert decision.current is not None
-        assert decision.current.etag is not None
-        assert isinstance(decision.document, dict)
-        if decision.outcome is PatchOutcome.WRITTEN:
-            self.keep(int(decision.current.etag.opaque), decision.document)
+        if written.changed:
+            self.keep(int(written.etag.opaque), counter_json(written.row))
         self.session.commit()
-        return decision
+        return written
 
 
 def merge(patch: dict[str, Any]) -> Patch:
@@ -576,12 +580,9 @@ def test_versioned_patch_applies_a_merge_patch_in_one_update(db: Database) -> No
     """The current version: the patch is applied to the row's document, one guarded UPDATE."""
     with db.session() as session:
         history = CounterHistory(session)
-        decision = history.patch(merge({"count": 5}), if_match('"1"'))
-    assert (decision.document, decision.current) == (
-        {"count": 5, "writer": ""},
-        Validators(ETag("2")),
-    )
-    assert decision.rebased_from is None
+        written = history.patch(merge({"count": 5}), if_match('"1"'))
+        assert (counter_json(written.row), written.etag) == ({"count": 5, "writer": ""}, ETag("2"))
+    assert written.rebased_from is None
     assert count_of(db) == (5, 2)
 
 
@@ -601,9 +602,9 @@ def test_versioned_patch_rebases_what_touches_nothing_changed(db: Database) -> N
     with db.session() as session:
         history = CounterHistory(session)
         history.patch(merge({"count": 5}), if_match('"1"'))
-        decision = history.patch(merge({"writer": "b"}), if_match('"1"'), rebase=True)
-        assert decision.document == {"count": 5, "writer": "b"}
-        assert decision.rebased_from == "1"
+        written = history.patch(merge({"writer": "b"}), if_match('"1"'), rebase=True)
+        assert counter_json(written.row) == {"count": 5, "writer": "b"}
+        assert written.rebased_from == "1"
         with session.begin():
             row = session.get(Counter, 1)
             assert row is not None
@@ -662,13 +663,46 @@ def test_versioned_patch_refusals(db: Database) -> None:
 def test_async_versioned_patch(db: Database) -> None:
     """`aversioned_patch` runs the same flow on an AsyncSession."""
 
-    async def scenario() -> PatchDecision:
+    async def scenario() -> ETag:
         async with db.async_engine() as engine, AsyncSession(engine) as session:
-            decision = await aversioned_patch(
+            written = await aversioned_patch(
                 session, Counter, 1, merge({"count": 3}), if_match('"1"'), document=counter_json
             )
             await session.commit()
-            return decision
+            return written.etag
 
-    assert asyncio.run(scenario()).current == Validators(ETag("2"))
+    assert asyncio.run(scenario()) == ETag("2")
     assert count_of(db) == (3, 2)
+
+
+# -- the names of the previous release, one more release with a warning --------------------
+
+
+def test_the_old_answers_still_read_with_a_warning(db: Database) -> None:
+    """The ETag and PatchDecision the helpers used to return: their attributes warn."""
+    with db.session() as session:
+        written = versioned_update(session, Counter, 1, {"count": 1}, if_match('"1"'))
+        with pytest.deprecated_call():
+            assert written.to_header() == '"2"'  # type: ignore[attr-defined]  # the old answer
+        patched = versioned_patch(
+            session, Counter, 1, merge({"count": 2}), if_match('"2"'), document=counter_json
+        )
+        with pytest.deprecated_call():
+            assert patched.outcome is PatchOutcome.WRITTEN  # type: ignore[attr-defined]
+        with pytest.deprecated_call():
+            assert patched.current == Validators(ETag("3"))  # type: ignore[attr-defined]
+        with pytest.raises(AttributeError):
+            _ = written.nothing  # type: ignore[attr-defined]  # not a name of either answer
+        session.commit()
+
+
+def test_version_is_the_old_name_of_version_field(db: Database) -> None:
+    """`version=` still names the version column, with a warning."""
+    with db.session() as session:
+        with pytest.deprecated_call():
+            written = versioned_update(
+                session, cells, ("s", "A1"), {"value": "2"}, if_match('"1"'), version="rev"
+            )
+        assert written.etag == ETag("2")
+        with pytest.deprecated_call():
+            assert etag_of(session.get(Counter, 1), version="version") == ETag("1")

@@ -15,6 +15,7 @@
   answers from any ASGI app.
 """
 
+from .._errors import problem_headers
 from .._idempotency_policy import (
     DEFAULT_REPLAY_HEADERS,
     IdempotencyPolicy,
@@ -25,7 +26,6 @@ from .idempotency import CLAIM_SCOPE_KEY, ActiveClaim, IdempotencyMiddleware, Po
 from .problems import (
     PROBLEM_SCOPE_KEY,
     ProblemMiddleware,
-    problem_headers,
     send_error,
     send_problem,
     send_response,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from .._errors import ProblemError
+from .._errors import ProblemError, problem_headers
 from .._problem import MEDIA_TYPE, PROBLEM_TYPE_BASE, ProblemDetails
 from .types import ASGIApp, Message, Receive, Scope, Send
 
@@ -39,14 +39,6 @@ async def send_problem(
     raw = [(b"content-type", MEDIA_TYPE.encode())]
     raw += [(n.lower().encode("latin-1"), v.encode("latin-1")) for n, v in (headers or {}).items()]
     await send_response(send, problem.status or 500, raw, problem.to_json())
-
-
-def problem_headers(error: ProblemError) -> dict[str, str]:
-    """The header fields an error's answer carries: Retry-After when it names a delay."""
-    retry_after = error.problem.extensions.get("retry_after")
-    if isinstance(retry_after, int) and not isinstance(retry_after, bool):
-        return {"Retry-After": str(retry_after)}
-    return {}
 
 
 async def send_error(scope: Scope, send: Send, error: ProblemError) -> None:

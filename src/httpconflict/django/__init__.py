@@ -5,7 +5,7 @@
     @conditional(lambda request, pk: version_validators(Note.objects.filter(pk=pk).first()))
     def note(request, pk):
         if request.method == "PUT":
-            note = versioned_update(Note, pk, request, json_body(request))  # 412 / 428 / 404
+            written = versioned_update(Note, pk, json_body(request), request)  # 412 / 428 / 404
             ...
 
 - `ProblemMiddleware` (_problems.py): every error answer is an RFC 9457
@@ -38,12 +38,13 @@ from ._patch import request_patch, versioned_patch
 from ._problems import (
     IntegrityErrorMiddleware,
     ProblemMiddleware,
-    error_response,
     problem_response,
     status_problem,
 )
+from ._problems import error_response as error_response  # deprecated: problem_response
 from ._requests import json_body, request_conditions
-from ._versioned import version_etag, version_validators, versioned_delete, versioned_update
+from ._versioned import etag_of, version_validators, versioned_delete, versioned_update
+from ._versioned import version_etag as version_etag  # deprecated: etag_of
 
 __all__ = [
     "ConditionalGetMiddleware",
@@ -51,7 +52,7 @@ __all__ = [
     "ProblemMiddleware",
     "answer_preconditions",
     "conditional",
-    "error_response",
+    "etag_of",
     "json_body",
     "not_modified",
     "problem_response",
@@ -59,7 +60,6 @@ __all__ = [
     "request_patch",
     "set_validators",
     "status_problem",
-    "version_etag",
     "version_validators",
     "versioned_delete",
     "versioned_patch",

@@ -29,7 +29,7 @@ from .._etag import ETag
 from .._httpdate import format_http_date
 from .._preconditions import SAFE_METHODS, Validators
 from ._middleware import ResponseMiddleware
-from ._problems import error_response
+from ._problems import problem_response
 from ._requests import header_lines
 
 ValidatorsFunction = Callable[..., Validators | ETag | None]
@@ -125,7 +125,7 @@ def _response(decided: ReadDecision) -> HttpResponseBase | None:
     if decided.outcome is ReadOutcome.NOT_MODIFIED:
         return _not_modified(decided.fields)
     assert decided.error is not None
-    return error_response(decided.error)
+    return problem_response(decided.error)
 
 
 def _not_modified(fields: Iterable[tuple[str, str]]) -> HttpResponseNotModified:

@@ -18,16 +18,18 @@ and one that does is a 409 naming each clash.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from django.db import transaction
 from django.db.models import F
 
+from .._deprecation import warn_deprecated
 from .._patch import Patch
 from .._patch_flow import Base, PatchDecision, Snapshot, WriteDocument, patch_flow, run_patch
 from .._preconditions import Conditions
 from .._rebase import prefers_rebase
 from .._refusals import patch_refusal
+from .._versioned_row import VersionedRow, patched_row
 from .._write import WriteResult
 from ._requests import HasHeaders, request_conditions
 from ._returning import UNSUPPORTED, matched, update_returning
@@ -40,27 +42,58 @@ History = Callable[[int], Mapping[str, Any] | None]
 
 
 def versioned_patch(
-    queryset: Any,
-    pk: Any,
-    request: Conditions | HasHeaders,
+    model: Any,
+    key: Any,
     patch: Patch,
+    conditions: Conditions | HasHeaders,
     *,
     document: Document,
     values: Callable[[dict[str, Any]], Mapping[str, Any]] | None = None,
     history: History | None = None,
     rebase: bool | None = None,
     version_field: str = "version",
-) -> tuple[Any, PatchDecision]:
-    """Apply `patch` to row `pk` if the request's preconditions hold; the row written, and how.
+) -> VersionedRow[Any]:
+    """Apply `patch` to row `key` if the request's preconditions hold; the row written, and how.
 
-    `request` is the request (its preconditions and its ``Prefer: rebase``
-    are read from it) or parsed `Conditions` (then pass `rebase`).
-    `document(row)` is the row as the API shows it; `values(patched)` the
-    field values to set from the patched document (default: itself).
-    Raises `PreconditionFailed` (412: stale, or its base is not in
-    `history`), `MergeConflict` (409), `PreconditionRequired` (428),
-    `NotFound` (404), `Contended` (503), or the patch's own errors.
+    `conditions` is the request (its preconditions and its ``Prefer:
+    rebase`` are read from it) or parsed `Conditions`; `rebase` None follows
+    the request. `document(row)` is the row as the API shows it;
+    `values(patched)` the field values to set from the patched document
+    (default: itself). Returns the row, its new entity-tag, whether it
+    changed and, when rebased, the version it was made from. Raises
+    `PreconditionFailed` (412: stale, or its base is not in `history`),
+    `MergeConflict` (409), `PreconditionRequired` (428), `NotFound` (404),
+    `Contended` (503), or the patch's own errors. (Called the old way,
+    ``(queryset, pk, request, patch)``, it returns ``(row, decision)``,
+    with a warning.)
     """
+    if isinstance(conditions, Patch) and not isinstance(patch, Patch):
+        warn_deprecated(
+            "versioned_patch(queryset, pk, request, patch)",
+            "versioned_patch(model, key, patch, conditions)",
+        )
+        pair = _patch(
+            model, key, conditions, patch, document, values, history, rebase, version_field
+        )
+        return cast("VersionedRow[Any]", pair)  # the old answer, for one more release
+    row, decision = _patch(
+        model, key, patch, conditions, document, values, history, rebase, version_field
+    )
+    return patched_row(row, decision)
+
+
+def _patch(
+    model: Any,
+    key: Any,
+    patch: Patch,
+    request: Conditions | HasHeaders,
+    document: Document,
+    values: Callable[[dict[str, Any]], Mapping[str, Any]] | None,
+    history: History | None,
+    rebase: bool | None,
+    version_field: str,
+) -> tuple[Any, PatchDecision]:
+    """The row patched, and the decision."""
     if isinstance(request, Conditions):
         conditions = request
     else:
@@ -68,12 +101,12 @@ def versioned_patch(
         if rebase is None:
             prefer = request.headers.get("Prefer")
             rebase = prefers_rebase([prefer] if prefer is not None else [])
-    rows, db = rows_of(queryset)
+    rows, db = rows_of(model)
     to_values = values or (lambda patched: patched)
     seen: list[Any] = [None]  # the row as last read or written
 
     def read() -> Snapshot | None:
-        row = rows.filter(pk=pk).first()
+        row = rows.filter(pk=key).first()
         seen[0] = row
         current = version_validators(row, version_field)
         return None if current is None else Snapshot(current, document(row))
@@ -96,14 +129,15 @@ def versioned_patch(
         version = version_named(rows.model, tag, version_field)
         written = {**auto_now(rows.model), **to_values(command.document)}
         written[version_field] = version + 1
-        row = update_returning(rows, pk, written, version_field, [version])
+        row = update_returning(rows, key, written, version_field, [version])
         if row is UNSUPPORTED:
             with transaction.atomic(using=db):
                 written[version_field] = F(version_field) + 1
-                count = matched(rows, pk, version_field, [version]).update(**written)
-                row = rows.filter(pk=pk).first() if count else None
+                count = matched(rows, key, version_field, [version]).update(**written)
+                row = rows.filter(pk=key).first() if count else None
         if row is None:
-            return WriteResult(False, version_validators(rows.filter(pk=pk).first(), version_field))
+            current = version_validators(rows.filter(pk=key).first(), version_field)
+            return WriteResult(False, current)
         seen[0] = row
         return WriteResult(True, version_validators(row, version_field))
 

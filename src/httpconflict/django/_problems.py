@@ -24,7 +24,8 @@ from django.db import connections
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
 from .._catalog import Catalog
-from .._errors import ContentTooLarge, ProblemError
+from .._deprecation import warn_deprecated
+from .._errors import ContentTooLarge, ProblemError, problem_headers
 from .._integrity import Violation, classify
 from .._integrity_policy import DEFAULT_POLICY, IntegrityPolicy
 from .._problem import (
@@ -48,9 +49,16 @@ _TYPES_BY_STATUS: Final[Mapping[int, ProblemType]] = {
 
 
 def problem_response(
-    problem: ProblemDetails, headers: Mapping[str, str] | None = None
+    problem: ProblemDetails | ProblemError, headers: Mapping[str, str] | None = None
 ) -> HttpResponse:
-    """An ``application/problem+json`` response carrying `problem`."""
+    """An ``application/problem+json`` response carrying `problem`.
+
+    A `ProblemError` is answered with its problem and, when it names a
+    delay, its Retry-After.
+    """
+    if isinstance(problem, ProblemError):
+        headers = {**problem_headers(problem), **(headers or {})}
+        problem = problem.problem
     response = HttpResponse(
         problem.to_json(), status=problem.status or 500, content_type=MEDIA_TYPE
     )
@@ -60,10 +68,9 @@ def problem_response(
 
 
 def error_response(error: ProblemError) -> HttpResponse:
-    """The answer to `error`, with Retry-After when its problem names a delay."""
-    retry_after = error.problem.extensions.get("retry_after")
-    headers = {"Retry-After": str(retry_after)} if isinstance(retry_after, int) else {}
-    return problem_response(error.problem, headers)
+    """Deprecated: `problem_response(error)`."""
+    warn_deprecated("httpconflict.django.error_response(error)", "problem_response(error)")
+    return problem_response(error)
 
 
 def status_problem(status: int, detail: str | None = None) -> ProblemDetails:
@@ -127,10 +134,10 @@ class ProblemMiddleware(IntegrityErrorMiddleware):
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, ProblemError):
-            return error_response(exception)
+            return problem_response(exception)
         if isinstance(exception, RequestDataTooBig):
             limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-            return error_response(
+            return problem_response(
                 ContentTooLarge(f"the body exceeds the limit of {limit} bytes", max_bytes=limit)
             )
         return super().process_exception(request, exception)

@@ -36,47 +36,75 @@ from django.db import router, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from .._deprecation import warn_deprecated
 from .._etag import ETag
 from .._preconditions import Conditions, Validators
 from .._refusals import refusal
+from .._versioned_row import VersionedRow
 from .._write import Guard, WriteResult, run_write, write_flow
 from ._requests import HasHeaders, request_conditions
 from ._returning import UNSUPPORTED, matched, update_returning
 
 
-def version_etag(instance: Any, version_field: str = "version") -> ETag:
+def etag_of(row: Any, *, version_field: str = "version") -> ETag:
     """The strong entity-tag of a row: its version, quoted (``"7"``)."""
-    return ETag(str(getattr(instance, version_field)))
+    return ETag(str(getattr(row, version_field)))
+
+
+def version_etag(instance: Any, version_field: str = "version") -> ETag:
+    """Deprecated: `etag_of`."""
+    warn_deprecated("httpconflict.django.version_etag(row)", "etag_of(row)")
+    return etag_of(instance, version_field=version_field)
 
 
 def version_validators(instance: Any, version_field: str = "version") -> Validators | None:
     """The validators of a row, or None for no row (the resource does not exist)."""
-    return None if instance is None else Validators(version_etag(instance, version_field))
+    return None if instance is None else Validators(etag_of(instance, version_field=version_field))
 
 
 def versioned_update(
-    queryset: Any,
-    pk: Any,
-    conditions: Conditions | HasHeaders,
+    model: Any,
+    key: Any,
     values: Mapping[str, Any],
+    conditions: Conditions | HasHeaders,
     *,
     version_field: str = "version",
-) -> Any:
-    """Set `values` on row `pk` if the request's preconditions hold; return the row written.
+    require_precondition: bool = True,
+) -> VersionedRow[Any]:
+    """Set `values` on row `key` if the request's preconditions hold; the row written, and its ETag.
 
-    `queryset` is a model, manager or queryset (only its rows can be
-    written); `conditions` the request, or its parsed `Conditions`. Raises
-    `NotFound` (404), `PreconditionFailed` (412, with ``current_etag``),
-    `PreconditionRequired` (428: the request names no version) or
-    `Contended` (503). Fields with ``auto_now`` are set as ``save()`` would.
+    `model` is a model, manager or queryset (only its rows can be written);
+    `conditions` the request's parsed `Conditions`, or the request itself.
+    Raises `NotFound` (404), `PreconditionFailed` (412, with
+    ``current_etag``), `PreconditionRequired` (428: the request names no
+    version) or `Contended` (503). Fields with ``auto_now`` are set as
+    ``save()`` would. (Called the old way, ``(queryset, pk, request,
+    values)``, it returns the bare row, with a warning.)
     """
-    conditions = _parse(conditions)
-    rows, db = rows_of(queryset)
+    if isinstance(conditions, Mapping) and not isinstance(values, Mapping):
+        warn_deprecated(
+            "versioned_update(queryset, pk, request, values)",
+            "versioned_update(model, key, values, conditions).row",
+        )
+        return _update(model, key, conditions, values, version_field, require_precondition).row
+    return _update(model, key, values, conditions, version_field, require_precondition)
+
+
+def _update(
+    model: Any,
+    key: Any,
+    values: Mapping[str, Any],
+    request: Conditions | HasHeaders,
+    version_field: str,
+    require_precondition: bool,
+) -> VersionedRow[Any]:
+    conditions = _parse(request)
+    rows, db = rows_of(model)
     written = {**auto_now(rows.model), **values}
     seen: list[Any] = [None]  # the row as last read
 
     def read() -> Validators | None:
-        seen[0] = rows.filter(pk=pk).first()
+        seen[0] = rows.filter(pk=key).first()
         return version_validators(seen[0], version_field)
 
     def write(guard: Guard) -> WriteResult:
@@ -85,12 +113,12 @@ def versioned_update(
         # (cheaper than the expression F(version) + 1 that any other guard needs).
         bump = versions[0] + 1 if versions and len(versions) == 1 else F(version_field) + 1
         written[version_field] = bump
-        row = update_returning(rows, pk, written, version_field, versions)
+        row = update_returning(rows, key, written, version_field, versions)
         if row is not UNSUPPORTED:
             seen[0] = row
             return WriteResult(True, version_validators(row, version_field)) if row else _refused()
         with transaction.atomic(using=db):
-            count = matched(rows, pk, version_field, versions).update(**written)
+            count = matched(rows, key, version_field, versions).update(**written)
             current = read()
         return WriteResult(count > 0, current)
 
@@ -98,42 +126,52 @@ def versioned_update(
         return WriteResult(False, read())
 
     # An update never creates: a row that is not there is a 404.
-    flow = write_flow("PATCH", conditions, requested=None, creates=False)
+    flow = write_flow(
+        "PATCH",
+        conditions,
+        requested=None,
+        creates=False,
+        require_precondition=require_precondition,
+    )
     decision = run_write(flow, read, write)
     error = refusal(decision, conditions)
     if error is not None:
         raise error
-    return seen[0]
+    return VersionedRow(seen[0], etag_of(seen[0], version_field=version_field))
 
 
 def versioned_delete(
-    queryset: Any, pk: Any, conditions: Conditions | HasHeaders, *, version_field: str = "version"
+    model: Any,
+    key: Any,
+    conditions: Conditions | HasHeaders,
+    *,
+    version_field: str = "version",
+    require_precondition: bool = True,
 ) -> None:
-    """Delete row `pk` if the request's preconditions hold.
+    """Delete row `key` if the request's preconditions hold.
 
     Raises as `versioned_update` does. The version check is a conditional
     UPDATE that locks the row; Django's ``delete()`` follows in the same
     transaction.
     """
-    conditions = _parse(conditions)
-    rows, db = rows_of(queryset)
+    parsed = _parse(conditions)
+    rows, db = rows_of(model)
 
     def read() -> Validators | None:
-        return version_validators(rows.filter(pk=pk).first(), version_field)
+        return version_validators(rows.filter(pk=key).first(), version_field)
 
     def write(guard: Guard) -> WriteResult:
         with transaction.atomic(using=db):
             bump = {version_field: F(version_field) + 1}
             versions = _versions(rows.model, guard, version_field)
-            guarded = matched(rows, pk, version_field, versions)
+            guarded = matched(rows, key, version_field, versions)
             if guarded.update(**bump):
-                rows.filter(pk=pk).delete()
+                rows.filter(pk=key).delete()
                 return WriteResult(True)
             return WriteResult(False, read())
 
-    error = refusal(
-        run_write(write_flow("DELETE", conditions, requested=None), read, write), conditions
-    )
+    flow = write_flow("DELETE", parsed, requested=None, require_precondition=require_precondition)
+    error = refusal(run_write(flow, read, write), parsed)
     if error is not None:
         raise error
 

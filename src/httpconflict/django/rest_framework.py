@@ -46,9 +46,9 @@ from .._preconditions import evaluate
 from .._problem import INVALID_DOCUMENT, MALFORMED_JSON, UNSUPPORTED_MEDIA_TYPE, ProblemDetails
 from .._refusals import decision_error
 from ._conditional import answer_preconditions, set_validators
-from ._problems import error_response, integrity_problem_of, problem_response, status_problem
+from ._problems import integrity_problem_of, problem_response, status_problem
 from ._requests import request_conditions
-from ._versioned import version_etag, version_validators, versioned_delete, versioned_update
+from ._versioned import etag_of, version_validators, versioned_delete, versioned_update
 
 #: Header fields of REST framework's error answers that a client acts on.
 _KEPT_HEADERS: Final = ("WWW-Authenticate", "Retry-After")
@@ -112,11 +112,13 @@ class ConditionalModelMixin:
         written = versioned_update(
             self.get_queryset(),
             instance.pk,
-            conditions,
             serializer.validated_data,
+            conditions,
             version_field=self.version_field,
         )
-        return Response(self.get_serializer(written).data, headers=self.etag_header(written))
+        return Response(
+            self.get_serializer(written.row).data, headers={"ETag": written.etag.to_header()}
+        )
 
     def partial_update(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         return self.update(request, *args, partial=True, **kwargs)
@@ -134,7 +136,7 @@ class ConditionalModelMixin:
         return version_validators(instance, self.version_field)
 
     def etag_header(self, instance: Any) -> dict[str, str]:
-        return {"ETag": version_etag(instance, self.version_field).to_header()}
+        return {"ETag": etag_of(instance, version_field=self.version_field).to_header()}
 
     def location(self, instance: Any) -> dict[str, str]:
         """The Location of a created row: its detail route, as a path, when it has one."""
@@ -170,7 +172,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Any:
     """
     if isinstance(exc, ProblemError):
         set_rollback()
-        return error_response(exc)
+        return problem_response(exc)
     policy: IntegrityPolicy = getattr(settings, "HTTPCONFLICT_INTEGRITY_POLICY", DEFAULT_POLICY)
     read_catalog: bool = getattr(settings, "HTTPCONFLICT_CATALOG", True)
     problem = integrity_problem_of(exc, policy, read_catalog=read_catalog)

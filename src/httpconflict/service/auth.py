@@ -30,8 +30,7 @@ from typing import TYPE_CHECKING, Final
 
 from .._errors import ProblemError, Unauthorized
 from .._principal import ANONYMOUS, PRINCIPAL_SCOPE_KEY, Principal
-from ..asgi import send_problem
-from ..asgi.problems import problem_headers
+from ..asgi import problem_headers, send_problem
 from ..storage.tokens import TOKEN_PREFIX, TokenStore, token_hash
 
 if TYPE_CHECKING:

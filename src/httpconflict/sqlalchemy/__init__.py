@@ -4,9 +4,9 @@
     from httpconflict.sqlalchemy import etag_of, versioned_delete, versioned_update
 
     conditions = Conditions.from_headers(request_headers)   # any framework's headers
-    etag = versioned_update(session, Note, note_id, {"title": "new"}, conditions)
+    written = versioned_update(session, Note, note_id, {"title": "new"}, conditions)
     session.commit()                    # the helper never commits; you do
-    response_headers["ETag"] = etag.to_header()
+    response_headers["ETag"] = written.etag.to_header()   # written.row: the row as written
 
     versioned_delete(session, Note, note_id, conditions)
     etag_of(note)                       # the ETag of a loaded row, for GET
@@ -22,7 +22,7 @@ A JSON patch of a row (merge patch or JSON Patch), rebased when the client
 asks with ``Prefer: rebase`` and the app keeps the versions it is made from:
 
     patched = versioned_patch(session, Note, note_id, patch, conditions,
-                              document=note_json, rebase=True, history=note_at)
+                              document=note_json, history=note_at)
 
 Tables with SQLAlchemy's own ``__mapper_args__ = {"version_id_col": ...}``:
 load the row, change it, then `flush_versioned(session, row, conditions)`
@@ -40,10 +40,12 @@ reads first: a row that exists answers 428, and nothing is written. The
 entity-tag of a row is its version as a strong tag (``"7"``); an If-Match
 naming anything else matches nothing. `versioned_update` sets the version
 to itself plus one in the same UPDATE (an integer column, also when it is
-the mapper's ``version_id_col``); `flush_versioned` leaves the new version
-to the ORM. Each statement is built once per shape and run with the
-request's values as parameters (_table.py). Framework-free: this package
-imports SQLAlchemy and the core only.
+the mapper's ``version_id_col``) and returns the row it wrote, as a
+`VersionedRow` (the shape Django's `versioned_update` returns too);
+`flush_versioned` leaves the new version to the ORM. Each statement is
+built once per shape and run with the request's values as parameters
+(_table.py). Framework-free: this package imports SQLAlchemy and the core
+only.
 """
 
 from ._flush import aflush_versioned, etag_of, flush_versioned

@@ -20,16 +20,18 @@ from .._preconditions import Conditions, Validators
 from .._refusals import precondition_failed, refusal
 from .._write import Guard, WriteResult, run_write, write_flow
 from ._table import table_of, version_attribute, version_etag
+from ._versioned import version_column
 
 
-def etag_of(row: object, *, version: str | None = None) -> ETag:
+def etag_of(row: object, *, version_field: str | None = None, version: str | None = None) -> ETag:
     """The entity-tag of a loaded ORM object, from its version column.
 
-    The column is the mapper's ``version_id_col``, else the attribute named
-    `version` (default ``"version"``).
+    The column is `version_field`, else the mapper's ``version_id_col``,
+    else ``"version"``. (`version` is the old name of `version_field`.)
     """
     mapper: Mapper[Any] = inspect(row).mapper
-    return version_etag(getattr(row, version_attribute(mapper, version)))
+    attribute = version_attribute(mapper, version_column(version_field, version))
+    return version_etag(getattr(row, attribute))
 
 
 def flush_versioned(

@@ -26,12 +26,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from .._patch import Patch
-from .._patch_flow import Base, PatchDecision, Snapshot, WriteDocument, patch_flow, run_patch
+from .._patch_flow import Base, Snapshot, WriteDocument, patch_flow, run_patch
 from .._preconditions import Conditions, Validators
 from .._refusals import patch_refusal
+from .._versioned_row import VersionedRow, patched_row
 from .._write import WriteResult
-from ._table import Model, table_of, version_etag
-from ._versioned import returns_rows
+from ._table import Model, table_of
+from ._versioned import returns_rows, version_column
 
 #: What a row is to the API: its fields as JSON.
 Document = Callable[[Any], dict[str, Any]]
@@ -48,24 +49,28 @@ def versioned_patch(
     *,
     document: Document,
     values: Callable[[dict[str, Any]], Mapping[str, Any]] | None = None,
-    rebase: bool = False,
     history: History | None = None,
+    rebase: bool | None = None,
+    version_field: str | None = None,
     version: str | None = None,
-) -> PatchDecision:
+) -> VersionedRow[Any]:
     """Apply `patch` to row `key` if its version satisfies `conditions`; one UPDATE.
 
     `document(row)` is the row as the API shows it (a mapped object, or a
     `Row` for a `Table`); `values(patched)` the column values to set from
-    the patched document (default: the document itself). Returns the
-    decision: the patched document, the new entity-tag in ``current``, and
-    ``rebased_from`` when the patch was rebased. Raises `PreconditionFailed`
-    (412: stale, or its base is not in `history`), `MergeConflict` (409),
-    `PreconditionRequired` (428), `NotFound` (404), `Contended` (503), or a
-    patch's own errors (409 for a failed ``test``).
+    the patched document (default: the document itself). `rebase` None
+    follows the request (FastAPI's `Preconditions` carry its ``Prefer:
+    rebase``; plain `Conditions` do not ask). Returns the row as written,
+    its new entity-tag, whether it changed, and ``rebased_from`` when the
+    patch was rebased. Raises `PreconditionFailed` (412: stale, or its base
+    is not in `history`), `MergeConflict` (409), `PreconditionRequired`
+    (428), `NotFound` (404), `Contended` (503), or a patch's own errors
+    (409 for a failed ``test``). (`version` is the old name of `version_field`.)
     """
-    table = table_of(model, version)
+    table = table_of(model, version_column(version_field, version))
     table.check_key(key)
     to_values = values or (lambda patched: patched)
+    seen: list[object] = [None]  # the row as last read or written
 
     def read() -> Snapshot | None:
         statement = select(model).where(table.where_key(key))
@@ -80,8 +85,8 @@ def versioned_patch(
             row = session.execute(statement).first()
         if row is None:
             return None
-        stored = getattr(row, table.version.key)
-        return Snapshot(Validators(version_etag(stored)), document(row))
+        seen[0] = row
+        return Snapshot(Validators(table.etag_in(row)), document(row))
 
     def read_base(tags: tuple[str, ...]) -> Base | None:
         if history is None:
@@ -103,21 +108,23 @@ def versioned_patch(
         result = session.execute(statement, parameters)
         written: object
         if returning:
-            written = result.scalar_one_or_none()
+            written = table.returned(result)
         else:
             assert isinstance(result, CursorResult)
-            written = table.written_version(session, key) if result.rowcount else None
+            written = table.written_row(session, key) if result.rowcount else None
         if written is None:
             return WriteResult(False, table.current(session, key))
-        table.refresh_later(session, key)
-        return WriteResult(True, Validators(version_etag(written)))
+        seen[0] = written
+        return WriteResult(True, Validators(table.etag_in(written)))
 
+    if rebase is None:
+        rebase = bool(getattr(conditions, "rebase", False))
     flow = patch_flow(conditions, patch, rebase=rebase, require_precondition=True)
     decision = run_patch(flow, read, read_base, write)
     error = patch_refusal(decision, conditions)
     if error is not None:
         raise error
-    return decision
+    return patched_row(seen[0], decision)
 
 
 async def aversioned_patch(
@@ -129,10 +136,11 @@ async def aversioned_patch(
     *,
     document: Document,
     values: Callable[[dict[str, Any]], Mapping[str, Any]] | None = None,
-    rebase: bool = False,
     history: History | None = None,
+    rebase: bool | None = None,
+    version_field: str | None = None,
     version: str | None = None,
-) -> PatchDecision:
+) -> VersionedRow[Any]:
     """`versioned_patch` for an `AsyncSession` (`history` runs in its sync context)."""
     return await session.run_sync(
         lambda sync: versioned_patch(
@@ -145,6 +153,6 @@ async def aversioned_patch(
             values=values,
             rebase=rebase,
             history=history,
-            version=version,
+            version_field=version_column(version_field, version),
         )
     )

@@ -5,7 +5,7 @@ Building a SQLAlchemy statement is Python work: every ``column == value``,
 computes its compilation cache key again. For a one-row conditional UPDATE
 that work cost more than the UPDATE itself (bench/adapters.py). So a
 `_Table` builds each shape of statement once (which values are set, how
-many versions the guard allows, whether it returns the version), with
+many versions the guard allows, whether it returns the row), with
 bound parameters where the values go, and runs it with the request's
 values as parameters. A value that is itself a SQL expression
 (``Note.count + 1``) is part of the statement, which is then built for
@@ -22,6 +22,7 @@ from typing import Any, Final
 from sqlalchemy import (
     ColumnElement,
     Delete,
+    Result,
     Table,
     Update,
     and_,
@@ -122,7 +123,7 @@ class _Table:
             .execution_options(synchronize_session=False)
         )
         if returning:
-            statement = statement.returning(self.version)
+            statement = self._returning_row(statement)
         if not inline:
             self._keep(shape, statement)
         return statement, parameters
@@ -170,17 +171,6 @@ class _Table:
             return None
         return session.identity_map.get(identity_key(self.entity, self.check_key(key)))
 
-    def refresh_later(self, session: Session, key: object) -> None:
-        """Expire a loaded object the UPDATE changed, so it reloads when next read.
-
-        The statements skip SQLAlchemy's session synchronisation: its
-        "fetch" strategy costs a SELECT before the UPDATE where there is no
-        RETURNING, and "evaluate" fails on values it cannot compute in Python.
-        """
-        row = self.loaded(session, key)
-        if row is not None:
-            session.expire(row)
-
     def forget(self, session: Session, key: object) -> None:
         """Drop a loaded object whose row the DELETE removed."""
         row = self.loaded(session, key)
@@ -198,13 +188,32 @@ class _Table:
         found = session.execute(statement).first()
         return None if found is None else Validators(version_etag(found[0]))
 
-    def written_version(self, session: Session, key: object) -> object:
-        """The version of row `key` as this transaction wrote it (MySQL: no RETURNING).
+    def _returning_row(self, statement: Update) -> Update:
+        """`statement` answering the whole row it wrote, and updating a loaded object with it."""
+        if isinstance(self.entity, Table):
+            return statement.returning(*self.entity.columns)
+        return statement.returning(self.entity).execution_options(populate_existing=True)
+
+    def returned(self, result: Result[Any]) -> object | None:
+        """The row an ``UPDATE ... RETURNING`` wrote: a mapped object, a `Row`, or None."""
+        if isinstance(self.entity, Table):
+            return result.first()
+        return result.scalar_one_or_none()
+
+    def written_row(self, session: Session, key: object) -> object:
+        """Row `key` as this transaction wrote it (MySQL: no RETURNING).
 
         The row is locked by this transaction's UPDATE until it ends, so the
         read sees the version just written.
         """
-        return session.execute(select(self.version).where(self.where_key(key))).scalar_one()
+        statement = select(self.entity).where(self.where_key(key))
+        if isinstance(self.entity, Table):
+            return session.execute(statement).one()
+        return session.execute(statement.execution_options(populate_existing=True)).scalar_one()
+
+    def etag_in(self, row: object) -> ETag:
+        """The entity-tag of a row this table's statements read or wrote."""
+        return version_etag(getattr(row, self.version.key))
 
 
 def table_of(model: Model, version: str | None) -> _Table:

@@ -3,7 +3,9 @@
 The core's `write_flow` turns the request's conditions into a `Guard` (the
 versions the row may have); the helper puts the guard into the WHERE clause
 of the one UPDATE or DELETE, and only when no row matched reads what is
-there, so the flow can tell 404 from 412 from 428.
+there, so the flow can tell 404 from 412 from 428. The UPDATE returns the
+row it wrote (``RETURNING``; on MySQL and MariaDB it is read back under the
+UPDATE's lock), so the answer is never a later version.
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ from sqlalchemy import CursorResult, Result, Table
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from .._etag import ETag
+from .._deprecation import warn_deprecated
 from .._preconditions import Conditions, Validators
 from .._refusals import refusal
+from .._versioned_row import VersionedRow
 from .._write import Guard, WriteResult, run_write, write_flow
-from ._table import Model, table_of, version_etag
+from ._table import Model, table_of
 
 
 def versioned_update(
@@ -29,35 +32,38 @@ def versioned_update(
     values: Mapping[str, Any],
     conditions: Conditions,
     *,
-    version: str | None = None,
+    version_field: str | None = None,
     require_precondition: bool = True,
-) -> ETag:
+    version: str | None = None,
+) -> VersionedRow[Any]:
     """Set `values` on the row `key` if its version satisfies `conditions`; one UPDATE.
 
-    Returns the new entity-tag. The version column (``version_id_col`` or
-    `version`, default ``"version"``) must be an integer; it is increased by
-    one. `key` is the primary key value (a tuple for a composite key).
-    Raises `PreconditionFailed` (a stale If-Match, whatever the row holds),
-    `PreconditionRequired` or `NotFound`. A retry whose first answer was
-    lost is told apart by its Idempotency-Key, not by the values it sends.
+    Returns the row as written (the mapped object, or a `Row` for a
+    `Table`) and its new entity-tag. The version column (`version_field`,
+    default the mapper's ``version_id_col``, else ``"version"``) must be an
+    integer; it is increased by one. `key` is the primary key value (a
+    tuple for a composite key). Raises `PreconditionFailed` (a stale
+    If-Match, whatever the row holds), `PreconditionRequired` or
+    `NotFound`. A retry whose first answer was lost is told apart by its
+    Idempotency-Key, not by the values it sends. (`version` is the old
+    name of `version_field`.)
     """
-    table = table_of(model, version)
+    table = table_of(model, version_column(version_field, version))
     table.check_key(key)
+    seen: list[object] = [None]  # the row as written
 
     def write(guard: Guard) -> WriteResult:
         versions = table.versions(guard)
         if versions != []:
             returning = returns_rows(session, model)
             statement, parameters = table.update(key, values, versions, returning=returning)
+            result = session.execute(statement, parameters)
             if returning:
-                written = session.execute(statement, parameters).scalar_one_or_none()
-            elif _rowcount(session.execute(statement, parameters)):
-                written = table.written_version(session, key)
-            else:
-                written = None
-            if written is not None:
-                table.refresh_later(session, key)
-                return WriteResult(True, Validators(version_etag(written)))
+                seen[0] = table.returned(result)
+            elif _rowcount(result):
+                seen[0] = table.written_row(session, key)
+            if seen[0] is not None:
+                return WriteResult(True, Validators(table.etag_in(seen[0])))
         return WriteResult(False, read())
 
     def read() -> Validators | None:
@@ -72,7 +78,9 @@ def versioned_update(
         raise error
     assert decision.current is not None
     assert decision.current.etag is not None
-    return decision.current.etag
+    etag = decision.current.etag
+    # Until the next release the answer also reads as the ETag it used to be.
+    return VersionedRow(seen[0], etag, _legacy=etag)
 
 
 def versioned_delete(
@@ -81,14 +89,15 @@ def versioned_delete(
     key: object,
     conditions: Conditions,
     *,
-    version: str | None = None,
+    version_field: str | None = None,
     require_precondition: bool = True,
+    version: str | None = None,
 ) -> None:
     """Delete the row `key` if its version satisfies `conditions`; one DELETE.
 
     Raises `PreconditionFailed`, `PreconditionRequired` or `NotFound`.
     """
-    table = table_of(model, version)
+    table = table_of(model, version_column(version_field, version))
     table.check_key(key)
 
     def write(guard: Guard) -> WriteResult:
@@ -118,9 +127,10 @@ async def aversioned_update(
     values: Mapping[str, Any],
     conditions: Conditions,
     *,
-    version: str | None = None,
+    version_field: str | None = None,
     require_precondition: bool = True,
-) -> ETag:
+    version: str | None = None,
+) -> VersionedRow[Any]:
     """`versioned_update` for an `AsyncSession`."""
     return await session.run_sync(
         versioned_update,
@@ -128,7 +138,7 @@ async def aversioned_update(
         key,
         values,
         conditions,
-        version=version,
+        version_field=version_column(version_field, version),
         require_precondition=require_precondition,
     )
 
@@ -139,8 +149,9 @@ async def aversioned_delete(
     key: object,
     conditions: Conditions,
     *,
-    version: str | None = None,
+    version_field: str | None = None,
     require_precondition: bool = True,
+    version: str | None = None,
 ) -> None:
     """`versioned_delete` for an `AsyncSession`."""
     await session.run_sync(
@@ -148,9 +159,17 @@ async def aversioned_delete(
         model,
         key,
         conditions,
-        version=version,
+        version_field=version_column(version_field, version),
         require_precondition=require_precondition,
     )
+
+
+def version_column(version_field: str | None, version: str | None) -> str | None:
+    """The version column named by `version_field`, or by its old name `version` (warned)."""
+    if version is None:
+        return version_field
+    warn_deprecated("version=", "version_field=", stacklevel=4)
+    return version
 
 
 def returns_rows(session: Session, model: Model) -> bool:
