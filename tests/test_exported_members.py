@@ -75,6 +75,7 @@ EXPECTED = [
     "changed_pointers",
     "check_json_domain",
     "classify",
+    "date_fields",
     "evaluate",
     "format_http_date",
     "integrity_error",

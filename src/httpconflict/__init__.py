@@ -63,6 +63,7 @@ from ._merge_patch import (
     merge_patch_diff,
     pointers_touched_by_merge_patch,
 )
+from ._origination import date_fields
 from ._patch import Patch
 from ._patch_budget import PatchTooLarge
 from ._patch_flow import (
@@ -164,6 +165,7 @@ __all__ = [
     "changed_pointers",
     "check_json_domain",
     "classify",
+    "date_fields",
     "evaluate",
     "format_http_date",
     "integrity_error",

@@ -284,6 +284,9 @@ def _serve(args: argparse.Namespace) -> int:
         access_log=False,
         log_config=_log_config(secrets),
         server_header=False,
+        # uvicorn's Date is refreshed once a second and lags the service's
+        # Last-Modified; the service stamps its own (asgi.DateMiddleware).
+        date_header=False,
     )
     return 0
 

@@ -3,6 +3,7 @@
     app = ConditionalMiddleware(app)                 # 304 / 412 for GET and HEAD
     app = IdempotencyMiddleware(app, store=idempotency_store("memory"))
     app = ProblemMiddleware(app)                     # a raised ProblemError is the answer
+    app = DateMiddleware(app)                        # Date as sent; Last-Modified <= Date
 
 - `ConditionalMiddleware` (conditional.py): the app's 2xx becomes a 304 when
   If-None-Match / If-Modified-Since say the client has it, a 412 when
@@ -13,6 +14,8 @@
   middleware takes too.
 - `send_problem`, `send_error`, `ProblemMiddleware` (problems.py): RFC 9457
   answers from any ASGI app.
+- `DateMiddleware` (dates.py): every answer's Date stamped as it starts, and
+  its Last-Modified never later (a server's own Date may lag by a second).
 """
 
 from .._errors import problem_headers
@@ -22,6 +25,7 @@ from .._idempotency_policy import (
     authorization_principal,
 )
 from .conditional import NOT_MODIFIED_HEADERS, ConditionalMiddleware
+from .dates import DateMiddleware
 from .idempotency import CLAIM_SCOPE_KEY, ActiveClaim, IdempotencyMiddleware, PolicyChoice
 from .problems import (
     PROBLEM_SCOPE_KEY,
@@ -40,6 +44,7 @@ __all__ = [
     "ASGIApp",
     "ActiveClaim",
     "ConditionalMiddleware",
+    "DateMiddleware",
     "IdempotencyMiddleware",
     "IdempotencyPolicy",
     "Message",

@@ -25,7 +25,7 @@ from starlette.routing import Route
 from .._hosts import AllowedHosts
 from .._idempotency_policy import DEFAULT_REPLAY_HEADERS, authorization_principal
 from .._principal import principal_of
-from ..asgi import IdempotencyMiddleware, IdempotencyPolicy, Scope
+from ..asgi import DateMiddleware, IdempotencyMiddleware, IdempotencyPolicy, Scope
 from ..storage import document_store
 from ..storage.idempotency import idempotency_store
 from ..storage.tokens import TokenStore, token_store
@@ -91,6 +91,8 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
         return Response(spec, media_type="application/json")
 
     middleware = [
+        # Outermost: Date is the moment the answer starts, as late as it can be.
+        Middleware(DateMiddleware),
         Middleware(AccessLog, log_format=config.log_format),
         # Before anything reads the request: a foreign Host gets nothing else.
         Middleware(AllowedHostsGuard, allowed=AllowedHosts(config.allowed_hosts)),

@@ -46,6 +46,7 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.server import ServerState
 
+from .. import date_fields
 from .._hosts import target_authority
 from .._problem import (
     CONNECTION_LIMIT,
@@ -309,7 +310,10 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
         status = problem.status or 400
         body = problem.to_json()
         content = [STATUS_LINE[status]]
-        for name, value in (*self.server_state.default_headers, *headers):
+        # The app stamps Date on its answers (DateMiddleware); this one is made here.
+        date = (b"date", date_fields(time.time(), None)[0].encode("latin-1"))
+        defaults = [(n, v) for n, v in self.server_state.default_headers if n != b"date"]
+        for name, value in (*defaults, date, *headers):
             content.extend([name, b": ", value, b"\r\n"])
         content.extend(
             [
