@@ -1,7 +1,7 @@
 """Flask + SQLAlchemy: ``PUT /notes/<id>`` through httpconflict, or a plain UPDATE.
 
-The adapter side is written as docs/flask.md writes it: ``HTTPConflict(app)``
-(errors as problems), ``preconditions()`` and ``versioned_update`` in a
+The adapter side is written as docs/flask.md writes it: ``install(app)``
+(errors as problems), ``request_conditions()`` and ``versioned_update`` in a
 ``Session.begin()`` block, the new ETag in the answer. The plain side runs
 ``UPDATE notes SET ... WHERE id = ?`` with no check. Both read the body
 with ``request.get_json()``, so the difference is httpconflict's part only.
@@ -23,7 +23,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import sessionmaker
 from werkzeug.serving import run_simple
 
-from httpconflict.flask import HTTPConflict, preconditions
+from httpconflict.flask import install, request_conditions
 from httpconflict.sqlalchemy import versioned_update
 
 from . import db_path, note_count, side
@@ -39,13 +39,13 @@ def create_app() -> Flask:
         return {"title": str(body["title"]), "count": int(body["write"])}
 
     if side() == "adapter":
-        HTTPConflict(app)
+        install(app)
 
         @app.put("/notes/<int:note_id>")
         def put_note(note_id: int) -> Any:
             written = values()
             with Session.begin() as session:
-                etag = versioned_update(session, Note, note_id, written, preconditions()).etag
+                etag = versioned_update(session, Note, note_id, written, request_conditions()).etag
             return {"id": note_id, **written}, {"ETag": etag.to_header()}
 
     else:

@@ -1,6 +1,6 @@
 """The example API (examples/README.md) in Flask and SQLAlchemy, conflict-correct.
 
-- a duplicate email: the unique index refuses it, and `HTTPConflict`
+- a duplicate email: the unique index refuses it, and `install`
   answers 409 naming "email";
 - notes: `conditional` answers 304 for a matching If-None-Match, and
   `versioned_update` / `versioned_delete` check If-Match in the UPDATE or
@@ -17,8 +17,8 @@ from flask import Flask
 from sqlalchemy import create_engine
 from sqlalchemy.orm import sessionmaker
 
-from httpconflict import InvalidDocument, NotFound
-from httpconflict.flask import HTTPConflict, conditional, json_object, preconditions
+from httpconflict import InvalidDocument, NotFound, Validators
+from httpconflict.flask import conditional, install, json_body, request_conditions
 from httpconflict.sqlalchemy import etag_of, versioned_delete, versioned_update
 from httpconflict.storage.idempotency import idempotency_store
 from httpconflict.wsgi import IdempotencyMiddleware
@@ -28,7 +28,7 @@ from .models import Base, Note, Order, User
 
 def fields(**types: type) -> dict[str, Any]:
     """The request's JSON object, which must have these members of these types (else 422)."""
-    body = json_object()
+    body = json_body()
     for name, kind in types.items():
         value = body.get(name)
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
@@ -46,7 +46,7 @@ def create_app(db: str) -> Flask:
     Session = sessionmaker(engine, expire_on_commit=False)
 
     app = Flask(__name__)
-    HTTPConflict(app)
+    install(app)
     # Idempotency-Key on every POST, PUT, PATCH and DELETE, the keys beside the data.
     app.wsgi_app = IdempotencyMiddleware(app.wsgi_app, store=idempotency_store(db))  # type: ignore[method-assign]  # Flask's way to add WSGI middleware
 
@@ -69,25 +69,31 @@ def create_app(db: str) -> Flask:
         headers = {"Location": f"/v1/notes/{note.id}", "ETag": etag_of(note).to_header()}
         return note.to_dict(), 201, headers
 
+    def note_validators(note_id: int) -> Validators | None:
+        with Session() as session:
+            note = session.get(Note, note_id)
+        return None if note is None else Validators(etag_of(note))
+
     @app.get("/v1/notes/<int:note_id>")
+    @conditional(note_validators)  # 304 or 412 before the view reads the note
     def get_note(note_id: int) -> Any:
         with Session() as session:
             note = session.get(Note, note_id)
         if note is None:
             raise NotFound(f"there is no note {note_id}")
-        return conditional(note.to_dict(), etag=etag_of(note))
+        return note.to_dict()
 
     @app.put("/v1/notes/<int:note_id>")
     def put_note(note_id: int) -> Any:
         values = fields(title=str, count=int, writer=str)
         with Session.begin() as session:
-            etag = versioned_update(session, Note, note_id, values, preconditions()).etag
+            etag = versioned_update(session, Note, note_id, values, request_conditions()).etag
         return {"id": note_id, **values}, {"ETag": etag.to_header()}
 
     @app.delete("/v1/notes/<int:note_id>")
     def delete_note(note_id: int) -> Any:
         with Session.begin() as session:
-            versioned_delete(session, Note, note_id, preconditions())
+            versioned_delete(session, Note, note_id, request_conditions())
         return "", 204
 
     @app.post("/v1/orders")

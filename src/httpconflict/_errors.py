@@ -30,7 +30,7 @@ incomplete body is an `OSError`, as a failed read is.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from . import _problem
@@ -62,6 +62,19 @@ def problem_headers(error: ProblemError) -> dict[str, str]:
     if isinstance(retry_after, int) and not isinstance(retry_after, bool):
         return {"Retry-After": str(retry_after)}
     return {}
+
+
+def problem_and_fields(
+    problem: ProblemDetails | ProblemError, headers: Mapping[str, str] | None = None
+) -> tuple[ProblemDetails, dict[str, str]]:
+    """What an answer carries for `problem`: its details, and an error's fields, then `headers`.
+
+    Every adapter's `problem_response` takes a `ProblemDetails` or a raised
+    `ProblemError`; this is where they are told apart.
+    """
+    if isinstance(problem, ProblemError):
+        return problem.problem, {**problem_headers(problem), **(headers or {})}
+    return problem, dict(headers or {})
 
 
 class MalformedHeader(ProblemError, ValueError):

@@ -101,6 +101,7 @@ __all__ = [
     "Preconditions",
     "RequestConditions",
     "install",
+    "problem_response",
     "request_conditions",
     "request_patch",
     "validation_error_handler",
@@ -304,7 +305,7 @@ async def validation_error_handler(request: Request, exc: Exception) -> Response
     header or cookie parameter is a 400 naming it.
     """
     assert isinstance(exc, RequestValidationError)
-    return problem_response(_validation_problem(request, exc).problem, request=request)
+    return problem_response(_validation_problem(request, exc))
 
 
 def _validation_problem(request: Request, exc: RequestValidationError) -> ProblemError:

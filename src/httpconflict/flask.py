@@ -1,27 +1,34 @@
 """Flask: problem answers, conditional GET and atomic conditional writes.
 
-    from httpconflict.flask import HTTPConflict, conditional, json_object, preconditions
+    from httpconflict.flask import conditional, install, json_body, request_conditions
 
     app = Flask(__name__)
-    HTTPConflict(app)          # or HTTPConflict().init_app(app) in a factory
+    install(app)               # in an app factory too
 
-`HTTPConflict` makes every error an ``application/problem+json`` answer:
+`install` makes every error an ``application/problem+json`` answer:
 httpconflict's own errors (`ProblemError`: 400, 404, 412, 428, 503...),
 integrity errors of any installed driver (409/422 naming the fields; other
 database errors stay 500s), and Flask's HTTP errors (404, 405 with its
 Allow header, 415, a body that is not JSON...). In views:
 
-- `conditional(rv, etag=...)` answers GET and HEAD with 304 when the
+- ``@conditional(validators)`` answers GET and HEAD with 304 when the
   client's If-None-Match matches, and 412 when an If-Match fails (the
-  core's `read_decision` decides);
-- `preconditions()` is the request's parsed `Conditions`, for a store that
-  checks them in the same statement as its write (`httpconflict.sqlalchemy`);
+  core's `read_decision` decides), before the view runs, as Django's
+  `conditional` does; `conditional_response(rv, etag=...)` decides from
+  the view's own answer instead;
+- `request_conditions()` is the request's parsed `Conditions`, for a store
+  that checks them in the same statement as its write
+  (`httpconflict.sqlalchemy`);
 - `conditional_write(read, write)` drives the core's `write_flow` with any
   store's primitives and raises 404, 412 (with ``current_etag``), 428;
 - `conditional_patch(read, read_base, write)` drives the core's
   `patch_flow`: the request's merge patch or JSON Patch, rebased on
   ``Prefer: rebase`` when `read_base` knows the version it was made from;
-- `json_object()` is the body as one JSON object, or a 400/415/422 problem.
+- `json_body()` is the body as one JSON object, or a 400/415/422 problem.
+
+The names are those of every adapter (docs/api.md); the previous
+release's `HTTPConflict`, `preconditions`, `json_object` and the function
+form of `conditional` still work, with a `DeprecationWarning`.
 
 Idempotency keys are WSGI middleware (`httpconflict.wsgi`), applied the
 way Flask applies middleware: ``app.wsgi_app = IdempotencyMiddleware(app.wsgi_app, ...)``.
@@ -29,19 +36,22 @@ way Flask applies middleware: ``app.wsgi_app = IdempotencyMiddleware(app.wsgi_ap
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar, cast
 
 from flask import Flask, Response, current_app, request
 from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import Headers
 from werkzeug.exceptions import ClientDisconnected, HTTPException
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from . import _problem
 from ._conditional_read import ReadOutcome, read_decision
-from ._errors import IncompleteBody, ProblemError
+from ._deprecation import warn_deprecated
+from ._errors import IncompleteBody, ProblemError, problem_and_fields
 from ._etag import ETag
 from ._httpdate import format_http_date
 from ._integrity import classify
@@ -49,7 +59,7 @@ from ._integrity_policy import DEFAULT_POLICY, Completes, IntegrityPolicy
 from ._media import JSON, parse_json_object, require_media_type
 from ._patch import Patch
 from ._patch_flow import Base, PatchDecision, Snapshot, WriteDocument, patch_flow, run_patch
-from ._preconditions import Conditions, Validators
+from ._preconditions import SAFE_METHODS, Conditions, Validators
 from ._problem import MEDIA_TYPE, ProblemDetails, ProblemType
 from ._rebase import prefers_rebase
 from ._refusals import patch_refusal, refusal
@@ -60,15 +70,21 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
 
 __all__ = [
-    "HTTPConflict",
     "conditional",
     "conditional_patch",
+    "conditional_response",
     "conditional_write",
-    "json_object",
-    "preconditions",
+    "install",
+    "json_body",
     "problem_response",
+    "request_conditions",
     "request_patch",
 ]
+
+#: A view: any function Flask routes to.
+View: TypeAlias = Callable[..., ResponseReturnValue]
+#: The current validators of a view's resource, from the view's arguments (None: absent).
+ValidatorsFunction: TypeAlias = Callable[..., Validators | ETag | None]
 
 #: Flask's HTTP errors that have an httpconflict problem type.
 _HTTP_PROBLEM_TYPES: Final[Mapping[int, ProblemType]] = {
@@ -79,35 +95,46 @@ _HTTP_PROBLEM_TYPES: Final[Mapping[int, ProblemType]] = {
 }
 
 
-def problem_response(problem: ProblemDetails, headers: Mapping[str, str] | None = None) -> Response:
-    """An ``application/problem+json`` response carrying `problem`."""
+def problem_response(
+    problem: ProblemDetails | ProblemError, headers: Mapping[str, str] | None = None
+) -> Response:
+    """An ``application/problem+json`` response carrying `problem`.
+
+    A `ProblemError` is answered with its problem and, when it names a
+    delay, its Retry-After.
+    """
+    details, fields = problem_and_fields(problem, headers)
     return Response(
-        problem.to_json(), status=problem.status or 500, mimetype=MEDIA_TYPE, headers=headers
+        details.to_json(), status=details.status or 500, mimetype=MEDIA_TYPE, headers=fields
     )
 
 
-class HTTPConflict:
-    """The Flask extension: registers the error handlers that answer problem details.
+def install(
+    app: Flask,
+    *,
+    policy: IntegrityPolicy = DEFAULT_POLICY,
+    catalog: Completes | None = None,
+    http_exceptions: bool = True,
+) -> None:
+    """Register the error handlers that answer every error with problem details.
 
     `policy` says how integrity violations are answered; `catalog` (a
     `Catalog`, or a `CatalogCache` that loads one when first needed) names
     the columns of constraints an error names only by name.
     `http_exceptions=False` leaves Flask's own HTTP error pages alone.
     """
+    _Handlers(policy, catalog, http_exceptions).init_app(app)
+
+
+class _Handlers:
+    """The error handlers `install` registers, with their settings."""
 
     def __init__(
-        self,
-        app: Flask | None = None,
-        *,
-        policy: IntegrityPolicy = DEFAULT_POLICY,
-        catalog: Completes | None = None,
-        http_exceptions: bool = True,
+        self, policy: IntegrityPolicy, catalog: Completes | None, http_exceptions: bool
     ) -> None:
         self.policy = policy
         self.catalog = catalog
         self.http_exceptions = http_exceptions
-        if app is not None:
-            self.init_app(app)
 
     def init_app(self, app: Flask) -> None:
         for error_type in database_error_types():
@@ -126,15 +153,30 @@ class HTTPConflict:
         return problem_response(self.policy.problem(violation))
 
     def handle_problem_error(self, error: ProblemError) -> Response:
-        retry_after = getattr(error, "retry_after", None)
-        headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
-        return problem_response(error.problem, headers)
+        return problem_response(error)
 
     def handle_http_exception(self, error: HTTPException) -> Response | HTTPException:
         if error.code is None or error.code < 400:
             return error  # not an error (a redirect): Flask answers it as it is
         kept = {n: v for n, v in error.get_headers() if n.lower() != "content-type"}
         return problem_response(http_problem(error), kept)
+
+
+class HTTPConflict(_Handlers):
+    """Deprecated: `install(app)`."""
+
+    def __init__(
+        self,
+        app: Flask | None = None,
+        *,
+        policy: IntegrityPolicy = DEFAULT_POLICY,
+        catalog: Completes | None = None,
+        http_exceptions: bool = True,
+    ) -> None:
+        warn_deprecated("httpconflict.flask.HTTPConflict(app)", "httpconflict.flask.install(app)")
+        super().__init__(policy, catalog, http_exceptions)
+        if app is not None:
+            self.init_app(app)
 
 
 def http_problem(error: HTTPException) -> ProblemDetails:
@@ -179,16 +221,28 @@ def _caused_by(error: BaseException, kind: type[_Cause]) -> _Cause | None:
     return None
 
 
-def preconditions() -> Conditions:
+def request_conditions() -> Conditions:
     """The request's If-Match, If-None-Match, If-(Un)Modified-Since, parsed.
 
-    A malformed value raises `MalformedHeader`, which `HTTPConflict`
-    answers with a 400 problem naming the header.
+    A malformed value raises `MalformedHeader`, which `install`'s handlers
+    answer with a 400 problem naming the header.
     """
     return Conditions.from_headers(request.headers.getlist)
 
 
+def preconditions() -> Conditions:
+    """Deprecated: `request_conditions()`."""
+    warn_deprecated("httpconflict.flask.preconditions()", "request_conditions()")
+    return request_conditions()
+
+
 def json_object() -> dict[str, Any]:
+    """Deprecated: `json_body()`."""
+    warn_deprecated("httpconflict.flask.json_object()", "json_body()")
+    return json_body()
+
+
+def json_body() -> dict[str, Any]:
     """The request body as one JSON object.
 
     Stricter than ``request.get_json()``: 415 without ``application/json``,
@@ -207,6 +261,70 @@ def json_object() -> dict[str, Any]:
 
 
 def conditional(
+    validators: ValidatorsFunction,
+    *,
+    etag: ETag | None = None,
+    last_modified: datetime | None = None,
+) -> Callable[[View], View]:
+    """Answer GET and HEAD with 304, 412 or 400 before the view runs; add the validators to its 200.
+
+    `validators` takes the view's arguments and returns the current
+    `Validators` (or just an `ETag`) of the resource, or None when it does
+    not exist (the view then answers its 404, whatever the preconditions
+    say: RFC 9110 §13.2.1). Other methods go to the view unchecked: their
+    precondition is checked by the write itself. Django's `conditional` is
+    the same decorator.
+
+    (The previous release's ``conditional(rv, etag=...)``, deciding from the
+    view's answer, is `conditional_response`; called that way, this warns
+    and does that.)
+    """
+    if etag is not None or last_modified is not None or not _is_function(validators):
+        warn_deprecated(
+            "httpconflict.flask.conditional(rv, etag=...)",
+            "conditional_response(rv, etag=...), or @conditional(validators)",
+        )
+        rv: Any = validators  # the previous release's first argument: the view's answer
+        answer = conditional_response(rv, etag=etag, last_modified=last_modified)
+        return cast("Callable[[View], View]", answer)  # the old answer, for one more release
+    find = validators
+
+    def decorate(view: View) -> View:
+        @functools.wraps(view)
+        def conditional_view(*args: Any, **kwargs: Any) -> ResponseReturnValue:
+            # `read_decision` decides GET and HEAD only: spare writes the read.
+            if request.method not in SAFE_METHODS:
+                return view(*args, **kwargs)
+            found = find(*args, **kwargs)
+            current = Validators(found) if isinstance(found, ETag) else found
+            decided = read_decision(request.method, request.headers.getlist, current)
+            if decided.outcome is ReadOutcome.NOT_MODIFIED:
+                return _NotModified(status=304, headers=list(decided.fields))
+            if decided.error is not None:
+                raise decided.error
+            response = current_app.make_response(view(*args, **kwargs))
+            if current is not None and response.status_code == 200:
+                _set_validators(response, current)
+            return response
+
+        return conditional_view
+
+    return decorate
+
+
+def _is_function(value: object) -> bool:
+    """Whether `value` is a validators function, not a view's answer (a WSGI app is callable)."""
+    return callable(value) and not isinstance(value, WerkzeugResponse)
+
+
+def _set_validators(response: Response, current: Validators) -> None:
+    if current.etag is not None and "ETag" not in response.headers:
+        response.headers["ETag"] = current.etag.to_header()
+    if current.last_modified is not None and "Last-Modified" not in response.headers:
+        response.headers["Last-Modified"] = format_http_date(current.last_modified)
+
+
+def conditional_response(
     rv: ResponseReturnValue,
     *,
     etag: ETag | None = None,
@@ -278,7 +396,7 @@ def conditional_patch(
     current document, and one that does is a 409 naming each clash.
     Raises the refusal (412, 409, 428, 404, 503); returns the decision.
     """
-    conditions = preconditions()
+    conditions = request_conditions()
     flow = patch_flow(
         conditions,
         patch if patch is not None else request_patch(),
@@ -311,7 +429,7 @@ def conditional_write(
     `NotFound` (404), `PreconditionFailed` (412), `PreconditionRequired`
     (428: a write to an existing resource without If-Match) or a 503.
     """
-    conditions = preconditions()
+    conditions = request_conditions()
     flow = write_flow(
         request.method,
         conditions,

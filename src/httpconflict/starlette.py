@@ -18,7 +18,7 @@ error is a 500 problem (and still raised, so the server logs it).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from http import HTTPStatus
 from typing import Any, Final
 
@@ -27,8 +27,10 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, HTTPConnection, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match
+from starlette.types import Receive, Scope, Send
 
-from ._errors import ProblemError, problem_headers
+from ._deprecation import warn_deprecated
+from ._errors import ProblemError, problem_and_fields
 from ._integrity import classify
 from ._integrity_policy import DEFAULT_POLICY, Completes, IntegrityPolicy
 from ._problem import (
@@ -49,29 +51,42 @@ Handler = Callable[[Request, Exception], Awaitable[Response]]
 
 
 def problem_response(
-    problem: ProblemDetails,
-    headers: dict[str, str] | None = None,
+    problem: ProblemDetails | ProblemError,
+    headers: Mapping[str, str] | None = None,
     *,
     request: Request | None = None,
 ) -> Response:
     """An ``application/problem+json`` response carrying `problem`.
 
-    With `request`, the problem's type is noted in its scope for access logs.
+    A `ProblemError` is answered with its problem and, when it names a
+    delay, its Retry-After. When sent, the response notes the problem's
+    type in the request's scope, for access logs. (`request` is no longer
+    needed for that; passing it warns.)
     """
     if request is not None:
-        request.scope[PROBLEM_SCOPE_KEY] = problem.type.removeprefix(PROBLEM_TYPE_BASE)
-    return Response(
-        problem.to_json(),
-        status_code=problem.status or 500,
-        media_type=MEDIA_TYPE,
-        headers=headers,
-    )
+        warn_deprecated("problem_response(..., request=request)", "problem_response(problem)")
+    details, fields = problem_and_fields(problem, headers)
+    return _ProblemResponse(details, fields)
+
+
+class _ProblemResponse(Response):
+    """A problem's answer, which notes the problem's type in the scope it is sent in."""
+
+    media_type = MEDIA_TYPE
+
+    def __init__(self, problem: ProblemDetails, headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(problem.to_json(), status_code=problem.status or 500, headers=headers)
+        self.problem_type = problem.type.removeprefix(PROBLEM_TYPE_BASE)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope[PROBLEM_SCOPE_KEY] = self.problem_type
+        await super().__call__(scope, receive, send)
 
 
 async def problem_error_handler(request: Request, exc: Exception) -> Response:
     """Answer a `ProblemError` with its problem (and Retry-After when it names a delay)."""
     assert isinstance(exc, ProblemError)
-    return problem_response(exc.problem, problem_headers(exc), request=request)
+    return problem_response(exc)
 
 
 async def http_exception_handler(request: Request, exc: Exception) -> Response:
@@ -106,7 +121,7 @@ async def http_exception_handler(request: Request, exc: Exception) -> Response:
         problem = ProblemDetails(title=phrase, status=status, detail=detail, extensions=extensions)
     if status < 400 or status > 599:
         return Response(status_code=status, headers=headers)
-    return problem_response(problem, headers, request=request)
+    return problem_response(problem, headers)
 
 
 async def client_disconnect_handler(conn: HTTPConnection, exc: Exception) -> None:
@@ -121,9 +136,7 @@ async def client_disconnect_handler(conn: HTTPConnection, exc: Exception) -> Non
 
 async def server_error_handler(request: Request, exc: Exception) -> Response:
     """A 500 problem that says nothing about the failure; the server logs it."""
-    return problem_response(
-        INTERNAL_ERROR.problem("the server failed; see its log"), request=request
-    )
+    return problem_response(INTERNAL_ERROR.problem("the server failed; see its log"))
 
 
 def integrity_exception_handler(
@@ -143,7 +156,7 @@ def integrity_exception_handler(
             violation = await catalog.acomplete(violation)
         elif catalog is not None:
             violation = catalog.complete(violation)
-        return problem_response(policy.problem(violation), request=request)
+        return problem_response(policy.problem(violation))
 
     return handle
 

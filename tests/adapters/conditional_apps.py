@@ -27,7 +27,8 @@ from flask import Flask
 from httpconflict import ETag, NotFound, Validators, format_http_date
 from httpconflict.asgi import ASGIApp, ConditionalMiddleware, Receive, Scope, Send
 from httpconflict.fastapi import Preconditions, install
-from httpconflict.flask import HTTPConflict, conditional
+from httpconflict.flask import conditional, conditional_response
+from httpconflict.flask import install as install_flask
 from httpconflict.wsgi import ConditionalMiddleware as WSGIConditionalMiddleware
 
 if TYPE_CHECKING:
@@ -90,20 +91,39 @@ def wsgi_app() -> WSGIApplication:
     return WSGIConditionalMiddleware(_wsgi_resource)
 
 
-# --- Flask: conditional(rv, etag=..., last_modified=...) ---------------------------
+# --- Flask: conditional_response(rv, etag=..., last_modified=...) ------------------
 
 
 def flask_app() -> Flask:
     app = Flask(__name__)
-    HTTPConflict(app)
+    install_flask(app)
 
     @app.get("/<name>")
     def resource(name: str) -> Any:
         current = RESOURCES.get(name)
         if current is None:
-            # The 404 goes through `conditional` too, with an ETag: it is ignored.
-            return conditional(({"error": "not here"}, 404), etag=ETAG)
-        return conditional({"n": 1}, etag=current.etag, last_modified=current.last_modified)
+            # The 404 goes through `conditional_response` too, with an ETag: it is ignored.
+            return conditional_response(({"error": "not here"}, 404), etag=ETAG)
+        return conditional_response(
+            {"n": 1}, etag=current.etag, last_modified=current.last_modified
+        )
+
+    return app
+
+
+# --- Flask: @conditional(validators), as Django's ----------------------------------
+
+
+def flask_decorated_app() -> Flask:
+    app = Flask(__name__)
+    install_flask(app)
+
+    @app.get("/<name>")
+    @conditional(lambda name: RESOURCES.get(name))
+    def resource(name: str) -> Any:
+        if name not in RESOURCES:
+            return {"error": "not here"}, 404
+        return {"n": 1}
 
     return app
 

@@ -61,10 +61,10 @@ def flask_app() -> Any:
     """The same API in Flask, the middleware around ``app.wsgi_app``."""
     from flask import Flask, request
 
-    from httpconflict.flask import HTTPConflict
+    from httpconflict.flask import install
 
     app = Flask(__name__)
-    HTTPConflict(app)  # a body cut short: 400 incomplete-body, as from the middleware
+    install(app)  # a body cut short: 400 incomplete-body, as from the middleware
     orders = Orders()
 
     @app.post("/orders")

@@ -38,6 +38,7 @@ ADAPTERS: Final = (
     "asgi",
     "wsgi",
     "flask",
+    "flask-conditional",
     "fastapi",
     "fastapi-check",
     "django-conditional",
@@ -267,6 +268,7 @@ def adapters() -> Iterator[dict[str, Send]]:
             "asgi": _asgi_client(conditional_apps.asgi_app(), loop, opened),
             "wsgi": _wsgi_client(conditional_apps.wsgi_app()),
             "flask": _wsgi_client(conditional_apps.flask_app()),
+            "flask-conditional": _wsgi_client(conditional_apps.flask_decorated_app()),
             "fastapi": _asgi_client(conditional_apps.fastapi_app(), loop, opened),
             "fastapi-check": _asgi_client(
                 conditional_apps.fastapi_app(conditional_get=False), loop, opened

@@ -31,9 +31,13 @@ from httpconflict.flask import (
     HTTPConflict,
     conditional,
     conditional_patch,
+    conditional_response,
     conditional_write,
+    install,
+    json_body,
     json_object,
     preconditions,
+    request_conditions,
 )
 
 MODIFIED = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -56,8 +60,11 @@ def make_app(**options: Any) -> Flask:
     """An app with one view per behaviour; a dict as the store of `pages`."""
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = 64
-    HTTPConflict(app, **options)
+    install(app, **options)
     pages: dict[int, tuple[str, str]] = {1: ("e1", "hello")}  # id -> (etag, body)
+
+    def page_validators(id: int) -> Validators | None:
+        return Validators(ETag(pages[id][0]), MODIFIED) if id in pages else None
 
     @app.get("/missing")
     def missing() -> Any:
@@ -89,7 +96,7 @@ def make_app(**options: Any) -> Flask:
 
     @app.post("/json")
     def strict_json() -> Any:
-        return json_object()
+        return json_body()
 
     @app.post("/unique")
     def unique() -> Any:
@@ -99,13 +106,21 @@ def make_app(**options: Any) -> Flask:
         db.execute("INSERT INTO users VALUES ('a@example.com')")
         return "", 201
 
+    @app.get("/answers/<int:id>")
+    def answer(id: int) -> Any:
+        """The same page, its preconditions weighed against the view's own answer."""
+        if id not in pages:
+            raise NotFound("no such page")
+        etag, body = pages[id]
+        return conditional_response({"body": body}, etag=ETag(etag), last_modified=MODIFIED)
+
     @app.route("/pages/<int:id>", methods=["GET", "PUT", "DELETE"])
+    @conditional(page_validators)  # 304, 412, 400 for GET and HEAD, before the view
     def page(id: int) -> Any:
         if request.method in ("GET", "HEAD"):
             if id not in pages:
                 raise NotFound("no such page")
-            etag, body = pages[id]
-            return conditional({"body": body}, etag=ETag(etag), last_modified=MODIFIED)
+            return {"body": pages[id][1]}
 
         def read() -> Validators | None:
             return Validators(ETag(pages[id][0])) if id in pages else None
@@ -121,7 +136,7 @@ def make_app(**options: Any) -> Flask:
             if request.method == "DELETE":
                 del pages[id]
                 return WriteResult(True, None)
-            body = json_object()["body"]
+            body = json_body()["body"]
             new = ETag.from_content(body.encode())
             if current is not None and current[0] == new.opaque:
                 return WriteResult(False, read())
@@ -130,7 +145,7 @@ def make_app(**options: Any) -> Flask:
 
         requested = None
         if request.method == "PUT":
-            requested = ETag.from_content(json_object()["body"].encode())
+            requested = ETag.from_content(json_body()["body"].encode())
         decision = conditional_write(read, write, requested=requested)
         if request.method == "DELETE":
             return "", 204
@@ -168,7 +183,7 @@ def make_app(**options: Any) -> Flask:
 
     @app.get("/conditions")
     def conditions() -> Any:
-        parsed = preconditions()
+        parsed = request_conditions()
         return {"if_match": str(parsed.if_match), "present": parsed.present}
 
     return app
@@ -261,14 +276,14 @@ def test_http_exceptions_can_be_left_to_flask() -> None:
         pytest.param(b'{"a":1,"a":2}', "application/json", 422, "invalid-document", id="dup"),
     ],
 )
-def test_json_object_refuses_what_is_not_one_json_object(
+def test_json_body_refuses_what_is_not_one_json_object(
     client: FlaskClient, body: bytes, content_type: str | None, status: int, slug: str
 ) -> None:
-    """json_object(): 415, 400 or 422 problems, by the core's rules."""
+    """json_body(): 415, 400 or 422 problems, by the core's rules."""
     problem(client.post("/json", data=body, content_type=content_type), status, slug)
 
 
-def test_json_object_reads_an_object(client: FlaskClient) -> None:
+def test_json_body_reads_an_object(client: FlaskClient) -> None:
     """A JSON object in UTF-8 with application/json (any charset=utf-8) is read."""
     answer = client.post(
         "/json", data=b'{"a": [1]}', content_type="application/json; charset=utf-8"
@@ -279,63 +294,86 @@ def test_json_object_reads_an_object(client: FlaskClient) -> None:
 # --- conditional GET -------------------------------------------------------------
 
 
+@pytest.fixture(params=["/pages/1", "/answers/1"], ids=["decorator", "from-the-answer"])
+def page(request: pytest.FixtureRequest) -> str:
+    """A page answered by @conditional, or by conditional_response: the same answers."""
+    url: str = request.param
+    return url
+
+
 @pytest.mark.parametrize(
     "if_none_match",
     ['"e1"', 'W/"e1"', '"x", "e1"', "*"],
     ids=["same", "weak-form", "in-a-list", "star"],
 )
-def test_a_matching_if_none_match_is_304(client: FlaskClient, if_none_match: str) -> None:
+def test_a_matching_if_none_match_is_304(
+    client: FlaskClient, page: str, if_none_match: str
+) -> None:
     """RFC 9110 §13.1.2: weak comparison; 304 with the ETag and no body."""
-    answer = client.get("/pages/1", headers={"If-None-Match": if_none_match})
+    answer = client.get(page, headers={"If-None-Match": if_none_match})
     assert answer.status_code == 304
     assert answer.data == b""
     assert answer.headers["ETag"] == '"e1"'
     assert "Content-Type" not in answer.headers
 
 
-def test_head_is_conditional_too(client: FlaskClient) -> None:
+def test_head_is_conditional_too(client: FlaskClient, page: str) -> None:
     """HEAD answers like GET: 304 when it matches, 200 with the validators otherwise."""
-    assert client.head("/pages/1", headers={"If-None-Match": '"e1"'}).status_code == 304
-    head = client.head("/pages/1")
+    assert client.head(page, headers={"If-None-Match": '"e1"'}).status_code == 304
+    head = client.head(page)
     assert head.status_code == 200
     assert head.headers["ETag"] == '"e1"'
     assert head.headers["Last-Modified"] == "Fri, 02 Jan 2026 03:04:05 GMT"
 
 
-def test_a_different_etag_gets_the_representation(client: FlaskClient) -> None:
+def test_a_different_etag_gets_the_representation(client: FlaskClient, page: str) -> None:
     """No match: 200 with the body, the ETag and Last-Modified."""
-    answer = client.get("/pages/1", headers={"If-None-Match": '"e0", W/"e2"'})
+    answer = client.get(page, headers={"If-None-Match": '"e0", W/"e2"'})
     assert answer.status_code == 200
     assert answer.json == {"body": "hello"}
 
 
-def test_if_modified_since_is_304_unless_if_none_match_is_there(client: FlaskClient) -> None:
+def test_if_modified_since_is_304_unless_if_none_match_is_there(
+    client: FlaskClient, page: str
+) -> None:
     """§13.2.2 step 4: If-Modified-Since only counts without If-None-Match."""
     since = {"If-Modified-Since": "Fri, 02 Jan 2026 03:04:05 GMT"}
-    assert client.get("/pages/1", headers=since).status_code == 304
+    assert client.get(page, headers=since).status_code == 304
     both = {**since, "If-None-Match": '"other"'}
-    assert client.get("/pages/1", headers=both).status_code == 200
+    assert client.get(page, headers=both).status_code == 200
 
 
 @pytest.mark.parametrize("if_match", ['"e0"', 'W/"e1"'], ids=["other", "weak-never-matches"])
-def test_a_failed_if_match_on_get_is_412(client: FlaskClient, if_match: str) -> None:
+def test_a_failed_if_match_on_get_is_412(client: FlaskClient, page: str, if_match: str) -> None:
     """§13.1.1: strong comparison, so a weak tag fails too; the 412 names the current tag."""
-    answer = client.get("/pages/1", headers={"If-Match": if_match})
+    answer = client.get(page, headers={"If-Match": if_match})
     assert problem(answer, 412, "precondition-failed")["current_etag"] == '"e1"'
 
 
-def test_a_malformed_conditional_header_is_400_naming_it(client: FlaskClient) -> None:
+def test_a_malformed_conditional_header_is_400_naming_it(client: FlaskClient, page: str) -> None:
     """An unquoted entity-tag is a 400 naming the header (with a hint), not a silent 200."""
-    body = problem(client.get("/pages/1", headers={"If-None-Match": "e1"}), 400, "malformed-header")
+    body = problem(client.get(page, headers={"If-None-Match": "e1"}), 400, "malformed-header")
     assert body["header"] == "If-None-Match"
     assert 'did you mean "e1"' in body["detail"]
 
 
-def test_preconditions_are_the_parsed_headers(client: FlaskClient) -> None:
-    """preconditions() gives the view the request's Conditions."""
+def test_request_conditions_are_the_parsed_headers(client: FlaskClient) -> None:
+    """request_conditions() gives the view the request's Conditions."""
     answer = client.get("/conditions", headers={"If-Match": '"a", "b"'})
     assert answer.json == {"if_match": '"a", "b"', "present": True}
     assert client.get("/conditions").json == {"if_match": "None", "present": False}
+
+
+def test_the_decorator_answers_before_the_view_and_404s_stay(client: FlaskClient) -> None:
+    """@conditional: a 304 without running the view; a missing page's 404 ignores If-Match."""
+    assert client.get("/pages/1", headers={"If-None-Match": '"e1"'}).status_code == 304
+    problem(client.get("/pages/9", headers={"If-Match": '"e1"'}), 404, "not-found")
+
+
+def test_the_decorator_leaves_writes_to_the_write(client: FlaskClient) -> None:
+    """@conditional checks GET and HEAD only: a PUT's If-Match is the write's to check."""
+    answer = client.put("/pages/1", json={"body": "new"}, headers={"If-Match": '"e1"'})
+    assert answer.status_code == 200
 
 
 # --- conditional writes ------------------------------------------------------------
@@ -432,3 +470,39 @@ def test_a_patch_without_if_match_is_428_and_of_nothing_404(client: FlaskClient)
     problem(patch_doc(client, {"a": 2}), 428, "precondition-required")
     missing = client.patch("/docs/9", json={}, content_type=MERGE, headers={"If-Match": '"x"'})
     problem(missing, 404, "not-found")
+
+
+# --- the previous release's names: one more release, with a warning ------------------------
+
+
+def test_httpconflict_is_install_with_a_warning() -> None:
+    """HTTPConflict(app) and HTTPConflict().init_app(app) still install the handlers."""
+    for make in (
+        lambda app: HTTPConflict(app),
+        lambda app: HTTPConflict(http_exceptions=True).init_app(app),
+    ):
+        app = Flask(__name__)
+        with pytest.deprecated_call(match="install"):
+            make(app)
+
+        @app.get("/missing")
+        def missing() -> Any:
+            raise NotFound("there is nothing here")
+
+        problem(app.test_client().get("/missing"), 404, "not-found")
+
+
+def test_the_old_request_helpers_warn_and_answer() -> None:
+    """preconditions(), json_object() and conditional(rv, etag=...) do what they did."""
+    app = Flask(__name__)
+    install(app)
+    with app.test_request_context(
+        "/", method="GET", json={"a": 1}, headers={"If-None-Match": '"e1"'}
+    ):
+        with pytest.deprecated_call(match="request_conditions"):
+            assert preconditions().if_none_match is not None
+        with pytest.deprecated_call(match="json_body"):
+            assert json_object() == {"a": 1}
+        with pytest.deprecated_call(match="conditional_response"):
+            answer: Any = conditional({"a": 1}, etag=ETag("e1"))  # type: ignore[arg-type]
+        assert answer.status_code == 304

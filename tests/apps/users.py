@@ -66,7 +66,7 @@ def create_flask() -> Any:
     import psycopg
     from flask import Flask, jsonify, request
 
-    from httpconflict.flask import HTTPConflict
+    from httpconflict.flask import install
 
     conninfo = os.environ["USERS_POSTGRES"]
     with psycopg.connect(conninfo) as conn:
@@ -78,7 +78,7 @@ def create_flask() -> Any:
             return load_catalog(conn)
 
     app = Flask(__name__)
-    HTTPConflict(app, catalog=CatalogCache(catalog))
+    install(app, catalog=CatalogCache(catalog))
 
     @app.get("/healthz")
     def healthz() -> Any:

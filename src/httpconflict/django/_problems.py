@@ -25,7 +25,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
 from .._catalog import Catalog
 from .._deprecation import warn_deprecated
-from .._errors import ContentTooLarge, ProblemError, problem_headers
+from .._errors import ContentTooLarge, ProblemError, problem_and_fields
 from .._integrity import Violation, classify
 from .._integrity_policy import DEFAULT_POLICY, IntegrityPolicy
 from .._problem import (
@@ -56,13 +56,11 @@ def problem_response(
     A `ProblemError` is answered with its problem and, when it names a
     delay, its Retry-After.
     """
-    if isinstance(problem, ProblemError):
-        headers = {**problem_headers(problem), **(headers or {})}
-        problem = problem.problem
+    details, fields = problem_and_fields(problem, headers)
     response = HttpResponse(
-        problem.to_json(), status=problem.status or 500, content_type=MEDIA_TYPE
+        details.to_json(), status=details.status or 500, content_type=MEDIA_TYPE
     )
-    for name, value in (headers or {}).items():
+    for name, value in fields.items():
         response[name] = value
     return response
 

@@ -24,10 +24,10 @@ from .._access import AccessRules
 from .._errors import InvalidDocument
 from .._principal import Right
 from .._problem import METHOD_NOT_ALLOWED
+from ..starlette import problem_response
 from ..storage import DocumentStore, UniqueKey, format_unique_keys, parse_unique_keys
 from .authorization import held_right
 from .config import ServiceConfig
-from .problems import problem_response
 from .requests import check_name, read_document
 
 SETTINGS: Final = "/v1/_collections/{collection}"
@@ -102,7 +102,7 @@ class _MethodNotAllowed:
         problem = METHOD_NOT_ALLOWED.problem(
             f"{request.method} is not supported here; allowed: {ALLOW}"
         )
-        await problem_response(request, problem, {"Allow": ALLOW})(scope, receive, send)
+        await problem_response(problem, {"Allow": ALLOW})(scope, receive, send)
 
 
 def _declaration(

@@ -22,6 +22,7 @@ from .._httpdate import format_http_date
 from .._problem import CONTENDED
 from .._refusals import precondition_failed
 from .._write import Guard, WriteDecision, WriteOutcome, WriteResult, arun_write, write_flow
+from ..starlette import problem_response
 from ..storage import Document, DocumentStore
 from ..storage._documents import from_micros
 from .config import ServiceConfig
@@ -29,7 +30,6 @@ from .erasure import erase_deleted, purge_wanted
 from .keys import KeyedWrite
 from .lists import list_documents, list_versions
 from .patch import patch_document
-from .problems import problem_response
 from .requests import check_name, condition_fields, conditions, read_document
 
 DOCUMENT: Final = "/v1/{collection}/{doc_id}"
@@ -201,7 +201,6 @@ def _refusal(request: Request, decision: WriteDecision, *, creating: bool) -> Re
             raise PreconditionFailed(detail, current_etag=current_etag)
         case _:
             return problem_response(
-                request,
                 CONTENDED.problem("every attempt lost a race with another writer", retry_after=1),
                 {"Retry-After": "1"},
             )

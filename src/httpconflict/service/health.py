@@ -24,7 +24,7 @@ from starlette.responses import Response
 
 from .._incidents import log_incident, new_incident
 from .._problem import UNAVAILABLE
-from .problems import problem_response
+from ..starlette import problem_response
 
 #: Seconds /healthz waits for its pings.
 HEALTH_WAIT: Final = 0.5
@@ -69,7 +69,7 @@ class Health:
             cause = error.__cause__ or error  # a store's Unavailable wraps the driver's error
             log_incident(incident, f"503 /healthz: {name} down", cause, level=logging.WARNING)
         problem = UNAVAILABLE.problem(what, retry_after=1, incident=incident, checks=checks)
-        return problem_response(request, problem, {"Retry-After": "1"})
+        return problem_response(problem, {"Retry-After": "1"})
 
 
 def _failure(task: asyncio.Future[None]) -> BaseException | None:

@@ -12,22 +12,12 @@ from __future__ import annotations
 import logging
 
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .._incidents import log_incident, new_incident
-from .._problem import INTERNAL_ERROR, ProblemDetails
+from .._problem import INTERNAL_ERROR
 from ..asgi import send_problem
 from ..starlette import install as install_handlers
-from ..starlette import problem_response as render
-
-
-def problem_response(
-    request: Request, problem: ProblemDetails, headers: dict[str, str] | None = None
-) -> Response:
-    """Render `problem`, and note its type for the access log."""
-    return render(problem, headers, request=request)
 
 
 class ServerErrors:
