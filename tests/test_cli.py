@@ -9,17 +9,12 @@ from pathlib import Path
 import pytest
 
 from httpconflict.cli import main
+from tests.command_line import httpconflict
 from tests.servers import start_service
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "httpconflict.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return httpconflict(*args)
 
 
 def test_help_lists_serve() -> None:
@@ -47,17 +42,17 @@ def test_unreachable_database_fails_fast() -> None:
 
 
 def test_unknown_database_scheme(tmp_path: Path) -> None:
-    """An unsupported URL scheme is named in the error."""
+    """An unsupported URL scheme is named in the error, a usage error."""
     out = run("serve", "--db", "mysql://root@127.0.0.1/test")
-    assert out.returncode == 1
+    assert out.returncode == 2
     assert "unsupported database URL scheme 'mysql'" in out.stderr
 
 
 def test_bad_settings_are_refused() -> None:
-    """Nonsense settings are refused before anything starts."""
+    """Nonsense settings are refused before anything starts, as usage errors."""
     out = run("serve", "--history", "0")
-    assert out.returncode == 1
-    assert "history must be at least 1" in out.stderr
+    assert out.returncode == 2
+    assert "argument --history: must be at least 1, not 0" in out.stderr
 
 
 @pytest.mark.parametrize(
@@ -75,9 +70,9 @@ def test_process_local_store_with_workers_is_refused(
     """A store inside each worker is refused with 2 workers, in one line naming what to use."""
     db = ("--db", str(tmp_path / "service.db")) if option != "--db" else ()
     out = run("serve", *db, option, value, "--workers", "2", "--port", "1")
-    assert out.returncode == 1
+    assert out.returncode == 2
     assert out.stderr.count("\n") == 1
-    assert out.stderr.startswith("httpconflict serve: ")
+    assert out.stderr.startswith("httpconflict serve: error: ")
     assert advice in out.stderr
     if option == "--idempotency":
         assert "redis://" in out.stderr
@@ -101,17 +96,17 @@ def test_process_local_store_with_one_worker_serves(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("option", "value", "message"),
     [
-        pytest.param("--max-header-bytes", "0", "max_header_bytes", id="header-bytes"),
-        pytest.param("--header-timeout", "0", "timeouts must be positive", id="header-timeout"),
-        pytest.param("--body-timeout", "-1", "timeouts must be positive", id="body-timeout"),
-        pytest.param("--max-connections", "0", "max_connections", id="connections"),
+        pytest.param("--max-header-bytes", "0", "must be at least 1", id="header-bytes"),
+        pytest.param("--header-timeout", "0", "must be more than 0", id="header-timeout"),
+        pytest.param("--body-timeout", "-1", "must be more than 0", id="body-timeout"),
+        pytest.param("--max-connections", "0", "must be at least 1", id="connections"),
     ],
 )
 def test_bad_connection_limits_are_refused(option: str, value: str, message: str) -> None:
     """A connection limit of zero (or a negative time) is refused before anything starts."""
-    out = run("serve", option, value)
-    assert out.returncode == 1
-    assert message in out.stderr
+    out = run("serve", f"{option}={value}")
+    assert out.returncode == 2
+    assert f"argument {option}: {message}" in out.stderr
 
 
 def test_serve_raises_a_low_open_file_limit_for_its_connections() -> None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import socket
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ._extras import EXTRA_OF, missing_extra_message, require
 from ._hosts import ANY_HOST, host_patterns, is_loopback
 from ._redact import redact, secrets_in
 from .service.config import (
@@ -24,10 +26,13 @@ from .service.config import (
     DEFAULT_TOMBSTONE_RETENTION,
     ServiceConfig,
 )
+from .service.locations import PRIVATE_SQLITE, check_database, check_key_store
 from .storage import DEFAULT_HISTORY, DEFAULT_SQLITE_BUSY_TIMEOUT, document_store
 from .storage.idempotency import DEFAULT_LEASE, DEFAULT_RETENTION, idempotency_store
 from .storage.tokens import token_store
 from .tools import register_all as register_tools
+from .tools._arguments import name, port, seconds, whole_number
+from .tools._output import FAILED, USAGE
 
 
 def register_token_command(commands: argparse._SubParsersAction[Any]) -> None:
@@ -57,19 +62,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)"
     )
-    serve.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
+    serve.add_argument("--port", type=port, default=8000, help="port to listen on (default: 8000)")
     serve.add_argument(
-        "--workers", type=int, default=1, help="worker processes sharing the database (default: 1)"
+        "--workers",
+        type=whole_number(1, MAX_WORKERS),
+        default=1,
+        help="worker processes sharing the database (default: 1)",
     )
     serve.add_argument(
         "--history",
-        type=int,
+        type=whole_number(1),
         default=DEFAULT_HISTORY,
         help=f"versions kept per document (default: {DEFAULT_HISTORY})",
     )
     serve.add_argument(
         "--sqlite-busy-timeout",
-        type=float,
+        type=seconds(),
         default=DEFAULT_SQLITE_BUSY_TIMEOUT,
         metavar="SECONDS",
         help="how long a write waits for the SQLite file's lock, held by another process, "
@@ -77,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     serve.add_argument(
         "--max-body",
-        type=int,
+        type=whole_number(1),
         default=DEFAULT_MAX_BODY,
         help=f"largest request body in bytes (default: {DEFAULT_MAX_BODY})",
     )
@@ -96,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     limits = serve.add_argument_group("connections (each limit per worker)")
     limits.add_argument(
         "--max-header-bytes",
-        type=int,
+        type=whole_number(1),
         default=DEFAULT_MAX_HEADER_BYTES,
         metavar="BYTES",
         help="largest request line and header fields, together; 431 above "
@@ -104,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     limits.add_argument(
         "--header-timeout",
-        type=float,
+        type=seconds(),
         default=DEFAULT_HEADER_TIMEOUT,
         metavar="SECONDS",
         help=f"time for a request's head to arrive whole; 408 after (default: "
@@ -112,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     limits.add_argument(
         "--body-timeout",
-        type=float,
+        type=seconds(),
         default=DEFAULT_BODY_TIMEOUT,
         metavar="SECONDS",
         help=f"time for a request's body to arrive whole after its head; 408 after (default: "
@@ -120,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     limits.add_argument(
         "--max-connections",
-        type=int,
+        type=whole_number(1),
         default=DEFAULT_MAX_CONNECTIONS,
         metavar="N",
         help=f"open connections a worker serves; 503 beyond (default: {DEFAULT_MAX_CONNECTIONS})",
@@ -156,28 +164,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="db",
         metavar="STORE",
         help="db (beside the documents, completed in the same transaction; default), "
-        "memory, redis://host:port/n, or off",
+        "memory, redis://host:port/n, postgresql://..., a SQLite file (sqlite:///keys.db or "
+        "./keys.db), or off",
     )
     keys.add_argument(
         "--idempotency-required", action="store_true", help="answer 400 to a POST without a key"
     )
     keys.add_argument(
         "--idempotency-lease",
-        type=float,
+        type=seconds(),
         default=DEFAULT_LEASE,
         metavar="SECONDS",
         help=f"how long a claim holds before a retry may run again (default: {DEFAULT_LEASE:g})",
     )
     keys.add_argument(
         "--idempotency-wait",
-        type=float,
+        type=seconds(zero=True),
         default=0.0,
         metavar="SECONDS",
         help="how long a duplicate waits for the first request before 409 (default: 0)",
     )
     keys.add_argument(
         "--idempotency-retention",
-        type=float,
+        type=seconds(),
         default=DEFAULT_RETENTION,
         metavar="SECONDS",
         help=f"how long answers are replayed (default: {DEFAULT_RETENTION:g})",
@@ -185,7 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     erasure = serve.add_argument_group("erasure")
     erasure.add_argument(
         "--purge-interval",
-        type=float,
+        type=seconds(zero=True),
         default=DEFAULT_PURGE_INTERVAL,
         metavar="SECONDS",
         help="how often old tombstones and expired idempotency keys are purged; 0: never "
@@ -193,7 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     erasure.add_argument(
         "--tombstone-retention",
-        type=float,
+        type=seconds(zero=True),
         default=DEFAULT_TOMBSTONE_RETENTION,
         metavar="SECONDS",
         help="how long a deleted document's tombstone and history are kept "
@@ -213,50 +222,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     register_tools(commands)
     register_token_command(commands)
     args = parser.parse_args(argv)
-    if args.command == "serve":
-        return _serve(args)
-    run: Callable[[argparse.Namespace], int] = args.run
-    return run(args)
+    run: Callable[[argparse.Namespace], int] = _serve if args.command == "serve" else args.run
+    try:
+        return run(args)
+    except ModuleNotFoundError as error:
+        # An optional dependency the command needs: one line naming its extra.
+        extra = getattr(error, "extra", None) or EXTRA_OF.get((error.name or "").split(".")[0])
+        if extra is None:
+            raise
+        print(missing_extra_message(f"httpconflict {args.command}", extra), file=sys.stderr)
+        return 1 if args.command == "serve" else FAILED
+
+
+#: More worker processes than this is a typo, not a machine.
+MAX_WORKERS = 1024
+
+
+def usage_error(command: str, message: str) -> int:
+    """Print a usage error found after parsing, as argparse prints its own; exit status 2."""
+    print(f"httpconflict {command}: error: {message}", file=sys.stderr)
+    return USAGE
 
 
 def _serve(args: argparse.Namespace) -> int:
     secrets = secrets_in(args.db) | secrets_in(args.idempotency) | {args.jwt_secret} - {""}
     try:
-        config = ServiceConfig(
-            db=args.db,
-            history=args.history,
-            sqlite_busy_timeout=args.sqlite_busy_timeout,
-            max_body=args.max_body,
-            blind_writes=args.blind_writes,
-            log_format=args.log_format,
-            idempotency=args.idempotency,
-            idempotency_required=args.idempotency_required,
-            idempotency_lease=args.idempotency_lease,
-            idempotency_wait=args.idempotency_wait,
-            idempotency_retention=args.idempotency_retention,
-            max_header_bytes=args.max_header_bytes,
-            header_timeout=args.header_timeout,
-            body_timeout=args.body_timeout,
-            max_connections=args.max_connections,
-            purge_interval=args.purge_interval,
-            tombstone_retention=args.tombstone_retention,
-            grants="\n".join(args.grant),
-            auth=",".join(args.auth),
-            jwt_secret=args.jwt_secret,
-            jwt_jwks=args.jwt_jwks,
-            jwt_audience=args.jwt_audience,
-            jwt_issuer=args.jwt_issuer,
-            jwt_roles_claim=args.jwt_roles_claim,
-            jwt_principal_claim=args.jwt_principal_claim,
-            jwt_leeway=args.jwt_leeway,
-            allowed_hosts=host_patterns(args.host, args.allowed_host),
-            cors_origins=tuple(args.cors_origin),
-        )
-        _check_exposure(args, config)
-        _check_shared(config, args.workers)
+        config = _service_config(args)
+    except ValueError as error:
+        # A location quoted back may carry its password.
+        return usage_error("serve", redact(str(error), secrets))
+    require("uvicorn", "starlette", extra="service", user="httpconflict serve")
+    try:
+        _check_listening(args.host, args.port)
         # Open the database once here, so a wrong --db fails now with a
         # clear message instead of in every worker.
         asyncio.run(_check_database(config))
+    except ImportError:
+        raise  # a missing extra: main names it
     except Exception as error:  # report any failure to start as one line
         # A driver's message may quote the location it was given, password and all.
         print(f"httpconflict serve: {redact(str(error), secrets)}", file=sys.stderr)
@@ -291,6 +293,70 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _service_config(args: argparse.Namespace) -> ServiceConfig:
+    """The settings the arguments make; `ValueError` for any that cannot work together."""
+    for option, location, check in (
+        ("--db", args.db, check_database),
+        ("--idempotency", args.idempotency, check_key_store),
+    ):
+        try:
+            check(location)
+        except ValueError as error:
+            raise ValueError(f"{option} {error}") from None
+    jwks = args.jwt_jwks
+    if jwks and not jwks.startswith("https://") and not os.path.isfile(jwks):
+        raise ValueError(f"--jwt-jwks {args.jwt_jwks}: no such file (or give an https:// URL)")
+    config = ServiceConfig(
+        db=args.db,
+        history=args.history,
+        sqlite_busy_timeout=args.sqlite_busy_timeout,
+        max_body=args.max_body,
+        blind_writes=args.blind_writes,
+        log_format=args.log_format,
+        idempotency=args.idempotency,
+        idempotency_required=args.idempotency_required,
+        idempotency_lease=args.idempotency_lease,
+        idempotency_wait=args.idempotency_wait,
+        idempotency_retention=args.idempotency_retention,
+        max_header_bytes=args.max_header_bytes,
+        header_timeout=args.header_timeout,
+        body_timeout=args.body_timeout,
+        max_connections=args.max_connections,
+        purge_interval=args.purge_interval,
+        tombstone_retention=args.tombstone_retention,
+        grants="\n".join(args.grant),
+        auth=",".join(args.auth),
+        jwt_secret=args.jwt_secret,
+        jwt_jwks=args.jwt_jwks,
+        jwt_audience=args.jwt_audience,
+        jwt_issuer=args.jwt_issuer,
+        jwt_roles_claim=args.jwt_roles_claim,
+        jwt_principal_claim=args.jwt_principal_claim,
+        jwt_leeway=args.jwt_leeway,
+        allowed_hosts=host_patterns(args.host, args.allowed_host),
+        cors_origins=tuple(args.cors_origin),
+    )
+    _check_exposure(args, config)
+    _check_shared(config, args.workers)
+    return config
+
+
+def _check_listening(host: str, port: int) -> None:
+    """Raise `OSError` now if the server could not listen on `host`:`port` (in use, no such host).
+
+    The socket is closed at once; the server binds its own with
+    SO_REUSEADDR as this one does, so nothing is left in the way.
+    """
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise OSError(f"cannot listen on {host} port {port}: {reason}") from None
+
+
 def _add_auth_arguments(serve: argparse.ArgumentParser) -> None:
     auth = serve.add_argument_group(
         "authentication (docs/security.md)",
@@ -321,6 +387,7 @@ def _add_auth_arguments(serve: argparse.ArgumentParser) -> None:
     auth.add_argument("--jwt-issuer", default="", help="the iss a JWT must name")
     auth.add_argument(
         "--jwt-roles-claim",
+        type=name,
         default="roles",
         metavar="CLAIM",
         help="claim holding a JWT's roles: a list or space-separated string; dots nest, "
@@ -328,13 +395,14 @@ def _add_auth_arguments(serve: argparse.ArgumentParser) -> None:
     )
     auth.add_argument(
         "--jwt-principal-claim",
+        type=name,
         default="sub",
         metavar="CLAIM",
         help="claim naming a JWT's principal, jwt:<value> (default: sub)",
     )
     auth.add_argument(
         "--jwt-leeway",
-        type=float,
+        type=seconds(zero=True),
         default=DEFAULT_JWT_LEEWAY,
         metavar="SECONDS",
         help=f"clock skew allowed for exp, nbf and iat (default: {DEFAULT_JWT_LEEWAY:g})",
@@ -357,10 +425,6 @@ def _check_exposure(args: argparse.Namespace, config: ServiceConfig) -> None:
     )
 
 
-#: SQLite names of a database private to one connection, hence to one process.
-_PRIVATE_SQLITE = frozenset({"", ":memory:", "sqlite:///", "sqlite:///:memory:"})
-
-
 def _check_shared(config: ServiceConfig, workers: int) -> None:
     """Refuse stores that live inside one process when several workers would each get their own.
 
@@ -369,12 +433,12 @@ def _check_shared(config: ServiceConfig, workers: int) -> None:
     """
     if workers <= 1:
         return
-    if config.db in _PRIVATE_SQLITE:
+    if config.db in PRIVATE_SQLITE:
         raise ValueError(
             f"--db {config.db!r} is a database inside each worker process, and {workers} "
             "workers would each have their own: use a SQLite file path or a postgresql:// URL"
         )
-    if config.idempotency == "memory" or config.idempotency in _PRIVATE_SQLITE:
+    if config.idempotency == "memory" or config.idempotency in PRIVATE_SQLITE:
         raise ValueError(
             f"--idempotency {config.idempotency!r} keeps keys inside each worker process, and "
             f"{workers} workers would not see each other's keys (a retry could run twice): "

@@ -104,12 +104,12 @@ def test_html_with_json_keeps_stdout_json(tmp_path: Path) -> None:
 
 
 def test_unreadable_input_exits_3(tmp_path: Path) -> None:
-    """A missing input file, or an unwritable page, is the tool failing: exit 3."""
+    """A missing input file is the tool failing: exit 3; a page it could never write, exit 2."""
     out = diagnose(str(tmp_path / "missing.txt"))
     assert out.returncode == FAILED
     assert "cannot read" in out.stderr
     out = diagnose("--html", str(tmp_path / "no" / "such" / "dir.html"), "-", stdin="x")
-    assert out.returncode == FAILED
+    assert out.returncode == USAGE
     assert "cannot write" in out.stderr
 
 

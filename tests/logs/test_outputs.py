@@ -1,15 +1,15 @@
-"""What the tool writes: terminal tables, --png (a chart), --html (a page with the chart)."""
+"""What the tool writes: terminal tables, --svg (a chart), --html (a page with the chart)."""
 
 from __future__ import annotations
 
 import json
 from collections import Counter
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
-from matplotlib.image import imread
 
-from httpconflict.tools.logs.chart import DPI, SIZE
+from httpconflict.tools.logs.chart import COLOURS, HEIGHT, WIDTH
 from tests.logs.generate import (
     SPIKE_CLIENT,
     conflicts,
@@ -20,7 +20,15 @@ from tests.logs.generate import (
 from tests.logs.running import logs, write_log
 
 REQUESTS = scenario()
-WIDTH, HEIGHT = int(SIZE[0] * DPI), int(SIZE[1] * DPI)
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def read_svg(path: Path) -> ElementTree.Element:
+    """The chart, parsed as XML (so it is well-formed), checked to be of the chart's size."""
+    root = ElementTree.parse(path).getroot()  # noqa: S314  # the chart this test made
+    assert root.tag == f"{SVG}svg"
+    assert (root.get("width"), root.get("height")) == (str(WIDTH), str(HEIGHT))
+    return root
 
 
 @pytest.fixture
@@ -58,30 +66,50 @@ def test_json_is_the_whole_report(service_log: Path, capsys: pytest.CaptureFixtu
     assert report["spike_rule"] == "count >= 5 and count > 3 x max(median, 1)"
 
 
-def test_png_chart(service_log: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """--png writes a PNG of the expected size that opens as an image, with lines on it."""
-    png = tmp_path / "chart.png"
-    assert logs(str(service_log), "--png", str(png)) == 0
-    assert png.stat().st_size > 0
-    image = imread(png)
-    assert image.shape[:2] == (HEIGHT, WIDTH)
-    # Not a blank canvas: the three status colours are drawn.
-    colours = {tuple(round(float(c), 1) for c in pixel[:3]) for row in image for pixel in row}
-    assert len(colours) > 20
+def test_svg_chart(service_log: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--svg writes an SVG: a step line per status over every bucket, the spike circled."""
+    svg = tmp_path / "chart.svg"
+    assert logs(str(service_log), "--svg", str(svg)) == 0
+    root = read_svg(svg)
+    lines = {p.get("class"): p for p in root.iter(f"{SVG}polyline")}
+    assert set(lines) == {f"status-{s}" for s in COLOURS}
+    for status, colour in COLOURS.items():
+        line = lines[f"status-{status}"]
+        assert line.get("stroke") == colour
+        # A step (two points) per bucket: 24 buckets of 5 minutes.
+        assert len(line.get("points", "").split()) == 2 * 24
+    spikes = [c for c in root.iter(f"{SVG}circle") if c.get("class") == "spike"]
+    assert len(spikes) == 1
+    labels = [t.text for t in root.iter(f"{SVG}text")]
+    assert "spike 409: 27" in labels
+    assert {"10:00", "11:00", "12:00", "2026-11-24 (UTC)"} <= set(labels)  # the span's times
 
 
-def test_png_without_times(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_svg_without_times(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A log without times still gets a chart (saying so) and no error."""
     path = write_log(tmp_path / "uvicorn.log", [uvicorn_without_time(r) for r in REQUESTS])
-    png = tmp_path / "chart.png"
-    assert logs(str(path), "--png", str(png)) == 0
-    assert imread(png).shape[:2] == (HEIGHT, WIDTH)
+    svg = tmp_path / "chart.svg"
+    assert logs(str(path), "--svg", str(svg)) == 0
+    root = read_svg(svg)
+    assert "no timed requests in the log" in [t.text for t in root.iter(f"{SVG}text")]
 
 
-def test_png_of_one_bucket(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """A log within one second (one bucket) charts without a warning (they are errors here)."""
+def test_svg_of_one_bucket(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A log within one second (one bucket) charts as one step per status."""
     path = write_log(tmp_path / "one.log", [service_json(r) for r in REQUESTS[:1]])
-    assert logs(str(path), "--png", str(tmp_path / "one.png")) == 0
+    assert logs(str(path), "--svg", str(tmp_path / "one.svg")) == 0
+    lines = list(read_svg(tmp_path / "one.svg").iter(f"{SVG}polyline"))
+    assert [len(line.get("points", "").split()) for line in lines] == [2, 2, 2]
+
+
+def test_png_says_what_replaced_it(service_log: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--png (gone with matplotlib) is a usage error naming --svg and --html, nothing written."""
+    with pytest.raises(SystemExit) as exit_info:
+        logs(str(service_log), "--png", "chart.png")
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "--svg FILE" in err
+    assert "--html FILE" in err
 
 
 def test_html_page(service_log: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -118,9 +146,13 @@ def test_html_escapes_the_log(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert "&lt;img src=x onerror=alert(1)&gt;" in page
 
 
-def test_unwritable_output_is_3(service_log: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """A chart that cannot be written: exit 3 and a message; the report is still printed."""
-    assert logs(str(service_log), "--png", "/nonexistent/dir/chart.png") == 3
+def test_unwritable_output_is_refused_first(
+    service_log: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A chart in a directory that does not exist: exit 2 naming it, before any log is read."""
+    with pytest.raises(SystemExit) as exit_info:
+        logs(str(service_log), "--svg", "/nonexistent/dir/chart.svg")
+    assert exit_info.value.code == 2
     out, err = capsys.readouterr()
-    assert "cannot write" in err
-    assert "Routes" in out
+    assert "there is no directory '/nonexistent/dir'" in err
+    assert "Routes" not in out

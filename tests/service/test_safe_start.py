@@ -32,10 +32,10 @@ def serve(*args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.parametrize("host", [EVERY_ADDRESS, "::", "192.0.2.1", "box.example"])
 def test_a_non_loopback_start_without_authentication_is_refused(tmp_path: Path, host: str) -> None:
-    """Exit 1 with one line saying how, before any port is opened or database made."""
+    """Exit 2 with one line saying how, before any port is opened or database made."""
     port = free_port()
     out = serve("--db", str(tmp_path / "open.db"), "--host", host, "--port", str(port))
-    assert out.returncode == 1
+    assert out.returncode == 2
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1, out.stderr
     assert "--auth" in lines[0]
@@ -75,9 +75,9 @@ def test_a_non_loopback_start_with_authentication_serves_no_anonymous_caller(
     [("--allowed-host", "http://api.example.com/"), ("--cors-origin", "app.example.com")],
 )
 def test_a_mistyped_host_or_origin_stops_the_start(tmp_path: Path, flag: str, value: str) -> None:
-    """One line naming the value, exit 1."""
+    """One line naming the value, exit 2 (a usage error)."""
     out = serve("--db", str(tmp_path / "x.db"), "--port", str(free_port()), flag, value)
-    assert out.returncode == 1
+    assert out.returncode == 2
     assert value in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1
 
@@ -148,6 +148,6 @@ def test_a_location_quoted_in_a_refusal_is_masked(tmp_path: Path) -> None:
         "--idempotency",
         f"mongodb://u:{PASSWORD}@127.0.0.1/keys",
     )
-    assert out.returncode == 1
+    assert out.returncode == 2
     assert "mongodb://u:***@127.0.0.1/keys" in out.stderr
     assert PASSWORD not in out.stdout + out.stderr

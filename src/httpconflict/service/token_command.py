@@ -18,7 +18,9 @@ from typing import Any
 
 from .._redact import redact, secrets_in
 from ..storage.tokens import ApiToken, TokenExists, new_token, token_hash, token_hint, token_store
+from ..tools._arguments import argparse_error, name
 from .config import DEFAULT_DB
+from .locations import check_database
 
 
 def register(commands: argparse._SubParsersAction[Any]) -> None:
@@ -31,21 +33,38 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     )
     actions = token.add_subparsers(dest="action", required=True, metavar="ACTION")
     create = actions.add_parser("create", help="make a token and print it, once")
-    create.add_argument("name", help="the token's name; the principal is token:<name>")
     create.add_argument(
-        "--role", action="append", default=[], dest="roles", help="a role (repeat for more)"
+        "name", type=name, help="the token's name (no spaces); the principal is token:<name>"
+    )
+    create.add_argument(
+        "--role",
+        action="append",
+        type=name,
+        default=[],
+        dest="roles",
+        help="a role, no spaces (repeat for more)",
     )
     listing = actions.add_parser("list", help="list the tokens (never the tokens themselves)")
     listing.add_argument("--json", action="store_true", help="JSON lines for programs")
     revoke = actions.add_parser("revoke", help="revoke a token; refused from the next request")
-    revoke.add_argument("name")
+    revoke.add_argument("name", type=name)
     for parser in (create, listing, revoke):
         parser.add_argument(
             "--db",
+            type=_database,
             default=DEFAULT_DB,
             help=f"the service's SQLite file or postgresql:// URL (default: ./{DEFAULT_DB})",
         )
     token.set_defaults(run=run)
+
+
+def _database(location: str) -> str:
+    try:
+        check_database(location)
+    except ValueError as error:
+        # A location quoted back may carry its password.
+        raise argparse_error(redact(str(error), secrets_in(location))) from None
+    return location
 
 
 def run(args: argparse.Namespace) -> int:
@@ -53,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
     secrets = secrets_in(args.db)
     try:
         return asyncio.run(_run(args))
+    except ImportError:
+        raise  # a missing extra (postgres): the command line names it
     except (TokenExists, LookupError, ValueError) as error:
         print(f"httpconflict token: {redact(str(error), secrets)}", file=sys.stderr)
         return 1
@@ -67,8 +88,6 @@ async def _run(args: argparse.Namespace) -> int:
     await store.open()
     try:
         if args.action == "create":
-            if not args.name or any(c.isspace() or not c.isprintable() for c in args.name):
-                raise ValueError("a token's name is printable text without spaces")
             secret = new_token()
             roles = tuple(dict.fromkeys(args.roles))
             await store.create(

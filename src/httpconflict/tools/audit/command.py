@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from .._arguments import output_file, seconds, whole_number
+
 DESCRIPTION = """\
 Audit a live JSON API's conflict handling from outside. Give the URL of a
 collection (POST there creates a resource); the audit creates its own test
@@ -23,29 +25,6 @@ problem-json 10.
 exit status: 0 no check failed, 1 a check failed, 2 bad usage,
 3 the API could not be audited (unreachable, or no test resource could be made).
 """
-
-
-def _count(low: int, high: int) -> Any:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be from {low} to {high}, not {value}")
-        return value
-
-    return parse
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not 0 < value <= 3600:
-        raise argparse.ArgumentTypeError(f"must be more than 0 and at most 3600, not {value:g}")
-    return value
 
 
 def register(commands: argparse._SubParsersAction[Any]) -> None:
@@ -104,49 +83,51 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     bounds = parser.add_argument_group("bounds")
     bounds.add_argument(
         "--max-requests",
-        type=_count(30, 100_000),
+        type=whole_number(30, 100_000),
         default=400,
         metavar="N",
         help="requests in all, cleanup included (default: 400)",
     )
     bounds.add_argument(
         "--timeout",
-        type=_seconds,
+        type=seconds(most=3600),
         default=30.0,
         metavar="SECONDS",
         help="time for the checks; cleanup may take 5 s more (default: 30)",
     )
     bounds.add_argument(
         "--request-timeout",
-        type=_seconds,
+        type=seconds(most=3600),
         default=5.0,
         metavar="SECONDS",
         help="time for one request (default: 5)",
     )
     bounds.add_argument(
         "--writers",
-        type=_count(2, 64),
+        type=whole_number(2, 64),
         default=8,
         metavar="N",
         help="concurrent clients in the lost-update race (default: 8)",
     )
     bounds.add_argument(
         "--rounds",
-        type=_count(1, 100),
+        type=whole_number(1, 100),
         default=6,
         metavar="N",
         help="read-modify-write attempts per race client (default: 6)",
     )
     bounds.add_argument(
         "--duplicates",
-        type=_count(2, 20),
+        type=whole_number(2, 20),
         default=3,
         metavar="N",
         help="identical POSTs sent with, then without, an Idempotency-Key (default: 3)",
     )
     out = parser.add_argument_group("output")
     out.add_argument("--json", action="store_true", help="print the report as JSON")
-    out.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report")
+    out.add_argument(
+        "--html", type=output_file, metavar="FILE", help="also write a self-contained HTML report"
+    )
     out.add_argument(
         "--keep", action="store_true", help="leave the test resources (default: delete them)"
     )

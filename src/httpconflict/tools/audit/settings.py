@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 UID: Final = "{uid}"
 DEFAULT_BODY: Final[Mapping[str, Any]] = {"title": "httpconflict audit {uid}"}
@@ -46,6 +47,18 @@ class AuditSettings:
             raise ValueError(
                 f"URL must start with http:// or https://, not {self.collection_url!r}"
             )
+        url = urlsplit(self.collection_url)
+        try:
+            url.port  # noqa: B018  # raises for a port that is no port
+        except ValueError as error:
+            raise ValueError(f"{self.collection_url!r} is not a URL: {error}") from None
+        if not url.hostname:
+            raise ValueError(f"URL names no host: {self.collection_url!r}")
+        for option, name in (("--id-field", self.id_field), ("--counter", self.counter)):
+            if not name:
+                raise ValueError(f"{option} names no field")
+        if not all(self.unique):
+            raise ValueError("--unique names no field")
         if self.write_method not in WRITE_METHODS:
             raise ValueError(f"the write method is PUT or PATCH, not {self.write_method!r}")
         if self.counter in self.unique:

@@ -1,16 +1,13 @@
-"""The HTML report's charts, as inline SVG text (no script, no external resource)."""
+"""The HTML report's charts, as inline SVG text (no script, no external resource; see `_svg`)."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
 from html import escape
-from typing import Any, Final
+from typing import Any
 
-GREEN: Final = "#2e7d32"
-AMBER: Final = "#ef8f00"
-RED: Final = "#c62828"
-GREY: Final = "#9e9e9e"
+from .._svg import AMBER, GREEN, GREY, MUTED, RED, TEXT, svg_open
 
 
 def score_colour(score: int | None) -> str:
@@ -27,16 +24,15 @@ def score_ring(score: int | None, size: int = 140) -> str:
     centre = size / 2
     label = "n/a" if score is None else str(score)
     return (
-        f'<svg class="ring" role="img" aria-label="score {label} of 100" width="{size}" '
-        f'height="{size}" viewBox="0 0 {size} {size}">'
-        f'<circle cx="{centre}" cy="{centre}" r="{radius:.1f}" fill="none" stroke="#e0e0e0" '
+        svg_open(size, size, f"score {label} of 100", "ring")
+        + f'<circle cx="{centre}" cy="{centre}" r="{radius:.1f}" fill="none" stroke="#e0e0e0" '
         'stroke-width="14"/>'
         f'<circle cx="{centre}" cy="{centre}" r="{radius:.1f}" fill="none" '
         f'stroke="{score_colour(score)}" stroke-width="14" stroke-linecap="butt" '
         f'stroke-dasharray="{filled:.1f} {circumference:.1f}" '
         f'transform="rotate(-90 {centre} {centre})"/>'
         f'<text x="{centre}" y="{centre + 12}" text-anchor="middle" font-size="36" '
-        f'font-weight="bold" fill="#212121">{escape(label)}</text></svg>'
+        f'font-weight="bold" fill="{TEXT}">{escape(label)}</text></svg>'
     )
 
 
@@ -48,10 +44,8 @@ def writer_bars(writers: Sequence[Mapping[str, Any]]) -> str:
     bar, gap, height, base = 26, 14, 160, 20
     width = 50 + len(writers) * (bar + gap)
     parts = [
-        f'<svg class="chart" role="img" aria-label="acknowledged and surviving writes per '
-        f'writer" width="{width}" height="{height + base + 30}" '
-        f'viewBox="0 0 {width} {height + base + 30}">',
-        f'<text x="0" y="12" font-size="11" fill="#616161">writes (max {top})</text>',
+        svg_open(width, height + base + 30, "acknowledged and surviving writes per writer"),
+        f'<text x="0" y="12" font-size="11" fill="{MUTED}">writes (max {top})</text>',
     ]
     for index, writer in enumerate(writers):
         x = 40 + index * (bar + gap)

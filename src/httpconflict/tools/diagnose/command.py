@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from .._arguments import output_file
+
 
 def register(commands: argparse._SubParsersAction[Any]) -> None:
     parser = commands.add_parser(
@@ -14,7 +16,7 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
             "Read an error as you have it (an error message, a Python or Java traceback, "
             "curl -i output, a raw HTTP response, a HAR file, a problem+json body) and say "
             "what conflicted, the likely cause, and the fix, step by step. Exit status: "
-            "0 recognised, 1 not recognised, 3 the input could not be read."
+            "0 recognised, 1 not recognised, 2 bad usage, 3 the input could not be read."
         ),
     )
     parser.add_argument(
@@ -27,6 +29,7 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument("--json", action="store_true", help="print the diagnosis as JSON")
     parser.add_argument(
         "--html",
+        type=output_file,
         metavar="PAGE",
         help="also write a self-contained troubleshooting page (HTML) to PAGE",
     )

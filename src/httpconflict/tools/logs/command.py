@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from .._arguments import argparse_error, output_file, positive_number, whole_number
+
 DESCRIPTION = """\
 Count the 409, 412 and 428 answers in access logs by route (ids collapsed
 to {id}), method, client, cause (the problem type, where the server logged
@@ -31,18 +33,11 @@ def _duration(text: str) -> int:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {text}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0: {text}")
-    return value
+def _png(_: str) -> str:
+    raise argparse_error(
+        "logs draws its chart as SVG now, with no plotting library: use --svg FILE "
+        "(opens in any browser), or --html FILE for the whole report with its chart"
+    )
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -75,18 +70,18 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         help="time bucket: 30s, 5m, 1h, 1d (default: from the time span, at most ~100 buckets)",
     )
     parser.add_argument(
-        "--top", type=_positive_int, default=10, metavar="N", help="rows per table (default: 10)"
+        "--top", type=whole_number(1), default=10, metavar="N", help="rows per table (default: 10)"
     )
     parser.add_argument(
         "--spike-factor",
-        type=_positive_float,
+        type=positive_number,
         default=3.0,
         metavar="K",
         help="a spike is more than K times the median bucket (default: 3)",
     )
     parser.add_argument(
         "--spike-min",
-        type=_positive_int,
+        type=whole_number(1),
         default=5,
         metavar="N",
         help="and at least N answers of its status (default: 5)",
@@ -95,6 +90,12 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         "--fail-on-spike", action="store_true", help="exit 1 when a spike is found (for CI)"
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    parser.add_argument("--png", metavar="FILE", help="write a chart over time as PNG")
-    parser.add_argument("--html", metavar="FILE", help="write a self-contained HTML report")
+    parser.add_argument(
+        "--svg", type=output_file, metavar="FILE", help="write the chart over time as SVG"
+    )
+    parser.add_argument(
+        "--html", type=output_file, metavar="FILE", help="write a self-contained HTML report"
+    )
+    # Gone with matplotlib; kept to say what replaced it.
+    parser.add_argument("--png", type=_png, help=argparse.SUPPRESS)
     parser.set_defaults(run=_run)

@@ -49,13 +49,7 @@ def _breakdown(caption: str, header: str, rows: Sequence[Breakdown], top: int) -
     return _table(caption + shown, headers, cells)
 
 
-def _inline_svg(svg: bytes) -> str:
-    """The <svg> element of an SVG document, without its XML declaration and doctype."""
-    text = svg.decode("utf-8")
-    return text[text.index("<svg") :]
-
-
-def render_page(report: LogReport, chart_svg: bytes, *, top: int) -> str:
+def render_page(report: LogReport, chart_svg: str, *, top: int) -> str:
     """The whole HTML page."""
     conflicts = ", ".join(f"{report.conflicts[s]} &times; {s}" for s in CONFLICT_STATUSES)
     summary = [
@@ -75,7 +69,7 @@ def render_page(report: LogReport, chart_svg: bytes, *, top: int) -> str:
         f"<style>{_STYLE}</style>\n</head>\n<body>\n",
         "<h1>Where the 409, 412 and 428 answers come from</h1>\n",
         "".join(f"<p>{line}</p>\n" for line in summary),
-        f"<figure>{_inline_svg(chart_svg)}</figure>\n",
+        f"<figure>{chart_svg}</figure>\n",
         _breakdown("Routes", "route", report.routes, top),
         _breakdown("Methods", "method", report.methods, top),
         _breakdown("Clients", "client", report.clients, top),

@@ -77,18 +77,18 @@ def _progress_bar(sources: list[str]) -> Iterator[Callable[[int], None] | None]:
 
 
 def _write_outputs(report: LogReport, args: argparse.Namespace) -> bool:
-    """Write --png and --html; False (and a message) if one cannot be written."""
-    if not (args.png or args.html):
+    """Write --svg and --html; False (and a message) if one cannot be written."""
+    if not (args.svg or args.html):
         return True
     from .chart import render_chart
     from .html_page import render_page
 
+    chart = render_chart(report)
     try:
-        if args.png:
-            Path(args.png).write_bytes(render_chart(report, "png"))
+        if args.svg:
+            Path(args.svg).write_text(chart, encoding="utf-8")
         if args.html:
-            page = render_page(report, render_chart(report, "svg"), top=args.top)
-            Path(args.html).write_text(page, encoding="utf-8")
+            Path(args.html).write_text(render_page(report, chart, top=args.top), encoding="utf-8")
     except OSError as error:
         _complain(f"cannot write the chart or page: {error}")
         return False

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from .._arguments import directory
+
 
 def register(commands: argparse._SubParsersAction[Any]) -> None:
     """Add the ``routes`` subcommand."""
@@ -27,6 +29,7 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     )
     parser.add_argument(
         "--app-dir",
+        type=directory,
         default=".",
         metavar="DIR",
         help="look for MODULE in DIR first (default: the current directory)",

@@ -1,0 +1,29 @@
+"""Running the real `httpconflict` command in a process of its own, as a user would."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+
+def httpconflict(
+    *args: str,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    stdin: str = "",
+    path: tuple[str, ...] = (),
+) -> subprocess.CompletedProcess[str]:
+    """Run ``httpconflict ARGS``; the process imports this checkout's code (`path` first)."""
+    return subprocess.run(
+        [sys.executable, "-m", "httpconflict.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=cwd,
+        input=stdin,
+        env={**os.environ, **(env or {}), "PYTHONPATH": os.pathsep.join([*path, *sys.path])},
+    )

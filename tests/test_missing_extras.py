@@ -1,0 +1,125 @@
+"""Without an extra, each command says which one to install, in one line: never a traceback.
+
+A real process whose optional packages are made missing: a
+``sitecustomize`` in a temporary directory on its PYTHONPATH puts a
+finder first on ``sys.meta_path`` that refuses the modules named in
+``BLOCK``, as Python refuses a module that is not installed.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from httpconflict._extras import MissingExtra, require
+from tests.command_line import httpconflict
+from tests.servers import free_port
+
+BLOCKER = """\
+import os, sys
+from importlib.abc import MetaPathFinder
+
+BLOCKED = set(filter(None, os.environ.get("BLOCK", "").split(",")))
+
+
+class Missing(MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in BLOCKED:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+
+sys.meta_path.insert(0, Missing())
+"""
+
+OPTIONAL = (
+    "uvicorn,starlette,jwt,rich,httpx,psycopg,psycopg_pool,redis,fastapi,django,flask,"
+    "werkzeug,sqlalchemy,rest_framework"
+)
+
+
+def without(
+    blocked: str, *args: str, tmp_path: Path, stdin: str = ""
+) -> subprocess.CompletedProcess[str]:
+    """Run ``httpconflict ARGS`` in a process where the modules `blocked` are not installed."""
+    site = tmp_path / "site"
+    site.mkdir(exist_ok=True)
+    (site / "sitecustomize.py").write_text(BLOCKER)
+    return httpconflict(*args, cwd=tmp_path, stdin=stdin, env={"BLOCK": blocked}, path=(str(site),))
+
+
+def advice(command: str, extra: str) -> str:
+    return (
+        f"httpconflict {command} needs the {extra!r} extra: pip install 'httpconflict[{extra}]'\n"
+    )
+
+
+def test_help_needs_no_extra(tmp_path: Path) -> None:
+    """`httpconflict --help` and every command's --help work with no optional package at all."""
+    for command in ((), ("serve",), ("token",), ("diagnose",), ("audit",), ("routes",), ("logs",)):
+        done = without(OPTIONAL, *command, "--help", tmp_path=tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert done.stderr == ""
+
+
+@pytest.mark.parametrize(
+    ("blocked", "args", "command", "extra", "status"),
+    [
+        pytest.param("uvicorn", ["serve"], "serve", "service", 1, id="serve-uvicorn"),
+        pytest.param("starlette", ["serve"], "serve", "service", 1, id="serve-starlette"),
+        pytest.param(
+            "psycopg",
+            ["serve", "--db", "postgresql://postgres@127.0.0.1:5432/test"],
+            "serve",
+            "postgres",
+            1,
+            id="serve-postgres",
+        ),
+        pytest.param(
+            "redis",
+            ["serve", "--idempotency", "redis://127.0.0.1:6379/0"],
+            "serve",
+            "redis",
+            1,
+            id="serve-redis",
+        ),
+        pytest.param(
+            "psycopg",
+            ["token", "list", "--db", "postgresql://postgres@127.0.0.1:5432/test"],
+            "token",
+            "postgres",
+            3,
+            id="token-postgres",
+        ),
+        pytest.param("rich", ["diagnose"], "diagnose", "tools", 3, id="diagnose-rich"),
+        pytest.param("rich", ["logs", "-"], "logs", "tools", 3, id="logs-rich"),
+        pytest.param(
+            "httpx", ["audit", "http://127.0.0.1:1/v1/x"], "audit", "tools", 3, id="audit-httpx"
+        ),
+        pytest.param("rich", ["routes", "app:app"], "routes", "tools", 3, id="routes-rich"),
+    ],
+)
+def test_a_missing_extra_is_named(
+    tmp_path: Path, blocked: str, args: list[str], command: str, extra: str, status: int
+) -> None:
+    """One line naming the extra and how to install it; the command's failure status."""
+    (tmp_path / "app.py").write_text("from flask import Flask\napp = Flask(__name__)\n")
+    if command == "serve" and "--port" not in args:
+        args = [*args, "--port", str(free_port())]
+    done = without(blocked, *args, tmp_path=tmp_path, stdin="HTTP/1.1 409 Conflict\n")
+    assert done.stderr == advice(command, extra)
+    assert done.returncode == status
+
+
+def test_require_names_the_extra() -> None:
+    """At library level, a missing module is a MissingExtra (an ImportError) naming the extra."""
+    with pytest.raises(ImportError) as raised:
+        require("json", "no_such_module_here", extra="service", user="httpconflict.service")
+    assert isinstance(raised.value, MissingExtra)
+    assert isinstance(raised.value, ModuleNotFoundError)
+    assert raised.value.name == "no_such_module_here"
+    assert str(raised.value) == (
+        "httpconflict.service needs the 'service' extra: pip install 'httpconflict[service]'"
+    )
