@@ -30,7 +30,7 @@ from typing import Final
 import httpx
 import jwt
 
-from .report import Row, table, write_results
+from .report import Row, cpu_table, table, write_results
 from .rounds import Contender, environment, exit_on_sigterm, measure, parse_args, verdict
 from .servers import PROJECT, Server, free_port, running, service_command
 from .wrk import require_wrk
@@ -92,7 +92,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 _args(authed, n, "/v1/bench/jwt-", bearer_jwt),
             ),
         ]
-        runs = measure(contenders, options)
+        cpu: dict[str, list[float]] = {}
+        runs = measure(contenders, options, cpu=cpu)
 
     rows: list[Row] = []
     for c in contenders:
@@ -103,10 +104,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             HEADING,
             "",
             "`python -m bench.auth`: the same If-Match PUT with no credential, an API token "
-            "(one indexed SQLite lookup per request, not cached) and an HS256 JWT; "
+            "(one indexed lookup, then kept 1 s per worker) and an HS256 JWT; "
             "goal >= 0.9x.",
             "",
             table(rows),
+            "",
+            "Server CPU time per request (the service's process, from /proc), the "
+            "measure that drifts least on a shared machine:",
+            "",
+            cpu_table(cpu, "unauthenticated"),
             "",
             environment(options, "uvicorn", "starlette", "pyjwt"),
         ]

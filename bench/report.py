@@ -103,3 +103,22 @@ def write_results(path: Path, section: str, *, heading: str = RESULTS_HEADING) -
     tail = rest[following + 1 :] if following >= 0 else ""
     block = f"{heading}\n\n{section.rstrip()}\n"
     path.write_text(f"{head}{block}" + (f"\n{tail}" if tail else ""))
+
+
+def cpu_table(cpu: dict[str, list[float]], reference: str) -> str:
+    """Server CPU µs per request by contender (median of rounds), and its ratio to `reference`.
+
+    The ratio is the reference's CPU over the contender's: what req/s would
+    come to where the server's CPU is the limit (1.00x: no dearer).
+    """
+    base = statistics.median(cpu[reference])
+    lines = [
+        "| Contender | server CPU µs/request (median) | per round | Ratio (CPU-bound req/s) |",
+        "|---|--:|--:|---|",
+    ]
+    for label, values in cpu.items():
+        median = statistics.median(values)
+        rounds = " / ".join(f"{v:,.0f}" for v in values)
+        ratio = "1.00x (reference)" if label == reference else f"{base / median:.2f}x"
+        lines.append(f"| {label} | {median:,.0f} | {rounds} | {ratio} |")
+    return "\n".join(lines)

@@ -29,6 +29,7 @@ from ..asgi import DateMiddleware, IdempotencyMiddleware, IdempotencyPolicy, Sco
 from ..storage import document_store
 from ..storage.idempotency import idempotency_store
 from ..storage.tokens import TokenStore, token_store
+from ..storage.tokens.kept import KeptTokens
 from . import collection_settings, editor, openapi, problem_pages, problems
 from .accesslog import AccessLog
 from .auth import Authentication
@@ -59,7 +60,9 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
         pings["idempotency_keys"] = keys.ping
     health = Health(pings)
     methods = config.auth_methods
-    tokens: TokenStore | None = token_store(config.db) if "tokens" in methods else None
+    tokens: TokenStore | None = None
+    if "tokens" in methods:
+        tokens = KeptTokens(token_store(config.db, documents=store))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

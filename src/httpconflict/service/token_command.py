@@ -2,8 +2,9 @@
 
 A token is printed once, when it is created, on stdout alone (so that
 ``TOKEN=$(httpconflict token create ci --role writer)`` captures just it);
-everything else goes to stderr. Only its hash is stored. A revoked token
-is refused by the service's very next request: lookups are not cached.
+everything else goes to stderr. Only its hash is stored. A worker keeps
+a valid token for `KEPT_FOR` (a second), so `revoke` waits that long after
+its commit: once it has returned, every worker refuses the token.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 from .._redact import redact, secrets_in
 from ..storage.tokens import ApiToken, TokenExists, new_token, token_hash, token_hint, token_store
+from ..storage.tokens.kept import KEPT_FOR
 from ..tools._arguments import argparse_error, name
 from .config import DEFAULT_DB
 from .locations import check_database
@@ -46,7 +48,9 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     )
     listing = actions.add_parser("list", help="list the tokens (never the tokens themselves)")
     listing.add_argument("--json", action="store_true", help="JSON lines for programs")
-    revoke = actions.add_parser("revoke", help="revoke a token; refused from the next request")
+    revoke = actions.add_parser(
+        "revoke", help="revoke a token; no worker takes it once this returns"
+    )
     revoke.add_argument("name", type=name)
     for parser in (create, listing, revoke):
         parser.add_argument(
@@ -105,7 +109,9 @@ async def _run(args: argparse.Namespace) -> int:
         elif not await store.revoke(args.name, now=time.time()):
             raise LookupError(f"no valid token is named {args.name!r}")
         else:
-            print(f"token {args.name!r} revoked", file=sys.stderr)
+            # The workers forget what they kept of it within KEPT_FOR.
+            await asyncio.sleep(KEPT_FOR)
+            print(f"token {args.name!r} revoked: no worker takes it any more", file=sys.stderr)
     finally:
         await store.close()
     return 0

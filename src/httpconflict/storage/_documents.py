@@ -41,6 +41,7 @@ from ._unique import UniqueKey
 if TYPE_CHECKING:
     from .._idempotency import Completion
     from .idempotency import IdempotencyStore
+    from .tokens import TokenStore
 
 DEFAULT_HISTORY: Final = 100
 
@@ -128,6 +129,9 @@ class DocumentStore(Protocol):
 
     def idempotency_store(self) -> IdempotencyStore:
         """An idempotency-key store in the same database, sharing the connection."""
+
+    def token_store(self) -> TokenStore:
+        """The API tokens of the same database, sharing the connection."""
 
     async def delete(
         self,

@@ -50,6 +50,7 @@ from ._pg_pool import connection, new_pool, ping
 from ._unique import UniqueKey, index_name, parse_unique_keys, unique_violation
 from .idempotency._rows import COMPLETED, encode_headers, stored_body
 from .idempotency.postgres import PostgresIdempotencyStore
+from .tokens.postgres import PostgresTokenStore
 
 SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -373,6 +374,9 @@ class PostgresDocumentStore:
 
     def idempotency_store(self) -> PostgresIdempotencyStore:
         return PostgresIdempotencyStore(self.conninfo, pool=self._pool)
+
+    def token_store(self) -> PostgresTokenStore:
+        return PostgresTokenStore(self.conninfo, pool=self._pool)
 
     async def _put(
         self,

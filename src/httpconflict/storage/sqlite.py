@@ -48,6 +48,7 @@ from ._documents import (
 from ._sqlite import DEFAULT_BUSY_TIMEOUT_MS, Connections, transaction
 from ._unique import UniqueKey, index_name, parse_unique_keys, unique_violation
 from .idempotency.sqlite import SQLiteIdempotencyStore, record
+from .tokens.sqlite import SQLiteTokenStore
 
 SCHEMA_VERSION: Final = 3
 # Version 1 had no unique_keys table. Every statement of SCHEMA is CREATE
@@ -235,6 +236,9 @@ class SQLiteDocumentStore:
 
     def idempotency_store(self) -> SQLiteIdempotencyStore:
         return SQLiteIdempotencyStore(self.path, sharing=lambda: self._sql)
+
+    def token_store(self) -> SQLiteTokenStore:
+        return SQLiteTokenStore(self.path, sharing=lambda: self._sql)
 
     async def delete(
         self,

@@ -8,7 +8,8 @@ logged. `hint` keeps its last four characters so that a person can tell
 their tokens apart in `token list`.
 
 `token_store(url)` opens the table ``api_tokens`` in the service's database
-(a SQLite file or PostgreSQL), creating it if absent.
+(a SQLite file or PostgreSQL), creating it if absent; beside a document
+store (`documents=`), on that store's connection or pool.
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from typing import Final, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
+
+if TYPE_CHECKING:
+    from .._documents import DocumentStore
 
 #: Every token starts with this, so a leaked one is recognisable (secret scanners).
 TOKEN_PREFIX: Final = "hc_"  # noqa: S105  (a prefix, not a password)
@@ -77,8 +81,14 @@ class TokenStore(Protocol):
         ...
 
 
-def token_store(url: str) -> TokenStore:
-    """The token table in the database at `url` (a SQLite path or a postgresql:// URL)."""
+def token_store(url: str, *, documents: DocumentStore | None = None) -> TokenStore:
+    """The token table in the database at `url` (a SQLite path or a postgresql:// URL).
+
+    With `documents` (the document store of that same database), the tokens
+    share its connection or pool instead of opening their own.
+    """
+    if documents is not None:
+        return documents.token_store()
     if url.startswith(("postgresql://", "postgres://")):
         from .postgres import PostgresTokenStore
 

@@ -1,7 +1,8 @@
 """API tokens in the service's PostgreSQL database (table ``api_tokens``).
 
-A lookup is one statement on the primary key, on a small pool of its own
-(`_pg_pool`: dead connections skipped, waits bounded, failures a 503).
+A lookup is one statement on the primary key, on the document store's pool
+when it sits beside one, else on a small pool of its own (`_pg_pool`: dead
+connections skipped, waits bounded, failures a 503).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import Any, Final
 
 import psycopg
 from psycopg.rows import TupleRow
+from psycopg_pool import AsyncConnectionPool
 
 from .._pg_pool import connection, new_pool
 from . import ApiToken, TokenExists
@@ -26,11 +28,12 @@ SCHEMA: Final = """CREATE TABLE IF NOT EXISTS api_tokens (
 
 
 class PostgresTokenStore:
-    """A `TokenStore` in PostgreSQL."""
+    """A `TokenStore` in PostgreSQL, with its own pool or a shared one."""
 
-    def __init__(self, conninfo: str) -> None:
+    def __init__(self, conninfo: str, *, pool: AsyncConnectionPool | None = None) -> None:
         self.conninfo = conninfo
-        self._pool = new_pool(conninfo, min_size=1, max_size=4)
+        self._owns_pool = pool is None
+        self._pool = pool or new_pool(conninfo, min_size=1, max_size=4)
 
     async def open(self) -> None:
         conn = await psycopg.AsyncConnection.connect(self.conninfo)
@@ -38,10 +41,12 @@ class PostgresTokenStore:
             # The same lock as the other stores' schemas: workers start together.
             await conn.execute("SELECT pg_advisory_xact_lock(hashtext('httpconflict.schema'))")
             await conn.execute(SCHEMA)
-        await self._pool.open(wait=True, timeout=10)
+        if self._owns_pool:
+            await self._pool.open(wait=True, timeout=10)
 
     async def close(self) -> None:
-        await self._pool.close()
+        if self._owns_pool:
+            await self._pool.close()
 
     async def _execute(self, sql: str, args: Any) -> tuple[int, list[TupleRow]]:
         async with connection(self._pool) as conn:

@@ -3,12 +3,16 @@
 A lookup is one statement on the primary-key index of the hash, run as the
 document store's are (`_sqlite.Connections`): on the event loop unless a
 lock is in its way, so checking a token per request costs microseconds and
-a revoked token is refused by the very next request.
+a revoked token is refused by the very next request. Beside a document
+store (`sharing`), the lookup runs on the store's own connection, whose
+page cache that store's writes keep warm: a connection of its own would
+re-read the table's pages after every write another connection commits.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
 
@@ -29,18 +33,36 @@ SCHEMA: Final = """CREATE TABLE IF NOT EXISTS api_tokens (
 class SQLiteTokenStore:
     """A `TokenStore` in a SQLite file."""
 
-    def __init__(self, path: str | Path, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        sharing: Callable[[], Connections] | None = None,
+        busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+    ) -> None:
+        """Open `path`, or use the connections `sharing()` gives once open() is called."""
         self.path = str(path)
-        self._sql = Connections(self.path, busy_timeout_ms=busy_timeout_ms)
+        self.busy_timeout_ms = busy_timeout_ms
+        self._sharing = sharing
+        self._sql: Connections | None = None
 
     async def open(self) -> None:
-        await self._sql.open()
+        if self._sharing is not None:
+            self._sql = self._sharing()
+        else:
+            self._sql = Connections(self.path, busy_timeout_ms=self.busy_timeout_ms)
+            await self._sql.open()
         await self._run(SCHEMA, ())
 
     async def close(self) -> None:
-        await self._sql.close()
+        if self._sql is not None and self._sharing is None:
+            await self._sql.close()
+        self._sql = None
 
     async def _run(self, sql: str, args: tuple[Any, ...]) -> tuple[list[Any], int]:
+        if self._sql is None:
+            raise RuntimeError("the token store is not open; call open() first")
+
         def run(db: sqlite3.Connection) -> tuple[list[Any], int]:
             cursor = db.execute(sql, args)
             return cursor.fetchall(), cursor.rowcount
