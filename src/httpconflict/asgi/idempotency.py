@@ -29,7 +29,14 @@ retry that runs it twice); what it still owes the store (recording that
 answer, releasing its claim) goes into the middleware's `Backlog`, made by
 a background task on the server's loop until the store is back. At
 lifespan shutdown the middleware waits up to `SHUTDOWN_GRACE` seconds for
-that backlog before the app closes its store.
+that backlog before the app hears of the shutdown.
+
+The store opens itself on its first call, so the middleware needs no
+start-up code. Under a server that runs the ASGI lifespan (uvicorn, and
+Starlette's and FastAPI's test clients), the middleware also opens it once
+the app has started (a wrong store URL then fails the start-up; a store
+that does not answer yet is logged, and the first request tries again) and
+closes it once the app has stopped.
 
 An app that writes its side effect to the same database as the keys can
 record the answer in the same transaction (see `ActiveClaim`): then a crash
@@ -40,6 +47,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -68,6 +76,8 @@ from .types import ASGIApp, Message, Receive, Scope, Send
 CLAIM_SCOPE_KEY: Final = "httpconflict.idempotency"
 #: Seconds the lifespan shutdown waits for deferred store writes.
 SHUTDOWN_GRACE: Final = 5.0
+
+log = logging.getLogger("httpconflict.idempotency")
 
 
 @dataclass(slots=True)
@@ -137,7 +147,7 @@ class IdempotencyMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await self.app(scope, self._draining(receive), send)
+            await self.app(scope, self._draining(receive), self._opening(send))
             return
         policy = self._policy_for(scope) if scope["type"] == "http" else None
         if policy is None or scope["method"] not in policy.methods:
@@ -222,6 +232,38 @@ class IdempotencyMiddleware:
             return message
 
         return receive_after_backlog
+
+    def _opening(self, send: Send) -> Send:
+        """`send` for the lifespan: the store opens once the app started, closes once it stopped.
+
+        After the app: its own start-up may open what the store sits beside
+        (the documents whose connections it shares).
+        """
+
+        async def send_with_store(message: Message) -> None:
+            if message["type"] == "lifespan.startup.complete":
+                message = await self._open_store(message)
+            elif message["type"] == "lifespan.shutdown.complete":
+                await self.store.close()
+            await send(message)
+
+        return send_with_store
+
+    async def _open_store(self, complete: Message) -> Message:
+        try:
+            await self.store.open()
+        except Unavailable as error:
+            log.warning(
+                "the idempotency-key store does not answer yet (%s); the first request "
+                "with a key tries again",
+                error.problem.detail,
+            )
+        except Exception as error:  # a wrong URL, an unusable file: the start-up fails
+            return {
+                "type": "lifespan.startup.failed",
+                "message": f"the idempotency-key store could not be opened: {error}",
+            }
+        return complete
 
 
 @dataclass(slots=True)
