@@ -28,7 +28,7 @@ async def whole_page(request: Request) -> Response:
     store: DocumentStore = request.app.state.store
     collection = request.path_params["collection"]
     limit = int(request.query_params.get("limit", "100"))
-    ids = await store.page_ids(collection, after=None, limit=limit)
+    ids = [m.id for m in await store.page_members(collection, after=None, limit=limit)]
     docs = await store.documents(collection, ids, max_bytes=2**62)
     items = [b"".join((*_document_item(d), b"}")) for d in docs]
     next_url = f"/v1/{collection}?limit={limit}&after={ids[-1]}" if len(ids) == limit else None

@@ -153,7 +153,7 @@ def test_batches_go_past_members_deleted_meanwhile(tmp_path: Path) -> None:
         try:
             for n in range(100):
                 await store.put("c", f"d{n:03}", b"{}", "e", Guard(exists=False), 1)
-            ids = await store.page_ids("c", after=None, limit=1000)
+            ids = [m.id for m in await store.page_members("c", after=None, limit=1000)]
             for n in [*range(80), 90]:
                 await store.delete("c", f"d{n:03}", Guard(exists=True), 2)
 

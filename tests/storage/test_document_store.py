@@ -14,6 +14,7 @@ from httpconflict import ETag, Guard, IdempotencyKeyTaken
 from httpconflict._idempotency import StoredResponse
 from httpconflict.storage import DocumentStore, Version, document_store
 from httpconflict.storage.idempotency import Completion
+from tests.storage.members import numbers
 
 pytestmark = pytest.mark.anyio
 
@@ -45,10 +46,10 @@ async def history(
     store: DocumentStore, id: str, *, before: int | None, limit: int
 ) -> list[Version] | None:
     """A page of the document's history, read whole."""
-    numbers = await store.version_numbers("c", id, before=before, limit=limit)
-    if numbers is None:
+    kept = numbers(await store.version_members("c", id, before=before, limit=limit))
+    if kept is None:
         return None
-    return await store.versions_numbered("c", id, numbers, max_bytes=1 << 30)
+    return await store.versions_numbered("c", id, kept, max_bytes=1 << 30)
 
 
 def tag(body: str) -> str:
@@ -194,7 +195,7 @@ async def test_version_body_finds_a_kept_version_by_its_tag(store: DocumentStore
 
 async def test_versions_of_unknown_document(store: DocumentStore) -> None:
     """A document that never existed has no history (None, not [])."""
-    assert await store.version_numbers("c", "nope", before=None, limit=10) is None
+    assert await store.version_members("c", "nope", before=None, limit=10) is None
 
 
 async def test_list_is_ordered_bytewise_and_skips_deleted(store: DocumentStore) -> None:
@@ -203,12 +204,22 @@ async def test_list_is_ordered_bytewise_and_skips_deleted(store: DocumentStore) 
         assert await put(store, "{}", ABSENT, id=id)
     await store.delete("c", "a-1", EXISTS, 9)
     await put(store, "{}", ABSENT, id="other-collection-doc")
-    assert await store.page_ids("c", after=None, limit=3) == ["B", "_x", "a"]
-    rest = await store.page_ids("c", after="a", limit=10)
+    assert [m.id for m in await store.page_members("c", after=None, limit=3)] == ["B", "_x", "a"]
+    rest = [m.id for m in await store.page_members("c", after="a", limit=10)]
     assert rest == ["b", "other-collection-doc", "é"]
     assert [d.id for d in await store.documents("c", rest, max_bytes=1 << 20)] == rest
-    assert await store.page_ids("empty", after=None, limit=10) == []
+    assert [m.id for m in await store.page_members("empty", after=None, limit=10)] == []
     assert await store.documents("empty", [], max_bytes=1 << 20) == []
+
+
+async def test_a_page_member_names_its_version(store: DocumentStore) -> None:
+    """Each page member comes with its entity-tag and time: the page's validator is made of them."""
+    assert await put(store, '{"n": 1}', ABSENT, at=5)
+    assert await put(store, '{"n": 2}', ABSENT, at=7, id="b")
+    assert await store.page_members("c", after=None, limit=10) == [
+        ("a", tag('{"n": 1}'), 5),
+        ("b", tag('{"n": 2}'), 7),
+    ]
 
 
 async def test_concurrent_compare_and_swap_has_one_winner(store: DocumentStore) -> None:
@@ -244,7 +255,7 @@ async def test_completion_commits_with_the_document(store: DocumentStore) -> Non
     with pytest.raises(IdempotencyKeyTaken):
         await store.put("c", "b", b"{}", tag("{}"), ABSENT, 2, completion=lambda _: second)
     assert await store.get("c", "b") is None
-    assert await store.version_numbers("c", "b", before=None, limit=10) is None
+    assert await store.version_members("c", "b", before=None, limit=10) is None
 
 
 async def test_an_expired_key_is_taken_over_by_a_keyed_write(store: DocumentStore) -> None:
@@ -295,7 +306,7 @@ async def test_documents_are_read_in_batches_of_bounded_size(store: DocumentStor
     ids = [f"d{n}" for n in range(6)]
     for id in ids:
         assert await put(store, '{"pad": "' + "x" * 90 + '"}', ABSENT, id=id)  # 100 bytes
-    assert await store.page_ids("c", after=None, limit=10) == ids
+    assert [m.id for m in await store.page_members("c", after=None, limit=10)] == ids
     batch = await store.documents("c", ids, max_bytes=250)
     assert [d.id for d in batch] == ["d0", "d1", "d2"]
     assert [d.id for d in await store.documents("c", ids[3:], max_bytes=1)] == ["d3"]
@@ -306,7 +317,7 @@ async def test_a_batch_reads_only_the_ids_asked_for(store: DocumentStore) -> Non
     """Documents created among the ids since they were read are left out; deleted ones too."""
     for id in ("a", "c", "e"):
         assert await put(store, "{}", ABSENT, id=id)
-    ids = await store.page_ids("c", after=None, limit=10)
+    ids = [m.id for m in await store.page_members("c", after=None, limit=10)]
     for id in ("b", "d"):
         assert await put(store, "{}", ABSENT, id=id)
     await store.delete("c", "c", EXISTS, 9)
@@ -318,9 +329,14 @@ async def test_versions_are_read_in_batches_newest_first(store: DocumentStore) -
     await put(store, '{"n": 1}', ABSENT)
     await store.delete("c", "a", EXISTS, 2)
     await put(store, '{"n": 3}', ABSENT, at=3)
-    numbers = await store.version_numbers("c", "a", before=None, limit=10)
-    assert numbers == [3, 2, 1]
-    first = await store.versions_numbered("c", "a", numbers, max_bytes=1)
+    kept = await store.version_members("c", "a", before=None, limit=10)
+    assert kept is not None
+    assert [(m.version, m.etag is None, m.modified_us) for m in kept] == [
+        (3, False, 3),
+        (2, True, 2),
+        (1, False, 1_000_000),
+    ]
+    first = await store.versions_numbered("c", "a", numbers(kept) or [], max_bytes=1)
     assert [v.version for v in first] == [3]
     rest = await store.versions_numbered("c", "a", [2, 1], max_bytes=1)
     assert [(v.version, v.body) for v in rest] == [(2, None), (1, b'{"n": 1}')]

@@ -9,6 +9,7 @@ import pytest
 from httpconflict._idempotency import StoredResponse
 from httpconflict.storage import DocumentStore
 from httpconflict.storage.idempotency import Completion
+from tests.storage.members import numbers
 from tests.storage.test_document_store import (  # the same real stores
     ABSENT,
     EXISTS,
@@ -27,9 +28,9 @@ pytestmark = pytest.mark.anyio
 async def _gone(store: DocumentStore, id: str = "a") -> None:
     assert await store.get("c", id) is None
     assert await store.validators("c", id) is None
-    assert await store.version_numbers("c", id, before=None, limit=10) is None
+    assert await store.version_members("c", id, before=None, limit=10) is None
     assert await store.version_body("c", id, tag('{"v": 1}')) is None
-    assert id not in await store.page_ids("c", after=None, limit=10)
+    assert id not in [m.id for m in await store.page_members("c", after=None, limit=10)]
 
 
 async def test_a_purging_delete_leaves_no_history(store: DocumentStore) -> None:
@@ -45,7 +46,7 @@ async def test_a_refused_purging_delete_erases_nothing(store: DocumentStore) -> 
     """A purging delete whose precondition fails leaves the document and its history."""
     await put(store, '{"v": 1}', ABSENT)
     assert not (await store.delete("c", "a", match('{"v": 0}'), 2, purge=True)).written
-    assert await store.version_numbers("c", "a", before=None, limit=10) == [1]
+    assert numbers(await store.version_members("c", "a", before=None, limit=10)) == [1]
 
 
 async def test_a_recreated_document_goes_on_numbering(store: DocumentStore) -> None:
@@ -53,7 +54,7 @@ async def test_a_recreated_document_goes_on_numbering(store: DocumentStore) -> N
     await put(store, '{"v": 1}', ABSENT)
     assert (await store.delete("c", "a", EXISTS, 2, purge=True)).written
     assert await put(store, '{"v": 1}', ABSENT, at=3)
-    assert await store.version_numbers("c", "a", before=None, limit=10) == [3]
+    assert numbers(await store.version_members("c", "a", before=None, limit=10)) == [3]
 
 
 async def test_a_keyed_purging_delete_records_its_answer(store: DocumentStore) -> None:
@@ -85,11 +86,11 @@ async def test_erase_deletes_a_deleted_documents_history(store: DocumentStore) -
     assert not await store.erase("c", "live")
     assert not await store.erase("c", "nope")
     assert (await store.delete("c", "a", EXISTS, 2)).written
-    assert await store.version_numbers("c", "a", before=None, limit=10) == [2, 1]
+    assert numbers(await store.version_members("c", "a", before=None, limit=10)) == [2, 1]
     assert await store.erase("c", "a")
     assert not await store.erase("c", "a")
     await _gone(store)
-    assert await store.version_numbers("c", "live", before=None, limit=10) == [1]
+    assert numbers(await store.version_members("c", "live", before=None, limit=10)) == [1]
 
 
 async def test_old_tombstones_are_purged_in_batches(store: DocumentStore) -> None:
@@ -103,11 +104,11 @@ async def test_old_tombstones_are_purged_in_batches(store: DocumentStore) -> Non
     assert await store.purge_tombstones(deleted_before_us=13, limit=2) == 0
     for n in range(3):
         await _gone(store, f"d{n}")
-    assert await store.version_numbers("c", "d3", before=None, limit=10) == [2, 1]
-    assert await store.version_numbers("c", "live", before=None, limit=10) == [1]
+    assert numbers(await store.version_members("c", "d3", before=None, limit=10)) == [2, 1]
+    assert numbers(await store.version_members("c", "live", before=None, limit=10)) == [1]
     # A document created again after its tombstone went starts anew.
     assert await put(store, '{"v": 1}', ABSENT, at=20, id="d0")
-    assert await store.version_numbers("c", "d0", before=None, limit=10) == [1]
+    assert numbers(await store.version_members("c", "d0", before=None, limit=10)) == [1]
 
 
 async def test_purging_at_once_removes_each_tombstone_once(store: DocumentStore) -> None:
@@ -124,4 +125,4 @@ async def test_purging_at_once_removes_each_tombstone_once(store: DocumentStore)
 
     counts = await asyncio.gather(*(purge_all() for _ in range(3)))
     assert sum(counts) == 20
-    assert await store.page_ids("c", after=None, limit=50) == []
+    assert [m.id for m in await store.page_members("c", after=None, limit=50)] == []

@@ -164,7 +164,7 @@ async def test_writes_queued_behind_a_waiting_one_answer_within_their_own_budget
         assert all(isinstance(error, Unavailable) for _, error in outcomes), outcomes
         # One after another they would take 10 x 0.3 s.
         assert max(took for took, _ in outcomes) < 1.5, outcomes
-        assert await store.page_ids("c", after=None, limit=100) == []
+        assert [m.id for m in await store.page_members("c", after=None, limit=100)] == []
     finally:
         await store.close()
 

@@ -107,7 +107,7 @@ async def test_duplicate_create_is_refused_naming_the_field(store: DocumentStore
     ]
     assert "ann@example.com" not in str(problem)
     assert await store.get("users", "b") is None
-    assert await store.version_numbers("users", "b", before=None, limit=5) is None
+    assert await store.version_members("users", "b", before=None, limit=5) is None
 
 
 async def test_duplicate_replace_is_refused(store: DocumentStore) -> None:

@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from .. import ETag
 from .._hosts import AllowedHosts
 from .._idempotency_policy import DEFAULT_REPLAY_HEADERS, authorization_principal
 from .._principal import principal_of
@@ -34,6 +35,7 @@ from . import collection_settings, editor, openapi, problem_pages, problems
 from .accesslog import AccessLog
 from .auth import Authentication
 from .authorization import Authorization
+from .caching import REVALIDATE, CacheDefaults, not_modified
 from .config import ServiceConfig
 from .cors import Cors
 from .documents import ROUTES
@@ -90,13 +92,18 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
         finally:
             await store.close()
 
+    spec_fields = {"ETag": ETag.from_content(spec).to_header(), "Cache-Control": REVALIDATE}
+
     async def openapi_json(request: Request) -> Response:
-        return Response(spec, media_type="application/json")
+        if (answer := not_modified(request, spec_fields)) is not None:
+            return answer
+        return Response(spec, media_type="application/json", headers=spec_fields)
 
     middleware = [
         # Outermost: Date is the moment the answer starts, as late as it can be.
         Middleware(DateMiddleware),
         Middleware(AccessLog, log_format=config.log_format),
+        Middleware(CacheDefaults),
         # Before anything reads the request: a foreign Host gets nothing else.
         Middleware(AllowedHostsGuard, allowed=AllowedHosts(config.allowed_hosts)),
     ]

@@ -15,7 +15,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .. import ReadOutcome, read_decision
 from .._errors import NotFound, PreconditionFailed, PreconditionRequired
 from .._etag import ETag
 from .._httpdate import format_http_date
@@ -25,12 +24,13 @@ from .._write import Guard, WriteDecision, WriteOutcome, WriteResult, arun_write
 from ..starlette import problem_response
 from ..storage import Document, DocumentStore
 from ..storage._documents import from_micros
+from .caching import for_caller, not_modified
 from .config import ServiceConfig
 from .erasure import erase_deleted, purge_wanted
 from .keys import KeyedWrite
 from .lists import list_documents, list_versions
 from .patch import patch_document
-from .requests import check_name, condition_fields, conditions, read_document
+from .requests import check_name, conditions, read_document
 
 DOCUMENT: Final = "/v1/{collection}/{doc_id}"
 COLLECTION: Final = "/v1/{collection}"
@@ -67,13 +67,11 @@ def _new_id() -> str:
     return f"{time.time_ns() // 1_000_000:012x}{os.urandom(10).hex()}"
 
 
-def _document_headers(doc: Document) -> dict[str, str]:
+def _document_headers(request: Request, doc: Document) -> dict[str, str]:
     return {
         "ETag": f'"{doc.etag}"',
         "Last-Modified": format_http_date(doc.modified_us // 1_000_000),
-        # Caches may store a document but must revalidate it (with its ETag)
-        # before each use: another writer may have changed it.
-        "Cache-Control": "no-cache",
+        "Cache-Control": for_caller(request),
     }
 
 
@@ -84,12 +82,9 @@ async def get_document(request: Request) -> Response:
     if doc is None:
         # Preconditions, even malformed ones, are ignored (RFC 9110 §13.2.1).
         raise NotFound(f"no document {doc_id!r} in collection {collection!r}")
-    headers = _document_headers(doc)
-    decided = read_decision(request.method, condition_fields(request), headers.items())
-    if decided.outcome is ReadOutcome.NOT_MODIFIED:
-        return Response(status_code=304, headers=dict(decided.fields))
-    if decided.error is not None:
-        raise decided.error
+    headers = _document_headers(request, doc)
+    if (answer := not_modified(request, headers)) is not None:
+        return answer
     return Response(doc.body, media_type=JSON, headers=headers)
 
 

@@ -19,10 +19,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .. import ReadOutcome, read_decision
 from .._errors import NotFound
 from .._etag import ETag
-from .requests import condition_fields
+from .caching import REVALIDATE, not_modified
 
 WEB: Final = Path(__file__).parent / "web"
 # name -> media type; anything else under /editor/ is a 404.
@@ -54,13 +53,10 @@ def _read(name: str) -> tuple[bytes, ETag]:
 
 def _serve(request: Request, name: str) -> Response:
     body, etag = _read(name)
-    # no-cache: revalidate each time (a 304 is cheap), so a new version shows at once.
-    headers = {**SECURITY, "ETag": etag.to_header(), "Cache-Control": "no-cache"}
-    decided = read_decision(request.method, condition_fields(request), headers.items())
-    if decided.outcome is ReadOutcome.NOT_MODIFIED:
-        return Response(status_code=304, headers=dict(decided.fields))
-    if decided.error is not None:
-        raise decided.error
+    # Revalidated each time (a 304 is cheap), so a new version shows at once.
+    headers = {**SECURITY, "ETag": etag.to_header(), "Cache-Control": REVALIDATE}
+    if (answer := not_modified(request, headers)) is not None:
+        return answer
     return Response(body, media_type=FILES[name], headers=headers)
 
 

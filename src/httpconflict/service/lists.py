@@ -33,15 +33,17 @@ from typing import Final, TypeVar
 from urllib.parse import quote
 
 from starlette.requests import Request
-from starlette.responses import StreamingResponse
+from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from .. import ETag
 from .._errors import NotFound, ProblemError
 from .._httpdate import format_http_date
 from .._incidents import log_incident, new_incident
 from .._problem import INTERNAL_ERROR, PROBLEM_TYPE_BASE
 from ..asgi import PROBLEM_SCOPE_KEY
-from ..storage import Document, DocumentStore, Version
+from ..storage import Document, DocumentStore, Listed, ListedVersion, Version
+from .caching import for_caller, not_modified
 from .requests import check_name, int_parameter
 
 MAX_PAGE: Final = 1000
@@ -68,24 +70,28 @@ def _store(request: Request) -> DocumentStore:
     return store
 
 
-async def list_documents(request: Request) -> StreamingResponse:
+async def list_documents(request: Request) -> Response:
     """One page of a collection's documents, ordered by id."""
     collection = check_name("collection", request.path_params["collection"])
     limit = int_parameter(request, "limit", default=100, low=1, high=MAX_PAGE)
     after = request.query_params.get("after")
     store = _store(request)
-    ids = await store.page_ids(collection, after=after, limit=limit)
+    members = await store.page_members(collection, after=after, limit=limit)
+    ids = [member.id for member in members]
     next_url = None
     if len(ids) == limit:
         next_url = f"/v1/{collection}?limit={limit}&after={quote(ids[-1], safe='')}"
+    fields = _page_fields(request, members, next_url)
+    if (answer := not_modified(request, fields)) is not None:
+        return answer
 
     def read(rest: Sequence[str]) -> Awaitable[list[Document]]:
         return store.documents(collection, rest, max_bytes=BATCH_BYTES)
 
-    return await _page(request, _batches(ids, read, _document_id), _document_item, next_url)
+    return await _page(request, _batches(ids, read, _document_id), _document_item, next_url, fields)
 
 
-async def list_versions(request: Request) -> StreamingResponse:
+async def list_versions(request: Request) -> Response:
     """The document's history, newest first, deletions included."""
     params = request.path_params
     collection = check_name("collection", params["collection"])
@@ -93,17 +99,46 @@ async def list_versions(request: Request) -> StreamingResponse:
     limit = int_parameter(request, "limit", default=20, low=1, high=MAX_PAGE)
     before = int_parameter(request, "before", default=None, low=1, high=2**62)
     store = _store(request)
-    numbers = await store.version_numbers(collection, doc_id, before=before, limit=limit)
-    if numbers is None:
+    members = await store.version_members(collection, doc_id, before=before, limit=limit)
+    if members is None:
         raise NotFound(f"no document {doc_id!r} in collection {collection!r}, ever")
+    numbers = [member.version for member in members]
     next_url = None
     if len(numbers) == limit and numbers[-1] > 1:
         next_url = f"/v1/{collection}/{doc_id}/versions?limit={limit}&before={numbers[-1]}"
+    fields = _page_fields(request, members, next_url)
+    if (answer := not_modified(request, fields)) is not None:
+        return answer
 
     def read(rest: Sequence[int]) -> Awaitable[list[Version]]:
         return store.versions_numbered(collection, doc_id, rest, max_bytes=BATCH_BYTES)
 
-    return await _page(request, _batches(numbers, read, _version_number), _version_item, next_url)
+    batches = _batches(numbers, read, _version_number)
+    return await _page(request, batches, _version_item, next_url, fields)
+
+
+def _page_fields(
+    request: Request, members: Sequence[Listed | ListedVersion], next_url: str | None
+) -> dict[str, str]:
+    """The header fields of a page: its validator, how caches may keep it, its next page.
+
+    The validator is made of what the page lists, read before any body:
+    each member's key, entity-tag (a document's body is the text it is
+    the tag of) and time, and the next page's URL. It is weak: a member
+    changed or deleted while the page streams is sent as it then is, so
+    the bytes sent may be newer than the members the tag names (the next
+    request's tag then differs, and it gets a 200). A weak tag still
+    answers If-None-Match (a 304), never If-Match.
+    """
+    listed = "\n".join(f"{key} {etag or '-'} {when}" for key, etag, when in members)
+    digest = ETag.from_content(f"{listed}\n{next_url or ''}".encode())
+    fields = {
+        "ETag": ETag(digest.opaque, weak=True).to_header(),
+        "Cache-Control": for_caller(request),
+    }
+    if next_url:
+        fields["Link"] = f'<{next_url}>; rel="next"'
+    return fields
 
 
 def _document_id(doc: Document) -> str:
@@ -170,9 +205,9 @@ async def _page(
     batches: AsyncIterator[list[Item]],
     render: Callable[[Item], tuple[bytes, bytes]],
     next_url: str | None,
+    headers: Mapping[str, str],
 ) -> StreamingResponse:
     """The answer ``{"items": [...], "next": ...}``, its items read from `batches` as it is sent."""
-    headers = {"Link": f'<{next_url}>; rel="next"'} if next_url else {}
     tail = b'],"next":' + json.dumps(next_url).encode() + b"}"
     if request.method == "HEAD":
         return _StreamedPage(_nothing(), headers, media_type=JSON)

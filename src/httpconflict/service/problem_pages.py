@@ -20,12 +20,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .. import ReadOutcome, read_decision
 from .._errors import NotFound
 from .._etag import ETag
 from ..tools.diagnose.knowledge import knowledge_base
 from ..tools.diagnose.page import entry_document, entry_page
-from .requests import condition_fields
+from .caching import PROBLEM_TYPE_PAGE, not_modified
 
 PROBLEM_PAGE: Final = "/problems/{slug}"
 HTML: Final = "text/html; charset=utf-8"
@@ -45,16 +44,9 @@ async def problem_page(request: Request) -> Response:
         body = entry_page(entry).encode()
         media_type = HTML
     etag = ETag.from_content(body)
-    headers = {
-        "ETag": etag.to_header(),
-        "Vary": "Accept",
-        "Cache-Control": "public, max-age=86400",
-    }
-    decided = read_decision(request.method, condition_fields(request), headers.items())
-    if decided.outcome is ReadOutcome.NOT_MODIFIED:
-        return Response(status_code=304, headers=dict(decided.fields))
-    if decided.error is not None:
-        raise decided.error
+    headers = {"ETag": etag.to_header(), "Vary": "Accept", "Cache-Control": PROBLEM_TYPE_PAGE}
+    if (answer := not_modified(request, headers)) is not None:
+        return answer
     return Response(body, media_type=media_type, headers=headers)
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from ._documents import DEFAULT_HISTORY, Document, DocumentStore, Version
+from ._documents import DEFAULT_HISTORY, Document, DocumentStore, Listed, ListedVersion, Version
 from ._sqlite import DEFAULT_BUSY_TIMEOUT_MS
 from ._unique import UniqueKey, format_unique_keys, parse_unique_keys
 
@@ -26,6 +26,8 @@ __all__ = [
     "DEFAULT_SQLITE_BUSY_TIMEOUT",
     "Document",
     "DocumentStore",
+    "Listed",
+    "ListedVersion",
     "UniqueKey",
     "Version",
     "document_store",

@@ -30,7 +30,7 @@ import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Final, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Final, NamedTuple, Protocol, TypeAlias
 
 from .._access import AccessRules
 from .._etag import ETag
@@ -84,6 +84,22 @@ class Version:
     @property
     def modified(self) -> datetime:
         return from_micros(self.modified_us)
+
+
+class Listed(NamedTuple):
+    """A document on a page of its collection, read before its body: which version it is."""
+
+    id: str
+    etag: str
+    modified_us: int
+
+
+class ListedVersion(NamedTuple):
+    """An entry on a page of a document's history, read before its body; `etag` None: a deletion."""
+
+    version: int
+    etag: str | None
+    modified_us: int
 
 
 class DocumentStore(Protocol):
@@ -165,10 +181,11 @@ class DocumentStore(Protocol):
         tombstone went starts again at version 1.
         """
 
-    async def page_ids(self, collection: str, *, after: str | None, limit: int) -> list[str]:
-        """Ids of current documents in id order, those greater than `after` (bodies unread).
+    async def page_members(self, collection: str, *, after: str | None, limit: int) -> list[Listed]:
+        """Current documents in id order, those greater than `after` (bodies unread).
 
-        A page's members, whose documents `documents` then reads in batches.
+        A page's members, whose documents `documents` then reads in batches;
+        their entity-tags and times make the page's validator.
         """
 
     async def documents(
@@ -182,10 +199,10 @@ class DocumentStore(Protocol):
         document returned. Ids absent or deleted by now are skipped.
         """
 
-    async def version_numbers(
+    async def version_members(
         self, collection: str, id: str, *, before: int | None, limit: int
-    ) -> list[int] | None:
-        """Kept version numbers, newest first, below `before`; None if never created.
+    ) -> list[ListedVersion] | None:
+        """Kept versions, newest first, below `before` (bodies unread); None if never created.
 
         A page of the history, whose versions `versions_numbered` then reads
         in batches.

@@ -40,6 +40,8 @@ from ._documents import (
     DEFAULT_HISTORY,
     CompletionFor,
     Document,
+    Listed,
+    ListedVersion,
     Version,
     check_delete_guard,
     check_put_guard,
@@ -493,13 +495,13 @@ class PostgresDocumentStore:
             **more,
         }
 
-    async def page_ids(self, collection: str, *, after: str | None, limit: int) -> list[str]:
+    async def page_members(self, collection: str, *, after: str | None, limit: int) -> list[Listed]:
         rows = await self._all(
-            "SELECT id FROM documents WHERE collection = %s AND id > %s "
+            "SELECT id, etag, modified_us FROM documents WHERE collection = %s AND id > %s "
             "AND etag IS NOT NULL ORDER BY id LIMIT %s",
             (collection, after or "", limit),
         )
-        return [id for (id,) in rows]
+        return [Listed(*row) for row in rows]
 
     async def documents(
         self, collection: str, ids: Sequence[str], *, max_bytes: int
@@ -517,12 +519,12 @@ class PostgresDocumentStore:
         )
         return [Document(*row) for row in rows]
 
-    async def version_numbers(
+    async def version_members(
         self, collection: str, id: str, *, before: int | None, limit: int
-    ) -> list[int] | None:
+    ) -> list[ListedVersion] | None:
         rows = await self._all(
-            "SELECT v.version FROM documents d "
-            "LEFT JOIN LATERAL (SELECT version FROM document_versions h "
+            "SELECT v.version, v.etag, v.modified_us FROM documents d "
+            "LEFT JOIN LATERAL (SELECT version, etag, modified_us FROM document_versions h "
             "  WHERE h.collection = d.collection AND h.id = d.id AND h.version < %s "
             "  ORDER BY h.version DESC LIMIT %s) v ON true "
             "WHERE d.collection = %s AND d.id = %s "
@@ -534,7 +536,7 @@ class PostgresDocumentStore:
         )
         if not rows:
             return None
-        return [version for (version,) in rows if version is not None]
+        return [ListedVersion(*row) for row in rows if row[0] is not None]
 
     async def versions_numbered(
         self, collection: str, id: str, numbers: Sequence[int], *, max_bytes: int

@@ -39,6 +39,8 @@ from ._documents import (
     DEFAULT_HISTORY,
     CompletionFor,
     Document,
+    Listed,
+    ListedVersion,
     Version,
     check_delete_guard,
     check_put_guard,
@@ -389,18 +391,18 @@ class SQLiteDocumentStore:
             args = (collection, json.dumps(rules.to_json()))
         await self._sql.run(lambda db: db.execute(sql, args))
 
-    async def page_ids(self, collection: str, *, after: str | None, limit: int) -> list[str]:
-        return await self._sql.run(lambda db: _page_ids(db, collection, after, limit))
+    async def page_members(self, collection: str, *, after: str | None, limit: int) -> list[Listed]:
+        return await self._sql.run(lambda db: _page_members(db, collection, after, limit))
 
     async def documents(
         self, collection: str, ids: Sequence[str], *, max_bytes: int
     ) -> list[Document]:
         return await self._sql.run(lambda db: _documents(db, collection, ids, max_bytes))
 
-    async def version_numbers(
+    async def version_members(
         self, collection: str, id: str, *, before: int | None, limit: int
-    ) -> list[int] | None:
-        return await self._sql.run(lambda db: _version_numbers(db, collection, id, before, limit))
+    ) -> list[ListedVersion] | None:
+        return await self._sql.run(lambda db: _version_members(db, collection, id, before, limit))
 
     async def versions_numbered(
         self, collection: str, id: str, numbers: Sequence[int], *, max_bytes: int
@@ -502,13 +504,15 @@ def _read_indexes(db: sqlite3.Connection) -> dict[str, UniqueKey]:
     return {name: tuple(json.loads(fields)) for name, fields in rows}
 
 
-def _page_ids(db: sqlite3.Connection, collection: str, after: str | None, limit: int) -> list[str]:
+def _page_members(
+    db: sqlite3.Connection, collection: str, after: str | None, limit: int
+) -> list[Listed]:
     rows = db.execute(
-        "SELECT id FROM documents WHERE collection = ? AND id > ? "
+        "SELECT id, etag, modified_us FROM documents WHERE collection = ? AND id > ? "
         "AND etag IS NOT NULL ORDER BY id LIMIT ?",
         (collection, after or "", limit),
     ).fetchall()
-    return [id for (id,) in rows]
+    return [Listed(*row) for row in rows]
 
 
 def _documents(
@@ -525,9 +529,9 @@ def _documents(
     return [Document(*row) for row in rows]
 
 
-def _version_numbers(
+def _version_members(
     db: sqlite3.Connection, collection: str, id: str, before: int | None, limit: int
-) -> list[int] | None:
+) -> list[ListedVersion] | None:
     # Every document keeps its current version in the history, deleted ones
     # too; one with none kept was purged, and reads as never created.
     exists = db.execute(
@@ -537,11 +541,11 @@ def _version_numbers(
     if exists is None:
         return None
     rows = db.execute(
-        "SELECT version FROM document_versions "
+        "SELECT version, etag, modified_us FROM document_versions "
         "WHERE collection = ? AND id = ? AND version < ? ORDER BY version DESC LIMIT ?",
         (collection, id, before if before is not None else 2**62, limit),
     ).fetchall()
-    return [version for (version,) in rows]
+    return [ListedVersion(*row) for row in rows]
 
 
 def _versions_numbered(

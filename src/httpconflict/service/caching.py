@@ -1,0 +1,82 @@
+"""How caches may keep the service's answers, and the 304 of a conditional GET, in one place.
+
+| answer                                         | Cache-Control     | validator        |
+|------------------------------------------------|-------------------|------------------|
+| a document                                     | no-cache          | ETag, Last-Mod.  |
+| a page of a collection, of a history           | no-cache          | weak ETag        |
+| either, to a request with Authorization        | private, no-cache | the same         |
+| /openapi.json, the editor (/, /editor/*)       | no-cache          | ETag             |
+| a problem type's page (/problems/{type})       | max-age=86400     | ETag             |
+| anything else (/healthz, problems, writes)     | no-store          | none             |
+
+``no-cache`` lets a cache keep an answer but not use it before asking
+whether it is still current (a conditional GET, answered 304 while it is):
+another writer may change a document at any moment, and a new version of
+the service changes its OpenAPI document and editor. An answer to a
+caller that authenticated is that caller's (access rules decide what each
+may read), so no shared cache keeps it. A problem type's page is text that
+changes only with the service's version: a day is fresh enough. The rest
+describes one moment (a health check, a refusal) and is kept by no one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .. import ReadOutcome, read_decision
+from .requests import condition_fields
+
+#: The answers every client revalidates: the OpenAPI document, the editor's files.
+REVALIDATE: Final = "no-cache"
+#: A problem type's page.
+PROBLEM_TYPE_PAGE: Final = "max-age=86400"
+#: What nothing else set: kept by no cache.
+NO_STORE: Final = "no-store"
+_PRIVATE: Final = "private, no-cache"
+
+
+def for_caller(request: Request) -> str:
+    """Cache-Control for a document, a page or a history, as `request` asked for it."""
+    return _PRIVATE if "authorization" in request.headers else REVALIDATE
+
+
+def not_modified(request: Request, fields: Mapping[str, str]) -> Response | None:
+    """The 304 when the request's preconditions say the client has this answer.
+
+    `fields` are the header fields of the full answer (its validators among
+    them). None: send the full answer. A failed If-Match is raised as a 412
+    problem, a malformed precondition as a 400, as the core decides.
+    """
+    decided = read_decision(request.method, condition_fields(request), fields.items())
+    if decided.outcome is ReadOutcome.NOT_MODIFIED:
+        return Response(status_code=304, headers=dict(decided.fields))
+    if decided.error is not None:
+        raise decided.error
+    return None
+
+
+class CacheDefaults:
+    """Pure ASGI middleware: an answer that says nothing of caching gets ``no-store``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def default(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                if not any(name.lower() == b"cache-control" for name, _ in headers):
+                    headers.append((b"cache-control", NO_STORE.encode()))
+                    message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, default)
