@@ -4,7 +4,9 @@ PostgreSQL runs at 127.0.0.1:5432 (user postgres, database test), Redis at
 127.0.0.1:6379. Without them, the tests that need them skip with the
 reason; with CI=true set they fail instead, so CI cannot pass by skipping.
 Tests that stop or freeze Redis start a private redis-server of their own
-(`private_redis`), which needs the redis-server program.
+(`private_redis`), which needs the redis-server program; tests that stop
+PostgreSQL start a private PostgreSQL (`private_postgres`), which needs its
+server programs (initdb, pg_ctl). The shared servers are never stopped.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from urllib.parse import quote
 
 import pytest
 
+from tests.private_postgres import PrivatePostgres, postgres_binaries
 from tests.private_redis import PrivateRedis, end_quarantine, redis_server_binary
 from tests.servers import ServiceProcess, start_service
 
@@ -80,6 +83,22 @@ def private_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateR
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[PrivatePostgres]:
+    """A PostgreSQL server of this test only, running, that it may stop and restart."""
+    pytest.importorskip("psycopg")
+    binaries = postgres_binaries()
+    if isinstance(binaries, str):
+        need(binaries + "; install them to run this test")
+    server = PrivatePostgres(binaries)
+    try:
+        server.create()
+        server.start()
+        yield server
+    finally:
+        server.remove()
 
 
 @pytest.fixture

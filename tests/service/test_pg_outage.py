@@ -19,9 +19,8 @@ Meanwhile a prober creates a new document every 50 ms, never waiting
   naming the database while it is down; a write succeeds within 1 s of
   PostgreSQL accepting connections again.
 
-The cluster is the machine's own (tests/postgres_cluster.py): it is always
-started again, even when the test fails, and other tests using PostgreSQL
-meanwhile fail, so these tests are marked slow and kept short.
+The PostgreSQL stopped is the test's own (tests/private_postgres.py), never
+the machine's, which other tests are using at the same time.
 """
 
 from __future__ import annotations
@@ -40,8 +39,7 @@ import pytest
 
 from httpconflict._problem import PROBLEM_TYPE_BASE
 from tests.backoff import backoff
-from tests.conftest import need
-from tests.postgres_cluster import Cluster, local_cluster
+from tests.private_postgres import PrivatePostgres
 from tests.servers import ServiceProcess, start_service
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -239,23 +237,10 @@ def pause(answer: httpx.Response | None) -> None:
 
 
 @pytest.fixture
-def cluster(postgres_server: str) -> Iterator[Cluster]:
-    """The machine's PostgreSQL cluster, which this test may stop; running again afterwards."""
-    found = local_cluster(postgres_server)
-    if isinstance(found, str):
-        need(found)
-    try:
-        yield found
-    finally:
-        if not found.ready():
-            found.start()
-
-
-@pytest.fixture
-def service(postgres_schema: str, tmp_path: Path) -> Iterator[ServiceProcess]:
-    """The service on PostgreSQL with 2 workers; 503 and 504 answers are expected."""
+def service(private_postgres: PrivatePostgres, tmp_path: Path) -> Iterator[ServiceProcess]:
+    """The service on a private PostgreSQL with 2 workers; 503 and 504 answers are expected."""
     with start_service(
-        postgres_schema, tmp_path, workers=2, allowed_5xx=frozenset({503, 504})
+        private_postgres.url, tmp_path, workers=2, allowed_5xx=frozenset({503, 504})
     ) as running:
         yield running
 
@@ -290,19 +275,19 @@ def summary(hammer: Hammer, ready_at: float) -> str:
 
 
 def test_a_restart_costs_at_most_the_requests_in_flight(
-    cluster: Cluster, service: ServiceProcess
+    private_postgres: PrivatePostgres, service: ServiceProcess
 ) -> None:
     """PostgreSQL restarted under load, then idle: each request sent once it is back succeeds."""
     hammer = Hammer(service.url)
     hammer.start()
     try:
         time.sleep(WARM_UP)
-        busy_ready_at = cluster.restart()
+        busy_ready_at = private_postgres.restart()
         time.sleep(WARM_UP)
         # Idle: the pooled connections die unused, and the next requests find them.
         hammer.pause()
         quiet_restart_at = time.monotonic()
-        quiet_ready_at = cluster.restart()
+        quiet_ready_at = private_postgres.restart()
         hammer.resume()
         time.sleep(AFTER)
     finally:
@@ -317,7 +302,7 @@ def test_a_restart_costs_at_most_the_requests_in_flight(
 
 
 def test_an_outage_is_refused_quickly_and_recovered_from(
-    cluster: Cluster, service: ServiceProcess
+    private_postgres: PrivatePostgres, service: ServiceProcess
 ) -> None:
     """PostgreSQL stopped 8 s under the hammer: 503 in 2 s, /healthz in 1 s, writes back in 1 s."""
     hammer = Hammer(service.url)
@@ -326,11 +311,11 @@ def test_an_outage_is_refused_quickly_and_recovered_from(
     try:
         time.sleep(WARM_UP)
         try:
-            down_at = cluster.stop()
+            down_at = private_postgres.stop()
             time.sleep(OUTAGE)
         finally:
             started_at = time.monotonic()
-            ready_at = cluster.start()
+            ready_at = private_postgres.start()
         time.sleep(AFTER)
     finally:
         final = hammer.stop()
