@@ -1,4 +1,4 @@
-"""Running the real `httpconflict` command in a process of its own, as a user would."""
+"""Running the real `httpconflict` command (or Python) in a process of its own, as a user would."""
 
 from __future__ import annotations
 
@@ -9,16 +9,16 @@ from collections.abc import Mapping
 from pathlib import Path
 
 
-def httpconflict(
-    *args: str,
+def python(
+    *argv: str,
     cwd: Path | None = None,
     env: Mapping[str, str] | None = None,
     stdin: str = "",
     path: tuple[str, ...] = (),
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``httpconflict ARGS``; the process imports this checkout's code (`path` first)."""
+    """Run ``python ARGV``; the process imports this checkout's code (`path` first)."""
     return subprocess.run(
-        [sys.executable, "-m", "httpconflict.cli", *args],
+        [sys.executable, *argv],
         capture_output=True,
         text=True,
         timeout=60,
@@ -27,3 +27,14 @@ def httpconflict(
         input=stdin,
         env={**os.environ, **(env or {}), "PYTHONPATH": os.pathsep.join([*path, *sys.path])},
     )
+
+
+def httpconflict(
+    *args: str,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    stdin: str = "",
+    path: tuple[str, ...] = (),
+) -> subprocess.CompletedProcess[str]:
+    """Run ``httpconflict ARGS``, as `python` runs Python."""
+    return python("-m", "httpconflict.cli", *args, cwd=cwd, env=env, stdin=stdin, path=path)

@@ -9,12 +9,13 @@ finder first on ``sys.meta_path`` that refuses the modules named in
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from httpconflict._extras import MissingExtra, require
-from tests.command_line import httpconflict
+from tests.command_line import httpconflict, python
 from tests.servers import free_port
 
 BLOCKER = """\
@@ -41,13 +42,17 @@ OPTIONAL = (
 
 
 def without(
-    blocked: str, *args: str, tmp_path: Path, stdin: str = ""
+    blocked: str,
+    *args: str,
+    tmp_path: Path,
+    stdin: str = "",
+    run: Callable[..., subprocess.CompletedProcess[str]] = httpconflict,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``httpconflict ARGS`` in a process where the modules `blocked` are not installed."""
+    """Run ``httpconflict ARGS`` (or `run` ARGS) where the modules `blocked` are missing."""
     site = tmp_path / "site"
     site.mkdir(exist_ok=True)
     (site / "sitecustomize.py").write_text(BLOCKER)
-    return httpconflict(*args, cwd=tmp_path, stdin=stdin, env={"BLOCK": blocked}, path=(str(site),))
+    return run(*args, cwd=tmp_path, stdin=stdin, env={"BLOCK": blocked}, path=(str(site),))
 
 
 def advice(command: str, extra: str) -> str:
@@ -111,6 +116,54 @@ def test_a_missing_extra_is_named(
     done = without(blocked, *args, tmp_path=tmp_path, stdin="HTTP/1.1 409 Conflict\n")
     assert done.stderr == advice(command, extra)
     assert done.returncode == status
+
+
+#: Each module a user imports, and the extra it needs.
+LIBRARY = {
+    "httpconflict.starlette": "starlette",
+    "httpconflict.fastapi": "fastapi",
+    "httpconflict.flask": "flask",
+    "httpconflict.django": "django",
+    "httpconflict.django.rest_framework": "drf",
+    "httpconflict.sqlalchemy": "sqlalchemy",
+    "httpconflict.httpx": "httpx",
+    "httpconflict.storage.postgres": "postgres",
+    "httpconflict.storage.idempotency.redis": "redis",
+    "httpconflict.service.app": "service",
+}
+
+IMPORT_EACH = """\
+import importlib, sys
+for name in sys.argv[1:]:
+    try:
+        importlib.import_module(name)
+    except ImportError as error:
+        print(f"{name}|{type(error).__name__}|{error}")
+    else:
+        print(f"{name}|imported")
+"""
+
+
+@pytest.mark.parametrize(
+    "blocked",
+    [
+        pytest.param(OPTIONAL, id="all-missing"),
+        # The DRF module needs Django itself: its extra is named when only DRF is missing.
+        pytest.param("rest_framework", id="drf-missing"),
+    ],
+)
+def test_an_import_names_its_extra(tmp_path: Path, blocked: str) -> None:
+    """Importing an adapter or store without its extra: an ImportError naming the extra."""
+    modules = [m for m, extra in LIBRARY.items() if (extra == "drf") == (blocked != OPTIONAL)]
+    done = without(blocked, "-c", IMPORT_EACH, *modules, tmp_path=tmp_path, run=python)
+    assert done.returncode == 0, done.stderr
+    answers = dict(line.split("|", 1) for line in done.stdout.splitlines())
+    assert set(answers) == set(modules)
+    for module in modules:
+        extra = LIBRARY[module]
+        assert answers[module] == (
+            f"MissingExtra|{module} needs the {extra!r} extra: pip install 'httpconflict[{extra}]'"
+        )
 
 
 def test_require_names_the_extra() -> None:

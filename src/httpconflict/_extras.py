@@ -53,6 +53,21 @@ def missing_extra_message(user: str, extra: str) -> str:
     return f"{user} needs the {extra!r} extra: pip install 'httpconflict[{extra}]'"
 
 
+def missing_extra(error: ModuleNotFoundError, extra: str, user: str) -> MissingExtra:
+    """The `MissingExtra` for `error`, raised by importing what `extra` brings, for `user`.
+
+    For a module's first import of its optional dependency::
+
+        try:
+            import fastapi  # noqa: F401  # first: without it, the error names the extra
+        except ModuleNotFoundError as error:
+            from ._extras import missing_extra
+
+            raise missing_extra(error, "fastapi", __name__) from None
+    """
+    return MissingExtra(user, extra, error.name or extra)
+
+
 def require(*modules: str, extra: str, user: str) -> None:
     """Import `modules`, or raise `MissingExtra` naming `extra` for the first one missing.
 

@@ -41,6 +41,13 @@ its 400, 409, 422 and 503 answers (`openapi.document_idempotency`).
 
 from __future__ import annotations
 
+try:
+    import fastapi  # noqa: F401  # first: without it, the error names the extra
+except ModuleNotFoundError as error:
+    from ._extras import missing_extra
+
+    raise missing_extra(error, "fastapi", __name__) from None
+
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime

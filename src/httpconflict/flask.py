@@ -36,6 +36,13 @@ way Flask applies middleware: ``app.wsgi_app = IdempotencyMiddleware(app.wsgi_ap
 
 from __future__ import annotations
 
+try:
+    import flask  # noqa: F401  # first: without it, the error names the extra
+except ModuleNotFoundError as error:
+    from ._extras import missing_extra
+
+    raise missing_extra(error, "flask", __name__) from None
+
 import functools
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime

@@ -18,6 +18,13 @@ error is a 500 problem (and still raised, so the server logs it).
 
 from __future__ import annotations
 
+try:
+    import starlette  # noqa: F401  # first: without it, the error names the extra
+except ModuleNotFoundError as error:
+    from ._extras import missing_extra
+
+    raise missing_extra(error, "starlette", __name__) from None
+
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from http import HTTPStatus
 from typing import Any, Final

@@ -27,6 +27,14 @@
 Django REST framework: `httpconflict.django.rest_framework`.
 """
 
+try:
+    import django  # noqa: F401  # first: without it, the error names the extra
+except ModuleNotFoundError as error:
+    from .._extras import missing_extra
+
+    raise missing_extra(error, "django", __name__) from None
+
+
 from ._conditional import (
     ConditionalGetMiddleware,
     answer_preconditions,

@@ -28,6 +28,13 @@ answer whichever of the two caught it.
 
 from __future__ import annotations
 
+try:
+    import rest_framework  # noqa: F401  # first: without it, the error names the extra
+except ModuleNotFoundError as error:
+    from .._extras import missing_extra
+
+    raise missing_extra(error, "drf", __name__) from None
+
 from typing import TYPE_CHECKING, Any, Final
 
 from django.conf import settings

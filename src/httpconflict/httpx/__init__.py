@@ -28,6 +28,14 @@ Tests skip the waits with a `VirtualClock` (``clock=``), or, for clients
 they cannot reach, with ``set_testing(True)``.
 """
 
+try:
+    import httpx  # noqa: F401  # first: without it, the error names the extra
+except ModuleNotFoundError as error:
+    from .._extras import missing_extra
+
+    raise missing_extra(error, "httpx", __name__) from None
+
+
 from .._client_commands import StoredDocument
 from .._client_etags import ETagMemory
 from .._client_retry import GiveUpReason, RetryPolicy

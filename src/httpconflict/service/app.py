@@ -8,6 +8,14 @@ written out in `openapi.py`.
 
 from __future__ import annotations
 
+try:
+    import starlette  # noqa: F401  # first: without them, the error names the extra
+    import uvicorn  # noqa: F401
+except ModuleNotFoundError as error:
+    from .._extras import missing_extra
+
+    raise missing_extra(error, "service", __name__) from None
+
 import asyncio
 import contextlib
 import dataclasses

@@ -48,6 +48,14 @@ built once per shape and run with the request's values as parameters
 only.
 """
 
+try:
+    import sqlalchemy  # noqa: F401  # first: without it, the error names the extra
+except ModuleNotFoundError as error:
+    from .._extras import missing_extra
+
+    raise missing_extra(error, "sqlalchemy", __name__) from None
+
+
 from ._flush import aflush_versioned, etag_of, flush_versioned
 from ._patch import aversioned_patch, versioned_patch
 from ._table import version_etag

@@ -22,12 +22,19 @@ each locks the documents table to build or drop its indexes.
 
 from __future__ import annotations
 
+try:
+    import psycopg  # first: without them, the error names the extra
+    import psycopg_pool  # noqa: F401
+except ModuleNotFoundError as error:
+    from .._extras import missing_extra
+
+    raise missing_extra(error, "postgres", __name__) from None
+
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Final
 
-import psycopg
 from psycopg import AsyncConnection, sql
 from psycopg.rows import TupleRow
 

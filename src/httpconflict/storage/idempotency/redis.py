@@ -58,6 +58,13 @@ no process was running before. Keys must never be evicted: run Redis with
 
 from __future__ import annotations
 
+try:
+    import redis  # noqa: F401  # first: without it, the error names the extra
+except ModuleNotFoundError as error:
+    from ..._extras import missing_extra
+
+    raise missing_extra(error, "redis", __name__) from None
+
 import json
 import logging
 import math
