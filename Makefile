@@ -59,10 +59,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-# The wheel and the sdist (the wheel built from the sdist), which a test installs.
+# The wheel and the sdist (the wheel built from the sdist), which a test installs;
+# with the venv's own hatchling, so that no build environment is downloaded.
 dist: $(STAMP)
 	rm -rf dist
-	$(BIN)/python -m build --outdir dist . >/dev/null
+	$(BIN)/python -m build --no-isolation --outdir dist . >/dev/null
 
 test: system-packages lint dist
 	$(BIN)/pytest $(ARGS)
