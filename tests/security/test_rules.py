@@ -309,7 +309,14 @@ def test_every_route_but_the_public_ones_is_authorized(tmp_path: Path) -> None:
     """A route serving collections lives under /v1/ and needs a right; the others are public."""
     from starlette.routing import Route
 
-    public = {"/", "/editor/{name}", "/healthz", "/openapi.json", "/problems/{slug}"}
+    public = {
+        "/",
+        "/editor/{name}",
+        "/favicon.ico",
+        "/healthz",
+        "/openapi.json",
+        "/problems/{slug}",
+    }
     app = create_app(ServiceConfig(db=str(tmp_path / "db.sqlite")))
     paths = {route.path for route in app.routes if isinstance(route, Route)}
     assert public <= paths

@@ -204,14 +204,14 @@ def test_a_conflict_on_awkward_names_is_shown_and_resolved(
     for page in (one, two):
         page.goto(f"{editor_service.url}/#/notes/{doc_id}")
         expect_state(page, "saved")
-    field(two, names[0]).focus()  # the live view leaves a focused field alone
+    contexts[1].set_offline(True)  # page two's save waits while one saves the same fields
+    for name in names:
+        field(two, name).fill(f"two {name}")
+    expect_state(two, "offline")
     for name in names:
         field(one, name).fill(f"one {name}")
     expect_state(one, "saved")
-    field(one, "title").focus()  # so page one's live view shows two's values later
-    two.wait_for_timeout(1200)  # a poll has seen one's version
-    for name in names:
-        field(two, name).fill(f"two {name}")
+    contexts[1].set_offline(False)
     expect_state(two, "conflict")
     for pointer, name in (("/a~1b~0c", "a/b~c"), ("/__proto__", "__proto__")):
         conflict = two.locator(f'.conflict[data-pointer="{pointer}"]')

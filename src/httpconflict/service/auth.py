@@ -18,7 +18,7 @@ Which methods are tried is the service's ``--auth`` setting: ``tokens``
 credential starting with the token prefix is an API token, any other a
 JWT. Without ``--auth`` every caller is `ANONYMOUS`. Paths that serve no
 data (`is_public`) need no credential: the health check, the OpenAPI
-document, the problem pages and the editor's page and assets, so that a
+document, the problem pages and the editor's page, assets and icon, so that a
 load balancer can probe and the editor can load and then ask for a token.
 """
 
@@ -40,7 +40,9 @@ if TYPE_CHECKING:
 
 REALM: Final = "httpconflict"
 #: GET and HEAD of these serve no data, and need no credential.
-_PUBLIC: Final = re.compile(r"/|/healthz|/openapi\.json|/problems/[^/]+|/editor/[^/]+")
+_PUBLIC: Final = re.compile(
+    r"/|/healthz|/openapi\.json|/problems/[^/]+|/editor/[^/]+|/favicon\.ico"
+)
 _SAFE: Final = frozenset({"GET", "HEAD"})
 #: A bearer token's characters (RFC 6750 §2.1, b64token).
 _B64TOKEN: Final = re.compile(r"[A-Za-z0-9\-._~+/]+=*")

@@ -13,7 +13,7 @@ whether a document exists, carries no ETag, Last-Modified nor body data,
 and a refused keyed write never claims its Idempotency-Key.
 
 Paths outside /v1/ (/healthz, /openapi.json, /problems/..., the editor's
-page and files) are public.
+page and files, /favicon.ico) are public.
 """
 
 from __future__ import annotations

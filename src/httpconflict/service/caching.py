@@ -7,6 +7,7 @@
 | either, to a request with Authorization        | private, no-cache | the same         |
 | /openapi.json, the editor (/, /editor/*)       | no-cache          | ETag             |
 | a problem type's page (/problems/{type})       | max-age=86400     | ETag             |
+| the editor's icon (/favicon.ico, its SVG)      | max-age=86400     | ETag             |
 | anything else (/healthz, problems, writes)     | no-store          | none             |
 
 ``no-cache`` lets a cache keep an answer but not use it before asking
@@ -15,7 +16,8 @@ another writer may change a document at any moment, and a new version of
 the service changes its OpenAPI document and editor. An answer to a
 caller that authenticated is that caller's (access rules decide what each
 may read), so no shared cache keeps it. A problem type's page is text that
-changes only with the service's version: a day is fresh enough. The rest
+changes only with the service's version: a day is fresh enough, and so
+is it for an icon (a stale one misleads nobody). The rest
 describes one moment (a health check, a refusal) and is kept by no one.
 """
 
@@ -35,6 +37,8 @@ from .requests import condition_fields
 REVALIDATE: Final = "no-cache"
 #: A problem type's page.
 PROBLEM_TYPE_PAGE: Final = "max-age=86400"
+#: The editor's icon.
+ICON: Final = "max-age=86400"
 #: What nothing else set: kept by no cache.
 NO_STORE: Final = "no-store"
 _PRIVATE: Final = "private, no-cache"

@@ -1,7 +1,8 @@
 // The httpconflict web editor: browse a collection, edit a document, never lose a keystroke.
 // This file holds the open document; json.js the JSON helpers, answers.js what an answer
 // means and when to retry, auth.js the token a service may ask for (and the one fetch
-// wrapper), conflicts.js the conflict view, browse.js collections.
+// wrapper), fields.js the fields and raw JSON on the page, version.js the version line,
+// conflicts.js the conflict view, browse.js collections.
 //
 // Theory of operation. For the open document the page keeps three things:
 //   server  - the newest version seen (ETag + body), from a GET, a poll or a save's answer;
@@ -19,9 +20,10 @@
 // for someone else's change. At most one save is in flight; edits made meanwhile wait.
 // Only "no answer" and 5xx are retried (after the server's Retry-After when it sends one):
 // a 4xx is the server's decision about that request, so it is shown, not sent again.
-// Polling (If-None-Match, 304 when unchanged) shows others' changes in every field the
-// user is not editing; base only moves to a polled version when the page shows all of
-// it, so an edit is never sent against a version whose change the user did not see.
+// Polling (If-None-Match, 304 when unchanged) shows others' changes in every field with no
+// unsaved edit, the focused one included (fields.js); base only moves to a polled version
+// when the page shows all of it, so an edit is never sent against a version whose change
+// the user did not see.
 "use strict";
 
 const DEBOUNCE_MS = 600;
@@ -73,6 +75,7 @@ async function openDocument(collection, id) {
   $("browse").hidden = true;
   $("editor").hidden = false;
   $("editor-heading").textContent = `${collection} / ${id}`;
+  $("document-body").hidden = true;
   setState("loading", "Loading…");
   const stored = JSON.parse(localStorage.getItem(storeKey(url)) || "null");
   const opened = generation;
@@ -82,7 +85,7 @@ async function openDocument(collection, id) {
     if (opened !== generation) return;
     const { response, body } = answer;
     if (response && response.ok) {
-      server = { etag: response.headers.get("ETag"), body };
+      server = versionOf(response, body);
       break;
     }
     if (!unanswered(answer)) {
@@ -102,10 +105,13 @@ async function openDocument(collection, id) {
     request: stored && stored.request ? stored.request : null,
     inflight: stored && stored.request ? stored.request.fields : null,
     sending: false, conflict: null, timer: null, retryTimer: null,
-    backoff: RETRY_MIN_MS, saveCount: 0, pollTimer: null, rawShown: null, error: null,
-    retrying: null,
+    backoff: RETRY_MIN_MS, saveCount: 0, pollTimer: null, rawShown: null, rawDraft: null,
+    error: null, retrying: null, numbered: null, numbering: null,
   };
+  $("field-list").replaceChildren(); // another document's rows, drafts and notes go
+  clearNotes($("editor"));
   render();
+  $("document-body").hidden = false;
   if (hasUnsaved()) save(); // edits a reload interrupted: send them again now
   else showState();
   doc.pollTimer = setTimeout(poll, POLL_MS);
@@ -128,8 +134,9 @@ function showState() {
   else if (doc.error) setState("error", doc.error);
   else if (doc.inflight) setState("saving", "Saving…");
   else if (Object.keys(doc.pending).length) setState("pending", "Unsaved changes");
+  else if (draftText()) setState("pending", draftText());
   else setState("saved", "All changes saved");
-  $("discard").hidden = !(doc.error && hasUnsaved());
+  $("discard").hidden = !((doc.error && hasUnsaved()) || draftText());
 }
 
 // ---- editing ----------------------------------------------------------------------------
@@ -149,40 +156,46 @@ function fieldInputChanged(event) {
   const input = event.target;
   const name = input.dataset.field;
   if (name === undefined) return;
+  const row = input.closest(".field");
+  clearNotes(row);
+  clearNotes($("fields"), ["removed"]);
+  if (isDraft(input)) { // kept as typed, and said to be unsaved, until it is a number
+    note(row, "invalid", "Not a number: not saved.");
+    showState();
+    return;
+  }
   let value;
   if (input.type === "checkbox") value = input.checked;
-  else if (input.type === "number") {
-    if (input.value.trim() === "" || !Number.isFinite(input.valueAsNumber)) return;
-    value = input.valueAsNumber;
-  } else value = input.value;
+  else if (input.type === "number") value = input.valueAsNumber;
+  else value = input.value;
   edit({ [name]: { v: value } });
 }
 
 function rawChanged() {
-  const area = $("raw-json");
-  let parsed;
-  try {
-    parsed = JSON.parse(area.value);
-  } catch (error) {
-    $("raw-error").textContent = `Not valid JSON yet: ${error.message}`;
-    return;
-  }
-  if (!isObject(parsed)) {
-    $("raw-error").textContent = "A document is a JSON object ({…}).";
-    return;
-  }
-  if (nonFiniteNumber(parsed)) {
-    $("raw-error").textContent = "A number is too large for JSON (it would be saved as null).";
-    return;
-  }
-  $("raw-error").textContent = "";
+  clearNotes($("raw-block"));
+  const parsed = rawParsed($("raw-json").value);
+  doc.rawDraft = parsed.error || null;
+  $("raw-error").textContent = parsed.error || "";
+  if (parsed.error) { showState(); return; }
   // Only what the user changed in the text counts, not what others changed meanwhile.
-  const changes = topLevelChanges(doc.rawShown, parsed);
-  doc.rawShown = parsed;
+  const changes = topLevelChanges(doc.rawShown, parsed.value);
+  doc.rawShown = parsed.value;
   edit(changes);
+  showState();
 }
 
-const fieldInput = (name) => $("field-list").querySelector(`[data-field="${CSS.escape(name)}"]`);
+// The raw JSON's text as a document: {value} or {error} saying why it is none.
+function rawParsed(text) {
+  let value;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    return { error: `Not valid JSON yet: ${error.message}` };
+  }
+  if (!isObject(value)) return { error: "A document is a JSON object ({…})." };
+  if (nonFiniteNumber(value)) return { error: "A number is too large for JSON (it would be saved as null)." };
+  return { value };
+}
 
 // The name is taken as typed, spaces included: a field name is any JSON string. (An empty
 // name is one too, but an empty box more likely means nothing was typed yet: the raw JSON
@@ -207,81 +220,6 @@ function addField(event) {
   $("new-field-name").value = "";
   edit({ [name]: { v: value } });
   fieldInput(name)?.focus();
-}
-
-// ---- rendering --------------------------------------------------------------------------
-
-// One id per name and no two names alike: letters, digits and "-" stay, any other
-// character becomes "_<hex code point>_" (so "_" itself never stands for two things).
-function fieldId(name) {
-  const escaped = Array.from(name, (c) => /[A-Za-z0-9-]/.test(c) ? c : `_${c.codePointAt(0).toString(16)}_`);
-  return "field-" + escaped.join("");
-}
-
-function render() {
-  const view = viewDoc();
-  const list = $("field-list");
-  const shape = JSON.stringify(Object.entries(view).map(([k, v]) => [k, typeof v, v === null]));
-  if (list.dataset.shape !== shape) {
-    const focused = document.activeElement && document.activeElement.id;
-    list.replaceChildren(...Object.keys(view).map((k) => fieldRow(k, view[k])));
-    list.dataset.shape = shape;
-    if (focused && $(focused)) $(focused).focus();
-  }
-  for (const input of list.querySelectorAll("[data-field]")) {
-    const name = input.dataset.field;
-    const row = input.closest(".field");
-    row.classList.toggle("pending", has(doc.pending, name) || (doc.inflight !== null && has(doc.inflight, name)));
-    if (input === document.activeElement) continue; // never overwrite what the user is typing
-    const value = get(view, name);
-    if (input.type === "checkbox") input.checked = value === true;
-    else if (input.tagName === "OUTPUT") input.textContent = JSON.stringify(value);
-    else if (input.value !== String(value)) input.value = String(value);
-  }
-  const area = $("raw-json");
-  if (area !== document.activeElement) {
-    const text = show(view);
-    if (area.value !== text) area.value = text;
-    doc.rawShown = view;
-    $("raw-error").textContent = "";
-  }
-  $("document-info").textContent = `Version ${doc.server.etag}`;
-}
-
-function fieldRow(name, value) {
-  const row = document.createElement("div");
-  row.className = "field";
-  const label = document.createElement("label");
-  const id = fieldId(name);
-  label.htmlFor = id;
-  label.textContent = fieldLabel(name);
-  let input;
-  if (typeof value === "boolean") {
-    input = document.createElement("input");
-    input.type = "checkbox";
-  } else if (typeof value === "number") {
-    input = document.createElement("input");
-    input.type = "number";
-    input.step = "any";
-  } else if (typeof value === "string") {
-    input = document.createElement("input");
-    input.type = "text";
-    input.autocomplete = "off";
-  } else {
-    input = document.createElement("output");
-    const note = document.createElement("p");
-    note.className = "note";
-    note.textContent = "Edit this value in the raw JSON below.";
-    row.append(label, input, note);
-    input.id = id;
-    input.dataset.field = name;
-    return row;
-  }
-  input.id = id;
-  input.name = name;
-  input.dataset.field = name;
-  row.append(label, input);
-  return row;
 }
 
 // ---- saving -----------------------------------------------------------------------------
@@ -351,7 +289,7 @@ async function save() {
   current.backoff = RETRY_MIN_MS;
   const conflicts = isObject(body) ? get(body, "conflicts") : undefined;
   if (response.ok) {
-    current.server = { etag: response.headers.get("ETag"), body };
+    current.server = versionOf(response, body);
     current.base = current.server;
   } else if (response.status === 409 && Array.isArray(conflicts) && get(body, "current_etag")) {
     current.conflict = { conflicts, currentEtag: get(body, "current_etag"), choices: {} };
@@ -383,7 +321,7 @@ async function readAgain(current) {
     if (current.stopped) return false;
     const { response, body } = answer;
     if (response && response.ok) {
-      current.server = { etag: response.headers.get("ETag"), body };
+      current.server = versionOf(response, body);
       current.retrying = null;
       return true;
     }
@@ -404,6 +342,7 @@ async function readAgain(current) {
 function discard() {
   doc.pending = {};
   doc.error = null;
+  discardDrafts();
   doc.base = doc.server;
   persist();
   render();
@@ -421,7 +360,7 @@ async function poll() {
       const response = await authorizedFetch(current.url, { cache: "no-store", headers: { "If-None-Match": etag } });
       // A save that started meanwhile answers with a newer version than this poll's.
       if (response.status === 200 && !current.inflight && current.server.etag === etag && !current.stopped) {
-        current.server = { etag: response.headers.get("ETag"), body: await response.json() };
+        current.server = versionOf(response, await response.json());
         render();
         maybeAdvanceBase(current);
       }
@@ -430,20 +369,20 @@ async function poll() {
   if (!current.stopped) current.pollTimer = setTimeout(poll, POLL_MS);
 }
 
-// With nothing unsaved, the next edit is based on the newest version, unless the field
-// being typed in still shows an older value than the server's.
+// With nothing unsaved, the next edit is based on the newest version, unless a draft was
+// typed on an older one (every other control shows the newest: render).
 function maybeAdvanceBase(current) {
   if (hasUnsaved() || current.conflict) return;
-  const active = document.activeElement;
-  if (active === $("raw-json") && !jsonEqual(current.rawShown, current.server.body)) return;
-  if (active && active.dataset && active.dataset.field !== undefined) {
-    const name = active.dataset.field;
-    if (!jsonEqual(current.base.body[name], current.server.body[name])) return;
+  if (current.rawDraft && !jsonEqual(current.rawShown, current.server.body)) return;
+  for (const input of draftInputs()) {
+    const name = input.dataset.field;
+    if (!jsonEqual(get(current.base.body, name), get(current.server.body, name))) return;
   }
   current.base = current.server;
 }
 
-function focusLeft() {
+function focusLeft(event) {
+  clearNotes(event.target.closest(".field, #raw-block") || $("fields"), ["changed", "raw-changed"]);
   if (!doc) return;
   setTimeout(() => { if (doc) { render(); maybeAdvanceBase(doc); } }, 0);
 }

@@ -1,0 +1,185 @@
+// The open document's fields and raw JSON on the page, kept true to what is stored.
+//
+// Theory of operation. Every control shows the value the page would save: the newest
+// server version with the unsaved edits on top (viewDoc). A keystroke in a field becomes
+// an unsaved edit at once, so a field with no unsaved edit shows what is stored, and a new
+// version from a poll or a save replaces its text, even under the cursor: nothing typed
+// there is lost, and the page never says "All changes saved" beside an older value. When
+// the replaced control has the focus it says so ("Someone else changed this field").
+// Text the page cannot turn into an edit (a number box with no number in it, raw JSON
+// that does not parse) is a *draft*: never overwritten, focused or not, and the save state
+// says "Not saved" until it is fixed or discarded. A draft was typed on the version shown
+// when it was started, so the base stays there (maybeAdvanceBase) and its edit, once
+// valid, is checked against that version by the server.
+// Rows are kept by field name, so another writer adding, removing or retyping a field
+// never rebuilds the one being typed in (its text, focus and cursor stay).
+"use strict";
+
+// One id per name and no two names alike: letters, digits and "-" stay, any other
+// character becomes "_<hex code point>_" (so "_" itself never stands for two things).
+function fieldId(name) {
+  const escaped = Array.from(name, (c) => /[A-Za-z0-9-]/.test(c) ? c : `_${c.codePointAt(0).toString(16)}_`);
+  return "field-" + escaped.join("");
+}
+
+const CHANGED = "Someone else changed this field; it shows their value.";
+
+const fieldInput = (name) => $("field-list").querySelector(`[data-field="${CSS.escape(name)}"]`);
+
+function kindOf(value) {
+  if (typeof value === "boolean") return "boolean";
+  if (typeof value === "number") return "number";
+  if (typeof value === "string") return "string";
+  return "json"; // objects, arrays and null: shown, edited in the raw JSON
+}
+
+// A number box whose text is no number (empty, "-", "1e400"): nothing the page can send.
+const isDraft = (input) => input.type === "number" && !Number.isFinite(input.valueAsNumber);
+
+const draftInputs = () => Array.from($("field-list").querySelectorAll("input[type=number]")).filter(isDraft);
+
+// What is shown but cannot be saved, as the save state says it; empty when there is none.
+function draftText() {
+  const field = draftInputs()[0];
+  if (field) return `Not saved: ${fieldLabel(field.dataset.field)} is not a number`;
+  return doc.rawDraft ? "Not saved: the raw JSON is not valid" : "";
+}
+
+function render() {
+  const view = viewDoc();
+  renderRows(view);
+  for (const input of $("field-list").querySelectorAll("[data-field]")) {
+    const name = input.dataset.field;
+    const edited = has(doc.pending, name) || (doc.inflight !== null && has(doc.inflight, name));
+    input.closest(".field").classList.toggle("pending", edited);
+    // An edited field shows the edit already (it was typed there); a draft stays as typed.
+    if ((edited && input === document.activeElement) || isDraft(input)) continue;
+    if (showValue(input, get(view, name)) && input === document.activeElement) {
+      note(input.closest(".field"), "changed", CHANGED);
+    }
+  }
+  renderRaw(view);
+  renderVersion();
+}
+
+// The rows of `view`, in its order, reusing each existing row of the same name and kind
+// (and a draft's row whatever the kind), so the field being typed in is never rebuilt.
+function renderRows(view) {
+  const list = $("field-list");
+  const focused = list.contains(document.activeElement) ? document.activeElement : null;
+  const rows = new Map(Array.from(list.children, (row) => [row.dataset.name, row]));
+  const wanted = Object.keys(view).map((name) => {
+    const row = rows.get(name);
+    if (row && (row.dataset.kind === kindOf(view[name]) || isDraft(row.querySelector("[data-field]")))) return row;
+    return fieldRow(name, view[name]);
+  });
+  wanted.forEach((row, i) => { if (list.children[i] !== row) list.insertBefore(row, list.children[i] || null); });
+  while (list.children.length > wanted.length) list.lastElementChild.remove();
+  if (!focused || document.activeElement === focused) return;
+  // Moved (focus follows), retyped (a new input, focused, says why), or removed (said).
+  const name = focused.dataset.field;
+  if (list.contains(focused)) focused.focus();
+  else if (has(view, name)) {
+    fieldInput(name).focus();
+    note(fieldInput(name).closest(".field"), "changed", CHANGED);
+  } else note($("fields"), "removed", `Someone else removed the field ${fieldLabel(name)}.`);
+}
+
+// Puts `value` in the control unless it already shows it; true when its text changed.
+function showValue(input, value) {
+  if (input.type === "checkbox") {
+    if (input.checked === (value === true)) return false;
+    input.checked = value === true;
+  } else if (input.tagName === "OUTPUT") {
+    if (input.textContent === JSON.stringify(value)) return false;
+    input.textContent = JSON.stringify(value);
+  } else if (input.type === "number") {
+    if (input.valueAsNumber === value) return false; // "1.50" shows 1.5: left as typed
+    input.value = String(value);
+  } else {
+    if (input.value === String(value)) return false;
+    replaceText(input, String(value));
+  }
+  return true;
+}
+
+// New text in a text box or area, the cursor kept where it was (as far as the text goes).
+function replaceText(box, text) {
+  const { selectionStart, selectionEnd } = box;
+  box.value = text;
+  if (box === document.activeElement) box.setSelectionRange(Math.min(selectionStart, text.length), Math.min(selectionEnd, text.length));
+}
+
+function renderRaw(view) {
+  const area = $("raw-json");
+  if (doc.rawDraft) return;
+  const changed = !jsonEqual(doc.rawShown, view);
+  // Under the cursor, the user's own layout of the same JSON stays.
+  if (area === document.activeElement ? changed : area.value !== show(view)) {
+    replaceText(area, show(view));
+    if (changed && area === document.activeElement && doc.rawShown !== null) {
+      note($("raw-block"), "raw-changed", "Someone else changed this document; the raw JSON shows it.");
+    }
+  }
+  doc.rawShown = view;
+  $("raw-error").textContent = "";
+}
+
+// A short note at the end of `block` (class `kind`; the raw JSON's has the id
+// "raw-changed"), until its control is edited or left.
+function note(block, kind, text) {
+  let p = block.querySelector(`.${kind}`);
+  if (!p) {
+    p = document.createElement("p");
+    p.className = `note ${kind}`;
+    p.setAttribute("role", "status");
+    if (kind === "raw-changed") p.id = kind;
+    block.append(p);
+  }
+  p.textContent = text;
+}
+
+function clearNotes(block, kinds = ["changed", "raw-changed", "removed", "invalid"]) {
+  for (const kind of kinds) for (const p of block.querySelectorAll(`.note.${kind}`)) p.remove();
+}
+
+// Drafts are dropped: every control shows what the page would save again.
+function discardDrafts() {
+  doc.rawDraft = null;
+  doc.rawShown = null;
+  const view = viewDoc();
+  for (const input of draftInputs()) {
+    input.value = String(get(view, input.dataset.field));
+    clearNotes(input.closest(".field"));
+  }
+}
+
+function fieldRow(name, value) {
+  const row = document.createElement("div");
+  row.className = "field";
+  row.dataset.name = name;
+  row.dataset.kind = kindOf(value);
+  const label = document.createElement("label");
+  const id = fieldId(name);
+  label.htmlFor = id;
+  label.textContent = fieldLabel(name);
+  let input;
+  if (row.dataset.kind === "json") {
+    input = document.createElement("output");
+    const where = document.createElement("p");
+    where.className = "note";
+    where.textContent = "Edit this value in the raw JSON below.";
+    row.append(label, input, where);
+  } else {
+    input = document.createElement("input");
+    input.name = name;
+    input.type = { boolean: "checkbox", number: "number", string: "text" }[row.dataset.kind];
+    if (input.type === "number") input.step = "any";
+    if (input.type === "text") input.autocomplete = "off";
+    row.append(label, input);
+  }
+  input.id = id;
+  input.dataset.field = name;
+  showValue(input, value);
+  return row;
+}
