@@ -54,8 +54,14 @@ from ._json_patch import (
     pointers_touched_by_json_patch,
 )
 from ._json_pointer import InvalidPointer, JsonPointer, PointerNotFound
-from ._json_value import MISSING, json_equal
-from ._media import parse_json, parse_json_object, parse_media_type, require_media_type
+from ._json_value import MISSING, json_equal, json_type
+from ._media import (
+    parse_json,
+    parse_json_object,
+    parse_media_type,
+    parse_stored_document,
+    require_media_type,
+)
 from ._merge3 import Conflict, MergeResult, merge3
 from ._merge_patch import (
     MergePatchUnreachable,
@@ -81,6 +87,7 @@ from ._patch_flow import (
 from ._preconditions import Conditions, Decision, Validators, evaluate
 from ._problem import PROBLEM_TYPES, ProblemDetails, ProblemType
 from ._rebase import prefers_rebase, rebase, rebase_fields
+from ._refusals import Contended, patch_refusal, precondition_failed, refusal
 from ._versioned_row import VersionedRow
 from ._write import (
     Guard,
@@ -104,6 +111,7 @@ __all__ = [
     "Conflict",
     "Constraint",
     "ConstraintViolated",
+    "Contended",
     "ContentTooLarge",
     "Decision",
     "ETag",
@@ -172,21 +180,26 @@ __all__ = [
     "integrity_problem",
     "json_equal",
     "json_patch_diff",
+    "json_type",
     "merge3",
     "merge_patch_diff",
     "parse_http_date",
     "parse_json",
     "parse_json_object",
     "parse_media_type",
+    "parse_stored_document",
     "patch_flow",
+    "patch_refusal",
     "pointers_read_by_json_patch",
     "pointers_touched_by_json_patch",
     "pointers_touched_by_merge_patch",
+    "precondition_failed",
     "prefers_rebase",
     "problem_headers",
     "read_decision",
     "rebase",
     "rebase_fields",
+    "refusal",
     "require_media_type",
     "run_patch",
     "run_write",

@@ -33,7 +33,7 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, TextIO
 
-from .._principal import PRINCIPAL_SCOPE_KEY, Principal
+from ..access import PRINCIPAL_SCOPE_KEY, Principal
 from ..asgi import PROBLEM_SCOPE_KEY
 from .config import LogFormat
 

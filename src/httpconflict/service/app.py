@@ -31,10 +31,16 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .. import ETag
-from .._hosts import AllowedHosts
-from .._idempotency_policy import DEFAULT_REPLAY_HEADERS, authorization_principal
-from .._principal import principal_of
-from ..asgi import DateMiddleware, IdempotencyMiddleware, IdempotencyPolicy, Scope
+from ..access import principal_of
+from ..asgi import (
+    DEFAULT_REPLAY_HEADERS,
+    DateMiddleware,
+    IdempotencyMiddleware,
+    IdempotencyPolicy,
+    Scope,
+    authorization_principal,
+)
+from ..hosts import AllowedHosts
 from ..storage import document_store
 from ..storage.idempotency import idempotency_store
 from ..storage.tokens import TokenStore, token_store

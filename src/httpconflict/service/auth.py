@@ -28,8 +28,8 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Final
 
-from .._errors import ProblemError, Unauthorized
-from .._principal import ANONYMOUS, PRINCIPAL_SCOPE_KEY, Principal
+from .. import ProblemError, Unauthorized
+from ..access import ANONYMOUS, PRINCIPAL_SCOPE_KEY, Principal
 from ..asgi import problem_headers, send_problem
 from ..storage.tokens import TOKEN_PREFIX, TokenStore, token_hash
 

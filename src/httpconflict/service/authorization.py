@@ -26,11 +26,10 @@ from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .._access import RIGHTS, Access, AccessRules, held_decision
-from .._errors import ProblemError
-from .._principal import Principal, Right, principal_of
-from .._problem import FORBIDDEN, UNAUTHORIZED, ProblemDetails
+from .. import ProblemDetails, ProblemError
+from ..access import RIGHTS, Access, AccessRules, Principal, Right, held_decision, principal_of
 from ..asgi import send_error, send_problem
+from ..problem_types import FORBIDDEN, UNAUTHORIZED
 from ..storage import DocumentStore
 
 #: The highest right the request's principal holds on its collection, for

@@ -20,10 +20,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from .._access import AccessRules
-from .._errors import InvalidDocument
-from .._principal import Right
-from .._problem import METHOD_NOT_ALLOWED
+from .. import InvalidDocument
+from ..access import AccessRules, Right
+from ..problem_types import METHOD_NOT_ALLOWED
 from ..starlette import problem_response
 from ..storage import DocumentStore, UniqueKey, format_unique_keys, parse_unique_keys
 from .authorization import held_right

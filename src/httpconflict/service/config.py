@@ -8,8 +8,8 @@ import re
 from dataclasses import dataclass, fields
 from typing import Final, Literal
 
-from .._access import AccessRules
-from .._hosts import LOOPBACK_HOSTS, AllowedHosts
+from ..access import AccessRules
+from ..hosts import LOOPBACK_HOSTS, AllowedHosts
 from ..storage import DEFAULT_HISTORY, DEFAULT_SQLITE_BUSY_TIMEOUT
 from ..storage.idempotency import DEFAULT_LEASE, DEFAULT_RETENTION
 

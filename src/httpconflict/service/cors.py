@@ -18,8 +18,8 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .._problem import CORS_NOT_ALLOWED, MEDIA_TYPE
 from ..asgi import PROBLEM_SCOPE_KEY
+from ..problem_types import CORS_NOT_ALLOWED, MEDIA_TYPE
 
 METHODS: Final = ("GET", "HEAD", "PUT", "PATCH", "POST", "DELETE")
 #: What a page may send besides the CORS-safelisted fields.

@@ -15,15 +15,23 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .._errors import NotFound, PreconditionFailed, PreconditionRequired
-from .._etag import ETag
-from .._httpdate import format_http_date
-from .._problem import CONTENDED
-from .._refusals import precondition_failed
-from .._write import Guard, WriteDecision, WriteOutcome, WriteResult, arun_write, write_flow
+from .. import (
+    ETag,
+    Guard,
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+    WriteDecision,
+    WriteOutcome,
+    WriteResult,
+    arun_write,
+    format_http_date,
+    precondition_failed,
+    write_flow,
+)
+from ..problem_types import CONTENDED
 from ..starlette import problem_response
-from ..storage import Document, DocumentStore
-from ..storage._documents import from_micros
+from ..storage import Document, DocumentStore, from_micros
 from .caching import for_caller, not_modified
 from .config import ServiceConfig
 from .erasure import erase_deleted, purge_wanted

@@ -23,8 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .._errors import NotFound
-from .._etag import ETag
+from .. import ETag, NotFound
 from .caching import ICON, REVALIDATE, not_modified
 
 WEB: Final = Path(__file__).parent / "web"

@@ -24,7 +24,7 @@ from typing import Final
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .._errors import InvalidParameter, NotFound
+from .. import InvalidParameter, NotFound
 from ..storage import DocumentStore
 
 #: The query parameter that asks a DELETE to purge.

@@ -22,8 +22,8 @@ from typing import Final
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .._incidents import log_incident, new_incident
-from .._problem import UNAVAILABLE
+from ..incidents import log_incident, new_incident
+from ..problem_types import UNAVAILABLE
 from ..starlette import problem_response
 
 #: Seconds /healthz waits for its pings.

@@ -12,9 +12,9 @@ from typing import Final
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .._hosts import AllowedHosts, HostDecision
-from .._problem import HOST_NOT_ALLOWED, MALFORMED_HEADER
 from ..asgi import send_problem
+from ..hosts import AllowedHosts, HostDecision
+from ..problem_types import HOST_NOT_ALLOWED, MALFORMED_HEADER
 
 # A Host header is quoted back to the client, cut to this many characters.
 _QUOTED: Final = 100

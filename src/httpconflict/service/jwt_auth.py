@@ -34,9 +34,9 @@ from urllib.parse import urlsplit
 import jwt
 from jwt import PyJWK, PyJWKClient, PyJWKSet
 
-from .._errors import Unauthorized
-from .._incidents import unavailable
-from .._principal import Principal
+from .. import Unauthorized
+from ..access import Principal
+from ..incidents import unavailable
 
 HMAC_ALGORITHMS: Final = ("HS256", "HS384", "HS512")
 PUBLIC_KEY_ALGORITHMS: Final = (

@@ -19,11 +19,10 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
-from .._errors import IdempotencyKeyTaken
-from .._idempotency import Completion
-from .._write import WriteResult
+from .. import IdempotencyKeyTaken, WriteResult
 from ..asgi import CLAIM_SCOPE_KEY, ActiveClaim
-from ..storage._documents import CompletionFor
+from ..storage import CompletionFor
+from ..storage.idempotency import Completion
 
 #: A handler's answer to a write that succeeded: status, header fields, body.
 Answer = Callable[[WriteResult], tuple[int, Mapping[str, str], bytes]]

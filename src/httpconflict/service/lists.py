@@ -36,12 +36,10 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from .. import ETag
-from .._errors import NotFound, ProblemError
-from .._httpdate import format_http_date
-from .._incidents import log_incident, new_incident
-from .._problem import INTERNAL_ERROR, PROBLEM_TYPE_BASE
+from .. import ETag, NotFound, ProblemError, format_http_date
 from ..asgi import PROBLEM_SCOPE_KEY
+from ..incidents import log_incident, new_incident
+from ..problem_types import INTERNAL_ERROR, PROBLEM_TYPE_BASE
 from ..storage import Document, DocumentStore, Listed, ListedVersion, Version
 from .caching import for_caller, not_modified
 from .requests import check_name, int_parameter

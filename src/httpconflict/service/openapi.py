@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 from typing import Any, Final
 
-from .._problem import MEDIA_TYPE, PROBLEM_TYPES
+from .. import PROBLEM_TYPES
+from ..problem_types import MEDIA_TYPE
 
 PROBLEM_SCHEMA: Final[dict[str, Any]] = {
     "type": "object",

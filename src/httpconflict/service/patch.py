@@ -21,18 +21,25 @@ import time
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .._errors import InvalidDocument
-from .._etag import ETag
-from .._httpdate import format_http_date
-from .._json_value import Json, json_type
-from .._media import parse_stored_document
-from .._patch import Patch
-from .._patch_flow import Base, PatchOutcome, Snapshot, WriteDocument, arun_patch, patch_flow
-from .._rebase import prefers_rebase, rebase_fields
-from .._refusals import patch_refusal
-from .._write import WriteResult
-from ..storage import DocumentStore
-from ..storage._documents import from_micros
+from .. import (
+    Base,
+    ETag,
+    InvalidDocument,
+    Patch,
+    PatchOutcome,
+    Snapshot,
+    WriteDocument,
+    WriteResult,
+    arun_patch,
+    format_http_date,
+    json_type,
+    parse_stored_document,
+    patch_flow,
+    patch_refusal,
+    prefers_rebase,
+    rebase_fields,
+)
+from ..storage import DocumentStore, from_micros
 from .config import ServiceConfig
 from .keys import KeyedWrite
 from .requests import check_name, conditions, read_body
@@ -122,7 +129,7 @@ def _headers(raw: bytes, modified: int, rebased_from: str | None) -> dict[str, s
     return {**headers, **rebase_fields(rebased_from)}
 
 
-def _text(document: Json) -> bytes:
+def _text(document: object) -> bytes:
     """A patched document as stored: a JSON object, compact UTF-8 (422 for anything else)."""
     if not isinstance(document, dict):
         raise InvalidDocument(

@@ -20,8 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .._errors import NotFound
-from .._etag import ETag
+from .. import ETag, NotFound
 from ..tools.diagnose.knowledge import knowledge_base
 from ..tools.diagnose.page import entry_document, entry_page
 from .caching import PROBLEM_TYPE_PAGE, not_modified

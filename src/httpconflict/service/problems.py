@@ -14,9 +14,9 @@ import logging
 from starlette.applications import Starlette
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .._incidents import log_incident, new_incident
-from .._problem import INTERNAL_ERROR
 from ..asgi import send_problem
+from ..incidents import log_incident, new_incident
+from ..problem_types import INTERNAL_ERROR
 from ..starlette import install as install_handlers
 
 

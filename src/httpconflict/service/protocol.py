@@ -46,16 +46,10 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.server import ServerState
 
-from .. import date_fields
-from .._hosts import target_authority
-from .._problem import (
-    CONNECTION_LIMIT,
-    HEADER_FIELDS_TOO_LARGE,
-    MEDIA_TYPE,
-    REQUEST_TIMEOUT,
-    ProblemDetails,
-)
+from .. import ProblemDetails, date_fields
 from ..asgi import PROBLEM_SCOPE_KEY
+from ..hosts import target_authority
+from ..problem_types import CONNECTION_LIMIT, HEADER_FIELDS_TOO_LARGE, MEDIA_TYPE, REQUEST_TIMEOUT
 from .accesslog import SERVER_ANSWER_KEY
 from .config import ServiceConfig
 

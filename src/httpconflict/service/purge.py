@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 from typing import Final
 
-from .._incidents import describe
+from ..incidents import describe
 from ..storage import DocumentStore
 from ..storage.idempotency import IdempotencyStore
 

@@ -7,14 +7,20 @@ from typing import Any, Final, overload
 
 from starlette.requests import Request
 
-from .._errors import ContentTooLarge, InvalidParameter
-from .._media import JSON, parse_json_object, require_media_type
-from .._preconditions import Conditions
+from .. import (
+    Conditions,
+    ContentTooLarge,
+    InvalidParameter,
+    parse_json_object,
+    require_media_type,
+)
 
 # A name is a URL path segment that needs no percent-encoding. Names that
 # start with "_" are reserved for the service's own resources.
 _NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~:@-]*")
 MAX_NAME: Final = 255
+#: The one media type a document body may have.
+JSON: Final = "application/json"
 
 
 def check_name(kind: str, value: str) -> str:

@@ -17,7 +17,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from .._redact import redact, secrets_in
+from ..redaction import redact, secrets_in
 from ..storage.tokens import ApiToken, TokenExists, new_token, token_hash, token_hint, token_store
 from ..storage.tokens.kept import KEPT_FOR
 from ..tools._arguments import argparse_error, name

@@ -8,6 +8,9 @@
 
 A collection's unique keys (`DocumentStore.declare_unique`) are written
 as JSON the way `parse_unique_keys` reads and `format_unique_keys` writes.
+Stores keep time in microseconds since the epoch (`from_micros` makes a
+datetime of one); `CompletionFor` is what a write records under its
+Idempotency-Key, made of the write's result.
 
 Backends are imported only when chosen, so `import httpconflict.storage`
 loads no database driver but the stdlib's sqlite3.
@@ -17,13 +20,23 @@ from __future__ import annotations
 
 from typing import Final
 
-from ._documents import DEFAULT_HISTORY, Document, DocumentStore, Listed, ListedVersion, Version
+from ._documents import (
+    DEFAULT_HISTORY,
+    CompletionFor,
+    Document,
+    DocumentStore,
+    Listed,
+    ListedVersion,
+    Version,
+    from_micros,
+)
 from ._sqlite import DEFAULT_BUSY_TIMEOUT_MS
 from ._unique import UniqueKey, format_unique_keys, parse_unique_keys
 
 __all__ = [
     "DEFAULT_HISTORY",
     "DEFAULT_SQLITE_BUSY_TIMEOUT",
+    "CompletionFor",
     "Document",
     "DocumentStore",
     "Listed",
@@ -32,6 +45,7 @@ __all__ = [
     "Version",
     "document_store",
     "format_unique_keys",
+    "from_micros",
     "parse_unique_keys",
 ]
 

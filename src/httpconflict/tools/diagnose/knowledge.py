@@ -34,7 +34,8 @@ from functools import cache
 from importlib.resources import files
 from typing import Any, Final
 
-from ..._problem import PROBLEM_TYPE_BASE, PROBLEM_TYPES, ProblemType
+from ... import PROBLEM_TYPES, ProblemType
+from ...problem_types import PROBLEM_TYPE_BASE
 
 #: The prefix of the entries made from httpconflict's problem types.
 OWN_PREFIX: Final = "httpconflict-"

@@ -1,0 +1,96 @@
+"""Every problem type httpconflict answers with, by name.
+
+Each is a `ProblemType`: a stable ``type`` URI under `PROBLEM_TYPE_BASE`
+(each has a page at that address in the reference service), a title, a
+status, and ``problem(detail, **extensions)`` making its `ProblemDetails`:
+
+    from httpconflict.problem_types import NOT_FOUND
+
+    problem_response(NOT_FOUND.problem("there is no note 7"))
+
+`MEDIA_TYPE` is RFC 9457's ``application/problem+json``; `PROBLEM_TYPES`
+(in `httpconflict`) maps each slug to its type. The errors of
+`httpconflict` (`NotFound`, `PreconditionFailed`...) carry these.
+"""
+
+from ._problem import (
+    CHECK_VIOLATION,
+    CONNECTION_LIMIT,
+    CONTENDED,
+    CONTENT_TOO_LARGE,
+    CORS_NOT_ALLOWED,
+    EXCLUSION_VIOLATION,
+    FORBIDDEN,
+    FOREIGN_KEY_VIOLATION,
+    HEADER_FIELDS_TOO_LARGE,
+    HOST_NOT_ALLOWED,
+    IDEMPOTENCY_KEY_IN_FLIGHT,
+    IDEMPOTENCY_KEY_MISSING,
+    IDEMPOTENCY_KEY_REUSED,
+    INCOMPLETE_BODY,
+    INTERNAL_ERROR,
+    INVALID_DOCUMENT,
+    INVALID_PARAMETER,
+    JSON_LIMIT,
+    MALFORMED_HEADER,
+    MALFORMED_JSON,
+    MALFORMED_PATCH,
+    MEDIA_TYPE,
+    MERGE_CONFLICT,
+    METHOD_NOT_ALLOWED,
+    NOT_FOUND,
+    NOT_NULL_VIOLATION,
+    OUTCOME_UNKNOWN,
+    PATCH_NOT_APPLICABLE,
+    PATCH_TEST_FAILED,
+    PRECONDITION_FAILED,
+    PRECONDITION_REQUIRED,
+    PROBLEM_TYPE_BASE,
+    REQUEST_TIMEOUT,
+    STILL_REFERENCED,
+    UNAUTHORIZED,
+    UNAVAILABLE,
+    UNIQUE_VIOLATION,
+    UNSUPPORTED_MEDIA_TYPE,
+)
+
+__all__ = [
+    "CHECK_VIOLATION",
+    "CONNECTION_LIMIT",
+    "CONTENDED",
+    "CONTENT_TOO_LARGE",
+    "CORS_NOT_ALLOWED",
+    "EXCLUSION_VIOLATION",
+    "FORBIDDEN",
+    "FOREIGN_KEY_VIOLATION",
+    "HEADER_FIELDS_TOO_LARGE",
+    "HOST_NOT_ALLOWED",
+    "IDEMPOTENCY_KEY_IN_FLIGHT",
+    "IDEMPOTENCY_KEY_MISSING",
+    "IDEMPOTENCY_KEY_REUSED",
+    "INCOMPLETE_BODY",
+    "INTERNAL_ERROR",
+    "INVALID_DOCUMENT",
+    "INVALID_PARAMETER",
+    "JSON_LIMIT",
+    "MALFORMED_HEADER",
+    "MALFORMED_JSON",
+    "MALFORMED_PATCH",
+    "MEDIA_TYPE",
+    "MERGE_CONFLICT",
+    "METHOD_NOT_ALLOWED",
+    "NOT_FOUND",
+    "NOT_NULL_VIOLATION",
+    "OUTCOME_UNKNOWN",
+    "PATCH_NOT_APPLICABLE",
+    "PATCH_TEST_FAILED",
+    "PRECONDITION_FAILED",
+    "PRECONDITION_REQUIRED",
+    "PROBLEM_TYPE_BASE",
+    "REQUEST_TIMEOUT",
+    "STILL_REFERENCED",
+    "UNAUTHORIZED",
+    "UNAVAILABLE",
+    "UNIQUE_VIOLATION",
+    "UNSUPPORTED_MEDIA_TYPE",
+]
