@@ -12,7 +12,7 @@ try:
     import starlette  # noqa: F401  # first: without them, the error names the extra
     import uvicorn  # noqa: F401
 except ModuleNotFoundError as error:
-    from .._extras import missing_extra
+    from ..extras import missing_extra
 
     raise missing_extra(error, "service", __name__) from None
 
