@@ -38,6 +38,15 @@ def case(says: str, *args: str, status: int = 2, id: str) -> object:
 
 
 SERVE = [
+    case("--host: not a host name or address: ''", "serve", "--host", "", id="host-empty"),
+    case(
+        "--host: not a host name or address: 'bad host'",
+        "serve",
+        "--host",
+        "bad host",
+        id="host-space",
+    ),
+    case("'a/b' is not a host pattern", "serve", "--host", "a/b", id="host-slash"),
     case("--port: must be from 1 to 65535, not 99999", "serve", "--port", "99999", id="port-high"),
     case("--port: must be from 1 to 65535, not -1", "serve", "--port", "-1", id="port-negative"),
     case("--port: not a whole number: 'http'", "serve", "--port", "http", id="port-word"),

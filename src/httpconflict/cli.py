@@ -31,7 +31,7 @@ from .storage import DEFAULT_HISTORY, DEFAULT_SQLITE_BUSY_TIMEOUT, document_stor
 from .storage.idempotency import DEFAULT_LEASE, DEFAULT_RETENTION, idempotency_store
 from .storage.tokens import token_store
 from .tools import register_all as register_tools
-from .tools._arguments import name, port, seconds, whole_number
+from .tools._arguments import host, name, port, seconds, whole_number
 from .tools._output import FAILED, USAGE
 
 
@@ -60,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help=f"SQLite file or postgresql:// URL (default: ./{DEFAULT_DB})",
     )
     serve.add_argument(
-        "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)"
+        "--host", type=host, default="127.0.0.1", help="address to listen on (default: 127.0.0.1)"
     )
     serve.add_argument("--port", type=port, default=8000, help="port to listen on (default: 8000)")
     serve.add_argument(

@@ -77,6 +77,13 @@ def name(text: str) -> str:
     return text
 
 
+def host(text: str) -> str:
+    """A host name or address to listen on (its form is checked where hosts are parsed)."""
+    if not text or any(c.isspace() for c in text):
+        raise argparse_error(f"not a host name or address: {text!r}")
+    return text
+
+
 def output_file(text: str) -> str:
     """A file the command can write: not a directory, in a directory that exists and is writable.
 
