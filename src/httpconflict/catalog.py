@@ -21,6 +21,13 @@ from typing import Any
 from ._catalog import CATALOG_QUERIES, Catalog
 from ._integrity import Violation, ViolationKind
 
+__all__ = [
+    "CatalogCache",
+    "aload_catalog",
+    "dialect_of",
+    "load_catalog",
+]
+
 logger = logging.getLogger(__name__)
 
 _DRIVER_DIALECTS = {

@@ -34,6 +34,10 @@ from .tools import register_all as register_tools
 from .tools._arguments import host, name, port, seconds, whole_number
 from .tools._output import FAILED, USAGE
 
+__all__ = [
+    "main",
+]
+
 
 def register_token_command(commands: argparse._SubParsersAction[Any]) -> None:
     from .service.token_command import register

@@ -13,6 +13,11 @@ import importlib
 import importlib.util
 from typing import Final
 
+__all__ = [
+    "DATABASE_ERRORS",
+    "database_error_types",
+]
+
 DATABASE_ERRORS: Final = (
     ("sqlite3", "DatabaseError"),
     ("sqlalchemy.exc", "DBAPIError"),

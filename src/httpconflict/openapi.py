@@ -34,6 +34,17 @@ from ._idempotency import MAX_KEY_LENGTH
 from ._idempotency_policy import IdempotencyPolicy
 from ._problem import MEDIA_TYPE
 
+__all__ = [
+    "PRECONDITION_HEADERS",
+    "PROBLEM_DETAILS",
+    "Operation",
+    "RoutePolicy",
+    "document_idempotency",
+    "document_problems",
+    "idempotency_key_parameter",
+    "statuses",
+]
+
 PROBLEM_DETAILS: Final[dict[str, Any]] = {
     "title": "ProblemDetails",
     "type": "object",

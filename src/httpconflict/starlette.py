@@ -54,6 +54,18 @@ from .asgi.problems import PROBLEM_SCOPE_KEY
 from .catalog import CatalogCache
 from .drivers import database_error_types
 
+__all__ = [
+    "Handler",
+    "add_integrity_handler",
+    "client_disconnect_handler",
+    "http_exception_handler",
+    "install",
+    "integrity_exception_handler",
+    "problem_error_handler",
+    "problem_response",
+    "server_error_handler",
+]
+
 Handler = Callable[[Request, Exception], Awaitable[Response]]
 
 

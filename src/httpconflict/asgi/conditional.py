@@ -26,6 +26,11 @@ from .._preconditions import SAFE_METHODS
 from .problems import send_problem
 from .types import ASGIApp, Message, Receive, Scope, Send
 
+__all__ = [
+    "NOT_MODIFIED_HEADERS",
+    "ConditionalMiddleware",
+]
+
 #: The fields a 304 repeats from the 200 (RFC 9110 §15.4.5; Last-Modified too without an ETag).
 NOT_MODIFIED_HEADERS: Final = NOT_MODIFIED_FIELDS
 

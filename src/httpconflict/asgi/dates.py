@@ -16,6 +16,10 @@ from collections.abc import Callable
 from .._origination import date_fields
 from .types import ASGIApp, Message, Receive, Scope, Send
 
+__all__ = [
+    "DateMiddleware",
+]
+
 
 class DateMiddleware:
     """Pure ASGI middleware: Date (replacing any the app set), and Last-Modified <= Date."""

@@ -72,6 +72,14 @@ from ..storage.idempotency.backlog import Backlog
 from .problems import PROBLEM_SCOPE_KEY, send_problem, send_response
 from .types import ASGIApp, Message, Receive, Scope, Send
 
+__all__ = [
+    "CLAIM_SCOPE_KEY",
+    "ActiveClaim",
+    "IdempotencyMiddleware",
+    "PolicyChoice",
+    "route_policy",
+]
+
 #: Where the middleware leaves the `ActiveClaim` of a request for the app.
 CLAIM_SCOPE_KEY: Final = "httpconflict.idempotency"
 #: Seconds the lifespan shutdown waits for deferred store writes.

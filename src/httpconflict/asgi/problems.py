@@ -17,6 +17,14 @@ from .._errors import ProblemError, problem_headers
 from .._problem import MEDIA_TYPE, PROBLEM_TYPE_BASE, ProblemDetails
 from .types import ASGIApp, Message, Receive, Scope, Send
 
+__all__ = [
+    "PROBLEM_SCOPE_KEY",
+    "ProblemMiddleware",
+    "send_error",
+    "send_problem",
+    "send_response",
+]
+
 #: Where answers note their problem type (the slug), for access logs.
 PROBLEM_SCOPE_KEY: Final = "httpconflict.problem"
 

@@ -57,6 +57,12 @@ from ._problems import integrity_problem_of, problem_response, status_problem
 from ._requests import request_conditions
 from ._versioned import etag_of, version_validators, versioned_delete, versioned_update
 
+__all__ = [
+    "ConditionalModelMixin",
+    "JSONParser",
+    "exception_handler",
+]
+
 #: Header fields of REST framework's error answers that a client acts on.
 _KEPT_HEADERS: Final = ("WWW-Authenticate", "Retry-After")
 

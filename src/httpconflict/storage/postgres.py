@@ -61,6 +61,11 @@ from .idempotency._rows import COMPLETED, encode_headers, stored_body
 from .idempotency.postgres import PostgresIdempotencyStore
 from .tokens.postgres import PostgresTokenStore
 
+__all__ = [
+    "SCHEMA",
+    "PostgresDocumentStore",
+]
+
 SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS documents (
     -- COLLATE "C": ids sort and compare bytewise, as in SQLite, so that

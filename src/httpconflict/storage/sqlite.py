@@ -52,6 +52,12 @@ from ._unique import UniqueKey, index_name, parse_unique_keys, unique_violation
 from .idempotency.sqlite import SQLiteIdempotencyStore, record
 from .tokens.sqlite import SQLiteTokenStore
 
+__all__ = [
+    "SCHEMA",
+    "SCHEMA_VERSION",
+    "SQLiteDocumentStore",
+]
+
 SCHEMA_VERSION: Final = 3
 # Version 1 had no unique_keys table. Every statement of SCHEMA is CREATE
 # ... IF NOT EXISTS, so running them upgrades a version-1 file in place.

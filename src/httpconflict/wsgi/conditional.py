@@ -27,6 +27,11 @@ from ._answers import (
     status_line,
 )
 
+__all__ = [
+    "NOT_MODIFIED_HEADERS",
+    "ConditionalMiddleware",
+]
+
 
 class ConditionalMiddleware:
     """304, 412 and 400 for GET and HEAD, from the app's answer and the request's preconditions.

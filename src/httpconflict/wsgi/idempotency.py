@@ -58,6 +58,11 @@ from ._answers import (
 )
 from ._input import WholeInput, content_length, read_body
 
+__all__ = [
+    "IdempotencyMiddleware",
+    "PolicyChoice",
+]
+
 PolicyChoice: TypeAlias = IdempotencyPolicy | Callable[[dict[str, Any]], IdempotencyPolicy | None]
 
 

@@ -32,6 +32,10 @@ from typing import Final
 
 from ..._errors import Unavailable
 
+__all__ = [
+    "Backlog",
+]
+
 FIRST_WAIT: Final = 0.05
 MAX_WAIT: Final = 1.0
 

@@ -36,6 +36,10 @@ from .._opening import reset_after_fork
 from . import IdempotencyStore
 from .backlog import Backlog
 
+__all__ = [
+    "BlockingIdempotencyStore",
+]
+
 T = TypeVar("T")
 #: Seconds `close()` waits for deferred writes before dropping them.
 CLOSE_GRACE: Final = 5.0

@@ -7,6 +7,10 @@ from dataclasses import dataclass
 
 from ..._idempotency import Completion, Event, Record, State, StoredResponse, transition
 
+__all__ = [
+    "MemoryIdempotencyStore",
+]
+
 
 @dataclass(slots=True)
 class _Entry:

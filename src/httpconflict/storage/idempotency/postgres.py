@@ -21,6 +21,12 @@ from .._opening import Opening
 from .._pg_pool import connect, connection, new_pool, ping
 from ._rows import COMPLETED, IN_FLIGHT, RECORD_COLUMNS, complete_args, record_args, to_record
 
+__all__ = [
+    "SCHEMA",
+    "PostgresIdempotencyStore",
+    "create_schema",
+]
+
 #: Rows `purge` deletes per statement.
 PURGE_BATCH: Final = 1000
 SCHEMA: Final = f"""

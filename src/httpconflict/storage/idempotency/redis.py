@@ -83,6 +83,11 @@ from .._opening import Opening
 from . import _redis_scripts as scripts
 from .backlog import Backlog
 
+__all__ = [
+    "RedisIdempotencyStore",
+    "redis_client",
+]
+
 TOKEN_LENGTH: Final = 32
 #: Seconds a command may take (to connect, or to answer) before it is given up.
 TIMEOUT: Final = 2.0

@@ -26,6 +26,11 @@ from .._opening import Opening
 from .._sqlite import DEFAULT_BUSY_TIMEOUT_MS, Connections, transaction
 from ._rows import COMPLETED, IN_FLIGHT, RECORD_COLUMNS, complete_args, record_args, to_record
 
+__all__ = [
+    "SCHEMA",
+    "SQLiteIdempotencyStore",
+]
+
 #: Rows `purge` reads, and at most deletes, per statement.
 PURGE_WINDOW: Final = 500
 SCHEMA: Final = [

@@ -17,6 +17,11 @@ from .._pg_pool import connection, new_pool
 from . import ApiToken, TokenExists
 from ._rows import COLUMNS, roles_json, to_token
 
+__all__ = [
+    "SCHEMA",
+    "PostgresTokenStore",
+]
+
 SCHEMA: Final = """CREATE TABLE IF NOT EXISTS api_tokens (
     hash TEXT PRIMARY KEY,
     name TEXT NOT NULL UNIQUE,

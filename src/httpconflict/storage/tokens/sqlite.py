@@ -20,6 +20,11 @@ from .._sqlite import DEFAULT_BUSY_TIMEOUT_MS, Connections
 from . import ApiToken, TokenExists
 from ._rows import COLUMNS, roles_json, to_token
 
+__all__ = [
+    "SCHEMA",
+    "SQLiteTokenStore",
+]
+
 SCHEMA: Final = """CREATE TABLE IF NOT EXISTS api_tokens (
     hash TEXT PRIMARY KEY,        -- SHA-256 of the token, hex; never the token
     name TEXT NOT NULL UNIQUE,
