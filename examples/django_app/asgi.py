@@ -30,12 +30,10 @@ def application(keys: IdempotencyStore) -> Any:
 
 
 async def serve(host: str, port: int, db: str) -> None:
-    """Serve until interrupted; the keys live in ``<db>.keys``."""
-    keys = idempotency_store(f"{db}.keys")
-    await keys.open()
-    try:
-        # Django speaks no ASGI lifespan; the keys are opened here instead.
-        config = uvicorn.Config(application(keys), host=host, port=port, lifespan="off")
-        await uvicorn.Server(config).serve()
-    finally:
-        await keys.close()
+    """Serve until interrupted; the keys live in ``<db>.keys``.
+
+    Django speaks no ASGI lifespan; the middleware answers it for its store
+    (opened at start-up, closed at shutdown).
+    """
+    config = uvicorn.Config(application(idempotency_store(f"{db}.keys")), host=host, port=port)
+    await uvicorn.Server(config).serve()

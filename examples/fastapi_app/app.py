@@ -11,8 +11,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
@@ -112,19 +111,13 @@ def create_app(path: str) -> FastAPI:
     engine = create_engine(f"sqlite:///{path}")
     event.listen(engine, "connect", _wal)
     Base.metadata.create_all(engine)
-    keys = idempotency_store(f"{path}.keys")
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await keys.open()
-        yield
-        await keys.close()
-
-    app = FastAPI(title="httpconflict example (FastAPI)", lifespan=lifespan)
+    app = FastAPI(title="httpconflict example (FastAPI)")
     app.state.engine = engine
     app.include_router(router)
     install(app)
     # Every POST, PUT, PATCH and DELETE: a retry after a lost answer is replayed.
+    # The store opens itself (at start-up, or on the first keyed request).
+    keys = idempotency_store(f"{path}.keys")
     app.add_middleware(IdempotencyMiddleware, store=keys, policy=IdempotencyPolicy())
     return app
 

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from httpconflict.asgi import ASGIApp, IdempotencyMiddleware, Message
+from httpconflict.asgi import ASGIApp, IdempotencyMiddleware, Message, Receive, Scope, Send
 from httpconflict.storage.idempotency import idempotency_store
 
 KEY = {"Idempotency-Key": '"order-1"'}
@@ -122,3 +122,25 @@ def test_a_store_that_does_not_answer_yet_is_tried_by_the_first_request(
         refused = serve(app, requests)
     assert (refused.status_code, refused.headers["Retry-After"]) == (503, "1")
     assert orders == []
+
+
+def test_an_app_without_a_lifespan_gets_the_store_opened_at_start_up(tmp_path: Path) -> None:
+    """Django's ASGI handler raises on the lifespan scope: the middleware answers it alone."""
+    keys = tmp_path / "keys.db"
+    orders: list[bytes] = []
+
+    async def django_like(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            raise ValueError("Django can only handle ASGI/HTTP connections, not lifespan.")
+        orders.append((await receive())["body"])
+        await send({"type": "http.response.start", "status": 201, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    app = IdempotencyMiddleware(django_like, store=idempotency_store(str(keys)))
+
+    async def requests(client: httpx.AsyncClient) -> list[int]:
+        assert keys.exists()  # opened by the start-up, before any request
+        return await post_twice(client)
+
+    assert serve(app, requests) == [201, 201]
+    assert len(orders) == 1

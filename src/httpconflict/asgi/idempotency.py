@@ -32,11 +32,12 @@ lifespan shutdown the middleware waits up to `SHUTDOWN_GRACE` seconds for
 that backlog before the app hears of the shutdown.
 
 The store opens itself on its first call, so the middleware needs no
-start-up code. Under a server that runs the ASGI lifespan (uvicorn, and
-Starlette's and FastAPI's test clients), the middleware also opens it once
-the app has started (a wrong store URL then fails the start-up; a store
-that does not answer yet is logged, and the first request tries again) and
-closes it once the app has stopped.
+start-up code. Under a server that runs the ASGI lifespan (uvicorn), the
+middleware also opens it once the app has started (a wrong store URL then
+fails the start-up; a store that does not answer yet is logged, and the
+first request tries again) and closes it once the app has stopped, also
+for an app that runs no lifespan of its own, such as Django
+(`_store_lifespan`).
 
 An app that writes its side effect to the same database as the keys can
 record the answer in the same transaction (see `ActiveClaim`): then a crash
@@ -47,7 +48,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -69,6 +69,7 @@ from .._problem import MEDIA_TYPE, PROBLEM_TYPE_BASE
 from ..openapi import RoutePolicy
 from ..storage.idempotency import IdempotencyStore
 from ..storage.idempotency.backlog import Backlog
+from ._store_lifespan import StoreLifespan
 from .problems import PROBLEM_SCOPE_KEY, send_problem, send_response
 from .types import ASGIApp, Message, Receive, Scope, Send
 
@@ -84,8 +85,6 @@ __all__ = [
 CLAIM_SCOPE_KEY: Final = "httpconflict.idempotency"
 #: Seconds the lifespan shutdown waits for deferred store writes.
 SHUTDOWN_GRACE: Final = 5.0
-
-log = logging.getLogger("httpconflict.idempotency")
 
 
 @dataclass(slots=True)
@@ -155,7 +154,9 @@ class IdempotencyMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await self.app(scope, self._draining(receive), self._opening(send))
+            await StoreLifespan(self.store, self.backlog, grace=SHUTDOWN_GRACE)(
+                self.app, scope, receive, send
+            )
             return
         policy = self._policy_for(scope) if scope["type"] == "http" else None
         if policy is None or scope["method"] not in policy.methods:
@@ -228,50 +229,6 @@ class IdempotencyMiddleware:
             return True
 
         self.backlog.add(attempt, within=claim.deferral(deferred), what=claim.describe(deferred))
-
-    def _draining(self, receive: Receive) -> Receive:
-        """`receive` for the lifespan: before the app hears of shutdown, the backlog is done."""
-
-        async def receive_after_backlog() -> Message:
-            message = await receive()
-            if message["type"] == "lifespan.shutdown":
-                await self.backlog.drain(SHUTDOWN_GRACE)
-                self.backlog.cancel()
-            return message
-
-        return receive_after_backlog
-
-    def _opening(self, send: Send) -> Send:
-        """`send` for the lifespan: the store opens once the app started, closes once it stopped.
-
-        After the app: its own start-up may open what the store sits beside
-        (the documents whose connections it shares).
-        """
-
-        async def send_with_store(message: Message) -> None:
-            if message["type"] == "lifespan.startup.complete":
-                message = await self._open_store(message)
-            elif message["type"] == "lifespan.shutdown.complete":
-                await self.store.close()
-            await send(message)
-
-        return send_with_store
-
-    async def _open_store(self, complete: Message) -> Message:
-        try:
-            await self.store.open()
-        except Unavailable as error:
-            log.warning(
-                "the idempotency-key store does not answer yet (%s); the first request "
-                "with a key tries again",
-                error.problem.detail,
-            )
-        except Exception as error:  # a wrong URL, an unusable file: the start-up fails
-            return {
-                "type": "lifespan.startup.failed",
-                "message": f"the idempotency-key store could not be opened: {error}",
-            }
-        return complete
 
 
 @dataclass(slots=True)

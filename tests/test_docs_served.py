@@ -1,0 +1,102 @@
+"""Each adapter's whole app, copied from its docs page and served by two workers, works."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.served_docs import client, environment, prepare, recipe, serve
+
+PROBLEM = "application/problem+json"
+TYPES = "https://httpconflict.dev/problems/"
+
+pytestmark = pytest.mark.slow
+#: The headings of the sections that hold a whole app.
+APP = "A whole app, served by two workers"
+STARLETTE = "a whole app, served by two workers"
+DJANGO = "A whole project, served by two workers"
+CASES = [
+    pytest.param("fastapi.md", APP, "uvicorn", "orders", id="fastapi"),
+    pytest.param("fastapi.md", f"Starlette: {STARLETTE}", "uvicorn", "orders", id="starlette"),
+    pytest.param("flask.md", APP, "gunicorn", "orders", id="flask"),
+    pytest.param("django.md", DJANGO, "gunicorn", "notes_order", id="django-wsgi"),
+    pytest.param("django.md", DJANGO, "uvicorn", "notes_order", id="django-asgi"),
+]
+
+
+@pytest.mark.parametrize(("page", "heading", "server", "orders_table"), CASES)
+def test_the_docs_app_served_with_two_workers(
+    page: str, heading: str, server: str, orders_table: str, tmp_path: Path
+) -> None:
+    """If-Match (428, 200, 412), a unique email (409 naming it), a keyed POST replayed once."""
+    found = recipe(page, heading)
+    env = environment(tmp_path)
+    prepare(found, tmp_path, env)
+    command = next(c for c in found.servers if c.split()[0] == server)
+    with serve(command, tmp_path, env) as (url, log):
+        exercise_conditional_update(url)
+        exercise_unique_field(url)
+        exercise_keyed_post(url, lambda item: count(tmp_path / "notes.sqlite3", orders_table, item))
+    assert "Traceback" not in log.read_text(), log.read_text()
+
+
+def exercise_conditional_update(url: str) -> None:
+    with client(url) as http:
+        created = http.post("/notes", json={"title": "groceries"})
+        assert created.status_code == 201, created.text
+        note, etag = created.headers["Location"], created.headers["ETag"]
+        blind = http.put(note, json={"title": "milk"})
+        assert (blind.status_code, blind.headers["Content-Type"]) == (428, PROBLEM), blind.text
+        fresh = http.put(note, json={"title": "milk"}, headers={"If-Match": etag})
+        assert fresh.status_code == 200, fresh.text
+        assert fresh.headers["ETag"] != etag
+        stale = http.put(note, json={"title": "eggs"}, headers={"If-Match": etag})
+        assert (stale.status_code, stale.headers["Content-Type"]) == (412, PROBLEM), stale.text
+        assert stale.json()["current_etag"] == fresh.headers["ETag"]
+
+
+def exercise_unique_field(url: str) -> None:
+    email = f"{uuid.uuid4().hex}@example.com"
+    with client(url) as http:
+        assert http.post("/users", json={"email": email}).status_code == 201
+        taken = http.post("/users", json={"email": email})
+    assert (taken.status_code, taken.headers["Content-Type"]) == (409, PROBLEM), taken.text
+    problem = taken.json()
+    assert problem["type"] == TYPES + "unique-violation"
+    assert problem["conflicts"][0]["fields"] == ["email"]
+    assert email not in taken.text  # another caller's value is never shown
+
+
+def exercise_keyed_post(url: str, orders: Callable[[str], int]) -> None:
+    item = f"tea-{uuid.uuid4().hex}"
+    key = {"Idempotency-Key": f'"{uuid.uuid4()}"'}
+
+    def post(body: dict[str, str]) -> httpx.Response:
+        return httpx.post(f"{url}/orders", json=body, headers=key, timeout=20)
+
+    with ThreadPoolExecutor(8) as pool:  # a double submit, eight times over, to both workers
+        answers = list(pool.map(post, [{"item": item}] * 8))
+    assert {a.status_code for a in answers} <= {201, 409}, [a.text for a in answers]
+    created = [a for a in answers if a.status_code == 201]
+    assert created
+    assert all(a.status_code != 409 or a.headers["Retry-After"] for a in answers)
+    again = post({"item": item})  # a retry once every request has its answer
+    assert again.status_code == 201, again.text
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert {a.content for a in [*created, again]} == {created[0].content}
+    assert again.headers["Location"] == created[0].headers["Location"]
+    assert orders(item) == 1  # one row, however many times it was sent
+    reused = post({"item": "cake"})
+    assert (reused.status_code, reused.json()["type"]) == (422, TYPES + "idempotency-key-reused")
+
+
+def count(database: Path, table: str, item: str) -> int:
+    with sqlite3.connect(database) as db:
+        row = db.execute(f"SELECT count(*) FROM {table} WHERE item = ?", (item,)).fetchone()
+    return int(row[0])
