@@ -6,7 +6,7 @@
   dependency, checked in a fresh interpreter;
 - importing one adapter loads no other adapter's framework, and the
   adapters import each other only along fastapi -> starlette -> asgi;
-- the service and the tools are built on the public API only: they import
+- the service, the tools and the command line are built on the public API only: they import
   no private module (``_name``) and no private name of the library (the
   core, the adapters, the stores), so what they need is there for users
   too. Their own private modules (the command line's argument types, the
@@ -162,13 +162,16 @@ def private_uses(source: str, module: list[str], is_package: bool) -> list[str]:
     return found
 
 
-APPLICATION_SOURCES = sorted(p for app in APPLICATIONS for p in (PACKAGE / app).rglob("*.py"))
+#: The applications' sources, and the command line that runs them.
+APPLICATION_SOURCES = sorted(
+    [PACKAGE / "cli.py", *(p for app in APPLICATIONS for p in (PACKAGE / app).rglob("*.py"))]
+)
 
 
 def test_the_applications_glob_finds_their_sources() -> None:
     """The service and the tools are both read, so the check below is not silently empty."""
     names = {p.relative_to(PACKAGE).as_posix() for p in APPLICATION_SOURCES}
-    assert {"service/app.py", "service/documents.py", "tools/__init__.py"} <= names
+    assert {"cli.py", "service/app.py", "service/documents.py", "tools/__init__.py"} <= names
 
 
 @pytest.mark.parametrize(

@@ -10,9 +10,9 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ._extras import EXTRA_OF, missing_extra_message, require
-from ._hosts import ANY_HOST, host_patterns, is_loopback
-from ._redact import redact, secrets_in
+from .extras import EXTRA_OF, missing_extra_message, require
+from .hosts import ANY_HOST, host_patterns, is_loopback
+from .redaction import redact, secrets_in
 from .service.config import (
     AUTH_METHODS,
     DEFAULT_BODY_TIMEOUT,
@@ -498,7 +498,7 @@ def _log_config(secrets: frozenset[str]) -> dict[str, Any]:
         "disable_existing_loggers": False,
         "formatters": {"default": {"format": "%(levelname)s %(name)s: %(message)s"}},
         "filters": {
-            "redact": {"()": "httpconflict._redact.RedactingFilter", "secrets": sorted(secrets)}
+            "redact": {"()": "httpconflict.redaction.RedactingFilter", "secrets": sorted(secrets)}
         },
         "handlers": {
             "default": {
