@@ -70,7 +70,14 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
     keys = None
     if config.idempotency != "off":
         keys = idempotency_store(config.idempotency, documents=store)
-    spec = openapi.document(_version())
+    spec = openapi.document(
+        _version(),
+        keys="off"
+        if config.idempotency == "off"
+        else "required"
+        if config.idempotency_required
+        else "optional",
+    )
     pings = {"database": store.ping}
     if keys is not None:
         pings["idempotency_keys"] = keys.ping

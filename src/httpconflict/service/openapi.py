@@ -10,7 +10,7 @@ checked against the OpenAPI 3.1 schema by the test suite.
 from __future__ import annotations
 
 import json
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from .. import PROBLEM_TYPES
 from ..problem_types import MEDIA_TYPE
@@ -560,9 +560,14 @@ PATHS: Final[dict[str, Any]] = {
 }
 
 
-def document(version: str) -> bytes:
-    """The OpenAPI document, as JSON bytes."""
-    spec = {
+def document(version: str, *, keys: Literal["off", "optional", "required"] = "optional") -> bytes:
+    """The OpenAPI document, as JSON bytes.
+
+    `keys`: how the service takes Idempotency-Keys on its writes (``serve
+    --idempotency off`` takes none, ``--idempotency-required`` needs one on
+    every write), so that the document says what the service does.
+    """
+    spec: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {
             "title": "httpconflict document service",
@@ -575,7 +580,82 @@ def document(version: str) -> bytes:
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }
+    if keys != "optional":
+        spec["paths"] = _with_keys(spec["paths"], required=keys == "required")
     return json.dumps(spec, separators=(",", ":")).encode()
+
+
+def _with_keys(paths: dict[str, Any], *, required: bool) -> dict[str, Any]:
+    """`paths` with Idempotency-Key required on every write, or (not `required`) gone."""
+    out: dict[str, Any] = {}
+    for path, item in paths.items():
+        out[path] = {
+            method: operation if method == "parameters" else _keyed(operation, required=required)
+            for method, operation in item.items()
+        }
+    return out
+
+
+#: What a service taking no keys says instead of the words about them.
+_KEYLESS: Final = {
+    ", or a request with this Idempotency-Key is still being processed "
+    "(retry after Retry-After).": ".",
+    ", or the Idempotency-Key named another request.": ".",
+    "; send the same request with the same Idempotency-Key to learn which.": (
+        "; read the document to learn whether it was."
+    ),
+    " A retry with the same Idempotency-Key gets this answer again, with "
+    "Idempotent-Replayed: true.": "",
+}
+
+
+def _keyless(value: Any) -> Any:
+    """`value` (part of an operation) without the sentences about Idempotency-Keys."""
+    if isinstance(value, str):
+        for words, instead in _KEYLESS.items():
+            value = value.replace(words, instead)
+        return value
+    if isinstance(value, dict):
+        return {k: _keyless(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_keyless(v) for v in value]
+    return value
+
+
+def _keyed(operation: dict[str, Any], *, required: bool) -> dict[str, Any]:
+    parameters = []
+    for parameter in operation.get("parameters", []):
+        if parameter is IDEMPOTENCY_KEY:
+            if not required:
+                continue
+            parameter = {
+                **parameter,
+                "required": True,
+                "description": parameter["description"]
+                + " Required: a write without one is a 400 idempotency-key-missing.",
+            }
+        parameters.append(parameter)
+    if required:
+        return {**operation, "parameters": parameters}
+    responses = {
+        status: _unreplayed(answer) for status, answer in operation.get("responses", {}).items()
+    }
+    keyless: dict[str, Any] = _keyless(
+        {**operation, "parameters": parameters, "responses": responses}
+    )
+    return keyless
+
+
+def _unreplayed(answer: dict[str, Any]) -> dict[str, Any]:
+    """An answer without the Idempotent-Replayed header (a service that takes no keys)."""
+    headers = {k: v for k, v in answer.get("headers", {}).items() if k not in _REPLAYED}
+    if "headers" not in answer:
+        return answer
+    return (
+        {**answer, "headers": headers}
+        if headers
+        else {k: v for k, v in answer.items() if k != "headers"}
+    )
 
 
 def _authorized(paths: dict[str, Any]) -> dict[str, Any]:
