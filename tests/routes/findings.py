@@ -4,9 +4,11 @@ handler a Starlette or FastAPI app really serves a request with, and the command
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -71,8 +73,87 @@ def asgi_endpoint(app: Any, method: str, path: str) -> str:
     return _short(getattr(endpoint, "__qualname__", type(endpoint).__qualname__))
 
 
+def werkzeug_checked(app: Any) -> int:
+    """Match each literal rule of a Flask app with Werkzeug, for each method it was declared
+    with, and assert the rule's own endpoint comes back; how many were checked."""
+    adapter = app.url_map.bind("localhost")
+    checked = 0
+    for route in routes_of(identify(app)).routes:
+        path = route.pattern.literal_path
+        if path is None or route.methods is None or route.alias:
+            continue
+        for method in sorted(route.explicit or ()):
+            rule, _ = adapter.match(path, method, return_rule=True)
+            assert rule.endpoint == route.definition.name, (method, path)
+            checked += 1
+    return checked
+
+
 def _short(qualname: str) -> str:
     return qualname.rsplit(".", 1)[-1]
+
+
+# Run in a fresh process: Django configures itself once per process.
+_DJANGO_RUN = """
+import contextlib, io, json, sys
+from django.urls import resolve
+from httpconflict.cli import main
+from httpconflict.tools.routes._rules import find_problems
+from httpconflict.tools.routes._run import routes_of
+from httpconflict.tools.routes._target import load, parse_target
+
+def qualname(func):
+    view = getattr(func, "view_class", None) or getattr(func, "cls", None) or func
+    return view.__qualname__
+
+out = io.StringIO()
+with contextlib.redirect_stdout(out):
+    code = main(["routes", sys.argv[1], "--json"])
+table = routes_of(load(parse_target(sys.argv[1])))
+lost = {f.route.index: f.by for f in find_problems(table)}
+served = {}
+for route in table.routes:
+    path = route.pattern.literal_path
+    if path is not None and path not in served:
+        winner = lost.get(route.index, route).definition
+        match = resolve(path)
+        # The URL name tells a viewset's routes apart (users-me from users-detail).
+        name = match.view_name if winner.name else None
+        served[path] = [[qualname(match.func), name], [winner.handler, winner.name]]
+print(json.dumps({"code": code, "report": json.loads(out.getvalue()), "served": served}))
+"""
+
+
+#: A view's qualified name, and its URL name (None when the route has none).
+View = tuple[str, str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class DjangoRun:
+    """``httpconflict routes SETTINGS --json`` run in a fresh process, and Django's own check."""
+
+    code: int
+    report: dict[str, Any]
+    #: Each literal path: the view (qualified name, URL name) Django's resolve() serves it
+    #: with, and the one the tool says serves it (the route's own, or its finding's winner).
+    served: dict[str, tuple[View, View]]
+
+
+def django_run(settings: str, env: dict[str, str] | None = None) -> DjangoRun:
+    """The command's report on a Django site, and resolve()'s view for each literal path."""
+    environ = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    out = subprocess.run(
+        [sys.executable, "-c", _DJANGO_RUN, settings],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**environ, **(env or {})},
+        timeout=60,
+        check=True,
+    )
+    run = json.loads(out.stdout)
+    served = {path: (tuple(view), tuple(want)) for path, (view, want) in run["served"].items()}
+    return DjangoRun(run["code"], run["report"], served)
 
 
 def routes_command(

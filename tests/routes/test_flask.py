@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, url_for
 
+from httpconflict.tools.routes._report import reason
 from httpconflict.tools.routes._run import routes_of
 from httpconflict.tools.routes._target import identify
 
-from .apps import flask_clean, flask_problems
-from .findings import findings_of, rows
+from .apps import flask_clean, flask_problems, flask_tutorial
+from .findings import findings_of, rows, werkzeug_checked
 
 
 def test_flask_problems() -> None:
@@ -60,17 +61,34 @@ def test_flask_clean_app() -> None:
 
 def test_flask_serves_every_literal_rule_of_the_clean_app() -> None:
     """Werkzeug agrees: each literal rule of the clean app matches itself."""
-    adapter = flask_clean.app.url_map.bind("localhost")
-    checked = 0
-    for route in routes_of(identify(flask_clean.app)).routes:
-        path = route.pattern.literal_path
-        if path is None or route.methods is None:
-            continue
-        for method in route.explicit or ():
-            rule, _ = adapter.match(path, method, return_rule=True)
-            assert rule.endpoint == route.definition.name
-            checked += 1
-    assert checked >= 6
+    assert werkzeug_checked(flask_clean.app) >= 6
+
+
+def test_the_tutorials_alias_is_not_a_duplicate() -> None:
+    """flaskr's ``add_url_rule("/", endpoint="index")`` after the blog's ``/``: an alias for
+    url_for, not a route; nothing reported, and Flask serves ``/`` with the blog's index."""
+    app = flask_tutorial.create_app()
+    table = routes_of(identify(app))
+    assert [r.definition.name for r in table.routes if r.alias] == ["index"]
+    assert findings_of(app) == []
+    assert werkzeug_checked(app) >= 8
+    with app.test_request_context():
+        assert url_for("index") == url_for("blog.index") == "/"
+    answer = app.test_client().get("/")
+    assert (answer.status_code, answer.text) == (200, "posts")
+
+
+def test_an_alias_tried_first_is_reported() -> None:
+    """The alias added before the blog: Werkzeug tries it first and Flask, with no view to
+    call, answers 500; the blog's index is reported as never served, the reason says why."""
+    app = flask_tutorial.create_app(alias_first=True)
+    (finding,) = findings_of(app)
+    assert rows([finding]) == {("duplicate", "GET", "/", "index", "/", "index")}
+    assert (finding.route.definition.name, finding.by.alias) == ("blog.index", True)
+    assert "alias with no view" in reason(finding)
+    assert "500" in reason(finding)
+    app.testing = False  # an error page, as in production, not the exception
+    assert app.test_client().get("/").status_code == 500
 
 
 def test_the_order_added_does_not_matter_to_werkzeug() -> None:

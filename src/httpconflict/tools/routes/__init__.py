@@ -12,6 +12,8 @@ each route. The matching (_patterns.py: "does this pattern match every
 path of that one?") and the rules (_rules.py: duplicate, shadowed,
 doc-mismatch, mount-overlap) are written once, on the model, and report
 only what they can prove: never a partial overlap, a different method,
-or a method the framework added by itself. _report.py prints a table or
-JSON; _run.py ties it together for command.py.
+or a method the framework added by itself. _accept.py reads the
+overrides a project accepts on purpose from its pyproject.toml and sets
+those findings apart. _report.py prints a table or JSON; _run.py ties it
+together for command.py.
 """

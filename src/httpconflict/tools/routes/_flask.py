@@ -12,10 +12,13 @@ Werkzeug's own state machine in matching order, so the shared rules need
 not know any of this.
 
 Flask adds HEAD to GET and OPTIONS to every rule whose view does not
-handle it: those are implicit. Blueprints are already flattened into the
-map; the endpoint (``blueprint.view``) names the rule. A converter's
-``to_python`` refusing a value does not pass the request on to another
-rule in Werkzeug (it is a 404), so only the regex decides a literal.
+handle it: those are implicit. A rule added with no view function
+(``app.add_url_rule("/", endpoint="index")``, as the Flask tutorial does
+so that ``url_for("index")`` builds the blog's URL) is an alias, not a
+route. Blueprints are already flattened into the map; the endpoint
+(``blueprint.view``) names the rule. A converter's ``to_python``
+refusing a value does not pass the request on to another rule in
+Werkzeug (it is a 404), so only the regex decides a literal.
 
 Werkzeug's DispatcherMiddleware is the WSGI mount: it looks up its
 prefixes, longest first, before the app sees the request, so each is a
@@ -126,6 +129,7 @@ class _Builder:
             definition,
             inside=inside,
             implicit=frozenset(implicit),
+            alias=view is None,
         )
 
     def _add(
@@ -137,10 +141,11 @@ class _Builder:
         inside: frozenset[int],
         implicit: frozenset[str] = frozenset(),
         mount: bool = False,
+        alias: bool = False,
     ) -> int:
         index = len(self.routes)
         self.routes.append(
-            Route(index, index, pattern, methods, definition, implicit, mount, inside)
+            Route(index, index, pattern, methods, definition, implicit, mount, inside, alias=alias)
         )
         return index
 

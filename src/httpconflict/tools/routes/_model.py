@@ -185,6 +185,11 @@ class Route:
     inside: frozenset[int] = frozenset()
     #: The key of its operation in its app's OpenAPI document (FastAPI), if it has one.
     openapi: str | None = None
+    #: A rule with no view (Flask's ``app.add_url_rule("/", endpoint="index")``):
+    #: it names a URL for ``url_for`` and serves nothing, so it is never a
+    #: route that loses; one tried first still takes the requests (and Flask
+    #: answers them 500, having no view to call).
+    alias: bool = False
 
     @property
     def explicit(self) -> Methods:

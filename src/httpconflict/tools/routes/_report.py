@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._accept import Acceptance
 from ._model import ANY, Finding, Kind, Methods, Route, RouteTable
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.table import Table
 
 _KIND_STYLE = {
     Kind.DUPLICATE: "red",
@@ -17,38 +21,103 @@ _KIND_STYLE = {
 }
 
 
-def as_json(app: str, table: RouteTable, findings: list[Finding]) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class RoutesReport:
+    """What one run found: the open findings, the accepted ones and the unused acceptances."""
+
+    app: str
+    table: RouteTable
+    findings: list[Finding]
+    accepted: list[tuple[Finding, Acceptance]]
+    unused: list[Acceptance]
+    #: The pyproject.toml the acceptances were read from.
+    settings: Path | None = None
+
+    @property
+    def routes(self) -> int:
+        """The routes, aliases left out."""
+        return sum(not route.alias for route in self.table.routes)
+
+    @property
+    def aliases(self) -> int:
+        return len(self.table.routes) - self.routes
+
+    @property
+    def notes(self) -> list[str]:
+        """The loader's notes, and each acceptance that matches nothing."""
+        return [
+            *self.table.notes,
+            *(
+                f"the accepted override {a.key!r} ({self.settings}) matches no finding: "
+                "the route it excused is gone, or its key is misspelt"
+                for a in self.unused
+            ),
+        ]
+
+
+def as_json(report: RoutesReport) -> dict[str, Any]:
     """The report as one JSON object."""
     return {
-        "app": app,
-        "framework": table.framework,
-        "routes": len(table.routes),
-        "findings": [
-            {
-                "kind": finding.kind.value,
-                "methods": methods_list(finding.methods),
-                "route": _route_json(finding.route),
-                "by": _route_json(finding.by),
-                "reason": reason(finding),
-            }
-            for finding in findings
+        "app": report.app,
+        "framework": report.table.framework,
+        "routes": report.routes,
+        "aliases": report.aliases,
+        "findings": [_finding_json(finding) for finding in report.findings],
+        "accepted": [
+            {**_finding_json(finding), "accepted": {"key": a.key, "reason": a.reason}}
+            for finding, a in report.accepted
         ],
-        "notes": list(table.notes),
+        "settings": None if report.settings is None else str(report.settings),
+        "notes": report.notes,
     }
 
 
-def render(out: Console, app: str, table: RouteTable, findings: list[Finding]) -> None:
+def _finding_json(finding: Finding) -> dict[str, Any]:
+    return {
+        "kind": finding.kind.value,
+        "methods": methods_list(finding.methods),
+        "route": _route_json(finding.route),
+        "by": _route_json(finding.by),
+        "reason": reason(finding),
+        "accept_key": accept_key(finding),
+    }
+
+
+def render(out: Console, report: RoutesReport) -> None:
     """The report as a table, a reason under it for each row, and a summary."""
     from rich.markup import escape
+
+    for note in report.notes:
+        out.print(f"[dim]note: {escape(note)}[/dim]")
+    count = f"{report.routes} routes"
+    if report.aliases:
+        count += f", {report.aliases} alias" + ("es" if report.aliases > 1 else "")
+    title_tail = f"{report.table.framework}, {count}"
+    title = f"{escape(report.app)} ({title_tail})"
+    if report.accepted:
+        _accepted_table(out, report)
+    accepted = f" ({len(report.accepted)} accepted)" if report.accepted else ""
+    if not report.findings:
+        clean = f"[green]{escape(report.app)}[/green] ({title_tail}): no problems found"
+        out.print(clean + accepted)
+        return
+    out.print(_findings_table(title, report.findings))
+    for number, finding in enumerate(report.findings, 1):
+        out.print(f"{number}. {reason(finding)}", markup=False)
+    problems = "problem" if len(report.findings) == 1 else "problems"
+    out.print(f"[bold red]{len(report.findings)} {problems}[/bold red]{accepted}")
+    out.print(
+        "A deliberate override? Accept it in pyproject.toml, with its reason: "
+        f'[tool.httpconflict.routes.accept] "{accept_key(report.findings[0])}" = "why"',
+        markup=False,
+        style="dim",
+    )
+
+
+def _findings_table(title: str, findings: list[Finding]) -> Table:
     from rich.table import Table
 
-    for note in table.notes:
-        out.print(f"[dim]note: {escape(note)}[/dim]")
-    count = f"{len(table.routes)} routes"
-    if not findings:
-        out.print(f"[green]{escape(app)}[/green] ({table.framework}, {count}): no problems found")
-        return
-    grid = Table(title=f"{escape(app)} ({table.framework}, {count})", title_justify="left")
+    grid = Table(title=title, title_justify="left")
     grid.add_column("#", justify="right")
     grid.add_column("kind")
     grid.add_column("method")
@@ -63,17 +132,49 @@ def render(out: Console, app: str, table: RouteTable, findings: list[Finding]) -
             _route_cell(finding.route),
             _route_cell(finding.by),
         )
+    return grid
+
+
+def _accepted_table(out: Console, report: RoutesReport) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    grid = Table(
+        title=f"accepted in {escape(str(report.settings))} (deliberate overrides)",
+        title_justify="left",
+    )
+    grid.add_column("accepted")
+    grid.add_column("kind")
+    grid.add_column("route never served")
+    grid.add_column("served instead by")
+    grid.add_column("reason")
+    for finding, acceptance in report.accepted:
+        grid.add_row(
+            escape(acceptance.key),
+            finding.kind.value,
+            _route_cell(finding.route),
+            _route_cell(finding.by),
+            escape(acceptance.reason),
+        )
     out.print(grid)
-    for number, finding in enumerate(findings, 1):
-        out.print(f"{number}. {reason(finding)}", markup=False)
-    problems = "problem" if len(findings) == 1 else "problems"
-    out.print(f"[bold red]{len(findings)} {problems}[/bold red]")
+
+
+def accept_key(finding: Finding) -> str:
+    """The key that accepts `finding` in pyproject.toml."""
+    methods = ",".join(methods_list(finding.methods))
+    return f"{methods} {finding.route.pattern.text}"
 
 
 def reason(finding: Finding) -> str:
     """Why the route is never served, in one sentence."""
     route, by = finding.route, finding.by
     methods = "" if finding.methods is ANY else "/".join(methods_list(finding.methods)) + " "
+    if by.alias:
+        return (
+            f"{by.pattern.text} ({by.definition.handler}) is an alias with no view, tried "
+            f"first: it takes {methods}requests for {route.pattern.text}, and Flask answers "
+            "them 500 (add the alias after the route, or give it the view)"
+        )
     if finding.kind is Kind.DUPLICATE:
         return (
             f"{methods}{route.pattern.text} is declared twice; {by.definition.handler} "
@@ -111,6 +212,7 @@ def _route_json(route: Route) -> dict[str, Any]:
         "file": definition.file,
         "line": definition.line,
         "mount": route.mount,
+        "alias": route.alias,
     }
 
 
@@ -125,6 +227,6 @@ def _route_cell(route: Route) -> str:
         (
             f"[bold]{escape(route.pattern.text)}[/bold]",
             escape(handler),
-            f"[dim]{escape(definition.location)}[/dim]",
+            f"[dim]{'alias, no view' if route.alias else escape(definition.location)}[/dim]",
         )
     )

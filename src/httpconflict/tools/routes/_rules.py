@@ -23,6 +23,9 @@ What is *not* a finding:
   is the fallback for the rest (the service's 405 route), not a duplicate;
 - anything `covers` cannot prove: partial overlaps (``{id:int}`` before
   ``{name}``), regexes against parameters;
+- an alias (a rule with no view, `Route.alias`) tried after a route on
+  its path: it only builds URLs; tried first, it takes that route's
+  requests like any rule, and is reported;
 - a route inside a mount, against that mount; and routes inside a mount
   already reported as never served (its report says it all).
 """
@@ -42,7 +45,7 @@ def find_problems(table: RouteTable) -> list[Finding]:
     lost: set[int] = set()  # routes that serve nothing at all
     findings: list[Finding] = []
     for route in ordered:
-        if route.inside & lost:
+        if route.alias or route.inside & lost:
             continue
         wanted = route.explicit
         for earlier in _earlier(ordered, route, lost):

@@ -8,17 +8,19 @@ import os
 import sys
 
 from .._output import FAILED, FOUND, OK, USAGE, console, print_json
+from ._accept import read_settings, split
 from ._model import RouteTable
-from ._report import as_json, render
+from ._report import RoutesReport, as_json, render
 from ._rules import find_problems
 from ._target import App, TargetError, load, parse_target
 
 
 def run(args: argparse.Namespace) -> int:
-    """Report the app's unreachable routes; FOUND when there are any."""
+    """Report the app's unreachable routes; FOUND when there are any not accepted."""
     try:
         target = parse_target(args.app)
-    except ValueError as error:
+        settings = read_settings(args.app_dir)
+    except ValueError as error:  # SettingsError too: the project's table is wrong
         return _fail(str(error), USAGE)
     # As uvicorn does: MODULE is looked for in --app-dir, first.
     sys.path.insert(0, os.path.abspath(args.app_dir))
@@ -30,11 +32,12 @@ def run(args: argparse.Namespace) -> int:
         return _fail(str(error), FAILED)
     except Exception as error:  # the app's own code runs here: report any failure in one line
         return _fail(f"reading the routes of {args.app} failed: {type(error).__name__}: {error}")
-    findings = find_problems(table)
+    findings, accepted, unused = split(find_problems(table), settings.accept)
+    report = RoutesReport(args.app, table, findings, accepted, unused, settings.file)
     if args.json:
-        print_json(as_json(args.app, table, findings))
+        print_json(as_json(report))
     else:
-        render(console(), args.app, table, findings)
+        render(console(), report)
     return FOUND if findings else OK
 
 

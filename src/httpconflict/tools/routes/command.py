@@ -17,8 +17,10 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
             "Load a FastAPI/Starlette, Flask or Django app and report the routes it never "
             "serves: exact duplicates, routes shadowed by an earlier parameter or catch-all "
             "route, duplicates whose OpenAPI document shows the handler that is not served, "
-            "and mounts that take other routes' paths. Exit status 1 when there are any, "
-            "3 when the app cannot be loaded."
+            "and mounts that take other routes' paths. A deliberate override is accepted, "
+            "with its reason, in the project's pyproject.toml: [tool.httpconflict.routes.accept] "
+            '"METHOD /path" = "reason". Exit status 1 when there are findings not accepted, '
+            "2 when the accept table is wrong, 3 when the app cannot be loaded."
         ),
     )
     parser.add_argument(
@@ -32,7 +34,8 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         type=directory,
         default=".",
         metavar="DIR",
-        help="look for MODULE in DIR first (default: the current directory)",
+        help="look for MODULE in DIR first, and for the project's pyproject.toml in DIR "
+        "or above it (default: the current directory)",
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.set_defaults(run=_run)
