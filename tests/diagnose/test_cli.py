@@ -138,3 +138,28 @@ def test_the_service_side_does_not_load_rich() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_a_generic_answer_says_it_is_one() -> None:
+    """A message no entry knows but that says "already exists" gets the generic answer, exit 0."""
+    message = "provisioner: create queue orders-eu: queue orders-eu already exists\n"
+    out = diagnose("--json", "-", stdin=message)
+    assert out.returncode == OK, out.stderr
+    answer = json.loads(out.stdout)
+    assert answer["id"] == "generic-already-exists"
+    assert answer["generic"] is True
+    assert "generic answer" in answer["note"]
+    assert "orders-eu already exists" in answer["conflicted"]
+    out = diagnose("-", stdin=message)
+    assert "A generic answer" in " ".join(out.stdout.split())
+
+
+def test_a_generic_answer_is_not_given_to_what_is_not_a_conflict() -> None:
+    """The same words with a 403, or on a refused connection, are not recognised: exit 1."""
+    for message in (
+        "HTTP/1.1 403 Forbidden\n\nqueue orders-eu already exists\n",
+        "dial tcp 10.0.0.7:5672: connect: connection refused (lock is held by worker-2)\n",
+    ):
+        out = diagnose("--json", "-", stdin=message)
+        assert out.returncode == FOUND, message
+        assert json.loads(out.stdout)["recognised"] is False

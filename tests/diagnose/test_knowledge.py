@@ -10,6 +10,7 @@ import pytest
 
 from httpconflict._problem import PROBLEM_TYPES
 from httpconflict.tools.diagnose.knowledge import (
+    ENTRIES,
     OWN_PREFIX,
     Entry,
     KnowledgeError,
@@ -38,11 +39,33 @@ def _groups(entry: Entry) -> set[str]:
     return {name for p in [*patterns, *entry.extract] for name in p.groupindex}
 
 
-def test_the_data_file_ships_in_the_package() -> None:
-    """knowledge.toml is a package resource (so hatch puts it in the wheel)."""
-    resource = files("httpconflict.tools.diagnose").joinpath("knowledge.toml")
-    assert resource.is_file()
-    assert "[[entry]]" in resource.read_text(encoding="utf-8")
+def test_the_data_files_ship_in_the_package() -> None:
+    """The knowledge files are package resources (so hatch puts them in the wheel)."""
+    folder = files("httpconflict.tools.diagnose").joinpath(ENTRIES)
+    names = sorted(f.name for f in folder.iterdir() if f.name.endswith(".toml"))
+    assert len(names) >= 10
+    assert all("[[entry]]" in folder.joinpath(n).read_text(encoding="utf-8") for n in names[1:])
+
+
+def test_files_share_their_pattern_lists() -> None:
+    """An entry may name a pattern list of another file; a list named twice is refused."""
+    patterns = "[patterns]\nword = ['needle']\n"
+    knowledge = parse(patterns, ENTRY + "[entry.match]\nall = ['@word']\n")
+    entry = knowledge.get("x")
+    assert entry is not None
+    assert entry.all[0].patterns[0].pattern == "needle"
+    with pytest.raises(KnowledgeError, match="named twice"):
+        parse(patterns, patterns)
+
+
+def test_entries_come_in_tiers() -> None:
+    """Specific entries, then generic ones (the message's words), then status fallbacks."""
+    entries = knowledge_base().entries
+    tiers = {e.id: e.tier for e in entries}
+    assert tiers["docker-container-name-in-use"] == 0
+    assert tiers["generic-already-exists"] == 1
+    assert tiers["http-409-conflict"] == 2
+    assert {e.tier for e in entries} == {0, 1, 2}
 
 
 def test_every_problem_type_has_an_entry_made_from_it() -> None:
@@ -123,6 +146,11 @@ def test_sentences() -> None:
         pytest.param(ENTRY + "[entry.match]\nsome = ['x']\n", "unknown match keys", id="key"),
         pytest.param(ENTRY + "[entry.match]\nall = [{colour = 'x'}]\n", "'colour'", id="clue"),
         pytest.param((ENTRY + "[entry.match]\nall = ['x']\n") * 2, "used twice", id="duplicate"),
+        pytest.param(
+            ENTRY + "fallback = true\ngeneric = true\n[entry.match]\nall = ['x']\n",
+            "both fallback and generic",
+            id="two-tiers",
+        ),
     ],
 )
 def test_a_malformed_knowledge_base_is_refused(text: str, complaint: str) -> None:
@@ -132,16 +160,22 @@ def test_a_malformed_knowledge_base_is_refused(text: str, complaint: str) -> Non
 
 
 def test_systems_leave_out_fallbacks() -> None:
-    """What "not recognised" says it looked for names systems, not the HTTP fallbacks."""
+    """What "not recognised" says it looked for names systems, not the fallbacks or generics."""
     systems = knowledge_base().systems
     assert "HTTP" not in systems
+    assert "Any system" not in systems
     assert {"Docker", "Kubernetes", "PostgreSQL", "httpconflict"} <= set(systems)
 
 
 def _every_pattern() -> list[re.Pattern[str]]:
-    from httpconflict.tools.diagnose import evidence
+    from httpconflict.tools.diagnose import evidence, statuses
 
-    patterns = [*evidence._STATUS_FORMS, *evidence._URL_FORMS]
+    patterns = [
+        *statuses._FORMS,
+        *statuses._WITH_PHRASE,
+        *(pattern for pattern, _ in statuses._STANDARD_TEXTS),
+        *evidence._URL_FORMS,
+    ]
     for entry in knowledge_base().entries:
         for clues in (entry.all, entry.any, entry.none, entry.boost):
             patterns.extend(p for clue in clues for p in clue.patterns)
@@ -158,6 +192,8 @@ def _every_pattern() -> list[re.Pattern[str]]:
         pytest.param('"a" ' * 7_500, id="quoted"),
         pytest.param("{" * 30_000, id="braces"),
         pytest.param("x: " * 10_000, id="colons"),
+        pytest.param("a/" * 15_000, id="slashes"),
+        pytest.param("a-" * 15_000, id="dashes"),
     ],
 )
 def test_no_pattern_takes_quadratic_time(text: str) -> None:

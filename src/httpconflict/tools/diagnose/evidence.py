@@ -12,9 +12,10 @@ a JSON body. `read` turns any of them into an `Evidence`:
    ``path: value`` lines, so a message that JSON escapes
    (``deployments.apps \\"web\\"``) can be matched as it reads.
 3. Statuses, URLs, headers and problem types are taken only from the
-   forms that state them (a status line, ``requests``' and ``httpx``'
-   ``raise_for_status`` messages, a JSON ``status`` member...), never
-   from a number that merely appears in prose.
+   forms that state them (`statuses` knows the forms: a status line, a
+   client's error message, a code named as a status, a code beside its
+   reason phrase, a JSON ``status`` member...), never from a number that
+   merely appears in prose.
 """
 
 from __future__ import annotations
@@ -27,44 +28,15 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from .statuses import json_statuses
+from .statuses import statuses as stated_statuses
+
 #: Longer inputs are cut: a log this long is not one error.
 MAX_CHARS: Final = 2_000_000
 _MAX_JSON_ATTEMPTS: Final = 500
 _MAX_FLAT_LINES: Final = 5_000
 _ANSI: Final = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 
-# Where a status (and perhaps the URL) is stated, in the forms tools print.
-_STATUS_FORMS: Final = tuple(
-    re.compile(pattern, re.MULTILINE)
-    for pattern in (
-        # A status line: raw responses, curl -i, curl -v ("< HTTP/2 409"), HAR.
-        r"^(?:< )?HTTP/\d(?:\.\d)? (?P<status>\d{3})\b",
-        # requests: "409 Client Error: Conflict for url: https://..."
-        r"\b(?P<status>[45]\d\d) (?:Client|Server) Error: [^\n]*?(?: for url: (?P<url>\S+))?$",
-        # docker-py: "409 Client Error for http+docker://localhost/...: Conflict"
-        r"\b(?P<status>[45]\d\d) (?:Client|Server) Error for (?P<url>\S+?): ",
-        # httpx: "Client error '409 Conflict' for url 'https://...'"
-        r"(?:Client|Server) error '(?P<status>\d{3})[^']*' for url '(?P<url>[^']+)'",
-        # kubernetes-client: "ApiException: (409)"
-        r"ApiException: \((?P<status>\d{3})\)",
-        # elasticsearch-py: "ConflictError(409, 'version_conflict_engine_exception', ...)"
-        r"\b\w+Error\((?P<status>\d{3}), '",
-        # axios
-        r"Request failed with status code (?P<status>\d{3})\b",
-        # Spring: "HttpClientErrorException$Conflict: 409 Conflict: ..."
-        r"\b(?:HttpClientErrorException|WebClientResponseException)(?:\$\w+)?: (?P<status>\d{3}) ",
-        # PyGithub: "GithubException: 409 {...}"
-        r"\bGithubException: (?P<status>\d{3}) ",
-        # google-api-core: "google.api_core.exceptions.PreconditionFailed: 412 POST https://...: "
-        r"\bgoogle\.api_core\.exceptions\.\w+: (?P<status>\d{3})\b(?: [A-Z]+ (?P<url>https?://\S+?):)?",
-        # Octokit (Ruby): "PUT https://api.github.com/...: 409 - message"
-        r"\b[A-Z]{3,7} (?P<url>https?://\S+?): (?P<status>\d{3}) - ",
-        # AWS SDK for Go: "status code: 409, request id: ..."
-        r"\bstatus code: (?P<status>\d{3}), request id\b",
-        # A Node.js error object as console.log prints it: "  status: 409,"
-        r"^\s+(?:status|statusCode): (?P<status>\d{3}),?$",
-    )
-)
 # Where a URL is stated without a status.
 _URL_FORMS: Final = tuple(
     re.compile(pattern, re.MULTILINE)
@@ -122,17 +94,16 @@ def read(raw: str) -> Evidence:
         headers.extend(har_headers)
     documents = list(_json_objects(text))
     statuses: list[int] = []
-    for form in _STATUS_FORMS:
-        for match in form.finditer(text):
-            statuses.append(int(match.group("status")))
-            if match.groupdict().get("url"):
-                urls.append(match.group("url"))
+    for status, url in stated_statuses(text):
+        statuses.append(status)
+        if url:
+            urls.append(url)
     for form in _URL_FORMS:
         urls.extend(m.group("url") for m in form.finditer(text))
     headers.extend(_response_headers(text))
     problems: list[Mapping[str, Any]] = []
     for document in documents:
-        statuses.extend(_json_statuses(document))
+        statuses.extend(json_statuses(document))
         if _is_problem(document):
             problems.append(document)
     forms.extend(_forms(text, documents, problems, whole is not None and not har))
@@ -242,23 +213,6 @@ def _response_headers(text: str) -> Iterator[str]:
             if header is None:
                 break
             yield f"{header.group(1).lower()}: {header.group(2)}"
-
-
-def _json_statuses(document: Mapping[str, Any]) -> Iterator[int]:
-    """The status a JSON error body states (problem+json, Elasticsearch, GitHub, Kubernetes)."""
-    candidates = [document.get("status"), document.get("statusCode")]
-    if document.get("kind") == "Status":
-        candidates.append(document.get("code"))
-    error = document.get("error")
-    if isinstance(error, dict):
-        candidates.extend([error.get("code"), error.get("status")])
-    for value in candidates:
-        if isinstance(value, bool):
-            continue
-        if isinstance(value, int):
-            yield value
-        elif isinstance(value, str) and re.fullmatch(r"[1-5]\d\d", value):
-            yield int(value)
 
 
 def _is_problem(document: Mapping[str, Any]) -> bool:

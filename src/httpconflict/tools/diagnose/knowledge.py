@@ -1,13 +1,15 @@
 """The knowledge base: what each known conflict looks like, and what to do about it.
 
-Theory of operation. The entries are data (``knowledge.toml``, shipped in
-this package), so teaching diagnose a new error is adding a table, not a
-branch. An entry says how to recognise an error, as clues, and what to
-tell the user: what conflicted, the likely cause, numbered fix steps and
-references. A clue is one of
+Theory of operation. The entries are data (the TOML files of ``entries/``,
+shipped in this package, read in the order of their names), so teaching
+diagnose a new error is adding a table, not a branch. An entry says how
+to recognise an error, as clues, and what to tell the user: what
+conflicted, the likely cause, numbered fix steps and references. A clue
+is one of
 
 - a regex over the normalised text (compiled with `re.MULTILINE`), or
-  ``@name``: any regex of the file's ``[patterns]`` list ``name``;
+  ``@name``: any regex of the ``[patterns]`` list ``name`` (the files
+  share one ``[patterns]`` table);
 - ``{status = [409, ...]}``: the input shows one of these HTTP statuses;
 - ``{problem_type = 'regex'}``: a problem+json ``type`` matches in full;
 - ``{header = 'regex'}``: a ``name: value`` header line matches.
@@ -19,7 +21,12 @@ details). Named groups of the regexes that match become details (the
 constraint, the container, the URL), which texts name as ``{constraint}``
 or, with a fallback for when it was not found, ``{constraint|the constraint}``.
 
-httpconflict's own problem types are not written in the file: an entry
+Entries come in three tiers, best first: a specific entry names a system's
+error; a ``generic`` entry answers from the message's own words (already
+exists, locked, changed since, not running) when no system is known; a
+``fallback`` entry explains an HTTP status and nothing more.
+
+httpconflict's own problem types are not written in the files: an entry
 is made for each of `_problem.PROBLEM_TYPES`, so the two cannot drift.
 """
 
@@ -39,6 +46,8 @@ from ...problem_types import PROBLEM_TYPE_BASE
 
 #: The prefix of the entries made from httpconflict's problem types.
 OWN_PREFIX: Final = "httpconflict-"
+#: The folder of this package that holds the entries.
+ENTRIES: Final = "entries"
 RFC9457: Final = "https://www.rfc-editor.org/rfc/rfc9457"
 _PACKAGE: Final = __name__.rpartition(".")[0]
 _ALIAS: Final = re.compile(r"@\w+")
@@ -86,10 +95,17 @@ class Entry:
     none: tuple[Clue, ...] = ()
     boost: tuple[Clue, ...] = ()
     extract: tuple[re.Pattern[str], ...] = ()
-    #: Explains an HTTP status only: ranked below every entry that explains a system.
+    #: Explains an HTTP status only: ranked below every other entry.
     fallback: bool = False
+    #: Answers from the message's words, for any system: ranked below the specific entries.
+    generic: bool = False
     #: The problem type slug, for the entries made from httpconflict's own.
     slug: str | None = None
+
+    @property
+    def tier(self) -> int:
+        """0 for a specific entry, 1 for a generic one, 2 for a status fallback."""
+        return 2 if self.fallback else 1 if self.generic else 0
 
     @property
     def problem_type_uri(self) -> str | None:
@@ -120,8 +136,8 @@ class KnowledgeBase:
 
     @property
     def systems(self) -> tuple[str, ...]:
-        """The systems the entries know (fallbacks aside), in file order."""
-        return tuple(dict.fromkeys(e.system for e in self.entries if not e.fallback))
+        """The systems the specific entries know, in file order."""
+        return tuple(dict.fromkeys(e.system for e in self.entries if e.tier == 0))
 
 
 def fill(template: str, details: Mapping[str, str]) -> str:
@@ -139,16 +155,27 @@ def fill(template: str, details: Mapping[str, str]) -> str:
 @cache
 def knowledge_base() -> KnowledgeBase:
     """The shipped knowledge base (read once)."""
-    text = files(_PACKAGE).joinpath("knowledge.toml").read_text(encoding="utf-8")
-    return parse(text)
+    folder = files(_PACKAGE).joinpath(ENTRIES)
+    names = sorted(f.name for f in folder.iterdir() if f.name.endswith(".toml"))
+    return parse(*(folder.joinpath(name).read_text(encoding="utf-8") for name in names))
 
 
-def parse(text: str) -> KnowledgeBase:
-    """A knowledge base from TOML `text`, with an entry per httpconflict problem type."""
-    data = tomllib.loads(text)
-    aliases: dict[str, list[str]] = data.get("patterns", {})
-    status_references: dict[str, str] = data.get("status_references", {})
-    entries = [_entry(raw, aliases) for raw in data.get("entry", [])]
+def parse(*texts: str) -> KnowledgeBase:
+    """A knowledge base from TOML `texts` (in order), with an entry per httpconflict problem type.
+
+    The texts' ``[patterns]`` and ``[status_references]`` tables are merged:
+    an entry of one file may name a pattern list of another.
+    """
+    documents = [tomllib.loads(text) for text in texts]
+    aliases: dict[str, list[str]] = {}
+    status_references: dict[str, str] = {}
+    for data in documents:
+        twice = set(aliases) & set(data.get("patterns", {}))
+        if twice:
+            raise KnowledgeError(f"pattern lists named twice: {sorted(twice)}")
+        aliases.update(data.get("patterns", {}))
+        status_references.update(data.get("status_references", {}))
+    entries = [_entry(raw, aliases) for data in documents for raw in data.get("entry", [])]
     entries.extend(_own_entry(t, status_references) for t in PROBLEM_TYPES.values())
     ids = [e.id for e in entries]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
@@ -181,6 +208,7 @@ def _entry(raw: Mapping[str, Any], aliases: Mapping[str, list[str]]) -> Entry:
                 p for source in match.get("extract", ()) for p in _regexes(source, aliases)
             ),
             fallback=raw.get("fallback", False),
+            generic=raw.get("generic", False),
         )
     except (KeyError, TypeError, ValueError, re.error) as error:
         raise KnowledgeError(f"knowledge entry {entry_id!r}: {error!r}") from error
@@ -188,6 +216,8 @@ def _entry(raw: Mapping[str, Any], aliases: Mapping[str, list[str]]) -> Entry:
         raise KnowledgeError(f"knowledge entry {entry_id!r} requires nothing: add `all` or `any`")
     if not entry.steps:
         raise KnowledgeError(f"knowledge entry {entry_id!r} has no fix steps")
+    if entry.fallback and entry.generic:
+        raise KnowledgeError(f"knowledge entry {entry_id!r} is both fallback and generic")
     return entry
 
 

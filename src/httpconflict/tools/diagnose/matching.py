@@ -6,10 +6,14 @@ missing one rules the entry out, as does a ``none`` clue found; each
 ``boost`` clue found adds a third of its weight, and the input showing
 the entry's usual status adds a little. So an entry that explains more
 of the input ranks higher: SQLAlchemy's unique violation (its wrapper
-and the database's message) above PostgreSQL's alone. Fallback entries
-(an HTTP status and nothing more) rank below every other entry, and are
-dropped when one matched. No entry left means "not recognised": the
-input is never forced into the nearest entry.
+and the database's message) above PostgreSQL's alone. Entries are ranked
+by tier first (`Entry.tier`): specific entries, then generic ones (the
+message's own words: "already exists", "locked"...), then fallbacks (an
+HTTP status and nothing more); only the best tier that matched is kept.
+No entry left means "not recognised": the input is never forced into
+the nearest entry, and a generic entry rules itself out for what is not
+a conflict (an authentication, permission, not-found or rate-limit
+answer, a connection that failed).
 """
 
 from __future__ import annotations
@@ -30,6 +34,11 @@ WEIGHTS: Final = {
     ClueKind.PROBLEM_TYPE: 30,
 }
 BOOST_SHARE: Final = 3
+#: Said with a generic answer, so that it is not taken for more than it is.
+GENERIC_NOTE: Final = (
+    "A generic answer, from the message's own words: no entry of the knowledge base "
+    "names this system (`httpconflict diagnose --list` shows what it knows)."
+)
 STATUS_AGREES: Final = 2
 MAX_DETAIL_CHARS: Final = 200
 
@@ -88,6 +97,11 @@ class Diagnosis:
     def runners_up(self) -> tuple[Match, ...]:
         return self.matches[1:]
 
+    @property
+    def note(self) -> str | None:
+        """For a generic answer, a sentence saying that it is one."""
+        return GENERIC_NOTE if self.best is not None and self.best.entry.generic else None
+
     def not_recognised(self) -> str:
         """What was looked for and what was found, for an input no entry matched."""
         found = ", ".join(self.evidence.forms)
@@ -102,6 +116,9 @@ class Diagnosis:
     def to_dict(self) -> dict[str, Any]:
         """The diagnosis for ``--json``."""
         out: dict[str, Any] = {"recognised": self.best is not None}
+        out["generic"] = self.note is not None
+        if self.note is not None:
+            out["note"] = self.note
         if self.best is None:
             out["message"] = self.not_recognised()
             out["looked_for"] = list(self.looked_for)
@@ -123,11 +140,12 @@ def diagnose(text: str, knowledge: KnowledgeBase | None = None) -> Diagnosis:
     for index, entry in enumerate(knowledge.entries):
         match = score(entry, evidence)
         if match is not None:
-            scored.append((match.entry.fallback, -match.score, index, match))
+            scored.append((match.entry.tier, -match.score, index, match))
     scored.sort(key=lambda item: item[:3])
     matches = [item[3] for item in scored]
-    if any(not m.entry.fallback for m in matches):
-        matches = [m for m in matches if not m.entry.fallback]
+    if matches:
+        best_tier = matches[0].entry.tier
+        matches = [m for m in matches if m.entry.tier == best_tier]
     return Diagnosis(evidence, tuple(matches), knowledge.systems, len(knowledge.entries))
 
 

@@ -116,6 +116,8 @@ def diagnosis_page(diagnosis: Diagnosis) -> str:
     entry = best.entry
     meta = [entry.system] + ([f"HTTP {entry.status}"] if entry.status else [])
     body = [_section("What conflicted", f"<p>{_inline(best.conflicted)}</p>")]
+    if diagnosis.note is not None:
+        body.insert(0, f'<p class="notice" role="note">{_inline(diagnosis.note)}</p>')
     if best.details:
         body.append(_details(best.details))
     body.append(_section("Likely cause", f"<p>{_inline(best.cause)}</p>"))

@@ -53,6 +53,8 @@ def render(diagnosis: Diagnosis, console: Console) -> None:
             border_style="red" if entry.status in (409, 412, 428) else "magenta",
         )
     )
+    if diagnosis.note is not None:
+        console.print(_code_spans(diagnosis.note), style="dim")
     if diagnosis.runners_up:
         also = Text("Also matches (ranked): ", style="dim")
         for index, match in enumerate(diagnosis.runners_up):
