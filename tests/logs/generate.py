@@ -68,11 +68,24 @@ class Request:
         return self.target.partition("?")[0]
 
     @property
-    def bucket(self) -> str:
-        """The start of the 5-minute bucket holding the request, as the tool's JSON writes it."""
+    def bucket_start(self) -> datetime:
+        """The start of the 5-minute bucket holding the request."""
         offset = (self.when - START).total_seconds()
-        start = START + timedelta(seconds=int(offset // BUCKET) * BUCKET)
-        return start.isoformat().replace("+00:00", "Z")
+        return START + timedelta(seconds=int(offset // BUCKET) * BUCKET)
+
+    @property
+    def bucket(self) -> str:
+        """That start as the tool's JSON writes it for a log in UTC."""
+        return iso(self.bucket_start, 0)
+
+
+def iso(moment: datetime, offset_minutes: int | None) -> str:
+    """`moment` as the tool's JSON writes it for a log in a zone `offset_minutes` from UTC
+    (None: a log that states no zone, whose times are shown as written)."""
+    if offset_minutes is None:
+        return moment.astimezone(UTC).replace(tzinfo=None).isoformat()
+    stamp = moment.astimezone(timezone(timedelta(minutes=offset_minutes))).isoformat()
+    return stamp.replace("+00:00", "Z")
 
 
 def _number(rng: random.Random) -> str:
@@ -322,6 +335,12 @@ class LogFormat:
     clients: bool = True
     problems: bool = False
     times: bool = True
+    #: The zone its times are written in, in minutes east of UTC; None: it states none.
+    offset: int | None = 0
+
+    def iso(self, moment: datetime) -> str:
+        """`moment` as the tool's JSON writes times of this log: in the log's own zone."""
+        return iso(moment, self.offset)
 
     def lines(self, requests: Iterable[Request]) -> list[str]:
         return [*self.noise, *(self.write(r) for r in requests)]
@@ -334,8 +353,8 @@ UVICORN_STARTUP: Final = (
     "INFO:     Uvicorn running on http://0.0.0.0:8000 (Press CTRL+C to quit)",
 )
 FORMATS: Final = (
-    LogFormat("nginx", nginx, "combined"),
-    LogFormat("apache", apache, "combined"),
+    LogFormat("nginx", nginx, "combined", offset=60),
+    LogFormat("apache", apache, "combined", offset=-300),
     LogFormat("gunicorn", gunicorn, "combined"),
     LogFormat(
         "gunicorn-uvicorn-worker",
@@ -347,7 +366,7 @@ FORMATS: Final = (
             "[2026-11-24 09:59:58 +0000] [4242] [INFO] Booting worker with pid: 4242",
         ),
     ),
-    LogFormat("uvicorn", uvicorn, "uvicorn", noise=UVICORN_STARTUP),
+    LogFormat("uvicorn", uvicorn, "uvicorn", noise=UVICORN_STARTUP, offset=None),
     LogFormat(
         "uvicorn-without-time", uvicorn_without_time, "uvicorn", noise=UVICORN_STARTUP, times=False
     ),

@@ -6,6 +6,8 @@ background and one spike of 409s at 11:10 from one client on one route.
 
 from __future__ import annotations
 
+from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -14,9 +16,11 @@ from tests.logs.generate import (
     BUCKET,
     BUCKETS,
     FORMATS,
+    SPIKE_BUCKET,
     SPIKE_CLIENT,
     SPIKE_EXTRA,
     SPIKE_ROUTE,
+    START,
     LogFormat,
     Request,
     conflicts,
@@ -26,6 +30,8 @@ from tests.logs.generate import (
 from tests.logs.running import causes, logs_json, rows, timeline, write_log
 
 REQUESTS = scenario()
+#: The zone each log is written in, as the report names it.
+ZONES = {60: "+01:00", -300: "-05:00", 0: "UTC", None: None}
 
 
 @pytest.fixture(params=FORMATS, ids=lambda f: f.name)
@@ -93,14 +99,24 @@ def test_buckets_and_the_spike_match(
         assert report["spikes"] == []
         return
     assert report["untimed"] == 0
-    assert report["span"] == {"first": "2026-11-24T10:00:00Z", "last": "2026-11-24T11:59:59Z"}
+    assert report["zone"] == ZONES[log_format.offset]
+    iso = log_format.iso
+    assert report["span"] == {"first": iso(START), "last": iso(START + timedelta(seconds=7199))}
     assert report["bucket"] == {"seconds": BUCKET, "label": "5m"}
     assert report["buckets"] == BUCKETS
-    assert timeline(report) == expected(REQUESTS, lambda r: r.bucket)
-    spike_count = SPIKE_EXTRA + 14 % 3
-    assert report["spikes"] == [
-        {"start": "2026-11-24T11:10:00Z", "status": 409, "count": spike_count, "baseline": 1.0}
-    ]
+    assert timeline(report) == expected(REQUESTS, lambda r: iso(r.bucket_start))
+    spike_start = START + timedelta(seconds=SPIKE_BUCKET * BUCKET)
+    in_spike = [r for r in conflicts(REQUESTS) if r.bucket_start == spike_start and r.status == 409]
+    (spike,) = report["spikes"]
+    assert (spike["start"], spike["status"], spike["count"]) == (iso(spike_start), 409, 27)
+    assert spike["baseline"] == 1.0
+    assert len(in_spike) == 27
+    top_route = Counter(r.route for r in in_spike).most_common(1)[0]
+    assert spike["routes"][0] == {"route": SPIKE_ROUTE, "count": top_route[1]}
+    client = SPIKE_CLIENT if log_format.clients else "-"
+    top_client = Counter(r.client if log_format.clients else "-" for r in in_spike).most_common(1)
+    assert spike["clients"][0] == {"client": client, "count": top_client[0][1]}
+    assert spike["approximate"] is False
 
 
 def test_causes_match_where_the_log_names_them(

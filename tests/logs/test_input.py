@@ -21,6 +21,7 @@ from tests.logs.generate import (
     conflicts,
     expected,
     generic_json,
+    iso,
     nginx,
     scenario,
     service_json,
@@ -52,7 +53,9 @@ BLANK = ("", "   ", "\t")
 
 
 def test_mixed_formats_in_one_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """Four formats interleaved line by line are each recognised; the counts still match."""
+    """Four formats interleaved line by line are each recognised; the counts still match.
+    Times are shown in the zone of the first line (nginx's +01:00), and the report counts
+    the lines written in another."""
     report = logs_json(capsys, str(write_log(tmp_path / "mixed.log", MIXED)))
     assert report["formats"] == {
         "combined": len(REQUESTS[0::4]),
@@ -62,7 +65,15 @@ def test_mixed_formats_in_one_file(tmp_path: Path, capsys: pytest.CaptureFixture
     }
     assert rows(report, "routes", "route") == expected(REQUESTS, lambda r: r.route)
     assert rows(report, "clients", "client") == expected(REQUESTS, lambda r: r.client)
-    assert timeline(report) == expected(REQUESTS, lambda r: r.bucket)
+    assert report["zone"] == "+01:00"
+    assert timeline(report) == expected(REQUESTS, lambda r: iso(r.bucket_start, 60))
+    assert (
+        report["other_zones"]
+        == {
+            "no zone stated": len(REQUESTS[1::4]),  # uvicorn's asctime
+            "UTC": len(REQUESTS[2::4]) + len(REQUESTS[3::4]),  # Z, and epoch milliseconds
+        }
+    )
     logged = REQUESTS[2::4] + REQUESTS[3::4]  # the JSON lines name the problem
     assert causes(report) == expected(logged, lambda r: r.problem)
     assert report["uncaused"] == len(conflicts(REQUESTS)) - len(conflicts(logged))

@@ -12,6 +12,7 @@ import pytest
 from httpconflict.tools.logs.chart import COLOURS, HEIGHT, WIDTH
 from tests.logs.generate import (
     SPIKE_CLIENT,
+    SPIKE_ROUTE,
     conflicts,
     scenario,
     service_json,
@@ -44,7 +45,8 @@ def test_terminal_tables(service_log: Path, capsys: pytest.CaptureFixture[str]) 
         assert title in out
     assert f"conflicts: {len(conflicts(REQUESTS))} (" in out
     assert "24 buckets of 5m" in out
-    assert "2026-11-24T11:10:00Z" in out  # the spike's bucket
+    assert "from 2026-11-24 10:00:00 to 2026-11-24 11:59:59 (times in UTC, the log's zone)" in out
+    assert "2026-11-24 11:10" in out  # the spike's bucket
     assert SPIKE_CLIENT in out
     assert "idempotency-key-in-flight" in out
     routes = Counter(r.route for r in conflicts(REQUESTS)).most_common()
@@ -63,7 +65,10 @@ def test_json_is_the_whole_report(service_log: Path, capsys: pytest.CaptureFixtu
         *("routes", "methods", "clients", "causes", "spikes", "spike_rule", "unreadable"),
     }
     assert len(report["routes"]) == len({r.route for r in conflicts(REQUESTS)}) > 1
-    assert report["spike_rule"] == "count >= 5 and count > 3 x max(median, 1)"
+    assert report["spike_rule"] == (
+        "count >= 5, count > 3 x baseline, and fewer than 0.01 buckets that high expected "
+        "by chance in the log"
+    )
 
 
 def test_svg_chart(service_log: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -82,7 +87,8 @@ def test_svg_chart(service_log: Path, tmp_path: Path, capsys: pytest.CaptureFixt
     assert len(spikes) == 1
     labels = [t.text for t in root.iter(f"{SVG}text")]
     assert "spike 409: 27" in labels
-    assert {"10:00", "11:00", "12:00", "2026-11-24 (UTC)"} <= set(labels)  # the span's times
+    assert {"10:00", "11:00", "12:00"} <= set(labels)  # the span's times
+    assert "2026-11-24 (times in UTC, the log's zone)" in labels
 
 
 def test_svg_without_times(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -125,7 +131,9 @@ def test_html_page(service_log: Path, tmp_path: Path, capsys: pytest.CaptureFixt
         assert f"<caption>{caption}" in page
     assert "<td>/v1/orders</td>" in page
     assert "<td>idempotency-key-in-flight</td>" in page
-    assert "<td>2026-11-24T11:10:00Z</td>" in page
+    assert "<td>2026-11-24 11:10</td>" in page
+    assert f"<td>{SPIKE_ROUTE} (" in page  # the spike's top route
+    assert f"<td>{SPIKE_CLIENT} (25)" in page  # and client
     for outside in ("<script", 'src="', 'href="http', "url(http", "@import"):
         assert outside not in page  # nothing is fetched from anywhere
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from httpconflict.tools.logs.buckets import default_bucket, format_duration, parse_duration
-from httpconflict.tools.logs.spikes import SpikeRule, find_spikes, median
+from httpconflict.tools.logs.spikes import SpikeRule, find_spikes, median, poisson_tail
 from httpconflict.tools.logs.timeline import MAX_SLOTS, Timeline
 
 RULE = SpikeRule()
@@ -24,26 +26,59 @@ def spikes(counts: list[int], rule: SpikeRule = RULE) -> list[int]:
     [
         pytest.param([0] * 20 + [5], [20], id="from-nothing-to-the-minimum"),
         pytest.param([0] * 20 + [4], [], id="under-the-minimum"),
-        pytest.param([2] * 20 + [6], [], id="three-times-the-median-is-not-more"),
-        pytest.param([2] * 20 + [7], [20], id="more-than-three-times-the-median"),
+        pytest.param([2] * 20 + [6], [], id="three-times-the-baseline-is-not-more"),
+        pytest.param([2] * 20 + [7], [], id="over-three-times-but-likely-by-chance"),
+        pytest.param([2] * 20 + [9], [20], id="over-three-times-and-unlikely"),
         pytest.param([10, 12, 9, 11] * 5 + [34], [20], id="noisy-baseline-median-11"),
         pytest.param([10, 12, 9, 11] * 5 + [33], [], id="noisy-baseline-33-is-not-more"),
-        pytest.param([1, 0] * 10 + [40, 40], [20, 21], id="two-spikes-do-not-raise-the-median"),
+        pytest.param([1, 0] * 10 + [40, 40], [20, 21], id="two-spikes-do-not-raise-the-bar"),
+        pytest.param([0] * 300 + [1] * 300 + [5], [], id="sparse-five-is-chance"),
+        pytest.param([0] * 300 + [1] * 300 + [9], [600], id="sparse-nine-is-not"),
         pytest.param([0, 50], [], id="two-buckets-are-no-baseline"),
         pytest.param([50], [], id="one-bucket"),
         pytest.param([], [], id="no-buckets"),
     ],
 )
 def test_spike_rule(counts: list[int], found: list[int]) -> None:
-    """count >= 5 and count > 3 x max(median over all buckets, 1)."""
+    """count >= 5, count > 3 x baseline, and under 0.01 buckets that high by chance."""
     assert spikes(counts) == found
 
 
 def test_the_rule_is_configurable() -> None:
     """--spike-min and --spike-factor change the thresholds."""
-    counts = [1] * 20 + [3]
-    assert spikes(counts) == []
-    assert spikes(counts, SpikeRule(factor=2, minimum=3)) == [20]
+    assert spikes([0] * 20 + [3]) == []
+    assert spikes([0] * 20 + [3], SpikeRule(minimum=3)) == [20]
+    assert spikes([2] * 20 + [12]) == [20]
+    assert spikes([2] * 20 + [12], SpikeRule(factor=6)) == []
+
+
+def test_a_spike_carries_its_baseline_and_its_chance() -> None:
+    """The baseline leaves the spike out; `expected` is n x P(X >= count) at that rate."""
+    (spike,) = find_spikes({0: 2, 1: 4, 2: 12, 3: 2}, buckets=4, status=412, rule=RULE)
+    assert (spike.start, spike.status, spike.count) == (2, 412, 12)
+    assert spike.baseline == 3.0  # the median; the mean of the others is 8/3
+    assert spike.expected == pytest.approx(4 * poisson_tail(12, 3.0))
+    assert spike.expected < 0.01
+
+
+@pytest.mark.parametrize(
+    ("count", "rate", "tail"),
+    [
+        pytest.param(0, 2.0, 1.0, id="zero-is-certain"),
+        pytest.param(1, 2.0, 1 - math.exp(-2), id="at-least-one"),
+        pytest.param(3, 1.0, 1 - math.exp(-1) * (1 + 1 + 1 / 2), id="small"),
+        pytest.param(5, 0.0, 0.0, id="no-rate"),
+        pytest.param(2000, 1.0, 0.0, id="far-tail-underflows-to-zero"),
+    ],
+)
+def test_poisson_tail(count: int, rate: float, tail: float) -> None:
+    """P(X >= count) for a Poisson rate, exact sums and no overflow."""
+    assert poisson_tail(count, rate) == pytest.approx(tail, abs=1e-15)
+
+
+def test_poisson_tail_far_below_a_large_rate() -> None:
+    """A count far below a large rate: almost certain, without underflow."""
+    assert poisson_tail(900, 1000.0) == pytest.approx(0.9989, abs=1e-3)
 
 
 def test_median_counts_the_empty_buckets() -> None:

@@ -12,10 +12,13 @@ becomes an `AccessEntry`.
 Only entries answered 409, 412 or 428 are tallied in detail (`tally`): by
 route template (`routes`: ids collapsed to ``{id}``, query dropped), by
 method, by client, by logged cause (the problem type our service writes on
-each error line), and by time slot (`timeline`, which coarsens its slots if
-they grow too many). At the end the slots are summed into buckets
-(`buckets`: ``--bucket`` or chosen from the time span), spikes are found by
-a rule written down in `spikes`, and everything becomes one `LogReport`
-(`report`): printed as rich tables (`terminal`), as ``--json``, as a chart
-(`chart`, ``--png``) or as a self-contained page (`html_page`, ``--html``).
+each error line), by time slot (`timeline`, which coarsens its slots if
+they grow too many), and by bucket the routes and clients (`detail`,
+bounded). The first timed line sets the log's zone (`zone`): every time
+is shown on that clock, labelled. At the end the slots are summed into
+buckets (`buckets`: ``--bucket`` or chosen from the time span), spikes are
+found by a rule written down in `spikes` and named by their top routes
+and clients, and everything becomes one `LogReport` (`report`): printed
+as rich tables (`terminal`), as ``--json``, as a chart (`chart`,
+``--svg``) or as a self-contained page (`html_page`, ``--html``).
 """

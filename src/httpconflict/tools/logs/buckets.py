@@ -1,7 +1,8 @@
 """Time buckets: ``--bucket`` durations, and the default chosen from the time span.
 
-A bucket starts at a multiple of its length since the epoch (UTC), so
-hour buckets start on the hour and day buckets at midnight UTC. Without
+A bucket starts at a multiple of its length since the epoch on the log's
+own wall clock (`zone`), so hour buckets start on the hour and day
+buckets at midnight where the log was written. Without
 ``--bucket``, the bucket is the shortest of `LADDER` of which the log's
 time span holds fewer than `MAX_BUCKETS` (whole days beyond that):
 an hour of log gets minutes, a day gets 15 minutes, a month gets 6 hours.
@@ -47,6 +48,7 @@ def default_bucket(span: float) -> int:
     return math.ceil(span / MAX_BUCKETS / 86400) * 86400
 
 
-def bucket_start(time: float, length: int) -> int:
-    """The start of the bucket holding `time`."""
-    return math.floor(time / length) * length
+def bucket_start(time: float, length: int, offset: int = 0) -> int:
+    """The start of the bucket holding `time`, buckets aligned on a clock `offset` seconds
+    east of UTC."""
+    return math.floor((time + offset) / length) * length - offset

@@ -4,20 +4,21 @@ Drawn as SVG text by hand, as the audit's charts are (see `_svg`): for
 ``--svg`` and inline in the ``--html`` page. Every bucket of the span is
 drawn, empty ones as zero, so a quiet hour reads as quiet and not as a
 line drawn across it; each bucket is a step from its start to the next
-one's, so one bucket is a segment, not a point. The chart carries no text
-from the log: only statuses, counts and times (a route or a client is
-whatever a client sent).
+one's, so one bucket is a segment, not a point. Times are on the log's
+own clock, and the zone is written under the axis. The chart carries no
+text from the log: only statuses, counts and times (a route or a client
+is whatever a client sent).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Final
 
 from .._svg import AMBER, BLUE, MUTED, RED, TEXT, svg_open, text, ticks
 from .buckets import bucket_start, format_duration
 from .entry import CONFLICT_STATUSES
 from .report import LogReport
+from .zone import LogZone
 
 #: The chart's size in pixels, and the plot's margins inside it.
 WIDTH: Final = 1000
@@ -54,7 +55,8 @@ def render_chart(report: LogReport) -> str:
 
 def _plot(report: LogReport) -> list[str]:
     assert report.first is not None
-    start = bucket_start(report.first, report.bucket)
+    zone = report.zone
+    start = bucket_start(report.first, report.bucket, zone.seconds)
     count = report.bucket_count
     by_start = {b.start: b.counts for b in report.timeline}
     highest = max((max(b.counts.values(), default=0) for b in report.timeline), default=0)
@@ -88,17 +90,17 @@ def _plot(report: LogReport) -> list[str]:
         )
     )
     step = max(1, -(-count // (_TIME_LABELS - 1)))
-    same_day = _day(start) == _day(start + count * report.bucket)
+    same_day = _day(zone, start) == _day(zone, start + count * report.bucket)
     for index in range(0, count + 1, step):
         moment = start + index * report.bucket
-        label = _time_label(moment, same_day, report.bucket)
+        label = _time_label(zone, moment, same_day, report.bucket)
         parts.append(
             f'<line x1="{x(index):.1f}" y1="{_TOP + height}" x2="{x(index):.1f}" '
             f'y2="{_TOP + height + 5}" stroke="{MUTED}"/>'
         )
         parts.append(text(x(index), _TOP + height + 20, label, fill=MUTED, text_anchor="middle"))
-    if same_day:
-        parts.append(text(_LEFT, HEIGHT - 8, f"{_day(start)} (UTC)", fill=MUTED))
+    day = f"{_day(zone, start)} " if same_day else ""
+    parts.append(text(_LEFT, HEIGHT - 8, f"{day}({zone.caption})", fill=MUTED))
     parts.append(
         f'<line x1="{_LEFT}" y1="{_TOP + height}" x2="{WIDTH - _RIGHT}" y2="{_TOP + height}" '
         f'stroke="{MUTED}"/>'
@@ -135,13 +137,13 @@ def _legend() -> str:
     return "".join(parts)
 
 
-def _day(moment: float) -> str:
-    return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%d")
+def _day(zone: LogZone, moment: float) -> str:
+    return zone.local(moment).strftime("%Y-%m-%d")
 
 
-def _time_label(moment: float, same_day: bool, bucket: int) -> str:
+def _time_label(zone: LogZone, moment: float, same_day: bool, bucket: int) -> str:
     """A tick's time, as short as the span allows: 11:05 within a day, else the date too."""
-    when = datetime.fromtimestamp(moment, UTC)
+    when = zone.local(moment)
     clock = when.strftime("%H:%M:%S" if bucket % 60 else "%H:%M")
     if same_day:
         return clock

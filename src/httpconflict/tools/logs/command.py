@@ -16,9 +16,14 @@ Reads nginx/Apache/gunicorn combined lines, uvicorn access lines, our
 service's text and JSON access logs and generic JSON lines, detecting the
 format line by line; gzip files and - for stdin too.
 
-A spike is a bucket where one status has at least --spike-min answers and
-more than --spike-factor times the median count of all buckets of the log
-(at least 1).
+Times are shown in the log's own zone (an nginx line's +0200), and say so.
+
+A spike is a bucket where one status has at least --spike-min answers,
+more than --spike-factor times its baseline (the largest of the median
+bucket, the mean of the buckets that are not spikes, and one per log),
+and a count so high that fewer than 0.01 buckets of the log would reach
+it by chance at the baseline rate (Poisson). Each spike names its top
+routes and clients.
 
 Exit status: 0 done, 1 a spike was found (with --fail-on-spike), 2 bad
 usage, 3 a file could not be read (or the chart or page not written)."""
@@ -77,7 +82,7 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         type=positive_number,
         default=3.0,
         metavar="K",
-        help="a spike is more than K times the median bucket (default: 3)",
+        help="a spike is more than K times the baseline bucket (default: 3)",
     )
     parser.add_argument(
         "--spike-min",

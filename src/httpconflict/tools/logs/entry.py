@@ -28,5 +28,9 @@ class AccessEntry:
     time: float | None = None
     #: The client address, or None when the log does not record it.
     client: str | None = None
+    #: Seconds east of UTC the line wrote its time in; None when it states no zone.
+    offset: int | None = None
+    #: The client's User-Agent, when the log records it.
+    agent: str | None = None
     #: The problem type the server logged for the answer (our service's slug).
     problem: str | None = None

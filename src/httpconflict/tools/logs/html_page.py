@@ -11,9 +11,9 @@ from collections.abc import Iterable, Sequence
 from html import escape
 from typing import Final
 
-from .buckets import format_duration
 from .entry import CONFLICT_STATUSES
-from .report import Breakdown, LogReport, iso
+from .report import Breakdown, LogReport, culprits
+from .spikes import Spike
 
 _STYLE: Final = """
 body { font: 14px/1.4 system-ui, sans-serif; margin: 2em auto; max-width: 72em; color: #222; }
@@ -49,6 +49,20 @@ def _breakdown(caption: str, header: str, rows: Sequence[Breakdown], top: int) -
     return _table(caption + shown, headers, cells)
 
 
+_CULPRITS: Final = ("top routes", "top clients")
+
+
+def _spike_row(report: LogReport, spike: Spike) -> list[str | int]:
+    return [
+        report.when(spike.start),
+        str(spike.status),
+        spike.count,
+        f"{spike.baseline:.3g}",
+        ", ".join(culprits(spike.routes)),
+        ", ".join(culprits(spike.clients)),
+    ]
+
+
 def render_page(report: LogReport, chart_svg: str, *, top: int) -> str:
     """The whole HTML page."""
     conflicts = ", ".join(f"{report.conflicts[s]} &times; {s}" for s in CONFLICT_STATUSES)
@@ -57,11 +71,7 @@ def render_page(report: LogReport, chart_svg: str, *, top: int) -> str:
         f"{report.requests} requests, {report.unrecognised} unrecognised, {report.blank} blank",
         f"conflicts: {report.total} ({conflicts})",
     ]
-    if report.first is not None:
-        summary.append(
-            f"from {iso(report.first)} to {iso(report.last)}, "
-            f"{report.bucket_count} buckets of {format_duration(report.bucket)}"
-        )
+    summary += [escape(line) for line in (report.span_line(), report.zones_line()) if line]
     summary += [f"unreadable: {escape(u.source)}: {escape(u.reason)}" for u in report.unreadable]
     parts = [
         "<!DOCTYPE html>\n<html lang=en>\n<head>\n<meta charset=utf-8>\n",
@@ -83,11 +93,8 @@ def render_page(report: LogReport, chart_svg: str, *, top: int) -> str:
         ),
         _table(
             f"Spikes ({report.rule.describe()})",
-            ["bucket start", "status", "count", "median"],
-            [
-                [iso(s.start) or "", str(s.status), s.count, f"{s.baseline:g}"]
-                for s in report.spikes
-            ],
+            [f"bucket start ({report.zone.label})", "status", "count", "baseline", *_CULPRITS],
+            [_spike_row(report, s) for s in report.spikes],
         ),
     ]
     if report.samples:

@@ -13,6 +13,8 @@ list of names, first found wins:
     client   remote_addr, client, client_ip, remote_ip, ip, client.ip, source.ip, ...
     time     time, timestamp, @timestamp, ts, datetime, date, time_local, time_iso8601
     problem  problem, problem_type, problemType, problem.type
+    agent    user_agent, userAgent, http_user_agent, agent, user_agent.original (ECS), ...
+             (read only when there is no client address)
 
 A dotted name is tried as a key first (flattened logs), then as a path
 into nested objects. A line is a request when it has a status (a number,
@@ -27,7 +29,7 @@ import re
 from typing import Any, Final
 
 from .entry import AccessEntry
-from .timestamps import epoch_seconds, parse_timestamp
+from .timestamps import Stamp, epoch_seconds, parse_timestamp
 
 _STATUS: Final = (
     "status",
@@ -87,6 +89,14 @@ _TIME: Final = (
     "time_iso8601",
 )
 _PROBLEM: Final = ("problem", "problem_type", "problemType", "problem.type")
+_AGENT: Final = (
+    "user_agent",
+    "userAgent",
+    "http_user_agent",
+    "agent",
+    "user_agent.original",
+    "httpRequest.userAgent",
+)
 
 # 203.0.113.7:51234 or [2001:db8::1]:51234: the port changes per connection, the client does not.
 _HOST_PORT: Final = re.compile(r"(\d{1,3}(?:\.\d{1,3}){3}):\d+|\[([0-9A-Fa-f:.]+)\]:\d+")
@@ -121,7 +131,7 @@ def _status(value: Any) -> int | None:
     return None
 
 
-def _time(value: Any) -> float | None:
+def _time(value: Any) -> Stamp | None:
     if isinstance(value, str):
         return parse_timestamp(value)
     if isinstance(value, int | float):
@@ -157,12 +167,16 @@ def parse_json_line(line: str) -> AccessEntry | None:
         method, target = parts[0], parts[1]  # "request": "GET /a HTTP/1.1"
     problem = _first(record, _PROBLEM, (str,))
     ours = "problem" in record and "duration_ms" in record
+    when = _time(_first(record, _TIME, (str, int, float)))
+    client = _client(_first(record, _CLIENT, (str, list)))
     return AccessEntry(
         log_format="service-json" if ours else "json",
         status=status,
         method=method or "-",
         target=target or "-",
-        time=_time(_first(record, _TIME, (str, int, float))),
-        client=_client(_first(record, _CLIENT, (str, list))),
+        time=None if when is None else when.time,
+        offset=None if when is None else when.offset,
+        client=client,
+        agent=None if client else _first(record, _AGENT, (str,)),
         problem=problem,
     )

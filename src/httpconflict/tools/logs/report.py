@@ -1,9 +1,11 @@
 """What a run found, as one value: the tables, the timeline, the spikes; and its JSON.
 
 `build_report` turns the running counts of a `Tally` into sorted rows,
-sums the timeline's slots into buckets and applies the spike rule. Every
-renderer (terminal, JSON, chart, HTML page) reads the same `LogReport`.
-Times are seconds since the epoch here, ISO 8601 UTC strings in JSON.
+sums the timeline's slots into buckets, applies the spike rule and names
+each spike's top routes and clients. Every renderer (terminal, JSON,
+chart, HTML page) reads the same `LogReport`. Times are seconds since the
+epoch here, shown in the log's own zone (`zone`) everywhere: ISO 8601
+with the zone's offset in JSON.
 """
 
 from __future__ import annotations
@@ -11,13 +13,16 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 from .buckets import bucket_start, default_bucket, format_duration
 from .entry import CONFLICT_STATUSES
 from .spikes import Spike, SpikeRule, find_spikes
 from .tally import Tally, UnrecognisedLine
+from .zone import LogZone
+
+#: The routes and clients named per spike.
+SPIKE_TOP: Final = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,14 +97,41 @@ class LogReport:
     spikes: tuple[Spike, ...]
     rule: SpikeRule
     unreadable: tuple[Unreadable, ...] = field(default=())
+    #: The zone times are shown in: the log's own.
+    zone: LogZone = field(default=LogZone())
+    #: Timed lines written in another zone, by offset (None: no zone stated).
+    other_zones: Mapping[int | None, int] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
         """All conflicts (409, 412 and 428)."""
         return sum(self.conflicts.values())
 
+    def when(self, time: float) -> str:
+        """A bucket's start for people, on the log's clock (seconds only if buckets have them)."""
+        return self.zone.show(time, seconds=bool(self.bucket % 60))
+
+    def span_line(self) -> str | None:
+        """The span, its zone and its buckets, in one line; None for a log without times."""
+        if self.first is None or self.last is None:
+            return None
+        return (
+            f"from {self.zone.show(self.first)} to {self.zone.show(self.last)} "
+            f"({self.zone.caption}): {self.bucket_count} buckets of {format_duration(self.bucket)}"
+        )
+
+    def zones_line(self) -> str | None:
+        """The timed lines written in another zone than the one shown, if any."""
+        if not self.other_zones:
+            return None
+        others = ", ".join(
+            f"{count} in {LogZone(offset).label}" for offset, count in self.other_zones.items()
+        )
+        return f"timed lines written in another zone ({others}) are shown in {self.zone.label}"
+
     def to_json(self) -> dict[str, Any]:
-        """The report as JSON data (``--json``)."""
+        """The report as JSON data (``--json``): times in the log's zone, with its offset."""
+        iso = self.zone.iso
         return {
             "sources": list(self.sources),
             "unreadable": [{"source": u.source, "reason": u.reason} for u in self.unreadable],
@@ -116,6 +148,10 @@ class LogReport:
             "conflicts": {**_by_status(self.conflicts), "total": self.total},
             "untimed": self.untimed,
             "uncaused": self.uncaused,
+            "zone": self.zone.label if self.zone.offset is not None else None,
+            "other_zones": {
+                LogZone(offset).label: count for offset, count in self.other_zones.items()
+            },
             "span": {"first": iso(self.first), "last": iso(self.last)},
             "bucket": {"seconds": self.bucket, "label": format_duration(self.bucket)},
             "buckets": self.bucket_count,
@@ -142,19 +178,20 @@ class LogReport:
                     "start": iso(s.start),
                     "status": s.status,
                     "count": s.count,
-                    "baseline": s.baseline,
+                    "baseline": round(s.baseline, 6),
+                    "expected": float(f"{s.expected:.3g}"),
+                    "routes": [{"route": key, "count": n} for key, n in s.routes],
+                    "clients": [{"client": key, "count": n} for key, n in s.clients],
+                    "approximate": s.approximate,
                 }
                 for s in self.spikes
             ],
         }
 
 
-def iso(time: float | None) -> str | None:
-    """An ISO 8601 UTC time with a Z, or None."""
-    if time is None:
-        return None
-    stamp = datetime.fromtimestamp(time, UTC).isoformat()
-    return stamp.replace("+00:00", "Z")
+def culprits(pairs: tuple[tuple[str, int], ...]) -> list[str]:
+    """A spike's top routes or clients, one line each: ``/v1/orders (25)``."""
+    return [f"{key} ({count})" for key, count in pairs]
 
 
 def _by_status(counts: Mapping[int, int]) -> dict[str, int]:
@@ -187,6 +224,21 @@ def _causes(tally: Tally) -> tuple[Cause, ...]:
     )
 
 
+def _named(spike: Spike, tally: Tally, length: int) -> Spike:
+    """`spike` with its top routes and clients."""
+    culprits = tally.detail.of(spike.start, length, spike.status)
+    return Spike(
+        spike.start,
+        spike.status,
+        spike.count,
+        spike.baseline,
+        spike.expected,
+        routes=culprits.routes.top(SPIKE_TOP),
+        clients=culprits.clients.top(SPIKE_TOP),
+        approximate=culprits.routes.approximate or culprits.clients.approximate,
+    )
+
+
 def build_report(
     tally: Tally,
     *,
@@ -201,11 +253,14 @@ def build_report(
     resolution = tally.timeline.resolution
     length = bucket or max(default_bucket(span), resolution)
     buckets = tally.timeline.buckets(length)
+    zone = tally.zone or LogZone()
     count = 0
     if first is not None and last is not None:
-        count = (bucket_start(last, length) - bucket_start(first, length)) // length + 1
+        offset = zone.seconds
+        count = (bucket_start(last, length, offset) - bucket_start(first, length, offset)) // length
+        count += 1
     spikes = [
-        spike
+        _named(spike, tally, length)
         for status in CONFLICT_STATUSES
         for spike in find_spikes(
             {start: counts[status] for start, counts in buckets.items() if counts[status]},
@@ -239,4 +294,6 @@ def build_report(
         spikes=tuple(spikes),
         rule=rule,
         unreadable=unreadable,
+        zone=zone,
+        other_zones=dict(tally.other_zones),
     )

@@ -14,9 +14,11 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Final
 
+from .detail import BucketDetail
 from .entry import CONFLICT_STATUSES, AccessEntry
 from .routes import route_template
 from .timeline import Timeline
+from .zone import LogZone
 
 #: How many unrecognised lines are kept as examples.
 SAMPLES: Final = 5
@@ -56,6 +58,11 @@ class Tally:
         self.causes: Counter[tuple[str, int]] = Counter()
         self.cause_routes: Counter[tuple[str, str]] = Counter()
         self.timeline = Timeline(bucket)
+        self.detail = BucketDetail(bucket)
+        #: The log's zone: the one its first timed line states (see `zone`).
+        self.zone: LogZone | None = None
+        #: Timed lines written in another zone than `zone`, by their offset.
+        self.other_zones: Counter[int | None] = Counter()
 
     def add_blank(self) -> None:
         """Count an empty line (not a request, not unrecognised either)."""
@@ -77,16 +84,14 @@ class Tally:
         self.statuses[status] += 1
         time = entry.time
         if time is not None:
-            if self.first is None or time < self.first:
-                self.first = time
-            if self.last is None or time > self.last:
-                self.last = time
+            self._see(time, entry.offset)
         if status not in CONFLICT_STATUSES:
             return
         route = route_template(entry.target)
+        client = entry.client or entry.agent or UNKNOWN
         self.routes[route, status] += 1
         self.methods[entry.method, status] += 1
-        self.clients[entry.client or UNKNOWN, status] += 1
+        self.clients[client, status] += 1
         if entry.problem:
             self.causes[entry.problem, status] += 1
             self.cause_routes[entry.problem, route] += 1
@@ -94,3 +99,20 @@ class Tally:
             self.untimed += 1
         else:
             self.timeline.add(time, status)
+            self.detail.add(time, status, route, client)
+
+    def _see(self, time: float, offset: int | None) -> None:
+        """Widen the span to `time`; the first timed line sets the zone."""
+        zone = self.zone
+        if zone is None:
+            zone = self.zone = LogZone(offset)
+            self.timeline.offset = self.detail.offset = zone.seconds
+        elif offset != zone.offset:
+            self.other_zones[offset] += 1
+        first, last = self.first, self.last
+        if first is not None and last is not None and first <= time <= last:
+            return
+        first = time if first is None else min(first, time)
+        last = time if last is None else max(last, time)
+        self.first, self.last = first, last
+        self.detail.widen(last - first)

@@ -12,9 +12,8 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final
 
-from .buckets import format_duration
 from .entry import CONFLICT_STATUSES
-from .report import Breakdown, LogReport, iso
+from .report import Breakdown, LogReport, culprits
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -54,11 +53,7 @@ def _summary(report: LogReport) -> list[str]:
         f"{report.unrecognised} unrecognised, {report.blank} blank",
         f"conflicts: {report.total} ({conflicts})",
     ]
-    if report.first is not None:
-        lines.append(
-            f"from {iso(report.first)} to {iso(report.last)}: "
-            f"{report.bucket_count} buckets of {format_duration(report.bucket)}"
-        )
+    lines += [line for line in (report.span_line(), report.zones_line()) if line]
     if report.untimed:
         lines.append(f"{report.untimed} conflicts have no time on their line (in no bucket)")
     return lines
@@ -92,10 +87,22 @@ def render(report: LogReport, console: Console, *, top: int) -> None:
             causes.caption = f"{report.uncaused} conflicts without a logged problem type"
         console.print(causes)
     spikes = Table(title=f"Spikes ({report.rule.describe()})", title_justify="left")
-    for header in ("bucket start", "status", "count", "median"):
-        spikes.add_column(header, justify="right" if header in ("count", "median") else "left")
+    spikes.add_column(f"start ({report.zone.label})", no_wrap=True)
+    for header in ("status", "count", "baseline"):
+        spikes.add_column(header, justify="right")
+    spikes.add_column("top routes", overflow="fold")
+    spikes.add_column("top clients", overflow="fold")
     for spike in report.spikes:
-        spikes.add_row(iso(spike.start), str(spike.status), str(spike.count), f"{spike.baseline:g}")
+        spikes.add_row(
+            report.when(spike.start),
+            str(spike.status),
+            str(spike.count),
+            f"{spike.baseline:.3g}",
+            Text("\n".join(map(printable, culprits(spike.routes)))),
+            Text("\n".join(map(printable, culprits(spike.clients)))),
+        )
+    if any(spike.approximate for spike in report.spikes):
+        spikes.caption = "top counts of a bucket with very many routes or clients may be high"
     if report.spikes:
         console.print(spikes)
     elif report.total:

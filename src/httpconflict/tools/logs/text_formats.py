@@ -6,7 +6,9 @@
     uvicorn       INFO:     203.0.113.7:51234 - "PUT /v1/notes/a HTTP/1.1" 412 Precondition Failed
 
 The combined pattern also takes the common format (no referer and user
-agent) and anything after it ($request_time, gunicorn's %(L)s). The uvicorn
+agent) and anything after it ($request_time, gunicorn's %(L)s); the user
+agent is read only for a line with no client address ("-"), to name the
+client by. The uvicorn
 pattern finds its time, if any, in whatever precedes the client: a logging
 config's asctime, or gunicorn's ``[2026-11-24 20:11:22 +0000] [7] [INFO]``
 when uvicorn workers log through gunicorn's handlers. Both are searched,
@@ -40,6 +42,8 @@ _UVICORN: Final = re.compile(
     r' HTTP/\d(?:\.\d)?" (?P<status>\d{3})\b'
 )
 _ANSI: Final = re.compile(r"\x1b\[[0-9;]*m")
+# The combined format's referer and user agent, after the size.
+_AGENT: Final = re.compile(r' "(?:[^"\\]|\\.)*+" "(?P<agent>(?:[^"\\]|\\.)*+)"')
 
 
 def parse_service_text(line: str) -> AccessEntry | None:
@@ -67,12 +71,14 @@ def parse_service_text(line: str) -> AccessEntry | None:
         and _SERVICE_DURATION.fullmatch(duration)
     ):
         return None
+    when = parse_timestamp(stamp)
     return AccessEntry(
         log_format="service-text",
         status=int(status),
         method=method,
         target=path,
-        time=parse_timestamp(stamp),
+        time=None if when is None else when.time,
+        offset=None if when is None else when.offset,
         problem=None if problem == "-" else problem,
     )
 
@@ -92,13 +98,19 @@ def parse_combined(line: str) -> AccessEntry | None:
         return None
     method, target = _request_line(match["request"])
     client = match["client"]
+    when = parse_common_time(match["time"])
+    agent = None
+    if client == "-" and (found := _AGENT.match(line, match.end())):
+        agent = found["agent"]  # read only when there is no address to name the client by
     return AccessEntry(
         log_format="combined",
         status=int(match["status"]),
         method=method,
         target=target,
-        time=parse_common_time(match["time"]),
+        time=None if when is None else when.time,
+        offset=None if when is None else when.offset,
         client=None if client == "-" else client,
+        agent=None if agent in (None, "", "-") else agent,
     )
 
 
@@ -110,11 +122,13 @@ def parse_uvicorn(line: str) -> AccessEntry | None:
     if match is None:
         return None
     prefix = line[: match.start()]
+    when = parse_timestamp(prefix) if prefix.strip() else None
     return AccessEntry(
         log_format="uvicorn",
         status=int(match["status"]),
         method=match["method"],
         target=match["target"],
-        time=parse_timestamp(prefix) if prefix.strip() else None,
+        time=None if when is None else when.time,
+        offset=None if when is None else when.offset,
         client=match["client"] or None,
     )

@@ -28,11 +28,13 @@ class Timeline:
     def __init__(self, bucket: int | None = None) -> None:
         self.fixed = bucket is not None
         self.resolution = bucket or LADDER[0]
+        #: The log's offset from UTC, which slots and buckets align on; set before any count.
+        self.offset = 0
         self._counts: Counter[tuple[int, int]] = Counter()
 
     def add(self, time: float, status: int) -> None:
         """Count one answer with `status` at `time`."""
-        self._counts[bucket_start(time, self.resolution), status] += 1
+        self._counts[bucket_start(time, self.resolution, self.offset), status] += 1
         if len(self._counts) > MAX_SLOTS and not self.fixed:
             self._coarsen()
 
@@ -41,7 +43,7 @@ class Timeline:
             self.resolution = LADDER[LADDER.index(self.resolution) + 1]
             merged: Counter[tuple[int, int]] = Counter()
             for (start, status), count in self._counts.items():
-                merged[bucket_start(start, self.resolution), status] += count
+                merged[bucket_start(start, self.resolution, self.offset), status] += count
             self._counts = merged
 
     def buckets(self, length: int) -> dict[int, Counter[int]]:
@@ -50,5 +52,5 @@ class Timeline:
             raise ValueError(f"a {length}s bucket does not hold whole {self.resolution}s slots")
         result: dict[int, Counter[int]] = {}
         for (start, status), count in self._counts.items():
-            result.setdefault(bucket_start(start, length), Counter())[status] += count
+            result.setdefault(bucket_start(start, length, self.offset), Counter())[status] += count
         return result

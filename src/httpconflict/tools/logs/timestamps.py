@@ -1,4 +1,4 @@
-"""Times as access logs write them, read into seconds since the epoch (UTC).
+"""Times as access logs write them, read into seconds since the epoch and the zone written.
 
 Three spellings cover the formats this tool reads:
 
@@ -6,10 +6,13 @@ Three spellings cover the formats this tool reads:
     ISO 8601            2026-11-24T20:11:22.123Z          our service, JSON logs
     logging asctime     2026-11-24 20:11:22,123           uvicorn under a logging config
 
-A time without an offset is taken as UTC (a log that does not say its
-zone gives nothing better to assume). JSON logs may also give a number:
-seconds since the epoch, or milli-, micro- or nanoseconds, told apart by
-magnitude.
+Each time is read as a `Stamp`: the instant, and the offset from UTC it
+was written in (``+0200`` is 7200 seconds, ``Z`` is 0), so a report can
+show times in the log's own zone. A time without an offset states no
+zone: it is read as if it were UTC, and its offset is None, so that it is
+shown as it was written, without a zone. JSON logs may also give a
+number: seconds since the epoch (UTC by definition), or milli-, micro- or
+nanoseconds, told apart by magnitude.
 """
 
 from __future__ import annotations
@@ -17,7 +20,17 @@ from __future__ import annotations
 import calendar
 import re
 from functools import lru_cache
-from typing import Final
+from typing import Final, NamedTuple
+
+
+class Stamp(NamedTuple):
+    """An instant as a log line wrote it."""
+
+    #: Seconds since the epoch.
+    time: float
+    #: Seconds east of UTC the line wrote it in; None when it states no zone.
+    offset: int | None
+
 
 _MONTHS: Final = {
     name: number
@@ -49,43 +62,46 @@ def _seconds(
     return seconds + (float("0." + fraction) if fraction else 0.0)
 
 
-def _offset(sign: str | None, hours: str | None, minutes: str | None) -> int:
+def _offset(sign: str | None, hours: str | None, minutes: str | None) -> int | None:
     if not sign or hours is None or minutes is None:
-        return 0
+        return None
     offset = int(hours) * 3600 + int(minutes) * 60
     return -offset if sign == "-" else offset
 
 
-def _from_iso(match: re.Match[str]) -> float | None:
-    year, month, day, hour, minute, second = map(int, match.group(1, 2, 3, 4, 5, 6))
-    local = _seconds((year, month, day), (hour, minute, second), match[7])
+def _stamp(local: float | None, offset: int | None) -> Stamp | None:
     if local is None:
         return None
-    return local - _offset(match[9], match[10], match[11])
+    return Stamp(local - (offset or 0), offset)
 
 
-def _from_common(match: re.Match[str]) -> float | None:
+def _from_iso(match: re.Match[str]) -> Stamp | None:
+    year, month, day, hour, minute, second = map(int, match.group(1, 2, 3, 4, 5, 6))
+    local = _seconds((year, month, day), (hour, minute, second), match[7])
+    offset = 0 if match[8] else _offset(match[9], match[10], match[11])
+    return _stamp(local, offset)
+
+
+def _from_common(match: re.Match[str]) -> Stamp | None:
     month = _MONTHS.get(match[2])
     if month is None:
         return None
     day, year, hour, minute, second = map(int, match.group(1, 3, 4, 5, 6))
     local = _seconds((year, month, day), (hour, minute, second), match[7])
-    if local is None:
-        return None
-    return local - _offset(match[8], match[9], match[10])
+    return _stamp(local, _offset(match[8], match[9], match[10]))
 
 
 # Many lines share a time (to the second in the common log format): a small cache pays.
 @lru_cache(maxsize=256)
-def parse_common_time(text: str) -> float | None:
-    """Seconds since the epoch from a common log format time, or None."""
+def parse_common_time(text: str) -> Stamp | None:
+    """The instant and zone of a common log format time, or None."""
     match = _COMMON.match(text)
     return None if match is None else _from_common(match)
 
 
 @lru_cache(maxsize=256)
-def parse_timestamp(text: str) -> float | None:
-    """Seconds since the epoch from the first time found in `text`, or None."""
+def parse_timestamp(text: str) -> Stamp | None:
+    """The instant and zone of the first time found in `text`, or None."""
     if match := _ISO.search(text):
         return _from_iso(match)
     if match := _COMMON.search(text):
@@ -93,13 +109,13 @@ def parse_timestamp(text: str) -> float | None:
     return None
 
 
-def epoch_seconds(number: float) -> float:
-    """A number a JSON log gives as a time, in seconds: ms, µs and ns told apart by size."""
+def epoch_seconds(number: float) -> Stamp:
+    """A number a JSON log gives as a time, in seconds (UTC): ms, µs and ns told apart by size."""
     magnitude = abs(number)
     if magnitude >= 1e17:
-        return number / 1e9
+        return Stamp(number / 1e9, 0)
     if magnitude >= 1e14:
-        return number / 1e6
+        return Stamp(number / 1e6, 0)
     if magnitude >= 1e11:
-        return number / 1e3
-    return float(number)
+        return Stamp(number / 1e3, 0)
+    return Stamp(float(number), 0)
