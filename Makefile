@@ -51,7 +51,7 @@ endef
 
 system-packages:
 	$(call need,test -x /usr/bin/chromium,chromium,the browser tests (tests/web))
-	$(call need,command -v npm,nodejs npm,the json-server audit tests)
+	$(call need,command -v npm,nodejs npm,the json-server and pouchdb-server audit tests)
 	$(call need,command -v cc && pkg-config --exists libmariadb,gcc pkg-config libmariadb-dev python3-dev,the mysqlclient tests)
 
 lint: $(STAMP)

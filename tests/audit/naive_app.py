@@ -9,6 +9,10 @@ computed from the content, which the app then ignores (If-None-Match and
 If-Match alike); with ``NAIVE_ETAGS=0`` there are no ETags at all. Errors
 are ``{"error": ...}`` as application/json, never problem+json.
 ``NAIVE_DELAY`` (seconds) slows every /v1 answer down, as a busy database would.
+``NAIVE_SHORTCUT=1`` makes PUT and DELETE check If-Match (412 when it names
+another ETag), except that a PUT whose body equals the stored document is
+answered 200 first, without looking at If-Match: the content-equality
+shortcut, which answers a concurrent identical write as "already applied".
 
 Run: ``uvicorn tests.audit.naive_app:create_app --factory``.
 """
@@ -34,15 +38,21 @@ class DuplicateEmail(RuntimeError):
 def create_app() -> Starlette:
     etags = os.environ.get("NAIVE_ETAGS", "1") == "1"
     delay = float(os.environ.get("NAIVE_DELAY", "0"))
+    shortcut = os.environ.get("NAIVE_SHORTCUT", "0") == "1"
     collections: dict[str, dict[str, dict[str, Any]]] = {}
     serial = iter(range(1, 1_000_000))
 
+    def etag_of(doc: dict[str, Any]) -> str:
+        return '"' + hashlib.sha256(json.dumps(doc).encode()).hexdigest()[:20] + '"'
+
     def render(doc: dict[str, Any], status: int = 200) -> Response:
-        content = json.dumps(doc).encode()
-        headers = {}
-        if etags:
-            headers["ETag"] = '"' + hashlib.sha256(content).hexdigest()[:20] + '"'
-        return Response(content, status, headers, media_type="application/json")
+        headers = {"ETag": etag_of(doc)} if etags else {}
+        return Response(json.dumps(doc).encode(), status, headers, media_type="application/json")
+
+    def stale(request: Request, doc: dict[str, Any]) -> bool:
+        """In shortcut mode: whether If-Match names another version than `doc`'s."""
+        condition = request.headers.get("if-match")
+        return shortcut and condition is not None and condition != etag_of(doc)
 
     def error(status: int, message: str) -> Response:
         return JSONResponse({"error": message}, status)
@@ -83,14 +93,23 @@ def create_app() -> Starlette:
         body = await body_of(request)
         if body is None:
             return error(400, "invalid JSON")
-        docs[doc_id] = {**body, "id": doc_id}
-        return render(docs[doc_id])
+        new = {**body, "id": doc_id}
+        if shortcut and new == docs[doc_id]:
+            return render(new)  # "already applied", judged by the content alone
+        if stale(request, docs[doc_id]):
+            return error(412, "stale If-Match")
+        docs[doc_id] = new
+        return render(new)
 
     async def delete(request: Request) -> Response:
         await asyncio.sleep(delay)
         docs = collections.get(request.path_params["c"], {})
-        if docs.pop(request.path_params["id"], None) is None:
+        doc = docs.get(request.path_params["id"])
+        if doc is None:
             return error(404, "not found")
+        if stale(request, doc):
+            return error(412, "stale If-Match")
+        del docs[request.path_params["id"]]
         return Response(status_code=204)
 
     return Starlette(

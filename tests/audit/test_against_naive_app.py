@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tests.audit.independent import Api, mismatches, observe
 from tests.audit.invoke import audit
 
 
@@ -14,6 +15,7 @@ def test_etags_it_ignores(naive_api: str) -> None:
         "not-modified": "fail",
         "if-match": "fail",
         "precondition-required": "fail",
+        "delete": "fail",
         "lost-update": "fail",
         "idempotency-key": "fail",
         "unique": "fail",
@@ -25,10 +27,9 @@ def test_etags_it_ignores(naive_api: str) -> None:
     assert race["refused"] == 0
     assert race["lost"] > 0
     assert race["lost"] == race["acknowledged"] - race["final"]
-    assert race["lost_by_marks"] == race["lost"]
     assert run.check("if-match")["data"]["stale_status"] == 200
     assert run.check("unique")["data"]["status"] == 500
-    assert run.report()["score"] == 10  # only the ETag check's 10 of 100
+    assert run.report()["score"] == 5  # only the ETag check's 5 of 100
     assert run.report()["cleanup"]["left"] == []
 
 
@@ -70,6 +71,27 @@ def test_terminal_report(naive_api: str) -> None:
     text = " ".join(run.stdout.split())
     assert "lost-update race" in text
     assert "LOST" in text
-    assert "score 11/100" in text  # 10 of the 95 points of the checks that ran (no --unique)
-    # setup, race, 3 keyed POSTs, 1 with another payload, 3 without a key
-    assert "cleanup: 9 of 9 test resources deleted" in text
+    assert "score 5/100" in text  # 5 of the 95 points of the checks that ran (no --unique)
+    # setup, delete (2), race, 3 keyed POSTs, 1 with another payload, 3 without a key
+    assert "cleanup: 11 of 11 test resources deleted" in text
+
+
+def test_the_content_equality_shortcut_is_named(shortcut_api: str) -> None:
+    """If-Match checked but an identical body answered 200: named, and its lost updates counted."""
+    run = audit(f"{shortcut_api}/v1/notes", "--json")
+    assert run.code == 1, run.stdout + run.stderr
+    if_match = run.check("if-match")
+    assert if_match["verdict"] == "warn"
+    assert if_match["data"]["stale_status"] == 412
+    assert if_match["data"]["identical_stale_status"] == 200
+    assert "the content-equality shortcut" in if_match["evidence"][-1]
+    assert not any("applied, the resource" in line for line in if_match["evidence"])
+    race = run.check("lost-update")
+    assert race["verdict"] == "fail"
+    assert race["data"]["careful"] is True
+    assert race["data"]["lost"] > 0
+    assert race["data"]["repeated_etags"] > 0
+    assert any("content-equality shortcut" in line for line in race["evidence"])
+    assert run.check("delete")["data"]["stale_status"] == 412
+    api = Api(f"{shortcut_api}/v1/notes")
+    assert mismatches(run.report(), observe(api), api) == []

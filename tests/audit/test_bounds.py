@@ -43,3 +43,22 @@ def test_the_checks_stop_at_the_deadline(slow_naive_api: str) -> None:
     # The checks' 1.5 s, plus at most one late request and the cleanup of what was made.
     assert elapsed < 1.5 + 0.5 + 5
     assert run.code == 1  # the checks that ran found the flaws
+
+
+def test_what_was_made_before_exit_3_is_deleted(slower_naive_api: str) -> None:
+    """--timeout 1.5 against 1 s answers: the POST made one, its GET ran out of time; deleted."""
+    run = audit(f"{slower_naive_api}/v1/notes", "--timeout", "1.5", "--json")
+    assert run.code == 3, run.stdout + run.stderr
+    assert "the time budget (--timeout) ran out" in run.stderr
+    assert "httpconflict audit: cleanup: 1 of 1 test resources deleted" in run.stderr
+    cleanup = run.report()["cleanup"]
+    assert (cleanup["created"], cleanup["deleted"], cleanup["left"]) == (1, 1, [])
+
+
+def test_a_resource_not_where_the_answer_said_is_reported_left_behind(naive_api: str) -> None:
+    """--id-field title: the item URL is wrong (GET 404), exit 3, and one is reported left."""
+    run = audit(f"{naive_api}/v1/notes", "--id-field", "title", "--json")
+    assert run.code == 3, run.stdout + run.stderr
+    assert "(see --id-field)" in run.stderr
+    assert "left behind: 1 resource(s) whose URL the audit could not learn" in run.stderr
+    assert run.report()["cleanup"]["unlocated"] == 1

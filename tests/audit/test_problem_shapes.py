@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from httpconflict.tools.audit.exchange import Exchange
 from httpconflict.tools.audit.problems import Shape, classify, summarize
-from httpconflict.tools.audit.target import Exchange
 
 PROBLEM = "application/problem+json"
 

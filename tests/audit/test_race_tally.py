@@ -1,86 +1,69 @@
-"""Counting lost updates exactly, from the writers' tallies and the final state."""
+"""Counting lost updates of a pure counter exactly, from the tallies and the final state."""
 
 from __future__ import annotations
 
 import pytest
 
-from httpconflict.tools.audit.race_tally import WriterTally, measure, next_state, per_writer
+from httpconflict.tools.audit.race_tally import WriterTally, measure, next_count, per_writer
 
 COUNTER = "n"
-MARKS = "marks"
 
 
-def test_next_state_increments_and_appends() -> None:
-    """A read-modify-write adds one to the counter and its id to the markers."""
-    assert next_state({"n": 2, MARKS: ["w0.0", "w1.0"], "x": 1}, COUNTER, MARKS, "w0.1") == {
-        "n": 3,
-        MARKS: ["w0.0", "w1.0", "w0.1"],
-    }
-
-
-def test_next_state_without_markers_changes_the_counter_only() -> None:
-    """An API that dropped the marker list still gets the counter raced."""
-    assert next_state({"n": 0}, COUNTER, MARKS, "w0.0") == {"n": 1}
+def test_next_count_is_the_count_read_plus_one() -> None:
+    """A read-modify-write writes the count it read plus one, whatever else the resource holds."""
+    assert next_count({"n": 2, "x": 1}, COUNTER) == 3
 
 
 @pytest.mark.parametrize("value", [None, "1", 1.5, True], ids=["absent", "text", "float", "bool"])
-def test_next_state_needs_a_whole_number(value: object) -> None:
+def test_next_count_needs_a_whole_number(value: object) -> None:
     """Without a whole-number counter there is nothing to increment."""
     with pytest.raises(ValueError, match="whole-number"):
-        next_state({"n": value}, COUNTER, MARKS, "w0.0")
+        next_count({"n": value}, COUNTER)
 
 
-def tally(writer: int, acknowledged: list[str], refused: int = 0) -> WriterTally:
-    return WriterTally(writer, acknowledged=acknowledged, refused=refused)
+def tally(writer: int, acknowledged: int, refused: int = 0, unanswered: int = 0) -> WriterTally:
+    return WriterTally(writer, acknowledged=acknowledged, refused=refused, unanswered=unanswered)
 
 
-def test_nothing_lost_when_the_chain_holds_every_acknowledged_write() -> None:
-    """Four acknowledged writes, counter 4, all marked: zero lost by both measures."""
-    outcome = measure(
-        [tally(0, ["w0.0", "w0.2"], refused=1), tally(1, ["w1.1", "w1.2"], refused=1)],
+def test_nothing_lost_when_the_counter_moved_once_per_acknowledged_write() -> None:
+    """Four acknowledged writes, counter 0 -> 4: zero lost."""
+    outcome = measure([tally(0, 2, refused=1), tally(1, 2, refused=1)], 0, {"n": 4}, COUNTER)
+    assert (outcome.acknowledged, outcome.refused, outcome.lost, outcome.unexplained) == (
+        4,
+        2,
         0,
-        {"n": 4, MARKS: ["w0.0", "w1.1", "w0.2", "w1.2"]},
-        COUNTER,
-        MARKS,
-    )
-    assert (outcome.acknowledged, outcome.refused, outcome.lost) == (4, 2, 0)
-    assert outcome.lost_by_marks == 0
-    assert outcome.agrees is True
-
-
-def test_lost_writes_are_counted_per_writer() -> None:
-    """Five acknowledged, counter 2: three lost, and the markers say whose."""
-    outcome = measure(
-        [tally(0, ["w0.0", "w0.1", "w0.2"]), tally(1, ["w1.0", "w1.1"])],
         0,
-        {"n": 2, MARKS: ["w1.0", "w0.2"]},
-        COUNTER,
-        MARKS,
     )
+
+
+def test_identical_acknowledged_writes_that_moved_the_counter_once_are_lost() -> None:
+    """Five acknowledged, counter 2: three lost, with no writer id needed to see it."""
+    outcome = measure([tally(0, 3), tally(1, 2)], 0, {"n": 2}, COUNTER)
     assert outcome.lost == 3
-    assert outcome.lost_by_marks == 3
-    assert [w.lost for w in outcome.writers] == [2, 1]
-    assert per_writer(outcome.writers) == "w0 3/1, w1 2/1"
+    assert per_writer(outcome.writers) == [
+        {"writer": 0, "acknowledged": 3, "refused": 0, "server_errors": 0},
+        {"writer": 1, "acknowledged": 2, "refused": 0, "server_errors": 0},
+    ]
 
 
-def test_a_write_that_landed_unacknowledged_is_told_apart() -> None:
-    """A timed-out write that landed: the markers name it, the two measures differ by it."""
-    outcome = measure(
-        [tally(0, ["w0.0", "w0.1"]), WriterTally(1, unanswered=["w1.0"])],
-        0,
-        {"n": 2, MARKS: ["w1.0", "w0.1"]},
-        COUNTER,
-        MARKS,
-    )
-    assert outcome.unacknowledged == ("w1.0",)
-    assert outcome.lost == 0  # two acknowledged, counter 2...
-    assert outcome.lost_by_marks == 1  # ...but w0.0 is gone, and w1.0 took its place
+def test_an_unanswered_write_may_explain_an_extra_increment() -> None:
+    """Two acknowledged and one unanswered, counter 3: nothing lost, nothing unexplained."""
+    outcome = measure([tally(0, 2), tally(1, 0, unanswered=1)], 0, {"n": 3}, COUNTER)
+    assert (outcome.lost, outcome.unexplained) == (0, 0)
+    more = measure([tally(0, 2)], 0, {"n": 3}, COUNTER)
+    assert more.unexplained == 1
 
 
-def test_without_markers_only_the_counter_measures() -> None:
-    """The API dropped the marker list: lost by counter only, agreement unknown."""
-    outcome = measure([tally(0, ["w0.0", "w0.1"])], 0, {"n": 1}, COUNTER, MARKS)
-    assert outcome.lost == 1
-    assert outcome.lost_by_marks is None
-    assert outcome.agrees is None
-    assert per_writer(outcome.writers) == "w0 2/?"
+def test_server_errors_are_counted_by_reads_and_writes() -> None:
+    """5xx answers to reads and to writes are both counted, apart."""
+    writer = WriterTally(0, acknowledged=1, writes=4, write_errors=3, reads=5, read_errors=1)
+    outcome = measure([writer], 0, {"n": 1}, COUNTER)
+    assert outcome.server_errors == 4
+    assert (outcome.total("write_errors"), outcome.total("writes")) == (3, 4)
+
+
+def test_repeated_answer_etags_are_counted() -> None:
+    """Two acknowledged answers with one ETag: one success too many for one version."""
+    first = WriterTally(0, acknowledged=2, answer_etags=['"a"', '"b"'])
+    second = WriterTally(1, acknowledged=2, answer_etags=['"b"', None])
+    assert measure([first, second], 0, {"n": 3}, COUNTER).repeated_etags == 1

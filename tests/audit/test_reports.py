@@ -20,13 +20,13 @@ RACE = {
     "careful": True,
     "acknowledged": 6,
     "refused": 0,
+    "server_errors": 1,
     "initial": 0,
     "final": 4,
     "lost": 2,
-    "lost_by_marks": 2,
     "per_writer": [
-        {"writer": 0, "acknowledged": 3, "survived": 1, "lost": 2, "refused": 0},
-        {"writer": 1, "acknowledged": 3, "survived": 3, "lost": 0, "refused": 0},
+        {"writer": 0, "acknowledged": 3, "refused": 0, "server_errors": 1},
+        {"writer": 1, "acknowledged": 3, "refused": 0, "server_errors": 0},
     ],
 }
 
@@ -49,6 +49,7 @@ def report() -> AuditReport:
         max_requests=400,
         results=tuple(results),
         cleanup=CleanupReport(created=3, deleted=2, left=("http://127.0.0.1:9/v1/notes/7",)),
+        notes=("POST /v1/notes -> 301, so the audit used /v1/notes/: POST there -> 201",),
     )
 
 
@@ -71,14 +72,19 @@ def test_json_has_every_check_with_its_weight() -> None:
     """--json: score, verdict counts, each check with title, weight, evidence and data."""
     data = json.loads(json.dumps(report().to_dict()))
     assert data["score"] == 75
-    assert data["verdicts"] == {"pass": 7, "warn": 0, "fail": 1, "skipped": 0}
+    assert data["verdicts"] == {"pass": 8, "warn": 0, "fail": 1, "skipped": 0}
     assert [c["id"] for c in data["checks"]] == [c.id for c in CHECKS]
-    assert data["checks"][4]["data"]["lost"] == 2
+    assert data["checks"][5]["data"]["lost"] == 2
+    assert data["notes"] == [
+        "POST /v1/notes -> 301, so the audit used /v1/notes/: POST there -> 201"
+    ]
     assert data["cleanup"] == {
         "created": 3,
         "deleted": 2,
         "left": ["http://127.0.0.1:9/v1/notes/7"],
         "kept": False,
+        "unlocated": 0,
+        "unanswered_posts": 0,
     }
 
 
@@ -93,6 +99,7 @@ def test_terminal_table() -> None:
     assert "score 75/100" in text
     assert "cleanup: 2 of 3 test resources deleted" in text
     assert "left behind: http://127.0.0.1:9/v1/notes/7" in text
+    assert "note: POST /v1/notes -> 301, so the audit used /v1/notes/" in text
 
 
 def test_html_is_self_contained_and_escaped() -> None:
@@ -106,3 +113,5 @@ def test_html_is_self_contained_and_escaped() -> None:
     assert "/v1/&lt;notes&gt;" in page
     assert not re.search(r"""\b(src|href)\s*=|<link|@import|url\(""", page)
     assert "2 lost" in page
+    assert "1 server errors" in page
+    assert "note: POST /v1/notes -&gt; 301" in page

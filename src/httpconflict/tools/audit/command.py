@@ -9,21 +9,27 @@ from .._arguments import output_file, seconds, whole_number
 
 DESCRIPTION = """\
 Audit a live JSON API's conflict handling from outside. Give the URL of a
-collection (POST there creates a resource); the audit creates its own test
-resources, checks ETags, 304, If-Match, 428, a lost-update race of careful
-clients, duplicate POSTs with and without an Idempotency-Key, a duplicate
-unique value (with --unique) and problem+json error bodies, then deletes
-what it created. At most --max-requests requests, within --timeout seconds.
+collection (POST there creates a resource; a redirect that only adds or
+drops its trailing slash is followed). The audit creates its own test
+resources and checks ETags, 304, writes and DELETEs naming a stale version
+or none, a lost-update race of careful clients writing a pure counter,
+duplicate POSTs with and without an Idempotency-Key, a duplicate unique
+value (with --unique) and problem+json error bodies, then deletes what it
+created, even when it stops early. A version is named as the API takes it:
+If-Match with its ETag, and the body's version member (CouchDB's _rev,
+django-concurrency's version) when a write shows one. Any 5xx answer fails
+its check. At most --max-requests requests, within --timeout seconds.
 """
 
 EPILOG = """\
 weights (score = 100 * sum(weight * credit) / sum(weight) over the checks that
-ran; credit: pass 1, warn 0.5, fail 0): etag 10, not-modified 5, if-match 20,
-precondition-required 10, lost-update 25, idempotency-key 15, unique 5,
-problem-json 10.
+ran; credit: pass 1, warn 0.5, fail 0): etag 5, not-modified 5, if-match 20,
+precondition-required 10, delete 10, lost-update 25, idempotency-key 15,
+unique 5, problem-json 5.
 
 exit status: 0 no check failed, 1 a check failed, 2 bad usage,
-3 the API could not be audited (unreachable, or no test resource could be made).
+3 the API could not be audited (unreachable, or no test resource could be made;
+what it made is deleted all the same).
 """
 
 
@@ -31,7 +37,8 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     """Add ``httpconflict audit``."""
     parser = commands.add_parser(
         "audit",
-        help="audit a live JSON API: ETags, If-Match, 428, lost updates, idempotency keys",
+        help="audit a live JSON API: ETags, stale writes and DELETEs, 428, lost updates, "
+        "idempotency keys",
         description=DESCRIPTION,
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -64,7 +71,8 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         "--counter",
         default="audit_count",
         metavar="FIELD",
-        help="whole-number field the race increments (default: audit_count)",
+        help="whole-number field the race increments and the write checks change "
+        "(default: audit_count)",
     )
     what.add_argument(
         "--write-method",

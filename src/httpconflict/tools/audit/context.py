@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from httpconflict import ETag
 
+from . import versions
+from .exchange import Exchange
 from .settings import AuditSettings
-from .target import Exchange, Target
+from .target import Target
+from .versions import Version
+
+#: The member a write changes when the resource has no counter.
+NOTE: Final = "audit_note"
 
 
 @dataclass
@@ -20,7 +27,11 @@ class AuditContext:
     precondition checks read and write; the race, the idempotency and the
     uniqueness checks create their own. `etag` is set by the ETag check:
     the header exactly as the API sent it (a careful client echoes it
-    back unchanged), and `parsed_etag` when it parses.
+    back unchanged), and `parsed_etag` when it parses. The if-match check
+    learns which body members carry the version (kept on the target,
+    whose cleanup names them too) and whether the API answers 2xx to a
+    stale write whose body equals the current state (`shortcut`, the
+    evidence).
     """
 
     settings: AuditSettings
@@ -30,6 +41,7 @@ class AuditContext:
     first_read: Exchange
     etag: str | None = None
     parsed_etag: ETag | None = None
+    shortcut: str | None = None
     _serial: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def uid(self) -> str:
@@ -44,3 +56,42 @@ class AuditContext:
     def offers_etags(self) -> bool:
         """Whether a careful client would send If-Match to this API."""
         return self.etag is not None
+
+    @property
+    def version_members(self) -> tuple[str, ...]:
+        """The body members that carry the version (``_rev``, ``version``), once learned."""
+        return self.target.version_members
+
+    @property
+    def careful(self) -> bool:
+        """Whether a client can name the version it read at all (header or body)."""
+        return self.offers_etags or bool(self.version_members)
+
+    def version(self, read: Exchange) -> Version:
+        """The version a GET answer shows."""
+        return Version.of(read, self.version_members)
+
+    def edit(self, current: Mapping[str, Any]) -> dict[str, Any]:
+        """A change to `current` that makes it differ: the counter plus one, else a note.
+
+        The counter is a member the API is known to keep when it is there;
+        a note may be dropped by an API with a fixed schema.
+        """
+        count = current.get(self.settings.counter)
+        if isinstance(count, int) and not isinstance(count, bool):
+            return {self.settings.counter: count + 1}
+        return {NOTE: f"audit {self.uid()}"}
+
+    def body(
+        self, current: Mapping[str, Any], changes: Mapping[str, Any], version: Version | None
+    ) -> dict[str, Any]:
+        """The body of a write that names `version` (None: a blind write)."""
+        return versions.body(
+            self.settings.write_method, current, changes, version, self.version_members
+        )
+
+    def headers(self, version: Version | None) -> dict[str, str]:
+        """The headers of a write that names `version` (None: a blind write)."""
+        if version is None:
+            return {}
+        return versions.careful_headers(version, etag=self.offers_etags)

@@ -13,6 +13,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .target import CleanupReport
+
 
 class AuditStopped(Exception):
     """A check had to stop; its verdict is "skipped" with this reason."""
@@ -35,4 +40,11 @@ class Unreachable(NoAnswer):
 
 
 class CannotAudit(Exception):
-    """The audit cannot run against this URL (unreachable, or no resource could be created)."""
+    """The audit cannot run against this URL (unreachable, or no resource could be created).
+
+    `cleanup` says what became of what the audit created before it stopped.
+    """
+
+    def __init__(self, message: str, cleanup: CleanupReport | None = None) -> None:
+        super().__init__(message)
+        self.cleanup = cleanup

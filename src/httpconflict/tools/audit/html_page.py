@@ -52,7 +52,9 @@ def render(report: AuditReport) -> str:
         f'<div class="url">{escape(report.url)}</div>',
         f'<p class="meta">score {"n/a" if score is None else score}/100 &middot; {counts} '
         f"&middot; {report.requests} requests (of at most {report.max_requests}) in "
-        f"{report.duration:.1f} s &middot; started {escape(report.started_at)}</p></div></div>",
+        f"{report.duration:.1f} s &middot; started {escape(report.started_at)}</p>",
+        "".join(f'<p class="meta">note: {escape(note)}</p>' for note in report.notes),
+        "</div></div>",
         "<h2>Checks</h2>",
         _checks_table(report),
         _race_section(report),
@@ -90,13 +92,13 @@ def _race_section(report: AuditReport) -> str:
     if race is None or "per_writer" not in race.data:
         return ""
     data = race.data
-    lost = data["lost"]
+    naming = "naming the version they read" if data["careful"] else "naming no version"
     return (
         "<h2>Lost-update race</h2>"
-        f"<p>{data['writers']} writers &times; {data['rounds']} read-modify-write attempts "
-        f"{'with' if data['careful'] else 'without'} If-Match: <strong>{data['acknowledged']}"
-        f"</strong> writes acknowledged, counter {data['initial']} &rarr; {data['final']}, "
-        f"<strong>{lost} lost</strong>; {data['refused']} refused as stale.</p>"
+        f"<p>{data['writers']} writers &times; {data['rounds']} read-modify-write attempts of "
+        f"one counter, {naming}: <strong>{data['acknowledged']}</strong> writes acknowledged, "
+        f"counter {data['initial']} &rarr; {data['final']}, <strong>{data['lost']} lost</strong>; "
+        f"{data['refused']} refused as stale; {data['server_errors']} server errors.</p>"
         + svg.writer_bars(data["per_writer"])
     )
 
@@ -119,4 +121,8 @@ def _cleanup(report: AuditReport) -> str:
     else:
         text = f"{cleanup.deleted} of {cleanup.created} test resources deleted."
     left = "".join(f"<li><code>{escape(url)}</code></li>" for url in cleanup.left)
+    if cleanup.unlocated:
+        left += f"<li>{cleanup.unlocated} resource(s) whose URL the audit could not learn</li>"
+    if cleanup.unanswered:
+        left += f"<li>maybe: {cleanup.unanswered} POST(s) got no answer</li>"
     return f"<p>{text}</p>" + (f"<ul>{left}</ul>" if left else "")

@@ -15,7 +15,7 @@ from typing import Any
 
 from .catalog import IDEMPOTENCY_KEY
 from .context import AuditContext
-from .target import Exchange
+from .exchange import Exchange
 from .verdict import CheckResult, Verdict
 
 CHECK = IDEMPOTENCY_KEY.id
@@ -66,8 +66,7 @@ async def check_idempotency_key(ctx: AuditContext) -> CheckResult:
         f"{replayed} of {len(retries)} retries replayed the first answer"
         + (f", {marked} marked Idempotent-Replayed: true" if marked else ""),
         f"without a key, {times} identical POSTs created {created_without_key} resource(s) "
-        f"(statuses {', '.join(str(a.status) for a in plain)}): only a key makes a retried "
-        "POST safe",
+        f"(statuses {', '.join(str(a.status) for a in plain)})",
     ]
     verdict = Verdict.PASS
     if created_with_key > 1:

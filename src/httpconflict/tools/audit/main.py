@@ -47,8 +47,18 @@ def main(args: argparse.Namespace) -> int:
         print(
             f"httpconflict audit: cannot audit {settings.collection_url}: {error}", file=sys.stderr
         )
+        cleanup = error.cleanup
+        if cleanup is not None and (cleanup.created or cleanup.unanswered):
+            for line in cleanup.lines():
+                print(f"httpconflict audit: {line.strip()}", file=sys.stderr)
         if args.json:
-            print_json({"url": settings.collection_url, "error": str(error)})
+            print_json(
+                {
+                    "url": settings.collection_url,
+                    "error": str(error),
+                    "cleanup": None if cleanup is None else cleanup.to_dict(),
+                }
+            )
         return FAILED
     if args.html:
         try:

@@ -1,21 +1,31 @@
-"""The write checks: is a stale If-Match refused, and is a write without one?
+"""The write checks: is a stale write refused, and is a write that names no version?
 
-Every write here changes the same member (``audit_note``) to a new value,
-so no write equals the state already stored (RFC 9110 §13.1.1 lets a
-server answer 2xx to a stale write that asks for the current state) and
-a merging PATCH cannot apply a stale change as a non-overlapping merge.
+Theory of operation: the if-match check first writes naming the version
+it just read (as the API takes it: If-Match, and the body's members as
+read), reads the result back, and learns from it which body members the
+server changed by itself (`versions.detect_members`): those carry the
+version. Then it writes again naming the version read *before* that
+write: really stale, in the header and in the body alike. Each write
+changes a member the API keeps (the counter, when the resource has one)
+to a value it does not hold, and each is read back, so the report says
+what the resource holds, not what the answer claimed. When the stale
+write is refused, one more stale write whose body equals the current
+state tells whether the API answers 2xx to an identical body without
+checking the precondition (the content-equality shortcut).
 """
 
 from __future__ import annotations
 
-from typing import Any, Final
+from collections.abc import Mapping
+from typing import Any
 
 from .catalog import IF_MATCH, PRECONDITION_REQUIRED
 from .context import AuditContext
-from .target import Exchange
+from .exchange import Exchange
 from .verdict import CheckResult, Verdict
+from .versions import Version, detect_members
 
-NOTE: Final = "audit_note"
+CHECK = IF_MATCH.id
 
 
 async def _read(ctx: AuditContext, check: str) -> tuple[Exchange, dict[str, Any]]:
@@ -23,77 +33,160 @@ async def _read(ctx: AuditContext, check: str) -> tuple[Exchange, dict[str, Any]
     return answer, answer.document() or {}
 
 
+def _holds(state: Mapping[str, Any], changes: Mapping[str, Any]) -> bool:
+    return all(state.get(name) == value for name, value in changes.items())
+
+
+def _status(answer: Exchange) -> str:
+    return f"{answer.status} (a server error)" if answer.status >= 500 else str(answer.status)
+
+
+def _named(ctx: AuditContext, version: Version) -> str:
+    if not ctx.careful:
+        return "no version: the API sends no ETag and no version member"
+    return version.describe(etag=ctx.offers_etags)
+
+
 async def check_if_match(ctx: AuditContext) -> CheckResult:
-    """Write with the current ETag (2xx), then with that now-stale ETag (412 or 409)."""
-    evidence: list[str] = []
-    data: dict[str, Any] = {}
-    read, current = await _read(ctx, IF_MATCH.id)
-    etag = read.header("etag") if ctx.etag is not None else None
-    current_refused = False
-    if etag is not None:
-        fresh = await ctx.target.write(
-            IF_MATCH.id, ctx.item_url, current, {NOTE: f"current {ctx.uid()}"}, {"If-Match": etag}
-        )
-        data["current_status"] = fresh.status
-        weak = ctx.parsed_etag is not None and ctx.parsed_etag.weak
-        if fresh.ok:
-            after, current = await _read(ctx, IF_MATCH.id)
-            evidence.append(f"a write with the current ETag in If-Match -> {fresh.status}")
-            if after.header("etag") == etag:
-                evidence.append(
-                    f"but the ETag stayed {etag} after the write changed the resource: "
-                    "an ETag that does not change cannot tell a stale write from a current one"
-                )
-                return CheckResult(IF_MATCH.id, Verdict.FAIL, tuple(evidence), data)
-        elif fresh.status in (409, 412) and weak:
-            current_refused = True
-            evidence.append(
-                f"a write with the current (weak) ETag in If-Match -> {fresh.status}: right "
-                "by RFC 9110 §13.1.1, but then no client can ever write conditionally"
-            )
-        else:
-            evidence.append(
-                f"a write with the current ETag {etag} in If-Match -> {fresh.status}: "
-                "a careful client cannot write at all"
-            )
-            return CheckResult(IF_MATCH.id, Verdict.FAIL, tuple(evidence), data)
-        stale = etag
-    else:
-        stale = f'"httpconflict-audit-stale-{ctx.uid()}"'
-        evidence.append(f"no usable ETag, so the stale one is made up: {stale}")
-    answer = await ctx.target.write(
-        IF_MATCH.id, ctx.item_url, current, {NOTE: f"stale {ctx.uid()}"}, {"If-Match": stale}
+    """Write naming the current version (2xx), then naming the version before it (412 or 409)."""
+    read, before = await _read(ctx, CHECK)
+    version = ctx.version(read)
+    changes = ctx.edit(before)
+    fresh = await ctx.target.write(
+        CHECK, ctx.item_url, ctx.body(before, changes, version), ctx.headers(version)
     )
+    data: dict[str, Any] = {"current_status": fresh.status}
+    said = f"a write naming the version just read ({_named(ctx, version)}) -> {_status(fresh)}"
+    weak = ctx.parsed_etag is not None and ctx.parsed_etag.weak
+    if not fresh.ok:
+        if not (fresh.status in (409, 412) and weak):
+            return CheckResult(CHECK, Verdict.FAIL, (said + ": refused",), data)
+        # RFC 9110 §13.1.1: "An origin server MUST use the strong comparison
+        # function when comparing entity tags for If-Match".
+        refusal = (
+            said + ": right by RFC 9110 §13.1.1 for a weak ETag, but no write naming it can "
+            "succeed, so a stale one was not tried"
+        )
+        return CheckResult(CHECK, Verdict.WARN, (refusal,), data)
+    after_read, after = await _read(ctx, CHECK)
+    members = detect_members(before, after, changes)
+    ctx.target.version_members = members
+    data["version_members"] = list(members)
+    if members and ctx.settings.write_method == "PUT":
+        # The PUT sent the state as read, its version members with it.
+        said = f"a write naming the version just read ({_named(ctx, ctx.version(read))}) -> "
+        said += _status(fresh)
+    evidence = [said]
+    if not _holds(after, changes):
+        evidence.append(
+            f"the resource does not hold that write's {', '.join(changes)} afterwards: name a "
+            "whole-number member the API keeps with --counter"
+        )
+    if members:
+        evidence.append(
+            f"the server changed {', '.join(members)} on that write by itself: the body "
+            "carries the version, so the audit's writes name it there too"
+        )
+    stale = Version.of(read, members)
+    etag_moved = after_read.header("etag") != read.header("etag")
+    if ctx.offers_etags and not etag_moved and not members:
+        evidence.append(
+            f"but the ETag stayed {read.header('etag')} after the write changed the resource: "
+            "no version a client can send tells the old state from the new one"
+        )
+        return CheckResult(CHECK, Verdict.FAIL, tuple(evidence), data)
+    return await _stale(ctx, stale, evidence, data)
+
+
+async def _stale(
+    ctx: AuditContext, stale: Version, evidence: list[str], data: dict[str, Any]
+) -> CheckResult:
+    """Write naming the version read before the last change; read back what happened."""
+    _, current = await _read(ctx, CHECK)
+    changes = ctx.edit(current)
+    headers = ctx.headers(stale)
+    if ctx.careful:
+        named = f"the version read before the last change ({_named(ctx, stale)})"
+        newer = " in place of the newer version"
+    else:
+        made_up = f'"httpconflict-audit-stale-{ctx.uid()}"'
+        headers = {"If-Match": made_up}
+        named = f"a made-up version (If-Match: {made_up})"
+        newer = ""
+    answer = await ctx.target.write(CHECK, ctx.item_url, ctx.body(current, changes, stale), headers)
     data["stale_status"] = answer.status
-    said = f"a write with the stale If-Match: {stale} -> {answer.status}"
+    _, after = await _read(ctx, CHECK)
+    held = data["stale_applied"] = _holds(after, changes)
+    said = f"a write naming {named} -> {_status(answer)}"
     if answer.status in (409, 412):
         # RFC 9110 §13.1.1: "An origin server that receives an If-Match header
         # field MUST evaluate the condition ... If the field value is a list
         # of entity tags, the condition is false if none of the listed tags
         # match the entity tag of the selected representation."
-        evidence.append(
-            said + (" (refused)" if answer.status == 412 else " (refused as a conflict)")
-        )
-        verdict = Verdict.WARN if current_refused else Verdict.PASS
-        return CheckResult(IF_MATCH.id, verdict, tuple(evidence), data)
+        refused = " (refused)" if answer.status == 412 else ", refused as a conflict"
+        evidence.append(said + refused)
+        verdict = await _identical(ctx, stale, headers, after, evidence, data)
+        return CheckResult(CHECK, verdict, tuple(evidence), data)
     if answer.ok:
         evidence.append(
-            said + ": applied; the API ignores If-Match, so a writer who read an old "
-            "version silently overwrites newer changes"
+            said + f": applied, the resource now holds it{newer}"
+            if held
+            else said + ": a success answer, yet the resource does not hold the write"
         )
+    elif answer.status >= 500:
+        kept = "it does not hold the write" if not held else "yet it holds the write"
+        evidence.append(said + f"; the resource read back: {kept}")
     else:
         evidence.append(said + ", neither 412 nor 409")
-    return CheckResult(IF_MATCH.id, Verdict.FAIL, tuple(evidence), data)
+    return CheckResult(CHECK, Verdict.FAIL, tuple(evidence), data)
+
+
+async def _identical(
+    ctx: AuditContext,
+    stale: Version,
+    headers: Mapping[str, str],
+    current: Mapping[str, Any],
+    evidence: list[str],
+    data: dict[str, Any],
+) -> Verdict:
+    """The stale version again, with a body equal to the current state: WARN if it gets 2xx."""
+    same = {name: current.get(name) for name in ctx.edit(current)}
+    answer = await ctx.target.write(CHECK, ctx.item_url, ctx.body(current, same, stale), headers)
+    data["identical_stale_status"] = answer.status
+    said = f"the same stale version with a body equal to the current state -> {_status(answer)}"
+    if not answer.ok:
+        evidence.append(said + " (refused too: the body does not decide)")
+        return Verdict.PASS
+    # RFC 9110 §13.1.1 allows a 2xx when "the change requested by the user
+    # agent has already succeeded", but a body equal to the current state
+    # does not show that: a concurrent writer who read the same version
+    # and made the same change sends exactly this request.
+    ctx.shortcut = (
+        f"a stale write with a body equal to the current state -> {answer.status}, "
+        "a different stale write -> "
+        f"{data['stale_status']}: the content-equality shortcut"
+    )
+    evidence.append(
+        said + ": the content-equality shortcut (answered as already applied by comparing "
+        "the body, without checking the version it names)"
+    )
+    return Verdict.WARN
 
 
 async def check_precondition_required(ctx: AuditContext) -> CheckResult:
-    """A write to an existing resource without If-Match answers 428."""
+    """A write to an existing resource naming no version answers 428."""
     check = PRECONDITION_REQUIRED.id
     _, current = await _read(ctx, check)
-    answer = await ctx.target.write(check, ctx.item_url, current, {NOTE: f"blind {ctx.uid()}"})
-    data = {"status": answer.status}
+    changes = ctx.edit(current)
+    answer = await ctx.target.write(check, ctx.item_url, ctx.body(current, changes, None))
+    _, after = await _read(ctx, check)
+    held = _holds(after, changes)
+    data = {"status": answer.status, "applied": held}
     method = ctx.settings.write_method
-    said = f"{method} without If-Match -> {answer.status}"
+    without = "without If-Match" + (
+        f" and without {', '.join(ctx.version_members)}" if ctx.version_members else ""
+    )
+    said = f"{method} {without} -> {_status(answer)}"
     if answer.status == 428:
         # RFC 6585 §3: 428 "indicates that the origin server requires the
         # request to be conditional ... to avoid the 'lost update' problem".
@@ -103,15 +196,20 @@ async def check_precondition_required(ctx: AuditContext) -> CheckResult:
             check,
             Verdict.FAIL,
             (
-                said + ": blind writes are accepted (last writer wins), so a client "
-                "that never read the current version overwrites it",
+                said
+                + (
+                    ": accepted, and the resource holds it: a write that names no version "
+                    "replaced the current one"
+                    if held
+                    else ": accepted (the resource does not show the change)"
+                ),
             ),
             data,
         )
     if answer.status in (404, 405, 501):
         return CheckResult(check, Verdict.SKIPPED, (said + f": the API does not take {method}",))
     if answer.status >= 500:
-        return CheckResult(check, Verdict.FAIL, (said + ": a server error",), data)
+        return CheckResult(check, Verdict.FAIL, (said,), data)
     return CheckResult(
         check,
         Verdict.WARN,

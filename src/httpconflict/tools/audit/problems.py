@@ -18,7 +18,7 @@ from httpconflict import ProblemDetails
 
 from .catalog import PROBLEM_JSON
 from .context import AuditContext
-from .target import Exchange
+from .exchange import Exchange
 from .verdict import CheckResult, Verdict
 
 CHECK = PROBLEM_JSON.id
@@ -89,9 +89,9 @@ def summarize(answers: Iterable[Exchange]) -> tuple[Counter[Shape], list[str]]:
 
 async def check_problem_json(ctx: AuditContext) -> CheckResult:
     """Every error answer seen is application/problem+json with a valid problem object."""
-    base = ctx.settings.collection_url.rstrip("/")
+    base = ctx.target.collection_url.rstrip("/")
     await ctx.target.send(CHECK, "GET", f"{base}/httpconflict-audit-absent-{ctx.uid()}")
-    await ctx.target.send(CHECK, "POST", ctx.settings.collection_url, content=b'{"unclosed')
+    await ctx.target.send(CHECK, "POST", ctx.target.collection_url, content=b'{"unclosed')
     errors = [a for a in ctx.target.exchanges if a.status >= 400]
     if not errors:
         return CheckResult(CHECK, Verdict.SKIPPED, ("no error answer was seen",))

@@ -1,14 +1,15 @@
-"""The lost-update race: concurrent read-modify-write clients on one resource.
+"""The lost-update race: concurrent read-modify-write clients of one pure counter.
 
-Theory of operation: the audit creates a resource with a counter at 0
-and an empty marker list, then starts ``--writers`` clients at once. Each
-makes ``--rounds`` attempts: GET, then write the counter plus one and its
-own write id appended to the markers. The clients are careful: when the
-API offers ETags they send the one they read in If-Match, and after a
-refusal (412 or 409) their next attempt starts from a fresh GET. What
-is lost anyway is counted exactly (`race_tally`). The request count is
-fixed in advance, ``2 * writers * rounds`` plus three, and shrinks the
-rounds to fit the budget that is left.
+Theory of operation: the audit creates a resource with a counter at 0,
+then starts ``--writers`` clients at once. Each makes ``--rounds``
+attempts: GET, then write the counter it read plus one (`race_tally`
+says why nothing else). The clients are careful: they name the version
+they read as the API takes it (If-Match when it sends ETags, its version
+members in the body), and after a refusal (412 or 409) their next
+attempt starts from a fresh GET. What is lost anyway is counted exactly,
+and every 5xx answer fails the race whatever the count says. The request
+count is fixed in advance, ``2 * writers * rounds`` plus three, and
+shrinks the rounds to fit the budget that is left.
 """
 
 from __future__ import annotations
@@ -20,8 +21,7 @@ from .budget import CLEANUP_REQUESTS
 from .catalog import LOST_UPDATE
 from .context import AuditContext
 from .errors import BudgetSpent, DeadlineReached, NoAnswer
-from .race_tally import RaceOutcome, WriterTally, measure, next_state, per_writer
-from .settings import MARKS
+from .race_tally import RaceOutcome, WriterTally, measure, next_count, per_writer
 from .verdict import CheckResult, Verdict
 
 CHECK = LOST_UPDATE.id
@@ -37,15 +37,14 @@ async def check_lost_update(ctx: AuditContext) -> CheckResult:
     )
     if rounds < 1:
         return CheckResult(CHECK, Verdict.SKIPPED, ("not enough request budget left for the race",))
-    body = {**ctx.new_body(), settings.counter: 0, MARKS: []}
+    body = {**ctx.new_body(), settings.counter: 0}
     created, url = await ctx.target.create(CHECK, body)
     if url is None:
         return CheckResult(
             CHECK, Verdict.SKIPPED, (f"could not create the race's resource: {created.summary()}",)
         )
     start = await ctx.target.send(CHECK, "GET", url)
-    state = start.document() or {}
-    if state.get(settings.counter) != 0:
+    if (start.document() or {}).get(settings.counter) != 0:
         return CheckResult(
             CHECK,
             Verdict.SKIPPED,
@@ -54,36 +53,34 @@ async def check_lost_update(ctx: AuditContext) -> CheckResult:
                 "sent; name a whole-number field it keeps with --counter",
             ),
         )
-    careful = ctx.offers_etags
     tallies = [WriterTally(writer) for writer in range(settings.writers)]
-    await asyncio.gather(*(_writer(ctx, url, tally, rounds, careful) for tally in tallies))
+    await asyncio.gather(*(_writer(ctx, url, tally, rounds) for tally in tallies))
     end = await ctx.target.send(CHECK, "GET", url)
     try:
-        outcome = measure(tallies, 0, end.document() or {}, settings.counter, MARKS)
+        outcome = measure(tallies, 0, end.document() or {}, settings.counter)
     except ValueError as error:
         return CheckResult(CHECK, Verdict.FAIL, (f"after the race, {error}",))
-    return _verdict(outcome, rounds=rounds, careful=careful, tallies=tallies)
+    return _verdict(ctx, outcome, rounds)
 
 
-async def _writer(
-    ctx: AuditContext, url: str, tally: WriterTally, rounds: int, careful: bool
-) -> None:
-    for attempt in range(rounds):
-        write_id = f"w{tally.writer}.{attempt}"
+async def _writer(ctx: AuditContext, url: str, tally: WriterTally, rounds: int) -> None:
+    counter = ctx.settings.counter
+    for _ in range(rounds):
         try:
             read = await ctx.target.send(CHECK, "GET", url)
+            tally.reads += 1
             if read.status != 200:
                 tally.statuses[read.status] += 1
+                tally.read_errors += read.status >= 500
                 continue
             current = read.document() or {}
-            changes = next_state(current, ctx.settings.counter, MARKS, write_id)
-            etag = read.header("etag") if careful else None
-            headers = {"If-Match": etag} if etag else None
+            version = ctx.version(read) if ctx.careful else None
+            body = ctx.body(current, {counter: next_count(current, counter)}, version)
             try:
-                answer = await ctx.target.write(CHECK, url, current, changes, headers)
+                answer = await ctx.target.write(CHECK, url, body, ctx.headers(version))
             except NoAnswer:
-                # The write may have landed: the markers will tell.
-                tally.unanswered.append(write_id)
+                # The write may have landed: the counter will tell.
+                tally.unanswered += 1
                 continue
         except (BudgetSpent, DeadlineReached, NoAnswer) as stop:
             tally.stopped = str(stop)
@@ -92,80 +89,96 @@ async def _writer(
             tally.stopped = "the resource lost its counter"
             return
         tally.statuses[answer.status] += 1
+        tally.writes += 1
         if answer.ok:
-            tally.acknowledged.append(write_id)
+            tally.acknowledged += 1
+            tally.answer_etags.append(answer.header("etag"))
         elif answer.status in (409, 412):
             tally.refused += 1
+        elif answer.status >= 500:
+            tally.write_errors += 1
 
 
-def _verdict(
-    outcome: RaceOutcome, *, rounds: int, careful: bool, tallies: list[WriterTally]
-) -> CheckResult:
+def _how(ctx: AuditContext) -> str:
+    members = ", ".join(ctx.version_members)
+    if ctx.offers_etags and members:
+        return f"the clients named the version they read: If-Match, and {members} in the body"
+    if ctx.offers_etags:
+        return "the clients sent the ETag they read in If-Match"
+    if members:
+        return f"the clients sent the version they read in the body ({members})"
+    return "the API offers no ETag and no version member, so the clients named no version"
+
+
+def _verdict(ctx: AuditContext, outcome: RaceOutcome, rounds: int) -> CheckResult:
     writers = len(outcome.writers)
-    how = (
-        "the clients sent the ETag they read in If-Match"
-        if careful
-        else "the API offers no usable ETag, so the clients wrote without If-Match"
-    )
+    statuses = ", ".join(f"{s} x{n}" for s, n in sorted(outcome.statuses.items()))
     evidence = [
-        f"{writers} writers x {rounds} read-modify-write attempts; {how}",
+        f"{writers} writers x {rounds} read-modify-write attempts of one counter, each "
+        "writing only the count it read plus one; " + _how(ctx),
         f"{outcome.acknowledged} writes acknowledged (2xx), {outcome.refused} refused as stale "
-        f"(409/412), counter {outcome.initial} -> {outcome.final}",
+        f"(409/412), counter {outcome.initial} -> {outcome.final}; answers: {statuses or 'none'}",
     ]
-    stopped = {t.stopped for t in tallies if t.stopped}
+    stopped = {t.stopped for t in outcome.writers if t.stopped}
     evidence.extend(f"a writer stopped early: {reason}" for reason in sorted(stopped))
-    unanswered = sum(len(t.unanswered) for t in tallies)
-    if unanswered:
-        evidence.append(f"{unanswered} writes got no answer ({len(outcome.unacknowledged)} landed)")
+    if outcome.unanswered:
+        evidence.append(f"{outcome.unanswered} writes got no answer (they may have landed)")
     data: dict[str, Any] = {
         "writers": writers,
         "rounds": rounds,
-        "careful": careful,
+        "careful": ctx.careful,
+        "version_members": list(ctx.version_members),
         "acknowledged": outcome.acknowledged,
         "refused": outcome.refused,
+        "server_errors": outcome.server_errors,
+        "unanswered": outcome.unanswered,
         "initial": outcome.initial,
         "final": outcome.final,
         "lost": outcome.lost,
-        "lost_by_marks": outcome.lost_by_marks,
-        "markers_agree": outcome.agrees,
+        "repeated_etags": outcome.repeated_etags,
         "statuses": {str(k): v for k, v in sorted(outcome.statuses.items())},
-        "per_writer": [
-            {
-                "writer": w.writer,
-                "acknowledged": w.acknowledged,
-                "survived": w.survived,
-                "lost": w.lost,
-                "refused": w.refused,
-            }
-            for w in outcome.writers
-        ],
+        "per_writer": per_writer(outcome.writers),
     }
-    by_marks = outcome.lost_by_marks
-    if by_marks is None:
-        evidence.append("the API dropped the marker list, so only the counter measures")
-    else:
-        evidence.append(f"markers (acknowledged/survived): {per_writer(outcome.writers)}")
-    if outcome.lost > 0 or (by_marks or 0) > 0:
-        lost = max(outcome.lost, by_marks or 0)
+    verdict = Verdict.PASS
+    if outcome.lost > 0:
+        verdict = Verdict.FAIL
+        at_least = "at least " if outcome.unanswered else ""
         evidence.insert(
             0,
-            f"LOST {lost} of {outcome.acknowledged} acknowledged updates "
-            f"({outcome.acknowledged} - {outcome.final - outcome.initial} counted"
-            + (f"; {by_marks} missing from the markers)" if by_marks is not None else ")"),
+            f"LOST {at_least}{outcome.lost} of {outcome.acknowledged} acknowledged updates: "
+            f"{outcome.acknowledged} acknowledged, the counter moved {outcome.moved}",
         )
-        return CheckResult(CHECK, Verdict.FAIL, tuple(evidence), data)
+        if outcome.repeated_etags:
+            evidence.append(
+                f"{outcome.repeated_etags} acknowledged writes were answered with an ETag "
+                "another acknowledged write had already been given"
+            )
+        if ctx.shortcut is not None:
+            evidence.append("the if-match check saw " + ctx.shortcut)
+    if outcome.server_errors:
+        verdict = Verdict.FAIL
+        errors = [
+            f"{outcome.total(kind + '_errors')} of {outcome.total(kind + 's')} {kind}s"
+            for kind in ("write", "read")
+            if outcome.total(kind + "_errors")
+        ]
+        evidence.insert(
+            0 if outcome.lost == 0 else 1,
+            f"SERVER ERRORS: {' and '.join(errors)} answered 5xx",
+        )
+    if verdict is Verdict.FAIL:
+        return CheckResult(CHECK, verdict, tuple(evidence), data)
     if outcome.acknowledged == 0:
         evidence.insert(0, "no write was acknowledged, so nothing could be measured")
         return CheckResult(CHECK, Verdict.WARN, tuple(evidence), data)
-    if outcome.agrees is False or outcome.lost < 0:
+    if outcome.unexplained:
         evidence.insert(
             0,
-            f"the counter moved {outcome.final - outcome.initial} times but "
-            f"{outcome.marked} writes are marked: writes landed unacknowledged or the API "
-            "changed the data itself",
+            f"the counter moved {outcome.moved} times for {outcome.acknowledged} acknowledged "
+            "writes: the API changed it some other way",
         )
         return CheckResult(CHECK, Verdict.WARN, tuple(evidence), data)
     evidence.insert(0, f"no update lost: {outcome.acknowledged} acknowledged, all counted")
-    if careful and outcome.refused == 0:
+    if ctx.careful and outcome.refused == 0:
         evidence.append("no write was refused: the writers may not have overlapped")
-    return CheckResult(CHECK, Verdict.PASS, tuple(evidence), data)
+    return CheckResult(CHECK, verdict, tuple(evidence), data)

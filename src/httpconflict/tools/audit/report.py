@@ -22,6 +22,8 @@ class AuditReport:
     max_requests: int
     results: tuple[CheckResult, ...]
     cleanup: CleanupReport
+    #: How the audit found the URLs it used (a trailing-slash redirect followed).
+    notes: tuple[str, ...] = ()
 
     @property
     def score(self) -> int | None:
@@ -60,10 +62,6 @@ class AuditReport:
                 for r in self.results
             ],
             "weights": {c.id: c.weight for c in CHECKS},
-            "cleanup": {
-                "created": self.cleanup.created,
-                "deleted": self.cleanup.deleted,
-                "left": list(self.cleanup.left),
-                "kept": self.cleanup.kept,
-            },
+            "notes": list(self.notes),
+            "cleanup": self.cleanup.to_dict(),
         }

@@ -37,45 +37,42 @@ def score_ring(score: int | None, size: int = 140) -> str:
 
 
 def writer_bars(writers: Sequence[Mapping[str, Any]]) -> str:
-    """Per writer: acknowledged writes as a bar, the part that survived in green, lost in red."""
+    """Per writer, one stacked bar of its writes: acknowledged, refused, server errors."""
     if not writers:
         return ""
-    top = max(max(int(w["acknowledged"]) for w in writers), 1)
+    parts_of = ("acknowledged", "refused", "server_errors")
+    colours = {"acknowledged": GREEN, "refused": GREY, "server_errors": RED}
+    top = max(max(sum(int(w.get(k, 0)) for k in parts_of) for w in writers), 1)
     bar, gap, height, base = 26, 14, 160, 20
-    width = 50 + len(writers) * (bar + gap)
+    width = max(50 + len(writers) * (bar + gap), 330)
+    floor = base + height
     parts = [
-        svg_open(width, height + base + 30, "acknowledged and surviving writes per writer"),
+        svg_open(width, height + base + 30, "each writer's writes: acknowledged, refused, 5xx"),
         f'<text x="0" y="12" font-size="11" fill="{MUTED}">writes (max {top})</text>',
     ]
     for index, writer in enumerate(writers):
         x = 40 + index * (bar + gap)
-        acknowledged = int(writer["acknowledged"])
-        survived = writer.get("survived")
-        kept = acknowledged if survived is None else int(survived)
-        full = height * acknowledged / top
-        ok = height * kept / top
-        floor = base + height
-        parts.append(
-            f'<rect x="{x}" y="{floor - full:.1f}" width="{bar}" height="{full:.1f}" '
-            f'fill="{RED}"><title>writer {writer["writer"]}: {acknowledged} '
-            f"acknowledged, {kept} survived</title></rect>"
-        )
-        parts.append(
-            f'<rect x="{x}" y="{floor - ok:.1f}" width="{bar}" height="{ok:.1f}" fill="{GREEN}"/>'
-        )
+        y = float(floor)
+        counts = {k: int(writer.get(k, 0)) for k in parts_of}
+        for kind in parts_of:
+            size = height * counts[kind] / top
+            y -= size
+            parts.append(
+                f'<rect x="{x}" y="{y:.1f}" width="{bar}" height="{size:.1f}" '
+                f'fill="{colours[kind]}"><title>writer {writer["writer"]}: {counts[kind]} '
+                f"{kind.replace('_', ' ')}</title></rect>"
+            )
         parts.append(
             f'<text x="{x + bar / 2}" y="{floor + 14}" text-anchor="middle" font-size="11">'
             f"w{escape(str(writer['writer']))}</text>"
         )
-    parts.append(
-        f'<line x1="36" y1="{base + height}" x2="{width}" y2="{base + height}" stroke="#757575"/>'
-    )
-    legend_y = base + height + 28
-    parts.append(
-        f'<rect x="40" y="{legend_y - 9}" width="10" height="10" fill="{GREEN}"/>'
-        f'<text x="54" y="{legend_y}" font-size="11">survived</text>'
-        f'<rect x="120" y="{legend_y - 9}" width="10" height="10" fill="{RED}"/>'
-        f'<text x="134" y="{legend_y}" font-size="11">lost</text>'
-    )
+    parts.append(f'<line x1="36" y1="{floor}" x2="{width}" y2="{floor}" stroke="#757575"/>')
+    legend_y = floor + 28
+    for offset, kind in zip((40, 150, 240), parts_of, strict=True):
+        parts.append(
+            f'<rect x="{offset}" y="{legend_y - 9}" width="10" height="10" '
+            f'fill="{colours[kind]}"/><text x="{offset + 14}" y="{legend_y}" '
+            f'font-size="11">{kind.replace("_", " ")}</text>'
+        )
     parts.append("</svg>")
     return "".join(parts)

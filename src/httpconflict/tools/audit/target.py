@@ -6,10 +6,12 @@ transport errors into `NoAnswer`/`Unreachable`, and records an
 `Exchange`: the checks read their answers from it, and the problem+json
 check reads every error answer of the whole audit from `exchanges`.
 `create` POSTs a body, learns the new item's URL (from ``Location``, else
-from the ``id`` member of the answer) and remembers it, with two requests
-reserved for its cleanup; `cleanup` deletes the remembered items,
-with If-Match from a fresh GET when the item has an ETag, since an API
-that requires preconditions requires them on DELETE too.
+from the ``id`` member of the answer, written the way the collection URL
+is: with a trailing slash when it has one, as Django REST framework's
+routers want) and remembers it, with two requests reserved for its
+cleanup; `cleanup` deletes the remembered items, naming the version a
+fresh GET shows in If-Match (the ETag, else the body's version member),
+since an API that requires preconditions requires them on DELETE too.
 """
 
 from __future__ import annotations
@@ -22,61 +24,14 @@ from urllib.parse import quote, urljoin
 
 import httpx
 
-from httpconflict import parse_media_type
-
 from .budget import CLEANUP_REQUESTS, Budget
 from .errors import AuditStopped, DeadlineReached, NoAnswer, Unreachable
+from .exchange import BODY_KEPT, Exchange
 from .settings import AuditSettings
+from .versions import Version
 
 JSON: Final = "application/json"
 MERGE_PATCH: Final = "application/merge-patch+json"
-#: Bytes of each answer body kept for the report and the problem+json check.
-BODY_KEPT: Final = 64 * 1024
-_NOT_JSON: Final = object()
-
-
-@dataclass(frozen=True, slots=True)
-class Exchange:
-    """One request the audit sent and the answer it got."""
-
-    check: str
-    method: str
-    url: str
-    status: int
-    headers: tuple[tuple[str, str], ...]
-    body: bytes
-
-    def header(self, name: str) -> str | None:
-        """The first value of header `name` (case-insensitive), or None."""
-        name = name.lower()
-        return next((value for key, value in self.headers if key == name), None)
-
-    @property
-    def ok(self) -> bool:
-        return 200 <= self.status < 300
-
-    @property
-    def media_type(self) -> str | None:
-        """The answer's ``type/subtype``, lower-cased, or None without Content-Type."""
-        value = self.header("content-type")
-        return parse_media_type(value)[0] if value else None
-
-    def json(self) -> Any:
-        """The body as JSON, or None when it is empty or not JSON."""
-        try:
-            return json.loads(self.body)
-        except ValueError:
-            return None
-
-    def document(self) -> dict[str, Any] | None:
-        """The body when it is a JSON object."""
-        value = self.json()
-        return value if isinstance(value, dict) else None
-
-    def summary(self) -> str:
-        """``PUT /v1/notes/1 -> 200``, for evidence."""
-        path = httpx.URL(self.url).raw_path.decode("ascii", "replace")
-        return f"{self.method} {path} -> {self.status}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +42,38 @@ class CleanupReport:
     deleted: int
     left: tuple[str, ...]
     kept: bool = False
+    #: Resources a POST made whose URL the audit could not learn: they cannot be deleted.
+    unlocated: int = 0
+    #: POSTs that got no answer: each may have made a resource the audit cannot know of.
+    unanswered: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "created": self.created,
+            "deleted": self.deleted,
+            "left": list(self.left),
+            "kept": self.kept,
+            "unlocated": self.unlocated,
+            "unanswered_posts": self.unanswered,
+        }
+
+    def lines(self) -> list[str]:
+        """The cleanup in sentences, for the terminal and stderr."""
+        if self.kept:
+            lines = [f"{self.created} test resources kept (--keep)"]
+        else:
+            lines = [f"cleanup: {self.deleted} of {self.created} test resources deleted"]
+        lines.extend(f"  left behind: {url}" for url in self.left)
+        if self.unlocated:
+            lines.append(
+                f"  left behind: {self.unlocated} resource(s) whose URL the audit could not learn"
+            )
+        if self.unanswered:
+            lines.append(
+                f"  maybe left behind: {self.unanswered} POST(s) got no answer, and may have "
+                "made a resource"
+            )
+        return lines
 
 
 class Target:
@@ -105,6 +92,16 @@ class Target:
         self.on_request = on_request
         self.exchanges: list[Exchange] = []
         self.created: list[str] = []
+        self.unlocated = 0
+        self.unanswered_posts = 0
+        #: Where the audit POSTs: the URL given, or where its trailing-slash redirect led.
+        self.collection_url = settings.collection_url
+        #: The body members that carry the version, once a check has learned them.
+        self.version_members: tuple[str, ...] = ()
+        #: Whether item URLs end with a slash; None: as the collection URL does.
+        self.item_slash: bool | None = None
+        #: What the report should know of how the URLs were found.
+        self.notes: list[str] = []
 
     async def send(
         self,
@@ -132,6 +129,10 @@ class Target:
         except httpx.ConnectError as error:
             raise Unreachable(f"{method} {url}: cannot connect ({error})") from error
         except httpx.TimeoutException as error:
+            # A POST that was sent and then timed out may have made a resource.
+            self.unanswered_posts += method == "POST" and not isinstance(
+                error, httpx.ConnectTimeout
+            )
             if timeout < self.budget.request_timeout:
                 # The deadline, not the API, cut this request short.
                 raise DeadlineReached(
@@ -139,6 +140,7 @@ class Target:
                 ) from error
             raise NoAnswer(f"{method} {url}: no answer within {timeout:.1f} s") from error
         except httpx.TransportError as error:
+            self.unanswered_posts += method == "POST"
             raise NoAnswer(f"{method} {url}: {type(error).__name__} {error}") from error
         finally:
             if self.on_request is not None:
@@ -160,15 +162,14 @@ class Target:
         """POST `body` to the collection; the answer and the new item's URL, if one was made."""
         self.budget.reserve(CLEANUP_REQUESTS)
         try:
-            answer = await self.send(
-                check, "POST", self.settings.collection_url, body=body, headers=headers
-            )
+            answer = await self.send(check, "POST", self.collection_url, body=body, headers=headers)
         except BaseException:
             self.budget.release(CLEANUP_REQUESTS)
             raise
         url = self.item_url(answer) if answer.ok else None
         if url is None or url in self.created:
             self.budget.release(CLEANUP_REQUESTS)
+            self.unlocated += answer.ok and url is None
         else:
             self.created.append(url)
         return answer, url
@@ -177,34 +178,49 @@ class Target:
         """Where the POST answer says the new item is: Location, else the id member."""
         location = answer.header("location")
         if location:
-            return urljoin(self.settings.collection_url, location)
+            return urljoin(self.collection_url, location)
         document = answer.document()
         item_id = document.get(self.settings.id_field) if document else None
         if isinstance(item_id, str | int) and not isinstance(item_id, bool):
-            base = self.settings.collection_url.rstrip("/")
-            return f"{base}/{quote(str(item_id), safe='')}"
+            base = self.collection_url.rstrip("/")
+            slash = self.item_slash
+            if slash is None:
+                slash = self.collection_url.endswith("/")
+            return f"{base}/{quote(str(item_id), safe='')}{'/' if slash else ''}"
         return None
+
+    def forget(self, url: str) -> None:
+        """The item is not at `url` after all: where it is cannot be known."""
+        self.created.remove(url)
+        self.budget.release(CLEANUP_REQUESTS)
+        self.unlocated += 1
+
+    def relocate(self, url: str, moved: str) -> None:
+        """The item at `url` is really at `moved`; item URLs end as `moved` does from now on."""
+        self.created = [moved if u == url else u for u in self.created]
+        self.item_slash = moved.endswith("/")
 
     async def write(
         self,
         check: str,
         url: str,
-        current: Mapping[str, Any],
-        changes: Mapping[str, Any],
+        body: Mapping[str, Any],
         headers: Mapping[str, str] | None = None,
     ) -> Exchange:
-        """Change `url`: PUT the whole new state, or PATCH the changes as a merge patch."""
+        """Change `url`: PUT `body` as the whole new state, or PATCH it as a merge patch."""
         if self.settings.write_method == "PATCH":
             return await self.send(
-                check, "PATCH", url, body=dict(changes), content_type=MERGE_PATCH, headers=headers
+                check, "PATCH", url, body=dict(body), content_type=MERGE_PATCH, headers=headers
             )
-        return await self.send(check, "PUT", url, body={**current, **changes}, headers=headers)
+        return await self.send(check, "PUT", url, body=dict(body), headers=headers)
 
     async def cleanup(self) -> CleanupReport:
         """Delete what the audit created, as far as the reserved budget and the API allow."""
+        unlocated, unanswered = self.unlocated, self.unanswered_posts
         if self.settings.keep:
             self.budget.release(self.budget.reserved)
-            return CleanupReport(len(self.created), 0, tuple(self.created), kept=True)
+            made = len(self.created) + unlocated
+            return CleanupReport(made, 0, tuple(self.created), True, unlocated, unanswered)
         left: list[str] = []
         for url in self.created:
             try:
@@ -214,14 +230,20 @@ class Target:
             if not gone:
                 left.append(url)
         self.budget.release(self.budget.reserved)
-        return CleanupReport(len(self.created), len(self.created) - len(left), tuple(left))
+        return CleanupReport(
+            len(self.created) + unlocated,
+            len(self.created) - len(left),
+            tuple(left),
+            unlocated=unlocated,
+            unanswered=unanswered,
+        )
 
     async def _delete(self, url: str) -> bool:
         current = await self.send("cleanup", "GET", url, cleanup=True)
         if current.status in (404, 410):
             self.budget.release(1)
             return True
-        etag = current.header("etag")
-        headers = {"If-Match": etag} if etag else None
+        version = Version.of(current, self.version_members).if_match()
+        headers = {"If-Match": version} if version else None
         answer = await self.send("cleanup", "DELETE", url, headers=headers, cleanup=True)
         return answer.ok or answer.status in (404, 410)

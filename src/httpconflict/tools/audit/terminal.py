@@ -25,6 +25,8 @@ def render(report: AuditReport, console: Console) -> None:
     from rich.text import Text
 
     table = Table(title=Text(f"httpconflict audit of {report.url}"), show_lines=True)
+    for note in report.notes:
+        console.print(Text(f"note: {note}"))
     table.add_column("check", ratio=2)
     table.add_column("verdict")
     table.add_column("weight", justify="right")
@@ -44,12 +46,5 @@ def render(report: AuditReport, console: Console) -> None:
     line.append("n/a" if score is None else f"{score}/100", style="bold")
     line.append(f"  ({counts}; {report.requests} requests in {report.duration:.1f} s)")
     console.print(line)
-    cleanup = report.cleanup
-    if cleanup.kept:
-        console.print(Text(f"{cleanup.created} test resources kept (--keep)"))
-    else:
-        console.print(
-            Text(f"cleanup: {cleanup.deleted} of {cleanup.created} test resources deleted")
-        )
-    for url in cleanup.left:
-        console.print(Text(f"  left behind: {url}", style="yellow"))
+    for said in report.cleanup.lines():
+        console.print(Text(said, style="yellow" if said.startswith(" ") else ""))

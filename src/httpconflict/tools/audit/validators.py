@@ -20,8 +20,8 @@ async def check_etag(ctx: AuditContext) -> CheckResult:
             ETAG.id,
             Verdict.FAIL,
             (
-                f"GET {ctx.item_url} answered without an ETag: a client has no version "
-                "to send in If-Match or If-None-Match",
+                f"GET {ctx.item_url} answered without an ETag header: there is none to "
+                "send in If-Match or If-None-Match",
             ),
             data,
         )
@@ -88,8 +88,8 @@ async def check_not_modified(ctx: AuditContext) -> CheckResult:
             Verdict.FAIL,
             (
                 f"GET with If-None-Match: {ctx.etag} (the current ETag) -> {answer.status} "
-                f"with {len(answer.body)} bytes: If-None-Match is ignored, so every "
-                "revalidation downloads the resource again",
+                f"with {len(answer.body)} bytes: the representation sent again instead of "
+                "304 Not Modified",
             ),
             data,
         )

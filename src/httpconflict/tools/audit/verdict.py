@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,3 +27,12 @@ class CheckResult:
     verdict: Verdict
     evidence: tuple[str, ...]
     data: Mapping[str, Any] = field(default_factory=dict)
+
+
+#: From worst to best, for combining the parts of one check.
+SEVERITY = (Verdict.FAIL, Verdict.WARN, Verdict.PASS, Verdict.SKIPPED)
+
+
+def worst(verdicts: Iterable[Verdict]) -> Verdict:
+    """The worst of `verdicts` (a failure outweighs a warning outweighs a pass)."""
+    return min(verdicts, key=SEVERITY.index, default=Verdict.SKIPPED)

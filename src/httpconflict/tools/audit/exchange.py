@@ -1,0 +1,58 @@
+"""One request the audit sent and the answer it got, as every check reads it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Final
+
+import httpx
+
+from httpconflict import parse_media_type
+
+#: Bytes of each answer body kept for the report and the problem+json check.
+BODY_KEPT: Final = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """One request the audit sent and the answer it got."""
+
+    check: str
+    method: str
+    url: str
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        """The first value of header `name` (case-insensitive), or None."""
+        name = name.lower()
+        return next((value for key, value in self.headers if key == name), None)
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    @property
+    def media_type(self) -> str | None:
+        """The answer's ``type/subtype``, lower-cased, or None without Content-Type."""
+        value = self.header("content-type")
+        return parse_media_type(value)[0] if value else None
+
+    def json(self) -> Any:
+        """The body as JSON, or None when it is empty or not JSON."""
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return None
+
+    def document(self) -> dict[str, Any] | None:
+        """The body when it is a JSON object."""
+        value = self.json()
+        return value if isinstance(value, dict) else None
+
+    def summary(self) -> str:
+        """``PUT /v1/notes/1 -> 200``, for evidence."""
+        path = httpx.URL(self.url).raw_path.decode("ascii", "replace")
+        return f"{self.method} {path} -> {self.status}"
