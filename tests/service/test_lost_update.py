@@ -10,7 +10,10 @@ If-Unmodified-Since alone, and `ConflictClient.update` (sync and async).
 
 The same clients against the blind-write path (no precondition, the
 server started with --blind-writes) lose increments: proof that the
-hammer can fail.
+hammer can fail. So does a store that checks the ETag in a read of its
+own and then updates the row whatever its ETag (check-then-write, tried
+by hand): it lost 50 to 104 of the 320 increments of each 16 x 20 hammer
+below, on SQLite and on PostgreSQL, and still 5 to 24 of 80 at 16 x 5.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from tests.backoff import backoff
 from tests.servers import ServiceProcess, start_service
 
 CLIENTS = 16
-INCREMENTS = 50
+INCREMENTS = 20
 JSON = {"content-type": "application/json"}
 MERGE = {"content-type": "application/merge-patch+json"}
 # One connection per client, kept alive: the kernel hands the 16 connections
@@ -104,9 +107,18 @@ def counter(base: str, url: str) -> int:
 
 
 def hammer(
-    base: str, write: Write, *, increments: int = INCREMENTS, seconds: float | None = None
+    base: str,
+    write: Write,
+    *,
+    increments: int = INCREMENTS,
+    seconds: float | None = None,
+    at_least: int = 0,
 ) -> tuple[int, Tally]:
     """16 clients, each `increments` times (or until `seconds` pass): read, write, retry.
+
+    With `seconds`, the clients go on past them until `at_least` writes
+    succeeded (for a minute at most): a busy machine slows the clients,
+    not what the test proves.
 
     A refusal (412, or 409 when a rebase clashed) sends the client back to
     read again after a short random pause that grows with each refusal in a
@@ -117,10 +129,17 @@ def hammer(
     tally = Tally()
     deadline = None if seconds is None else time.monotonic() + seconds
 
+    def going(done: int) -> bool:
+        if done >= increments:
+            return False
+        if deadline is None or time.monotonic() < deadline:
+            return True
+        return tally.successes < at_least and time.monotonic() < deadline + 60
+
     async def client() -> None:
         async with httpx.AsyncClient(base_url=base, timeout=30, limits=SPREAD) as http:
             done = refusals = 0
-            while done < increments and (deadline is None or time.monotonic() < deadline):
+            while going(done):
                 began = time.monotonic()
                 read = await http.get(url)
                 assert read.status_code == 200, read.text
@@ -165,7 +184,7 @@ def two_workers(
     ],
 )
 def test_no_increment_is_lost(two_workers: ServiceProcess, write: Write, refusal: int) -> None:
-    """16 clients x 50 pure-counter increments, 2 workers: final n == 2xx answers == 800."""
+    """16 clients x 20 pure-counter increments, 2 workers: final n == 2xx answers == 320."""
     final, tally = hammer(two_workers.url, write)
     print(f"{write.__name__}: {tally.successes} written, {tally.refused} refused, final {final}")
     assert tally.successes == CLIENTS * INCREMENTS
@@ -184,7 +203,7 @@ def test_if_unmodified_since_loses_no_increment(two_workers: ServiceProcess) -> 
     A date names a second, so at most about one write a second can be told
     apart from the next; two writers holding one second's date never both win.
     """
-    final, tally = hammer(two_workers.url, put_if_unmodified_since, seconds=4)
+    final, tally = hammer(two_workers.url, put_if_unmodified_since, seconds=4, at_least=2)
     print(f"if-unmodified-since: {tally.successes} written, {tally.refused} refused")
     assert tally.successes >= 2
     assert final == tally.successes
@@ -192,7 +211,7 @@ def test_if_unmodified_since_loses_no_increment(two_workers: ServiceProcess) -> 
 
 
 def test_conflict_client_loses_no_increment(two_workers: ServiceProcess) -> None:
-    """16 threads x 50 `ConflictClient.update` pure-counter increments: final n == 800."""
+    """16 threads x 20 `ConflictClient.update` pure-counter increments: final n == 320."""
     url = new_counter(two_workers.url)
     done: list[int] = []
     failures: list[BaseException] = []
@@ -220,7 +239,7 @@ def test_conflict_client_loses_no_increment(two_workers: ServiceProcess) -> None
 
 
 def test_async_conflict_client_loses_no_increment(two_workers: ServiceProcess) -> None:
-    """16 tasks x 50 `AsyncConflictClient.update` pure-counter increments: final n == 800."""
+    """16 tasks x 20 `AsyncConflictClient.update` pure-counter increments: final n == 320."""
     url = new_counter(two_workers.url)
     policy = CLIENT_POLICY
 
