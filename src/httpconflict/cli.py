@@ -307,9 +307,13 @@ def _service_config(args: argparse.Namespace) -> ServiceConfig:
             check(location)
         except ValueError as error:
             raise ValueError(f"{option} {error}") from None
-    jwks = args.jwt_jwks
-    if jwks and not jwks.startswith("https://") and not os.path.isfile(jwks):
-        raise ValueError(f"--jwt-jwks {args.jwt_jwks}: no such file (or give an https:// URL)")
+    if args.jwt_jwks:
+        from .service.jwt_auth import check_jwks
+
+        try:
+            check_jwks(args.jwt_jwks)
+        except ValueError as error:
+            raise ValueError(f"--jwt-jwks {args.jwt_jwks}: {error}") from None
     config = ServiceConfig(
         db=args.db,
         history=args.history,

@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 
 import jwt
 from jwt import PyJWK, PyJWKClient, PyJWKSet
+from jwt.exceptions import PyJWKSetError
 
 from .. import Unauthorized
 from ..access import Principal
@@ -69,6 +70,41 @@ _REASONS: Final[Sequence[tuple[type[Exception], str]]] = (
 )
 
 
+def is_jwks_url(jwks: str) -> bool:
+    return jwks.startswith(("https://", "http://"))
+
+
+def check_jwks(jwks: str) -> None:
+    """`ValueError` unless `jwks` is a URL the service may fetch keys from, or a usable file.
+
+    A URL must be https:// (http:// only on a loopback address: nothing on
+    the way can swap the keys); a file must hold at least one signing key.
+    """
+    if is_jwks_url(jwks):
+        host = urlsplit(jwks).hostname or ""
+        if jwks.startswith("http://") and host not in _LOOPBACK:
+            raise ValueError("a JWKS URL must be https:// (http:// only on a loopback address)")
+        return
+    file_keys(jwks)
+
+
+def file_keys(path: str) -> dict[str | None, PyJWK]:
+    """The signing keys of the JWKS file at `path` by kid; `ValueError` if it has none."""
+    try:
+        text = Path(path).read_text()
+    except FileNotFoundError:
+        raise ValueError("no such file (or give an https:// URL)") from None
+    except OSError as error:
+        raise ValueError(f"cannot read the JWKS file {path}: {error.strerror}") from None
+    try:
+        keys = _keys_of(PyJWKSet.from_json(text))
+    except (PyJWKSetError, ValueError) as error:
+        raise ValueError(f"the JWKS file {path} is not a JWK set: {error}") from None
+    if not keys:
+        raise ValueError(f"the JWKS file {path} holds no usable signing key")
+    return keys
+
+
 class JwtVerifier:
     """Checks a JWT and names its principal; see the module's docstring."""
 
@@ -97,15 +133,11 @@ class JwtVerifier:
         self._fetching = asyncio.Lock()
         # Token text -> its principal and until when (wall clock, as exp is).
         self._verified: dict[str, tuple[Principal, float]] = {}
-        if jwks.startswith(("https://", "http://")):
-            host = urlsplit(jwks).hostname or ""
-            if jwks.startswith("http://") and host not in _LOOPBACK:
-                raise ValueError("a JWKS URL must be https:// (http:// only on a loopback address)")
+        if is_jwks_url(jwks):
+            check_jwks(jwks)
             self._client = PyJWKClient(jwks, cache_jwk_set=False, timeout=JWKS_TIMEOUT)
         elif jwks:
-            self._keys = _keys_of(PyJWKSet.from_json(Path(jwks).read_text()))
-            if not self._keys:
-                raise ValueError(f"the JWKS file {jwks} holds no usable signing key")
+            self._keys = file_keys(jwks)
 
     async def verify(self, token: str) -> Principal:
         """The principal `token` names; `Unauthorized` (or, for a JWKS down, 503) if refused."""
