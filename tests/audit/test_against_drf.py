@@ -60,3 +60,17 @@ def test_drf_router_and_version_field(drf_api: str, request: pytest.FixtureReque
     assert report["cleanup"]["left"] == []
     assert report["cleanup"]["deleted"] == report["cleanup"]["created"]
     assert httpx.get(f"{drf_api}/notes/", timeout=10).json() == []
+
+
+def test_drf_patches_as_json(drf_api: str, request: pytest.FixtureRequest) -> None:
+    """--write-method PATCH: merge-patch+json gets 415, so JSON is sent; the same findings."""
+    handler = request.node.callspec.params["drf_api"]
+    run = audit(f"{drf_api}/notes/", "--counter", "count", "--write-method", "PATCH", "--json")
+    assert run.code == 1, run.stdout + run.stderr
+    assert run.report()["notes"] == [
+        "PATCH with application/merge-patch+json -> 415, so the audit sent its patches as "
+        "application/json"
+    ]
+    assert run.verdicts() == {**COMMON, **BY_HANDLER[handler]}
+    assert run.check("if-match")["data"]["version_members"] == ["version"]
+    assert run.report()["cleanup"]["left"] == []

@@ -52,7 +52,7 @@ async def check_delete(ctx: AuditContext) -> CheckResult:
     how = "the version read before the last change"
     if value is None:
         value = f'"httpconflict-audit-stale-{ctx.uid()}"'
-        how = "a made-up version: the API sends no ETag and no version member"
+        how = "a made-up version: the audit saw no ETag and no version member"
     answer = await ctx.target.send(CHECK, "DELETE", url, headers={"If-Match": value})
     gone = await _gone(ctx, url)
     data: dict[str, Any] = {"stale_status": answer.status, "stale_deleted": gone}

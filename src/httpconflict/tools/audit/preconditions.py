@@ -26,6 +26,8 @@ from .verdict import CheckResult, Verdict
 from .versions import Version, detect_members
 
 CHECK = IF_MATCH.id
+#: Answers that say the API does not take the write at all: no verdict on preconditions.
+NOT_TAKEN = (404, 405, 415, 501)
 
 
 async def _read(ctx: AuditContext, check: str) -> tuple[Exchange, dict[str, Any]]:
@@ -43,7 +45,7 @@ def _status(answer: Exchange) -> str:
 
 def _named(ctx: AuditContext, version: Version) -> str:
     if not ctx.careful:
-        return "no version: the API sends no ETag and no version member"
+        return "no version: the audit saw no ETag"
     return version.describe(etag=ctx.offers_etags)
 
 
@@ -59,6 +61,8 @@ async def check_if_match(ctx: AuditContext) -> CheckResult:
     said = f"a write naming the version just read ({_named(ctx, version)}) -> {_status(fresh)}"
     weak = ctx.parsed_etag is not None and ctx.parsed_etag.weak
     if not fresh.ok:
+        if fresh.status in NOT_TAKEN:
+            return CheckResult(CHECK, Verdict.SKIPPED, (said + ": the API does not take it",))
         if not (fresh.status in (409, 412) and weak):
             return CheckResult(CHECK, Verdict.FAIL, (said + ": refused",), data)
         # RFC 9110 §13.1.1: "An origin server MUST use the strong comparison
@@ -84,8 +88,8 @@ async def check_if_match(ctx: AuditContext) -> CheckResult:
         )
     if members:
         evidence.append(
-            f"the server changed {', '.join(members)} on that write by itself: the body "
-            "carries the version, so the audit's writes name it there too"
+            f"the server changed {', '.join(members)} by itself on that write: the audit "
+            "takes it for the version, and its writes send it back as read"
         )
     stale = Version.of(read, members)
     etag_moved = after_read.header("etag") != read.header("etag")
@@ -206,7 +210,7 @@ async def check_precondition_required(ctx: AuditContext) -> CheckResult:
             ),
             data,
         )
-    if answer.status in (404, 405, 501):
+    if answer.status in NOT_TAKEN:
         return CheckResult(check, Verdict.SKIPPED, (said + f": the API does not take {method}",))
     if answer.status >= 500:
         return CheckResult(check, Verdict.FAIL, (said,), data)

@@ -21,6 +21,7 @@ from .budget import CLEANUP_REQUESTS
 from .catalog import LOST_UPDATE
 from .context import AuditContext
 from .errors import BudgetSpent, DeadlineReached, NoAnswer
+from .preconditions import NOT_TAKEN
 from .race_tally import RaceOutcome, WriterTally, measure, next_count, per_writer
 from .verdict import CheckResult, Verdict
 
@@ -107,7 +108,7 @@ def _how(ctx: AuditContext) -> str:
         return "the clients sent the ETag they read in If-Match"
     if members:
         return f"the clients sent the version they read in the body ({members})"
-    return "the API offers no ETag and no version member, so the clients named no version"
+    return "the audit saw no ETag and no version member, so the clients named no version"
 
 
 def _verdict(ctx: AuditContext, outcome: RaceOutcome, rounds: int) -> CheckResult:
@@ -170,6 +171,9 @@ def _verdict(ctx: AuditContext, outcome: RaceOutcome, rounds: int) -> CheckResul
         return CheckResult(CHECK, verdict, tuple(evidence), data)
     if outcome.acknowledged == 0:
         evidence.insert(0, "no write was acknowledged, so nothing could be measured")
+        answered = set(outcome.statuses)
+        if answered and answered <= set(NOT_TAKEN):
+            return CheckResult(CHECK, Verdict.SKIPPED, tuple(evidence), data)
         return CheckResult(CHECK, Verdict.WARN, tuple(evidence), data)
     if outcome.unexplained:
         evidence.insert(

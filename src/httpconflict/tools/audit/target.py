@@ -100,8 +100,10 @@ class Target:
         self.version_members: tuple[str, ...] = ()
         #: Whether item URLs end with a slash; None: as the collection URL does.
         self.item_slash: bool | None = None
-        #: What the report should know of how the URLs were found.
+        #: What the report should know of how the audit found its way (URLs, media types).
         self.notes: list[str] = []
+        #: The media type of a PATCH: a merge patch's own, until the API refuses it.
+        self.patch_type = MERGE_PATCH
 
     async def send(
         self,
@@ -207,12 +209,25 @@ class Target:
         body: Mapping[str, Any],
         headers: Mapping[str, str] | None = None,
     ) -> Exchange:
-        """Change `url`: PUT `body` as the whole new state, or PATCH it as a merge patch."""
-        if self.settings.write_method == "PATCH":
-            return await self.send(
-                check, "PATCH", url, body=dict(body), content_type=MERGE_PATCH, headers=headers
+        """Change `url`: PUT `body` as the whole new state, or PATCH it as a merge patch.
+
+        A merge patch goes as application/merge-patch+json (RFC 7396); an API
+        that answers 415 to that (Django REST framework, FastAPI) gets it as
+        application/json from then on, which the report notes.
+        """
+        if self.settings.write_method == "PUT":
+            return await self.send(check, "PUT", url, body=dict(body), headers=headers)
+        kind = self.patch_type
+        answer = await self.send(
+            check, "PATCH", url, body=dict(body), content_type=kind, headers=headers
+        )
+        if answer.status == 415 and kind == MERGE_PATCH and self.patch_type == MERGE_PATCH:
+            self.patch_type = JSON
+            self.notes.append(
+                f"PATCH with {MERGE_PATCH} -> 415, so the audit sent its patches as {JSON}"
             )
-        return await self.send(check, "PUT", url, body=dict(body), headers=headers)
+            return await self.write(check, url, body, headers)
+        return answer
 
     async def cleanup(self) -> CleanupReport:
         """Delete what the audit created, as far as the reserved budget and the API allow."""
