@@ -146,6 +146,7 @@ MODULES: dict[str, list[str]] = {
         "PROBLEM_SCOPE_KEY",
         "ASGIApp",
         "ActiveClaim",
+        "CodedETagMiddleware",
         "ConditionalMiddleware",
         "DateMiddleware",
         "IdempotencyMiddleware",
@@ -162,6 +163,7 @@ MODULES: dict[str, list[str]] = {
         "send_problem",
         "send_response",
     ],
+    "httpconflict.asgi.coded_etags": ["CodedETagMiddleware"],
     "httpconflict.asgi.conditional": ["NOT_MODIFIED_HEADERS", "ConditionalMiddleware"],
     "httpconflict.asgi.dates": ["DateMiddleware"],
     "httpconflict.asgi.idempotency": [

@@ -48,7 +48,7 @@ def test_json_for_a_client_that_prefers_it(http: httpx.Client) -> None:
     response = http.get("/problems/merge-conflict", headers={"Accept": "application/json"})
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
-    assert response.headers["vary"] == "Accept"
+    assert response.headers["vary"] == "Accept, Accept-Encoding"
     document = response.json()
     assert document["type"] == MERGE_CONFLICT.uri
     assert document["slug"] == "merge-conflict"

@@ -67,12 +67,19 @@ def slow_reader(service: ServiceProcess) -> httpx.Client:
     """A client whose socket holds little, so a server writing to it soon has to wait.
 
     A fixed receive buffer turns off the kernel's autotuning, which would
-    otherwise let a loopback socket take tens of megabytes unread.
+    otherwise let a loopback socket take tens of megabytes unread. It takes
+    answers as they are stored (not gzip-coded), so the bytes it reads are
+    the page's own.
     """
     transport = httpx.HTTPTransport(
         socket_options=[(socket.SOL_SOCKET, socket.SO_RCVBUF, 32 * 1024)]
     )
-    return httpx.Client(base_url=service.url, transport=transport, timeout=10)
+    return httpx.Client(
+        base_url=service.url,
+        transport=transport,
+        timeout=10,
+        headers={"Accept-Encoding": "identity"},
+    )
 
 
 def log_text(service: ServiceProcess) -> str:

@@ -4,6 +4,7 @@
     app = IdempotencyMiddleware(app, store=idempotency_store("memory"))
     app = ProblemMiddleware(app)                     # a raised ProblemError is the answer
     app = DateMiddleware(app)                        # Date as sent; Last-Modified <= Date
+    app = CodedETagMiddleware(GZipMiddleware(app))   # a gzip answer's own ETag, read back
 
 - `ConditionalMiddleware` (conditional.py): the app's 2xx becomes a 304 when
   If-None-Match / If-Modified-Since say the client has it, a 412 when
@@ -14,6 +15,9 @@
   middleware takes too.
 - `send_problem`, `send_error`, `ProblemMiddleware` (problems.py): RFC 9457
   answers from any ASGI app.
+- `CodedETagMiddleware` (coded_etags.py): around a compression middleware,
+  a coded answer gets its own strong ETag, and If-Match / If-None-Match
+  read it back as the plain one; Vary: Accept-Encoding on every answer.
 - `DateMiddleware` (dates.py): every answer's Date stamped as it starts, and
   its Last-Modified never later (a server's own Date may lag by a second).
 """
@@ -24,6 +28,7 @@ from .._idempotency_policy import (
     IdempotencyPolicy,
     authorization_principal,
 )
+from .coded_etags import CodedETagMiddleware
 from .conditional import NOT_MODIFIED_HEADERS, ConditionalMiddleware
 from .dates import DateMiddleware
 from .idempotency import CLAIM_SCOPE_KEY, ActiveClaim, IdempotencyMiddleware, PolicyChoice
@@ -43,6 +48,7 @@ __all__ = [
     "PROBLEM_SCOPE_KEY",
     "ASGIApp",
     "ActiveClaim",
+    "CodedETagMiddleware",
     "ConditionalMiddleware",
     "DateMiddleware",
     "IdempotencyMiddleware",

@@ -35,7 +35,7 @@ class DateMiddleware:
 
         async def stamp(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message = {**message, "headers": stamped(message.get("headers", ()), self.clock())}
+                message["headers"] = stamped(message.get("headers", ()), self.clock())
             await send(message)
 
         await self.app(scope, receive, stamp)

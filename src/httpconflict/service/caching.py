@@ -42,6 +42,7 @@ ICON: Final = "max-age=86400"
 #: What nothing else set: kept by no cache.
 NO_STORE: Final = "no-store"
 _PRIVATE: Final = "private, no-cache"
+_NO_STORE_FIELD: Final = (b"cache-control", NO_STORE.encode())
 
 
 def for_caller(request: Request) -> str:
@@ -77,10 +78,9 @@ class CacheDefaults:
 
         async def default(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", ()))
+                headers = message.get("headers", ())
                 if not any(name.lower() == b"cache-control" for name, _ in headers):
-                    headers.append((b"cache-control", NO_STORE.encode()))
-                    message = {**message, "headers": headers}
+                    message["headers"] = [*headers, _NO_STORE_FIELD]
             await send(message)
 
         await self.app(scope, receive, default)

@@ -83,6 +83,10 @@ _HEADER_SCHEMA: Final = {"schema": {"type": "string"}}
 _ETAG: Final = {"description": "Strong entity-tag of the document.", **_HEADER_SCHEMA}
 _LAST_MODIFIED: Final = {"description": "HTTP-date of the last change.", **_HEADER_SCHEMA}
 _LINK: Final = {"description": 'The next page: <url>; rel="next".', **_HEADER_SCHEMA}
+_PAGE_ETAG: Final = {
+    "description": "Weak entity-tag of the page: what it lists, and which versions.",
+    **_HEADER_SCHEMA,
+}
 
 _WHY: Final = {
     304: "Not modified: If-None-Match names the current ETag (or If-Modified-Since is not older).",
@@ -315,9 +319,21 @@ def _document(description: str, **headers: Any) -> dict[str, Any]:
 def _page(description: str) -> dict[str, Any]:
     return {
         "description": description,
-        "headers": {"Link": _LINK},
+        "headers": {"ETag": _PAGE_ETAG, "Link": _LINK},
         "content": {"application/json": {"schema": _PAGE}},
     }
+
+
+#: A page answers If-None-Match with its weak ETag.
+_PAGE_NOT_MODIFIED: Final = {
+    "304": {
+        "description": "Not modified: If-None-Match names the page's ETag.",
+        "headers": {"ETag": _PAGE_ETAG},
+    }
+}
+_PAGE_IF_NONE_MATCH: Final = _parameter(
+    "If-None-Match", "header", "304 if it names the page's ETag (weak comparison).", ENTITY_TAGS
+)
 
 
 def _operation(
@@ -439,9 +455,11 @@ PATHS: Final[dict[str, Any]] = {
             "List a collection's documents, ordered by id",
             {
                 "200": _page("One page: items {id, etag, last_modified, document}."),
+                **_PAGE_NOT_MODIFIED,
                 **_problems(400),
             },
             parameters=[
+                _PAGE_IF_NONE_MATCH,
                 _limit(100),
                 _parameter(
                     "after", "query", "The last id of the previous page.", {"type": "string"}
@@ -471,9 +489,11 @@ PATHS: Final[dict[str, Any]] = {
             "A document's version history, newest first",
             {
                 "200": _page("Versions: items {version, etag, last_modified, deleted, document}."),
+                **_PAGE_NOT_MODIFIED,
                 **_problems(400, 404),
             },
             parameters=[
+                _PAGE_IF_NONE_MATCH,
                 _limit(20),
                 _parameter(
                     "before",

@@ -1,0 +1,89 @@
+"""Entity-tags that stay right when a compression middleware codes the answer.
+
+A compression middleware (Starlette's ``GZipMiddleware``, for one) sends
+the app's answer gzip-coded and keeps its ETag: the coded bytes then carry
+the strong tag of the plain ones, which RFC 9110 §8.8.3.3 forbids. Wrapped
+around it, `CodedETagMiddleware` gives a coded answer its own tag
+(``"abc"`` becomes ``"abc-gzip"``), turns such tags in If-Match and
+If-None-Match back into plain ones before the app sees them (so a client
+that read the gzip form writes with If-Match as anyone else), answers a
+304 with the tag the client named, and says ``Vary: Accept-Encoding`` on
+every answer. The decisions are the core's (``_content_coding``)::
+
+    app = CodedETagMiddleware(GZipMiddleware(app, minimum_size=1024))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+
+from .._content_coding import encoded_etag, identity_etags, not_modified_etag, vary_with
+from .types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = ["CodedETagMiddleware"]
+
+_PRECONDITIONS = (b"if-match", b"if-none-match")
+_VARY = (b"vary", vary_with([]).encode("latin-1"))
+
+
+class CodedETagMiddleware:
+    """Pure ASGI middleware around a compressing one: a coded answer's own ETag, read back."""
+
+    def __init__(self, app: ASGIApp, *, codings: Collection[str] = ("gzip",)) -> None:
+        self.app = app
+        self.codings = frozenset(coding.lower() for coding in codings)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        coded: dict[str, str] = {}
+        headers = scope["headers"]
+        plain: list[tuple[bytes, bytes]] | None = None
+        for index, (name, value) in enumerate(headers):
+            if name in _PRECONDITIONS:
+                found = identity_etags(value.decode("latin-1"), self.codings)
+                if found.value is not None:
+                    plain = plain if plain is not None else list(headers)
+                    plain[index] = (name, found.value.encode("latin-1"))
+                    if name == b"if-none-match":
+                        coded.update(found.coded)
+        if plain is not None:
+            scope = {**scope, "headers": plain}
+
+        async def retag(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = self._fields(
+                    message["status"], message.get("headers", ()), coded
+                )
+            await send(message)
+
+        await self.app(scope, receive, retag)
+
+    def _fields(
+        self, status: int, headers: Iterable[tuple[bytes, bytes]], coded: dict[str, str]
+    ) -> list[tuple[bytes, bytes]]:
+        fields: list[tuple[bytes, bytes]] = []
+        vary: list[str] = []
+        etag_at: int | None = None
+        coding: str | None = None
+        for name, value in headers:
+            lower = name.lower()
+            if lower == b"vary":
+                vary.append(value.decode("latin-1"))
+                continue
+            if lower == b"etag":
+                etag_at = len(fields)
+            elif lower == b"content-encoding":
+                coding = value.decode("latin-1").strip(" \t").lower()
+            fields.append((name, value))
+        if etag_at is not None:
+            name, value = fields[etag_at]
+            etag = value.decode("latin-1")
+            if coding in self.codings:
+                etag = encoded_etag(etag, coding)
+            elif status == 304 and coded:
+                etag = not_modified_etag(etag, coded)
+            fields[etag_at] = (name, etag.encode("latin-1"))
+        fields.append(_VARY if not vary else (b"vary", vary_with(vary).encode("latin-1")))
+        return fields
