@@ -29,12 +29,12 @@ def test_grants_travel_to_workers_through_the_environment() -> None:
 def test_a_bad_grant_stops_the_service_before_it_starts(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """`serve --grant read` exits 1 with one line saying what a grant looks like."""
-    assert main(["serve", "--db", ":memory:", "--grant", "read"]) == 1
+    """`serve --grant read` exits 2 (a usage error) with one line saying what a grant looks like."""
+    assert main(["serve", "--db", ":memory:", "--grant", "read"]) == 2
     assert "RIGHT=GRANTEE" in capsys.readouterr().err
 
 
 def test_grants_without_authentication_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
     """`--grant` without `--auth` names no one (every caller is anonymous): refused at start."""
-    assert main(["serve", "--db", ":memory:", "--grant", "read=role:reader"]) == 1
+    assert main(["serve", "--db", ":memory:", "--grant", "read=role:reader"]) == 2
     assert "--grant needs --auth" in capsys.readouterr().err
