@@ -14,6 +14,8 @@ unexpected status.
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import json
 import secrets
 import signal
@@ -30,6 +32,10 @@ from typing import Final
 import httpx
 import jwt
 
+from httpconflict.service.app import create_app
+from httpconflict.service.config import ServiceConfig
+
+from .asgi_puts import cpu_per_put
 from .report import Row, cpu_table, table, write_results
 from .rounds import Contender, environment, exit_on_sigterm, measure, parse_args, verdict
 from .servers import PROJECT, Server, free_port, running, service_command
@@ -94,6 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ]
         cpu: dict[str, list[float]] = {}
         runs = measure(contenders, options, cpu=cpu)
+        in_app = asyncio.run(_in_app(work, secret, token, options.rounds))
 
     rows: list[Row] = []
     for c in contenders:
@@ -114,6 +121,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             "",
             cpu_table(cpu, "unauthenticated"),
             "",
+            f"The app alone: {IN_APP_PUTS:,} If-Match PUTs called straight into its ASGI "
+            "app per round (no network, no wrk), CPU µs per PUT, rounds interleaved:",
+            "",
+            cpu_table(in_app, "unauthenticated", "app CPU µs/PUT"),
+            "",
             environment(options, "uvicorn", "starlette", "pyjwt"),
         ]
     )
@@ -122,6 +134,43 @@ def main(argv: Sequence[str] | None = None) -> int:
         write_results(DOCS, report, heading=HEADING)
         print(f"\nwrote the results into {DOCS.relative_to(PROJECT)}", file=sys.stderr)
     return verdict(runs, {}, {})
+
+
+#: PUTs per round of the in-app measurement.
+IN_APP_PUTS: Final = 3000
+
+
+async def _in_app(work: Path, secret: str, token: str, rounds: int) -> dict[str, list[float]]:
+    """App CPU µs per PUT of each contender, `rounds` rounds interleaved (`asgi_puts`)."""
+    base = dataclasses.replace(ServiceConfig.from_env(), log_format="off")
+    authed = dataclasses.replace(
+        base, auth="tokens,jwt", jwt_secret=secret, grants="write=authenticated"
+    )
+    claims = {"sub": "bench-in-app", "exp": int(time.time()) + 3600}
+    contenders = {
+        "unauthenticated": (dataclasses.replace(base, db=str(work / "app-open.db")), []),
+        "API token": (
+            dataclasses.replace(authed, db=str(work / "auth.db")),
+            [(b"authorization", f"Bearer {token}".encode())],
+        ),
+        "JWT HS256": (
+            dataclasses.replace(authed, db=str(work / "app-jwt.db")),
+            [(b"authorization", f"Bearer {jwt.encode(claims, secret)}".encode())],
+        ),
+    }
+    runs = {
+        label: cpu_per_put(create_app(config), credential, IN_APP_PUTS)
+        for label, (config, credential) in contenders.items()
+    }
+    found: dict[str, list[float]] = {label: [] for label in runs}
+    try:
+        for _ in range(rounds):
+            for label, run in runs.items():
+                found[label].append(await anext(run))
+    finally:
+        for run in runs.values():
+            await run.aclose()
+    return found
 
 
 def _create_token(db: Path) -> str:

@@ -105,7 +105,9 @@ def write_results(path: Path, section: str, *, heading: str = RESULTS_HEADING) -
     path.write_text(f"{head}{block}" + (f"\n{tail}" if tail else ""))
 
 
-def cpu_table(cpu: dict[str, list[float]], reference: str) -> str:
+def cpu_table(
+    cpu: dict[str, list[float]], reference: str, what: str = "server CPU µs/request"
+) -> str:
     """Server CPU µs per request by contender (median of rounds), and its ratio to `reference`.
 
     The ratio is the reference's CPU over the contender's: what req/s would
@@ -113,7 +115,7 @@ def cpu_table(cpu: dict[str, list[float]], reference: str) -> str:
     """
     base = statistics.median(cpu[reference])
     lines = [
-        "| Contender | server CPU µs/request (median) | per round | Ratio (CPU-bound req/s) |",
+        f"| Contender | {what} (median) | per round | Ratio (CPU-bound req/s) |",
         "|---|--:|--:|---|",
     ]
     for label, values in cpu.items():
