@@ -73,6 +73,21 @@ def test_a_large_document_is_sent_gzip_coded_under_its_own_tag(
     assert plain.headers["vary"] == coded.headers["vary"] == "Accept-Encoding"
 
 
+def test_a_request_naming_no_coding_gets_the_plain_form(service: ServiceProcess) -> None:
+    """No Accept-Encoding at all (wrk, curl): a large document as is, plain tag, Vary still."""
+    with service.client() as http:
+        url = create(http, "no-coding", LARGE)
+    with httpx.Client(base_url=service.url) as bare:
+        bare.headers.pop("Accept-Encoding")
+        with bare.stream("GET", url) as answer:
+            body = b"".join(answer.iter_raw())
+    assert "accept-encoding" not in answer.request.headers
+    assert "content-encoding" not in answer.headers
+    assert answer.headers["etag"] == ETag.from_content(body).to_header()
+    assert answer.headers["vary"] == "Accept-Encoding"
+    assert raw_get(service, url, GZIP).headers["content-encoding"] == "gzip"
+
+
 def test_a_small_document_is_sent_as_is(http: httpx.Client) -> None:
     """Under 1 KiB: no coding, the plain tag, and still Vary: Accept-Encoding."""
     url = create(http, "small", {"n": 1})

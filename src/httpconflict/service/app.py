@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Final
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -52,6 +51,7 @@ from .accesslog import AccessLog
 from .auth import Authentication
 from .authorization import Authorization
 from .caching import REVALIDATE, CacheDefaults, not_modified
+from .compression import Compression
 from .config import ServiceConfig
 from .cors import Cors
 from .documents import ROUTES
@@ -134,7 +134,7 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
         Middleware(CodedETagMiddleware),
         # Answers of 1 KiB or more to a client that takes gzip. Level 6: a 440 KB page of a
         # list comes out 5% larger than with level 9, in a quarter of the time (32 ms, not 137).
-        Middleware(GZipMiddleware, minimum_size=COMPRESS_FROM, compresslevel=6),
+        Middleware(Compression, minimum_size=COMPRESS_FROM, compresslevel=6),
         # Before anything reads the request: a foreign Host gets nothing else.
         Middleware(AllowedHostsGuard, allowed=AllowedHosts(config.allowed_hosts)),
     ]
