@@ -13,8 +13,11 @@ PIP    := $(BIN)/python -m pip --quiet --disable-pip-version-check
 SERVING := $(VENV)/.serving
 STAMP   := $(VENV)/.installed
 ARGS   ?=
+# Test workers: the tests mostly wait on the servers they start, so more
+# workers than cores (JOBS=1 runs them one after another).
+JOBS   ?= 4
 
-.PHONY: serve test lint dist system-packages bench clean
+.PHONY: serve test lint dist system-packages screenshots bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -65,8 +68,14 @@ dist: $(STAMP)
 	rm -rf dist
 	$(BIN)/python -m build --no-isolation --outdir dist . >/dev/null
 
+# Each worker runs whole modules, the longest first (tests/scheduling.py).
 test: system-packages lint dist
-	$(BIN)/pytest $(ARGS)
+	$(BIN)/pytest -n $(JOBS) --dist loadscope --no-loadscope-reorder $(ARGS)
+
+# docs/editor.png and docs/conflict.png, taken again by the browser tests.
+screenshots: $(STAMP)
+	HTTPCONFLICT_SCREENSHOTS=docs $(BIN)/pytest tests/web/test_editor.py \
+		-k "different_fields or keep-mine" $(ARGS)
 
 bench: $(STAMP)
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }

@@ -18,9 +18,11 @@ from typing import NoReturn
 from urllib.parse import quote
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from tests.private_postgres import PrivatePostgres, postgres_binaries
 from tests.private_redis import PrivateRedis, end_quarantine, redis_server_binary
+from tests.scheduling import CACHE_KEY, Timings, longest_first
 from tests.servers import ServiceProcess, start_service
 
 POSTGRES_URL = os.environ.get(
@@ -28,6 +30,33 @@ POSTGRES_URL = os.environ.get(
 )
 REDIS_URL = os.environ.get("HTTPCONFLICT_TEST_REDIS", "redis://127.0.0.1:6379/0")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+# Hypothesis's timing checks (200 ms an example, input generation "too slow")
+# measure the machine, not the code: with the suite on several workers, or
+# beside other work, they fail tests whose properties hold.
+settings.register_profile("suite", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("suite")
+
+TIMINGS = Timings()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On a worker of a parallel run, the longest modules first (tests/scheduling.py)."""
+    cache = getattr(config, "cache", None)
+    if cache is not None and hasattr(config, "workerinput"):
+        items[:] = longest_first(items, cache.get(CACHE_KEY, {}))
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    TIMINGS.add(report)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The run's module timings into pytest's cache (by the one process that saw them all)."""
+    cache = getattr(session.config, "cache", None)
+    if cache is not None and not hasattr(session.config, "workerinput") and TIMINGS.seconds:
+        cache.set(CACHE_KEY, TIMINGS.merged(cache.get(CACHE_KEY, {})))
 
 
 def need_server(name: str, error: Exception) -> NoReturn:

@@ -41,9 +41,9 @@ class ServiceProcess:
         return [json.loads(line) for line in lines if line.startswith("{")]
 
     def wait_for_log(
-        self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 5
+        self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 5, count: int = 1
     ) -> list[dict[str, Any]]:
-        """The access-log records matching `predicate`, once there is one.
+        """The access-log records matching `predicate`, once there are `count` of them.
 
         A line is written just after its answer is sent, so a test that has
         its answer may look before the line is there.
@@ -51,9 +51,22 @@ class ServiceProcess:
         deadline = time.monotonic() + timeout
         while True:
             found = [r for r in self.access_log() if predicate(r)]
-            if found or time.monotonic() > deadline:
+            if len(found) >= count or time.monotonic() > deadline:
                 return found
             time.sleep(0.02)
+
+    def wait_for_workers(self, workers: int, timeout: float = 30) -> None:
+        """Ask /healthz on new connections until each of the `workers` processes answered one.
+
+        The first answer says one worker is up; on a busy machine the others
+        may take seconds more, and meanwhile the first takes every connection.
+        """
+        deadline = time.monotonic() + timeout
+        while len({r["worker"] for r in self.access_log()}) < workers:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"not every one of {workers} workers answered in {timeout} s")
+            httpx.get(self.url + "/healthz", timeout=10)
+            time.sleep(0.01)
 
     def client(self, **kwargs: Any) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=10, **kwargs)
@@ -120,6 +133,8 @@ def start_service(
     service = ServiceProcess(url, db, process, log_path)
     try:
         wait_until_up(url, process, log_path)
+        if workers > 1:
+            service.wait_for_workers(workers)
         yield service
     finally:
         stop(process)

@@ -95,7 +95,12 @@ class Database:
 
     @asynccontextmanager
     async def async_engine(self) -> AsyncIterator[AsyncEngine]:
-        engine = create_async_engine(self.async_url, pool_size=WRITERS + 4)
+        # SQLite: a writer waits for the lock as long as the sync engine's do (30 s,
+        # not 5: the machine may be busy running other tests).
+        sqlite = self.async_url.startswith("sqlite")
+        engine = create_async_engine(
+            self.async_url, pool_size=WRITERS + 4, connect_args={"timeout": 30} if sqlite else {}
+        )
         try:
             yield engine
         finally:

@@ -2,13 +2,16 @@
 
 Each is installed with ``npm install --prefix PREFIX`` into pytest's cache
 directory (``.pytest_cache/d/NAME-VERSION``, or under
-$HTTPCONFLICT_NPM_PREFIX) the first time, and reused after. Without node
-or npm, or when the install fails, the test skips with the reason; with
-CI=true it fails instead.
+$HTTPCONFLICT_NPM_PREFIX) the first time, and reused after; test workers
+running at once take turns (a lock file beside the prefix), so one
+installs and the others find it installed. Without node or npm, or when
+the install fails, the test skips with the reason; with CI=true it fails
+instead.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -73,6 +76,21 @@ def install(package: NpmPackage, prefix: Path) -> Path:
     if node is None or npm is None:
         need_node(f"node and npm are not on PATH: install Node.js (20) to run {package.name}")
     wanted = f"{package.name}@{package.version}"
+    with _taking_turns(prefix.with_name(prefix.name + ".lock")):
+        _install(package, prefix, npm, wanted)
+    return prefix / "node_modules" / package.name / package.script
+
+
+@contextmanager
+def _taking_turns(lock: Path) -> Iterator[None]:
+    """One process at a time in the block (an exclusive lock on `lock`, released on exit)."""
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        yield
+
+
+def _install(package: NpmPackage, prefix: Path, npm: str, wanted: str) -> None:
     if installed_version(prefix, package.name) != package.version:
         prefix.mkdir(parents=True, exist_ok=True)
         command = [npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund", wanted]
@@ -88,7 +106,6 @@ def install(package: NpmPackage, prefix: Path) -> Path:
             need_node(f"npm install {wanted} took over {package.install_timeout} s")
         if done.returncode != 0 or installed_version(prefix, package.name) != package.version:
             need_node(f"npm install {wanted} failed: {done.stderr.strip()[-500:]}")
-    return prefix / "node_modules" / package.name / package.script
 
 
 @contextmanager

@@ -176,7 +176,7 @@ def test_a_lost_patch_answer_is_not_applied_twice(service: ServiceProcess) -> No
         result = flaky.update(url, lambda doc: doc.update(count=doc["count"] + 1))
     assert (result.document, result.attempts) == ({"count": 1}, 2)
     path = url.removeprefix(service.url)
-    patches = service.wait_for_log(lambda r: r["method"] == "PATCH" and r["path"] == path)
+    patches = service.wait_for_log(lambda r: r["method"] == "PATCH" and r["path"] == path, count=2)
     assert [r["status"] for r in patches] == [200, 200]
     with client(service) as reader:
         assert len(reader.get(f"{url}/versions").json()["items"]) == 2

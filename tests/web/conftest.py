@@ -4,6 +4,10 @@ process that can be stopped and started again on the same port and database file
 Without /usr/bin/chromium (``apt-get install chromium``; the Makefile's set-up does it)
 the tests skip with the reason; with CI=true set they fail instead. No browser build is
 ever downloaded: Playwright only drives the system's Chromium.
+
+The pictures of docs/editor.md are screenshots two tests take: into the test's own
+temporary directory, or into docs/ with HTTPCONFLICT_SCREENSHOTS=docs (`make
+screenshots`), so that a test run never rewrites files of the project.
 """
 
 from __future__ import annotations
@@ -103,6 +107,12 @@ class RestartableService:
 
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=10)
+
+
+@pytest.fixture
+def screenshots(tmp_path: Path) -> Path:
+    """Where a test saves the screenshots docs/ shows: docs/ only when asked to update them."""
+    return DOCS if os.environ.get("HTTPCONFLICT_SCREENSHOTS") == "docs" else tmp_path
 
 
 @pytest.fixture

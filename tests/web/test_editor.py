@@ -7,11 +7,12 @@ the stored documents through the HTTP API, not only through the page.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.web.conftest import DOCS, RestartableService
+from tests.web.conftest import RestartableService
 
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page, Response
@@ -98,7 +99,7 @@ def test_browse_create_and_edit(
 
 
 def test_two_pages_editing_different_fields_both_stored(
-    contexts: list[BrowserContext], editor_service: RestartableService
+    contexts: list[BrowserContext], editor_service: RestartableService, screenshots: Path
 ) -> None:
     """Two pages edit different fields from one version: the server merges, no conflict shown."""
     doc_id = create(editor_service, {"title": "Draft", "body": "", "count": 1})
@@ -122,7 +123,7 @@ def test_two_pages_editing_different_fields_both_stored(
     expect(two.get_by_label("title")).to_have_value("Title from one")
     for page in (one, two):
         expect(page.locator("#conflicts")).to_be_hidden()
-    one.screenshot(path=DOCS / "editor.png", full_page=True)
+    one.screenshot(path=screenshots / "editor.png", full_page=True)
 
 
 @pytest.mark.parametrize(
@@ -131,7 +132,11 @@ def test_two_pages_editing_different_fields_both_stored(
     ids=["keep-mine", "use-theirs"],
 )
 def test_same_field_conflict_is_shown_and_resolved(
-    contexts: list[BrowserContext], editor_service: RestartableService, button: str, chosen: str
+    contexts: list[BrowserContext],
+    editor_service: RestartableService,
+    screenshots: Path,
+    button: str,
+    chosen: str,
 ) -> None:
     """Both pages edit the title: the later sees base/theirs/mine, and its choice is stored."""
     doc_id = create(editor_service, {"title": "Draft", "body": ""})
@@ -151,7 +156,7 @@ def test_same_field_conflict_is_shown_and_resolved(
     # Nothing of the conflicting save is stored yet.
     assert stored(editor_service, doc_id) == {"title": "Title from one", "body": ""}
     if button == "Keep mine":
-        two.screenshot(path=DOCS / "conflict.png", full_page=True)
+        two.screenshot(path=screenshots / "conflict.png", full_page=True)
     conflict.get_by_role("button", name=f"{button}: title").click()
     expect_state(two, "saved")
     expect(two.locator("#conflicts")).to_be_hidden()
