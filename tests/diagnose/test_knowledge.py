@@ -197,23 +197,24 @@ def _every_pattern() -> list[re.Pattern[str]]:
     ],
 )
 def test_no_pattern_takes_quadratic_time(unit: str) -> None:
-    """Ten times the text takes no regex near 100 times as long (no quadratic backtracking).
+    """16 times the text takes no regex near 256 times as long (no quadratic backtracking).
 
     A ratio of the pattern's own times, not a deadline, and times of this
     thread's CPU, not of the clock: the machine's load (other test workers)
-    cancels out. Linear searching is ~10x; quadratic would be ~100x.
+    cancels out. Linear searching is ~16x, quadratic ~256x; the bound
+    (100x) leaves a linear pattern room for a busy machine's cache misses.
     """
-    small = unit * (3_000 // len(unit))
-    large = unit * (30_000 // len(unit))
+    small = unit * (2_000 // len(unit))
+    large = unit * (32_000 // len(unit))
     for pattern in _every_pattern():
         ratio = _fastest(pattern, large) / max(_fastest(pattern, small), 0.001)
-        assert ratio < 40, (pattern.pattern, ratio)
+        assert ratio < 100, (pattern.pattern, ratio)
 
 
 def _fastest(pattern: re.Pattern[str], text: str) -> float:
-    """The fastest of three searches of `text`, in seconds of this thread's CPU."""
+    """The fastest of five searches of `text`, in seconds of this thread's CPU."""
     times = []
-    for _ in range(3):
+    for _ in range(5):
         started = time.thread_time()
         pattern.search(text)
         times.append(time.thread_time() - started)
