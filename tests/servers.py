@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -17,12 +19,28 @@ from typing import Any
 
 import httpx
 
+# Ports for the suite's servers come from below the kernel's ephemeral range
+# (32768-60999), where the suite's own client connections take their local
+# ports, and each xdist worker has a slice of its own: a port found free here
+# is not taken by another test's server or client before the server binds it.
+_FIRST_PORT, _SLICE = 20000, 1500
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0) % 8
+_OWN_PORTS = range(_FIRST_PORT + _WORKER * _SLICE, _FIRST_PORT + (_WORKER + 1) * _SLICE)
+_next_ports = itertools.cycle(random.sample(_OWN_PORTS, _SLICE))
+
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
+    """A port on 127.0.0.1 no socket listens on, from this test worker's own slice."""
+    for _ in range(_SLICE):
+        port = next(_next_ports)
+        with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
         return port
+    raise RuntimeError("no free port in this test worker's slice")
 
 
 @dataclass

@@ -33,6 +33,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import need
+from tests.servers import free_port
 
 ROOT = Path(__file__).parent.parent
 DIST = ROOT / "dist"
@@ -224,7 +225,7 @@ def _answer(output: str) -> tuple[str, list[str], str]:
 def test_the_readme_session_runs_on_the_wheel(user: User, installed: Path) -> None:
     """`httpconflict serve` from the wheel answers README's curl lines as README shows."""
     assert SESSION is not None
-    port = PORT if _free(PORT) else _free_port()
+    port = PORT if _free(PORT) else free_port()
     with subprocess.Popen(
         user.command("httpconflict", "serve", "--port", str(port)),
         cwd=user.home,
@@ -255,13 +256,6 @@ def test_the_readme_session_runs_on_the_wheel(user: User, installed: Path) -> No
             server.terminate()
             server.wait(timeout=30)
     assert (user.home / "httpconflict.db").exists()  # the README's ./httpconflict.db
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _wait_until_serving(port: int, server: subprocess.Popen[str], within: float = 30) -> None:
@@ -337,7 +331,7 @@ def test_make_serve_in_a_fresh_clone(user: User) -> None:
             (clone / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, clone / name)
     user.give(clone)
-    port = _free_port()
+    port = free_port()
     with subprocess.Popen(
         user.command("make", "serve", f"ARGS=--port {port}"),
         cwd=clone,
