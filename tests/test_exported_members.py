@@ -248,6 +248,8 @@ MODULES: dict[str, list[str]] = {
     ],
     "httpconflict.httpx": [
         "AsyncConflictClient",
+        "Change",
+        "ChangesExpired",
         "Clock",
         "ConflictClient",
         "ConflictError",

@@ -113,7 +113,7 @@ class GaveUp:
     """The end of an operation that did not succeed, with everything known about why."""
 
     reason: GiveUpReason
-    #: "update" or "create".
+    #: "update", "create" or "watch".
     operation: str
     url: str
     attempts: int
@@ -133,7 +133,7 @@ class GaveUp:
         """Why, in one line: what was tried, how often, and the last answer."""
         tries = f"{self.attempts} attempt{'s' if self.attempts != 1 else ''}"
         head = f"{self.operation} of {self.url}"
-        if self.reason is GiveUpReason.REFUSED:
+        if self.reason in (GiveUpReason.REFUSED, GiveUpReason.CHANGES_EXPIRED):
             line = f"{head} failed after {tries}: {self._last()}"
         elif self.reason is GiveUpReason.OUTCOME_UNKNOWN:
             method = self.sent.method if self.sent is not None else "the write"

@@ -110,6 +110,9 @@ class GiveUpReason(enum.Enum):
     #: its answer was lost and no retry (with its Idempotency-Key) got one
     #: that tells.
     OUTCOME_UNKNOWN = "outcome-unknown"
+    #: A change feed no longer holds the changes after the position asked
+    #: for (410 changes-expired): the watcher must start over.
+    CHANGES_EXPIRED = "changes-expired"
 
 
 class Tries:

@@ -7,6 +7,8 @@ import httpconflict.httpx
 
 EXPECTED = [
     "AsyncConflictClient",
+    "Change",
+    "ChangesExpired",
     "Clock",
     "ConflictClient",
     "ConflictError",

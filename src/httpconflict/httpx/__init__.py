@@ -13,6 +13,9 @@
   attempts and by time.
 - ``create(url, json)``: POST with an Idempotency-Key kept across its
   retries, so a retried create never makes a duplicate.
+- ``watch(url)``: every change to a collection (or one document), as it
+  happens, from its change feed (Server-Sent Events); a dropped stream is
+  resumed from the last position seen, so no change is missed or repeated.
 - ``get``, ``put``, ``patch``, ``delete``, ``post``: one request each, with
   If-Match from the client's memory of ETags per URL, and a fresh
   Idempotency-Key on each unsafe one.
@@ -30,6 +33,7 @@ they cannot reach, with ``set_testing(True)``.
 
 try:
     import httpx  # noqa: F401  # first: without it, the error names the extra
+    import httpx_sse  # noqa: F401
 except ModuleNotFoundError as error:
     from .._extras import missing_extra
 
@@ -39,9 +43,11 @@ except ModuleNotFoundError as error:
 from .._client_commands import StoredDocument
 from .._client_etags import ETagMemory
 from .._client_retry import GiveUpReason, RetryPolicy
+from .._client_watch import Change
 from ._client import AsyncConflictClient, ConflictClient
 from ._clock import Clock, SystemClock, VirtualClock
 from ._errors import (
+    ChangesExpired,
     ConflictError,
     OutcomeUnknown,
     RequestRefused,
@@ -52,6 +58,8 @@ from ._testing import is_testing, set_testing
 
 __all__ = [
     "AsyncConflictClient",
+    "Change",
+    "ChangesExpired",
     "Clock",
     "ConflictClient",
     "ConflictError",

@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import random
 import uuid
-from collections.abc import Callable, Generator
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from types import TracebackType
 from typing import Any, Self
 
@@ -34,14 +34,16 @@ from .._client_commands import (
 from .._client_etags import ETagMemory
 from .._client_flow import create_flow, sf_string, update_flow
 from .._client_retry import RetryPolicy
+from .._client_watch import Change, Since, WatchFlow, check_heartbeat, check_since, watch_flow
 from .._idempotency_policy import UNSAFE_METHODS
 from .._json_value import Json
 from ._clock import Clock, SystemClock, VirtualClock
 from ._errors import conflict_error
 from ._testing import testing_mode
+from ._watch import awatch_changes, feed_url, watch_changes
 
 Flow = Generator[Command, Reply, StoredDocument | GaveUp]
-Change = Callable[[Any], Any]
+ChangeFunction = Callable[[Any], Any]
 
 
 class _Common:
@@ -67,7 +69,7 @@ class _Common:
         return policy, VirtualClock() if isinstance(self.clock, SystemClock) else self.clock
 
     def _update(
-        self, client: httpx.Client | httpx.AsyncClient, url: str, change: Change
+        self, client: httpx.Client | httpx.AsyncClient, url: str, change: ChangeFunction
     ) -> tuple[Flow, Clock]:
         # The ETag memory and the flow know a document by its absolute URL.
         url = str(client.build_request("GET", url).url)
@@ -97,6 +99,27 @@ class _Common:
             key=key if key is not None else _new_key(),
             policy=policy,
             started=clock.monotonic(),
+            random=random.random,
+        )
+        return flow, clock
+
+    def _watch(
+        self,
+        client: httpx.Client | httpx.AsyncClient,
+        url: str,
+        since: Since,
+        id: str | None,  # the feed's own parameter name
+        heartbeat: int | None,
+    ) -> tuple[WatchFlow, Clock]:
+        check_since(since)  # now, not at the first iteration
+        check_heartbeat(heartbeat)
+        policy, clock = self._operation()
+        flow = watch_flow(
+            feed_url(client, url),
+            since=since,
+            id=id,
+            heartbeat=heartbeat,
+            policy=policy,
             random=random.random,
         )
         return flow, clock
@@ -187,7 +210,7 @@ class ConflictClient(_Common):
         if self._owns_client:
             self.client.close()
 
-    def update(self, url: str, change: Change) -> StoredDocument:
+    def update(self, url: str, change: ChangeFunction) -> StoredDocument:
         """Change the JSON document at `url` with `change`, retrying until it lands.
 
         `change` gets a deep copy of the current document and returns the
@@ -204,6 +227,29 @@ class ConflictClient(_Common):
         Every try carries the same Idempotency-Key: `key`, or a fresh UUID.
         """
         return self._run(*self._create(self.client, url, json, key))
+
+    def watch(
+        self,
+        url: str,
+        *,
+        since: Since = None,
+        id: str | None = None,  # the feed's own parameter name
+        heartbeat: int | None = None,
+    ) -> Iterator[Change]:
+        """Every change to the collection at `url`, in commit order, each once, as they happen.
+
+        Follows the collection's change feed (``{url}/_changes``, Server-Sent
+        Events) until the caller stops iterating (which closes the stream).
+        `since`: start after this seq, or "now" (None: the feed's default,
+        now). `id`: only that document's changes. `heartbeat`: the period
+        (1-60 s) the server is asked to show it is alive; a stream silent
+        for three of them is taken for dead. A stream that drops, ends or
+        answers 5xx is opened again from the last position seen, through
+        `policy`'s tries and time budget (which start again once a stream
+        works); a 410 raises `ChangesExpired`, any other refusal
+        `RequestRefused`.
+        """
+        return watch_changes(self.client, *self._watch(self.client, url, since, id, heartbeat))
 
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         """Send one request (httpx's arguments), with If-Match from the ETag memory."""
@@ -280,13 +326,29 @@ class AsyncConflictClient(_Common):
         if self._owns_client:
             await self.client.aclose()
 
-    async def update(self, url: str, change: Change) -> StoredDocument:
+    async def update(self, url: str, change: ChangeFunction) -> StoredDocument:
         """See `ConflictClient.update`; `change` is a plain (not async) function."""
         return await self._run(*self._update(self.client, url, change))
 
     async def create(self, url: str, json: Json, *, key: str | None = None) -> StoredDocument:
         """See `ConflictClient.create`."""
         return await self._run(*self._create(self.client, url, json, key))
+
+    def watch(
+        self,
+        url: str,
+        *,
+        since: Since = None,
+        id: str | None = None,  # the feed's own parameter name
+        heartbeat: int | None = None,
+    ) -> AsyncIterator[Change]:
+        """See `ConflictClient.watch`: ``async for change in client.watch(url)``.
+
+        Breaking out of the loop closes the stream when the generator is
+        finalized; ``contextlib.aclosing(client.watch(url))`` closes it at
+        the end of its block.
+        """
+        return awatch_changes(self.client, *self._watch(self.client, url, since, id, heartbeat))
 
     async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         """Send one request (httpx's arguments), with If-Match from the ETag memory."""

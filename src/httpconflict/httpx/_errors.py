@@ -2,6 +2,7 @@
 
     ConflictError          .reason, .problem, .response, .attempts, .outcome
      +-- RequestRefused    an answer retrying cannot change (404, 422, 428, 409 unique-violation)
+     |    +-- ChangesExpired   a change feed no longer has the changes after the position (410)
      +-- RetriesExhausted  the answers said "try again", but the attempts or the time budget ran out
      +-- UnusableAnswer    a success the client cannot act on (a document without an ETag)
      +-- OutcomeUnknown    a write may or may not have been applied: its answer was lost
@@ -42,6 +43,21 @@ class RequestRefused(ConflictError):
     """The server answered with an error that retrying would not change."""
 
 
+class ChangesExpired(RequestRefused):
+    """A change feed purged the changes after the position a watch asked for (410 Gone).
+
+    The watcher cannot resume: it must start over, e.g. read the collection
+    again, then watch from ``since="now"``, or from `oldest`, the smallest
+    position the feed still accepts (None if the answer did not say).
+    """
+
+    def __init__(self, outcome: GaveUp, response: httpx.Response | None) -> None:
+        super().__init__(outcome, response)
+        oldest = self.problem.extensions.get("oldest") if self.problem is not None else None
+        valid = isinstance(oldest, int) and not isinstance(oldest, bool) and oldest >= 0
+        self.oldest: int | None = oldest if valid else None
+
+
 class RetriesExhausted(ConflictError):
     """Every attempt allowed was made, or the time budget is spent (see `reason`)."""
 
@@ -67,6 +83,7 @@ _CLASSES = {
     GiveUpReason.TIME_BUDGET_SPENT: RetriesExhausted,
     GiveUpReason.UNUSABLE_ANSWER: UnusableAnswer,
     GiveUpReason.OUTCOME_UNKNOWN: OutcomeUnknown,
+    GiveUpReason.CHANGES_EXPIRED: ChangesExpired,
 }
 
 

@@ -1,0 +1,279 @@
+"""The client's watch of a change feed, as a generator of commands.
+
+Theory of operation: `watch_flow` follows ``GET {collection}/_changes`` as
+Server-Sent Events for as long as its caller wants changes, and does no
+I/O. It yields `Open` (reply: `Received`, the answer's status and fields,
+with the body only when it is not the stream; or `TransportFailure`),
+`NextEvent` (reply: an `Event`, `StreamEnded`, or `TransportFailure`),
+`Deliver` (a change for the caller; reply None) and `Sleep` (reply None).
+It returns only to give up, with a `GaveUp` saying why.
+
+Where it is: `position`, the highest ``id:`` seen, whichever event carried
+it. The feed's contract makes any id a resume point (a heartbeat's id is a
+watermark: every change up to it was sent), so a stream that drops, ends,
+or answers 5xx is opened again with ``Last-Event-ID: position`` (and
+``since=position``, for whatever strips the header), and the feed sends
+exactly the changes after it. A change is delivered only if its seq is
+above the position before it came: a repeat (from a server or proxy that
+sends one again) is never delivered twice, and since every resume starts
+from what was seen, none is skipped.
+
+Reconnecting spends the client's `RetryPolicy` as one operation does:
+tries and a time budget that begin at the first failure, backoff with full
+jitter, Retry-After honoured. A stream that proves itself (it brought an
+event after its opening heartbeat, or stayed open for the policy's `cap`)
+ends that episode: the next failure starts a fresh budget, so a watch
+outlives any number of separate restarts, while a server that accepts and
+at once drops the stream is backed off from, never hammered in a loop.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final, Literal, TypeAlias, TypeGuard
+from urllib.parse import urlencode
+
+from ._client_commands import GaveUp, Received, Send, Sleep, TransportFailure
+from ._client_retry import GiveUpReason, RetryPolicy, Tries, retry_after
+
+EVENT_STREAM: Final = "text/event-stream"
+#: How many heartbeat periods of silence make a stream dead (the read timeout).
+SILENT_HEARTBEATS: Final = 3
+#: The feed's heartbeat period when none is asked for (the contract's default).
+DEFAULT_HEARTBEAT: Final = 10
+
+# The feed's event ids are seqs: 1*DIGIT.
+_SEQ: Final = re.compile(r"[0-9]+", re.ASCII)
+
+Since: TypeAlias = "int | Literal['now'] | None"
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One change to a document of a collection, as the change feed sends it.
+
+    `seq` orders every change of the database (a collection's are a
+    subsequence, so gaps are normal); `etag` is the ETag the document's GET
+    answers with (None once deleted); `deleted` is true for a delete and a
+    purge; `modified` is when the change was committed (UTC).
+    """
+
+    seq: int
+    id: str
+    version: int
+    etag: str | None
+    deleted: bool
+    modified: datetime
+
+    @classmethod
+    def from_json(cls, data: str) -> Change:
+        """The change in an event's data; ValueError if it is not one."""
+        value = json.loads(data)
+        if not isinstance(value, dict):
+            raise ValueError("a change is a JSON object")
+        seq, version = value.get("seq"), value.get("version")
+        etag, modified = value.get("etag"), value.get("modified")
+        if not _count(seq) or not _count(version):
+            raise ValueError("seq and version are non-negative integers")
+        if not isinstance(value.get("id"), str) or not isinstance(value.get("deleted"), bool):
+            raise ValueError("id is a string and deleted a boolean")
+        if not (etag is None or isinstance(etag, str)) or not isinstance(modified, str):
+            raise ValueError("etag is a string or null, modified a date-time string")
+        return cls(seq, value["id"], version, etag, value["deleted"], _utc(modified))
+
+
+def _count(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _utc(text: str) -> datetime:
+    """An RFC 3339 date-time with its offset (ValueError for a local one)."""
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError(f"modified has no UTC offset: {text!r}")
+    return moment
+
+
+@dataclass(frozen=True, slots=True)
+class Open:
+    """Command: open `send` as a stream (read timeout `read_timeout` seconds).
+
+    Reply: `Received` with the answer's status and fields; its body too when
+    it is not a 200 event stream (a refusal is read whole, and closed). Or
+    `TransportFailure` when no answer came.
+    """
+
+    send: Send
+    read_timeout: float
+
+
+@dataclass(frozen=True, slots=True)
+class NextEvent:
+    """Command: the next event of the open stream (`Event`, `StreamEnded`, `TransportFailure`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One dispatched Server-Sent Event: its type, data and the last event ID set so far."""
+
+    event: str
+    data: str
+    id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StreamEnded:
+    """The server ended the stream in good order (stamped with when, as answers are)."""
+
+    at: float = 0.0
+    wall: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Deliver:
+    """Command: hand `change` to the caller; reply None."""
+
+    change: Change
+
+
+WatchCommand: TypeAlias = Open | NextEvent | Deliver | Sleep
+WatchReply: TypeAlias = Received | TransportFailure | Event | StreamEnded | None
+WatchFlow: TypeAlias = Generator[WatchCommand, WatchReply, GaveUp]
+
+
+def check_since(since: object) -> None:
+    """Refuse a `since` the feed would refuse, before any request: ValueError."""
+    if since is None or since == "now" or _count(since):
+        return
+    raise ValueError(f"since is a seq (an integer >= 0), 'now' or None, not {since!r}")
+
+
+def check_heartbeat(heartbeat: object) -> None:
+    """The contract's range for ``heartbeat``: whole seconds, 1 to 60."""
+    if heartbeat is None or (_count(heartbeat) and 1 <= heartbeat <= 60):
+        return
+    raise ValueError(f"heartbeat is a whole number of seconds from 1 to 60, not {heartbeat!r}")
+
+
+def watch_flow(
+    feed: str,
+    *,
+    since: Since = None,
+    id: str | None = None,  # the feed's own parameter name
+    heartbeat: int | None = None,
+    policy: RetryPolicy,
+    random: Callable[[], float],
+) -> WatchFlow:
+    """Follow the change feed at `feed` (``.../{collection}/_changes``), forever or until refused.
+
+    `since`: a seq to start after, "now", or None (the feed's default for
+    a stream: now). `id`: only that document's changes. `heartbeat`: the
+    period to ask for; a stream silent for `SILENT_HEARTBEATS` of them is
+    taken for dead and opened again.
+    """
+    check_since(since)
+    check_heartbeat(heartbeat)
+    position: int | None = since if isinstance(since, int) else None
+    read_timeout = float(SILENT_HEARTBEATS * (heartbeat or DEFAULT_HEARTBEAT))
+    tries: Tries | None = None
+    last: Received | None = None
+    attempts = 0
+    while True:
+        send = _request(feed, since if position is None else position, id, heartbeat, position)
+        attempts += 1
+        reply = yield Open(send, read_timeout)
+        assert isinstance(reply, Received | TransportFailure), "Open is answered by the answer"
+        failure: Received | TransportFailure | StreamEnded = reply
+        detail = ""
+        if isinstance(reply, Received):
+            last = reply
+            verdict = _opened(reply)
+            if verdict is not None:
+                reason, detail = verdict
+                return GaveUp(reason, "watch", feed, attempts, send, last, None, detail)
+        if isinstance(reply, Received) and reply.status == 200:
+            events = 0
+            while True:
+                got = yield NextEvent()
+                if not isinstance(got, Event):
+                    assert isinstance(got, StreamEnded | TransportFailure), "a stream event"
+                    failure = got
+                    break
+                events += 1
+                before = position
+                try:
+                    position, change = _read(got, position)
+                except ValueError as unreadable:
+                    detail = f"the feed sent an unreadable {got.event} event: {unreadable}"
+                    reason = GiveUpReason.UNUSABLE_ANSWER
+                    return GaveUp(reason, "watch", feed, attempts, send, last, None, detail)
+                if change is not None and (before is None or change.seq > before):
+                    yield Deliver(change)
+                if events > 1:
+                    tries = None  # the stream works: the next failure starts a fresh budget
+            if failure.at - reply.at >= policy.cap:
+                tries = None
+        if tries is None:
+            tries = Tries(policy, started=failure.at, random=random)
+        asked = None
+        if isinstance(failure, Received):
+            asked = retry_after(
+                failure.header("retry-after"), date=failure.header("date"), wall=failure.wall
+            )
+        delay = tries.pause(failure.at, asked)
+        if isinstance(delay, GiveUpReason):
+            error = failure.error if isinstance(failure, TransportFailure) else None
+            ended = "; the stream had ended" if isinstance(failure, StreamEnded) else ""
+            detail = tries.detail + ended
+            return GaveUp(delay, "watch", feed, attempts, send, last, error, detail)
+        yield Sleep(delay)
+
+
+def _request(
+    feed: str, since: Since, id: str | None, heartbeat: int | None, position: int | None
+) -> Send:
+    params: list[tuple[str, str]] = []
+    if since is not None:
+        params.append(("since", str(since)))
+    if id is not None:
+        params.append(("id", id))
+    if heartbeat is not None:
+        params.append(("heartbeat", str(heartbeat)))
+    # Compressing a stream would hold its events back until a block fills.
+    headers = [("Accept", EVENT_STREAM), ("Accept-Encoding", "identity")]
+    if position is not None:
+        # WHATWG HTML §9.2.4: a reconnecting EventSource sends `Last-Event-ID`
+        # with the last event ID; the feed takes it over ?since.
+        headers.append(("Last-Event-ID", str(position)))
+    url = f"{feed}?{urlencode(params)}" if params else feed
+    return Send("GET", url, tuple(headers))
+
+
+def _opened(answer: Received) -> tuple[GiveUpReason, str] | None:
+    """Why to give up on this answer to opening the stream; None to read it or retry."""
+    if answer.status == 200:
+        media = (answer.header("content-type") or "").partition(";")[0].strip().lower()
+        if media != EVENT_STREAM:
+            return GiveUpReason.UNUSABLE_ANSWER, f"the feed answered {media or 'no content type'}"
+        return None
+    if answer.status >= 500 or answer.status == 429:
+        return None  # the server could not answer now: try again after its Retry-After
+    if answer.status == 410:
+        return GiveUpReason.CHANGES_EXPIRED, "the changes after the position were purged"
+    return GiveUpReason.REFUSED, ""
+
+
+def _read(event: Event, position: int | None) -> tuple[int | None, Change | None]:
+    """The position after `event`, and the change it carries if it is one."""
+    if event.id:
+        if _SEQ.fullmatch(event.id) is None:
+            raise ValueError(f"its id {event.id!r} is not a seq")
+        position = int(event.id) if position is None else max(position, int(event.id))
+    if event.event != "change":
+        return position, None  # a heartbeat, or an event type this client does not know
+    change = Change.from_json(event.data)
+    return (change.seq if position is None else max(position, change.seq)), change

@@ -1,0 +1,177 @@
+"""Watching a change feed over httpx: `watch_flow` driven, blocking and async.
+
+The flow (``_client_watch``) decides everything: where to resume, when to
+wait, when to give up. A driver only opens the stream it is told to (the
+request's read timeout is the flow's: a few heartbeats of silence), reads
+its events with httpx-sse, hands each change to its caller and sleeps on
+the clock. A stream is closed before the next one is opened, and when the
+caller stops iterating (a ``break`` closes the generator, which closes the
+stream) or the flow gives up, which raises the client's `ConflictError` for
+it (`ChangesExpired` for a 410).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+
+import httpx
+from httpx_sse import EventSource, ServerSentEvent
+
+from .._client_commands import Received, Sleep, TransportFailure
+from .._client_watch import (
+    Change,
+    Deliver,
+    Event,
+    NextEvent,
+    Open,
+    StreamEnded,
+    WatchFlow,
+    WatchReply,
+)
+from ._clock import Clock
+from ._errors import conflict_error
+
+
+def feed_url(client: httpx.Client | httpx.AsyncClient, collection: str) -> str:
+    """The change feed of the collection at `collection` (absolute, without a query)."""
+    url = client.build_request("GET", collection).url.copy_with(query=None, fragment=None)
+    return str(url.copy_with(raw_path=url.raw_path.rstrip(b"/") + b"/_changes"))
+
+
+def _request(client: httpx.Client | httpx.AsyncClient, command: Open) -> httpx.Request:
+    timeout = client.timeout
+    return client.build_request(
+        command.send.method,
+        command.send.url,
+        headers=list(command.send.headers),
+        timeout=httpx.Timeout(
+            connect=timeout.connect,
+            read=command.read_timeout,
+            write=timeout.write,
+            pool=timeout.pool,
+        ),
+    )
+
+
+def _received(response: httpx.Response, clock: Clock) -> Received:
+    return Received(
+        response.status_code,
+        response.headers,
+        b"" if response.status_code == 200 else response.content,
+        at=clock.monotonic(),
+        wall=clock.time(),
+    )
+
+
+def _lost(error: httpx.TransportError, clock: Clock) -> TransportFailure:
+    return TransportFailure(error, at=clock.monotonic(), wall=clock.time())
+
+
+def _event(sse: ServerSentEvent) -> Event:
+    return Event(sse.event, sse.data, sse.id)
+
+
+def _ended(clock: Clock) -> StreamEnded:
+    return StreamEnded(at=clock.monotonic(), wall=clock.time())
+
+
+def _close(response: httpx.Response | None) -> None:
+    if response is not None:
+        response.close()  # its events' generator, left unfinished, only reads from it
+
+
+def watch_changes(client: httpx.Client, flow: WatchFlow, clock: Clock) -> Iterator[Change]:
+    """Drive `flow` over a blocking httpx client: the changes, as they come."""
+    response: httpx.Response | None = None
+    events: Iterator[ServerSentEvent] | None = None
+    last: httpx.Response | None = None
+    try:
+        command = next(flow)
+        while True:
+            reply: WatchReply = None
+            if isinstance(command, Deliver):
+                yield command.change
+            elif isinstance(command, Sleep):
+                clock.sleep(command.seconds)
+            elif isinstance(command, Open):
+                _close(response)
+                response = events = None
+                try:
+                    response = last = client.send(_request(client, command), stream=True)
+                    if response.status_code != 200:
+                        response.read()  # a refusal: its problem details say why
+                except httpx.TransportError as error:
+                    reply = _lost(error, clock)
+                else:
+                    reply = _received(response, clock)
+                    if response.status_code == 200:
+                        events = EventSource(response).iter_sse()
+            else:
+                assert isinstance(command, NextEvent)
+                assert events is not None
+                try:
+                    reply = _event(next(events))
+                except StopIteration:
+                    reply = _ended(clock)
+                except httpx.TransportError as error:
+                    reply = _lost(error, clock)
+            command = flow.send(reply)
+    except StopIteration as stop:
+        raise conflict_error(stop.value, last) from stop.value.error
+    finally:
+        flow.close()
+        _close(response)
+
+
+async def awatch_changes(
+    client: httpx.AsyncClient, flow: WatchFlow, clock: Clock
+) -> AsyncIterator[Change]:
+    """Drive `flow` over an async httpx client: the changes, as they come."""
+    response: httpx.Response | None = None
+    events: AsyncGenerator[ServerSentEvent, None] | None = None
+    last: httpx.Response | None = None
+    try:
+        command = next(flow)
+        while True:
+            reply: WatchReply = None
+            if isinstance(command, Deliver):
+                yield command.change
+            elif isinstance(command, Sleep):
+                await clock.asleep(command.seconds)
+            elif isinstance(command, Open):
+                await _aclose(response, events)
+                response = events = None
+                try:
+                    response = last = await client.send(_request(client, command), stream=True)
+                    if response.status_code != 200:
+                        await response.aread()
+                except httpx.TransportError as error:
+                    reply = _lost(error, clock)
+                else:
+                    reply = _received(response, clock)
+                    if response.status_code == 200:
+                        events = EventSource(response).aiter_sse()
+            else:
+                assert isinstance(command, NextEvent)
+                assert events is not None
+                try:
+                    reply = _event(await anext(events))
+                except StopAsyncIteration:
+                    reply = _ended(clock)
+                except httpx.TransportError as error:
+                    reply = _lost(error, clock)
+            command = flow.send(reply)
+    except StopIteration as stop:
+        raise conflict_error(stop.value, last) from stop.value.error
+    finally:
+        flow.close()
+        await _aclose(response, events)
+
+
+async def _aclose(
+    response: httpx.Response | None, events: AsyncGenerator[ServerSentEvent, None] | None
+) -> None:
+    if events is not None:
+        await events.aclose()
+    if response is not None:
+        await response.aclose()
