@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import socket
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from . import Unavailable
 from .extras import EXTRA_OF, missing_extra_message, require
 from .hosts import ANY_HOST, host_patterns, is_loopback
 from .redaction import redact, secrets_in
@@ -27,9 +29,19 @@ from .service.config import (
     ServiceConfig,
 )
 from .service.locations import PRIVATE_SQLITE, check_database, check_key_store
-from .storage import DEFAULT_HISTORY, DEFAULT_SQLITE_BUSY_TIMEOUT, document_store
-from .storage.idempotency import DEFAULT_LEASE, DEFAULT_RETENTION, idempotency_store
-from .storage.tokens import token_store
+from .storage import (
+    DEFAULT_HISTORY,
+    DEFAULT_SQLITE_BUSY_TIMEOUT,
+    DocumentStore,
+    document_store,
+)
+from .storage.idempotency import (
+    DEFAULT_LEASE,
+    DEFAULT_RETENTION,
+    IdempotencyStore,
+    idempotency_store,
+)
+from .storage.tokens import TokenStore, token_store
 from .tools import register_all as register_tools
 from .tools._arguments import host, name, port, seconds, whole_number
 from .tools._output import FAILED, USAGE
@@ -481,18 +493,35 @@ async def _check_database(config: ServiceConfig) -> None:
     store = document_store(
         config.db, history=config.history, sqlite_busy_timeout=config.sqlite_busy_timeout
     )
-    await store.open()
+    await _opened(store)
     try:
         if config.idempotency != "off":
             keys = idempotency_store(config.idempotency, documents=store)
-            await keys.open()
+            await _opened(keys)
             await keys.close()
         if "tokens" in config.auth_methods:
             tokens = token_store(config.db)
-            await tokens.open()
+            await _opened(tokens)
             await tokens.close()
     finally:
         await store.close()
+
+
+async def _opened(store: DocumentStore | IdempotencyStore | TokenStore) -> None:
+    """Open `store`; a store that does not answer fails the start with the driver's words.
+
+    Its incident line (what a request's 503 would name) is not logged: the
+    one line the start prints says it all.
+    """
+    incidents = logging.getLogger("httpconflict")
+    level = incidents.level
+    incidents.setLevel(logging.ERROR)
+    try:
+        await store.open()
+    except Unavailable as error:
+        raise RuntimeError(f"{error.problem.detail}: {error.__cause__}") from error
+    finally:
+        incidents.setLevel(level)
 
 
 def _log_config(secrets: frozenset[str]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ except ModuleNotFoundError as error:
 import asyncio
 import contextlib
 import dataclasses
+import logging
 import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -30,7 +31,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .. import ETag
+from .. import ETag, Unavailable
 from ..access import principal_of
 from ..asgi import (
     DEFAULT_REPLAY_HEADERS,
@@ -42,8 +43,8 @@ from ..asgi import (
     authorization_principal,
 )
 from ..hosts import AllowedHosts
-from ..storage import document_store
-from ..storage.idempotency import idempotency_store
+from ..storage import DocumentStore, document_store
+from ..storage.idempotency import IdempotencyStore, idempotency_store
 from ..storage.tokens import TokenStore, token_store
 from ..storage.tokens.kept import KeptTokens
 from . import collection_settings, editor, openapi, problem_pages, problems
@@ -61,6 +62,8 @@ from .purge import Purger
 if TYPE_CHECKING:
     from .jwt_auth import JwtVerifier
 from .hosts import AllowedHostsGuard
+
+log = logging.getLogger("httpconflict")
 
 #: Answers smaller than this are sent as they are: gzip would save a few bytes at most.
 COMPRESS_FROM: Final = 1024
@@ -94,12 +97,12 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await store.open()
+        await _open_or_later(store, "the database")
         try:
             if keys is not None:
-                await keys.open()
+                await _open_or_later(keys, "the idempotency-key store")
             if tokens is not None:
-                await tokens.open()
+                await _open_or_later(tokens, "the token store")
             purging = None
             if config.purge_interval > 0:
                 purger = Purger(store, keys, config.purge_interval, config.tombstone_retention)
@@ -168,6 +171,21 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
     app.state.store = store
     problems.install(app)
     return app
+
+
+async def _open_or_later(store: DocumentStore | IdempotencyStore | TokenStore, what: str) -> None:
+    """Open `store` now, or, when it does not answer, on the request that first needs it.
+
+    A worker started during an outage (uvicorn replaces one that died)
+    must not stop the whole service: it serves 503s with Retry-After, as
+    the others do, and its stores open once the database is back. A wrong
+    location was refused before any worker started (`httpconflict serve`
+    opens every store first).
+    """
+    try:
+        await store.open()
+    except Unavailable as error:
+        log.warning("%s is not open yet (%s): the first request needs it tries again", what, error)
 
 
 def _write_policy(config: ServiceConfig) -> Callable[[Scope], IdempotencyPolicy | None]:

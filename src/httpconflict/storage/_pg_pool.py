@@ -32,7 +32,7 @@ from __future__ import annotations
 import logging
 import select
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Final
 
@@ -44,6 +44,9 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from .._errors import WriteOutcomeUnknown
 from .._incidents import log_incident, new_incident, unavailable
+
+#: Where a store beside the documents gets their pool (opened first if it is not yet).
+PoolSource = Callable[[], Awaitable[AsyncConnectionPool]]
 
 #: Seconds a request waits for a free connection before its 503.
 CONNECTION_WAIT: Final = 1.0

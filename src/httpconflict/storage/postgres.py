@@ -33,13 +33,16 @@ except ModuleNotFoundError as error:
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any, Final
 
 from psycopg import AsyncConnection, sql
 from psycopg.rows import TupleRow
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from .._access import AccessRules, rules_from_text
 from .._errors import IdempotencyKeyTaken, InvalidDocument
+from .._incidents import unavailable
 from .._integrity_policy import ConstraintViolated
 from .._preconditions import Validators
 from .._write import Guard, WriteResult
@@ -55,7 +58,8 @@ from ._documents import (
     validators,
     written,
 )
-from ._pg_pool import connection, new_pool, ping
+from ._opening import Opening
+from ._pg_pool import connect, connection, new_pool, ping
 from ._unique import UniqueKey, index_name, parse_unique_keys, unique_violation
 from .idempotency._rows import COMPLETED, encode_headers, stored_body
 from .idempotency.postgres import PostgresIdempotencyStore
@@ -147,7 +151,10 @@ _ANSWER: Final = "\nSELECT previous_us FROM written"
 _KEY_CONSTRAINT: Final = "idempotency_keys_pkey"
 #: Seconds `ping` waits for a connection: /healthz answers within a second.
 PING_WAIT: Final = 0.4
+#: Seconds opening waits for the pool's first connections.
+OPEN_WAIT: Final = 10.0
 
+_INDEXES: Final = "SELECT index_name, fields FROM unique_keys"
 _TARGET: Final = "collection = %(collection)s AND id = %(id)s"
 _SET_NEW_STATE: Final = (
     "version = documents.version + 1, etag = %(etag)s, "
@@ -171,27 +178,53 @@ class PostgresDocumentStore:
             raise ValueError("history must keep at least the current version")
         self.conninfo = conninfo
         self.history = history
-        self._pool = new_pool(conninfo, min_size=min_size, max_size=max_size)
+        self._new_pool = partial(new_pool, conninfo, min_size=min_size, max_size=max_size)
+        self._pool = self._new_pool()
         #: Index name -> the unique key it enforces, as last read.
         self._indexes: dict[str, UniqueKey] = {}
+        self._opening = Opening(self._open, forget=self._forget)
 
     async def open(self) -> None:
-        # One plain connection first: a wrong URL fails now, with the
-        # driver's message, instead of after the pool's retries.
-        conn = await psycopg.AsyncConnection.connect(self.conninfo)
-        async with conn, conn.transaction():
-            # Several workers start at once; CREATE TABLE IF NOT EXISTS
-            # is not safe against itself, so they take turns.
-            await conn.execute("SELECT pg_advisory_xact_lock(hashtext('httpconflict.schema'))")
-            await conn.execute(SCHEMA)
-        await self._pool.open(wait=True, timeout=10)
-        self._indexes = await self._read_indexes()
+        """Create the schema and open the pool, unless done already (every call does it too)."""
+        await self._opening.ensure()
+
+    async def _open(self) -> None:
+        # Opened by the lifespan or by a request's first call: a database
+        # that does not answer is a 503 for that call (the lifespan logs it
+        # and serves on), and the next call tries again, so a worker started
+        # during an outage serves once the database is back.
+        try:
+            conn = await connect(self.conninfo)
+            async with conn, conn.transaction():
+                # Several workers start at once; CREATE TABLE IF NOT EXISTS
+                # is not safe against itself, so they take turns.
+                await conn.execute("SELECT pg_advisory_xact_lock(hashtext('httpconflict.schema'))")
+                await conn.execute(SCHEMA)
+            await self._pool.open(wait=True, timeout=OPEN_WAIT)
+        except (psycopg.OperationalError, PoolTimeout) as error:
+            raise unavailable("the database does not answer", error) from error
+        async with connection(self._pool) as pooled:
+            read = await pooled.execute(_INDEXES)
+            self._indexes = {name: tuple(fields) for name, fields in await read.fetchall()}
+
+    def _forget(self) -> AsyncConnectionPool:
+        # A pool cannot be opened again once closed, nor shared with a forked
+        # child: each opening after either has a pool of its own.
+        pool, self._pool = self._pool, self._new_pool()
+        return pool
 
     async def close(self) -> None:
-        await self._pool.close()
+        self._opening.closed()
+        await self._forget().close()
+
+    async def pool(self) -> AsyncConnectionPool:
+        """The pool, opened first unless it is (the stores beside this one share it)."""
+        if not self._opening.is_open:
+            await self._opening.ensure()
+        return self._pool
 
     async def ping(self) -> None:
-        await ping(self._pool, wait=PING_WAIT)
+        await ping(await self.pool(), wait=PING_WAIT)
 
     async def _one(
         self,
@@ -222,7 +255,7 @@ class PostgresDocumentStore:
         """
         if conn is not None:
             return await (await conn.execute(sql, params, binary=binary)).fetchall()
-        async with _answered(), connection(self._pool, writes=writes) as pooled:
+        async with _answered(), connection(await self.pool(), writes=writes) as pooled:
             return await (await pooled.execute(sql, params, binary=binary)).fetchall()
 
     async def get(self, collection: str, id: str) -> Document | None:
@@ -301,7 +334,7 @@ class PostgresDocumentStore:
         return violated
 
     async def _read_indexes(self) -> dict[str, UniqueKey]:
-        rows = await self._all("SELECT index_name, fields FROM unique_keys", ())
+        rows = await self._all(_INDEXES, ())
         return {name: tuple(fields) for name, fields in rows}
 
     async def declare_unique(
@@ -312,7 +345,7 @@ class PostgresDocumentStore:
         try:
             async with (
                 _answered(),
-                connection(self._pool, writes=True) as conn,
+                connection(await self.pool(), writes=True) as conn,
                 conn.transaction(),
             ):
                 # One declaration at a time: an index build locks the table in
@@ -387,10 +420,10 @@ class PostgresDocumentStore:
         )
 
     def idempotency_store(self) -> PostgresIdempotencyStore:
-        return PostgresIdempotencyStore(self.conninfo, pool=self._pool)
+        return PostgresIdempotencyStore(self.conninfo, pool=self.pool)
 
     def token_store(self) -> PostgresTokenStore:
-        return PostgresTokenStore(self.conninfo, pool=self._pool)
+        return PostgresTokenStore(self.conninfo, pool=self.pool)
 
     async def _put(
         self,

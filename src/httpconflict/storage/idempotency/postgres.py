@@ -13,12 +13,11 @@ from typing import Any, Final
 
 import psycopg
 from psycopg.rows import TupleRow
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from psycopg_pool import AsyncConnectionPool
 
 from ..._idempotency import Completion, Record, StoredResponse
-from ..._incidents import unavailable
-from .._opening import Opening
-from .._pg_pool import connect, connection, new_pool, ping
+from .._pg_pool import PoolSource, connection, ping
+from .._pg_store import ReadyPool
 from ._rows import COMPLETED, IN_FLIGHT, RECORD_COLUMNS, complete_args, record_args, to_record
 
 __all__ = [
@@ -47,8 +46,6 @@ CREATE INDEX IF NOT EXISTS idempotency_keys_expiry ON idempotency_keys (expires_
 
 #: Seconds `ping` waits for a connection: /healthz answers within a second.
 PING_WAIT: Final = 0.4
-#: Seconds opening waits for the pool's first connection.
-OPEN_WAIT: Final = 10.0
 
 _CLAIM: Final = f"""
     INSERT INTO idempotency_keys (principal, key, fingerprint, token, state, expires_at)
@@ -92,54 +89,21 @@ class PostgresIdempotencyStore:
     and opens the pool, once per process.
     """
 
-    def __init__(self, conninfo: str, *, pool: AsyncConnectionPool | None = None) -> None:
+    def __init__(self, conninfo: str, *, pool: PoolSource | None = None) -> None:
         self.conninfo = conninfo
-        self._shared = pool
-        self._pool = pool
-        self._opening = Opening(self._open, forget=self._forget)
+        self._pool = ReadyPool(
+            conninfo, SCHEMA, what="the idempotency-key store", max_size=10, shared=pool
+        )
 
     async def open(self) -> None:
         """Create the table and open the pool, unless done already (calls do it too)."""
-        await self._opening.ensure()
-
-    async def _open(self) -> None:
-        # Opened by a request's first call, a database that does not answer
-        # is a 503 for that request, and the next call tries again.
-        pool = None
-        try:
-            conn = await connect(self.conninfo)
-            async with conn:
-                await create_schema(conn)
-            if self._shared is None:
-                # A pool cannot be opened again once closed: each opening has its own.
-                pool = new_pool(self.conninfo, min_size=1, max_size=10)
-                await pool.open(wait=True, timeout=OPEN_WAIT)
-        except (psycopg.OperationalError, PoolTimeout) as error:
-            if pool is not None:
-                await pool.close()
-            raise unavailable(
-                "the idempotency-key store (PostgreSQL) does not answer", error
-            ) from error
-        if pool is not None:
-            self._pool = pool
-
-    def _forget(self) -> AsyncConnectionPool | None:
-        if self._shared is not None:
-            return None  # its document store's to forget
-        pool, self._pool = self._pool, None
-        return pool
+        await self._pool.open()
 
     async def close(self) -> None:
-        self._opening.closed()
-        if self._shared is None and self._pool is not None:
-            pool, self._pool = self._pool, None
-            await pool.close()
+        await self._pool.close()
 
     async def _ready(self) -> AsyncConnectionPool:
-        if not self._opening.is_open:
-            await self._opening.ensure()
-        assert self._pool is not None
-        return self._pool
+        return await self._pool.pool()
 
     async def ping(self) -> None:
         await ping(await self._ready(), wait=PING_WAIT)

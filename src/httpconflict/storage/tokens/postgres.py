@@ -11,9 +11,9 @@ from typing import Any, Final
 
 import psycopg
 from psycopg.rows import TupleRow
-from psycopg_pool import AsyncConnectionPool
 
-from .._pg_pool import connection, new_pool
+from .._pg_pool import PoolSource, connection
+from .._pg_store import ReadyPool
 from . import ApiToken, TokenExists
 from ._rows import COLUMNS, roles_json, to_token
 
@@ -33,28 +33,25 @@ SCHEMA: Final = """CREATE TABLE IF NOT EXISTS api_tokens (
 
 
 class PostgresTokenStore:
-    """A `TokenStore` in PostgreSQL, with its own pool or a shared one."""
+    """A `TokenStore` in PostgreSQL, with its own pool or a shared one.
 
-    def __init__(self, conninfo: str, *, pool: AsyncConnectionPool | None = None) -> None:
+    Nothing is opened yet: the first call (or `open()`) creates the table
+    and opens the pool, once per process.
+    """
+
+    def __init__(self, conninfo: str, *, pool: PoolSource | None = None) -> None:
         self.conninfo = conninfo
-        self._owns_pool = pool is None
-        self._pool = pool or new_pool(conninfo, min_size=1, max_size=4)
+        self._pool = ReadyPool(conninfo, SCHEMA, what="the token store", max_size=4, shared=pool)
 
     async def open(self) -> None:
-        conn = await psycopg.AsyncConnection.connect(self.conninfo)
-        async with conn, conn.transaction():
-            # The same lock as the other stores' schemas: workers start together.
-            await conn.execute("SELECT pg_advisory_xact_lock(hashtext('httpconflict.schema'))")
-            await conn.execute(SCHEMA)
-        if self._owns_pool:
-            await self._pool.open(wait=True, timeout=10)
+        """Create the table and open the pool, unless done already (calls do it too)."""
+        await self._pool.open()
 
     async def close(self) -> None:
-        if self._owns_pool:
-            await self._pool.close()
+        await self._pool.close()
 
     async def _execute(self, sql: str, args: Any) -> tuple[int, list[TupleRow]]:
-        async with connection(self._pool) as conn:
+        async with connection(await self._pool.pool()) as conn:
             cursor = await conn.execute(sql, args)
             rows = await cursor.fetchall() if cursor.description else []
             return cursor.rowcount, rows
