@@ -440,6 +440,16 @@ HOST_NOT_ALLOWED: Final = _type(
     "names adds each with --allowed-host (--allowed-host '*' only behind a proxy that "
     "checks the Host itself).",
 )
+CHANGES_EXPIRED: Final = _type(
+    "changes-expired",
+    "The changes after this point are no longer kept",
+    410,
+    "The change feed was asked for the changes after a `since` older than what it "
+    "retains: some of them were purged (the service's --changes-retention), so the "
+    "feed cannot tell them all. `oldest` is the smallest `since` it still accepts.",
+    "Start over: read the collection again (its list), then follow the feed from "
+    "since=now; or, if missing some changes is acceptable, resume from since=<oldest>.",
+)
 CORS_NOT_ALLOWED: Final = _type(
     "cors-not-allowed",
     "This cross-origin request is not allowed",

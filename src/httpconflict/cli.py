@@ -18,6 +18,7 @@ from .redaction import redact, secrets_in
 from .service.config import (
     AUTH_METHODS,
     DEFAULT_BODY_TIMEOUT,
+    DEFAULT_CHANGES_RETENTION,
     DEFAULT_DB,
     DEFAULT_HEADER_TIMEOUT,
     DEFAULT_JWT_LEEWAY,
@@ -224,6 +225,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="how long a deleted document's tombstone and history are kept "
         f"(default: {DEFAULT_TOMBSTONE_RETENTION:g}, 30 days)",
     )
+    erasure.add_argument(
+        "--changes-retention",
+        type=seconds(zero=True),
+        default=DEFAULT_CHANGES_RETENTION,
+        metavar="SECONDS",
+        help="how long the change feed (GET /v1/{collection}/_changes) keeps each change; "
+        f"an older since gets 410 (default: {DEFAULT_CHANGES_RETENTION:g}, 7 days)",
+    )
     serve.add_argument_group(
         "authorization (docs/security.md)",
         "Who holds which right (read, write, admin) on every collection, besides a "
@@ -344,6 +353,7 @@ def _service_config(args: argparse.Namespace) -> ServiceConfig:
         max_connections=args.max_connections,
         purge_interval=args.purge_interval,
         tombstone_retention=args.tombstone_retention,
+        changes_retention=args.changes_retention,
         grants="\n".join(args.grant),
         auth=",".join(args.auth),
         jwt_secret=args.jwt_secret,

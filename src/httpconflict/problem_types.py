@@ -14,6 +14,7 @@ status, and ``problem(detail, **extensions)`` making its `ProblemDetails`:
 """
 
 from ._problem import (
+    CHANGES_EXPIRED,
     CHECK_VIOLATION,
     CONNECTION_LIMIT,
     CONTENDED,
@@ -55,6 +56,7 @@ from ._problem import (
 )
 
 __all__ = [
+    "CHANGES_EXPIRED",
     "CHECK_VIOLATION",
     "CONNECTION_LIMIT",
     "CONTENDED",

@@ -47,11 +47,12 @@ from ..storage import DocumentStore, document_store
 from ..storage.idempotency import IdempotencyStore, idempotency_store
 from ..storage.tokens import TokenStore, token_store
 from ..storage.tokens.kept import KeptTokens
-from . import collection_settings, editor, openapi, problem_pages, problems
+from . import changes, collection_settings, editor, openapi, problem_pages, problems
 from .accesslog import AccessLog
 from .auth import Authentication
 from .authorization import Authorization
 from .caching import REVALIDATE, CacheDefaults, not_modified
+from .change_pump import ChangePump
 from .compression import Compression
 from .config import ServiceConfig
 from .cors import Cors
@@ -95,6 +96,8 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
     if "tokens" in methods:
         tokens = KeptTokens(token_store(config.db, documents=store))
 
+    pump = ChangePump(store)
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await _open_or_later(store, "the database")
@@ -105,11 +108,18 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
                 await _open_or_later(tokens, "the token store")
             purging = None
             if config.purge_interval > 0:
-                purger = Purger(store, keys, config.purge_interval, config.tombstone_retention)
+                purger = Purger(
+                    store,
+                    keys,
+                    config.purge_interval,
+                    config.tombstone_retention,
+                    config.changes_retention,
+                )
                 purging = asyncio.create_task(purger.run_forever())
             try:
                 yield
             finally:
+                await pump.close()
                 if purging is not None:
                     purging.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
@@ -158,6 +168,8 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
         routes=[
             # First: the document routes would take /v1/_collections/{c} too.
             *collection_settings.ROUTES,
+            # Before the documents': /v1/{c}/_changes is not a document.
+            *changes.ROUTES,
             *ROUTES,
             *problem_pages.ROUTES,
             *editor.ROUTES,
@@ -169,6 +181,7 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
     )
     app.state.config = config
     app.state.store = store
+    app.state.change_pump = pump
     problems.install(app)
     return app
 

@@ -21,6 +21,7 @@ DEFAULT_BODY_TIMEOUT: Final = 60.0
 DEFAULT_MAX_CONNECTIONS: Final = 1000
 DEFAULT_PURGE_INTERVAL: Final = 3600.0
 DEFAULT_TOMBSTONE_RETENTION: Final = 30 * 24 * 3600.0
+DEFAULT_CHANGES_RETENTION: Final = 7 * 24 * 3600.0
 #: The service's grants when none is configured: locked, but for role "admin".
 DEFAULT_GRANTS: Final = ("admin=role:admin",)
 DEFAULT_JWT_LEEWAY: Final = 10.0
@@ -78,6 +79,8 @@ class ServiceConfig:
     purge_interval: float = DEFAULT_PURGE_INTERVAL
     #: Seconds a deleted document's tombstone (and history) is kept.
     tombstone_retention: float = DEFAULT_TOMBSTONE_RETENTION
+    #: Seconds an entry of the change feed is kept (a `since` older is 410).
+    changes_retention: float = DEFAULT_CHANGES_RETENTION
     #: The service's grants, one RIGHT=GRANTEE a line, holding on every
     #: collection (see `_access`); "": admin=role:admin alone.
     grants: str = ""
@@ -119,8 +122,8 @@ class ServiceConfig:
             raise ValueError("header and body timeouts must be positive")
         if self.max_connections < 1:
             raise ValueError("max_connections must be at least 1")
-        if self.purge_interval < 0 or self.tombstone_retention < 0:
-            raise ValueError("purge interval and tombstone retention cannot be negative")
+        if self.purge_interval < 0 or self.tombstone_retention < 0 or self.changes_retention < 0:
+            raise ValueError("purge interval and retentions cannot be negative")
         self.access_grants  # noqa: B018  # a bad grant fails here, before the service starts
         if self.grants.strip() and not self.auth_methods:
             # Without authentication every caller is anonymous, which no grant names.

@@ -1,10 +1,12 @@
-"""The scheduled purge: tombstones past their retention, and expired Idempotency-Keys.
+"""The scheduled purge: tombstones and changes past their retention, and expired Idempotency-Keys.
 
 Theory of operation: each worker runs one `Purger` for as long as it
 serves. Every `interval` it removes the tombstones of documents deleted
 more than `tombstone_retention` ago, with what history they kept, a
 batch at a time (each batch its own short transaction, with a pause
-between them in which requests go on), then the key store's expired
+between them in which requests go on), then the change feed's entries
+older than `changes_retention` (a prefix of the feed, in batches too, its
+end recorded as the horizon below which `since` is 410), then the key store's expired
 records (which it purges in bounded batches of its own). Its first run
 comes after a random part of the interval, so workers started together
 spread out. Several workers, or services sharing one database, may purge
@@ -42,6 +44,7 @@ class PurgeCounts:
 
     tombstones: int
     keys: int
+    changes: int = 0
 
 
 @dataclass(slots=True)
@@ -52,6 +55,7 @@ class Purger:
     keys: IdempotencyStore | None
     interval: float
     tombstone_retention: float
+    changes_retention: float = float("inf")
 
     async def run_once(self) -> PurgeCounts:
         """One run: old tombstones, then expired keys; what it removed."""
@@ -64,8 +68,17 @@ class Purger:
             if removed < BATCH:
                 break
             await asyncio.sleep(PAUSE)
+        changes = 0
+        if self.changes_retention != float("inf"):
+            changes_cut_us = int((now - self.changes_retention) * 1_000_000)
+            while True:
+                removed = await self.documents.purge_changes(before_us=changes_cut_us, limit=BATCH)
+                changes += removed
+                if removed < BATCH:
+                    break
+                await asyncio.sleep(PAUSE)
         keys = 0 if self.keys is None else await self.keys.purge(now=now)
-        return PurgeCounts(tombstones, keys)
+        return PurgeCounts(tombstones, keys, changes)
 
     async def run_forever(self) -> None:
         """Run every `interval`, logging each run, until cancelled."""
@@ -78,10 +91,12 @@ class Purger:
                 log.warning("purge failed, next in %gs: %s", self.interval, describe(error))
             else:
                 log.info(
-                    "purge: %d tombstone(s) older than %gs and %d expired idempotency key(s) "
-                    "removed in %.3fs",
+                    "purge: %d tombstone(s) older than %gs, %d change(s) older than %gs and "
+                    "%d expired idempotency key(s) removed in %.3fs",
                     counts.tombstones,
                     self.tombstone_retention,
+                    counts.changes,
+                    self.changes_retention,
                     counts.keys,
                     time.monotonic() - started,
                 )

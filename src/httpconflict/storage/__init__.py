@@ -12,6 +12,9 @@ Stores keep time in microseconds since the epoch (`from_micros` makes a
 datetime of one); `CompletionFor` is what a write records under its
 Idempotency-Key, made of the write's result.
 
+Each write also appends a `Change` to the change feed; `ChangeFeed` reads
+them in commit order (see `DocumentStore.change_feed`).
+
 Backends are imported only when chosen, so `import httpconflict.storage`
 loads no database driver but the stdlib's sqlite3.
 """
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from ._changes import Change, ChangeBounds, ChangeFeed, ChangesRead
 from ._documents import (
     DEFAULT_HISTORY,
     CompletionFor,
@@ -36,6 +40,10 @@ from ._unique import UniqueKey, format_unique_keys, parse_unique_keys
 __all__ = [
     "DEFAULT_HISTORY",
     "DEFAULT_SQLITE_BUSY_TIMEOUT",
+    "Change",
+    "ChangeBounds",
+    "ChangeFeed",
+    "ChangesRead",
     "CompletionFor",
     "Document",
     "DocumentStore",

@@ -22,6 +22,9 @@ index, so a write that would give a key a value another document holds is
 refused by the database itself, as `ConstraintViolated` (see `_unique`).
 It may also have access rules of its own (`access_rules`, see `_access`),
 kept as their JSON text.
+
+Every write also appends a change (seq, collection, id, version, entity-tag)
+to the change feed in its own transaction (see `_changes`).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from .._access import AccessRules
 from .._etag import ETag
 from .._preconditions import Validators
 from .._write import Guard, WriteResult
+from ._changes import ChangeBounds, ChangeFeed, ChangesRead
 from ._unique import UniqueKey
 
 if TYPE_CHECKING:
@@ -249,6 +253,48 @@ class DocumentStore(Protocol):
 
     async def set_access_rules(self, collection: str, rules: AccessRules | None) -> None:
         """Make `rules` the collection's own access rules (None: it has none)."""
+
+    def notify_writes(self, listener: Callable[[], None]) -> None:
+        """Call `listener` after each write this store object commits (a feed wakes at once)."""
+
+    def change_feed(self) -> ChangeFeed:
+        """A new reader of the whole database's changes, from the newest on (see `_changes`)."""
+
+    async def change_bounds(self) -> ChangeBounds:
+        """The horizon (the oldest `since` still whole) and the largest seq committed."""
+
+    async def read_changes(
+        self, collection: str, *, after: int, upto: int, id: str | None = None, limit: int
+    ) -> ChangesRead:
+        """The collection's changes with after < seq <= upto (only `id`'s if given), in seq order.
+
+        At most `limit`; with the horizon read in the same snapshot (the rows
+        are whole only if it is at most `after`). Final only for `upto` at or
+        below a feed's watermark.
+        """
+
+    async def purge_changes(self, *, before_us: int, limit: int) -> int:
+        """Delete up to `limit` of the oldest changes made before `before_us`; how many.
+
+        Only a prefix in seq order goes, and the horizon rises to its end.
+        """
+
+
+class WriteListeners:
+    """The listeners `DocumentStore.notify_writes` registers, called after each write."""
+
+    def __init__(self) -> None:
+        self._write_listeners: list[Callable[[], None]] = []
+
+    def notify_writes(self, listener: Callable[[], None]) -> None:
+        self._write_listeners.append(listener)
+
+    def _written(self, result: WriteResult) -> WriteResult:
+        """`result`, once every listener was told if it is a write."""
+        if result.written:
+            for listener in self._write_listeners:
+                listener()
+        return result
 
 
 def check_put_guard(guard: Guard) -> None:

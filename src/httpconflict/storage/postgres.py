@@ -31,6 +31,7 @@ except ModuleNotFoundError as error:
     raise missing_extra(error, "postgres", __name__) from None
 
 import json
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from functools import partial
@@ -46,6 +47,8 @@ from .._incidents import unavailable
 from .._integrity_policy import ConstraintViolated
 from .._preconditions import Validators
 from .._write import Guard, WriteResult
+from . import _pg_changes as changes
+from ._changes import ChangeBounds, ChangeFeed, ChangesRead
 from ._documents import (
     DEFAULT_HISTORY,
     CompletionFor,
@@ -53,6 +56,7 @@ from ._documents import (
     Listed,
     ListedVersion,
     Version,
+    WriteListeners,
     check_delete_guard,
     check_put_guard,
     validators,
@@ -163,7 +167,7 @@ _SET_NEW_STATE: Final = (
 )
 
 
-class PostgresDocumentStore:
+class PostgresDocumentStore(WriteListeners):
     """A `DocumentStore` on a PostgreSQL database."""
 
     def __init__(
@@ -176,6 +180,7 @@ class PostgresDocumentStore:
     ) -> None:
         if history < 1:
             raise ValueError("history must keep at least the current version")
+        super().__init__()
         self.conninfo = conninfo
         self.history = history
         self._new_pool = partial(new_pool, conninfo, min_size=min_size, max_size=max_size)
@@ -200,6 +205,7 @@ class PostgresDocumentStore:
                 # is not safe against itself, so they take turns.
                 await conn.execute("SELECT pg_advisory_xact_lock(hashtext('httpconflict.schema'))")
                 await conn.execute(SCHEMA)
+                await conn.execute(changes.SCHEMA)
             await self._pool.open(wait=True, timeout=OPEN_WAIT)
         except (psycopg.OperationalError, PoolTimeout) as error:
             raise unavailable("the database does not answer", error) from error
@@ -292,7 +298,7 @@ class PostgresDocumentStore:
     ) -> WriteResult:
         check_put_guard(guard)
         try:
-            return await self._keyed(
+            result = await self._keyed(
                 completion,
                 lambda: self._put(collection, id, body, etag, guard, now_us, completion),
             )
@@ -302,6 +308,26 @@ class PostgresDocumentStore:
             if violated is None:
                 raise
             raise violated from error
+        return self._written(result)
+
+    def change_feed(self) -> ChangeFeed:
+        return changes.PostgresChangeFeed(self._run)
+
+    async def _run(self, sql: str, params: Any) -> list[TupleRow]:
+        return await self._all(sql, params)
+
+    async def change_bounds(self) -> ChangeBounds:
+        return await changes.bounds(self._run)
+
+    async def read_changes(
+        self, collection: str, *, after: int, upto: int, id: str | None = None, limit: int
+    ) -> ChangesRead:
+        return await changes.read(self._run, collection, after, upto, id, limit)
+
+    async def purge_changes(self, *, before_us: int, limit: int) -> int:
+        return await changes.purge(
+            lambda sql, params: self._all(sql, params, writes=True), before_us, limit
+        )
 
     async def _keyed(
         self, completion: CompletionFor | None, write: Callable[[], Awaitable[WriteResult]]
@@ -474,21 +500,23 @@ class PostgresDocumentStore:
         purge: bool = False,
     ) -> WriteResult:
         check_delete_guard(guard)
-        return await self._keyed(
-            completion, lambda: self._delete(collection, id, guard, now_us, completion, purge)
+        return self._written(
+            await self._keyed(
+                completion, lambda: self._delete(collection, id, guard, now_us, completion, purge)
+            )
         )
 
     async def erase(self, collection: str, id: str) -> bool:
         # FOR SHARE: a writer re-creating the document waits for this statement.
-        return bool(
+        erased = bool(
             await self._all(
-                "DELETE FROM document_versions v WHERE v.collection = %(c)s AND v.id = %(i)s "
-                "AND EXISTS (SELECT 1 FROM documents d WHERE d.collection = %(c)s "
-                "AND d.id = %(i)s AND d.etag IS NULL FOR SHARE) RETURNING 1",
-                {"c": collection, "i": id},
+                changes.erase_sql(),
+                {"c": collection, "i": id, "now": time.time_ns() // 1000},
                 writes=True,
             )
         )
+        self._written(WriteResult(erased))
+        return erased
 
     async def purge_tombstones(self, *, deleted_before_us: int, limit: int) -> int:
         # SKIP LOCKED: workers purging at once share the work instead of
@@ -658,7 +686,7 @@ def _tail(
     one (`created`: the INSERT of a new document, or an UPDATE). `erase`:
     the document's whole history is deleted instead of appended to.
     """
-    history = _ERASED if erase else _HISTORY
+    history = (_ERASED if erase else _HISTORY) + changes.CHANGED
     if completion is None:
         return history + _ANSWER
     key = completion(WriteResult(True, created=created))

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
@@ -35,6 +36,8 @@ from .._access import AccessRules, rules_from_text
 from .._integrity_policy import ConstraintViolated
 from .._preconditions import Validators
 from .._write import Guard, WriteResult
+from . import _sqlite_changes as changes
+from ._changes import ChangeBounds, ChangeFeed, ChangesRead
 from ._documents import (
     DEFAULT_HISTORY,
     CompletionFor,
@@ -42,6 +45,7 @@ from ._documents import (
     Listed,
     ListedVersion,
     Version,
+    WriteListeners,
     check_delete_guard,
     check_put_guard,
     validators,
@@ -58,11 +62,12 @@ __all__ = [
     "SQLiteDocumentStore",
 ]
 
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4
 # Version 1 had no unique_keys table. Every statement of SCHEMA is CREATE
 # ... IF NOT EXISTS, so running them upgrades a version-1 file in place.
 # Versions 1 and 2 had no documents.previous_us: `_UPGRADE_TO_3` adds it.
-_READABLE: Final = (0, 1, 2, SCHEMA_VERSION)
+# Versions before 4 had no changes table (the feed starts with the upgrade).
+_READABLE: Final = (0, 1, 2, 3, SCHEMA_VERSION)
 _COLUMNS: Final = "collection, id, version, etag, body, modified_us"
 # Bodies are stored as TEXT (so SQL JSON functions can read them) and moved
 # as bytes: CAST to and from BLOB reinterprets the UTF-8, with no decoding.
@@ -121,6 +126,7 @@ SCHEMA: Final = [
          WHERE collection = NEW.collection AND id = NEW.id
            AND version <= NEW.version - (SELECT value FROM settings WHERE name = 'history');
     END""",
+    *changes.SCHEMA,
 ]
 
 
@@ -135,7 +141,7 @@ _UPGRADE_TO_3: Final = [
 ]
 
 
-class SQLiteDocumentStore:
+class SQLiteDocumentStore(WriteListeners):
     """A `DocumentStore` on one SQLite file.
 
     `history` is a setting of the database file: the last process to open
@@ -151,6 +157,7 @@ class SQLiteDocumentStore:
     ) -> None:
         if history < 1:
             raise ValueError("history must keep at least the current version")
+        super().__init__()
         self.path = str(path)
         self.history = history
         self.busy_timeout_ms = busy_timeout_ms
@@ -233,7 +240,7 @@ class SQLiteDocumentStore:
             return result
 
         try:
-            return await self._sql.run(put)
+            result = await self._sql.run(put)
         except sqlite3.IntegrityError as error:
             # A failed statement undid itself, and a transaction was rolled
             # back: nothing of this write is left.
@@ -241,6 +248,21 @@ class SQLiteDocumentStore:
             if violated is None:
                 raise
             raise violated from error
+        return self._written(result)
+
+    def change_feed(self) -> ChangeFeed:
+        return changes.RowidWatermark(self._sql)
+
+    async def change_bounds(self) -> ChangeBounds:
+        return await self._sql.run(changes.bounds)
+
+    async def read_changes(
+        self, collection: str, *, after: int, upto: int, id: str | None = None, limit: int
+    ) -> ChangesRead:
+        return await self._sql.run(lambda db: changes.read(db, collection, after, upto, id, limit))
+
+    async def purge_changes(self, *, before_us: int, limit: int) -> int:
+        return await self._sql.offload(lambda db: changes.purge(db, before_us, limit))
 
     def idempotency_store(self) -> SQLiteIdempotencyStore:
         return SQLiteIdempotencyStore(self.path, sharing=lambda: self._sql)
@@ -272,21 +294,27 @@ class SQLiteDocumentStore:
                     record(db, completion(result))
             return result
 
-        return await self._sql.run(delete)
+        return self._written(await self._sql.run(delete))
 
     async def erase(self, collection: str, id: str) -> bool:
+        now_us = time.time_ns() // 1000
+
         def erase(db: sqlite3.Connection) -> bool:
-            # One statement: a writer re-creating the document cannot come between.
-            return bool(
-                db.execute(
+            # One transaction: a writer re-creating the document cannot come between.
+            with transaction(db):
+                erased = db.execute(
                     "DELETE FROM document_versions WHERE collection = ? AND id = ? AND EXISTS "
                     "(SELECT 1 FROM documents WHERE collection = ? AND id = ? AND etag IS NULL) "
                     "RETURNING 1",
                     (collection, id, collection, id),
                 ).fetchall()
-            )
+                if erased:
+                    changes.record_erased(db, collection, id, now_us)
+            return bool(erased)
 
-        return await self._sql.run(erase)
+        erased = await self._sql.run(erase)
+        self._written(WriteResult(erased))
+        return erased
 
     async def purge_tombstones(self, *, deleted_before_us: int, limit: int) -> int:
         def purge(db: sqlite3.Connection) -> int:

@@ -1,0 +1,156 @@
+"""The change feed's HTTP rules: its parameters, its two forms, and what a `since` may be.
+
+``GET /v1/{collection}/_changes`` sends every change of a collection in
+commit order, each with its `seq`. These rules are decided here, once: the
+service only reads the request and renders what they decide.
+
+- The form: Server-Sent Events when Accept names ``text/event-stream``
+  (what an EventSource sends), a JSON page otherwise.
+- `since` is a seq or ``now``; the SSE ``Last-Event-ID`` request header
+  (an EventSource reconnecting) wins over it. Default: ``now`` for a
+  stream (a watcher wants what comes next), 0 for a page (a reader pages
+  through what is kept).
+- A `since` older than the feed keeps is 410 (`ChangesExpired`, with the
+  smallest `since` still accepted); one beyond the latest committed change
+  is 400 (the client holds a seq of another database, or made one up).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+from . import _problem
+from ._errors import InvalidParameter, ProblemError
+
+#: The most changes a JSON page holds, and how many by default.
+MAX_LIMIT: Final = 1000
+DEFAULT_LIMIT: Final = 100
+#: Seconds between heartbeats of a stream with nothing else to send, by default.
+DEFAULT_HEARTBEAT: Final = 10
+MAX_HEARTBEAT: Final = 60
+#: The longest long-poll of a JSON page, in seconds.
+MAX_WAIT: Final = 60
+EVENT_STREAM: Final = "text/event-stream"
+LAST_EVENT_ID: Final = "Last-Event-ID"
+NOW: Final = "now"
+
+
+class FeedForm(enum.Enum):
+    """How the feed is sent: an event stream, or JSON pages."""
+
+    STREAM = "stream"
+    PAGE = "page"
+
+
+@dataclass(frozen=True, slots=True)
+class ChangesQuery:
+    """A feed request's parameters, checked; `since` None means ``now``."""
+
+    form: FeedForm
+    since: int | None
+    id: str | None = None
+    limit: int = DEFAULT_LIMIT
+    wait: int = 0
+    heartbeat: int = DEFAULT_HEARTBEAT
+
+
+class ChangesExpired(ProblemError, LookupError):
+    """410: the changes after `since` were (partly) purged; `oldest` is the smallest accepted."""
+
+    problem_type = _problem.CHANGES_EXPIRED
+
+    def __init__(self, detail: str, *, oldest: int) -> None:
+        super().__init__(detail, oldest=oldest)
+        self.oldest = oldest
+
+
+class SinceBeyondLatest(InvalidParameter):
+    """400: a `since` greater than the latest committed change (`latest`)."""
+
+    def __init__(self, detail: str, *, latest: int) -> None:
+        ProblemError.__init__(self, detail, parameter="since", latest=latest)
+        self.latest = latest
+
+
+def changes_query(
+    query: Mapping[str, str], *, accept: str | None, last_event_id: str | None
+) -> ChangesQuery:
+    """The feed request's parameters (query and header fields), or 400 for one that is bad."""
+    form = FeedForm.STREAM if _takes_event_stream(accept) else FeedForm.PAGE
+    stream = form is FeedForm.STREAM
+    # A parameter of the other form is checked too, and then has no effect.
+    since: int | None
+    if stream and last_event_id is not None:
+        since = _seq(last_event_id.strip(), LAST_EVENT_ID)
+    elif (raw := query.get("since")) is not None:
+        since = None if raw == NOW else _seq(raw, "since")
+    else:
+        since = None if stream else 0
+    id = query.get("id")
+    if id is not None and not id:
+        raise InvalidParameter("id must name a document", parameter="id")
+    return ChangesQuery(
+        form=form,
+        since=since,
+        id=id,
+        limit=_integer(query, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT),
+        wait=_integer(query, "wait", 0, 0, MAX_WAIT),
+        heartbeat=_integer(query, "heartbeat", DEFAULT_HEARTBEAT, 1, MAX_HEARTBEAT),
+    )
+
+
+def check_since(since: int, *, oldest: int, latest: int) -> None:
+    """Raise 410 if changes after `since` were purged (`oldest`), 400 if it is beyond `latest`."""
+    if since < oldest:
+        raise ChangesExpired(
+            f"the changes after {since} are no longer all kept (the oldest since accepted is "
+            f"{oldest}): read the collection again, then follow the feed from since=now",
+            oldest=oldest,
+        )
+    if since > latest:
+        raise SinceBeyondLatest(
+            f"since {since} is beyond the latest change ({latest}): it is not a seq of this feed",
+            latest=latest,
+        )
+
+
+def _takes_event_stream(accept: str | None) -> bool:
+    if not accept:
+        return False
+    for element in accept.split(","):
+        media, *params = (part.strip() for part in element.split(";"))
+        if media.lower() != EVENT_STREAM:
+            continue
+        # RFC 9110 §12.4.2: q=0 means "not acceptable".
+        q = next((p[2:].strip() for p in params if p.lower().startswith("q=")), "1")
+        try:
+            return float(q) > 0
+        except ValueError:
+            return True
+    return False
+
+
+def _seq(raw: str, name: str) -> int:
+    # A seq fits in 63 bits; a longer text cannot be one (and int() refuses 4300 digits).
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 19:
+        raise InvalidParameter(
+            f"{name} must be a seq (a non-negative integer) or now, not {raw[:40]!r}"
+            if name == "since"
+            else f"{name} must be a seq (a non-negative integer), not {raw[:40]!r}",
+            parameter=name,
+        )
+    return int(raw)
+
+
+def _integer(query: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = query.get(name)
+    if raw is None:
+        return default
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 6 or not low <= int(raw) <= high:
+        raise InvalidParameter(
+            f"{name} must be an integer from {low} to {high}, not {raw[:40]!r}", parameter=name
+        )
+    return int(raw)

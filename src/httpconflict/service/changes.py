@@ -1,0 +1,183 @@
+"""The change feed resource: ``GET /v1/{collection}/_changes``, as events or JSON pages.
+
+Handlers only translate: `httpconflict.changes` decides the parameters, the
+form and the refusals (400, 410); the worker's `ChangePump` knows the
+watermark and the recent changes; a `Follower` walks one request's cursor
+through them (see `change_pump` for where each change comes from).
+
+The event stream is sse-starlette's `EventSourceResponse`, which watches
+for the client leaving and for the server shutting down (it ends every
+stream within about half a second of SIGTERM, where uvicorn would wait for
+each open connection); its own pings are off: the feed's heartbeats are
+events that carry the watermark. A stream sends as fast as the client
+reads and no faster (each send waits for the connection's flow control).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Final
+
+from sse_starlette import EventSourceResponse
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .. import ProblemError
+from ..changes import ChangesExpired, ChangesQuery, FeedForm, changes_query, check_since
+from ..storage import Change, DocumentStore
+from .change_pump import ChangePump
+from .requests import check_name
+
+CHANGES: Final = "/v1/{collection}/_changes"
+#: Changes read at once for a stream (each becomes one event).
+STREAM_PAGE: Final = 100
+#: Seconds a stream waits before reading again after the database failed a read.
+RETRY_READ: Final = 1.0
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_HEADERS: Final = {"Cache-Control": "no-store"}
+
+
+def change_json(change: Change) -> dict[str, object]:
+    """A change as the feed sends it (the etag as the document's GET sends it)."""
+    modified = _EPOCH + timedelta(microseconds=change.modified_us)
+    return {
+        "seq": change.seq,
+        "id": change.id,
+        "version": change.version,
+        "etag": None if change.etag is None else f'"{change.etag}"',
+        "deleted": change.etag is None,
+        "modified": modified.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+    }
+
+
+class Follower:
+    """One request's cursor through a collection's changes: every change up to it was sent."""
+
+    def __init__(
+        self, pump: ChangePump, store: DocumentStore, collection: str, id: str | None, cursor: int
+    ) -> None:
+        self.pump = pump
+        self.store = store
+        self.collection = collection
+        self.id = id
+        self.cursor = cursor
+
+    @property
+    def caught_up(self) -> bool:
+        watermark = self.pump.watermark
+        return watermark is None or self.cursor >= watermark
+
+    async def next(self, limit: int) -> list[Change]:
+        """The next changes after the cursor, up to the watermark (at most `limit`).
+
+        Moves the cursor past them, and past every seq of other collections
+        up to where they were looked for. 410 (`ChangesExpired`) if the
+        changes after the cursor were purged meanwhile.
+        """
+        watermark = self.pump.watermark
+        if watermark is None or self.cursor >= watermark:
+            return []
+        found = self.pump.from_ring(self.collection, self.id, self.cursor, limit)
+        if found is None:
+            read = await self.store.read_changes(
+                self.collection, after=self.cursor, upto=watermark, id=self.id, limit=limit
+            )
+            if read.horizon > self.cursor:
+                check_since(self.cursor, oldest=read.horizon, latest=watermark)
+            changes = read.changes
+            found = changes, changes[-1].seq if len(changes) == limit else watermark
+        changes, self.cursor = found
+        return changes
+
+
+def _store(request: Request) -> DocumentStore:
+    store: DocumentStore = request.app.state.store
+    return store
+
+
+def _pump(request: Request) -> ChangePump:
+    pump: ChangePump = request.app.state.change_pump
+    return pump
+
+
+async def changes(request: Request) -> Response:
+    """The collection's changes after `since`: an event stream, or one JSON page."""
+    collection = check_name("collection", request.path_params["collection"])
+    query = changes_query(
+        request.query_params,
+        accept=request.headers.get("accept"),
+        last_event_id=request.headers.get("last-event-id"),
+    )
+    if query.id is not None:
+        check_name("document", query.id)
+    store, pump = _store(request), _pump(request)
+    with pump.watching():
+        watermark = await pump.start()
+        bounds = await store.change_bounds()
+        since = watermark if query.since is None else query.since
+        check_since(since, oldest=bounds.horizon, latest=max(bounds.latest, watermark))
+        follower = Follower(pump, store, collection, query.id, since)
+        if query.form is FeedForm.PAGE:
+            return await _page(follower, query)
+    return EventSourceResponse(_events(follower, query), headers=_HEADERS, ping=0, sep="\n")
+
+
+async def _page(follower: Follower, query: ChangesQuery) -> Response:
+    deadline = time.monotonic() + query.wait
+    results = await follower.next(query.limit)
+    while not results and (left := deadline - time.monotonic()) > 0:
+        if follower.caught_up:
+            await follower.pump.wait(left)
+        results = await follower.next(query.limit)
+    body = {"results": [change_json(c) for c in results], "last_seq": follower.cursor}
+    return Response(
+        json.dumps(body, separators=(",", ":")), media_type="application/json", headers=_HEADERS
+    )
+
+
+async def _events(follower: Follower, query: ChangesQuery) -> AsyncIterator[bytes]:
+    """The stream: a heartbeat, then changes as they come, a heartbeat when nothing has come.
+
+    Ends when the changes after the cursor were purged (the client, reconnecting
+    with its Last-Event-ID, gets the 410). A database that fails a read is
+    waited for, with heartbeats.
+    """
+    with follower.pump.watching():
+        yield _heartbeat(follower.cursor)
+        sent = time.monotonic()
+        while True:
+            try:
+                changes = await follower.next(STREAM_PAGE)
+            except ChangesExpired:
+                return
+            except ProblemError as error:
+                if error.status < 500:
+                    raise
+                changes = []
+                await follower.pump.wait(RETRY_READ)  # the database failed this read
+            if changes:
+                yield b"".join(_event(change) for change in changes)
+                sent = time.monotonic()
+                continue
+            due = sent + query.heartbeat - time.monotonic()
+            if due <= 0:
+                yield _heartbeat(follower.cursor)
+                sent = time.monotonic()
+            elif follower.caught_up:
+                await follower.pump.wait(due)
+
+
+def _event(change: Change) -> bytes:
+    data = json.dumps(change_json(change), separators=(",", ":"))
+    return f"id: {change.seq}\nevent: change\ndata: {data}\n\n".encode()
+
+
+def _heartbeat(seq: int) -> bytes:
+    return f'id: {seq}\nevent: heartbeat\ndata: {{"seq":{seq}}}\n\n'.encode()
+
+
+ROUTES: Final = [Route(CHANGES, changes, methods=["GET"])]

@@ -1,0 +1,175 @@
+"""The change feed through the real service (SQLite, PostgreSQL): its contract, both forms."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.problems import assert_problem
+from tests.servers import ServiceProcess
+from tests.sse import Event, events
+
+JSON = {"content-type": "application/json"}
+STREAM = {"accept": "text/event-stream"}
+
+
+@pytest.fixture
+def http(service: ServiceProcess) -> Iterator[httpx.Client]:
+    with service.client() as client:
+        yield client
+
+
+@pytest.fixture
+def collection() -> str:
+    return f"feed-{uuid.uuid4().hex[:8]}"
+
+
+def put(http: httpx.Client, path: str, body: str, etag: str | None = None) -> str:
+    precondition = {"If-None-Match": "*"} if etag is None else {"If-Match": etag}
+    answer = http.put(path, content=body, headers={**JSON, **precondition})
+    assert answer.status_code in (200, 201), answer.text
+    return str(answer.headers["etag"])
+
+
+def page(http: httpx.Client, collection: str, **params: Any) -> dict[str, Any]:
+    answer = http.get(f"/v1/{collection}/_changes", params=params)
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["cache-control"] == "no-store"
+    body: dict[str, Any] = answer.json()
+    return body
+
+
+def test_json_pages_hold_every_change_in_order(http: httpx.Client, collection: str) -> None:
+    """Creates, replaces and a delete come as changes in seq order, paged by last_seq."""
+    start = page(http, collection, since="now")["last_seq"]
+    etag = put(http, f"/v1/{collection}/a", '{"n": 1}')
+    put(http, f"/v1/{collection}/b", '{"n": 1}')
+    put(http, f"/v1/other-{collection}/a", '{"n": 1}')
+    etag = put(http, f"/v1/{collection}/a", '{"n": 2}', etag)
+    assert http.delete(f"/v1/{collection}/a", headers={"If-Match": etag}).status_code == 204
+    first = page(http, collection, since=start, limit=2)
+    assert [(c["id"], c["version"]) for c in first["results"]] == [("a", 1), ("b", 1)]
+    assert first["last_seq"] == first["results"][-1]["seq"]
+    rest = page(http, collection, since=first["last_seq"], limit=100)
+    assert [(c["id"], c["version"], c["deleted"]) for c in rest["results"]] == [
+        ("a", 2, False),
+        ("a", 3, True),
+    ]
+    change = rest["results"][0]
+    assert change["etag"] == etag
+    assert change["modified"].endswith("Z")
+    assert rest["results"][1]["etag"] is None
+    seqs = [c["seq"] for c in first["results"] + rest["results"]]
+    assert seqs == sorted(set(seqs))
+    assert page(http, collection, since=rest["last_seq"]) == {
+        "results": [],
+        "last_seq": rest["last_seq"],
+    }
+    only_b = page(http, collection, since=start, id="b")
+    assert [c["id"] for c in only_b["results"]] == ["b"]
+    # The default since of a page is 0: everything kept.
+    assert len(page(http, collection)["results"]) == 4
+
+
+def test_a_long_poll_answers_when_a_change_comes(http: httpx.Client, collection: str) -> None:
+    """A page with wait answers as soon as the collection changes, with that change."""
+    since = page(http, collection, since="now")["last_seq"]
+
+    def write() -> None:
+        with httpx.Client(base_url=str(http.base_url)) as writer:
+            put(writer, f"/v1/{collection}/w", "{}")
+
+    timer = threading.Timer(0.3, write)
+    timer.start()
+    started = time.monotonic()
+    got = page(http, collection, since=since, wait=20)
+    timer.join()
+    assert [c["id"] for c in got["results"]] == ["w"]
+    assert time.monotonic() - started < 15
+    empty = page(http, collection, since=got["last_seq"], wait=1)
+    assert empty["results"] == []
+
+
+def read_until(stream: Iterator[Event], count: int, kind: str = "change") -> list[Event]:
+    found: list[Event] = []
+    for event in stream:
+        if event.event == kind:
+            found.append(event)
+            if len(found) == count:
+                return found
+    raise AssertionError("the stream ended")
+
+
+def test_a_stream_sends_heartbeats_then_changes(http: httpx.Client, collection: str) -> None:
+    """An event stream starts with a heartbeat, sends each change as it commits, and resumes."""
+    with http.stream(
+        "GET", f"/v1/{collection}/_changes", params={"heartbeat": 1}, headers=STREAM
+    ) as answer:
+        assert answer.status_code == 200
+        assert answer.headers["content-type"].startswith("text/event-stream")
+        assert answer.headers["cache-control"] == "no-store"
+        assert "etag" not in answer.headers
+        assert "content-encoding" not in answer.headers
+        stream = events(answer)
+        first = next(stream)
+        assert first.event == "heartbeat"
+        assert first.id == str(first.data["seq"])
+        with httpx.Client(base_url=str(http.base_url)) as writer:
+            etag = put(writer, f"/v1/{collection}/s", '{"n": 1}')
+            put(writer, f"/v1/{collection}/s", '{"n": 2}', etag)
+        one, two = read_until(stream, 2)
+        assert (one.data["id"], one.data["version"], two.data["version"]) == ("s", 1, 2)
+        assert one.id == str(one.data["seq"])
+        assert int(one.id) > int(first.id)
+        beat = read_until(stream, 1, "heartbeat")[0]
+        assert int(beat.data["seq"]) >= int(two.data["seq"])
+    # Last-Event-ID wins over since: the stream resumes after the first change.
+    headers = {**STREAM, "last-event-id": one.id}
+    with http.stream(
+        "GET", f"/v1/{collection}/_changes", params={"since": "now"}, headers=headers
+    ) as answer:
+        stream = events(answer)
+        assert next(stream).data["seq"] == int(one.id)
+        assert read_until(stream, 1)[0].data["version"] == 2
+
+
+@pytest.mark.parametrize(
+    ("params", "headers", "parameter"),
+    [
+        pytest.param({"since": "-1"}, {}, "since", id="negative-since"),
+        pytest.param({"since": "x"}, {}, "since", id="since-not-integer"),
+        pytest.param({"limit": "0"}, {}, "limit", id="limit-zero"),
+        pytest.param({"limit": "1001"}, {}, "limit", id="limit-too-large"),
+        pytest.param({"wait": "61"}, {}, "wait", id="wait-too-long"),
+        pytest.param({"heartbeat": "0"}, STREAM, "heartbeat", id="heartbeat-zero"),
+        pytest.param(
+            {}, {**STREAM, "last-event-id": "abc"}, "Last-Event-ID", id="bad-last-event-id"
+        ),
+        pytest.param({"id": "_x"}, {}, "document", id="reserved-id"),
+    ],
+)
+def test_bad_parameters_are_400(
+    http: httpx.Client,
+    collection: str,
+    params: dict[str, str],
+    headers: dict[str, str],
+    parameter: str,
+) -> None:
+    """A bad since, limit, wait, heartbeat or Last-Event-ID is a 400 naming it."""
+    answer = http.get(f"/v1/{collection}/_changes", params=params, headers=headers)
+    problem = assert_problem(answer, 400, "invalid-parameter")
+    assert problem["parameter"] == parameter
+
+
+def test_a_since_beyond_the_latest_change_is_400(http: httpx.Client, collection: str) -> None:
+    """A since no change of this database has reached is refused, naming the latest."""
+    latest = page(http, collection, since="now")["last_seq"]
+    answer = http.get(f"/v1/{collection}/_changes", params={"since": latest + 1000})
+    problem = assert_problem(answer, 400, "invalid-parameter")
+    assert problem["latest"] >= latest
