@@ -1,7 +1,8 @@
 -- Shared by the bench/*.lua scripts: number the threads, count answers by
 -- status in each thread, and print one line when the run is over:
 --
---   WRK_RESULT {"requests":N,"duration_us":N,"bad":N,"statuses":{...},"socket_errors":N}
+--   WRK_RESULT {"requests":N,"duration_us":N,"bad":N,"statuses":{...},"socket_errors":N,
+--               "p50_us":N,"p99_us":N}
 --
 -- A script sets the globals `bad` and `statuses` in init() and counts into
 -- them with result.count(status, ok) from response().
@@ -39,9 +40,10 @@ function result.done(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
     'WRK_RESULT {"requests":%d,"duration_us":%d,"bad":%d,"statuses":{%s},' ..
-    '"socket_errors":%d}\n',
+    '"socket_errors":%d,"p50_us":%d,"p99_us":%d}\n',
     summary.requests, summary.duration, total_bad, table.concat(parts, ","),
-    e.connect + e.read + e.write + e.timeout))
+    e.connect + e.read + e.write + e.timeout,
+    latency:percentile(50), latency:percentile(99)))
 end
 
 return result

@@ -29,8 +29,16 @@ class Contender:
     args: Callable[[], list[str]]
 
 
-def parse_args(argv: Sequence[str] | None, prog: str, description: str) -> argparse.Namespace:
+def parse_args(
+    argv: Sequence[str] | None,
+    prog: str,
+    description: str,
+    more: Callable[[argparse.ArgumentParser], None] | None = None,
+) -> argparse.Namespace:
+    """The options every benchmark takes, and those `more` adds."""
     parser = argparse.ArgumentParser(prog=prog, description=description)
+    if more is not None:
+        more(parser)
     parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run (default 5)")
     parser.add_argument("--rounds", type=int, default=3, help="runs per contender (default 3)")
     parser.add_argument(
@@ -61,13 +69,18 @@ def measure(
     options: argparse.Namespace,
     *,
     cpu: dict[str, list[float]] | None = None,
+    cpu_of: Callable[[Contender], float] | None = None,
 ) -> dict[str, list[WrkResult]]:
     """A warm-up run of each contender, then `rounds` rounds, rotating the order each round.
 
     With `cpu`, each measured round also adds the server process's CPU time
     per answered request, in µs, under the contender's label: on a shared
-    machine it drifts far less than req/s does.
+    machine it drifts far less than req/s does. `cpu_of` counts the CPU
+    seconds of a contender instead (its worker processes, its database
+    backends...).
     """
+    if cpu_of is None:
+        cpu_of = lambda c: cpu_seconds(c.server.process.pid)  # noqa: E731
     runs: dict[str, list[WrkResult]] = {c.label: [] for c in contenders}
     schedule = [(0, c, options.warmup) for c in contenders]
     for r in range(options.rounds):
@@ -75,11 +88,11 @@ def measure(
         schedule += [(r + 1, c, options.duration) for c in [*contenders[k:], *contenders[:k]]]
     for round_number, c, seconds in schedule:
         args = c.args()
-        before = cpu_seconds(c.server.process.pid)
+        before = cpu_of(c)
         result = run_wrk(
             c.server.url, c.script, args, connections=options.connections, duration=seconds
         )
-        used = cpu_seconds(c.server.process.pid) - before
+        used = cpu_of(c) - before
         runs[c.label].append(result)
         if cpu is not None and round_number and result.requests:
             cpu.setdefault(c.label, []).append(used / result.requests * 1e6)
@@ -91,6 +104,18 @@ def measure(
             flush=True,
         )
     return runs
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time used so far by a process and its live descendants (a server and its workers)."""
+    total, pending = 0.0, [pid]
+    while pending:
+        current = pending.pop()
+        total += cpu_seconds(current)
+        with suppress(OSError):
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(c) for c in (task / "children").read_text().split()]
+    return total
 
 
 def cpu_seconds(pid: int) -> float:

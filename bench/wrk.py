@@ -26,6 +26,9 @@ class WrkResult:
     bad: int
     #: Connect, read and write errors and timeouts.
     socket_errors: int
+    #: Median and 99th percentile of the answers' latency, in µs (0: not measured).
+    p50_us: int = 0
+    p99_us: int = 0
 
     @property
     def rps(self) -> float:
@@ -78,4 +81,6 @@ def _parse(text: str) -> WrkResult:
         statuses={int(k): int(v) for k, v in data["statuses"].items()},
         bad=int(data["bad"]),
         socket_errors=int(data["socket_errors"]),
+        p50_us=int(data.get("p50_us", 0)),
+        p99_us=int(data.get("p99_us", 0)),
     )

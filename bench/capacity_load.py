@@ -1,0 +1,125 @@
+"""Fill a store with N documents fast: the rows the service itself would have written.
+
+Loading a million documents through HTTP would take longer than the
+benchmark. These write the same rows in bulk, through the store's own
+schema: the store opens the file or database first (creating its tables,
+triggers and settings), then document k at version V is the row a
+service that had received V PUTs of `body(k, v)` for v = 1..V would hold —
+its ETag the hash of the body, its version V, its time and its
+predecessor's time — with the versions the history keeps (the last
+`history`). On SQLite the store's own trigger appends the current version's
+history row as each document row goes in; on PostgreSQL both tables are
+filled with COPY. tests/bench/test_capacity_load.py checks the rows against
+those the service writes over HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Final
+
+from httpconflict import ETag
+
+COLLECTION: Final = "capacity"
+PREFIX: Final = "doc-"
+#: Microseconds between two versions of a document.
+STEP_US: Final = 1000
+FILLER: Final = "x" * 64
+
+
+def body(k: int, v: int) -> bytes:
+    """Document k's body at version v: about 110 bytes of JSON."""
+    data = {"title": "capacity document", "n": k, "write": v, "filler": FILLER}
+    return json.dumps(data, separators=(",", ":")).encode()
+
+
+def document_id(k: int) -> str:
+    return f"{PREFIX}{k}"
+
+
+Row = tuple[str, str, int, str, str, int]
+
+
+def _version(k: int, v: int, now_us: int, versions: int) -> Row:
+    """Document k's history row of version v (of `versions`): made STEP_US apart, up to now."""
+    text = body(k, v)
+    made = now_us - (versions - v) * STEP_US
+    return (COLLECTION, document_id(k), v, ETag.from_content(text).opaque, text.decode(), made)
+
+
+def history_rows(n: int, versions: int, history: int, now_us: int) -> Iterator[Row]:
+    """The history rows the service keeps besides the current version's: v > versions - history."""
+    first = max(1, versions - history + 1)
+    for k in range(n):
+        for v in range(first, versions):
+            yield _version(k, v, now_us, versions)
+
+
+def document_rows(n: int, versions: int, now_us: int) -> Iterator[tuple[object, ...]]:
+    """Each document's row at its last version, with its predecessor's time."""
+    for k in range(n):
+        row = _version(k, versions, now_us, versions)
+        yield (*row, row[5] - STEP_US if versions > 1 else None)
+
+
+_DOCUMENT_COLUMNS: Final = "collection, id, version, etag, body, modified_us, previous_us"
+_VERSION_COLUMNS: Final = "collection, id, version, etag, body, modified_us"
+
+
+def load_sqlite(path: Path, n: int, *, versions: int = 1, history: int, now_us: int) -> None:
+    """`n` documents of `versions` versions each into the SQLite file at `path`."""
+    from httpconflict.storage.sqlite import SQLiteDocumentStore
+
+    async def create() -> None:
+        store = SQLiteDocumentStore(path, history=history)
+        await store.open()
+        await store.close()
+
+    asyncio.run(create())
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        db.execute("BEGIN")
+        db.executemany(
+            f"INSERT INTO document_versions ({_VERSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",  # noqa: S608  # constant columns
+            history_rows(n, versions, history, now_us),
+        )
+        # The store's trigger records the current version in the history.
+        db.executemany(
+            f"INSERT INTO documents ({_DOCUMENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",  # noqa: S608  # constant columns
+            document_rows(n, versions, now_us),
+        )
+        db.execute("COMMIT")
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        db.close()
+
+
+def load_postgres(url: str, n: int, *, versions: int = 1, history: int, now_us: int) -> None:
+    """`n` documents of `versions` versions each into the (empty) tables `url` reaches."""
+    import psycopg
+
+    from httpconflict.storage.postgres import PostgresDocumentStore
+
+    async def create() -> None:
+        store = PostgresDocumentStore(url, history=history, min_size=1, max_size=1)
+        await store.open()
+        await store.close()
+
+    asyncio.run(create())
+    with psycopg.connect(url, autocommit=True) as conn:
+        with conn.cursor() as cursor:
+            with cursor.copy(f"COPY documents ({_DOCUMENT_COLUMNS}) FROM STDIN") as copy:
+                for row in document_rows(n, versions, now_us):
+                    copy.write_row(row)
+            with cursor.copy(f"COPY document_versions ({_VERSION_COLUMNS}) FROM STDIN") as copy:
+                for row in history_rows(n, versions, history, now_us):
+                    copy.write_row(row)
+                for doc in document_rows(n, versions, now_us):
+                    copy.write_row(doc[:6])
+        # A store that has been running a while has been vacuumed and analysed.
+        conn.execute("VACUUM ANALYZE documents")
+        conn.execute("VACUUM ANALYZE document_versions")
