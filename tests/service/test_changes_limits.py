@@ -1,0 +1,148 @@
+"""The change feed's limits through real servers: memory, shutdown, retention, permission.
+
+- A watcher that stops reading its socket while 50,000 changes flow adds
+  little to the worker's memory: the pump keeps a bounded ring and a
+  watcher only a cursor (its send waits on the connection).
+- SIGTERM with open streams stops the service within about a second (the
+  streams end; uvicorn would otherwise wait for each open connection).
+- A `since` older than what is retained is 410 with `oldest`.
+- Reading the feed needs the read right on the collection (401, 403).
+"""
+
+from __future__ import annotations
+
+import signal
+import socket
+import sqlite3
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+from tests.problems import assert_problem
+from tests.servers import start_service
+from tests.service.auth_helpers import bearer, create_token
+from tests.service.test_list_memory import Peak
+from tests.sse import events
+
+STREAM = {"accept": "text/event-stream"}
+#: Changes written while a watcher does not read: about 12 MB of events.
+FLOOD = 50_000
+MAX_ADDED = 12 * 1024 * 1024
+
+
+def _stalled_watcher(url: str, path: str) -> socket.socket:
+    """A connection that asks for the event stream, then never reads (a small receive buffer)."""
+    host, port = url.removeprefix("http://").split(":")
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect((host, int(port)))
+    sock.sendall(
+        f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: text/event-stream\r\n\r\n".encode()
+    )
+    return sock
+
+
+def _flood(db: Path, collection: str, count: int, prefix: str) -> None:
+    """`count` document creates straight into the file (its triggers append the changes)."""
+    with sqlite3.connect(db) as conn:
+        conn.executemany(
+            "INSERT INTO documents (collection, id, version, etag, body, modified_us) "
+            "VALUES (?, ?, 1, ?, '{}', ?)",
+            ((collection, f"{prefix}{n}", f"e{n}", time.time_ns() // 1000) for n in range(count)),
+        )
+
+
+def test_a_watcher_that_does_not_read_holds_no_memory(tmp_path: Path) -> None:
+    """50,000 changes flow past two stalled watchers (one behind the ring): under 12 MB added."""
+    db = tmp_path / "feed.db"
+    with start_service(str(db), tmp_path) as service, service.client() as http:
+        collection = f"c-{uuid.uuid4().hex[:8]}"
+        since = http.get(f"/v1/{collection}/_changes", params={"since": "now"}).json()["last_seq"]
+        _flood(db, collection, 2000, "warm")  # the allocator and caches settle
+        page = http.get(f"/v1/{collection}/_changes", params={"since": since, "wait": 10})
+        assert page.json()["results"]
+        with Peak(service.process.pid) as peak:
+            behind = _stalled_watcher(service.url, f"/v1/{collection}/_changes?since={since}")
+            live = _stalled_watcher(service.url, f"/v1/{collection}/_changes")
+            time.sleep(0.5)
+            _flood(db, collection, FLOOD, "flood")
+            # Until the pump has read every change (and the live watcher's ring reads passed).
+            deadline = time.monotonic() + 30
+            while True:
+                latest = http.get(f"/v1/{collection}/_changes", params={"since": "now"})
+                if latest.json()["last_seq"] >= since + 2000 + FLOOD:
+                    break
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+            time.sleep(1)
+        # The stalled watchers' streams are still open, and the service answers.
+        assert http.get("/healthz").status_code == 200
+        behind.close()
+        live.close()
+    assert peak.added < MAX_ADDED, f"the flood added {peak.added / 2**20:.1f} MiB"
+
+
+def test_sigterm_with_open_streams_stops_the_service_at_once(tmp_path: Path) -> None:
+    """Three open event streams do not hold the service up: it exits within 3 s of SIGTERM."""
+    with start_service(str(tmp_path / "feed.db"), tmp_path) as service:
+        clients = [httpx.Client(base_url=service.url, timeout=10) for _ in range(3)]
+        opened = [c.stream("GET", "/v1/c/_changes", headers=STREAM) for c in clients]
+        streams = [stream.__enter__() for stream in opened]
+        try:
+            for answer in streams:
+                assert next(events(answer)).event == "heartbeat"
+            started = time.monotonic()
+            service.process.send_signal(signal.SIGTERM)
+            service.process.wait(timeout=10)
+            took = time.monotonic() - started
+        finally:
+            for answer, client in zip(streams, clients, strict=True):
+                answer.close()
+                client.close()
+    # uvicorn raises the signal again once it has shut down: it ends as SIGTERM ends a process.
+    assert service.process.returncode in (0, -signal.SIGTERM)
+    assert took < 3, f"the service took {took:.1f} s to stop"
+
+
+def test_a_since_older_than_the_retention_is_410(tmp_path: Path) -> None:
+    """With changes kept 0 s, the purge raises the horizon: since=0 is 410 naming `oldest`."""
+    extra = ("--changes-retention", "0", "--purge-interval", "1")
+    with (
+        start_service(str(tmp_path / "feed.db"), tmp_path, extra=extra) as service,
+        service.client() as http,
+    ):
+        if True:
+            for n in range(3):
+                answer = http.put(
+                    f"/v1/c/d{n}", content="{}", headers={"If-None-Match": "*", **JSON}
+                )
+                assert answer.status_code == 201
+            deadline = time.monotonic() + 10
+            while (answer := http.get("/v1/c/_changes", params={"since": 0})).status_code == 200:
+                assert time.monotonic() < deadline, "the purge did not run"
+                time.sleep(0.1)
+            problem = assert_problem(answer, 410, "changes-expired")
+            oldest = problem["oldest"]
+            assert oldest >= 1
+            assert http.get("/v1/c/_changes", params={"since": oldest}).status_code == 200
+            resumed = http.get("/v1/c/_changes", headers={**STREAM, "last-event-id": "0"})
+            assert_problem(resumed, 410, "changes-expired")
+
+
+JSON = {"content-type": "application/json"}
+
+
+def test_reading_the_feed_needs_the_read_right(tmp_path: Path) -> None:
+    """No credentials: 401; a caller without read on the collection: 403; a reader: 200."""
+    db = str(tmp_path / "feed.db")
+    reader = create_token(db, "reader", "reader")
+    stranger = create_token(db, "stranger")
+    extra = ("--auth", "tokens", "--grant", "read=role:reader")
+    with start_service(db, tmp_path, extra=extra) as service, service.client() as http:
+        assert_problem(http.get("/v1/c/_changes"), 401, "unauthorized")
+        assert_problem(http.get("/v1/c/_changes", headers=bearer(stranger)), 403, "forbidden")
+        answer = http.get("/v1/c/_changes", headers=bearer(reader))
+        assert answer.status_code == 200
+        assert answer.json()["results"] == []
