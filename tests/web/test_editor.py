@@ -107,9 +107,13 @@ def test_two_pages_editing_different_fields_both_stored(
     patches: list[Response] = []
     for page in (one, two):
         page.on("response", lambda r: patches.append(r) if r.request.method == "PATCH" else None)
+    # Page two is offline until one has saved: its edit is made on the version both read,
+    # not on one's, which the change feed would otherwise show it within milliseconds.
+    contexts[1].set_offline(True)
     one.get_by_label("title").fill("Title from one")
     two.get_by_label("body").fill("Body from two")
     expect_state(one, "saved")
+    contexts[1].set_offline(False)
     expect_state(two, "saved")
     assert stored(editor_service, doc_id) == {
         "title": "Title from one",

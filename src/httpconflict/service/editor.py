@@ -33,6 +33,7 @@ FILES: Final = {
     "json.js": "text/javascript; charset=utf-8",
     "answers.js": "text/javascript; charset=utf-8",
     "auth.js": "text/javascript; charset=utf-8",
+    "feed.js": "text/javascript; charset=utf-8",
     "editor.js": "text/javascript; charset=utf-8",
     "fields.js": "text/javascript; charset=utf-8",
     "version.js": "text/javascript; charset=utf-8",

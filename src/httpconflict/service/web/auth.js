@@ -59,6 +59,7 @@ function tokenWanted(refused, why) {
     askForToken("This service needs an access token. Type yours to continue.");
   } else {
     sessionStorage.removeItem(TOKEN_KEY);
+    feedTokenChanged();
     askForToken(`The service did not accept that token${why}. Check it and type it again, or use another.`, true);
   }
   return signIn.promise;
@@ -92,6 +93,7 @@ function tokenTyped(event) {
     return;
   }
   sessionStorage.setItem(TOKEN_KEY, token);
+  feedTokenChanged();
   $("sign-in").hidden = true;
   $("sign-out").hidden = false;
   if (signIn !== null) {
@@ -104,6 +106,7 @@ function tokenTyped(event) {
 
 function signOut() {
   sessionStorage.removeItem(TOKEN_KEY);
+  feedTokenChanged();
   askForToken("Signed out. Type a token to sign in again.");
 }
 

@@ -1,11 +1,12 @@
 // The httpconflict web editor: browse a collection, edit a document, never lose a keystroke.
 // This file holds the open document; json.js the JSON helpers, answers.js what an answer
 // means and when to retry, auth.js the token a service may ask for (and the one fetch
-// wrapper), fields.js the fields and raw JSON on the page, version.js the version line,
+// wrapper), feed.js others' changes as they happen, fields.js the fields and raw JSON on the
+// page, version.js the version line,
 // conflicts.js the conflict view, browse.js collections.
 //
 // Theory of operation. For the open document the page keeps three things:
-//   server  - the newest version seen (ETag + body), from a GET, a poll or a save's answer;
+//   server  - the newest version seen (ETag + body), from a GET or a save's answer;
 //   base    - the version the user's unsaved edits were made on (sent as If-Match);
 //   pending - those edits, per top-level field: {v: value} or {d: true} (removed).
 // The pending edits and their base live in localStorage until the server confirms them
@@ -20,14 +21,14 @@
 // for someone else's change. At most one save is in flight; edits made meanwhile wait.
 // Only "no answer" and 5xx are retried (after the server's Retry-After when it sends one):
 // a 4xx is the server's decision about that request, so it is shown, not sent again.
-// Polling (If-None-Match, 304 when unchanged) shows others' changes in every field with no
-// unsaved edit, the focused one included (fields.js); base only moves to a polled version
-// when the page shows all of it, so an edit is never sent against a version whose change
-// the user did not see.
+// The change feed (feed.js) says when the document changed: a change whose ETag is not the
+// one the page has is read (If-None-Match), and shows in every field with no unsaved edit,
+// the focused one included (fields.js); base only moves to a version read so when the page
+// shows all of it, so an edit is never sent against a version whose change the user did
+// not see. Nothing is sent while nothing changes.
 "use strict";
 
 const DEBOUNCE_MS = 600;
-const POLL_MS = 1000;
 const STORE_PREFIX = "httpconflict.pending:";
 
 const $ = (id) => document.getElementById(id);
@@ -105,8 +106,9 @@ async function openDocument(collection, id) {
     request: stored && stored.request ? stored.request : null,
     inflight: stored && stored.request ? stored.request.fields : null,
     sending: false, conflict: null, timer: null, retryTimer: null,
-    backoff: RETRY_MIN_MS, saveCount: 0, pollTimer: null, rawShown: null, rawDraft: null,
+    backoff: RETRY_MIN_MS, saveCount: 0, rawShown: null, rawDraft: null,
     error: null, retrying: null, numbered: null, numbering: null,
+    newest: null, reading: false, stale: false,
   };
   $("field-list").replaceChildren(); // another document's rows, drafts and notes go
   clearNotes($("editor"));
@@ -114,7 +116,12 @@ async function openDocument(collection, id) {
   $("document-body").hidden = false;
   if (hasUnsaved()) save(); // edits a reload interrupted: send them again now
   else showState();
-  doc.pollTimer = setTimeout(poll, POLL_MS);
+  const current = doc;
+  watchDocument(collection, id, {
+    change: (change) => changedElsewhere(current, change),
+    ready: () => readChanged(current),
+    state: (text) => showLive(current, text),
+  });
 }
 
 function stopDocument() {
@@ -122,7 +129,8 @@ function stopDocument() {
   if (!doc) return;
   clearTimeout(doc.timer);
   clearTimeout(doc.retryTimer);
-  clearTimeout(doc.pollTimer);
+  unwatchDocument();
+  showLive(doc, "");
   doc.stopped = true;
   doc = null;
 }
@@ -310,6 +318,9 @@ async function save() {
   render();
   renderConflicts();
   showState();
+  // A change that came while the save was in flight, unless it was this very save.
+  if (current.stale && current.newest !== current.server.etag) readChanged(current);
+  current.stale = false;
   if (Object.keys(current.pending).length && !current.timer) save();
 }
 
@@ -351,22 +362,38 @@ function discard() {
 
 // ---- live view of others' changes -------------------------------------------------------
 
-async function poll() {
-  const current = doc;
-  if (!current) return;
+// The feed says the document changed: read it, unless the page has that version already.
+function changedElsewhere(current, change) {
+  current.newest = change.etag;
+  if (change.etag !== current.server.etag) readChanged(current);
+}
+
+// Read the document if it changed (If-None-Match: a 304 otherwise). While a save is in
+// flight its answer is awaited first (it may be the very change); reads do not overlap.
+async function readChanged(current) {
+  if (current.stopped) return;
+  if (current.inflight || current.sending || current.reading) { current.stale = true; return; }
+  current.stale = false;
+  current.reading = true;
+  const etag = current.server.etag;
   try {
-    if (!current.inflight) {
-      const etag = current.server.etag;
-      const response = await authorizedFetch(current.url, { cache: "no-store", headers: { "If-None-Match": etag } });
-      // A save that started meanwhile answers with a newer version than this poll's.
-      if (response.status === 200 && !current.inflight && current.server.etag === etag && !current.stopped) {
-        current.server = versionOf(response, await response.json());
-        render();
-        maybeAdvanceBase(current);
-      }
+    const response = await authorizedFetch(current.url, { cache: "no-store", headers: { "If-None-Match": etag } });
+    // A save that started meanwhile answers with a newer version than this read's.
+    if (response.status === 200 && !current.inflight && current.server.etag === etag && !current.stopped) {
+      current.server = versionOf(response, await response.json());
+      render();
+      maybeAdvanceBase(current);
     }
-  } catch (error) { /* unreachable: the next poll tries again */ }
-  if (!current.stopped) current.pollTimer = setTimeout(poll, POLL_MS);
+  } catch (error) { /* unreachable: the feed's next change or reconnection reads it again */ }
+  current.reading = false;
+  if (current.stale && !current.inflight && !current.sending) readChanged(current);
+}
+
+// What the page says about live updates: nothing while they work.
+function showLive(current, text) {
+  if (current !== doc && text) return;
+  $("live-state").textContent = text;
+  $("live-state").hidden = !text;
 }
 
 // With nothing unsaved, the next edit is based on the newest version, unless a draft was

@@ -3,7 +3,7 @@
 // Theory of operation. Every control shows the value the page would save: the newest
 // server version with the unsaved edits on top (viewDoc). A keystroke in a field becomes
 // an unsaved edit at once, so a field with no unsaved edit shows what is stored, and a new
-// version from a poll or a save replaces its text, even under the cursor: nothing typed
+// version read after a change or a save replaces its text, even under the cursor: nothing typed
 // there is lost, and the page never says "All changes saved" beside an older value. When
 // the replaced control has the focus it says so ("Someone else changed this field").
 // Text the page cannot turn into an edit (a number box with no number in it, raw JSON
