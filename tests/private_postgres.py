@@ -50,10 +50,18 @@ class PrivatePostgres:
     binaries: Path
     directory: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="hc-pg-")))
     port: int = field(default_factory=free_port)
+    #: The addresses it listens on; `url` names the first.
+    listen: tuple[str, ...] = ("127.0.0.1",)
+    #: Networks (CIDR) whose clients it trusts besides 127.0.0.1, as initdb's own line does.
+    trusted: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        return self.url_at(self.listen[0])
+
+    def url_at(self, address: str) -> str:
+        """Its URL at one of the addresses it listens on."""
+        return f"postgresql://postgres@{address}:{self.port}/postgres"
 
     @property
     def data(self) -> Path:
@@ -74,11 +82,13 @@ class PrivatePostgres:
             capture_output=True,
             timeout=120,
         )
+        with (self.data / "pg_hba.conf").open("a") as hba:
+            hba.writelines(f"host all all {network} trust\n" for network in self.trusted)
 
     def start(self) -> float:
         """Start it; the moment it first accepted connections."""
         options = (
-            f"-p {self.port} -c listen_addresses=127.0.0.1 "
+            f"-p {self.port} -c listen_addresses={','.join(self.listen)} "
             f"-c unix_socket_directories={self.directory} -c fsync=off"
         )
         log = str(self.directory / "server.log")
@@ -105,7 +115,7 @@ class PrivatePostgres:
         return subprocess.run(status, check=False, capture_output=True).returncode == 0
 
     def ready(self) -> bool:
-        command = [str(self.binaries / "pg_isready"), "-q", "-h", "127.0.0.1"]
+        command = [str(self.binaries / "pg_isready"), "-q", "-h", self.listen[0]]
         return (
             subprocess.run([*command, "-p", str(self.port), "-t", "1"], check=False).returncode == 0
         )

@@ -40,16 +40,24 @@ class PrivateRedis:
     directory: Path
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    #: The addresses it listens on (the first is where `admin` and `url` go).
+    bind: tuple[str, ...] = ("127.0.0.1",)
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        return self.url_at(self.bind[0])
+
+    def url_at(self, address: str) -> str:
+        """Its URL at one of the addresses it listens on."""
+        return f"redis://{address}:{self.port}/0"
 
     def admin(self) -> redis.Redis:
         """A client of its own (CLIENT KILL TYPE normal spares the connection that sends it)."""
         import redis
 
-        return redis.Redis(port=self.port, socket_timeout=2, socket_connect_timeout=2)
+        return redis.Redis(
+            host=self.bind[0], port=self.port, socket_timeout=2, socket_connect_timeout=2
+        )
 
     def start(self) -> None:
         import redis
@@ -61,7 +69,10 @@ class PrivateRedis:
                 "--port",
                 str(self.port),
                 "--bind",
-                "127.0.0.1",
+                *self.bind,
+                # Clients from other hosts (network namespaces) of a test, not the Internet.
+                "--protected-mode",
+                "no" if self.bind != ("127.0.0.1",) else "yes",
                 "--save",
                 "",
                 "--appendonly",
