@@ -172,7 +172,7 @@ class _Places:
         self.work, self.url, self.tag, self.stack = work, url, tag, stack
         self._count = 0
 
-    def new(self, backend: str) -> tuple[str, Callable[[], int], str | None]:
+    def new(self, backend: str) -> tuple[str, Callable[[], tuple[int, int]], str | None]:
         """A fresh place: its --db, how to measure its bytes, the application_name (PG)."""
         self._count += 1
         name = f"capacity_{self.tag}_{self._count}"
@@ -183,23 +183,35 @@ class _Places:
         return url, lambda: _postgres_bytes(self.url, name), name
 
 
-def _sqlite_bytes(path: Path) -> int:
-    """The file and its WAL."""
-    return sum(os.path.getsize(p) for p in (path, Path(f"{path}-wal")) if p.exists())
+def _sqlite_bytes(path: Path) -> tuple[int, int]:
+    """The file and its WAL, and of it the change feed's table and index."""
+    import sqlite3
+
+    total = sum(os.path.getsize(p) for p in (path, Path(f"{path}-wal")) if p.exists())
+    db = sqlite3.connect(path)
+    try:
+        (feed,) = db.execute(
+            "SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name IN (?, ?)",
+            ("changes", "changes_by_collection"),
+        ).fetchone()
+    finally:
+        db.close()
+    return total, int(feed)
 
 
-def _postgres_bytes(url: str, schema: str) -> int:
-    """Every table of `schema` with its indexes and TOAST."""
+def _postgres_bytes(url: str, schema: str) -> tuple[int, int]:
+    """Every table of `schema` with its indexes and TOAST, and of it the change feed's."""
     import psycopg
 
     with psycopg.connect(url) as conn:
         row = conn.execute(
-            "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
-            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0), "
+            "coalesce(sum(pg_total_relation_size(c.oid)) FILTER (WHERE relname = 'changes'), 0) "
+            "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
             "WHERE n.nspname = %s AND c.relkind = 'r'",
             (schema,),
         ).fetchone()
-    return int(row[0]) if row else 0
+    return (int(row[0]), int(row[1])) if row else (0, 0)
 
 
 @contextmanager
@@ -217,13 +229,19 @@ def _load(backend: str, db: str, n: int, versions: int, history: int, now_us: in
         load_postgres(db, n, versions=versions, history=history, now_us=now_us)
 
 
-def _history_bytes(places: _Places, backend: str, n: int, kept: int, now_us: int) -> int:
-    """Bytes on disk per document with `kept` versions each; the set is removed after."""
+def _history_bytes(
+    places: _Places, backend: str, n: int, kept: int, now_us: int
+) -> tuple[int, int]:
+    """Bytes on disk per document with `kept` versions each, and of them the feed's.
+
+    The set is removed after.
+    """
     db, size, _ = places.new(backend)
     began = time.monotonic()
     _load(backend, db, n, kept, max(kept, DEFAULT_HISTORY), now_us)
-    per_document = size() // n
-    _log(f"{backend}: {n:,} documents x {kept} versions: {per_document:,} B each", began)
+    total, feed = size()
+    per_document = (total // n, feed // n)
+    _log(f"{backend}: {n:,} documents x {kept} versions: {per_document[0]:,} B each", began)
     if backend == "SQLite":
         for path in (Path(db), Path(f"{db}-wal"), Path(f"{db}-shm")):
             path.unlink(missing_ok=True)
@@ -231,7 +249,7 @@ def _history_bytes(places: _Places, backend: str, n: int, kept: int, now_us: int
         import psycopg
 
         with psycopg.connect(places.url, autocommit=True) as conn:
-            conn.execute("DROP TABLE IF EXISTS document_versions, documents")  # schema's own
+            conn.execute("DROP TABLE IF EXISTS document_versions, documents, changes")
     return per_document
 
 
@@ -247,7 +265,7 @@ def _start(
     db, size, application = places.new(backend)
     began = time.monotonic()
     _load(backend, db, n, versions, history, now_us)
-    bytes_on_disk = size()
+    bytes_on_disk, _ = size()
     _log(f"{backend}: loaded {n:,} documents x {versions} ({bytes_on_disk // n:,} B each)", began)
     port = free_port()
     server = places.stack.enter_context(
@@ -343,7 +361,9 @@ def _reference(setups: Sequence[Setup], backend: str) -> Setup:
 
 
 def _report(
-    setups: Sequence[Setup], history: dict[str, dict[int, int]], options: argparse.Namespace
+    setups: Sequence[Setup],
+    history: dict[str, dict[int, tuple[int, int]]],
+    options: argparse.Namespace,
 ) -> str:
     lines = [
         f"{machine('uvicorn', 'psycopg')}. {options.connections} connections, each reading a "
@@ -372,18 +392,23 @@ def _report(
         )
     lines += [
         "",
-        f"History: bytes on disk per document with k versions kept "
-        f"({options.history_docs:,} documents of ~110 B bodies).",
+        f"History: bytes on disk per document with k versions kept and written "
+        f"({options.history_docs:,} documents of ~110 B bodies); of them the change feed's "
+        "rows (one per write, kept for --changes-retention, 7 days by default).",
         "",
-        "| Backend | " + " | ".join(f"{k:,} kept" for k in KEPT) + " | per kept version |",
-        "|---|" + "--:|" * (len(KEPT) + 1),
+        "| Backend | "
+        + " | ".join(f"{k:,} kept" for k in KEPT)
+        + " | per kept version | of which the feed, per write |",
+        "|---|" + "--:|" * (len(KEPT) + 2),
     ]
     for backend, sizes in history.items():
-        per_version = (sizes[KEPT[-1]] - sizes[KEPT[0]]) / (KEPT[-1] - KEPT[0])
+        spread = KEPT[-1] - KEPT[0]
+        per_version = (sizes[KEPT[-1]][0] - sizes[KEPT[0]][0]) / spread
+        per_change = (sizes[KEPT[-1]][1] - sizes[KEPT[0]][1]) / spread
         lines.append(
             f"| {backend} | "
-            + " | ".join(f"{sizes[k]:,}" for k in KEPT)
-            + f" | {per_version:,.0f} |"
+            + " | ".join(f"{sizes[k][0]:,}" for k in KEPT)
+            + f" | {per_version:,.0f} | {per_change:,.0f} |"
         )
     largest = max(options.counts)
     verdicts = []

@@ -7,10 +7,12 @@ triggers and settings), then document k at version V is the row a
 service that had received V PUTs of `body(k, v)` for v = 1..V would hold —
 its ETag the hash of the body, its version V, its time and its
 predecessor's time — with the versions the history keeps (the last
-`history`). On SQLite the store's own trigger appends the current version's
-history row as each document row goes in; on PostgreSQL both tables are
-filled with COPY. tests/bench/test_capacity_load.py checks the rows against
-those the service writes over HTTP.
+`history`) and a change (the feed's row) for every version. On SQLite the
+store's own triggers append the current version's history row and change
+as each document row goes in; on PostgreSQL the tables are filled with
+COPY, the changes numbered from the feed's sequence.
+tests/bench/test_capacity_load.py checks the rows against those the store
+writes for the same PUTs.
 """
 
 from __future__ import annotations
@@ -59,6 +61,13 @@ def history_rows(n: int, versions: int, history: int, now_us: int) -> Iterator[R
             yield _version(k, v, now_us, versions)
 
 
+def change_rows(n: int, versions: int, now_us: int, *, last: bool) -> Iterator[Row]:
+    """The feed's rows (without their seq) of every version, the last one only if `last`."""
+    for k in range(n):
+        for v in range(1, versions + 1 if last else versions):
+            yield _version(k, v, now_us, versions)
+
+
 def document_rows(n: int, versions: int, now_us: int) -> Iterator[tuple[object, ...]]:
     """Each document's row at its last version, with its predecessor's time."""
     for k in range(n):
@@ -66,8 +75,15 @@ def document_rows(n: int, versions: int, now_us: int) -> Iterator[tuple[object, 
         yield (*row, row[5] - STEP_US if versions > 1 else None)
 
 
+def _change(row: Row) -> tuple[object, ...]:
+    """A version's row as the feed records it: no body."""
+    collection, id, version, etag, _, modified_us = row
+    return (collection, id, version, etag, modified_us)
+
+
 _DOCUMENT_COLUMNS: Final = "collection, id, version, etag, body, modified_us, previous_us"
 _VERSION_COLUMNS: Final = "collection, id, version, etag, body, modified_us"
+_CHANGE_COLUMNS: Final = "collection, id, version, etag, modified_us"
 
 
 def load_sqlite(path: Path, n: int, *, versions: int = 1, history: int, now_us: int) -> None:
@@ -87,7 +103,11 @@ def load_sqlite(path: Path, n: int, *, versions: int = 1, history: int, now_us: 
             f"INSERT INTO document_versions ({_VERSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",  # noqa: S608  # constant columns
             history_rows(n, versions, history, now_us),
         )
-        # The store's trigger records the current version in the history.
+        db.executemany(
+            f"INSERT INTO changes ({_CHANGE_COLUMNS}) VALUES (?, ?, ?, ?, ?)",  # noqa: S608  # constant columns
+            (_change(row) for row in change_rows(n, versions, now_us, last=False)),
+        )
+        # The store's triggers record the current version in the history and the feed.
         db.executemany(
             f"INSERT INTO documents ({_DOCUMENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",  # noqa: S608  # constant columns
             document_rows(n, versions, now_us),
@@ -120,6 +140,14 @@ def load_postgres(url: str, n: int, *, versions: int = 1, history: int, now_us: 
                     copy.write_row(row)
                 for doc in document_rows(n, versions, now_us):
                     copy.write_row(doc[:6])
+            seq = 0
+            with cursor.copy(f"COPY changes (seq, {_CHANGE_COLUMNS}) FROM STDIN") as copy:
+                for row in change_rows(n, versions, now_us, last=True):
+                    seq += 1
+                    copy.write_row((seq, *_change(row)))
+            if seq:
+                cursor.execute("SELECT setval('changes_seq', %s)", (seq,))
         # A store that has been running a while has been vacuumed and analysed.
         conn.execute("VACUUM ANALYZE documents")
         conn.execute("VACUUM ANALYZE document_versions")
+        conn.execute("VACUUM ANALYZE changes")
