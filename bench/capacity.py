@@ -1,7 +1,7 @@
 """The service at 1,000 to 1,000,000 documents, on SQLite and PostgreSQL, and what history costs.
 
     python -m bench.capacity [--counts 1000,100000,1000000] [--backends sqlite,postgres]
-                             [--url postgresql://...] [--history-docs 1000]
+                             [--url postgresql://...] [--history-docs 200]
                              [--duration S] [--rounds N] [--connections C] [--warmup S]
                              [--write-docs]
 
@@ -149,7 +149,7 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--url", default=DEFAULT_URL, help=f"PostgreSQL (default {DEFAULT_URL})")
     parser.add_argument(
-        "--history-docs", type=int, default=1000, help="documents of the history sets (1000)"
+        "--history-docs", type=int, default=200, help="documents of the history sets (200)"
     )
     parser.add_argument("--workers", type=int, default=1, help="workers per server (default 1)")
     parser.add_argument("--duration", type=int, default=5, help="seconds per run (default 5)")

@@ -312,7 +312,7 @@ def _serve(args: argparse.Namespace) -> int:
         log_config=_log_config(secrets),
         server_header=False,
         # uvicorn's Date is refreshed once a second and lags the service's
-        # Last-Modified; the service stamps its own (asgi.DateMiddleware).
+        # Last-Modified; the service stamps its own (service.answer_fields).
         date_header=False,
     )
     return 0

@@ -26,17 +26,19 @@ _PRECONDITIONS = (b"if-match", b"if-none-match")
 _VARY = (b"vary", vary_with([]).encode("latin-1"))
 
 
-class CodedETagMiddleware:
-    """Pure ASGI middleware around a compressing one: a coded answer's own ETag, read back."""
+class CodedETags:
+    """What `CodedETagMiddleware` does to a request and to its answer, for a layer that does more.
 
-    def __init__(self, app: ASGIApp, *, codings: Collection[str] = ("gzip",)) -> None:
-        self.app = app
+    `read_back` gives the request as the app should see it (coded tags in
+    If-Match and If-None-Match made plain) and the coded tags If-None-Match
+    named; `answer_fields` the answer's header fields (its coded tag, the
+    tag a 304 names, Vary).
+    """
+
+    def __init__(self, codings: Collection[str] = ("gzip",)) -> None:
         self.codings = frozenset(coding.lower() for coding in codings)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    def read_back(self, scope: Scope) -> tuple[Scope, dict[str, str]]:
         coded: dict[str, str] = {}
         headers = scope["headers"]
         plain: list[tuple[bytes, bytes]] | None = None
@@ -50,17 +52,9 @@ class CodedETagMiddleware:
                         coded.update(found.coded)
         if plain is not None:
             scope = {**scope, "headers": plain}
+        return scope, coded
 
-        async def retag(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = self._fields(
-                    message["status"], message.get("headers", ()), coded
-                )
-            await send(message)
-
-        await self.app(scope, receive, retag)
-
-    def _fields(
+    def answer_fields(
         self, status: int, headers: Iterable[tuple[bytes, bytes]], coded: dict[str, str]
     ) -> list[tuple[bytes, bytes]]:
         fields: list[tuple[bytes, bytes]] = []
@@ -87,3 +81,30 @@ class CodedETagMiddleware:
             fields[etag_at] = (name, etag.encode("latin-1"))
         fields.append(_VARY if not vary else (b"vary", vary_with(vary).encode("latin-1")))
         return fields
+
+
+class CodedETagMiddleware:
+    """Pure ASGI middleware around a compressing one: a coded answer's own ETag, read back."""
+
+    def __init__(self, app: ASGIApp, *, codings: Collection[str] = ("gzip",)) -> None:
+        self.app = app
+        self.tags = CodedETags(codings)
+
+    @property
+    def codings(self) -> frozenset[str]:
+        return self.tags.codings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        scope, coded = self.tags.read_back(scope)
+
+        async def retag(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = self.tags.answer_fields(
+                    message["status"], message.get("headers", ()), coded
+                )
+            await send(message)
+
+        await self.app(scope, receive, retag)

@@ -35,8 +35,6 @@ from .. import ETag, Unavailable
 from ..access import principal_of
 from ..asgi import (
     DEFAULT_REPLAY_HEADERS,
-    CodedETagMiddleware,
-    DateMiddleware,
     IdempotencyMiddleware,
     IdempotencyPolicy,
     Scope,
@@ -49,9 +47,10 @@ from ..storage.tokens import TokenStore, token_store
 from ..storage.tokens.kept import KeptTokens
 from . import changes, collection_settings, editor, openapi, problem_pages, problems
 from .accesslog import AccessLog
+from .answer_fields import AnswerFields
 from .auth import Authentication
 from .authorization import Authorization
-from .caching import REVALIDATE, CacheDefaults, not_modified
+from .caching import REVALIDATE, not_modified
 from .change_pump import ChangePump
 from .compression import Compression
 from .config import ServiceConfig
@@ -139,12 +138,10 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
         return Response(spec, media_type="application/json", headers=spec_fields)
 
     middleware = [
-        # Outermost: Date is the moment the answer starts, as late as it can be.
-        Middleware(DateMiddleware),
         Middleware(AccessLog, log_format=config.log_format),
-        Middleware(CacheDefaults),
-        # A gzip answer gets its own strong ETag, which If-Match reads back (RFC 9110 §8.8.3.3).
-        Middleware(CodedETagMiddleware),
+        # Date, Cache-Control's default, and a gzip answer's own strong ETag, which If-Match
+        # reads back (RFC 9110 §8.8.3.3): around the compression, in one layer.
+        Middleware(AnswerFields),
         # Answers of 1 KiB or more to a client that takes gzip. Level 6: a 440 KB page of a
         # list comes out 5% larger than with level 9, in a quarter of the time (32 ms, not 137).
         Middleware(Compression, minimum_size=COMPRESS_FROM, compresslevel=6),

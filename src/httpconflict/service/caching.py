@@ -23,12 +23,11 @@ describes one moment (a health check, a refusal) and is kept by no one.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Final
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import ReadOutcome, read_decision
 from .requests import condition_fields
@@ -65,22 +64,8 @@ def not_modified(request: Request, fields: Mapping[str, str]) -> Response | None
     return None
 
 
-class CacheDefaults:
-    """Pure ASGI middleware: an answer that says nothing of caching gets ``no-store``."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def default(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = message.get("headers", ())
-                if not any(name.lower() == b"cache-control" for name, _ in headers):
-                    message["headers"] = [*headers, _NO_STORE_FIELD]
-            await send(message)
-
-        await self.app(scope, receive, default)
+def with_default(headers: Sequence[tuple[bytes, bytes]]) -> Sequence[tuple[bytes, bytes]]:
+    """An answer's header fields (ASGI's), ``no-store`` added if they say nothing of caching."""
+    if any(name.lower() == b"cache-control" for name, _ in headers):
+        return headers
+    return [*headers, _NO_STORE_FIELD]

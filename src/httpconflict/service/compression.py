@@ -2,7 +2,7 @@
 
 For any other request Starlette's middleware still wraps the answer (its
 identity responder holds the start of every answer back, parses its
-headers and adds Vary, which `CodedETagMiddleware` adds to every answer
+headers and adds Vary, which `AnswerFields` adds to every answer
 anyway): about 8 µs a request for nothing. The test for "takes gzip" is
 Starlette's own (the word in Accept-Encoding), so every request that
 could get a gzip answer still goes through it.

@@ -304,7 +304,7 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
         status = problem.status or 400
         body = problem.to_json()
         content = [STATUS_LINE[status]]
-        # The app stamps Date on its answers (DateMiddleware); this one is made here.
+        # The app stamps Date on its answers (AnswerFields); this one is made here.
         date = (b"date", date_fields(time.time(), None)[0].encode("latin-1"))
         defaults = [(n, v) for n, v in self.server_state.default_headers if n != b"date"]
         for name, value in (*defaults, date, *headers):
