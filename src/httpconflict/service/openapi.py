@@ -14,6 +14,7 @@ from typing import Any, Final, Literal
 
 from .. import PROBLEM_TYPES
 from ..problem_types import MEDIA_TYPE
+from . import openapi_changes
 
 PROBLEM_SCHEMA: Final[dict[str, Any]] = {
     "type": "object",
@@ -91,6 +92,8 @@ _PAGE_ETAG: Final = {
 _WHY: Final = {
     304: "Not modified: If-None-Match names the current ETag (or If-Modified-Since is not older).",
     400: "Malformed header, JSON, name or parameter.",
+    410: "The change feed no longer keeps every change after `since` (changes-expired; "
+    "`oldest` is the smallest since accepted): read the collection again, then follow from now.",
     404: "No such document.",
     405: "Method not allowed; Allow lists the supported ones.",
     409: "A unique field's value is taken by another document (`conflicts` names the fields), "
@@ -481,6 +484,10 @@ PATHS: Final[dict[str, Any]] = {
             parameters=[IDEMPOTENCY_KEY],
             requestBody=_JSON_OBJECT_BODY,
         ),
+    },
+    "/v1/{collection}/_changes": {
+        "parameters": [COLLECTION],
+        "get": openapi_changes.operation(_problems(400, 410, 503)),
     },
     "/v1/{collection}/{doc_id}/versions": {
         "parameters": [COLLECTION, DOC_ID],
