@@ -141,6 +141,37 @@ def test_an_async_watch_sees_every_change_once_across_cut_connections(tmp_path: 
         assert_each_once_in_order(seen, truth(service))
 
 
+def test_a_sync_watch_sees_every_change_once_across_cut_connections(tmp_path: Path) -> None:
+    """The same with the blocking client, watching in a thread: four cuts mid-event, each
+    change yielded once, in order."""
+    total = 1 + 4 * 5
+    seen: list[Change] = []
+
+    def watch(through: str) -> None:
+        with httpx.Client(base_url=through, timeout=10) as http:
+            for change in ConflictClient(http).watch(COUNTERS, since=0, heartbeat=1):
+                seen.append(change)
+                if len(seen) == total:
+                    break
+
+    with start_service(str(tmp_path / "service.db"), tmp_path) as service:
+        with relay(service.url) as cutting, service.client() as http:
+            watcher = threading.Thread(target=watch, args=(cutting.url,))
+            watcher.start()
+            writer = ConflictClient(http)
+            doc = writer.create(COUNTERS, {"n": 0}).url
+            for cut in range(1, 5):
+                cutting.cut_midway()
+                for _ in range(5):
+                    writer.update(doc, increment)
+                wait_for(cuts_made(cutting, cut))
+            watcher.join(60)
+            assert not watcher.is_alive()
+            wait_for(lambda: cutting.open == 0, timeout=10)
+        assert_each_once_in_order(seen, truth(service))
+    assert len(seen) == total
+
+
 def test_breaking_out_of_a_watch_closes_its_stream(tmp_path: Path) -> None:
     """A `break` closes the connection at once (sync), or when the generator is finalized
     (async, as soon as nothing refers to it)."""

@@ -303,3 +303,5 @@ function sseEvents(parser, text) {
 }
 
 window.addEventListener("pagehide", () => { if (feed.group) leave(); });
+// Back from the back-forward cache: join again (pagehide left the group).
+window.addEventListener("pageshow", (event) => { if (event.persisted && feed.watching) join().then(() => announce()); });
