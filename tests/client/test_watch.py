@@ -28,6 +28,7 @@ from httpconflict.httpx import (
 from tests.client.test_restart import DOWN_FOR, log_dir
 from tests.relay import Relay, relay
 from tests.servers import ServiceProcess, free_port, start_service
+from tests.service.auth_helpers import bearer, create_token
 
 COUNTERS = "/v1/counters"
 
@@ -218,8 +219,8 @@ def test_an_expired_position_raises_changes_expired(tmp_path: Path) -> None:
 
 
 def test_refusals_are_the_clients_problem_errors(tmp_path: Path) -> None:
-    """400 (a since beyond the latest change) and 401 (no token) end the watch at once with
-    `RequestRefused` and the problem."""
+    """400 (a since beyond the latest change), 401 (no token) and 403 (a role without the read
+    right) end the watch at once with `RequestRefused` and the problem."""
     with (
         start_service(str(tmp_path / "open.db"), log_dir(tmp_path, "open")) as service,
         service.client() as http,
@@ -228,12 +229,17 @@ def test_refusals_are_the_clients_problem_errors(tmp_path: Path) -> None:
         next(iter(ConflictClient(http).watch(COUNTERS, since=10**9)))
     assert beyond.value.status == 400
     assert beyond.value.attempts == 1
-    locked = ("--auth", "tokens")
-    with (
-        start_service(str(tmp_path / "locked.db"), log_dir(tmp_path, "locked"), extra=locked) as on,
-        on.client() as http,
-        pytest.raises(RequestRefused) as anonymous,
-    ):
-        next(iter(ConflictClient(http).watch(COUNTERS)))
-    assert anonymous.value.status == 401
-    assert anonymous.value.problem is not None
+    db = str(tmp_path / "locked.db")
+    locked = ("--auth", "tokens", "--grant", "read=role:reader")
+    with start_service(db, log_dir(tmp_path, "locked"), extra=locked) as service:
+        outsider = bearer(create_token(db, "outsider", "guest"))
+        refusals = []
+        for headers in ({}, outsider):
+            with (
+                service.client(headers=headers) as http,
+                pytest.raises(RequestRefused) as refused,
+            ):
+                next(iter(ConflictClient(http).watch(COUNTERS)))
+            refusals.append(refused.value)
+    assert [error.status for error in refusals] == [401, 403]
+    assert all(error.problem is not None and error.attempts == 1 for error in refusals)
