@@ -106,8 +106,13 @@ def read_until(stream: Iterator[Event], count: int, kind: str = "change") -> lis
     raise AssertionError("the stream ended")
 
 
-def test_a_stream_sends_heartbeats_then_changes(http: httpx.Client, collection: str) -> None:
-    """An event stream starts with a heartbeat, sends each change as it commits, and resumes."""
+def test_a_stream_sends_heartbeats_then_changes(
+    http: httpx.Client, collection: str, service: ServiceProcess
+) -> None:
+    """An event stream starts with a heartbeat, sends each change as it commits, and resumes.
+
+    Its access-log line is written when it ends, with its whole duration.
+    """
     with http.stream(
         "GET", f"/v1/{collection}/_changes", params={"heartbeat": 1}, headers=STREAM
     ) as answer:
@@ -137,6 +142,11 @@ def test_a_stream_sends_heartbeats_then_changes(http: httpx.Client, collection: 
         stream = events(answer)
         assert next(stream).data["seq"] == int(one.id)
         assert read_until(stream, 1)[0].data["version"] == 2
+    logged = service.wait_for_log(
+        lambda r: r["path"] == f"/v1/{collection}/_changes" and r["duration_ms"] >= 1000
+    )
+    assert logged
+    assert logged[0]["status"] == 200
 
 
 @pytest.mark.parametrize(

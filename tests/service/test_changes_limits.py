@@ -91,8 +91,10 @@ def test_sigterm_with_open_streams_stops_the_service_at_once(tmp_path: Path) -> 
         opened = [c.stream("GET", "/v1/c/_changes", headers=STREAM) for c in clients]
         streams = [stream.__enter__() for stream in opened]
         try:
-            for answer in streams:
-                assert next(events(answer)).event == "heartbeat"
+            # Held: an event iterator dropped would close its connection.
+            readers = [events(answer) for answer in streams]
+            for reader in readers:
+                assert next(reader).event == "heartbeat"
             started = time.monotonic()
             service.process.send_signal(signal.SIGTERM)
             service.process.wait(timeout=10)
@@ -146,3 +148,25 @@ def test_reading_the_feed_needs_the_read_right(tmp_path: Path) -> None:
         answer = http.get("/v1/c/_changes", headers=bearer(reader))
         assert answer.status_code == 200
         assert answer.json()["results"] == []
+
+
+def test_open_streams_count_against_max_connections(tmp_path: Path) -> None:
+    """With --max-connections 2, two open streams leave no room: a third client gets 503."""
+    extra = ("--max-connections", "2")
+    with start_service(
+        str(tmp_path / "feed.db"), tmp_path, extra=extra, allowed_5xx=frozenset({503})
+    ) as service:
+        clients = [httpx.Client(base_url=service.url, timeout=10) for _ in range(2)]
+        opened = [c.stream("GET", "/v1/c/_changes", headers=STREAM) for c in clients]
+        streams = [stream.__enter__() for stream in opened]
+        try:
+            # Held: an event iterator dropped would close its connection.
+            readers = [events(answer) for answer in streams]
+            for reader in readers:
+                assert next(reader).event == "heartbeat"
+            with service.client() as third:
+                assert_problem(third.get("/healthz"), 503, "connection-limit")
+        finally:
+            for answer, client in zip(streams, clients, strict=True):
+                answer.close()
+                client.close()
