@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import select
 import time
 from dataclasses import dataclass
 from functools import cache
@@ -227,12 +228,34 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
 
     # Timeouts
 
+    def timeout_keep_alive_handler(self) -> None:
+        if not self._input_waiting():
+            super().timeout_keep_alive_handler()
+
+    def _input_waiting(self) -> bool:
+        """Whether the client has sent something this worker has not read yet.
+
+        uvloop runs the timers that are due before it reads the sockets: a
+        worker that stalled past the keep-alive timeout (a long CPU-bound
+        request, a paused process) finds both the timeout and a request that
+        arrived meanwhile. Closing then would discard that request with a
+        reset; the read that follows in the same turn of the loop serves it.
+        """
+        sock = self.transport.get_extra_info("socket")
+        # Without poll() (Windows) there is no uvloop either: asyncio reads first.
+        if sock is None or not hasattr(select, "poll"):
+            return False
+        poller = select.poll()
+        poller.register(sock.fileno(), select.POLLIN)
+        return bool(poller.poll(0))
+
     def _head_timed_out(self) -> None:
         self._head_timer = None
         if self._refused or self.transport.is_closing():
             return
         if not self._head_started and (self.cycle is None or self.cycle.response_complete):
-            self.transport.close()  # nothing was asked: nothing to answer
+            if not self._input_waiting():
+                self.transport.close()  # nothing was asked: nothing to answer
             return
         timeout = self.limits.header_timeout
         self._refuse(
