@@ -214,3 +214,25 @@ def _a_worker(service: ServiceProcess) -> int:
     workers = [pid for pid in pids if "spawn_main" in Path(f"/proc/{pid}/cmdline").read_text()]
     assert workers, pids
     return workers[-1]
+
+
+@pytest.mark.postgres
+def test_the_feed_is_503_while_the_database_is_down(
+    private_postgres: PrivatePostgres, tmp_path: Path
+) -> None:
+    """A feed request while PostgreSQL is down gets 503 with Retry-After; once back, 200."""
+    with (
+        start_service(private_postgres.url, tmp_path, allowed_5xx=OUTAGE) as service,
+        service.client() as http,
+    ):
+        private_postgres.stop()
+        for headers in ({}, {"accept": "text/event-stream"}):
+            answer = http.get("/v1/c/_changes", headers=headers)
+            assert answer.status_code == 503, answer.text
+            assert answer.headers["retry-after"] == "1"
+        private_postgres.start()
+        deadline = time.monotonic() + 10
+        while (answer := http.get("/v1/c/_changes")).status_code != 200:
+            assert time.monotonic() < deadline, answer.text
+            time.sleep(0.1)
+        assert answer.json()["results"] == []
