@@ -106,24 +106,36 @@ class Cluster:
     def start(self, *instances: Instance) -> None:
         """Start `instances`; return once each answers /healthz on its own address."""
         for instance in instances:
-            with instance.log_path.open("ab") as log:
-                instance.process = subprocess.Popen(
-                    self.serve_command(instance),
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    env={**os.environ, "PYTHONUNBUFFERED": "1"},
-                )
-            self.network.record(pid=instance.process.pid)
+            self._launch(instance)
         for instance in instances:
             self._wait_until_up(instance)
 
+    def _launch(self, instance: Instance) -> None:
+        with instance.log_path.open("ab") as log:
+            instance.process = subprocess.Popen(
+                self.serve_command(instance),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+        self.network.record(pid=instance.process.pid)
+
     def _wait_until_up(self, instance: Instance) -> None:
-        assert instance.process is not None
+        """Wait for its /healthz; start it again if it refused to start (as a supervisor would).
+
+        `httpconflict serve` refuses to start while the database does not
+        answer (a PostgreSQL restart under way): exit status 1.
+        """
         url = f"http://{self.network.address(instance.host)}:{PORT}/healthz"
         deadline = time.monotonic() + 60
         while True:
+            assert instance.process is not None
             if instance.process.poll() is not None:
-                raise RuntimeError(f"{instance.name} exited:\n{instance.log_path.read_text()}")
+                if instance.process.returncode != 1 or time.monotonic() > deadline:
+                    log = instance.log_path.read_text()
+                    raise RuntimeError(f"{instance.name} exited:\n{log}")
+                time.sleep(0.5)
+                self._launch(instance)
             with contextlib.suppress(httpx.TransportError):
                 if httpx.get(url, timeout=2).status_code == 200:
                     break

@@ -4,8 +4,9 @@ Timeline (seconds after the load began):
 
     0    counter clients and creators start, through haproxy
     3    s1 is killed (SIGKILL), requests in flight on it
+    4    s1 is started again (up a few seconds later)
     6    s2's link is cut (its veth down), requests in flight on it
-    8.5  s2's link is back; s1 is started again
+    8.5  s2's link is back
     13   PostgreSQL restarts (fast shutdown, then start)
     18   the clients stop, each once its current request is resolved
 
@@ -46,6 +47,7 @@ WATCHED = {COUNTERS_URL: 2, POSTS: 1}
 #: Seconds the watchers have, once the load stopped, to see its last change.
 WATCHERS_WITHIN = 30.0
 KILL_AT = 3.0
+RESTART_AT = 4.0
 CUT_AT = 6.0
 CUT_FOR = 2.5
 POSTGRES_AT = 13.0
@@ -139,12 +141,13 @@ def run(cluster: Cluster, *, careful: bool = True) -> Verdict:
     try:
         _sleep_until(began + KILL_AT)
         cluster.kill(killed)
+        _sleep_until(began + RESTART_AT)
+        restarting = threading.Thread(target=cluster.start, args=(killed,))
+        restarting.start()
         _sleep_until(began + CUT_AT)
         cluster.cut(cut)
         _sleep_until(began + CUT_AT + CUT_FOR)
         cluster.mend(cut)
-        restarting = threading.Thread(target=cluster.start, args=(killed,))
-        restarting.start()
         _sleep_until(began + POSTGRES_AT)
         cluster.restart_postgres()
         _sleep_until(began + STOP_AT)
@@ -271,6 +274,8 @@ def main() -> None:
     the numbers docs/scaling.md gives for keys in Redis and naive clients.
     """
     import argparse
+    import os
+    import shutil
     import tempfile
     from pathlib import Path
 
@@ -288,7 +293,7 @@ def main() -> None:
     assert not isinstance(binaries, str), binaries
     assert redis is not None
     assert haproxy is not None
-    for _ in range(args.runs):
+    for number in range(args.runs):
         with (
             tempfile.TemporaryDirectory(prefix="hc-cluster-") as directory,
             start_cluster(
@@ -302,6 +307,13 @@ def main() -> None:
             verdict = run(cluster, careful=not args.naive)
             lost = verdict.final - len(verdict.increments)
             print(f"{verdict.summary()}; counter - increments = {lost}", flush=True)
+            for line in [*verdict.failures, *verdict.watchers_wrong(), *verdict.unexplained][:5]:
+                print(f"  {line}", flush=True)
+            if verdict.unexplained:
+                events = [(round(at, 2), what, who) for at, what, who in cluster.events]
+                kept = Path.cwd() / f"haproxy-{os.getpid()}-{number}.log"
+                shutil.copy(cluster.directory / "haproxy.log", kept)
+                print(f"  events: {events}; haproxy's log kept in {kept}", flush=True)
 
 
 if __name__ == "__main__":
