@@ -101,11 +101,37 @@ async def connection(
     except psycopg.errors.ProgramLimitExceeded:
         raise  # the request's own doing (a value too large to index): the store answers it
     except psycopg.OperationalError as error:
-        if writes and conn.broken:
-            raise _outcome_unknown(error) from error
-        raise unavailable("the database failed the request", error) from error
+        raise _failure(error, conn, writes) from error
     finally:
         await pool.putconn(conn)
+
+
+async def run(
+    pool: AsyncConnectionPool, sql: str, params: Any, *, writes: bool, binary: bool = False
+) -> list[TupleRow]:
+    """One statement on a connection of `pool` (autocommit), its rows; failures as `connection`.
+
+    What ``async with connection(...)`` does for one statement, without
+    its two context managers: a request's every statement comes here.
+    """
+    conn = await _usable_connection(pool, CONNECTION_WAIT)
+    try:
+        return await (await conn.execute(sql, params, binary=binary)).fetchall()
+    except psycopg.errors.ProgramLimitExceeded:
+        raise
+    except psycopg.OperationalError as error:
+        raise _failure(error, conn, writes) from error
+    finally:
+        await pool.putconn(conn)
+
+
+def _failure(
+    error: psycopg.OperationalError, conn: AsyncConnection[TupleRow], writes: bool
+) -> Exception:
+    """What a statement's failure is to the caller: a 504 if a write may have been applied."""
+    if writes and conn.broken:
+        return _outcome_unknown(error)
+    return unavailable("the database failed the request", error)
 
 
 async def ping(pool: AsyncConnectionPool, *, wait: float) -> None:

@@ -63,7 +63,7 @@ from ._documents import (
     written,
 )
 from ._opening import Opening
-from ._pg_pool import connect, connection, new_pool, ping
+from ._pg_pool import connect, connection, new_pool, ping, run
 from ._unique import UniqueKey, index_name, parse_unique_keys, unique_violation
 from .idempotency._rows import COMPLETED, encode_headers, stored_body
 from .idempotency.postgres import PostgresIdempotencyStore
@@ -261,8 +261,10 @@ class PostgresDocumentStore(WriteListeners):
         """
         if conn is not None:
             return await (await conn.execute(sql, params, binary=binary)).fetchall()
-        async with _answered(), connection(await self.pool(), writes=writes) as pooled:
-            return await (await pooled.execute(sql, params, binary=binary)).fetchall()
+        try:
+            return await run(await self.pool(), sql, params, writes=writes, binary=binary)
+        except (psycopg.errors.ProgramLimitExceeded, psycopg.DataError) as error:
+            raise _invalid_document(error) from error
 
     async def get(self, collection: str, id: str) -> Document | None:
         row = await self._one(
@@ -658,23 +660,28 @@ async def _answered() -> AsyncIterator[None]:
     """Turn the database errors a client can do something about into problems."""
     try:
         yield
-    except psycopg.errors.ProgramLimitExceeded as error:
+    except (psycopg.errors.ProgramLimitExceeded, psycopg.DataError) as error:
+        raise _invalid_document(error) from error
+
+
+def _invalid_document(error: psycopg.Error) -> InvalidDocument:
+    """The problem of a document a unique key's index cannot take."""
+    if isinstance(error, psycopg.errors.ProgramLimitExceeded):
         # A B-tree entry holds at most about a third of a page (2704 bytes).
         # The driver's message (which names the index) is not the client's business.
-        raise InvalidDocument(
+        return InvalidDocument(
             "a value of a unique field is too large to index: an indexed value "
             "takes at most about 2700 bytes"
-        ) from error
-    except psycopg.DataError as error:
-        # A unique key's index reads bodies as jsonb, which cannot hold what
-        # a document stored before the JSON domain may: U+0000, a lone
-        # surrogate, a number beyond numeric. New bodies are held to the
-        # domain, so this is such a document (or a caller of the store's own).
-        raise InvalidDocument(
-            "a document cannot be read as jsonb for a unique key's index (it holds "
-            "U+0000, a lone surrogate or a number PostgreSQL cannot hold): replace "
-            "the stored document holding it with a PUT, then declare the key again"
-        ) from error
+        )
+    # A unique key's index reads bodies as jsonb, which cannot hold what
+    # a document stored before the JSON domain may: U+0000, a lone
+    # surrogate, a number beyond numeric. New bodies are held to the
+    # domain, so this is such a document (or a caller of the store's own).
+    return InvalidDocument(
+        "a document cannot be read as jsonb for a unique key's index (it holds "
+        "U+0000, a lone surrogate or a number PostgreSQL cannot hold): replace "
+        "the stored document holding it with a PUT, then declare the key again"
+    )
 
 
 def _tail(
