@@ -566,7 +566,9 @@ class PostgresDocumentStore(WriteListeners):
             "id": id,
             "now": now_us,
             "history": self.history,
-            "etags": sorted(guard.etags or ()),
+            # One tag (If-Match's usual form) is a text parameter: an array's
+            # is dumped afresh for every statement.
+            "etags": tags[0] if len(tags := sorted(guard.etags or ())) == 1 else tags,
             **more,
         }
 
@@ -711,4 +713,10 @@ def _tail(
 
 
 def _match(guard: Guard) -> str:
-    return "etag = ANY(%(etags)s)" if guard.etags is not None else "etag IS NOT NULL"
+    if guard.etags is None:
+        return "etag IS NOT NULL"
+    return "etag = %(etags)s" if _one_tag(guard) else "etag = ANY(%(etags)s)"
+
+
+def _one_tag(guard: Guard) -> bool:
+    return guard.etags is not None and len(guard.etags) == 1
