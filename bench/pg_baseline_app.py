@@ -7,6 +7,10 @@ with psycopg 3 on a connection of a psycopg_pool `AsyncConnectionPool`
 the document as JSON. No precondition, no ETag, no history: the floor the
 service's conditional PUT on PostgreSQL is compared with.
 
+`fastapi_app` is the same with FastAPI, written as bench/baseline_app.py is
+(the body a ``dict`` ``Body()`` parameter): what a typical FastAPI
+developer would write.
+
 Run: ``BASELINE_PG=postgresql://... uvicorn bench.pg_baseline_app:app --no-access-log``
 (``BASELINE_POOL_MIN`` / ``BASELINE_POOL_MAX``: the pool's size, 2 and 10 by
 default, as the service's document store).
@@ -18,8 +22,9 @@ import json
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Final
+from typing import Annotated, Any, Final
 
+from fastapi import Body, FastAPI, HTTPException
 from psycopg_pool import AsyncConnectionPool
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -30,7 +35,7 @@ SCHEMA: Final = "CREATE TABLE IF NOT EXISTS docs (id text PRIMARY KEY, body text
 
 
 @asynccontextmanager
-async def lifespan(app: Starlette) -> AsyncIterator[None]:
+async def lifespan(app: Starlette | FastAPI) -> AsyncIterator[None]:
     pool = AsyncConnectionPool(
         os.environ["BASELINE_PG"],
         min_size=int(os.environ.get("BASELINE_POOL_MIN", "2")),
@@ -60,3 +65,19 @@ async def put_doc(request: Request) -> Response:
 
 
 app = Starlette(routes=[Route("/docs/{doc_id}", put_doc, methods=["PUT"])], lifespan=lifespan)
+
+fastapi_app = FastAPI(lifespan=lifespan)
+
+
+@fastapi_app.put("/docs/{doc_id}")
+async def fastapi_put_doc(
+    doc_id: str, doc: Annotated[dict[str, Any], Body()], request: Request
+) -> dict[str, Any]:
+    pool: AsyncConnectionPool = request.app.state.pool
+    async with pool.connection() as conn:
+        cursor = await conn.execute(
+            "UPDATE docs SET body = %s WHERE id = %s", (json.dumps(doc), doc_id)
+        )
+    if cursor.rowcount == 0:
+        raise HTTPException(status_code=404, detail="document not found")
+    return doc

@@ -67,6 +67,7 @@ HEADING: Final = "## Results: PostgreSQL"
 GOAL: Final = 0.9
 SERVICE: Final = "service If-Match PUT"
 BASELINE: Final = "bare UPDATE (Starlette + psycopg)"
+FASTAPI: Final = "FastAPI UPDATE (FastAPI + psycopg)"
 BASELINE_OPTIONS: Final = ("--http", "httptools", "--no-access-log")
 
 
@@ -87,7 +88,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         work = Path(tmp)
         service_url = stack.enter_context(_schema(options.url, f"bench_pg_put_{tag}_service"))
         baseline_url = stack.enter_context(_schema(options.url, f"bench_pg_put_{tag}_baseline"))
-        _create_baseline_documents(baseline_url, n)
+        fastapi_url = stack.enter_context(_schema(options.url, f"bench_pg_put_{tag}_fastapi"))
+        for url in (baseline_url, fastapi_url):
+            _create_baseline_documents(url, n)
         workers = ("--workers", str(options.workers))
 
         def start(name: str, command: list[str], env: dict[str, str] | None = None) -> Server:
@@ -114,10 +117,22 @@ def main(argv: Sequence[str] | None = None) -> int:
                 *("--db", service_url, "--log-format", "off"),
             ],
         )
-        baseline = start(
-            "baseline",
-            [sys.executable, "-m", "uvicorn", "bench.pg_baseline_app:app", *BASELINE_OPTIONS],
-            {"BASELINE_PG": baseline_url},
+        baseline, fastapi = (
+            start(
+                name,
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    f"bench.pg_baseline_app:{app}",
+                    *BASELINE_OPTIONS,
+                ],
+                {"BASELINE_PG": url},
+            )
+            for name, app, url in (
+                ("baseline", "app", baseline_url),
+                ("fastapi", "fastapi_app", fastapi_url),
+            )
         )
         _create_service_documents(service, n, SERVICE_DOC, _first_body)
         test = f"PUT (PostgreSQL), {options.workers} worker(s)"
@@ -129,16 +144,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             lambda: [SERVICE_DOC, uuid.uuid4().hex[:12], *_service_etags(service, n)],
         )
         contenders = [
-            Contender(
-                test,
-                BASELINE,
-                baseline,
-                "put.lua",
-                lambda: [BASELINE_DOC, uuid.uuid4().hex[:12], *["-"] * n],
+            *(
+                Contender(
+                    test,
+                    label,
+                    server,
+                    "put.lua",
+                    lambda: [BASELINE_DOC, uuid.uuid4().hex[:12], *["-"] * n],
+                )
+                for label, server in ((BASELINE, baseline), (FASTAPI, fastapi))
             ),
             conditional,
         ]
-        meter = CpuMeter(options.url, {SERVICE: service_url, BASELINE: baseline_url})
+        meter = CpuMeter(
+            options.url, {SERVICE: service_url, BASELINE: baseline_url, FASTAPI: fastapi_url}
+        )
         runs = measure(contenders, options, cpu_of=meter.read)
         stored = {SERVICE: _stored_writes(service, n)}
     answered = {SERVICE: sum(r.statuses.get(200, 0) for r in runs[SERVICE])}
@@ -249,7 +269,7 @@ def _report(
     stored: dict[str, int],
     answered: dict[str, int],
 ) -> str:
-    base, cond = rows
+    cond = rows[-1]
     ratio = cond.ratio()
 
     def medians(label: str) -> tuple[float, float, float]:
@@ -261,28 +281,33 @@ def _report(
     def latency(row: Row, field: Callable[[WrkResult], int]) -> float:
         return statistics.median(field(r) for r in row.runs) / 1000
 
-    b, c = medians(BASELINE), medians(SERVICE)
-    cpu_ratio = b[2] / c[2] if c[2] else float("nan")
     lines = [
         "| Contender | req/s | server CPU µs/req | PostgreSQL CPU µs/req | total CPU µs/req "
         "| p50 ms | p99 ms |",
         "|---|--:|--:|--:|--:|--:|--:|",
     ]
-    for row, (server, database, total) in ((base, b), (cond, c)):
+    for row in rows:
+        server, database, total = medians(row.label)
         lines.append(
             f"| {row.label} | {row.median:,.0f} | {server:,.0f} | {database:,.0f} | {total:,.0f} "
             f"| {latency(row, lambda r: r.p50_us):.2f} | {latency(row, lambda r: r.p99_us):.2f} |"
         )
-    p50 = latency(cond, lambda r: r.p50_us) / latency(base, lambda r: r.p50_us)
-    p99 = latency(cond, lambda r: r.p99_us) / latency(base, lambda r: r.p99_us)
-    lines.append(
-        f"| ratio (service / bare) | **{ratio:.2f}x** | {b[0] / c[0]:.2f}x | {b[1] / c[1]:.2f}x "
-        f"| **{cpu_ratio:.2f}x** | {p50:.2f} | {p99:.2f} |"
-    )
+    c = medians(SERVICE)
+    for other in rows[:-1]:
+        o = medians(other.label)
+        p50 = latency(cond, lambda r: r.p50_us) / latency(other, lambda r: r.p50_us)
+        p99 = latency(cond, lambda r: r.p99_us) / latency(other, lambda r: r.p99_us)
+        lines.append(
+            f"| service / {other.label.split(' (')[0]} | **{cond.median / other.median:.2f}x** "
+            f"| {o[0] / c[0]:.2f}x | {o[1] / c[1]:.2f}x | **{o[2] / c[2]:.2f}x** "
+            f"| {p50:.2f} | {p99:.2f} |"
+        )
+    b = medians(BASELINE)
+    cpu_ratio = b[2] / c[2] if c[2] else float("nan")
     goal = "meets" if min(ratio, cpu_ratio) >= GOAL else "BELOW"
     return "\n".join(
         [
-            environment(options, "starlette", "uvicorn", "psycopg", "psycopg-pool"),
+            environment(options, "starlette", "fastapi", "uvicorn", "psycopg", "psycopg-pool"),
             f"PostgreSQL {_server_version(options.url)} on the same machine; "
             f"{options.workers} uvicorn worker(s) per server.",
             "",
@@ -293,8 +318,9 @@ def _report(
             f"- Service PUT / bare UPDATE: **{ratio:.2f}x** req/s, **{cpu_ratio:.2f}x** by total "
             f"CPU per request (CPU ratios are the bare app's CPU over the service's: what req/s "
             f"would come to where CPU is the limit; {goal} the {GOAL}x goal).",
-            "- CPU per request is the median round's; latency ratios are the service's over the"
-            " bare app's (lower is better for the service).",
+            "- CPU per request is the median round's; CPU ratios are the other app's CPU over the"
+            " service's; latency ratios the service's over the other's (lower is better for the"
+            " service).",
             f"- Writes stored by the service vs 200 answers (warm-up included): "
             f"{stored[SERVICE]:,} for {answered[SERVICE]:,}.",
         ]
