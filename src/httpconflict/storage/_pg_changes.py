@@ -111,24 +111,38 @@ class PostgresChangeFeed:
         self._run = run
         self._state = SnapshotWatermark()
         self._started = False
+        #: The watermark as of the last poll that returned.
+        self._watermark: int | None = None
+        #: Changes resolved by a poll that then failed: the next poll returns them first.
+        self._unreturned: list[Change] = []
 
     @property
     def watermark(self) -> int | None:
-        return self._state.watermark
+        return self._watermark
 
     async def poll(self, limit: int) -> list[Change]:
-        if not self._started:
-            rows = await self._run(f"SELECT pg_current_snapshot()::text, {BOUNDS[7:]}", ())
-            snapshot, horizon, latest = rows[0]
-            self._state.start(Snapshot.parse(snapshot), max(horizon, latest or 0))
-            self._started = True
-        resolved = await self._read(limit)
-        if self._state.to_narrow:
-            # A gap (or the start) waits for transactions: keep only those
-            # that may hold a seq, then look again in a new snapshot.
-            lockers = await self._run(LOCKERS, ())
-            self._state.narrow(frozenset(int(xid) for (xid,) in lockers))
+        # A poll makes up to three statements, and the state moves past what
+        # each read resolves: when a later statement fails (the database
+        # restarting), what the earlier read resolved is kept for the next
+        # poll, or no watcher would ever be sent it.
+        resolved, self._unreturned = self._unreturned, []
+        try:
+            if not self._started:
+                rows = await self._run(f"SELECT pg_current_snapshot()::text, {BOUNDS[7:]}", ())
+                snapshot, horizon, latest = rows[0]
+                self._state.start(Snapshot.parse(snapshot), max(horizon, latest or 0))
+                self._started = True
             resolved += await self._read(limit - len(resolved))
+            if self._state.to_narrow:
+                # A gap (or the start) waits for transactions: keep only those
+                # that may hold a seq, then look again in a new snapshot.
+                lockers = await self._run(LOCKERS, ())
+                self._state.narrow(frozenset(int(xid) for (xid,) in lockers))
+                resolved += await self._read(limit - len(resolved))
+        except BaseException:
+            self._unreturned = resolved
+            raise
+        self._watermark = self._state.watermark
         return resolved
 
     async def _read(self, limit: int) -> list[Change]:
