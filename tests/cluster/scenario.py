@@ -54,6 +54,8 @@ POSTGRES_AT = 13.0
 STOP_AT = 18.0
 #: Seconds after the kill in which a request haproxy did not log may have been closed by it.
 UNLOGGED = 1.0
+#: Seconds haproxy may go on sending requests to a dead instance (2 checks 300 ms apart, late).
+TAKEN_OUT = 1.0
 #: Seconds after PostgreSQL accepted connections again in which a 503 is still its restart's.
 RESTART_GRACE = 1.5
 
@@ -229,8 +231,11 @@ def explain(cluster: Cluster, exchange: Exchange, logged: str) -> str | None:
     if (
         killed_at is not None
         and server == killed
-        and exchange.sent <= killed_at <= exchange.answered
+        and exchange.sent <= killed_at + TAKEN_OUT
+        and exchange.answered >= killed_at
     ):
+        # Sent before the kill, or just after it on a connection haproxy
+        # had open to it, before its health check took it out.
         return "in flight on the killed instance"
     cut_at, mended_at = moments.get(("cut", cut)), moments.get(("mended", cut))
     if (
@@ -309,11 +314,11 @@ def main() -> None:
             print(f"{verdict.summary()}; counter - increments = {lost}", flush=True)
             for line in [*verdict.failures, *verdict.watchers_wrong(), *verdict.unexplained][:5]:
                 print(f"  {line}", flush=True)
-            if verdict.unexplained:
+            if verdict.unexplained or verdict.watchers_wrong():
                 events = [(round(at, 2), what, who) for at, what, who in cluster.events]
-                kept = Path.cwd() / f"haproxy-{os.getpid()}-{number}.log"
-                shutil.copy(cluster.directory / "haproxy.log", kept)
-                print(f"  events: {events}; haproxy's log kept in {kept}", flush=True)
+                kept = Path.cwd() / f"cluster-{os.getpid()}-{number}"
+                shutil.copytree(cluster.directory, kept, ignore=shutil.ignore_patterns("redis"))
+                print(f"  events: {events}; logs kept in {kept}", flush=True)
 
 
 if __name__ == "__main__":
