@@ -14,9 +14,10 @@ from typing import Final
 from httpconflict.tools._svg import AMBER, BLUE, GREEN, MUTED, TEXT, svg_open, text, ticks
 
 WIDTH: Final = 940
-HEIGHT: Final = 360
+HEIGHT: Final = 390
 _PANEL: Final = 420
-_LEFT, _TOP, _BOTTOM = 64, 56, 54
+_LEFT, _TOP, _BOTTOM = 64, 84, 54
+_INSET: Final = 28
 COLOURS: Final = (BLUE, GREEN, AMBER)
 
 #: backend -> [(documents, value)], in document order.
@@ -48,7 +49,9 @@ def _panel(left: int, title: str, series: Series, label: str) -> list[str]:
     low, high = math.log10(min(counts)), math.log10(max(counts))
 
     def x(n: int) -> float:
-        return x0 + width * ((math.log10(n) - low) / (high - low) if high > low else 0.5)
+        # Inset from the axes, so that the end points' labels clear the axis labels.
+        inner = width - 2 * _INSET
+        return x0 + _INSET + inner * ((math.log10(n) - low) / (high - low) if high > low else 0.5)
 
     def y(value: float) -> float:
         return _TOP + height * (1 - value / top)
