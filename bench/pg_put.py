@@ -283,13 +283,14 @@ def _report(
 
     lines = [
         "| Contender | req/s | server CPU µs/req | PostgreSQL CPU µs/req | total CPU µs/req "
-        "| p50 ms | p99 ms |",
-        "|---|--:|--:|--:|--:|--:|--:|",
+        "| total per round | p50 ms | p99 ms |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for row in rows:
         server, database, total = medians(row.label)
         lines.append(
             f"| {row.label} | {row.median:,.0f} | {server:,.0f} | {database:,.0f} | {total:,.0f} "
+            f"| {' / '.join(f'{s + d:,.0f}' for s, d in cpu[row.label])} "
             f"| {latency(row, lambda r: r.p50_us):.2f} | {latency(row, lambda r: r.p99_us):.2f} |"
         )
     c = medians(SERVICE)
@@ -299,7 +300,7 @@ def _report(
         p99 = latency(cond, lambda r: r.p99_us) / latency(other, lambda r: r.p99_us)
         lines.append(
             f"| service / {other.label.split(' (')[0]} | **{cond.median / other.median:.2f}x** "
-            f"| {o[0] / c[0]:.2f}x | {o[1] / c[1]:.2f}x | **{o[2] / c[2]:.2f}x** "
+            f"| {o[0] / c[0]:.2f}x | {o[1] / c[1]:.2f}x | **{o[2] / c[2]:.2f}x** | "
             f"| {p50:.2f} | {p99:.2f} |"
         )
     b = medians(BASELINE)
