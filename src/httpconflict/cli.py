@@ -299,6 +299,15 @@ def _serve(args: argparse.Namespace) -> int:
         file=sys.stderr,
         flush=True,
     )
+    if config.idempotency not in ("db", "off"):
+        print(
+            f"httpconflict: note: Idempotency-Keys in {redact(config.idempotency, secrets)} are "
+            "recorded after each write commits: a worker that dies between the two lets the "
+            "write's resend apply again. --idempotency db records them in the write's own "
+            "transaction (docs/scaling.md).",
+            file=sys.stderr,
+            flush=True,
+        )
     from .service.protocol import ProblemHttpToolsProtocol
 
     uvicorn.run(

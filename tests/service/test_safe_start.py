@@ -151,3 +151,17 @@ def test_a_location_quoted_in_a_refusal_is_masked(tmp_path: Path) -> None:
     assert out.returncode == 2
     assert "mongodb://u:***@127.0.0.1/keys" in out.stderr
     assert PASSWORD not in out.stdout + out.stderr
+
+
+def test_keys_outside_the_documents_transaction_are_named_at_start(tmp_path: Path) -> None:
+    """A key store apart from the documents gets one note saying what it cannot promise."""
+    with start_service(str(tmp_path / "docs.db"), tmp_path) as beside:
+        pass
+    assert "note:" not in beside.log_path.read_text()
+    extra = ("--idempotency", str(tmp_path / "keys.db"))
+    with start_service(str(tmp_path / "docs.db"), tmp_path, extra=extra) as apart:
+        pass
+    notes = [line for line in apart.log_path.read_text().splitlines() if "note:" in line]
+    assert len(notes) == 1, notes
+    assert "keys.db" in notes[0]
+    assert "--idempotency db" in notes[0]
