@@ -339,8 +339,14 @@ def test_an_outage_is_refused_quickly_and_recovered_from(
     assert slow == [], f"/healthz slower than {HEALTH_WITHIN} s: {slow[:5]}"
     down = hammer.of("health", sent_from=down_at, sent_until=started_at)
     assert down
+    # As for the requests above: an answer made once PostgreSQL was being
+    # started again may already see it (a ping connects anew when no pooled
+    # connection is free).
     not_down = [
-        str(e) for e in down if e.status != 503 or (e.checks or {}).get("database") != "down"
+        str(e)
+        for e in down
+        if e.answered < started_at
+        and (e.status != 503 or (e.checks or {}).get("database") != "down")
     ]
     assert not_down == [], f"/healthz during the outage: {not_down[:5]}"
     up = hammer.of("health", sent_from=ready_at + WRITES_BACK_WITHIN)

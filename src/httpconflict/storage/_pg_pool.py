@@ -29,6 +29,7 @@ Theory of operation:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import select
 import time
@@ -134,10 +135,54 @@ def _failure(
     return unavailable("the database failed the request", error)
 
 
+#: Of a ping's wait, the share it waits for a pooled connection before connecting apart.
+POOLED_SHARE: Final = 0.25
+
+
 async def ping(pool: AsyncConnectionPool, *, wait: float) -> None:
-    """Raise `Unavailable` unless a connection answers within about `wait` seconds."""
-    async with connection(pool, wait=wait) as conn:
+    """Raise `Unavailable` unless the database answers within about `wait` seconds.
+
+    A pooled connection if one is free soon; otherwise (every connection
+    busy, or being replaced after a restart) a connection of its own: the
+    question is whether the database answers, and requests queued for the
+    pool are no answer to it.
+    """
+    started = time.monotonic()
+    conn: AsyncConnection[TupleRow] | None
+    try:
+        conn = await pool.getconn(timeout=wait * POOLED_SHARE)
+    except PoolTimeout:
+        conn = None
+    if conn is not None and not await _usable(conn):
+        # Closed, the pool discards it and connects a replacement.
+        await conn.close()
+        await pool.putconn(conn)
+        conn = None
+    if conn is None:
+        await _ping_apart(str(pool.conninfo), wait - (time.monotonic() - started))
+        return
+    try:
         await conn.execute("SELECT 1")
+    except psycopg.OperationalError as error:
+        raise _failure(error, conn, writes=False) from error
+    finally:
+        await pool.putconn(conn)
+
+
+async def _ping_apart(conninfo: str, wait: float) -> None:
+    """`SELECT 1` on a connection opened for it, within `wait` seconds, then closed."""
+    try:
+        conn = await asyncio.wait_for(
+            AsyncConnection.connect(conninfo, **_connect_options(conninfo)),
+            timeout=max(wait, 0.001),
+        )
+    except (psycopg.OperationalError, TimeoutError) as error:
+        raise unavailable("the database does not answer", error) from error
+    try:
+        async with conn:
+            await conn.execute("SELECT 1")
+    except psycopg.OperationalError as error:
+        raise unavailable("the database failed a ping", error) from error
 
 
 async def _usable_connection(pool: AsyncConnectionPool, wait: float) -> AsyncConnection[TupleRow]:
