@@ -183,3 +183,12 @@ def test_a_since_beyond_the_latest_change_is_400(http: httpx.Client, collection:
     answer = http.get(f"/v1/{collection}/_changes", params={"since": latest + 1000})
     problem = assert_problem(answer, 400, "invalid-parameter")
     assert problem["latest"] >= latest
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
+def test_other_methods_are_405(http: httpx.Client, collection: str, method: str) -> None:
+    """The feed is read only: 405 naming GET and HEAD, not a 400 for the reserved name."""
+    answer = http.request(method, f"/v1/{collection}/_changes", json={"n": 1})
+    assert_problem(answer, 405, "method-not-allowed")
+    assert answer.headers["allow"] == "GET, HEAD"
+    assert page(http, collection)["results"] == []

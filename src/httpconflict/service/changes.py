@@ -30,6 +30,7 @@ from .. import ProblemError
 from ..changes import ChangesExpired, ChangesQuery, FeedForm, changes_query, check_since
 from ..storage import Change, DocumentStore
 from .change_pump import ChangePump
+from .problems import MethodNotAllowed
 from .requests import check_name
 
 CHANGES: Final = "/v1/{collection}/_changes"
@@ -180,4 +181,7 @@ def _heartbeat(seq: int) -> bytes:
     return f'id: {seq}\nevent: heartbeat\ndata: {{"seq":{seq}}}\n\n'.encode()
 
 
-ROUTES: Final = [Route(CHANGES, changes, methods=["GET"])]
+ROUTES: Final = [
+    Route(CHANGES, changes, methods=["GET"]),
+    Route(CHANGES, MethodNotAllowed("GET, HEAD")),
+]

@@ -18,15 +18,13 @@ from typing import Final
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
 
 from .. import InvalidDocument
 from ..access import AccessRules, Right
-from ..problem_types import METHOD_NOT_ALLOWED
-from ..starlette import problem_response
 from ..storage import DocumentStore, UniqueKey, format_unique_keys, parse_unique_keys
 from .authorization import held_right
 from .config import ServiceConfig
+from .problems import MethodNotAllowed
 from .requests import check_name, read_document
 
 SETTINGS: Final = "/v1/_collections/{collection}"
@@ -87,23 +85,6 @@ async def put_settings(request: Request) -> Response:
     return _declaration(collection, declared, rules, purge=purge)
 
 
-class _MethodNotAllowed:
-    """Any other method: 405 naming this resource's methods only.
-
-    Without this route, a DELETE here would reach the document route and be
-    refused for its reserved collection name, a 400 that hides the real
-    reason. It is an ASGI app, not a function: Starlette routes a function
-    endpoint without a method list to GET alone.
-    """
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
-        problem = METHOD_NOT_ALLOWED.problem(
-            f"{request.method} is not supported here; allowed: {ALLOW}"
-        )
-        await problem_response(problem, {"Allow": ALLOW})(scope, receive, send)
-
-
 def _declaration(
     collection: str,
     keys: tuple[UniqueKey, ...],
@@ -128,5 +109,5 @@ ROUTES: Final = [
     Route(SETTINGS, put_settings, methods=["PUT"]),
     # No method list: every other method of this path ends here, before the
     # document routes (whose path this one also fits) can take it.
-    Route(SETTINGS, _MethodNotAllowed()),
+    Route(SETTINGS, MethodNotAllowed(ALLOW)),
 ]

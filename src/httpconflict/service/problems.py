@@ -16,8 +16,29 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..asgi import send_problem
 from ..incidents import log_incident, new_incident
-from ..problem_types import INTERNAL_ERROR
+from ..problem_types import INTERNAL_ERROR, METHOD_NOT_ALLOWED
 from ..starlette import install as install_handlers
+from ..starlette import problem_response
+
+
+class MethodNotAllowed:
+    """An endpoint for every other method of a path: 405 naming its methods (`allow`) only.
+
+    Routed after the path's own routes, with no method list, it keeps a
+    request of another method from reaching the document routes, whose
+    paths fit too, and being refused for the reserved name (``_changes``,
+    ``_collections``): a 400 that hides the real reason. An ASGI app, not a
+    function: Starlette routes a function endpoint without methods to GET alone.
+    """
+
+    def __init__(self, allow: str) -> None:
+        self.allow = allow
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        problem = METHOD_NOT_ALLOWED.problem(
+            f"{scope['method']} is not supported here; allowed: {self.allow}"
+        )
+        await problem_response(problem, {"Allow": self.allow})(scope, receive, send)
 
 
 class ServerErrors:
