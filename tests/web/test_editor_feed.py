@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import statistics
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -168,3 +169,52 @@ def test_the_stream_carries_the_token_in_a_header_only(
     assert [r.all_headers().get("authorization") for r in streams] == [f"Bearer {token}"]
     assert all(token not in r.url for r in requests)
     next(running, None)
+
+
+def test_a_purged_position_starts_the_stream_again_and_the_page_reads_its_document(
+    contexts: list[BrowserContext], tmp_path: Path
+) -> None:
+    """The page's instance is down while another instance takes changes, and the purge (changes
+    kept 1 s) removes them: reconnecting from where it was gets a real 410, so the page follows
+    the feed from now and reads its document once more, showing the change it never saw on the
+    stream; the next change comes on the new stream."""
+    db, kept = tmp_path / "shared.db", ("--changes-retention", "1", "--purge-interval", "1")
+    first = _running(RestartableService(db, tmp_path, kept))
+    second = _running(RestartableService(db, tmp_path, kept))
+    mine, other = next(first), next(second)
+    doc_id = create(mine, {"title": "Draft"})
+    statuses: list[tuple[int, str | None]] = []
+    contexts[0].on(
+        "response",
+        lambda answer: (
+            statuses.append((answer.status, answer.request.all_headers().get("last-event-id")))
+            if FEED in answer.url
+            else None
+        ),
+    )
+    page = open_editor(contexts[0], mine, doc_id)
+    page.wait_for_timeout(500)  # the stream is open: the page holds a position
+
+    mine.stop()
+    expect(page.get_by_text("Live updates paused")).to_be_visible(timeout=10_000)
+    change_elsewhere(other, doc_id, {"title": "Changed while away"})
+    with other.client() as http:  # until the purge has taken that change (never the newest)
+        latest = http.get("/v1/notes/_changes", params={"since": "now"}).json()["last_seq"]
+        assert http.put("/v1/other/x", json={}).status_code == 201
+        deadline = time.monotonic() + 15
+        while http.get("/v1/notes/_changes").json().get("oldest", 0) < latest:
+            assert time.monotonic() < deadline, "the change was never purged"
+            time.sleep(0.2)
+    mine.start()
+
+    expect(page.get_by_label("title")).to_have_value("Changed while away", timeout=15_000)
+    expect(page.get_by_text("Live updates paused")).to_be_hidden(timeout=10_000)
+    change_elsewhere(other, doc_id, {"title": "On the new stream"})
+    expect(page.get_by_label("title")).to_have_value("On the new stream", timeout=5_000)
+    refused = [n for n, (status, _) in enumerate(statuses) if status == 410]
+    assert refused, f"no 410 among the feed's answers: {statuses}"
+    after = statuses[refused[0] + 1]
+    assert after == (200, None), "after a 410 the stream starts from now, not from a position"
+    assert statuses[refused[0]][1] is not None, "the 410 answered a resume (Last-Event-ID)"
+    for service in (second, first):
+        next(service, None)
