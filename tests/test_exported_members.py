@@ -380,6 +380,7 @@ MODULES: dict[str, list[str]] = {
     ],
     "httpconflict.storage.idempotency.backlog": ["Backlog"],
     "httpconflict.storage.idempotency.blocking": ["BlockingIdempotencyStore"],
+    "httpconflict.storage.idempotency.cache": ["PAUSE", "TIMEOUT", "ReplayCache", "replay_cache"],
     "httpconflict.storage.idempotency.memory": ["MemoryIdempotencyStore"],
     "httpconflict.storage.idempotency.postgres": [
         "SCHEMA",

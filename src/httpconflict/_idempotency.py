@@ -28,6 +28,14 @@ answer goes out as the app gave it, and the store call it still owes (the
 completion, or the release) is `Defer`red: carried out in the background
 until the store answers. Answering 503 after the side effect would invite
 the very retry that runs it twice.
+
+A replay cache may stand in front of a transactional store (the service's
+keys in Redis, their record in the documents' database): the flow looks a
+key up there first (`Recall`) and copies each answer there once it is
+recorded (`Remember`). The record that decides is always the store's; the
+cache only ever holds copies of recorded answers (with their expiry), and
+a cache that is empty, flushed or down is one that had nothing
+(`Recovery.IGNORE`): the store answers instead.
 """
 
 from __future__ import annotations
@@ -36,7 +44,7 @@ import enum
 import hashlib
 import re
 from collections.abc import Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final, TypeAlias
 
 from ._errors import MalformedHeader, Unavailable
@@ -214,11 +222,12 @@ class Completion:
 
 @dataclass(frozen=True, slots=True)
 class Record:
-    """A live key as a store holds it."""
+    """A live key as a store holds it (`expires_at`: when it ends, if the store says)."""
 
     fingerprint: str
     state: State
     response: StoredResponse | None = None
+    expires_at: float | None = field(default=None, compare=False)
 
 
 # Commands of the flow, and what the driver sends back for each.
@@ -293,7 +302,26 @@ class Taken:
     """
 
 
-IdempotencyCommand: TypeAlias = Claim | Check | Sleep | Execute | Complete | Release | Defer
+@dataclass(frozen=True, slots=True)
+class Recall:
+    """Look the key up in the replay cache, not the store. Reply: the cached `Record`, or None."""
+
+
+@dataclass(frozen=True, slots=True)
+class Remember:
+    """Copy an answer recorded in the store to the replay cache. Reply: anything (ignored).
+
+    `record`: the store's record it was read from (its fingerprint and
+    expiry are copied), or None for this request's own answer.
+    """
+
+    response: StoredResponse
+    record: Record | None = None
+
+
+IdempotencyCommand: TypeAlias = (
+    Claim | Check | Sleep | Execute | Complete | Release | Defer | Recall | Remember
+)
 #: An `Unavailable` is the reply to any store command (Claim, Check, Complete,
 #: Release) the store could not carry out.
 IdempotencyReply: TypeAlias = Record | StoredResponse | Exception | Taken | bool | None
@@ -308,16 +336,24 @@ class Recovery(enum.Enum):
     REFUSE = "refuse"
     #: The request has run: send its answer as it is, and `Defer` the command.
     DEFER = "defer"
+    #: The replay cache failed: go on as if it had nothing (the store decides).
+    IGNORE = "ignore"
 
 
-#: When the store is `Unavailable`, by the command it could not carry out.
-#: A failed Claim may still have been applied (its reply was lost); the store
-#: that knows so takes its claim back itself (see the Redis store).
-ON_UNAVAILABLE: Final[dict[type[Claim | Check | Complete | Release], Recovery]] = {
+StoreCommand: TypeAlias = Claim | Check | Complete | Release | Recall | Remember
+
+#: When the store (or the replay cache) is `Unavailable`, by the command it
+#: could not carry out. A failed Claim may still have been applied (its reply
+#: was lost); the store that knows so takes its claim back itself (see the
+#: Redis store). The cache is never needed for a correct answer: losing it
+#: costs a look-up in the store, never a refusal.
+ON_UNAVAILABLE: Final[dict[type[StoreCommand], Recovery]] = {
     Claim: Recovery.REFUSE,
     Check: Recovery.REFUSE,
     Complete: Recovery.DEFER,
     Release: Recovery.DEFER,
+    Recall: Recovery.IGNORE,
+    Remember: Recovery.IGNORE,
 }
 
 POLL_SECONDS: Final = 0.05
@@ -333,6 +369,7 @@ def idempotency_flow(
     wait: float = 0.0,
     store_server_errors: bool = False,
     transactional: bool = False,
+    cached: bool = False,
 ) -> IdempotencyFlow:
     """Everything that happens to one request with respect to its key.
 
@@ -358,6 +395,12 @@ def idempotency_flow(
     if one did (a duplicate that ran at the same time and wrote, which is
     why this one was refused), its answer is the one given. So a retry of
     a request whose answer was lost always learns what became of it.
+
+    `cached` (transactional only): a replay cache stands in front of the
+    store. A completed answer found there is replayed (or, for another
+    request, 422) without running; each answer recorded, and each found in
+    the store, is copied there. What the cache lacks the store still
+    decides, so a cache lost, flushed or down costs only its shortcut.
     """
     if key is None:
         verdict = decide(None, fingerprint, None, required=required)
@@ -370,7 +413,7 @@ def idempotency_flow(
         return Answer(response=reply)
 
     if transactional:
-        return (yield from _transactional(key, fingerprint, store_server_errors))
+        return (yield from _transactional(key, fingerprint, store_server_errors, cached))
 
     polls = int(wait / POLL_SECONDS)
     while True:
@@ -403,14 +446,24 @@ def idempotency_flow(
     return Answer(response=reply)
 
 
-def _transactional(key: str, fingerprint: str, store_server_errors: bool) -> IdempotencyFlow:
+def _transactional(
+    key: str, fingerprint: str, store_server_errors: bool, cached: bool
+) -> IdempotencyFlow:
     """`idempotency_flow` when the app records its answer in its own transaction."""
+    if cached:
+        live = yield from _store_call(Recall())
+        # Only a recorded answer counts here; anything else a cache may hold
+        # (a claim of an older version's) is the store's to decide.
+        if isinstance(live, Record) and live.state is State.COMPLETED:
+            answer = _answer_duplicate(key, live, fingerprint, 0)
+            if answer is not None:
+                return answer
     for _ in range(RACES):
         reply = yield Execute()
         if isinstance(reply, Taken):
             # A record was there (a retry's first try, or a duplicate that won
             # the race): this attempt was undone; answer from the record.
-            answer = yield from _recorded_answer(key, fingerprint)
+            answer = yield from _recorded_answer(key, fingerprint, cached)
             if answer is not None:
                 return answer
             continue  # it expired in between: run again
@@ -419,39 +472,53 @@ def _transactional(key: str, fingerprint: str, store_server_errors: bool) -> Ide
         assert isinstance(reply, StoredResponse)
         if reply.status >= 500 and not store_server_errors:
             return Answer(response=reply)
-        if (yield Complete(reply)) is False:
+        recorded = yield Complete(reply)
+        if recorded is False:
             # The app wrote nothing (a 412, a 404) and a record is there: this
             # request is a retry, or a duplicate ran at the same time and wrote,
             # which is why this one was refused. The record says what happened.
             # (A store that failed to record leaves the answer unrecorded: a
             # retry runs again, harmlessly, as it wrote nothing.)
-            answer = yield from _recorded_answer(key, fingerprint)
+            answer = yield from _recorded_answer(key, fingerprint, cached)
             if answer is not None:
                 return answer
+        elif cached and recorded is True:
+            # Recorded in the store (by the app, or just now): now the cache.
+            yield from _store_call(Remember(reply))
         return Answer(response=reply)
     return _in_flight("this request kept losing the race to record its answer")
 
 
 def _recorded_answer(
-    key: str, fingerprint: str
+    key: str, fingerprint: str, cached: bool = False
 ) -> Generator[IdempotencyCommand, IdempotencyReply, Answer | None]:
-    """The answer a live record under the key gives this request (replay, 422, 409), if any."""
+    """The answer a live record under the key gives this request (replay, 422, 409), if any.
+
+    `cached`: a completed record is copied to the replay cache, if the store
+    said when it ends (the copy must not outlive it).
+    """
     live = yield from _store_call(Check())
     if isinstance(live, Unavailable):
         return _refused(live)
     if not isinstance(live, Record):
         return None
+    if cached and live.response is not None and live.expires_at is not None:
+        yield from _store_call(Remember(live.response, live))
     return _answer_duplicate(key, live, fingerprint, 0)
 
 
 def _store_call(
-    command: Claim | Check | Complete | Release,
+    command: StoreCommand,
 ) -> Generator[IdempotencyCommand, IdempotencyReply, IdempotencyReply]:
     """Send a store command; if the store was unavailable for it, what `ON_UNAVAILABLE` says."""
     reply = yield command
-    if isinstance(reply, Unavailable) and ON_UNAVAILABLE[type(command)] is Recovery.DEFER:
-        assert isinstance(command, Complete | Release)
-        yield Defer(command)
+    if isinstance(reply, Unavailable):
+        recovery = ON_UNAVAILABLE[type(command)]
+        if recovery is Recovery.DEFER:
+            assert isinstance(command, Complete | Release)
+            yield Defer(command)
+        elif recovery is Recovery.IGNORE:
+            return None
     return reply
 
 

@@ -12,12 +12,15 @@ recorded its answer itself). A middleware is then left with its own I/O:
 the ASGI one awaits each store call and runs the app on its event loop,
 the WSGI one makes the same calls in the request's thread. Either hands a
 store's `Unavailable` back to the flow as the reply, and carries a `Defer`
-out in the background (a `Backlog`), for as long as `deferral` says. Like
+out in the background (a `Backlog`), for as long as `deferral` says. A
+replay cache in front of the store (`cached`) is called the same way, for
+`Recall` and `Remember`. Like
 the lifecycle, this module never reads the clock: the middleware passes `now`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -34,7 +37,9 @@ from ._idempotency import (
     Execute,
     IdempotencyFlow,
     IdempotencyReply,
-    Release,
+    Recall,
+    Remember,
+    StoreCommand,
     StoredResponse,
     Taken,
     fingerprint,
@@ -43,9 +48,6 @@ from ._idempotency import (
 from ._idempotency_policy import IdempotencyPolicy, RequestMapping
 
 Result = TypeVar("Result", covariant=True)
-
-#: The flow's commands that a store carries out (`KeyedRequest.call`).
-StoreCommand = Claim | Check | Complete | Release
 
 
 class CapturedAnswer(Protocol):
@@ -93,13 +95,22 @@ class KeyStore(Protocol[Result]):
     def record(self, completion: Completion) -> Result: ...
 
 
+class CacheStore(Protocol[Result]):
+    """What a replay cache in front of a store is asked: a look-up, and a copy to keep."""
+
+    def get(self, principal: str, key: str, *, now: float) -> Result: ...
+
+    def record(self, completion: Completion) -> Result: ...
+
+
 @dataclass(slots=True)
 class KeyedRequest:
     """A request a policy covers, as its flow runs: who asks, under which key, for what.
 
     `key` is "" for a request without one (it only executes). An app that
     records its own answer (a transactional policy) sets `completed` once
-    it has, or `taken` if another request recorded first.
+    it has, or `taken` if another request recorded first. `cached`: a
+    replay cache stands in front of the (transactional) store.
     """
 
     principal: str
@@ -114,6 +125,9 @@ class KeyedRequest:
     body: bytes = b""
     completed: bool = False
     taken: bool = False
+    cached: bool = False
+    #: The last answer made for the store to record (`completion`).
+    made: Completion | None = None
 
     @classmethod
     def begin(
@@ -126,12 +140,20 @@ class KeyedRequest:
         body: bytes,
         *,
         now: float,
+        cached: bool = False,
     ) -> Self:
-        """The request (an ASGI scope or WSGI environ) with its body read whole."""
+        """The request (an ASGI scope or WSGI environ) with its body read whole.
+
+        `cached`: a replay cache stands in front of the store (used only
+        under a transactional policy, whose store's record decides).
+        """
         principal = policy.principal(request)
         token = "" if policy.transactional else os.urandom(16).hex()
         request_fingerprint = fingerprint(method, target, principal, body)
-        return cls(principal, key or "", request_fingerprint, token, policy, now, body)
+        cached = cached and policy.transactional
+        return cls(
+            principal, key or "", request_fingerprint, token, policy, now, body, cached=cached
+        )
 
     def flow(self) -> IdempotencyFlow:
         """`idempotency_flow` for this request, as a middleware drives it.
@@ -150,6 +172,7 @@ class KeyedRequest:
             wait=policy.wait,
             store_server_errors=policy.store_server_errors,
             transactional=policy.transactional,
+            cached=self.cached,
         )
         reply: IdempotencyReply = None
         while True:
@@ -171,6 +194,8 @@ class KeyedRequest:
             return Taken()
         if answer.error is not None:
             return answer.error
+        if self.completed and self.cached and self.made is not None:
+            return self.made.response  # recorded by the app: the cache keeps a copy
         if self.completed or not self.key:
             # Nothing records this answer here: the flow only needs its status.
             return StoredResponse(answer.status_code, (), b"")
@@ -186,15 +211,30 @@ class KeyedRequest:
         self, status: int, headers: Iterable[tuple[str, str]], body: bytes
     ) -> Completion:
         """The answer to record in a transaction of the app's, as it will be replayed."""
-        return self._completion(self.recorded(status, headers, body), self.now)
+        made = self.made = self._completion(self.recorded(status, headers, body), self.now)
+        return made
 
     def _completion(self, response: StoredResponse, now: float) -> Completion:
         expires_at = now + self.policy.retention
         return Completion(self.principal, self.key, self.fingerprint, response, now, expires_at)
 
-    def call(self, command: StoreCommand, store: KeyStore[Result], now: float) -> Result:
-        """Call the store primitive `command` stands for; its result is the flow's reply."""
+    def call(
+        self,
+        command: StoreCommand,
+        store: KeyStore[Result],
+        now: float,
+        cache: CacheStore[Result] | None = None,
+    ) -> Result:
+        """Call the store primitive `command` stands for; its result is the flow's reply.
+
+        `Recall` and `Remember` go to the replay `cache` (only asked for when there is one).
+        """
         assert self.key, "a request without a key never reaches the store"
+        if isinstance(command, Recall | Remember):
+            assert cache is not None, "only a request with a replay cache recalls"
+            if isinstance(command, Recall):
+                return cache.get(self.principal, self.key, now=now)
+            return cache.record(self._copy(command, now))
         if isinstance(command, Claim):
             self.now = now
             return store.claim(
@@ -211,7 +251,8 @@ class KeyedRequest:
         if isinstance(command, Complete) and self.policy.transactional:
             # The app wrote nothing and so recorded nothing: record the answer
             # now, unless another request under the key recorded first.
-            return store.record(self._completion(command.response, now))
+            made = self.made = self._completion(command.response, now)
+            return store.record(made)
         if isinstance(command, Complete):
             return store.complete(
                 self.principal,
@@ -225,6 +266,25 @@ class KeyedRequest:
                 fingerprint=self.fingerprint,
             )
         return store.release(self.principal, self.key, self.token)
+
+    def _copy(self, command: Remember, now: float) -> Completion:
+        """What the replay cache keeps of a recorded answer: the record's own expiry.
+
+        Never longer than the store keeps it, so that the cache never
+        answers for a key the store has forgotten.
+        """
+        found = command.record
+        if found is None:
+            made = self.made
+            if made is None or made.response != command.response:
+                made = self._completion(command.response, self.now)
+            # A time to live counts from now: the copy ends when the record does.
+            return dataclasses.replace(made, now=max(now, made.now))
+        assert found.expires_at is not None, "a record without its end is not copied"
+        expires_at = found.expires_at
+        return Completion(
+            self.principal, self.key, found.fingerprint, command.response, now, expires_at
+        )
 
     def deferral(self, deferred: Defer) -> float:
         """For how many seconds a deferred command is worth retrying.

@@ -42,6 +42,7 @@ from .storage.idempotency import (
     IdempotencyStore,
     idempotency_store,
 )
+from .storage.idempotency.cache import replay_cache
 from .storage.tokens import TokenStore, token_store
 from .tools import register_all as register_tools
 from .tools._arguments import host, name, port, seconds, whole_number
@@ -180,9 +181,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--idempotency",
         default="db",
         metavar="STORE",
-        help="db (beside the documents, completed in the same transaction; default), "
-        "memory, redis://host:port/n, postgresql://..., a SQLite file (sqlite:///keys.db or "
-        "./keys.db), or off",
+        help="where resends are answered from: db (the documents' database, where each answer is "
+        "recorded in its write's own transaction; default), or that plus a replay cache in "
+        "front: redis://host:port/n, memory, postgresql://..., a SQLite file (sqlite:///keys.db "
+        "or ./keys.db), which answers resends without the database and may be lost without "
+        "harm; or off",
     )
     keys.add_argument(
         "--idempotency-required", action="store_true", help="answer 400 to a POST without a key"
@@ -281,7 +284,7 @@ def _serve(args: argparse.Namespace) -> int:
         _check_listening(args.host, args.port)
         # Open the database once here, so a wrong --db fails now with a
         # clear message instead of in every worker.
-        asyncio.run(_check_database(config))
+        cache_answers = asyncio.run(_check_database(config))
     except ImportError:
         raise  # a missing extra: main names it
     except Exception as error:  # report any failure to start as one line
@@ -301,10 +304,11 @@ def _serve(args: argparse.Namespace) -> int:
     )
     if config.idempotency not in ("db", "off"):
         print(
-            f"httpconflict: note: Idempotency-Keys in {redact(config.idempotency, secrets)} are "
-            "recorded after each write commits: a worker that dies between the two lets the "
-            "write's resend apply again. --idempotency db records them in the write's own "
-            "transaction (docs/scaling.md).",
+            f"httpconflict: note: Idempotency-Keys are recorded in the database, in each "
+            f"write's own transaction; {redact(config.idempotency, secrets)} is a replay cache "
+            "in front of them, answering resends without the database (losing it loses no "
+            "answer: docs/scaling.md)."
+            + ("" if cache_answers else " It does not answer yet: the database answers alone."),
             file=sys.stderr,
             flush=True,
         )
@@ -465,10 +469,11 @@ def _check_exposure(args: argparse.Namespace, config: ServiceConfig) -> None:
 
 
 def _check_shared(config: ServiceConfig, workers: int) -> None:
-    """Refuse stores that live inside one process when several workers would each get their own.
+    """Refuse a database that lives inside one process when several workers would each get one.
 
-    Each worker would keep its own documents or keys, blind to the others':
-    a retried write whose key another worker recorded would run again.
+    Each worker would keep its own documents, blind to the others'. (Keys are
+    recorded in the documents' database; a replay cache inside each worker,
+    ``--idempotency memory``, is only a cache per worker.)
     """
     if workers <= 1:
         return
@@ -476,12 +481,6 @@ def _check_shared(config: ServiceConfig, workers: int) -> None:
         raise ValueError(
             f"--db {config.db!r} is a database inside each worker process, and {workers} "
             "workers would each have their own: use a SQLite file path or a postgresql:// URL"
-        )
-    if config.idempotency == "memory" or config.idempotency in PRIVATE_SQLITE:
-        raise ValueError(
-            f"--idempotency {config.idempotency!r} keeps keys inside each worker process, and "
-            f"{workers} workers would not see each other's keys (a retry could run twice): "
-            "use --idempotency db (beside the documents) or redis://host:port/n"
         )
 
 
@@ -508,22 +507,36 @@ def _allow_open_files(needed: int) -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
-async def _check_database(config: ServiceConfig) -> None:
+async def _check_database(config: ServiceConfig) -> bool:
+    """Open every store once; whether the replay cache (if any) answers.
+
+    A replay cache that does not answer is no reason not to start: the
+    service does without it.
+    """
     store = document_store(
         config.db, history=config.history, sqlite_busy_timeout=config.sqlite_busy_timeout
     )
     await _opened(store)
+    cache_answers = True
     try:
         if config.idempotency != "off":
-            keys = idempotency_store(config.idempotency, documents=store)
+            keys = idempotency_store("db", documents=store)
             await _opened(keys)
             await keys.close()
+        if config.idempotency not in ("db", "off"):
+            cache = replay_cache(config.idempotency)
+            try:
+                await _opened(cache.store)
+            except RuntimeError:  # _opened's words for a store that does not answer
+                cache_answers = False
+            await cache.close()
         if "tokens" in config.auth_methods:
             tokens = token_store(config.db)
             await _opened(tokens)
             await tokens.close()
     finally:
         await store.close()
+    return cache_answers
 
 
 async def _opened(store: DocumentStore | IdempotencyStore | TokenStore) -> None:

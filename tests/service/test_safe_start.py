@@ -153,8 +153,10 @@ def test_a_location_quoted_in_a_refusal_is_masked(tmp_path: Path) -> None:
     assert PASSWORD not in out.stdout + out.stderr
 
 
-def test_keys_outside_the_documents_transaction_are_named_at_start(tmp_path: Path) -> None:
-    """A key store apart from the documents gets one note saying what it cannot promise."""
+def test_a_key_store_apart_from_the_documents_is_named_a_replay_cache_at_start(
+    tmp_path: Path,
+) -> None:
+    """A key store apart from the documents gets one note saying it is a replay cache."""
     with start_service(str(tmp_path / "docs.db"), tmp_path) as beside:
         pass
     assert "note:" not in beside.log_path.read_text()
@@ -163,5 +165,21 @@ def test_keys_outside_the_documents_transaction_are_named_at_start(tmp_path: Pat
         pass
     notes = [line for line in apart.log_path.read_text().splitlines() if "note:" in line]
     assert len(notes) == 1, notes
-    assert "keys.db" in notes[0]
-    assert "--idempotency db" in notes[0]
+    assert "keys.db is a replay cache" in notes[0]
+    assert "in each write's own transaction" in notes[0]
+    assert "does not answer" not in notes[0]
+
+
+def test_a_replay_cache_that_does_not_answer_is_no_reason_not_to_start(tmp_path: Path) -> None:
+    """Redis down at start: the service starts, says so, and its keyed writes work."""
+    extra = ("--idempotency", f"redis://127.0.0.1:{free_port()}/0")
+    with start_service(str(tmp_path / "docs.db"), tmp_path, extra=extra) as running:
+        key = {"Idempotency-Key": f'"{uuid.uuid4()}"'}
+        with running.client() as http:
+            first = http.post("/v1/c", content=b"{}", headers={**JSON, **key})
+            again = http.post("/v1/c", content=b"{}", headers={**JSON, **key})
+        assert first.status_code == 201
+        assert again.headers.get("idempotent-replayed") == "true"
+    notes = [line for line in running.log_path.read_text().splitlines() if "note:" in line]
+    assert len(notes) == 1, notes
+    assert "does not answer yet" in notes[0]

@@ -41,7 +41,14 @@ for an app that runs no lifespan of its own, such as Django
 
 An app that writes its side effect to the same database as the keys can
 record the answer in the same transaction (see `ActiveClaim`): then a crash
-can leave neither a side effect without its key nor a key without it.
+can leave neither a side effect without its key nor a key without it. Only
+then is a key store apart from that database safe to lose: give it as
+`cache` (a `storage.idempotency.cache.ReplayCache`), and it only replays
+copies of the answers recorded in `store` (the reference service with
+``--idempotency redis://...``). Keys in Redis as the `store` itself, for an
+app whose side effects Redis cannot commit with, are recorded after the
+side effect: a process that dies between the two, or a Redis that loses
+its data, lets a resend run again (`storage.idempotency.redis` says when).
 """
 
 from __future__ import annotations
@@ -64,7 +71,13 @@ from .._idempotency import (
     parse_idempotency_key,
 )
 from .._idempotency_policy import IdempotencyPolicy
-from .._idempotency_request import KeyedRequest, KeyStore, problem_fields, replayed_fields
+from .._idempotency_request import (
+    CacheStore,
+    KeyedRequest,
+    KeyStore,
+    problem_fields,
+    replayed_fields,
+)
 from .._problem import MEDIA_TYPE, PROBLEM_TYPE_BASE
 from ..openapi import RoutePolicy
 from ..storage.idempotency import IdempotencyStore
@@ -135,10 +148,18 @@ class IdempotencyMiddleware:
     """Idempotency-Key handling for any ASGI app."""
 
     def __init__(
-        self, app: ASGIApp, *, store: IdempotencyStore, policy: PolicyChoice | None = None
+        self,
+        app: ASGIApp,
+        *,
+        store: IdempotencyStore,
+        policy: PolicyChoice | None = None,
+        cache: CacheStore[Awaitable[IdempotencyReply]] | None = None,
     ) -> None:
         self.app = app
         self.store = store
+        #: Copies of the answers recorded in `store`, replayed from here first
+        #: (only under a transactional policy: see the module docstring).
+        self.cache = cache
         self.policy = policy if policy is not None else IdempotencyPolicy()
         #: Store writes owed by requests already answered (the store was down).
         self.backlog = Backlog()
@@ -192,7 +213,14 @@ class IdempotencyMiddleware:
         query = scope.get("query_string", b"")
         target = scope["path"] + ("?" + query.decode("latin-1") if query else "")
         claim = ActiveClaim.begin(
-            policy, scope, scope["method"], target, key, body, now=time.time()
+            policy,
+            scope,
+            scope["method"],
+            target,
+            key,
+            body,
+            now=time.time(),
+            cached=self.cache is not None,
         )
         store: KeyStore[Awaitable[IdempotencyReply]] = self.store
         flow = claim.flow()
@@ -214,7 +242,7 @@ class IdempotencyMiddleware:
                     reply = None
                 else:
                     try:
-                        reply = await claim.call(command, store, time.time())
+                        reply = await claim.call(command, store, time.time(), self.cache)
                     except Unavailable as error:
                         reply = error  # the flow decides: 503 before the app ran, Defer after
         except StopIteration as stop:

@@ -43,6 +43,7 @@ from ..asgi import (
 from ..hosts import AllowedHosts
 from ..storage import DocumentStore, document_store
 from ..storage.idempotency import IdempotencyStore, idempotency_store
+from ..storage.idempotency.cache import replay_cache
 from ..storage.tokens import TokenStore, token_store
 from ..storage.tokens.kept import KeptTokens
 from . import changes, collection_settings, editor, openapi, problem_pages, problems
@@ -76,8 +77,13 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
         config.db, history=config.history, sqlite_busy_timeout=config.sqlite_busy_timeout
     )
     keys = None
+    cache = None
     if config.idempotency != "off":
-        keys = idempotency_store(config.idempotency, documents=store)
+        # The record that decides is always the documents' own, written in the
+        # write's transaction; a store named apart from them is a replay cache.
+        keys = idempotency_store("db", documents=store)
+        if config.idempotency != "db":
+            cache = replay_cache(config.idempotency)
     spec = openapi.document(
         _version(),
         keys="off"
@@ -89,7 +95,8 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
     pings = {"database": store.ping}
     if keys is not None:
         pings["idempotency_keys"] = keys.ping
-    health = Health(pings)
+    # Reported, but no reason to take the instance out: writes do without it.
+    health = Health(pings, optional={} if cache is None else {"replay_cache": cache.ping})
     methods = config.auth_methods
     tokens: TokenStore | None = None
     if "tokens" in methods:
@@ -103,6 +110,8 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
         try:
             if keys is not None:
                 await _open_or_later(keys, "the idempotency-key store")
+            if cache is not None:
+                await cache.open()
             if tokens is not None:
                 await _open_or_later(tokens, "the token store")
             purging = None
@@ -113,6 +122,7 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
                     config.purge_interval,
                     config.tombstone_retention,
                     config.changes_retention,
+                    cache,
                 )
                 purging = asyncio.create_task(purger.run_forever())
             try:
@@ -127,6 +137,8 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
                     await tokens.close()
                 if keys is not None:
                     await keys.close()
+                if cache is not None:
+                    await cache.close()
         finally:
             await store.close()
 
@@ -159,7 +171,7 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
         middleware.append(Middleware(Authorization, store=store, grants=config.access_grants))
     if keys is not None:
         middleware.append(
-            Middleware(IdempotencyMiddleware, store=keys, policy=_write_policy(config))
+            Middleware(IdempotencyMiddleware, store=keys, policy=_write_policy(config), cache=cache)
         )
     app = Starlette(
         routes=[
@@ -212,8 +224,9 @@ def _write_policy(config: ServiceConfig) -> Callable[[Scope], IdempotencyPolicy 
         retention=config.idempotency_retention,
         wait=config.idempotency_wait,
         max_body=config.max_body,
-        # Keys beside the documents are recorded in the document's transaction.
-        transactional=config.idempotency == "db",
+        # Each answer is recorded in the write's own transaction, beside the
+        # documents, wherever --idempotency points (a cache, then).
+        transactional=True,
         replay_headers=DEFAULT_REPLAY_HEADERS | {"rebased-from", "preference-applied"},
         # The authenticated caller, never the credential: `Bearer x` and
         # `bearer x` are one caller, and two callers never share a key.

@@ -8,7 +8,10 @@ whose ``checks`` say which is down (``{"database": "down",
 a lost network) counts as down, and the next request waits on that same
 ping instead of starting another, so a hung dependency costs one task, not
 one per request. Why a dependency is down goes to the log under the
-answer's incident id, never into the answer.
+answer's incident id, never into the answer. An optional dependency, one
+the service works without (the replay cache in front of the keys), is
+named in ``checks`` too, but its being down is no 503: a load balancer
+must not take every instance out because Redis is.
 """
 
 from __future__ import annotations
@@ -35,8 +38,11 @@ Ping = Callable[[], Awaitable[None]]
 class Health:
     """The /healthz endpoint over named pings."""
 
-    def __init__(self, pings: Mapping[str, Ping]) -> None:
-        self._pings = dict(pings)
+    def __init__(
+        self, pings: Mapping[str, Ping], optional: Mapping[str, Ping] | None = None
+    ) -> None:
+        self._pings = {**pings, **(optional or {})}
+        self._optional = frozenset(optional or ())
         self._running: dict[str, asyncio.Future[None]] = {}
 
     async def checks(self) -> dict[str, BaseException | None]:
@@ -57,7 +63,11 @@ class Health:
     async def endpoint(self, request: Request) -> Response:
         failures = await self.checks()
         checks = {name: "up" if error is None else "down" for name, error in failures.items()}
-        down = [name for name, error in failures.items() if error is not None]
+        down = [
+            name
+            for name, error in failures.items()
+            if error is not None and name not in self._optional
+        ]
         if not down:
             body = json.dumps({"status": "ok", "checks": checks}, separators=(",", ":"))
             return Response(body, media_type="application/json")

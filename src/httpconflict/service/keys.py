@@ -10,6 +10,10 @@ handler describes its answer as a function of the write's result (a PUT
 answers 201 or 200 depending on whether it created), `Answer`, and runs
 each store call through `KeyedWrite.run`. An answer that wrote nothing (a
 412, a 404) is recorded by the middleware after the handler.
+
+Wherever ``--idempotency`` points, this record is the one that decides: a
+key store apart from the documents (Redis) is a replay cache in front of
+it, to which the middleware copies the answer once the write committed.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ class KeyedWrite:
     """The key (if any) a write records its answer under."""
 
     claim: ActiveClaim | None
+    #: The answer of the last write made with `completion(...)`, as a function of its result.
+    _complete: CompletionFor | None = None
 
     @classmethod
     def of(cls, request: Request) -> KeyedWrite:
@@ -49,6 +55,7 @@ class KeyedWrite:
             status, headers, body = answer(result)
             return claim.completion(status, headers.items(), body)
 
+        self._complete = complete
         return complete
 
     async def run(self, write: Awaitable[WriteResult]) -> WriteResult:
@@ -61,6 +68,11 @@ class KeyedWrite:
             if self.claim is not None:
                 self.claim.taken = True
             raise
-        if result.written and self.claim is not None:
-            self.claim.completed = True
+        claim = self.claim
+        if result.written and claim is not None:
+            claim.completed = True
+            if claim.cached and self._complete is not None:
+                # The answer as this write recorded it, for the replay cache (a
+                # store may have made the answer of another outcome first).
+                self._complete(WriteResult(True, created=result.created))
         return result

@@ -19,15 +19,18 @@ line and the next one tries again, while the service goes on serving.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
 from dataclasses import dataclass
 from typing import Final
 
+from .. import Unavailable
 from ..incidents import describe
 from ..storage import DocumentStore
 from ..storage.idempotency import IdempotencyStore
+from ..storage.idempotency.cache import ReplayCache
 
 log = logging.getLogger("httpconflict")
 
@@ -58,6 +61,8 @@ class Purger:
     interval: float
     tombstone_retention: float
     changes_retention: float = float("inf")
+    #: Copies of the keys' answers (a SQL store needs purging; Redis expires its own).
+    cache: ReplayCache | None = None
 
     async def run_once(self) -> PurgeCounts:
         """One run: old tombstones, then expired keys; what it removed."""
@@ -82,6 +87,9 @@ class Purger:
                     break
                 await asyncio.sleep(PAUSE)
         keys = 0 if self.keys is None else await self.keys.purge(now=now)
+        if self.cache is not None:
+            with contextlib.suppress(Unavailable):  # down: the next run purges it
+                await self.cache.purge(now=now)
         return PurgeCounts(tombstones, keys, changes)
 
     async def run_forever(self) -> None:

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 IN_FLIGHT: Final = State.IN_FLIGHT.value
 COMPLETED: Final = State.COMPLETED.value
 # Columns read back into a Record, in this order.
-RECORD_COLUMNS: Final = "fingerprint, state, status, headers, body"
+RECORD_COLUMNS: Final = "fingerprint, state, status, headers, body, expires_at"
 
 
 def encode_headers(headers: tuple[tuple[str, str], ...]) -> str:
@@ -21,14 +21,14 @@ def encode_headers(headers: tuple[tuple[str, str], ...]) -> str:
 
 
 def to_record(row: tuple[Any, ...]) -> Record:
-    fingerprint, state, status, headers, body = row
+    fingerprint, state, status, headers, body, expires_at = row
     response = None
     if state == COMPLETED:
         pairs = tuple((str(n), str(v)) for n, v in json.loads(headers))
         # A completed answer without a body echoes its request (NULL, not b"").
         echoes = body is None
         response = StoredResponse(int(status), pairs, b"" if echoes else bytes(body), echoes)
-    return Record(fingerprint, State(state), response)
+    return Record(fingerprint, State(state), response, float(expires_at))
 
 
 def stored_body(response: StoredResponse) -> bytes | None:

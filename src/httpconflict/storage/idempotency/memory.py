@@ -21,7 +21,7 @@ class _Entry:
     response: StoredResponse | None = None
 
     def record(self) -> Record:
-        return Record(self.fingerprint, self.state, self.response)
+        return Record(self.fingerprint, self.state, self.response, self.expires_at)
 
 
 class MemoryIdempotencyStore:

@@ -117,15 +117,15 @@ def _record(value: bytes) -> Record:
     return Record(fingerprint, State.COMPLETED, response)
 
 
-def redis_client(url: str) -> Redis:
+def redis_client(url: str, *, timeout: float = TIMEOUT) -> Redis:
     """A Redis client with bounded waits, sending a command again only after a broken connection.
 
     The URL's query wins over these settings (``?socket_timeout=5``).
     """
     return Redis.from_url(
         url,
-        socket_timeout=TIMEOUT,
-        socket_connect_timeout=TIMEOUT,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
         retry=Retry(NoBackoff(), 1, supported_errors=(redis_errors.ConnectionError,)),
     )
 
@@ -138,9 +138,10 @@ class RedisIdempotencyStore:
     connects anew.
     """
 
-    def __init__(self, url: str, *, client: Redis | None = None) -> None:
+    def __init__(self, url: str, *, client: Redis | None = None, timeout: float = TIMEOUT) -> None:
         self.url = url
-        self._connect(client or redis_client(url))
+        self._timeout = timeout
+        self._connect(client or redis_client(url, timeout=timeout))
         #: The epoch id this store knows ("" before it knows one).
         self.epoch = ""
         self._take_backs = Backlog()
@@ -165,7 +166,7 @@ class RedisIdempotencyStore:
     def _forget(self) -> Redis:
         # The parent's connections stay the parent's; the child makes its own.
         inherited = self._redis
-        self._connect(redis_client(self.url))
+        self._connect(redis_client(self.url, timeout=self._timeout))
         self._take_backs = Backlog()
         return inherited
 
