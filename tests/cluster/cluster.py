@@ -5,8 +5,9 @@ PostgreSQL and a private Redis listening on the bridge (so that the test
 may restart PostgreSQL without touching the suite's shared servers), one
 instance per namespace (one worker each), and haproxy on 127.0.0.1 in
 front of them; and removes all of it when the block ends, however it ends.
-A `Cluster` kills, starts, cuts off and mends instances, and restarts
-PostgreSQL, noting when each happened (`events`) for the test's verdict.
+A `Cluster` kills, starts, cuts off and mends instances, restarts
+PostgreSQL, and restarts or flushes Redis, noting when each happened
+(`events`) for the test's verdict.
 """
 
 from __future__ import annotations
@@ -168,6 +169,20 @@ class Cluster:
         ready = self.postgres.start()
         self.events.append((ready, "ready", "postgres"))
         return stopping, ready
+
+    def restart_redis(self) -> None:
+        """Stop Redis and start it again: without persistence, it comes back empty."""
+        self.note("stopping", "redis")
+        self.redis.stop()
+        self.redis.start()
+        assert self.redis.process is not None
+        self.network.record(pid=self.redis.process.pid)
+        self.note("ready", "redis")
+
+    def flush_redis(self) -> None:
+        with self.redis.admin() as client:
+            client.flushall()
+        self.note("flushed", "redis")
 
     def stop(self) -> None:
         if self.proxy is not None:

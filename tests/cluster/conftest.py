@@ -43,6 +43,6 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
         postgres_binaries=binaries,
         redis_binary=redis,
         haproxy_binary=haproxy,
-        keys="db",
+        keys="redis",
     ) as running:
         yield running

@@ -6,10 +6,14 @@ creators (POST with a key, resent with it) and 3 watchers of the two
 collections' change feeds run for 18 s, while one
 instance is killed (SIGKILL) with requests in flight, another's link is
 cut for 2.5 s mid-request (a write may commit while its answer is lost),
-and PostgreSQL restarts (tests/cluster/scenario.py). Keys are kept beside
-the documents (``--idempotency db``): the record of a write's answer
-commits with the write, so whatever is lost, a resend learns what became
-of it.
+Redis restarts empty, PostgreSQL restarts, and Redis is flushed
+(tests/cluster/scenario.py). The instances share one PostgreSQL and one
+Redis, reached over those links, with ``--idempotency redis://...`` (the
+topology of issue 18): the record of a write's answer commits with the
+write in PostgreSQL, and Redis is the replay cache in front of it, so
+whatever is lost, Redis included, a resend learns what became of it.
+(``--idempotency db`` is the same flow without the cache, hammered by the
+service tests; ``python -m tests.cluster.scenario --keys db`` runs it here.)
 
 - 0 lost updates: the counter equals the number of increments answered
   2xx (replays included), and no count was written twice.
