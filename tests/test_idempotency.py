@@ -17,9 +17,11 @@ from httpconflict._idempotency import (
     Event,
     Execute,
     IdempotencyFlow,
+    Recall,
     Record,
     Recovery,
     Release,
+    Remember,
     Sleep,
     State,
     StoredResponse,
@@ -321,13 +323,86 @@ DOWN = Unavailable("Redis is unreachable", retry_after=3)
 
 
 def test_on_unavailable_table() -> None:
-    """Before the request ran, a failed store refuses it; after, the store call is deferred."""
+    """Before the request ran, a failed store refuses it; after, the store call is deferred;
+    a failed replay cache is one that had nothing."""
     assert {
         Claim: Recovery.REFUSE,
         Check: Recovery.REFUSE,
         Complete: Recovery.DEFER,
         Release: Recovery.DEFER,
+        Recall: Recovery.IGNORE,
+        Remember: Recovery.IGNORE,
     } == ON_UNAVAILABLE
+
+
+# -- a replay cache in front of a transactional store -----------------------------------------
+
+
+def test_cached_answer_is_replayed_without_running() -> None:
+    """A completed answer in the replay cache is replayed; nothing runs, the store is not asked."""
+    flow = idempotency_flow("k", FP, transactional=True, cached=True)
+    assert isinstance(next(flow), Recall)
+    answer = end(flow, Record(FP, State.COMPLETED, CREATED))
+    assert answer.replayed  # type: ignore[attr-defined]
+    assert answer.response == CREATED  # type: ignore[attr-defined]
+
+
+def test_cached_answer_of_another_request_is_422() -> None:
+    """The cache holds another request's answer under the key: 422, nothing runs."""
+    flow = idempotency_flow("k", FP, transactional=True, cached=True)
+    next(flow)
+    assert end(flow, Record("0" * 64, State.COMPLETED, CREATED)).problem.status == 422  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "cached",
+    [None, DOWN, Record(FP, State.IN_FLIGHT)],
+    ids=["absent", "cache-down", "not-an-answer"],
+)
+def test_what_the_cache_lacks_the_store_decides(cached: object) -> None:
+    """Absent, down, or no recorded answer there: the request runs, the store's record decides,
+    and the answer recorded is copied to the cache."""
+    flow = idempotency_flow("k", FP, transactional=True, cached=True)
+    next(flow)
+    assert isinstance(flow.send(cached), Execute)  # type: ignore[arg-type]
+    assert flow.send(CREATED) == Complete(CREATED)
+    assert flow.send(True) == Remember(CREATED)
+    answer = end(flow, DOWN)  # the copy failed: the answer is the same
+    assert answer.response == CREATED  # type: ignore[attr-defined]
+    assert not answer.replayed  # type: ignore[attr-defined]
+
+
+def test_a_record_found_in_the_store_is_copied_to_the_cache_and_replayed() -> None:
+    """Missing from the cache (flushed), refused by the store's record: replayed, and copied."""
+    flow = idempotency_flow("k", FP, transactional=True, cached=True)
+    next(flow)
+    flow.send(None)
+    assert isinstance(flow.send(Taken()), Check)
+    found = Record(FP, State.COMPLETED, CREATED, expires_at=1e9)
+    assert flow.send(found) == Remember(CREATED, found)
+    answer = end(flow, True)
+    assert answer.replayed  # type: ignore[attr-defined]
+    assert answer.response == CREATED  # type: ignore[attr-defined]
+
+
+def test_a_record_without_its_end_is_not_copied() -> None:
+    """A record whose expiry the store did not say is replayed but not copied (it could outlive)."""
+    flow = idempotency_flow("k", FP, transactional=True, cached=True)
+    next(flow)
+    flow.send(None)
+    flow.send(Taken())
+    answer = end(flow, Record(FP, State.COMPLETED, CREATED))
+    assert answer.replayed  # type: ignore[attr-defined]
+
+
+def test_an_answer_not_recorded_is_not_copied() -> None:
+    """A refusal the store did not record (it was down): answered, not copied to the cache."""
+    refused = StoredResponse(412, (), b"{}")
+    flow = idempotency_flow("k", FP, transactional=True, cached=True)
+    next(flow)
+    flow.send(None)
+    assert flow.send(refused) == Complete(refused)
+    assert end(flow, DOWN).response == refused  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("transactional", [False, True], ids=["claim", "check"])

@@ -1,5 +1,13 @@
 """Idempotency keys in Redis: Lua claims, leases and retention as TTLs, and an epoch.
 
+As the store of `IdempotencyMiddleware` for an app whose side effects
+Redis cannot commit with, the key is claimed before the app runs and its
+answer recorded after: what follows keeps the window between the two
+small, and says what it cannot close. The reference service does not use
+Redis that way: there each answer is recorded in the write's own database
+transaction, and this store is only a replay cache in front of it
+(`cache.ReplayCache`: `get` and `record`, never needed for correctness).
+
 A value is a first line, a state letter (``I`` in flight, ``C`` completed),
 the 32-character claim token and the request's fingerprint; a completed
 key goes on with a JSON line (status, headers) and the recorded body.
