@@ -27,6 +27,8 @@ from typing import Final, TypeVar
 
 from ..._errors import Unavailable
 from ..._idempotency import Completion, Record
+from ..._incidents import describe
+from ..._redact import redact, secrets_in
 from . import IdempotencyStore, idempotency_store
 
 __all__ = [
@@ -51,8 +53,10 @@ def replay_cache(url: str) -> ReplayCache:
     if url.startswith(("redis://", "rediss://", "unix://")):
         from .redis import RedisIdempotencyStore
 
-        return ReplayCache(RedisIdempotencyStore(url, timeout=TIMEOUT), url)
-    return ReplayCache(idempotency_store(url), url)
+        store: IdempotencyStore = RedisIdempotencyStore(url, timeout=TIMEOUT, incidents=False)
+    else:
+        store = idempotency_store(url)
+    return ReplayCache(store, redact(url, secrets_in(url)))
 
 
 class ReplayCache:
@@ -67,6 +71,7 @@ class ReplayCache:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
+        #: The cache as the log names it (no password).
         self.name = name
         self._pause = pause
         self._clock = clock
@@ -117,5 +122,5 @@ class ReplayCache:
                 "the replay cache (%s) does not answer (%s): resends are looked up in the "
                 "database alone until it does; nothing else changes",
                 self.name,
-                error,
+                describe(error.__cause__ or error),
             )

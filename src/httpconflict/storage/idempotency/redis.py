@@ -146,9 +146,19 @@ class RedisIdempotencyStore:
     connects anew.
     """
 
-    def __init__(self, url: str, *, client: Redis | None = None, timeout: float = TIMEOUT) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        client: Redis | None = None,
+        timeout: float = TIMEOUT,
+        incidents: bool = True,
+    ) -> None:
+        """`incidents`: log each failure as the incident of a 503 (False: the caller says
+        what it makes of it, as a replay cache does, which answers no 503)."""
         self.url = url
         self._timeout = timeout
+        self._incidents = incidents
         self._connect(client or redis_client(url, timeout=timeout))
         #: The epoch id this store knows ("" before it knows one).
         self.epoch = ""
@@ -206,7 +216,10 @@ class RedisIdempotencyStore:
         try:
             return await awaitable
         except redis_errors.RedisError as error:
-            raise unavailable("the idempotency-key store (Redis) does not answer", error) from error
+            what = "the idempotency-key store (Redis) does not answer"
+            if not self._incidents:
+                raise Unavailable(what) from error
+            raise unavailable(what, error) from error
 
     def _adopt(self, epoch: bytes) -> None:
         known, self.epoch = self.epoch, epoch[: scripts.EPOCH_ID_LENGTH].decode()
