@@ -2,7 +2,8 @@
 
 The service runs on PostgreSQL, then on SQLite, with ``--idempotency`` at
 a private Redis (tests/private_redis.py) that the tests flush, stop and
-freeze. Each keyed write's answer is recorded in the write's own
+freeze (and, last, at memory, a SQLite file and another PostgreSQL schema,
+each emptied). Each keyed write's answer is recorded in the write's own
 transaction, in the documents' database, and copied to Redis afterwards;
 so a resend finds its answer whatever became of Redis: a keyed POST makes
 one document, and a resend of an applied If-Match PUT gets its 200, never
@@ -11,6 +12,7 @@ a 412. No answer here may be a 5xx: Redis down is no reason to refuse.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 import uuid
@@ -176,3 +178,48 @@ def test_concurrent_duplicates_make_one_write(service: ServiceProcess, twins: in
         fresh = [a for a in answers if a.headers.get("idempotent-replayed") != "true"]
         assert len(fresh) == 1
         assert {a.headers["etag"] for a in answers} == {fresh[0].headers["etag"]}
+
+
+@pytest.mark.parametrize("cache", ["memory", "sqlite", "postgres"])
+def test_any_key_store_apart_is_a_cache_whose_loss_runs_nothing_twice(
+    cache: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """--idempotency memory, a SQLite file or another PostgreSQL: emptied, resends still replay."""
+    docs = str(tmp_path / "docs.db")
+    if cache == "memory":
+        location = "memory"
+    elif cache == "sqlite":
+        location = str(tmp_path / "keys.db")
+    else:
+        location = request.getfixturevalue("postgres_schema")
+    extra = ("--idempotency", location)
+    collection = f"posts{uuid.uuid4().hex[:8]}"
+    post = {**JSON, "Idempotency-Key": uuid.uuid4().hex}
+    with start_service(docs, tmp_path, extra=extra) as first, first.client() as http:
+        created = http.post(f"/v1/{collection}", content=b"{}", headers=post)
+        assert created.status_code == 201, created.text
+        url, put = counter(http)
+        applied = http.put(url, content=b'{"n": 1}', headers=put)
+        assert applied.status_code == 200, applied.text
+        assert http.post(f"/v1/{collection}", content=b"{}", headers=post).headers.get(
+            "idempotent-replayed"
+        )
+    # The cache loses everything: a memory cache with its process, the others emptied.
+    if cache == "sqlite":
+        with sqlite3.connect(location) as keys:
+            assert keys.execute("DELETE FROM idempotency_keys").rowcount == 2
+    elif cache == "postgres":
+        import psycopg
+
+        with psycopg.connect(location, autocommit=True) as keys:
+            assert keys.execute("DELETE FROM idempotency_keys").rowcount == 2
+    with start_service(docs, tmp_path, extra=extra) as second, second.client() as http:
+        again = http.post(f"/v1/{collection}", content=b"{}", headers=post)
+        assert again.status_code == 201, again.text
+        assert again.headers.get("idempotent-replayed") == "true"
+        assert again.headers["location"] == created.headers["location"]
+        replayed = http.put(url, content=b'{"n": 1}', headers=put)
+        assert replayed.status_code == 200, replayed.text
+        assert replayed.headers.get("idempotent-replayed") == "true"
+        assert count(http, collection) == 1
+        assert http.get(url).json() == {"n": 1}
