@@ -195,14 +195,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=seconds(),
         default=DEFAULT_LEASE,
         metavar="SECONDS",
-        help=f"how long a claim holds before a retry may run again (default: {DEFAULT_LEASE:g})",
+        help="not used by the service's writes, kept for old command lines: they claim "
+        f"nothing, their answer is recorded with them (default: {DEFAULT_LEASE:g})",
     )
     keys.add_argument(
         "--idempotency-wait",
         type=seconds(zero=True),
         default=0.0,
         metavar="SECONDS",
-        help="how long a duplicate waits for the first request before 409 (default: 0)",
+        help="not used by the service's writes, kept for old command lines: a duplicate in "
+        "flight waits for the first's transaction and gets its answer (default: 0)",
     )
     keys.add_argument(
         "--idempotency-retention",
