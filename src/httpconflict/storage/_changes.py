@@ -74,6 +74,11 @@ class Snapshot:
     """A PostgreSQL snapshot (``pg_current_snapshot()``): which transactions it sees as running.
 
     Text form ``xmin:xmax:xip,xip,...`` (PostgreSQL's pg_snapshot output).
+    `xmax` is one more than the newest xid that had *completed* when the
+    snapshot was taken, not the next xid to be handed out: a transaction
+    running then with an xid at or above it is left out of `xip`. So a
+    transaction is running in the snapshot if it is in `xip` or at or
+    above `xmax` (`running`); only below `xmax` and out of `xip` has it ended.
     """
 
     xmin: int
@@ -85,15 +90,28 @@ class Snapshot:
         xmin, xmax, xip = text.split(":")
         return cls(int(xmin), int(xmax), frozenset(int(x) for x in xip.split(",") if x))
 
+    def running(self, xid: int) -> bool:
+        """Whether the transaction `xid` (64-bit) had not ended when the snapshot was taken."""
+        return xid >= self.xmax or xid in self.xip
+
+    def widen(self, xid32: int) -> int:
+        """The 64-bit xid whose low 32 bits are `xid32` (as pg_locks shows it) nearest `xmax`."""
+        ahead = (xid32 - self.xmax) % 2**32
+        return self.xmax + ahead - (2**32 if ahead >= 2**31 else 0)
+
 
 @dataclass(slots=True)
 class _Gap:
-    """Missing seqs first..last, and the transactions running when a snapshot first showed them."""
+    """Missing seqs first..last, as first shown by `seen`; who may still fill them, once known.
+
+    `suspects` is None until `narrow` has read, after `seen`, the transactions
+    holding a lock on the changes table: until then the gap is never skipped.
+    """
 
     first: int
     last: int
-    suspects: frozenset[int]
-    narrowed: bool = False
+    seen: Snapshot
+    suspects: frozenset[int] | None = None
 
 
 @dataclass(slots=True)
@@ -102,51 +120,47 @@ class SnapshotWatermark:
 
     Writers take ``nextval`` in the statement that writes the document, AFTER
     the document row is written (the changes INSERT reads FROM the
-    statement's ``written`` CTE), so a writer holds its transaction id before
-    it holds its seq. Each read is ONE statement returning its own snapshot
-    and the rows above W in seq order.
+    statement's ``written`` CTE), and that statement locks the changes table
+    before it runs (PostgreSQL locks every table a statement names first),
+    so a writer holds the lock, and its transaction id, before it holds its
+    seq, and keeps both until it ends. Each read is ONE statement returning
+    its own snapshot and the rows above W in seq order.
 
-    Claim: if a snapshot S shows seq s and not seq g < s, then g's holder
-    (if any) is running in S (g's xid is in S's xip list), or it will never
-    commit a row g. Proof: sequence values are handed out in increasing
-    order, so g's holder called nextval before s's holder did. s is visible
-    in S, so s's holder committed before S was taken; hence g's holder
-    called nextval before S was taken, and had its xid already then (its
-    document row, written first, needed it). A transaction with an xid
-    below S's xmax is, in S, either running (in xip) or finished. Finished
-    and committed, its row g would be visible in S (the statement that took
-    the seq inserted it, and a statement is atomic); it is not, so it
-    aborted (or the row was purged since, which only a retention purge far
-    behind W does). If nobody holds g (the sequence skipped values, as it
-    does after a crash) there is nothing to wait for.
+    Claim: if a read in snapshot S shows seq s and not seq g < s, every
+    transaction that may still commit a row g held a lock on the changes
+    table when S was taken, and holds it until it ends. Proof: sequence
+    values are handed out in increasing order, so g's holder called nextval
+    before s's holder did; s is visible in S, so s's holder committed before
+    S was taken; hence g's holder called nextval, and so took the lock,
+    before S was taken. If it has ended by S, it committed (and its row g,
+    inserted by the statement that took the seq, would be visible in S: a
+    statement is atomic) or it aborted, and g is permanent (or the row was
+    purged since, which only a retention purge far behind W does). If
+    nobody holds g (the sequence skipped values, as after a crash) there
+    is nothing to wait for.
 
-    So the first snapshot that shows a gap names every transaction that
-    might still fill it: its xip list (a superset: unrelated transactions
-    are running too). Once a later snapshot shows none of them running and
-    the row still absent (both in that one statement), no transaction can
-    ever commit it: the gap is permanent and W moves past it. Until then W
-    stops at the gap, and nothing above it is delivered. The same holds at
-    the start, where W is unknown: the first read's largest seq M is W as
-    soon as no transaction running in that read's snapshot still is; by
-    then every seq <= M committed or never will.
-
-    The xip list holds every transaction with an xid, also those of other
-    tables, schemas and applications, and one of them may run for hours.
-    So the suspects are narrowed (`narrow`) to the transactions that hold a
-    lock on the changes table, read after the snapshot: g's holder took
-    that lock (an INSERT locks its table before it runs) before nextval and
-    keeps it to its end, so if it still runs when the locks are read, it is
-    among them; if it ended before, a later snapshot shows its row or not.
-    Either way the test above is made on a snapshot taken after the
-    narrowing (the next poll), never on the one that found the gap.
+    So once the gap is seen, the transactions holding a lock on the changes
+    table (pg_locks, read AFTER S: `narrow`) are its suspects: g's holder,
+    if it still runs, is among them. (S's own xip list cannot name them:
+    PostgreSQL leaves out of it a running transaction whose xid is above
+    the newest completed one, and g's holder may have taken its xid after
+    s's holder took its own.) Once a snapshot taken after that read shows
+    none of them running (`Snapshot.running`) and the row still absent (both
+    in that one statement), no transaction can ever commit it: the gap is
+    permanent and W moves past it. Until then W stops at the gap, and
+    nothing above it is delivered. The same holds at the start, where W is
+    unknown: the first read's largest seq M is W as soon as a snapshot
+    taken after the locks were read shows none of their holders running;
+    by then every seq <= M committed or never will.
 
     A transaction that wrote a document and stays open therefore holds the
     feed (of every collection) until it ends: the price of commit order.
-    The service's own writes are single statements.
+    The service's own writes are single statements. A long transaction
+    that never touches the changes table holds nothing.
     """
 
     _watermark: int | None = None
-    #: Until W is known: the first read's largest seq and its suspects.
+    #: Until W is known: the first read's largest seq, as a gap to resolve.
     _start: _Gap | None = None
     _gaps: list[_Gap] = field(default_factory=list)
 
@@ -165,34 +179,34 @@ class SnapshotWatermark:
 
     def start(self, snapshot: Snapshot, latest: int) -> None:
         """The first read: its snapshot and the largest seq it saw (or the horizon if none)."""
-        self._start = _Gap(0, latest, snapshot.xip)
+        self._start = _Gap(0, latest, snapshot)
 
     @property
     def to_narrow(self) -> bool:
-        """Whether suspects were found since the last `narrow` (and some may be unrelated)."""
-        pending = [*self._gaps, *([self._start] if self._start else [])]
-        return any(not gap.narrowed and gap.suspects for gap in pending)
+        """Whether a gap (or the start) waits for the locks to be read before it can be judged."""
+        return any(gap.suspects is None for gap in self._pending())
 
     def narrow(self, lockers: frozenset[int]) -> None:
-        """Keep as suspects only the transactions holding a lock on the changes table.
+        """Take as suspects of each gap not yet narrowed the transactions locking the changes table.
 
         `lockers`: their 32-bit xids (pg_locks), read after every snapshot
-        that found a suspect not yet narrowed.
+        that showed a gap not yet narrowed.
         """
-        for gap in [*self._gaps, *([self._start] if self._start else [])]:
-            if not gap.narrowed:
-                gap.suspects = frozenset(x for x in gap.suspects if x % 2**32 in lockers)
-                gap.narrowed = True
+        for gap in self._pending():
+            if gap.suspects is None:
+                gap.suspects = frozenset(gap.seen.widen(x) for x in lockers)
+
+    def _pending(self) -> list[_Gap]:
+        return [*self._gaps, *([self._start] if self._start else [])]
 
     def advance(self, snapshot: Snapshot, rows: Sequence[Change]) -> list[Change]:
         """The changes resolved by a read of the rows above W (in seq order) in `snapshot`."""
         if self._watermark is None:
             if self._start is None:
                 raise RuntimeError("start() comes first")
-            latest, suspects = self._start.last, self._start.suspects
-            if suspects & snapshot.xip:
+            if not _ended(self._start, snapshot):
                 return []
-            self._watermark, self._start = latest, None
+            self._watermark, latest, self._start = self._start.last, self._start.last, None
             rows = [row for row in rows if row.seq > latest]
         resolved: list[Change] = []
         for row in rows:
@@ -208,9 +222,9 @@ class SnapshotWatermark:
     def _skip_permanent(self, last: int, snapshot: Snapshot) -> bool:
         """Move W through the missing seqs W+1..`last` (a row above them is visible); whether all.
 
-        Each part is judged by the suspects of the first snapshot that showed
-        it missing (any snapshot showing it would do; the first one's
-        suspects finish soonest).
+        Each part is judged by the suspects found after the first snapshot
+        that showed it missing (any snapshot showing it would do; the first
+        one's suspects finish soonest).
         """
         assert self._watermark is not None
         while self._watermark < last:
@@ -218,10 +232,19 @@ class SnapshotWatermark:
             gap = next((g for g in self._gaps if g.last >= after), None)
             if gap is None or gap.first > after:
                 end = last if gap is None else min(last, gap.first - 1)
-                gap = _Gap(after, end, snapshot.xip)
+                gap = _Gap(after, end, snapshot)
                 self._gaps.append(gap)
                 self._gaps.sort(key=lambda g: g.first)
-            if gap.suspects & snapshot.xip:
+            if not _ended(gap, snapshot):
                 return False
             self._watermark = min(gap.last, last)
         return True
+
+
+def _ended(gap: _Gap, snapshot: Snapshot) -> bool:
+    """Whether every transaction that may fill `gap` had ended when `snapshot` was taken.
+
+    Never before its suspects are known; `snapshot` is then one taken after
+    they were read (`PostgresChangeFeed.poll` reads again after narrowing).
+    """
+    return gap.suspects is not None and not any(snapshot.running(x) for x in gap.suspects)
