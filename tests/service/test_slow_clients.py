@@ -10,6 +10,7 @@ import http.client
 import json
 import resource
 import socket
+import struct
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +31,8 @@ from tests.servers import ServiceProcess, start_service
 pytestmark = pytest.mark.slow
 
 TIMEOUT = 2.0
+#: uvicorn's keep-alive timeout, which the service keeps (docs/service.md, Limits).
+KEEP_ALIVE = 5.0
 SLOW = 500
 #: How late a timeout may fire on a loaded machine.
 LATE = 1.5
@@ -230,3 +233,20 @@ def test_connections_beyond_the_limit_get_503(tmp_path: Path) -> None:
                 break
             time.sleep(0.05)
         assert answer.startswith(b"HTTP/1.1 200 ")
+
+
+def test_a_connection_reset_after_its_answer_leaves_no_error_at_the_keep_alive_timeout(
+    service: ServiceProcess,
+) -> None:
+    """A client that resets its kept-alive connection (as a proxy does when it takes a server
+    out): when the keep-alive timeout comes, the worker logs no error about the dead socket."""
+    with socket.create_connection(("127.0.0.1", _port(service)), timeout=10) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        answer = b""
+        while b"\r\n\r\n" not in answer or not answer.endswith(b"}"):
+            answer += sock.recv(65536)
+        assert answer.startswith(b"HTTP/1.1 200")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    time.sleep(KEEP_ALIVE + 1)
+    log = service.log_path.read_text()
+    assert "Exception in callback" not in log, log[log.find("Exception in callback") :][:800]

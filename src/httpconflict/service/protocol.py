@@ -243,10 +243,13 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
         """
         sock = self.transport.get_extra_info("socket")
         # Without poll() (Windows) there is no uvloop either: asyncio reads first.
-        if sock is None or not hasattr(select, "poll"):
+        if sock is None or not hasattr(select, "poll") or self.transport.is_closing():
+            return False
+        fileno = sock.fileno()
+        if fileno < 0:  # the client closed it already: nothing more will come
             return False
         poller = select.poll()
-        poller.register(sock.fileno(), select.POLLIN)
+        poller.register(fileno, select.POLLIN)
         return bool(poller.poll(0))
 
     def _head_timed_out(self) -> None:
