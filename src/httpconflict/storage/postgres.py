@@ -266,6 +266,19 @@ class PostgresDocumentStore(WriteListeners):
         except (psycopg.errors.ProgramLimitExceeded, psycopg.DataError) as error:
             raise _invalid_document(error) from error
 
+    async def _written_row(self, sql: str, params: dict[str, Any]) -> TupleRow | None:
+        """The row a write statement returns when it wrote: `_one`, with fewer calls between.
+
+        Every await between the handler and the driver is passed through
+        again each time the statement waits for the database.
+        """
+        pool = self._pool if self._opening.is_open else await self.pool()
+        try:
+            rows = await run(pool, sql, params, writes=True)
+        except (psycopg.errors.ProgramLimitExceeded, psycopg.DataError) as error:
+            raise _invalid_document(error) from error
+        return rows[0] if rows else None
+
     async def get(self, collection: str, id: str) -> Document | None:
         row = await self._one(
             f"SELECT {_READ} FROM documents WHERE collection = %s AND id = %s AND etag IS NOT NULL",
@@ -300,10 +313,13 @@ class PostgresDocumentStore(WriteListeners):
     ) -> WriteResult:
         check_put_guard(guard)
         try:
-            result = await self._keyed(
-                completion,
-                lambda: self._put(collection, id, body, etag, guard, now_us, completion),
-            )
+            if completion is None:  # no key that another request may hold: nothing to retry
+                result = await self._put(collection, id, body, etag, guard, now_us, None)
+            else:
+                result = await self._keyed(
+                    completion,
+                    lambda: self._put(collection, id, body, etag, guard, now_us, completion),
+                )
         except psycopg.IntegrityError as error:
             # The statement was rolled back.
             violated = await self._unique_violation(error)
@@ -465,12 +481,11 @@ class PostgresDocumentStore(WriteListeners):
     ) -> WriteResult:
         params = self._params(collection, id, guard, now_us, etag=etag, body=body)
         if guard.exists is not False and (
-            row := await self._one(
+            row := await self._written_row(
                 f"WITH written AS (UPDATE documents SET {_SET_NEW_STATE} "
                 f"WHERE {_TARGET} AND {_match(guard)} AND etag <> %(etag)s "
                 f"RETURNING {_COLUMNS}, previous_us){_tail(params, completion, created=False)}",
                 params,
-                writes=True,
             )
         ):
             return WriteResult(True, written(etag, now_us, row[0]))
@@ -478,14 +493,13 @@ class PostgresDocumentStore(WriteListeners):
         # exists=None this is a second statement; if another writer got in
         # between, the refusal below sends the flow round again.
         if guard.exists is not True and (
-            row := await self._one(
+            row := await self._written_row(
                 f"WITH written AS (INSERT INTO documents ({_COLUMNS}) "
                 "VALUES (%(collection)s, %(id)s, 1, %(etag)s, convert_from(%(body)s, 'UTF8'), "
                 f"%(now)s) ON CONFLICT (collection, id) DO UPDATE SET {_SET_NEW_STATE} "
                 f"WHERE documents.etag IS NULL RETURNING {_COLUMNS}, previous_us)"
                 f"{_tail(params, completion, created=True)}",
                 params,
-                writes=True,
             )
         ):
             return WriteResult(True, written(etag, now_us, row[0]), created=True)
