@@ -37,13 +37,16 @@ class CodedETags:
 
     def __init__(self, codings: Collection[str] = ("gzip",)) -> None:
         self.codings = frozenset(coding.lower() for coding in codings)
+        # A coded tag's opaque part ends in "-" and its coding (`encoded_etag`):
+        # a field without any such text names none, and is not parsed here.
+        self._suffixes = tuple(f"-{coding}".encode("latin-1") for coding in self.codings)
 
     def read_back(self, scope: Scope) -> tuple[Scope, dict[str, str]]:
         coded: dict[str, str] = {}
         headers = scope["headers"]
         plain: list[tuple[bytes, bytes]] | None = None
         for index, (name, value) in enumerate(headers):
-            if name in _PRECONDITIONS:
+            if name in _PRECONDITIONS and any(suffix in value for suffix in self._suffixes):
                 found = identity_etags(value.decode("latin-1"), self.codings)
                 if found.value is not None:
                     plain = plain if plain is not None else list(headers)
