@@ -35,7 +35,11 @@ from pathlib import Path
 import httpx
 
 #: A request's log line (option httplog): its server and its captured X-Request-ID.
-_LOGGED = re.compile(r" instances/(?P<server>\S+) .* \{(?P<id>[0-9a-f]*)\} \"")
+_LOGGED = re.compile(
+    r" instances/(?P<server>\S+) .* (?:\d+/){4}(?P<retries>\+?)\d+ \S+ \{(?P<id>[0-9a-f]*)\} \""
+)
+#: Appended to the server of a request haproxy redispatched (its first server refused it).
+REDISPATCHED = "+"
 #: Seconds a server may take to answer: above the change feed's heartbeat.
 SERVER_TIMEOUT = 15
 
@@ -94,9 +98,13 @@ class Haproxy:
     log_path: Path
 
     def servers_by_request(self) -> dict[str, str]:
-        """X-Request-ID -> the server haproxy gave the request to, from its log."""
+        """X-Request-ID -> the server haproxy gave the request to, from its log.
+
+        A request haproxy sent elsewhere after its first server refused the
+        connection (``+`` in its retries field) has `REDISPATCHED` after the name.
+        """
         found = _LOGGED.finditer(self.log_path.read_text(errors="replace"))
-        return {line["id"]: line["server"] for line in found}
+        return {line["id"]: line["server"] + line["retries"] for line in found}
 
     def stop(self) -> None:
         if self.process.poll() is None:

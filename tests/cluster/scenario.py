@@ -34,6 +34,7 @@ import httpx
 import psycopg
 
 from tests.cluster.cluster import Cluster
+from tests.cluster.haproxy import REDISPATCHED
 from tests.cluster.load import (
     LAST,
     Exchange,
@@ -235,7 +236,7 @@ def explain(cluster: Cluster, exchange: Exchange, logged: str) -> str | None:
     `logged`: the server haproxy's log says had the request (for one that
     got no answer, and so no X-Served-By).
     """
-    server = exchange.served_by or logged
+    server = exchange.served_by or logged.removesuffix(REDISPATCHED)
     moments: dict[tuple[str, str], float] = {(what, who): at for at, what, who in cluster.events}
     killed = cluster.instances[0].name
     cut = cluster.instances[1].name
@@ -281,6 +282,16 @@ def explain(cluster: Cluster, exchange: Exchange, logged: str) -> str | None:
             and cut_at <= exchange.answered <= mended_at
         ):
             return "no answer, at the cut"
+    if (
+        exchange.status is None
+        and logged.endswith(REDISPATCHED)
+        and killed_at is not None
+        and killed_at <= exchange.answered <= killed_at + UNLOGGED
+    ):
+        # Sent to the killed instance, whose connection was refused, then sent
+        # on to another: ended with the killed instance's sessions when its
+        # check took it out (haproxy's log: termination "D", retries "+1").
+        return "no answer, redispatched from the killed instance"
     return None
 
 
