@@ -32,6 +32,7 @@ from .service.config import (
 from .service.locations import PRIVATE_SQLITE, check_database, check_key_store
 from .storage import (
     DEFAULT_HISTORY,
+    DEFAULT_PG_STATEMENT_TIMEOUT,
     DEFAULT_SQLITE_BUSY_TIMEOUT,
     DocumentStore,
     document_store,
@@ -100,6 +101,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="SECONDS",
         help="how long a write waits for the SQLite file's lock, held by another process, "
         f"before its 503 (default: {DEFAULT_SQLITE_BUSY_TIMEOUT:g})",
+    )
+    serve.add_argument(
+        "--pg-statement-timeout",
+        type=seconds(),
+        default=DEFAULT_PG_STATEMENT_TIMEOUT,
+        metavar="SECONDS",
+        help="how long a PostgreSQL statement may take before its connection is cut: 503 "
+        "for a read, 504 for a write (a database frozen or cut off) "
+        f"(default: {DEFAULT_PG_STATEMENT_TIMEOUT:g})",
     )
     serve.add_argument(
         "--max-body",
@@ -354,6 +364,7 @@ def _service_config(args: argparse.Namespace) -> ServiceConfig:
         db=args.db,
         history=args.history,
         sqlite_busy_timeout=args.sqlite_busy_timeout,
+        pg_statement_timeout=args.pg_statement_timeout,
         max_body=args.max_body,
         blind_writes=args.blind_writes,
         log_format=args.log_format,
@@ -516,7 +527,10 @@ async def _check_database(config: ServiceConfig) -> bool:
     service does without it.
     """
     store = document_store(
-        config.db, history=config.history, sqlite_busy_timeout=config.sqlite_busy_timeout
+        config.db,
+        history=config.history,
+        sqlite_busy_timeout=config.sqlite_busy_timeout,
+        pg_statement_timeout=config.pg_statement_timeout,
     )
     await _opened(store)
     cache_answers = True

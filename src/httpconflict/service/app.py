@@ -74,7 +74,10 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
     """The service as an ASGI app; settings from `config` or HTTPCONFLICT_* variables."""
     config = config or ServiceConfig.from_env()
     store = document_store(
-        config.db, history=config.history, sqlite_busy_timeout=config.sqlite_busy_timeout
+        config.db,
+        history=config.history,
+        sqlite_busy_timeout=config.sqlite_busy_timeout,
+        pg_statement_timeout=config.pg_statement_timeout,
     )
     keys = None
     cache = None

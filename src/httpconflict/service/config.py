@@ -10,7 +10,7 @@ from typing import Final, Literal
 
 from ..access import AccessRules
 from ..hosts import LOOPBACK_HOSTS, AllowedHosts
-from ..storage import DEFAULT_HISTORY, DEFAULT_SQLITE_BUSY_TIMEOUT
+from ..storage import DEFAULT_HISTORY, DEFAULT_PG_STATEMENT_TIMEOUT, DEFAULT_SQLITE_BUSY_TIMEOUT
 from ..storage.idempotency import DEFAULT_LEASE, DEFAULT_RETENTION
 
 DEFAULT_DB: Final = "httpconflict.db"
@@ -48,6 +48,9 @@ class ServiceConfig:
     #: Seconds a write waits for the SQLite file's lock (held by another
     #: process or worker) before its 503; other requests go on meanwhile.
     sqlite_busy_timeout: float = DEFAULT_SQLITE_BUSY_TIMEOUT
+    #: Seconds a PostgreSQL statement may take before its connection is cut:
+    #: 503 for a read, 504 for a write (a database frozen or cut off).
+    pg_statement_timeout: float = DEFAULT_PG_STATEMENT_TIMEOUT
     #: The largest request body accepted, in bytes (413 above it).
     max_body: int = DEFAULT_MAX_BODY
     #: Accept PUT and DELETE without a precondition on an existing document
@@ -110,6 +113,8 @@ class ServiceConfig:
             raise ValueError("history must be at least 1")
         if self.sqlite_busy_timeout <= 0:
             raise ValueError("the SQLite busy timeout must be positive")
+        if self.pg_statement_timeout <= 0:
+            raise ValueError("the PostgreSQL statement timeout must be positive")
         if self.max_body < 1:
             raise ValueError("max_body must be at least 1 byte")
         if self.idempotency_lease <= 0 or self.idempotency_retention <= 0:

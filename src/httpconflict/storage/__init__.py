@@ -39,6 +39,7 @@ from ._unique import UniqueKey, format_unique_keys, parse_unique_keys
 
 __all__ = [
     "DEFAULT_HISTORY",
+    "DEFAULT_PG_STATEMENT_TIMEOUT",
     "DEFAULT_SQLITE_BUSY_TIMEOUT",
     "Change",
     "ChangeBounds",
@@ -59,6 +60,8 @@ __all__ = [
 
 #: Seconds a SQLite call waits for a lock on the file before its 503.
 DEFAULT_SQLITE_BUSY_TIMEOUT: Final = DEFAULT_BUSY_TIMEOUT_MS / 1000
+#: Seconds a PostgreSQL statement may take before its connection is cut.
+DEFAULT_PG_STATEMENT_TIMEOUT: Final = 15.0
 
 
 def document_store(
@@ -66,17 +69,20 @@ def document_store(
     *,
     history: int = DEFAULT_HISTORY,
     sqlite_busy_timeout: float = DEFAULT_SQLITE_BUSY_TIMEOUT,
+    pg_statement_timeout: float = DEFAULT_PG_STATEMENT_TIMEOUT,
 ) -> DocumentStore:
     """Make the document store for a database URL (not opened yet).
 
     `sqlite_busy_timeout`: on SQLite, how many seconds a call waits for a
     lock another connection holds on the file (off the event loop) before
-    it fails with `Unavailable`.
+    it fails with `Unavailable`. `pg_statement_timeout`: on PostgreSQL, how
+    many seconds a statement may take before its connection is cut (a read
+    fails with `Unavailable`, a write with `WriteOutcomeUnknown`).
     """
     if url.startswith(("postgresql://", "postgres://")):
         from .postgres import PostgresDocumentStore
 
-        return PostgresDocumentStore(url, history=history)
+        return PostgresDocumentStore(url, history=history, statement_timeout=pg_statement_timeout)
     if "://" in url and not url.startswith("sqlite://"):
         scheme = url.split("://", 1)[0]
         raise ValueError(

@@ -25,13 +25,24 @@ Theory of operation:
   has an unknown outcome: for a write that is `WriteOutcomeUnknown` (504), not
   `Unavailable` (503, which promises that nothing was applied). Either way
   the driver's message goes to the log, not into the answer.
+- Every statement of a request has a deadline (`STATEMENT_DEADLINE` by
+  default): a server that stopped answering (frozen, or cut off by the
+  network without a reset) would otherwise hold the request, and its
+  connection, for as long as TCP keeps trying. At the deadline the
+  connection's socket is shut down under the driver, which wakes at once
+  with a broken connection: the answer is a 504 for a write (it may yet
+  commit), a 503 for a read. Cancelling the driver's await instead would
+  first ask the silent server to cancel, and wait 10 s for it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import select
+import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -45,6 +56,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from .._errors import WriteOutcomeUnknown
 from .._incidents import log_incident, new_incident, unavailable
+from . import DEFAULT_PG_STATEMENT_TIMEOUT
 
 #: Where a store beside the documents gets their pool (opened first if it is not yet).
 PoolSource = Callable[[], Awaitable[AsyncConnectionPool]]
@@ -55,6 +67,8 @@ CONNECTION_WAIT: Final = 1.0
 RECONNECT_WINDOW: Final = 0.5
 #: Seconds to establish a connection (libpq's connect_timeout), unless the URL sets one.
 CONNECT_TIMEOUT: Final = 2
+#: Seconds a request's statement may take before its connection is cut (503, or 504 for a write).
+STATEMENT_DEADLINE: Final = DEFAULT_PG_STATEMENT_TIMEOUT
 
 
 def _connect_options(conninfo: str) -> dict[str, Any]:
@@ -108,22 +122,57 @@ async def connection(
 
 
 async def run(
-    pool: AsyncConnectionPool, sql: str, params: Any, *, writes: bool, binary: bool = False
+    pool: AsyncConnectionPool,
+    sql: str,
+    params: Any,
+    *,
+    writes: bool,
+    binary: bool = False,
+    deadline: float = STATEMENT_DEADLINE,
 ) -> list[TupleRow]:
     """One statement on a connection of `pool` (autocommit), its rows; failures as `connection`.
 
     What ``async with connection(...)`` does for one statement, without
-    its two context managers: a request's every statement comes here.
+    its two context managers: a request's every statement comes here. Its
+    connection is cut `deadline` seconds on (see the module's docstring).
     """
     conn = await _usable_connection(pool, CONNECTION_WAIT)
+    loop = asyncio.get_running_loop()
+    timer = loop.call_later(deadline, _cut, conn)
     try:
         return await (await conn.execute(sql, params, binary=binary)).fetchall()
     except psycopg.errors.ProgramLimitExceeded:
         raise
     except psycopg.OperationalError as error:
+        if loop.time() >= timer.when():  # cut at the deadline (`_cut`)
+            raise _past_deadline(error, deadline, writes) from error
         raise _failure(error, conn, writes) from error
     finally:
+        timer.cancel()
         await pool.putconn(conn)
+
+
+def _cut(conn: AsyncConnection[TupleRow]) -> None:
+    """End a connection whose statement is past its deadline: the driver wakes, broken.
+
+    Its socket is shut down (through a duplicate of its descriptor: the
+    driver's own stays open until it closes the connection), so the wait
+    on it ends at once with end-of-file.
+    """
+    fileno = conn.pgconn.socket if not conn.closed else -1
+    if fileno < 0:
+        return
+    with socket.socket(fileno=os.dup(fileno)) as duplicate, contextlib.suppress(OSError):
+        duplicate.shutdown(socket.SHUT_RDWR)  # an OSError: closed meanwhile, nothing to wake
+
+
+def _past_deadline(error: BaseException, deadline: float, writes: bool) -> Exception:
+    """The answer for a statement cut at its deadline: 504 for a write, 503 for a read."""
+    if writes:
+        return _outcome_unknown(
+            error, f"the database did not answer the write within {deadline:g} s"
+        )
+    return unavailable(f"the database did not answer within {deadline:g} s", error)
 
 
 def _failure(
@@ -229,11 +278,14 @@ def _has_input(fd: int) -> bool:
     return bool(readable)
 
 
-def _outcome_unknown(error: BaseException) -> WriteOutcomeUnknown:
+def _outcome_unknown(
+    error: BaseException,
+    cause: str = "the connection to the database broke after the write was sent",
+) -> WriteOutcomeUnknown:
     """The 504 for a write whose connection broke under it, its cause logged as an incident."""
     what = (
-        "the connection to the database broke after the write was sent: it may have "
-        "been applied; send the same request again with its Idempotency-Key to learn which"
+        f"{cause}: it may have been applied; send the same request again with its "
+        "Idempotency-Key to learn which"
     )
     incident = new_incident()
     log_incident(incident, f"504 {what}", error, level=logging.WARNING)

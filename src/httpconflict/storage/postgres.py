@@ -63,7 +63,7 @@ from ._documents import (
     written,
 )
 from ._opening import Opening
-from ._pg_pool import connect, connection, new_pool, ping, run
+from ._pg_pool import STATEMENT_DEADLINE, connect, connection, new_pool, ping, run
 from ._unique import UniqueKey, index_name, parse_unique_keys, unique_violation
 from .idempotency._rows import COMPLETED, encode_headers, stored_body
 from .idempotency.postgres import PostgresIdempotencyStore
@@ -177,12 +177,15 @@ class PostgresDocumentStore(WriteListeners):
         history: int = DEFAULT_HISTORY,
         min_size: int = 2,
         max_size: int = 10,
+        statement_timeout: float = STATEMENT_DEADLINE,
     ) -> None:
         if history < 1:
             raise ValueError("history must keep at least the current version")
         super().__init__()
         self.conninfo = conninfo
         self.history = history
+        #: Seconds a statement may take before its connection is cut (`_pg_pool.run`).
+        self.statement_timeout = statement_timeout
         self._new_pool = partial(new_pool, conninfo, min_size=min_size, max_size=max_size)
         self._pool = self._new_pool()
         #: Index name -> the unique key it enforces, as last read.
@@ -262,7 +265,14 @@ class PostgresDocumentStore(WriteListeners):
         if conn is not None:
             return await (await conn.execute(sql, params, binary=binary)).fetchall()
         try:
-            return await run(await self.pool(), sql, params, writes=writes, binary=binary)
+            return await run(
+                await self.pool(),
+                sql,
+                params,
+                writes=writes,
+                binary=binary,
+                deadline=self.statement_timeout,
+            )
         except (psycopg.errors.ProgramLimitExceeded, psycopg.DataError) as error:
             raise _invalid_document(error) from error
 
@@ -274,7 +284,7 @@ class PostgresDocumentStore(WriteListeners):
         """
         pool = self._pool if self._opening.is_open else await self.pool()
         try:
-            rows = await run(pool, sql, params, writes=True)
+            rows = await run(pool, sql, params, writes=True, deadline=self.statement_timeout)
         except (psycopg.errors.ProgramLimitExceeded, psycopg.DataError) as error:
             raise _invalid_document(error) from error
         return rows[0] if rows else None
