@@ -100,24 +100,36 @@ def new_pool(conninfo: str, *, min_size: int, max_size: int) -> AsyncConnectionP
 
 @asynccontextmanager
 async def connection(
-    pool: AsyncConnectionPool, *, wait: float = CONNECTION_WAIT, writes: bool = False
+    pool: AsyncConnectionPool,
+    *,
+    wait: float = CONNECTION_WAIT,
+    writes: bool = False,
+    deadline: float | None = None,
 ) -> AsyncIterator[AsyncConnection[TupleRow]]:
     """A working connection of `pool`, its failures raised as problems.
 
     `writes`: the block sends statements that change data, so a connection
     that breaks under it leaves their outcome unknown (`WriteOutcomeUnknown`).
     Anything else that fails is `Unavailable`, as is no free connection
-    within `wait` seconds.
+    within `wait` seconds. `deadline`: the connection is cut that many
+    seconds on, as `run`'s (None: never, for a schema change or an index
+    build, which may rightly take long).
     """
     conn = await _usable_connection(pool, wait)
+    loop = asyncio.get_running_loop()
+    timer = None if deadline is None else loop.call_later(deadline, _cut, conn)
     try:
         async with conn:
             yield conn
     except psycopg.errors.ProgramLimitExceeded:
         raise  # the request's own doing (a value too large to index): the store answers it
     except psycopg.OperationalError as error:
+        if timer is not None and deadline is not None and loop.time() >= timer.when():
+            raise _past_deadline(error, deadline, writes) from error
         raise _failure(error, conn, writes) from error
     finally:
+        if timer is not None:
+            timer.cancel()
         await pool.putconn(conn)
 
 

@@ -16,7 +16,7 @@ from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool
 
 from ..._idempotency import Completion, Record, StoredResponse
-from .._pg_pool import PoolSource, connection, ping
+from .._pg_pool import STATEMENT_DEADLINE, PoolSource, connection, ping
 from .._pg_store import ReadyPool
 from ._rows import COMPLETED, IN_FLIGHT, RECORD_COLUMNS, complete_args, record_args, to_record
 
@@ -111,7 +111,7 @@ class PostgresIdempotencyStore:
     async def _execute(self, sql: str, args: Any) -> tuple[int, list[TupleRow]]:
         # Every failure is `Unavailable`, a lost answer included: the core
         # knows that a claim whose answer was lost may have been applied.
-        async with connection(await self._ready()) as conn:
+        async with connection(await self._ready(), deadline=STATEMENT_DEADLINE) as conn:
             cursor = await conn.execute(sql, args)
             rows = await cursor.fetchall() if cursor.description else []
             return cursor.rowcount, rows

@@ -12,7 +12,7 @@ from typing import Any, Final
 import psycopg
 from psycopg.rows import TupleRow
 
-from .._pg_pool import PoolSource, connection
+from .._pg_pool import STATEMENT_DEADLINE, PoolSource, connection
 from .._pg_store import ReadyPool
 from . import ApiToken, TokenExists
 from ._rows import COLUMNS, roles_json, to_token
@@ -51,7 +51,7 @@ class PostgresTokenStore:
         await self._pool.close()
 
     async def _execute(self, sql: str, args: Any) -> tuple[int, list[TupleRow]]:
-        async with connection(await self._pool.pool()) as conn:
+        async with connection(await self._pool.pool(), deadline=STATEMENT_DEADLINE) as conn:
             cursor = await conn.execute(sql, args)
             rows = await cursor.fetchall() if cursor.description else []
             return cursor.rowcount, rows
