@@ -354,6 +354,7 @@ MODULES: dict[str, list[str]] = {
     ],
     "httpconflict.storage": [
         "DEFAULT_HISTORY",
+        "DEFAULT_PG_STATEMENT_TIMEOUT",
         "DEFAULT_SQLITE_BUSY_TIMEOUT",
         "Change",
         "ChangeBounds",
