@@ -171,7 +171,10 @@ def _cut(conn: AsyncConnection[TupleRow]) -> None:
     driver's own stays open until it closes the connection), so the wait
     on it ends at once with end-of-file.
     """
-    fileno = conn.pgconn.socket if not conn.closed else -1
+    try:
+        fileno = -1 if conn.closed else conn.pgconn.socket
+    except psycopg.Error:  # ended meanwhile (libpq has no socket for it)
+        return
     if fileno < 0:
         return
     with socket.socket(fileno=os.dup(fileno)) as duplicate, contextlib.suppress(OSError):
