@@ -30,6 +30,8 @@ from tests.private_postgres import PrivatePostgres
 from tests.problems import assert_problem
 from tests.servers import ServiceProcess, start_service
 
+from .auth_helpers import bearer, create_token
+
 DEADLINE = 1.0
 #: The deadline, a wait for a pooled connection (1 s) and room for a loaded machine.
 ANSWERED_WITHIN = DEADLINE + 1.0 + 3.0
@@ -119,3 +121,81 @@ def test_a_frozen_database_gets_answers_within_the_deadline_and_loses_nothing(
     applied = outcomes.count(200)
     assert applied <= 1, f"one If-Match, several writes answered 200: {outcomes}"
     assert stored.json() == {"n": applied}, (stored.json(), outcomes)
+
+
+def test_a_token_lookup_in_a_frozen_database_keeps_the_deadline(
+    private_postgres: PrivatePostgres, tmp_path: Path
+) -> None:
+    """The API tokens sit beside the documents and follow `--pg-statement-timeout` too.
+
+    A token never seen before is looked up in the database: frozen, that
+    is a 503 within the deadline, not the 15 s of the default.
+    """
+    token = create_token(private_postgres.url, "frozen", "writer")
+    extra = (
+        "--pg-statement-timeout",
+        str(DEADLINE),
+        "--auth",
+        "tokens",
+        "--grant",
+        "read=authenticated",
+    )
+    with (
+        start_service(
+            private_postgres.url, tmp_path, extra=extra, allowed_5xx=frozenset({503})
+        ) as service,
+        httpx.Client(base_url=service.url, timeout=30) as http,
+    ):
+        assert http.get("/v1/counters/absent").status_code == 401  # the database answers
+        frozen = server_processes(private_postgres)
+        signal_all(frozen, signal.SIGSTOP)
+        try:
+            began = time.monotonic()
+            answer = http.get("/v1/counters/absent", headers=bearer(token))
+            took = time.monotonic() - began
+        finally:
+            signal_all(frozen, signal.SIGCONT)
+        print(f"token lookup while frozen: {answer.status_code} in {took:.2f} s")
+        assert_problem(answer, 503, "unavailable")
+        assert took < ANSWERED_WITHIN, f"answered in {took:.1f} s"
+        assert http.get("/v1/counters/absent", headers=bearer(token)).status_code == 404
+
+
+def test_a_frozen_postgresql_replay_cache_costs_each_write_half_a_second_at_most(
+    private_postgres: PrivatePostgres, postgres_schema: str, tmp_path: Path
+) -> None:
+    """Keys cached in another PostgreSQL (frozen) than the documents': keyed writes go on.
+
+    The cache's statements get the cache's 0.5 s, after which it is left
+    alone for a second: 10 keyed POSTs in a row all create their document
+    (the record in the documents' database decides), in well under the
+    15 s one statement used to wait.
+    """
+    extra = ("--idempotency", private_postgres.url)
+    with (
+        start_service(postgres_schema, tmp_path, extra=extra) as service,
+        httpx.Client(base_url=service.url, timeout=30) as http,
+    ):
+
+        def post(key: str) -> httpx.Response:
+            return http.post("/v1/notes", json={"n": 1}, headers={"Idempotency-Key": key})
+
+        first = str(uuid.uuid4())
+        made = post(first)  # the cache answers, and has the copy
+        assert made.status_code == 201, made.text
+        frozen = server_processes(private_postgres)
+        signal_all(frozen, signal.SIGSTOP)
+        try:
+            began = time.monotonic()
+            answers = [post(str(uuid.uuid4())) for _ in range(10)]
+            replay = post(first)
+            took = time.monotonic() - began
+        finally:
+            signal_all(frozen, signal.SIGCONT)
+        listed = http.get("/v1/notes").json()
+    print(f"11 keyed POSTs with the cache frozen: {took:.2f} s")
+    assert [a.status_code for a in answers] == [201] * 10, [a.text for a in answers]
+    assert replay.status_code == 201, replay.text  # replayed from the documents' record
+    assert replay.headers["location"] == made.headers["location"]
+    assert len(listed["items"]) == 11, listed
+    assert took < 10 * 0.5 + 3.0, f"took {took:.1f} s"

@@ -474,10 +474,14 @@ class PostgresDocumentStore(WriteListeners):
         )
 
     def idempotency_store(self) -> PostgresIdempotencyStore:
-        return PostgresIdempotencyStore(self.conninfo, pool=self.pool)
+        return PostgresIdempotencyStore(
+            self.conninfo, pool=self.pool, statement_timeout=self.statement_timeout
+        )
 
     def token_store(self) -> PostgresTokenStore:
-        return PostgresTokenStore(self.conninfo, pool=self.pool)
+        return PostgresTokenStore(
+            self.conninfo, pool=self.pool, statement_timeout=self.statement_timeout
+        )
 
     async def _put(
         self,

@@ -14,7 +14,8 @@ So the cache is never needed for a correct answer, and a cache that fails
 must not slow every write down: after a failure, `ReplayCache` is not
 asked again for `PAUSE` seconds (its calls fail at once, which the flow
 treats as "not there"); Redis is given `TIMEOUT` seconds per command, not
-the key store's two. The first failure of an outage is logged as a
+the key store's two, and a PostgreSQL cache as long per statement, not the
+database's 15 (`_pg_pool`: the connection is cut). The first failure of an outage is logged as a
 warning, and its end as a note.
 """
 
@@ -40,7 +41,8 @@ __all__ = [
 
 #: Seconds the cache is left alone after it failed.
 PAUSE: Final = 1.0
-#: Seconds a Redis command of the cache may take: a miss costs less than a wait.
+#: Seconds a Redis command or PostgreSQL statement of the cache may take: a miss costs
+#: less than a wait.
 TIMEOUT: Final = 0.5
 
 log = logging.getLogger("httpconflict.idempotency")
@@ -54,6 +56,10 @@ def replay_cache(url: str) -> ReplayCache:
         from .redis import RedisIdempotencyStore
 
         store: IdempotencyStore = RedisIdempotencyStore(url, timeout=TIMEOUT, incidents=False)
+    elif url.startswith(("postgresql://", "postgres://")):
+        from .postgres import PostgresIdempotencyStore
+
+        store = PostgresIdempotencyStore(url, statement_timeout=TIMEOUT)
     else:
         store = idempotency_store(url)
     return ReplayCache(store, redact(url, secrets_in(url)))

@@ -89,8 +89,16 @@ class PostgresIdempotencyStore:
     and opens the pool, once per process.
     """
 
-    def __init__(self, conninfo: str, *, pool: PoolSource | None = None) -> None:
+    def __init__(
+        self,
+        conninfo: str,
+        *,
+        pool: PoolSource | None = None,
+        statement_timeout: float = STATEMENT_DEADLINE,
+    ) -> None:
         self.conninfo = conninfo
+        #: Seconds a statement may take before its connection is cut (`_pg_pool.connection`).
+        self.statement_timeout = statement_timeout
         self._pool = ReadyPool(
             conninfo, SCHEMA, what="the idempotency-key store", max_size=10, shared=pool
         )
@@ -111,7 +119,7 @@ class PostgresIdempotencyStore:
     async def _execute(self, sql: str, args: Any) -> tuple[int, list[TupleRow]]:
         # Every failure is `Unavailable`, a lost answer included: the core
         # knows that a claim whose answer was lost may have been applied.
-        async with connection(await self._ready(), deadline=STATEMENT_DEADLINE) as conn:
+        async with connection(await self._ready(), deadline=self.statement_timeout) as conn:
             cursor = await conn.execute(sql, args)
             rows = await cursor.fetchall() if cursor.description else []
             return cursor.rowcount, rows

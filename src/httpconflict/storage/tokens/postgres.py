@@ -39,8 +39,16 @@ class PostgresTokenStore:
     and opens the pool, once per process.
     """
 
-    def __init__(self, conninfo: str, *, pool: PoolSource | None = None) -> None:
+    def __init__(
+        self,
+        conninfo: str,
+        *,
+        pool: PoolSource | None = None,
+        statement_timeout: float = STATEMENT_DEADLINE,
+    ) -> None:
         self.conninfo = conninfo
+        #: Seconds a statement may take before its connection is cut (`_pg_pool.connection`).
+        self.statement_timeout = statement_timeout
         self._pool = ReadyPool(conninfo, SCHEMA, what="the token store", max_size=4, shared=pool)
 
     async def open(self) -> None:
@@ -51,7 +59,7 @@ class PostgresTokenStore:
         await self._pool.close()
 
     async def _execute(self, sql: str, args: Any) -> tuple[int, list[TupleRow]]:
-        async with connection(await self._pool.pool(), deadline=STATEMENT_DEADLINE) as conn:
+        async with connection(await self._pool.pool(), deadline=self.statement_timeout) as conn:
             cursor = await conn.execute(sql, args)
             rows = await cursor.fetchall() if cursor.description else []
             return cursor.rowcount, rows
