@@ -68,6 +68,7 @@ GOAL: Final = 0.9
 SERVICE: Final = "service If-Match PUT"
 BASELINE: Final = "bare UPDATE (Starlette + psycopg)"
 FASTAPI: Final = "FastAPI UPDATE (FastAPI + psycopg)"
+SAME_WRITES: Final = "the service's writes by hand (Starlette + psycopg)"
 BASELINE_OPTIONS: Final = ("--http", "httptools", "--no-access-log")
 
 
@@ -89,8 +90,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         service_url = stack.enter_context(_schema(options.url, f"bench_pg_put_{tag}_service"))
         baseline_url = stack.enter_context(_schema(options.url, f"bench_pg_put_{tag}_baseline"))
         fastapi_url = stack.enter_context(_schema(options.url, f"bench_pg_put_{tag}_fastapi"))
+        same_url = stack.enter_context(_schema(options.url, f"bench_pg_put_{tag}_same"))
         for url in (baseline_url, fastapi_url):
             _create_baseline_documents(url, n)
+        _create_same_writes_documents(same_url, n)
         workers = ("--workers", str(options.workers))
 
         def start(name: str, command: list[str], env: dict[str, str] | None = None) -> Server:
@@ -117,14 +120,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 *("--db", service_url, "--log-format", "off"),
             ],
         )
-        baseline, fastapi = (
+        baseline, fastapi, same = (
             start(
                 name,
                 [
                     sys.executable,
                     "-m",
                     "uvicorn",
-                    f"bench.pg_baseline_app:{app}",
+                    f"bench.{'pg_same_writes_app' if name == 'same' else 'pg_baseline_app'}:{app}",
                     *BASELINE_OPTIONS,
                 ],
                 {"BASELINE_PG": url},
@@ -132,6 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             for name, app, url in (
                 ("baseline", "app", baseline_url),
                 ("fastapi", "fastapi_app", fastapi_url),
+                ("same", "app", same_url),
             )
         )
         _create_service_documents(service, n, SERVICE_DOC, _first_body)
@@ -154,10 +158,23 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
                 for label, server in ((BASELINE, baseline), (FASTAPI, fastapi))
             ),
+            Contender(
+                test,
+                SAME_WRITES,
+                same,
+                "put.lua",
+                lambda: [BASELINE_DOC, uuid.uuid4().hex[:12], *_same_writes_etags(same_url, n)],
+            ),
             conditional,
         ]
         meter = CpuMeter(
-            options.url, {SERVICE: service_url, BASELINE: baseline_url, FASTAPI: fastapi_url}
+            options.url,
+            {
+                SERVICE: service_url,
+                BASELINE: baseline_url,
+                FASTAPI: fastapi_url,
+                SAME_WRITES: same_url,
+            },
         )
         runs = measure(contenders, options, cpu_of=meter.read)
         stored = {SERVICE: _stored_writes(service, n)}
@@ -213,6 +230,36 @@ def _create_baseline_documents(url: str, n: int) -> None:
                 "INSERT INTO docs (id, body) VALUES (%s, %s)",
                 [(f"doc-{k}", _first_body(k).decode()) for k in range(n)],
             )
+
+
+def _create_same_writes_documents(url: str, n: int) -> None:
+    from httpconflict.storage import _pg_changes, postgres
+
+    from .pg_same_writes_app import COLLECTION, content_etag
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(postgres.SCHEMA)
+        conn.execute(_pg_changes.SCHEMA)
+        with conn.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO documents (collection, id, version, etag, body, modified_us) "
+                "VALUES (%s, %s, 1, %s, %s, 0)",
+                [
+                    (COLLECTION, f"doc-{k}", content_etag(body), body.decode())
+                    for k in range(n)
+                    for body in (_first_body(k),)
+                ],
+            )
+
+
+def _same_writes_etags(url: str, n: int) -> list[str]:
+    """The current ETag of each document of the hand-written app, in order."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT id, etag FROM documents WHERE id = ANY(%s)", ([f"doc-{k}" for k in range(n)],)
+        ).fetchall()
+    etags: dict[str, str] = dict(rows)
+    return [etags[f"doc-{k}"] for k in range(n)]
 
 
 class CpuMeter:
@@ -305,6 +352,8 @@ def _report(
         )
     b = medians(BASELINE)
     cpu_ratio = b[2] / c[2] if c[2] else float("nan")
+    same = next(row for row in rows if row.label == SAME_WRITES)
+    h = medians(SAME_WRITES)
     goal = "meets" if min(ratio, cpu_ratio) >= GOAL else "BELOW"
     return "\n".join(
         [
@@ -319,6 +368,9 @@ def _report(
             f"- Service PUT / bare UPDATE: **{ratio:.2f}x** req/s, **{cpu_ratio:.2f}x** by total "
             f"CPU per request (CPU ratios are the bare app's CPU over the service's: what req/s "
             f"would come to where CPU is the limit; {goal} the {GOAL}x goal).",
+            f"- Service PUT / the same writes by hand: **{cond.median / same.median:.2f}x** "
+            f"req/s, **{h[2] / c[2]:.2f}x** by total CPU ({h[0] / c[0]:.2f}x by the server's "
+            f"alone): the service's own cost, with the database doing the same work.",
             "- CPU per request is the median round's; CPU ratios are the other app's CPU over the"
             " service's; latency ratios the service's over the other's (lower is better for the"
             " service).",
