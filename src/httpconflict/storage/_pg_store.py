@@ -14,14 +14,15 @@ be opened again), and is left to the parent in a forked child.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 import psycopg
+from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from .._incidents import unavailable
 from ._opening import Opening
-from ._pg_pool import PoolSource, connect, new_pool
+from ._pg_pool import STATEMENT_DEADLINE, PoolSource, connect, connection, new_pool
 
 #: Seconds opening waits for the pool's first connection.
 OPEN_WAIT: Final = 10.0
@@ -31,9 +32,18 @@ class ReadyPool:
     """`schema` created and a pool opened (of `max_size`, or `shared`) on the first `pool()`."""
 
     def __init__(
-        self, conninfo: str, schema: str, *, what: str, max_size: int, shared: PoolSource | None
+        self,
+        conninfo: str,
+        schema: str,
+        *,
+        what: str,
+        max_size: int,
+        shared: PoolSource | None,
+        statement_timeout: float = STATEMENT_DEADLINE,
     ) -> None:
         self.conninfo = conninfo
+        #: Seconds a statement may take before its connection is cut (`_pg_pool.connection`).
+        self.statement_timeout = statement_timeout
         self._schema = schema
         self._what = what
         self._max_size = max_size
@@ -51,6 +61,17 @@ class ReadyPool:
             return await self._shared()
         assert self._own is not None
         return self._own
+
+    async def execute(self, sql: str, args: Any) -> tuple[int, list[TupleRow]]:
+        """One statement on a pooled connection, within the deadline: its row count and rows.
+
+        Every failure is `Unavailable`, a lost answer included (the stores
+        here know a statement whose answer was lost may have been applied).
+        """
+        async with connection(await self.pool(), deadline=self.statement_timeout) as conn:
+            cursor = await conn.execute(sql, args)
+            rows = await cursor.fetchall() if cursor.description else []
+            return cursor.rowcount, rows
 
     async def close(self) -> None:
         self._opening.closed()

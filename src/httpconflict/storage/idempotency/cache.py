@@ -15,8 +15,8 @@ must not slow every write down: after a failure, `ReplayCache` is not
 asked again for `PAUSE` seconds (its calls fail at once, which the flow
 treats as "not there"); Redis is given `TIMEOUT` seconds per command, not
 the key store's two, and a PostgreSQL cache as long per statement, not the
-database's 15 (`_pg_pool`: the connection is cut). The first failure of an outage is logged as a
-warning, and its end as a note.
+database's 15 (`_pg_pool`: the connection is cut). The first failure of an
+outage is logged as a warning, and its end as a note.
 """
 
 from __future__ import annotations

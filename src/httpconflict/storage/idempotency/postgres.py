@@ -16,7 +16,7 @@ from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool
 
 from ..._idempotency import Completion, Record, StoredResponse
-from .._pg_pool import STATEMENT_DEADLINE, PoolSource, connection, ping
+from .._pg_pool import STATEMENT_DEADLINE, PoolSource, ping
 from .._pg_store import ReadyPool
 from ._rows import COMPLETED, IN_FLIGHT, RECORD_COLUMNS, complete_args, record_args, to_record
 
@@ -97,10 +97,13 @@ class PostgresIdempotencyStore:
         statement_timeout: float = STATEMENT_DEADLINE,
     ) -> None:
         self.conninfo = conninfo
-        #: Seconds a statement may take before its connection is cut (`_pg_pool.connection`).
-        self.statement_timeout = statement_timeout
         self._pool = ReadyPool(
-            conninfo, SCHEMA, what="the idempotency-key store", max_size=10, shared=pool
+            conninfo,
+            SCHEMA,
+            what="the idempotency-key store",
+            max_size=10,
+            shared=pool,
+            statement_timeout=statement_timeout,
         )
 
     async def open(self) -> None:
@@ -119,10 +122,7 @@ class PostgresIdempotencyStore:
     async def _execute(self, sql: str, args: Any) -> tuple[int, list[TupleRow]]:
         # Every failure is `Unavailable`, a lost answer included: the core
         # knows that a claim whose answer was lost may have been applied.
-        async with connection(await self._ready(), deadline=self.statement_timeout) as conn:
-            cursor = await conn.execute(sql, args)
-            rows = await cursor.fetchall() if cursor.description else []
-            return cursor.rowcount, rows
+        return await self._pool.execute(sql, args)
 
     async def claim(
         self, principal: str, key: str, fingerprint: str, token: str, *, now: float, lease: float

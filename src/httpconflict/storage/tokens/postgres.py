@@ -12,7 +12,7 @@ from typing import Any, Final
 import psycopg
 from psycopg.rows import TupleRow
 
-from .._pg_pool import STATEMENT_DEADLINE, PoolSource, connection
+from .._pg_pool import STATEMENT_DEADLINE, PoolSource
 from .._pg_store import ReadyPool
 from . import ApiToken, TokenExists
 from ._rows import COLUMNS, roles_json, to_token
@@ -47,9 +47,14 @@ class PostgresTokenStore:
         statement_timeout: float = STATEMENT_DEADLINE,
     ) -> None:
         self.conninfo = conninfo
-        #: Seconds a statement may take before its connection is cut (`_pg_pool.connection`).
-        self.statement_timeout = statement_timeout
-        self._pool = ReadyPool(conninfo, SCHEMA, what="the token store", max_size=4, shared=pool)
+        self._pool = ReadyPool(
+            conninfo,
+            SCHEMA,
+            what="the token store",
+            max_size=4,
+            shared=pool,
+            statement_timeout=statement_timeout,
+        )
 
     async def open(self) -> None:
         """Create the table and open the pool, unless done already (calls do it too)."""
@@ -59,10 +64,7 @@ class PostgresTokenStore:
         await self._pool.close()
 
     async def _execute(self, sql: str, args: Any) -> tuple[int, list[TupleRow]]:
-        async with connection(await self._pool.pool(), deadline=self.statement_timeout) as conn:
-            cursor = await conn.execute(sql, args)
-            rows = await cursor.fetchall() if cursor.description else []
-            return cursor.rowcount, rows
+        return await self._pool.execute(sql, args)
 
     async def create(self, token: ApiToken, hashed: str) -> None:
         try:
