@@ -15,6 +15,7 @@ reads and no faster (each send waits for the connection's flow control).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -163,6 +164,11 @@ async def _events(follower: Follower, query: ChangesQuery) -> AsyncIterator[byte
             if changes:
                 yield b"".join(_event(change) for change in changes)
                 sent = time.monotonic()
+                # A page from the ring or from SQLite comes without waiting, and a
+                # send to a client that is gone returns at once: without a pause
+                # here a stream far behind would hold the loop until it caught up,
+                # its hang-up (and every other request of the worker) unheard.
+                await asyncio.sleep(0)
                 continue
             due = sent + query.heartbeat - time.monotonic()
             if due <= 0:
