@@ -28,7 +28,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .. import ProblemError
-from ..changes import ChangesExpired, ChangesQuery, FeedForm, changes_query, check_since
+from ..changes import VARY, ChangesExpired, ChangesQuery, FeedForm, changes_query, check_since
 from ..storage import Change, DocumentStore
 from .change_pump import ChangePump
 from .problems import MethodNotAllowed
@@ -40,7 +40,7 @@ STREAM_PAGE: Final = 100
 #: Seconds a stream waits before reading again after the database failed a read.
 RETRY_READ: Final = 1.0
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-_HEADERS: Final = {"Cache-Control": "no-store"}
+_HEADERS: Final = {"Cache-Control": "no-store", "Vary": VARY}
 
 
 def change_json(change: Change) -> dict[str, object]:
@@ -106,13 +106,19 @@ def _pump(request: Request) -> ChangePump:
     return pump
 
 
+def _field(request: Request, name: str) -> str | None:
+    """A field's value, its field lines combined (RFC 9110 §5.3); None when absent."""
+    lines = request.headers.getlist(name)
+    return ", ".join(lines) if lines else None
+
+
 async def changes(request: Request) -> Response:
     """The collection's changes after `since`: an event stream, or one JSON page."""
     collection = check_name("collection", request.path_params["collection"])
     query = changes_query(
-        request.query_params,
-        accept=request.headers.get("accept"),
-        last_event_id=request.headers.get("last-event-id"),
+        request.query_params.multi_items(),
+        accept=_field(request, "accept"),
+        last_event_id=_field(request, "last-event-id"),
     )
     if query.id is not None:
         check_name("document", query.id)
