@@ -281,6 +281,7 @@ MODULES: dict[str, list[str]] = {
         "DEFAULT_HEARTBEAT",
         "DEFAULT_LIMIT",
         "MAX_LIMIT",
+        "VARY",
         "ChangesExpired",
         "ChangesQuery",
         "FeedForm",

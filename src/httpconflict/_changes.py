@@ -5,11 +5,15 @@ commit order, each with its `seq`. These rules are decided here, once: the
 service only reads the request and renders what they decide.
 
 - The form: Server-Sent Events when Accept names ``text/event-stream``
-  (what an EventSource sends), a JSON page otherwise.
+  (what an EventSource sends) and prefers it to JSON, a JSON page
+  otherwise; the answer varies with Accept.
 - `since` is a seq or ``now``; the SSE ``Last-Event-ID`` request header
-  (an EventSource reconnecting) wins over it. Default: ``now`` for a
-  stream (a watcher wants what comes next), 0 for a page (a reader pages
-  through what is kept).
+  (an EventSource reconnecting) wins over it, unless empty (an
+  EventSource's "no last event ID"). Default: ``now`` for a stream (a
+  watcher wants what comes next), 0 for a page (a reader pages through
+  what is kept).
+- A parameter given twice (``since=1&since=2``, two Last-Event-ID field
+  lines) is 400: no one value of it can be chosen without guessing.
 - A `since` older than the feed keeps is 410 (`ChangesExpired`, with the
   smallest `since` still accepted); one beyond the latest committed change
   is 400 (the client holds a seq of another database, or made one up).
@@ -18,7 +22,7 @@ service only reads the request and renders what they decide.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -36,6 +40,9 @@ MAX_WAIT: Final = 60
 EVENT_STREAM: Final = "text/event-stream"
 LAST_EVENT_ID: Final = "Last-Event-ID"
 NOW: Final = "now"
+#: The request field the answer's form depends on (RFC 9110 §12.5.5: list it in Vary).
+VARY: Final = "Accept"
+_PARAMETERS: Final = frozenset({"since", "id", "limit", "wait", "heartbeat"})
 
 
 class FeedForm(enum.Enum):
@@ -76,14 +83,25 @@ class SinceBeyondLatest(InvalidParameter):
 
 
 def changes_query(
-    query: Mapping[str, str], *, accept: str | None, last_event_id: str | None
+    query: Mapping[str, str] | Iterable[tuple[str, str]],
+    *,
+    accept: str | None,
+    last_event_id: str | None,
 ) -> ChangesQuery:
-    """The feed request's parameters (query and header fields), or 400 for one that is bad."""
+    """The feed request's parameters (query and header fields), or 400 for one that is bad.
+
+    `query`: the query's (name, value) pairs, each as often as it came (a
+    mapping cannot tell a repeated one). `accept`, `last_event_id`: the
+    fields' values, each with its field lines combined (RFC 9110 §5.3).
+    """
+    query = _once(query)
     form = FeedForm.STREAM if _takes_event_stream(accept) else FeedForm.PAGE
     stream = form is FeedForm.STREAM
     # A parameter of the other form is checked too, and then has no effect.
     since: int | None
-    if stream and last_event_id is not None:
+    # WHATWG HTML §9.2.4: an EventSource sends Last-Event-ID only when its
+    # last event ID string is not empty; an empty one is no position.
+    if stream and last_event_id is not None and last_event_id.strip():
         since = _seq(last_event_id.strip(), LAST_EVENT_ID)
     elif (raw := query.get("since")) is not None:
         since = None if raw == NOW else _seq(raw, "since")
@@ -117,20 +135,48 @@ def check_since(since: int, *, oldest: int, latest: int) -> None:
         )
 
 
+def _once(query: Mapping[str, str] | Iterable[tuple[str, str]]) -> dict[str, str]:
+    pairs = query.items() if isinstance(query, Mapping) else query
+    found: dict[str, str] = {}
+    for name, value in pairs:
+        if name in found and name in _PARAMETERS:
+            raise InvalidParameter(f"{name} is given more than once: give it once", parameter=name)
+        found[name] = value
+    return found
+
+
+#: How specifically a media range names JSON (RFC 9110 §12.5.1: the most specific one counts).
+_JSON_RANGES: Final = {"application/json": 2, "application/*": 1, "*/*": 0}
+
+
 def _takes_event_stream(accept: str | None) -> bool:
+    """Whether Accept names the event stream and prefers it to JSON (a tie: the stream).
+
+    Only an explicit ``text/event-stream`` asks for the stream (``*/*`` is
+    what any client sends), at a quality above 0 (RFC 9110 §12.4.2: q=0
+    means "not acceptable") and at least that of JSON's most specific range.
+    """
     if not accept:
         return False
+    stream: float | None = None
+    json, specificity = 0.0, -1
     for element in accept.split(","):
         media, *params = (part.strip() for part in element.split(";"))
-        if media.lower() != EVENT_STREAM:
-            continue
-        # RFC 9110 §12.4.2: q=0 means "not acceptable".
-        q = next((p[2:].strip() for p in params if p.lower().startswith("q=")), "1")
-        try:
-            return float(q) > 0
-        except ValueError:
-            return True
-    return False
+        media = media.lower()
+        q = _quality(params)
+        if media == EVENT_STREAM:
+            stream = q if stream is None else max(stream, q)
+        elif _JSON_RANGES.get(media, -1) > specificity:
+            json, specificity = q, _JSON_RANGES[media]
+    return stream is not None and stream > 0 and stream >= json
+
+
+def _quality(params: list[str]) -> float:
+    raw = next((p[2:].strip() for p in params if p.lower().startswith("q=")), "1")
+    try:
+        return float(raw)
+    except ValueError:
+        return 1.0  # a malformed weight: as if none were given
 
 
 def _seq(raw: str, name: str) -> int:

@@ -162,19 +162,75 @@ def test_a_stream_sends_heartbeats_then_changes(
             {}, {**STREAM, "last-event-id": "abc"}, "Last-Event-ID", id="bad-last-event-id"
         ),
         pytest.param({"id": "_x"}, {}, "document", id="reserved-id"),
+        # A parameter given twice has no one meaning: which since, which document?
+        pytest.param([("since", "0"), ("since", "1")], {}, "since", id="since-twice"),
+        pytest.param([("id", "a"), ("id", "b")], {}, "id", id="id-twice"),
+        pytest.param([("limit", "1"), ("limit", "2")], {}, "limit", id="limit-twice"),
+        pytest.param(
+            {},
+            [*STREAM.items(), ("last-event-id", "0"), ("last-event-id", "1")],
+            "Last-Event-ID",
+            id="last-event-id-twice",
+        ),
     ],
 )
 def test_bad_parameters_are_400(
     http: httpx.Client,
     collection: str,
-    params: dict[str, str],
-    headers: dict[str, str],
+    params: Any,
+    headers: Any,
     parameter: str,
 ) -> None:
-    """A bad since, limit, wait, heartbeat or Last-Event-ID is a 400 naming it."""
+    """A bad since, limit, wait, heartbeat or Last-Event-ID, or one given twice: 400 naming it."""
     answer = http.get(f"/v1/{collection}/_changes", params=params, headers=headers)
     problem = assert_problem(answer, 400, "invalid-parameter")
     assert problem["parameter"] == parameter
+
+
+def test_an_empty_last_event_id_is_no_last_event_id(http: httpx.Client, collection: str) -> None:
+    """An empty Last-Event-ID (an EventSource's "no last event ID") leaves since to decide.
+
+    WHATWG HTML §9.2.4: the last event ID string starts empty, and an empty
+    one is what a client holds before its first event id.
+    """
+    start = page(http, collection, since="now")["last_seq"]
+    put(http, f"/v1/{collection}/e", "{}")
+    headers = {**STREAM, "last-event-id": ""}
+    with http.stream(
+        "GET", f"/v1/{collection}/_changes", params={"since": start}, headers=headers
+    ) as answer:
+        assert answer.status_code == 200, answer.read()
+        stream = events(answer)
+        assert next(stream).data["seq"] == start
+        assert read_until(stream, 1)[0].data["id"] == "e"
+
+
+@pytest.mark.parametrize(
+    ("accept", "form"),
+    [
+        pytest.param("text/event-stream", "stream", id="eventsource"),
+        pytest.param("application/json", "page", id="json"),
+        pytest.param("*/*", "page", id="anything"),
+        pytest.param("text/event-stream;q=0", "page", id="rfc9110-12.4.2-q0-not-acceptable"),
+        pytest.param("application/json;q=0.5, text/event-stream", "stream", id="stream-preferred"),
+        pytest.param("text/event-stream;q=0.5, application/json", "page", id="json-preferred"),
+        pytest.param("text/event-stream;q=0.5, */*", "page", id="anything-preferred"),
+        pytest.param("text/event-stream, */*;q=0.1", "stream", id="stream-then-anything"),
+        pytest.param("text/event-stream;q=0.5, application/json;q=0.5", "stream", id="tie"),
+    ],
+)
+def test_the_form_is_the_one_accept_prefers(
+    http: httpx.Client, collection: str, accept: str, form: str
+) -> None:
+    """An event stream when Accept prefers it to JSON (RFC 9110 §12.5.1 q-values), else a page."""
+    with http.stream(
+        "GET", f"/v1/{collection}/_changes", params={"since": 0}, headers={"accept": accept}
+    ) as answer:
+        assert answer.status_code == 200
+        media = answer.headers["content-type"].partition(";")[0]
+        assert media == {"stream": "text/event-stream", "page": "application/json"}[form]
+        # The answer depends on Accept: a cache must know (RFC 9110 §12.5.5).
+        assert "accept" in answer.headers["vary"].lower().replace(" ", "").split(",")
 
 
 def test_a_since_beyond_the_latest_change_is_400(http: httpx.Client, collection: str) -> None:

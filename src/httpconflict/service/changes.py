@@ -15,6 +15,7 @@ reads and no faster (each send waits for the connection's flow control).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -27,7 +28,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .. import ProblemError
-from ..changes import ChangesExpired, ChangesQuery, FeedForm, changes_query, check_since
+from ..changes import VARY, ChangesExpired, ChangesQuery, FeedForm, changes_query, check_since
 from ..storage import Change, DocumentStore
 from .change_pump import ChangePump
 from .problems import MethodNotAllowed
@@ -39,7 +40,7 @@ STREAM_PAGE: Final = 100
 #: Seconds a stream waits before reading again after the database failed a read.
 RETRY_READ: Final = 1.0
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-_HEADERS: Final = {"Cache-Control": "no-store"}
+_HEADERS: Final = {"Cache-Control": "no-store", "Vary": VARY}
 
 
 def change_json(change: Change) -> dict[str, object]:
@@ -105,13 +106,19 @@ def _pump(request: Request) -> ChangePump:
     return pump
 
 
+def _field(request: Request, name: str) -> str | None:
+    """A field's value, its field lines combined (RFC 9110 §5.3); None when absent."""
+    lines = request.headers.getlist(name)
+    return ", ".join(lines) if lines else None
+
+
 async def changes(request: Request) -> Response:
     """The collection's changes after `since`: an event stream, or one JSON page."""
     collection = check_name("collection", request.path_params["collection"])
     query = changes_query(
-        request.query_params,
-        accept=request.headers.get("accept"),
-        last_event_id=request.headers.get("last-event-id"),
+        request.query_params.multi_items(),
+        accept=_field(request, "accept"),
+        last_event_id=_field(request, "last-event-id"),
     )
     if query.id is not None:
         check_name("document", query.id)
@@ -163,6 +170,11 @@ async def _events(follower: Follower, query: ChangesQuery) -> AsyncIterator[byte
             if changes:
                 yield b"".join(_event(change) for change in changes)
                 sent = time.monotonic()
+                # A page from the ring or from SQLite comes without waiting, and a
+                # send to a client that is gone returns at once: without a pause
+                # here a stream far behind would hold the loop until it caught up,
+                # its hang-up (and every other request of the worker) unheard.
+                await asyncio.sleep(0)
                 continue
             due = sent + query.heartbeat - time.monotonic()
             if due <= 0:

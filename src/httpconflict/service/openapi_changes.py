@@ -85,8 +85,8 @@ PARAMETERS: Final = [
         "name": "Last-Event-ID",
         "in": "header",
         "required": False,
-        "description": "Event stream: resume after this seq (wins over since).",
-        "schema": {"type": "string", "pattern": "^[0-9]+$"},
+        "description": "Event stream: resume after this seq (wins over since; empty: none).",
+        "schema": {"type": "string", "pattern": "^[0-9]*$"},
     },
 ]
 
