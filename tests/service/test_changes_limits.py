@@ -3,8 +3,9 @@
 - A watcher that stops reading its socket while 50,000 changes flow adds
   little to the worker's memory: the pump keeps a bounded ring and a
   watcher only a cursor (its send waits on the connection).
-- SIGTERM with open streams stops the service within about a second (the
-  streams end; uvicorn would otherwise wait for each open connection).
+- SIGTERM with open streams or long-polls stops the service within about
+  a second (the streams end, the long-polls answer their page; uvicorn
+  would otherwise wait for each), and a long-poll whose client left ends.
 - A `since` older than what is retained is 410 with `oldest`.
 - Reading the feed needs the read right on the collection (401, 403).
 """
@@ -20,6 +21,7 @@ import uuid
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.problems import assert_problem
 from tests.servers import start_service
@@ -167,6 +169,51 @@ def test_sigterm_with_open_streams_stops_the_service_at_once(tmp_path: Path) -> 
     # uvicorn raises the signal again once it has shut down: it ends as SIGTERM ends a process.
     assert service.process.returncode in (0, -signal.SIGTERM)
     assert took < 3, f"the service took {took:.1f} s to stop"
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_sigterm_ends_a_long_poll_with_its_page(tmp_path: Path, workers: int) -> None:
+    """A JSON long-poll (wait=60) does not hold the service up: it gets its page, the service exits.
+
+    With several workers uvicorn takes the signals before it loads the app
+    in each: the worker finds its server all the same.
+    """
+    extra = ("--workers", str(workers))
+    with start_service(str(tmp_path / "feed.db"), tmp_path, extra=extra) as service:
+        answers: list[httpx.Response] = []
+
+        def poll() -> None:
+            with httpx.Client(base_url=service.url, timeout=70) as client:
+                answers.append(client.get("/v1/c/_changes", params={"since": "now", "wait": 60}))
+
+        waiting = threading.Thread(target=poll)
+        waiting.start()
+        service.wait_for_log(lambda r: r["path"] == "/healthz", timeout=1)
+        time.sleep(0.5)  # the poll is waiting
+        started = time.monotonic()
+        service.process.send_signal(signal.SIGTERM)
+        service.process.wait(timeout=70)
+        took = time.monotonic() - started
+        waiting.join(timeout=10)
+    assert took < 5, f"the service took {took:.1f} s to stop"
+    assert [(a.status_code, a.json()["results"]) for a in answers] == [(200, [])]
+
+
+def test_a_long_poll_whose_client_left_ends(tmp_path: Path) -> None:
+    """A long-poll whose client hung up ends within about a second, not when its wait is over."""
+    with start_service(str(tmp_path / "feed.db"), tmp_path) as service:
+        port = int(service.url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port)) as sock:
+            host = f"127.0.0.1:{port}".encode()
+            sock.sendall(
+                b"GET /v1/c/_changes?since=now&wait=60 HTTP/1.1\r\nHost: " + host + b"\r\n\r\n"
+            )
+            time.sleep(0.5)  # the poll is waiting
+        left = time.monotonic()
+        ended = service.wait_for_log(lambda r: r["path"] == "/v1/c/_changes", timeout=10)
+        took = time.monotonic() - left
+    assert ended, "the long-poll was still waiting 10 s after its client left"
+    assert took < 3, f"the long-poll ended {took:.1f} s after its client left"
 
 
 def test_a_since_older_than_the_retention_is_410(tmp_path: Path) -> None:

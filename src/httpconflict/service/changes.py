@@ -11,6 +11,8 @@ stream within about half a second of SIGTERM, where uvicorn would wait for
 each open connection); its own pings are off: the feed's heartbeats are
 events that carry the watermark. A stream sends as fast as the client
 reads and no faster (each send waits for the connection's flow control).
+A JSON long-poll (``wait``) looks every half second whether its client is
+gone or the server stopping, and then ends with the page as it is.
 """
 
 from __future__ import annotations
@@ -33,12 +35,16 @@ from ..storage import Change, DocumentStore
 from .change_pump import ChangePump
 from .problems import MethodNotAllowed
 from .requests import check_name
+from .stopping import stopping
 
 CHANGES: Final = "/v1/{collection}/_changes"
 #: Changes read at once for a stream (each becomes one event).
 STREAM_PAGE: Final = 100
 #: Seconds a stream waits before reading again after the database failed a read.
 RETRY_READ: Final = 1.0
+#: Seconds a long-poll waits at most before it looks whether its client is gone or
+#: the server stopping.
+LOOK_AGAIN: Final = 0.5
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _HEADERS: Final = {"Cache-Control": "no-store", "Vary": VARY}
 
@@ -130,16 +136,21 @@ async def changes(request: Request) -> Response:
         check_since(since, oldest=bounds.horizon, latest=max(bounds.latest, watermark))
         follower = Follower(pump, store, collection, query.id, since)
         if query.form is FeedForm.PAGE:
-            return await _page(follower, query)
+            return await _page(request, follower, query)
     return EventSourceResponse(_events(follower, query), headers=_HEADERS, ping=0, sep="\n")
 
 
-async def _page(follower: Follower, query: ChangesQuery) -> Response:
+async def _page(request: Request, follower: Follower, query: ChangesQuery) -> Response:
     deadline = time.monotonic() + query.wait
     results = await follower.next(query.limit)
     while not results and (left := deadline - time.monotonic()) > 0:
         if follower.caught_up:
-            await follower.pump.wait(left)
+            await follower.pump.wait(min(left, LOOK_AGAIN))
+        # Stopping: the page as it is now, for the client to ask again (of
+        # another instance), not a wait of up to a minute that uvicorn would
+        # sit out. The client gone: nobody to answer.
+        if stopping() or await request.is_disconnected():
+            break
         results = await follower.next(query.limit)
     body = {"results": [change_json(c) for c in results], "last_seq": follower.cursor}
     return Response(
