@@ -188,6 +188,10 @@ def test_unknown_method_is_a_400_problem(service: ServiceProcess) -> None:
         pytest.param("/v1/notes/" + "x" * 256, "document", id="document-name-too-long"),
         pytest.param("/v1/no%20tes/x", "collection", id="space-in-collection"),
         pytest.param("/v1/notes/a%00b", "document", id="nul-in-document"),
+        # Decoded before routing, an encoded '/' would be a separator: another resource.
+        pytest.param("/v1/notes/a%2Fb", "path", id="slash-in-document"),
+        pytest.param("/v1/notes/x%2fversions", "path", id="slash-before-versions"),
+        pytest.param("/v1/notes%2Fx", "path", id="slash-in-collection"),
     ],
 )
 def test_invalid_names_are_400(http: httpx.Client, path: str, parameter: str) -> None:

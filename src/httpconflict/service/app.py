@@ -58,6 +58,7 @@ from .config import ServiceConfig
 from .cors import Cors
 from .documents import ROUTES
 from .health import Health
+from .paths import EncodedSlashes
 from .purge import Purger
 
 if TYPE_CHECKING:
@@ -171,6 +172,7 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
         # Outside every other refusal (a 401 too), so that a page allowed to call can read it.
         middleware.append(Middleware(Cors, origins=config.cors_origins))
     middleware.append(Middleware(problems.ServerErrors))
+    middleware.append(Middleware(EncodedSlashes))
     if methods:
         # Outside the idempotency middleware: a key is scoped to the principal.
         middleware.append(Middleware(Authentication, tokens=tokens, jwt=_jwt_verifier(config)))
