@@ -208,6 +208,26 @@ def test_invalid_list_parameters_are_400(http: httpx.Client, query: str) -> None
     assert problem["parameter"] == "limit"
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "parameter"),
+    [
+        ("GET", "?limit=1&limit=2", "limit"),
+        ("GET", "?after=a&after=b", "after"),
+        ("GET", "/{id}/versions?before=1&before=2", "before"),
+        ("DELETE", "/{id}?purge=false&purge=true", "purge"),
+    ],
+)
+def test_a_parameter_given_twice_is_400(
+    http: httpx.Client, doc: tuple[str, str], method: str, path: str, parameter: str
+) -> None:
+    """One of two values would be a guess: 400 naming the parameter, and nothing is done."""
+    url, etag = doc
+    target = "/v1/notes" + path.replace("/{id}", url.removeprefix("/v1/notes"))
+    answer = http.request(method, target, headers={"If-Match": etag})
+    assert assert_problem(answer, 400, "invalid-parameter")["parameter"] == parameter
+    assert http.get(url).status_code == 200
+
+
 def test_invalid_versions_parameters_are_400(http: httpx.Client, doc: tuple[str, str]) -> None:
     """before= must be a positive integer."""
     url, _ = doc

@@ -26,6 +26,7 @@ from starlette.responses import Response
 
 from .. import InvalidParameter, NotFound
 from ..storage import DocumentStore
+from .requests import query_value
 
 #: The query parameter that asks a DELETE to purge.
 PURGE: Final = "purge"
@@ -44,7 +45,7 @@ async def purge_wanted(request: Request, store: DocumentStore, collection: str) 
 
 def purge_requested(request: Request) -> bool:
     """Whether the request asks for a purge (``?purge=true``); 400 for another value."""
-    raw = request.query_params.get(PURGE)
+    raw = query_value(request, PURGE)
     if raw is None:
         return False
     asked = _VALUES.get(raw)

@@ -42,7 +42,7 @@ from ..incidents import log_incident, new_incident
 from ..problem_types import INTERNAL_ERROR, PROBLEM_TYPE_BASE
 from ..storage import Document, DocumentStore, Listed, ListedVersion, Version
 from .caching import for_caller, not_modified
-from .requests import check_name, int_parameter
+from .requests import check_name, int_parameter, query_value
 
 MAX_PAGE: Final = 1000
 #: Bytes of bodies read from the database per statement: a batch ends with
@@ -72,7 +72,7 @@ async def list_documents(request: Request) -> Response:
     """One page of a collection's documents, ordered by id."""
     collection = check_name("collection", request.path_params["collection"])
     limit = int_parameter(request, "limit", default=100, low=1, high=MAX_PAGE)
-    after = request.query_params.get("after")
+    after = query_value(request, "after")
     store = _store(request)
     members = await store.page_members(collection, after=after, limit=limit)
     ids = [member.id for member in members]

@@ -63,6 +63,18 @@ def condition_fields(request: Request) -> dict[str, list[str]]:
     return _NO_FIELDS if lines is None else lines
 
 
+def query_value(request: Request, name: str) -> str | None:
+    """The query parameter's value, None when absent, 400 when given more than once.
+
+    Taking one of several (``limit=1&limit=2``) would be a guess at which
+    the client meant.
+    """
+    values = request.query_params.getlist(name)
+    if len(values) > 1:
+        raise InvalidParameter(f"{name} is given more than once: give it once", parameter=name)
+    return values[0] if values else None
+
+
 @overload
 def int_parameter(request: Request, name: str, *, default: int, low: int, high: int) -> int: ...
 @overload
@@ -73,7 +85,7 @@ def int_parameter(
     request: Request, name: str, *, default: int | None, low: int, high: int
 ) -> int | None:
     """An integer query parameter within [low, high], or `default` when absent."""
-    raw = request.query_params.get(name)
+    raw = query_value(request, name)
     if raw is None:
         return default
     # A text longer than `high` is written cannot be in range (and int()
