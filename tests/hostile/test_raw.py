@@ -165,3 +165,54 @@ def test_hostile_targets_are_4xx(watched: Watched, target: bytes) -> None:
     answers, _ = exchange(watched.service.url, [raw])
     assert 400 <= answers[0].status < 500, answers[0]
     assert answers[0].headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    "framing",
+    [
+        pytest.param(b"zz\r\n" + ORIGINAL + b"\r\n0\r\n\r\n", id="size-not-hex"),
+        pytest.param(b"-13\r\n" + ORIGINAL + b"\r\n0\r\n\r\n", id="negative-size"),
+        pytest.param(b"FFFFFFFFFFFFFFFFFF\r\n{}\r\n0\r\n\r\n", id="size-over-64-bits"),
+        pytest.param(b"13\r\n" + ORIGINAL + b"\r\nzz\r\n0\r\n\r\n", id="second-size-not-hex"),
+    ],
+)
+def test_malformed_chunked_body_is_a_400_at_once(watched: Watched, framing: bytes) -> None:
+    """A chunked body the parser refuses mid-way is a 400 problem at once, with nothing written.
+
+    The head had reached the app, which waited for the rest of the body:
+    the refusal answered nothing and stopped the body's clock, so the
+    request hung for as long as the client kept the connection open.
+    """
+    with watched.service.client() as http:
+        url, etag = create(http, f"r{uuid.uuid4().hex[:12]}")
+        before = snapshot(http, url)
+        key = (b"Idempotency-Key", uuid.uuid4().hex.encode())
+        hostile = request("PUT", url, [(b"If-Match", etag.encode()), JSON, CHUNKED, key], framing)
+        address = urlsplit(watched.service.url)
+        assert address.hostname is not None
+        assert address.port is not None
+        with socket.create_connection((address.hostname, address.port), timeout=3) as sock:
+            sock.sendall(hostile)
+            received = b""
+            try:
+                while chunk := sock.recv(65536):
+                    received += chunk
+            except TimeoutError:
+                pytest.fail(f"no answer within 3 s; received {received!r}")
+        head, _, body = received.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 400 "), received
+        assert b"content-type: application/problem+json" in head.lower(), received
+        assert b"HTTP parser refused" in body, body
+        assert snapshot(http, url) == before
+        # Nothing was recorded under the key: the whole request, sent again, is its first.
+        again = http.put(
+            url,
+            content=b'{"n":2}',
+            headers={
+                "content-type": "application/json",
+                "If-Match": etag,
+                "Idempotency-Key": key[1].decode(),
+            },
+        )
+        assert again.status_code == 200, again.text
+        assert "idempotent-replayed" not in again.headers

@@ -287,13 +287,7 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
             f"the request's body did not arrive whole within {timeout:g} s of its head",
             timeout=timeout,
         )
-        # The app, waiting for the body, learns that the client is gone and
-        # answers nothing; the access log records the answer given here.
-        scope: dict[str, Any] = cycle.scope  # type: ignore[assignment]  # keys of our own
-        scope[SERVER_ANSWER_KEY] = problem.status
-        scope[PROBLEM_SCOPE_KEY] = "request-timeout"
-        cycle.disconnected = True
-        cycle.message_event.set()
+        self._abandon_body(problem, "request-timeout")
         self._refuse(problem)
 
     # Refusals
@@ -302,14 +296,34 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
         self._refuse_malformed(msg)
 
     def _refuse_malformed(self, reason: str) -> None:
-        self._refuse(
-            ProblemDetails(
-                type="about:blank",
-                title="Bad Request",
-                status=400,
-                detail=f"the HTTP parser refused the request: {reason}",
-            )
+        problem = ProblemDetails(
+            type="about:blank",
+            title="Bad Request",
+            status=400,
+            detail=f"the HTTP parser refused the request: {reason}",
         )
+        cycle = self.cycle
+        if self._in_body and cycle is not None and not cycle.response_started:
+            # A body refused mid-way (a chunk size that is not one): the app
+            # is waiting for the rest, which will never be read.
+            self._abandon_body(problem, None)
+        self._refuse(problem)
+
+    def _abandon_body(self, problem: ProblemDetails, slug: str | None) -> None:
+        """Tell the app, waiting for the current request's body, that none will come.
+
+        It learns that the client is gone and answers nothing (nothing
+        written, no key recorded); `problem` is answered by `_refuse`, and
+        the access log records its status.
+        """
+        cycle = self.cycle
+        assert cycle is not None
+        scope: dict[str, Any] = cycle.scope  # type: ignore[assignment]  # keys of our own
+        scope[SERVER_ANSWER_KEY] = problem.status
+        if slug is not None:
+            scope[PROBLEM_SCOPE_KEY] = slug
+        cycle.disconnected = True
+        cycle.message_event.set()
 
     def _refuse(
         self, problem: ProblemDetails, headers: tuple[tuple[bytes, bytes], ...] = ()
