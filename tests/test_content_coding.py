@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from httpconflict._content_coding import (
+    accepts_coding,
     encoded_etag,
     identity_etags,
     not_modified_etag,
@@ -68,3 +69,25 @@ def test_a_304_names_the_tag_the_client_holds() -> None:
 def test_every_answer_varies_with_accept_encoding(lines: list[str], value: str) -> None:
     """One Vary, each name once, Accept-Encoding among them."""
     assert vary_with(lines) == value
+
+
+@pytest.mark.parametrize(
+    ("fields", "taken"),
+    [
+        pytest.param(["gzip"], True, id="named"),
+        pytest.param(["GZip"], True, id="rfc9110-12.5.3-names-case-insensitive"),
+        pytest.param(["x-gzip"], True, id="rfc9110-8.4.1.3-x-gzip-is-gzip"),
+        pytest.param(["gzip;q=0"], False, id="rfc9110-12.4.2-q0-not-acceptable"),
+        pytest.param(["gzip ; q=0.0"], False, id="q0-with-spaces"),
+        pytest.param(["*"], True, id="wildcard"),
+        pytest.param(["*, gzip;q=0"], False, id="named-weight-beats-wildcard"),
+        pytest.param(["*;q=0"], False, id="wildcard-refused"),
+        pytest.param(["identity", "gzip"], True, id="second-field-line"),
+        pytest.param(["gzipped"], False, id="a-longer-word"),
+        pytest.param([], False, id="no-field-codes-nothing"),
+        pytest.param(["gzip;q=abc"], True, id="malformed-weight-as-none"),
+    ],
+)
+def test_accepts_coding(fields: list[str], taken: bool) -> None:
+    """Accept-Encoding takes gzip when it (or "*") has a weight above 0."""
+    assert accepts_coding(fields, "gzip") is taken

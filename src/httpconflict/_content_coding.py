@@ -25,7 +25,7 @@ it must not use this (the service's tags are 22 characters of base64url).
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from ._errors import MalformedHeader
@@ -56,6 +56,44 @@ class IdentityTags:
 
     value: str | None
     coded: dict[str, str]
+
+
+def accepts_coding(fields: Iterable[str], coding: str) -> bool:
+    """Whether Accept-Encoding field lines `fields` take `coding` (RFC 9110 §12.5.3).
+
+    A coding is taken when the field names it, or else names "*", with a
+    weight above 0: "q=0" means "not acceptable", names are
+    case-insensitive, and "x-gzip" is gzip (§8.4.1.3: a recipient "SHOULD
+    consider 'x-gzip' to be equivalent to 'gzip'"). A field naming neither
+    takes nothing but identity here: a server that codes only what was
+    asked for cannot surprise a client that asked for nothing. A malformed
+    weight counts as none given (1).
+    """
+    coding = coding.lower()
+    aliases = {coding, "x-" + coding} if coding == "gzip" else {coding}
+    named: float | None = None
+    wildcard: float | None = None
+    for line in fields:
+        for element in line.split(","):
+            name, *params = (part.strip(" \t") for part in element.split(";"))
+            name = name.lower()
+            if name in aliases:
+                named = max(named or 0.0, _weight(params))
+            elif name == "*":
+                wildcard = max(wildcard or 0.0, _weight(params))
+    weight = named if named is not None else wildcard
+    return weight is not None and weight > 0
+
+
+def _weight(params: list[str]) -> float:
+    for param in params:
+        name, _, value = param.partition("=")
+        if name.strip(" \t").lower() == "q":
+            try:
+                return float(value.strip(" \t"))
+            except ValueError:
+                return 1.0
+    return 1.0
 
 
 def identity_etags(value: str, codings: Collection[str]) -> IdentityTags:

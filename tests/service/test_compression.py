@@ -9,6 +9,7 @@ says Vary: Accept-Encoding, 304s included.
 from __future__ import annotations
 
 import gzip
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -151,3 +152,34 @@ def test_the_client_updates_a_large_document_read_gzip_coded(
             stored = client.update(url, lambda doc: {**doc, "n": doc["n"] + 1})
     assert stored.attempts == 1
     assert http.get(url).json()["n"] == 3
+
+
+@pytest.mark.parametrize(
+    ("accept_encoding", "coded"),
+    [
+        pytest.param("gzip;q=0", False, id="gzip-refused-by-q0"),
+        pytest.param("gzip; q=0.000", False, id="gzip-refused-by-q0.000"),
+        pytest.param("gzip;q=0, identity", False, id="gzip-refused-identity-asked"),
+        pytest.param("*, gzip;q=0", False, id="wildcard-but-gzip-refused"),
+        pytest.param("br, gzip;Q=0", False, id="gzip-refused-upper-q"),
+        pytest.param("GZIP", True, id="gzip-in-capitals"),
+        pytest.param("x-gzip", True, id="x-gzip-is-gzip"),
+        pytest.param("identity;q=0.5, gzip;q=0.1", True, id="gzip-any-positive-q"),
+        pytest.param("br, *", True, id="wildcard"),
+        pytest.param("*;q=0", False, id="wildcard-refused"),
+        pytest.param("gzipped, xgzip", False, id="words-holding-gzip"),
+    ],
+)
+def test_accept_encoding_weights_decide_the_coding(
+    service: ServiceProcess, http: httpx.Client, accept_encoding: str, coded: bool
+) -> None:
+    """gzip only where Accept-Encoding gives it a weight above 0 (RFC 9110 §12.5.3), any case.
+
+    "q=0" means "not acceptable": the word gzip anywhere in the field got a
+    gzip body (and a "-gzip" tag) that such a client cannot read.
+    """
+    url = create(http, f"weights-{uuid.uuid4().hex}", LARGE)
+    answer = raw_get(service, url, {"Accept-Encoding": accept_encoding})
+    assert answer.headers.get("content-encoding") == ("gzip" if coded else None), answer.headers
+    assert answer.headers["etag"].endswith('-gzip"') is coded
+    assert answer.headers["vary"] == "Accept-Encoding"

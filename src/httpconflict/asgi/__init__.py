@@ -18,6 +18,8 @@
 - `CodedETagMiddleware` (coded_etags.py): around a compression middleware,
   a coded answer gets its own strong ETag, and If-Match / If-None-Match
   read it back as the plain one; Vary: Accept-Encoding on every answer.
+  `accepts_coding` tells the compression layer whether Accept-Encoding
+  takes a coding (its weights, "*", any case).
 - `DateMiddleware` (dates.py): every answer's Date stamped as it starts, and
   its Last-Modified never later (a server's own Date may lag by a second).
 """
@@ -28,7 +30,7 @@ from .._idempotency_policy import (
     IdempotencyPolicy,
     authorization_principal,
 )
-from .coded_etags import CodedETagMiddleware
+from .coded_etags import CodedETagMiddleware, accepts_coding
 from .conditional import NOT_MODIFIED_HEADERS, ConditionalMiddleware
 from .dates import DateMiddleware
 from .idempotency import CLAIM_SCOPE_KEY, ActiveClaim, IdempotencyMiddleware, PolicyChoice
@@ -59,6 +61,7 @@ __all__ = [
     "Receive",
     "Scope",
     "Send",
+    "accepts_coding",
     "authorization_principal",
     "problem_headers",
     "send_error",

@@ -17,10 +17,17 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 
-from .._content_coding import encoded_etag, identity_etags, not_modified_etag, vary_with
+from .._content_coding import (
+    accepts_coding,
+    encoded_etag,
+    identity_etags,
+    not_modified_etag,
+    vary_with,
+)
 from .types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["CodedETagMiddleware"]
+# accepts_coding: for the compression layer in front, which decides whether to code at all.
+__all__ = ["CodedETagMiddleware", "accepts_coding"]
 
 _PRECONDITIONS = (b"if-match", b"if-none-match")
 _VARY = (b"vary", vary_with([]).encode("latin-1"))

@@ -1,28 +1,49 @@
-"""Starlette's GZipMiddleware, entered only by a request that takes gzip.
+"""Starlette's gzip coding, for exactly the requests whose Accept-Encoding takes gzip.
 
-For any other request Starlette's middleware still wraps the answer (its
-identity responder holds the start of every answer back, parses its
-headers and adds Vary, which `AnswerFields` adds to every answer
-anyway): about 8 µs a request for nothing. The test for "takes gzip" is
-Starlette's own (the word in Accept-Encoding), so every request that
-could get a gzip answer still goes through it.
+Whether a request takes gzip is the core's decision (`accepts_coding`,
+RFC 9110 §12.5.3): Starlette's own test is the word "gzip" anywhere in the
+first Accept-Encoding line, which sent a gzip body to ``gzip;q=0`` ("not
+acceptable") and a plain one to ``GZIP``. A request that does not take it
+skips Starlette's middleware altogether (its identity responder holds the
+start of every answer back to add Vary, which `AnswerFields` adds to every
+answer anyway: about 8 µs a request for nothing); one that does is handed
+straight to its gzip responder. Most requests name no coding, or "gzip"
+without a weight: the bytes test keeps them from parsing anything twice.
 """
 
 from __future__ import annotations
 
-from starlette.middleware.gzip import GZipMiddleware
+from starlette.middleware.gzip import GZipMiddleware, GZipResponder
 from starlette.types import Receive, Scope, Send
+
+from ..asgi import accepts_coding
 
 __all__ = ["Compression"]
 
 
 class Compression(GZipMiddleware):
-    """`GZipMiddleware`, skipped for a request whose Accept-Encoding does not name gzip."""
+    """`GZipMiddleware`, entered only by a request whose Accept-Encoding takes gzip."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not any(
-            name == b"accept-encoding" and b"gzip" in value for name, value in scope["headers"]
-        ):
+        if scope["type"] != "http" or not _takes_gzip(scope["headers"]):
             await self.app(scope, receive, send)
             return
-        await super().__call__(scope, receive, send)
+        responder = GZipResponder(
+            self.app,
+            self.minimum_size,
+            compresslevel=self.compresslevel,
+            thread_minimum_size=self.thread_minimum_size,
+            exclude_content_types=self.exclude_content_types,
+        )
+        await responder(scope, receive, send)
+
+
+def _takes_gzip(headers: list[tuple[bytes, bytes]]) -> bool:
+    lines = [value for name, value in headers if name == b"accept-encoding"]
+    if not lines:
+        return False
+    if len(lines) == 1 and lines[0] == b"gzip":
+        return True
+    if not any(b"gzip" in line.lower() or b"*" in line for line in lines):
+        return False
+    return accepts_coding((line.decode("latin-1") for line in lines), "gzip")
