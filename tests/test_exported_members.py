@@ -119,6 +119,7 @@ EXPECTED = [
     "rebase",
     "rebase_fields",
     "refusal",
+    "require_identity_coding",
     "require_media_type",
     "run_patch",
     "run_write",

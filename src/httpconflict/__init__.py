@@ -60,6 +60,7 @@ from ._media import (
     parse_json_object,
     parse_media_type,
     parse_stored_document,
+    require_identity_coding,
     require_media_type,
 )
 from ._merge3 import Conflict, MergeResult, merge3
@@ -200,6 +201,7 @@ __all__ = [
     "rebase",
     "rebase_fields",
     "refusal",
+    "require_identity_coding",
     "require_media_type",
     "run_patch",
     "run_write",

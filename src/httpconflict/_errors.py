@@ -61,6 +61,9 @@ def problem_headers(error: ProblemError) -> dict[str, str]:
     retry_after = error.problem.extensions.get("retry_after")
     if isinstance(retry_after, int) and not isinstance(retry_after, bool):
         return {"Retry-After": str(retry_after)}
+    if isinstance(error, UnsupportedMediaType) and error.accept_encoding:
+        # §12.5.3: a 415 for a content coding names the codings taken.
+        return {"Accept-Encoding": ", ".join(error.accept_encoding)}
     return {}
 
 
@@ -151,9 +154,16 @@ class UnsupportedMediaType(ProblemError):
 
     problem_type = _problem.UNSUPPORTED_MEDIA_TYPE
 
-    def __init__(self, detail: str, *, accept: Iterable[str]) -> None:
+    def __init__(
+        self, detail: str, *, accept: Iterable[str], accept_encoding: Iterable[str] = ()
+    ) -> None:
         self.accept = tuple(accept)
-        super().__init__(detail, accept=list(self.accept))
+        self.accept_encoding = tuple(accept_encoding)
+        if self.accept_encoding:
+            # Refused for its content coding, not its media type.
+            super().__init__(detail, accept_encoding=list(self.accept_encoding))
+        else:
+            super().__init__(detail, accept=list(self.accept))
 
 
 class ContentTooLarge(ProblemError):

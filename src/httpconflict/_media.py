@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from typing import Any, Final
 
 from ._errors import (
@@ -74,6 +74,31 @@ def require_media_type(content_type: str | None, accept: Collection[str]) -> str
             accept=accept,
         )
     return essence
+
+
+def require_identity_coding(content_encoding: Iterable[str]) -> None:
+    """Raise 415 unless the request's Content-Encoding lines name no coding but identity.
+
+    A body is read as it came: a coded one (gzip) is other bytes than the
+    document, and taking it as plain stores what the client did not send.
+    RFC 9110 §12.5.3: a server that refuses a request's content coding
+    answers 415 and "SHOULD include an Accept-Encoding header field in the
+    response" naming the codings it takes (`accept_encoding`).
+    """
+    codings = [
+        element.strip(" \t")
+        for line in content_encoding
+        for element in line.split(",")
+        if element.strip(" \t")
+    ]
+    refused = [coding for coding in codings if coding.lower() != "identity"]
+    if refused:
+        raise UnsupportedMediaType(
+            f"Content-Encoding {', '.join(refused)!r} is not accepted: send the body as it is, "
+            "with no content coding",
+            accept=(),
+            accept_encoding=("identity",),
+        )
 
 
 def parse_json_object(body: bytes, limits: JsonLimits = DEFAULT_LIMITS) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import socket
 import uuid
 from collections.abc import Iterator
@@ -240,3 +241,60 @@ def test_every_error_in_this_module_was_a_problem(service: ServiceProcess) -> No
     """The access log of the server records a problem type for every 4xx it sent."""
     untyped = [r for r in service.access_log() if r["status"] >= 400 and not r["problem"]]
     assert untyped == []
+
+
+@pytest.mark.parametrize(
+    ("coding", "body"),
+    [
+        pytest.param("gzip", gzip.compress(b'{"n": 2}'), id="gzip"),
+        pytest.param("br", b'{"n": 2}', id="br-on-plain-bytes"),
+        pytest.param("identity, gzip", gzip.compress(b'{"n": 2}'), id="gzip-after-identity"),
+    ],
+)
+@pytest.mark.parametrize(
+    ("method", "content_type"),
+    [
+        ("PUT", "application/json"),
+        ("PATCH", "application/merge-patch+json"),
+        ("POST", "application/json"),
+    ],
+)
+def test_a_content_coded_body_is_415(
+    http: httpx.Client,
+    doc: tuple[str, str],
+    coding: str,
+    body: bytes,
+    method: str,
+    content_type: str,
+) -> None:
+    """A body sent with a Content-Encoding is 415 saying so, with Accept-Encoding: identity.
+
+    RFC 9110 §12.5.3: a server refusing a request's content coding answers
+    415 and lists the codings it takes. The field was ignored: a gzip body
+    was a 400 "not UTF-8", and bytes labelled br were stored as if plain.
+    """
+    url, etag = doc
+    target = url.rsplit("/", 1)[0] if method == "POST" else url
+    response = http.request(
+        method,
+        target,
+        content=body,
+        headers={"content-type": content_type, "content-encoding": coding, "If-Match": etag},
+    )
+    problem = assert_problem(response, 415)
+    assert "Content-Encoding" in problem["detail"], problem
+    assert response.headers["accept-encoding"] == "identity"
+    assert_unchanged(http, url, etag)
+
+
+def test_an_identity_content_encoding_is_no_coding(
+    http: httpx.Client, doc: tuple[str, str]
+) -> None:
+    """Content-Encoding: identity (any case) names no coding: the body is taken as it is."""
+    url, etag = doc
+    response = http.put(
+        url,
+        content=b'{"n": 3}',
+        headers={**JSON, "content-encoding": "Identity", "If-Match": etag},
+    )
+    assert response.status_code == 200, response.text

@@ -12,6 +12,7 @@ from .. import (
     ContentTooLarge,
     InvalidParameter,
     parse_json_object,
+    require_identity_coding,
     require_media_type,
 )
 
@@ -99,7 +100,7 @@ def int_parameter(
 
 
 async def read_body(request: Request, max_bytes: int) -> bytes:
-    """The whole body, refused with 413 as soon as it exceeds `max_bytes`.
+    """The whole body, refused with 413 as soon as it exceeds `max_bytes`, 415 when coded.
 
     A body whose client went away before its end is never returned:
     ``request.stream()`` raises Starlette's `ClientDisconnect` on the
@@ -107,6 +108,7 @@ async def read_body(request: Request, max_bytes: int) -> bytes:
     handler `httpconflict.starlette.install` registers answers nothing (the
     access log says 499).
     """
+    require_identity_coding(request.headers.getlist("content-encoding"))
     declared = request.headers.get("content-length")
     if (
         declared is not None
