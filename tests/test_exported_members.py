@@ -363,6 +363,7 @@ MODULES: dict[str, list[str]] = {
         "ChangeBounds",
         "ChangeFeed",
         "ChangesRead",
+        "CollectionSettings",
         "CompletionFor",
         "Document",
         "DocumentStore",

@@ -6,7 +6,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from httpconflict import Conditions, Decision, ETag, MalformedHeader, Validators, evaluate
+from httpconflict import (
+    Conditions,
+    Decision,
+    ETag,
+    MalformedHeader,
+    Validators,
+    evaluate,
+    precondition_failed,
+)
 
 T0 = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
 BEFORE = "Thu, 01 Jan 2026 11:00:00 GMT"
@@ -253,3 +261,26 @@ def test_a_list_of_dates_is_malformed() -> None:
     """rfc9110-13.1.4: several If-Unmodified-Since lines are not one date."""
     with pytest.raises(MalformedHeader):
         Conditions.from_headers({"If-Unmodified-Since": [AT, AT]})
+
+
+@pytest.mark.parametrize(
+    ("headers", "detail"),
+    [
+        ({"if-none-match": "*"}, "the resource exists (If-None-Match: *)"),
+        ({"if-none-match": '"a"'}, 'its current ETag, "a", is one that If-None-Match names'),
+        ({"if-match": '"a"', "if-none-match": "*"}, "the resource exists (If-None-Match: *)"),
+        (
+            {"if-match": '"b"', "if-none-match": "*"},
+            'the resource has changed: its current ETag is "a"',
+        ),
+    ],
+)
+def test_a_412_names_the_field_that_failed(headers: dict[str, str], detail: str) -> None:
+    """If-Match is checked first: the 412 blames If-None-Match only when If-Match held."""
+    current = Validators(etag=ETag("a"))
+    conditions = Conditions.from_headers(headers)
+    assert evaluate("PUT", conditions, current) is Decision.PRECONDITION_FAILED
+    refusal = precondition_failed(current, conditions)
+    assert refusal.problem.detail is not None
+    assert refusal.problem.detail.startswith(detail)
+    assert refusal.problem.extensions["current_etag"] == '"a"'

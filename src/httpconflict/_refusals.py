@@ -62,6 +62,14 @@ def precondition_failed(
             "that ETag in If-Match, or retry a moment later with the Last-Modified you read",
             current_etag=etag,
         )
+    if current is not None and conditions is not None and _none_match_failed(current, conditions):
+        assert conditions.if_none_match is not None
+        detail = (
+            "the resource exists (If-None-Match: *)"
+            if conditions.if_none_match.any
+            else f"its current ETag, {etag}, is one that If-None-Match names"
+        )
+        return PreconditionFailed(detail, current_etag=etag)
     if current is None:
         detail = "the resource does not exist (If-Match needs a current version)"
     elif etag is None:
@@ -75,6 +83,18 @@ def precondition_failed(
             "GET it, re-apply your change and retry with that ETag in If-Match"
         )
     return PreconditionFailed(detail, current_etag=etag)
+
+
+def _none_match_failed(current: Validators, conditions: Conditions) -> bool:
+    """Whether If-None-Match is what failed: If-Match, checked first, held or was absent."""
+    if conditions.if_none_match is None:
+        return False
+    if_match = conditions.if_match
+    return (
+        if_match is None
+        or if_match.any
+        or (current.etag is not None and if_match.strong_match(current.etag))
+    )
 
 
 def precondition_required() -> PreconditionRequired:

@@ -8,6 +8,12 @@ the fields (`ConstraintViolated`). ``access`` (optional; left out, the
 collection has no rules of its own) grants rights on the collection on top
 of the service's grants (see `_access`). Changing either needs the admin
 right; the rules are shown to admins only.
+
+The settings have an ETag (of the JSON an admin reads), and a ``PUT`` with
+If-Match or If-None-Match is checked against the settings in force inside
+the store's transaction that replaces them (`replace_settings`): two admins
+editing from what they read cannot both win, the later is a 412 naming the
+current ETag. A ``PUT`` with no precondition replaces them as before.
 """
 
 from __future__ import annotations
@@ -19,13 +25,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .. import InvalidDocument
+from .. import Decision, ETag, InvalidDocument, Validators, evaluate, precondition_failed
 from ..access import AccessRules, Right
-from ..storage import DocumentStore, UniqueKey, format_unique_keys, parse_unique_keys
+from ..storage import CollectionSettings, DocumentStore, format_unique_keys, parse_unique_keys
 from .authorization import held_right
+from .caching import not_modified
 from .config import ServiceConfig
 from .problems import MethodNotAllowed
-from .requests import check_name, read_document
+from .requests import JSON, check_name, conditions, read_document
 
 SETTINGS: Final = "/v1/_collections/{collection}"
 #: Every delete in the collection purges the document's history (see `erasure`).
@@ -45,12 +52,13 @@ def _collection(request: Request) -> str:
 async def get_settings(request: Request) -> Response:
     """The collection's settings; one never declared has no unique keys (and no rules)."""
     collection = _collection(request)
-    store = _store(request)
-    keys = await store.unique_keys(collection)
-    purge = await store.purges_on_delete(collection)
-    if held_right(request.scope) < Right.ADMIN:
-        return _declaration(collection, keys, purge=purge)
-    return _declaration(collection, keys, await store.access_rules(collection), purge=purge)
+    settings = await _store(request).collection_settings(collection)
+    admin = held_right(request.scope) >= Right.ADMIN
+    body = _declaration(collection, settings, show_access=admin)
+    headers = {"ETag": ETag.from_content(body).to_header()}
+    if (answer := not_modified(request, headers)) is not None:
+        return answer
+    return Response(body, media_type=JSON, headers=headers)
 
 
 async def put_settings(request: Request) -> Response:
@@ -77,31 +85,40 @@ async def put_settings(request: Request) -> Response:
         raise InvalidDocument(
             '"purge_on_delete" is true or false (left out: false)', member=PURGE_ON_DELETE
         )
-    store = _store(request)
+    when = conditions(request)
+
+    def check(current: CollectionSettings) -> None:
+        # Under the lock every replacement holds: no other one comes between.
+        validators = Validators(etag=ETag.from_content(_declaration(collection, current)))
+        if evaluate("PUT", when, validators) is Decision.PRECONDITION_FAILED:
+            raise precondition_failed(validators, when)
+
     # Rules checked before anything is written: a bad one changes nothing.
-    declared = await store.declare_unique(collection, keys)
-    await store.set_access_rules(collection, rules)
-    await store.set_purge_on_delete(collection, purge)
-    return _declaration(collection, declared, rules, purge=purge)
+    wanted = CollectionSettings(keys, rules, purge)
+    stored = await _store(request).replace_settings(
+        collection, wanted, check=check if when.present else None
+    )
+    body = _declaration(collection, stored)
+    headers = {"ETag": ETag.from_content(body).to_header()}
+    return Response(body, media_type=JSON, headers=headers)
 
 
 def _declaration(
-    collection: str,
-    keys: tuple[UniqueKey, ...],
-    access: AccessRules | None = None,
-    *,
-    purge: bool = False,
-) -> Response:
+    collection: str, settings: CollectionSettings, *, show_access: bool = True
+) -> bytes:
     """The settings' JSON, as PUT takes it; `access` and `purge_on_delete` only when set.
 
     `access` is left out when there are none, or none to show.
     """
-    body: dict[str, object] = {"collection": collection, "unique": format_unique_keys(keys)}
-    if access is not None:
-        body["access"] = access.to_json()
-    if purge:
+    body: dict[str, object] = {
+        "collection": collection,
+        "unique": format_unique_keys(settings.unique),
+    }
+    if settings.access is not None and show_access:
+        body["access"] = settings.access.to_json()
+    if settings.purge_on_delete:
         body[PURGE_ON_DELETE] = True
-    return Response(json.dumps(body, separators=(",", ":")), media_type="application/json")
+    return json.dumps(body, separators=(",", ":")).encode()
 
 
 ROUTES: Final = [

@@ -275,8 +275,13 @@ _SETTINGS: Final = {
     },
     "additionalProperties": False,
 }
+_SETTINGS_ETAG: Final = {
+    "description": "Strong entity-tag of the settings (as an admin reads them): If-Match takes it.",
+    **_HEADER_SCHEMA,
+}
 _SETTINGS_ANSWER: Final = {
     "description": "The declaration in force (no unique keys if never declared).",
+    "headers": {"ETag": _SETTINGS_ETAG},
     "content": {
         "application/json": {
             "schema": {
@@ -516,7 +521,16 @@ PATHS: Final[dict[str, Any]] = {
         "get": _operation(
             "get_collection_settings",
             "A collection's unique keys",
-            {"200": _SETTINGS_ANSWER, **_problems(400)},
+            {
+                "200": _SETTINGS_ANSWER,
+                "304": {
+                    "description": "Not modified: If-None-Match names the settings' ETag.",
+                    "headers": {"ETag": _SETTINGS_ETAG},
+                },
+                **_problems(400),
+                "412": _problem("If-Match does not name the settings in force."),
+            },
+            parameters=[IF_NONE_MATCH, IF_MATCH],
             tags=["collections"],
         ),
         "put": _operation(
@@ -529,11 +543,17 @@ PATHS: Final[dict[str, Any]] = {
                     "Stored documents already share a value of a new key "
                     "(`conflicts` names its fields); nothing changed."
                 ),
+                "412": _problem(
+                    "If-Match does not name the settings in force (another admin changed "
+                    "them: `current_etag`), or If-None-Match names them (`*`: settings always "
+                    "exist); nothing changed."
+                ),
                 "422": _problem(
                     "Not a declaration: another member than `unique`, a name that is not "
                     "a field name, too many keys or fields, a key twice."
                 ),
             },
+            parameters=[IF_MATCH, IF_NONE_MATCH],
             requestBody={"required": True, "content": {"application/json": {"schema": _SETTINGS}}},
             tags=["collections"],
         ),

@@ -26,6 +26,7 @@ from typing import Final
 from ._changes import Change, ChangeBounds, ChangeFeed, ChangesRead
 from ._documents import (
     DEFAULT_HISTORY,
+    CollectionSettings,
     CompletionFor,
     Document,
     DocumentStore,
@@ -45,6 +46,7 @@ __all__ = [
     "ChangeBounds",
     "ChangeFeed",
     "ChangesRead",
+    "CollectionSettings",
     "CompletionFor",
     "Document",
     "DocumentStore",

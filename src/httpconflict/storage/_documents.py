@@ -54,6 +54,15 @@ CompletionFor: TypeAlias = "Callable[[WriteResult], Completion]"
 
 
 @dataclass(frozen=True, slots=True)
+class CollectionSettings:
+    """A collection's settings as a whole: unique keys, own access rules, purging deletes."""
+
+    unique: tuple[UniqueKey, ...] = ()
+    access: AccessRules | None = None
+    purge_on_delete: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Document:
     """The current state of one document."""
 
@@ -253,6 +262,26 @@ class DocumentStore(Protocol):
 
     async def set_access_rules(self, collection: str, rules: AccessRules | None) -> None:
         """Make `rules` the collection's own access rules (None: it has none)."""
+
+    async def collection_settings(self, collection: str) -> CollectionSettings:
+        """The collection's unique keys, access rules and purge setting, read at once."""
+
+    async def replace_settings(
+        self,
+        collection: str,
+        settings: CollectionSettings,
+        *,
+        check: Callable[[CollectionSettings], None] | None = None,
+    ) -> CollectionSettings:
+        """Make `settings` the collection's settings as a whole, in one transaction.
+
+        `check` is called first with the settings in force, under the lock
+        every replacement holds to its end: what it raises refuses the
+        replacement and nothing changes (a precondition that no other
+        replacement can come between). Otherwise as `declare_unique`,
+        `set_access_rules` and `set_purge_on_delete` in one; returns the
+        settings now in force.
+        """
 
     def notify_writes(self, listener: Callable[[], None]) -> None:
         """Call `listener` after each write this store object commits (a feed wakes at once)."""

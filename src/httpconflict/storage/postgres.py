@@ -30,6 +30,7 @@ except ModuleNotFoundError as error:
 
     raise missing_extra(error, "postgres", __name__) from None
 
+import dataclasses
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -51,6 +52,7 @@ from . import _pg_changes as changes
 from ._changes import ChangeBounds, ChangeFeed, ChangesRead
 from ._documents import (
     DEFAULT_HISTORY,
+    CollectionSettings,
     CompletionFor,
     Document,
     Listed,
@@ -410,6 +412,29 @@ class PostgresDocumentStore(WriteListeners):
     async def declare_unique(
         self, collection: str, keys: Sequence[UniqueKey]
     ) -> tuple[UniqueKey, ...]:
+        settings = await self._replace(collection, keys, None)
+        return settings.unique
+
+    async def collection_settings(self, collection: str) -> CollectionSettings:
+        async with _answered(), connection(await self.pool()) as conn, conn.transaction():
+            return await _settings(conn, collection)
+
+    async def replace_settings(
+        self,
+        collection: str,
+        settings: CollectionSettings,
+        *,
+        check: Callable[[CollectionSettings], None] | None = None,
+    ) -> CollectionSettings:
+        return await self._replace(collection, settings.unique, (settings, check))
+
+    async def _replace(
+        self,
+        collection: str,
+        keys: Sequence[UniqueKey],
+        whole: tuple[CollectionSettings, Callable[[CollectionSettings], None] | None] | None,
+    ) -> CollectionSettings:
+        """Declare `keys`; with `whole`, check and write the rest of the settings too, at once."""
         keys = parse_unique_keys([list(key) for key in keys])
         wanted = {index_name(collection, key): key for key in keys}
         try:
@@ -422,6 +447,8 @@ class PostgresDocumentStore(WriteListeners):
                 # SHARE mode and a drop in ACCESS EXCLUSIVE mode, and two
                 # declarations upgrading their locks in turn would deadlock.
                 await conn.execute("SELECT pg_advisory_xact_lock(hashtext('httpconflict.unique'))")
+                if whole is not None and (check := whole[1]) is not None:
+                    check(await _settings(conn, collection))
                 current = await conn.execute(
                     "SELECT index_name FROM unique_keys WHERE collection = %s", (collection,)
                 )
@@ -441,6 +468,10 @@ class PostgresDocumentStore(WriteListeners):
                             for position, (name, key) in enumerate(wanted.items())
                         ],
                     )
+                if whole is not None:
+                    settings = whole[0]
+                    await conn.execute(*_access_rules_sql(collection, settings.access))
+                    await conn.execute(*_purging_sql(collection, settings.purge_on_delete))
         except psycopg.IntegrityError as error:
             # Stored documents already share a value of a new key: its index
             # could not be built, and the whole declaration was rolled back.
@@ -449,7 +480,9 @@ class PostgresDocumentStore(WriteListeners):
                 raise
             raise violated from error
         self._indexes.update(wanted)
-        return keys
+        if whole is None:
+            return CollectionSettings(keys)
+        return dataclasses.replace(whole[0], unique=keys)
 
     async def unique_keys(self, collection: str) -> tuple[UniqueKey, ...]:
         rows = await self._all(
@@ -465,29 +498,14 @@ class PostgresDocumentStore(WriteListeners):
         return row is not None
 
     async def set_purge_on_delete(self, collection: str, purge: bool) -> None:
-        sql = (
-            "INSERT INTO purging_collections (collection) VALUES (%s) "
-            "ON CONFLICT DO NOTHING RETURNING 1"
-            if purge
-            else "DELETE FROM purging_collections WHERE collection = %s RETURNING 1"
-        )
-        await self._all(sql, (collection,))
+        await self._all(*_purging_sql(collection, purge))
 
     async def access_rules(self, collection: str) -> AccessRules | None:
         row = await self._one("SELECT rules FROM access_rules WHERE collection = %s", (collection,))
         return None if row is None else rules_from_text(row[0])
 
     async def set_access_rules(self, collection: str, rules: AccessRules | None) -> None:
-        if rules is None:
-            await self._all(
-                "DELETE FROM access_rules WHERE collection = %s RETURNING 1", (collection,)
-            )
-            return
-        await self._all(
-            "INSERT INTO access_rules (collection, rules) VALUES (%s, %s) "
-            "ON CONFLICT (collection) DO UPDATE SET rules = excluded.rules RETURNING 1",
-            (collection, json.dumps(rules.to_json())),
-        )
+        await self._all(*_access_rules_sql(collection, rules))
 
     def idempotency_store(self) -> PostgresIdempotencyStore:
         return PostgresIdempotencyStore(
@@ -699,6 +717,41 @@ def _index_ddl(name: str, collection: str, key: UniqueKey) -> sql.Composed:
     return sql.SQL(
         "CREATE UNIQUE INDEX IF NOT EXISTS {} ON documents ({}) WHERE collection = {}"
     ).format(sql.Identifier(name), columns, sql.Literal(collection))
+
+
+def _purging_sql(collection: str, purge: bool) -> tuple[str, tuple[str]]:
+    if purge:
+        return (
+            "INSERT INTO purging_collections (collection) VALUES (%s) "
+            "ON CONFLICT DO NOTHING RETURNING 1",
+            (collection,),
+        )
+    return "DELETE FROM purging_collections WHERE collection = %s RETURNING 1", (collection,)
+
+
+def _access_rules_sql(collection: str, rules: AccessRules | None) -> tuple[str, tuple[str, ...]]:
+    if rules is None:
+        return "DELETE FROM access_rules WHERE collection = %s RETURNING 1", (collection,)
+    return (
+        "INSERT INTO access_rules (collection, rules) VALUES (%s, %s) "
+        "ON CONFLICT (collection) DO UPDATE SET rules = excluded.rules RETURNING 1",
+        (collection, json.dumps(rules.to_json())),
+    )
+
+
+async def _settings(conn: AsyncConnection[TupleRow], collection: str) -> CollectionSettings:
+    keys = await conn.execute(
+        "SELECT fields FROM unique_keys WHERE collection = %s ORDER BY position", (collection,)
+    )
+    unique = tuple(tuple(fields) for (fields,) in await keys.fetchall())
+    rules = await (
+        await conn.execute("SELECT rules FROM access_rules WHERE collection = %s", (collection,))
+    ).fetchone()
+    purging = await (
+        await conn.execute("SELECT 1 FROM purging_collections WHERE collection = %s", (collection,))
+    ).fetchone()
+    access = None if rules is None else rules_from_text(rules[0])
+    return CollectionSettings(unique, access, purging is not None)
 
 
 @asynccontextmanager

@@ -25,10 +25,11 @@ index backs which key.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -40,6 +41,7 @@ from . import _sqlite_changes as changes
 from ._changes import ChangeBounds, ChangeFeed, ChangesRead
 from ._documents import (
     DEFAULT_HISTORY,
+    CollectionSettings,
     CompletionFor,
     Document,
     Listed,
@@ -344,11 +346,35 @@ class SQLiteDocumentStore(WriteListeners):
     async def declare_unique(
         self, collection: str, keys: Sequence[UniqueKey]
     ) -> tuple[UniqueKey, ...]:
+        return (await self._replace(collection, keys, None)).unique
+
+    async def collection_settings(self, collection: str) -> CollectionSettings:
+        return await self._sql.run(lambda db: _settings(db, collection))
+
+    async def replace_settings(
+        self,
+        collection: str,
+        settings: CollectionSettings,
+        *,
+        check: Callable[[CollectionSettings], None] | None = None,
+    ) -> CollectionSettings:
+        return await self._replace(collection, settings.unique, (settings, check))
+
+    async def _replace(
+        self,
+        collection: str,
+        keys: Sequence[UniqueKey],
+        whole: tuple[CollectionSettings, Callable[[CollectionSettings], None] | None] | None,
+    ) -> CollectionSettings:
+        """Declare `keys`; with `whole`, check and write the rest of the settings too, at once."""
         keys = parse_unique_keys([list(key) for key in keys])
         wanted = {index_name(collection, key): key for key in keys}
 
         def declare(db: sqlite3.Connection) -> None:
+            # BEGIN IMMEDIATE: the check below reads what no other writer can change.
             with transaction(db):
+                if whole is not None and (check := whole[1]) is not None:
+                    check(_settings(db, collection))
                 rows = db.execute(
                     "SELECT index_name FROM unique_keys WHERE collection = ?", (collection,)
                 ).fetchall()
@@ -366,6 +392,9 @@ class SQLiteDocumentStore(WriteListeners):
                         for position, (name, key) in enumerate(wanted.items())
                     ],
                 )
+                if whole is not None:
+                    db.execute(*_access_rules_sql(collection, whole[0].access))
+                    db.execute(*_purging_sql(collection, whole[0].purge_on_delete))
 
         try:
             # Building an index reads the whole collection: not on the loop.
@@ -378,7 +407,9 @@ class SQLiteDocumentStore(WriteListeners):
                 raise
             raise violated from error
         self._indexes.update(wanted)
-        return keys
+        if whole is None:
+            return CollectionSettings(keys)
+        return dataclasses.replace(whole[0], unique=keys)
 
     async def unique_keys(self, collection: str) -> tuple[UniqueKey, ...]:
         rows = await self._sql.run(
@@ -398,12 +429,7 @@ class SQLiteDocumentStore(WriteListeners):
         return row is not None
 
     async def set_purge_on_delete(self, collection: str, purge: bool) -> None:
-        sql = (
-            "INSERT INTO purging_collections (collection) VALUES (?) ON CONFLICT DO NOTHING"
-            if purge
-            else "DELETE FROM purging_collections WHERE collection = ?"
-        )
-        await self._sql.run(lambda db: db.execute(sql, (collection,)))
+        await self._sql.run(lambda db: db.execute(*_purging_sql(collection, purge)))
 
     async def access_rules(self, collection: str) -> AccessRules | None:
         row = await self._sql.run(
@@ -414,16 +440,7 @@ class SQLiteDocumentStore(WriteListeners):
         return None if row is None else rules_from_text(row[0])
 
     async def set_access_rules(self, collection: str, rules: AccessRules | None) -> None:
-        args: tuple[str, ...] = (collection,)
-        if rules is None:
-            sql = "DELETE FROM access_rules WHERE collection = ?"
-        else:
-            sql = (
-                "INSERT INTO access_rules (collection, rules) VALUES (?, ?) "
-                "ON CONFLICT (collection) DO UPDATE SET rules = excluded.rules"
-            )
-            args = (collection, json.dumps(rules.to_json()))
-        await self._sql.run(lambda db: db.execute(sql, args))
+        await self._sql.run(lambda db: db.execute(*_access_rules_sql(collection, rules)))
 
     async def page_members(self, collection: str, *, after: str | None, limit: int) -> list[Listed]:
         return await self._sql.run(lambda db: _page_members(db, collection, after, limit))
@@ -657,3 +674,39 @@ def _etag_condition(guard: Guard) -> tuple[str, tuple[str, ...]]:
         return "0", ()
     tags = tuple(sorted(guard.etags))
     return f"etag IN ({', '.join('?' * len(tags))})", tags
+
+
+def _purging_sql(collection: str, purge: bool) -> tuple[str, tuple[str]]:
+    if purge:
+        return (
+            "INSERT INTO purging_collections (collection) VALUES (?) ON CONFLICT DO NOTHING",
+            (collection,),
+        )
+    return "DELETE FROM purging_collections WHERE collection = ?", (collection,)
+
+
+def _access_rules_sql(collection: str, rules: AccessRules | None) -> tuple[str, tuple[str, ...]]:
+    if rules is None:
+        return "DELETE FROM access_rules WHERE collection = ?", (collection,)
+    return (
+        "INSERT INTO access_rules (collection, rules) VALUES (?, ?) "
+        "ON CONFLICT (collection) DO UPDATE SET rules = excluded.rules",
+        (collection, json.dumps(rules.to_json())),
+    )
+
+
+def _settings(db: sqlite3.Connection, collection: str) -> CollectionSettings:
+    keys = db.execute(
+        "SELECT fields FROM unique_keys WHERE collection = ? ORDER BY position", (collection,)
+    ).fetchall()
+    rules = db.execute(
+        "SELECT rules FROM access_rules WHERE collection = ?", (collection,)
+    ).fetchone()
+    purging = db.execute(
+        "SELECT 1 FROM purging_collections WHERE collection = ?", (collection,)
+    ).fetchone()
+    return CollectionSettings(
+        tuple(tuple(json.loads(fields)) for (fields,) in keys),
+        None if rules is None else rules_from_text(rules[0]),
+        purging is not None,
+    )
