@@ -5,7 +5,7 @@ no new index entry; PostgreSQL makes one only when no indexed column
 changes and the page has room. The tombstone purge used to find old
 tombstones by an index on ``modified_us WHERE etag IS NULL``, two columns
 every write changes, so no write was HOT: each left a dead index entry
-and a dead row version on another page for vacuum. The counts are read
+and a dead row version for vacuum. The counts are read
 from ``pg_stat_user_tables`` once the store's connections have ended (a
 backend reports its counts when it exits).
 """
@@ -24,7 +24,9 @@ __all__ = ["anyio_backend"]
 
 pytestmark = pytest.mark.anyio
 
-WRITES = 300
+#: Few enough that every version fits the row's page even when pruning is held back
+#: (another test's open snapshot keeps dead versions): HOT then depends on the indexes alone.
+WRITES = 50
 # The documents table as it was made before deleted_us, with its old index.
 OLD_TABLE = """
 CREATE TABLE documents (
@@ -77,14 +79,10 @@ async def _write_often(url: str) -> None:
 
 
 async def test_writes_to_a_document_are_hot_updates(postgres_schema: str) -> None:
-    """Hundreds of writes to one document: nearly all HOT, the heap one page."""
+    """Fifty writes to one document: every one HOT."""
     await _write_often(postgres_schema)
     updates, hot = await _updates(postgres_schema)
-    # A page now and then is full when the update comes, before pruning.
-    assert hot >= 0.9 * updates, (hot, updates)
-    with psycopg.connect(postgres_schema) as conn:
-        size = conn.execute("SELECT pg_relation_size('documents')").fetchone()
-    assert size == (8192,)
+    assert hot == updates, (hot, updates)
 
 
 async def test_a_table_made_before_is_upgraded(postgres_schema: str) -> None:
