@@ -188,14 +188,14 @@ def test_sigterm_ends_a_long_poll_with_its_page(tmp_path: Path, workers: int) ->
 
         waiting = threading.Thread(target=poll)
         waiting.start()
-        service.wait_for_log(lambda r: r["path"] == "/healthz", timeout=1)
-        time.sleep(0.5)  # the poll is waiting
+        time.sleep(1.5)  # the poll is waiting (its arrival leaves no trace to wait for)
         started = time.monotonic()
         service.process.send_signal(signal.SIGTERM)
         service.process.wait(timeout=70)
         took = time.monotonic() - started
         waiting.join(timeout=10)
-    assert took < 5, f"the service took {took:.1f} s to stop"
+    # The poll's whole wait would be 60 s; the stop itself takes 1-3 s, more under load.
+    assert took < 10, f"the service took {took:.1f} s to stop"
     assert [(a.status_code, a.json()["results"]) for a in answers] == [(200, [])]
 
 
@@ -208,7 +208,7 @@ def test_a_long_poll_whose_client_left_ends(tmp_path: Path) -> None:
             sock.sendall(
                 b"GET /v1/c/_changes?since=now&wait=60 HTTP/1.1\r\nHost: " + host + b"\r\n\r\n"
             )
-            time.sleep(0.5)  # the poll is waiting
+            time.sleep(1.5)  # the poll is waiting
         left = time.monotonic()
         ended = service.wait_for_log(lambda r: r["path"] == "/v1/c/_changes", timeout=10)
         took = time.monotonic() - left
