@@ -216,3 +216,32 @@ def test_malformed_chunked_body_is_a_400_at_once(watched: Watched, framing: byte
         )
         assert again.status_code == 200, again.text
         assert "idempotent-replayed" not in again.headers
+
+
+@pytest.mark.parametrize(
+    "coding",
+    [
+        pytest.param(b"gzip, chunked", id="gzip-then-chunked"),
+        pytest.param(b"deflate,chunked", id="deflate-then-chunked"),
+        pytest.param(b"x-custom, chunked", id="unknown-then-chunked"),
+    ],
+)
+def test_a_transfer_coding_other_than_chunked_is_501(watched: Watched, coding: bytes) -> None:
+    """RFC 9112 §6.1: a transfer coding the server does not decode is 501, saying which.
+
+    The parser undoes only the chunked framing: the body under it would
+    reach the app still coded, and be refused for what it is not.
+    """
+    with watched.service.client() as http:
+        url, etag = create(http, f"t{uuid.uuid4().hex[:12]}")
+        before = snapshot(http, url)
+        hostile = request(
+            "PUT",
+            url,
+            [(b"If-Match", etag.encode()), JSON, (b"Transfer-Encoding", coding)],
+            chunked(ORIGINAL),
+        )
+        answers, _ = exchange(watched.service.url, [hostile])
+        assert_problem_answer(answers[0], 501)
+        assert b"chunked" in answers[0].body
+        assert snapshot(http, url) == before

@@ -202,6 +202,8 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
             )
         if self.url[:1] != b"/":
             self._host_from_target()
+        if coded := _transfer_codings(self.headers):
+            raise _Refusal(_coding_not_implemented(coded))
         super().on_headers_complete()
         self._in_body = True
 
@@ -380,6 +382,30 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
                 "%d connections open, the limit (--max-connections): new ones get 503",
                 self.limits.max_connections,
             )
+
+
+def _transfer_codings(headers: list[tuple[bytes, bytes]]) -> list[str]:
+    """The request's transfer codings but chunked (which the parser undoes) and identity."""
+    codings: list[str] = []
+    for name, value in headers:
+        if name == b"transfer-encoding":
+            for element in value.split(b","):
+                coding = element.strip(b" \t").lower()
+                if coding not in (b"", b"chunked", b"identity"):
+                    codings.append(coding.decode("latin-1"))
+    return codings
+
+
+def _coding_not_implemented(codings: list[str]) -> ProblemDetails:
+    # RFC 9112 §6.1: "A server that receives a request message with a transfer
+    # coding it does not understand SHOULD respond with 501 (Not Implemented)."
+    return ProblemDetails(
+        type="about:blank",
+        title="Not Implemented",
+        status=501,
+        detail=f"the request's Transfer-Encoding names {', '.join(codings)}, which this server "
+        "does not decode: send the body chunked or with a Content-Length, uncoded",
+    )
 
 
 def _too_large(limit: int) -> ProblemDetails:
