@@ -140,7 +140,7 @@ def _once(query: Mapping[str, str] | Iterable[tuple[str, str]]) -> dict[str, str
     found: dict[str, str] = {}
     for name, value in pairs:
         if name in found and name in _PARAMETERS:
-            raise InvalidParameter(f"{name} is given more than once: give it once", parameter=name)
+            raise InvalidParameter.given_twice(name)
         found[name] = value
     return found
 

@@ -148,6 +148,11 @@ class InvalidParameter(ProblemError, ValueError):
     def __init__(self, detail: str, *, parameter: str) -> None:
         super().__init__(detail, parameter=parameter)
 
+    @classmethod
+    def given_twice(cls, parameter: str) -> InvalidParameter:
+        """The 400 for a parameter given more than once: taking one would be a guess."""
+        return cls(f"{parameter} is given more than once: give it once", parameter=parameter)
+
 
 class UnsupportedMediaType(ProblemError):
     """The request's Content-Type is not accepted by the resource."""

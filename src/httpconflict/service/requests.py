@@ -65,14 +65,10 @@ def condition_fields(request: Request) -> dict[str, list[str]]:
 
 
 def query_value(request: Request, name: str) -> str | None:
-    """The query parameter's value, None when absent, 400 when given more than once.
-
-    Taking one of several (``limit=1&limit=2``) would be a guess at which
-    the client meant.
-    """
+    """The query parameter's value, None when absent, 400 when given more than once."""
     values = request.query_params.getlist(name)
     if len(values) > 1:
-        raise InvalidParameter(f"{name} is given more than once: give it once", parameter=name)
+        raise InvalidParameter.given_twice(name)
     return values[0] if values else None
 
 
