@@ -224,7 +224,10 @@ def test_the_same_key_on_another_document_is_422(http: httpx.Client) -> None:
 
 
 def test_required_keys(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """--idempotency-required: a POST without a key is a 400 problem and creates nothing."""
+    """--idempotency-required: a POST without a key is a 400 problem and creates nothing.
+
+    A collection's settings need none: their PUT is a replacement.
+    """
     db = str(tmp_path_factory.mktemp("req") / "req.db")
     with (
         start_service(db, tmp_path_factory.mktemp("log"), extra=("--idempotency-required",)) as svc,
@@ -234,6 +237,8 @@ def test_required_keys(tmp_path_factory: pytest.TempPathFactory) -> None:
         assert_problem(post(http, name, b"{}", None), 400, "idempotency-key-missing")
         assert documents(http, name) == []
         assert post(http, name, b"{}", '"k"').status_code == 201
+        settings = http.put(f"/v1/_collections/{name}", json={"unique": ["sku"]})
+        assert settings.status_code == 200, settings.text
 
 
 # -- 50 concurrent identical POSTs, on every store -------------------------------------------

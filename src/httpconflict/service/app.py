@@ -220,11 +220,12 @@ async def _open_or_later(store: DocumentStore | IdempotencyStore | TokenStore, w
 
 
 def _write_policy(config: ServiceConfig) -> Callable[[Scope], IdempotencyPolicy | None]:
-    """Idempotency-Key handling for every write to a document or a collection.
+    """Idempotency-Key handling for every write to a document, a collection or its settings.
 
-    POST /v1/{c} and PUT, PATCH and DELETE /v1/{c}/{id}: a client that lost
-    an answer retries with the same key and gets the answer recorded, never
-    a second write (nor a 412 for the write it made itself).
+    POST /v1/{c}, PUT, PATCH and DELETE /v1/{c}/{id}, and PUT
+    /v1/_collections/{c}: a client that lost an answer retries with the
+    same key and gets the answer recorded, never a second write (nor a 412
+    for the write it made itself).
     """
     posts = IdempotencyPolicy(
         methods=frozenset({"POST"}),
@@ -244,14 +245,26 @@ def _write_policy(config: ServiceConfig) -> Callable[[Scope], IdempotencyPolicy 
         principal=_key_scope,
     )
     writes = dataclasses.replace(posts, methods=frozenset({"PUT", "PATCH", "DELETE"}))
+    # A collection's settings: a replacement, the same whether made once or
+    # twice, so a key is never required; one given makes a retry of a PUT
+    # whose answer was lost replay it (not a 412 for the PUT's own write).
+    # Its answer is recorded after the settings' transaction, under a claim
+    # held while the PUT runs: a worker killed between the two leaves a
+    # claim whose lease ends, and the retry then runs the PUT again.
+    settings = dataclasses.replace(
+        posts, methods=frozenset({"PUT"}), required=False, transactional=False
+    )
     # Names starting with "_" are the service's own resources, not documents.
     collection = re.compile(r"/v1/[^_/][^/]*")
     document = re.compile(r"/v1/[^_/][^/]*/[^/]+")
+    declared = re.compile(r"/v1/_collections/[^/]+")
 
     def choose(scope: Scope) -> IdempotencyPolicy | None:
         path = scope["path"]
         if collection.fullmatch(path):
             return posts
+        if declared.fullmatch(path):
+            return settings
         return writes if document.fullmatch(path) else None
 
     return choose

@@ -166,6 +166,17 @@ IDEMPOTENCY_KEY: Final = _parameter(
     "most 255 characters. The answer is recorded in the write's own transaction.",
     {"type": "string", "minLength": 1, "maxLength": 257},
 )
+#: On a collection's settings: never required (a replacement is the same made twice).
+SETTINGS_IDEMPOTENCY_KEY: Final = _parameter(
+    "Idempotency-Key",
+    "header",
+    "A unique value per request, sent again unchanged when the PUT is retried: the retry "
+    "then gets the first answer (marked Idempotent-Replayed: true), not a 412 for its own "
+    "write. Optional even where writes to documents need one. The answer is recorded once "
+    "the settings are written, under a claim held meanwhile; a service stopped in between "
+    "runs the retry again once the claim's lease has ended.",
+    {"type": "string", "minLength": 1, "maxLength": 257},
+)
 PREFER: Final = _parameter(
     "Prefer",
     "header",
@@ -537,11 +548,16 @@ PATHS: Final[dict[str, Any]] = {
             "put_collection_settings",
             "Declare a collection's unique keys, replacing the previous declaration",
             {
-                "200": _SETTINGS_ANSWER,
+                "200": {
+                    **_SETTINGS_ANSWER,
+                    "headers": {"ETag": _SETTINGS_ETAG, **_REPLAYED},
+                },
                 **_problems(400, 413, 415, 503, 504),
                 "409": _problem(
                     "Stored documents already share a value of a new key "
-                    "(`conflicts` names its fields); nothing changed."
+                    "(`conflicts` names its fields); nothing changed"
+                    ", or a request with this Idempotency-Key is still being processed "
+                    "(retry after Retry-After)."
                 ),
                 "412": _problem(
                     "If-Match does not name the settings in force (another admin changed "
@@ -550,10 +566,11 @@ PATHS: Final[dict[str, Any]] = {
                 ),
                 "422": _problem(
                     "Not a declaration: another member than `unique`, a name that is not "
-                    "a field name, too many keys or fields, a key twice."
+                    "a field name, too many keys or fields, a key twice"
+                    ", or the Idempotency-Key named another request."
                 ),
             },
-            parameters=[IF_MATCH, IF_NONE_MATCH],
+            parameters=[IF_MATCH, IF_NONE_MATCH, SETTINGS_IDEMPOTENCY_KEY],
             requestBody={"required": True, "content": {"application/json": {"schema": _SETTINGS}}},
             tags=["collections"],
         ),
@@ -672,6 +689,8 @@ def _keyless(value: Any) -> Any:
 def _keyed(operation: dict[str, Any], *, required: bool) -> dict[str, Any]:
     parameters = []
     for parameter in operation.get("parameters", []):
+        if parameter is SETTINGS_IDEMPOTENCY_KEY and not required:
+            continue
         if parameter is IDEMPOTENCY_KEY:
             if not required:
                 continue
