@@ -1,6 +1,6 @@
 """npm packages the audit tests run as real servers, installed on demand and reused.
 
-Each is installed with ``npm install --prefix PREFIX`` into pytest's cache
+Each is installed with ``npm install --prefix PREFIX --ignore-scripts`` into pytest's cache
 directory (``.pytest_cache/d/NAME-VERSION``, or under
 $HTTPCONFLICT_NPM_PREFIX) the first time, and reused after; test workers
 running at once take turns (a lock file beside the prefix), so one
@@ -93,7 +93,14 @@ def _taking_turns(lock: Path) -> Iterator[None]:
 def _install(package: NpmPackage, prefix: Path, npm: str, wanted: str) -> None:
     if installed_version(prefix, package.name) != package.version:
         prefix.mkdir(parents=True, exist_ok=True)
-        command = [npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund", wanted]
+        # No install scripts: pouchdb-server's would build sqlite3 from source
+        # (its prebuilt binaries are not on the registry), minutes of compiling
+        # for a driver the in-memory server never loads; leveldown finds its
+        # prebuilt binary when loaded.
+        command = [
+            *(npm, "install", "--prefix", str(prefix)),
+            *("--no-audit", "--no-fund", "--ignore-scripts", wanted),
+        ]
         try:
             done = subprocess.run(
                 command,

@@ -18,7 +18,7 @@ from typing import Final
 from tests.audit.npm import NpmPackage, run_node
 
 POUCHDB_SERVER: Final = NpmPackage(
-    "pouchdb-server", "4.2.0", "bin/pouchdb-server", install_timeout=900
+    "pouchdb-server", "4.2.0", "bin/pouchdb-server", install_timeout=300
 )
 
 
