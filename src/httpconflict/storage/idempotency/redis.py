@@ -102,8 +102,15 @@ TIMEOUT: Final = 2.0
 #: How many epoch changes a claim follows before giving up (they come from other processes).
 _EPOCH_CHANGES: Final = 3
 _PREFIX: Final = "httpconflict:idempotency:"
+#: What redis-py lets through as it is when Redis closed a connection just
+#: before a command was written on it: uvloop's RuntimeError ("the handler
+#: is closed"), asyncio's TypeError or AttributeError on Python 3.12 and
+#: later (redis-py issue 4287), an OSError. Seen under CLIENT KILL.
+_TRANSPORT_CLOSED: Final = (RuntimeError, TypeError, AttributeError, OSError)
+#: A command that failed with one of these: Redis is failing (503).
+_FAILED: Final = (redis_errors.RedisError, *_TRANSPORT_CLOSED)
 #: Failures after which a command may still have been applied.
-_UNANSWERED: Final = (redis_errors.ConnectionError, redis_errors.TimeoutError)
+_UNANSWERED: Final = (redis_errors.ConnectionError, redis_errors.TimeoutError, *_TRANSPORT_CLOSED)
 
 log = logging.getLogger("httpconflict.idempotency")
 
@@ -215,7 +222,7 @@ class RedisIdempotencyStore:
     async def _call(self, awaitable: Any) -> Any:
         try:
             return await awaitable
-        except redis_errors.RedisError as error:
+        except _FAILED as error:
             what = "the idempotency-key store (Redis) does not answer"
             if not self._incidents:
                 raise Unavailable(what) from error
