@@ -113,6 +113,27 @@ def test_unreadable_input_exits_3(tmp_path: Path) -> None:
     assert "cannot write" in out.stderr
 
 
+def test_the_message_itself_as_the_argument(tmp_path: Path) -> None:
+    """A pasted message (text with spaces naming no file) is diagnosed; a missing path is not."""
+    message = 'ERROR: duplicate key value violates unique constraint "users_email_key"'
+    out = diagnose("--json", message)
+    assert out.returncode == OK, out.stderr
+    answer = json.loads(out.stdout)
+    assert answer["id"] == "postgresql-unique-violation"
+    assert answer["details"]["constraint"] == "users_email_key"
+    # A file with spaces in its name is still read as a file.
+    spaced = tmp_path / "my error.txt"
+    spaced.write_text(
+        "fatal: the object has been modified; please apply your changes to the "
+        "latest version and try again",
+        encoding="utf-8",
+    )
+    out = diagnose("--json", str(spaced))
+    assert json.loads(out.stdout)["id"] == "kubernetes-object-modified"
+    # A mistyped path (no spaces) stays an unreadable file, not a message.
+    assert diagnose(str(tmp_path / "eror.txt")).returncode == FAILED
+
+
 def test_bad_usage_exits_2() -> None:
     """An unknown option is a usage error: exit 2."""
     assert diagnose("--colour").returncode == USAGE

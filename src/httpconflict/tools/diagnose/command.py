@@ -24,7 +24,10 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         nargs="?",
         default="-",
         metavar="FILE",
-        help="the file to read; - (the default) reads standard input",
+        help=(
+            "the file to read, or the error message itself (quoted); "
+            "- (the default) reads standard input"
+        ),
     )
     parser.add_argument("--json", action="store_true", help="print the diagnosis as JSON")
     parser.add_argument(

@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _read(name: str) -> str:
-    """The input as text: a file, or stdin for ``-`` (UTF-8, or UTF-16 with a BOM)."""
+    """The input as text: a file, stdin for ``-`` (UTF-8, or UTF-16 with a BOM), or the message."""
     if name == "-":
         if sys.stdin.isatty():
             print(
@@ -58,11 +58,22 @@ def _read(name: str) -> str:
                 file=sys.stderr,
             )
         data = sys.stdin.buffer.read()
+    elif _is_a_message(name):
+        return name
     else:
         data = Path(name).read_bytes()
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return data.decode("utf-16", "replace")
     return data.decode("utf-8-sig", "replace")
+
+
+def _is_a_message(argument: str) -> bool:
+    """The argument is the error itself: it names no file, and has the spaces a message has.
+
+    A mistyped path (no space) stays a file that cannot be read (exit 3), so
+    a typo is not diagnosed as the text "eror.txt".
+    """
+    return any(c.isspace() for c in argument) and not Path(argument).exists()
 
 
 def _list(*, as_json: bool) -> int:
