@@ -3,8 +3,9 @@
 Frameworks look exception handlers up by class, and a driver's integrity
 errors have no common base outside the driver (MariaDB's CHECK failures
 are not even ``IntegrityError``s). The adapters register their handler for
-each installed driver's base ``DatabaseError``; the handler answers what
-`httpconflict.classify` recognises and re-raises everything else untouched.
+each installed driver's base ``DatabaseError`` (and SQLAlchemy's pool
+timeout); the handler answers what `httpconflict.classify` recognises, and
+a database outage (503), and re-raises everything else untouched.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ __all__ = [
 DATABASE_ERRORS: Final = (
     ("sqlite3", "DatabaseError"),
     ("sqlalchemy.exc", "DBAPIError"),
+    # Not a driver's error: SQLAlchemy's pool had no connection free in time (a 503).
+    ("sqlalchemy.exc", "TimeoutError"),
     ("django.db", "DatabaseError"),
     ("psycopg", "DatabaseError"),
     ("psycopg2", "DatabaseError"),

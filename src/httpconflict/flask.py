@@ -7,8 +7,10 @@
 
 `install` makes every error an ``application/problem+json`` answer:
 httpconflict's own errors (`ProblemError`: 400, 404, 412, 428, 503...),
-integrity errors of any installed driver (409/422 naming the fields; other
-database errors stay 500s), and Flask's HTTP errors (404, 405 with its
+integrity errors of any installed driver (409/422 naming the fields), a
+database that is down, restarting, out of connections or giving a lock up
+(503 with Retry-After; 504 for a write whose connection broke under it;
+other database errors stay 500s), and Flask's HTTP errors (404, 405 with its
 Allow header, 415, a body that is not JSON...). In views:
 
 - ``@conditional(validators)`` answers GET and HEAD with 304 when the
@@ -64,6 +66,7 @@ from ._httpdate import format_http_date
 from ._integrity import classify
 from ._integrity_policy import DEFAULT_POLICY, Completes, IntegrityPolicy
 from ._media import JSON, parse_json_object, require_media_type
+from ._outage import outage_error
 from ._patch import Patch
 from ._patch_flow import Base, PatchDecision, Snapshot, WriteDocument, patch_flow, run_patch
 from ._preconditions import SAFE_METHODS, Conditions, Validators
@@ -154,7 +157,10 @@ class _Handlers:
     def handle_integrity_error(self, error: BaseException) -> Response:
         violation = classify(error)
         if violation is None:
-            raise error
+            failure = outage_error(error, request.method)
+            if failure is None:
+                raise error
+            return problem_response(failure)
         if self.catalog is not None:
             violation = self.catalog.complete(violation)
         return problem_response(self.policy.problem(violation))

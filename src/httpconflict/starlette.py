@@ -9,7 +9,9 @@ After `install`, a `ProblemError` raised anywhere in a handler (412, 428,
 404, ...) is answered with its problem and its Retry-After; Starlette's
 `HTTPException` (a 404 for an unknown path, a 405) becomes a problem of the
 same status; an integrity violation (a UNIQUE index refusing an insert)
-becomes a 409 naming the field instead of a 500; a request whose client
+becomes a 409 naming the field instead of a 500, and a database that is
+down, restarting or out of connections a 503 with Retry-After (a 504 for
+a write whose connection broke under it); a request whose client
 went away in the middle of its body (Starlette's `ClientDisconnect`) stops
 there, answered with nothing, instead of becoming a 500; and an unexpected
 error is a 500 problem (and still raised, so the server logs it).
@@ -40,6 +42,7 @@ from ._deprecation import warn_deprecated
 from ._errors import ProblemError, problem_and_fields
 from ._integrity import classify
 from ._integrity_policy import DEFAULT_POLICY, Completes, IntegrityPolicy
+from ._outage import outage_error
 from ._problem import (
     CONTENT_TOO_LARGE,
     INTERNAL_ERROR,
@@ -161,7 +164,11 @@ async def server_error_handler(request: Request, exc: Exception) -> Response:
 def integrity_exception_handler(
     *, policy: IntegrityPolicy = DEFAULT_POLICY, catalog: Completes | None = None
 ) -> Handler:
-    """An exception handler answering integrity violations; it re-raises anything else.
+    """An exception handler answering integrity violations and outages; it re-raises anything else.
+
+    An outage (the database down, restarting, out of connections, giving a
+    lock up) is a 503 with Retry-After, or a 504 for a write whose
+    connection broke under it (`httpconflict._outage`).
 
     `catalog` (a `Catalog`, or a `CatalogCache` that loads one when first
     needed) names the columns of constraints the error names only by name.
@@ -170,7 +177,10 @@ def integrity_exception_handler(
     async def handle(request: Request, exc: Exception) -> Response:
         violation = classify(exc)
         if violation is None:
-            raise exc
+            failure = outage_error(exc, request.method)
+            if failure is None:
+                raise exc
+            return problem_response(failure)
         if isinstance(catalog, CatalogCache):
             violation = await catalog.acomplete(violation)
         elif catalog is not None:

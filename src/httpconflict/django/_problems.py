@@ -2,7 +2,8 @@
 
 Theory of operation: errors reach a Django response by three roads, and
 each gets its problem here. A `ProblemError` or a database integrity error
-raised by a view is caught in `process_exception` (after ``ATOMIC_REQUESTS``
+raised by a view is caught in `process_exception`, and so is a database
+outage (503, or 504 for a write whose connection broke) (after ``ATOMIC_REQUESTS``
 rolled the transaction back). Django's own errors (`Http404`, a URL that
 matches nothing, `PermissionDenied`, a CSRF failure, `SuspiciousOperation`,
 a 405 from ``require_http_methods``, an unhandled exception's 500) become
@@ -28,6 +29,7 @@ from .._deprecation import warn_deprecated
 from .._errors import ContentTooLarge, ProblemError, problem_and_fields
 from .._integrity import Violation, classify
 from .._integrity_policy import DEFAULT_POLICY, IntegrityPolicy
+from .._outage import outage_error
 from .._problem import (
     INTERNAL_ERROR,
     MEDIA_TYPE,
@@ -90,6 +92,10 @@ def status_problem(status: int, detail: str | None = None) -> ProblemDetails:
 class IntegrityErrorMiddleware(ResponseMiddleware):
     """Turns integrity errors raised by views into problem details answers.
 
+    A database that is down, restarting, out of connections or giving a lock
+    up is a 503 with Retry-After (a 504 for a write whose connection broke
+    under it: `httpconflict._outage`), not Django's 500.
+
     Settings, all optional: ``HTTPCONFLICT_INTEGRITY_POLICY`` (an
     `httpconflict.IntegrityPolicy`: statuses, field names, whether values
     are shown) and ``HTTPCONFLICT_CATALOG`` (False never reads the database
@@ -105,7 +111,10 @@ class IntegrityErrorMiddleware(ResponseMiddleware):
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         problem = integrity_problem_of(exception, self.policy, read_catalog=self.read_catalog)
-        return None if problem is None else problem_response(problem)
+        if problem is not None:
+            return problem_response(problem)
+        failure = outage_error(exception, request.method or "GET")
+        return None if failure is None else problem_response(failure)
 
 
 class ProblemMiddleware(IntegrityErrorMiddleware):

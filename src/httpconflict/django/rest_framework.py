@@ -49,6 +49,7 @@ from .._errors import ProblemError
 from .._integrity import Violation, ViolationKind
 from .._integrity_policy import DEFAULT_POLICY, IntegrityPolicy
 from .._media import JSON, parse_json, parse_media_type, require_media_type
+from .._outage import outage_error
 from .._preconditions import evaluate
 from .._problem import INVALID_DOCUMENT, MALFORMED_JSON, UNSUPPORTED_MEDIA_TYPE, ProblemDetails
 from .._refusals import decision_error
@@ -180,8 +181,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Any:
     """REST framework's EXCEPTION_HANDLER, answering with problem details.
 
     Returns None (REST framework then re-raises) for errors that are not
-    REST framework's, Django's 404 and 403, a `ProblemError` or an
-    integrity violation.
+    REST framework's, Django's 404 and 403, a `ProblemError`, an
+    integrity violation or a database outage (503, 504).
     """
     if isinstance(exc, ProblemError):
         set_rollback()
@@ -192,6 +193,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Any:
     if problem is not None:
         set_rollback()
         return problem_response(problem)
+    request = context.get("request")
+    failure = outage_error(exc, getattr(request, "method", None) or "GET")
+    if failure is not None:
+        set_rollback()
+        return problem_response(failure)
     response = rest_exception_handler(exc, context)  # also rolls back
     if response is None:
         return None

@@ -1,0 +1,215 @@
+"""Database outages, classified: an app's database failing is a 503 (or 504), never a 500.
+
+An app's handler that meets a database which is down, restarting, out of
+connections or giving up on a lock raises its driver's error; the adapters'
+handlers ask `outage_error(exc, method)` what that is to the client:
+
+- REFUSED: the database turned the request away before doing anything (no
+  connection: refused, timed out, too many; starting up or shutting down;
+  no free connection in the pool): 503, nothing was applied;
+- GAVE_UP: the database rolled the statement back (a deadlock, a
+  serialization failure, a lock or statement timeout; SQLite busy): 503,
+  nothing was applied;
+- LOST: the connection broke during the request (the server restarted or
+  ended the session, ``KILL``, a network cut): whatever was in flight, a
+  COMMIT among it, may have been applied. For a read that is a 503; for any
+  other method a 504 outcome-unknown, whose retry carries the same
+  Idempotency-Key (RFC 9110 §9.2.1: only GET and HEAD are reads here).
+
+As `_integrity.classify`, it reads the error's chain duck-typed (the
+SQLSTATE of psycopg, psycopg2 and asyncpg errors, or the message of those
+raised without one; the MySQL/MariaDB error number; SQLite's result code),
+importing no driver. Any other database error (a missing table, a syntax
+error, a wrong password) is the app's own bug or configuration: None, and
+the adapter's 500. The driver's text goes to the log under an incident id
+(`_incidents`), never into the answer.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final
+
+from ._errors import Unavailable, WriteOutcomeUnknown
+from ._incidents import log_incident, new_incident
+from ._integrity import _chain, _from_database, _mysql_code
+from ._preconditions import SAFE_METHODS
+
+
+class OutageKind(StrEnum):
+    """How a database failed a request (see the module docstring)."""
+
+    REFUSED = "refused"
+    GAVE_UP = "gave-up"
+    LOST = "lost"
+
+
+@dataclass(frozen=True, slots=True)
+class Outage:
+    """A database failure that is not the request's doing, and how it failed."""
+
+    kind: OutageKind
+    dialect: str
+
+
+# --- PostgreSQL (psycopg 3, psycopg2, asyncpg) ---------------------------------
+
+# SQLSTATE classes and codes (PostgreSQL, Appendix A).
+_PG_SQLSTATES: Final = {
+    "08001": OutageKind.REFUSED,  # sqlclient_unable_to_establish_sqlconnection
+    "08004": OutageKind.REFUSED,  # sqlserver_rejected_establishment_of_sqlconnection
+    "53300": OutageKind.REFUSED,  # too_many_connections
+    "57P03": OutageKind.REFUSED,  # cannot_connect_now (starting up, shutting down)
+    "40001": OutageKind.GAVE_UP,  # serialization_failure
+    "40P01": OutageKind.GAVE_UP,  # deadlock_detected
+    "55P03": OutageKind.GAVE_UP,  # lock_not_available (lock_timeout, NOWAIT)
+    "57014": OutageKind.GAVE_UP,  # query_canceled (statement_timeout)
+    "57P01": OutageKind.LOST,  # admin_shutdown (a restart, pg_terminate_backend)
+    "57P02": OutageKind.LOST,  # crash_shutdown
+}
+# Errors libpq raises without a SQLSTATE, told by their message.
+_PG_REFUSED: Final = re.compile(
+    r"^(?:connection failed:|could not connect to server|could not translate host name"
+    r"|connection to server (?:at|on) .* failed|.*timeout expired"
+    r"|couldn't get a connection after)",
+    re.DOTALL,
+)
+# A connection the server turned away with a FATAL: the server's state, or
+# the app's configuration (no such database or role, a wrong password: None).
+_PG_FATAL_REFUSED: Final = re.compile(
+    r"the database system is (?:starting up|shutting down|in recovery mode|not yet accepting)"
+    r"|too many clients|remaining connection slots are reserved|too many connections"
+)
+_PG_LOST: Final = re.compile(
+    r"server closed the connection unexpectedly|the connection is (?:closed|lost)"
+    r"|terminating connection|consuming input failed|no connection to the server"
+    r"|could not (?:receive|send) data (?:from|to) server|connection has been closed"
+    r"|SSL (?:SYSCALL error|connection has been closed)|connection was closed"
+)
+
+
+def _postgres(error: BaseException) -> OutageKind | None:
+    sqlstate = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+    if isinstance(sqlstate, str):
+        kind = _PG_SQLSTATES.get(sqlstate)
+        if kind is None and sqlstate.startswith("08"):
+            kind = OutageKind.LOST  # connection_exception: the connection failed under it
+        return kind
+    if type(error).__module__.split(".")[0] not in ("psycopg", "psycopg2", "psycopg_pool"):
+        return None
+    message = str(error)
+    if _PG_REFUSED.search(message):
+        fatal = "FATAL:" in message and not _PG_FATAL_REFUSED.search(message)
+        return None if fatal else OutageKind.REFUSED
+    if _PG_LOST.search(message):
+        return OutageKind.LOST
+    return None
+
+
+# --- MySQL and MariaDB -----------------------------------------------------------
+
+# Client and server error numbers (https://mariadb.com/kb/en/mariadb-error-code-reference/).
+_MYSQL_CODES: Final = {
+    2002: OutageKind.REFUSED,  # CR_CONNECTION_ERROR
+    2003: OutageKind.REFUSED,  # CR_CONN_HOST_ERROR
+    2005: OutageKind.REFUSED,  # CR_UNKNOWN_HOST
+    1040: OutageKind.REFUSED,  # ER_CON_COUNT_ERROR (too many connections)
+    1203: OutageKind.REFUSED,  # ER_TOO_MANY_USER_CONNECTIONS
+    1205: OutageKind.GAVE_UP,  # ER_LOCK_WAIT_TIMEOUT
+    1213: OutageKind.GAVE_UP,  # ER_LOCK_DEADLOCK
+    1317: OutageKind.GAVE_UP,  # ER_QUERY_INTERRUPTED (KILL QUERY)
+    1969: OutageKind.GAVE_UP,  # ER_STATEMENT_TIMEOUT (MariaDB max_statement_time)
+    3024: OutageKind.GAVE_UP,  # ER_QUERY_TIMEOUT (MySQL max_execution_time)
+    1053: OutageKind.LOST,  # ER_SERVER_SHUTDOWN
+    1927: OutageKind.LOST,  # ER_CONNECTION_KILLED (MariaDB)
+    2006: OutageKind.LOST,  # CR_SERVER_GONE_ERROR
+    2013: OutageKind.LOST,  # CR_SERVER_LOST
+    2055: OutageKind.LOST,  # CR_SERVER_LOST_EXTENDED
+    4031: OutageKind.LOST,  # ER_CLIENT_INTERACTION_TIMEOUT (MySQL)
+}
+
+
+def _mysql(error: BaseException) -> OutageKind | None:
+    code, _ = _mysql_code(error)
+    return _MYSQL_CODES.get(code) if code is not None else None
+
+
+# --- SQLite ----------------------------------------------------------------------
+
+_SQLITE_BUSY: Final = 5
+_SQLITE_LOCKED: Final = 6
+_SQLITE_MESSAGES: Final = ("database is locked", "database table is locked")
+
+
+def _sqlite(error: BaseException) -> OutageKind | None:
+    code = getattr(error, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        busy = code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED)
+    else:
+        busy = type(error).__module__ in ("sqlite3", "_sqlite3") and str(error).startswith(
+            _SQLITE_MESSAGES
+        )
+    return OutageKind.GAVE_UP if busy else None
+
+
+# --- pools --------------------------------------------------------------------------
+
+
+def _pool(error: BaseException) -> OutageKind | None:
+    """SQLAlchemy's pool timing out ("QueuePool limit ... reached"): no connection to be had."""
+    kind = type(error)
+    if kind.__module__ == "sqlalchemy.exc" and kind.__name__ == "TimeoutError":
+        return OutageKind.REFUSED
+    return None
+
+
+_DIALECTS: Final = (("postgresql", _postgres), ("mysql", _mysql), ("sqlite", _sqlite))
+
+
+def outage(exc: BaseException) -> Outage | None:
+    """The outage `exc` reports (anywhere in its chain), or None when it is not one."""
+    for error in _chain(exc):
+        if (kind := _pool(error)) is not None:
+            return Outage(kind, "pool")
+        if not _from_database(error):
+            continue
+        for dialect, read in _DIALECTS:
+            if (kind := read(error)) is not None:
+                return Outage(kind, dialect)
+    return None
+
+
+_DETAILS: Final = {
+    OutageKind.REFUSED: "the database does not answer",
+    OutageKind.GAVE_UP: "the database gave the request up (a lock, a deadlock or a timeout)",
+    OutageKind.LOST: "the connection to the database broke during the request",
+}
+
+
+def outage_error(
+    exc: BaseException, method: str, *, safe_methods: Iterable[str] = SAFE_METHODS
+) -> Unavailable | WriteOutcomeUnknown | None:
+    """The 503 (or 504) for a request that `exc` failed, its cause logged; None if no outage.
+
+    A connection lost under a request that may write (any method but a
+    read's) leaves the write's outcome unknown: 504, so its client resends
+    it with its Idempotency-Key rather than assume it was not applied.
+    """
+    found = outage(exc)
+    if found is None:
+        return None
+    what = _DETAILS[found.kind]
+    incident = new_incident()
+    if found.kind is OutageKind.LOST and method.upper() not in set(safe_methods):
+        what = (
+            f"{what}: it may have been applied; send the same request again with its "
+            "Idempotency-Key to learn which"
+        )
+        log_incident(incident, f"504 {what}", exc, level=logging.WARNING)
+        return WriteOutcomeUnknown(what, incident=incident)
+    log_incident(incident, f"503 {what}", exc, level=logging.WARNING)
+    return Unavailable(what, incident=incident)
