@@ -39,6 +39,7 @@ from urllib.parse import urlencode
 
 from ._client_commands import GaveUp, Received, Send, Sleep, TransportFailure
 from ._client_retry import GiveUpReason, RetryPolicy, Tries, retry_after
+from ._event_stream import Event as Event  # a reply to NextEvent
 
 EVENT_STREAM: Final = "text/event-stream"
 #: How many heartbeat periods of silence make a stream dead (the read timeout).
@@ -114,15 +115,6 @@ class Open:
 @dataclass(frozen=True, slots=True)
 class NextEvent:
     """Command: the next event of the open stream (`Event`, `StreamEnded`, `TransportFailure`)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    """One dispatched Server-Sent Event: its type, data and the last event ID set so far."""
-
-    event: str
-    data: str
-    id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
