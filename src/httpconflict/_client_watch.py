@@ -29,7 +29,6 @@ at once drops the stream is backed off from, never hammered in a loop.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ from urllib.parse import urlencode
 from ._client_commands import GaveUp, Received, Send, Sleep, TransportFailure
 from ._client_retry import GiveUpReason, RetryPolicy, Tries, retry_after
 from ._event_stream import Event as Event  # a reply to NextEvent
+from ._media import parse_json
 
 EVENT_STREAM: Final = "text/event-stream"
 #: How many heartbeat periods of silence make a stream dead (the read timeout).
@@ -73,7 +73,7 @@ class Change:
     @classmethod
     def from_json(cls, data: str) -> Change:
         """The change in an event's data; ValueError if it is not one."""
-        value = json.loads(data)
+        value = parse_json(data.encode())
         if not isinstance(value, dict):
             raise ValueError("a change is a JSON object")
         seq, version = value.get("seq"), value.get("version")

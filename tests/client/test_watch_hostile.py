@@ -1,7 +1,7 @@
 """`watch` against change feeds written by hand: line ends, byte order marks, cuts, refusals.
 
 Each feed is a raw asyncio server on 127.0.0.1 that writes the bytes a test
-gives it (tests/hostile_feed.py), the way a server other than the reference
+gives it (tests/hostile_http.py), the way a server other than the reference
 one may: lines ended by a lone CR, a byte order mark, a charset that is not
 UTF-8, blocks without data, a stream cut in the middle of an event. Every
 watch must deliver each change once, in order, as soon as its event is
@@ -23,9 +23,10 @@ from httpconflict.httpx import (
     ChangesExpired,
     ConflictClient,
     RetryPolicy,
+    UnusableAnswer,
     VirtualClock,
 )
-from tests.hostile_feed import Connection, HostileFeed, hostile_feed
+from tests.hostile_http import Connection, HostileFeed, hostile_server
 
 MODIFIED = "2026-12-02T16:00:00+00:00"
 POLICY = RetryPolicy(attempts=5, budget=30.0)
@@ -81,7 +82,7 @@ WATCHES = [pytest.param(watch_sync, id="sync"), pytest.param(watch_async, id="as
 
 @pytest.fixture
 def feed() -> Iterator[HostileFeed]:
-    with hostile_feed() as running:
+    with hostile_server(HostileFeed()) as running:
         yield running
 
 
@@ -206,3 +207,21 @@ def test_a_gone_position_raises_changes_expired_at_once(
     assert (expired.value.attempts, expired.value.oldest) == (1, 40)
     assert "changes-expired" in str(expired.value)
     assert feed.connections == 1
+
+
+@pytest.mark.parametrize("watch", WATCHES)
+def test_a_change_nested_past_the_json_domain_is_an_unusable_answer(
+    feed: HostileFeed, watch: Callable[..., list[Change]]
+) -> None:
+    """A change event whose data nests 100,000 arrays: `UnusableAnswer` saying so (it raised
+    RecursionError out of the watch)."""
+
+    async def script(connection: Connection) -> None:
+        deep = b"[" * 100_000 + b"]" * 100_000
+        await connection.send(b"event: change\nid: 1\ndata: " + deep + b"\n\n")
+        await connection.hold()
+
+    feed.script = script
+    with pytest.raises(UnusableAnswer) as unusable:
+        watch(feed.url + "/v1/notes", 1, lambda c: None)
+    assert "nested more than 128" in str(unusable.value)

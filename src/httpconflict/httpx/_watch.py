@@ -63,7 +63,7 @@ def _received(response: httpx.Response, clock: Clock) -> Received:
     )
 
 
-def _lost(error: httpx.TransportError, clock: Clock) -> TransportFailure:
+def _lost(error: httpx.RequestError, clock: Clock) -> TransportFailure:
     return TransportFailure(error, at=clock.monotonic(), wall=clock.time())
 
 
@@ -112,7 +112,7 @@ def watch_changes(client: httpx.Client, flow: WatchFlow, clock: Clock) -> Iterat
                     response = last = client.send(_request(client, command), stream=True)
                     if response.status_code != 200:
                         response.read()  # a refusal: its problem details say why
-                except httpx.TransportError as error:
+                except httpx.RequestError as error:
                     reply = _lost(error, clock)
                 else:
                     reply = _received(response, clock)
@@ -125,7 +125,7 @@ def watch_changes(client: httpx.Client, flow: WatchFlow, clock: Clock) -> Iterat
                     reply = next(events)
                 except StopIteration:
                     reply = _ended(clock)
-                except httpx.TransportError as error:
+                except httpx.RequestError as error:
                     reply = _lost(error, clock)
             command = flow.send(reply)
     except StopIteration as stop:
@@ -157,7 +157,7 @@ async def awatch_changes(
                     response = last = await client.send(_request(client, command), stream=True)
                     if response.status_code != 200:
                         await response.aread()
-                except httpx.TransportError as error:
+                except httpx.RequestError as error:
                     reply = _lost(error, clock)
                 else:
                     reply = _received(response, clock)
@@ -170,7 +170,7 @@ async def awatch_changes(
                     reply = await anext(events)
                 except StopAsyncIteration:
                     reply = _ended(clock)
-                except httpx.TransportError as error:
+                except httpx.RequestError as error:
                     reply = _lost(error, clock)
             command = flow.send(reply)
     except StopIteration as stop:
