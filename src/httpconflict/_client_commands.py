@@ -170,6 +170,12 @@ class GaveUp:
 
 def _summary(received: Received) -> str:
     problem = received.problem
+    location = received.header("location")
+    if 300 <= received.status < 400 and location:
+        # The flows follow no redirect (a write's method, body and
+        # preconditions are not the caller's to resend elsewhere); httpx does
+        # when its client is made with follow_redirects=True.
+        return f"{received.status} to {location} (a redirect, not followed)"
     if problem is None:
         return f"{received.status}"
     kind = problem.type.removeprefix(PROBLEM_TYPE_BASE)

@@ -154,3 +154,23 @@ def test_a_problem_nested_past_the_domain_is_a_refusal_by_its_status(
     with hostile_server(Deep(problem=True)) as deep, pytest.raises(RequestRefused) as refused:
         update(deep.url + "/v1/counters/c")
     assert (refused.value.status, refused.value.problem) == (409, None)
+
+
+class Moved(RawServer):
+    """Its document moved: 307 to another URL, for every method."""
+
+    async def serve(
+        self, request: Request, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> bool:
+        writer.write(answer(307, {"location": "/v1/elsewhere/c"}))
+        await writer.drain()
+        return True
+
+
+@pytest.mark.parametrize("update", UPDATES)
+def test_a_redirect_is_refused_saying_where_to(update: Callable[[str], StoredDocument]) -> None:
+    """A 307 to the GET: `RequestRefused` naming where it pointed and that it was not followed
+    (it said "GET answered 307")."""
+    with hostile_server(Moved()) as moved, pytest.raises(RequestRefused) as refused:
+        update(moved.url + "/v1/counters/c")
+    assert "GET answered 307 to /v1/elsewhere/c (a redirect, not followed)" in str(refused.value)
