@@ -41,7 +41,7 @@ FRAMEWORKS = {
 OPTIONAL = {
     *("starlette", "fastapi", "django", "flask", "werkzeug", "sqlalchemy", "httpx"),
     *("psycopg", "psycopg2", "psycopg_pool", "asyncpg", "pymysql", "MySQLdb", "redis"),
-    *("uvicorn", "pydantic", "rich", "rest_framework", "httpx_sse"),
+    *("uvicorn", "pydantic", "rich", "rest_framework"),
 }
 
 

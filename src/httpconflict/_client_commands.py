@@ -8,13 +8,13 @@ reads the clock.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 from ._client_retry import GiveUpReason
-from ._json_value import Json
+from ._json_value import Json, json_type
+from ._media import parse_json
 from ._problem import MEDIA_TYPE as PROBLEM_MEDIA_TYPE
 from ._problem import PROBLEM_TYPE_BASE, ProblemDetails
 
@@ -63,16 +63,30 @@ class Received:
         content_type = self.header("content-type") or ""
         if content_type.partition(";")[0].strip().lower() != PROBLEM_MEDIA_TYPE:
             return None
-        try:
-            data = json.loads(self.body)
-        except ValueError:
-            return None
+        data = self.json_object()
         return ProblemDetails.from_dict(data) if isinstance(data, dict) else None
+
+    def json_object(self) -> dict[str, Any] | str:
+        """The JSON object in the body, or why there is none.
+
+        The body is read as the core reads any JSON text (`parse_json`): in
+        the JSON domain, so a body nested past its depth is refused like
+        any text that is not JSON, not recursed into (a server's answer
+        nested 100,000 deep raised RecursionError out of the client).
+        """
+        try:
+            value = parse_json(self.body)
+        except ValueError as error:
+            return str(error)
+        return value if isinstance(value, dict) else f"it is a JSON {json_type(value)}"
 
 
 @dataclass(frozen=True, slots=True)
 class TransportFailure:
-    """No answer came: the connection failed or timed out.
+    """No answer came: the connection failed or timed out, or the answer could not be read.
+
+    An answer whose body its Content-Encoding does not decode (or that
+    redirected without end) is no answer: what the server did is unknown.
 
     `sent`: the request may have reached the server, so it may have been
     applied (False when the connection was never made: nothing was sent).
@@ -156,6 +170,12 @@ class GaveUp:
 
 def _summary(received: Received) -> str:
     problem = received.problem
+    location = received.header("location")
+    if 300 <= received.status < 400 and location:
+        # The flows follow no redirect (a write's method, body and
+        # preconditions are not the caller's to resend elsewhere); httpx does
+        # when its client is made with follow_redirects=True.
+        return f"{received.status} to {location} (a redirect, not followed)"
     if problem is None:
         return f"{received.status}"
     kind = problem.type.removeprefix(PROBLEM_TYPE_BASE)

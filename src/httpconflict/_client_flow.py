@@ -207,10 +207,7 @@ def _json_body(document: Json) -> bytes:
 
 def _document(received: Received) -> dict[str, Any] | None:
     """The JSON object in a body, or None if it is not one."""
-    try:
-        value = json.loads(received.body)
-    except ValueError:
-        return None
+    value = received.json_object()
     return value if isinstance(value, dict) else None
 
 
@@ -244,10 +241,14 @@ def update_flow(
             return got
         if not 200 <= got.status < 300:
             return op.give_up(GiveUpReason.REFUSED, got)
-        current = _document(got)
+        current = got.json_object()
         etag = _strong_etag(got)
-        if current is None or etag is None:
-            what = "is not a JSON object" if current is None else "came without a strong ETag"
+        if isinstance(current, str) or etag is None:
+            what = (
+                f"is not a JSON object ({current})"
+                if isinstance(current, str)
+                else "came without a strong ETag"
+            )
             return op.give_up(GiveUpReason.UNUSABLE_ANSWER, got, f"the document read {what}")
         draft = copy_json(current)
         new = change(draft)
@@ -371,7 +372,9 @@ def create_flow(
     location = got.header("location")
     created = _document(got)
     if created is None and got.body.strip():
-        return op.give_up(GiveUpReason.UNUSABLE_ANSWER, got, "the answer is not a JSON object")
+        why = got.json_object()
+        detail = f"the answer is not a JSON object ({why})"
+        return op.give_up(GiveUpReason.UNUSABLE_ANSWER, got, detail)
     return StoredDocument(
         urljoin(url, location) if location else url,
         document if created is None else created,

@@ -29,7 +29,6 @@ at once drops the stream is backed off from, never hammered in a loop.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
@@ -39,6 +38,8 @@ from urllib.parse import urlencode
 
 from ._client_commands import GaveUp, Received, Send, Sleep, TransportFailure
 from ._client_retry import GiveUpReason, RetryPolicy, Tries, retry_after
+from ._event_stream import Event as Event  # a reply to NextEvent
+from ._media import parse_json
 
 EVENT_STREAM: Final = "text/event-stream"
 #: How many heartbeat periods of silence make a stream dead (the read timeout).
@@ -72,7 +73,7 @@ class Change:
     @classmethod
     def from_json(cls, data: str) -> Change:
         """The change in an event's data; ValueError if it is not one."""
-        value = json.loads(data)
+        value = parse_json(data.encode())
         if not isinstance(value, dict):
             raise ValueError("a change is a JSON object")
         seq, version = value.get("seq"), value.get("version")
@@ -114,15 +115,6 @@ class Open:
 @dataclass(frozen=True, slots=True)
 class NextEvent:
     """Command: the next event of the open stream (`Event`, `StreamEnded`, `TransportFailure`)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    """One dispatched Server-Sent Event: its type, data and the last event ID set so far."""
-
-    event: str
-    data: str
-    id: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,7 +33,6 @@ they cannot reach, with ``set_testing(True)``.
 
 try:
     import httpx  # noqa: F401  # first: without it, the error names the extra
-    import httpx_sse  # noqa: F401
 except ModuleNotFoundError as error:
     from .._extras import missing_extra
 

@@ -148,8 +148,12 @@ class _Common:
             wall=clock.time(),
         )
 
-    def _lost(self, error: httpx.TransportError, clock: Clock) -> TransportFailure:
-        # A connection never made sent nothing; any other failure may have
+    def _lost(self, error: httpx.RequestError, clock: Clock) -> TransportFailure:
+        # An answer whose body its Content-Encoding does not decode, or
+        # redirects without end, is no answer either (httpx raises them as
+        # errors other than a TransportError, which went past the flow,
+        # raw, even when the write they answered had been applied). A
+        # connection never made sent nothing; any other failure may have
         # come after the server had the whole request.
         sent = not isinstance(error, _NOTHING_SENT)
         return TransportFailure(error, at=clock.monotonic(), wall=clock.time(), sent=sent)
@@ -286,7 +290,7 @@ class ConflictClient(_Common):
                     request = self._build(self.client, command)
                     try:
                         last = self.client.send(request)
-                    except httpx.TransportError as error:
+                    except httpx.RequestError as error:  # see `_lost`
                         reply = self._lost(error, clock)
                     else:
                         reply = self._received(request, last, clock)
@@ -385,7 +389,7 @@ class AsyncConflictClient(_Common):
                     request = self._build(self.client, command)
                     try:
                         last = await self.client.send(request)
-                    except httpx.TransportError as error:
+                    except httpx.RequestError as error:  # see `_lost`
                         reply = self._lost(error, clock)
                     else:
                         reply = self._received(request, last, clock)

@@ -3,7 +3,7 @@
 The flow (``_client_watch``) decides everything: where to resume, when to
 wait, when to give up. A driver only opens the stream it is told to (the
 request's read timeout is the flow's: a few heartbeats of silence), reads
-its events with httpx-sse, hands each change to its caller and sleeps on
+its bytes into the core's `EventStreamDecoder`, hands each change to its caller and sleeps on
 the clock. A stream is closed before the next one is opened, and when the
 caller stops iterating (a ``break`` closes the generator, which closes the
 stream) or the flow gives up, which raises the client's `ConflictError` for
@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 
 import httpx
-from httpx_sse import EventSource, ServerSentEvent
 
 from .._client_commands import Received, Sleep, TransportFailure
 from .._client_watch import (
@@ -28,6 +27,7 @@ from .._client_watch import (
     WatchFlow,
     WatchReply,
 )
+from .._event_stream import EventStreamDecoder
 from ._clock import Clock
 from ._errors import conflict_error
 
@@ -63,12 +63,24 @@ def _received(response: httpx.Response, clock: Clock) -> Received:
     )
 
 
-def _lost(error: httpx.TransportError, clock: Clock) -> TransportFailure:
+def _lost(error: httpx.RequestError, clock: Clock) -> TransportFailure:
     return TransportFailure(error, at=clock.monotonic(), wall=clock.time())
 
 
-def _event(sse: ServerSentEvent) -> Event:
-    return Event(sse.event, sse.data, sse.id)
+def _events(response: httpx.Response) -> Iterator[Event]:
+    """The events of a streamed answer, each as soon as its last byte came."""
+    decoder = EventStreamDecoder()
+    for chunk in response.iter_bytes():
+        yield from decoder.feed(chunk)
+    decoder.end()
+
+
+async def _aevents(response: httpx.Response) -> AsyncGenerator[Event, None]:
+    decoder = EventStreamDecoder()
+    async for chunk in response.aiter_bytes():
+        for event in decoder.feed(chunk):
+            yield event
+    decoder.end()
 
 
 def _ended(clock: Clock) -> StreamEnded:
@@ -83,7 +95,7 @@ def _close(response: httpx.Response | None) -> None:
 def watch_changes(client: httpx.Client, flow: WatchFlow, clock: Clock) -> Iterator[Change]:
     """Drive `flow` over a blocking httpx client: the changes, as they come."""
     response: httpx.Response | None = None
-    events: Iterator[ServerSentEvent] | None = None
+    events: Iterator[Event] | None = None
     last: httpx.Response | None = None
     try:
         command = next(flow)
@@ -100,20 +112,20 @@ def watch_changes(client: httpx.Client, flow: WatchFlow, clock: Clock) -> Iterat
                     response = last = client.send(_request(client, command), stream=True)
                     if response.status_code != 200:
                         response.read()  # a refusal: its problem details say why
-                except httpx.TransportError as error:
+                except httpx.RequestError as error:
                     reply = _lost(error, clock)
                 else:
                     reply = _received(response, clock)
                     if response.status_code == 200:
-                        events = EventSource(response).iter_sse()
+                        events = _events(response)
             else:
                 assert isinstance(command, NextEvent)
                 assert events is not None
                 try:
-                    reply = _event(next(events))
+                    reply = next(events)
                 except StopIteration:
                     reply = _ended(clock)
-                except httpx.TransportError as error:
+                except httpx.RequestError as error:
                     reply = _lost(error, clock)
             command = flow.send(reply)
     except StopIteration as stop:
@@ -128,7 +140,7 @@ async def awatch_changes(
 ) -> AsyncIterator[Change]:
     """Drive `flow` over an async httpx client: the changes, as they come."""
     response: httpx.Response | None = None
-    events: AsyncGenerator[ServerSentEvent, None] | None = None
+    events: AsyncGenerator[Event, None] | None = None
     last: httpx.Response | None = None
     try:
         command = next(flow)
@@ -145,20 +157,20 @@ async def awatch_changes(
                     response = last = await client.send(_request(client, command), stream=True)
                     if response.status_code != 200:
                         await response.aread()
-                except httpx.TransportError as error:
+                except httpx.RequestError as error:
                     reply = _lost(error, clock)
                 else:
                     reply = _received(response, clock)
                     if response.status_code == 200:
-                        events = EventSource(response).aiter_sse()
+                        events = _aevents(response)
             else:
                 assert isinstance(command, NextEvent)
                 assert events is not None
                 try:
-                    reply = _event(await anext(events))
+                    reply = await anext(events)
                 except StopAsyncIteration:
                     reply = _ended(clock)
-                except httpx.TransportError as error:
+                except httpx.RequestError as error:
                     reply = _lost(error, clock)
             command = flow.send(reply)
     except StopIteration as stop:
@@ -169,7 +181,7 @@ async def awatch_changes(
 
 
 async def _aclose(
-    response: httpx.Response | None, events: AsyncGenerator[ServerSentEvent, None] | None
+    response: httpx.Response | None, events: AsyncGenerator[Event, None] | None
 ) -> None:
     if events is not None:
         await events.aclose()
