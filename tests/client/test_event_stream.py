@@ -148,7 +148,10 @@ LINE_ENDS = st.sampled_from(["\n", "\r", "\r\n"])
 STREAMS = st.lists(
     st.tuples(
         st.sampled_from(["change", "heartbeat", ""]),
-        st.lists(st.text(st.characters(exclude_characters="\r\n\x00"), max_size=8), max_size=3),
+        st.lists(
+            st.text(st.characters(exclude_characters="\r\n\x00", codec="utf-8"), max_size=8),
+            max_size=3,
+        ),
         st.text("0123456789", max_size=3),
         LINE_ENDS,
     ),
