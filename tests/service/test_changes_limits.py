@@ -144,7 +144,8 @@ def test_watchers_that_leave_behind_a_backlog_do_not_stall_the_worker(tmp_path: 
         started = time.monotonic()
         assert http.get("/healthz").status_code == 200
         took = time.monotonic() - started
-    assert took < 1, f"/healthz waited {took:.1f} s"
+    # Well under the stall (4.1 s), with room for a loaded machine (1.4 s seen in CI).
+    assert took < 2.5, f"/healthz waited {took:.1f} s"
 
 
 def test_sigterm_with_open_streams_stops_the_service_at_once(tmp_path: Path) -> None:

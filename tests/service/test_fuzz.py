@@ -51,7 +51,8 @@ def test_every_answer_is_as_documented(fuzzed: ServiceProcess) -> None:
         "--exclude-operation-id=list_changes",
         "--no-color",
     ]
-    out = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    # 80-130 s as a rule; a machine loaded by other work has taken over 300.
+    out = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
     assert out.returncode == 0, out.stdout[-6000:] + out.stderr[-2000:]
     assert re.search(r"\d+ generated, \d+ passed", out.stdout), out.stdout[-2000:]
 

@@ -40,7 +40,10 @@ MERGE = {"content-type": "application/merge-patch+json"}
 # One connection per client, kept alive: the kernel hands the 16 connections
 # to the two worker processes as they accept them (the test checks both
 # served), and no request pays for a new connection.
-SPREAD = httpx.Limits(max_connections=1)
+# One connection per client; reused only within 1 s, well inside the service's
+# 5 s keep-alive: a client starved of CPU for 5 s (a loaded CI machine) would
+# otherwise send on a connection the service is closing (a ReadError).
+SPREAD = httpx.Limits(max_connections=1, keepalive_expiry=1)
 
 # The client's own backoff, sleeping for real, in steps a local server needs.
 CLIENT_POLICY = RetryPolicy(attempts=500, budget=600.0, base=0.005, cap=0.25)
