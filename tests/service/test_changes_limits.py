@@ -163,6 +163,9 @@ def test_sigterm_with_open_streams_stops_the_service_at_once(tmp_path: Path) -> 
             service.process.send_signal(signal.SIGTERM)
             service.process.wait(timeout=10)
             took = time.monotonic() - started
+            # Each stream's body ends (its last chunk): no "incomplete chunked read".
+            for reader in readers:
+                assert list(reader) == []
         finally:
             for answer, client in zip(streams, clients, strict=True):
                 answer.close()
@@ -170,6 +173,7 @@ def test_sigterm_with_open_streams_stops_the_service_at_once(tmp_path: Path) -> 
     # uvicorn raises the signal again once it has shut down: it ends as SIGTERM ends a process.
     assert service.process.returncode in (0, -signal.SIGTERM)
     assert took < 3, f"the service took {took:.1f} s to stop"
+    assert "without completing response" not in service.log_path.read_text()
 
 
 @pytest.mark.parametrize("workers", [1, 2])

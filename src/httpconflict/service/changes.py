@@ -8,8 +8,11 @@ through them (see `change_pump` for where each change comes from).
 The event stream is sse-starlette's `EventSourceResponse`, which watches
 for the client leaving and for the server shutting down (it ends every
 stream within about half a second of SIGTERM, where uvicorn would wait for
-each open connection); its own pings are off: the feed's heartbeats are
-events that carry the watermark. A stream sends as fast as the client
+each open connection), and which a stream ended so then leaves
+unfinished: `_Stream` finishes it (the chunked body's last chunk), so
+that the client reads an end, not a broken body, and uvicorn logs no error
+for it. Its own pings are off: the feed's heartbeats are events that carry
+the watermark. A stream sends as fast as the client
 reads and no faster (each send waits for the connection's flow control).
 A JSON long-poll (``wait``) looks every half second whether its client is
 gone or the server stopping, and then ends with the page as it is.
@@ -28,6 +31,7 @@ from sse_starlette import EventSourceResponse
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Message, Receive, Scope, Send
 
 from .. import ProblemError
 from ..changes import VARY, ChangesExpired, ChangesQuery, FeedForm, changes_query, check_since
@@ -137,7 +141,26 @@ async def changes(request: Request) -> Response:
         follower = Follower(pump, store, collection, query.id, since)
         if query.form is FeedForm.PAGE:
             return await _page(request, follower, query)
-    return EventSourceResponse(_events(follower, query), headers=_HEADERS, ping=0, sep="\n")
+    return _Stream(_events(follower, query), headers=_HEADERS, ping=0, sep="\n")
+
+
+class _Stream(EventSourceResponse):
+    """An event stream that ends its body whatever ended it (the server stopping, above all)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = ended = False
+
+        async def sending(message: Message) -> None:
+            nonlocal started, ended
+            if message["type"] == "http.response.start":
+                started = True
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                ended = True
+            await send(message)
+
+        await super().__call__(scope, receive, sending)
+        if started and not ended:  # cut short (uvicorn drops a send to a client gone)
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 async def _page(request: Request, follower: Follower, query: ChangesQuery) -> Response:
