@@ -110,6 +110,7 @@ def test_process_local_store_with_one_worker_serves(tmp_path: Path) -> None:
         pytest.param("--header-timeout", "0", "must be more than 0", id="header-timeout"),
         pytest.param("--body-timeout", "-1", "must be more than 0", id="body-timeout"),
         pytest.param("--max-connections", "0", "must be at least 1", id="connections"),
+        pytest.param("--keep-alive", "0", "must be at least 1", id="keep-alive"),
     ],
 )
 def test_bad_connection_limits_are_refused(option: str, value: str, message: str) -> None:

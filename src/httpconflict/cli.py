@@ -22,6 +22,7 @@ from .service.config import (
     DEFAULT_DB,
     DEFAULT_HEADER_TIMEOUT,
     DEFAULT_JWT_LEEWAY,
+    DEFAULT_KEEP_ALIVE,
     DEFAULT_MAX_BODY,
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_HEADER_BYTES,
@@ -153,6 +154,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="SECONDS",
         help=f"time for a request's body to arrive whole after its head; 408 after (default: "
         f"{DEFAULT_BODY_TIMEOUT:g})",
+    )
+    limits.add_argument(
+        "--keep-alive",
+        type=whole_number(1),
+        default=DEFAULT_KEEP_ALIVE,
+        metavar="SECONDS",
+        help="how long an idle connection stays open for its next request; behind a load "
+        "balancer, more than the balancer's idle timeout, else it may send a request on a "
+        f"connection being closed (default: {DEFAULT_KEEP_ALIVE})",
     )
     limits.add_argument(
         "--max-connections",
@@ -335,6 +345,7 @@ def _serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         access_log=False,
         log_config=_log_config(secrets),
+        timeout_keep_alive=args.keep_alive,
         server_header=False,
         # uvicorn's Date is refreshed once a second and lags the service's
         # Last-Modified; the service stamps its own (service.answer_fields).

@@ -250,3 +250,27 @@ def test_a_connection_reset_after_its_answer_leaves_no_error_at_the_keep_alive_t
     time.sleep(KEEP_ALIVE + 1)
     log = service.log_path.read_text()
     assert "Exception in callback" not in log, log[log.find("Exception in callback") :][:800]
+
+
+@pytest.mark.parametrize(("keep_alive", "idle", "kept"), [(1, 2.5, False), (8, 6.0, True)])
+def test_keep_alive_sets_how_long_an_idle_connection_stays(
+    tmp_path: Path, keep_alive: int, idle: float, kept: bool
+) -> None:
+    """--keep-alive 1 closes a connection idle for 2.5 s; --keep-alive 8 keeps one idle for 6 s
+    (longer than the default 5), and serves its next request."""
+    extra = ("--keep-alive", str(keep_alive))
+    with start_service(str(tmp_path / "kept.db"), tmp_path, extra=extra) as running:
+        connection = http.client.HTTPConnection("127.0.0.1", _port(running), timeout=10)
+        try:
+            connection.request("GET", "/healthz")
+            assert connection.getresponse().read()
+            sock = connection.sock  # the same connection must serve the next request
+            time.sleep(idle)
+            try:
+                connection.request("GET", "/healthz")
+                served = connection.getresponse().status == 200 and connection.sock is sock
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                served = False
+        finally:
+            connection.close()
+    assert served is kept

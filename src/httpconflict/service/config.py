@@ -18,6 +18,8 @@ DEFAULT_MAX_BODY: Final = 1024 * 1024
 DEFAULT_MAX_HEADER_BYTES: Final = 64 * 1024
 DEFAULT_HEADER_TIMEOUT: Final = 10.0
 DEFAULT_BODY_TIMEOUT: Final = 60.0
+#: Seconds an idle connection is kept for its next request (uvicorn's own default).
+DEFAULT_KEEP_ALIVE: Final = 5
 DEFAULT_MAX_CONNECTIONS: Final = 1000
 DEFAULT_PURGE_INTERVAL: Final = 3600.0
 DEFAULT_TOMBSTONE_RETENTION: Final = 30 * 24 * 3600.0
