@@ -34,6 +34,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from tests.loop_thread import LoopServer
+
 #: How long a script waits for the test to see an event before going on.
 ACK_TIMEOUT = 10.0
 #: How long a stream is held open for a client that does not close it.
@@ -63,36 +65,8 @@ def problem_answer(status: int, problem: dict[str, Any], close: bool = True) -> 
     return answer(status, fields, json.dumps(problem).encode())
 
 
-class RawServer:
+class RawServer(LoopServer):
     """A server on 127.0.0.1 (`url` once started) whose subclass answers each request."""
-
-    def __init__(self) -> None:
-        self.url = ""
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=asyncio.run, args=(self._main(),), daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-        if not self._ready.wait(10):
-            raise RuntimeError("the server did not start within 10 s")
-
-    def stop(self) -> None:
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(10)
-
-    async def _main(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        server = await asyncio.start_server(self._connection, "127.0.0.1", 0)
-        port = server.sockets[0].getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
-        self._ready.set()
-        async with server:
-            await self._stop.wait()
-            server.close()
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:

@@ -21,23 +21,23 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import urlsplit
 
+from tests.loop_thread import LoopServer
 
-class Relay:
+
+class Relay(LoopServer):
     """A relay to `upstream` (host, port); `url` once started."""
+
+    name = "the relay"
 
     def __init__(self, upstream: tuple[str, int]) -> None:
         self.upstream = upstream
-        self.url = ""
+        super().__init__()
         #: Connections being relayed now.
         self.open = 0
         #: Cuts made so far.
         self.cuts = 0
         self._armed = False
         self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=asyncio.run, args=(self._main(),), daemon=True)
 
     def cut_midway(self) -> None:
         """Cut the next connection the server sends bytes on, in the middle of those bytes."""
@@ -49,25 +49,6 @@ class Relay:
             armed, self._armed = self._armed, False
             self.cuts += armed
             return armed
-
-    def start(self) -> None:
-        self._thread.start()
-        if not self._ready.wait(10):
-            raise RuntimeError("the relay did not start within 10 s")
-
-    def stop(self) -> None:
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(10)
-
-    async def _main(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        server = await asyncio.start_server(self._connection, "127.0.0.1", 0)
-        self.url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
-        self._ready.set()
-        async with server:
-            await self._stop.wait()
 
     async def _connection(
         self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter
