@@ -19,7 +19,9 @@ handlers ask `outage_error(exc, method)` what that is to the client:
 As `_integrity.classify`, it reads the error's chain duck-typed (the
 SQLSTATE of psycopg, psycopg2 and asyncpg errors, or the message of those
 raised without one; the MySQL/MariaDB error number; SQLite's result code),
-importing no driver. Any other database error (a missing table, a syntax
+importing no driver; an `OSError` a driver raised as it is (asyncpg's
+refused connection) is read from its traceback (`_outage_socket`), and the
+app's own (a file, an HTTP client) is no outage. Any other database error (a missing table, a syntax
 error, a wrong password) is the app's own bug or configuration: None, and
 the adapter's 500. The driver's text goes to the log under an incident id
 (`_incidents`), never into the answer.
@@ -30,31 +32,16 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
-from enum import StrEnum
 from typing import Final
 
 from ._errors import Unavailable, WriteOutcomeUnknown
 from ._incidents import log_incident, new_incident
 from ._integrity import _chain, _from_database, _mysql_code
+from ._outage_kind import Outage, OutageKind
+from ._outage_socket import socket_outage
 from ._preconditions import SAFE_METHODS
 
-
-class OutageKind(StrEnum):
-    """How a database failed a request (see the module docstring)."""
-
-    REFUSED = "refused"
-    GAVE_UP = "gave-up"
-    LOST = "lost"
-
-
-@dataclass(frozen=True, slots=True)
-class Outage:
-    """A database failure that is not the request's doing, and how it failed."""
-
-    kind: OutageKind
-    dialect: str
-
+__all__ = ["Outage", "OutageKind", "outage", "outage_error"]
 
 # --- PostgreSQL (psycopg 3, psycopg2, asyncpg) ---------------------------------
 
@@ -108,6 +95,20 @@ def _postgres(error: BaseException) -> OutageKind | None:
     if _PG_LOST.search(message):
         return OutageKind.LOST
     return None
+
+
+def _asyncpg_closed(error: BaseException) -> bool:
+    """asyncpg's use of a connection that broke before (SQLAlchemy's pool hands it out again).
+
+    Its InterfaceError is no PEP 249 class, so `_from_database` does not
+    know it; like psycopg's "the connection is closed", it is taken as lost.
+    """
+    kind = type(error)
+    return (
+        kind.__module__.startswith("asyncpg.")
+        and kind.__name__ == "InterfaceError"
+        and str(error) == "connection is closed"
+    )
 
 
 # --- MySQL and MariaDB -----------------------------------------------------------
@@ -175,6 +176,10 @@ def outage(exc: BaseException) -> Outage | None:
     for error in _chain(exc):
         if (kind := _pool(error)) is not None:
             return Outage(kind, "pool")
+        if (found := socket_outage(error)) is not None:
+            return Outage(*found)
+        if _asyncpg_closed(error):
+            return Outage(OutageKind.LOST, "postgresql")
         if not _from_database(error):
             continue
         for dialect, read in _DIALECTS:

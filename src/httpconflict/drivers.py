@@ -4,8 +4,9 @@ Frameworks look exception handlers up by class, and a driver's integrity
 errors have no common base outside the driver (MariaDB's CHECK failures
 are not even ``IntegrityError``s). The adapters register their handler for
 each installed driver's base ``DatabaseError`` (and SQLAlchemy's pool
-timeout); the handler answers what `httpconflict.classify` recognises, and
-a database outage (503), and re-raises everything else untouched.
+timeout, and the OSError asyncpg raises as it is); the handler answers
+what `httpconflict.classify` recognises, and a database outage (503), and
+re-raises everything else untouched.
 """
 
 from __future__ import annotations
@@ -28,9 +29,15 @@ DATABASE_ERRORS: Final = (
     ("psycopg", "DatabaseError"),
     ("psycopg2", "DatabaseError"),
     ("asyncpg.exceptions", "PostgresError"),
+    # asyncpg's own errors (a connection used after it broke: "connection is closed").
+    ("asyncpg.exceptions", "InterfaceError"),
     ("pymysql.err", "DatabaseError"),
     ("MySQLdb", "DatabaseError"),
     ("mysql.connector", "DatabaseError"),
+    # Not a driver's class: asyncpg raises its socket's own errors as they are (a
+    # refused connection, a timed-out pool); those a driver raised are a 503, and
+    # the app's own OSErrors (a file it reads) are re-raised.
+    ("builtins", "OSError"),
 )
 
 

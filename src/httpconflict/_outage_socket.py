@@ -1,0 +1,112 @@
+"""A database driver's socket failing: the OSError a driver raises as it is.
+
+Theory of operation: most drivers wrap a failing socket in their own error
+(psycopg's ``connection failed``, PyMySQL's 2003), but asyncpg, and
+SQLAlchemy's asyncpg dialect after it, raise the event loop's own: a
+`ConnectionRefusedError`, a `FileNotFoundError` for a Unix socket with no
+server behind it, a `socket.gaierror`, asyncio's "Multiple exceptions: ..."
+`OSError` for a host of several addresses, a `ConnectionResetError` when the
+server closes the connection while it starts up, and a `TimeoutError` for a
+connect, a pool's acquire or a query that timed out.
+
+An OSError is the app's own when the app raised it (a file it reads, a
+socket it opens, an HTTP client's connect): its traceback tells. Its
+innermost frame outside the standard library and the event loop (uvloop)
+must be a driver's; a frame of the app there (a callback the driver runs,
+its own code) makes it the app's: None, and the adapter's 500. Only a
+socket's errors count: a driver reading a missing certificate file raises
+`FileNotFoundError` from its own frame, a configuration error, while the
+same error raised by the event loop's connect is a socket with no server.
+
+Refused or lost: an error of a connection never made (refused, no route, no
+such host, no socket file) is REFUSED, and so is any other failure while
+the driver was connecting or acquiring a connection (one of its frames'
+functions says so): no statement was sent. Anything else failed with a
+statement on its way (a reset, a query's timeout: the server may have run
+it): LOST.
+"""
+
+from __future__ import annotations
+
+import errno
+import re
+import socket
+import sys
+from types import TracebackType
+from typing import Final
+
+from ._outage_kind import OutageKind
+
+#: The drivers that talk to a server over a socket, by top-level package.
+_DRIVERS: Final = {
+    "asyncpg": "postgresql",
+    "psycopg": "postgresql",
+    "psycopg2": "postgresql",
+    "psycopg_pool": "postgresql",
+    "aiomysql": "mysql",
+    "pymysql": "mysql",
+    "MySQLdb": "mysql",
+    "mysql": "mysql",  # mysql-connector
+}
+#: Where a socket's error is raised from under a driver: not the app, not a driver.
+_LOOP_LAYER: Final = frozenset(sys.stdlib_module_names) | {"uvloop"}
+#: A connection that was never made.
+_NEVER_CONNECTED: Final = frozenset(
+    {
+        errno.ECONNREFUSED,
+        errno.EHOSTUNREACH,
+        errno.ENETUNREACH,
+        errno.EHOSTDOWN,
+        errno.ENETDOWN,
+        errno.EADDRNOTAVAIL,
+    }
+)
+#: A connection that broke, or a peer that stopped answering.
+_BROKE: Final = frozenset({errno.ECONNRESET, errno.ECONNABORTED, errno.EPIPE, errno.ETIMEDOUT})
+#: A driver's function that makes or hands out a connection (asyncpg's `connect`,
+#: `_connect_addr`, `Pool.acquire`): no statement is sent from there.
+_CONNECTING: Final = re.compile(r"connect|acquire")
+
+
+def socket_outage(error: BaseException) -> tuple[OutageKind, str] | None:
+    """The outage kind and dialect of a driver's socket error, or None (not one, or the app's)."""
+    if not isinstance(error, OSError) or type(error).__module__ == "ssl":
+        return None  # a TLS failure (a certificate refused) is the app's configuration
+    frames = _frames(error.__traceback__)
+    above_loop = [frame for frame in frames if _package(frame[0]) not in _LOOP_LAYER]
+    if not above_loop:
+        return None
+    driver = _package(above_loop[-1][0])
+    dialect = _DRIVERS.get(driver)
+    if dialect is None:
+        return None  # the app's own socket, file or HTTP client
+    raised_by_loop = _package(frames[-1][0]) in _LOOP_LAYER
+    never_connected = (
+        isinstance(error, ConnectionRefusedError | socket.gaierror)
+        or error.errno in _NEVER_CONNECTED
+        or (error.errno is None and str(error).startswith("Multiple exceptions: "))
+        or (isinstance(error, FileNotFoundError) and raised_by_loop)
+    )
+    if never_connected:
+        return OutageKind.REFUSED, dialect
+    if not isinstance(error, ConnectionError | TimeoutError) and error.errno not in _BROKE:
+        return None  # a file of the driver's (a certificate, a password file): configuration
+    connecting = any(
+        _package(module) == driver and _CONNECTING.search(function) for module, function in frames
+    )
+    return (OutageKind.REFUSED if connecting else OutageKind.LOST), dialect
+
+
+def _frames(traceback: TracebackType | None) -> list[tuple[str, str]]:
+    """(module, function) of each frame, outermost first, the raising one last."""
+    frames: list[tuple[str, str]] = []
+    while traceback is not None:
+        frame = traceback.tb_frame
+        module = frame.f_globals.get("__name__")
+        frames.append((module if isinstance(module, str) else "", frame.f_code.co_name))
+        traceback = traceback.tb_next
+    return frames
+
+
+def _package(module: str) -> str:
+    return module.partition(".")[0]
