@@ -269,6 +269,7 @@ MODULES: dict[str, list[str]] = {
         "set_testing",
     ],
     "httpconflict.incidents": ["describe", "log_incident", "new_incident", "unavailable"],
+    "httpconflict.outage": ["Outage", "OutageKind", "outage", "outage_error"],
     "httpconflict.openapi": [
         "PRECONDITION_HEADERS",
         "PROBLEM_DETAILS",

@@ -26,7 +26,10 @@ import pytest
 PACKAGE = Path(__file__).parent.parent / "src" / "httpconflict"
 CORE = sorted(PACKAGE.glob("_*.py"))
 #: Public modules that only give the core's names a home of their own.
-CORE_FACES = ("changes", "problem_types", "access", "hosts", "incidents", "redaction", "extras")
+CORE_FACES = (
+    *("changes", "problem_types", "access", "hosts", "incidents", "outage", "redaction"),
+    "extras",
+)
 ADAPTERS = ("asgi", "wsgi", "starlette", "fastapi", "django", "flask", "sqlalchemy", "httpx")
 # What an adapter may import of the others (fastapi builds on starlette, both on asgi).
 ALLOWED = {"fastapi": {"starlette", "asgi"}, "starlette": {"asgi"}}

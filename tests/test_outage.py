@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from httpconflict import Unavailable, WriteOutcomeUnknown
-from httpconflict._outage import Outage, OutageKind, outage, outage_error
+from httpconflict.outage import Outage, OutageKind, outage, outage_error
 from tests.servers import free_port
 
 

@@ -19,8 +19,8 @@ from typing import Any
 import httpx
 import pytest
 
-from httpconflict._outage import Outage, OutageKind, outage, outage_error
 from httpconflict._outage_socket import socket_outage
+from httpconflict.outage import Outage, OutageKind, outage, outage_error
 from tests.servers import free_port
 
 asyncpg = pytest.importorskip("asyncpg")
