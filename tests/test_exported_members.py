@@ -197,6 +197,7 @@ MODULES: dict[str, list[str]] = {
         "problem_response",
         "request_conditions",
         "request_patch",
+        "server_error",
         "set_validators",
         "status_problem",
         "version_validators",

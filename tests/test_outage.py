@@ -180,3 +180,19 @@ def test_answer_by_kind_and_method(
 
 def outage_kind(kind: OutageKind, dialect: str) -> Outage:
     return Outage(kind, dialect)
+
+
+@pytest.mark.parametrize(
+    ("method", "expected"),
+    [
+        pytest.param("GET", Unavailable, id="read-503"),
+        pytest.param("POST", WriteOutcomeUnknown, id="write-504"),
+    ],
+)
+def test_after_the_handler_ran(
+    errors: dict[str, Any], method: str, expected: type[Exception]
+) -> None:
+    """An outage after the handler ran leaves a write's outcome unknown, whatever its kind."""
+    for kind in ("refused", "gave-up"):
+        answer = outage_error(errors[kind], method, handler_ran=True)
+        assert type(answer) is expected

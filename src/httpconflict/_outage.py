@@ -196,20 +196,30 @@ _DETAILS: Final = {
 
 
 def outage_error(
-    exc: BaseException, method: str, *, safe_methods: Iterable[str] = SAFE_METHODS
+    exc: BaseException,
+    method: str,
+    *,
+    safe_methods: Iterable[str] = SAFE_METHODS,
+    handler_ran: bool = False,
 ) -> Unavailable | WriteOutcomeUnknown | None:
     """The 503 (or 504) for a request that `exc` failed, its cause logged; None if no outage.
 
     A connection lost under a request that may write (any method but a
     read's) leaves the write's outcome unknown: 504, so its client resends
-    it with its Idempotency-Key rather than assume it was not applied.
+    it with its Idempotency-Key rather than assume it was not applied. So
+    does any outage after the request's handler ran (`handler_ran`: a
+    framework's middleware saving a session on the way out), whatever
+    the handler wrote is in the database already, or may be.
     """
     found = outage(exc)
     if found is None:
         return None
     what = _DETAILS[found.kind]
     incident = new_incident()
-    if found.kind is OutageKind.LOST and method.upper() not in set(safe_methods):
+    unsafe = method.upper() not in set(safe_methods)
+    if unsafe and (found.kind is OutageKind.LOST or handler_ran):
+        if handler_ran:
+            what = f"{what}, after the request was handled"
         what = (
             f"{what}: it may have been applied; send the same request again with its "
             "Idempotency-Key to learn which"

@@ -12,6 +12,9 @@
   problem: a raised `ProblemError`, an integrity error (409 naming the
   field), and Django's own 400/403/404/405/413/500 pages.
   `IntegrityErrorMiddleware` does the integrity part alone.
+- `server_error` (_server_error.py): Django's ``handler500``, answering a
+  database outage raised outside the view (another middleware) as the
+  503/504 problem `ProblemMiddleware` gives one raised inside it.
 - `conditional`, `ConditionalGetMiddleware` (_conditional.py): 304, 412 and
   400 for GET and HEAD, decided by the core's `read_decision`.
 - `versioned_update`, `versioned_delete` (_versioned.py): the precondition
@@ -51,6 +54,7 @@ from ._problems import (
 )
 from ._problems import error_response as error_response  # deprecated: problem_response
 from ._requests import json_body, request_conditions
+from ._server_error import server_error
 from ._versioned import etag_of, version_validators, versioned_delete, versioned_update
 from ._versioned import version_etag as version_etag  # deprecated: etag_of
 
@@ -66,6 +70,7 @@ __all__ = [
     "problem_response",
     "request_conditions",
     "request_patch",
+    "server_error",
     "set_validators",
     "status_problem",
     "version_validators",

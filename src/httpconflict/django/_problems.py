@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from http import HTTPStatus
-from typing import Final
+from typing import Any, Final
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -41,6 +41,8 @@ from .._problem import (
 from ..catalog import CatalogCache, dialect_of, load_catalog
 from ._middleware import GetResponse, ResponseMiddleware
 
+#: The request attribute `ProblemMiddleware` sets: False, then True once the view is called.
+VIEW_CALLED: Final = "_httpconflict_view_called"
 #: Header fields of Django's own error answers that a client needs to act on.
 _KEPT_HEADERS: Final = ("Allow", "WWW-Authenticate", "Retry-After")
 _TYPES_BY_STATUS: Final[Mapping[int, ProblemType]] = {
@@ -126,7 +128,27 @@ class ProblemMiddleware(IntegrityErrorMiddleware):
     say 400). Django's own HTML error pages become the problem for their
     status, keeping Allow, WWW-Authenticate and Retry-After. With DEBUG on,
     a 500 keeps Django's debugging page.
+
+    It also marks the request when its view is called, for `server_error`
+    (Django's ``handler500``) to tell an outage before the view from one
+    after it.
     """
+
+    def __init__(self, get_response: GetResponse) -> None:
+        super().__init__(get_response)
+        if self._async:
+            # Django calls process_view in the stack's mode: an async one, no thread hop.
+            self.process_view = self._aprocess_view  # type: ignore[method-assign, assignment]
+
+    def __call__(self, request: HttpRequest) -> Any:
+        setattr(request, VIEW_CALLED, False)
+        return super().__call__(request)
+
+    def process_view(self, request: HttpRequest, *args: Any) -> None:
+        setattr(request, VIEW_CALLED, True)
+
+    async def _aprocess_view(self, request: HttpRequest, *args: Any) -> None:
+        setattr(request, VIEW_CALLED, True)
 
     def after(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
         if not _is_default_error_page(response):
