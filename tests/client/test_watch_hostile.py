@@ -167,6 +167,21 @@ def test_blocks_without_data_comments_retry_and_nul_ids_are_no_changes(
 
 
 @pytest.mark.parametrize("watch", WATCHES)
+def test_a_retry_of_thousands_of_digits_ends_no_watch(
+    feed: HostileFeed, watch: Callable[..., list[Change]]
+) -> None:
+    """``retry:`` with 5000 digits, then a change: the change is yielded (a ValueError from
+    int() ended the watch)."""
+
+    async def script(connection: Connection) -> None:
+        await connection.send(b"retry: " + b"9" * 5000 + b"\n\n" + change_event(1))
+        await connection.hold()
+
+    feed.script = script
+    assert [c.seq for c in watch(feed.url + "/v1/notes", 1, lambda c: None)] == [1]
+
+
+@pytest.mark.parametrize("watch", WATCHES)
 def test_a_stream_cut_mid_event_resumes_from_the_last_whole_one(
     feed: HostileFeed, watch: Callable[..., list[Change]]
 ) -> None:
