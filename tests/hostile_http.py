@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 import json
 import threading
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -151,6 +152,8 @@ class HostileFeed(RawServer):
         #: How many streams to open; past them, every request is refused.
         self.streams = 1
         self.connections = 0
+        #: When each request came (time.monotonic()), to measure the waits between them.
+        self.opened: list[float] = []
         self.last_event_ids: list[str | None] = []
         self.events_sent = 0
         self._acks: dict[int, threading.Event] = {}
@@ -169,6 +172,7 @@ class HostileFeed(RawServer):
     ) -> bool:
         index = self.connections
         self.connections += 1
+        self.opened.append(time.monotonic())
         last_event_id = request.headers.get("last-event-id")
         self.last_event_ids.append(last_event_id)
         refusal = self.refusal

@@ -60,7 +60,7 @@ class EventStreamDecoder:
         self._data: list[str] = []
         self._last_id = ""
         #: The reconnection time the stream asked for, in milliseconds (the
-        #: watch does not wait by it: its RetryPolicy decides, within its budget).
+        #: watch waits it before reconnecting, capped, plus its backoff).
         self.retry: int | None = None
 
     def feed(self, chunk: bytes) -> list[Event]:
