@@ -7,7 +7,10 @@ its bytes into the core's `EventStreamDecoder`, hands each change to its caller 
 the clock. A stream is closed before the next one is opened, and when the
 caller stops iterating (a ``break`` closes the generator, which closes the
 stream) or the flow gives up, which raises the client's `ConflictError` for
-it (`ChangesExpired` for a 410).
+it (`ChangesExpired` for a 410). Closing the httpx client (from another
+thread or task) ends the watch: the stream's read fails at its next bytes,
+and instead of waiting and opening another on a closed client (httpx's
+RuntimeError) the watch returns.
 """
 
 from __future__ import annotations
@@ -105,6 +108,8 @@ def watch_changes(client: httpx.Client, flow: WatchFlow, clock: Clock) -> Iterat
             reply: WatchReply = None
             if isinstance(command, Deliver):
                 yield command.change
+            elif client.is_closed:
+                return  # the caller closed the client: the watch is over
             elif isinstance(command, Sleep):
                 clock.sleep(command.seconds)
             elif isinstance(command, Open):
@@ -150,6 +155,8 @@ async def awatch_changes(
             reply: WatchReply = None
             if isinstance(command, Deliver):
                 yield command.change
+            elif client.is_closed:
+                return
             elif isinstance(command, Sleep):
                 await clock.asleep(command.seconds)
             elif isinstance(command, Open):

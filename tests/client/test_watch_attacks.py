@@ -1,0 +1,99 @@
+"""`watch` attacked by hand-written feeds: endless comments, ids that go back, a 410 mid-run,
+redirects, a 200 that is no event stream.
+
+Each feed is a raw server on 127.0.0.1 (tests/hostile_http.py). Whatever it
+does, a watch yields each change at most once, ends when its caller closes
+its client, and when it gives up says why and what to do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from httpconflict.httpx import AsyncConflictClient, Change, ConflictClient, VirtualClock
+from tests.client.watching import POLICY
+from tests.hostile_http import Connection, HostileFeed
+
+#: Longer than any wait a closed watch may still make: a bound that detects a hang only.
+HANG = 10.0
+
+
+def until(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + HANG
+    while not condition():
+        assert time.monotonic() < deadline, "not within the time allowed"
+        time.sleep(0.01)
+
+
+async def comments_forever(connection: Connection) -> None:
+    """A stream of comments only, every 20 ms, until the client hangs up (or HOLD passed)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        await connection.send(b": keep-alive\n\n")
+        await asyncio.sleep(0.02)
+
+
+def test_closing_the_client_ends_a_blocking_watch_of_comments(feed: HostileFeed) -> None:
+    """A watcher thread on a stream of comments only: closing its httpx client from another
+    thread ends the watch, quietly, without opening another stream (it waited, then raised
+    httpx's RuntimeError "the client has been closed")."""
+    feed.script = comments_forever
+    feed.streams = 5
+    http = httpx.Client(timeout=10)
+    outcome: list[BaseException | list[Change]] = []
+
+    def watch() -> None:
+        try:
+            outcome.append(list(ConflictClient(http, policy=POLICY).watch(feed.url + "/v1/notes")))
+        except BaseException as error:  # the test reports whatever ended the watch
+            outcome.append(error)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    until(lambda: feed.events_sent >= 5)
+    http.close()
+    watcher.join(HANG)
+    assert not watcher.is_alive()
+    assert outcome == [[]]
+    assert feed.connections == 1
+
+
+def test_closing_the_client_ends_an_async_watch_of_comments(feed: HostileFeed) -> None:
+    """The same with the async client closed by another task; cancelling the watching task
+    ends it too, and closes its stream."""
+    feed.script = comments_forever
+    feed.streams = 5
+
+    async def main() -> list[Change]:
+        http = httpx.AsyncClient(timeout=10)
+
+        async def watch() -> list[Change]:
+            client = AsyncConflictClient(http, policy=POLICY, clock=VirtualClock())
+            return [change async for change in client.watch(feed.url + "/v1/notes")]
+
+        task = asyncio.create_task(watch())
+        await asyncio.to_thread(until, lambda: feed.events_sent >= 5)
+        await http.aclose()
+        seen = await asyncio.wait_for(task, HANG)
+        # A watch of another stream of comments, cancelled: the stream is closed.
+        async with httpx.AsyncClient(timeout=10) as other:
+            client = AsyncConflictClient(other, policy=POLICY, clock=VirtualClock())
+
+            async def first() -> Change:
+                return await anext(aiter(client.watch(feed.url + "/v1/notes")))
+
+            watching = asyncio.create_task(first())
+            await asyncio.to_thread(until, lambda: feed.connections >= 2)
+            watching.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await watching
+        return seen
+
+    assert asyncio.run(main()) == []
+    assert feed.connections == 2
