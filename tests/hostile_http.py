@@ -149,8 +149,9 @@ class HostileFeed(RawServer):
         self.content_type = "text/event-stream"
         #: (status, problem) to answer every request with instead of a stream.
         self.refusal: tuple[int, dict[str, Any]] | None = None
-        #: How many streams to open; past them, every request is refused.
+        #: How many streams to open; past them, every request is refused (400, or `beyond`).
         self.streams = 1
+        self.beyond: tuple[int, dict[str, Any]] | None = None
         self.connections = 0
         #: When each request came (time.monotonic()), to measure the waits between them.
         self.opened: list[float] = []
@@ -177,7 +178,10 @@ class HostileFeed(RawServer):
         self.last_event_ids.append(last_event_id)
         refusal = self.refusal
         if refusal is None and index >= self.streams:
-            refusal = (400, {"title": f"this feed opens {self.streams} stream(s) only"})
+            refusal = self.beyond or (
+                400,
+                {"title": f"this feed opens {self.streams} stream(s) only"},
+            )
         if refusal is not None:
             writer.write(problem_answer(*refusal))
             await writer.drain()

@@ -210,7 +210,7 @@ def watch_flow(
         detail = ""
         if isinstance(reply, Received):
             last = reply
-            verdict = _opened(reply)
+            verdict = _opened(reply, position)
             if verdict is not None:
                 reason, detail = verdict
                 return GaveUp(reason, "watch", feed, attempts, send, last, None, detail)
@@ -293,7 +293,7 @@ def _request(
     return Send("GET", url, tuple(headers))
 
 
-def _opened(answer: Received) -> tuple[GiveUpReason, str] | None:
+def _opened(answer: Received, position: int | None) -> tuple[GiveUpReason, str] | None:
     """Why to give up on this answer to opening the stream; None to read it or retry."""
     if answer.status == 200:
         media = (answer.header("content-type") or "").partition(";")[0].strip().lower()
@@ -303,7 +303,11 @@ def _opened(answer: Received) -> tuple[GiveUpReason, str] | None:
     if answer.status >= 500 or answer.status == 429:
         return None  # the server could not answer now: try again after its Retry-After
     if answer.status == 410:
-        return GiveUpReason.CHANGES_EXPIRED, "the changes after the position were purged"
+        after = "the position" if position is None else str(position)
+        return GiveUpReason.CHANGES_EXPIRED, (
+            f"the changes after {after} are no longer all kept: read the collection again, "
+            'then watch from since="now" (or from a feed page\'s last_seq read before it)'
+        )
     return GiveUpReason.REFUSED, ""
 
 

@@ -16,8 +16,15 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from httpconflict.httpx import AsyncConflictClient, Change, ConflictClient, VirtualClock
-from tests.client.watching import POLICY
+from httpconflict._problem import PROBLEM_TYPE_BASE as PROBLEMS
+from httpconflict.httpx import (
+    AsyncConflictClient,
+    Change,
+    ChangesExpired,
+    ConflictClient,
+    VirtualClock,
+)
+from tests.client.watching import POLICY, WATCHES, change_event
 from tests.hostile_http import Connection, HostileFeed
 
 #: Longer than any wait a closed watch may still make: a bound that detects a hang only.
@@ -97,3 +104,27 @@ def test_closing_the_client_ends_an_async_watch_of_comments(feed: HostileFeed) -
 
     assert asyncio.run(main()) == []
     assert feed.connections == 2
+
+
+@pytest.mark.parametrize("watch", WATCHES)
+def test_a_410_mid_run_says_where_the_watch_was_and_what_to_do(
+    feed: HostileFeed, watch: Callable[..., list[Change]]
+) -> None:
+    """Changes 1 and 2, the stream ends, and reopening from 2 is 410 with a bare problem:
+    `ChangesExpired` after 2 attempts, naming the position and what to do (it said only
+    "410 changes-expired"), with `oldest` from the problem."""
+
+    async def script(connection: Connection) -> None:
+        await connection.send(change_event(1) + change_event(2))
+
+    feed.script = script
+    feed.beyond = (410, {"type": f"{PROBLEMS}changes-expired", "status": 410, "oldest": 7})
+    seen: list[int] = []
+    with pytest.raises(ChangesExpired) as expired:
+        watch(feed.url + "/v1/notes", 3, lambda change: seen.append(change.seq))
+    assert seen == [1, 2]
+    assert feed.last_event_ids == ["0", "2"]
+    assert (expired.value.attempts, expired.value.oldest) == (2, 7)
+    message = str(expired.value)
+    assert "the changes after 2 are no longer all kept" in message
+    assert 'read the collection again, then watch from since="now"' in message
