@@ -152,6 +152,9 @@ class HostileFeed(RawServer):
         #: How many streams to open; past them, every request is refused (400, or `beyond`).
         self.streams = 1
         self.beyond: tuple[int, dict[str, Any]] | None = None
+        #: (prefix, location): a request whose target starts with prefix is answered 307 to it.
+        self.redirect: tuple[str, str] | None = None
+        self.targets: list[str] = []
         self.connections = 0
         #: When each request came (time.monotonic()), to measure the waits between them.
         self.opened: list[float] = []
@@ -171,6 +174,11 @@ class HostileFeed(RawServer):
     async def serve(
         self, request: Request, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> bool:
+        self.targets.append(request.target)
+        if self.redirect is not None and request.target.startswith(self.redirect[0]):
+            writer.write(answer(307, {"location": self.redirect[1], "connection": "close"}))
+            await writer.drain()
+            return False
         index = self.connections
         self.connections += 1
         self.opened.append(time.monotonic())

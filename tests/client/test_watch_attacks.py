@@ -22,6 +22,7 @@ from httpconflict.httpx import (
     Change,
     ChangesExpired,
     ConflictClient,
+    UnusableAnswer,
     VirtualClock,
 )
 from tests.client.watching import POLICY, WATCHES, change_event
@@ -128,3 +129,65 @@ def test_a_410_mid_run_says_where_the_watch_was_and_what_to_do(
     message = str(expired.value)
     assert "the changes after 2 are no longer all kept" in message
     assert 'read the collection again, then watch from since="now"' in message
+
+
+@pytest.mark.parametrize("watch", WATCHES)
+def test_ids_that_repeat_or_go_back_deliver_no_change_twice(
+    feed: HostileFeed, watch: Callable[..., list[Change]]
+) -> None:
+    """Stream 1: changes 1, 2, 3, 3 again, then 2; it ends. Stream 2 (asked from 3): 1, 2, 3
+    again, then 4: each change is yielded once, and the position never goes back."""
+
+    async def script(connection: Connection) -> None:
+        if connection.index == 0:
+            await connection.send(b"".join(change_event(seq) for seq in (1, 2, 3, 3, 2)))
+            return
+        await connection.send(b"".join(change_event(seq) for seq in (1, 2, 3, 4)))
+        await connection.hold()
+
+    feed.script = script
+    feed.streams = 2
+    assert [c.seq for c in watch(feed.url + "/v1/notes", 4, lambda c: None)] == [1, 2, 3, 4]
+    assert feed.last_event_ids == ["0", "3"]
+
+
+@pytest.mark.parametrize("watch", WATCHES)
+def test_a_200_that_is_no_event_stream_ends_the_watch_at_once(
+    feed: HostileFeed, watch: Callable[..., list[Change]]
+) -> None:
+    """200 application/json whose body never ends: `UnusableAnswer` naming the type, after one
+    attempt, without reading the body."""
+    feed.content_type = "application/json"
+    feed.script = comments_forever
+    with pytest.raises(UnusableAnswer, match="the feed answered application/json") as unusable:
+        watch(feed.url + "/v1/notes", 1, lambda c: None)
+    assert unusable.value.attempts == 1
+
+
+def test_a_followed_redirect_keeps_the_position(feed: HostileFeed) -> None:
+    """The feed moved (307 to another path), the client follows redirects: each reopening is
+    redirected with its Last-Event-ID, and no change comes twice (the Location's since=0
+    is stale; the header wins, and a feed that took the query would resend what is skipped)."""
+
+    async def script(connection: Connection) -> None:
+        first = int(connection.last_event_id or 0) + 1
+        await connection.send(b"".join(change_event(seq) for seq in range(1, first + 2)))
+        if connection.index == 1:
+            await connection.hold()
+
+    feed.script = script
+    feed.streams = 2
+    feed.redirect = ("/old/", "/v1/notes/_changes?since=0")
+    seen: list[int] = []
+    with httpx.Client(timeout=10, follow_redirects=True) as http:
+        client = ConflictClient(http, policy=POLICY, clock=VirtualClock())
+        for change in client.watch(feed.url + "/old/notes", since=0):
+            seen.append(change.seq)
+            if len(seen) == 3:
+                break
+    assert seen == [1, 2, 3]
+    assert feed.last_event_ids == ["0", "2"]
+    assert [target.partition("?")[0] for target in feed.targets] == [
+        "/old/notes/_changes",
+        "/v1/notes/_changes",
+    ] * 2
