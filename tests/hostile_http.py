@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 import json
 import threading
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -148,9 +149,15 @@ class HostileFeed(RawServer):
         self.content_type = "text/event-stream"
         #: (status, problem) to answer every request with instead of a stream.
         self.refusal: tuple[int, dict[str, Any]] | None = None
-        #: How many streams to open; past them, every request is refused.
+        #: How many streams to open; past them, every request is refused (400, or `beyond`).
         self.streams = 1
+        self.beyond: tuple[int, dict[str, Any]] | None = None
+        #: (prefix, location): a request whose target starts with prefix is answered 307 to it.
+        self.redirect: tuple[str, str] | None = None
+        self.targets: list[str] = []
         self.connections = 0
+        #: When each request came (time.monotonic()), to measure the waits between them.
+        self.opened: list[float] = []
         self.last_event_ids: list[str | None] = []
         self.events_sent = 0
         self._acks: dict[int, threading.Event] = {}
@@ -167,13 +174,22 @@ class HostileFeed(RawServer):
     async def serve(
         self, request: Request, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> bool:
+        self.targets.append(request.target)
+        if self.redirect is not None and request.target.startswith(self.redirect[0]):
+            writer.write(answer(307, {"location": self.redirect[1], "connection": "close"}))
+            await writer.drain()
+            return False
         index = self.connections
         self.connections += 1
+        self.opened.append(time.monotonic())
         last_event_id = request.headers.get("last-event-id")
         self.last_event_ids.append(last_event_id)
         refusal = self.refusal
         if refusal is None and index >= self.streams:
-            refusal = (400, {"title": f"this feed opens {self.streams} stream(s) only"})
+            refusal = self.beyond or (
+                400,
+                {"title": f"this feed opens {self.streams} stream(s) only"},
+            )
         if refusal is not None:
             writer.write(problem_answer(*refusal))
             await writer.drain()

@@ -14,7 +14,7 @@ service only reads the request and renders what they decide.
   what is kept).
 - A parameter given twice (``since=1&since=2``, two Last-Event-ID field
   lines) is 400: no one value of it can be chosen without guessing.
-- A `since` older than the feed keeps is 410 (`ChangesExpired`, with the
+- A `since` older than the feed keeps is 410 (`SinceExpired`, with the
   smallest `since` still accepted); one beyond the latest committed change
   is 400 (the client holds a seq of another database, or made one up).
 """
@@ -64,8 +64,12 @@ class ChangesQuery:
     heartbeat: int = DEFAULT_HEARTBEAT
 
 
-class ChangesExpired(ProblemError, LookupError):
-    """410: the changes after `since` were (partly) purged; `oldest` is the smallest accepted."""
+class SinceExpired(ProblemError, LookupError):
+    """410: the changes after `since` were (partly) purged; `oldest` is the smallest accepted.
+
+    What a feed raises to answer a 410 ``changes-expired``; a client that
+    watches a feed is told the same by ``httpconflict.httpx.ChangesExpired``.
+    """
 
     problem_type = _problem.CHANGES_EXPIRED
 
@@ -121,9 +125,9 @@ def changes_query(
 
 
 def check_since(since: int, *, oldest: int, latest: int) -> None:
-    """Raise 410 if changes after `since` were purged (`oldest`), 400 if it is beyond `latest`."""
+    """Raise 410 (`SinceExpired`) if changes after `since` were purged, 400 if beyond `latest`."""
     if since < oldest:
-        raise ChangesExpired(
+        raise SinceExpired(
             f"the changes after {since} are no longer all kept (the oldest since accepted is "
             f"{oldest}): read the collection again, then follow the feed from since=now",
             oldest=oldest,

@@ -147,7 +147,9 @@ class GaveUp:
         """Why, in one line: what was tried, how often, and the last answer."""
         tries = f"{self.attempts} attempt{'s' if self.attempts != 1 else ''}"
         head = f"{self.operation} of {self.url}"
-        if self.reason in (GiveUpReason.REFUSED, GiveUpReason.CHANGES_EXPIRED):
+        if self.reason is GiveUpReason.CHANGES_EXPIRED:
+            line = f"{head} failed after {tries}: {self.detail}; last: {self._last()}"
+        elif self.reason is GiveUpReason.REFUSED:
             line = f"{head} failed after {tries}: {self._last()}"
         elif self.reason is GiveUpReason.OUTCOME_UNKNOWN:
             method = self.sent.method if self.sent is not None else "the write"

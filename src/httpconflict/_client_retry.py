@@ -127,13 +127,17 @@ class Tries:
         #: Why the last `pause` refused, in words.
         self.detail = ""
 
-    def pause(self, at: float, asked: float | None) -> float | GiveUpReason:
+    def pause(
+        self, at: float, asked: float | None, *, reconnection: float = 0.0
+    ) -> float | GiveUpReason:
         """The delay before the next try, or why there is none.
 
         `at` is when the answer that calls for a retry came; `asked` the
         delay the server asked for (Retry-After), a minimum: the jittered
-        backoff is used when it is longer. The delay never ends past the
-        budget: a backoff is cut short to end with it, and a Retry-After
+        backoff is used when it is longer. `reconnection`: an event
+        stream's reconnection time, waited before the backoff (which is
+        added to it). The delay never ends past the budget: a backoff (and
+        a reconnection time) is cut short to end with it, and a Retry-After
         that would end past it is not waited for at all.
         """
         if self.count >= self.policy.attempts:
@@ -150,7 +154,7 @@ class Tries:
             # to wait before making a follow-up request": sooner is refused.
             self.detail = f"the server asked to wait {asked:g} s, past {budget}"
             return GiveUpReason.TIME_BUDGET_SPENT
-        delay = self.policy.backoff(self.count, self.random)
+        delay = reconnection + self.policy.backoff(self.count, self.random)
         if asked is not None:
             delay = max(delay, asked)
         self.count += 1

@@ -4,7 +4,8 @@ Theory of operation: `watch_flow` follows ``GET {collection}/_changes`` as
 Server-Sent Events for as long as its caller wants changes, and does no
 I/O. It yields `Open` (reply: `Received`, the answer's status and fields,
 with the body only when it is not the stream; or `TransportFailure`),
-`NextEvent` (reply: an `Event`, `StreamEnded`, or `TransportFailure`),
+`NextEvent` (reply: an `Event`, a `ReconnectionTime`, `StreamEnded`, or
+`TransportFailure`),
 `Deliver` (a change for the caller; reply None) and `Sleep` (reply None).
 It returns only to give up, with a `GaveUp` saying why.
 
@@ -20,11 +21,23 @@ from what was seen, none is skipped.
 
 Reconnecting spends the client's `RetryPolicy` as one operation does:
 tries and a time budget that begin at the first failure, backoff with full
-jitter, Retry-After honoured. A stream that proves itself (it brought an
-event after its opening heartbeat, or stayed open for the policy's `cap`)
-ends that episode: the next failure starts a fresh budget, so a watch
-outlives any number of separate restarts, while a server that accepts and
-at once drops the stream is backed off from, never hammered in a loop.
+jitter, Retry-After honoured. A stream that proves itself (it brought a
+new change, or a later event moved the position on, or it stayed open for
+the policy's `cap`) ends that episode: the next failure starts a fresh
+budget, so a watch outlives any number of separate restarts, while a
+server that accepts and at once drops the stream (having sent nothing new)
+is backed off from, never hammered in a loop.
+
+When to reconnect: WHATWG HTML §9.2.3 "Wait a delay equal to the
+reconnection time of the event source", which a ``retry:`` field sets,
+then "if the previous attempt failed ... an exponential backoff delay".
+So each reconnect waits the last reconnection time any stream of the
+watch set (none: 0), plus the policy's backoff, which grows while
+reconnects keep failing (``retry: 0`` is no licence to hammer); a
+Retry-After on a 503 or 429 is the server's word on that answer and is
+waited instead. The reconnection time is capped at
+`MAX_RECONNECTION_TIME` (a hostile ``retry: 999999999999`` asks for 31
+years), and like the backoff it is cut short to end with the time budget.
 """
 
 from __future__ import annotations
@@ -39,6 +52,7 @@ from urllib.parse import urlencode
 from ._client_commands import GaveUp, Received, Send, Sleep, TransportFailure
 from ._client_retry import GiveUpReason, RetryPolicy, Tries, retry_after
 from ._event_stream import Event as Event  # a reply to NextEvent
+from ._event_stream import EventStreamDecoder
 from ._media import parse_json
 
 EVENT_STREAM: Final = "text/event-stream"
@@ -46,6 +60,8 @@ EVENT_STREAM: Final = "text/event-stream"
 SILENT_HEARTBEATS: Final = 3
 #: The feed's heartbeat period when none is asked for (the contract's default).
 DEFAULT_HEARTBEAT: Final = 10
+#: The longest reconnection time a ``retry:`` field may set, in seconds.
+MAX_RECONNECTION_TIME: Final = 60.0
 
 # The feed's event ids are seqs: 1*DIGIT.
 _SEQ: Final = re.compile(r"[0-9]+", re.ASCII)
@@ -114,7 +130,17 @@ class Open:
 
 @dataclass(frozen=True, slots=True)
 class NextEvent:
-    """Command: the next event of the open stream (`Event`, `StreamEnded`, `TransportFailure`)."""
+    """Command: the next event of the open stream.
+
+    Reply: `Event`, `ReconnectionTime`, `StreamEnded` or `TransportFailure`.
+    """
+
+
+@dataclass(frozen=True, slots=True)
+class ReconnectionTime:
+    """A ``retry:`` field of the stream set the reconnection time to `milliseconds`."""
+
+    milliseconds: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +159,7 @@ class Deliver:
 
 
 WatchCommand: TypeAlias = Open | NextEvent | Deliver | Sleep
-WatchReply: TypeAlias = Received | TransportFailure | Event | StreamEnded | None
+WatchReply: TypeAlias = Received | TransportFailure | Event | ReconnectionTime | StreamEnded | None
 WatchFlow: TypeAlias = Generator[WatchCommand, WatchReply, GaveUp]
 
 
@@ -174,6 +200,7 @@ def watch_flow(
     tries: Tries | None = None
     last: Received | None = None
     attempts = 0
+    reconnection = 0.0  # seconds; WHATWG: kept from stream to stream
     while True:
         send = _request(feed, since if position is None else position, id, heartbeat, position)
         attempts += 1
@@ -183,7 +210,7 @@ def watch_flow(
         detail = ""
         if isinstance(reply, Received):
             last = reply
-            verdict = _opened(reply)
+            verdict = _opened(reply, position)
             if verdict is not None:
                 reason, detail = verdict
                 return GaveUp(reason, "watch", feed, attempts, send, last, None, detail)
@@ -191,6 +218,9 @@ def watch_flow(
             events = 0
             while True:
                 got = yield NextEvent()
+                if isinstance(got, ReconnectionTime):
+                    reconnection = min(got.milliseconds / 1000, MAX_RECONNECTION_TIME)
+                    continue
                 if not isinstance(got, Event):
                     assert isinstance(got, StreamEnded | TransportFailure), "a stream event"
                     failure = got
@@ -204,9 +234,10 @@ def watch_flow(
                     reason = GiveUpReason.UNUSABLE_ANSWER
                     return GaveUp(reason, "watch", feed, attempts, send, last, None, detail)
                 if change is not None and (before is None or change.seq > before):
-                    yield Deliver(change)
-                if events > 1:
                     tries = None  # the stream works: the next failure starts a fresh budget
+                    yield Deliver(change)
+                elif events > 1 and position != before:
+                    tries = None  # a watermark moved on: the stream works
             if failure.at - reply.at >= policy.cap:
                 tries = None
         if tries is None:
@@ -216,13 +247,30 @@ def watch_flow(
             asked = retry_after(
                 failure.header("retry-after"), date=failure.header("date"), wall=failure.wall
             )
-        delay = tries.pause(failure.at, asked)
+        # The server's Retry-After on this answer wins over the stream's retry:.
+        delay = tries.pause(
+            failure.at, asked, reconnection=0.0 if asked is not None else reconnection
+        )
         if isinstance(delay, GiveUpReason):
             error = failure.error if isinstance(failure, TransportFailure) else None
             ended = "; the stream had ended" if isinstance(failure, StreamEnded) else ""
             detail = tries.detail + ended
             return GaveUp(delay, "watch", feed, attempts, send, last, error, detail)
         yield Sleep(delay)
+
+
+def stream_replies(decoder: EventStreamDecoder, chunk: bytes) -> list[Event | ReconnectionTime]:
+    """The replies to `NextEvent` that `chunk` of the stream makes, in turn.
+
+    Its events, after a `ReconnectionTime` if it set one: the time only
+    matters once the stream has failed, so its place among them does not.
+    """
+    before = decoder.retry
+    events: list[Event | ReconnectionTime] = []
+    events.extend(decoder.feed(chunk))
+    if decoder.retry is not None and decoder.retry != before:
+        events.insert(0, ReconnectionTime(decoder.retry))
+    return events
 
 
 def _request(
@@ -245,7 +293,7 @@ def _request(
     return Send("GET", url, tuple(headers))
 
 
-def _opened(answer: Received) -> tuple[GiveUpReason, str] | None:
+def _opened(answer: Received, position: int | None) -> tuple[GiveUpReason, str] | None:
     """Why to give up on this answer to opening the stream; None to read it or retry."""
     if answer.status == 200:
         media = (answer.header("content-type") or "").partition(";")[0].strip().lower()
@@ -255,7 +303,11 @@ def _opened(answer: Received) -> tuple[GiveUpReason, str] | None:
     if answer.status >= 500 or answer.status == 429:
         return None  # the server could not answer now: try again after its Retry-After
     if answer.status == 410:
-        return GiveUpReason.CHANGES_EXPIRED, "the changes after the position were purged"
+        after = "the position" if position is None else str(position)
+        return GiveUpReason.CHANGES_EXPIRED, (
+            f"the changes after {after} are no longer all kept: read the collection again, "
+            'then watch from since="now" (or from a feed page\'s last_seq read before it)'
+        )
     return GiveUpReason.REFUSED, ""
 
 

@@ -16,7 +16,9 @@ Every rule of the format is here, once, for every driver:
   blank line comes, not when the next piece of the stream does;
 - a block without a data field dispatches nothing (it may still set the
   last event ID, which the next event carries), an ``id`` holding U+0000
-  is ignored, and ``retry`` holds only ASCII digits, else it is ignored.
+  is ignored, and ``retry`` holds only ASCII digits, else it is ignored
+  (a value of thousands of digits is read as the longest time, not refused
+  by int() with a ValueError out of the watch).
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ from typing import Final
 _LINE_END: Final = re.compile(r"\r\n|\r|\n")
 _DIGITS: Final = re.compile(r"[0-9]+", re.ASCII)
 _BOM: Final = "\ufeff"
+# Past 16 digits (317,000 years of milliseconds) every reconnection time is
+# "forever"; int() refuses texts over 4300 digits (CVE-2020-10735).
+_RETRY_DIGITS: Final = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +60,7 @@ class EventStreamDecoder:
         self._data: list[str] = []
         self._last_id = ""
         #: The reconnection time the stream asked for, in milliseconds (the
-        #: watch does not wait by it: its RetryPolicy decides, within its budget).
+        #: watch waits it before reconnecting, capped, plus its backoff).
         self.retry: int | None = None
 
     def feed(self, chunk: bytes) -> list[Event]:
@@ -108,7 +113,8 @@ class EventStreamDecoder:
         elif name == "id" and "\0" not in value:
             self._last_id = value
         elif name == "retry" and _DIGITS.fullmatch(value):
-            self.retry = int(value)
+            digits = value.lstrip("0") or "0"
+            self.retry = int(digits) if len(digits) <= _RETRY_DIGITS else 10**_RETRY_DIGITS
         return None  # any other field, or value, is ignored
 
     def _dispatch(self) -> Event | None:

@@ -111,6 +111,16 @@ def test_retry_is_read_when_all_digits() -> None:
     assert decoder.retry == 2500
 
 
+def test_a_retry_of_thousands_of_digits_is_read_as_the_longest_time() -> None:
+    """``retry`` with 5000 digits is the longest time (int() refused it: ValueError out of
+    the watch); leading zeros do not count."""
+    decoder = EventStreamDecoder()
+    decoder.feed(b"retry: " + b"9" * 5000 + b"\n")
+    assert decoder.retry == 10**16
+    decoder.feed(b"retry: " + b"0" * 5000 + b"1500\n")
+    assert decoder.retry == 1500
+
+
 def test_an_event_ending_in_cr_is_dispatched_by_the_piece_that_ends_it() -> None:
     """A lone CR ends its line at once: the event comes with its own piece, not with the next."""
     first = b"event: change\rid: 1\rdata: x\r\r"

@@ -11,11 +11,13 @@ import pytest
 from httpconflict._client_commands import GaveUp, Received, Send, Sleep
 from httpconflict._client_retry import GiveUpReason, RetryPolicy
 from httpconflict._client_watch import (
+    MAX_RECONNECTION_TIME,
     Change,
     Deliver,
     Event,
     NextEvent,
     Open,
+    ReconnectionTime,
     StreamEnded,
     WatchCommand,
     WatchFlow,
@@ -53,7 +55,7 @@ def step(watch: WatchFlow, reply: WatchReply) -> WatchCommand:
     return watch.send(reply)
 
 
-def delivered(watch: WatchFlow, events: list[Event]) -> list[int]:
+def delivered(watch: WatchFlow, events: list[Event | ReconnectionTime]) -> list[int]:
     """Feed `events` to a flow waiting for an event; the seqs it delivered."""
     seqs = []
     for event in events:
@@ -252,17 +254,95 @@ def test_a_stream_that_works_starts_a_fresh_budget() -> None:
         assert isinstance(step(watch, None), Open)
 
 
-def test_a_stream_dropped_at_once_is_backed_off_from() -> None:
-    """A server that accepts and drops every stream after its first heartbeat: the waits grow."""
-    watch = flow()
+@pytest.mark.parametrize(
+    "events",
+    [
+        pytest.param([heartbeat(5)], id="first-heartbeat"),
+        # Two events used to count as a stream that works: each wait was the first backoff.
+        pytest.param(
+            [ReconnectionTime(0), heartbeat(5), heartbeat(5), change(5)],
+            id="retry-0-and-nothing-new",
+        ),
+    ],
+)
+def test_a_stream_dropped_at_once_is_backed_off_from(
+    events: list[Event | ReconnectionTime],
+) -> None:
+    """A server that accepts and drops every stream after its first heartbeat (or after
+    ``retry: 0`` and events that bring nothing new): the waits grow."""
+    watch = flow(since=5)
     next(watch)
     now, waits = 0.0, []
     for _ in range(4):
         stream(watch, at=now)
-        assert delivered(watch, [heartbeat(1)]) == []
+        assert delivered(watch, events) == []
         wait = step(watch, StreamEnded(at=now))
         assert isinstance(wait, Sleep)
         waits.append(wait.seconds)
         now += wait.seconds
         assert isinstance(step(watch, None), Open)
     assert waits == [0.05, 0.1, 0.2, 0.4]
+
+
+def test_a_stream_s_reconnection_time_is_waited_before_the_backoff() -> None:
+    """WHATWG HTML §9.2.3: ``retry: 1500`` then an end: 1.5 s, plus the backoff (0.05)."""
+    watch = flow()
+    next(watch)
+    stream(watch)
+    assert isinstance(step(watch, ReconnectionTime(1500)), NextEvent)
+    assert delivered(watch, [heartbeat(1), change(2)]) == [2]
+    wait = step(watch, StreamEnded(at=1.0))
+    assert isinstance(wait, Sleep)
+    assert wait.seconds == pytest.approx(1.5 + 0.05)
+
+
+def test_the_reconnection_time_outlives_its_stream_and_grows_with_failures() -> None:
+    """Set by the first stream, it is waited before each reopening after, connect failures
+    too, and the backoff added to it grows while they fail."""
+    watch = flow()
+    next(watch)
+    stream(watch)
+    step(watch, ReconnectionTime(2000))
+    waits = []
+    command = step(watch, lost(at=0.0))
+    for now in (2.0, 4.1, 6.3):
+        assert isinstance(command, Sleep)
+        waits.append(command.seconds)
+        assert isinstance(step(watch, None), Open)
+        command = step(watch, lost(at=now))
+    assert waits == pytest.approx([2.05, 2.1, 2.2])
+
+
+def test_a_huge_reconnection_time_is_capped() -> None:
+    """``retry: 999999999999`` (31 years): a minute, plus the backoff."""
+    watch = flow(policy=RetryPolicy(budget=1000.0, base=0.1, cap=1.0))
+    next(watch)
+    stream(watch)
+    step(watch, ReconnectionTime(999_999_999_999))
+    wait = step(watch, StreamEnded(at=0.0))
+    assert isinstance(wait, Sleep)
+    assert wait.seconds == pytest.approx(MAX_RECONNECTION_TIME + 0.05)
+
+
+def test_a_reconnection_time_past_the_budget_is_cut_to_it() -> None:
+    """A 50 s reconnection time with 30 s of budget left: the reopening is made as it ends."""
+    watch = flow()
+    next(watch)
+    stream(watch)
+    step(watch, ReconnectionTime(50_000))
+    wait = step(watch, StreamEnded(at=0.0))
+    assert isinstance(wait, Sleep)
+    assert wait.seconds == POLICY.budget
+
+
+def test_retry_after_wins_over_the_reconnection_time() -> None:
+    """A 503 with Retry-After: 1 after ``retry: 10000``: 1 s, the answer's own word."""
+    watch = flow()
+    next(watch)
+    stream(watch)
+    step(watch, ReconnectionTime(10_000))
+    assert isinstance(step(watch, lost(at=0.0)), Sleep)
+    assert isinstance(step(watch, None), Open)
+    wait = step(watch, problem(503, "unavailable", headers={"retry-after": "1"}))
+    assert isinstance(wait, Sleep)
+    assert wait.seconds == 1.0

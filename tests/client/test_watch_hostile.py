@@ -10,80 +10,13 @@ whole; and a feed that refuses must say why, at once.
 
 from __future__ import annotations
 
-import asyncio
-import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
-import httpx
 import pytest
 
-from httpconflict.httpx import (
-    AsyncConflictClient,
-    Change,
-    ChangesExpired,
-    ConflictClient,
-    RetryPolicy,
-    UnusableAnswer,
-    VirtualClock,
-)
-from tests.hostile_http import Connection, HostileFeed, hostile_server
-
-MODIFIED = "2026-12-02T16:00:00+00:00"
-POLICY = RetryPolicy(attempts=5, budget=30.0)
-
-
-def change_data(seq: int, doc: str = "n1") -> str:
-    return json.dumps(
-        {"seq": seq, "id": doc, "version": seq, "etag": f'"e{seq}"', "deleted": False}
-        | {"modified": MODIFIED},
-        ensure_ascii=False,
-    )
-
-
-def change_event(seq: int, end: str = "\n", doc: str = "n1") -> bytes:
-    lines = ["event: change", f"id: {seq}", f"data: {change_data(seq, doc)}"]
-    return (end.join(lines) + end + end).encode()
-
-
-def watch_sync(url: str, count: int, on_change: Callable[[Change], None]) -> list[Change]:
-    """The first `count` changes a blocking watch of `url` yields."""
-    seen: list[Change] = []
-    with httpx.Client(timeout=10) as http:
-        client = ConflictClient(http, policy=POLICY, clock=VirtualClock())
-        for change in client.watch(url, since=0):
-            seen.append(change)
-            on_change(change)
-            if len(seen) == count:
-                break
-    return seen
-
-
-def watch_async(url: str, count: int, on_change: Callable[[Change], None]) -> list[Change]:
-    """The first `count` changes an async watch of `url` yields."""
-
-    async def main() -> list[Change]:
-        seen: list[Change] = []
-        async with httpx.AsyncClient(timeout=10) as http:
-            client = AsyncConflictClient(http, policy=POLICY, clock=VirtualClock())
-            watch = client.watch(url, since=0)
-            async for change in watch:
-                seen.append(change)
-                on_change(change)
-                if len(seen) == count:
-                    break
-            await watch.aclose()  # type: ignore[attr-defined]  # an async generator's
-        return seen
-
-    return asyncio.run(main())
-
-
-WATCHES = [pytest.param(watch_sync, id="sync"), pytest.param(watch_async, id="async")]
-
-
-@pytest.fixture
-def feed() -> Iterator[HostileFeed]:
-    with hostile_server(HostileFeed()) as running:
-        yield running
+from httpconflict.httpx import Change, ChangesExpired, UnusableAnswer
+from tests.client.watching import WATCHES, change_data, change_event
+from tests.hostile_http import Connection, HostileFeed
 
 
 @pytest.mark.parametrize("watch", WATCHES)
@@ -164,6 +97,21 @@ def test_blocks_without_data_comments_retry_and_nul_ids_are_no_changes(
     changes = watch(feed.url + "/v1/notes", 2, lambda c: None)
     assert [c.seq for c in changes] == [2, 3]
     assert feed.connections == 1
+
+
+@pytest.mark.parametrize("watch", WATCHES)
+def test_a_retry_of_thousands_of_digits_ends_no_watch(
+    feed: HostileFeed, watch: Callable[..., list[Change]]
+) -> None:
+    """``retry:`` with 5000 digits, then a change: the change is yielded (a ValueError from
+    int() ended the watch)."""
+
+    async def script(connection: Connection) -> None:
+        await connection.send(b"retry: " + b"9" * 5000 + b"\n\n" + change_event(1))
+        await connection.hold()
+
+    feed.script = script
+    assert [c.seq for c in watch(feed.url + "/v1/notes", 1, lambda c: None)] == [1]
 
 
 @pytest.mark.parametrize("watch", WATCHES)

@@ -248,10 +248,11 @@ class ConflictClient(_Common):
         now). `id`: only that document's changes. `heartbeat`: the period
         (1-60 s) the server is asked to show it is alive; a stream silent
         for three of them is taken for dead. A stream that drops, ends or
-        answers 5xx is opened again from the last position seen, through
-        `policy`'s tries and time budget (which start again once a stream
-        works); a 410 raises `ChangesExpired`, any other refusal
-        `RequestRefused`.
+        answers 5xx is opened again from the last position seen, after the
+        feed's reconnection time (its ``retry:``, at most 60 s) plus the
+        backoff, through `policy`'s tries and time budget (which start
+        again once a stream works); a 410 raises `ChangesExpired`, any
+        other refusal `RequestRefused`. Closing the httpx client ends it.
         """
         return watch_changes(self.client, *self._watch(self.client, url, since, id, heartbeat))
 

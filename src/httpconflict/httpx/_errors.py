@@ -49,6 +49,10 @@ class ChangesExpired(RequestRefused):
     The watcher cannot resume: it must start over, e.g. read the collection
     again, then watch from ``since="now"``, or from `oldest`, the smallest
     position the feed still accepts (None if the answer did not say).
+
+    The only ``ChangesExpired``: the error a feed raises to answer this 410
+    is ``httpconflict.changes.SinceExpired`` (it was named ChangesExpired
+    too, and an ``except`` that imported it around a watch caught nothing).
     """
 
     def __init__(self, outcome: GaveUp, response: httpx.Response | None) -> None:

@@ -7,7 +7,10 @@ its bytes into the core's `EventStreamDecoder`, hands each change to its caller 
 the clock. A stream is closed before the next one is opened, and when the
 caller stops iterating (a ``break`` closes the generator, which closes the
 stream) or the flow gives up, which raises the client's `ConflictError` for
-it (`ChangesExpired` for a 410).
+it (`ChangesExpired` for a 410). Closing the httpx client (from another
+thread or task) ends the watch: the stream's read fails at its next bytes,
+and instead of waiting and opening another on a closed client (httpx's
+RuntimeError) the watch returns.
 """
 
 from __future__ import annotations
@@ -23,9 +26,11 @@ from .._client_watch import (
     Event,
     NextEvent,
     Open,
+    ReconnectionTime,
     StreamEnded,
     WatchFlow,
     WatchReply,
+    stream_replies,
 )
 from .._event_stream import EventStreamDecoder
 from ._clock import Clock
@@ -67,18 +72,18 @@ def _lost(error: httpx.RequestError, clock: Clock) -> TransportFailure:
     return TransportFailure(error, at=clock.monotonic(), wall=clock.time())
 
 
-def _events(response: httpx.Response) -> Iterator[Event]:
-    """The events of a streamed answer, each as soon as its last byte came."""
+def _events(response: httpx.Response) -> Iterator[Event | ReconnectionTime]:
+    """The events of a streamed answer, each as soon as its last byte came (and retry: fields)."""
     decoder = EventStreamDecoder()
     for chunk in response.iter_bytes():
-        yield from decoder.feed(chunk)
+        yield from stream_replies(decoder, chunk)
     decoder.end()
 
 
-async def _aevents(response: httpx.Response) -> AsyncGenerator[Event, None]:
+async def _aevents(response: httpx.Response) -> AsyncGenerator[Event | ReconnectionTime, None]:
     decoder = EventStreamDecoder()
     async for chunk in response.aiter_bytes():
-        for event in decoder.feed(chunk):
+        for event in stream_replies(decoder, chunk):
             yield event
     decoder.end()
 
@@ -95,7 +100,7 @@ def _close(response: httpx.Response | None) -> None:
 def watch_changes(client: httpx.Client, flow: WatchFlow, clock: Clock) -> Iterator[Change]:
     """Drive `flow` over a blocking httpx client: the changes, as they come."""
     response: httpx.Response | None = None
-    events: Iterator[Event] | None = None
+    events: Iterator[Event | ReconnectionTime] | None = None
     last: httpx.Response | None = None
     try:
         command = next(flow)
@@ -103,6 +108,8 @@ def watch_changes(client: httpx.Client, flow: WatchFlow, clock: Clock) -> Iterat
             reply: WatchReply = None
             if isinstance(command, Deliver):
                 yield command.change
+            elif client.is_closed:
+                return  # the caller closed the client: the watch is over
             elif isinstance(command, Sleep):
                 clock.sleep(command.seconds)
             elif isinstance(command, Open):
@@ -140,7 +147,7 @@ async def awatch_changes(
 ) -> AsyncIterator[Change]:
     """Drive `flow` over an async httpx client: the changes, as they come."""
     response: httpx.Response | None = None
-    events: AsyncGenerator[Event, None] | None = None
+    events: AsyncGenerator[Event | ReconnectionTime, None] | None = None
     last: httpx.Response | None = None
     try:
         command = next(flow)
@@ -148,6 +155,8 @@ async def awatch_changes(
             reply: WatchReply = None
             if isinstance(command, Deliver):
                 yield command.change
+            elif client.is_closed:
+                return
             elif isinstance(command, Sleep):
                 await clock.asleep(command.seconds)
             elif isinstance(command, Open):
@@ -181,7 +190,7 @@ async def awatch_changes(
 
 
 async def _aclose(
-    response: httpx.Response | None, events: AsyncGenerator[Event, None] | None
+    response: httpx.Response | None, events: AsyncGenerator[Event | ReconnectionTime, None] | None
 ) -> None:
     if events is not None:
         await events.aclose()

@@ -34,7 +34,7 @@ from starlette.routing import Route
 from starlette.types import Message, Receive, Scope, Send
 
 from .. import ProblemError
-from ..changes import VARY, ChangesExpired, ChangesQuery, FeedForm, changes_query, check_since
+from ..changes import VARY, ChangesQuery, FeedForm, SinceExpired, changes_query, check_since
 from ..storage import Change, DocumentStore
 from .change_pump import ChangePump
 from .problems import MethodNotAllowed
@@ -87,7 +87,7 @@ class Follower:
         """The next changes after the cursor, up to the watermark (at most `limit`).
 
         Moves the cursor past them, and past every seq of other collections
-        up to where they were looked for. 410 (`ChangesExpired`) if the
+        up to where they were looked for. 410 (`SinceExpired`) if the
         changes after the cursor were purged meanwhile.
         """
         watermark = self.pump.watermark
@@ -194,7 +194,7 @@ async def _events(follower: Follower, query: ChangesQuery) -> AsyncIterator[byte
         while True:
             try:
                 changes = await follower.next(STREAM_PAGE)
-            except ChangesExpired:
+            except SinceExpired:
                 return
             except ProblemError as error:
                 if error.status < 500:
