@@ -31,7 +31,7 @@ class AuditContext:
     learns which body members carry the version (kept on the target,
     whose cleanup names them too) and whether the API answers 2xx to a
     stale write whose body equals the current state (`shortcut`, the
-    evidence).
+    evidence), and whether the audit may write at all (`writes_allowed`).
     """
 
     settings: AuditSettings
@@ -42,6 +42,9 @@ class AuditContext:
     etag: str | None = None
     parsed_etag: ETag | None = None
     shortcut: str | None = None
+    #: Whether a write of the audit's (the if-match check's first) succeeded: then a
+    #: 401 or 403 to another write refuses that write, not the audit's credentials.
+    writes_allowed: bool = False
     _serial: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def uid(self) -> str:

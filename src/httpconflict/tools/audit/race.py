@@ -21,7 +21,7 @@ from .budget import CLEANUP_REQUESTS
 from .catalog import LOST_UPDATE
 from .context import AuditContext
 from .errors import BudgetSpent, DeadlineReached, NoAnswer
-from .preconditions import NOT_TAKEN
+from .preconditions import CREDENTIALS, FORBIDDEN, NOT_TAKEN
 from .race_tally import RaceOutcome, WriterTally, measure, next_count, per_writer
 from .verdict import CheckResult, Verdict
 
@@ -172,7 +172,9 @@ def _verdict(ctx: AuditContext, outcome: RaceOutcome, rounds: int) -> CheckResul
     if outcome.acknowledged == 0:
         evidence.insert(0, "no write was acknowledged, so nothing could be measured")
         answered = set(outcome.statuses)
-        if answered and answered <= set(NOT_TAKEN):
+        if answered & set(FORBIDDEN):
+            evidence.append(f"writes answered {'/'.join(map(str, FORBIDDEN))}: {CREDENTIALS}")
+        if answered and answered <= {*NOT_TAKEN, *FORBIDDEN}:
             return CheckResult(CHECK, Verdict.SKIPPED, tuple(evidence), data)
         return CheckResult(CHECK, Verdict.WARN, tuple(evidence), data)
     if outcome.unexplained:
