@@ -11,6 +11,7 @@ from httpconflict import ETag
 
 from . import versions
 from .exchange import Exchange
+from .race_tally import count_of, counted
 from .settings import AuditSettings
 from .target import Target
 from .versions import Version
@@ -80,9 +81,10 @@ class AuditContext:
         The counter is a member the API is known to keep when it is there;
         a note may be dropped by an API with a fixed schema.
         """
-        count = current.get(self.settings.counter)
-        if isinstance(count, int) and not isinstance(count, bool):
-            return {self.settings.counter: count + 1}
+        value = current.get(self.settings.counter)
+        count = count_of(value)
+        if count is not None:
+            return {self.settings.counter: counted(value, count + 1)}
         return {NOTE: f"audit {self.uid()}"}
 
     def body(
