@@ -21,6 +21,8 @@ from pydantic import BaseModel
 class Item(BaseModel):
     title: str
     count: int = 0
+    #: A string field, as real apps' items have (a counter can live there too).
+    description: str | None = None
 
 
 def create_app() -> FastAPI:

@@ -14,7 +14,14 @@ def test_next_count_is_the_count_read_plus_one() -> None:
     assert next_count({"n": 2, "x": 1}, COUNTER) == 3
 
 
-@pytest.mark.parametrize("value", [None, "1", 1.5, True], ids=["absent", "text", "float", "bool"])
+def test_a_count_in_a_string_stays_a_string() -> None:
+    """A counter kept in a string field ("1") is counted in a string: "2"."""
+    assert next_count({"n": "1"}, COUNTER) == "2"
+
+
+@pytest.mark.parametrize(
+    "value", [None, "one", "-1", 1.5, True], ids=["absent", "text", "signed", "float", "bool"]
+)
 def test_next_count_needs_a_whole_number(value: object) -> None:
     """Without a whole-number counter there is nothing to increment."""
     with pytest.raises(ValueError, match="whole-number"):

@@ -71,8 +71,8 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         "--counter",
         default="audit_count",
         metavar="FIELD",
-        help="whole-number field the race increments and the write checks change "
-        "(default: audit_count)",
+        help="whole-number field the race increments and the write checks change; a string "
+        'field given as "0" in --body counts in decimal strings (default: audit_count)',
     )
     what.add_argument(
         "--write-method",

@@ -11,6 +11,7 @@ from httpconflict import ETag
 
 from . import versions
 from .exchange import Exchange
+from .race_tally import count_of, counted
 from .settings import AuditSettings
 from .target import Target
 from .versions import Version
@@ -31,7 +32,7 @@ class AuditContext:
     learns which body members carry the version (kept on the target,
     whose cleanup names them too) and whether the API answers 2xx to a
     stale write whose body equals the current state (`shortcut`, the
-    evidence).
+    evidence), and whether the audit may write at all (`writes_allowed`).
     """
 
     settings: AuditSettings
@@ -42,6 +43,9 @@ class AuditContext:
     etag: str | None = None
     parsed_etag: ETag | None = None
     shortcut: str | None = None
+    #: Whether a write of the audit's (the if-match check's first) succeeded: then a
+    #: 401 or 403 to another write refuses that write, not the audit's credentials.
+    writes_allowed: bool = False
     _serial: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def uid(self) -> str:
@@ -77,9 +81,10 @@ class AuditContext:
         The counter is a member the API is known to keep when it is there;
         a note may be dropped by an API with a fixed schema.
         """
-        count = current.get(self.settings.counter)
-        if isinstance(count, int) and not isinstance(count, bool):
-            return {self.settings.counter: count + 1}
+        value = current.get(self.settings.counter)
+        count = count_of(value)
+        if count is not None:
+            return {self.settings.counter: counted(value, count + 1)}
         return {NOTE: f"audit {self.uid()}"}
 
     def body(

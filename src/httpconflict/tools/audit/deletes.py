@@ -16,6 +16,7 @@ from typing import Any
 from .catalog import DELETE
 from .context import AuditContext
 from .exchange import Exchange
+from .preconditions import CREDENTIALS, FORBIDDEN
 from .verdict import CheckResult, Verdict, worst
 
 CHECK = DELETE.id
@@ -43,10 +44,11 @@ async def check_delete(ctx: AuditContext) -> CheckResult:
         CHECK, url, ctx.body(before, ctx.edit(before), stale), ctx.headers(stale)
     )
     if not changed.ok:
+        said = f"could not change the resource to make its version stale: {changed.summary()}"
         return CheckResult(
             CHECK,
             Verdict.FAIL if changed.status >= 500 else Verdict.SKIPPED,
-            (f"could not change the resource to make its version stale: {changed.summary()}",),
+            (f"{said}: {CREDENTIALS}" if changed.status in FORBIDDEN else said,),
         )
     value = stale.if_match()
     how = "the version read before the last change"

@@ -28,6 +28,14 @@ from .versions import Version, detect_members
 CHECK = IF_MATCH.id
 #: Answers that say the API does not take the write at all: no verdict on preconditions.
 NOT_TAKEN = (404, 405, 415, 501)
+#: Answers that refuse the write for who sends it (RFC 9110 §15.5.2, §15.5.4), whatever
+#: version it names: no verdict on preconditions either, until a write of the audit's
+#: has succeeded (then a 403 to a blind write is the API's way of refusing it).
+FORBIDDEN = (401, 403)
+CREDENTIALS = (
+    "refused for who the audit is, not for the version it names: pass credentials that "
+    "may change the resource with --header 'Authorization: ...'"
+)
 
 
 async def _read(ctx: AuditContext, check: str) -> tuple[Exchange, dict[str, Any]]:
@@ -60,7 +68,10 @@ async def check_if_match(ctx: AuditContext) -> CheckResult:
     data: dict[str, Any] = {"current_status": fresh.status}
     said = f"a write naming the version just read ({_named(ctx, version)}) -> {_status(fresh)}"
     weak = ctx.parsed_etag is not None and ctx.parsed_etag.weak
+    ctx.writes_allowed = fresh.ok
     if not fresh.ok:
+        if fresh.status in FORBIDDEN:
+            return CheckResult(CHECK, Verdict.SKIPPED, (f"{said}: {CREDENTIALS}",))
         if fresh.status in NOT_TAKEN:
             return CheckResult(CHECK, Verdict.SKIPPED, (said + ": the API does not take it",))
         if not (fresh.status in (409, 412) and weak):
@@ -212,6 +223,8 @@ async def check_precondition_required(ctx: AuditContext) -> CheckResult:
         )
     if answer.status in NOT_TAKEN:
         return CheckResult(check, Verdict.SKIPPED, (said + f": the API does not take {method}",))
+    if answer.status in FORBIDDEN and not ctx.writes_allowed:
+        return CheckResult(check, Verdict.SKIPPED, (f"{said}: {CREDENTIALS}",), data)
     if answer.status >= 500:
         return CheckResult(check, Verdict.FAIL, (said,), data)
     return CheckResult(

@@ -21,8 +21,16 @@ from .budget import CLEANUP_REQUESTS
 from .catalog import LOST_UPDATE
 from .context import AuditContext
 from .errors import BudgetSpent, DeadlineReached, NoAnswer
-from .preconditions import NOT_TAKEN
-from .race_tally import RaceOutcome, WriterTally, measure, next_count, per_writer
+from .preconditions import CREDENTIALS, FORBIDDEN, NOT_TAKEN
+from .race_tally import (
+    RaceOutcome,
+    WriterTally,
+    count_of,
+    counted,
+    measure,
+    next_count,
+    per_writer,
+)
 from .verdict import CheckResult, Verdict
 
 CHECK = LOST_UPDATE.id
@@ -38,20 +46,23 @@ async def check_lost_update(ctx: AuditContext) -> CheckResult:
     )
     if rounds < 1:
         return CheckResult(CHECK, Verdict.SKIPPED, ("not enough request budget left for the race",))
-    body = {**ctx.new_body(), settings.counter: 0}
+    template = ctx.new_body()
+    # A counter the body template gives as a string ("0") is counted in a string.
+    body = {**template, settings.counter: counted(template.get(settings.counter), 0)}
     created, url = await ctx.target.create(CHECK, body)
     if url is None:
         return CheckResult(
             CHECK, Verdict.SKIPPED, (f"could not create the race's resource: {created.summary()}",)
         )
     start = await ctx.target.send(CHECK, "GET", url)
-    if (start.document() or {}).get(settings.counter) != 0:
+    if count_of((start.document() or {}).get(settings.counter)) != 0:
         return CheckResult(
             CHECK,
             Verdict.SKIPPED,
             (
                 f"the API did not keep the counter {settings.counter!r} (0) of the body it was "
-                "sent; name a whole-number field it keeps with --counter",
+                "sent; name a whole-number field it keeps with --counter (or a string field, "
+                'given as "0" in --body)',
             ),
         )
     tallies = [WriterTally(writer) for writer in range(settings.writers)]
@@ -172,7 +183,9 @@ def _verdict(ctx: AuditContext, outcome: RaceOutcome, rounds: int) -> CheckResul
     if outcome.acknowledged == 0:
         evidence.insert(0, "no write was acknowledged, so nothing could be measured")
         answered = set(outcome.statuses)
-        if answered and answered <= set(NOT_TAKEN):
+        if answered & set(FORBIDDEN):
+            evidence.append(f"writes answered {'/'.join(map(str, FORBIDDEN))}: {CREDENTIALS}")
+        if answered and answered <= {*NOT_TAKEN, *FORBIDDEN}:
             return CheckResult(CHECK, Verdict.SKIPPED, tuple(evidence), data)
         return CheckResult(CHECK, Verdict.WARN, tuple(evidence), data)
     if outcome.unexplained:

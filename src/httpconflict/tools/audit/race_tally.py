@@ -25,12 +25,28 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-def next_count(current: Mapping[str, Any], counter: str) -> int:
-    """The counter plus one; ValueError when `current` has no whole-number counter."""
-    count = current.get(counter)
-    if not isinstance(count, int) or isinstance(count, bool):
+def count_of(value: object) -> int | None:
+    """The count a counter member holds: a whole number, or one written as decimal digits
+    in a string (APIs whose items have string fields only: a title, a description)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdecimal():
+        return int(value)
+    return None
+
+
+def counted(like: object, count: int) -> int | str:
+    """`count` written the way the counter value `like` is: a number, or a string."""
+    return str(count) if isinstance(like, str) else count
+
+
+def next_count(current: Mapping[str, Any], counter: str) -> int | str:
+    """The counter plus one, written as it was; ValueError when `current` has no counter."""
+    value = current.get(counter)
+    count = count_of(value)
+    if count is None:
         raise ValueError(f"the resource has no whole-number {counter!r} member")
-    return count + 1
+    return counted(value, count + 1)
 
 
 @dataclass
@@ -115,8 +131,8 @@ def measure(
     tallies: Sequence[WriterTally], initial: int, final_state: Mapping[str, Any], counter: str
 ) -> RaceOutcome:
     """Count the race from the writers' tallies and the resource's final state."""
-    final = final_state.get(counter)
-    if not isinstance(final, int) or isinstance(final, bool):
+    final = count_of(final_state.get(counter))
+    if final is None:
         raise ValueError(f"the final state has no whole-number {counter!r} member")
     return RaceOutcome(tuple(tallies), initial, final)
 

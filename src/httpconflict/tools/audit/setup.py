@@ -113,8 +113,8 @@ async def set_up(target: Target, settings: AuditSettings, run_id: str) -> AuditC
             "(see --id-field)"
         )
     if read.status != 200 or read.document() is None:
-        raise CannotAudit(
-            f"GET {item_url} (the resource just created) answered {read.status}, "
-            "not 200 with a JSON object"
-        )
+        said = f"GET {item_url} (the resource just created) answered {read.status}"
+        if read.status in (401, 403):
+            raise CannotAudit(f"{said}: pass credentials with --header 'Authorization: ...'")
+        raise CannotAudit(f"{said}, not 200 with a JSON object")
     return AuditContext(settings, target, run_id, item_url, read)

@@ -83,13 +83,14 @@ class Segment:
     """The part of a path between two slashes: literal text, parameters, or both."""
 
     pieces: tuple[Piece, ...]
+    #: The text, when the segment is literal text only. Worked out once: the
+    #: rules ask it of every pair of routes (millions on an app like NetBox).
+    literal: str | None = field(init=False, compare=False, repr=False)
 
-    @property
-    def literal(self) -> str | None:
-        """The text, when the segment is literal text only."""
-        if all(isinstance(piece, str) for piece in self.pieces):
-            return "".join(piece for piece in self.pieces if isinstance(piece, str))
-        return None
+    def __post_init__(self) -> None:
+        texts = [piece for piece in self.pieces if isinstance(piece, str)]
+        literal = "".join(texts) if len(texts) == len(self.pieces) else None
+        object.__setattr__(self, "literal", literal)
 
     @property
     def param(self) -> Param | None:
