@@ -24,16 +24,20 @@ import base64
 import binascii
 import json
 import re
+import sys
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from .statuses import json_statuses
 from .statuses import statuses as stated_statuses
+from .subject import Subject
 
-#: Longer inputs are cut: a log this long is not one error.
-MAX_CHARS: Final = 2_000_000
 _MAX_JSON_ATTEMPTS: Final = 500
+#: Failed tries of ``{`` may read this many times the text (realistic logs: under once).
+_JSON_BUDGET: Final = 8
+#: And be one per this many characters (beyond the first 500).
+_JSON_CHARS_PER_TRY: Final = 64
 _MAX_FLAT_LINES: Final = 5_000
 _ANSI: Final = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 
@@ -42,14 +46,17 @@ _URL_FORMS: Final = tuple(
     re.compile(pattern, re.MULTILINE)
     for pattern in (
         # The curl command itself, pasted with its output.
-        r"^\$?\s*curl\b[^\n]*?\s['\"]?(?P<url>https?://[^\s'\"]+)",
+        r"^\$?[^\S\n]*curl\b[^\n]*?\s['\"]?(?P<url>https?://[^\s'\"]+)",
         # Spring: "409 Conflict on PUT request for \"https://...\""
         r"\bon [A-Z]+ request for \"(?P<url>[^\"]+)\"",
         # A Node.js error object's request config, as console.log prints it.
-        r"^\s+url: '(?P<url>https?://[^']+)',?$",
+        r"^[^\S\n]+url: '(?P<url>https?://[^']+)',?$",
     )
 )
 _STATUS_LINE: Final = re.compile(r"^(?:< )?HTTP/\d(?:\.\d)? \d{3}\b.*$", re.MULTILINE)
+_JAVA_FRAME: Final = re.compile(r"^[^\S\n]+at [\w$.]+\([\w$.]*(?::\d+)?\)$", re.MULTILINE)
+_JAVASCRIPT_FRAME: Final = re.compile(r"^[^\S\n]+at .+[(\s]\S+:\d+:\d+\)?$", re.MULTILINE)
+_XML_ERROR: Final = re.compile(r"<Error>\s*<Code>")
 _HEADER_LINE: Final = re.compile(r"^(?:< )?([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*(.*?)[ \t]*$")
 
 
@@ -68,6 +75,13 @@ class Evidence:
     problems: tuple[Mapping[str, Any], ...] = ()
     #: What the input was read as ("HAR file", "HTTP response", "Python traceback"...).
     forms: tuple[str, ...] = ()
+    #: What was not read, and why (a part of a huge input).
+    notes: tuple[str, ...] = ()
+    #: The text, for the clues' regexes (each runs only where it can match).
+    subject: Subject = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "subject", Subject(self.text))
 
     def to_dict(self) -> dict[str, Any]:
         """The facts, for ``--json`` (not the text)."""
@@ -76,12 +90,13 @@ class Evidence:
             "statuses": list(self.statuses),
             "urls": list(self.urls),
             "problem_types": list(self.problem_types),
+            **({"notes": list(self.notes)} if self.notes else {}),
         }
 
 
 def read(raw: str) -> Evidence:
     """The evidence in `raw`, whatever form it was pasted in."""
-    text = _clean(raw[:MAX_CHARS])
+    text = _clean(raw)
     forms: list[str] = []
     urls: list[str] = []
     headers: list[str] = []
@@ -92,21 +107,23 @@ def read(raw: str) -> Evidence:
         forms.append(summary)
         urls.extend(har_urls)
         headers.extend(har_headers)
-    documents = list(_json_objects(text))
+    notes: list[str] = []
+    documents = list(_json_objects(text, notes))
+    subject = Subject(text)
     statuses: list[int] = []
-    for status, url in stated_statuses(text):
+    for status, url in stated_statuses(subject):
         statuses.append(status)
         if url:
             urls.append(url)
     for form in _URL_FORMS:
-        urls.extend(m.group("url") for m in form.finditer(text))
-    headers.extend(_response_headers(text))
+        urls.extend(m.group("url") for m in subject.finditer(form))
+    headers.extend(_response_headers(subject))
     problems: list[Mapping[str, Any]] = []
     for document in documents:
         statuses.extend(json_statuses(document))
         if _is_problem(document):
             problems.append(document)
-    forms.extend(_forms(text, documents, problems, whole is not None and not har))
+    forms.extend(_forms(subject, documents, problems, whole is not None and not har))
     flat = "\n".join(line for document in documents for line in _flatten(document))
     return Evidence(
         text=f"{text}\n{flat}" if flat else text,
@@ -116,6 +133,7 @@ def read(raw: str) -> Evidence:
         problem_types=_unique(str(p["type"]) for p in problems),
         problems=tuple(problems),
         forms=_unique(forms),
+        notes=tuple(notes),
     )
 
 
@@ -128,7 +146,7 @@ def _clean(text: str) -> str:
 def _json_or_none(text: str) -> Any:
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
 
 
@@ -184,18 +202,41 @@ def _har_body(content: Mapping[str, Any]) -> str:
     return text
 
 
-def _json_objects(text: str) -> Iterator[Any]:
-    """Each JSON object in `text` (outermost only), in order."""
+def _json_objects(text: str, notes: list[str]) -> Iterator[Any]:
+    """Each JSON object in `text` (outermost only), in order.
+
+    Each ``{`` is tried; a failed try costs what the decoder read before it
+    failed, so the reading is cut (and `notes` says where) once failed tries
+    have read `_JSON_BUDGET` times the text, or made `_JSON_TRIES` per
+    character: ``{"a":{"a":...`` unclosed, a megabyte deep, would otherwise be
+    read once from each of its braces.
+    """
     decoder = json.JSONDecoder()
-    position, attempts = 0, 0
-    while attempts < _MAX_JSON_ATTEMPTS:
+    position, tries, spent = 0, 0, 0
+    budget = _JSON_BUDGET * len(text) + _MAX_JSON_ATTEMPTS
+    most_tries = _MAX_JSON_ATTEMPTS + len(text) // _JSON_CHARS_PER_TRY
+    while True:
         start = text.find("{", position)
         if start < 0:
             return
-        attempts += 1
+        if spent > budget or tries > most_tries:
+            line = text.count("\n", 0, start) + 1
+            notes.append(
+                f"JSON objects were looked for up to line {line}: after that, the text was "
+                "read as text only (its braces cost too much to try)"
+            )
+            return
         try:
             value, end = decoder.raw_decode(text, start)
-        except ValueError:
+        except ValueError as error:
+            tries += 1
+            spent += max(getattr(error, "pos", start) - start, 1)
+            position = start + 1
+            continue
+        except RecursionError:
+            # Nested deeper than Python's stack: read up to that depth.
+            tries += 1
+            spent += sys.getrecursionlimit()
             position = start + 1
             continue
         if isinstance(value, dict) and value:
@@ -203,9 +244,10 @@ def _json_objects(text: str) -> Iterator[Any]:
         position = end
 
 
-def _response_headers(text: str) -> Iterator[str]:
+def _response_headers(subject: Subject) -> Iterator[str]:
     """The header lines after each status line (curl -i, curl -v, a raw response)."""
-    for status_line in _STATUS_LINE.finditer(text):
+    text = subject.text
+    for status_line in subject.finditer(_STATUS_LINE):
         start = status_line.end() + 1
         end = text.find("\n\n", start)
         for line in text[start : end if end >= 0 else len(text)].split("\n"):
@@ -242,9 +284,12 @@ def _flatten(value: Any, path: str = "") -> Iterator[str]:
             yield f"{where}: {item if isinstance(item, str) else json.dumps(item)}"
 
 
-def _forms(text: str, documents: list[Any], problems: list[Any], whole_json: bool) -> list[str]:
+def _forms(
+    subject: Subject, documents: list[Any], problems: list[Any], whole_json: bool
+) -> list[str]:
+    text = subject.text
     forms = []
-    if _STATUS_LINE.search(text):
+    if subject.search(_STATUS_LINE):
         forms.append("HTTP response")
     if problems:
         forms.append("problem+json body")
@@ -254,11 +299,11 @@ def _forms(text: str, documents: list[Any], problems: list[Any], whole_json: boo
         forms.append("embedded JSON")
     if "Traceback (most recent call last):" in text:
         forms.append("Python traceback")
-    if re.search(r"^\s+at [\w$.]+\([\w$.]*(?::\d+)?\)$", text, re.MULTILINE):
+    if subject.search(_JAVA_FRAME):
         forms.append("Java stack trace")
-    if re.search(r"^\s+at .+[(\s]\S+:\d+:\d+\)?$", text, re.MULTILINE):
+    if subject.search(_JAVASCRIPT_FRAME):
         forms.append("JavaScript stack trace")
-    if "<?xml" in text or re.search(r"<Error>\s*<Code>", text):
+    if "<?xml" in text or subject.search(_XML_ERROR):
         forms.append("XML error")
     return forms or ["text"]
 

@@ -176,7 +176,7 @@ def score(entry: Entry, evidence: Evidence) -> Match | None:
             total += WEIGHTS[clue.kind] // BOOST_SHARE
             _merge(details, groups)
     for pattern in entry.extract:
-        found_here = pattern.search(evidence.text)
+        found_here = evidence.subject.search(pattern)
         if found_here is not None:
             _merge(details, found_here.groupdict())
     if entry.status is not None and entry.status in evidence.statuses:
@@ -207,6 +207,8 @@ def find(clue: Clue, evidence: Evidence) -> dict[str, str | None] | None:
         for subject in subjects:
             if clue.kind is ClueKind.PROBLEM_TYPE:
                 match = pattern.fullmatch(subject)
+            elif clue.kind is ClueKind.TEXT:
+                match = evidence.subject.search(pattern)
             else:
                 match = pattern.search(subject)
             if match is not None:

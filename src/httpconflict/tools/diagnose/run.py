@@ -8,19 +8,28 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import deque
 from pathlib import Path
+from typing import BinaryIO, Final
 
 from .._output import FAILED, FOUND, OK, console, print_json
 from .knowledge import knowledge_base
 from .matching import diagnose
 from .page import diagnosis_page, entry_document
 
+MiB: Final = 1 << 20
+#: Of a longer input, the first HEAD and the last TAIL bytes are read (a CI log
+#: ends with its failure); memory stays some times this, whatever the input.
+HEAD: Final = 8 * MiB
+TAIL: Final = 56 * MiB
+_CHUNK: Final = MiB
+
 
 def run(args: argparse.Namespace) -> int:
     if args.list:
         return _list(as_json=args.json)
     try:
-        text = _read(args.file)
+        text, skipped = _read(args.file)
     except OSError as error:
         reason = error.strerror or str(error)
         print(f"httpconflict diagnose: cannot read {args.file}: {reason}", file=sys.stderr)
@@ -30,6 +39,8 @@ def run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         return FAILED
+    if skipped is not None:
+        print(f"httpconflict diagnose: {skipped}", file=sys.stderr)
     diagnosis = diagnose(text)
     if args.html is not None:
         try:
@@ -49,22 +60,56 @@ def run(args: argparse.Namespace) -> int:
     return OK if diagnosis.best is not None else FOUND
 
 
-def _read(name: str) -> str:
-    """The input as text: a file, stdin for ``-`` (UTF-8, or UTF-16 with a BOM), or the message."""
+def _read(name: str) -> tuple[str, str | None]:
+    """The input as text (a file, stdin for ``-``, or the message), and what was skipped of it.
+
+    Files and stdin are UTF-8 (undecodable bytes replaced), or UTF-16 with a BOM.
+    """
     if name == "-":
         if sys.stdin.isatty():
             print(
                 "Paste the error, then press Ctrl-D (Ctrl-Z then Enter on Windows):",
                 file=sys.stderr,
             )
-        data = sys.stdin.buffer.read()
+        data, skipped = head_and_tail(sys.stdin.buffer)
     elif _is_a_message(name):
-        return name
+        return name, None
     else:
-        data = Path(name).read_bytes()
+        with Path(name).open("rb") as stream:
+            data, skipped = head_and_tail(stream)
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16", "replace")
-    return data.decode("utf-8-sig", "replace")
+        return data.decode("utf-16", "replace"), skipped
+    return data.decode("utf-8-sig", "replace"), skipped
+
+
+def head_and_tail(
+    stream: BinaryIO, head_size: int = HEAD, tail_size: int = TAIL
+) -> tuple[bytes, str | None]:
+    """All of `stream`, or of a longer one its first `head_size` and last `tail_size` bytes
+    (read in chunks: memory stays bounded), with a sentence saying which lines were skipped."""
+    head = stream.read(head_size)
+    tail: deque[bytes] = deque()
+    kept = skipped = skipped_lines = 0
+    chunk_size = max(1, min(_CHUNK, tail_size // 4))
+    while chunk := stream.read(chunk_size):
+        tail.append(chunk)
+        kept += len(chunk)
+        while kept - len(tail[0]) >= tail_size:
+            dropped = tail.popleft()
+            kept -= len(dropped)
+            skipped += len(dropped)
+            skipped_lines += dropped.count(b"\n")
+    if not skipped:
+        return head + b"".join(tail), None
+    first = head.count(b"\n") + 1
+    data = head + b"\n" + b"".join(tail)
+    total = len(head) + skipped + kept
+    note = (
+        f"the input is {total / MiB:.1f} MiB: read its first {len(head) / MiB:.1f} MiB and "
+        f"its last {kept / MiB:.1f} MiB; skipped {skipped / MiB:.1f} MiB between them, lines "
+        f"{first:,} to {first + skipped_lines:,} (to diagnose those, pass that part alone)"
+    )
+    return data, note
 
 
 def _is_a_message(argument: str) -> bool:

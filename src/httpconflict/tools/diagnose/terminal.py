@@ -28,6 +28,7 @@ def render(diagnosis: Diagnosis, console: Console) -> None:
                 border_style="yellow",
             )
         )
+        _not_read(diagnosis, console)
         return
     facts = Table.grid(padding=(0, 2))
     facts.add_column(style="bold", no_wrap=True)
@@ -55,6 +56,7 @@ def render(diagnosis: Diagnosis, console: Console) -> None:
     )
     if diagnosis.note is not None:
         console.print(_code_spans(diagnosis.note), style="dim")
+    _not_read(diagnosis, console)
     if diagnosis.runners_up:
         also = Text("Also matches (ranked): ", style="dim")
         for index, match in enumerate(diagnosis.runners_up):
@@ -63,6 +65,11 @@ def render(diagnosis: Diagnosis, console: Console) -> None:
             also.append(match.entry.title)
             also.append(f" ({match.entry.id})", style="dim")
         console.print(also)
+
+
+def _not_read(diagnosis: Diagnosis, console: Console) -> None:
+    for note in diagnosis.evidence.notes:
+        console.print(Text(f"Not read: {note}.", style="dim"))
 
 
 def render_list(knowledge: KnowledgeBase, console: Console) -> None:

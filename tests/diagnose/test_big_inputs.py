@@ -1,0 +1,104 @@
+"""Big and hostile inputs: diagnose finishes (a bound that only catches a hang) and still
+finds the message hidden in them; an input past the read limit says what it skipped."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from bench.diagnose_logs import HOSTILE, corpus_message, filler, hostile, realistic
+
+from httpconflict.tools.diagnose.matching import diagnose
+from httpconflict.tools.diagnose.run import head_and_tail
+
+MESSAGE = "psycopg2-unique.txt"
+ANSWER = "postgresql-unique-violation"
+# Long enough that a regex quadratic in it would run for hours, not seconds.
+HOSTILE_SIZE = 2_000_000
+HANG = 60
+
+
+def diagnose_file(path: Path) -> dict[str, object]:
+    """``httpconflict diagnose --json FILE`` in a process, within the hang bound."""
+    out = subprocess.run(
+        [sys.executable, "-m", "httpconflict.cli", "diagnose", "--json", str(path)],
+        capture_output=True,
+        timeout=HANG,
+        check=False,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+    )
+    assert out.returncode in (0, 1), out.stderr
+    answer: dict[str, object] = json.loads(out.stdout)
+    return answer
+
+
+@pytest.mark.parametrize("shape", sorted(HOSTILE))
+def test_a_hostile_shape_still_shows_the_message(shape: str, tmp_path: Path) -> None:
+    """Two megabytes of a hostile shape, the words many patterns need, then a message: the
+    message is diagnosed, in well under the hang bound."""
+    path = tmp_path / "input.txt"
+    path.write_text(hostile(HOSTILE[shape], HOSTILE_SIZE, corpus_message(MESSAGE)))
+    assert diagnose_file(path)["id"] == ANSWER
+
+
+def test_invalid_utf8_and_nul_bytes(tmp_path: Path) -> None:
+    """Bytes that are no UTF-8, NUL bytes and CR-only line ends around the message."""
+    path = tmp_path / "input.bin"
+    junk = b"\x80\xff\xc3\x00\r" * 400_000
+    path.write_bytes(junk + corpus_message(MESSAGE).encode().replace(b"\n", b"\r") + junk)
+    assert diagnose_file(path)["id"] == ANSWER
+
+
+def test_the_message_at_the_end_of_a_big_log_is_found(tmp_path: Path) -> None:
+    """A CI log's failure comes last: after 12 MB of log lines it is still read."""
+    import random
+
+    path = tmp_path / "ci.log"
+    path.write_text(filler(12_000_000, random.Random(1)) + corpus_message(MESSAGE))
+    assert diagnose_file(path)["id"] == ANSWER
+
+
+def test_a_problem_body_after_many_json_log_lines_is_read() -> None:
+    """``kubectl logs`` of JSON lines, then a problem+json body: the body is read as one
+    (its type, and its members as details), not only as text."""
+    lines = "".join(f'{{"level":"info","n":{n}}}\n' for n in range(3_000))
+    body = corpus_message("httpconflict-precondition-failed.json")
+    diagnosis = diagnose(lines + body)
+    assert diagnosis.best is not None
+    assert diagnosis.best.entry.id == "httpconflict-precondition-failed"
+    assert diagnosis.evidence.problem_types == (diagnosis.best.entry.problem_type_uri,)
+    assert diagnosis.best.details["current_etag"] == '"7f1c"'
+
+
+def test_json_nested_deeper_than_the_stack() -> None:
+    """An unclosed JSON nesting deeper than Python's stack is text, not a crash."""
+    diagnosis = diagnose('{"a":' * 100_000 + "\n" + corpus_message(MESSAGE))
+    assert diagnosis.best is not None
+    assert diagnosis.best.entry.id == ANSWER
+
+
+def test_a_realistic_log_is_read_whole() -> None:
+    """A megabyte of log with ten corpus messages in it: recognised, nothing skipped."""
+    diagnosis = diagnose(realistic(1_000_000))
+    assert diagnosis.best is not None
+    assert diagnosis.evidence.notes == ()
+
+
+def test_past_the_limit_the_head_and_tail_are_read_and_the_rest_named() -> None:
+    """Of a stream longer than the limit, the first and last bytes are kept (memory stays
+    bounded) and a sentence says how much was skipped, and which lines."""
+    data = b"".join(b"line %d\n" % n for n in range(1, 10_001))
+    kept, note = head_and_tail(io.BytesIO(data), head_size=1_000, tail_size=2_000)
+    assert kept.startswith(b"line 1\nline 2\n")
+    assert kept.endswith(b"line 10000\n")
+    assert len(kept) < 4_000
+    assert note is not None
+    assert "skipped" in note
+    assert "lines 124 to" in note
+    whole, none = head_and_tail(io.BytesIO(data), head_size=len(data), tail_size=10)
+    assert (whole, none) == (data, None)

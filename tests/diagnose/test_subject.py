@@ -1,0 +1,85 @@
+"""`Subject` finds what `re` finds: every pattern diagnose runs, on the corpus and on logs,
+searched where its literals are gives the same matches as searched everywhere."""
+
+from __future__ import annotations
+
+import re
+import sys
+
+import pytest
+from bench.diagnose_logs import CORPUS, HOSTILE, hostile, realistic
+
+from httpconflict.tools.diagnose import evidence, statuses
+from httpconflict.tools.diagnose.knowledge import knowledge_base
+from httpconflict.tools.diagnose.literals import fold, needs
+from httpconflict.tools.diagnose.subject import Subject
+
+
+def _patterns() -> list[re.Pattern[str]]:
+    found: dict[str, re.Pattern[str]] = {}
+    for entry in knowledge_base().entries:
+        for clue in (*entry.all, *entry.any, *entry.none, *entry.boost):
+            for pattern in clue.patterns:
+                found.setdefault(pattern.pattern, pattern)
+        for pattern in entry.extract:
+            found.setdefault(pattern.pattern, pattern)
+    modules = [*statuses._FORMS, *statuses._WITH_PHRASE, *evidence._URL_FORMS]
+    modules += [evidence._STATUS_LINE, evidence._JAVA_FRAME, evidence._JAVASCRIPT_FRAME]
+    for pattern in modules:
+        found.setdefault(pattern.pattern, pattern)
+    return list(found.values())
+
+
+PATTERNS = _patterns()
+
+
+def _spans(matches: object) -> list[tuple[tuple[int, int], dict[str, str | None]]]:
+    return [(m.span(), m.groupdict()) for m in matches]  # type: ignore[attr-defined]
+
+
+def _assert_same(text: str) -> None:
+    subject = Subject(text, small=0)
+    for pattern in PATTERNS:
+        expected = pattern.search(text)
+        found = subject.search(pattern)
+        assert (found and (found.span(), found.groupdict())) == (
+            expected and (expected.span(), expected.groupdict())
+        ), pattern.pattern
+        assert _spans(subject.finditer(pattern)) == _spans(pattern.finditer(text)), pattern.pattern
+
+
+def test_most_patterns_need_a_literal() -> None:
+    """The analysis finds a needed literal for most patterns (else nothing would be skipped)."""
+    with_needs = [p for p in PATTERNS if needs(p).strings]
+    assert len(with_needs) >= 0.9 * len(PATTERNS)
+
+
+def test_the_same_matches_on_every_corpus_case() -> None:
+    """On each case of the corpus, as whole-text `re` (the corpus's answers cannot change)."""
+    for path in sorted(CORPUS.iterdir()):
+        _assert_same(evidence._clean(path.read_text(encoding="utf-8")))
+
+
+@pytest.mark.slow
+def test_the_same_matches_on_a_log_with_messages() -> None:
+    """On a log of 200 KB with 40 corpus messages in it."""
+    _assert_same(evidence._clean(realistic(200_000, messages=40, seed=3)))
+
+
+@pytest.mark.parametrize("shape", ["newlines", "spaces", "CR only", "one long line"])
+def test_the_same_matches_on_hostile_shapes(shape: str) -> None:
+    """On a run of a hostile shape followed by the words of many patterns."""
+    message = (CORPUS / "terraform-011-lease-already-present.txt").read_text(encoding="utf-8")
+    _assert_same(evidence._clean(hostile(HOSTILE[shape], 5_000, message)))
+
+
+def test_fold_lowers_what_ignorecase_equates_with_a_letter() -> None:
+    """Every character `re.IGNORECASE` takes for an ASCII letter folds to it, in its place."""
+    letter = re.compile("[a-z]", re.IGNORECASE)
+    for code in range(sys.maxunicode + 1):
+        char = chr(code)
+        if letter.fullmatch(char):
+            folded = fold(char)
+            assert len(folded) == 1
+            assert re.fullmatch(folded, char, re.IGNORECASE), hex(code)
+            assert folded.isascii(), hex(code)
