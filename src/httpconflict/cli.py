@@ -28,6 +28,7 @@ from .service.config import (
     DEFAULT_MAX_HEADER_BYTES,
     DEFAULT_PURGE_INTERVAL,
     DEFAULT_TOMBSTONE_RETENTION,
+    WORKER_HEALTHCHECK_TIMEOUT,
     ServiceConfig,
 )
 from .service.locations import PRIVATE_SQLITE, check_database, check_key_store
@@ -346,6 +347,7 @@ def _serve(args: argparse.Namespace) -> int:
         access_log=False,
         log_config=_log_config(secrets),
         timeout_keep_alive=args.keep_alive,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_TIMEOUT,
         server_header=False,
         # uvicorn's Date is refreshed once a second and lags the service's
         # Last-Modified; the service stamps its own (service.answer_fields).

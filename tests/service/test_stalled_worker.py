@@ -43,25 +43,65 @@ def test_a_request_sent_during_a_stall_is_answered(tmp_path: Path, connection: s
         else:
             client.connect()
         time.sleep(1.0)  # idle, well within either timeout
-        outcome: list[object] = []
-
-        def ask() -> None:
-            try:
-                client.request("GET", "/healthz")
-                answer = client.getresponse()
-                answer.read()
-                outcome.append(answer.status)
-            except OSError as error:
-                outcome.append(error)
 
         os.kill(service.process.pid, signal.SIGSTOP)
         try:
             time.sleep(0.5)
-            asking = threading.Thread(target=ask)
-            asking.start()
+            asking, outcome = _ask(client)
             time.sleep(STALL - 0.5)
         finally:
             os.kill(service.process.pid, signal.SIGCONT)
         asking.join(20)
         client.close()
     assert outcome == [200]
+
+
+def test_a_stalled_worker_of_two_is_not_killed_under_its_request(tmp_path: Path) -> None:
+    """One of 2 workers paused 8 s, a GET sent to it meanwhile: answered, the worker kept.
+
+    uvicorn's supervisor pings each worker and kills one that has not
+    answered for its health-check timeout (5 s by default), taking the
+    request in flight with it: the client saw its connection reset. A
+    worker the machine starved of CPU for a few seconds is not hung; the
+    service waits as long as gunicorn does for a silent worker (30 s).
+    """
+    with start_service(str(tmp_path / "stall.db"), tmp_path, workers=2) as service:
+        service.wait_for_workers(2)
+        port = int(service.url.rsplit(":", 1)[1])
+        client = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        seen = len(service.access_log())
+        client.request("GET", "/healthz")
+        first = client.getresponse()
+        first.read()
+        assert first.status == 200
+        (record,) = service.wait_for_log(lambda r: True, count=seen + 1)[seen:]
+        worker = int(record["worker"])
+
+        os.kill(worker, signal.SIGSTOP)
+        try:
+            asking, outcome = _ask(client)
+            time.sleep(8.0)
+        finally:
+            os.kill(worker, signal.SIGCONT)
+        asking.join(20)
+        client.close()
+        assert outcome == [200]
+        os.kill(worker, 0)  # still running: not replaced
+
+
+def _ask(client: http.client.HTTPConnection) -> tuple[threading.Thread, list[object]]:
+    """A started thread sending GET /healthz on `client`; its status (or error) goes in the list."""
+    outcome: list[object] = []
+
+    def ask() -> None:
+        try:
+            client.request("GET", "/healthz")
+            answer = client.getresponse()
+            answer.read()
+            outcome.append(answer.status)
+        except OSError as error:
+            outcome.append(error)
+
+    asking = threading.Thread(target=ask)
+    asking.start()
+    return asking, outcome

@@ -21,6 +21,11 @@ DEFAULT_BODY_TIMEOUT: Final = 60.0
 #: Seconds an idle connection is kept for its next request (uvicorn's own default).
 DEFAULT_KEEP_ALIVE: Final = 5
 DEFAULT_MAX_CONNECTIONS: Final = 1000
+#: Seconds a worker of several may stay silent before its supervisor kills and
+#: replaces it (uvicorn pings each worker; its own default is 5 s). A worker the
+#: machine starves of CPU for seconds is not hung, and killing it takes its
+#: requests in flight with it: the service waits as long as gunicorn does (30 s).
+WORKER_HEALTHCHECK_TIMEOUT: Final = 30
 DEFAULT_PURGE_INTERVAL: Final = 3600.0
 DEFAULT_TOMBSTONE_RETENTION: Final = 30 * 24 * 3600.0
 DEFAULT_CHANGES_RETENTION: Final = 7 * 24 * 3600.0
