@@ -54,8 +54,8 @@ def slow_naive_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def slower_naive_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The naive app, each /v1 answer 1 s late; its base URL."""
-    with _naive_app(tmp_path_factory.mktemp("naive"), etags=True, delay=1.0) as url:
+    """The naive app, each /v1 answer 2 s late; its base URL."""
+    with _naive_app(tmp_path_factory.mktemp("naive"), etags=True, delay=2.0) as url:
         yield url
 
 
