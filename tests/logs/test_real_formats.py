@@ -15,6 +15,7 @@ import pytest
 
 from httpconflict.tools.logs.command import register
 from httpconflict.tools.logs.formats import FORMATS, LineParser
+from tests.logs.running import logs_json, write_log
 
 SAMPLES = Path(__file__).parent / "samples"
 #: (format, status, method, target, client, time) of a line; None when it is not a request.
@@ -159,3 +160,31 @@ def test_every_format_can_be_forced() -> None:
     assert logs.format == "auto"
     for name in FORMATS:
         assert parser.parse_args(["logs", "x", "--format", name]).format == name
+
+
+def test_a_file_with_no_line_read_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file none of whose lines is read is reported as not read, with an example line, exit 3."""
+    iis = write_log(tmp_path / "u_ex261124.log", sample_lines("iis.log"))
+    nginx = write_log(tmp_path / "access.log", sample_lines("proxies.log")[:2])
+    report = logs_json(capsys, str(iis), str(nginx), code=3)
+    assert report["lines"]["requests"] == 2
+    assert report["conflicts"]["total"] == 2
+    (failure,) = report["unreadable"]
+    assert failure["source"] == str(iis)
+    assert failure["reason"] == (
+        "none of its 6 lines is an access line in a format logs reads "
+        "(line 5: 2026-11-24 20:11:22 10.0.0.4 PUT /v1/notes/42 - 443 - 203.0.113.7 "
+        "curl/8.5.0 - 409 0 0 15)"
+    )
+
+
+def test_a_file_of_blank_lines_is_no_failure(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An empty or blank log (a quiet rotation) is read, with nothing to count: exit 0."""
+    empty = write_log(tmp_path / "empty.log", [])
+    blank = write_log(tmp_path / "blank.log", ["", "  "])
+    report = logs_json(capsys, str(empty), str(blank))
+    assert report["unreadable"] == []

@@ -68,7 +68,8 @@ def render(report: LogReport, console: Console, *, top: int) -> None:
         console.print(Text(line))
     for failure in report.unreadable:
         console.print(
-            Text(f"unreadable: {printable(failure.source)}: {failure.reason}"), style="red"
+            Text(f"unreadable: {printable(failure.source)}: {printable(failure.reason)}"),
+            style="red",
         )
     if report.total:
         console.print(_breakdown_table("Routes", "route", report.routes, top))
