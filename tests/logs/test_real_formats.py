@@ -15,7 +15,7 @@ import pytest
 
 from httpconflict.tools.logs.command import register
 from httpconflict.tools.logs.formats import FORMATS, LineParser
-from tests.logs.running import logs_json, write_log
+from tests.logs.running import logs, logs_json, write_log
 
 SAMPLES = Path(__file__).parent / "samples"
 #: (format, status, method, target, client, time) of a line; None when it is not a request.
@@ -188,3 +188,21 @@ def test_a_file_of_blank_lines_is_no_failure(
     blank = write_log(tmp_path / "blank.log", ["", "  "])
     report = logs_json(capsys, str(empty), str(blank))
     assert report["unreadable"] == []
+
+
+def test_lines_of_several_formats_warn_of_counting_a_request_twice(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`heroku logs` holds the router's and the app's line for each request: the report says
+    a request logged by both is counted twice, and --format heroku counts the router's only."""
+    path = write_log(tmp_path / "heroku.log", sample_lines("heroku.log"))
+    assert logs(str(path)) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert (
+        "lines in 2 formats (logfmt 4, combined 1): a request two servers logged "
+        "(a proxy and the app behind it) is counted once per server; --format counts one"
+    ) in out
+    report = logs_json(capsys, str(path), "--format", "heroku")
+    assert report["formats"] == {"logfmt": 4}
+    assert logs(str(write_log(tmp_path / "router.log", sample_lines("heroku.log")[:4]))) == 0
+    assert "formats" not in " ".join(capsys.readouterr().out.split())

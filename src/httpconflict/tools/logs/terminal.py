@@ -53,7 +53,9 @@ def _summary(report: LogReport) -> list[str]:
         f"{report.unrecognised} unrecognised, {report.blank} blank",
         f"conflicts: {report.total} ({conflicts})",
     ]
-    lines += [line for line in (report.span_line(), report.zones_line()) if line]
+    lines += [
+        line for line in (report.span_line(), report.zones_line(), report.formats_line()) if line
+    ]
     if report.untimed:
         lines.append(f"{report.untimed} conflicts have no time on their line (in no bucket)")
     return lines
