@@ -8,12 +8,14 @@ read wrong would count a conflict where there was none, or hide one.
 from __future__ import annotations
 
 import argparse
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from httpconflict.tools.logs.command import register
+from httpconflict.tools.logs.entry import AccessEntry
 from httpconflict.tools.logs.formats import FORMATS, LineParser
 from tests.logs.running import logs, logs_json, write_log
 
@@ -103,8 +105,15 @@ CASES: dict[str, list[Expected]] = {
             "2026-11-24T20:11:23+00:00",
         ),
     ],
-    # IIS names its fields in a #Fields directive; its lines are not read (and say so).
-    "iis.log": [None] * 6,
+    # IIS names its fields in a #Fields directive (a # line, not a request).
+    "iis.log": [
+        None,
+        None,
+        None,
+        None,
+        ("w3c", 409, "PUT", "/v1/notes/42", "203.0.113.7", "2026-11-24T20:11:22+00:00"),
+        ("w3c", 200, "GET", "/v1/notes/42", "203.0.113.7", "2026-11-24T20:11:23+00:00"),
+    ],
 }
 
 
@@ -128,9 +137,15 @@ def _epoch(iso: str) -> float:
 )
 def test_each_real_line_is_read_right_or_not_at_all(name: str, number: int) -> None:
     """A platform's line gives its format, status, method, target, client and time, or nothing."""
-    line = sample_lines(name)[number]
-    expected = CASES[name][number]
-    entry = LineParser().parse(line)
+    lines = sample_lines(name)
+    parser = LineParser()
+    for earlier in lines[:number]:  # a W3C file's #Fields directive names the values after it
+        parser.parse(earlier)
+    check(parser.parse(lines[number]), CASES[name][number], lines[number])
+
+
+def check(entry: AccessEntry | None, expected: Expected, line: str) -> None:
+    """`entry` is what `expected` says of `line`."""
     if expected is None:
         assert entry is None, entry
         return
@@ -143,6 +158,16 @@ def test_each_real_line_is_read_right_or_not_at_all(name: str, number: int) -> N
     else:
         assert entry.time == pytest.approx(_epoch(when), abs=1e-6)
         assert entry.offset == _offset(when)
+
+
+def test_one_parser_reads_every_sample_in_turn() -> None:
+    """Read one after the other (as a run reads its files), every line is still read right:
+    neither the parser tried first nor the W3C directive kept makes another format's line
+    read as the last one's."""
+    parser = LineParser()
+    for name in ("iis.log", *sorted(set(CASES) - {"iis.log"}), "iis.log"):
+        for line, expected in zip(sample_lines(name), CASES[name], strict=True):
+            check(parser.parse(line), expected, line)
 
 
 def test_the_samples_hold_the_lines_the_cases_name() -> None:
@@ -165,18 +190,22 @@ def test_every_format_can_be_forced() -> None:
 def test_a_file_with_no_line_read_says_so(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A file none of whose lines is read is reported as not read, with an example line, exit 3."""
-    iis = write_log(tmp_path / "u_ex261124.log", sample_lines("iis.log"))
+    """A file none of whose lines is read is reported as not read, with an example line, exit 3.
+
+    Cloud Logging's export (``gcloud logging read --format=json``) is one JSON array,
+    pretty-printed over many lines: none of them is an entry.
+    """
+    entries = [json.loads(line) for line in sample_lines("gcp.log")]
+    export = write_log(tmp_path / "export.json", json.dumps(entries, indent=2).splitlines())
     nginx = write_log(tmp_path / "access.log", sample_lines("proxies.log")[:2])
-    report = logs_json(capsys, str(iis), str(nginx), code=3)
+    report = logs_json(capsys, str(export), str(nginx), code=3)
     assert report["lines"]["requests"] == 2
     assert report["conflicts"]["total"] == 2
     (failure,) = report["unreadable"]
-    assert failure["source"] == str(iis)
+    assert failure["source"] == str(export)
+    lines = len(json.dumps(entries, indent=2).splitlines())
     assert failure["reason"] == (
-        "none of its 6 lines is an access line in a format logs reads "
-        "(line 5: 2026-11-24 20:11:22 10.0.0.4 PUT /v1/notes/42 - 443 - 203.0.113.7 "
-        "curl/8.5.0 - 409 0 0 15)"
+        f"none of its {lines} lines is an access line in a format logs reads (line 1: [)"
     )
 
 
