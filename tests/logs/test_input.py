@@ -139,13 +139,14 @@ def test_hostile_lines_fail_fast(line: str) -> None:
 def test_garbage_in_the_terminal_is_escaped(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Escape sequences and rich markup in a log line reach the terminal inert."""
+    """Escape sequences and rich markup in a log line reach the terminal inert (out and err)."""
     path = write_log(tmp_path / "evil.log", ["\x1b[2J\x1b[31m[bold red]owned[/bold red]\u202egpj"])
-    assert logs(str(path)) == 0
-    out = capsys.readouterr().out
-    assert "\x1b" not in out
-    assert "\u202e" not in out
-    assert "\\x1b[2J\\x1b[31m[bold red]owned[/bold red]\\u202egpj" in out
+    assert logs(str(path)) == 3  # no line of it read: said so, as for a file not read
+    out, err = capsys.readouterr()
+    for shown in (out, err):
+        assert "\x1b" not in shown
+        assert "\u202e" not in shown
+        assert "\\x1b[2J\\x1b[31m[bold red]owned[/bold red]\\u202egpj" in shown
 
 
 def test_a_forced_format_reads_only_its_own_lines(

@@ -12,9 +12,11 @@ Count the 409, 412 and 428 answers in access logs by route (ids collapsed
 to {id}), method, client, cause (the problem type, where the server logged
 it, as httpconflict serve does) and time; find spikes.
 
-Reads nginx/Apache/gunicorn combined lines, uvicorn access lines, our
-service's text and JSON access logs and generic JSON lines, detecting the
-format line by line; gzip files and - for stdin too.
+Reads nginx/Apache/gunicorn/Traefik combined lines, uvicorn access lines,
+AWS ALB, HAProxy, Heroku router (logfmt) and IIS (W3C) lines, our service's text and
+JSON access logs and generic JSON lines (Caddy, Traefik, Google Cloud),
+detecting the format line by line, inside docker's JSON wrapper or behind
+a kubectl, syslog or journald prefix too; gzip files and - for stdin too.
 
 Times are shown in the log's own zone (an nginx line's +0200), and say so.
 
@@ -65,7 +67,22 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument(
         "--format",
         default="auto",
-        choices=("auto", "service", "combined", "nginx", "apache", "gunicorn", "uvicorn", "json"),
+        choices=(
+            "auto",
+            "service",
+            "combined",
+            "nginx",
+            "apache",
+            "gunicorn",
+            "uvicorn",
+            "alb",
+            "haproxy",
+            "logfmt",
+            "heroku",
+            "w3c",
+            "iis",
+            "json",
+        ),
         help="read every line in this format (default: auto, detected per line)",
     )
     parser.add_argument(

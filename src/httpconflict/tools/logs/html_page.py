@@ -71,7 +71,11 @@ def render_page(report: LogReport, chart_svg: str, *, top: int) -> str:
         f"{report.requests} requests, {report.unrecognised} unrecognised, {report.blank} blank",
         f"conflicts: {report.total} ({conflicts})",
     ]
-    summary += [escape(line) for line in (report.span_line(), report.zones_line()) if line]
+    summary += [
+        escape(line)
+        for line in (report.span_line(), report.zones_line(), report.formats_line())
+        if line
+    ]
     summary += [f"unreadable: {escape(u.source)}: {escape(u.reason)}" for u in report.unreadable]
     parts = [
         "<!DOCTYPE html>\n<html lang=en>\n<head>\n<meta charset=utf-8>\n",

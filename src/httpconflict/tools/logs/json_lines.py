@@ -6,11 +6,16 @@ use other names for the same things, so each value is looked up under a
 list of names, first found wins:
 
     status   status, status_code, statusCode, http_status, response_status,
-             http.response.status_code (ECS), httpRequest.status (Google Cloud)
-    method   method, request_method, http_method, verb, http.request.method, ...
+             http.response.status_code (ECS), httpRequest.status (Google Cloud),
+             DownstreamStatus (Traefik: what the client got)
+    method   method, request_method, http_method, verb, http.request.method, ...,
+             request.method (Caddy), RequestMethod (Traefik)
     target   path, url, uri, request_uri, request_path, url.path, url.original, ...,
+             request.uri (Caddy), RequestPath (Traefik),
              request (a whole request line, "GET /a HTTP/1.1", gives the method too)
-    client   remote_addr, client, client_ip, remote_ip, ip, client.ip, source.ip, ...
+    client   remote_addr, client, client_ip, remote_ip, ip, client.ip, source.ip, ...,
+             request.client_ip (Caddy, the client behind trusted proxies), ClientHost
+             (Traefik), fwd (Heroku's X-Forwarded-For: its first address)
     time     time, timestamp, @timestamp, ts, datetime, date, time_local, time_iso8601
     problem  problem, problem_type, problemType, problem.type
     agent    user_agent, userAgent, http_user_agent, agent, user_agent.original (ECS), ...
@@ -41,6 +46,7 @@ _STATUS: Final = (
     "httpRequest.status",
     "response.status",
     "response.status_code",
+    "DownstreamStatus",
 )
 _METHOD: Final = (
     "method",
@@ -50,6 +56,7 @@ _METHOD: Final = (
     "http.request.method",
     "httpRequest.requestMethod",
     "request.method",
+    "RequestMethod",
 )
 _TARGET: Final = (
     "path",
@@ -63,6 +70,8 @@ _TARGET: Final = (
     "httpRequest.requestUrl",
     "request.url",
     "request.path",
+    "request.uri",
+    "RequestPath",
     "request",
 )
 _CLIENT: Final = (
@@ -77,6 +86,10 @@ _CLIENT: Final = (
     "client.address",
     "source.ip",
     "httpRequest.remoteIp",
+    "request.client_ip",
+    "request.remote_ip",
+    "ClientHost",
+    "fwd",
 )
 _TIME: Final = (
     "time",
@@ -144,9 +157,11 @@ def _client(value: Any) -> str | None:
         value = value[0]  # an ASGI scope's ["host", port]
     if not isinstance(value, str):
         return None
-    if match := _HOST_PORT.fullmatch(value):
+    # An X-Forwarded-For list: the first address is the client's.
+    address: str = value.split(",", 1)[0].strip() if "," in value else value
+    if match := _HOST_PORT.fullmatch(address):
         return match[1] or match[2]
-    return value
+    return address
 
 
 def parse_json_line(line: str) -> AccessEntry | None:
@@ -157,6 +172,11 @@ def parse_json_line(line: str) -> AccessEntry | None:
         return None
     if not isinstance(record, dict):
         return None
+    return record_entry(record)
+
+
+def record_entry(record: dict[str, Any], log_format: str = "json") -> AccessEntry | None:
+    """The request a record of named values describes (a JSON object, a logfmt line's pairs)."""
     status = _status(_first(record, _STATUS, (int, str)))
     method = _first(record, _METHOD, (str,))
     target = _first(record, _TARGET, (str,))
@@ -170,7 +190,7 @@ def parse_json_line(line: str) -> AccessEntry | None:
     when = _time(_first(record, _TIME, (str, int, float)))
     client = _client(_first(record, _CLIENT, (str, list)))
     return AccessEntry(
-        log_format="service-json" if ours else "json",
+        log_format="service-json" if ours and log_format == "json" else log_format,
         status=status,
         method=method or "-",
         target=target or "-",

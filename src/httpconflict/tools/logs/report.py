@@ -129,6 +129,16 @@ class LogReport:
         )
         return f"timed lines written in another zone ({others}) are shown in {self.zone.label}"
 
+    def formats_line(self) -> str | None:
+        """A warning when lines of several formats were counted: they may log the same requests."""
+        if len(self.formats) < 2:
+            return None
+        counts = ", ".join(f"{name} {count}" for name, count in self.formats.items())
+        return (
+            f"lines in {len(self.formats)} formats ({counts}): a request two servers logged "
+            "(a proxy and the app behind it) is counted once per server; --format counts one"
+        )
+
     def to_json(self) -> dict[str, Any]:
         """The report as JSON data (``--json``): times in the log's zone, with its offset."""
         iso = self.zone.iso

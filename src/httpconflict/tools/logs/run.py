@@ -14,7 +14,8 @@ from .formats import LineParser
 from .reading import UNREADABLE, read_lines, source_name
 from .report import LogReport, Unreadable, build_report
 from .spikes import SpikeRule
-from .tally import Tally
+from .tally import SAMPLE_LENGTH, Tally
+from .terminal import printable
 
 #: Lines between progress updates, and the input size from which a bar is shown.
 _STEP = 10_000
@@ -30,11 +31,15 @@ def scan(
 ) -> Unreadable | None:
     """Tally every line of one source; what went wrong if it could not be read to the end.
 
+    A source with lines none of which is an access line in a format read
+    is reported as not read too: its counts would be a silent zero.
     `progress`, if given, is told the characters read, every `_STEP` lines.
     """
     name = source_name(source)
     number = 0  # the last line read, for the message if reading fails
     read = 0
+    recognised = blank = 0
+    example: tuple[int, str] | None = None  # an unrecognised line to show, not a # comment
     try:
         for number, line in enumerate(read_lines(source), 1):
             if progress is not None:
@@ -44,16 +49,27 @@ def scan(
                     read = 0
             if not line.strip():
                 tally.add_blank()
+                blank += 1
             elif (entry := parser.parse(line)) is not None:
                 tally.add(entry)
+                recognised += 1
             else:
                 tally.add_unrecognised(name, number, line)
+                if example is None or (example[1][:1] == "#" and line[:1] != "#"):
+                    example = (number, line)
     except UNREADABLE as error:
         reason = str(error) or type(error).__name__
         if number:
             reason += f" (after line {number})"
         return Unreadable(name, reason)
-    return None
+    if recognised or example is None:
+        return None
+    where, text = example
+    return Unreadable(
+        name,
+        f"none of its {number - blank} lines is an access line in a format logs reads "
+        f"(line {where}: {text[:SAMPLE_LENGTH]})",
+    )
 
 
 @contextlib.contextmanager
@@ -103,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
     with _progress_bar(args.files) as progress:
         for source in args.files:
             if (failure := scan(source, parser, tally, progress)) is not None:
-                _complain(f"cannot read {failure.source}: {failure.reason}")
+                _complain(f"cannot read {failure.source}: {printable(failure.reason)}")
                 unreadable.append(failure)
     report = build_report(
         tally,

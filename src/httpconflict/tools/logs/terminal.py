@@ -53,7 +53,9 @@ def _summary(report: LogReport) -> list[str]:
         f"{report.unrecognised} unrecognised, {report.blank} blank",
         f"conflicts: {report.total} ({conflicts})",
     ]
-    lines += [line for line in (report.span_line(), report.zones_line()) if line]
+    lines += [
+        line for line in (report.span_line(), report.zones_line(), report.formats_line()) if line
+    ]
     if report.untimed:
         lines.append(f"{report.untimed} conflicts have no time on their line (in no bucket)")
     return lines
@@ -68,7 +70,8 @@ def render(report: LogReport, console: Console, *, top: int) -> None:
         console.print(Text(line))
     for failure in report.unreadable:
         console.print(
-            Text(f"unreadable: {printable(failure.source)}: {failure.reason}"), style="red"
+            Text(f"unreadable: {printable(failure.source)}: {printable(failure.reason)}"),
+            style="red",
         )
     if report.total:
         console.print(_breakdown_table("Routes", "route", report.routes, top))

@@ -2,28 +2,48 @@
 
     service-text  2026-11-24T20:11:22.123Z PUT /v1/notes/a 412 precondition-failed 1.24ms token:ci
     combined      203.0.113.7 - - [24/Nov/2026:20:11:22 +0000] "PUT /v1/notes/a HTTP/1.1" 412 96
-                  "-" "curl/8.5"    (nginx, Apache; gunicorn's default access format too)
+                  "-" "curl/8.5"    (nginx, Apache, Traefik, ingress-nginx; gunicorn's default)
+                  [24/Nov/2026 20:11:22] "PUT /v1/notes/a HTTP/1.1" 412 96   (Django runserver)
+                  [2026-11-24T20:11:22.310Z] "PUT /v1/notes/a HTTP/2" 412 - ...   (Envoy)
     uvicorn       INFO:     203.0.113.7:51234 - "PUT /v1/notes/a HTTP/1.1" 412 Precondition Failed
+    alb           h2 2026-11-24T20:11:22.186641Z app/lb/50dc 203.0.113.7:2817 10.0.0.66:9000
+                  0.000 0.002 0.000 412 412 5 257 "PUT https://host:443/v1/notes/a HTTP/2.0" ...
+    haproxy       haproxy[14389]: 203.0.113.7:33317 [24/Nov/2026:20:11:22.655] http-in
+                  static/srv1 10/0/30/69/109 412 2750 - - ---- 1/1/1/1/0 0/0 "PUT /v1/notes/a ..."
+    logfmt        at=info method=PUT path="/v1/notes/a" fwd="203.0.113.7" status=412 ...   (Heroku)
 
 The combined pattern also takes the common format (no referer and user
-agent) and anything after it ($request_time, gunicorn's %(L)s); the user
-agent is read only for a line with no client address ("-"), to name the
-client by. The uvicorn
-pattern finds its time, if any, in whatever precedes the client: a logging
-config's asctime, or gunicorn's ``[2026-11-24 20:11:22 +0000] [7] [INFO]``
-when uvicorn workers log through gunicorn's handlers. Both are searched,
-not anchored, so a prefix a log shipper adds (docker compose's
-``nginx-1  | ``, syslog's host and tag) is skipped. Our service's text line
-is read from both ends: its path is a decoded path and may hold spaces.
+agent), anything after it ($request_time, gunicorn's %(L)s, Traefik's
+router and duration, ingress-nginx's upstream fields), a line with no
+client fields before the bracketed time (Django's runserver, Envoy), a
+time with a space for the colon (werkzeug, runserver) or in ISO 8601
+(Envoy), and a bracketed client (ingress-nginx's older ``[$the_real_ip]``).
+The user agent is read only for a line with no client address ("-"), to
+name the client by. The uvicorn pattern finds its time, if any, in
+whatever precedes the client: a logging config's asctime, or gunicorn's
+``[2026-11-24 20:11:22 +0000] [7] [INFO]`` when uvicorn workers log
+through gunicorn's handlers. Both are searched, not anchored, so a prefix
+a log shipper adds (docker compose's ``nginx-1  | ``, syslog's host and
+tag) is skipped. Terminal colours (werkzeug's, uvicorn's) are dropped
+first. Our service's text line is read from both ends: its path is a
+decoded path and may hold spaces.
+
+An ALB line has two statuses: the load balancer's (what the client got)
+is counted, not the target's. HAProxy's time states no zone. A logfmt
+line is a request when it has a status and a method or path, its values
+named as in JSON lines (`json_lines.record_entry`); its time, if no pair
+gives one, is the one before its first pair (Heroku's line prefix).
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Final
 
 from .entry import AccessEntry
-from .timestamps import parse_common_time, parse_timestamp
+from .json_lines import record_entry
+from .timestamps import Stamp, parse_common_time, parse_timestamp
 
 # Our text line, split from the right: its path may hold spaces, the other fields do not.
 _SERVICE_TIME: Final = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z")
@@ -33,9 +53,22 @@ _METHOD: Final = re.compile(r"[A-Z]+")
 # without the expected spaces fails in linear time, not quadratic.
 # A quoted field of nginx (escapes as \xNN) or Apache (escapes as \" and \\).
 _COMBINED: Final = re.compile(
-    r'(?<!\S)(?P<client>\S++) \S++ \S++ \[(?P<time>[^\]]{1,64})\] "(?P<request>(?:[^"\\]|\\.)*+)"'
+    r"(?<!\S)(?:(?P<client>\S++) \S++ \S++ )?"
+    r'\[(?P<time>[^\]]{1,64})\] "(?P<request>(?:[^"\\]|\\.)*+)"'
     r" (?P<status>\d{3}) (?:\d++|-)"
 )
+# type time elb client:port target:port 3 times elb_status target_status 2 sizes "request"
+_ALB: Final = re.compile(
+    r"(?:https?|h2|grpcs|wss?) (?P<time>\d{4}-\d\d-\d\dT\S++) \S++ (?P<client>\S+?)(?::\d+)?"
+    r' \S++ \S++ \S++ \S++ (?P<status>\d{3}) \S++ \d++ \d++ "(?P<request>[^"]*+)"'
+)
+# client:port [accept date] frontend backend/server timers status bytes ... "request"
+_HAPROXY: Final = re.compile(
+    r"(?<!\S)(?P<client>[^\s\[]+?):\d++ \[(?P<time>\d\d/[A-Z][a-z]{2}/\d{4}:[\d:.]{8,16})\]"
+    r' \S++ \S++ [\d/+-]++ (?P<status>\d{3}) [^"]*+"(?P<request>(?:[^"\\]|\\.)*+)"'
+)
+# key=value or key="quoted value", each pair a token of its own.
+_LOGFMT_PAIR: Final = re.compile(r'(?<!\S)([\w.@-]++)=("(?:[^"\\]|\\.)*+"|[^\s"]*+)')
 # uvicorn writes '%s - "%s %s HTTP/%s" %d' with the client as host:port.
 _UVICORN: Final = re.compile(
     r'(?<!\S)(?:(?P<client>[^\s"]+?)(?::\d+)? )?- "(?P<method>[A-Z]++) (?P<target>\S++)'
@@ -83,6 +116,11 @@ def parse_service_text(line: str) -> AccessEntry | None:
     )
 
 
+def _plain(line: str) -> str:
+    """The line without terminal colours (uvicorn's status, werkzeug's request line)."""
+    return _ANSI.sub("", line) if "\x1b" in line else line
+
+
 def _request_line(request: str) -> tuple[str, str]:
     """Method and target of a logged request line ("-" for each part it lacks)."""
     parts = request.split(" ")
@@ -92,13 +130,14 @@ def _request_line(request: str) -> tuple[str, str]:
 
 
 def parse_combined(line: str) -> AccessEntry | None:
-    """An nginx, Apache or gunicorn access line in the combined or common format."""
+    """An nginx, Apache or gunicorn access line in the combined or common format (and kin)."""
+    line = _plain(line)
     match = _COMBINED.search(line)
     if match is None:
         return None
     method, target = _request_line(match["request"])
-    client = match["client"]
-    when = parse_common_time(match["time"])
+    client = (match["client"] or "-").strip("[]")  # ingress-nginx's [$the_real_ip]
+    when = parse_common_time(match["time"]) or parse_timestamp(match["time"])
     agent = None
     if client == "-" and (found := _AGENT.match(line, match.end())):
         agent = found["agent"]  # read only when there is no address to name the client by
@@ -116,8 +155,7 @@ def parse_combined(line: str) -> AccessEntry | None:
 
 def parse_uvicorn(line: str) -> AccessEntry | None:
     """A uvicorn access line, with a time in its prefix when a logging config adds one."""
-    if "\x1b" in line:  # uvicorn colours the status when it writes to a terminal
-        line = _ANSI.sub("", line)
+    line = _plain(line)
     match = _UVICORN.search(line)
     if match is None:
         return None
@@ -132,3 +170,60 @@ def parse_uvicorn(line: str) -> AccessEntry | None:
         offset=None if when is None else when.offset,
         client=match["client"] or None,
     )
+
+
+def _stamped(
+    log_format: str, status: str, request: str, client: str | None, when: Stamp | None
+) -> AccessEntry:
+    method, target = _request_line(request)
+    return AccessEntry(
+        log_format=log_format,
+        status=int(status),
+        method=method,
+        target=target,
+        time=None if when is None else when.time,
+        offset=None if when is None else when.offset,
+        client=client,
+    )
+
+
+def parse_alb(line: str) -> AccessEntry | None:
+    """An AWS Application Load Balancer access log entry."""
+    match = _ALB.match(line)
+    if match is None:
+        return None
+    client = match["client"]
+    when = parse_timestamp(match["time"])
+    return _stamped("alb", match["status"], match["request"], client, when)
+
+
+def parse_haproxy(line: str) -> AccessEntry | None:
+    """An HAProxy line in its HTTP log format (``option httplog``)."""
+    match = _HAPROXY.search(line)
+    if match is None:
+        return None
+    when = parse_common_time(match["time"])
+    return _stamped("haproxy", match["status"], match["request"], match["client"], when)
+
+
+def _unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        return re.sub(r"\\(.)", r"\1", value[1:-1])
+    return value
+
+
+def parse_logfmt(line: str) -> AccessEntry | None:
+    """A logfmt line (key=value pairs) that records a request: Heroku's router, Go services."""
+    if "status=" not in line:
+        return None
+    pairs = list(_LOGFMT_PAIR.finditer(line))
+    if len(pairs) < 3:
+        return None
+    record = {match[1]: _unquote(match[2]) for match in pairs}
+    entry = record_entry(record, "logfmt")
+    if entry is None or entry.time is not None:
+        return entry
+    when = parse_timestamp(line[: pairs[0].start()])
+    if when is None:
+        return entry
+    return replace(entry, time=when.time, offset=when.offset)

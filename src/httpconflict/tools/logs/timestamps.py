@@ -1,8 +1,9 @@
 """Times as access logs write them, read into seconds since the epoch and the zone written.
 
-Three spellings cover the formats this tool reads:
+These spellings cover the formats this tool reads:
 
     common log format   24/Nov/2026:20:11:22 +0000       nginx, Apache, gunicorn
+                        24/Nov/2026 20:11:22             werkzeug, Django runserver
     ISO 8601            2026-11-24T20:11:22.123Z          our service, JSON logs
     logging asctime     2026-11-24 20:11:22,123           uvicorn under a logging config
 
@@ -39,9 +40,10 @@ _MONTHS: Final = {
     )
 }
 
-# %d/%b/%Y:%H:%M:%S %z, as nginx's $time_local and Apache's and gunicorn's %t write it.
+# %d/%b/%Y:%H:%M:%S %z, as nginx's $time_local and Apache's and gunicorn's %t write it;
+# werkzeug and Django's runserver write a space for the colon, and no zone.
 _COMMON: Final = re.compile(
-    r"(\d{1,2})/([A-Z][a-z]{2})/(\d{4}):(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?"
+    r"(\d{1,2})/([A-Z][a-z]{2})/(\d{4})[: ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?"
     r"(?:\s*([+-])(\d{2}):?(\d{2}))?"
 )
 # date, T or space, time, optional fraction (. or the , of logging's asctime), optional zone.
