@@ -135,3 +135,27 @@ def test_serve_raises_a_low_open_file_limit_for_its_connections() -> None:
     )
     soft, hard = (int(n) for n in out.stdout.split())
     assert soft == (1100 if hard == -1 else min(1100, hard))
+
+
+@pytest.mark.parametrize("command", ["logs", "diagnose"])
+def test_a_reader_that_stops_early_gets_no_traceback(command: str, tmp_path: Path) -> None:
+    """``httpconflict logs --json LOG | head -1``: the reader leaves after a line; the tool
+    stops quietly (exit 3: its output was cut), with no BrokenPipeError traceback."""
+    log = tmp_path / "access.log"
+    log.write_text(
+        "".join(
+            f"10.0.{n % 250}.{n % 200} - - [03/Dec/2026:10:{n % 60:02d}:00 +0000] "
+            f'"PUT /v1/c{n}/x HTTP/1.1" 409 10 "-" "curl/{n}"\n'
+            for n in range(3000)
+        )
+    )
+    command_line = [sys.executable, "-m", "httpconflict.cli", command, "--json", str(log)]
+    with subprocess.Popen(command_line, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as tool:
+        assert tool.stdout is not None
+        assert tool.stderr is not None
+        assert tool.stdout.readline()  # what `head -1` reads, then it leaves
+        tool.stdout.close()
+        errors = tool.stderr.read().decode()
+        code = tool.wait(timeout=60)
+    assert "Traceback" not in errors, errors
+    assert code == 3

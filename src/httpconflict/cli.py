@@ -276,6 +276,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     run: Callable[[argparse.Namespace], int] = _serve if args.command == "serve" else args.run
     try:
         return run(args)
+    except BrokenPipeError:
+        # The reader went away (`httpconflict logs --json ... | head`): what it
+        # wanted was written. Python's documented way out: stdout to /dev/null, so
+        # that the interpreter's own flush at exit raises nothing more.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return FAILED
     except ModuleNotFoundError as error:
         # An optional dependency the command needs: one line naming its extra.
         extra = getattr(error, "extra", None) or EXTRA_OF.get((error.name or "").split(".")[0])
