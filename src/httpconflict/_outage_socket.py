@@ -32,7 +32,7 @@ import errno
 import re
 import socket
 import sys
-from types import TracebackType
+from types import FrameType, TracebackType
 from typing import Final
 
 from ._outage_kind import OutageKind
@@ -73,11 +73,8 @@ def socket_outage(error: BaseException) -> tuple[OutageKind, str] | None:
     if not isinstance(error, OSError) or type(error).__module__ == "ssl":
         return None  # a TLS failure (a certificate refused) is the app's configuration
     frames = _frames(error.__traceback__)
-    above_loop = [frame for frame in frames if _package(frame[0]) not in _LOOP_LAYER]
-    if not above_loop:
-        return None
-    driver = _package(above_loop[-1][0])
-    dialect = _DRIVERS.get(driver)
+    driver = _innermost(frames)
+    dialect = _DRIVERS.get(driver) if driver is not None else None
     if dialect is None:
         return None  # the app's own socket, file or HTTP client
     raised_by_loop = _package(frames[-1][0]) in _LOOP_LAYER
@@ -97,14 +94,35 @@ def socket_outage(error: BaseException) -> tuple[OutageKind, str] | None:
     return (OutageKind.REFUSED if connecting else OutageKind.LOST), dialect
 
 
+def innermost_package(error: BaseException) -> str | None:
+    """The package of the innermost frame of `error`'s traceback above the loop layer.
+
+    Who raised an error the event loop (or the standard library) raised on
+    its behalf: a driver's package, or the app's.
+    """
+    return _innermost(_frames(error.__traceback__))
+
+
+def _innermost(frames: list[tuple[str, str]]) -> str | None:
+    above_loop = [module for module, _ in frames if _package(module) not in _LOOP_LAYER]
+    return _package(above_loop[-1]) if above_loop else None
+
+
+def traceback_frames(traceback: TracebackType | None) -> list[FrameType]:
+    """The frames of `traceback`, outermost first, the raising one last."""
+    frames: list[FrameType] = []
+    while traceback is not None:
+        frames.append(traceback.tb_frame)
+        traceback = traceback.tb_next
+    return frames
+
+
 def _frames(traceback: TracebackType | None) -> list[tuple[str, str]]:
     """(module, function) of each frame, outermost first, the raising one last."""
     frames: list[tuple[str, str]] = []
-    while traceback is not None:
-        frame = traceback.tb_frame
+    for frame in traceback_frames(traceback):
         module = frame.f_globals.get("__name__")
         frames.append((module if isinstance(module, str) else "", frame.f_code.co_name))
-        traceback = traceback.tb_next
     return frames
 
 
