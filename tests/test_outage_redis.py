@@ -25,16 +25,18 @@ from tests.servers import free_port
 
 redis = pytest.importorskip("redis")
 redis_asyncio = pytest.importorskip("redis.asyncio")
-from redis.backoff import NoBackoff  # noqa: E402
+from redis.asyncio.retry import Retry as AsyncRetry  # noqa: E402
+from redis.backoff import ConstantBackoff, NoBackoff  # noqa: E402
 from redis.retry import Retry  # noqa: E402
 
 REFUSED = Outage(OutageKind.REFUSED, "redis")
 LOST = Outage(OutageKind.LOST, "redis")
 
 
-def no_retry(retries: int = 0) -> dict[str, Any]:
+def no_retry(retries: int = 0, *, sync: bool = True) -> dict[str, Any]:
     """A client's options: `retries` retries at once, reads timed out after 0.5 s."""
-    return {"retry": Retry(NoBackoff(), retries), "socket_timeout": 0.5}
+    retry = (Retry if sync else AsyncRetry)(NoBackoff(), retries)
+    return {"retry": retry, "socket_timeout": 0.5}
 
 
 def raised(action: Callable[[], object]) -> BaseException:
@@ -54,13 +56,25 @@ def raised_async(action: Callable[[], Awaitable[object]]) -> BaseException:
 
 def killed_while_blocked(server: PrivateRedis, command: Callable[[], object]) -> BaseException:
     """The error of `command` (a BLPOP) when its connection is killed while Redis runs it."""
+    return while_blocked(server, command, server.kill_clients)
+
+
+def stopped_while_blocked(server: PrivateRedis, command: Callable[[], object]) -> BaseException:
+    """The error of `command` (a BLPOP) when Redis is stopped while it runs it."""
+    return while_blocked(server, command, server.stop)
+
+
+def while_blocked(
+    server: PrivateRedis, command: Callable[[], object], cut: Callable[[], object]
+) -> BaseException:
+    """The error of `command` (a BLPOP) when `cut` is done while Redis runs it."""
 
     def kill() -> None:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             with server.admin() as admin:
                 if any(client.get("cmd") == "blpop" for client in admin.client_list()):
-                    server.kill_clients()
+                    cut()
                     return
             time.sleep(0.02)
 
@@ -78,17 +92,40 @@ def test_refused() -> None:
     sync = raised(lambda: redis.Redis(port=port, **no_retry()).get("k"))
     assert outage(sync) == REFUSED
     assert type(outage_error(sync, "POST")) is Unavailable
-    client = redis_asyncio.Redis(port=port, **no_retry())
+    client = redis_asyncio.Redis(port=port, **no_retry(sync=False))
     assert outage(raised_async(lambda: client.get("k"))) == REFUSED
 
 
-def test_refused_after_retries_may_have_run() -> None:
-    """redis-py's retry raises the last attempt's error only: an earlier one may have run it."""
-    port = free_port()
-    error = raised(lambda: redis.Redis(port=port, **no_retry(2)).incr("k"))
+def test_refused_after_retries_may_have_run(private_redis: PrivateRedis) -> None:
+    """redis-py's retry raises the last attempt's error only: an earlier one may have run it.
+
+    Redis stopped under a BLPOP: the first attempt's connection closed with
+    the command sent, the retry's reconnect is refused; that refusal is
+    lost, a 504 for a write. Connects retried before any command are not.
+    """
+    retried = {"retry": Retry(ConstantBackoff(0.2), 1)}
+    client = redis.Redis.from_url(private_redis.url, **retried)
+    client.ping()
+    error = stopped_while_blocked(private_redis, lambda: client.blpop(["q"], 5))
+    assert str(error).startswith("Error 111 connecting to ")
     assert outage(error) == LOST
     assert type(outage_error(error, "POST")) is WriteOutcomeUnknown
     assert type(outage_error(error, "GET")) is Unavailable
+    private_redis.start()
+
+    async def blocked() -> object:
+        options = {"retry": AsyncRetry(ConstantBackoff(0.2), 1)}
+        async with redis_asyncio.Redis.from_url(private_redis.url, **options) as client:
+            await client.ping()
+            return await client.blpop(["q"], 5)
+
+    error = stopped_while_blocked(private_redis, lambda: asyncio.run(blocked()))
+    assert str(error).startswith("Error 111 connecting to ")
+    assert outage(error) == LOST
+    never_sent = raised(lambda: redis.Redis(port=free_port(), **no_retry(3)).incr("k"))
+    assert outage(never_sent) == REFUSED
+    client = redis_asyncio.Redis(port=free_port(), **no_retry(3, sync=False))
+    assert outage(raised_async(lambda: client.incr("k"))) == REFUSED
 
 
 def test_killed_under_a_command_is_lost(private_redis: PrivateRedis) -> None:
@@ -101,7 +138,9 @@ def test_killed_under_a_command_is_lost(private_redis: PrivateRedis) -> None:
     assert type(outage_error(error, "GET")) is Unavailable
 
     async def blocked() -> object:
-        async with redis_asyncio.Redis.from_url(private_redis.url, **no_retry()) as client:
+        async with redis_asyncio.Redis.from_url(
+            private_redis.url, **no_retry(sync=False)
+        ) as client:
             return await client.blpop(["q"], 5)
 
     error = killed_while_blocked(private_redis, lambda: asyncio.run(blocked()))
@@ -223,7 +262,7 @@ def test_uvloop_closed_transport(private_redis: PrivateRedis) -> None:
 
     async def write_on_closed() -> None:
         client = redis_asyncio.Redis.from_url(
-            private_redis.url, single_connection_client=True, **no_retry()
+            private_redis.url, single_connection_client=True, **no_retry(sync=False)
         )
         await client.ping()
         assert client.connection is not None

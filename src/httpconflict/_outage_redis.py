@@ -23,9 +23,11 @@ words, importing nothing of it:
 redis-py retries a command that failed on a connection error (3 times by
 default), and raises the last attempt's error only: a refused reconnect
 after a first attempt whose connection broke with the command sent. So a
-REFUSED counts only when the command's retry loop (its outermost
-``call_with_retry`` frame) failed once; after more attempts, or with no
-count to read, it is LOST: an earlier attempt may have run the command.
+REFUSED counts only when the command's retry loop (its ``call_with_retry``
+frame, not a connect's) failed once; after more attempts, or with no count
+to read, it is LOST: an earlier attempt may have run the command. A
+connection refused before any command (the pool connecting, however many
+times it tried) stays REFUSED.
 
 A timeout is never GAVE_UP here: Redis rolls nothing back, so a timeout
 with a command sent is LOST, and one before (the connect) is REFUSED.
@@ -68,6 +70,8 @@ _LOST: Final = re.compile(
     r"^(?:Connection closed by server\.|Error while reading from |Timeout reading from "
     r"|Error \S+ while writing to socket|Timeout writing to socket)"
 )
+#: redis-py's functions that make a connection: no command is sent from there.
+_CONNECTING: Final = re.compile(r"connect")
 #: uvloop's transport closed under a write.
 _HANDLER_CLOSED: Final = re.compile(r"^unable to perform operation on .*the handler is closed")
 
@@ -97,15 +101,23 @@ def redis_outage(error: BaseException) -> OutageKind | None:
 def _retried(error: BaseException) -> bool:
     """Whether redis-py's retry of the command may have sent it before the attempt that failed.
 
-    The outermost ``call_with_retry`` is the command's (an inner one
-    retries a connect only); its ``failures`` counts the attempts that
-    failed, the last included.
+    The command's retry loop is a ``call_with_retry`` frame of redis-py's
+    whose caller is no connect (``connect_check_health`` retries a
+    connect alone, the pool's ``get_connection`` connects before any
+    command); its ``failures`` counts the attempts that failed, the last
+    included.
     """
+    caller = ""  # the function that called the retry loop (one may call another)
     for frame in traceback_frames(error.__traceback__):
-        module = frame.f_globals.get("__name__")
-        if not (isinstance(module, str) and module.partition(".")[0] == "redis"):
+        function = frame.f_code.co_name
+        if function != "call_with_retry":
+            caller = function
             continue
-        if frame.f_code.co_name == "call_with_retry":
-            failures = frame.f_locals.get("failures")
-            return not (isinstance(failures, int) and failures <= 1)
+        module = frame.f_globals.get("__name__")
+        if _CONNECTING.search(caller) or not (
+            isinstance(module, str) and module.partition(".")[0] == "redis"
+        ):
+            continue
+        failures = frame.f_locals.get("failures")
+        return not (isinstance(failures, int) and failures <= 1)
     return False

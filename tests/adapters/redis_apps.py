@@ -23,10 +23,11 @@ OPTIONS: dict[str, Any] = {"socket_timeout": 1, "retry": Retry(NoBackoff(), 0)}
 def create_fastapi() -> Any:
     import redis.asyncio
     from fastapi import FastAPI
+    from redis.asyncio.retry import Retry as AsyncRetry
 
     from httpconflict.fastapi import install
 
-    client = redis.asyncio.Redis.from_url(URL, **OPTIONS)
+    client = redis.asyncio.Redis.from_url(URL, **{**OPTIONS, "retry": AsyncRetry(NoBackoff(), 0)})
     app = FastAPI()
     install(app)
 
