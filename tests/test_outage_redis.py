@@ -14,6 +14,7 @@ import functools
 import threading
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -283,3 +284,28 @@ def test_uvloop_closed_transport(private_redis: PrivateRedis) -> None:
     assert "the handler is closed" in str(found["redis"])
     assert outage(found["redis"]) == LOST
     assert outage(found["app"]) is None
+
+
+def test_tls_settings_are_no_outage(private_redis: PrivateRedis, tmp_path: Path) -> None:
+    """A CA file that is not there, or TLS to a plain server: configuration; a socket file: not.
+
+    redis-py words each as a connect's error (``Error 2 connecting to
+    ...``); a Unix socket path with no server behind it is refused.
+    """
+    missing = str(tmp_path / "ca.pem")
+    client = redis.Redis(port=private_redis.port, ssl=True, ssl_ca_certs=missing, **no_retry())
+    error = raised(lambda: client.get("k"))
+    assert str(error).startswith("Error 2 connecting to ")
+    assert outage(error) is None
+    sync_socket = redis.Redis(unix_socket_path=str(tmp_path / "redis.sock"), **no_retry())
+    error = raised(lambda: sync_socket.get("k"))
+    assert str(error).startswith("Error 2 connecting to ")
+    assert outage(error) == REFUSED
+    async_socket = redis_asyncio.Redis(
+        unix_socket_path=str(tmp_path / "redis.sock"), **no_retry(sync=False)
+    )
+    assert outage(raised_async(lambda: async_socket.get("k"))) == REFUSED
+    async_tls = redis_asyncio.Redis(
+        port=private_redis.port, ssl=True, ssl_ca_certs=missing, **no_retry(sync=False)
+    )
+    assert outage(raised_async(lambda: async_tls.get("k"))) is None

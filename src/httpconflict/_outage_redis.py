@@ -41,18 +41,20 @@ in `_outage_socket`): LOST. The same error from the app's own code is the
 app's.
 
 Anything else of redis-py is the app's bug or configuration, a 500: a
-wrong password (`AuthenticationError`, also a ``ConnectionError``), a
-missing permission, a wrong command or type (``WRONGTYPE``), a database
+wrong password (`AuthenticationError`, also a ``ConnectionError``), TLS
+refused or a certificate file that is not there (worded as a connect's
+error), a missing permission, a wrong command or type (``WRONGTYPE``), a database
 number the server does not have.
 """
 
 from __future__ import annotations
 
 import re
+import socket
 from typing import Final
 
 from ._outage_kind import OutageKind
-from ._outage_socket import innermost_package, traceback_frames
+from ._outage_socket import innermost_frame, innermost_package, traceback_frames
 
 #: redis-py's errors that are the app's configuration, whatever their base class.
 _CONFIGURATION: Final = frozenset(
@@ -91,11 +93,34 @@ def redis_outage(error: BaseException) -> OutageKind | None:
     if not names & {"ConnectionError", "TimeoutError"}:
         return None  # a ResponseError (WRONGTYPE, unknown command), a DataError: the app's
     message = str(error)
+    if _settings_file(error):
+        return None
     if names & _REFUSED_CLASSES or _REFUSED.match(message):
         return OutageKind.LOST if _retried(error) else OutageKind.REFUSED
     if _LOST.match(message):
         return OutageKind.LOST
     return None  # "Invalid Database", "protocol must be ...": configuration
+
+
+def _settings_file(error: BaseException) -> bool:
+    """Whether redis-py's connect failed on a file of its settings, or TLS: configuration.
+
+    redis-py words every OSError of its connect alike (``Error 2 connecting
+    to host:6380. No such file or directory.``). A TLS failure (a
+    certificate refused, TLS spoken to a plain server) is the app's
+    configuration, and so is a file (a CA certificate) redis-py opens
+    itself; a Unix socket with no server behind it is no file of the
+    settings: its socket's connect raised that.
+    """
+    cause = error.__cause__ or error.__context__
+    if not isinstance(cause, OSError) or isinstance(
+        cause, ConnectionError | TimeoutError | socket.gaierror
+    ):
+        return False
+    if type(cause).__module__ == "ssl":
+        return True
+    frame = innermost_frame(cause)
+    return frame is not None and not _CONNECTING.search(frame[1])
 
 
 def _retried(error: BaseException) -> bool:

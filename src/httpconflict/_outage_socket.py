@@ -73,8 +73,9 @@ def socket_outage(error: BaseException) -> tuple[OutageKind, str] | None:
     if not isinstance(error, OSError) or type(error).__module__ == "ssl":
         return None  # a TLS failure (a certificate refused) is the app's configuration
     frames = _frames(error.__traceback__)
-    driver = _innermost(frames)
-    dialect = _DRIVERS.get(driver) if driver is not None else None
+    innermost = _innermost(frames)
+    driver = _package(innermost[0]) if innermost is not None else ""
+    dialect = _DRIVERS.get(driver)
     if dialect is None:
         return None  # the app's own socket, file or HTTP client
     raised_by_loop = _package(frames[-1][0]) in _LOOP_LAYER
@@ -100,12 +101,18 @@ def innermost_package(error: BaseException) -> str | None:
     Who raised an error the event loop (or the standard library) raised on
     its behalf: a driver's package, or the app's.
     """
+    frame = innermost_frame(error)
+    return _package(frame[0]) if frame is not None else None
+
+
+def innermost_frame(error: BaseException) -> tuple[str, str] | None:
+    """(module, function) of the innermost frame of `error`'s traceback above the loop layer."""
     return _innermost(_frames(error.__traceback__))
 
 
-def _innermost(frames: list[tuple[str, str]]) -> str | None:
-    above_loop = [module for module, _ in frames if _package(module) not in _LOOP_LAYER]
-    return _package(above_loop[-1]) if above_loop else None
+def _innermost(frames: list[tuple[str, str]]) -> tuple[str, str] | None:
+    above_loop = [frame for frame in frames if _package(frame[0]) not in _LOOP_LAYER]
+    return above_loop[-1] if above_loop else None
 
 
 def traceback_frames(traceback: TracebackType | None) -> list[FrameType]:
