@@ -6,12 +6,16 @@ options of redis_apps.py. ``GET /value`` reads the cache, ``POST /take``
 moves a job with BLMOVE on the cache's own client, ``GET /wrongtype`` is
 the app's bug (an LPUSH onto a string), ``GET /healthz`` needs no Redis.
 The ProblemMiddleware answers for the plain views, REST framework's
-handler for ``/api/value``.
+handler for ``/api/value``. Sessions are kept in the cache:
+``/visit?freeze=1`` freezes Redis (REDIS_APP_PID) after the view read the
+session, so that SessionMiddleware fails to save it after the view, which
+``handler500`` (`httpconflict.django.server_error`) answers.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 from typing import Any
 
 import django
@@ -23,7 +27,12 @@ settings.configure(
     DEBUG=False,
     ALLOWED_HOSTS=["127.0.0.1"],
     ROOT_URLCONF=__name__,
-    MIDDLEWARE=["httpconflict.django.ProblemMiddleware"],
+    SECRET_KEY="tests-only",  # noqa: S106  # a test project's
+    MIDDLEWARE=[
+        "httpconflict.django.ProblemMiddleware",
+        "django.contrib.sessions.middleware.SessionMiddleware",
+    ],
+    SESSION_ENGINE="django.contrib.sessions.backends.cache",
     INSTALLED_APPS=[],
     DATABASES={},
     CACHES={
@@ -69,6 +78,16 @@ def wrongtype(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"n": client.lpush("string", "y")})
 
 
+@csrf_exempt  # type: ignore[untyped-decorator]
+def visit(request: HttpRequest) -> JsonResponse:
+    """Count the session's visits; with ``?freeze=1``, freeze Redis before the session is saved."""
+    visits = int(request.session.get("visits", 0)) + 1
+    request.session["visits"] = visits
+    if request.GET.get("freeze"):
+        os.kill(int(os.environ["REDIS_APP_PID"]), signal.SIGSTOP)
+    return JsonResponse({"visits": visits})
+
+
 @api_view(["GET"])  # type: ignore[untyped-decorator]
 def api_value(request: Request) -> Response:
     return Response({"value": cache.get("value")})
@@ -80,7 +99,9 @@ urlpatterns = [
     path("take", take),
     path("wrongtype", wrongtype),
     path("api/value", api_value),
+    path("visit", visit),
 ]
+handler500 = "httpconflict.django.server_error"
 
 
 def create_app() -> Any:

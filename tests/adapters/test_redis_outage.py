@@ -30,8 +30,9 @@ pytest.importorskip("redis")
 TRIES = 50
 
 
-def servers(redis_url: str, log_dir: Path) -> list[object]:
-    env = {"REDIS_APP_URL": redis_url}
+def servers(redis: PrivateRedis, log_dir: Path) -> list[object]:
+    assert redis.process is not None
+    env = {"REDIS_APP_URL": redis.url, "REDIS_APP_PID": str(redis.process.pid)}
     apps = "tests.adapters.redis_apps"
     return [
         start_app(f"{apps}:create_fastapi", log_dir, env=env, probe="/healthz"),
@@ -54,7 +55,7 @@ def test_redis_frozen_killed_and_stopped(private_redis: PrivateRedis, tmp_path: 
     pytest.importorskip("django")
     with ExitStack() as stack:
         http = stack.enter_context(httpx.Client(timeout=30))
-        apps = started(stack, *servers(private_redis.url, tmp_path))  # type: ignore[arg-type]
+        apps = started(stack, *servers(private_redis, tmp_path))  # type: ignore[arg-type]
         reads = [f"{app}/value" for app in apps] + [f"{apps[2]}/api/value"]
         for url in reads:
             assert http.get(url).status_code == 200, url
@@ -98,3 +99,22 @@ def test_redis_frozen_killed_and_stopped(private_redis: PrivateRedis, tmp_path: 
                 if answer.status_code != 503:
                     break
             assert answer.status_code == 200, answer.text
+
+
+def test_django_session_not_saved(private_redis: PrivateRedis, tmp_path: Path) -> None:
+    """Redis frozen after the view, as SessionMiddleware saves the session: GET 503, POST 504.
+
+    The error is raised after the view, outside ProblemMiddleware's reach:
+    Django's handler500 (`httpconflict.django.server_error`) answers it.
+    """
+    pytest.importorskip("django")
+    with ExitStack() as stack:
+        http = stack.enter_context(httpx.Client(timeout=30))
+        django = started(stack, servers(private_redis, tmp_path)[2])[0]  # type: ignore[arg-type]
+        assert http.get(f"{django}/visit").status_code == 200
+        for method, status in (("GET", 503), ("POST", 504)):
+            try:
+                answer = http.request(method, f"{django}/visit?freeze=1")
+            finally:
+                private_redis.thaw()
+            assert_outage(answer, status)
