@@ -62,10 +62,11 @@ _CONFIGURATION: Final = frozenset(
 )
 #: Errors that say the server or the pool turned the request away by their class alone.
 _REFUSED_CLASSES: Final = frozenset({"BusyLoadingError", "MaxConnectionsError"})
-#: redis-py's words for a connection never made, or no connection to be had.
+#: redis-py's words for a connection never made, or no connection to be had (redis-py 5
+#: says "Too many connections" of a full pool as a plain ConnectionError).
 _REFUSED: Final = re.compile(
     r"^(?:Error (?:\S+ )?connecting to |Timeout connecting to server"
-    r"|max number of clients reached|No connection available\.)"
+    r"|max number of clients reached|No connection available\.|Too many connections$)"
 )
 #: redis-py's words for a connection that broke with a command on its way.
 _LOST: Final = re.compile(
