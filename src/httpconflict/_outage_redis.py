@@ -43,8 +43,8 @@ app's.
 Anything else of redis-py is the app's bug or configuration, a 500: a
 wrong password (`AuthenticationError`, also a ``ConnectionError``), TLS
 refused or a certificate file that is not there (worded as a connect's
-error), a missing permission, a wrong command or type (``WRONGTYPE``), a database
-number the server does not have.
+error), a missing permission, a wrong command or type (``WRONGTYPE``), a
+database number the server does not have.
 """
 
 from __future__ import annotations
@@ -93,18 +93,18 @@ def redis_outage(error: BaseException) -> OutageKind | None:
         return None
     if not names & {"ConnectionError", "TimeoutError"}:
         return None  # a ResponseError (WRONGTYPE, unknown command), a DataError: the app's
-    message = str(error)
-    if _settings_file(error):
+    refused = _REFUSED.match(str(error))
+    if refused and _settings_file(error):
         return None
-    if names & _REFUSED_CLASSES or _REFUSED.match(message):
+    if names & _REFUSED_CLASSES or refused:
         return OutageKind.LOST if _retried(error) else OutageKind.REFUSED
-    if _LOST.match(message):
+    if _LOST.match(str(error)):
         return OutageKind.LOST
     return None  # "Invalid Database", "protocol must be ...": configuration
 
 
 def _settings_file(error: BaseException) -> bool:
-    """Whether redis-py's connect failed on a file of its settings, or TLS: configuration.
+    """Whether redis-py's connect (its ``Error ... connecting to``) failed on TLS or a file.
 
     redis-py words every OSError of its connect alike (``Error 2 connecting
     to host:6380. No such file or directory.``). A TLS failure (a
