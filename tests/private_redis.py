@@ -42,6 +42,8 @@ class PrivateRedis:
     process: subprocess.Popen[bytes] | None = None
     #: The addresses it listens on (the first is where `admin` and `url` go).
     bind: tuple[str, ...] = ("127.0.0.1",)
+    #: More of redis-server's options, given at each start (``--key-load-delay``, ...).
+    options: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
@@ -79,6 +81,7 @@ class PrivateRedis:
                 "no",
                 "--dir",
                 str(self.directory),
+                *self.options,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,

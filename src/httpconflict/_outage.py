@@ -23,8 +23,10 @@ importing no driver; an `OSError` a driver raised as it is (asyncpg's
 refused connection) is read from its traceback (`_outage_socket`), and the
 app's own (a file, an HTTP client) is no outage. Any other database error (a missing table, a syntax
 error, a wrong password) is the app's own bug or configuration: None, and
-the adapter's 500. The driver's text goes to the log under an incident id
-(`_incidents`), never into the answer.
+the adapter's 500. Redis (redis-py, sync or asyncio) fails a request the
+same ways but for GAVE_UP; its errors are read by `_outage_redis`. The
+driver's text goes to the log under an incident id (`_incidents`), never
+into the answer.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from ._errors import Unavailable, WriteOutcomeUnknown
 from ._incidents import log_incident, new_incident
 from ._integrity import _chain, _from_database, _mysql_code
 from ._outage_kind import Outage, OutageKind
+from ._outage_redis import redis_outage
 from ._outage_socket import socket_outage
 from ._preconditions import SAFE_METHODS
 
@@ -178,6 +181,8 @@ def outage(exc: BaseException) -> Outage | None:
             return Outage(kind, "pool")
         if (found := socket_outage(error)) is not None:
             return Outage(*found)
+        if (kind := redis_outage(error)) is not None:
+            return Outage(kind, "redis")
         if _asyncpg_closed(error):
             return Outage(OutageKind.LOST, "postgresql")
         if not _from_database(error):

@@ -32,7 +32,7 @@ import errno
 import re
 import socket
 import sys
-from types import TracebackType
+from types import FrameType, TracebackType
 from typing import Final
 
 from ._outage_kind import OutageKind
@@ -73,10 +73,8 @@ def socket_outage(error: BaseException) -> tuple[OutageKind, str] | None:
     if not isinstance(error, OSError) or type(error).__module__ == "ssl":
         return None  # a TLS failure (a certificate refused) is the app's configuration
     frames = _frames(error.__traceback__)
-    above_loop = [frame for frame in frames if _package(frame[0]) not in _LOOP_LAYER]
-    if not above_loop:
-        return None
-    driver = _package(above_loop[-1][0])
+    innermost = _innermost(frames)
+    driver = _package(innermost[0]) if innermost is not None else ""
     dialect = _DRIVERS.get(driver)
     if dialect is None:
         return None  # the app's own socket, file or HTTP client
@@ -97,14 +95,41 @@ def socket_outage(error: BaseException) -> tuple[OutageKind, str] | None:
     return (OutageKind.REFUSED if connecting else OutageKind.LOST), dialect
 
 
+def innermost_package(error: BaseException) -> str | None:
+    """The package of the innermost frame of `error`'s traceback above the loop layer.
+
+    Who raised an error the event loop (or the standard library) raised on
+    its behalf: a driver's package, or the app's.
+    """
+    frame = innermost_frame(error)
+    return _package(frame[0]) if frame is not None else None
+
+
+def innermost_frame(error: BaseException) -> tuple[str, str] | None:
+    """(module, function) of the innermost frame of `error`'s traceback above the loop layer."""
+    return _innermost(_frames(error.__traceback__))
+
+
+def _innermost(frames: list[tuple[str, str]]) -> tuple[str, str] | None:
+    above_loop = [frame for frame in frames if _package(frame[0]) not in _LOOP_LAYER]
+    return above_loop[-1] if above_loop else None
+
+
+def traceback_frames(traceback: TracebackType | None) -> list[FrameType]:
+    """The frames of `traceback`, outermost first, the raising one last."""
+    frames: list[FrameType] = []
+    while traceback is not None:
+        frames.append(traceback.tb_frame)
+        traceback = traceback.tb_next
+    return frames
+
+
 def _frames(traceback: TracebackType | None) -> list[tuple[str, str]]:
     """(module, function) of each frame, outermost first, the raising one last."""
     frames: list[tuple[str, str]] = []
-    while traceback is not None:
-        frame = traceback.tb_frame
+    for frame in traceback_frames(traceback):
         module = frame.f_globals.get("__name__")
         frames.append((module if isinstance(module, str) else "", frame.f_code.co_name))
-        traceback = traceback.tb_next
     return frames
 
 

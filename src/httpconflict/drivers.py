@@ -4,7 +4,8 @@ Frameworks look exception handlers up by class, and a driver's integrity
 errors have no common base outside the driver (MariaDB's CHECK failures
 are not even ``IntegrityError``s). The adapters register their handler for
 each installed driver's base ``DatabaseError`` (and SQLAlchemy's pool
-timeout, and the OSError asyncpg raises as it is); the handler answers
+timeout, and the OSError asyncpg raises as it is; and redis-py's base
+error); the handler answers
 what `httpconflict.classify` recognises, and a database outage (503), and
 re-raises everything else untouched.
 """
@@ -34,10 +35,17 @@ DATABASE_ERRORS: Final = (
     ("pymysql.err", "DatabaseError"),
     ("MySQLdb", "DatabaseError"),
     ("mysql.connector", "DatabaseError"),
+    # redis-py (sync and asyncio, and Django's RedisCache on it): Redis down, frozen, full
+    # of clients or cutting a connection is a 503 (504); its other errors are re-raised.
+    ("redis.exceptions", "RedisError"),
     # Not a driver's class: asyncpg raises its socket's own errors as they are (a
     # refused connection, a timed-out pool); those a driver raised are a 503, and
     # the app's own OSErrors (a file it reads) are re-raised.
     ("builtins", "OSError"),
+    # Not a driver's class either: uvloop's "the handler is closed" RuntimeError, which
+    # redis-py's asyncio client lets through when it writes to a connection closed under
+    # it (a 503/504); any other RuntimeError is re-raised.
+    ("builtins", "RuntimeError"),
 )
 
 

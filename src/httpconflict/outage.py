@@ -10,7 +10,7 @@
 
 `outage(error)` says whether a driver's error (psycopg, psycopg2,
 asyncpg, PyMySQL, mysqlclient, aiomysql, SQLite, under SQLAlchemy or
-Django or not) reports the database failing the request, and how
+Django or not; redis-py, sync or asyncio) reports the database failing the request, and how
 (`OutageKind`): REFUSED (no connection), GAVE_UP (the statement was
 rolled back) or LOST (the connection broke under it: a write may have
 been applied). `outage_error(error, method)` is the answer: a 503
