@@ -101,17 +101,30 @@ def _postgres(error: BaseException) -> OutageKind | None:
 
 
 def _asyncpg_closed(error: BaseException) -> bool:
-    """asyncpg's use of a connection that broke before (SQLAlchemy's pool hands it out again).
+    """asyncpg's use of a connection that broke before, or as it broke: lost.
 
-    Its InterfaceError is no PEP 249 class, so `_from_database` does not
-    know it; like psycopg's "the connection is closed", it is taken as lost.
+    "connection is closed" (an InterfaceError) is a connection used after it
+    broke (SQLAlchemy's pool hands it out again); like psycopg's "the
+    connection is closed", it is taken as lost. "cannot switch to state N;
+    another operation (M) is in progress" (an InternalClientError) is
+    asyncpg's own state machine tripped by the server ending the session
+    under a statement (a restart, a failover, pg_terminate_backend:
+    sqlalchemy/sqlalchemy#13241); an app using one connection from two tasks
+    gets an InterfaceError, "cannot perform operation", instead. Neither is
+    a PEP 249 class, so `_from_database` does not know them.
     """
     kind = type(error)
-    return (
-        kind.__module__.startswith("asyncpg.")
-        and kind.__name__ == "InterfaceError"
-        and str(error) == "connection is closed"
-    )
+    if not kind.__module__.startswith("asyncpg."):
+        return False
+    if kind.__name__ == "InterfaceError":
+        return str(error) == "connection is closed"
+    return kind.__name__ == "InternalClientError" and _ASYNCPG_TRIPPED.match(str(error)) is not None
+
+
+#: asyncpg's words when the session ended under a statement (`_asyncpg_closed`).
+_ASYNCPG_TRIPPED: Final = re.compile(
+    r"cannot switch to state \d+; another operation \(\d+\) is in progress$"
+)
 
 
 # --- MySQL and MariaDB -----------------------------------------------------------

@@ -30,8 +30,10 @@ DATABASE_ERRORS: Final = (
     ("psycopg", "DatabaseError"),
     ("psycopg2", "DatabaseError"),
     ("asyncpg.exceptions", "PostgresError"),
-    # asyncpg's own errors (a connection used after it broke: "connection is closed").
+    # asyncpg's own errors (a connection used after it broke: "connection is closed"; its
+    # state machine tripped by the server ending the session under a statement).
     ("asyncpg.exceptions", "InterfaceError"),
+    ("asyncpg.exceptions", "InternalClientError"),
     ("pymysql.err", "DatabaseError"),
     ("MySQLdb", "DatabaseError"),
     ("mysql.connector", "DatabaseError"),
