@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ...extras import require
 from .._arguments import argparse_error, output_file, positive_number, whole_number
 
 DESCRIPTION = """\
@@ -48,6 +49,8 @@ def _png(_: str) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
+    # Said before any log is read, not after (its terminal report needs rich).
+    require("rich", extra="tools", user="httpconflict logs")
     from .run import run
 
     return run(args)
