@@ -80,7 +80,12 @@ def test_a_worker_replaced_during_an_outage_serves_once_the_database_is_back(
         # The replacement's start-up ran while the database was down; meanwhile
         # every answer is a 503 with Retry-After, and the service stays up.
         died = f"Child process [{victim}] died"
-        wait_for_console(service, lambda text: "Application startup complete" in text, died)
+        # A worker killed while its supervisor waits for its answer to a health check
+        # is found dead when that wait ends (WORKER_HEALTHCHECK_TIMEOUT, 30 s: the
+        # supervisor's end of the pipe gets no EOF); its replacement then starts.
+        wait_for_console(
+            service, lambda text: "Application startup complete" in text, died, timeout=75
+        )
         down = httpx.get(service.url + "/v1/c/a", timeout=10)
         assert down.status_code == 503, down.text
         assert down.headers["retry-after"]
