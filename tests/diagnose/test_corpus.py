@@ -131,6 +131,10 @@ LEARNT: Final = [
     pytest.param("django-mysql-handler-frames-only.txt", id="django-handler-frames"),
     pytest.param("rails-pg-unique-under-activerecord-frames.txt", id="rails-adapter-frames"),
     pytest.param("dynamodb-transaction-canceled-onetable.txt", id="dynamodb-transaction-reasons"),
+    pytest.param("github-update-not-fast-forward.txt", id="github-ref-not-fast-forward"),
+    pytest.param("github-pull-request-already-exists.txt", id="github-pull-request-exists"),
+    pytest.param("gitlab-merge-request-already-exists.txt", id="gitlab-merge-request-exists"),
+    pytest.param("gce-googleapi-412-condition-not-met.txt", id="google-api-412-not-storage"),
 ]
 
 
