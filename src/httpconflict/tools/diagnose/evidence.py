@@ -5,8 +5,10 @@ traceback, ``curl -i`` or ``curl -v`` output, a raw response, a HAR file,
 a JSON body. `read` turns any of them into an `Evidence`:
 
 1. The text is cleaned: terminal colour codes removed, line ends made
-   ``\\n``. A HAR file (JSON with ``log.entries``) is rewritten as the
-   raw exchanges of its failed requests, so it reads like ``curl -v``.
+   ``\\n``, HTML entities decoded when quotes come as ``&quot;`` (a body
+   copied from a web page or an HTML log viewer). A HAR file (JSON with
+   ``log.entries``) is rewritten as the raw exchanges of its failed
+   requests, so it reads like ``curl -v``.
 2. Every JSON object in the text (a whole-input body, one after a status
    line, one inside a traceback's message) is parsed and appended as
    ``path: value`` lines, so a message that JSON escapes
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import html
 import json
 import re
 import sys
@@ -40,6 +43,8 @@ _JSON_BUDGET: Final = 8
 _JSON_CHARS_PER_TRY: Final = 64
 _MAX_FLAT_LINES: Final = 5_000
 _ANSI: Final = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+# A quote written as an HTML entity: the text was escaped for a web page.
+_HTML_QUOTE: Final = re.compile(r"&(?:quot|#34|#x22);")
 
 # Where a URL is stated without a status.
 _URL_FORMS: Final = tuple(
@@ -140,6 +145,9 @@ def read(raw: str) -> Evidence:
 def _clean(text: str) -> str:
     text = text.removeprefix("\ufeff")
     text = _ANSI.sub("", text)
+    if _HTML_QUOTE.search(text):
+        # JSON pasted from a web page reads {&quot;error&quot;:...}: decoded, it parses.
+        text = html.unescape(text)
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
