@@ -21,10 +21,12 @@ SQLSTATE of psycopg, psycopg2 and asyncpg errors, or the message of those
 raised without one; the MySQL/MariaDB error number; SQLite's result code),
 importing no driver; an `OSError` a driver raised as it is (asyncpg's
 refused connection) is read from its traceback (`_outage_socket`), and the
-app's own (a file, an HTTP client) is no outage. Any other database error (a missing table, a syntax
-error, a wrong password) is the app's own bug or configuration: None, and
-the adapter's 500. Redis (redis-py, sync or asyncio) fails a request the
-same ways but for GAVE_UP; its errors are read by `_outage_redis`. The
+app's own (a file, an HTTP client) is no outage, while a deadline of the
+app's (``asyncio.timeout()``) that expired in a driver's call is one. Any
+other database error (a missing table, a syntax error, a wrong password)
+is the app's own bug or configuration: None, and the adapter's 500.
+Redis (redis-py, sync or asyncio) fails a request the same ways but for
+GAVE_UP; its errors are read by `_outage_redis`. The
 driver's text goes to the log under an incident id (`_incidents`), never
 into the answer.
 """
@@ -41,7 +43,7 @@ from ._incidents import log_incident, new_incident
 from ._integrity import _chain, _from_database, _mysql_code
 from ._outage_kind import Outage, OutageKind
 from ._outage_redis import redis_outage
-from ._outage_socket import socket_outage
+from ._outage_socket import deadline_outage, socket_outage
 from ._preconditions import SAFE_METHODS
 
 __all__ = ["Outage", "OutageKind", "outage", "outage_error"]
@@ -192,7 +194,7 @@ def outage(exc: BaseException) -> Outage | None:
     for error in _chain(exc):
         if (kind := _pool(error)) is not None:
             return Outage(kind, "pool")
-        if (found := socket_outage(error)) is not None:
+        if (found := socket_outage(error) or deadline_outage(error)) is not None:
             return Outage(*found)
         if (kind := redis_outage(error)) is not None:
             return Outage(kind, "redis")

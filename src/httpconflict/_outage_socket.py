@@ -28,6 +28,7 @@ it): LOST.
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import re
 import socket
@@ -48,6 +49,8 @@ _DRIVERS: Final = {
     "MySQLdb": "mysql",
     "mysql": "mysql",  # mysql-connector
 }
+#: What a deadline may expire in: the drivers, and redis-py.
+_DEADLINE_DRIVERS: Final = {**_DRIVERS, "redis": "redis"}
 #: Where a socket's error is raised from under a driver: not the app, not a driver.
 _LOOP_LAYER: Final = frozenset(sys.stdlib_module_names) | {"uvloop"}
 #: A connection that was never made.
@@ -93,6 +96,32 @@ def socket_outage(error: BaseException) -> tuple[OutageKind, str] | None:
         _package(module) == driver and _CONNECTING.search(function) for module, function in frames
     )
     return (OutageKind.REFUSED if connecting else OutageKind.LOST), dialect
+
+
+def deadline_outage(error: BaseException) -> tuple[OutageKind, str] | None:
+    """The outage an app's deadline reports when it expired in a driver's call, or None."""
+    if not isinstance(error, TimeoutError):
+        return None
+    frames = _frames(error.__traceback__)
+    if not frames or _package(frames[-1][0]) != "asyncio":
+        return None  # a driver's own timeout, or the app's: socket_outage reads them
+    cancelled: BaseException | None = error.__cause__
+    while isinstance(cancelled, asyncio.CancelledError):
+        waited = _frames(cancelled.__traceback__)
+        innermost = _innermost(waited)
+        if innermost is not None:
+            driver = _package(innermost[0])
+            dialect = _DEADLINE_DRIVERS.get(driver)
+            if dialect is None:
+                return None  # it expired in the app's own await
+            connecting = any(
+                _package(module) == driver and _CONNECTING.search(function)
+                for module, function in waited
+            )
+            return (OutageKind.REFUSED if connecting else OutageKind.LOST), dialect
+        # wait_for's own CancelledError: the call's is its context.
+        cancelled = cancelled.__cause__ or cancelled.__context__
+    return None
 
 
 def innermost_package(error: BaseException) -> str | None:

@@ -4,7 +4,11 @@ ASYNCPG_DATABASE is a PostgreSQL URL. The FastAPI app reads and writes a
 row through an asyncpg pool (``/pool``), through SQLAlchemy's asyncpg
 dialect (``/engine``) and through a connection of its own per request
 (``/connect``); ``/busy`` asks its pool of one for a second connection,
-``/slow`` runs a query past its timeout. The app's own OSErrors:
+``/slow`` runs a query past its timeout. ``/deadline/{how}`` runs a slow
+query under a deadline of the app's own (``asyncio.timeout``), through the
+pool, SQLAlchemy, psycopg, or ``asyncio.wait_for``, or waits under it for
+the pool's one connection (``queued``); ``/own-deadline`` sleeps past one,
+touching no database. The app's own OSErrors:
 ``/file`` reads a file that is not there, ``/upstream`` calls an HTTP
 service on a port nobody listens on. The Flask app has ``/connect`` and
 ``/file``. ``/healthz`` touches no database.
@@ -17,6 +21,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import psycopg
 
 DATABASE = os.environ.get("ASYNCPG_DATABASE", "")
 UPSTREAM = os.environ.get("ASYNCPG_UPSTREAM", "")
@@ -84,6 +89,32 @@ def create_fastapi() -> Any:
     @app.api_route("/slow", methods=["GET", "PUT"])
     async def slow() -> dict[str, int]:
         await pools["pool"].execute(SLOW, timeout=0.1)
+        return {"n": 0}
+
+    @app.api_route("/deadline/{how}", methods=["GET", "PUT"])
+    async def deadline(how: str) -> dict[str, int]:
+        if how == "wait_for":
+            await asyncio.wait_for(pools["pool"].execute(SLOW), 0.1)
+        elif how == "queued":
+            async with pools["one"].acquire(), asyncio.timeout(0.1), pools["one"].acquire():
+                pass
+        elif how == "psycopg":
+            async with await psycopg.AsyncConnection.connect(DATABASE, autocommit=True) as conn:
+                async with asyncio.timeout(0.1):
+                    await conn.execute(SLOW)
+        else:
+            async with asyncio.timeout(0.1):
+                if how == "engine":
+                    async with engine.connect() as conn:
+                        await conn.execute(text(SLOW))
+                else:
+                    await pools["pool"].execute(SLOW)
+        return {"n": 0}
+
+    @app.get("/own-deadline")
+    async def own_deadline() -> dict[str, int]:
+        async with asyncio.timeout(0.05):
+            await asyncio.sleep(5)
         return {"n": 0}
 
     @app.get("/file")

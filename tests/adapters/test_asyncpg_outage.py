@@ -82,3 +82,26 @@ def test_asyncpg_refused_and_timed_out(private_postgres: PrivatePostgres, tmp_pa
         private_postgres.start()
         for url in reads:
             assert answered(http, url).status_code == 200
+
+
+def test_the_apps_own_deadline_on_a_query(postgres_server: str, tmp_path: Path) -> None:
+    """asyncio.timeout() or wait_for() expiring in a driver's query: 503 read, 504 write; not a 500.
+
+    The app gave the database that long: a database that did not answer in
+    time is an outage, as a driver's own timeout is; a query sent may have
+    run (504 for a write), a connection waited for sent nothing (503). The
+    same deadline expiring anywhere but in a driver is the app's 500.
+    """
+    env = {"ASYNCPG_DATABASE": postgres_server}
+    apps = "tests.adapters.asyncpg_apps"
+    with ExitStack() as stack:
+        http = stack.enter_context(httpx.Client(timeout=30))
+        (fastapi,) = started(
+            stack, start_app(f"{apps}:create_fastapi", tmp_path, env=env, probe="/healthz")
+        )
+        for how in ("pool", "engine", "psycopg", "wait_for"):
+            assert_outage(http.get(f"{fastapi}/deadline/{how}"))
+            assert_outage(http.put(f"{fastapi}/deadline/{how}"), 504)
+        assert_outage(http.get(f"{fastapi}/deadline/queued"))
+        assert_outage(http.put(f"{fastapi}/deadline/queued"))  # nothing was sent: 503
+        assert_server_error(f"{fastapi}/own-deadline")
