@@ -13,6 +13,8 @@ are ``{"error": ...}`` as application/json, never problem+json.
 another ETag), except that a PUT whose body equals the stored document is
 answered 200 first, without looking at If-Match: the content-equality
 shortcut, which answers a concurrent identical write as "already applied".
+``NAIVE_ISO_LAST_MODIFIED=1`` adds a Last-Modified written in ISO 8601, not
+as an HTTP-date, as mealie sends it.
 
 Run: ``uvicorn tests.audit.naive_app:create_app --factory``.
 """
@@ -39,6 +41,7 @@ def create_app() -> Starlette:
     etags = os.environ.get("NAIVE_ETAGS", "1") == "1"
     delay = float(os.environ.get("NAIVE_DELAY", "0"))
     shortcut = os.environ.get("NAIVE_SHORTCUT", "0") == "1"
+    iso_last_modified = os.environ.get("NAIVE_ISO_LAST_MODIFIED", "0") == "1"
     collections: dict[str, dict[str, dict[str, Any]]] = {}
     serial = iter(range(1, 1_000_000))
 
@@ -47,6 +50,8 @@ def create_app() -> Starlette:
 
     def render(doc: dict[str, Any], status: int = 200) -> Response:
         headers = {"ETag": etag_of(doc)} if etags else {}
+        if iso_last_modified:
+            headers["Last-Modified"] = "2026-12-03T14:20:24.344401Z"
         return Response(json.dumps(doc).encode(), status, headers, media_type="application/json")
 
     def stale(request: Request, doc: dict[str, Any]) -> bool:

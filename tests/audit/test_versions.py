@@ -30,6 +30,16 @@ def test_a_member_added_by_the_write_is_not_a_version() -> None:
     assert detect_members({"n": 0}, {"n": 1, "created": "now"}, {"n"}) == ()
 
 
+def test_a_rendering_of_the_resource_is_not_a_version() -> None:
+    """A member that renders the resource (CTFd's challenge "view": HTML holding the value)
+    changes with the write but is no version; an updatedAt timestamp or a number may be."""
+    view = '<div class="modal" x-init="value = {}">\n  <span>{} points</span>\n</div>'
+    before = {"id": 3, "value": 0, "view": view.format(0, 0), "updated": "2026-12-03T14:20:29Z"}
+    after = {"id": 3, "value": 1, "view": view.format(1, 1), "updated": "2026-12-03T14:20:30Z"}
+    assert detect_members(before, after, {"value"}) == ("updated",)
+    assert detect_members({"version": 1, "n": 0}, {"version": 2, "n": 1}, {"n"}) == ("version",)
+
+
 def test_a_version_is_its_etag_and_its_members() -> None:
     """A GET answer's version: the ETag header and the named body members."""
     version = Version.of(read(b'{"_rev": "1-x", "n": 0}', '"e1"'), ("_rev",))

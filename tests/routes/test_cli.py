@@ -169,3 +169,23 @@ def test_the_projects_own_apps_are_clean(tmp_path: Path, target: str, framework:
     assert report["findings"] == []
     assert report["notes"] == []
     assert report["routes"] >= 6
+
+
+def test_an_80_column_report_cuts_nothing() -> None:
+    """In 80 columns (a CI log), nothing is cut with an ellipsis: the reason names the route
+    never served and the one that takes its requests, each with its handler and file:line."""
+    out = routes_command("tests.routes.apps.fastapi_controller:app", env={"COLUMNS": "80"})
+    assert out.returncode == 1, out.stderr
+    assert "…" not in out.stdout
+    source = Path("tests/routes/apps/fastapi_controller.py").read_text(encoding="utf-8")
+    lines = source.splitlines()
+
+    def line_of(text: str) -> int:
+        return next(number for number, line in enumerate(lines, 1) if text in line)
+
+    for handler, where in (
+        ("RecipeCategoryController.get_all_empty", line_of("def get_all_empty")),
+        ("RecipeCategoryController.get_one", line_of("def get_one")),
+    ):
+        assert handler in out.stdout
+        assert f"tests/routes/apps/fastapi_controller.py:{where - 1}" in out.stdout

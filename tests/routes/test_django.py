@@ -63,3 +63,32 @@ def test_django_resolves_what_the_findings_say(site: str) -> None:
     assert len(served) >= 4
     for path, (view, expected) in served.items():
         assert view == expected, path
+
+
+@pytest.mark.parametrize(
+    ("urlconf", "problems"),
+    [
+        pytest.param(
+            "urls",
+            {("shadowed", "/en/user/login", "me", "/en/user/<str:name>", "user")},
+            id="prefixed",
+        ),
+        pytest.param(
+            "unprefixed",
+            {("shadowed", "/about/", "about", "/<slug:page>/", "post")},
+            id="default-language-unprefixed",
+        ),
+    ],
+)
+def test_django_i18n_patterns(urlconf: str, problems: set[tuple[str, ...]]) -> None:
+    """Routes under i18n_patterns are compared like any other, under the language prefix
+    the default language is served with, and Django's resolve() agrees."""
+    out = routes_command(
+        "tests.routes.apps.django_i18n.settings", "--json", env={"ROUTES_URLCONF": urlconf}
+    )
+    assert out.returncode == 1, out.stderr
+    assert _findings(out.stdout) == problems
+    served = django_run("tests.routes.apps.django_i18n.settings", {"ROUTES_URLCONF": urlconf})
+    assert served.served  # each literal path, resolved
+    for path, (view, expected) in served.served.items():
+        assert view == expected, path

@@ -68,6 +68,13 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         "(default: id)",
     )
     what.add_argument(
+        "--envelope",
+        metavar="NAME",
+        help="member of each answer that holds the resource (CTFd: data, the RealWorld spec: "
+        'article); a --body given wrapped in it ({"article": {...}}) wraps every request '
+        "too (default: the answer is the resource, or the one member holding its --id-field)",
+    )
+    what.add_argument(
         "--counter",
         default="audit_count",
         metavar="FIELD",

@@ -24,6 +24,8 @@ class Exchange:
     status: int
     headers: tuple[tuple[str, str], ...]
     body: bytes
+    #: The member of a JSON object answer that holds the resource, if the API wraps it.
+    envelope: str | None = None
 
     def header(self, name: str) -> str | None:
         """The first value of header `name` (case-insensitive), or None."""
@@ -48,9 +50,13 @@ class Exchange:
             return None
 
     def document(self) -> dict[str, Any] | None:
-        """The body when it is a JSON object."""
+        """The body when it is a JSON object: the resource inside its envelope member, when
+        the answer has one (an error answer usually has not: it is read whole)."""
         value = self.json()
-        return value if isinstance(value, dict) else None
+        if not isinstance(value, dict):
+            return None
+        inner = value.get(self.envelope) if self.envelope is not None else None
+        return inner if isinstance(inner, dict) else value
 
     def summary(self) -> str:
         """``PUT /v1/notes/1 -> 200``, for evidence."""

@@ -12,14 +12,18 @@ from . import html_page, terminal
 from .errors import CannotAudit
 from .report import AuditReport
 from .runner import planned_requests, run_audit
-from .settings import DEFAULT_BODY, AuditSettings, parse_body, parse_header
+from .settings import DEFAULT_BODY, AuditSettings, parse_body, parse_header, unwrap
 
 
 def settings_from(args: argparse.Namespace) -> AuditSettings:
     """The options, checked (ValueError says what is wrong)."""
+    template = parse_body(args.body) if args.body else dict(DEFAULT_BODY)
+    body, wrap_requests = unwrap(template, args.envelope)
     return AuditSettings(
         collection_url=args.url,
-        body=parse_body(args.body) if args.body else dict(DEFAULT_BODY),
+        body=body,
+        envelope=args.envelope,
+        wrap_requests=wrap_requests,
         unique=tuple(dict.fromkeys(args.unique)),
         id_field=args.id_field,
         counter=args.counter,

@@ -41,6 +41,12 @@ class AuditSettings:
     headers: Mapping[str, str] = field(default_factory=dict)
     write_method: str = "PUT"
     keep: bool = False
+    #: The member of each answer that holds the resource (CTFd's "data", RealWorld's
+    #: "article"); None: the answer is the resource, or the audit finds the member itself.
+    envelope: str | None = None
+    #: Whether requests are wrapped in `envelope` too (the --body was given wrapped in it):
+    #: `body` is then the resource inside, and the target wraps what it sends.
+    wrap_requests: bool = False
 
     def __post_init__(self) -> None:
         if not self.collection_url.startswith(("http://", "https://")):
@@ -63,6 +69,8 @@ class AuditSettings:
             raise ValueError(f"the write method is PUT or PATCH, not {self.write_method!r}")
         if self.counter in self.unique:
             raise ValueError(f"the counter field {self.counter!r} cannot be a unique field")
+        if self.envelope == "":
+            raise ValueError("--envelope names no member")
 
     def render_body(self, uid: str) -> dict[str, Any]:
         """The template with `uid` filled in, unique fields made unique."""
@@ -109,6 +117,29 @@ def parse_body(text: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ValueError("the body template must be a JSON object")
     return value
+
+
+def wrapped_in(body: Mapping[str, Any]) -> str | None:
+    """The one member `body` is wrapped in (``{"article": {...}}``), or None."""
+    if len(body) == 1:
+        (name, inner), *_ = body.items()
+        if isinstance(inner, dict):
+            return str(name)
+    return None
+
+
+def unwrap(body: dict[str, Any], envelope: str | None) -> tuple[dict[str, Any], bool]:
+    """The resource a --body template describes, and whether requests are wrapped.
+
+    With ``--envelope article``, a template given as ``{"article": {...}}``
+    says that the API takes its requests wrapped as its answers are (the
+    RealWorld spec): the audit works with what is inside, and wraps every
+    body it sends. A template not wrapped so is sent as it is (CTFd takes
+    flat requests and answers ``{"success": true, "data": {...}}``).
+    """
+    if envelope is not None and wrapped_in(body) == envelope:
+        return dict(body[envelope]), True
+    return body, False
 
 
 def parse_header(text: str) -> tuple[str, str]:

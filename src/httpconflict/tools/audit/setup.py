@@ -20,7 +20,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 from .context import AuditContext
 from .errors import AuditStopped, CannotAudit
 from .exchange import Exchange
-from .settings import AuditSettings
+from .settings import AuditSettings, wrapped_in
 from .target import Target
 
 REDIRECTS = (301, 302, 303, 307, 308)
@@ -86,6 +86,19 @@ async def set_up(target: Target, settings: AuditSettings, run_id: str) -> AuditC
                 target.collection_url = given
         if not created.ok:
             raise CannotAudit(hint(created))
+        envelope = target.envelope
+        # The answers are wrapped in it, and so is the body: the API takes its
+        # requests wrapped, and a flat write would be refused for its shape.
+        if (
+            envelope is not None
+            and not settings.wrap_requests
+            and (wrapped_in(settings.body) == envelope)
+        ):
+            raise CannotAudit(
+                f"POST answers keep the resource in their {envelope!r} member, and --body "
+                f"is wrapped in it too: run again with --envelope {envelope}, so that "
+                "every write is wrapped the same way"
+            )
         if item_url is None:
             raise CannotAudit(
                 f"POST {target.collection_url} answered {created.status} without a Location "

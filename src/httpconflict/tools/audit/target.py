@@ -76,6 +76,17 @@ class CleanupReport:
         return lines
 
 
+def envelope_of(value: Any, id_field: str) -> str | None:
+    """The one member of an answer that holds the resource's `id_field`, when the answer
+    itself has none (``{"success": true, "data": {"id": 1}}``: "data"); else None."""
+    if not isinstance(value, dict) or id_field in value:
+        return None
+    holders = [
+        name for name, inner in value.items() if isinstance(inner, dict) and id_field in inner
+    ]
+    return holders[0] if len(holders) == 1 else None
+
+
 class Target:
     """The collection under audit, reached through one HTTP client and one budget."""
 
@@ -104,6 +115,9 @@ class Target:
         self.notes: list[str] = []
         #: The media type of a PATCH: a merge patch's own, until the API refuses it.
         self.patch_type = MERGE_PATCH
+        #: The member of each answer that holds the resource: --envelope, or the one
+        #: the first POST answer kept its --id-field in.
+        self.envelope = settings.envelope
 
     async def send(
         self,
@@ -121,6 +135,8 @@ class Target:
         timeout = self.budget.spend_reserved() if cleanup else self.budget.spend()
         fields = dict(headers or {})
         if body is not None:
+            if self.settings.wrap_requests:
+                body = {self.envelope: body}
             content = json.dumps(body).encode()
         if content is not None:
             fields["Content-Type"] = content_type
@@ -154,6 +170,7 @@ class Target:
             status=response.status_code,
             headers=tuple((k.lower(), v) for k, v in response.headers.multi_items()),
             body=response.content[:BODY_KEPT],
+            envelope=self.envelope,
         )
         self.exchanges.append(exchange)
         return exchange
@@ -183,6 +200,15 @@ class Target:
             return urljoin(self.collection_url, location)
         document = answer.document()
         item_id = document.get(self.settings.id_field) if document else None
+        if item_id is None and self.envelope is None:
+            found = envelope_of(answer.json(), self.settings.id_field)
+            if found is not None:
+                self.envelope = found
+                self.notes.append(
+                    f"POST answers keep the resource in their {found!r} member: the audit "
+                    f"read every answer there (--envelope {found})"
+                )
+                item_id = answer.json()[found][self.settings.id_field]
         if isinstance(item_id, str | int) and not isinstance(item_id, bool):
             base = self.collection_url.rstrip("/")
             slash = self.item_slash

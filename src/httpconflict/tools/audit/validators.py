@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from httpconflict import ETag
+import dataclasses
+
+from httpconflict import ETag, parse_http_date
 
 from .catalog import ETAG, NOT_MODIFIED
 from .context import AuditContext
@@ -10,7 +12,25 @@ from .verdict import CheckResult, Verdict
 
 
 async def check_etag(ctx: AuditContext) -> CheckResult:
-    """Two GETs of the unchanged resource: an ETag each time, the same one, strong."""
+    """Two GETs of the unchanged resource: an ETag each time, the same one, strong; and a
+    word on a Last-Modified that is no HTTP-date, which the verdict leaves to the ETag."""
+    result = await _etag(ctx)
+    last_modified = ctx.first_read.header("last-modified")
+    if last_modified is None:
+        return result
+    try:
+        parse_http_date(last_modified)
+    except ValueError:
+        # RFC 9110 §8.8.2: Last-Modified = HTTP-date. mealie sends ISO 8601.
+        line = (
+            f"Last-Modified {last_modified!r} is not an HTTP-date (RFC 9110 §8.8.2): a "
+            "client's If-Unmodified-Since or If-Modified-Since cannot name it"
+        )
+        return dataclasses.replace(result, evidence=(*result.evidence, line))
+    return result
+
+
+async def _etag(ctx: AuditContext) -> CheckResult:
     first = ctx.first_read
     second = await ctx.target.send(ETAG.id, "GET", ctx.item_url)
     tags = [first.header("etag"), second.header("etag")]

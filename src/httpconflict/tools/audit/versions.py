@@ -22,9 +22,12 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from .exchange import Exchange
+
+#: The longest text taken for a version member (a SHA-512 in hex is 128 characters).
+_TOKEN_MAX: Final = 128
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +85,26 @@ def detect_members(
         if name in before
         and name not in changes
         and before[name] != value
-        and isinstance(value, str | int)
-        and not isinstance(value, bool)
+        and _could_be_a_version(value)
+    )
+
+
+def _could_be_a_version(value: Any) -> bool:
+    """A number, or a short token: a revision, a counter, a timestamp, a hash.
+
+    Not text with spaces or lines in it: CTFd's challenges carry ``view``,
+    the HTML that renders them (their value included), which changes with
+    every write; taken for the version, it was sent back with every write
+    and named as the version in the report.
+    """
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return True
+    return (
+        isinstance(value, str)
+        and len(value) <= _TOKEN_MAX
+        and not any(char.isspace() for char in value)
     )
 
 

@@ -121,8 +121,9 @@ def _findings_table(title: str, findings: list[Finding]) -> Table:
     grid.add_column("#", justify="right")
     grid.add_column("kind")
     grid.add_column("method")
-    grid.add_column("route never served")
-    grid.add_column("served instead by")
+    # Folded, never cut with an ellipsis: a path or a file:line cut short names nothing.
+    grid.add_column("route never served", overflow="fold")
+    grid.add_column("served instead by", overflow="fold")
     for number, finding in enumerate(findings, 1):
         style = _KIND_STYLE[finding.kind]
         grid.add_row(
@@ -145,9 +146,9 @@ def _accepted_table(out: Console, report: RoutesReport) -> None:
     )
     grid.add_column("accepted")
     grid.add_column("kind")
-    grid.add_column("route never served")
-    grid.add_column("served instead by")
-    grid.add_column("reason")
+    grid.add_column("route never served", overflow="fold")
+    grid.add_column("served instead by", overflow="fold")
+    grid.add_column("reason", overflow="fold")
     for finding, acceptance in report.accepted:
         grid.add_row(
             escape(acceptance.key),
@@ -166,35 +167,44 @@ def accept_key(finding: Finding) -> str:
 
 
 def reason(finding: Finding) -> str:
-    """Why the route is never served, in one sentence."""
+    """Why the route is never served, in one sentence naming both routes' handlers and where
+    they are: the table's cells fold in a narrow terminal, the sentence keeps each place whole."""
     route, by = finding.route, finding.by
     methods = "" if finding.methods is ANY else "/".join(methods_list(finding.methods)) + " "
+    lost = _where(route)
     if by.alias:
         return (
             f"{by.pattern.text} ({by.definition.handler}) is an alias with no view, tried "
-            f"first: it takes {methods}requests for {route.pattern.text}, and Flask answers "
-            "them 500 (add the alias after the route, or give it the view)"
+            f"first: it takes {methods}requests for {route.pattern.text} ({lost}), and Flask "
+            "answers them 500 (add the alias after the route, or give it the view)"
         )
     if finding.kind is Kind.DUPLICATE:
         return (
-            f"{methods}{route.pattern.text} is declared twice; {by.definition.handler} "
-            f"({by.definition.location}) was first and takes every request"
+            f"{methods}{route.pattern.text} is declared twice: {_where(by)} was first and "
+            f"takes every request, {lost} none"
         )
     if finding.kind is Kind.DOC_MISMATCH:
         return (
             f"{methods}{route.pattern.text} is declared twice: the OpenAPI document shows "
-            f"{route.definition.handler}, but requests go to {by.definition.handler}, "
-            "declared first"
+            f"{lost}, but requests go to {_where(by)}, declared first"
         )
     if finding.kind is Kind.MOUNT_OVERLAP:
         return (
-            f"the mount {by.pattern.text} takes every path under its prefix, "
-            f"{route.pattern.text} included"
+            f"the mount {by.pattern.text} ({_where(by)}) takes every path under its prefix, "
+            f"{route.pattern.text} ({lost}) included"
         )
     return (
         f"{by.pattern.text} is tried first and matches every path of {route.pattern.text}, "
-        f"so {methods}requests there go to {by.definition.handler}"
+        f"so {methods}requests there go to {_where(by)}, never to {lost}"
     )
+
+
+def _where(route: Route) -> str:
+    """``handler (file:line)``, or the handler alone when its place is not known."""
+    definition = route.definition
+    if definition.file is None:
+        return definition.handler
+    return f"{definition.handler} ({definition.location})"
 
 
 def methods_list(methods: Methods) -> list[str]:
