@@ -7,7 +7,12 @@ server listens on), bare and under SQLAlchemy's and Django's wrappers.
 from __future__ import annotations
 
 import functools
+import os
+import pwd
 import sqlite3
+import subprocess
+import sys
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +22,7 @@ import pytest
 from httpconflict import Unavailable, WriteOutcomeUnknown
 from httpconflict.outage import Outage, OutageKind, outage, outage_error
 from tests.servers import free_port
+from tests.tiny_disk import tiny_disk
 
 
 def raised(action: Callable[[], object]) -> BaseException:
@@ -196,3 +202,83 @@ def test_after_the_handler_ran(
     for kind in ("refused", "gave-up"):
         answer = outage_error(errors[kind], method, handler_ran=True)
         assert type(answer) is expected
+
+
+FULL = "the database's disk is full: the request was rolled back"
+
+
+def test_sqlite_full_gave_up_and_says_why(tmp_path: Path) -> None:
+    """SQLITE_FULL (a file at its size limit): rolled back, a 503 saying the disk is full."""
+    db = sqlite3.connect(tmp_path / "full.db", isolation_level=None)
+    db.execute("CREATE TABLE t (x TEXT)")
+    db.execute("PRAGMA max_page_count = 3")
+    full = raised(lambda: db.execute("INSERT INTO t VALUES (?)", ("x" * 20_000,)))
+    assert outage(full) == Outage(OutageKind.GAVE_UP, "sqlite", "the database's disk is full")
+    for method in ("GET", "PUT"):  # nothing was applied: 503 for a write too
+        answer = outage_error(full, method)
+        assert isinstance(answer, Unavailable)
+        assert answer.problem.detail == FULL
+    db.close()
+
+
+def test_sqlite_io_error_is_lost(tmp_path: Path) -> None:
+    """SQLITE_IOERR (a write the file system refused: past RLIMIT_FSIZE): lost, 504 for a write."""
+    script = f"""
+import resource, sqlite3
+from httpconflict._outage import outage
+db = sqlite3.connect({str(tmp_path / "io.db")!r}, isolation_level=None)
+db.execute("CREATE TABLE t (x TEXT)")
+resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
+try:
+    db.execute("INSERT INTO t VALUES (?)", ("x" * 50_000,))
+except sqlite3.OperationalError as error:
+    print(error.sqlite_errorname, outage(error))
+"""
+    ran = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert ran.stdout.split(" ", 1)[0].startswith("SQLITE_IOERR"), ran.stdout + ran.stderr
+    reason = "the database could not write to its disk (an I/O error)"
+    assert repr(Outage(OutageKind.LOST, "sqlite", reason)) in ran.stdout
+
+
+def test_mariadb_table_full(mariadb_server: dict[str, Any]) -> None:
+    """1114 "The table is full" (a MEMORY table past max_heap_table_size): 503, saying so."""
+    import pymysql
+
+    server = {k: mariadb_server[k] for k in ("host", "port", "user", "password")}
+    with pymysql.connect(**server) as conn, conn.cursor() as cursor:
+        cursor.execute("SET SESSION max_heap_table_size = 16384")
+        cursor.execute("CREATE TEMPORARY TABLE test.hc_heap (x CHAR(255)) ENGINE=MEMORY")
+        insert = "INSERT INTO test.hc_heap VALUES (REPEAT('x', 255))"
+        full = raised(lambda: [cursor.execute(insert) for _ in range(10_000)])
+        assert full.args[0] == 1114, full
+        found = outage(full)
+        assert found is not None
+        assert (found.kind, found.dialect) == (OutageKind.GAVE_UP, "mysql")
+        answer = outage_error(full, "POST")
+        assert isinstance(answer, Unavailable)
+        assert "a table of the database is full" in str(answer.problem.detail)
+
+
+def test_postgres_disk_full(postgres_server: str) -> None:
+    """53100 disk_full (a table in a tablespace on a full disk): rolled back, a 503 saying so."""
+    psycopg = pytest.importorskip("psycopg")
+    with tiny_disk(megabytes=2) as disk:
+        location = disk / "tablespace"
+        location.mkdir()
+        owner = pwd.getpwnam("postgres")
+        os.chown(location, owner.pw_uid, owner.pw_gid)
+        name = f"hc_tiny_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(postgres_server, autocommit=True) as conn:
+            conn.execute(f"CREATE TABLESPACE {name} LOCATION '{location}'")
+            try:
+                conn.execute(f"CREATE TABLE {name} (x text) TABLESPACE {name}")
+                insert = f"INSERT INTO {name} SELECT md5(g::text) FROM generate_series(1, 200000) g"
+                full = raised(lambda: conn.execute(insert))
+                assert getattr(full, "sqlstate", None) == "53100", full
+                assert outage(full) == Outage(OutageKind.GAVE_UP, "postgresql", FULL.split(":")[0])
+                answer = outage_error(full, "PUT")
+                assert isinstance(answer, Unavailable)
+                assert answer.problem.detail == FULL
+            finally:
+                conn.execute(f"DROP TABLE IF EXISTS {name}")
+                conn.execute(f"DROP TABLESPACE {name}")

@@ -10,6 +10,10 @@ handlers ask `outage_error(exc, method)` what that is to the client:
 - GAVE_UP: the database rolled the statement back (a deadlock, a
   serialization failure, a lock or statement timeout; SQLite busy): 503,
   nothing was applied;
+- GAVE_UP too: the database ran out of room for the request (its disk
+  full, its memory out: PostgreSQL's 53100 and 53200, MySQL's table or
+  disk full, SQLite's SQLITE_FULL and SQLITE_NOMEM), the statement failed
+  and was rolled back; the answer says which (`Outage.reason`);
 - LOST: the connection broke during the request (the server restarted or
   ended the session, ``KILL``, a network cut): whatever was in flight, a
   COMMIT among it, may have been applied. For a read that is a 503; for any
@@ -60,6 +64,8 @@ _PG_SQLSTATES: Final = {
     "40P01": OutageKind.GAVE_UP,  # deadlock_detected
     "55P03": OutageKind.GAVE_UP,  # lock_not_available (lock_timeout, NOWAIT)
     "57014": OutageKind.GAVE_UP,  # query_canceled (statement_timeout)
+    "53100": OutageKind.GAVE_UP,  # disk_full
+    "53200": OutageKind.GAVE_UP,  # out_of_memory
     "57P01": OutageKind.LOST,  # admin_shutdown (a restart, pg_terminate_backend)
     "57P02": OutageKind.LOST,  # crash_shutdown
 }
@@ -138,6 +144,10 @@ _MYSQL_CODES: Final = {
     2005: OutageKind.REFUSED,  # CR_UNKNOWN_HOST
     1040: OutageKind.REFUSED,  # ER_CON_COUNT_ERROR (too many connections)
     1203: OutageKind.REFUSED,  # ER_TOO_MANY_USER_CONNECTIONS
+    1021: OutageKind.GAVE_UP,  # ER_DISK_FULL
+    1037: OutageKind.GAVE_UP,  # ER_OUTOFMEMORY
+    1041: OutageKind.GAVE_UP,  # ER_OUT_OF_RESOURCES
+    1114: OutageKind.GAVE_UP,  # ER_RECORD_FILE_FULL ("The table 't' is full": disk or memory)
     1205: OutageKind.GAVE_UP,  # ER_LOCK_WAIT_TIMEOUT
     1213: OutageKind.GAVE_UP,  # ER_LOCK_DEADLOCK
     1317: OutageKind.GAVE_UP,  # ER_QUERY_INTERRUPTED (KILL QUERY)
@@ -159,20 +169,68 @@ def _mysql(error: BaseException) -> OutageKind | None:
 
 # --- SQLite ----------------------------------------------------------------------
 
-_SQLITE_BUSY: Final = 5
-_SQLITE_LOCKED: Final = 6
-_SQLITE_MESSAGES: Final = ("database is locked", "database table is locked")
+# Primary result codes (https://sqlite.org/rescode.html); an extended code
+# (SQLITE_BUSY_RECOVERY, SQLITE_IOERR_WRITE) carries its primary one in its low byte.
+_SQLITE_CODES: Final = {
+    5: OutageKind.GAVE_UP,  # SQLITE_BUSY: another connection holds the lock
+    6: OutageKind.GAVE_UP,  # SQLITE_LOCKED: a table locked in this connection's own cache
+    7: OutageKind.GAVE_UP,  # SQLITE_NOMEM
+    13: OutageKind.GAVE_UP,  # SQLITE_FULL: the disk is full (ENOSPC), or max_page_count
+    # SQLITE_IOERR: the file could not be written or read. SQLite rolls the
+    # transaction back, but a write whose COMMIT failed is not promised here:
+    # an app may not record its keys in the same transaction.
+    10: OutageKind.LOST,
+}
+# The same, told by the message when sqlite3 gives no code (Python before 3.11).
+_SQLITE_MESSAGES: Final = (
+    ("database is locked", 5),
+    ("database table is locked", 6),
+    ("out of memory", 7),
+    ("database or disk is full", 13),
+    ("disk I/O error", 10),
+)
+
+
+def _sqlite_code(error: BaseException) -> int | None:
+    code = getattr(error, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF
+    if type(error).__module__ in ("sqlite3", "_sqlite3"):
+        message = str(error)
+        return next((c for text, c in _SQLITE_MESSAGES if message.startswith(text)), None)
+    return None
 
 
 def _sqlite(error: BaseException) -> OutageKind | None:
-    code = getattr(error, "sqlite_errorcode", None)
-    if isinstance(code, int):
-        busy = code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED)
-    else:
-        busy = type(error).__module__ in ("sqlite3", "_sqlite3") and str(error).startswith(
-            _SQLITE_MESSAGES
-        )
-    return OutageKind.GAVE_UP if busy else None
+    code = _sqlite_code(error)
+    return _SQLITE_CODES.get(code) if code is not None else None
+
+
+# --- resources ----------------------------------------------------------------------
+
+_DISK_FULL: Final = "the database's disk is full"
+_NO_MEMORY: Final = "the database is out of memory"
+_DISK_FAILED: Final = "the database could not write to its disk (an I/O error)"
+_PG_SHORTAGES: Final = {"53100": _DISK_FULL, "53200": _NO_MEMORY}
+_MYSQL_SHORTAGES: Final = {
+    1021: _DISK_FULL,
+    1037: _NO_MEMORY,
+    1041: _NO_MEMORY,
+    1114: "a table of the database is full (its disk, or its memory for a MEMORY table)",
+}
+_SQLITE_SHORTAGES: Final = {7: _NO_MEMORY, 13: _DISK_FULL, 10: _DISK_FAILED}
+
+
+def _shortage(error: BaseException, dialect: str) -> str | None:
+    """What ran out, in the client's words, when the database's error says so."""
+    if dialect == "postgresql":
+        sqlstate = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+        return _PG_SHORTAGES.get(sqlstate) if isinstance(sqlstate, str) else None
+    if dialect == "mysql":
+        code, _ = _mysql_code(error)
+        return _MYSQL_SHORTAGES.get(code) if code is not None else None
+    code = _sqlite_code(error)
+    return _SQLITE_SHORTAGES.get(code) if code is not None else None
 
 
 # --- pools --------------------------------------------------------------------------
@@ -204,7 +262,7 @@ def outage(exc: BaseException) -> Outage | None:
             continue
         for dialect, read in _DIALECTS:
             if (kind := read(error)) is not None:
-                return Outage(kind, dialect)
+                return Outage(kind, dialect, _shortage(error, dialect))
     return None
 
 
@@ -213,6 +271,15 @@ _DETAILS: Final = {
     OutageKind.GAVE_UP: "the database gave the request up (a lock, a deadlock or a timeout)",
     OutageKind.LOST: "the connection to the database broke during the request",
 }
+
+
+def describe(found: Outage) -> str:
+    """What failed, in the words of a 503's (or 504's) detail."""
+    if found.reason is None:
+        return _DETAILS[found.kind]
+    if found.kind is OutageKind.GAVE_UP:
+        return f"{found.reason}: the request was rolled back"
+    return found.reason
 
 
 def outage_error(
@@ -234,7 +301,7 @@ def outage_error(
     found = outage(exc)
     if found is None:
         return None
-    what = _DETAILS[found.kind]
+    what = describe(found)
     incident = new_incident()
     unsafe = method.upper() not in set(safe_methods)
     if unsafe and (found.kind is OutageKind.LOST or handler_ran):

@@ -20,3 +20,5 @@ class Outage:
 
     kind: OutageKind
     dialect: str
+    #: Why, when the database said (its disk full, its memory out), in words for the client.
+    reason: str | None = None

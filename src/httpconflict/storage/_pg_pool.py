@@ -56,6 +56,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from .._errors import WriteOutcomeUnknown
 from .._incidents import log_incident, new_incident, unavailable
+from .._outage import describe, outage
 from . import DEFAULT_PG_STATEMENT_TIMEOUT
 
 #: Where a store beside the documents gets their pool (opened first if it is not yet).
@@ -196,6 +197,9 @@ def _failure(
     """What a statement's failure is to the caller: a 504 if a write may have been applied."""
     if writes and conn.broken:
         return _outcome_unknown(error)
+    found = outage(error)
+    if found is not None and found.reason is not None:
+        return unavailable(describe(found), error)  # its disk full, its memory out
     return unavailable("the database failed the request", error)
 
 

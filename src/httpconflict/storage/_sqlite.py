@@ -17,6 +17,12 @@ A call is therefore a function of a connection that may run twice, and
 must be safe to: when it raises SQLITE_BUSY, whatever it did before was a
 read or is rolled back (an autocommit statement that got BUSY wrote
 nothing; a transaction that got BUSY at BEGIN IMMEDIATE never began).
+
+A file that cannot take a write (its disk full, an I/O error, SQLite out
+of memory) fails the call with `Unavailable` too, saying which: SQLite
+rolled the transaction back, and each write's Idempotency-Key is recorded
+in that same transaction, so a retry can neither find a write that
+happened nor make one twice. Reads go on meanwhile.
 """
 
 from __future__ import annotations
@@ -32,7 +38,9 @@ from functools import partial
 from pathlib import Path
 from typing import Final, TypeVar
 
+from .._errors import Unavailable
 from .._incidents import unavailable
+from .._outage import describe, outage
 
 DEFAULT_BUSY_TIMEOUT_MS: Final = 10_000
 T = TypeVar("T")
@@ -133,6 +141,8 @@ class Connections:
             return call(self.db)
         except sqlite3.OperationalError as error:
             if not busy(error):
+                if (failed := _unavailable(error)) is not None:
+                    raise failed from error
                 raise
         return await self.offload(call)
 
@@ -161,7 +171,17 @@ class Connections:
                 raise unavailable(
                     f"the database file stayed locked by another writer for {waited:g} s", error
                 ) from error
+            if (failed := _unavailable(error)) is not None:
+                raise failed from error
             raise
+
+
+def _unavailable(error: sqlite3.OperationalError) -> Unavailable | None:
+    """The 503 for a file that could not take a call; None for the store's own bug (a 500)."""
+    found = outage(error)
+    if found is None or found.reason is None:
+        return None  # bad SQL, a missing table
+    return unavailable(describe(found), error)
 
 
 @contextmanager
