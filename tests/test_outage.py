@@ -282,3 +282,30 @@ def test_postgres_disk_full(postgres_server: str) -> None:
             finally:
                 conn.execute(f"DROP TABLE IF EXISTS {name}")
                 conn.execute(f"DROP TABLESPACE {name}")
+
+
+READ_ONLY = "the database is read-only (a replica, or its disk or settings read-only)"
+
+
+def test_postgres_read_only_is_refused(postgres_server: str) -> None:
+    """25006 (a hot standby after a failover, a primary set read-only): refused, 503 saying so."""
+    psycopg = pytest.importorskip("psycopg")
+    options = "-c default_transaction_read_only=on"
+    with psycopg.connect(postgres_server, autocommit=True, options=options) as replica:
+        refused = raised(lambda: replica.execute("CREATE TEMPORARY TABLE hc_ro (x int)"))
+    assert getattr(refused, "sqlstate", None) == "25006", refused
+    assert outage(refused) == Outage(OutageKind.REFUSED, "postgresql", READ_ONLY)
+    answer = outage_error(refused, "POST")  # nothing ran: a 503 for a write
+    assert isinstance(answer, Unavailable)
+    assert not isinstance(answer, WriteOutcomeUnknown)
+    assert answer.problem.detail == READ_ONLY
+
+
+def test_sqlite_read_only_is_refused(tmp_path: Path) -> None:
+    """SQLITE_READONLY (a file opened read-only: its file system, its mode): refused, 503."""
+    path = tmp_path / "ro.db"
+    sqlite3.connect(path).execute("CREATE TABLE t (x)").connection.close()
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+    refused = raised(lambda: db.execute("INSERT INTO t VALUES (1)"))
+    assert outage(refused) == Outage(OutageKind.REFUSED, "sqlite", READ_ONLY)
+    db.close()

@@ -64,6 +64,9 @@ _PG_SQLSTATES: Final = {
     "40P01": OutageKind.GAVE_UP,  # deadlock_detected
     "55P03": OutageKind.GAVE_UP,  # lock_not_available (lock_timeout, NOWAIT)
     "57014": OutageKind.GAVE_UP,  # query_canceled (statement_timeout)
+    # read_only_sql_transaction: a hot standby (a failover left the app on a
+    # replica), or a primary set read-only; the statement ran nothing.
+    "25006": OutageKind.REFUSED,
     "53100": OutageKind.GAVE_UP,  # disk_full
     "53200": OutageKind.GAVE_UP,  # out_of_memory
     "57P01": OutageKind.LOST,  # admin_shutdown (a restart, pg_terminate_backend)
@@ -172,6 +175,9 @@ def _mysql(error: BaseException) -> OutageKind | None:
 # Primary result codes (https://sqlite.org/rescode.html); an extended code
 # (SQLITE_BUSY_RECOVERY, SQLITE_IOERR_WRITE) carries its primary one in its low byte.
 _SQLITE_CODES: Final = {
+    # SQLITE_READONLY: the file cannot be written (its file system read-only,
+    # the file moved away); checked before anything is written.
+    8: OutageKind.REFUSED,
     5: OutageKind.GAVE_UP,  # SQLITE_BUSY: another connection holds the lock
     6: OutageKind.GAVE_UP,  # SQLITE_LOCKED: a table locked in this connection's own cache
     7: OutageKind.GAVE_UP,  # SQLITE_NOMEM
@@ -188,6 +194,7 @@ _SQLITE_MESSAGES: Final = (
     ("out of memory", 7),
     ("database or disk is full", 13),
     ("disk I/O error", 10),
+    ("attempt to write a readonly database", 8),
 )
 
 
@@ -211,14 +218,15 @@ def _sqlite(error: BaseException) -> OutageKind | None:
 _DISK_FULL: Final = "the database's disk is full"
 _NO_MEMORY: Final = "the database is out of memory"
 _DISK_FAILED: Final = "the database could not write to its disk (an I/O error)"
-_PG_SHORTAGES: Final = {"53100": _DISK_FULL, "53200": _NO_MEMORY}
+_READ_ONLY: Final = "the database is read-only (a replica, or its disk or settings read-only)"
+_PG_SHORTAGES: Final = {"53100": _DISK_FULL, "53200": _NO_MEMORY, "25006": _READ_ONLY}
 _MYSQL_SHORTAGES: Final = {
     1021: _DISK_FULL,
     1037: _NO_MEMORY,
     1041: _NO_MEMORY,
     1114: "a table of the database is full (its disk, or its memory for a MEMORY table)",
 }
-_SQLITE_SHORTAGES: Final = {7: _NO_MEMORY, 13: _DISK_FULL, 10: _DISK_FAILED}
+_SQLITE_SHORTAGES: Final = {7: _NO_MEMORY, 13: _DISK_FULL, 10: _DISK_FAILED, 8: _READ_ONLY}
 
 
 def _shortage(error: BaseException, dialect: str) -> str | None:

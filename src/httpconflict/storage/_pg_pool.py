@@ -124,6 +124,8 @@ async def connection(
             yield conn
     except psycopg.errors.ProgramLimitExceeded:
         raise  # the request's own doing (a value too large to index): the store answers it
+    except psycopg.errors.ReadOnlySqlTransaction as error:
+        raise _failure(error, conn, writes) from error  # a replica: nothing ran
     except psycopg.OperationalError as error:
         if timer is not None and deadline is not None and loop.time() >= timer.when():
             raise _past_deadline(error, deadline, writes) from error
@@ -156,6 +158,8 @@ async def run(
         return await (await conn.execute(sql, params, binary=binary)).fetchall()
     except psycopg.errors.ProgramLimitExceeded:
         raise
+    except psycopg.errors.ReadOnlySqlTransaction as error:
+        raise _failure(error, conn, writes) from error
     except psycopg.OperationalError as error:
         if loop.time() >= timer.when():  # cut at the deadline (`_cut`)
             raise _past_deadline(error, deadline, writes) from error
@@ -163,6 +167,13 @@ async def run(
     finally:
         timer.cancel()
         await pool.putconn(conn)
+
+
+def read_only(error: psycopg.errors.ReadOnlySqlTransaction, what: str) -> Exception:
+    """The 503 for a store that cannot set its tables up on a read-only database (a replica)."""
+    found = outage(error)
+    reason = describe(found) if found is not None else "the database is read-only"
+    return unavailable(f"{what}: {reason}", error)
 
 
 def _cut(conn: AsyncConnection[TupleRow]) -> None:
@@ -191,15 +202,13 @@ def _past_deadline(error: BaseException, deadline: float, writes: bool) -> Excep
     return unavailable(f"the database did not answer within {deadline:g} s", error)
 
 
-def _failure(
-    error: psycopg.OperationalError, conn: AsyncConnection[TupleRow], writes: bool
-) -> Exception:
+def _failure(error: psycopg.Error, conn: AsyncConnection[TupleRow], writes: bool) -> Exception:
     """What a statement's failure is to the caller: a 504 if a write may have been applied."""
     if writes and conn.broken:
         return _outcome_unknown(error)
     found = outage(error)
     if found is not None and found.reason is not None:
-        return unavailable(describe(found), error)  # its disk full, its memory out
+        return unavailable(describe(found), error)  # its disk full, read-only (a replica)
     return unavailable("the database failed the request", error)
 
 

@@ -22,7 +22,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from .._incidents import unavailable
 from ._opening import Opening
-from ._pg_pool import STATEMENT_DEADLINE, PoolSource, connect, connection, new_pool
+from ._pg_pool import STATEMENT_DEADLINE, PoolSource, connect, connection, new_pool, read_only
 
 #: Seconds opening waits for the pool's first connection.
 OPEN_WAIT: Final = 10.0
@@ -92,6 +92,8 @@ class ReadyPool:
             if pool is not None:
                 await pool.close()
             raise unavailable(f"{self._what} (PostgreSQL) does not answer", error) from error
+        except psycopg.errors.ReadOnlySqlTransaction as error:  # its schema cannot be set up
+            raise read_only(error, f"{self._what} (PostgreSQL) cannot open") from error
         self._own = pool
 
     def _forget(self) -> AsyncConnectionPool | None:

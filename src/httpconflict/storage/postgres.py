@@ -65,7 +65,7 @@ from ._documents import (
     written,
 )
 from ._opening import Opening
-from ._pg_pool import STATEMENT_DEADLINE, connect, connection, new_pool, ping, run
+from ._pg_pool import STATEMENT_DEADLINE, connect, connection, new_pool, ping, read_only, run
 from ._unique import UniqueKey, index_name, parse_unique_keys, unique_violation
 from .idempotency._rows import COMPLETED, encode_headers, stored_body
 from .idempotency.postgres import PostgresIdempotencyStore
@@ -230,6 +230,8 @@ class PostgresDocumentStore(WriteListeners):
             await self._pool.open(wait=True, timeout=OPEN_WAIT)
         except (psycopg.OperationalError, PoolTimeout) as error:
             raise unavailable("the database does not answer", error) from error
+        except psycopg.errors.ReadOnlySqlTransaction as error:  # its schema cannot be set up
+            raise read_only(error, "the documents cannot open") from error
         async with connection(self._pool) as pooled:
             read = await pooled.execute(_INDEXES)
             self._indexes = {name: tuple(fields) for name, fields in await read.fetchall()}
