@@ -309,3 +309,35 @@ def test_sqlite_read_only_is_refused(tmp_path: Path) -> None:
     refused = raised(lambda: db.execute("INSERT INTO t VALUES (1)"))
     assert outage(refused) == Outage(OutageKind.REFUSED, "sqlite", READ_ONLY)
     db.close()
+
+
+def test_mariadb_read_only_is_refused(mariadb_server: dict[str, Any]) -> None:
+    """1290 "running with the --read-only option" (a replica, Aurora's reader): refused, 503.
+
+    The server is read-only for a few milliseconds, for users without READ
+    ONLY ADMIN: the test's own; root (every other test's) writes on.
+    """
+    import pymysql
+
+    server = {k: mariadb_server[k] for k in ("host", "port", "user", "password")}
+    user = f"hc_ro_{uuid.uuid4().hex[:8]}"
+    with pymysql.connect(**server, autocommit=True) as admin, admin.cursor() as cursor:
+        cursor.execute(f"CREATE USER '{user}'@'%' IDENTIFIED BY 'x'")
+        cursor.execute(f"GRANT ALL PRIVILEGES ON test.* TO '{user}'@'%'")
+        cursor.execute(f"REVOKE READ_ONLY ADMIN ON *.* FROM '{user}'@'%'")
+        try:
+            with pymysql.connect(**{**server, "user": user, "password": "x"}) as conn:
+                cursor.execute("SET GLOBAL read_only = ON")
+                try:
+                    create = "CREATE TABLE test.hc_ro (x INT)"
+                    refused = raised(lambda: conn.cursor().execute(create))
+                finally:
+                    cursor.execute("SET GLOBAL read_only = OFF")
+        finally:
+            cursor.execute(f"DROP USER '{user}'@'%'")
+    assert refused.args[0] == 1290, refused
+    assert outage(refused) == Outage(OutageKind.REFUSED, "mysql", READ_ONLY)
+    secure_file = pymysql.err.InternalError(
+        1290, "The MariaDB server is running with the --secure-file-priv option so it cannot"
+    )
+    assert outage(secure_file) is None  # another option: the app's statement

@@ -165,9 +165,20 @@ _MYSQL_CODES: Final = {
 }
 
 
+#: ER_OPTION_PREVENTS_STATEMENT's words when the option is the server's read-only mode
+#: (a replica after a failover, Aurora's reader), not another (--secure-file-priv).
+_MYSQL_READ_ONLY: Final = re.compile(r"--(?:super-)?read[-_]only\b")
+
+
 def _mysql(error: BaseException) -> OutageKind | None:
-    code, _ = _mysql_code(error)
+    code, message = _mysql_code(error)
+    if code in (1290, 1836):  # ER_OPTION_PREVENTS_STATEMENT, ER_READ_ONLY_MODE
+        return OutageKind.REFUSED if _mysql_read_only(code, message) else None
     return _MYSQL_CODES.get(code) if code is not None else None
+
+
+def _mysql_read_only(code: int, message: str) -> bool:
+    return code == 1836 or _MYSQL_READ_ONLY.search(message) is not None
 
 
 # --- SQLite ----------------------------------------------------------------------
@@ -235,7 +246,9 @@ def _shortage(error: BaseException, dialect: str) -> str | None:
         sqlstate = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
         return _PG_SHORTAGES.get(sqlstate) if isinstance(sqlstate, str) else None
     if dialect == "mysql":
-        code, _ = _mysql_code(error)
+        code, message = _mysql_code(error)
+        if code in (1290, 1836) and _mysql_read_only(code, message):
+            return _READ_ONLY
         return _MYSQL_SHORTAGES.get(code) if code is not None else None
     code = _sqlite_code(error)
     return _SQLITE_SHORTAGES.get(code) if code is not None else None
