@@ -12,6 +12,7 @@ import pwd
 import sqlite3
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -51,6 +52,21 @@ def test_postgres_errors(postgres_server: str) -> None:
         assert outage(missing) is None
         syntax = raised(lambda: conn.execute("SELEC 1"))
         assert outage(syntax) is None
+
+
+def test_postgres_idle_sessions_ended(postgres_server: str) -> None:
+    """A session the server ended for idling (idle_session_timeout, in a transaction): 503/504."""
+    psycopg = pytest.importorskip("psycopg")
+    for setting, autocommit, kind in (
+        ("idle_session_timeout", True, OutageKind.LOST),
+        ("idle_in_transaction_session_timeout", False, OutageKind.GAVE_UP),
+    ):
+        with psycopg.connect(postgres_server, autocommit=autocommit) as conn:
+            conn.execute(f"SET {setting} = '50ms'")
+            conn.execute("SELECT 1")  # without autocommit: a transaction left open
+            time.sleep(0.3)
+            ended = raised(functools.partial(conn.execute, "SELECT 1"))
+        assert outage(ended) == outage_kind(kind, "postgresql"), (setting, ended)
 
 
 def test_postgres_wrong_configuration_is_no_outage(postgres_server: str) -> None:

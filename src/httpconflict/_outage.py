@@ -64,6 +64,12 @@ _PG_SQLSTATES: Final = {
     "40P01": OutageKind.GAVE_UP,  # deadlock_detected
     "55P03": OutageKind.GAVE_UP,  # lock_not_available (lock_timeout, NOWAIT)
     "57014": OutageKind.GAVE_UP,  # query_canceled (statement_timeout)
+    # idle_in_transaction_session_timeout: the server ended a session whose
+    # transaction idled too long, rolling it back.
+    "25P03": OutageKind.GAVE_UP,
+    # idle_session_timeout: the server ended a session idle too long (a pooled
+    # connection, handed out after); a write of the request may have come before.
+    "57P05": OutageKind.LOST,
     # read_only_sql_transaction: a hot standby (a failover left the app on a
     # replica), or a primary set read-only; the statement ran nothing.
     "25006": OutageKind.REFUSED,
