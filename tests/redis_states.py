@@ -18,7 +18,7 @@ never the machine's Redis, that leaves the server as it found it:
 
 `persistence_failed` moves the server's directory (``CONFIG SET dir``), which
 Redis 7 allows only to a server started with ``--enable-protected-configs
-yes`` (`PROTECTED`).
+yes`` (`PROTECTED`, `protected`).
 """
 
 from __future__ import annotations
@@ -48,6 +48,14 @@ while true do
   if now[1] - began[1] > 20 then return 0 end
 end
 """
+
+
+def protected(server: PrivateRedis) -> PrivateRedis:
+    """`server` restarted (same port) with `PROTECTED`, for `persistence_failed`."""
+    server.stop()
+    server.options = (*server.options, *PROTECTED)
+    server.start()
+    return server
 
 
 def _until(ready: Callable[[], bool], what: str) -> None:

@@ -25,14 +25,15 @@ import pytest
 
 from httpconflict import Unavailable, WriteOutcomeUnknown
 from httpconflict.outage import Outage, OutageKind, outage, outage_error
+from tests.adapters.redis_apps import take_and_record
 from tests.private_redis import PrivateRedis
 from tests.redis_states import (
-    PROTECTED,
     busy,
     master_down,
     no_replicas,
     out_of_memory,
     persistence_failed,
+    protected,
     read_only,
 )
 from tests.test_outage_redis import no_retry, raised
@@ -63,21 +64,23 @@ STATES = [
 @pytest.fixture
 def server(private_redis: PrivateRedis) -> PrivateRedis:
     """The private Redis, started so that its directory may be moved (`persistence_failed`)."""
-    private_redis.stop()
-    private_redis.options = PROTECTED
-    private_redis.start()
-    return private_redis
+    return protected(private_redis)
+
+
+def patient(*, sync: bool = True) -> dict[str, Any]:
+    """A client's options: no retry, and time enough on a loaded machine (a refusal is at once)."""
+    return {**no_retry(sync=sync), "socket_timeout": 10}
 
 
 def sync_client(server: PrivateRedis) -> Any:
-    return redis.Redis.from_url(server.url, **no_retry())
+    return redis.Redis.from_url(server.url, **patient())
 
 
 def async_raised(server: PrivateRedis, command: Callable[[Any], Any]) -> BaseException:
     """The error of `command` on a redis.asyncio client of `server`'s."""
 
     async def run() -> object:
-        async with redis_asyncio.Redis.from_url(server.url, **no_retry(sync=False)) as client:
+        async with redis_asyncio.Redis.from_url(server.url, **patient(sync=False)) as client:
             return await command(client)
 
     return raised(lambda: asyncio.run(run()))
@@ -174,14 +177,6 @@ def test_a_pipeline_refused_after_a_command_ran_is_lost(server: PrivateRedis) ->
         assert_lost(error)
         assert_lost(async_raised(server, lambda client: take_and_record(client, transaction=False)))
         assert client.llen("jobs") == 1
-
-
-def take_and_record(client: Any, *, transaction: bool) -> Any:
-    """A pipeline that takes a job (LPOP, no memory needed) and records it was taken (SET)."""
-    pipe = client.pipeline(transaction=transaction)
-    pipe.lpop("jobs")
-    pipe.set("last", "taken")
-    return pipe.execute()  # a coroutine for a redis.asyncio client
 
 
 def test_a_pipeline_refused_whole_is_refused(server: PrivateRedis) -> None:
