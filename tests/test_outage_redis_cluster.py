@@ -13,6 +13,7 @@ lost. A plain client's MOVED or CROSSSLOT is the app's configuration.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from tests.conftest import need
 from tests.private_cluster import PrivateCluster, private_cluster
 from tests.private_redis import redis_server_binary
 from tests.test_outage_redis import no_retry, raised
+from tests.test_outage_redis_replies import wait_for_command
 
 redis = pytest.importorskip("redis")
 redis_asyncio = pytest.importorskip("redis.asyncio")
@@ -162,3 +164,26 @@ def test_a_slot_nobody_serves(cluster: PrivateCluster) -> None:
     retrying = cluster_client(cluster, retries=1, require_full_coverage=False)
     # An earlier attempt's failure is not known here: it may have been a lost connection.
     assert outage(raised(lambda: retrying.get(KEY))) == LOST
+
+
+def test_a_cluster_stopped(cluster: PrivateCluster) -> None:
+    """Stopped under a blocked BLMOVE: lost; then no node to connect to: refused."""
+    client = cluster_client(cluster)
+    client.ping()
+    errors: list[BaseException] = []
+    taker = threading.Thread(
+        target=lambda: errors.append(raised(lambda: client.blmove("{t}jobs", "{t}taken", 5)))
+    )
+    taker.start()
+    try:
+        wait_for_command(cluster.first, "blmove")
+        cluster.first.stop()
+        cluster.second.stop()
+    finally:
+        taker.join()
+    assert outage(errors[0]) == LOST, repr(errors[0])
+    assert_refused(
+        raised(lambda: client.get(KEY)),
+        redis.exceptions.RedisClusterException,
+        "Redis Cluster cannot be connected.",
+    )

@@ -68,9 +68,11 @@ replies is REFUSED, for any method:
   during a slot's migration; `TryAgainError`), and redis-py's cluster
   client giving up: ``TTL exhausted.`` (`ClusterError`: 16 attempts each
   redirected by MOVED or ASK, or told to TRYAGAIN: none ran),
-  `SlotNotCoveredError`, and ``All slots are not covered after query all
-  startup_nodes`` (a `RedisClusterException` its reload of the slots
-  raises after a CLUSTERDOWN).
+  `SlotNotCoveredError`, and the `RedisClusterException` its reload of
+  the slots raises: ``All slots are not covered after query all
+  startup_nodes`` (after a CLUSTERDOWN), ``Redis Cluster cannot be
+  connected.`` (no node answers: it is read here, not its cause, so that
+  its retries count).
 
 redis-py takes the code off the replies it has a class for and keeps the
 rest whole (``BUSY ...``); it notes a pipeline's command before them
@@ -95,8 +97,7 @@ request's commands may have run:
 - after an attempt that failed, as for a refused connection above (the
   command's ``call_with_retry``, whose count does not include a reply's
   error, and the cluster client's ``failure_count``), and when raised while
-  handling a LOST error (redis-py's cluster client reloading its slots
-  after a connection broke): LOST.
+  handling a LOST error: LOST.
 
 Anything else of redis-py is the app's bug or configuration, a 500: a
 wrong password (`AuthenticationError`, also a ``ConnectionError``;
@@ -158,7 +159,8 @@ _PIPELINE_NOTE: Final = re.compile(r"^Command # \d+ \(.*?\) of pipeline caused e
 _DISCARDED: Final = "Transaction discarded because of: "
 #: redis-py's cluster client giving up on a command that never ran.
 _CLUSTER_GAVE_UP: Final = re.compile(
-    r"^(?:TTL exhausted\.$|All slots are not covered after query all startup_nodes)"
+    r"^(?:TTL exhausted\.$|All slots are not covered after query all startup_nodes"
+    r"|Redis Cluster cannot be connected\.)"
 )
 #: redis-py's cluster client's retry loops, whose ``failure_count`` counts the failed attempts.
 _CLUSTER_LOOPS: Final = frozenset({"_internal_execute_command", "execute_command"})
