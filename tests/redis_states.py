@@ -9,8 +9,8 @@ never the machine's Redis, that leaves the server as it found it:
   one's): ``-READONLY`` to every write;
 - `master_down`: a replica whose primary is stopped, with
   ``replica-serve-stale-data no``: ``-MASTERDOWN`` to reads and writes;
-- `busy`: another client's script running, ``lua-time-limit`` (``busy-reply-threshold``) 50 ms:
-  ``-BUSY`` to every command;
+- `busy`: another client's script running past ``lua-time-limit``
+  (``busy-reply-threshold``), 50 ms: ``-BUSY`` to every command;
 - `persistence_failed`: a background save failed (its directory is gone),
   with ``stop-writes-on-bgsave-error yes``: ``-MISCONF`` to every write;
 - `no_replicas`: ``min-replicas-to-write 1`` and no replica:
