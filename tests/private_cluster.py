@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from tests.private_redis import PrivateRedis
+from tests.servers import free_port
 
 #: The first slot of the second node.
 SPLIT: Final = 16000
@@ -55,9 +56,12 @@ def private_cluster(binary: str, directory: Path) -> Iterator[PrivateCluster]:
     options = ("--cluster-enabled", "yes", "--cluster-node-timeout", "2000")
     with ExitStack() as stack:
         nodes = []
+        buses = []  # each node's cluster bus, on a free port (its port + 10000 may be taken)
         for name in ("first", "second"):
             (directory / name).mkdir()
-            node = PrivateRedis(binary, directory / name, options=options)
+            buses.append(free_port())
+            bus = ("--cluster-port", str(buses[-1]))
+            node = PrivateRedis(binary, directory / name, options=(*options, *bus))
             node.start()
             stack.callback(node.stop)
             nodes.append(node)
@@ -69,6 +73,6 @@ def private_cluster(binary: str, directory: Path) -> Iterator[PrivateCluster]:
                 admin.execute_command("CLUSTER SET-CONFIG-EPOCH", epoch)
                 admin.execute_command("CLUSTER ADDSLOTSRANGE", *slots)
         with cluster.first.admin() as admin:
-            admin.execute_command("CLUSTER MEET", "127.0.0.1", cluster.second.port)
+            admin.execute_command("CLUSTER MEET", "127.0.0.1", cluster.second.port, buses[1])
         cluster.wait_until("ok")
         yield cluster
