@@ -5,7 +5,7 @@ errors have no common base outside the driver (MariaDB's CHECK failures
 are not even ``IntegrityError``s). The adapters register their handler for
 each installed driver's base ``DatabaseError`` (and SQLAlchemy's pool
 timeout, and the OSError asyncpg raises as it is; and redis-py's base
-error); the handler answers
+errors); the handler answers
 what `httpconflict.classify` recognises, and a database outage (503), and
 re-raises everything else untouched.
 """
@@ -38,8 +38,11 @@ DATABASE_ERRORS: Final = (
     ("MySQLdb", "DatabaseError"),
     ("mysql.connector", "DatabaseError"),
     # redis-py (sync and asyncio, and Django's RedisCache on it): Redis down, frozen, full
-    # of clients or cutting a connection is a 503 (504); its other errors are re-raised.
+    # of clients or cutting a connection, or refusing a command for its state (OOM,
+    # READONLY...) is a 503 (504); its other errors are re-raised.
     ("redis.exceptions", "RedisError"),
+    # Not a RedisError: redis-py's cluster client finding a slot no node serves.
+    ("redis.exceptions", "RedisClusterException"),
     # Not a driver's class: asyncpg raises its socket's own errors as they are (a
     # refused connection, a timed-out pool); those a driver raised are a 503, and
     # the app's own OSErrors (a file it reads) are re-raised.

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -43,6 +44,47 @@ def servers(redis: PrivateRedis, log_dir: Path) -> list[object]:
     ]
 
 
+def serving(
+    stack: ExitStack, redis: PrivateRedis, log_dir: Path
+) -> tuple[httpx.Client, list[str], list[str]]:
+    """A client, the apps on `redis` (stopped with `stack`) and their reads, each answering.
+
+    Each app's read is a 200, and its own bug (WRONGTYPE) a 500.
+    """
+    http = stack.enter_context(httpx.Client(timeout=30))
+    apps = started(stack, *servers(redis, log_dir))  # type: ignore[arg-type]
+    reads = [f"{app}/value" for app in apps] + [f"{apps[2]}/api/value"]
+    for url in reads:
+        assert http.get(url).status_code == 200, url
+    for app in apps:
+        assert_server_error(f"{app}/wrongtype")
+    return http, apps, reads
+
+
+def taken_while(
+    redis: PrivateRedis, apps: list[str], cut: Callable[[], object]
+) -> dict[str, httpx.Response]:
+    """Each app's answer to POST /take (a BLMOVE waiting for a job) when `cut` is done meanwhile."""
+    answers: dict[str, httpx.Response] = {}
+
+    def take(app: str) -> None:
+        answers[app] = httpx.post(f"{app}/take", timeout=30)
+
+    takers = [threading.Thread(target=take, args=(app,)) for app in apps]
+    for taker in takers:
+        taker.start()
+    try:
+        deadline = time.monotonic() + 10
+        while waiting_clients(redis, "blmove") < len(apps):
+            assert time.monotonic() < deadline, "the apps' BLMOVEs never reached Redis"
+            time.sleep(0.02)
+        cut()
+    finally:
+        for taker in takers:
+            taker.join(30)
+    return answers
+
+
 def waiting_clients(server: PrivateRedis, command: str) -> int:
     """How many of the server's clients are running `command` (blocked in it)."""
     with server.admin() as admin:
@@ -54,13 +96,7 @@ def test_redis_frozen_killed_and_stopped(private_redis: PrivateRedis, tmp_path: 
     """Frozen: 503; killed under a BLMOVE: 504 for the POST; stopped: 503; WRONGTYPE: 500."""
     pytest.importorskip("django")
     with ExitStack() as stack:
-        http = stack.enter_context(httpx.Client(timeout=30))
-        apps = started(stack, *servers(private_redis, tmp_path))  # type: ignore[arg-type]
-        reads = [f"{app}/value" for app in apps] + [f"{apps[2]}/api/value"]
-        for url in reads:
-            assert http.get(url).status_code == 200, url
-        for app in apps:
-            assert_server_error(f"{app}/wrongtype")
+        http, apps, reads = serving(stack, private_redis, tmp_path)
 
         private_redis.freeze()
         try:
@@ -69,21 +105,7 @@ def test_redis_frozen_killed_and_stopped(private_redis: PrivateRedis, tmp_path: 
         finally:
             private_redis.thaw()
 
-        answers: dict[str, httpx.Response] = {}
-
-        def take(app: str) -> None:
-            answers[app] = httpx.post(f"{app}/take", timeout=30)
-
-        takers = [threading.Thread(target=take, args=(app,)) for app in apps]
-        for taker in takers:
-            taker.start()
-        deadline = time.monotonic() + 10
-        while waiting_clients(private_redis, "blmove") < len(apps):
-            assert time.monotonic() < deadline, "the apps' BLMOVEs never reached Redis"
-            time.sleep(0.02)
-        assert private_redis.kill_clients() >= len(apps)
-        for taker in takers:
-            taker.join(30)
+        answers = taken_while(private_redis, apps, lambda: private_redis.kill_clients())
         for app in apps:
             assert_outage(answers[app], 504)  # cut off under a write: it may have run
 

@@ -23,6 +23,7 @@ import httpx
 import pytest
 
 from tests.private_redis import PrivateRedis, end_quarantine
+from tests.redis_states import out_of_memory, read_only
 from tests.servers import ServiceProcess, start_service
 
 JSON = {"content-type": "application/json"}
@@ -64,7 +65,7 @@ def count(http: httpx.Client, collection: str) -> int:
 
 def cached_keys(redis: PrivateRedis) -> list[str]:
     names = [k.decode() if isinstance(k, bytes) else k for k in redis.admin().keys(PREFIX + "*")]
-    return [name for name in names if not name.endswith("epoch")]
+    return [name for name in names if not name.endswith(("epoch", "ping"))]
 
 
 def counter(http: httpx.Client) -> tuple[str, dict[str, str]]:
@@ -143,6 +144,35 @@ def test_with_redis_stopped_or_frozen_writes_apply_once_and_are_answered_at_once
             finally:
                 mend()
         assert count(http, collection) == 6
+    failures = [r for r in service.access_log() if r["status"] >= 500]
+    assert not failures, failures[:3]
+
+
+@pytest.mark.parametrize("service", ["sqlite"], indirect=True)
+def test_with_redis_refusing_writes_they_apply_once_and_healthz_says_so(
+    service: ServiceProcess, private_redis: PrivateRedis
+) -> None:
+    """Redis out of memory, then a read-only replica: keyed POSTs 201, resends replayed, no
+    5xx, and /healthz 200 naming the replay cache down (it answers PING, not a write)."""
+    collection = f"posts{uuid.uuid4().hex[:8]}"
+    with service.client() as http:
+        for state in (out_of_memory, read_only):
+            with state(private_redis):
+                health = http.get("/healthz")
+                assert health.status_code == 200, health.text
+                assert health.json()["checks"]["replay_cache"] == "down"
+                post = {**JSON, "Idempotency-Key": uuid.uuid4().hex}
+                first = http.post(f"/v1/{collection}", content=b"{}", headers=post)
+                assert first.status_code == 201, first.text
+                again = http.post(f"/v1/{collection}", content=b"{}", headers=post)
+                assert again.status_code == 201, again.text
+                assert again.headers.get("idempotent-replayed") == "true"
+                assert again.headers["location"] == first.headers["location"]
+            deadline = time.monotonic() + 5  # a loaded machine may take the ping over 0.5 s
+            while (health := http.get("/healthz")).json()["checks"]["replay_cache"] != "up":
+                assert time.monotonic() < deadline, health.text
+                time.sleep(0.1)
+        assert count(http, collection) == 2
     failures = [r for r in service.access_log() if r["status"] >= 500]
     assert not failures, failures[:3]
 

@@ -15,11 +15,13 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
+import redis
 
 from httpconflict import Unavailable
 from httpconflict._idempotency import State, StoredResponse
 from httpconflict.storage.idempotency.redis import RedisIdempotencyStore
 from tests.private_redis import PrivateRedis
+from tests.redis_states import out_of_memory, read_only
 
 pytestmark = pytest.mark.anyio
 
@@ -219,3 +221,31 @@ async def test_an_unreachable_redis_is_unavailable(private_redis: PrivateRedis) 
                 await call
     finally:
         await keys.close()
+
+
+async def test_a_redis_refusing_writes_is_unavailable_and_down(
+    store: RedisIdempotencyStore, private_redis: PrivateRedis
+) -> None:
+    """Out of memory, or a read-only replica: claims and answers Unavailable, and ping says so.
+
+    Redis answers PING and reads there while it refuses every write: a
+    store that cannot claim is down for a health check. Nothing was
+    applied, so no claim is taken back.
+    """
+    mine = token()
+    assert await store.claim("p", "held", FP, mine, now=time.time(), lease=30) is None
+    for state in (out_of_memory, read_only):
+        with state(private_redis):
+            for call in (
+                store.claim("p", "k", FP, token(), now=time.time(), lease=30),
+                store.complete(
+                    "p", "held", mine, ANSWER, now=time.time(), retention=60, fingerprint=FP
+                ),
+                store.ping(),
+            ):
+                with pytest.raises(Unavailable) as refused:
+                    await call
+                assert isinstance(refused.value.__cause__, redis.exceptions.ResponseError)
+            await store.get("p", "held", now=time.time())  # reads are answered
+        await store.ping()
+    assert len(store._take_backs) == 0

@@ -24,6 +24,11 @@ Theory of operation, when Redis fails:
   connection broke (a killed client): never after a timeout, which would
   only double the wait. A failure is `Unavailable`, which the middleware
   answers with 503 and Retry-After before the request runs.
+- Refused is not done. Redis refuses a write for a state it is in (out
+  of memory, a read-only replica after a failover, MISCONF, NOREPLICAS)
+  before running any of it: a claim refused so is `Unavailable` and needs
+  no taking back. Redis answers PING and reads meanwhile, so `ping`
+  writes a key of its own: a store that cannot claim is down.
 - Sent twice is done once. A command whose reply was lost may have been
   applied, and may be sent again: a claim that finds the key held by its
   own token has claimed it; a completion that finds its own answer is done.
@@ -102,6 +107,9 @@ TIMEOUT: Final = 2.0
 #: How many epoch changes a claim follows before giving up (they come from other processes).
 _EPOCH_CHANGES: Final = 3
 _PREFIX: Final = "httpconflict:idempotency:"
+#: The key `ping` writes (an empty value, gone a minute after the last ping).
+_PING_KEY: Final = _PREFIX + "ping"
+_PING_TTL_MS: Final = 60_000
 #: What redis-py lets through as it is when Redis closed a connection just
 #: before a command was written on it: uvloop's RuntimeError ("the handler
 #: is closed"), asyncio's TypeError or AttributeError on Python 3.12 and
@@ -206,8 +214,9 @@ class RedisIdempotencyStore:
         await self._redis.aclose()
 
     async def ping(self) -> None:
+        # A write, not a PING, which Redis answers while it refuses every write.
         await self._ready()
-        await self._call(self._redis.ping())
+        await self._call(self._redis.set(_PING_KEY, b"", px=_PING_TTL_MS))
 
     async def end_quarantine(self) -> None:
         """Accept new keys at once: no process held a claim or owed an answer before.
