@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from httpconflict import Unavailable, WriteOutcomeUnknown
-from httpconflict.outage import Outage, OutageKind, outage, outage_error
+from httpconflict.outage import OutageKind, outage, outage_error
 from tests.adapters.redis_apps import take_and_record
 from tests.private_redis import PrivateRedis
 from tests.redis_states import (
@@ -43,8 +43,19 @@ redis_asyncio = pytest.importorskip("redis.asyncio")
 from redis.backoff import ConstantBackoff  # noqa: E402
 from redis.retry import Retry  # noqa: E402
 
-REFUSED = Outage(OutageKind.REFUSED, "redis")
-LOST = Outage(OutageKind.LOST, "redis")
+REFUSED = (OutageKind.REFUSED, "redis")
+LOST = (OutageKind.LOST, "redis")
+
+
+def kind_of(error: BaseException) -> tuple[OutageKind, str] | None:
+    """The outage's kind and dialect; a refusal also says why, naming Redis."""
+    found = outage(error)
+    if found is None:
+        return None
+    if found.reason is not None:
+        assert "Redis" in found.reason, found
+    return found.kind, found.dialect
+
 
 State = Callable[[PrivateRedis], AbstractContextManager[Any]]
 
@@ -89,13 +100,15 @@ def async_raised(server: PrivateRedis, command: Callable[[Any], Any]) -> BaseExc
 def assert_refused(error: BaseException, words: str) -> None:
     """Redis's refusal (`words`): refused, a 503 even for a write."""
     assert words in str(error), error
-    assert outage(error) == REFUSED, error
-    assert type(outage_error(error, "POST")) is Unavailable
+    assert kind_of(error) == REFUSED, error
+    answer = outage_error(error, "POST")
+    assert type(answer) is Unavailable
+    assert "Redis" in str(answer.problem.detail), answer.problem  # says why
 
 
 def assert_lost(error: BaseException) -> None:
     """Part of what was sent ran: a 503 for a read, a 504 for a write."""
-    assert outage(error) == LOST, error
+    assert kind_of(error) == LOST, error
     assert type(outage_error(error, "POST")) is WriteOutcomeUnknown
     assert type(outage_error(error, "GET")) is Unavailable
 
@@ -117,7 +130,7 @@ def test_reads_refused_or_answered(server: PrivateRedis) -> None:
     client = sync_client(server)
     with busy(server):
         error = raised(lambda: client.get("n"))
-        assert outage(error) == REFUSED, error
+        assert kind_of(error) == REFUSED, error
         assert type(outage_error(error, "GET")) is Unavailable
     for state in (out_of_memory, read_only):
         with state(server):

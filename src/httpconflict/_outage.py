@@ -46,7 +46,7 @@ from ._errors import Unavailable, WriteOutcomeUnknown
 from ._incidents import log_incident, new_incident
 from ._integrity import _chain, _from_database, _mysql_code
 from ._outage_kind import Outage, OutageKind
-from ._outage_redis import redis_outage
+from ._outage_redis import redis_outage, redis_reason
 from ._outage_socket import deadline_outage, socket_outage
 from ._preconditions import SAFE_METHODS
 
@@ -282,7 +282,7 @@ def outage(exc: BaseException) -> Outage | None:
         if (found := socket_outage(error) or deadline_outage(error)) is not None:
             return Outage(*found)
         if (kind := redis_outage(error)) is not None:
-            return Outage(kind, "redis")
+            return Outage(kind, "redis", redis_reason(error))
         if _asyncpg_closed(error):
             return Outage(OutageKind.LOST, "postgresql")
         if not _from_database(error):

@@ -162,6 +162,21 @@ _CLUSTER_GAVE_UP: Final = re.compile(
     r"^(?:TTL exhausted\.$|All slots are not covered after query all startup_nodes"
     r"|Redis Cluster cannot be connected\.)"
 )
+#: The code of redis-py's cluster client giving up (no reply of Redis's own).
+_CLUSTER: Final = "CLUSTER"
+#: What each refusal says to the client (the answer's detail).
+_REASONS: Final = {
+    "OOM": "Redis is out of memory (maxmemory) and refuses writes",
+    "READONLY": "Redis is a read-only replica (a failover?) and refuses writes",
+    "MASTERDOWN": "Redis is a replica that lost its primary",
+    "BUSY": "Redis is busy running a script",
+    "MISCONF": "Redis cannot save its data to disk and refuses writes",
+    "NOREPLICAS": "Redis has too few replicas in reach to take writes",
+    "UNBLOCKED": "Redis's primary became a replica (a failover) under a blocked command",
+    "CLUSTERDOWN": "the Redis cluster is down",
+    "TRYAGAIN": "the Redis cluster is moving the keys (resharding)",
+    _CLUSTER: "the Redis cluster could not route the command",
+}
 #: redis-py's cluster client's retry loops, whose ``failure_count`` counts the failed attempts.
 _CLUSTER_LOOPS: Final = frozenset({"_internal_execute_command", "execute_command"})
 
@@ -211,17 +226,28 @@ def _settings_file(error: BaseException) -> bool:
 
 def _refusing(error: BaseException, names: set[str]) -> bool:
     """Whether `error` is Redis (or redis-py's cluster client) refusing to run a command."""
+    return _refusal_code(error, names) is not None
+
+
+def _refusal_code(error: BaseException, names: set[str]) -> str | None:
+    """The code of the refusal `error` is (``OOM``; ``CLUSTER``: the cluster client), or None."""
     if "SlotNotCoveredError" in names:
-        return True
+        return _CLUSTER
     if names & {"ClusterError", "RedisClusterException"} and _CLUSTER_GAVE_UP.match(str(error)):
-        return True
+        return _CLUSTER
     words = _PIPELINE_NOTE.sub("", str(error), count=1)
     if "ExecAbortError" in names:
         code = words.removeprefix(_DISCARDED).partition(" ")[0]
     else:
         classes = (_REPLY_CLASSES.get(kind.__name__) for kind in type(error).__mro__)
         code = next((code for code in classes if code), words.partition(" ")[0])
-    return code in _REFUSING
+    return code if code in _REFUSING else None
+
+
+def redis_reason(error: BaseException) -> str | None:
+    """Why Redis refused `error`'s command, in the client's words; None if it is no refusal."""
+    code = _refusal_code(error, _redis_classes(error))
+    return _REASONS.get(code) if code is not None else None
 
 
 def _refusal(error: BaseException) -> OutageKind:
