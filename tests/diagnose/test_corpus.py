@@ -213,3 +213,31 @@ def test_missing_details_read_naturally() -> None:
     named = diagnose(_read("kubectl-object-modified.txt")).best
     assert named is not None
     assert named.conflicted.startswith('The deployments.apps named "checkout" changed after')
+
+
+@pytest.mark.parametrize(
+    ("message", "thing"),
+    [
+        pytest.param("Error: Database 'shop' already exists", "Database 'shop'", id="kind-quoted"),
+        pytest.param(
+            "409 Conflict: The repository my-repo already exists",
+            "The repository my-repo",
+            id="article-kind-name",
+        ),
+        pytest.param(
+            "An index named idx_email already exists", "An index named idx_email", id="named"
+        ),
+        pytest.param("ERROR: the user account already exists", "the user account", id="two-words"),
+        pytest.param(
+            "2024-01-01 ERROR [main] user alice already exists", "user alice", id="log-line"
+        ),
+        pytest.param("Username already exists", "Username", id="one-word"),
+        pytest.param("Error: cannot create: it already exists", None, id="pronoun-names-nothing"),
+    ],
+)
+def test_generic_already_exists_names_the_thing(message: str, thing: str | None) -> None:
+    """The generic answer names what exists with its kind, when the message says it; never "it"."""
+    best = diagnose(message).best
+    assert best is not None
+    assert best.entry.id == "generic-already-exists"
+    assert best.details.get("thing") == thing
