@@ -12,6 +12,7 @@ server programs (initdb, pg_ctl). The shared servers are never stopped.
 from __future__ import annotations
 
 import os
+import signal
 import uuid
 from collections.abc import Iterator
 from typing import NoReturn
@@ -31,6 +32,16 @@ POSTGRES_URL = os.environ.get(
 REDIS_URL = os.environ.get("HTTPCONFLICT_TEST_REDIS", "redis://127.0.0.1:6379/0")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
+
+# The suite stops its servers with SIGINT, as Ctrl-C in a terminal would. A
+# shell without job control starts a background job (`make test &`, a CI
+# runner's script) with SIGINT ignored, and every process started from it
+# inherits that: werkzeug's servers ignored SIGINT, each stop waited 15 s for
+# the kill (some 50 stops a run), and the SIGINT tests failed. A handler, unlike
+# an ignore, is not inherited across exec: the processes the suite starts get
+# SIGINT back.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # Hypothesis's timing checks (200 ms an example, input generation "too slow")
 # measure the machine, not the code: with the suite on several workers, or

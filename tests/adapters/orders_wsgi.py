@@ -1,26 +1,51 @@
 """The orders API of tests/apps/orders.py as WSGI apps (plain, Flask) behind the WSGI middleware.
 
-Same contract, same policy and store (from the environment), same `Orders`;
-only the server interface differs. The WSGI middleware answers a store
-error with its 503 problem itself.
+Same contract, same policies, prefixes and stores (from the environment),
+same `Orders`; only the server interface differs. The WSGI middleware
+answers a store error with its 503 problem itself. The middlewares of one
+store share one `BlockingIdempotencyStore` (one loop thread).
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from httpconflict.storage.idempotency.blocking import BlockingIdempotencyStore
 from httpconflict.wsgi import IdempotencyMiddleware
-from tests.apps.orders import Orders, policy, store
+from tests.apps.orders import Orders, policy, prefix_of, stores
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 
-def _middleware(app: WSGIApplication) -> IdempotencyMiddleware:
-    return IdempotencyMiddleware(app, store=store(), policy=policy())
+#: Builds the app of a prefix, its middleware on the given store included.
+Build = Callable[[str, BlockingIdempotencyStore], "WSGIApplication"]
+
+
+def side_by_side(build: Build) -> WSGIApplication:
+    """One WSGI app passing each request to the app `build` made for its prefix."""
+    keys = stores()
+    blocking = {id(s): BlockingIdempotencyStore(s) for s in keys.values()}
+    apps = {prefix: build(prefix, blocking[id(s)]) for prefix, s in keys.items()}
+
+    def app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        prefix = prefix_of(environ.get("PATH_INFO", ""))
+        chosen = None if prefix is None else apps.get(prefix)
+        if chosen is None:
+            start_response("404 Not Found", [("Content-Length", "0")])
+            return [b""]
+        return chosen(environ, start_response)
+
+    return app
+
+
+def _middleware(
+    app: WSGIApplication, prefix: str, keys: BlockingIdempotencyStore
+) -> IdempotencyMiddleware:
+    return IdempotencyMiddleware(app, store=keys, policy=policy(prefix))
 
 
 def _create(orders: Orders, order: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -28,8 +53,12 @@ def _create(orders: Orders, order: dict[str, Any]) -> tuple[int, dict[str, Any]]
     return orders.create(order)
 
 
-def plain_app() -> IdempotencyMiddleware:
-    """The orders API as a bare WSGI callable."""
+def plain_app() -> WSGIApplication:
+    """The orders API as bare WSGI callables."""
+    return side_by_side(lambda prefix, keys: _middleware(_plain_orders(), prefix, keys))
+
+
+def _plain_orders() -> WSGIApplication:
     orders = Orders()
 
     def app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
@@ -44,7 +73,7 @@ def plain_app() -> IdempotencyMiddleware:
         start_response(f"{status} X", headers)
         return [json.dumps(payload).encode()]
 
-    return _middleware(app)
+    return app
 
 
 def _body(environ: WSGIEnvironment) -> bytes:
@@ -57,8 +86,12 @@ def _body(environ: WSGIEnvironment) -> bytes:
     return b""
 
 
-def flask_app() -> Any:
-    """The same API in Flask, the middleware around ``app.wsgi_app``."""
+def flask_app() -> WSGIApplication:
+    """The same API in Flask apps, one a prefix, the middleware around each ``app.wsgi_app``."""
+    return side_by_side(_flask_orders)
+
+
+def _flask_orders(prefix: str, keys: BlockingIdempotencyStore) -> WSGIApplication:
     from flask import Flask, request
 
     from httpconflict.flask import install
@@ -67,7 +100,7 @@ def flask_app() -> Any:
     install(app)  # a body cut short: 400 incomplete-body, as from the middleware
     orders = Orders()
 
-    @app.post("/orders")
+    @app.post(f"{prefix}/orders")
     def create() -> Any:
         status, payload = _create(orders, request.get_json())
         if status != 201:
@@ -77,9 +110,10 @@ def flask_app() -> Any:
         response.set_cookie("session", "secret")
         return response
 
-    @app.get("/orders/count")
+    @app.get(f"{prefix}/orders/count")
     def count() -> dict[str, int]:
         return {"count": orders.count}
 
-    app.wsgi_app = _middleware(app.wsgi_app)  # type: ignore[method-assign]  # Flask's way to add WSGI middleware
-    return app
+    app.wsgi_app = _middleware(app.wsgi_app, prefix, keys)  # type: ignore[method-assign]  # Flask's way to add WSGI middleware
+    wsgi: WSGIApplication = app
+    return wsgi

@@ -1,6 +1,6 @@
 """IdempotencyMiddleware, ASGI and WSGI: a request whose body ends early runs nothing.
 
-The orders API of tests/apps/orders.py (plain ASGI and FastAPI under
+The orders API of tests/apps/orders.py and orders_fastapi.py (plain ASGI and FastAPI under
 uvicorn) and of tests/adapters/orders_wsgi.py (plain WSGI and Flask under
 werkzeug's threaded server), each counting the orders it made. Every app
 gets the eight cut POSTs of tests/cut.py (Content-Length or chunked, closed
@@ -36,7 +36,7 @@ class App:
 
 APPS = [
     App("plain-asgi", "tests.apps.orders:plain_app"),
-    App("fastapi", "tests.apps.orders:fastapi_app"),
+    App("fastapi", "tests.apps.orders_fastapi:fastapi_app"),
     App("plain-wsgi", "tests.adapters.orders_wsgi:plain_app", wsgi=True),
     App("flask", "tests.adapters.orders_wsgi:flask_app", wsgi=True),
 ]

@@ -5,15 +5,19 @@ FastAPI under uvicorn, memory store) and of tests/adapters/orders_wsgi.py
 (plain WSGI on the memory, SQLite, PostgreSQL and Redis stores, and Flask
 with the middleware around ``app.wsgi_app``, under werkzeug's threaded
 server: one thread per request, store calls on one private event loop).
-Every test runs on every target; a test that needs a server configured
-otherwise (a wait, a required key, stored 5xx, an unreachable store)
-starts its own.
+Every test runs on every target, whose one server process the module's
+tests share, each under keys of its own. A test that needs the middleware
+configured otherwise (a wait, a required key, stored 5xx, an unreachable
+store) asks that server under the prefix serving it so (tests/apps/orders.py:
+POLICIES), with orders of its own; only a test that stops a store starts a
+server of its own.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import functools
+import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -25,7 +29,7 @@ import pytest
 
 from tests.private_redis import PrivateRedis, end_quarantine
 from tests.problems import assert_problem
-from tests.servers import free_port, start_app
+from tests.servers import start_app
 
 JSON = {"content-type": "application/json"}
 PLAIN_WSGI = "tests.adapters.orders_wsgi:plain_app"
@@ -43,13 +47,11 @@ class Target:
 
 TARGETS = [
     Target("plain-asgi", "tests.apps.orders:plain_app", "memory"),
-    Target("fastapi", "tests.apps.orders:fastapi_app", "memory"),
+    Target("fastapi", "tests.apps.orders_fastapi:fastapi_app", "memory"),
     *(Target(f"wsgi-{s}", PLAIN_WSGI, s, wsgi=True) for s in ("memory", "sqlite", "postgres")),
     Target("wsgi-redis", PLAIN_WSGI, "redis", wsgi=True),
     Target("flask-sqlite", "tests.adapters.orders_wsgi:flask_app", "sqlite", wsgi=True),
 ]
-#: One target per app, whatever its store.
-APPS = [t for t in TARGETS if t.name in ("plain-asgi", "fastapi", "wsgi-memory", "flask-sqlite")]
 
 
 def store_url(store: str, request: pytest.FixtureRequest, tmp: pytest.TempPathFactory) -> str:
@@ -61,34 +63,65 @@ def store_url(store: str, request: pytest.FixtureRequest, tmp: pytest.TempPathFa
 
 
 @contextmanager
+def running(
+    target: Target, request: pytest.FixtureRequest, tmp: pytest.TempPathFactory, **env: str
+) -> Iterator[str]:
+    """The target as a real server process, and its URL (`env` configures the app)."""
+    env.setdefault("ORDERS_STORE", store_url(target.store, request, tmp))
+    with start_app(target.factory, tmp.mktemp("app"), env=env, wsgi=target.wsgi) as url:
+        yield url
+
+
+@contextmanager
 def serve(
     target: Target, request: pytest.FixtureRequest, tmp: pytest.TempPathFactory, **env: str
 ) -> Iterator[httpx.Client]:
-    """The target as a real server process, and a client for it (`env` configures the app)."""
-    env.setdefault("ORDERS_STORE", store_url(target.store, request, tmp))
+    """The target as a real server process, and a client for it."""
     with (
-        start_app(target.factory, tmp.mktemp("app"), env=env, wsgi=target.wsgi) as url,
+        running(target, request, tmp, **env) as url,
         httpx.Client(base_url=url, timeout=10) as client,
     ):
         yield client
 
 
 @pytest.fixture(scope="module", params=TARGETS, ids=lambda t: t.name)
-def orders(
+def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[httpx.Client]:
-    """A client of each target in turn, its server shared by the module's tests."""
-    with serve(request.param, request, tmp_path_factory) as client:
+) -> Iterator[str]:
+    """Each target in turn, its server shared by the module's tests; /unreachable's store refuses.
+
+    The refusing store is a Redis URL naming a port bound by a socket that
+    never listens: no server can take the port while the module runs.
+    """
+    with socket.socket() as refusing:
+        refusing.bind(("127.0.0.1", 0))
+        port = refusing.getsockname()[1]
+        unreachable = f"redis://127.0.0.1:{port}/0"
+        with running(
+            request.param, request, tmp_path_factory, ORDERS_UNREACHABLE=unreachable
+        ) as url:
+            yield url
+
+
+@pytest.fixture(scope="module")
+def orders(server: str) -> Iterator[httpx.Client]:
+    """A client of each target in turn, under the default policy."""
+    with httpx.Client(base_url=server, timeout=10) as client:
         yield client
 
 
-#: Starts a server of its own, its app configured by keyword (``ORDERS_WAIT="5"``).
+def under(server: str, prefix: str) -> httpx.Client:
+    """A client of the server's orders under `prefix`, whose middleware is configured otherwise."""
+    return httpx.Client(base_url=server + prefix, timeout=10)
+
+
+#: Starts a server of its own, its app configured by keyword (``ORDERS_STORE=url``).
 Start = Callable[..., AbstractContextManager[httpx.Client]]
 
 
 @pytest.fixture(params=TARGETS, ids=lambda t: t.name)
 def target(request: pytest.FixtureRequest) -> Target:
-    """Each target in turn, for the tests that `start` a server of their own."""
+    """The target of a test that `start`s a server of its own (parametrized by the test)."""
     each: Target = request.param
     return each
 
@@ -282,10 +315,10 @@ def test_fifty_concurrent_duplicates_run_the_handler_once(orders: httpx.Client) 
     assert post(orders, body, k).headers["idempotent-replayed"] == "true"
 
 
-def test_waiting_duplicates_get_the_first_answer(start: Start) -> None:
+def test_waiting_duplicates_get_the_first_answer(server: str) -> None:
     """With a wait policy, duplicates in flight wait and get the replay, not a 409."""
     with (
-        start(ORDERS_WAIT="5") as http,
+        under(server, "/waiting") as http,
         concurrent.futures.ThreadPoolExecutor() as pool,
     ):
         k = key()
@@ -296,18 +329,18 @@ def test_waiting_duplicates_get_the_first_answer(start: Start) -> None:
         assert count(http) == 1
 
 
-def test_required_key(start: Start) -> None:
+def test_required_key(server: str) -> None:
     """Where a key is required, a request without one is a 400 problem and runs nothing."""
-    with start(ORDERS_REQUIRED="1") as http:
+    with under(server, "/required") as http:
         assert_problem(post(http, b"{}", None), 400, "idempotency-key-missing")
         assert count(http) == 0
         assert post(http, b"{}", key()).status_code == 201
         assert count(http) == 1
 
 
-def test_stored_server_errors_are_replayed(start: Start) -> None:
+def test_stored_server_errors_are_replayed(server: str) -> None:
     """With store_server_errors, a 5xx is recorded and replayed like any answer."""
-    with start(ORDERS_STORE_5XX="1") as http:
+    with under(server, "/stored-5xx") as http:
         k = key()
         assert post(http, b'{"status": 503}', k).status_code == 503
         retry = post(http, b'{"status": 503}', k)
@@ -315,17 +348,14 @@ def test_stored_server_errors_are_replayed(start: Start) -> None:
         assert retry.headers["idempotent-replayed"] == "true"
 
 
-@pytest.mark.parametrize(
-    "target", APPS, ids=lambda t: t.name.removesuffix("-memory").removesuffix("-sqlite")
-)
-def test_an_unreachable_store_is_503_and_nothing_runs(start: Start) -> None:
+def test_an_unreachable_store_is_503_and_nothing_runs(server: str) -> None:
     """Redis refusing connections: a keyed POST is a 503 problem with Retry-After, not a 500.
 
-    Per app, not per store: the store is the unreachable one. The
-    middleware answers the 503 itself, ASGI and WSGI alike.
+    The store is the unreachable one whatever the target's (each app's
+    server serves it too). The middleware answers the 503 itself, ASGI
+    and WSGI alike.
     """
-    nowhere = f"redis://127.0.0.1:{free_port()}/0"
-    with start(ORDERS_STORE=nowhere) as http:
+    with under(server, "/unreachable") as http:
         answer = post(http, b'{"item": "tea"}', key())
         assert_problem(answer, 503, "unavailable")
         assert answer.headers["retry-after"] == "1"

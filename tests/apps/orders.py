@@ -1,29 +1,34 @@
-"""A small orders API behind IdempotencyMiddleware: plain ASGI and FastAPI here, WSGI beside.
+"""A small orders API behind IdempotencyMiddleware: plain ASGI here, FastAPI and WSGI beside.
 
 Every version (tests/adapters/orders_wsgi.py has the plain WSGI and Flask
-ones) keeps one contract, checked by tests/adapters/test_idempotency_middleware.py:
+ones, tests/apps/orders_fastapi.py the FastAPI one) keeps one contract, checked
+by tests/adapters/test_idempotency_middleware.py:
 POST /orders creates an order (counted in memory) and answers 201 with
 Location and a Set-Cookie; the body steers the test cases: {"fail": true}
 raises, {"fail_once": id} raises the first time only, {"status": 503}
 answers 503, {"sleep": s} takes s seconds first. GET /orders/count says how
-many orders were created. A store error is a 503 problem. From the
-environment: ORDERS_STORE (``memory``, a SQLite path, ``postgresql://``,
-``redis://``), ORDERS_WAIT, ORDERS_REQUIRED, ORDERS_STORE_5XX.
+many orders were created. A store error is a 503 problem. The store is
+ORDERS_STORE's (``memory``, a SQLite path, ``postgresql://``, ``redis://``).
+
+One server serves the API under several path prefixes side by side
+(`POLICIES`), each with a middleware of its own and orders of its own:
+/orders with the default policy, /waiting/orders waiting for duplicates in
+flight, /required/orders requiring a key, /stored-5xx/orders recording 5xx
+answers, and, when ORDERS_UNREACHABLE names a store that refuses
+connections, /unreachable/orders on that store. A test that needs the
+middleware configured otherwise asks its prefix instead of starting a
+server of its own: a server start costs more CPU than such a test.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import os
 import threading
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
-
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from typing import Any, Final
 
 from httpconflict import Unavailable
 from httpconflict.asgi import (
@@ -37,21 +42,39 @@ from httpconflict.asgi import (
 )
 from httpconflict.storage.idempotency import IdempotencyStore, idempotency_store
 
+#: The policy under /orders; keys left in a shared Redis vanish soon after the run.
+DEFAULT_POLICY: Final = IdempotencyPolicy(lease=5, retention=120, max_body=1024)
+#: The path prefixes one server serves side by side, and how each one's policy
+#: differs from the default.
+POLICIES: Final[dict[str, dict[str, Any]]] = {
+    "": {},
+    "/waiting": {"wait": 5.0},
+    "/required": {"required": True},
+    "/stored-5xx": {"store_server_errors": True},
+}
+#: The prefix whose store is ORDERS_UNREACHABLE's, with the default policy.
+UNREACHABLE: Final = "/unreachable"
 
-def policy() -> IdempotencyPolicy:
-    """The policy every version takes, from the environment."""
-    return IdempotencyPolicy(
-        wait=float(os.environ.get("ORDERS_WAIT", "0")),
-        required=os.environ.get("ORDERS_REQUIRED") == "1",
-        store_server_errors=os.environ.get("ORDERS_STORE_5XX") == "1",
-        lease=5,
-        retention=120,  # keys left in a shared Redis vanish soon after the run
-        max_body=1024,
-    )
+
+def policy(prefix: str) -> IdempotencyPolicy:
+    """The policy every version takes under `prefix`."""
+    return dataclasses.replace(DEFAULT_POLICY, **POLICIES.get(prefix, {}))
 
 
-def store() -> IdempotencyStore:
-    return idempotency_store(os.environ.get("ORDERS_STORE", "memory"))
+def stores() -> dict[str, IdempotencyStore]:
+    """Each prefix's store: ORDERS_STORE's, one for all, and ORDERS_UNREACHABLE's if named."""
+    keys = idempotency_store(os.environ.get("ORDERS_STORE", "memory"))
+    chosen = dict.fromkeys(POLICIES, keys)
+    unreachable = os.environ.get("ORDERS_UNREACHABLE")
+    if unreachable:
+        chosen[UNREACHABLE] = idempotency_store(unreachable)
+    return chosen
+
+
+def prefix_of(path: str) -> str | None:
+    """The prefix a request path is under (``/waiting/orders/count``: ``/waiting``)."""
+    at = path.find("/orders")
+    return None if at < 0 else path[:at]
 
 
 class Orders:
@@ -88,20 +111,50 @@ async def _open(keys: IdempotencyStore) -> None:
         await keys.open()
 
 
-def plain_app() -> ASGIApp:
-    """The orders API as a bare ASGI callable, errors answered by ProblemMiddleware."""
-    orders = Orders()
-    keys = store()
+def side_by_side(apps: dict[str, ASGIApp], keys: dict[str, IdempotencyStore]) -> ASGIApp:
+    """One ASGI app passing each request to its prefix's app; it opens and closes the stores."""
+    distinct = list({id(store): store for store in keys.values()}.values())
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await receive()  # lifespan.startup
-            await _open(keys)
+            for store in distinct:
+                await _open(store)
             await send({"type": "lifespan.startup.complete"})
             await receive()  # lifespan.shutdown
-            await keys.close()
+            for store in distinct:
+                await store.close()
             await send({"type": "lifespan.shutdown.complete"})
             return
+        prefix = prefix_of(scope["path"])
+        chosen = None if prefix is None else apps.get(prefix)
+        if chosen is None:
+            await send({"type": "http.response.start", "status": 404, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await chosen(scope, receive, send)
+
+    return app
+
+
+def plain_app() -> ASGIApp:
+    """The orders API as bare ASGI callables, errors answered by ProblemMiddleware."""
+    keys = stores()
+    return side_by_side(
+        {
+            prefix: ProblemMiddleware(
+                IdempotencyMiddleware(_plain_orders(), store=store, policy=policy(prefix))
+            )
+            for prefix, store in keys.items()
+        },
+        keys,
+    )
+
+
+def _plain_orders() -> ASGIApp:
+    orders = Orders()
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
         headers = [(b"content-type", b"application/json")]
         if scope["method"] == "GET":
             status, payload = 200, {"count": orders.count}
@@ -124,37 +177,4 @@ def plain_app() -> ASGIApp:
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": content})
 
-    return ProblemMiddleware(IdempotencyMiddleware(app, store=keys, policy=policy()))
-
-
-def fastapi_app() -> FastAPI:
-    """The same API in FastAPI, the middlewares added the FastAPI way."""
-    orders = Orders()
-    keys = store()
-
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await _open(keys)
-        yield
-        await keys.close()
-
-    api = FastAPI(lifespan=lifespan)
-
-    @api.post("/orders", status_code=201)
-    async def create(request: Request) -> JSONResponse:
-        order = await request.json()
-        await asyncio.sleep(orders.delay(order))
-        status, payload = orders.create(order)
-        response = JSONResponse(payload, status_code=status)
-        if status == 201:
-            response.headers["Location"] = f"/orders/{payload['order']}"
-            response.set_cookie("session", "secret")
-        return response
-
-    @api.get("/orders/count")
-    async def count() -> dict[str, int]:
-        return {"count": orders.count}
-
-    api.add_middleware(IdempotencyMiddleware, store=keys, policy=policy())
-    api.add_middleware(ProblemMiddleware)  # added last: outside the idempotency middleware
-    return api
+    return app

@@ -5,6 +5,10 @@ The pages need no database, so one SQLite service serves this module.
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -134,3 +138,28 @@ def test_the_page_module_is_in_the_service_package() -> None:
     import httpconflict.service.problem_pages as module
 
     assert Path(module.__file__).parent.name == "service"
+
+
+def test_a_worker_imports_diagnose_at_its_first_page_not_as_it_starts(tmp_path: Path) -> None:
+    """Making the service's app loads none of diagnose's modules; the first page request does.
+
+    Every worker of every start pays for what it imports (bench/start.py),
+    and the knowledge base serves /problems/{type} alone.
+    """
+    code = (
+        "import json, sys\n"
+        "from starlette.testclient import TestClient\n"
+        "from httpconflict.service.app import create_app\n"
+        "def tools(): return sorted(m for m in sys.modules if m.startswith('httpconflict.tools'))\n"
+        "app = create_app()\n"
+        "made = tools()\n"
+        "with TestClient(app, base_url='http://127.0.0.1') as client:\n"
+        "    assert client.get('/problems/merge-conflict').status_code == 200\n"
+        "with open(sys.argv[1], 'w') as out: json.dump([made, tools()], out)\n"
+    )
+    environment = {**os.environ, "HTTPCONFLICT_DB": str(tmp_path / "pages.db")}
+    found = tmp_path / "modules.json"
+    subprocess.run([sys.executable, "-c", code, str(found)], env=environment, check=True)
+    made, after_a_page = json.loads(found.read_text())
+    assert not [m for m in made if m.startswith("httpconflict.tools.diagnose")]
+    assert "httpconflict.tools.diagnose.knowledge" in after_a_page

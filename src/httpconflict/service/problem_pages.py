@@ -21,8 +21,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .. import ETag, NotFound
-from ..tools.diagnose.knowledge import knowledge_base
-from ..tools.diagnose.page import entry_document, entry_page
 from .caching import PROBLEM_TYPE_PAGE, not_modified
 
 PROBLEM_PAGE: Final = "/problems/{slug}"
@@ -32,6 +30,11 @@ JSON: Final = "application/json"
 
 async def problem_page(request: Request) -> Response:
     """GET (and HEAD): the page of one of httpconflict's problem types."""
+    # Imported on the first page asked for, not by every worker as it starts:
+    # diagnose's modules are about a tenth of a worker's import time.
+    from ..tools.diagnose.knowledge import knowledge_base
+    from ..tools.diagnose.page import entry_document, entry_page
+
     slug = request.path_params["slug"]
     entry = knowledge_base().for_problem_type(slug)
     if entry is None:
