@@ -33,16 +33,6 @@ class Example:
     log: Path
 
 
-def _interruptible() -> None:
-    """Ctrl+C as in a terminal, whoever started the suite.
-
-    A shell starts a background job (``make test &``) with SIGINT ignored,
-    its children inherit that, and Python then installs no KeyboardInterrupt
-    handler: werkzeug's server would ignore the test's SIGINT and never stop.
-    """
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 @pytest.fixture(scope="module")
 def example(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Example]:
     """``python -m examples.flask_app --host --port --db`` from the repository root."""
@@ -57,7 +47,6 @@ def example(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Example]:
             stdout=out,
             stderr=subprocess.STDOUT,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            preexec_fn=_interruptible,
         )
     try:
         wait_until_up(f"http://127.0.0.1:{port}", process, log)
