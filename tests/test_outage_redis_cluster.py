@@ -23,12 +23,12 @@ from typing import Any
 import pytest
 
 from httpconflict import Unavailable
-from httpconflict.outage import OutageKind, outage, outage_error
+from httpconflict.outage import outage, outage_error
 from tests.conftest import need
 from tests.private_cluster import PrivateCluster, private_cluster
 from tests.private_redis import redis_server_binary
 from tests.test_outage_redis import no_retry, raised
-from tests.test_outage_redis_replies import wait_for_command
+from tests.test_outage_redis_replies import LOST, REFUSED, kind_of, wait_for_command
 
 redis = pytest.importorskip("redis")
 redis_asyncio = pytest.importorskip("redis.asyncio")
@@ -37,20 +37,6 @@ from redis.backoff import NoBackoff  # noqa: E402
 from redis.cluster import RedisCluster  # noqa: E402
 from redis.crc import key_slot  # noqa: E402
 from redis.retry import Retry  # noqa: E402
-
-REFUSED = (OutageKind.REFUSED, "redis")
-LOST = (OutageKind.LOST, "redis")
-
-
-def kind_of(error: BaseException) -> tuple[OutageKind, str] | None:
-    """The outage's kind and dialect; a refusal also says why, naming Redis."""
-    found = outage(error)
-    if found is None:
-        return None
-    if found.reason is not None:
-        assert "Redis" in found.reason, found
-    return found.kind, found.dialect
-
 
 #: Keys of one slot, served by the first node.
 KEY, OTHER = "{t}a", "{t}b"

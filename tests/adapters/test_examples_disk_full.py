@@ -11,7 +11,6 @@ that each framework's adapter hands the error to it.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import uuid
@@ -19,7 +18,7 @@ import uuid
 import httpx
 import pytest
 
-from tests.servers import free_port, wait_until_up
+from tests.servers import free_port, stop, wait_until_up
 from tests.tiny_disk import fill, tiny_disk
 
 pytestmark = pytest.mark.slow
@@ -64,10 +63,5 @@ def test_a_full_disk_is_a_503_then_the_key_applies_once(
                 assert replayed.headers.get("idempotent-replayed") == "true"
                 assert replayed.headers["location"] == created.headers["location"]
         finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process)
     assert "Traceback" not in log.read_text(errors="replace")
