@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
-from .findings import django_run, routes_command
+from .findings import ROOT, django_run, routes_command
 
 PROBLEMS = {
     ("shadowed", "/users/me/", "me", "/users/<str:name>/", "user"),
@@ -92,3 +95,63 @@ def test_django_i18n_patterns(urlconf: str, problems: set[tuple[str, ...]]) -> N
     assert served.served  # each literal path, resolved
     for path, (view, expected) in served.served.items():
         assert view == expected, path
+
+
+def test_django_settings_that_read_settings_as_they_load() -> None:
+    """Label Studio's settings read django.conf.settings as they load (to start Sentry): the
+    command names them as DJANGO_SETTINGS_MODULE first, as manage.py does, and reads the site
+    (it stopped with ImproperlyConfigured)."""
+    out = routes_command(UNANCHORED_SETTINGS, "--json")
+    assert "ImproperlyConfigured" not in out.stderr
+    assert json.loads(out.stdout)["routes"] == 9
+
+
+UNANCHORED = {
+    ("shadowed", "/api/version/", "about_v2", "/version/", "about"),
+    ("shadowed", "/admin/models/modelversion/", "archive", "/version/", "about"),
+    (
+        "shadowed",
+        "/admin/models/modelversion/<path:object_id>/change/",
+        "item",
+        "/version/",
+        "about",
+    ),
+    ("shadowed", "/admin/models/modelversion/<int:pk>/history/", "item_v2", "/version/", "about"),
+}
+
+UNANCHORED_SETTINGS = "tests.routes.apps.django_unanchored.settings"
+_RESOLVE = """
+import json, sys, django
+django.setup()
+from django.urls import resolve
+print(json.dumps({path: resolve(path).func.__name__ for path in sys.argv[1:]}))
+"""
+
+
+def test_django_unanchored_regex_takes_every_path_holding_it() -> None:
+    """``re_path(r"version/")``, which Django searches for, shadows each later route whose
+    every path holds "version/", with parameters or not (only the literal one was found), and
+    no route whose paths need not hold it; Django's resolve() agrees on a path of each."""
+    out = routes_command(UNANCHORED_SETTINGS, "--json")
+    assert out.returncode == 1, out.stderr
+    assert _findings(out.stdout) == UNANCHORED
+    served = {
+        "/api/version/": "about",
+        "/admin/models/modelversion/": "about",
+        "/admin/models/modelversion/a/b/change/": "about",
+        "/admin/models/modelversion/7/history/": "about",
+        "/admin/models/model/7/": "order",
+        "/versions/7/": "entry",
+        "/feed.xml": "feed",
+        "/other/": "tag",
+    }
+    resolved = subprocess.run(
+        [sys.executable, "-c", _RESOLVE, *served],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": UNANCHORED_SETTINGS},
+        timeout=60,
+        check=True,
+    )
+    assert json.loads(resolved.stdout) == served

@@ -32,6 +32,8 @@ NOT_TAKEN = (404, 405, 415, 501)
 #: version it names: no verdict on preconditions either, until a write of the audit's
 #: has succeeded (then a 403 to a blind write is the API's way of refusing it).
 FORBIDDEN = (401, 403)
+#: Answers that refuse a write's body as invalid (RFC 9110 §15.5.1, §15.5.21).
+INVALID = (400, 422)
 CREDENTIALS = (
     "refused for who the audit is, not for the version it names: pass credentials that "
     "may change the resource with --header 'Authorization: ...'"
@@ -97,7 +99,9 @@ async def check_if_match(ctx: AuditContext) -> CheckResult:
             f"the resource does not hold that write's {', '.join(changes)} afterwards: name a "
             "whole-number member the API keeps with --counter"
         )
-    if members:
+    if members and ctx.settings.write_method == "PATCH":
+        members = await _taken_back(ctx, after_read, after, members, evidence, data)
+    elif members:
         evidence.append(
             f"the server changed {', '.join(members)} by itself on that write: the audit "
             "takes it for the version, and its writes send it back as read"
@@ -111,6 +115,46 @@ async def check_if_match(ctx: AuditContext) -> CheckResult:
         )
         return CheckResult(CHECK, Verdict.FAIL, tuple(evidence), data)
     return await _stale(ctx, stale, evidence, data)
+
+
+async def _taken_back(
+    ctx: AuditContext,
+    read: Exchange,
+    current: Mapping[str, Any],
+    members: tuple[str, ...],
+    evidence: list[str],
+    data: dict[str, Any],
+) -> tuple[str, ...]:
+    """The members a PATCH may send back; none when a write naming them is refused as invalid.
+
+    A PATCH carries only what it changes, so the first write did not send
+    the members back. A server that changes a timestamp by itself and
+    refuses it in a write body (Prefect's variables: ``updated``, and
+    pydantic's ``extra="forbid"`` -> 422) takes no version there: sent with
+    every write, it had every write of the audit refused, and the refusals
+    reported as stale writes refused.
+    """
+    listed = ", ".join(members)
+    named = Version.of(read, members)
+    answer = await ctx.target.write(
+        CHECK, ctx.item_url, ctx.body(current, ctx.edit(current), named), ctx.headers(named)
+    )
+    if answer.status not in INVALID:
+        evidence.append(
+            f"the server changed {listed} by itself on that write, and a write sending it back "
+            f"as read -> {_status(answer)}: the audit takes it for the version, and its writes "
+            "send it back as read"
+        )
+        return members
+    evidence.append(
+        f"the server changed {listed} by itself on that write, but a write sending it back as "
+        f"read -> {answer.status}: the API takes no such member, so it names no version and "
+        "the audit's writes leave it out"
+    )
+    ctx.target.version_members = ()
+    data["version_members"] = []
+    data["refused_members"] = list(members)
+    return ()
 
 
 async def _stale(

@@ -84,6 +84,9 @@ def _pattern(root: Any, chain: tuple[Any, ...]) -> Pattern:
         literal = None
         if isinstance(level, RegexPattern):
             literal = literal_of(level._regex, endpoint=level._is_endpoint)
+            searched = searched_of(level._regex) if level._is_endpoint else None
+            if literal is None and searched is not None and level is chain[-1]:
+                return _opaque(text, root, chain, _after(pieces, searched))
         elif isinstance(level, LocalePrefixPattern):
             literal = level.language_prefix
         if literal is None:
@@ -108,8 +111,19 @@ def _route_pieces(level: Any) -> list[Piece]:
     return pieces
 
 
-def _opaque(text: str, root: Any, chain: tuple[Any, ...]) -> Pattern:
-    """A pattern kept whole: Django's own matching decides literal paths."""
+def _after(pieces: list[Piece], searched: tuple[str, str]) -> tuple[str, str] | None:
+    """`searched` behind the literal prefix `pieces`; None when the prefix has a parameter."""
+    if not all(isinstance(piece, str) for piece in pieces):
+        return None
+    prefix = "".join(piece for piece in pieces if isinstance(piece, str))
+    return (prefix + searched[0], searched[1])
+
+
+def _opaque(
+    text: str, root: Any, chain: tuple[Any, ...], search: tuple[str, str] | None = None
+) -> Pattern:
+    """A pattern kept whole: Django's own matching decides literal paths; `search`
+    says what it is known to take besides (`Pattern.search`)."""
 
     def matcher(path: str) -> bool:
         rest = path
@@ -121,7 +135,7 @@ def _opaque(text: str, root: Any, chain: tuple[Any, ...]) -> Pattern:
         return True
 
     identity = "".join(str(level) for level in chain)
-    return Pattern(text, None, identity, matcher)
+    return Pattern(text, None, identity, matcher, search=search)
 
 
 def literal_of(regex: str, *, endpoint: bool) -> str | None:
@@ -140,6 +154,28 @@ def literal_of(regex: str, *, endpoint: bool) -> str | None:
         body = body[:-1]
     elif endpoint:
         return None
+    return _plain(body)
+
+
+def searched_of(regex: str) -> tuple[str, str] | None:
+    """What an endpoint's ``re_path()`` regex with no end anchor matches, when it is text.
+
+    Django searches for it in what is left of the path: ``version/``
+    matches every path holding that text, ``^docs/`` every path starting
+    with it. Returned as (text the rest starts with, text it then holds);
+    None when the regex is more than text, or anchored at its end.
+    """
+    if regex.endswith(("$", "\\Z")) and not regex.endswith("\\$"):
+        return None
+    anchored = regex.startswith("^")
+    text = _plain(regex[1:] if anchored else regex)
+    if not text:
+        return None
+    return (text, "") if anchored else ("", text)
+
+
+def _plain(body: str) -> str | None:
+    """The text a regex matches, when it matches that text only."""
     text: list[str] = []
     escaped = False
     for char in body:

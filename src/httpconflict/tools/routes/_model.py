@@ -136,6 +136,11 @@ class Pattern:
     #: The host it is limited to (Starlette's Host, Werkzeug's subdomain
     #: or host); None for every host.
     host: str | None = None
+    #: For an opaque pattern known to match every path that starts with the
+    #: first text and holds the second after it (a Django regex without
+    #: ``^``, which Django searches for: ``re_path(r"version/")``), the two
+    #: texts; None otherwise.
+    search: tuple[str, str] | None = None
 
     @property
     def literal_path(self) -> str | None:

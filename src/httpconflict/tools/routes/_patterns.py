@@ -15,7 +15,9 @@ the two segment lists side by side:
 
 Anything else is "no": a pattern the model cannot take apart (a regex)
 takes only literal paths its framework's own matcher accepts, and is
-taken only by an identical one. The rules report only what `covers`
+taken only by an identical one; but one known to be searched for
+(`Pattern.search`: Django's ``re_path(r"version/")``) takes every
+pattern that has its text in a literal run of every path. The rules report only what `covers`
 proves, so an unknown is never reported.
 """
 
@@ -67,10 +69,38 @@ def covers(a: Pattern, b: Pattern) -> bool:
         if a == b:
             return True
         literal = b.literal_path
+        if a.search is not None and literal is None:
+            return _holds_searched(a.search, b)
         if a.segments is None and literal is not None and a.matcher is not None:
             return a.matcher(literal)
         return False
     return _covers(a.segments, b.segments)
+
+
+def _holds_searched(search: tuple[str, str], b: Pattern) -> bool:
+    """Whether every path of `b` starts with ``search[0]`` and holds ``search[1]`` after it.
+
+    Each literal run of `b`'s pattern is in every one of its paths, in
+    order, whatever its parameters take; so is a searched text of its own.
+    """
+    prefix, text = search
+    if b.search is not None:
+        runs = [b.search[0], b.search[1]]
+    elif b.segments is not None:
+        runs = [""]
+        for segment in b.segments:
+            runs[-1] += "/"
+            for piece in segment.pieces:
+                if isinstance(piece, str):
+                    runs[-1] += piece
+                else:
+                    runs.append("")
+    else:
+        return False
+    if not runs[0].startswith(prefix):
+        return False
+    runs[0] = runs[0][len(prefix) :]
+    return any(text in run for run in runs)
 
 
 def same_paths(a: Pattern, b: Pattern) -> bool:

@@ -4,17 +4,18 @@
 optionally called as a factory: ``pkg.app:create_app()``, with literal
 arguments if it needs them (``create_app('dev.db', debug=True)``; nothing
 else is evaluated). A bare MODULE names a Django settings module (one with
-ROOT_URLCONF). The object found may be wrapped in middleware: each
-``.app`` (ASGI and WSGI middleware keep the app they wrap there) is
-followed until a Starlette app or router, a Flask app, or a Django
-handler appears. Werkzeug's DispatcherMiddleware met on the way is kept:
-its mounts are routes too.
+ROOT_URLCONF), set as DJANGO_SETTINGS_MODULE before it is imported. The
+object found may be wrapped in middleware: each ``.app`` (ASGI and WSGI
+middleware keep the app they wrap there) is followed until a Starlette
+app or router, a Flask app, or a Django handler appears. Werkzeug's
+DispatcherMiddleware met on the way is kept: its mounts are routes too.
 """
 
 from __future__ import annotations
 
 import ast
 import importlib
+import os
 import sys
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -80,6 +81,11 @@ def parse_target(text: str) -> Target:
 
 def load(target: Target) -> App:
     """Import `target` and find its app; TargetError when that fails."""
+    if not target.attributes:
+        # A Django settings module may read django.conf.settings as it loads
+        # (Label Studio's starts Sentry, which reads SENTRY_DSN there): name
+        # it before importing it, as manage.py does.
+        os.environ["DJANGO_SETTINGS_MODULE"] = target.module
     module = _import(target.module)
     if not target.attributes:
         if hasattr(module, "ROOT_URLCONF"):

@@ -1,0 +1,29 @@
+"""Regex routes without ``^``, as Label Studio writes its version page.
+
+Django searches for such a regex in what is left of the path, so
+``re_path(r"version/", ...)`` takes every path holding ``version/``: the
+admin's pages for a model whose name ends in "version" (Label Studio's
+``thirdpartymodelversion``), and ``api/version/`` written after it.
+Only the literal pages were reported; the ones with a parameter, and the
+unanchored ``api/version/``, went unreported.
+"""
+
+from __future__ import annotations
+
+from django.urls import path, re_path
+
+from .. import django_views as views
+
+urlpatterns = [
+    re_path(r"^feed\.xml$", views.feed, name="feed"),
+    re_path(r"version/", views.about, name="version"),
+    # shadowed, every one: each path holds "version/"
+    re_path(r"api/version/", views.about_v2, name="api-version"),
+    path("admin/models/modelversion/", views.archive, name="changelist"),
+    path("admin/models/modelversion/<path:object_id>/change/", views.item, name="change"),
+    path("admin/models/modelversion/<int:pk>/history/", views.item_v2, name="history"),
+    # served: no "version/" in these paths
+    path("admin/models/model/<int:pk>/", views.order, name="model"),
+    path("versions/<int:pk>/", views.entry, name="versions"),
+    path("<slug:name>/", views.tag, name="tag"),
+]
