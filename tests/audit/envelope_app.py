@@ -24,17 +24,21 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 
+async def json_object(request: Request) -> dict[str, Any] | None:
+    """The request's body as a JSON object; None when it is not one."""
+    try:
+        value = json.loads(await request.body())
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
 def create_app() -> Starlette:
     challenges: dict[int, dict[str, Any]] = {}
     articles: dict[str, dict[str, Any]] = {}
     serial = itertools.count(1)
 
-    async def body_of(request: Request) -> dict[str, Any] | None:
-        try:
-            value = json.loads(await request.body())
-        except ValueError:
-            return None
-        return value if isinstance(value, dict) else None
+    body_of = json_object
 
     async def challenge_list(request: Request) -> Response:
         body = await body_of(request)

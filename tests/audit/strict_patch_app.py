@@ -17,7 +17,6 @@ Run: ``uvicorn tests.audit.strict_patch_app:create_app --factory``.
 from __future__ import annotations
 
 import datetime
-import json
 import uuid
 from typing import Any
 
@@ -25,6 +24,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from tests.audit.envelope_app import json_object
 
 #: The members a PATCH may carry.
 WRITABLE = frozenset({"name", "value"})
@@ -44,18 +45,11 @@ def _refused(loc: list[str], kind: str, message: str) -> Response:
 def create_app() -> Starlette:
     variables: dict[str, dict[str, Any]] = {}
 
-    async def body_of(request: Request) -> dict[str, Any] | None:
-        try:
-            value = json.loads(await request.body())
-        except ValueError:
-            return None
-        return value if isinstance(value, dict) else None
-
     async def healthz(request: Request) -> Response:
         return JSONResponse(True)
 
     async def collection(request: Request) -> Response:
-        body = await body_of(request)
+        body = await json_object(request)
         if body is None or not isinstance(body.get("name"), str):
             return _refused(["body", "name"], "missing", "Field required")
         if any(v["name"] == body["name"] for v in variables.values()):
@@ -82,7 +76,7 @@ def create_app() -> Starlette:
         if request.method == "DELETE":
             del variables[variable["id"]]
             return Response(status_code=204)
-        changes = await body_of(request)
+        changes = await json_object(request)
         if changes is None:
             return _refused(["body"], "json_invalid", "JSON decode error")
         for name in changes:

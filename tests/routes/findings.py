@@ -47,7 +47,31 @@ def rows(findings: list[Finding]) -> set[Row]:
 
 def asgi_endpoint(app: Any, method: str, path: str) -> str:
     """The name of the endpoint an ASGI app routes ``method path`` to."""
-    scope: dict[str, Any] = {
+    scope = _scope(method, path)
+    asyncio.run(_call(app, scope, []))
+    endpoint = scope["endpoint"]
+    return _short(getattr(endpoint, "__qualname__", type(endpoint).__qualname__))
+
+
+def asgi_body(app: Any, method: str, path: str) -> bytes:
+    """The body of an ASGI app's answer to ``method path``."""
+    sent: list[dict[str, Any]] = []
+    asyncio.run(_call(app, _scope(method, path), sent))
+    return b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+
+
+async def _call(app: Any, scope: dict[str, Any], sent: list[dict[str, Any]]) -> None:
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+
+
+def _scope(method: str, path: str) -> dict[str, Any]:
+    return {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
@@ -61,16 +85,6 @@ def asgi_endpoint(app: Any, method: str, path: str) -> str:
         "server": ("testserver", 80),
         "client": ("127.0.0.1", 1234),
     }
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        pass
-
-    asyncio.run(app(scope, receive, send))
-    endpoint = scope["endpoint"]
-    return _short(getattr(endpoint, "__qualname__", type(endpoint).__qualname__))
 
 
 def werkzeug_checked(app: Any) -> int:

@@ -103,7 +103,7 @@ def test_django_settings_that_read_settings_as_they_load() -> None:
     (it stopped with ImproperlyConfigured)."""
     out = routes_command(UNANCHORED_SETTINGS, "--json")
     assert "ImproperlyConfigured" not in out.stderr
-    assert json.loads(out.stdout)["routes"] == 9
+    assert json.loads(out.stdout)["routes"] == 12
 
 
 UNANCHORED = {
@@ -117,6 +117,7 @@ UNANCHORED = {
         "about",
     ),
     ("shadowed", "/admin/models/modelversion/<int:pk>/history/", "item_v2", "/version/", "about"),
+    ("shadowed", "/docs/<int:pk>/", "latest_archive", "/docs/", "latest_posts"),
 }
 
 UNANCHORED_SETTINGS = "tests.routes.apps.django_unanchored.settings"
@@ -142,6 +143,8 @@ def test_django_unanchored_regex_takes_every_path_holding_it() -> None:
         "/admin/models/modelversion/7/history/": "about",
         "/admin/models/model/7/": "order",
         "/versions/7/": "entry",
+        "/docs/7/": "latest_posts",
+        "/doc/7/": "new_order",
         "/feed.xml": "feed",
         "/other/": "tag",
     }

@@ -4,15 +4,23 @@ and the app itself agrees on which handler serves each lost route."""
 from __future__ import annotations
 
 import inspect
+import json
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 from httpconflict.tools.routes._model import Kind
+from httpconflict.tools.routes._report import reason
 
-from .apps import fastapi_clean, fastapi_problems, starlette_clean, starlette_problems
-from .findings import asgi_endpoint, findings_of, rows
+from .apps import (
+    fastapi_clean,
+    fastapi_mounted_docs,
+    fastapi_problems,
+    starlette_clean,
+    starlette_problems,
+)
+from .findings import asgi_body, asgi_endpoint, findings_of, rows
 
 
 def test_fastapi_problems() -> None:
@@ -96,3 +104,29 @@ def test_a_finding_says_where_each_route_is_defined() -> None:
         assert definition.file is not None
         assert Path(definition.file).resolve() == Path(fastapi_problems.__file__).resolve()
         assert definition.line == inspect.getsourcelines(function)[1]
+
+
+def test_a_finding_says_which_mounted_app_each_route_is_in() -> None:
+    """Prefect's shape: the UI's app mounted at / declares FastAPI's /docs behind the outer
+    app's. Both routes have one handler, file and line; the sentence says which app each is
+    in (it named the same handler and place twice), and the app serves the outer one."""
+    findings = findings_of(fastapi_mounted_docs.app)
+    assert rows(findings) == {
+        ("duplicate", "GET", path, handler, path, handler)
+        for path, handler in (
+            ("/openapi.json", "openapi"),
+            ("/docs", "swagger_ui_html"),
+            ("/docs/oauth2-redirect", "swagger_ui_redirect"),
+            ("/redoc", "redoc_html"),
+        )
+    }
+    for finding in findings:
+        said = reason(finding)
+        first, _, lost = said.partition(" was first and takes every request, ")
+        assert "mounted" not in first, said
+        assert lost.endswith(" in the app mounted at / none"), said
+        assert finding.route.mounted_at == ""
+        assert finding.by.mounted_at is None
+    app = fastapi_mounted_docs.app
+    assert b"<title>Server - Swagger UI</title>" in asgi_body(app, "GET", "/docs")
+    assert json.loads(asgi_body(app, "GET", "/openapi.json"))["info"]["title"] == "Server"

@@ -130,6 +130,7 @@ class _Builder:
             inside=inside,
             implicit=frozenset(implicit),
             alias=view is None,
+            mounted_at=prefix if inside else None,
         )
 
     def _add(
@@ -142,10 +143,22 @@ class _Builder:
         implicit: frozenset[str] = frozenset(),
         mount: bool = False,
         alias: bool = False,
+        mounted_at: str | None = None,
     ) -> int:
         index = len(self.routes)
         self.routes.append(
-            Route(index, index, pattern, methods, definition, implicit, mount, inside, alias=alias)
+            Route(
+                index,
+                index,
+                pattern,
+                methods,
+                definition,
+                implicit,
+                mount,
+                inside,
+                alias=alias,
+                mounted_at=mounted_at,
+            )
         )
         return index
 

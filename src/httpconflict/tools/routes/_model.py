@@ -196,6 +196,11 @@ class Route:
     #: route that loses; one tried first still takes the requests (and Flask
     #: answers them 500, having no view to call).
     alias: bool = False
+    #: The prefix of the innermost mount it is inside ("" for a mount at
+    #: the root), None outside every mount: the same handler can be
+    #: registered in two apps (FastAPI's /docs in an app and in the app it
+    #: mounts), and only this tells their routes apart in a report.
+    mounted_at: str | None = None
 
     @property
     def explicit(self) -> Methods:

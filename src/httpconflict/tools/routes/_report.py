@@ -200,11 +200,15 @@ def reason(finding: Finding) -> str:
 
 
 def _where(route: Route) -> str:
-    """``handler (file:line)``, or the handler alone when its place is not known."""
+    """``handler (file:line)``, or the handler alone when its place is not known; and the
+    mount it is served under, which alone tells apart one handler registered in two apps."""
     definition = route.definition
-    if definition.file is None:
-        return definition.handler
-    return f"{definition.handler} ({definition.location})"
+    where = definition.handler
+    if definition.file is not None:
+        where += f" ({definition.location})"
+    if route.mounted_at is not None:
+        where += f" in the app mounted at {route.mounted_at or '/'}"
+    return where
 
 
 def methods_list(methods: Methods) -> list[str]:
@@ -222,6 +226,7 @@ def _route_json(route: Route) -> dict[str, Any]:
         "file": definition.file,
         "line": definition.line,
         "mount": route.mount,
+        "mounted_at": route.mounted_at,
         "alias": route.alias,
     }
 
@@ -233,10 +238,11 @@ def _route_cell(route: Route) -> str:
     handler = definition.handler
     if definition.name and definition.name != handler:
         handler = f"{handler} ({definition.name})"
-    return "\n".join(
-        (
-            f"[bold]{escape(route.pattern.text)}[/bold]",
-            escape(handler),
-            f"[dim]{'alias, no view' if route.alias else escape(definition.location)}[/dim]",
-        )
-    )
+    lines = [
+        f"[bold]{escape(route.pattern.text)}[/bold]",
+        escape(handler),
+        f"[dim]{'alias, no view' if route.alias else escape(definition.location)}[/dim]",
+    ]
+    if route.mounted_at is not None:
+        lines.append(f"[dim]in the app mounted at {escape(route.mounted_at or '/')}[/dim]")
+    return "\n".join(lines)

@@ -51,6 +51,7 @@ class _Builder:
         host: str | None,
         inside: frozenset[int],
         document: str | None,
+        mounted_at: str | None = None,
     ) -> None:
         """Add `routes` under `prefix`; `document` keys the OpenAPI document
         that shows them (None: a plain Starlette app or router, none does)."""
@@ -69,12 +70,13 @@ class _Builder:
                     definition=definition_of(app, route.name),
                     mount=True,
                     inside=inside,
+                    mounted_at=mounted_at,
                 )
                 holder = _holder(app)
                 if holder is not None:
                     # A mounted FastAPI app has an OpenAPI document of its own.
                     own = f"{index}|" if _is_fastapi(holder) else None
-                    self.walk(holder.routes, path, limited, inside | {index}, own)
+                    self.walk(holder.routes, path, limited, inside | {index}, own, path)
             elif isinstance(kind, WebSocketRoute):
                 self._add(
                     prefix + route.path,
@@ -82,6 +84,7 @@ class _Builder:
                     methods=frozenset({"WEBSOCKET"}),
                     definition=definition_of(route.endpoint, route.name),
                     inside=inside,
+                    mounted_at=mounted_at,
                 )
             elif isinstance(kind, Route):
                 methods: Methods = ANY if route.methods is None else frozenset(route.methods)
@@ -100,6 +103,7 @@ class _Builder:
                     definition=definition_of(route.endpoint, route.name),
                     inside=inside,
                     openapi=f"{document}{route.path_format}" if documented else None,
+                    mounted_at=mounted_at,
                 )
             else:
                 self.notes.append(
@@ -117,6 +121,7 @@ class _Builder:
         implicit: frozenset[str] = frozenset(),
         mount: bool = False,
         openapi: str | None = None,
+        mounted_at: str | None = None,
     ) -> int:
         index = len(self.routes)
         self.routes.append(
@@ -130,6 +135,7 @@ class _Builder:
                 mount=mount,
                 inside=inside,
                 openapi=openapi,
+                mounted_at=mounted_at,
             )
         )
         return index

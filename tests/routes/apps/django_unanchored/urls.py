@@ -3,7 +3,8 @@
 Django searches for such a regex in what is left of the path, so
 ``re_path(r"version/", ...)`` takes every path holding ``version/``: the
 admin's pages for a model whose name ends in "version" (Label Studio's
-``thirdpartymodelversion``), and ``api/version/`` written after it.
+``thirdpartymodelversion``), and ``api/version/`` written after it; and
+``re_path(r"^docs/")`` with no ``$`` every path that starts with ``docs/``.
 Only the literal pages were reported; the ones with a parameter, and the
 unanchored ``api/version/``, went unreported.
 """
@@ -22,7 +23,11 @@ urlpatterns = [
     path("admin/models/modelversion/", views.archive, name="changelist"),
     path("admin/models/modelversion/<path:object_id>/change/", views.item, name="change"),
     path("admin/models/modelversion/<int:pk>/history/", views.item_v2, name="history"),
-    # served: no "version/" in these paths
+    # an endpoint with no end anchor: every path starting with "docs/"
+    re_path(r"^docs/", views.latest_posts, name="docs"),
+    path("docs/<int:pk>/", views.latest_archive, name="doc"),  # shadowed
+    # served: no "version/" in these paths, nor "docs/" at their start
+    path("doc/<int:pk>/", views.new_order, name="doc-v1"),
     path("admin/models/model/<int:pk>/", views.order, name="model"),
     path("versions/<int:pk>/", views.entry, name="versions"),
     path("<slug:name>/", views.tag, name="tag"),
