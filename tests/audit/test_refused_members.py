@@ -1,6 +1,7 @@
-"""A member the server changes by itself but refuses in a write is no version
-(Prefect's variables: ``updated``, and PATCH bodies with ``extra="forbid"``;
-tests/audit/strict_patch_app.py)."""
+"""APIs that take writes their own way: a member the server changes by itself but refuses
+in a write is no version (Prefect's variables: ``updated``, and PATCH bodies with
+``extra="forbid"``; tests/audit/strict_patch_app.py), and an item changed by a POST to its
+URL (Redash; tests/audit/post_update_app.py)."""
 
 from __future__ import annotations
 
@@ -52,3 +53,35 @@ def test_a_member_refused_in_a_write_is_left_out(strict_patch_api: str) -> None:
     cleanup = run.report()["cleanup"]
     assert cleanup["deleted"] == cleanup["created"] > 0
     assert cleanup["left"] == []
+
+
+@pytest.fixture(scope="module")
+def post_update_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The POST-to-update app under uvicorn; its base URL."""
+    with start_app(
+        "tests.audit.post_update_app:create_app", tmp_path_factory.mktemp("post"), probe="/healthz"
+    ) as url:
+        yield url
+
+
+def test_an_item_changed_by_a_post_to_its_url(post_update_api: str) -> None:
+    """Redash's shape with --write-method POST: every write check and the race measured (the
+    option did not exist: PUT and PATCH get 405, and no write check could run)."""
+    run = audit(
+        f"{post_update_api}/api/query_snippets",
+        *("--body", '{"trigger": "audit {uid}", "description": "d", "snippet": "0"}'),
+        *("--counter", "snippet", "--write-method", "POST", "--json"),
+    )
+    assert run.code == 1, run.stderr
+    assert run.check("if-match")["data"]["stale_applied"] is True
+    blind = run.check("precondition-required")
+    assert blind["verdict"] == "fail"
+    assert blind["evidence"][0].startswith("POST without If-Match"), blind
+    assert blind["data"] == {"status": 200, "applied": True}
+    race = run.check("lost-update")["data"]
+    assert race["statuses"] == {"200": 48}, race
+    assert race["lost"] == race["acknowledged"] - (race["final"] - race["initial"]) > 0
+    assert run.check("delete")["verdict"] == "fail"
+    cleanup = run.report()["cleanup"]
+    assert cleanup["deleted"] == cleanup["created"] > 0
+    assert (cleanup["left"], cleanup["unanswered_posts"]) == ([], 0)

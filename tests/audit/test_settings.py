@@ -43,7 +43,7 @@ def test_a_unique_field_with_uid_keeps_its_template() -> None:
     ("changes", "message"),
     [
         pytest.param({"collection_url": "ftp://x"}, "http://", id="scheme"),
-        pytest.param({"write_method": "POST"}, "PUT or PATCH", id="write-method"),
+        pytest.param({"write_method": "DELETE"}, "PUT, PATCH or POST", id="write-method"),
         pytest.param({"unique": ("audit_count",)}, "counter", id="counter-unique"),
     ],
 )

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from .._arguments import output_file, seconds, whole_number
+from .settings import WRITE_METHODS
 
 DESCRIPTION = """\
 Audit a live JSON API's conflict handling from outside. Give the URL of a
@@ -83,9 +84,10 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     )
     what.add_argument(
         "--write-method",
-        choices=("PUT", "PATCH"),
+        choices=WRITE_METHODS,
         default="PUT",
-        help="how to change an item: PUT the whole object, or PATCH a JSON merge patch "
+        help="how to change an item: PUT the whole object, PATCH a JSON merge patch, or POST "
+        "the whole object to the item's URL (flask-restful APIs such as Redash) "
         "(default: PUT)",
     )
     what.add_argument(

@@ -89,8 +89,8 @@ async def check_if_match(ctx: AuditContext) -> CheckResult:
     members = detect_members(before, after, changes)
     ctx.target.version_members = members
     data["version_members"] = list(members)
-    if members and ctx.settings.write_method == "PUT":
-        # The PUT sent the state as read, its version members with it.
+    if members and ctx.settings.write_method != "PATCH":
+        # The PUT (or POST) sent the state as read, its version members with it.
         said = f"a write naming the version just read ({_named(ctx, ctx.version(read))}) -> "
         said += _status(fresh)
     evidence = [said]

@@ -20,7 +20,9 @@ UID: Final = "{uid}"
 DEFAULT_BODY: Final[Mapping[str, Any]] = {"title": "httpconflict audit {uid}"}
 #: The list the race's writers append their write ids to, beside the counter.
 MARKS: Final = "audit_writes"
-WRITE_METHODS: Final = ("PUT", "PATCH")
+#: PUT the whole state, PATCH a merge patch, or POST the whole state to the item's URL
+#: (flask-restful APIs such as Redash change an item that way).
+WRITE_METHODS: Final = ("PUT", "PATCH", "POST")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +68,7 @@ class AuditSettings:
         if not all(self.unique):
             raise ValueError("--unique names no field")
         if self.write_method not in WRITE_METHODS:
-            raise ValueError(f"the write method is PUT or PATCH, not {self.write_method!r}")
+            raise ValueError(f"the write method is PUT, PATCH or POST, not {self.write_method!r}")
         if self.counter in self.unique:
             raise ValueError(f"the counter field {self.counter!r} cannot be a unique field")
         if self.envelope == "":

@@ -148,7 +148,7 @@ class Target:
             raise Unreachable(f"{method} {url}: cannot connect ({error})") from error
         except httpx.TimeoutException as error:
             # A POST that was sent and then timed out may have made a resource.
-            self.unanswered_posts += method == "POST" and not isinstance(
+            self.unanswered_posts += self._creates(method, url) and not isinstance(
                 error, httpx.ConnectTimeout
             )
             if timeout < self.budget.request_timeout:
@@ -158,7 +158,7 @@ class Target:
                 ) from error
             raise NoAnswer(f"{method} {url}: no answer within {timeout:.1f} s") from error
         except httpx.TransportError as error:
-            self.unanswered_posts += method == "POST"
+            self.unanswered_posts += self._creates(method, url)
             raise NoAnswer(f"{method} {url}: {type(error).__name__} {error}") from error
         finally:
             if self.on_request is not None:
@@ -223,6 +223,10 @@ class Target:
         self.budget.release(CLEANUP_REQUESTS)
         self.unlocated += 1
 
+    def _creates(self, method: str, url: str) -> int:
+        """1 for a POST to the collection, which may have made a resource; else 0."""
+        return int(method == "POST" and url == self.collection_url)
+
     def relocate(self, url: str, moved: str) -> None:
         """The item at `url` is really at `moved`; item URLs end as `moved` does from now on."""
         self.created = [moved if u == url else u for u in self.created]
@@ -235,14 +239,16 @@ class Target:
         body: Mapping[str, Any],
         headers: Mapping[str, str] | None = None,
     ) -> Exchange:
-        """Change `url`: PUT `body` as the whole new state, or PATCH it as a merge patch.
+        """Change `url`: PUT (or POST) `body` as the whole new state, or PATCH it as a merge
+        patch.
 
         A merge patch goes as application/merge-patch+json (RFC 7396); an API
         that answers 415 to that (Django REST framework, FastAPI) gets it as
         application/json from then on, which the report notes.
         """
-        if self.settings.write_method == "PUT":
-            return await self.send(check, "PUT", url, body=dict(body), headers=headers)
+        method = self.settings.write_method
+        if method != "PATCH":
+            return await self.send(check, method, url, body=dict(body), headers=headers)
         kind = self.patch_type
         answer = await self.send(
             check, "PATCH", url, body=dict(body), content_type=kind, headers=headers
