@@ -85,3 +85,19 @@ def test_an_item_changed_by_a_post_to_its_url(post_update_api: str) -> None:
     cleanup = run.report()["cleanup"]
     assert cleanup["deleted"] == cleanup["created"] > 0
     assert (cleanup["left"], cleanup["unanswered_posts"]) == ([], 0)
+
+
+def test_a_405_that_allows_post_names_the_option(post_update_api: str) -> None:
+    """Redash's shape audited with the default PUT: 405, and the Allow header's POST is
+    named as the option to pass (the report said only that the API does not take it)."""
+    run = audit(
+        f"{post_update_api}/api/query_snippets",
+        *("--body", '{"trigger": "audit {uid}", "description": "d", "snippet": "0"}'),
+        *("--counter", "snippet", "--json"),
+    )
+    if_match = run.check("if-match")
+    assert if_match["verdict"] == "skipped"
+    (said,) = if_match["evidence"]
+    assert "-> 405: the API does not take it (Allow: " in said, said
+    assert said.endswith(": pass --write-method POST)"), said
+    assert run.report()["cleanup"]["left"] == []

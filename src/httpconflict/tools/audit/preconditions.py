@@ -22,6 +22,7 @@ from typing import Any
 from .catalog import IF_MATCH, PRECONDITION_REQUIRED
 from .context import AuditContext
 from .exchange import Exchange
+from .settings import WRITE_METHODS
 from .verdict import CheckResult, Verdict
 from .versions import Version, detect_members
 
@@ -75,7 +76,8 @@ async def check_if_match(ctx: AuditContext) -> CheckResult:
         if fresh.status in FORBIDDEN:
             return CheckResult(CHECK, Verdict.SKIPPED, (f"{said}: {CREDENTIALS}",))
         if fresh.status in NOT_TAKEN:
-            return CheckResult(CHECK, Verdict.SKIPPED, (said + ": the API does not take it",))
+            not_taken = said + ": the API does not take it" + _other_method(ctx, fresh)
+            return CheckResult(CHECK, Verdict.SKIPPED, (not_taken,))
         if not (fresh.status in (409, 412) and weak):
             return CheckResult(CHECK, Verdict.FAIL, (said + ": refused",), data)
         # RFC 9110 §13.1.1: "An origin server MUST use the strong comparison
@@ -115,6 +117,16 @@ async def check_if_match(ctx: AuditContext) -> CheckResult:
         )
         return CheckResult(CHECK, Verdict.FAIL, tuple(evidence), data)
     return await _stale(ctx, stale, evidence, data)
+
+
+def _other_method(ctx: AuditContext, answer: Exchange) -> str:
+    """What to pass when a 405's Allow names another way to write: Redash's items take POST."""
+    allow = answer.header("allow")
+    if answer.status != 405 or allow is None:
+        return ""
+    allowed = {method.strip().upper() for method in allow.split(",")}
+    others = [m for m in WRITE_METHODS if m in allowed and m != ctx.settings.write_method]
+    return f" (Allow: {allow}: pass --write-method {others[0]})" if others else ""
 
 
 async def _taken_back(
@@ -266,7 +278,8 @@ async def check_precondition_required(ctx: AuditContext) -> CheckResult:
             data,
         )
     if answer.status in NOT_TAKEN:
-        return CheckResult(check, Verdict.SKIPPED, (said + f": the API does not take {method}",))
+        not_taken = said + f": the API does not take {method}" + _other_method(ctx, answer)
+        return CheckResult(check, Verdict.SKIPPED, (not_taken,))
     if answer.status in FORBIDDEN and not ctx.writes_allowed:
         return CheckResult(check, Verdict.SKIPPED, (f"{said}: {CREDENTIALS}",), data)
     if answer.status >= 500:
