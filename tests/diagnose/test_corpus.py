@@ -135,6 +135,10 @@ LEARNT: Final = [
     pytest.param("github-pull-request-already-exists.txt", id="github-pull-request-exists"),
     pytest.param("gitlab-merge-request-already-exists.txt", id="gitlab-merge-request-exists"),
     pytest.param("gce-googleapi-412-condition-not-met.txt", id="google-api-412-not-storage"),
+    pytest.param("prisma-supabase-pooler-s0-exists.txt", id="pooler-statement-exists"),
+    pytest.param("asyncpg-pgbouncer-duplicate-statement.txt", id="pooler-asyncpg-exists"),
+    pytest.param("psycopg-pgbouncer-statement-missing.txt", id="pooler-statement-missing"),
+    pytest.param("pq-pgbouncer-unnamed-statement-missing.txt", id="pooler-unnamed-missing"),
 ]
 
 
