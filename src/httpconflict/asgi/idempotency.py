@@ -7,7 +7,8 @@ Idempotency-Key, reads the body and drives the flow of
 `httpconflict._idempotency` through a `KeyedRequest`, which decides every
 store call and reply (the WSGI middleware shares it; this module only
 awaits them): it claims the key in the store, runs the app, records the
-answer, and only then sends it; a retry gets the recorded answer with
+answer, and only then sends it (renewing the claim while the app runs,
+so that however long it takes, no retry runs beside it); a retry gets the recorded answer with
 ``Idempotent-Replayed: true``, a duplicate still in flight gets 409 (or
 waits for the first, if the policy says so), another request under the
 same key gets 422. If the app raises, the claim is released so a retry can
@@ -66,6 +67,7 @@ from .._idempotency import (
     Defer,
     Execute,
     IdempotencyReply,
+    Renew,
     Sleep,
     StoredResponse,
     parse_idempotency_key,
@@ -81,6 +83,7 @@ from .._idempotency_request import (
 from .._problem import MEDIA_TYPE, PROBLEM_TYPE_BASE
 from ..openapi import RoutePolicy
 from ..storage.idempotency import IdempotencyStore
+from ..storage.idempotency._renewal import renewing
 from ..storage.idempotency.backlog import Backlog
 from ._store_lifespan import StoreLifespan
 from .problems import PROBLEM_SCOPE_KEY, send_problem, send_response
@@ -235,7 +238,11 @@ class IdempotencyMiddleware:
                 elif isinstance(command, Execute):
                     if key is not None:
                         scope[CLAIM_SCOPE_KEY] = claim
-                    captured = await _run(self.app, scope, receive, body, send, claim)
+                    # A slow request keeps its claim: a retry never runs beside it.
+                    async with renewing(
+                        lambda now: claim.call(Renew(), store, now), claim.renewal()
+                    ):
+                        captured = await _run(self.app, scope, receive, body, send, claim)
                     reply = claim.executed(captured)
                 elif isinstance(command, Defer):
                     self._defer(claim, command)

@@ -167,6 +167,16 @@ class PostgresIdempotencyStore:
         )
         return count == 1
 
+    async def renew(
+        self, principal: str, key: str, token: str, *, now: float, lease: float
+    ) -> bool:
+        count, _ = await self._execute(
+            "UPDATE idempotency_keys SET expires_at = %s "
+            f"WHERE principal = %s AND key = %s AND token = %s AND state = '{IN_FLIGHT}'",
+            (now + lease, principal, key, token),
+        )
+        return count == 1
+
     async def record(self, completion: Completion) -> bool:
         _, rows = await self._execute(_RECORD, record_args(completion))
         return bool(rows)
