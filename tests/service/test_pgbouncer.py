@@ -7,8 +7,9 @@ times) is missing on the next ("prepared statement _pg3_0 does not
 exist": 500s), or another statement has its name there (a read answered
 with another query's rows). A real PgBouncer with 2 server connections
 under 2 workers and 6 clients: every answer is a 2xx or 412, a pure
-counter equals the increments acknowledged, and each keyed POST, sent
-twice, creates one document.
+counter equals the increments acknowledged, each keyed POST, sent
+twice, creates one document, and a watcher long-polling the change feed
+meanwhile sees each version of the counter once, in order.
 """
 
 from __future__ import annotations
@@ -63,6 +64,23 @@ def client_rounds(url: str, counted: list[int], failures: list[str]) -> None:
                 failures.append(f"keyed POST {first.status_code}, {again.status_code}")
 
 
+def watch(url: str, stop: threading.Event, seen: list[dict[str, object]]) -> None:
+    """Follow the counter's feed with long-polled JSON pages until `stop`, then to its end."""
+    since, last_round = 0, False
+    with httpx.Client(base_url=url, timeout=20) as http:
+        while True:
+            last_round = stop.is_set()
+            page = http.get(
+                "/v1/pooled/_changes",
+                params={"since": since, "id": "counter", "wait": 0 if last_round else 1},
+            )
+            assert page.status_code == 200, page.text
+            seen.extend(page.json()["results"])
+            since = page.json()["last_seq"]
+            if last_round and not page.json()["results"]:
+                return
+
+
 def test_the_service_through_pgbouncer_loses_nothing_and_fails_nothing(
     pooled: tuple[str, str], tmp_path: Path
 ) -> None:
@@ -74,6 +92,10 @@ def test_the_service_through_pgbouncer_loses_nothing_and_fails_nothing(
             assert created.status_code == 201, created.text
         counted: list[int] = []
         failures: list[str] = []
+        seen: list[dict[str, object]] = []
+        stop = threading.Event()
+        watcher = threading.Thread(target=watch, args=(service.url, stop, seen))
+        watcher.start()
         clients = [
             threading.Thread(target=client_rounds, args=(service.url, counted, failures))
             for _ in range(CLIENTS)
@@ -82,11 +104,16 @@ def test_the_service_through_pgbouncer_loses_nothing_and_fails_nothing(
             client.start()
         for client in clients:
             client.join()
+        stop.set()
+        watcher.join()
         assert failures == [], f"{len(failures)} failures, first: {failures[:3]}"
         with httpx.Client(base_url=service.url, timeout=20) as http:
             assert http.get(DOC).json()["n"] == len(counted) > 0
             posted = http.get("/v1/pooled-posts", params={"limit": 1000}).json()["items"]
         assert len(posted) == CLIENTS * ROUNDS, "each keyed POST sent twice made one document"
+        # The create and each increment: every version once, in commit (seq) order.
+        assert [c["version"] for c in seen] == list(range(1, len(counted) + 2))
+        assert [c["seq"] for c in seen] == sorted({c["seq"] for c in seen})
 
 
 def test_only_connections_through_a_pooler_give_up_prepared_statements(
