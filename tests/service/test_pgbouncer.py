@@ -19,6 +19,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -64,7 +65,7 @@ def client_rounds(url: str, counted: list[int], failures: list[str]) -> None:
                 failures.append(f"keyed POST {first.status_code}, {again.status_code}")
 
 
-def watch(url: str, stop: threading.Event, seen: list[dict[str, object]]) -> None:
+def watch(url: str, stop: threading.Event, seen: list[dict[str, Any]]) -> None:
     """Follow the counter's feed with long-polled JSON pages until `stop`, then to its end."""
     since, last_round = 0, False
     with httpx.Client(base_url=url, timeout=20) as http:
@@ -92,7 +93,7 @@ def test_the_service_through_pgbouncer_loses_nothing_and_fails_nothing(
             assert created.status_code == 201, created.text
         counted: list[int] = []
         failures: list[str] = []
-        seen: list[dict[str, object]] = []
+        seen: list[dict[str, Any]] = []
         stop = threading.Event()
         watcher = threading.Thread(target=watch, args=(service.url, stop, seen))
         watcher.start()
