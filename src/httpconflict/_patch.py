@@ -24,6 +24,10 @@ MERGE_PATCH: Final = "application/merge-patch+json"
 JSON_PATCH: Final = "application/json-patch+json"
 #: The patch formats, as RFC 5789 §3.1's Accept-Patch lists them.
 PATCH_TYPES: Final = (MERGE_PATCH, JSON_PATCH)
+#: What a patch may build unless told otherwise: the largest body the
+#: service takes (1 MiB). Thirty ``copy`` operations of the whole document
+#: into itself are a 1 KB request for a billion-fold document.
+DEFAULT_MAX_BYTES: Final = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,12 +35,13 @@ class Patch:
     """A patch in one of the two formats, checked when made.
 
     `max_bytes`: the limit its result is held to as it is built (see
-    `apply_json_patch`, `apply_merge_patch`); None for no limit.
+    `apply_json_patch`, `apply_merge_patch`), `DEFAULT_MAX_BYTES` unless
+    given; None for no limit.
     """
 
     media_type: str
     document: Json
-    max_bytes: int | None = None
+    max_bytes: int | None = DEFAULT_MAX_BYTES
     # A JSON Patch's operations, read once: a rebase applies them twice.
     _operations: Operations = field(init=False, repr=False, compare=False, default=())
 
@@ -49,7 +54,9 @@ class Patch:
             object.__setattr__(self, "_operations", read_operations(self.document))
 
     @classmethod
-    def parse(cls, content_type: str | None, body: bytes, *, max_bytes: int | None = None) -> Patch:
+    def parse(
+        cls, content_type: str | None, body: bytes, *, max_bytes: int | None = DEFAULT_MAX_BYTES
+    ) -> Patch:
         """The patch a request carries: 415 for another media type, 400 for bad JSON or ops."""
         media_type = require_media_type(content_type, PATCH_TYPES)
         return cls(media_type, parse_json(body), max_bytes)
