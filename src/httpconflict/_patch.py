@@ -17,17 +17,17 @@ from ._json_domain import DEFAULT_LIMITS, check_json_domain
 from ._json_patch import Operations, apply_operations, read_by, read_operations, touched_by
 from ._json_pointer import JsonPointer
 from ._json_value import Json
-from ._media import parse_json, require_media_type
+from ._media import DEFAULT_MAX_BODY, parse_json, require_media_type
 from ._merge_patch import apply_merge_patch, pointers_touched_by_merge_patch
 
 MERGE_PATCH: Final = "application/merge-patch+json"
 JSON_PATCH: Final = "application/json-patch+json"
 #: The patch formats, as RFC 5789 §3.1's Accept-Patch lists them.
 PATCH_TYPES: Final = (MERGE_PATCH, JSON_PATCH)
-#: What a patch may build unless told otherwise: the largest body the
-#: service takes (1 MiB). Thirty ``copy`` operations of the whole document
-#: into itself are a 1 KB request for a billion-fold document.
-DEFAULT_MAX_BYTES: Final = 1024 * 1024
+#: What a patch may build unless told otherwise: the largest body a reader
+#: takes (1 MiB). Thirty ``copy`` operations of the whole document into
+#: itself are a 1 KB request for a billion-fold document.
+DEFAULT_MAX_BYTES: Final = DEFAULT_MAX_BODY
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ column through `httpconflict.sqlalchemy`, on a SQLite file.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -311,5 +312,16 @@ def test_a_patch_that_makes_no_row_is_422(
     url, etag = draft(client)
     answer = client.patch(url, json=body, headers={**headers, "If-Match": etag})
     problem(answer, 422, "invalid-document")
+    same = client.patch(url, json={"title": "t"}, headers={**MERGE, "If-Match": etag})
+    assert same.status_code == 200, same.text
+
+
+def test_a_patch_body_past_a_mebibyte_is_413(client: httpx.Client) -> None:
+    """PatchBody reads at most 1 MiB of body: 413 naming the limit, the draft unchanged."""
+    url, etag = draft(client)
+    # 2.5 MB of `test` operations: what the patch builds stays small.
+    body = json.dumps([{"op": "test", "path": "/title", "value": ""}] * 60_000).encode()
+    answer = client.patch(url, content=body, headers={**JSON_PATCH, "If-Match": etag})
+    assert problem(answer, 413, "content-too-large")["max_bytes"] == 1 << 20
     same = client.patch(url, json={"title": "t"}, headers={**MERGE, "If-Match": etag})
     assert same.status_code == 200, same.text
