@@ -79,6 +79,7 @@ from ._preconditions import SAFE_METHODS, Conditions, Validators
 from ._problem import MEDIA_TYPE, ProblemDetails, ProblemType
 from ._rebase import prefers_rebase
 from ._refusals import patch_refusal, refusal
+from ._unstorable import unstorable_value
 from ._write import Guard, WriteDecision, WriteResult, run_write, write_flow
 from .drivers import database_error_types
 
@@ -163,7 +164,7 @@ class _Handlers:
     def handle_integrity_error(self, error: BaseException) -> Response:
         violation = classify(error)
         if violation is None:
-            failure = outage_error(error, request.method)
+            failure = outage_error(error, request.method) or unstorable_value(error)
             if failure is None:
                 raise error
             return problem_response(failure)
