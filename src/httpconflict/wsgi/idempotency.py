@@ -114,8 +114,7 @@ class IdempotencyMiddleware:
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         policy = self._policy_for(environ)
-        method = environ["REQUEST_METHOD"]
-        if policy is None or method not in policy.methods:
+        if policy is None or not policy.covers(environ["REQUEST_METHOD"]):
             return self.app(environ, start_response)
         try:
             key = parse_idempotency_key(header_lines(environ, "HTTP_IDEMPOTENCY_KEY"))
