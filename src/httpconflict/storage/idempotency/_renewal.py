@@ -28,10 +28,12 @@ __all__ = [
 Renewal = Callable[[float], Awaitable[object]]
 
 
-async def keep_claim(renew: Renewal, period: float) -> None:
-    """Call `renew` every `period` seconds, until cancelled or the claim is gone."""
+async def keep_claim(renew: Renewal, period: float, *, now: bool = False) -> None:
+    """Call `renew` every `period` seconds (`now`: first at once), until cancelled or it is gone."""
     while True:
-        await asyncio.sleep(period)
+        if not now:
+            await asyncio.sleep(period)
+        now = False
         try:
             kept = await renew(time.time())
         except Unavailable:
@@ -42,14 +44,29 @@ async def keep_claim(renew: Renewal, period: float) -> None:
 
 @contextlib.asynccontextmanager
 async def renewing(renew: Renewal, period: float | None) -> AsyncIterator[None]:
-    """Keep the claim (`keep_claim`) while the block runs; nothing if `period` is None."""
+    """Keep the claim (`keep_claim`) while the block runs; nothing if `period` is None.
+
+    Almost every request ends long before its first renewal is due: until
+    then there is only a timer (a task per request would cost more than
+    the rest of the middleware's work on it), and the renewals' task is
+    started when it fires.
+    """
     if period is None:
         yield
         return
-    keeper = asyncio.ensure_future(keep_claim(renew, period))
+    loop = asyncio.get_running_loop()
+    keeper: asyncio.Task[None] | None = None
+
+    def start() -> None:
+        nonlocal keeper
+        keeper = loop.create_task(keep_claim(renew, period, now=True))
+
+    timer = loop.call_later(period, start)
     try:
         yield
     finally:
-        keeper.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await keeper
+        timer.cancel()
+        if keeper is not None:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
