@@ -57,6 +57,7 @@ system-packages:
 	$(call need,command -v npm,nodejs npm,the json-server and pouchdb-server audit tests)
 	$(call need,command -v cc && pkg-config --exists libmariadb,gcc pkg-config libmariadb-dev python3-dev,the mysqlclient tests)
 	$(call need,command -v haproxy && command -v ip,haproxy iproute2,the cluster test (tests/cluster))
+	$(call need,test -x /usr/sbin/pgbouncer,pgbouncer,the PgBouncer test (tests/service/test_pgbouncer.py))
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tests.servers import free_port
+from tests.servers import free_port, terminate
 
 if TYPE_CHECKING:
     import redis
@@ -106,12 +106,7 @@ class PrivateRedis:
         if process is None or process.poll() is not None:
             return
         process.send_signal(signal.SIGCONT)  # a frozen process would not act on SIGTERM
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        terminate(process)
 
     def freeze(self) -> None:
         assert self.process is not None

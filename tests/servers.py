@@ -175,6 +175,18 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
+def terminate(process: subprocess.Popen[bytes], wait: float = 10) -> None:
+    """SIGTERM, then a kill after `wait` seconds: for servers that end at once on it."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=wait)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 @contextmanager
 def start_app(
     factory: str,

@@ -30,6 +30,7 @@ from httpconflict._idempotency import (
     fingerprint,
     idempotency_flow,
     parse_idempotency_key,
+    renewal_period,
     transition,
 )
 
@@ -105,6 +106,7 @@ def test_lifecycle_table() -> None:
     allowed = {
         (State.ABSENT, Event.CLAIM): State.IN_FLIGHT,
         (State.IN_FLIGHT, Event.COMPLETE): State.COMPLETED,
+        (State.IN_FLIGHT, Event.RENEW): State.IN_FLIGHT,
         (State.IN_FLIGHT, Event.RELEASE): State.ABSENT,
         (State.IN_FLIGHT, Event.LEASE_EXPIRED): State.ABSENT,
         (State.COMPLETED, Event.RETENTION_EXPIRED): State.ABSENT,
@@ -333,6 +335,12 @@ def test_on_unavailable_table() -> None:
         Recall: Recovery.IGNORE,
         Remember: Recovery.IGNORE,
     } == ON_UNAVAILABLE
+
+
+def test_a_claim_is_renewed_three_times_a_lease() -> None:
+    """Two renewals in a row may fail before the claim of a running request lapses."""
+    assert renewal_period(30.0) == 10.0
+    assert 2 * renewal_period(1.0) < 1.0
 
 
 # -- a replay cache in front of a transactional store -----------------------------------------

@@ -194,6 +194,14 @@ class _Operation:
                 return ended
 
 
+def _unsure_after(op: _Operation, got: Received) -> bool:
+    """Whether, after `got`, the write may have been applied by a try whose answer was lost.
+
+    A replayed answer is the lost try's own: it says what became of it.
+    """
+    return op.unsure and not _replayed(got)
+
+
 def _replayed(reply: Received | TransportFailure) -> bool:
     """Whether an answer was replayed from its Idempotency-Key (it tells what became of a try)."""
     if isinstance(reply, TransportFailure):
@@ -268,7 +276,7 @@ def update_flow(
         got = yield from op.exchange(Step.WRITE, write)
         if isinstance(got, GaveUp):
             return got
-        if write.method == "PATCH" and got.status in (405, 415) and not op.unsure:
+        if write.method == "PATCH" and got.status in (405, 415) and not _unsure_after(op, got):
             # RFC 5789 §2.2: 415 for a patch format the server does not take;
             # a server without PATCH answers 405. The whole document says the same.
             server_patches = False
@@ -278,7 +286,7 @@ def update_flow(
                 return got
         if 200 <= got.status < 300:
             return (yield from _written(op, got, new))
-        if rule(Step.WRITE, got) is not Retry.REREAD or (op.unsure and not _replayed(got)):
+        if rule(Step.WRITE, got) is not Retry.REREAD or _unsure_after(op, got):
             # A refusal of a write that may have been applied by a try whose
             # answer was lost says nothing of that try: redoing the change
             # could make it twice.

@@ -13,9 +13,16 @@ different request is told apart from a retry of the same one.
 
                  claim                 complete
       ABSENT ----------> IN_FLIGHT -------------> COMPLETED
-        ^  ^                 |                        |
+        ^  ^                 |  ^                     |
+        |  |                 +--+ renew (while it runs)|
         |  +-----------------+ release, lease expired |
         +---------------------------------------------+ retention expired
+
+A claim is leased, and renewed while its request runs (`renewal_period`):
+so it lapses only when the process running the request is gone (or its
+store has been unreachable for a whole lease), never because the request
+is slow. A retry that took over a claim still held would run the request
+a second time beside the first.
 
 The core never reads the clock: stores are given `now`, and waiting for an
 in-flight duplicate is a number of `Sleep` commands.
@@ -133,6 +140,7 @@ class Event(enum.Enum):
     CLAIM = "claim"
     COMPLETE = "complete"
     RELEASE = "release"
+    RENEW = "renew"
     LEASE_EXPIRED = "lease-expired"
     RETENTION_EXPIRED = "retention-expired"
 
@@ -144,6 +152,8 @@ class Event(enum.Enum):
 TRANSITIONS: Final[dict[tuple[State, Event], State]] = {
     (State.ABSENT, Event.CLAIM): State.IN_FLIGHT,
     (State.IN_FLIGHT, Event.COMPLETE): State.COMPLETED,
+    # The request is still running: its lease starts again from now.
+    (State.IN_FLIGHT, Event.RENEW): State.IN_FLIGHT,
     # The handler raised (or answered 5xx, unless those are stored): let a
     # retry run.
     (State.IN_FLIGHT, Event.RELEASE): State.ABSENT,
@@ -262,6 +272,27 @@ class Complete:
 @dataclass(frozen=True, slots=True)
 class Release:
     """Give the claim up so a retry can run. Reply: None."""
+
+
+@dataclass(frozen=True, slots=True)
+class Renew:
+    """Extend the claim by a lease from now, while the request runs. Reply: True; False if lost.
+
+    Not yielded by the flow: a middleware sends it on its own, every
+    `renewal_period(lease)` seconds between `Execute` and its reply. One
+    the store cannot make is tried again at the next period (the lease
+    covers two that fail); one that finds the claim gone ends the renewals.
+    """
+
+
+#: A running request renews its claim this often per lease, so that two
+#: renewals may fail (a store slow or briefly down) before the claim lapses.
+RENEWALS_PER_LEASE: Final = 3
+
+
+def renewal_period(lease: float) -> float:
+    """Seconds between two renewals of the claim of a request that is running."""
+    return lease / RENEWALS_PER_LEASE
 
 
 @dataclass(frozen=True, slots=True)
@@ -437,11 +468,11 @@ def idempotency_flow(
     if reply.status >= 500 and not store_server_errors:
         yield from _store_call(Release())
         return Answer(response=reply)
-    # If the claim was lost meanwhile (the lease ran out and a retry took the
-    # key over), this answer is not recorded; it is still what happened, so
-    # it is what this client gets. Keep leases longer than any handler runs.
-    # Likewise if the store is down: the answer goes out, and is recorded
-    # once the store is back.
+    # If the claim was lost meanwhile (its renewals failed for a whole lease,
+    # or the store lost it, and a retry took the key over), this answer is
+    # not recorded; it is still what happened, so it is what this client
+    # gets. Likewise if the store is down: the answer goes out, and is
+    # recorded once the store is back.
     yield from _store_call(Complete(reply))
     return Answer(response=reply)
 

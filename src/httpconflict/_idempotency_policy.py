@@ -89,6 +89,16 @@ class IdempotencyPolicy:
     #: first: a crash leaves nothing behind.
     transactional: bool = False
 
+    def covers(self, method: str) -> bool:
+        """Whether a request with `method` goes through the key's lifecycle.
+
+        Compared in upper case: RFC 9110 §9.1 makes the method token
+        case-sensitive, but werkzeug and Django upper-case it before they
+        route, so the app behind the middleware runs a ``post`` as a POST;
+        a key skipped for it would let each retry write again.
+        """
+        return method.upper() in self.methods
+
     def recorded(
         self,
         status: int,

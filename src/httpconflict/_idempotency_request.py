@@ -1,7 +1,8 @@
 """One keyed request on its way through a middleware: everything but the I/O.
 
 Theory of operation: `idempotency_flow` (the lifecycle) says Claim, Check,
-Sleep, Execute, Complete, Release and is told what came of each. Between
+Sleep, Execute, Complete, Release and is told what came of each (and, while
+the app runs, the middleware sends `Renew` every `renewal()` seconds). Between
 it and a server stands one `KeyedRequest`, which knows the request (who,
 which key, which fingerprint, the claim's owner token) and so decides what
 each command means: which store primitive, with which arguments (`call`);
@@ -39,11 +40,13 @@ from ._idempotency import (
     IdempotencyReply,
     Recall,
     Remember,
+    Renew,
     StoreCommand,
     StoredResponse,
     Taken,
     fingerprint,
     idempotency_flow,
+    renewal_period,
 )
 from ._idempotency_policy import IdempotencyPolicy, RequestMapping
 
@@ -91,6 +94,10 @@ class KeyStore(Protocol[Result]):
     ) -> Result: ...
 
     def release(self, principal: str, key: str, token: str) -> Result: ...
+
+    def renew(
+        self, principal: str, key: str, token: str, *, now: float, lease: float
+    ) -> Result: ...
 
     def record(self, completion: Completion) -> Result: ...
 
@@ -188,6 +195,16 @@ class KeyedRequest:
                 self.taken = False  # until this attempt loses a race
             reply = yield command
 
+    def renewal(self) -> float | None:
+        """Seconds between renewals of the claim while the app runs; None: no claim to keep.
+
+        A request holds a claim when it has a key and the policy is not
+        transactional (that records with the side effect, and claims nothing).
+        """
+        if not self.key or self.policy.transactional:
+            return None
+        return renewal_period(self.policy.lease)
+
     def executed(self, answer: CapturedAnswer) -> IdempotencyReply:
         """The flow's reply to `Execute`, from what the app answered or raised."""
         if self.taken:
@@ -220,7 +237,7 @@ class KeyedRequest:
 
     def call(
         self,
-        command: StoreCommand,
+        command: StoreCommand | Renew,
         store: KeyStore[Result],
         now: float,
         cache: CacheStore[Result] | None = None,
@@ -248,6 +265,10 @@ class KeyedRequest:
         if isinstance(command, Check):
             self.now = now
             return store.get(self.principal, self.key, now=now)
+        if isinstance(command, Renew):
+            return store.renew(
+                self.principal, self.key, self.token, now=now, lease=self.policy.lease
+            )
         if isinstance(command, Complete) and self.policy.transactional:
             # The app wrote nothing and so recorded nothing: record the answer
             # now, unless another request under the key recorded first.

@@ -15,6 +15,7 @@ from collections.abc import Collection, Iterable
 from typing import Any, Final
 
 from ._errors import (
+    ContentTooLarge,
     InvalidDocument,
     JsonLimitExceeded,
     MalformedJSON,
@@ -31,6 +32,19 @@ from ._json_domain import (
 from ._json_value import json_type
 
 JSON: Final = "application/json"
+#: The most bytes of body a reader takes unless told otherwise (1 MiB, the
+#: service's default): a body is read into memory whole before it is parsed.
+DEFAULT_MAX_BODY: Final = 1024 * 1024
+
+
+def check_body_size(size: int | None, limit: int | None) -> None:
+    """Raise `ContentTooLarge` (413 naming `limit`) when `size` bytes pass `limit`.
+
+    `size` is a declared Content-Length (checked before anything is read)
+    or what was read so far; None (not declared, or no limit) passes.
+    """
+    if size is not None and limit is not None and size > limit:
+        raise ContentTooLarge(f"the body exceeds the limit of {limit} bytes", max_bytes=limit)
 
 
 def parse_media_type(value: str) -> tuple[str, dict[str, str]]:

@@ -17,13 +17,17 @@ from ._json_domain import DEFAULT_LIMITS, check_json_domain
 from ._json_patch import Operations, apply_operations, read_by, read_operations, touched_by
 from ._json_pointer import JsonPointer
 from ._json_value import Json
-from ._media import parse_json, require_media_type
+from ._media import DEFAULT_MAX_BODY, parse_json, require_media_type
 from ._merge_patch import apply_merge_patch, pointers_touched_by_merge_patch
 
 MERGE_PATCH: Final = "application/merge-patch+json"
 JSON_PATCH: Final = "application/json-patch+json"
 #: The patch formats, as RFC 5789 §3.1's Accept-Patch lists them.
 PATCH_TYPES: Final = (MERGE_PATCH, JSON_PATCH)
+#: What a patch may build unless told otherwise: the largest body a reader
+#: takes (1 MiB). Thirty ``copy`` operations of the whole document into
+#: itself are a 1 KB request for a billion-fold document.
+DEFAULT_MAX_BYTES: Final = DEFAULT_MAX_BODY
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,12 +35,13 @@ class Patch:
     """A patch in one of the two formats, checked when made.
 
     `max_bytes`: the limit its result is held to as it is built (see
-    `apply_json_patch`, `apply_merge_patch`); None for no limit.
+    `apply_json_patch`, `apply_merge_patch`), `DEFAULT_MAX_BYTES` unless
+    given; None for no limit.
     """
 
     media_type: str
     document: Json
-    max_bytes: int | None = None
+    max_bytes: int | None = DEFAULT_MAX_BYTES
     # A JSON Patch's operations, read once: a rebase applies them twice.
     _operations: Operations = field(init=False, repr=False, compare=False, default=())
 
@@ -49,7 +54,9 @@ class Patch:
             object.__setattr__(self, "_operations", read_operations(self.document))
 
     @classmethod
-    def parse(cls, content_type: str | None, body: bytes, *, max_bytes: int | None = None) -> Patch:
+    def parse(
+        cls, content_type: str | None, body: bytes, *, max_bytes: int | None = DEFAULT_MAX_BYTES
+    ) -> Patch:
         """The patch a request carries: 415 for another media type, 400 for bad JSON or ops."""
         media_type = require_media_type(content_type, PATCH_TYPES)
         return cls(media_type, parse_json(body), max_bytes)

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, TypeAlias
 
+from ._errors import InvalidDocument
 from ._json_value import Json, json_equal
 from ._merge3 import Conflict
 from ._patch import Patch
@@ -130,13 +131,17 @@ def patch_flow(
     require_precondition: bool = True,
     now: datetime | None = None,
     attempts: int = DEFAULT_ATTEMPTS,
+    fixed_members: bool = False,
 ) -> PatchFlow:
     """The conditional PATCH algorithm (see the module's docstring).
 
     `rebase`: the client asked for a stale patch to be rebased (``Prefer:
     rebase``). `now` is the time the write is stamped with (see
-    `write_flow`). Raises what `Patch.apply` raises for a patch that does
-    not apply (a failed ``test``: 409).
+    `write_flow`). `fixed_members`: the document is a row's fields, which
+    a patch may change but not add to or take from (`check_same_members`).
+    Raises what `Patch.apply` raises for a patch that does not apply (a
+    failed ``test``: 409), and `InvalidDocument` (422) for a document a
+    row cannot be.
     """
     base: Base | None = None
     for _ in range(attempts):
@@ -173,6 +178,8 @@ def patch_flow(
                     conflicts=merged.conflicts,
                 )
             document = merged.document
+        if fixed_members:
+            check_same_members(document, snapshot.document)
         rebased_from = base.etag if base is not None else None
         if json_equal(document, snapshot.document):
             return PatchDecision(PatchOutcome.UNCHANGED, document, current, rebased_from)
@@ -183,6 +190,46 @@ def patch_flow(
         # Another write landed between the read and this one: compute the
         # patch again on what it wrote, from the same base.
     return PatchDecision(PatchOutcome.CONTENDED)
+
+
+def check_same_members(patched: Json, document: Json) -> None:
+    """Raise `InvalidDocument` (422) unless `patched` is an object with `document`'s members.
+
+    A row has the fields it has: a patch that makes its document something
+    other than an object, or adds a member (an ``add`` of a new name, the
+    ``-`` of an object), or removes one (``remove``, a merge patch's null),
+    asks for a row that cannot be stored, and nothing is written.
+    """
+    if not isinstance(patched, dict):
+        raise InvalidDocument(
+            f"the patched document is {_kind(patched)}, not an object: patch its members instead"
+        )
+    if not isinstance(document, dict) or patched.keys() == document.keys():
+        return
+    added = sorted(patched.keys() - document.keys())
+    removed = sorted(document.keys() - patched.keys())
+    says = [f"adds {_names(added)}"] if added else []
+    says += [f"removes {_names(removed)}"] if removed else []
+    raise InvalidDocument(
+        f"the patch {' and '.join(says)}; the document has the members "
+        f"{_names(sorted(document))} and no others, each of which a patch may replace",
+        added=added[:_SHOWN_NAMES],
+        removed=removed[:_SHOWN_NAMES],
+    )
+
+
+def _names(names: list[str]) -> str:
+    shown = ", ".join(repr(name) for name in names[:_SHOWN_NAMES])
+    more = len(names) - _SHOWN_NAMES
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
+def _kind(value: Json) -> str:
+    kinds = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+    return kinds.get(type(value), "a number")
+
+
+_SHOWN_NAMES: Final = 10
 
 
 def _base_tags(conditions: Conditions) -> tuple[str, ...]:

@@ -51,6 +51,11 @@ DATABASE_ERRORS: Final = (
     # redis-py's asyncio client lets through when it writes to a connection closed under
     # it (a 503/504); any other RuntimeError is re-raised.
     ("builtins", "RuntimeError"),
+    # Not a driver's class either: SQLite's driver binding an integer past 64 bits, any
+    # driver encoding a lone surrogate; a value the database cannot hold is a 422
+    # (`httpconflict._unstorable`), any other of these re-raised.
+    ("builtins", "OverflowError"),
+    ("builtins", "UnicodeEncodeError"),
 )
 
 

@@ -72,7 +72,7 @@ from ._errors import (
 )
 from ._etag import ETag
 from ._integrity_policy import DEFAULT_POLICY, Completes, IntegrityPolicy
-from ._media import parse_media_type
+from ._media import DEFAULT_MAX_BODY, check_body_size, parse_media_type
 from ._patch import Patch
 from ._patch_flow import (
     Base,
@@ -295,8 +295,23 @@ Preconditions = Annotated[RequestConditions, Depends(request_conditions)]
 
 
 async def request_patch(request: Request) -> Patch:
-    """The dependency behind `PatchBody`: a merge patch or JSON Patch (415, 400 otherwise)."""
-    return Patch.parse(request.headers.get("content-type"), await request.body())
+    """The dependency behind `PatchBody`: a merge patch or JSON Patch (415, 400 otherwise).
+
+    At most `DEFAULT_MAX_BODY` (1 MiB) of body is read: 413 past it.
+    """
+    return Patch.parse(request.headers.get("content-type"), await _read_body(request))
+
+
+async def _read_body(request: Request, limit: int = DEFAULT_MAX_BODY) -> bytes:
+    declared = request.headers.get("content-length", "")
+    check_body_size(int(declared) if declared.isdigit() else None, limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        check_body_size(size, limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 #: Annotate a handler parameter with this to receive the request's patch document.

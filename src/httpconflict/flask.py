@@ -65,7 +65,13 @@ from ._etag import ETag
 from ._httpdate import format_http_date
 from ._integrity import classify
 from ._integrity_policy import DEFAULT_POLICY, Completes, IntegrityPolicy
-from ._media import JSON, parse_json_object, require_media_type
+from ._media import (
+    DEFAULT_MAX_BODY,
+    JSON,
+    check_body_size,
+    parse_json_object,
+    require_media_type,
+)
 from ._outage import outage_error
 from ._patch import Patch
 from ._patch_flow import Base, PatchDecision, Snapshot, WriteDocument, patch_flow, run_patch
@@ -73,6 +79,7 @@ from ._preconditions import SAFE_METHODS, Conditions, Validators
 from ._problem import MEDIA_TYPE, ProblemDetails, ProblemType
 from ._rebase import prefers_rebase
 from ._refusals import patch_refusal, refusal
+from ._unstorable import unstorable_value
 from ._write import Guard, WriteDecision, WriteResult, run_write, write_flow
 from .drivers import database_error_types
 
@@ -157,7 +164,7 @@ class _Handlers:
     def handle_integrity_error(self, error: BaseException) -> Response:
         violation = classify(error)
         if violation is None:
-            failure = outage_error(error, request.method)
+            failure = outage_error(error, request.method) or unstorable_value(error)
             if failure is None:
                 raise error
             return problem_response(failure)
@@ -264,13 +271,26 @@ def json_body() -> dict[str, Any]:
     body that ended early (the view stops before it acts on a part of it).
     """
     require_media_type(request.content_type, (JSON,))
+    return parse_json_object(_request_body())
+
+
+def _request_body() -> bytes:
+    """The body, read whole: 413 past the app's MAX_CONTENT_LENGTH, or past 1 MiB without one."""
     try:
-        body = request.get_data()
+        if request.max_content_length is not None:
+            return request.get_data()  # werkzeug's 413 names the app's limit
+        length = request.content_length
+        check_body_size(length, DEFAULT_MAX_BODY)
+        if length is not None:
+            return request.get_data()
+        # A chunked body says its size only as it ends.
+        body: bytes = request.stream.read(DEFAULT_MAX_BODY + 1)
+        check_body_size(len(body), DEFAULT_MAX_BODY)
+        return body
     except OSError as error:
         # werkzeug reads a chunked body straight from the server, whose
         # stream raises when the connection ends before the last chunk.
         raise IncompleteBody(f"the body could not be read whole: {error}") from error
-    return parse_json_object(body)
 
 
 def conditional(
@@ -387,8 +407,9 @@ class _NotModified(Response):
 
 
 def request_patch() -> Patch:
-    """The request's patch document: a merge patch or JSON Patch (415, 400 otherwise)."""
-    return Patch.parse(request.content_type, request.get_data())
+    """The request's patch document: a merge patch or JSON Patch (415, 400 otherwise; 413 as
+    `json_body`)."""
+    return Patch.parse(request.content_type, _request_body())
 
 
 def conditional_patch(

@@ -53,6 +53,7 @@ from ._problem import (
     UNSUPPORTED_MEDIA_TYPE,
     ProblemDetails,
 )
+from ._unstorable import unstorable_value
 from .asgi.problems import PROBLEM_SCOPE_KEY
 from .catalog import CatalogCache
 from .drivers import database_error_types
@@ -177,7 +178,7 @@ def integrity_exception_handler(
     async def handle(request: Request, exc: Exception) -> Response:
         violation = classify(exc)
         if violation is None:
-            failure = outage_error(exc, request.method)
+            failure = outage_error(exc, request.method) or unstorable_value(exc)
             if failure is None:
                 raise exc
             return problem_response(failure)

@@ -142,6 +142,13 @@ def test_bad_bodies(
         assert body["accept"] == ["application/json"]
 
 
+def test_a_body_past_data_upload_max_memory_size_is_413(http: httpx.Client) -> None:
+    """The JSON parser reads at most DATA_UPLOAD_MAX_MEMORY_SIZE (1000 here), as request.body."""
+    body = b'{"title": "' + b"x" * 2000 + b'", "count": 0, "writer": "w"}'
+    answer = http.post("/api/notes", content=body, headers={"Content-Type": "application/json"})
+    assert assert_problem(answer, 413, "content-too-large")["max_bytes"] == 1000
+
+
 def test_validation_errors_are_listed_per_field(http: httpx.Client) -> None:
     """The 422 carries REST framework's messages under `errors`."""
     answer = http.post("/api/notes", json={"count": "many"})

@@ -236,6 +236,25 @@ def test_a_patch_of_the_current_version_is_applied(http: httpx.Client) -> None:
     assert "rebased-from" not in answer.headers
 
 
+NOT_A_NOTE = [
+    pytest.param("json-patch", [{"op": "add", "path": "/nope", "value": 1}], id="add-member"),
+    pytest.param("json-patch", [{"op": "remove", "path": "/writer"}], id="remove-member"),
+    pytest.param("json-patch", [{"op": "replace", "path": "", "value": 1}], id="a-number"),
+    pytest.param("merge-patch", [1, 2], id="merge-array"),
+    pytest.param("merge-patch", {"count": None}, id="merge-null"),
+]
+
+
+@pytest.mark.parametrize(("kind", "body"), NOT_A_NOTE)
+def test_a_patch_that_makes_no_row_is_422(http: httpx.Client, kind: str, body: Any) -> None:
+    """A member added or removed, or a document that is no object: 422, the note as it was."""
+    url, etag = create_note(http)
+    headers = {"Content-Type": f"application/{kind}+json", "If-Match": etag}
+    assert_problem(http.patch(url, json=body, headers=headers), 422, "invalid-document")
+    after = http.get(url)
+    assert (after.headers["etag"], after.json()["count"]) == (etag, 0)
+
+
 def test_a_stale_patch_is_rebased_only_when_asked(http: httpx.Client) -> None:
     """Stale: 412; Prefer: rebase merges another field, and clashes on the same one (409)."""
     url, old = create_note(http)

@@ -6,6 +6,7 @@ column through `httpconflict.sqlalchemy`, on a SQLite file.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -230,6 +231,7 @@ def test_openapi_documents_the_answers(client: httpx.Client) -> None:
 # -- PATCH through PatchBody and versioned_patch, rebased on Prefer: rebase ---------------------
 
 MERGE = {"Content-Type": "application/merge-patch+json"}
+JSON_PATCH = {"Content-Type": "application/json-patch+json"}
 
 
 def draft(client: httpx.Client) -> tuple[str, str]:
@@ -278,3 +280,48 @@ def test_a_patch_that_is_not_a_patch_is_415(client: httpx.Client) -> None:
     problem(plain, 415, "unsupported-media-type")
     bad = client.patch(url, content=b"{", headers={**MERGE, "If-Match": etag})
     problem(bad, 400, "malformed-json")
+
+
+def test_a_patch_that_builds_past_a_mebibyte_is_413(client: httpx.Client) -> None:
+    """PatchBody holds what a patch builds to 1 MiB: 20 self-copies (31 MB) are a 413."""
+    url, etag = draft(client)
+    copies = [{"op": "copy", "from": "", "path": f"/k{i}"} for i in range(20)]
+    answer = client.patch(url, json=copies, headers={**JSON_PATCH, "If-Match": etag})
+    assert problem(answer, 413, "content-too-large")["max_bytes"] == 1 << 20
+    # Nothing was written: the ETag still names the current version.
+    same = client.patch(url, json={"title": "t"}, headers={**MERGE, "If-Match": etag})
+    assert same.status_code == 200, same.text
+
+
+NOT_A_DRAFT = [
+    pytest.param(JSON_PATCH, [{"op": "add", "path": "/nope", "value": 1}], id="add-member"),
+    pytest.param(JSON_PATCH, [{"op": "add", "path": "/-", "value": 1}], id="add-dash"),
+    pytest.param(JSON_PATCH, [{"op": "remove", "path": "/title"}], id="remove-member"),
+    pytest.param(JSON_PATCH, [{"op": "replace", "path": "", "value": [1]}], id="an-array"),
+    pytest.param(MERGE, [1, 2], id="merge-array"),
+    pytest.param(MERGE, {"zzz": 1}, id="merge-new-member"),
+    pytest.param(MERGE, {"title": None}, id="merge-null"),
+]
+
+
+@pytest.mark.parametrize(("headers", "body"), NOT_A_DRAFT)
+def test_a_patch_that_makes_no_row_is_422(
+    client: httpx.Client, headers: dict[str, str], body: Any
+) -> None:
+    """versioned_patch: a member added or removed, or a document that is no object: 422."""
+    url, etag = draft(client)
+    answer = client.patch(url, json=body, headers={**headers, "If-Match": etag})
+    problem(answer, 422, "invalid-document")
+    same = client.patch(url, json={"title": "t"}, headers={**MERGE, "If-Match": etag})
+    assert same.status_code == 200, same.text
+
+
+def test_a_patch_body_past_a_mebibyte_is_413(client: httpx.Client) -> None:
+    """PatchBody reads at most 1 MiB of body: 413 naming the limit, the draft unchanged."""
+    url, etag = draft(client)
+    # 2.5 MB of `test` operations: what the patch builds stays small.
+    body = json.dumps([{"op": "test", "path": "/title", "value": ""}] * 60_000).encode()
+    answer = client.patch(url, content=body, headers={**JSON_PATCH, "If-Match": etag})
+    assert problem(answer, 413, "content-too-large")["max_bytes"] == 1 << 20
+    same = client.patch(url, json={"title": "t"}, headers={**MERGE, "If-Match": etag})
+    assert same.status_code == 200, same.text

@@ -79,6 +79,17 @@ def test_fifty_concurrent_duplicate_orders_create_one(example: Example) -> None:
     assert replay.headers["location"] == created[0].headers["location"]
 
 
+def test_a_body_past_a_mebibyte_is_413(example: Example) -> None:
+    """json_body() takes at most 1 MiB when the app sets no MAX_CONTENT_LENGTH: 413, not read."""
+    body = b'{"email": "big@example.com", "name": "' + b"x" * (2 << 20) + b'"}'
+    with httpx.Client(base_url=example.url, timeout=30) as client:
+        answer = client.post(
+            "/v1/users", content=body, headers={"Content-Type": "application/json"}
+        )
+    assert answer.status_code == 413, answer.text[:300]
+    assert answer.json()["max_bytes"] == 1 << 20
+
+
 def test_sigint_stops_the_server(example: Example) -> None:
     """Interrupted, it stops at once and cleanly (the key store's loop thread included)."""
     example.process.send_signal(signal.SIGINT)

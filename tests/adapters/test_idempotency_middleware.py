@@ -237,6 +237,42 @@ def test_requests_without_key_pass_through(orders: httpx.Client) -> None:
     assert count(orders) == before + 2
 
 
+def raw_post(server: str, method: str, idempotency_key: str) -> bytes:
+    """A POST sent with `method` spelled as given (httpx would upper-case it); the whole answer."""
+    host, port = server.removeprefix("http://").split(":")
+    body = b'{"item": "tea"}'
+    head = (
+        f"{method} /orders HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+        f"Idempotency-Key: {idempotency_key}\r\nContent-Length: {len(body)}\r\n"
+        "Connection: close\r\n\r\n"
+    )
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(head.encode() + body)
+        return b"".join(iter(lambda: connection.recv(65536), b""))
+
+
+def test_a_method_in_lower_case_is_keyed_as_the_app_reads_it(
+    server: str, orders: httpx.Client
+) -> None:
+    """`post`, then `Post`, with one key: werkzeug reads both as POST; the order is made once.
+
+    uvicorn refuses a method not in upper case (400, the app not called):
+    then nothing is made at all.
+    """
+    k = key()
+    before = count(orders)
+    first = raw_post(server, "post", k)
+    retry = raw_post(server, "Post", k)
+    made = count(orders) - before
+    if first.startswith(b"HTTP/1.1 400"):
+        assert made == 0
+        return
+    assert first.startswith(b"HTTP/1.1 201"), first[:300]
+    assert retry.startswith(b"HTTP/1.1 201"), retry[:300]
+    assert b"idempotent-replayed: true" in retry.lower()
+    assert made == 1
+
+
 BAD_KEYS = [
     pytest.param({"Idempotency-Key": '""'}, id="empty"),
     pytest.param({"Idempotency-Key": '"' + "k" * 256 + '"'}, id="over-255"),

@@ -46,3 +46,10 @@ def test_a_replay_keeps_only_allow_listed_headers() -> None:
         201, [("Location", "/o/1"), ("Set-Cookie", "s=1"), ("ETag", '"1"')], b"{}"
     )
     assert stored.headers == (("location", "/o/1"), ("etag", '"1"'))
+
+
+def test_methods_are_covered_in_any_case() -> None:
+    """werkzeug and Django run a `post` as a POST, so the policy keys it as one; GET stays out."""
+    policy = asgi.IdempotencyPolicy()
+    assert all(policy.covers(m) for m in ("POST", "post", "Post", "pAtCh", "delete", "PUT"))
+    assert not any(policy.covers(m) for m in ("GET", "get", "HEAD", "OPTIONS", "FOO"))

@@ -23,6 +23,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from httpconflict import (
     Conditions,
     ETag,
+    InvalidDocument,
     MergeConflict,
     NotFound,
     Patch,
@@ -589,6 +590,29 @@ def test_versioned_patch_applies_a_merge_patch_in_one_update(db: Database) -> No
         assert (counter_json(written.row), written.etag) == ({"count": 5, "writer": ""}, ETag("2"))
     assert written.rebased_from is None
     assert count_of(db) == (5, 2)
+
+
+JSON_PATCH = "application/json-patch+json"
+NOT_A_ROW = [
+    pytest.param(Patch(JSON_PATCH, [{"op": "add", "path": "/nope", "value": 1}]), id="add-member"),
+    pytest.param(Patch(JSON_PATCH, [{"op": "add", "path": "/-", "value": 1}]), id="add-dash"),
+    pytest.param(Patch(JSON_PATCH, [{"op": "remove", "path": "/writer"}]), id="remove-member"),
+    pytest.param(Patch(JSON_PATCH, [{"op": "replace", "path": "", "value": [1]}]), id="an-array"),
+    pytest.param(merge({"writer": None}), id="merge-null"),
+    pytest.param(merge({"a": {"b": {"c": None}}}), id="merge-deep-new"),
+    pytest.param(Patch("application/merge-patch+json", [1, 2]), id="merge-array"),
+]
+
+
+@pytest.mark.parametrize("patch", NOT_A_ROW)
+def test_versioned_patch_keeps_the_rows_members(db: Database, patch: Patch) -> None:
+    """A patch adding a member, removing one or making the document no object: 422, no UPDATE."""
+    with db.session() as session:
+        with pytest.raises(InvalidDocument) as refused:
+            CounterHistory(session).patch(patch, if_match('"1"'))
+        session.rollback()
+    assert refused.value.status == 422
+    assert count_of(db) == (0, 1)
 
 
 def test_versioned_patch_stale_is_412_unless_a_rebase_is_asked_for(db: Database) -> None:

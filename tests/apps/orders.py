@@ -14,8 +14,9 @@ One server serves the API under several path prefixes side by side
 (`POLICIES`), each with a middleware of its own and orders of its own:
 /orders with the default policy, /waiting/orders waiting for duplicates in
 flight, /required/orders requiring a key, /stored-5xx/orders recording 5xx
-answers, and, when ORDERS_UNREACHABLE names a store that refuses
-connections, /unreachable/orders on that store. A test that needs the
+answers, /short-lease/orders with a one-second lease, and, when
+ORDERS_UNREACHABLE names a store that refuses connections,
+/unreachable/orders on that store. A test that needs the
 middleware configured otherwise asks its prefix instead of starting a
 server of its own: a server start costs more CPU than such a test.
 """
@@ -51,6 +52,7 @@ POLICIES: Final[dict[str, dict[str, Any]]] = {
     "/waiting": {"wait": 5.0},
     "/required": {"required": True},
     "/stored-5xx": {"store_server_errors": True},
+    "/short-lease": {"lease": 1.0},
 }
 #: The prefix whose store is ORDERS_UNREACHABLE's, with the default policy.
 UNREACHABLE: Final = "/unreachable"

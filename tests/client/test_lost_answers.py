@@ -100,8 +100,15 @@ def read_counter(base: str) -> int:
     return n
 
 
-def hammer(url: str, *, sync_clients: int, async_clients: int, increments: int) -> Calls:
-    """`increments` updates by each of the clients, all at once; how each call ended."""
+def hammer(
+    url: str,
+    *,
+    sync_clients: int,
+    async_clients: int,
+    increments: int,
+    change: Callable[[Any], Any] = increment,
+) -> Calls:
+    """`increments` updates (`change`) by each of the clients, all at once; how each call ended."""
     calls = Calls()
 
     def sync_client() -> None:
@@ -110,7 +117,7 @@ def hammer(url: str, *, sync_clients: int, async_clients: int, increments: int) 
                 client = ConflictClient(http, policy=POLICY)
                 for _ in range(increments):
                     try:
-                        client.update(url, increment)
+                        client.update(url, change)
                     except OutcomeUnknown as error:
                         calls.unknown(error)
                     else:
@@ -124,7 +131,7 @@ def hammer(url: str, *, sync_clients: int, async_clients: int, increments: int) 
                 client = AsyncConflictClient(http, policy=POLICY)
                 for _ in range(increments):
                     try:
-                        await client.update(url, increment)
+                        await client.update(url, change)
                     except OutcomeUnknown as error:
                         calls.unknown(error)
                     else:

@@ -443,3 +443,32 @@ def test_retry_after_is_waited() -> None:
     started(flow)
     send(flow, document({"count": 1}))
     assert slept(send(flow, problem(503, "unavailable", headers={"retry-after": "2"}))) == 2.0
+
+
+@pytest.mark.parametrize("status", [405, 415])
+def test_a_lost_patch_whose_replay_says_no_patches_gets_a_put(status: int) -> None:
+    """The PATCH's answer lost, its resend replayed as 405/415: nothing was applied, so a PUT.
+
+    (The example apps take no merge patch, and record the 415 under the key:
+    through a lossy proxy the update ended RequestRefused before.)
+    """
+    flow = update(increment)
+    started(flow)
+    send(flow, document({"count": 1}, '"e1"'))
+    slept(send(flow, lost()))
+    assert sent(send(flow, None)).method == "PATCH"
+    put = sent(send(flow, problem(status, "unsupported-media-type", headers=REPLAYED)))
+    assert (put.method, put.header("if-match"), body(put)) == ("PUT", '"e1"', {"count": 2})
+    assert put.header("idempotency-key") == '"key-2"'
+    assert stored(flow, document({"count": 2}, '"e2"')).etag == '"e2"'
+
+
+def test_a_lost_patch_refused_afresh_with_415_has_an_unknown_outcome() -> None:
+    """A 415 that is not a replay says nothing of the lost try: OUTCOME_UNKNOWN, no PUT."""
+    flow = update(increment)
+    started(flow)
+    send(flow, document({"count": 1}, '"e1"'))
+    slept(send(flow, lost()))
+    send(flow, None)
+    outcome = gave_up(flow, problem(415, "unsupported-media-type"))
+    assert outcome.reason is GiveUpReason.OUTCOME_UNKNOWN

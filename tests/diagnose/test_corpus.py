@@ -135,6 +135,21 @@ LEARNT: Final = [
     pytest.param("github-pull-request-already-exists.txt", id="github-pull-request-exists"),
     pytest.param("gitlab-merge-request-already-exists.txt", id="gitlab-merge-request-exists"),
     pytest.param("gce-googleapi-412-condition-not-met.txt", id="google-api-412-not-storage"),
+    pytest.param("prisma-supabase-pooler-s0-exists.txt", id="pooler-statement-exists"),
+    pytest.param("asyncpg-pgbouncer-duplicate-statement.txt", id="pooler-asyncpg-exists"),
+    pytest.param("psycopg-pgbouncer-statement-missing.txt", id="pooler-statement-missing"),
+    pytest.param("pq-pgbouncer-unnamed-statement-missing.txt", id="pooler-unnamed-missing"),
+    pytest.param("celery-pymysql-escaped-quotes.txt", id="repr-escaped-quotes"),
+    pytest.param("es-js-escaped-json-status-409.txt", id="json-escaped-in-a-string"),
+    pytest.param("go-mysql-1062-curly-quotes.txt", id="typographic-quotes"),
+    pytest.param("grails-stale-object-html-br.txt", id="html-rendered-trace"),
+    pytest.param("october-pdo-retyped-1062.txt", id="mysql-retyped-quotes"),
+    pytest.param("sequelize-unique-json-custom-message.txt", id="sequelize-error-as-json"),
+    pytest.param("rusoto-conditional-request-failed.txt", id="dynamodb-message-only"),
+    pytest.param("terraform-dynamodb-lock-error-locking-state.txt", id="terraform-numeric-lock-id"),
+    pytest.param("nexus-pypi-cannot-be-updated.txt", id="nexus-pypi-cannot-be-updated"),
+    pytest.param("etcd-v2-compare-failed-json.txt", id="etcd-compare-failed"),
+    pytest.param("lookalike-terraform-duplicate-resource-config.txt", id="config-declared-twice"),
 ]
 
 

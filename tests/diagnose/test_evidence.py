@@ -62,6 +62,40 @@ def test_json_strings_are_matched_as_they_read() -> None:
     assert "details.kind: pods" in evidence.text.splitlines()
 
 
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        pytest.param(
+            "IntegrityError('(1062, \"Duplicate entry \\'7\\' for key \\'PRIMARY\\'\")')",
+            "Duplicate entry '7' for key 'PRIMARY'",
+            id="repr-escaped-quotes",
+        ),
+        pytest.param(
+            "Error 1062: Duplicate entry \u2018a\u2019 for key \u2018b\u2019",
+            "Duplicate entry 'a' for key 'b'",
+            id="typographic-quotes",
+        ),
+        pytest.param(
+            'incorrect): <a href="#4">app.Term#4</a><br/>',
+            "incorrect): app.Term#4",
+            id="inline-html",
+        ),
+    ],
+)
+def test_wrapped_lines_are_read_unwrapped(text: str, line: str) -> None:
+    """A line wrapped in a repr, typographic quotes or HTML is appended as its system printed it."""
+    lines = read(text).text.splitlines()
+    assert lines[0] == text
+    assert any(line in each for each in lines[1:])
+
+
+def test_json_escaped_in_a_string_is_flattened() -> None:
+    """A JSON body escaped inside another JSON string (a client's log) is parsed and flattened."""
+    inner = json.dumps({"error": {"type": "version_conflict_engine_exception", "index": "shop"}})
+    text = 'x","statusCode":409,"response":' + json.dumps(inner) + "},"
+    assert "error.index: shop" in read(text).text.splitlines()
+
+
 def test_terminal_colours_and_line_ends_are_cleaned() -> None:
     """ANSI colour codes and CRLF line ends do not hide a message."""
     evidence = read('\x1b[31mHTTP/1.1 409 Conflict\x1b[0m\r\nETag: "a"\r\n\r\n')

@@ -447,3 +447,19 @@ def test_a_patch_carries_its_limit() -> None:
     with pytest.raises(PatchTooLarge):
         patch.apply({"a": [1]})
     assert Patch.parse("application/json-patch+json", body).apply({"a": [1]})
+
+
+def test_a_patch_is_held_to_a_mebibyte_unless_told_otherwise() -> None:
+    """`Patch` and `Patch.parse` bound what a patch builds (1 MiB) by default; None lifts it.
+
+    20 copies of a 30-byte document into itself make 31 MB: a 1 KB request.
+    """
+    ops = [{"op": "copy", "from": "", "path": f"/k{i}"} for i in range(20)]
+    document = {"title": "a note", "body": ""}
+    json_patch = "application/json-patch+json"
+    for patch in (Patch(json_patch, ops), Patch.parse(json_patch, json.dumps(ops).encode())):
+        with pytest.raises(PatchTooLarge) as refused:
+            patch.apply(document)
+        assert refused.value.problem.extensions["max_bytes"] == 1 << 20
+    unbounded = Patch(json_patch, ops[:12], max_bytes=None).apply(document)
+    assert len(json.dumps(unbounded)) > 1 << 17

@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.own_database import own_database as fresh_database
 from tests.servers import start_service
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -31,16 +32,8 @@ DOC = "/v1/ro/counter"
 @pytest.fixture
 def own_database(postgres_server: str) -> Iterator[tuple[str, str]]:
     """(name, URL) of a fresh database, dropped afterwards."""
-    import psycopg
-
-    name = f"hc_ro_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(postgres_server, autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {name}")
-    try:
-        yield name, postgres_server.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with psycopg.connect(postgres_server, autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+    with fresh_database(postgres_server, "hc_ro") as made:
+        yield made
 
 
 def set_read_only(postgres_server: str, name: str, on: bool) -> None:

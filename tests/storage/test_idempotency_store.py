@@ -120,6 +120,26 @@ async def test_expired_lease_is_taken_over(store: IdempotencyStore, who: str) ->
     assert await store.complete(who, "k", new, ANSWER, now=time.time(), retention=60)
 
 
+async def test_a_renewed_claim_outlives_its_first_lease(store: IdempotencyStore, who: str) -> None:
+    """Renewed before its lease ends, a claim holds past it; only its owner renews, only a claim."""
+    mine = token()
+    await store.claim(who, "k", FP, mine, now=time.time(), lease=0.4)
+    for _ in range(3):
+        await asyncio.sleep(0.2)
+        assert await store.renew(who, "k", mine, now=time.time(), lease=0.4)
+    # 0.6 s after the claim, past its first lease: still in flight.
+    live = await store.claim(who, "k", FP, token(), now=time.time(), lease=30)
+    assert live is not None
+    assert live.state is State.IN_FLIGHT
+    assert not await store.renew(who, "k", token(), now=time.time(), lease=30)
+    await asyncio.sleep(0.5)  # not renewed for a lease: a retry takes the key over
+    new = token()
+    assert await store.claim(who, "k", FP, new, now=time.time(), lease=30) is None
+    assert not await store.renew(who, "k", mine, now=time.time(), lease=30)
+    assert await store.complete(who, "k", new, ANSWER, now=time.time(), retention=60)
+    assert not await store.renew(who, "k", new, now=time.time(), lease=30)
+
+
 async def test_retention_expires(store: IdempotencyStore, who: str) -> None:
     """After the retention the key is gone and may name a new request."""
     mine = token()

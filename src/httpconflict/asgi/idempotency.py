@@ -7,7 +7,8 @@ Idempotency-Key, reads the body and drives the flow of
 `httpconflict._idempotency` through a `KeyedRequest`, which decides every
 store call and reply (the WSGI middleware shares it; this module only
 awaits them): it claims the key in the store, runs the app, records the
-answer, and only then sends it; a retry gets the recorded answer with
+answer, and only then sends it (renewing the claim while the app runs,
+so that however long it takes, no retry runs beside it); a retry gets the recorded answer with
 ``Idempotent-Replayed: true``, a duplicate still in flight gets 409 (or
 waits for the first, if the policy says so), another request under the
 same key gets 422. If the app raises, the claim is released so a retry can
@@ -20,6 +21,9 @@ any key is looked up or claimed, without running the app or answering (no
 one is there to read it). The client's retry, whole, is then the key's
 first request. A request without a key is the app's to read: an ASGI app
 sees the disconnect itself (``http.disconnect`` before the end of the body).
+A keyed request whose client goes away once its body is whole runs to its
+end all the same: the app is not told (a `receive` after the body waits
+until the app is done), so its answer is recorded for the retry.
 
 When the store fails (`Unavailable`: Redis down, frozen, or refusing new
 keys after losing its data), a request that has not run is answered 503
@@ -66,6 +70,7 @@ from .._idempotency import (
     Defer,
     Execute,
     IdempotencyReply,
+    Renew,
     Sleep,
     StoredResponse,
     parse_idempotency_key,
@@ -81,6 +86,7 @@ from .._idempotency_request import (
 from .._problem import MEDIA_TYPE, PROBLEM_TYPE_BASE
 from ..openapi import RoutePolicy
 from ..storage.idempotency import IdempotencyStore
+from ..storage.idempotency._renewal import renewing
 from ..storage.idempotency.backlog import Backlog
 from ._store_lifespan import StoreLifespan
 from .problems import PROBLEM_SCOPE_KEY, send_problem, send_response
@@ -180,7 +186,7 @@ class IdempotencyMiddleware:
             )
             return
         policy = self._policy_for(scope) if scope["type"] == "http" else None
-        if policy is None or scope["method"] not in policy.methods:
+        if policy is None or not policy.covers(scope["method"]):
             await self.app(scope, receive, send)
             return
         try:
@@ -199,12 +205,11 @@ class IdempotencyMiddleware:
             return
         if body is None:
             return  # cut short: nothing runs, no key is claimed, nobody to answer
-        await self._handle(scope, receive, send, policy, key, body)
+        await self._handle(scope, send, policy, key, body)
 
     async def _handle(
         self,
         scope: Scope,
-        receive: Receive,
         send: Send,
         policy: IdempotencyPolicy,
         key: str | None,
@@ -235,7 +240,11 @@ class IdempotencyMiddleware:
                 elif isinstance(command, Execute):
                     if key is not None:
                         scope[CLAIM_SCOPE_KEY] = claim
-                    captured = await _run(self.app, scope, receive, body, send, claim)
+                    # A slow request keeps its claim: a retry never runs beside it.
+                    async with renewing(
+                        lambda now: claim.call(Renew(), store, now), claim.renewal()
+                    ):
+                        captured = await _run(self.app, scope, body, send, claim)
                     reply = claim.executed(captured)
                 elif isinstance(command, Defer):
                     self._defer(claim, command)
@@ -279,7 +288,7 @@ class _Captured:
 
 
 async def _run(
-    app: ASGIApp, scope: Scope, receive: Receive, body: bytes, send: Send, claim: KeyedRequest
+    app: ASGIApp, scope: Scope, body: bytes, send: Send, claim: KeyedRequest
 ) -> _Captured:
     """Run the app on the body already read, capturing its answer.
 
@@ -296,7 +305,14 @@ async def _run(
         if not delivered:
             delivered = True
             return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
+        # A keyed request's answer is recorded whether or not its client is
+        # still there: its retry is what gets it. An app told the client left
+        # may stop without answering while its work goes on (Django ends the
+        # request, its sync view's thread does not end), and the key would be
+        # released over a write made: so the app waits here, as for a client
+        # that stays, until it is done (and cancels the wait).
+        never: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
+        return await never
 
     async def capture(message: Message) -> None:
         nonlocal started

@@ -63,7 +63,9 @@ def versioned_patch(
     changed and, when rebased, the version it was made from. Raises
     `PreconditionFailed` (412: stale, or its base is not in `history`),
     `MergeConflict` (409), `PreconditionRequired` (428), `NotFound` (404),
-    `Contended` (503), or the patch's own errors. (Called the old way,
+    `Contended` (503), `InvalidDocument` (422) for a patch that adds or
+    removes a member of the document or makes it something other than an
+    object, or the patch's own errors. (Called the old way,
     ``(queryset, pk, request, patch)``, it returns ``(row, decision)``,
     with a warning.)
     """
@@ -141,7 +143,9 @@ def _patch(
         seen[0] = row
         return WriteResult(True, version_validators(row, version_field))
 
-    flow = patch_flow(conditions, patch, rebase=bool(rebase), require_precondition=True)
+    flow = patch_flow(
+        conditions, patch, rebase=bool(rebase), require_precondition=True, fixed_members=True
+    )
     decision = run_patch(flow, read, read_base, write)
     error = patch_refusal(decision, conditions)
     if error is not None:

@@ -38,6 +38,7 @@ from .._problem import (
     ProblemDetails,
     ProblemType,
 )
+from .._unstorable import unstorable_value
 from ..catalog import CatalogCache, dialect_of, load_catalog
 from ._middleware import GetResponse, ResponseMiddleware
 
@@ -115,7 +116,7 @@ class IntegrityErrorMiddleware(ResponseMiddleware):
         problem = integrity_problem_of(exception, self.policy, read_catalog=self.read_catalog)
         if problem is not None:
             return problem_response(problem)
-        failure = outage_error(exception, request.method or "GET")
+        failure = outage_error(exception, request.method or "GET") or unstorable_value(exception)
         return None if failure is None else problem_response(failure)
 
 

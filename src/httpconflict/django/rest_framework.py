@@ -48,11 +48,12 @@ from rest_framework.views import set_rollback
 from .._errors import ProblemError
 from .._integrity import Violation, ViolationKind
 from .._integrity_policy import DEFAULT_POLICY, IntegrityPolicy
-from .._media import JSON, parse_json, parse_media_type, require_media_type
+from .._media import JSON, check_body_size, parse_json, parse_media_type, require_media_type
 from .._outage import outage_error
 from .._preconditions import evaluate
 from .._problem import INVALID_DOCUMENT, MALFORMED_JSON, UNSUPPORTED_MEDIA_TYPE, ProblemDetails
 from .._refusals import decision_error
+from .._unstorable import unstorable_value
 from ._conditional import answer_preconditions, set_validators
 from ._problems import integrity_problem_of, problem_response, status_problem
 from ._requests import request_conditions
@@ -167,14 +168,20 @@ class JSONParser(parsers.BaseParser):  # type: ignore[misc]  # REST framework sh
 
     It refuses what another parser could read differently: a body that is
     not UTF-8 (400), a charset other than UTF-8 (415), NaN or Infinity (400),
-    an object that repeats a member (422).
+    an object that repeats a member (422); and it reads at most
+    DATA_UPLOAD_MAX_MEMORY_SIZE bytes, as Django's `request.body` does (413).
     """
 
     media_type = JSON
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
         require_media_type(media_type, (JSON,))
-        return parse_json(stream.read())
+        # REST framework hands the request's stream over, which Django does not
+        # hold to DATA_UPLOAD_MAX_MEMORY_SIZE as it holds `request.body`.
+        limit: int | None = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        body: bytes = stream.read() if limit is None else stream.read(limit + 1)
+        check_body_size(len(body), limit)
+        return parse_json(body)
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Any:
@@ -194,7 +201,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Any:
         set_rollback()
         return problem_response(problem)
     request = context.get("request")
-    failure = outage_error(exc, getattr(request, "method", None) or "GET")
+    failure = outage_error(exc, getattr(request, "method", None) or "GET") or unstorable_value(exc)
     if failure is not None:
         set_rollback()
         return problem_response(failure)

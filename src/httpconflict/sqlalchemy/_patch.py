@@ -64,8 +64,10 @@ def versioned_patch(
     its new entity-tag, whether it changed, and ``rebased_from`` when the
     patch was rebased. Raises `PreconditionFailed` (412: stale, or its base
     is not in `history`), `MergeConflict` (409), `PreconditionRequired`
-    (428), `NotFound` (404), `Contended` (503), or a patch's own errors
-    (409 for a failed ``test``). (`version` is the old name of `version_field`.)
+    (428), `NotFound` (404), `Contended` (503), `InvalidDocument` (422) for
+    a patch that adds or removes a member of the document or makes it
+    something other than an object, or a patch's own errors (409 for a
+    failed ``test``). (`version` is the old name of `version_field`.)
     """
     table = table_of(model, version_column(version_field, version))
     table.check_key(key)
@@ -119,7 +121,9 @@ def versioned_patch(
 
     if rebase is None:
         rebase = bool(getattr(conditions, "rebase", False))
-    flow = patch_flow(conditions, patch, rebase=rebase, require_precondition=True)
+    flow = patch_flow(
+        conditions, patch, rebase=rebase, require_precondition=True, fixed_members=True
+    )
     decision = run_patch(flow, read, read_base, write)
     error = patch_refusal(decision, conditions)
     if error is not None:

@@ -33,6 +33,15 @@ Theory of operation:
   with a broken connection: the answer is a 504 for a write (it may yet
   commit), a 503 for a read. Cancelling the driver's await instead would
   first ask the silent server to cancel, and wait 10 s for it.
+- Behind a connection pooler (PgBouncer, pgcat, Odyssey, Supavisor) each
+  statement may run on another server connection, where a prepared
+  statement of this one does not exist, or another of the same name does:
+  psycopg prepares a statement run 5 times, so "prepared statement
+  _pg3_0 does not exist" (500s), or a read answered with another query's
+  rows. A pooler answers the connection's start with its own backend key,
+  so its `backend_pid` is not the server's `pg_backend_pid()`: each new
+  connection is asked (`_unprepared_behind_a_pooler`), and one reached
+  through a pooler never prepares. Direct connections keep preparing.
 """
 
 from __future__ import annotations
@@ -82,7 +91,25 @@ def _connect_options(conninfo: str) -> dict[str, Any]:
 
 async def connect(conninfo: str) -> AsyncConnection[TupleRow]:
     """One autocommit connection outside any pool, within `CONNECT_TIMEOUT` by default."""
-    return await AsyncConnection.connect(conninfo, **_connect_options(conninfo))
+    conn = await AsyncConnection.connect(conninfo, **_connect_options(conninfo))
+    try:
+        await _unprepared_behind_a_pooler(conn)
+    except BaseException:
+        await conn.close()
+        raise
+    return conn
+
+
+async def _unprepared_behind_a_pooler(conn: AsyncConnection[TupleRow]) -> None:
+    """No server-side prepared statements on a connection reached through a pooler.
+
+    The backend id the connection was given at its start is the server's
+    own when nothing stands between; a pooler gives its own instead.
+    """
+    cursor = await conn.execute("SELECT pg_backend_pid()", prepare=False)
+    row = await cursor.fetchone()
+    if row is None or row[0] != conn.info.backend_pid:
+        conn.prepare_threshold = None
 
 
 def new_pool(conninfo: str, *, min_size: int, max_size: int) -> AsyncConnectionPool:
@@ -94,6 +121,7 @@ def new_pool(conninfo: str, *, min_size: int, max_size: int) -> AsyncConnectionP
         max_size=max_size,
         open=False,
         kwargs=kwargs,
+        configure=_unprepared_behind_a_pooler,
         timeout=CONNECTION_WAIT,
         reconnect_timeout=RECONNECT_WINDOW,
     )

@@ -23,6 +23,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from .._incidents import unavailable
 from ._opening import Opening
 from ._pg_pool import STATEMENT_DEADLINE, PoolSource, connect, connection, new_pool, read_only
+from ._pg_schema import set_up
 
 #: Seconds opening waits for the pool's first connection.
 OPEN_WAIT: Final = 10.0
@@ -82,9 +83,8 @@ class ReadyPool:
         pool = None
         try:
             conn = await connect(self.conninfo)
-            async with conn, conn.transaction():
-                await conn.execute("SELECT pg_advisory_xact_lock(hashtext('httpconflict.schema'))")
-                await conn.execute(self._schema)
+            async with conn:
+                await set_up(conn, self._schema)
             if self._shared is None:
                 pool = new_pool(self.conninfo, min_size=1, max_size=self._max_size)
                 await pool.open(wait=True, timeout=OPEN_WAIT)

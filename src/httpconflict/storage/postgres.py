@@ -66,6 +66,7 @@ from ._documents import (
 )
 from ._opening import Opening
 from ._pg_pool import STATEMENT_DEADLINE, connect, connection, new_pool, ping, read_only, run
+from ._pg_schema import set_up
 from ._unique import UniqueKey, index_name, parse_unique_keys, unique_violation
 from .idempotency._rows import COMPLETED, encode_headers, stored_body
 from .idempotency.postgres import PostgresIdempotencyStore
@@ -221,12 +222,10 @@ class PostgresDocumentStore(WriteListeners):
         # during an outage serves once the database is back.
         try:
             conn = await connect(self.conninfo)
-            async with conn, conn.transaction():
+            async with conn:
                 # Several workers start at once; CREATE TABLE IF NOT EXISTS
-                # is not safe against itself, so they take turns.
-                await conn.execute("SELECT pg_advisory_xact_lock(hashtext('httpconflict.schema'))")
-                await conn.execute(SCHEMA)
-                await conn.execute(changes.SCHEMA)
+                # is not safe against itself, so they take turns (`set_up`).
+                await set_up(conn, SCHEMA, changes.SCHEMA)
             await self._pool.open(wait=True, timeout=OPEN_WAIT)
         except (psycopg.OperationalError, PoolTimeout) as error:
             raise unavailable("the database does not answer", error) from error

@@ -3,7 +3,8 @@
 It parses the key, reads the body and drives `idempotency_flow` through a
 `KeyedRequest`, which decides every store call and reply (the ASGI
 middleware shares it; this module only makes them, in the request's
-thread): it claims the key, runs the app with its whole answer held back,
+thread): it claims the key, runs the app with its whole answer held back
+(the claim renewed meanwhile on the store's loop, however long the app takes),
 records the answer, and only then sends it; a retry gets the recorded
 answer with ``Idempotent-Replayed: true``, a duplicate in flight 409 with
 Retry-After (or the first's answer, if the policy waits), another request
@@ -38,6 +39,7 @@ from .._idempotency import (
     Defer,
     Execute,
     IdempotencyReply,
+    Renew,
     Sleep,
     parse_idempotency_key,
 )
@@ -112,8 +114,7 @@ class IdempotencyMiddleware:
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         policy = self._policy_for(environ)
-        method = environ["REQUEST_METHOD"]
-        if policy is None or method not in policy.methods:
+        if policy is None or not policy.covers(environ["REQUEST_METHOD"]):
             return self.app(environ, start_response)
         try:
             key = parse_idempotency_key(header_lines(environ, "HTTP_IDEMPOTENCY_KEY"))
@@ -160,7 +161,11 @@ class IdempotencyMiddleware:
                     time.sleep(command.seconds)  # in this request's thread, not the loop's
                     reply = None
                 elif isinstance(command, Execute):
-                    captured = run(self.app, environ, body)
+                    # A slow request keeps its claim: a retry never runs beside it.
+                    with self.store.keeping(
+                        lambda keys, now: request.call(Renew(), keys, now), request.renewal()
+                    ):
+                        captured = run(self.app, environ, body)
                     reply = request.executed(captured)
                 elif isinstance(command, Defer):
                     self._defer(request, command)

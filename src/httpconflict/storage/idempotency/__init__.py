@@ -11,6 +11,8 @@ now`: a lease or the retention has run out) as absent:
   store that can lose claims, Redis, also records it where the key is
   absent, given the request's `fingerprint`);
 - `release`: drop the claim, only if `token` still owns it;
+- `renew`: extend the claim by a lease from now, only if `token` still
+  owns it (a running request keeps its claim so);
 - `get`: the live record, if any; `purge`: delete what has expired;
 - `ping`: raise `Unavailable` unless the store answers (for /healthz).
 
@@ -77,6 +79,11 @@ class IdempotencyStore(Protocol):
 
     async def release(self, principal: str, key: str, token: str) -> bool:
         """Drop the claim; False if `token` no longer holds it."""
+
+    async def renew(
+        self, principal: str, key: str, token: str, *, now: float, lease: float
+    ) -> bool:
+        """Hold the claim until `now + lease`; False if `token` no longer holds it."""
 
     async def record(self, completion: Completion) -> bool:
         """Record a completed answer under a key that holds none: True; False if one is live.

@@ -112,6 +112,17 @@ redis.call('SET', KEYS[1], 'C' .. ARGV[2] .. ARGV[3], 'PX', ARGV[4])
 return 3
 """
 
+#: KEYS[1] the key; ARGV[1] "I" .. token; ARGV[2] the lease in ms. Replies 1 renewed,
+#: 0 not this token's claim (nothing done).
+RENEW: Final = """
+local value = redis.call('GET', KEYS[1])
+if value and string.sub(value, 1, string.len(ARGV[1])) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+"""
+
 #: KEYS[1] the key; ARGV[1] "I" .. token. Replies 1 released, 0 not this token's claim.
 RELEASE: Final = """
 local value = redis.call('GET', KEYS[1])

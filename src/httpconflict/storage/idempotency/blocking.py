@@ -25,15 +25,17 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import threading
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Final, TypeVar
 
 from ..._errors import Unavailable
 from ..._idempotency import Completion, Record, StoredResponse
 from .._opening import reset_after_fork
 from . import IdempotencyStore
+from ._renewal import keep_claim
 from .backlog import Backlog
 
 __all__ = [
@@ -196,6 +198,30 @@ class BlockingIdempotencyStore:
     def release(self, principal: str, key: str, token: str) -> bool:
         """Drop the claim; False if `token` no longer holds it."""
         return self._call(lambda: self.store.release(principal, key, token))
+
+    def renew(self, principal: str, key: str, token: str, *, now: float, lease: float) -> bool:
+        """Hold the claim until `now + lease`; False if `token` no longer holds it."""
+        return self._call(lambda: self.store.renew(principal, key, token, now=now, lease=lease))
+
+    @contextlib.contextmanager
+    def keeping(
+        self, renew: Callable[[IdempotencyStore, float], Awaitable[object]], period: float | None
+    ) -> Iterator[None]:
+        """Keep a claim while the block runs: ``renew(store, now)`` every `period` s, on the loop.
+
+        Nothing if `period` is None. The renewals run on the store's loop
+        thread, so the request's thread runs the app undisturbed.
+        """
+        if period is None:
+            yield
+            return
+        keeper = asyncio.run_coroutine_threadsafe(
+            keep_claim(lambda now: renew(self.store, now), period), self._loop.running()
+        )
+        try:
+            yield
+        finally:
+            keeper.cancel()
 
     def record(self, completion: Completion) -> bool:
         """Record a completed answer under a key holding none; False if one is live."""

@@ -87,6 +87,17 @@ class MemoryIdempotencyStore:
             del self._entries[principal, key]
             return True
 
+    async def renew(
+        self, principal: str, key: str, token: str, *, now: float, lease: float
+    ) -> bool:
+        with self._lock:
+            entry = self._entries.get((principal, key))
+            if entry is None or entry.token != token or entry.state is not State.IN_FLIGHT:
+                return False
+            entry.state = transition(entry.state, Event.RENEW)
+            entry.expires_at = now + lease
+            return True
+
     async def record(self, completion: Completion) -> bool:
         with self._lock:
             if self._live(completion.principal, completion.key, completion.now) is not None:

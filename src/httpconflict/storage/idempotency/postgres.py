@@ -17,6 +17,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from ..._idempotency import Completion, Record, StoredResponse
 from .._pg_pool import STATEMENT_DEADLINE, PoolSource, ping
+from .._pg_schema import set_up
 from .._pg_store import ReadyPool
 from ._rows import COMPLETED, IN_FLIGHT, RECORD_COLUMNS, complete_args, record_args, to_record
 
@@ -77,9 +78,7 @@ _RECORD: Final = f"""
 
 
 async def create_schema(conn: psycopg.AsyncConnection[TupleRow]) -> None:
-    async with conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('httpconflict.schema'))")
-        await conn.execute(SCHEMA)
+    await set_up(conn, SCHEMA)
 
 
 class PostgresIdempotencyStore:
@@ -164,6 +163,16 @@ class PostgresIdempotencyStore:
             "DELETE FROM idempotency_keys "
             f"WHERE principal = %s AND key = %s AND token = %s AND state = '{IN_FLIGHT}'",
             (principal, key, token),
+        )
+        return count == 1
+
+    async def renew(
+        self, principal: str, key: str, token: str, *, now: float, lease: float
+    ) -> bool:
+        count, _ = await self._execute(
+            "UPDATE idempotency_keys SET expires_at = %s "
+            f"WHERE principal = %s AND key = %s AND token = %s AND state = '{IN_FLIGHT}'",
+            (now + lease, principal, key, token),
         )
         return count == 1
 

@@ -187,6 +187,7 @@ class RedisIdempotencyStore:
         self._claim = client.register_script(scripts.CLAIM)
         self._complete = client.register_script(scripts.COMPLETE)
         self._release = client.register_script(scripts.RELEASE)
+        self._renew = client.register_script(scripts.RENEW)
 
     async def open(self) -> None:
         """Check that Redis answers and learn its epoch, unless done already (calls do it too)."""
@@ -326,6 +327,13 @@ class RedisIdempotencyStore:
         await self._ready()
         done = await self._call(self._release(keys=[_name(principal, key)], args=["I" + token]))
         return bool(done)
+
+    async def renew(
+        self, principal: str, key: str, token: str, *, now: float, lease: float
+    ) -> bool:
+        await self._ready()
+        name = _name(principal, key)
+        return bool(await self._call(self._renew(keys=[name], args=["I" + token, _ms(lease)])))
 
     async def record(self, completion: Completion) -> bool:
         await self._ready()

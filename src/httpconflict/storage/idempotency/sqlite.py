@@ -187,6 +187,16 @@ class SQLiteIdempotencyStore:
         )
         return changed == 1
 
+    async def renew(
+        self, principal: str, key: str, token: str, *, now: float, lease: float
+    ) -> bool:
+        _, changed = await self._run(
+            "UPDATE idempotency_keys SET expires_at = ? "
+            f"WHERE principal = ? AND key = ? AND token = ? AND state = '{IN_FLIGHT}'",
+            (now + lease, principal, key, token),
+        )
+        return changed == 1
+
     async def record(self, completion: Completion) -> bool:
         return bool((await self._run(_RECORD, record_args(completion)))[0])
 

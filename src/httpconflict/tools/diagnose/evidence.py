@@ -9,11 +9,14 @@ a JSON body. `read` turns any of them into an `Evidence`:
    copied from a web page or an HTML log viewer). A HAR file (JSON with
    ``log.entries``) is rewritten as the raw exchanges of its failed
    requests, so it reads like ``curl -v``.
-2. Every JSON object in the text (a whole-input body, one after a status
-   line, one inside a traceback's message) is parsed and appended as
-   ``path: value`` lines, so a message that JSON escapes
-   (``deployments.apps \\"web\\"``) can be matched as it reads.
-3. Statuses, URLs, headers and problem types are taken only from the
+2. Each line that wraps a message (quotes escaped in a repr or in a JSON
+   string inside another, typographic quotes, inline HTML tags) is
+   appended once more unwrapped (`plain.plain_lines`).
+3. Every JSON object in the text (a whole-input body, one after a status
+   line, one inside a traceback's message, one that was escaped in a
+   string) is parsed and appended as ``path: value`` lines, so a message
+   that JSON escapes (``deployments.apps \\"web\\"``) can be matched as it reads.
+4. Statuses, URLs, headers and problem types are taken only from the
    forms that state them (`statuses` knows the forms: a status line, a
    client's error message, a code named as a status, a code beside its
    reason phrase, a JSON ``status`` member...), never from a number that
@@ -32,6 +35,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from .plain import plain_lines
 from .statuses import json_statuses
 from .statuses import statuses as stated_statuses
 from .subject import Subject
@@ -113,7 +117,8 @@ def read(raw: str) -> Evidence:
         urls.extend(har_urls)
         headers.extend(har_headers)
     notes: list[str] = []
-    documents = list(_json_objects(text, notes))
+    plain = plain_lines(text)
+    documents = list(_json_objects(f"{text}\n{plain}" if plain else text, notes))
     subject = Subject(text)
     statuses: list[int] = []
     for status, url in stated_statuses(subject):
@@ -131,7 +136,7 @@ def read(raw: str) -> Evidence:
     forms.extend(_forms(subject, documents, problems, whole is not None and not har))
     flat = "\n".join(line for document in documents for line in _flatten(document))
     return Evidence(
-        text=f"{text}\n{flat}" if flat else text,
+        text="\n".join(part for part in (text, plain, flat) if part),
         statuses=_unique(s for s in statuses if 100 <= s <= 599),
         urls=_unique(u.rstrip(".,;)") for u in urls),
         headers=_unique(headers),

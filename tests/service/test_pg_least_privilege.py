@@ -1,0 +1,104 @@
+"""The service on PostgreSQL as a role that may read and write its tables, and nothing more.
+
+A least-privilege deployment: the tables are made by their owner (the
+service started once as it), and the service then runs as a role granted
+SELECT, INSERT, UPDATE and DELETE on them and USAGE on their sequences, no
+right to create in the schema. PostgreSQL refuses such a role even a
+``CREATE TABLE IF NOT EXISTS`` of a table that exists, so the service must
+find its tables there instead of failing to start; and when one is missing
+it must say which, and how to make it, in one line.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.own_database import own_database
+from tests.servers import free_port, start_service
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+
+DOC = "/v1/least/counter"
+GRANTS = """
+GRANT CONNECT ON DATABASE {database} TO {role};
+GRANT USAGE ON SCHEMA public TO {role};
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role};
+GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role};
+"""
+
+
+@pytest.fixture
+def tables_and_role(postgres_server: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """(owner's URL, the read-write role's URL): the tables made by the owner, the role granted."""
+    import psycopg
+
+    role = f"hc_rw_{uuid.uuid4().hex[:10]}"
+    with own_database(postgres_server, "hc_least") as (name, owner_url):
+        with start_service(owner_url, tmp_path):  # makes the tables, as their owner
+            pass
+        with psycopg.connect(owner_url, autocommit=True) as owner:
+            owner.execute(f"CREATE ROLE {role} LOGIN")
+            owner.execute(GRANTS.format(database=name, role=role))
+        try:
+            yield owner_url, owner_url.replace("postgres@", f"{role}@", 1)
+        finally:
+            with psycopg.connect(owner_url, autocommit=True) as owner:
+                owner.execute(f"DROP OWNED BY {role}")
+            with psycopg.connect(postgres_server, autocommit=True) as admin:
+                admin.execute(
+                    f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    f"WHERE usename = '{role}'"
+                )
+    with psycopg.connect(postgres_server, autocommit=True) as admin:
+        admin.execute(f"DROP ROLE IF EXISTS {role}")
+
+
+def test_a_read_write_role_serves_on_tables_its_owner_made(
+    tables_and_role: tuple[str, str], tmp_path: Path
+) -> None:
+    """Writes, keyed POSTs and the feed work; no 5xx (start_service fails on any)."""
+    _, role_url = tables_and_role
+    with (
+        start_service(role_url, tmp_path) as service,
+        httpx.Client(base_url=service.url, timeout=10) as http,
+    ):
+        created = http.put(DOC, json={"n": 0}, headers={"If-None-Match": "*"})
+        assert created.status_code == 201, created.text
+        for n in range(1, 6):
+            read = http.get(DOC)
+            written = http.put(DOC, json={"n": n}, headers={"If-Match": read.headers["etag"]})
+            assert written.status_code == 200, written.text
+        key = {"Idempotency-Key": str(uuid.uuid4())}
+        first, again = (http.post("/v1/least-posts", json={}, headers=key) for _ in "12")
+        assert (first.status_code, again.status_code) == (201, 201)
+        assert again.headers["idempotent-replayed"] == "true"
+        feed = http.get("/v1/least/_changes", params={"since": 0}).json()["results"]
+        assert [c["version"] for c in feed] == [1, 2, 3, 4, 5, 6]
+        assert http.get("/healthz").status_code == 200
+
+
+def test_a_missing_table_is_named_when_the_role_may_not_make_it(
+    tables_and_role: tuple[str, str],
+) -> None:
+    """One line naming what is missing and what to do; no traceback."""
+    import psycopg
+
+    owner_url, role_url = tables_and_role
+    with psycopg.connect(owner_url, autocommit=True) as owner:
+        owner.execute("DROP INDEX changes_by_collection")
+    command = [sys.executable, "-m", "httpconflict.cli", "serve", "--db", role_url]
+    ended = subprocess.run(
+        [*command, "--port", str(free_port())], capture_output=True, text=True, timeout=60
+    )
+    assert ended.returncode != 0
+    said = ended.stderr.strip().splitlines()
+    assert len(said) == 1, ended.stderr
+    assert "changes_by_collection is not there" in said[0]
+    assert "start the service once as the tables' owner" in said[0]
