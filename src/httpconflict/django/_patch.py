@@ -31,7 +31,7 @@ from .._rebase import prefers_rebase
 from .._refusals import patch_refusal
 from .._versioned_row import VersionedRow, patched_row
 from .._write import WriteResult
-from ._requests import HasHeaders, request_conditions
+from ._requests import HasHeaders, request_body, request_conditions
 from ._returning import UNSUPPORTED, matched, update_returning
 from ._versioned import auto_now, rows_of, version_named, version_validators
 
@@ -154,5 +154,6 @@ def _patch(
 
 
 def request_patch(request: Any) -> Patch:
-    """The patch a request carries: 415 unless a merge patch or JSON Patch, 400 when malformed."""
-    return Patch.parse(request.headers.get("Content-Type"), request.body)
+    """The patch a request carries: 415 unless a merge patch or JSON Patch sent as it is
+    (no content coding), 400 when malformed."""
+    return Patch.parse(request.headers.get("Content-Type"), request_body(request))
