@@ -245,6 +245,11 @@ NOT_A_NOTE = [
     pytest.param("json-patch", [{"op": "replace", "path": "", "value": 1}], id="a-number"),
     pytest.param("merge-patch", [1, 2], id="merge-array"),
     pytest.param("merge-patch", {"count": None}, id="merge-null"),
+    pytest.param("merge-patch", {"title": {"a": 1}}, id="text-set-to-an-object"),
+    pytest.param(
+        "json-patch", [{"op": "add", "path": "/title", "value": [1]}], id="text-set-to-an-array"
+    ),
+    pytest.param("merge-patch", {"count": {"n": 1}}, id="integer-set-to-an-object"),
 ]
 
 

@@ -307,6 +307,10 @@ NOT_A_DRAFT = [
     pytest.param(MERGE, [1, 2], id="merge-array"),
     pytest.param(MERGE, {"zzz": 1}, id="merge-new-member"),
     pytest.param(MERGE, {"title": None}, id="merge-null"),
+    pytest.param(MERGE, {"title": {"a": 1}}, id="text-set-to-an-object"),
+    pytest.param(
+        JSON_PATCH, [{"op": "add", "path": "/body", "value": [1]}], id="text-set-to-an-array"
+    ),
 ]
 
 
