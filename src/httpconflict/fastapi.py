@@ -72,7 +72,12 @@ from ._errors import (
 )
 from ._etag import ETag
 from ._integrity_policy import DEFAULT_POLICY, Completes, IntegrityPolicy
-from ._media import DEFAULT_MAX_BODY, check_body_size, parse_media_type
+from ._media import (
+    DEFAULT_MAX_BODY,
+    check_body_size,
+    parse_media_type,
+    require_identity_coding,
+)
 from ._patch import Patch
 from ._patch_flow import (
     Base,
@@ -96,6 +101,7 @@ from ._write import (
     run_write,
     write_flow,
 )
+from .asgi.bodies import RequestBodyMiddleware
 from .asgi.conditional import ConditionalMiddleware
 from .asgi.idempotency import IdempotencyMiddleware, PolicyChoice, route_policy
 from .openapi import Operation, RoutePolicy, document_idempotency, document_problems
@@ -297,12 +303,14 @@ Preconditions = Annotated[RequestConditions, Depends(request_conditions)]
 async def request_patch(request: Request) -> Patch:
     """The dependency behind `PatchBody`: a merge patch or JSON Patch (415, 400 otherwise).
 
-    At most `DEFAULT_MAX_BODY` (1 MiB) of body is read: 413 past it.
+    At most `DEFAULT_MAX_BODY` (1 MiB) of body is read: 413 past it; a
+    body sent with a content coding (gzip) is a 415, unread.
     """
     return Patch.parse(request.headers.get("content-type"), await _read_body(request))
 
 
 async def _read_body(request: Request, limit: int = DEFAULT_MAX_BODY) -> bytes:
+    require_identity_coding(request.headers.getlist("content-encoding"))
     declared = request.headers.get("content-length", "")
     check_body_size(int(declared) if declared.isdigit() else None, limit)
     chunks: list[bytes] = []
@@ -378,6 +386,8 @@ def install(
     server_errors: bool = True,
     conditional_get: bool = True,
     openapi: bool = True,
+    request_bodies: bool = True,
+    max_body: int | None = DEFAULT_MAX_BODY,
 ) -> None:
     """Make `app` answer every error as a problem, and say so in its OpenAPI document.
 
@@ -385,7 +395,12 @@ def install(
     exceptions, integrity errors, 500s) and `validation_error_handler`;
     with `conditional_get`, adds `ConditionalMiddleware` (304/412 for GET
     and HEAD from the handlers' own ETag); with `openapi`, documents the
-    answers (see the module's docstring).
+    answers (see the module's docstring). With `request_bodies`, adds
+    `RequestBodyMiddleware`: FastAPI reads a pydantic model's body whole,
+    whatever its size, so a body past `max_body` bytes (1 MiB; None: no
+    limit) is a 413 before it is read, and a content-coded one (gzip) a 415
+    naming what is taken. An app that decodes coded bodies itself passes
+    ``request_bodies=False``.
     """
     install_starlette(
         app, policy=policy, catalog=catalog, error_types=error_types, server_errors=server_errors
@@ -393,6 +408,9 @@ def install(
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     if conditional_get:
         app.add_middleware(ConditionalMiddleware)
+    if request_bodies:
+        # Added last, so outermost of these: a refused body reaches no other.
+        app.add_middleware(RequestBodyMiddleware, max_bytes=max_body)
     if openapi:
         generate = app.openapi
         documented: list[dict[str, Any]] = []

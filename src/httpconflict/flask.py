@@ -70,6 +70,7 @@ from ._media import (
     JSON,
     check_body_size,
     parse_json_object,
+    require_identity_coding,
     require_media_type,
 )
 from ._outage import outage_error
@@ -267,15 +268,21 @@ def json_body() -> dict[str, Any]:
 
     Stricter than ``request.get_json()``: 415 without ``application/json``,
     400 for what is not JSON (or is NaN, or not UTF-8), 422 for JSON that is
-    not an object or repeats a member name, 400 ``incomplete-body`` for a
-    body that ended early (the view stops before it acts on a part of it).
+    not an object or repeats a member name, 415 for a body sent with a
+    content coding (gzip), 400 ``incomplete-body`` for a body that ended
+    early (the view stops before it acts on a part of it).
     """
     require_media_type(request.content_type, (JSON,))
     return parse_json_object(_request_body())
 
 
 def _request_body() -> bytes:
-    """The body, read whole: 413 past the app's MAX_CONTENT_LENGTH, or past 1 MiB without one."""
+    """The body, read whole: 413 past the app's MAX_CONTENT_LENGTH, or past 1 MiB without one.
+
+    A body sent with a content coding (gzip) is a 415 naming what is taken,
+    unread: werkzeug hands it over as it came.
+    """
+    require_identity_coding(request.headers.getlist("Content-Encoding"))
     try:
         if request.max_content_length is not None:
             return request.get_data()  # werkzeug's 413 names the app's limit

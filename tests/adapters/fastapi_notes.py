@@ -10,6 +10,7 @@ each kind of error.
 from __future__ import annotations
 
 import os
+import resource
 from collections.abc import Iterator
 from typing import Annotated, Any
 
@@ -156,6 +157,11 @@ def create_app() -> FastAPI:
     @app.get("/boom")
     def boom() -> None:
         raise RuntimeError("not an integrity error")
+
+    @app.get("/peak-memory")
+    def peak_memory() -> dict[str, int]:
+        """The process's peak resident set so far, in KiB (Linux's ru_maxrss)."""
+        return {"kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
 
     @app.get("/search")
     def search(limit: int = 10) -> dict[str, int]:

@@ -6,7 +6,10 @@ exception handler and the strict JSONParser are set in REST_FRAMEWORK.
 
 from __future__ import annotations
 
+import gzip
+import json
 import threading
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -203,3 +206,22 @@ def test_an_update_to_a_taken_email_is_409(http: httpx.Client) -> None:
     answer = http.put(url, json={"email": "first@example.com"}, headers={"If-Match": '"1"'})
     assert_problem(answer, 409, "unique-violation")
     assert http.get(url).json()["email"] == "second@example.com"
+
+
+@pytest.mark.parametrize(
+    ("coding", "content"),
+    [
+        pytest.param("gzip", gzip.compress(json.dumps(NOTE).encode()), id="gzip"),
+        pytest.param("deflate", zlib.compress(json.dumps(NOTE).encode()), id="deflate"),
+        # Plain JSON said to be br: still not taken as the document it looks like.
+        pytest.param("br", json.dumps(NOTE).encode(), id="br-mislabelled"),
+    ],
+)
+def test_a_coded_body_is_415_naming_identity(
+    http: httpx.Client, coding: str, content: bytes
+) -> None:
+    """RFC 9110 §12.5.3: the JSON parser refuses a coded body with 415 and Accept-Encoding."""
+    headers = {"Content-Type": "application/json", "Content-Encoding": coding}
+    answer = http.post("/api/notes", content=content, headers=headers)
+    assert assert_problem(answer, 415, "unsupported-media-type")["accept_encoding"] == ["identity"]
+    assert answer.headers["accept-encoding"] == "identity"

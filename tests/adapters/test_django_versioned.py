@@ -6,8 +6,11 @@ docs/django.md shows; each test talks HTTP to it as a server process.
 
 from __future__ import annotations
 
+import gzip
+import json
 import time
-from collections.abc import Iterator
+import zlib
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -242,6 +245,11 @@ NOT_A_NOTE = [
     pytest.param("json-patch", [{"op": "replace", "path": "", "value": 1}], id="a-number"),
     pytest.param("merge-patch", [1, 2], id="merge-array"),
     pytest.param("merge-patch", {"count": None}, id="merge-null"),
+    pytest.param("merge-patch", {"title": {"a": 1}}, id="text-set-to-an-object"),
+    pytest.param(
+        "json-patch", [{"op": "add", "path": "/title", "value": [1]}], id="text-set-to-an-array"
+    ),
+    pytest.param("merge-patch", {"count": {"n": 1}}, id="integer-set-to-an-object"),
 ]
 
 
@@ -270,3 +278,33 @@ def test_a_stale_patch_is_rebased_only_when_asked(http: httpx.Client) -> None:
     clash = assert_problem(http.patch(url, json={"count": 1}, headers=asked), 409, "merge-conflict")
     assert clash["conflicts"] == [{"pointer": "/count", "base": 0, "current": 1, "requested": 1}]
     assert http.get(url).headers["etag"] == '"3"'
+
+
+CODED = [
+    pytest.param("gzip", gzip.compress, id="gzip"),
+    pytest.param("deflate", zlib.compress, id="deflate"),
+    # Plain JSON said to be br: still not taken as the document it looks like.
+    pytest.param("br", bytes, id="br-mislabelled"),
+]
+
+
+@pytest.mark.parametrize(("coding", "code"), CODED)
+def test_a_coded_body_is_415_naming_identity(
+    http: httpx.Client, coding: str, code: Callable[[bytes], bytes]
+) -> None:
+    """RFC 9110 §12.5.3: json_body and request_patch refuse a coded body with 415 and
+    Accept-Encoding, not a 400 "not UTF-8"; nothing is written."""
+    url, etag = create_note(http)
+    put = {"Content-Type": "application/json", "Content-Encoding": coding, "If-Match": etag}
+    patch = {**MERGE, "Content-Encoding": coding, "If-Match": etag}
+    for answer in (
+        http.post("/echo", content=code(b'{"a": 1}'), headers=put),
+        http.put(url, content=code(json.dumps(note(count=7)).encode()), headers=put),
+        http.patch(url, content=code(b'{"count": 7}'), headers=patch),
+    ):
+        assert assert_problem(answer, 415, "unsupported-media-type")["accept_encoding"] == [
+            "identity"
+        ]
+        assert answer.headers["accept-encoding"] == "identity"
+    after = http.get(url)
+    assert (after.headers["etag"], after.json()["count"]) == (etag, 0)

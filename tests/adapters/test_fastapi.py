@@ -6,8 +6,14 @@ column through `httpconflict.sqlalchemy`, on a SQLite file.
 
 from __future__ import annotations
 
+import contextlib
+import gzip
 import json
+import select
+import socket
+import zlib
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -301,6 +307,10 @@ NOT_A_DRAFT = [
     pytest.param(MERGE, [1, 2], id="merge-array"),
     pytest.param(MERGE, {"zzz": 1}, id="merge-new-member"),
     pytest.param(MERGE, {"title": None}, id="merge-null"),
+    pytest.param(MERGE, {"title": {"a": 1}}, id="text-set-to-an-object"),
+    pytest.param(
+        JSON_PATCH, [{"op": "add", "path": "/body", "value": [1]}], id="text-set-to-an-array"
+    ),
 ]
 
 
@@ -325,3 +335,117 @@ def test_a_patch_body_past_a_mebibyte_is_413(client: httpx.Client) -> None:
     assert problem(answer, 413, "content-too-large")["max_bytes"] == 1 << 20
     same = client.patch(url, json={"title": "t"}, headers={**MERGE, "If-Match": etag})
     assert same.status_code == 200, same.text
+
+
+# -- request bodies the app cannot read: coded (415), too large (413) ---------------------------
+
+CODED = [
+    pytest.param("gzip", gzip.compress(b'{"title": "coded"}'), id="gzip"),
+    pytest.param("deflate", zlib.compress(b'{"title": "coded"}'), id="deflate"),
+    # Plain JSON said to be br: still not taken as the document it looks like.
+    pytest.param("br", b'{"title": "coded"}', id="br-mislabelled"),
+    pytest.param("identity, gzip", gzip.compress(b'{"title": "coded"}'), id="listed"),
+]
+
+
+@pytest.mark.parametrize(("coding", "content"), CODED)
+def test_a_coded_model_body_is_415_naming_identity(
+    client: httpx.Client, coding: str, content: bytes
+) -> None:
+    """RFC 9110 §12.5.3: a body in a coding not taken is a 415 with Accept-Encoding, not a 400."""
+    headers = {"Content-Type": "application/json", "Content-Encoding": coding}
+    answer = client.post("/notes", content=content, headers=headers)
+    body = problem(answer, 415, "unsupported-media-type")
+    assert answer.headers["accept-encoding"] == "identity"
+    assert body["accept_encoding"] == ["identity"]
+
+
+@pytest.mark.parametrize(("coding", "content"), CODED)
+def test_a_coded_patch_body_is_415_naming_identity(
+    client: httpx.Client, coding: str, content: bytes
+) -> None:
+    """PatchBody refuses a coded body the same way, and nothing is written."""
+    url, etag = draft(client)
+    headers = {**MERGE, "Content-Encoding": coding, "If-Match": etag}
+    answer = client.patch(url, content=content, headers=headers)
+    problem(answer, 415, "unsupported-media-type")
+    assert answer.headers["accept-encoding"] == "identity"
+    plain = client.patch(url, json={"title": "t"}, headers={**MERGE, "If-Match": etag})
+    assert plain.status_code == 200, plain.text
+
+
+def test_identity_and_an_empty_coded_request_pass(client: httpx.Client) -> None:
+    """Content-Encoding: identity is the body as it is; a GET carrying the field has no body."""
+    headers = {"Content-Type": "application/json", "Content-Encoding": "identity"}
+    made = client.post("/notes", content=b'{"title": "identity-coded"}', headers=headers)
+    assert made.status_code == 201, made.text
+    url = f"/notes/{made.json()['id']}"
+    assert client.get(url, headers={"Content-Encoding": "gzip"}).status_code == 200
+
+
+def test_a_declared_model_body_past_a_mebibyte_is_413_unread(client: httpx.Client) -> None:
+    """A Content-Length past 1 MiB on a pydantic body: 413 naming the limit."""
+    body = b'{"title": "' + b"x" * (2 << 20) + b'"}'
+    answer = client.post("/notes", content=body, headers={"Content-Type": "application/json"})
+    assert answer.status_code == 413, answer.text[:300]
+    assert problem(answer, 413, "content-too-large")["max_bytes"] == 1 << 20
+
+
+def send_chunked(url: str, path: str, total: int) -> tuple[bytes, int]:
+    """POST `total` bytes of a JSON string, chunked, and stop sending once an answer comes.
+
+    Returns the answer's bytes and how many bytes of body were sent.
+    """
+    address = httpx.URL(url)
+    piece = 1 << 16
+    chunk = b"%x\r\n" % piece + b"x" * piece + b"\r\n"
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {address.host}\r\n"
+        "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    ).encode()
+    opening = b'{"title": "'
+    sent = 0
+    with socket.create_connection((address.host, address.port), timeout=60) as sock:
+        sock.sendall(head + b"%x\r\n" % len(opening) + opening + b"\r\n")
+        pending = b""
+        while sent < total:
+            readable, _, _ = select.select([sock], [sock], [], 60)
+            if readable:
+                break
+            if not pending:
+                pending = chunk
+                sent += piece
+            try:
+                pending = pending[sock.send(pending) :]
+            except OSError:
+                break
+        else:
+            sock.sendall(pending + b'4\r\n"}  \r\n0\r\n\r\n')
+        answer = b""
+        with contextlib.suppress(OSError):
+            while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+                got = sock.recv(65536)
+                if not got:
+                    break
+                answer += got
+    return answer, sent
+
+
+def test_a_chunked_fifty_megabytes_to_a_model_is_413_before_it_is_read(
+    tmp_path: Path,
+) -> None:
+    """50 MB chunked to a pydantic endpoint: 413 long before the end, the worker not grown by it."""
+    env = {"ADAPTERS_SQLITE": str(tmp_path / "notes.db")}
+    total = 50 << 20
+    with start_app(
+        "tests.adapters.fastapi_notes:create_app", tmp_path, env=env, probe="/healthz"
+    ) as url:
+        before = httpx.get(f"{url}/peak-memory").json()["kib"]
+        answer, sent = send_chunked(url, "/notes", total)
+        after = httpx.get(f"{url}/peak-memory").json()["kib"]
+    head, _, content = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413 "), answer[:300]
+    assert json.loads(content)["max_bytes"] == 1 << 20
+    assert sent < total // 2, f"the whole body was taken ({sent} bytes) before the answer"
+    grown = (after - before) << 10
+    assert grown < total // 4, f"the worker grew by {grown} bytes"

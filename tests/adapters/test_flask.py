@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import gzip
 import sqlite3
-from collections.abc import Iterator
+import zlib
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pytest
 from flask import Flask, abort, request
 from flask.testing import FlaskClient
@@ -39,6 +42,7 @@ from httpconflict.flask import (
     preconditions,
     request_conditions,
 )
+from tests.servers import start_app
 
 MODIFIED = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -506,3 +510,48 @@ def test_the_old_request_helpers_warn_and_answer() -> None:
         with pytest.deprecated_call(match="conditional_response"):
             answer: Any = conditional({"a": 1}, etag=ETag("e1"))  # type: ignore[arg-type]
         assert answer.status_code == 304
+
+
+# --- content-coded bodies, on a real werkzeug server ----------------------------
+
+CODED = [
+    pytest.param("gzip", gzip.compress, id="gzip"),
+    pytest.param("deflate", zlib.compress, id="deflate"),
+    # Plain JSON said to be br: still not taken as the document it looks like.
+    pytest.param("br", bytes, id="br-mislabelled"),
+]
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
+    """`make_app` under werkzeug's threaded server."""
+    log_dir = tmp_path_factory.mktemp("flask-served")
+    with (
+        start_app("tests.adapters.test_flask:make_app", log_dir, probe="/slash/", wsgi=True) as url,
+        httpx.Client(base_url=url, timeout=10) as http,
+    ):
+        yield http
+
+
+@pytest.mark.parametrize(("coding", "code"), CODED)
+def test_a_coded_body_is_415_naming_identity(
+    served: httpx.Client, coding: str, code: Callable[[bytes], bytes]
+) -> None:
+    """RFC 9110 §12.5.3: json_body() and request_patch() refuse a coded body with 415 and
+    Accept-Encoding, not a 400 "not UTF-8"; the patch applies nothing."""
+    headers = {"Content-Type": "application/json", "Content-Encoding": coding}
+    posted = served.post("/json", content=code(b'{"a": 1}'), headers=headers)
+    assert posted.status_code == 415, posted.text
+    assert posted.headers["accept-encoding"] == "identity"
+    assert posted.json()["accept_encoding"] == ["identity"]
+    current = served.patch("/docs/1", json={}, headers=merge_at("*")).headers["etag"]
+    headers = {**merge_at(current), "Content-Encoding": coding}
+    patched = served.patch("/docs/1", content=code(b'{"a": 2}'), headers=headers)
+    assert patched.status_code == 415, patched.text
+    assert patched.headers["accept-encoding"] == "identity"
+    same = served.patch("/docs/1", json={}, headers=merge_at(current))
+    assert (same.status_code, same.headers["etag"]) == (200, current), same.text
+
+
+def merge_at(etag: str) -> dict[str, str]:
+    return {"Content-Type": MERGE, "If-Match": etag}

@@ -601,6 +601,12 @@ NOT_A_ROW = [
     pytest.param(merge({"writer": None}), id="merge-null"),
     pytest.param(merge({"a": {"b": {"c": None}}}), id="merge-deep-new"),
     pytest.param(Patch("application/merge-patch+json", [1, 2]), id="merge-array"),
+    pytest.param(merge({"writer": {"name": "x"}}), id="text-set-to-an-object"),
+    pytest.param(
+        Patch(JSON_PATCH, [{"op": "replace", "path": "/writer", "value": [1]}]),
+        id="text-set-to-an-array",
+    ),
+    pytest.param(merge({"count": {"n": 1}}), id="integer-set-to-an-object"),
 ]
 
 
@@ -612,6 +618,17 @@ def test_versioned_patch_keeps_the_rows_members(db: Database, patch: Patch) -> N
             CounterHistory(session).patch(patch, if_match('"1"'))
         session.rollback()
     assert refused.value.status == 422
+    assert count_of(db) == (0, 1)
+
+
+def test_versioned_patch_names_the_member_set_to_an_object(db: Database) -> None:
+    """A JSON object for a text column is a 422 naming the member, decided by the column's type."""
+    with db.session() as session:
+        with pytest.raises(InvalidDocument) as refused:
+            CounterHistory(session).patch(merge({"writer": {"a": 1}, "count": 2}), if_match('"1"'))
+        session.rollback()
+    assert refused.value.problem.extensions["members"] == ["writer"]
+    assert "'writer' (a JSON object)" in str(refused.value)
     assert count_of(db) == (0, 1)
 
 

@@ -5,6 +5,7 @@
     app = ProblemMiddleware(app)                     # a raised ProblemError is the answer
     app = DateMiddleware(app)                        # Date as sent; Last-Modified <= Date
     app = CodedETagMiddleware(GZipMiddleware(app))   # a gzip answer's own ETag, read back
+    app = RequestBodyMiddleware(app, max_bytes=1 << 20)  # 415 coded, 413 past the limit
 
 - `ConditionalMiddleware` (conditional.py): the app's 2xx becomes a 304 when
   If-None-Match / If-Modified-Since say the client has it, a 412 when
@@ -20,6 +21,9 @@
   read it back as the plain one; Vary: Accept-Encoding on every answer.
   `accepts_coding` tells the compression layer whether Accept-Encoding
   takes a coding (its weights, "*", any case).
+- `RequestBodyMiddleware` (bodies.py): a request body sent content-coded
+  is a 415 naming what is taken, one past `max_bytes` a 413, before the
+  app reads it (a chunked one counted as it arrives).
 - `DateMiddleware` (dates.py): every answer's Date stamped as it starts, and
   its Last-Modified never later (a server's own Date may lag by a second).
 """
@@ -30,6 +34,7 @@ from .._idempotency_policy import (
     IdempotencyPolicy,
     authorization_principal,
 )
+from .bodies import RequestBodyMiddleware
 from .coded_etags import CodedETagMiddleware, accepts_coding
 from .conditional import NOT_MODIFIED_HEADERS, ConditionalMiddleware
 from .dates import DateMiddleware
@@ -59,6 +64,7 @@ __all__ = [
     "PolicyChoice",
     "ProblemMiddleware",
     "Receive",
+    "RequestBodyMiddleware",
     "Scope",
     "Send",
     "accepts_coding",

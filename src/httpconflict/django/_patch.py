@@ -17,12 +17,13 @@ and one that does is a 409 naming each clash.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any, cast
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Final, cast
 
 from django.db import transaction
 from django.db.models import F
 
+from .._column_values import check_scalar_columns
 from .._deprecation import warn_deprecated
 from .._patch import Patch
 from .._patch_flow import Base, PatchDecision, Snapshot, WriteDocument, patch_flow, run_patch
@@ -31,7 +32,7 @@ from .._rebase import prefers_rebase
 from .._refusals import patch_refusal
 from .._versioned_row import VersionedRow, patched_row
 from .._write import WriteResult
-from ._requests import HasHeaders, request_conditions
+from ._requests import HasHeaders, request_body, request_conditions
 from ._returning import UNSUPPORTED, matched, update_returning
 from ._versioned import auto_now, rows_of, version_named, version_validators
 
@@ -64,8 +65,10 @@ def versioned_patch(
     `PreconditionFailed` (412: stale, or its base is not in `history`),
     `MergeConflict` (409), `PreconditionRequired` (428), `NotFound` (404),
     `Contended` (503), `InvalidDocument` (422) for a patch that adds or
-    removes a member of the document or makes it something other than an
-    object, or the patch's own errors. (Called the old way,
+    removes a member of the document, makes it something other than an
+    object, or sets a field holding scalars (by its internal type: text,
+    numbers, dates, keys...) to a JSON object or array, or the patch's own
+    errors. (Called the old way,
     ``(queryset, pk, request, patch)``, it returns ``(row, decision)``,
     with a warning.)
     """
@@ -129,7 +132,9 @@ def _patch(
         assert command.guard.etags is not None
         (tag,) = command.guard.etags
         version = version_named(rows.model, tag, version_field)
-        written = {**auto_now(rows.model), **to_values(command.document)}
+        values = to_values(command.document)
+        check_scalar_columns(values, scalar_fields(rows.model, values))
+        written = {**auto_now(rows.model), **values}
         written[version_field] = version + 1
         row = update_returning(rows, key, written, version_field, [version])
         if row is UNSUPPORTED:
@@ -153,6 +158,33 @@ def _patch(
     return seen[0], decision
 
 
+#: Django's internal field types that hold one scalar (a JSONField holds any JSON value).
+_SCALAR_FIELDS: Final = frozenset(
+    {
+        *("AutoField", "BigAutoField", "SmallAutoField", "BooleanField", "NullBooleanField"),
+        *("CharField", "TextField", "SlugField", "EmailField", "URLField", "FilePathField"),
+        *("FileField", "ImageField", "GenericIPAddressField", "IPAddressField", "UUIDField"),
+        *("IntegerField", "BigIntegerField", "SmallIntegerField", "PositiveIntegerField"),
+        *("PositiveBigIntegerField", "PositiveSmallIntegerField", "FloatField", "DecimalField"),
+        *("DateField", "DateTimeField", "TimeField", "DurationField", "BinaryField"),
+        *("ForeignKey", "OneToOneField"),
+    }
+)
+
+
+def scalar_fields(model: Any, names: Iterable[str]) -> set[str]:
+    """Which of `names` are fields of `model` (by name or column attname) holding scalars only."""
+    fields = {}
+    for field in model._meta.concrete_fields:
+        fields[field.name] = fields[field.attname] = field
+    return {
+        name
+        for name in names
+        if name in fields and fields[name].get_internal_type() in _SCALAR_FIELDS
+    }
+
+
 def request_patch(request: Any) -> Patch:
-    """The patch a request carries: 415 unless a merge patch or JSON Patch, 400 when malformed."""
-    return Patch.parse(request.headers.get("Content-Type"), request.body)
+    """The patch a request carries: 415 unless a merge patch or JSON Patch sent as it is
+    (no content coding), 400 when malformed."""
+    return Patch.parse(request.headers.get("Content-Type"), request_body(request))

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from .._media import JSON, parse_json_object, require_media_type
+from .._media import JSON, parse_json_object, require_identity_coding, require_media_type
 from .._preconditions import Conditions
 
 
@@ -48,8 +48,20 @@ def header_lines(request: HasHeaders) -> Callable[[str], list[str]]:
 
 
 def json_body(request: Any) -> dict[str, Any]:
-    """The request's body as one JSON object: 415 unless it is ``application/json``,
-    400 unless it is UTF-8 JSON, 422 unless it is an object (or repeats a member).
+    """The request's body as one JSON object: 415 unless it is ``application/json``
+    sent as it is (no content coding), 400 unless it is UTF-8 JSON, 422 unless it
+    is an object (or repeats a member).
     """
     require_media_type(request.headers.get("Content-Type"), (JSON,))
-    return parse_json_object(request.body)
+    return parse_json_object(request_body(request))
+
+
+def request_body(request: Any) -> bytes:
+    """``request.body``, refused with a 415 naming what is taken when it came content-coded.
+
+    Django hands a gzip body over as it came; read as the document, it is
+    a 400 "not UTF-8" at best, and something the client never sent at worst.
+    """
+    require_identity_coding(header_lines(request)("Content-Encoding"))
+    body: bytes = request.body
+    return body

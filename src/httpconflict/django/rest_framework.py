@@ -48,7 +48,14 @@ from rest_framework.views import set_rollback
 from .._errors import ProblemError
 from .._integrity import Violation, ViolationKind
 from .._integrity_policy import DEFAULT_POLICY, IntegrityPolicy
-from .._media import JSON, check_body_size, parse_json, parse_media_type, require_media_type
+from .._media import (
+    JSON,
+    check_body_size,
+    parse_json,
+    parse_media_type,
+    require_identity_coding,
+    require_media_type,
+)
 from .._outage import outage_error
 from .._preconditions import evaluate
 from .._problem import INVALID_DOCUMENT, MALFORMED_JSON, UNSUPPORTED_MEDIA_TYPE, ProblemDetails
@@ -56,7 +63,7 @@ from .._refusals import decision_error
 from .._unstorable import unstorable_value
 from ._conditional import answer_preconditions, set_validators
 from ._problems import integrity_problem_of, problem_response, status_problem
-from ._requests import request_conditions
+from ._requests import header_lines, request_conditions
 from ._versioned import etag_of, version_validators, versioned_delete, versioned_update
 
 __all__ = [
@@ -168,7 +175,8 @@ class JSONParser(parsers.BaseParser):  # type: ignore[misc]  # REST framework sh
 
     It refuses what another parser could read differently: a body that is
     not UTF-8 (400), a charset other than UTF-8 (415), NaN or Infinity (400),
-    an object that repeats a member (422); and it reads at most
+    an object that repeats a member (422), a body sent with a content coding
+    (gzip: 415, naming what is taken); and it reads at most
     DATA_UPLOAD_MAX_MEMORY_SIZE bytes, as Django's `request.body` does (413).
     """
 
@@ -176,6 +184,9 @@ class JSONParser(parsers.BaseParser):  # type: ignore[misc]  # REST framework sh
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
         require_media_type(media_type, (JSON,))
+        request = (parser_context or {}).get("request")
+        if request is not None:
+            require_identity_coding(header_lines(request)("Content-Encoding"))
         # REST framework hands the request's stream over, which Django does not
         # hold to DATA_UPLOAD_MAX_MEMORY_SIZE as it holds `request.body`.
         limit: int | None = settings.DATA_UPLOAD_MAX_MEMORY_SIZE

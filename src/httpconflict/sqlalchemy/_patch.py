@@ -25,6 +25,7 @@ from sqlalchemy import CursorResult, Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from .._column_values import check_scalar_columns
 from .._patch import Patch
 from .._patch_flow import Base, Snapshot, WriteDocument, patch_flow, run_patch
 from .._preconditions import Conditions, Validators
@@ -65,8 +66,10 @@ def versioned_patch(
     patch was rebased. Raises `PreconditionFailed` (412: stale, or its base
     is not in `history`), `MergeConflict` (409), `PreconditionRequired`
     (428), `NotFound` (404), `Contended` (503), `InvalidDocument` (422) for
-    a patch that adds or removes a member of the document or makes it
-    something other than an object, or a patch's own errors (409 for a
+    a patch that adds or removes a member of the document, makes it
+    something other than an object, or sets a column whose type holds
+    scalars (its ``python_type``: text, numbers, dates...) to a JSON object
+    or array, or a patch's own errors (409 for a
     failed ``test``). (`version` is the old name of `version_field`.)
     """
     table = table_of(model, version_column(version_field, version))
@@ -104,9 +107,9 @@ def versioned_patch(
         assert isinstance(command.document, dict)
         versions = table.versions(command.guard)
         returning = returns_rows(session, model)
-        statement, parameters = table.update(
-            key, to_values(command.document), versions, returning=returning
-        )
+        values = to_values(command.document)
+        check_scalar_columns(values, table.scalar_columns(values))
+        statement, parameters = table.update(key, values, versions, returning=returning)
         result = session.execute(statement, parameters)
         written: object
         if returning:

@@ -15,9 +15,12 @@ that request only.
 from __future__ import annotations
 
 import functools
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date, time, timedelta
+from decimal import Decimal
 from typing import Any, Final
+from uuid import UUID
 
 from sqlalchemy import (
     ColumnElement,
@@ -94,6 +97,11 @@ class _Table:
         if not self.integer:
             return opaque
         return int(opaque) if opaque.isascii() and opaque.isdigit() else None
+
+    def scalar_columns(self, names: Iterable[str]) -> set[str]:
+        """Which of `names` are columns whose type holds scalars only (text, numbers, dates...)."""
+        columns = self.entity.c if isinstance(self.entity, Table) else inspect(self.entity).columns
+        return {name for name in names if name in columns and _holds_scalars(columns[name])}
 
     def update(
         self,
@@ -247,6 +255,18 @@ def _is_integer(column: Any) -> bool:
         return issubclass(column.type.python_type, int)
     except NotImplementedError:
         return False
+
+
+#: Python types of columns that hold one scalar (a `JSON` column's is dict, an ARRAY's list).
+_SCALARS: Final = (str, bytes, int, float, Decimal, date, time, timedelta, UUID)
+
+
+def _holds_scalars(column: Any) -> bool:
+    try:
+        python_type = column.type.python_type
+    except NotImplementedError:  # a type of the app's own: it may take anything
+        return False
+    return isinstance(python_type, type) and issubclass(python_type, _SCALARS)
 
 
 def is_expression(value: object) -> bool:
