@@ -47,6 +47,20 @@ def check_body_size(size: int | None, limit: int | None) -> None:
         raise ContentTooLarge(f"the body exceeds the limit of {limit} bytes", max_bytes=limit)
 
 
+def read_whole(content_type: str | None) -> bool:
+    """Whether a body of `content_type` is one a framework reads into memory whole to parse.
+
+    JSON (``application/json``, any ``+json``, or no Content-Type, which
+    FastAPI reads as JSON) and URL-encoded forms: the bodies a size limit
+    is for. A file upload (``multipart/form-data``, spooled to disk as it
+    arrives) or a raw stream is the app's to bound.
+    """
+    if content_type is None or not content_type.strip():
+        return True
+    essence, _ = parse_media_type(content_type)
+    return essence in (JSON, "application/x-www-form-urlencoded") or essence.endswith("+json")
+
+
 def parse_media_type(value: str) -> tuple[str, dict[str, str]]:
     """Split a Content-Type value into a lower-cased ``type/subtype`` and parameters.
 

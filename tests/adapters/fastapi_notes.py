@@ -163,6 +163,11 @@ def create_app() -> FastAPI:
         """The process's peak resident set so far, in KiB (Linux's ru_maxrss)."""
         return {"kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
 
+    @app.post("/upload")
+    async def upload(request: Request) -> dict[str, int]:
+        """The size of a body the app reads itself (a file upload is the app's to bound)."""
+        return {"size": len(await request.body())}
+
     @app.get("/search")
     def search(limit: int = 10) -> dict[str, int]:
         return {"limit": limit}

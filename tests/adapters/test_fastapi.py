@@ -449,3 +449,15 @@ def test_a_chunked_fifty_megabytes_to_a_model_is_413_before_it_is_read(
     assert sent < total // 2, f"the whole body was taken ({sent} bytes) before the answer"
     grown = (after - before) << 10
     assert grown < total // 4, f"the worker grew by {grown} bytes"
+
+
+def test_the_body_limit_is_for_bodies_read_whole_not_for_uploads(client: httpx.Client) -> None:
+    """JSON past 1 MiB: 413; a multipart upload of the same size reaches its handler."""
+    big = b"x" * (2 << 20)
+    as_json = client.post(
+        "/upload", content=b'"' + big + b'"', headers={"Content-Type": "application/json"}
+    )
+    problem(as_json, 413, "content-too-large")
+    uploaded = client.post("/upload", files={"file": ("big.bin", big)})
+    assert uploaded.status_code == 200, uploaded.text
+    assert uploaded.json()["size"] > len(big)

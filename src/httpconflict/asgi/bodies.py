@@ -9,7 +9,9 @@ best). This middleware answers such a request before the app reads it:
 
 - a body sent with a content coding is a 415 with ``Accept-Encoding:
   identity`` (the core's `require_identity_coding`), the app not called;
-- a declared Content-Length past `max_bytes` is a 413 naming the limit,
+- a JSON or form body (`read_whole`: what a framework parses whole in
+  memory; a file upload or a raw stream is the app's to bound) whose
+  declared Content-Length passes `max_bytes` is a 413 naming the limit,
   the app not called and the body not read;
 - a body without a length (chunked) is counted as it arrives. The chunk
   that passes the limit is not handed over: the app is told the client
@@ -24,7 +26,7 @@ echoes as it reads) keeps that answer: it can no longer be replaced.
 from __future__ import annotations
 
 from .._errors import ProblemError
-from .._media import DEFAULT_MAX_BODY, check_body_size, require_identity_coding
+from .._media import DEFAULT_MAX_BODY, check_body_size, read_whole, require_identity_coding
 from .problems import send_error
 from .types import ASGIApp, Message, Receive, Scope, Send
 
@@ -48,24 +50,28 @@ class RequestBodyMiddleware:
         codings: list[str] = []
         declared: int | None = None
         chunked = False
+        content_type: str | None = None
         for name, value in scope["headers"]:
-            if name == b"content-encoding":
+            if name == b"content-type":
+                content_type = value.decode("latin-1")
+            elif name == b"content-encoding":
                 codings.append(value.decode("latin-1"))
             elif name == b"content-length" and value.isdigit():
                 declared = int(value)
             elif name == b"transfer-encoding":
                 chunked = True
+        limit = self.max_bytes if read_whole(content_type) else None
         try:
             if declared or chunked:
                 require_identity_coding(codings)
-            check_body_size(declared, self.max_bytes)
+            check_body_size(declared, limit)
         except ProblemError as error:
             await send_error(scope, send, error)
             return
-        if self.max_bytes is None:
+        if limit is None:
             await self.app(scope, receive, send)
             return
-        await _Bounded(self.max_bytes, receive, send).run(self.app, scope)
+        await _Bounded(limit, receive, send).run(self.app, scope)
 
 
 class _Bounded:
