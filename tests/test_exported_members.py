@@ -159,6 +159,7 @@ MODULES: dict[str, list[str]] = {
         "Scope",
         "Send",
         "accepts_coding",
+        "active_claim",
         "authorization_principal",
         "problem_headers",
         "send_error",
@@ -173,6 +174,7 @@ MODULES: dict[str, list[str]] = {
         "ActiveClaim",
         "IdempotencyMiddleware",
         "PolicyChoice",
+        "active_claim",
         "route_policy",
     ],
     "httpconflict.asgi.problems": [
@@ -335,12 +337,16 @@ MODULES: dict[str, list[str]] = {
     ],
     "httpconflict.redaction": ["MASK", "RedactingFilter", "redact", "secrets_in"],
     "httpconflict.sqlalchemy": [
+        "SQLAlchemyIdempotencyStore",
         "aflush_versioned",
+        "arecord_answer",
         "aversioned_delete",
         "aversioned_patch",
         "aversioned_update",
         "etag_of",
         "flush_versioned",
+        "idempotency_keys_table",
+        "record_answer",
         "version_etag",
         "versioned_delete",
         "versioned_patch",
@@ -419,11 +425,12 @@ MODULES: dict[str, list[str]] = {
         "IdempotencyMiddleware",
         "IdempotencyPolicy",
         "PolicyChoice",
+        "active_claim",
         "authorization_principal",
         "problem_answer",
     ],
     "httpconflict.wsgi.conditional": ["NOT_MODIFIED_HEADERS", "ConditionalMiddleware"],
-    "httpconflict.wsgi.idempotency": ["IdempotencyMiddleware", "PolicyChoice"],
+    "httpconflict.wsgi.idempotency": ["IdempotencyMiddleware", "PolicyChoice", "active_claim"],
 }
 
 
