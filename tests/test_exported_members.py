@@ -197,6 +197,7 @@ MODULES: dict[str, list[str]] = {
         "json_body",
         "not_modified",
         "problem_response",
+        "record_answer",
         "request_conditions",
         "request_patch",
         "server_error",
@@ -207,6 +208,7 @@ MODULES: dict[str, list[str]] = {
         "versioned_patch",
         "versioned_update",
     ],
+    "httpconflict.django.models": ["AbstractIdempotencyKey"],
     "httpconflict.django.rest_framework": [
         "ConditionalModelMixin",
         "JSONParser",

@@ -44,17 +44,27 @@ ORDER = {"item": "tea", "qty": 2}
 LEASE = 1.0
 
 
-@pytest.fixture(params=["fastapi_app", "flask_app"])
+FRAMEWORKS = {"fastapi_app": "fastapi", "flask_app": "flask", "django_app": "rest_framework"}
+#: The table of the orders, by example.
+ORDERS_TABLE = {"fastapi_app": "orders", "flask_app": "orders", "django_app": "django_app_order"}
+
+
+@pytest.fixture(params=["fastapi_app", "flask_app", "django_app"])
 def example(request: pytest.FixtureRequest) -> str:
-    pytest.importorskip("fastapi" if request.param == "fastapi_app" else "flask")
+    pytest.importorskip(FRAMEWORKS[request.param])
     return str(request.param)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The app's database: a SQLite file, or a fresh PostgreSQL schema (a SQLAlchemy URL)."""
+def database(request: pytest.FixtureRequest, tmp_path: Path, example: str) -> str:
+    """The app's database: a SQLite file, or a fresh PostgreSQL schema (a SQLAlchemy URL).
+
+    The Django example takes a SQLite file only.
+    """
     if request.param == "sqlite":
         return str(tmp_path / "orders.db")
+    if example == "django_app":
+        pytest.skip("the Django example runs on a SQLite file")
     schema: str = request.getfixturevalue("postgres_schema")
     return schema.replace("postgresql://", "postgresql+psycopg://", 1)
 
@@ -78,12 +88,13 @@ def serving(example: str, db: str, tmp: Path) -> Iterator[tuple[str, subprocess.
     assert "Traceback" not in log.read_text(), log.read_text()
 
 
-def orders(db: str) -> list[int]:
+def orders(db: str, example: str) -> list[int]:
     """The ids of the orders in the database (PostgreSQL's ids skip those rolled back)."""
     engine = create_engine(db if "://" in db else f"sqlite:///{db}")
+    query = text(f"SELECT id FROM {ORDERS_TABLE[example]}")
     try:
         with engine.connect() as connection:
-            return list(connection.execute(text("SELECT id FROM orders")).scalars())
+            return list(connection.execute(query).scalars())
     finally:
         engine.dispose()
 
@@ -126,7 +137,7 @@ def test_a_worker_killed_mid_order_leaves_one_order_after_the_retry(
         retry = http.post("/v1/orders", json=ORDER, headers=key)
         assert retry.status_code == 201, retry.text
         again = http.post("/v1/orders", json=ORDER, headers=key)
-    made = only(orders(database))
+    made = only(orders(database, example))
     # After the commit, the order was made by the first try: the retry hears of it.
     replayed = "true" if moment == "after-commit" else None
     assert retry.headers.get("idempotent-replayed") == replayed
@@ -157,7 +168,7 @@ def test_sixteen_identical_keyed_posts_at_once_make_one_order(
         for client in clients:
             client.join(90)
     assert [a.status_code for a in answers] == [201] * 16, [a.text for a in answers]
-    made = only(orders(database))
+    made = only(orders(database, example))
     assert all(a.json() == {"id": made, **ORDER} for a in answers)
     replays = [a for a in answers if a.headers.get("idempotent-replayed") == "true"]
     assert len(replays) == 15
@@ -179,4 +190,4 @@ def test_a_refusal_is_recorded_by_the_middleware_beside_the_orders(
     assert again.content == refused.content
     assert reused.status_code == 422
     assert reused.json()["type"].endswith("/idempotency-key-reused")
-    assert orders(database) == []
+    assert orders(database, example) == []
