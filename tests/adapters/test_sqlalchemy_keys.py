@@ -11,6 +11,7 @@ record is recorded by the middleware in the same table.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Iterator
@@ -18,7 +19,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, create_engine, func, select
+from sqlalchemy import (
+    Column,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    func,
+    inspect,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from sqlalchemy.orm import Session
 
@@ -198,3 +210,18 @@ async def test_an_async_session_records_in_its_transaction(url: str, engine: Eng
     assert retry.taken
     assert not retry.completed
     assert counts(engine) == (1, 1)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_stores_opening_at_once_on_a_fresh_database_all_open(url: str) -> None:
+    """8 workers' stores open at once where the table is missing: each opens, one table."""
+    engines = [create_engine(url) for _ in range(8)]
+    try:
+        for _ in range(3):
+            await asyncio.gather(*(SQLAlchemyIdempotencyStore(e).open() for e in engines))
+        with engines[0].connect() as connection:
+            assert inspect(connection).has_table("idempotency_keys")
+    finally:
+        for made in engines:
+            made.dispose()

@@ -21,6 +21,7 @@ from typing import Any, Final, TypeVar
 
 from sqlalchemy import Connection, Engine, delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.schema import CreateIndex, CreateTable
 
 from .._errors import Unavailable
 from .._idempotency import Completion, Record, StoredResponse
@@ -90,7 +91,7 @@ class SQLAlchemyIdempotencyStore:
     async def open(self) -> None:
         """Create the table unless it is there (calls do it too)."""
         if not self._opened:
-            await self._run(lambda connection: KEYS.create(connection, checkfirst=True))
+            await self._run(_create_table)
             self._opened = True
 
     async def close(self) -> None:
@@ -173,6 +174,17 @@ class SQLAlchemyIdempotencyStore:
     async def purge(self, *, now: float) -> int:
         statement = delete(KEYS).where(KEYS.c.expires_at <= now)
         return await self._call(lambda connection: connection.execute(statement).rowcount)
+
+
+def _create_table(connection: Connection) -> None:
+    """``CREATE TABLE IF NOT EXISTS``, also when several processes open the store at once."""
+    if connection.dialect.name == "postgresql":
+        # Two such statements at once on PostgreSQL: one fails on its
+        # catalogue's unique index. The lock the PostgreSQL stores take too.
+        connection.execute(text("SELECT pg_advisory_xact_lock(hashtext('httpconflict.schema'))"))
+    connection.execute(CreateTable(KEYS, if_not_exists=True))
+    for index in KEYS.indexes:
+        connection.execute(CreateIndex(index, if_not_exists=True))
 
 
 def _get(connection: Connection, principal: str, key: str, now: float) -> Record | None:
