@@ -160,6 +160,7 @@ MODULES: dict[str, list[str]] = {
         "Scope",
         "Send",
         "accepts_coding",
+        "active_claim",
         "authorization_principal",
         "problem_headers",
         "send_error",
@@ -175,6 +176,7 @@ MODULES: dict[str, list[str]] = {
         "ActiveClaim",
         "IdempotencyMiddleware",
         "PolicyChoice",
+        "active_claim",
         "route_policy",
     ],
     "httpconflict.asgi.problems": [
@@ -197,6 +199,7 @@ MODULES: dict[str, list[str]] = {
         "json_body",
         "not_modified",
         "problem_response",
+        "record_answer",
         "request_conditions",
         "request_patch",
         "server_error",
@@ -207,6 +210,7 @@ MODULES: dict[str, list[str]] = {
         "versioned_patch",
         "versioned_update",
     ],
+    "httpconflict.django.models": ["AbstractIdempotencyKey"],
     "httpconflict.django.rest_framework": [
         "ConditionalModelMixin",
         "JSONParser",
@@ -337,12 +341,16 @@ MODULES: dict[str, list[str]] = {
     ],
     "httpconflict.redaction": ["MASK", "RedactingFilter", "redact", "secrets_in"],
     "httpconflict.sqlalchemy": [
+        "SQLAlchemyIdempotencyStore",
         "aflush_versioned",
+        "arecord_answer",
         "aversioned_delete",
         "aversioned_patch",
         "aversioned_update",
         "etag_of",
         "flush_versioned",
+        "idempotency_keys_table",
+        "record_answer",
         "version_etag",
         "versioned_delete",
         "versioned_patch",
@@ -421,11 +429,12 @@ MODULES: dict[str, list[str]] = {
         "IdempotencyMiddleware",
         "IdempotencyPolicy",
         "PolicyChoice",
+        "active_claim",
         "authorization_principal",
         "problem_answer",
     ],
     "httpconflict.wsgi.conditional": ["NOT_MODIFIED_HEADERS", "ConditionalMiddleware"],
-    "httpconflict.wsgi.idempotency": ["IdempotencyMiddleware", "PolicyChoice"],
+    "httpconflict.wsgi.idempotency": ["IdempotencyMiddleware", "PolicyChoice", "active_claim"],
 }
 
 

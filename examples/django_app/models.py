@@ -1,12 +1,15 @@
-"""Users (unique email), notes (versioned) and orders.
+"""Users (unique email), notes (versioned), orders and Idempotency-Keys.
 
 Users and notes carry a `version`: httpconflict makes it their ETag and
-bumps it in the one UPDATE that checks it.
+bumps it in the one UPDATE that checks it. An order's answer is recorded in
+`IdempotencyKey` in the order's own transaction.
 """
 
 from __future__ import annotations
 
 from django.db import models
+
+from httpconflict.django.models import AbstractIdempotencyKey
 
 
 class User(models.Model):  # type: ignore[misc]
@@ -26,3 +29,8 @@ class Note(models.Model):  # type: ignore[misc]
 class Order(models.Model):  # type: ignore[misc]
     item = models.CharField(max_length=200)
     qty = models.PositiveIntegerField()
+
+
+class IdempotencyKey(AbstractIdempotencyKey):
+    class Meta(AbstractIdempotencyKey.Meta):
+        db_table = "idempotency_keys"  # where httpconflict's stores look

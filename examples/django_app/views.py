@@ -2,16 +2,22 @@
 
 `ConditionalModelMixin` gives notes and users their ETag (the version),
 304 on GET, and If-Match on PUT, PATCH and DELETE (428 without it, 412
-when stale), checked in the UPDATE statement itself.
+when stale), checked in the UPDATE statement itself. An order's answer is
+recorded under its Idempotency-Key in the order's own transaction.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, JsonResponse
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from rest_framework import mixins, viewsets
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
 
+from httpconflict.asgi import active_claim
+from httpconflict.django import record_answer
 from httpconflict.django.rest_framework import ConditionalModelMixin
 
 from .models import Note, Order, User
@@ -32,11 +38,23 @@ class NoteViewSet(ConditionalModelMixin, viewsets.ModelViewSet):  # type: ignore
     serializer_class = NoteSerializer
 
 
-class OrderViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):  # type: ignore[misc]
-    """Orders are created once per Idempotency-Key: see asgi.py."""
+class OrderViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):  # type: ignore[misc]
+    """Orders are created once per Idempotency-Key: the answer commits with the order."""
 
     queryset = Order.objects.all()
     serializer_class = OrderSerializer
 
-    def get_success_headers(self, data: Any) -> dict[str, str]:
-        return {"Location": f"/v1/orders/{data['id']}"}
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with transaction.atomic():
+            order = serializer.save()
+            answer = HttpResponse(
+                JSONRenderer().render(serializer.data),
+                status=201,
+                content_type="application/json",
+                headers={"Location": f"/v1/orders/{order.id}"},
+            )
+            claim = active_claim(request.scope)  # see asgi.py
+            record_answer(claim, answer.status_code, answer.items(), answer.content)
+        return answer

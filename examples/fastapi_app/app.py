@@ -5,8 +5,12 @@
 - notes: GET answers 304 when If-None-Match names the current ETag; PUT and
   DELETE write in ONE statement ``... WHERE id = ? AND version = ?``
   (`versioned_update`), so a stale If-Match is a 412 and none is a 428;
-- orders, and every other write: `IdempotencyMiddleware` replays the answer
-  of a request retried with its Idempotency-Key.
+- orders: the answer to a POST with an Idempotency-Key is recorded in the
+  order's own transaction (`record_answer`), so the order and its key are
+  committed together or not at all, even when the worker is killed; a
+  retry gets the recorded answer, never a second order;
+- every other write: `IdempotencyMiddleware` replays the answer of a
+  request retried with its Idempotency-Key.
 """
 
 from __future__ import annotations
@@ -15,14 +19,20 @@ from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
 from sqlalchemy import create_engine, event
 from sqlalchemy.orm import Session
 
 from httpconflict import NotFound, Validators
-from httpconflict.asgi import IdempotencyMiddleware, IdempotencyPolicy
+from httpconflict.asgi import IdempotencyMiddleware, IdempotencyPolicy, Scope, active_claim
 from httpconflict.fastapi import Preconditions, install
-from httpconflict.sqlalchemy import etag_of, versioned_delete, versioned_update
-from httpconflict.storage.idempotency import idempotency_store
+from httpconflict.sqlalchemy import (
+    SQLAlchemyIdempotencyStore,
+    etag_of,
+    record_answer,
+    versioned_delete,
+    versioned_update,
+)
 
 from .models import Base, Note, NoteIn, NoteOut, Order, OrderIn, OrderOut, User, UserIn, UserOut
 
@@ -92,13 +102,21 @@ def delete_note(note_id: int, conditions: Preconditions, db: DB) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/v1/orders", status_code=201)
-def create_order(order: OrderIn, db: DB, response: Response) -> OrderOut:
+@router.post("/v1/orders", status_code=201, response_model=OrderOut)
+def create_order(order: OrderIn, db: DB, request: Request) -> Response:
     row = Order(**order.model_dump())
     db.add(row)
+    db.flush()  # the order's id, for the answer
+    answer = JSONResponse(
+        OrderOut.model_validate(row).model_dump(),
+        status_code=201,
+        headers={"Location": f"/v1/orders/{row.id}"},
+    )
+    # The answer, under the request's Idempotency-Key, in the order's transaction.
+    claim = active_claim(request.scope)
+    record_answer(db, claim, answer.status_code, answer.headers.items(), answer.body)
     db.commit()
-    response.headers["Location"] = f"/v1/orders/{row.id}"
-    return OrderOut.model_validate(row)
+    return answer
 
 
 @router.get("/v1/orders/{order_id}")
@@ -106,19 +124,28 @@ def get_order(order_id: int, db: DB) -> OrderOut:
     return OrderOut.model_validate(_get(db, Order, order_id))
 
 
-def create_app(path: str) -> FastAPI:
-    """The app on the SQLite file `path` (tables created here); keys in ``<path>.keys``."""
-    engine = create_engine(f"sqlite:///{path}")
-    event.listen(engine, "connect", _wal)
+#: POST /v1/orders records its own answer, with the order.
+ORDERS = IdempotencyPolicy(transactional=True)
+#: Every other POST, PUT, PATCH and DELETE: a retry after a lost answer is replayed.
+WRITES = IdempotencyPolicy()
+
+
+def key_policy(scope: Scope) -> IdempotencyPolicy:
+    return ORDERS if scope["path"] == "/v1/orders" else WRITES
+
+
+def create_app(db: str) -> FastAPI:
+    """The app on `db`, a SQLite file or a database URL (tables created here, keys too)."""
+    engine = create_engine(db if "://" in db else f"sqlite:///{db}")
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _wal)
     Base.metadata.create_all(engine)
     app = FastAPI(title="httpconflict example (FastAPI)")
     app.state.engine = engine
     app.include_router(router)
     install(app)
-    # Every POST, PUT, PATCH and DELETE: a retry after a lost answer is replayed.
-    # The store opens itself (at start-up, or on the first keyed request).
-    keys = idempotency_store(f"{path}.keys")
-    app.add_middleware(IdempotencyMiddleware, store=keys, policy=IdempotencyPolicy())
+    keys = SQLAlchemyIdempotencyStore(engine)  # the keys beside the orders
+    app.add_middleware(IdempotencyMiddleware, store=keys, policy=key_policy)
     return app
 
 

@@ -1,7 +1,8 @@
 """Tables (SQLAlchemy) and request/response bodies (Pydantic).
 
 Notes and users carry a `version` column: httpconflict derives their ETag
-from it and bumps it in the one UPDATE that checks it.
+from it and bumps it in the one UPDATE that checks it. The Idempotency-Keys
+have their table here too, so that an order and its key commit together.
 """
 
 from __future__ import annotations
@@ -10,9 +11,14 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from httpconflict.sqlalchemy import idempotency_keys_table
+
 
 class Base(DeclarativeBase):
     pass
+
+
+idempotency_keys = idempotency_keys_table(Base.metadata)
 
 
 class User(Base):

@@ -5,23 +5,32 @@
 - notes: `conditional` answers 304 for a matching If-None-Match, and
   `versioned_update` / `versioned_delete` check If-Match in the UPDATE or
   DELETE itself (412 stale, 428 missing, 404 absent);
-- orders, and every other write: the `IdempotencyMiddleware` replays a request
-  retried with its Idempotency-Key.
+- orders: the answer to a POST with an Idempotency-Key is recorded in the
+  order's own transaction (`record_answer`): the order and its key commit
+  together or not at all, even when the worker is killed, and a retry gets
+  the recorded answer, never a second order;
+- every other write: the `IdempotencyMiddleware` replays a request retried
+  with its Idempotency-Key.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask
+from flask import Flask, jsonify, request
 from sqlalchemy import create_engine
 from sqlalchemy.orm import sessionmaker
 
 from httpconflict import InvalidDocument, NotFound, Validators
 from httpconflict.flask import conditional, install, json_body, request_conditions
-from httpconflict.sqlalchemy import etag_of, versioned_delete, versioned_update
-from httpconflict.storage.idempotency import idempotency_store
-from httpconflict.wsgi import IdempotencyMiddleware
+from httpconflict.sqlalchemy import (
+    SQLAlchemyIdempotencyStore,
+    etag_of,
+    record_answer,
+    versioned_delete,
+    versioned_update,
+)
+from httpconflict.wsgi import IdempotencyMiddleware, IdempotencyPolicy, active_claim
 
 from .models import Base, Note, Order, User
 
@@ -36,19 +45,31 @@ def fields(**types: type) -> dict[str, Any]:
     return {name: body[name] for name in types}
 
 
+#: POST /v1/orders records its own answer, with the order.
+ORDERS = IdempotencyPolicy(transactional=True)
+#: Every other POST, PUT, PATCH and DELETE: a retry after a lost answer is replayed.
+WRITES = IdempotencyPolicy()
+
+
+def key_policy(environ: dict[str, Any]) -> IdempotencyPolicy:
+    return ORDERS if environ["PATH_INFO"] == "/v1/orders" else WRITES
+
+
 def create_app(db: str) -> Flask:
-    """The app on the SQLite file `db`, its tables created."""
-    engine = create_engine(f"sqlite:///{db}")
-    with engine.connect() as connection:
-        # Readers and one writer at a time, without blocking each other.
-        connection.exec_driver_sql("PRAGMA journal_mode=WAL")
+    """The app on `db`, a SQLite file or a database URL, its tables created."""
+    engine = create_engine(db if "://" in db else f"sqlite:///{db}")
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as connection:
+            # Readers and one writer at a time, without blocking each other.
+            connection.exec_driver_sql("PRAGMA journal_mode=WAL")
     Base.metadata.create_all(engine)
     Session = sessionmaker(engine, expire_on_commit=False)
 
     app = Flask(__name__)
     install(app)
     # Idempotency-Key on every POST, PUT, PATCH and DELETE, the keys beside the data.
-    app.wsgi_app = IdempotencyMiddleware(app.wsgi_app, store=idempotency_store(db))  # type: ignore[method-assign]  # Flask's way to add WSGI middleware
+    keys = SQLAlchemyIdempotencyStore(engine)
+    app.wsgi_app = IdempotencyMiddleware(app.wsgi_app, store=keys, policy=key_policy)  # type: ignore[method-assign]  # Flask's way to add WSGI middleware
 
     @app.get("/healthz")
     def healthz() -> dict[str, bool]:
@@ -101,6 +122,13 @@ def create_app(db: str) -> Flask:
         order = Order(**fields(item=str, qty=int))
         with Session.begin() as session:
             session.add(order)
-        return order.to_dict(), 201, {"Location": f"/v1/orders/{order.id}"}
+            session.flush()  # the order's id, for the answer
+            answer = jsonify(order.to_dict())
+            answer.status_code = 201
+            answer.headers["Location"] = f"/v1/orders/{order.id}"
+            # The answer, under the request's Idempotency-Key, in the order's transaction.
+            claim = active_claim(request.environ)
+            record_answer(session, claim, 201, answer.headers.items(), answer.get_data())
+        return answer
 
     return app

@@ -1,10 +1,12 @@
-"""The tables: users with a unique email, versioned notes, orders."""
+"""The tables: users with a unique email, versioned notes, orders, Idempotency-Keys."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from httpconflict.sqlalchemy import idempotency_keys_table
 
 
 class Base(DeclarativeBase):
@@ -36,3 +38,7 @@ class Order(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     item: Mapped[str]
     qty: Mapped[int]
+
+
+# An order's answer is recorded here in the order's own transaction.
+idempotency_keys = idempotency_keys_table(Base.metadata)

@@ -25,7 +25,7 @@ import dataclasses
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Protocol, Self, TypeVar
+from typing import Final, Protocol, Self, TypeVar
 
 from ._idempotency import (
     REPLAYED_HEADER,
@@ -51,6 +51,10 @@ from ._idempotency import (
 from ._idempotency_policy import IdempotencyPolicy, RequestMapping
 
 Result = TypeVar("Result", covariant=True)
+
+#: Where a middleware leaves a keyed request for the app: in the ASGI scope,
+#: or the WSGI environ, while the app runs.
+CLAIM_KEY: Final = "httpconflict.idempotency"
 
 
 class CapturedAnswer(Protocol):
@@ -322,6 +326,18 @@ class KeyedRequest:
         what = "the answer" if isinstance(deferred.command, Complete) else "the claim"
         verb = "record" if isinstance(deferred.command, Complete) else "release"
         return f"{verb} {what} of Idempotency-Key {self.key!r}"
+
+
+def active_claim(request: RequestMapping) -> KeyedRequest | None:
+    """The keyed request whose answer the app records itself, from its scope or environ.
+
+    None without a key, or under a policy that is not transactional (the
+    middleware records the answer then).
+    """
+    claim = request.get(CLAIM_KEY)
+    if isinstance(claim, KeyedRequest) and claim.key and claim.policy.transactional:
+        return claim
+    return None
 
 
 def problem_fields(answer: Answer) -> dict[str, str]:

@@ -1,4 +1,8 @@
-"""One contract suite for every idempotency-key store: memory, SQLite, PostgreSQL, Redis."""
+"""One contract suite for every idempotency-key store: memory, SQLite, PostgreSQL, Redis.
+
+And `httpconflict.sqlalchemy.SQLAlchemyIdempotencyStore` on an app's engine,
+sync and async, on SQLite and PostgreSQL.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from httpconflict._idempotency import State, StoredResponse
+from httpconflict._idempotency import Completion, State, StoredResponse
 from httpconflict.storage.idempotency import IdempotencyStore, idempotency_store
 
 pytestmark = pytest.mark.anyio
@@ -28,8 +32,16 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgres", "redis"])
+SQLALCHEMY = ["sqlalchemy-sqlite", "sqlalchemy-postgres", "sqlalchemy-async-sqlite"]
+SQLALCHEMY += ["sqlalchemy-async-postgres"]
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres", "redis", *SQLALCHEMY])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[IdempotencyStore]:
+    if request.param.startswith("sqlalchemy"):
+        async for backend in _sqlalchemy_store(request, tmp_path):
+            yield backend
+        return
     if request.param == "memory":
         url = "memory"
     elif request.param == "sqlite":
@@ -44,6 +56,34 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         yield backend
     finally:
         await backend.close()
+
+
+async def _sqlalchemy_store(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[IdempotencyStore]:
+    """The keys in an app's own database, through its SQLAlchemy engine."""
+    from sqlalchemy import Engine, create_engine
+    from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+    from httpconflict.sqlalchemy import SQLAlchemyIdempotencyStore
+
+    asynchronous = "-async-" in request.param
+    if request.param.endswith("sqlite"):
+        url = f"sqlite+{'aiosqlite' if asynchronous else 'pysqlite'}:///{tmp_path / 'app.db'}"
+    else:
+        schema: str = request.getfixturevalue("postgres_schema")
+        url = schema.replace("postgresql://", "postgresql+psycopg://", 1)
+    engine: Engine | AsyncEngine = create_async_engine(url) if asynchronous else create_engine(url)
+    backend = SQLAlchemyIdempotencyStore(engine)
+    await backend.open()
+    try:
+        yield backend
+    finally:
+        await backend.close()
+        if isinstance(engine, AsyncEngine):
+            await engine.dispose()
+        else:
+            engine.dispose()
 
 
 @pytest.fixture
@@ -149,6 +189,32 @@ async def test_retention_expires(store: IdempotencyStore, who: str) -> None:
     assert await store.get(who, "k", now=time.time()) is None
     assert await store.claim(who, "k", "c" * 64, token(), now=time.time(), lease=30) is None
     await store.purge(now=time.time())
+
+
+async def test_record_only_where_the_key_holds_nothing_live(
+    store: IdempotencyStore, who: str
+) -> None:
+    """record() writes an answer where the key is free or expired; a live claim or answer stays."""
+    now = time.time()
+    assert await store.record(Completion(who, "k", FP, ANSWER, now, now + 60))
+    assert not await store.record(Completion(who, "k", "b" * 64, ANSWER, now, now + 60))
+    live = await store.get(who, "k", now=time.time())
+    assert live is not None
+    assert (live.state, live.fingerprint, live.response) == (State.COMPLETED, FP, ANSWER)
+    assert await store.claim(who, "flying", FP, token(), now=now, lease=30) is None
+    assert not await store.record(Completion(who, "flying", FP, ANSWER, now, now + 60))
+    assert await store.claim(who, "lapsed", FP, token(), now=now, lease=0.1) is None
+    await asyncio.sleep(0.2)
+    later = time.time()
+    assert await store.record(Completion(who, "lapsed", FP, ANSWER, later, later + 60))
+
+
+async def test_concurrent_records_have_one_winner(store: IdempotencyStore, who: str) -> None:
+    """Twenty simultaneous records of one key: exactly one is written."""
+    now = time.time()
+    records = (Completion(who, "k", f"{n:064d}", ANSWER, now, now + 60) for n in range(20))
+    results = await asyncio.gather(*(store.record(each) for each in records))
+    assert sum(results) == 1
 
 
 async def test_principals_are_isolated(store: IdempotencyStore, who: str) -> None:

@@ -38,7 +38,13 @@ from .bodies import RequestBodyMiddleware
 from .coded_etags import CodedETagMiddleware, accepts_coding
 from .conditional import NOT_MODIFIED_HEADERS, ConditionalMiddleware
 from .dates import DateMiddleware
-from .idempotency import CLAIM_SCOPE_KEY, ActiveClaim, IdempotencyMiddleware, PolicyChoice
+from .idempotency import (
+    CLAIM_SCOPE_KEY,
+    ActiveClaim,
+    IdempotencyMiddleware,
+    PolicyChoice,
+    active_claim,
+)
 from .problems import (
     PROBLEM_SCOPE_KEY,
     ProblemMiddleware,
@@ -68,6 +74,7 @@ __all__ = [
     "Scope",
     "Send",
     "accepts_coding",
+    "active_claim",
     "authorization_principal",
     "problem_headers",
     "send_error",

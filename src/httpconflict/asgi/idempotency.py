@@ -77,9 +77,11 @@ from .._idempotency import (
 )
 from .._idempotency_policy import IdempotencyPolicy
 from .._idempotency_request import (
+    CLAIM_KEY,
     CacheStore,
     KeyedRequest,
     KeyStore,
+    active_claim,
     problem_fields,
     replayed_fields,
 )
@@ -97,11 +99,12 @@ __all__ = [
     "ActiveClaim",
     "IdempotencyMiddleware",
     "PolicyChoice",
+    "active_claim",
     "route_policy",
 ]
 
 #: Where the middleware leaves the `ActiveClaim` of a request for the app.
-CLAIM_SCOPE_KEY: Final = "httpconflict.idempotency"
+CLAIM_SCOPE_KEY: Final = CLAIM_KEY
 #: Seconds the lifespan shutdown waits for deferred store writes.
 SHUTDOWN_GRACE: Final = 5.0
 

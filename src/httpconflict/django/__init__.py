@@ -26,6 +26,9 @@
 - `request_conditions`, `json_body` (_requests.py): the request's
   preconditions and JSON body, refused with a 400/415/422 problem when
   malformed.
+- `record_answer` (_keys.py): a keyed request's answer recorded in the
+  view's ``transaction.atomic()``, with its write, under a transactional
+  `IdempotencyPolicy` (the table: `httpconflict.django.models`).
 
 Django REST framework: `httpconflict.django.rest_framework`.
 """
@@ -45,6 +48,7 @@ from ._conditional import (
     not_modified,
     set_validators,
 )
+from ._keys import record_answer
 from ._patch import request_patch, versioned_patch
 from ._problems import (
     IntegrityErrorMiddleware,
@@ -68,6 +72,7 @@ __all__ = [
     "json_body",
     "not_modified",
     "problem_response",
+    "record_answer",
     "request_conditions",
     "request_patch",
     "server_error",

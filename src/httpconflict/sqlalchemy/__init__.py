@@ -30,6 +30,23 @@ load the row, change it, then `flush_versioned(session, row, conditions)`
 version, and the ORM's flush (``UPDATE ... WHERE version = <loaded>``)
 re-checks it atomically; its `StaleDataError` becomes a 412.
 
+Idempotency-Keys exactly once, also across a killed worker: the key's
+answer recorded in the transaction of the side effect, under a
+transactional `IdempotencyPolicy`:
+
+    idempotency_keys_table(Base.metadata)        # the table, in your migrations
+    app = IdempotencyMiddleware(app, store=SQLAlchemyIdempotencyStore(engine),
+                                policy=IdempotencyPolicy(transactional=True))
+
+    session.add(order)
+    session.flush()                              # the order's id, for the answer
+    record_answer(session, active_claim(scope_or_environ), 201, headers, body)
+    session.commit()                             # the order and its key, or neither
+
+`record_answer` raises `IdempotencyKeyTaken` when another request recorded
+under the key first: the transaction rolls back, and the middleware
+answers with that request's answer (`arecord_answer` for an `AsyncSession`).
+
 Theory of operation: the helpers are a store for the core's `write_flow`
 (_versioned.py, _flush.py).
 The flow turns the request's conditions into a `Guard` (the versions the row
@@ -57,17 +74,23 @@ except ModuleNotFoundError as error:
 
 
 from ._flush import aflush_versioned, etag_of, flush_versioned
+from ._key_store import SQLAlchemyIdempotencyStore
+from ._keys import arecord_answer, idempotency_keys_table, record_answer
 from ._patch import aversioned_patch, versioned_patch
 from ._table import version_etag
 from ._versioned import aversioned_delete, aversioned_update, versioned_delete, versioned_update
 
 __all__ = [
+    "SQLAlchemyIdempotencyStore",
     "aflush_versioned",
+    "arecord_answer",
     "aversioned_delete",
     "aversioned_patch",
     "aversioned_update",
     "etag_of",
     "flush_versioned",
+    "idempotency_keys_table",
+    "record_answer",
     "version_etag",
     "versioned_delete",
     "versioned_patch",

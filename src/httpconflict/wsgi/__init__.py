@@ -17,7 +17,7 @@ from .._idempotency_policy import DEFAULT_REPLAY_HEADERS, IdempotencyPolicy, aut
 from ..storage.idempotency.blocking import BlockingIdempotencyStore
 from ._answers import problem_answer
 from .conditional import NOT_MODIFIED_HEADERS, ConditionalMiddleware
-from .idempotency import IdempotencyMiddleware, PolicyChoice
+from .idempotency import IdempotencyMiddleware, PolicyChoice, active_claim
 
 __all__ = [
     "DEFAULT_REPLAY_HEADERS",
@@ -27,6 +27,7 @@ __all__ = [
     "IdempotencyMiddleware",
     "IdempotencyPolicy",
     "PolicyChoice",
+    "active_claim",
     "authorization_principal",
     "problem_answer",
 ]

@@ -21,6 +21,12 @@ request's is read whole first, and one cut short is answered 400
 request's body itself, through a ``wsgi.input`` that raises the same error
 rather than read short (and an app that lets it through gets the same 400).
 
+Under a transactional policy the app records its answer in the
+transaction of its side effect, from ``active_claim(environ)`` (as under
+ASGI; `httpconflict.sqlalchemy.record_answer`): the middleware claims
+nothing, and answers a request that lost the race to record with the
+answer recorded first.
+
 The stores are async; `BlockingIdempotencyStore` runs them on one private
 event loop in a background thread, which request threads hand each call
 to. Waiting for a duplicate sleeps in the request's own thread.
@@ -44,7 +50,14 @@ from .._idempotency import (
     parse_idempotency_key,
 )
 from .._idempotency_policy import IdempotencyPolicy
-from .._idempotency_request import KeyedRequest, KeyStore, problem_fields, replayed_fields
+from .._idempotency_request import (
+    CLAIM_KEY,
+    KeyedRequest,
+    KeyStore,
+    active_claim,
+    problem_fields,
+    replayed_fields,
+)
 from ..storage.idempotency import IdempotencyStore
 from ..storage.idempotency.blocking import BlockingIdempotencyStore
 from ._answers import (
@@ -63,6 +76,7 @@ from ._input import WholeInput, content_length, read_body
 __all__ = [
     "IdempotencyMiddleware",
     "PolicyChoice",
+    "active_claim",
 ]
 
 PolicyChoice: TypeAlias = IdempotencyPolicy | Callable[[dict[str, Any]], IdempotencyPolicy | None]
@@ -85,8 +99,6 @@ class IdempotencyMiddleware:
             else BlockingIdempotencyStore(store)
         )
         self.policy = policy if policy is not None else IdempotencyPolicy()
-        if isinstance(self.policy, IdempotencyPolicy):
-            _supported(self.policy)
 
     def close(self) -> None:
         """Close the store and stop its loop thread (also done at exit)."""
@@ -95,8 +107,7 @@ class IdempotencyMiddleware:
     def _policy_for(self, environ: WSGIEnvironment) -> IdempotencyPolicy | None:
         if isinstance(self.policy, IdempotencyPolicy):
             return self.policy
-        policy = self.policy(environ)
-        return None if policy is None else _supported(policy)
+        return self.policy(environ)
 
     def route_policy(self, method: str, path: str) -> IdempotencyPolicy | None:
         """The policy of a request with `method` to `path` (for `openapi.document_idempotency`).
@@ -161,6 +172,8 @@ class IdempotencyMiddleware:
                     time.sleep(command.seconds)  # in this request's thread, not the loop's
                     reply = None
                 elif isinstance(command, Execute):
+                    if key is not None:
+                        environ[CLAIM_KEY] = request  # for an app that records its answer
                     # A slow request keeps its claim: a retry never runs beside it.
                     with self.store.keeping(
                         lambda keys, now: request.call(Renew(), keys, now), request.renewal()
@@ -184,14 +197,6 @@ class IdempotencyMiddleware:
             return request.call(deferred.command, store, time.time())
 
         self.store.defer(call, within=request.deferral(deferred), what=request.describe(deferred))
-
-
-def _supported(policy: IdempotencyPolicy) -> IdempotencyPolicy:
-    if policy.transactional:
-        raise ValueError(
-            "transactional idempotency policies are not supported by the WSGI middleware yet"
-        )
-    return policy
 
 
 def _answer(

@@ -14,6 +14,20 @@ IN_FLIGHT: Final = State.IN_FLIGHT.value
 COMPLETED: Final = State.COMPLETED.value
 # Columns read back into a Record, in this order.
 RECORD_COLUMNS: Final = "fingerprint, state, status, headers, body, expires_at"
+#: The answer of a completed request, inserted where the key holds no live
+#: record (in the transaction of its side effect): a row back when it was.
+#: Parameters ``%s`` (psycopg's, and Django's on every database), `record_args`.
+RECORD: Final = f"""
+    INSERT INTO idempotency_keys
+        (principal, key, fingerprint, token, state, expires_at, status, headers, body)
+    VALUES (%s, %s, %s, '', '{COMPLETED}', %s, %s, %s, %s)
+    ON CONFLICT (principal, key) DO UPDATE SET
+        fingerprint = excluded.fingerprint, token = '', state = '{COMPLETED}',
+        expires_at = excluded.expires_at, status = excluded.status,
+        headers = excluded.headers, body = excluded.body
+    WHERE idempotency_keys.expires_at <= %s
+    RETURNING 1
+"""
 
 
 def encode_headers(headers: tuple[tuple[str, str], ...]) -> str:

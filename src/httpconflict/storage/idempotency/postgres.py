@@ -19,7 +19,15 @@ from ..._idempotency import Completion, Record, StoredResponse
 from .._pg_pool import STATEMENT_DEADLINE, PoolSource, ping
 from .._pg_schema import set_up
 from .._pg_store import ReadyPool
-from ._rows import COMPLETED, IN_FLIGHT, RECORD_COLUMNS, complete_args, record_args, to_record
+from ._rows import (
+    COMPLETED,
+    IN_FLIGHT,
+    RECORD,
+    RECORD_COLUMNS,
+    complete_args,
+    record_args,
+    to_record,
+)
 
 __all__ = [
     "SCHEMA",
@@ -61,19 +69,6 @@ _COMPLETE: Final = f"""
     UPDATE idempotency_keys
        SET state = '{COMPLETED}', status = %s, headers = %s, body = %s, expires_at = %s
      WHERE principal = %s AND key = %s AND token = %s AND state = '{IN_FLIGHT}'
-"""
-
-
-_RECORD: Final = f"""
-    INSERT INTO idempotency_keys
-        (principal, key, fingerprint, token, state, expires_at, status, headers, body)
-    VALUES (%s, %s, %s, '', '{COMPLETED}', %s, %s, %s, %s)
-    ON CONFLICT (principal, key) DO UPDATE SET
-        fingerprint = excluded.fingerprint, token = '', state = '{COMPLETED}',
-        expires_at = excluded.expires_at, status = excluded.status,
-        headers = excluded.headers, body = excluded.body
-    WHERE idempotency_keys.expires_at <= %s
-    RETURNING 1
 """
 
 
@@ -177,7 +172,7 @@ class PostgresIdempotencyStore:
         return count == 1
 
     async def record(self, completion: Completion) -> bool:
-        _, rows = await self._execute(_RECORD, record_args(completion))
+        _, rows = await self._execute(RECORD, record_args(completion))
         return bool(rows)
 
     async def get(self, principal: str, key: str, *, now: float) -> Record | None:

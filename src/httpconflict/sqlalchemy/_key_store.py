@@ -1,0 +1,195 @@
+"""`SQLAlchemyIdempotencyStore`: the key store of an `IdempotencyMiddleware`, on the app's engine.
+
+The table is the one `record_answer` writes in the app's transactions
+(`_keys`), so under a transactional policy the middleware finds there the
+answers the app recorded with its side effects, and records there the
+answers the app did not (a refusal that wrote nothing). It is a whole
+store, claims and leases included, so routes under the generic policy
+keep their keys in the same table. Each primitive is one statement in a
+transaction of its own: the claim and the record ``INSERT ... ON CONFLICT
+DO UPDATE ... WHERE expires_at <= now``, completion, release and renewal
+an ``UPDATE``/``DELETE`` that names the claim's token. The statements run
+on a sync `Engine` in a worker thread, on an `AsyncEngine` as they are;
+a database that fails them is `Unavailable` (503 before the app ran).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any, Final, TypeVar
+
+from sqlalchemy import Connection, Engine, delete, select, text, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.schema import CreateIndex, CreateTable
+
+from .._errors import Unavailable
+from .._idempotency import Completion, Record, StoredResponse
+from .._outage import outage_error
+from ..storage.idempotency._rows import COMPLETED, IN_FLIGHT, encode_headers, stored_body, to_record
+from ._keys import KEYS, insert_for, recorded
+
+__all__ = [
+    "SQLAlchemyIdempotencyStore",
+]
+
+T = TypeVar("T")
+_RECORD_COLUMNS: Final = (
+    KEYS.c.fingerprint,
+    KEYS.c.state,
+    KEYS.c.status,
+    KEYS.c.headers,
+    KEYS.c.body,
+    KEYS.c.expires_at,
+)
+
+
+def _claimed(principal: str, key: str, token: str) -> Any:
+    """The key's row while `token` holds its claim."""
+    return (
+        (KEYS.c.principal == principal)
+        & (KEYS.c.key == key)
+        & (KEYS.c.token == token)
+        & (KEYS.c.state == IN_FLIGHT)
+    )
+
+
+class SQLAlchemyIdempotencyStore:
+    """An `IdempotencyStore` in the ``idempotency_keys`` table of an app's SQLAlchemy engine.
+
+    PostgreSQL and SQLite. `open()` (or the first call) creates the table
+    if it is not there (``CREATE TABLE IF NOT EXISTS``); a migration of
+    yours may create it first (`idempotency_keys_table`).
+    """
+
+    def __init__(self, engine: Engine | AsyncEngine) -> None:
+        self.engine = engine
+        self._opened = False
+
+    async def _run(self, work: Callable[[Connection], T]) -> T:
+        """`work` in a transaction of its own; a failing database is `Unavailable`."""
+        try:
+            if isinstance(self.engine, AsyncEngine):
+                async with self.engine.begin() as connection:
+                    return await connection.run_sync(work)
+            return await asyncio.to_thread(self._sync, work)
+        except Unavailable:
+            raise
+        except Exception as error:
+            # The core knows that a write whose answer was lost may have been made.
+            failure = outage_error(error, "GET")
+            if failure is None:
+                raise
+            assert isinstance(failure, Unavailable)
+            raise failure from error
+
+    def _sync(self, work: Callable[[Connection], T]) -> T:
+        assert isinstance(self.engine, Engine)
+        with self.engine.begin() as connection:
+            return work(connection)
+
+    async def open(self) -> None:
+        """Create the table unless it is there (calls do it too)."""
+        if not self._opened:
+            await self._run(_create_table)
+            self._opened = True
+
+    async def close(self) -> None:
+        """Nothing to close: the engine is the app's (a later call opens the store again)."""
+        self._opened = False
+
+    async def _call(self, work: Callable[[Connection], T]) -> T:
+        await self.open()
+        return await self._run(work)
+
+    async def ping(self) -> None:
+        await self._run(lambda connection: connection.execute(text("SELECT 1")).scalar())
+
+    async def claim(
+        self, principal: str, key: str, fingerprint: str, token: str, *, now: float, lease: float
+    ) -> Record | None:
+        parameters = {
+            "principal": principal,
+            "key": key,
+            "fingerprint": fingerprint,
+            "token": token,
+            "expires_at": now + lease,
+            "now": now,
+        }
+
+        def claim(connection: Connection) -> Record | None:
+            statement = insert_for(connection.dialect.name, IN_FLIGHT)
+            while connection.execute(statement, parameters).first() is None:
+                live = _get(connection, principal, key, now)
+                if live is not None:
+                    return live
+                # It expired between the two statements: claim again.
+            return None
+
+        return await self._call(claim)
+
+    async def complete(
+        self,
+        principal: str,
+        key: str,
+        token: str,
+        response: StoredResponse,
+        *,
+        now: float,
+        retention: float,
+        fingerprint: str | None = None,  # unused: the claim cannot vanish from under its owner
+    ) -> bool:
+        statement = (
+            update(KEYS)
+            .where(_claimed(principal, key, token))
+            .values(
+                state=COMPLETED,
+                status=response.status,
+                headers=encode_headers(response.headers),
+                body=stored_body(response),
+                expires_at=now + retention,
+            )
+        )
+        return await self._changed(statement)
+
+    async def release(self, principal: str, key: str, token: str) -> bool:
+        return await self._changed(delete(KEYS).where(_claimed(principal, key, token)))
+
+    async def renew(
+        self, principal: str, key: str, token: str, *, now: float, lease: float
+    ) -> bool:
+        claimed = _claimed(principal, key, token)
+        return await self._changed(update(KEYS).where(claimed).values(expires_at=now + lease))
+
+    async def _changed(self, statement: Any) -> bool:
+        """Whether `statement` changed the one row it names."""
+        return await self._call(lambda connection: connection.execute(statement).rowcount == 1)
+
+    async def record(self, completion: Completion) -> bool:
+        return await self._call(lambda connection: recorded(connection, completion))
+
+    async def get(self, principal: str, key: str, *, now: float) -> Record | None:
+        return await self._call(lambda connection: _get(connection, principal, key, now))
+
+    async def purge(self, *, now: float) -> int:
+        statement = delete(KEYS).where(KEYS.c.expires_at <= now)
+        return await self._call(lambda connection: connection.execute(statement).rowcount)
+
+
+def _create_table(connection: Connection) -> None:
+    """``CREATE TABLE IF NOT EXISTS``, also when several processes open the store at once."""
+    if connection.dialect.name == "postgresql":
+        # Two such statements at once on PostgreSQL: one fails on its
+        # catalogue's unique index. The lock the PostgreSQL stores take too.
+        connection.execute(text("SELECT pg_advisory_xact_lock(hashtext('httpconflict.schema'))"))
+    connection.execute(CreateTable(KEYS, if_not_exists=True))
+    for index in KEYS.indexes:
+        connection.execute(CreateIndex(index, if_not_exists=True))
+
+
+def _get(connection: Connection, principal: str, key: str, now: float) -> Record | None:
+    statement = select(*_RECORD_COLUMNS).where(
+        (KEYS.c.principal == principal) & (KEYS.c.key == key) & (KEYS.c.expires_at > now)
+    )
+    row = connection.execute(statement).first()
+    return None if row is None else to_record(tuple(row))

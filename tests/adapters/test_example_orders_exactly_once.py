@@ -1,0 +1,193 @@
+"""The FastAPI and Flask examples' keyed orders: exactly once, also across a killed worker.
+
+Each app records a POST /v1/orders answer under its Idempotency-Key in the
+order's own transaction (`httpconflict.sqlalchemy.record_answer`). Run as
+real servers (tests/adapters/held_examples.py) on a SQLite file and on
+PostgreSQL:
+
+- the worker is SIGKILLed while the POST is held inside its transaction
+  (its statements made, the commit not yet), or just after the commit
+  (the answer not yet sent); it is started again on the same database and
+  the client sends the same request with its key: one order, and the
+  answer the first try would have had;
+- 16 identical keyed POSTs at once: one order, and 16 answers 201, the
+  same body, 15 of them replayed.
+
+Before, the answer was recorded in a key store after the order's commit:
+a worker killed between the two left the key claimed, and once its lease
+ran out the retry made a second order; duplicates in flight got 409.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests.servers import free_port, stop, wait_until_up
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).parent.parent.parent
+ORDER = {"item": "tea", "qty": 2}
+LEASE = 1.0
+
+
+FRAMEWORKS = {"fastapi_app": "fastapi", "flask_app": "flask", "django_app": "rest_framework"}
+#: The table of the orders, by example.
+ORDERS_TABLE = {"fastapi_app": "orders", "flask_app": "orders", "django_app": "django_app_order"}
+
+
+@pytest.fixture(params=["fastapi_app", "flask_app", "django_app"])
+def example(request: pytest.FixtureRequest) -> str:
+    pytest.importorskip(FRAMEWORKS[request.param])
+    return str(request.param)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(request: pytest.FixtureRequest, tmp_path: Path, example: str) -> str:
+    """The app's database: a SQLite file, or a fresh PostgreSQL schema (a SQLAlchemy URL).
+
+    The Django example takes a SQLite file only.
+    """
+    if request.param == "sqlite":
+        return str(tmp_path / "orders.db")
+    if example == "django_app":
+        pytest.skip("the Django example runs on a SQLite file")
+    schema: str = request.getfixturevalue("postgres_schema")
+    return schema.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+@contextmanager
+def serving(example: str, db: str, tmp: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """The example app as a server process on `db`, with its hold file at ``tmp / "hold"``."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = tmp / f"server-{port}.log"
+    command = [sys.executable, "-m", "tests.adapters.held_examples", example]
+    command += ["--port", str(port), "--db", db, "--hold", str(tmp / "hold")]
+    command += ["--lease", str(LEASE)]
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_until_up(url, process, log)
+        yield url, process
+    finally:
+        stop(process)
+    assert "Traceback" not in log.read_text(), log.read_text()
+
+
+def orders(db: str, example: str) -> list[int]:
+    """The ids of the orders in the database (PostgreSQL's ids skip those rolled back)."""
+    engine = create_engine(db if "://" in db else f"sqlite:///{db}")
+    query = text(f"SELECT id FROM {ORDERS_TABLE[example]}")
+    try:
+        with engine.connect() as connection:
+            return list(connection.execute(query).scalars())
+    finally:
+        engine.dispose()
+
+
+def only(ids: list[int]) -> int:
+    assert len(ids) == 1, f"{len(ids)} orders: {ids}"
+    return ids[0]
+
+
+@pytest.mark.parametrize("moment", ["before-commit", "after-commit"])
+def test_a_worker_killed_mid_order_leaves_one_order_after_the_retry(
+    example: str, database: str, moment: str, tmp_path: Path
+) -> None:
+    """SIGKILL inside the order's transaction or just after it: the keyed retry makes one order."""
+    key = {"Idempotency-Key": f'"{uuid.uuid4()}"'}
+    hold = tmp_path / "hold"
+    with serving(example, database, tmp_path) as (url, process):
+        hold.write_text(moment)
+        lost: list[BaseException] = []
+
+        def first_try() -> None:
+            try:
+                httpx.post(url + "/v1/orders", json=ORDER, headers=key, timeout=60)
+            except httpx.HTTPError as error:
+                lost.append(error)  # the worker was killed under it
+
+        client = threading.Thread(target=first_try)
+        client.start()
+        deadline = time.monotonic() + 30
+        while not hold.with_suffix(".held").exists():
+            assert time.monotonic() < deadline, "the POST never reached the hold"
+            time.sleep(0.02)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        client.join(10)
+        assert lost, "the first try got an answer from a killed worker"
+    hold.unlink()
+    time.sleep(LEASE + 0.5)  # any claim the killed worker held has lapsed
+    with serving(example, database, tmp_path) as (url, _), httpx.Client(base_url=url) as http:
+        retry = http.post("/v1/orders", json=ORDER, headers=key)
+        assert retry.status_code == 201, retry.text
+        again = http.post("/v1/orders", json=ORDER, headers=key)
+    made = only(orders(database, example))
+    # After the commit, the order was made by the first try: the retry hears of it.
+    replayed = "true" if moment == "after-commit" else None
+    assert retry.headers.get("idempotent-replayed") == replayed
+    assert (again.status_code, again.headers["idempotent-replayed"]) == (201, "true")
+    assert again.json() == retry.json() == {"id": made, **ORDER}
+    assert again.headers["location"] == retry.headers["location"] == f"/v1/orders/{made}"
+
+
+def test_sixteen_identical_keyed_posts_at_once_make_one_order(
+    example: str, database: str, tmp_path: Path
+) -> None:
+    """16 duplicates at once: one order; 16 answers 201 with its body, 15 of them replays."""
+    key = {"Idempotency-Key": f'"{uuid.uuid4()}"'}
+    start = threading.Barrier(16)
+    answers: list[httpx.Response] = []
+
+    with serving(example, database, tmp_path) as (url, _):
+
+        def post() -> None:
+            with httpx.Client(base_url=url, timeout=60) as http:
+                http.get("/healthz")  # connected before the barrier
+                start.wait()
+                answers.append(http.post("/v1/orders", json=ORDER, headers=key))
+
+        clients = [threading.Thread(target=post) for _ in range(16)]
+        for client in clients:
+            client.start()
+        for client in clients:
+            client.join(90)
+    assert [a.status_code for a in answers] == [201] * 16, [a.text for a in answers]
+    made = only(orders(database, example))
+    assert all(a.json() == {"id": made, **ORDER} for a in answers)
+    replays = [a for a in answers if a.headers.get("idempotent-replayed") == "true"]
+    assert len(replays) == 15
+
+
+def test_a_refusal_is_recorded_by_the_middleware_beside_the_orders(
+    example: str, database: str, tmp_path: Path
+) -> None:
+    """A 422 that wrote nothing is recorded by the middleware, and replayed; a reuse is 422."""
+    key = {"Idempotency-Key": f'"{uuid.uuid4()}"'}
+    bad = {"item": "tea", "qty": "two"}
+    with serving(example, database, tmp_path) as (url, _), httpx.Client(base_url=url) as http:
+        refused = http.post("/v1/orders", json=bad, headers=key)
+        again = http.post("/v1/orders", json=bad, headers=key)
+        reused = http.post("/v1/orders", json=ORDER, headers=key)
+    assert (refused.status_code, again.status_code) == (422, 422)
+    assert "idempotent-replayed" not in refused.headers
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.content == refused.content
+    assert reused.status_code == 422
+    assert reused.json()["type"].endswith("/idempotency-key-reused")
+    assert orders(database, example) == []

@@ -1,0 +1,227 @@
+"""`httpconflict.sqlalchemy.record_answer`: a keyed answer recorded in the app's own transaction.
+
+On a real SQLite file and the real PostgreSQL, with sync and async
+sessions: the key's row commits or rolls back with the side effect, the
+claim counts as completed only once it has committed, and a second
+request recording under the same key loses (`IdempotencyKeyTaken`, and its
+side effect is rolled back), also while the first is still in its
+transaction. And the example apps, in process: a refusal the app did not
+record is recorded by the middleware in the same table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import (
+    Column,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    func,
+    inspect,
+    select,
+)
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from sqlalchemy.orm import Session
+
+from httpconflict import IdempotencyKeyTaken
+from httpconflict._idempotency import State
+from httpconflict._idempotency_request import CLAIM_KEY, KeyedRequest, active_claim
+from httpconflict.asgi import IdempotencyPolicy
+from httpconflict.sqlalchemy import (
+    SQLAlchemyIdempotencyStore,
+    arecord_answer,
+    idempotency_keys_table,
+    record_answer,
+)
+
+METADATA = MetaData()
+ORDERS = Table(
+    "orders",
+    METADATA,
+    Column("id", Integer, primary_key=True),
+    Column("item", String(40), nullable=False),
+)
+KEYS = idempotency_keys_table(METADATA)
+TRANSACTIONAL = IdempotencyPolicy(transactional=True)
+HEADERS = {"Content-Type": "application/json", "Location": "/v1/orders/1", "Set-Cookie": "s=1"}
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A SQLAlchemy URL: a SQLite file, or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'app.db'}"
+    schema: str = request.getfixturevalue("postgres_schema")
+    return schema.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+@pytest.fixture
+def engine(url: str) -> Iterator[Engine]:
+    made = create_engine(url)
+    METADATA.create_all(made)
+    yield made
+    made.dispose()
+
+
+def claim(key: str = "order-1", policy: IdempotencyPolicy = TRANSACTIONAL) -> KeyedRequest:
+    """The request a middleware would leave in the scope, as the app finds it there."""
+    scope: dict[str, Any] = {"headers": []}
+    request = KeyedRequest.begin(policy, scope, "POST", "/v1/orders", key, b"{}", now=time.time())
+    scope[CLAIM_KEY] = request
+    return request
+
+
+def counts(engine: Engine) -> tuple[int, int]:
+    with engine.connect() as connection:
+        orders = connection.execute(select(func.count()).select_from(ORDERS)).scalar_one()
+        keys = connection.execute(select(func.count()).select_from(KEYS)).scalar_one()
+    return orders, keys
+
+
+def order(session: Session, mine: KeyedRequest | None) -> None:
+    session.execute(ORDERS.insert().values(item="tea"))
+    record_answer(session, mine, 201, HEADERS, b'{"id": 1}')
+
+
+def test_the_key_commits_with_the_side_effect(engine: Engine) -> None:
+    """Committed: the order and its key; the claim is completed only after the commit."""
+    mine = claim()
+    with Session(engine) as session:
+        order(session, mine)
+        assert not mine.completed
+        session.commit()
+    assert mine.completed
+    assert not mine.taken
+    assert counts(engine) == (1, 1)
+
+
+def test_a_rollback_takes_the_key_with_it(engine: Engine) -> None:
+    """Rolled back (or closed without a commit): neither row, and the claim is not completed."""
+    rolled, closed = claim("a"), claim("b")
+    with Session(engine) as session:
+        order(session, rolled)
+        session.rollback()
+        order(session, closed)
+    assert not rolled.completed
+    assert not closed.completed
+    assert counts(engine) == (0, 0)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_the_recorded_answer_is_what_the_store_replays(engine: Engine) -> None:
+    """The middleware's store reads the answer back: status, allowed headers, body."""
+    mine = claim()
+    with Session(engine) as session, session.begin():
+        order(session, mine)
+    live = await SQLAlchemyIdempotencyStore(engine).get(mine.principal, mine.key, now=time.time())
+    assert live is not None
+    assert live.response is not None
+    assert (live.state, live.fingerprint) == (State.COMPLETED, mine.fingerprint)
+    assert live.response.status == 201
+    assert dict(live.response.headers) == {
+        "content-type": "application/json",
+        "location": "/v1/orders/1",
+    }
+    assert live.response.body == b'{"id": 1}'
+
+
+def test_without_a_key_or_a_transactional_policy_nothing_is_recorded(engine: Engine) -> None:
+    """No claim, or the generic policy (the middleware records then): no key row."""
+    generic = claim(policy=IdempotencyPolicy())
+    assert active_claim({CLAIM_KEY: generic}) is None
+    with Session(engine) as session, session.begin():
+        order(session, None)
+        order(session, generic)
+    assert counts(engine) == (2, 0)
+
+
+def test_a_second_record_under_the_key_loses_and_rolls_back(engine: Engine) -> None:
+    """A retry's attempt: IdempotencyKeyTaken, claim.taken, its order rolled back."""
+    with Session(engine) as session, session.begin():
+        order(session, claim())
+    retry = claim()
+    with pytest.raises(IdempotencyKeyTaken), Session(engine) as session, session.begin():
+        order(session, retry)
+    assert retry.taken
+    assert not retry.completed
+    assert counts(engine) == (1, 1)
+
+
+def test_a_duplicate_waits_for_the_first_transaction_then_loses(engine: Engine) -> None:
+    """The first still in its transaction: the duplicate's record waits for it, then loses."""
+    first, duplicate = claim(), claim()
+    recorded = threading.Event()
+    outcome: list[BaseException | None] = []
+
+    def run_duplicate() -> None:
+        recorded.wait()
+        try:
+            with Session(engine) as session, session.begin():
+                order(session, duplicate)
+        except BaseException as error:  # handed to the test's thread
+            outcome.append(error)
+        else:
+            outcome.append(None)
+
+    thread = threading.Thread(target=run_duplicate)
+    thread.start()
+    with Session(engine) as session, session.begin():
+        order(session, first)
+        recorded.set()
+        time.sleep(0.5)  # the duplicate is at its INSERT (PostgreSQL) or its lock (SQLite)
+    thread.join(30)
+    assert len(outcome) == 1
+    assert isinstance(outcome[0], IdempotencyKeyTaken)
+    assert first.completed
+    assert duplicate.taken
+    assert counts(engine) == (1, 1)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_an_async_session_records_in_its_transaction(url: str, engine: Engine) -> None:
+    """`arecord_answer` on an AsyncSession: the same row, the same loser."""
+    async_url = url.replace("sqlite:", "sqlite+aiosqlite:", 1)
+    made = create_async_engine(async_url)
+    mine, retry = claim(), claim()
+    try:
+        for request in (mine, retry):
+            try:
+                async with AsyncSession(made) as session, session.begin():
+                    await session.execute(ORDERS.insert().values(item="tea"))
+                    await arecord_answer(session, request, 201, HEADERS, b"{}")
+            except IdempotencyKeyTaken:
+                pass
+    finally:
+        await made.dispose()
+    assert mine.completed
+    assert retry.taken
+    assert not retry.completed
+    assert counts(engine) == (1, 1)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_stores_opening_at_once_on_a_fresh_database_all_open(url: str) -> None:
+    """8 workers' stores open at once where the table is missing: each opens, one table."""
+    engines = [create_engine(url) for _ in range(8)]
+    try:
+        for _ in range(3):
+            await asyncio.gather(*(SQLAlchemyIdempotencyStore(e).open() for e in engines))
+        with engines[0].connect() as connection:
+            assert inspect(connection).has_table("idempotency_keys")
+    finally:
+        for made in engines:
+            made.dispose()
