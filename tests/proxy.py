@@ -52,6 +52,9 @@ class Exchange:
     replayed: bool
     #: The answer never reached the client.
     dropped: bool
+    #: The answer's Content-Type and Retry-After field values, if any.
+    content_type: str | None = None
+    retry_after: str | None = None
 
     @property
     def applied(self) -> bool:
@@ -302,6 +305,8 @@ class LossyProxy:
                 key=request.fields.get("idempotency-key"),
                 replayed=answer.fields.get("idempotent-replayed", "").lower() == "true",
                 dropped=dropped,
+                content_type=answer.fields.get("content-type"),
+                retry_after=answer.fields.get("retry-after"),
             )
         )
         if dropped:

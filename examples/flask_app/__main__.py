@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import signal
+import threading
+from typing import Any
 
-from werkzeug.serving import run_simple
+from werkzeug.serving import ThreadedWSGIServer
 
 from . import create_app
 
@@ -19,7 +22,21 @@ def main() -> None:
     args = parser.parse_args()
     # One thread per request: the werkzeug server is fine for an example;
     # deploy with a WSGI server such as gunicorn (--threads) instead.
-    run_simple(args.host, args.port, create_app(args.db), threaded=True)
+    server = ThreadedWSGIServer(args.host, args.port, create_app(args.db))
+    # Stopped (Ctrl-C, SIGTERM), it lets the requests it is serving finish,
+    # which werkzeug's own daemon threads would not: a write cut off after its
+    # commit would leave its Idempotency-Key claimed and unanswered, its retry
+    # refused (409) until the lease ran out, then run again.
+    server.daemon_threads = False
+
+    def stop(signum: int, frame: Any) -> None:
+        # shutdown() waits for serve_forever to return: from another thread.
+        threading.Thread(target=server.shutdown).start()
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    print(f"Serving on http://{args.host}:{server.port} (Ctrl-C to stop)", flush=True)
+    server.serve_forever()  # then closes, waiting for the requests it is serving
 
 
 if __name__ == "__main__":

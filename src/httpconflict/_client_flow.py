@@ -133,7 +133,8 @@ class _Operation:
 
     It also knows whether the write being exchanged may have been applied
     without an answer saying so (`unsure`): a try got no answer after it
-    may have reached the server, or a 5xx. Then only a success, or an
+    may have reached the server, or a 5xx (but a 503 `unavailable`, which
+    says the request was not applied). Then only a success, or an
     answer replayed from the write's key, says what happened; anything else
     ends the operation OUTCOME_UNKNOWN.
     """
@@ -181,7 +182,7 @@ class _Operation:
             assert reply is not None, "a Send is answered with Received or TransportFailure"
             if isinstance(reply, Received):
                 self.last = reply
-                self.unsure = self.unsure or reply.status >= 500
+                self.unsure = self.unsure or (reply.status >= 500 and not _not_applied(reply))
             else:
                 self.unsure = self.unsure or reply.sent
             action = rule(step, reply)
@@ -200,6 +201,21 @@ def _unsure_after(op: _Operation, got: Received) -> bool:
     A replayed answer is the lost try's own: it says what became of it.
     """
     return op.unsure and not _replayed(got)
+
+
+def _not_applied(reply: Received) -> bool:
+    """Whether a 5xx says that the request was not applied: a 503 `unavailable` problem.
+
+    That type means "the request was not applied" (a key store or database
+    refused it before anything ran); any other 5xx, a 504 `outcome-unknown`
+    or a 503 without that type (a gateway's) leaves the write in doubt.
+    """
+    problem = reply.problem
+    return (
+        reply.status == 503
+        and problem is not None
+        and problem.type == PROBLEM_TYPE_BASE + "unavailable"
+    )
 
 
 def _replayed(reply: Received | TransportFailure) -> bool:

@@ -282,6 +282,9 @@ class Renew:
     `renewal_period(lease)` seconds between `Execute` and its reply. One
     the store cannot make is tried again at the next period (the lease
     covers two that fail); one that finds the claim gone ends the renewals.
+    A store that lost the claim with its data (Redis restarted empty) has
+    the key IN_FLIGHT again for this request while no other claim can have
+    been made since: for it, the key never left that state.
     """
 
 

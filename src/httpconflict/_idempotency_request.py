@@ -100,7 +100,14 @@ class KeyStore(Protocol[Result]):
     def release(self, principal: str, key: str, token: str) -> Result: ...
 
     def renew(
-        self, principal: str, key: str, token: str, *, now: float, lease: float
+        self,
+        principal: str,
+        key: str,
+        token: str,
+        *,
+        now: float,
+        lease: float,
+        fingerprint: str | None = None,
     ) -> Result: ...
 
     def record(self, completion: Completion) -> Result: ...
@@ -271,7 +278,14 @@ class KeyedRequest:
             return store.get(self.principal, self.key, now=now)
         if isinstance(command, Renew):
             return store.renew(
-                self.principal, self.key, self.token, now=now, lease=self.policy.lease
+                self.principal,
+                self.key,
+                self.token,
+                now=now,
+                lease=self.policy.lease,
+                # So that a store that lost the claim (Redis restarted) can
+                # claim the key again for this request, which still runs.
+                fingerprint=self.fingerprint,
             )
         if isinstance(command, Complete) and self.policy.transactional:
             # The app wrote nothing and so recorded nothing: record the answer

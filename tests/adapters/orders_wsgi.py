@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from httpconflict.storage.idempotency.blocking import BlockingIdempotencyStore
 from httpconflict.wsgi import IdempotencyMiddleware
-from tests.apps.orders import Orders, policy, prefix_of, stores
+from tests.apps.orders import COUNTER, Orders, policy, prefix_of, stores
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -63,7 +63,12 @@ def _plain_orders() -> WSGIApplication:
 
     def app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         headers = [("Content-Type", "application/json")]
-        if environ["REQUEST_METHOD"] == "GET":
+        method = environ["REQUEST_METHOD"]
+        if environ.get("PATH_INFO", "").endswith(COUNTER):
+            if_match = environ.get("HTTP_IF_MATCH")
+            status, payload, etag = orders.counter(method, if_match, _body(environ))
+            headers.append(("ETag", etag))
+        elif method == "GET":
             status, payload = 200, {"count": orders.count}
         else:
             status, payload = _create(orders, json.loads(_body(environ)))
@@ -113,6 +118,12 @@ def _flask_orders(prefix: str, keys: BlockingIdempotencyStore) -> WSGIApplicatio
     @app.get(f"{prefix}/orders/count")
     def count() -> dict[str, int]:
         return {"count": orders.count}
+
+    @app.route(f"{prefix}{COUNTER}", methods=["GET", "PUT", "PATCH"])
+    def counter() -> Any:
+        if_match = request.headers.get("If-Match")
+        status, payload, etag = orders.counter(request.method, if_match, request.get_data())
+        return payload, status, {"ETag": etag}
 
     app.wsgi_app = _middleware(app.wsgi_app, prefix, keys)  # type: ignore[method-assign]  # Flask's way to add WSGI middleware
     wsgi: WSGIApplication = app

@@ -163,6 +163,29 @@ def test_retry_is_replayed(orders: httpx.Client) -> None:
     assert count(orders) == before + 1
 
 
+def test_the_counter_is_written_with_if_match(orders: httpx.Client) -> None:
+    """/orders/counter: its ETag written back is 200, stale 412, none 428; a keyed retry replays."""
+    read = orders.get("/orders/counter")
+    n, etag = read.json()["n"], read.headers["etag"]
+    k = key()
+    written = orders.put(
+        "/orders/counter",
+        json={"n": n + 1},
+        headers={"If-Match": etag, "Idempotency-Key": k},
+    )
+    assert (written.status_code, written.json()) == (200, {"n": n + 1})
+    again = orders.put(
+        "/orders/counter",
+        json={"n": n + 1},
+        headers={"If-Match": etag, "Idempotency-Key": k},
+    )
+    assert again.headers["idempotent-replayed"] == "true"
+    stale = orders.patch("/orders/counter", json={"n": n + 2}, headers={"If-Match": etag})
+    assert stale.status_code == 412
+    assert orders.put("/orders/counter", json={"n": n + 2}).status_code == 428
+    assert orders.get("/orders/counter").json() == {"n": n + 1}
+
+
 def test_replay_never_carries_set_cookie(orders: httpx.Client) -> None:
     """The first answer keeps its Set-Cookie; the replay drops it (not on the allow-list)."""
     k = key()
@@ -438,7 +461,8 @@ def test_an_answer_the_store_missed_is_sent_then_recorded(
 def test_a_retry_after_redis_lost_its_keys_waits_for_the_request_running(
     start: Start, private_redis: PrivateRedis
 ) -> None:
-    """Redis restarts empty under a running request; its retry waits (503), then gets its 201."""
+    """Redis restarts empty under a running request; its retry waits (503, or 409 once the
+    request's renewal claimed its key again), then gets its 201."""
     end_quarantine(private_redis.url)  # a brand-new Redis
     with start(ORDERS_STORE=private_redis.url) as http:
         k, body = key(), b'{"item": "tea", "sleep": 2}'
@@ -448,9 +472,12 @@ def test_a_retry_after_redis_lost_its_keys_waits_for_the_request_running(
         private_redis.start()  # without persistence: the running request's claim is gone
         refusals = 0
         deadline = time.monotonic() + 15
-        while (retry := post(http, body, k)).status_code == 503:
+        while (retry := post(http, body, k)).status_code in (409, 503):
             # Without the quarantine this retry would find the key absent and run.
-            assert_problem(retry, 503, "unavailable")
+            if retry.status_code == 503:
+                assert_problem(retry, 503, "unavailable")
+            else:
+                assert_problem(retry, 409, "idempotency-key-in-flight")
             refusals += 1
             assert time.monotonic() < deadline, retry.text
             time.sleep(0.2)

@@ -11,12 +11,19 @@ middleware renews it), so every resend is a 409 in flight until the
 first answer is recorded, then its replay: each create makes one order,
 on every store. Without renewal the resend made after the lease took the
 key over and ran the order again (two or three orders per create).
+
+The same must hold when Redis loses the claim (restarted empty) while the
+request runs: its quarantine lasts one lease, the request four, so a retry
+after the quarantine must find the key claimed again by the renewals.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import json
+import time
+import uuid
 from collections.abc import Iterator
 
 import httpx
@@ -24,6 +31,7 @@ import pytest
 
 from httpconflict.httpx import AsyncConflictClient, ConflictClient, RetryPolicy
 from tests.adapters.test_idempotency_middleware import Target, running
+from tests.private_redis import PrivateRedis, end_quarantine
 
 pytestmark = pytest.mark.slow
 
@@ -79,3 +87,48 @@ def test_a_request_running_past_its_lease_is_applied_once(server: str) -> None:
     assert replays == [True] * 2 * CREATES
     made = httpx.get(server + "/orders/count", timeout=10).json()["count"]
     assert made == 2 * CREATES, f"{made} orders for {2 * CREATES} creates"
+
+
+#: One ASGI and one WSGI app, their keys in the test's private Redis.
+ON_PRIVATE_REDIS = [
+    Target("asgi-redis", "tests.apps.orders:plain_app", "redis"),
+    Target("wsgi-redis", "tests.adapters.orders_wsgi:plain_app", "redis", wsgi=True),
+]
+
+
+@pytest.mark.parametrize("target", ON_PRIVATE_REDIS, ids=lambda t: t.name)
+def test_a_renewed_claim_outlives_redis_losing_its_keys(
+    target: Target,
+    private_redis: PrivateRedis,
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Redis restarts empty under a request running for 4 leases: its retries never run it again.
+
+    The quarantine after the loss lasts one lease; the request runs on
+    past it, so a retry arriving after the quarantine must find its claim.
+    """
+    end_quarantine(private_redis.url)  # a brand-new Redis
+    with (
+        running(target, request, tmp_path_factory, ORDERS_STORE=private_redis.url) as url,
+        httpx.Client(base_url=url + "/short-lease", timeout=10) as http,
+    ):
+        k, body = f'"{uuid.uuid4()}"', json.dumps({"item": "tea", "sleep": 4}).encode()
+        headers = {"Content-Type": "application/json", "Idempotency-Key": k}
+        with pytest.raises(httpx.ReadTimeout):  # the client gives up; the order goes on
+            http.post("/orders", content=body, headers=headers, timeout=0.5)
+        private_redis.stop()
+        private_redis.start()  # without persistence: the running request's claim is gone
+        seen: list[int] = []
+        deadline = time.monotonic() + 15
+        while (retry := http.post("/orders", content=body, headers=headers)).status_code != 201:
+            # 503 during the quarantine, 409 while the first request runs.
+            assert retry.status_code in (409, 503), retry.text
+            seen.append(retry.status_code)
+            assert time.monotonic() < deadline, retry.text
+            time.sleep(0.1)
+        assert retry.headers.get("idempotent-replayed") == "true", (seen, retry.text)
+        assert http.get("/orders/count").json()["count"] == 1
+        # A 409 came after the quarantine (503s, unless the first renewal began
+        # and ended it before this test's first retry): the key was claimed again.
+        assert 409 in seen, seen

@@ -7,8 +7,11 @@ POST /orders creates an order (counted in memory) and answers 201 with
 Location and a Set-Cookie; the body steers the test cases: {"fail": true}
 raises, {"fail_once": id} raises the first time only, {"status": 503}
 answers 503, {"sleep": s} takes s seconds first. GET /orders/count says how
-many orders were created. A store error is a 503 problem. The store is
-ORDERS_STORE's (``memory``, a SQLite path, ``postgresql://``, ``redis://``).
+many orders were created. /orders/counter is a pure counter: GET answers
+``{"n": n}`` and its ETag, PUT or PATCH ``{"n": ...}`` with If-Match writes
+it (412 stale, 428 without If-Match). A store error is a 503 problem. The
+store is ORDERS_STORE's (``memory``, a SQLite path, ``postgresql://``,
+``redis://``).
 
 One server serves the API under several path prefixes side by side
 (`POLICIES`), each with a middleware of its own and orders of its own:
@@ -31,7 +34,7 @@ import os
 import threading
 from typing import Any, Final
 
-from httpconflict import Unavailable
+from httpconflict import Conditions, ETag, Unavailable, Validators, evaluate
 from httpconflict.asgi import (
     ASGIApp,
     IdempotencyMiddleware,
@@ -56,6 +59,8 @@ POLICIES: Final[dict[str, dict[str, Any]]] = {
 }
 #: The prefix whose store is ORDERS_UNREACHABLE's, with the default policy.
 UNREACHABLE: Final = "/unreachable"
+#: The pure counter's path after the prefix.
+COUNTER: Final = "/orders/counter"
 
 
 def policy(prefix: str) -> IdempotencyPolicy:
@@ -86,6 +91,8 @@ class Orders:
         self.count = 0
         self.failed_once: set[str] = set()
         self.lock = threading.Lock()  # WSGI servers create orders from many threads
+        self.n = 0
+        self.version = 1
 
     @staticmethod
     def delay(order: dict[str, Any]) -> float:
@@ -104,6 +111,19 @@ class Orders:
                 return int(order["status"]), {"error": "unavailable"}
             self.count += 1
             return 201, {"order": self.count, **order}
+
+    def counter(self, method: str, if_match: str | None, body: bytes) -> tuple[int, Any, str]:
+        """GET, or PUT or PATCH ``{"n": ...}`` with If-Match, of the counter: status, body, ETag."""
+        with self.lock:
+            if method != "GET":
+                conditions = Conditions.from_headers({"if-match": if_match} if if_match else {})
+                current = Validators(ETag(str(self.version)))
+                decision = evaluate(method, conditions, current, require_precondition=True)
+                if decision.status is not None:
+                    return decision.status, {"error": decision.value}, f'"{self.version}"'
+                self.n = int(json.loads(body)["n"])
+                self.version += 1
+            return 200, {"n": self.n}, f'"{self.version}"'
 
 
 async def _open(keys: IdempotencyStore) -> None:
@@ -158,17 +178,22 @@ def _plain_orders() -> ASGIApp:
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         headers = [(b"content-type", b"application/json")]
-        if scope["method"] == "GET":
+        body = b""
+        while scope["method"] != "GET":
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return  # the body ended early: run nothing, and nobody to answer
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        if scope["path"].endswith(COUNTER):
+            if_match = dict(scope["headers"]).get(b"if-match")
+            got = None if if_match is None else if_match.decode("latin-1")
+            status, payload, etag = orders.counter(scope["method"], got, body)
+            headers.append((b"etag", etag.encode()))
+        elif scope["method"] == "GET":
             status, payload = 200, {"count": orders.count}
         else:
-            body = b""
-            while True:
-                message = await receive()
-                if message["type"] == "http.disconnect":
-                    return  # the body ended early: run nothing, and nobody to answer
-                body += message.get("body", b"")
-                if not message.get("more_body"):
-                    break
             order = json.loads(body)
             await asyncio.sleep(orders.delay(order))
             status, payload = orders.create(order)

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 
 from httpconflict.asgi import ASGIApp, IdempotencyMiddleware, ProblemMiddleware
 from httpconflict.storage.idempotency import IdempotencyStore
-from tests.apps.orders import Orders, policy, side_by_side, stores
+from tests.apps.orders import COUNTER, Orders, policy, side_by_side, stores
 
 
 def fastapi_app() -> ASGIApp:
@@ -42,6 +42,12 @@ def _fastapi_orders(prefix: str, keys: IdempotencyStore) -> FastAPI:
     @api.get(f"{prefix}/orders/count")
     async def count() -> dict[str, int]:
         return {"count": orders.count}
+
+    @api.api_route(f"{prefix}{COUNTER}", methods=["GET", "PUT", "PATCH"])
+    async def counter(request: Request) -> JSONResponse:
+        if_match = request.headers.get("if-match")
+        status, payload, etag = orders.counter(request.method, if_match, await request.body())
+        return JSONResponse(payload, status_code=status, headers={"ETag": etag})
 
     api.add_middleware(IdempotencyMiddleware, store=keys, policy=policy(prefix))
     api.add_middleware(ProblemMiddleware)  # added last: outside the idempotency middleware

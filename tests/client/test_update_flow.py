@@ -426,15 +426,49 @@ def test_the_time_budget_is_bounded() -> None:
     assert "time budget of 2 s" in outcome.detail
 
 
-def test_a_write_answered_5xx_until_the_budget_is_spent_has_an_unknown_outcome() -> None:
+@pytest.mark.parametrize(
+    "failed",
+    [
+        pytest.param(problem(504, "outcome-unknown"), id="504-outcome-unknown"),
+        pytest.param(problem(500, "internal-error"), id="500"),
+        pytest.param(Received(503, {}, b"Service Unavailable"), id="503-not-a-problem"),
+    ],
+)
+def test_a_write_answered_5xx_until_the_budget_is_spent_has_an_unknown_outcome(
+    failed: Received,
+) -> None:
     """A 5xx says nothing of whether the write was applied: when the time is up, unknown."""
     flow = update(increment, RetryPolicy(budget=2.0, base=0.1))
     started(flow)
     send(flow, document({"count": 1}))
-    busy = problem(503, "unavailable", at=1.5, headers={"retry-after": "1"})
+    busy = Received(failed.status, {**failed.headers, "retry-after": "1"}, failed.body, at=1.5)
     outcome = gave_up(flow, busy)
     assert (outcome.reason, outcome.attempts) == (GiveUpReason.OUTCOME_UNKNOWN, 1)
     assert "time budget of 2 s" in outcome.detail
+
+
+def test_a_write_refused_503_unavailable_was_not_applied() -> None:
+    """503 `unavailable` says the request was not applied: a 412 after it is read again, and
+    the budget spent on it is no unknown outcome.
+
+    (Its resends through an idempotency-key store that restarted got 503s, then a 412 once
+    another client wrote: the update ended OutcomeUnknown, though nothing had been applied.)
+    """
+    flow = update(increment)
+    started(flow)
+    send(flow, document({"count": 1}, '"e1"'))
+    slept(send(flow, problem(503, "unavailable", headers={"retry-after": "1"})))
+    send(flow, None)
+    slept(send(flow, problem(412, "precondition-failed")))  # a backoff, then a read
+    assert sent(send(flow, None)).method == "GET"
+    write = send(flow, document({"count": 5}, '"e5"'))
+    assert body(write) == {"count": 6}
+    assert stored(flow, document({"count": 6}, '"e6"')).document == {"count": 6}
+    flow = update(increment, RetryPolicy(budget=2.0, base=0.1))
+    started(flow)
+    send(flow, document({"count": 1}))
+    busy = problem(503, "unavailable", at=1.5, headers={"retry-after": "1"})
+    assert gave_up(flow, busy).reason is GiveUpReason.TIME_BUDGET_SPENT
 
 
 def test_retry_after_is_waited() -> None:

@@ -45,8 +45,13 @@ def _service(log_dir: Path) -> Iterator[str]:
 
 def _example(module: str) -> Callable[[Path], Iterator[str]]:
     @contextmanager
-    def start(log_dir: Path) -> Iterator[str]:
-        port = free_port()
+    def start(log_dir: Path, port: int | None = None) -> Iterator[str]:
+        """The example on `port` (a free one by default), its files in `log_dir`.
+
+        Started again with the same `log_dir` and `port`, it goes on with
+        the same database (its log starts afresh).
+        """
+        port = port or free_port()
         url = f"http://127.0.0.1:{port}"
         log_path = log_dir / f"{module}.log"
         command = [sys.executable, "-m", f"examples.{module}", "--host", "127.0.0.1"]

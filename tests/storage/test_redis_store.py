@@ -169,6 +169,36 @@ async def test_flushall_is_detected_by_every_store(
         await other.close()
 
 
+async def test_a_renewal_claims_again_what_redis_lost_within_the_quarantine(
+    store: RedisIdempotencyStore, private_redis: PrivateRedis
+) -> None:
+    """FLUSHALL under a running request: its renewal claims the key again, so a retry finds it.
+
+    Only within the quarantine (no other claim of the absent key can have
+    been made), and only with the request's fingerprint; a claim that
+    lapsed in an old epoch is not claimed back.
+    """
+    running = token()
+    await store.claim("p", "running", FP, running, now=time.time(), lease=1)
+    with private_redis.admin() as admin:
+        admin.flushall()
+    assert not await store.renew("p", "running", running, now=time.time(), lease=1)
+    assert await store.renew("p", "running", running, now=time.time(), lease=1, fingerprint=FP)
+    for _ in range(2):  # renewed on past the quarantine
+        await asyncio.sleep(0.6)
+        assert await store.renew("p", "running", running, now=time.time(), lease=1)
+    live = await store.claim("p", "running", FP, token(), now=time.time(), lease=1)
+    assert live is not None
+    assert live.state is State.IN_FLIGHT
+    assert await store.complete("p", "running", running, ANSWER, now=time.time(), retention=60)
+    # Past the quarantine, an absent claim lapsed: a renewal does not take the key back.
+    lapsed = token()
+    assert await store.claim("p", "lapsed", FP, lapsed, now=time.time(), lease=0.2) is None
+    await asyncio.sleep(0.3)
+    assert not await store.renew("p", "lapsed", lapsed, now=time.time(), lease=1, fingerprint=FP)
+    assert await store.get("p", "lapsed", now=time.time()) is None
+
+
 async def test_an_unanswered_claim_is_taken_back(private_redis: PrivateRedis) -> None:
     """Redis frozen: the claim gives up within the URL's timeout; run late, it is released."""
     keys = RedisIdempotencyStore(private_redis.url + "?socket_timeout=0.3")

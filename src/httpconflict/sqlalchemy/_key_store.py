@@ -156,8 +156,16 @@ class SQLAlchemyIdempotencyStore:
         return await self._changed(delete(KEYS).where(_claimed(principal, key, token)))
 
     async def renew(
-        self, principal: str, key: str, token: str, *, now: float, lease: float
+        self,
+        principal: str,
+        key: str,
+        token: str,
+        *,
+        now: float,
+        lease: float,
+        fingerprint: str | None = None,
     ) -> bool:
+        # `fingerprint` is for a store that can lose its claims (Redis); this one cannot.
         claimed = _claimed(principal, key, token)
         return await self._changed(update(KEYS).where(claimed).values(expires_at=now + lease))
 

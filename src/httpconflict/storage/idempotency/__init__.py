@@ -12,7 +12,9 @@ now`: a lease or the retention has run out) as absent:
   absent, given the request's `fingerprint`);
 - `release`: drop the claim, only if `token` still owns it;
 - `renew`: extend the claim by a lease from now, only if `token` still
-  owns it (a running request keeps its claim so);
+  owns it (a running request keeps its claim so; Redis, which can lose
+  claims, also claims the key again where it lost it, given the request's
+  `fingerprint`);
 - `get`: the live record, if any; `purge`: delete what has expired;
 - `ping`: raise `Unavailable` unless the store answers (for /healthz).
 
@@ -81,9 +83,21 @@ class IdempotencyStore(Protocol):
         """Drop the claim; False if `token` no longer holds it."""
 
     async def renew(
-        self, principal: str, key: str, token: str, *, now: float, lease: float
+        self,
+        principal: str,
+        key: str,
+        token: str,
+        *,
+        now: float,
+        lease: float,
+        fingerprint: str | None = None,
     ) -> bool:
-        """Hold the claim until `now + lease`; False if `token` no longer holds it."""
+        """Hold the claim until `now + lease`; False if `token` no longer holds it.
+
+        `fingerprint` (the request's) lets a store that lost the claim with
+        its data (Redis restarted empty) claim the key again for the request
+        still running, while no other request can have claimed it since.
+        """
 
     async def record(self, completion: Completion) -> bool:
         """Record a completed answer under a key that holds none: True; False if one is live.

@@ -112,16 +112,41 @@ redis.call('SET', KEYS[1], 'C' .. ARGV[2] .. ARGV[3], 'PX', ARGV[4])
 return 3
 """
 
-#: KEYS[1] the key; ARGV[1] "I" .. token; ARGV[2] the lease in ms. Replies 1 renewed,
-#: 0 not this token's claim (nothing done).
-RENEW: Final = """
+#: KEYS[1] the key, KEYS[2] the epoch key; ARGV[1] "I" .. token; ARGV[2] the lease in ms;
+#: ARGV[3] the in-flight value ("I" .. token .. fingerprint .. "\n"), or "" if unknown;
+#: ARGV[4] a new random epoch id. Replies 1 renewed; 2 claimed again: the key was absent
+#: while the epoch is younger than a lease (Redis lost its keys, and refuses claims of
+#: absent keys until then, so nobody else can hold it); 0 not this token's claim
+#: (nothing done).
+RENEW: Final = (
+    _NOW_MS
+    + """
 local value = redis.call('GET', KEYS[1])
-if value and string.sub(value, 1, string.len(ARGV[1])) == ARGV[1] then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 1
+if value then
+  if string.sub(value, 1, string.len(ARGV[1])) == ARGV[1] then
+    redis.call('PEXPIRE', KEYS[1], ARGV[2])
+    return 1
+  end
+  return 0
+end
+if ARGV[3] == '' then
+  return 0
+end
+local now = now_ms()
+local epoch = redis.call('GET', KEYS[2])
+if not epoch then
+  -- The first to meet the empty Redis: its quarantine begins now.
+  epoch = ARGV[4] .. ' ' .. string.format('%.0f', now)
+  redis.call('SET', KEYS[2], epoch)
+end
+local lease = tonumber(ARGV[2])
+if now - tonumber(string.sub(epoch, 34)) < lease then
+  redis.call('SET', KEYS[1], ARGV[3], 'PX', lease)
+  return 2
 end
 return 0
 """
+)
 
 #: KEYS[1] the key; ARGV[1] "I" .. token. Replies 1 released, 0 not this token's claim.
 RELEASE: Final = """

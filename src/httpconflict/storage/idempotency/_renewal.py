@@ -5,9 +5,10 @@ The period, and what a renewal means, are the core's (`renewal_period`,
 the app by the ASGI middleware, and on the store's own loop thread for the
 WSGI one (`BlockingIdempotencyStore.keeping`). A renewal the store could
 not make (`Unavailable`) is tried again at the next period: the lease
-covers two that fail. One that finds the claim gone (the store lost it,
-or its lease lapsed and a retry took the key over) ends the loop, as
-there is nothing left to keep.
+covers two that fail. One that finds the claim gone (its lease lapsed and
+a retry took the key over) ends the loop, as there is nothing left to
+keep; a store that lost the claim with its data (Redis restarted empty)
+claims the key again for the request instead, while that is safe.
 """
 
 from __future__ import annotations

@@ -199,9 +199,22 @@ class BlockingIdempotencyStore:
         """Drop the claim; False if `token` no longer holds it."""
         return self._call(lambda: self.store.release(principal, key, token))
 
-    def renew(self, principal: str, key: str, token: str, *, now: float, lease: float) -> bool:
+    def renew(
+        self,
+        principal: str,
+        key: str,
+        token: str,
+        *,
+        now: float,
+        lease: float,
+        fingerprint: str | None = None,
+    ) -> bool:
         """Hold the claim until `now + lease`; False if `token` no longer holds it."""
-        return self._call(lambda: self.store.renew(principal, key, token, now=now, lease=lease))
+        return self._call(
+            lambda: self.store.renew(
+                principal, key, token, now=now, lease=lease, fingerprint=fingerprint
+            )
+        )
 
     @contextlib.contextmanager
     def keeping(

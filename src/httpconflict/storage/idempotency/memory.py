@@ -88,7 +88,14 @@ class MemoryIdempotencyStore:
             return True
 
     async def renew(
-        self, principal: str, key: str, token: str, *, now: float, lease: float
+        self,
+        principal: str,
+        key: str,
+        token: str,
+        *,
+        now: float,
+        lease: float,
+        fingerprint: str | None = None,
     ) -> bool:
         with self._lock:
             entry = self._entries.get((principal, key))

@@ -162,7 +162,14 @@ class PostgresIdempotencyStore:
         return count == 1
 
     async def renew(
-        self, principal: str, key: str, token: str, *, now: float, lease: float
+        self,
+        principal: str,
+        key: str,
+        token: str,
+        *,
+        now: float,
+        lease: float,
+        fingerprint: str | None = None,
     ) -> bool:
         count, _ = await self._execute(
             "UPDATE idempotency_keys SET expires_at = %s "

@@ -54,10 +54,13 @@ Theory of operation, when Redis fails:
   adopts) the new epoch, and every claim of an absent key is refused with
   503 until the epoch is one lease old (the quarantine, measured on
   Redis's clock, shared by every process). By then every request that was
-  in flight has finished (none holds a claim longer than a lease) and its
-  deferred completion has been recorded (the backlog tries every second),
-  so its retries get the replay. Keys present are answered as usual during
-  the quarantine.
+  in flight has either finished, and its deferred completion has been
+  recorded (the backlog tries every second), or, still running (its claim
+  renewed every third of a lease), claimed its key again: a renewal that
+  finds its key absent while the epoch is younger than a lease knows that
+  Redis lost it and that nobody can have claimed it since. So its retries
+  get the replay, or 409 in flight. Keys present are answered as usual
+  during the quarantine.
 
 What the epoch cannot save: a key completed before the loss whose answer
 then never reached its client, retried after the quarantine, runs again
@@ -329,11 +332,32 @@ class RedisIdempotencyStore:
         return bool(done)
 
     async def renew(
-        self, principal: str, key: str, token: str, *, now: float, lease: float
+        self,
+        principal: str,
+        key: str,
+        token: str,
+        *,
+        now: float,
+        lease: float,
+        fingerprint: str | None = None,
     ) -> bool:
+        if fingerprint is not None and "\n" in fingerprint:
+            raise ValueError("a fingerprint is one line")
         await self._ready()
         name = _name(principal, key)
-        return bool(await self._call(self._renew(keys=[name], args=["I" + token, _ms(lease)])))
+        value = "" if fingerprint is None else f"I{token}{fingerprint}\n"
+        renewed = await self._call(
+            self._renew(
+                keys=[name, scripts.EPOCH_KEY], args=["I" + token, _ms(lease), value, _new_id()]
+            )
+        )
+        if renewed == 2:
+            log.warning(
+                "the claim of %r was lost with Redis's keys while its request ran; "
+                "claimed again for it (within the quarantine, nobody else can have)",
+                name,
+            )
+        return bool(renewed)
 
     async def record(self, completion: Completion) -> bool:
         await self._ready()

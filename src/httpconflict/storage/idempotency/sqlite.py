@@ -188,7 +188,14 @@ class SQLiteIdempotencyStore:
         return changed == 1
 
     async def renew(
-        self, principal: str, key: str, token: str, *, now: float, lease: float
+        self,
+        principal: str,
+        key: str,
+        token: str,
+        *,
+        now: float,
+        lease: float,
+        fingerprint: str | None = None,
     ) -> bool:
         _, changed = await self._run(
             "UPDATE idempotency_keys SET expires_at = ? "
