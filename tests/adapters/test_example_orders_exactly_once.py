@@ -49,22 +49,33 @@ FRAMEWORKS = {"fastapi_app": "fastapi", "flask_app": "flask", "django_app": "res
 ORDERS_TABLE = {"fastapi_app": "orders", "flask_app": "orders", "django_app": "django_app_order"}
 
 
-@pytest.fixture(params=["fastapi_app", "flask_app", "django_app"])
-def example(request: pytest.FixtureRequest) -> str:
-    pytest.importorskip(FRAMEWORKS[request.param])
-    return str(request.param)
+#: (example, database): the Django example takes a SQLite file only.
+CASES = [
+    ("fastapi_app", "sqlite"),
+    ("fastapi_app", "postgres"),
+    ("flask_app", "sqlite"),
+    ("flask_app", "postgres"),
+    ("django_app", "sqlite"),
+]
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def database(request: pytest.FixtureRequest, tmp_path: Path, example: str) -> str:
-    """The app's database: a SQLite file, or a fresh PostgreSQL schema (a SQLAlchemy URL).
+@pytest.fixture(params=CASES, ids=["-".join(case) for case in CASES])
+def case(request: pytest.FixtureRequest) -> tuple[str, str]:
+    example, database = request.param
+    pytest.importorskip(FRAMEWORKS[example])
+    return example, database
 
-    The Django example takes a SQLite file only.
-    """
-    if request.param == "sqlite":
+
+@pytest.fixture
+def example(case: tuple[str, str]) -> str:
+    return case[0]
+
+
+@pytest.fixture
+def database(request: pytest.FixtureRequest, tmp_path: Path, case: tuple[str, str]) -> str:
+    """The app's database: a SQLite file, or a fresh PostgreSQL schema (a SQLAlchemy URL)."""
+    if case[1] == "sqlite":
         return str(tmp_path / "orders.db")
-    if example == "django_app":
-        pytest.skip("the Django example runs on a SQLite file")
     schema: str = request.getfixturevalue("postgres_schema")
     return schema.replace("postgresql://", "postgresql+psycopg://", 1)
 
