@@ -403,7 +403,12 @@ def install(
     ``request_bodies=False``.
     """
     install_starlette(
-        app, policy=policy, catalog=catalog, error_types=error_types, server_errors=server_errors
+        app,
+        policy=policy,
+        catalog=catalog,
+        error_types=error_types,
+        server_errors=server_errors,
+        request_bodies=False,  # added below, outermost
     )
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     if conditional_get:

@@ -42,6 +42,7 @@ from ._deprecation import warn_deprecated
 from ._errors import ProblemError, problem_and_fields
 from ._integrity import classify
 from ._integrity_policy import DEFAULT_POLICY, Completes, IntegrityPolicy
+from ._media import DEFAULT_MAX_BODY
 from ._outage import outage_error
 from ._problem import (
     CONTENT_TOO_LARGE,
@@ -54,6 +55,7 @@ from ._problem import (
     ProblemDetails,
 )
 from ._unstorable import unstorable_value
+from .asgi.bodies import RequestBodyMiddleware
 from .asgi.problems import PROBLEM_SCOPE_KEY
 from .catalog import CatalogCache
 from .drivers import database_error_types
@@ -215,11 +217,17 @@ def install(
     catalog: Completes | None = None,
     error_types: Iterable[type[BaseException]] | None = None,
     server_errors: bool = True,
+    request_bodies: bool = True,
+    max_body: int | None = DEFAULT_MAX_BODY,
 ) -> None:
     """Register every handler: problems, HTTP exceptions, integrity errors, cut bodies, 500s.
 
     `policy`, `catalog` and `error_types` go to `add_integrity_handler`.
     `server_errors=False` leaves unexpected errors to Starlette's own 500.
+    With `request_bodies`, adds `RequestBodyMiddleware`: ``request.json()``
+    reads a body whole, whatever its size, so a JSON or form body past
+    `max_body` bytes (1 MiB; None: no limit) is a 413 before it is read,
+    and a content-coded one (gzip) a 415 naming what is taken.
     """
     app.add_exception_handler(ProblemError, problem_error_handler)
     app.add_exception_handler(HTTPException, http_exception_handler)
@@ -227,6 +235,8 @@ def install(
     add_integrity_handler(app, policy=policy, catalog=catalog, error_types=error_types)
     if server_errors:
         app.add_exception_handler(Exception, server_error_handler)
+    if request_bodies:
+        app.add_middleware(RequestBodyMiddleware, max_bytes=max_body)
 
 
 def _allowed_methods(request: Request) -> list[str]:

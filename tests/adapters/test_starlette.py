@@ -41,3 +41,19 @@ def test_integrity_errors(client: httpx.Client) -> None:
     duplicate = client.post("/users", content=b"a@example.com")
     assert duplicate.status_code == 409
     assert duplicate.json()["conflicts"][0]["fields"] == ["email"]
+
+
+def test_a_json_body_past_a_mebibyte_is_413_before_the_app_reads_it(client: httpx.Client) -> None:
+    """``request.json()`` would read it whole: install bounds it, and nothing is written."""
+    email = b"big@example.com" + b" " * (2 << 20)
+    response = client.post("/users", content=email, headers={"Content-Type": "application/json"})
+    assert response.status_code == 413, response.text
+    assert response.json()["max_bytes"] == 1 << 20
+    again = client.post("/users", content=b"big@example.com")
+    assert again.status_code == 201, "the refused body wrote nothing"
+
+
+def test_a_gzip_body_is_415_naming_identity(client: httpx.Client) -> None:
+    response = client.post("/users", content=b"\x1f\x8b...", headers={"Content-Encoding": "gzip"})
+    assert response.status_code == 415, response.text
+    assert response.headers["accept-encoding"] == "identity"
