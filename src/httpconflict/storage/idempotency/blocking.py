@@ -35,7 +35,7 @@ from ..._errors import Unavailable
 from ..._idempotency import Completion, Record, StoredResponse
 from .._opening import reset_after_fork
 from . import IdempotencyStore
-from ._renewal import keep_claim
+from ._held_claims import HeldClaims
 from .backlog import Backlog
 
 __all__ = [
@@ -53,6 +53,7 @@ class _Loop:
     def __init__(self, store: IdempotencyStore) -> None:
         self.store = store
         self.backlog = Backlog()
+        self.held = HeldClaims()  # the claims of requests running, renewed on the loop
         self.lock = threading.Lock()
         self.loop: asyncio.AbstractEventLoop | None = None
         self.thread: threading.Thread | None = None
@@ -101,6 +102,7 @@ class _Loop:
             _stop(loop, thread)
 
     async def _finish(self) -> None:
+        await self.held.stop()
         await self.backlog.drain(CLOSE_GRACE)
         self.backlog.cancel()
         await self.store.close()
@@ -228,13 +230,9 @@ class BlockingIdempotencyStore:
         if period is None:
             yield
             return
-        keeper = asyncio.run_coroutine_threadsafe(
-            keep_claim(lambda now: renew(self.store, now), period), self._loop.running()
-        )
-        try:
+        loop = self._loop.running()
+        with self._loop.held.holding(loop, lambda now: renew(self.store, now), period):
             yield
-        finally:
-            keeper.cancel()
 
     def record(self, completion: Completion) -> bool:
         """Record a completed answer under a key holding none; False if one is live."""
