@@ -399,11 +399,11 @@ AUDIT = [
     case("--counter names no field", "audit", "http://h/v1", "--counter", "", id="audit-counter"),
     case("--unique names no field", "audit", "http://h/v1", "--unique", "", id="audit-unique"),
     case(
-        "--write-method: invalid choice: 'POST'",
+        "--write-method: invalid choice: 'DELETE'",
         "audit",
         "http://h/v1",
         "--write-method",
-        "POST",
+        "DELETE",
         id="audit-write-method",
     ),
     case(
