@@ -209,3 +209,18 @@ def mariadb_database(mariadb_server: dict[str, object]) -> Iterator[dict[str, ob
     finally:
         with pymysql.connect(**mariadb_server) as conn, conn.cursor() as cursor:
             cursor.execute(f"DROP DATABASE {name}")
+
+
+@pytest.fixture
+def mariadb_url(mariadb_server: dict[str, object]) -> Iterator[str]:
+    """A SQLAlchemy URL (PyMySQL) of a fresh MariaDB database of one test, dropped afterwards."""
+    import pymysql
+
+    name = f"hc_test_{uuid.uuid4().hex[:12]}"
+    with pymysql.connect(**mariadb_server) as conn, conn.cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE {name}")
+    try:
+        yield f"mysql+pymysql://{mariadb_server['user']}@127.0.0.1:{mariadb_server['port']}/{name}"
+    finally:
+        with pymysql.connect(**mariadb_server) as conn, conn.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE {name}")

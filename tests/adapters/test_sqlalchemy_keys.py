@@ -1,6 +1,6 @@
 """`httpconflict.sqlalchemy.record_answer`: a keyed answer recorded in the app's own transaction.
 
-On a real SQLite file and the real PostgreSQL, with sync and async
+On a real SQLite file, the real PostgreSQL and the real MariaDB, with sync and async
 sessions: the key's row commits or rolls back with the side effect, the
 claim counts as completed only once it has committed, and a second
 request recording under the same key loses (`IdempotencyKeyTaken`, and its
@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -57,11 +57,14 @@ TRANSACTIONAL = IdempotencyPolicy(transactional=True)
 HEADERS = {"Content-Type": "application/json", "Location": "/v1/orders/1", "Set-Cookie": "s=1"}
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", "postgres", "mariadb"])
 def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A SQLAlchemy URL: a SQLite file, or a fresh PostgreSQL schema."""
+    """A SQLAlchemy URL: a SQLite file, a fresh PostgreSQL schema, or a fresh MariaDB database."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'app.db'}"
+    if request.param == "mariadb":
+        mariadb: str = request.getfixturevalue("mariadb_url")
+        return mariadb
     schema: str = request.getfixturevalue("postgres_schema")
     return schema.replace("postgresql://", "postgresql+psycopg://", 1)
 
@@ -92,6 +95,26 @@ def counts(engine: Engine) -> tuple[int, int]:
 def order(session: Session, mine: KeyedRequest | None) -> None:
     session.execute(ORDERS.insert().values(item="tea"))
     record_answer(session, mine, 201, HEADERS, b'{"id": 1}')
+
+
+def ordering(
+    engine: Engine, mine: KeyedRequest, ready: Callable[[], object], outcomes: list[Any]
+) -> threading.Thread:
+    """A started thread ordering under `mine` once `ready()` returns (error or None: `outcomes`)."""
+
+    def run() -> None:
+        ready()
+        try:
+            with Session(engine) as session, session.begin():
+                order(session, mine)
+        except BaseException as error:  # handed to the test's thread
+            outcomes.append(error)
+        else:
+            outcomes.append(None)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
 
 
 def test_the_key_commits_with_the_side_effect(engine: Engine) -> None:
@@ -164,26 +187,64 @@ def test_a_duplicate_waits_for_the_first_transaction_then_loses(engine: Engine) 
     first, duplicate = claim(), claim()
     recorded = threading.Event()
     outcome: list[BaseException | None] = []
-
-    def run_duplicate() -> None:
-        recorded.wait()
-        try:
-            with Session(engine) as session, session.begin():
-                order(session, duplicate)
-        except BaseException as error:  # handed to the test's thread
-            outcome.append(error)
-        else:
-            outcome.append(None)
-
-    thread = threading.Thread(target=run_duplicate)
-    thread.start()
+    thread = ordering(engine, duplicate, recorded.wait, outcome)
     with Session(engine) as session, session.begin():
         order(session, first)
         recorded.set()
-        time.sleep(0.5)  # the duplicate is at its INSERT (PostgreSQL) or its lock (SQLite)
+        time.sleep(0.5)  # the duplicate is at its INSERT (PostgreSQL, MariaDB) or its lock (SQLite)
     thread.join(30)
     assert len(outcome) == 1
     assert isinstance(outcome[0], IdempotencyKeyTaken)
+    assert first.completed
+    assert duplicate.taken
+    assert counts(engine) == (1, 1)
+
+
+def test_eight_transactions_recording_one_key_commit_once(engine: Engine) -> None:
+    """8 threads, each ordering and recording under one key at once: one commits, 7 lose."""
+    start = threading.Barrier(8)
+    outcomes: list[BaseException | None] = []
+    threads = [ordering(engine, claim(), start.wait, outcomes) for _ in range(8)]
+    for thread in threads:
+        thread.join(60)
+    assert outcomes.count(None) == 1
+    assert all(isinstance(each, IdempotencyKeyTaken) for each in outcomes if each is not None)
+    assert counts(engine) == (1, 1)
+
+
+def test_a_duplicate_records_when_the_first_rolls_back(engine: Engine) -> None:
+    """The first, still in its transaction, rolls back: the duplicate waited, then records."""
+    first, duplicate = claim(), claim()
+    recorded = threading.Event()
+    outcome: list[BaseException | None] = []
+    thread = ordering(engine, duplicate, recorded.wait, outcome)
+    with Session(engine) as session:
+        order(session, first)
+        recorded.set()
+        time.sleep(0.5)
+        session.rollback()
+    thread.join(30)
+    assert outcome == [None]
+    assert not first.completed
+    assert duplicate.completed
+    assert not duplicate.taken
+    assert counts(engine) == (1, 1)
+
+
+def test_a_duplicate_that_read_before_the_first_committed_loses(engine: Engine) -> None:
+    """The duplicate's transaction read before the first committed: it still sees the key taken.
+
+    (Under REPEATABLE READ, MySQL's and MariaDB's default, a plain read
+    would show the duplicate its older snapshot, without the first's row.)
+    """
+    first, duplicate = claim(), claim()
+    with Session(engine) as late:
+        late.execute(select(func.count()).select_from(KEYS)).scalar_one()  # its snapshot
+        with Session(engine) as session, session.begin():
+            order(session, first)
+        with pytest.raises(IdempotencyKeyTaken):
+            order(late, duplicate)
+        late.rollback()
     assert first.completed
     assert duplicate.taken
     assert counts(engine) == (1, 1)
@@ -193,7 +254,7 @@ def test_a_duplicate_waits_for_the_first_transaction_then_loses(engine: Engine) 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
 async def test_an_async_session_records_in_its_transaction(url: str, engine: Engine) -> None:
     """`arecord_answer` on an AsyncSession: the same row, the same loser."""
-    async_url = url.replace("sqlite:", "sqlite+aiosqlite:", 1)
+    async_url = url.replace("sqlite:", "sqlite+aiosqlite:", 1).replace("+pymysql:", "+aiomysql:", 1)
     made = create_async_engine(async_url)
     mine, retry = claim(), claim()
     try:

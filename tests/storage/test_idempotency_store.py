@@ -1,7 +1,7 @@
 """One contract suite for every idempotency-key store: memory, SQLite, PostgreSQL, Redis.
 
 And `httpconflict.sqlalchemy.SQLAlchemyIdempotencyStore` on an app's engine,
-sync and async, on SQLite and PostgreSQL.
+sync and async, on SQLite, PostgreSQL and MariaDB.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def anyio_backend() -> str:
 
 
 SQLALCHEMY = ["sqlalchemy-sqlite", "sqlalchemy-postgres", "sqlalchemy-async-sqlite"]
-SQLALCHEMY += ["sqlalchemy-async-postgres"]
+SQLALCHEMY += ["sqlalchemy-async-postgres", "sqlalchemy-mariadb", "sqlalchemy-async-mariadb"]
 
 
 @pytest.fixture(params=["memory", "sqlite", "postgres", "redis", *SQLALCHEMY])
@@ -70,6 +70,10 @@ async def _sqlalchemy_store(
     asynchronous = "-async-" in request.param
     if request.param.endswith("sqlite"):
         url = f"sqlite+{'aiosqlite' if asynchronous else 'pysqlite'}:///{tmp_path / 'app.db'}"
+    elif request.param.endswith("mariadb"):
+        url = request.getfixturevalue("mariadb_url")
+        if asynchronous:
+            url = url.replace("mysql+pymysql://", "mysql+aiomysql://", 1)
     else:
         schema: str = request.getfixturevalue("postgres_schema")
         url = schema.replace("postgresql://", "postgresql+psycopg://", 1)
@@ -223,6 +227,29 @@ async def test_principals_are_isolated(store: IdempotencyStore, who: str) -> Non
     assert await store.claim(who + "-other", "k", FP, token(), now=time.time(), lease=30) is None
     # A principal and key that would spell the same pair if simply joined.
     assert await store.claim(who + ":k", "", FP, token(), now=time.time(), lease=30) is None
+
+
+async def test_keys_and_principals_are_compared_exactly(store: IdempotencyStore, who: str) -> None:
+    """Keys and principals differing in case, or in a trailing space, name other requests.
+
+    (A case-insensitive or space-padding collation, MySQL's and MariaDB's
+    default, would replay one caller's answer to another.)
+    """
+    for principal, key in ((who, "Order-1"), (who.upper(), "order-1"), (who + " ", "order-1 ")):
+        assert await store.claim(principal, key, FP, token(), now=time.time(), lease=30) is None
+    now = time.time()
+    assert await store.record(Completion(who, "order-1", FP, ANSWER, now, now + 60))
+    assert await store.get(who.upper(), "Order-1", now=time.time()) is None
+
+
+async def test_a_large_answer_is_replayed_whole(store: IdempotencyStore, who: str) -> None:
+    """A 1 MiB body and 100 KiB of headers come back byte for byte (MySQL's BLOB holds 64 KiB)."""
+    big = StoredResponse(200, (("etag", '"' + "e" * 100_000 + '"'),), bytes(range(256)) * 4096)
+    now = time.time()
+    assert await store.record(Completion(who, "big", FP, big, now, now + 60))
+    live = await store.get(who, "big", now=time.time())
+    assert live is not None
+    assert live.response == big
 
 
 async def test_concurrent_claims_have_one_winner(store: IdempotencyStore, who: str) -> None:

@@ -7,8 +7,10 @@ answers the app did not (a refusal that wrote nothing). It is a whole
 store, claims and leases included, so routes under the generic policy
 keep their keys in the same table. Each primitive is one statement in a
 transaction of its own: the claim and the record ``INSERT ... ON CONFLICT
-DO UPDATE ... WHERE expires_at <= now``, completion, release and renewal
-an ``UPDATE``/``DELETE`` that names the claim's token. The statements run
+DO UPDATE ... WHERE expires_at <= now`` (on MySQL and MariaDB ``INSERT ...
+ON DUPLICATE KEY UPDATE`` and the row read back under its lock: `_keys`),
+completion, release and renewal an ``UPDATE``/``DELETE`` that names the
+claim's token. The statements run
 on a sync `Engine` in a worker thread, on an `AsyncEngine` as they are;
 a database that fails them is `Unavailable` (503 before the app ran).
 """
@@ -19,21 +21,24 @@ import asyncio
 from collections.abc import Callable
 from typing import Any, Final, TypeVar
 
-from sqlalchemy import Connection, Engine, delete, select, text, update
+from sqlalchemy import Connection, Engine, delete, inspect, select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from .._errors import Unavailable
 from .._idempotency import Completion, Record, StoredResponse
+from .._integrity import _mysql_code
 from .._outage import outage_error
 from ..storage.idempotency._rows import COMPLETED, IN_FLIGHT, encode_headers, stored_body, to_record
-from ._keys import KEYS, insert_for, recorded
+from ._keys import KEYS, MYSQL, inserted, recorded
 
 __all__ = [
     "SQLAlchemyIdempotencyStore",
 ]
 
 T = TypeVar("T")
+_DUPLICATE_KEY_NAME: Final = 1061  # MySQL's ER_DUP_KEYNAME
 _RECORD_COLUMNS: Final = (
     KEYS.c.fingerprint,
     KEYS.c.state,
@@ -57,7 +62,7 @@ def _claimed(principal: str, key: str, token: str) -> Any:
 class SQLAlchemyIdempotencyStore:
     """An `IdempotencyStore` in the ``idempotency_keys`` table of an app's SQLAlchemy engine.
 
-    PostgreSQL and SQLite. `open()` (or the first call) creates the table
+    PostgreSQL, SQLite, MySQL and MariaDB. `open()` (or the first call) creates the table
     if it is not there (``CREATE TABLE IF NOT EXISTS``); a migration of
     yours may create it first (`idempotency_keys_table`).
     """
@@ -118,8 +123,7 @@ class SQLAlchemyIdempotencyStore:
         }
 
         def claim(connection: Connection) -> Record | None:
-            statement = insert_for(connection.dialect.name, IN_FLIGHT)
-            while connection.execute(statement, parameters).first() is None:
+            while not inserted(connection, IN_FLIGHT, parameters):
                 live = _get(connection, principal, key, now)
                 if live is not None:
                     return live
@@ -192,7 +196,18 @@ def _create_table(connection: Connection) -> None:
         connection.execute(text("SELECT pg_advisory_xact_lock(hashtext('httpconflict.schema'))"))
     connection.execute(CreateTable(KEYS, if_not_exists=True))
     for index in KEYS.indexes:
-        connection.execute(CreateIndex(index, if_not_exists=True))
+        if connection.dialect.name not in MYSQL:
+            connection.execute(CreateIndex(index, if_not_exists=True))
+            continue
+        # MySQL has no CREATE INDEX IF NOT EXISTS (MariaDB has): another
+        # process may create the index between the look and the statement.
+        if index.name in {each["name"] for each in inspect(connection).get_indexes(KEYS.name)}:
+            continue
+        try:
+            connection.execute(CreateIndex(index))
+        except DBAPIError as error:
+            if error.orig is None or _mysql_code(error.orig)[0] != _DUPLICATE_KEY_NAME:
+                raise
 
 
 def _get(connection: Connection, principal: str, key: str, now: float) -> Record | None:
