@@ -90,5 +90,7 @@ def install(app: Starlette) -> None:
     The stores answer integrity errors themselves (a unique key's 409), so
     no database error handler is registered; unexpected errors are
     `ServerErrors`' (a middleware, so that they never reach the server).
+    The service reads its bodies itself, against `--max-body` (`read_body`),
+    so no `RequestBodyMiddleware` is added.
     """
-    install_handlers(app, error_types=(), server_errors=False)
+    install_handlers(app, error_types=(), server_errors=False, request_bodies=False)
