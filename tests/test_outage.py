@@ -22,6 +22,7 @@ import pytest
 
 from httpconflict import Unavailable, WriteOutcomeUnknown
 from httpconflict.outage import Outage, OutageKind, outage, outage_error
+from tests.private_mariadb import private_mariadb
 from tests.servers import free_port
 from tests.tiny_disk import tiny_disk
 
@@ -327,30 +328,26 @@ def test_sqlite_read_only_is_refused(tmp_path: Path) -> None:
     db.close()
 
 
-def test_mariadb_read_only_is_refused(mariadb_server: dict[str, Any]) -> None:
+def test_mariadb_read_only_is_refused(mariadb_server: dict[str, Any], tmp_path: Path) -> None:
     """1290 "running with the --read-only option" (a replica, Aurora's reader): refused, 503.
 
-    The server is read-only for a few milliseconds, for users without READ
-    ONLY ADMIN: the test's own; root (every other test's) writes on.
+    On a server of the test's own (`private_mariadb`: read-only is global,
+    and the shared server's other tests would stall on it), read-only for
+    users without READ ONLY ADMIN: the test's own.
     """
     import pymysql
 
-    server = {k: mariadb_server[k] for k in ("host", "port", "user", "password")}
-    user = f"hc_ro_{uuid.uuid4().hex[:8]}"
-    with pymysql.connect(**server, autocommit=True) as admin, admin.cursor() as cursor:
-        cursor.execute(f"CREATE USER '{user}'@'%' IDENTIFIED BY 'x'")
-        cursor.execute(f"GRANT ALL PRIVILEGES ON test.* TO '{user}'@'%'")
-        cursor.execute(f"REVOKE READ_ONLY ADMIN ON *.* FROM '{user}'@'%'")
-        try:
+    with private_mariadb(tmp_path) as server:
+        user = "hc_ro"
+        with pymysql.connect(**server, autocommit=True) as admin, admin.cursor() as cursor:
+            cursor.execute("CREATE DATABASE test")
+            cursor.execute(f"CREATE USER '{user}'@'%' IDENTIFIED BY 'x'")
+            cursor.execute(f"GRANT ALL PRIVILEGES ON test.* TO '{user}'@'%'")
+            cursor.execute(f"REVOKE READ_ONLY ADMIN ON *.* FROM '{user}'@'%'")
             with pymysql.connect(**{**server, "user": user, "password": "x"}) as conn:
                 cursor.execute("SET GLOBAL read_only = ON")
-                try:
-                    create = "CREATE TABLE test.hc_ro (x INT)"
-                    refused = raised(lambda: conn.cursor().execute(create))
-                finally:
-                    cursor.execute("SET GLOBAL read_only = OFF")
-        finally:
-            cursor.execute(f"DROP USER '{user}'@'%'")
+                create = "CREATE TABLE test.hc_ro (x INT)"
+                refused = raised(lambda: conn.cursor().execute(create))
     assert refused.args[0] == 1290, refused
     assert outage(refused) == Outage(OutageKind.REFUSED, "mysql", READ_ONLY)
     secure_file = pymysql.err.InternalError(
