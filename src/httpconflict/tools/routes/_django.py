@@ -199,6 +199,8 @@ def literal_of(regex: str, *, endpoint: bool) -> str | None:
     and an endpoint without ``$`` matches every path it starts, so neither
     is literal. An include()'s prefix is a prefix by design.
     """
+    if regex == "" and not endpoint:
+        return ""  # searched for, an empty regex matches at the start: no prefix at all
     body = _anchored(regex, endpoint=endpoint)
     return None if body is None else _plain(body)
 

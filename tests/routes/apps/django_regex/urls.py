@@ -4,8 +4,11 @@ DRF's routers write ``^documents/(?P<pk>[^/.]+)/$`` and, for the format
 suffixes, ``^documents/(?P<pk>[^/.]+)\\.(?P<format>[a-z0-9]+)/?$``;
 paperless-ngx ``^fetch/(?P<kind>doc|thumb|preview)/(?P<pk>\\d+)$``;
 HyperKitty ``^list/(?P<mlist_fqdn>[^/@]+@[^/@]+)/$``. Such routes were
-compared with literal paths only, so none of the five findings here was
-reported.
+compared with literal paths only, so none of the six findings here was
+reported. django-wiki sends ``<id>/plugin/<slug>/`` to a view that calls
+the plugin's own ``article_view`` before the images plugin's index is
+tried, under ``re_path(r"", include(...))``: that empty regex, which
+Django searches for, matched as no prefix, was kept whole.
 """
 
 from __future__ import annotations
@@ -44,6 +47,11 @@ urlpatterns = [
     path("archive/latest/", views.latest_posts, name="latest"),
     # under an include() whose prefix has a parameter
     re_path(r"^api/(?P<version>v1|v2)/", include(versioned)),
+    re_path(r"^(?P<article_id>[0-9]+)/plugin/(?P<slug>\w+)/$", views.post, name="plugin"),
+    re_path(
+        r"^(?P<article_id>[0-9]+)/plugin/images/",
+        include([re_path(r"", include([re_path(r"^$", views.archive, name="images")]))]),
+    ),
     path("api/v1/items/<int:pk>/", views.about_v2, name="item-v1"),  # never served
     path("api/v3/items/<int:pk>/", views.about, name="item-v3"),
 ]
