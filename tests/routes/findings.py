@@ -134,7 +134,85 @@ for route in table.routes:
         # The URL name tells a viewset's routes apart (users-me from users-detail).
         name = match.view_name if winner.name else None
         served[path] = [[qualname(match.func), name], [winner.handler, winner.name]]
-print(json.dumps({"code": code, "report": json.loads(out.getvalue()), "served": served}))
+print(json.dumps({
+    "code": code,
+    "report": json.loads(out.getvalue()),
+    "served": served,
+    "sampled": sampled(table, lost),
+}))
+"""
+
+# Routes with parameters, checked on sample paths: a path Django serves with the route itself
+# when the tool says it is served, and none it serves otherwise when the tool says it is lost.
+_DJANGO_SAMPLED = """
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls.exceptions import Resolver404
+from hypothesis import HealthCheck, Phase, find, settings, strategies as st
+from hypothesis.errors import NoSuchExample, Unsatisfiable
+from httpconflict.tools.routes._model import Param, Shape
+
+SETTINGS = settings(
+    max_examples=30, database=None, deadline=None, phases=[Phase.generate],
+    suppress_health_check=list(HealthCheck),
+)
+ALPHABET = st.characters(min_codepoint=33, max_codepoint=126)
+
+def django_routes():
+    # Django's own route string of each view, in the loader's order (ResolverMatch.route).
+    found = []
+    def walk(patterns, prefix):
+        for entry in patterns:
+            route = prefix + str(entry.pattern).removeprefix("^") if prefix else str(entry.pattern)
+            if isinstance(entry, URLResolver):
+                walk(entry.url_patterns, route)
+            elif isinstance(entry, URLPattern):
+                found.append(route)
+    walk(get_resolver().url_patterns, "")
+    return found
+
+def piece_strategy(piece):
+    if isinstance(piece, str):
+        return st.just(piece)
+    converter = piece.converter
+    values = st.from_regex(converter.regex, fullmatch=True, alphabet=ALPHABET)
+    if converter.shape is Shape.SEGMENT:
+        values = values.filter(lambda text: "/" not in text)
+    return values.filter(converter.accepts)
+
+def paths(segments):
+    parts = [st.tuples(*map(piece_strategy, segment.pieces)).map("".join) for segment in segments]
+    return st.tuples(*parts).map(lambda texts: "/" + "/".join(texts))
+
+def route_of(path):
+    try:
+        return resolve(path).route
+    except Resolver404:
+        return None
+
+def sampled(table, lost):
+    strings = django_routes()
+    result = {}
+    for route in table.routes:
+        if route.pattern.literal_paths or route.alias:
+            continue
+        if route.pattern.segments is None:
+            result[route.pattern.text] = "unchecked"
+            continue
+        own = strings[route.index]
+        winner = strings[lost[route.index].index] if route.index in lost else None
+        verdict = "agrees"
+        for segments in route.pattern.variants:
+            try:
+                if winner is None:
+                    find(paths(segments), lambda p: route_of(p) == own, settings=SETTINGS)
+                else:
+                    path = find(paths(segments), lambda p: route_of(p) != winner, settings=SETTINGS)
+                    verdict = f"{path} is served by {route_of(path)}, not {winner}"
+            except (NoSuchExample, Unsatisfiable):
+                if winner is None:
+                    verdict = f"no path of {own} is served by it"
+        result[route.pattern.text] = verdict
+    return result
 """
 
 
@@ -151,13 +229,17 @@ class DjangoRun:
     #: Each literal path: the view (qualified name, URL name) Django's resolve() serves it
     #: with, and the one the tool says serves it (the route's own, or its finding's winner).
     served: dict[str, tuple[View, View]]
+    #: Each route with parameters: "agrees" when sample paths agree with the tool (one
+    #: Django serves with the route itself; none served otherwise for a route found
+    #: lost), "unchecked" for a pattern kept whole, else what disagrees.
+    sampled: dict[str, str]
 
 
 def django_run(settings: str, env: dict[str, str] | None = None) -> DjangoRun:
     """The command's report on a Django site, and resolve()'s view for each literal path."""
     environ = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
     out = subprocess.run(
-        [sys.executable, "-c", _DJANGO_RUN, settings],
+        [sys.executable, "-c", _DJANGO_SAMPLED + _DJANGO_RUN, settings],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -167,7 +249,7 @@ def django_run(settings: str, env: dict[str, str] | None = None) -> DjangoRun:
     )
     run = json.loads(out.stdout)
     served = {path: (tuple(view), tuple(want)) for path, (view, want) in run["served"].items()}
-    return DjangoRun(run["code"], run["report"], served)
+    return DjangoRun(run["code"], run["report"], served, run["sampled"])
 
 
 def routes_command(

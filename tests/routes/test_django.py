@@ -158,3 +158,52 @@ def test_django_unanchored_regex_takes_every_path_holding_it() -> None:
         check=True,
     )
     assert json.loads(resolved.stdout) == served
+
+
+REGEX = {
+    ("shadowed", "/documents/<int:pk>/", "item_v2", "/documents/(?P<pk>[^/.]+)/", "entry"),
+    (
+        "shadowed",
+        "/documents/<slug:slug>/",
+        "latest_archive",
+        "/documents/(?P<pk>[^/.]+)/",
+        "entry",
+    ),
+    ("shadowed", "/tags/(?P<pk>\\d+)/", "tag_by_name", "/tags/<str:name>/", "tag"),
+    (
+        "duplicate",
+        "/fetch/(?P<what>doc|thumb|preview)/(?P<id>\\d+)",
+        "archive",
+        "/fetch/(?P<kind>doc|thumb|preview)/(?P<pk>\\d+)",
+        "feed",
+    ),
+    (
+        "shadowed",
+        "/api/v1/items/<int:pk>/",
+        "about_v2",
+        "/api/(?P<version>v1|v2)/items/(?P<pk>[^/.]+)/",
+        "item",
+    ),
+    (
+        "shadowed",
+        "/(?P<article_id>[0-9]+)/plugin/images/",
+        "archive",
+        "/(?P<article_id>[0-9]+)/plugin/(?P<slug>\\w+)/",
+        "post",
+    ),
+}
+
+
+def test_django_regex_routes_with_parameters() -> None:
+    """re_path() routes with groups (DRF's routers, format suffixes with an optional slash,
+    an include() prefix with a parameter, django-wiki's empty include() regex) are compared
+    with every route, not only literal paths: the six findings are reported (none was), the
+    served ones are not, and sample paths of every route agree with Django's resolve()."""
+    out = routes_command("tests.routes.apps.django_regex.settings", "--json")
+    assert out.returncode == 1, out.stderr
+    assert _findings(out.stdout) == REGEX
+    run = django_run("tests.routes.apps.django_regex.settings")
+    assert len(run.sampled) == 17
+    assert set(run.sampled.values()) == {"agrees"}, run.sampled
+    for path, (view, expected) in run.served.items():
+        assert view == expected, path

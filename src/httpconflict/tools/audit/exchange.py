@@ -10,6 +10,8 @@ import httpx
 
 from httpconflict import parse_media_type
 
+from .jsonapi import flatten
+
 #: Bytes of each answer body kept for the report and the problem+json check.
 BODY_KEPT: Final = 64 * 1024
 
@@ -26,6 +28,9 @@ class Exchange:
     body: bytes
     #: The member of a JSON object answer that holds the resource, if the API wraps it.
     envelope: str | None = None
+    #: The id member of a JSON:API resource, when the API speaks JSON:API (jsonapi.py):
+    #: its resource is then read flat from ``data``.
+    jsonapi_id: str | None = None
 
     def header(self, name: str) -> str | None:
         """The first value of header `name` (case-insensitive), or None."""
@@ -55,6 +60,10 @@ class Exchange:
         value = self.json()
         if not isinstance(value, dict):
             return None
+        if self.jsonapi_id is not None:
+            flat = flatten(value, self.jsonapi_id)
+            if flat is not None:
+                return flat
         inner = value.get(self.envelope) if self.envelope is not None else None
         return inner if isinstance(inner, dict) else value
 

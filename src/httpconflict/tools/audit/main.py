@@ -10,6 +10,7 @@ from pathlib import Path
 from .._output import FAILED, USAGE, console, print_json
 from . import html_page, terminal
 from .errors import CannotAudit
+from .jsonapi import template_type
 from .report import AuditReport
 from .runner import planned_requests, run_audit
 from .settings import DEFAULT_BODY, AuditSettings, parse_body, parse_header, unwrap
@@ -19,9 +20,13 @@ def settings_from(args: argparse.Namespace) -> AuditSettings:
     """The options, checked (ValueError says what is wrong)."""
     template = parse_body(args.body) if args.body else dict(DEFAULT_BODY)
     body, wrap_requests = unwrap(template, args.envelope)
+    described = template_type(body) if args.envelope is None else None
+    if described is not None:
+        jsonapi_type, body = described
     return AuditSettings(
         collection_url=args.url,
         body=body,
+        jsonapi_type=None if described is None else jsonapi_type,
         envelope=args.envelope,
         wrap_requests=wrap_requests,
         unique=tuple(dict.fromkeys(args.unique)),

@@ -49,6 +49,9 @@ class AuditSettings:
     #: Whether requests are wrapped in `envelope` too (the --body was given wrapped in it):
     #: `body` is then the resource inside, and the target wraps what it sends.
     wrap_requests: bool = False
+    #: The JSON:API type of the resources, when the API speaks JSON:API (a --body given as
+    #: a JSON:API document): `body` is then its attributes (jsonapi.py).
+    jsonapi_type: str | None = None
 
     def __post_init__(self) -> None:
         if not self.collection_url.startswith(("http://", "https://")):

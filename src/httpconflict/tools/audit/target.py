@@ -20,10 +20,11 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
-from urllib.parse import quote, urljoin
+from urllib.parse import quote, unquote, urljoin
 
 import httpx
 
+from . import jsonapi
 from .budget import CLEANUP_REQUESTS, Budget
 from .errors import AuditStopped, DeadlineReached, NoAnswer, Unreachable
 from .exchange import BODY_KEPT, Exchange
@@ -134,8 +135,16 @@ class Target:
         """Send one request within the budget and record the exchange."""
         timeout = self.budget.spend_reserved() if cleanup else self.budget.spend()
         fields = dict(headers or {})
+        kind = self.settings.jsonapi_type
+        if kind is not None:
+            # JSON:API has one media type for requests and answers (PATCH included).
+            fields.setdefault("Accept", jsonapi.MEDIA_TYPE)
+            content_type = jsonapi.MEDIA_TYPE
         if body is not None:
-            if self.settings.wrap_requests:
+            if kind is not None:
+                item = None if url == self.collection_url else self._item_id(url)
+                body = jsonapi.document(body, kind, item, self.settings.id_field)
+            elif self.settings.wrap_requests:
                 body = {self.envelope: body}
             content = json.dumps(body).encode()
         if content is not None:
@@ -171,6 +180,7 @@ class Target:
             headers=tuple((k.lower(), v) for k, v in response.headers.multi_items()),
             body=response.content[:BODY_KEPT],
             envelope=self.envelope,
+            jsonapi_id=None if kind is None else self.settings.id_field,
         )
         self.exchanges.append(exchange)
         return exchange
@@ -216,6 +226,10 @@ class Target:
                 slash = self.collection_url.endswith("/")
             return f"{base}/{quote(str(item_id), safe='')}{'/' if slash else ''}"
         return None
+
+    def _item_id(self, url: str) -> str:
+        """The id an item URL names: its last segment (the audit builds item URLs so)."""
+        return unquote(httpx.URL(url).path.rstrip("/").rsplit("/", 1)[-1])
 
     def forget(self, url: str) -> None:
         """The item is not at `url` after all: where it is cannot be known."""

@@ -9,11 +9,15 @@ prefixes joined, their URL names qualified by their namespaces.
 
 ``path()`` routes become segments, each converter with its regex and its
 ``to_python`` (a ValueError passes the path on, as Django does). A
-``re_path()`` regex is taken apart only when it is a literal path
-(``^users/me/$``); any other is kept whole and decided conservatively:
-it takes a later route only when that route is a literal path and
-Django's own matching of the whole chain (root, includes, pattern)
-accepts it, and is taken only by the very same regex.
+``re_path()`` regex anchored as Django anchors it (``^`` and, for a
+view, ``$``) is taken apart too (_regex.py): its literal text, and each
+group or class as a parameter matched by its own regex, so DRF's router
+routes (``^users/(?P<pk>[^/.]+)/$``) are compared like ``path()``
+routes; an optional trailing slash (``/?$``) gives the pattern both
+paths. A regex that cannot be read is kept whole and decided
+conservatively: it takes a later route only when that route is a
+literal path and Django's own matching of the whole chain (root,
+includes, pattern) accepts it, and is taken only by the very same regex.
 
 ``i18n_patterns()`` puts its patterns behind a LocalePrefixPattern, which
 matches the active language's prefix (``en/``; nothing for the default
@@ -34,8 +38,9 @@ from typing import Any, Final
 
 from ._converters import accepted_by, converter
 from ._definitions import definition_of
-from ._model import ANY, Param, Pattern, Piece, Route, RouteTable
+from ._model import ANY, Param, Pattern, Piece, Route, RouteTable, Shape
 from ._patterns import segments_of
+from ._regex import pieces_of, split_optional_slash
 
 # django.urls.resolvers._PATH_PARAMETER_COMPONENT_RE
 _PARAM: Final = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<parameter>[^>]+)>")
@@ -77,6 +82,7 @@ def _pattern(root: Any, chain: tuple[Any, ...]) -> Pattern:
 
     text = "/" + "".join(_display(level) for level in chain)
     pieces: list[Piece] = ["/"]
+    slashed = False
     for level in chain:
         if isinstance(level, RoutePattern):
             pieces.extend(_route_pieces(level))
@@ -87,13 +93,61 @@ def _pattern(root: Any, chain: tuple[Any, ...]) -> Pattern:
             searched = searched_of(level._regex) if level._is_endpoint else None
             if literal is None and searched is not None and level is chain[-1]:
                 return _opaque(text, root, chain, _after(pieces, searched))
+            if literal is None:
+                read = _regex_pieces(level._regex, endpoint=level._is_endpoint)
+                if read is None:
+                    return _opaque(text, root, chain)
+                pieces.extend(read[0])
+                slashed = read[1]
+                continue
         elif isinstance(level, LocalePrefixPattern):
             literal = level.language_prefix
         if literal is None:
             return _opaque(text, root, chain)
         pieces.append(literal)
     segments = segments_of([piece for piece in pieces if piece != ""])
-    return _opaque(text, root, chain) if segments is None else Pattern(text, segments)
+    if segments is None:
+        return _opaque(text, root, chain)
+    if not slashed:
+        return Pattern(text, segments)
+    with_slash = segments_of([*(piece for piece in pieces if piece != ""), "/"])
+    if with_slash is None:
+        return _opaque(text, root, chain)
+    return Pattern(text, segments, slashed=with_slash)
+
+
+def _regex_pieces(regex: str, *, endpoint: bool) -> tuple[list[Piece], bool] | None:
+    """A ``re_path()`` regex anchored at its start (and, for an endpoint, at its end) as
+    pieces, and whether it ends in an optional slash; None when it cannot be read."""
+    body = _anchored(regex, endpoint=endpoint)
+    if body is None:
+        return None
+    body, slashed = split_optional_slash(body) if endpoint else (body, False)
+    pieces = pieces_of(body)
+    if pieces is None:
+        return None
+    # Django matches an include()'s prefix once, then the rest of the path against what is
+    # inside: the two never share a segment when the prefix ends in a slash and none of its
+    # parameters takes one, so the prefix ends at the same slash in every path.
+    if not endpoint and not (
+        body.endswith("/")
+        and all(isinstance(p, str) or p.converter.shape is Shape.SEGMENT for p in pieces)
+    ):
+        return None
+    return pieces, slashed
+
+
+def _anchored(regex: str, *, endpoint: bool) -> str | None:
+    """A ``re_path()`` regex without its anchors, when Django matches it from the start and,
+    for a view, to the end; None when it is searched for."""
+    if not regex.startswith("^"):
+        return None
+    body = regex[1:]
+    if body.endswith("\\Z"):
+        return body[:-2]
+    if body.endswith("$") and not body.endswith("\\$"):
+        return body[:-1]
+    return None if endpoint else body
 
 
 def _route_pieces(level: Any) -> list[Piece]:
@@ -145,16 +199,10 @@ def literal_of(regex: str, *, endpoint: bool) -> str | None:
     and an endpoint without ``$`` matches every path it starts, so neither
     is literal. An include()'s prefix is a prefix by design.
     """
-    if not regex.startswith("^"):
-        return None
-    body = regex[1:]
-    if body.endswith("\\Z"):
-        body = body[:-2]
-    elif body.endswith("$") and not body.endswith("\\$"):
-        body = body[:-1]
-    elif endpoint:
-        return None
-    return _plain(body)
+    if regex == "" and not endpoint:
+        return ""  # searched for, an empty regex matches at the start: no prefix at all
+    body = _anchored(regex, endpoint=endpoint)
+    return None if body is None else _plain(body)
 
 
 def searched_of(regex: str) -> tuple[str, str] | None:

@@ -59,6 +59,10 @@ class Converter:
     #: The framework's own conversion, False when it refuses a value that
     #: the regex matched (Django's ``to_python`` raising ValueError).
     check: Callable[[str], bool] | None = field(default=None, compare=False)
+    #: For a regex taking every non-empty segment text free of some characters
+    #: (DRF's ``[^/.]+``), those characters; None otherwise. Whether another
+    #: converter's values are all free of them is decided on its regex.
+    excluded: str | None = None
 
     def accepts(self, text: str) -> bool:
         """Whether this converter takes `text` (one segment, or a run of them for PATH)."""
@@ -141,16 +145,33 @@ class Pattern:
     #: ``^``, which Django searches for: ``re_path(r"version/")``), the two
     #: texts; None otherwise.
     search: tuple[str, str] | None = None
+    #: The segments of its paths with one more trailing slash, when it matches both
+    #: (a Django regex ending in ``/?``, as DRF's format suffixes do); None otherwise.
+    slashed: tuple[Segment, ...] | None = None
+
+    @property
+    def variants(self) -> tuple[tuple[Segment, ...], ...]:
+        """Its segment lists: one, or two for a pattern whose trailing slash is optional."""
+        if self.segments is None:
+            return ()
+        return (self.segments,) if self.slashed is None else (self.segments, self.slashed)
 
     @property
     def literal_path(self) -> str | None:
         """The one path this pattern matches, when it has no parameter."""
-        if self.segments is None:
-            return None
-        texts = [segment.literal for segment in self.segments]
-        if any(text is None for text in texts):
-            return None
-        return "/" + "/".join(text for text in texts if text is not None)
+        paths = self.literal_paths
+        return paths[0] if len(paths) == 1 else None
+
+    @property
+    def literal_paths(self) -> tuple[str, ...]:
+        """Every path this pattern matches, when it has no parameter; () otherwise."""
+        paths: list[str] = []
+        for segments in self.variants:
+            texts = [segment.literal for segment in segments]
+            if any(text is None for text in texts):
+                return ()
+            paths.append("/" + "/".join(text for text in texts if text is not None))
+        return tuple(paths)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,10 @@ the two segment lists side by side:
   (none for a WSGI mount's tail); literal runs are tested as text, runs
   with parameters only by a total catch-all.
 
+A pattern whose trailing slash is optional (`Pattern.slashed`) is two
+segment lists: `a` covers `b` when each of `b`'s is covered by one of
+`a`'s.
+
 Anything else is "no": a pattern the model cannot take apart (a regex)
 takes only literal paths its framework's own matcher accepts, and is
 taken only by an identical one; but one known to be searched for
@@ -25,7 +29,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ._model import Param, Pattern, Piece, Segment, Shape
+from ._model import Converter, Param, Pattern, Piece, Segment, Shape
+from ._regex import keeps_out
 
 
 def segments_of(pieces: Sequence[Piece]) -> tuple[Segment, ...] | None:
@@ -68,13 +73,14 @@ def covers(a: Pattern, b: Pattern) -> bool:
     if a.segments is None or b.segments is None:
         if a == b:
             return True
-        literal = b.literal_path
-        if a.search is not None and literal is None:
+        literals = b.literal_paths
+        if a.search is not None and not literals:
             return _holds_searched(a.search, b)
-        if a.segments is None and literal is not None and a.matcher is not None:
-            return a.matcher(literal)
+        if a.segments is None and literals and a.matcher is not None:
+            return all(a.matcher(literal) for literal in literals)
         return False
-    return _covers(a.segments, b.segments)
+    # Each path of b's is one of its variants' (with the trailing slash or without).
+    return all(any(_covers(mine, theirs) for mine in a.variants) for theirs in b.variants)
 
 
 def _holds_searched(search: tuple[str, str], b: Pattern) -> bool:
@@ -85,22 +91,26 @@ def _holds_searched(search: tuple[str, str], b: Pattern) -> bool:
     """
     prefix, text = search
     if b.search is not None:
-        runs = [b.search[0], b.search[1]]
+        variants = [[b.search[0], b.search[1]]]
     elif b.segments is not None:
-        runs = [""]
-        for segment in b.segments:
-            runs[-1] += "/"
-            for piece in segment.pieces:
-                if isinstance(piece, str):
-                    runs[-1] += piece
-                else:
-                    runs.append("")
+        variants = []
+        for segments in b.variants:
+            runs = [""]
+            for segment in segments:
+                runs[-1] += "/"
+                for piece in segment.pieces:
+                    if isinstance(piece, str):
+                        runs[-1] += piece
+                    else:
+                        runs.append("")
+            variants.append(runs)
     else:
         return False
-    if not runs[0].startswith(prefix):
-        return False
-    runs[0] = runs[0][len(prefix) :]
-    return any(text in run for run in runs)
+    return all(
+        runs[0].startswith(prefix)
+        and any(text in run for run in [runs[0][len(prefix) :], *runs[1:]])
+        for runs in variants
+    )
 
 
 def same_paths(a: Pattern, b: Pattern) -> bool:
@@ -132,13 +142,31 @@ def _segment_covers(a: Segment, b: Segment) -> bool:
     if literal is not None:
         return a.accepts(literal)
     param = a.param
-    if param is None or param.converter.shape is not Shape.SEGMENT or not param.converter.total:
+    if param is None or param.converter.shape is not Shape.SEGMENT:
+        return False
+    excluded = param.converter.excluded
+    if excluded is not None and not param.converter.total:
+        # DRF's [^/.]+ takes every non-empty segment free of "." (and "/"): b's must be that.
+        return all(
+            not any(char in piece for char in excluded)
+            if isinstance(piece, str)
+            else piece.converter.known
+            and piece.converter.shape is Shape.SEGMENT
+            and _keeps_out(piece.converter, excluded)
+            for piece in b.pieces
+        ) and any(not isinstance(piece, str) or piece for piece in b.pieces)
+    if not param.converter.total:
         return False
     # str takes every non-empty, slash-free segment: b's must be nothing else.
     return all(
         isinstance(piece, str) or (piece.converter.known and piece.converter.shape is Shape.SEGMENT)
         for piece in b.pieces
     ) and any(not isinstance(piece, str) or piece for piece in b.pieces)
+
+
+def _keeps_out(converter: Converter, chars: str) -> bool:
+    """Whether no value of `converter` holds one of `chars`, decided on its regex."""
+    return keeps_out(converter.regex, chars)
 
 
 def _absorbs(catch_all: Param, run: tuple[Segment, ...]) -> bool:

@@ -1,0 +1,57 @@
+"""``re_path()`` routes with parameters, named and not, in the shapes real sites write.
+
+DRF's routers write ``^documents/(?P<pk>[^/.]+)/$`` and, for the format
+suffixes, ``^documents/(?P<pk>[^/.]+)\\.(?P<format>[a-z0-9]+)/?$``;
+paperless-ngx ``^fetch/(?P<kind>doc|thumb|preview)/(?P<pk>\\d+)$``;
+HyperKitty ``^list/(?P<mlist_fqdn>[^/@]+@[^/@]+)/$``. Such routes were
+compared with literal paths only, so none of the six findings here was
+reported. django-wiki sends ``<id>/plugin/<slug>/`` to a view that calls
+the plugin's own ``article_view`` before the images plugin's index is
+tried, under ``re_path(r"", include(...))``: that empty regex, which
+Django searches for, matched as no prefix, was kept whole.
+"""
+
+from __future__ import annotations
+
+from django.urls import include, path, re_path
+
+from .. import django_views as views
+
+versioned = [
+    re_path(r"^items/(?P<pk>[^/.]+)/$", views.item, name="item"),
+    re_path(r"^items/(?P<pk>[^/.]+)\.(?P<format>[a-z0-9]+)/?$", views.item, name="item"),
+]
+
+urlpatterns = [
+    # DRF's detail route takes every int, slug and uuid segment: these two are never served
+    re_path(r"^documents/(?P<pk>[^/.]+)/$", views.entry, name="document-detail"),
+    path("documents/<int:pk>/", views.item_v2, name="document-by-id"),
+    path("documents/<slug:slug>/", views.latest_archive, name="document-by-slug"),
+    # served: a format suffix holds a ".", which [^/.]+ does not take
+    re_path(
+        r"^documents/(?P<pk>[^/.]+)\.(?P<format>[a-z0-9]+)/?$",
+        views.entry,
+        name="document-detail",
+    ),
+    # a str converter takes every digit run
+    path("tags/<str:name>/", views.tag, name="tag"),
+    re_path(r"^tags/(?P<pk>\d+)/$", views.tag_by_name, name="tag-by-id"),  # never served
+    # the same regex but for its groups' names
+    re_path(r"^fetch/(?P<kind>doc|thumb|preview)/(?P<pk>\d+)$", views.feed, name="fetch"),
+    re_path(r"^fetch/(?P<what>doc|thumb|preview)/(?P<id>\d+)$", views.archive),  # never served
+    # served: "new" holds no "@"; "7" is no "doc"; a positional group
+    re_path(r"^list/(?P<mlist_fqdn>[^/@]+@[^/@]+)/$", views.user, name="list"),
+    path("list/new/", views.me, name="list-new"),
+    path("fetch/other/<int:pk>", views.order, name="fetch-other"),
+    re_path(r"^archive/(\d{4})/$", views.new_order, name="year"),
+    path("archive/latest/", views.latest_posts, name="latest"),
+    # under an include() whose prefix has a parameter
+    re_path(r"^api/(?P<version>v1|v2)/", include(versioned)),
+    re_path(r"^(?P<article_id>[0-9]+)/plugin/(?P<slug>\w+)/$", views.post, name="plugin"),
+    re_path(
+        r"^(?P<article_id>[0-9]+)/plugin/images/",
+        include([re_path(r"", include([re_path(r"^$", views.archive, name="images")]))]),
+    ),
+    path("api/v1/items/<int:pk>/", views.about_v2, name="item-v1"),  # never served
+    path("api/v3/items/<int:pk>/", views.about, name="item-v3"),
+]
