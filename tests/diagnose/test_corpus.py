@@ -174,6 +174,8 @@ LEARNT: Final = [
     pytest.param("aioredis-watch-variable-error.txt", id="redis-watch"),
     pytest.param("confluence-version-must-be-incremented.txt", id="version-must-be-incremented"),
     pytest.param("lookalike-git-clone-target-path-exists.txt", id="git-clone-into-a-folder"),
+    pytest.param("drf-sentry-operationalerror-rechecking-tuple.txt", id="deadlock-rechecking"),
+    pytest.param("lookalike-python-import-module-lock-deadlock.txt", id="python-import-deadlock"),
 ]
 
 
