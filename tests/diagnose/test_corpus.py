@@ -302,3 +302,15 @@ def test_a_postgresql_deadlock_says_what_to_do() -> None:
     ).best
     assert serialization is not None
     assert serialization.entry.id == "postgresql-serialization-failure"
+
+
+def test_a_log_s_success_lines_are_not_the_error_s_status() -> None:
+    """An error in a log of 200 answers is not said to have come with a 200."""
+    access = "".join(f'10.0.0.1 - - "GET /items/{n} HTTP/1.1" 200 12\n' for n in range(3))
+    deadlock = diagnose(access + _read("compose-postgres-deadlock-for-update.txt")).best
+    assert deadlock is not None
+    assert deadlock.entry.id == "postgresql-deadlock"
+    assert "status" not in deadlock.details
+    conflict = diagnose(access + "HTTP/1.1 409 Conflict\n").best
+    assert conflict is not None
+    assert conflict.details["status"] == "409"
