@@ -94,3 +94,10 @@ def realistic(size: int, messages: int = 10, seed: int = 7) -> str:
 def hostile(unit: str, size: int, message: str) -> str:
     """`unit` repeated to `size` characters, the words many patterns need, then `message`."""
     return unit * (size // len(unit)) + "\n" + _LURES + message
+
+
+def junk(size: int, message: str, seed: int = 7) -> str:
+    """`size` random bytes read as the command reads a file (UTF-8, undecodable bytes
+    replaced: a binary file pasted by mistake), then `message`."""
+    data = random.Random(seed).randbytes(size)
+    return data.decode("utf-8", "replace") + "\n" + message

@@ -8,7 +8,8 @@ reference row: a realistic log of 1 MB (bench/diagnose_logs.py: CI and
 ``kubectl logs`` lines with ten corpus messages in them). The knowledge
 base's one-time cost (reading the entries, analysing the regexes) is paid
 before measuring. Hostile shapes are 2 MB of one unit repeated, then the
-words many patterns need, then a message, which must still be diagnosed.
+words many patterns need, then a message, which must still be diagnosed;
+binary junk is random bytes read as UTF-8, then the message.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import time
 from collections.abc import Sequence
 from typing import Final
 
-from bench.diagnose_logs import HOSTILE, corpus_message, hostile, realistic
+from bench.diagnose_logs import HOSTILE, corpus_message, hostile, junk, realistic
 from httpconflict.tools.diagnose.matching import diagnose
 
 MB: Final = 1_000_000
@@ -56,6 +57,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     for name, unit in HOSTILE.items():
         text = hostile(unit, 2 * MB, message)
         rows.append((f"hostile 2 MB: {name}", cpu_per_mb(text, 1, ANSWER)))
+    for size in (2, args.big):
+        text = junk(size * MB, message)
+        rows.append((f"binary junk, {size} MB", cpu_per_mb(text, 1, ANSWER)))
     print(f"{'input':<44} {'CPU s/MB':>9} {'ratio':>7}")
     for name, seconds in rows:
         print(f"{name:<44} {seconds:9.3f} {seconds / reference:6.2f}x")

@@ -150,6 +150,32 @@ LEARNT: Final = [
     pytest.param("nexus-pypi-cannot-be-updated.txt", id="nexus-pypi-cannot-be-updated"),
     pytest.param("etcd-v2-compare-failed-json.txt", id="etcd-compare-failed"),
     pytest.param("lookalike-terraform-duplicate-resource-config.txt", id="config-declared-twice"),
+    pytest.param("django-psycopg2-deadlock-for-key-share.txt", id="postgresql-deadlock-traceback"),
+    pytest.param("compose-postgres-deadlock-for-update.txt", id="postgresql-deadlock-server-log"),
+    pytest.param("postgrex-deadlock-detected-map.txt", id="postgresql-deadlock-postgrex"),
+    pytest.param("laravel-pdo-40p01-escaped-relation.txt", id="postgresql-deadlock-pdo"),
+    pytest.param("pgjdbc-deadlock-detail-where.txt", id="postgresql-deadlock-pgjdbc"),
+    pytest.param("etcdctl-put-lease-not-found.txt", id="etcd-lease-etcdctl"),
+    pytest.param("python-etcd3-grpc-lease-not-found.txt", id="etcd-lease-grpc"),
+    pytest.param("rpcx-etcd-client-json-log-csv.txt", id="etcd-lease-json-log-in-csv"),
+    pytest.param("k3s-watch-chan-revision-compacted.txt", id="etcd-compacted-k3s"),
+    pytest.param("kube-apiserver-chinese-compacted.txt", id="etcd-compacted-apiserver"),
+    pytest.param("go-pg-cockroach-restart-transaction.txt", id="cockroachdb-restart"),
+    pytest.param("kcp-klog-pgx-cockroach-40001.txt", id="cockroachdb-restart-klog"),
+    pytest.param("spanner-cli-wounded-aborted.txt", id="spanner-wounded"),
+    pytest.param("spanner-java-aborted-schema-changed.txt", id="spanner-java-aborted"),
+    pytest.param("spanner-php-aborted-transient-fault.txt", id="spanner-grpc-json"),
+    pytest.param("neo4rs-constraint-validation-failed.txt", id="neo4j-unique-node"),
+    pytest.param("neo4j-java-constraint-already-exists.txt", id="neo4j-schema-rule-exists"),
+    pytest.param("sqlserver-pk-violation-caused-by.txt", id="sqlserver-message-wrapped"),
+    pytest.param("dbup-sqlclient-german-2627.txt", id="sqlserver-in-german"),
+    pytest.param("supabase-flutter-postgresterror-23505.txt", id="postgrest-error-repr"),
+    pytest.param("laravel-galera-resource-deadlock-avoided.txt", id="galera-certification"),
+    pytest.param("aioredis-watch-variable-error.txt", id="redis-watch"),
+    pytest.param("confluence-version-must-be-incremented.txt", id="version-must-be-incremented"),
+    pytest.param("lookalike-git-clone-target-path-exists.txt", id="git-clone-into-a-folder"),
+    pytest.param("drf-sentry-operationalerror-rechecking-tuple.txt", id="deadlock-rechecking"),
+    pytest.param("lookalike-python-import-module-lock-deadlock.txt", id="python-import-deadlock"),
 ]
 
 
@@ -256,3 +282,35 @@ def test_generic_already_exists_names_the_thing(message: str, thing: str | None)
     assert best is not None
     assert best.entry.id == "generic-already-exists"
     assert best.details.get("thing") == thing
+
+
+def test_a_postgresql_deadlock_says_what_to_do() -> None:
+    """A 40P01 is a deadlock, not a serialization failure: retry, read DETAIL, order the locks."""
+    deadlock = diagnose(_read("django-psycopg2-deadlock-for-key-share.txt")).best
+    assert deadlock is not None
+    assert deadlock.entry.id == "postgresql-deadlock"
+    assert "40P01" in deadlock.entry.title
+    assert "elections_post" in deadlock.conflicted
+    retry, detail, order, *_ = deadlock.steps
+    assert retry.startswith("Retry the whole transaction")
+    assert "DETAIL" in detail
+    assert "elections_post" in detail
+    assert "server log" in detail
+    assert "in one order" in order
+    serialization = diagnose(
+        "psycopg2.errors.SerializationFailure: could not serialize access due to concurrent update"
+    ).best
+    assert serialization is not None
+    assert serialization.entry.id == "postgresql-serialization-failure"
+
+
+def test_a_log_s_success_lines_are_not_the_error_s_status() -> None:
+    """An error in a log of 200 answers is not said to have come with a 200."""
+    access = "".join(f'10.0.0.1 - - "GET /items/{n} HTTP/1.1" 200 12\n' for n in range(3))
+    deadlock = diagnose(access + _read("compose-postgres-deadlock-for-update.txt")).best
+    assert deadlock is not None
+    assert deadlock.entry.id == "postgresql-deadlock"
+    assert "status" not in deadlock.details
+    conflict = diagnose(access + "HTTP/1.1 409 Conflict\n").best
+    assert conflict is not None
+    assert conflict.details["status"] == "409"

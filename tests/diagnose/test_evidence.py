@@ -170,3 +170,25 @@ def test_any_json_gets_an_answer(value: object) -> None:
     """Any JSON document, a HAR-shaped one included, is read without failing."""
     for document in (value, {"log": {"entries": [value]}}, {"log": value}):
         diagnose(json.dumps(document))
+
+
+def test_a_failed_brace_costs_what_was_read_after_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each ``{`` is tried on a piece of the text from it, grown only for a long object: a
+    failed try never hands the decoder the text before it, whose lines its error counts."""
+    tries: list[tuple[str, int]] = []
+    decode = json.JSONDecoder.raw_decode
+
+    def recorded(self: json.JSONDecoder, s: str, idx: int = 0) -> tuple[object, int]:
+        tries.append((s[:idx], len(s)))
+        return decode(self, s, idx)
+
+    monkeypatch.setattr(json.JSONDecoder, "raw_decode", recorded)
+    junk = "".join(chr(32 + (i * 7919) % 95) for i in range(200_000))
+    big = json.dumps({"status": 409, "detail": "x" * 20_000, "type": "about:blank"})
+    evidence = read(junk + "\n" + big + "\n")
+    assert len(tries) > 1_000
+    # json.loads skips leading whitespace itself; nothing else comes before a try.
+    assert {before.strip() for before, _ in tries} == {""}
+    # Only the big object grows its piece (and json.loads reads the whole input once).
+    assert len([size for _, size in tries if size > 4096]) <= 3
+    assert "status: 409" in evidence.text

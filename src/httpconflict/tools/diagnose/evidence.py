@@ -45,6 +45,13 @@ _MAX_JSON_ATTEMPTS: Final = 500
 _JSON_BUDGET: Final = 8
 #: And be one per this many characters (beyond the first 500).
 _JSON_CHARS_PER_TRY: Final = 64
+#: A ``{`` is tried on this much of the text after it, more only when the try ran off its end.
+_JSON_WINDOW: Final = 4096
+_JSON_GROWTH: Final = 8
+#: A try that failed this close to the end of its piece may have failed on the cut.
+_JSON_CUT_SLACK: Final = 32
+#: What `_decode_at` answers for a ``{`` that starts no JSON value.
+_NOT_JSON: Final = object()
 _MAX_FLAT_LINES: Final = 5_000
 _ANSI: Final = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 # A quote written as an HTML entity: the text was escaped for a web page.
@@ -240,21 +247,44 @@ def _json_objects(text: str, notes: list[str]) -> Iterator[Any]:
             )
             return
         try:
-            value, end = decoder.raw_decode(text, start)
-        except ValueError as error:
-            tries += 1
-            spent += max(getattr(error, "pos", start) - start, 1)
-            position = start + 1
-            continue
+            value, end, read = _decode_at(decoder, text, start)
         except RecursionError:
             # Nested deeper than Python's stack: read up to that depth.
+            value, end, read = _NOT_JSON, start, sys.getrecursionlimit()
+        if value is _NOT_JSON:
             tries += 1
-            spent += sys.getrecursionlimit()
+            spent += read
             position = start + 1
             continue
         if isinstance(value, dict) and value:
             yield value
         position = end
+
+
+def _decode_at(decoder: json.JSONDecoder, text: str, start: int) -> tuple[Any, int, int]:
+    """The JSON value that starts at `start`, the index after it, and the characters read.
+
+    The value is `_NOT_JSON` when there is none. The decoder is given a piece of the text
+    from `start`, grown when a try fails near the piece's end: a failure's JSONDecodeError
+    counts the lines of its document up to where it failed, and with the whole text every
+    failed ``{`` would cost the text before it (10 MB of binary junk took minutes).
+    """
+    window, read = _JSON_WINDOW, 0
+    while True:
+        piece = text[start : start + window]
+        try:
+            value, used = decoder.raw_decode(piece)
+        except json.JSONDecodeError as error:
+            cut = start + len(piece) < len(text) and (
+                error.pos >= len(piece) - _JSON_CUT_SLACK
+                or error.msg.startswith("Unterminated string")
+            )
+            if not cut:
+                return _NOT_JSON, start, read + max(error.pos, 1)
+            read += len(piece)
+            window *= _JSON_GROWTH
+            continue
+        return value, start + used, read + used
 
 
 def _response_headers(subject: Subject) -> Iterator[str]:

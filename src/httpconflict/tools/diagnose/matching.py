@@ -40,6 +40,8 @@ GENERIC_NOTE: Final = (
     "names this system (`httpconflict diagnose --list` shows what it knows)."
 )
 STATUS_AGREES: Final = 2
+#: Statuses below this are not an error's: never said to be the one the error came with.
+MIN_ERROR_STATUS: Final = 400
 MAX_DETAIL_CHARS: Final = 200
 
 
@@ -185,8 +187,11 @@ def score(entry: Entry, evidence: Evidence) -> Match | None:
         _merge(details, _problem_members(entry, evidence))
     if evidence.urls:
         details.setdefault("url", evidence.urls[0])
-    if evidence.statuses:
-        agreeing = entry.status if entry.status in evidence.statuses else evidence.statuses[0]
+    # The status the error came with: the entry's own, else the first error status; a log's
+    # 2xx and 3xx lines around the error are not its status.
+    errors = [status for status in evidence.statuses if status >= MIN_ERROR_STATUS]
+    if entry.status in evidence.statuses or errors:
+        agreeing = entry.status if entry.status in evidence.statuses else errors[0]
         details.setdefault("status", str(agreeing))
     return Match(entry, total, details)
 
