@@ -305,6 +305,7 @@ MODULES: dict[str, list[str]] = {
         "CONTENDED",
         "CONTENT_TOO_LARGE",
         "CORS_NOT_ALLOWED",
+        "DATABASE_RIGHT_MISSING",
         "EXCLUSION_VIOLATION",
         "FORBIDDEN",
         "FOREIGN_KEY_VIOLATION",

@@ -266,6 +266,19 @@ FORBIDDEN: Final = _type(
     "Ask an admin of the collection (or the service's operator) to grant your "
     "principal or one of your roles the right named in `right`.",
 )
+DATABASE_RIGHT_MISSING: Final = _type(
+    "database-right-missing",
+    "The service's database role may not make this change",
+    403,
+    "The service runs as a database role that may read and write its tables "
+    "but lacks the right this request needs: on PostgreSQL, declaring a "
+    "unique key builds an index, which the service does through a function "
+    "made by the tables' owner, and the role may not run it (or it is not "
+    "there yet). Nothing was changed; the request itself is fine.",
+    "Ask the service's operator to start the service once as the tables' "
+    "owner and grant the role EXECUTE on the function named in `function` "
+    "(the detail gives the statement); then send the request again.",
+)
 METHOD_NOT_ALLOWED: Final = _type(
     "method-not-allowed",
     "Method not allowed",

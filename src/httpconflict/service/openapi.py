@@ -559,6 +559,13 @@ PATHS: Final[dict[str, Any]] = {
                     ", or a request with this Idempotency-Key is still being processed "
                     "(retry after Retry-After)."
                 ),
+                "403": _problem(
+                    "With authentication on: the caller lacks the admin right on the "
+                    "collection (`right`). Or, on PostgreSQL, the service's database role "
+                    "may not run the function that builds the keys' indexes "
+                    "(database-right-missing: `function`, `role`, and the GRANT to run in "
+                    "the detail); nothing changed."
+                ),
                 "412": _problem(
                     "If-Match does not name the settings in force (another admin changed "
                     "them: `current_etag`), or If-None-Match names them (`*`: settings always "
@@ -736,7 +743,8 @@ def _authorized(paths: dict[str, Any]) -> dict[str, Any]:
                     else {
                         **operation,
                         "security": [{"bearer": []}, {}],
-                        "responses": {**operation["responses"], **_problems(401, 403)},
+                        # An operation's own 403 says more (and names this one too).
+                        "responses": {**_problems(401, 403), **operation["responses"]},
                     }
                 )
                 for method, operation in item.items()
