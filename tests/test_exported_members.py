@@ -85,6 +85,7 @@ EXPECTED = [
     "WriteOutcome",
     "WriteOutcomeUnknown",
     "WriteResult",
+    "WritesUnavailable",
     "apply_json_patch",
     "apply_merge_patch",
     "arun_patch",

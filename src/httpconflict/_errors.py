@@ -249,7 +249,8 @@ class Unauthorized(ProblemError):
 
 
 class Unavailable(ProblemError):
-    """The backing store is busy or unreachable; nothing was applied (503).
+    """The backing store cannot take the request (unreachable, busy, read-only, full);
+    nothing was applied (503).
 
     `detail` says in words what is down; `incident` names the server's log
     line that holds the rest (the driver's own text), which never goes in
@@ -265,6 +266,18 @@ class Unavailable(ProblemError):
         super().__init__(detail, **extensions)
         self.retry_after = retry_after
         self.incident = incident
+
+
+class WritesUnavailable(Unavailable):
+    """The store answers, but takes no write now: `state` says why ("read-only", "full") (503).
+
+    What a health check learns by asking the store whether it could write:
+    a load balancer is told the instance cannot serve writes, and why.
+    """
+
+    def __init__(self, state: str, detail: str, *, incident: str | None = None) -> None:
+        super().__init__(detail, incident=incident)
+        self.state = state
 
 
 class WriteOutcomeUnknown(ProblemError):

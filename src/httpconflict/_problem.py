@@ -321,12 +321,15 @@ IDEMPOTENCY_KEY_REUSED: Final = _type(
 )
 UNAVAILABLE: Final = _type(
     "unavailable",
-    "The database is busy or unreachable",
+    "The database could not take the request, and nothing was applied",
     503,
-    "The service could not reach its database, or waited too long for a lock; "
-    "the request was not applied. When the answer has an `incident` member, it names "
-    "the server's log line that holds the database's own words.",
-    "Retry after the delay given in Retry-After.",
+    "The service could not reach its database, waited too long for a lock, or found "
+    "it unable to store anything (read-only, as a replica is; its disk full; out of "
+    "memory); the `detail` says which, and the request was not applied. When the "
+    "answer has an `incident` member, it names the server's log line that holds the "
+    "database's own words.",
+    "Retry after the delay given in Retry-After. A database that is read-only or "
+    "full stays so until its operator acts: /healthz names it (`checks`).",
 )
 OUTCOME_UNKNOWN: Final = _type(
     "outcome-unknown",

@@ -104,7 +104,9 @@ _WHY: Final = {
     422: "The body is not a JSON object, holds JSON beyond the limits (`limit` names which: "
     "depth, number-digits, number-range...), or the Idempotency-Key named another request.",
     428: "The document exists and the request has no If-Match.",
-    503: "The database is busy or unreachable; nothing was applied; retry after Retry-After.",
+    503: "The database could not take the request (unreachable, a lock held too long, "
+    "read-only, its disk full: the detail says which); nothing was applied; retry after "
+    "Retry-After.",
     401: "With authentication on (--auth): no credentials, or refused ones (see WWW-Authenticate).",
     403: "With authentication on: the caller lacks the right (`right`: read, write or admin) "
     "on the collection; the same answer whether the document exists or not.",
