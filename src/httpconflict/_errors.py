@@ -21,6 +21,7 @@
      +-- IdempotencyKeyInFlight               409 idempotency-key-in-flight
      |    +-- IdempotencyKeyTaken
      +-- Unavailable                          503 unavailable (retry_after, incident)
+     |    +-- WritesUnavailable               503 unavailable: the store takes no write (state)
      +-- WriteOutcomeUnknown                       504 outcome-unknown (retry_after, incident)
 
 Errors raised for bad input also subclass the builtin a caller would catch

@@ -173,6 +173,14 @@ def test_a_role_not_granted_the_function_is_told_what_to_grant(
             f"TO {role}" in problem["detail"]
         )
         assert http.get("/v1/_collections/least-users").json()["unique"] == []
+        # Keyed, the refusal is the request's answer, replayed to its retries as any 4xx.
+        key = {"Idempotency-Key": str(uuid.uuid4())}
+        first, again = (
+            http.put("/v1/_collections/least-users", json={"unique": ["email"]}, headers=key)
+            for _ in "12"
+        )
+        assert (first.status_code, again.status_code) == (403, 403), again.text
+        assert again.headers.get("idempotent-replayed") == "true"
 
 
 def test_public_may_not_build_indexes_through_the_function(

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Final, TypeVar
 
 from .._errors import Unavailable, WritesUnavailable
-from .._incidents import new_incident, unavailable
+from .._incidents import unavailable
 from .._outage import describe, outage
 
 DEFAULT_BUSY_TIMEOUT_MS: Final = 10_000
@@ -110,8 +110,7 @@ def probe_write(db: sqlite3.Connection, user_version: int) -> None:
         code = getattr(error, "sqlite_errorcode", None)
         found = _NO_WRITES.get(code & 0xFF) if code is not None else None
         if found is not None:
-            incident = new_incident()
-            raise WritesUnavailable(*found, incident=incident) from error
+            raise WritesUnavailable(*found) from error
         if (failed := _unavailable(error)) is not None:
             raise failed from error
         raise
