@@ -12,15 +12,20 @@ its database's range of integers, and describe it as a `ColumnType`; the
 refusal, a 422 naming the members and what their columns hold, is decided
 here, before the write. A date, time or timestamp column takes an ISO
 8601 string, which is handed on as the Python value it names (the JSON
-form of a date is a string; SQLite's driver takes no string there).
+form of a date is a string; SQLite's driver takes no string there); a
+number column a string that is a JSON number, and an integer column one
+that is an integer, as a document may show a decimal or a 64-bit id
+(each database took those before, and a patch carries the whole row).
 """
 
 from __future__ import annotations
 
 import datetime
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import StrEnum
 from typing import Final
 
@@ -35,6 +40,8 @@ class ColumnKind(StrEnum):
     TEXT = "text"
     INTEGER = "integer"
     NUMBER = "number"
+    #: A number kept in decimal (SQL NUMERIC): a string of digits is taken as a `Decimal`.
+    DECIMAL = "decimal"
     BOOLEAN = "boolean"
     DATE = "date"
     TIME = "time"
@@ -52,6 +59,9 @@ class ColumnType:
     high: int | None = None
 
 
+# A number as JSON writes it, and an integer (no sign but "-", no leading zero).
+_NUMBER: Final = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+_INTEGER: Final = re.compile(r"-?(?:0|[1-9][0-9]*)")
 _TEMPORAL: Final[dict[ColumnKind, tuple[type[datetime.date | datetime.time], str]]] = {
     ColumnKind.DATE: (datetime.date, "a date such as 2024-05-31"),
     ColumnKind.TIME: (datetime.time, "a time such as 13:45:00"),
@@ -103,10 +113,19 @@ def _fit(value: object, column: ColumnType) -> tuple[object, str | None]:
     if kind is ColumnKind.BOOLEAN:
         fits = isinstance(value, bool)
         return value, None if fits else f"{_what(value)}, its column holds true or false"
-    if kind is ColumnKind.NUMBER:
+    if kind in (ColumnKind.NUMBER, ColumnKind.DECIMAL):
+        if isinstance(value, str) and _NUMBER.fullmatch(value):
+            # A number shown as a string (as a document may show a decimal), as it was read.
+            number = Decimal(value) if kind is ColumnKind.DECIMAL else float(value)
+            if math.isfinite(number):
+                return number, None
+            return value, "a number out of range, its column holds numbers"
         fits = isinstance(value, int | float) and not isinstance(value, bool)
         return value, None if fits else f"{_what(value)}, its column holds numbers"
     if kind is ColumnKind.INTEGER:
+        if isinstance(value, str) and _INTEGER.fullmatch(value):
+            # An integer shown as a string (as a document may show a 64-bit id).
+            value = int(value)
         return value, _integer_misfit(value, column)
     python_type, example = _TEMPORAL[kind]
     holds = f"its column holds {example}"

@@ -66,8 +66,10 @@ def gauge(http: httpx.Client) -> tuple[str, str, dict[str, Any]]:
 MISFITS = [
     pytest.param({"label": 5}, id="number-into-text"),
     pytest.param({"label": True}, id="boolean-into-text"),
-    pytest.param({"level": "5"}, id="string-into-integer"),
     pytest.param({"level": "abc"}, id="word-into-integer"),
+    pytest.param({"level": "1.5"}, id="fraction-string-into-integer"),
+    pytest.param({"level": " 5"}, id="padded-string-into-integer"),
+    pytest.param({"level": str(2**70)}, id="huge-string-into-integer"),
     pytest.param({"level": True}, id="boolean-into-integer"),
     pytest.param({"level": 1.5}, id="fraction-into-integer"),
     pytest.param({"level": 2**70}, id="huge-number-into-integer"),
@@ -75,6 +77,7 @@ MISFITS = [
     pytest.param({"on": 1}, id="number-into-boolean"),
     pytest.param({"on": "yes"}, id="string-into-boolean"),
     pytest.param({"ratio": "abc"}, id="string-into-float"),
+    pytest.param({"ratio": "1e999"}, id="infinite-string-into-float"),
     pytest.param({"ratio": True}, id="boolean-into-float"),
     pytest.param({"at": 5}, id="number-into-timestamp"),
     pytest.param({"at": "abc"}, id="word-into-timestamp"),
@@ -111,6 +114,16 @@ def test_values_the_columns_hold_are_written_as_sent(http: httpx.Client) -> None
     answer = http.patch(url, json=patch, headers={**MERGE, "If-Match": etag})
     assert answer.status_code == 200, answer.text
     assert http.get(url).json() == patch
+
+
+def test_numbers_shown_as_strings_are_taken_as_numbers(http: httpx.Client) -> None:
+    """An integer or number as a string (as a document may show a 64-bit id): the number."""
+    url, etag, _ = gauge(http)
+    patch = {"level": "-7", "big": str(2**62), "ratio": "0.25"}
+    answer = http.patch(url, json=patch, headers={**MERGE, "If-Match": etag})
+    assert answer.status_code == 200, answer.text
+    stored = http.get(url).json()
+    assert (stored["level"], stored["big"], stored["ratio"]) == (-7, 2**62, 0.25)
 
 
 def test_a_32_bit_column_refuses_what_its_database_cannot_hold(

@@ -68,10 +68,10 @@ def versioned_patch(
     removes a member of the document, makes it something other than an
     object, or sets a field to a value its internal type does not hold (a
     JSON object or array in a field of text, numbers, dates, keys...; a
-    number or boolean in a text field; a string, a fraction or a number
-    beyond the database's range in an integer field; a number in a boolean
-    one; a string that is no ISO 8601 date in a date field), or the patch's
-    own errors. (Called the old way,
+    number or boolean in a text field; a fraction, a number beyond the
+    database's range or a string that is no integer in an integer field; a
+    number in a boolean one; a string that is no ISO 8601 date in a date
+    field), or the patch's own errors. (Called the old way,
     ``(queryset, pk, request, patch)``, it returns ``(row, decision)``,
     with a warning.)
     """
@@ -168,7 +168,8 @@ _FIELD_KINDS: Final = {
         ColumnKind.TEXT,
     ),
     **dict.fromkeys(("BooleanField", "NullBooleanField"), ColumnKind.BOOLEAN),
-    **dict.fromkeys(("FloatField", "DecimalField"), ColumnKind.NUMBER),
+    "FloatField": ColumnKind.NUMBER,
+    "DecimalField": ColumnKind.DECIMAL,
     "DateField": ColumnKind.DATE,
     "DateTimeField": ColumnKind.DATETIME,
     "TimeField": ColumnKind.TIME,

@@ -69,11 +69,12 @@ def versioned_patch(
     a patch that adds or removes a member of the document, makes it
     something other than an object, or sets a column to a value its type
     (``python_type``) does not hold: a JSON object or array in a column of
-    text, numbers, dates...; a number or boolean in a text column; a string,
-    a fraction or a number beyond the database's range in an integer column;
-    a number in a boolean one; a string that is no ISO 8601 date in a date
-    column (one that is becomes a `datetime`); or a patch's own errors (409 for a
-    failed ``test``). (`version` is the old name of `version_field`.)
+    text, numbers, dates...; a number or boolean in a text column; a
+    fraction, a number beyond the database's range or a string that is no
+    integer in an integer column; a number in a boolean one; a string that
+    is no ISO 8601 date in a date column (one that is becomes a `datetime`,
+    a number's string in a number column the number); or a patch's own
+    errors (409 for a failed ``test``). (`version` is the old name of `version_field`.)
     """
     table = table_of(model, version_column(version_field, version))
     table.check_key(key)

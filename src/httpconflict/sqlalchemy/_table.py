@@ -267,7 +267,8 @@ def _is_integer(column: Any) -> bool:
 _KINDS: Final = (
     (bool, ColumnKind.BOOLEAN),
     (int, ColumnKind.INTEGER),
-    (float | Decimal, ColumnKind.NUMBER),
+    (Decimal, ColumnKind.DECIMAL),
+    (float, ColumnKind.NUMBER),
     (str, ColumnKind.TEXT),
     (datetime, ColumnKind.DATETIME),
     (date, ColumnKind.DATE),
