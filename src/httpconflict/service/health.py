@@ -81,7 +81,8 @@ class Health:
             body = json.dumps({"status": "ok", "checks": checks}, separators=(",", ":"))
             return Response(body, media_type="application/json")
         # What a store that answers found against writing, in its words; then what is down.
-        told = [str(failures[name]) for name in down if checks[name] != "down"]
+        # (The keys' store on the same database finds the same: said once.)
+        told = list(dict.fromkeys(str(failures[n]) for n in down if checks[n] != "down"))
         gone = [name for name in down if checks[name] == "down"]
         what = "; ".join([*told, *([f"down: {', '.join(gone)}"] if gone else [])])
         incident = new_incident()
