@@ -146,19 +146,29 @@ def test_the_role_declares_and_drops_unique_keys_enforced_by_their_index(
         assert unique_indexes(owner_url) == 0
 
 
+FUNCTION = "httpconflict_unique_index(text, text, text[], boolean)"
+
+
+@pytest.mark.parametrize(
+    ("undo", "why"),
+    [
+        pytest.param(
+            "REVOKE EXECUTE ON FUNCTION {function} FROM {role}", "no EXECUTE", id="revoked"
+        ),
+        pytest.param("DROP FUNCTION {function}", "cannot find it", id="not-made-yet"),
+    ],
+)
 def test_a_role_not_granted_the_function_is_told_what_to_grant(
-    tables_and_role: tuple[str, str], tmp_path: Path
+    tables_and_role: tuple[str, str], tmp_path: Path, undo: str, why: str
 ) -> None:
-    """No EXECUTE right (a deployment granted as before): 403 naming the grant, nothing changed."""
+    """No EXECUTE right, or no function (tables set up by an older version): 403 naming the
+    grant, nothing changed."""
     import psycopg
 
     owner_url, role_url = tables_and_role
     role = role_url.split("://", 1)[1].split("@", 1)[0]
     with psycopg.connect(owner_url, autocommit=True) as owner:
-        owner.execute(
-            "REVOKE EXECUTE ON FUNCTION httpconflict_unique_index(text, text, text[], boolean) "
-            f"FROM {role}"
-        )
+        owner.execute(undo.format(function=FUNCTION, role=role))
     with (
         start_service(role_url, tmp_path) as service,
         httpx.Client(base_url=service.url, timeout=10) as http,
@@ -168,6 +178,7 @@ def test_a_role_not_granted_the_function_is_told_what_to_grant(
         problem = refused.json()
         assert problem["type"].endswith("/problems/database-right-missing")
         assert problem["role"] == role
+        assert why in problem["detail"]
         assert (
             f"GRANT EXECUTE ON FUNCTION httpconflict_unique_index(text, text, text[], boolean) "
             f"TO {role}" in problem["detail"]
