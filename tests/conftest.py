@@ -214,6 +214,16 @@ def mariadb_database(mariadb_server: dict[str, object]) -> Iterator[dict[str, ob
 @pytest.fixture
 def mariadb_url(mariadb_server: dict[str, object]) -> Iterator[str]:
     """A SQLAlchemy URL (PyMySQL) of a fresh MariaDB database of one test, dropped afterwards."""
+    yield from _mariadb_url(mariadb_server)
+
+
+@pytest.fixture(scope="module")
+def mariadb_module_url(mariadb_server: dict[str, object]) -> Iterator[str]:
+    """`mariadb_url` for the tests of one module."""
+    yield from _mariadb_url(mariadb_server)
+
+
+def _mariadb_url(mariadb_server: dict[str, object]) -> Iterator[str]:
     import pymysql
 
     name = f"hc_test_{uuid.uuid4().hex[:12]}"

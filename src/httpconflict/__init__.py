@@ -31,6 +31,7 @@ from ._errors import (
     Unavailable,
     UnsupportedMediaType,
     WriteOutcomeUnknown,
+    WritesUnavailable,
     problem_headers,
 )
 from ._etag import EntityTags, ETag
@@ -167,6 +168,7 @@ __all__ = [
     "WriteOutcome",
     "WriteOutcomeUnknown",
     "WriteResult",
+    "WritesUnavailable",
     "apply_json_patch",
     "apply_merge_patch",
     "arun_patch",

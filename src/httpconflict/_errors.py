@@ -21,6 +21,7 @@
      +-- IdempotencyKeyInFlight               409 idempotency-key-in-flight
      |    +-- IdempotencyKeyTaken
      +-- Unavailable                          503 unavailable (retry_after, incident)
+     |    +-- WritesUnavailable               503 unavailable: the store takes no write (state)
      +-- WriteOutcomeUnknown                       504 outcome-unknown (retry_after, incident)
 
 Errors raised for bad input also subclass the builtin a caller would catch
@@ -249,7 +250,8 @@ class Unauthorized(ProblemError):
 
 
 class Unavailable(ProblemError):
-    """The backing store is busy or unreachable; nothing was applied (503).
+    """The backing store cannot take the request (unreachable, busy, read-only, full);
+    nothing was applied (503).
 
     `detail` says in words what is down; `incident` names the server's log
     line that holds the rest (the driver's own text), which never goes in
@@ -265,6 +267,18 @@ class Unavailable(ProblemError):
         super().__init__(detail, **extensions)
         self.retry_after = retry_after
         self.incident = incident
+
+
+class WritesUnavailable(Unavailable):
+    """The store answers, but takes no write now: `state` says why ("read-only", "full") (503).
+
+    What a health check learns by asking the store whether it could write:
+    a load balancer is told the instance cannot serve writes, and why.
+    """
+
+    def __init__(self, state: str, detail: str, *, incident: str | None = None) -> None:
+        super().__init__(detail, incident=incident)
+        self.state = state
 
 
 class WriteOutcomeUnknown(ProblemError):

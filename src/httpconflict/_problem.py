@@ -266,6 +266,19 @@ FORBIDDEN: Final = _type(
     "Ask an admin of the collection (or the service's operator) to grant your "
     "principal or one of your roles the right named in `right`.",
 )
+DATABASE_RIGHT_MISSING: Final = _type(
+    "database-right-missing",
+    "The service's database role may not make this change",
+    403,
+    "The service runs as a database role that may read and write its tables "
+    "but lacks the right this request needs: on PostgreSQL, declaring a "
+    "unique key builds an index, which the service does through a function "
+    "made by the tables' owner, and the role may not run it (or it is not "
+    "there yet). Nothing was changed; the request itself is fine.",
+    "Ask the service's operator to start the service once as the tables' "
+    "owner and grant the role EXECUTE on the function named in `function` "
+    "(the detail gives the statement); then send the request again.",
+)
 METHOD_NOT_ALLOWED: Final = _type(
     "method-not-allowed",
     "Method not allowed",
@@ -308,12 +321,15 @@ IDEMPOTENCY_KEY_REUSED: Final = _type(
 )
 UNAVAILABLE: Final = _type(
     "unavailable",
-    "The database is busy or unreachable",
+    "The database could not take the request, and nothing was applied",
     503,
-    "The service could not reach its database, or waited too long for a lock; "
-    "the request was not applied. When the answer has an `incident` member, it names "
-    "the server's log line that holds the database's own words.",
-    "Retry after the delay given in Retry-After.",
+    "The service could not reach its database, waited too long for a lock, or found "
+    "it unable to store anything (read-only, as a replica is; its disk full; out of "
+    "memory); the `detail` says which, and the request was not applied. When the "
+    "answer has an `incident` member, it names the server's log line that holds the "
+    "database's own words.",
+    "Retry after the delay given in Retry-After. A database that is read-only or "
+    "full stays so until its operator acts: /healthz names it (`checks`).",
 )
 OUTCOME_UNKNOWN: Final = _type(
     "outcome-unknown",

@@ -1,9 +1,11 @@
 """A FastAPI app for tests/adapters/test_fastapi.py, run under uvicorn.
 
-Notes with a version column on the SQLite file ADAPTERS_SQLITE, through
+Notes with a version column on the SQLite file ADAPTERS_SQLITE (or the
+database of the SQLAlchemy URL ADAPTERS_DATABASE), through
 `install`, the `Preconditions` dependency and `httpconflict.sqlalchemy`;
 drafts patched with `PatchBody` and `versioned_patch`, rebased on
-``Prefer: rebase`` from the versions the app keeps; plus routes that raise
+``Prefer: rebase`` from the versions the app keeps; gauges, whose columns
+hold each kind of scalar, patched the same way; plus routes that raise
 each kind of error.
 """
 
@@ -12,11 +14,12 @@ from __future__ import annotations
 import os
 import resource
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request, Response
 from pydantic import BaseModel
-from sqlalchemy import String, create_engine
+from sqlalchemy import BigInteger, Boolean, DateTime, Float, SmallInteger, String, create_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from httpconflict import NotFound, Unavailable, Validators, rebase_fields
@@ -57,6 +60,26 @@ class DraftVersion(Base):
     body: Mapped[str] = mapped_column(String(1000))
 
 
+class Gauge(Base):
+    """A row with a column of each kind a JSON scalar may be set to."""
+
+    __tablename__ = "gauges"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    label: Mapped[str] = mapped_column(String(100), default="")
+    level: Mapped[int] = mapped_column(default=0)
+    small: Mapped[int] = mapped_column(SmallInteger, default=0)
+    big: Mapped[int] = mapped_column(BigInteger, default=0)
+    on: Mapped[bool] = mapped_column(Boolean, default=False)
+    ratio: Mapped[float] = mapped_column(Float, default=0.0)
+    at: Mapped[datetime] = mapped_column(DateTime, default=datetime(2024, 1, 1))
+    version: Mapped[int] = mapped_column(default=1)
+
+
+def gauge_json(row: Any) -> dict[str, Any]:
+    names = ("label", "level", "small", "big", "on", "ratio")
+    return {**{name: getattr(row, name) for name in names}, "at": row.at.isoformat()}
+
+
 def draft_json(row: Any) -> dict[str, Any]:
     return {"title": row.title, "body": row.body}
 
@@ -71,7 +94,8 @@ DB = Annotated[Session, Depends(get_db)]
 
 def create_app() -> FastAPI:
     app = FastAPI()
-    app.state.engine = create_engine(f"sqlite:///{os.environ['ADAPTERS_SQLITE']}")
+    url = os.environ.get("ADAPTERS_DATABASE") or f"sqlite:///{os.environ['ADAPTERS_SQLITE']}"
+    app.state.engine = create_engine(url)
     Base.metadata.create_all(app.state.engine)
     install(app)
 
@@ -141,6 +165,31 @@ def create_app() -> FastAPI:
             {"ETag": written.etag.to_header(), **rebase_fields(written.rebased_from)}
         )
         return draft_json(written.row)
+
+    @app.post("/gauges", status_code=201)
+    def create_gauge(db: DB, response: Response) -> dict[str, Any]:
+        row = Gauge()
+        db.add(row)
+        db.commit()
+        response.headers["ETag"] = etag_of(row).to_header()
+        return {"id": row.id, **gauge_json(row)}
+
+    @app.get("/gauges/{gauge_id}")
+    def read_gauge(gauge_id: int, db: DB, response: Response) -> dict[str, Any]:
+        row = db.get(Gauge, gauge_id)
+        if row is None:
+            raise NotFound(f"there is no gauge {gauge_id}")
+        response.headers["ETag"] = etag_of(row).to_header()
+        return gauge_json(row)
+
+    @app.patch("/gauges/{gauge_id}")
+    def patch_gauge(
+        gauge_id: int, patch: PatchBody, conditions: Preconditions, db: DB, response: Response
+    ) -> Any:
+        written = versioned_patch(db, Gauge, gauge_id, patch, conditions, document=gauge_json)
+        db.commit()
+        response.headers["ETag"] = written.etag.to_header()
+        return gauge_json(written.row)
 
     @app.get("/busy")
     def busy() -> None:

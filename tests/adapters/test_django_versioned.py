@@ -250,6 +250,12 @@ NOT_A_NOTE = [
         "json-patch", [{"op": "add", "path": "/title", "value": [1]}], id="text-set-to-an-array"
     ),
     pytest.param("merge-patch", {"count": {"n": 1}}, id="integer-set-to-an-object"),
+    pytest.param("merge-patch", {"title": 5}, id="text-set-to-a-number"),
+    pytest.param("merge-patch", {"writer": False}, id="text-set-to-a-boolean"),
+    pytest.param("merge-patch", {"count": "five"}, id="integer-set-to-a-word"),
+    pytest.param("merge-patch", {"count": "1.5"}, id="integer-set-to-a-fraction-string"),
+    pytest.param("merge-patch", {"count": 1.5}, id="integer-set-to-a-fraction"),
+    pytest.param("merge-patch", {"count": 2**70}, id="integer-past-64-bits"),
 ]
 
 

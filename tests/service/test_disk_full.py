@@ -4,9 +4,11 @@ A real server (one worker) on a SQLite file in a tmpfs of a few megabytes
 (tests/tiny_disk.py), filled to its last byte by another file. A write then
 cannot be stored (SQLITE_FULL): it must get a 503 problem with Retry-After
 saying the disk is full, never a 500, and nothing of it may stay; reads go
-on. Room is made, and the same writes succeed: a pure counter equals the
-increments acknowledged, and a keyed POST refused while the disk was full,
-sent again with its key, creates its document once.
+on; /healthz is a 503 naming the database "full" (it answers, but a
+balancer must learn that it takes no write). Room is made, and the same
+writes succeed: a pure counter equals the increments acknowledged, and a
+keyed POST refused while the disk was full, sent again with its key,
+creates its document once.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import uuid
 import httpx
 import pytest
 
+from httpconflict.problem_types import UNAVAILABLE
 from tests.servers import ServiceProcess, start_service
 from tests.tiny_disk import fill, tiny_disk
 
@@ -35,11 +38,15 @@ def increment(http: httpx.Client) -> httpx.Response:
 
 
 def assert_disk_full(answer: httpx.Response) -> None:
-    """A 503 problem with Retry-After that says the disk is full."""
+    """A 503 problem with Retry-After that says the disk is full, under a title that fits."""
     assert answer.status_code == 503, answer.text
     assert answer.headers["content-type"] == "application/problem+json"
     assert int(answer.headers["retry-after"]) >= 1
     assert "disk is full" in answer.json()["detail"], answer.text
+    # The title fits each 503 (the disk full here): neither "busy" nor "unreachable".
+    title = answer.json()["title"]
+    assert title == UNAVAILABLE.title
+    assert not {"busy", "unreachable"} & set(title.lower().split()), title
 
 
 def test_a_full_disk_is_a_503_and_loses_nothing(tmp_path_factory: pytest.TempPathFactory) -> None:
@@ -68,8 +75,13 @@ def test_a_full_disk_is_a_503_and_loses_nothing(tmp_path_factory: pytest.TempPat
             order = {"item": "tea"}
             assert_disk_full(http.post("/v1/orders", json=order, headers=key))
             assert http.get(DOC).json()["n"] == acknowledged  # the refused write left nothing
-            assert http.get("/healthz").status_code in (200, 503)  # answered, whatever it says
+            health = http.get("/healthz")  # the database answers, but takes no write
+            assert_disk_full(health)
+            assert health.json()["checks"]["database"] == "full", health.text
             ballast.unlink()
+            health = http.get("/healthz")
+            assert health.status_code == 200, health.text
+            assert health.json()["checks"]["database"] == "up"
             for _ in range(5):
                 answer = increment(http)
                 assert answer.status_code == 200, answer.text

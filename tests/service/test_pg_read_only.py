@@ -5,7 +5,9 @@ read-only for every new session (``ALTER DATABASE ... SET
 default_transaction_read_only``) and its sessions are ended: each new one is
 what a hot standby gives, "cannot execute UPDATE in a read-only
 transaction" (SQLSTATE 25006). Writes must then get a 503 problem with
-Retry-After saying the database is read-only, never a 500, reads go on,
+Retry-After saying the database is read-only, never a 500, and /healthz a
+503 naming the database "read-only" (a balancer learns the instance takes
+no writes; writable again, 200), reads go on,
 and nothing is half-written; made writable again, a pure counter equals
 the increments acknowledged and a keyed POST refused meanwhile, sent again
 with its key, creates its document once.
@@ -63,10 +65,21 @@ def increment(http: httpx.Client) -> httpx.Response:
     return http.put(DOC, json={"n": read.json()["n"] + 1}, headers=match)
 
 
+def assert_health(http: httpx.Client, status: int, database: str) -> None:
+    """/healthz answers `status`, its `checks` naming the database `database`."""
+    health = http.get("/healthz")
+    assert health.status_code == status, health.text
+    assert health.json()["checks"]["database"] == database, health.text
+    if status == 503:
+        assert health.headers["retry-after"] == "1"
+        detail = health.json()["detail"]
+        assert detail.count("takes no writes: it is read-only") == 1, health.text
+
+
 def test_a_read_only_database_is_a_503_and_loses_nothing(
     postgres_server: str, own_database: tuple[str, str], tmp_path: Path
 ) -> None:
-    """Read-only: writes 503 saying so, reads 200; writable: counter == writes acknowledged."""
+    """Read-only: writes and /healthz 503 saying so, reads 200; writable: counter == acked."""
     name, url = own_database
     with (
         start_service(url, tmp_path, allowed_5xx=frozenset({503})) as service,
@@ -87,7 +100,9 @@ def test_a_read_only_database_is_a_503_and_loses_nothing(
         posted = http.post("/v1/orders", json=order, headers=key)
         assert posted.status_code == 503, posted.text
         assert http.get(DOC).json()["n"] == acknowledged
+        assert_health(http, 503, "read-only")
         set_read_only(postgres_server, name, on=False)
+        assert_health(http, 200, "up")
         for _ in range(3):
             answer = increment(http)
             assert answer.status_code == 200, answer.text

@@ -20,10 +20,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final, cast
 
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import F
 
-from .._column_values import check_scalar_columns
+from .._column_values import ColumnKind, ColumnType, column_values
 from .._deprecation import warn_deprecated
 from .._patch import Patch
 from .._patch_flow import Base, PatchDecision, Snapshot, WriteDocument, patch_flow, run_patch
@@ -66,9 +66,12 @@ def versioned_patch(
     `MergeConflict` (409), `PreconditionRequired` (428), `NotFound` (404),
     `Contended` (503), `InvalidDocument` (422) for a patch that adds or
     removes a member of the document, makes it something other than an
-    object, or sets a field holding scalars (by its internal type: text,
-    numbers, dates, keys...) to a JSON object or array, or the patch's own
-    errors. (Called the old way,
+    object, or sets a field to a value its internal type does not hold (a
+    JSON object or array in a field of text, numbers, dates, keys...; a
+    number or boolean in a text field; a fraction, a number beyond the
+    database's range or a string that is no integer in an integer field; a
+    number in a boolean one; a string that is no ISO 8601 date in a date
+    field), or the patch's own errors. (Called the old way,
     ``(queryset, pk, request, patch)``, it returns ``(row, decision)``,
     with a warning.)
     """
@@ -133,7 +136,7 @@ def _patch(
         (tag,) = command.guard.etags
         version = version_named(rows.model, tag, version_field)
         values = to_values(command.document)
-        check_scalar_columns(values, scalar_fields(rows.model, values))
+        values = column_values(values, field_types(rows.model, values, db))
         written = {**auto_now(rows.model), **values}
         written[version_field] = version + 1
         row = update_returning(rows, key, written, version_field, [version])
@@ -158,30 +161,45 @@ def _patch(
     return seen[0], decision
 
 
-#: Django's internal field types that hold one scalar (a JSONField holds any JSON value).
-_SCALAR_FIELDS: Final = frozenset(
-    {
-        *("AutoField", "BigAutoField", "SmallAutoField", "BooleanField", "NullBooleanField"),
-        *("CharField", "TextField", "SlugField", "EmailField", "URLField", "FilePathField"),
-        *("FileField", "ImageField", "GenericIPAddressField", "IPAddressField", "UUIDField"),
-        *("IntegerField", "BigIntegerField", "SmallIntegerField", "PositiveIntegerField"),
-        *("PositiveBigIntegerField", "PositiveSmallIntegerField", "FloatField", "DecimalField"),
-        *("DateField", "DateTimeField", "TimeField", "DurationField", "BinaryField"),
-        *("ForeignKey", "OneToOneField"),
-    }
-)
+#: What Django's internal field types hold (a JSONField holds any JSON value: not here).
+_FIELD_KINDS: Final = {
+    **dict.fromkeys(
+        ("CharField", "TextField", "SlugField", "EmailField", "URLField", "FilePathField"),
+        ColumnKind.TEXT,
+    ),
+    **dict.fromkeys(("BooleanField", "NullBooleanField"), ColumnKind.BOOLEAN),
+    "FloatField": ColumnKind.NUMBER,
+    "DecimalField": ColumnKind.DECIMAL,
+    "DateField": ColumnKind.DATE,
+    "DateTimeField": ColumnKind.DATETIME,
+    "TimeField": ColumnKind.TIME,
+    **dict.fromkeys(
+        ("FileField", "ImageField", "GenericIPAddressField", "IPAddressField", "UUIDField"),
+        ColumnKind.SCALAR,
+    ),
+    **dict.fromkeys(
+        ("DurationField", "BinaryField", "ForeignKey", "OneToOneField"), ColumnKind.SCALAR
+    ),
+}
 
 
-def scalar_fields(model: Any, names: Iterable[str]) -> set[str]:
-    """Which of `names` are fields of `model` (by name or column attname) holding scalars only."""
+def field_types(model: Any, names: Iterable[str], db: str) -> dict[str, ColumnType]:
+    """What each of `names` that is a field of `model` (by name or column attname) holding
+    one scalar holds, integers with the range of database `db`."""
     fields = {}
     for field in model._meta.concrete_fields:
         fields[field.name] = fields[field.attname] = field
-    return {
-        name
-        for name in names
-        if name in fields and fields[name].get_internal_type() in _SCALAR_FIELDS
-    }
+    found: dict[str, ColumnType] = {}
+    for name in names:
+        if name not in fields:
+            continue
+        internal = fields[name].get_internal_type()
+        if internal.endswith(("IntegerField", "AutoField")):
+            low, high = connections[db].ops.integer_field_range(internal)
+            found[name] = ColumnType(ColumnKind.INTEGER, low, high)
+        elif internal in _FIELD_KINDS:
+            found[name] = ColumnType(_FIELD_KINDS[internal])
+    return found
 
 
 def request_patch(request: Any) -> Patch:

@@ -12,6 +12,14 @@ answer's incident id, never into the answer. An optional dependency, one
 the service works without (the replay cache in front of the keys), is
 named in ``checks`` too, but its being down is no 503: a load balancer
 must not take every instance out because Redis is.
+
+A database that answers but could not store a write now is no more "up"
+than one that does not answer: its ping asks it (PostgreSQL: in recovery,
+a hot standby, or read-only by ``default_transaction_read_only``; SQLite:
+a write of the file's header, rolled forward, that a full disk refuses),
+and ``checks`` names what it found instead of "down" (``"read-only"``,
+``"full"``), with a 503 whose detail says so: every write would be a 503
+meanwhile, and a balancer that takes such an instance out is told.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ from typing import Final
 from starlette.requests import Request
 from starlette.responses import Response
 
+from .. import WritesUnavailable
 from ..incidents import log_incident, new_incident
 from ..problem_types import UNAVAILABLE
 from ..starlette import problem_response
@@ -62,7 +71,7 @@ class Health:
 
     async def endpoint(self, request: Request) -> Response:
         failures = await self.checks()
-        checks = {name: "up" if error is None else "down" for name, error in failures.items()}
+        checks = {name: _state(error) for name, error in failures.items()}
         down = [
             name
             for name, error in failures.items()
@@ -71,7 +80,11 @@ class Health:
         if not down:
             body = json.dumps({"status": "ok", "checks": checks}, separators=(",", ":"))
             return Response(body, media_type="application/json")
-        what = f"down: {', '.join(down)}"
+        # What a store that answers found against writing, in its words; then what is down.
+        # (The keys' store on the same database finds the same: said once.)
+        told = list(dict.fromkeys(str(failures[n]) for n in down if checks[n] != "down"))
+        gone = [name for name in down if checks[name] == "down"]
+        what = "; ".join([*told, *([f"down: {', '.join(gone)}"] if gone else [])])
         incident = new_incident()
         for name in down:
             error = failures[name]
@@ -80,6 +93,13 @@ class Health:
             log_incident(incident, f"503 /healthz: {name} down", cause, level=logging.WARNING)
         problem = UNAVAILABLE.problem(what, retry_after=1, incident=incident, checks=checks)
         return problem_response(problem, {"Retry-After": "1"})
+
+
+def _state(error: BaseException | None) -> str:
+    """A check's word: "up", "down", or what keeps a dependency that answers from writing."""
+    if error is None:
+        return "up"
+    return error.state if isinstance(error, WritesUnavailable) else "down"
 
 
 def _failure(task: asyncio.Future[None]) -> BaseException | None:

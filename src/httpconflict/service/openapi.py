@@ -104,7 +104,9 @@ _WHY: Final = {
     422: "The body is not a JSON object, holds JSON beyond the limits (`limit` names which: "
     "depth, number-digits, number-range...), or the Idempotency-Key named another request.",
     428: "The document exists and the request has no If-Match.",
-    503: "The database is busy or unreachable; nothing was applied; retry after Retry-After.",
+    503: "The database could not take the request (unreachable, a lock held too long, "
+    "read-only, its disk full: the detail says which); nothing was applied; retry after "
+    "Retry-After.",
     401: "With authentication on (--auth): no credentials, or refused ones (see WWW-Authenticate).",
     403: "With authentication on: the caller lacks the right (`right`: read, write or admin) "
     "on the collection; the same answer whether the document exists or not.",
@@ -559,6 +561,13 @@ PATHS: Final[dict[str, Any]] = {
                     ", or a request with this Idempotency-Key is still being processed "
                     "(retry after Retry-After)."
                 ),
+                "403": _problem(
+                    "With authentication on: the caller lacks the admin right on the "
+                    "collection (`right`). Or, on PostgreSQL, the service's database role "
+                    "may not run the function that builds the keys' indexes "
+                    "(database-right-missing: `function`, `role`, and the GRANT to run in "
+                    "the detail); nothing changed."
+                ),
                 "412": _problem(
                     "If-Match does not name the settings in force (another admin changed "
                     "them: `current_etag`), or If-None-Match names them (`*`: settings always "
@@ -736,7 +745,8 @@ def _authorized(paths: dict[str, Any]) -> dict[str, Any]:
                     else {
                         **operation,
                         "security": [{"bearer": []}, {}],
-                        "responses": {**operation["responses"], **_problems(401, 403)},
+                        # An operation's own 403 says more (and names this one too).
+                        "responses": {**_problems(401, 403), **operation["responses"]},
                     }
                 )
                 for method, operation in item.items()

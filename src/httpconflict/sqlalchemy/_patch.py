@@ -25,7 +25,7 @@ from sqlalchemy import CursorResult, Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from .._column_values import check_scalar_columns
+from .._column_values import column_values
 from .._patch import Patch
 from .._patch_flow import Base, Snapshot, WriteDocument, patch_flow, run_patch
 from .._preconditions import Conditions, Validators
@@ -67,10 +67,14 @@ def versioned_patch(
     is not in `history`), `MergeConflict` (409), `PreconditionRequired`
     (428), `NotFound` (404), `Contended` (503), `InvalidDocument` (422) for
     a patch that adds or removes a member of the document, makes it
-    something other than an object, or sets a column whose type holds
-    scalars (its ``python_type``: text, numbers, dates...) to a JSON object
-    or array, or a patch's own errors (409 for a
-    failed ``test``). (`version` is the old name of `version_field`.)
+    something other than an object, or sets a column to a value its type
+    (``python_type``) does not hold: a JSON object or array in a column of
+    text, numbers, dates...; a number or boolean in a text column; a
+    fraction, a number beyond the database's range or a string that is no
+    integer in an integer column; a number in a boolean one; a string that
+    is no ISO 8601 date in a date column (one that is becomes a `datetime`,
+    a number's string in a number column the number); or a patch's own
+    errors (409 for a failed ``test``). (`version` is the old name of `version_field`.)
     """
     table = table_of(model, version_column(version_field, version))
     table.check_key(key)
@@ -108,7 +112,11 @@ def versioned_patch(
         versions = table.versions(command.guard)
         returning = returns_rows(session, model)
         values = to_values(command.document)
-        check_scalar_columns(values, table.scalar_columns(values))
+        bind = (
+            session.get_bind(clause=model) if isinstance(model, Table) else session.get_bind(model)
+        )
+        dialect = bind.dialect.name
+        values = column_values(values, table.column_types(values, dialect))
         statement, parameters = table.update(key, values, versions, returning=returning)
         result = session.execute(statement, parameters)
         written: object

@@ -17,15 +17,18 @@ from __future__ import annotations
 import functools
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, Final
 from uuid import UUID
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Delete,
+    Integer,
     Result,
+    SmallInteger,
     Table,
     Update,
     and_,
@@ -40,6 +43,7 @@ from sqlalchemy.orm import Mapper, Session
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql.elements import ClauseElement
 
+from .._column_values import ColumnKind, ColumnType
 from .._etag import ETag
 from .._preconditions import Validators
 from .._write import Guard
@@ -98,10 +102,11 @@ class _Table:
             return opaque
         return int(opaque) if opaque.isascii() and opaque.isdigit() else None
 
-    def scalar_columns(self, names: Iterable[str]) -> set[str]:
-        """Which of `names` are columns whose type holds scalars only (text, numbers, dates...)."""
+    def column_types(self, names: Iterable[str], dialect: str) -> dict[str, ColumnType]:
+        """What each of `names` that is a column of one scalar holds, on `dialect`."""
         columns = self.entity.c if isinstance(self.entity, Table) else inspect(self.entity).columns
-        return {name for name in names if name in columns and _holds_scalars(columns[name])}
+        found = {name: _column_type(columns[name], dialect) for name in names if name in columns}
+        return {name: kind for name, kind in found.items() if kind is not None}
 
     def update(
         self,
@@ -257,16 +262,39 @@ def _is_integer(column: Any) -> bool:
         return False
 
 
-#: Python types of columns that hold one scalar (a `JSON` column's is dict, an ARRAY's list).
-_SCALARS: Final = (str, bytes, int, float, Decimal, date, time, timedelta, UUID)
+#: Python types of columns that hold one scalar (a `JSON` column's is dict, an ARRAY's list),
+#: most specific first (a bool is an int, a datetime a date).
+_KINDS: Final = (
+    (bool, ColumnKind.BOOLEAN),
+    (int, ColumnKind.INTEGER),
+    (Decimal, ColumnKind.DECIMAL),
+    (float, ColumnKind.NUMBER),
+    (str, ColumnKind.TEXT),
+    (datetime, ColumnKind.DATETIME),
+    (date, ColumnKind.DATE),
+    (time, ColumnKind.TIME),
+    (bytes | timedelta | UUID, ColumnKind.SCALAR),
+)
+#: Bits of an integer column, by its type (SQLite's INTEGER holds 64 whatever it is called).
+_BITS: Final = ((BigInteger, 64), (SmallInteger, 16), (Integer, 32))
 
 
-def _holds_scalars(column: Any) -> bool:
+def _column_type(column: Any, dialect: str) -> ColumnType | None:
     try:
         python_type = column.type.python_type
     except NotImplementedError:  # a type of the app's own: it may take anything
-        return False
-    return isinstance(python_type, type) and issubclass(python_type, _SCALARS)
+        return None
+    if not isinstance(python_type, type):
+        return None
+    kind = next((kind for types, kind in _KINDS if issubclass(python_type, types)), None)
+    if kind is not ColumnKind.INTEGER:
+        return None if kind is None else ColumnType(kind)
+    bits = next((bits for types, bits in _BITS if isinstance(column.type, types)), 64)
+    if dialect == "sqlite":
+        bits = 64
+    if getattr(column.type, "unsigned", False):  # MySQL's and MariaDB's UNSIGNED
+        return ColumnType(kind, 0, (1 << bits) - 1)
+    return ColumnType(kind, -(1 << (bits - 1)), (1 << (bits - 1)) - 1)
 
 
 def is_expression(value: object) -> bool:

@@ -63,7 +63,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from .._errors import WriteOutcomeUnknown
+from .._errors import WriteOutcomeUnknown, WritesUnavailable
 from .._incidents import log_incident, new_incident, unavailable
 from .._outage import describe, outage
 from . import DEFAULT_PG_STATEMENT_TIMEOUT
@@ -267,11 +267,13 @@ async def ping(pool: AsyncConnectionPool, *, wait: float) -> None:
         await _ping_apart(str(pool.conninfo), wait - (time.monotonic() - started))
         return
     try:
-        await conn.execute("SELECT 1")
+        taken = await _takes_writes(conn)
     except psycopg.OperationalError as error:
         raise _failure(error, conn, writes=False) from error
     finally:
         await pool.putconn(conn)
+    if not taken:
+        raise _read_only_now()
 
 
 async def _ping_apart(conninfo: str, wait: float) -> None:
@@ -285,9 +287,33 @@ async def _ping_apart(conninfo: str, wait: float) -> None:
         raise unavailable("the database does not answer", error) from error
     try:
         async with conn:
-            await conn.execute("SELECT 1")
+            taken = await _takes_writes(conn)
     except psycopg.OperationalError as error:
         raise unavailable("the database failed a ping", error) from error
+    if not taken:
+        raise _read_only_now()
+
+
+# A hot standby (a failover left the service on a replica) is in recovery; a
+# primary may be read-only for new transactions (default_transaction_read_only,
+# as in a planned switchover). Either way every write would be a 503.
+_TAKES_WRITES: Final = (
+    "SELECT NOT (pg_is_in_recovery() OR current_setting('transaction_read_only')::boolean)"
+)
+
+
+async def _takes_writes(conn: AsyncConnection[TupleRow]) -> bool:
+    """Whether a write on `conn` could run now: one round trip, as the ping's ``SELECT 1``."""
+    row = await (await conn.execute(_TAKES_WRITES)).fetchone()
+    return bool(row and row[0])
+
+
+def _read_only_now() -> WritesUnavailable:
+    return WritesUnavailable(
+        "read-only",
+        "the database takes no writes: it is read-only (a hot standby, or "
+        "default_transaction_read_only)",
+    )
 
 
 async def _usable_connection(pool: AsyncConnectionPool, wait: float) -> AsyncConnection[TupleRow]:

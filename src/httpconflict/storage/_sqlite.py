@@ -38,7 +38,7 @@ from functools import partial
 from pathlib import Path
 from typing import Final, TypeVar
 
-from .._errors import Unavailable
+from .._errors import Unavailable, WritesUnavailable
 from .._incidents import unavailable
 from .._outage import describe, outage
 
@@ -84,6 +84,36 @@ def busy(error: sqlite3.OperationalError) -> bool:
     # SQLITE_BUSY_RECOVERY carry the primary one there).
     code = getattr(error, "sqlite_errorcode", None)
     return code is not None and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
+#: What keeps a file that answers from taking a write, by SQLite's primary result code.
+_NO_WRITES: Final = {
+    sqlite3.SQLITE_FULL: ("full", "the database takes no writes: its disk is full"),
+    sqlite3.SQLITE_READONLY: ("read-only", "the database takes no writes: its file is read-only"),
+}
+
+
+def probe_write(db: sqlite3.Connection, user_version: int) -> None:
+    """Write the file's header (`user_version`, as it is) and commit: `WritesUnavailable`
+    when the file cannot take it, as it would take no other write now.
+
+    A commit appends to the write-ahead log, which a full disk refuses once
+    the log must grow (as it refuses the next document write); a lock held
+    by another writer says nothing against writing, and is no failure.
+    """
+    try:
+        with transaction(db):
+            db.execute(f"PRAGMA user_version = {int(user_version)}")
+    except sqlite3.OperationalError as error:
+        if busy(error):
+            return
+        code = getattr(error, "sqlite_errorcode", None)
+        found = _NO_WRITES.get(code & 0xFF) if code is not None else None
+        if found is not None:
+            raise WritesUnavailable(*found) from error
+        if (failed := _unavailable(error)) is not None:
+            raise failed from error
+        raise
 
 
 class Connections:

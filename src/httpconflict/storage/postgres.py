@@ -15,9 +15,10 @@ guard is the compare of a compare-and-swap. A refused write is followed by
 a fresh SELECT (a new snapshot) that reports what won.
 
 A collection's unique keys are expression indexes over the body as jsonb,
-partial on the collection (see `_index_ddl`); `unique_keys` records which
-index backs which key. Declarations take turns (an advisory lock), since
-each locks the documents table to build or drop its indexes.
+partial on the collection, built by a function of the tables' owner (see
+`_pg_unique`); `unique_keys` records which index backs which key.
+Declarations take turns (an advisory lock), since each locks the
+documents table to build or drop its indexes.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any, Final
 
-from psycopg import AsyncConnection, sql
+from psycopg import AsyncConnection
 from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
@@ -67,6 +68,8 @@ from ._documents import (
 from ._opening import Opening
 from ._pg_pool import STATEMENT_DEADLINE, connect, connection, new_pool, ping, read_only, run
 from ._pg_schema import set_up
+from ._pg_unique import SCHEMA as UNIQUE_INDEX_FUNCTION
+from ._pg_unique import build_index, drop_index
 from ._unique import UniqueKey, index_name, parse_unique_keys, unique_violation
 from .idempotency._rows import COMPLETED, encode_headers, stored_body
 from .idempotency.postgres import PostgresIdempotencyStore
@@ -225,7 +228,7 @@ class PostgresDocumentStore(WriteListeners):
             async with conn:
                 # Several workers start at once; CREATE TABLE IF NOT EXISTS
                 # is not safe against itself, so they take turns (`set_up`).
-                await set_up(conn, SCHEMA, changes.SCHEMA)
+                await set_up(conn, SCHEMA, changes.SCHEMA, UNIQUE_INDEX_FUNCTION)
             await self._pool.open(wait=True, timeout=OPEN_WAIT)
         except (psycopg.OperationalError, PoolTimeout) as error:
             raise unavailable("the database does not answer", error) from error
@@ -455,10 +458,9 @@ class PostgresDocumentStore(WriteListeners):
                 )
                 for (name,) in await current.fetchall():
                     if name not in wanted:
-                        drop = sql.SQL("DROP INDEX IF EXISTS {}").format(sql.Identifier(name))
-                        await conn.execute(drop)
+                        await drop_index(conn, name)
                 for name, key in wanted.items():
-                    await conn.execute(_index_ddl(name, collection, key))
+                    await build_index(conn, name, collection, key)
                 await conn.execute("DELETE FROM unique_keys WHERE collection = %s", (collection,))
                 async with conn.cursor() as cursor:
                     await cursor.executemany(
@@ -701,23 +703,6 @@ class PostgresDocumentStore(WriteListeners):
             (collection, id, etag),
         )
         return None if row is None else bytes(row[0])
-
-
-def _index_ddl(name: str, collection: str, key: UniqueKey) -> sql.Composed:
-    """The unique index enforcing `key`: each field's value as jsonb.
-
-    jsonb equality tells the string "1" from the number 1, and finds 1 equal
-    to 1.0 and objects equal whatever the order of their members. NULLIF
-    makes a JSON null SQL NULL, and an index entry holding a NULL conflicts
-    with nothing.
-    """
-    columns = sql.SQL(", ").join(
-        sql.SQL("(NULLIF(body::jsonb -> {}, 'null'::jsonb))").format(sql.Literal(field))
-        for field in key
-    )
-    return sql.SQL(
-        "CREATE UNIQUE INDEX IF NOT EXISTS {} ON documents ({}) WHERE collection = {}"
-    ).format(sql.Identifier(name), columns, sql.Literal(collection))
 
 
 def _purging_sql(collection: str, purge: bool) -> tuple[str, tuple[str]]:

@@ -53,7 +53,7 @@ from ._documents import (
     validators,
     written,
 )
-from ._sqlite import DEFAULT_BUSY_TIMEOUT_MS, Connections, transaction
+from ._sqlite import DEFAULT_BUSY_TIMEOUT_MS, Connections, probe_write, transaction
 from ._unique import UniqueKey, index_name, parse_unique_keys, unique_violation
 from .idempotency.sqlite import SQLiteIdempotencyStore, record
 from .tokens.sqlite import SQLiteTokenStore
@@ -202,7 +202,8 @@ class SQLiteDocumentStore(WriteListeners):
         await self._sql.close()
 
     async def ping(self) -> None:
-        self._sql.db.execute("SELECT 1").fetchone()
+        # Not only whether the file answers: whether it takes a write (its disk full).
+        probe_write(self._sql.db, SCHEMA_VERSION)
 
     async def get(self, collection: str, id: str) -> Document | None:
         def get(db: sqlite3.Connection) -> Document | None:
