@@ -57,6 +57,7 @@ from ._problem import (
 from ._unstorable import unstorable_value
 from .asgi.bodies import RequestBodyMiddleware
 from .asgi.problems import PROBLEM_SCOPE_KEY
+from .asgi.writes import WriteWatchMiddleware
 from .catalog import CatalogCache
 from .drivers import database_error_types
 
@@ -237,6 +238,8 @@ def install(
         app.add_exception_handler(Exception, server_error_handler)
     if request_bodies:
         app.add_middleware(RequestBodyMiddleware, max_bytes=max_body)
+    # The request's commits, so that an outage after one is a 504, not a 503.
+    app.add_middleware(WriteWatchMiddleware)
 
 
 def _allowed_methods(request: Request) -> list[str]:
