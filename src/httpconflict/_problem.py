@@ -310,20 +310,26 @@ UNAVAILABLE: Final = _type(
     "unavailable",
     "The database is busy or unreachable",
     503,
-    "The service could not reach its database, or waited too long for a lock; "
-    "the request was not applied. When the answer has an `incident` member, it names "
-    "the server's log line that holds the database's own words.",
-    "Retry after the delay given in Retry-After.",
+    "The service could not reach its database, or waited too long for a lock, "
+    "before anything of the request was committed: the request was not applied. "
+    "When the answer has an `incident` member, it names the server's log line that "
+    "holds the database's own words.",
+    "Retry after the delay given in Retry-After. (An answer replayed from an "
+    "Idempotency-Key, `Idempotent-Replayed: true`, is no fresh refusal: it was "
+    "recorded because something was applied.)",
 )
 OUTCOME_UNKNOWN: Final = _type(
     "outcome-unknown",
     "The database did not say whether the write was applied",
     504,
-    "The connection to the database was lost after the write was sent: it may "
-    "have been applied, or not.",
+    "The connection to the database was lost after the write was sent, or the "
+    "database failed after a transaction of the request had committed: it may have "
+    "been applied, in whole or in part, or not.",
     "Send the very same request again, with the same Idempotency-Key, after "
     "Retry-After: if the write was applied you get its recorded answer, otherwise "
-    "it is applied now. Without a key nothing can tell (a read may show another "
+    "it is applied now. When this answer itself comes back replayed "
+    "(`Idempotent-Replayed: true`), the server cannot tell more: read the resource "
+    "to learn what it holds. Without a key nothing can tell (a read may show another "
     "client's identical change).",
 )
 INTERNAL_ERROR: Final = _type(

@@ -55,9 +55,9 @@ from ._problem import (
     ProblemDetails,
 )
 from ._unstorable import unstorable_value
+from .asgi._writes import WriteWatchMiddleware
 from .asgi.bodies import RequestBodyMiddleware
 from .asgi.problems import PROBLEM_SCOPE_KEY
-from .asgi.writes import WriteWatchMiddleware
 from .catalog import CatalogCache
 from .drivers import database_error_types
 
