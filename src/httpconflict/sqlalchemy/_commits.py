@@ -44,16 +44,20 @@ def _info(conn: Connection | None) -> dict[Any, Any]:
 
 
 def _before_execute(conn: Connection, cursor: Any, statement: str, *_: Any) -> None:
+    if current_writes() is None:
+        return  # outside a watched request (a `begin` clears what a request left)
     info = _info(conn)
     info.pop(_COMMITTING, None)
-    if current_writes() is not None and not info.get(_WROTE) and writes(statement):
+    if not info.get(_WROTE) and writes(statement):
         info[_WROTE] = True
 
 
 def _commit(conn: Connection) -> None:
-    info = _info(conn)
     record = current_writes()
-    if info.pop(_WROTE, False) and record is not None:
+    if record is None:
+        return
+    info = _info(conn)
+    if info.pop(_WROTE, False):
         record.committed += 1
         info[_COMMITTING] = record
 
