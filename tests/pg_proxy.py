@@ -44,6 +44,8 @@ class PgProxy:
     _stop: asyncio.Event | None = None
     _ready: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
+    #: Connections being relayed, closed when the proxy stops.
+    _writers: set[asyncio.StreamWriter] = field(default_factory=set)
 
     def url(self, database_url: str) -> str:
         """`database_url` with its host and port replaced by the proxy's."""
@@ -89,11 +91,17 @@ class PgProxy:
         self._ready.set()
         async with server:
             await self._stop.wait()
+        # Connections still open (an engine's pool) end with the proxy, not after its loop.
+        for writer in list(self._writers):
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
 
     async def _connection(
         self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter
     ) -> None:
         server_reader, server_writer = await asyncio.open_connection(*self.upstream)
+        self._writers.update((client_writer, server_writer))
         doomed = asyncio.Event()  # the server's next bytes end the connection
 
         async def to_server() -> None:
@@ -119,6 +127,7 @@ class PgProxy:
         for pump in pumps:
             pump.cancel()
         for writer in (client_writer, server_writer):
+            self._writers.discard(writer)
             writer.close()
             with contextlib.suppress(OSError):
                 await writer.wait_closed()

@@ -211,7 +211,7 @@ MODULES: dict[str, list[str]] = {
         "versioned_patch",
         "versioned_update",
     ],
-    "httpconflict.django.models": ["AbstractIdempotencyKey"],
+    "httpconflict.django.models": ["AbstractIdempotencyKey", "ExactCharField"],
     "httpconflict.django.rest_framework": [
         "ConditionalModelMixin",
         "JSONParser",

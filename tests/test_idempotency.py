@@ -26,9 +26,12 @@ from httpconflict._idempotency import (
     State,
     StoredResponse,
     Taken,
+    Wrote,
     decide,
+    failed_after_writing,
     fingerprint,
     idempotency_flow,
+    may_be_applied,
     parse_idempotency_key,
     renewal_period,
     transition,
@@ -232,6 +235,83 @@ def test_server_errors_are_released_by_default() -> None:
     next(stored)
     stored.send(None)
     assert stored.send(broken) == Complete(broken)
+
+
+#: The 504 an outage answers when a write may have been applied.
+UNKNOWN = StoredResponse(
+    504,
+    (("Content-Type", "application/problem+json"),),
+    b'{"type":"https://httpconflict.dev/problems/outcome-unknown","status":504}',
+)
+
+
+@pytest.mark.parametrize(
+    ("response", "applied"),
+    [
+        pytest.param(UNKNOWN, True, id="504-outcome-unknown"),
+        pytest.param(StoredResponse(504, (), b""), False, id="504-of-a-gateway"),
+        pytest.param(StoredResponse(503, UNKNOWN.headers, UNKNOWN.body), False, id="not-504"),
+        pytest.param(StoredResponse(504, UNKNOWN.headers, b"{"), False, id="unreadable"),
+    ],
+)
+def test_may_be_applied(response: StoredResponse, applied: bool) -> None:
+    """Only a 504 outcome-unknown problem says its request may have been applied."""
+    assert may_be_applied(response) is applied
+
+
+def test_a_5xx_after_a_commit_is_recorded_not_released() -> None:
+    """A 503 answered after the app committed a write is recorded: a retry must not run it again."""
+    flow = idempotency_flow("k", FP)
+    next(flow)
+    flow.send(None)
+    failed = StoredResponse(503, (), b"")
+    assert flow.send(Wrote(failed)) == Complete(failed)
+    assert end(flow, True).response == failed  # type: ignore[attr-defined]
+
+
+def test_an_outcome_unknown_is_recorded_not_released() -> None:
+    """A 504 outcome-unknown is recorded (its write may be in): the retry is replayed it."""
+    flow = idempotency_flow("k", FP)
+    next(flow)
+    flow.send(None)
+    assert flow.send(UNKNOWN) == Complete(UNKNOWN)
+
+
+def test_an_error_after_a_commit_records_a_500() -> None:
+    """The app raised after committing a write: a 500 problem is recorded, the error re-raised."""
+    flow = idempotency_flow("k", FP)
+    next(flow)
+    flow.send(None)
+    error = RuntimeError("boom")
+    recorded = flow.send(Wrote(error))
+    assert recorded == Complete(failed_after_writing())
+    assert recorded.response.status == 500
+    assert flow.send(DOWN) == Defer(recorded)
+    assert end(flow, None).error is error  # type: ignore[attr-defined]
+
+
+def test_transactional_a_5xx_after_an_unrecorded_commit_is_recorded() -> None:
+    """Transactional: a commit the app's record does not cover, then a 5xx: the 5xx is recorded.
+
+    Once the store is back (Defer): a retry, which looks nothing up first,
+    then has its own attempt undone and is replayed the 5xx.
+    """
+    flow = idempotency_flow("k", FP, transactional=True)
+    next(flow)
+    assert flow.send(Wrote(UNKNOWN)) == Complete(UNKNOWN)
+    assert flow.send(DOWN) == Defer(Complete(UNKNOWN))
+    assert end(flow, None).response == UNKNOWN  # type: ignore[attr-defined]
+
+
+def test_transactional_an_outcome_unknown_whose_record_committed_replays_it() -> None:
+    """Transactional: the 5xx finds the app's record (its COMMIT went through): that answer."""
+    flow = idempotency_flow("k", FP, transactional=True)
+    next(flow)
+    assert flow.send(Wrote(UNKNOWN)) == Complete(UNKNOWN)
+    assert isinstance(flow.send(False), Check)
+    answer = end(flow, Record(FP, State.COMPLETED, CREATED))
+    assert answer.replayed  # type: ignore[attr-defined]
+    assert answer.response == CREATED  # type: ignore[attr-defined]
 
 
 def test_client_errors_are_recorded() -> None:

@@ -12,7 +12,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m examples.django_app")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--db", default="example-django.db", help="SQLite file")
+    parser.add_argument(
+        "--db",
+        default="example-django.db",
+        help="SQLite file, or a postgresql:// or mysql:// URL",
+    )
     args = parser.parse_args()
     os.environ["EXAMPLE_DJANGO_DB"] = args.db
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "examples.django_app.settings")

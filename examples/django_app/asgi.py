@@ -31,6 +31,24 @@ def key_policy(scope: Scope) -> IdempotencyPolicy | None:
     return WRITES if scope["path"].startswith("/v1/") else None
 
 
+def key_store(db: str) -> IdempotencyStore:
+    """The middleware's store, on the ``idempotency_keys`` table of the app's database.
+
+    MySQL and MariaDB: `SQLAlchemyIdempotencyStore` (it speaks their SQL);
+    a SQLite file or PostgreSQL: the library's own store for it.
+    """
+    scheme, _, rest = db.partition("://")
+    if scheme.split("+")[0] == "mysql":
+        from sqlalchemy import create_engine
+
+        from httpconflict.sqlalchemy import SQLAlchemyIdempotencyStore
+
+        return SQLAlchemyIdempotencyStore(create_engine(f"mysql+pymysql://{rest}"))
+    if rest:
+        return idempotency_store(f"{scheme.split('+')[0]}://{rest}")
+    return idempotency_store(db)
+
+
 def application(keys: IdempotencyStore) -> Any:
     return IdempotencyMiddleware(get_asgi_application(), store=keys, policy=key_policy)
 
@@ -41,5 +59,5 @@ async def serve(host: str, port: int, db: str) -> None:
     Django speaks no ASGI lifespan; the middleware answers it for its store
     (opened at start-up, closed at shutdown).
     """
-    config = uvicorn.Config(application(idempotency_store(db)), host=host, port=port)
+    config = uvicorn.Config(application(key_store(db)), host=host, port=port)
     await uvicorn.Server(config).serve()

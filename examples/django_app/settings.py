@@ -1,8 +1,45 @@
-"""Settings: one app, no auth, SQLite, every error as application/problem+json."""
+"""Settings: one app, no auth, every error as application/problem+json.
+
+The database is EXAMPLE_DJANGO_DB: a SQLite file (the default), or a
+``postgresql://`` or ``mysql://`` URL (MySQL and MariaDB), as SQLAlchemy
+writes it (a ``+driver`` is ignored; PostgreSQL's ``options`` query
+parameter is passed on, such as ``-csearch_path=...``).
+"""
 
 from __future__ import annotations
 
 import os
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+
+def database(db: str) -> dict[str, Any]:
+    """Django's settings for a SQLite file, or a PostgreSQL or MySQL URL."""
+    parts = urlsplit(db)
+    scheme = parts.scheme.split("+")[0]
+    if scheme not in ("postgresql", "mysql"):
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": db,
+            "OPTIONS": {
+                # Readers do not block the writer, and a transaction takes the
+                # write lock when it begins, so it waits instead of failing later.
+                "init_command": "PRAGMA journal_mode=WAL",
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+            },
+        }
+    options = {name: values[-1] for name, values in parse_qs(parts.query).items()}
+    return {
+        "ENGINE": f"django.db.backends.{scheme}",
+        "NAME": parts.path.lstrip("/"),
+        "USER": unquote(parts.username or ""),
+        "PASSWORD": unquote(parts.password or ""),
+        "HOST": parts.hostname or "",
+        "PORT": str(parts.port or ""),
+        "OPTIONS": options if scheme == "postgresql" else {},
+    }
+
 
 SECRET_KEY = "example-only"  # noqa: S105  # nothing here signs or encrypts
 DEBUG = False
@@ -11,19 +48,7 @@ ROOT_URLCONF = "examples.django_app.urls"
 INSTALLED_APPS = ["examples.django_app"]
 # First, so that it sees (and answers as problems) every error below it.
 MIDDLEWARE = ["httpconflict.django.ProblemMiddleware"]
-DATABASES = {
-    "default": {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": os.environ.get("EXAMPLE_DJANGO_DB", "example-django.db"),
-        "OPTIONS": {
-            # Readers do not block the writer, and a transaction takes the
-            # write lock when it begins, so it waits instead of failing later.
-            "init_command": "PRAGMA journal_mode=WAL",
-            "transaction_mode": "IMMEDIATE",
-            "timeout": 20,
-        },
-    }
-}
+DATABASES = {"default": database(os.environ.get("EXAMPLE_DJANGO_DB", "example-django.db"))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
 

@@ -111,7 +111,7 @@ def rule(step: Step, reply: Received | TransportFailure) -> Retry:
     """What `RULES` says about `reply` (a success is never retried)."""
     if isinstance(reply, TransportFailure):
         return RULES.get((step, TRANSPORT), Retry.GIVE_UP)
-    if 200 <= reply.status < 300:
+    if 200 <= reply.status < 300 or _replayed_failure(reply):
         return Retry.GIVE_UP
     keys = [str(reply.status), f"{reply.status // 100}xx"]
     problem = reply.problem
@@ -152,7 +152,9 @@ class _Operation:
         self, reason: GiveUpReason, reply: Received | TransportFailure, detail: str = ""
     ) -> GaveUp:
         error = reply.error if isinstance(reply, TransportFailure) else None
-        if self.step is not Step.READ and self.unsure and not _replayed(reply):
+        if self.step is not Step.READ and (
+            (self.unsure and not _replayed(reply)) or _replayed_failure(reply)
+        ):
             cause = detail or "its answer was lost and no resend was answered from its key"
             reason, detail = GiveUpReason.OUTCOME_UNKNOWN, f"{reason.value}: {cause}"
         return GaveUp(
@@ -204,18 +206,30 @@ def _unsure_after(op: _Operation, got: Received) -> bool:
 
 
 def _not_applied(reply: Received) -> bool:
-    """Whether a 5xx says that the request was not applied: a 503 `unavailable` problem.
+    """Whether a 5xx says that the request was not applied: a fresh 503 `unavailable` problem.
 
     That type means "the request was not applied" (a key store or database
-    refused it before anything ran); any other 5xx, a 504 `outcome-unknown`
-    or a 503 without that type (a gateway's) leaves the write in doubt.
+    refused it before anything of it committed); any other 5xx, a 504
+    `outcome-unknown`, a 503 without that type (a gateway's), or one
+    replayed from the key leaves the write in doubt.
     """
     problem = reply.problem
     return (
         reply.status == 503
         and problem is not None
         and problem.type == PROBLEM_TYPE_BASE + "unavailable"
+        and not _replayed(reply)
     )
+
+
+def _replayed_failure(reply: Received | TransportFailure) -> bool:
+    """Whether a 5xx was replayed from the key: the first try failed after applying some of it.
+
+    A server records a 5xx under the key when it cannot take it back (a
+    write committed before the failure): resending gets the same answer,
+    and the write may be in place, in whole or in part.
+    """
+    return isinstance(reply, Received) and reply.status >= 500 and _replayed(reply)
 
 
 def _replayed(reply: Received | TransportFailure) -> bool:

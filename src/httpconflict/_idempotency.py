@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import json
 import re
 from collections.abc import Generator
 from dataclasses import dataclass, field
@@ -59,6 +60,9 @@ from ._problem import (
     IDEMPOTENCY_KEY_IN_FLIGHT,
     IDEMPOTENCY_KEY_MISSING,
     IDEMPOTENCY_KEY_REUSED,
+    INTERNAL_ERROR,
+    MEDIA_TYPE,
+    OUTCOME_UNKNOWN,
     ProblemDetails,
 )
 
@@ -337,6 +341,19 @@ class Taken:
 
 
 @dataclass(frozen=True, slots=True)
+class Wrote:
+    """Reply to `Execute`: what the app answered (or raised) after it committed writes.
+
+    Writes no record of the app's covers (`_request_writes`): something was
+    applied, whatever the answer says. The key is not released for a retry
+    to run it again; the answer is recorded, a 5xx too (an error as
+    `failed_after_writing`), and a retry is replayed it.
+    """
+
+    outcome: StoredResponse | Exception
+
+
+@dataclass(frozen=True, slots=True)
 class Recall:
     """Look the key up in the replay cache, not the store. Reply: the cached `Record`, or None."""
 
@@ -358,7 +375,7 @@ IdempotencyCommand: TypeAlias = (
 )
 #: An `Unavailable` is the reply to any store command (Claim, Check, Complete,
 #: Release) the store could not carry out.
-IdempotencyReply: TypeAlias = Record | StoredResponse | Exception | Taken | bool | None
+IdempotencyReply: TypeAlias = Record | StoredResponse | Exception | Taken | Wrote | bool | None
 IdempotencyFlow: TypeAlias = Generator[IdempotencyCommand, IdempotencyReply, Answer]
 
 
@@ -464,11 +481,16 @@ def idempotency_flow(
         yield Sleep(POLL_SECONDS)
 
     reply = yield Execute()
+    applied = isinstance(reply, Wrote)
+    if isinstance(reply, Wrote):
+        reply = reply.outcome
     if isinstance(reply, Exception):
-        yield from _store_call(Release())
+        # Released for a retry to run, unless something of it was applied:
+        # that retry would apply it twice. Then the failure is its answer.
+        yield from _store_call(Complete(failed_after_writing()) if applied else Release())
         return Answer(error=reply)
     assert isinstance(reply, StoredResponse)
-    if reply.status >= 500 and not store_server_errors:
+    if reply.status >= 500 and not (store_server_errors or applied or may_be_applied(reply)):
         yield from _store_call(Release())
         return Answer(response=reply)
     # If the claim was lost meanwhile (its renewals failed for a whole lease,
@@ -501,6 +523,24 @@ def _transactional(
             if answer is not None:
                 return answer
             continue  # it expired in between: run again
+        if isinstance(reply, Wrote):
+            # The app committed a write and no record of it (or a record, then
+            # more: the answer is not the one recorded). A retry must not run
+            # it again: record what it answered, once the store is back if
+            # need be (`Defer`).
+            outcome = reply.outcome
+            failed = isinstance(outcome, Exception)
+            response = failed_after_writing() if isinstance(outcome, Exception) else outcome
+            recorded = yield from _store_call(Complete(response))
+            if recorded is False and not failed:
+                # A record was there: the request's last commit did record its
+                # answer (its connection was lost as the COMMIT went through).
+                answer = yield from _recorded_answer(key, fingerprint, cached)
+                if answer is not None:
+                    return answer
+            if isinstance(outcome, Exception):
+                return Answer(error=outcome)
+            return Answer(response=outcome)
         if isinstance(reply, Exception):
             return Answer(error=reply)
         assert isinstance(reply, StoredResponse)
@@ -554,6 +594,33 @@ def _store_call(
         elif recovery is Recovery.IGNORE:
             return None
     return reply
+
+
+def may_be_applied(response: StoredResponse) -> bool:
+    """Whether an answer says that its request may have been applied: a 504 `outcome-unknown`.
+
+    The app's database lost the connection under a write (or failed after
+    one committed): a retry that ran it again could apply it twice.
+    """
+    if response.status != OUTCOME_UNKNOWN.status:
+        return False
+    media = {name.lower(): value for name, value in response.headers}.get("content-type")
+    if media is None or not media.startswith(MEDIA_TYPE):
+        return False
+    try:
+        found = json.loads(response.body)
+    except ValueError:
+        return False
+    return isinstance(found, dict) and found.get("type") == OUTCOME_UNKNOWN.uri
+
+
+def failed_after_writing() -> StoredResponse:
+    """What a key records for a request that raised after it committed writes: a 500 problem."""
+    problem = INTERNAL_ERROR.problem(
+        "the server failed after applying part of this request; read the resource to "
+        "learn what it holds now"
+    )
+    return StoredResponse(500, (("content-type", MEDIA_TYPE),), problem.to_json())
 
 
 def _refused(error: Unavailable) -> Answer:

@@ -44,6 +44,7 @@ from ._idempotency import (
     StoreCommand,
     StoredResponse,
     Taken,
+    Wrote,
     fingerprint,
     idempotency_flow,
     renewal_period,
@@ -146,6 +147,8 @@ class KeyedRequest:
     cached: bool = False
     #: The last answer made for the store to record (`completion`).
     made: Completion | None = None
+    #: The app committed writes while it ran (`_request_writes`), set by the middleware.
+    applied: bool = False
 
     @classmethod
     def begin(
@@ -217,9 +220,20 @@ class KeyedRequest:
         return renewal_period(self.policy.lease)
 
     def executed(self, answer: CapturedAnswer) -> IdempotencyReply:
-        """The flow's reply to `Execute`, from what the app answered or raised."""
+        """The flow's reply to `Execute`, from what the app answered or raised.
+
+        `Wrote` when the app committed writes that no record of its own
+        under the key covers (every write under a generic policy; under a
+        transactional one, a commit before the one that recorded, or one
+        without it).
+        """
         if self.taken:
             return Taken()
+        if self.applied and self.key and not self.completed:
+            outcome: StoredResponse | Exception = answer.error or self.recorded(
+                answer.status_code, answer.text_headers(), answer.body
+            )
+            return Wrote(outcome)
         if answer.error is not None:
             return answer.error
         if self.completed and self.cached and self.made is not None:

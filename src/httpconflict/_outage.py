@@ -49,6 +49,7 @@ from ._outage_kind import Outage, OutageKind
 from ._outage_redis import redis_outage, redis_reason
 from ._outage_socket import deadline_outage, socket_outage
 from ._preconditions import SAFE_METHODS
+from ._request_writes import committed_writes
 
 __all__ = ["Outage", "OutageKind", "outage", "outage_error"]
 
@@ -315,6 +316,7 @@ def outage_error(
     *,
     safe_methods: Iterable[str] = SAFE_METHODS,
     handler_ran: bool = False,
+    committed: bool | None = None,
 ) -> Unavailable | WriteOutcomeUnknown | None:
     """The 503 (or 504) for a request that `exc` failed, its cause logged; None if no outage.
 
@@ -323,7 +325,11 @@ def outage_error(
     it with its Idempotency-Key rather than assume it was not applied. So
     does any outage after the request's handler ran (`handler_ran`: a
     framework's middleware saving a session on the way out), whatever
-    the handler wrote is in the database already, or may be.
+    the handler wrote is in the database already, or may be; and any
+    outage after a transaction of the request that wrote has committed
+    (`committed`; None: as the database hooks saw it,
+    `_request_writes.committed_writes`), since a 503 says that nothing was
+    applied, and its client would send the request again.
     """
     found = outage(exc)
     if found is None:
@@ -331,9 +337,13 @@ def outage_error(
     what = describe(found)
     incident = new_incident()
     unsafe = method.upper() not in set(safe_methods)
-    if unsafe and (found.kind is OutageKind.LOST or handler_ran):
+    if committed is None:
+        committed = committed_writes()
+    if unsafe and (found.kind is OutageKind.LOST or handler_ran or committed):
         if handler_ran:
             what = f"{what}, after the request was handled"
+        elif committed and found.kind is not OutageKind.LOST:
+            what = f"{what}, after a transaction of the request had committed"
         what = (
             f"{what}: it may have been applied; send the same request again with its "
             "Idempotency-Key to learn which"

@@ -325,21 +325,26 @@ UNAVAILABLE: Final = _type(
     503,
     "The service could not reach its database, waited too long for a lock, or found "
     "it unable to store anything (read-only, as a replica is; its disk full; out of "
-    "memory); the `detail` says which, and the request was not applied. When the "
-    "answer has an `incident` member, it names the server's log line that holds the "
-    "database's own words.",
+    "memory), before anything of the request was committed: the request was not "
+    "applied. The `detail` says which. When the answer has an `incident` member, it "
+    "names the server's log line that holds the database's own words.",
     "Retry after the delay given in Retry-After. A database that is read-only or "
-    "full stays so until its operator acts: /healthz names it (`checks`).",
+    "full stays so until its operator acts: /healthz names it (`checks`). (An answer "
+    "replayed from an Idempotency-Key, `Idempotent-Replayed: true`, is no fresh "
+    "refusal: it was recorded because something was applied.)",
 )
 OUTCOME_UNKNOWN: Final = _type(
     "outcome-unknown",
     "The database did not say whether the write was applied",
     504,
-    "The connection to the database was lost after the write was sent: it may "
-    "have been applied, or not.",
+    "The connection to the database was lost after the write was sent, or the "
+    "database failed after a transaction of the request had committed: it may have "
+    "been applied, in whole or in part, or not.",
     "Send the very same request again, with the same Idempotency-Key, after "
     "Retry-After: if the write was applied you get its recorded answer, otherwise "
-    "it is applied now. Without a key nothing can tell (a read may show another "
+    "it is applied now. When this answer itself comes back replayed "
+    "(`Idempotent-Replayed: true`), the server cannot tell more: read the resource "
+    "to learn what it holds. Without a key nothing can tell (a read may show another "
     "client's identical change).",
 )
 INTERNAL_ERROR: Final = _type(

@@ -51,7 +51,7 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar, cast
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, g, request
 from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import Headers
 from werkzeug.exceptions import ClientDisconnected, HTTPException
@@ -80,6 +80,7 @@ from ._preconditions import SAFE_METHODS, Conditions, Validators
 from ._problem import MEDIA_TYPE, ProblemDetails, ProblemType
 from ._rebase import prefers_rebase
 from ._refusals import patch_refusal, refusal
+from ._request_writes import begin_watching, end_watching
 from ._unstorable import unstorable_value
 from ._write import Guard, WriteDecision, WriteResult, run_write, write_flow
 from .drivers import database_error_types
@@ -144,6 +145,17 @@ def install(
     _Handlers(policy, catalog, http_exceptions).init_app(app)
 
 
+_WATCH: Final = "httpconflict_writes"
+
+
+def _watch_writes() -> None:
+    setattr(g, _WATCH, begin_watching())
+
+
+def _unwatch_writes(_error: BaseException | None) -> None:
+    end_watching(g.pop(_WATCH, None))
+
+
 class _Handlers:
     """The error handlers `install` registers, with their settings."""
 
@@ -158,6 +170,9 @@ class _Handlers:
         for error_type in database_error_types():
             app.register_error_handler(error_type, self.handle_integrity_error)
         app.register_error_handler(ProblemError, self.handle_problem_error)
+        # The request's commits, so that an outage after one is a 504, not a 503.
+        app.before_request(_watch_writes)
+        app.teardown_request(_unwatch_writes)
         if self.http_exceptions:
             app.register_error_handler(HTTPException, self.handle_http_exception)
         app.extensions["httpconflict"] = self

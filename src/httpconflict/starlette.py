@@ -55,6 +55,7 @@ from ._problem import (
     ProblemDetails,
 )
 from ._unstorable import unstorable_value
+from .asgi._writes import WriteWatchMiddleware
 from .asgi.bodies import RequestBodyMiddleware
 from .asgi.problems import PROBLEM_SCOPE_KEY
 from .catalog import CatalogCache
@@ -219,6 +220,7 @@ def install(
     server_errors: bool = True,
     request_bodies: bool = True,
     max_body: int | None = DEFAULT_MAX_BODY,
+    watch_writes: bool = True,
 ) -> None:
     """Register every handler: problems, HTTP exceptions, integrity errors, cut bodies, 500s.
 
@@ -228,6 +230,9 @@ def install(
     reads a body whole, whatever its size, so a JSON or form body past
     `max_body` bytes (1 MiB; None: no limit) is a 413 before it is read,
     and a content-coded one (gzip) a 415 naming what is taken.
+    With `watch_writes`, adds `WriteWatchMiddleware`: a database outage
+    after the request committed a write (through SQLAlchemy) is a 504
+    outcome-unknown, not a 503 saying nothing was applied.
     """
     app.add_exception_handler(ProblemError, problem_error_handler)
     app.add_exception_handler(HTTPException, http_exception_handler)
@@ -237,6 +242,9 @@ def install(
         app.add_exception_handler(Exception, server_error_handler)
     if request_bodies:
         app.add_middleware(RequestBodyMiddleware, max_bytes=max_body)
+    if watch_writes:
+        # The request's commits, so that an outage after one is a 504, not a 503.
+        app.add_middleware(WriteWatchMiddleware)
 
 
 def _allowed_methods(request: Request) -> list[str]:

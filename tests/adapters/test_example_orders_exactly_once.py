@@ -49,13 +49,16 @@ FRAMEWORKS = {"fastapi_app": "fastapi", "flask_app": "flask", "django_app": "res
 ORDERS_TABLE = {"fastapi_app": "orders", "flask_app": "orders", "django_app": "django_app_order"}
 
 
-#: (example, database): the Django example takes a SQLite file only.
+#: (example, database): MariaDB for the Django example, whose keys there are
+#: recorded with ON DUPLICATE KEY UPDATE and compared as VARBINARY.
 CASES = [
     ("fastapi_app", "sqlite"),
     ("fastapi_app", "postgres"),
     ("flask_app", "sqlite"),
     ("flask_app", "postgres"),
     ("django_app", "sqlite"),
+    ("django_app", "postgres"),
+    ("django_app", "mariadb"),
 ]
 
 
@@ -73,9 +76,12 @@ def example(case: tuple[str, str]) -> str:
 
 @pytest.fixture
 def database(request: pytest.FixtureRequest, tmp_path: Path, case: tuple[str, str]) -> str:
-    """The app's database: a SQLite file, or a fresh PostgreSQL schema (a SQLAlchemy URL)."""
+    """The app's database: a SQLite file, or a fresh PostgreSQL schema or MariaDB database."""
     if case[1] == "sqlite":
         return str(tmp_path / "orders.db")
+    if case[1] == "mariadb":
+        mariadb: str = request.getfixturevalue("mariadb_url")
+        return mariadb
     schema: str = request.getfixturevalue("postgres_schema")
     return schema.replace("postgresql://", "postgresql+psycopg://", 1)
 

@@ -171,3 +171,14 @@ def test_sf_string_refuses_what_it_cannot_hold(key: str) -> None:
     """RFC 8941 §3.3.3: an sf-string holds printable ASCII only."""
     with pytest.raises(ValueError, match="printable ASCII"):
         sf_string(key)
+
+
+def test_a_5xx_replayed_from_the_key_ends_the_create_outcome_unknown() -> None:
+    """A create whose first try was recorded as a 5xx (it failed after a commit): unknown."""
+    flow = create()
+    next(flow)
+    slept(send(flow, problem(503, "unavailable")))
+    send(flow, None)
+    replayed = problem(504, "outcome-unknown", headers={"idempotent-replayed": "true"})
+    outcome = gave_up(flow, replayed)
+    assert (outcome.reason, outcome.attempts) == (GiveUpReason.OUTCOME_UNKNOWN, 2)

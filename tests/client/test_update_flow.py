@@ -506,3 +506,28 @@ def test_a_lost_patch_refused_afresh_with_415_has_an_unknown_outcome() -> None:
     send(flow, None)
     outcome = gave_up(flow, problem(415, "unsupported-media-type"))
     assert outcome.reason is GiveUpReason.OUTCOME_UNKNOWN
+
+
+def test_a_5xx_replayed_from_the_key_ends_at_once_outcome_unknown() -> None:
+    """A 504 replayed from the write's key (a write committed, then the request failed): unknown.
+
+    Resending gets the same recorded answer: no more tries, and never a read
+    and a second change.
+    """
+    flow = update(increment)
+    started(flow)
+    send(flow, document({"count": 1}, '"e1"'))
+    slept(send(flow, problem(504, "outcome-unknown", headers={"retry-after": "1"})))
+    send(flow, None)
+    replayed = problem(504, "outcome-unknown", headers={"idempotent-replayed": "true"})
+    outcome = gave_up(flow, replayed)
+    assert (outcome.reason, outcome.attempts) == (GiveUpReason.OUTCOME_UNKNOWN, 2)
+
+
+def test_a_503_unavailable_replayed_from_the_key_is_no_proof_of_nothing_applied() -> None:
+    """A 503 `unavailable` replayed from the key was recorded because something was applied."""
+    flow = update(increment)
+    started(flow)
+    send(flow, document({"count": 1}, '"e1"'))
+    replayed = problem(503, "unavailable", headers={"idempotent-replayed": "true"})
+    assert gave_up(flow, replayed).reason is GiveUpReason.OUTCOME_UNKNOWN

@@ -86,6 +86,7 @@ from .._idempotency_request import (
     replayed_fields,
 )
 from .._problem import MEDIA_TYPE, PROBLEM_TYPE_BASE
+from .._request_writes import watching_writes
 from ..openapi import RoutePolicy
 from ..storage.idempotency import IdempotencyStore
 from ..storage.idempotency._renewal import renewing
@@ -247,7 +248,10 @@ class IdempotencyMiddleware:
                     async with renewing(
                         lambda now: claim.call(Renew(), store, now), claim.renewal()
                     ):
-                        captured = await _run(self.app, scope, body, send, claim)
+                        # Inside: the renewals' task does not count as the request's.
+                        with watching_writes() as writes:
+                            captured = await _run(self.app, scope, body, send, claim)
+                    claim.applied = writes.committed > 0
                     reply = claim.executed(captured)
                 elif isinstance(command, Defer):
                     self._defer(claim, command)

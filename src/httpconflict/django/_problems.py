@@ -38,8 +38,10 @@ from .._problem import (
     ProblemDetails,
     ProblemType,
 )
+from .._request_writes import watching_writes
 from .._unstorable import unstorable_value
 from ..catalog import CatalogCache, dialect_of, load_catalog
+from ._commits import track_commits
 from ._middleware import GetResponse, ResponseMiddleware
 
 #: The request attribute `ProblemMiddleware` sets: False, then True once the view is called.
@@ -140,10 +142,19 @@ class ProblemMiddleware(IntegrityErrorMiddleware):
         if self._async:
             # Django calls process_view in the stack's mode: an async one, no thread hop.
             self.process_view = self._aprocess_view  # type: ignore[method-assign, assignment]
+        # The request's commits, so that an outage after one is a 504, not a 503.
+        track_commits()
 
     def __call__(self, request: HttpRequest) -> Any:
         setattr(request, VIEW_CALLED, False)
-        return super().__call__(request)
+        if self._async:
+            return self._watched(request)
+        with watching_writes():
+            return super().__call__(request)
+
+    async def _watched(self, request: HttpRequest) -> Any:
+        with watching_writes():
+            return await super().__call__(request)
 
     def process_view(self, request: HttpRequest, *args: Any) -> None:
         setattr(request, VIEW_CALLED, True)

@@ -91,6 +91,10 @@ def install(app: Starlette) -> None:
     no database error handler is registered; unexpected errors are
     `ServerErrors`' (a middleware, so that they never reach the server).
     The service reads its bodies itself, against `--max-body` (`read_body`),
-    so no `RequestBodyMiddleware` is added.
+    so no `RequestBodyMiddleware` is added; its stores write each request in
+    one statement and say themselves what an outage left, so no commits are
+    watched.
     """
-    install_handlers(app, error_types=(), server_errors=False, request_bodies=False)
+    install_handlers(
+        app, error_types=(), server_errors=False, request_bodies=False, watch_writes=False
+    )

@@ -73,12 +73,16 @@ except ModuleNotFoundError as error:
     raise missing_extra(error, "sqlalchemy", __name__) from None
 
 
+from ._commits import track_commits
 from ._flush import aflush_versioned, etag_of, flush_versioned
 from ._key_store import SQLAlchemyIdempotencyStore
 from ._keys import arecord_answer, idempotency_keys_table, record_answer
 from ._patch import aversioned_patch, versioned_patch
 from ._table import version_etag
 from ._versioned import aversioned_delete, aversioned_update, versioned_delete, versioned_update
+
+# A request's commits, for its outage answers and its Idempotency-Key (`_commits`).
+track_commits()
 
 __all__ = [
     "SQLAlchemyIdempotencyStore",

@@ -58,6 +58,7 @@ from .._idempotency_request import (
     problem_fields,
     replayed_fields,
 )
+from .._request_writes import watching_writes
 from ..storage.idempotency import IdempotencyStore
 from ..storage.idempotency.blocking import BlockingIdempotencyStore
 from ._answers import (
@@ -175,10 +176,14 @@ class IdempotencyMiddleware:
                     if key is not None:
                         environ[CLAIM_KEY] = request  # for an app that records its answer
                     # A slow request keeps its claim: a retry never runs beside it.
-                    with self.store.keeping(
-                        lambda keys, now: request.call(Renew(), keys, now), request.renewal()
+                    with (
+                        self.store.keeping(
+                            lambda keys, now: request.call(Renew(), keys, now), request.renewal()
+                        ),
+                        watching_writes() as writes,
                     ):
                         captured = run(self.app, environ, body)
+                    request.applied = writes.committed > 0
                     reply = request.executed(captured)
                 elif isinstance(command, Defer):
                     self._defer(request, command)

@@ -1,0 +1,54 @@
+"""Django's commits, told to the request that made them (`httpconflict._request_writes`).
+
+Theory of operation: an execute wrapper on every database connection
+(added as each connects, `connection_created`) sees each statement a
+request runs. One that writes (`writes`) counts for the request once it is
+committed: at once in autocommit mode (Django's default outside
+``transaction.atomic()``: the statement committed itself), else when the
+outermost atomic block commits (``on_commit``, which Django drops with a
+transaction that rolls back). `ProblemMiddleware` watches each request;
+the idempotency middlewares watch the requests they run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.signals import connection_created
+
+from .._request_writes import RequestWrites, current_writes, writes
+
+
+def _counted(record: RequestWrites) -> None:
+    record.committed += 1
+
+
+def _watch(execute: Any, sql: str, params: Any, many: bool, context: dict[str, Any]) -> Any:
+    result = execute(sql, params, many, context)
+    record = current_writes()
+    if record is None or not writes(sql):
+        return result
+    connection: BaseDatabaseWrapper = context["connection"]
+    if connection.in_atomic_block:
+        connection.on_commit(lambda: _counted(record))
+    elif connection.get_autocommit():
+        record.committed += 1
+    return result
+
+
+def _add_wrapper(connection: BaseDatabaseWrapper, **_: Any) -> None:
+    if _watch not in connection.execute_wrappers:
+        connection.execute_wrappers.append(_watch)
+
+
+def _connected(sender: Any, connection: BaseDatabaseWrapper, **_: Any) -> None:
+    _add_wrapper(connection)
+
+
+def track_commits() -> None:
+    """Watch every connection's statements (those of this thread open now, and each new one)."""
+    connection_created.connect(_connected, dispatch_uid="httpconflict.django.commits")
+    for connection in connections.all(initialized_only=True):
+        _add_wrapper(connection)

@@ -1,0 +1,94 @@
+"""SQLAlchemy's commits, told to the request that made them (`httpconflict._request_writes`).
+
+Theory of operation: listeners on every `Engine` and `Pool` (added once,
+when this package is imported) mark a connection that ran a statement
+that writes, and count its transaction's commit for the request running
+here. SQLAlchemy's ``commit`` event comes before the database's COMMIT:
+a COMMIT that then fails (its connection lost: the outcome is the lost
+connection's to tell) is taken back in ``handle_error``, which comes
+before anything else happens on that connection; the next ``begin``, or
+the connection's return to its pool, says the COMMIT went through. An
+`AsyncEngine` runs these on its sync engine, in the context of the task
+that awaits it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from sqlalchemy import Connection, Engine, event
+from sqlalchemy.engine import ExceptionContext
+from sqlalchemy.pool import Pool
+
+from .._request_writes import RequestWrites, current_writes, writes
+
+#: In `Connection.info` (the pooled connection's): its transaction wrote.
+_WROTE: Final = "httpconflict.wrote"
+#: The request whose count a COMMIT under way added to.
+_COMMITTING: Final = "httpconflict.committing"
+
+
+def _info(conn: Connection | None) -> dict[Any, Any]:
+    """The pooled connection's `info`, or a throwaway dict once the connection is invalid.
+
+    (An invalidated connection raises for its `info`: it has none until it
+    reconnects. What it held is gone with it: the marks of a connection
+    lost under a COMMIT are the lost connection's, a 504 already.)
+    """
+    if conn is None or conn.invalidated or conn.closed:
+        return {}
+    try:
+        return conn.info
+    except Exception:  # an invalid transaction: the same
+        return {}
+
+
+def _before_execute(conn: Connection, cursor: Any, statement: str, *_: Any) -> None:
+    if current_writes() is None:
+        return  # outside a watched request (a `begin` clears what a request left)
+    info = _info(conn)
+    info.pop(_COMMITTING, None)
+    if not info.get(_WROTE) and writes(statement):
+        info[_WROTE] = True
+
+
+def _commit(conn: Connection) -> None:
+    record = current_writes()
+    if record is None:
+        return
+    info = _info(conn)
+    if info.pop(_WROTE, False):
+        record.committed += 1
+        info[_COMMITTING] = record
+
+
+def _rollback(conn: Connection) -> None:
+    _info(conn).pop(_WROTE, None)
+
+
+def _begin(conn: Connection) -> None:
+    _info(conn).pop(_COMMITTING, None)
+
+
+def _failed(context: ExceptionContext) -> None:
+    record: RequestWrites | None = _info(context.connection).pop(_COMMITTING, None)
+    if record is not None:
+        record.committed -= 1  # the COMMIT failed: it may not have happened
+
+
+def _checkin(dbapi_connection: Any, record: Any) -> None:
+    if record is not None:
+        record.info.pop(_COMMITTING, None)
+        record.info.pop(_WROTE, None)
+
+
+def track_commits() -> None:
+    """Listen to every engine's commits (done on import; again does nothing)."""
+    if event.contains(Engine, "commit", _commit):
+        return
+    event.listen(Engine, "before_cursor_execute", _before_execute)
+    event.listen(Engine, "commit", _commit)
+    event.listen(Engine, "rollback", _rollback)
+    event.listen(Engine, "begin", _begin)
+    event.listen(Engine, "handle_error", _failed)
+    event.listen(Pool, "checkin", _checkin)

@@ -1,0 +1,178 @@
+"""A write that committed, then failed: never applied twice, on any key store.
+
+The app (two_step_apps.py, served by uvicorn) commits each write's side
+effect in one transaction (an order; the counter's If-Match update), then
+fails in a second one: its database gives the ledger row's lock up (the
+test holds it: a 503 ``unavailable`` by its error's class), or the
+connection carrying the ledger statement is cut (a 504). The real httpx
+client (`ConflictClient`) then does what its rules say with the answer.
+
+A 503 ``unavailable`` says "nothing was applied": a client resends the
+write, and an idempotency middleware that released the key on the 5xx
+runs it again. So the outage is a 504 ``outcome-unknown`` once a
+transaction of the request committed a write, and the middleware records
+an answer after which something may be applied instead of releasing its
+key: a resend gets that answer, replayed, and the client ends with
+`OutcomeUnknown` (read the resource to learn what is there), never with a
+second order or a counter moved twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.own_database import own_database
+from tests.pg_proxy import PgProxy, pg_proxy
+from tests.servers import start_app
+
+pytest.importorskip("sqlalchemy")
+psycopg = pytest.importorskip("psycopg")
+
+from httpconflict.httpx import (  # noqa: E402
+    ConflictClient,
+    ConflictError,
+    OutcomeUnknown,
+    VirtualClock,
+)
+
+STORES = ("memory", "redis", "postgres", "sqlalchemy", "none")
+#: The stores apart from the app's database (generic `IdempotencyPolicy`).
+GENERIC = ("memory", "redis", "postgres")
+FAULTS = ("lock", "cut")
+
+
+class Server:
+    """The app's URL, its database, and the proxy in front of that database."""
+
+    def __init__(self, url: str, database: str, proxy: PgProxy) -> None:
+        self.url = url
+        self.database = database
+        self.proxy = proxy
+
+
+@pytest.fixture(scope="module")
+def server(
+    postgres_server: str, redis_server: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    with (
+        own_database(postgres_server, "hc_exactly6_app") as (_, database),
+        own_database(postgres_server, "hc_exactly6_keys") as (_, keys),
+        pg_proxy(database) as proxy,
+    ):
+        env = {
+            "TWO_STEP_DATABASE": proxy.url(database).replace(
+                "postgresql://", "postgresql+psycopg://"
+            ),
+            "TWO_STEP_KEYS": keys,
+            "TWO_STEP_REDIS": redis_server,
+        }
+        log_dir = tmp_path_factory.mktemp("two-step")
+        factory = "tests.adapters.two_step_apps:create"
+        with start_app(factory, log_dir, env=env, probe="/none/orders/count") as url:
+            yield Server(url, database, proxy)
+
+
+class Fault:
+    """Makes the app's second transaction fail once: a held lock, or a cut connection."""
+
+    def __init__(self, kind: str, server: Server) -> None:
+        self.kind = kind
+        self.server = server
+        self.holder: Any = None
+        #: Status of each answer to a write, in order.
+        self.statuses: list[int] = []
+
+    def __enter__(self) -> Fault:
+        if self.kind == "cut":
+            self.server.proxy.cut_request_with(b"two-step-ledger")
+        else:
+            self.holder = psycopg.connect(self.server.database)
+            self.holder.execute("SELECT n FROM two_step_ledger WHERE id = 1 FOR UPDATE")
+        return self
+
+    def on_answer(self, response: httpx.Response) -> None:
+        """The first answer to a write ends the fault: the database is back."""
+        if response.request.method == "GET" or response.status_code == 405:
+            return
+        self.statuses.append(response.status_code)
+        self.end()
+
+    def end(self) -> None:
+        if self.holder is not None:
+            self.holder.close()  # rolls back: the lock is released
+            self.holder = None
+
+    def __exit__(self, *exc: object) -> None:
+        self.end()
+
+
+@contextmanager
+def client(server: Server, fault: Fault) -> Iterator[ConflictClient]:
+    hooks = {"response": [fault.on_answer]}
+    with httpx.Client(base_url=server.url, timeout=10, event_hooks=hooks) as http:
+        yield ConflictClient(http, clock=VirtualClock())
+
+
+def counted(server: Server, path: str, read: Callable[[dict[str, Any]], int]) -> int:
+    return read(httpx.get(server.url + path, timeout=10).json())
+
+
+@pytest.mark.parametrize("kind", FAULTS)
+def test_a_create_that_committed_then_failed_makes_one_order(server: Server, kind: str) -> None:
+    """A keyed create whose order committed before the request failed: one order, on each store."""
+    made: dict[str, int] = {}
+    outcomes: dict[str, str] = {}
+    first: dict[str, int] = {}
+    for store in STORES:
+        before = counted(server, f"/{store}/orders/count", lambda b: b["orders"])
+        with Fault(kind, server) as fault, client(server, fault) as orders:
+            try:
+                orders.create(f"/{store}/orders", {"item": "tea"}, key=str(uuid.uuid4()))
+                outcomes[store] = "created"
+            except ConflictError as error:
+                outcomes[store] = type(error).__name__
+        made[store] = counted(server, f"/{store}/orders/count", lambda b: b["orders"]) - before
+        first[store] = fault.statuses[0]
+    # A server that ignores keys makes an order on each try that reaches it
+    # (docs/client.md, `create`): only the stores are held to one.
+    keyed = {store: made[store] for store in STORES if store != "none"}
+    assert keyed == dict.fromkeys(keyed, 1), (made, outcomes, first)
+    # A store apart from the orders can only say "it may have been applied";
+    # transactional keys recorded with the order replay its 201.
+    assert outcomes == {**dict.fromkeys(GENERIC, "OutcomeUnknown"), "sqlalchemy": "created"} | {
+        "none": outcomes["none"]
+    }
+    # The first answer says the write may have been applied.
+    assert first == dict.fromkeys(STORES, 504), first
+
+
+@pytest.mark.parametrize("kind", FAULTS)
+def test_an_update_that_committed_then_failed_is_applied_once(server: Server, kind: str) -> None:
+    """A counter update whose UPDATE committed before the request failed: applied once."""
+    moved: dict[str, int] = {}
+    outcomes: dict[str, str] = {}
+    for store in STORES:
+        before = counted(server, f"/{store}/counter", lambda b: b["n"])
+        with Fault(kind, server) as fault, client(server, fault) as counter:
+            try:
+                counter.update(f"/{store}/counter", lambda c: {"n": c["n"] + 1})
+                outcomes[store] = "updated"
+            except ConflictError as error:
+                outcomes[store] = type(error).__name__
+        moved[store] = counted(server, f"/{store}/counter", lambda b: b["n"]) - before
+    assert moved == dict.fromkeys(STORES, 1), (moved, outcomes)
+    # Without keys (none), the If-Match makes the resend a 412, which after a
+    # 504 cannot tell: OutcomeUnknown too.
+    expected = {**dict.fromkeys((*GENERIC, "none"), "OutcomeUnknown"), "sqlalchemy": "updated"}
+    assert outcomes == expected
+
+
+def test_outcome_unknown_is_what_the_client_raises() -> None:
+    """`OutcomeUnknown` is the `ConflictError` that says "it may have been applied"."""
+    assert issubclass(OutcomeUnknown, ConflictError)

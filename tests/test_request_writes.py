@@ -1,0 +1,80 @@
+"""A request's commits (`_request_writes`): what a statement is, and the outage after a commit."""
+
+from __future__ import annotations
+
+import pytest
+
+from httpconflict import Unavailable, WriteOutcomeUnknown
+from httpconflict._request_writes import (
+    begin_watching,
+    committed_writes,
+    end_watching,
+    note_commit,
+    watching_writes,
+    writes,
+)
+from httpconflict.outage import outage_error
+
+
+@pytest.mark.parametrize(
+    ("statement", "wrote"),
+    [
+        pytest.param("SELECT 1", False, id="select"),
+        pytest.param("  /* app */ select n FROM t FOR UPDATE", False, id="locking-read"),
+        pytest.param("-- note\nSELECT 1", False, id="line-comment"),
+        pytest.param("(SELECT 1) UNION (SELECT 2)", False, id="parenthesised"),
+        pytest.param("SET LOCAL lock_timeout = '1s'", False, id="setting"),
+        pytest.param("SAVEPOINT sa_1", False, id="transaction-control"),
+        pytest.param("INSERT INTO t VALUES (1)", True, id="insert"),
+        pytest.param("update t SET n = 1", True, id="update"),
+        pytest.param("DELETE FROM t", True, id="delete"),
+        pytest.param("WITH gone AS (DELETE FROM t RETURNING *) SELECT 1", True, id="cte-may-write"),
+        pytest.param("CALL refill()", True, id="unknown-counts"),
+        pytest.param("", True, id="nothing-to-read-counts"),
+    ],
+)
+def test_writes(statement: str, wrote: bool) -> None:
+    """A statement writes unless it begins with a read or transaction control (in doubt: writes)."""
+    assert writes(statement) is wrote
+
+
+def test_commits_count_only_in_a_watched_request() -> None:
+    """A commit outside a watched request marks nothing; nested watchers share one record."""
+    note_commit()
+    assert not committed_writes()
+    with watching_writes() as outer:
+        with watching_writes() as inner:
+            assert inner is outer
+            note_commit()
+        assert committed_writes()
+        assert outer.committed == 1
+    assert not committed_writes()
+    token = begin_watching()
+    note_commit()
+    assert committed_writes()
+    end_watching(token)
+    assert not committed_writes()
+
+
+def test_an_outage_after_a_commit_is_an_unknown_outcome(postgres_server: str) -> None:
+    """A refused connection after the request committed a write: 504, not 503 (nothing applied).
+
+    A read stays a 503; `committed=` says it for code that knows better.
+    """
+    psycopg = pytest.importorskip("psycopg")
+    from tests.servers import free_port
+
+    try:
+        psycopg.connect(f"postgresql://postgres@127.0.0.1:{free_port()}/x", connect_timeout=2)
+    except psycopg.OperationalError as error:
+        refused: BaseException = error
+    assert isinstance(outage_error(refused, "POST"), Unavailable)
+    with watching_writes():
+        assert isinstance(outage_error(refused, "POST"), Unavailable)
+        note_commit()
+        unknown = outage_error(refused, "POST")
+        assert isinstance(unknown, WriteOutcomeUnknown)
+        assert "after a transaction of the request had committed" in str(unknown.problem.detail)
+        assert isinstance(outage_error(refused, "GET"), Unavailable)
+        assert isinstance(outage_error(refused, "POST", committed=False), Unavailable)
+    assert isinstance(outage_error(refused, "POST", committed=True), WriteOutcomeUnknown)
