@@ -227,6 +227,7 @@ def test_werkzeug_patterns() -> None:
     ("regex", "endpoint", "literal"),
     [
         pytest.param(r"^users/me/$", True, "users/me/", id="anchored-literal"),
+        pytest.param(r"^users/me/\Z", True, "users/me/", id="anchored-literal-z"),
         pytest.param(r"^feed\.xml\Z", True, "feed.xml", id="escaped-dot"),
         pytest.param(r"^api/", False, "api/", id="include-prefix"),
         pytest.param(r"^users/", True, None, id="endpoint-without-end-matches-a-prefix"),
@@ -238,3 +239,16 @@ def test_werkzeug_patterns() -> None:
 def test_literal_of_a_regex(regex: str, endpoint: bool, literal: str | None) -> None:
     """A re_path() regex is a literal path only when nothing in it is a regex."""
     assert literal_of(regex, endpoint=endpoint) == literal
+
+
+@pytest.mark.parametrize(
+    ("regex", "literal"),
+    [
+        pytest.param(r"users/me/$", "users/me/", id="dollar-without-caret-matched-whole"),
+        pytest.param(r"users/me/\Z", None, id="z-without-caret-searched"),
+        pytest.param(r"users/me/", None, id="no-anchor-searched"),
+    ],
+)
+def test_literal_of_a_view_regex_django_matches_whole(regex: str, literal: str | None) -> None:
+    """Django 5 matches a view's regex ending in "$" with the whole path, "^" or not."""
+    assert literal_of(regex, endpoint=True, fullmatch=True) == literal

@@ -13,9 +13,9 @@ the two segment lists side by side:
   (none for a WSGI mount's tail); literal runs are tested as text, runs
   with parameters only by a total catch-all.
 
-A pattern whose trailing slash is optional (`Pattern.slashed`) is two
-segment lists: `a` covers `b` when each of `b`'s is covered by one of
-`a`'s.
+A pattern of several shapes (an optional trailing slash, an optional
+group: `Pattern.more`) is several segment lists: `a` covers `b` when
+each of `b`'s is covered by one of `a`'s.
 
 Anything else is "no": a pattern the model cannot take apart (a regex)
 takes only literal paths its framework's own matcher accepts, and is
@@ -79,7 +79,7 @@ def covers(a: Pattern, b: Pattern) -> bool:
         if a.segments is None and literals and a.matcher is not None:
             return all(a.matcher(literal) for literal in literals)
         return False
-    # Each path of b's is one of its variants' (with the trailing slash or without).
+    # Each path of b's is one of its variants' (with the trailing slash or without, ...).
     return all(any(_covers(mine, theirs) for mine in a.variants) for theirs in b.variants)
 
 
