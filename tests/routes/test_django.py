@@ -172,6 +172,13 @@ def test_django_unanchored_regex_takes_every_path_holding_it() -> None:
 
 REGEX = {
     ("shadowed", "/<slug:page>/_edit/", "new_order", "/(?P<path>.+/|)_edit/", "order"),
+    (
+        "shadowed",
+        "/(?P<path>.+/|)_plugin/images/",
+        "item_v2",
+        "/(?P<path>.+/|)_plugin/(?P<slug>\\w+)/",
+        "feed",
+    ),
     ("shadowed", "/documents/<int:pk>/", "item_v2", "/documents/(?P<pk>[^/.]+)/", "entry"),
     (
         "shadowed",
@@ -208,14 +215,14 @@ REGEX = {
 def test_django_regex_routes_with_parameters() -> None:
     """re_path() routes with groups (DRF's routers, format suffixes with an optional slash,
     an include() prefix with a parameter, django-wiki's empty include() regex and its optional
-    groups of whole segments) are compared with every route, not only literal paths: the
-    seven findings are reported (none was), the served ones are not, and sample paths of
-    every route agree with Django's resolve()."""
+    groups of whole segments, in a view's regex and an include()'s) are compared with every
+    route, not only literal paths: the eight findings are reported (none was), the served
+    ones are not, and sample paths of every route agree with Django's resolve()."""
     out = routes_command("tests.routes.apps.django_regex.settings", "--json")
     assert out.returncode == 1, out.stderr
     assert _findings(out.stdout) == REGEX
     run = django_run("tests.routes.apps.django_regex.settings")
-    assert len(run.sampled) == 21
+    assert len(run.sampled) == 23
     assert set(run.sampled.values()) == {"agrees"}, run.sampled
     for path, (view, expected) in run.served.items():
         assert view == expected, path

@@ -196,6 +196,18 @@ def test_literal_text_split_between_pieces_is_one_segment() -> None:
     assert segments_of(["api/items"]) is None  # not a path: no leading slash
 
 
+def test_a_wider_pattern_takes_only_literal_paths_its_matcher_accepts() -> None:
+    """A pattern whose segments hold more than it matches (an include() prefix Django
+    matches greedily) takes no route with parameters, and only the literals Django takes;
+    it is taken like any other."""
+    segments = _s("/{path:path}/_files/{name}/").segments
+    wider = Pattern("/wider", segments, matcher=lambda path: path == "/a/_files/b/", wider=True)
+    assert not covers(wider, _s("/docs/_files/{name}/"))
+    assert covers(wider, _s("/a/_files/b/"))
+    assert not covers(wider, _s("/c/_files/b/"))
+    assert covers(_s("/{path:path}"), wider)
+
+
 def test_a_catch_all_inside_a_segment_is_opaque() -> None:
     """``{p:path}.txt`` is left whole: Starlette's regex decides literals, nothing else."""
     opaque = _s("/files/{p:path}.txt")

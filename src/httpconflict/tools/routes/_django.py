@@ -87,6 +87,7 @@ def _pattern(root: Any, chain: tuple[Any, ...]) -> Pattern:
     text = "/" + "".join(_display(level) for level in chain)
     # The pattern's spellings: one, or one per choice of a regex's optional parts.
     variants: list[list[Piece]] = [["/"]]
+    wider = False
     for level in chain:
         if isinstance(level, RoutePattern):
             for pieces in variants:
@@ -104,7 +105,9 @@ def _pattern(root: Any, chain: tuple[Any, ...]) -> Pattern:
                 read = _regex_variants(level._regex, endpoint=level._is_endpoint, whole=whole)
                 if read is None:
                     return _opaque(text, root, chain)
-                variants = [[*pieces, *more] for pieces in variants for more in read]
+                spellings, exact = read
+                wider = wider or not exact
+                variants = [[*pieces, *more] for pieces in variants for more in spellings]
                 continue
         elif isinstance(level, LocalePrefixPattern):
             literal = level.language_prefix
@@ -119,22 +122,30 @@ def _pattern(root: Any, chain: tuple[Any, ...]) -> Pattern:
             return _opaque(text, root, chain)
         if segments not in built:
             built.append(segments)
+    if wider:
+        # Its segments hold more than Django serves: Django decides literal paths.
+        matcher = _opaque(text, root, chain).matcher
+        return Pattern(text, built[0], more=tuple(built[1:]), matcher=matcher, wider=True)
     return Pattern(text, built[0], more=tuple(built[1:]))
 
 
-def _regex_variants(regex: str, *, endpoint: bool, whole: bool) -> list[list[Piece]] | None:
+def _regex_variants(
+    regex: str, *, endpoint: bool, whole: bool
+) -> tuple[list[list[Piece]], bool] | None:
     """A ``re_path()`` regex anchored at its start (and, for an endpoint, at its end) as the
     pieces of each of its spellings: one, or one per choice of an optional trailing slash
-    or optional group (for an endpoint); None when it cannot be read. `whole`: Django
-    matches an endpoint's regex ending in ``$`` with the whole path."""
+    or optional group; and whether they hold exactly the paths Django matches (else more).
+    None when it cannot be read. `whole`: Django matches an endpoint's regex ending in
+    ``$`` with the whole path."""
     body = _anchored(regex, endpoint=endpoint, fullmatch=whole)
     if body is None:
         return None
     body, slashed = split_optional_slash(body) if endpoint else (body, False)
-    spellings = optional_variants(body) if endpoint else [body]
+    spellings = optional_variants(body)
     if spellings is None:
         return None
     variants: list[list[Piece]] = []
+    exact = True
     for spelled in spellings:
         pieces = pieces_of(spelled)
         if pieces is None:
@@ -142,15 +153,22 @@ def _regex_variants(regex: str, *, endpoint: bool, whole: bool) -> list[list[Pie
         # Django matches an include()'s prefix once, then the rest of the path against what
         # is inside: the two never share a segment when the prefix ends in a slash and none
         # of its parameters takes one, so the prefix ends at the same slash in every path.
-        if not endpoint and not (
-            spelled.endswith("/")
-            and all(isinstance(p, str) or p.converter.shape is Shape.SEGMENT for p in pieces)
-        ):
-            return None
+        # Otherwise (django-wiki's (?P<path>.+/|)_plugin/images/, matched greedily) the
+        # prefix and the rest, joined, hold every path Django serves there, and more.
+        # A prefix's optional group is tried once too: its first choice that lets the
+        # prefix match is the one kept.
+        exact = exact and (
+            endpoint
+            or (
+                len(spellings) == 1
+                and spelled.endswith("/")
+                and all(isinstance(p, str) or p.converter.shape is Shape.SEGMENT for p in pieces)
+            )
+        )
         variants.append(pieces)
         if slashed:
             variants.append([*pieces, "/"])
-    return variants
+    return variants, exact
 
 
 @functools.cache

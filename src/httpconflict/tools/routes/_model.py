@@ -150,6 +150,11 @@ class Pattern:
     #: trailing slash; one with an optional group (django-wiki's ``(?P<path>.+/|)``)
     #: matches its paths without the group and with it.
     more: tuple[tuple[Segment, ...], ...] = ()
+    #: Its segments hold every path it matches, and maybe more (a Django include()
+    #: prefix with a catch-all, which Django matches once, greedily): it can be shown to
+    #: lose its paths to a route, never to take another's (its `matcher` decides literal
+    #: paths).
+    wider: bool = False
 
     @property
     def variants(self) -> tuple[tuple[Segment, ...], ...]:
