@@ -103,7 +103,7 @@ def test_django_settings_that_read_settings_as_they_load() -> None:
     (it stopped with ImproperlyConfigured)."""
     out = routes_command(UNANCHORED_SETTINGS, "--json")
     assert "ImproperlyConfigured" not in out.stderr
-    assert json.loads(out.stdout)["routes"] == 12
+    assert json.loads(out.stdout)["routes"] == 15
 
 
 UNANCHORED = {
@@ -118,6 +118,7 @@ UNANCHORED = {
     ),
     ("shadowed", "/admin/models/modelversion/<int:pk>/history/", "item_v2", "/version/", "about"),
     ("shadowed", "/docs/<int:pk>/", "latest_archive", "/docs/", "latest_posts"),
+    ("shadowed", "/<int:pk>/feed/", "me", "/(?P<name>[^/]+)/feed/", "user"),
 }
 
 UNANCHORED_SETTINGS = "tests.routes.apps.django_unanchored.settings"
@@ -132,10 +133,17 @@ print(json.dumps({path: resolve(path).func.__name__ for path in sys.argv[1:]}))
 def test_django_unanchored_regex_takes_every_path_holding_it() -> None:
     """``re_path(r"version/")``, which Django searches for, shadows each later route whose
     every path holds "version/", with parameters or not (only the literal one was found), and
-    no route whose paths need not hold it; Django's resolve() agrees on a path of each."""
+    no route whose paths need not hold it; a view's regex ending in "$" without "^" is matched
+    whole; the route left whole is listed; Django's resolve() agrees on a path of each."""
     out = routes_command(UNANCHORED_SETTINGS, "--json")
     assert out.returncode == 1, out.stderr
     assert _findings(out.stdout) == UNANCHORED
+    # the one route it could not take apart is listed, in the JSON and under the table
+    literal_only = json.loads(out.stdout)["literal_only"]
+    assert [route["path"] for route in literal_only] == ["/(?P<year>[0-9]{4})/notes/"]
+    terminal = routes_command(UNANCHORED_SETTINGS).stdout
+    assert "1 of 15 routes compared with literal paths only" in terminal, terminal
+    assert "/(?P<year>[0-9]{4})/notes/ (about)" in terminal, terminal
     served = {
         "/api/version/": "about",
         "/admin/models/modelversion/": "about",
@@ -147,6 +155,8 @@ def test_django_unanchored_regex_takes_every_path_holding_it() -> None:
         "/doc/7/": "new_order",
         "/feed.xml": "feed",
         "/other/": "tag",
+        "/7/feed/": "user",
+        "/2024/notes/": "about",
     }
     resolved = subprocess.run(
         [sys.executable, "-c", _RESOLVE, *served],
@@ -161,6 +171,14 @@ def test_django_unanchored_regex_takes_every_path_holding_it() -> None:
 
 
 REGEX = {
+    ("shadowed", "/<slug:page>/_edit/", "new_order", "/(?P<path>.+/|)_edit/", "order"),
+    (
+        "shadowed",
+        "/(?P<path>.+/|)_plugin/images/",
+        "item_v2",
+        "/(?P<path>.+/|)_plugin/(?P<slug>\\w+)/",
+        "feed",
+    ),
     ("shadowed", "/documents/<int:pk>/", "item_v2", "/documents/(?P<pk>[^/.]+)/", "entry"),
     (
         "shadowed",
@@ -196,14 +214,15 @@ REGEX = {
 
 def test_django_regex_routes_with_parameters() -> None:
     """re_path() routes with groups (DRF's routers, format suffixes with an optional slash,
-    an include() prefix with a parameter, django-wiki's empty include() regex) are compared
-    with every route, not only literal paths: the six findings are reported (none was), the
-    served ones are not, and sample paths of every route agree with Django's resolve()."""
+    an include() prefix with a parameter, django-wiki's empty include() regex and its optional
+    groups of whole segments, in a view's regex and an include()'s) are compared with every
+    route, not only literal paths: the eight findings are reported (none was), the served
+    ones are not, and sample paths of every route agree with Django's resolve()."""
     out = routes_command("tests.routes.apps.django_regex.settings", "--json")
     assert out.returncode == 1, out.stderr
     assert _findings(out.stdout) == REGEX
     run = django_run("tests.routes.apps.django_regex.settings")
-    assert len(run.sampled) == 17
+    assert len(run.sampled) == 23
     assert set(run.sampled.values()) == {"agrees"}, run.sampled
     for path, (view, expected) in run.served.items():
         assert view == expected, path

@@ -196,6 +196,18 @@ def test_literal_text_split_between_pieces_is_one_segment() -> None:
     assert segments_of(["api/items"]) is None  # not a path: no leading slash
 
 
+def test_a_wider_pattern_takes_only_literal_paths_its_matcher_accepts() -> None:
+    """A pattern whose segments hold more than it matches (an include() prefix Django
+    matches greedily) takes no route with parameters, and only the literals Django takes;
+    it is taken like any other."""
+    segments = _s("/{path:path}/_files/{name}/").segments
+    wider = Pattern("/wider", segments, matcher=lambda path: path == "/a/_files/b/", wider=True)
+    assert not covers(wider, _s("/docs/_files/{name}/"))
+    assert covers(wider, _s("/a/_files/b/"))
+    assert not covers(wider, _s("/c/_files/b/"))
+    assert covers(_s("/{path:path}"), wider)
+
+
 def test_a_catch_all_inside_a_segment_is_opaque() -> None:
     """``{p:path}.txt`` is left whole: Starlette's regex decides literals, nothing else."""
     opaque = _s("/files/{p:path}.txt")
@@ -227,6 +239,7 @@ def test_werkzeug_patterns() -> None:
     ("regex", "endpoint", "literal"),
     [
         pytest.param(r"^users/me/$", True, "users/me/", id="anchored-literal"),
+        pytest.param(r"^users/me/\Z", True, "users/me/", id="anchored-literal-z"),
         pytest.param(r"^feed\.xml\Z", True, "feed.xml", id="escaped-dot"),
         pytest.param(r"^api/", False, "api/", id="include-prefix"),
         pytest.param(r"^users/", True, None, id="endpoint-without-end-matches-a-prefix"),
@@ -238,3 +251,16 @@ def test_werkzeug_patterns() -> None:
 def test_literal_of_a_regex(regex: str, endpoint: bool, literal: str | None) -> None:
     """A re_path() regex is a literal path only when nothing in it is a regex."""
     assert literal_of(regex, endpoint=endpoint) == literal
+
+
+@pytest.mark.parametrize(
+    ("regex", "literal"),
+    [
+        pytest.param(r"users/me/$", "users/me/", id="dollar-without-caret-matched-whole"),
+        pytest.param(r"users/me/\Z", None, id="z-without-caret-searched"),
+        pytest.param(r"users/me/", None, id="no-anchor-searched"),
+    ],
+)
+def test_literal_of_a_view_regex_django_matches_whole(regex: str, literal: str | None) -> None:
+    """Django 5 matches a view's regex ending in "$" with the whole path, "^" or not."""
+    assert literal_of(regex, endpoint=True, fullmatch=True) == literal

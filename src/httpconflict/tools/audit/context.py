@@ -46,6 +46,9 @@ class AuditContext:
     #: Whether a write of the audit's (the if-match check's first) succeeded: then a
     #: 401 or 403 to another write refuses that write, not the audit's credentials.
     writes_allowed: bool = False
+    #: Whether the if-match check's stale write, sent alone, was refused (409/412): lost
+    #: updates in the race then mean the version is checked apart from the write.
+    stale_refused: bool = False
     _serial: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def uid(self) -> str:
@@ -92,7 +95,12 @@ class AuditContext:
     ) -> dict[str, Any]:
         """The body of a write that names `version` (None: a blind write)."""
         return versions.body(
-            self.settings.write_method, current, changes, version, self.version_members
+            self.settings.write_method,
+            current,
+            changes,
+            version,
+            self.version_members,
+            self.target.patch_members,
         )
 
     def headers(self, version: Version | None) -> dict[str, str]:

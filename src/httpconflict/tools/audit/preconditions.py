@@ -68,6 +68,9 @@ async def check_if_match(ctx: AuditContext) -> CheckResult:
     fresh = await ctx.target.write(
         CHECK, ctx.item_url, ctx.body(before, changes, version), ctx.headers(version)
     )
+    tried = ""
+    if fresh.status in INVALID and ctx.settings.write_method == "PATCH":
+        fresh, tried = await _whole_patch(ctx, before, changes, version, fresh)
     data: dict[str, Any] = {"current_status": fresh.status}
     said = f"a write naming the version just read ({_named(ctx, version)}) -> {_status(fresh)}"
     weak = ctx.parsed_etag is not None and ctx.parsed_etag.weak
@@ -75,6 +78,8 @@ async def check_if_match(ctx: AuditContext) -> CheckResult:
     if not fresh.ok:
         if fresh.status in FORBIDDEN:
             return CheckResult(CHECK, Verdict.SKIPPED, (f"{said}: {CREDENTIALS}",))
+        if fresh.status in INVALID:
+            return CheckResult(CHECK, Verdict.SKIPPED, (f"{said}{tried}: {invalid(fresh)}",), data)
         if fresh.status in NOT_TAKEN:
             not_taken = said + ": the API does not take it" + _other_method(ctx, fresh)
             return CheckResult(CHECK, Verdict.SKIPPED, (not_taken,))
@@ -117,6 +122,54 @@ async def check_if_match(ctx: AuditContext) -> CheckResult:
         )
         return CheckResult(CHECK, Verdict.FAIL, tuple(evidence), data)
     return await _stale(ctx, stale, evidence, data)
+
+
+def invalid(answer: Exchange) -> str:
+    """Why a write refused as invalid says nothing of versions, and what to pass."""
+    excerpt = answer.body[:160].decode("utf-8", "replace")
+    return (
+        f"refused as invalid, not for the version it names ({excerpt!r}): give --body the "
+        "members a write must hold, so that the audit's writes are taken"
+    )
+
+
+async def _whole_patch(
+    ctx: AuditContext,
+    current: Mapping[str, Any],
+    changes: Mapping[str, Any],
+    version: Version,
+    refused: Exchange,
+) -> tuple[Exchange, str]:
+    """A PATCH of the changes alone refused as invalid, tried once more carrying the members
+    --body names as the resource holds them; the answer to report, and what was tried.
+
+    Airflow's pools and variables take a PATCH of the whole writable object
+    (a pydantic model with required members and ``extra="forbid"``): the
+    changes alone get 422 (a member missing), and so does the object as read
+    (its read-only members are refused). What the client created the
+    resource with is what it may write back.
+    """
+    carried = tuple(name for name in ctx.settings.body if name not in changes)
+    if not carried:
+        return refused, ""
+    ctx.target.patch_members = carried
+    answer = await ctx.target.write(
+        CHECK, ctx.item_url, ctx.body(current, changes, version), ctx.headers(version)
+    )
+    listed = ", ".join(carried)
+    if answer.ok:
+        ctx.target.notes.append(
+            f"PATCH with only {', '.join(changes)} -> {refused.status}, and with the members "
+            f"--body names ({listed}) as the resource holds them -> {answer.status}: the "
+            "audit's PATCHes carry them"
+        )
+        return answer, ""
+    ctx.target.patch_members = ()
+    if answer.status not in INVALID:
+        return refused, ""
+    # The later refusal names what is still missing: the more useful of the two.
+    only = f"with only {', '.join(changes)}: {refused.status}"
+    return answer, f" (carrying {listed} as the resource holds them; {only})"
 
 
 def _other_method(ctx: AuditContext, answer: Exchange) -> str:
@@ -190,6 +243,7 @@ async def _stale(
     held = data["stale_applied"] = _holds(after, changes)
     said = f"a write naming {named} -> {_status(answer)}"
     if answer.status in (409, 412):
+        ctx.stale_refused = True
         # RFC 9110 §13.1.1: "An origin server that receives an If-Match header
         # field MUST evaluate the condition ... If the field value is a list
         # of entity tags, the condition is false if none of the listed tags
@@ -282,6 +336,8 @@ async def check_precondition_required(ctx: AuditContext) -> CheckResult:
         return CheckResult(check, Verdict.SKIPPED, (not_taken,))
     if answer.status in FORBIDDEN and not ctx.writes_allowed:
         return CheckResult(check, Verdict.SKIPPED, (f"{said}: {CREDENTIALS}",), data)
+    if answer.status in INVALID and not ctx.writes_allowed:
+        return CheckResult(check, Verdict.SKIPPED, (f"{said}: {invalid(answer)}",), data)
     if answer.status >= 500:
         return CheckResult(check, Verdict.FAIL, (said,), data)
     return CheckResult(

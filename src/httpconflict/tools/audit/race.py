@@ -21,7 +21,7 @@ from .budget import CLEANUP_REQUESTS
 from .catalog import LOST_UPDATE
 from .context import AuditContext
 from .errors import BudgetSpent, DeadlineReached, NoAnswer
-from .preconditions import CREDENTIALS, FORBIDDEN, NOT_TAKEN
+from .preconditions import CREDENTIALS, FORBIDDEN, INVALID, NOT_TAKEN
 from .race_tally import (
     RaceOutcome,
     WriterTally,
@@ -167,6 +167,13 @@ def _verdict(ctx: AuditContext, outcome: RaceOutcome, rounds: int) -> CheckResul
             )
         if ctx.shortcut is not None:
             evidence.append("the if-match check saw " + ctx.shortcut)
+        elif ctx.careful and ctx.stale_refused:
+            evidence.append(
+                "yet a stale write sent alone was refused (the if-match check): the API checks "
+                "the version and then writes, in two steps, so writers that read the same "
+                "version all pass the check before any of them writes; the check and the write "
+                "must be one step (UPDATE ... WHERE version = the one named)"
+            )
     if outcome.server_errors:
         verdict = Verdict.FAIL
         errors = [
@@ -185,7 +192,15 @@ def _verdict(ctx: AuditContext, outcome: RaceOutcome, rounds: int) -> CheckResul
         answered = set(outcome.statuses)
         if answered & set(FORBIDDEN):
             evidence.append(f"writes answered {'/'.join(map(str, FORBIDDEN))}: {CREDENTIALS}")
-        if answered and answered <= {*NOT_TAKEN, *FORBIDDEN}:
+        # A body refused as invalid before any write of the audit's was taken says nothing
+        # of versions either.
+        invalid = () if ctx.writes_allowed else INVALID
+        if answered & set(invalid):
+            evidence.append(
+                f"writes answered {'/'.join(map(str, INVALID))}: refused as invalid, not for "
+                "the version they name: give --body the members a write must hold"
+            )
+        if answered and answered <= {*NOT_TAKEN, *FORBIDDEN, *invalid}:
             return CheckResult(CHECK, Verdict.SKIPPED, tuple(evidence), data)
         return CheckResult(CHECK, Verdict.WARN, tuple(evidence), data)
     if outcome.unexplained:

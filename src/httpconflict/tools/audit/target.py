@@ -116,6 +116,9 @@ class Target:
         self.notes: list[str] = []
         #: The media type of a PATCH: a merge patch's own, until the API refuses it.
         self.patch_type = MERGE_PATCH
+        #: The members every PATCH carries as the resource holds them, besides its changes:
+        #: none, or the --body's when the API refused a PATCH of the changes alone.
+        self.patch_members: tuple[str, ...] = ()
         #: The member of each answer that holds the resource: --envelope, or the one
         #: the first POST answer kept its --id-field in.
         self.envelope = settings.envelope

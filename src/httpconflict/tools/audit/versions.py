@@ -119,14 +119,19 @@ def body(
     changes: Mapping[str, Any],
     version: Version | None,
     members: Collection[str],
+    carried: Collection[str] = (),
 ) -> dict[str, Any]:
     """A write's body: PUT the whole new state, PATCH a merge patch of the changes.
 
     `version` None is a blind write: the version members are left out.
-    Otherwise they carry `version`'s values, current or stale.
+    Otherwise they carry `version`'s values, current or stale. A PATCH also
+    carries the `carried` members as `current` holds them: an API whose PATCH
+    takes the whole writable object (Airflow's pools and variables) refuses
+    one that holds only the changes.
     """
     named = dict(version.members) if version is not None else {}
     if method == "PATCH":
-        return {**changes, **named}
+        held = {name: current[name] for name in carried if name in current}
+        return {**held, **changes, **named}
     kept = {k: v for k, v in current.items() if k not in members}
     return {**kept, **changes, **named}

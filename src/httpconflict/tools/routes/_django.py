@@ -14,10 +14,13 @@ view, ``$``) is taken apart too (_regex.py): its literal text, and each
 group or class as a parameter matched by its own regex, so DRF's router
 routes (``^users/(?P<pk>[^/.]+)/$``) are compared like ``path()``
 routes; an optional trailing slash (``/?$``) gives the pattern both
-paths. A regex that cannot be read is kept whole and decided
-conservatively: it takes a later route only when that route is a
-literal path and Django's own matching of the whole chain (root,
-includes, pattern) accepts it, and is taken only by the very same regex.
+paths, an optional group (django-wiki's ``^(?P<path>.+/|)_edit/$``) its
+paths without the group and with it. A view's regex ending in ``$`` is
+matched with the whole path, ``^`` or not, by the Djangos that do so.
+A regex that cannot be read is kept whole and decided conservatively:
+it takes a later route only when that route is a literal path and
+Django's own matching of the whole chain (root, includes, pattern)
+accepts it, and is taken only by the very same regex.
 
 ``i18n_patterns()`` puts its patterns behind a LocalePrefixPattern, which
 matches the active language's prefix (``en/``; nothing for the default
@@ -31,6 +34,7 @@ route behind it was compared with nothing but its own duplicate (wger:
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from types import ModuleType
@@ -38,9 +42,9 @@ from typing import Any, Final
 
 from ._converters import accepted_by, converter
 from ._definitions import definition_of
-from ._model import ANY, Param, Pattern, Piece, Route, RouteTable, Shape
+from ._model import ANY, Param, Pattern, Piece, Route, RouteTable, Segment, Shape
 from ._patterns import segments_of
-from ._regex import pieces_of, split_optional_slash
+from ._regex import optional_variants, pieces_of, split_optional_slash
 
 # django.urls.resolvers._PATH_PARAMETER_COMPONENT_RE
 _PARAM: Final = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<parameter>[^>]+)>")
@@ -81,68 +85,111 @@ def _pattern(root: Any, chain: tuple[Any, ...]) -> Pattern:
     from django.urls.resolvers import LocalePrefixPattern, RegexPattern, RoutePattern
 
     text = "/" + "".join(_display(level) for level in chain)
-    pieces: list[Piece] = ["/"]
-    slashed = False
+    # The pattern's spellings: one, or one per choice of a regex's optional parts.
+    variants: list[list[Piece]] = [["/"]]
+    wider = False
     for level in chain:
         if isinstance(level, RoutePattern):
-            pieces.extend(_route_pieces(level))
+            for pieces in variants:
+                pieces.extend(_route_pieces(level))
             continue
         literal = None
         if isinstance(level, RegexPattern):
-            literal = literal_of(level._regex, endpoint=level._is_endpoint)
+            whole = level._is_endpoint and _endpoint_fullmatch()
+            literal = literal_of(level._regex, endpoint=level._is_endpoint, fullmatch=whole)
             searched = searched_of(level._regex) if level._is_endpoint else None
             if literal is None and searched is not None and level is chain[-1]:
-                return _opaque(text, root, chain, _after(pieces, searched))
+                after = _after(variants[0], searched) if len(variants) == 1 else None
+                return _opaque(text, root, chain, after)
             if literal is None:
-                read = _regex_pieces(level._regex, endpoint=level._is_endpoint)
+                read = _regex_variants(level._regex, endpoint=level._is_endpoint, whole=whole)
                 if read is None:
                     return _opaque(text, root, chain)
-                pieces.extend(read[0])
-                slashed = read[1]
+                spellings, exact = read
+                wider = wider or not exact
+                variants = [[*pieces, *more] for pieces in variants for more in spellings]
                 continue
         elif isinstance(level, LocalePrefixPattern):
             literal = level.language_prefix
         if literal is None:
             return _opaque(text, root, chain)
-        pieces.append(literal)
-    segments = segments_of([piece for piece in pieces if piece != ""])
-    if segments is None:
-        return _opaque(text, root, chain)
-    if not slashed:
-        return Pattern(text, segments)
-    with_slash = segments_of([*(piece for piece in pieces if piece != ""), "/"])
-    if with_slash is None:
-        return _opaque(text, root, chain)
-    return Pattern(text, segments, slashed=with_slash)
+        for pieces in variants:
+            pieces.append(literal)
+    built: list[tuple[Segment, ...]] = []
+    for pieces in variants:
+        segments = segments_of([piece for piece in pieces if piece != ""])
+        if segments is None:
+            return _opaque(text, root, chain)
+        if segments not in built:
+            built.append(segments)
+    if wider:
+        # Its segments hold more than Django serves: Django decides literal paths.
+        matcher = _opaque(text, root, chain).matcher
+        return Pattern(text, built[0], more=tuple(built[1:]), matcher=matcher, wider=True)
+    return Pattern(text, built[0], more=tuple(built[1:]))
 
 
-def _regex_pieces(regex: str, *, endpoint: bool) -> tuple[list[Piece], bool] | None:
-    """A ``re_path()`` regex anchored at its start (and, for an endpoint, at its end) as
-    pieces, and whether it ends in an optional slash; None when it cannot be read."""
-    body = _anchored(regex, endpoint=endpoint)
+def _regex_variants(
+    regex: str, *, endpoint: bool, whole: bool
+) -> tuple[list[list[Piece]], bool] | None:
+    """A ``re_path()`` regex anchored at its start (and, for an endpoint, at its end) as the
+    pieces of each of its spellings: one, or one per choice of an optional trailing slash
+    or optional group; and whether they hold exactly the paths Django matches (else more).
+    None when it cannot be read. `whole`: Django matches an endpoint's regex ending in
+    ``$`` with the whole path."""
+    body = _anchored(regex, endpoint=endpoint, fullmatch=whole)
     if body is None:
         return None
     body, slashed = split_optional_slash(body) if endpoint else (body, False)
-    pieces = pieces_of(body)
-    if pieces is None:
+    spellings = optional_variants(body)
+    if spellings is None:
         return None
-    # Django matches an include()'s prefix once, then the rest of the path against what is
-    # inside: the two never share a segment when the prefix ends in a slash and none of its
-    # parameters takes one, so the prefix ends at the same slash in every path.
-    if not endpoint and not (
-        body.endswith("/")
-        and all(isinstance(p, str) or p.converter.shape is Shape.SEGMENT for p in pieces)
-    ):
-        return None
-    return pieces, slashed
+    variants: list[list[Piece]] = []
+    exact = True
+    for spelled in spellings:
+        pieces = pieces_of(spelled)
+        if pieces is None:
+            return None
+        # Django matches an include()'s prefix once, then the rest of the path against what
+        # is inside: the two never share a segment when the prefix ends in a slash and none
+        # of its parameters takes one, so the prefix ends at the same slash in every path.
+        # Otherwise (django-wiki's (?P<path>.+/|)_plugin/images/, matched greedily) the
+        # prefix and the rest, joined, hold every path Django serves there, and more.
+        # A prefix's optional group is tried once too: its first choice that lets the
+        # prefix match is the one kept.
+        exact = exact and (
+            endpoint
+            or (
+                len(spellings) == 1
+                and spelled.endswith("/")
+                and all(isinstance(p, str) or p.converter.shape is Shape.SEGMENT for p in pieces)
+            )
+        )
+        variants.append(pieces)
+        if slashed:
+            variants.append([*pieces, "/"])
+    return variants, exact
 
 
-def _anchored(regex: str, *, endpoint: bool) -> str | None:
+@functools.cache
+def _endpoint_fullmatch() -> bool:
+    """Whether this Django matches a view's regex ending in ``$`` with the whole path, ``^``
+    or not (Django 5 does; asked of it, not assumed), rather than searching for it."""
+    from django.urls.resolvers import RegexPattern
+
+    return RegexPattern(r"b$", is_endpoint=True).match("ab") is None
+
+
+def _anchored(regex: str, *, endpoint: bool, fullmatch: bool = False) -> str | None:
     """A ``re_path()`` regex without its anchors, when Django matches it from the start and,
-    for a view, to the end; None when it is searched for."""
-    if not regex.startswith("^"):
+    for a view, to the end; None when it is searched for. With `fullmatch`, Django matches
+    a view's regex ending in ``$`` with the whole path, ``^`` or not."""
+    if regex.startswith("^"):
+        body = regex[1:]
+    elif endpoint and fullmatch and regex.endswith("$") and not regex.endswith("\\$"):
+        body = regex
+    else:
         return None
-    body = regex[1:]
     if body.endswith("\\Z"):
         return body[:-2]
     if body.endswith("$") and not body.endswith("\\$"):
@@ -192,16 +239,18 @@ def _opaque(
     return Pattern(text, None, identity, matcher, search=search)
 
 
-def literal_of(regex: str, *, endpoint: bool) -> str | None:
+def literal_of(regex: str, *, endpoint: bool, fullmatch: bool = False) -> str | None:
     """The path a ``re_path()`` regex matches, when it matches one literal path only.
 
     Django searches with these regexes: without ``^`` one matches anywhere,
     and an endpoint without ``$`` matches every path it starts, so neither
-    is literal. An include()'s prefix is a prefix by design.
+    is literal, unless Django matches a view's regex ending in ``$`` with
+    the whole path (`fullmatch`: Django 5 does). An include()'s prefix is a
+    prefix by design.
     """
     if regex == "" and not endpoint:
         return ""  # searched for, an empty regex matches at the start: no prefix at all
-    body = _anchored(regex, endpoint=endpoint)
+    body = _anchored(regex, endpoint=endpoint, fullmatch=fullmatch)
     return None if body is None else _plain(body)
 
 

@@ -145,16 +145,23 @@ class Pattern:
     #: ``^``, which Django searches for: ``re_path(r"version/")``), the two
     #: texts; None otherwise.
     search: tuple[str, str] | None = None
-    #: The segments of its paths with one more trailing slash, when it matches both
-    #: (a Django regex ending in ``/?``, as DRF's format suffixes do); None otherwise.
-    slashed: tuple[Segment, ...] | None = None
+    #: Its other segment lists, when its paths are of several shapes: a Django regex
+    #: ending in ``/?`` (DRF's format suffixes) also matches its paths with one more
+    #: trailing slash; one with an optional group (django-wiki's ``(?P<path>.+/|)``)
+    #: matches its paths without the group and with it.
+    more: tuple[tuple[Segment, ...], ...] = ()
+    #: Its segments hold every path it matches, and maybe more (a Django include()
+    #: prefix with a catch-all, which Django matches once, greedily): it can be shown to
+    #: lose its paths to a route, never to take another's (its `matcher` decides literal
+    #: paths).
+    wider: bool = False
 
     @property
     def variants(self) -> tuple[tuple[Segment, ...], ...]:
-        """Its segment lists: one, or two for a pattern whose trailing slash is optional."""
+        """Its segment lists: `segments`, then `more`."""
         if self.segments is None:
             return ()
-        return (self.segments,) if self.slashed is None else (self.segments, self.slashed)
+        return (self.segments, *self.more)
 
     @property
     def literal_path(self) -> str | None:

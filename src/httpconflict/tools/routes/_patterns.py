@@ -13,9 +13,13 @@ the two segment lists side by side:
   (none for a WSGI mount's tail); literal runs are tested as text, runs
   with parameters only by a total catch-all.
 
-A pattern whose trailing slash is optional (`Pattern.slashed`) is two
-segment lists: `a` covers `b` when each of `b`'s is covered by one of
-`a`'s.
+A pattern of several shapes (an optional trailing slash, an optional
+group: `Pattern.more`) is several segment lists: `a` covers `b` when
+each of `b`'s is covered by one of `a`'s.
+
+A pattern whose segments hold more paths than it matches (`Pattern.wider`)
+covers only literal paths its framework's matcher accepts, and is covered
+like any other.
 
 Anything else is "no": a pattern the model cannot take apart (a regex)
 takes only literal paths its framework's own matcher accepts, and is
@@ -70,6 +74,10 @@ def covers(a: Pattern, b: Pattern) -> bool:
     """Whether `a` matches every path that `b` matches."""
     if a.host is not None and a.host != b.host:
         return False
+    if a.wider:
+        # Its segments hold paths it does not take: only its framework decides.
+        literals = b.literal_paths
+        return bool(literals) and a.matcher is not None and all(map(a.matcher, literals))
     if a.segments is None or b.segments is None:
         if a == b:
             return True
@@ -79,7 +87,7 @@ def covers(a: Pattern, b: Pattern) -> bool:
         if a.segments is None and literals and a.matcher is not None:
             return all(a.matcher(literal) for literal in literals)
         return False
-    # Each path of b's is one of its variants' (with the trailing slash or without).
+    # Each path of b's is one of its variants' (with the trailing slash or without, ...).
     return all(any(_covers(mine, theirs) for mine in a.variants) for theirs in b.variants)
 
 

@@ -23,11 +23,17 @@ flags is not taken apart (None): the caller keeps it whole.
 An optional trailing slash (``/?`` before the end, as every DRF format
 suffix has) makes two paths of one pattern, with the slash and without:
 `split_optional_slash` says so, and the loader gives the pattern both.
+So does an optional group (django-wiki's ``(?P<path>.+/|)_edit/``, or
+``(X)?``): `optional_variants` spells the regex without the group and
+with it, and each is read as above. A group whose text ends in a slash
+is read as the group, then the slash (``(?P<path>.+)/``): the slash ends
+a segment, and the group is a catch-all of whole segments.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Final
 
 from ._model import Converter, Param, Piece, Shape
@@ -46,6 +52,98 @@ def split_optional_slash(body: str) -> tuple[str, bool]:
         if body.endswith(ending) and not body.endswith("\\" + ending):
             return body[: -len(ending)], True
     return body, False
+
+
+#: The most spellings `optional_variants` makes of one regex.
+_VARIANTS_MAX: Final = 8
+
+
+def optional_variants(body: str) -> list[str] | None:
+    """`body` spelled once per choice of its optional groups (``(X|)``, ``(X)?``): without
+    the group, then with ``X``; ``[body]`` when it has none; None past eight spellings."""
+    for position, end in _units(body):
+        chosen = _optional(body, position, end) if body[position] == "(" else None
+        if chosen is None:
+            continue
+        present, after = chosen
+        rest = optional_variants(body[after:])
+        if rest is None or 2 * len(rest) > _VARIANTS_MAX:
+            return None
+        head = body[:position]
+        return [head + tail for tail in rest] + [head + present + tail for tail in rest]
+    return [body]
+
+
+def _units(text: str) -> Iterator[tuple[int, int]]:
+    """Where each top-level unit of a regex starts and ends: an escape, a class, a group,
+    or a single character."""
+    position = 0
+    while position < len(text):
+        char = text[position]
+        end = None
+        if char == "\\":
+            end = position + 2
+        elif char == "[":
+            end = _class_end(text, position)
+        elif char == "(":
+            end = _group_end(text, position)
+        end = position + 1 if end is None else end
+        yield position, end
+        position = end
+
+
+def _optional(body: str, start: int, end: int) -> tuple[str, int] | None:
+    """For the group at ``body[start:end]``, when it is optional: the group as it is when
+    present, and where the text after it (and its quantifier) starts; else None."""
+    opening = _opening(body[start:end])
+    if opening is None:
+        return None
+    quantifier = _QUANTIFIER.match(body, end)
+    spelled = quantifier.group() if quantifier else ""
+    alternatives = _split_top(body[start + len(opening) : end - 1])
+    taken = [alternative for alternative in alternatives if alternative]
+    if not taken:
+        return None
+    if spelled in ("?", "??"):
+        return body[start:end], end + len(spelled)
+    if spelled or len(taken) == len(alternatives):
+        return None
+    return opening + "|".join(taken) + ")", end
+
+
+def _opening(group: str) -> str | None:
+    """How a group opens: ``(?P<name>``, ``(?:`` or ``(``; None for any other ``(?``."""
+    named = _NAMED.match(group)
+    if named is not None:
+        return named.group()
+    if group.startswith("(?:"):
+        return "(?:"
+    return None if group.startswith("(?") else "("
+
+
+def _split_top(inner: str) -> list[str]:
+    """A group's text split at its top-level ``|``."""
+    bars = [position for position, end in _units(inner) if inner[position:end] == "|"]
+    starts = [0, *(bar + 1 for bar in bars)]
+    ends = [*bars, len(inner)]
+    return [inner[start:end] for start, end in zip(starts, ends, strict=True)]
+
+
+def _slash_out(group: str) -> tuple[str, str]:
+    """A group whose text ends in a slash, as the group without it and the slash after it
+    (``(?P<path>.+/)``: ``(?P<path>.+)`` and ``/``); else the group and nothing."""
+    opening = _opening(group)
+    if opening is None:
+        return group, ""
+    inner = group[len(opening) : -1]
+    if (
+        len(inner) < 2
+        or not inner.endswith("/")
+        or inner.endswith("\\/")
+        or len(_split_top(inner)) > 1
+    ):
+        return group, ""
+    return opening + inner[:-1] + ")", "/"
 
 
 def pieces_of(body: str) -> list[Piece] | None:
@@ -92,13 +190,18 @@ def pieces_of(body: str) -> list[Piece] | None:
             atom_end = position + 1
         quantifier = _QUANTIFIER.match(body, atom_end)
         end = quantifier.end() if quantifier else atom_end
-        param = _param(body[position:atom_end], body[atom_end:end], len(pieces))
+        atom, slash = body[position:atom_end], ""
+        if char == "(" and end == atom_end:
+            atom, slash = _slash_out(atom)
+        param = _param(atom, body[atom_end:end], len(pieces))
         if param is None:
             return None
         if text:
             pieces.append("".join(text))
             text = []
         pieces.append(param)
+        if slash:
+            text.append(slash)
         position = end
     if text:
         pieces.append("".join(text))

@@ -43,6 +43,18 @@ class RoutesReport:
         return len(self.table.routes) - self.routes
 
     @property
+    def literal_only(self) -> list[Route]:
+        """The routes whose pattern the tool does not take apart (a regex it cannot read, a
+        catch-all sharing its segment): compared with literal paths only, so a route with
+        parameters that one takes, or takes from it, goes unreported. A regex known by the
+        text Django searches for (`Pattern.search`) is compared with every route."""
+        return [
+            route
+            for route in self.table.routes
+            if route.pattern.segments is None and route.pattern.search is None and not route.alias
+        ]
+
+    @property
     def notes(self) -> list[str]:
         """The loader's notes, and each acceptance that matches nothing."""
         return [
@@ -69,6 +81,7 @@ def as_json(report: RoutesReport) -> dict[str, Any]:
         ],
         "settings": None if report.settings is None else str(report.settings),
         "notes": report.notes,
+        "literal_only": [_route_json(route) for route in report.literal_only],
     }
 
 
@@ -100,6 +113,7 @@ def render(out: Console, report: RoutesReport) -> None:
     if not report.findings:
         clean = f"[green]{escape(report.app)}[/green] ({title_tail}): no problems found"
         out.print(clean + accepted)
+        _gap(out, report)
         return
     out.print(_findings_table(title, report.findings))
     for number, finding in enumerate(report.findings, 1):
@@ -109,6 +123,28 @@ def render(out: Console, report: RoutesReport) -> None:
     out.print(
         "A deliberate override? Accept it in pyproject.toml, with its reason: "
         f'[tool.httpconflict.routes.accept] "{accept_key(report.findings[0])}" = "why"',
+        markup=False,
+        style="dim",
+    )
+    _gap(out, report)
+
+
+#: The routes compared with literal paths only that the terminal names; --json lists all.
+_GAP_SHOWN = 5
+
+
+def _gap(out: Console, report: RoutesReport) -> None:
+    """What the tool could not compare, so that "no problems found" is not read as more."""
+    partial = report.literal_only
+    if not partial:
+        return
+    shown = ", ".join(f"{r.pattern.text} ({r.definition.handler})" for r in partial[:_GAP_SHOWN])
+    more = len(partial) - _GAP_SHOWN
+    rest = f", and {more} more (--json lists them)" if more > 0 else ""
+    out.print(
+        f"{len(partial)} of {report.routes} routes compared with literal paths only (a regex "
+        "the tool does not take apart, or a catch-all sharing its segment): a route with "
+        f"parameters they take, or that takes theirs, is not reported: {shown}{rest}",
         markup=False,
         style="dim",
     )

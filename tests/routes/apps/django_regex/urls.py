@@ -4,11 +4,16 @@ DRF's routers write ``^documents/(?P<pk>[^/.]+)/$`` and, for the format
 suffixes, ``^documents/(?P<pk>[^/.]+)\\.(?P<format>[a-z0-9]+)/?$``;
 paperless-ngx ``^fetch/(?P<kind>doc|thumb|preview)/(?P<pk>\\d+)$``;
 HyperKitty ``^list/(?P<mlist_fqdn>[^/@]+@[^/@]+)/$``. Such routes were
-compared with literal paths only, so none of the six findings here was
+compared with literal paths only, so none of the eight findings here was
 reported. django-wiki sends ``<id>/plugin/<slug>/`` to a view that calls
 the plugin's own ``article_view`` before the images plugin's index is
 tried, under ``re_path(r"", include(...))``: that empty regex, which
-Django searches for, matched as no prefix, was kept whole.
+Django searches for, matched as no prefix, was kept whole. Its article
+paths, ``^(?P<path>.+/|)_edit/$``, take ``_edit/`` and every path
+ending in ``/_edit/``: kept whole, they were compared with literal paths
+only, so the ``<slug:page>/_edit/`` they take was not reported; nor was
+a plugin's index under ``re_path(r"^(?P<path>.+/|)_plugin/images/",
+include(...))`` that ``(?P<path>.+/|)_plugin/(?P<slug>\\w+)/`` takes.
 """
 
 from __future__ import annotations
@@ -54,4 +59,16 @@ urlpatterns = [
     ),
     path("api/v1/items/<int:pk>/", views.about_v2, name="item-v1"),  # never served
     path("api/v3/items/<int:pk>/", views.about, name="item-v3"),
+    # django-wiki's article paths: an optional group of whole segments, or none
+    re_path(r"^(?P<path>.+/|)_edit/$", views.order, name="edit"),
+    path("<slug:page>/_edit/", views.new_order, name="page-edit"),  # never served
+    re_path(r"^(?P<path>.+/|)_history/(?P<rev>[0-9]+)/$", views.latest_posts, name="history"),
+    path("<slug:page>/_history/", views.about, name="page-history"),  # served
+    # its plugins, were they tried after the plugin view: an include() under the optional
+    # group, which Django matches once, greedily
+    re_path(r"^(?P<path>.+/|)_plugin/(?P<slug>\w+)/$", views.feed, name="plugin-by-path"),
+    re_path(
+        r"^(?P<path>.+/|)_plugin/images/",
+        include([re_path(r"^$", views.item_v2, name="images-by-path")]),
+    ),  # never served
 ]

@@ -6,7 +6,9 @@ admin's pages for a model whose name ends in "version" (Label Studio's
 ``thirdpartymodelversion``), and ``api/version/`` written after it; and
 ``re_path(r"^docs/")`` with no ``$`` every path that starts with ``docs/``.
 Only the literal pages were reported; the ones with a parameter, and the
-unanchored ``api/version/``, went unreported.
+unanchored ``api/version/``, went unreported. A view's regex ending in
+``$`` is matched with the whole path, ``^`` or not (Django 5): it was
+compared with literal paths only.
 """
 
 from __future__ import annotations
@@ -31,4 +33,9 @@ urlpatterns = [
     path("admin/models/model/<int:pk>/", views.order, name="model"),
     path("versions/<int:pk>/", views.entry, name="versions"),
     path("<slug:name>/", views.tag, name="tag"),
+    # matched whole, "^" or not: Django matches a view's regex ending in "$" with the path
+    re_path(r"(?P<name>[^/]+)/feed/$", views.user, name="feed-by-name"),
+    path("<int:pk>/feed/", views.me, name="feed-by-id"),  # shadowed
+    # searched for, with parameters: compared with literal paths only, and listed so
+    re_path(r"(?P<year>[0-9]{4})/notes/", views.about, name="notes"),
 ]

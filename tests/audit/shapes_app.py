@@ -1,0 +1,138 @@
+"""Two real APIs' ways of taking writes, side by side: Kinto's records and Airflow's pools.
+
+``/v1/records`` is shaped like Kinto's records: each answer keeps the
+record in ``data`` (beside ``permissions``), a request sends it there
+too, and the server stamps ``last_modified`` on every write, whose
+value is the ETag. A PUT or DELETE naming another version in If-Match
+gets 412; one naming none is applied. The check and the write are two
+steps, as Kinto's are (a SELECT, then an UPDATE): the write waits
+``CHECK_GAP`` seconds after the check, as a database round trip does, so
+writers that read the same version all pass the check.
+
+``/api/v2/pools`` is shaped like Airflow 3's pools: a POST creates
+``name``, ``slots``, ``description`` and ``include_deferred`` (and the
+server adds its read-only counts), a PUT is not allowed (405), and a
+PATCH takes the whole writable object: a member missing, or one it does
+not take (the read-only counts), gets 422 as pydantic words it
+(``extra="forbid"``). No ETags, no version checked. A second pool with a
+name already taken gets 409.
+
+Run: ``uvicorn tests.audit.shapes_app:create_app --factory``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import uuid
+from typing import Any, Final
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from tests.audit.envelope_app import json_object
+
+CHECK_GAP: Final = 0.05
+#: The members an Airflow pool's PATCH must hold, and the only ones it takes.
+POOL_WRITABLE: Final = ("name", "slots", "description", "include_deferred")
+POOL_COUNTS: Final = ("occupied_slots", "running_slots", "queued_slots", "open_slots")
+
+
+def _refused(kind: str, name: str, message: str) -> Response:
+    return JSONResponse({"detail": [{"type": kind, "loc": ["body", name], "msg": message}]}, 422)
+
+
+def create_app() -> Starlette:
+    records: dict[str, dict[str, Any]] = {}
+    stamps = itertools.count(1_796_000_000_000)
+    pools: dict[str, dict[str, Any]] = {}
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse(True)
+
+    def record_answer(record: dict[str, Any], status: int = 200) -> Response:
+        etag = f'"{record["last_modified"]}"'
+        return JSONResponse({"data": record, "permissions": {}}, status, {"ETag": etag})
+
+    def stale(request: Request, record: dict[str, Any]) -> Response | None:
+        condition = request.headers.get("if-match")
+        if condition is None or condition == f'"{record["last_modified"]}"':
+            return None
+        error = {"code": 412, "errno": 114, "error": "Precondition Failed"}
+        return JSONResponse({**error, "message": "Resource was modified meanwhile"}, 412)
+
+    async def record_collection(request: Request) -> Response:
+        body = await json_object(request)
+        data = None if body is None else body.get("data")
+        if not isinstance(data, dict):
+            return JSONResponse({"code": 400, "errno": 107, "error": "Invalid parameters"}, 400)
+        record = {**data, "id": str(uuid.uuid4()), "last_modified": next(stamps)}
+        records[record["id"]] = record
+        return record_answer(record, 201)
+
+    async def record_item(request: Request) -> Response:
+        record = records.get(request.path_params["id"])
+        if record is None:
+            return JSONResponse({"code": 404, "errno": 110, "error": "Not Found"}, 404)
+        if request.method == "GET":
+            return record_answer(record)
+        body = await json_object(request) if request.method == "PUT" else {}
+        data = None if body is None else body.get("data", {})
+        if not isinstance(data, dict):
+            return JSONResponse({"code": 400, "errno": 107, "error": "Invalid parameters"}, 400)
+        refusal = stale(request, record)
+        if refusal is not None:
+            return refusal
+        await asyncio.sleep(CHECK_GAP)  # the check and the write are two statements
+        if request.method == "DELETE":
+            records.pop(record["id"], None)
+            return JSONResponse({"data": {"id": record["id"], "deleted": True}})
+        stored = {**data, "id": record["id"], "last_modified": next(stamps)}
+        records[record["id"]] = stored
+        return record_answer(stored)
+
+    async def pool_collection(request: Request) -> Response:
+        body = await json_object(request)
+        if body is None or not isinstance(body.get("name"), str):
+            return _refused("missing", "name", "Field required")
+        if body["name"] in pools:
+            return JSONResponse({"detail": f"Pool {body['name']!r} already exists"}, 409)
+        pool = {"description": None, "include_deferred": False, **body}
+        pools[body["name"]] = {**pool, **dict.fromkeys(POOL_COUNTS, 0)}
+        return JSONResponse(pools[body["name"]], 201)
+
+    async def pool_item(request: Request) -> Response:
+        pool = pools.get(request.path_params["name"])
+        if pool is None:
+            return JSONResponse({"detail": "Pool not found"}, 404)
+        if request.method == "GET":
+            return JSONResponse(pool)
+        if request.method == "DELETE":
+            del pools[pool["name"]]
+            return Response(status_code=204)
+        if request.method != "PATCH":
+            allow = {"Allow": "GET, PATCH, DELETE"}
+            return JSONResponse({"detail": "Method Not Allowed"}, 405, allow)
+        changes = await json_object(request)
+        if changes is None:
+            return _refused("json_invalid", "body", "JSON decode error")
+        for name in changes:
+            if name not in POOL_WRITABLE:
+                return _refused("extra_forbidden", name, "Extra inputs are not permitted")
+        for name in POOL_WRITABLE:
+            if name not in changes:
+                return _refused("missing", name, "Field required")
+        pool.update(changes)
+        return JSONResponse(pool)
+
+    return Starlette(
+        routes=[
+            Route("/healthz", healthz),
+            Route("/v1/records", record_collection, methods=["POST"]),
+            Route("/v1/records/{id}", record_item, methods=["GET", "PUT", "DELETE"]),
+            Route("/api/v2/pools", pool_collection, methods=["POST"]),
+            Route("/api/v2/pools/{name}", pool_item, methods=["GET", "PUT", "PATCH", "DELETE"]),
+        ]
+    )
