@@ -1,0 +1,61 @@
+"""Where each part of the evidence's text was in the paste, as a line of the paste.
+
+Theory of operation. The evidence's text is the paste, then its wrapped lines
+unwrapped, then its JSON objects flattened (`evidence.read`). A match in the
+appended parts is put back where it was read from: an unwrapped line at its
+own line, a flattened ``path: value`` line at its object's first line. So a
+detail can be told by how far it is from the message that is the conflict, in
+lines of the paste (`matching` takes the nearest), wherever it was read.
+"""
+
+from __future__ import annotations
+
+from array import array
+from bisect import bisect_right
+from collections.abc import Sequence
+
+
+class Places:
+    """Maps an index of the evidence's text to an index of the paste, and that to its line."""
+
+    def __init__(self, pasted: str, appended: Sequence[tuple[int, int]] = ()) -> None:
+        #: The paste's length: indexes below it are the paste's own.
+        self._pasted = len(pasted)
+        self._text = pasted
+        # (index in the evidence's text where an appended piece starts, its place in the paste)
+        self._starts = [start for start, _ in appended]
+        self._origins = [origin for _, origin in appended]
+        self._lines: array[int] | None = None
+
+    def place(self, at: int) -> int:
+        """The index in the paste of what the evidence's text holds at `at`."""
+        if at <= self._pasted or not self._starts:
+            return min(at, self._pasted)
+        piece = bisect_right(self._starts, at) - 1
+        return self._origins[piece] if piece >= 0 else self._pasted
+
+    def line(self, at: int) -> int:
+        """The line (from 0) of the paste that `at`, an index of the evidence's text, is on."""
+        return bisect_right(self._ends(), self.place(at) - 1)
+
+    @property
+    def lines(self) -> int:
+        """How many lines the paste has."""
+        return len(self._ends()) + 1
+
+    def text_of(self, line: int) -> str:
+        """The text of the paste's `line` (from 0), without its newline."""
+        ends = self._ends()
+        start = ends[line - 1] + 1 if line > 0 else 0
+        return self._text[start : ends[line] if line < len(ends) else len(self._text)]
+
+    def _ends(self) -> array[int]:
+        """Where each line of the paste ends (found once per paste)."""
+        if self._lines is None:
+            ends = array("q")
+            find, position = self._text.find, 0
+            while (position := find("\n", position)) >= 0:
+                ends.append(position)
+                position += 1
+            self._lines = ends
+        return self._lines

@@ -1,0 +1,52 @@
+"""A conflict pasted in the middle of a long log: its details are read from its own message."""
+
+from __future__ import annotations
+
+import random
+
+from bench.diagnose_noise import HEADER, SEED, cases, corpus_text, misreads, noise
+
+from httpconflict.tools.diagnose.matching import diagnose
+
+
+def test_every_case_reads_the_same_in_a_noisy_log() -> None:
+    """Every other recognised corpus case, between pieces of log naming other URLs, statuses,
+    tables and objects, gets the entry and the details it gets alone (none from the noise)."""
+    rng = random.Random(SEED)
+    wrong = [miss for name in list(cases())[::2] for miss in misreads(name, rng)]
+    assert wrong == []
+
+
+def test_another_request_s_url_and_status_are_not_the_error_s() -> None:
+    """A 404 of another request just before a unique violation is not its status or URL."""
+    before = (
+        "2026-12-03 10:14:01,100 ERROR [sync] refresh failed\n"
+        "requests.exceptions.HTTPError: 404 Client Error: Not Found for url: "
+        "https://billing.internal/v1/invoices/991\n"
+    )
+    best = diagnose(before + HEADER + corpus_text("psycopg2-unique.txt")).best
+    assert best is not None
+    assert best.entry.id == "postgresql-unique-violation"
+    assert "status" not in best.details
+    assert "url" not in best.details
+
+
+def test_the_error_s_own_url_and_status_are_read_among_others() -> None:
+    """An axios 409 among other requests' lines keeps its own URL and status."""
+    rng = random.Random(SEED)
+    text = noise(12, rng) + HEADER + corpus_text("axios-409.txt") + noise(12, rng)
+    best = diagnose(text).best
+    assert best is not None
+    assert best.details["url"] == "https://api.example.com/teams"
+    assert best.details["status"] == "409"
+
+
+def test_a_generic_answer_is_not_ruled_out_by_another_request_s_404() -> None:
+    """A write conflict in words is still one when a health check of the log was a 404."""
+    access = '10.0.0.9 - - [03/Dec/2026:10:14:03 +0000] "GET /api/v1/orders/77 HTTP/1.1" 404 52\n'
+    message = "2026-12-03 10:14:06,512 ERROR [db] WriteConflict: retry the transaction\n"
+    best = diagnose(access + message + access).best
+    assert best is not None
+    assert best.entry.id == "generic-concurrent-change"
+    alone = diagnose("HTTP/1.1 404 Not Found\n\nWriteConflict: retry the transaction\n")
+    assert alone.best is None
