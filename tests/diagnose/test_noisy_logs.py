@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from bench.diagnose_noise import HEADER, SEED, cases, corpus_text, misreads, noise
+from bench.diagnose_noise import HEADER, SEED, cases, corpus_text, misreads, noise, noisy
 
 from httpconflict.tools.diagnose.matching import diagnose
 
@@ -50,3 +50,30 @@ def test_a_generic_answer_is_not_ruled_out_by_another_request_s_404() -> None:
     assert best.entry.id == "generic-concurrent-change"
     alone = diagnose("HTTP/1.1 404 Not Found\n\nWriteConflict: retry the transaction\n")
     assert alone.best is None
+
+
+def _relayed(text: str) -> str:
+    """`text` as a GitHub Actions log shows it: a timestamp on every line."""
+    return "".join(
+        f"2026-12-03T10:14:{n % 60:02d}.{n:07d}Z {line}\n"
+        for n, line in enumerate(text.split("\n"))
+    )
+
+
+def test_a_ci_runner_s_timestamps_change_nothing() -> None:
+    """Every fourth recognised case, alone and in a noisy log, with a CI runner's timestamp on
+    every line, gets the entry and details it gets as pasted (46 details were lost alone)."""
+    rng = random.Random(SEED)
+    wrong = []
+    for name in list(cases())[::4]:
+        message = corpus_text(name)
+        alone = diagnose(message).best
+        assert alone is not None
+        for text in (_relayed(message), _relayed(noisy(message, rng))):
+            best = diagnose(text).best
+            assert best is not None, name
+            if (best.entry.id, best.details) != (alone.entry.id, alone.details):
+                wrong.append(
+                    (name, alone.entry.id, dict(alone.details), best.entry.id, dict(best.details))
+                )
+    assert wrong == []

@@ -5,8 +5,9 @@ traceback, ``curl -i`` or ``curl -v`` output, a raw response, a HAR file,
 a JSON body. `read` turns any of them into an `Evidence`:
 
 1. The text is cleaned: terminal colour codes removed, line ends made
-   ``\\n``, HTML entities decoded when quotes come as ``&quot;`` (a body
-   copied from a web page or an HTML log viewer). A HAR file (JSON with
+   ``\\n``, the timestamp a CI runner puts on each line removed, HTML
+   entities decoded when quotes come as ``&quot;`` (a body copied from a
+   web page or an HTML log viewer). A HAR file (JSON with
    ``log.entries``) is rewritten as the raw exchanges of its failed
    requests, so it reads like ``curl -v``.
 2. Each line that wraps a message (quotes escaped in a repr or in a JSON
@@ -54,6 +55,9 @@ _JSON_CUT_SLACK: Final = 32
 #: What `_decode_at` answers for a ``{`` that starts no JSON value.
 _NOT_JSON: Final = object()
 _MAX_FLAT_LINES: Final = 5_000
+# The timestamp a CI runner (GitHub Actions) or `kubectl logs --timestamps` puts on every
+# line it relays: no part of the message (whose patterns may start at a line's start).
+_RELAYED: Final = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6,9}Z ", re.MULTILINE)
 _ANSI: Final = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 # A quote written as an HTML entity: the text was escaped for a web page.
 _HTML_QUOTE: Final = re.compile(r"&(?:quot|#34|#x22);")
@@ -200,7 +204,7 @@ def _clean(text: str) -> str:
     if _HTML_QUOTE.search(text):
         # JSON pasted from a web page reads {&quot;error&quot;:...}: decoded, it parses.
         text = html.unescape(text)
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    return _RELAYED.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
 def _json_or_none(text: str) -> Any:

@@ -6,7 +6,8 @@ klog or JSON log line, a level word, a shell prompt) or by a new traceback;
 the lines after it without such a prefix (stack frames, a DETAIL line, a
 pretty-printed object, a response's headers) continue it. A prefixed line
 whose text is itself a continuation (a PostgreSQL server log's ``DETAIL:``,
-an indented frame under a CI log's timestamps) continues it too. `record`
+an indented frame) continues it too. (The timestamp a CI runner puts on
+every line is no prefix: `evidence` takes it off first.) `record`
 finds the record of a line by walking out from it, at most `REACH` lines
 each way, so a huge log costs only the lines near the message.
 """
