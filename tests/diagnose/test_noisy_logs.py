@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from bench.diagnose_noise import HEADER, SEED, cases, corpus_text, misreads, noise, noisy
+from hypothesis import given
+from hypothesis import strategies as st
 
 from httpconflict.tools.diagnose.matching import diagnose
+from httpconflict.tools.diagnose.places import Places
+from httpconflict.tools.diagnose.records import starts_a_record
 
 
 def test_every_case_reads_the_same_in_a_noisy_log() -> None:
@@ -77,3 +82,52 @@ def test_a_ci_runner_s_timestamps_change_nothing() -> None:
                     (name, alone.entry.id, dict(alone.details), best.entry.id, dict(best.details))
                 )
     assert wrong == []
+
+
+@given(st.text(alphabet="ab\n", max_size=40))
+def test_places_count_lines_as_the_text_does(text: str) -> None:
+    """A place's line is the newlines before it; a line's text is the text split at newlines."""
+    places = Places(text)
+    assert [places.line(at) for at in range(len(text) + 1)] == [
+        text.count("\n", 0, at) for at in range(len(text) + 1)
+    ]
+    assert [places.text_of(n) for n in range(places.lines)] == text.split("\n")
+
+
+@pytest.mark.parametrize(
+    ("line", "before", "starts"),
+    [
+        pytest.param(
+            "2026-12-03 10:14:05 UTC [311] ERROR:  duplicate key", "", True, id="pg-error"
+        ),
+        pytest.param(
+            "2026-12-03 10:14:05 UTC [311] DETAIL:  Key (id)=(1)", "", False, id="pg-detail"
+        ),
+        pytest.param(
+            '10.0.0.9 - - [03/Dec/2026:10:14:03 +0000] "GET / HTTP/1.1" 404',
+            "",
+            True,
+            id="access-log",
+        ),
+        pytest.param("I1203 10:14:07.004       1 controller.go:120] x", "", True, id="klog"),
+        pytest.param('Oct 30 12:07:33 host app[14]:     "error": {', "", False, id="journald-body"),
+        pytest.param('{"level":"error","msg":"x"}', "", True, id="json-log-line"),
+        pytest.param('{"message": "conflict"}', "", False, id="json-body"),
+        pytest.param("$ curl -i https://a.test/x", "", True, id="prompt"),
+        pytest.param("Traceback (most recent call last):", "", True, id="traceback"),
+        pytest.param(
+            "Traceback (most recent call last):",
+            "During handling of the above exception, another exception occurred:",
+            False,
+            id="chained-traceback",
+        ),
+        pytest.param("psycopg2.errors.UniqueViolation: duplicate key", "", False, id="no-prefix"),
+        pytest.param(
+            "2026-12-03 10:14:08,311 INFO [x]    at Foo.bar(Foo.java:1)", "", True, id="level-word"
+        ),
+    ],
+)
+def test_which_lines_start_a_log_record(line: str, before: str, starts: bool) -> None:
+    """A log's prefix or a traceback starts a record; a server's DETAIL line, an indented or
+    unprefixed line, a chained traceback and a JSON body continue one."""
+    assert starts_a_record(line, before) is starts

@@ -216,7 +216,8 @@ def _json_or_none(text: str) -> Any:
 
 def _from_har(log: Mapping[str, Any]) -> tuple[str, list[str], list[str], str]:
     """A HAR log's failed exchanges as ``curl -v``-like text, their URLs and headers."""
-    entries = [e for e in log.get("entries", ()) if isinstance(e, dict)]
+    listed = log.get("entries")
+    entries = [e for e in listed if isinstance(e, dict)] if isinstance(listed, list) else []
     failed = [e for e in entries if _har_status(e) >= 400]
     parts: list[str] = []
     urls: list[str] = []
