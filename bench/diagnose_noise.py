@@ -9,7 +9,8 @@ objects, request ids and versions. As in a log, each piece and the message start
 log line (a timestamp, a prompt, a traceback's first line). The case's details, read
 alone, are the truth: in the noisy paste each must come out the same, and no detail may
 come from the noise (a URL or status of another request).
-Run it: ``python -m bench.diagnose_noise``.
+Run it: ``python -m bench.diagnose_noise`` (``--bare``: the pieces pasted back to back,
+with no log line heading the message; two unprefixed messages then read as one).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from typing import Final
 from httpconflict.tools.diagnose.matching import diagnose
 
 CORPUS: Final = Path(__file__).parent.parent / "tests" / "diagnose" / "corpus"
+#: The log line that heads the unprefixed Node.js error (as a log prints it).
+_AXIOS_HEADER: Final = "2026-12-03T10:14:03.870Z error [search] suggest failed\n"
 #: Pieces of log that are no conflict, each a few lines as a system prints them.
 NOISE: Final = (
     '10.0.0.7 - - [03/Dec/2026:10:14:02 +0000] "GET /api/v1/health HTTP/1.1" 200 17 "-" '
@@ -46,8 +49,7 @@ NOISE: Final = (
     "< Content-Type: application/json\n"
     "<\n"
     '{"ok": true, "version": "4.2.1"}\n',
-    "2026-12-03T10:14:03.870Z error [search] suggest failed\n"
-    "AxiosError: Request failed with status code 502\n"
+    _AXIOS_HEADER + "AxiosError: Request failed with status code 502\n"
     "    at settle (/srv/node_modules/axios/dist/node/axios.cjs:2019:12)\n"
     "    at IncomingMessage.handleStreamEnd (/srv/node_modules/axios/dist/node/axios.cjs:3135:11)"
     " {\n"
@@ -84,17 +86,22 @@ NOISE: Final = (
 SEED: Final = 6
 
 
-def noise(pieces: int, rng: random.Random) -> str:
-    return "".join(rng.choice(NOISE) for _ in range(pieces))
+def noise(pieces: int, rng: random.Random, *, bare: bool = False) -> str:
+    """`pieces` pieces of noise; `bare`: without the log lines that head them."""
+    chosen = (rng.choice(NOISE) for _ in range(pieces))
+    return "".join(piece.replace(_AXIOS_HEADER, "") if bare else piece for piece in chosen)
 
 
 #: The log line a message is written under (a log's lines each start a record).
 HEADER: Final = "2026-12-03 10:14:06,512 ERROR [app.api] request failed\n"
 
 
-def noisy(message: str, rng: random.Random, pieces: int = 12) -> str:
-    """`message` under its log line, between `pieces` pieces of noise before and after it."""
-    return noise(pieces, rng) + HEADER + message.rstrip("\n") + "\n" + noise(pieces, rng)
+def noisy(message: str, rng: random.Random, pieces: int = 12, *, bare: bool = False) -> str:
+    """`message` under its log line, between `pieces` pieces of noise before and after it
+    (`bare`: pasted back to back, with no log line heading the message or the Node.js error)."""
+    header = "" if bare else HEADER
+    before, after = noise(pieces, rng, bare=bare), noise(pieces, rng, bare=bare)
+    return before + header + message.rstrip("\n") + "\n" + after
 
 
 def corpus_text(name: str) -> str:
@@ -108,13 +115,13 @@ def cases() -> Iterator[str]:
             yield name
 
 
-def misreads(name: str, rng: random.Random) -> list[str]:
+def misreads(name: str, rng: random.Random, *, bare: bool = False) -> list[str]:
     """What diagnose reads differently in case `name` pasted in noise (empty: all the same)."""
     message = corpus_text(name)
     alone = diagnose(message).best
     if alone is None:
         return []
-    among = diagnose(noisy(message, rng)).best
+    among = diagnose(noisy(message, rng, bare=bare)).best
     if among is None or among.entry.id != alone.entry.id:
         return [f"{name}: {alone.entry.id} -> {among.entry.id if among else None}"]
     keys = sorted(set(alone.details) | set(among.details))
@@ -126,6 +133,7 @@ def misreads(name: str, rng: random.Random) -> list[str]:
 
 
 def main() -> None:
+    bare = "--bare" in sys.argv[1:]
     rng = random.Random(SEED)
     names = list(cases())
     details = wrong_cases = 0
@@ -133,7 +141,7 @@ def main() -> None:
     for name in names:
         alone = diagnose(corpus_text(name)).best
         details += len(alone.details) if alone else 0
-        found = misreads(name, rng)
+        found = misreads(name, rng, bare=bare)
         wrong_cases += bool(found)
         lines.extend(found)
     print("\n".join(lines))

@@ -121,13 +121,27 @@ def test_places_count_lines_as_the_text_does(text: str) -> None:
             False,
             id="chained-traceback",
         ),
-        pytest.param("psycopg2.errors.UniqueViolation: duplicate key", "", False, id="no-prefix"),
+        pytest.param("duplicate key value violates unique constraint", "", False, id="no-prefix"),
+        pytest.param("AxiosError: Request failed with status code 502", "}", True, id="headline"),
+        pytest.param(
+            "psycopg2.errors.UniqueViolation: duplicate key",
+            "    cursor.execute(sql)",
+            False,
+            id="python-traceback-end",
+        ),
+        pytest.param(
+            "HTTPError: 409 Client Error: Conflict for url: https://a.test/",
+            "$ twine upload dist/*",
+            False,
+            id="headline-under-command",
+        ),
         pytest.param(
             "2026-12-03 10:14:08,311 INFO [x]    at Foo.bar(Foo.java:1)", "", True, id="level-word"
         ),
     ],
 )
 def test_which_lines_start_a_log_record(line: str, before: str, starts: bool) -> None:
-    """A log's prefix or a traceback starts a record; a server's DETAIL line, an indented or
-    unprefixed line, a chained traceback and a JSON body continue one."""
+    """A log's prefix, a traceback or an exception's headline starts a record; a server's DETAIL
+    line, an indented or unprefixed line, a chained traceback, a JSON body, the exception that
+    ends a Python traceback and one under a log line or a command continue one."""
     assert starts_a_record(line, before) is starts

@@ -2,7 +2,9 @@
 
 Theory of operation. A pasted log is a run of records, each started by a
 line with a log's prefix (a timestamp, an access log's client and date, a
-klog or JSON log line, a level word, a shell prompt) or by a new traceback;
+klog or JSON log line, a level word, a shell prompt), by a new traceback, or
+by an exception's headline that no log line or command heads (``AxiosError:
+...`` after another message; not the exception that ends a Python traceback);
 the lines after it without such a prefix (stack frames, a DETAIL line, a
 pretty-printed object, a response's headers) continue it. A prefixed line
 whose text is itself a continuation (a PostgreSQL server log's ``DETAIL:``,
@@ -47,6 +49,9 @@ _CONTINUES: Final = re.compile(
 _DETAIL_LINE: Final = re.compile(r"(?<!\w)(?:DETAIL|HINT|CONTEXT|STATEMENT|QUERY|LOCATION):\s")
 #: How far after a prefix such a word may come.
 _DETAIL_REACH: Final = 120
+# An exception's headline at a line's start ("AxiosError: ...", "org.x.FooException: ..."):
+# a new message, unless it ends a Python traceback.
+_HEADLINE: Final = re.compile(r"[A-Za-z_][\w.$]*(?:Error|Exception)\b(?=[:(\[ ])")
 _TRACEBACK: Final = "Traceback (most recent call last):"
 # A traceback after one of these continues the exception before it.
 _CHAINED: Final = ("During handling of the above exception", "The above exception was the direct")
@@ -55,7 +60,11 @@ _CHAINED: Final = ("During handling of the above exception", "The above exceptio
 def starts_a_record(line: str, before: str = "") -> bool:
     """`line` starts a new record (`before`: the last non-blank line above it)."""
     if line.startswith(_TRACEBACK):
-        return not before.startswith(_CHAINED)
+        return not before.lstrip().startswith(_CHAINED)
+    if _HEADLINE.match(line):
+        # Python ends a traceback with its exception, under an indented frame; a log line or
+        # a command is the header of the exception printed under it.
+        return not before[:1].isspace() and not starts_a_record(before)
     prefix = _PREFIX.match(line)
     if prefix is None:
         return False
@@ -81,7 +90,7 @@ def record(line: int, count: int, text_of: Callable[[int], str]) -> tuple[int, i
 def _starts(number: int, text_of: Callable[[int], str]) -> bool:
     before = ""
     for above in range(number - 1, max(number - 3, -1), -1):
-        before = text_of(above).strip()
+        before = text_of(above).rstrip()
         if before:
             break
     return starts_a_record(text_of(number), before)
