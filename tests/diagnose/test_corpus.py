@@ -176,6 +176,17 @@ LEARNT: Final = [
     pytest.param("lookalike-git-clone-target-path-exists.txt", id="git-clone-into-a-folder"),
     pytest.param("drf-sentry-operationalerror-rechecking-tuple.txt", id="deadlock-rechecking"),
     pytest.param("lookalike-python-import-module-lock-deadlock.txt", id="python-import-deadlock"),
+    pytest.param("mongoose-version-error-modified-paths.txt", id="mongoose-version-error"),
+    pytest.param("habitica-mongoose-version-error-fullerror.txt", id="mongoose-version-error-log"),
+    pytest.param("mongoose-version-error-newrelic-stack.txt", id="mongoose-version-error-stack"),
+    pytest.param("mongoose-version-error-console-object.txt", id="mongoose-version-error-object"),
+    pytest.param("helm-install-name-still-in-use.txt", id="helm-release-name-in-use"),
+    pytest.param("helm-install-debug-availablename.txt", id="helm-release-name-debug"),
+    pytest.param("helm-installation-failed-name-in-use.txt", id="helm-release-name-installation"),
+    pytest.param("k3s-helm-controller-reuse-name.txt", id="helm-release-name-flags-first"),
+    pytest.param("helmwave-fata-reuse-name.txt", id="helm-release-name-helmwave"),
+    pytest.param("spring-data-integrity-batch-primary.txt", id="spring-primary-key-named"),
+    pytest.param("spring6-hsqldb-unique-constraint-violation.txt", id="hsqldb-unique"),
 ]
 
 
@@ -314,3 +325,24 @@ def test_a_log_s_success_lines_are_not_the_error_s_status() -> None:
     conflict = diagnose(access + "HTTP/1.1 409 Conflict\n").best
     assert conflict is not None
     assert conflict.details["status"] == "409"
+
+
+def test_an_h2_unique_violation_names_its_index_table_and_columns() -> None:
+    """H2's wording (jhipster/generator-jhipster#13949) under Spring and Hibernate is a unique
+    violation naming the index, the table and the columns."""
+    h2 = (
+        'Unique index or primary key violation: "PUBLIC.UX_CUSTOMER_DETAILS__USER_ID_INDEX_E ON '
+        'PUBLIC.CUSTOMER_DETAILS(USER_ID) VALUES 1"; SQL statement:'
+    )
+    text = (
+        "org.springframework.dao.DataIntegrityViolationException: could not execute statement; "
+        "nested exception is org.hibernate.exception.ConstraintViolationException: could not "
+        "execute statement\nCaused by: org.h2.jdbc.JdbcSQLIntegrityConstraintViolationException: "
+        + h2
+    )
+    best = diagnose(text).best
+    assert best is not None
+    assert best.entry.id == "hibernate-unique-violation"
+    assert best.details["constraint"] == "PUBLIC.UX_CUSTOMER_DETAILS__USER_ID_INDEX_E"
+    assert best.details["table"] == "PUBLIC.CUSTOMER_DETAILS"
+    assert best.details["fields"] == "USER_ID"

@@ -192,3 +192,11 @@ def test_a_failed_brace_costs_what_was_read_after_it(monkeypatch: pytest.MonkeyP
     # Only the big object grows its piece (and json.loads reads the whole input once).
     assert len([size for _, size in tries if size > 4096]) <= 3
     assert "status: 409" in evidence.text
+
+
+@pytest.mark.parametrize("entries", ["null", "5", '"ab"', "{}"])
+def test_a_har_whose_entries_are_no_list_is_read_as_empty(entries: str) -> None:
+    """A HAR-shaped JSON whose ``log.entries`` is null, a number, a string or an object is a HAR
+    of no requests (it raised TypeError; hypothesis found the null)."""
+    evidence = read(f'{{"log": {{"entries": {entries}}}}}')
+    assert evidence.forms[0] == "HAR file (0 requests, 0 failed)"

@@ -5,8 +5,9 @@ traceback, ``curl -i`` or ``curl -v`` output, a raw response, a HAR file,
 a JSON body. `read` turns any of them into an `Evidence`:
 
 1. The text is cleaned: terminal colour codes removed, line ends made
-   ``\\n``, HTML entities decoded when quotes come as ``&quot;`` (a body
-   copied from a web page or an HTML log viewer). A HAR file (JSON with
+   ``\\n``, the timestamp a CI runner puts on each line removed, HTML
+   entities decoded when quotes come as ``&quot;`` (a body copied from a
+   web page or an HTML log viewer). A HAR file (JSON with
    ``log.entries``) is rewritten as the raw exchanges of its failed
    requests, so it reads like ``curl -v``.
 2. Each line that wraps a message (quotes escaped in a repr or in a JSON
@@ -35,7 +36,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from .plain import plain_lines
+from .places import Places
+from .plain import wrapped_lines
 from .statuses import json_statuses
 from .statuses import statuses as stated_statuses
 from .subject import Subject
@@ -53,6 +55,9 @@ _JSON_CUT_SLACK: Final = 32
 #: What `_decode_at` answers for a ``{`` that starts no JSON value.
 _NOT_JSON: Final = object()
 _MAX_FLAT_LINES: Final = 5_000
+# The timestamp a CI runner (GitHub Actions) or `kubectl logs --timestamps` puts on every
+# line it relays: no part of the message (whose patterns may start at a line's start).
+_RELAYED: Final = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6,9}Z ", re.MULTILINE)
 _ANSI: Final = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 # A quote written as an HTML entity: the text was escaped for a web page.
 _HTML_QUOTE: Final = re.compile(r"&(?:quot|#34|#x22);")
@@ -77,6 +82,15 @@ _HEADER_LINE: Final = re.compile(r"^(?:< )?([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*(
 
 
 @dataclass(frozen=True, slots=True)
+class Statement:
+    """An HTTP status or a URL (or both) stated in the paste, and where (an index of the paste)."""
+
+    status: int | None
+    url: str | None
+    at: int
+
+
+@dataclass(frozen=True, slots=True)
 class Evidence:
     """What an input says, for the clues of the knowledge base."""
 
@@ -93,6 +107,10 @@ class Evidence:
     forms: tuple[str, ...] = ()
     #: What was not read, and why (a part of a huge input).
     notes: tuple[str, ...] = ()
+    #: Each status and URL stated, where it was stated (`statuses` and `urls` list them once).
+    statements: tuple[Statement, ...] = ()
+    #: Where each index of `text` was in the paste, as a line.
+    places: Places = field(default_factory=lambda: Places(""), compare=False)
     #: The text, for the clues' regexes (each runs only where it can match).
     subject: Subject = field(init=False, repr=False, compare=False)
 
@@ -114,43 +132,69 @@ def read(raw: str) -> Evidence:
     """The evidence in `raw`, whatever form it was pasted in."""
     text = _clean(raw)
     forms: list[str] = []
-    urls: list[str] = []
+    statements: list[Statement] = []
     headers: list[str] = []
     whole = _json_or_none(text)
     har = isinstance(whole, dict) and isinstance(whole.get("log"), dict)
     if har:
         text, har_urls, har_headers, summary = _from_har(whole["log"])
         forms.append(summary)
-        urls.extend(har_urls)
+        statements.extend(Statement(None, url, max(text.find(url), 0)) for url in har_urls)
         headers.extend(har_headers)
     notes: list[str] = []
-    plain = plain_lines(text)
-    documents = list(_json_objects(f"{text}\n{plain}" if plain else text, notes))
+    wrapped = wrapped_lines(text)
+    plain = "\n".join(line for _, line in wrapped)
+    # Where each unwrapped line starts in the evidence's text, and the line it unwraps.
+    appended: list[tuple[int, int]] = []
+    start = len(text) + 1
+    for origin, line in wrapped:
+        appended.append((start, origin))
+        start += len(line) + 1
+    unwrapped = Places(text, appended)
+    documents = [
+        (document, unwrapped.place(at))
+        for document, at in _json_objects(f"{text}\n{plain}" if plain else text, notes)
+    ]
     subject = Subject(text)
-    statuses: list[int] = []
-    for status, url in stated_statuses(subject):
-        statuses.append(status)
-        if url:
-            urls.append(url)
+    for status, url, at in stated_statuses(subject):
+        statements.append(Statement(status, url, at))
     for form in _URL_FORMS:
-        urls.extend(m.group("url") for m in subject.finditer(form))
+        statements.extend(
+            Statement(None, m.group("url"), m.start("url")) for m in subject.finditer(form)
+        )
     headers.extend(_response_headers(subject))
     problems: list[Mapping[str, Any]] = []
-    for document in documents:
-        statuses.extend(json_statuses(document))
+    for document, at in documents:
+        statements.extend(Statement(status, None, at) for status in json_statuses(document))
         if _is_problem(document):
             problems.append(document)
-    forms.extend(_forms(subject, documents, problems, whole is not None and not har))
-    flat = "\n".join(line for document in documents for line in _flatten(document))
+    objects = [document for document, _ in documents]
+    forms.extend(_forms(subject, objects, problems, whole is not None and not har))
+    start = len(text) + 1 + (len(plain) + 1 if plain else 0)
+    flat_parts: list[str] = []
+    for document, at in documents:
+        lines = list(_flatten(document))
+        if lines:
+            appended.append((start, at))
+            flat_parts.extend(lines)
+            start += sum(len(line) + 1 for line in lines)
+    flat = "\n".join(flat_parts)
+    statements = [
+        Statement(s.status, s.url.rstrip(".,;)") if s.url else None, s.at)
+        for s in statements
+        if s.status is None or 100 <= s.status <= 599
+    ]
     return Evidence(
         text="\n".join(part for part in (text, plain, flat) if part),
-        statuses=_unique(s for s in statuses if 100 <= s <= 599),
-        urls=_unique(u.rstrip(".,;)") for u in urls),
+        statuses=_unique(s.status for s in statements if s.status is not None),
+        urls=_unique(s.url for s in statements if s.url),
         headers=_unique(headers),
         problem_types=_unique(str(p["type"]) for p in problems),
         problems=tuple(problems),
         forms=_unique(forms),
         notes=tuple(notes),
+        statements=tuple(statements),
+        places=Places(text, appended),
     )
 
 
@@ -160,7 +204,7 @@ def _clean(text: str) -> str:
     if _HTML_QUOTE.search(text):
         # JSON pasted from a web page reads {&quot;error&quot;:...}: decoded, it parses.
         text = html.unescape(text)
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    return _RELAYED.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
 def _json_or_none(text: str) -> Any:
@@ -172,7 +216,8 @@ def _json_or_none(text: str) -> Any:
 
 def _from_har(log: Mapping[str, Any]) -> tuple[str, list[str], list[str], str]:
     """A HAR log's failed exchanges as ``curl -v``-like text, their URLs and headers."""
-    entries = [e for e in log.get("entries", ()) if isinstance(e, dict)]
+    listed = log.get("entries")
+    entries = [e for e in listed if isinstance(e, dict)] if isinstance(listed, list) else []
     failed = [e for e in entries if _har_status(e) >= 400]
     parts: list[str] = []
     urls: list[str] = []
@@ -222,8 +267,8 @@ def _har_body(content: Mapping[str, Any]) -> str:
     return text
 
 
-def _json_objects(text: str, notes: list[str]) -> Iterator[Any]:
-    """Each JSON object in `text` (outermost only), in order.
+def _json_objects(text: str, notes: list[str]) -> Iterator[tuple[Any, int]]:
+    """Each JSON object in `text` (outermost only), in order, and where it starts.
 
     Each ``{`` is tried; a failed try costs what the decoder read before it
     failed, so the reading is cut (and `notes` says where) once failed tries
@@ -257,7 +302,7 @@ def _json_objects(text: str, notes: list[str]) -> Iterator[Any]:
             position = start + 1
             continue
         if isinstance(value, dict) and value:
-            yield value
+            yield value, start
         position = end
 
 

@@ -19,12 +19,15 @@ answer, a connection that failed).
 from __future__ import annotations
 
 import json
+import re
+from bisect import bisect_left
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
 from .evidence import Evidence, read
 from .knowledge import Clue, ClueKind, Entry, KnowledgeBase, knowledge_base
+from .records import record
 
 WEIGHTS: Final = {
     ClueKind.TEXT: 10,
@@ -43,6 +46,11 @@ STATUS_AGREES: Final = 2
 #: Statuses below this are not an error's: never said to be the one the error came with.
 MIN_ERROR_STATUS: Final = 400
 MAX_DETAIL_CHARS: Final = 200
+#: A detail further than this many lines from where the entry's clues were found is not
+#: the conflict's: another request's URL, another error's table.
+NEAR_LINES: Final = 40
+#: Matches of one detail pattern read at most (a log may repeat a line thousands of times).
+MAX_MATCHES: Final = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,74 +162,191 @@ def diagnose(text: str, knowledge: KnowledgeBase | None = None) -> Diagnosis:
 def score(entry: Entry, evidence: Evidence) -> Match | None:
     """`entry`'s match of `evidence`, or None when a required clue is missing."""
     total = 0
-    details: dict[str, str] = {}
+    anchors: list[int] = []
+    found_clues: list[Clue] = []
     for clue in entry.all:
-        groups = find(clue, evidence)
-        if groups is None:
+        where = find(clue, evidence)
+        if where is None:
             return None
         total += WEIGHTS[clue.kind]
-        _merge(details, groups)
+        anchors.extend(where)
+        found_clues.append(clue)
     if entry.any:
-        found = [
-            (clue, groups) for clue in entry.any if (groups := find(clue, evidence)) is not None
-        ]
+        found = [(clue, where) for clue in entry.any if (where := find(clue, evidence)) is not None]
         if not found:
             return None
         total += max(WEIGHTS[clue.kind] for clue, _ in found)
-        for _, groups in found:
-            _merge(details, groups)
-    if any(find(clue, evidence) is not None for clue in entry.none):
+        for clue, where in found:
+            anchors.extend(where)
+            found_clues.append(clue)
+    near = _Nearness(evidence, anchors)
+    # A status rules the entry out when the message came with it, not another request of
+    # the log (a 404 of a health check is no reason to doubt a write conflict).
+    if any(
+        near.stated(clue.statuses)
+        if clue.kind is ClueKind.STATUS
+        else find(clue, evidence) is not None
+        for clue in entry.none
+    ):
         return None
-    for clue in entry.boost:
-        groups = find(clue, evidence)
-        if groups is not None:
-            total += WEIGHTS[clue.kind] // BOOST_SHARE
-            _merge(details, groups)
-    for pattern in entry.extract:
-        found_here = evidence.subject.search(pattern)
-        if found_here is not None:
-            _merge(details, found_here.groupdict())
+    boosts = [clue for clue in entry.boost if find(clue, evidence) is not None]
+    total += sum(WEIGHTS[clue.kind] // BOOST_SHARE for clue in boosts)
     if entry.status is not None and entry.status in evidence.statuses:
         total += STATUS_AGREES
+    details: dict[str, str] = {}
+    for rank, patterns in enumerate(
+        (
+            [p for clue in found_clues if clue.kind is ClueKind.TEXT for p in clue.patterns],
+            [p for clue in boosts if clue.kind is ClueKind.TEXT for p in clue.patterns],
+            list(entry.extract),
+        )
+    ):
+        near.read(patterns, rank)
+    for clue in (*found_clues, *boosts):
+        if clue.kind is ClueKind.HEADER:
+            _merge(details, _header_groups(clue, evidence))
+    details = {**near.details(), **details}
     if entry.slug is not None:
         _merge(details, _problem_members(entry, evidence))
-    if evidence.urls:
-        details.setdefault("url", evidence.urls[0])
-    # The status the error came with: the entry's own, else the first error status; a log's
-    # 2xx and 3xx lines around the error are not its status.
-    errors = [status for status in evidence.statuses if status >= MIN_ERROR_STATUS]
-    if entry.status in evidence.statuses or errors:
-        agreeing = entry.status if entry.status in evidence.statuses else errors[0]
-        details.setdefault("status", str(agreeing))
+    status = near.status(entry.status)
+    if status is not None:
+        details.setdefault("status", str(status))
+    url = near.url(status)
+    if url is not None:
+        details.setdefault("url", url)
     return Match(entry, total, details)
 
 
-def find(clue: Clue, evidence: Evidence) -> dict[str, str | None] | None:
-    """The named groups of `clue`'s matches ({} if it has none), or None when it is not found."""
-    groups: dict[str, str | None] = {}
-    found = False
+def find(clue: Clue, evidence: Evidence) -> list[int] | None:
+    """The lines of the paste where `clue` is found (none known: []), or None when it is not."""
     if clue.kind is ClueKind.STATUS:
-        return {} if clue.statuses.intersection(evidence.statuses) else None
+        lines = [
+            evidence.places.line(s.at)
+            for s in evidence.statements
+            if s.status is not None and s.status in clue.statuses
+        ]
+        return lines if lines else None
     if clue.kind is ClueKind.TEXT:
-        subjects: tuple[str, ...] = (evidence.text,)
-    elif clue.kind is ClueKind.HEADER:
-        subjects = evidence.headers
-    else:
-        subjects = evidence.problem_types
+        for pattern in clue.patterns:
+            match = evidence.subject.search(pattern)
+            if match is not None:
+                return [evidence.places.line(match.start())]
+        return None
+    subjects = evidence.headers if clue.kind is ClueKind.HEADER else evidence.problem_types
     for pattern in clue.patterns:
         for subject in subjects:
             if clue.kind is ClueKind.PROBLEM_TYPE:
-                match = pattern.fullmatch(subject)
-            elif clue.kind is ClueKind.TEXT:
-                match = evidence.subject.search(pattern)
+                found = pattern.fullmatch(subject)
             else:
-                match = pattern.search(subject)
+                found = pattern.search(subject)
+            if found is not None:
+                return []
+    return None
+
+
+def _header_groups(clue: Clue, evidence: Evidence) -> dict[str, str | None]:
+    """The named groups of the first header line `clue` matches."""
+    for pattern in clue.patterns:
+        for header in evidence.headers:
+            match = pattern.search(header)
             if match is not None:
-                found = True
+                return match.groupdict()
+    return {}
+
+
+class _Nearness:
+    """Details read nearest the message that is the conflict: the lines where the entry's
+    required clues were found (the anchors).
+
+    A long log holds other requests, other errors and stack frames naming other tables:
+    a detail is taken from the match nearest an anchor (in lines of the paste; on a tie, from
+    the entry's required clues before its boosts and extracts, then the first in the text),
+    and only within `NEAR_LINES` of one. A status or URL stated further away is another
+    request's; a URL stated with another status than the error's is too.
+    """
+
+    def __init__(self, evidence: Evidence, anchors: list[int]) -> None:
+        self._evidence = evidence
+        self._anchors = sorted(set(anchors))
+        places = evidence.places
+        #: The records (first and last line) that hold the anchors: the message.
+        self._records = [record(line, places.lines, places.text_of) for line in self._anchors]
+        self._best: dict[str, tuple[tuple[int, int, int], str]] = {}
+        self._order = 0
+
+    def in_message(self, line: int) -> bool:
+        """`line` is in a record of the message (with no anchor known: every line is)."""
+        return not self._anchors or any(first <= line <= last for first, last in self._records)
+
+    def distance(self, line: int) -> int | None:
+        """How many lines `line` is from the nearest anchor, or None when it is too far
+        (with no anchor known, every line is near: a header or a problem type matched)."""
+        if not self._anchors:
+            return 0
+        at = bisect_left(self._anchors, line)
+        gaps = [abs(self._anchors[i] - line) for i in (at - 1, at) if 0 <= i < len(self._anchors)]
+        gap = min(gaps)
+        return gap if gap <= NEAR_LINES else None
+
+    def read(self, patterns: list[re.Pattern[str]], rank: int) -> None:
+        """Offer the named groups of every match of `patterns` (`rank`: the tie-break)."""
+        evidence = self._evidence
+        for pattern in patterns:
+            if not pattern.groupindex:
+                continue
+            for count, match in enumerate(evidence.subject.finditer(pattern)):
+                if count >= MAX_MATCHES:
+                    break
+                line = evidence.places.line(match.start())
+                gap = self.distance(line)
+                if gap is None or not self.in_message(line):
+                    continue
+                self._order += 1
                 for name, value in match.groupdict().items():
-                    groups.setdefault(name, value)
-                break
-    return groups if found else None
+                    value = (value or "").strip()
+                    key = (gap, rank, self._order)
+                    if value and (name not in self._best or key < self._best[name][0]):
+                        self._best[name] = (key, value[:MAX_DETAIL_CHARS])
+
+    def stated(self, statuses: frozenset[int]) -> bool:
+        """One of `statuses` is stated in the message."""
+        places = self._evidence.places
+        return any(
+            s.status in statuses and self.in_message(places.line(s.at))
+            for s in self._evidence.statements
+        )
+
+    def details(self) -> dict[str, str]:
+        return {name: value for name, (_, value) in self._best.items()}
+
+    def status(self, own: int | None) -> int | None:
+        """The status the error came with: of the statuses stated in the message, the entry's
+        own, else the error status (400 and above) nearest; a log's 2xx and 3xx lines
+        around it are not its."""
+        places = self._evidence.places
+        near: list[tuple[int, int, int]] = []
+        for index, stated in enumerate(self._evidence.statements):
+            status = stated.status
+            if status is None or not self.in_message(line := places.line(stated.at)):
+                continue
+            if status == own:
+                return own
+            gap = self.distance(line)
+            if status >= MIN_ERROR_STATUS and gap is not None:
+                near.append((gap, index, status))
+        return min(near)[2] if near else None
+
+    def url(self, status: int | None) -> str | None:
+        """The URL stated nearest the message, with no status or with the error's."""
+        near = [
+            (gap, index, s.url)
+            for index, s in enumerate(self._evidence.statements)
+            if s.url
+            and (s.status is None or s.status == status)
+            and self.in_message(line := self._evidence.places.line(s.at))
+            and (gap := self.distance(line)) is not None
+        ]
+        return min(near)[2] if near else None
 
 
 def _merge(details: dict[str, str], groups: Mapping[str, str | None]) -> None:

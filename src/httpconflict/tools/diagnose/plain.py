@@ -33,7 +33,13 @@ _TYPOGRAPHIC: Final = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": 
 
 def plain_lines(text: str) -> str:
     """The lines of `text` that hold a wrapped quote or an inline tag, unwrapped (or "")."""
-    lines: list[str] = []
+    return "\n".join(line for _, line in wrapped_lines(text))
+
+
+def wrapped_lines(text: str) -> list[tuple[int, str]]:
+    """Each line of `text` that holds a wrapped quote or an inline tag: where it starts, and
+    the line unwrapped."""
+    lines: list[tuple[int, str]] = []
     after = -1
     for found in _WRAPPED.finditer(text):
         if found.start() < after:
@@ -41,8 +47,8 @@ def plain_lines(text: str) -> str:
         start = text.rfind("\n", 0, found.start()) + 1
         end = text.find("\n", found.end())
         after = len(text) if end < 0 else end
-        lines.append(unwrap(text[start:after]))
-    return "\n".join(lines)
+        lines.append((start, unwrap(text[start:after])))
+    return lines
 
 
 def unwrap(line: str) -> str:

@@ -134,30 +134,31 @@ _JSON_KEYS: Final = frozenset(
 _MAX_JSON_NODES: Final = 5_000
 
 
-def statuses(text: str | Subject) -> Iterator[tuple[int, str | None]]:
-    """Each ``(status, url or None)`` that `text` states, in the order of the forms."""
+def statuses(text: str | Subject) -> Iterator[tuple[int, str | None, int]]:
+    """Each ``(status, url or None, where)`` that `text` states, in the order of the forms
+    (`where`: the index in the text of the statement's status code)."""
     subject = text if isinstance(text, Subject) else Subject(text)
     for form in _FORMS:
         for match in subject.finditer(form):
-            yield int(match.group("status")), match.groupdict().get("url")
+            yield int(match.group("status")), match.groupdict().get("url"), match.start("status")
     for form in _WITH_PHRASE:
         for match in subject.finditer(form):
-            yield from _agreeing(match.group("phrase"), match.group("status"))
-    for phrase, code in _phrases_before_codes(subject.text):
-        yield from _agreeing(phrase, code)
+            yield from _agreeing(match.group("phrase"), match.group("status"), match.start())
+    for phrase, code, at in _phrases_before_codes(subject.text):
+        yield from _agreeing(phrase, code, at)
     for pattern, status in _STANDARD_TEXTS:
-        if subject.search(pattern):
-            yield status, None
+        for match in subject.finditer(pattern):
+            yield status, None, match.start()
 
 
-def _agreeing(phrase: str, code: str) -> Iterator[tuple[int, None]]:
+def _agreeing(phrase: str, code: str, at: int) -> Iterator[tuple[int, None, int]]:
     """The status, if `phrase` is its own."""
     status = int(code)
     if _PHRASES.get(phrase.lower().replace("_", " ")) == status:
-        yield status, None
+        yield status, None, at
 
 
-def _phrases_before_codes(text: str) -> Iterator[tuple[str, str]]:
+def _phrases_before_codes(text: str) -> Iterator[tuple[str, str, int]]:
     r"""The matches of ``\b(?P<phrase>PHRASE) \(CODE\)`` in `text`, in order: each code in
     parentheses, and the phrase that ends just before it (in full, not in a previous match)."""
     last_end = 0
@@ -166,7 +167,7 @@ def _phrases_before_codes(text: str) -> Iterator[tuple[str, str]]:
         phrase = _PHRASE_BEFORE.search(text, max(last_end, start - _LONGEST_PHRASE), start)
         if phrase is not None:
             last_end = code.end()
-            yield phrase.group("phrase"), code.group("status")
+            yield phrase.group("phrase"), code.group("status"), phrase.start()
 
 
 def json_statuses(document: Mapping[str, Any]) -> Iterator[int]:

@@ -1,0 +1,96 @@
+"""Which lines of a log are one message: the record a line belongs to.
+
+Theory of operation. A pasted log is a run of records, each started by a
+line with a log's prefix (a timestamp, an access log's client and date, a
+klog or JSON log line, a level word, a shell prompt), by a new traceback, or
+by an exception's headline that no log line or command heads (``AxiosError:
+...`` after another message; not the exception that ends a Python traceback);
+the lines after it without such a prefix (stack frames, a DETAIL line, a
+pretty-printed object, a response's headers) continue it. A prefixed line
+whose text is itself a continuation (a PostgreSQL server log's ``DETAIL:``,
+an indented frame) continues it too. (The timestamp a CI runner puts on
+every line is no prefix: `evidence` takes it off first.) `record`
+finds the record of a line by walking out from it, at most `REACH` lines
+each way, so a huge log costs only the lines near the message.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Final
+
+#: Lines walked each way from a message's line to find where its record starts and ends.
+REACH: Final = 40
+
+# A log's prefix at the start of a line, and what follows it.
+_PREFIX: Final = re.compile(
+    r"""^(?:
+        \[?\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:[.,]\d+)?)?(?:Z|[+-]\d\d:?\d\d|\ UTC)?\]?
+          (?:\ \[\d+\])?                              # ISO time (a server's pid after it)
+      | \S+\ \S+\ \S+\ \[\d\d/\w{3}/\d{4}:[^\]]*\]    # an access log line
+      | [IWEF]\d{4}\ \d\d:\d\d:\d\d\.\d+\s+\d+\ [\w.-]+:\d+\]  # klog
+      | \w{3}\ [\ \d]\d\ \d\d:\d\d:\d\d(?:\ \S+\ [\w./-]+(?:\[\d+\])?:)?  # syslog, journald
+      | \{"(?:level|lvl|ts|time|timestamp|@timestamp|severity|msg)"  # a JSON log line
+      | \[?(?:INFO|WARN(?:ING)?|ERROR|DEBUG|TRACE|FATAL|CRITICAL|NOTICE)\]?(?=[\s:])
+      | \$\                                           # a shell prompt
+      | Hibernate:
+    )""",
+    re.VERBOSE,
+)
+# After a prefix: this continues the record before it.
+_CONTINUES: Final = re.compile(
+    # (One space separates a prefix from its text; more indent the line.)
+    r"[ \t]{3,}|\t|[ \t]*(?:(?:DETAIL|HINT|CONTEXT|STATEMENT|QUERY|WHERE|LOCATION):|Caused by:"
+    r"|at |File \"|\}|\]|\)|[{\[(]\s*$)"
+)
+# A server's line that continues its message, after a longer prefix of the log's own
+# (RDS: "...:postgres@db:[6367]:DETAIL: Key ...", structlog: "[info     ] DETAIL:  Key ...").
+_DETAIL_LINE: Final = re.compile(r"(?<!\w)(?:DETAIL|HINT|CONTEXT|STATEMENT|QUERY|LOCATION):\s")
+#: How far after a prefix such a word may come.
+_DETAIL_REACH: Final = 120
+# An exception's headline at a line's start ("AxiosError: ...", "org.x.FooException: ..."):
+# a new message, unless it ends a Python traceback.
+_HEADLINE: Final = re.compile(r"[A-Za-z_][\w.$]*(?:Error|Exception)\b(?=[:(\[ ])")
+_TRACEBACK: Final = "Traceback (most recent call last):"
+# A traceback after one of these continues the exception before it.
+_CHAINED: Final = ("During handling of the above exception", "The above exception was the direct")
+
+
+def starts_a_record(line: str, before: str = "") -> bool:
+    """`line` starts a new record (`before`: the last non-blank line above it)."""
+    if line.startswith(_TRACEBACK):
+        return not before.lstrip().startswith(_CHAINED)
+    if _HEADLINE.match(line):
+        # Python ends a traceback with its exception, under an indented frame; a log line or
+        # a command is the header of the exception printed under it.
+        return not before[:1].isspace() and not starts_a_record(before)
+    prefix = _PREFIX.match(line)
+    if prefix is None:
+        return False
+    if line.startswith(("{", "$ ")):
+        return True
+    end = prefix.end()
+    continues = _CONTINUES.match(line, end) or _DETAIL_LINE.search(line, end, end + _DETAIL_REACH)
+    return continues is None
+
+
+def record(line: int, count: int, text_of: Callable[[int], str]) -> tuple[int, int]:
+    """The first and last line of the record holding `line` (of `count` lines; `text_of`
+    gives a line's text), each at most `REACH` lines away."""
+    first = line
+    while first > 0 and line - first < REACH and not _starts(first, text_of):
+        first -= 1
+    last = line
+    while last + 1 < count and last - line < REACH and not _starts(last + 1, text_of):
+        last += 1
+    return first, last
+
+
+def _starts(number: int, text_of: Callable[[int], str]) -> bool:
+    before = ""
+    for above in range(number - 1, max(number - 3, -1), -1):
+        before = text_of(above).rstrip()
+        if before:
+            break
+    return starts_a_record(text_of(number), before)

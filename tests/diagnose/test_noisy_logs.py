@@ -1,0 +1,147 @@
+"""A conflict pasted in the middle of a long log: its details are read from its own message."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from bench.diagnose_noise import HEADER, SEED, cases, corpus_text, misreads, noise, noisy
+from hypothesis import given
+from hypothesis import strategies as st
+
+from httpconflict.tools.diagnose.matching import diagnose
+from httpconflict.tools.diagnose.places import Places
+from httpconflict.tools.diagnose.records import starts_a_record
+
+
+def test_every_case_reads_the_same_in_a_noisy_log() -> None:
+    """Every other recognised corpus case, between pieces of log naming other URLs, statuses,
+    tables and objects, gets the entry and the details it gets alone (none from the noise)."""
+    rng = random.Random(SEED)
+    wrong = [miss for name in list(cases())[::2] for miss in misreads(name, rng)]
+    assert wrong == []
+
+
+def test_another_request_s_url_and_status_are_not_the_error_s() -> None:
+    """A 404 of another request just before a unique violation is not its status or URL."""
+    before = (
+        "2026-12-03 10:14:01,100 ERROR [sync] refresh failed\n"
+        "requests.exceptions.HTTPError: 404 Client Error: Not Found for url: "
+        "https://billing.internal/v1/invoices/991\n"
+    )
+    best = diagnose(before + HEADER + corpus_text("psycopg2-unique.txt")).best
+    assert best is not None
+    assert best.entry.id == "postgresql-unique-violation"
+    assert "status" not in best.details
+    assert "url" not in best.details
+
+
+def test_the_error_s_own_url_and_status_are_read_among_others() -> None:
+    """An axios 409 among other requests' lines keeps its own URL and status."""
+    rng = random.Random(SEED)
+    text = noise(12, rng) + HEADER + corpus_text("axios-409.txt") + noise(12, rng)
+    best = diagnose(text).best
+    assert best is not None
+    assert best.details["url"] == "https://api.example.com/teams"
+    assert best.details["status"] == "409"
+
+
+def test_a_generic_answer_is_not_ruled_out_by_another_request_s_404() -> None:
+    """A write conflict in words is still one when a health check of the log was a 404."""
+    access = '10.0.0.9 - - [03/Dec/2026:10:14:03 +0000] "GET /api/v1/orders/77 HTTP/1.1" 404 52\n'
+    message = "2026-12-03 10:14:06,512 ERROR [db] WriteConflict: retry the transaction\n"
+    best = diagnose(access + message + access).best
+    assert best is not None
+    assert best.entry.id == "generic-concurrent-change"
+    alone = diagnose("HTTP/1.1 404 Not Found\n\nWriteConflict: retry the transaction\n")
+    assert alone.best is None
+
+
+def _relayed(text: str) -> str:
+    """`text` as a GitHub Actions log shows it: a timestamp on every line."""
+    return "".join(
+        f"2026-12-03T10:14:{n % 60:02d}.{n:07d}Z {line}\n"
+        for n, line in enumerate(text.split("\n"))
+    )
+
+
+def test_a_ci_runner_s_timestamps_change_nothing() -> None:
+    """Every fourth recognised case, alone and in a noisy log, with a CI runner's timestamp on
+    every line, gets the entry and details it gets as pasted (46 details were lost alone)."""
+    rng = random.Random(SEED)
+    wrong = []
+    for name in list(cases())[::4]:
+        message = corpus_text(name)
+        alone = diagnose(message).best
+        assert alone is not None
+        for text in (_relayed(message), _relayed(noisy(message, rng))):
+            best = diagnose(text).best
+            assert best is not None, name
+            if (best.entry.id, best.details) != (alone.entry.id, alone.details):
+                wrong.append(
+                    (name, alone.entry.id, dict(alone.details), best.entry.id, dict(best.details))
+                )
+    assert wrong == []
+
+
+@given(st.text(alphabet="ab\n", max_size=40))
+def test_places_count_lines_as_the_text_does(text: str) -> None:
+    """A place's line is the newlines before it; a line's text is the text split at newlines."""
+    places = Places(text)
+    assert [places.line(at) for at in range(len(text) + 1)] == [
+        text.count("\n", 0, at) for at in range(len(text) + 1)
+    ]
+    assert [places.text_of(n) for n in range(places.lines)] == text.split("\n")
+
+
+@pytest.mark.parametrize(
+    ("line", "before", "starts"),
+    [
+        pytest.param(
+            "2026-12-03 10:14:05 UTC [311] ERROR:  duplicate key", "", True, id="pg-error"
+        ),
+        pytest.param(
+            "2026-12-03 10:14:05 UTC [311] DETAIL:  Key (id)=(1)", "", False, id="pg-detail"
+        ),
+        pytest.param(
+            '10.0.0.9 - - [03/Dec/2026:10:14:03 +0000] "GET / HTTP/1.1" 404',
+            "",
+            True,
+            id="access-log",
+        ),
+        pytest.param("I1203 10:14:07.004       1 controller.go:120] x", "", True, id="klog"),
+        pytest.param('Oct 30 12:07:33 host app[14]:     "error": {', "", False, id="journald-body"),
+        pytest.param('{"level":"error","msg":"x"}', "", True, id="json-log-line"),
+        pytest.param('{"message": "conflict"}', "", False, id="json-body"),
+        pytest.param("$ curl -i https://a.test/x", "", True, id="prompt"),
+        pytest.param("Traceback (most recent call last):", "", True, id="traceback"),
+        pytest.param(
+            "Traceback (most recent call last):",
+            "During handling of the above exception, another exception occurred:",
+            False,
+            id="chained-traceback",
+        ),
+        pytest.param("duplicate key value violates unique constraint", "", False, id="no-prefix"),
+        pytest.param("AxiosError: Request failed with status code 502", "}", True, id="headline"),
+        pytest.param(
+            "psycopg2.errors.UniqueViolation: duplicate key",
+            "    cursor.execute(sql)",
+            False,
+            id="python-traceback-end",
+        ),
+        pytest.param(
+            "HTTPError: 409 Client Error: Conflict for url: https://a.test/",
+            "$ twine upload dist/*",
+            False,
+            id="headline-under-command",
+        ),
+        pytest.param(
+            "2026-12-03 10:14:08,311 INFO [x]    at Foo.bar(Foo.java:1)", "", True, id="level-word"
+        ),
+    ],
+)
+def test_which_lines_start_a_log_record(line: str, before: str, starts: bool) -> None:
+    """A log's prefix, a traceback or an exception's headline starts a record; a server's DETAIL
+    line, an indented or unprefixed line, a chained traceback, a JSON body, the exception that
+    ends a Python traceback and one under a log line or a command continue one."""
+    assert starts_a_record(line, before) is starts
