@@ -327,17 +327,19 @@ def test_sqlite_read_only_is_refused(tmp_path: Path) -> None:
     db.close()
 
 
-def test_mariadb_read_only_is_refused(mariadb_server: dict[str, Any]) -> None:
+def test_mariadb_read_only_is_refused(private_mariadb: dict[str, Any]) -> None:
     """1290 "running with the --read-only option" (a replica, Aurora's reader): refused, 503.
 
-    The server is read-only for a few milliseconds, for users without READ
-    ONLY ADMIN: the test's own; root (every other test's) writes on.
+    On a server of the test's own: setting read_only takes the global read
+    lock, which on the shared server held up other tests' transactions.
+    The server is read-only for users without READ ONLY ADMIN (the test's).
     """
     import pymysql
 
-    server = {k: mariadb_server[k] for k in ("host", "port", "user", "password")}
+    server = private_mariadb
     user = f"hc_ro_{uuid.uuid4().hex[:8]}"
     with pymysql.connect(**server, autocommit=True) as admin, admin.cursor() as cursor:
+        cursor.execute("CREATE DATABASE test")
         cursor.execute(f"CREATE USER '{user}'@'%' IDENTIFIED BY 'x'")
         cursor.execute(f"GRANT ALL PRIVILEGES ON test.* TO '{user}'@'%'")
         cursor.execute(f"REVOKE READ_ONLY ADMIN ON *.* FROM '{user}'@'%'")
