@@ -7,9 +7,10 @@ other session and meanwhile holds up their commits, so a test whose
 transactions wait on each other's row locks stood still for
 ``innodb_lock_wait_timeout`` (50 s) and failed. A test of such a state gets
 a server of its own instead: ``mariadb-install-db`` in a temporary
-directory (half a second on a tmpfs), ``mariadbd`` on 127.0.0.1 (ready in about
-0.2 s), ``root`` without a password, removed afterwards. It runs as the
-``mysql`` user when the tests run as root, else as the tests' own user.
+directory (on a tmpfs where there is one, tests/servers.py's `MEMORY`:
+half a second), ``mariadbd`` on 127.0.0.1 (ready in about 0.2 s), ``root``
+without a password, removed afterwards. It runs as the ``mysql`` user when
+the tests run as root, else as the tests' own user.
 """
 
 from __future__ import annotations
@@ -23,16 +24,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.servers import free_port
+from tests.servers import MEMORY, free_port
 
 #: Who runs the server when the tests run as root.
 SERVER_USER = "mysql"
 INSTALL = "mariadb-install-db"
 SERVER = "/usr/sbin/mariadbd"
-#: A tmpfs for its files where there is one: mariadb-install-db took 3.5-6 s on a disk, 0.5 s here.
-#: (Its directory there is mkdtemp's own, private to its user.)
-SHM = "/dev/shm"  # noqa: S108  # only ever mkdtemp's dir
-MEMORY = SHM if os.access(SHM, os.W_OK) else None
 #: InnoDB's files for a few tables (its default redo log alone is 96 MiB, written at install).
 SMALL = ("--innodb-log-file-size=4M", "--innodb-buffer-pool-size=16M")
 
