@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, settings
 from tests.private_mariadb import PrivateMariaDB, mariadb_programs
 from tests.private_postgres import PrivatePostgres, postgres_binaries
 from tests.private_redis import PrivateRedis, end_quarantine, redis_server_binary
-from tests.scheduling import CACHE_KEY, Timings, longest_first
+from tests.scheduling import CACHE_KEY, Timings, known_seconds, longest_first
 from tests.servers import ServiceProcess, start_service
 
 POSTGRES_URL = os.environ.get(
@@ -57,7 +57,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """On a worker of a parallel run, the longest modules first (tests/scheduling.py)."""
     cache = getattr(config, "cache", None)
     if cache is not None and hasattr(config, "workerinput"):
-        items[:] = longest_first(items, cache.get(CACHE_KEY, {}))
+        items[:] = longest_first(items, known_seconds(cache.get(CACHE_KEY, {})))
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
