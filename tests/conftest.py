@@ -21,9 +21,10 @@ from urllib.parse import quote
 import pytest
 from hypothesis import HealthCheck, settings
 
+from tests.private_mariadb import PrivateMariaDB, mariadb_programs
 from tests.private_postgres import PrivatePostgres, postgres_binaries
 from tests.private_redis import PrivateRedis, end_quarantine, redis_server_binary
-from tests.scheduling import CACHE_KEY, Timings, longest_first
+from tests.scheduling import CACHE_KEY, Timings, known_seconds, longest_first
 from tests.servers import ServiceProcess, start_service
 
 POSTGRES_URL = os.environ.get(
@@ -56,7 +57,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """On a worker of a parallel run, the longest modules first (tests/scheduling.py)."""
     cache = getattr(config, "cache", None)
     if cache is not None and hasattr(config, "workerinput"):
-        items[:] = longest_first(items, cache.get(CACHE_KEY, {}))
+        items[:] = longest_first(items, known_seconds(cache.get(CACHE_KEY, {})))
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
@@ -194,6 +195,21 @@ def mariadb_server() -> dict[str, object]:
     except pymysql.err.OperationalError as error:
         need_server("MariaDB at 127.0.0.1:3306", error)
     return dict(MARIADB)
+
+
+@pytest.fixture
+def private_mariadb() -> Iterator[dict[str, object]]:
+    """Connection arguments for a MariaDB server of this test only, whose globals it may set."""
+    pytest.importorskip("pymysql")
+    programs = mariadb_programs()
+    if isinstance(programs, str):
+        need(programs + "; install them to run this test")
+    server = PrivateMariaDB(*programs)
+    try:
+        server.start()
+        yield server.connection
+    finally:
+        server.remove()
 
 
 @pytest.fixture(scope="module")

@@ -1,72 +1,108 @@
-"""A private mariadbd on a free port, for tests that change what is global to a server.
+"""A private MariaDB server on a free port, for tests that change its global state.
 
-The machine's MariaDB (3306) is shared with other tests and CI and its
-global state is never changed here. ``SET GLOBAL read_only = ON`` on it,
-even for a few milliseconds, stalls every other test's transactions: a
-commit waits for the global read lock, which waits for a statement that
-waits on the committing transaction's row lock, a cycle neither InnoDB's
-nor the metadata locks' deadlock detector sees, broken only by
-``innodb_lock_wait_timeout`` 50 s later. This server has its own data
-directory in the test's temporary directory, made by
-``mariadb-install-db`` (about 2 s), and root without a password.
+The machine's MariaDB (3306) is shared with every other test of the run.
+A test that sets a global on it hurts them: ``SET GLOBAL read_only = ON``
+takes the global read lock, which waits for the transactions of every
+other session and meanwhile holds up their commits, so a test whose
+transactions wait on each other's row locks stood still for
+``innodb_lock_wait_timeout`` (50 s) and failed. A test of such a state gets
+a server of its own instead: ``mariadb-install-db`` in a temporary
+directory (on a tmpfs where there is one, tests/servers.py's `MEMORY`:
+half a second), ``mariadbd`` on 127.0.0.1 (ready in about 0.2 s), ``root``
+without a password, removed afterwards. It runs as the ``mysql`` user when
+the tests run as root, else as the tests' own user.
 """
 
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import subprocess
+import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.servers import free_port, terminate
+from tests.servers import MEMORY, free_port
+
+#: Who runs the server when the tests run as root.
+SERVER_USER = "mysql"
+INSTALL = "mariadb-install-db"
+SERVER = "/usr/sbin/mariadbd"
+#: InnoDB's files for a few tables (its default redo log alone is 96 MiB, written at install).
+SMALL = ("--innodb-log-file-size=4M", "--innodb-buffer-pool-size=16M")
 
 
-def mariadb_binaries() -> tuple[str, str] | None:
-    """mariadb-install-db and mariadbd, if both are installed."""
-    install = shutil.which("mariadb-install-db")
-    server = shutil.which("mariadbd") or shutil.which("mariadbd", path="/usr/sbin")
-    return None if install is None or server is None else (install, server)
+def mariadb_programs() -> tuple[str, str] | str:
+    """mariadb-install-db and mariadbd, else why not."""
+    install = shutil.which(INSTALL)
+    server = SERVER if Path(SERVER).exists() else shutil.which("mariadbd")
+    if install is None or server is None:
+        return "the MariaDB server programs (mariadb-install-db, mariadbd) are not installed"
+    if os.geteuid() == 0:
+        try:
+            pwd.getpwnam(SERVER_USER)
+        except KeyError:
+            return f"running MariaDB as root needs a {SERVER_USER!r} user"
+    return install, server
 
 
-@contextmanager
-def private_mariadb(directory: Path) -> Iterator[dict[str, object]]:
-    """PyMySQL's connection arguments for a mariadbd of its own, stopped and removed afterwards."""
-    import pymysql
+@dataclass
+class PrivateMariaDB:
+    """One MariaDB server of its own, started and removed."""
 
-    binaries = mariadb_binaries()
-    assert binaries is not None, "mariadb-install-db or mariadbd is not installed"
-    install, server = binaries
-    data = directory / "mariadb"
-    # As root (CI) mariadbd runs only when told to.
-    user = ["--user=root"] if os.geteuid() == 0 else []
-    subprocess.run(
-        [install, "--no-defaults", f"--datadir={data}", "--skip-test-db",
-         "--auth-root-authentication-method=normal", *user],
-        check=True, capture_output=True, timeout=60,
-    )  # fmt: skip
-    port = free_port()
-    process = subprocess.Popen(
-        [server, "--no-defaults", f"--datadir={data}", f"--port={port}",
-         "--bind-address=127.0.0.1", f"--socket={directory / 'mariadb.sock'}",
-         f"--pid-file={directory / 'mariadb.pid'}", f"--log-error={directory / 'mariadb.err'}",
-         "--skip-log-bin", "--innodb-buffer-pool-size=16M", *user],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    arguments: dict[str, object] = {"host": "127.0.0.1", "port": port, "user": "root"}
-    try:
-        deadline = time.monotonic() + 30
+    install: str
+    server: str
+    directory: Path = field(
+        default_factory=lambda: Path(tempfile.mkdtemp(prefix="hc-mariadb-", dir=MEMORY))
+    )
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def connection(self) -> dict[str, object]:
+        """Connection arguments (PyMySQL's names), as the `mariadb_server` fixture gives them."""
+        return {"host": "127.0.0.1", "port": self.port, "user": "root", "password": ""}
+
+    def _user(self) -> str:
+        return SERVER_USER if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name
+
+    def start(self) -> None:
+        """Create its data directory and start it; return once it answers a query."""
+        data = self.directory / "data"
+        if os.geteuid() == 0:
+            shutil.chown(self.directory, SERVER_USER)
+        installing = [self.install, "--no-defaults", f"--datadir={data}", f"--user={self._user()}"]
+        installing += ["--auth-root-authentication-method=normal", "--skip-test-db", *SMALL]
+        subprocess.run(installing, check=True, capture_output=True, timeout=120)
+        log = self.directory / "server.log"
+        command = [self.server, "--no-defaults", f"--datadir={data}", f"--user={self._user()}"]
+        command += [f"--port={self.port}", "--bind-address=127.0.0.1", "--skip-name-resolve"]
+        command += [f"--socket={self.directory / 'sock'}", f"--pid-file={self.directory / 'pid'}"]
+        command += [f"--log-error={log}", "--skip-log-bin", *SMALL]
+        quiet = subprocess.DEVNULL  # it writes to --log-error
+        self.process = subprocess.Popen(command, stdout=quiet, stderr=quiet)
+        self.wait_until_ready(timeout=60)
+
+    def wait_until_ready(self, timeout: float) -> None:
+        import pymysql
+
+        deadline = time.monotonic() + timeout
         while True:
+            assert self.process is not None
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                said = (self.directory / "server.log").read_text(errors="replace")
+                raise RuntimeError(f"MariaDB did not come up:\n{said}")
             try:
-                pymysql.connect(**arguments, connect_timeout=1).close()
-                break
+                pymysql.connect(**self.connection, connect_timeout=1).close()
+                return
             except pymysql.err.OperationalError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-        yield arguments
-    finally:
-        terminate(process, wait=30)
-        shutil.rmtree(data, ignore_errors=True)
+                time.sleep(0.01)
+
+    def remove(self) -> None:
+        """Stop it (SIGKILL: nothing in it is worth a clean shutdown) and delete its files."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        shutil.rmtree(self.directory, ignore_errors=True)

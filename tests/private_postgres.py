@@ -2,9 +2,10 @@
 
 The machine's PostgreSQL (5432) is shared with every other test, and with
 other test runs, and is never stopped here: a test of an outage gets a
-server of its own, made with ``initdb`` in a temporary directory, run with
-``pg_ctl`` on 127.0.0.1, and removed afterwards (as tests/private_redis.py
-does for Redis). It runs as the ``postgres`` user when the tests run as
+server of its own, made with ``initdb`` in a temporary directory (on a
+tmpfs where there is one, tests/servers.py's `MEMORY`), run with ``pg_ctl``
+on 127.0.0.1, and removed afterwards (as tests/private_redis.py does for
+Redis). It runs as the ``postgres`` user when the tests run as
 root (PostgreSQL refuses to run as root), else as the tests' own user.
 
 ``stop`` is a fast shutdown (what a restart does: sessions are ended,
@@ -23,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.servers import free_port
+from tests.servers import MEMORY, free_port
 
 #: Who runs the server when the tests run as root.
 SERVER_USER = "postgres"
@@ -48,7 +49,9 @@ class PrivatePostgres:
     """One PostgreSQL server of its own: created, started, stopped and removed at will."""
 
     binaries: Path
-    directory: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="hc-pg-")))
+    directory: Path = field(
+        default_factory=lambda: Path(tempfile.mkdtemp(prefix="hc-pg-", dir=MEMORY))
+    )
     port: int = field(default_factory=free_port)
     #: The addresses it listens on; `url` names the first.
     listen: tuple[str, ...] = ("127.0.0.1",)

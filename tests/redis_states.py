@@ -38,6 +38,10 @@ from tests.private_redis import PrivateRedis
 
 #: The option a server needs for `persistence_failed`.
 PROTECTED: Final = ("--enable-protected-configs", "yes")
+#: A primary's options: it sends its data to a new replica at once. By default it
+#: waits ``repl-diskless-sync-delay`` (5 s) for more replicas to share the transfer:
+#: each replica came in sync 5.1 s after REPLICAOF, now 0.13 s.
+PROMPT_SYNC: Final = ("--repl-diskless-sync-delay", "0")
 #: Seconds a state is waited for before the test gives up.
 WAIT: Final = 10.0
 #: A script that runs until it is killed (SCRIPT KILL), or 20 s at most.
@@ -84,7 +88,9 @@ def _link_up(replica: PrivateRedis) -> bool:
 @contextmanager
 def _replica_of(server: PrivateRedis) -> Iterator[PrivateRedis]:
     """`server` a replica of a private primary of its own, its data replaced by the primary's."""
-    primary = PrivateRedis(server.binary, Path(tempfile.mkdtemp(prefix="redis-primary-")))
+    primary = PrivateRedis(
+        server.binary, Path(tempfile.mkdtemp(prefix="redis-primary-")), options=PROMPT_SYNC
+    )
     primary.start()
     try:
         with server.admin() as admin:

@@ -4,14 +4,21 @@ pytest-xdist (``--dist loadscope``) gives each worker a whole module at a
 time, in the order the workers collected them. A long module that comes
 last runs alone at the end while the other workers wait, so the workers
 order the modules by how long each took the last time (kept in pytest's
-cache by the run that measured them), longest first. A module the cache
-does not know yet counts as long if it holds a test marked ``slow``.
+cache by the run that measured them), longest first. A fresh clone (CI)
+has no cache: there the seconds of a recorded run count
+(tests/module_seconds.json; ``python -m tests.scheduling`` writes the
+cache's into it). Without them the fresh clone took its longest modules
+(the fuzzer, 115 s; the key stores' contract, 122 s; the browser tests,
+26-59 s each) in the order it found them, the browser tests last of all.
+A module neither knows counts as long if it holds a test marked ``slow``.
 Within a module nothing moves. A run on one worker keeps the usual order.
 """
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +26,22 @@ CACHE_KEY = "httpconflict/module-seconds"
 #: What a module the cache does not know is taken to last: slow-marked, or not.
 UNKNOWN_SLOW = 60.0
 UNKNOWN = 0.0
+#: The seconds each module took in a recorded run of the whole suite.
+RECORDED = Path(__file__).with_name("module_seconds.json")
+
+
+def recorded() -> dict[str, float]:
+    """The recorded run's seconds by module (none if the file is missing)."""
+    try:
+        seconds: dict[str, float] = json.loads(RECORDED.read_text())
+    except FileNotFoundError:
+        return {}
+    return seconds
+
+
+def known_seconds(cached: dict[str, float]) -> dict[str, float]:
+    """Each module's seconds: as pytest's cache has them, else as the recorded run had them."""
+    return {**recorded(), **cached}
 
 
 def module_of(nodeid: str) -> str:
@@ -47,3 +70,18 @@ class Timings:
     def merged(self, known: dict[str, float]) -> dict[str, float]:
         """What the cache knew, with the modules that ran now measured again."""
         return {**known, **{module: round(s, 2) for module, s in self.seconds.items()}}
+
+
+def main() -> None:
+    """Write the seconds of the modules that pytest's cache knows into `RECORDED`."""
+    cached = RECORDED.parent.parent / ".pytest_cache" / "v" / CACHE_KEY  # pytest's own layout
+    if not cached.exists():
+        raise SystemExit(f"no {cached}: run the suite on several workers (make test) first")
+    known: dict[str, float] = json.loads(cached.read_text())
+    seconds = {module: round(s) for module, s in sorted(known.items()) if round(s) >= 1}
+    RECORDED.write_text(json.dumps(seconds, indent=0, sort_keys=True) + "\n")
+    print(f"{RECORDED}: {len(seconds)} modules, {sum(seconds.values())} s")
+
+
+if __name__ == "__main__":
+    main()

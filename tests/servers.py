@@ -28,6 +28,13 @@ _WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or
 _OWN_PORTS = range(_FIRST_PORT + _WORKER * _SLICE, _FIRST_PORT + (_WORKER + 1) * _SLICE)
 _next_ports = itertools.cycle(random.sample(_OWN_PORTS, _SLICE))
 
+#: Where the private database servers keep their files: a tmpfs, where there is one
+#: (their directories there are mkdtemp's own, private to their user). Nothing they
+#: hold outlives a test, and creating them on a disk cost its syncs: initdb took
+#: 0.62-0.73 s there and 0.35 s here, mariadb-install-db 3.5-6 s there and 0.5 s here.
+_SHM = "/dev/shm"  # noqa: S108  # only ever a parent for mkdtemp
+MEMORY = _SHM if os.access(_SHM, os.W_OK) else None
+
 
 def free_port() -> int:
     """A port on 127.0.0.1 no socket listens on, from this test worker's own slice."""

@@ -22,7 +22,6 @@ import pytest
 
 from httpconflict import Unavailable, WriteOutcomeUnknown
 from httpconflict.outage import Outage, OutageKind, outage, outage_error
-from tests.private_mariadb import private_mariadb
 from tests.servers import free_port
 from tests.tiny_disk import tiny_disk
 
@@ -328,26 +327,32 @@ def test_sqlite_read_only_is_refused(tmp_path: Path) -> None:
     db.close()
 
 
-def test_mariadb_read_only_is_refused(mariadb_server: dict[str, Any], tmp_path: Path) -> None:
+def test_mariadb_read_only_is_refused(private_mariadb: dict[str, Any]) -> None:
     """1290 "running with the --read-only option" (a replica, Aurora's reader): refused, 503.
 
-    On a server of the test's own (`private_mariadb`: read-only is global,
-    and the shared server's other tests would stall on it), read-only for
-    users without READ ONLY ADMIN: the test's own.
+    On a server of the test's own: setting read_only takes the global read
+    lock, which on the shared server held up other tests' transactions.
+    The server is read-only for users without READ ONLY ADMIN (the test's).
     """
     import pymysql
 
-    with private_mariadb(tmp_path) as server:
-        user = "hc_ro"
-        with pymysql.connect(**server, autocommit=True) as admin, admin.cursor() as cursor:
-            cursor.execute("CREATE DATABASE test")
-            cursor.execute(f"CREATE USER '{user}'@'%' IDENTIFIED BY 'x'")
-            cursor.execute(f"GRANT ALL PRIVILEGES ON test.* TO '{user}'@'%'")
-            cursor.execute(f"REVOKE READ_ONLY ADMIN ON *.* FROM '{user}'@'%'")
+    server = private_mariadb
+    user = f"hc_ro_{uuid.uuid4().hex[:8]}"
+    with pymysql.connect(**server, autocommit=True) as admin, admin.cursor() as cursor:
+        cursor.execute("CREATE DATABASE test")
+        cursor.execute(f"CREATE USER '{user}'@'%' IDENTIFIED BY 'x'")
+        cursor.execute(f"GRANT ALL PRIVILEGES ON test.* TO '{user}'@'%'")
+        cursor.execute(f"REVOKE READ_ONLY ADMIN ON *.* FROM '{user}'@'%'")
+        try:
             with pymysql.connect(**{**server, "user": user, "password": "x"}) as conn:
                 cursor.execute("SET GLOBAL read_only = ON")
-                create = "CREATE TABLE test.hc_ro (x INT)"
-                refused = raised(lambda: conn.cursor().execute(create))
+                try:
+                    create = "CREATE TABLE test.hc_ro (x INT)"
+                    refused = raised(lambda: conn.cursor().execute(create))
+                finally:
+                    cursor.execute("SET GLOBAL read_only = OFF")
+        finally:
+            cursor.execute(f"DROP USER '{user}'@'%'")
     assert refused.args[0] == 1290, refused
     assert outage(refused) == Outage(OutageKind.REFUSED, "mysql", READ_ONLY)
     secure_file = pymysql.err.InternalError(

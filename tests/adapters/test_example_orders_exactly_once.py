@@ -20,6 +20,7 @@ ran out the retry made a second order; duplicates in flight got 409.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -35,6 +36,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+from tests.own_database import own_database
 from tests.servers import free_port, stop, wait_until_up
 
 pytestmark = pytest.mark.slow
@@ -62,21 +64,25 @@ CASES = [
 ]
 
 
-@pytest.fixture(params=CASES, ids=["-".join(case) for case in CASES])
+@pytest.fixture(scope="module", params=CASES, ids=["-".join(case) for case in CASES])
 def case(request: pytest.FixtureRequest) -> tuple[str, str]:
     example, database = request.param
     pytest.importorskip(FRAMEWORKS[example])
     return example, database
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def example(case: tuple[str, str]) -> str:
     return case[0]
 
 
 @pytest.fixture
 def database(request: pytest.FixtureRequest, tmp_path: Path, case: tuple[str, str]) -> str:
-    """The app's database: a SQLite file, or a fresh PostgreSQL schema or MariaDB database."""
+    """A fresh database of this test only: a SQLite file, a PostgreSQL schema or a MariaDB
+    database (a SQLAlchemy URL).
+
+    (A killed worker's test counts every order in it.)
+    """
     if case[1] == "sqlite":
         return str(tmp_path / "orders.db")
     if case[1] == "mariadb":
@@ -84,6 +90,33 @@ def database(request: pytest.FixtureRequest, tmp_path: Path, case: tuple[str, st
         return mariadb
     schema: str = request.getfixturevalue("postgres_schema")
     return schema.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+@pytest.fixture(scope="module")
+def shared(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    case: tuple[str, str],
+    example: str,
+) -> Iterator[tuple[str, str]]:
+    """The example served on a database of its own for the tests that kill nothing: (URL, db).
+
+    Each of them counts the orders it made by those it finds new: one start
+    per (example, database) instead of one per test.
+    """
+    folder = tmp_path_factory.mktemp("shared")
+    with contextlib.ExitStack() as stack:
+        if case[1] == "sqlite":
+            db = str(folder / "orders.db")
+        elif case[1] == "mariadb":
+            mariadb: dict[str, object] = request.getfixturevalue("mariadb_database")
+            db = f"mysql+pymysql://{mariadb['user']}@127.0.0.1:{mariadb['port']}/{mariadb['database']}"
+        else:
+            server: str = request.getfixturevalue("postgres_server")
+            _, url = stack.enter_context(own_database(server, "hc_orders"))
+            db = url.replace("postgresql://", "postgresql+psycopg://", 1)
+        url, _ = stack.enter_context(serving(example, db, folder))
+        yield url, db
 
 
 @contextmanager
@@ -179,40 +212,42 @@ def kill_and_retry(example: str, database: str, moment: str, tmp_path: Path) -> 
 
 
 def test_sixteen_identical_keyed_posts_at_once_make_one_order(
-    example: str, database: str, tmp_path: Path
+    example: str, shared: tuple[str, str]
 ) -> None:
     """16 duplicates at once: one order; 16 answers 201 with its body, 15 of them replays."""
     key = {"Idempotency-Key": f'"{uuid.uuid4()}"'}
     start = threading.Barrier(16)
     answers: list[httpx.Response] = []
+    url, database = shared
+    before = set(orders(database, example))
 
-    with serving(example, database, tmp_path) as (url, _):
+    def post() -> None:
+        with httpx.Client(base_url=url, timeout=60) as http:
+            http.get("/healthz")  # connected before the barrier
+            start.wait()
+            answers.append(http.post("/v1/orders", json=ORDER, headers=key))
 
-        def post() -> None:
-            with httpx.Client(base_url=url, timeout=60) as http:
-                http.get("/healthz")  # connected before the barrier
-                start.wait()
-                answers.append(http.post("/v1/orders", json=ORDER, headers=key))
-
-        clients = [threading.Thread(target=post) for _ in range(16)]
-        for client in clients:
-            client.start()
-        for client in clients:
-            client.join(90)
+    clients = [threading.Thread(target=post) for _ in range(16)]
+    for client in clients:
+        client.start()
+    for client in clients:
+        client.join(90)
     assert [a.status_code for a in answers] == [201] * 16, [a.text for a in answers]
-    made = only(orders(database, example))
+    made = only(sorted(set(orders(database, example)) - before))
     assert all(a.json() == {"id": made, **ORDER} for a in answers)
     replays = [a for a in answers if a.headers.get("idempotent-replayed") == "true"]
     assert len(replays) == 15
 
 
 def test_a_refusal_is_recorded_by_the_middleware_beside_the_orders(
-    example: str, database: str, tmp_path: Path
+    example: str, shared: tuple[str, str]
 ) -> None:
     """A 422 that wrote nothing is recorded by the middleware, and replayed; a reuse is 422."""
     key = {"Idempotency-Key": f'"{uuid.uuid4()}"'}
     bad = {"item": "tea", "qty": "two"}
-    with serving(example, database, tmp_path) as (url, _), httpx.Client(base_url=url) as http:
+    url, database = shared
+    before = orders(database, example)
+    with httpx.Client(base_url=url) as http:
         refused = http.post("/v1/orders", json=bad, headers=key)
         again = http.post("/v1/orders", json=bad, headers=key)
         reused = http.post("/v1/orders", json=ORDER, headers=key)
@@ -222,4 +257,4 @@ def test_a_refusal_is_recorded_by_the_middleware_beside_the_orders(
     assert again.content == refused.content
     assert reused.status_code == 422
     assert reused.json()["type"].endswith("/idempotency-key-reused")
-    assert orders(database, example) == []
+    assert orders(database, example) == before  # no order made

@@ -1,0 +1,59 @@
+"""The order a parallel run takes the modules in: longest first, also on a fresh clone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import cast
+
+import pytest
+
+from tests.scheduling import RECORDED, known_seconds, longest_first, recorded
+
+FUZZ = "tests/service/test_fuzz.py"
+
+
+@dataclass(frozen=True)
+class Item:
+    """What `longest_first` reads of a collected test."""
+
+    nodeid: str
+    slow: bool = False
+
+    def get_closest_marker(self, name: str) -> object | None:
+        return object() if name == "slow" and self.slow else None
+
+
+def ordered(items: list[Item], cached: dict[str, float]) -> list[str]:
+    taken = longest_first(cast("list[pytest.Item]", items), known_seconds(cached))
+    return [item.nodeid for item in taken]
+
+
+def test_a_fresh_clone_takes_the_longest_recorded_module_first() -> None:
+    """Without pytest's cache, the recorded seconds order the modules, before the slow marks."""
+    items = [
+        Item("tests/test_etag.py::test_a"),
+        Item("tests/not_recorded.py::test_b", slow=True),
+        Item(FUZZ + "::test_c"),
+        Item("tests/test_etag.py::test_d"),
+    ]
+    assert recorded()[FUZZ] > 60
+    assert ordered(items, {}) == [
+        FUZZ + "::test_c",
+        "tests/not_recorded.py::test_b",
+        "tests/test_etag.py::test_a",
+        "tests/test_etag.py::test_d",
+    ]
+
+
+def test_the_cache_of_an_earlier_run_wins_over_the_recording() -> None:
+    """A module pytest's cache measured counts as measured there."""
+    items = [Item(FUZZ + "::test_c"), Item("tests/test_etag.py::test_a")]
+    cached = {FUZZ: 1.0, "tests/test_etag.py": 2.0}
+    assert ordered(items, cached) == ["tests/test_etag.py::test_a", FUZZ + "::test_c"]
+
+
+def test_the_recording_names_modules_of_the_suite() -> None:
+    """Each recorded module exists (`python -m tests.scheduling` writes a new recording)."""
+    root = RECORDED.parent.parent
+    assert [m for m in recorded() if not (root / Path(m)).is_file()] == []
