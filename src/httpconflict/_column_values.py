@@ -32,6 +32,9 @@ from typing import Final
 from ._errors import InvalidDocument
 
 _SHOWN: Final = 10
+# Digits of the longest integer string taken (with its "-"): Python's
+# default int_max_str_digits, far past 64 bits.
+_MAX_DIGITS: Final = 4300
 
 
 class ColumnKind(StrEnum):
@@ -52,11 +55,17 @@ class ColumnKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class ColumnType:
-    """A column's kind and, for integers, the range its database holds (None: unbounded)."""
+    """A column's kind and, for integers, the range its database holds (None: unbounded).
+
+    `zoned`, for a timestamp column: whether it keeps the instant a UTC
+    offset names (True: PostgreSQL's ``timestamptz``, Django with
+    ``USE_TZ``), holds times without one (False), or is not known (None).
+    """
 
     kind: ColumnKind
     low: int | None = None
     high: int | None = None
+    zoned: bool | None = None
 
 
 # A number as JSON writes it, and an integer (no sign but "-", no leading zero).
@@ -125,6 +134,10 @@ def _fit(value: object, column: ColumnType) -> tuple[object, str | None]:
     if kind is ColumnKind.INTEGER:
         if isinstance(value, str) and _INTEGER.fullmatch(value):
             # An integer shown as a string (as a document may show a 64-bit id).
+            # Past sys.get_int_max_str_digits() (4300) int() refuses it, and
+            # it is past any column's range.
+            if len(value) > _MAX_DIGITS:
+                return value, f"a number out of range, {_holds_integers(column)}"
             value = int(value)
         return value, _integer_misfit(value, column)
     python_type, example = _TEMPORAL[kind]
@@ -136,16 +149,37 @@ def _fit(value: object, column: ColumnType) -> tuple[object, str | None]:
     if not isinstance(value, str):
         return value, f"{_what(value)}, {holds}"
     try:
-        parsed: object = python_type.fromisoformat(value)
+        parsed = python_type.fromisoformat(value)
     except ValueError:
         return value, f"a string that is no ISO 8601 {kind.value}, {holds}"
+    if kind is ColumnKind.DATETIME and column.zoned is not None:
+        # A column without zones drops an offset (SQLite, MariaDB) or moves
+        # the time to the session's zone first (PostgreSQL's timestamp);
+        # one with zones reads a time without one in the session's zone:
+        # each stores another time than the one meant, so neither is guessed.
+        offset = isinstance(parsed, datetime.datetime) and parsed.tzinfo is not None
+        if offset and not column.zoned:
+            return value, (
+                "a timestamp with a UTC offset, its column holds one without, "
+                "such as 2024-05-31T13:45:00"
+            )
+        if column.zoned and not offset:
+            return value, (
+                "a timestamp without a UTC offset, its column holds one with, "
+                "such as 2024-05-31T13:45:00+00:00"
+            )
     return parsed, None
 
 
-def _integer_misfit(value: object, column: ColumnType) -> str | None:
+def _holds_integers(column: ColumnType) -> str:
     holds = "its column holds integers"
     if column.low is not None and column.high is not None:
         holds += f" from {column.low} to {column.high}"
+    return holds
+
+
+def _integer_misfit(value: object, column: ColumnType) -> str | None:
+    holds = _holds_integers(column)
     if isinstance(value, bool) or not isinstance(value, int | float):
         return f"{_what(value)}, {holds}"
     if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):

@@ -82,6 +82,15 @@ MISFITS = [
     pytest.param({"at": 5}, id="number-into-timestamp"),
     pytest.param({"at": "abc"}, id="word-into-timestamp"),
     pytest.param({"label": {"a": 1}}, id="object-into-text"),
+    pytest.param({"level": "1" * 5000}, id="string-past-int-max-str-digits-into-integer"),
+    pytest.param({"at": "2024-05-31T13:45:00+02:00"}, id="offset-into-timestamp-without-zone"),
+    pytest.param({"at": "2024-05-31T13:45:00Z"}, id="utc-into-timestamp-without-zone"),
+    pytest.param({"level": "\u0665"}, id="arabic-indic-digit-into-integer"),
+    pytest.param({"level": "1_000"}, id="underscored-string-into-integer"),
+    pytest.param({"level": "0x10"}, id="hex-string-into-integer"),
+    pytest.param({"ratio": "NaN"}, id="nan-string-into-float"),
+    pytest.param({"at": "2024-02-30"}, id="february-30th-into-timestamp"),
+    pytest.param({"at": "2016-12-31T23:59:60"}, id="leap-second-into-timestamp"),
 ]
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final, cast
 
+from django.conf import settings
 from django.db import connections, transaction
 from django.db.models import F
 
@@ -197,6 +198,10 @@ def field_types(model: Any, names: Iterable[str], db: str) -> dict[str, ColumnTy
         if internal.endswith(("IntegerField", "AutoField")):
             low, high = connections[db].ops.integer_field_range(internal)
             found[name] = ColumnType(ColumnKind.INTEGER, low, high)
+        elif internal == "DateTimeField":
+            # With USE_TZ Django keeps the instant (as UTC where the database
+            # has no zones); without it, a time without a zone.
+            found[name] = ColumnType(ColumnKind.DATETIME, zoned=bool(settings.USE_TZ))
         elif internal in _FIELD_KINDS:
             found[name] = ColumnType(_FIELD_KINDS[internal])
     return found

@@ -275,6 +275,8 @@ _KINDS: Final = (
     (time, ColumnKind.TIME),
     (bytes | timedelta | UUID, ColumnKind.SCALAR),
 )
+#: Dialects whose timestamps hold no zone.
+_ZONELESS: Final = frozenset({"sqlite", "mysql", "mariadb"})
 #: Bits of an integer column, by its type (SQLite's INTEGER holds 64 whatever it is called).
 _BITS: Final = ((BigInteger, 64), (SmallInteger, 16), (Integer, 32))
 
@@ -287,6 +289,10 @@ def _column_type(column: Any, dialect: str) -> ColumnType | None:
     if not isinstance(python_type, type):
         return None
     kind = next((kind for types, kind in _KINDS if issubclass(python_type, types)), None)
+    if kind is ColumnKind.DATETIME:
+        # SQLite and MySQL keep no zone: an offset is dropped, timezone=True or not.
+        zoned = dialect not in _ZONELESS and bool(getattr(column.type, "timezone", False))
+        return ColumnType(kind, zoned=zoned)
     if kind is not ColumnKind.INTEGER:
         return None if kind is None else ColumnType(kind)
     bits = next((bits for types, bits in _BITS if isinstance(column.type, types)), 64)

@@ -38,43 +38,81 @@ FUNCTION: Final = "httpconflict_unique_index(text, text, text[], boolean)"
 # Each key's index: each field's value as jsonb (which tells the string "1"
 # from the number 1, finds 1 equal to 1.0 and objects equal whatever the
 # order of their members), NULLIF making a JSON null SQL NULL, which
-# conflicts with nothing; partial on the collection. The names are held
-# to the grammars `_unique` holds them to, so the function builds nothing
-# else whatever its caller sends; its search_path is fixed (its schema,
-# then pg_temp last), as a SECURITY DEFINER function's must be.
+# conflicts with nothing; partial on the collection.
+#
+# The function runs with its owner's rights whatever its caller sends, so:
+# - the name must be the one `_unique.index_name` gives the collection and
+#   fields (the same hash of the same JSON, `json.dumps` escaping rebuilt
+#   here): a name always means one key's index, and a caller cannot build
+#   under a declaration's name an index of other fields or another
+#   collection, which a later declaration would take for its own;
+# - a drop drops only such a name's index on the documents table;
+# - its search_path is pg_catalog, then pg_temp, nothing else, and the
+#   table is named with its schema: a role that may create in the tables'
+#   schema could otherwise overload a function or operator the body or the
+#   index uses (cardinality(text[]) is a closer match than pg_catalog's
+#   cardinality(anyarray)) and have it run as the owner. "@schema@" is the
+#   owner's schema, as a literal, put in when the function is made.
 SCHEMA: Final = r"""
+DO $make$ BEGIN EXECUTE replace($function$
 CREATE OR REPLACE FUNCTION httpconflict_unique_index(
     index_name text, collection text, fields text[], wanted boolean
-) RETURNS void LANGUAGE plpgsql SECURITY DEFINER AS $fn$
+) RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $fn$
 DECLARE
+    tables_schema CONSTANT text := @schema@;
+    documents CONSTANT text := format('%I.documents', tables_schema);
     expressions text;
+    key_json text;
 BEGIN
-    IF index_name !~ '^documents_unique_[0-9a-f]{24}$' THEN
+    IF index_name IS NULL OR index_name !~ '^documents_unique_[0-9a-f]{24}$'
+        OR wanted IS NULL THEN
         RAISE EXCEPTION 'not the name of a unique key''s index: %', index_name
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     IF NOT wanted THEN
-        EXECUTE format('DROP INDEX IF EXISTS %I', index_name);
+        IF EXISTS (SELECT FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+                   WHERE c.relname = index_name AND c.relnamespace =
+                       (SELECT oid FROM pg_namespace WHERE nspname = tables_schema)
+                   AND (i.indrelid <> documents::regclass OR NOT i.indisunique)) THEN
+            RAISE EXCEPTION 'not a unique key''s index: %', index_name
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        EXECUTE format('DROP INDEX IF EXISTS %I.%I', tables_schema, index_name);
         RETURN;
     END IF;
-    IF cardinality(fields) IS NULL OR cardinality(fields) NOT BETWEEN 1 AND 8
+    IF collection IS NULL OR cardinality(fields) IS NULL
+        OR cardinality(fields) NOT BETWEEN 1 AND 8
         OR EXISTS (SELECT FROM unnest(fields) AS f(name)
                    WHERE name IS NULL OR name !~ '^[A-Za-z_][A-Za-z0-9_-]{0,63}$') THEN
         RAISE EXCEPTION 'not the fields of a unique key: %', fields
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    -- json.dumps(["1", collection, *fields]), ASCII only; the fields need no escape.
+    SELECT '["1", "' || coalesce(string_agg(CASE
+            WHEN ch = '"' OR ch = E'\\' THEN E'\\' || ch
+            WHEN ch = E'\b' THEN E'\\b' WHEN ch = E'\f' THEN E'\\f'
+            WHEN ch = E'\n' THEN E'\\n' WHEN ch = E'\r' THEN E'\\r' WHEN ch = E'\t' THEN E'\\t'
+            WHEN ascii(ch) BETWEEN 32 AND 126 THEN ch
+            WHEN ascii(ch) < 65536 THEN E'\\u' || lpad(to_hex(ascii(ch)), 4, '0')
+            ELSE E'\\u' || to_hex(55296 + ((ascii(ch) - 65536) >> 10))
+                || E'\\u' || to_hex(56320 + ((ascii(ch) - 65536) & 1023))
+        END, '' ORDER BY n), '') || '", "' || array_to_string(fields, '", "') || '"]'
+        INTO key_json FROM regexp_split_to_table(collection, '') WITH ORDINALITY AS c(ch, n)
+        WHERE ch <> '';
+    IF index_name <> 'documents_unique_'
+        || left(encode(sha256(convert_to(key_json, 'UTF8')), 'hex'), 24) THEN
+        RAISE EXCEPTION 'not the name of the index of this unique key: %', index_name
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     SELECT string_agg(format('(NULLIF(body::jsonb -> %L, ''null''::jsonb))', name), ', '
                       ORDER BY position)
         INTO expressions FROM unnest(fields) WITH ORDINALITY AS f(name, position);
-    EXECUTE format('CREATE UNIQUE INDEX IF NOT EXISTS %I ON documents (%s) WHERE collection = %L',
-                   index_name, expressions, collection);
+    EXECUTE format('CREATE UNIQUE INDEX IF NOT EXISTS %I ON %s (%s) WHERE collection = %L',
+                   index_name, documents, expressions, collection);
 END
 $fn$;
-DO $$ BEGIN
-    EXECUTE format(
-        'ALTER FUNCTION httpconflict_unique_index(text, text, text[], boolean) '
-        'SET search_path = %I, pg_temp', current_schema());
-END $$;
+$function$, '@schema@', quote_literal(current_schema())); END $make$;
 REVOKE ALL ON FUNCTION httpconflict_unique_index(text, text, text[], boolean) FROM PUBLIC;
 """
 

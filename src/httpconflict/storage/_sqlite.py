@@ -48,6 +48,12 @@ T = TypeVar("T")
 Call = Callable[[sqlite3.Connection], T]
 
 
+#: Seconds a probe's committed header write answers for the file taking writes. Each
+#: probe is a commit that takes the write lock from the writers: /healthz called by
+#: many (balancers, monitors) cost writers 4 to 5 times their throughput, one commit
+#: per call (bench/healthz_writes.py). A failed probe is not remembered.
+PROBE_FRESH: Final = 1.0
+
 #: Bytes of the file read through a memory map (SQLite's own limit may lower it).
 MMAP_SIZE: Final = 1 << 30
 
@@ -131,6 +137,7 @@ class Connections:
         # Used only on the waiting thread, and closed once that thread is done.
         self._waiting_db: sqlite3.Connection | None = None
         self._waiting: ThreadPoolExecutor | None = None
+        self._probed = -PROBE_FRESH
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -165,6 +172,14 @@ class Connections:
                 db.close()
         self._db = self._waiting_db = None
 
+    def probe_write(self, user_version: int) -> None:
+        """`probe_write` on the loop's connection, unless one passed in the last PROBE_FRESH s."""
+        now = time.monotonic()
+        if now - self._probed < PROBE_FRESH:
+            return
+        probe_write(self.db, user_version)
+        self._probed = now
+
     async def run(self, call: Call[T]) -> T:
         """`call(connection)`, without waiting on the loop for a lock."""
         try:
@@ -172,6 +187,7 @@ class Connections:
         except sqlite3.OperationalError as error:
             if not busy(error):
                 if (failed := _unavailable(error)) is not None:
+                    self._probed = -PROBE_FRESH  # the next probe asks the file again
                     raise failed from error
                 raise
         return await self.offload(call)
@@ -202,6 +218,7 @@ class Connections:
                     f"the database file stayed locked by another writer for {waited:g} s", error
                 ) from error
             if (failed := _unavailable(error)) is not None:
+                self._probed = -PROBE_FRESH
                 raise failed from error
             raise
 

@@ -53,7 +53,7 @@ from ._documents import (
     validators,
     written,
 )
-from ._sqlite import DEFAULT_BUSY_TIMEOUT_MS, Connections, probe_write, transaction
+from ._sqlite import DEFAULT_BUSY_TIMEOUT_MS, Connections, transaction
 from ._unique import UniqueKey, index_name, parse_unique_keys, unique_violation
 from .idempotency.sqlite import SQLiteIdempotencyStore, record
 from .tokens.sqlite import SQLiteTokenStore
@@ -203,7 +203,7 @@ class SQLiteDocumentStore(WriteListeners):
 
     async def ping(self) -> None:
         # Not only whether the file answers: whether it takes a write (its disk full).
-        probe_write(self._sql.db, SCHEMA_VERSION)
+        self._sql.probe_write(SCHEMA_VERSION)
 
     async def get(self, collection: str, id: str) -> Document | None:
         def get(db: sqlite3.Connection) -> Document | None:

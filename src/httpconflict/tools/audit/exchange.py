@@ -31,6 +31,8 @@ class Exchange:
     #: The id member of a JSON:API resource, when the API speaks JSON:API (jsonapi.py):
     #: its resource is then read flat from ``data``.
     jsonapi_id: str | None = None
+    #: The body went on past BODY_KEPT bytes (`body` is its start): it is read as no JSON.
+    truncated: bool = False
 
     def header(self, name: str) -> str | None:
         """The first value of header `name` (case-insensitive), or None."""
@@ -48,11 +50,26 @@ class Exchange:
         return parse_media_type(value)[0] if value else None
 
     def json(self) -> Any:
-        """The body as JSON, or None when it is empty or not JSON."""
+        """The body as JSON, or None when it is empty, not JSON, cut short or nested deeper
+        than Python reads (a RecursionError)."""
+        if self.truncated:
+            return None
         try:
             return json.loads(self.body)
+        except (ValueError, RecursionError):
+            return None
+
+    def unreadable(self) -> str | None:
+        """Why a body that may be JSON is not read as JSON (too long, too deep); else None."""
+        if self.truncated:
+            return f"its body is longer than the {BODY_KEPT // 1024} KiB the audit reads"
+        try:
+            json.loads(self.body)
+        except RecursionError:
+            return "its JSON is nested deeper than the audit reads"
         except ValueError:
             return None
+        return None
 
     def document(self) -> dict[str, Any] | None:
         """The body when it is a JSON object: the resource inside its envelope member, when

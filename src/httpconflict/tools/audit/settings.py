@@ -119,6 +119,8 @@ def parse_body(text: str) -> dict[str, Any]:
         value = json.loads(text)
     except json.JSONDecodeError as error:
         raise ValueError(f"the body template is not JSON: {error}") from error
+    except RecursionError as error:
+        raise ValueError("the body template is nested deeper than Python reads") from error
     if not isinstance(value, dict):
         raise ValueError("the body template must be a JSON object")
     return value

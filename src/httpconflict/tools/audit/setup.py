@@ -129,5 +129,6 @@ async def set_up(target: Target, settings: AuditSettings, run_id: str) -> AuditC
         said = f"GET {item_url} (the resource just created) answered {read.status}"
         if read.status in (401, 403):
             raise CannotAudit(f"{said}: pass credentials with --header 'Authorization: ...'")
-        raise CannotAudit(f"{said}, not 200 with a JSON object")
+        why = read.unreadable()
+        raise CannotAudit(f"{said}, not 200 with a JSON object{f': {why}' if why else ''}")
     return AuditContext(settings, target, run_id, item_url, read)

@@ -16,6 +16,7 @@ since an API that requires preconditions requires them on DELETE too.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -153,9 +154,7 @@ class Target:
         if content is not None:
             fields["Content-Type"] = content_type
         try:
-            response = await self.client.request(
-                method, url, content=content, headers=fields, timeout=timeout
-            )
+            response, kept = await self._fetch(method, url, content, fields, timeout)
         except httpx.ConnectError as error:
             raise Unreachable(f"{method} {url}: cannot connect ({error})") from error
         except httpx.TimeoutException as error:
@@ -181,12 +180,39 @@ class Target:
             url=url,
             status=response.status_code,
             headers=tuple((k.lower(), v) for k, v in response.headers.multi_items()),
-            body=response.content[:BODY_KEPT],
+            body=bytes(kept[:BODY_KEPT]),
+            truncated=len(kept) > BODY_KEPT,
             envelope=self.envelope,
             jsonapi_id=None if kind is None else self.settings.id_field,
         )
         self.exchanges.append(exchange)
         return exchange
+
+    async def _fetch(
+        self, method: str, url: str, content: bytes | None, fields: dict[str, str], seconds: float
+    ) -> tuple[httpx.Response, bytearray]:
+        """The answer and at most BODY_KEPT + 1 bytes of its body, all within `seconds`.
+
+        A hostile or broken server may send a body that never ends, or a
+        small one that decodes to gigabytes: the rest is never read (the
+        connection is closed), and a body still coming after `seconds` is
+        no answer, as a silent server is.
+        """
+        try:
+            async with (
+                asyncio.timeout(seconds),
+                self.client.stream(
+                    method, url, content=content, headers=fields, timeout=seconds
+                ) as response,
+            ):
+                kept = bytearray()
+                async for chunk in response.aiter_bytes():
+                    kept += chunk
+                    if len(kept) > BODY_KEPT:
+                        break
+        except TimeoutError as error:
+            raise httpx.ReadTimeout(f"the answer did not end within {seconds:.1f} s") from error
+        return response, kept
 
     async def create(
         self, check: str, body: Mapping[str, Any], headers: Mapping[str, str] | None = None
