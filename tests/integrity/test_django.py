@@ -30,19 +30,19 @@ from httpconflict.catalog import load_catalog
 _SQLITE = Database("sqlite", sqlite_path=str(Path(tempfile.mkdtemp()) / "django.db"))
 _POSTGRES = Database("postgresql", schema=f"hc_test_{uuid.uuid4().hex[:12]}")
 _MYSQL_NAME = f"hc_test_{uuid.uuid4().hex[:12]}"
-ALIASES = {"sqlite": "default", "postgresql": "pg", "mysql": "maria"}
+ALIASES = {"sqlite": "hc_sqlite", "postgresql": "hc_pg", "mysql": "hc_maria"}
 
+# Settings configure once per process, and another test module of this
+# worker may have done it first: the databases are aliases of their own.
 if not settings.configured:
-    settings.configure(
-        DATABASES={
-            "default": _SQLITE.django(),
-            "pg": _POSTGRES.django(),
-            "maria": Database("mysql", mysql={"database": _MYSQL_NAME}).django(),
-        },
-        INSTALLED_APPS=[],
-        USE_TZ=True,
-    )
-    django.setup()
+    settings.configure(DATABASES={}, INSTALLED_APPS=[], USE_TZ=True)
+django.setup()
+for _alias, _database in (
+    (ALIASES["sqlite"], _SQLITE.django()),
+    (ALIASES["postgresql"], _POSTGRES.django()),
+    (ALIASES["mysql"], Database("mysql", mysql={"database": _MYSQL_NAME}).django()),
+):
+    connections.settings[_alias] = connections.configure_settings({"default": _database})["default"]
 
 
 class User(models.Model):  # type: ignore[misc]
