@@ -69,6 +69,7 @@ SERVICE: Final = "service If-Match PUT"
 BASELINE: Final = "bare UPDATE (Starlette + psycopg)"
 FASTAPI: Final = "FastAPI UPDATE (FastAPI + psycopg)"
 SAME_WRITES: Final = "the service's writes by hand (Starlette + psycopg)"
+ALONE: Final = "service If-Match PUT, --pg-group-commit off"
 BASELINE_OPTIONS: Final = ("--http", "httptools", "--no-access-log")
 
 
@@ -91,6 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         baseline_url = stack.enter_context(_schema(options.url, f"bench_pg_put_{tag}_baseline"))
         fastapi_url = stack.enter_context(_schema(options.url, f"bench_pg_put_{tag}_fastapi"))
         same_url = stack.enter_context(_schema(options.url, f"bench_pg_put_{tag}_same"))
+        alone_url = stack.enter_context(_schema(options.url, f"bench_pg_put_{tag}_alone"))
         for url in (baseline_url, fastapi_url):
             _create_baseline_documents(url, n)
         _create_same_writes_documents(same_url, n)
@@ -110,15 +112,21 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
             )
 
-        service = start(
-            "service",
-            [
-                sys.executable,
-                "-m",
-                "httpconflict.cli",
-                "serve",
-                *("--db", service_url, "--log-format", "off"),
-            ],
+        service, alone = (
+            start(
+                name,
+                [
+                    sys.executable,
+                    "-m",
+                    "httpconflict.cli",
+                    "serve",
+                    *("--db", url, "--log-format", "off", "--pg-group-commit", group_commit),
+                ],
+            )
+            for name, url, group_commit in (
+                ("service", service_url, "on"),
+                ("alone", alone_url, "off"),
+            )
         )
         baseline, fastapi, same = (
             start(
@@ -138,14 +146,22 @@ def main(argv: Sequence[str] | None = None) -> int:
                 ("same", "app", same_url),
             )
         )
-        _create_service_documents(service, n, SERVICE_DOC, _first_body)
+        for server in (service, alone):
+            _create_service_documents(server, n, SERVICE_DOC, _first_body)
         test = f"PUT (PostgreSQL), {options.workers} worker(s)"
-        conditional = Contender(
-            test,
-            SERVICE,
-            service,
-            "put.lua",
-            lambda: [SERVICE_DOC, uuid.uuid4().hex[:12], *_service_etags(service, n)],
+        conditional, without_groups = (
+            Contender(
+                test,
+                label,
+                server,
+                "put.lua",
+                lambda server=server: [  # type: ignore[misc]
+                    SERVICE_DOC,
+                    uuid.uuid4().hex[:12],
+                    *_service_etags(server, n),
+                ],
+            )
+            for label, server in ((SERVICE, service), (ALONE, alone))
         )
         contenders = [
             *(
@@ -165,6 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "put.lua",
                 lambda: [BASELINE_DOC, uuid.uuid4().hex[:12], *_same_writes_etags(same_url, n)],
             ),
+            without_groups,
             conditional,
         ]
         meter = CpuMeter(
@@ -174,11 +191,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 BASELINE: baseline_url,
                 FASTAPI: fastapi_url,
                 SAME_WRITES: same_url,
+                ALONE: alone_url,
             },
         )
         runs = measure(contenders, options, cpu_of=meter.read)
-        stored = {SERVICE: _stored_writes(service, n)}
-    answered = {SERVICE: sum(r.statuses.get(200, 0) for r in runs[SERVICE])}
+        stored = {SERVICE: _stored_writes(service, n), ALONE: _stored_writes(alone, n)}
+    answered = {
+        label: sum(r.statuses.get(200, 0) for r in runs[label]) for label in (SERVICE, ALONE)
+    }
     rows: list[Row] = []
     for c in contenders:
         reference = next((row for row in rows if row.test == c.test), None)
@@ -375,7 +395,8 @@ def _report(
             " service's; latency ratios the service's over the other's (lower is better for the"
             " service).",
             f"- Writes stored by the service vs 200 answers (warm-up included): "
-            f"{stored[SERVICE]:,} for {answered[SERVICE]:,}.",
+            f"{stored[SERVICE]:,} for {answered[SERVICE]:,}; with --pg-group-commit off "
+            f"{stored[ALONE]:,} for {answered[ALONE]:,}.",
         ]
     )
 

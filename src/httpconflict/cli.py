@@ -114,6 +114,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"(default: {DEFAULT_PG_STATEMENT_TIMEOUT:g})",
     )
     serve.add_argument(
+        "--pg-group-commit",
+        choices=("on", "off"),
+        default="on",
+        help="on PostgreSQL, send the If-Match PUTs that arrive while others are at the "
+        "database together, in one statement, each checked on its own (default: on)",
+    )
+    serve.add_argument(
         "--max-body",
         type=whole_number(1),
         default=DEFAULT_MAX_BODY,
@@ -384,6 +391,7 @@ def _service_config(args: argparse.Namespace) -> ServiceConfig:
         history=args.history,
         sqlite_busy_timeout=args.sqlite_busy_timeout,
         pg_statement_timeout=args.pg_statement_timeout,
+        pg_group_commit=args.pg_group_commit == "on",
         max_body=args.max_body,
         blind_writes=args.blind_writes,
         log_format=args.log_format,

@@ -79,6 +79,7 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
         history=config.history,
         sqlite_busy_timeout=config.sqlite_busy_timeout,
         pg_statement_timeout=config.pg_statement_timeout,
+        pg_group_commit=config.pg_group_commit,
     )
     keys = None
     cache = None

@@ -72,6 +72,7 @@ def document_store(
     history: int = DEFAULT_HISTORY,
     sqlite_busy_timeout: float = DEFAULT_SQLITE_BUSY_TIMEOUT,
     pg_statement_timeout: float = DEFAULT_PG_STATEMENT_TIMEOUT,
+    pg_group_commit: bool = True,
 ) -> DocumentStore:
     """Make the document store for a database URL (not opened yet).
 
@@ -79,12 +80,19 @@ def document_store(
     lock another connection holds on the file (off the event loop) before
     it fails with `Unavailable`. `pg_statement_timeout`: on PostgreSQL, how
     many seconds a statement may take before its connection is cut (a read
-    fails with `Unavailable`, a write with `WriteOutcomeUnknown`).
+    fails with `Unavailable`, a write with `WriteOutcomeUnknown`);
+    `pg_group_commit`: whether If-Match PUTs in hand share a statement
+    (`PostgresDocumentStore`).
     """
     if url.startswith(("postgresql://", "postgres://")):
         from .postgres import PostgresDocumentStore
 
-        return PostgresDocumentStore(url, history=history, statement_timeout=pg_statement_timeout)
+        return PostgresDocumentStore(
+            url,
+            history=history,
+            statement_timeout=pg_statement_timeout,
+            group_commit=pg_group_commit,
+        )
     if "://" in url and not url.startswith("sqlite://"):
         scheme = url.split("://", 1)[0]
         raise ValueError(

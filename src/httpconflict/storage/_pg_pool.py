@@ -172,12 +172,14 @@ async def run(
     writes: bool,
     binary: bool = False,
     deadline: float = STATEMENT_DEADLINE,
+    passing: tuple[type[psycopg.Error], ...] = (),
 ) -> list[TupleRow]:
     """One statement on a connection of `pool` (autocommit), its rows; failures as `connection`.
 
     What ``async with connection(...)`` does for one statement, without
     its two context managers: a request's every statement comes here. Its
     connection is cut `deadline` seconds on (see the module's docstring).
+    `passing`: errors raised as the driver raised them, for the caller.
     """
     conn = await _usable_connection(pool, CONNECTION_WAIT)
     loop = asyncio.get_running_loop()
@@ -185,6 +187,8 @@ async def run(
     try:
         return await (await conn.execute(sql, params, binary=binary)).fetchall()
     except psycopg.errors.ProgramLimitExceeded:
+        raise
+    except passing:  # the caller's to answer
         raise
     except psycopg.errors.ReadOnlySqlTransaction as error:
         raise _failure(error, conn, writes) from error

@@ -66,6 +66,7 @@ from ._documents import (
     written,
 )
 from ._opening import Opening
+from ._pg_batch import BATCH, MAX_GROUPED_BODY, UpdateBatcher
 from ._pg_pool import STATEMENT_DEADLINE, connect, connection, new_pool, ping, read_only, run
 from ._pg_schema import set_up
 from ._pg_unique import SCHEMA as UNIQUE_INDEX_FUNCTION
@@ -174,6 +175,7 @@ _KEYED: Final = f""", keyed AS (
     FROM written
 )"""
 _ANSWER: Final = "\nSELECT previous_us FROM written"
+_BATCH: Final = BATCH.format(tail=_HISTORY + changes.CHANGED)
 _KEY_CONSTRAINT: Final = "idempotency_keys_pkey"
 #: Seconds `ping` waits for a connection: /healthz answers within a second.
 PING_WAIT: Final = 0.4
@@ -200,7 +202,10 @@ class PostgresDocumentStore(WriteListeners):
         min_size: int = 2,
         max_size: int = 10,
         statement_timeout: float = STATEMENT_DEADLINE,
+        group_commit: bool = True,
     ) -> None:
+        """`group_commit`: If-Match PUTs that arrive while others are at the database
+        go together in one statement (`_pg_batch`); False sends each alone."""
         if history < 1:
             raise ValueError("history must keep at least the current version")
         super().__init__()
@@ -213,6 +218,9 @@ class PostgresDocumentStore(WriteListeners):
         #: Index name -> the unique key it enforces, as last read.
         self._indexes: dict[str, UniqueKey] = {}
         self._opening = Opening(self._open, forget=self._forget)
+        self._batcher = (
+            UpdateBatcher(self._written_rows, self._written_row) if group_commit else None
+        )
 
     async def open(self) -> None:
         """Create the schema and open the pool, unless done already (every call does it too)."""
@@ -310,6 +318,22 @@ class PostgresDocumentStore(WriteListeners):
         except (psycopg.errors.ProgramLimitExceeded, psycopg.DataError) as error:
             raise _invalid_document(error) from error
         return rows[0] if rows else None
+
+    async def _written_rows(self, arrays: dict[str, Any]) -> list[TupleRow]:
+        """`_pg_batch.BATCH` run over `arrays`: a row for each PUT written.
+
+        A deadlock or serialization failure is raised as it is: the
+        batcher sends each PUT again alone.
+        """
+        pool = self._pool if self._opening.is_open else await self.pool()
+        return await run(
+            pool,
+            _BATCH,
+            {**arrays, "history": self.history},
+            writes=True,
+            deadline=self.statement_timeout,
+            passing=(psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure),
+        )
 
     async def get(self, collection: str, id: str) -> Document | None:
         row = await self._one(
@@ -531,15 +555,24 @@ class PostgresDocumentStore(WriteListeners):
         completion: CompletionFor | None,
     ) -> WriteResult:
         params = self._params(collection, id, guard, now_us, etag=etag, body=body)
-        if guard.exists is not False and (
-            row := await self._written_row(
+        if guard.exists is not False:
+            sql = (
                 f"WITH written AS (UPDATE documents SET {_SET_NEW_STATE} "
                 f"WHERE {_TARGET} AND {_match(guard)} AND etag <> %(etag)s "
-                f"RETURNING {_COLUMNS}, previous_us){_tail(params, completion, created=False)}",
-                params,
+                f"RETURNING {_COLUMNS}, previous_us){_tail(params, completion, created=False)}"
             )
-        ):
-            return WriteResult(True, written(etag, now_us, row[0]))
+            # An unkeyed If-Match PUT may go in one statement with others (group commit).
+            if (
+                self._batcher is not None
+                and completion is None
+                and _one_tag(guard)
+                and len(body) <= MAX_GROUPED_BODY
+            ):
+                row = await self._batcher.update(collection, id, sql, params)
+            else:
+                row = await self._written_row(sql, params)
+            if row:
+                return WriteResult(True, written(etag, now_us, row[0]))
         # Absent, or a tombstone whose version numbers go on. With
         # exists=None this is a second statement; if another writer got in
         # between, the refusal below sends the flow round again.
