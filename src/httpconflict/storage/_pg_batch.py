@@ -2,40 +2,36 @@
 
 Theory of operation:
 
-- A guarded update is one statement (`postgres._put`), and most of what it
-  costs is paid per statement, not per row: the driver's round, the
-  executor's start, the commit and its WAL flush. While one statement is
-  at the database, the PUTs that arrive in the same worker wait in a queue;
-  when it returns they go together as ONE statement over arrays
-  (`BATCH`), each row guarded by its own If-Match exactly as alone. No
-  request waits for others to arrive: a PUT that finds nothing in flight
-  goes at once, alone, in the single-row statement. Measured on the
-  driver alone, four rows in one statement cost about half the CPU per
-  write (client and server) of four statements in flight together.
+- A guarded update is one statement (`postgres._put`), and much of what it
+  costs the database is paid per statement, not per row: the executor's
+  start, the commit and its WAL flush, the round trip. When a worker
+  already has `IN_FLIGHT` statements at the database, the PUTs it takes
+  next wait in a queue, and as soon as one of those statements returns
+  they go together as ONE statement over arrays (`BATCH`). A PUT that
+  finds fewer in flight goes at once, alone, in the single-row statement:
+  no request waits for others to arrive, and a worker whose database keeps
+  up (its statements return before the next PUT is ready) never groups.
+  Groups form where the database is the bottleneck, which is where they
+  pay: several instances on one PostgreSQL (bench.pg_put).
 - Each row is its own compare-and-swap: ``WHERE etag = If-Match`` is
   checked per row under READ COMMITTED, as alone; a row whose tag no
-  longer matches is simply not written, and its caller reads what won.
-  One statement holds at most one PUT per document, so which of two PUTs
-  to one document wins is decided by the database, one after the other,
-  never by the order of an array. A statement first locks its rows in
-  (collection, id) order (``locked``), so that statements of several
-  workers sharing rows, and single-row statements queued on those rows,
-  wait in one order and never in a cycle: a deadlock between them would
-  cost a second (PostgreSQL's deadlock_timeout) and a single-row PUT its
-  answer (503).
+  longer matches is not written, and its caller reads what won. One
+  statement holds at most one PUT per document, so which of two PUTs to
+  one document wins is decided by the database, one after the other.
+- A group never waits for a row lock: it locks its rows first with SKIP
+  LOCKED (``locked``), and a PUT whose document another transaction holds
+  (or that does not exist) is sent again alone, where it waits as it
+  always did. So a group cannot deadlock on rows, nor share the fate of
+  a document held by a slow transaction.
 - Whatever fails for one row fails the whole statement, which commits
   nothing: a unique key violated, a body a unique key's index cannot
-  take, a deadlock. Each PUT of it is then run again alone, so that each
-  caller gets its own answer (the one it would have had alone). A broken
-  connection fails every PUT of the statement alike: their outcome is
-  unknown (504), as it would have been alone.
-- Waiting is bounded: a PUT queued behind a statement that has been out
-  for `SLOW_STATEMENT` (a database slowed down, a lock wait, a loaded
-  machine) starts a statement of its own, up to `MAX_IN_FLIGHT`, so a
-  slow statement costs the PUTs behind it at most that long.
+  take. Each PUT of it is then sent again alone, so that each caller gets
+  the answer it would have had alone. A broken connection, or the
+  statement deadline, fails every PUT of the statement alike: their
+  outcome is unknown (504), as it would have been alone.
 - The statement runs in a task of its own: a caller that goes away does
-  not cancel the others' write. Only small bodies are grouped (a large
-  one would hold the others back), and at most `MAX_ROWS` at a time.
+  not cancel the others' write (one that goes before its group is sent is
+  left out of it). Only small bodies are grouped, at most `MAX_ROWS`.
 """
 
 from __future__ import annotations
@@ -50,10 +46,8 @@ from typing import Any, Final
 import psycopg
 from psycopg.rows import TupleRow
 
-#: Statements in flight at most: a PUT waits for one to return only while this many are out.
-MAX_IN_FLIGHT: Final = 4
-#: Seconds after which a statement in flight no longer holds the next PUTs back.
-SLOW_STATEMENT: Final = 0.002
+#: Statements a worker has at the database before the next PUTs wait to go together.
+IN_FLIGHT: Final = 2
 #: PUTs in one statement at most.
 MAX_ROWS: Final = 64
 #: Bodies larger than this are written alone.
@@ -67,7 +61,7 @@ WITH input AS (
         AS i(collection, id, match, etag, body, now)
 ), locked AS (
     SELECT d.collection, d.id FROM documents d JOIN input i USING (collection, id)
-    ORDER BY d.collection, d.id FOR NO KEY UPDATE OF d
+    FOR NO KEY UPDATE OF d SKIP LOCKED
 ), written AS (
     UPDATE documents d SET version = d.version + 1, etag = i.etag,
         body = convert_from(i.body, 'UTF8'), previous_us = d.modified_us, modified_us = i.now
@@ -75,7 +69,7 @@ WITH input AS (
     WHERE d.collection = i.collection AND d.id = i.id AND d.etag = i.match AND d.etag <> i.etag
     RETURNING d.collection, d.id, d.version, d.etag, d.body, d.modified_us, d.previous_us
 ){tail}
-SELECT collection, id, previous_us FROM written"""
+SELECT l.collection, l.id, w.previous_us FROM locked l LEFT JOIN written w USING (collection, id)"""
 
 #: The columns of `BATCH`'s arrays, each taken from a single-row statement's parameters.
 _ARRAYS: Final = ("collection", "id", "etags", "etag", "body", "now")
@@ -85,7 +79,7 @@ _ONE_ROWS_DOING: Final = (
     psycopg.IntegrityError,
     psycopg.DataError,
     psycopg.errors.ProgramLimitExceeded,
-    psycopg.errors.DeadlockDetected,
+    psycopg.errors.DeadlockDetected,  # two groups' unique-key entries waiting on each other
     psycopg.errors.SerializationFailure,
 )
 
@@ -110,11 +104,8 @@ class UpdateBatcher:
         self._run_many = run_many
         self._run_one = run_one
         self._queue: deque[_Put] = deque()
-        #: The statements in flight: each a task that sends the queue's next group when done,
-        #: with the loop time its current statement was sent.
-        self._drains: dict[asyncio.Task[None], float] = {}
-        #: Set while PUTs wait for a statement in flight: it starts another at `SLOW_STATEMENT`.
-        self._timer: asyncio.TimerHandle | None = None
+        #: The statements in flight, each a task that sends the queue's next group when done.
+        self._drains: set[asyncio.Task[None]] = set()
 
     async def update(
         self, collection: str, id: str, sql: str, params: dict[str, Any]
@@ -127,37 +118,16 @@ class UpdateBatcher:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[TupleRow | None] = loop.create_future()
         self._queue.append(_Put((collection, id), sql, params, future))
-        if self._all_slow(loop.time()):
-            self._start(loop)
-        elif self._timer is None and len(self._drains) < MAX_IN_FLIGHT:
-            # It waits for the statement in flight, but no longer than a fast one takes.
-            self._timer = loop.call_later(SLOW_STATEMENT, self._waited_long, loop)
+        if len(self._drains) < IN_FLIGHT:
+            self._drains.add(loop.create_task(self._drain()))
         return await future
 
-    def _start(self, loop: asyncio.AbstractEventLoop) -> None:
-        drain = loop.create_task(self._drain())
-        self._drains[drain] = loop.time()
-
-    def _waited_long(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._timer = None
-        if self._queue and len(self._drains) < MAX_IN_FLIGHT:
-            self._start(loop)
-
-    def _all_slow(self, now: float) -> bool:
-        """Whether a PUT arriving `now` is to start a statement rather than wait for one."""
-        if len(self._drains) >= MAX_IN_FLIGHT:
-            return False
-        return all(now - sent >= SLOW_STATEMENT for sent in self._drains.values())
-
     async def _drain(self) -> None:
-        loop = asyncio.get_running_loop()
         me = asyncio.current_task()
         try:
             while self._queue:
                 group = self._take()
                 if group:
-                    if me is not None:
-                        self._drains[me] = loop.time()
                     await self._send(group)
         except BaseException:  # cancelled (the loop closing): no caller waits forever
             for put in self._queue:
@@ -166,7 +136,7 @@ class UpdateBatcher:
             raise
         finally:  # at once: a PUT queued from now on starts a statement of its own
             if me is not None:
-                self._drains.pop(me, None)
+                self._drains.discard(me)
 
     def _take(self) -> list[_Put]:
         """The queue's next group: in order, one PUT per document, at most `MAX_ROWS`."""
@@ -181,10 +151,7 @@ class UpdateBatcher:
             else:
                 group[put.key] = put
         self._queue = left
-        if not left and self._timer is not None:  # nothing waits any more
-            self._timer.cancel()
-            self._timer = None
-        return [group[key] for key in sorted(group)]
+        return list(group.values())
 
     async def _send(self, group: list[_Put]) -> None:
         if len(group) == 1:
@@ -195,8 +162,7 @@ class UpdateBatcher:
                 {name: [put.params[name] for put in group] for name in _ARRAYS}
             )
         except _ONE_ROWS_DOING:
-            for put in group:
-                await self._alone(put)
+            await self._each_alone(group)
             return
         except asyncio.CancelledError:
             for put in group:
@@ -206,9 +172,18 @@ class UpdateBatcher:
             for put in group:
                 _settle(put, error=_own_copy(error))
             return
-        written = {(collection, id): (previous_us,) for collection, id, previous_us in rows}
+        # A row for each document the group held; None where its If-Match did not hold.
+        held = {(collection, id): previous_us for collection, id, previous_us in rows}
         for put in group:
-            _settle(put, row=written.get(put.key))
+            if put.key in held:
+                previous_us = held[put.key]
+                _settle(put, row=None if previous_us is None else (previous_us,))
+        # Held by another transaction (or absent): alone, each waits as it always did.
+        await self._each_alone([put for put in group if put.key not in held])
+
+    async def _each_alone(self, puts: list[_Put]) -> None:
+        """Each of `puts` in its own single-row statement, at once."""
+        await asyncio.gather(*(self._alone(put) for put in puts))
 
     async def _alone(self, put: _Put) -> None:
         try:
