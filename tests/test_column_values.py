@@ -122,6 +122,13 @@ def test_a_sqlalchemy_timestamp_is_zoned_where_its_database_keeps_zones(
         pytest.param(PRICE, "999.990", Decimal("999.990"), id="trailing-zero"),
         pytest.param(PRICE, 0.5, Decimal("0.5"), id="double-as-its-text"),
         pytest.param(PRICE, "-0.00", Decimal("-0.00"), id="negative-zero-decimal"),
+        pytest.param(PRICE, "-0e4", Decimal("-0e4"), id="zero-with-an-exponent"),
+        pytest.param(
+            ColumnType(ColumnKind.DECIMAL, precision=5, scale=0),
+            "0.000",
+            Decimal("0.000"),
+            id="0-scale",
+        ),
     ],
 )
 def test_a_value_its_column_gives_back_is_taken(

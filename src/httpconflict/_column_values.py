@@ -219,6 +219,8 @@ def _decimal_misfit(sent: Decimal, column: ColumnType) -> str | None:
         return "a number out of range, its column holds numbers"
     _, digits, exponent = sent.as_tuple()
     assert isinstance(exponent, int)
+    if not any(digits):
+        return None  # a zero (0e4, 0.000) is 0 in any column
     # Trailing zeros after the point are kept by any scale (1.230 is 1.23).
     shown = "".join(map(str, digits))
     while exponent < 0 and shown.endswith("0"):
