@@ -103,7 +103,7 @@ def test_django_settings_that_read_settings_as_they_load() -> None:
     (it stopped with ImproperlyConfigured)."""
     out = routes_command(UNANCHORED_SETTINGS, "--json")
     assert "ImproperlyConfigured" not in out.stderr
-    assert json.loads(out.stdout)["routes"] == 15
+    assert json.loads(out.stdout)["routes"] == 20
 
 
 UNANCHORED = {
@@ -119,6 +119,15 @@ UNANCHORED = {
     ("shadowed", "/admin/models/modelversion/<int:pk>/history/", "item_v2", "/version/", "about"),
     ("shadowed", "/docs/<int:pk>/", "latest_archive", "/docs/", "latest_posts"),
     ("shadowed", "/<int:pk>/feed/", "me", "/(?P<name>[^/]+)/feed/", "user"),
+    (
+        "shadowed",
+        "/journal/(?P<year>[0-9]{4})/notes/(?P<pk>[0-9]+)/",
+        "post",
+        "/(?P<year>[0-9]{4})/notes/",
+        "about",
+    ),
+    ("shadowed", "/(?P<pk>[0-9]+)/version/", "item", "/version/", "about"),
+    ("shadowed", "/blog/<slug:slug>/", "archive", "/blog/<slug:slug>/", "entry"),
 }
 
 UNANCHORED_SETTINGS = "tests.routes.apps.django_unanchored.settings"
@@ -134,16 +143,15 @@ def test_django_unanchored_regex_takes_every_path_holding_it() -> None:
     """``re_path(r"version/")``, which Django searches for, shadows each later route whose
     every path holds "version/", with parameters or not (only the literal one was found), and
     no route whose paths need not hold it; a view's regex ending in "$" without "^" is matched
-    whole; the route left whole is listed; Django's resolve() agrees on a path of each."""
+    whole; a regex with parameters and neither anchor, and an include()'s prefix without "^",
+    take the later routes whose every path they match, and lose theirs to "version/"; none is
+    left to literal paths only; Django's resolve() agrees on a path of each."""
     out = routes_command(UNANCHORED_SETTINGS, "--json")
     assert out.returncode == 1, out.stderr
     assert _findings(out.stdout) == UNANCHORED
-    # the one route it could not take apart is listed, in the JSON and under the table
-    literal_only = json.loads(out.stdout)["literal_only"]
-    assert [route["path"] for route in literal_only] == ["/(?P<year>[0-9]{4})/notes/"]
+    assert json.loads(out.stdout)["literal_only"] == []
     terminal = routes_command(UNANCHORED_SETTINGS).stdout
-    assert "1 of 15 routes compared with literal paths only" in terminal, terminal
-    assert "/(?P<year>[0-9]{4})/notes/ (about)" in terminal, terminal
+    assert "compared with literal paths only" not in terminal, terminal
     served = {
         "/api/version/": "about",
         "/admin/models/modelversion/": "about",
@@ -157,6 +165,12 @@ def test_django_unanchored_regex_takes_every_path_holding_it() -> None:
         "/other/": "tag",
         "/7/feed/": "user",
         "/2024/notes/": "about",
+        "/a/b2024/notes/x/y": "about",
+        "/journal/2024/notes/7/": "about",
+        "/7/version/": "about",
+        "/notes/7/": "tag_by_name",
+        "/blog/x/": "entry",
+        "/a/blog/x/": "entry",
     }
     resolved = subprocess.run(
         [sys.executable, "-c", _RESOLVE, *served],
@@ -168,6 +182,19 @@ def test_django_unanchored_regex_takes_every_path_holding_it() -> None:
         check=True,
     )
     assert json.loads(resolved.stdout) == served
+
+
+def test_django_searched_regexes_agree_with_resolve() -> None:
+    """Sample paths of each route with parameters of the site of searched regexes agree with
+    Django's resolve(): a path served by the route itself when it is reported served, none
+    served by it when it is reported lost."""
+    run = django_run(UNANCHORED_SETTINGS)
+    assert len(run.sampled) == 17  # by path: the include()'s /blog/<slug:slug>/ and the later
+    unchecked = {path for path, verdict in run.sampled.items() if verdict == "unchecked"}
+    assert unchecked == {"/version/", "/api/version/", "/docs/"}  # text searched for, kept whole
+    assert {run.sampled[path] for path in run.sampled.keys() - unchecked} == {"agrees"}
+    for path, (view, expected) in run.served.items():
+        assert view == expected, path
 
 
 REGEX = {

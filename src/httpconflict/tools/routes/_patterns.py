@@ -25,7 +25,11 @@ Anything else is "no": a pattern the model cannot take apart (a regex)
 takes only literal paths its framework's own matcher accepts, and is
 taken only by an identical one; but one known to be searched for
 (`Pattern.search`: Django's ``re_path(r"version/")``) takes every
-pattern that has its text in a literal run of every path. The rules report only what `covers`
+pattern that has its text in a literal run of every path. A pattern whose
+segments hold only some of its paths (`Pattern.narrower`: a Django regex
+with parameters that Django searches for) covers with those segments, and
+is covered only by an identical one or by a searched text every path of
+it holds (`Pattern.holds`). The rules report only what `covers`
 proves, so an unknown is never reported.
 """
 
@@ -78,13 +82,13 @@ def covers(a: Pattern, b: Pattern) -> bool:
         # Its segments hold paths it does not take: only its framework decides.
         literals = b.literal_paths
         return bool(literals) and a.matcher is not None and all(map(a.matcher, literals))
-    if a.segments is None or b.segments is None:
+    if a.segments is None or b.segments is None or b.narrower:
         if a == b:
             return True
         literals = b.literal_paths
         if a.search is not None and not literals:
             return _holds_searched(a.search, b)
-        if a.segments is None and literals and a.matcher is not None:
+        if (a.segments is None or a.narrower) and literals and a.matcher is not None:
             return all(a.matcher(literal) for literal in literals)
         return False
     # Each path of b's is one of its variants' (with the trailing slash or without, ...).
@@ -100,6 +104,8 @@ def _holds_searched(search: tuple[str, str], b: Pattern) -> bool:
     prefix, text = search
     if b.search is not None:
         variants = [[b.search[0], b.search[1]]]
+    elif b.narrower:
+        variants = [list(runs) for runs in b.holds]
     elif b.segments is not None:
         variants = []
         for segments in b.variants:
@@ -114,7 +120,7 @@ def _holds_searched(search: tuple[str, str], b: Pattern) -> bool:
             variants.append(runs)
     else:
         return False
-    return all(
+    return bool(variants) and all(
         runs[0].startswith(prefix)
         and any(text in run for run in [runs[0][len(prefix) :], *runs[1:]])
         for runs in variants
