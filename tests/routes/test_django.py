@@ -103,7 +103,7 @@ def test_django_settings_that_read_settings_as_they_load() -> None:
     (it stopped with ImproperlyConfigured)."""
     out = routes_command(UNANCHORED_SETTINGS, "--json")
     assert "ImproperlyConfigured" not in out.stderr
-    assert json.loads(out.stdout)["routes"] == 20
+    assert json.loads(out.stdout)["routes"] == 23
 
 
 UNANCHORED = {
@@ -128,6 +128,7 @@ UNANCHORED = {
     ),
     ("shadowed", "/(?P<pk>[0-9]+)/version/", "item", "/version/", "about"),
     ("shadowed", "/blog/<slug:slug>/", "archive", "/blog/<slug:slug>/", "entry"),
+    ("shadowed", "/files/<int:pk>/raw/", "order", "/files/(?P<pk>[0-9]+)/", "latest_archive"),
 }
 
 UNANCHORED_SETTINGS = "tests.routes.apps.django_unanchored.settings"
@@ -171,6 +172,9 @@ def test_django_unanchored_regex_takes_every_path_holding_it() -> None:
         "/notes/7/": "tag_by_name",
         "/blog/x/": "entry",
         "/a/blog/x/": "entry",
+        "/files/7/raw/": "latest_archive",
+        "/files/7/x/y": "latest_archive",
+        "/files/seven/": "new_order",
     }
     resolved = subprocess.run(
         [sys.executable, "-c", _RESOLVE, *served],
@@ -189,7 +193,7 @@ def test_django_searched_regexes_agree_with_resolve() -> None:
     Django's resolve(): a path served by the route itself when it is reported served, none
     served by it when it is reported lost."""
     run = django_run(UNANCHORED_SETTINGS)
-    assert len(run.sampled) == 17  # by path: the include()'s /blog/<slug:slug>/ and the later
+    assert len(run.sampled) == 20  # by path: the include()'s /blog/<slug:slug>/ and the later
     unchecked = {path for path, verdict in run.sampled.items() if verdict == "unchecked"}
     assert unchecked == {"/version/", "/api/version/", "/docs/"}  # text searched for, kept whole
     assert {run.sampled[path] for path in run.sampled.keys() - unchecked} == {"agrees"}
@@ -198,6 +202,8 @@ def test_django_searched_regexes_agree_with_resolve() -> None:
 
 
 REGEX = {
+    ("shadowed", "/numbers/<int:pk>/", "tag_by_name", "/numbers/(?P<pk>[0-9]+)/", "tag"),
+    ("shadowed", "/words/<slug:word>/", "tag_by_name", "/words/(?P<word>[-a-zA-Z0-9_]+)/", "tag"),
     ("shadowed", "/<slug:page>/_edit/", "new_order", "/(?P<path>.+/|)_edit/", "order"),
     (
         "shadowed",
@@ -249,7 +255,7 @@ def test_django_regex_routes_with_parameters() -> None:
     assert out.returncode == 1, out.stderr
     assert _findings(out.stdout) == REGEX
     run = django_run("tests.routes.apps.django_regex.settings")
-    assert len(run.sampled) == 23
+    assert len(run.sampled) == 27
     assert set(run.sampled.values()) == {"agrees"}, run.sampled
     for path, (view, expected) in run.served.items():
         assert view == expected, path

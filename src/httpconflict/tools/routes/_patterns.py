@@ -6,9 +6,10 @@ the two segment lists side by side:
 - a literal segment of `b` is taken when `a`'s segment accepts the text
   (its converter's regex and the framework's own conversion decide:
   ``int`` refuses ``me``, ``str`` takes it);
-- a parameter of `b` is taken by the same converter, or by a *total*
-  segment converter (``str``, ``[^/]+``) when `b`'s converter is a known
-  one, whose values are all non-empty and slash-free;
+- a parameter of `b` is taken by the same converter, by a regex parameter
+  with the same regex (``(?P<pk>[0-9]+)`` takes ``<int:pk>``), or by a
+  *total* segment converter (``str``, ``[^/]+``) when `b`'s converter is a
+  known one, whose values are all non-empty and slash-free;
 - a catch-all of `a` (``path``) takes one or more whole segments of `b`
   (none for a WSGI mount's tail); literal runs are tested as text, runs
   with parameters only by a total catch-all.
@@ -169,6 +170,16 @@ def _segment_covers(a: Segment, b: Segment) -> bool:
             and _keeps_out(piece.converter, excluded)
             for piece in b.pieces
         ) and any(not isinstance(piece, str) or piece for piece in b.pieces)
+    theirs = b.param
+    if (
+        theirs is not None
+        and param.converter.check is None
+        and theirs.converter.regex == param.converter.regex
+        and theirs.converter.shape is param.converter.shape
+    ):
+        # The same regex, and no conversion of a's own to refuse what it matched: every value
+        # of b's (``<int:pk>``, [0-9]+ and int()) is one a takes (``(?P<pk>[0-9]+)``).
+        return True
     if not param.converter.total:
         return False
     # str takes every non-empty, slash-free segment: b's must be nothing else.

@@ -47,6 +47,10 @@ urlpatterns = [
     re_path(r"(?P<pk>[0-9]+)/version/", views.item, name="numbered-version"),
     # served: a path of it need not hold a 4-digit year before "/notes/"
     path("notes/<int:pk>/", views.tag_by_name, name="note-by-id"),
+    # "^" and no "$", with a parameter: every path starting with files/<digits>/
+    re_path(r"^files/(?P<pk>[0-9]+)/", views.latest_archive, name="file"),
+    path("files/<int:pk>/raw/", views.order, name="file-raw"),  # shadowed
+    path("files/<slug:name>/", views.new_order, name="file-by-name"),  # served: not all digits
     # an include() prefix with no "^", searched for: "blog/" first in the path is one of its
     re_path(r"blog/", include([path("<slug:slug>/", views.entry, name="post")])),
     path("blog/<slug:slug>/", views.archive, name="blog-post"),  # shadowed
