@@ -332,6 +332,20 @@ IDEMPOTENCY_KEY_RECORDED_LATE: Final = _type(
     "the side effect (commit nothing before it). Client: the write was applied; "
     "read the resource to learn what it holds, and do not resend it.",
 )
+IDEMPOTENCY_KEY_UNRECORDED: Final = _type(
+    "idempotency-key-unrecorded",
+    "The server committed a write and never recorded the Idempotency-Key with it",
+    500,
+    "The server's code records each answer under its Idempotency-Key in the "
+    "transaction of its write (a transactional policy), and this request committed a "
+    "write without doing so. A retry with the key runs before the server looks the "
+    "key up, so it would apply that write again. This is the server's mistake: the "
+    "answer is refused, so that it cannot pass unnoticed.",
+    "Server: record the answer in the transaction of the request's first write "
+    "(record_answer), or put the route under a policy that is not transactional. "
+    "Client: the write was applied; read the resource to learn what it holds, and do "
+    "not resend it.",
+)
 UNAVAILABLE: Final = _type(
     "unavailable",
     "The database could not take the request, and nothing was applied",

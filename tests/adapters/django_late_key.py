@@ -12,7 +12,10 @@ recording the answer (`httpconflict.django.record_answer`), by ``mode``:
 - ``late``: the increment in one atomic block, the record in a second one;
   ``late-autocommit``: the increment in autocommit mode (it commits
   itself), the record in an atomic block. Between the two, ``X-Between:
-  kill`` SIGKILLs the worker and ``X-Between: raise`` raises.
+  kill`` SIGKILLs the worker and ``X-Between: raise`` raises;
+- ``never``: nowhere: the increment commits in its atomic block and no
+  answer is recorded (a route that forgot `record_answer`); ``peek``:
+  nowhere, and it only reads n.
 
 Behind `httpconflict.asgi.IdempotencyMiddleware` with a transactional
 policy and the PostgreSQL key store on the same database. ``GET /count`` reads n.
@@ -75,6 +78,11 @@ def _record(request: HttpRequest, made: HttpResponse) -> None:
 
 
 def count(request: HttpRequest, mode: str) -> HttpResponse:
+    if mode == "peek":
+        return read(request)
+    if mode == "never":
+        with transaction.atomic():
+            return JsonResponse({"n": _increment()})
     if mode == "read":
         with transaction.atomic(), connections["default"].cursor() as cursor:
             cursor.execute("SELECT n FROM late_counter")

@@ -11,7 +11,10 @@ answer is recorded, by ``mode``:
   SQLite file, LATE_KEY_OTHER);
 - ``late``: in a second transaction, after the increment committed: the
   mistake. Between the two, ``X-Between: kill`` SIGKILLs the worker and
-  ``X-Between: raise`` raises (a header: the retry's fingerprint is the same).
+  ``X-Between: raise`` raises (a header: the retry's fingerprint is the same);
+- ``never``: nowhere: the increment commits and no answer is recorded (the
+  mistake of a route that forgot `record_answer`);
+- ``peek``: nowhere, and it only reads n (nothing to record with).
 
 Behind `IdempotencyMiddleware` with a transactional policy and
 `SQLAlchemyIdempotencyStore` on the app's PostgreSQL database,
@@ -87,6 +90,8 @@ def create() -> Any:
     @app.post("/sync/{mode}")
     def sync_count(mode: str, request: Request) -> Response:
         with Session(engine) as session:
+            if mode == "peek":
+                return answer(session.execute(select(counter.c.n)).scalar_one())
             if mode == "read":
                 session.execute(select(counter.c.n)).one()
                 session.commit()
@@ -95,6 +100,9 @@ def create() -> Any:
                     conn.execute(text("INSERT INTO visits (n) VALUES (1)"))
             n = session.execute(INCREMENT).scalar_one()
             made = answer(n)
+            if mode == "never":
+                session.commit()
+                return made
             if mode == "late":
                 session.commit()
                 between(request)
@@ -105,6 +113,8 @@ def create() -> Any:
     @app.post("/async/{mode}")
     async def async_count(mode: str, request: Request) -> Response:
         async with AsyncSession(async_engine) as session:
+            if mode == "peek":
+                return answer((await session.execute(select(counter.c.n))).scalar_one())
             if mode == "read":
                 (await session.execute(select(counter.c.n))).one()
                 await session.commit()
@@ -113,6 +123,9 @@ def create() -> Any:
                     conn.execute(text("INSERT INTO visits (n) VALUES (1)"))
             n = (await session.execute(INCREMENT)).scalar_one()
             made = answer(n)
+            if mode == "never":
+                await session.commit()
+                return made
             if mode == "late":
                 await session.commit()
                 between(request)

@@ -17,12 +17,22 @@ What was committed stays committed (each try of a late app still moves
 the counter: the tests count it); no answer says all is well.
 Transactions that only read, and writes to another database, are no
 reason to refuse: those apps answer and replay as before.
+
+A route that commits its write and never records the answer (``never``)
+is the same hole, and passed silently too: the middleware recorded the
+app's 200 afterwards, so each retry ran the increment again and was
+replayed that 200, and two identical requests sent at once both applied
+it. Now its answer is a 500 ``idempotency-key-unrecorded`` naming the
+fix (with a WARNING naming the route), recorded and replayed: no keyed
+request of such a route is answered as if all were well. A route that
+only reads (``peek``) records nothing and is answered and replayed as before.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
@@ -36,6 +46,7 @@ pytest.importorskip("sqlalchemy")
 pytest.importorskip("psycopg")
 
 LATE = "https://httpconflict.dev/problems/idempotency-key-recorded-late"
+UNRECORDED = "https://httpconflict.dev/problems/idempotency-key-unrecorded"
 
 #: (app, route) of each way to record late: FastAPI sync and async, Django
 #: after an atomic block and after an autocommit write.
@@ -57,6 +68,12 @@ RIGHT_ROUTES = [
     ],
     *[("django", f"/{mode}") for mode in ("first", "read", "other")],
 ]
+#: Routes that commit the increment and record nothing: FastAPI sync and async, Django.
+NEVER_ROUTES = [("fastapi", "/sync/never"), ("fastapi", "/async/never"), ("django", "/never")]
+#: Routes that only read and record nothing.
+PEEK_ROUTES = [("fastapi", "/sync/peek"), ("fastapi", "/async/peek"), ("django", "/peek")]
+#: Pairs of identical keyed requests sent at once, per route.
+PAIRS = 4
 FACTORIES = {
     "fastapi": "tests.adapters.late_key_app:create",
     "django": "tests.adapters.django_late_key:create_app",
@@ -125,11 +142,15 @@ def post(url: str, headers: dict[str, str]) -> httpx.Response:
     return httpx.post(url, json={}, headers=headers, timeout=30)
 
 
-@pytest.mark.parametrize(("app", "route"), LATE_ROUTES, indirect=["app"])
-def test_a_key_recorded_after_a_committed_write_is_refused_and_replayed(
-    app: App, route: str
+@pytest.mark.parametrize(
+    ("app", "route", "kind"),
+    [*[(*late, LATE) for late in LATE_ROUTES], *[(*never, UNRECORDED) for never in NEVER_ROUTES]],
+    indirect=["app"],
+)
+def test_a_key_recorded_late_or_never_is_refused_and_replayed(
+    app: App, route: str, kind: str
 ) -> None:
-    """Recorded in a transaction after the write's: 500 naming the fix; the retry is replayed it.
+    """Recorded after the write's transaction, or never: 500 naming the fix, replayed to the retry.
 
     (Before: 200, and the retry, run again, replayed that 200: n moved twice, silently.)
     """
@@ -139,11 +160,11 @@ def test_a_key_recorded_after_a_committed_write_is_refused_and_replayed(
     retry = post(app.url + route, key)
     assert first.status_code == 500, first.text
     problem = first.json()
-    assert problem["type"] == LATE
+    assert problem["type"] == kind
     assert "first write" in problem["detail"]
     assert (retry.status_code, retry.headers.get("idempotent-replayed")) == (500, "true")
     assert retry.json() == problem
-    assert app.count() - before == 2  # each try ran before its record was refused
+    assert app.count() - before == 2  # each try ran: the middleware looks nothing up first
 
 
 @pytest.mark.parametrize(("app", "route"), LATE_ROUTES, indirect=["app"])
@@ -183,16 +204,44 @@ def test_after_a_worker_killed_before_a_late_record_no_retry_is_a_success(
     assert app.count() - before == 3
 
 
-@pytest.mark.parametrize(("app", "route"), RIGHT_ROUTES, indirect=["app"])
+@pytest.mark.parametrize(
+    ("app", "route", "moves"),
+    [*[(*right, 1) for right in RIGHT_ROUTES], *[(*peek, 0) for peek in PEEK_ROUTES]],
+    indirect=["app"],
+)
 def test_a_key_recorded_in_the_first_write_transaction_is_answered_and_replayed(
-    app: App, route: str
+    app: App, route: str, moves: int
 ) -> None:
-    """After reads, or a write to another database: 200, replayed; n moved once."""
+    """After reads, or a write to another database: 200, replayed; n moved once.
+
+    A route that only reads and records nothing: 200, replayed (the middleware records it).
+    """
     before = app.count()
     key = keyed()
     first = post(app.url + route, key)
     retry = post(app.url + route, key)
     assert first.status_code == 200, first.text
     assert (retry.status_code, retry.headers.get("idempotent-replayed")) == (200, "true")
-    assert retry.json() == first.json() == {"n": before + 1}
-    assert app.count() - before == 1
+    assert retry.json() == first.json() == {"n": before + moves}
+    assert app.count() - before == moves
+
+
+@pytest.mark.parametrize(("app", "route"), NEVER_ROUTES, indirect=["app"])
+def test_identical_requests_at_once_without_a_record_are_never_a_success(
+    app: App, route: str
+) -> None:
+    """Pairs of identical keyed requests sent at once: both apply, and neither says all is well.
+
+    (Before: every answer a 200; now every answer the 500, fresh or replayed.)
+    """
+    before = app.count()
+    answers: list[httpx.Response] = []
+    with ThreadPoolExecutor(2) as pool:
+        for _ in range(PAIRS):
+            key = keyed()
+            pair = [pool.submit(post, app.url + route, key) for _ in range(2)]
+            answers += [sent.result() for sent in pair]
+    statuses = [answer.status_code for answer in answers]
+    applied = app.count() - before  # each committed before anything could refuse
+    assert (statuses, applied) == ([500] * 2 * PAIRS, 2 * PAIRS)
+    assert {answer.json()["type"] for answer in answers} == {UNRECORDED}
