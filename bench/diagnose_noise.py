@@ -10,7 +10,8 @@ log line (a timestamp, a prompt, a traceback's first line). The case's details, 
 alone, are the truth: in the noisy paste each must come out the same, and no detail may
 come from the noise (a URL or status of another request).
 Run it: ``python -m bench.diagnose_noise`` (``--bare``: the pieces pasted back to back,
-with no log line heading the message; two unprefixed messages then read as one).
+with no log line heading the message: a message is then told from the one before it by
+how that one ends, or by its own headline).
 """
 
 from __future__ import annotations
@@ -86,10 +87,15 @@ NOISE: Final = (
 SEED: Final = 6
 
 
+def unheaded(piece: str) -> str:
+    """A piece of noise without the log line that heads it (the Node.js error's)."""
+    return piece.replace(_AXIOS_HEADER, "")
+
+
 def noise(pieces: int, rng: random.Random, *, bare: bool = False) -> str:
     """`pieces` pieces of noise; `bare`: without the log lines that head them."""
     chosen = (rng.choice(NOISE) for _ in range(pieces))
-    return "".join(piece.replace(_AXIOS_HEADER, "") if bare else piece for piece in chosen)
+    return "".join(unheaded(piece) if bare else piece for piece in chosen)
 
 
 #: The log line a message is written under (a log's lines each start a record).

@@ -314,6 +314,43 @@ def test_transactional_an_outcome_unknown_whose_record_committed_replays_it() ->
     assert answer.response == CREATED  # type: ignore[attr-defined]
 
 
+UNRECORDED = "https://httpconflict.dev/problems/idempotency-key-unrecorded"
+
+
+def test_transactional_a_success_after_a_commit_never_recorded_is_a_500_recorded() -> None:
+    """Transactional: the app committed, recorded nothing and answered 201: refused, recorded."""
+    flow = idempotency_flow("k", FP, transactional=True)
+    next(flow)
+    complete = flow.send(Wrote(CREATED, unrecorded=True))
+    assert isinstance(complete, Complete)
+    assert complete.response.status == 500
+    assert UNRECORDED.encode() in complete.response.body
+    problem = end(flow, True).problem  # type: ignore[attr-defined]
+    assert (problem.status, problem.type) == (500, UNRECORDED)
+    assert "record_answer" in problem.detail
+    assert complete.response.body == problem.to_json()  # replays answer as it was sent
+
+
+def test_transactional_a_duplicate_never_recorded_replays_the_refusal_recorded_first() -> None:
+    """Two at once, neither recording: the one that records second is replayed the first's 500."""
+    flow = idempotency_flow("k", FP, transactional=True)
+    next(flow)
+    refusal = flow.send(Wrote(CREATED, unrecorded=True))
+    assert isinstance(refusal, Complete)
+    assert isinstance(flow.send(False), Check)
+    answer = end(flow, Record(FP, State.COMPLETED, refusal.response))
+    assert answer.replayed  # type: ignore[attr-defined]
+    assert answer.response == refusal.response  # type: ignore[attr-defined]
+
+
+def test_transactional_a_failure_never_recorded_keeps_its_own_answer() -> None:
+    """The app's own 5xx already says something failed: it is recorded as it is."""
+    flow = idempotency_flow("k", FP, transactional=True)
+    next(flow)
+    assert flow.send(Wrote(UNKNOWN, unrecorded=True)) == Complete(UNKNOWN)
+    assert end(flow, True).response == UNKNOWN  # type: ignore[attr-defined]
+
+
 def test_client_errors_are_recorded() -> None:
     """A 4xx is the request's deterministic answer: recorded like a 2xx."""
     refused = StoredResponse(422, (), b"{}")

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import pytest
 
-from httpconflict import Unavailable, WriteOutcomeUnknown
+from httpconflict import IdempotencyKeyRecordedLate, Unavailable, WriteOutcomeUnknown
 from httpconflict._request_writes import (
     begin_watching,
+    check_first_write,
     committed_writes,
+    current_writes,
+    database_name,
     end_watching,
     note_commit,
     watching_writes,
     writes,
 )
 from httpconflict.outage import outage_error
+
+APP = database_name("postgresql", "127.0.0.1", 5432, "app")
 
 
 @pytest.mark.parametrize(
@@ -40,20 +45,38 @@ def test_writes(statement: str, wrote: bool) -> None:
 
 def test_commits_count_only_in_a_watched_request() -> None:
     """A commit outside a watched request marks nothing; nested watchers share one record."""
-    note_commit()
+    note_commit(APP)
     assert not committed_writes()
     with watching_writes() as outer:
         with watching_writes() as inner:
             assert inner is outer
-            note_commit()
+            note_commit(APP)
         assert committed_writes()
         assert outer.committed == 1
     assert not committed_writes()
     token = begin_watching()
-    note_commit()
+    note_commit(APP)
     assert committed_writes()
     end_watching(token)
     assert not committed_writes()
+
+
+def test_a_key_recorded_after_a_write_committed_to_its_database_is_refused() -> None:
+    """Only a write committed to the key's own database (not taken back) refuses its record."""
+    check_first_write(APP)  # outside a request: nothing to tell
+    with watching_writes() as record:
+        check_first_write(APP)
+        note_commit(database_name("sqlite", None, None, "other.db"))
+        check_first_write(APP)  # another database's write: no transaction of the key's holds it
+        note_commit(database_name("postgresql", "127.0.0.1", "5432", "app"))
+        with pytest.raises(IdempotencyKeyRecordedLate) as late:
+            check_first_write(APP)
+        assert late.value.status == 500
+        assert "first write" in str(late.value.problem.detail)
+        record.add(APP, -1)  # its COMMIT failed: it may not have happened
+        check_first_write(APP)
+        assert current_writes() is record
+    assert database_name("mariadb", "h", 3306, "d") == database_name("mysql", "h", "3306", "d")
 
 
 def test_an_outage_after_a_commit_is_an_unknown_outcome(postgres_server: str) -> None:
@@ -71,7 +94,7 @@ def test_an_outage_after_a_commit_is_an_unknown_outcome(postgres_server: str) ->
     assert isinstance(outage_error(refused, "POST"), Unavailable)
     with watching_writes():
         assert isinstance(outage_error(refused, "POST"), Unavailable)
-        note_commit()
+        note_commit(APP)
         unknown = outage_error(refused, "POST")
         assert isinstance(unknown, WriteOutcomeUnknown)
         assert "after a transaction of the request had committed" in str(unknown.problem.detail)

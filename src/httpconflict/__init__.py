@@ -15,6 +15,7 @@ from ._conditional_read import ReadDecision, ReadOutcome, read_decision
 from ._errors import (
     ContentTooLarge,
     IdempotencyKeyInFlight,
+    IdempotencyKeyRecordedLate,
     IdempotencyKeyTaken,
     IncompleteBody,
     InvalidDocument,
@@ -120,6 +121,7 @@ __all__ = [
     "EntityTags",
     "Guard",
     "IdempotencyKeyInFlight",
+    "IdempotencyKeyRecordedLate",
     "IdempotencyKeyTaken",
     "IncompleteBody",
     "IntegrityPolicy",

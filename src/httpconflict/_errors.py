@@ -20,6 +20,7 @@
      |    +-- PatchNotApplicable              409 patch-not-applicable
      +-- IdempotencyKeyInFlight               409 idempotency-key-in-flight
      |    +-- IdempotencyKeyTaken
+     +-- IdempotencyKeyRecordedLate (RuntimeError) 500 idempotency-key-recorded-late
      +-- Unavailable                          503 unavailable (retry_after, incident)
      |    +-- WritesUnavailable               503 unavailable: the store takes no write (state)
      +-- WriteOutcomeUnknown                       504 outcome-unknown (retry_after, incident)
@@ -311,3 +312,14 @@ class IdempotencyKeyInFlight(ProblemError):
 
 class IdempotencyKeyTaken(IdempotencyKeyInFlight):
     """Another request recorded its answer under the key first; this write was undone."""
+
+
+class IdempotencyKeyRecordedLate(ProblemError, RuntimeError):
+    """An answer recorded after its request committed a write to that database (500).
+
+    The app's mistake (`_request_writes.check_first_write`): the key is
+    recorded in the transaction of the request's first write, or a crash
+    between the two, or any retry, applies that write again.
+    """
+
+    problem_type = _problem.IDEMPOTENCY_KEY_RECORDED_LATE

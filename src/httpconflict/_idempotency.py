@@ -60,6 +60,7 @@ from ._problem import (
     IDEMPOTENCY_KEY_IN_FLIGHT,
     IDEMPOTENCY_KEY_MISSING,
     IDEMPOTENCY_KEY_REUSED,
+    IDEMPOTENCY_KEY_UNRECORDED,
     INTERNAL_ERROR,
     MEDIA_TYPE,
     OUTCOME_UNKNOWN,
@@ -348,9 +349,15 @@ class Wrote:
     applied, whatever the answer says. The key is not released for a retry
     to run it again; the answer is recorded, a 5xx too (an error as
     `failed_after_writing`), and a retry is replayed it.
+
+    `unrecorded` (transactional only): the app never recorded an answer
+    under the key, in any transaction, though it committed a write to a
+    database (it forgot `record_answer`): its answer, if it says all went
+    well, is replaced by `unrecorded_write`.
     """
 
     outcome: StoredResponse | Exception
+    unrecorded: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -529,17 +536,24 @@ def _transactional(
             # it again: record what it answered, once the store is back if
             # need be (`Defer`).
             outcome = reply.outcome
+            problem = _unrecorded(reply)
             failed = isinstance(outcome, Exception)
             response = failed_after_writing() if isinstance(outcome, Exception) else outcome
+            if problem is not None:
+                response = _problem_response(problem)
             recorded = yield from _store_call(Complete(response))
             if recorded is False and not failed:
                 # A record was there: the request's last commit did record its
-                # answer (its connection was lost as the COMMIT went through).
+                # answer (its connection was lost as the COMMIT went through),
+                # or, for an app that records nothing, a duplicate that ran
+                # at the same time recorded its refusal first.
                 answer = yield from _recorded_answer(key, fingerprint, cached)
                 if answer is not None:
                     return answer
             if isinstance(outcome, Exception):
                 return Answer(error=outcome)
+            if problem is not None:
+                return Answer(problem=problem)
             return Answer(response=outcome)
         if isinstance(reply, Exception):
             return Answer(error=reply)
@@ -620,7 +634,34 @@ def failed_after_writing() -> StoredResponse:
         "the server failed after applying part of this request; read the resource to "
         "learn what it holds now"
     )
-    return StoredResponse(500, (("content-type", MEDIA_TYPE),), problem.to_json())
+    return _problem_response(problem)
+
+
+def _problem_response(problem: ProblemDetails) -> StoredResponse:
+    """A problem as a key records it (and as a replay answers it)."""
+    return StoredResponse(problem.status or 500, (("content-type", MEDIA_TYPE),), problem.to_json())
+
+
+def _unrecorded(wrote: Wrote) -> ProblemDetails | None:
+    """The 500 for a transactional request that committed a write and recorded no answer.
+
+    The app's mistake: a retry, run before its record is refused (the flow
+    looks nothing up first), applies that write again, and so do
+    duplicates sent at once. The write is committed and no answer can undo
+    it; an answer that says all went well (below 500) would let the mistake
+    pass unnoticed, so it is refused, recorded, and replayed to retries.
+    The app's own failure (a raise, a 5xx) already says that; it stays.
+    """
+    outcome = wrote.outcome
+    if not wrote.unrecorded or isinstance(outcome, Exception) or outcome.status >= 500:
+        return None
+    return IDEMPOTENCY_KEY_UNRECORDED.problem(
+        "this request committed a write and never recorded its Idempotency-Key's answer "
+        "in that write's transaction: a retry with the key, or a duplicate sent at the "
+        "same time, applies the write again. Record the answer in the transaction of the "
+        "request's first write (record_answer before that commit), or put the route "
+        "under a policy that is not transactional"
+    )
 
 
 def _refused(error: Unavailable) -> Answer:

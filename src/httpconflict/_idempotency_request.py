@@ -22,6 +22,7 @@ the lifecycle, this module never reads the clock: the middleware passes `now`.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -56,6 +57,8 @@ Result = TypeVar("Result", covariant=True)
 #: Where a middleware leaves a keyed request for the app: in the ASGI scope,
 #: or the WSGI environ, while the app runs.
 CLAIM_KEY: Final = "httpconflict.idempotency"
+
+log = logging.getLogger("httpconflict.idempotency")
 
 
 class CapturedAnswer(Protocol):
@@ -149,6 +152,8 @@ class KeyedRequest:
     made: Completion | None = None
     #: The app committed writes while it ran (`_request_writes`), set by the middleware.
     applied: bool = False
+    #: The request's method and path, for a log line.
+    route: str = ""
 
     @classmethod
     def begin(
@@ -172,8 +177,17 @@ class KeyedRequest:
         token = "" if policy.transactional else os.urandom(16).hex()
         request_fingerprint = fingerprint(method, target, principal, body)
         cached = cached and policy.transactional
+        route = f"{method} {target.partition('?')[0]}"
         return cls(
-            principal, key or "", request_fingerprint, token, policy, now, body, cached=cached
+            principal,
+            key or "",
+            request_fingerprint,
+            token,
+            policy,
+            now,
+            body,
+            cached=cached,
+            route=route,
         )
 
     def flow(self) -> IdempotencyFlow:
@@ -233,7 +247,18 @@ class KeyedRequest:
             outcome: StoredResponse | Exception = answer.error or self.recorded(
                 answer.status_code, answer.text_headers(), answer.body
             )
-            return Wrote(outcome)
+            # Transactional, and no answer made for the store in any
+            # transaction (one whose COMMIT's outcome was lost made one).
+            unrecorded = self.policy.transactional and self.made is None
+            if unrecorded:
+                log.warning(
+                    "%s committed a write and never recorded its Idempotency-Key's answer "
+                    "under a transactional policy: a retry applies it again. Call "
+                    "record_answer in the transaction of its first write, or give the "
+                    "route a policy that is not transactional",
+                    self.route,
+                )
+            return Wrote(outcome, unrecorded=unrecorded)
         if answer.error is not None:
             return answer.error
         if self.completed and self.cached and self.made is not None:

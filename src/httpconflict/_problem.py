@@ -319,6 +319,33 @@ IDEMPOTENCY_KEY_REUSED: Final = _type(
     "with the key (method, URL, caller or body).",
     "Use a new key for a new operation; reuse a key only to retry the very same request.",
 )
+IDEMPOTENCY_KEY_RECORDED_LATE: Final = _type(
+    "idempotency-key-recorded-late",
+    "The server recorded the Idempotency-Key after a write had committed",
+    500,
+    "The server's code records a request's answer under its Idempotency-Key in a "
+    "transaction of its database, and the same request had already committed a write "
+    "to that database in another one. A crash between the two, and any retry with "
+    "the key, would apply that write again. This is the server's mistake: it is "
+    "refused before the key is recorded, so that it cannot pass unnoticed.",
+    "Server: record the answer in the transaction of the request's first write, with "
+    "the side effect (commit nothing before it). Client: the write was applied; "
+    "read the resource to learn what it holds, and do not resend it.",
+)
+IDEMPOTENCY_KEY_UNRECORDED: Final = _type(
+    "idempotency-key-unrecorded",
+    "The server committed a write and never recorded the Idempotency-Key with it",
+    500,
+    "The server's code records each answer under its Idempotency-Key in the "
+    "transaction of its write (a transactional policy), and this request committed a "
+    "write without doing so. A retry with the key runs before the server looks the "
+    "key up, so it would apply that write again. This is the server's mistake: the "
+    "answer is refused, so that it cannot pass unnoticed.",
+    "Server: record the answer in the transaction of the request's first write "
+    "(record_answer), or put the route under a policy that is not transactional. "
+    "Client: the write was applied; read the resource to learn what it holds, and do "
+    "not resend it.",
+)
 UNAVAILABLE: Final = _type(
     "unavailable",
     "The database could not take the request, and nothing was applied",

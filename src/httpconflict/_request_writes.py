@@ -20,6 +20,17 @@ app's own) marks nothing. A transaction that wrote is one that ran a
 statement other than a read (`writes`): ``SELECT``, ``SHOW``, ``EXPLAIN``,
 ``SET`` and transaction control do not count; anything else does, when in
 doubt too.
+
+Each commit is counted for its database too (`database_name`: the same
+database, whichever engine, alias or driver reaches it). That decides
+the one mistake an app can make with a transactional Idempotency-Key:
+recording the answer after the request already committed a write to the
+key's database (`check_first_write`). A worker killed between the two
+leaves the write without its key, and a retry, which is run before its
+record is refused, applies it again. Refused, the mistake shows on the
+request that makes it, crash or not. A commit that only read, or one to
+another database (which no transaction of the key's could hold), is no
+such mistake.
 """
 
 from __future__ import annotations
@@ -28,13 +39,17 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
+
+from ._errors import IdempotencyKeyRecordedLate
 
 __all__ = [
     "RequestWrites",
     "begin_watching",
+    "check_first_write",
     "committed_writes",
+    "database_name",
     "end_watching",
     "note_commit",
     "watching_writes",
@@ -48,6 +63,13 @@ class RequestWrites:
 
     #: Transactions that wrote and committed.
     committed: int = 0
+    #: The same, by database (`database_name`).
+    databases: dict[str, int] = field(default_factory=dict)
+
+    def add(self, database: str, count: int = 1) -> None:
+        """Count `count` commits of transactions that wrote to `database` (-1: one taken back)."""
+        self.committed += count
+        self.databases[database] = self.databases.get(database, 0) + count
 
 
 _CURRENT: Final[ContextVar[RequestWrites | None]] = ContextVar(
@@ -95,17 +117,43 @@ def current_writes() -> RequestWrites | None:
     return _CURRENT.get()
 
 
-def note_commit() -> None:
-    """A transaction that wrote has committed (a database hook's call)."""
+def note_commit(database: str) -> None:
+    """A transaction that wrote to `database` has committed (a database hook's call)."""
     record = _CURRENT.get()
     if record is not None:
-        record.committed += 1
+        record.add(database)
 
 
 def committed_writes() -> bool:
     """Whether the request running here has committed a transaction that wrote."""
     record = _CURRENT.get()
     return record is not None and record.committed > 0
+
+
+def database_name(vendor: str, host: str | None, port: object, name: str | None) -> str:
+    """One database, as the hooks of every framework name it (``mariadb`` is ``mysql``)."""
+    vendor = "mysql" if vendor == "mariadb" else vendor
+    return f"{vendor}://{host or ''}:{port or ''}/{name or ''}"
+
+
+def check_first_write(database: str) -> None:
+    """Refuse to record a transactional key's answer in `database` after a write committed there.
+
+    The docs' rule: the answer goes in the transaction of the request's
+    first write. Raises `IdempotencyKeyRecordedLate` (500) when the
+    request running here already committed a transaction that wrote to
+    `database`; let it through, so the recording transaction rolls back
+    (the middleware records the refusal: something was applied).
+    """
+    record = _CURRENT.get()
+    if record is None or record.databases.get(database, 0) <= 0:
+        return
+    raise IdempotencyKeyRecordedLate(
+        "this request committed a write to the database before recording its "
+        "Idempotency-Key's answer in another transaction: a crash between the two, or "
+        "a retry, applies that write again. Record the answer in the transaction of "
+        "the request's first write (record_answer before that commit)"
+    )
 
 
 # A statement's first keyword, past comments and parentheses. What starts

@@ -14,12 +14,24 @@ from __future__ import annotations
 import os
 import resource
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, time
+from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request, Response
 from pydantic import BaseModel
-from sqlalchemy import BigInteger, Boolean, DateTime, Float, SmallInteger, String, create_engine
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Double,
+    Float,
+    Numeric,
+    SmallInteger,
+    String,
+    Time,
+    create_engine,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from httpconflict import NotFound, Unavailable, Validators, rebase_fields
@@ -72,12 +84,21 @@ class Gauge(Base):
     on: Mapped[bool] = mapped_column(Boolean, default=False)
     ratio: Mapped[float] = mapped_column(Float, default=0.0)
     at: Mapped[datetime] = mapped_column(DateTime, default=datetime(2024, 1, 1))
+    #: FLOAT is single precision on MariaDB, as `ratio` is; DOUBLE everywhere.
+    weight: Mapped[float] = mapped_column(Double, default=0.0)
+    price: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal("0.00"))
+    clock: Mapped[time] = mapped_column(Time, default=time(0))
     version: Mapped[int] = mapped_column(default=1)
 
 
 def gauge_json(row: Any) -> dict[str, Any]:
-    names = ("label", "level", "small", "big", "on", "ratio")
-    return {**{name: getattr(row, name) for name in names}, "at": row.at.isoformat()}
+    names = ("label", "level", "small", "big", "on", "ratio", "weight")
+    return {
+        **{name: getattr(row, name) for name in names},
+        "at": row.at.isoformat(),
+        "price": str(row.price),
+        "clock": row.clock.isoformat(),
+    }
 
 
 def draft_json(row: Any) -> dict[str, Any]:

@@ -91,6 +91,20 @@ MISFITS = [
     pytest.param({"ratio": "NaN"}, id="nan-string-into-float"),
     pytest.param({"at": "2024-02-30"}, id="february-30th-into-timestamp"),
     pytest.param({"at": "2016-12-31T23:59:60"}, id="leap-second-into-timestamp"),
+    # What the column would store differently than sent: rounded, cut, moved or lost.
+    pytest.param({"at": "2026-01-02T03:04:05.1234567"}, id="7th-fraction-digit-into-timestamp"),
+    pytest.param({"clock": "13:45:00.1234567"}, id="7th-fraction-digit-into-time"),
+    pytest.param({"clock": "13:45:00+02:00"}, id="offset-into-time-without-zone"),
+    pytest.param({"clock": "13:45:00Z"}, id="utc-into-time-without-zone"),
+    pytest.param({"weight": "1e-400"}, id="underflowing-string-into-double"),
+    pytest.param({"weight": "-1e-400"}, id="negative-underflowing-string-into-double"),
+    pytest.param({"ratio": "1e-400"}, id="underflowing-string-into-float"),
+    pytest.param({"weight": "0.10000000000000000001"}, id="21-digit-string-into-double"),
+    pytest.param({"weight": 2**53 + 1}, id="integer-past-53-bits-into-double"),
+    pytest.param({"weight": 10**400}, id="integer-past-double-range-into-double"),
+    pytest.param({"price": "1.234"}, id="3rd-decimal-string-into-numeric-5-2"),
+    pytest.param({"price": 1.235}, id="3rd-decimal-number-into-numeric-5-2"),
+    pytest.param({"price": "1e-400"}, id="tiny-string-into-numeric-5-2"),
 ]
 
 
@@ -122,7 +136,8 @@ def test_values_the_columns_hold_are_written_as_sent(http: httpx.Client) -> None
     }
     answer = http.patch(url, json=patch, headers={**MERGE, "If-Match": etag})
     assert answer.status_code == 200, answer.text
-    assert http.get(url).json() == patch
+    stored = http.get(url).json()
+    assert {name: stored[name] for name in patch} == patch
 
 
 def test_numbers_shown_as_strings_are_taken_as_numbers(http: httpx.Client) -> None:
@@ -148,3 +163,83 @@ def test_a_32_bit_column_refuses_what_its_database_cannot_hold(
     else:
         problem = assert_problem(answer, 422, "invalid-document")
         assert "from -2147483648 to 2147483647" in problem["detail"]
+
+
+# Each value and what its column gives back: the same value (written with
+# other digits at most), so it is taken, on every database.
+EXACT = [
+    pytest.param("price", "1.230", "1.23", id="trailing-zero-into-numeric-5-2"),
+    pytest.param("price", "-999.99", "-999.99", id="numeric-5-2-at-its-edge"),
+    pytest.param("price", 12, "12.00", id="integer-into-numeric"),
+    pytest.param("price", 0.5, "0.50", id="number-into-numeric"),
+    pytest.param("price", "1.5e1", "15.00", id="exponent-string-into-numeric"),
+    pytest.param("weight", "5e-324", 5e-324, id="smallest-double-string-into-double"),
+    pytest.param("weight", "1e300", 1e300, id="huge-string-into-double"),
+    pytest.param("weight", "0.1", 0.1, id="decimal-string-into-double"),
+    pytest.param("weight", 2**53, float(2**53), id="integer-of-53-bits-into-double"),
+    pytest.param("ratio", "2.5", 2.5, id="exact-string-into-float"),
+    pytest.param("ratio", 0.1, 0.1, id="decimal-into-float"),
+    pytest.param("clock", "13:45:00.000000000", "13:45:00", id="zero-fraction-into-time"),
+    pytest.param("clock", "23:59:59", "23:59:59", id="time"),
+]
+
+
+@pytest.mark.parametrize(("member", "sent", "stored"), EXACT)
+def test_a_value_its_column_keeps_exactly_is_taken(
+    http: httpx.Client, member: str, sent: object, stored: object
+) -> None:
+    """No refusal for a value the column gives back (its digits as the column writes them)."""
+    url, etag, _ = gauge(http)
+    answer = http.patch(url, json={member: sent}, headers={**MERGE, "If-Match": etag})
+    assert answer.status_code == 200, answer.text
+    assert http.get(url).json()[member] == stored
+
+
+def test_a_numeric_column_refuses_more_digits_than_its_database_holds(
+    served: tuple[httpx.Client, str],
+) -> None:
+    """1234.5 and 1000 in NUMERIC(5, 2): 422 on PostgreSQL and MariaDB; SQLite keeps them."""
+    http, database = served
+    for sent, stored in (("1234.5", "1234.50"), (1000, "1000.00")):
+        url, etag, before = gauge(http)
+        answer = http.patch(url, json={"price": sent}, headers={**MERGE, "If-Match": etag})
+        if database == "sqlite":
+            assert answer.status_code == 200, answer.text
+            assert http.get(url).json()["price"] == stored
+        else:
+            problem = assert_problem(answer, 422, "invalid-document")
+            assert "numbers of 5 digits, 2 after the point" in problem["detail"]
+            assert http.get(url).json() == before
+
+
+# Kept exactly on SQLite and PostgreSQL; not by MariaDB, whose DATETIME and
+# TIME keep no fraction of a second unless declared with one (DATETIME(6)),
+# and whose FLOAT is single precision, read back with 6 significant digits.
+NARROWER_ON_MARIADB = [
+    pytest.param("at", "2024-05-31T13:45:00.5", "2024-05-31T13:45:00.500000", id="half-second"),
+    pytest.param(
+        "at", "2026-01-02T03:04:05.1234560", "2026-01-02T03:04:05.123456", id="7-digits-last-0"
+    ),
+    pytest.param("clock", "13:45:00.25", "13:45:00.250000", id="quarter-second-time"),
+    pytest.param("ratio", 0.123456789, 0.123456789, id="9-digits-into-float"),
+    pytest.param("ratio", 16777217, 16777217.0, id="2-to-the-24-plus-1-into-float"),
+    pytest.param("ratio", "1e-40", 1e-40, id="subnormal-single-into-float"),
+    pytest.param("ratio", 1e300, 1e300, id="past-single-range-into-float"),
+]
+
+
+@pytest.mark.parametrize(("member", "sent", "stored"), NARROWER_ON_MARIADB)
+def test_what_a_mariadb_column_does_not_keep_is_refused_there(
+    served: tuple[httpx.Client, str], member: str, sent: object, stored: object
+) -> None:
+    """Taken and kept where the column holds it; a 422 naming the member on MariaDB."""
+    http, database = served
+    url, etag, before = gauge(http)
+    answer = http.patch(url, json={member: sent}, headers={**MERGE, "If-Match": etag})
+    if database == "mariadb":
+        problem = assert_problem(answer, 422, "invalid-document")
+        assert problem["members"] == [member], problem
+        assert http.get(url).json() == before
+    else:
+        assert answer.status_code == 200, answer.text
+        assert http.get(url).json()[member] == stored

@@ -119,3 +119,13 @@ def fastapi_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     log_dir = tmp_path_factory.mktemp("fastapi")
     with start_app("tests.audit.naive_fastapi:create_app", log_dir, probe="/healthz") as url:
         yield url
+
+
+@pytest.fixture(scope="module")
+def passthrough_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """tests/audit/passthrough_app.py on its own SQLite file under uvicorn; its base URL."""
+    log_dir = tmp_path_factory.mktemp("passthrough")
+    env = {"PASSTHROUGH_DATABASE": str(log_dir / "notes.sqlite3")}
+    target = "tests.audit.passthrough_app:create_app"
+    with start_app(target, log_dir, env=env, probe="/healthz") as url:
+        yield url

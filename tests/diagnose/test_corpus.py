@@ -187,6 +187,25 @@ LEARNT: Final = [
     pytest.param("helmwave-fata-reuse-name.txt", id="helm-release-name-helmwave"),
     pytest.param("spring-data-integrity-batch-primary.txt", id="spring-primary-key-named"),
     pytest.param("spring6-hsqldb-unique-constraint-violation.txt", id="hsqldb-unique"),
+    pytest.param("slatwall-hibernate-batch-row-count.txt", id="hibernate-batch-row-count"),
+    pytest.param("efcore-snapshot-isolation-3960.txt", id="sqlserver-snapshot-efcore"),
+    pytest.param("pxstat-snapshot-isolation-invocation.txt", id="sqlserver-snapshot-sqlclient"),
+    pytest.param("dotcms-sqlserver-snapshot-caused-by.txt", id="sqlserver-snapshot-jdbc"),
+    pytest.param("ansible-k8s-ssa-conflict-escaped-status.txt", id="apply-conflict-escaped-twice"),
+    pytest.param("mybatis-h2-primary-key-auto-increment.txt", id="h2-under-mybatis"),
+    pytest.param("h2-sample-todate-primary-key.txt", id="h2-plain-jdbc"),
+    pytest.param("jabit-h2-constraint-index-runtime.txt", id="h2-old-exception-name"),
+    pytest.param("ums-h2-bare-message-log-line.txt", id="h2-bare-message"),
+    pytest.param("oauth-oracle-ora-00001-chinese.txt", id="oracle-unique-in-chinese-jdbc"),
+    pytest.param("siteserver-odp-ora-00001-chinese-frames.txt", id="oracle-unique-in-chinese-odp"),
+    pytest.param("prisma-unique-not-available-json.txt", id="prisma-unique-not-available"),
+    pytest.param("cap-mongodb-findandmodify-writeconflict.txt", id="mongodb-write-conflict-dotnet"),
+    pytest.param("migrate-mongo-writeconflict-transient.txt", id="mongodb-write-conflict-node"),
+    pytest.param("morphium-error-112-write-conflict.txt", id="mongodb-write-conflict-plan"),
+    pytest.param("tidb-log-commit-failed-9007.txt", id="tidb-9007-log"),
+    pytest.param("tidb-error-9007-handle.txt", id="tidb-9007-client"),
+    pytest.param("tidb-error-1105-writeconflict.txt", id="tidb-old-writeconflict"),
+    pytest.param("pouchdb-chrome-devtools-couchdb-409.txt", id="couchdb-409-browser-console"),
 ]
 
 
@@ -346,3 +365,67 @@ def test_an_h2_unique_violation_names_its_index_table_and_columns() -> None:
     assert best.details["constraint"] == "PUBLIC.UX_CUSTOMER_DETAILS__USER_ID_INDEX_E"
     assert best.details["table"] == "PUBLIC.CUSTOMER_DETAILS"
     assert best.details["fields"] == "USER_ID"
+
+
+def test_a_bare_h2_message_is_a_unique_violation() -> None:
+    """H2's message alone, without the Java exception around it, names its index, table,
+    columns and value; a wrapping JDBC exception alone is not taken for Hibernate's."""
+    bare = diagnose(
+        'Unique index or primary key violation: "PUBLIC.UK_INDEX_E ON PUBLIC.USERS(EMAIL) '
+        "VALUES ( /* 1 */ 'ana@example.com' )\"; SQL statement:\n"
+        "insert into users (email) values (?) [23505-214]"
+    ).best
+    assert bare is not None
+    assert bare.entry.id == "embedded-java-unique-violation"
+    assert dict(bare.details) == {
+        "constraint": "PUBLIC.UK_INDEX_E",
+        "table": "PUBLIC.USERS",
+        "fields": "EMAIL",
+        "value": "'ana@example.com'",
+    }
+    oracle = diagnose(
+        "java.sql.SQLIntegrityConstraintViolationException: ORA-00001: unique constraint "
+        "(APP.USERS_EMAIL_UK) violated"
+    ).best
+    assert oracle is not None
+    assert oracle.entry.id == "oracle-unique-violation"
+
+
+@pytest.mark.parametrize(
+    ("message", "entry_id"),
+    [
+        pytest.param(
+            "pymongo.errors.OperationFailure: WriteConflict error: this operation conflicted "
+            "with another operation. Please retry your operation or multi-document transaction., "
+            "full error: {'errorLabels': ['TransientTransactionError'], 'ok': 0.0, "
+            "'code': 112, 'codeName': 'WriteConflict'}",
+            "mongodb-write-conflict",
+            id="mongodb-112",
+        ),
+        pytest.param(
+            "Error 9007 (HY000): Write conflict, txnStartTS=451, conflictStartTS=452, "
+            "conflictCommitTS=453, key={tableID=45, handle=1} primary={tableID=45, handle=1} "
+            "[try again later]",
+            "tidb-write-conflict",
+            id="tidb-9007",
+        ),
+    ],
+)
+def test_a_write_conflict_names_its_database(message: str, entry_id: str) -> None:
+    """MongoDB's WriteConflict and TiDB's 9007 have their own answers, each saying to retry
+    the whole transaction and how to make the conflict rarer, not a generic one."""
+    best = diagnose(message).best
+    assert best is not None
+    assert best.entry.id == entry_id
+    assert best.steps[0].startswith(("Run the whole transaction again", "Retry the whole"))
+    assert any("pessimistic" in step or "$inc" in step for step in best.steps)
+    if entry_id == "tidb-write-conflict":
+        assert best.details["table_id"] == "45"
+        assert "{tableID=45, handle=1}" in best.conflicted
+
+
+def test_a_write_conflict_in_words_alone_stays_generic() -> None:
+    """'WriteConflict' with nothing of MongoDB's or TiDB's is still the generic answer."""
+    best = diagnose("2026-12-03 10:14:06,512 ERROR [db] WriteConflict: retry the transaction").best
+    assert best is not None
+    assert best.entry.id == "generic-concurrent-change"

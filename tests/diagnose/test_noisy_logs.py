@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 import random
+from typing import Final
 
 import pytest
-from bench.diagnose_noise import HEADER, SEED, cases, corpus_text, misreads, noise, noisy
+from bench.diagnose_noise import (
+    HEADER,
+    NOISE,
+    SEED,
+    cases,
+    corpus_text,
+    misreads,
+    noise,
+    noisy,
+    unheaded,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -138,10 +149,64 @@ def test_places_count_lines_as_the_text_does(text: str) -> None:
         pytest.param(
             "2026-12-03 10:14:08,311 INFO [x]    at Foo.bar(Foo.java:1)", "", True, id="level-word"
         ),
+        pytest.param("Error: conflict", '{"level":"error","msg":"x"}', True, id="after-json-line"),
+        pytest.param(
+            "Error: conflict",
+            '10.0.0.9 - - [03/Dec/2026:10:14:03 +0000] "GET / HTTP/1.1" 404 52',
+            True,
+            id="after-access-log-line",
+        ),
+        pytest.param("Error: conflict", "}", True, id="after-closed-object"),
+        pytest.param(" PATCH https://a.test/x Status: 422", "}", False, id="indented-under-object"),
+        pytest.param("    at f (x.js:1:2)", "}", False, id="frame-under-object"),
+        pytest.param("Run deploy", "requests.HTTPError: 404", True, id="after-traceback-end"),
+        pytest.param(
+            "DETAIL:  Key (id)=(1)", "psycopg2.errors.UniqueViolation: x", False, id="detail"
+        ),
+        pytest.param(
+            "sqlite3.IntegrityError: x", "requests.HTTPError: 404", True, id="two-headlines"
+        ),
+        pytest.param("AxiosError: x", "    at f (x.js:1:2)", True, id="headline-after-frame"),
+        pytest.param(
+            "AxiosError: x", '{"level":"error","msg":"x"}', True, id="headline-after-json"
+        ),
     ],
 )
 def test_which_lines_start_a_log_record(line: str, before: str, starts: bool) -> None:
-    """A log's prefix, a traceback or an exception's headline starts a record; a server's DETAIL
-    line, an indented or unprefixed line, a chained traceback, a JSON body, the exception that
-    ends a Python traceback and one under a log line or a command continue one."""
-    assert starts_a_record(line, before) is starts
+    """A log's prefix, a traceback or an exception's headline starts a record, and so does any
+    unindented line after a whole record (a JSON or access log line, a closed object, the
+    exception ending a Python traceback); a server's DETAIL line, an indented or unprefixed
+    line, a chained traceback, a JSON body, the exception that ends a Python traceback and one
+    under a log line or a command continue one."""
+    # The line above `before`: a traceback's indented source line.
+    above = "    raise HTTPError(msg)" if before.startswith(("requests.", "psycopg2.")) else ""
+    assert starts_a_record(line, before, above) is starts
+
+
+#: Messages whose first line has no log prefix, and pieces of log that end a record.
+_BARE_MESSAGES: Final = (
+    "action-gh-release-exists.txt",
+    "amqplib-node-x-queue-type.txt",
+    "azure-dotnet-lease-id-missing.txt",
+    "confluence-version-must-be-incremented.txt",
+    "sqlite3-minidb-unique.txt",
+)
+
+
+@pytest.mark.parametrize(
+    "piece", [0, 1, 2, 3, 4], ids=["access", "traceback", "curl", "node", "json"]
+)
+def test_messages_pasted_back_to_back_keep_their_own_details(piece: int) -> None:
+    """A message pasted right after another, with no log line between them, is read with its
+    own details: not the URL or status of the request before it (246 details were misread in
+    that shape over the corpus, 50 now)."""
+    before = unheaded(NOISE[piece])
+    wrong = []
+    for name in _BARE_MESSAGES:
+        message = corpus_text(name)
+        alone, pasted = diagnose(message).best, diagnose(before + message).best
+        assert alone is not None, name
+        assert pasted is not None, name
+        if (pasted.entry.id, dict(pasted.details)) != (alone.entry.id, dict(alone.details)):
+            wrong.append((name, dict(alone.details), dict(pasted.details)))
+    assert wrong == []

@@ -109,7 +109,7 @@ def _short(qualname: str) -> str:
 
 # Run in a fresh process: Django configures itself once per process.
 _DJANGO_RUN = """
-import contextlib, io, json, sys
+import contextlib, inspect, io, json, sys
 from django.urls import resolve
 from httpconflict.cli import main
 from httpconflict.tools.routes._rules import find_problems
@@ -118,6 +118,13 @@ from httpconflict.tools.routes._target import load, parse_target
 
 def qualname(func):
     view = getattr(func, "view_class", None) or getattr(func, "cls", None) or func
+    # A method bound to a view object (the admin's GroupAdmin().changelist_view), under its
+    # wrappers, is named by the object's class.
+    inner = view
+    while hasattr(inner, "__wrapped__") and not inspect.ismethod(inner):
+        inner = inner.__wrapped__
+    if inspect.ismethod(inner) and not inspect.isclass(inner.__self__):
+        return f"{type(inner.__self__).__qualname__}.{inner.__func__.__name__}"
     return view.__qualname__
 
 out = io.StringIO()

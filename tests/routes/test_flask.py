@@ -8,7 +8,7 @@ from httpconflict.tools.routes._report import reason
 from httpconflict.tools.routes._run import routes_of
 from httpconflict.tools.routes._target import identify
 
-from .apps import flask_clean, flask_problems, flask_tutorial
+from .apps import flask_clean, flask_problems, flask_tutorial, flask_views
 from .findings import findings_of, rows, werkzeug_checked
 
 
@@ -104,3 +104,19 @@ def test_the_order_added_does_not_matter_to_werkzeug() -> None:
     assert rows(findings_of(app)) == {
         ("duplicate", "GET", "/u/<other>", "<lambda>", "/u/<name>", "<lambda>")
     }
+
+
+def test_a_bound_method_is_named_by_its_views_class() -> None:
+    """One method registered bound to each class-based view (Flask-AppBuilder's APIs): the
+    finding names the views' classes, where both sides read ``Api.info``; Werkzeug agrees."""
+    app = flask_views.create_app()
+    (finding,) = findings_of(app)
+    assert finding.kind.value == "duplicate"
+    assert finding.route.pattern.text == "/api/v1/annotation_layer/_info"
+    assert finding.route.definition.handler == "AnnotationLayerApi.info"
+    assert finding.by.definition.handler == "AnnotationApi.info"
+    assert finding.route.definition.location.endswith("flask_views.py:36")  # where it is written
+    rule, _ = app.url_map.bind("localhost").match(
+        "/api/v1/annotation_layer/_info", "GET", return_rule=True
+    )
+    assert rule.endpoint == "AnnotationApi.info"

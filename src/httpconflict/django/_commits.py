@@ -12,17 +12,21 @@ the idempotency middlewares watch the requests they run.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.signals import connection_created
 
-from .._request_writes import RequestWrites, current_writes, writes
+from .._request_writes import current_writes, database_name, writes
 
 
-def _counted(record: RequestWrites) -> None:
-    record.committed += 1
+def database_of(connection: BaseDatabaseWrapper) -> str:
+    """The database `connection` reaches, as `_request_writes` names it."""
+    settings = connection.settings_dict
+    host, port, name = settings.get("HOST"), settings.get("PORT"), settings.get("NAME")
+    return database_name(connection.vendor, host, port, str(name or ""))
 
 
 def _watch(execute: Any, sql: str, params: Any, many: bool, context: dict[str, Any]) -> Any:
@@ -32,9 +36,9 @@ def _watch(execute: Any, sql: str, params: Any, many: bool, context: dict[str, A
         return result
     connection: BaseDatabaseWrapper = context["connection"]
     if connection.in_atomic_block:
-        connection.on_commit(lambda: _counted(record))
+        connection.on_commit(partial(record.add, database_of(connection)))
     elif connection.get_autocommit():
-        record.committed += 1
+        record.add(database_of(connection))
     return result
 
 

@@ -31,7 +31,9 @@ from django.db.transaction import TransactionManagementError
 from .._errors import IdempotencyKeyTaken
 from .._idempotency import Completion
 from .._idempotency_request import KeyedRequest
+from .._request_writes import check_first_write
 from ..storage.idempotency._rows import RECORD, record_args
+from ._commits import database_of
 
 __all__ = ["record_answer"]
 
@@ -76,8 +78,11 @@ def record_answer(
     is replayed them (the headers the policy allows). Raises
     `IdempotencyKeyTaken` (409) when another request recorded under the key
     first: let it through, so the atomic block rolls back, and the
-    middleware answers with that request's answer. The table is
-    ``idempotency_keys`` (a model of `httpconflict.django.models.AbstractIdempotencyKey`).
+    middleware answers with that request's answer. Call it in the atomic
+    block of the request's first write: after a write committed to this
+    database, it raises `IdempotencyKeyRecordedLate` (500) and records
+    nothing. The table is ``idempotency_keys`` (a model of
+    `httpconflict.django.models.AbstractIdempotencyKey`).
     """
     if claim is None or not claim.key or not claim.policy.transactional:
         return
@@ -91,6 +96,7 @@ def record_answer(
             "Idempotency-Keys in Django support PostgreSQL, SQLite, MySQL and MariaDB,"
             f" not {connection.vendor}"
         )
+    check_first_write(database_of(connection))
     pairs = headers.items() if isinstance(headers, Mapping) else headers
     completion = claim.completion(status, pairs, body)
     if not _recorded(connection, completion):

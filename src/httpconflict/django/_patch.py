@@ -200,8 +200,17 @@ def field_types(model: Any, names: Iterable[str], db: str) -> dict[str, ColumnTy
             found[name] = ColumnType(ColumnKind.INTEGER, low, high)
         elif internal == "DateTimeField":
             # With USE_TZ Django keeps the instant (as UTC where the database
-            # has no zones); without it, a time without a zone.
+            # has no zones); without it, a time without a zone. Its columns keep
+            # a microsecond (MySQL's datetime(6)).
             found[name] = ColumnType(ColumnKind.DATETIME, zoned=bool(settings.USE_TZ))
+        elif internal == "TimeField":
+            # A time column without a zone on each database, USE_TZ or not.
+            found[name] = ColumnType(ColumnKind.TIME, zoned=False)
+        elif internal == "DecimalField":
+            field = fields[name]
+            found[name] = ColumnType(
+                ColumnKind.DECIMAL, precision=field.max_digits, scale=field.decimal_places
+            )
         elif internal in _FIELD_KINDS:
             found[name] = ColumnType(_FIELD_KINDS[internal])
     return found

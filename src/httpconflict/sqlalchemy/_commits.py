@@ -20,12 +20,18 @@ from sqlalchemy import Connection, Engine, event
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.pool import Pool
 
-from .._request_writes import RequestWrites, current_writes, writes
+from .._request_writes import RequestWrites, current_writes, database_name, writes
 
 #: In `Connection.info` (the pooled connection's): its transaction wrote.
 _WROTE: Final = "httpconflict.wrote"
-#: The request whose count a COMMIT under way added to.
+#: The request whose count a COMMIT under way added to, and the database.
 _COMMITTING: Final = "httpconflict.committing"
+
+
+def database_of(conn: Connection) -> str:
+    """The database `conn` reaches, as `_request_writes` names it (a password is no part of it)."""
+    url = conn.engine.url
+    return database_name(conn.dialect.name, url.host, url.port, url.database)
 
 
 def _info(conn: Connection | None) -> dict[Any, Any]:
@@ -58,8 +64,9 @@ def _commit(conn: Connection) -> None:
         return
     info = _info(conn)
     if info.pop(_WROTE, False):
-        record.committed += 1
-        info[_COMMITTING] = record
+        database = database_of(conn)
+        record.add(database)
+        info[_COMMITTING] = (record, database)
 
 
 def _rollback(conn: Connection) -> None:
@@ -71,9 +78,10 @@ def _begin(conn: Connection) -> None:
 
 
 def _failed(context: ExceptionContext) -> None:
-    record: RequestWrites | None = _info(context.connection).pop(_COMMITTING, None)
-    if record is not None:
-        record.committed -= 1  # the COMMIT failed: it may not have happened
+    committing: tuple[RequestWrites, str] | None = _info(context.connection).pop(_COMMITTING, None)
+    if committing is not None:
+        record, database = committing
+        record.add(database, -1)  # the COMMIT failed: it may not have happened
 
 
 def _checkin(dbapi_connection: Any, record: Any) -> None:

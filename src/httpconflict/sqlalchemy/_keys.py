@@ -64,7 +64,9 @@ from sqlalchemy.orm import Session, SessionTransaction
 from .._errors import IdempotencyKeyTaken
 from .._idempotency import MAX_KEY_LENGTH, Completion
 from .._idempotency_request import KeyedRequest
+from .._request_writes import check_first_write
 from ..storage.idempotency._rows import COMPLETED, encode_headers, stored_body
+from ._commits import database_of
 
 __all__ = [
     "KEYS",
@@ -251,13 +253,17 @@ def record_answer(
     them (the headers the policy allows). Raises `IdempotencyKeyTaken`
     (409) when another request recorded under the key first: let it
     through, so the transaction rolls back and the middleware answers with
-    that request's answer.
+    that request's answer. Call it in the transaction of the request's
+    first write: after a write committed to this database, it raises
+    `IdempotencyKeyRecordedLate` (500) and records nothing.
     """
     if claim is None or not claim.key or not claim.policy.transactional:
         return
+    connection = session.connection()
+    check_first_write(database_of(connection))
     pairs = headers.items() if isinstance(headers, Mapping) else headers
     completion = claim.completion(status, pairs, bytes(body))
-    if not recorded(session.connection(), completion):
+    if not recorded(connection, completion):
         claim.taken = True
         raise IdempotencyKeyTaken(
             "another request with this Idempotency-Key recorded its answer first"

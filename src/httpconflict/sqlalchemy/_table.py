@@ -23,9 +23,11 @@ from typing import Any, Final
 from uuid import UUID
 
 from sqlalchemy import (
+    REAL,
     BigInteger,
     ColumnElement,
     Delete,
+    Double,
     Integer,
     Result,
     SmallInteger,
@@ -289,10 +291,19 @@ def _column_type(column: Any, dialect: str) -> ColumnType | None:
     if not isinstance(python_type, type):
         return None
     kind = next((kind for types, kind in _KINDS if issubclass(python_type, types)), None)
-    if kind is ColumnKind.DATETIME:
+    if kind in (ColumnKind.DATETIME, ColumnKind.TIME):
         # SQLite and MySQL keep no zone: an offset is dropped, timezone=True or not.
         zoned = dialect not in _ZONELESS and bool(getattr(column.type, "timezone", False))
-        return ColumnType(kind, zoned=zoned)
+        return ColumnType(kind, zoned=zoned, scale=_second_digits(column.type, dialect))
+    if kind is ColumnKind.NUMBER:
+        if not _single(column.type, dialect):
+            return ColumnType(kind)
+        # MySQL gives back 6 significant digits (FLT_DIG), PostgreSQL as many as it takes.
+        shown = 6 if dialect in ("mysql", "mariadb") else None
+        return ColumnType(kind, precision=24, scale=shown)
+    if kind is ColumnKind.DECIMAL:
+        precision, scale = _numeric_digits(column.type, dialect)
+        return ColumnType(kind, precision=precision, scale=scale)
     if kind is not ColumnKind.INTEGER:
         return None if kind is None else ColumnType(kind)
     bits = next((bits for types, bits in _BITS if isinstance(column.type, types)), 64)
@@ -301,6 +312,43 @@ def _column_type(column: Any, dialect: str) -> ColumnType | None:
     if getattr(column.type, "unsigned", False):  # MySQL's and MariaDB's UNSIGNED
         return ColumnType(kind, 0, (1 << bits) - 1)
     return ColumnType(kind, -(1 << (bits - 1)), (1 << (bits - 1)) - 1)
+
+
+def _second_digits(column_type: Any, dialect: str) -> int | None:
+    """The digits of a second a time or timestamp column keeps (None: a microsecond's)."""
+    if dialect in ("mysql", "mariadb"):
+        # MySQL's DATETIME, TIMESTAMP and TIME keep none unless declared with them (fsp).
+        return getattr(column_type, "fsp", None) or 0
+    if dialect == "postgresql":
+        return getattr(column_type, "precision", None)
+    return None
+
+
+def _single(column_type: Any, dialect: str) -> bool:
+    """Whether a float column is single precision (FLOAT(p) up to 24 bits is, as SQL says)."""
+    if dialect == "sqlite" or isinstance(column_type, Double):
+        return False
+    precision = getattr(column_type, "precision", None)
+    if dialect in ("mysql", "mariadb"):
+        # MySQL's FLOAT is single precision, its REAL a DOUBLE.
+        return not isinstance(column_type, REAL) and (precision is None or precision <= 24)
+    if dialect == "postgresql":
+        return isinstance(column_type, REAL) or (precision is not None and precision <= 24)
+    return False
+
+
+def _numeric_digits(column_type: Any, dialect: str) -> tuple[int | None, int | None]:
+    """The precision and scale a NUMERIC column holds, as its database declares it."""
+    precision = getattr(column_type, "precision", None)
+    scale = getattr(column_type, "scale", None)
+    if dialect == "sqlite":
+        # SQLite keeps any number; SQLAlchemy reads it back rounded to the scale.
+        return None, scale
+    if dialect in ("mysql", "mariadb") and precision is None:
+        return 10, 0  # MySQL's DECIMAL is DECIMAL(10, 0)
+    if precision is not None and scale is None:
+        scale = 0  # NUMERIC(p) is NUMERIC(p, 0)
+    return precision, scale
 
 
 def is_expression(value: object) -> bool:

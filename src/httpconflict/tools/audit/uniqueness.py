@@ -3,15 +3,30 @@
 A black box cannot know which fields are unique, so the check runs only
 for the fields the user names (``--unique email``): it creates one
 resource, then another with the same values in those fields.
+
+A refusal other than 409 is read with ``diagnose``: a body that is a
+known error of a database or an ORM (Mealie answers 400 "An unexpected
+error occurred" holding SQLAlchemy's IntegrityError, its SQL statement
+and parameters) is the violation escaping through a catch-all handler,
+not an answer the API decided on, and fails like a 500.
 """
 
 from __future__ import annotations
 
+import re
+from typing import Final
+
+from ..diagnose.matching import diagnose
 from .catalog import UNIQUE
 from .context import AuditContext
+from .exchange import Exchange
 from .verdict import CheckResult, Verdict
 
 CHECK = UNIQUE.id
+#: An SQL statement quoted in an answer (SQLAlchemy's "[SQL: ...]", a driver's own text).
+_SQL: Final = re.compile(
+    r"\[SQL: |\b(?:INSERT\s+INTO|UPDATE\s+\S+\s+SET|DELETE\s+FROM)\s", re.IGNORECASE
+)
 
 
 async def check_unique(ctx: AuditContext) -> CheckResult:
@@ -41,12 +56,17 @@ async def check_unique(ctx: AuditContext) -> CheckResult:
         names = [name for name in fields if name in text]
         named = f"; the answer names {', '.join(names)}" if names else ""
         return CheckResult(CHECK, Verdict.PASS, (said + " Conflict" + named,), data)
-    if second.status >= 500:
+    escaped = _passed_through(second)
+    if second.status >= 500 or (escaped and not second.ok):
+        how = "a server error" if second.status >= 500 else "the database's own error"
         return CheckResult(
             CHECK,
             Verdict.FAIL,
-            (said + ": the unique violation escaped as a server error (it is a 409 Conflict)",),
-            data,
+            (
+                said + f": the unique violation escaped as {how} (it is a 409 Conflict)",
+                *([escaped] if escaped else []),
+            ),
+            {**data, "passed_through": escaped is not None},
         )
     if second.ok:
         made = "a second resource" if second_url and second_url != url else "an answer"
@@ -59,3 +79,14 @@ async def check_unique(ctx: AuditContext) -> CheckResult:
     return CheckResult(
         CHECK, Verdict.WARN, (said + ": refused, but a duplicate is a 409 Conflict",), data
     )
+
+
+def _passed_through(answer: Exchange) -> str | None:
+    """What an answer's body is, when it is a known error of another system passed through
+    (a database's unique violation, an ORM's IntegrityError); else None."""
+    text = answer.body.decode("utf-8", "replace")
+    best = diagnose(text).best
+    if best is None or best.entry.tier != 0 or best.entry.slug is not None:
+        return None  # not recognised, read from its words only, or an answer of httpconflict's
+    said = f"its body is the error {best.entry.title!r}, passed through"
+    return said + (", its SQL statement with it" if _SQL.search(text) else "")

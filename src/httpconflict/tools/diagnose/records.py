@@ -4,9 +4,13 @@ Theory of operation. A pasted log is a run of records, each started by a
 line with a log's prefix (a timestamp, an access log's client and date, a
 klog or JSON log line, a level word, a shell prompt), by a new traceback, or
 by an exception's headline that no log line or command heads (``AxiosError:
-...`` after another message; not the exception that ends a Python traceback);
-the lines after it without such a prefix (stack frames, a DETAIL line, a
-pretty-printed object, a response's headers) continue it. A prefixed line
+...`` after another message, a stack frame or a JSON log line; not the
+exception that ends a Python traceback); the lines after it without such a
+prefix (stack frames, a DETAIL line, a pretty-printed object, a response's
+headers) continue it, until a record is whole: after a record of one line (a
+JSON or access log line), an object closed at a line's start or the
+exception that ends a Python traceback, an unindented line that does not go
+on with it starts the next (two messages pasted back to back). A prefixed line
 whose text is itself a continuation (a PostgreSQL server log's ``DETAIL:``,
 an indented frame) continues it too. (The timestamp a CI runner puts on
 every line is no prefix: `evidence` takes it off first.) `record`
@@ -38,12 +42,15 @@ _PREFIX: Final = re.compile(
     )""",
     re.VERBOSE,
 )
-# After a prefix: this continues the record before it.
-_CONTINUES: Final = re.compile(
-    # (One space separates a prefix from its text; more indent the line.)
-    r"[ \t]{3,}|\t|[ \t]*(?:(?:DETAIL|HINT|CONTEXT|STATEMENT|QUERY|WHERE|LOCATION):|Caused by:"
-    r"|at |File \"|\}|\]|\)|[{\[(]\s*$)"
+# What goes on with the message above it, whatever that is: an indented line (one space
+# separates a prefix from its text; more indent the line), a server's DETAIL line, a cause,
+# a stack frame, a closing bracket.
+_GOES_ON_WORDS: Final = (
+    r"(?:DETAIL|HINT|CONTEXT|STATEMENT|QUERY|WHERE|LOCATION):|Caused by:|at |File \"|[}\])]"
 )
+_GOES_ON: Final = re.compile(rf"[ \t]{{3,}}|\t|[ \t]*(?:{_GOES_ON_WORDS})")
+# After a prefix: this continues the record before it (an object opened at its end too).
+_CONTINUES: Final = re.compile(rf"[ \t]{{3,}}|\t|[ \t]*(?:{_GOES_ON_WORDS}|[{{\[(]\s*$)")
 # A server's line that continues its message, after a longer prefix of the log's own
 # (RDS: "...:postgres@db:[6367]:DETAIL: Key ...", structlog: "[info     ] DETAIL:  Key ...").
 _DETAIL_LINE: Final = re.compile(r"(?<!\w)(?:DETAIL|HINT|CONTEXT|STATEMENT|QUERY|LOCATION):\s")
@@ -53,26 +60,69 @@ _DETAIL_REACH: Final = 120
 # a new message, unless it ends a Python traceback.
 _HEADLINE: Final = re.compile(r"[A-Za-z_][\w.$]*(?:Error|Exception)\b(?=[:(\[ ])")
 _TRACEBACK: Final = "Traceback (most recent call last):"
+# A record of one line: a JSON object (a JSON log line, a body) or an access log line.
+_ONE_LINE: Final = re.compile(
+    r"\{\".*\}\s*$|\S+ \S+ \S+ \[\d\d/\w{3}/\d{4}:[^\]]*\] \"[A-Z]+ \S+ HTTP/[\d.]+\" \d{3}\b"
+)
+# The end of an object printed over lines (Node.js's error object, a pretty-printed body).
+_CLOSED: Final = re.compile(r"[}\])]+[;,]?\s*$")
+# A stack frame of Java, .NET or JavaScript ("\tat Foo.bar(Foo.java:1)", "    at f (x.js:1:2)").
+_FRAME: Final = re.compile(r"\s+at \S")
+# The exception that ends a Python traceback ("requests.exceptions.HTTPError: 404 ...").
+_TRACEBACK_END: Final = re.compile(
+    r"[A-Za-z_][\w.]*(?:Error|Exception|Warning|Exit|Interrupt)\b:? ?"
+)
 # A traceback after one of these continues the exception before it.
 _CHAINED: Final = ("During handling of the above exception", "The above exception was the direct")
 
 
-def starts_a_record(line: str, before: str = "") -> bool:
-    """`line` starts a new record (`before`: the last non-blank line above it)."""
+def starts_a_record(line: str, before: str = "", above: str = "") -> bool:
+    """`line` starts a new record (`before`: the last non-blank line above it, `above`: the
+    one above that)."""
     if line.startswith(_TRACEBACK):
         return not before.lstrip().startswith(_CHAINED)
     if _HEADLINE.match(line):
         # Python ends a traceback with its exception, under an indented frame; a log line or
-        # a command is the header of the exception printed under it.
-        return not before[:1].isspace() and not starts_a_record(before)
+        # a command is the header of the exception printed under it; another exception's
+        # headline is not, nor a stack frame of Java, .NET or JavaScript.
+        if _FRAME.match(before):
+            return True
+        return not before[:1].isspace() and not _heads(before)
     prefix = _PREFIX.match(line)
     if prefix is None:
-        return False
+        return _follows_a_record(line, before, above)
     if line.startswith(("{", "$ ")):
         return True
     end = prefix.end()
     continues = _CONTINUES.match(line, end) or _DETAIL_LINE.search(line, end, end + _DETAIL_REACH)
     return continues is None
+
+
+def _heads(line: str) -> bool:
+    """`line` is a log line or a command, which the exception printed under it continues."""
+    return starts_a_record(line) and not _HEADLINE.match(line) and not _ONE_LINE.match(line)
+
+
+def _follows_a_record(line: str, before: str, above: str) -> bool:
+    """`line`, which has no log prefix, starts a message pasted after a whole one: `before` is
+    a record of one line (a JSON log line, an access log line), an object closed at the
+    line's start, or the exception that ends a Python traceback (an unindented line under
+    the traceback's indented source line); and `line` does not go on with it (a stack frame,
+    a cause, a server's DETAIL line; an indented line under a closed object or an exception)."""
+    if _GOES_ON.match(line):
+        return False
+    if _ONE_LINE.match(before):
+        return True
+    if line[:1].isspace():
+        return False
+    if _CLOSED.match(before):
+        return True
+    return bool(
+        not before[:1].isspace()
+        and above.startswith("  ")
+        and not above.lstrip().startswith(("at ", "..."))
+        and _TRACEBACK_END.match(before)
+    )
 
 
 def record(line: int, count: int, text_of: Callable[[int], str]) -> tuple[int, int]:
@@ -88,9 +138,12 @@ def record(line: int, count: int, text_of: Callable[[int], str]) -> tuple[int, i
 
 
 def _starts(number: int, text_of: Callable[[int], str]) -> bool:
-    before = ""
-    for above in range(number - 1, max(number - 3, -1), -1):
-        before = text_of(above).rstrip()
-        if before:
-            break
-    return starts_a_record(text_of(number), before)
+    found: list[str] = []
+    for above in range(number - 1, max(number - 5, -1), -1):
+        text = text_of(above).rstrip()
+        if text:
+            found.append(text)
+            if len(found) == 2:
+                break
+    before, above_before = (*found, "", "")[:2]
+    return starts_a_record(text_of(number), before, above_before)

@@ -24,6 +24,12 @@ def definition_of(handler: Any, name: str | None = None) -> Definition:
     """The definition of `handler` (a function, a class, or an app object, by its class)."""
     target = _source_object(handler)
     qualname = getattr(target, "__qualname__", None) or type(target).__qualname__
+    owner = _bound_to(handler)
+    if owner is not None and inspect.isfunction(target):
+        # One method bound to each view of a class hierarchy (Flask-AppBuilder registers
+        # every API's self.info): the view's class tells the routes apart, its method's
+        # class (ModelRestApi.info on every side) does not. Its file and line stay the method's.
+        qualname = f"{type(owner).__qualname__}.{target.__name__}"
     try:
         file = inspect.getsourcefile(target)
     except TypeError:  # a builtin, or an object from no file
@@ -71,6 +77,22 @@ def _class_lines(file: str, mtime: int) -> dict[str, int]:
 
     visit(tree, ())
     return lines
+
+
+def _bound_to(handler: Any) -> Any:
+    """The object a handler is a bound method of, through its partials and wrappers; None
+    for a function, a class, or a method bound to a class (a classmethod)."""
+    target = handler
+    for _ in range(16):
+        if isinstance(target, functools.partial):
+            target = target.func
+        elif inspect.ismethod(target):
+            return None if inspect.isclass(target.__self__) else target.__self__
+        elif hasattr(target, "__wrapped__"):
+            target = target.__wrapped__
+        else:
+            return None
+    return None
 
 
 def _source_object(handler: Any) -> Any:

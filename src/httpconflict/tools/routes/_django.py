@@ -45,6 +45,7 @@ from ._definitions import definition_of
 from ._model import ANY, Param, Pattern, Piece, Route, RouteTable, Segment, Shape
 from ._patterns import segments_of
 from ._regex import optional_variants, pieces_of, split_optional_slash
+from ._searched import SKIPPED, searched_parts, searched_spellings
 
 # django.urls.resolvers._PATH_PARAMETER_COMPONENT_RE
 _PARAM: Final = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<parameter>[^>]+)>")
@@ -88,6 +89,7 @@ def _pattern(root: Any, chain: tuple[Any, ...]) -> Pattern:
     # The pattern's spellings: one, or one per choice of a regex's optional parts.
     variants: list[list[Piece]] = [["/"]]
     wider = False
+    narrower = False  # spelled with markers where Django searches (_searched.py)
     for level in chain:
         if isinstance(level, RoutePattern):
             for pieces in variants:
@@ -104,6 +106,9 @@ def _pattern(root: Any, chain: tuple[Any, ...]) -> Pattern:
             if literal is None:
                 read = _regex_variants(level._regex, endpoint=level._is_endpoint, whole=whole)
                 if read is None:
+                    read = _searched_variants(level._regex, endpoint=level._is_endpoint)
+                    narrower = narrower or read is not None
+                if read is None:
                     return _opaque(text, root, chain)
                 spellings, exact = read
                 wider = wider or not exact
@@ -115,6 +120,21 @@ def _pattern(root: Any, chain: tuple[Any, ...]) -> Pattern:
             return _opaque(text, root, chain)
         for pieces in variants:
             pieces.append(literal)
+    if narrower:
+        parts = None if wider else searched_parts(variants)
+        if parts is None:
+            return _opaque(text, root, chain)
+        served, holds = parts
+        # Its segments hold only some of its paths: Django decides literal paths.
+        matcher = _opaque(text, root, chain).matcher
+        return Pattern(
+            text,
+            served[0],
+            more=tuple(served[1:]),
+            matcher=matcher,
+            narrower=True,
+            holds=holds,
+        )
     built: list[tuple[Segment, ...]] = []
     for pieces in variants:
         segments = segments_of([piece for piece in pieces if piece != ""])
@@ -169,6 +189,21 @@ def _regex_variants(
         if slashed:
             variants.append([*pieces, "/"])
     return variants, exact
+
+
+def _searched_variants(regex: str, *, endpoint: bool) -> tuple[list[list[Piece]], bool] | None:
+    """A ``re_path()`` regex Django searches for, spelled with markers (_searched.py): a
+    view's regex not anchored at both ends, or an include()'s prefix without ``^`` read as
+    anchored (its first match, when it is found at the start) when that reading is exact."""
+    if endpoint:
+        spellings = searched_spellings(regex)
+        return None if spellings is None else (spellings, True)
+    if regex.startswith("^"):
+        return None
+    read = _regex_variants("^" + regex, endpoint=False, whole=False)
+    if read is None or not read[1]:
+        return None
+    return [[SKIPPED, *pieces] for pieces in read[0]], True
 
 
 @functools.cache

@@ -155,6 +155,14 @@ class Pattern:
     #: lose its paths to a route, never to take another's (its `matcher` decides literal
     #: paths).
     wider: bool = False
+    #: Its segments hold only paths it matches, and maybe not all (a Django regex without
+    #: ``^`` or ``$`` holding parameters, which Django searches for: read with whole
+    #: segments before it and anything after it): it can be shown to take another's
+    #: paths, and to lose its own only to a text Django searches for, found in `holds`.
+    narrower: bool = False
+    #: For a narrower pattern, what every path of each of its shapes is known to hold: it
+    #: starts with the first text and holds the others after it, in order.
+    holds: tuple[tuple[str, ...], ...] = ()
 
     @property
     def variants(self) -> tuple[tuple[Segment, ...], ...]:
@@ -173,6 +181,8 @@ class Pattern:
     def literal_paths(self) -> tuple[str, ...]:
         """Every path this pattern matches, when it has no parameter; () otherwise."""
         paths: list[str] = []
+        if self.narrower:
+            return ()
         for segments in self.variants:
             texts = [segment.literal for segment in segments]
             if any(text is None for text in texts):

@@ -6,9 +6,10 @@ the two segment lists side by side:
 - a literal segment of `b` is taken when `a`'s segment accepts the text
   (its converter's regex and the framework's own conversion decide:
   ``int`` refuses ``me``, ``str`` takes it);
-- a parameter of `b` is taken by the same converter, or by a *total*
-  segment converter (``str``, ``[^/]+``) when `b`'s converter is a known
-  one, whose values are all non-empty and slash-free;
+- a parameter of `b` is taken by the same converter, by a regex parameter
+  with the same regex (``(?P<pk>[0-9]+)`` takes ``<int:pk>``), or by a
+  *total* segment converter (``str``, ``[^/]+``) when `b`'s converter is a
+  known one, whose values are all non-empty and slash-free;
 - a catch-all of `a` (``path``) takes one or more whole segments of `b`
   (none for a WSGI mount's tail); literal runs are tested as text, runs
   with parameters only by a total catch-all.
@@ -25,7 +26,11 @@ Anything else is "no": a pattern the model cannot take apart (a regex)
 takes only literal paths its framework's own matcher accepts, and is
 taken only by an identical one; but one known to be searched for
 (`Pattern.search`: Django's ``re_path(r"version/")``) takes every
-pattern that has its text in a literal run of every path. The rules report only what `covers`
+pattern that has its text in a literal run of every path. A pattern whose
+segments hold only some of its paths (`Pattern.narrower`: a Django regex
+with parameters that Django searches for) covers with those segments, and
+is covered only by an identical one or by a searched text every path of
+it holds (`Pattern.holds`). The rules report only what `covers`
 proves, so an unknown is never reported.
 """
 
@@ -78,13 +83,13 @@ def covers(a: Pattern, b: Pattern) -> bool:
         # Its segments hold paths it does not take: only its framework decides.
         literals = b.literal_paths
         return bool(literals) and a.matcher is not None and all(map(a.matcher, literals))
-    if a.segments is None or b.segments is None:
+    if a.segments is None or b.segments is None or b.narrower:
         if a == b:
             return True
         literals = b.literal_paths
         if a.search is not None and not literals:
             return _holds_searched(a.search, b)
-        if a.segments is None and literals and a.matcher is not None:
+        if (a.segments is None or a.narrower) and literals and a.matcher is not None:
             return all(a.matcher(literal) for literal in literals)
         return False
     # Each path of b's is one of its variants' (with the trailing slash or without, ...).
@@ -100,6 +105,8 @@ def _holds_searched(search: tuple[str, str], b: Pattern) -> bool:
     prefix, text = search
     if b.search is not None:
         variants = [[b.search[0], b.search[1]]]
+    elif b.narrower:
+        variants = [list(runs) for runs in b.holds]
     elif b.segments is not None:
         variants = []
         for segments in b.variants:
@@ -114,7 +121,7 @@ def _holds_searched(search: tuple[str, str], b: Pattern) -> bool:
             variants.append(runs)
     else:
         return False
-    return all(
+    return bool(variants) and all(
         runs[0].startswith(prefix)
         and any(text in run for run in [runs[0][len(prefix) :], *runs[1:]])
         for runs in variants
@@ -163,6 +170,16 @@ def _segment_covers(a: Segment, b: Segment) -> bool:
             and _keeps_out(piece.converter, excluded)
             for piece in b.pieces
         ) and any(not isinstance(piece, str) or piece for piece in b.pieces)
+    theirs = b.param
+    if (
+        theirs is not None
+        and param.converter.check is None
+        and theirs.converter.regex == param.converter.regex
+        and theirs.converter.shape is param.converter.shape
+    ):
+        # The same regex, and no conversion of a's own to refuse what it matched: every value
+        # of b's (``<int:pk>``, [0-9]+ and int()) is one a takes (``(?P<pk>[0-9]+)``).
+        return True
     if not param.converter.total:
         return False
     # str takes every non-empty, slash-free segment: b's must be nothing else.

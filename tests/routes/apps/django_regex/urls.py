@@ -59,6 +59,11 @@ urlpatterns = [
     ),
     path("api/v1/items/<int:pk>/", views.about_v2, name="item-v1"),  # never served
     path("api/v3/items/<int:pk>/", views.about, name="item-v3"),
+    # the same regex as a converter's, which converts what it matched without refusing any
+    re_path(r"^numbers/(?P<pk>[0-9]+)/$", views.tag, name="number"),
+    path("numbers/<int:pk>/", views.tag_by_name, name="number-by-int"),  # never served
+    re_path(r"^words/(?P<word>[-a-zA-Z0-9_]+)/$", views.tag, name="word"),
+    path("words/<slug:word>/", views.tag_by_name, name="word-by-slug"),  # never served
     # django-wiki's article paths: an optional group of whole segments, or none
     re_path(r"^(?P<path>.+/|)_edit/$", views.order, name="edit"),
     path("<slug:page>/_edit/", views.new_order, name="page-edit"),  # never served

@@ -8,12 +8,15 @@ admin's pages for a model whose name ends in "version" (Label Studio's
 Only the literal pages were reported; the ones with a parameter, and the
 unanchored ``api/version/``, went unreported. A view's regex ending in
 ``$`` is matched with the whole path, ``^`` or not (Django 5): it was
-compared with literal paths only.
+compared with literal paths only. A regex with parameters and neither
+anchor (``(?P<year>[0-9]{4})/notes/``) and an include()'s prefix without
+``^`` (``blog/``) were compared with literal paths only: the routes with
+parameters they take went unreported.
 """
 
 from __future__ import annotations
 
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 
 from .. import django_views as views
 
@@ -36,6 +39,19 @@ urlpatterns = [
     # matched whole, "^" or not: Django matches a view's regex ending in "$" with the path
     re_path(r"(?P<name>[^/]+)/feed/$", views.user, name="feed-by-name"),
     path("<int:pk>/feed/", views.me, name="feed-by-id"),  # shadowed
-    # searched for, with parameters: compared with literal paths only, and listed so
+    # searched for, with parameters: read as whole segments before it and anything after
     re_path(r"(?P<year>[0-9]{4})/notes/", views.about, name="notes"),
+    # shadowed: every path holds a 4-digit year, then "/notes/"
+    re_path(r"^journal/(?P<year>[0-9]{4})/notes/(?P<pk>[0-9]+)/$", views.post, name="note"),
+    # shadowed: every path holds "version/", searched for above
+    re_path(r"(?P<pk>[0-9]+)/version/", views.item, name="numbered-version"),
+    # served: a path of it need not hold a 4-digit year before "/notes/"
+    path("notes/<int:pk>/", views.tag_by_name, name="note-by-id"),
+    # "^" and no "$", with a parameter: every path starting with files/<digits>/
+    re_path(r"^files/(?P<pk>[0-9]+)/", views.latest_archive, name="file"),
+    path("files/<int:pk>/raw/", views.order, name="file-raw"),  # shadowed
+    path("files/<slug:name>/", views.new_order, name="file-by-name"),  # served: not all digits
+    # an include() prefix with no "^", searched for: "blog/" first in the path is one of its
+    re_path(r"blog/", include([path("<slug:slug>/", views.entry, name="post")])),
+    path("blog/<slug:slug>/", views.archive, name="blog-post"),  # shadowed
 ]
