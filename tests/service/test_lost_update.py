@@ -165,16 +165,17 @@ def hammer(
     return counter(base, url), tally
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+@pytest.fixture(scope="module", params=["sqlite", "postgres", "postgres-group-commit"])
 def two_workers(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServiceProcess]:
-    """The service with 2 worker processes, on SQLite and on PostgreSQL."""
+    """The service with 2 worker processes, on SQLite and on PostgreSQL (group commit too)."""
     if request.param == "sqlite":
         db = str(tmp_path_factory.mktemp("hammer") / "counter.db")
     else:
         db = request.getfixturevalue("postgres_module_schema")
-    with start_service(db, tmp_path_factory.mktemp("log"), workers=2) as service:
+    extra = ("--pg-group-commit", "on") if request.param == "postgres-group-commit" else ()
+    with start_service(db, tmp_path_factory.mktemp("log"), workers=2, extra=extra) as service:
         yield service
 
 

@@ -30,7 +30,7 @@ IDS = [f"d{n}" for n in range(8)]
 
 @pytest.fixture
 async def store(postgres_schema: str) -> AsyncIterator[PostgresDocumentStore]:
-    opened = PostgresDocumentStore(postgres_schema, history=5)
+    opened = PostgresDocumentStore(postgres_schema, history=5, group_commit=True)
     await opened.open()
     try:
         yield opened
@@ -155,7 +155,7 @@ async def test_a_document_held_by_another_transaction_goes_alone(postgres_schema
     goes: "unknown" was the only true answer). The others do not share
     its fate.
     """
-    store = PostgresDocumentStore(postgres_schema, statement_timeout=0.5)
+    store = PostgresDocumentStore(postgres_schema, statement_timeout=0.5, group_commit=True)
     await store.open()
     try:
         await _create(store, "a", "b", "c")
@@ -213,7 +213,7 @@ async def test_no_increment_is_lost_across_two_workers_grouping(postgres_schema:
     Pure counters: a body is only ``{"n": N}``, so two writers' PUTs to one
     document can carry the same body and the same If-Match.
     """
-    workers = [PostgresDocumentStore(postgres_schema) for _ in range(2)]
+    workers = [PostgresDocumentStore(postgres_schema, group_commit=True) for _ in range(2)]
     for worker in workers:
         await worker.open()
     try:

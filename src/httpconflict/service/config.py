@@ -58,9 +58,9 @@ class ServiceConfig:
     #: Seconds a PostgreSQL statement may take before its connection is cut:
     #: 503 for a read, 504 for a write (a database frozen or cut off).
     pg_statement_timeout: float = DEFAULT_PG_STATEMENT_TIMEOUT
-    #: On PostgreSQL, If-Match PUTs that arrive while others are at the
-    #: database go together in one statement, each checked on its own.
-    pg_group_commit: bool = True
+    #: On PostgreSQL, If-Match PUTs that arrive while 2 statements are at
+    #: the database go together in one statement, each checked on its own.
+    pg_group_commit: bool = False
     #: The largest request body accepted, in bytes (413 above it).
     max_body: int = DEFAULT_MAX_BODY
     #: Accept PUT and DELETE without a precondition on an existing document

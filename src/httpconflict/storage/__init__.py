@@ -72,7 +72,7 @@ def document_store(
     history: int = DEFAULT_HISTORY,
     sqlite_busy_timeout: float = DEFAULT_SQLITE_BUSY_TIMEOUT,
     pg_statement_timeout: float = DEFAULT_PG_STATEMENT_TIMEOUT,
-    pg_group_commit: bool = True,
+    pg_group_commit: bool = False,
 ) -> DocumentStore:
     """Make the document store for a database URL (not opened yet).
 

@@ -202,10 +202,10 @@ class PostgresDocumentStore(WriteListeners):
         min_size: int = 2,
         max_size: int = 10,
         statement_timeout: float = STATEMENT_DEADLINE,
-        group_commit: bool = True,
+        group_commit: bool = False,
     ) -> None:
-        """`group_commit`: If-Match PUTs that arrive while others are at the database
-        go together in one statement (`_pg_batch`); False sends each alone."""
+        """`group_commit`: If-Match PUTs that arrive while 2 statements are at the
+        database go together in one statement (`_pg_batch`); off, each goes alone."""
         if history < 1:
             raise ValueError("history must keep at least the current version")
         super().__init__()
