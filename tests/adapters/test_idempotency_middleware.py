@@ -148,6 +148,31 @@ def key() -> str:
     return f'"{uuid.uuid4()}"'
 
 
+#: Seconds a client goes on sending a request the server refused with 503 (nothing applied).
+RETRY_WITHIN = 30.0
+
+
+def post_as_a_client(
+    http: httpx.Client, body: bytes, key: str, refusals: list[httpx.Response] | None = None
+) -> httpx.Response:
+    """The keyed POST, sent again after each 503 once its Retry-After has passed; the answer.
+
+    A 503 `unavailable` promises that nothing was applied (its store had no
+    free connection within its wait, on a loaded machine): a client sends
+    the same request, same key, again later. Any other answer is final.
+    Each 503 is appended to `refusals`.
+    """
+    deadline = time.monotonic() + RETRY_WITHIN
+    while (answer := post(http, body, key)).status_code == 503:
+        assert_problem(answer, 503, "unavailable")
+        if refusals is not None:
+            refusals.append(answer)
+        wait = float(answer.headers["retry-after"])
+        assert time.monotonic() + wait < deadline, answer.text
+        time.sleep(wait)
+    return answer
+
+
 def test_retry_is_replayed(orders: httpx.Client) -> None:
     """A retry gets the first answer (status, body, Location), marked replayed, and runs nothing."""
     k = key()
@@ -360,12 +385,12 @@ def test_duplicate_in_flight_is_409(orders: httpx.Client) -> None:
 
 
 def test_fifty_concurrent_duplicates_run_the_handler_once(orders: httpx.Client) -> None:
-    """50 identical keyed POSTs at once: one order; every answer is that 201 (replayed) or a 409."""
+    """50 identical keyed POSTs at once, a 503 sent again: one order; each answer its 201 or 409."""
     k = key()
     before = count(orders)
     body = b'{"item": "tea", "sleep": 0.3}'
     with concurrent.futures.ThreadPoolExecutor(max_workers=50) as pool:
-        answers = list(pool.map(lambda _: post(orders, body, k), range(50)))
+        answers = list(pool.map(lambda _: post_as_a_client(orders, body, k), range(50)))
     created = [a for a in answers if a.status_code == 201]
     assert {a.status_code for a in answers} <= {201, 409}
     assert sum("idempotent-replayed" not in a.headers for a in created) == 1
