@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from httpconflict import IdempotencyKeyRecordedLate, Unavailable, WriteOutcomeUnknown
@@ -61,6 +63,59 @@ def test_commits_count_only_in_a_watched_request() -> None:
     assert not committed_writes()
 
 
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        pytest.param(("postgresql", "localhost", None, "app"), APP, id="localhost-default-port"),
+        pytest.param(("postgresql", "::1", 5432, "app"), APP, id="ipv6-loopback"),
+        pytest.param(("postgresql", "[::1]", "5432", "app"), APP, id="bracketed"),
+        pytest.param(("postgresql", "127.0.0.2", 5432, "app"), APP, id="other-loopback"),
+        pytest.param(("postgresql", None, None, "app"), APP, id="socket-default"),
+        pytest.param(("postgresql", "/var/run/postgresql", 5432, "app"), APP, id="socket-dir"),
+        pytest.param(("postgresql", "LocalHost.", "", "app"), APP, id="spelling"),
+        pytest.param(
+            ("mariadb", "db.example", None, "d"), ("mysql", "DB.example", 3306, "d"), id="mariadb"
+        ),
+        pytest.param(("microsoft", "h", None, "d"), ("mssql", "h", 1433, "d"), id="sql-server"),
+        pytest.param(
+            ("sqlite", None, None, "app.db"),
+            ("sqlite", None, None, "./sub/../app.db"),
+            id="sqlite-relative",
+        ),
+    ],
+)
+def test_one_database_by_any_of_its_names(
+    one: tuple[str, str | None, object, str], other: tuple[str, str | None, object, str] | str
+) -> None:
+    """A commit through one name of a database counts for its others (the late-record check)."""
+    named = other if isinstance(other, str) else database_name(*other)
+    assert database_name(*one) == named
+    with watching_writes():
+        note_commit(database_name(*one))
+        with pytest.raises(IdempotencyKeyRecordedLate):
+            check_first_write(named)
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        pytest.param(("postgresql", "127.0.0.1", 5433, "app"), id="port"),
+        pytest.param(("postgresql", "127.0.0.1", 5432, "app2"), id="name"),
+        pytest.param(("postgresql", "db.example", 5432, "app"), id="host"),
+        pytest.param(("mysql", "127.0.0.1", 5432, "app"), id="vendor"),
+    ],
+)
+def test_other_databases_stay_apart(other: tuple[str, str, object, str]) -> None:
+    assert database_name(*other) != APP
+
+
+def test_sqlite_files_are_absolute_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert database_name("sqlite", None, None, "a.db") == f"sqlite:///{tmp_path / 'a.db'}"
+    assert database_name("sqlite", None, None, ":memory:") == "sqlite:///:memory:"
+    assert database_name("sqlite", None, None, "a.db") != database_name("sqlite", "", "", "b.db")
+
+
 def test_a_key_recorded_after_a_write_committed_to_its_database_is_refused() -> None:
     """Only a write committed to the key's own database (not taken back) refuses its record."""
     check_first_write(APP)  # outside a request: nothing to tell
@@ -101,3 +156,27 @@ def test_an_outage_after_a_commit_is_an_unknown_outcome(postgres_server: str) ->
         assert isinstance(outage_error(refused, "GET"), Unavailable)
         assert isinstance(outage_error(refused, "POST", committed=False), Unavailable)
     assert isinstance(outage_error(refused, "POST", committed=True), WriteOutcomeUnknown)
+
+
+def test_a_commit_through_localhost_counts_for_127_0_0_1(postgres_schema: str) -> None:
+    """Two SQLAlchemy engines on one PostgreSQL, by two names: the second's record is late."""
+    sqlalchemy = pytest.importorskip("sqlalchemy")
+    from httpconflict.sqlalchemy._commits import database_of
+
+    url = postgres_schema.replace("postgresql://", "postgresql+psycopg://", 1)
+    if "@127.0.0.1:5432/" not in url:
+        pytest.skip("the PostgreSQL URL is not 127.0.0.1:5432, which this test renames")
+    by_ip = sqlalchemy.create_engine(url)
+    by_name = sqlalchemy.create_engine(url.replace("@127.0.0.1:5432/", "@localhost/"))
+    try:
+        with by_ip.begin() as conn:
+            conn.execute(sqlalchemy.text("CREATE TABLE n (v int)"))
+        with watching_writes(), by_name.connect() as named, by_ip.connect() as ip:
+            named.execute(sqlalchemy.text("INSERT INTO n VALUES (1)"))
+            named.commit()
+            assert database_of(named) == database_of(ip)
+            with pytest.raises(IdempotencyKeyRecordedLate):
+                check_first_write(database_of(ip))
+    finally:
+        by_ip.dispose()
+        by_name.dispose()

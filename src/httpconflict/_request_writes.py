@@ -35,6 +35,7 @@ such mistake.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -43,6 +44,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from ._errors import IdempotencyKeyRecordedLate
+from ._hosts import is_loopback
 
 __all__ = [
     "RequestWrites",
@@ -130,10 +132,35 @@ def committed_writes() -> bool:
     return record is not None and record.committed > 0
 
 
+#: Vendors as SQLAlchemy's dialects and Django's backends name them, by one name.
+_VENDORS: Final = {"mariadb": "mysql", "microsoft": "mssql"}
+#: The port a vendor's client takes when none is given.
+_DEFAULT_PORTS: Final = {"postgresql": "5432", "mysql": "3306", "mssql": "1433", "oracle": "1521"}
+
+
 def database_name(vendor: str, host: str | None, port: object, name: str | None) -> str:
-    """One database, as the hooks of every framework name it (``mariadb`` is ``mysql``)."""
-    vendor = "mysql" if vendor == "mariadb" else vendor
-    return f"{vendor}://{host or ''}:{port or ''}/{name or ''}"
+    """One database, as the hooks of every framework name it, whatever names reach it.
+
+    ``mariadb`` is ``mysql``; a missing port is the vendor's default; this
+    machine is ``localhost`` by any name (``127.0.0.1``, ``::1``, no host,
+    or a Unix socket's folder); an SQLite file is its absolute path. Names
+    that differ otherwise are taken for different databases: a host name is
+    not resolved, so a database reached by two of its names counts as two.
+    """
+    vendor = _VENDORS.get(vendor, vendor)
+    if vendor == "sqlite":
+        return f"sqlite:///{_sqlite_file(name or '')}"
+    where = (host or "").strip().lower().removesuffix(".")
+    if not where or where.startswith("/") or is_loopback(where):
+        where = "localhost"
+    return f"{vendor}://{where}:{port or _DEFAULT_PORTS.get(vendor, '')}/{name or ''}"
+
+
+def _sqlite_file(name: str) -> str:
+    """An SQLite database's file as one path (memory and ``file:`` URIs as given)."""
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return name
+    return os.path.realpath(name)
 
 
 def check_first_write(database: str) -> None:
