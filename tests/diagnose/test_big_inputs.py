@@ -18,9 +18,9 @@ from httpconflict.tools.diagnose.run import head_and_tail
 
 MESSAGE = "psycopg2-unique.txt"
 ANSWER = "postgresql-unique-violation"
-# Long enough that a regex quadratic in it runs for many minutes, not seconds (50 KB
-# of blank lines took 35 s with one such regex).
-HOSTILE_SIZE = 300_000
+# Long enough that a regex quadratic in it runs for minutes, past the hang bound: 50 KB
+# of blank lines took 35 s with one such regex, so 150 KB would take about 9 x 35 s.
+HOSTILE_SIZE = 150_000
 HANG = 60
 
 
@@ -40,7 +40,7 @@ def diagnose_file(path: Path) -> dict[str, object]:
 
 @pytest.mark.parametrize("shape", sorted(HOSTILE))
 def test_a_hostile_shape_still_shows_the_message(shape: str, tmp_path: Path) -> None:
-    """300 KB of a hostile shape, the words many patterns need, then a message: the
+    """150 KB of a hostile shape, the words many patterns need, then a message: the
     message is diagnosed, in well under the hang bound."""
     path = tmp_path / "input.txt"
     path.write_text(hostile(HOSTILE[shape], HOSTILE_SIZE, corpus_message(MESSAGE)))
@@ -50,18 +50,18 @@ def test_a_hostile_shape_still_shows_the_message(shape: str, tmp_path: Path) -> 
 def test_invalid_utf8_and_nul_bytes(tmp_path: Path) -> None:
     """Bytes that are no UTF-8, NUL bytes and CR-only line ends around the message."""
     path = tmp_path / "input.bin"
-    junk = b"\x80\xff\xc3\x00\r" * 400_000
+    junk = b"\x80\xff\xc3\x00\r" * (HOSTILE_SIZE // 5)
     path.write_bytes(junk + corpus_message(MESSAGE).encode().replace(b"\n", b"\r") + junk)
     assert diagnose_file(path)["id"] == ANSWER
 
 
 def test_the_message_at_the_end_of_a_big_log_is_found(tmp_path: Path) -> None:
-    """A CI log's failure comes last: after 3 MB of log lines (more than was once read
-    without a word of what was cut) it is still read."""
+    """A CI log's failure comes last: after 2.2 MB of log lines (more than the 2,000,000
+    characters once read without a word of what was cut) it is still read."""
     import random
 
     path = tmp_path / "ci.log"
-    path.write_text(filler(3_000_000, random.Random(1)) + corpus_message(MESSAGE))
+    path.write_text(filler(2_200_000, random.Random(1)) + corpus_message(MESSAGE))
     assert diagnose_file(path)["id"] == ANSWER
 
 

@@ -207,15 +207,22 @@ def test_no_pattern_takes_quadratic_time(unit: str) -> None:
     small = unit * (2_000 // len(unit))
     large = unit * (32_000 // len(unit))
     for pattern in _every_pattern():
-        ratio = _fastest(pattern, large) / max(_fastest(pattern, small), 0.001)
+        bound = 100 * max(_fastest(pattern, small), 0.001)
+        ratio = _fastest(pattern, large, under=bound) / (bound / 100)
         assert ratio < 100, (pattern.pattern, ratio)
 
 
-def _fastest(pattern: re.Pattern[str], text: str) -> float:
-    """The fastest of five searches of `text`, in seconds of this thread's CPU."""
-    times = []
+def _fastest(pattern: re.Pattern[str], text: str, under: float = 0.0) -> float:
+    """The fastest of five searches of `text`, in seconds of this thread's CPU.
+
+    With `under`, the first search faster than it is returned at once: the fastest
+    of the five is below `under` all the same (the ratio's verdict is unchanged).
+    """
+    fastest = float("inf")
     for _ in range(5):
         started = time.thread_time()
         pattern.search(text)
-        times.append(time.thread_time() - started)
-    return min(times)
+        fastest = min(fastest, time.thread_time() - started)
+        if fastest < under:
+            break
+    return fastest

@@ -12,6 +12,8 @@ the right role gets through.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import time
 import uuid
@@ -22,9 +24,10 @@ import httpx
 import jwt
 import pytest
 
+from httpconflict.cli import main
 from tests.problems import assert_problem
 from tests.servers import ServiceProcess, start_service
-from tests.service.auth_helpers import SECRET, bearer, create_token, database, token_cli
+from tests.service.auth_helpers import SECRET, bearer, database
 
 #: Written in the document and its history: no refusal may carry it.
 SECRET_VALUE = "ssn-078-05-1120"  # noqa: S105  # a document's value, not a credential
@@ -38,6 +41,18 @@ class Secured:
     service: ServiceProcess
     tokens: dict[str, str]
     jwts: dict[str, str]
+    #: One client for every request of the module (an httpx client costs 25 ms of CPU
+    #: to make); it keeps no connection, so each request comes on a new one as before.
+    http: httpx.Client
+
+
+def token(db: str, *args: str) -> str:
+    """`httpconflict token ARGS --db DB`, run in this process (its own tests run it as a
+    command): what it prints on stdout."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["token", *args, "--db", db]) == 0
+    return out.getvalue().strip()
 
 
 def _jwt(key: str = SECRET, ttl: float = 600, roles: tuple[str, ...] = ("admin",)) -> str:
@@ -53,10 +68,10 @@ def secured(
 ) -> Iterator[Secured]:
     """A service taking tokens and JWTs, a guarded collection, and one credential of each kind."""
     with database(request, tmp_path_factory.mktemp("db")) as db:
-        tokens = {role: create_token(db, role, role) for role in ("admin", "writer", "reader")}
-        tokens["nobody"] = create_token(db, "nobody")
-        tokens["revoked"] = create_token(db, "revoked", "admin")
-        assert token_cli(db, "revoke", "revoked").returncode == 0
+        roles = {"admin": "admin", "writer": "writer", "reader": "reader", "revoked": "admin"}
+        tokens = {name: token(db, "create", name, f"--role={r}") for name, r in roles.items()}
+        tokens["nobody"] = token(db, "create", "nobody")
+        token(db, "revoke", "revoked")
         now = int(time.time())
         # Each bad JWT names role admin: only its flaw may refuse it.
         jwts = {
@@ -69,16 +84,21 @@ def secured(
         }
         # The service's grants left at their default: admin=role:admin alone.
         extra = ("--auth", "tokens", "--auth", "jwt", "--jwt-secret", SECRET)
-        with start_service(db, tmp_path_factory.mktemp("log"), extra=extra) as service:
-            with service.client(headers=bearer(tokens["admin"])) as admin:
-                assert admin.put(f"/v1/_collections/{COLLECTION}", json=SETTINGS).is_success
-                put = admin.put(DOC, json={"ssn": SECRET_VALUE}, headers={"If-None-Match": "*"})
-                assert put.status_code == 201, put.text
-                etag = put.headers["etag"]
-                # A second version: the secret is in the history as well.
-                again = {"ssn": SECRET_VALUE, "v": 2}
-                assert admin.put(DOC, json=again, headers={"If-Match": etag}).is_success
-            yield Secured(service, tokens, jwts)
+        with (
+            start_service(db, tmp_path_factory.mktemp("log"), extra=extra) as service,
+            service.client(limits=httpx.Limits(max_keepalive_connections=0)) as http,
+        ):
+            admin = bearer(tokens["admin"])
+            settings = http.put(f"/v1/_collections/{COLLECTION}", json=SETTINGS, headers=admin)
+            assert settings.is_success
+            first = {"If-None-Match": "*", **admin}
+            put = http.put(DOC, json={"ssn": SECRET_VALUE}, headers=first)
+            assert put.status_code == 201, put.text
+            # A second version: the secret is in the history as well.
+            again = {"ssn": SECRET_VALUE, "v": 2}
+            second = http.put(DOC, json=again, headers={"If-Match": put.headers["etag"], **admin})
+            assert second.is_success, second.text
+            yield Secured(service, tokens, jwts, http)
             text = service.log_path.read_text()
             for credential in (*tokens.values(), *jwts.values(), SECRET):
                 assert credential not in text, "a credential reached the log"
@@ -122,8 +142,7 @@ HOLDING = {"read": "reader", "write": "writer", "admin": "admin"}
 def send(secured: Secured, endpoint: Endpoint, headers: dict[str, str]) -> httpx.Response:
     content = None if endpoint.body is None else json.dumps(endpoint.body).encode()
     sent = {"Content-Type": "application/json", **dict(endpoint.headers), **headers}
-    with secured.service.client() as http:
-        return http.request(endpoint.method, endpoint.path, content=content, headers=sent)
+    return secured.http.request(endpoint.method, endpoint.path, content=content, headers=sent)
 
 
 def assert_no_data(response: httpx.Response) -> None:
@@ -136,9 +155,9 @@ def assert_no_data(response: httpx.Response) -> None:
 
 def unchanged(secured: Secured) -> None:
     """The document still holds its two versions, as the fixture wrote them."""
-    with secured.service.client(headers=bearer(secured.tokens["admin"])) as admin:
-        assert admin.get(DOC).json() == {"ssn": SECRET_VALUE, "v": 2}
-        assert len(admin.get(f"{DOC}/versions").json()["items"]) == 2
+    admin = bearer(secured.tokens["admin"])
+    assert secured.http.get(DOC, headers=admin).json() == {"ssn": SECRET_VALUE, "v": 2}
+    assert len(secured.http.get(f"{DOC}/versions", headers=admin).json()["items"]) == 2
 
 
 CREDENTIALS: dict[str, Callable[[Secured], dict[str, str]]] = {

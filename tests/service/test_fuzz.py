@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from httpconflict import EntityTags
@@ -45,19 +45,37 @@ def test_every_answer_is_as_documented(fuzzed: ServiceProcess) -> None:
         f"{fuzzed.url}/openapi.json",
         "--checks=all",
         "--exclude-checks=positive_data_acceptance,use_after_free",
-        "--max-examples=60",
+        # Per operation, in the fuzzing and stateful phases; the coverage phase (every
+        # parameter's boundary and invalid values, missing headers, wrong types) does not
+        # depend on it. 60 cost about 2.5x the CPU; the history records no bug the run
+        # found, and the one mismatch fixed with it (If-Match/If-None-Match documented
+        # as any string) fails neither 20 nor 60 examples: it is checked below, with
+        # examples pinning the forms the pattern has to take.
+        "--max-examples=20",
         # The feed's answers are long-polls (wait, up to a minute) and endless event
         # streams; tests/service/test_changes.py checks its parameters and answers.
         "--exclude-operation-id=list_changes",
         "--no-color",
     ]
-    # 80-130 s as a rule; a machine loaded by other work has taken over 300.
+    # 30-80 s as a rule; a machine loaded by other work has taken 3-4 times that.
     out = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
     assert out.returncode == 0, out.stdout[-6000:] + out.stderr[-2000:]
     assert re.search(r"\d+ generated, \d+ passed", out.stdout), out.stdout[-2000:]
 
 
 @given(st.text(alphabet=st.sampled_from(list(' \t,*"W/abc\\!#~')), max_size=24))
+@example('"a"')
+@example('W/"a"')
+@example("abc")
+@example("*")
+@example('*, "a"')
+@example('"a", W/"b"')
+@example(' , "a" ,, "b" , ')
+@example('"a" "b"')
+@example('w/"a"')
+@example('"a\\"b"')
+@example('"é"')
+@example("")
 def test_documented_entity_tag_pattern_is_the_parser(value: str) -> None:
     """The OpenAPI pattern for If-Match accepts exactly what the parser accepts."""
     try:
