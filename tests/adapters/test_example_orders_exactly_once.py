@@ -30,6 +30,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -37,6 +38,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.own_database import own_database
+from tests.plain_http import PLAIN_HTTP
 from tests.servers import free_port, stop, wait_until_up
 
 pytestmark = pytest.mark.slow
@@ -76,35 +78,43 @@ def example(case: tuple[str, str]) -> str:
     return case[0]
 
 
-@pytest.fixture
-def database(request: pytest.FixtureRequest, tmp_path: Path, case: tuple[str, str]) -> str:
-    """A fresh database of this test only: a SQLite file, a PostgreSQL schema or a MariaDB
-    database (a SQLAlchemy URL).
+@dataclass(frozen=True)
+class Retried:
+    """A keyed POST whose worker was killed at a hold, then sent again to a new worker."""
 
-    (A killed worker's test counts every order in it.)
-    """
-    if case[1] == "sqlite":
-        return str(tmp_path / "orders.db")
-    if case[1] == "mariadb":
-        mariadb: str = request.getfixturevalue("mariadb_url")
-        return mariadb
-    schema: str = request.getfixturevalue("postgres_schema")
-    return schema.replace("postgresql://", "postgresql+psycopg://", 1)
+    #: Whether the first try's connection broke (no answer from the killed worker).
+    lost: bool
+    retry: httpx.Response
+    again: httpx.Response
+    #: The ids of the orders in the database once the retry was answered.
+    orders: list[int]
+
+
+@dataclass(frozen=True)
+class Served:
+    """The example serving a database of its own, after a worker killed on it."""
+
+    url: str
+    db: str
+    #: The keyed POST killed just after its order committed, and its retry.
+    killed: Retried
 
 
 @pytest.fixture(scope="module")
-def shared(
+def served(
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
     case: tuple[str, str],
     example: str,
-) -> Iterator[tuple[str, str]]:
-    """The example served on a database of its own for the tests that kill nothing: (URL, db).
+) -> Iterator[Served]:
+    """The example on a fresh database: a worker killed just after a keyed order committed,
+    a new one started, the POST sent again (and what it found recorded); then that server is
+    shared by the tests that kill nothing.
 
-    Each of them counts the orders it made by those it finds new: one start
-    per (example, database) instead of one per test.
+    They count the orders they made by those they find new: two starts per
+    (example, database), the kill's and the restart's, instead of three.
     """
-    folder = tmp_path_factory.mktemp("shared")
+    folder = tmp_path_factory.mktemp("served")
     with contextlib.ExitStack() as stack:
         if case[1] == "sqlite":
             db = str(folder / "orders.db")
@@ -115,8 +125,9 @@ def shared(
             server: str = request.getfixturevalue("postgres_server")
             _, url = stack.enter_context(own_database(server, "hc_orders"))
             db = url.replace("postgresql://", "postgresql+psycopg://", 1)
+        key, lost = kill_at(example, db, "after-commit", folder)
         url, _ = stack.enter_context(serving(example, db, folder))
-        yield url, db
+        yield Served(url, db, retried(url, key, lost, db, example))
 
 
 @contextmanager
@@ -155,10 +166,11 @@ def only(ids: list[int]) -> int:
 
 
 def test_a_worker_killed_just_after_the_order_commits_leaves_one_order_after_the_retry(
-    example: str, database: str, tmp_path: Path
+    served: Served,
 ) -> None:
     """SIGKILL between the order's commit and its answer: the keyed retry replays it."""
-    kill_and_retry(example, database, "after-commit", tmp_path)
+    # The order was made by the first try: the retry hears of it.
+    check_one_order(served.killed, replayed="true")
 
 
 def test_a_worker_killed_inside_the_order_transaction_leaves_one_order_after_the_retry(
@@ -169,20 +181,25 @@ def test_a_worker_killed_inside_the_order_transaction_leaves_one_order_after_the
     (What any design gets right; one example, on SQLite, keeps it so.)
     """
     pytest.importorskip("flask")
-    kill_and_retry("flask_app", str(tmp_path / "orders.db"), "before-commit", tmp_path)
+    example, db = "flask_app", str(tmp_path / "orders.db")
+    key, lost = kill_at(example, db, "before-commit", tmp_path)
+    with serving(example, db, tmp_path) as (url, _):
+        check_one_order(retried(url, key, lost, db, example), replayed=None)
 
 
-def kill_and_retry(example: str, database: str, moment: str, tmp_path: Path) -> None:
-    """A keyed POST held at `moment`, its worker SIGKILLed, restarted, the POST sent again."""
+def kill_at(example: str, database: str, moment: str, folder: Path) -> tuple[dict[str, str], bool]:
+    """A keyed POST held at `moment` and its worker SIGKILLed: (its key, whether its answer
+    was lost), once any claim the killed worker held has lapsed."""
     key = {"Idempotency-Key": f'"{uuid.uuid4()}"'}
-    hold = tmp_path / "hold"
-    with serving(example, database, tmp_path) as (url, process):
+    hold = folder / "hold"
+    with serving(example, database, folder) as (url, process):
         hold.write_text(moment)
         lost: list[BaseException] = []
 
         def first_try() -> None:
             try:
-                httpx.post(url + "/v1/orders", json=ORDER, headers=key, timeout=60)
+                with httpx.Client(verify=PLAIN_HTTP, timeout=60) as http:
+                    http.post(url + "/v1/orders", json=ORDER, headers=key)
             except httpx.HTTPError as error:
                 lost.append(error)  # the worker was killed under it
 
@@ -195,34 +212,41 @@ def kill_and_retry(example: str, database: str, moment: str, tmp_path: Path) -> 
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
         client.join(10)
-        assert lost, "the first try got an answer from a killed worker"
     hold.unlink()
     time.sleep(LEASE + 0.5)  # any claim the killed worker held has lapsed
-    with serving(example, database, tmp_path) as (url, _), httpx.Client(base_url=url) as http:
+    return key, bool(lost)
+
+
+def retried(url: str, key: dict[str, str], lost: bool, database: str, example: str) -> Retried:
+    """The keyed POST sent again, twice, to `url`; and the orders then in the database."""
+    with httpx.Client(base_url=url, verify=PLAIN_HTTP) as http:
         retry = http.post("/v1/orders", json=ORDER, headers=key)
-        assert retry.status_code == 201, retry.text
         again = http.post("/v1/orders", json=ORDER, headers=key)
-    made = only(orders(database, example))
-    # After the commit, the order was made by the first try: the retry hears of it.
-    replayed = "true" if moment == "after-commit" else None
+    return Retried(lost, retry, again, orders(database, example))
+
+
+def check_one_order(retried: Retried, replayed: str | None) -> None:
+    """One order in the database, answered 201 to the retry (`replayed` or not), then replayed."""
+    retry, again = retried.retry, retried.again
+    assert retried.lost, "the first try got an answer from a killed worker"
+    assert retry.status_code == 201, retry.text
+    made = only(retried.orders)
     assert retry.headers.get("idempotent-replayed") == replayed
     assert (again.status_code, again.headers["idempotent-replayed"]) == (201, "true")
     assert again.json() == retry.json() == {"id": made, **ORDER}
     assert again.headers["location"] == retry.headers["location"] == f"/v1/orders/{made}"
 
 
-def test_sixteen_identical_keyed_posts_at_once_make_one_order(
-    example: str, shared: tuple[str, str]
-) -> None:
+def test_sixteen_identical_keyed_posts_at_once_make_one_order(example: str, served: Served) -> None:
     """16 duplicates at once: one order; 16 answers 201 with its body, 15 of them replays."""
     key = {"Idempotency-Key": f'"{uuid.uuid4()}"'}
     start = threading.Barrier(16)
     answers: list[httpx.Response] = []
-    url, database = shared
+    url, database = served.url, served.db
     before = set(orders(database, example))
 
     def post() -> None:
-        with httpx.Client(base_url=url, timeout=60) as http:
+        with httpx.Client(base_url=url, timeout=60, verify=PLAIN_HTTP) as http:
             http.get("/healthz")  # connected before the barrier
             start.wait()
             answers.append(http.post("/v1/orders", json=ORDER, headers=key))
@@ -240,14 +264,14 @@ def test_sixteen_identical_keyed_posts_at_once_make_one_order(
 
 
 def test_a_refusal_is_recorded_by_the_middleware_beside_the_orders(
-    example: str, shared: tuple[str, str]
+    example: str, served: Served
 ) -> None:
     """A 422 that wrote nothing is recorded by the middleware, and replayed; a reuse is 422."""
     key = {"Idempotency-Key": f'"{uuid.uuid4()}"'}
     bad = {"item": "tea", "qty": "two"}
-    url, database = shared
+    url, database = served.url, served.db
     before = orders(database, example)
-    with httpx.Client(base_url=url) as http:
+    with httpx.Client(base_url=url, verify=PLAIN_HTTP) as http:
         refused = http.post("/v1/orders", json=bad, headers=key)
         again = http.post("/v1/orders", json=bad, headers=key)
         reused = http.post("/v1/orders", json=ORDER, headers=key)

@@ -13,7 +13,6 @@ import socket
 import struct
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from bench.slow_clients import (
@@ -89,10 +88,12 @@ def problem(answer: bytes, status: int, slug: str) -> dict[str, object]:
 def test_slow_and_big_heads_do_not_hold_other_clients(service: ServiceProcess) -> None:
     """500 heads sent byte by byte plus 1 MiB heads: 408 at the timeout, 431, others answered."""
     port = _port(service)
-    quiet = asyncio.run(clients(port, 3))
-    attack = run_attack(port, slow=SLOW, big=2, duration=7)
+    quiet = asyncio.run(clients(port, 2))
+    # Long enough for every slow connection (opened over its first second) to
+    # be answered 408 once, and for the clients to be measured meanwhile.
+    attack = run_attack(port, slow=SLOW, big=2, duration=5)
     time.sleep(2)  # the slow connections are open
-    attacked = asyncio.run(clients(port, 3))
+    attacked = asyncio.run(clients(port, 2))
     result = finish_attack(attack)
 
     # The slow connections: answered 408 and closed when their time was up.
@@ -204,35 +205,50 @@ def test_a_slow_but_steady_client_on_keep_alive_is_served(service: ServiceProces
     assert sockets[0] is sockets[1] is sockets[2]
 
 
-def test_connections_beyond_the_limit_get_503(tmp_path: Path) -> None:
-    """With --max-connections 3, a fourth connection's request gets 503 with Retry-After."""
-    extra = ("--max-connections", "3")
+@pytest.fixture(scope="module")
+def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+    """A service that serves 3 connections at once, and keeps an idle one open 1 s."""
+    folder = tmp_path_factory.mktemp("limited")
+    extra = ("--max-connections", "3", "--keep-alive", "1")
     with start_service(
-        str(tmp_path / "limit.db"), tmp_path, extra=extra, allowed_5xx=frozenset({503})
+        str(folder / "limit.db"), folder, extra=extra, allowed_5xx=frozenset({503})
     ) as service:
-        port = _port(service)
-        held = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(3)]
-        try:
-            time.sleep(0.2)  # the server has accepted them
-            answer, _ = exchange(port, b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
-            assert problem(answer, 503, "connection-limit")["retry_after"] == 1
-            assert b"\r\nretry-after: 1\r\n" in answer.lower()
-            # The connections within the limit are served.
-            held[0].sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
-            assert held[0].recv(65536).startswith(b"HTTP/1.1 200 ")
-        finally:
-            for sock in held:
-                sock.close()
-        # Once they are gone, new connections are served again.
-        deadline = time.monotonic() + 5
-        while True:
-            answer, _ = exchange(
-                port, b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-            )
-            if answer.startswith(b"HTTP/1.1 200 ") or time.monotonic() > deadline:
-                break
-            time.sleep(0.05)
-        assert answer.startswith(b"HTTP/1.1 200 ")
+        yield service
+
+
+@pytest.fixture(scope="module")
+def kept_long(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+    """A service that keeps an idle connection open 8 s (the default is 5)."""
+    folder = tmp_path_factory.mktemp("kept")
+    with start_service(str(folder / "kept.db"), folder, extra=("--keep-alive", "8")) as service:
+        yield service
+
+
+def test_connections_beyond_the_limit_get_503(limited: ServiceProcess) -> None:
+    """With --max-connections 3, a fourth connection's request gets 503 with Retry-After."""
+    port = _port(limited)
+    held = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(3)]
+    try:
+        time.sleep(0.2)  # the server has accepted them
+        answer, _ = exchange(port, b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        assert problem(answer, 503, "connection-limit")["retry_after"] == 1
+        assert b"\r\nretry-after: 1\r\n" in answer.lower()
+        # The connections within the limit are served.
+        held[0].sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        assert held[0].recv(65536).startswith(b"HTTP/1.1 200 ")
+    finally:
+        for sock in held:
+            sock.close()
+    # Once they are gone, new connections are served again.
+    deadline = time.monotonic() + 5
+    while True:
+        answer, _ = exchange(
+            port, b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+        )
+        if answer.startswith(b"HTTP/1.1 200 ") or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert answer.startswith(b"HTTP/1.1 200 ")
 
 
 def test_a_connection_reset_after_its_answer_leaves_no_error_at_the_keep_alive_timeout(
@@ -252,25 +268,26 @@ def test_a_connection_reset_after_its_answer_leaves_no_error_at_the_keep_alive_t
     assert "Exception in callback" not in log, log[log.find("Exception in callback") :][:800]
 
 
-@pytest.mark.parametrize(("keep_alive", "idle", "kept"), [(1, 2.5, False), (8, 6.0, True)])
+@pytest.mark.parametrize(
+    ("server", "idle", "kept"), [("limited", 2.5, False), ("kept_long", 6.0, True)]
+)
 def test_keep_alive_sets_how_long_an_idle_connection_stays(
-    tmp_path: Path, keep_alive: int, idle: float, kept: bool
+    request: pytest.FixtureRequest, server: str, idle: float, kept: bool
 ) -> None:
     """--keep-alive 1 closes a connection idle for 2.5 s; --keep-alive 8 keeps one idle for 6 s
     (longer than the default 5), and serves its next request."""
-    extra = ("--keep-alive", str(keep_alive))
-    with start_service(str(tmp_path / "kept.db"), tmp_path, extra=extra) as running:
-        connection = http.client.HTTPConnection("127.0.0.1", _port(running), timeout=10)
+    running: ServiceProcess = request.getfixturevalue(server)
+    connection = http.client.HTTPConnection("127.0.0.1", _port(running), timeout=10)
+    try:
+        connection.request("GET", "/healthz")
+        assert connection.getresponse().read()
+        sock = connection.sock  # the same connection must serve the next request
+        time.sleep(idle)
         try:
             connection.request("GET", "/healthz")
-            assert connection.getresponse().read()
-            sock = connection.sock  # the same connection must serve the next request
-            time.sleep(idle)
-            try:
-                connection.request("GET", "/healthz")
-                served = connection.getresponse().status == 200 and connection.sock is sock
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
-                served = False
-        finally:
-            connection.close()
+            served = connection.getresponse().status == 200 and connection.sock is sock
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            served = False
+    finally:
+        connection.close()
     assert served is kept

@@ -16,11 +16,12 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.servers import start_service
+from tests.servers import ServiceProcess, start_service
 
 pytestmark = pytest.mark.slow
 
@@ -28,31 +29,42 @@ STALL = 6.0
 HEADER_TIMEOUT = 2.0
 
 
-@pytest.mark.parametrize("connection", ["kept-alive", "new"])
-def test_a_request_sent_during_a_stall_is_answered(tmp_path: Path, connection: str) -> None:
-    """Idle connection, worker paused 6 s, a GET sent meanwhile: 200, not a reset."""
+@pytest.fixture(scope="module")
+def one_worker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+    """The service with one worker (its own process), shared by the stalls of a connection:
+    each stall ends before its test does."""
+    folder = tmp_path_factory.mktemp("stall")
     extra = ("--header-timeout", str(HEADER_TIMEOUT))
-    with start_service(str(tmp_path / "stall.db"), tmp_path, extra=extra) as service:
-        port = int(service.url.rsplit(":", 1)[1])
-        client = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
-        if connection == "kept-alive":
-            client.request("GET", "/healthz")
-            first = client.getresponse()
-            first.read()
-            assert first.status == 200
-        else:
-            client.connect()
-        time.sleep(1.0)  # idle, well within either timeout
+    with start_service(str(folder / "stall.db"), folder, extra=extra) as service:
+        yield service
 
-        os.kill(service.process.pid, signal.SIGSTOP)
-        try:
-            time.sleep(0.5)
-            asking, outcome = _ask(client)
-            time.sleep(STALL - 0.5)
-        finally:
-            os.kill(service.process.pid, signal.SIGCONT)
-        asking.join(20)
-        client.close()
+
+@pytest.mark.parametrize("connection", ["kept-alive", "new"])
+def test_a_request_sent_during_a_stall_is_answered(
+    one_worker: ServiceProcess, connection: str
+) -> None:
+    """Idle connection, worker paused 6 s, a GET sent meanwhile: 200, not a reset."""
+    service = one_worker
+    port = int(service.url.rsplit(":", 1)[1])
+    client = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+    if connection == "kept-alive":
+        client.request("GET", "/healthz")
+        first = client.getresponse()
+        first.read()
+        assert first.status == 200
+    else:
+        client.connect()
+    time.sleep(1.0)  # idle, well within either timeout
+
+    os.kill(service.process.pid, signal.SIGSTOP)
+    try:
+        time.sleep(0.5)
+        asking, outcome = _ask(client)
+        time.sleep(STALL - 0.5)
+    finally:
+        os.kill(service.process.pid, signal.SIGCONT)
+    asking.join(20)
+    client.close()
     assert outcome == [200]
 
 
