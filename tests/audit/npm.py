@@ -65,8 +65,9 @@ def prefix_for(package: NpmPackage, config: pytest.Config, factory: pytest.TempP
     override = os.environ.get("HTTPCONFLICT_NPM_PREFIX")
     if override:
         return Path(override) / package.cache_name
-    if config.cache is not None:
-        return config.cache.mkdir(package.cache_name)
+    cache: pytest.Cache | None = getattr(config, "cache", None)  # none: -p no:cacheprovider
+    if cache is not None:
+        return cache.mkdir(package.cache_name)
     return factory.mktemp(package.cache_name)
 
 
