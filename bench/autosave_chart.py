@@ -6,11 +6,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import matplotlib
-
-matplotlib.use("Agg")  # no display: write files only
-import matplotlib.pyplot as plt  # after choosing the backend
-
 if TYPE_CHECKING:
     from .autosave import Outcome
 
@@ -19,6 +14,13 @@ COLOURS = ("#b2182b", "#ef8a62", "#2166ac")
 
 def write_chart(path: Path, outcomes: Sequence[Outcome]) -> None:
     """Three bar charts side by side, one bar per mode, as a PNG at `path`."""
+    # Imported here, not with the module: the test suite's every worker imports
+    # this module when it collects, and matplotlib with numpy took 1 s of that.
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display: write files only
+    import matplotlib.pyplot as plt  # after choosing the backend
+
     panels = (
         ("Edits lost", [o.lost for o in outcomes]),
         ("Conflicts shown to users", [o.conflicts for o in outcomes]),

@@ -183,6 +183,25 @@ def service(
                 yield proc
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def two_worker_service(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServiceProcess]:
+    """`httpconflict serve` with two workers on SQLite, then on PostgreSQL, for a module's tests.
+
+    One start per module and store: its tests must not need a fresh service
+    (each works in collections of its own, with keys of its own).
+    """
+    log_dir = tmp_path_factory.mktemp("log")
+    if request.param == "sqlite":
+        with start_service(str(log_dir / "service.db"), log_dir, workers=2) as proc:
+            yield proc
+    else:
+        for db in _schema_url(request.getfixturevalue("postgres_server")):
+            with start_service(db, log_dir, workers=2) as proc:
+                yield proc
+
+
 MARIADB = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
 
 

@@ -1,23 +1,24 @@
 """Every argument of every command, given a bad value: exit 2 and one clear line, no traceback.
 
-Each case runs the real command line (``python -m httpconflict.cli``) in
-its own process, in an empty directory (so a refused value can be seen
-to have created nothing there); the processes run a few at a time, once
-per test session, and each case checks its own answer.
+Each case runs the command line's ``main`` in its own process, in an
+empty directory (so a refused value can be seen to have created nothing
+there): processes forked from one that imported the CLI once
+(tests/forked_cli.py), a few at a time, once per module; each case checks
+its own answer. ``python -m httpconflict.cli`` itself runs in the last test
+here and throughout tests/test_cli.py.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import socket
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.command_line import httpconflict
+from tests.command_line import httpconflict, python
 
 #: A stand-in for a file that exists, and one for a directory that does not.
 FILE = "/etc/hostname"
@@ -494,20 +495,22 @@ class Answer:
     files: tuple[str, ...]
 
 
-def _run(case: Case, workdir: Path) -> Answer:
-    workdir.mkdir()
-    done = httpconflict(*case.args, cwd=workdir)
-    return Answer(done.returncode, done.stdout, done.stderr, tuple(os.listdir(workdir)))
-
-
 @pytest.fixture(scope="module")
-def answers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[Case, Answer]]:
-    """Every case's answer, the processes run four at a time."""
+def answers(tmp_path_factory: pytest.TempPathFactory) -> dict[Case, Answer]:
+    """Every case's answer, each from a process of its own, in an empty directory of its own."""
     root = tmp_path_factory.mktemp("cli")
     cases: list[Case] = [p.values[0] for p in CASES]  # type: ignore[attr-defined]  # pytest.param
-    with ThreadPoolExecutor(4) as pool:
-        found = pool.map(lambda i: _run(cases[i], root / str(i)), range(len(cases)))
-        yield dict(zip(cases, found, strict=True))
+    workdirs = [root / str(i) for i in range(len(cases))]
+    for workdir in workdirs:
+        workdir.mkdir()
+    request = [{"args": c.args, "cwd": str(w)} for c, w in zip(cases, workdirs, strict=True)]
+    done = python("-m", "tests.forked_cli", stdin=json.dumps(request))
+    assert done.returncode == 0, done.stderr
+    found = [
+        Answer(a["status"], a["stdout"], a["stderr"], tuple(os.listdir(w)))
+        for a, w in zip(json.loads(done.stdout), workdirs, strict=True)
+    ]
+    return dict(zip(cases, found, strict=True))
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -164,9 +164,9 @@ def user() -> Iterator[User]:
     home = Path(tempfile.mkdtemp(prefix="httpconflict-wheel-"))
     try:
         wheelhouse = home / "wheelhouse"
-        _download(wheelhouse, "-c", str(ROOT / "constraints.txt"), f"{wheel}[service]")
-        # What `make serve` needs besides: an up-to-date pip, the build backend.
-        _download(wheelhouse, "pip", "hatchling", "editables")
+        # With what `make serve` needs besides: an up-to-date pip, the build backend.
+        constraints = ("-c", str(ROOT / "constraints.txt"))
+        _download(wheelhouse, *constraints, f"{wheel}[service]", "pip", "hatchling", "editables")
         shutil.copy(wheel, home)
         tools = home / "bin"
         tools.mkdir()

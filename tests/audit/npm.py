@@ -65,8 +65,9 @@ def prefix_for(package: NpmPackage, config: pytest.Config, factory: pytest.TempP
     override = os.environ.get("HTTPCONFLICT_NPM_PREFIX")
     if override:
         return Path(override) / package.cache_name
-    if config.cache is not None:
-        return config.cache.mkdir(package.cache_name)
+    cache: pytest.Cache | None = getattr(config, "cache", None)  # none: -p no:cacheprovider
+    if cache is not None:
+        return cache.mkdir(package.cache_name)
     return factory.mktemp(package.cache_name)
 
 
@@ -96,10 +97,11 @@ def _install(package: NpmPackage, prefix: Path, npm: str, wanted: str) -> None:
         # No install scripts: pouchdb-server's would build sqlite3 from source
         # (its prebuilt binaries are not on the registry), minutes of compiling
         # for a driver the in-memory server never loads; leveldown finds its
-        # prebuilt binary when loaded.
+        # prebuilt binary when loaded. A pinned version needs no fresh metadata: npm's
+        # cache, where it has the packages (--prefer-offline: 16 s instead of 28 here).
         command = [
             *(npm, "install", "--prefix", str(prefix)),
-            *("--no-audit", "--no-fund", "--ignore-scripts", wanted),
+            *("--no-audit", "--no-fund", "--ignore-scripts", "--prefer-offline", wanted),
         ]
         try:
             done = subprocess.run(

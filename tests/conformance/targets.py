@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.servers import free_port, start_service, stop, wait_until_up
+from tests.servers import TLS, free_port, start_service, stop, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,13 +31,13 @@ class Target:
     url: str
 
     def client(self, **kwargs: object) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=30, **kwargs)  # type: ignore[arg-type]
+        return httpx.Client(base_url=self.url, timeout=30, verify=TLS, **kwargs)  # type: ignore[arg-type]
 
 
 @contextmanager
 def _service(log_dir: Path) -> Iterator[str]:
     with start_service(str(log_dir / "service.db"), log_dir, workers=2) as service:
-        with httpx.Client(base_url=service.url) as http:
+        with service.client() as http:
             declared = http.put("/v1/_collections/users", json={"unique": ["email"]})
             assert declared.status_code == 200, declared.text
         yield service.url

@@ -24,7 +24,7 @@ import pytest
 
 from tests.private_redis import PrivateRedis, end_quarantine
 from tests.redis_states import out_of_memory, read_only
-from tests.servers import ServiceProcess, start_service
+from tests.servers import TLS, ServiceProcess, start_service
 
 JSON = {"content-type": "application/json"}
 #: How long a client goes on resending after a 409 or 503 (it honours Retry-After).
@@ -189,7 +189,7 @@ def test_concurrent_duplicates_make_one_write(service: ServiceProcess, twins: in
     start = threading.Barrier(twins)
 
     def twin() -> None:
-        with httpx.Client(base_url=service.url, timeout=30) as http:
+        with httpx.Client(base_url=service.url, timeout=30, verify=TLS) as http:
             start.wait()
             posted.append(resend(http, "POST", f"/v1/{collection}", content=b"{}", headers=post))
             start.wait()

@@ -18,10 +18,7 @@ import uuid
 import httpx
 
 from tests.problems import assert_problem
-from tests.servers import ServiceProcess
-from tests.service.test_unique_race import two_workers  # SQLite, then PostgreSQL
-
-__all__ = ["two_workers"]
+from tests.servers import TLS, ServiceProcess
 
 CLIENTS = 8
 EDITS = 4
@@ -31,10 +28,10 @@ def _settings(roles: list[str]) -> dict[str, object]:
     return {"unique": [], "access": {"read": roles}}
 
 
-def test_settings_answer_with_an_etag_and_304(two_workers: ServiceProcess) -> None:
+def test_settings_answer_with_an_etag_and_304(two_worker_service: ServiceProcess) -> None:
     """GET and PUT answer the settings' ETag; a GET naming it is 304."""
     url = f"/v1/_collections/c{uuid.uuid4().hex[:12]}"
-    with two_workers.client() as http:
+    with two_worker_service.client() as http:
         first = http.get(url)
         assert first.status_code == 200
         again = http.get(url, headers={"If-None-Match": first.headers["etag"]})
@@ -45,10 +42,10 @@ def test_settings_answer_with_an_etag_and_304(two_workers: ServiceProcess) -> No
         assert http.get(url).headers["etag"] == written.headers["etag"]
 
 
-def test_a_stale_if_match_is_412_and_changes_nothing(two_workers: ServiceProcess) -> None:
+def test_a_stale_if_match_is_412_and_changes_nothing(two_worker_service: ServiceProcess) -> None:
     """A PUT from settings read before another admin's write is refused naming the current ETag."""
     url = f"/v1/_collections/c{uuid.uuid4().hex[:12]}"
-    with two_workers.client() as http:
+    with two_worker_service.client() as http:
         read = http.get(url).headers["etag"]
         current = http.put(url, json=_settings(["role:a"]), headers={"If-Match": read})
         assert current.status_code == 200
@@ -63,7 +60,7 @@ def test_a_stale_if_match_is_412_and_changes_nothing(two_workers: ServiceProcess
 async def _edit(base: str, url: str) -> int:
     """Add EDITS roles, each read-then-write with If-Match, again after a 412; the 200s."""
     written = 0
-    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+    async with httpx.AsyncClient(base_url=base, timeout=30, verify=TLS) as http:
         while written < EDITS:
             read = await http.get(url)
             assert read.status_code == 200
@@ -78,15 +75,15 @@ async def _edit(base: str, url: str) -> int:
     return written
 
 
-def test_concurrent_admins_lose_no_edit(two_workers: ServiceProcess) -> None:
+def test_concurrent_admins_lose_no_edit(two_worker_service: ServiceProcess) -> None:
     """8 clients x 4 read-modify-writes on 2 workers: the rule holds one role per 200."""
     url = f"/v1/_collections/c{uuid.uuid4().hex[:12]}"
 
     async def hammer() -> list[int]:
-        return await asyncio.gather(*(_edit(two_workers.url, url) for _ in range(CLIENTS)))
+        return await asyncio.gather(*(_edit(two_worker_service.url, url) for _ in range(CLIENTS)))
 
     successes = sum(asyncio.run(hammer()))
-    with two_workers.client() as http:
+    with two_worker_service.client() as http:
         roles = http.get(url).json()["access"]["read"]
     assert successes == CLIENTS * EDITS
     assert len(roles) == successes, f"{successes} writes answered 200, {len(roles)} kept"

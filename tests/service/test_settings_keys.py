@@ -4,7 +4,7 @@ An admin's PUT of the settings with If-Match whose answer was lost is
 retried with the same key: it gets the 200 it made, marked replayed, and
 not a 412 for its own write. The same key with other settings is a 422,
 and identical keyed PUTs sent at once replace the settings once. On both
-stores, with two workers (the fixture of tests/service/test_unique_race).
+stores, with two workers (one service per store for the module's tests).
 """
 
 from __future__ import annotations
@@ -15,10 +15,7 @@ import uuid
 import httpx
 
 from tests.problems import assert_problem
-from tests.servers import ServiceProcess
-from tests.service.test_unique_race import two_workers  # SQLite, then PostgreSQL
-
-__all__ = ["two_workers"]
+from tests.servers import TLS, ServiceProcess
 
 AT_ONCE = 12
 
@@ -31,10 +28,10 @@ def _settings(roles: list[str]) -> dict[str, object]:
     return {"unique": [], "access": {"read": roles}}
 
 
-def test_a_retried_settings_put_is_replayed_not_refused(two_workers: ServiceProcess) -> None:
+def test_a_retried_settings_put_is_replayed_not_refused(two_worker_service: ServiceProcess) -> None:
     """The retry gets the first 200 and its ETag; another key with the same ETag is a 412."""
     url = _url()
-    with two_workers.client() as http:
+    with two_worker_service.client() as http:
         read = http.get(url).headers["etag"]
         headers = {"If-Match": read, "Idempotency-Key": '"settings-1"'}
         first = http.put(url, json=_settings(["role:a"]), headers=headers)
@@ -53,10 +50,10 @@ def test_a_retried_settings_put_is_replayed_not_refused(two_workers: ServiceProc
         assert http.get(url).headers["etag"] == first.headers["etag"]
 
 
-def test_the_same_key_with_other_settings_is_422(two_workers: ServiceProcess) -> None:
+def test_the_same_key_with_other_settings_is_422(two_worker_service: ServiceProcess) -> None:
     """A key names one request: reused for other settings, it is refused and changes nothing."""
     url = _url()
-    with two_workers.client() as http:
+    with two_worker_service.client() as http:
         headers = {"Idempotency-Key": '"settings-reused"'}
         first = http.put(url, json=_settings(["role:a"]), headers=headers)
         assert first.status_code == 200
@@ -65,15 +62,17 @@ def test_the_same_key_with_other_settings_is_422(two_workers: ServiceProcess) ->
         assert http.get(url).json()["access"]["read"] == ["role:a"]
 
 
-def test_identical_keyed_puts_at_once_write_once(two_workers: ServiceProcess) -> None:
+def test_identical_keyed_puts_at_once_write_once(two_worker_service: ServiceProcess) -> None:
     """AT_ONCE copies of one keyed If-Match PUT: one write; the rest replay it or wait (409)."""
     url = _url()
-    with two_workers.client() as http:
+    with two_worker_service.client() as http:
         read = http.get(url).headers["etag"]
     headers = {"If-Match": read, "Idempotency-Key": f'"{uuid.uuid4()}"'}
 
     async def one() -> httpx.Response:
-        async with httpx.AsyncClient(base_url=two_workers.url, timeout=30) as client:
+        async with httpx.AsyncClient(
+            base_url=two_worker_service.url, timeout=30, verify=TLS
+        ) as client:
             return await client.put(url, json=_settings(["role:once"]), headers=headers)
 
     async def all_at_once() -> list[httpx.Response]:
@@ -86,5 +85,5 @@ def test_identical_keyed_puts_at_once_write_once(two_workers: ServiceProcess) ->
     assert len({a.headers["etag"] for a in written}) == 1
     for conflict in (a for a in answers if a.status_code == 409):
         assert_problem(conflict, 409, "idempotency-key-in-flight")
-    with two_workers.client() as http:
+    with two_worker_service.client() as http:
         assert http.get(url).headers["etag"] == written[0].headers["etag"]
