@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import os
 import signal
+import ssl
 import uuid
 from collections.abc import Iterator
-from typing import NoReturn
+from typing import Any, NoReturn
 from urllib.parse import quote
 
+import httpx
+import httpx._transports.default as httpx_transports
 import pytest
 from hypothesis import HealthCheck, settings
 
@@ -49,6 +52,25 @@ if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
 # beside other work, they fail tests whose properties hold.
 settings.register_profile("suite", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("suite")
+
+# httpx builds an SSL context for every client it makes (loading the CA bundle:
+# some 25 ms of CPU), and the tests make thousands (each `httpx.get` is a client
+# of its own) for plain-HTTP servers that never use one. In the test processes
+# the default context is built once and shared; any other (a CA of a test's
+# own, a client certificate) is built as usual.
+_build_context = httpx.create_ssl_context
+_DEFAULT_CONTEXT = _build_context()
+
+
+def _default_context_once(
+    verify: ssl.SSLContext | str | bool = True, cert: Any = None, trust_env: bool = True
+) -> ssl.SSLContext:
+    if verify is True and cert is None and trust_env:
+        return _DEFAULT_CONTEXT
+    return _build_context(verify=verify, cert=cert, trust_env=trust_env)
+
+
+httpx_transports.create_ssl_context = _default_context_once  # type: ignore[attr-defined]
 
 TIMINGS = Timings()
 

@@ -38,8 +38,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.own_database import own_database
-from tests.plain_http import PLAIN_HTTP
-from tests.servers import free_port, stop, wait_until_up
+from tests.servers import TLS, free_port, stop, wait_until_up
 
 pytestmark = pytest.mark.slow
 
@@ -198,7 +197,7 @@ def kill_at(example: str, database: str, moment: str, folder: Path) -> tuple[dic
 
         def first_try() -> None:
             try:
-                with httpx.Client(verify=PLAIN_HTTP, timeout=60) as http:
+                with httpx.Client(verify=TLS, timeout=60) as http:
                     http.post(url + "/v1/orders", json=ORDER, headers=key)
             except httpx.HTTPError as error:
                 lost.append(error)  # the worker was killed under it
@@ -219,7 +218,7 @@ def kill_at(example: str, database: str, moment: str, folder: Path) -> tuple[dic
 
 def retried(url: str, key: dict[str, str], lost: bool, database: str, example: str) -> Retried:
     """The keyed POST sent again, twice, to `url`; and the orders then in the database."""
-    with httpx.Client(base_url=url, verify=PLAIN_HTTP) as http:
+    with httpx.Client(base_url=url, verify=TLS) as http:
         retry = http.post("/v1/orders", json=ORDER, headers=key)
         again = http.post("/v1/orders", json=ORDER, headers=key)
     return Retried(lost, retry, again, orders(database, example))
@@ -246,7 +245,7 @@ def test_sixteen_identical_keyed_posts_at_once_make_one_order(example: str, serv
     before = set(orders(database, example))
 
     def post() -> None:
-        with httpx.Client(base_url=url, timeout=60, verify=PLAIN_HTTP) as http:
+        with httpx.Client(base_url=url, timeout=60, verify=TLS) as http:
             http.get("/healthz")  # connected before the barrier
             start.wait()
             answers.append(http.post("/v1/orders", json=ORDER, headers=key))
@@ -271,7 +270,7 @@ def test_a_refusal_is_recorded_by_the_middleware_beside_the_orders(
     bad = {"item": "tea", "qty": "two"}
     url, database = served.url, served.db
     before = orders(database, example)
-    with httpx.Client(base_url=url, verify=PLAIN_HTTP) as http:
+    with httpx.Client(base_url=url, verify=TLS) as http:
         refused = http.post("/v1/orders", json=bad, headers=key)
         again = http.post("/v1/orders", json=bad, headers=key)
         reused = http.post("/v1/orders", json=ORDER, headers=key)

@@ -40,8 +40,7 @@ import httpx
 import pytest
 
 from tests.own_database import own_database
-from tests.plain_http import PLAIN_HTTP
-from tests.servers import start_app
+from tests.servers import TLS, start_app
 
 pytest.importorskip("sqlalchemy")
 pytest.importorskip("psycopg")
@@ -106,7 +105,7 @@ class App:
         return self.shared
 
     def count(self) -> int:
-        with httpx.Client(timeout=10, verify=PLAIN_HTTP) as http:
+        with httpx.Client(timeout=10, verify=TLS) as http:
             return int(http.get(self.url + "/count").json()["n"])
 
 
@@ -142,7 +141,7 @@ def keyed() -> dict[str, str]:
 
 def post(url: str, headers: dict[str, str]) -> httpx.Response:
     """A keyed POST on a connection of its own."""
-    with httpx.Client(timeout=30, verify=PLAIN_HTTP) as http:
+    with httpx.Client(timeout=30, verify=TLS) as http:
         return http.post(url, json={}, headers=headers)
 
 
