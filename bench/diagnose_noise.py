@@ -121,13 +121,14 @@ def cases() -> Iterator[str]:
             yield name
 
 
-def misreads(name: str, rng: random.Random, *, bare: bool = False) -> list[str]:
-    """What diagnose reads differently in case `name` pasted in noise (empty: all the same)."""
+def misreads(name: str, rng: random.Random, pieces: int = 12, *, bare: bool = False) -> list[str]:
+    """What diagnose reads differently in case `name` pasted in `pieces` pieces of noise before
+    and after it (empty: all the same)."""
     message = corpus_text(name)
     alone = diagnose(message).best
     if alone is None:
         return []
-    among = diagnose(noisy(message, rng, bare=bare)).best
+    among = diagnose(noisy(message, rng, pieces, bare=bare)).best
     if among is None or among.entry.id != alone.entry.id:
         return [f"{name}: {alone.entry.id} -> {among.entry.id if among else None}"]
     keys = sorted(set(alone.details) | set(among.details))

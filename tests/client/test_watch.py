@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +38,24 @@ def increment(doc: dict[str, Any]) -> None:
     doc["n"] += 1
 
 
-def truth(service: ServiceProcess) -> list[int]:
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+    """One plain service for the tests that neither stop nor configure theirs."""
+    directory = tmp_path_factory.mktemp("shared")
+    with start_service(str(directory / "service.db"), directory) as running:
+        yield running
+
+
+@pytest.fixture
+def counters() -> str:
+    """A collection of this test's own, so that the shared service's feed of it is the truth."""
+    return f"{COUNTERS}-{uuid.uuid4().hex[:12]}"
+
+
+def truth(service: ServiceProcess, collection: str = COUNTERS) -> list[int]:
     """Every seq of the collection's changes, from the feed's JSON form."""
     with service.client() as http:
-        page = http.get(f"{COUNTERS}/_changes", params={"since": 0, "limit": 1000})
+        page = http.get(f"{collection}/_changes", params={"since": 0, "limit": 1000})
     assert page.status_code == 200, page.text
     return [change["seq"] for change in page.json()["results"]]
 
@@ -104,12 +119,14 @@ def test_a_watch_sees_every_change_once_across_a_server_restart(tmp_path: Path) 
     assert len(seen) == total
 
 
-def test_an_async_watch_sees_every_change_once_across_cut_connections(tmp_path: Path) -> None:
+def test_an_async_watch_sees_every_change_once_across_cut_connections(
+    service: ServiceProcess, counters: str
+) -> None:
     """Four times the connection is cut in the middle of an event: the async watcher resumes
     from the last id it saw, and yields the feed's changes each once, in order."""
     total = 1 + 4 * 5
 
-    async def scenario(service: ServiceProcess, through: str) -> list[Change]:
+    async def scenario(through: str) -> list[Change]:
         seen: list[Change] = []
         async with (
             httpx.AsyncClient(base_url=through, timeout=10) as watching,
@@ -118,13 +135,13 @@ def test_an_async_watch_sees_every_change_once_across_cut_connections(tmp_path: 
             client, writer = AsyncConflictClient(watching), AsyncConflictClient(writing)
 
             async def watch() -> None:
-                async for change in client.watch(COUNTERS, since=0, heartbeat=1):
+                async for change in client.watch(counters, since=0, heartbeat=1):
                     seen.append(change)
                     if len(seen) == total:
                         break
 
             task = asyncio.create_task(watch())
-            doc = (await writer.create(COUNTERS, {"n": 0})).url
+            doc = (await writer.create(counters, {"n": 0})).url
             for cut in range(1, 5):
                 cutting.cut_midway()
                 for _ in range(5):
@@ -134,15 +151,16 @@ def test_an_async_watch_sees_every_change_once_across_cut_connections(tmp_path: 
             await asyncio.wait_for(task, 60)
         return seen
 
-    with start_service(str(tmp_path / "service.db"), tmp_path) as service:
-        with relay(service.url) as cutting:
-            seen = asyncio.run(scenario(service, cutting.url))
-            assert cutting.cuts == 4
-            wait_for(lambda: cutting.open == 0, timeout=10)
-        assert_each_once_in_order(seen, truth(service))
+    with relay(service.url) as cutting:
+        seen = asyncio.run(scenario(cutting.url))
+        assert cutting.cuts == 4
+        wait_for(lambda: cutting.open == 0, timeout=10)
+    assert_each_once_in_order(seen, truth(service, counters))
 
 
-def test_a_sync_watch_sees_every_change_once_across_cut_connections(tmp_path: Path) -> None:
+def test_a_sync_watch_sees_every_change_once_across_cut_connections(
+    service: ServiceProcess, counters: str
+) -> None:
     """The same with the blocking client, watching in a thread: four cuts mid-event, each
     change yielded once, in order."""
     total = 1 + 4 * 5
@@ -150,36 +168,35 @@ def test_a_sync_watch_sees_every_change_once_across_cut_connections(tmp_path: Pa
 
     def watch(through: str) -> None:
         with httpx.Client(base_url=through, timeout=10) as http:
-            for change in ConflictClient(http).watch(COUNTERS, since=0, heartbeat=1):
+            for change in ConflictClient(http).watch(counters, since=0, heartbeat=1):
                 seen.append(change)
                 if len(seen) == total:
                     break
 
-    with start_service(str(tmp_path / "service.db"), tmp_path) as service:
-        with relay(service.url) as cutting, service.client() as http:
-            watcher = threading.Thread(target=watch, args=(cutting.url,))
-            watcher.start()
-            writer = ConflictClient(http)
-            doc = writer.create(COUNTERS, {"n": 0}).url
-            for cut in range(1, 5):
-                cutting.cut_midway()
-                for _ in range(5):
-                    writer.update(doc, increment)
-                wait_for(cuts_made(cutting, cut))
-            watcher.join(60)
-            assert not watcher.is_alive()
-            wait_for(lambda: cutting.open == 0, timeout=10)
-        assert_each_once_in_order(seen, truth(service))
+    with relay(service.url) as cutting, service.client() as http:
+        watcher = threading.Thread(target=watch, args=(cutting.url,))
+        watcher.start()
+        writer = ConflictClient(http)
+        doc = writer.create(counters, {"n": 0}).url
+        for cut in range(1, 5):
+            cutting.cut_midway()
+            for _ in range(5):
+                writer.update(doc, increment)
+            wait_for(cuts_made(cutting, cut))
+        watcher.join(60)
+        assert not watcher.is_alive()
+        wait_for(lambda: cutting.open == 0, timeout=10)
+    assert_each_once_in_order(seen, truth(service, counters))
     assert len(seen) == total
 
 
-def test_breaking_out_of_a_watch_closes_its_stream(tmp_path: Path) -> None:
+def test_breaking_out_of_a_watch_closes_its_stream(service: ServiceProcess, counters: str) -> None:
     """A `break` closes the connection at once (sync), or when the generator is finalized
     (async, as soon as nothing refers to it)."""
 
     async def first_async(url: str) -> Change:
         async with httpx.AsyncClient(base_url=url) as http:
-            async for change in AsyncConflictClient(http).watch(COUNTERS, since=0):  # noqa: B007
+            async for change in AsyncConflictClient(http).watch(counters, since=0):  # noqa: B007
                 assert counting.open == 1
                 break
             for _ in range(100):  # the client is still open: the generator's end closed it
@@ -188,17 +205,16 @@ def test_breaking_out_of_a_watch_closes_its_stream(tmp_path: Path) -> None:
                 await asyncio.sleep(0.05)
         raise AssertionError("the stream is still open 5 s after the break")
 
-    with start_service(str(tmp_path / "service.db"), tmp_path) as service:
-        with service.client() as http:
-            assert http.post(COUNTERS, json={"n": 0}).status_code == 201
-        with relay(service.url) as counting:
-            with httpx.Client(base_url=counting.url) as http:
-                for change in ConflictClient(http).watch(COUNTERS, since=0):  # noqa: B007
-                    assert counting.open == 1
-                    break
-                wait_for(lambda: counting.open == 0, timeout=5)
-            assert change.version == 1
-            assert asyncio.run(first_async(counting.url)).version == 1
+    with service.client() as http:
+        assert http.post(counters, json={"n": 0}).status_code == 201
+    with relay(service.url) as counting:
+        with httpx.Client(base_url=counting.url) as http:
+            for change in ConflictClient(http).watch(counters, since=0):  # noqa: B007
+                assert counting.open == 1
+                break
+            wait_for(lambda: counting.open == 0, timeout=5)
+        assert change.version == 1
+        assert asyncio.run(first_async(counting.url)).version == 1
 
 
 def test_an_expired_position_raises_changes_expired(tmp_path: Path) -> None:
@@ -218,15 +234,13 @@ def test_an_expired_position_raises_changes_expired(tmp_path: Path) -> None:
     assert "changes-expired" in str(expired.value)
 
 
-def test_refusals_are_the_clients_problem_errors(tmp_path: Path) -> None:
+def test_refusals_are_the_clients_problem_errors(
+    service: ServiceProcess, counters: str, tmp_path: Path
+) -> None:
     """400 (a since beyond the latest change), 401 (no token) and 403 (a role without the read
     right) end the watch at once with `RequestRefused` and the problem."""
-    with (
-        start_service(str(tmp_path / "open.db"), log_dir(tmp_path, "open")) as service,
-        service.client() as http,
-        pytest.raises(RequestRefused) as beyond,
-    ):
-        next(iter(ConflictClient(http).watch(COUNTERS, since=10**9)))
+    with service.client() as http, pytest.raises(RequestRefused) as beyond:
+        next(iter(ConflictClient(http).watch(counters, since=10**9)))
     assert beyond.value.status == 400
     assert beyond.value.attempts == 1
     db = str(tmp_path / "locked.db")

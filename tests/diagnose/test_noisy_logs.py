@@ -24,12 +24,19 @@ from httpconflict.tools.diagnose.matching import diagnose
 from httpconflict.tools.diagnose.places import Places
 from httpconflict.tools.diagnose.records import starts_a_record
 
+#: Pieces of log before and after a message (the bench pastes 12). The piece next to it,
+#: the one that may lend it a detail, is any of them either way; before a message's details
+#: were read from its own records, 6 pieces misread 446 details in 257 of the 267 cases read
+#: here, and 12 pieces 460 in 263.
+PIECES: Final = 6
+
 
 def test_every_case_reads_the_same_in_a_noisy_log() -> None:
-    """Every other recognised corpus case, between pieces of log naming other URLs, statuses,
-    tables and objects, gets the entry and the details it gets alone (none from the noise)."""
+    """Every other recognised corpus case, between 6 pieces of log before and 6 after naming
+    other URLs, statuses, tables and objects, gets the entry and the details it gets alone
+    (none from the noise)."""
     rng = random.Random(SEED)
-    wrong = [miss for name in list(cases())[::2] for miss in misreads(name, rng)]
+    wrong = [miss for name in list(cases())[::2] for miss in misreads(name, rng, PIECES)]
     assert wrong == []
 
 
@@ -85,7 +92,7 @@ def test_a_ci_runner_s_timestamps_change_nothing() -> None:
         message = corpus_text(name)
         alone = diagnose(message).best
         assert alone is not None
-        for text in (_relayed(message), _relayed(noisy(message, rng))):
+        for text in (_relayed(message), _relayed(noisy(message, rng, PIECES))):
             best = diagnose(text).best
             assert best is not None, name
             if (best.entry.id, best.details) != (alone.entry.id, alone.details):

@@ -1,6 +1,6 @@
 """The change feed under faults: every committed change reaches every watcher exactly once.
 
-20 pure-counter writers and 5 watchers (tests/service/feed_hammer.py):
+10 pure-counter writers (two to a document) and 5 watchers (tests/service/feed_hammer.py):
 - on PostgreSQL, two `httpconflict serve` instances on one private server:
   the instance three watchers follow is killed (SIGKILL) mid-run (they go
   on from the other with Last-Event-ID), then PostgreSQL restarts (the
@@ -40,7 +40,7 @@ from tests.service.feed_hammer import (
 
 pytestmark = pytest.mark.slow
 
-WRITERS = 20
+WRITERS = 10
 WATCHERS = 5
 DOCS = 5
 #: 5xx a test expects: 503 while PostgreSQL restarts, 504 for a write cut by it.
@@ -152,14 +152,14 @@ def test_watchers_see_every_change_once_across_a_kill_and_a_restart(
             watcher.start()
         for watcher in watchers:
             assert watcher.connected.wait(10)
-        writers = Writers([first.url, second.url], collection, docs, WRITERS, total=200)
+        writers = Writers([first.url, second.url], collection, docs, WRITERS, total=120)
         writers.start()
         slow = SlowWriter(private_postgres.url, collection)
         try:
             with slow:
-                _wait_until(lambda: writers.successes >= 60, 30)
+                _wait_until(lambda: writers.successes >= 40, 30)
                 first.process.send_signal(signal.SIGKILL)
-                _wait_until(lambda: writers.successes >= 120, 30)
+                _wait_until(lambda: writers.successes >= 80, 30)
                 private_postgres.restart()
                 writers.join(60)
             finals, total = _finals(second.url, collection, docs)
@@ -191,10 +191,10 @@ def test_watchers_see_every_change_once_across_a_killed_worker(tmp_path: Path) -
             watcher.start()
         for watcher in watchers:
             assert watcher.connected.wait(10)
-        writers = Writers([service.url], collection, docs, WRITERS, total=240)
+        writers = Writers([service.url], collection, docs, WRITERS, total=120)
         writers.start()
         try:
-            _wait_until(lambda: writers.successes >= 80, 30)
+            _wait_until(lambda: writers.successes >= 40, 30)
             os.kill(_a_worker(service), signal.SIGKILL)
             writers.join(60)
             finals, total = _finals(service.url, collection, docs)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 import httpx
 import pytest
 
+from httpconflict.cli import main
 from tests.pg_proxy import pg_proxy
 from tests.servers import free_port, start_service
 
@@ -19,19 +21,43 @@ JSON = {"content-type": "application/json"}
 PASSWORD = "s3cret-Pw_" + uuid.uuid4().hex[:8]
 
 
-def serve(*args: str) -> subprocess.CompletedProcess[str]:
-    """Run `httpconflict serve` expecting it to stop by itself."""
-    return subprocess.run(
-        [sys.executable, "-m", "httpconflict.cli", "serve", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+#: `httpconflict serve ARGS...` run to its end: its status, stdout and stderr.
+Serve = Callable[..., "subprocess.CompletedProcess[str]"]
+
+
+@pytest.fixture
+def serve(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Serve:
+    """Run `httpconflict serve` expecting it to stop by itself: in this process.
+
+    Each case here refuses before it opens a port or starts a worker, so the
+    command's own `main` says all a process would (its status, what it printed),
+    without a Python start for each; tests/test_cli_arguments.py runs such
+    refusals as real processes. A start that was not refused fails at once
+    instead of serving.
+    """
+    uvicorn = pytest.importorskip("uvicorn")
+
+    def serving(*_: object, **__: object) -> NoReturn:
+        raise AssertionError("the start was not refused: it went on to serve")
+
+    monkeypatch.setattr(uvicorn, "run", serving)
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        capsys.readouterr()
+        try:
+            status = main(["serve", *args])
+        except SystemExit as exit_:  # argparse's own refusals
+            status = exit_.code if isinstance(exit_.code, int) else 1
+        out = capsys.readouterr()
+        return subprocess.CompletedProcess(args, status, out.out, out.err)
+
+    return run
 
 
 @pytest.mark.parametrize("host", [EVERY_ADDRESS, "::", "192.0.2.1", "box.example"])
-def test_a_non_loopback_start_without_authentication_is_refused(tmp_path: Path, host: str) -> None:
+def test_a_non_loopback_start_without_authentication_is_refused(
+    tmp_path: Path, host: str, serve: Serve
+) -> None:
     """Exit 2 with one line saying how, before any port is opened or database made."""
     port = free_port()
     out = serve("--db", str(tmp_path / "open.db"), "--host", host, "--port", str(port))
@@ -74,7 +100,9 @@ def test_a_non_loopback_start_with_authentication_serves_no_anonymous_caller(
     ("flag", "value"),
     [("--allowed-host", "http://api.example.com/"), ("--cors-origin", "app.example.com")],
 )
-def test_a_mistyped_host_or_origin_stops_the_start(tmp_path: Path, flag: str, value: str) -> None:
+def test_a_mistyped_host_or_origin_stops_the_start(
+    tmp_path: Path, flag: str, value: str, serve: Serve
+) -> None:
     """One line naming the value, exit 2 (a usage error)."""
     out = serve("--db", str(tmp_path / "x.db"), "--port", str(free_port()), flag, value)
     assert out.returncode == 2
@@ -90,7 +118,9 @@ def with_password(url: str, password: str) -> str:
 
 
 @pytest.mark.postgres
-def test_no_database_password_reaches_the_console(postgres_schema: str, tmp_path: Path) -> None:
+def test_no_database_password_reaches_the_console(
+    postgres_schema: str, tmp_path: Path, serve: Serve
+) -> None:
     """Start-up line, 504 incidents and a failed start: the password appears in none of them."""
     with pg_proxy(with_password(postgres_schema, PASSWORD)) as proxy:
         url = proxy.url(with_password(postgres_schema, PASSWORD))
@@ -138,7 +168,7 @@ def test_no_redis_password_reaches_the_console(redis_server: str, tmp_path: Path
     assert PASSWORD not in service.log_path.read_text()
 
 
-def test_a_location_quoted_in_a_refusal_is_masked(tmp_path: Path) -> None:
+def test_a_location_quoted_in_a_refusal_is_masked(tmp_path: Path, serve: Serve) -> None:
     """An unsupported store URL is named back without its password."""
     out = serve(
         "--db",
