@@ -42,12 +42,15 @@ RECORD_SHOWN = """() => {
 }"""
 
 
-@pytest.fixture
-def two_instances(tmp_path: Path) -> Iterator[tuple[RestartableService, RestartableService]]:
-    """Two services on one SQLite file: two instances of one deployment."""
-    db = tmp_path / "shared.db"
-    first = _running(RestartableService(db, tmp_path))
-    second = _running(RestartableService(db, tmp_path))
+@pytest.fixture(scope="module")
+def two_instances(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[RestartableService, RestartableService]]:
+    """Two services on one SQLite file: two instances of one deployment, for the module."""
+    directory = tmp_path_factory.mktemp("instances")
+    db = directory / "shared.db"
+    first = _running(RestartableService(db, directory))
+    second = _running(RestartableService(db, directory))
     yield next(first), next(second)
     for service in (second, first):
         next(service, None)
@@ -103,11 +106,12 @@ def test_two_instances_see_each_others_saves_at_once_and_idle_pages_send_nothing
 
 
 def test_tabs_share_one_stream_and_a_seventh_tab_is_not_stalled(
-    browser_context: BrowserContext, editor_service: RestartableService
+    browser_context: BrowserContext, two_instances: tuple[RestartableService, RestartableService]
 ) -> None:
     """Seven tabs of one profile, on two documents of a collection: one stream at a time
     serves all (a browser gives an origin ~6 connections); every tab opens and sees a change
     made elsewhere; when the leading tab closes, another takes over the stream."""
+    editor_service = two_instances[0]
     ids = [create(editor_service, {"title": "Draft"}) for _ in range(2)]
     requests: list[Request] = []
     browser_context.on("request", lambda request: requests.append(request))
