@@ -1,10 +1,11 @@
 """Fixtures for the browser tests: Debian's Chromium driven by Playwright, and a service
 process that can be stopped and started again on the same port and database file.
 
-One Chromium serves every test of tests/web that runs in a row, each test in profiles
-(browser contexts) of its own; one service serves every test of a module, each test on
-documents (or a collection) of its own, and a test that stops its service has its own.
-After a module's last test, no request any of its tests sent got a 5xx.
+One Chromium, and one service of each set of options, serve the tests of tests/web that
+run one after another (pytest stops them before any test elsewhere): each test works in
+browser profiles (contexts) of its own, on documents or a collection of its own; a test
+that stops its service has one of its own. When a service stops, no request any test sent
+it got a 5xx.
 
 Without /usr/bin/chromium (``apt-get install chromium``; the Makefile's set-up does it)
 the tests skip with the reason; with CI=true set they fail instead. No browser build is
@@ -28,6 +29,7 @@ import httpx
 import pytest
 
 from tests.servers import ServiceProcess, free_port, stop, wait_until_up
+from tests.service.auth_helpers import create_token
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext
@@ -146,10 +148,22 @@ def screenshots(tmp_path: Path) -> Path:
     return DOCS if os.environ.get("HTTPCONFLICT_SCREENSHOTS") == "docs" else tmp_path
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def editor_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RestartableService]:
-    """A running service for a module's tests; afterwards, no request got a 5xx."""
+    """A running service; afterwards, no request of any test that used it got a 5xx."""
     yield from serving(tmp_path_factory)
+
+
+@pytest.fixture(scope="package")
+def protected_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RestartableService]:
+    """A running service that authenticates callers by API token."""
+    yield from serving(tmp_path_factory, "--auth", "tokens")
+
+
+@pytest.fixture(scope="package")
+def admin_token(protected_service: RestartableService) -> str:
+    """An admin's token for the protected service, made with the real CLI."""
+    return create_token(protected_service.db, "editor", "admin")
 
 
 @pytest.fixture
@@ -158,7 +172,7 @@ def restartable_service(tmp_path: Path) -> Iterator[RestartableService]:
     yield from _running(RestartableService(tmp_path / "editor.db", tmp_path))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def small_body_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RestartableService]:
     """A running service that refuses request bodies over 2048 bytes (413)."""
     yield from serving(tmp_path_factory, "--max-body", str(SMALL_BODY))

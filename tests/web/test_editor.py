@@ -1,6 +1,6 @@
 """The web editor at / in a real browser: autosave, live view, conflicts, offline.
 
-The tests run a real `httpconflict serve` (SQLite; one per module, each test on its own
+The tests run a real `httpconflict serve` (SQLite; shared, each test on its own
 documents) and Debian's Chromium, and check the stored documents through the HTTP API,
 not only through the page.
 """
@@ -79,7 +79,7 @@ def test_browse_create_and_edit(
     contexts: list[BrowserContext], editor_service: RestartableService
 ) -> None:
     """Open a collection, create a document, edit a field and the raw JSON: both stored."""
-    collection = "browsed"  # no other test of the module's service writes there: it is empty
+    collection = "browsed"  # no other test writes there: it is empty
     page = contexts[0].new_page()
     page.goto(editor_service.url + "/")
     page.get_by_label("Collection name").fill(collection)

@@ -1,7 +1,7 @@
 """The web editor and a service that asks who is calling: the token prompt, 401 and 403.
 
-Real `httpconflict serve --auth tokens` (each shared by the module's tests that need its
-options) with tokens made by the real CLI, and Debian's Chromium. The token is typed into
+Real `httpconflict serve --auth tokens` (each shared by the tests that need its options)
+with tokens made by the real CLI, and Debian's Chromium. The token is typed into
 the page's sign-in form, kept in sessionStorage, and must never show in a URL, the page's
 text, localStorage, the console or the service's log.
 """
@@ -21,18 +21,6 @@ if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page, Request
 
 QUIET_MS = 2000  # how long the page is watched for requests it should not send
-
-
-@pytest.fixture(scope="module")
-def protected_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RestartableService]:
-    """A running service that authenticates callers by API token."""
-    yield from serving(tmp_path_factory, "--auth", "tokens")
-
-
-@pytest.fixture(scope="module")
-def admin_token(protected_service: RestartableService) -> str:
-    """An admin's token for the protected service, made with the real CLI."""
-    return create_token(protected_service.db, "editor", "admin")
 
 
 class Watched:
@@ -122,7 +110,7 @@ def test_a_new_tab_asks_again_and_the_browse_view_waits(
     """sessionStorage is per tab: another profile is asked, and its collection list and
     create wait for the token instead of failing."""
     token = admin_token
-    collection = "made-here"  # no other test of the module's service writes there: it is empty
+    collection = "made-here"  # no other test writes there: it is empty
     page = contexts[1].new_page()
     page.goto(f"{protected_service.url}/#/{collection}")
     sign_in(page, token)

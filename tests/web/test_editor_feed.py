@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.service.auth_helpers import bearer, create_token
+from tests.service.auth_helpers import bearer
 from tests.web.conftest import RestartableService, _running
 from tests.web.test_editor import create, expect, expect_state, open_editor, stored
 from tests.web.test_editor_auth import sign_in
@@ -143,14 +143,11 @@ def browser_context(contexts: list[BrowserContext]) -> BrowserContext:
 
 
 def test_the_stream_carries_the_token_in_a_header_only(
-    contexts: list[BrowserContext], tmp_path: Path
+    contexts: list[BrowserContext], protected_service: RestartableService, admin_token: str
 ) -> None:
     """A token-protected service: the stream is sent with Authorization (EventSource could not),
     the token is in no URL, and another writer's change shows on the signed-in page."""
-    service = RestartableService(tmp_path / "editor.db", tmp_path, ("--auth", "tokens"))
-    running = _running(service)
-    next(running)
-    token = create_token(service.db, "editor", "admin")
+    service, token = protected_service, admin_token
     with service.client() as http:
         made = http.post("/v1/notes", json={"title": "Draft"}, headers=bearer(token))
         doc_id = made.headers["location"].rsplit("/", 1)[1]
@@ -172,7 +169,6 @@ def test_the_stream_carries_the_token_in_a_header_only(
     streams = feed_requests(requests)
     assert [r.all_headers().get("authorization") for r in streams] == [f"Bearer {token}"]
     assert all(token not in r.url for r in requests)
-    next(running, None)
 
 
 def test_a_purged_position_starts_the_stream_again_and_the_page_reads_its_document(

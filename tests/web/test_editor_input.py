@@ -1,6 +1,6 @@
 """The web editor with awkward input: any JSON string as a field name, refusals, lost creates.
 
-The tests run a real `httpconflict serve` (SQLite; one per module, each test on its own
+The tests run a real `httpconflict serve` (SQLite; shared, each test on its own
 documents) and Debian's Chromium, and check what is stored through the HTTP API, not only
 through the page.
 """
@@ -141,7 +141,7 @@ def test_a_create_whose_answer_is_lost_makes_one_document(
 ) -> None:
     """The first POST is applied but its answer lost: the page sends it again with the same
     Idempotency-Key, opens the document, and the collection holds exactly one."""
-    collection = "created"  # no other test of the module's service writes there
+    collection = "created"  # no other test writes there
     page = contexts[0].new_page()
     sent: list[dict[str, str]] = []
 
