@@ -1,17 +1,21 @@
-"""Each adapter's whole app, copied from its docs page and served by two workers, works."""
+"""Each adapter's whole app, copied from its docs page and served by two workers, works.
+
+An app is written and prepared (its run-once commands) once per module: the Django
+project's WSGI and ASGI servers serve the same prepared project, one after the other.
+"""
 
 from __future__ import annotations
 
 import sqlite3
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.served_docs import client, environment, prepare, recipe, serve
+from tests.served_docs import Recipe, client, environment, prepare, recipe, serve
 
 PROBLEM = "application/problem+json"
 TYPES = "https://httpconflict.dev/problems/"
@@ -30,19 +34,42 @@ CASES = [
 ]
 
 
+Prepared = tuple[Recipe, Path, Mapping[str, str]]
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str, str], Prepared]:
+    """The app of a page's section, written and prepared in a directory the first time asked."""
+    made: dict[tuple[str, str], Prepared] = {}
+
+    def prepared_once(page: str, heading: str) -> Prepared:
+        if (page, heading) not in made:
+            directory = tmp_path_factory.mktemp("app")
+            found, env = recipe(page, heading), environment(directory)
+            prepare(found, directory, env)
+            made[page, heading] = (found, directory, env)
+        return made[page, heading]
+
+    return prepared_once
+
+
 @pytest.mark.parametrize(("page", "heading", "server", "orders_table"), CASES)
 def test_the_docs_app_served_with_two_workers(
-    page: str, heading: str, server: str, orders_table: str, tmp_path: Path
+    page: str,
+    heading: str,
+    server: str,
+    orders_table: str,
+    prepared: Callable[[str, str], Prepared],
 ) -> None:
     """If-Match (428, 200, 412), a unique email (409 naming it), a keyed POST replayed once."""
-    found = recipe(page, heading)
-    env = environment(tmp_path)
-    prepare(found, tmp_path, env)
+    found, directory, env = prepared(page, heading)
     command = next(c for c in found.servers if c.split()[0] == server)
-    with serve(command, tmp_path, env) as (url, log):
+    with serve(command, directory, env) as (url, log):
         exercise_conditional_update(url)
         exercise_unique_field(url)
-        exercise_keyed_post(url, lambda item: count(tmp_path / "notes.sqlite3", orders_table, item))
+        exercise_keyed_post(
+            url, lambda item: count(directory / "notes.sqlite3", orders_table, item)
+        )
     assert "Traceback" not in log.read_text(), log.read_text()
 
 

@@ -1,6 +1,12 @@
 """Fixtures for the browser tests: Debian's Chromium driven by Playwright, and a service
 process that can be stopped and started again on the same port and database file.
 
+One Chromium, and one service of each set of options, serve the tests of tests/web that
+run one after another (pytest stops them before any test elsewhere): each test works in
+browser profiles (contexts) of its own, on documents or a collection of its own; a test
+that stops its service has one of its own. When a service stops, no request any test sent
+it got a 5xx.
+
 Without /usr/bin/chromium (``apt-get install chromium``; the Makefile's set-up does it)
 the tests skip with the reason; with CI=true set they fail instead. No browser build is
 ever downloaded: Playwright only drives the system's Chromium.
@@ -23,6 +29,7 @@ import httpx
 import pytest
 
 from tests.servers import ServiceProcess, free_port, stop, wait_until_up
+from tests.service.auth_helpers import create_token
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext
@@ -51,11 +58,12 @@ def _unavailable(message: str) -> None:
     pytest.skip(message)
 
 
-# Module scope, not session: while Playwright's sync API runs, its event loop is the
-# thread's running loop, and later tests calling asyncio.run() would fail.
-@pytest.fixture(scope="module")
+# Package scope, not session: while Playwright's sync API runs, its event loop is the
+# thread's running loop, and tests elsewhere calling asyncio.run() would fail. pytest
+# closes it as soon as the next test is outside tests/web.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
-    """Chromium, headless, for one test module."""
+    """Chromium, headless, for the tests of tests/web that run one after another."""
     if not CHROMIUM.exists():
         _unavailable(f"{CHROMIUM} is missing; install it with `apt-get install chromium`")
     try:
@@ -89,6 +97,21 @@ class RestartableService:
         self.runs: list[ServiceProcess] = []
 
     def start(self) -> None:
+        # Another test run on this machine may take the port between free_port() and the
+        # bind: its server would answer our /healthz while ours exits. A first start then
+        # moves to another port; a restart keeps its port, which the test relies on.
+        for _ in range(3):
+            if self._started():
+                return
+            if len(self.runs) > 1:
+                raise RuntimeError(f"port {self.port} was taken while the service was stopped")
+            self.runs.clear()
+            self.port = free_port()
+            self.url = f"http://127.0.0.1:{self.port}"
+        raise RuntimeError("three ports in a row were taken by another process")
+
+    def _started(self) -> bool:
+        """Start a run on `self.port`: True once it answered /healthz itself."""
         log_path = self.log_dir / f"access-{self.port}-{len(self.runs)}.log"
         command = [sys.executable, "-m", "httpconflict.cli", "serve", "--db", self.db]
         command += ["--port", str(self.port), "--log-format", "json", *self.options]
@@ -99,8 +122,18 @@ class RestartableService:
                 stderr=subprocess.STDOUT,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )
-        self.runs.append(ServiceProcess(self.url, self.db, process, log_path))
-        wait_until_up(self.url, process, log_path)
+        run = ServiceProcess(self.url, self.db, process, log_path)
+        self.runs.append(run)
+        try:
+            wait_until_up(self.url, process, log_path)
+        except RuntimeError:
+            if "already in use" not in log_path.read_text():
+                raise
+            return False
+        if run.wait_for_log(lambda record: record["path"] == "/healthz"):
+            return True
+        stop(process)
+        return False
 
     def stop(self) -> None:
         stop(self.runs[-1].process)
@@ -115,17 +148,40 @@ def screenshots(tmp_path: Path) -> Path:
     return DOCS if os.environ.get("HTTPCONFLICT_SCREENSHOTS") == "docs" else tmp_path
 
 
+@pytest.fixture(scope="package")
+def editor_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RestartableService]:
+    """A running service; afterwards, no request of any test that used it got a 5xx."""
+    yield from serving(tmp_path_factory)
+
+
+@pytest.fixture(scope="package")
+def protected_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RestartableService]:
+    """A running service that authenticates callers by API token."""
+    yield from serving(tmp_path_factory, "--auth", "tokens")
+
+
+@pytest.fixture(scope="package")
+def admin_token(protected_service: RestartableService) -> str:
+    """An admin's token for the protected service, made with the real CLI."""
+    return create_token(protected_service.db, "editor", "admin")
+
+
 @pytest.fixture
-def editor_service(tmp_path: Path) -> Iterator[RestartableService]:
-    """A running service; afterwards, no request of any of its runs got a 5xx."""
+def restartable_service(tmp_path: Path) -> Iterator[RestartableService]:
+    """A running service of one test's own, which the test may stop and start again."""
     yield from _running(RestartableService(tmp_path / "editor.db", tmp_path))
 
 
-@pytest.fixture
-def small_body_service(tmp_path: Path) -> Iterator[RestartableService]:
+@pytest.fixture(scope="package")
+def small_body_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RestartableService]:
     """A running service that refuses request bodies over 2048 bytes (413)."""
-    options = ("--max-body", str(SMALL_BODY))
-    yield from _running(RestartableService(tmp_path / "editor.db", tmp_path, options))
+    yield from serving(tmp_path_factory, "--max-body", str(SMALL_BODY))
+
+
+def serving(factory: pytest.TempPathFactory, *options: str) -> Iterator[RestartableService]:
+    """A running service with `options`, in a directory of its own, checked when it stops."""
+    directory = factory.mktemp("service")
+    yield from _running(RestartableService(directory / "editor.db", directory, options))
 
 
 def _running(server: RestartableService) -> Iterator[RestartableService]:

@@ -1,7 +1,8 @@
 """The web editor at / in a real browser: autosave, live view, conflicts, offline.
 
-Each test runs a real `httpconflict serve` (SQLite) and Debian's Chromium, and checks
-the stored documents through the HTTP API, not only through the page.
+The tests run a real `httpconflict serve` (SQLite; shared, each test on its own
+documents) and Debian's Chromium, and check the stored documents through the HTTP API,
+not only through the page.
 """
 
 from __future__ import annotations
@@ -29,9 +30,9 @@ def create(service: RestartableService, document: dict[str, Any]) -> str:
     return doc_id
 
 
-def stored(service: RestartableService, doc_id: str) -> Any:
+def stored(service: RestartableService, doc_id: str, collection: str = "notes") -> Any:
     with service.client() as http:
-        response = http.get(f"/v1/notes/{doc_id}")
+        response = http.get(f"/v1/{collection}/{doc_id}")
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -78,9 +79,10 @@ def test_browse_create_and_edit(
     contexts: list[BrowserContext], editor_service: RestartableService
 ) -> None:
     """Open a collection, create a document, edit a field and the raw JSON: both stored."""
+    collection = "browsed"  # no other test writes there: it is empty
     page = contexts[0].new_page()
     page.goto(editor_service.url + "/")
-    page.get_by_label("Collection name").fill("notes")
+    page.get_by_label("Collection name").fill(collection)
     page.get_by_role("button", name="Open collection").click()
     expect(page.locator("#collection-empty")).to_be_visible()
     page.get_by_label("New document (JSON object)").fill('{"title": "First", "count": 1}')
@@ -92,9 +94,13 @@ def test_browse_create_and_edit(
     raw = page.get_by_label("Raw JSON")
     raw.fill('{"title": "First", "count": 2, "done": true}')
     expect_state(page, "saved")
-    assert stored(editor_service, doc_id) == {"title": "First", "count": 2, "done": True}
+    assert stored(editor_service, doc_id, collection) == {
+        "title": "First",
+        "count": 2,
+        "done": True,
+    }
     expect(page.get_by_label("done")).to_be_checked()
-    page.goto(f"{editor_service.url}/#/notes")
+    page.goto(f"{editor_service.url}/#/{collection}")
     expect(page.get_by_role("link", name=f"{doc_id} — First")).to_be_visible()
 
 
@@ -173,19 +179,20 @@ def test_same_field_conflict_is_shown_and_resolved(
 
 
 def test_a_save_while_the_server_is_down_is_retried(
-    contexts: list[BrowserContext], editor_service: RestartableService
+    contexts: list[BrowserContext], restartable_service: RestartableService
 ) -> None:
     """Stop the server, type: "offline, retrying"; start it again: the edit is stored."""
-    doc_id = create(editor_service, {"title": "Draft", "count": 1})
-    page = open_editor(contexts[0], editor_service, doc_id)
-    editor_service.stop()
+    service = restartable_service
+    doc_id = create(service, {"title": "Draft", "count": 1})
+    page = open_editor(contexts[0], service, doc_id)
+    service.stop()
     page.get_by_label("title").press("End")
     page.get_by_label("title").press_sequentially(" typed offline", delay=20)
     expect_state(page, "offline")
     expect(page.locator("#save-state")).to_have_text("Offline, retrying")
-    editor_service.start()
+    service.start()
     expect_state(page, "saved")
-    assert stored(editor_service, doc_id) == {"title": "Draft typed offline", "count": 1}
+    assert stored(service, doc_id) == {"title": "Draft typed offline", "count": 1}
 
 
 def test_edits_survive_a_reload_before_they_are_saved(

@@ -1,32 +1,26 @@
 """The web editor and a service that asks who is calling: the token prompt, 401 and 403.
 
-A real `httpconflict serve --auth tokens` with tokens made by the real CLI, and Debian's
-Chromium. The token is typed into the page's sign-in form, kept in sessionStorage, and
-must never show in a URL, the page's text, localStorage, the console or the service's log.
+Real `httpconflict serve --auth tokens` (each shared by the tests that need its options)
+with tokens made by the real CLI, and Debian's Chromium. The token is typed into
+the page's sign-in form, kept in sessionStorage, and must never show in a URL, the page's
+text, localStorage, the console or the service's log.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tests.service.auth_helpers import bearer, create_token
-from tests.web.conftest import RestartableService, _running
+from tests.web.conftest import RestartableService, serving
 from tests.web.test_editor import create, expect, expect_state, open_editor, stored
 
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page, Request
 
 QUIET_MS = 2000  # how long the page is watched for requests it should not send
-
-
-@pytest.fixture
-def protected_service(tmp_path: Path) -> Iterator[RestartableService]:
-    """A running service that authenticates callers by API token."""
-    yield from _running(RestartableService(tmp_path / "editor.db", tmp_path, ("--auth", "tokens")))
 
 
 class Watched:
@@ -60,11 +54,11 @@ def assert_token_nowhere(
 
 
 def test_the_editor_with_a_token_protected_service(
-    contexts: list[BrowserContext], protected_service: RestartableService
+    contexts: list[BrowserContext], protected_service: RestartableService, admin_token: str
 ) -> None:
     """The page asks for a token; a wrong one is refused plainly and not retried; the right one
     loads and saves, stays in sessionStorage only, and Sign out forgets it."""
-    token = create_token(protected_service.db, "editor", "admin")
+    token = admin_token
     with protected_service.client() as http:
         made = http.post("/v1/notes", json={"title": "Draft"}, headers=bearer(token))
     assert made.status_code == 201, made.text
@@ -111,25 +105,28 @@ def test_the_editor_with_a_token_protected_service(
 
 
 def test_a_new_tab_asks_again_and_the_browse_view_waits(
-    contexts: list[BrowserContext], protected_service: RestartableService
+    contexts: list[BrowserContext], protected_service: RestartableService, admin_token: str
 ) -> None:
     """sessionStorage is per tab: another profile is asked, and its collection list and
     create wait for the token instead of failing."""
-    token = create_token(protected_service.db, "editor", "admin")
+    token = admin_token
+    collection = "made-here"  # no other test writes there: it is empty
     page = contexts[1].new_page()
-    page.goto(f"{protected_service.url}/#/notes")
+    page.goto(f"{protected_service.url}/#/{collection}")
     sign_in(page, token)
     expect(page.locator("#collection-empty")).to_be_visible()
     page.get_by_label("New document (JSON object)").fill('{"title": "Made here"}')
     page.get_by_role("button", name="Create document").click()
     expect(page.get_by_label("title")).to_have_value("Made here")
     doc_id = page.evaluate("location.hash").rsplit("/", 1)[1]
-    assert stored_with(protected_service, doc_id, token) == {"title": "Made here"}
+    assert stored_with(protected_service, doc_id, token, collection) == {"title": "Made here"}
 
 
-def stored_with(service: RestartableService, doc_id: str, token: str) -> Any:
+def stored_with(
+    service: RestartableService, doc_id: str, token: str, collection: str = "notes"
+) -> Any:
     with service.client() as http:
-        response = http.get(f"/v1/notes/{doc_id}", headers=bearer(token))
+        response = http.get(f"/v1/{collection}/{doc_id}", headers=bearer(token))
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -150,11 +147,11 @@ def test_a_service_without_authentication_never_asks(
     assert not [r for r in watched.requests if "authorization" in r.all_headers()]
 
 
-@pytest.fixture
-def granted_service(tmp_path: Path) -> Iterator[RestartableService]:
+@pytest.fixture(scope="module")
+def granted_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RestartableService]:
     """A token-protected service where role reader may read and role writer may write."""
     options = ("--auth", "tokens", "--grant", "read=role:reader", "--grant", "write=role:writer")
-    yield from _running(RestartableService(tmp_path / "editor.db", tmp_path, options))
+    yield from serving(tmp_path_factory, *options)
 
 
 def test_a_read_only_role_is_shown_a_403_plainly(

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.service.auth_helpers import bearer, create_token
+from tests.service.auth_helpers import bearer
 from tests.web.conftest import RestartableService, _running
 from tests.web.test_editor import create, expect, expect_state, open_editor, stored
 from tests.web.test_editor_auth import sign_in
@@ -42,12 +42,15 @@ RECORD_SHOWN = """() => {
 }"""
 
 
-@pytest.fixture
-def two_instances(tmp_path: Path) -> Iterator[tuple[RestartableService, RestartableService]]:
-    """Two services on one SQLite file: two instances of one deployment."""
-    db = tmp_path / "shared.db"
-    first = _running(RestartableService(db, tmp_path))
-    second = _running(RestartableService(db, tmp_path))
+@pytest.fixture(scope="module")
+def two_instances(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[RestartableService, RestartableService]]:
+    """Two services on one SQLite file: two instances of one deployment, for the module."""
+    directory = tmp_path_factory.mktemp("instances")
+    db = directory / "shared.db"
+    first = _running(RestartableService(db, directory))
+    second = _running(RestartableService(db, directory))
     yield next(first), next(second)
     for service in (second, first):
         next(service, None)
@@ -103,11 +106,12 @@ def test_two_instances_see_each_others_saves_at_once_and_idle_pages_send_nothing
 
 
 def test_tabs_share_one_stream_and_a_seventh_tab_is_not_stalled(
-    browser_context: BrowserContext, editor_service: RestartableService
+    browser_context: BrowserContext, two_instances: tuple[RestartableService, RestartableService]
 ) -> None:
     """Seven tabs of one profile, on two documents of a collection: one stream at a time
     serves all (a browser gives an origin ~6 connections); every tab opens and sees a change
     made elsewhere; when the leading tab closes, another takes over the stream."""
+    editor_service = two_instances[0]
     ids = [create(editor_service, {"title": "Draft"}) for _ in range(2)]
     requests: list[Request] = []
     browser_context.on("request", lambda request: requests.append(request))
@@ -139,14 +143,11 @@ def browser_context(contexts: list[BrowserContext]) -> BrowserContext:
 
 
 def test_the_stream_carries_the_token_in_a_header_only(
-    contexts: list[BrowserContext], tmp_path: Path
+    contexts: list[BrowserContext], protected_service: RestartableService, admin_token: str
 ) -> None:
     """A token-protected service: the stream is sent with Authorization (EventSource could not),
     the token is in no URL, and another writer's change shows on the signed-in page."""
-    service = RestartableService(tmp_path / "editor.db", tmp_path, ("--auth", "tokens"))
-    running = _running(service)
-    next(running)
-    token = create_token(service.db, "editor", "admin")
+    service, token = protected_service, admin_token
     with service.client() as http:
         made = http.post("/v1/notes", json={"title": "Draft"}, headers=bearer(token))
         doc_id = made.headers["location"].rsplit("/", 1)[1]
@@ -168,7 +169,6 @@ def test_the_stream_carries_the_token_in_a_header_only(
     streams = feed_requests(requests)
     assert [r.all_headers().get("authorization") for r in streams] == [f"Bearer {token}"]
     assert all(token not in r.url for r in requests)
-    next(running, None)
 
 
 def test_a_purged_position_starts_the_stream_again_and_the_page_reads_its_document(

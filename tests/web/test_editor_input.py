@@ -1,7 +1,8 @@
 """The web editor with awkward input: any JSON string as a field name, refusals, lost creates.
 
-Each test runs a real `httpconflict serve` (SQLite) and Debian's Chromium, and checks
-what is stored through the HTTP API, not only through the page.
+The tests run a real `httpconflict serve` (SQLite; shared, each test on its own
+documents) and Debian's Chromium, and check what is stored through the HTTP API, not only
+through the page.
 """
 
 from __future__ import annotations
@@ -140,6 +141,7 @@ def test_a_create_whose_answer_is_lost_makes_one_document(
 ) -> None:
     """The first POST is applied but its answer lost: the page sends it again with the same
     Idempotency-Key, opens the document, and the collection holds exactly one."""
+    collection = "created"  # no other test writes there
     page = contexts[0].new_page()
     sent: list[dict[str, str]] = []
 
@@ -154,8 +156,8 @@ def test_a_create_whose_answer_is_lost_makes_one_document(
         else:
             route.continue_()
 
-    page.route("**/v1/notes", lose_the_first_answer)
-    page.goto(f"{editor_service.url}/#/notes")
+    page.route(f"**/v1/{collection}", lose_the_first_answer)
+    page.goto(f"{editor_service.url}/#/{collection}")
     expect(page.locator("#collection-empty")).to_be_visible()
     page.get_by_label("New document (JSON object)").fill('{"title": "Once"}')
     page.get_by_role("button", name="Create document").click()
@@ -163,9 +165,9 @@ def test_a_create_whose_answer_is_lost_makes_one_document(
     assert len(sent) == 2
     assert sent[0]["idempotency-key"] == sent[1]["idempotency-key"]
     with editor_service.client() as http:
-        items = http.get("/v1/notes").json()["items"]
+        items = http.get(f"/v1/{collection}").json()["items"]
     assert [item["document"] for item in items] == [{"title": "Once"}]
-    assert page.evaluate("location.hash") == f"#/notes/{items[0]['id']}"
+    assert page.evaluate("location.hash") == f"#/{collection}/{items[0]['id']}"
 
 
 def test_only_no_answer_and_5xx_are_retried_after_retry_after(

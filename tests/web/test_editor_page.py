@@ -13,7 +13,6 @@ import pytest
 
 from tests.web.conftest import RestartableService
 from tests.web.test_editor import create, expect, expect_state, open_editor
-from tests.web.test_editor_auth import protected_service  # noqa: F401 (a fixture)
 from tests.web.test_editor_live import change_elsewhere
 
 if TYPE_CHECKING:
@@ -92,7 +91,7 @@ def assert_fits(page: Page, view: str) -> None:
 def test_every_view_fits_a_phone(
     phone: BrowserContext,
     editor_service: RestartableService,
-    protected_service: RestartableService,  # noqa: F811 (the fixture imported above)
+    protected_service: RestartableService,
 ) -> None:
     """At 390 x 844 nothing is wider than the screen: the collection, a document with long
     names and values and its details, a conflict, a missing document, the sign-in form; the
