@@ -27,7 +27,13 @@ from hypothesis import HealthCheck, settings
 from tests.private_mariadb import PrivateMariaDB, mariadb_programs
 from tests.private_postgres import PrivatePostgres, postgres_binaries
 from tests.private_redis import PrivateRedis, end_quarantine, redis_server_binary
-from tests.scheduling import CACHE_KEY, Timings, known_seconds, longest_first
+from tests.scheduling import (
+    CACHE_KEY,
+    PackageScheduling,
+    Timings,
+    known_seconds,
+    longest_first,
+)
 from tests.servers import ServiceProcess, start_service
 
 POSTGRES_URL = os.environ.get(
@@ -80,6 +86,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     cache = getattr(config, "cache", None)
     if cache is not None and hasattr(config, "workerinput"):
         items[:] = longest_first(items, known_seconds(cache.get(CACHE_KEY, {})))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> PackageScheduling | None:
+    """``--dist loadscope`` sends each shared package to one worker (tests/scheduling.py)."""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    return PackageScheduling(config, log)
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

@@ -12,6 +12,12 @@ cache's into it). Without them the fresh clone took its longest modules
 26-59 s each) in the order it found them, the browser tests last of all.
 A module neither knows counts as long if it holds a test marked ``slow``.
 Within a module nothing moves. A run on one worker keeps the usual order.
+
+A package whose modules share what its conftest starts (tests/web: one
+Chromium and its services, package-scoped) goes to one worker whole
+(`SHARED_PACKAGES`, `PackageScheduling`), as one long unit: spread over
+workers, each would start them again (tests/web took 39 CPU-s in one
+process, 57 as separate modules).
 """
 
 from __future__ import annotations
@@ -19,8 +25,10 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from pathlib import Path
+from typing import Final
 
 import pytest
+from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
 
 CACHE_KEY = "httpconflict/module-seconds"
 #: What a module the cache does not know is taken to last: slow-marked, or not.
@@ -44,8 +52,29 @@ def known_seconds(cached: dict[str, float]) -> dict[str, float]:
     return {**recorded(), **cached}
 
 
+#: Packages whose modules run on one worker, one after another.
+SHARED_PACKAGES: Final = ("tests/web/",)
+
+
 def module_of(nodeid: str) -> str:
     return nodeid.split("::", 1)[0]
+
+
+def shared_package(nodeid: str) -> str | None:
+    """The package of `SHARED_PACKAGES` that holds the test, if any."""
+    return next((p.rstrip("/") for p in SHARED_PACKAGES if nodeid.startswith(p)), None)
+
+
+def unit_of(nodeid: str) -> str:
+    """What goes to one worker whole: a shared package, else the module."""
+    return shared_package(nodeid) or module_of(nodeid)
+
+
+class PackageScheduling(LoadScopeScheduling):  # type: ignore[misc]
+    """pytest-xdist's ``loadscope``, with each of `SHARED_PACKAGES` one scope."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        return shared_package(nodeid) or super()._split_scope(nodeid)
 
 
 def longest_first(items: list[pytest.Item], seconds: dict[str, float]) -> list[pytest.Item]:
@@ -55,7 +84,10 @@ def longest_first(items: list[pytest.Item], seconds: dict[str, float]) -> list[p
         module = module_of(item.nodeid)
         slow = UNKNOWN_SLOW if item.get_closest_marker("slow") else UNKNOWN
         guess[module] = max(guess.get(module, UNKNOWN), seconds.get(module, slow))
-    return sorted(items, key=lambda item: -guess[module_of(item.nodeid)])
+    units: dict[str, float] = defaultdict(float)
+    for module, guessed in guess.items():
+        units[unit_of(module)] += guessed
+    return sorted(items, key=lambda item: -units[unit_of(item.nodeid)])
 
 
 class Timings:

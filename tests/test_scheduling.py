@@ -8,7 +8,7 @@ from typing import cast
 
 import pytest
 
-from tests.scheduling import RECORDED, known_seconds, longest_first, recorded
+from tests.scheduling import RECORDED, known_seconds, longest_first, recorded, unit_of
 
 FUZZ = "tests/service/test_fuzz.py"
 
@@ -57,3 +57,23 @@ def test_the_recording_names_modules_of_the_suite() -> None:
     """Each recorded module exists (`python -m tests.scheduling` writes a new recording)."""
     root = RECORDED.parent.parent
     assert [m for m in recorded() if not (root / Path(m)).is_file()] == []
+
+
+def test_a_shared_package_goes_first_as_one_unit() -> None:
+    """tests/web's modules count together, so the package is taken early, each module whole."""
+    web = ["tests/web/test_editor.py", "tests/web/test_editor_live.py"]
+    items = [
+        Item(web[0] + "::test_a"),
+        Item(web[0] + "::test_b"),
+        Item("tests/test_etag.py::test_c"),
+        Item(web[1] + "::test_d"),
+    ]
+    cached = {web[0]: 30.0, web[1]: 30.0, "tests/test_etag.py": 50.0}
+    assert ordered(items, cached) == [
+        web[0] + "::test_a",
+        web[0] + "::test_b",
+        web[1] + "::test_d",
+        "tests/test_etag.py::test_c",
+    ]
+    assert unit_of(web[1] + "::test_c") == "tests/web"
+    assert unit_of("tests/service/test_fuzz.py::test_e") == "tests/service/test_fuzz.py"
