@@ -15,7 +15,7 @@ own and then updates the row whatever its ETag (check-then-write, tried
 by hand on PostgreSQL): it lost 4 to 36 of the 80 increments of each
 8 x 10 If-Match hammer below, and both `ConflictClient` hammers failed, in
 each of 10 runs (8 to 21 of 40 at 8 x 5, 46 to 70 of 160 at 16 x 10). The
-blind writes lost 32 to 35 of 40 at 8 x 5 in each of 10 runs.
+blind writes lost 64 to 70 of 80 in each of 10 runs.
 """
 
 from __future__ import annotations
