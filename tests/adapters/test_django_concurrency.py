@@ -1,10 +1,16 @@
-"""No lost update: 16 clients increment one note through two Django processes at once.
+"""No lost update: 8 clients increment one note through two Django processes at once.
 
 Each client reads the note and writes count + 1 with If-Match, retrying on
 412. The clients alternate between the plain view (`versioned_update`) and
 the DRF viewset (`ConditionalModelMixin`), and between two server
 processes (threaded WSGI) on one database, so writes race in threads, in
 processes and through both code paths. The final count must be exact.
+
+8 x 6 is enough to fail: with a check-then-write `versioned_update` (tried
+by hand: the version checked in a read of its own, then the row updated
+whatever its version) the count ended 15 to 25 short of 48 on PostgreSQL
+and 21 to 32 short on MariaDB in each of 10 runs; on SQLite each run
+failed on a 503 instead (the database gave a write up).
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import pytest
 
 from tests.adapters.django_servers import DATABASES, notes_database, notes_server
 
-CLIENTS = 16
+CLIENTS = 8
 INCREMENTS = 6
 
 
@@ -35,7 +41,7 @@ def servers(
 
 
 @pytest.mark.slow
-def test_sixteen_clients_lose_no_update(servers: list[str]) -> None:
+def test_eight_clients_lose_no_update(servers: list[str]) -> None:
     """Every increment lands exactly once: the final count is CLIENTS * INCREMENTS."""
     created = httpx.post(f"{servers[0]}/notes", json={"title": "counter", "count": 0})
     note_id = created.json()["id"]
@@ -70,6 +76,7 @@ def test_sixteen_clients_lose_no_update(servers: list[str]) -> None:
         thread.join()
     assert not problems, problems[:3]
     final = httpx.get(f"{servers[1]}/api/notes/{note_id}")
+    print(f"{len(written)} written, {retries[0]} refused, final {final.json()['count']}")
     assert final.json()["count"] == CLIENTS * INCREMENTS
     assert final.headers["etag"] == f'"{CLIENTS * INCREMENTS + 1}"'
     assert sorted(written) == list(range(1, CLIENTS * INCREMENTS + 1))
