@@ -32,7 +32,7 @@ from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
 
 CACHE_KEY = "httpconflict/module-seconds"
 #: What a module the cache does not know is taken to last: slow-marked, or not.
-UNKNOWN_SLOW = 60.0
+UNKNOWN_SLOW = 20.0
 UNKNOWN = 0.0
 #: The seconds each module took in a recorded run of the whole suite.
 RECORDED = Path(__file__).with_name("module_seconds.json")
