@@ -34,7 +34,7 @@ from tests.scheduling import (
     known_seconds,
     longest_first,
 )
-from tests.servers import ServiceProcess, start_service
+from tests.servers import TLS, ServiceProcess, start_service
 
 POSTGRES_URL = os.environ.get(
     "HTTPCONFLICT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"
@@ -62,17 +62,16 @@ settings.load_profile("suite")
 # httpx builds an SSL context for every client it makes (loading the CA bundle:
 # some 25 ms of CPU), and the tests make thousands (each `httpx.get` is a client
 # of its own) for plain-HTTP servers that never use one. In the test processes
-# the default context is built once and shared; any other (a CA of a test's
-# own, a client certificate) is built as usual.
+# the default context is built once and shared (tests/servers.py's `TLS`); any
+# other (a CA of a test's own, a client certificate) is built as usual.
 _build_context = httpx.create_ssl_context
-_DEFAULT_CONTEXT = _build_context()
 
 
 def _default_context_once(
     verify: ssl.SSLContext | str | bool = True, cert: Any = None, trust_env: bool = True
 ) -> ssl.SSLContext:
     if verify is True and cert is None and trust_env:
-        return _DEFAULT_CONTEXT
+        return TLS
     return _build_context(verify=verify, cert=cert, trust_env=trust_env)
 
 

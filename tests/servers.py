@@ -9,7 +9,6 @@ import os
 import random
 import signal
 import socket
-import ssl
 import subprocess
 import sys
 import time
@@ -43,7 +42,7 @@ MEMORY = _SHM if os.access(_SHM, os.W_OK) else None
 #: client otherwise, loading certifi's bundle: 25 ms of CPU a client, spent
 #: polling servers every 50 ms (every probe made a client) before this was shared,
 #: and no server here speaks TLS.
-TLS = ssl.create_default_context()
+TLS = httpx.create_ssl_context()
 
 
 def answer_status(url: str, timeout: float = 1) -> int | None:
