@@ -157,11 +157,14 @@ def test_watchers_see_every_change_once_across_a_kill_and_a_restart(
         slow = SlowWriter(private_postgres.url, collection)
         try:
             with slow:
-                _wait_until(lambda: writers.successes >= 40, 30)
+                # The slow writer's late commits must fall among the others'
+                # before each fault and after them, however fast the hammer runs.
+                _wait_until(lambda: writers.successes >= 40 and slow.final() >= 2, 30)
                 first.process.send_signal(signal.SIGKILL)
-                _wait_until(lambda: writers.successes >= 80, 30)
+                _wait_until(lambda: writers.successes >= 80 and slow.final() >= 4, 30)
                 private_postgres.restart()
                 writers.join(60)
+                _wait_until(lambda: slow.final() > 5, 30)
             finals, total = _finals(second.url, collection, docs)
             assert total == writers.successes
             assert all(finals[doc] >= 1 for doc in docs)
