@@ -10,7 +10,7 @@ a `ValueError` and carries a 400 problem.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import functools
 import hashlib
 import re
@@ -35,6 +35,7 @@ _LONE_TAG: Final = re.compile(rf'[ \t]*(W/)?"({_ETAGC}*)"[ \t]*')
 # RFC 9110 §5.6.1: OWS = *( SP / HTAB ) surrounds each #element, and "a
 # recipient MUST parse and ignore a reasonable number of empty list elements".
 _OWS: Final = " \t"
+_URLSAFE: Final = bytes.maketrans(b"+/", b"-_")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +66,13 @@ class ETag:
         answered with a false 412, as a version-counter tag would be).
         """
         digest = hashlib.sha256(content).digest()[:16]
-        return cls(base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii"))
+        # base64url of 16 bytes: 22 characters, all etagc, so not checked
+        # again (every write makes one).
+        tag = object.__new__(cls)
+        opaque = binascii.b2a_base64(digest, newline=False).translate(_URLSAFE)
+        object.__setattr__(tag, "opaque", opaque[:22].decode("ascii"))
+        object.__setattr__(tag, "weak", False)
+        return tag
 
     def to_header(self) -> str:
         """Format as a field value: ``"abc"`` or ``W/"abc"``."""

@@ -208,6 +208,12 @@ def test_unknown_method_is_a_400_problem(service: ServiceProcess) -> None:
     [
         pytest.param("/v1/_reserved/x", "collection", id="reserved-collection"),
         pytest.param("/v1/notes/_reserved", "document", id="reserved-document"),
+        # The document routes come first and take neither `/v1/_collections/{c}` nor
+        # `/v1/{c}/_changes`: every other reserved name still reaches them.
+        pytest.param("/v1/_changes/x", "collection", id="changes-as-collection"),
+        pytest.param("/v1/_collectionsx/x", "collection", id="collections-prefix"),
+        pytest.param("/v1/notes/_changesx", "document", id="changes-prefix"),
+        pytest.param("/v1/notes/_collections", "document", id="collections-as-document"),
         pytest.param("/v1/notes/" + "x" * 256, "document", id="document-name-too-long"),
         pytest.param("/v1/no%20tes/x", "collection", id="space-in-collection"),
         pytest.param("/v1/notes/a%00b", "document", id="nul-in-document"),

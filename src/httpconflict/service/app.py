@@ -185,11 +185,11 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
         )
     app = Starlette(
         routes=[
-            # First: the document routes would take /v1/_collections/{c} too.
-            *collection_settings.ROUTES,
-            # Before the documents': /v1/{c}/_changes is not a document.
-            *changes.ROUTES,
+            # First, as most requests are to documents: their paths take neither
+            # /v1/_collections/{c} nor /v1/{c}/_changes (`paths.DOCUMENT`).
             *ROUTES,
+            *collection_settings.ROUTES,
+            *changes.ROUTES,
             *problem_pages.ROUTES,
             *editor.ROUTES,
             Route("/healthz", health.endpoint, methods=["GET"]),

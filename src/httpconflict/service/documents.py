@@ -38,9 +38,9 @@ from .erasure import erase_deleted, purge_wanted
 from .keys import KeyedWrite
 from .lists import list_documents, list_versions
 from .patch import patch_document
+from .paths import DOCUMENT
 from .requests import check_name, conditions, read_document
 
-DOCUMENT: Final = "/v1/{collection}/{doc_id}"
 COLLECTION: Final = "/v1/{collection}"
 VERSIONS: Final = "/v1/{collection}/{doc_id}/versions"
 JSON: Final = "application/json"

@@ -1,4 +1,15 @@
-"""A path with an encoded '/' (%2F) is a 400 saying so, not a route to something else.
+"""The service's paths: names that are not the service's own, and encoded '/' refused.
+
+A document's path, ``/v1/{collection}/{doc_id}``, would also fit
+``/v1/_collections/{c}`` (a collection's settings) and ``/v1/{c}/_changes``
+(its change feed). Its two names are matched by `NotCollections` and
+`NotChanges`, which take any segment but those two reserved words (`DOCUMENT`),
+so the document routes can come first: most requests are to documents, and
+each route tried before theirs is a regex match more (five, before). Every
+other name still reaches the handlers, which refuse an invalid one with a
+400 saying why (`requests.check_name`).
+
+A path with an encoded '/' (%2F) is a 400 saying so, not a route to something else.
 
 uvicorn decodes the path before the router sees it, so ``/v1/c/a%2Fb``
 would be routed as ``/v1/c/a/b`` (a 404 naming a path the client never
@@ -12,12 +23,33 @@ from __future__ import annotations
 
 from typing import Final
 
+from starlette.convertors import StringConvertor, register_url_convertor
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .. import InvalidParameter
 from ..starlette import problem_response
 
 _ENCODED_SLASHES: Final = (b"%2F", b"%2f")
+
+
+# "(?![^/])": the reserved word is the whole segment, followed by '/' or the
+# end, whether in a route's regex or tested alone (as `httpconflict routes` does).
+class NotCollections(StringConvertor):
+    """A path segment, but not ``_collections``."""
+
+    regex = "(?!_collections(?![^/]))[^/]+"
+
+
+class NotChanges(StringConvertor):
+    """A path segment, but not ``_changes``."""
+
+    regex = "(?!_changes(?![^/]))[^/]+"
+
+
+register_url_convertor("not_collections", NotCollections())
+register_url_convertor("not_changes", NotChanges())
+#: A document's path: neither a collection's settings nor its change feed.
+DOCUMENT: Final = "/v1/{collection:not_collections}/{doc_id:not_changes}"
 
 
 class EncodedSlashes:
