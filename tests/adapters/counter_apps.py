@@ -31,6 +31,20 @@ counters = Table(
 ROW = int(os.environ.get("COUNTER_ROW", "1"))
 
 
+def create_table(database: str) -> None:
+    """Create the counters' table on `database` before apps start on it.
+
+    Two apps starting at once would each create it: PostgreSQL refuses the
+    second CREATE TABLE of the same name with a unique violation on its
+    catalog (``pg_type_typname_nsp_index``) when the two overlap.
+    """
+    engine = create_engine(database)
+    try:
+        metadata.create_all(engine)
+    finally:
+        engine.dispose()
+
+
 def _engine() -> Engine:
     engine = create_engine(os.environ["COUNTER_DATABASE"], pool_size=4)
     metadata.create_all(engine)

@@ -28,6 +28,8 @@ from tests.servers import start_app
 pytest.importorskip("sqlalchemy")
 pytest.importorskip("psycopg")
 
+from tests.adapters.counter_apps import create_table
+
 PROBLEM = "application/problem+json"
 TYPES = "https://httpconflict.dev/problems/"
 #: Resends of a write before the database is taken to be back for good.
@@ -48,7 +50,10 @@ def assert_outage(answer: httpx.Response, *statuses: int) -> None:
 
 
 def counter_server(kind: str, database: str, log_dir: Path) -> Any:
-    """The counter app of `kind` (fastapi, flask) on `database`, each kind on a row of its own."""
+    """The counter app of `kind` (fastapi, flask) on `database`, each kind on a row of its own.
+
+    Its table must exist (`create_table`) before two apps start at once.
+    """
     env = {"COUNTER_DATABASE": database, "COUNTER_ROW": str(1 + ("fastapi", "flask").index(kind))}
     factory = f"tests.adapters.counter_apps:create_{kind}"
     return start_app(factory, log_dir, env=env, probe="/healthz", wsgi=kind == "flask")
@@ -106,6 +111,7 @@ def test_postgres_down_then_back(private_postgres: PrivatePostgres, tmp_path: Pa
     """
     pytest.importorskip("django")
     database = private_postgres.url.replace("postgresql://", "postgresql+psycopg://")
+    create_table(database)
     with ExitStack() as stack:
         http = stack.enter_context(httpx.Client(timeout=30))
         fastapi, flask, django = started(
@@ -162,6 +168,7 @@ def test_mariadb_connection_killed(
 
     FastAPI and Flask, each a counter on SQLAlchemy and PyMySQL.
     """
+    create_table(mariadb_url)
     with ExitStack() as stack:
         http = stack.enter_context(httpx.Client(timeout=30))
         apps = started(
