@@ -53,16 +53,24 @@ class CodedETags:
         headers = scope["headers"]
         plain: list[tuple[bytes, bytes]] | None = None
         for index, (name, value) in enumerate(headers):
-            if name in _PRECONDITIONS and any(suffix in value for suffix in self._suffixes):
-                found = identity_etags(value.decode("latin-1"), self.codings)
-                if found.value is not None:
-                    plain = plain if plain is not None else list(headers)
-                    plain[index] = (name, found.value.encode("latin-1"))
-                    if name == b"if-none-match":
-                        coded.update(found.coded)
+            if name not in _PRECONDITIONS or not self._names_coded(value):
+                continue
+            found = identity_etags(value.decode("latin-1"), self.codings)
+            if found.value is not None:
+                plain = plain if plain is not None else list(headers)
+                plain[index] = (name, found.value.encode("latin-1"))
+                if name == b"if-none-match":
+                    coded.update(found.coded)
         if plain is not None:
             scope = {**scope, "headers": plain}
         return scope, coded
+
+    def _names_coded(self, value: bytes) -> bool:
+        # A loop, not any(): no generator made for each precondition of each request.
+        for suffix in self._suffixes:  # noqa: SIM110
+            if suffix in value:
+                return True
+        return False
 
     def answer_fields(
         self, status: int, headers: Iterable[tuple[bytes, bytes]], coded: dict[str, str]

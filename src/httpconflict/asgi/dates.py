@@ -11,7 +11,7 @@ fields. Turn the server's own Date off (uvicorn: ``date_header=False``,
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from .._origination import date_fields
 from .types import ASGIApp, Message, Receive, Scope, Send
@@ -41,7 +41,7 @@ class DateMiddleware:
         await self.app(scope, receive, stamp)
 
 
-def stamped(headers: list[tuple[bytes, bytes]], now: float) -> list[tuple[bytes, bytes]]:
+def stamped(headers: Iterable[tuple[bytes, bytes]], now: float) -> list[tuple[bytes, bytes]]:
     """`headers` (ASGI's) with the Date of an answer made at `now`, Last-Modified no later."""
     kept: list[tuple[bytes, bytes]] = []
     last_modified: str | None = None

@@ -46,7 +46,7 @@ class AnswerFields:
                 headers = self.tags.answer_fields(
                     message["status"], message.get("headers", ()), coded
                 )
-                message["headers"] = stamped(list(with_default(headers)), self.clock())
+                message["headers"] = stamped(with_default(headers), self.clock())
             await send(message)
 
         await self.app(scope, receive, fields)

@@ -66,6 +66,7 @@ def not_modified(request: Request, fields: Mapping[str, str]) -> Response | None
 
 def with_default(headers: Sequence[tuple[bytes, bytes]]) -> Sequence[tuple[bytes, bytes]]:
     """An answer's header fields (ASGI's), ``no-store`` added if they say nothing of caching."""
-    if any(name.lower() == b"cache-control" for name, _ in headers):
-        return headers
+    for name, _ in headers:  # a loop, not any(): every answer comes here
+        if name.lower() == b"cache-control":
+            return headers
     return [*headers, _NO_STORE_FIELD]

@@ -86,13 +86,13 @@ _ONE_ROWS_DOING: Final = (
 #: Run one statement (sql, params) writing: its rows.
 RunMany = Callable[[dict[str, Any]], Awaitable[list[TupleRow]]]
 #: Run a PUT's own single-row statement: the row it wrote, or None.
-RunOne = Callable[[str, dict[str, Any]], Awaitable[TupleRow | None]]
+RunOne = Callable[[str | bytes, dict[str, Any]], Awaitable[TupleRow | None]]
 
 
 @dataclass(slots=True)
 class _Put:
     key: tuple[str, str]
-    sql: str
+    sql: str | bytes
     params: dict[str, Any]
     future: asyncio.Future[TupleRow | None] = field(repr=False)
 
@@ -108,7 +108,7 @@ class UpdateBatcher:
         self._drains: set[asyncio.Task[None]] = set()
 
     async def update(
-        self, collection: str, id: str, sql: str, params: dict[str, Any]
+        self, collection: str, id: str, sql: str | bytes, params: dict[str, Any]
     ) -> TupleRow | None:
         """Run `sql` (a single-row guarded update) with `params`, or this PUT as a row of a group.
 

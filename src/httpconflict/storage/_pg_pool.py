@@ -166,7 +166,7 @@ async def connection(
 
 async def run(
     pool: AsyncConnectionPool,
-    sql: str,
+    sql: str | bytes,
     params: Any,
     *,
     writes: bool,

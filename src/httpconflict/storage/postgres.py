@@ -32,6 +32,7 @@ except ModuleNotFoundError as error:
     raise missing_extra(error, "postgres", __name__) from None
 
 import dataclasses
+import functools
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -306,7 +307,7 @@ class PostgresDocumentStore(WriteListeners):
         except (psycopg.errors.ProgramLimitExceeded, psycopg.DataError) as error:
             raise _invalid_document(error) from error
 
-    async def _written_row(self, sql: str, params: dict[str, Any]) -> TupleRow | None:
+    async def _written_row(self, sql: str | bytes, params: dict[str, Any]) -> TupleRow | None:
         """The row a write statement returns when it wrote: `_one`, with fewer calls between.
 
         Every await between the handler and the driver is passed through
@@ -556,11 +557,8 @@ class PostgresDocumentStore(WriteListeners):
     ) -> WriteResult:
         params = self._params(collection, id, guard, now_us, etag=etag, body=body)
         if guard.exists is not False:
-            sql = (
-                f"WITH written AS (UPDATE documents SET {_SET_NEW_STATE} "
-                f"WHERE {_TARGET} AND {_match(guard)} AND etag <> %(etag)s "
-                f"RETURNING {_COLUMNS}, previous_us){_tail(params, completion, created=False)}"
-            )
+            _key_params(params, completion, created=False)
+            sql = _update_sql(_match(guard), completion is not None)
             # An unkeyed If-Match PUT may go in one statement with others (group commit).
             if (
                 self._batcher is not None
@@ -576,17 +574,10 @@ class PostgresDocumentStore(WriteListeners):
         # Absent, or a tombstone whose version numbers go on. With
         # exists=None this is a second statement; if another writer got in
         # between, the refusal below sends the flow round again.
-        if guard.exists is not True and (
-            row := await self._written_row(
-                f"WITH written AS (INSERT INTO documents ({_COLUMNS}) "
-                "VALUES (%(collection)s, %(id)s, 1, %(etag)s, convert_from(%(body)s, 'UTF8'), "
-                f"%(now)s) ON CONFLICT (collection, id) DO UPDATE SET {_SET_NEW_STATE} "
-                f"WHERE documents.etag IS NULL RETURNING {_COLUMNS}, previous_us)"
-                f"{_tail(params, completion, created=True)}",
-                params,
-            )
-        ):
-            return WriteResult(True, written(etag, now_us, row[0]), created=True)
+        if guard.exists is not True:
+            _key_params(params, completion, created=True)
+            if row := await self._written_row(_insert_sql(completion is not None), params):
+                return WriteResult(True, written(etag, now_us, row[0]), created=True)
         return WriteResult(False, await self._validators(collection, id, None))
 
     async def delete(
@@ -811,9 +802,19 @@ def _tail(
     one (`created`: the INSERT of a new document, or an UPDATE). `erase`:
     the document's whole history is deleted instead of appended to.
     """
+    _key_params(params, completion, created=created)
+    return _tail_sql(keyed=completion is not None, erase=erase)
+
+
+def _tail_sql(*, keyed: bool, erase: bool = False) -> str:
     history = (_ERASED if erase else _HISTORY) + changes.CHANGED
+    return history + (_KEYED if keyed else "") + _ANSWER
+
+
+def _key_params(params: dict[str, Any], completion: CompletionFor | None, *, created: bool) -> None:
+    """Add the key's answer to `params` when the write is keyed (`_KEYED`'s parameters)."""
     if completion is None:
-        return history + _ANSWER
+        return
     key = completion(WriteResult(True, created=created))
     response = key.response
     params.update(
@@ -825,7 +826,28 @@ def _tail(
         k_headers=encode_headers(response.headers),
         k_body=stored_body(response),
     )
-    return history + _KEYED + _ANSWER
+
+
+# A PUT's two statements, by the form of their guard and whether they record a key: made
+# once, as bytes, so that psycopg neither encodes nor hashes their text again on each write.
+@functools.cache
+def _update_sql(match: str, keyed: bool) -> bytes:
+    return (
+        f"WITH written AS (UPDATE documents SET {_SET_NEW_STATE} "
+        f"WHERE {_TARGET} AND {match} AND etag <> %(etag)s "
+        f"RETURNING {_COLUMNS}, previous_us){_tail_sql(keyed=keyed)}"
+    ).encode()
+
+
+@functools.cache
+def _insert_sql(keyed: bool) -> bytes:
+    return (
+        f"WITH written AS (INSERT INTO documents ({_COLUMNS}) "
+        "VALUES (%(collection)s, %(id)s, 1, %(etag)s, convert_from(%(body)s, 'UTF8'), "
+        f"%(now)s) ON CONFLICT (collection, id) DO UPDATE SET {_SET_NEW_STATE} "
+        f"WHERE documents.etag IS NULL RETURNING {_COLUMNS}, previous_us)"
+        f"{_tail_sql(keyed=keyed)}"
+    ).encode()
 
 
 def _match(guard: Guard) -> str:
