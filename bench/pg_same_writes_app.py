@@ -43,7 +43,7 @@ WITH written AS (
     SELECT collection, id, version, etag, body, modified_us FROM written
 ), pruned AS (
     DELETE FROM document_versions v USING written w
-    WHERE v.collection = w.collection AND v.id = w.id AND v.version <= w.version - 100
+    WHERE v.collection = w.collection AND v.id = w.id AND v.version = w.version - 100
 ), changed AS (
     INSERT INTO changes (seq, collection, id, version, etag, modified_us)
     SELECT nextval('changes_seq'), collection, id, version, etag, modified_us FROM written

@@ -68,6 +68,9 @@ from ._documents import (
 )
 from ._opening import Opening
 from ._pg_batch import BATCH, MAX_GROUPED_BODY, UpdateBatcher
+from ._pg_history import APPEND as HISTORY_APPEND
+from ._pg_history import SCHEMA as HISTORY_SCHEMA
+from ._pg_history import keep as keep_history
 from ._pg_pool import STATEMENT_DEADLINE, connect, connection, new_pool, ping, read_only, run
 from ._pg_schema import set_up
 from ._pg_unique import SCHEMA as UNIQUE_INDEX_FUNCTION
@@ -153,14 +156,7 @@ _COLUMNS: Final = "collection, id, version, etag, body, modified_us"
 _READ: Final = "collection, id, version, etag, convert_to(body, 'UTF8'), modified_us, previous_us"
 
 # The history append and the prune ride in the same statement as the write.
-_HISTORY: Final = f"""
-, recorded AS (
-    INSERT INTO document_versions ({_COLUMNS}) SELECT {_COLUMNS} FROM written
-), pruned AS (
-    DELETE FROM document_versions v USING written w
-    WHERE v.collection = w.collection AND v.id = w.id
-      AND v.version <= w.version - %(history)s::bigint
-)"""
+_HISTORY: Final = HISTORY_APPEND
 # A purging delete erases the whole history instead, tombstone included.
 _ERASED: Final = """
 , erased AS (
@@ -237,7 +233,8 @@ class PostgresDocumentStore(WriteListeners):
             async with conn:
                 # Several workers start at once; CREATE TABLE IF NOT EXISTS
                 # is not safe against itself, so they take turns (`set_up`).
-                await set_up(conn, SCHEMA, changes.SCHEMA, UNIQUE_INDEX_FUNCTION)
+                await set_up(conn, SCHEMA, changes.SCHEMA, HISTORY_SCHEMA, UNIQUE_INDEX_FUNCTION)
+                await keep_history(conn, self.history)
             await self._pool.open(wait=True, timeout=OPEN_WAIT)
         except (psycopg.OperationalError, PoolTimeout) as error:
             raise unavailable("the database does not answer", error) from error
@@ -692,13 +689,15 @@ class PostgresDocumentStore(WriteListeners):
             "SELECT v.version, v.etag, v.modified_us FROM documents d "
             "LEFT JOIN LATERAL (SELECT version, etag, modified_us FROM document_versions h "
             "  WHERE h.collection = d.collection AND h.id = d.id AND h.version < %s "
+            # Only the versions kept (`_pg_history`): never down over pruned ones.
+            "  AND h.version > d.version - %s "
             "  ORDER BY h.version DESC LIMIT %s) v ON true "
             "WHERE d.collection = %s AND d.id = %s "
             # A document keeps its current version in the history, deleted
             # ones too; one with none kept was purged: as if never created.
             "AND EXISTS (SELECT 1 FROM document_versions e "
-            "  WHERE e.collection = d.collection AND e.id = d.id)",
-            (before if before is not None else 2**62, limit, collection, id),
+            "  WHERE e.collection = d.collection AND e.id = d.id AND e.version = d.version)",
+            (before if before is not None else 2**62, self.history, limit, collection, id),
         )
         if not rows:
             return None
@@ -722,9 +721,12 @@ class PostgresDocumentStore(WriteListeners):
     async def version_body(self, collection: str, id: str, etag: str) -> bytes | None:
         # The same tag kept twice (A, B, A again) is the same text both times.
         row = await self._one(
-            "SELECT convert_to(body, 'UTF8') FROM document_versions "
-            "WHERE collection = %s AND id = %s AND etag = %s LIMIT 1",
-            (collection, id, etag),
+            "SELECT convert_to(v.body, 'UTF8') FROM documents d JOIN document_versions v "
+            "USING (collection, id) WHERE d.collection = %s AND d.id = %s "
+            # From the newest down, over the versions kept only: never over
+            # the entries of pruned ones that vacuum has not yet removed.
+            "AND v.version > d.version - %s AND v.etag = %s ORDER BY v.version DESC LIMIT 1",
+            (collection, id, self.history, etag),
         )
         return None if row is None else bytes(row[0])
 
