@@ -108,6 +108,27 @@ def test_a_missing_table_is_named_when_the_role_may_not_make_it(
     assert "start the service once as the tables' owner" in said[0]
 
 
+def test_a_role_granted_before_history_kept_existed_serves_and_is_told(
+    tables_and_role: tuple[str, str], tmp_path: Path
+) -> None:
+    """No right on `history_kept` (granted before it existed): it serves; the log names the
+    GRANT."""
+    import psycopg
+
+    owner_url, role_url = tables_and_role
+    role = role_url.split("://", 1)[1].split("@", 1)[0]
+    with psycopg.connect(owner_url, autocommit=True) as owner:
+        owner.execute(f"REVOKE ALL ON history_kept FROM {role}")
+    with (
+        start_service(role_url, tmp_path) as service,
+        httpx.Client(base_url=service.url, timeout=10) as http,
+    ):
+        created = http.put(DOC, json={"n": 0}, headers={"If-None-Match": "*"})
+        assert created.status_code == 201, created.text
+        said = service.log_path.read_text()
+    assert f"GRANT SELECT, INSERT, UPDATE ON history_kept TO {role}" in said, said[-2000:]
+
+
 def unique_indexes(owner_url: str) -> int:
     """How many unique keys' indexes the database holds."""
     import psycopg

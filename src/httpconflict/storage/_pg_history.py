@@ -17,10 +17,14 @@ once, when a store opens with fewer versions than the database last kept
 
 from __future__ import annotations
 
+import logging
 from typing import Final
 
+import psycopg
 from psycopg import AsyncConnection
 from psycopg.rows import TupleRow
+
+log = logging.getLogger("httpconflict")
 
 __all__ = ["APPEND", "SCHEMA", "keep"]
 
@@ -53,8 +57,27 @@ async def keep(conn: AsyncConnection[TupleRow], history: int) -> int:
     """Delete the versions beyond `history` that a larger setting kept; how many there were.
 
     One store at a time (an advisory lock): the first to open with a smaller
-    setting deletes, the others find nothing left to do.
+    setting deletes, the others find nothing left to do. A role granted its
+    rights before ``history_kept`` existed may not read it: the store opens
+    all the same (a smaller setting then applies to new versions only), and
+    the log says what to grant.
     """
+    try:
+        return await _keep(conn, history)
+    except psycopg.errors.InsufficientPrivilege as error:
+        user = conn.info.user
+        log.warning(
+            "the database role %r may not read or write history_kept (%s): versions a larger "
+            "--history kept are not deleted; as the tables' owner, GRANT SELECT, INSERT, "
+            "UPDATE ON history_kept TO %s",
+            user,
+            error.diag.message_primary,
+            user,
+        )
+        return 0
+
+
+async def _keep(conn: AsyncConnection[TupleRow], history: int) -> int:
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext('httpconflict.history'))")
         row = await (await conn.execute("SELECT versions FROM history_kept")).fetchone()
