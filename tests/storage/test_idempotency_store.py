@@ -166,17 +166,21 @@ async def test_expired_lease_is_taken_over(store: IdempotencyStore, who: str) ->
 
 async def test_a_renewed_claim_outlives_its_first_lease(store: IdempotencyStore, who: str) -> None:
     """Renewed before its lease ends, a claim holds past it; only its owner renews, only a claim."""
+    # Renewed every 0.2 s, a lease of 0.8 s: a renewal fails only if the machine
+    # stalls the test for 0.6 s (a lease of 0.4 s failed once on a loaded one).
+    lease = 0.8
     mine = token()
-    await store.claim(who, "k", FP, mine, now=time.time(), lease=0.4)
-    for _ in range(3):
+    claimed = time.monotonic()
+    await store.claim(who, "k", FP, mine, now=time.time(), lease=lease)
+    while time.monotonic() - claimed < 1.25 * lease:
         await asyncio.sleep(0.2)
-        assert await store.renew(who, "k", mine, now=time.time(), lease=0.4)
-    # 0.6 s after the claim, past its first lease: still in flight.
+        assert await store.renew(who, "k", mine, now=time.time(), lease=lease)
+    # Past its first lease: still in flight.
     live = await store.claim(who, "k", FP, token(), now=time.time(), lease=30)
     assert live is not None
     assert live.state is State.IN_FLIGHT
     assert not await store.renew(who, "k", token(), now=time.time(), lease=30)
-    await asyncio.sleep(0.5)  # not renewed for a lease: a retry takes the key over
+    await asyncio.sleep(lease + 0.1)  # not renewed for a lease: a retry takes the key over
     new = token()
     assert await store.claim(who, "k", FP, new, now=time.time(), lease=30) is None
     assert not await store.renew(who, "k", mine, now=time.time(), lease=30)
