@@ -17,7 +17,9 @@ default):
 - bench/pg_baseline_app.py: `PUT` doing ``UPDATE docs SET body = $1 WHERE id
   = $2`` with psycopg 3, no precondition, no history.
 
-Interleaved rounds (bench/rounds.py). Beside req/s, the CPU per request of
+Interleaved rounds (bench/rounds.py), each server pinned to the first CPU
+and wrk to the others when there is one worker (`--no-pin`: anywhere;
+bench/servers.py's `split_cpus` says why). Beside req/s, the CPU per request of
 each contender's server processes AND of its PostgreSQL backends (found by
 their application_name in pg_stat_activity, read from /proc: the database
 runs on this machine), which on a shared machine drift far less than req/s,
@@ -83,6 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _more_options,
     )
     require_wrk()
+    if options.workers != 1:
+        options.cpus = None  # several workers on one pinned CPU would be half the server
     signal.signal(signal.SIGTERM, exit_on_sigterm)  # so the servers get stopped
     n, tag = options.connections, uuid.uuid4().hex[:8]
     with (
@@ -111,6 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     log_dir=work,
                     env=env,
                     discard_stdout=True,
+                    cpus=None if options.cpus is None else options.cpus[0],
                 )
             )
 
@@ -218,6 +223,8 @@ def _more_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workers", type=int, default=1, help="uvicorn workers of each server (default 1)"
     )
+    # Pinned by default: unpinned, a server's CPU per request moves between two modes.
+    parser.set_defaults(pin=True)
 
 
 def with_options(url: str, **options: str) -> str:

@@ -14,7 +14,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Final, NoReturn
 
-from .servers import Server
+from .servers import Server, split_cpus
 from .wrk import WrkResult, run_wrk
 
 
@@ -53,7 +53,14 @@ def parse_args(
     parser.add_argument(
         "--write-docs", action="store_true", help="write the results into docs/benchmarks.md"
     )
+    parser.add_argument(
+        "--pin",
+        action=argparse.BooleanOptionalAction,
+        default=bool(parser.get_default("pin")),  # off unless `more` turned it on
+        help="servers on the first CPU, wrk on the others (bench/servers.py's split_cpus)",
+    )
     options = parser.parse_args(argv)
+    options.cpus = split_cpus() if options.pin else None
     for name in ("duration", "rounds", "connections", "warmup"):
         if getattr(options, name) < 1:
             parser.error(f"--{name} must be at least 1")
@@ -90,7 +97,12 @@ def measure(
         args = c.args()
         before = cpu_of(c)
         result = run_wrk(
-            c.server.url, c.script, args, connections=options.connections, duration=seconds
+            c.server.url,
+            c.script,
+            args,
+            connections=options.connections,
+            duration=seconds,
+            cpus=None if (split := getattr(options, "cpus", None)) is None else split[1],
         )
         used = cpu_of(c) - before
         runs[c.label].append(result)
@@ -137,7 +149,17 @@ def environment(options: argparse.Namespace, *packages: str) -> str:
         f"`wrk -t{options.connections} -c{options.connections}` (one connection per thread), "
         f"a {options.warmup} s warm-up, then {options.rounds} rounds x {options.duration} s per "
         "contender, interleaved; req/s is the median of the rounds."
+        + (
+            ""
+            if getattr(options, "cpus", None) is None
+            else f" Each server pinned to CPU {_cpus(options.cpus[0])}, wrk to CPU "
+            f"{_cpus(options.cpus[1])}."
+        )
     )
+
+
+def _cpus(cpus: frozenset[int]) -> str:
+    return ", ".join(str(cpu) for cpu in sorted(cpus))
 
 
 def machine(*packages: str) -> str:

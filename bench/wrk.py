@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from .servers import on_cpus
+
 SCRIPTS: Final = Path(__file__).parent
 MARKER: Final = "WRK_RESULT "
 
@@ -43,9 +45,18 @@ def require_wrk() -> str:
 
 
 def run_wrk(
-    url: str, script: str, args: Sequence[str], *, connections: int, duration: int
+    url: str,
+    script: str,
+    args: Sequence[str],
+    *,
+    connections: int,
+    duration: int,
+    cpus: frozenset[int] | None = None,
 ) -> WrkResult:
-    """Run `wrk -tN -cN` (one connection per thread) against `url` for `duration` seconds."""
+    """Run `wrk -tN -cN` (one connection per thread) against `url` for `duration` seconds.
+
+    `cpus`: the CPUs wrk runs on (None: any).
+    """
     command = [
         require_wrk(),
         f"-t{connections}",
@@ -63,7 +74,13 @@ def run_wrk(
     # LUA_PATH lets the scripts `require("result")` from this folder.
     env = {**os.environ, "LUA_PATH": f"{SCRIPTS}/?.lua;;"}
     done = subprocess.run(
-        command, capture_output=True, text=True, timeout=duration + 30, check=False, env=env
+        command,
+        capture_output=True,
+        text=True,
+        timeout=duration + 30,
+        check=False,
+        env=env,
+        preexec_fn=on_cpus(cpus),  # the bench starts no threads
     )
     for line in done.stdout.splitlines():
         if line.startswith(MARKER):
