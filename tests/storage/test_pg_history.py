@@ -157,3 +157,24 @@ async def test_an_old_version_is_found_among_the_kept_only(postgres_schema: str)
         assert await store.version_body("c", "a", tag('{"n": 2}')) is None
     finally:
         await store.close()
+
+
+async def test_versions_beyond_the_setting_are_never_served(postgres_schema: str) -> None:
+    """Versions left below the window (a role that could not sweep them): listed and read as
+    gone."""
+    await _written(postgres_schema, KEPT, 5)
+    with psycopg.connect(postgres_schema, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO document_versions (collection, id, version, etag, body, modified_us) "
+            "VALUES ('c', 'a', 1, %s, '{\"n\": 0}', 1)",
+            (tag('{"n": 0}'),),
+        )
+    store = PostgresDocumentStore(postgres_schema, history=KEPT)
+    await store.open()
+    try:
+        listed = await store.version_members("c", "a", before=None, limit=10)
+        assert [v.version for v in listed or ()] == [6, 5, 4]
+        assert await store.version_body("c", "a", tag('{"n": 0}')) is None
+        assert await store.version_body("c", "a", tag('{"n": 4}')) == b'{"n": 4}'
+    finally:
+        await store.close()

@@ -68,7 +68,7 @@ from ._documents import (
 )
 from ._opening import Opening
 from ._pg_batch import BATCH, MAX_GROUPED_BODY, UpdateBatcher
-from ._pg_history import APPEND as HISTORY_APPEND
+from ._pg_history import APPEND as _HISTORY
 from ._pg_history import SCHEMA as HISTORY_SCHEMA
 from ._pg_history import keep as keep_history
 from ._pg_pool import STATEMENT_DEADLINE, connect, connection, new_pool, ping, read_only, run
@@ -155,8 +155,6 @@ _COLUMNS: Final = "collection, id, version, etag, body, modified_us"
 # Bodies are stored as text and moved as bytes (UTF-8), as received.
 _READ: Final = "collection, id, version, etag, convert_to(body, 'UTF8'), modified_us, previous_us"
 
-# The history append and the prune ride in the same statement as the write.
-_HISTORY: Final = HISTORY_APPEND
 # A purging delete erases the whole history instead, tombstone included.
 _ERASED: Final = """
 , erased AS (
