@@ -14,7 +14,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Final, NoReturn
 
-from .servers import Server, split_cpus
+from .servers import Server, pin_tree, split_cpus
 from .wrk import WrkResult, run_wrk
 
 
@@ -88,6 +88,7 @@ def measure(
     """
     if cpu_of is None:
         cpu_of = lambda c: cpu_seconds(c.server.process.pid)  # noqa: E731
+    split = pin_servers(contenders, options)
     runs: dict[str, list[WrkResult]] = {c.label: [] for c in contenders}
     schedule = [(0, c, options.warmup) for c in contenders]
     for r in range(options.rounds):
@@ -102,7 +103,7 @@ def measure(
             args,
             connections=options.connections,
             duration=seconds,
-            cpus=None if (split := getattr(options, "cpus", None)) is None else split[1],
+            cpus=None if split is None else split[1],
         )
         used = cpu_of(c) - before
         runs[c.label].append(result)
@@ -116,6 +117,21 @@ def measure(
             flush=True,
         )
     return runs
+
+
+def pin_servers(
+    contenders: Sequence[Contender], options: argparse.Namespace
+) -> tuple[frozenset[int], frozenset[int]] | None:
+    """With ``options.cpus``, move every contender's server onto its first set; the split.
+
+    Whether or not a benchmark started its servers there (`running`'s
+    `cpus`), a pinned run's servers are then where `environment` says.
+    """
+    split: tuple[frozenset[int], frozenset[int]] | None = getattr(options, "cpus", None)
+    if split is not None:
+        for pid in {c.server.process.pid for c in contenders}:
+            pin_tree(pid, split[0])
+    return split
 
 
 def tree_cpu_seconds(pid: int) -> float:

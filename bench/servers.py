@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -41,6 +41,31 @@ def split_cpus() -> tuple[frozenset[int], frozenset[int]] | None:
     if len(cpus) < 2:
         return None
     return frozenset(cpus[:1]), frozenset(cpus[1:])
+
+
+def pin_tree(pid: int, cpus: frozenset[int]) -> int:
+    """Move a running process, its threads and its descendants onto `cpus`; how many processes.
+
+    Each thread is pinned on its own (an affinity is a thread's), so a
+    server started anywhere (by a benchmark that did not pass `cpus` to
+    `running`) runs where a pinned run says it does; what it starts from
+    now on inherits the affinity. A process that ended meanwhile is skipped.
+    """
+    pinned, pending = 0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            tasks = [int(task.name) for task in Path(f"/proc/{current}/task").iterdir()]
+        except OSError:
+            continue  # ended
+        pinned += 1
+        for task in tasks:
+            with suppress(OSError):
+                os.sched_setaffinity(task, cpus)
+            with suppress(OSError):
+                children = Path(f"/proc/{current}/task/{task}/children").read_text()
+                pending += [int(child) for child in children.split()]
+    return pinned
 
 
 def on_cpus(cpus: frozenset[int] | None) -> Callable[[], None] | None:

@@ -95,6 +95,19 @@ def test_validators_of_an_answer(fields: list[tuple[str, str]], expected: Valida
     assert validators_of(fields) == expected
 
 
+def test_an_etag_alone_is_read_when_no_date_is_asked_about() -> None:
+    """A revalidation by ETag reads no Last-Modified; one by date still does."""
+    fields = [("ETag", '"v2"'), ("Last-Modified", NOON)]
+    assert validators_of(fields, dates=False) == Validators(ETag("v2"))
+    by_date = read_decision("GET", {"if-modified-since": NOON}, fields)
+    assert by_date.outcome is ReadOutcome.NOT_MODIFIED
+    stale = read_decision("GET", {"if-unmodified-since": "Sun, 06 Nov 1994 08:49:37 GMT"}, fields)
+    assert stale.outcome is ReadOutcome.PRECONDITION_FAILED
+    assert read_decision("GET", {"if-none-match": '"v2"'}, fields).outcome is (
+        ReadOutcome.NOT_MODIFIED
+    )
+
+
 def test_the_same_decision_from_every_kind_of_input() -> None:
     """Header lines or Conditions, header fields or Validators: one decision."""
     lines = {"if-none-match": 'W/"v2"'}

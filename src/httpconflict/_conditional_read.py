@@ -141,7 +141,10 @@ def read_decision(
         return _PROCEED
     if not isinstance(answer, Validators):
         answer = tuple(answer)
-    current = answer if isinstance(answer, Validators) else validators_of(answer)
+    # A date is read back from the answer only for a condition on dates: a
+    # revalidation by ETag (most 304s) parses no Last-Modified.
+    dated = conditions.if_modified_since is not None or conditions.if_unmodified_since is not None
+    current = answer if isinstance(answer, Validators) else validators_of(answer, dates=dated)
     # A 2xx without validators still has a current representation, and
     # `evaluate` is given one (never None): §13.1.1 "If the field value is
     # "*", the condition is true if the origin server has a current
@@ -183,22 +186,22 @@ def not_modified_fields(
     return tuple((name, value) for name, value in pairs if name.lower() in kept)
 
 
-def validators_of(fields: ResponseFields) -> Validators:
-    """The validators a response's header fields carry.
+def validators_of(fields: ResponseFields, *, dates: bool = True) -> Validators:
+    """The validators a response's header fields carry (`dates`: Last-Modified too).
 
     ETag and Last-Modified are singleton fields: one that is malformed, or
     sent more than once, is as good as none (a validator the server sent
     wrongly validates nothing).
     """
     etags: list[str] = []
-    dates: list[str] = []
+    modified: list[str] = []
     for name, value in fields:
         lower = name.lower()
         if lower == "etag":
             etags.append(value)
-        elif lower == "last-modified":
-            dates.append(value)
-    return Validators(_one(etags, ETag.parse), _one(dates, parse_http_date))
+        elif dates and lower == "last-modified":
+            modified.append(value)
+    return Validators(_one(etags, ETag.parse), _one(modified, parse_http_date))
 
 
 def _one(lines: list[str], parse: Callable[[str], _T]) -> _T | None:
