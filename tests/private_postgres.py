@@ -107,6 +107,12 @@ class PrivatePostgres:
         subprocess.run(stopping, check=True, capture_output=True, timeout=60)
         return time.monotonic()
 
+    def crash(self) -> float:
+        """Stop it at once, as a crash would (immediate mode: recovery at the next start)."""
+        halting = self._run("pg_ctl", "stop", "-w", "-m", "immediate", "-D", str(self.data))
+        subprocess.run(halting, check=True, capture_output=True, timeout=60)
+        return time.monotonic()
+
     def restart(self) -> float:
         """Stop and start it again; the moment it accepted connections again."""
         self.stop()
