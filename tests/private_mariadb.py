@@ -71,13 +71,20 @@ class PrivateMariaDB:
     def start(self) -> None:
         """Create its data directory and start it; return once it answers a query."""
         data = self.directory / "data"
+        # Its own temporary directory: at start a server deletes every "#sql*" file in its
+        # tmpdir, which in /tmp are the machine's MariaDB's temporary tables in use (a query
+        # of another test then failed with "Error on delete of '/tmp/#sql-temptable-...'").
+        tmp = self.directory / "tmp"
+        tmp.mkdir(exist_ok=True)
         if os.geteuid() == 0:
             shutil.chown(self.directory, SERVER_USER)
-        installing = [self.install, "--no-defaults", f"--datadir={data}", f"--user={self._user()}"]
+            shutil.chown(tmp, SERVER_USER)
+        own = ("--no-defaults", f"--datadir={data}", f"--tmpdir={tmp}", f"--user={self._user()}")
+        installing = [self.install, *own]
         installing += ["--auth-root-authentication-method=normal", "--skip-test-db", *SMALL]
         subprocess.run(installing, check=True, capture_output=True, timeout=120)
         log = self.directory / "server.log"
-        command = [self.server, "--no-defaults", f"--datadir={data}", f"--user={self._user()}"]
+        command = [self.server, *own]
         command += [f"--port={self.port}", "--bind-address=127.0.0.1", "--skip-name-resolve"]
         command += [f"--socket={self.directory / 'sock'}", f"--pid-file={self.directory / 'pid'}"]
         command += [f"--log-error={log}", "--skip-log-bin", *SMALL]
