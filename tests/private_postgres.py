@@ -103,14 +103,15 @@ class PrivatePostgres:
 
     def stop(self) -> float:
         """Stop it (fast mode: sessions are ended, transactions rolled back); when it was down."""
-        stopping = self._run("pg_ctl", "stop", "-w", "-m", "fast", "-D", str(self.data))
-        subprocess.run(stopping, check=True, capture_output=True, timeout=60)
-        return time.monotonic()
+        return self._halt("fast")
 
     def crash(self) -> float:
         """Stop it at once, as a crash would (immediate mode: recovery at the next start)."""
-        halting = self._run("pg_ctl", "stop", "-w", "-m", "immediate", "-D", str(self.data))
-        subprocess.run(halting, check=True, capture_output=True, timeout=60)
+        return self._halt("immediate")
+
+    def _halt(self, mode: str, *, check: bool = True) -> float:
+        halting = self._run("pg_ctl", "stop", "-w", "-m", mode, "-D", str(self.data))
+        subprocess.run(halting, check=check, capture_output=True, timeout=60)
         return time.monotonic()
 
     def restart(self) -> float:
@@ -141,6 +142,5 @@ class PrivatePostgres:
     def remove(self) -> None:
         """Stop it if it runs (immediate mode: nothing worth keeping), and delete its files."""
         if self.data.exists() and self.running():
-            halting = self._run("pg_ctl", "stop", "-w", "-m", "immediate", "-D", str(self.data))
-            subprocess.run(halting, check=False, capture_output=True, timeout=60)
+            self._halt("immediate", check=False)
         shutil.rmtree(self.directory, ignore_errors=True)

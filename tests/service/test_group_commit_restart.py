@@ -3,9 +3,9 @@
 32 pure-counter clients on 16 documents, 2 workers: each reads its
 document and PUTs ``{"n": n + 1}`` with If-Match and no Idempotency-Key
 (keyed writes are never grouped), while the test's own PostgreSQL crashes
-(an immediate stop) under them and starts again. A PUT answered 2xx is one increment; one answered
-504, or not at all, may or may not have been applied; anything else was
-not. So for each document: 2xx <= final n <= 2xx + unknown. A group that
+(an immediate stop) under them and starts again. A PUT answered 2xx is
+one increment; one answered 504, or not at all, may or may not have been
+applied; anything else was not. So for each document: 2xx <= final n <= 2xx + unknown. A group that
 answered 503 for a statement that committed, or 200 for a row its own
 If-Match did not guard, breaks it. That groups formed is read from the
 database: the changes one transaction inserted share their ``xmin``.
