@@ -11,8 +11,12 @@ first times it runs it on a connection, before preparing it):
   autocommit, committed it); the client sees its connection lost.
 - `cut_request_with(marker)`: both connections are closed instead of
   passing the message on. Nothing ran; the client sees the very same.
+- `hold(marker)`: the message is swallowed and the connection left open:
+  a server that went silent (frozen, or cut off without a reset).
 
-A cut happens once, on the first connection that carries the marker. The
+A cut happens once, on the first connection that carries the marker.
+`count(marker)` counts the messages carrying it from then on (`counted`),
+and `connections` the connections accepted. The
 proxy's loop runs in a thread of its own; `pg_proxy` starts and stops it.
 """
 
@@ -27,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
-Cut = Literal["answer", "request"]
+Cut = Literal["answer", "request", "hold"]
 
 
 @dataclass
@@ -38,6 +42,9 @@ class PgProxy:
     port: int = 0
     #: Cuts made so far.
     cuts: int = 0
+    #: Connections accepted so far.
+    connections: int = 0
+    _counts: dict[bytes, int] = field(default_factory=dict)
     _armed: tuple[Cut, bytes] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _loop: asyncio.AbstractEventLoop | None = None
@@ -62,9 +69,23 @@ class PgProxy:
         with self._lock:
             self._armed = ("request", marker)
 
+    def hold(self, marker: bytes) -> None:
+        with self._lock:
+            self._armed = ("hold", marker)
+
+    def count(self, marker: bytes) -> None:
+        with self._lock:
+            self._counts[marker] = 0
+
+    def counted(self, marker: bytes) -> int:
+        with self._lock:
+            return self._counts[marker]
+
     def _take(self, data: bytes) -> Cut | None:
         """The cut armed for a message holding `data`, disarmed once taken."""
         with self._lock:
+            for marker in self._counts:
+                self._counts[marker] += data.count(marker)
             if self._armed is None or self._armed[1] not in data:
                 return None
             kind, self._armed = self._armed[0], None
@@ -100,6 +121,7 @@ class PgProxy:
     async def _connection(
         self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter
     ) -> None:
+        self.connections += 1
         server_reader, server_writer = await asyncio.open_connection(*self.upstream)
         self._writers.update((client_writer, server_writer))
         doomed = asyncio.Event()  # the server's next bytes end the connection
@@ -111,6 +133,8 @@ class PgProxy:
                     return
                 if cut == "answer":
                     doomed.set()
+                if cut == "hold":
+                    continue
                 server_writer.write(data)
                 await server_writer.drain()
 

@@ -53,6 +53,7 @@ import os
 import select
 import socket
 import time
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Final
@@ -254,9 +255,28 @@ async def ping(pool: AsyncConnectionPool, *, wait: float) -> None:
     A pooled connection if one is free soon; otherwise (every connection
     busy, or being replaced after a restart) a connection of its own: the
     question is whether the database answers, and requests queued for the
-    pool are no answer to it.
+    pool are no answer to it. Pings of one pool at the same time share one
+    (the stores beside the documents share their pool, and /healthz asks
+    each): one question, asked once, rather than a connection apart each
+    just when the database is busiest.
     """
-    started = time.monotonic()
+    running = _PINGS.get(pool)
+    if running is None or running.done():
+        running = asyncio.ensure_future(_ping(pool, wait))
+        # Its exception is read here if every caller has stopped waiting for it.
+        running.add_done_callback(lambda task: task.cancelled() or task.exception())
+        _PINGS[pool] = running
+    await asyncio.shield(running)
+
+
+#: Each pool's ping under way.
+_PINGS: Final[weakref.WeakKeyDictionary[AsyncConnectionPool, asyncio.Future[None]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def _ping(pool: AsyncConnectionPool, wait: float) -> None:
+    deadline = time.monotonic() + wait
     conn: AsyncConnection[TupleRow] | None
     try:
         conn = await pool.getconn(timeout=wait * POOLED_SHARE)
@@ -268,10 +288,10 @@ async def ping(pool: AsyncConnectionPool, *, wait: float) -> None:
         await pool.putconn(conn)
         conn = None
     if conn is None:
-        await _ping_apart(str(pool.conninfo), wait - (time.monotonic() - started))
+        await _ping_apart(str(pool.conninfo), deadline)
         return
     try:
-        taken = await _takes_writes(conn)
+        taken = await _takes_writes(conn, deadline)
     except psycopg.OperationalError as error:
         raise _failure(error, conn, writes=False) from error
     finally:
@@ -280,18 +300,18 @@ async def ping(pool: AsyncConnectionPool, *, wait: float) -> None:
         raise _read_only_now()
 
 
-async def _ping_apart(conninfo: str, wait: float) -> None:
-    """`SELECT 1` on a connection opened for it, within `wait` seconds, then closed."""
+async def _ping_apart(conninfo: str, deadline: float) -> None:
+    """`SELECT 1` on a connection opened for it, by `deadline` (monotonic), then closed."""
     try:
         conn = await asyncio.wait_for(
             AsyncConnection.connect(conninfo, **_connect_options(conninfo)),
-            timeout=max(wait, 0.001),
+            timeout=max(deadline - time.monotonic(), 0.001),
         )
     except (psycopg.OperationalError, TimeoutError) as error:
         raise unavailable("the database does not answer", error) from error
     try:
         async with conn:
-            taken = await _takes_writes(conn)
+            taken = await _takes_writes(conn, deadline)
     except psycopg.OperationalError as error:
         raise unavailable("the database failed a ping", error) from error
     if not taken:
@@ -306,9 +326,18 @@ _TAKES_WRITES: Final = (
 )
 
 
-async def _takes_writes(conn: AsyncConnection[TupleRow]) -> bool:
-    """Whether a write on `conn` could run now: one round trip, as the ping's ``SELECT 1``."""
-    row = await (await conn.execute(_TAKES_WRITES)).fetchone()
+async def _takes_writes(conn: AsyncConnection[TupleRow], deadline: float) -> bool:
+    """Whether a write on `conn` could run now: one round trip, as the ping's ``SELECT 1``.
+
+    Past `deadline` (monotonic) the connection is cut (`_cut`): the driver
+    raises `OperationalError`, and a pooled connection is replaced.
+    """
+    loop = asyncio.get_running_loop()
+    timer = loop.call_later(max(deadline - time.monotonic(), 0.001), _cut, conn)
+    try:
+        row = await (await conn.execute(_TAKES_WRITES)).fetchone()
+    finally:
+        timer.cancel()
     return bool(row and row[0])
 
 
