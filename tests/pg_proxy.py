@@ -13,6 +13,8 @@ first times it runs it on a connection, before preparing it):
   passing the message on. Nothing ran; the client sees the very same.
 - `hold(marker)`: the message is swallowed and the connection left open:
   a server that went silent (frozen, or cut off without a reset).
+- `delay(marker, seconds)`: the message is passed on that late: a server
+  slow to answer (a loaded machine).
 
 A cut happens once, on the first connection that carries the marker.
 `count(marker)` counts the messages carrying it from then on (`counted`),
@@ -31,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
-Cut = Literal["answer", "request", "hold"]
+Cut = Literal["answer", "request", "hold", "delay"]
 
 
 @dataclass
@@ -44,6 +46,7 @@ class PgProxy:
     cuts: int = 0
     #: Connections accepted so far.
     connections: int = 0
+    _delay: float = 0.0
     _counts: dict[bytes, int] = field(default_factory=dict)
     _armed: tuple[Cut, bytes] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -72,6 +75,10 @@ class PgProxy:
     def hold(self, marker: bytes) -> None:
         with self._lock:
             self._armed = ("hold", marker)
+
+    def delay(self, marker: bytes, seconds: float) -> None:
+        with self._lock:
+            self._armed, self._delay = ("delay", marker), seconds
 
     def count(self, marker: bytes) -> None:
         with self._lock:
@@ -135,6 +142,8 @@ class PgProxy:
                     doomed.set()
                 if cut == "hold":
                     continue
+                if cut == "delay":
+                    await asyncio.sleep(self._delay)
                 server_writer.write(data)
                 await server_writer.drain()
 

@@ -250,15 +250,21 @@ POOLED_SHARE: Final = 0.25
 
 
 async def ping(pool: AsyncConnectionPool, *, wait: float) -> None:
-    """Raise `Unavailable` unless the database answers within about `wait` seconds.
+    """Raise `Unavailable` unless the database answers, and takes writes.
 
-    A pooled connection if one is free soon; otherwise (every connection
-    busy, or being replaced after a restart) a connection of its own: the
-    question is whether the database answers, and requests queued for the
-    pool are no answer to it. Pings of one pool at the same time share one
-    (the stores beside the documents share their pool, and /healthz asks
-    each): one question, asked once, rather than a connection apart each
-    just when the database is busiest.
+    A pooled connection if one is free within a quarter of `wait` seconds;
+    otherwise (every connection busy, or being replaced after a restart) a
+    connection of its own, made within what is left of `wait`: the question
+    is whether the database answers, and requests queued for the pool are
+    no answer to it. Its one statement is let run `SILENT_AFTER` seconds
+    past the wait before its connection is cut: only a server gone silent
+    takes that long, and its callers (/healthz) stop waiting at their own
+    time.
+
+    Pings of one pool at the same time share one (the stores beside the
+    documents share their pool, and /healthz asks each): one question,
+    asked once, rather than a connection apart each just when the database
+    is busiest.
     """
     running = _PINGS.get(pool)
     if running is None or running.done():
@@ -275,8 +281,16 @@ _PINGS: Final[weakref.WeakKeyDictionary[AsyncConnectionPool, asyncio.Future[None
 )
 
 
+#: Seconds past its wait that a ping's statement is given before its connection is cut (a
+#: server gone silent: TCP would wait for minutes). /healthz answers at its own wait meanwhile;
+#: a statement merely slow on a loaded machine is let answer, not made a failure that costs
+#: a pooled connection.
+SILENT_AFTER: Final = 2.0
+
+
 async def _ping(pool: AsyncConnectionPool, wait: float) -> None:
-    deadline = time.monotonic() + wait
+    started = time.monotonic()
+    deadline, silent = started + wait, started + wait + SILENT_AFTER
     conn: AsyncConnection[TupleRow] | None
     try:
         conn = await pool.getconn(timeout=wait * POOLED_SHARE)
@@ -288,10 +302,10 @@ async def _ping(pool: AsyncConnectionPool, wait: float) -> None:
         await pool.putconn(conn)
         conn = None
     if conn is None:
-        await _ping_apart(str(pool.conninfo), deadline)
+        await _ping_apart(str(pool.conninfo), deadline, silent)
         return
     try:
-        taken = await _takes_writes(conn, deadline)
+        taken = await _takes_writes(conn, silent)
     except psycopg.OperationalError as error:
         raise _failure(error, conn, writes=False) from error
     finally:
@@ -300,8 +314,11 @@ async def _ping(pool: AsyncConnectionPool, wait: float) -> None:
         raise _read_only_now()
 
 
-async def _ping_apart(conninfo: str, deadline: float) -> None:
-    """`SELECT 1` on a connection opened for it, by `deadline` (monotonic), then closed."""
+async def _ping_apart(conninfo: str, deadline: float, silent: float) -> None:
+    """`SELECT 1` on a connection opened for it by `deadline`, then closed (monotonic times).
+
+    Its statement is cut at `silent`.
+    """
     try:
         conn = await asyncio.wait_for(
             AsyncConnection.connect(conninfo, **_connect_options(conninfo)),
@@ -311,7 +328,7 @@ async def _ping_apart(conninfo: str, deadline: float) -> None:
         raise unavailable("the database does not answer", error) from error
     try:
         async with conn:
-            taken = await _takes_writes(conn, deadline)
+            taken = await _takes_writes(conn, silent)
     except psycopg.OperationalError as error:
         raise unavailable("the database failed a ping", error) from error
     if not taken:
@@ -326,14 +343,14 @@ _TAKES_WRITES: Final = (
 )
 
 
-async def _takes_writes(conn: AsyncConnection[TupleRow], deadline: float) -> bool:
+async def _takes_writes(conn: AsyncConnection[TupleRow], silent: float) -> bool:
     """Whether a write on `conn` could run now: one round trip, as the ping's ``SELECT 1``.
 
-    Past `deadline` (monotonic) the connection is cut (`_cut`): the driver
+    At `silent` (monotonic) the connection is cut (`_cut`): the driver
     raises `OperationalError`, and a pooled connection is replaced.
     """
     loop = asyncio.get_running_loop()
-    timer = loop.call_later(max(deadline - time.monotonic(), 0.001), _cut, conn)
+    timer = loop.call_later(max(silent - time.monotonic(), 0.001), _cut, conn)
     try:
         row = await (await conn.execute(_TAKES_WRITES)).fetchone()
     finally:
