@@ -164,6 +164,27 @@ def test_a_listed_origin_passes_a_real_preflight(cors_service: ServiceProcess) -
     assert "access-control-allow-credentials" not in answer.headers
 
 
+def test_a_listed_origin_may_resume_the_change_feed(cors_service: ServiceProcess) -> None:
+    """A page reading the feed with fetch() sends Authorization and, to resume, Last-Event-ID."""
+    with cors_service.client() as http:
+        answer = http.options(
+            "/v1/notes/_changes",
+            headers={
+                "Origin": APP,
+                "Access-Control-Request-Method": "GET",
+                "Access-Control-Request-Headers": "authorization, last-event-id",
+            },
+        )
+        resumed = http.get(
+            "/v1/notes/_changes",
+            headers={"Origin": APP, "Last-Event-ID": "0", "Accept": "application/json"},
+        )
+    assert answer.status_code == 200, answer.text
+    assert "last-event-id" in answer.headers["access-control-allow-headers"].lower()
+    assert resumed.status_code == 200, resumed.text
+    assert resumed.headers["access-control-allow-origin"] == APP
+
+
 def test_a_listed_origin_reads_the_headers_it_needs(cors_service: ServiceProcess) -> None:
     """ETag, Location and the rest are exposed to the page; other origins get no grant."""
     with cors_service.client() as http:

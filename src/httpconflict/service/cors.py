@@ -31,6 +31,9 @@ REQUEST_HEADERS: Final = (
     "If-Modified-Since",
     "If-Unmodified-Since",
     "Idempotency-Key",
+    # The change feed's resume point: a page reading it with fetch() (to send
+    # Authorization, which EventSource cannot) sends it on each reconnect.
+    "Last-Event-ID",
     "Prefer",
 )
 #: What a page may read of an answer besides the CORS-safelisted fields.
