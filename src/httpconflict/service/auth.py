@@ -5,7 +5,8 @@ middleware (so that an Idempotency-Key is scoped to the principal) and
 inside the access log (which names the principal, never the credential).
 It reads the Authorization header once, puts the `Principal` in the scope
 (`PRINCIPAL_SCOPE_KEY`) and nothing else downstream ever sees the header's
-meaning again.
+meaning again; a long request (the change feed) has it read again through
+`standing`, which then ends it once the credential is revoked or expired.
 
 RFC 6750: the scheme name is case-insensitive (``Bearer``, ``bearer``,
 ``BEARER`` are one caller); no credential is a 401 with
@@ -32,6 +33,7 @@ from .. import ProblemError, Unauthorized
 from ..access import ANONYMOUS, PRINCIPAL_SCOPE_KEY, Principal
 from ..asgi import problem_headers, send_problem
 from ..storage.tokens import TOKEN_PREFIX, TokenStore, token_hash
+from .standing import add_check
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Receive, Scope, Send
@@ -82,7 +84,16 @@ class Authentication:
             await send_problem(scope, send, error.problem, problem_headers(error))
             return
         scope[PRINCIPAL_SCOPE_KEY] = principal
+        add_check(scope, lambda: self._still(scope))
         await self.app(scope, receive, send)
+
+    async def _still(self, scope: Scope) -> bool:
+        """Whether the request's credential is still good (not revoked, not expired)."""
+        try:
+            scope[PRINCIPAL_SCOPE_KEY] = await self.authenticate(scope["headers"])
+        except Unauthorized:
+            return False
+        return True
 
     async def authenticate(self, headers: Iterable[tuple[bytes, bytes]]) -> Principal:
         """The principal of a request's Authorization header; `Unauthorized` if none."""

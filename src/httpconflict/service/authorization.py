@@ -10,7 +10,9 @@ once in the worker that made it, within a second in the others);
 `access_decision` decides. A
 refusal is answered here, before any handler runs: it cannot depend on
 whether a document exists, carries no ETag, Last-Modified nor body data,
-and a refused keyed write never claims its Idempotency-Key.
+and a refused keyed write never claims its Idempotency-Key. A long request
+(the change feed) asks again through `standing`, and ends once its right is
+gone.
 
 Paths outside /v1/ (/healthz, /openapi.json, /problems/..., the editor's
 page and files, /favicon.ico) are public.
@@ -31,6 +33,7 @@ from ..access import RIGHTS, Access, AccessRules, Principal, Right, held_decisio
 from ..asgi import send_error, send_problem
 from ..problem_types import FORBIDDEN, UNAUTHORIZED
 from ..storage import DocumentStore
+from .standing import add_check
 
 #: The highest right the request's principal holds on its collection, for
 #: handlers that show more to admins (absent: no authorization ran, every
@@ -168,6 +171,7 @@ class Authorization:
         match held_decision(held, principal, right):
             case Access.ALLOWED:
                 scope[RIGHT_SCOPE_KEY] = held
+                add_check(scope, lambda: self._still(scope, collection, right))
                 if collection is None or not _changes_settings(scope):
                     await self.app(scope, receive, send)
                     return
@@ -183,6 +187,12 @@ class Authorization:
                 await send_problem(scope, send, problem, {"WWW-Authenticate": CHALLENGE})
             case Access.FORBIDDEN:
                 await send_problem(scope, send, _forbidden(principal, right, collection))
+
+    async def _still(self, scope: Scope, collection: str | None, right: Right) -> bool:
+        """Whether the request's principal (as authenticated again) still holds `right`."""
+        rules = self.grants if collection is None else await self.rules.get(collection)
+        principal = principal_of(scope)
+        return held_decision(rules.right_of(principal), principal, right) is Access.ALLOWED
 
 
 def _forbidden(principal: Principal, right: Right, collection: str | None) -> ProblemDetails:

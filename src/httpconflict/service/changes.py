@@ -39,6 +39,7 @@ from ..storage import Change, DocumentStore
 from .change_pump import ChangePump
 from .problems import MethodNotAllowed
 from .requests import check_name
+from .standing import Standing
 from .stopping import stopping
 
 CHANGES: Final = "/v1/{collection}/_changes"
@@ -139,9 +140,10 @@ async def changes(request: Request) -> Response:
         since = watermark if query.since is None else query.since
         check_since(since, oldest=bounds.horizon, latest=max(bounds.latest, watermark))
         follower = Follower(pump, store, collection, query.id, since)
+        standing = Standing(request.scope)
         if query.form is FeedForm.PAGE:
-            return await _page(request, follower, query)
-    return _Stream(_events(follower, query), headers=_HEADERS, ping=0, sep="\n")
+            return await _page(request, follower, query, standing)
+    return _Stream(_events(follower, query, standing), headers=_HEADERS, ping=0, sep="\n")
 
 
 class _Stream(EventSourceResponse):
@@ -163,7 +165,9 @@ class _Stream(EventSourceResponse):
             await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
-async def _page(request: Request, follower: Follower, query: ChangesQuery) -> Response:
+async def _page(
+    request: Request, follower: Follower, query: ChangesQuery, standing: Standing
+) -> Response:
     deadline = time.monotonic() + query.wait
     results = await follower.next(query.limit)
     while not results and (left := deadline - time.monotonic()) > 0:
@@ -171,8 +175,10 @@ async def _page(request: Request, follower: Follower, query: ChangesQuery) -> Re
             await follower.pump.wait(min(left, LOOK_AGAIN))
         # Stopping: the page as it is now, for the client to ask again (of
         # another instance), not a wait of up to a minute that uvicorn would
-        # sit out. The client gone: nobody to answer.
-        if stopping() or await request.is_disconnected():
+        # sit out. The client gone: nobody to answer. Its caller no longer
+        # admitted (a token revoked, a right taken away while it waited):
+        # nothing more, and its next request gets the refusal.
+        if stopping() or await request.is_disconnected() or not await standing.holds():
             break
         results = await follower.next(query.limit)
     body = {"results": [change_json(c) for c in results], "last_seq": follower.cursor}
@@ -181,17 +187,30 @@ async def _page(request: Request, follower: Follower, query: ChangesQuery) -> Re
     )
 
 
-async def _events(follower: Follower, query: ChangesQuery) -> AsyncIterator[bytes]:
+async def _events(
+    follower: Follower, query: ChangesQuery, standing: Standing
+) -> AsyncIterator[bytes]:
     """The stream: a heartbeat, then changes as they come, a heartbeat when nothing has come.
 
     Ends when the changes after the cursor were purged (the client, reconnecting
-    with its Last-Event-ID, gets the 410). A database that fails a read is
-    waited for, with heartbeats.
+    with its Last-Event-ID, gets the 410), and when its caller is no longer
+    admitted (a token revoked or expired, a right taken away: reconnecting, it
+    gets the 401 or 403). A database that fails a read is waited for, with
+    heartbeats; a caller's admission that cannot be told (the token store
+    down) is waited for with nothing sent.
     """
     with follower.pump.watching():
         yield _heartbeat(follower.cursor)
         sent = time.monotonic()
         while True:
+            try:
+                if not await standing.holds():
+                    return
+            except ProblemError as error:
+                if error.status < 500:
+                    raise
+                await asyncio.sleep(RETRY_READ)
+                continue
             try:
                 changes = await follower.next(STREAM_PAGE)
             except SinceExpired:
