@@ -59,6 +59,8 @@ class ChangesQuery:
     form: FeedForm
     since: int | None
     id: str | None = None
+    #: Where `since` came from: the query's ``since`` or the Last-Event-ID field.
+    since_from: str = "since"
     limit: int = DEFAULT_LIMIT
     wait: int = 0
     heartbeat: int = DEFAULT_HEARTBEAT
@@ -79,10 +81,13 @@ class SinceExpired(ProblemError, LookupError):
 
 
 class SinceBeyondLatest(InvalidParameter):
-    """400: a `since` greater than the latest committed change (`latest`)."""
+    """400: a `since` greater than the latest committed change (`latest`).
 
-    def __init__(self, detail: str, *, latest: int) -> None:
-        ProblemError.__init__(self, detail, parameter="since", latest=latest)
+    `parameter` names where the client sent it: ``since``, or Last-Event-ID.
+    """
+
+    def __init__(self, detail: str, *, latest: int, parameter: str = "since") -> None:
+        ProblemError.__init__(self, detail, parameter=parameter, latest=latest)
         self.latest = latest
 
 
@@ -101,14 +106,21 @@ def changes_query(
     query = _once(query)
     form = FeedForm.STREAM if _takes_event_stream(accept) else FeedForm.PAGE
     stream = form is FeedForm.STREAM
-    # A parameter of the other form is checked too, and then has no effect.
-    since: int | None
+    # A parameter of the other form, or one that another wins over, is
+    # checked too, and then has no effect.
+    raw = query.get("since")
+    asked = None if raw is None or raw == NOW else _seq(raw, "since")
     # WHATWG HTML §9.2.4: an EventSource sends Last-Event-ID only when its
     # last event ID string is not empty; an empty one is no position.
-    if stream and last_event_id is not None and last_event_id.strip():
-        since = _seq(last_event_id.strip(), LAST_EVENT_ID)
-    elif (raw := query.get("since")) is not None:
-        since = None if raw == NOW else _seq(raw, "since")
+    resumed = None
+    if last_event_id is not None and last_event_id.strip():
+        resumed = _seq(last_event_id.strip(), LAST_EVENT_ID)
+    since: int | None
+    since_from = "since"
+    if stream and resumed is not None:
+        since, since_from = resumed, LAST_EVENT_ID
+    elif raw is not None:
+        since = asked
     else:
         since = None if stream else 0
     id = query.get("id")
@@ -117,6 +129,7 @@ def changes_query(
     return ChangesQuery(
         form=form,
         since=since,
+        since_from=since_from,
         id=id,
         limit=_integer(query, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT),
         wait=_integer(query, "wait", 0, 0, MAX_WAIT),
@@ -124,8 +137,11 @@ def changes_query(
     )
 
 
-def check_since(since: int, *, oldest: int, latest: int) -> None:
-    """Raise 410 (`SinceExpired`) if changes after `since` were purged, 400 if beyond `latest`."""
+def check_since(since: int, *, oldest: int, latest: int, parameter: str = "since") -> None:
+    """Raise 410 (`SinceExpired`) if changes after `since` were purged, 400 if beyond `latest`.
+
+    `parameter`: where the client sent `since` (the 400 names it).
+    """
     if since < oldest:
         raise SinceExpired(
             f"the changes after {since} are no longer all kept (the oldest since accepted is "
@@ -134,8 +150,10 @@ def check_since(since: int, *, oldest: int, latest: int) -> None:
         )
     if since > latest:
         raise SinceBeyondLatest(
-            f"since {since} is beyond the latest change ({latest}): it is not a seq of this feed",
+            f"{parameter} {since} is beyond the latest change ({latest}): it is not a seq of "
+            "this feed",
             latest=latest,
+            parameter=parameter,
         )
 
 

@@ -161,6 +161,20 @@ def test_a_stream_sends_heartbeats_then_changes(
         pytest.param(
             {}, {**STREAM, "last-event-id": "abc"}, "Last-Event-ID", id="bad-last-event-id"
         ),
+        # Checked too where it has no effect: on a page, and where Last-Event-ID wins.
+        pytest.param({}, {"last-event-id": "abc"}, "Last-Event-ID", id="page-bad-last-event-id"),
+        pytest.param(
+            {}, {"last-event-id": "-5"}, "Last-Event-ID", id="page-negative-last-event-id"
+        ),
+        pytest.param(
+            {"since": "abc"}, {**STREAM, "last-event-id": "0"}, "since", id="overruled-bad-since"
+        ),
+        pytest.param(
+            {"since": "-1"},
+            {**STREAM, "last-event-id": "0"},
+            "since",
+            id="overruled-negative-since",
+        ),
         pytest.param({"id": "_x"}, {}, "document", id="reserved-id"),
         # A parameter given twice has no one meaning: which since, which document?
         pytest.param([("since", "0"), ("since", "1")], {}, "since", id="since-twice"),
@@ -239,6 +253,18 @@ def test_a_since_beyond_the_latest_change_is_400(http: httpx.Client, collection:
     answer = http.get(f"/v1/{collection}/_changes", params={"since": latest + 1000})
     problem = assert_problem(answer, 400, "invalid-parameter")
     assert problem["latest"] >= latest
+
+
+def test_a_last_event_id_beyond_the_latest_change_is_400_naming_it(
+    http: httpx.Client, collection: str
+) -> None:
+    """The 400 names the field the client sent, not a since it did not send."""
+    latest = page(http, collection, since="now")["last_seq"]
+    headers = {**STREAM, "last-event-id": str(latest + 1000)}
+    answer = http.get(f"/v1/{collection}/_changes", headers=headers)
+    problem = assert_problem(answer, 400, "invalid-parameter")
+    assert problem["parameter"] == "Last-Event-ID"
+    assert problem["detail"].startswith(f"Last-Event-ID {latest + 1000} is beyond")
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE", "OPTIONS"])

@@ -138,7 +138,12 @@ async def changes(request: Request) -> Response:
         watermark = await pump.start()
         bounds = await store.change_bounds()
         since = watermark if query.since is None else query.since
-        check_since(since, oldest=bounds.horizon, latest=max(bounds.latest, watermark))
+        check_since(
+            since,
+            oldest=bounds.horizon,
+            latest=max(bounds.latest, watermark),
+            parameter="since" if query.since is None else query.since_from,
+        )
         follower = Follower(pump, store, collection, query.id, since)
         standing = Standing(request.scope)
         if query.form is FeedForm.PAGE:
