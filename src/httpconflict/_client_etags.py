@@ -7,12 +7,22 @@ of silently overwriting them. The memory learns from successful answers
 only: learning the ETag of a 412 would make the blind retry of a stale
 write succeed, which is the lost update If-Match exists to prevent.
 
-It is bounded (least recently used URLs are forgotten first) and safe to
-share between threads.
+Whose memory: each thread, and each asyncio task, has its own. A write's
+If-Match must name the version its caller read; with one memory for all,
+a thread's PUT carried the ETag another thread had just read or written,
+so a write computed from a stale read passed If-Match and overwrote the
+other's (8 threads sharing one client, each reading n and writing n + 1:
+179 writes answered 200, n ended at 75). Each caller now recalls only what
+it saw itself; one that saw nothing of a URL adds no If-Match (and a
+service that requires one answers 428, never a lost update).
+
+It is bounded (least recently used entries are forgotten first) and safe
+to share between threads.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -28,37 +38,51 @@ _LEARN_FROM: Final = frozenset({"GET", "HEAD", "PUT", "PATCH"})
 DEFAULT_SIZE: Final = 10_000
 
 
+#: Who saw an answer: a thread, and the asyncio task running in it (0: none).
+_Caller = tuple[int, int]
+
+
+def _caller() -> _Caller:
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:  # no event loop running in this thread
+        task = None
+    return threading.get_ident(), 0 if task is None else id(task)
+
+
 class ETagMemory:
-    """The last entity-tag seen for each URL (an absolute URL string)."""
+    """The last entity-tag each caller (thread or asyncio task) saw for each URL (absolute)."""
 
     def __init__(self, size: int = DEFAULT_SIZE) -> None:
         if size < 1:
             raise ValueError(f"size must be at least 1, not {size}")
         self._size = size
-        self._tags: OrderedDict[str, str] = OrderedDict()
+        self._tags: OrderedDict[tuple[_Caller, str], str] = OrderedDict()
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._tags)
 
     def recall(self, url: str) -> str | None:
-        """The ETag field value remembered for `url`, as the server sent it."""
+        """The ETag field value this caller saw last for `url`, as the server sent it."""
+        key = (_caller(), url)
         with self._lock:
-            etag = self._tags.get(url)
+            etag = self._tags.get(key)
             if etag is not None:
-                self._tags.move_to_end(url)
+                self._tags.move_to_end(key)
             return etag
 
     def remember(self, url: str, etag: str) -> None:
+        key = (_caller(), url)
         with self._lock:
-            self._tags[url] = etag
-            self._tags.move_to_end(url)
+            self._tags[key] = etag
+            self._tags.move_to_end(key)
             while len(self._tags) > self._size:
                 self._tags.popitem(last=False)
 
     def forget(self, url: str) -> None:
         with self._lock:
-            self._tags.pop(url, None)
+            self._tags.pop((_caller(), url), None)
 
     def if_match(self, method: str, url: str, headers: Mapping[str, str]) -> str | None:
         """The If-Match value to add to a request, or None to send it as it is.

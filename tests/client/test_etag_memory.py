@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+
 import pytest
 
 from httpconflict._client_etags import ETagMemory
@@ -110,3 +113,39 @@ def test_size_must_be_positive() -> None:
     """A memory that holds nothing is a mistake."""
     with pytest.raises(ValueError, match="at least 1"):
         ETagMemory(size=0)
+
+
+def test_each_thread_recalls_only_what_it_saw() -> None:
+    """Another thread's read is not this thread's: it recalls nothing, and keeps its own."""
+    memory = ETagMemory()
+    memory.remember(URL, '"mine"')
+    seen: list[str | None] = []
+
+    def other() -> None:
+        seen.append(memory.recall(URL))
+        memory.remember(URL, '"theirs"')
+        seen.append(memory.recall(URL))
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    thread.join()
+    assert seen == [None, '"theirs"']
+    assert memory.recall(URL) == '"mine"'
+
+
+def test_each_asyncio_task_recalls_only_what_it_saw() -> None:
+    """Tasks on one thread: each its own memory, and none shares the thread's outside a loop."""
+    memory = ETagMemory()
+    memory.remember(URL, '"outside"')
+
+    async def task(etag: str) -> list[str | None]:
+        before = memory.recall(URL)
+        memory.remember(URL, etag)
+        await asyncio.sleep(0)  # the other task remembers meanwhile
+        return [before, memory.recall(URL)]
+
+    async def both() -> list[list[str | None]]:
+        return list(await asyncio.gather(task('"a"'), task('"b"')))
+
+    assert asyncio.run(both()) == [[None, '"a"'], [None, '"b"']]
+    assert memory.recall(URL) == '"outside"'
