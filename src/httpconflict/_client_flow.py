@@ -85,7 +85,9 @@ TRANSPORT: Final = "transport"
 RULES: Final[dict[tuple[Step, str], Retry]] = {
     (Step.READ, TRANSPORT): Retry.RESEND,
     (Step.READ, "429"): Retry.RESEND,
-    (Step.READ, "503"): Retry.RESEND,
+    # A GET changes nothing: any 5xx is read again within the budget (a
+    # proxy's 502 or 504 while the service behind it restarts, above all).
+    (Step.READ, "5xx"): Retry.RESEND,
     # A write is resent with its key: if the lost try was applied, the
     # server answers from the key. If it answers a fresh refusal instead,
     # the operation cannot know what happened (see `_Operation`).

@@ -191,6 +191,23 @@ def test_a_read_that_fails_is_read_again() -> None:
     assert calls == [7]
 
 
+@pytest.mark.parametrize(
+    "answer",
+    [
+        pytest.param(Received(502, {}, b"<html>Bad Gateway</html>"), id="502-proxy"),
+        pytest.param(Received(504, {}, b"<html>Gateway Time-out</html>"), id="504-proxy"),
+        pytest.param(problem(500, "internal-error"), id="500"),
+    ],
+)
+def test_a_read_answered_any_5xx_is_read_again(answer: Received) -> None:
+    """A GET changes nothing: a proxy's 502 or 504 while the service restarts is waited out."""
+    flow = update(increment)
+    read = started(flow)
+    slept(send(flow, answer))
+    assert send(flow, None) == read
+    assert body(send(flow, document({"count": 1}))) == {"count": 2}
+
+
 def test_every_write_carries_a_fresh_key_and_its_resends_the_same() -> None:
     """Each new write has its own Idempotency-Key; a resend after a lost answer repeats it."""
     flow = update(increment)
