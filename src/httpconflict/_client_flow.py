@@ -410,11 +410,11 @@ def create_flow(
     if not 200 <= got.status < 300:
         return op.give_up(GiveUpReason.REFUSED, got)
     location = got.header("location")
+    # A 2xx says the document was made, whatever its body: one that is not a
+    # JSON object (a list of rows, a word) shows nothing of it, as none would,
+    # and the document is the one sent. Giving up would say "not made", and
+    # the caller's next create would make a second.
     created = _document(got)
-    if created is None and got.body.strip():
-        why = got.json_object()
-        detail = f"the answer is not a JSON object ({why})"
-        return op.give_up(GiveUpReason.UNUSABLE_ANSWER, got, detail)
     return StoredDocument(
         urljoin(url, location) if location else url,
         document if created is None else created,

@@ -147,6 +147,30 @@ def test_a_create_without_a_body_in_its_answer_keeps_what_was_sent() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b'[{"id": 1, "item": "milk"}]', id="a-list-of-rows"),
+        pytest.param(b"Created", id="a-word"),
+        pytest.param(b'{"item": ', id="cut-off-json"),
+    ],
+)
+def test_a_create_answered_2xx_with_no_json_object_was_made(body: bytes) -> None:
+    """A 201 whose body shows no document still says it was made: never given up as not made.
+
+    (Given up, the caller would take the documented "not made" at its word and
+    create again: a second document.)
+    """
+    flow = create({"item": "milk"})
+    next(flow)
+    result = stored(flow, Received(201, {"location": "/v1/notes/n9"}, body))
+    assert (result.url, result.document, result.attempts) == (
+        "http://api.test/v1/notes/n9",
+        {"item": "milk"},
+        1,
+    )
+
+
 @given(st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), min_size=1))
 def test_sf_string_round_trips_through_the_servers_parser(key: str) -> None:
     """Any printable ASCII key, quoted and escaped, parses back to itself."""
