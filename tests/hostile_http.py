@@ -149,6 +149,8 @@ class HostileFeed(RawServer):
         self.content_type = "text/event-stream"
         #: (status, problem) to answer every request with instead of a stream.
         self.refusal: tuple[int, dict[str, Any]] | None = None
+        #: A status to answer every request with, its chunked body never ending (up to 64 MiB).
+        self.endless_refusal: int | None = None
         #: How many streams to open; past them, every request is refused (400, or `beyond`).
         self.streams = 1
         self.beyond: tuple[int, dict[str, Any]] | None = None
@@ -184,6 +186,9 @@ class HostileFeed(RawServer):
         self.opened.append(time.monotonic())
         last_event_id = request.headers.get("last-event-id")
         self.last_event_ids.append(last_event_id)
+        if self.endless_refusal is not None:
+            await _endless(writer, self.endless_refusal)
+            return False
         refusal = self.refusal
         if refusal is None and index >= self.streams:
             refusal = self.beyond or (
@@ -201,6 +206,19 @@ class HostileFeed(RawServer):
         await writer.drain()
         await self.script(Connection(self, index, last_event_id, reader, writer))
         return False
+
+
+async def _endless(writer: asyncio.StreamWriter, status: int) -> None:
+    """Answer `status` with a chunked body that goes on until the client leaves (or 64 MiB)."""
+    writer.write(
+        f"HTTP/1.1 {status} Refused\r\ncontent-type: application/problem+json\r\n"
+        "retry-after: 1\r\ntransfer-encoding: chunked\r\n\r\n".encode()
+    )
+    chunk = b"x" * 65536
+    with contextlib.suppress(ConnectionError):
+        for _ in range(1024):
+            writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            await writer.drain()
 
 
 class KeyedCounter(RawServer):

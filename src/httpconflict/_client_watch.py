@@ -4,8 +4,8 @@ Theory of operation: `watch_flow` follows ``GET {collection}/_changes`` as
 Server-Sent Events for as long as its caller wants changes, and does no
 I/O. It yields `Open` (reply: `Received`, the answer's status and fields,
 with the body only when it is not the stream; or `TransportFailure`),
-`NextEvent` (reply: an `Event`, a `ReconnectionTime`, `StreamEnded`, or
-`TransportFailure`),
+`NextEvent` (reply: an `Event`, a `ReconnectionTime`, `StreamEnded`,
+`Unreadable`, or `TransportFailure`),
 `Deliver` (a change for the caller; reply None) and `Sleep` (reply None).
 It returns only to give up, with a `GaveUp` saying why.
 
@@ -52,7 +52,7 @@ from urllib.parse import urlencode
 from ._client_commands import GaveUp, Received, Send, Sleep, TransportFailure
 from ._client_retry import GiveUpReason, RetryPolicy, Tries, retry_after
 from ._event_stream import Event as Event  # a reply to NextEvent
-from ._event_stream import EventStreamDecoder
+from ._event_stream import EventStreamDecoder, EventTooLarge
 from ._media import parse_json
 
 EVENT_STREAM: Final = "text/event-stream"
@@ -132,7 +132,8 @@ class Open:
 class NextEvent:
     """Command: the next event of the open stream.
 
-    Reply: `Event`, `ReconnectionTime`, `StreamEnded` or `TransportFailure`.
+    Reply: `Event`, `ReconnectionTime`, `StreamEnded`, `Unreadable` or
+    `TransportFailure`.
     """
 
 
@@ -141,6 +142,13 @@ class ReconnectionTime:
     """A ``retry:`` field of the stream set the reconnection time to `milliseconds`."""
 
     milliseconds: int
+
+
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    """The stream sent what is no event: one past the decoder's bound (`EventTooLarge`)."""
+
+    detail: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +167,9 @@ class Deliver:
 
 
 WatchCommand: TypeAlias = Open | NextEvent | Deliver | Sleep
-WatchReply: TypeAlias = Received | TransportFailure | Event | ReconnectionTime | StreamEnded | None
+WatchReply: TypeAlias = (
+    Received | TransportFailure | Event | ReconnectionTime | StreamEnded | Unreadable | None
+)
 WatchFlow: TypeAlias = Generator[WatchCommand, WatchReply, GaveUp]
 
 
@@ -221,6 +231,10 @@ def watch_flow(
                 if isinstance(got, ReconnectionTime):
                     reconnection = min(got.milliseconds / 1000, MAX_RECONNECTION_TIME)
                     continue
+                if isinstance(got, Unreadable):
+                    detail = f"the feed sent what is no event: {got.detail}"
+                    reason = GiveUpReason.UNUSABLE_ANSWER
+                    return GaveUp(reason, "watch", feed, attempts, send, last, None, detail)
                 if not isinstance(got, Event):
                     assert isinstance(got, StreamEnded | TransportFailure), "a stream event"
                     failure = got
@@ -259,15 +273,21 @@ def watch_flow(
         yield Sleep(delay)
 
 
-def stream_replies(decoder: EventStreamDecoder, chunk: bytes) -> list[Event | ReconnectionTime]:
+def stream_replies(
+    decoder: EventStreamDecoder, chunk: bytes
+) -> list[Event | ReconnectionTime | Unreadable]:
     """The replies to `NextEvent` that `chunk` of the stream makes, in turn.
 
     Its events, after a `ReconnectionTime` if it set one: the time only
     matters once the stream has failed, so its place among them does not.
+    An event past the decoder's bound ends them with `Unreadable`.
     """
     before = decoder.retry
-    events: list[Event | ReconnectionTime] = []
-    events.extend(decoder.feed(chunk))
+    events: list[Event | ReconnectionTime | Unreadable] = []
+    try:
+        events.extend(decoder.feed(chunk))
+    except EventTooLarge as error:
+        return [Unreadable(str(error))]
     if decoder.retry is not None and decoder.retry != before:
         events.insert(0, ReconnectionTime(decoder.retry))
     return events

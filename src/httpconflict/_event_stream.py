@@ -14,6 +14,9 @@ Every rule of the format is here, once, for every driver:
   CR arrives (a LF that follows in the next piece is the same line end),
   so a stream whose lines end in CR alone delivers each event when its
   blank line comes, not when the next piece of the stream does;
+- an event is bounded: past `MAX_EVENT` characters held for one (a line
+  that never ends, data lines that no blank line ever closes) ``feed``
+  raises `EventTooLarge` instead of holding a hostile stream's every byte;
 - a block without a data field dispatches nothing (it may still set the
   last event ID, which the next event carries), an ``id`` holding U+0000
   is ignored, and ``retry`` holds only ASCII digits, else it is ignored
@@ -35,6 +38,12 @@ _BOM: Final = "\ufeff"
 # Past 16 digits (317,000 years of milliseconds) every reconnection time is
 # "forever"; int() refuses texts over 4300 digits (CVE-2020-10735).
 _RETRY_DIGITS: Final = 16
+#: The most characters held for one event, its unfinished line included.
+MAX_EVENT: Final = 1 << 20
+
+
+class EventTooLarge(ValueError):
+    """An event, or one of its lines, grew past the decoder's bound unfinished."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +58,10 @@ class Event:
 class EventStreamDecoder:
     """The events of one stream, from its bytes as they arrive."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_event: int = MAX_EVENT) -> None:
+        self._max_event = max_event
+        #: Characters held for the event being read: its data and the unfinished line.
+        self._held = 0
         # §9.2.6: "Streams must be decoded using the UTF-8 decode algorithm."
         self._utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._started = False
@@ -64,7 +76,11 @@ class EventStreamDecoder:
         self.retry: int | None = None
 
     def feed(self, chunk: bytes) -> list[Event]:
-        """The events `chunk` completed (none if it ended none)."""
+        """The events `chunk` completed (none if it ended none).
+
+        Raises `EventTooLarge` once the event being read holds more than the
+        bound: the stream is no use then.
+        """
         text = self._utf8.decode(chunk)
         if not text:
             return []
@@ -79,17 +95,25 @@ class EventStreamDecoder:
                 position = 1
         events: list[Event] = []
         while (end := _LINE_END.search(text, position)) is not None:
+            self._hold(end.start() - position)
             self._line.append(text[position : end.start()])
             line = "".join(self._line)
             self._line.clear()
+            self._held -= len(line)
             position = end.end()
             self._after_cr = end.group() == "\r" and position == len(text)
             event = self._field(line)
             if event is not None:
                 events.append(event)
         if position < len(text):
+            self._hold(len(text) - position)
             self._line.append(text[position:])
         return events
+
+    def _hold(self, characters: int) -> None:
+        self._held += characters
+        if self._held > self._max_event:
+            raise EventTooLarge(f"an event grew past {self._max_event} characters without its end")
 
     def end(self) -> None:
         """The stream ended: "any pending data must be discarded" (§9.2.6)."""
@@ -97,6 +121,7 @@ class EventStreamDecoder:
         self._line.clear()
         self._type = ""
         self._data.clear()
+        self._held = 0
 
     def _field(self, line: str) -> Event | None:
         if not line:
@@ -109,6 +134,7 @@ class EventStreamDecoder:
         if name == "event":
             self._type = value
         elif name == "data":
+            self._hold(len(value))
             self._data.append(value)
         elif name == "id" and "\0" not in value:
             self._last_id = value
@@ -119,7 +145,7 @@ class EventStreamDecoder:
 
     def _dispatch(self) -> Event | None:
         data, kind = self._data, self._type or "message"
-        self._data, self._type = [], ""
+        self._data, self._type, self._held = [], "", 0
         if not data:
             # "If the data buffer is an empty string, set the data buffer and
             # the event type buffer to the empty string and return."

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from httpconflict._event_stream import Event, EventStreamDecoder
+from httpconflict._event_stream import Event, EventStreamDecoder, EventTooLarge
 
 
 def decode(*pieces: bytes) -> list[list[Event]]:
@@ -183,3 +183,32 @@ def test_how_the_bytes_are_cut_changes_nothing(
     points = sorted({cut % (len(whole) + 1) for cut in cuts})
     pieces = [whole[a:b] for a, b in zip([0, *points], [*points, len(whole)], strict=True)]
     assert [e for done in decode(*pieces) for e in done] == events(whole)
+
+
+@pytest.mark.parametrize(
+    "pieces",
+    [
+        pytest.param([b"data: " + b"x" * 60] * 3, id="a-line-that-never-ends"),
+        pytest.param([b"data: " + b"x" * 30 + b"\n"] * 6, id="data-lines-no-blank-line-ends"),
+        pytest.param([b": " + b"x" * 200], id="a-comment-that-never-ends"),
+    ],
+)
+def test_an_event_held_past_the_bound_is_refused(pieces: list[bytes]) -> None:
+    """A hostile stream cannot make the decoder hold its every byte: EventTooLarge past 100."""
+    decoder = EventStreamDecoder(max_event=100)
+
+    def feed_all() -> None:
+        for piece in pieces:
+            decoder.feed(piece)
+
+    with pytest.raises(EventTooLarge):
+        feed_all()
+
+
+def test_the_bound_is_per_event() -> None:
+    """Many events, each under the bound, in one piece and over many: all delivered."""
+    stream = b"".join(b"id: %d\ndata: %s\n\n" % (n, b"x" * 80) for n in range(50))
+    assert len(EventStreamDecoder(max_event=100).feed(stream)) == 50
+    decoder = EventStreamDecoder(max_event=100)
+    got = [e for i in range(0, len(stream), 7) for e in decoder.feed(stream[i : i + 7])]
+    assert [e.id for e in got] == [str(n) for n in range(50)]

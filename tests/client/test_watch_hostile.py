@@ -10,11 +10,22 @@ whole; and a feed that refuses must say why, at once.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable
 
+import httpx
 import pytest
 
-from httpconflict.httpx import Change, ChangesExpired, UnusableAnswer
+from httpconflict.httpx import (
+    AsyncConflictClient,
+    Change,
+    ChangesExpired,
+    ConflictClient,
+    ConflictError,
+    RetryPolicy,
+    UnusableAnswer,
+)
 from tests.client.watching import WATCHES, change_data, change_event
 from tests.hostile_http import Connection, HostileFeed
 
@@ -173,3 +184,81 @@ def test_a_change_nested_past_the_json_domain_is_an_unusable_answer(
     with pytest.raises(UnusableAnswer) as unusable:
         watch(feed.url + "/v1/notes", 1, lambda c: None)
     assert "nested more than 128" in str(unusable.value)
+
+
+@pytest.mark.parametrize("watch", WATCHES)
+@pytest.mark.parametrize(
+    "piece",
+    [b"x" * 65536, b"data: " + b"x" * 65530 + b"\n"],
+    ids=["a-line-that-never-ends", "data-lines-no-blank-line-ends"],
+)
+def test_an_event_that_never_ends_is_an_unusable_answer(
+    feed: HostileFeed, watch: Callable[..., list[Change]], piece: bytes
+) -> None:
+    """1.25 MiB of one unfinished event: `UnusableAnswer` past the decoder's bound (the watch
+    held every byte: 35 to 592 MiB in 12 s, and yielded nothing, ever)."""
+
+    async def script(connection: Connection) -> None:
+        await connection.send(b"event: change\nid: 1\ndata: ")
+        for _ in range(20):
+            await connection.send(piece)
+        await connection.hold()
+
+    feed.script = script
+    with pytest.raises(UnusableAnswer) as unusable:
+        watch(feed.url + "/v1/notes", 1, lambda c: None)
+    assert "no event" in str(unusable.value)
+    assert feed.connections == 1
+
+
+@pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
+def test_a_stream_that_completes_no_event_is_dead(feed: HostileFeed, asynchronous: bool) -> None:
+    """A byte every 0.2 s and never a whole event: reconnected after 3 heartbeats (3 s), as a
+    silent stream is (each byte reset the read timeout: the watch waited for ever)."""
+
+    async def script(connection: Connection) -> None:
+        await connection.send(b"data: ")
+        for _ in range(100):
+            await connection.send(b"x")
+            await asyncio.sleep(0.2)
+
+    feed.script = script  # the second request is refused (400): the watch ends
+    began = time.monotonic()
+    with pytest.raises(ConflictError):
+        watch_real_clock(feed.url + "/v1/notes", asynchronous, heartbeat=1)
+    assert feed.connections == 2
+    assert 3.0 <= feed.opened[1] - began < 6.0
+
+
+@pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
+def test_a_refusal_that_never_ends_is_read_in_part(feed: HostileFeed, asynchronous: bool) -> None:
+    """A 503 whose body goes on for ever: 256 KiB of it are read, and the watch goes on (it read
+    the whole body: 35 to 571 MiB in 12 s)."""
+    feed.endless_refusal = 503
+    with pytest.raises(ConflictError) as refused:
+        watch_real_clock(feed.url + "/v1/notes", asynchronous, attempts=2)
+    assert feed.connections == 2  # the first refusal was read in part, then waited out
+    response = refused.value.response
+    assert response is not None
+    assert response.status_code == 503
+    assert 0 < len(response.content) <= 256 * 1024
+
+
+def watch_real_clock(
+    url: str, asynchronous: bool, heartbeat: int | None = None, attempts: int = 5
+) -> None:
+    """Watch `url` on the real clock (the driver's own deadlines run on it) until it raises."""
+    policy = RetryPolicy(attempts=attempts, budget=20.0)
+    if not asynchronous:
+        with httpx.Client(timeout=10) as http:
+            for _ in ConflictClient(http, policy=policy).watch(url, since=0, heartbeat=heartbeat):
+                pass
+        return
+
+    async def main() -> None:
+        async with httpx.AsyncClient(timeout=10) as http:
+            client = AsyncConflictClient(http, policy=policy)
+            async for _ in client.watch(url, since=0, heartbeat=heartbeat):
+                pass
+
+    asyncio.run(main())

@@ -11,11 +11,19 @@ it (`ChangesExpired` for a 410). Closing the httpx client (from another
 thread or task) ends the watch: the stream's read fails at its next bytes,
 and instead of waiting and opening another on a closed client (httpx's
 RuntimeError) the watch returns.
+
+A stream that sends bytes but completes no event (not even a heartbeat)
+for as long as the read timeout is as dead as a silent one: each byte
+would reset httpx's read timeout, so the driver ends it itself
+(`httpx.ReadTimeout`, and the flow reconnects). A refusal's body is read
+up to `REFUSAL_LIMIT` bytes: a problem document is small, and a body that
+never ends must not fill the client's memory (the status still decides).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from typing import Final, TypeAlias
 
 import httpx
 
@@ -28,6 +36,7 @@ from .._client_watch import (
     Open,
     ReconnectionTime,
     StreamEnded,
+    Unreadable,
     WatchFlow,
     WatchReply,
     stream_replies,
@@ -35,6 +44,11 @@ from .._client_watch import (
 from .._event_stream import EventStreamDecoder
 from ._clock import Clock
 from ._errors import conflict_error
+
+#: Bytes of a refusal's body read at most.
+REFUSAL_LIMIT: Final = 256 * 1024
+
+StreamReply: TypeAlias = Event | ReconnectionTime | Unreadable
 
 
 def feed_url(client: httpx.Client | httpx.AsyncClient, collection: str) -> str:
@@ -58,13 +72,50 @@ def _request(client: httpx.Client | httpx.AsyncClient, command: Open) -> httpx.R
     )
 
 
-def _received(response: httpx.Response, clock: Clock) -> Received:
+def _received(response: httpx.Response, clock: Clock, read: httpx.Response) -> Received:
+    """The answer to opening a stream; `read`, a refusal's body as read (`_refusal`)."""
+    body = b"" if response.status_code == 200 else read.content
     return Received(
-        response.status_code,
-        response.headers,
-        b"" if response.status_code == 200 else response.content,
-        at=clock.monotonic(),
-        wall=clock.time(),
+        response.status_code, response.headers, body, at=clock.monotonic(), wall=clock.time()
+    )
+
+
+def _refusal(response: httpx.Response) -> httpx.Response:
+    """A refusal read up to `REFUSAL_LIMIT` bytes and closed, as a response already read."""
+    body = b""
+    for chunk in response.iter_bytes():
+        body += chunk
+        if len(body) >= REFUSAL_LIMIT:
+            break
+    response.close()
+    return _read(response, body[:REFUSAL_LIMIT])
+
+
+async def _arefusal(response: httpx.Response) -> httpx.Response:
+    body = b""
+    async for chunk in response.aiter_bytes():
+        body += chunk
+        if len(body) >= REFUSAL_LIMIT:
+            break
+    await response.aclose()
+    return _read(response, body[:REFUSAL_LIMIT])
+
+
+#: Fields of the bytes as they came, which no longer describe them once decoded (and cut).
+_FRAMING: Final = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+
+
+def _read(response: httpx.Response, body: bytes) -> httpx.Response:
+    """`response` with `body` as its content (decoded), for the error to show."""
+    headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _FRAMING]
+    return httpx.Response(
+        response.status_code, headers=headers, content=body, request=response.request
+    )
+
+
+def _unfinished(response: httpx.Response, within: float) -> httpx.ReadTimeout:
+    return httpx.ReadTimeout(
+        f"the stream sent no whole event within {within:g} s", request=response.request
     )
 
 
@@ -72,18 +123,35 @@ def _lost(error: httpx.RequestError, clock: Clock) -> TransportFailure:
     return TransportFailure(error, at=clock.monotonic(), wall=clock.time())
 
 
-def _events(response: httpx.Response) -> Iterator[Event | ReconnectionTime]:
-    """The events of a streamed answer, each as soon as its last byte came (and retry: fields)."""
+def _events(response: httpx.Response, clock: Clock, within: float) -> Iterator[StreamReply]:
+    """The events of a streamed answer, each as soon as its last byte came (and retry: fields).
+
+    Raises `httpx.ReadTimeout` once no event has completed for `within` seconds.
+    """
     decoder = EventStreamDecoder()
+    completed = clock.monotonic()
     for chunk in response.iter_bytes():
-        yield from stream_replies(decoder, chunk)
+        replies = stream_replies(decoder, chunk)
+        if replies:
+            completed = clock.monotonic()
+        elif clock.monotonic() - completed > within:
+            raise _unfinished(response, within)
+        yield from replies
     decoder.end()
 
 
-async def _aevents(response: httpx.Response) -> AsyncGenerator[Event | ReconnectionTime, None]:
+async def _aevents(
+    response: httpx.Response, clock: Clock, within: float
+) -> AsyncGenerator[StreamReply, None]:
     decoder = EventStreamDecoder()
+    completed = clock.monotonic()
     async for chunk in response.aiter_bytes():
-        for event in stream_replies(decoder, chunk):
+        replies = stream_replies(decoder, chunk)
+        if replies:
+            completed = clock.monotonic()
+        elif clock.monotonic() - completed > within:
+            raise _unfinished(response, within)
+        for event in replies:
             yield event
     decoder.end()
 
@@ -100,7 +168,7 @@ def _close(response: httpx.Response | None) -> None:
 def watch_changes(client: httpx.Client, flow: WatchFlow, clock: Clock) -> Iterator[Change]:
     """Drive `flow` over a blocking httpx client: the changes, as they come."""
     response: httpx.Response | None = None
-    events: Iterator[Event | ReconnectionTime] | None = None
+    events: Iterator[StreamReply] | None = None
     last: httpx.Response | None = None
     try:
         command = next(flow)
@@ -118,13 +186,13 @@ def watch_changes(client: httpx.Client, flow: WatchFlow, clock: Clock) -> Iterat
                 try:
                     response = last = client.send(_request(client, command), stream=True)
                     if response.status_code != 200:
-                        response.read()  # a refusal: its problem details say why
+                        last = _refusal(response)  # its problem details say why
                 except httpx.RequestError as error:
                     reply = _lost(error, clock)
                 else:
-                    reply = _received(response, clock)
+                    reply = _received(response, clock, last)
                     if response.status_code == 200:
-                        events = _events(response)
+                        events = _events(response, clock, command.read_timeout)
             else:
                 assert isinstance(command, NextEvent)
                 assert events is not None
@@ -147,7 +215,7 @@ async def awatch_changes(
 ) -> AsyncIterator[Change]:
     """Drive `flow` over an async httpx client: the changes, as they come."""
     response: httpx.Response | None = None
-    events: AsyncGenerator[Event | ReconnectionTime, None] | None = None
+    events: AsyncGenerator[StreamReply, None] | None = None
     last: httpx.Response | None = None
     try:
         command = next(flow)
@@ -165,13 +233,13 @@ async def awatch_changes(
                 try:
                     response = last = await client.send(_request(client, command), stream=True)
                     if response.status_code != 200:
-                        await response.aread()
+                        last = await _arefusal(response)
                 except httpx.RequestError as error:
                     reply = _lost(error, clock)
                 else:
-                    reply = _received(response, clock)
+                    reply = _received(response, clock, last)
                     if response.status_code == 200:
-                        events = _aevents(response)
+                        events = _aevents(response, clock, command.read_timeout)
             else:
                 assert isinstance(command, NextEvent)
                 assert events is not None
@@ -190,7 +258,7 @@ async def awatch_changes(
 
 
 async def _aclose(
-    response: httpx.Response | None, events: AsyncGenerator[Event | ReconnectionTime, None] | None
+    response: httpx.Response | None, events: AsyncGenerator[StreamReply, None] | None
 ) -> None:
     if events is not None:
         await events.aclose()
