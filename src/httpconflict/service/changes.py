@@ -45,6 +45,10 @@ from .stopping import stopping
 CHANGES: Final = "/v1/{collection}/_changes"
 #: Changes read at once for a stream (each becomes one event).
 STREAM_PAGE: Final = 100
+#: Seqs one read of the database looks through at most: a document's changes
+#: (``id=``) far behind are looked for a slice at a time, the loop free between
+#: slices (one read of a million changes held a SQLite worker's loop 164 ms).
+SCAN: Final = 10_000
 #: Seconds a stream waits before reading again after the database failed a read.
 RETRY_READ: Final = 1.0
 #: Seconds a long-poll waits at most before it looks whether its client is gone or
@@ -88,7 +92,9 @@ class Follower:
         """The next changes after the cursor, up to the watermark (at most `limit`).
 
         Moves the cursor past them, and past every seq of other collections
-        up to where they were looked for. 410 (`SinceExpired`) if the
+        (or documents) up to where they were looked for: at most `SCAN` seqs
+        on, so that an empty answer before the cursor is `caught_up` means
+        "look again", not "nothing more". 410 (`SinceExpired`) if the
         changes after the cursor were purged meanwhile.
         """
         watermark = self.pump.watermark
@@ -96,14 +102,24 @@ class Follower:
             return []
         found = self.pump.from_ring(self.collection, self.id, self.cursor, limit)
         if found is None:
+            upto = min(watermark, self.cursor + SCAN)
             read = await self.store.read_changes(
-                self.collection, after=self.cursor, upto=watermark, id=self.id, limit=limit
+                self.collection, after=self.cursor, upto=upto, id=self.id, limit=limit
             )
             if read.horizon > self.cursor:
                 check_since(self.cursor, oldest=read.horizon, latest=watermark)
             changes = read.changes
-            found = changes, changes[-1].seq if len(changes) == limit else watermark
+            found = changes, changes[-1].seq if len(changes) == limit else upto
         changes, self.cursor = found
+        return changes
+
+    async def found(self, limit: int) -> list[Change]:
+        """`next`, looked for slice after slice (the loop free between) until some come or the
+        cursor is caught up."""
+        changes = await self.next(limit)
+        while not changes and not self.caught_up:
+            await asyncio.sleep(0)
+            changes = await self.next(limit)
         return changes
 
 
@@ -174,7 +190,7 @@ async def _page(
     request: Request, follower: Follower, query: ChangesQuery, standing: Standing
 ) -> Response:
     deadline = time.monotonic() + query.wait
-    results = await follower.next(query.limit)
+    results = await follower.found(query.limit)
     while not results and (left := deadline - time.monotonic()) > 0:
         if follower.caught_up:
             await follower.pump.wait(min(left, LOOK_AGAIN))
@@ -185,7 +201,7 @@ async def _page(
         # nothing more, and its next request gets the refusal.
         if stopping() or await request.is_disconnected() or not await standing.holds():
             break
-        results = await follower.next(query.limit)
+        results = await follower.found(query.limit)
     body = {"results": [change_json(c) for c in results], "last_seq": follower.cursor}
     return Response(
         json.dumps(body, separators=(",", ":")), media_type="application/json", headers=_HEADERS
@@ -240,6 +256,8 @@ async def _events(
                 sent = time.monotonic()
             elif follower.caught_up:
                 await follower.pump.wait(due)
+            else:
+                await asyncio.sleep(0)  # a slice looked through, and more to look at
 
 
 def _event(change: Change) -> bytes:
