@@ -101,9 +101,17 @@ class ChangePump:
             self._task = asyncio.create_task(self._run(), name="httpconflict-change-pump")
         deadline = time.monotonic() + START_WAIT
         while self._watermark is None:
-            if self._failure is not None or time.monotonic() > deadline:
+            if self._failure is not None:
                 raise Unavailable(
                     "the change feed cannot be read now: the database does not answer"
+                )
+            if time.monotonic() > deadline:
+                # The database answers, but what is committed up to where is not
+                # known yet: a transaction that took the next change's seq is open.
+                raise Unavailable(
+                    f"the change feed cannot be read now: a transaction writing to the "
+                    f"database has not ended within {START_WAIT:g} s, and the changes "
+                    "after it wait for it"
                 )
             await self.wait(deadline - time.monotonic())
         return self._watermark
