@@ -227,7 +227,7 @@ def test_a_stream_that_completes_no_event_is_dead(feed: HostileFeed, asynchronou
     with pytest.raises(ConflictError):
         watch_real_clock(feed.url + "/v1/notes", asynchronous, heartbeat=1)
     assert feed.connections == 2
-    assert 3.0 <= feed.opened[1] - began < 6.0
+    assert 3.0 <= feed.opened[1] - began < 10.0  # the feed trickles on for 20 s
 
 
 @pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
