@@ -62,6 +62,9 @@ SILENT_HEARTBEATS: Final = 3
 DEFAULT_HEARTBEAT: Final = 10
 #: The longest reconnection time a ``retry:`` field may set, in seconds.
 MAX_RECONNECTION_TIME: Final = 60.0
+#: Seconds a stream that brought no change must have lasted for its end not to count as a
+#: quick one, after which the watch waits at least as long before it reconnects.
+QUICK_END: Final = 1.0
 
 # The feed's event ids are seqs: 1*DIGIT.
 _SEQ: Final = re.compile(r"[0-9]+", re.ASCII)
@@ -224,8 +227,10 @@ def watch_flow(
             if verdict is not None:
                 reason, detail = verdict
                 return GaveUp(reason, "watch", feed, attempts, send, last, None, detail)
+        quick = False
         if isinstance(reply, Received) and reply.status == 200:
             events = 0
+            delivered = False
             while True:
                 got = yield NextEvent()
                 if isinstance(got, ReconnectionTime):
@@ -249,11 +254,16 @@ def watch_flow(
                     return GaveUp(reason, "watch", feed, attempts, send, last, None, detail)
                 if change is not None and (before is None or change.seq > before):
                     tries = None  # the stream works: the next failure starts a fresh budget
+                    delivered = True
                     yield Deliver(change)
                 elif events > 1 and position != before:
                     tries = None  # a watermark moved on: the stream works
             if failure.at - reply.at >= policy.cap:
                 tries = None
+            # A stream that ends at once with no change (its heartbeats may have
+            # moved the position on) is no licence to reconnect at once, again
+            # and again: the next opening waits `QUICK_END` at least.
+            quick = not delivered and failure.at - reply.at < QUICK_END
         if tries is None:
             tries = Tries(policy, started=failure.at, random=random)
         asked = None
@@ -262,9 +272,8 @@ def watch_flow(
                 failure.header("retry-after"), date=failure.header("date"), wall=failure.wall
             )
         # The server's Retry-After on this answer wins over the stream's retry:.
-        delay = tries.pause(
-            failure.at, asked, reconnection=0.0 if asked is not None else reconnection
-        )
+        wait = max(reconnection, QUICK_END) if quick else reconnection
+        delay = tries.pause(failure.at, asked, reconnection=0.0 if asked is not None else wait)
         if isinstance(delay, GiveUpReason):
             error = failure.error if isinstance(failure, TransportFailure) else None
             ended = "; the stream had ended" if isinstance(failure, StreamEnded) else ""

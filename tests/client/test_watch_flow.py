@@ -12,6 +12,7 @@ from httpconflict._client_commands import GaveUp, Received, Send, Sleep
 from httpconflict._client_retry import GiveUpReason, RetryPolicy
 from httpconflict._client_watch import (
     MAX_RECONNECTION_TIME,
+    QUICK_END,
     Change,
     Deliver,
     Event,
@@ -269,7 +270,8 @@ def test_a_stream_dropped_at_once_is_backed_off_from(
     events: list[Event | ReconnectionTime],
 ) -> None:
     """A server that accepts and drops every stream after its first heartbeat (or after
-    ``retry: 0`` and events that bring nothing new): the waits grow."""
+    ``retry: 0`` and events that bring nothing new): the waits grow, each at least
+    `QUICK_END` (a stream that ended at once with no change)."""
     watch = flow(since=5)
     next(watch)
     now, waits = 0.0, []
@@ -281,7 +283,36 @@ def test_a_stream_dropped_at_once_is_backed_off_from(
         waits.append(wait.seconds)
         now += wait.seconds
         assert isinstance(step(watch, None), Open)
-    assert waits == [0.05, 0.1, 0.2, 0.4]
+    assert waits == pytest.approx([QUICK_END + b for b in (0.05, 0.1, 0.2, 0.4)])
+
+
+def test_streams_that_only_move_the_watermark_and_end_at_once_are_no_hot_loop() -> None:
+    """Each stream: two heartbeats whose ids move on, then the end, at once. The moved position
+    makes each one a stream that works (the budget starts afresh), but none brought a change:
+    each reopening waits `QUICK_END` at least (it reconnected 36 times a second, for ever)."""
+    watch = flow(since=5)
+    next(watch)
+    now, waits = 0.0, []
+    for n in range(4):
+        stream(watch, at=now)
+        assert delivered(watch, [heartbeat(6 + 2 * n), heartbeat(7 + 2 * n)]) == []
+        wait = step(watch, StreamEnded(at=now + 0.01))
+        assert isinstance(wait, Sleep)
+        waits.append(wait.seconds)
+        now += 0.01 + wait.seconds
+        assert isinstance(step(watch, None), Open)
+    assert all(wait >= QUICK_END for wait in waits), waits
+
+
+def test_a_stream_that_lasted_is_reopened_at_once() -> None:
+    """A stream that worked for a while (no change in it) and dropped: no `QUICK_END` wait."""
+    watch = flow(since=5)
+    next(watch)
+    stream(watch, at=0.0)
+    assert delivered(watch, [heartbeat(5), heartbeat(6)]) == []
+    wait = step(watch, StreamEnded(at=QUICK_END + 5))
+    assert isinstance(wait, Sleep)
+    assert wait.seconds < QUICK_END
 
 
 def test_a_stream_s_reconnection_time_is_waited_before_the_backoff() -> None:
