@@ -146,8 +146,13 @@ def _wait_for_workers(
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
-    """Stop the server as Ctrl+C would: its workers finish, then it exits."""
-    process.send_signal(signal.SIGINT)
+    """Stop the server gracefully: its workers finish their requests, then it exits.
+
+    SIGTERM, not SIGINT: to gunicorn, SIGINT (Ctrl+C) is a quick shutdown, and
+    a sync worker still sending the last bytes of an answer the client has
+    already read exits mid-write with a SystemExit traceback in the log.
+    """
+    process.send_signal(signal.SIGTERM)
     try:
         process.wait(timeout=20)
     except subprocess.TimeoutExpired:
