@@ -9,6 +9,11 @@ the watermark W is final: see `storage._changes`). It keeps the last
 `RING` of them, of every collection, in a ring: every change with
 ``floor < seq <= W`` is there.
 
+A poll that skipped a gap (a seq rolled back, or a change the retention
+purge deleted before this pump polled it) raises the ring's floor to the
+horizon: a watcher behind it reads the database, and gets its 410, instead
+of going past the purged change with no word.
+
 A watcher holds only its cursor (the seq up to which it has been sent
 everything of its collection). Caught up, it takes its next changes from
 the ring; behind the ring's floor, it reads pages from the database, in
@@ -183,7 +188,9 @@ class ChangePump:
                 log.warning("change feed: polling again after %d failure(s)", failures)
                 self._failure, failures = None, 0
             moved = feed.watermark != self._watermark
+            floor = await self._purged_floor(changes, feed.watermark)
             self._append(changes, feed.watermark)
+            self._floor = max(self._floor, floor)
             if moved:
                 self._notify()
             if len(changes) == PAGE:
@@ -194,6 +201,22 @@ class ChangePump:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self._interval):
                     await self._woken.wait()
+
+    async def _purged_floor(self, changes: list[Change], watermark: int | None) -> int:
+        """The floor the ring must rise to: the horizon, when the poll skipped a gap below it.
+
+        A gap is a seq rolled back, or a change purged before this pump
+        polled it: the ring lacks it, so every watcher behind the horizon
+        must read the database (and get its 410) instead of the ring.
+        """
+        after = self._watermark
+        if after is None or watermark is None or not _gapped(after, changes):
+            return self._floor
+        try:
+            horizon = (await self._store.change_bounds()).horizon
+        except Exception:  # cannot tell: every watcher behind reads the database
+            return watermark
+        return min(horizon, watermark)
 
     def _append(self, changes: list[Change], watermark: int | None) -> None:
         if self._watermark is None and watermark is not None:
@@ -210,3 +233,12 @@ class ChangePump:
     def _notify(self) -> None:
         self._advanced.set()
         self._advanced = asyncio.Event()
+
+
+def _gapped(after: int, changes: list[Change]) -> bool:
+    """Whether `changes` (in seq order, all above `after`) miss a seq after `after`."""
+    for change in changes:
+        if change.seq != after + 1:
+            return True
+        after = change.seq
+    return False

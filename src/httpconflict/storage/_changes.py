@@ -135,7 +135,9 @@ class SnapshotWatermark:
     before S was taken. If it has ended by S, it committed (and its row g,
     inserted by the statement that took the seq, would be visible in S: a
     statement is atomic) or it aborted, and g is permanent (or the row was
-    purged since, which only a retention purge far behind W does). If
+    purged since: the purge deletes only resolved seqs, `PurgeFence`, so
+    only a reader that fell behind the purge sees that, and the pump then
+    sends its watchers to the database and the 410). If
     nobody holds g (the sequence skipped values, as after a crash) there
     is nothing to wait for.
 

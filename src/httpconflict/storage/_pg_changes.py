@@ -11,7 +11,10 @@ poll the table instead (an index range scan above the watermark).
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, Final
 
 from psycopg.rows import TupleRow
@@ -85,23 +88,83 @@ async def read(
     return ChangesRead([Change(*row[1:]) for row in rows if row[1] is not None], horizon)
 
 
-async def purge(run: Run, before_us: int, limit: int) -> int:
+async def purge(run: Run, before_us: int, limit: int, upto: int) -> int:
     """Delete up to `limit` of the oldest changes made before `before_us`, raising the horizon.
 
     Only a prefix in seq order goes, in one statement (concurrent purges of
-    several workers delete each row once, and the horizon only rises).
+    several workers delete each row once, and the horizon only rises), and
+    only at or below `upto`, a seq every one below which is resolved
+    (`PurgeFence`): else a change committed later below the horizon would
+    be lost to every reader, with no 410.
     """
     rows = await run(
-        "WITH head AS (SELECT seq, modified_us FROM changes ORDER BY seq LIMIT %(limit)s), "
+        "WITH head AS (SELECT seq, modified_us FROM changes WHERE seq <= %(upto)s "
+        "  ORDER BY seq LIMIT %(limit)s), "
         "cut AS (SELECT max(seq) AS seq FROM head WHERE seq < coalesce("
         "  (SELECT min(seq) FROM head WHERE modified_us >= %(before)s), 'Infinity'::numeric)), "
         "gone AS (DELETE FROM changes WHERE seq <= (SELECT seq FROM cut) RETURNING 1), "
         "raised AS (UPDATE changes_horizon SET seq = greatest(seq, (SELECT seq FROM cut)) "
         "  WHERE (SELECT seq FROM cut) IS NOT NULL) "
         "SELECT count(*) FROM gone",
-        {"limit": limit, "before": before_us},
+        {"limit": limit, "before": before_us, "upto": upto},
     )
     return int(rows[0][0])
+
+
+#: Seconds a fence waits for the transactions that may hold its seqs to end.
+FENCE_WAIT: Final = 1.0
+#: Seconds a resolved fence serves the purge's batches before it is taken again.
+FENCE_FRESH: Final = 1.0
+#: Seconds between two looks at whether a fence's suspects have ended.
+_FENCE_LOOK: Final = 0.02
+
+
+@dataclass(slots=True)
+class PurgeFence:
+    """How far the retention purge may go: a seq every one at or below which is resolved.
+
+    A change still to commit may hold any seq the sequence handed out, even
+    below changes already committed and old enough to purge (a transaction
+    that wrote a document and stays open). Purged past, it would commit
+    under the horizon: a reader already beyond the horizon never sees it,
+    and nothing says so. So the purge goes no higher than a fence: the
+    sequence's last value M, read BEFORE the transactions locking the
+    changes table (their xids, the suspects). A writer takes that lock
+    before its seq (see `SnapshotWatermark`), so whoever holds a seq <= M
+    and has not ended is a suspect; once a snapshot shows every suspect
+    ended, every seq <= M committed or never will. A fence waits
+    `FENCE_WAIT` for that (the service's writes are single statements); if
+    a suspect is still open, the purge stays at the last fence resolved and
+    the next one looks again.
+    """
+
+    resolved: int = 0
+    #: (M, the suspects' 64-bit xids) of a fence taken and not yet resolved.
+    _pending: tuple[int, frozenset[int]] | None = None
+    _resolved_at: float = float("-inf")
+
+    async def upto(self, run: Run) -> int:
+        """The seq a purge may go up to now: the newest fence resolved, taken again if stale."""
+        if time.monotonic() - self._resolved_at < FENCE_FRESH:
+            return self.resolved
+        if self._pending is None:
+            (latest,), *_ = await run("SELECT pg_sequence_last_value('changes_seq')", ())
+            (snapshot, lockers), *_ = await run(
+                f"SELECT pg_current_snapshot()::text, ARRAY({LOCKERS})", ()
+            )
+            seen = Snapshot.parse(snapshot)
+            self._pending = (latest or 0, frozenset(seen.widen(int(x)) for x in lockers))
+        fence, suspects = self._pending
+        deadline = time.monotonic() + FENCE_WAIT
+        while True:
+            (now,), *_ = await run("SELECT pg_current_snapshot()::text", ())
+            if not any(Snapshot.parse(now).running(xid) for xid in suspects):
+                self.resolved, self._pending = max(self.resolved, fence), None
+                self._resolved_at = time.monotonic()
+                return self.resolved
+            if time.monotonic() >= deadline:
+                return self.resolved
+            await asyncio.sleep(_FENCE_LOOK)
 
 
 class PostgresChangeFeed:

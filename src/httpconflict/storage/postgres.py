@@ -213,6 +213,8 @@ class PostgresDocumentStore(WriteListeners):
         #: Index name -> the unique key it enforces, as last read.
         self._indexes: dict[str, UniqueKey] = {}
         self._opening = Opening(self._open, forget=self._forget)
+        #: How far the retention purge may delete changes.
+        self._fence = changes.PurgeFence()
         self._batcher = (
             UpdateBatcher(self._written_rows, self._written_row) if group_commit else None
         )
@@ -246,6 +248,7 @@ class PostgresDocumentStore(WriteListeners):
         # A pool cannot be opened again once closed, nor shared with a forked
         # child: each opening after either has a pool of its own.
         pool, self._pool = self._pool, self._new_pool()
+        self._fence = changes.PurgeFence()  # the database may be another one now
         return pool
 
     async def close(self) -> None:
@@ -395,8 +398,9 @@ class PostgresDocumentStore(WriteListeners):
         return await changes.read(self._run, collection, after, upto, id, limit)
 
     async def purge_changes(self, *, before_us: int, limit: int) -> int:
+        upto = await self._fence.upto(self._run)
         return await changes.purge(
-            lambda sql, params: self._all(sql, params, writes=True), before_us, limit
+            lambda sql, params: self._all(sql, params, writes=True), before_us, limit, upto
         )
 
     async def _keyed(
