@@ -45,7 +45,9 @@ class Received:
     """An answer, stamped with when it came (`at`: monotonic, `wall`: epoch seconds).
 
     `headers` is any mapping that finds a field by its lower-case name
-    (``httpx.Headers`` does).
+    (``httpx.Headers`` does). `whole`: False when the body went on past
+    what the client reads (its `max_answer`): `body` is its first bytes,
+    which show no JSON (`json_object`); the status and fields still count.
     """
 
     status: int
@@ -53,6 +55,7 @@ class Received:
     body: bytes = b""
     at: float = 0.0
     wall: float = 0.0
+    whole: bool = True
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -74,6 +77,8 @@ class Received:
         any text that is not JSON, not recursed into (a server's answer
         nested 100,000 deep raised RecursionError out of the client).
         """
+        if not self.whole:
+            return f"it is longer than the {len(self.body):,} bytes the client reads"
         try:
             value = parse_json(self.body)
         except ValueError as error:

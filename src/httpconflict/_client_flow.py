@@ -284,11 +284,12 @@ def update_flow(
         current = got.json_object()
         etag = _strong_etag(got)
         if isinstance(current, str) or etag is None:
-            what = (
-                f"is not a JSON object ({current})"
-                if isinstance(current, str)
-                else "came without a strong ETag"
-            )
+            if not got.whole:
+                what = f"is longer than the {len(got.body):,} bytes the client reads (max_answer)"
+            elif isinstance(current, str):
+                what = f"is not a JSON object ({current})"
+            else:
+                what = "came without a strong ETag"
             return op.give_up(GiveUpReason.UNUSABLE_ANSWER, got, f"the document read {what}")
         draft = copy_json(current)
         new = change(draft)

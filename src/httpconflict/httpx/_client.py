@@ -17,7 +17,7 @@ import random
 import uuid
 from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Final, Self
 
 import httpx
 
@@ -37,12 +37,15 @@ from .._client_retry import RetryPolicy
 from .._client_watch import Change, Since, WatchFlow, check_heartbeat, check_since, watch_flow
 from .._idempotency_policy import UNSAFE_METHODS
 from .._json_value import Json
+from ._bounded import aread_at_most, as_read, read_at_most
 from ._clock import Clock, SystemClock, VirtualClock
 from ._errors import conflict_error
 from ._testing import testing_mode
 from ._watch import awatch_changes, feed_url, watch_changes
 
 Flow = Generator[Command, Reply, StoredDocument | GaveUp]
+#: Bytes of an answer's body `update` and `create` read at most, by default.
+MAX_ANSWER: Final = 64 * 2**20
 ChangeFunction = Callable[[Any], Any]
 
 
@@ -50,8 +53,16 @@ class _Common:
     """What both clients share: the policy, the clock, the ETag memory."""
 
     def __init__(
-        self, policy: RetryPolicy | None, clock: Clock | None, etags: ETagMemory | None
+        self,
+        policy: RetryPolicy | None,
+        clock: Clock | None,
+        etags: ETagMemory | None,
+        max_answer: int,
     ) -> None:
+        if max_answer < 0:
+            raise ValueError(f"max_answer must be a number of bytes >= 0, not {max_answer}")
+        #: Bytes of an answer's body `update` and `create` read at most (see `_bounded`).
+        self.max_answer = max_answer
         #: How often and how long `update` and `create` retry.
         self.policy = policy if policy is not None else RetryPolicy()
         self.clock: Clock = clock if clock is not None else SystemClock()
@@ -138,7 +149,9 @@ class _Common:
         )
         return self._prepare(request)
 
-    def _received(self, request: httpx.Request, response: httpx.Response, clock: Clock) -> Received:
+    def _received(
+        self, request: httpx.Request, response: httpx.Response, clock: Clock, whole: bool = True
+    ) -> Received:
         self.etags.observe(request.method, str(request.url), response.status_code, response.headers)
         return Received(
             response.status_code,
@@ -146,6 +159,7 @@ class _Common:
             response.content,
             at=clock.monotonic(),
             wall=clock.time(),
+            whole=whole,
         )
 
     def _lost(self, error: httpx.RequestError, clock: Clock) -> TransportFailure:
@@ -181,7 +195,9 @@ class ConflictClient(_Common):
     passthrough methods (`get`, `put`, `patch`, `delete`, `post`,
     `request`) send one request and return its response as httpx does,
     adding If-Match from the ETag memory. Pass `client` to configure httpx
-    (base_url, auth, timeouts); it is then yours to close. Pass a
+    (base_url, auth, timeouts); it is then yours to close. `update` and
+    `create` read at most `max_answer` bytes of an answer's body (see
+    `_bounded`); the passthrough methods, whole answers. Pass a
     `VirtualClock` as `clock` to have tests skip every wait (or turn on
     `set_testing` for every client at once).
     """
@@ -193,8 +209,9 @@ class ConflictClient(_Common):
         policy: RetryPolicy | None = None,
         clock: Clock | None = None,
         etags: ETagMemory | None = None,
+        max_answer: int = MAX_ANSWER,
     ) -> None:
-        super().__init__(policy, clock, etags)
+        super().__init__(policy, clock, etags, max_answer)
         self._owns_client = client is None
         self.client = client if client is not None else httpx.Client()
 
@@ -290,11 +307,13 @@ class ConflictClient(_Common):
                 else:
                     request = self._build(self.client, command)
                     try:
-                        last = self.client.send(request)
+                        response = self.client.send(request, stream=True)
+                        body, whole = read_at_most(response, self.max_answer)
                     except httpx.RequestError as error:  # see `_lost`
                         reply = self._lost(error, clock)
                     else:
-                        reply = self._received(request, last, clock)
+                        last = as_read(response, body)
+                        reply = self._received(request, last, clock, whole)
                 command = flow.send(reply)
         except StopIteration as stop:
             return _result(stop.value, last)
@@ -310,8 +329,9 @@ class AsyncConflictClient(_Common):
         policy: RetryPolicy | None = None,
         clock: Clock | None = None,
         etags: ETagMemory | None = None,
+        max_answer: int = MAX_ANSWER,
     ) -> None:
-        super().__init__(policy, clock, etags)
+        super().__init__(policy, clock, etags, max_answer)
         self._owns_client = client is None
         self.client = client if client is not None else httpx.AsyncClient()
 
@@ -389,11 +409,13 @@ class AsyncConflictClient(_Common):
                 else:
                     request = self._build(self.client, command)
                     try:
-                        last = await self.client.send(request)
+                        response = await self.client.send(request, stream=True)
+                        body, whole = await aread_at_most(response, self.max_answer)
                     except httpx.RequestError as error:  # see `_lost`
                         reply = self._lost(error, clock)
                     else:
-                        reply = self._received(request, last, clock)
+                        last = as_read(response, body)
+                        reply = self._received(request, last, clock, whole)
                 command = flow.send(reply)
         except StopIteration as stop:
             return _result(stop.value, last)

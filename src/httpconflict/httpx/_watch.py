@@ -42,6 +42,7 @@ from .._client_watch import (
     stream_replies,
 )
 from .._event_stream import EventStreamDecoder
+from ._bounded import aread_at_most, as_read, read_at_most
 from ._clock import Clock
 from ._errors import conflict_error
 
@@ -82,35 +83,11 @@ def _received(response: httpx.Response, clock: Clock, read: httpx.Response) -> R
 
 def _refusal(response: httpx.Response) -> httpx.Response:
     """A refusal read up to `REFUSAL_LIMIT` bytes and closed, as a response already read."""
-    body = b""
-    for chunk in response.iter_bytes():
-        body += chunk
-        if len(body) >= REFUSAL_LIMIT:
-            break
-    response.close()
-    return _read(response, body[:REFUSAL_LIMIT])
+    return as_read(response, read_at_most(response, REFUSAL_LIMIT)[0])
 
 
 async def _arefusal(response: httpx.Response) -> httpx.Response:
-    body = b""
-    async for chunk in response.aiter_bytes():
-        body += chunk
-        if len(body) >= REFUSAL_LIMIT:
-            break
-    await response.aclose()
-    return _read(response, body[:REFUSAL_LIMIT])
-
-
-#: Fields of the bytes as they came, which no longer describe them once decoded (and cut).
-_FRAMING: Final = frozenset({"content-encoding", "content-length", "transfer-encoding"})
-
-
-def _read(response: httpx.Response, body: bytes) -> httpx.Response:
-    """`response` with `body` as its content (decoded), for the error to show."""
-    headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _FRAMING]
-    return httpx.Response(
-        response.status_code, headers=headers, content=body, request=response.request
-    )
+    return as_read(response, (await aread_at_most(response, REFUSAL_LIMIT))[0])
 
 
 def _unfinished(response: httpx.Response, within: float) -> httpx.ReadTimeout:
