@@ -25,7 +25,7 @@ from httpconflict.httpx import (
     UnusableAnswer,
     VirtualClock,
 )
-from tests.client.watching import POLICY, WATCHES, change_event
+from tests.client.watching import POLICY, WATCHES, change_event, heartbeat_event
 from tests.hostile_http import Connection, HostileFeed
 
 #: Longer than any wait a closed watch may still make: a bound that detects a hang only.
@@ -47,6 +47,23 @@ async def comments_forever(connection: Connection) -> None:
         await asyncio.sleep(0.02)
 
 
+def watching_thread(
+    http: httpx.Client, url: str
+) -> tuple[threading.Thread, list[BaseException | list[Change]]]:
+    """A thread started watching `url`; what ended the watch, once it has."""
+    outcome: list[BaseException | list[Change]] = []
+
+    def watch() -> None:
+        try:
+            outcome.append(list(ConflictClient(http, policy=POLICY).watch(url)))
+        except BaseException as error:  # the test reports whatever ended the watch
+            outcome.append(error)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    return watcher, outcome
+
+
 def test_closing_the_client_ends_a_blocking_watch_of_comments(feed: HostileFeed) -> None:
     """A watcher thread on a stream of comments only: closing its httpx client from another
     thread ends the watch, quietly, without opening another stream (it waited, then raised
@@ -54,16 +71,7 @@ def test_closing_the_client_ends_a_blocking_watch_of_comments(feed: HostileFeed)
     feed.script = comments_forever
     feed.streams = 5
     http = httpx.Client(timeout=10)
-    outcome: list[BaseException | list[Change]] = []
-
-    def watch() -> None:
-        try:
-            outcome.append(list(ConflictClient(http, policy=POLICY).watch(feed.url + "/v1/notes")))
-        except BaseException as error:  # the test reports whatever ended the watch
-            outcome.append(error)
-
-    watcher = threading.Thread(target=watch)
-    watcher.start()
+    watcher, outcome = watching_thread(http, feed.url + "/v1/notes")
     until(lambda: feed.events_sent >= 5)
     http.close()
     watcher.join(HANG)
@@ -105,6 +113,50 @@ def test_closing_the_client_ends_an_async_watch_of_comments(feed: HostileFeed) -
 
     assert asyncio.run(main()) == []
     assert feed.connections == 2
+
+
+async def retry_twenty_seconds(connection: Connection) -> None:
+    """The stream asks for 20 s before a reconnection, sends a heartbeat, and ends."""
+    await connection.send(b"retry: 20000\n\n" + heartbeat_event(0))
+
+
+def test_closing_the_client_ends_a_blocking_watch_waiting_to_reconnect(feed: HostileFeed) -> None:
+    """Its stream ended with ``retry: 20000``: closing the client while the watch waits ends it
+    within a second (it slept the 20 s through, then returned)."""
+    feed.script = retry_twenty_seconds
+    http = httpx.Client(timeout=10)
+    watcher, outcome = watching_thread(http, feed.url + "/v1/notes")
+    until(lambda: feed.connections == 1)
+    time.sleep(0.5)  # the stream has ended: the watch waits to reconnect
+    closed = time.monotonic()
+    http.close()
+    watcher.join(HANG)
+    assert not watcher.is_alive()
+    assert time.monotonic() - closed < 1.0
+    assert outcome == [[]]
+    assert feed.connections == 1
+
+
+def test_closing_the_client_ends_an_async_watch_waiting_to_reconnect(feed: HostileFeed) -> None:
+    feed.script = retry_twenty_seconds
+
+    async def main() -> float:
+        http = httpx.AsyncClient(timeout=10)
+
+        async def watch() -> list[Change]:
+            client = AsyncConflictClient(http, policy=POLICY)
+            return [change async for change in client.watch(feed.url + "/v1/notes")]
+
+        task = asyncio.create_task(watch())
+        await asyncio.to_thread(until, lambda: feed.connections == 1)
+        await asyncio.sleep(0.5)
+        closed = time.monotonic()
+        await http.aclose()
+        assert await asyncio.wait_for(task, HANG) == []
+        return time.monotonic() - closed
+
+    assert asyncio.run(main()) < 1.0
+    assert feed.connections == 1
 
 
 @pytest.mark.parametrize("watch", WATCHES)

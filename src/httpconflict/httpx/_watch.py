@@ -10,7 +10,8 @@ stream) or the flow gives up, which raises the client's `ConflictError` for
 it (`ChangesExpired` for a 410). Closing the httpx client (from another
 thread or task) ends the watch: the stream's read fails at its next bytes,
 and instead of waiting and opening another on a closed client (httpx's
-RuntimeError) the watch returns.
+RuntimeError) the watch returns; one waiting to reconnect (up to the
+feed's reconnection time plus the backoff) returns within `CLOSED_LOOK`.
 
 A stream that sends bytes but completes no event (not even a heartbeat)
 for as long as the read timeout is as dead as a silent one: each byte
@@ -43,11 +44,13 @@ from .._client_watch import (
 )
 from .._event_stream import EventStreamDecoder
 from ._bounded import aread_at_most, as_read, read_at_most
-from ._clock import Clock
+from ._clock import Clock, VirtualClock
 from ._errors import conflict_error
 
 #: Bytes of a refusal's body read at most.
 REFUSAL_LIMIT: Final = 256 * 1024
+#: Seconds between two looks, while a watch waits to reconnect, at whether its client was closed.
+CLOSED_LOOK: Final = 0.1
 
 StreamReply: TypeAlias = Event | ReconnectionTime | Unreadable
 
@@ -133,6 +136,25 @@ async def _aevents(
     decoder.end()
 
 
+def _sleep(client: httpx.Client, clock: Clock, seconds: float) -> None:
+    """Wait `seconds`, or until the client is closed (looking every `CLOSED_LOOK` seconds)."""
+    if isinstance(clock, VirtualClock):
+        clock.sleep(seconds)  # it does not wait: one sleep, as the tests read it
+        return
+    end = clock.monotonic() + seconds
+    while not client.is_closed and (left := end - clock.monotonic()) > 0:
+        clock.sleep(min(left, CLOSED_LOOK))
+
+
+async def _asleep(client: httpx.AsyncClient, clock: Clock, seconds: float) -> None:
+    if isinstance(clock, VirtualClock):
+        await clock.asleep(seconds)
+        return
+    end = clock.monotonic() + seconds
+    while not client.is_closed and (left := end - clock.monotonic()) > 0:
+        await clock.asleep(min(left, CLOSED_LOOK))
+
+
 def _ended(clock: Clock) -> StreamEnded:
     return StreamEnded(at=clock.monotonic(), wall=clock.time())
 
@@ -156,7 +178,7 @@ def watch_changes(client: httpx.Client, flow: WatchFlow, clock: Clock) -> Iterat
             elif client.is_closed:
                 return  # the caller closed the client: the watch is over
             elif isinstance(command, Sleep):
-                clock.sleep(command.seconds)
+                _sleep(client, clock, command.seconds)
             elif isinstance(command, Open):
                 _close(response)
                 response = events = None
@@ -203,7 +225,7 @@ async def awatch_changes(
             elif client.is_closed:
                 return
             elif isinstance(command, Sleep):
-                await clock.asleep(command.seconds)
+                await _asleep(client, clock, command.seconds)
             elif isinstance(command, Open):
                 await _aclose(response, events)
                 response = events = None
