@@ -121,6 +121,9 @@ def test_a_stream_sends_heartbeats_then_changes(
         assert answer.headers["cache-control"] == "no-store"
         assert "etag" not in answer.headers
         assert "content-encoding" not in answer.headers
+        # Connection-specific, and the transport's to say: never a "keep-alive"
+        # beside the server's own "close" (HTTP/2 forbids the field).
+        assert "connection" not in answer.headers
         stream = events(answer)
         first = next(stream)
         assert first.event == "heartbeat"

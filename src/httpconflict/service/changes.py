@@ -25,7 +25,7 @@ import json
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
 from sse_starlette import EventSourceResponse
 from starlette.requests import Request
@@ -168,7 +168,16 @@ async def changes(request: Request) -> Response:
 
 
 class _Stream(EventSourceResponse):
-    """An event stream that ends its body whatever ended it (the server stopping, above all)."""
+    """An event stream that ends its body whatever ended it (the server stopping, above all).
+
+    Without sse-starlette's ``Connection: keep-alive``: a connection's
+    persistence is the server's to say (it added ``close`` beside it for an
+    HTTP/1.0 request), and HTTP/2 forbids connection-specific fields.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        del self.headers["connection"]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = ended = False

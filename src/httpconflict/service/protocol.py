@@ -19,6 +19,9 @@ app sees a request:
 - a connection accepted beyond `max_connections` (per worker) gets 503
   with Retry-After for its first request.
 
+An answer to an HTTP/1.0 request whose length is not known is sent
+close-delimited, not chunked (`http10`).
+
 An absolute-form target (``GET http://host/path``) names the request's
 host instead of its Host field: the field is replaced with it, so that the
 app's Host allow-list judges the host the request asks for.
@@ -53,6 +56,7 @@ from ..hosts import target_authority
 from ..problem_types import CONNECTION_LIMIT, HEADER_FIELDS_TOO_LARGE, MEDIA_TYPE, REQUEST_TIMEOUT
 from .accesslog import SERVER_ANSWER_KEY
 from .config import ServiceConfig
+from .http10 import CloseDelimitedCycle
 
 #: How long a refused connection keeps reading (and dropping) what the client still sends.
 LINGER: Final = 2.0
@@ -205,6 +209,9 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
         if coded := _transfer_codings(self.headers):
             raise _Refusal(_coding_not_implemented(coded))
         super().on_headers_complete()
+        cycle = self.cycle
+        if cycle is not None and cycle.scope is self.scope and self.scope["http_version"] == "1.0":
+            cycle.__class__ = CloseDelimitedCycle  # made by uvicorn, its task not yet run
         self._in_body = True
 
     def _host_from_target(self) -> None:
