@@ -417,12 +417,27 @@ def create_flow(
     # the caller's next create would make a second.
     created = _document(got)
     return StoredDocument(
-        urljoin(url, location) if location else url,
+        _created_at(url, location),
         document if created is None else created,
         got.header("etag"),
         op.tries.count,
         replayed=(got.header("idempotent-replayed") or "").strip().lower() == "true",
     )
+
+
+def _created_at(collection: str, location: str | None) -> str:
+    """The created document's URL: the Location, resolved against the collection's URL.
+
+    A Location that does not parse as a URL (``http://[oops``) is kept as it
+    came: the document was made all the same, and an error would say it
+    was not.
+    """
+    if not location:
+        return collection
+    try:
+        return urljoin(collection, location)
+    except ValueError:
+        return location
 
 
 # RFC 8941 §3.3.3: sf-string = DQUOTE *chr DQUOTE, chr = unescaped / "\" ( DQUOTE / "\" ),

@@ -171,6 +171,15 @@ def test_a_create_answered_2xx_with_no_json_object_was_made(body: bytes) -> None
     )
 
 
+def test_a_create_whose_location_is_no_url_was_made() -> None:
+    """A 201 with ``Location: http://[oops/c1`` (urljoin's ValueError escaped the flow, after
+    the document was made): the result keeps the Location as it came."""
+    flow = create()
+    next(flow)
+    result = stored(flow, Received(201, {"location": "http://[oops/c1"}, b'{"item":"tea"}'))
+    assert (result.url, result.document) == ("http://[oops/c1", {"item": "tea"})
+
+
 @given(st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), min_size=1))
 def test_sf_string_round_trips_through_the_servers_parser(key: str) -> None:
     """Any printable ASCII key, quoted and escaped, parses back to itself."""

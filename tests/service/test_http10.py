@@ -74,3 +74,29 @@ def test_a_known_length_is_still_sent(service: ServiceProcess) -> None:
     fields, body = split(http10(service, f"/v1/{collection}/d"))
     assert f"content-length: {len(body)}" in fields
     assert json.loads(body) == {"n": 1}
+
+
+def test_an_expectation_of_100_continue_is_ignored(service: ServiceProcess) -> None:
+    """RFC 9110 §10.1.1: no 100 (Continue) to an HTTP/1.0 client, which would take it for the
+    answer; the body is awaited as if no expectation had come, then the 201."""
+    port = int(service.url.rsplit(":", 1)[1])
+    target = f"/v1/h{uuid.uuid4().hex[:8]}/d"
+    body = b'{"n": 1}'
+    head = (
+        f"PUT {target} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nExpect: 100-continue\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+        sock.sendall(head.encode())
+        try:
+            early = sock.recv(65536)
+        except TimeoutError:
+            early = b""
+        assert early == b"", f"answered before the body was sent: {early[:60]!r}"
+        sock.settimeout(10)
+        sock.sendall(body)
+        answer = b""
+        while data := sock.recv(65536):
+            answer += data
+    fields, _ = split(answer)
+    assert fields[0].startswith("http/1.1 201"), fields

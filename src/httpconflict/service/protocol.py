@@ -208,6 +208,11 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
             self._host_from_target()
         if coded := _transfer_codings(self.headers):
             raise _Refusal(_coding_not_implemented(coded))
+        if self.parser.get_http_version() == "1.0":
+            # RFC 9110 §10.1.1: an HTTP/1.0 request's 100-continue expectation
+            # is ignored (its client knows no 1xx: it would take the 100 for
+            # the answer).
+            self.expect_100_continue = False
         super().on_headers_complete()
         cycle = self.cycle
         if cycle is not None and cycle.scope is self.scope and self.scope["http_version"] == "1.0":
