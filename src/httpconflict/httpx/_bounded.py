@@ -1,29 +1,166 @@
 """Answers read up to a bound: a server's body never fills the client's memory.
 
-httpx reads a whole answer into memory unless it is streamed. The client's
-flows (`update`, `create`) and its watch stream every answer and read at
-most a number of bytes of its body (after its Content-Encoding is
-decoded, so a compressed bomb is bounded too); the rest is not read, and
-the connection is closed. What the first bytes are then worth is the
-flow's to decide (``Received.whole``). The passthrough methods return
-answers as httpx reads them.
+httpx reads a whole answer into memory unless it is streamed, and decodes
+its Content-Encoding one network read at a time with no bound on what a
+read decodes to (829 bytes of brotli, or two layers of gzip, make a GiB).
+The client's flows (`update`, `create`) and its watch therefore ask for
+the codings zlib can decode a piece at a time (`ACCEPT_ENCODING`), read
+every answer raw and decode it here, `PIECE` bytes at most per step, each
+layer of a stacked coding too; an answer in any other coding is no
+answer (``httpx.DecodingError``, as httpx raises for one it cannot
+decode). They read at most a number of bytes of what that decodes to; the
+rest is not read, and the connection is closed. What the first bytes are
+then worth is the flow's to decide (``Received.whole``).
+
+Redirects are followed as the httpx client is set to, but without reading
+the redirect's body, which httpx reads whole (`send`). An authentication
+challenge httpx answers itself (``httpx.DigestAuth``) is still read whole
+by httpx. The passthrough methods return answers as httpx reads them.
 """
 
 from __future__ import annotations
 
+import zlib
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Final
 
 import httpx
 
+#: The codings the flows and the watch accept: those decoded here, a piece at a time.
+ACCEPT_ENCODING: Final = "gzip, deflate"
+#: Decoded bytes one step makes at most, per layer.
+PIECE: Final = 64 * 1024
+
 #: Fields of the bytes as they came, which no longer describe them once decoded (and cut).
 _FRAMING: Final = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+_GZIP: Final = frozenset({"gzip", "x-gzip"})
+
+
+def send(client: httpx.Client, request: httpx.Request) -> httpx.Response:
+    """`request`'s answer, streamed; redirects followed as `client` is set to, bodies unread."""
+    hops = 0
+    while True:
+        response = client.send(request, stream=True, follow_redirects=False)
+        if not client.follow_redirects or response.next_request is None:
+            return response
+        response.close()
+        request, hops = response.next_request, hops + 1
+        if hops > client.max_redirects:
+            raise httpx.TooManyRedirects("Exceeded maximum allowed redirects.", request=request)
+
+
+async def asend(client: httpx.AsyncClient, request: httpx.Request) -> httpx.Response:
+    """`send`, for an httpx.AsyncClient."""
+    hops = 0
+    while True:
+        response = await client.send(request, stream=True, follow_redirects=False)
+        if not client.follow_redirects or response.next_request is None:
+            return response
+        await response.aclose()
+        request, hops = response.next_request, hops + 1
+        if hops > client.max_redirects:
+            raise httpx.TooManyRedirects("Exceeded maximum allowed redirects.", request=request)
+
+
+class _Inflate:
+    """One layer of gzip or deflate, decoded `PIECE` bytes at most per step."""
+
+    def __init__(self, coding: str, request: httpx.Request) -> None:
+        self._gzip = coding in _GZIP
+        self._zlib = zlib.decompressobj(zlib.MAX_WBITS | 16 if self._gzip else zlib.MAX_WBITS)
+        self._started = False
+        self._request = request
+
+    def pieces(self, data: bytes) -> Iterator[bytes]:
+        while True:
+            try:
+                out = self._zlib.decompress(data, PIECE)
+            except zlib.error as error:
+                if not self._gzip and not self._started:
+                    # "deflate" sent as a raw stream, without its zlib wrapper
+                    # (some servers do): httpx takes it too.
+                    self._zlib, self._started = zlib.decompressobj(-zlib.MAX_WBITS), True
+                    continue
+                raise httpx.DecodingError(str(error), request=self._request) from error
+            self._started = True
+            data = self._zlib.unconsumed_tail
+            if out:
+                yield out
+            if len(out) < PIECE and (not data or not out):
+                return
+
+    def flush(self) -> bytes:
+        try:
+            return self._zlib.flush()
+        except zlib.error as error:
+            raise httpx.DecodingError(str(error), request=self._request) from error
+
+
+def _layers(response: httpx.Response) -> list[_Inflate]:
+    """The decoders of the answer's codings, the last applied first."""
+    field = response.headers.get("content-encoding", "")
+    codings = [c.strip().lower() for c in field.split(",") if c.strip()]
+    layers = []
+    for coding in reversed(codings):
+        if coding == "identity":
+            continue
+        if coding not in {*_GZIP, "deflate"}:
+            raise httpx.DecodingError(
+                f"the answer's Content-Encoding is {coding!r}, which the client did not ask "
+                f"for (it takes {ACCEPT_ENCODING})",
+                request=response.request,
+            )
+        layers.append(_Inflate(coding, response.request))
+    return layers
+
+
+def _through(layers: Sequence[_Inflate], data: bytes) -> Iterator[bytes]:
+    if not layers:
+        if data:
+            yield data
+        return
+    for piece in layers[0].pieces(data):
+        yield from _through(layers[1:], piece)
+
+
+def _end(layers: Sequence[_Inflate]) -> Iterator[bytes]:
+    for index, layer in enumerate(layers):
+        yield from _through(layers[index + 1 :], layer.flush())
+
+
+def decoded(response: httpx.Response) -> Iterator[bytes]:
+    """A streamed answer's body, decoded a bounded piece at a time.
+
+    An answer a transport made whole (``httpx.MockTransport``, one built
+    with ``content=``) was read, and decoded, by httpx: its content is it.
+    """
+    if response.is_stream_consumed:
+        yield response.content
+        return
+    layers = _layers(response)
+    for raw in response.iter_raw():
+        yield from _through(layers, raw)
+    yield from _end(layers)
+
+
+async def adecoded(response: httpx.Response) -> AsyncIterator[bytes]:
+    """`decoded`, for an answer of an httpx.AsyncClient."""
+    if response.is_stream_consumed:
+        yield response.content
+        return
+    layers = _layers(response)
+    async for raw in response.aiter_raw():
+        for piece in _through(layers, raw):
+            yield piece
+    for piece in _end(layers):
+        yield piece
 
 
 def read_at_most(response: httpx.Response, limit: int) -> tuple[bytes, bool]:
     """Up to `limit` bytes of a streamed answer's body, and whether that is all of it; closed."""
     body = bytearray()
     try:
-        for chunk in response.iter_bytes():
+        for chunk in decoded(response):
             body += chunk
             if len(body) > limit:
                 return bytes(body[:limit]), False
@@ -36,7 +173,7 @@ async def aread_at_most(response: httpx.Response, limit: int) -> tuple[bytes, bo
     """`read_at_most`, for an answer of an httpx.AsyncClient."""
     body = bytearray()
     try:
-        async for chunk in response.aiter_bytes():
+        async for chunk in adecoded(response):
             body += chunk
             if len(body) > limit:
                 return bytes(body[:limit]), False

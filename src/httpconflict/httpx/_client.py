@@ -37,7 +37,7 @@ from .._client_retry import RetryPolicy
 from .._client_watch import Change, Since, WatchFlow, check_heartbeat, check_since, watch_flow
 from .._idempotency_policy import UNSAFE_METHODS
 from .._json_value import Json
-from ._bounded import aread_at_most, as_read, read_at_most
+from ._bounded import ACCEPT_ENCODING, aread_at_most, as_read, asend, read_at_most, send
 from ._clock import Clock, SystemClock, VirtualClock
 from ._errors import conflict_error
 from ._testing import testing_mode
@@ -147,6 +147,7 @@ class _Common:
         request = client.build_request(
             send.method, send.url, headers=list(send.headers), content=send.body
         )
+        request.headers["Accept-Encoding"] = ACCEPT_ENCODING  # what `_bounded` decodes
         return self._prepare(request)
 
     def _received(
@@ -307,7 +308,7 @@ class ConflictClient(_Common):
                 else:
                     request = self._build(self.client, command)
                     try:
-                        response = self.client.send(request, stream=True)
+                        response = send(self.client, request)
                         body, whole = read_at_most(response, self.max_answer)
                     except httpx.RequestError as error:  # see `_lost`
                         reply = self._lost(error, clock)
@@ -409,7 +410,7 @@ class AsyncConflictClient(_Common):
                 else:
                     request = self._build(self.client, command)
                     try:
-                        response = await self.client.send(request, stream=True)
+                        response = await asend(self.client, request)
                         body, whole = await aread_at_most(response, self.max_answer)
                     except httpx.RequestError as error:  # see `_lost`
                         reply = self._lost(error, clock)

@@ -43,7 +43,16 @@ from .._client_watch import (
     stream_replies,
 )
 from .._event_stream import EventStreamDecoder
-from ._bounded import aread_at_most, as_read, read_at_most
+from ._bounded import (
+    ACCEPT_ENCODING,
+    adecoded,
+    aread_at_most,
+    as_read,
+    asend,
+    decoded,
+    read_at_most,
+    send,
+)
 from ._clock import Clock, VirtualClock
 from ._errors import conflict_error
 
@@ -66,7 +75,7 @@ def _request(client: httpx.Client | httpx.AsyncClient, command: Open) -> httpx.R
     return client.build_request(
         command.send.method,
         command.send.url,
-        headers=list(command.send.headers),
+        headers=[*command.send.headers, ("Accept-Encoding", ACCEPT_ENCODING)],
         timeout=httpx.Timeout(
             connect=timeout.connect,
             read=command.read_timeout,
@@ -110,7 +119,7 @@ def _events(response: httpx.Response, clock: Clock, within: float) -> Iterator[S
     """
     decoder = EventStreamDecoder()
     completed = clock.monotonic()
-    for chunk in response.iter_bytes():
+    for chunk in decoded(response):
         replies = stream_replies(decoder, chunk)
         if replies:
             completed = clock.monotonic()
@@ -125,7 +134,7 @@ async def _aevents(
 ) -> AsyncGenerator[StreamReply, None]:
     decoder = EventStreamDecoder()
     completed = clock.monotonic()
-    async for chunk in response.aiter_bytes():
+    async for chunk in adecoded(response):
         replies = stream_replies(decoder, chunk)
         if replies:
             completed = clock.monotonic()
@@ -183,7 +192,7 @@ def watch_changes(client: httpx.Client, flow: WatchFlow, clock: Clock) -> Iterat
                 _close(response)
                 response = events = None
                 try:
-                    response = last = client.send(_request(client, command), stream=True)
+                    response = last = send(client, _request(client, command))
                     if response.status_code != 200:
                         last = _refusal(response)  # its problem details say why
                 except httpx.RequestError as error:
@@ -230,7 +239,7 @@ async def awatch_changes(
                 await _aclose(response, events)
                 response = events = None
                 try:
-                    response = last = await client.send(_request(client, command), stream=True)
+                    response = last = await asend(client, _request(client, command))
                     if response.status_code != 200:
                         last = await _arefusal(response)
                 except httpx.RequestError as error:
