@@ -35,7 +35,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from .. import ProblemError
 from ..changes import VARY, ChangesQuery, FeedForm, SinceExpired, changes_query, check_since
-from ..storage import Change, DocumentStore
+from ..storage import Change, ChangeBounds, DocumentStore
 from .change_pump import ChangePump
 from .problems import MethodNotAllowed
 from .requests import check_name
@@ -69,6 +69,16 @@ def change_json(change: Change) -> dict[str, object]:
         "deleted": change.etag is None,
         "modified": modified.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
     }
+
+
+def starting_at(since: int | None, watermark: int, bounds: ChangeBounds) -> int:
+    """The seq a feed request follows from: its `since`, or now (None).
+
+    Now is this worker's watermark, or the horizon if above it: another
+    instance's purge may have deleted changes this worker has not polled
+    yet, and a request that asked for none of them is no 410.
+    """
+    return max(watermark, bounds.horizon) if since is None else since
 
 
 class Follower:
@@ -153,7 +163,7 @@ async def changes(request: Request) -> Response:
     with pump.watching():
         watermark = await pump.start()
         bounds = await store.change_bounds()
-        since = watermark if query.since is None else query.since
+        since = starting_at(query.since, watermark, bounds)
         check_since(
             since,
             oldest=bounds.horizon,
