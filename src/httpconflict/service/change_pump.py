@@ -9,10 +9,10 @@ the watermark W is final: see `storage._changes`). It keeps the last
 `RING` of them, of every collection, in a ring: every change with
 ``floor < seq <= W`` is there.
 
-A poll that skipped a gap (a seq rolled back, or a change the retention
-purge deleted before this pump polled it) raises the ring's floor to the
-horizon: a watcher behind it reads the database, and gets its 410, instead
-of going past the purged change with no word.
+A poll that skipped a seq (one rolled back, or a change the retention
+purge deleted before this pump polled it) at or below the horizon raises
+the ring's floor to it: a watcher behind it reads the database, and gets
+its 410, instead of going past the purged change with no word.
 
 A watcher holds only its cursor (the seq up to which it has been sent
 everything of its collection). Caught up, it takes its next changes from
@@ -203,20 +203,25 @@ class ChangePump:
                     await self._woken.wait()
 
     async def _purged_floor(self, changes: list[Change], watermark: int | None) -> int:
-        """The floor the ring must rise to: the horizon, when the poll skipped a gap below it.
+        """The floor the ring must rise to: the last seq the poll skipped at or below the horizon.
 
-        A gap is a seq rolled back, or a change purged before this pump
-        polled it: the ring lacks it, so every watcher behind the horizon
-        must read the database (and get its 410) instead of the ring.
+        A seq skipped is one rolled back, or a change purged before this
+        pump polled it: the ring lacks it, so a watcher behind it must read
+        the database (and get its 410) instead of the ring. A watcher past
+        it misses nothing the ring lacks (a purge deletes nothing above the
+        horizon), and reads on from the ring.
         """
         after = self._watermark
-        if after is None or watermark is None or not _gapped(after, changes):
+        if after is None or watermark is None:
+            return self._floor
+        gaps = _gaps(after, changes)
+        if not gaps:
             return self._floor
         try:
             horizon = (await self._store.change_bounds()).horizon
-        except Exception:  # cannot tell: every watcher behind reads the database
-            return watermark
-        return min(horizon, watermark)
+        except Exception:  # cannot tell: every watcher behind the last gap reads the database
+            return gaps[-1][1]
+        return max([min(last, horizon) for first, last in gaps if first <= horizon] or [0])
 
     def _append(self, changes: list[Change], watermark: int | None) -> None:
         if self._watermark is None and watermark is not None:
@@ -235,10 +240,11 @@ class ChangePump:
         self._advanced = asyncio.Event()
 
 
-def _gapped(after: int, changes: list[Change]) -> bool:
-    """Whether `changes` (in seq order, all above `after`) miss a seq after `after`."""
+def _gaps(after: int, changes: list[Change]) -> list[tuple[int, int]]:
+    """The runs of seqs (first, last) that `changes` (in seq order, all above `after`) miss."""
+    gaps = []
     for change in changes:
         if change.seq != after + 1:
-            return True
+            gaps.append((after + 1, change.seq - 1))
         after = change.seq
-    return False
+    return gaps
