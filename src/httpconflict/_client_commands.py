@@ -91,7 +91,9 @@ class TransportFailure:
     """No answer came: the connection failed or timed out, or the answer could not be read.
 
     An answer whose body its Content-Encoding does not decode (or that
-    redirected without end) is no answer: what the server did is unknown.
+    redirected without end) is no answer: what the server did is unknown;
+    but not a write's 2xx, whose status says it was applied (the driver
+    replies `Received` with ``whole=False``).
 
     `sent`: the request may have reached the server, so it may have been
     applied (False when the connection was never made: nothing was sent).

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -23,6 +24,7 @@ import pytest
 from httpconflict.httpx import (
     AsyncConflictClient,
     ConflictClient,
+    ConflictError,
     RetriesExhausted,
     RetryPolicy,
     StoredDocument,
@@ -178,3 +180,74 @@ def test_a_refusal_past_the_bound_is_judged_by_its_status(
 def test_max_answer_is_a_number_of_bytes() -> None:
     with pytest.raises(ValueError, match="max_answer must be"):
         ConflictClient(max_answer=-1)
+
+
+class Trickle(KeyedCounter):
+    """A `KeyedCounter` whose answers to `method` come a byte every 0.2 s, for up to 30 s:
+    each byte restarts httpx's read timeout, so only the client's own deadline ends them."""
+
+    def __init__(self, method: str) -> None:
+        super().__init__()
+        self.method = method
+
+    async def serve(
+        self, request: Request, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> bool:
+        if request.method != self.method:
+            return await super().serve(request, reader, writer)
+        self.methods.append(request.method)
+        status, fields, _ = (
+            (200, *self._document()) if request.method == "GET" else self._write(request)
+        )
+        writer.write(_head(status, {**fields, "transfer-encoding": "chunked"}))
+        with contextlib.suppress(ConnectionError):
+            for _ in range(150):
+                writer.write(b"1\r\n \r\n")
+                await writer.drain()
+                await asyncio.sleep(0.2)
+        return False
+
+
+TRICKLED = RetryPolicy(attempts=3, budget=1.0)
+
+
+def trickled_update(url: str, mode: str) -> tuple[StoredDocument | Exception, float]:
+    """update() with a 1 s budget and httpx's 2 s read timeout; what it ended with, and when."""
+
+    async def main() -> StoredDocument:
+        async with httpx.AsyncClient(timeout=2) as http:
+            client = AsyncConflictClient(http, policy=TRICKLED)
+            return await client.update(url + "/v1/counters/c", increment)
+
+    def sync() -> StoredDocument:
+        with httpx.Client(timeout=2) as http:
+            return ConflictClient(http, policy=TRICKLED).update(url + "/v1/counters/c", increment)
+
+    began = time.monotonic()
+    try:
+        outcome: StoredDocument | Exception = asyncio.run(main()) if mode == "async" else sync()
+    except ConflictError as error:
+        outcome = error
+    return outcome, time.monotonic() - began
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_trickled_answer_to_an_applied_write_ends_at_the_deadline(mode: str) -> None:
+    """The PATCH applied, its 200 trickling for 30 s: cut one read timeout (2 s) after it began,
+    the result the document sent (it went on for the 30 s)."""
+    with hostile_server(Trickle("PATCH")) as server:
+        outcome, took = trickled_update(server.url, mode)
+    assert isinstance(outcome, StoredDocument), outcome
+    assert (outcome.document, outcome.etag, server.applied) == ({"n": 1}, '"v1"', 1)
+    assert took < 6, f"{took:.1f} s"
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_trickled_document_ends_the_update_with_the_budget(mode: str) -> None:
+    """The GET's 200 trickling: cut, tried again, and given up as the budget ends; none written."""
+    with hostile_server(Trickle("GET")) as server:
+        outcome, took = trickled_update(server.url, mode)
+    assert isinstance(outcome, RetriesExhausted), outcome
+    assert "did not come whole" in str(outcome)
+    assert server.applied == 0
+    assert took < 8, f"{took:.1f} s"

@@ -21,7 +21,7 @@ by httpx. The passthrough methods return answers as httpx reads them.
 from __future__ import annotations
 
 import zlib
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Final
 
 import httpx
@@ -156,11 +156,21 @@ async def adecoded(response: httpx.Response) -> AsyncIterator[bytes]:
         yield piece
 
 
-def read_at_most(response: httpx.Response, limit: int) -> tuple[bytes, bool]:
-    """Up to `limit` bytes of a streamed answer's body, and whether that is all of it; closed."""
+def read_at_most(
+    response: httpx.Response, limit: int, late: Callable[[], bool] = lambda: False
+) -> tuple[bytes, bool]:
+    """Up to `limit` bytes of a streamed answer's body, and whether that is all of it; closed.
+
+    Raises ``httpx.ReadTimeout`` once `late()` says so (looked at after each
+    piece: httpx's read timeout restarts with each byte that comes).
+    """
     body = bytearray()
     try:
         for chunk in decoded(response):
+            if late():
+                raise httpx.ReadTimeout(
+                    "the answer did not come whole in time", request=response.request
+                )
             body += chunk
             if len(body) > limit:
                 return bytes(body[:limit]), False

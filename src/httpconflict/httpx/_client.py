@@ -16,9 +16,11 @@ import dataclasses
 import random
 import uuid
 from collections.abc import AsyncIterator, Callable, Generator, Iterator
+from functools import partial
 from types import TracebackType
 from typing import Any, Final, Self
 
+import anyio
 import httpx
 
 from .._client_commands import (
@@ -45,7 +47,9 @@ from ._watch import awatch_changes, feed_url, watch_changes
 
 Flow = Generator[Command, Reply, StoredDocument | GaveUp]
 #: Bytes of an answer's body `update` and `create` read at most, by default.
-MAX_ANSWER: Final = 64 * 2**20
+MAX_ANSWER: Final = 16 * 2**20
+#: Seconds a try's answer may take past the budget's end, at least, when httpx sets no read timeout.
+ANSWER_FLOOR: Final = 5.0
 ChangeFunction = Callable[[Any], Any]
 
 
@@ -81,19 +85,20 @@ class _Common:
 
     def _update(
         self, client: httpx.Client | httpx.AsyncClient, url: str, change: ChangeFunction
-    ) -> tuple[Flow, Clock]:
+    ) -> tuple[Flow, Clock, float]:
         # The ETag memory and the flow know a document by its absolute URL.
         url = str(client.build_request("GET", url).url)
         policy, clock = self._operation()
+        started = clock.monotonic()
         flow = update_flow(
             url,
             change,
             policy=policy,
-            started=clock.monotonic(),
+            started=started,
             random=random.random,
             new_key=_new_key,
         )
-        return flow, clock
+        return flow, clock, started + policy.budget
 
     def _create(
         self,
@@ -101,18 +106,19 @@ class _Common:
         url: str,
         document: Json,
         key: str | None,
-    ) -> tuple[Flow, Clock]:
+    ) -> tuple[Flow, Clock, float]:
         url = str(client.build_request("POST", url).url)
         policy, clock = self._operation()
+        started = clock.monotonic()
         flow = create_flow(
             url,
             document,
             key=key if key is not None else _new_key(),
             policy=policy,
-            started=clock.monotonic(),
+            started=started,
             random=random.random,
         )
-        return flow, clock
+        return flow, clock, started + policy.budget
 
     def _watch(
         self,
@@ -163,6 +169,13 @@ class _Common:
             whole=whole,
         )
 
+    def _deadline(
+        self, client: httpx.Client | httpx.AsyncClient, clock: Clock, ends: float
+    ) -> float:
+        """When a try's answer must have come whole: as the budget `ends`, or one read
+        timeout after the try began if later (the last try begins as the budget ends)."""
+        return max(ends, clock.monotonic() + (client.timeout.read or ANSWER_FLOOR))
+
     def _lost(self, error: httpx.RequestError, clock: Clock) -> TransportFailure:
         # An answer whose body its Content-Encoding does not decode, or
         # redirects without end, is no answer either (httpx raises them as
@@ -172,6 +185,58 @@ class _Common:
         # come after the server had the whole request.
         sent = not isinstance(error, _NOTHING_SENT)
         return TransportFailure(error, at=clock.monotonic(), wall=clock.time(), sent=sent)
+
+
+def _exchange(
+    client: httpx.Client, request: httpx.Request, limit: int, late: Callable[[], bool]
+) -> tuple[httpx.Response, bytes, bool]:
+    """`request` sent and its answer read to `limit` (see `read_at_most` for `late`).
+
+    A write answered 2xx was applied, whatever becomes of its body: one
+    that breaks off or comes too late is an answer not whole, not a lost one.
+    """
+    response = send(client, request)
+    try:
+        body, whole = read_at_most(response, limit, late)
+    except httpx.RequestError:
+        if not _applied(request, response):
+            raise
+        return response, b"", False
+    return response, body, whole
+
+
+async def _aexchange(
+    client: httpx.AsyncClient, request: httpx.Request, limit: int, within: float
+) -> tuple[httpx.Response, bytes, bool]:
+    """`_exchange`, all of it `within` seconds (else ``httpx.ReadTimeout``: a server that
+    trickles its answer, or sends 1xx without end)."""
+    response: httpx.Response | None = None
+    try:
+        with anyio.fail_after(within):
+            response = await asend(client, request)
+            body, whole = await aread_at_most(response, limit)
+    except (TimeoutError, httpx.RequestError) as error:
+        if response is not None and _applied(request, response):
+            await response.aclose()
+            return response, b"", False
+        if isinstance(error, TimeoutError):
+            raise _late(request, within) from None
+        raise
+    return response, body, whole
+
+
+def _applied(request: httpx.Request, response: httpx.Response) -> bool:
+    return request.method in UNSAFE_METHODS and response.is_success
+
+
+def _past(clock: Clock, deadline: float) -> bool:
+    return clock.monotonic() > deadline
+
+
+def _late(request: httpx.Request, within: float) -> httpx.ReadTimeout:
+    return httpx.ReadTimeout(
+        f"the answer did not come whole within {within:.3g} s", request=request
+    )
 
 
 #: Transport errors raised before any byte of the request left.
@@ -296,7 +361,7 @@ class ConflictClient(_Common):
     def post(self, url: str, **kwargs: Any) -> httpx.Response:
         return self.request("POST", url, **kwargs)
 
-    def _run(self, flow: Flow, clock: Clock) -> StoredDocument:
+    def _run(self, flow: Flow, clock: Clock, ends: float) -> StoredDocument:
         last: httpx.Response | None = None
         reply: Reply = None
         try:
@@ -307,9 +372,11 @@ class ConflictClient(_Common):
                     reply = None
                 else:
                     request = self._build(self.client, command)
+                    deadline = self._deadline(self.client, clock, ends)
                     try:
-                        response = send(self.client, request)
-                        body, whole = read_at_most(response, self.max_answer)
+                        response, body, whole = _exchange(
+                            self.client, request, self.max_answer, partial(_past, clock, deadline)
+                        )
                     except httpx.RequestError as error:  # see `_lost`
                         reply = self._lost(error, clock)
                     else:
@@ -398,7 +465,7 @@ class AsyncConflictClient(_Common):
     async def post(self, url: str, **kwargs: Any) -> httpx.Response:
         return await self.request("POST", url, **kwargs)
 
-    async def _run(self, flow: Flow, clock: Clock) -> StoredDocument:
+    async def _run(self, flow: Flow, clock: Clock, ends: float) -> StoredDocument:
         last: httpx.Response | None = None
         reply: Reply = None
         try:
@@ -409,9 +476,11 @@ class AsyncConflictClient(_Common):
                     reply = None
                 else:
                     request = self._build(self.client, command)
+                    deadline = self._deadline(self.client, clock, ends)
                     try:
-                        response = await asend(self.client, request)
-                        body, whole = await aread_at_most(response, self.max_answer)
+                        response, body, whole = await _aexchange(
+                            self.client, request, self.max_answer, deadline - clock.monotonic()
+                        )
                     except httpx.RequestError as error:  # see `_lost`
                         reply = self._lost(error, clock)
                     else:
