@@ -197,6 +197,14 @@ def test_stale_if_match_is_412_and_writes_nothing(db: Database) -> None:
         pytest.param('W/"1"', False, id="rfc9110-13.1.1-weak-never-matches-if-match"),
         pytest.param('"one"', False, id="not-a-version"),
         pytest.param('"2"', False, id="future-version"),
+        # Strong comparison is character by character: "01" is not the tag "1".
+        pytest.param('"01"', False, id="leading-zero"),
+        # Past what the INTEGER column holds (32 bits on PostgreSQL and MariaDB, 64 on
+        # SQLite) or past 64 bits: no version, never a refusal of the body.
+        pytest.param('"2147483648"', False, id="past-32-bits"),
+        pytest.param('"1", "2147483648"', True, id="past-32-bits-beside-the-version"),
+        pytest.param('"1", "9223372036854775808"', True, id="past-64-bits-beside-the-version"),
+        pytest.param('"1", "' + "9" * 5000 + '"', True, id="5000-digits-beside-the-version"),
     ],
 )
 def test_if_match_forms(db: Database, header: str, written: bool) -> None:

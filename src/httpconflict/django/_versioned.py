@@ -32,7 +32,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import router, transaction
+from django.db import connections, router, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -212,7 +212,22 @@ def _version(field: Any, opaque: str) -> Any:
         return None
     # RFC 9110 §8.8.3.2: strong comparison is character by character, so
     # "07" is not the tag of version 7, whose tag is "7".
-    return value if str(value) == opaque else None
+    if str(value) != opaque:
+        return None
+    # Nor does a number past what the column holds name a version: sent, it
+    # would fail the statement (a refusal of the body, not a 412).
+    if isinstance(value, int) and not _in_range(field, value):
+        return None
+    return value
+
+
+def _in_range(field: Any, value: int) -> bool:
+    ops = connections[router.db_for_write(field.model)].ops
+    try:
+        low, high = ops.integer_field_range(field.get_internal_type())
+    except KeyError:  # not an integer field the backend knows: no bound of its own
+        low, high = None, None
+    return (low is None or value >= low) and (high is None or value <= high)
 
 
 def auto_now(model: Any) -> dict[str, Any]:

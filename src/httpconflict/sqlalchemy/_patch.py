@@ -33,7 +33,7 @@ from .._refusals import patch_refusal
 from .._versioned_row import VersionedRow, patched_row
 from .._write import WriteResult
 from ._table import Model, table_of
-from ._versioned import returns_rows, version_column
+from ._versioned import dialect_of, returns_rows, version_column
 
 #: What a row is to the API: its fields as JSON.
 Document = Callable[[Any], dict[str, Any]]
@@ -109,7 +109,7 @@ def versioned_patch(
 
     def write(command: WriteDocument) -> WriteResult:
         assert isinstance(command.document, dict)
-        versions = table.versions(command.guard)
+        versions = table.versions(command.guard, dialect_of(session, model))
         returning = returns_rows(session, model)
         values = to_values(command.document)
         bind = (

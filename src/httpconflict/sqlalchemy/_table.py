@@ -15,6 +15,7 @@ that request only.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -90,19 +91,32 @@ class _Table:
         clauses = [column == value for column, value in zip(self.key, values, strict=True)]
         return clauses[0] if len(clauses) == 1 else and_(*clauses)
 
-    def versions(self, guard: Guard) -> list[object] | None:
+    def versions(self, guard: Guard, dialect: str) -> list[object] | None:
         """The versions the guard allows, None for any; [] when it can never hold."""
         if guard.exists is False:
             return []  # these helpers never create a row
         if guard.etags is None:
             return None
-        return [v for v in map(self.version_of, guard.etags) if v is not None]
+        named = (self.version_of(opaque, dialect) for opaque in guard.etags)
+        return [v for v in named if v is not None]
 
-    def version_of(self, opaque: str) -> object | None:
-        """The version an entity-tag names; None when it names none of this table's."""
+    def version_of(self, opaque: str, dialect: str = "") -> object | None:
+        """The version an entity-tag names; None when it names none of this table's.
+
+        An integer version's tag is its digits as `version_etag` writes them:
+        "07" names no version (RFC 9110 §8.8.3.2: strong comparison is
+        character by character; the tag of version 7 is "7"), and neither do
+        digits past what the column holds on `dialect` (sent, they would fail
+        the statement: a refusal of the request's body, not a 412).
+        """
         if not self.integer:
             return opaque
-        return int(opaque) if opaque.isascii() and opaque.isdigit() else None
+        if not _CANONICAL.fullmatch(opaque):
+            return None
+        value = int(opaque)
+        kind = _column_type(self.version, dialect) if dialect else None
+        high = kind.high if kind is not None and kind.high is not None else _INT64_MAX
+        return value if value <= high else None
 
     def column_types(self, names: Iterable[str], dialect: str) -> dict[str, ColumnType]:
         """What each of `names` that is a column of one scalar holds, on `dialect`."""
@@ -279,6 +293,9 @@ _KINDS: Final = (
 )
 #: Dialects whose timestamps hold no zone.
 _ZONELESS: Final = frozenset({"sqlite", "mysql", "mariadb"})
+#: An integer version's entity-tag: its digits, without a leading zero (20 at most: 64 bits).
+_CANONICAL: Final = re.compile(r"0|[1-9][0-9]{0,19}")
+_INT64_MAX: Final = (1 << 63) - 1
 #: Bits of an integer column, by its type (SQLite's INTEGER holds 64 whatever it is called).
 _BITS: Final = ((BigInteger, 64), (SmallInteger, 16), (Integer, 32))
 

@@ -53,7 +53,7 @@ def versioned_update(
     seen: list[object] = [None]  # the row as written
 
     def write(guard: Guard) -> WriteResult:
-        versions = table.versions(guard)
+        versions = table.versions(guard, dialect_of(session, model))
         if versions != []:
             returning = returns_rows(session, model)
             statement, parameters = table.update(key, values, versions, returning=returning)
@@ -101,7 +101,7 @@ def versioned_delete(
     table.check_key(key)
 
     def write(guard: Guard) -> WriteResult:
-        versions = table.versions(guard)
+        versions = table.versions(guard, dialect_of(session, model))
         if versions != []:
             statement, parameters = table.delete(key, versions)
             if _rowcount(session.execute(statement, parameters)):
@@ -174,8 +174,16 @@ def version_column(version_field: str | None, version: str | None) -> str | None
 
 def returns_rows(session: Session, model: Model) -> bool:
     """Whether the database the model's rows live in has ``UPDATE ... RETURNING``."""
-    bind = session.get_bind(clause=model) if isinstance(model, Table) else session.get_bind(model)
-    return bool(bind.dialect.update_returning)
+    return bool(_bind(session, model).dialect.update_returning)
+
+
+def dialect_of(session: Session, model: Model) -> str:
+    """The name of the dialect of the database the model's rows live in."""
+    return str(_bind(session, model).dialect.name)
+
+
+def _bind(session: Session, model: Model) -> Any:
+    return session.get_bind(clause=model) if isinstance(model, Table) else session.get_bind(model)
 
 
 def _rowcount(result: Result[Any]) -> int:
