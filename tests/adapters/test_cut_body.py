@@ -11,6 +11,7 @@ makes exactly one.
 
 from __future__ import annotations
 
+import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -92,3 +93,20 @@ def test_cut_bodies_run_nothing_and_whole_retries_run_once(app: tuple[App, str])
             assert b"/problems/incomplete-body" in answer
         else:
             assert status is None
+
+
+def test_a_declared_length_past_the_limit_is_413_before_the_body(app: tuple[App, str]) -> None:
+    """Content-Length 999,999,999 with a key, 12 bytes sent: 413 at once, no order (the ASGI
+    middleware waited for the rest of the body, for ever)."""
+    _, url = app
+    address = httpx.URL(url)
+    head = (
+        f"POST /orders HTTP/1.1\r\nHost: {address.host}\r\nContent-Type: application/json\r\n"
+        f'Idempotency-Key: "{uuid.uuid4()}"\r\nContent-Length: 999999999\r\n\r\n'
+    )
+    with socket.create_connection((address.host, address.port), timeout=5) as sock:
+        sock.sendall(head.encode() + b'{"item": "a"')
+        answer = sock.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 413 "), answer[:300]
+    with httpx.Client(base_url=url, timeout=10) as http:
+        assert count(http) == 0

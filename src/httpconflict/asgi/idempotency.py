@@ -85,6 +85,7 @@ from .._idempotency_request import (
     problem_fields,
     replayed_fields,
 )
+from .._media import check_body_size
 from .._problem import MEDIA_TYPE, PROBLEM_TYPE_BASE
 from .._request_writes import watching_writes
 from ..openapi import RoutePolicy
@@ -203,6 +204,9 @@ class IdempotencyMiddleware:
             await self.app(scope, receive, send)
             return
         try:
+            # A declared length past the limit is refused before a byte is read,
+            # as the WSGI middleware does: the body may never come whole.
+            check_body_size(_declared_length(scope), policy.max_body)
             body = await _read_body(receive, policy.max_body)
         except ContentTooLarge as error:
             await send_problem(scope, send, error.problem)
@@ -342,6 +346,14 @@ async def _run(
         if not started:
             captured.error = RuntimeError("the app returned without answering")
     return captured
+
+
+def _declared_length(scope: Scope) -> int | None:
+    """The request's Content-Length, if it declares a well-formed one."""
+    for name, value in scope["headers"]:
+        if name == b"content-length" and value.isdigit():
+            return int(value) if len(value) <= 18 else 10**18  # past any limit, unparsed
+    return None
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes | None:
