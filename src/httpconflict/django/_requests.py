@@ -12,8 +12,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from .._media import JSON, parse_json_object, require_identity_coding, require_media_type
+from .._media import (
+    DEFAULT_MAX_BODY,
+    JSON,
+    parse_json_object,
+    require_identity_coding,
+    require_media_type,
+)
 from .._preconditions import Conditions
+from ..wsgi._input import read_body
 
 
 class _Headers(Protocol):
@@ -63,5 +70,12 @@ def request_body(request: Any) -> bytes:
     a 400 "not UTF-8" at best, and something the client never sent at worst.
     """
     require_identity_coding(header_lines(request)("Content-Encoding"))
+    meta = request.META
+    chunked = not meta.get("CONTENT_LENGTH") and meta.get("wsgi.input_terminated")
+    if chunked and "wsgi.input" in meta:
+        # A chunked body under WSGI: Django reads no body without a
+        # Content-Length (its request.body is empty), though the server
+        # (gunicorn) ends the stream at the body's last chunk.
+        return read_body(meta, DEFAULT_MAX_BODY)
     body: bytes = request.body
     return body

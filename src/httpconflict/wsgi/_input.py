@@ -132,10 +132,13 @@ def _reading(read: Callable[[int], bytes], size: int, received: int) -> bytes:
     """``read(size)``, a failure of the stream being an incomplete body."""
     try:
         return read(size)
-    except IncompleteBody:
+    except (IncompleteBody, MemoryError):
         raise
-    # ValueError: a read from a stream the server already closed.
-    except (OSError, ValueError) as error:
+    # OSError: the connection failed; ValueError: a read from a stream the
+    # server already closed; any other: the server's own refusal of what the
+    # client sent (gunicorn's InvalidChunkSize and ChunkMissingTerminator
+    # derive from Exception alone).
+    except Exception as error:
         raise IncompleteBody(
             f"the body could not be read after {received} bytes: {error or type(error).__name__}",
             received=received,
