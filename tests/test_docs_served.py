@@ -73,6 +73,7 @@ def test_the_docs_app_served_with_two_workers(
             url, lambda item: count(directory / "notes.sqlite3", orders_table, item)
         )
         exercise_chunked_create(url)
+        exercise_bad_bodies(url)
         if server == "gunicorn":  # uvicorn refuses a broken chunk itself, before the app
             exercise_broken_chunks(url)
     assert "Traceback" not in log.read_text(), log.read_text()
@@ -162,3 +163,25 @@ def exercise_chunked_create(url: str) -> None:
         )
     assert made.status_code == 201, made.text
     assert made.json()["title"] == "chunked"
+
+
+BAD_BODIES = [
+    b"{}",
+    b"[]",
+    b'{"title": 5}',
+    b'{"title": NaN}',
+    b"not json",
+    b"",
+    b"\xff\xfe",
+    b"[" * 100_000 + b"]" * 100_000,
+]
+
+
+def exercise_bad_bodies(url: str) -> None:
+    """What no note can be made of: a 400 or 422 problem each, never a 500 (the apps read
+    `body["title"]`: {} was a KeyError; Starlette's `request.json()` took NaN, and stored it)."""
+    with client(url) as http:
+        for body in BAD_BODIES:
+            answer = http.post("/notes", content=body, headers={"Content-Type": JSON})
+            assert answer.status_code in (400, 422), (body[:40], answer.status_code, answer.text)
+            assert answer.headers["Content-Type"] == PROBLEM, answer.text
