@@ -1,4 +1,4 @@
-"""Reading a WSGI body whole or not at all (httpconflict.wsgi._input), over real sockets.
+"""Reading a WSGI body whole or not at all (httpconflict._wsgi_input), over real sockets.
 
 The stream is what werkzeug's development server hands an app: a socket's
 buffered reader, wrapped in werkzeug's `DechunkedInput` for a chunked
@@ -17,7 +17,7 @@ from werkzeug.serving import DechunkedInput
 from werkzeug.wsgi import LimitedStream
 
 from httpconflict import ContentTooLarge, IncompleteBody
-from httpconflict.wsgi._input import WholeInput, read_body
+from httpconflict._wsgi_input import WholeInput, read_body
 
 BODY = b'{"a": 1}\n{"b": 2}\n' + b" " * 82  # 100 bytes, two lines and padding
 

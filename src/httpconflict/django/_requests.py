@@ -20,7 +20,7 @@ from .._media import (
     require_media_type,
 )
 from .._preconditions import Conditions
-from ..wsgi._input import read_body
+from .._wsgi_input import read_body
 
 
 class _Headers(Protocol):

@@ -59,6 +59,7 @@ from .._idempotency_request import (
     replayed_fields,
 )
 from .._request_writes import watching_writes
+from .._wsgi_input import WholeInput, content_length, read_body
 from ..storage.idempotency import IdempotencyStore
 from ..storage.idempotency.blocking import BlockingIdempotencyStore
 from ._answers import (
@@ -72,7 +73,6 @@ from ._answers import (
     send,
     status_line,
 )
-from ._input import WholeInput, content_length, read_body
 
 __all__ = [
     "IdempotencyMiddleware",

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from .._errors import ContentTooLarge, IncompleteBody
+from ._errors import ContentTooLarge, IncompleteBody
 
 if TYPE_CHECKING:
     from wsgiref.types import InputStream, WSGIEnvironment
