@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from httpconflict import MalformedHeader, Unavailable
@@ -10,6 +12,7 @@ from httpconflict._idempotency import (
     ON_UNAVAILABLE,
     TRANSITIONS,
     Action,
+    Answer,
     Check,
     Claim,
     Complete,
@@ -278,16 +281,44 @@ def test_an_outcome_unknown_is_recorded_not_released() -> None:
 
 
 def test_an_error_after_a_commit_records_a_500() -> None:
-    """The app raised after committing a write: a 500 problem is recorded, the error re-raised."""
+    """The app raised after committing a write: a 500 problem is recorded, and answered.
+
+    The client gets what every retry is replayed (naming the incident its
+    error is logged under), not the framework's 500.
+    """
     flow = idempotency_flow("k", FP)
     next(flow)
     flow.send(None)
     error = RuntimeError("boom")
-    recorded = flow.send(Wrote(error))
-    assert recorded == Complete(failed_after_writing())
+    recorded = flow.send(Wrote(error, incident="0123456789ab"))
+    assert recorded == Complete(failed_after_writing("0123456789ab"))
     assert recorded.response.status == 500
+    assert json.loads(recorded.response.body)["incident"] == "0123456789ab"
     assert flow.send(DOWN) == Defer(recorded)
-    assert end(flow, None).error is error  # type: ignore[attr-defined]
+    answer = end(flow, None)
+    assert answer == Answer(response=recorded.response, error=error, incident="0123456789ab")
+
+
+def test_an_error_before_any_commit_releases_and_raises() -> None:
+    """The app raised and committed nothing: the key is released, the error goes on alone."""
+    flow = idempotency_flow("k", FP)
+    next(flow)
+    flow.send(None)
+    error = RuntimeError("boom")
+    assert flow.send(error) == Release()
+    assert end(flow, None) == Answer(error=error)
+
+
+def test_transactional_an_error_after_an_unrecorded_commit_is_answered_as_recorded() -> None:
+    """Transactional: a commit no record covers, then a raise: the 500 recorded is the answer."""
+    flow = idempotency_flow("k", FP, transactional=True)
+    next(flow)
+    error = RuntimeError("boom")
+    recorded = flow.send(Wrote(error, incident="ba9876543210"))
+    assert recorded == Complete(failed_after_writing("ba9876543210"))
+    assert end(flow, True) == Answer(
+        response=recorded.response, error=error, incident="ba9876543210"
+    )
 
 
 def test_transactional_a_5xx_after_an_unrecorded_commit_is_recorded() -> None:

@@ -52,7 +52,7 @@ import hashlib
 import json
 import re
 from collections.abc import Generator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Final, TypeAlias
 
 from ._errors import MalformedHeader, Unavailable
@@ -318,13 +318,21 @@ class Defer:
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    """The end of the flow: send `response` (a replay if `replayed`), or raise `problem`."""
+    """The end of the flow: send `response` (a replay if `replayed`), or raise `problem`.
+
+    `error` alone: the app raised and nothing of it was applied; it goes on
+    to the server. `error` with `response`: the app raised after it
+    committed a write; `response` is what its key records (and replays),
+    and the first client gets it too, while `error` is logged under
+    `incident`, the id the response names.
+    """
 
     response: StoredResponse | None = None
     replayed: bool = False
     problem: ProblemDetails | None = None
     retry_after: int | None = None
     error: Exception | None = None
+    incident: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,6 +366,9 @@ class Wrote:
 
     outcome: StoredResponse | Exception
     unrecorded: bool = False
+    #: For an `outcome` that is an error: the id it is logged under, which the
+    #: recorded answer names.
+    incident: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -488,14 +499,20 @@ def idempotency_flow(
         yield Sleep(POLL_SECONDS)
 
     reply = yield Execute()
-    applied = isinstance(reply, Wrote)
-    if isinstance(reply, Wrote):
-        reply = reply.outcome
+    wrote = reply if isinstance(reply, Wrote) else None
+    if wrote is not None:
+        reply = wrote.outcome
+    applied = wrote is not None
     if isinstance(reply, Exception):
-        # Released for a retry to run, unless something of it was applied:
-        # that retry would apply it twice. Then the failure is its answer.
-        yield from _store_call(Complete(failed_after_writing()) if applied else Release())
-        return Answer(error=reply)
+        if wrote is None:
+            # Released for a retry to run: nothing of it was applied.
+            yield from _store_call(Release())
+            return Answer(error=reply)
+        # A retry would apply it twice: the failure is its answer, this
+        # client's as well as every retry's.
+        failed = failed_after_writing(wrote.incident)
+        yield from _store_call(Complete(failed))
+        return Answer(response=failed, error=reply, incident=wrote.incident)
     assert isinstance(reply, StoredResponse)
     if reply.status >= 500 and not (store_server_errors or applied or may_be_applied(reply)):
         yield from _store_call(Release())
@@ -537,21 +554,25 @@ def _transactional(
             # need be (`Defer`).
             outcome = reply.outcome
             problem = _unrecorded(reply)
-            failed = isinstance(outcome, Exception)
-            response = failed_after_writing() if isinstance(outcome, Exception) else outcome
+            response = (
+                failed_after_writing(reply.incident) if isinstance(outcome, Exception) else outcome
+            )
             if problem is not None:
                 response = _problem_response(problem)
             recorded = yield from _store_call(Complete(response))
-            if recorded is False and not failed:
+            if recorded is False:
                 # A record was there: the request's last commit did record its
                 # answer (its connection was lost as the COMMIT went through),
                 # or, for an app that records nothing, a duplicate that ran
                 # at the same time recorded its refusal first.
                 answer = yield from _recorded_answer(key, fingerprint, cached)
                 if answer is not None:
-                    return answer
+                    if not isinstance(outcome, Exception) or answer.response is None:
+                        return answer
+                    # What the key replays, and this failure for the log.
+                    return replace(answer, error=outcome, incident=reply.incident)
             if isinstance(outcome, Exception):
-                return Answer(error=outcome)
+                return Answer(response=response, error=outcome, incident=reply.incident)
             if problem is not None:
                 return Answer(problem=problem)
             return Answer(response=outcome)
@@ -628,11 +649,15 @@ def may_be_applied(response: StoredResponse) -> bool:
     return isinstance(found, dict) and found.get("type") == OUTCOME_UNKNOWN.uri
 
 
-def failed_after_writing() -> StoredResponse:
-    """What a key records for a request that raised after it committed writes: a 500 problem."""
+def failed_after_writing(incident: str | None = None) -> StoredResponse:
+    """What a key records for a request that raised after it committed writes: a 500 problem.
+
+    `incident`: the id the error is logged under, named in the answer.
+    """
     problem = INTERNAL_ERROR.problem(
         "the server failed after applying part of this request; read the resource to "
-        "learn what it holds now"
+        "learn what it holds now",
+        **({} if incident is None else {"incident": incident}),
     )
     return _problem_response(problem)
 

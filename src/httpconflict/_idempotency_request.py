@@ -51,6 +51,7 @@ from ._idempotency import (
     renewal_period,
 )
 from ._idempotency_policy import IdempotencyPolicy, RequestMapping
+from ._incidents import log_incident, new_incident
 
 Result = TypeVar("Result", covariant=True)
 
@@ -258,7 +259,9 @@ class KeyedRequest:
                     "route a policy that is not transactional",
                     self.route,
                 )
-            return Wrote(outcome, unrecorded=unrecorded)
+            # An error's answer names the incident it is logged under (`log_raised`).
+            incident = new_incident() if answer.error is not None else None
+            return Wrote(outcome, unrecorded=unrecorded, incident=incident)
         if answer.error is not None:
             return answer.error
         if self.completed and self.cached and self.made is not None:
@@ -399,6 +402,27 @@ def problem_fields(answer: Answer) -> dict[str, str]:
     A 409 for a duplicate in flight says, in Retry-After, when to look again.
     """
     return {"Retry-After": str(answer.retry_after)} if answer.retry_after else {}
+
+
+def raised_after_writing(answer: Answer) -> bool:
+    """Whether `answer` is for an app that raised after it committed a write (see `Answer`)."""
+    return answer.error is not None and answer.response is not None
+
+
+def log_raised(answer: Answer, method: str, target: str) -> None:
+    """Log the error of an app that raised after writing, under the incident its answer names.
+
+    One line, as every incident: the client and every retry get the
+    recorded answer, which names the id, instead of the framework's 500.
+    """
+    assert answer.error is not None
+    log_incident(
+        answer.incident or new_incident(),
+        f"500 {method} {target} raised after committing a write: its Idempotency-Key records "
+        "that it failed after applying part of it",
+        answer.error,
+        level=logging.ERROR,
+    )
 
 
 def replayed_fields(response: StoredResponse) -> list[tuple[str, str]]:

@@ -19,9 +19,11 @@ second order or a counter moved twice.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -50,10 +52,15 @@ FAULTS = ("lock", "cut")
 class Server:
     """The app's URL, its database, and the proxy in front of that database."""
 
-    def __init__(self, url: str, database: str, proxy: PgProxy) -> None:
+    def __init__(self, url: str, database: str, proxy: PgProxy, log_dir: Path) -> None:
         self.url = url
         self.database = database
         self.proxy = proxy
+        #: Where the server's log is (app-PORT.log).
+        self.log_dir = log_dir
+
+    def log(self) -> str:
+        return "".join(path.read_text() for path in self.log_dir.glob("app-*.log"))
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +82,7 @@ def server(
         log_dir = tmp_path_factory.mktemp("two-step")
         factory = "tests.adapters.two_step_apps:create"
         with start_app(factory, log_dir, env=env, probe="/none/orders/count") as url:
-            yield Server(url, database, proxy)
+            yield Server(url, database, proxy, log_dir)
 
 
 class Fault:
@@ -171,6 +178,50 @@ def test_an_update_that_committed_then_failed_is_applied_once(server: Server, ki
     # 504 cannot tell: OutcomeUnknown too.
     expected = {**dict.fromkeys((*GENERIC, "none"), "OutcomeUnknown"), "sqlalchemy": "updated"}
     assert outcomes == expected
+
+
+@pytest.mark.parametrize("store", GENERIC)
+def test_a_raise_after_a_commit_answers_what_its_key_replays(server: Server, store: str) -> None:
+    """The app committed an order, then raised: the first answer is the one its key replays.
+
+    The key records "failed after applying part of this request" (a retry
+    must not run the write again); the client that sent the request gets
+    that answer too, not the framework's 500 that hides it, and the
+    error still reaches the server's log, on the line of the incident
+    that answer names.
+    """
+    from tests.adapters.two_step_apps import FAILED_AFTER_COMMIT
+
+    key = str(uuid.uuid4())
+    before = counted(server, f"/{store}/orders/count", lambda b: b["orders"])
+    logged = server.log().count(FAILED_AFTER_COMMIT)
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        sent = [
+            http.post(
+                f"/{store}/orders/failing", json={"item": "tea"}, headers={"Idempotency-Key": key}
+            )
+            for _ in range(2)
+        ]
+    first, replay = sent
+    assert counted(server, f"/{store}/orders/count", lambda b: b["orders"]) - before == 1
+    assert replay.headers.get("idempotent-replayed") == "true"
+    assert first.headers.get("idempotent-replayed") is None
+    assert (first.status_code, first.headers["content-type"]) == (
+        replay.status_code,
+        replay.headers["content-type"],
+    )
+    assert first.status_code == 500
+    assert first.json() == replay.json()
+    assert "after applying part of this request" in first.json()["detail"]
+    incident = first.json()["incident"]
+    deadline = time.monotonic() + 5
+    while incident not in server.log() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    said = [line for line in server.log().splitlines() if incident in line]
+    assert len(said) == 1, "the error never reached the log under the answer's incident"
+    assert FAILED_AFTER_COMMIT in said[0]
+    assert "two_step_apps.py" in said[0]  # where it was raised
+    assert server.log().count(FAILED_AFTER_COMMIT) > logged
 
 
 def test_outcome_unknown_is_what_the_client_raises() -> None:

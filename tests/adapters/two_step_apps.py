@@ -9,7 +9,9 @@ makes the database
 fail between the two: it holds the ledger row's lock (the second
 transaction gives up after ``lock_timeout``: a 55P03), or cuts the
 connection carrying the ledger statement (tests/pg_proxy.py). The first
-transaction is then applied, and the request fails.
+transaction is then applied, and the request fails. ``POST /orders/failing``
+commits an order, records nothing, and raises: an app's bug after its
+commit.
 
 The same FastAPI app is mounted under ``/{store}`` once per key store, each
 behind its own `IdempotencyMiddleware`: ``memory``, ``redis``
@@ -65,6 +67,8 @@ ledger = Table(
 )
 idempotency_keys_table(metadata)
 
+#: What ``POST /orders/failing`` raises once its order is committed.
+FAILED_AFTER_COMMIT = "the app failed after its order committed"
 LEDGER = "UPDATE two_step_ledger SET n = n + 1 WHERE id = 1 /* two-step-ledger */"
 
 
@@ -102,6 +106,15 @@ def _inner(engine: Any) -> FastAPI:
             session.commit()
         _second(engine)
         return answer
+
+    @app.post("/orders/failing", status_code=201)
+    def create_then_fail(body: dict[str, str], request: Request) -> Response:
+        """Commits an order, records no answer, then raises: a bug after the commit."""
+        store = _store_name(request)
+        with Session(engine) as session:
+            session.execute(insert(orders).values(store=store, item=body["item"]))
+            session.commit()
+        raise RuntimeError(FAILED_AFTER_COMMIT)
 
     @app.get("/orders/count")
     def count(request: Request) -> dict[str, int]:

@@ -12,7 +12,10 @@ so that however long it takes, no retry runs beside it); a retry gets the record
 ``Idempotent-Replayed: true``, a duplicate still in flight gets 409 (or
 waits for the first, if the policy says so), another request under the
 same key gets 422. If the app raises, the claim is released so a retry can
-run.
+run, and the error goes on to the server; if it raises after it committed a
+write, the key records that it failed after applying part of the request,
+and the client gets that answer too (as every retry), the error logged
+under the incident id the answer names.
 
 A body that ends early (the client went away before ``more_body: False``:
 its Content-Length not reached, a chunked body without its last chunk) is
@@ -82,7 +85,9 @@ from .._idempotency_request import (
     KeyedRequest,
     KeyStore,
     active_claim,
+    log_raised,
     problem_fields,
+    raised_after_writing,
     replayed_fields,
 )
 from .._media import check_body_size
@@ -393,21 +398,24 @@ def _problem_type(response: StoredResponse) -> str | None:
 async def _answer(
     scope: Scope, send: Send, answer: Answer, captured: _Captured | None, body: bytes
 ) -> None:
-    if answer.error is not None:
+    if raised_after_writing(answer):
+        # The answer its key records, not the framework's 500; the error to the log.
+        log_raised(answer, scope["method"], scope["path"])
+    elif answer.error is not None:
         raise answer.error
     if answer.problem is not None:
         await send_problem(scope, send, answer.problem, problem_fields(answer))
         return
     assert answer.response is not None
-    if answer.replayed:
+    if answer.replayed or answer.error is not None:
         # An attempt that lost its race may have noted its problem type; a
-        # replayed problem notes its own.
+        # recorded problem notes its own.
         scope.pop(PROBLEM_SCOPE_KEY, None)
         response = answer.response
-        replayed_type = _problem_type(response)
-        if replayed_type is not None:
-            scope[PROBLEM_SCOPE_KEY] = replayed_type
-        fields = replayed_fields(response)
+        recorded_type = _problem_type(response)
+        if recorded_type is not None:
+            scope[PROBLEM_SCOPE_KEY] = recorded_type
+        fields = replayed_fields(response) if answer.replayed else response.headers
         raw = [(n.lower().encode("latin-1"), v.encode("latin-1")) for n, v in fields]
         await send_response(send, response.status, raw, response.replayed_to(body))
         return

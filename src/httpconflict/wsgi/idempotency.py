@@ -9,7 +9,10 @@ records the answer, and only then sends it; a retry gets the recorded
 answer with ``Idempotent-Replayed: true``, a duplicate in flight 409 with
 Retry-After (or the first's answer, if the policy waits), another request
 under the key 422. If the app raises, the claim is released and the error
-goes on to the server. When the store fails, a request that has not run is
+goes on to the server; if it raises after it committed a write, the key
+records that it failed after applying part of the request, and the client
+gets that answer too (as every retry), the error logged under the incident
+id the answer names. When the store fails, a request that has not run is
 answered 503 with Retry-After (never 500); one that has run gets its own
 answer, and the store write it still owes is deferred: made in the
 background on the store's loop (`BlockingIdempotencyStore.defer`) until
@@ -55,7 +58,9 @@ from .._idempotency_request import (
     KeyedRequest,
     KeyStore,
     active_claim,
+    log_raised,
     problem_fields,
+    raised_after_writing,
     replayed_fields,
 )
 from .._request_writes import watching_writes
@@ -159,9 +164,8 @@ class IdempotencyMiddleware:
         key: str | None,
         body: bytes,
     ) -> Iterable[bytes]:
-        request = KeyedRequest.begin(
-            policy, environ, environ["REQUEST_METHOD"], _target(environ), key, body, now=time.time()
-        )
+        method, target = environ["REQUEST_METHOD"], _target(environ)
+        request = KeyedRequest.begin(policy, environ, method, target, key, body, now=time.time())
         store: KeyStore[IdempotencyReply] = self.store
         flow = request.flow()
         captured: Captured | None = None
@@ -195,7 +199,7 @@ class IdempotencyMiddleware:
                         reply = error  # the flow decides: 503 before the app ran, Defer after
         except StopIteration as stop:
             answer: Answer = stop.value
-        return _answer(start_response, answer, captured, body)
+        return _answer(start_response, answer, captured, body, method, target)
 
     def _defer(self, request: KeyedRequest, deferred: Defer) -> None:
         def call(store: IdempotencyStore) -> Awaitable[IdempotencyReply]:
@@ -205,16 +209,24 @@ class IdempotencyMiddleware:
 
 
 def _answer(
-    start_response: StartResponse, answer: Answer, captured: Captured | None, body: bytes
+    start_response: StartResponse,
+    answer: Answer,
+    captured: Captured | None,
+    body: bytes,
+    method: str,
+    target: str,
 ) -> Iterable[bytes]:
-    if answer.error is not None:
+    if raised_after_writing(answer):
+        # The answer its key records, not the server's 500; the error to the log.
+        log_raised(answer, method, target)
+    elif answer.error is not None:
         raise answer.error
     if answer.problem is not None:
         return problem_answer(start_response, answer.problem, problem_fields(answer))
     assert answer.response is not None
-    if answer.replayed:
+    if answer.replayed or answer.error is not None:
         response = answer.response
-        fields = replayed_fields(response)
+        fields = replayed_fields(response) if answer.replayed else list(response.headers)
         status = status_line(response.status)
         return send(start_response, status, fields, response.replayed_to(body))
     # The request ran here: it gets the app's own answer, every header in it.
