@@ -74,6 +74,7 @@ def test_the_docs_app_served_with_two_workers(
         )
         exercise_chunked_create(url)
         exercise_bad_bodies(url)
+        exercise_bad_ids(url)
         if server == "gunicorn":  # uvicorn refuses a broken chunk itself, before the app
             exercise_broken_chunks(url)
     assert "Traceback" not in log.read_text(), log.read_text()
@@ -175,6 +176,21 @@ BAD_BODIES = [
     b"\xff\xfe",
     b"[" * 100_000 + b"]" * 100_000,
 ]
+
+
+#: Ids no note has: past int()'s 4,300 digits, past a 64-bit column, zero, not a number.
+BAD_IDS = ("9" * 5000, "9" * 20, "0", "x1", "1.5")
+
+
+def exercise_bad_ids(url: str) -> None:
+    """A PUT to a note no id can name: a 4xx each, never a 500 (Starlette's `{id:int}` took
+    5,000 digits to int(), a ValueError)."""
+    with client(url) as http:
+        for note_id in BAD_IDS:
+            answer = http.put(
+                f"/notes/{note_id}", json={"title": "milk"}, headers={"If-Match": '"1"'}
+            )
+            assert 400 <= answer.status_code < 500, (note_id[:20], answer.status_code, answer.text)
 
 
 def exercise_bad_bodies(url: str) -> None:

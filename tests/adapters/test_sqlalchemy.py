@@ -219,6 +219,34 @@ def test_if_match_forms(db: Database, header: str, written: bool) -> None:
     assert count_of(db) == ((1, 2) if written else (0, 1))
 
 
+@pytest.mark.parametrize(
+    "key",
+    [
+        pytest.param(2**63, id="past-64-bits"),
+        pytest.param(-(2**63) - 1, id="below-64-bits"),
+        pytest.param(10**20 - 1, id="20-digits"),
+        pytest.param(int("9" * 4000), id="4000-digits"),
+    ],
+)
+def test_a_key_past_its_columns_range_is_404(db: Database, key: int) -> None:
+    """A key no row can have (a path's digits, as `{id:int}` reads them) is 404, not the driver's
+    error (SQLite cannot bind an integer past 64 bits: an OverflowError, a 500)."""
+    conditions = if_match('"1"')
+    with db.session() as session:
+        with pytest.raises(NotFound):
+            versioned_update(session, Counter, key, {"count": 1}, conditions)
+        with pytest.raises(NotFound):
+            versioned_delete(session, Counter, key, conditions)
+        with pytest.raises(NotFound):
+            versioned_patch(
+                session, Counter, key, merge({"count": 5}), conditions, document=counter_json
+            )
+        # The session is still usable: nothing was sent.
+        assert versioned_update(session, Counter, 1, {"count": 1}, conditions)
+        session.commit()
+    assert count_of(db) == (1, 2)
+
+
 def test_each_write_carries_its_own_values(db: Database) -> None:
     """Statements are built once per shape; each run binds its own values and key.
 

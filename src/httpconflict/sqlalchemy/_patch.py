@@ -77,11 +77,13 @@ def versioned_patch(
     errors (409 for a failed ``test``). (`version` is the old name of `version_field`.)
     """
     table = table_of(model, version_column(version_field, version))
-    table.check_key(key)
+    exists = table.names_a_row(key, dialect_of(session, model))  # past its range: 404
     to_values = values or (lambda patched: patched)
     seen: list[object] = [None]  # the row as last read or written
 
     def read() -> Snapshot | None:
+        if not exists:
+            return None
         statement = select(model).where(table.where_key(key))
         if session.get_bind(clause=statement).dialect.name in ("mysql", "mariadb"):
             # A locking read sees the newest version, not the transaction's

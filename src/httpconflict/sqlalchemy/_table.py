@@ -85,6 +85,21 @@ class _Table:
             raise ValueError(f"the primary key has {len(self.key)} columns, got {key!r}")
         return values
 
+    def names_a_row(self, key: object, dialect: str) -> bool:
+        """Whether `key` fits its columns on `dialect`: an integer past a column's range names
+        no row (sent, it would fail the statement: SQLite cannot bind one past 64 bits)."""
+        for column, value in zip(self.key, self.check_key(key), strict=True):
+            if not isinstance(value, int) or isinstance(value, bool):
+                continue
+            kind = _column_type(column, dialect)
+            if kind is None or kind.kind is not ColumnKind.INTEGER:
+                continue
+            if (kind.low is not None and value < kind.low) or (
+                kind.high is not None and value > kind.high
+            ):
+                return False
+        return True
+
     def where_key(self, key: object) -> ColumnElement[bool]:
         """``id = <key>`` with the key's values in the statement (for one-off reads)."""
         values = self.check_key(key)
