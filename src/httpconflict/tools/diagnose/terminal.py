@@ -1,7 +1,10 @@
 """A diagnosis on the terminal, with rich (the only module here that imports it).
 
 Texts from the input (details, URLs) are given to rich as `Text`, never
-as markup, so a pasted ``[bold]`` or ``[/]`` is shown as it is.
+as markup, so a pasted ``[bold]`` or ``[/]`` is shown as it is, and with
+every control character written out (`visible`): a pasted escape sequence
+does not reach the terminal (one that sets the window's title, or writes
+the clipboard).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from .._output import visible
 from .knowledge import KnowledgeBase
 from .matching import Diagnosis
 
@@ -23,7 +27,7 @@ def render(diagnosis: Diagnosis, console: Console) -> None:
     if best is None:
         console.print(
             Panel(
-                Text(diagnosis.not_recognised()),
+                Text(visible(diagnosis.not_recognised())),
                 title=Text("Not recognised", style="bold yellow"),
                 border_style="yellow",
             )
@@ -36,7 +40,7 @@ def render(diagnosis: Diagnosis, console: Console) -> None:
     facts.add_row("What conflicted", _code_spans(best.conflicted))
     facts.add_row("Likely cause", _code_spans(best.cause))
     for name, value in best.details.items():
-        facts.add_row(Text(name.replace("_", " "), style="dim"), Text(value, style="cyan"))
+        facts.add_row(Text(name.replace("_", " "), style="dim"), Text(visible(value), style="cyan"))
     steps = Table.grid(padding=(0, 1))
     steps.add_column(justify="right", style="bold green", no_wrap=True)
     steps.add_column(overflow="fold")
@@ -69,7 +73,7 @@ def render(diagnosis: Diagnosis, console: Console) -> None:
 
 def _not_read(diagnosis: Diagnosis, console: Console) -> None:
     for note in diagnosis.evidence.notes:
-        console.print(Text(f"Not read: {note}.", style="dim"))
+        console.print(Text(f"Not read: {visible(note)}.", style="dim"))
 
 
 def render_list(knowledge: KnowledgeBase, console: Console) -> None:
@@ -85,7 +89,8 @@ def render_list(knowledge: KnowledgeBase, console: Console) -> None:
 
 
 def _code_spans(text: str) -> Text:
-    """`text`, its `code spans` shown in a code style."""
+    """`text`, its `code spans` shown in a code style, its control characters written out."""
+    text = visible(text)
     parts = text.split("`")
     if len(parts) % 2 == 0:
         return Text(text)
