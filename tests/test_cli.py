@@ -137,8 +137,11 @@ def test_serve_raises_a_low_open_file_limit_for_its_connections() -> None:
     assert soft == (1100 if hard == -1 else min(1100, hard))
 
 
+@pytest.mark.parametrize("json_output", [True, False], ids=["json", "terminal"])
 @pytest.mark.parametrize("command", ["logs", "diagnose"])
-def test_a_reader_that_stops_early_gets_no_traceback(command: str, tmp_path: Path) -> None:
+def test_a_reader_that_stops_early_gets_no_traceback(
+    command: str, json_output: bool, tmp_path: Path
+) -> None:
     """``httpconflict logs --json LOG | head -1``, the reader gone before the tool writes (or
     between its writes): the tool stops quietly (exit 3: its output was cut), with no
     BrokenPipeError traceback."""
@@ -150,7 +153,10 @@ def test_a_reader_that_stops_early_gets_no_traceback(command: str, tmp_path: Pat
             for n in range(3000)
         )
     )
-    command_line = [sys.executable, "-m", "httpconflict.cli", command, "--json", str(log)]
+    # The terminal report goes through rich, whose own answer to a reader gone was exit 1
+    # (which the tools give to findings).
+    options = ["--json"] if json_output else []
+    command_line = [sys.executable, "-m", "httpconflict.cli", command, *options, str(log)]
     with subprocess.Popen(command_line, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as tool:
         assert tool.stdout is not None
         assert tool.stderr is not None
@@ -160,3 +166,23 @@ def test_a_reader_that_stops_early_gets_no_traceback(command: str, tmp_path: Pat
     assert "Traceback" not in errors, errors
     assert "Exception ignored" not in errors, errors
     assert code == 3
+
+
+@pytest.mark.parametrize("command", ["logs", "diagnose"])
+def test_a_full_disk_is_one_line_and_exit_3(command: str) -> None:
+    """The report written to a full disk (/dev/full): one line saying so, exit 3, no traceback."""
+    corpus = Path(__file__).parent / "diagnose" / "corpus" / "psycopg2-unique.txt"
+    log = Path(__file__).parent / "logs"
+    target = corpus if command == "diagnose" else log / "samples" / "heroku.log"
+    with open("/dev/full", "w") as full:
+        out = subprocess.run(
+            [sys.executable, "-m", "httpconflict.cli", command, str(target)],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert out.returncode == 3, out.stderr
+    assert out.stderr.strip().endswith("cannot write: No space left on device"), out.stderr
+    assert "Traceback" not in out.stderr

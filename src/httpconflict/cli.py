@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import errno
 import logging
 import os
 import socket
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Final
 
 from . import Unavailable
 from .extras import EXTRA_OF, missing_extra_message, require
@@ -290,6 +292,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         # that the interpreter's own flush at exit raises nothing more.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return FAILED
+    except OSError as error:
+        if error.errno not in _FULL:
+            raise
+        # The output's disk is full (stdout redirected to a file, an --html page).
+        print(f"httpconflict {args.command}: cannot write: {error.strerror}", file=sys.stderr)
+        with contextlib.suppress(OSError):  # what is left in the buffer fails the same way
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1 if args.command == "serve" else FAILED
     except ModuleNotFoundError as error:
         # An optional dependency the command needs: one line naming its extra.
         extra = getattr(error, "extra", None) or EXTRA_OF.get((error.name or "").split(".")[0])
@@ -299,6 +309,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1 if args.command == "serve" else FAILED
 
 
+#: The errors of a write to a disk that is full, or of a file past its limit.
+_FULL: Final = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 #: More worker processes than this is a typo, not a machine.
 MAX_WORKERS = 1024
 

@@ -149,6 +149,43 @@ def test_garbage_in_the_terminal_is_escaped(
         assert "\\x1b[2J\\x1b[31m[bold red]owned[/bold red]\\u202egpj" in shown
 
 
+@pytest.mark.parametrize(
+    ("ending", "bom"),
+    [
+        pytest.param("\r", False, id="cr-only"),
+        pytest.param("\r\n", True, id="crlf-bom"),
+        pytest.param("\n", True, id="lf-bom"),
+        pytest.param("\r", True, id="cr-only-bom"),
+    ],
+)
+def test_line_endings_and_a_byte_order_mark(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], ending: str, bom: bool
+) -> None:
+    """Lines ended by CR alone were one line (1 request, 0 conflicts, exit 0: a wrong answer
+    said as right); a UTF-8 byte order mark lost the first line when it was JSON."""
+    path = tmp_path / "access.log"
+    text = ending.join(generic_json(r) for r in REQUESTS) + ending
+    path.write_bytes(("\ufeff" if bom else "").encode() + text.encode())
+    report = logs_json(capsys, str(path))
+    assert report["lines"]["requests"] == len(REQUESTS)
+    assert report["lines"]["unrecognised"] == 0
+    assert rows(report, "routes", "route") == expected(REQUESTS, lambda r: r.route)
+
+
+def test_the_html_page_writes_control_characters_out(tmp_path: Path) -> None:
+    """A route holding escape sequences is shown written out in the page, as on the terminal
+    (the page had the raw ESC and BEL bytes)."""
+    evil = '10.0.0.1 - - [24/Nov/2026:10:00:01 +0000] "PUT /v1/\x1b]8;;\x07x\u202e HTTP/1.1" 409 2'
+    path = write_log(tmp_path / "evil.log", [evil, *[nginx(r) for r in REQUESTS]])
+    page = tmp_path / "page.html"
+    assert logs(str(path), "--html", str(page)) in (0, 1)
+    shown = page.read_text(encoding="utf-8")
+    assert "\x1b" not in shown
+    assert "\x07" not in shown
+    assert "\u202e" not in shown
+    assert "\\x1b]8;;\\x07" in shown
+
+
 def test_a_forced_format_reads_only_its_own_lines(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -189,3 +189,28 @@ def test_an_80_column_report_cuts_nothing() -> None:
     ):
         assert handler in out.stdout
         assert f"tests/routes/apps/fastapi_controller.py:{where - 1}" in out.stdout
+
+
+@pytest.mark.parametrize(
+    ("source", "code"),
+    [
+        pytest.param('print("serving")\nraise SystemExit(0)\n', "0", id="exit-0"),
+        pytest.param('import sys\nsys.exit("APP_DATABASE_URL is not set")\n', "'APP", id="message"),
+        pytest.param(
+            "import argparse\nargparse.ArgumentParser().parse_args(['--port'])\n",
+            "2",
+            id="argparse",
+        ),
+    ],
+)
+def test_an_app_that_exits_when_imported_fails_with_exit_3(
+    tmp_path: Path, source: str, code: str
+) -> None:
+    """The app's own sys.exit is not the tool's exit: 0 passed a CI step that checked nothing,
+    a message gave 1 ("findings"), argparse's 2 ("usage"). Exit 3, saying what happened."""
+    (tmp_path / "exits.py").write_text(source, encoding="utf-8")
+    out = routes_command("exits:app", "--app-dir", str(tmp_path))
+    assert out.returncode == 3, (out.stdout, out.stderr)
+    assert "exited (sys.exit(" + code in out.stderr
+    assert "__main__" in out.stderr
+    assert out.stdout == ""

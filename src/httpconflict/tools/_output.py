@@ -43,10 +43,20 @@ def _escaped(match: re.Match[str]) -> str:
 
 
 def console(stream: TextIO | None = None) -> Console:
-    """A rich console on `stream` (stdout); plain text when it is not a terminal."""
+    """A rich console on `stream` (stdout); plain text when it is not a terminal.
+
+    A reader that goes away (``| head``) raises `BrokenPipeError` out of it,
+    as from every other write of the tools, which the command line answers
+    with exit 3: rich's own answer is exit 1, which the tools give to findings.
+    """
     from rich.console import Console
 
-    return Console(file=stream or sys.stdout, highlight=False, soft_wrap=False)
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            self.quiet = True
+            raise BrokenPipeError
+
+    return _Console(file=stream or sys.stdout, highlight=False, soft_wrap=False)
 
 
 def print_json(data: Any, stream: TextIO | None = None) -> None:

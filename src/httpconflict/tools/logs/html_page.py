@@ -2,7 +2,8 @@
 
 No script, no stylesheet or image to fetch: the page can be mailed or
 attached to a CI run. Every string from the log is HTML-escaped (a route
-or a client is whatever a client sent), and the chart carries no log text.
+or a client is whatever a client sent), its control characters written
+out, and the chart carries no log text.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from html import escape
 from typing import Final
 
+from .._output import visible
 from .entry import CONFLICT_STATUSES
 from .report import Breakdown, LogReport, culprits
 from .spikes import Spike
@@ -25,18 +27,23 @@ figure { margin: 0; } figure svg { max-width: 100%; height: auto; }
 """
 
 
+def _shown(text: str) -> str:
+    """`text` from the log, HTML-escaped, its control characters written out (\\x1b)."""
+    return escape(visible(text))
+
+
 def _table(caption: str, headers: Sequence[str], rows: Iterable[Sequence[str | int]]) -> str:
-    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    head = "".join(f"<th>{_shown(h)}</th>" for h in headers)
     body = "".join(
         "<tr>"
         + "".join(
-            f'<td class="n">{cell}</td>' if isinstance(cell, int) else f"<td>{escape(cell)}</td>"
+            f'<td class="n">{cell}</td>' if isinstance(cell, int) else f"<td>{_shown(cell)}</td>"
             for cell in row
         )
         + "</tr>\n"
         for row in rows
     )
-    return f"<table><caption>{escape(caption)}</caption><tr>{head}</tr>\n{body}</table>\n"
+    return f"<table><caption>{_shown(caption)}</caption><tr>{head}</tr>\n{body}</table>\n"
 
 
 def _breakdown(caption: str, header: str, rows: Sequence[Breakdown], top: int) -> str:
@@ -67,16 +74,16 @@ def render_page(report: LogReport, chart_svg: str, *, top: int) -> str:
     """The whole HTML page."""
     conflicts = ", ".join(f"{report.conflicts[s]} &times; {s}" for s in CONFLICT_STATUSES)
     summary = [
-        f"{report.lines} lines from {escape(', '.join(report.sources))}: "
+        f"{report.lines} lines from {_shown(', '.join(report.sources))}: "
         f"{report.requests} requests, {report.unrecognised} unrecognised, {report.blank} blank",
         f"conflicts: {report.total} ({conflicts})",
     ]
     summary += [
-        escape(line)
+        _shown(line)
         for line in (report.span_line(), report.zones_line(), report.formats_line())
         if line
     ]
-    summary += [f"unreadable: {escape(u.source)}: {escape(u.reason)}" for u in report.unreadable]
+    summary += [f"unreadable: {_shown(u.source)}: {_shown(u.reason)}" for u in report.unreadable]
     parts = [
         "<!DOCTYPE html>\n<html lang=en>\n<head>\n<meta charset=utf-8>\n",
         "<title>httpconflict logs: where the 409s come from</title>\n",

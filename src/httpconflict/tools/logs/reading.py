@@ -37,11 +37,38 @@ def source_name(source: str) -> str:
 
 
 def _lines(stream: IO[bytes] | gzip.GzipFile) -> Iterator[str]:
+    head = stream.peek(MAX_LINE)[:MAX_LINE] if hasattr(stream, "peek") else b""
+    if b"\r" in head and b"\n" not in head:
+        # Lines ended by CR alone (a classic Mac editor, some appliances): read as
+        # one line of everything, the file was 1 request and no conflict.
+        lines: Iterator[str] = _cr_lines(stream)
+    else:
+        lines = _lf_lines(stream)
+    first = next(lines, None)
+    if first is None:
+        return
+    yield first.removeprefix("\ufeff")  # a byte order mark is no part of the first line
+    yield from lines
+
+
+def _lf_lines(stream: IO[bytes] | gzip.GzipFile) -> Iterator[str]:
     while raw := stream.readline(MAX_LINE):
         if len(raw) == MAX_LINE and not raw.endswith(b"\n"):
             while (rest := stream.readline(MAX_LINE)) and not rest.endswith(b"\n"):
                 pass  # the rest of an over-long line
         yield raw.decode("utf-8", "replace").rstrip("\r\n")
+
+
+def _cr_lines(stream: IO[bytes] | gzip.GzipFile) -> Iterator[str]:
+    text = io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline=None)
+    try:
+        while line := text.readline(MAX_LINE):
+            if len(line) == MAX_LINE and not line.endswith("\n"):
+                while (rest := text.readline(MAX_LINE)) and not rest.endswith("\n"):
+                    pass
+            yield line.rstrip("\n")
+    finally:
+        text.detach()  # the stream is its opener's to close
 
 
 def read_lines(source: str) -> Iterator[str]:

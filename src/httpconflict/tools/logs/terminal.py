@@ -8,10 +8,10 @@ restyle the output nor send escape sequences to the terminal.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING
 
+from .._output import visible
 from .entry import CONFLICT_STATUSES
 from .report import Breakdown, LogReport, culprits
 
@@ -19,13 +19,9 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
-# C0 and C1 controls (escape sequences), and the bidi controls that would show text reversed.
-_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
 def printable(text: str) -> str:
-    """`text` with control characters shown as escapes (\\x1b, \\u202e), safe for a terminal."""
-    return _CONTROL.sub(lambda match: repr(match[0])[1:-1], text)
+    """`text` on one line, its control characters shown as escapes (\\x1b, \\u202e, \\n)."""
+    return visible(text).replace("\t", "\\t").replace("\n", "\\n")
 
 
 def _breakdown_table(title: str, header: str, rows: Sequence[Breakdown], top: int) -> Table:

@@ -30,6 +30,13 @@ def run(args: argparse.Namespace) -> int:
             table = routes_of(load(target))
     except TargetError as error:
         return _fail(str(error), FAILED)
+    except SystemExit as error:
+        # The app's exit is not the tool's: its 0 would pass a CI step that checked nothing.
+        return _fail(
+            f"loading {args.app} exited (sys.exit({error.code!r})) before any route was read: "
+            "the module runs its program when imported; put that under "
+            "`if __name__ == \"__main__\":`, or name a module that only builds the app"
+        )
     except Exception as error:  # the app's own code runs here: report any failure in one line
         return _fail(f"reading the routes of {args.app} failed: {type(error).__name__}: {error}")
     findings, accepted, unused = split(find_problems(table), settings.accept)
