@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import random
+import string
+
 import pytest
 
 from httpconflict.tools.logs.routes import route_template
@@ -50,3 +53,52 @@ from httpconflict.tools.logs.routes import route_template
 def test_route_template(target: str, route: str) -> None:
     """Each case folds as the routes module's docstring says."""
     assert route_template(target) == route
+
+
+def _random_ids(alphabet: str, length: int, prefix: str = "", count: int = 2000) -> list[str]:
+    chooser = random.Random(f"{prefix}{alphabet}{length}")
+    return [prefix + "".join(chooser.choice(alphabet) for _ in range(length)) for _ in range(count)]
+
+
+BASE62 = string.ascii_letters + string.digits
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+@pytest.mark.parametrize(
+    ("ids", "at_least"),
+    [
+        pytest.param(_random_ids(CROCKFORD, 23, "01J"), 1.0, id="ulid"),  # 95.4% before
+        pytest.param(_random_ids(BASE62, 14, "cus_"), 0.96, id="stripe"),  # 91.3% before
+        pytest.param(_random_ids(BASE62 + "_-", 21), 0.99, id="nanoid"),  # 97.2% before
+        pytest.param(_random_ids(string.ascii_lowercase + string.digits, 24), 0.92, id="cuid2"),
+        pytest.param(_random_ids(BASE62 + "_-", 11), 0.7, id="base64url-11"),  # 0% before
+    ],
+)
+def test_random_ids_collapse(ids: list[str], at_least: float) -> None:
+    """Ids of the usual generators fold into {id}, so that one route is one row (a route with
+    21 conflicts fell out of the top 10, split into rows of one id each)."""
+    folded = sum(route_template(f"/v1/things/{i}") == "/v1/things/{id}" for i in ids)
+    assert folded / len(ids) >= at_least
+
+
+@pytest.mark.parametrize(
+    "segment",
+    [
+        "release-notes-2024",
+        "getUserProfileSettings2",  # an {id} before
+        "v2AccountSettings",  # an {id} before
+        "iphone15promax",
+        "win10-pro-x64",
+        "mp3-files-2024",
+        "ubuntu-22.04-server",
+        "oauth2-callback-url",
+        "getAllUsersByOrganization",
+        "how-to-write-good-code",
+    ],
+)
+def test_words_with_digits_stay(segment: str) -> None:
+    assert route_template(f"/v1/{segment}") == f"/v1/{segment}"
+
+
+def test_an_issue_key_collapses() -> None:
+    assert route_template("/browse/PROJ-1234") == "/browse/{id}"

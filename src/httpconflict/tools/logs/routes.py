@@ -9,11 +9,18 @@ dropped, and a path segment becomes ``{id}`` when it is
 - a UUID, with or without dashes: ``0b5f9c8e-1d7a-4c1e-9b3a-2f6e8d4c7a10``;
 - a hex id: 8 or more hex digits with at least one digit (``5f3a9c2e``,
   a 24-digit ObjectId, a SHA); ``deadbeef``, all letters, stays a word;
-- a long random token: 16 or more of ``A-Z a-z 0-9 _ -``, with letters and
-  digits, and "random" - the character class (lower, upper, digit) changes
-  at least once every four letters or digits. ULIDs, base64url ids and
-  ``cus_NffrFeUfNV2Hib`` collapse; ``release-notes-2024`` (one change) and
-  ``getUserProfileSettings`` (no digit) stay.
+- an issue key: ``PROJ-1234``;
+- a random token: 11 or more of ``A-Z a-z 0-9 _ -`` with letters and
+  digits, most of whose letters are not in words (a word: 3 or more
+  letters, lower case or Capitalised, with a vowel); of 16 or more, also
+  one whose character class (lower, upper, digit) changes at least once
+  every four letters or digits (unless three quarters of its letters are
+  in words of 4 or more, Capitalised or apart from digits), or letters
+  alone of both cases, not in words.
+  ULIDs, base64url ids (``dQw4w9WgXcQ``), nanoids and
+  ``cus_NffrFeUfNV2Hib`` collapse; ``release-notes-2024``,
+  ``win10-pro-x64``, ``getUserProfileSettings2`` and
+  ``getUserProfileSettings`` stay.
 
 A segment ending in a short extension keeps it: ``42.json`` -> ``{id}.json``.
 """
@@ -29,7 +36,17 @@ _UUID: Final = re.compile(
     r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
 )
 _HEX: Final = re.compile(r"(?=[0-9a-fA-F]*[0-9])[0-9a-fA-F]{8,}")
-_TOKEN: Final = re.compile(r"(?=[\w-]*[0-9])(?=[\w-]*[A-Za-z])[A-Za-z0-9_-]{16,}", re.ASCII)
+_TOKEN: Final = re.compile(r"(?=[\w-]*[A-Za-z])[A-Za-z0-9_-]{11,}", re.ASCII)
+#: A token this long is random when its class (lower, upper, digit) changes often enough.
+_LONG: Final = 16
+#: Letters in words (`_in_words`): at least half, text; three quarters (strictly), whatever
+#: its classes.
+_SOME_WORDS: Final = 0.5
+_WORDS: Final = 0.75
+_ISSUE_KEY: Final = re.compile(r"[A-Z][A-Z0-9]{1,9}-[0-9]+")
+# A token's runs of letters: a lower-case run (Capitalised or not), or an upper-case one.
+_LETTERS: Final = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
+_VOWELS: Final = frozenset("aeiouyAEIOUY")
 _EXTENSION: Final = re.compile(r"(.+)(\.[A-Za-z][A-Za-z0-9]{0,4})")
 
 
@@ -53,16 +70,49 @@ def _class_changes(token: str) -> tuple[int, int]:
     return changes, characters
 
 
+def _in_words(token: str, *, strict: bool = False) -> float:
+    """The share of a token's letters in words: runs of 3 or more letters, lower case or
+    Capitalised, with a vowel (``release``, ``Profile``; not ``Nffr``, ``ZK``, ``qpx``).
+
+    `strict`: words of 4 letters or more, each Capitalised or not touching a digit (random
+    lower-case letters between digits often have a vowel; ``User`` in
+    ``getUserProfileSettings2``, ``notes`` in ``release-notes-2024`` are words).
+    """
+    letters = sum(char.isalpha() for char in token)
+    worded = 0
+    for found in _LETTERS.finditer(token):
+        run = found.group()
+        if len(run) < (4 if strict else 3) or run.isupper() or _VOWELS.isdisjoint(run):
+            continue
+        if strict and not run[0].isupper():
+            before = token[found.start() - 1] if found.start() else ""
+            after = token[found.end()] if found.end() < len(token) else ""
+            if before.isdigit() or after.isdigit():
+                continue
+        worded += len(run)
+    return worded / letters if letters else 0.0
+
+
 def is_id(segment: str) -> bool:
     """Whether a path segment looks like an identifier (see the module docstring)."""
     if segment.isascii() and segment.isdigit():
         return True
     if _UUID.fullmatch(segment) or _HEX.fullmatch(segment):
         return True
-    if _TOKEN.fullmatch(segment):
+    if _ISSUE_KEY.fullmatch(segment):
+        return True
+    if _TOKEN.fullmatch(segment) is None:
+        return False
+    worded = _in_words(segment)
+    if not any(char.isdigit() for char in segment):
+        # Letters alone: random only when long, of both cases, and not words.
+        mixed = not segment.islower() and not segment.isupper()
+        return len(segment) >= _LONG and mixed and worded < _SOME_WORDS
+    if len(segment) >= _LONG and _in_words(segment, strict=True) < _WORDS:
         changes, characters = _class_changes(segment)
-        return changes * 4 >= characters
-    return False
+        if changes * 4 >= characters:
+            return True
+    return worded < _SOME_WORDS
 
 
 def _template_segment(segment: str) -> str:
