@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
+
 def printable(text: str) -> str:
     """`text` on one line, its control characters shown as escapes (\\x1b, \\u202e, \\n)."""
     return visible(text).replace("\t", "\\t").replace("\n", "\\n")

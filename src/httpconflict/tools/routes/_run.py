@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
         return _fail(
             f"loading {args.app} exited (sys.exit({error.code!r})) before any route was read: "
             "the module runs its program when imported; put that under "
-            "`if __name__ == \"__main__\":`, or name a module that only builds the app"
+            '`if __name__ == "__main__":`, or name a module that only builds the app'
         )
     except Exception as error:  # the app's own code runs here: report any failure in one line
         return _fail(f"reading the routes of {args.app} failed: {type(error).__name__}: {error}")
