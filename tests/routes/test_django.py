@@ -202,6 +202,20 @@ def test_django_searched_regexes_agree_with_resolve() -> None:
 
 
 REGEX = {
+    (
+        "shadowed",
+        "/checks/<uuid:code>/pings/<int:n>/",
+        "tag_by_name",
+        "/checks/(?P<code>[-\\w]+)/pings/(?P<n>\\d+)/",
+        "tag",
+    ),
+    (
+        "shadowed",
+        "/keys/<uuid:code>/remove/",
+        "item_v2",
+        "/keys/(?P<code>[0-9a-fA-F-]{36})/remove/",
+        "item",
+    ),
     ("shadowed", "/numbers/<int:pk>/", "tag_by_name", "/numbers/(?P<pk>[0-9]+)/", "tag"),
     ("shadowed", "/words/<slug:word>/", "tag_by_name", "/words/(?P<word>[-a-zA-Z0-9_]+)/", "tag"),
     ("shadowed", "/<slug:page>/_edit/", "new_order", "/(?P<path>.+/|)_edit/", "order"),
@@ -248,14 +262,15 @@ REGEX = {
 def test_django_regex_routes_with_parameters() -> None:
     """re_path() routes with groups (DRF's routers, format suffixes with an optional slash,
     an include() prefix with a parameter, django-wiki's empty include() regex and its optional
-    groups of whole segments, in a view's regex and an include()'s) are compared with every
-    route, not only literal paths: the eight findings are reported (none was), the served
-    ones are not, and sample paths of every route agree with Django's resolve()."""
+    groups of whole segments, in a view's regex and an include()'s; a class wider than a
+    converter's regex) are compared with every route, not only literal paths: the ten
+    findings are reported (none was), the served ones are not, and sample paths of every
+    route agree with Django's resolve()."""
     out = routes_command("tests.routes.apps.django_regex.settings", "--json")
     assert out.returncode == 1, out.stderr
     assert _findings(out.stdout) == REGEX
     run = django_run("tests.routes.apps.django_regex.settings")
-    assert len(run.sampled) == 27
+    assert len(run.sampled) == 33
     assert set(run.sampled.values()) == {"agrees"}, run.sampled
     for path, (view, expected) in run.served.items():
         assert view == expected, path

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ._containment import takes_all
 from ._model import Converter, Param, Pattern, Piece, Segment, Shape
 from ._regex import keeps_out
 
@@ -179,6 +180,14 @@ def _segment_covers(a: Segment, b: Segment) -> bool:
     ):
         # The same regex, and no conversion of a's own to refuse what it matched: every value
         # of b's (``<int:pk>``, [0-9]+ and int()) is one a takes (``(?P<pk>[0-9]+)``).
+        return True
+    if (
+        theirs is not None
+        and param.converter.check is None
+        and theirs.converter.shape is Shape.SEGMENT
+        and takes_all(param.converter.regex, theirs.converter.regex)
+    ):
+        # A wider regex of characters: ``(?P<code>[-\w]+)`` takes every ``<uuid:code>``.
         return True
     if not param.converter.total:
         return False

@@ -64,6 +64,14 @@ urlpatterns = [
     path("numbers/<int:pk>/", views.tag_by_name, name="number-by-int"),  # never served
     re_path(r"^words/(?P<word>[-a-zA-Z0-9_]+)/$", views.tag, name="word"),
     path("words/<slug:word>/", views.tag_by_name, name="word-by-slug"),  # never served
+    # a wider class than the converter's regex: every uuid and int is [-\w]+ and \d+
+    re_path(r"^checks/(?P<code>[-\w]+)/pings/(?P<n>\d+)/$", views.tag, name="pings"),
+    path("checks/<uuid:code>/pings/<int:n>/", views.tag_by_name, name="pings-by-uuid"),  # never
+    re_path(r"^keys/(?P<code>[0-9a-fA-F-]{36})/remove/$", views.item, name="key-remove"),
+    path("keys/<uuid:code>/remove/", views.item_v2, name="key-remove-uuid"),  # never served
+    # served: a slug may hold letters past f, which [0-9a-f]+ does not take
+    re_path(r"^hex/(?P<value>[0-9a-f]+)/$", views.archive, name="hex"),
+    path("hex/<slug:value>/", views.latest_archive, name="hex-slug"),
     # django-wiki's article paths: an optional group of whole segments, or none
     re_path(r"^(?P<path>.+/|)_edit/$", views.order, name="edit"),
     path("<slug:page>/_edit/", views.new_order, name="page-edit"),  # never served
