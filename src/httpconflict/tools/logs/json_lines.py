@@ -7,7 +7,8 @@ list of names, first found wins:
 
     status   status, status_code, statusCode, http_status, response_status,
              http.response.status_code (ECS), httpRequest.status (Google Cloud),
-             DownstreamStatus (Traefik: what the client got)
+             DownstreamStatus (Traefik: what the client got), response_code
+             (Envoy and Istio)
     method   method, request_method, http_method, verb, http.request.method, ...,
              request.method (Caddy), RequestMethod (Traefik)
     target   path, url, uri, request_uri, request_path, url.path, url.original, ...,
@@ -15,8 +16,10 @@ list of names, first found wins:
              request (a whole request line, "GET /a HTTP/1.1", gives the method too)
     client   remote_addr, client, client_ip, remote_ip, ip, client.ip, source.ip, ...,
              request.client_ip (Caddy, the client behind trusted proxies), ClientHost
-             (Traefik), fwd (Heroku's X-Forwarded-For: its first address)
-    time     time, timestamp, @timestamp, ts, datetime, date, time_local, time_iso8601
+             (Traefik), fwd (Heroku's X-Forwarded-For: its first address),
+             x_forwarded_for, downstream_remote_address (Envoy and Istio)
+    time     time, timestamp, @timestamp, ts, datetime, date, time_local, time_iso8601,
+             start_time (Envoy and Istio), started_at (Kong, in ms), t (Grafana's logfmt)
     problem  problem, problem_type, problemType, problem.type
     agent    user_agent, userAgent, http_user_agent, agent, user_agent.original (ECS), ...
              (read only when there is no client address)
@@ -47,6 +50,7 @@ _STATUS: Final = (
     "response.status",
     "response.status_code",
     "DownstreamStatus",
+    "response_code",
 )
 _METHOD: Final = (
     "method",
@@ -90,6 +94,8 @@ _CLIENT: Final = (
     "request.remote_ip",
     "ClientHost",
     "fwd",
+    "x_forwarded_for",
+    "downstream_remote_address",
 )
 _TIME: Final = (
     "time",
@@ -100,6 +106,9 @@ _TIME: Final = (
     "date",
     "time_local",
     "time_iso8601",
+    "start_time",
+    "started_at",
+    "t",
 )
 _PROBLEM: Final = ("problem", "problem_type", "problemType", "problem.type")
 _AGENT: Final = (
