@@ -261,3 +261,10 @@ def test_lines_of_several_formats_warn_of_counting_a_request_twice(
     assert report["formats"] == {"logfmt": 4}
     assert logs(str(write_log(tmp_path / "router.log", sample_lines("heroku.log")[:4]))) == 0
     assert "formats" not in " ".join(capsys.readouterr().out.split())
+
+
+def test_a_number_that_is_no_time_is_not_read_as_one() -> None:
+    """``"t": 5`` (a count under a name that is Grafana's time) is not a time in 1970."""
+    entry = LineParser().parse('{"t": 5, "status": 409, "method": "PUT", "path": "/v1/notes/1"}')
+    assert entry is not None
+    assert entry.time is None

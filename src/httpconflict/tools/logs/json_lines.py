@@ -120,6 +120,8 @@ _AGENT: Final = (
     "httpRequest.userAgent",
 )
 
+#: The seconds since the epoch a number may be to be read as a time: 1990 to 2100.
+_EPOCHS: Final = (631_152_000, 4_102_444_800)
 # 203.0.113.7:51234 or [2001:db8::1]:51234: the port changes per connection, the client does not.
 _HOST_PORT: Final = re.compile(r"(\d{1,3}(?:\.\d{1,3}){3}):\d+|\[([0-9A-Fa-f:.]+)\]:\d+")
 
@@ -157,7 +159,9 @@ def _time(value: Any) -> Stamp | None:
     if isinstance(value, str):
         return parse_timestamp(value)
     if isinstance(value, int | float):
-        return epoch_seconds(value)
+        # A number under another name's key ("t": 5, a count) is no time: only 1990 to 2100.
+        stamp = epoch_seconds(value)
+        return stamp if _EPOCHS[0] <= stamp.time <= _EPOCHS[1] else None
     return None
 
 
