@@ -102,3 +102,10 @@ def test_words_with_digits_stay(segment: str) -> None:
 
 def test_an_issue_key_collapses() -> None:
     assert route_template("/browse/PROJ-1234") == "/browse/{id}"
+
+
+def test_a_url_inside_a_path_is_part_of_it() -> None:
+    """Only a target that starts with a scheme is absolute-form: a path holding "://" keeps
+    what comes before (``/proxy/http://...`` was read as the URL's own path)."""
+    assert route_template("http://example.com/v1/notes/42") == "/v1/notes/{id}"
+    assert route_template("/proxy/http://example.com/a") == "/proxy/http://example.com/a"

@@ -47,6 +47,7 @@ _ISSUE_KEY: Final = re.compile(r"[A-Z][A-Z0-9]{1,9}-[0-9]+")
 # A token's runs of letters: a lower-case run (Capitalised or not), or an upper-case one.
 _LETTERS: Final = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
 _VOWELS: Final = frozenset("aeiouyAEIOUY")
+_ABSOLUTE: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 _EXTENSION: Final = re.compile(r"(.+)(\.[A-Za-z][A-Za-z0-9]{0,4})")
 
 
@@ -128,7 +129,7 @@ def _template_segment(segment: str) -> str:
 def route_template(target: str) -> str:
     """The route a request target was most likely served by (see the module docstring)."""
     path = target.partition("?")[0].partition("#")[0]
-    if "://" in path:
+    if _ABSOLUTE.match(path):  # a proxy's absolute-form target; not "/proxy/http://..."
         path = "/" + path.partition("://")[2].partition("/")[2]
     if not path.startswith("/"):
         return path or "/"  # "*" (OPTIONS), "-" (no request line): nothing to fold
