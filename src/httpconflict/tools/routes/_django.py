@@ -24,12 +24,15 @@ accepts it, and is taken only by the very same regex.
 
 ``i18n_patterns()`` puts its patterns behind a LocalePrefixPattern, which
 matches the active language's prefix (``en/``; nothing for the default
-language with ``prefix_default_language=False``). It is read as that
-literal, for the language active when the tool reads the URLconf (the
-default one): the patterns behind it are the same in every language, so
-a route one of them shadows is shadowed in all. Read as opaque, every
-route behind it was compared with nothing but its own duplicate (wger:
-148 of its 473 routes).
+language with ``prefix_default_language=False``), and LocaleMiddleware
+makes the language of a path's prefix the active one. It is read as a
+parameter taking every code of ``LANGUAGES`` (and as nothing too, for a
+default language without a prefix): a route outside the patterns that
+takes ``en/help/`` leaves ``de/help/`` served, so it shadows nothing,
+while one behind the prefix shadows in every language. With one
+language, the prefix is its literal. Read as opaque, every route behind
+it was compared with nothing but its own duplicate (wger: 148 of its
+473 routes).
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ from typing import Any, Final
 
 from ._converters import accepted_by, converter
 from ._definitions import definition_of
-from ._model import ANY, Param, Pattern, Piece, Route, RouteTable, Segment, Shape
+from ._model import ANY, Converter, Param, Pattern, Piece, Route, RouteTable, Segment, Shape
 from ._patterns import segments_of
 from ._regex import optional_variants, pieces_of, split_optional_slash
 from ._searched import SKIPPED, searched_parts, searched_spellings
@@ -115,7 +118,12 @@ def _pattern(root: Any, chain: tuple[Any, ...]) -> Pattern:
                 variants = [[*pieces, *more] for pieces in variants for more in spellings]
                 continue
         elif isinstance(level, LocalePrefixPattern):
-            literal = level.language_prefix
+            prefixes = _language_prefixes(level)
+            if prefixes is None:
+                literal = level.language_prefix
+            else:
+                variants = [[*pieces, *more] for pieces in variants for more in prefixes]
+                continue
         if literal is None:
             return _opaque(text, root, chain)
         for pieces in variants:
@@ -230,6 +238,33 @@ def _anchored(regex: str, *, endpoint: bool, fullmatch: bool = False) -> str | N
     if body.endswith("$") and not body.endswith("\\$"):
         return body[:-1]
     return None if endpoint else body
+
+
+def _language_prefixes(level: Any) -> list[list[Piece]] | None:
+    """The spellings of an ``i18n_patterns()`` prefix: a parameter taking every language's
+    code, and nothing for the default language when it has no prefix. None with one language:
+    the prefix is a literal (or nothing), as Django matches it."""
+    from django.conf import settings
+
+    codes = [str(code) for code, _ in settings.LANGUAGES]
+    if len(codes) < 2:
+        return None
+    default = str(settings.LANGUAGE_CODE)
+    prefixed = [code for code in codes if code != default or level.prefix_default_language]
+    spellings: list[list[Piece]] = []
+    if prefixed:
+        regex = "|".join(re.escape(code) for code in sorted(prefixed))
+        language = Converter(
+            name="language",
+            identity=f"i18n:{regex}",
+            regex=f"(?:{regex})",
+            shape=Shape.SEGMENT,
+            known=True,
+        )
+        spellings.append([Param("language", language), "/"])
+    if not level.prefix_default_language:
+        spellings.append([])
+    return spellings
 
 
 def _route_pieces(level: Any) -> list[Piece]:

@@ -9,10 +9,15 @@ from django.urls import path
 from .. import django_views as views
 
 urlpatterns = [
-    # takes /about/ before the page under i18n_patterns, in the default language
+    path("api/check/", views.about_v2, name="check"),
+    # takes /about/ before the page under i18n_patterns in the default language only:
+    # /de/about/ is still the page's (a finding here said it took no request)
     path("<slug:page>/", views.post, name="page"),
     *i18n_patterns(
         path("about/", views.about, name="about"),
+        # shadowed in every language: the slug takes "new" under each prefix
+        path("topics/<slug:topic>/", views.feed, name="topic"),
+        path("topics/new/", views.me, name="new-topic"),
         prefix_default_language=False,
     ),
 ]

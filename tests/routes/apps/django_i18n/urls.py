@@ -14,6 +14,8 @@ from .. import django_views as views
 
 urlpatterns = [
     path("api/check/", views.about, name="check"),
+    # takes /en/help/ from the page under i18n_patterns, which /de/help/ still reaches
+    path("en/help/", views.about_v2, name="help-en"),
     *i18n_patterns(
         path("dashboard", views.Home.as_view(), name="dashboard"),
         # shadowed: <str:name> takes "login", in every language
@@ -22,5 +24,6 @@ urlpatterns = [
         # served: int refuses "add"
         path("language/<int:pk>/view", views.item, name="language-view"),
         path("language/add", views.item_v2, name="language-add"),
+        path("help/", views.latest_posts, name="help"),
     ),
 ]
