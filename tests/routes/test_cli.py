@@ -214,3 +214,24 @@ def test_an_app_that_exits_when_imported_fails_with_exit_3(
     assert "exited (sys.exit(" + code in out.stderr
     assert "__main__" in out.stderr
     assert out.stdout == ""
+
+
+SERVES_AT_IMPORT = """
+import uvicorn
+from starlette.applications import Starlette
+
+app = Starlette()
+uvicorn.run(app, host="127.0.0.1", port=0, log_level="warning")
+"""
+
+
+def test_an_app_that_serves_when_imported_fails_with_exit_3(tmp_path: Path) -> None:
+    """A module that starts its server when imported never returns: the tool hung for ever.
+    It gives up after --load-timeout seconds, saying why, exit 3 (uvloop's loop swallows an
+    exception raised by a signal handler: the tool exits at once)."""
+    (tmp_path / "serving.py").write_text(SERVES_AT_IMPORT, encoding="utf-8")
+    out = routes_command("serving:app", "--app-dir", str(tmp_path), "--load-timeout", "2")
+    assert out.returncode == 3, (out.stdout, out.stderr)
+    assert "took over 2 s" in out.stderr
+    assert "__main__" in out.stderr
+    assert out.stdout == ""

@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 
 from .._output import FAILED, FOUND, OK, USAGE, console, print_json
 from ._accept import read_settings, split
@@ -26,7 +29,12 @@ def run(args: argparse.Namespace) -> int:
     sys.path.insert(0, os.path.abspath(args.app_dir))
     try:
         # The app's own prints must not mix with the report (--json above all).
-        with contextlib.redirect_stdout(sys.stderr):
+        too_long = (
+            f"loading {args.app} took over {args.load_timeout} s: does the module start a "
+            "server (uvicorn.run, app.run) when imported? Put that under `if __name__ == "
+            '"__main__":`'
+        )
+        with contextlib.redirect_stdout(sys.stderr), _deadline(args.load_timeout, too_long):
             table = routes_of(load(target))
     except TargetError as error:
         return _fail(str(error), FAILED)
@@ -61,6 +69,32 @@ def routes_of(found: App) -> RouteTable:
     from ._django import load_django
 
     return load_django(found.app)
+
+
+@contextlib.contextmanager
+def _deadline(seconds: int, message: str) -> Iterator[None]:
+    """Exit 3 with `message` if the block runs past `seconds` (SIGALRM: Unix, main thread).
+
+    At once, with ``os._exit``: the block is the app's import, which may be running a
+    server's event loop, and such a loop (uvloop) logs an exception raised in a signal
+    handler and runs on.
+    """
+    if not hasattr(signal, "SIGALRM") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: object) -> None:
+        _fail(message)
+        sys.stderr.flush()
+        os._exit(FAILED)
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _fail(message: str, status: int = FAILED) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .._arguments import directory
+from .._arguments import directory, whole_number
 
 
 def register(commands: argparse._SubParsersAction[Any]) -> None:
@@ -36,6 +36,14 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         metavar="DIR",
         help="look for MODULE in DIR first, and for the project's pyproject.toml in DIR "
         "or above it (default: the current directory)",
+    )
+    parser.add_argument(
+        "--load-timeout",
+        type=whole_number(1, 3600),
+        default=60,
+        metavar="SECONDS",
+        help="give up loading the app after SECONDS: a module that starts a server when "
+        "imported never returns (default: 60)",
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.set_defaults(run=_run)
