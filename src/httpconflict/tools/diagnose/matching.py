@@ -28,6 +28,7 @@ from typing import Any, Final
 from .evidence import Evidence, read
 from .knowledge import Clue, ClueKind, Entry, KnowledgeBase, knowledge_base
 from .records import record
+from .validation import not_a_conflict
 
 WEIGHTS: Final = {
     ClueKind.TEXT: 10,
@@ -116,12 +117,14 @@ class Diagnosis:
         """What was looked for and what was found, for an input no entry matched."""
         found = ", ".join(self.evidence.forms)
         statuses = ", ".join(map(str, self.evidence.statuses))
-        return (
+        said = (
             f"Not recognised: none of the {self.known} known errors matches this input. "
             f"Looked for errors of {', '.join(self.looked_for)} (`httpconflict diagnose "
             "--list` shows them all), and for an HTTP 409, 412 or 428 status. Found: "
             f"{found}; {f'HTTP status {statuses}' if statuses else 'no HTTP status'}."
         )
+        other = not_a_conflict(self.evidence.text)
+        return said if other is None else f"{said} {other}"
 
     def to_dict(self) -> dict[str, Any]:
         """The diagnosis for ``--json``."""
