@@ -5,14 +5,15 @@ status), and its time widens the log's span. Only the answers this tool
 is about (409, 412, 428) are folded into keys, since only they are
 broken down: route template, method, client, logged cause, and time
 slot. Memory is thus bounded by the number of distinct routes, methods,
-clients and causes among the conflicts, and by `timeline.MAX_SLOTS`.
+clients and causes among the conflicts, at most `MAX_KEYS` each (the rest
+counted together, under `OTHERS`), and by `timeline.MAX_SLOTS`.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from .detail import BucketDetail
 from .entry import CONFLICT_STATUSES, AccessEntry
@@ -26,6 +27,11 @@ SAMPLES: Final = 5
 SAMPLE_LENGTH: Final = 200
 #: The key of a client or method the log does not record.
 UNKNOWN: Final = "-"
+#: Distinct keys a table of conflicts keeps (routes, clients, causes...); past them, new
+#: keys are counted together under `OTHERS`: a log of millions of distinct paths (ids the
+#: routes do not fold) took gigabytes.
+MAX_KEYS: Final = 50_000
+OTHERS: Final = "(others, past 50,000 distinct)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +41,13 @@ class UnrecognisedLine:
     source: str
     number: int
     text: str
+
+
+def _kept(counts: Counter[tuple[str, Any]], key: str, second: object) -> str:
+    """`key`, or `OTHERS` once `counts` holds `MAX_KEYS` keys and not (`key`, `second`)."""
+    if len(counts) < MAX_KEYS or (key, second) in counts:
+        return key
+    return OTHERS
 
 
 class Tally:
@@ -87,14 +100,15 @@ class Tally:
             self._see(time, entry.offset)
         if status not in CONFLICT_STATUSES:
             return
-        route = route_template(entry.target)
-        client = entry.client or entry.agent or UNKNOWN
+        route = _kept(self.routes, route_template(entry.target), status)
+        client = _kept(self.clients, entry.client or entry.agent or UNKNOWN, status)
         self.routes[route, status] += 1
-        self.methods[entry.method, status] += 1
+        self.methods[_kept(self.methods, entry.method, status), status] += 1
         self.clients[client, status] += 1
         if entry.problem:
-            self.causes[entry.problem, status] += 1
-            self.cause_routes[entry.problem, route] += 1
+            problem = _kept(self.causes, entry.problem, status)
+            self.causes[problem, status] += 1
+            self.cause_routes[_kept(self.cause_routes, problem, route), route] += 1
         if time is None:
             self.untimed += 1
         else:
