@@ -69,6 +69,10 @@ CASES: dict[str, list[Expected]] = {
             "172.19.0.1",
             "2025-06-22T10:43:59.727224+00:00",
         ),
+        # Istio's text line: its client is the downstream peer when X-Forwarded-For is "-";
+        # a 503 with response flags (UF,URX) was no line at all.
+        ("combined", 418, "GET", "/status/418", "10.44.1.23", "2020-11-25T21:26:18.409+00:00"),
+        ("combined", 503, "PUT", "/v1/notes/42", "2001:db8::7", "2020-11-25T21:26:19.409+00:00"),
     ],
     "traefik.log": [
         ("combined", 404, "GET", "/favicon.ico", "192.168.1.10", "2021-03-04T10:30:00+01:00"),
@@ -102,8 +106,23 @@ CASES: dict[str, list[Expected]] = {
     "proxies.log": [
         ("combined", 409, "PUT", "/v1/notes/42", "192.168.65.3", "2026-11-24T20:11:22+00:00"),
         ("combined", 412, "PUT", "/v1/notes/43", "203.0.113.7", "2026-11-24T20:11:23+00:00"),
-        ("combined", 204, "POST", "/api/v1/locations", None, "2016-04-15T20:17:00.310+00:00"),
-        ("combined", 409, "PUT", "/api/v1/locations/7", None, "2016-04-15T20:17:01.310+00:00"),
+        # Envoy's: the client is its X-Forwarded-For (it was "-": no client at all).
+        (
+            "combined",
+            204,
+            "POST",
+            "/api/v1/locations",
+            "10.0.35.28",
+            "2016-04-15T20:17:00.310+00:00",
+        ),
+        (
+            "combined",
+            409,
+            "PUT",
+            "/api/v1/locations/7",
+            "10.0.35.28",
+            "2016-04-15T20:17:01.310+00:00",
+        ),
         ("haproxy", 409, "PUT", "/admin/api/menu", "115.236.160.82", "2016-06-24T13:04:49.530"),
         ("combined", 200, "GET", "/apache_pb.gif", "127.0.0.1", "2000-10-10T13:55:36-07:00"),
         ("combined", 412, "PUT", "/v1/notes/44", "203.0.113.7", "2026-11-24T20:11:24+00:00"),

@@ -55,7 +55,8 @@ _METHOD: Final = re.compile(r"[A-Z]+")
 _COMBINED: Final = re.compile(
     r"(?<!\S)(?:(?P<client>\S++) \S++ \S++ )?"
     r'\[(?P<time>[^\]]{1,64})\] "(?P<request>(?:[^"\\]|\\.)*+)"'
-    r" (?P<status>\d{3}) (?:\d++|-)"
+    # The size, or Envoy's response flags ("-", "UF,URX"): both follow the status.
+    r" (?P<status>\d{3}) (?:\d++|-|[A-Z]{2,4}(?:,[A-Z]{2,4})*+)(?!\S)"
 )
 # type time elb client:port target:port 3 times elb_status target_status 2 sizes "request"
 _ALB: Final = re.compile(
@@ -75,6 +76,21 @@ _UVICORN: Final = re.compile(
     r' HTTP/\d(?:\.\d)?" (?P<status>\d{3})\b'
 )
 _ANSI: Final = re.compile(r"\x1b\[[0-9;]*m")
+# Envoy's default, after the status and flags: bytes in and out, duration, upstream time,
+# then "X-Forwarded-For" "User-Agent" "X-Request-Id" "authority" "upstream host".
+_ENVOY: Final = re.compile(
+    r' \d++ \d++ \d++ \S++ "(?P<forwarded>[^"]*+)" "(?P<agent>(?:[^"\\]|\\.)*+)"'
+)
+# Istio's default (Envoy's with more): code details, termination details, upstream failure,
+# then the counts, the five quoted fields, upstream cluster, upstream local, downstream local,
+# and the downstream peer, "203.0.113.5:39696".
+_ISTIO: Final = re.compile(
+    r' \S++ \S++ "[^"]*+" \d++ \d++ \d++ \S++ "(?P<forwarded>[^"]*+)"'
+    r' "(?P<agent>(?:[^"\\]|\\.)*+)" "[^"]*+" "[^"]*+" "[^"]*+" \S++ \S++ \S++'
+    r" (?P<peer>\S++)"
+)
+# A peer as Envoy writes it: 203.0.113.5:39696, [2001:db8::1]:39696.
+_PEER: Final = re.compile(r"(\d{1,3}(?:\.\d{1,3}){3}):\d+|\[([0-9A-Fa-f:.]+)\]:\d+")
 # The combined format's referer and user agent, after the size.
 _AGENT: Final = re.compile(r' "(?:[^"\\]|\\.)*+" "(?P<agent>(?:[^"\\]|\\.)*+)"')
 
@@ -139,7 +155,19 @@ def parse_combined(line: str) -> AccessEntry | None:
     client = (match["client"] or "-").strip("[]")  # ingress-nginx's [$the_real_ip]
     when = parse_common_time(match["time"]) or parse_timestamp(match["time"])
     agent = None
-    if client == "-" and (found := _AGENT.match(line, match.end())):
+    if match["client"] is None and (
+        envoy := _ISTIO.match(line, match.end()) or _ENVOY.match(line, match.end())
+    ):
+        # Envoy's and Istio's lines have no client before their time: X-Forwarded-For, after
+        # the counts, names it (its first address), else Istio's downstream peer, else the
+        # user agent does.
+        forwarded = envoy["forwarded"].split(",", 1)[0].strip()
+        peer = envoy.groupdict().get("peer")
+        if peer is not None and (address := _PEER.fullmatch(peer)):
+            peer = address[1] or address[2]
+        client = forwarded if forwarded not in ("", "-") else (peer or "-")
+        agent = envoy["agent"]
+    elif client == "-" and (found := _AGENT.match(line, match.end())):
         agent = found["agent"]  # read only when there is no address to name the client by
     return AccessEntry(
         log_format="combined",
