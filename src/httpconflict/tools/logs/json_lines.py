@@ -24,8 +24,11 @@ list of names, first found wins:
     agent    user_agent, userAgent, http_user_agent, agent, user_agent.original (ECS), ...
              (read only when there is no client address)
 
-A dotted name is tried as a key first (flattened logs), then as a path
-into nested objects. A line is a request when it has a status (a number,
+Azure App Service's ``CsMethod``, ``CsUriStem``, ``ScStatus`` and ``CIp``
+are read too. A dotted name is tried as a key first (flattened logs), then
+as a path into nested objects; a record whose request is one level down
+(Azure's ``properties``, nginx's fields under a key of its own) is read
+from there, with the record's time. A line is a request when it has a status (a number,
 or a string of three digits) and a method or a target; others (startup
 messages, application logs) are not recognised.
 """
@@ -51,6 +54,7 @@ _STATUS: Final = (
     "response.status_code",
     "DownstreamStatus",
     "response_code",
+    "ScStatus",
 )
 _METHOD: Final = (
     "method",
@@ -61,6 +65,7 @@ _METHOD: Final = (
     "httpRequest.requestMethod",
     "request.method",
     "RequestMethod",
+    "CsMethod",
 )
 _TARGET: Final = (
     "path",
@@ -76,6 +81,7 @@ _TARGET: Final = (
     "request.path",
     "request.uri",
     "RequestPath",
+    "CsUriStem",
     "request",
 )
 _CLIENT: Final = (
@@ -96,6 +102,7 @@ _CLIENT: Final = (
     "fwd",
     "x_forwarded_for",
     "downstream_remote_address",
+    "CIp",
 )
 _TIME: Final = (
     "time",
@@ -194,7 +201,7 @@ def record_entry(record: dict[str, Any], log_format: str = "json") -> AccessEntr
     method = _first(record, _METHOD, (str,))
     target = _first(record, _TARGET, (str,))
     if status is None or (method is None and target is None):
-        return None
+        return _nested_entry(record, log_format)
     if method is None and target is not None and " " in target:
         parts = target.split(" ")
         method, target = parts[0], parts[1]  # "request": "GET /a HTTP/1.1"
@@ -213,3 +220,23 @@ def record_entry(record: dict[str, Any], log_format: str = "json") -> AccessEntr
         agent=None if client else _first(record, _AGENT, (str,)),
         problem=problem,
     )
+
+
+def _nested_entry(record: dict[str, Any], log_format: str) -> AccessEntry | None:
+    """The request an object one level down describes, its time the record's own if it has
+    none: Azure App Service's ``properties`` (``CsMethod``, ``ScStatus``), nginx's JSON
+    nested under a key of the config's (``"@nginx_fields": {...}``)."""
+    for value in record.values():
+        if not isinstance(value, dict):
+            continue
+        fields = value
+        if _first(value, _TIME, (str, int, float)) is None:
+            outer = _first(record, _TIME, (str, int, float))
+            if outer is not None:
+                fields = {**value, "time": outer}
+        if _status(_first(fields, _STATUS, (int, str))) is None:
+            continue
+        if _first(fields, _METHOD, (str,)) is None and _first(fields, _TARGET, (str,)) is None:
+            continue
+        return record_entry(fields, log_format)
+    return None

@@ -8,6 +8,7 @@
     uvicorn       INFO:     203.0.113.7:51234 - "PUT /v1/notes/a HTTP/1.1" 412 Precondition Failed
     alb           h2 2026-11-24T20:11:22.186641Z app/lb/50dc 203.0.113.7:2817 10.0.0.66:9000
                   0.000 0.002 0.000 412 412 5 257 "PUT https://host:443/v1/notes/a HTTP/2.0" ...
+                  (a Classic Load Balancer's line: the same without its type, "h2")
     haproxy       haproxy[14389]: 203.0.113.7:33317 [24/Nov/2026:20:11:22.655] http-in
                   static/srv1 10/0/30/69/109 412 2750 - - ---- 1/1/1/1/0 0/0 "PUT /v1/notes/a ..."
     logfmt        at=info method=PUT path="/v1/notes/a" fwd="203.0.113.7" status=412 ...   (Heroku)
@@ -59,8 +60,10 @@ _COMBINED: Final = re.compile(
     r" (?P<status>\d{3}) (?:\d++|-|[A-Z]{2,4}(?:,[A-Z]{2,4})*+)(?!\S)"
 )
 # type time elb client:port target:port 3 times elb_status target_status 2 sizes "request"
+# (a Classic Load Balancer's line is the same without its type)
 _ALB: Final = re.compile(
-    r"(?:https?|h2|grpcs|wss?) (?P<time>\d{4}-\d\d-\d\dT\S++) \S++ (?P<client>\S+?)(?::\d+)?"
+    r"(?<!\S)(?:(?:https?|h2|grpcs|wss?) )?(?P<time>\d{4}-\d\d-\d\dT\S++) \S++"
+    r" (?P<client>\S+?)(?::\d+)?"
     r' \S++ \S++ \S++ \S++ (?P<status>\d{3}) \S++ \d++ \d++ "(?P<request>[^"]*+)"'
 )
 # client:port [accept date] frontend backend/server timers status bytes ... "request"
