@@ -566,11 +566,14 @@ def _transactional(
                 # or, for an app that records nothing, a duplicate that ran
                 # at the same time recorded its refusal first.
                 answer = yield from _recorded_answer(key, fingerprint, cached)
-                if answer is not None:
-                    if not isinstance(outcome, Exception) or answer.response is None:
-                        return answer
+                if answer is not None and not isinstance(outcome, Exception):
+                    return answer
+                if answer is not None and answer.response is not None:
                     # What the key replays, and this failure for the log.
+                    assert isinstance(outcome, Exception)
                     return replace(answer, error=outcome, incident=reply.incident)
+                # A refusal from the look-up (the store down: 503, "nothing was applied")
+                # is no answer for a request that committed: its own failure is.
             if isinstance(outcome, Exception):
                 return Answer(response=response, error=outcome, incident=reply.incident)
             if problem is not None:

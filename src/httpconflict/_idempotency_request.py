@@ -51,7 +51,7 @@ from ._idempotency import (
     renewal_period,
 )
 from ._idempotency_policy import IdempotencyPolicy, RequestMapping
-from ._incidents import log_incident, new_incident
+from ._incidents import describe, new_incident
 
 Result = TypeVar("Result", covariant=True)
 
@@ -262,6 +262,10 @@ class KeyedRequest:
             # An error's answer names the incident it is logged under (`log_raised`).
             incident = new_incident() if answer.error is not None else None
             return Wrote(outcome, unrecorded=unrecorded, incident=incident)
+        if answer.error is not None and self.key and self.completed:
+            # It recorded its answer with its write, then raised: the record is the answer,
+            # this client's as every retry's (the flow looks it up), the error to the log.
+            return Wrote(answer.error, incident=new_incident())
         if answer.error is not None:
             return answer.error
         if self.completed and self.cached and self.made is not None:
@@ -404,24 +408,57 @@ def problem_fields(answer: Answer) -> dict[str, str]:
     return {"Retry-After": str(answer.retry_after)} if answer.retry_after else {}
 
 
+class Interrupted(Exception):
+    """An app's BaseException (cancelled, KeyboardInterrupt, SystemExit), handed to the flow.
+
+    The key still gets its answer recorded (after a commit) or its release
+    before `cause` goes on: let through at once, it left the key claimed
+    until its lease ended, and then a resend ran the write again.
+    """
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(f"{type(cause).__name__} while the app ran")
+        self.cause = cause
+
+
 def raised_after_writing(answer: Answer) -> bool:
     """Whether `answer` is for an app that raised after it committed a write (see `Answer`)."""
     return answer.error is not None and answer.response is not None
 
 
-def log_raised(answer: Answer, method: str, target: str) -> None:
+def log_raised(answer: Answer, method: str, path: str) -> None:
     """Log the error of an app that raised after writing, under the incident its answer names.
 
-    One line, as every incident: the client and every retry get the
-    recorded answer, which names the id, instead of the framework's 500.
+    The incident's line, then the error's traceback (its causes too): an
+    app's own bug, which the server would have logged whole had it reached
+    it. The client and every retry get the recorded answer, which names
+    the id, instead of the framework's 500. `path` is without its query,
+    which may carry a secret.
     """
-    assert answer.error is not None
-    log_incident(
-        answer.incident or new_incident(),
-        f"500 {method} {target} raised after committing a write: its Idempotency-Key records "
-        "that it failed after applying part of it",
-        answer.error,
-        level=logging.ERROR,
+    error = answer.error
+    assert error is not None
+    incident = answer.incident or new_incident()
+    log.error(
+        "incident %s: 500 %s %s raised after committing a write: its Idempotency-Key records "
+        "that it failed after applying part of it: %s",
+        incident,
+        method,
+        path,
+        describe(error),
+        exc_info=(type(error), error, error.__traceback__),
+    )
+
+
+def log_late(error: Exception, method: str, path: str) -> None:
+    """Log what an app raised once its answer was whole (a background task): the answer, sent
+    and recorded as the app gave it, stands; the error and its traceback go to the log."""
+    log.error(
+        "%s %s raised after its answer was complete (a background task?): the answer stands, "
+        "recorded under its Idempotency-Key: %s",
+        method,
+        path,
+        describe(error),
+        exc_info=(type(error), error, error.__traceback__),
     )
 
 

@@ -224,6 +224,55 @@ def test_a_raise_after_a_commit_answers_what_its_key_replays(server: Server, sto
     assert server.log().count(FAILED_AFTER_COMMIT) > logged
 
 
+@pytest.mark.parametrize("store", GENERIC)
+def test_a_base_exception_after_a_commit_leaves_no_key_claimed(server: Server, store: str) -> None:
+    """SystemExit (or a cancellation) after the commit: the key records the failure before the
+    error goes on. It went on at once: the key stayed claimed, a resend got 409 until the lease
+    ended, and then ran the write again."""
+    key = str(uuid.uuid4())
+    before = counted(server, f"/{store}/orders/count", lambda b: b["orders"])
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        first = http.post(
+            f"/{store}/orders/exiting", json={"item": "tea"}, headers={"Idempotency-Key": key}
+        )
+        resend = http.post(
+            f"/{store}/orders/exiting", json={"item": "tea"}, headers={"Idempotency-Key": key}
+        )
+    assert first.status_code == 500
+    assert resend.status_code == 500, resend.text
+    assert resend.headers.get("idempotent-replayed") == "true"
+    assert "after applying part of this request" in resend.json()["detail"]
+    assert counted(server, f"/{store}/orders/count", lambda b: b["orders"]) - before == 1
+
+
+@pytest.mark.parametrize("store", GENERIC)
+def test_a_whole_answer_then_a_background_failure_stands(server: Server, store: str) -> None:
+    """A 201 sent whole, then its background task raises: the 201 is the answer, recorded and
+    replayed. It was taken for the request's failure: a 500 recorded, the 201 lost."""
+    from tests.adapters.two_step_apps import FAILED_IN_BACKGROUND
+
+    key = str(uuid.uuid4())
+    before = counted(server, f"/{store}/orders/count", lambda b: b["orders"])
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        first, resend = (
+            http.post(
+                f"/{store}/orders/background",
+                json={"item": "tea"},
+                headers={"Idempotency-Key": key},
+            )
+            for _ in range(2)
+        )
+    assert first.status_code == 201, first.text
+    assert resend.status_code == 201, resend.text
+    assert resend.headers.get("idempotent-replayed") == "true"
+    assert resend.json() == first.json()
+    assert counted(server, f"/{store}/orders/count", lambda b: b["orders"]) - before == 1
+    deadline = time.monotonic() + 5
+    while FAILED_IN_BACKGROUND not in server.log() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert FAILED_IN_BACKGROUND in server.log()
+
+
 def test_outcome_unknown_is_what_the_client_raises() -> None:
     """`OutcomeUnknown` is the `ConflictError` that says "it may have been applied"."""
     assert issubclass(OutcomeUnknown, ConflictError)

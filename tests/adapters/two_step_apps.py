@@ -29,6 +29,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, insert, select, text
 from sqlalchemy.orm import Session
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.routing import Mount
 
 from httpconflict.asgi import IdempotencyMiddleware, IdempotencyPolicy, active_claim
@@ -67,6 +68,8 @@ ledger = Table(
 )
 idempotency_keys_table(metadata)
 
+#: What ``POST /orders/background``'s background task raises, its 201 sent.
+FAILED_IN_BACKGROUND = "the app's background task failed after its 201"
 #: What ``POST /orders/failing`` raises once its order is committed.
 FAILED_AFTER_COMMIT = "the app failed after its order committed"
 LEDGER = "UPDATE two_step_ledger SET n = n + 1 WHERE id = 1 /* two-step-ledger */"
@@ -115,6 +118,30 @@ def _inner(engine: Any) -> FastAPI:
             session.execute(insert(orders).values(store=store, item=body["item"]))
             session.commit()
         raise RuntimeError(FAILED_AFTER_COMMIT)
+
+    @app.post("/orders/exiting", status_code=201)
+    def create_then_exit(body: dict[str, str], request: Request) -> Response:
+        """Commits an order, then raises a BaseException (SystemExit): no Exception at all."""
+        store = _store_name(request)
+        with Session(engine) as session:
+            session.execute(insert(orders).values(store=store, item=body["item"]))
+            session.commit()
+        raise SystemExit(3)
+
+    @app.post("/orders/background", status_code=201)
+    def create_then_fail_in_background(body: dict[str, str], request: Request) -> Response:
+        """Commits an order and answers 201; a background task then raises."""
+        store = _store_name(request)
+        with Session(engine) as session:
+            new = session.execute(
+                insert(orders).values(store=store, item=body["item"]).returning(orders.c.id)
+            ).scalar_one()
+            session.commit()
+
+        def notify() -> None:
+            raise RuntimeError(FAILED_IN_BACKGROUND)
+
+        return JSONResponse({"id": new}, status_code=201, background=BackgroundTask(notify))
 
     @app.get("/orders/count")
     def count(request: Request) -> dict[str, int]:

@@ -82,9 +82,11 @@ from .._idempotency_policy import IdempotencyPolicy
 from .._idempotency_request import (
     CLAIM_KEY,
     CacheStore,
+    Interrupted,
     KeyedRequest,
     KeyStore,
     active_claim,
+    log_late,
     log_raised,
     problem_fields,
     raised_after_writing,
@@ -273,6 +275,8 @@ class IdempotencyMiddleware:
         except StopIteration as stop:
             answer: Answer = stop.value
         await _answer(scope, send, answer, captured, body)
+        if captured is not None and captured.late_error is not None:
+            log_late(captured.late_error, scope["method"], scope["path"])
 
     def _defer(self, claim: ActiveClaim, deferred: Defer) -> None:
         store: KeyStore[Awaitable[IdempotencyReply]] = self.store
@@ -294,6 +298,10 @@ class _Captured:
     error: Exception | None = None
     #: Sent to the client as the app gave it (it was recorded already).
     passed: bool = False
+    #: The app's answer was whole (its last body message) when it raised: the answer stands.
+    whole: bool = False
+    #: What it raised then (a background task's failure), for the log.
+    late_error: Exception | None = None
 
     @property
     def body(self) -> bytes:
@@ -342,11 +350,21 @@ async def _run(
             captured.headers = list(message.get("headers", []))
         elif message["type"] == "http.response.body":
             captured.chunks.append(message.get("body", b""))
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            captured.whole = True
 
     try:
         await app(scope, replay_body, capture)
     except Exception as error:  # recorded for the flow, which releases the key and re-raises
-        captured.error = error
+        if captured.whole and captured.status_code < 500:
+            # Its answer was whole (a background task failed after it): the answer stands.
+            # (A 5xx sent whole, then the raise, is an error handler's answer to it:
+            # Starlette's ServerErrorMiddleware sends its 500, then re-raises.)
+            captured.late_error = error
+        else:
+            captured.error = error
+    except BaseException as error:  # cancelled, interrupted: the key's answer first, then it
+        captured.error = Interrupted(error)
     else:
         if not started:
             captured.error = RuntimeError("the app returned without answering")
@@ -398,9 +416,13 @@ def _problem_type(response: StoredResponse) -> str | None:
 async def _answer(
     scope: Scope, send: Send, answer: Answer, captured: _Captured | None, body: bytes
 ) -> None:
+    if isinstance(answer.error, Interrupted):
+        raise answer.error.cause  # its key is recorded or released: it goes on
     if raised_after_writing(answer):
         # The answer its key records, not the framework's 500; the error to the log.
         log_raised(answer, scope["method"], scope["path"])
+        if captured is not None and captured.passed:
+            return  # its own answer went out already, what of it there was
     elif answer.error is not None:
         raise answer.error
     if answer.problem is not None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, TypeAlias
 
+from .._idempotency_request import Interrupted
 from .._problem import MEDIA_TYPE, ProblemDetails
 
 if TYPE_CHECKING:
@@ -74,6 +75,8 @@ def run(app: WSGIApplication, environ: WSGIEnvironment, body: bytes | None) -> C
                 close()
     except Exception as error:  # handed to the caller, which releases the key and re-raises
         captured.error = error
+    except BaseException as error:  # interrupted: the key's answer or release first, then it
+        captured.error = Interrupted(error)
     else:
         if not started:
             captured.error = RuntimeError("the app returned without calling start_response")

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import Final
 
 from .._conditional_read import NOT_MODIFIED_FIELDS, ReadOutcome, read_decision
+from .._idempotency_request import Interrupted
 from .._preconditions import SAFE_METHODS
 from ._answers import (
     StartResponse,
@@ -50,6 +51,8 @@ class ConditionalMiddleware:
         if method not in SAFE_METHODS or not any(f in environ for f in _CONDITIONAL_FIELDS):
             return self.app(environ, start_response)
         captured = run(self.app, environ, None)
+        if isinstance(captured.error, Interrupted):
+            raise captured.error.cause
         if captured.error is not None:
             raise captured.error
         decision = read_decision(

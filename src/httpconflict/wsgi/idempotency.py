@@ -55,6 +55,7 @@ from .._idempotency import (
 from .._idempotency_policy import IdempotencyPolicy
 from .._idempotency_request import (
     CLAIM_KEY,
+    Interrupted,
     KeyedRequest,
     KeyStore,
     active_claim,
@@ -216,9 +217,11 @@ def _answer(
     method: str,
     target: str,
 ) -> Iterable[bytes]:
+    if isinstance(answer.error, Interrupted):
+        raise answer.error.cause  # its key is recorded or released: it goes on
     if raised_after_writing(answer):
         # The answer its key records, not the server's 500; the error to the log.
-        log_raised(answer, method, target)
+        log_raised(answer, method, target.partition("?")[0])
     elif answer.error is not None:
         raise answer.error
     if answer.problem is not None:
