@@ -321,6 +321,33 @@ def test_transactional_an_error_after_an_unrecorded_commit_is_answered_as_record
     )
 
 
+def test_transactional_a_raise_after_a_commit_whose_look_up_fails_is_no_503() -> None:
+    """A record was there, and looking it up failed (the store down): the answer is the
+    request's own failure, not the look-up's 503, which says nothing was applied."""
+    flow = idempotency_flow("k", FP, transactional=True)
+    next(flow)
+    error = RuntimeError("boom")
+    recorded = flow.send(Wrote(error, incident="0a1b2c3d4e5f"))
+    assert isinstance(recorded, Complete)
+    assert isinstance(flow.send(False), Check)  # a record was there: look it up
+    answer = end(flow, Unavailable("the key store does not answer", retry_after=1))
+    assert answer == Answer(response=recorded.response, error=error, incident="0a1b2c3d4e5f")
+
+
+def test_transactional_a_raise_after_its_own_record_answers_the_record() -> None:
+    """The app recorded its answer with its write, then raised: the record is the answer."""
+    flow = idempotency_flow("k", FP, transactional=True)
+    next(flow)
+    error = RuntimeError("boom")
+    assert isinstance(flow.send(Wrote(error, incident="5f4e3d2c1b0a")), Complete)
+    assert isinstance(flow.send(False), Check)
+    mine = StoredResponse(201, (("content-type", "application/json"),), b'{"id": 7}')
+    live = Record(FP, State.COMPLETED, mine)
+    answer = end(flow, live)
+    assert answer.response == mine  # type: ignore[attr-defined]
+    assert answer.error is error  # type: ignore[attr-defined]
+
+
 def test_transactional_a_5xx_after_an_unrecorded_commit_is_recorded() -> None:
     """Transactional: a commit the app's record does not cover, then a 5xx: the 5xx is recorded.
 

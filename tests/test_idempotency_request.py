@@ -49,3 +49,19 @@ def test_a_commit_no_record_covers_is_told_apart_and_logged(
     assert all(
         line.startswith("POST /orders committed") and "record_answer" in line for line in lines
     )
+
+
+def test_a_raise_after_the_app_s_own_record_is_a_write_to_answer_from_the_record() -> None:
+    """Transactional: the app recorded its answer with its write, then raised. The flow is told
+    a write happened (so it answers from the record, as every retry is), not a bare error (which
+    went on to the server: uvicorn's text 500, the connection reset)."""
+    policy = IdempotencyPolicy(transactional=True)
+    scope = {"type": "http", "headers": []}
+    claim = KeyedRequest.begin(policy, scope, "POST", "/orders", "k", b"{}", now=0.0)
+    claim.completion(201, [], b"{}")
+    claim.completed = True
+    error = RuntimeError("after the commit")
+    reply = claim.executed(_Answered(error=error))
+    assert isinstance(reply, Wrote)
+    assert reply.outcome is error
+    assert reply.incident is not None
