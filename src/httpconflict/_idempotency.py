@@ -657,12 +657,16 @@ def failed_after_writing(incident: str | None = None) -> StoredResponse:
 
     `incident`: the id the error is logged under, named in the answer.
     """
-    problem = INTERNAL_ERROR.problem(
+    return _problem_response(failed_after_writing_problem(incident))
+
+
+def failed_after_writing_problem(incident: str | None = None) -> ProblemDetails:
+    """The 500 problem of a request that raised after it committed a write (keyed or not)."""
+    return INTERNAL_ERROR.problem(
         "the server failed after applying part of this request; read the resource to "
         "learn what it holds now",
         **({} if incident is None else {"incident": incident}),
     )
-    return _problem_response(problem)
 
 
 def _problem_response(problem: ProblemDetails) -> StoredResponse:

@@ -46,6 +46,7 @@ except ModuleNotFoundError as error:
     raise missing_extra(error, "flask", __name__) from None
 
 import functools
+import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -54,7 +55,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar, cast
 from flask import Flask, Response, current_app, g, request
 from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import Headers
-from werkzeug.exceptions import ClientDisconnected, HTTPException
+from werkzeug.exceptions import ClientDisconnected, HTTPException, InternalServerError
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from . import _problem
@@ -63,6 +64,8 @@ from ._deprecation import warn_deprecated
 from ._errors import IncompleteBody, ProblemError, problem_and_fields
 from ._etag import ETag
 from ._httpdate import format_http_date
+from ._idempotency import failed_after_writing_problem
+from ._incidents import log_incident, new_incident
 from ._integrity import classify
 from ._integrity_policy import DEFAULT_POLICY, Completes, IntegrityPolicy
 from ._media import (
@@ -80,7 +83,7 @@ from ._preconditions import SAFE_METHODS, Conditions, Validators
 from ._problem import MEDIA_TYPE, ProblemDetails, ProblemType
 from ._rebase import prefers_rebase
 from ._refusals import patch_refusal, refusal
-from ._request_writes import begin_watching, end_watching
+from ._request_writes import begin_watching, committed_writes, end_watching
 from ._unstorable import unstorable_value
 from ._write import Guard, WriteDecision, WriteResult, run_write, write_flow
 from .drivers import database_error_types
@@ -194,6 +197,17 @@ class _Handlers:
     def handle_http_exception(self, error: HTTPException) -> Response | HTTPException:
         if error.code is None or error.code < 400:
             return error  # not an error (a redirect): Flask answers it as it is
+        original = getattr(error, "original_exception", None)
+        if isinstance(error, InternalServerError) and original is not None and committed_writes():
+            # Flask logged its traceback; the 500 says part of the request was applied.
+            incident = new_incident()
+            log_incident(
+                incident,
+                f"500 {request.method} {request.path} raised after committing a write",
+                original,
+                level=logging.ERROR,
+            )
+            return problem_response(failed_after_writing_problem(incident))
         kept = {n: v for n, v in error.get_headers() if n.lower() != "content-type"}
         return problem_response(http_problem(error), kept)
 

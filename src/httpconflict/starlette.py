@@ -27,6 +27,7 @@ except ModuleNotFoundError as error:
 
     raise missing_extra(error, "starlette", __name__) from None
 
+import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from http import HTTPStatus
 from typing import Any, Final
@@ -40,6 +41,8 @@ from starlette.types import Receive, Scope, Send
 
 from ._deprecation import warn_deprecated
 from ._errors import ProblemError, problem_and_fields
+from ._idempotency import failed_after_writing_problem
+from ._incidents import log_incident, new_incident
 from ._integrity import classify
 from ._integrity_policy import DEFAULT_POLICY, Completes, IntegrityPolicy
 from ._media import DEFAULT_MAX_BODY
@@ -55,7 +58,7 @@ from ._problem import (
     ProblemDetails,
 )
 from ._unstorable import unstorable_value
-from .asgi._writes import WriteWatchMiddleware
+from .asgi._writes import RAISED_AFTER_COMMIT, WriteWatchMiddleware
 from .asgi.bodies import RequestBodyMiddleware
 from .asgi.problems import PROBLEM_SCOPE_KEY
 from .catalog import CatalogCache
@@ -161,7 +164,20 @@ async def client_disconnect_handler(conn: HTTPConnection, exc: Exception) -> Non
 
 
 async def server_error_handler(request: Request, exc: Exception) -> Response:
-    """A 500 problem that says nothing about the failure; the server logs it."""
+    """A 500 problem that says nothing about the failure; the server logs it.
+
+    After a commit of the request (`WriteWatchMiddleware` says so) it says that part of
+    the request was applied, under an incident id its log line names.
+    """
+    if request.scope.get(RAISED_AFTER_COMMIT):
+        incident = new_incident()
+        log_incident(
+            incident,
+            f"500 {request.method} {request.url.path} raised after committing a write",
+            exc,
+            level=logging.ERROR,
+        )
+        return problem_response(failed_after_writing_problem(incident))
     return problem_response(INTERNAL_ERROR.problem("the server failed; see its log"))
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import gzip
+import logging
 import sqlite3
 import zlib
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -89,6 +91,20 @@ def make_app(**options: Any) -> Flask:
     @app.get("/boom")
     def boom() -> Any:
         raise ValueError("secret internals")
+
+    @app.post("/committed-then-boom")
+    def committed_then_boom() -> Any:
+        """A write committed through SQLAlchemy (a real SQLite file), then a bug."""
+        from sqlalchemy import create_engine, text
+
+        import httpconflict.sqlalchemy  # noqa: F401  # its listeners count the commit
+
+        engine = create_engine(f"sqlite:///{app.config['DATABASE']}")
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE IF NOT EXISTS notes (title TEXT)"))
+            conn.execute(text("INSERT INTO notes VALUES ('groceries')"))
+        engine.dispose()
+        raise ValueError("secret internals after the commit")
 
     @app.get("/slash/")
     def slash() -> Any:
@@ -230,6 +246,25 @@ def test_a_500_says_nothing_of_the_exception(client: FlaskClient) -> None:
     body = problem(answer, 500)
     assert body["title"] == "Internal Server Error"
     assert "secret" not in answer.text
+
+
+def test_a_500_after_a_commit_says_part_was_applied(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """After a commit of the request, the 500 says that part of it was applied (a client must
+    not resend it as if nothing happened), naming the incident its log line has."""
+    app = make_app()
+    app.config["DATABASE"] = str(tmp_path / "notes.sqlite3")
+    with caplog.at_level(logging.ERROR, logger="httpconflict"):
+        answer = app.test_client().post("/committed-then-boom")
+    body = problem(answer, 500, "internal-error")
+    assert "after applying part of this request" in body["detail"]
+    assert "secret" not in answer.text
+    said = [r.getMessage() for r in caplog.records if body["incident"] in r.getMessage()]
+    assert len(said) == 1
+    assert sqlite3.connect(tmp_path / "notes.sqlite3").execute(
+        "SELECT count(*) FROM notes"
+    ).fetchone() == (1,)
 
 
 def test_redirects_are_left_alone(client: FlaskClient) -> None:

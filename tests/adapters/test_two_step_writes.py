@@ -276,3 +276,23 @@ def test_a_whole_answer_then_a_background_failure_stands(server: Server, store: 
 def test_outcome_unknown_is_what_the_client_raises() -> None:
     """`OutcomeUnknown` is the `ConflictError` that says "it may have been applied"."""
     assert issubclass(OutcomeUnknown, ConflictError)
+
+
+def test_an_unkeyed_raise_after_a_commit_says_part_was_applied(server: Server) -> None:
+    """Without a key (no middleware), the 500 of `install(app)` says that part of the request
+    was applied, and names the incident its log line has; it said "see its log" alone."""
+    from tests.adapters.two_step_apps import FAILED_AFTER_COMMIT
+
+    before = counted(server, "/none/orders/count", lambda b: b["orders"])
+    answer = httpx.post(server.url + "/none/orders/failing", json={"item": "tea"}, timeout=10)
+    assert answer.status_code == 500
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert "after applying part of this request" in answer.json()["detail"]
+    incident = answer.json()["incident"]
+    assert counted(server, "/none/orders/count", lambda b: b["orders"]) - before == 1
+    deadline = time.monotonic() + 5
+    while incident not in server.log() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    said = [line for line in server.log().splitlines() if incident in line]
+    assert len(said) == 1
+    assert FAILED_AFTER_COMMIT in said[0]
