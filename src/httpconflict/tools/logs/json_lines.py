@@ -172,7 +172,9 @@ def _time(value: Any) -> Stamp | None:
     return None
 
 
-def _client(value: Any) -> str | None:
+def client_address(value: Any) -> str | None:
+    """The client a logged value names: an X-Forwarded-For list's first address, without a
+    port (203.0.113.7:51234, [2001:db8::1]:51234), or an ASGI scope's [host, port]."""
     if isinstance(value, list) and value and isinstance(value[0], str):
         value = value[0]  # an ASGI scope's ["host", port]
     if not isinstance(value, str):
@@ -208,7 +210,7 @@ def record_entry(record: dict[str, Any], log_format: str = "json") -> AccessEntr
     problem = _first(record, _PROBLEM, (str,))
     ours = "problem" in record and "duration_ms" in record
     when = _time(_first(record, _TIME, (str, int, float)))
-    client = _client(_first(record, _CLIENT, (str, list)))
+    client = client_address(_first(record, _CLIENT, (str, list)))
     return AccessEntry(
         log_format="service-json" if ours and log_format == "json" else log_format,
         status=status,

@@ -43,7 +43,7 @@ from dataclasses import replace
 from typing import Final
 
 from .entry import AccessEntry
-from .json_lines import record_entry
+from .json_lines import client_address, record_entry
 from .timestamps import Stamp, parse_common_time, parse_timestamp
 
 # Our text line, split from the right: its path may hold spaces, the other fields do not.
@@ -92,8 +92,6 @@ _ISTIO: Final = re.compile(
     r' "(?P<agent>(?:[^"\\]|\\.)*+)" "[^"]*+" "[^"]*+" "[^"]*+" \S++ \S++ \S++'
     r" (?P<peer>\S++)"
 )
-# A peer as Envoy writes it: 203.0.113.5:39696, [2001:db8::1]:39696.
-_PEER: Final = re.compile(r"(\d{1,3}(?:\.\d{1,3}){3}):\d+|\[([0-9A-Fa-f:.]+)\]:\d+")
 # The combined format's referer and user agent, after the size.
 _AGENT: Final = re.compile(r' "(?:[^"\\]|\\.)*+" "(?P<agent>(?:[^"\\]|\\.)*+)"')
 
@@ -164,11 +162,9 @@ def parse_combined(line: str) -> AccessEntry | None:
         # Envoy's and Istio's lines have no client before their time: X-Forwarded-For, after
         # the counts, names it (its first address), else Istio's downstream peer, else the
         # user agent does.
-        forwarded = envoy["forwarded"].split(",", 1)[0].strip()
-        peer = envoy.groupdict().get("peer")
-        if peer is not None and (address := _PEER.fullmatch(peer)):
-            peer = address[1] or address[2]
-        client = forwarded if forwarded not in ("", "-") else (peer or "-")
+        forwarded = client_address(envoy["forwarded"])
+        peer = client_address(envoy.groupdict().get("peer"))
+        client = forwarded if forwarded not in (None, "", "-") else (peer or "-")
         agent = envoy["agent"]
     elif client == "-" and (found := _AGENT.match(line, match.end())):
         agent = found["agent"]  # read only when there is no address to name the client by
