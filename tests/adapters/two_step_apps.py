@@ -93,6 +93,16 @@ def _store_name(request: Request) -> str:
     return str(request.scope.get("root_path", "")).rstrip("/").rsplit("/", 1)[-1]
 
 
+def _commit_order(engine: Any, request: Request, item: str) -> int:
+    """An order of the request's store, committed on its own (no answer recorded); its id."""
+    with Session(engine) as session:
+        new: int = session.execute(
+            insert(orders).values(store=_store_name(request), item=item).returning(orders.c.id)
+        ).scalar_one()
+        session.commit()
+    return new
+
+
 def _inner(engine: Any) -> FastAPI:
     app = FastAPI()
     install(app)
@@ -113,30 +123,19 @@ def _inner(engine: Any) -> FastAPI:
     @app.post("/orders/failing", status_code=201)
     def create_then_fail(body: dict[str, str], request: Request) -> Response:
         """Commits an order, records no answer, then raises: a bug after the commit."""
-        store = _store_name(request)
-        with Session(engine) as session:
-            session.execute(insert(orders).values(store=store, item=body["item"]))
-            session.commit()
+        _commit_order(engine, request, body["item"])
         raise RuntimeError(FAILED_AFTER_COMMIT)
 
     @app.post("/orders/exiting", status_code=201)
     def create_then_exit(body: dict[str, str], request: Request) -> Response:
         """Commits an order, then raises a BaseException (SystemExit): no Exception at all."""
-        store = _store_name(request)
-        with Session(engine) as session:
-            session.execute(insert(orders).values(store=store, item=body["item"]))
-            session.commit()
+        _commit_order(engine, request, body["item"])
         raise SystemExit(3)
 
     @app.post("/orders/background", status_code=201)
     def create_then_fail_in_background(body: dict[str, str], request: Request) -> Response:
         """Commits an order and answers 201; a background task then raises."""
-        store = _store_name(request)
-        with Session(engine) as session:
-            new = session.execute(
-                insert(orders).values(store=store, item=body["item"]).returning(orders.c.id)
-            ).scalar_one()
-            session.commit()
+        new = _commit_order(engine, request, body["item"])
 
         def notify() -> None:
             raise RuntimeError(FAILED_IN_BACKGROUND)
