@@ -91,6 +91,7 @@ from ._preconditions import Conditions, Decision, Validators, evaluate
 from ._problem import PROBLEM_TYPES, ProblemDetails, ProblemType
 from ._rebase import prefers_rebase, rebase, rebase_fields
 from ._refusals import Contended, patch_refusal, precondition_failed, refusal
+from ._request_writes import mark_applied
 from ._versioned_row import VersionedRow
 from ._write import (
     Guard,
@@ -186,6 +187,7 @@ __all__ = [
     "json_equal",
     "json_patch_diff",
     "json_type",
+    "mark_applied",
     "merge3",
     "merge_patch_diff",
     "parse_http_date",

@@ -333,6 +333,9 @@ class Answer:
     retry_after: int | None = None
     error: Exception | None = None
     incident: str | None = None
+    #: With `error` and `response`: whether a commit of the request was seen
+    #: (False: recorded because the policy records server errors).
+    seen: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -369,6 +372,10 @@ class Wrote:
     #: For an `outcome` that is an error: the id it is logged under, which the
     #: recorded answer names.
     incident: str | None = None
+    #: False: no commit was seen, but the policy records server errors
+    #: (`store_server_errors`): the request raised, and may have applied part
+    #: of itself where no hook looks (a driver used directly, another service).
+    seen: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -510,9 +517,9 @@ def idempotency_flow(
             return Answer(error=reply)
         # A retry would apply it twice: the failure is its answer, this
         # client's as well as every retry's.
-        failed = failed_after_writing(wrote.incident)
+        failed = failed_after_writing(wrote.incident, seen=wrote.seen)
         yield from _store_call(Complete(failed))
-        return Answer(response=failed, error=reply, incident=wrote.incident)
+        return Answer(response=failed, error=reply, incident=wrote.incident, seen=wrote.seen)
     assert isinstance(reply, StoredResponse)
     if reply.status >= 500 and not (store_server_errors or applied or may_be_applied(reply)):
         yield from _store_call(Release())
@@ -555,7 +562,9 @@ def _transactional(
             outcome = reply.outcome
             problem = _unrecorded(reply)
             response = (
-                failed_after_writing(reply.incident) if isinstance(outcome, Exception) else outcome
+                failed_after_writing(reply.incident, seen=reply.seen)
+                if isinstance(outcome, Exception)
+                else outcome
             )
             if problem is not None:
                 response = _problem_response(problem)
@@ -571,11 +580,13 @@ def _transactional(
                 if answer is not None and answer.response is not None:
                     # What the key replays, and this failure for the log.
                     assert isinstance(outcome, Exception)
-                    return replace(answer, error=outcome, incident=reply.incident)
+                    return replace(answer, error=outcome, incident=reply.incident, seen=reply.seen)
                 # A refusal from the look-up (the store down: 503, "nothing was applied")
                 # is no answer for a request that committed: its own failure is.
             if isinstance(outcome, Exception):
-                return Answer(response=response, error=outcome, incident=reply.incident)
+                return Answer(
+                    response=response, error=outcome, incident=reply.incident, seen=reply.seen
+                )
             if problem is not None:
                 return Answer(problem=problem)
             return Answer(response=outcome)
@@ -652,19 +663,30 @@ def may_be_applied(response: StoredResponse) -> bool:
     return isinstance(found, dict) and found.get("type") == OUTCOME_UNKNOWN.uri
 
 
-def failed_after_writing(incident: str | None = None) -> StoredResponse:
+def failed_after_writing(incident: str | None = None, *, seen: bool = True) -> StoredResponse:
     """What a key records for a request that raised after it committed writes: a 500 problem.
 
     `incident`: the id the error is logged under, named in the answer.
+    `seen` False: no commit was seen, and the policy records server errors.
     """
-    return _problem_response(failed_after_writing_problem(incident))
+    return _problem_response(failed_after_writing_problem(incident, seen=seen))
 
 
-def failed_after_writing_problem(incident: str | None = None) -> ProblemDetails:
-    """The 500 problem of a request that raised after it committed a write (keyed or not)."""
+def failed_after_writing_problem(
+    incident: str | None = None, *, seen: bool = True
+) -> ProblemDetails:
+    """The 500 problem of a request that raised after it committed a write (keyed or not).
+
+    `seen` False: it raised, and part of it may have been applied where no
+    hook looks (a policy that records server errors takes that for a write).
+    """
+    detail = (
+        "the server failed after applying part of this request"
+        if seen
+        else "the server failed while running this request, which may have applied part of it"
+    )
     return INTERNAL_ERROR.problem(
-        "the server failed after applying part of this request; read the resource to "
-        "learn what it holds now",
+        f"{detail}; read the resource to learn what it holds now",
         **({} if incident is None else {"incident": incident}),
     )
 

@@ -76,7 +76,8 @@ class IdempotencyPolicy:
     retention: float = DEFAULT_RETENTION
     #: How long a duplicate waits for the first request before its 409.
     wait: float = 0.0
-    #: Record 5xx answers too (otherwise a retry runs the request again).
+    #: Record 5xx answers and raises too (otherwise a retry runs the request again,
+    #: unless a commit of it was seen or marked: `mark_applied`).
     store_server_errors: bool = False
     replay_headers: frozenset[str] = DEFAULT_REPLAY_HEADERS
     #: Who is asking, from the ASGI scope or WSGI environ: keys are per caller.

@@ -266,6 +266,11 @@ class KeyedRequest:
             # It recorded its answer with its write, then raised: the record is the answer,
             # this client's as every retry's (the flow looks it up), the error to the log.
             return Wrote(answer.error, incident=new_incident())
+        if answer.error is not None and self.key and self.policy.store_server_errors:
+            # No commit seen, but the policy records server errors: the app may have
+            # applied part of it where no hook looks (a driver used directly), and a
+            # resend would apply that again. Its failure is its answer, recorded.
+            return Wrote(answer.error, incident=new_incident(), seen=False)
         if answer.error is not None:
             return answer.error
         if self.completed and self.cached and self.made is not None:
@@ -438,12 +443,19 @@ def log_raised(answer: Answer, method: str, path: str) -> None:
     error = answer.error
     assert error is not None
     incident = answer.incident or new_incident()
+    what = (
+        "raised after committing a write: its Idempotency-Key records that it failed after "
+        "applying part of it"
+        if answer.seen
+        else "raised: its Idempotency-Key records the failure (the policy records server "
+        "errors: part of it may have been applied)"
+    )
     log.error(
-        "incident %s: 500 %s %s raised after committing a write: its Idempotency-Key records "
-        "that it failed after applying part of it: %s",
+        "incident %s: 500 %s %s %s: %s",
         incident,
         method,
         path,
+        what,
         describe(error),
         exc_info=(type(error), error, error.__traceback__),
     )

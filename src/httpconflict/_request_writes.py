@@ -53,6 +53,7 @@ __all__ = [
     "committed_writes",
     "database_name",
     "end_watching",
+    "mark_applied",
     "note_commit",
     "watching_writes",
     "writes",
@@ -124,6 +125,26 @@ def note_commit(database: str) -> None:
     record = _CURRENT.get()
     if record is not None:
         record.add(database)
+
+
+#: The database `mark_applied` counts a commit under: none that a key's transaction is in.
+APPLIED_ELSEWHERE: Final = "(marked by the app)"
+
+
+def mark_applied() -> None:
+    """Say that the request running here has applied something a second run would repeat.
+
+    For what the database hooks cannot see: a commit through a driver used
+    directly (psycopg, asyncpg, a DB-API connection of the app's own), a
+    call to a payment provider, a message published. Once marked, the
+    request counts as one that wrote: a raise or a 5xx after it is
+    recorded under its Idempotency-Key and replayed (never released for a
+    resend to run it again), and a database outage after it answers 504
+    ``outcome-unknown``, not 503. Call it from the request's own task or
+    thread (a sync view's thread counts; a thread pool of the app's own
+    does not carry the request's context). Outside a request it does nothing.
+    """
+    note_commit(APPLIED_ELSEWHERE)
 
 
 def committed_writes() -> bool:
