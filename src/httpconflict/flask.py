@@ -46,7 +46,6 @@ except ModuleNotFoundError as error:
     raise missing_extra(error, "flask", __name__) from None
 
 import functools
-import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -64,8 +63,6 @@ from ._deprecation import warn_deprecated
 from ._errors import IncompleteBody, ProblemError, problem_and_fields
 from ._etag import ETag
 from ._httpdate import format_http_date
-from ._idempotency import failed_after_writing_problem
-from ._incidents import log_incident, new_incident
 from ._integrity import classify
 from ._integrity_policy import DEFAULT_POLICY, Completes, IntegrityPolicy
 from ._media import (
@@ -84,6 +81,7 @@ from ._problem import MEDIA_TYPE, ProblemDetails, ProblemType
 from ._rebase import prefers_rebase
 from ._refusals import patch_refusal, refusal
 from ._request_writes import begin_watching, committed_writes, end_watching
+from ._server_error import server_error_problem
 from ._unstorable import unstorable_value
 from ._write import Guard, WriteDecision, WriteResult, run_write, write_flow
 from .drivers import database_error_types
@@ -200,14 +198,8 @@ class _Handlers:
         original = getattr(error, "original_exception", None)
         if isinstance(error, InternalServerError) and original is not None and committed_writes():
             # Flask logged its traceback; the 500 says part of the request was applied.
-            incident = new_incident()
-            log_incident(
-                incident,
-                f"500 {request.method} {request.path} raised after committing a write",
-                original,
-                level=logging.ERROR,
-            )
-            return problem_response(failed_after_writing_problem(incident))
+            problem = server_error_problem(request.method, request.path, original, committed=True)
+            return problem_response(problem)
         kept = {n: v for n, v in error.get_headers() if n.lower() != "content-type"}
         return problem_response(http_problem(error), kept)
 

@@ -27,7 +27,6 @@ except ModuleNotFoundError as error:
 
     raise missing_extra(error, "starlette", __name__) from None
 
-import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from http import HTTPStatus
 from typing import Any, Final
@@ -41,15 +40,12 @@ from starlette.types import Receive, Scope, Send
 
 from ._deprecation import warn_deprecated
 from ._errors import ProblemError, problem_and_fields
-from ._idempotency import failed_after_writing_problem
-from ._incidents import log_incident, new_incident
 from ._integrity import classify
 from ._integrity_policy import DEFAULT_POLICY, Completes, IntegrityPolicy
 from ._media import DEFAULT_MAX_BODY
 from ._outage import outage_error
 from ._problem import (
     CONTENT_TOO_LARGE,
-    INTERNAL_ERROR,
     MEDIA_TYPE,
     METHOD_NOT_ALLOWED,
     NOT_FOUND,
@@ -57,6 +53,7 @@ from ._problem import (
     UNSUPPORTED_MEDIA_TYPE,
     ProblemDetails,
 )
+from ._server_error import server_error_problem
 from ._unstorable import unstorable_value
 from .asgi._writes import RAISED_AFTER_COMMIT, WriteWatchMiddleware
 from .asgi.bodies import RequestBodyMiddleware
@@ -169,16 +166,10 @@ async def server_error_handler(request: Request, exc: Exception) -> Response:
     After a commit of the request (`WriteWatchMiddleware` says so) it says that part of
     the request was applied, under an incident id its log line names.
     """
-    if request.scope.get(RAISED_AFTER_COMMIT):
-        incident = new_incident()
-        log_incident(
-            incident,
-            f"500 {request.method} {request.url.path} raised after committing a write",
-            exc,
-            level=logging.ERROR,
-        )
-        return problem_response(failed_after_writing_problem(incident))
-    return problem_response(INTERNAL_ERROR.problem("the server failed; see its log"))
+    committed = bool(request.scope.get(RAISED_AFTER_COMMIT))
+    return problem_response(
+        server_error_problem(request.method, request.url.path, exc, committed=committed)
+    )
 
 
 def integrity_exception_handler(

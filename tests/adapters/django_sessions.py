@@ -7,7 +7,8 @@ journal, so that a writer's exclusive lock keeps readers out too) with a
 ``SessionMiddleware`` saves it after the view, on the way out. A
 middleware after ``AuthenticationMiddleware`` asks whether the user is
 signed in before the view, which reads the session of a request that
-carries its cookie. ``handler500`` is `httpconflict.django.server_error`
+carries its cookie. ``POST /failing`` commits an order, then raises; ``POST /raising`` raises
+at once. ``handler500`` is `httpconflict.django.server_error`
 unless ``SESSIONS_HANDLER500`` is ``django`` (Django's own, for
 comparison).
 """
@@ -48,6 +49,7 @@ settings.configure(
 )
 django.setup()
 
+from django.db import connection  # noqa: E402
 from django.http import HttpRequest, HttpResponse, JsonResponse  # noqa: E402
 from django.urls import path  # noqa: E402
 
@@ -73,7 +75,27 @@ def visit(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"visits": visits})
 
 
-urlpatterns = [path("healthz", healthz), path("visit", visit)]
+#: What ``POST /failing`` raises once its order is committed, and ``POST /raising`` at once.
+FAILED = "the Django view failed"
+
+
+def failing(request: HttpRequest) -> HttpResponse:
+    """Commits an order (autocommit), then raises: an app's bug after its commit."""
+    with connection.cursor() as cursor:
+        cursor.execute("INSERT INTO failing_orders (item) VALUES ('tea')")
+    raise RuntimeError(FAILED)
+
+
+def raising(request: HttpRequest) -> HttpResponse:
+    raise RuntimeError(FAILED)
+
+
+urlpatterns = [
+    path("healthz", healthz),
+    path("visit", visit),
+    path("failing", failing),
+    path("raising", raising),
+]
 if os.environ.get("SESSIONS_HANDLER500") != "django":
     handler500 = "httpconflict.django.server_error"
 
@@ -83,4 +105,6 @@ def create_app() -> Any:
     from django.core.wsgi import get_wsgi_application
 
     call_command("migrate", run_syncdb=True, verbosity=0)
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE IF NOT EXISTS failing_orders (id INTEGER PRIMARY KEY, item)")
     return get_wsgi_application()

@@ -61,3 +61,30 @@ def test_outage_outside_the_view(tmp_path: Path) -> None:
                 assert "after the request was handled" in after_view["POST"].json()["detail"]
                 assert_outage(before_view)
                 assert signed_in.post("/visit").json() == {"visits": 2}  # unlocked: as before
+
+
+def test_a_raise_after_a_commit_says_part_was_applied(tmp_path: Path) -> None:
+    """A view that committed, then raised: a 500 naming what happened, with either handler500.
+
+    Ours (`server_error`) and Django's own page replaced by `ProblemMiddleware`
+    alike; a view that raised before writing anything still gets the plain 500.
+    """
+    with ExitStack() as stack:
+        ours, djangos = started(
+            stack, sessions_server(tmp_path, "httpconflict"), sessions_server(tmp_path, "django")
+        )
+        for url in (ours, djangos):
+            with httpx.Client(base_url=url, timeout=30) as http:
+                applied, nothing = http.post("/failing"), http.post("/raising")
+            for answer in (applied, nothing):
+                assert answer.status_code == 500, answer.text
+                assert answer.headers["content-type"] == PROBLEM
+            assert "after applying part of this request" in applied.json()["detail"], url
+            assert applied.json()["incident"]
+            assert "applying" not in nothing.json().get("detail", "")
+            assert "incident" not in nothing.json()
+        log = "".join(path.read_text() for path in tmp_path.glob("app-*.log"))
+        said = [line for line in log.splitlines() if "raised after committing a write" in line]
+        assert len(said) == 2, log[-3000:]
+        # Ours logs the error on the incident's line; Django's page points to its own log.
+        assert any("the Django view failed" in line for line in said)

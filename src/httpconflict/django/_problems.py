@@ -38,7 +38,8 @@ from .._problem import (
     ProblemDetails,
     ProblemType,
 )
-from .._request_writes import watching_writes
+from .._request_writes import committed_writes, watching_writes
+from .._server_error import server_error_problem
 from .._unstorable import unstorable_value
 from ..catalog import CatalogCache, dialect_of, load_catalog
 from ._commits import track_commits
@@ -167,6 +168,12 @@ class ProblemMiddleware(IntegrityErrorMiddleware):
             return response
         if response.status_code == 500 and settings.DEBUG:
             return response
+        if response.status_code == 500 and committed_writes():
+            # Django's own handler500 page after a commit: part of the request was applied.
+            problem = server_error_problem(
+                request.method or "GET", request.path, None, committed=True
+            )
+            return problem_response(problem)
         replaced = problem_response(status_problem(response.status_code))
         for name in _KEPT_HEADERS:
             if response.has_header(name):

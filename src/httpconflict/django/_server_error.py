@@ -12,7 +12,9 @@ Retry-After, or a 504 for a write whose connection broke, or that failed
 after its view ran (the view's writes may be in the database: its
 `ProblemMiddleware` marks the request when the view is called; without
 it, an unsafe request's view is taken to have run). Anything else is the
-500 problem, which says nothing of the error. With ``DEBUG`` on, Django
+500 problem, which says nothing of the error, unless the request committed
+a write first: then it says part of it was applied, under an incident
+(`httpconflict._server_error`). With ``DEBUG`` on, Django
 shows its debugging page instead and never calls ``handler500``.
 """
 
@@ -24,7 +26,8 @@ from django.http import HttpRequest, HttpResponse
 
 from .._errors import ProblemError
 from .._outage import outage_error
-from .._problem import INTERNAL_ERROR
+from .._request_writes import committed_writes
+from .._server_error import server_error_problem
 from ._problems import VIEW_CALLED, problem_response
 
 
@@ -40,4 +43,8 @@ def server_error(request: HttpRequest) -> HttpResponse:
         )
         if failure is not None:
             return problem_response(failure)
-    return problem_response(INTERNAL_ERROR.problem("the server failed; see its log"))
+    return problem_response(
+        server_error_problem(
+            request.method or "GET", request.path, error, committed=committed_writes()
+        )
+    )

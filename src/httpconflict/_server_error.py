@@ -1,0 +1,40 @@
+"""The 500 for an error no handler answered: what the client is told, and the log line.
+
+One rule for every adapter's last-resort handler (Starlette's and FastAPI's
+``install``, Flask's, Django's ``handler500`` and `ProblemMiddleware`): a
+500 says nothing of the error ("see its log"), unless a transaction of
+the request committed a write before it failed (`_request_writes`). Then
+part of the request was applied, and an answer that hides it invites a
+resend that applies it twice: the 500 says so, naming an incident whose
+log line holds the error.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from ._idempotency import failed_after_writing_problem
+from ._incidents import log, log_incident, new_incident
+from ._problem import INTERNAL_ERROR, ProblemDetails
+
+__all__ = ["server_error_problem"]
+
+
+def server_error_problem(
+    method: str, path: str, error: BaseException | None, *, committed: bool
+) -> ProblemDetails:
+    """The 500 problem for `error`, raised by a request to `path` (without its query).
+
+    `committed`: the request committed a write first. `error` None: the
+    framework logged the error and kept it (Django's default ``handler500``
+    page, replaced after the fact); the incident's line points there.
+    """
+    if not committed:
+        return INTERNAL_ERROR.problem("the server failed; see its log")
+    incident = new_incident()
+    summary = f"500 {method} {path} raised after committing a write"
+    if error is None:
+        log.error("incident %s: %s (the framework's log has its traceback)", incident, summary)
+    else:
+        log_incident(incident, summary, error, level=logging.ERROR)
+    return failed_after_writing_problem(incident)
