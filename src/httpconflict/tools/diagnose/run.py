@@ -82,7 +82,47 @@ def _read(name: str) -> tuple[str, str | None]:
     else:
         with Path(name).open("rb") as stream:
             data, skipped = head_and_tail(stream)
+    if not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        data, binary = text_of(data)
+        if binary is not None:
+            skipped = binary if skipped is None else f"{skipped}; {binary}"
     return decoded(data), skipped
+
+
+#: Of an input's first bytes, the share of control bytes (NUL and C0 but tab, line ends,
+#: form feed and ESC, which logs hold) past which it is binary: text has next to none.
+BINARY_SHARE: Final = 0.05
+_SAMPLE: Final = 64 * 1024
+_CONTROL: Final = re.compile(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]")
+#: A run of text in binary data: 4 or more printable ASCII or UTF-8 characters (and line ends).
+_TEXT_RUN: Final = re.compile(
+    rb"(?:[\t\n\r\x20-\x7e]|[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}"
+    rb"|[\xf0-\xf4][\x80-\xbf]{3}){4,}"
+)
+
+
+def text_of(data: bytes) -> tuple[bytes, str | None]:
+    """`data`, or of binary data (a core dump, an image, UTF-16 without a BOM) its text.
+
+    UTF-16 without a BOM (every other byte NUL) is re-encoded as UTF-8;
+    other binary data is reduced to its runs of text (as ``strings``
+    does), so an error message among the bytes is still read, while the
+    bytes themselves are not decoded and matched (20 MB of random bytes
+    took 513 MB and 9.5 s that way). With a sentence saying so.
+    """
+    sample = data[:_SAMPLE]
+    if not sample or len(_CONTROL.findall(sample)) < BINARY_SHARE * len(sample):
+        return data, None
+    for offset, codec in ((1, "utf-16-le"), (0, "utf-16-be")):
+        nuls = sample[offset::2].count(0)
+        if nuls > 0.9 * (len(sample) // 2) and sample[1 - offset :: 2].count(0) == 0:
+            return data.decode(codec, "replace").encode(), f"the input is {codec.upper()} text"
+    runs = b"\n".join(match.group() for match in _TEXT_RUN.finditer(data))
+    note = (
+        f"the input looks binary (control bytes in its first {len(sample) / 1024:.0f} KiB): "
+        f"read only its runs of text, {len(runs) / MiB:.1f} of {len(data) / MiB:.1f} MiB"
+    )
+    return runs, note
 
 
 def decoded(data: bytes) -> str:
