@@ -2,7 +2,10 @@
 
 The claim is one ``INSERT ... ON CONFLICT DO UPDATE ... WHERE expires_at <=
 now``: two concurrent claims of one key serialise on its row, and the
-second sees the first's live claim. Completion and release check the
+second sees the first's live claim. For one lease after the server
+(re)started, a claim in flight is not taken over even once expired: its
+request may have run while the server was down, and its answer is on the
+way from its process's backlog. Completion and release check the
 claim's token. The document store records a key in the statement of the
 write it answers (storage/postgres.py), on the same tables.
 """
@@ -35,6 +38,10 @@ __all__ = [
     "create_schema",
 ]
 
+#: Seconds after the server started during which `purge` leaves expired claims in flight:
+#: one that the restart keeps for a lease more (`_held_past_its_lease`) must not be
+#: deleted meanwhile (leases are far shorter than this).
+HELD_CLAIMS_KEPT: Final = 3600.0
 #: Rows `purge` deletes per statement.
 PURGE_BATCH: Final = 1000
 SCHEMA: Final = f"""
@@ -63,6 +70,8 @@ _CLAIM: Final = f"""
         fingerprint = excluded.fingerprint, token = excluded.token, state = '{IN_FLIGHT}',
         expires_at = excluded.expires_at, status = NULL, headers = NULL, body = NULL
     WHERE idempotency_keys.expires_at <= %(now)s
+      AND (idempotency_keys.state = '{COMPLETED}'
+           OR extract(epoch FROM pg_postmaster_start_time()) + %(lease)s <= %(now)s)
     RETURNING 1
 """
 _COMPLETE: Final = f"""
@@ -128,6 +137,7 @@ class PostgresIdempotencyStore:
             "token": token,
             "until": now + lease,
             "now": now,
+            "lease": lease,
         }
         while True:
             _, rows = await self._execute(_CLAIM, args)
@@ -136,7 +146,27 @@ class PostgresIdempotencyStore:
             live = await self.get(principal, key, now=now)
             if live is not None:
                 return live
+            held = await self._held_past_its_lease(principal, key)
+            if held is not None:
+                return held
             # It expired between the two statements: claim again.
+
+    async def _held_past_its_lease(self, principal: str, key: str) -> Record | None:
+        """A claim whose lease ended, kept for one lease after the server (re)started.
+
+        Its request may have run while the server was down and owe it its
+        answer, which its process's backlog writes within about a second of
+        the server's return: taken over before then, a resend would run it
+        again. So for one lease after a restart an expired claim is still
+        in flight (a resend gets 409, then the replay), as after Redis lost
+        its keys (the quarantine).
+        """
+        _, rows = await self._execute(
+            f"SELECT {RECORD_COLUMNS} FROM idempotency_keys "
+            f"WHERE principal = %s AND key = %s AND state = '{IN_FLIGHT}'",
+            (principal, key),
+        )
+        return to_record(rows[0]) if rows else None
 
     async def complete(
         self,
@@ -198,8 +228,10 @@ class PostgresIdempotencyStore:
             count, _ = await self._execute(
                 "DELETE FROM idempotency_keys WHERE (principal, key) IN ("
                 "  SELECT principal, key FROM idempotency_keys WHERE expires_at <= %s "
+                f"  AND (state = '{COMPLETED}' "
+                "       OR extract(epoch FROM pg_postmaster_start_time()) + %s <= %s) "
                 "  LIMIT %s FOR UPDATE SKIP LOCKED)",
-                (now, PURGE_BATCH),
+                (now, HELD_CLAIMS_KEPT, now, PURGE_BATCH),
             )
             total += count
             if count < PURGE_BATCH:
