@@ -102,6 +102,7 @@ EXPECTED = [
     "json_equal",
     "json_patch_diff",
     "json_type",
+    "mark_applied",
     "merge3",
     "merge_patch_diff",
     "parse_http_date",

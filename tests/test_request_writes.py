@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 from pathlib import Path
 
 import pytest
@@ -180,3 +181,22 @@ def test_a_commit_through_localhost_counts_for_127_0_0_1(postgres_schema: str) -
     finally:
         by_ip.dispose()
         by_name.dispose()
+
+
+def test_a_mark_that_reaches_no_request_says_so(caplog: pytest.LogCaptureFixture) -> None:
+    """`mark_applied` outside a watched request, or after its watch ended, marks nothing and
+    logs a warning: the key of that request may be released already (a resend runs it again)."""
+    from httpconflict import mark_applied
+
+    with caplog.at_level("WARNING", logger="httpconflict"):
+        mark_applied()
+        with watching_writes() as record:
+            mark_applied()
+            assert committed_writes()
+            task_context = contextvars.copy_context()  # as a task started by the request
+        task_context.run(mark_applied)  # that task, once its request has ended
+    assert record.committed == 1
+    said = [r.getMessage() for r in caplog.records if "mark_applied()" in r.getMessage()]
+    assert len(said) == 2, said
+    assert "outside any request" in said[0]
+    assert "after its request ended" in said[1]

@@ -51,7 +51,7 @@ from ._idempotency import (
     renewal_period,
 )
 from ._idempotency_policy import IdempotencyPolicy, RequestMapping
-from ._incidents import describe, new_incident
+from ._incidents import describe, new_incident, one_line
 
 Result = TypeVar("Result", covariant=True)
 
@@ -451,10 +451,9 @@ def log_raised(answer: Answer, method: str, path: str) -> None:
         "errors: part of it may have been applied)"
     )
     log.error(
-        "incident %s: 500 %s %s %s: %s",
+        "incident %s: 500 %s %s: %s",
         incident,
-        method,
-        path,
+        one_line(f"{method} {path}"),
         what,
         describe(error),
         exc_info=(type(error), error, error.__traceback__),
@@ -465,10 +464,25 @@ def log_late(error: Exception, method: str, path: str) -> None:
     """Log what an app raised once its answer was whole (a background task): the answer, sent
     and recorded as the app gave it, stands; the error and its traceback go to the log."""
     log.error(
-        "%s %s raised after its answer was complete (a background task?): the answer stands, "
+        "%s raised after its answer was complete (a background task?): the answer stands, "
         "recorded under its Idempotency-Key: %s",
-        method,
-        path,
+        one_line(f"{method} {path}"),
+        describe(error),
+        exc_info=(type(error), error, error.__traceback__),
+    )
+
+
+def log_released(error: Exception, method: str, path: str) -> None:
+    """Log what an app raised that committed nothing, its key released for a retry to run.
+
+    The client gets the app's own answer to it (its error handler's 500);
+    the error and its traceback go to the log, as the server would have
+    logged them.
+    """
+    log.error(
+        "%s raised; nothing of it was committed, so its Idempotency-Key is released for a "
+        "retry to run: %s",
+        one_line(f"{method} {path}"),
         describe(error),
         exc_info=(type(error), error, error.__traceback__),
     )

@@ -50,7 +50,7 @@ def describe(error: BaseException) -> str:
         message = str(error)
     except Exception:  # a broken __str__ must not hide the incident
         message = "<message unavailable>"
-    text = f"{name}: {_one_line(message)}" if message else name
+    text = f"{name}: {one_line(message)}" if message else name
     frames = _frames(error)
     if frames:
         text += f" (at {frames})"
@@ -59,7 +59,7 @@ def describe(error: BaseException) -> str:
 
 def log_incident(incident: str, summary: str, error: BaseException, *, level: int) -> None:
     """Write the incident's one line: its id, what the client was told, and the exception."""
-    log.log(level, "incident %s: %s: %s", incident, _one_line(summary), describe(error))
+    log.log(level, "incident %s: %s: %s", incident, one_line(summary), describe(error))
 
 
 def unavailable(what: str, error: BaseException, *, retry_after: int = 1) -> Unavailable:
@@ -73,7 +73,7 @@ def unavailable(what: str, error: BaseException, *, retry_after: int = 1) -> Una
     return Unavailable(what, retry_after=retry_after, incident=incident)
 
 
-def _one_line(text: str) -> str:
+def one_line(text: str) -> str:
     """`text` cut to MESSAGE_LIMIT characters, with line breaks and other controls escaped."""
     cut = text[:MESSAGE_LIMIT]
     # A lone surrogate (from a client's JSON) cannot be written to a UTF-8 log.

@@ -35,6 +35,7 @@ such mistake.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Iterator
@@ -53,6 +54,7 @@ __all__ = [
     "committed_writes",
     "database_name",
     "end_watching",
+    "failures_recorded",
     "mark_applied",
     "note_commit",
     "watching_writes",
@@ -68,12 +70,19 @@ class RequestWrites:
     committed: int = 0
     #: The same, by database (`database_name`).
     databases: dict[str, int] = field(default_factory=dict)
+    #: Set by an idempotency middleware: the request has a key, and its policy records
+    #: every server error (`store_server_errors`), commit seen or not.
+    records_failures: bool = False
+    #: The request's watch is over (its answer decided): a mark now changes nothing.
+    closed: bool = False
 
     def add(self, database: str, count: int = 1) -> None:
         """Count `count` commits of transactions that wrote to `database` (-1: one taken back)."""
         self.committed += count
         self.databases[database] = self.databases.get(database, 0) + count
 
+
+log = logging.getLogger("httpconflict")
 
 _CURRENT: Final[ContextVar[RequestWrites | None]] = ContextVar(
     "httpconflict_request_writes", default=None
@@ -96,6 +105,7 @@ def watching_writes() -> Iterator[RequestWrites]:
     try:
         yield record
     finally:
+        record.closed = True
         _CURRENT.reset(token)
 
 
@@ -112,6 +122,9 @@ def begin_watching() -> Token[RequestWrites | None] | None:
 def end_watching(token: Token[RequestWrites | None] | None) -> None:
     """The end of the request `begin_watching` began to watch."""
     if token is not None:
+        record = _CURRENT.get()
+        if record is not None:
+            record.closed = True
         _CURRENT.reset(token)
 
 
@@ -142,9 +155,28 @@ def mark_applied() -> None:
     resend to run it again), and a database outage after it answers 504
     ``outcome-unknown``, not 503. Call it from the request's own task or
     thread (a sync view's thread counts; a thread pool of the app's own
-    does not carry the request's context). Outside a request it does nothing.
+    does not carry the request's context). Outside a watched request, or once
+    its answer is decided (a task that outlived it), it changes nothing, and
+    logs a warning saying so: that request's key may already be released.
     """
-    note_commit(APPLIED_ELSEWHERE)
+    record = _CURRENT.get()
+    if record is None or record.closed:
+        log.warning(
+            "mark_applied() %s: nothing is marked. Call it in the request's own task or "
+            "thread, before the request ends",
+            "outside any request httpconflict watches (a thread of the app's own?)"
+            if record is None
+            else "after its request ended (a task that outlived it?)",
+            stack_info=True,
+        )
+        return
+    record.add(APPLIED_ELSEWHERE)
+
+
+def failures_recorded() -> bool:
+    """Whether the request running here is keyed under a policy that records every 5xx."""
+    record = _CURRENT.get()
+    return record is not None and record.records_failures
 
 
 def committed_writes() -> bool:

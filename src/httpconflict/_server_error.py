@@ -6,7 +6,10 @@ One rule for every adapter's last-resort handler (Starlette's and FastAPI's
 the request committed a write before it failed (`_request_writes`). Then
 part of the request was applied, and an answer that hides it invites a
 resend that applies it twice: the 500 says so, naming an incident whose
-log line holds the error.
+log line holds the error. So does the 500 of a keyed request whose policy
+records every server error (`store_server_errors`): its Idempotency-Key
+replays that answer, and part of the request may have been applied where
+no hook looks.
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ from __future__ import annotations
 import logging
 
 from ._idempotency import failed_after_writing_problem
-from ._incidents import log, log_incident, new_incident
+from ._incidents import log, log_incident, new_incident, one_line
 from ._problem import INTERNAL_ERROR, ProblemDetails
+from ._request_writes import current_writes
 
 __all__ = ["server_error_problem"]
 
@@ -29,12 +33,21 @@ def server_error_problem(
     framework logged the error and kept it (Django's default ``handler500``
     page, replaced after the fact); the incident's line points there.
     """
-    if not committed:
+    writes = current_writes()
+    recorded = writes is not None and writes.records_failures
+    if not (committed or recorded):
         return INTERNAL_ERROR.problem("the server failed; see its log")
     incident = new_incident()
-    summary = f"500 {method} {path} raised after committing a write"
+    summary = (
+        f"500 {method} {path} raised after committing a write"
+        if committed
+        else f"500 {method} {path} raised: its Idempotency-Key records the failure (the "
+        "policy records server errors: part of it may have been applied)"
+    )
     if error is None:
-        log.error("incident %s: %s (the framework's log has its traceback)", incident, summary)
+        log.error(
+            "incident %s: %s (the framework's log has its traceback)", incident, one_line(summary)
+        )
     else:
         log_incident(incident, summary, error, level=logging.ERROR)
-    return failed_after_writing_problem(incident)
+    return failed_after_writing_problem(incident, seen=committed)

@@ -80,7 +80,7 @@ from ._preconditions import SAFE_METHODS, Conditions, Validators
 from ._problem import MEDIA_TYPE, ProblemDetails, ProblemType
 from ._rebase import prefers_rebase
 from ._refusals import patch_refusal, refusal
-from ._request_writes import begin_watching, committed_writes, end_watching
+from ._request_writes import begin_watching, committed_writes, end_watching, failures_recorded
 from ._server_error import server_error_problem
 from ._unstorable import unstorable_value
 from ._write import Guard, WriteDecision, WriteResult, run_write, write_flow
@@ -196,9 +196,17 @@ class _Handlers:
         if error.code is None or error.code < 400:
             return error  # not an error (a redirect): Flask answers it as it is
         original = getattr(error, "original_exception", None)
-        if isinstance(error, InternalServerError) and original is not None and committed_writes():
-            # Flask logged its traceback; the 500 says part of the request was applied.
-            problem = server_error_problem(request.method, request.path, original, committed=True)
+        if (
+            isinstance(error, InternalServerError)
+            and original is not None
+            and (committed_writes() or failures_recorded())
+        ):
+            # Flask logged its traceback; the 500 says part of the request was (or may have
+            # been) applied: its key records it.
+            committed = committed_writes()
+            problem = server_error_problem(
+                request.method, request.path, original, committed=committed
+            )
             return problem_response(problem)
         kept = {n: v for n, v in error.get_headers() if n.lower() != "content-type"}
         return problem_response(http_problem(error), kept)

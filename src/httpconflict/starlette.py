@@ -40,12 +40,14 @@ from starlette.types import Receive, Scope, Send
 
 from ._deprecation import warn_deprecated
 from ._errors import ProblemError, problem_and_fields
+from ._idempotency_request import CLAIM_KEY, KeyedRequest
 from ._integrity import classify
 from ._integrity_policy import DEFAULT_POLICY, Completes, IntegrityPolicy
 from ._media import DEFAULT_MAX_BODY
 from ._outage import outage_error
 from ._problem import (
     CONTENT_TOO_LARGE,
+    INTERNAL_ERROR,
     MEDIA_TYPE,
     METHOD_NOT_ALLOWED,
     NOT_FOUND,
@@ -53,6 +55,7 @@ from ._problem import (
     UNSUPPORTED_MEDIA_TYPE,
     ProblemDetails,
 )
+from ._request_writes import current_writes
 from ._server_error import server_error_problem
 from ._unstorable import unstorable_value
 from .asgi._writes import RAISED_AFTER_COMMIT, WriteWatchMiddleware
@@ -166,6 +169,18 @@ async def server_error_handler(request: Request, exc: Exception) -> Response:
     After a commit of the request (`WriteWatchMiddleware` says so) it says that part of
     the request was applied, under an incident id its log line names.
     """
+    writes = current_writes()
+    claim = request.scope.get(CLAIM_KEY)
+    if (
+        isinstance(claim, KeyedRequest)
+        and claim.key
+        and writes is not None
+        and (writes.committed > 0 or writes.records_failures)
+    ):
+        # An IdempotencyMiddleware around the app records this failure and answers it, under
+        # an incident it logs: this answer is never sent, and an incident here would be one
+        # that no client is given.
+        return problem_response(INTERNAL_ERROR.problem("the server failed"))
     committed = bool(request.scope.get(RAISED_AFTER_COMMIT))
     return problem_response(
         server_error_problem(request.method, request.url.path, exc, committed=committed)

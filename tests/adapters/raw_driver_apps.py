@@ -4,7 +4,8 @@ Each route inserts an order with its own psycopg connection (autocommit),
 which SQLAlchemy's and Django's hooks never see, then fails:
 
 - ``POST /orders/failing``: commits the order, raises (an app's bug after it);
-- ``POST /orders/marked``: the same, calling `httpconflict.mark_applied` after the commit;
+- ``POST /orders/marked``: the same, calling `httpconflict.mark_applied` after the commit
+  (and ``POST /labelled/{label}``, under a path of the client's choosing);
 - ``POST /orders/refused``: raises before it writes anything;
 - ``POST /orders/outage``: commits the order, marks it, then its second
   database is down (a psycopg ``OperationalError``: `install`'s outage answer).
@@ -59,6 +60,13 @@ def _inner() -> FastAPI:
 
     @app.post("/orders/marked", status_code=201)
     async def marked(body: dict[str, str], request: Request) -> dict[str, Any]:
+        await _insert(request, body)
+        httpconflict.mark_applied()
+        raise RuntimeError(FAILED)
+
+    @app.post("/labelled/{label}", status_code=201)
+    async def labelled(label: str, body: dict[str, str], request: Request) -> dict[str, Any]:
+        """`marked` under a path of the client's choosing (its label is logged)."""
         await _insert(request, body)
         httpconflict.mark_applied()
         raise RuntimeError(FAILED)

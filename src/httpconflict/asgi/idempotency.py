@@ -88,6 +88,7 @@ from .._idempotency_request import (
     active_claim,
     log_late,
     log_raised,
+    log_released,
     problem_fields,
     raised_after_writing,
     replayed_fields,
@@ -261,6 +262,8 @@ class IdempotencyMiddleware:
                     ):
                         # Inside: the renewals' task does not count as the request's.
                         with watching_writes() as writes:
+                            # Its error handlers' 500 is recorded: they say part may be applied.
+                            writes.records_failures = bool(key) and policy.store_server_errors
                             captured = await _run(self.app, scope, body, send, claim)
                     claim.applied = writes.committed > 0
                     reply = claim.executed(captured)
@@ -424,7 +427,14 @@ async def _answer(
         if captured is not None and captured.passed:
             return  # its own answer went out already, what of it there was
     elif answer.error is not None:
-        raise answer.error
+        if captured is None or not captured.whole:
+            raise answer.error  # no answer of the app's own: the server's 500
+        # Released, and the app's error handler answered it (Starlette's
+        # ServerErrorMiddleware sends its 500, then re-raises): that answer goes
+        # out, not the server's bare 500; the error and its traceback to the log.
+        log_released(answer.error, scope["method"], scope["path"])
+        await send_response(send, captured.status_code, captured.headers, captured.body)
+        return
     if answer.problem is not None:
         await send_problem(scope, send, answer.problem, problem_fields(answer))
         return

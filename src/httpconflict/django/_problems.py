@@ -38,7 +38,7 @@ from .._problem import (
     ProblemDetails,
     ProblemType,
 )
-from .._request_writes import committed_writes, watching_writes
+from .._request_writes import committed_writes, failures_recorded, watching_writes
 from .._server_error import server_error_problem
 from .._unstorable import unstorable_value
 from ..catalog import CatalogCache, dialect_of, load_catalog
@@ -168,10 +168,11 @@ class ProblemMiddleware(IntegrityErrorMiddleware):
             return response
         if response.status_code == 500 and settings.DEBUG:
             return response
-        if response.status_code == 500 and committed_writes():
-            # Django's own handler500 page after a commit: part of the request was applied.
+        if response.status_code == 500 and (committed_writes() or failures_recorded()):
+            # Django's own handler500 page after a commit (part of the request was applied),
+            # or under a key that records it (part may have been).
             problem = server_error_problem(
-                request.method or "GET", request.path, None, committed=True
+                request.method or "GET", request.path, None, committed=committed_writes()
             )
             return problem_response(problem)
         replaced = problem_response(status_problem(response.status_code))

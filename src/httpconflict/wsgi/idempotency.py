@@ -187,6 +187,8 @@ class IdempotencyMiddleware:
                         ),
                         watching_writes() as writes,
                     ):
+                        # Its error handlers' 500 is recorded: they say part may be applied.
+                        writes.records_failures = bool(key) and policy.store_server_errors
                         captured = run(self.app, environ, body)
                     request.applied = writes.committed > 0
                     reply = request.executed(captured)
