@@ -277,3 +277,28 @@ def test_django_regex_routes_with_parameters() -> None:
     assert set(run.sampled.values()) == {"agrees"}, run.sampled
     for path, (view, expected) in run.served.items():
         assert view == expected, path
+
+
+WAGTAIL = {
+    ("shadowed", path, handler, "/((?:[\\w\\-]+/)*)", "about")
+    for path, handler in (
+        ("/api/v2/pages/", "latest_posts"),
+        ("/api/v2/pages/<int:pk>/", "item"),
+        ("/api/v2/images/<uuid:code>/", "item_v2"),
+        ("/blog/<slug:slug>/feed/", "feed"),
+    )
+}
+
+
+def test_django_a_page_tree_of_repeated_segments_takes_the_routes_after_it() -> None:
+    """Wagtail's ``^((?:[\\w\\-]+/)*)$`` before an API: every later route whose segments are
+    all its text (literal, ``<int:>``, ``<uuid:>``, ``<slug:>``) and that ends with a slash
+    is never served (only the literal one was reported); the others are, and sample paths of
+    every route agree with Django's resolve()."""
+    out = routes_command("tests.routes.apps.django_wagtail.settings", "--json")
+    assert out.returncode == 1, out.stderr
+    assert _findings(out.stdout) == WAGTAIL
+    run = django_run("tests.routes.apps.django_wagtail.settings")
+    assert set(run.sampled.values()) == {"agrees"}, run.sampled
+    for path, (view, expected) in run.served.items():
+        assert view == expected, path

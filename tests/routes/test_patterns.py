@@ -9,6 +9,7 @@ from django.urls import converters as django_converters
 from starlette.convertors import CONVERTOR_TYPES
 from werkzeug.routing import Map, Rule
 
+from httpconflict.tools.routes._containment import each_segment
 from httpconflict.tools.routes._converters import accepted_by, converter
 from httpconflict.tools.routes._django import literal_of
 from httpconflict.tools.routes._flask import _pattern as werkzeug_pattern
@@ -264,3 +265,22 @@ def test_literal_of_a_regex(regex: str, endpoint: bool, literal: str | None) -> 
 def test_literal_of_a_view_regex_django_matches_whole(regex: str, literal: str | None) -> None:
     """Django 5 matches a view's regex ending in "$" with the whole path, "^" or not."""
     assert literal_of(regex, endpoint=True, fullmatch=True) == literal
+
+
+@pytest.mark.parametrize(
+    ("regex", "read"),
+    [
+        pytest.param(r"(?:[\w\-]+/)*", (r"[\w\-]+", 0), id="wagtail"),
+        pytest.param(r"(?:\w+/)+", (r"\w+", 1), id="one-or-more"),
+        pytest.param(r"(?:[^/]+/)*", (r"[^/]+", 0), id="any-segment"),
+        pytest.param(r"(?:.+/)*", None, id="atom-takes-slashes"),
+        pytest.param(r"(?:[\w/]+/)*", None, id="class-with-a-slash"),
+        pytest.param(r"(?:\w+-\d+/)*", None, id="two-atoms"),
+        pytest.param(r"(?:\w+/)?", None, id="optional-is-not-repeated"),
+        pytest.param(r"[\w\-]+", None, id="one-segment"),
+    ],
+)
+def test_each_segment_reads_repeated_whole_segments(
+    regex: str, read: tuple[str, int] | None
+) -> None:
+    assert each_segment(regex) == read

@@ -57,6 +57,28 @@ def takes_all(wide: str, narrow: str) -> bool:
     return all(takes.fullmatch(char) for char in _characters(inner))
 
 
+#: A run of whole segments, each one atom's text and a slash: ``(?:[\w\-]+/)*`` (Wagtail's
+#: page tree), ``+`` for one or more.
+_EACH_SEGMENT: Final = re.compile(r"\(\?:(?P<atom>.+)/\)(?P<count>[*+])")
+
+
+def each_segment(regex: str) -> tuple[str, int] | None:
+    r"""For a regex of repeated whole segments (``(?:ATOM/)*``), ATOM and the least count.
+
+    ATOM must be one atom that takes no slash (``[\w\-]+``); None for anything else.
+    """
+    found = _EACH_SEGMENT.fullmatch(regex)
+    if found is None:
+        return None
+    atom = found.group("atom")
+    atoms = _atoms(atom)
+    if atoms is None or len(atoms) != 1 or re.fullmatch(atom, "/") or re.fullmatch(atom, ""):
+        return None
+    if any(re.fullmatch(atom, f"a/{char}") for char in "a0-_"):
+        return None
+    return atom, 1 if found.group("count") == "+" else 0
+
+
 def _characters(atoms: list[_Atom]) -> set[str]:
     found: set[str] = set()
     for atom, _, high in atoms:

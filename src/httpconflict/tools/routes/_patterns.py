@@ -36,9 +36,10 @@ proves, so an unknown is never reported.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
-from ._containment import takes_all
+from ._containment import each_segment, takes_all
 from ._model import Converter, Param, Pattern, Piece, Segment, Shape
 from ._regex import keeps_out
 
@@ -211,6 +212,9 @@ def _absorbs(catch_all: Param, run: tuple[Segment, ...]) -> bool:
     texts = [segment.literal for segment in run]
     if all(text is not None for text in texts):
         return converter.accepts("/".join(text for text in texts if text is not None))
+    repeated = each_segment(converter.regex) if converter.check is None else None
+    if repeated is not None:
+        return _each_absorbs(*repeated, run)
     if not (converter.total and converter.known):
         return False
     # A total catch-all takes any non-empty text that does not start with a
@@ -228,4 +232,31 @@ def _absorbs(catch_all: Param, run: tuple[Segment, ...]) -> bool:
                 and piece.converter != converter
             ):
                 return False
+    return True
+
+
+def _each_absorbs(atom: str, least: int, run: tuple[Segment, ...]) -> bool:
+    r"""Whether ``(?:ATOM/)*`` (`least` 0) or ``+`` (1) takes every text `run` can make.
+
+    The run ends with the empty segment of its trailing slash; each segment
+    before it is text ATOM takes whole, or one parameter whose every value
+    ATOM takes (``[\w\-]+`` takes each ``<int:...>``, ``<slug:...>`` and
+    ``<uuid:...>``, not a ``<str:...>``, which may hold a ``.``).
+    """
+    *whole, last = run
+    if last.literal != "" or len(whole) < least:
+        return False
+    for segment in whole:
+        if segment.literal is not None:
+            if re.fullmatch(atom, segment.literal) is None:
+                return False
+            continue
+        param = segment.param
+        if (
+            param is None
+            or not param.converter.known
+            or param.converter.shape is not Shape.SEGMENT
+            or not takes_all(atom, param.converter.regex)
+        ):
+            return False
     return True
