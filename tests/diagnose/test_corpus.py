@@ -255,8 +255,12 @@ def test_not_recognised(name: str) -> None:
     assert diagnosis.matches == (), [m.entry.id for m in diagnosis.matches]
     message = diagnosis.not_recognised()
     assert message.startswith("Not recognised")
-    assert "Looked for" in message
-    assert "Docker" in message
+    if not _read(name).strip():
+        # Nothing to look in: it says so, and what to paste.
+        assert "the input is empty" in message
+    else:
+        assert "Looked for" in message
+        assert "Docker" in message
     assert diagnosis.to_dict()["recognised"] is False
 
 

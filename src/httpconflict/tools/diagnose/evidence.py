@@ -198,9 +198,25 @@ def read(raw: str) -> Evidence:
     )
 
 
+#: Spaces a copy from a web page, a chat or a mail leaves in place of a plain one (a
+#: no-break space, the typographic ones): each a plain space, in its place.
+_SPACES: Final = str.maketrans(
+    dict.fromkeys(
+        "\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+        "\u202f\u205f\u3000",
+        " ",
+    )
+)
+#: A tab between two words (not an indentation, which tells a stack frame's line).
+_TAB_BETWEEN_WORDS: Final = re.compile(r"(?<=\S)\t(?=\S)")
+#: Zero-width characters, which split a word without being seen.
+_ZERO_WIDTH: Final = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
+
+
 def _clean(text: str) -> str:
     text = text.removeprefix("\ufeff")
-    text = _ANSI.sub("", text)
+    text = _ZERO_WIDTH.sub("", _ANSI.sub("", text)).translate(_SPACES)
+    text = _TAB_BETWEEN_WORDS.sub(" ", text)
     if _HTML_QUOTE.search(text):
         # JSON pasted from a web page reads {&quot;error&quot;:...}: decoded, it parses.
         text = html.unescape(text)

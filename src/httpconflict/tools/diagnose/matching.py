@@ -115,6 +115,11 @@ class Diagnosis:
 
     def not_recognised(self) -> str:
         """What was looked for and what was found, for an input no entry matched."""
+        if not self.evidence.text.strip():
+            return (
+                "Not recognised: the input is empty (nothing but white space). Paste the "
+                "error message, or pass the file or log that holds it."
+            )
         found = ", ".join(self.evidence.forms)
         statuses = ", ".join(map(str, self.evidence.statuses))
         said = (

@@ -17,6 +17,7 @@ original lines say is found first, and the unwrapped JSON objects are read.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Final
 
 # An escaped quote, a typographic quote, or an inline HTML tag (not XML: only these names).
@@ -37,18 +38,45 @@ def plain_lines(text: str) -> str:
 
 
 def wrapped_lines(text: str) -> list[tuple[int, str]]:
-    """Each line of `text` that holds a wrapped quote or an inline tag: where it starts, and
-    the line unwrapped."""
-    lines: list[tuple[int, str]] = []
+    """Each line of `text` that holds a wrapped quote, an inline tag or a run of spaces
+    between words, and each sentence a line break cut: where it starts, and the line
+    unwrapped (its spaces one each; the sentence joined)."""
+    lines = [(start, unwrap(line)) for start, line in _lines_holding(_WRAPPED, text)]
+    lines.extend(_cut_sentences(text))
+    return sorted(lines)
+
+
+def _lines_holding(pattern: re.Pattern[str], text: str) -> Iterator[tuple[int, str]]:
+    """Each line of `text` where `pattern` matches (once, however often), and where it starts;
+    a match across lines gives the lines it spans, as one text."""
     after = -1
-    for found in _WRAPPED.finditer(text):
+    for found in pattern.finditer(text):
         if found.start() < after:
             continue  # this line is done
         start = text.rfind("\n", 0, found.start()) + 1
         end = text.find("\n", found.end())
         after = len(text) if end < 0 else end
-        lines.append((start, unwrap(text[start:after])))
-    return lines
+        yield start, text[start:after]
+
+
+def _cut_sentences(text: str) -> list[tuple[int, str]]:
+    """Lines whose words stand apart by several spaces, and lines a terminal or a mail
+    wrapped inside a sentence (a word, a break, a word in lower case), each made one line
+    with single spaces: ``Deadlock found when trying to get`` + ``lock; try restarting``."""
+    found = [
+        (start, unwrap(_RUN_OF_SPACES.sub(" ", line.strip().replace("\n", " "))))
+        for pattern in (_SPACED, _SENTENCE_CUT)
+        for start, line in _lines_holding(pattern, text)
+    ]
+    return list(dict.fromkeys(found))
+
+
+#: Words on one line set apart by two spaces or more (not an indentation).
+_SPACED: Final = re.compile(r"[^\s]  +(?=[^\s])")
+_RUN_OF_SPACES: Final = re.compile(r" {2,}")
+#: A line ending inside a sentence: a letter or a comma, the break, a word in lower case.
+#: Lines of a sentence are short; a log's lines are not joined past this length.
+_SENTENCE_CUT: Final = re.compile(r"(?m)^[^\n]{0,300}[a-z,]\n(?=[a-z][a-z]+\b[^\n]{0,300}$)")
 
 
 def unwrap(line: str) -> str:

@@ -131,7 +131,8 @@ def decoded(data: bytes) -> str:
     Bytes that are not UTF-8 and hold no UTF-8 sequence at all come from an
     8-bit code page (a server's message in Latin-1: "Verletzung der
     UNIQUE KEY-Einschr\xe4nkung"), read as Windows-1252, which Latin-1's
-    letters share; otherwise undecodable bytes are replaced.
+    letters share; so is each such line of a UTF-8 text; otherwise
+    undecodable bytes are replaced.
     """
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return data.decode("utf-16", "replace")
@@ -141,7 +142,20 @@ def decoded(data: bytes) -> str:
         pass
     if _UTF8_SEQUENCE.search(data) is None:
         return data.decode("cp1252", "replace")
-    return data.decode("utf-8-sig", "replace")
+    # UTF-8 with lines of another encoding (a server's Latin-1 message in a UTF-8 log):
+    # each line that is no UTF-8 and holds no UTF-8 sequence is read as Windows-1252.
+    return "\n".join(
+        _decoded_line(line) for line in data.removeprefix(b"\xef\xbb\xbf").split(b"\n")
+    )
+
+
+def _decoded_line(line: bytes) -> str:
+    try:
+        return line.decode("utf-8")
+    except UnicodeDecodeError:
+        if _UTF8_SEQUENCE.search(line) is None:
+            return line.decode("cp1252", "replace")
+        return line.decode("utf-8", "replace")
 
 
 def head_and_tail(

@@ -1,0 +1,77 @@
+"""Messages as a copy leaves them: no-break spaces, tabs, doubled spaces, lines wrapped in a
+sentence, zero-width characters, a Latin-1 line in a UTF-8 log. Each was "not recognised" (or
+a generic answer) before; each is the entry the message as printed gets."""
+
+from __future__ import annotations
+
+import pytest
+
+from httpconflict.tools.diagnose.matching import diagnose
+from httpconflict.tools.diagnose.run import decoded
+
+PG = 'ERROR:  duplicate key value violates unique constraint "users_email_key"'
+MYSQL = "ERROR 1213 (40001): Deadlock found when trying to get lock; try restarting transaction"
+K8S = (
+    'Operation cannot be fulfilled on deployments.apps "web": the object has been modified; '
+    "please apply your changes to the latest version and try again"
+)
+MONGO = 'E11000 duplicate key error collection: test.users index: email_1 dup key: { email: "a" }'
+
+
+#: (name, message, what a copy changed in it, into what, the entry it is).
+PASTED = [
+    ("pg-nbsp", PG, "duplicate key", "duplicate\u00a0key", "postgresql-unique-violation"),
+    ("mysql-nbsp", MYSQL, "Deadlock found", "Deadlock\u00a0found", "mysql-deadlock"),
+    ("k8s-nbsp", K8S, "; please", ";\u00a0please", "kubernetes-object-modified"),
+    ("mysql-tab", MYSQL, "Deadlock found", "Deadlock\tfound", "mysql-deadlock"),
+    ("mysql-two-spaces", MYSQL, "Deadlock found", "Deadlock  found", "mysql-deadlock"),
+    ("mongo-two-spaces", MONGO, "duplicate key", "duplicate  key", "mongodb-duplicate-key"),
+    ("mysql-wrapped", MYSQL, "get lock", "get\nlock", "mysql-deadlock"),
+    ("k8s-wrapped", K8S, "your changes", "your\nchanges", "kubernetes-object-modified"),
+    ("pg-wrapped", PG, "unique constraint", "unique\nconstraint", "postgresql-unique-violation"),
+    ("pg-zero-width", PG, "violates", "vio\u200blates", "postgresql-unique-violation"),
+    (
+        "couchdb-lower-case",
+        "409 Document update conflict",
+        "D",
+        "d",
+        "couchdb-document-update-conflict",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "entry"),
+    [pytest.param(m.replace(old, new), entry, id=name) for name, m, old, new, entry in PASTED],
+)
+def test_a_pasted_message_reads_as_printed(text: str, entry: str) -> None:
+    best = diagnose(text).best
+    assert best is not None, text
+    assert best.entry.id == entry
+
+
+def test_a_wrapped_message_keeps_its_details() -> None:
+    best = diagnose(PG.replace("unique constraint", "unique\nconstraint")).best
+    assert best is not None
+    assert best.details["constraint"] == "users_email_key"
+
+
+def test_a_latin1_line_in_a_utf8_log() -> None:
+    """A German PostgreSQL server's Latin-1 line among UTF-8 lines (an emoji, stray bytes):
+    each line is read in its own encoding."""
+    german = "FEHLER:  doppelter Schlüsselwert verletzt Unique-Constraint »users_email_key«"
+    data = "deploy ✅ started\n".encode() + german.encode("latin-1") + b"\nnext \xff line\n"
+    text = decoded(data)
+    assert german in text
+    best = diagnose(text).best
+    assert best is not None
+    assert best.entry.id == "postgresql-unique-violation"
+    assert best.details["constraint"] == "users_email_key"
+
+
+def test_indented_lines_and_aligned_columns_are_left_alone() -> None:
+    """A stack frame's tab and a table's columns are not taken for a sentence."""
+    trace = "Traceback:\n\tat org.example.Main.run(Main.java:1)\n" + MYSQL
+    best = diagnose(trace).best
+    assert best is not None
+    assert best.entry.id == "mysql-deadlock"
