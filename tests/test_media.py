@@ -6,12 +6,14 @@ import pytest
 
 from httpconflict import (
     InvalidDocument,
+    MalformedHeader,
     MalformedJSON,
     UnsupportedMediaType,
     parse_json_object,
     parse_media_type,
     require_media_type,
 )
+from httpconflict._media import content_type_of
 
 
 def test_parse_media_type() -> None:
@@ -94,3 +96,21 @@ def test_duplicate_member_names_are_422() -> None:
 def test_valid_object() -> None:
     """A JSON object parses to a dict."""
     assert parse_json_object('{"a": [1, {"b": "ü"}]}'.encode()) == {"a": [1, {"b": "ü"}]}
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["application/json, text/plain", "text/plain,application/json", 'application/json; a="x", b'],
+)
+def test_several_media_types_are_a_malformed_header(value: str) -> None:
+    """Content-Type is one media type (RFC 9110 §8.3): a list, or the field sent twice and
+    joined, is a 400 naming the field, whichever type comes first."""
+    with pytest.raises(MalformedHeader) as raised:
+        require_media_type(value, ("application/json",))
+    assert raised.value.header == "Content-Type"
+    assert content_type_of(["application/json", "text/plain"]) == "application/json, text/plain"
+
+
+def test_a_comma_in_a_quoted_parameter_is_one_media_type() -> None:
+    value = 'application/json; profile="a,b"'
+    assert require_media_type(value, ("application/json",)) == "application/json"

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Collection, Iterable
+import re
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any, Final
 
 from ._errors import (
     ContentTooLarge,
     InvalidDocument,
     JsonLimitExceeded,
+    MalformedHeader,
     MalformedJSON,
     ProblemError,
     UnsupportedMediaType,
@@ -75,16 +77,37 @@ def parse_media_type(value: str) -> tuple[str, dict[str, str]]:
     return essence.strip().lower(), params
 
 
+_QUOTED: Final = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def content_type_of(lines: Sequence[str]) -> str | None:
+    """The request's Content-Type from its field lines, as one value: None when it sent none.
+
+    Several lines make a list, which `require_media_type` refuses.
+    """
+    return ", ".join(lines) if lines else None
+
+
 def require_media_type(content_type: str | None, accept: Collection[str]) -> str:
     """Return the request's media type if it is one of `accept`, else raise 415.
 
     A charset parameter other than UTF-8 is refused too: JSON text exchanged
-    between systems "MUST be encoded using UTF-8" (RFC 8259 §8.1).
+    between systems "MUST be encoded using UTF-8" (RFC 8259 §8.1). Several
+    media types (the field sent twice, or a list) are a 400.
     """
     if not content_type:
         raise UnsupportedMediaType(
             f"the request has a body but no Content-Type; send one of {', '.join(accept)}",
             accept=accept,
+        )
+    if "," in _QUOTED.sub("", content_type):
+        # A singleton field (RFC 9110 §8.3) sent twice, or as a list: recipients differ on
+        # which one counts (the first, the last), so a proxy and this server could read the
+        # body as two types.
+        raise MalformedHeader(
+            "Content-Type: send one media type, not several",
+            value=content_type,
+            header="Content-Type",
         )
     essence, params = parse_media_type(content_type)
     if essence not in accept:

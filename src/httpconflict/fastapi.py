@@ -75,6 +75,7 @@ from ._integrity_policy import DEFAULT_POLICY, Completes, IntegrityPolicy
 from ._media import (
     DEFAULT_MAX_BODY,
     check_body_size,
+    content_type_of,
     parse_media_type,
     require_identity_coding,
 )
@@ -306,7 +307,8 @@ async def request_patch(request: Request) -> Patch:
     At most `DEFAULT_MAX_BODY` (1 MiB) of body is read: 413 past it; a
     body sent with a content coding (gzip) is a 415, unread.
     """
-    return Patch.parse(request.headers.get("content-type"), await _read_body(request))
+    content_type = content_type_of(request.headers.getlist("content-type"))
+    return Patch.parse(content_type, await _read_body(request))
 
 
 async def _read_body(request: Request, limit: int = DEFAULT_MAX_BODY) -> bytes:

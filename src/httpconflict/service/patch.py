@@ -39,6 +39,7 @@ from .. import (
     prefers_rebase,
     rebase_fields,
 )
+from .._media import content_type_of
 from ..storage import DocumentStore, from_micros
 from .config import ServiceConfig
 from .keys import KeyedWrite
@@ -55,7 +56,7 @@ async def patch_document(request: Request) -> Response:
     store: DocumentStore = request.app.state.store
     # The patched document is held to the body limit too, as it is built.
     patch = Patch.parse(
-        request.headers.get("content-type"),
+        content_type_of(request.headers.getlist("content-type")),
         await read_body(request, config.max_body),
         max_bytes=config.max_body,
     )

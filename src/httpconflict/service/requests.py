@@ -15,6 +15,7 @@ from .. import (
     require_identity_coding,
     require_media_type,
 )
+from .._media import content_type_of
 
 # A name is a URL path segment that needs no percent-encoding. Names that
 # start with "_" are reserved for the service's own resources.
@@ -125,7 +126,7 @@ async def read_body(request: Request, max_bytes: int) -> bytes:
 
 async def read_document(request: Request, max_bytes: int) -> tuple[bytes, dict[str, Any]]:
     """A JSON object body: its bytes as received, and its parsed value."""
-    require_media_type(request.headers.get("content-type"), (JSON,))
+    require_media_type(content_type_of(request.headers.getlist("content-type")), (JSON,))
     body = await read_body(request, max_bytes)
     return body, parse_json_object(body)
 
