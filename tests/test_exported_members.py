@@ -94,6 +94,7 @@ EXPECTED = [
     "changed_pointers",
     "check_json_domain",
     "classify",
+    "content_type_of",
     "date_fields",
     "evaluate",
     "format_http_date",

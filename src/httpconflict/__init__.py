@@ -58,6 +58,7 @@ from ._json_patch import (
 from ._json_pointer import InvalidPointer, JsonPointer, PointerNotFound
 from ._json_value import MISSING, json_equal, json_type
 from ._media import (
+    content_type_of,
     parse_json,
     parse_json_object,
     parse_media_type,
@@ -179,6 +180,7 @@ __all__ = [
     "changed_pointers",
     "check_json_domain",
     "classify",
+    "content_type_of",
     "date_fields",
     "evaluate",
     "format_http_date",

@@ -31,6 +31,7 @@ from .. import (
     WriteDocument,
     WriteResult,
     arun_patch,
+    content_type_of,
     format_http_date,
     json_type,
     parse_stored_document,
@@ -39,7 +40,6 @@ from .. import (
     prefers_rebase,
     rebase_fields,
 )
-from .._media import content_type_of
 from ..storage import DocumentStore, from_micros
 from .config import ServiceConfig
 from .keys import KeyedWrite

@@ -11,11 +11,11 @@ from .. import (
     Conditions,
     ContentTooLarge,
     InvalidParameter,
+    content_type_of,
     parse_json_object,
     require_identity_coding,
     require_media_type,
 )
-from .._media import content_type_of
 
 # A name is a URL path segment that needs no percent-encoding. Names that
 # start with "_" are reserved for the service's own resources.
