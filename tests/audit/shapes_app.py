@@ -17,6 +17,12 @@ not take (the read-only counts), gets 422 as pydantic words it
 (``extra="forbid"``). No ETags, no version checked. A second pool with a
 name already taken gets 409.
 
+``/piccolo/items/`` answers a POST as PiccoloCRUD does, with a list of the
+one row made (``[{"id": 1}]``); nothing is versioned. ``/datasette/notes``
+refuses POST (405), and redirects a POST to ``/datasette/notes/`` back
+without its slash, as a Datasette table does; its ``/-/insert`` answers
+``{"ok": true, "rows": [...]}``.
+
 Run: ``uvicorn tests.audit.shapes_app:create_app --factory``.
 """
 
@@ -127,9 +133,53 @@ def create_app() -> Starlette:
         pool.update(changes)
         return JSONResponse(pool)
 
+    rows: dict[int, dict[str, Any]] = {}
+    row_ids = itertools.count(1)
+
+    async def crud_collection(request: Request) -> Response:
+        """PiccoloCRUD's POST: 201 with a list of the one row made, ``[{"id": 1}]``."""
+        body = await json_object(request)
+        if body is None:
+            return _refused("json_invalid", "body", "Invalid JSON")
+        row = {**body, "id": next(row_ids)}
+        rows[row["id"]] = row
+        return JSONResponse([{"id": row["id"]}], status_code=201)
+
+    async def crud_item(request: Request) -> Response:
+        """No version anywhere: every write is applied."""
+        key = int(request.path_params["id"])
+        if key not in rows:
+            return JSONResponse({"detail": "not found"}, status_code=404)
+        if request.method == "DELETE":
+            del rows[key]
+            return Response(status_code=204)
+        if request.method in ("PUT", "PATCH"):
+            body = await json_object(request)
+            if body is None:
+                return _refused("json_invalid", "body", "Invalid JSON")
+            base = rows[key] if request.method == "PATCH" else {}
+            rows[key] = {**base, **body, "id": key}
+        return JSONResponse(rows[key])
+
+    async def no_post_here(request: Request) -> Response:
+        """Datasette's table: POST is 405; with a slash, a redirect back without it."""
+        if request.url.path.endswith("/"):
+            return Response(status_code=302, headers={"Location": request.url.path[:-1]})
+        return JSONResponse({"ok": False, "error": "Method not allowed"}, status_code=405)
+
+    async def insert_rows(request: Request) -> Response:
+        """Datasette's insert: the rows made in a list, beside ``"ok": true``."""
+        body = await json_object(request) or {}
+        return JSONResponse({"ok": True, "rows": [{**body, "rowid": 1}]}, status_code=201)
+
     return Starlette(
         routes=[
             Route("/healthz", healthz),
+            Route("/piccolo/items/", crud_collection, methods=["POST"]),
+            Route("/piccolo/items/{id:int}/", crud_item, methods=["GET", "PUT", "PATCH", "DELETE"]),
+            Route("/datasette/notes", no_post_here, methods=["POST"]),
+            Route("/datasette/notes/", no_post_here, methods=["POST"]),
+            Route("/datasette/notes/-/insert", insert_rows, methods=["POST"]),
             Route("/v1/records", record_collection, methods=["POST"]),
             Route("/v1/records/{id}", record_item, methods=["GET", "PUT", "DELETE"]),
             Route("/api/v2/pools", pool_collection, methods=["POST"]),

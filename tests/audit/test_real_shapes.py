@@ -82,3 +82,33 @@ def test_writes_refused_as_invalid_skip_the_write_checks(shapes_api: str) -> Non
     for said in ("-> 422", "refused as invalid", "--body", "description"):  # the API's words
         assert said in evidence, evidence
     assert "--body" in run.check("lost-update")["evidence"][-1]
+
+
+def test_an_id_in_a_list_of_the_one_resource_made(shapes_api: str) -> None:
+    """PiccoloCRUD answers a POST ``[{"id": 1}]``: the audit reads the id there, says so, and
+    runs every check (it stopped with exit 3 saying the id member was missing)."""
+    run = audit(f"{shapes_api}/piccolo/items/", "--counter", "n", "--json")
+    assert run.code == 1, run.stderr
+    notes = run.report()["notes"]
+    assert any("list of the one resource" in note for note in notes), notes
+    assert run.check("lost-update")["verdict"] == "fail"
+    cleanup = run.report()["cleanup"]
+    assert cleanup["deleted"] == cleanup["created"] > 0
+
+
+def test_a_post_refused_both_ways_says_so(shapes_api: str) -> None:
+    """Datasette's table: POST 405, and with a slash a redirect back: the audit names the 405
+    and the URL (it said "a redirect to <the URL given>: audit that URL")."""
+    run = audit(f"{shapes_api}/datasette/notes", "--json")
+    assert run.code == 3
+    assert "answered 405" in run.stderr, run.stderr
+    assert "takes POST" in run.stderr
+    assert "audit that URL" not in run.stderr
+
+
+def test_an_id_member_that_is_no_id_is_named_as_such(shapes_api: str) -> None:
+    """``--id-field rows`` on Datasette's insert: the member is there, a list, not an id (it
+    said the member was missing)."""
+    run = audit(f"{shapes_api}/datasette/notes/-/insert", "--id-field", "rows", "--json")
+    assert run.code == 3
+    assert "its 'rows' member is a list, not an id" in run.stderr, run.stderr

@@ -66,6 +66,21 @@ def hint(answer: Exchange) -> str:
     )
 
 
+def unplaced(answer: Exchange, id_field: str) -> str:
+    """What the POST answer holds instead of the new resource's `id_field`, in words."""
+    value = answer.json()
+    if isinstance(value, dict) and id_field in value:
+        found = value[id_field]
+        kind = "null" if found is None else type(found).__name__
+        kinds = {"list": "a list", "dict": "an object", "bool": "a boolean", "float": "a number"}
+        return f"its {id_field!r} member is {kinds.get(kind, kind)}, not an id"
+    if isinstance(value, list):
+        return f"it is a list of {len(value)} values, not one resource holding {id_field!r}"
+    if isinstance(value, dict):
+        return f"it holds no {id_field!r} (it has {', '.join(map(repr, list(value)[:6]))})"
+    return "its body is no JSON object"
+
+
 async def set_up(target: Target, settings: AuditSettings, run_id: str) -> AuditContext:
     """Create the audit's first resource and read it back; `CannotAudit` when that fails."""
     try:
@@ -76,7 +91,8 @@ async def set_up(target: Target, settings: AuditSettings, run_id: str) -> AuditC
         if redirected or slashed:
             target.collection_url = redirected or slashed or given
             again, item_url = await target.create("setup", settings.render_body(f"{run_id}-1"))
-            if redirected or again.status not in (404, 405):
+            back = slash_redirect(again) == given
+            if not back and (redirected or again.status not in (404, 405)):
                 target.notes.append(
                     f"POST {_path(given)} -> {created.status}, so the audit used "
                     f"{_path(target.collection_url)}: POST there -> {again.status}"
@@ -102,8 +118,8 @@ async def set_up(target: Target, settings: AuditSettings, run_id: str) -> AuditC
         if item_url is None:
             raise CannotAudit(
                 f"POST {target.collection_url} answered {created.status} without a Location "
-                f"header or an {settings.id_field!r} member: where is the new resource? "
-                "(see --id-field)"
+                f"header, and {unplaced(created, settings.id_field)}: where is the new "
+                "resource? (see --id-field)"
             )
         read = await target.send("setup", "GET", item_url)
         moved_item = slash_redirect(read)

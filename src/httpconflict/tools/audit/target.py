@@ -123,6 +123,8 @@ class Target:
         #: The member of each answer that holds the resource: --envelope, or the one
         #: the first POST answer kept its --id-field in.
         self.envelope = settings.envelope
+        #: A POST answer listing the resource it made was noted once.
+        self._listed_noted = False
 
     async def send(
         self,
@@ -239,6 +241,21 @@ class Target:
             return urljoin(self.collection_url, location)
         document = answer.document()
         item_id = document.get(self.settings.id_field) if document else None
+        listed = answer.json()
+        if (
+            document is None
+            and isinstance(listed, list)
+            and len(listed) == 1
+            and isinstance(listed[0], dict)
+        ):
+            # A list of the one resource made (PiccoloCRUD answers [{"id": 1}]).
+            item_id = listed[0].get(self.settings.id_field)
+            if item_id is not None and not self._listed_noted:
+                self._listed_noted = True
+                self.notes.append(
+                    f"POST answers a list of the one resource it made: the audit read its "
+                    f"{self.settings.id_field!r} there"
+                )
         if item_id is None and self.envelope is None:
             found = envelope_of(answer.json(), self.settings.id_field)
             if found is not None:
