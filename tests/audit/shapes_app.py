@@ -21,7 +21,8 @@ name already taken gets 409.
 one row made (``[{"id": 1}]``); nothing is versioned. ``/datasette/notes``
 refuses POST (405), and redirects a POST to ``/datasette/notes/`` back
 without its slash, as a Datasette table does; its ``/-/insert`` answers
-``{"ok": true, "rows": [...]}``.
+``{"ok": true, "rows": [...]}``. ``/slow/items`` reads an item in
+``SLOW_READ`` seconds and deletes it at once.
 
 Run: ``uvicorn tests.audit.shapes_app:create_app --factory``.
 """
@@ -41,6 +42,8 @@ from starlette.routing import Route
 from tests.audit.envelope_app import json_object
 
 CHECK_GAP: Final = 0.05
+#: How long a GET of ``/slow/items/{id}`` takes.
+SLOW_READ: Final = 5.0
 #: The members an Airflow pool's PATCH must hold, and the only ones it takes.
 POOL_WRITABLE: Final = ("name", "slots", "description", "include_deferred")
 POOL_COUNTS: Final = ("occupied_slots", "running_slots", "queued_slots", "open_slots")
@@ -172,9 +175,30 @@ def create_app() -> Starlette:
         body = await json_object(request) or {}
         return JSONResponse({"ok": True, "rows": [{**body, "rowid": 1}]}, status_code=201)
 
+    slow: dict[int, dict[str, Any]] = {}
+
+    async def slow_collection(request: Request) -> Response:
+        row = {**(await json_object(request) or {}), "id": next(row_ids)}
+        slow[row["id"]] = row
+        return JSONResponse(row, status_code=201)
+
+    async def slow_item(request: Request) -> Response:
+        """A GET slower than any request timeout of the tests'; a DELETE at once."""
+        key = int(request.path_params["id"])
+        if request.method == "DELETE":
+            return Response(status_code=204 if slow.pop(key, None) else 404)
+        await asyncio.sleep(SLOW_READ)
+        return JSONResponse(slow[key]) if key in slow else Response(status_code=404)
+
+    async def slow_count(request: Request) -> Response:
+        return JSONResponse({"left": len(slow)})
+
     return Starlette(
         routes=[
             Route("/healthz", healthz),
+            Route("/slow/items", slow_collection, methods=["POST"]),
+            Route("/slow/items/{id:int}", slow_item, methods=["GET", "DELETE"]),
+            Route("/slow/count", slow_count),
             Route("/piccolo/items/", crud_collection, methods=["POST"]),
             Route("/piccolo/items/{id:int}/", crud_item, methods=["GET", "PUT", "PATCH", "DELETE"]),
             Route("/datasette/notes", no_post_here, methods=["POST"]),
