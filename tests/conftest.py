@@ -252,8 +252,8 @@ def mariadb_server() -> dict[str, object]:
 
 
 @pytest.fixture
-def private_mariadb() -> Iterator[dict[str, object]]:
-    """Connection arguments for a MariaDB server of this test only, whose globals it may set."""
+def private_mariadb_server() -> Iterator[PrivateMariaDB]:
+    """A MariaDB server of this test only, running, that it may stop and run again."""
     pytest.importorskip("pymysql")
     programs = mariadb_programs()
     if isinstance(programs, str):
@@ -261,9 +261,15 @@ def private_mariadb() -> Iterator[dict[str, object]]:
     server = PrivateMariaDB(*programs)
     try:
         server.start()
-        yield server.connection
+        yield server
     finally:
         server.remove()
+
+
+@pytest.fixture
+def private_mariadb(private_mariadb_server: PrivateMariaDB) -> dict[str, object]:
+    """Connection arguments for a MariaDB server of this test only, whose globals it may set."""
+    return private_mariadb_server.connection
 
 
 @pytest.fixture(scope="module")

@@ -65,12 +65,16 @@ class PrivateMariaDB:
         """Connection arguments (PyMySQL's names), as the `mariadb_server` fixture gives them."""
         return {"host": "127.0.0.1", "port": self.port, "user": "root", "password": ""}
 
+    def _own(self) -> tuple[str, ...]:
+        """The options of both the install and the server: its own files, its user."""
+        data, tmp = self.directory / "data", self.directory / "tmp"
+        return ("--no-defaults", f"--datadir={data}", f"--tmpdir={tmp}", f"--user={self._user()}")
+
     def _user(self) -> str:
         return SERVER_USER if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name
 
     def start(self) -> None:
         """Create its data directory and start it; return once it answers a query."""
-        data = self.directory / "data"
         # Its own temporary directory: at start a server deletes every "#sql*" file in its
         # tmpdir, which in /tmp are the machine's MariaDB's temporary tables in use (a query
         # of another test then failed with "Error on delete of '/tmp/#sql-temptable-...'").
@@ -79,12 +83,15 @@ class PrivateMariaDB:
         if os.geteuid() == 0:
             shutil.chown(self.directory, SERVER_USER)
             shutil.chown(tmp, SERVER_USER)
-        own = ("--no-defaults", f"--datadir={data}", f"--tmpdir={tmp}", f"--user={self._user()}")
-        installing = [self.install, *own]
+        installing = [self.install, *self._own()]
         installing += ["--auth-root-authentication-method=normal", "--skip-test-db", *SMALL]
         subprocess.run(installing, check=True, capture_output=True, timeout=120)
+        self.run()
+
+    def run(self) -> None:
+        """Start the installed server; return once it answers a query."""
         log = self.directory / "server.log"
-        command = [self.server, *own]
+        command = [self.server, *self._own()]
         command += [f"--port={self.port}", "--bind-address=127.0.0.1", "--skip-name-resolve"]
         command += [f"--socket={self.directory / 'sock'}", f"--pid-file={self.directory / 'pid'}"]
         command += [f"--log-error={log}", "--skip-log-bin", *SMALL]
@@ -106,6 +113,12 @@ class PrivateMariaDB:
                 return
             except pymysql.err.OperationalError:
                 time.sleep(0.01)
+
+    def stop(self) -> None:
+        """Stop it cleanly (SIGTERM), as a restart does; `run` starts it again."""
+        assert self.process is not None
+        self.process.terminate()
+        self.process.wait(timeout=60)
 
     def remove(self) -> None:
         """Stop it (SIGKILL: nothing in it is worth a clean shutdown) and delete its files."""

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from httpconflict.storage.idempotency import IdempotencyStore, idempotency_store
-from httpconflict.storage.idempotency.postgres import HELD_CLAIMS_KEPT, PURGE_BATCH
+from httpconflict.storage.idempotency._rows import HELD_CLAIMS_KEPT
+from httpconflict.storage.idempotency.postgres import PURGE_BATCH
 from httpconflict.storage.idempotency.sqlite import PURGE_WINDOW
 
 pytestmark = pytest.mark.anyio

@@ -30,7 +30,14 @@ from .._errors import Unavailable
 from .._idempotency import Completion, Record, StoredResponse
 from .._integrity import _mysql_code
 from .._outage import outage_error
-from ..storage.idempotency._rows import COMPLETED, IN_FLIGHT, encode_headers, stored_body, to_record
+from ..storage.idempotency._rows import (
+    COMPLETED,
+    HELD_CLAIMS_KEPT,
+    IN_FLIGHT,
+    encode_headers,
+    stored_body,
+    to_record,
+)
 from ._keys import KEYS, MYSQL, inserted, recorded
 
 __all__ = [
@@ -39,6 +46,14 @@ __all__ = [
 
 T = TypeVar("T")
 _DUPLICATE_KEY_NAME: Final = 1061  # MySQL's ER_DUP_KEYNAME
+#: Where a connection keeps when its server started (`server_started`).
+_STARTED: Final = "httpconflict.server_started"
+#: How long each dialect's server has run, in seconds (the row's last column).
+_UPTIME: Final = {
+    "postgresql": "SELECT extract(epoch FROM now() - pg_postmaster_start_time())",
+    "mysql": "SHOW GLOBAL STATUS LIKE 'Uptime'",
+    "mariadb": "SHOW GLOBAL STATUS LIKE 'Uptime'",
+}
 _RECORD_COLUMNS: Final = (
     KEYS.c.fingerprint,
     KEYS.c.state,
@@ -123,10 +138,16 @@ class SQLAlchemyIdempotencyStore:
         }
 
         def claim(connection: Connection) -> Record | None:
+            held_until = server_started(connection, now) + lease
+            parameters["held_until"] = held_until
             while not inserted(connection, IN_FLIGHT, parameters):
                 live = _get(connection, principal, key, now)
                 if live is not None:
                     return live
+                if held_until > now:
+                    held = _in_flight(connection, principal, key)
+                    if held is not None:
+                        return held
                 # It expired between the two statements: claim again.
             return None
 
@@ -184,8 +205,13 @@ class SQLAlchemyIdempotencyStore:
         return await self._call(lambda connection: _get(connection, principal, key, now))
 
     async def purge(self, *, now: float) -> int:
-        statement = delete(KEYS).where(KEYS.c.expires_at <= now)
-        return await self._call(lambda connection: connection.execute(statement).rowcount)
+        def purge(connection: Connection) -> int:
+            expired = KEYS.c.expires_at <= now
+            if now < server_started(connection, now) + HELD_CLAIMS_KEPT:
+                expired &= KEYS.c.state == COMPLETED  # claims a restart may hold (`claim`)
+            return int(connection.execute(delete(KEYS).where(expired)).rowcount)
+
+        return await self._call(purge)
 
 
 def _create_table(connection: Connection) -> None:
@@ -208,6 +234,38 @@ def _create_table(connection: Connection) -> None:
         except DBAPIError as error:
             if error.orig is None or _mysql_code(error.orig)[0] != _DUPLICATE_KEY_NAME:
                 raise
+
+
+def server_started(connection: Connection, now: float) -> float:
+    """When `connection`'s database server started (seconds since the epoch, our clock).
+
+    For one lease after that an expired claim in flight is not taken over:
+    its request may have run while the server was down and owe it its
+    answer, which its process's backlog writes within about a second of
+    the server's return; taken over before then, a resend would run it
+    again (the PostgreSQL key store's rule). Read once per connection (a
+    restart breaks every connection). SQLite has no server to restart: 0.
+    """
+    started = connection.info.get(_STARTED)
+    if started is None:
+        query = _UPTIME.get(connection.dialect.name)
+        if query is None:
+            started = 0.0
+        else:
+            # The server's uptime, not its clock: ours and the server's may differ.
+            row = connection.execute(text(query)).first()
+            started = now - float(row[-1]) if row is not None else 0.0
+        connection.info[_STARTED] = started
+    return float(started)
+
+
+def _in_flight(connection: Connection, principal: str, key: str) -> Record | None:
+    """The key's claim in flight, expired or not."""
+    statement = select(*_RECORD_COLUMNS).where(
+        (KEYS.c.principal == principal) & (KEYS.c.key == key) & (KEYS.c.state == IN_FLIGHT)
+    )
+    row = connection.execute(statement).first()
+    return None if row is None else to_record(tuple(row))
 
 
 def _get(connection: Connection, principal: str, key: str, now: float) -> Record | None:

@@ -165,7 +165,9 @@ def insert_for(dialect: str, state: str) -> Insert:
     expires_at <= :now RETURNING`` (a row back: this one is in). MySQL and
     MariaDB: ``INSERT ... ON DUPLICATE KEY UPDATE`` (`inserted` reads the
     row back). `state` IN_FLIGHT: a claim (no answer yet); COMPLETED: a
-    recorded answer. The parameters are named as the columns, plus ``now``.
+    recorded answer. The parameters are named as the columns, plus ``now``
+    (and for a claim ``held_until``: until then an expired claim in flight
+    is left alone).
     """
     columns = ["principal", "key", "fingerprint", "token", "expires_at"]
     if state == COMPLETED:
@@ -173,6 +175,11 @@ def insert_for(dialect: str, state: str) -> Insert:
     values: dict[str, Any] = {name: bindparam(name) for name in columns}
     values["state"] = state
     free = KEYS.c.expires_at <= bindparam("now")
+    if state != COMPLETED:
+        # A claim takes over an expired claim in flight only once the
+        # server has run for a lease (``held_until``: `_key_store.held_until`).
+        held_until: Any = bindparam("held_until", type_=Double())
+        free &= (KEYS.c.state == COMPLETED) | (held_until <= bindparam("now", type_=Double()))
     if dialect in MYSQL:
         upsert = mysql.insert(KEYS).values(values)
         # MySQL assigns left to right, each assignment seeing those before

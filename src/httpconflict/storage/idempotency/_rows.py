@@ -13,6 +13,11 @@ if TYPE_CHECKING:
 IN_FLIGHT: Final = State.IN_FLIGHT.value
 COMPLETED: Final = State.COMPLETED.value
 # Columns read back into a Record, in this order.
+#: Seconds after a database server started during which `purge` leaves expired
+#: claims in flight: one that the restart keeps for a lease more (the PostgreSQL
+#: and SQLAlchemy stores' claims) must not be deleted meanwhile (leases are far
+#: shorter than this).
+HELD_CLAIMS_KEPT: Final = 3600.0
 RECORD_COLUMNS: Final = "fingerprint, state, status, headers, body, expires_at"
 #: The answer of a completed request, inserted where the key holds no live
 #: record (in the transaction of its side effect): a row back when it was.

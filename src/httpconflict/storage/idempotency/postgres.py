@@ -24,6 +24,7 @@ from .._pg_schema import set_up
 from .._pg_store import ReadyPool
 from ._rows import (
     COMPLETED,
+    HELD_CLAIMS_KEPT,
     IN_FLIGHT,
     RECORD,
     RECORD_COLUMNS,
@@ -38,10 +39,6 @@ __all__ = [
     "create_schema",
 ]
 
-#: Seconds after the server started during which `purge` leaves expired claims in flight:
-#: one that the restart keeps for a lease more (`_held_past_its_lease`) must not be
-#: deleted meanwhile (leases are far shorter than this).
-HELD_CLAIMS_KEPT: Final = 3600.0
 #: Rows `purge` deletes per statement.
 PURGE_BATCH: Final = 1000
 SCHEMA: Final = f"""
