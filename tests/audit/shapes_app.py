@@ -22,7 +22,8 @@ one row made (``[{"id": 1}]``); nothing is versioned. ``/datasette/notes``
 refuses POST (405), and redirects a POST to ``/datasette/notes/`` back
 without its slash, as a Datasette table does; its ``/-/insert`` answers
 ``{"ok": true, "rows": [...]}``. ``/slow/items`` reads an item in
-``SLOW_READ`` seconds and deletes it at once.
+``SLOW_READ`` seconds and deletes it at once. ``/broken/items`` makes,
+reads and deletes items, and answers every change with a 500.
 
 Run: ``uvicorn tests.audit.shapes_app:create_app --factory``.
 """
@@ -193,12 +194,33 @@ def create_app() -> Starlette:
     async def slow_count(request: Request) -> Response:
         return JSONResponse({"left": len(slow)})
 
+    broken: dict[int, dict[str, Any]] = {}
+
+    async def broken_collection(request: Request) -> Response:
+        row = {**(await json_object(request) or {}), "id": next(row_ids)}
+        broken[row["id"]] = row
+        return JSONResponse(row, status_code=201)
+
+    async def broken_item(request: Request) -> Response:
+        """Reads and deletes work; every change is a 500."""
+        key = int(request.path_params["id"])
+        if key not in broken:
+            return Response(status_code=404)
+        if request.method == "DELETE":
+            del broken[key]
+            return Response(status_code=204)
+        if request.method != "GET":
+            return JSONResponse({"detail": "internal error"}, status_code=500)
+        return JSONResponse(broken[key])
+
     return Starlette(
         routes=[
             Route("/healthz", healthz),
             Route("/slow/items", slow_collection, methods=["POST"]),
             Route("/slow/items/{id:int}", slow_item, methods=["GET", "DELETE"]),
             Route("/slow/count", slow_count),
+            Route("/broken/items", broken_collection, methods=["POST"]),
+            Route("/broken/items/{id:int}", broken_item, methods=["GET", "PUT", "PATCH", "DELETE"]),
             Route("/piccolo/items/", crud_collection, methods=["POST"]),
             Route("/piccolo/items/{id:int}/", crud_item, methods=["GET", "PUT", "PATCH", "DELETE"]),
             Route("/datasette/notes", no_post_here, methods=["POST"]),

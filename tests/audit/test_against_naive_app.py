@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import httpx
+
 from tests.audit.independent import Api, mismatches, observe
 from tests.audit.invoke import audit
 
@@ -95,3 +97,22 @@ def test_the_content_equality_shortcut_is_named(shortcut_api: str) -> None:
     assert run.check("delete")["data"]["stale_status"] == 412
     api = Api(f"{shortcut_api}/v1/notes")
     assert mismatches(run.report(), observe(api), api) == []
+
+
+def test_keep_lists_only_what_is_left(naive_api: str) -> None:
+    """--keep: the resources the DELETE check deleted are not listed as kept (they were: a
+    user went to look at 11 resources, 2 of which were gone); each one listed is there."""
+    run = audit(f"{naive_api}/v1/notes", "--keep", "--json")
+    cleanup = run.report()["cleanup"]
+    assert cleanup["kept"] is True
+    assert cleanup["deleted"] == 2  # the naive app deletes whatever the DELETE check sends
+    assert len(cleanup["left"]) == cleanup["created"] - 2
+    for url in cleanup["left"]:
+        assert httpx.get(url).status_code == 200, url
+        httpx.delete(url)
+    terminal = audit(f"{naive_api}/v1/notes", "--keep").stdout
+    text = " ".join(terminal.split())
+    assert "9 of 11 test resources kept (--keep); 2 deleted by the checks" in text, text
+    for line in terminal.splitlines():
+        if "kept: http" in line:
+            httpx.delete(line.split("kept: ", 1)[1].strip())

@@ -122,3 +122,14 @@ def test_an_item_read_too_slow_is_deleted_all_the_same(shapes_api: str) -> None:
     assert run.code == 3, run.stderr
     assert "no answer within" in run.stderr
     assert httpx.get(f"{shapes_api}/slow/count", timeout=10).json() == {"left": 0}
+
+
+def test_a_delete_check_that_could_not_stale_says_it_sent_no_delete(shapes_api: str) -> None:
+    """Every change answered 500: the DELETE check fails, and says it tested no DELETE (its
+    evidence ended with the failed change, as if a DELETE had been judged)."""
+    run = audit(f"{shapes_api}/broken/items", "--json")
+    deletes = run.check("delete")
+    assert deletes["verdict"] == "fail"
+    assert "could not change the resource to make its version stale" in deletes["evidence"][0]
+    assert any("no DELETE was sent" in line for line in deletes["evidence"]), deletes
+    assert run.report()["cleanup"]["left"] == []

@@ -23,7 +23,10 @@ CHECK = DELETE.id
 
 
 async def _gone(ctx: AuditContext, url: str) -> bool:
-    return (await ctx.target.send(CHECK, "GET", url)).status in (404, 410)
+    gone = (await ctx.target.send(CHECK, "GET", url)).status in (404, 410)
+    if gone:
+        ctx.target.deleted.add(url)  # not left by --keep
+    return gone
 
 
 def _status(answer: Exchange) -> str:
@@ -45,10 +48,12 @@ async def check_delete(ctx: AuditContext) -> CheckResult:
     )
     if not changed.ok:
         said = f"could not change the resource to make its version stale: {changed.summary()}"
+        if changed.status in FORBIDDEN:
+            said += f": {CREDENTIALS}"
         return CheckResult(
             CHECK,
             Verdict.FAIL if changed.status >= 500 else Verdict.SKIPPED,
-            (f"{said}: {CREDENTIALS}" if changed.status in FORBIDDEN else said,),
+            (said, "no DELETE was sent: the check needs a stale version to name"),
         )
     value = stale.if_match()
     how = "the version read before the last change"

@@ -117,7 +117,7 @@ def _weights_table() -> str:
 def _cleanup(report: AuditReport) -> str:
     cleanup = report.cleanup
     if cleanup.kept:
-        text = f"{cleanup.created} test resources kept (--keep)."
+        text = cleanup.kept_sentence() + "."
     else:
         text = f"{cleanup.deleted} of {cleanup.created} test resources deleted."
     left = "".join(f"<li><code>{escape(url)}</code></li>" for url in cleanup.left)

@@ -59,13 +59,22 @@ class CleanupReport:
             "unanswered_posts": self.unanswered,
         }
 
+    def kept_sentence(self) -> str:
+        """How many test resources --keep left, and how many the checks deleted."""
+        if not self.deleted:
+            return f"{self.created} test resources kept (--keep)"
+        return (
+            f"{self.created - self.deleted} of {self.created} test resources kept (--keep); "
+            f"{self.deleted} deleted by the checks"
+        )
+
     def lines(self) -> list[str]:
         """The cleanup in sentences, for the terminal and stderr."""
         if self.kept:
-            lines = [f"{self.created} test resources kept (--keep)"]
+            lines = [self.kept_sentence()]
         else:
             lines = [f"cleanup: {self.deleted} of {self.created} test resources deleted"]
-        lines.extend(f"  left behind: {url}" for url in self.left)
+        lines.extend(f"  {'kept' if self.kept else 'left behind'}: {url}" for url in self.left)
         if self.unlocated:
             lines.append(
                 f"  left behind: {self.unlocated} resource(s) whose URL the audit could not learn"
@@ -105,6 +114,8 @@ class Target:
         self.on_request = on_request
         self.exchanges: list[Exchange] = []
         self.created: list[str] = []
+        #: Those of `created` a check deleted, and saw gone.
+        self.deleted: set[str] = set()
         self.unlocated = 0
         self.unanswered_posts = 0
         #: Where the audit POSTs: the URL given, or where its trailing-slash redirect led.
@@ -327,7 +338,9 @@ class Target:
         if self.settings.keep:
             self.budget.release(self.budget.reserved)
             made = len(self.created) + unlocated
-            return CleanupReport(made, 0, tuple(self.created), True, unlocated, unanswered)
+            left = tuple(url for url in self.created if url not in self.deleted)
+            deleted = len(self.created) - len(left)
+            return CleanupReport(made, deleted, left, True, unlocated, unanswered)
         left: list[str] = []
         for url in self.created:
             try:
