@@ -338,9 +338,9 @@ class Target:
         if self.settings.keep:
             self.budget.release(self.budget.reserved)
             made = len(self.created) + unlocated
-            left = tuple(url for url in self.created if url not in self.deleted)
-            deleted = len(self.created) - len(left)
-            return CleanupReport(made, deleted, left, True, unlocated, unanswered)
+            kept = tuple(url for url in self.created if url not in self.deleted)
+            deleted = len(self.created) - len(kept)
+            return CleanupReport(made, deleted, kept, True, unlocated, unanswered)
         left: list[str] = []
         for url in self.created:
             try:
