@@ -79,7 +79,9 @@ class Change:
     `seq` orders every change of the database (a collection's are a
     subsequence, so gaps are normal); `etag` is the ETag the document's GET
     answers with (None once deleted); `deleted` is true for a delete and a
-    purge; `modified` is when the change was committed (UTC).
+    purge; `modified` is when the change was committed (UTC); `purged` is
+    true when the document's history went with it (a purge, also of a
+    document deleted before, which changes nothing else).
     """
 
     seq: int
@@ -88,6 +90,7 @@ class Change:
     etag: str | None
     deleted: bool
     modified: datetime
+    purged: bool = False
 
     @classmethod
     def from_json(cls, data: str) -> Change:
@@ -103,7 +106,10 @@ class Change:
             raise ValueError("id is a string and deleted a boolean")
         if not (etag is None or isinstance(etag, str)) or not isinstance(modified, str):
             raise ValueError("etag is a string or null, modified a date-time string")
-        return cls(seq, value["id"], version, etag, value["deleted"], _utc(modified))
+        purged = value.get("purged", False)
+        if not isinstance(purged, bool):
+            raise ValueError("purged is a boolean")
+        return cls(seq, value["id"], version, etag, value["deleted"], _utc(modified), purged)
 
 
 def _count(value: object) -> TypeGuard[int]:

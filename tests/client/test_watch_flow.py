@@ -206,8 +206,23 @@ def test_a_200_that_is_not_an_event_stream_is_unusable() -> None:
         Event("change", "{not json", "3"),
         Event("change", json.dumps({"seq": 3, "id": "a"}), "3"),
         Event("heartbeat", "{}", "three"),
+        Event(
+            "change",
+            json.dumps(
+                {
+                    "seq": 3,
+                    "id": "a",
+                    "version": 2,
+                    "etag": None,
+                    "deleted": True,
+                    "modified": "2026-12-02T16:00:00.000000Z",
+                    "purged": "yes",
+                }
+            ),
+            "3",
+        ),
     ],
-    ids=["not-json", "fields-missing", "id-not-a-seq"],
+    ids=["not-json", "fields-missing", "id-not-a-seq", "purged-not-a-boolean"],
 )
 def test_an_unreadable_event_ends_the_watch(event: Event) -> None:
     """Skipping what cannot be read could skip a change: the watch says so instead."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -11,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from httpconflict.httpx import Change
 from tests.problems import assert_problem
 from tests.servers import ServiceProcess
 from tests.sse import Event, events
@@ -75,6 +77,29 @@ def test_json_pages_hold_every_change_in_order(http: httpx.Client, collection: s
     assert [c["id"] for c in only_b["results"]] == ["b"]
     # The default since of a page is 0: everything kept.
     assert len(page(http, collection)["results"]) == 4
+
+
+def test_a_purge_is_told_from_the_delete_before_it(http: httpx.Client, collection: str) -> None:
+    """A delete, then ``?purge=true``: two changes alike but for ``purged`` (they were alike:
+    same version, no ETag, deleted); a delete that purges at once says so too."""
+    start = page(http, collection, since="now")["last_seq"]
+    etag = put(http, f"/v1/{collection}/a", '{"n": 1}')
+    assert http.delete(f"/v1/{collection}/a", headers={"If-Match": etag}).status_code == 204
+    assert http.delete(f"/v1/{collection}/a", params={"purge": "true"}).status_code == 204
+    etag = put(http, f"/v1/{collection}/b", '{"n": 1}')
+    purging = http.delete(f"/v1/{collection}/b?purge=true", headers={"If-Match": etag})
+    assert purging.status_code == 204
+    results = page(http, collection, since=start)["results"]
+    assert [(c["id"], c["version"], c["deleted"], c.get("purged")) for c in results] == [
+        ("a", 1, False, None),
+        ("a", 2, True, None),
+        ("a", 2, True, True),
+        ("b", 1, False, None),
+        ("b", 2, True, True),
+    ]
+    assert [Change.from_json(json.dumps(c)).purged for c in results] == [
+        False, False, True, False, True,
+    ]  # fmt: skip
 
 
 def test_a_long_poll_answers_when_a_change_comes(http: httpx.Client, collection: str) -> None:

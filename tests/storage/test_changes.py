@@ -70,15 +70,18 @@ async def test_every_write_appends_its_change(store: DocumentStore) -> None:
     await put(store, "d", '{"n": 1}')
     await delete(store, "d", purge=True)
     got = await drain(feed)
-    assert [(c.collection, c.id, c.version, c.etag) for c in got] == [
-        ("c", "a", 1, tag('{"n": 1}')),
-        ("c", "a", 2, tag('{"n": 2}')),
-        ("other", "b", 1, tag('{"n": 1}')),
-        ("c", "a", 3, None),
-        ("c", "a", 3, None),  # the erase: the history of the deleted version went
-        ("c", "d", 1, tag('{"n": 1}')),
-        ("c", "d", 2, None),
+    # The erase looks like the delete before it but for `purged` (it did not, before).
+    assert [(c.collection, c.id, c.version, c.etag, c.purged) for c in got] == [
+        ("c", "a", 1, tag('{"n": 1}'), False),
+        ("c", "a", 2, tag('{"n": 2}'), False),
+        ("other", "b", 1, tag('{"n": 1}'), False),
+        ("c", "a", 3, None, False),
+        ("c", "a", 3, None, True),  # the erase: the history of the deleted version went
+        ("c", "d", 1, tag('{"n": 1}'), False),
+        ("c", "d", 2, None, True),
     ]
+    page = await store.read_changes("c", after=start, upto=got[-1].seq, limit=100)
+    assert page.changes == [c for c in got if c.collection == "c"]
     seqs = [c.seq for c in got]
     assert seqs == sorted(set(seqs))
     assert seqs[0] > start

@@ -358,7 +358,7 @@ async def test_sqlite_version_1_file_is_upgraded(tmp_path: Path) -> None:
     finally:
         await store.close()
     with closing(sqlite3.connect(path, isolation_level=None)) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
 
 
 async def test_sqlite_newer_file_is_refused(tmp_path: Path) -> None:

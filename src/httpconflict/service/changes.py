@@ -61,7 +61,7 @@ _HEADERS: Final = {"Cache-Control": "no-store", "Vary": VARY}
 def change_json(change: Change) -> dict[str, object]:
     """A change as the feed sends it (the etag as the document's GET sends it)."""
     modified = _EPOCH + timedelta(microseconds=change.modified_us)
-    return {
+    sent: dict[str, object] = {
         "seq": change.seq,
         "id": change.id,
         "version": change.version,
@@ -69,6 +69,9 @@ def change_json(change: Change) -> dict[str, object]:
         "deleted": change.etag is None,
         "modified": modified.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
     }
+    if change.purged:
+        sent["purged"] = True
+    return sent
 
 
 def starting_at(since: int | None, watermark: int, bounds: ChangeBounds) -> int:

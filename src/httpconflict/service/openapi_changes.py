@@ -24,6 +24,11 @@ CHANGE: Final = {
         },
         "deleted": {"type": "boolean", "description": "A delete (tombstone) or a purge."},
         "modified": {"type": "string", "format": "date-time"},
+        "purged": {
+            "type": "boolean",
+            "description": "Only present (true) when the document's history went with it: "
+            "a delete with ?purge=true, or the purge of a document deleted before.",
+        },
     },
 }
 CHANGES_PAGE: Final = {

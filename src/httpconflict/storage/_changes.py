@@ -2,8 +2,9 @@
 
 Every document write (create, replace, patch, delete, purge, erase) appends
 a row to the ``changes`` table in its own transaction: the document's
-collection, id and new version, its entity-tag (NULL: deleted) and time,
-under ``seq``, one integer sequence for the whole database.
+collection, id and new version, its entity-tag (NULL: deleted), its time
+and whether its history was purged, under ``seq``, one integer sequence
+for the whole database.
 
 A reader keeps a watermark W: every seq <= W is resolved, that is either
 committed and readable or known never to commit. Changes at or below W can
@@ -30,7 +31,11 @@ from typing import NamedTuple, Protocol
 
 
 class Change(NamedTuple):
-    """One row of the change feed; `etag` None: the document was deleted (or purged)."""
+    """One row of the change feed; `etag` None: the document was deleted (or purged).
+
+    `purged`: the document's history went with it (``DELETE ?purge=true``, or
+    a purge of a document deleted before, which changes nothing else).
+    """
 
     seq: int
     collection: str
@@ -38,6 +43,7 @@ class Change(NamedTuple):
     version: int
     etag: str | None
     modified_us: int
+    purged: bool = False
 
 
 class ChangeBounds(NamedTuple):

@@ -29,8 +29,14 @@ CREATE TABLE IF NOT EXISTS changes (
     id text COLLATE "C" NOT NULL,
     version bigint NOT NULL,
     etag text,                   -- NULL: deleted (or purged)
-    modified_us bigint NOT NULL
+    modified_us bigint NOT NULL,
+    purged boolean NOT NULL DEFAULT false  -- the history went with it
 );
+-- A table made before purged existed gets it (a default: no rewrite).
+DO $$ BEGIN
+    ALTER TABLE changes ADD COLUMN purged boolean NOT NULL DEFAULT false;
+EXCEPTION WHEN duplicate_column THEN NULL;
+END $$;
 CREATE INDEX IF NOT EXISTS changes_by_collection ON changes (collection, seq);
 -- The largest seq the retention purge deleted: since below it is 410.
 CREATE TABLE IF NOT EXISTS changes_horizon (
@@ -46,7 +52,13 @@ CHANGED: Final = """
     INSERT INTO changes (seq, collection, id, version, etag, modified_us)
     SELECT nextval('changes_seq'), collection, id, version, etag, modified_us FROM written
 )"""
-_COLUMNS: Final = "seq, collection, id, version, etag, modified_us"
+#: `CHANGED` for a write that purges the document's history.
+PURGED: Final = """
+, changed AS (
+    INSERT INTO changes (seq, collection, id, version, etag, modified_us, purged)
+    SELECT nextval('changes_seq'), collection, id, version, etag, modified_us, true FROM written
+)"""
+_COLUMNS: Final = "seq, collection, id, version, etag, modified_us, purged"
 _HORIZON: Final = "(SELECT seq FROM changes_horizon)"
 BOUNDS: Final = f"SELECT {_HORIZON}, (SELECT max(seq) FROM changes)"
 
@@ -63,7 +75,7 @@ def erase_sql() -> str:
         "written AS (SELECT collection, id, version, NULL::text AS etag, "
         "%(now)s::bigint AS modified_us FROM documents "
         "WHERE collection = %(c)s AND id = %(i)s AND EXISTS (SELECT 1 FROM erased))"
-        f"{CHANGED} SELECT 1 FROM erased LIMIT 1"
+        f"{PURGED} SELECT 1 FROM erased LIMIT 1"
     )
 
 

@@ -13,7 +13,7 @@ deletes the newest row, so a seq is never handed out twice once seen.
 from __future__ import annotations
 
 import sqlite3
-from typing import Final
+from typing import Any, Final
 
 from ._changes import Change, ChangeBounds, ChangesRead
 from ._sqlite import Connections, transaction
@@ -29,7 +29,8 @@ SCHEMA: Final = [
         id TEXT NOT NULL,
         version INTEGER NOT NULL,
         etag TEXT,                   -- NULL: deleted (or purged)
-        modified_us INTEGER NOT NULL
+        modified_us INTEGER NOT NULL,
+        purged INTEGER NOT NULL DEFAULT 0  -- 1: the history went with it
     )""",
     "CREATE INDEX IF NOT EXISTS changes_by_collection ON changes (collection, seq)",
     f"""CREATE TRIGGER IF NOT EXISTS change_created AFTER INSERT ON documents BEGIN
@@ -44,16 +45,32 @@ SCHEMA: Final = [
     "INSERT INTO settings (name, value) VALUES ('changes_horizon', 0) ON CONFLICT DO NOTHING",
 ]
 _HORIZON: Final = "(SELECT value FROM settings WHERE name = 'changes_horizon')"
-_COLUMNS: Final = "seq, collection, id, version, etag, modified_us"
+_COLUMNS: Final = "seq, collection, id, version, etag, modified_us, purged"
+#: Files of schema version 4 had no changes.purged.
+UPGRADE_TO_5: Final = "ALTER TABLE changes ADD COLUMN purged INTEGER NOT NULL DEFAULT 0"
 
 
 def record_erased(db: sqlite3.Connection, collection: str, id: str, now_us: int) -> None:
     """Append the change of an erase (a deleted document's history gone), in its transaction."""
     db.execute(
-        "INSERT INTO changes (collection, id, version, etag, modified_us) "
-        "SELECT collection, id, version, NULL, ? FROM documents WHERE collection = ? AND id = ?",
+        "INSERT INTO changes (collection, id, version, etag, modified_us, purged) "
+        "SELECT collection, id, version, NULL, ?, 1 FROM documents WHERE collection = ? AND id = ?",
         (now_us, collection, id),
     )
+
+
+def mark_purged(db: sqlite3.Connection) -> None:
+    """Mark the change the transaction's write appended (its trigger's) as a purge.
+
+    The transaction holds the file's one write lock: the newest change is its own.
+    """
+    db.execute("UPDATE changes SET purged = 1 WHERE seq = (SELECT max(seq) FROM changes)")
+
+
+def _change(row: tuple[Any, ...]) -> Change:
+    """A row of `_COLUMNS` (SQLite's purged is 0 or 1)."""
+    seq, collection, id, version, etag, modified_us, purged = row
+    return Change(seq, collection, id, version, etag, modified_us, bool(purged))
 
 
 def bounds(db: sqlite3.Connection) -> ChangeBounds:
@@ -80,7 +97,7 @@ def read(
         rows = db.execute(sql.format("AND id = ?"), (collection, after, upto, id, limit)).fetchall()
     if not rows:
         return ChangesRead([], bounds(db).horizon)
-    return ChangesRead([Change(*row[:6]) for row in rows], rows[0][6])
+    return ChangesRead([_change(row[:7]) for row in rows], rows[0][7])
 
 
 def purge(db: sqlite3.Connection, before_us: int, limit: int) -> int:
@@ -131,7 +148,7 @@ class RowidWatermark:
                 (after, limit),
             ).fetchall()
         )
-        changes = [Change(*row) for row in rows]
+        changes = [_change(row) for row in rows]
         if changes:
             self._watermark = changes[-1].seq
         return changes

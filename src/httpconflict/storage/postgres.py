@@ -811,7 +811,7 @@ def _tail(
 
 
 def _tail_sql(*, keyed: bool, erase: bool = False) -> str:
-    history = (_ERASED if erase else _HISTORY) + changes.CHANGED
+    history = _ERASED + changes.PURGED if erase else _HISTORY + changes.CHANGED
     return history + (_KEYED if keyed else "") + _ANSWER
 
 

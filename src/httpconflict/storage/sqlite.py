@@ -64,12 +64,13 @@ __all__ = [
     "SQLiteDocumentStore",
 ]
 
-SCHEMA_VERSION: Final = 4
+SCHEMA_VERSION: Final = 5
 # Version 1 had no unique_keys table. Every statement of SCHEMA is CREATE
 # ... IF NOT EXISTS, so running them upgrades a version-1 file in place.
 # Versions 1 and 2 had no documents.previous_us: `_UPGRADE_TO_3` adds it.
 # Versions before 4 had no changes table (the feed starts with the upgrade).
-_READABLE: Final = (0, 1, 2, 3, SCHEMA_VERSION)
+# Version 4 had no changes.purged: `changes.UPGRADE_TO_5` adds it.
+_READABLE: Final = (0, 1, 2, 3, 4, SCHEMA_VERSION)
 _COLUMNS: Final = "collection, id, version, etag, body, modified_us"
 # Bodies are stored as TEXT (so SQL JSON functions can read them) and moved
 # as bytes: CAST to and from BLOB reinterprets the UTF-8, with no decoding.
@@ -191,6 +192,10 @@ class SQLiteDocumentStore(WriteListeners):
             ):
                 for statement in _UPGRADE_TO_3:
                     db.execute(statement)
+            if not db.execute(
+                "SELECT 1 FROM pragma_table_info('changes') WHERE name = 'purged'"
+            ).fetchone():
+                db.execute(changes.UPGRADE_TO_5)
             db.execute(
                 "INSERT INTO settings (name, value) VALUES ('history', ?) "
                 "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
@@ -293,6 +298,7 @@ class SQLiteDocumentStore(WriteListeners):
                 result = _delete(db, collection, id, guard, now_us)
                 if result.written and purge:
                     _erase_history(db, collection, id)
+                    changes.mark_purged(db)
                 if result.written and completion is not None:
                     record(db, completion(result))
             return result
