@@ -253,7 +253,13 @@ def server_started(connection: Connection, now: float) -> float:
             started = 0.0
         else:
             # The server's uptime, not its clock: ours and the server's may differ.
-            row = connection.execute(text(query)).first()
+            # In a savepoint: a server that cannot say (a PostgreSQL look-alike)
+            # leaves the claim's transaction usable, and claims unquarantined.
+            try:
+                with connection.begin_nested():
+                    row = connection.execute(text(query)).first()
+            except DBAPIError:
+                row = None
             started = now - float(row[-1]) if row is not None else 0.0
         connection.info[_STARTED] = started
     return float(started)
