@@ -47,7 +47,7 @@ settings.configure(
     ALLOWED_HOSTS=["127.0.0.1"],
     ROOT_URLCONF=__name__,
     MIDDLEWARE=["httpconflict.django.ProblemMiddleware"],
-    INSTALLED_APPS=[],
+    INSTALLED_APPS=["tests.adapters.notes_app.NotesConfig"],
     DATABASES={"default": _database(os.environ["NOTES_DATABASE"])},
     DATA_UPLOAD_MAX_MEMORY_SIZE=1000,
     USE_TZ=True,
@@ -70,7 +70,7 @@ from django.urls import path  # noqa: E402
 from django.utils.decorators import decorator_from_middleware  # noqa: E402
 from django.views.decorators.csrf import csrf_exempt  # noqa: E402
 from django.views.decorators.http import require_http_methods  # noqa: E402
-from rest_framework import serializers, viewsets  # noqa: E402
+from rest_framework import mixins, serializers, viewsets  # noqa: E402
 from rest_framework.routers import SimpleRouter  # noqa: E402
 
 from httpconflict import Unavailable, Validators, rebase_fields  # noqa: E402
@@ -114,6 +114,25 @@ class NoteVersion(models.Model):  # type: ignore[misc]
 
 class User(models.Model):  # type: ignore[misc]
     email = models.CharField(max_length=200, unique=True)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        app_label = "notes"
+
+
+class Label(models.Model):  # type: ignore[misc]
+    name = models.CharField(max_length=50)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        app_label = "notes"
+
+
+class Book(models.Model):  # type: ignore[misc]
+    """A row with a many-to-many field, as a recipe has its tags."""
+
+    title = models.CharField(max_length=200)
+    labels = models.ManyToManyField(Label, blank=True)
     version = models.PositiveIntegerField(default=1)
 
     class Meta:
@@ -197,6 +216,13 @@ def create_user(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"id": user.pk, "email": user.email}, status=201)
 
 
+@csrf_exempt  # type: ignore[untyped-decorator]
+def create_label(request: HttpRequest) -> HttpResponse:
+    """Labels are made here: their viewset has no create."""
+    label = Label.objects.create(name=json_body(request)["name"])
+    return JsonResponse({"id": label.pk}, status=201)
+
+
 NOON = datetime(2026, 1, 1, 12, tzinfo=UTC)
 TAGGED = '"a,b"'
 
@@ -264,15 +290,50 @@ class UserViewSet(ConditionalModelMixin, viewsets.ModelViewSet):  # type: ignore
     serializer_class = UserSerializer
 
 
+class BookSerializer(serializers.ModelSerializer):  # type: ignore[misc]
+    class Meta:
+        model = Book
+        fields = ("id", "title", "labels")  # labels: primary keys, many (DRF's default)
+
+
+class BookViewSet(ConditionalModelMixin, viewsets.ModelViewSet):  # type: ignore[misc]
+    queryset = Book.objects.all()
+    serializer_class = BookSerializer
+
+
+class LabelSerializer(serializers.ModelSerializer):  # type: ignore[misc]
+    class Meta:
+        model = Label
+        fields = ("id", "name")
+
+
+_LABEL_BASES: Any = (
+    mixins.ListModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+)
+
+
+class LabelViewSet(ConditionalModelMixin, *_LABEL_BASES):  # type: ignore[misc]
+    """No create, no retrieve: the mixin adds neither."""
+
+    queryset = Label.objects.all()
+    serializer_class = LabelSerializer
+
+
 router = SimpleRouter(trailing_slash=False)
 router.register("api/notes", NoteViewSet)
 router.register("api/users", UserViewSet)
+router.register("api/books", BookViewSet)
+router.register("api/labels", LabelViewSet)
 
 urlpatterns = [
     path("healthz", lambda request: JsonResponse({"status": "ok"})),
     path("notes", create_note),
     path("notes/<int:pk>", note),
     path("users", create_user),
+    path("labels", create_label),
     path("clock", clock),
     path("tagged", tagged),
     path("unavailable", unavailable),
@@ -290,7 +351,7 @@ def create_app() -> Any:
 
     existing = connection.introspection.table_names()
     with connection.schema_editor() as editor:
-        for model in (Note, NoteVersion, User):
+        for model in (Note, NoteVersion, User, Label, Book):
             if model._meta.db_table not in existing:
                 editor.create_model(model)
     connection.close()

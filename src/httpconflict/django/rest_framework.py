@@ -35,11 +35,13 @@ except ModuleNotFoundError as error:
 
     raise missing_extra(error, "drf", __name__) from None
 
+import inspect
 from typing import TYPE_CHECKING, Any, Final
 
 from django.conf import settings
+from django.db import transaction
 from django.urls import NoReverseMatch
-from rest_framework import exceptions, parsers
+from rest_framework import exceptions, mixins, parsers
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as rest_exception_handler
@@ -76,18 +78,70 @@ __all__ = [
 _KEPT_HEADERS: Final = ("WWW-Authenticate", "Retry-After")
 
 
+class _Absent:
+    """An action the viewset's own bases do not have: hidden from the router and from hasattr."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance: object, owner: type | None = None) -> Any:
+        raise AttributeError(self.name)
+
+
+#: The actions the mixin makes conditional; each one only where the viewset has it.
+_ACTIONS: Final = ("retrieve", "create", "update", "partial_update", "destroy")
+_MODEL_MIXINS: Final = (
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    mixins.ListModelMixin,
+)
+
+
+def _defines(cls: type, name: str) -> bool:
+    return any(name in vars(base) for base in cls.__mro__)
+
+
 class ConditionalModelMixin:
     """Optimistic concurrency for a model viewset, on an integer version column.
 
     Put it before ``ModelViewSet`` (or the REST framework mixins) in the
     bases. The model needs ``version = models.PositiveIntegerField(default=1)``
-    (named by `version_field`). Updates are one UPDATE statement built from
-    the serializer's ``validated_data``: ``perform_update`` and the
-    serializer's ``save()`` are not called, so many-to-many and nested
-    writes are not supported.
+    (named by `version_field`). An update is one UPDATE statement built
+    from the serializer's ``validated_data``, which checks the version and
+    bumps it; ``perform_update`` is not called. What that statement cannot
+    write (many-to-many fields, a nested serializer's data) goes to the
+    serializer's ``update()`` afterwards, in the same transaction, under
+    the row lock the UPDATE took.
+
+    On a viewset made of REST framework's model mixins it makes conditional
+    only the actions those give: without ``CreateModelMixin`` it adds no
+    POST route, without ``RetrieveModelMixin`` no detail GET. On a bare
+    ``GenericViewSet`` it gives every action but create.
     """
 
     version_field: str = "version"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # A viewset made of REST framework's model mixins chose its actions;
+        # one on GenericViewSet alone takes the mixin's (but create, which
+        # needs CreateModelMixin's perform_create).
+        composed = issubclass(cls, _MODEL_MIXINS)
+        for action in _ACTIONS:
+            has = any(
+                action in vars(base) and not isinstance(vars(base)[action], _Absent)
+                for base in cls.__mro__
+                if base is not ConditionalModelMixin
+            )
+            if (composed and not has) or (
+                action == "create" and not _defines(cls, "perform_create")
+            ):
+                setattr(cls, action, _Absent(action))
+            elif isinstance(inspect.getattr_static(cls, action), _Absent):
+                # A mixin of the app's on this one hid it; this viewset has it.
+                setattr(cls, action, vars(ConditionalModelMixin)[action])
 
     if TYPE_CHECKING:  # provided by GenericAPIView and ViewSetMixin
         lookup_field: str
@@ -131,13 +185,14 @@ class ConditionalModelMixin:
             instance, data=request.data, partial=kwargs.pop("partial", False)
         )
         serializer.is_valid(raise_exception=True)
-        written = versioned_update(
-            self.get_queryset(),
-            instance.pk,
-            serializer.validated_data,
-            conditions,
-            version_field=self.version_field,
-        )
+        queryset = self.get_queryset()
+        columns, rest = _split_by_columns(queryset.model, serializer.validated_data)
+        with transaction.atomic(using=queryset.db):
+            written = versioned_update(
+                queryset, instance.pk, columns, conditions, version_field=self.version_field
+            )
+            if rest:  # many-to-many and nested writes, under the row's lock, the version bumped
+                serializer.update(written.row, rest)
         return Response(
             self.get_serializer(written.row).data, headers={"ETag": written.etag.to_header()}
         )
@@ -168,6 +223,16 @@ class ConditionalModelMixin:
             return {"Location": self.reverse_action("detail", kwargs=kwargs, request=None)}
         except NoReverseMatch:
             return {}
+
+
+def _split_by_columns(model: Any, values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """`values` the UPDATE can write (the model's own columns), and the rest."""
+    names = {f.name for f in model._meta.concrete_fields} | {
+        f.attname for f in model._meta.concrete_fields
+    }
+    columns = {name: value for name, value in values.items() if name in names}
+    rest = {name: value for name, value in values.items() if name not in names}
+    return columns, rest
 
 
 class JSONParser(parsers.BaseParser):  # type: ignore[misc]  # REST framework ships no types
