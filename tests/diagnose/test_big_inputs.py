@@ -9,12 +9,15 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from bench.diagnose_logs import HOSTILE, corpus_message, filler, hostile, realistic
 
+from httpconflict.tools.diagnose.evidence import MAX_DOCUMENTS, read
+from httpconflict.tools.diagnose.long_lines import LONGEST, MARKER, shortened
 from httpconflict.tools.diagnose.matching import diagnose
-from httpconflict.tools.diagnose.run import head_and_tail, text_of
+from httpconflict.tools.diagnose.run import capped, decoded, head_and_tail, text_of
 
 MESSAGE = "psycopg2-unique.txt"
 ANSWER = "postgresql-unique-violation"
@@ -142,3 +145,99 @@ def test_text_is_not_taken_for_binary() -> None:
     """A log with colours (ESC), tabs, form feeds and CRLF line ends is text, kept whole."""
     log = b"\x1b[31mERROR\x1b[0m\tduplicate key\r\n\x0cpage 2\r\n" * 1000
     assert text_of(log) == (log, None)
+
+
+class _Endless(io.RawIOBase):
+    """A stream that never ends (``yes ... |``, ``tail -f log |``), counting what was read."""
+
+    def __init__(self, line: bytes) -> None:
+        self.line = line
+        self.given = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        size = len(buffer)
+        data = (self.line * (size // len(self.line) + 1))[:size]
+        buffer[:size] = data
+        self.given += size
+        return size
+
+
+def test_a_stream_that_never_ends_is_read_up_to_the_limit() -> None:
+    """stdin that never ends (``yes ... | diagnose -`` never answered): reading stops at the
+    limit, at a line's end, and a sentence says the input was cut there."""
+    endless = _Endless(b"Error 1213: Deadlock found when trying to get lock\n")
+    data, note = capped(io.BufferedReader(endless), cap=10_000)
+    assert len(data) <= 10_000
+    assert data.endswith(b"lock\n")
+    assert endless.given < 100_000
+    assert note is not None
+    assert "stopped reading" in note
+    assert "10,000 bytes" in note or "9.8 KiB" in note
+    assert diagnose(decoded(data)).best is not None
+
+
+def test_a_stream_within_the_limit_is_read_whole() -> None:
+    """A piped message shorter than the limit is read whole, with nothing said."""
+    message = corpus_message(MESSAGE).encode()
+    assert capped(io.BytesIO(message), cap=len(message)) == (message, None)
+    assert capped(io.BytesIO(message), cap=10 * len(message)) == (message, None)
+
+
+def test_a_line_longer_than_the_longest_read_is_read_by_its_ends() -> None:
+    """A line of megabytes (it cost 10 s at 10 MB, over 60 s at 50 MB) is read as its first
+    and last part: the message at its end is found, and a note says what was not read."""
+    message = corpus_message(MESSAGE).replace("\n", " ")
+    evidence = read("y" * (3 * LONGEST) + " " + message)
+    assert evidence.text.startswith("y" * 1000)
+    assert message in evidence.text
+    assert "y" * (LONGEST // 2 + 1) not in evidence.text
+    assert any("not read" in note and "(line 1)" in note for note in evidence.notes)
+    short, none = shortened("a\n" + "b" * 30 + "\nc", longest=10)
+    assert short == "a\nbbbbb" + MARKER + "bbbbb\nc"
+    assert none is not None
+    assert shortened("a line\n" * 100, longest=10) == ("a line\n" * 100, None)
+
+
+def test_many_json_objects_are_read_by_the_first_and_last() -> None:
+    """A log of JSON lines past the limit keeps the first and last objects as JSON (39 MB of
+    them took 646 MB), and says how many it read as text only."""
+    lines = "".join(f'{{"level":"info","n":{n}}}\n' for n in range(MAX_DOCUMENTS + 100))
+    body = (
+        '{"status":409,"error":{"type":"version_conflict_engine_exception",'
+        '"reason":"[7]: version conflict"}}\n'
+    )
+    evidence = read(lines + body)
+    assert any("101 between them as text only" in note for note in evidence.notes)
+    assert 409 in evidence.statuses
+    assert diagnose(lines + body).best is not None
+
+
+@pytest.mark.parametrize(
+    "control", [b"\x07", b"\x00", b"\x1b", b"\x08"], ids=["bel", "nul", "esc", "backspace"]
+)
+def test_a_few_control_bytes_in_a_message_are_spaces(control: bytes) -> None:
+    """A BEL, NUL, ESC or backspace inside a message (BEL in "value\\x07 violates") is a space:
+    the input stays text, and the phrase around it is read whole."""
+    message = corpus_message(MESSAGE).encode()
+    dirty = b"\x01\x02" + message.replace(b" violates", control + b" violates").replace(
+        b"DETAIL:", b"DETAIL:" + control
+    )
+    data, note = text_of(dirty)
+    assert note is None
+    assert control not in data
+    assert len(data) == len(dirty)
+    best = diagnose(decoded(data)).best
+    assert best is not None
+    assert best.entry.id == ANSWER
+
+
+def test_a_small_binary_input_is_measured_in_bytes() -> None:
+    """The note on a small binary input says its size in bytes, not "0 KiB ... 0.0 MiB"."""
+    _, note = text_of(bytes(range(32)) * 4 + b"conflict here")
+    assert note is not None
+    assert "141 bytes" in note
+    assert "0.0 MiB" not in note
+    assert "0 KiB" not in note

@@ -32,10 +32,12 @@ import html
 import json
 import re
 import sys
+from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from .long_lines import shortened
 from .places import Places
 from .plain import wrapped_lines
 from .statuses import json_statuses
@@ -55,6 +57,9 @@ _JSON_CUT_SLACK: Final = 32
 #: What `_decode_at` answers for a ``{`` that starts no JSON value.
 _NOT_JSON: Final = object()
 _MAX_FLAT_LINES: Final = 5_000
+#: The most JSON objects read as objects (a log of JSON lines holds one per line): the first
+#: and the last half of them.
+MAX_DOCUMENTS: Final = 2_000
 # The timestamp a CI runner (GitHub Actions) or `kubectl logs --timestamps` puts on every
 # line it relays: no part of the message (whose patterns may start at a line's start).
 _RELAYED: Final = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6,9}Z ", re.MULTILINE)
@@ -134,14 +139,18 @@ def read(raw: str) -> Evidence:
     forms: list[str] = []
     statements: list[Statement] = []
     headers: list[str] = []
+    notes: list[str] = []
     whole = _json_or_none(text)
     har = isinstance(whole, dict) and isinstance(whole.get("log"), dict)
     if har:
         text, har_urls, har_headers, summary = _from_har(whole["log"])
         forms.append(summary)
+    text, cut = shortened(text)
+    if cut is not None:
+        notes.append(cut)
+    if har:
         statements.extend(Statement(None, url, max(text.find(url), 0)) for url in har_urls)
         headers.extend(har_headers)
-    notes: list[str] = []
     wrapped = wrapped_lines(text)
     plain = "\n".join(line for _, line in wrapped)
     # Where each unwrapped line starts in the evidence's text, and the line it unwraps.
@@ -153,7 +162,9 @@ def read(raw: str) -> Evidence:
     unwrapped = Places(text, appended)
     documents = [
         (document, unwrapped.place(at))
-        for document, at in _json_objects(f"{text}\n{plain}" if plain else text, notes)
+        for document, at in _first_and_last(
+            _json_objects(f"{text}\n{plain}" if plain else text, notes), notes
+        )
     ]
     subject = Subject(text)
     for status, url, at in stated_statuses(subject):
@@ -320,6 +331,30 @@ def _json_objects(text: str, notes: list[str]) -> Iterator[tuple[Any, int]]:
         if isinstance(value, dict) and value:
             yield value, start
         position = end
+
+
+def _first_and_last(
+    documents: Iterator[tuple[Any, int]], notes: list[str], most: int = MAX_DOCUMENTS
+) -> list[tuple[Any, int]]:
+    """Of `documents`, all, or of more than `most` the first and the last `most // 2`, with a
+    sentence in `notes` saying how many were left out (what is kept stays bounded)."""
+    half = most // 2
+    first: list[tuple[Any, int]] = []
+    last: deque[tuple[Any, int]] = deque(maxlen=half)
+    seen = 0
+    for document in documents:
+        seen += 1
+        if len(first) < half:
+            first.append(document)
+        else:
+            last.append(document)
+    skipped = seen - len(first) - len(last)
+    if skipped:
+        notes.append(
+            f"{seen:,} JSON objects: read the first {len(first):,} and the last {len(last):,} "
+            f"as JSON, the {skipped:,} between them as text only"
+        )
+    return [*first, *last]
 
 
 def _decode_at(decoder: json.JSONDecoder, text: str, start: int) -> tuple[Any, int, int]:

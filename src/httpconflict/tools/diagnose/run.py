@@ -76,7 +76,7 @@ def _read(name: str) -> tuple[str, str | None]:
                 "Paste the error, then press Ctrl-D (Ctrl-Z then Enter on Windows):",
                 file=sys.stderr,
             )
-        data, skipped = head_and_tail(sys.stdin.buffer)
+        data, skipped = capped(sys.stdin.buffer)
     elif _is_a_message(name):
         return name, None
     else:
@@ -112,17 +112,44 @@ def text_of(data: bytes) -> tuple[bytes, str | None]:
     """
     sample = data[:_SAMPLE]
     if not sample or len(_CONTROL.findall(sample)) < BINARY_SHARE * len(sample):
-        return data, None
+        return _as_spaces(data), None
     for offset, codec in ((1, "utf-16-le"), (0, "utf-16-be")):
         nuls = sample[offset::2].count(0)
         if nuls > 0.9 * (len(sample) // 2) and sample[1 - offset :: 2].count(0) == 0:
             return data.decode(codec, "replace").encode(), f"the input is {codec.upper()} text"
+    in_runs = sum(len(match.group()) for match in _TEXT_RUN.finditer(sample))
+    if in_runs >= TEXT_SHARE * len(sample):
+        # Text with a few control bytes in it (a BEL or a NUL a terminal or a logger let
+        # through): the bytes are spaces, so the phrases around them are read whole.
+        return _as_spaces(data), None
     runs = b"\n".join(match.group() for match in _TEXT_RUN.finditer(data))
     note = (
-        f"the input looks binary (control bytes in its first {len(sample) / 1024:.0f} KiB): "
-        f"read only its runs of text, {len(runs) / MiB:.1f} of {len(data) / MiB:.1f} MiB"
+        f"the input looks binary (control bytes in its first {size(len(sample))}): "
+        f"read only its runs of text, {size(len(runs))} of {size(len(data))}"
     )
     return runs, note
+
+
+#: Of text, runs of text cover nearly all of a sample; of binary data (random bytes, a core
+#: dump) a small part.
+TEXT_SHARE: Final = 0.8
+#: A control byte (and ESC that starts no escape sequence) read as a space: same length.
+_LONE_CONTROL: Final = re.compile(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]|\x1b(?![\[\]])")
+
+
+def _as_spaces(data: bytes) -> bytes:
+    """`data` with its control bytes as spaces (tabs, line ends, form feeds and the ESC of a
+    colour code kept)."""
+    return _LONE_CONTROL.sub(b" ", data) if _LONE_CONTROL.search(data) else data
+
+
+def size(count: int) -> str:
+    """`count` bytes, said in bytes, KiB or MiB, whichever reads best."""
+    if count < 1024:
+        return f"{count:,} bytes"
+    if count < MiB:
+        return f"{count / 1024:.1f} KiB"
+    return f"{count / MiB:.1f} MiB"
 
 
 def decoded(data: bytes) -> str:
@@ -156,6 +183,22 @@ def _decoded_line(line: bytes) -> str:
         if _UTF8_SEQUENCE.search(line) is None:
             return line.decode("cp1252", "replace")
         return line.decode("utf-8", "replace")
+
+
+def capped(stream: BinaryIO, cap: int = HEAD + TAIL) -> tuple[bytes, str | None]:
+    """The first `cap` bytes of a stream that may not end (``tail -f log | ...``, ``yes``),
+    with a sentence when it had more: a pipe is read up to the limit a file is, no further,
+    and answered from what was read."""
+    data = stream.read(cap)
+    if len(data) < cap or not stream.read(1):
+        return data, None
+    # A line cut in two at the limit is not read as half of itself.
+    end = data.rfind(b"\n") + 1 or len(data)
+    note = (
+        f"stopped reading the input after {size(cap)} (it had not ended): "
+        f"read its first {size(end)}, the rest was not read"
+    )
+    return data[:end], note
 
 
 def head_and_tail(
