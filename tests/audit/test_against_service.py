@@ -101,3 +101,13 @@ def test_patch_as_the_write_method(notes: str) -> None:
     race = run.check("lost-update")["data"]
     assert race["lost"] == 0
     assert race["acknowledged"] == race["final"] > 0
+
+
+def test_a_body_without_uid_still_sends_another_payload(notes: str) -> None:
+    """--body without {uid}: the "same key, another payload" POST differs all the same, so the
+    service's replay refusal is a pass (it sent the same body, and warned that a replay was
+    given "for a different request")."""
+    run = audit(notes, "--body", '{"title": "fixed", "n": 0}', "--json")
+    keys = run.check("idempotency-key")
+    assert keys["verdict"] == "pass", keys
+    assert keys["data"]["other_payload_status"] == 422

@@ -38,7 +38,8 @@ async def check_idempotency_key(ctx: AuditContext) -> CheckResult:
     """N identical POSTs with one key make one resource; another payload is refused."""
     times = ctx.settings.duplicates
     key = f"httpconflict-audit-{ctx.uid()}"
-    keyed, keyed_urls = await _post_times(ctx, ctx.new_body(), times, key)
+    body = ctx.new_body()
+    keyed, keyed_urls = await _post_times(ctx, body, times, key)
     first = keyed[0]
     if not first.ok or keyed_urls[0] is None:
         verdict = Verdict.FAIL if first.status >= 500 else Verdict.WARN
@@ -47,7 +48,10 @@ async def check_idempotency_key(ctx: AuditContext) -> CheckResult:
     retries = keyed[1:]
     replayed = sum(1 for url in keyed_urls[1:] if url == keyed_urls[0])
     marked = sum(1 for a in retries if (a.header("idempotent-replayed") or "").lower() == "true")
-    other, other_url = await ctx.target.create(CHECK, ctx.new_body(), {"Idempotency-Key": key})
+    another = _another_payload(body, ctx.new_body())
+    other, other_url = (None, None)
+    if another is not None:
+        other, other_url = await ctx.target.create(CHECK, another, {"Idempotency-Key": key})
     plain, plain_urls = await _post_times(ctx, ctx.new_body(), times, None)
     created_without_key = len({url for url in plain_urls if url})
     data = {
@@ -56,7 +60,7 @@ async def check_idempotency_key(ctx: AuditContext) -> CheckResult:
         "replayed": replayed,
         "marked_replayed": marked,
         "statuses_with_key": [a.status for a in keyed],
-        "other_payload_status": other.status,
+        "other_payload_status": None if other is None else other.status,
         "created_without_key": created_without_key,
         "statuses_without_key": [a.status for a in plain],
     }
@@ -78,6 +82,12 @@ async def check_idempotency_key(ctx: AuditContext) -> CheckResult:
     elif replayed < len(retries):
         evidence.append("some retries were refused instead of replayed")
         verdict = Verdict.WARN
+    if other is None:
+        evidence.append(
+            "the same key with another payload: not sent (the --body has no {uid} and no "
+            "string or number member to vary)"
+        )
+        return CheckResult(CHECK, verdict, tuple(evidence), data)
     said = f"the same key with another payload -> {other.status}"
     if other.status == 422:
         evidence.append(said + " (refused, as the draft asks)")
@@ -92,3 +102,17 @@ async def check_idempotency_key(ctx: AuditContext) -> CheckResult:
     else:
         evidence.append(said + " (refused; the draft's status is 422)")
     return CheckResult(CHECK, verdict, tuple(evidence), data)
+
+
+def _another_payload(first: dict[str, Any], fresh: dict[str, Any]) -> dict[str, Any] | None:
+    """A body other than `first` for the same key: a fresh one from the template, or (a
+    template without {uid} renders the same body) `first` with one member changed."""
+    if fresh != first:
+        return fresh
+    for name, value in first.items():
+        if isinstance(value, str):
+            return {**first, name: value + " (another)"}
+    for name, value in first.items():
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return {**first, name: value + 1}
+    return None
