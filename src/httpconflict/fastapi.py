@@ -54,6 +54,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Final, cast
 
 from fastapi import Depends, FastAPI, Request
+from fastapi import routing as fastapi_routing
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
@@ -446,10 +447,24 @@ def operations(app: FastAPI) -> list[Operation]:
             path_parameters=_any_params(route.dependant, "path_params"),
             other_parameters=_any_params(route.dependant, "query_params", "cookie_params"),
         )
-        for route in app.routes
-        if isinstance(route, APIRoute) and route.include_in_schema
+        for route in _api_routes(app)
+        if route.include_in_schema
         for method in sorted(route.methods or ())
     ]
+
+
+def _api_routes(app: FastAPI) -> list[Any]:
+    """`app`'s API routes, those of included routers too, each as the app serves it.
+
+    From FastAPI 0.165 ``include_router`` keeps the router whole in
+    ``app.routes``; `iter_route_contexts` gives its routes with the
+    prefix, dependencies and the rest of the include applied (the schema's
+    own way to them). Before, the routes were copied into ``app.routes``.
+    """
+    contexts = getattr(fastapi_routing, "iter_route_contexts", None)
+    if contexts is None:
+        return [route for route in app.routes if isinstance(route, APIRoute)]
+    return [c for c in contexts(app.routes) if isinstance(c.original_route, APIRoute)]
 
 
 def idempotency_policies(app: FastAPI) -> list[RoutePolicy]:
