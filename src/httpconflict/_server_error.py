@@ -2,8 +2,9 @@
 
 One rule for every adapter's last-resort handler (Starlette's and FastAPI's
 ``install``, Flask's, Django's ``handler500`` and `ProblemMiddleware`): a
-500 says nothing of the error ("see its log"), unless a transaction of
-the request committed a write before it failed (`_request_writes`). Then
+500 says nothing of the error, only an incident whose line in the
+``httpconflict`` log has it, unless a transaction of the request
+committed a write before it failed (`_request_writes`). Then
 part of the request was applied, and an answer that hides it invites a
 resend that applies it twice: the 500 says so, naming an incident whose
 log line holds the error. So does the 500 of a keyed request whose policy
@@ -35,19 +36,29 @@ def server_error_problem(
     """
     writes = current_writes()
     recorded = writes is not None and writes.records_failures
-    if not (committed or recorded):
-        return INTERNAL_ERROR.problem("the server failed; see its log")
     incident = new_incident()
+    if not (committed or recorded):
+        # An incident all the same: the answer and one line of our log name
+        # each other, whether or not the framework logs the error (Django
+        # without LOGGING mails it to the admins, and prints nothing).
+        _log(incident, f"500 {method} {path} raised", error)
+        return INTERNAL_ERROR.problem(
+            "the server failed; its log names this incident", incident=incident
+        )
     summary = (
         f"500 {method} {path} raised after committing a write"
         if committed
         else f"500 {method} {path} raised: its Idempotency-Key records the failure (the "
         "policy records server errors: part of it may have been applied)"
     )
+    _log(incident, summary, error)
+    return failed_after_writing_problem(incident, seen=committed)
+
+
+def _log(incident: str, summary: str, error: BaseException | None) -> None:
     if error is None:
         log.error(
             "incident %s: %s (the framework's log has its traceback)", incident, one_line(summary)
         )
     else:
         log_incident(incident, summary, error, level=logging.ERROR)
-    return failed_after_writing_problem(incident, seen=committed)

@@ -47,6 +47,8 @@ from ._middleware import GetResponse, ResponseMiddleware
 
 #: The request attribute `ProblemMiddleware` sets: False, then True once the view is called.
 VIEW_CALLED: Final = "_httpconflict_view_called"
+#: The request's attribute holding what its view raised that no middleware answered.
+RAISED: Final = "_httpconflict_raised"
 #: Header fields of Django's own error answers that a client needs to act on.
 _KEPT_HEADERS: Final = ("Allow", "WWW-Authenticate", "Retry-After")
 _TYPES_BY_STATUS: Final[Mapping[int, ProblemType]] = {
@@ -168,11 +170,14 @@ class ProblemMiddleware(IntegrityErrorMiddleware):
             return response
         if response.status_code == 500 and settings.DEBUG:
             return response
-        if response.status_code == 500 and (committed_writes() or failures_recorded()):
-            # Django's own handler500 page after a commit (part of the request was applied),
-            # or under a key that records it (part may have been).
+        if response.status_code == 500:
+            # Django's own handler500 page: after a commit (part of the request was
+            # applied), under a key that records it (part may have been), or not; an
+            # incident names the error's line in our log either way (Django without
+            # LOGGING prints no 500).
+            error = getattr(request, RAISED, None)
             problem = server_error_problem(
-                request.method or "GET", request.path, None, committed=committed_writes()
+                request.method or "GET", request.path, error, committed=committed_writes()
             )
             return problem_response(problem)
         replaced = problem_response(status_problem(response.status_code))
@@ -189,7 +194,10 @@ class ProblemMiddleware(IntegrityErrorMiddleware):
             return problem_response(
                 ContentTooLarge(f"the body exceeds the limit of {limit} bytes", max_bytes=limit)
             )
-        return super().process_exception(request, exception)
+        answered = super().process_exception(request, exception)
+        if answered is None:
+            setattr(request, RAISED, exception)  # for the incident of Django's 500 (`after`)
+        return answered
 
 
 def _is_default_error_page(response: HttpResponseBase) -> bool:
