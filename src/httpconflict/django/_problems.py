@@ -38,7 +38,7 @@ from .._problem import (
     ProblemDetails,
     ProblemType,
 )
-from .._request_writes import committed_writes, failures_recorded, watching_writes
+from .._request_writes import committed_writes, watching_writes
 from .._server_error import server_error_problem
 from .._unstorable import unstorable_value
 from ..catalog import CatalogCache, dialect_of, load_catalog
