@@ -13,7 +13,8 @@ rest is not read, and the connection is closed. What the first bytes are
 then worth is the flow's to decide (``Received.whole``).
 
 Redirects are followed as the httpx client is set to, but without reading
-the redirect's body, which httpx reads whole (`send`). An authentication
+the redirect's body, which httpx reads whole, and only those that keep
+the request's method (`send`). An authentication
 challenge httpx answers itself (``httpx.DigestAuth``) is still read whole
 by httpx. The passthrough methods return answers as httpx reads them.
 """
@@ -37,29 +38,56 @@ _GZIP: Final = frozenset({"gzip", "x-gzip"})
 
 
 def send(client: httpx.Client, request: httpx.Request) -> httpx.Response:
-    """`request`'s answer, streamed; redirects followed as `client` is set to, bodies unread."""
-    hops = 0
+    """`request`'s answer, streamed; redirects followed as `client` is set to, bodies unread.
+
+    Only a redirect that resends the same method is followed (307, 308, and
+    301 or 302 to other than a POST): one that httpx would turn into a GET
+    (303, or 301 or 302 to a POST) is the answer, since a page's 200 to that
+    GET is no answer to the write. A redirect past the client's
+    `max_redirects` is the answer too (a loop, answered the same way however
+    often it is sent), with the redirects followed to it in its ``history``.
+    """
+    history: list[httpx.Response] = []
     while True:
         response = client.send(request, stream=True, follow_redirects=False)
-        if not client.follow_redirects or response.next_request is None:
+        following = _next(client, response, history)
+        if following is None:
+            response.history = history
             return response
+        request = following
         response.close()
-        request, hops = response.next_request, hops + 1
-        if hops > client.max_redirects:
-            raise httpx.TooManyRedirects("Exceeded maximum allowed redirects.", request=request)
+        history.append(response)
 
 
 async def asend(client: httpx.AsyncClient, request: httpx.Request) -> httpx.Response:
     """`send`, for an httpx.AsyncClient."""
-    hops = 0
+    history: list[httpx.Response] = []
     while True:
         response = await client.send(request, stream=True, follow_redirects=False)
-        if not client.follow_redirects or response.next_request is None:
+        following = _next(client, response, history)
+        if following is None:
+            response.history = history
             return response
+        request = following
         await response.aclose()
-        request, hops = response.next_request, hops + 1
-        if hops > client.max_redirects:
-            raise httpx.TooManyRedirects("Exceeded maximum allowed redirects.", request=request)
+        history.append(response)
+
+
+def _next(
+    client: httpx.Client | httpx.AsyncClient,
+    response: httpx.Response,
+    history: Sequence[httpx.Response],
+) -> httpx.Request | None:
+    """The redirect of `response` to follow, or None when `response` is the answer."""
+    following = response.next_request
+    if (
+        following is None
+        or not client.follow_redirects
+        or len(history) >= client.max_redirects
+        or following.method != response.request.method
+    ):
+        return None
+    return following
 
 
 class _Inflate:
@@ -195,6 +223,8 @@ async def aread_at_most(response: httpx.Response, limit: int) -> tuple[bytes, bo
 def as_read(response: httpx.Response, body: bytes) -> httpx.Response:
     """`response` with `body` as its content (decoded), for a caller or an error to show."""
     headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _FRAMING]
-    return httpx.Response(
+    read = httpx.Response(
         response.status_code, headers=headers, content=body, request=response.request
     )
+    read.history = response.history
+    return read

@@ -167,6 +167,7 @@ class _Common:
             at=clock.monotonic(),
             wall=clock.time(),
             whole=whole,
+            redirects=len(response.history),
         )
 
     def _deadline(
@@ -226,7 +227,13 @@ async def _aexchange(
 
 
 def _applied(request: httpx.Request, response: httpx.Response) -> bool:
-    return request.method in UNSAFE_METHODS and response.is_success
+    # `send` follows no redirect that changes the method; a 2xx to another
+    # method (a page's 200 to a GET) would say nothing of the write.
+    return (
+        request.method in UNSAFE_METHODS
+        and response.request.method == request.method
+        and response.is_success
+    )
 
 
 def _past(clock: Clock, deadline: float) -> bool:

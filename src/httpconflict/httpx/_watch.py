@@ -89,7 +89,12 @@ def _received(response: httpx.Response, clock: Clock, read: httpx.Response) -> R
     """The answer to opening a stream; `read`, a refusal's body as read (`_refusal`)."""
     body = b"" if response.status_code == 200 else read.content
     return Received(
-        response.status_code, response.headers, body, at=clock.monotonic(), wall=clock.time()
+        response.status_code,
+        response.headers,
+        body,
+        at=clock.monotonic(),
+        wall=clock.time(),
+        redirects=len(response.history),
     )
 
 
