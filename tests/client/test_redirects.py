@@ -9,11 +9,14 @@ change the method is now the write's answer: 301 or 302 to a POST is a
 refusal, a 303 leaves the outcome unknown (it may point at the result).
 A redirect loop was taken for a lost answer and resent, 21 requests a
 try, about 200 POSTs in 3 s: it is now the answer, a refusal, after one.
+Each hop also ran the httpx client's auth flow again, so a 307 to another
+origin got the ``auth=`` credentials: a hop now runs none, as in httpx.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -24,6 +27,7 @@ import pytest
 from httpconflict.httpx import (
     AsyncConflictClient,
     ConflictClient,
+    ConflictError,
     OutcomeUnknown,
     RequestRefused,
     RetryPolicy,
@@ -35,25 +39,26 @@ from tests.hostile_http import RawServer, Request, answer, hostile_server
 POLICY = RetryPolicy(attempts=6)
 #: `create` or `update`, on a ConflictClient or (awaited) an AsyncConflictClient.
 Operation = Callable[[Any], Any]
-Run = Callable[[Operation, str], StoredDocument]
+#: `sync_run` or `async_run`: (operation, base URL, httpx client options).
+Run = Callable[..., StoredDocument]
 
 
 class Redirecting(RawServer):
     """A document at /v1/notes/a (GET only); writes redirected as `writes` says; /login a page.
 
     `writes` maps a method to (status, location). Every request is recorded
-    with its Authorization field.
+    with its fields.
     """
 
     def __init__(self, writes: dict[str, tuple[int, str]]) -> None:
         super().__init__()
         self.writes = writes
-        self.seen: list[tuple[str, str, str | None]] = []
+        self.seen: list[tuple[str, str, dict[str, str]]] = []
 
     async def serve(
         self, request: Request, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> bool:
-        self.seen.append((request.method, request.target, request.headers.get("authorization")))
+        self.seen.append((request.method, request.target, request.headers))
         if request.target.startswith("/login"):
             writer.write(answer(200, {"content-type": "text/html"}, b"<p>please log in</p>"))
         elif request.method in self.writes:
@@ -169,3 +174,50 @@ def test_a_redirect_that_keeps_the_method_is_followed(server: Redirecting, run: 
         stored = run(update, server.url)
     assert stored.document == {"n": 1}  # the new home answers PATCH as a GET: its document
     assert [(m, t) for m, t, _ in moved.seen] == [("PATCH", "/v2/notes/a")]
+
+
+def watch_once(client: Any) -> Any:
+    """The watch opened once: its first change, or (as here) the error its answer makes."""
+    if isinstance(client, ConflictClient):
+        with pytest.raises(ConflictError):
+            next(iter(client.watch("/v1/notes", heartbeat=1)))
+        return None
+
+    async def first() -> None:
+        with pytest.raises(ConflictError):
+            await anext(aiter(client.watch("/v1/notes", heartbeat=1)))
+
+    return first()
+
+
+@pytest.mark.parametrize("run", RUNS)
+@pytest.mark.parametrize("operation", [update, create, watch_once])
+def test_no_credentials_reach_another_origin(
+    server: Redirecting, run: Run, operation: Operation
+) -> None:
+    """Every request 307 to another origin (another port), the client made with auth= and
+    cookies=: the other origin gets no Authorization and no Cookie; it once got
+    ``Basic YWxpY2U6czNjcmV0`` on the GET, the PATCH, the POST and the watch's GET."""
+    other = Redirecting({})
+    with hostile_server(other):
+        server.writes = dict.fromkeys(("GET", "PATCH", "POST"), (307, other.url + "/moved"))
+        with contextlib.suppress(ConflictError):
+            run(operation, server.url, auth=("alice", "s3cret"), cookies={"session": "s3cret"})
+    assert other.seen
+    assert all("authorization" not in fields for _, _, fields in other.seen)
+    assert all("cookie" not in fields for _, _, fields in other.seen)
+    first = server.seen[0][2]
+    assert (first["authorization"], first["cookie"]) == ("Basic YWxpY2U6czNjcmV0", "session=s3cret")
+
+
+@pytest.mark.parametrize("run", RUNS)
+def test_credentials_stay_on_a_redirect_to_the_same_origin(server: Redirecting, run: Run) -> None:
+    """A 307 within the origin keeps the Authorization the first request had, as httpx does."""
+    server.writes = {"PATCH": (307, "/login")}
+    with contextlib.suppress(ConflictError):
+        run(update, server.url, auth=("alice", "s3cret"))
+    assert [(m, t, f.get("authorization")) for m, t, f in server.seen] == [
+        ("GET", "/v1/notes/a", "Basic YWxpY2U6czNjcmV0"),
+        ("PATCH", "/v1/notes/a", "Basic YWxpY2U6czNjcmV0"),
+        ("PATCH", "/login", "Basic YWxpY2U6czNjcmV0"),
+    ]

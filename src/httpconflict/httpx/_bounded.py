@@ -46,10 +46,19 @@ def send(client: httpx.Client, request: httpx.Request) -> httpx.Response:
     GET is no answer to the write. A redirect past the client's
     `max_redirects` is the answer too (a loop, answered the same way however
     often it is sent), with the redirects followed to it in its ``history``.
+
+    A hop runs no auth flow of `client`'s, as in httpx, which authenticates
+    the first request only: the hop's request carries the first one's
+    Authorization where httpx keeps it (the same origin), and nothing of
+    `client`'s credentials reaches another origin (each hop once ran the
+    auth flow again, and sent ``auth=`` credentials to wherever a 307
+    pointed). Cookie and Proxy-Authorization fields are not carried to
+    another origin either.
     """
     history: list[httpx.Response] = []
     while True:
-        response = client.send(request, stream=True, follow_redirects=False)
+        auth = _HOP if history else httpx.USE_CLIENT_DEFAULT
+        response = client.send(request, stream=True, follow_redirects=False, auth=auth)
         following = _next(client, response, history)
         if following is None:
             response.history = history
@@ -63,7 +72,8 @@ async def asend(client: httpx.AsyncClient, request: httpx.Request) -> httpx.Resp
     """`send`, for an httpx.AsyncClient."""
     history: list[httpx.Response] = []
     while True:
-        response = await client.send(request, stream=True, follow_redirects=False)
+        auth = _HOP if history else httpx.USE_CLIENT_DEFAULT
+        response = await client.send(request, stream=True, follow_redirects=False, auth=auth)
         following = _next(client, response, history)
         if following is None:
             response.history = history
@@ -87,7 +97,24 @@ def _next(
         or following.method != response.request.method
     ):
         return None
+    if _origin(following.url) != _origin(response.request.url):
+        for name in _CREDENTIALS:
+            following.headers.pop(name, None)
     return following
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    """RFC 6454 §4: the origin of a URL is its scheme, host and port."""
+    return url.scheme, url.host, url.port if url.port is not None else _PORTS.get(url.scheme)
+
+
+_PORTS: Final = {"http": 80, "https": 443}
+#: Fields of credentials httpx may carry to another origin: Cookie is set from
+#: the client's jar, whose cookies without a domain match any host.
+#: (Authorization: httpx drops it, but on a move from http to https.)
+_CREDENTIALS: Final = ("Cookie", "Proxy-Authorization")
+#: The auth of a hop: none (see `send`).
+_HOP: Final = httpx.Auth()
 
 
 class _Inflate:
