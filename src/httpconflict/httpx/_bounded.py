@@ -6,11 +6,12 @@ read decodes to (829 bytes of brotli, or two layers of gzip, make a GiB).
 The client's flows (`update`, `create`) and its watch therefore ask for
 the codings zlib can decode a piece at a time (`ACCEPT_ENCODING`), read
 every answer raw and decode it here, `PIECE` bytes at most per step, each
-layer of a stacked coding too; an answer in any other coding is no
-answer (``httpx.DecodingError``, as httpx raises for one it cannot
-decode). They read at most a number of bytes of what that decodes to; the
-rest is not read, and the connection is closed. What the first bytes are
-then worth is the flow's to decide (``Received.whole``).
+layer of a stacked coding too; an answer in any other coding, or in
+more than `MAX_CODINGS` stacked, is no answer (``httpx.DecodingError``,
+as httpx raises for one it cannot decode). They read at most a number
+of bytes of what that decodes to; the rest is not read, and the
+connection is closed. What the first bytes are then worth is the flow's
+to decide (``Received.whole``).
 
 Redirects are followed as the httpx client is set to, but without reading
 the redirect's body, which httpx reads whole, and only those that keep
@@ -31,6 +32,9 @@ import httpx
 ACCEPT_ENCODING: Final = "gzip, deflate"
 #: Decoded bytes one step makes at most, per layer.
 PIECE: Final = 64 * 1024
+#: Codings an answer may stack at most (curl's bound too, since CVE-2022-32206): each layer
+#: holds a decoder (a 32 KiB window), and 1,200 layers of gzip once took the client's stack.
+MAX_CODINGS: Final = 5
 
 #: Fields of the bytes as they came, which no longer describe them once decoded (and cut).
 _FRAMING: Final = frozenset({"content-encoding", "content-length", "transfer-encoding"})
@@ -166,6 +170,11 @@ def _layers(response: httpx.Response) -> list[_Inflate]:
                 request=response.request,
             )
         layers.append(_Inflate(coding, response.request))
+        if len(layers) > MAX_CODINGS:
+            raise httpx.DecodingError(
+                f"the answer's Content-Encoding stacks more than {MAX_CODINGS} codings",
+                request=response.request,
+            )
     return layers
 
 
