@@ -37,7 +37,7 @@ PIECE: Final = 64 * 1024
 MAX_CODINGS: Final = 5
 
 #: Fields of the bytes as they came, which no longer describe them once decoded (and cut).
-_FRAMING: Final = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+_FRAMING: Final = frozenset({b"content-encoding", b"content-length", b"transfer-encoding"})
 _GZIP: Final = frozenset({"gzip", "x-gzip"})
 
 
@@ -258,7 +258,9 @@ async def aread_at_most(response: httpx.Response, limit: int) -> tuple[bytes, bo
 
 def as_read(response: httpx.Response, body: bytes) -> httpx.Response:
     """`response` with `body` as its content (decoded), for a caller or an error to show."""
-    headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _FRAMING]
+    # The fields' bytes as they came (an ETag may hold obs-text, which a str
+    # field would be re-encoded from as ASCII).
+    headers = [(k, v) for k, v in response.headers.raw if k.lower() not in _FRAMING]
     read = httpx.Response(
         response.status_code, headers=headers, content=body, request=response.request
     )
