@@ -197,14 +197,27 @@ def decoded(response: httpx.Response) -> Iterator[bytes]:
 
     An answer a transport made whole (``httpx.MockTransport``, one built
     with ``content=``) was read, and decoded, by httpx: its content is it.
+    A network read that decodes to nothing yields an empty piece, so that
+    a reader looks at its clock on every read (an empty deflate block a
+    second decodes to nothing for ever, each read within httpx's timeout).
     """
     if response.is_stream_consumed:
         yield response.content
         return
     layers = _layers(response)
     for raw in response.iter_raw():
-        yield from _through(layers, raw)
+        yield from _each_read(_through(layers, raw))
     yield from _end(layers)
+
+
+def _each_read(pieces: Iterator[bytes]) -> Iterator[bytes]:
+    """The pieces one network read decodes to; one empty piece if none."""
+    empty = True
+    for piece in pieces:
+        empty = False
+        yield piece
+    if empty:
+        yield b""
 
 
 async def adecoded(response: httpx.Response) -> AsyncIterator[bytes]:
@@ -214,7 +227,7 @@ async def adecoded(response: httpx.Response) -> AsyncIterator[bytes]:
         return
     layers = _layers(response)
     async for raw in response.aiter_raw():
-        for piece in _through(layers, raw):
+        for piece in _each_read(_through(layers, raw)):
             yield piece
     for piece in _end(layers):
         yield piece
@@ -226,7 +239,7 @@ def read_at_most(
     """Up to `limit` bytes of a streamed answer's body, and whether that is all of it; closed.
 
     Raises ``httpx.ReadTimeout`` once `late()` says so (looked at after each
-    piece: httpx's read timeout restarts with each byte that comes).
+    network read: httpx's read timeout restarts with each byte that comes).
     """
     body = bytearray()
     try:
