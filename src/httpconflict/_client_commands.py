@@ -81,6 +81,9 @@ class Received:
         """
         if not self.whole:
             return f"it is longer than the {len(self.body):,} bytes the client reads"
+        if not self.body:
+            # parse_json's own words are for a server reading a request body.
+            return "the answer's body is empty"
         try:
             value = parse_json(self.body)
         except ValueError as error:
@@ -173,7 +176,9 @@ class GaveUp:
     def _last(self) -> str:
         method = self.sent.method if self.sent is not None else "the request"
         if self.error is not None:
-            return f"{method} got no answer ({type(self.error).__name__}: {self.error})"
+            # httpx's ReadTimeout out of anyio has no message (the sync one says "timed out").
+            said = f": {self.error}" if str(self.error) else ""
+            return f"{method} got no answer ({type(self.error).__name__}{said})"
         if self.received is None:
             return f"{method} got no answer"
         return f"{method} answered {_summary(self.received, method)}"

@@ -154,9 +154,14 @@ class _Operation:
         self, reason: GiveUpReason, reply: Received | TransportFailure, detail: str = ""
     ) -> GaveUp:
         error = reply.error if isinstance(reply, TransportFailure) else None
-        if self.step is not Step.READ and (
-            (self.unsure and not _replayed(reply)) or _replayed_failure(reply)
-        ):
+        if self.step is not Step.READ and _replayed_failure(reply):
+            status = reply.status if isinstance(reply, Received) else "5xx"
+            cause = detail or (
+                f"a resend was answered from its key with the {status} of a try that failed "
+                "after applying some of it; resending gets the same"
+            )
+            reason, detail = GiveUpReason.OUTCOME_UNKNOWN, f"{reason.value}: {cause}"
+        elif self.step is not Step.READ and self.unsure and not _replayed(reply):
             cause = detail or "its answer was lost and no resend was answered from its key"
             reason, detail = GiveUpReason.OUTCOME_UNKNOWN, f"{reason.value}: {cause}"
         elif self.step is not Step.READ and _see_other(reply):

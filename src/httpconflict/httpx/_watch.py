@@ -52,7 +52,6 @@ from .._client_watch import (
 )
 from .._event_stream import EventStreamDecoder
 from ._bounded import (
-    ACCEPT_ENCODING,
     adecoded,
     aread_at_most,
     as_read,
@@ -83,7 +82,9 @@ def _request(client: httpx.Client | httpx.AsyncClient, command: Open) -> httpx.R
     return client.build_request(
         command.send.method,
         command.send.url,
-        headers=[*command.send.headers, ("Accept-Encoding", ACCEPT_ENCODING)],
+        # The flow's own Accept-Encoding (identity: compressing a stream would
+        # hold its events back) replaces httpx's; a coding sent anyway is decoded.
+        headers=list(command.send.headers),
         timeout=httpx.Timeout(
             connect=timeout.connect,
             read=command.read_timeout,
