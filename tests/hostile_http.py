@@ -161,6 +161,8 @@ class HostileFeed(RawServer):
         #: When each request came (time.monotonic()), to measure the waits between them.
         self.opened: list[float] = []
         self.last_event_ids: list[str | None] = []
+        #: The Accept-Encoding of each request (the last field of that name).
+        self.accept_encodings: list[str | None] = []
         self.events_sent = 0
         self._acks: dict[int, threading.Event] = {}
         self._lock = threading.Lock()
@@ -186,6 +188,7 @@ class HostileFeed(RawServer):
         self.opened.append(time.monotonic())
         last_event_id = request.headers.get("last-event-id")
         self.last_event_ids.append(last_event_id)
+        self.accept_encodings.append(request.headers.get("accept-encoding"))
         if self.endless_refusal is not None:
             await _endless(writer, self.endless_refusal)
             return False

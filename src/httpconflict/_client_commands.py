@@ -48,6 +48,7 @@ class Received:
     (``httpx.Headers`` does). `whole`: False when the body went on past
     what the client reads (its `max_answer`): `body` is its first bytes,
     which show no JSON (`json_object`); the status and fields still count.
+    `redirects`: how many redirects the driver followed to this answer.
     """
 
     status: int
@@ -56,6 +57,7 @@ class Received:
     at: float = 0.0
     wall: float = 0.0
     whole: bool = True
+    redirects: int = 0
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -79,6 +81,9 @@ class Received:
         """
         if not self.whole:
             return f"it is longer than the {len(self.body):,} bytes the client reads"
+        if not self.body:
+            # parse_json's own words are for a server reading a request body.
+            return "the answer's body is empty"
         try:
             value = parse_json(self.body)
         except ValueError as error:
@@ -171,20 +176,28 @@ class GaveUp:
     def _last(self) -> str:
         method = self.sent.method if self.sent is not None else "the request"
         if self.error is not None:
-            return f"{method} got no answer ({type(self.error).__name__}: {self.error})"
+            # httpx's ReadTimeout out of anyio has no message (the sync one says "timed out").
+            said = f": {self.error}" if str(self.error) else ""
+            return f"{method} got no answer ({type(self.error).__name__}{said})"
         if self.received is None:
             return f"{method} got no answer"
-        return f"{method} answered {_summary(self.received)}"
+        return f"{method} answered {_summary(self.received, method)}"
 
 
-def _summary(received: Received) -> str:
+def _summary(received: Received, method: str) -> str:
     problem = received.problem
     location = received.header("location")
     if 300 <= received.status < 400 and location:
-        # The flows follow no redirect (a write's method, body and
-        # preconditions are not the caller's to resend elsewhere); httpx does
-        # when its client is made with follow_redirects=True.
-        return f"{received.status} to {location} (a redirect, not followed)"
+        # The flows follow no redirect themselves (a write's method, body
+        # and preconditions are not the caller's to resend elsewhere); the
+        # driver does when its httpx client is made with
+        # follow_redirects=True, but never one that changes the method.
+        why = ""
+        if method_after_redirect(method, received.status) != method:
+            why = f": following it would turn the {method} into a GET"
+        elif received.redirects:
+            why = f": {received.redirects} were followed to it, a loop or too long a chain"
+        return f"{received.status} to {location} (a redirect, not followed{why})"
     if problem is None:
         return f"{received.status}"
     kind = problem.type.removeprefix(PROBLEM_TYPE_BASE)
@@ -200,3 +213,17 @@ def _summary(received: Received) -> str:
     if isinstance(current, str):
         text += f" (current ETag {current})"
     return text
+
+
+def method_after_redirect(method: str, status: int) -> str:
+    """The method a user agent resends `method` with after a `status` redirect.
+
+    RFC 9110 §15.4.4: a 303 is followed by "a GET or HEAD request"; §15.4.2
+    and §15.4.3 (301, 302): "a user agent MAY change the request method
+    from POST to GET" (every browser does, and so does httpx).
+    """
+    if status == 303 and method != "HEAD":
+        return "GET"
+    if status in (301, 302) and method == "POST":
+        return "GET"
+    return method

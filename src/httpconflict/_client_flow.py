@@ -154,10 +154,18 @@ class _Operation:
         self, reason: GiveUpReason, reply: Received | TransportFailure, detail: str = ""
     ) -> GaveUp:
         error = reply.error if isinstance(reply, TransportFailure) else None
-        if self.step is not Step.READ and (
-            (self.unsure and not _replayed(reply)) or _replayed_failure(reply)
-        ):
+        if self.step is not Step.READ and _replayed_failure(reply):
+            status = reply.status if isinstance(reply, Received) else "5xx"
+            cause = detail or (
+                f"a resend was answered from its key with the {status} of a try that failed "
+                "after applying some of it; resending gets the same"
+            )
+            reason, detail = GiveUpReason.OUTCOME_UNKNOWN, f"{reason.value}: {cause}"
+        elif self.step is not Step.READ and self.unsure and not _replayed(reply):
             cause = detail or "its answer was lost and no resend was answered from its key"
+            reason, detail = GiveUpReason.OUTCOME_UNKNOWN, f"{reason.value}: {cause}"
+        elif self.step is not Step.READ and _see_other(reply):
+            cause = "a 303 may point at the write's result, or at a page that refused it"
             reason, detail = GiveUpReason.OUTCOME_UNKNOWN, f"{reason.value}: {cause}"
         return GaveUp(
             reason, self.operation, self.url, self.tries.count, self.sent, self.last, error, detail
@@ -222,6 +230,19 @@ def _not_applied(reply: Received) -> bool:
         and problem.type == PROBLEM_TYPE_BASE + "unavailable"
         and not _replayed(reply)
     )
+
+
+def _see_other(reply: Received | TransportFailure) -> bool:
+    """Whether a write was answered 303 See Other, which may mean it was applied.
+
+    RFC 9110 §15.4.4: a 303 "is primarily used to allow the output of a
+    POST action to redirect the user agent to a selected resource" (the
+    post/redirect/get pattern): the write may be done, its result at the
+    Location; a server sending a write to its login page answers 303 too.
+    The answer cannot tell which, so neither success nor "not applied"
+    (a 301, 302, 307 or 308 says the resource is elsewhere: not applied).
+    """
+    return isinstance(reply, Received) and reply.status == 303
 
 
 def _replayed_failure(reply: Received | TransportFailure) -> bool:

@@ -68,6 +68,9 @@ QUICK_END: Final = 1.0
 
 # The feed's event ids are seqs: 1*DIGIT.
 _SEQ: Final = re.compile(r"[0-9]+", re.ASCII)
+# Digits of a seq at most: far past a 64-bit counter's 20, far below what int() refuses
+# (4,300 by default, CVE-2020-10735, whose error gives the reader advice about CPython).
+_SEQ_DIGITS: Final = 100
 
 Since: TypeAlias = "int | Literal['now'] | None"
 
@@ -350,7 +353,11 @@ def _read(event: Event, position: int | None) -> tuple[int | None, Change | None
     """The position after `event`, and the change it carries if it is one."""
     if event.id:
         if _SEQ.fullmatch(event.id) is None:
-            raise ValueError(f"its id {event.id!r} is not a seq")
+            raise ValueError(f"its id {event.id[:40]!r} is not a seq")
+        if len(event.id) > _SEQ_DIGITS:
+            raise ValueError(
+                f"its id is not a seq: {len(event.id):,} digits (a seq has {_SEQ_DIGITS} at most)"
+            )
         position = int(event.id) if position is None else max(position, int(event.id))
     if event.event != "change":
         return position, None  # a heartbeat, or an event type this client does not know

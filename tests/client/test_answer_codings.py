@@ -6,7 +6,9 @@ before `max_answer` was looked at (2 GiB of memory, or a MemoryError
 after the write was applied). The client now asks for gzip and deflate
 only, decodes them itself 64 KiB at a time per layer, and takes an answer
 in another coding for no answer; it follows a redirect without reading
-its body. Measured with tracemalloc (the servers' thread allocates little).
+its body. An answer may stack 5 codings at most: 1,200 layers of gzip (a
+25 KB body) raised RecursionError, after a create that had been made.
+Measured with tracemalloc (the servers' thread allocates little).
 """
 
 from __future__ import annotations
@@ -33,8 +35,8 @@ from httpconflict.httpx import (
     UnusableAnswer,
     VirtualClock,
 )
-from tests.client.test_answer_bounds import LIMIT, async_create, increment
-from tests.hostile_http import KeyedCounter, Request, hostile_server
+from tests.client.test_answer_bounds import LIMIT, async_create, increment, sync_create
+from tests.hostile_http import KeyedCounter, Request, answer, hostile_server
 
 POLICY = RetryPolicy(attempts=2)
 #: What each bomb decodes to: 256 MiB past its JSON.
@@ -190,3 +192,52 @@ def test_a_watch_reads_a_bombed_stream_to_its_bounds() -> None:
         unusable, held = peak(lambda: outcome(lambda: watch(feed.url)))
     assert isinstance(unusable, UnusableAnswer)
     assert held < BOUND, f"{held:,} bytes held"
+
+
+class Stacked(KeyedCounter):
+    """A `KeyedCounter` whose answers come in `layers` stacked layers of gzip."""
+
+    def __init__(self, layers: int) -> None:
+        super().__init__()
+        self.layers = layers
+
+    async def serve(
+        self, request: Request, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> bool:
+        self.methods.append(request.method)
+        if request.method == "GET":
+            status, fields, body = 200, *self._document()
+        else:
+            status, fields, body = self._write(request)
+        for _ in range(self.layers):
+            body = gzip.compress(body, 1)
+        fields = {**fields, "content-encoding": ", ".join(["gzip"] * self.layers)}
+        writer.write(answer(status, fields, body))
+        await writer.drain()
+        return True
+
+
+@pytest.mark.parametrize("create", [sync_create, async_create])
+def test_a_create_answered_in_1200_codings_is_made_once(
+    create: Callable[[str], StoredDocument],
+) -> None:
+    """The 201 in 1,200 layers of gzip: more than 5 is an unreadable answer, and a 2xx to a
+    write says it was applied: the document sent, created once (it was RecursionError)."""
+    with hostile_server(Stacked(1200)) as stacked:
+        stored = create(stacked.url)
+    assert (stored.document, stacked.created, stacked.methods) == ({"n": 7}, 1, ["POST"])
+
+
+@pytest.mark.parametrize("layers", [5, 1200])
+def test_a_document_in_too_many_codings_is_no_answer(layers: int) -> None:
+    """A GET answered in 5 layers is read; in 1,200 it is no answer, tried again and given up,
+    saying why, nothing written (it was RecursionError)."""
+    with hostile_server(Stacked(layers)) as stacked:
+        result = outcome(lambda: update(stacked.url))
+    if layers == 5:
+        assert isinstance(result, StoredDocument)
+        assert (result.document, stacked.applied) == ({"n": 1}, 1)
+    else:
+        assert isinstance(result, RetriesExhausted)
+        assert "stacks more than 5 codings" in str(result)
+        assert (stacked.methods, stacked.applied) == (["GET"] * POLICY.attempts, 0)

@@ -42,6 +42,7 @@ from .._json_value import Json
 from ._bounded import ACCEPT_ENCODING, aread_at_most, as_read, asend, read_at_most, send
 from ._clock import Clock, SystemClock, VirtualClock
 from ._errors import conflict_error
+from ._fields import as_came, as_sent
 from ._testing import testing_mode
 from ._watch import awatch_changes, feed_url, watch_changes
 
@@ -144,29 +145,33 @@ class _Common:
     def _prepare(self, request: httpx.Request) -> httpx.Request:
         if_match = self.etags.if_match(request.method, str(request.url), request.headers)
         if if_match is not None:
-            request.headers["If-Match"] = if_match
+            # Its bytes, in fields made anew (httpx encodes a str as ASCII, and
+            # decodes fields it has read once by what it guessed then).
+            fields = [*request.headers.raw, (b"If-Match", as_sent(if_match))]
+            request.headers = httpx.Headers(fields)
         if request.method in UNSAFE_METHODS and "idempotency-key" not in request.headers:
             request.headers["Idempotency-Key"] = sf_string(_new_key())
         return request
 
     def _build(self, client: httpx.Client | httpx.AsyncClient, send: Send) -> httpx.Request:
-        request = client.build_request(
-            send.method, send.url, headers=list(send.headers), content=send.body
-        )
+        headers = [(name.encode("ascii"), as_sent(value)) for name, value in send.headers]
+        request = client.build_request(send.method, send.url, headers=headers, content=send.body)
         request.headers["Accept-Encoding"] = ACCEPT_ENCODING  # what `_bounded` decodes
         return self._prepare(request)
 
     def _received(
         self, request: httpx.Request, response: httpx.Response, clock: Clock, whole: bool = True
     ) -> Received:
-        self.etags.observe(request.method, str(request.url), response.status_code, response.headers)
+        headers = as_came(response.headers)
+        self.etags.observe(request.method, str(request.url), response.status_code, headers)
         return Received(
             response.status_code,
-            response.headers,
+            headers,
             response.content,
             at=clock.monotonic(),
             wall=clock.time(),
             whole=whole,
+            redirects=len(response.history),
         )
 
     def _deadline(
@@ -226,7 +231,13 @@ async def _aexchange(
 
 
 def _applied(request: httpx.Request, response: httpx.Response) -> bool:
-    return request.method in UNSAFE_METHODS and response.is_success
+    # `send` follows no redirect that changes the method; a 2xx to another
+    # method (a page's 200 to a GET) would say nothing of the write.
+    return (
+        request.method in UNSAFE_METHODS
+        and response.request.method == request.method
+        and response.is_success
+    )
 
 
 def _past(clock: Clock, deadline: float) -> bool:

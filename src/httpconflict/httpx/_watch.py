@@ -19,13 +19,21 @@ would reset httpx's read timeout, so the driver ends it itself
 (`httpx.ReadTimeout`, and the flow reconnects). A refusal's body is read
 up to `REFUSAL_LIMIT` bytes: a problem document is small, and a body that
 never ends must not fill the client's memory (the status still decides).
+Opening a stream, and reading a refusal, has one read timeout (and the
+connect timeout) in all (`_open`): each byte of a trickled head or body,
+and each interim 1xx answer, restarts httpx's. The async watch cuts all
+of it; the blocking one cuts the refusal's body, but not a head or 1xx
+answers sent without end, which httpx reads in one call (as for
+`update`: see docs/client.md).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
+from functools import partial
 from typing import Final, TypeAlias
 
+import anyio
 import httpx
 
 from .._client_commands import Received, Sleep, TransportFailure
@@ -44,7 +52,6 @@ from .._client_watch import (
 )
 from .._event_stream import EventStreamDecoder
 from ._bounded import (
-    ACCEPT_ENCODING,
     adecoded,
     aread_at_most,
     as_read,
@@ -75,7 +82,9 @@ def _request(client: httpx.Client | httpx.AsyncClient, command: Open) -> httpx.R
     return client.build_request(
         command.send.method,
         command.send.url,
-        headers=[*command.send.headers, ("Accept-Encoding", ACCEPT_ENCODING)],
+        # The flow's own Accept-Encoding (identity: compressing a stream would
+        # hold its events back) replaces httpx's; a coding sent anyway is decoded.
+        headers=list(command.send.headers),
         timeout=httpx.Timeout(
             connect=timeout.connect,
             read=command.read_timeout,
@@ -89,17 +98,35 @@ def _received(response: httpx.Response, clock: Clock, read: httpx.Response) -> R
     """The answer to opening a stream; `read`, a refusal's body as read (`_refusal`)."""
     body = b"" if response.status_code == 200 else read.content
     return Received(
-        response.status_code, response.headers, body, at=clock.monotonic(), wall=clock.time()
+        response.status_code,
+        response.headers,
+        body,
+        at=clock.monotonic(),
+        wall=clock.time(),
+        redirects=len(response.history),
     )
 
 
-def _refusal(response: httpx.Response) -> httpx.Response:
+def _refusal(response: httpx.Response, late: Callable[[], bool]) -> httpx.Response:
     """A refusal read up to `REFUSAL_LIMIT` bytes and closed, as a response already read."""
-    return as_read(response, read_at_most(response, REFUSAL_LIMIT)[0])
+    return as_read(response, read_at_most(response, REFUSAL_LIMIT, late)[0])
 
 
 async def _arefusal(response: httpx.Response) -> httpx.Response:
     return as_read(response, (await aread_at_most(response, REFUSAL_LIMIT))[0])
+
+
+def _open(client: httpx.Client | httpx.AsyncClient, command: Open) -> float:
+    """Seconds a stream has to open (its head, past any 1xx) or a refusal to come whole."""
+    return command.read_timeout + (client.timeout.connect or 0.0)
+
+
+def _past(clock: Clock, deadline: float) -> bool:
+    return clock.monotonic() > deadline
+
+
+def _unopened(request: httpx.Request, within: float) -> httpx.ReadTimeout:
+    return httpx.ReadTimeout(f"the stream did not open within {within:g} s", request=request)
 
 
 def _unfinished(response: httpx.Response, within: float) -> httpx.ReadTimeout:
@@ -191,10 +218,15 @@ def watch_changes(client: httpx.Client, flow: WatchFlow, clock: Clock) -> Iterat
             elif isinstance(command, Open):
                 _close(response)
                 response = events = None
+                request, ends = (
+                    _request(client, command),
+                    clock.monotonic() + _open(client, command),
+                )
                 try:
-                    response = last = send(client, _request(client, command))
+                    response = last = send(client, request)
                     if response.status_code != 200:
-                        last = _refusal(response)  # its problem details say why
+                        # Its problem details say why; a body that trickles ends at `ends`.
+                        last = _refusal(response, partial(_past, clock, ends))
                 except httpx.RequestError as error:
                     reply = _lost(error, clock)
                 else:
@@ -238,10 +270,14 @@ async def awatch_changes(
             elif isinstance(command, Open):
                 await _aclose(response, events)
                 response = events = None
+                request, within = _request(client, command), _open(client, command)
                 try:
-                    response = last = await asend(client, _request(client, command))
-                    if response.status_code != 200:
-                        last = await _arefusal(response)
+                    with anyio.fail_after(within):
+                        response = last = await asend(client, request)
+                        if response.status_code != 200:
+                            last = await _arefusal(response)
+                except TimeoutError:
+                    reply = _lost(_unopened(request, within), clock)
                 except httpx.RequestError as error:
                     reply = _lost(error, clock)
                 else:
