@@ -63,6 +63,7 @@ from ._deprecation import warn_deprecated
 from ._errors import IncompleteBody, ProblemError, problem_and_fields
 from ._etag import ETag
 from ._httpdate import format_http_date
+from ._incidents import log
 from ._integrity import classify
 from ._integrity_policy import DEFAULT_POLICY, Completes, IntegrityPolicy
 from ._media import (
@@ -151,6 +152,10 @@ _WATCH: Final = "httpconflict_writes"
 
 def _watch_writes() -> None:
     setattr(g, _WATCH, begin_watching())
+    handlers = current_app.extensions.get("httpconflict")
+    if isinstance(handlers, _Handlers) and not handlers.checked:
+        handlers.checked = True
+        handlers.warn_outranked(current_app)
 
 
 def _unwatch_writes(_error: BaseException | None) -> None:
@@ -166,6 +171,8 @@ class _Handlers:
         self.policy = policy
         self.catalog = catalog
         self.http_exceptions = http_exceptions
+        #: Whether the app's own handlers were looked at (at its first request).
+        self.checked = False
 
     def init_app(self, app: Flask) -> None:
         for error_type in database_error_types():
@@ -177,6 +184,28 @@ class _Handlers:
         if self.http_exceptions:
             app.register_error_handler(HTTPException, self.handle_http_exception)
         app.extensions["httpconflict"] = self
+
+    def warn_outranked(self, app: Flask) -> None:
+        """Warn of the app's handlers that Flask picks over ours for a database error.
+
+        Flask answers an error with the handler of its nearest class: an app's
+        handler for ``IntegrityError`` wins over ours for ``DBAPIError``,
+        whatever the order they were registered in, and a duplicate stays
+        whatever that handler answers (a 400 quoting the database, often).
+        """
+        ours = tuple(database_error_types())
+        for scope, by_code in app.error_handler_spec.items():
+            for kind, handler in by_code.get(None, {}).items():
+                if issubclass(kind, ours) and getattr(handler, "__self__", None) is not self:
+                    where = f"the blueprint {scope!r}" if scope else "the app"
+                    log.warning(
+                        "Flask: the handler %s registered for %s.%s answers those errors, not "
+                        "httpconflict's install() (a 409 naming the field for a duplicate): "
+                        "remove it, or answer with httpconflict.flask.problem_response",
+                        where,
+                        kind.__module__,
+                        kind.__qualname__,
+                    )
 
     def handle_integrity_error(self, error: BaseException) -> Response:
         violation = classify(error)
