@@ -24,6 +24,9 @@ without its slash, as a Datasette table does; its ``/-/insert`` answers
 ``{"ok": true, "rows": [...]}``. ``/slow/items`` reads an item in
 ``SLOW_READ`` seconds and deletes it at once. ``/broken/items`` makes,
 reads and deletes items, and answers every change with a 500.
+``/posts`` is shaped like microblog-api's: the server adds ``id``,
+``author`` and ``timestamp``, and a PUT holding any member but ``text``
+and ``n`` is a 400 (marshmallow's "Unknown field.").
 
 Run: ``uvicorn tests.audit.shapes_app:create_app --factory``.
 """
@@ -194,6 +197,37 @@ def create_app() -> Starlette:
     async def slow_count(request: Request) -> Response:
         return JSONResponse({"left": len(slow)})
 
+    posts: dict[int, dict[str, Any]] = {}
+
+    def post_answer(post: dict[str, Any], status: int = 200) -> Response:
+        return JSONResponse(post, status, {"ETag": f'"{post["version"]}"'})
+
+    async def post_collection(request: Request) -> Response:
+        body = await json_object(request) or {}
+        key = next(row_ids)
+        posts[key] = {**body, "id": key, "version": 1, "author": {"id": 1}, "timestamp": key}
+        return post_answer(posts[key], 201)
+
+    async def post_item(request: Request) -> Response:
+        """microblog-api's posts: a PUT takes the writable members only (marshmallow: an
+        unknown member is a 400); If-Match is checked when sent, in the write."""
+        post = posts.get(int(request.path_params["id"]))
+        if post is None:
+            return JSONResponse({"code": 404}, 404)
+        if request.method == "DELETE":
+            del posts[post["id"]]
+            return Response(status_code=204)
+        if request.method == "PUT":
+            body = await json_object(request) or {}
+            unknown = {name: ["Unknown field."] for name in body if name not in ("text", "n")}
+            if unknown:
+                return JSONResponse({"code": 400, "messages": {"json": unknown}}, 400)
+            condition = request.headers.get("if-match")
+            if condition is not None and condition != f'"{post["version"]}"':
+                return JSONResponse({"code": 412, "message": "Precondition Failed"}, 412)
+            post.update(body, version=post["version"] + 1)
+        return post_answer(post)
+
     broken: dict[int, dict[str, Any]] = {}
 
     async def broken_collection(request: Request) -> Response:
@@ -219,6 +253,8 @@ def create_app() -> Starlette:
             Route("/slow/items", slow_collection, methods=["POST"]),
             Route("/slow/items/{id:int}", slow_item, methods=["GET", "DELETE"]),
             Route("/slow/count", slow_count),
+            Route("/posts", post_collection, methods=["POST"]),
+            Route("/posts/{id:int}", post_item, methods=["GET", "PUT", "DELETE"]),
             Route("/broken/items", broken_collection, methods=["POST"]),
             Route("/broken/items/{id:int}", broken_item, methods=["GET", "PUT", "PATCH", "DELETE"]),
             Route("/piccolo/items/", crud_collection, methods=["POST"]),

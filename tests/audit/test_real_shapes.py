@@ -133,3 +133,22 @@ def test_a_delete_check_that_could_not_stale_says_it_sent_no_delete(shapes_api: 
     assert "could not change the resource to make its version stale" in deletes["evidence"][0]
     assert any("no DELETE was sent" in line for line in deletes["evidence"]), deletes
     assert run.report()["cleanup"]["left"] == []
+
+
+def test_a_put_of_the_writable_members_only(shapes_api: str) -> None:
+    """microblog-api's posts refuse a PUT of the resource as read (its server-made members are
+    unknown fields, 400): the audit's PUTs carry the members --body names, and every write
+    check runs (they were all skipped: "refused as invalid")."""
+    run = audit(
+        f"{shapes_api}/posts", "--body", '{"text": "audit-{uid}", "n": 0}', "--counter", "n",
+        "--json",
+    )  # fmt: skip
+    notes = run.report()["notes"]
+    assert any("carry only them" in note for note in notes), notes
+    if_match = run.check("if-match")
+    assert if_match["verdict"] == "pass", if_match
+    assert if_match["data"]["current_status"] == 200
+    race = run.check("lost-update")
+    assert race["verdict"] == "pass", race
+    cleanup = run.report()["cleanup"]
+    assert cleanup["deleted"] == cleanup["created"] > 0

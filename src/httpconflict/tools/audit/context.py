@@ -100,7 +100,7 @@ class AuditContext:
             changes,
             version,
             self.version_members,
-            self.target.patch_members,
+            self.target.carried_members,
         )
 
     def headers(self, version: Version | None) -> dict[str, str]:

@@ -17,7 +17,7 @@ checking the precondition (the content-equality shortcut).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 from .catalog import IF_MATCH, PRECONDITION_REQUIRED
 from .context import AuditContext
@@ -69,8 +69,8 @@ async def check_if_match(ctx: AuditContext) -> CheckResult:
         CHECK, ctx.item_url, ctx.body(before, changes, version), ctx.headers(version)
     )
     tried = ""
-    if fresh.status in INVALID and ctx.settings.write_method == "PATCH":
-        fresh, tried = await _whole_patch(ctx, before, changes, version, fresh)
+    if fresh.status in INVALID:
+        fresh, tried = await _writable_members(ctx, before, changes, version, fresh)
     data: dict[str, Any] = {"current_status": fresh.status}
     said = f"a write naming the version just read ({_named(ctx, version)}) -> {_status(fresh)}"
     weak = ctx.parsed_etag is not None and ctx.parsed_etag.weak
@@ -106,7 +106,8 @@ async def check_if_match(ctx: AuditContext) -> CheckResult:
             f"the resource does not hold that write's {', '.join(changes)} afterwards: name a "
             "whole-number member the API keeps with --counter"
         )
-    if members and ctx.settings.write_method == "PATCH":
+    if members and (ctx.settings.write_method == "PATCH" or ctx.target.carried_members):
+        # A write that did not send the state as read did not send them back.
         members = await _taken_back(ctx, after_read, after, members, evidence, data)
     elif members:
         evidence.append(
@@ -133,43 +134,51 @@ def invalid(answer: Exchange) -> str:
     )
 
 
-async def _whole_patch(
+_PLURAL: Final = {"PATCH": "PATCHes"}
+
+
+async def _writable_members(
     ctx: AuditContext,
     current: Mapping[str, Any],
     changes: Mapping[str, Any],
     version: Version,
     refused: Exchange,
 ) -> tuple[Exchange, str]:
-    """A PATCH of the changes alone refused as invalid, tried once more carrying the members
-    --body names as the resource holds them; the answer to report, and what was tried.
+    """A write refused as invalid, tried once more with the members --body names as the
+    resource holds them; the answer to report, and what was tried.
 
-    Airflow's pools and variables take a PATCH of the whole writable object
-    (a pydantic model with required members and ``extra="forbid"``): the
-    changes alone get 422 (a member missing), and so does the object as read
-    (its read-only members are refused). What the client created the
-    resource with is what it may write back.
+    A PATCH of the changes alone: Airflow's pools and variables take a PATCH
+    of the whole writable object (a pydantic model with required members
+    and ``extra="forbid"``): the changes alone get 422 (a member missing),
+    and so does the object as read (its read-only members are refused). A
+    PUT of the state as read: microblog-api's posts refuse the members the
+    server made (``id``, ``author``, ``timestamp``: marshmallow's "Unknown
+    field.", 400). What the client created the resource with is what it
+    may write back.
     """
+    method = ctx.settings.write_method
     carried = tuple(name for name in ctx.settings.body if name not in changes)
-    if not carried:
+    if not carried and method == "PATCH":
         return refused, ""
-    ctx.target.patch_members = carried
+    ctx.target.carried_members = carried or tuple(changes)
     answer = await ctx.target.write(
         CHECK, ctx.item_url, ctx.body(current, changes, version), ctx.headers(version)
     )
-    listed = ", ".join(carried)
+    listed = ", ".join(carried) or "none"
+    sent = f"only {', '.join(changes)}" if method == "PATCH" else "the resource as read"
     if answer.ok:
         ctx.target.notes.append(
-            f"PATCH with only {', '.join(changes)} -> {refused.status}, and with the members "
-            f"--body names ({listed}) as the resource holds them -> {answer.status}: the "
-            "audit's PATCHes carry them"
+            f"{method} with {sent} -> {refused.status}, and with the members --body names "
+            f"({listed}) as the resource holds them -> {answer.status}: the audit's "
+            f"{_PLURAL.get(method, method + 's')} carry "
+            f"{'them' if method == 'PATCH' else 'only them'}"
         )
         return answer, ""
-    ctx.target.patch_members = ()
+    ctx.target.carried_members = ()
     if answer.status not in INVALID:
         return refused, ""
     # The later refusal names what is still missing: the more useful of the two.
-    only = f"with only {', '.join(changes)}: {refused.status}"
-    return answer, f" (carrying {listed} as the resource holds them; {only})"
+    return answer, f" (carrying {listed} as the resource holds them; with {sent}: {refused.status})"
 
 
 def _other_method(ctx: AuditContext, answer: Exchange) -> str:
@@ -190,10 +199,10 @@ async def _taken_back(
     evidence: list[str],
     data: dict[str, Any],
 ) -> tuple[str, ...]:
-    """The members a PATCH may send back; none when a write naming them is refused as invalid.
+    """The members a write may send back; none when a write naming them is refused as invalid.
 
-    A PATCH carries only what it changes, so the first write did not send
-    the members back. A server that changes a timestamp by itself and
+    A PATCH carries only what it changes (and a PUT of the --body's members
+    only those), so the first write did not send the members back. A server that changes a timestamp by itself and
     refuses it in a write body (Prefect's variables: ``updated``, and
     pydantic's ``extra="forbid"`` -> 422) takes no version there: sent with
     every write, it had every write of the audit refused, and the refusals

@@ -128,9 +128,10 @@ class Target:
         self.notes: list[str] = []
         #: The media type of a PATCH: a merge patch's own, until the API refuses it.
         self.patch_type = MERGE_PATCH
-        #: The members every PATCH carries as the resource holds them, besides its changes:
-        #: none, or the --body's when the API refused a PATCH of the changes alone.
-        self.patch_members: tuple[str, ...] = ()
+        #: The members every write carries as the resource holds them, besides its changes:
+        #: none (a PATCH carries its changes, a PUT the whole state as read), or the --body's
+        #: when the API refused a PATCH of the changes alone or a PUT of the state as read.
+        self.carried_members: tuple[str, ...] = ()
         #: The member of each answer that holds the resource: --envelope, or the one
         #: the first POST answer kept its --id-field in.
         self.envelope = settings.envelope

@@ -127,11 +127,14 @@ def body(
     Otherwise they carry `version`'s values, current or stale. A PATCH also
     carries the `carried` members as `current` holds them: an API whose PATCH
     takes the whole writable object (Airflow's pools and variables) refuses
-    one that holds only the changes.
+    one that holds only the changes. A PUT with `carried` holds only those
+    of `current`'s members: an API that refuses the members it makes itself
+    in a PUT (microblog-api's posts: marshmallow's unknown fields) refuses
+    the state as read.
     """
     named = dict(version.members) if version is not None else {}
+    held = {name: current[name] for name in carried if name in current}
     if method == "PATCH":
-        held = {name: current[name] for name in carried if name in current}
         return {**held, **changes, **named}
-    kept = {k: v for k, v in current.items() if k not in members}
+    kept = {k: v for k, v in (held if carried else current).items() if k not in members}
     return {**kept, **changes, **named}
