@@ -202,9 +202,10 @@ async def _taken_back(
     """The members a write may send back; none when a write naming them is refused as invalid.
 
     A PATCH carries only what it changes (and a PUT of the --body's members
-    only those), so the first write did not send the members back. A server that changes a timestamp by itself and
-    refuses it in a write body (Prefect's variables: ``updated``, and
-    pydantic's ``extra="forbid"`` -> 422) takes no version there: sent with
+    only those), so the first write did not send the members back. A server
+    that changes a timestamp by itself and refuses it in a write body
+    (Prefect's variables: ``updated``, and pydantic's ``extra="forbid"`` ->
+    422) takes no version there: sent with
     every write, it had every write of the audit refused, and the refusals
     reported as stale writes refused.
     """
