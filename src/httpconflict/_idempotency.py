@@ -524,6 +524,8 @@ def idempotency_flow(
     if reply.status >= 500 and not (store_server_errors or applied or may_be_applied(reply)):
         yield from _store_call(Release())
         return Answer(response=reply)
+    if may_be_applied(reply):
+        reply = recorded_outcome_unknown(reply)
     # If the claim was lost meanwhile (its renewals failed for a whole lease,
     # or the store lost it, and a retry took the key over), this answer is
     # not recorded; it is still what happened, so it is what this client
@@ -661,6 +663,41 @@ def may_be_applied(response: StoredResponse) -> bool:
     except ValueError:
         return False
     return isinstance(found, dict) and found.get("type") == OUTCOME_UNKNOWN.uri
+
+
+#: What the detail of a 504 `outcome-unknown` the key records says in place of the advice
+#: to resend (`recorded_outcome_unknown`).
+RECORDED_UNKNOWN: Final = (
+    "its Idempotency-Key records this answer, which a resend gets again: read the resource "
+    "to learn whether it was applied"
+)
+
+
+def recorded_outcome_unknown(response: StoredResponse) -> StoredResponse:
+    """A 504 `outcome-unknown` as the key records it: its detail no longer says to resend.
+
+    The app's write may or may not be in the database, and the key that
+    records this answer replays it to every resend: a detail telling the
+    client to resend to learn which (the adapters' words, right for a key
+    recorded with the write) would have it resend for ever (two real apps:
+    about 190 resends each, every one answered the same). No Retry-After:
+    resending changes nothing.
+    """
+    problem = json.loads(response.body)
+    detail = problem.get("detail")
+    said = f"the request may have been applied; {RECORDED_UNKNOWN}"
+    if isinstance(detail, str):
+        cut = detail.find("; send the same request again")
+        said = (
+            f"{detail[:cut]}; {RECORDED_UNKNOWN}" if cut >= 0 else f"{detail}; {RECORDED_UNKNOWN}"
+        )
+    body = json.dumps({**problem, "detail": said}, separators=(",", ":")).encode()
+    headers = tuple(
+        (name, str(len(body)) if name.lower() == "content-length" else value)
+        for name, value in response.headers
+        if name.lower() != "retry-after"
+    )
+    return replace(response, headers=headers, body=body)
 
 
 def failed_after_writing(incident: str | None = None, *, seen: bool = True) -> StoredResponse:

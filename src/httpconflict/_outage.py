@@ -310,6 +310,15 @@ def describe(found: Outage) -> str:
     return found.reason
 
 
+#: What a client of a write whose outcome is unknown does: the key of a request
+#: recorded with its write in one transaction tells (the service's, a transactional
+#: policy's); a key that recorded this answer replays it (`_idempotency` then says so).
+RESEND_TO_LEARN: Final = (
+    "send the same request again with its Idempotency-Key to learn which, or read the "
+    "resource if it had none"
+)
+
+
 def outage_error(
     exc: BaseException,
     method: str,
@@ -344,10 +353,7 @@ def outage_error(
             what = f"{what}, after the request was handled"
         elif committed and found.kind is not OutageKind.LOST:
             what = f"{what}, after a transaction of the request had committed"
-        what = (
-            f"{what}: it may have been applied; send the same request again with its "
-            "Idempotency-Key to learn which"
-        )
+        what = f"{what}: it may have been applied; {RESEND_TO_LEARN}"
         log_incident(incident, f"504 {what}", exc, level=logging.WARNING)
         return WriteOutcomeUnknown(what, incident=incident)
     log_incident(incident, f"503 {what}", exc, level=logging.WARNING)
