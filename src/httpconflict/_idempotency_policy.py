@@ -11,6 +11,7 @@ same object, and the default caller is the same person under both.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -34,6 +35,19 @@ DEFAULT_REPLAY_HEADERS: Final = frozenset(
 
 #: An ASGI scope or a WSGI environ: what a principal function is given.
 RequestMapping = MutableMapping[str, Any]
+
+
+_warned_cookies = False
+
+
+def _warn_cookies() -> None:
+    global _warned_cookies  # once per process
+    _warned_cookies = True
+    logging.getLogger("httpconflict").warning(
+        "a keyed request came with cookies and no Authorization: its caller is 'anonymous', "
+        "and every such caller shares its keys (one is replayed another's answer); if callers "
+        "are known by a session cookie, set IdempotencyPolicy(principal=cookie_principal(NAME))"
+    )
 
 
 def authorization_principal(request: RequestMapping) -> str:
@@ -63,6 +77,57 @@ def authorization_principal(request: RequestMapping) -> str:
     return hashlib.sha256(normalized).hexdigest()[:32]
 
 
+def default_principal(request: RequestMapping) -> str:
+    """`authorization_principal`, the policy's default, warning once of callers it cannot tell.
+
+    A keyed request with cookies and no Authorization is most often a
+    browser's, signed in by a session cookie: all such callers are
+    "anonymous", and share their keys.
+    """
+    principal = authorization_principal(request)
+    if principal == "anonymous" and not _warned_cookies and _header(request, b"cookie"):
+        _warn_cookies()
+    return principal
+
+
+def cookie_principal(name: str) -> Callable[[RequestMapping], str]:
+    """A principal function for callers known by a session cookie: the cookie `name`'s value.
+
+    A caller with an Authorization header is known by it, as by
+    `authorization_principal`; one without, by the hash of its `name`
+    cookie (a session id: ``sessionid`` for Django, ``session`` for Flask),
+    which a retry sends unchanged; "anonymous" without either. Under the
+    default principal every cookie-session user is "anonymous", and a key
+    one of them used is replayed to another (who gets the first user's
+    answer, and whose request never runs).
+    """
+
+    def principal(request: RequestMapping) -> str:
+        if _header(request, b"authorization") is not None:
+            return authorization_principal(request)
+        cookies = _header(request, b"cookie")
+        if cookies is None:
+            return "anonymous"
+        for pair in cookies.split(b";"):
+            key, _, value = pair.strip().partition(b"=")
+            if key == name.encode("latin-1") and value:
+                return "cookie:" + hashlib.sha256(value).hexdigest()[:32]
+        return "anonymous"
+
+    return principal
+
+
+def _header(request: RequestMapping, name: bytes) -> bytes | None:
+    """A request field's raw bytes from an ASGI scope or a WSGI environ (the first one)."""
+    environ_value = request.get("HTTP_" + name.decode().upper().replace("-", "_"))
+    if isinstance(environ_value, str):
+        return environ_value.encode("latin-1")
+    for key, value in request.get("headers", ()):
+        if key == name:
+            return bytes(value)
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class IdempotencyPolicy:
     """How the requests of one route are treated."""
@@ -81,7 +146,7 @@ class IdempotencyPolicy:
     store_server_errors: bool = False
     replay_headers: frozenset[str] = DEFAULT_REPLAY_HEADERS
     #: Who is asking, from the ASGI scope or WSGI environ: keys are per caller.
-    principal: Callable[[RequestMapping], str] = authorization_principal
+    principal: Callable[[RequestMapping], str] = default_principal
     #: The largest request body taken in (413 above it).
     max_body: int = 1024 * 1024
     #: The app records each answer itself, in the transaction of its side

@@ -510,3 +510,26 @@ def test_a_retry_after_redis_lost_its_keys_waits_for_the_request_running(
         assert retry.status_code == 201, retry.text
         assert retry.headers["idempotent-replayed"] == "true"
         assert count(http) == 1
+
+
+def test_callers_known_by_a_session_cookie_have_keys_of_their_own(server: str) -> None:
+    """Two browsers signed in by session cookies, one key, one body: under the default
+    principal both are "anonymous", and the second is replayed the first's order (its own
+    never made); under cookie_principal("session") each gets an order of its own, and each
+    one's retry is replayed its own."""
+    key, order = {"Idempotency-Key": str(uuid.uuid4())}, {"item": "tea"}
+    made = []
+    for prefix, separate in (("", False), ("/cookie-session", True)):
+        with under(server, prefix) as http:
+            before = http.get("/orders/count").json()["count"]
+            first, second = (
+                http.post("/orders", json=order, headers={**key, "Cookie": f"session={who}"})
+                for who in ("alice", "bob")
+            )
+            assert first.status_code == second.status_code == 201, second.text
+            assert (second.headers.get("idempotent-replayed") != "true") is separate
+            again = http.post("/orders", json=order, headers={**key, "Cookie": "session=bob"})
+            assert again.headers.get("idempotent-replayed") == "true"
+            assert again.json() == second.json()
+            made.append(http.get("/orders/count").json()["count"] - before)
+    assert made == [1, 2]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 
+import pytest
+
 from httpconflict import asgi, wsgi
 from httpconflict.storage import idempotency
 
@@ -53,3 +55,26 @@ def test_methods_are_covered_in_any_case() -> None:
     policy = asgi.IdempotencyPolicy()
     assert all(policy.covers(m) for m in ("POST", "post", "Post", "pAtCh", "delete", "PUT"))
     assert not any(policy.covers(m) for m in ("GET", "get", "HEAD", "OPTIONS", "FOO"))
+
+
+def test_cookie_callers_under_the_default_principal_are_warned_of_once(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Keyed requests with cookies and no Authorization all share "anonymous": one warning
+    names cookie_principal; cookie_principal tells them apart, Authorization first."""
+    from httpconflict import _idempotency_policy
+
+    monkeypatch.setattr(_idempotency_policy, "_warned_cookies", False)
+    alice = {"headers": [(b"cookie", b"theme=dark; session=alice")]}
+    bob = {"HTTP_COOKIE": "session=bob"}
+    with caplog.at_level("WARNING", logger="httpconflict"):
+        default = asgi.IdempotencyPolicy().principal
+        assert default(alice) == default(bob) == "anonymous"
+    warned = [r.getMessage() for r in caplog.records if "cookie_principal" in r.getMessage()]
+    assert len(warned) == 1, warned
+    by_session = asgi.cookie_principal("session")
+    assert by_session(alice) != by_session(bob)
+    assert by_session(alice).startswith("cookie:")
+    assert by_session({"headers": [(b"cookie", b"theme=dark")]}) == "anonymous"
+    signed = {"HTTP_AUTHORIZATION": "Bearer t", "HTTP_COOKIE": "session=bob"}
+    assert by_session(signed) == wsgi.authorization_principal(signed)

@@ -17,7 +17,8 @@ One server serves the API under several path prefixes side by side
 (`POLICIES`), each with a middleware of its own and orders of its own:
 /orders with the default policy, /waiting/orders waiting for duplicates in
 flight, /required/orders requiring a key, /stored-5xx/orders recording 5xx
-answers, /short-lease/orders with a one-second lease, and, when
+answers, /short-lease/orders with a one-second lease, /cookie-session/orders
+knowing callers by their "session" cookie, and, when
 ORDERS_UNREACHABLE names a store that refuses connections,
 /unreachable/orders on that store. A test that needs the
 middleware configured otherwise asks its prefix instead of starting a
@@ -43,6 +44,7 @@ from httpconflict.asgi import (
     Receive,
     Scope,
     Send,
+    cookie_principal,
 )
 from httpconflict.storage.idempotency import IdempotencyStore, idempotency_store
 
@@ -56,6 +58,7 @@ POLICIES: Final[dict[str, dict[str, Any]]] = {
     "/required": {"required": True},
     "/stored-5xx": {"store_server_errors": True},
     "/short-lease": {"lease": 1.0},
+    "/cookie-session": {"principal": cookie_principal("session")},
 }
 #: The prefix whose store is ORDERS_UNREACHABLE's, with the default policy.
 UNREACHABLE: Final = "/unreachable"

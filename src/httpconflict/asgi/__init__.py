@@ -33,6 +33,7 @@ from .._idempotency_policy import (
     DEFAULT_REPLAY_HEADERS,
     IdempotencyPolicy,
     authorization_principal,
+    cookie_principal,
 )
 from .bodies import RequestBodyMiddleware
 from .coded_etags import CodedETagMiddleware, accepts_coding
@@ -76,6 +77,7 @@ __all__ = [
     "accepts_coding",
     "active_claim",
     "authorization_principal",
+    "cookie_principal",
     "problem_headers",
     "send_error",
     "send_problem",

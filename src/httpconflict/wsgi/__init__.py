@@ -13,7 +13,12 @@
   HEAD from the app's answer, as the core's `read_decision` decides.
 """
 
-from .._idempotency_policy import DEFAULT_REPLAY_HEADERS, IdempotencyPolicy, authorization_principal
+from .._idempotency_policy import (
+    DEFAULT_REPLAY_HEADERS,
+    IdempotencyPolicy,
+    authorization_principal,
+    cookie_principal,
+)
 from ..storage.idempotency.blocking import BlockingIdempotencyStore
 from ._answers import problem_answer
 from .conditional import NOT_MODIFIED_HEADERS, ConditionalMiddleware
@@ -29,5 +34,6 @@ __all__ = [
     "PolicyChoice",
     "active_claim",
     "authorization_principal",
+    "cookie_principal",
     "problem_answer",
 ]
