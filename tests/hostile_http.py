@@ -265,6 +265,12 @@ class KeyedCounter(RawServer):
         await writer.drain()
         return True
 
+    def _plain(self, request: Request) -> tuple[int, dict[str, str], bytes]:
+        """The answer to `request`, keys aside: the document for a GET, else the write's."""
+        if request.method == "GET":
+            return 200, *self._document()
+        return self._write(request)
+
     def _write(self, request: Request) -> tuple[int, dict[str, str], bytes]:
         if request.method == "POST":
             self.created += 1

@@ -52,10 +52,7 @@ class EndlessCounter(KeyedCounter):
         self, request: Request, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> bool:
         self.methods.append(request.method)
-        if request.method == "GET":
-            status, fields, body = 200, *self._document()
-        else:
-            status, fields, body = self._write(request)
+        status, fields, body = self._plain(request)
         if request.method not in self.endless and str(status) not in self.endless:
             head = {**fields, "content-length": str(len(body))}
             writer.write(_head(status, head) + body)
@@ -196,9 +193,7 @@ class Trickle(KeyedCounter):
         if request.method != self.method:
             return await super().serve(request, reader, writer)
         self.methods.append(request.method)
-        status, fields, _ = (
-            (200, *self._document()) if request.method == "GET" else self._write(request)
-        )
+        status, fields, _ = self._plain(request)
         writer.write(_head(status, {**fields, "transfer-encoding": "chunked"}))
         with contextlib.suppress(ConnectionError):
             for _ in range(150):

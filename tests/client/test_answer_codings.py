@@ -80,10 +80,8 @@ class Bombed(KeyedCounter):
         if request.target.startswith("/moved"):
             status, fields = 307, {"location": request.target.removeprefix("/moved")}
             body = bomb(b"", self.layers)
-        elif request.method == "GET":
-            status, fields, body = 200, *self._document()
         else:
-            status, fields, body = self._write(request)
+            status, fields, body = self._plain(request)
         if request.method in self.bombed or status == 307:
             body = body if self.coding else bomb(body[:-1], self.layers)
             label = self.coding or ", ".join(["gzip"] * self.layers)
@@ -205,10 +203,7 @@ class Stacked(KeyedCounter):
         self, request: Request, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> bool:
         self.methods.append(request.method)
-        if request.method == "GET":
-            status, fields, body = 200, *self._document()
-        else:
-            status, fields, body = self._write(request)
+        status, fields, body = self._plain(request)
         for _ in range(self.layers):
             body = gzip.compress(body, 1)
         fields = {**fields, "content-encoding": ", ".join(["gzip"] * self.layers)}
