@@ -215,6 +215,12 @@ MODULES: dict[str, list[str]] = {
         "versioned_patch",
         "versioned_update",
     ],
+    "httpconflict.django.forms": [
+        "VersionedAdminMixin",
+        "VersionedEditViewMixin",
+        "VersionedFormMixin",
+        "versioned_form",
+    ],
     "httpconflict.django.models": ["AbstractIdempotencyKey", "ExactCharField"],
     "httpconflict.django.rest_framework": [
         "ConditionalModelMixin",

@@ -15,32 +15,11 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import django
 from django.conf import settings
 
-
-def _database(url: str) -> dict[str, Any]:
-    if not url.startswith(("postgresql://", "mysql://")):
-        return {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": url,
-            "OPTIONS": {"init_command": "PRAGMA journal_mode=WAL", "timeout": 30},
-        }
-    parts = urlsplit(url)
-    options = {name: values[0] for name, values in parse_qs(parts.query).items()}
-    engine = "postgresql" if parts.scheme == "postgresql" else "mysql"
-    return {
-        "ENGINE": f"django.db.backends.{engine}",
-        "NAME": parts.path.lstrip("/"),
-        "USER": parts.username,
-        "PASSWORD": parts.password or "",
-        "HOST": parts.hostname,
-        "PORT": parts.port or (5432 if engine == "postgresql" else 3306),
-        "OPTIONS": options,
-    }
-
+from tests.adapters.django_databases import database
 
 settings.configure(
     DEBUG=False,
@@ -48,7 +27,7 @@ settings.configure(
     ROOT_URLCONF=__name__,
     MIDDLEWARE=["httpconflict.django.ProblemMiddleware"],
     INSTALLED_APPS=["tests.adapters.notes_app.NotesConfig"],
-    DATABASES={"default": _database(os.environ["NOTES_DATABASE"])},
+    DATABASES={"default": database(os.environ["NOTES_DATABASE"])},
     DATA_UPLOAD_MAX_MEMORY_SIZE=1000,
     USE_TZ=True,
     REST_FRAMEWORK={

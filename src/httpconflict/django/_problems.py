@@ -214,12 +214,20 @@ def integrity_problem_of(
     exception: BaseException, policy: IntegrityPolicy, *, read_catalog: bool = True
 ) -> ProblemDetails | None:
     """The problem for an integrity error raised through Django, or None for other errors."""
+    violation = violation_of(exception, read_catalog=read_catalog)
+    return None if violation is None else policy.problem(violation)
+
+
+def violation_of(exception: BaseException, *, read_catalog: bool = True) -> Violation | None:
+    """The violation an integrity error raised through Django reports, its columns named.
+
+    What the error does not name (MariaDB names a unique key, not its
+    columns) the database's catalog adds, unless `read_catalog` is false.
+    """
     violation = classify(exception)
-    if violation is None:
-        return None
-    if read_catalog:
+    if violation is not None and read_catalog:
         violation = _complete(violation)
-    return policy.problem(violation)
+    return violation
 
 
 def _complete(violation: Violation) -> Violation:

@@ -1,0 +1,181 @@
+"""A Django project with the admin and generic edit views, on `httpconflict.django.forms`.
+
+Run as a server process (``start_app("tests.adapters.django_admin_site:create_app",
+..., wsgi=True)``), never imported by the test process. ``COUNTERS_DATABASE``
+is a SQLite file, a ``postgresql://`` or a ``mysql://`` URL (as
+django_notes.py reads it); the tables and the user ``staff`` (password
+``staff``) are made on start. ``NAIVE=1`` serves Django's own ModelAdmin
+and views instead, to show what the mixins prevent.
+
+- ``/admin/``: `Counter` (a unique ``name``; a ``slug`` made from it on
+  save, unique too, which the form does not check) and its change form.
+- ``/counters/<pk>/edit`` (``UpdateView``) and ``/counters/new`` (``CreateView``).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import django
+from django.conf import settings
+
+from tests.adapters.django_databases import database
+
+NAIVE = os.environ.get("NAIVE") == "1"
+
+_FORM_PAGE = (
+    "<html><body><form method='post'>{% csrf_token %}{{ form.as_p }}"
+    "<button>save</button></form></body></html>"
+)
+
+settings.configure(
+    DEBUG=False,
+    SECRET_KEY="test-only",  # noqa: S106  # a test project
+    ALLOWED_HOSTS=["127.0.0.1"],
+    ROOT_URLCONF=__name__,
+    INSTALLED_APPS=[
+        "django.contrib.admin",
+        "django.contrib.auth",
+        "django.contrib.contenttypes",
+        "django.contrib.sessions",
+        "django.contrib.messages",
+        "tests.adapters.counters_app.CountersConfig",
+    ],
+    MIDDLEWARE=[
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "django.middleware.csrf.CsrfViewMiddleware",
+        "django.contrib.auth.middleware.AuthenticationMiddleware",
+        "django.contrib.messages.middleware.MessageMiddleware",
+    ],
+    TEMPLATES=[
+        {
+            "BACKEND": "django.template.backends.django.DjangoTemplates",
+            "OPTIONS": {
+                "loaders": [
+                    ("django.template.loaders.locmem.Loader", {"counter_form.html": _FORM_PAGE}),
+                    "django.template.loaders.app_directories.Loader",
+                ],
+                "context_processors": [
+                    "django.template.context_processors.request",
+                    "django.contrib.auth.context_processors.auth",
+                    "django.contrib.messages.context_processors.messages",
+                ],
+            },
+        }
+    ],
+    DATABASES={"default": database(os.environ["COUNTERS_DATABASE"], immediate=True)},
+    PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+    USE_TZ=True,
+    # A 500's traceback in the server's log (Django without LOGGING prints none).
+    LOGGING={
+        "version": 1,
+        "handlers": {"console": {"class": "logging.StreamHandler"}},
+        "loggers": {"django.request": {"handlers": ["console"], "level": "ERROR"}},
+    },
+)
+django.setup()
+
+from django.contrib import admin  # noqa: E402
+from django.db import models  # noqa: E402
+from django.http import HttpRequest, HttpResponse  # noqa: E402
+from django.urls import path  # noqa: E402
+from django.utils.text import slugify  # noqa: E402
+from django.views.generic.edit import CreateView, UpdateView  # noqa: E402
+
+from httpconflict.django.forms import VersionedAdminMixin, VersionedEditViewMixin  # noqa: E402
+
+
+class Counter(models.Model):  # type: ignore[misc]
+    name = models.CharField(max_length=100, unique=True)
+    count = models.IntegerField(default=0)
+    note = models.CharField(max_length=200, blank=True, default="")
+    # Made from the name on save, and not in the forms: their unique checks miss it.
+    slug = models.SlugField(max_length=100, unique=True, editable=False)
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    class Meta:
+        app_label = "counters"
+
+    def __str__(self) -> str:
+        return str(self.name)
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.slug = slugify(self.name)
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return f"/counters/{self.pk}/edit"
+
+
+class CounterAdmin(VersionedAdminMixin, admin.ModelAdmin):  # type: ignore[misc]
+    fields = ("name", "count", "note")
+
+
+class CounterUpdate(VersionedEditViewMixin, UpdateView):  # type: ignore[misc]
+    model = Counter
+    fields = ("name", "count", "note")
+    template_name = "counter_form.html"
+
+
+class CounterCreate(VersionedEditViewMixin, CreateView):  # type: ignore[misc]
+    model = Counter
+    fields = ("name", "count", "note")
+    template_name = "counter_form.html"
+
+
+# NAIVE=1: Django's own, to show what the mixins prevent.
+class NaiveUpdate(UpdateView):  # type: ignore[misc]
+    model = Counter
+    fields = ("name", "count", "note")
+    template_name = "counter_form.html"
+
+
+class NaiveCreate(CreateView):  # type: ignore[misc]
+    model = Counter
+    fields = ("name", "count", "note")
+    template_name = "counter_form.html"
+
+
+admin.site.register(Counter, admin.ModelAdmin if NAIVE else CounterAdmin)
+
+
+class FieldsetsAdmin(VersionedAdminMixin, admin.ModelAdmin):  # type: ignore[misc]
+    """Fieldsets of its own, and the version shown read-only: its hidden field is still sent."""
+
+    fieldsets = ((None, {"fields": (("name", "count"), "note")}),)
+    readonly_fields = ("version",)
+
+
+fieldsets_site = admin.AdminSite(name="fieldsets")
+fieldsets_site.register(Counter, FieldsetsAdmin)
+
+
+def healthz(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok")
+
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("fieldsets-admin/", fieldsets_site.urls),
+    path("counters/<int:pk>/edit", (NaiveUpdate if NAIVE else CounterUpdate).as_view()),
+    path("counters/new", (NaiveCreate if NAIVE else CounterCreate).as_view()),
+    path("healthz", healthz),
+]
+
+
+def create_app() -> Any:
+    from django.contrib.auth.models import User
+    from django.core.management import call_command
+    from django.core.wsgi import get_wsgi_application
+    from django.db import connection
+
+    call_command("migrate", verbosity=0)  # the admin's, auth's, sessions' tables
+    # The project's own: its app has no models module for migrate to read.
+    if Counter._meta.db_table not in connection.introspection.table_names():
+        with connection.schema_editor() as editor:
+            editor.create_model(Counter)
+    if not User.objects.filter(username="staff").exists():
+        User.objects.create_superuser("staff", "staff@example.com", "staff")
+    connection.close()
+    return get_wsgi_application()

@@ -1,0 +1,166 @@
+"""HTML forms that save only over what they showed: the admin and generic edit views.
+
+A browser's form cannot send If-Match: `httpconflict.django.forms` carries
+the version in the form. The project (django_admin_site.py) runs as two
+server processes on one database; staff clients log in and use the
+admin's change form as a browser would (open, edit, save).
+
+Shown to fail on the naive project (``NAIVE=1``: Django's own ModelAdmin
+and views, the same models): the counter ended short of the saves on each
+database (see the CHANGELOG entry), a stale save overwrote the other's
+edit, and a duplicate slug was a 500.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import ExitStack
+
+import httpx
+import pytest
+
+from tests.adapters.admin_pages import errors, open_form, read_form, save, staff_client
+from tests.adapters.django_servers import DATABASES, notes_database
+from tests.servers import start_app
+
+STAFF = 6
+INCREMENTS = 5
+_ADMIN = "/admin/counters/counter"
+
+
+@pytest.fixture(scope="module", params=DATABASES)
+def servers(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[list[str]]:
+    """Two server processes of the project on one fresh database."""
+    log_dir = tmp_path_factory.mktemp(f"django-forms-{request.param}")
+    env = {
+        "COUNTERS_DATABASE": notes_database(request, request.param, log_dir),
+        "NAIVE": os.environ.get("NAIVE", "0"),
+    }
+    target = "tests.adapters.django_admin_site:create_app"
+    with ExitStack() as stack:
+        # One after the other: the first creates the tables and the staff user.
+        yield [
+            stack.enter_context(start_app(target, log_dir, env=env, probe="/healthz", wsgi=True))
+            for _ in range(2)
+        ]
+
+
+def _create(http: httpx.Client, name: str) -> str:
+    """A new counter through the admin's add form: its change form's path."""
+    # "Save and continue editing": the answer leads to the new counter's change form.
+    form = open_form(http, f"{_ADMIN}/add/")
+    answer = save(http, form, name=name, count="0", _continue="1")
+    assert answer.status_code == 302, errors(answer.text)
+    change: str = answer.headers["location"]
+    assert re.fullmatch(rf"{_ADMIN}/\d+/change/", change), change
+    return change
+
+
+@pytest.mark.slow
+def test_staff_editing_one_counter_lose_no_increment(servers: list[str]) -> None:
+    """Each saved form is one increment: the count ends at the number of saves."""
+    with staff_client(servers[0]) as http:
+        change = _create(http, "hits")
+    saved: list[int] = []
+    stale = [0]
+    failures: list[str] = []
+
+    def staff(number: int) -> None:
+        with staff_client(servers[number % 2]) as http:
+            for _ in range(INCREMENTS):
+                for _ in range(50):
+                    form = open_form(http, change)
+                    # A pure counter: what was read, plus one.
+                    answer = save(http, form, count=str(int(form.values["count"]) + 1))
+                    if answer.status_code == 302:
+                        saved.append(1)
+                        break
+                    if answer.status_code != 200 or not errors(answer.text):
+                        failures.append(f"{answer.status_code}: {answer.text[:300]}")
+                        return
+                    stale[0] += 1  # the form again, saying someone else saved: reopen it
+
+    threads = [threading.Thread(target=staff, args=(n,)) for n in range(STAFF)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    with staff_client(servers[1]) as http:
+        final = int(open_form(http, change).values["count"])
+    assert len(saved) == STAFF * INCREMENTS
+    assert final == len(saved), f"{len(saved)} saves, the count says {final} ({stale[0]} stale)"
+
+
+def test_a_stale_change_form_is_refused_with_what_is_stored(servers: list[str]) -> None:
+    """The second of two staff to save is shown what the first saved; saving again replaces it."""
+    with staff_client(servers[0]) as first, staff_client(servers[1]) as second:
+        change = _create(first, "stale-form")
+        mine, theirs = open_form(first, change), open_form(second, change)
+        assert mine.values["version"] == theirs.values["version"] == "1"
+        assert save(first, mine, note="from the first").status_code == 302
+        # The same count as stored: a stale form is refused whatever it holds.
+        refused = save(second, theirs, note="from the second")
+        assert refused.status_code == 200
+        (message,) = errors(refused.text)
+        assert message.startswith(
+            "Someone else saved this counter after you opened it (version 1, now 2); "
+            "nothing was saved. Stored now: note “from the first”."
+        ), message
+        again = read_form(change, refused.text)
+        assert again.values["note"] == "from the second"  # the user's input is kept
+        assert again.values["version"] == "2"  # and now goes over what they were shown
+        assert open_form(first, change).values["note"] == "from the first"
+        assert save(second, again).status_code == 302
+        assert open_form(first, change).values["note"] == "from the second"
+
+
+def test_a_duplicate_the_form_does_not_check_is_a_form_error(servers: list[str]) -> None:
+    """A unique slug outside the form: the admin's and a CreateView's page say so, no 500."""
+    with staff_client(servers[0]) as http:
+        _create(http, "Dup Slug")
+        for url in (f"{_ADMIN}/add/", "/counters/new"):
+            answer = save(http, open_form(http, url), name="dup-slug", count="0")
+            assert answer.status_code == 200, answer.text[:300]
+            assert errors(answer.text) == ["Another record already has this value for slug."]
+            assert read_form(url, answer.text).values["name"] == "dup-slug"
+        listing = http.get(f"{_ADMIN}/").text
+        assert listing.count(">Dup Slug<") == 1
+        assert listing.count(">dup-slug<") == 0
+
+
+def test_a_generic_update_view_refuses_a_stale_form(servers: list[str]) -> None:
+    """``UpdateView`` with `VersionedEditViewMixin`: the same refusal, then the save."""
+    with staff_client(servers[0]) as http:
+        pk = _create(http, "update-view").split("/")[-3]
+        edit = f"/counters/{pk}/edit"
+        mine, theirs = open_form(http, edit), open_form(http, edit)
+        assert save(http, mine, count="5").status_code == 302
+        refused = save(http, theirs, count="6")
+        assert refused.status_code == 200
+        (message,) = errors(refused.text)
+        assert "Stored now: count “5”" in message
+        assert int(open_form(http, edit).values["count"]) == 5
+        assert save(http, read_form(edit, refused.text)).status_code == 302
+        assert int(open_form(http, edit).values["count"]) == 6
+
+
+@pytest.mark.skipif(os.environ.get("NAIVE") == "1", reason="a mixin's own admin options")
+def test_an_admin_with_fieldsets_and_the_version_read_only_still_checks_it(
+    servers: list[str],
+) -> None:
+    """Fieldsets that do not name the version, and the version in readonly_fields."""
+    with staff_client(servers[0]) as http:
+        pk = _create(http, "fieldsets").split("/")[-3]
+        change = f"/fieldsets-admin/counters/counter/{pk}/change/"
+        mine, theirs = open_form(http, change), open_form(http, change)
+        assert mine.values["version"] == "1"
+        assert save(http, mine, count="1").status_code == 302
+        refused = save(http, theirs, count="2")
+        assert refused.status_code == 200
+        assert "Stored now: count “1”" in errors(refused.text)[0]
