@@ -164,3 +164,14 @@ def test_an_admin_with_fieldsets_and_the_version_read_only_still_checks_it(
         refused = save(http, theirs, count="2")
         assert refused.status_code == 200
         assert "Stored now: count “1”" in errors(refused.text)[0]
+
+
+def test_a_version_out_of_any_column_is_refused_as_stale(servers: list[str]) -> None:
+    """A version no integer column holds, or none at all: the form again, nothing written."""
+    with staff_client(servers[0]) as http:
+        change = _create(http, "hostile")
+        for version in ("99999999999999999999", "-5", "abc", ""):
+            answer = save(http, open_form(http, change), version=version, note=version)
+            assert answer.status_code == 200, (version, answer.text[:300])
+            assert any("nothing was saved" in e for e in errors(answer.text)), version
+        assert open_form(http, change).values["note"] == ""
