@@ -151,6 +151,17 @@ fieldsets_site = admin.AdminSite(name="fieldsets")
 fieldsets_site.register(Counter, FieldsetsAdmin)
 
 
+class ListEditableAdmin(VersionedAdminMixin, admin.ModelAdmin):  # type: ignore[misc]
+    """Rows edited in the changelist: a check warns of it (httpconflict.W001)."""
+
+    list_display = ("name", "count")
+    list_editable = ("count",)
+
+
+list_editable_site = admin.AdminSite(name="list-editable")
+list_editable_site.register(Counter, ListEditableAdmin)
+
+
 def healthz(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok")
 

@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import ExitStack
+from pathlib import Path
 
 import httpx
 import pytest
@@ -175,3 +178,17 @@ def test_a_version_out_of_any_column_is_refused_as_stale(servers: list[str]) -> 
             assert answer.status_code == 200, (version, answer.text[:300])
             assert any("nothing was saved" in e for e in errors(answer.text)), version
         assert open_form(http, change).values["note"] == ""
+
+
+def test_a_versioned_admin_with_list_editable_is_warned_of(tmp_path: Path) -> None:
+    """``manage.py check`` names the admin whose changelist saves rows without versions."""
+    script = (
+        "import tests.adapters.django_admin_site\n"
+        "from django.core import checks\n"
+        "for m in checks.run_checks(): print(m.id, m.obj.__name__)\n"
+    )
+    env = {**os.environ, "COUNTERS_DATABASE": str(tmp_path / "checks.db"), "NAIVE": "0"}
+    found = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert found == ["httpconflict.W001 ListEditableAdmin"]

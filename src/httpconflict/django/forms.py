@@ -45,6 +45,7 @@ from typing import Any, Final, TypeVar
 
 from django import forms
 from django.conf import settings
+from django.core import checks
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured, ValidationError
 from django.db import IntegrityError, connections, router, transaction
 from django.db.models import F
@@ -274,6 +275,21 @@ class VersionedAdminMixin:
 
     version_field: str = "version"
     model: Any
+
+    def check(self, **kwargs: Any) -> list[Any]:
+        """Django's checks, and a warning for ``list_editable``, whose rows carry no version."""
+        found: list[Any] = super().check(**kwargs)  # type: ignore[misc]
+        if self.list_editable:  # type: ignore[attr-defined]
+            found.append(
+                checks.Warning(
+                    "list_editable saves the changelist's rows without their versions: "
+                    "an edit there can overwrite a change saved since the page was opened",
+                    hint="leave list_editable off, and edit in the change form",
+                    obj=type(self),
+                    id="httpconflict.W001",
+                )
+            )
+        return found
 
     def get_form(self, request: Any, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
         # The form declares the version field itself: a model's version column is
