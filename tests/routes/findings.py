@@ -131,12 +131,17 @@ out = io.StringIO()
 with contextlib.redirect_stdout(out):
     code = main(["routes", sys.argv[1], "--json"])
 table = routes_of(load(parse_target(sys.argv[1])))
-lost = {f.route.index: f.by for f in find_problems(table)}
+findings = find_problems(table)
+lost = {f.route.index: f.by for f in findings if f.path is None}
+# One literal spelling of a route of several, taken by an earlier route.
+spelled = {(f.route.index, f.path): f.by for f in findings if f.path is not None}
 served = {}
 for route in table.routes:
-    path = route.pattern.literal_path
-    if path is not None and path not in served:
-        winner = lost.get(route.index, route).definition
+    for path in route.pattern.literal_paths:
+        if path in served:
+            continue
+        by = spelled.get((route.index, path)) or lost.get(route.index, route)
+        winner = by.definition
         match = resolve(path)
         # The URL name tells a viewset's routes apart (users-me from users-detail).
         name = match.view_name if winner.name else None

@@ -302,3 +302,25 @@ def test_django_a_page_tree_of_repeated_segments_takes_the_routes_after_it() -> 
     assert set(run.sampled.values()) == {"agrees"}, run.sampled
     for path, (view, expected) in run.served.items():
         assert view == expected, path
+
+
+def test_django_a_literal_spelling_taken_from_a_route_of_two() -> None:
+    """The RealWorld DRF app: its router's detail route takes ``/api/articles/feed``, one of
+    the two spellings of ``^articles/feed/?$`` (which nothing reported: the route is still
+    served at ``/api/articles/feed/``). It is a finding naming that path, and Django's
+    resolve() agrees on every literal path and sample paths of the other routes."""
+    out = routes_command("tests.routes.apps.django_router_feed.settings", "--json")
+    assert out.returncode == 1, out.stderr
+    report = json.loads(out.stdout)
+    (finding,) = report["findings"]
+    assert finding["kind"] == "shadowed"
+    assert finding["path"] == "/api/articles/feed"
+    assert finding["route"]["path"] == "/api/articles/feed/?"
+    assert finding["by"]["path"] == "/api/articles/(?P<slug>[^/.]+)"
+    assert finding["accept_key"] == "* /api/articles/feed"
+    assert "one spelling of /api/articles/feed/?" in finding["reason"], finding["reason"]
+    run = django_run("tests.routes.apps.django_router_feed.settings")
+    for path, (view, expected) in run.served.items():
+        assert view == expected, path
+    assert set(run.served) >= {"/api/articles/feed", "/api/articles/feed/", "/api/tags"}
+    assert set(run.sampled.values()) == {"agrees"}, run.sampled

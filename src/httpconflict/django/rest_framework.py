@@ -36,6 +36,7 @@ except ModuleNotFoundError as error:
     raise missing_extra(error, "drf", __name__) from None
 
 import inspect
+from types import CodeType
 from typing import TYPE_CHECKING, Any, Final
 
 from django.conf import settings
@@ -48,6 +49,7 @@ from rest_framework.views import exception_handler as rest_exception_handler
 from rest_framework.views import set_rollback
 
 from .._errors import ProblemError
+from .._incidents import log
 from .._integrity import Violation, ViolationKind
 from .._integrity_policy import DEFAULT_POLICY, IntegrityPolicy
 from .._media import (
@@ -103,6 +105,103 @@ def _defines(cls: type, name: str) -> bool:
     return any(name in vars(base) for base in cls.__mro__)
 
 
+#: What each action of the mixin does that a replacement of it does not, and what to use.
+_LOST: Final = {
+    "retrieve": (
+        "its GETs send no ETag and answer no If-None-Match or If-Match",
+        "set its answer's ETag with httpconflict.django.etag_of and check it with "
+        "ConditionalGetMiddleware",
+    ),
+    "update": (
+        "its PUTs check no If-Match, and concurrent writes are lost",
+        "write with httpconflict.django.versioned_update",
+    ),
+    "partial_update": (
+        "its PATCHes check no If-Match, and concurrent writes are lost",
+        "write with httpconflict.django.versioned_update or versioned_patch",
+    ),
+    "destroy": (
+        "its DELETEs check no If-Match",
+        "delete with httpconflict.django.versioned_delete",
+    ),
+}
+#: Names that show a replacement does the mixin's work itself: it calls the mixin's
+#: action, or writes (or tags its answer) with httpconflict's own helpers.
+_DOES_IT: Final = frozenset(
+    {
+        "super",
+        "ConditionalModelMixin",
+        "versioned_update",
+        "versioned_delete",
+        "versioned_patch",
+        "etag_of",
+        "request_conditions",
+    }
+)
+#: (class, action) pairs already warned of: a subclass inherits the same replacement.
+_warned: set[tuple[type, str]] = set()
+
+
+def _warn_replaced(cls: type) -> None:
+    """Log each action of the mixin that a class before it in the MRO replaces without
+    doing its work: the viewset's own ``update``, say, wins over the mixin's whatever the
+    order of the bases, and nothing is conditional there."""
+    late = [
+        action
+        for action in _ACTIONS
+        if (owner := _owner(cls, action)) is not None and owner.__module__ == mixins.__name__
+    ]
+    if late and ConditionalModelMixin in cls.__bases__:  # once: where the bases are written
+        log.warning(
+            "REST framework: %s puts ConditionalModelMixin after REST framework's mixins, "
+            "whose %s run instead of its conditional ones; put it first in the bases",
+            cls.__qualname__,
+            ", ".join(late),
+        )
+    for action, (lost, instead) in _LOST.items():
+        owner = _owner(cls, action)
+        if owner is None or owner.__module__ == mixins.__name__ or (owner, action) in _warned:
+            continue
+        code = getattr(vars(owner)[action], "__code__", None)
+        if code is None or _DOES_IT & _names(code):
+            continue  # it does the mixin's work (or is no plain function: not ours to judge)
+        _warned.add((owner, action))
+        log.warning(
+            "REST framework: %s.%s (%s:%s) replaces ConditionalModelMixin.%s and never calls "
+            "it: %s. Remove it, call super().%s(...), or %s (docs/django.md)",
+            owner.__qualname__,
+            action,
+            code.co_filename,
+            code.co_firstlineno,
+            action,
+            lost,
+            action,
+            instead,
+        )
+
+
+def _names(code: CodeType) -> set[str]:
+    """The global and attribute names a function's code uses, its nested functions' too."""
+    names: set[str] = set()
+    stack = [code]
+    while stack:
+        current = stack.pop()
+        names.update(current.co_names, current.co_freevars)
+        stack.extend(c for c in current.co_consts if isinstance(c, CodeType))
+    return names
+
+
+def _owner(cls: type, action: str) -> type | None:
+    """The class whose `action` the viewset runs, when it is not the mixin's own."""
+    for base in cls.__mro__:
+        if action in vars(base):
+            found = vars(base)[action]
+            if base is ConditionalModelMixin or isinstance(found, _Absent):
+                return None
+            return base
+    return None
+
+
 class ConditionalModelMixin:
     """Optimistic concurrency for a model viewset, on an integer version column.
 
@@ -142,6 +241,7 @@ class ConditionalModelMixin:
             elif isinstance(inspect.getattr_static(cls, action), _Absent):
                 # A mixin of the app's on this one hid it; this viewset has it.
                 setattr(cls, action, vars(ConditionalModelMixin)[action])
+        _warn_replaced(cls)
 
     if TYPE_CHECKING:  # provided by GenericAPIView and ViewSetMixin
         lookup_field: str

@@ -115,6 +115,9 @@ class IdempotencyStore(Protocol):
 def idempotency_store(url: str, *, documents: DocumentStore | None = None) -> IdempotencyStore:
     """The store for a URL: ``memory``, ``redis://...``, ``postgresql://...`` or a SQLite path.
 
+    SQLAlchemy's URL of the same database (``postgresql+psycopg2://...``,
+    ``sqlite+pysqlite:///...``) names it too: an app passes the URL it has.
+
     ``db`` means "beside these `documents`", on their connection or pool, so
     that a key can be completed in the transaction of a document write.
     """
@@ -122,6 +125,7 @@ def idempotency_store(url: str, *, documents: DocumentStore | None = None) -> Id
         if documents is None:
             raise ValueError("an idempotency store 'db' needs the document store it sits beside")
         return documents.idempotency_store()
+    url = _without_driver(url)
     if url == "memory":
         from .memory import MemoryIdempotencyStore
 
@@ -134,11 +138,26 @@ def idempotency_store(url: str, *, documents: DocumentStore | None = None) -> Id
         from .postgres import PostgresIdempotencyStore
 
         return PostgresIdempotencyStore(url)
+    if url.startswith(("mysql://", "mariadb://")):
+        raise ValueError(
+            f"idempotency store URL {url!r}: MySQL and MariaDB keys live in a table of the "
+            "app's SQLAlchemy engine, httpconflict.sqlalchemy.SQLAlchemyIdempotencyStore(engine)"
+        )
     if "://" in url and not url.startswith("sqlite://"):
         raise ValueError(f"unsupported idempotency store URL {url!r}")
     from .sqlite import SQLiteIdempotencyStore
 
     return SQLiteIdempotencyStore(url.removeprefix("sqlite:///"))
+
+
+def _without_driver(url: str) -> str:
+    """SQLAlchemy's ``postgresql+psycopg2://...`` (an app's database URL, which names its
+    driver) as ``postgresql://...``: the store connects with a driver of its own."""
+    scheme, separator, rest = url.partition("://")
+    dialect, plus, _driver = scheme.partition("+")
+    if separator and plus and dialect in ("postgresql", "postgres", "sqlite", "mysql", "mariadb"):
+        return f"{dialect}://{rest}"
+    return url
 
 
 __all__ = [

@@ -13,6 +13,7 @@ not an answer the API decided on, and fails like a 500.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Final
 
@@ -52,9 +53,7 @@ async def check_unique(ctx: AuditContext) -> CheckResult:
     if second.status == 409:
         # RFC 9110 §15.5.10: 409 "indicates that the request could not be
         # completed due to a conflict with the current state of the target resource".
-        text = second.body.decode("utf-8", "replace")
-        names = [name for name in fields if name in text]
-        named = f"; the answer names {', '.join(names)}" if names else ""
+        named = _naming(fields, second.body)
         return CheckResult(CHECK, Verdict.PASS, (said + " Conflict" + named,), data)
     escaped = _passed_through(second)
     if second.status >= 500 or (escaped and not second.ok):
@@ -79,6 +78,62 @@ async def check_unique(ctx: AuditContext) -> CheckResult:
     return CheckResult(
         CHECK, Verdict.WARN, (said + ": refused, but a duplicate is a 409 Conflict",), data
     )
+
+
+#: RFC 9457's own members: a problem's "title" names no field.
+_PROBLEM_MEMBERS: Final = frozenset({"type", "title", "status", "detail", "instance"})
+
+
+def _naming(fields: tuple[str, ...], body: bytes) -> str:
+    """What a 409 says of the fields it names: "; the answer names email", or ""."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        data = body.decode("utf-8", "replace")
+    listed = _conflict_fields(data)
+    if listed:  # a problem's "conflicts" (httpconflict's shape) say which fields exactly
+        others = [name for name in fields if name not in listed]
+        return f"; the answer names {', '.join(listed)}" + (
+            f", not {', '.join(others)}" if others else ""
+        )
+    texts: list[str] = []
+    _texts(data, texts)
+    names = [name for name in fields if any(_mentions(text, name) for text in texts)]
+    return f"; the answer names {', '.join(names)}" if names else ""
+
+
+def _conflict_fields(data: object) -> list[str]:
+    """The fields a problem's ``conflicts`` members name, in order, once each."""
+    conflicts = data.get("conflicts") if isinstance(data, dict) else None
+    names: list[str] = []
+    for conflict in conflicts if isinstance(conflicts, list) else ():
+        listed = conflict.get("fields") if isinstance(conflict, dict) else None
+        for name in listed if isinstance(listed, list) else ():
+            if isinstance(name, str) and name not in names:
+                names.append(name)
+    return names
+
+
+def _texts(value: object, into: list[str]) -> None:
+    """A JSON value's strings and member names (a problem's own members excepted at its
+    top: every problem has a "title")."""
+    stack = [(value, True)]
+    while stack:
+        item, top = stack.pop()
+        if isinstance(item, str):
+            into.append(item)
+        elif isinstance(item, dict):
+            for name, member in item.items():
+                if not (top and name in _PROBLEM_MEMBERS):
+                    into.append(name)
+                stack.append((member, False))
+        elif isinstance(item, list):
+            stack.extend((member, False) for member in item)
+
+
+def _mentions(text: str, name: str) -> bool:
+    """Whether `text` holds `name` as a whole word ("email", not "emails" or "e_mail_x")."""
+    return re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text) is not None
 
 
 def _passed_through(answer: Exchange) -> str | None:

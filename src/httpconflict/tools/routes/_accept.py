@@ -56,7 +56,7 @@ class Acceptance:
 
     def accepts(self, finding: Finding) -> bool:
         """Whether `finding` is the override this acceptance names."""
-        if finding.route.pattern.text != self.path:
+        if finding.lost != self.path:
             return False
         if self.methods is ANY:
             return True

@@ -262,12 +262,22 @@ class Kind(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """`route` is never served `methods`: `by` takes those requests."""
+    """`route` is never served `methods`: `by` takes those requests.
+
+    `path`, when given, is the one literal spelling of the route's paths that `by` takes
+    (``/articles/feed`` of ``^articles/feed/?$``): the route is served at its others.
+    """
 
     kind: Kind
     methods: Methods
     route: Route
     by: Route
+    path: str | None = None
+
+    @property
+    def lost(self) -> str:
+        """What is never served, as the report and its acceptances name it."""
+        return self.path or self.route.pattern.text
 
 
 @dataclass(frozen=True, slots=True)

@@ -91,6 +91,7 @@ def _finding_json(finding: Finding) -> dict[str, Any]:
         "methods": methods_list(finding.methods),
         "route": _route_json(finding.route),
         "by": _route_json(finding.by),
+        "path": finding.path,
         "reason": reason(finding),
         "accept_key": accept_key(finding),
     }
@@ -166,7 +167,7 @@ def _findings_table(title: str, findings: list[Finding]) -> Table:
             str(number),
             f"[{style}]{finding.kind.value}[/{style}]",
             " ".join(methods_list(finding.methods)),
-            _route_cell(finding.route),
+            _route_cell(finding.route, finding.path),
             _route_cell(finding.by),
         )
     return grid
@@ -199,7 +200,7 @@ def _accepted_table(out: Console, report: RoutesReport) -> None:
 def accept_key(finding: Finding) -> str:
     """The key that accepts `finding` in pyproject.toml."""
     methods = ",".join(methods_list(finding.methods))
-    return f"{methods} {finding.route.pattern.text}"
+    return f"{methods} {finding.lost}"
 
 
 def reason(finding: Finding) -> str:
@@ -213,6 +214,12 @@ def reason(finding: Finding) -> str:
             f"{by.pattern.text} ({by.definition.handler}) is an alias with no view, tried "
             f"first: it takes {methods}requests for {route.pattern.text} ({lost}), and Flask "
             "answers them 500 (add the alias after the route, or give it the view)"
+        )
+    if finding.path is not None:
+        return (
+            f"{by.pattern.text} ({_where(by)}) is tried first and matches {finding.path}, "
+            f"one spelling of {route.pattern.text}: {methods}requests for it never reach "
+            f"{lost}, which is served only at its other spellings"
         )
     if finding.kind is Kind.DUPLICATE:
         return (
@@ -267,7 +274,8 @@ def _route_json(route: Route) -> dict[str, Any]:
     }
 
 
-def _route_cell(route: Route) -> str:
+def _route_cell(route: Route, path: str | None = None) -> str:
+    """A route's pattern, handler and place; with `path`, the one spelling never served."""
     from rich.markup import escape
 
     definition = route.definition
@@ -281,4 +289,6 @@ def _route_cell(route: Route) -> str:
     ]
     if route.mounted_at is not None:
         lines.append(f"[dim]in the app mounted at {escape(route.mounted_at or '/')}[/dim]")
+    if path is not None:
+        lines.insert(1, f"at {escape(path)} only")
     return "\n".join(lines)

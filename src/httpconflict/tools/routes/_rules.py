@@ -22,7 +22,10 @@ What is *not* a finding:
 - a route for every method after routes for some methods on its path: it
   is the fallback for the rest (the service's 405 route), not a duplicate;
 - anything `covers` cannot prove: partial overlaps (``{id:int}`` before
-  ``{name}``), regexes against parameters;
+  ``{name}``), regexes against parameters; but a route of several spellings
+  (a Django regex ending in ``/?``: with and without the trailing slash)
+  loses each literal spelling an earlier route covers, and each is a
+  finding naming that `path`;
 - an alias (a rule with no view, `Route.alias`) tried after a route on
   its path: it only builds URLs; tried first, it takes that route's
   requests like any rule, and is reported;
@@ -34,7 +37,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ._model import ANY, Finding, Kind, Methods, Route, RouteTable
+from ._model import ANY, Finding, Kind, Methods, Pattern, Route, RouteTable, Segment
 from ._patterns import covers, same_paths
 
 
@@ -61,7 +64,42 @@ def find_problems(table: RouteTable) -> list[Finding]:
                 lost.add(route.index)
                 break
             wanted = wanted - taken
+        else:
+            findings.extend(_lost_spellings(ordered, route, wanted, lost))
     return findings
+
+
+def _lost_spellings(
+    ordered: list[Route], route: Route, wanted: Methods, lost: set[int]
+) -> Iterator[Finding]:
+    """The literal spellings of a route of several (a Django regex ending in ``/?``) that
+    an earlier route takes, when it keeps others: DRF's ``^articles/(?P<slug>[^/.]+)$``
+    takes ``/articles/feed`` of a later ``^articles/feed/?$``, which only its
+    ``/articles/feed/`` reaches."""
+    spellings = route.pattern.variants
+    for segments in spellings:
+        # Only a spelling with and without its trailing slash: the route's own two paths
+        # (a language's prefix is another page, which i18n_patterns serves apart).
+        if not any(_slashed(segments, other) or _slashed(other, segments) for other in spellings):
+            continue
+        texts = [segment.literal for segment in segments]
+        if any(text is None for text in texts):
+            continue
+        path = "/" + "/".join(text for text in texts if text is not None)
+        alone = Pattern(path, segments, host=route.pattern.host)
+        for earlier in _earlier(ordered, route, lost):
+            taken = _taken(wanted, earlier.methods)
+            if (taken is ANY or taken) and covers(earlier.pattern, alone):
+                kind = Kind.MOUNT_OVERLAP if earlier.mount else Kind.SHADOWED
+                if not earlier.mount and same_paths(earlier.pattern, alone):
+                    kind = Kind.DUPLICATE
+                yield Finding(kind, taken, route, earlier, path)
+                break
+
+
+def _slashed(bare: tuple[Segment, ...], slashed: tuple[Segment, ...]) -> bool:
+    """Whether `slashed` is `bare` with a trailing slash (one more, empty, segment)."""
+    return slashed[:-1] == bare and len(slashed) == len(bare) + 1 and slashed[-1].literal == ""
 
 
 def _earlier(ordered: list[Route], route: Route, lost: set[int]) -> Iterator[Route]:
