@@ -167,6 +167,7 @@ MODULES: dict[str, list[str]] = {
         "active_claim",
         "authorization_principal",
         "cookie_principal",
+        "new_form_key",
         "problem_headers",
         "send_error",
         "send_problem",
@@ -216,6 +217,7 @@ MODULES: dict[str, list[str]] = {
         "versioned_update",
     ],
     "httpconflict.django.forms": [
+        "FORM_KEY_FIELD",
         "VersionedAdminMixin",
         "VersionedEditViewMixin",
         "VersionedFormMixin",
@@ -446,6 +448,7 @@ MODULES: dict[str, list[str]] = {
         "active_claim",
         "authorization_principal",
         "cookie_principal",
+        "new_form_key",
         "problem_answer",
     ],
     "httpconflict.wsgi.conditional": ["NOT_MODIFIED_HEADERS", "ConditionalMiddleware"],

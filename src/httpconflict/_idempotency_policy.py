@@ -154,6 +154,9 @@ class IdempotencyPolicy:
     #: the middleware then answers from that. No claim, no lease, no look-up
     #: first: a crash leaves nothing behind.
     transactional: bool = False
+    #: A form field that carries the key when the header does not: an HTML form's
+    #: hidden field, fresh each time its page renders (`_form_keys`).
+    form_field: str | None = None
 
     def covers(self, method: str) -> bool:
         """Whether a request with `method` goes through the key's lifecycle.

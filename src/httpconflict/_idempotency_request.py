@@ -168,15 +168,20 @@ class KeyedRequest:
         *,
         now: float,
         cached: bool = False,
+        content: bytes | None = None,
     ) -> Self:
         """The request (an ASGI scope or WSGI environ) with its body read whole.
 
         `cached`: a replay cache stands in front of the store (used only
         under a transactional policy, whose store's record decides).
+        `content`: what the fingerprint is taken of instead of the body (a
+        form's fields, which a duplicate repeats under another multipart
+        boundary: `_form_keys`).
         """
         principal = policy.principal(request)
         token = "" if policy.transactional else os.urandom(16).hex()
-        request_fingerprint = fingerprint(method, target, principal, body)
+        taken_of = body if content is None else content
+        request_fingerprint = fingerprint(method, target, principal, taken_of)
         cached = cached and policy.transactional
         route = f"{method} {target.partition('?')[0]}"
         return cls(

@@ -4,7 +4,8 @@ Run as a server process (``start_app("tests.adapters.django_admin_site:create_ap
 ..., wsgi=True)``), never imported by the test process. ``COUNTERS_DATABASE``
 is a SQLite file, a ``postgresql://`` or a ``mysql://`` URL (as
 django_notes.py reads it); the tables and the user ``staff`` (password
-``staff``) are made on start. ``NAIVE=1`` serves Django's own ModelAdmin
+``staff``) are made on start. ``COUNTERS_KEYS`` is the SQLite file of the
+Idempotency-Keys that the forms carry. ``NAIVE=1`` serves Django's own ModelAdmin
 and views instead, to show what the mixins prevent.
 
 - ``/admin/``: `Counter` (a unique ``name``; a ``slug`` made from it on
@@ -83,7 +84,13 @@ from django.urls import path  # noqa: E402
 from django.utils.text import slugify  # noqa: E402
 from django.views.generic.edit import CreateView, UpdateView  # noqa: E402
 
-from httpconflict.django.forms import VersionedAdminMixin, VersionedEditViewMixin  # noqa: E402
+from httpconflict.django.forms import (  # noqa: E402
+    FORM_KEY_FIELD,
+    VersionedAdminMixin,
+    VersionedEditViewMixin,
+)
+from httpconflict.storage.idempotency import idempotency_store  # noqa: E402
+from httpconflict.wsgi import IdempotencyMiddleware, IdempotencyPolicy, cookie_principal  # noqa: E402
 
 
 class Counter(models.Model):  # type: ignore[misc]
@@ -189,4 +196,11 @@ def create_app() -> Any:
     if not User.objects.filter(username="staff").exists():
         User.objects.create_superuser("staff", "staff@example.com", "staff")
     connection.close()
-    return get_wsgi_application()
+    # A double-clicked Save: the forms' hidden key, read by the middleware, per session.
+    policy = IdempotencyPolicy(
+        methods=frozenset({"POST"}),
+        form_field=FORM_KEY_FIELD,
+        principal=cookie_principal("sessionid"),
+    )
+    store = idempotency_store(os.environ["COUNTERS_KEYS"])
+    return IdempotencyMiddleware(get_wsgi_application(), store=store, policy=policy)

@@ -29,6 +29,7 @@
 """
 
 from .._errors import problem_headers
+from .._form_keys import new_form_key
 from .._idempotency_policy import (
     DEFAULT_REPLAY_HEADERS,
     IdempotencyPolicy,
@@ -78,6 +79,7 @@ __all__ = [
     "active_claim",
     "authorization_principal",
     "cookie_principal",
+    "new_form_key",
     "problem_headers",
     "send_error",
     "send_problem",

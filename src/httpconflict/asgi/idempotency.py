@@ -67,7 +67,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Final
 
-from .._errors import ContentTooLarge, MalformedHeader, Unavailable
+from .._errors import ContentTooLarge, InvalidParameter, MalformedHeader, Unavailable
+from .._form_keys import form_policy, form_submission, reads_form_key
 from .._idempotency import (
     Answer,
     Defer,
@@ -208,7 +209,9 @@ class IdempotencyMiddleware:
         except MalformedHeader as error:
             await send_problem(scope, send, error.problem)
             return
-        if key is None and not policy.required:
+        content_type = _header(scope, b"content-type")
+        from_form = key is None and reads_form_key(policy, content_type, _declared_length(scope))
+        if key is None and not policy.required and not from_form:
             await self.app(scope, receive, send)
             return
         try:
@@ -216,12 +219,17 @@ class IdempotencyMiddleware:
             # as the WSGI middleware does: the body may never come whole.
             check_body_size(_declared_length(scope), policy.max_body)
             body = await _read_body(receive, policy.max_body)
-        except ContentTooLarge as error:
+            content = None
+            if from_form and body is not None:
+                form = form_submission(content_type, body, policy.form_field or "")
+                if form is not None:
+                    key, content, policy = form.key, form.content, form_policy(policy)
+        except (ContentTooLarge, InvalidParameter) as error:
             await send_problem(scope, send, error.problem)
             return
         if body is None:
             return  # cut short: nothing runs, no key is claimed, nobody to answer
-        await self._handle(scope, send, policy, key, body)
+        await self._handle(scope, send, policy, key, body, content)
 
     async def _handle(
         self,
@@ -230,6 +238,7 @@ class IdempotencyMiddleware:
         policy: IdempotencyPolicy,
         key: str | None,
         body: bytes,
+        content: bytes | None = None,
     ) -> None:
         query = scope.get("query_string", b"")
         target = scope["path"] + ("?" + query.decode("latin-1") if query else "")
@@ -242,6 +251,7 @@ class IdempotencyMiddleware:
             body,
             now=time.time(),
             cached=self.cache is not None,
+            content=content,
         )
         store: KeyStore[Awaitable[IdempotencyReply]] = self.store
         flow = claim.flow()
@@ -372,6 +382,14 @@ async def _run(
         if not started:
             captured.error = RuntimeError("the app returned without answering")
     return captured
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    """The request's field `name` (lower case), its first line, or None."""
+    for found, value in scope["headers"]:
+        if found == name:
+            return bytes(value).decode("latin-1")
+    return None
 
 
 def _declared_length(scope: Scope) -> int | None:

@@ -50,12 +50,21 @@ from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured, Vali
 from django.db import IntegrityError, connections, router, transaction
 from django.db.models import F
 
+from .._form_keys import new_form_key
 from .._integrity import Violation
 from .._integrity_policy import DEFAULT_POLICY
 from ._problems import violation_of
 
-__all__ = ["VersionedAdminMixin", "VersionedEditViewMixin", "VersionedFormMixin", "versioned_form"]
+__all__ = [
+    "FORM_KEY_FIELD",
+    "VersionedAdminMixin",
+    "VersionedEditViewMixin",
+    "VersionedFormMixin",
+    "versioned_form",
+]
 
+#: The hidden field of a form's Idempotency-Key (`IdempotencyPolicy(form_field=...)`).
+FORM_KEY_FIELD: Final = "idempotency_key"
 #: Characters of a stored value the stale form's error quotes.
 _QUOTED: Final = 60
 #: Where a violation that rolled a view's transaction back waits for the view's second run.
@@ -74,6 +83,9 @@ class VersionedFormMixin:
     """
 
     version_field: str = "version"
+    #: The hidden field that carries the form's Idempotency-Key, fresh on each render:
+    #: the middleware's `IdempotencyPolicy(form_field=...)` reads it (None: no such field).
+    form_key_field: str | None = FORM_KEY_FIELD
     #: A violation the view's first run raised, shown by its second (`_run_refusing`).
     refused: Violation | None = None
 
@@ -90,6 +102,9 @@ class VersionedFormMixin:
         name = self.version_field
         if not isinstance(self.fields.get(name), _VersionField):
             self.fields[name] = _VersionField()
+        key = self.form_key_field
+        if key is not None and not isinstance(self.fields.get(key), _FormKeyField):
+            self.fields[key] = _FormKeyField()
         if not self._adding():
             self.initial[name] = getattr(self.instance, name)
 
@@ -203,16 +218,32 @@ class _VersionField(forms.IntegerField):  # type: ignore[misc]  # django-stubs a
         super().__init__(required=False, min_value=0)
 
 
-def versioned_form(form_class: type[Any], version_field: str = "version") -> type[Any]:
+class _FormKeyField(forms.CharField):  # type: ignore[misc]  # django-stubs are not installed
+    """The form's Idempotency-Key, hidden: a new one each time a page renders the form."""
+
+    widget = forms.HiddenInput
+
+    def __init__(self) -> None:
+        super().__init__(required=False, initial=new_form_key)
+
+
+def versioned_form(
+    form_class: type[Any],
+    version_field: str = "version",
+    form_key_field: str | None = FORM_KEY_FIELD,
+) -> type[Any]:
     """`form_class` (a ModelForm class) made a `VersionedFormMixin` one, if it is not."""
     if issubclass(form_class, VersionedFormMixin):
         return form_class
-    attrs = {
+    attrs: dict[str, Any] = {
         "version_field": version_field,
+        "form_key_field": form_key_field,
         # Declared, so that the admin's fieldsets (made of the form's fields) hold it.
         version_field: _VersionField(),
         "__module__": form_class.__module__,
     }
+    if form_key_field is not None:
+        attrs[form_key_field] = _FormKeyField()
     return type(form_class.__name__, (VersionedFormMixin, form_class), attrs)
 
 
@@ -252,11 +283,13 @@ class VersionedEditViewMixin:
     """
 
     version_field: str = "version"
+    form_key_field: str | None = FORM_KEY_FIELD
     model: Any
     request: Any
 
     def get_form_class(self) -> type[Any]:
-        form_class = versioned_form(super().get_form_class(), self.version_field)  # type: ignore[misc]
+        found = super().get_form_class()  # type: ignore[misc]
+        form_class = versioned_form(found, self.version_field, self.form_key_field)
         return _refusing(form_class, _refused_for(self.request))
 
     def post(self, request: Any, *args: Any, **kwargs: Any) -> Any:
@@ -274,6 +307,7 @@ class VersionedAdminMixin:
     """
 
     version_field: str = "version"
+    form_key_field: str | None = FORM_KEY_FIELD
     model: Any
 
     def check(self, **kwargs: Any) -> list[Any]:
@@ -297,22 +331,25 @@ class VersionedAdminMixin:
         if "fields" not in kwargs:
             kwargs["fields"] = _flattened(self.get_fieldsets(request, obj))
         if kwargs["fields"] is not None:
-            kwargs["fields"] = [f for f in kwargs["fields"] if f != self.version_field]
+            ours = (self.version_field, self.form_key_field)
+            kwargs["fields"] = [f for f in kwargs["fields"] if f not in ours]
         form_class = super().get_form(request, obj, change=change, **kwargs)  # type: ignore[misc]
-        return _refusing(versioned_form(form_class, self.version_field), _refused_for(request))
+        versioned = versioned_form(form_class, self.version_field, self.form_key_field)
+        return _refusing(versioned, _refused_for(request))
 
     def get_readonly_fields(self, request: Any, obj: Any = None) -> Any:
         """Not the version field: shown read-only, its hidden input would not be on the page."""
         found = super().get_readonly_fields(request, obj)  # type: ignore[misc]
-        return [name for name in found if name != self.version_field]
+        return [name for name in found if name not in (self.version_field, self.form_key_field)]
 
     def get_fieldsets(self, request: Any, obj: Any = None) -> Any:
         """The admin's fieldsets, the version field in the first: a page renders only those."""
         fieldsets = list(super().get_fieldsets(request, obj))  # type: ignore[misc]
-        if fieldsets and self.version_field not in _flattened(fieldsets):
+        shown = _flattened(fieldsets)
+        missing = [f for f in (self.version_field, self.form_key_field) if f and f not in shown]
+        if fieldsets and missing:
             name, options = fieldsets[0]
-            fields = [*options.get("fields", ()), self.version_field]
-            fieldsets[0] = (name, {**options, "fields": fields})
+            fieldsets[0] = (name, {**options, "fields": [*options.get("fields", ()), *missing]})
         return fieldsets
 
     def changeform_view(self, request: Any, *args: Any, **kwargs: Any) -> Any:

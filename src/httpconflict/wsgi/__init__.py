@@ -13,6 +13,7 @@
   HEAD from the app's answer, as the core's `read_decision` decides.
 """
 
+from .._form_keys import new_form_key
 from .._idempotency_policy import (
     DEFAULT_REPLAY_HEADERS,
     IdempotencyPolicy,
@@ -35,5 +36,6 @@ __all__ = [
     "active_claim",
     "authorization_principal",
     "cookie_principal",
+    "new_form_key",
     "problem_answer",
 ]

@@ -42,7 +42,14 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeAlias
 
-from .._errors import ContentTooLarge, IncompleteBody, MalformedHeader, Unavailable
+from .._errors import (
+    ContentTooLarge,
+    IncompleteBody,
+    InvalidParameter,
+    MalformedHeader,
+    Unavailable,
+)
+from .._form_keys import form_policy, form_submission, reads_form_key
 from .._idempotency import (
     Answer,
     Defer,
@@ -136,14 +143,22 @@ class IdempotencyMiddleware:
             return self.app(environ, start_response)
         try:
             key = parse_idempotency_key(header_lines(environ, "HTTP_IDEMPOTENCY_KEY"))
-            if key is None and not policy.required:
+            content_type = environ.get("CONTENT_TYPE")
+            content = None
+            if key is None and reads_form_key(policy, content_type, content_length(environ)):
+                body = read_body(environ, policy.max_body)
+                form = form_submission(content_type, body, policy.form_field or "")
+                if form is not None:
+                    key, content, policy = form.key, form.content, form_policy(policy)
+            elif key is None and not policy.required:
                 return self._pass_on(environ, start_response)
-            body = read_body(environ, policy.max_body)
-        except (MalformedHeader, ContentTooLarge, IncompleteBody) as error:
+            else:
+                body = read_body(environ, policy.max_body)
+        except (MalformedHeader, InvalidParameter, ContentTooLarge, IncompleteBody) as error:
             # Nothing ran and no key was claimed; a cut body's client is
             # probably gone, but a server must answer something.
             return problem_answer(start_response, error.problem)
-        return self._handle(environ, start_response, policy, key, body)
+        return self._handle(environ, start_response, policy, key, body, content)
 
     def _pass_on(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """Run the app on a request without a key; it reads the body, whole or not at all."""
@@ -164,9 +179,12 @@ class IdempotencyMiddleware:
         policy: IdempotencyPolicy,
         key: str | None,
         body: bytes,
+        content: bytes | None = None,
     ) -> Iterable[bytes]:
         method, target = environ["REQUEST_METHOD"], _target(environ)
-        request = KeyedRequest.begin(policy, environ, method, target, key, body, now=time.time())
+        request = KeyedRequest.begin(
+            policy, environ, method, target, key, body, now=time.time(), content=content
+        )
         store: KeyStore[IdempotencyReply] = self.store
         flow = request.flow()
         captured: Captured | None = None

@@ -1,0 +1,170 @@
+"""Idempotency keys carried by HTML forms: a double-clicked Save runs once.
+
+A browser's form cannot send an ``Idempotency-Key`` header, so a page
+carries its key in a hidden field instead (`new_form_key`, fresh each
+time the page renders), and a policy whose `form_field` names that field
+reads it from the POST body: ``application/x-www-form-urlencoded``, or
+``multipart/form-data`` up to the policy's `max_body` (a larger upload,
+or one of no declared length, goes through unkeyed, as it always did).
+
+The key is the field's value joined with a digest of the form's fields
+(`form_submission`): their names, values, file names, types and files,
+without the body's framing, since a browser draws a new multipart
+boundary for each submission. A double click, or a reload that resends
+the POST, sends the same fields: the second request is the first's duplicate, and gets its
+answer (a 302 to what the first created: the browser lands where the
+first would have taken it). A form edited and sent again from the same
+page (back, change a field, save) holds other fields, so another request,
+which runs: the user meant a second one. Under the header's rules it
+would be a key reused for another request, a 422 no user could act on.
+
+A browser shows the answer to the last request it sent, so a duplicate
+that comes while the first runs must wait for the first's answer, not get
+a 409 in flight: form-keyed requests wait `FORM_WAIT` seconds unless the
+policy waits longer (`form_policy`).
+"""
+
+from __future__ import annotations
+
+import email.errors
+import email.parser
+import email.policy
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass, replace
+from typing import Final
+from urllib.parse import parse_qsl
+
+from ._errors import InvalidParameter
+from ._idempotency_policy import IdempotencyPolicy
+
+__all__ = [
+    "FORM_WAIT",
+    "FormSubmission",
+    "form_policy",
+    "form_submission",
+    "is_form",
+    "new_form_key",
+    "reads_form_key",
+]
+
+#: Seconds a duplicate of a form's submission waits for the first one's answer at least.
+FORM_WAIT: Final = 10.0
+_URLENCODED: Final = "application/x-www-form-urlencoded"
+_MULTIPART: Final = "multipart/form-data"
+#: What `new_form_key` makes: URL-safe base64 (a page may also make its own, of these characters).
+_VALUE: Final = re.compile(r"[A-Za-z0-9_-]{16,128}")
+#: Fields of a urlencoded body read at most, looking for the key's.
+_MAX_FIELDS: Final = 10_000
+
+
+def new_form_key() -> str:
+    """A fresh key for a form's hidden field: 24 random URL-safe characters."""
+    return secrets.token_urlsafe(18)
+
+
+def is_form(content_type: str | None) -> bool:
+    """Whether a body of `content_type` is an HTML form's submission."""
+    media = (content_type or "").partition(";")[0].strip().lower()
+    return media in (_URLENCODED, _MULTIPART)
+
+
+def reads_form_key(
+    policy: IdempotencyPolicy, content_type: str | None, declared_length: int | None
+) -> bool:
+    """Whether a covered request without the header has its body read for a form's key."""
+    return (
+        policy.form_field is not None
+        and is_form(content_type)
+        and declared_length is not None
+        and declared_length <= policy.max_body
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class FormSubmission:
+    """A form's key, and its fields as they were submitted."""
+
+    #: The field's value and a digest of `content`.
+    key: str
+    #: The fields, names, file names and types in order, without the body's framing:
+    #: a browser draws a new multipart boundary for each submission, a double click too.
+    content: bytes
+
+
+def form_submission(content_type: str | None, body: bytes, field: str) -> FormSubmission | None:
+    """The key of a form's submission: `field`'s value and a digest of its fields, or None.
+
+    None when the body is not a form's or holds no such field. Raises
+    `InvalidParameter` (400) for a value no page made: not 16 to 128
+    URL-safe characters, or given twice.
+    """
+    parts = _fields(content_type, body)
+    values = [value for name, filename, _, value in parts if name == field and filename is None]
+    if not values:
+        return None
+    if len(values) > 1:
+        raise InvalidParameter.given_twice(field)
+    value = values[0].decode("latin-1").strip()
+    if _VALUE.fullmatch(value) is None:
+        raise InvalidParameter(
+            f"the form's {field} is not a key its page made (16 to 128 letters, digits, "
+            "'-' and '_'): reload the page and submit it again",
+            parameter=field,
+        )
+    content = b"".join(
+        _framed(item.encode("utf-8", "surrogateescape") if isinstance(item, str) else item)
+        for part in parts
+        for item in (part[0], part[1] or "", part[2] or "", part[3])
+    )
+    return FormSubmission(f"{value}.{hashlib.sha256(content).hexdigest()[:32]}", content)
+
+
+def form_policy(policy: IdempotencyPolicy) -> IdempotencyPolicy:
+    """`policy` for a form-keyed request: its duplicates wait for its answer."""
+    return policy if policy.wait >= FORM_WAIT else replace(policy, wait=FORM_WAIT)
+
+
+#: A form's field: its name, file name (None: not a file), media type and value.
+_Field = tuple[str, str | None, str | None, bytes]
+
+
+def _fields(content_type: str | None, body: bytes) -> list[_Field]:
+    media = (content_type or "").partition(";")[0].strip().lower()
+    if media == _URLENCODED:
+        try:
+            pairs = parse_qsl(
+                body.decode("latin-1"),
+                keep_blank_values=True,
+                encoding="latin-1",  # a byte per character: the value's bytes, as sent
+                max_num_fields=_MAX_FIELDS,
+            )
+        except ValueError:  # more fields than that: no page of ours
+            return []
+        return [(name, None, None, value.encode("latin-1")) for name, value in pairs]
+    if media == _MULTIPART:
+        return _multipart_fields(content_type or "", body)
+    return []
+
+
+def _multipart_fields(content_type: str, body: bytes) -> list[_Field]:
+    """The fields of a multipart/form-data body (RFC 7578), files included."""
+    head = f"Content-Type: {content_type}\r\n\r\n".encode("latin-1", "replace")
+    try:
+        message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
+        parts = list(message.iter_parts()) if message.is_multipart() else []
+        fields: list[_Field] = []
+        for part in parts:
+            name = part.get_param("name", header="content-disposition")
+            payload = part.get_payload(decode=True)
+            if isinstance(name, str) and isinstance(payload, bytes):
+                fields.append((name, part.get_filename(), part.get_content_type(), payload))
+    except (email.errors.MessageError, ValueError, LookupError):  # no form a browser sent
+        return []
+    return fields
+
+
+def _framed(item: bytes) -> bytes:
+    """`item` with its length first: fields joined so cannot read as other fields."""
+    return b"%d:" % len(item) + item
