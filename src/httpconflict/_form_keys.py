@@ -26,9 +26,6 @@ policy waits longer (`form_policy`).
 
 from __future__ import annotations
 
-import email.errors
-import email.parser
-import email.policy
 import hashlib
 import re
 import secrets
@@ -57,6 +54,11 @@ _MULTIPART: Final = "multipart/form-data"
 _VALUE: Final = re.compile(r"[A-Za-z0-9_-]{16,128}")
 #: Fields of a urlencoded body read at most, looking for the key's.
 _MAX_FIELDS: Final = 10_000
+#: A multipart body's boundary parameter, quoted or a token (RFC 2046 §5.1.1: 1 to 70 characters).
+_BOUNDARY: Final = re.compile(r';\s*boundary\s*=\s*(?:"([^"]*)"|([^;\s]+))', re.IGNORECASE)
+_MAX_BOUNDARY: Final = 70
+#: A Content-Disposition parameter: name="value" (backslash escapes kept as sent) or name=token.
+_PARAMETER: Final = re.compile(r';\s*([\w*-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s]*))')
 
 
 def new_form_key() -> str:
@@ -149,19 +151,44 @@ def _fields(content_type: str | None, body: bytes) -> list[_Field]:
 
 
 def _multipart_fields(content_type: str, body: bytes) -> list[_Field]:
-    """The fields of a multipart/form-data body (RFC 7578), files included."""
-    head = f"Content-Type: {content_type}\r\n\r\n".encode("latin-1", "replace")
-    try:
-        message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
-        parts = list(message.iter_parts()) if message.is_multipart() else []
-        fields: list[_Field] = []
-        for part in parts:
-            name = part.get_param("name", header="content-disposition")
-            payload = part.get_payload(decode=True)
-            if isinstance(name, str) and isinstance(payload, bytes):
-                fields.append((name, part.get_filename(), part.get_content_type(), payload))
-    except (email.errors.MessageError, ValueError, LookupError):  # no form a browser sent
+    """The fields of a multipart/form-data body (RFC 7578), files included.
+
+    Read in one pass over the bytes (the email package's parser took 7 s
+    for 90,000 empty parts in a megabyte, and recursed into nested
+    multiparts until it overflowed the stack). Nested multiparts and
+    Content-Transfer-Encoding are not of form-data (RFC 7578 §4.3, §4.7):
+    a part's bytes are its value, as sent.
+    """
+    found = _BOUNDARY.search(content_type)
+    if found is None:
         return []
+    boundary = (found.group(1) if found.group(1) is not None else found.group(2)).encode("latin-1")
+    if not 0 < len(boundary) <= _MAX_BOUNDARY:
+        return []
+    # Each part follows CRLF "--" boundary; the body's first has no CRLF before it.
+    chunks = (b"\r\n" + body).split(b"\r\n--" + boundary)
+    fields: list[_Field] = []
+    for chunk in chunks[1:]:
+        if chunk.startswith(b"--"):
+            break  # the close delimiter: what follows is the epilogue
+        head, separator, value = chunk.partition(b"\r\n\r\n")
+        if not separator:
+            return []  # a part with no end to its header: no form a browser sent
+        name = filename = media = None
+        for line in head.split(b"\r\n")[1:]:  # the first: the rest of the delimiter's line
+            field, _, text = line.decode("latin-1").partition(":")
+            field = field.strip().lower()
+            if field == "content-disposition":
+                params = {
+                    key.lower(): quoted if quoted is not None else bare
+                    for key, quoted, bare in _PARAMETER.findall(text)
+                }
+                name = params.get("name")
+                filename = params.get("filename", params.get("filename*"))
+            elif field == "content-type":
+                media = text.strip()
+        if name is not None:
+            fields.append((name, filename, media, value))
     return fields
 
 

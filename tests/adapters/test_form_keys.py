@@ -140,3 +140,22 @@ def test_the_key_is_the_field_and_the_form_s_fields() -> None:
     assert _key("multipart/form-data; boundary=x", b"garbage") is None
     with pytest.raises(InvalidParameter):
         _key(urlencoded, b"idempotency_key=")
+
+
+def test_hostile_multipart_bodies_are_no_form_and_cost_one_pass() -> None:
+    """Nested multiparts (the email parser's recursion overflowed), 90,000 empty parts."""
+    nested = b"".join(
+        b'--b%d\r\nContent-Disposition: form-data; name="n"\r\n'
+        b"Content-Type: multipart/mixed; boundary=b%d\r\n\r\n" % (i, i + 1)
+        for i in range(3000)
+    )
+    assert _key("multipart/form-data; boundary=b0", nested) is None
+    empty = b"--b\r\n\r\n\r\n" * 90_000 + b"--b--"
+    assert _key("multipart/form-data; boundary=b", empty) is None
+    headless = b'--b\r\nContent-Disposition: form-data; name="idempotency_key"'
+    assert _key("multipart/form-data; boundary=b", headless) is None
+    # A quoted boundary (RFC 2046 allows spaces in one), the key found in its parts.
+    key = new_form_key()
+    quoted = b'--a b\r\nContent-Disposition: form-data; name="idempotency_key"\r\n\r\n'
+    found = _key('multipart/form-data; boundary="a b"', quoted + key.encode() + b"\r\n--a b--")
+    assert (found or "").startswith(key + ".")
