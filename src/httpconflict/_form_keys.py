@@ -8,12 +8,13 @@ reads it from the POST body: ``application/x-www-form-urlencoded``, or
 or one of no declared length, goes through unkeyed, as it always did).
 
 The key is the field's value joined with a digest of the form's fields
-(`form_submission`): their names, values, file names, types and files,
-without the body's framing, since a browser draws a new multipart
-boundary for each submission. A double click, or a reload that resends
-the POST, sends the same fields: the second request is the first's duplicate, and gets its
-answer (a 302 to what the first created: the browser lands where the
-first would have taken it). A form edited and sent again from the same
+(`form_submission`): an urlencoded body's bytes (a browser encodes the
+same fields the same way), a multipart body's names, values, file names,
+types and files without its framing (a browser draws a new boundary for
+each submission, a double click's too). A double click, or a reload that
+resends the POST, sends the same fields: the second request is the
+first's duplicate, and gets its answer (a 302 to what the first created:
+the browser lands where the first would have taken it). A form edited and sent again from the same
 page (back, change a field, save) holds other fields, so another request,
 which runs: the user meant a second one. Under the header's rules it
 would be a key reused for another request, a 422 no user could act on.
@@ -31,7 +32,7 @@ import re
 import secrets
 from dataclasses import dataclass, replace
 from typing import Final
-from urllib.parse import parse_qsl
+from urllib.parse import unquote_to_bytes
 
 from ._errors import InvalidParameter
 from ._idempotency_policy import IdempotencyPolicy
@@ -52,8 +53,6 @@ _URLENCODED: Final = "application/x-www-form-urlencoded"
 _MULTIPART: Final = "multipart/form-data"
 #: What `new_form_key` makes: URL-safe base64 (a page may also make its own, of these characters).
 _VALUE: Final = re.compile(r"[A-Za-z0-9_-]{16,128}")
-#: Fields of a urlencoded body read at most, looking for the key's.
-_MAX_FIELDS: Final = 10_000
 #: A multipart body's boundary parameter, quoted or a token (RFC 2046 §5.1.1: 1 to 70 characters).
 _BOUNDARY: Final = re.compile(r';\s*boundary\s*=\s*(?:"([^"]*)"|([^;\s]+))', re.IGNORECASE)
 _MAX_BOUNDARY: Final = 70
@@ -102,8 +101,20 @@ def form_submission(content_type: str | None, body: bytes, field: str) -> FormSu
     `InvalidParameter` (400) for a value no page made: not 16 to 128
     URL-safe characters, or given twice.
     """
-    parts = _fields(content_type, body)
-    values = [value for name, filename, _, value in parts if name == field and filename is None]
+    media = (content_type or "").partition(";")[0].strip().lower()
+    if media == _URLENCODED:
+        # A browser encodes the same fields to the same bytes: they are the content.
+        values, content = _urlencoded_values(body, field), body
+    elif media == _MULTIPART:
+        parts = _multipart_fields(content_type or "", body)
+        values = [value for name, filename, _, value in parts if name == field and not filename]
+        content = b"".join(
+            _framed(item.encode("utf-8", "surrogateescape") if isinstance(item, str) else item)
+            for part in parts
+            for item in (part[0], part[1] or "", part[2] or "", part[3])
+        )
+    else:
+        return None
     if not values:
         return None
     if len(values) > 1:
@@ -115,11 +126,6 @@ def form_submission(content_type: str | None, body: bytes, field: str) -> FormSu
             "'-' and '_'): reload the page and submit it again",
             parameter=field,
         )
-    content = b"".join(
-        _framed(item.encode("utf-8", "surrogateescape") if isinstance(item, str) else item)
-        for part in parts
-        for item in (part[0], part[1] or "", part[2] or "", part[3])
-    )
     return FormSubmission(f"{value}.{hashlib.sha256(content).hexdigest()[:32]}", content)
 
 
@@ -132,22 +138,15 @@ def form_policy(policy: IdempotencyPolicy) -> IdempotencyPolicy:
 _Field = tuple[str, str | None, str | None, bytes]
 
 
-def _fields(content_type: str | None, body: bytes) -> list[_Field]:
-    media = (content_type or "").partition(";")[0].strip().lower()
-    if media == _URLENCODED:
-        try:
-            pairs = parse_qsl(
-                body.decode("latin-1"),
-                keep_blank_values=True,
-                encoding="latin-1",  # a byte per character: the value's bytes, as sent
-                max_num_fields=_MAX_FIELDS,
-            )
-        except ValueError:  # more fields than that: no page of ours
-            return []
-        return [(name, None, None, value.encode("latin-1")) for name, value in pairs]
-    if media == _MULTIPART:
-        return _multipart_fields(content_type or "", body)
-    return []
+def _urlencoded_values(body: bytes, field: str) -> list[bytes]:
+    """`field`'s values in an application/x-www-form-urlencoded body, percent-decoded."""
+    name = field.encode("latin-1")
+    values = []
+    for pair in body.split(b"&"):
+        found, equals, value = pair.partition(b"=")
+        if equals and unquote_to_bytes(found.replace(b"+", b" ")) == name:
+            values.append(unquote_to_bytes(value.replace(b"+", b" ")))
+    return values
 
 
 def _multipart_fields(content_type: str, body: bytes) -> list[_Field]:
