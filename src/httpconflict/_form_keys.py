@@ -14,10 +14,11 @@ types and files without its framing (a browser draws a new boundary for
 each submission, a double click's too). A double click, or a reload that
 resends the POST, sends the same fields: the second request is the
 first's duplicate, and gets its answer (a 302 to what the first created:
-the browser lands where the first would have taken it). A form edited and sent again from the same
-page (back, change a field, save) holds other fields, so another request,
-which runs: the user meant a second one. Under the header's rules it
-would be a key reused for another request, a 422 no user could act on.
+the browser lands where the first would have taken it). A form edited
+and sent again from the same page (back, change a field, save) holds
+other fields, so another request, which runs: the user meant a second
+one. Under the header's rules it would be a key reused for another
+request, a 422 no user could act on.
 
 A browser shows the answer to the last request it sent, so a duplicate
 that comes while the first runs must wait for the first's answer, not get
