@@ -53,7 +53,11 @@ from typing import Any, Final
 
 import httptools
 from uvicorn.config import Config
-from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import (
+    STATUS_LINE,
+    HttpToolsProtocol,
+    RequestResponseCycle,
+)
 from uvicorn.server import ServerState
 
 from .. import ProblemDetails, date_fields
@@ -128,6 +132,7 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
         self._body_timer: asyncio.TimerHandle | None = None
         self._over_limit = False
         self._refused = False
+        self._unanswered: list[RequestResponseCycle] = []  # requests read, not yet answered
 
     # Connection events
 
@@ -140,6 +145,15 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_timers()
+        for cycle in self._unanswered:
+            if cycle is not self.cycle and not cycle.response_complete:
+                # uvicorn tells only the last request read (`self.cycle`) that
+                # the client is gone. With requests pipelined behind it, the
+                # one running went on answering into the closed transport:
+                # uvloop raised, and every client that pipelined requests and
+                # hung up logged an error incident.
+                cycle.disconnected = True
+                cycle.message_event.set()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
@@ -231,8 +245,11 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
             self.expect_100_continue = False
         super().on_headers_complete()
         cycle = self.cycle
-        if cycle is not None and cycle.scope is self.scope and self.scope["http_version"] == "1.0":
-            cycle.__class__ = CloseDelimitedCycle  # made by uvicorn, its task not yet run
+        if cycle is not None and cycle.scope is self.scope:
+            self._unanswered = [c for c in self._unanswered if not c.response_complete]
+            self._unanswered.append(cycle)
+            if self.scope["http_version"] == "1.0":
+                cycle.__class__ = CloseDelimitedCycle  # made by uvicorn, its task not yet run
         self._in_body = True
         self._head_bytes = 0  # from here, the bytes since the body's last piece
 
