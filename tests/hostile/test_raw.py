@@ -9,7 +9,11 @@ can no longer tell where the next request starts.
 
 from __future__ import annotations
 
+import contextlib
 import socket
+import struct
+import threading
+import time
 import uuid
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -18,7 +22,7 @@ import h11
 import pytest
 
 from httpconflict._problem import PROBLEM_TYPE_BASE
-from tests.hostile.support import ORIGINAL, Watched, create, snapshot
+from tests.hostile.support import ORIGINAL, Watched, create, resident_bytes, snapshot
 
 
 @dataclass(frozen=True)
@@ -245,3 +249,144 @@ def test_a_transfer_coding_other_than_chunked_is_501(watched: Watched, coding: b
         assert_problem_answer(answers[0], 501)
         assert b"chunked" in answers[0].body
         assert snapshot(http, url) == before
+
+
+def trailed(body: bytes, trailer: bytes) -> bytes:
+    """A chunked body of one chunk, then trailer fields (RFC 9112 §7.1.2)."""
+    return b"%x\r\n%s\r\n0\r\n%s\r\n" % (len(body), body, trailer)
+
+
+@pytest.mark.parametrize(
+    ("head", "trailer", "status", "slug"),
+    [
+        pytest.param([JSON], b"If-Match: {etag}\r\n", 428, "precondition-required", id="if-match"),
+        pytest.param(
+            [(b"If-Match", b"{etag}")],
+            b"Content-Type: application/json\r\n",
+            415,
+            "unsupported-media-type",
+            id="content-type",
+        ),
+        pytest.param(
+            [JSON, (b"If-Match", b"{etag}")],
+            b"Host: evil.example\r\n",
+            200,
+            None,
+            id="second-host",
+        ),
+    ],
+)
+def test_trailer_fields_are_no_header_fields(
+    watched: Watched,
+    head: list[tuple[bytes, bytes]],
+    trailer: bytes,
+    status: int,
+    slug: str | None,
+) -> None:
+    """A field after a chunked body is dropped: the request is judged by its head alone.
+
+    uvicorn appended trailer fields to the header list the app holds, so a
+    PUT whose head had no precondition was applied under the If-Match of its
+    trailer, and a trailer Host made the request name two hosts (400).
+    RFC 9110 §6.5.1: a trailer field is never merged into the header section.
+    """
+    with watched.service.client() as http:
+        url, etag = create(http, f"t{uuid.uuid4().hex[:12]}")
+        before = snapshot(http, url)
+        fields = [(name, value.replace(b"{etag}", etag.encode())) for name, value in head]
+        body = trailed(b'{"n":2}', trailer.replace(b"{etag}", etag.encode()))
+        hostile = request("PUT", url, [*fields, CHUNKED], body)
+        answers, open_after = exchange(watched.service.url, [hostile, request("GET", url, [], b"")])
+        assert open_after
+        if slug is None:
+            assert answers[0].status == status, answers[0]
+            assert answers[1].body == b'{"n":2}'
+        else:
+            assert_problem_answer(answers[0], status, slug)
+            assert snapshot(http, url) == before
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        pytest.param(b"X-Filler: " + b"a" * 1010 + b"\r\n", id="many-fields"),
+        pytest.param(b"a" * 1024, id="one-endless-field"),
+    ],
+)
+def test_trailer_fields_past_the_head_limit_are_431(watched: Watched, field: bytes) -> None:
+    """64 MiB of trailer fields: a 431 problem once past the head's limit, none of them kept.
+
+    The head's limit (--max-header-bytes) did not count them: the worker
+    held every byte (100 MiB of trailer fields added 103 MiB to its memory)
+    and then answered the request as if nothing had happened.
+    """
+    with watched.service.client() as http:
+        url, etag = create(http, f"t{uuid.uuid4().hex[:12]}")
+        before = snapshot(http, url)
+        key = (b"Idempotency-Key", uuid.uuid4().hex.encode())
+        head = request("PUT", url, [(b"If-Match", etag.encode()), JSON, CHUNKED, key], b"")
+        start = resident_bytes(watched.pid)
+        address = urlsplit(watched.service.url)
+        assert address.hostname is not None
+        assert address.port is not None
+        with socket.create_connection((address.hostname, address.port), timeout=10) as sock:
+            sock.sendall(head + b"7\r\n" + b'{"n":2}' + b"\r\n0\r\n")
+
+            def flood() -> None:
+                with contextlib.suppress(OSError):  # the server closes once it has answered
+                    for _ in range(64 * 1024):
+                        sock.sendall(field)
+
+            sender = threading.Thread(target=flood)
+            sender.start()
+            received = b""
+            with contextlib.suppress(OSError):
+                while chunk := sock.recv(65536):
+                    received += chunk
+            sender.join()
+        grown = resident_bytes(watched.pid) - start
+        assert received.startswith(b"HTTP/1.1 431 "), received[:300]
+        assert b"header-fields-too-large" in received, received
+        assert grown < 16 * 2**20, f"the worker grew by {grown / 2**20:.1f} MiB"
+        assert snapshot(http, url) == before
+        # Nothing was recorded under the key: the same request, sent whole, is its first.
+        again = http.put(
+            url,
+            content=b'{"n":2}',
+            headers={
+                "content-type": "application/json",
+                "If-Match": etag,
+                key[0].decode(): key[1].decode(),
+            },
+        )
+        assert again.status_code == 200, again.text
+        assert "idempotent-replayed" not in again.headers
+
+
+def test_a_client_that_pipelines_requests_and_hangs_up_logs_no_error(watched: Watched) -> None:
+    """100 pipelined GETs, one answer read, then a reset: the requests behind it end quietly.
+
+    uvicorn told only the last request read that its client was gone: on
+    PostgreSQL (where a GET waits for the database) the request running went
+    on answering into the closed connection, and 13 to 25 of 50 such
+    clients each logged an ERROR incident ("failed in its answer") and
+    uvicorn's "ASGI callable returned without completing response".
+    """
+    with watched.service.client() as http:
+        url, _ = create(http, f"p{uuid.uuid4().hex[:12]}")
+        before = watched.service.log_path.read_text().count("ERROR")
+        address = urlsplit(watched.service.url)
+        assert address.hostname is not None
+        assert address.port is not None
+        pipelined = request("GET", url, [], b"") * 100
+        for _ in range(40):
+            with socket.create_connection((address.hostname, address.port), timeout=10) as sock:
+                sock.sendall(pipelined)
+                assert sock.recv(100).startswith(b"HTTP/1.1 200 ")
+                # Closed with unread answers waiting: a reset.
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        assert http.get(url).status_code == 200
+        time.sleep(0.5)  # the requests still running finish
+        logged = watched.service.log_path.read_text().splitlines()
+    errors = [line for line in logged if "ERROR" in line]
+    assert errors[before:] == []

@@ -283,6 +283,19 @@ def test_a_parameter_given_twice_is_400(
     assert http.get(url).status_code == 200
 
 
+@pytest.mark.parametrize("after", ["%00", "a%00b", "doc%00"])
+def test_an_after_holding_nul_is_400(http: httpx.Client, doc: tuple[str, str], after: str) -> None:
+    """No id holds U+0000: a page after one is a 400 naming `after`, on either database.
+
+    PostgreSQL cannot compare a text holding it: the list answered 422
+    invalid-document, its detail telling to replace a stored document and
+    declare a unique key again; SQLite answered a page.
+    """
+    answer = http.get(f"/v1/notes?after={after}")
+    assert assert_problem(answer, 400, "invalid-parameter")["parameter"] == "after"
+    assert http.get("/v1/notes?after=a").status_code == 200
+
+
 def test_invalid_versions_parameters_are_400(http: httpx.Client, doc: tuple[str, str]) -> None:
     """before= must be a positive integer."""
     url, _ = doc

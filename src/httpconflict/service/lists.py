@@ -36,7 +36,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from .. import ETag, NotFound, ProblemError, format_http_date
+from .. import ETag, InvalidParameter, NotFound, ProblemError, format_http_date
 from ..asgi import PROBLEM_SCOPE_KEY
 from ..incidents import log_incident, new_incident
 from ..problem_types import INTERNAL_ERROR, PROBLEM_TYPE_BASE
@@ -73,6 +73,12 @@ async def list_documents(request: Request) -> Response:
     collection = check_name("collection", request.path_params["collection"])
     limit = int_parameter(request, "limit", default=100, low=1, high=MAX_PAGE)
     after = query_value(request, "after")
+    if after is not None and "\x00" in after:
+        # PostgreSQL's text holds no U+0000: its error was taken for a stored document's.
+        raise InvalidParameter(
+            "after names the document id a page starts after, and no id holds U+0000 (%00)",
+            parameter="after",
+        )
     store = _store(request)
     members = await store.page_members(collection, after=after, limit=limit)
     ids = [member.id for member in members]

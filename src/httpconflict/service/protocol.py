@@ -8,7 +8,13 @@ likes. This subclass adds the guards, each on the connection, before the
 app sees a request:
 
 - the head (request line and header fields) is counted as it arrives; past
-  `max_header_bytes` the answer is 431, without reading further;
+  `max_header_bytes` the answer is 431, without reading further; so are the
+  bytes that come after a body's last piece and before its end (a chunked
+  body's framing and trailer fields), which httptools would otherwise hold
+  without limit;
+- trailer fields (after a chunked body, RFC 9110 §6.5) are discarded:
+  uvicorn appends them to the header list the app already holds, where a
+  trailer ``If-Match`` or ``Host`` acted as a field of the request's head;
 - a head must arrive whole within `header_timeout` of its first byte (of
   the connection's start, for the first request), else 408; a connection
   that sent nothing is just closed, as an idle one is after uvicorn's
@@ -47,7 +53,11 @@ from typing import Any, Final
 
 import httptools
 from uvicorn.config import Config
-from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import (
+    STATUS_LINE,
+    HttpToolsProtocol,
+    RequestResponseCycle,
+)
 from uvicorn.server import ServerState
 
 from .. import ProblemDetails, date_fields
@@ -122,6 +132,7 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
         self._body_timer: asyncio.TimerHandle | None = None
         self._over_limit = False
         self._refused = False
+        self._unanswered: list[RequestResponseCycle] = []  # requests read, not yet answered
 
     # Connection events
 
@@ -134,6 +145,15 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_timers()
+        for cycle in self._unanswered:
+            if cycle is not self.cycle and not cycle.response_complete:
+                # uvicorn tells only the last request read (`self.cycle`) that
+                # the client is gone. With requests pipelined behind it, the
+                # one running went on answering into the closed transport:
+                # uvloop raised, and every client that pipelined requests and
+                # hung up logged an error incident.
+                cycle.disconnected = True
+                cycle.message_event.set()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
@@ -169,7 +189,9 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
                     self.limits.header_timeout, self._head_timed_out
                 )
         elif self._in_body:
-            if self._body_timer is None:
+            if self._head_bytes > self.limits.max_header_bytes:
+                self._refuse_trailer()
+            elif self._body_timer is None:
                 self._body_timer = self.loop.call_later(
                     self.limits.body_timeout, self._body_timed_out
                 )
@@ -184,6 +206,14 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._head_started = True
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if self._in_body:
+            # A trailer field, after a chunked body: dropped (RFC 9110 §6.5.1
+            # forbids merging one into the header section). Its bytes are
+            # counted in data_received, as the head's are.
+            return
+        super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
         if self._head_timer is not None:
@@ -215,9 +245,17 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
             self.expect_100_continue = False
         super().on_headers_complete()
         cycle = self.cycle
-        if cycle is not None and cycle.scope is self.scope and self.scope["http_version"] == "1.0":
-            cycle.__class__ = CloseDelimitedCycle  # made by uvicorn, its task not yet run
+        if cycle is not None and cycle.scope is self.scope:
+            self._unanswered = [c for c in self._unanswered if not c.response_complete]
+            self._unanswered.append(cycle)
+            if self.scope["http_version"] == "1.0":
+                cycle.__class__ = CloseDelimitedCycle  # made by uvicorn, its task not yet run
         self._in_body = True
+        self._head_bytes = 0  # from here, the bytes since the body's last piece
+
+    def on_body(self, body: bytes) -> None:
+        self._head_bytes = 0
+        super().on_body(body)
 
     def _host_from_target(self) -> None:
         """Make an absolute-form target's host the request's Host (uvicorn drops it).
@@ -321,6 +359,23 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
             # A body refused mid-way (a chunk size that is not one): the app
             # is waiting for the rest, which will never be read.
             self._abandon_body(problem, None)
+        self._refuse(problem)
+
+    def _refuse_trailer(self) -> None:
+        """431 for framing or trailer fields after a body past the head's limit; nothing written."""
+        cycle = self.cycle
+        if cycle is not None and cycle.response_started:
+            # Answered before the body was read (a 413, a 404): that is its answer.
+            self.transport.close()
+            return
+        limit = self.limits.max_header_bytes
+        problem = HEADER_FIELDS_TOO_LARGE.problem(
+            f"the request's trailer fields (or chunk framing) after its body's last bytes are "
+            f"larger than {limit} bytes",
+            max_bytes=limit,
+        )
+        if cycle is not None:
+            self._abandon_body(problem, "header-fields-too-large")
         self._refuse(problem)
 
     def _abandon_body(self, problem: ProblemDetails, slug: str | None) -> None:
