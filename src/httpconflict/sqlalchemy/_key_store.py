@@ -18,6 +18,7 @@ a database that fails them is `Unavailable` (503 before the app ran).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from typing import Any, Final, TypeVar
 
@@ -48,6 +49,11 @@ T = TypeVar("T")
 _DUPLICATE_KEY_NAME: Final = 1061  # MySQL's ER_DUP_KEYNAME
 #: Where a connection keeps when its server started (`server_started`).
 _STARTED: Final = "httpconflict.server_started"
+#: Starts of a server told apart by more than this: MySQL's uptime counts whole seconds.
+#: A restart quicker than that reads as the same start, and is held from its start.
+_SAME_START: Final = 1.0
+#: Server starts a store remembers reaching.
+_STARTS_KEPT: Final = 8
 #: How long each dialect's server has run, in seconds (the row's last column).
 _UPTIME: Final = {
     "postgresql": "SELECT extract(epoch FROM now() - pg_postmaster_start_time())",
@@ -85,6 +91,8 @@ class SQLAlchemyIdempotencyStore:
     def __init__(self, engine: Engine | AsyncEngine) -> None:
         self.engine = engine
         self._opened = False
+        #: When this store first reached each start of the server it saw (`_answering_since`).
+        self._reached: dict[float, float] = {}
 
     async def _run(self, work: Callable[[Connection], T]) -> T:
         """`work` in a transaction of its own; a failing database is `Unavailable`."""
@@ -111,12 +119,39 @@ class SQLAlchemyIdempotencyStore:
     async def open(self) -> None:
         """Create the table unless it is there (calls do it too)."""
         if not self._opened:
-            await self._run(_create_table)
+
+            def open_store(connection: Connection) -> None:
+                _create_table(connection)
+                now = time.time()  # the server met: a later start of it is a restart
+                self._answering_since(server_started(connection, now), now)
+
+            await self._run(open_store)
             self._opened = True
 
     async def close(self) -> None:
         """Nothing to close: the engine is the app's (a later call opens the store again)."""
         self._opened = False
+
+    def _answering_since(self, started: float, now: float) -> float:
+        """When the server that started at `started` began to answer, as far as this store knows.
+
+        Its start; but for a start this store saw happen (it had reached the
+        server before), its first call to it after, if that is later: a
+        server recovering from a crash may take longer than a lease to take
+        connections, and its backlog's records go in only once it does (a
+        MariaDB that took more than a second to start under load ended a
+        one-second quarantine before anyone could reach it).
+        """
+        if not started:
+            return started  # no server to restart (SQLite), or one that cannot say
+        for known, reached in self._reached.items():
+            if abs(known - started) <= _SAME_START:  # the uptime's resolution: a second
+                return reached
+        if len(self._reached) >= _STARTS_KEPT:
+            self._reached.pop(next(iter(self._reached)))
+        # The first start this store meets is taken as it is; a later one, a restart, from now.
+        self._reached[started] = max(started, now) if self._reached else started
+        return self._reached[started]
 
     async def _call(self, work: Callable[[Connection], T]) -> T:
         await self.open()
@@ -138,7 +173,7 @@ class SQLAlchemyIdempotencyStore:
         }
 
         def claim(connection: Connection) -> Record | None:
-            held_until = server_started(connection, now) + lease
+            held_until = self._answering_since(server_started(connection, now), now) + lease
             parameters["held_until"] = held_until
             while not inserted(connection, IN_FLIGHT, parameters):
                 live = _get(connection, principal, key, now)
