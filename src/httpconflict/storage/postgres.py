@@ -74,7 +74,7 @@ from ._pg_history import keep as keep_history
 from ._pg_pool import STATEMENT_DEADLINE, connect, connection, new_pool, ping, read_only, run
 from ._pg_schema import set_up
 from ._pg_unique import SCHEMA as UNIQUE_INDEX_FUNCTION
-from ._pg_unique import build_index, drop_index
+from ._pg_unique import briefly, build_index, drop_index, present
 from ._unique import UniqueKey, index_name, parse_unique_keys, unique_violation
 from .idempotency._rows import COMPLETED, encode_headers, stored_body
 from .idempotency.postgres import PostgresIdempotencyStore
@@ -499,6 +499,7 @@ class PostgresDocumentStore(WriteListeners):
                 # SHARE mode and a drop in ACCESS EXCLUSIVE mode, and two
                 # declarations upgrading their locks in turn would deadlock.
                 await conn.execute("SELECT pg_advisory_xact_lock(hashtext('httpconflict.unique'))")
+                await briefly(conn)  # every request waits behind a lock on the table that waits
                 if whole is not None and (check := whole[1]) is not None:
                     check(await _settings(conn, collection))
                 current = await conn.execute(
@@ -507,8 +508,10 @@ class PostgresDocumentStore(WriteListeners):
                 for (name,) in await current.fetchall():
                     if name not in wanted:
                         await drop_index(conn, name)
+                built = await present(conn, list(wanted))
                 for name, key in wanted.items():
-                    await build_index(conn, name, collection, key)
+                    if name not in built:
+                        await build_index(conn, name, collection, key)
                 await conn.execute("DELETE FROM unique_keys WHERE collection = %s", (collection,))
                 async with conn.cursor() as cursor:
                     await cursor.executemany(
