@@ -13,22 +13,27 @@ import json
 import socket
 import sqlite3
 import time
-from collections.abc import Awaitable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import LiteralString
+from typing import Any, LiteralString, TypeVar
 
 import httpx
 import pytest
 
 from httpconflict import Guard
-from httpconflict.service.lists import _batches, _document_id
+from httpconflict._errors import Unavailable
+from httpconflict.service.app import create_app
+from httpconflict.service.config import ServiceConfig
+from httpconflict.service.lists import FIRST_WINDOW, _batches, _document_id
 from httpconflict.storage import Document
 from httpconflict.storage.sqlite import SQLiteDocumentStore
+from tests.problems import assert_problem
 from tests.servers import ServiceProcess
 from tests.service.test_list_memory import MB, fill
 
 PAGE = "/v1/stream?limit=1000"
+T = TypeVar("T")
 
 
 @pytest.fixture(scope="module")
@@ -173,3 +178,61 @@ def test_batches_go_past_members_deleted_meanwhile(tmp_path: Path) -> None:
 
     expected = [f"d{n:03}" for n in range(80, 100) if n != 90]
     assert asyncio.run(read_all()) == expected
+
+
+@pytest.mark.parametrize("coding", ["gzip", "identity"])
+def test_a_failure_before_the_first_byte_is_a_503_problem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, coding: str
+) -> None:
+    """The database failing before any byte of a page is sent: 503 with Retry-After, never a 500.
+
+    A page of small documents goes out in one write of about 64 KB, so the
+    batches after the first are read before anything is sent. PostgreSQL
+    failing there (a statement_timeout set tiny, then reset, while a
+    service listed: 2 of some 60 pages) was answered behind gzip, which
+    holds the start of an answer back until its body comes, by the
+    server's bare 500 ("ASGI callable returned without starting
+    response"), and without gzip by a 200 cut short. The window between
+    two batch statements is microseconds wide, so the failure is put
+    there: the store's batch read fails on its second call, as the
+    database did.
+    """
+    with in_process(tmp_path / "docs.db") as (app, http, run):
+        for n in range(3 * FIRST_WINDOW):
+            made = run(http.put(f"/v1/small/{n:04}", json={"n": n}, headers={"If-None-Match": "*"}))
+            assert made.status_code == 201, made.text
+        store = app.state.store
+        read = store.documents
+        calls = 0
+
+        async def failing_second(*args: object, **kwargs: object) -> object:
+            nonlocal calls
+            calls += 1
+            if calls == 2:
+                raise Unavailable("the database failed the request")
+            return await read(*args, **kwargs)
+
+        monkeypatch.setattr(store, "documents", failing_second)
+        answer = run(http.get("/v1/small?limit=1000", headers={"Accept-Encoding": coding}))
+        assert calls == 2
+        assert_problem(answer, 503, "unavailable")
+        assert answer.headers["retry-after"] == "1"
+        monkeypatch.undo()
+        whole = run(http.get("/v1/small?limit=1000", headers={"Accept-Encoding": coding}))
+        assert len(whole.json()["items"]) == 3 * FIRST_WINDOW
+
+
+@contextmanager
+def in_process(db: Path) -> Iterator[tuple[Any, httpx.AsyncClient, Callable[[Awaitable[T]], T]]]:
+    """The service on `db` in this process: its app, a client, and a runner of its calls."""
+    app = create_app(ServiceConfig(db=str(db)))
+    loop = asyncio.new_event_loop()
+    lifespan = app.router.lifespan_context(app)
+    loop.run_until_complete(lifespan.__aenter__())
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://localhost")
+    try:
+        yield app, http, loop.run_until_complete
+    finally:
+        loop.run_until_complete(http.aclose())
+        loop.run_until_complete(lifespan.__aexit__(None, None, None))
+        loop.close()

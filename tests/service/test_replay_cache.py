@@ -17,11 +17,13 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.conftest import _schema_url
 from tests.private_redis import PrivateRedis, end_quarantine
 from tests.redis_states import out_of_memory, read_only
 from tests.servers import TLS, ServiceProcess, start_service
@@ -253,3 +255,72 @@ def test_any_key_store_apart_is_a_cache_whose_loss_runs_nothing_twice(
         assert replayed.headers.get("idempotent-replayed") == "true"
         assert count(http, collection) == 1
         assert http.get(url).json() == {"n": 1}
+
+
+@contextmanager
+def two_databases(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[tuple[str, str]]:
+    """Two databases of the test's own: SQLite files, or PostgreSQL schemas of one database."""
+    if backend == "sqlite":
+        yield str(tmp_path / "one.db"), str(tmp_path / "other.db")
+        return
+    server = request.getfixturevalue("postgres_server")
+    with contextmanager(_schema_url)(server) as one, contextmanager(_schema_url)(server) as other:
+        yield one, other
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_a_cache_shared_with_another_database_never_answers_for_it(
+    backend: str, private_redis: PrivateRedis, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Two services on two databases, one Redis: a key sent to each is a write in each.
+
+    One Redis for staging and production, or for several services, is how a
+    cache is often run. A client sending the same request with the same key
+    to both (its keys made from its own ids) got the first's answer from the
+    second, replayed: a 201 naming a document that the second never stored.
+    """
+    end_quarantine(private_redis.url)
+    extra = ("--idempotency", private_redis.url)
+    collection = f"orders{uuid.uuid4().hex[:8]}"
+    post = {**JSON, "Idempotency-Key": "order-42"}
+    with (
+        two_databases(backend, request, tmp_path) as (one_db, other_db),
+        start_service(one_db, tmp_path, extra=extra) as one,
+        start_service(other_db, tmp_path, extra=extra) as other,
+        one.client() as first,
+        other.client() as second,
+    ):
+        made = first.post(f"/v1/{collection}", content=b'{"item": "tea"}', headers=post)
+        assert made.status_code == 201, made.text
+        assert cached_keys(private_redis), "the answer was copied to Redis"
+        there = second.post(f"/v1/{collection}", content=b'{"item": "tea"}', headers=post)
+        assert there.status_code == 201, there.text
+        assert there.headers.get("idempotent-replayed") is None, "the other database's answer"
+        assert second.get(there.headers["location"]).status_code == 200
+        assert count(second, collection) == 1
+        again = second.post(f"/v1/{collection}", content=b'{"item": "tea"}', headers=post)
+        assert again.headers.get("idempotent-replayed") == "true"
+        assert again.headers["location"] == there.headers["location"]
+        assert count(first, collection) == count(second, collection) == 1
+
+
+def test_a_database_made_again_is_not_answered_from_the_cache(
+    private_redis: PrivateRedis, tmp_path: Path
+) -> None:
+    """The SQLite file deleted and made again: its keys start afresh, whatever Redis kept."""
+    end_quarantine(private_redis.url)
+    extra = ("--idempotency", private_redis.url)
+    db = tmp_path / "docs.db"
+    post = {**JSON, "Idempotency-Key": uuid.uuid4().hex}
+    with start_service(str(db), tmp_path, extra=extra) as before, before.client() as http:
+        assert http.post("/v1/orders", content=b"{}", headers=post).status_code == 201
+    for made in tmp_path.glob("docs.db*"):
+        made.unlink()
+    with start_service(str(db), tmp_path, extra=extra) as after, after.client() as http:
+        created = http.post("/v1/orders", content=b"{}", headers=post)
+        assert created.status_code == 201, created.text
+        assert created.headers.get("idempotent-replayed") is None
+        assert http.get(created.headers["location"]).status_code == 200
+        assert count(http, "orders") == 1

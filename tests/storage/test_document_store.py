@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import time
 from collections.abc import AsyncIterator
@@ -14,6 +15,7 @@ from httpconflict import ETag, Guard, IdempotencyKeyTaken
 from httpconflict._idempotency import StoredResponse
 from httpconflict.storage import DocumentStore, Version, document_store
 from httpconflict.storage.idempotency import Completion
+from tests.conftest import _schema_url
 from tests.storage.members import numbers
 
 pytestmark = pytest.mark.anyio
@@ -341,3 +343,27 @@ async def test_versions_are_read_in_batches_newest_first(store: DocumentStore) -
     rest = await store.versions_numbered("c", "a", [2, 1], max_bytes=1)
     assert [(v.version, v.body) for v in rest] == [(2, None), (1, b'{"n": 1}')]
     assert await store.versions_numbered("c", "a", [], max_bytes=1) == []
+
+
+async def test_the_database_id_names_this_database_and_no_other(
+    store: DocumentStore, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """database_id: the same for every store on one database, another for another database."""
+    named = await store.database_id()
+    path: str | None = getattr(store, "path", None)
+    again = document_store(path or getattr(store, "conninfo"), history=3)  # noqa: B009
+    try:
+        assert await again.database_id() == named  # opened by the call itself
+    finally:
+        await again.close()
+    with contextlib.ExitStack() as stack:
+        if path is not None:
+            elsewhere = str(tmp_path / "other.db")
+        else:
+            server = request.getfixturevalue("postgres_server")
+            elsewhere = stack.enter_context(contextlib.contextmanager(_schema_url)(server))
+        other = document_store(elsewhere, history=3)
+        try:
+            assert await other.database_id() not in ("", named)
+        finally:
+            await other.close()

@@ -88,7 +88,9 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
         # write's transaction; a store named apart from them is a replay cache.
         keys = idempotency_store("db", documents=store)
         if config.idempotency != "db":
-            cache = replay_cache(config.idempotency)
+            # Its copies kept under the database's name: one cache may serve
+            # services on other databases.
+            cache = replay_cache(config.idempotency, database=store.database_id)
     spec = openapi.document(
         _version(),
         keys="off"

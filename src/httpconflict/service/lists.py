@@ -16,7 +16,9 @@ the answer stops without the end of its chunked body and the server closes
 the connection, so the client sees an incomplete answer, never a page that
 looks whole (the closing ``]`` and ``next`` are sent only after the last
 batch). One incident line goes to the log, and the access log notes the
-problem.
+problem. The status is sent with the first write: a batch that fails
+before it (the first write gathers a page's small items, across batches)
+is answered as a problem.
 
 A member is read as its batch finds it: a document changed while its page
 streams appears as changed, one deleted meanwhile is left out (the page may
@@ -302,10 +304,19 @@ class _StreamedPage(StreamingResponse):
         await super().__call__(scope, receive, send)
 
     async def stream_response(self, send: Send) -> None:
+        chunks = aiter(self.body_iterator)
+        # The status waits for the first write (head, items and tail gathered
+        # to CHUNK_BYTES, so batches after the first may be read for it): a
+        # failure until then is raised, and answered as any other (a 503
+        # problem with Retry-After), not sent as a 200 cut short, nor, behind
+        # gzip (which holds the start back until a body comes), as no answer
+        # at all: the server's bare 500.
+        first = await anext(chunks, b"")  # b"": a HEAD's, which has none
         await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
-        sent = 0
+        await send({"type": "http.response.body", "body": first, "more_body": True})
+        sent = len(first)
         try:
-            async for chunk in self.body_iterator:
+            async for chunk in chunks:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 sent += len(chunk)
         except Exception as error:  # whatever failed, the answer can only be cut short

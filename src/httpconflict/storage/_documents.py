@@ -237,6 +237,15 @@ class DocumentStore(Protocol):
     async def ping(self) -> None:
         """Raise if the database cannot be reached."""
 
+    async def database_id(self) -> str:
+        """A name of this database that no other database has (opening it first if need be).
+
+        What keeps the answers of several databases apart in one replay cache:
+        a key sent to a service on another database (or on this one's file
+        deleted and made again) must not be replayed from the first's answer.
+        Raises `Unavailable` while the database does not answer.
+        """
+
     async def declare_unique(
         self, collection: str, keys: Sequence[UniqueKey]
     ) -> tuple[UniqueKey, ...]:

@@ -33,6 +33,12 @@ Theory of operation:
   with a broken connection: the answer is a 504 for a write (it may yet
   commit), a 503 for a read. Cancelling the driver's await instead would
   first ask the silent server to cancel, and wait 10 s for it.
+- A session takes its settings from the database's and the role's
+  defaults when it begins, and keeps them: a statement refused by one
+  (``statement_timeout``, ``lock_timeout``, ``default_transaction_read_only``
+  set with ``ALTER DATABASE``) has the pool's sessions made again, at most
+  once a second (`_renew_sessions`), so a setting changed back is in force
+  at once, not when each pooled session ends of age (an hour).
 - Behind a connection pooler (PgBouncer, pgcat, Odyssey, Supavisor) each
   statement may run on another server connection, where a prepared
   statement of this one does not exist, or another of the same name does:
@@ -154,10 +160,12 @@ async def connection(
     except psycopg.errors.ProgramLimitExceeded:
         raise  # the request's own doing (a value too large to index): the store answers it
     except psycopg.errors.ReadOnlySqlTransaction as error:
+        await _renew_sessions(pool, error)
         raise _failure(error, conn, writes) from error  # a replica: nothing ran
     except psycopg.OperationalError as error:
         if timer is not None and deadline is not None and loop.time() >= timer.when():
             raise _past_deadline(error, deadline, writes) from error
+        await _renew_sessions(pool, error)
         raise _failure(error, conn, writes) from error
     finally:
         if timer is not None:
@@ -192,14 +200,47 @@ async def run(
     except passing:  # the caller's to answer
         raise
     except psycopg.errors.ReadOnlySqlTransaction as error:
+        await _renew_sessions(pool, error)
         raise _failure(error, conn, writes) from error
     except psycopg.OperationalError as error:
         if loop.time() >= timer.when():  # cut at the deadline (`_cut`)
             raise _past_deadline(error, deadline, writes) from error
+        await _renew_sessions(pool, error)
         raise _failure(error, conn, writes) from error
     finally:
         timer.cancel()
         await pool.putconn(conn)
+
+
+#: What a session's own settings refused, rather than the database: the
+#: database's and the role's defaults (``ALTER DATABASE ... SET
+#: statement_timeout``, ``lock_timeout``, ``default_transaction_read_only``)
+#: as they were when the session began, which it keeps however they change.
+_SESSION_REFUSALS: Final = (
+    psycopg.errors.QueryCanceled,
+    psycopg.errors.LockNotAvailable,
+    psycopg.errors.ReadOnlySqlTransaction,
+)
+#: Seconds between two renewals of one pool's sessions.
+RENEW_AFTER: Final = 1.0
+_renewed: weakref.WeakKeyDictionary[AsyncConnectionPool, float] = weakref.WeakKeyDictionary()
+
+
+async def _renew_sessions(pool: AsyncConnectionPool, error: psycopg.Error) -> None:
+    """After a refusal of a session's settings, the pool's sessions are made again (once a second).
+
+    A setting changed back (a ``statement_timeout`` set to 1 ms and reset,
+    the database writable again) reaches new sessions only: the pooled ones
+    made meanwhile kept refusing every request for their lifetime, an hour.
+    The connection in hand is replaced when it is put back.
+    """
+    if not isinstance(error, _SESSION_REFUSALS):
+        return
+    now = time.monotonic()
+    if now - _renewed.get(pool, float("-inf")) < RENEW_AFTER:
+        return
+    _renewed[pool] = now
+    await pool.drain()
 
 
 def read_only(error: psycopg.errors.ReadOnlySqlTransaction, what: str) -> Exception:

@@ -8,6 +8,18 @@ run none of it, even where there is nothing left to do: PostgreSQL checks
 the right to create in the schema, or to own the table, first. So a role
 refused (42501) is let through when every relation the DDL creates and
 every column it adds is there; else the refusal names what is missing.
+
+Even with nothing left to do, much of the DDL locks the tables it names
+(``ALTER TABLE ... ADD COLUMN`` takes ACCESS EXCLUSIVE before it finds
+the column there, ``CREATE INDEX IF NOT EXISTS`` SHARE before it finds
+the index), and a lock that waits holds every later request on the table
+behind it: an instance (or a worker uvicorn replaced) starting while
+another transaction held the documents table (pg_dump's read, a long
+write) stopped every request of every running instance until that
+transaction ended. So the DDL waits `LOCK_WAIT` seconds at most for a
+lock; given up, it is let through when everything it makes is there (as
+for a role refused), and is otherwise a 503: the store opens on a later
+request.
 """
 
 from __future__ import annotations
@@ -19,11 +31,15 @@ import psycopg
 from psycopg import AsyncConnection
 from psycopg.rows import TupleRow
 
+from .._incidents import unavailable
+
 __all__ = [
     "SchemaNotSetUp",
     "set_up",
 ]
 
+#: Seconds the DDL waits for a lock on a table before it is given up.
+LOCK_WAIT: Final = 0.5
 _CREATED: Final = re.compile(r"CREATE (?:TABLE|SEQUENCE|INDEX) IF NOT EXISTS (\w+)")
 _ADDED: Final = re.compile(r"ALTER TABLE (\w+) ADD COLUMN (\w+)")
 
@@ -37,8 +53,18 @@ async def set_up(conn: AsyncConnection[TupleRow], *ddl: str) -> None:
     try:
         async with conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(hashtext('httpconflict.schema'))")
+            await conn.execute(f"SET LOCAL lock_timeout = '{round(LOCK_WAIT * 1000)}ms'")
             for statements in ddl:
                 await conn.execute(statements)
+    except psycopg.errors.LockNotAvailable as error:
+        missing = await _missing(conn, "\n".join(ddl))
+        if missing:
+            raise unavailable(
+                f"{', '.join(missing)} must be added, and another transaction held a table "
+                f"for {LOCK_WAIT:g} s (adding needs it alone, and every request would wait "
+                "behind it): tried again on a later request",
+                error,
+            ) from error
     except psycopg.errors.InsufficientPrivilege as error:
         missing = await _missing(conn, "\n".join(ddl))
         if missing:

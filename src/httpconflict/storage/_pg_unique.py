@@ -12,6 +12,17 @@ granted EXECUTE on it (PUBLIC is not); without that grant, or before the
 owner has made the function, a declaration is refused, a 403 that names
 the grant and what to run, never a 500.
 
+Building an index locks the documents table in SHARE mode (no write
+runs meanwhile) and dropping one in ACCESS EXCLUSIVE mode (nothing
+does), and a lock that waits holds every later request for one on the
+table behind it: a declaration made while another transaction held the
+table (a long write; pg_dump's read) stopped every write, or every
+request, of every collection until that transaction ended. So a
+declaration waits for the table `LOCK_WAIT` seconds at most, then is a
+503 that changed nothing (`briefly`), and a key whose index is there
+already is not built again (`present`): a declaration that changes no
+key (access rules only, or the same keys again) takes no lock on it.
+
 Enforcing the keys without DDL (a table of the values taken, kept by a
 trigger on every write) would cost every write of every collection a
 trigger and a lookup of its keys, for a declaration made once: the
@@ -28,12 +39,17 @@ from psycopg import AsyncConnection
 from psycopg.rows import TupleRow
 
 from .._errors import ProblemError
+from .._incidents import unavailable
 from .._problem import DATABASE_RIGHT_MISSING
 from ._unique import UniqueKey
 
-__all__ = ["FUNCTION", "SCHEMA", "build_index", "drop_index"]
+__all__ = ["FUNCTION", "LOCK_WAIT", "SCHEMA", "briefly", "build_index", "drop_index", "present"]
 
 FUNCTION: Final = "httpconflict_unique_index(text, text, text[], boolean)"
+#: Seconds a declaration waits for its lock on the documents table: every
+#: request for one that comes meanwhile waits behind it. Holders of a write
+#: or a read end in milliseconds; one that holds on is no short wait away.
+LOCK_WAIT: Final = 0.5
 
 # Each key's index: each field's value as jsonb (which tells the string "1"
 # from the number 1, finds 1 equal to 1.0 and objects equal whatever the
@@ -137,9 +153,31 @@ async def drop_index(conn: AsyncConnection[TupleRow], name: str) -> None:
     await _call(conn, (name, "", [], False))
 
 
+async def briefly(conn: AsyncConnection[TupleRow]) -> None:
+    """In the declaration's transaction: a lock not granted within `LOCK_WAIT` s is given up."""
+    await conn.execute(f"SET LOCAL lock_timeout = '{round(LOCK_WAIT * 1000)}ms'")
+
+
+async def present(conn: AsyncConnection[TupleRow], names: list[str]) -> set[str]:
+    """Which of the indexes `names` are there, in the tables' schema (asking locks nothing)."""
+    found = await conn.execute(
+        "SELECT relname FROM pg_class WHERE relkind = 'i' "
+        "AND relnamespace = current_schema()::regnamespace AND relname = ANY(%s)",
+        (names,),
+    )
+    return {name for (name,) in await found.fetchall()}
+
+
 async def _call(conn: AsyncConnection[TupleRow], params: tuple[object, ...]) -> None:
     try:
         await conn.execute(_CALL, params)
+    except psycopg.errors.LockNotAvailable as error:
+        raise unavailable(
+            f"another transaction held the documents table for {LOCK_WAIT:g} s; declaring "
+            "unique keys needs it alone, for a moment (requests behind the declaration "
+            "would wait): nothing was changed",
+            error,
+        ) from error
     except (psycopg.errors.InsufficientPrivilege, psycopg.errors.UndefinedFunction) as error:
         role = conn.info.user
         why = (

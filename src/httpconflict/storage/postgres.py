@@ -74,7 +74,7 @@ from ._pg_history import keep as keep_history
 from ._pg_pool import STATEMENT_DEADLINE, connect, connection, new_pool, ping, read_only, run
 from ._pg_schema import set_up
 from ._pg_unique import SCHEMA as UNIQUE_INDEX_FUNCTION
-from ._pg_unique import build_index, drop_index
+from ._pg_unique import briefly, build_index, drop_index, present
 from ._unique import UniqueKey, index_name, parse_unique_keys, unique_violation
 from .idempotency._rows import COMPLETED, encode_headers, stored_body
 from .idempotency.postgres import PostgresIdempotencyStore
@@ -178,6 +178,19 @@ PING_WAIT: Final = 0.4
 OPEN_WAIT: Final = 10.0
 
 _INDEXES: Final = "SELECT index_name, fields FROM unique_keys"
+# The cluster (its system identifier, drawn at initdb), the database and the
+# documents table (oids, new when either is made again): what a replay cache
+# shared with other databases keeps this one's answers apart by. Without the
+# right to read the cluster's identifier, the server's start time stands for
+# it: a cache then misses after each restart, which costs only its shortcut.
+_DATABASE_ID: Final = (
+    "SELECT (SELECT system_identifier FROM pg_control_system()), d.oid, "
+    "'documents'::regclass::oid FROM pg_database d WHERE d.datname = current_database()"
+)
+_DATABASE_ID_ALONE: Final = (
+    "SELECT extract(epoch FROM pg_postmaster_start_time()), d.oid, "
+    "'documents'::regclass::oid FROM pg_database d WHERE d.datname = current_database()"
+)
 _TARGET: Final = "collection = %(collection)s AND id = %(id)s"
 _SET_NEW_STATE: Final = (
     "version = documents.version + 1, etag = %(etag)s, "
@@ -212,6 +225,7 @@ class PostgresDocumentStore(WriteListeners):
         self._pool = self._new_pool()
         #: Index name -> the unique key it enforces, as last read.
         self._indexes: dict[str, UniqueKey] = {}
+        self._database_id = ""
         self._opening = Opening(self._open, forget=self._forget)
         #: How far the retention purge may delete changes.
         self._fence = changes.PurgeFence()
@@ -243,6 +257,12 @@ class PostgresDocumentStore(WriteListeners):
         async with connection(self._pool) as pooled:
             read = await pooled.execute(_INDEXES)
             self._indexes = {name: tuple(fields) for name, fields in await read.fetchall()}
+            try:
+                named = await (await pooled.execute(_DATABASE_ID)).fetchone()
+            except psycopg.errors.InsufficientPrivilege:  # pg_control_system() revoked
+                named = await (await pooled.execute(_DATABASE_ID_ALONE)).fetchone()
+            assert named is not None
+            self._database_id = "postgresql:" + ":".join(str(part) for part in named)
 
     def _forget(self) -> AsyncConnectionPool:
         # A pool cannot be opened again once closed, nor shared with a forked
@@ -263,6 +283,10 @@ class PostgresDocumentStore(WriteListeners):
 
     async def ping(self) -> None:
         await ping(await self.pool(), wait=PING_WAIT)
+
+    async def database_id(self) -> str:
+        await self.pool()  # opened (which reads it), or Unavailable
+        return self._database_id
 
     async def _one(
         self,
@@ -475,6 +499,7 @@ class PostgresDocumentStore(WriteListeners):
                 # SHARE mode and a drop in ACCESS EXCLUSIVE mode, and two
                 # declarations upgrading their locks in turn would deadlock.
                 await conn.execute("SELECT pg_advisory_xact_lock(hashtext('httpconflict.unique'))")
+                await briefly(conn)  # every request waits behind a lock on the table that waits
                 if whole is not None and (check := whole[1]) is not None:
                     check(await _settings(conn, collection))
                 current = await conn.execute(
@@ -483,8 +508,10 @@ class PostgresDocumentStore(WriteListeners):
                 for (name,) in await current.fetchall():
                     if name not in wanted:
                         await drop_index(conn, name)
+                built = await present(conn, list(wanted))
                 for name, key in wanted.items():
-                    await build_index(conn, name, collection, key)
+                    if name not in built:
+                        await build_index(conn, name, collection, key)
                 await conn.execute("DELETE FROM unique_keys WHERE collection = %s", (collection,))
                 async with conn.cursor() as cursor:
                     await cursor.executemany(

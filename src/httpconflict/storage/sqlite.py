@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
@@ -167,14 +168,24 @@ class SQLiteDocumentStore(WriteListeners):
         self._sql = Connections(self.path, busy_timeout_ms=busy_timeout_ms)
         #: Index name -> the unique key it enforces, as last read.
         self._indexes: dict[str, UniqueKey] = {}
+        self._database_id = ""
 
     async def open(self) -> None:
         await self._sql.open()
-        await self._sql.run(self._set_up)
+        made = await self._sql.run(self._set_up)
         self._indexes = await self._sql.run(_read_indexes)
+        self._database_id = f"sqlite:{made}:{_file_identity(self.path)}"
 
-    def _set_up(self, db: sqlite3.Connection) -> None:
-        """Create or upgrade the schema, and record this store's history setting."""
+    async def database_id(self) -> str:
+        if not self._database_id:
+            await self.open()
+        return self._database_id
+
+    def _set_up(self, db: sqlite3.Connection) -> int:
+        """Create or upgrade the schema, and record this store's history setting.
+
+        Returns the file's random number, drawn when it was first set up (its `database_id`).
+        """
         with transaction(db):
             found = db.execute("PRAGMA user_version").fetchone()[0]
             if found not in _READABLE:
@@ -202,6 +213,14 @@ class SQLiteDocumentStore(WriteListeners):
                 (self.history,),
             )
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            db.execute(
+                "INSERT INTO settings (name, value) VALUES ('database_id', random()) "
+                "ON CONFLICT (name) DO NOTHING"
+            )
+            made: int = db.execute(
+                "SELECT value FROM settings WHERE name = 'database_id'"
+            ).fetchone()[0]
+        return made
 
     async def close(self) -> None:
         await self._sql.close()
@@ -555,6 +574,15 @@ def _validators(db: sqlite3.Connection, collection: str, id: str) -> Validators 
         (collection, id),
     ).fetchone()
     return None if row is None else validators(*row)
+
+
+def _file_identity(path: str) -> str:
+    """The file's device and inode: a copy of the file (same random number) is another file."""
+    try:
+        found = os.stat(path)
+    except (OSError, ValueError):  # ":memory:", a name that is no path
+        return "-"
+    return f"{found.st_dev}:{found.st_ino}"
 
 
 def _read_indexes(db: sqlite3.Connection) -> dict[str, UniqueKey]:

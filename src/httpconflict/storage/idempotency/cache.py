@@ -10,6 +10,14 @@ touching the database, and copies each answer there once it is recorded
 its record does, so the cache never answers for a key the database has
 forgotten, and it never holds an answer that was not recorded.
 
+A cache may be shared by services on other databases (one Redis for
+staging and production, or for a database deleted and made again): each
+copy is kept under the documents' database's name (`database`, the
+store's `database_id`) as well as the caller's, so a key sent to one is
+never answered with another's answer (a 201 for a document that the
+database it names does not hold). Until that name is known (the database
+has not answered yet), the cache is not asked.
+
 So the cache is never needed for a correct answer, and a cache that fails
 must not slow every write down: after a failure, `ReplayCache` is not
 asked again for `PAUSE` seconds (its calls fail at once, which the flow
@@ -21,10 +29,11 @@ outage is logged as a warning, and its end as a note.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Final, TypeVar
+from typing import Final, TypeAlias, TypeVar
 
 from ..._errors import Unavailable
 from ..._idempotency import Completion, Record
@@ -48,10 +57,16 @@ TIMEOUT: Final = 0.5
 log = logging.getLogger("httpconflict.idempotency")
 
 T = TypeVar("T")
+#: Asks the documents' database for its name (`DocumentStore.database_id`).
+DatabaseName: TypeAlias = Callable[[], Awaitable[str]]
 
 
-def replay_cache(url: str) -> ReplayCache:
-    """The replay cache at `url` (``redis://...``, ``memory``, ``postgresql://...``, a file)."""
+def replay_cache(url: str, *, database: DatabaseName | None = None) -> ReplayCache:
+    """The replay cache at `url` (``redis://...``, ``memory``, ``postgresql://...``, a file).
+
+    `database`: the name of the database whose answers it holds copies of
+    (`DocumentStore.database_id`), which keeps them apart from another's.
+    """
     if url.startswith(("redis://", "rediss://", "unix://")):
         from .redis import RedisIdempotencyStore
 
@@ -62,7 +77,7 @@ def replay_cache(url: str) -> ReplayCache:
         store = PostgresIdempotencyStore(url, statement_timeout=TIMEOUT)
     else:
         store = idempotency_store(url)
-    return ReplayCache(store, redact(url, secrets_in(url)))
+    return ReplayCache(store, redact(url, secrets_in(url)), database=database)
 
 
 class ReplayCache:
@@ -75,8 +90,10 @@ class ReplayCache:
         *,
         pause: float = PAUSE,
         clock: Callable[[], float] = time.monotonic,
+        database: DatabaseName | None = None,
     ) -> None:
         self.store = store
+        self._database = database
         #: The cache as the log names it (no password).
         self.name = name
         self._pause = pause
@@ -99,10 +116,23 @@ class ReplayCache:
         await self.store.ping()
 
     async def get(self, principal: str, key: str, *, now: float) -> Record | None:
-        return await self._ask(lambda: self.store.get(principal, key, now=now))
+        scoped = await self._scoped(principal)
+        return await self._ask(lambda: self.store.get(scoped, key, now=now))
 
     async def record(self, completion: Completion) -> bool:
-        return await self._ask(lambda: self.store.record(completion))
+        scoped = dataclasses.replace(completion, principal=await self._scoped(completion.principal))
+        return await self._ask(lambda: self.store.record(scoped))
+
+    async def _scoped(self, principal: str) -> str:
+        """`principal` within the database's name: the name the cache keeps its copies under."""
+        if self._database is None:
+            return principal
+        # Unavailable while the database does not answer: the flow then goes
+        # to the database, which answers that (a failure of the cache's own
+        # would leave it alone for a while, and log that it does not answer).
+        database = await self._database()
+        # Length-prefixed, so no database and principal can spell another pair.
+        return f"{len(database)}:{database}:{principal}"
 
     async def purge(self, *, now: float) -> int:
         return await self._ask(lambda: self.store.purge(now=now))
