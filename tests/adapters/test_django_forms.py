@@ -238,3 +238,24 @@ def test_a_double_clicked_change_form_saves_once(servers: list[str]) -> None:
         answers = at_once(lambda: save(http, form, note="clicked twice"))
         assert [a.status_code for a in answers] == [302, 302], [a.text[:300] for a in answers]
         assert open_form(http, change).values["version"] == "2"
+
+
+@pytest.mark.skipif(os.environ.get("NAIVE") == "1", reason="the mixin's delete confirmation")
+def test_a_delete_confirmed_after_someone_saved_deletes_nothing(servers: list[str]) -> None:
+    """The confirmation page carries the version it showed; confirmed stale, nothing goes."""
+    with staff_client(servers[0]) as mine, staff_client(servers[1]) as theirs:
+        change = _create(mine, "stale delete")
+        delete = change.replace("/change/", "/delete/")
+        page = mine.get(delete, follow_redirects=True)
+        confirm = read_form(page.url.raw_path.decode(), page.text)
+        assert confirm.url.endswith("?_version=1")
+        assert save(theirs, open_form(theirs, change), note="kept").status_code == 302
+        refused = mine.post(confirm.url, data=confirm.values, follow_redirects=True)
+        assert "nothing was deleted" in refused.text
+        assert "(version 1, now 2)" in refused.text
+        assert open_form(mine, change).values["note"] == "kept"
+        # The page shown now is for what is stored: confirmed, it deletes.
+        again = read_form(refused.url.raw_path.decode(), refused.text)
+        assert again.url.endswith("?_version=2")
+        assert mine.post(again.url, data=again.values).status_code == 302
+        assert mine.get(change).status_code == 302  # gone: the admin sends the user away

@@ -45,10 +45,12 @@ from typing import Any, Final, TypeVar
 
 from django import forms
 from django.conf import settings
+from django.contrib import messages
 from django.core import checks
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured, ValidationError
 from django.db import IntegrityError, connections, router, transaction
 from django.db.models import F
+from django.http import HttpResponseRedirect
 
 from .._form_keys import new_form_key
 from .._integrity import Violation
@@ -352,11 +354,59 @@ class VersionedAdminMixin:
             fieldsets[0] = (name, {**options, "fields": [*options.get("fields", ()), *missing]})
         return fieldsets
 
+    def delete_view(self, request: Any, object_id: str, extra_context: Any = None) -> Any:
+        """The delete confirmation, for the version its page showed.
+
+        The page's address carries the version (``?_version=3``: a GET
+        without it is sent to the one with it), and its form posts back to
+        it. Confirmed after someone else saved, nothing is deleted: the
+        user is told, and sent to the confirmation of what is stored now.
+        """
+        from django.contrib.admin.utils import unquote  # the admin's own: only with the admin
+
+        name = f"_{self.version_field}"
+        rows = self.model._base_manager.filter(pk=unquote(object_id))
+        opened = request.GET.get(name)
+        if request.method == "GET" and opened is None:
+            current = rows.values_list(self.version_field, flat=True).first()
+            if current is not None:
+                return HttpResponseRedirect(_with_query(request, name, str(current)))
+        if request.method != "POST":
+            return super().delete_view(request, object_id, extra_context)  # type: ignore[misc]
+        alias = router.db_for_write(self.model)
+        with transaction.atomic(using=alias):
+            rows = rows.using(alias)
+            field = self.version_field
+            held = opened is not None and opened.isdigit()
+            if held and rows.filter(**{field: int(opened or 0)}).update(**{field: F(field)}):
+                return super().delete_view(request, object_id, extra_context)  # type: ignore[misc]
+            stored = rows.values_list(field, flat=True).first()
+            if stored is None:  # deleted meanwhile: the admin says so
+                return super().delete_view(request, object_id, extra_context)  # type: ignore[misc]
+        noun = self.model._meta.verbose_name
+        self.message_user(  # type: ignore[attr-defined]
+            request,
+            f"Someone else saved this {noun} after you opened this page (version {opened}, "
+            f"now {stored}); nothing was deleted. What is deleted with it is listed again "
+            "below: confirm again to delete it.",
+            messages.ERROR,
+        )
+        return HttpResponseRedirect(_with_query(request, name, None))
+
     def changeform_view(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         view = super().changeform_view  # type: ignore[misc]
         if request.method != "POST":
             return view(request, *args, **kwargs)
         return _run_refusing(request, self.model, lambda: view(request, *args, **kwargs))
+
+
+def _with_query(request: Any, name: str, value: str | None) -> str:
+    """The request's path and query, with `name` set to `value` (None: without it)."""
+    query = request.GET.copy()
+    query.pop(name, None)
+    if value is not None:
+        query[name] = value
+    return f"{request.path}?{query.urlencode()}" if query else str(request.path)
 
 
 def _flattened(fieldsets: Any) -> list[str]:
