@@ -24,6 +24,7 @@ from collections.abc import Iterator, Mapping
 from http import HTTPStatus
 from typing import Any, Final
 
+from .literals import learn
 from .subject import Subject
 
 _CODE: Final = r"(?P<status>[1-5]\d\d)(?!\d)"
@@ -132,6 +133,9 @@ _JSON_KEYS: Final = frozenset(
     {"status", "statuscode", "status_code", "httpstatus", "httpstatuscode", "http_status"}
 )
 _MAX_JSON_NODES: Final = 5_000
+
+
+learn((*_FORMS, *_WITH_PHRASE, *(pattern for pattern, _ in _STANDARD_TEXTS)))
 
 
 def statuses(text: str | Subject) -> Iterator[tuple[int, str | None, int]]:
