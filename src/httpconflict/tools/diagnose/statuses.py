@@ -107,8 +107,9 @@ _WITH_PHRASE: Final = tuple(
 )
 # "Conflict (409)": as ``\b(?P<phrase>PHRASE) \(CODE\)``, found from its code. That
 # regex tries every phrase at every word of a text (0.7 s a megabyte); " (" starts
-# the code, which `re` finds at once, and the phrase must end just before it.
-_CODE_IN_PARENS: Final = re.compile(rf" \({_CODE}\)")
+# the code, which `re` finds at once, and the phrase must end just before it. Google's
+# .NET client writes the code in brackets: "Precondition Failed [412]".
+_CODE_IN_PARENS: Final = re.compile(rf" [(\[]{_CODE}[)\]]")
 _PHRASE_BEFORE: Final = re.compile(rf"\b(?P<phrase>{_PHRASE})\Z", re.IGNORECASE)
 _LONGEST_PHRASE: Final = max(map(len, _PHRASES))
 # The standard text a framework answers a status with, and the status it means.
