@@ -238,7 +238,25 @@ LEARNT: Final = [
     pytest.param("keycloak-orgs-model-duplicate-client-role.txt", id="keycloak-model-duplicate"),
     pytest.param("sparkleshare-syslog-non-ff.txt", id="git-non-ff-syslog-prefix"),
     pytest.param("gitium-php-porcelain-non-ff.txt", id="git-non-ff-porcelain"),
+    pytest.param("contentdb-sqlalchemy-delete-only-0-matched.txt", id="sqlalchemy-delete-only-0"),
+    pytest.param("etendo-oracle-unique-violated-no-code.txt", id="oracle-unique-without-code"),
+    pytest.param("slsa-ci-push-cannot-lock-ref.txt", id="git-remote-rejected-cannot-lock"),
+    pytest.param("jekyll-quoted-remote-rejected-cannot-lock.txt", id="git-cannot-lock-quoted"),
+    pytest.param("gitsync-remote-rejected-cannot-lock-ref.txt", id="git-cannot-lock-libgit2"),
+    pytest.param("google-dotnet-requesterror-412-if-match.txt", id="google-dotnet-412-bracket"),
+    pytest.param("ogcs-google-calendar-412-one-line.txt", id="google-dotnet-412-one-line"),
+    pytest.param("etcd-v2-prevexist-key-already-exists.txt", id="etcd-105-json"),
+    pytest.param("etcd-go-client-105-key-already-exists.txt", id="etcd-105-go-client"),
 ]
+
+
+def test_a_kubernetes_name_whose_quote_is_not_closed_is_not_read_past_its_line() -> None:
+    """'on deployments.apps "XXX: the object has been modified...' (a log that lost the
+    closing quote): no name is made of the lines below it."""
+    diagnosis = diagnose(_read("wpa-glog-fatal-deployment-modified.txt"))
+    assert diagnosis.best is not None
+    assert diagnosis.best.entry.id == "kubernetes-object-modified"
+    assert "name" not in diagnosis.best.details, diagnosis.best.details
 
 
 @pytest.mark.parametrize("name", LEARNT)

@@ -60,6 +60,7 @@ from httpconflict.tools.diagnose.evidence import read
         ),
         pytest.param("PreconditionFailedError: Precondition Failed", 412, id="http-errors"),
         pytest.param("<Error><Code>PreconditionFailed</Code></Error>", 412, id="s3-code"),
+        pytest.param("RequestError\nPrecondition Failed [412]", 412, id="google-dotnet"),
     ],
 )
 def test_a_status_is_read_in_every_form(text: str, status: int) -> None:
@@ -87,6 +88,7 @@ def test_a_status_is_read_in_every_form(text: str, status: int) -> None:
         pytest.param('{"code": 11000, "errmsg": "E11000 duplicate key"}', id="mongo-code"),
         pytest.param("returned 409 rows in 12 ms", id="rows"),
         pytest.param("GET /v1/items/409 took 12ms", id="id-in-path"),
+        pytest.param("retrying [412] of [500] uploads", id="bracketed-count"),
     ],
 )
 def test_a_number_that_is_not_a_status_is_not_read(text: str) -> None:

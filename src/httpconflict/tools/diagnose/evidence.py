@@ -37,6 +37,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from .literals import learn
 from .long_lines import shortened
 from .places import Places
 from .plain import wrapped_lines
@@ -83,6 +84,7 @@ _STATUS_LINE: Final = re.compile(r"^(?:< )?HTTP/\d(?:\.\d)? \d{3}\b.*$", re.MULT
 _JAVA_FRAME: Final = re.compile(r"^[^\S\n]+at [\w$.]+\([\w$.]*(?::\d+)?\)$", re.MULTILINE)
 _JAVASCRIPT_FRAME: Final = re.compile(r"^[^\S\n]+at .+[(\s]\S+:\d+:\d+\)?$", re.MULTILINE)
 _XML_ERROR: Final = re.compile(r"<Error>\s*<Code>")
+learn((*_URL_FORMS, _STATUS_LINE, _JAVA_FRAME, _JAVASCRIPT_FRAME, _XML_ERROR))
 _HEADER_LINE: Final = re.compile(r"^(?:< )?([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*(.*?)[ \t]*$")
 
 
@@ -181,6 +183,7 @@ def read(raw: str) -> Evidence:
             problems.append(document)
     objects = [document for document, _ in documents]
     forms.extend(_forms(subject, objects, problems, whole is not None and not har))
+    del subject  # its folded copy of the text, before the evidence's text is made
     start = len(text) + 1 + (len(plain) + 1 if plain else 0)
     flat_parts: list[str] = []
     for document, at in documents:
@@ -226,7 +229,9 @@ _ZERO_WIDTH: Final = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
 
 def _clean(text: str) -> str:
     text = text.removeprefix("\ufeff")
-    text = _ZERO_WIDTH.sub("", _ANSI.sub("", text)).translate(_SPACES)
+    text = _ZERO_WIDTH.sub("", _ANSI.sub("", text))
+    if not text.isascii():  # (`translate` copies even what it leaves as it was)
+        text = text.translate(_SPACES)
     text = _TAB_BETWEEN_WORDS.sub(" ", text)
     if _HTML_QUOTE.search(text):
         # JSON pasted from a web page reads {&quot;error&quot;:...}: decoded, it parses.

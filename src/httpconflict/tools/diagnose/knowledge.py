@@ -43,6 +43,7 @@ from typing import Any, Final
 
 from ... import PROBLEM_TYPES, ProblemType
 from ...problem_types import PROBLEM_TYPE_BASE
+from .literals import learn
 
 #: The prefix of the entries made from httpconflict's problem types.
 OWN_PREFIX: Final = "httpconflict-"
@@ -106,6 +107,12 @@ class Entry:
     def tier(self) -> int:
         """0 for a specific entry, 1 for a generic one, 2 for a status fallback."""
         return 2 if self.fallback else 1 if self.generic else 0
+
+    @property
+    def patterns(self) -> tuple[re.Pattern[str], ...]:
+        """Every regex of the entry: its clues' and its extracts'."""
+        clues = (*self.all, *self.any, *self.none, *self.boost)
+        return (*(p for clue in clues for p in clue.patterns), *self.extract)
 
     @property
     def problem_type_uri(self) -> str | None:
@@ -181,6 +188,8 @@ def parse(*texts: str) -> KnowledgeBase:
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
         raise KnowledgeError(f"entry ids used twice: {duplicates}")
+    # Analysed now, so that a text's first scan looks for every string they need.
+    learn(pattern for entry in entries for pattern in entry.patterns)
     return KnowledgeBase(tuple(entries))
 
 

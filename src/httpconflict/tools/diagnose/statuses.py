@@ -19,11 +19,13 @@ not one.
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections.abc import Iterator, Mapping
 from http import HTTPStatus
 from typing import Any, Final
 
+from .literals import learn
 from .subject import Subject
 
 _CODE: Final = r"(?P<status>[1-5]\d\d)(?!\d)"
@@ -106,8 +108,11 @@ _WITH_PHRASE: Final = tuple(
 )
 # "Conflict (409)": as ``\b(?P<phrase>PHRASE) \(CODE\)``, found from its code. That
 # regex tries every phrase at every word of a text (0.7 s a megabyte); " (" starts
-# the code, which `re` finds at once, and the phrase must end just before it.
-_CODE_IN_PARENS: Final = re.compile(rf" \({_CODE}\)")
+# the code, which `re` finds at once, and the phrase must end just before it. Google's
+# .NET client writes the code in brackets: "Precondition Failed [412]". (One regex per
+# bracket: each starts with its two characters, which `re` looks for fast; " [(\[]"
+# would be tried at every space of a log.)
+_CODES_IN_BRACKETS: Final = (re.compile(rf" \({_CODE}\)"), re.compile(rf" \[{_CODE}\]"))
 _PHRASE_BEFORE: Final = re.compile(rf"\b(?P<phrase>{_PHRASE})\Z", re.IGNORECASE)
 _LONGEST_PHRASE: Final = max(map(len, _PHRASES))
 # The standard text a framework answers a status with, and the status it means.
@@ -132,6 +137,9 @@ _JSON_KEYS: Final = frozenset(
     {"status", "statuscode", "status_code", "httpstatus", "httpstatuscode", "http_status"}
 )
 _MAX_JSON_NODES: Final = 5_000
+
+
+learn((*_FORMS, *_WITH_PHRASE, *(pattern for pattern, _ in _STANDARD_TEXTS)))
 
 
 def statuses(text: str | Subject) -> Iterator[tuple[int, str | None, int]]:
@@ -160,9 +168,11 @@ def _agreeing(phrase: str, code: str, at: int) -> Iterator[tuple[int, None, int]
 
 def _phrases_before_codes(text: str) -> Iterator[tuple[str, str, int]]:
     r"""The matches of ``\b(?P<phrase>PHRASE) \(CODE\)`` in `text`, in order: each code in
-    parentheses, and the phrase that ends just before it (in full, not in a previous match)."""
+    parentheses (or brackets), and the phrase that ends just before it (in full, not in a
+    previous match)."""
     last_end = 0
-    for code in _CODE_IN_PARENS.finditer(text):
+    found = (pattern.finditer(text) for pattern in _CODES_IN_BRACKETS)
+    for code in heapq.merge(*found, key=lambda match: match.start()):
         start = code.start()
         phrase = _PHRASE_BEFORE.search(text, max(last_end, start - _LONGEST_PHRASE), start)
         if phrase is not None:

@@ -11,11 +11,12 @@ reads to it as the text's end would. Otherwise the pattern runs on the
 whole text, as plain `re` would. The answers are those of
 ``pattern.search(text)`` and ``pattern.finditer(text)``, always.
 
-The strings' places are found once per text (``str.find``, a fast
-search), and so are the lines that hold them: on a line of 10 MB the line
-is found once, not once per hit. When the lines to search add up to much
-of the text, one search of the whole is cheaper than thousands of small
-ones, and is what runs.
+Which strings the text holds is found once, for all the strings any
+pattern needs, in one scan (`literal_set`), not one scan per string. The
+lines that hold a string are found once per text (``str.find``, a fast
+search): on a line of 10 MB the line is found once, not once per hit.
+When the lines to search add up to much of the text, one search of the
+whole is cheaper than thousands of small ones, and is what runs.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ import re
 from collections.abc import Iterator
 from typing import Final
 
-from .literals import Needs, fold, needs
+from .literal_set import LiteralSet
+from .literals import Needs, fold, known, needs
 
 #: A line searched alone costs about this many characters of a whole-text search.
 LINE_COST: Final = 100
@@ -43,7 +45,9 @@ class Subject:
         self._whole = len(text) < small
         self._folded: str | None = None
         self._lines: dict[tuple[str, bool], tuple[Span, ...]] = {}
-        self._holds: dict[tuple[str, bool], bool] = {}
+        #: Per folded or not: the strings looked for, and those found.
+        self._looked_for: dict[bool, set[str]] = {False: set(), True: set()}
+        self._found: dict[bool, set[str]] = {False: set(), True: set()}
 
     def search(self, pattern: re.Pattern[str]) -> re.Match[str] | None:
         """``pattern.search(text)``."""
@@ -93,10 +97,13 @@ class Subject:
         return self._folded
 
     def _holds_string(self, string: str, folded: bool) -> bool:
-        key = (string, folded)
-        if key not in self._holds:
-            self._holds[key] = string in self._haystack(folded)
-        return self._holds[key]
+        """``string in haystack``, found with every other string a pattern needs."""
+        looked_for = self._looked_for[folded]
+        if string not in looked_for:
+            strings = (known(folded) | {string}) - looked_for
+            self._found[folded].update(LiteralSet(strings).found_in(self._haystack(folded)))
+            looked_for.update(strings)
+        return string in self._found[folded]
 
     def _places_agree(self, folded: bool) -> bool:
         """The folded text's places are the text's (`fold` keeps them; checked, not assumed)."""
