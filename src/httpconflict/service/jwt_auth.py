@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 
 import jwt
 from jwt import PyJWK, PyJWKClient, PyJWKSet
-from jwt.exceptions import PyJWKSetError
+from jwt.exceptions import InvalidSubjectError, PyJWKSetError
 
 from .. import Unauthorized
 from .._principal import unstorable_name
@@ -68,6 +68,7 @@ _REASONS: Final[Sequence[tuple[type[Exception], str]]] = (
     (jwt.InvalidSignatureError, "the token's signature does not verify"),
     (jwt.InvalidAlgorithmError, "the token's algorithm is not accepted"),
     (jwt.MissingRequiredClaimError, "the token lacks a required claim"),
+    (InvalidSubjectError, "the token's sub claim is not a string"),
 )
 
 
