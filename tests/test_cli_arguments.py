@@ -274,6 +274,13 @@ TOKEN = [
         id="token-name-space",
     ),
     case(
+        "name: token:<name> is too long: a principal id holds at most 255 characters",
+        "token",
+        "create",
+        "n" * 250,
+        id="token-name-too-long",
+    ),
+    case(
         "--role: must be printable text without spaces, not ''",
         "token",
         "create",

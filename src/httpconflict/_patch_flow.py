@@ -23,6 +23,7 @@ base, a bounded number of times (then CONTENDED: 503).
 from __future__ import annotations
 
 import enum
+import itertools
 from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass
 from datetime import datetime
@@ -230,17 +231,23 @@ def _kind(value: Json) -> str:
 
 
 _SHOWN_NAMES: Final = 10
+#: The If-Match tags a rebase looks for in the history, in the field's order:
+#: each is a lookup (a statement), and a field of 64 KiB lists 2700 tags.
+MAX_BASE_TAGS: Final = 8
 
 
 def _base_tags(conditions: Conditions) -> tuple[str, ...]:
     """The strong If-Match tags a rebase may start from (none: nothing to merge from).
 
     A weak tag never matches If-Match; If-None-Match or If-Unmodified-Since
-    name no version at all.
+    name no version at all. A client sends the one tag its patch was made
+    from; only the first `MAX_BASE_TAGS` are looked for, so that a list of
+    thousands of made-up tags does not cost thousands of history lookups.
     """
     if conditions.if_match is None or conditions.if_none_match is not None:
         return ()
-    return tuple(tag.opaque for tag in conditions.if_match.tags if not tag.weak)
+    strong = (tag.opaque for tag in conditions.if_match.tags if not tag.weak)
+    return tuple(itertools.islice(strong, MAX_BASE_TAGS))
 
 
 def run_patch(

@@ -21,6 +21,11 @@ from typing import Any, Final
 
 #: Where the authenticated principal lives in an ASGI scope.
 PRINCIPAL_SCOPE_KEY: Final = "httpconflict.principal"
+#: The longest principal id, in characters. An id is stored with every
+#: Idempotency-Key it sends (in the primary key of the key stores: the
+#: SQLAlchemy and Django tables hold 255 characters, and PostgreSQL's
+#: index refuses a row past 2704 bytes), so it must fit them all.
+MAX_PRINCIPAL_LENGTH: Final = 255
 
 
 class Right(enum.IntEnum):
@@ -47,6 +52,23 @@ class Principal:
 ANONYMOUS_ID: Final = "anonymous"
 #: The caller of a service with no authentication configured.
 ANONYMOUS: Final = Principal(ANONYMOUS_ID)
+
+
+def unstorable_name(name: str) -> str | None:
+    """Why `name` cannot be (part of) a principal id, or None if it can.
+
+    A principal id is written to every store a request reaches (the key
+    stores, the log), so it holds only what all of them hold: no U+0000
+    (PostgreSQL's text cannot), no lone surrogate (no UTF-8 encodes one),
+    at most `MAX_PRINCIPAL_LENGTH` characters.
+    """
+    if len(name) > MAX_PRINCIPAL_LENGTH:
+        return f"is too long: a principal id holds at most {MAX_PRINCIPAL_LENGTH} characters"
+    if "\0" in name:
+        return "holds U+0000"
+    if any("\ud800" <= c <= "\udfff" for c in name):
+        return "holds a lone surrogate (U+D800 to U+DFFF)"
+    return None
 
 
 def principal_of(scope: Mapping[str, Any]) -> Principal:

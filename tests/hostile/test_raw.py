@@ -363,6 +363,26 @@ def test_trailer_fields_past_the_head_limit_are_431(watched: Watched, field: byt
         assert "idempotent-replayed" not in again.headers
 
 
+def test_trailer_fields_past_the_head_limit_in_one_read_are_431(watched: Watched) -> None:
+    """A request sent whole (head, body, 80 KiB of trailer fields), as a proxy forwards it: 431.
+
+    The trailer bytes were counted only when they came in a read of their
+    own: those parsed in the read that ended the body were not, so a
+    request written at once (by tests/proxy.py, by any client) had 200 KiB
+    of trailer fields past --max-header-bytes taken, and was applied.
+    """
+    with watched.service.client() as http:
+        url, etag = create(http, f"t{uuid.uuid4().hex[:12]}")
+        before = snapshot(http, url)
+        trailer = b"".join(b"X-Filler-%d: %s\r\n" % (n, b"a" * 1000) for n in range(80))
+        fields = [(b"If-Match", etag.encode()), JSON, CHUNKED]
+        hostile = request("PUT", url, fields, trailed(b'{"n":2}', trailer))
+        answers, open_after = exchange(watched.service.url, [hostile, request("GET", url, [], b"")])
+        assert_problem_answer(answers[0], 431, "header-fields-too-large")
+        assert not open_after  # the GET behind it was never run
+        assert snapshot(http, url) == before
+
+
 def test_a_client_that_pipelines_requests_and_hangs_up_logs_no_error(watched: Watched) -> None:
     """100 pipelined GETs, one answer read, then a reset: the requests behind it end quietly.
 

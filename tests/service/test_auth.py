@@ -7,6 +7,7 @@ with PyJWT; every refusal is a 401 problem with RFC 6750's challenge.
 from __future__ import annotations
 
 import re
+import secrets
 import time
 import uuid
 from collections.abc import Iterator
@@ -158,9 +159,13 @@ def test_hs256_jwt_gets_through(http: httpx.Client) -> None:
         ),
         (lambda: jwt.encode({"sub": "ann"}, SECRET, algorithm="HS256"), "claim"),
         (lambda: hs256(sub=""), "sub claim"),
+        (lambda: hs256(sub=123), "sub claim is not a string"),  # type: ignore[arg-type]  # a hostile claim
         (lambda: "not.a.jwt", "not a valid JWT"),
     ],
-    ids=["expired", "not-yet", "bad-signature", "alg-none", "no-exp", "no-sub", "garbage"],
+    ids=[
+        *("expired", "not-yet", "bad-signature", "alg-none"),
+        *("no-exp", "no-sub", "sub-int", "garbage"),
+    ],
 )
 def test_a_bad_jwt_is_invalid_token(http: httpx.Client, token: object, reason: str) -> None:
     """Expired, premature, wrongly signed, alg none, without exp or sub: 401 saying which."""
@@ -205,3 +210,43 @@ def test_the_access_log_names_the_principal(authed: Authed, http: httpx.Client) 
     ):
         lines = authed.service.wait_for_log(lambda r: r["path"] == path)  # noqa: B023
         assert [line["principal"] for line in lines] == [principal]
+
+
+@pytest.mark.parametrize(
+    ("sub", "reason"),
+    [
+        ("ann\x00bob", "holds U+0000"),
+        ("ann\ud800", "holds a lone surrogate (U+D800 to U+DFFF)"),
+        ("\udfff", "holds a lone surrogate (U+D800 to U+DFFF)"),
+        # Random, so PostgreSQL cannot compress it into its index: 3000 bytes do not fit.
+        (secrets.token_urlsafe(3000), "is too long: a principal id holds at most 255 characters"),
+    ],
+    ids=["nul", "lone-high-surrogate", "lone-low-surrogate", "3000-characters"],
+)
+def test_a_subject_no_store_can_hold_is_invalid_token(
+    http: httpx.Client, sub: str, reason: str
+) -> None:
+    """A well-signed JWT whose sub no key store takes: 401 saying why, for reads and writes.
+
+    Before, the read got through and every keyed write was a 500: the
+    principal jwt:<sub> went to the Idempotency-Key store, which could not
+    encode a surrogate, hold U+0000 (PostgreSQL) or index 3000 bytes.
+    """
+    token = hs256(sub)
+    name = f"orders-{uuid.uuid4().hex[:8]}"
+    keyed = {**JSON, "Idempotency-Key": f'"{uuid.uuid4()}"', **bearer(token)}
+    for response in (
+        http.post(f"/v1/{name}", content=b'{"item": "tea"}', headers=keyed),
+        http.put(f"/v1/{name}/a", content=b"{}", headers={**keyed, "If-None-Match": "*"}),
+        http.get(f"/v1/{name}/a", headers=bearer(token)),
+    ):
+        body = assert_problem(response, 401, "unauthorized")
+        assert body["detail"] == f"the token's sub claim {reason}"
+        assert 'error="invalid_token"' in response.headers["www-authenticate"]
+    # The same subject, storable, writes as usual.
+    assert create(http, hs256("ann")).status_code == 201
+
+
+def test_an_exp_past_a_floats_range_is_no_500(http: httpx.Client) -> None:
+    """exp = 10**4000 (PyJWT takes any integer): the token is good for ever, not a 500."""
+    assert create(http, hs256(exp=10**4000)).status_code == 201

@@ -49,3 +49,27 @@ def test_memory_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     for n in range(10):
         asyncio.run(verifier.verify(sign(exp=time.time() + 60, n=n)))
     assert len(verifier._verified) == 3
+
+
+def test_an_exp_past_a_floats_range_is_remembered_for_the_lifespan() -> None:
+    """exp = 10**4000 verifies (PyJWT takes any integer) and is kept VERIFIED_LIFESPAN at most."""
+    verifier = JwtVerifier(secret=SECRET)
+    token = sign(exp=10**4000)
+    assert asyncio.run(verifier.verify(token)).id == "jwt:carol"
+    assert verifier._verified[token][1] <= time.time() + jwt_auth.VERIFIED_LIFESPAN
+
+
+@pytest.mark.parametrize(
+    ("sub", "refused"),
+    [("a" * 251, False), ("a" * 252, True), ("é" * 251, False), ("\U0001f600" * 251, False)],
+    ids=["251", "252", "251-latin", "251-astral"],
+)
+def test_a_principal_id_holds_255_characters(sub: str, refused: bool) -> None:
+    """jwt:<sub> up to 255 characters (what every key store holds), whatever they are."""
+    verifier = JwtVerifier(secret=SECRET)
+    token = sign(sub=sub, exp=time.time() + 60)
+    if refused:
+        with pytest.raises(Unauthorized, match="at most 255 characters"):
+            asyncio.run(verifier.verify(token))
+    else:
+        assert asyncio.run(verifier.verify(token)).id == "jwt:" + sub

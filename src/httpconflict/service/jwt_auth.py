@@ -33,9 +33,10 @@ from urllib.parse import urlsplit
 
 import jwt
 from jwt import PyJWK, PyJWKClient, PyJWKSet
-from jwt.exceptions import PyJWKSetError
+from jwt.exceptions import InvalidSubjectError, PyJWKSetError
 
 from .. import Unauthorized
+from .._principal import unstorable_name
 from ..access import Principal
 from ..incidents import unavailable
 
@@ -67,6 +68,7 @@ _REASONS: Final[Sequence[tuple[type[Exception], str]]] = (
     (jwt.InvalidSignatureError, "the token's signature does not verify"),
     (jwt.InvalidAlgorithmError, "the token's algorithm is not accepted"),
     (jwt.MissingRequiredClaimError, "the token lacks a required claim"),
+    (InvalidSubjectError, "the token's sub claim is not a string"),
 )
 
 
@@ -175,10 +177,15 @@ class JwtVerifier:
         exp = claims.get("exp")
         if not isinstance(exp, int | float) or isinstance(exp, bool):
             return
+        # Compared before adding: an int exp past a float's range (PyJWT takes
+        # any integer) cannot be added to a float.
+        until = now + VERIFIED_LIFESPAN
+        if exp < until - self.leeway:
+            until = exp + self.leeway
         self._verified.pop(token, None)
         while len(self._verified) >= VERIFIED_CAPACITY:
             del self._verified[next(iter(self._verified))]
-        self._verified[token] = (principal, min(exp + self.leeway, now + VERIFIED_LIFESPAN))
+        self._verified[token] = (principal, until)
 
     def _principal(self, claims: Mapping[str, Any]) -> Principal:
         subject = claims.get(self.principal_claim)
@@ -196,7 +203,13 @@ class JwtVerifier:
             roles = frozenset(r for r in found if isinstance(r, str))
         else:
             roles = frozenset()
-        return Principal("jwt:" + subject, roles)
+        principal = "jwt:" + subject
+        if (unstorable := unstorable_name(principal)) is not None:
+            # Refused here, once: else each write it sends fails to store its key (a 500).
+            raise Unauthorized(
+                f"the token's {self.principal_claim} claim {unstorable}", error="invalid_token"
+            )
+        return Principal(principal, roles)
 
     async def _key(self, kid: Any) -> PyJWK:
         """The JWKS key a token names by `kid` (or the only key, if it names none)."""

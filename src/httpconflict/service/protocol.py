@@ -111,6 +111,10 @@ class _Refusal(Exception):
         self.headers = headers
 
 
+class _TrailerTooLarge(Exception):
+    """Raised in `on_header` to stop parsing a body whose trailer fields pass the head's limit."""
+
+
 class ProblemHttpToolsProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol, with limits on heads, time and connections."""
 
@@ -128,6 +132,7 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
         self._head_bytes = 0  # received since the head in progress began (an upper bound)
         self._head_started = False  # a head has begun and is not complete
         self._in_body = False  # a head is complete and its message is not
+        self._trailer_bytes = 0  # the current message's trailer fields, as parsed
         self._head_timer: asyncio.TimerHandle | None = None
         self._body_timer: asyncio.TimerHandle | None = None
         self._over_limit = False
@@ -164,7 +169,9 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserCallbackError as error:
-            if isinstance(error.__context__, _Refusal):
+            if isinstance(error.__context__, _TrailerTooLarge):
+                self._refuse_trailer()
+            elif isinstance(error.__context__, _Refusal):
                 self._refuse(error.__context__.problem, error.__context__.headers)
             else:
                 self._refuse_malformed(str(error))
@@ -211,7 +218,12 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
         if self._in_body:
             # A trailer field, after a chunked body: dropped (RFC 9110 §6.5.1
             # forbids merging one into the header section). Its bytes are
-            # counted in data_received, as the head's are.
+            # counted in data_received, as the head's are, but only from the
+            # read after the body's last piece: those parsed in that same read
+            # (a request sent whole, as a proxy forwards it) are counted here.
+            self._trailer_bytes += len(name) + len(value) + 4
+            if self._trailer_bytes > self.limits.max_header_bytes:
+                raise _TrailerTooLarge
             return
         super().on_header(name, value)
 
@@ -251,6 +263,7 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
             if self.scope["http_version"] == "1.0":
                 cycle.__class__ = CloseDelimitedCycle  # made by uvicorn, its task not yet run
         self._in_body = True
+        self._trailer_bytes = 0
         self._head_bytes = 0  # from here, the bytes since the body's last piece
 
     def on_body(self, body: bytes) -> None:

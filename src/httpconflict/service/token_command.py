@@ -17,12 +17,20 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from .._principal import unstorable_name
 from ..redaction import redact, secrets_in
 from ..storage.tokens import ApiToken, TokenExists, new_token, token_hash, token_hint, token_store
 from ..storage.tokens.kept import KEPT_FOR
 from ..tools._arguments import argparse_error, name
 from .config import DEFAULT_DB
 from .locations import check_database
+
+
+def _token_name(text: str) -> str:
+    """A new token's name: a `name` that makes a principal id every store takes."""
+    if (unstorable := unstorable_name("token:" + name(text))) is not None:
+        raise argparse_error(f"token:<name> {unstorable}")
+    return text
 
 
 def register(commands: argparse._SubParsersAction[Any]) -> None:
@@ -36,7 +44,7 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     actions = token.add_subparsers(dest="action", required=True, metavar="ACTION")
     create = actions.add_parser("create", help="make a token and print it, once")
     create.add_argument(
-        "name", type=name, help="the token's name (no spaces); the principal is token:<name>"
+        "name", type=_token_name, help="the token's name (no spaces); the principal is token:<name>"
     )
     create.add_argument(
         "--role",
