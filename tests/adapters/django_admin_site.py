@@ -10,12 +10,16 @@ and views instead, to show what the mixins prevent.
 
 - ``/admin/``: `Counter` (a unique ``name``; a ``slug`` made from it on
   save, unique too, which the form does not check) and its change form.
+- ``/admin/counters/attachment/``: `Attachment`, a multipart form (a FileField), no
+  unique field. ``/inlines-admin/``: the counter's change form with its `Tally` rows inline.
+- A record named ``slow...`` takes half a second to save: a second click comes while it runs.
 - ``/counters/<pk>/edit`` (``UpdateView``) and ``/counters/new`` (``CreateView``).
 """
 
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 import django
@@ -41,6 +45,7 @@ settings.configure(
         "django.contrib.contenttypes",
         "django.contrib.sessions",
         "django.contrib.messages",
+        "django.contrib.staticfiles",
         "tests.adapters.counters_app.CountersConfig",
     ],
     MIDDLEWARE=[
@@ -68,6 +73,10 @@ settings.configure(
     DATABASES={"default": database(os.environ["COUNTERS_DATABASE"], immediate=True)},
     PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
     USE_TZ=True,
+    # The admin's scripts and styles, as a browser loads them (StaticFilesHandler serves them).
+    STATIC_URL="/static/",
+    # The uploads of `Attachment` (a FileField): the keys' file's directory.
+    MEDIA_ROOT=os.path.join(os.path.dirname(os.environ["COUNTERS_KEYS"]), "media"),
     # A 500's traceback in the server's log (Django without LOGGING prints none).
     LOGGING={
         "version": 1,
@@ -93,6 +102,12 @@ from httpconflict.storage.idempotency import idempotency_store  # noqa: E402
 from httpconflict.wsgi import IdempotencyMiddleware, IdempotencyPolicy, cookie_principal  # noqa: E402
 
 
+def _slow(name: str) -> None:
+    """A save of a record named "slow...": half a second, so a second click comes while it runs."""
+    if name.startswith("slow"):
+        time.sleep(0.5)
+
+
 class Counter(models.Model):  # type: ignore[misc]
     name = models.CharField(max_length=100, unique=True)
     count = models.IntegerField(default=0)
@@ -109,10 +124,39 @@ class Counter(models.Model):  # type: ignore[misc]
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.slug = slugify(self.name)
+        _slow(self.name)
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return f"/counters/{self.pk}/edit"
+
+
+class Attachment(models.Model):  # type: ignore[misc]
+    """A file and its title: a multipart admin form, and no unique field to stop a second row."""
+
+    title = models.CharField(max_length=100)
+    file = models.FileField(upload_to="attachments")
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    class Meta:
+        app_label = "counters"
+
+    def __str__(self) -> str:
+        return str(self.title)
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        _slow(self.title)
+        super().save(*args, **kwargs)
+
+
+class Tally(models.Model):  # type: ignore[misc]
+    """A line of a counter, edited inline in its change form."""
+
+    counter = models.ForeignKey(Counter, on_delete=models.CASCADE)
+    text = models.CharField(max_length=100)
+
+    class Meta:
+        app_label = "counters"
 
 
 class CounterAdmin(VersionedAdminMixin, admin.ModelAdmin):  # type: ignore[misc]
@@ -147,6 +191,29 @@ class NaiveCreate(CreateView):  # type: ignore[misc]
 admin.site.register(Counter, admin.ModelAdmin if NAIVE else CounterAdmin)
 
 
+class AttachmentAdmin(VersionedAdminMixin, admin.ModelAdmin):  # type: ignore[misc]
+    fields = ("title", "file")
+
+
+admin.site.register(Attachment, admin.ModelAdmin if NAIVE else AttachmentAdmin)
+
+
+class TallyInline(admin.TabularInline):  # type: ignore[misc]
+    model = Tally
+    extra = 1
+
+
+class InlinesAdmin(VersionedAdminMixin, admin.ModelAdmin):  # type: ignore[misc]
+    """Tallies edited in the counter's change form."""
+
+    fields = ("name", "count", "note")
+    inlines = (TallyInline,)
+
+
+inlines_site = admin.AdminSite(name="inlines")
+inlines_site.register(Counter, InlinesAdmin)
+
+
 class FieldsetsAdmin(VersionedAdminMixin, admin.ModelAdmin):  # type: ignore[misc]
     """Fieldsets of its own, and the version shown read-only: its hidden field is still sent."""
 
@@ -176,6 +243,7 @@ def healthz(request: HttpRequest) -> HttpResponse:
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("fieldsets-admin/", fieldsets_site.urls),
+    path("inlines-admin/", inlines_site.urls),
     path("counters/<int:pk>/edit", (NaiveUpdate if NAIVE else CounterUpdate).as_view()),
     path("counters/new", (NaiveCreate if NAIVE else CounterCreate).as_view()),
     path("healthz", healthz),
@@ -190,9 +258,11 @@ def create_app() -> Any:
 
     call_command("migrate", verbosity=0)  # the admin's, auth's, sessions' tables
     # The project's own: its app has no models module for migrate to read.
-    if Counter._meta.db_table not in connection.introspection.table_names():
-        with connection.schema_editor() as editor:
-            editor.create_model(Counter)
+    tables = connection.introspection.table_names()
+    for model in (Counter, Attachment, Tally):
+        if model._meta.db_table not in tables:
+            with connection.schema_editor() as editor:
+                editor.create_model(model)
     if not User.objects.filter(username="staff").exists():
         User.objects.create_superuser("staff", "staff@example.com", "staff")
     connection.close()
@@ -203,4 +273,7 @@ def create_app() -> Any:
         principal=cookie_principal("sessionid"),
     )
     store = idempotency_store(os.environ["COUNTERS_KEYS"])
-    return IdempotencyMiddleware(get_wsgi_application(), store=store, policy=policy)
+    from django.contrib.staticfiles.handlers import StaticFilesHandler
+
+    app = StaticFilesHandler(get_wsgi_application())
+    return IdempotencyMiddleware(app, store=store, policy=policy)

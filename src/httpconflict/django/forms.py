@@ -228,6 +228,15 @@ class _FormKeyField(forms.CharField):  # type: ignore[misc]  # django-stubs are 
     def __init__(self) -> None:
         super().__init__(required=False, initial=new_form_key)
 
+    def has_changed(self, initial: Any, data: Any) -> bool:
+        """Never: the key is new on each render, and no value of the record the user changed.
+
+        Otherwise it is in each form's ``changed_data``: the admin's history said
+        "Changed Note and idempotency_key." (and a save of nothing "Changed
+        idempotency_key."), and a formset's blank extra form had changed.
+        """
+        return False
+
 
 def versioned_form(
     form_class: type[Any],

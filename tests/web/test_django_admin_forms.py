@@ -1,0 +1,220 @@
+"""The Django admin's forms (`httpconflict.django.forms`) clicked in a real browser.
+
+Chromium (tests/web/conftest.py) drives the test project of
+tests/adapters/django_admin_site.py, served by one process on SQLite, then
+on PostgreSQL; each test checks the rows in the database itself. What the
+httpx tests of tests/adapters/test_django_forms.py cannot show: a user's
+double click (two clicks 50 ms apart, the second while the first save
+runs: a record named ``slow...`` takes half a second to save), a multipart
+form whose boundary Chromium draws anew for each submission, the page the
+browser ends on, and what the admin's history says of a save.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from tests.adapters.django_servers import notes_database
+from tests.servers import start_app
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page, StorageState
+
+ADMIN = "/admin/counters"
+
+
+class Project:
+    """The test project's server, and its database read directly."""
+
+    def __init__(self, url: str, database: str, log_dir: Path) -> None:
+        self.url = url
+        self.database = database
+        self.log_dir = log_dir
+
+    def rows(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+        """The rows `sql` selects, read from the database (not through the app)."""
+        if self.database.startswith("postgresql://"):
+            import psycopg
+
+            with psycopg.connect(self.database) as connection:
+                return connection.execute(sql, params).fetchall()
+        with sqlite3.connect(self.database) as connection:
+            return connection.execute(sql.replace("%s", "?"), params).fetchall()
+
+    def posts(self, path: str) -> int:
+        """How many POSTs of `path` the server logged."""
+        log = "".join(p.read_text() for p in self.log_dir.glob("app-*.log"))
+        return log.count(f"POST {path} HTTP/1.1")
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def project(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Project]:
+    """The admin test project on a fresh database of its own."""
+    log_dir = tmp_path_factory.mktemp(f"admin-browser-{request.param}")
+    database = notes_database(request, request.param, log_dir)
+    env = {"COUNTERS_DATABASE": database, "COUNTERS_KEYS": str(log_dir / "keys.db"), "NAIVE": "0"}
+    target = "tests.adapters.django_admin_site:create_app"
+    with start_app(target, log_dir, env=env, probe="/healthz", wsgi=True) as url:
+        yield Project(url, database, log_dir)
+
+
+@pytest.fixture(scope="module")
+def sessions(browser: Browser, project: Project) -> list[StorageState]:
+    """Two staff sessions of the admin (cookies), each logged in once for the module's tests."""
+    states = []
+    for _ in range(2):
+        context = browser.new_context(base_url=project.url)
+        page = context.new_page()
+        page.goto("/admin/login/?next=/admin/")
+        page.fill("#id_username", "staff")
+        page.fill("#id_password", "staff")
+        page.click("input[type=submit]")
+        page.wait_for_url(f"{project.url}/admin/")
+        states.append(context.storage_state())
+        context.close()
+    return states
+
+
+@pytest.fixture
+def staff(browser: Browser, project: Project, sessions: list[StorageState]) -> Iterator[list[Page]]:
+    """Two browsers (contexts of their own), each in a staff session of its own."""
+    contexts = [browser.new_context(base_url=project.url, storage_state=s) for s in sessions]
+    yield [context.new_page() for context in contexts]
+    for context in contexts:
+        context.close()
+
+
+def double_click(page: Page, button: str, then: str) -> None:
+    """Two clicks on `button`, 50 ms apart, as a hand does; then wait for the page at `then`.
+
+    The browser drops the first click's navigation for the second's: the
+    page it ends on is the second's answer.
+    """
+    box = page.locator(button).bounding_box()
+    assert box is not None, button
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.click(x, y)
+    page.wait_for_timeout(50)
+    page.mouse.click(x, y)
+    from playwright.sync_api import expect
+
+    # Polled: waiting for a navigation would catch the first click's, which the browser dropped.
+    expect(page).to_have_url(then)
+    page.wait_for_load_state("load")
+
+
+def save_and_continue(page: Page) -> str:
+    """Click "Save and continue editing": the change form's URL the admin goes to."""
+    page.click("input[name=_continue]")
+    page.wait_for_url(re.compile(r".*/\d+/change/$"))
+    return page.url
+
+
+def shown_errors(page: Page) -> list[str]:
+    """The errors the page shows: the admin's note and its fields' error lists."""
+    return page.locator(".errornote, .errorlist li").all_inner_texts()
+
+
+def test_a_double_clicked_add_form_adds_one_row(staff: list[Page], project: Project) -> None:
+    """Both clicks were sent; one counter was added, and the browser is on the changelist."""
+    page = staff[0]
+    page.goto(f"{ADMIN}/counter/add/")
+    page.fill("#id_name", "slow double add")
+    page.fill("#id_count", "1")
+    double_click(page, "input[name=_save]", f"{project.url}{ADMIN}/counter/")
+    assert project.posts(f"{ADMIN}/counter/add/") == 2
+    assert project.rows(
+        "SELECT count(*) FROM counters_counter WHERE name = %s", "slow double add"
+    ) == [(1,)]
+    assert page.url == f"{project.url}{ADMIN}/counter/"
+    assert shown_errors(page) == []
+
+
+def test_a_double_clicked_upload_adds_one_row(
+    staff: list[Page], project: Project, tmp_path: Path
+) -> None:
+    """A multipart form: Chromium draws a new boundary per submission, and still one row."""
+    upload = tmp_path / "notes.txt"
+    upload.write_text("a line\n" * 200)
+    page = staff[0]
+    page.goto(f"{ADMIN}/attachment/add/")
+    page.fill("#id_title", "slow upload")
+    page.set_input_files("#id_file", str(upload))
+    double_click(page, "input[name=_save]", f"{project.url}{ADMIN}/attachment/")
+    assert project.posts(f"{ADMIN}/attachment/add/") == 2
+    assert project.rows(
+        "SELECT count(*) FROM counters_attachment WHERE title = %s", "slow upload"
+    ) == [(1,)]
+    assert page.url == f"{project.url}{ADMIN}/attachment/"
+    assert shown_errors(page) == []
+
+
+def test_a_double_clicked_change_form_saves_once(staff: list[Page], project: Project) -> None:
+    """One save (version 1 to 2), not "someone else saved": the second click is a duplicate."""
+    page = staff[0]
+    page.goto(f"{ADMIN}/counter/add/")
+    page.fill("#id_name", "slow double change")
+    change = save_and_continue(page)
+    page.fill("#id_note", "clicked twice")
+    double_click(page, "input[name=_save]", f"{project.url}{ADMIN}/counter/")
+    ((pk, version, note),) = project.rows(
+        "SELECT id, version, note FROM counters_counter WHERE name = %s", "slow double change"
+    )
+    assert project.posts(f"{ADMIN}/counter/{pk}/change/") == 2
+    assert (version, note) == (2, "clicked twice")
+    assert change.endswith(f"/{pk}/change/")
+    assert shown_errors(page) == []
+
+
+def test_the_history_names_the_fields_the_user_changed(staff: list[Page], project: Project) -> None:
+    """The admin's history says "Changed Note.", not the form's hidden key; no change: none."""
+    page = staff[0]
+    page.goto(f"{ADMIN}/counter/add/")
+    page.fill("#id_name", "history")
+    change = save_and_continue(page)
+    page.fill("#id_note", "a note")
+    save_and_continue(page)
+    page.goto(change)
+    save_and_continue(page)  # nothing changed
+    page.goto(change.replace("/change/", "/history/"))
+    actions = page.locator("#change-history tbody tr td:last-child").all_inner_texts()
+    assert actions == ["Added.", "Changed Note.", "No fields changed."]
+
+
+def test_a_stale_save_in_another_browser_shows_what_is_stored(
+    staff: list[Page], project: Project
+) -> None:
+    """The second to save is shown the first's note, keeps their input, and saving again wins."""
+    first, second = staff
+    first.goto(f"{ADMIN}/counter/add/")
+    first.fill("#id_name", "two browsers")
+    change = save_and_continue(first)
+    second.goto(change)
+    first.fill("#id_note", "from the first")
+    first.click("input[name=_save]")
+    second.fill("#id_note", "from the second")
+    second.click("input[name=_save]")
+    assert second.url == change
+    (message,) = second.locator(".errorlist li").all_inner_texts()
+    assert message.startswith(
+        "Someone else saved this counter after you opened it (version 1, now 2); "
+        "nothing was saved. Stored now: note “from the first”."
+    ), message
+    assert second.input_value("#id_note") == "from the second"
+    query = "SELECT version, note FROM counters_counter WHERE name = %s"
+    assert project.rows(query, "two browsers") == [(2, "from the first")]
+    # The browser asks to send the refused form again: the same page, nothing saved.
+    second.reload()
+    assert re.match(r"Someone else saved", second.locator(".errorlist li").inner_text())
+    assert project.rows(query, "two browsers") == [(2, "from the first")]
+    second.click("input[name=_save]")
+    assert second.url == f"{project.url}{ADMIN}/counter/"
+    assert project.rows(query, "two browsers") == [(3, "from the second")]
