@@ -111,10 +111,16 @@ def double_click(page: Page, button: str, then: str) -> None:
     page.wait_for_load_state("load")
 
 
+def submit(page: Page, button: str = "input[name=_save]") -> None:
+    """Click `button`, and wait for the page the form's answer leads to."""
+    with page.expect_navigation():
+        page.click(button)
+
+
 def save_and_continue(page: Page) -> str:
     """Click "Save and continue editing": the change form's URL the admin goes to."""
-    page.click("input[name=_continue]")
-    page.wait_for_url(re.compile(r".*/\d+/change/$"))
+    submit(page, "input[name=_continue]")
+    assert re.search(r"/\d+/change/$", page.url), page.url
     return page.url
 
 
@@ -199,9 +205,9 @@ def test_a_stale_save_in_another_browser_shows_what_is_stored(
     change = save_and_continue(first)
     second.goto(change)
     first.fill("#id_note", "from the first")
-    first.click("input[name=_save]")
+    submit(first)
     second.fill("#id_note", "from the second")
-    second.click("input[name=_save]")
+    submit(second)
     assert second.url == change
     (message,) = second.locator(".errorlist li").all_inner_texts()
     assert message.startswith(
@@ -215,6 +221,45 @@ def test_a_stale_save_in_another_browser_shows_what_is_stored(
     second.reload()
     assert re.match(r"Someone else saved", second.locator(".errorlist li").inner_text())
     assert project.rows(query, "two browsers") == [(2, "from the first")]
-    second.click("input[name=_save]")
+    submit(second)
     assert second.url == f"{project.url}{ADMIN}/counter/"
     assert project.rows(query, "two browsers") == [(3, "from the second")]
+
+
+def test_a_stale_save_names_what_is_stored_now_in_its_inline_rows(
+    staff: list[Page], project: Project
+) -> None:
+    """A tally changed and one added by someone else: named, so saving again is knowing."""
+    first, second = staff
+    inlines = "/inlines-admin/counters/counter"
+    first.goto(f"{inlines}/add/")
+    first.fill("#id_name", "inlines")
+    first.fill("#id_tally_set-0-text", "one")
+    change = save_and_continue(first)
+    second.goto(change)
+    first.fill("#id_tally_set-0-text", "one, edited")
+    first.fill("#id_tally_set-1-text", "two")
+    save_and_continue(first)
+    second.fill("#id_tally_set-0-text", "one, by the second")
+    submit(second)
+    messages = second.locator(".errorlist.nonfield li").all_inner_texts()
+    assert len(messages) == 2, messages
+    assert messages[0].endswith("The fields below hold your values: save again to save them.")
+    (first_tally, second_tally) = project.rows(
+        "SELECT t.id FROM counters_tally t JOIN counters_counter c ON c.id = t.counter_id "
+        "WHERE c.name = %s ORDER BY t.id",
+        "inlines",
+    )
+    assert messages[1] == (
+        f"Stored now in the rows below: tally “Tally object ({first_tally[0]})”: "
+        f"text “one, edited”; tally “Tally object ({second_tally[0]})” added. "
+        "Saving again replaces them with the rows as shown."
+    )
+    assert second.input_value("#id_tally_set-0-text") == "one, by the second"  # kept
+    submit(second)
+    assert second.url == f"{project.url}{inlines}/"
+    assert project.rows(
+        "SELECT text FROM counters_tally WHERE id IN (%s, %s) ORDER BY id",
+        first_tally[0],
+        second_tally[0],
+    ) == [("one, by the second",), ("two",)]

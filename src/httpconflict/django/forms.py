@@ -28,7 +28,8 @@ vain (``ImproperlyConfigured``).
   differs from what was sent; the user's input stays in the form, and its
   hidden version moves to the stored one, so saving again after reading
   the error replaces the stored values knowingly. A stale form never wins
-  silently.
+  silently. In the admin, a second error names its inline rows changed or
+  added since (`_inline_differences`): saving again replaces those too.
 - Deleted meanwhile: an error, nothing written.
 - A constraint the form's own checks missed (two creates at once both pass
   ``validate_unique``'s SELECT; a constraint the form does not check): the
@@ -90,6 +91,8 @@ class VersionedFormMixin:
     form_key_field: str | None = FORM_KEY_FIELD
     #: A violation the view's first run raised, shown by its second (`_run_refusing`).
     refused: Violation | None = None
+    #: The record as stored now, when the form was refused as stale (else None).
+    stored_now: Any = None
 
     # The attributes of the ModelForm this mixes into.
     fields: dict[str, forms.Field]
@@ -153,6 +156,7 @@ class VersionedFormMixin:
                 code="deleted",
             )
         stored = getattr(current, name)
+        self.stored_now = current
         # The next save goes over the version now stored: the user has been told.
         self.data = self.data.copy()
         self.data[self.add_prefix(name)] = str(stored)  # type: ignore[attr-defined]
@@ -402,6 +406,26 @@ class VersionedAdminMixin:
         )
         return HttpResponseRedirect(_with_query(request, name, None))
 
+    def render_change_form(self, request: Any, context: Any, *args: Any, **kwargs: Any) -> Any:
+        """A stale form's page, which also names what is stored now in its inline rows."""
+        form = context["adminform"].form
+        if getattr(form, "stored_now", None) is not None:
+            found = [
+                difference
+                for inline in context.get("inline_admin_formsets", ())
+                for difference in _inline_differences(inline.formset)
+            ]
+            if found:
+                form.add_error(
+                    None,
+                    ValidationError(
+                        f"Stored now in the rows below: {'; '.join(found)}. Saving again "
+                        "replaces them with the rows as shown.",
+                        code="stale_rows",
+                    ),
+                )
+        return super().render_change_form(request, context, *args, **kwargs)  # type: ignore[misc]
+
     def changeform_view(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         view = super().changeform_view  # type: ignore[misc]
         if request.method != "POST":
@@ -425,6 +449,50 @@ def _flattened(fieldsets: Any) -> list[str]:
         for line in options.get("fields", ()):
             names.extend(line if isinstance(line, list | tuple) else [line])
     return names
+
+
+def _inline_differences(formset: Any) -> list[str]:
+    """What an inline formset's rows hold now where the form sent otherwise, and rows added since.
+
+    A bound inline form's initial values are its row as read in this request:
+    its ``changed_data`` is where the user's values differ from those. The
+    rows are read again to be shown: validation has put the values sent on
+    the forms' instances.
+    """
+    opts = formset.model._meta
+    fk = getattr(formset, "fk", None)
+    skipped = {opts.pk.name, getattr(fk, "name", None)}
+    forms = {f.instance.pk: f for f in formset.initial_forms if f.instance.pk is not None}
+    rows = formset.model._base_manager.using(formset.instance._state.db)
+    found = []
+    stored = rows.in_bulk(list(forms))
+    for pk, form in forms.items():
+        row = stored.get(pk)
+        if row is None:  # deleted since: its form says so
+            continue
+        for name in form.changed_data:
+            try:
+                field = opts.get_field(name)
+            except FieldDoesNotExist:  # DELETE, ORDER, a form field of no model field
+                continue
+            if name not in skipped:
+                found.append(
+                    f"{opts.verbose_name} {_quoted(str(row))}: {field.verbose_name} "
+                    f"{_quoted(_shown(row, field))}"
+                )
+    if fk is not None and formset.instance.pk is not None:
+        added = rows.filter(**{fk.name: formset.instance}).exclude(pk__in=list(forms))
+        found.extend(f"{opts.verbose_name} {_quoted(str(row))} added" for row in added)
+    return found
+
+
+def _shown(row: Any, field: Any) -> str:
+    """The value of `row`'s `field` as a person reads it."""
+    if field.many_to_many:
+        return ", ".join(map(str, getattr(row, field.name).all()))
+    if field.is_relation:
+        return str(getattr(row, field.name) or "")
+    return str(getattr(row, field.name))
 
 
 def _refusing(form_class: type[Any], violation: Violation | None) -> type[Any]:
