@@ -11,7 +11,11 @@ The key is the field's value joined with a digest of the form's fields
 (`form_submission`): an urlencoded body's bytes (a browser encodes the
 same fields the same way), a multipart body's names, values, file names,
 types and files without its framing (a browser draws a new boundary for
-each submission, a double click's too). A double click, or a reload that
+each submission, a double click's too). A CSRF token (`PAGE_TOKENS`) is
+left out: a page renders it anew each time, so Back, which fetches the
+page again and restores what the user had typed (the key too, when the
+page keeps it in ``history.state``), sends the same submission with
+another token. A double click, or a reload that
 resends the POST, sends the same fields: the second request is the
 first's duplicate, and gets its answer (a 302 to what the first created:
 the browser lands where the first would have taken it). A form edited
@@ -40,6 +44,7 @@ from ._idempotency_policy import IdempotencyPolicy
 
 __all__ = [
     "FORM_WAIT",
+    "PAGE_TOKENS",
     "FormSubmission",
     "form_policy",
     "form_submission",
@@ -52,6 +57,11 @@ __all__ = [
 FORM_WAIT: Final = 10.0
 _URLENCODED: Final = "application/x-www-form-urlencoded"
 _MULTIPART: Final = "multipart/form-data"
+#: Fields a page renders anew each time whatever the user did, left out of a submission's
+#: digest: the CSRF tokens of Django, WTForms (Flask-WTF), Rails and Laravel.
+PAGE_TOKENS: Final = frozenset(
+    {"csrfmiddlewaretoken", "csrf_token", "authenticity_token", "_token"}
+)
 #: What `new_form_key` makes: URL-safe base64 (a page may also make its own, of these characters).
 _VALUE: Final = re.compile(r"[A-Za-z0-9_-]{16,128}")
 #: A multipart body's boundary parameter, quoted or a token (RFC 2046 §5.1.1: 1 to 70 characters).
@@ -105,13 +115,15 @@ def form_submission(content_type: str | None, body: bytes, field: str) -> FormSu
     media = (content_type or "").partition(";")[0].strip().lower()
     if media == _URLENCODED:
         # A browser encodes the same fields to the same bytes: they are the content.
-        values, content = _urlencoded_values(body, field), body
+        values = _urlencoded_values(body, field)
+        content = b"&".join(p for p in body.split(b"&") if _name(p) not in PAGE_TOKENS)
     elif media == _MULTIPART:
         parts = _multipart_fields(content_type or "", body)
         values = [value for name, filename, _, value in parts if name == field and not filename]
         content = b"".join(
             _framed(item.encode("utf-8", "surrogateescape") if isinstance(item, str) else item)
             for part in parts
+            if part[1] is not None or part[0] not in PAGE_TOKENS
             for item in (part[0], part[1] or "", part[2] or "", part[3])
         )
     else:
@@ -141,13 +153,18 @@ _Field = tuple[str, str | None, str | None, bytes]
 
 def _urlencoded_values(body: bytes, field: str) -> list[bytes]:
     """`field`'s values in an application/x-www-form-urlencoded body, percent-decoded."""
-    name = field.encode("latin-1")
     values = []
     for pair in body.split(b"&"):
-        found, equals, value = pair.partition(b"=")
-        if equals and unquote_to_bytes(found.replace(b"+", b" ")) == name:
+        _, equals, value = pair.partition(b"=")
+        if equals and _name(pair) == field:
             values.append(unquote_to_bytes(value.replace(b"+", b" ")))
     return values
+
+
+def _name(pair: bytes) -> str:
+    """The name of an urlencoded ``name=value`` pair, percent-decoded (latin-1)."""
+    found = pair.partition(b"=")[0]
+    return unquote_to_bytes(found.replace(b"+", b" ")).decode("latin-1")
 
 
 def _multipart_fields(content_type: str, body: bytes) -> list[_Field]:

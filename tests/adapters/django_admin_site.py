@@ -71,6 +71,9 @@ settings.configure(
         }
     ],
     DATABASES={"default": database(os.environ["COUNTERS_DATABASE"], immediate=True)},
+    # In the session, not in a cookie: a double click's second answer, replayed, sets
+    # no cookie, and the browser shows that one ("added successfully" was lost).
+    MESSAGE_STORAGE="django.contrib.messages.storage.session.SessionStorage",
     PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
     USE_TZ=True,
     # The admin's scripts and styles, as a browser loads them (StaticFilesHandler serves them).

@@ -142,6 +142,27 @@ def test_the_key_is_the_field_and_the_form_s_fields() -> None:
         _key(urlencoded, b"idempotency_key=")
 
 
+def test_a_page_s_csrf_token_is_not_part_of_its_submission() -> None:
+    """The page fetched again by Back: the same fields with another token are the same key."""
+    key = new_form_key()
+    urlencoded = "application/x-www-form-urlencoded"
+
+    def sent(token: str, title: str = "a") -> bytes:
+        return f"csrfmiddlewaretoken={token}&title={title}&idempotency_key={key}".encode()
+
+    assert _key(urlencoded, sent("first")) == _key(urlencoded, sent("second"))
+    assert _key(urlencoded, sent("first")) != _key(urlencoded, sent("first", "b"))
+
+    def multipart(token: str, title: str = "a") -> tuple[str, bytes]:
+        fields = {"csrfmiddlewaretoken": token, "title": title, "idempotency_key": key}
+        files = {"file": ("r.txt", b"paid", "text/plain")}
+        request = httpx.Request("POST", "http://x/", data=fields, files=files)
+        return request.headers["content-type"], request.read()
+
+    assert _key(*multipart("first")) == _key(*multipart("second"))
+    assert _key(*multipart("first")) != _key(*multipart("first", "b"))
+
+
 def test_hostile_multipart_bodies_are_no_form_and_cost_one_pass() -> None:
     """Nested multiparts (the email parser's recursion overflowed), 90,000 empty parts."""
     nested = b"".join(

@@ -142,6 +142,9 @@ def test_a_double_clicked_add_form_adds_one_row(staff: list[Page], project: Proj
     ) == [(1,)]
     assert page.url == f"{project.url}{ADMIN}/counter/"
     assert shown_errors(page) == []
+    # The first's message, kept in the session (a cookie's is lost: see django.md).
+    message = page.locator(".messagelist li").inner_text()
+    assert message == "The counter “slow double add” was added successfully."
 
 
 def test_a_double_clicked_upload_adds_one_row(
@@ -263,3 +266,36 @@ def test_a_stale_save_names_what_is_stored_now_in_its_inline_rows(
         first_tally[0],
         second_tally[0],
     ) == [("one, by the second",), ("two",)]
+
+
+def test_back_then_save_again_adds_a_row_only_when_the_form_was_changed(
+    staff: list[Page], project: Project, tmp_path: Path
+) -> None:
+    """Back shows the add form again (fetched anew, the user's values restored by the browser).
+
+    Saved unchanged, it is the first submission again: its answer, no second
+    row. Changed, it is another: a second row, not a refusal.
+    """
+    upload = tmp_path / "receipt.txt"
+    upload.write_text("paid\n")
+    page = staff[0]
+    page.goto(f"{ADMIN}/attachment/add/")
+    page.fill("#id_title", "back and save")
+    page.set_input_files("#id_file", str(upload))
+    submit(page)
+    query = "SELECT title FROM counters_attachment WHERE title LIKE %s ORDER BY id"
+    assert project.rows(query, "back and save%") == [("back and save",)]
+    page.go_back()
+    assert page.input_value("#id_title") == "back and save"  # restored by the browser
+    submit(page)
+    assert page.url == f"{project.url}{ADMIN}/attachment/"
+    assert shown_errors(page) == []
+    assert project.rows(query, "back and save%") == [("back and save",)]
+    page.go_back()
+    page.fill("#id_title", "back and save, changed")
+    submit(page)
+    assert shown_errors(page) == []
+    assert project.rows(query, "back and save%") == [
+        ("back and save",),
+        ("back and save, changed",),
+    ]

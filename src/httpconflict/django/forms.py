@@ -52,6 +52,7 @@ from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured, Vali
 from django.db import IntegrityError, connections, router, transaction
 from django.db.models import F
 from django.http import HttpResponseRedirect
+from django.utils.safestring import mark_safe
 
 from .._form_keys import new_form_key
 from .._integrity import Violation
@@ -110,6 +111,10 @@ class VersionedFormMixin:
         key = self.form_key_field
         if key is not None and not isinstance(self.fields.get(key), _FormKeyField):
             self.fields[key] = _FormKeyField()
+        if key is not None and getattr(self, "is_bound", False):
+            # A page answering a POST keeps its key without the script: history.replaceState
+            # would make the browser's reload of it a GET, not the POST sent again.
+            self.fields[key].widget = forms.HiddenInput()
         if not self._adding():
             self.initial[name] = getattr(self.instance, name)
 
@@ -224,10 +229,31 @@ class _VersionField(forms.IntegerField):  # type: ignore[misc]  # django-stubs a
         super().__init__(required=False, min_value=0)
 
 
+#: After the key's input: the page's key kept in ``history.state``, and put back when the
+#: page is shown again by Back. The admin's pages may not be cached, so Back fetches them
+#: again, with a new key, and restores what the user had typed: without the key it had,
+#: the form sent again unchanged was another submission, which added a second row.
+_KEEP_KEY: Final = (
+    "<script>(function(i){var h=window.history,s=h.state,n='httpconflict:'+i.name;"
+    "if(s&&typeof s==='object'&&typeof s[n]==='string'){i.value=s[n];return}"
+    "var t=Object.assign({},s&&typeof s==='object'?s:{});t[n]=i.value;"
+    "try{h.replaceState(t,'')}catch(e){}})(document.currentScript.previousElementSibling)"
+    "</script>"
+)
+
+
+class _FormKeyInput(forms.HiddenInput):  # type: ignore[misc]  # django-stubs are not installed
+    """The key's hidden input, and the script that keeps it for Back (`_KEEP_KEY`)."""
+
+    def render(self, *args: Any, **kwargs: Any) -> Any:
+        # A constant script after Django's own escaped input: nothing of the request in it.
+        return mark_safe(str(super().render(*args, **kwargs)) + _KEEP_KEY)  # noqa: S308
+
+
 class _FormKeyField(forms.CharField):  # type: ignore[misc]  # django-stubs are not installed
     """The form's Idempotency-Key, hidden: a new one each time a page renders the form."""
 
-    widget = forms.HiddenInput
+    widget = _FormKeyInput
 
     def __init__(self) -> None:
         super().__init__(required=False, initial=new_form_key)
