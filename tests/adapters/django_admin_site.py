@@ -207,10 +207,11 @@ class TallyInline(admin.TabularInline):  # type: ignore[misc]
 
 
 class InlinesAdmin(VersionedAdminMixin, admin.ModelAdmin):  # type: ignore[misc]
-    """Tallies edited in the counter's change form."""
+    """Tallies edited in the counter's change form, which can be saved as a new counter."""
 
     fields = ("name", "count", "note")
     inlines = (TallyInline,)
+    save_as = True
 
 
 inlines_site = admin.AdminSite(name="inlines")

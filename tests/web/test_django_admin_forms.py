@@ -92,7 +92,7 @@ def staff(browser: Browser, project: Project, sessions: list[StorageState]) -> I
         context.close()
 
 
-def double_click(page: Page, button: str, then: str) -> None:
+def double_click(page: Page, button: str, then: str | re.Pattern[str]) -> None:
     """Two clicks on `button`, 50 ms apart, as a hand does; then wait for the page at `then`.
 
     The browser drops the first click's navigation for the second's: the
@@ -135,8 +135,9 @@ def test_a_double_clicked_add_form_adds_one_row(staff: list[Page], project: Proj
     page.goto(f"{ADMIN}/counter/add/")
     page.fill("#id_name", "slow double add")
     page.fill("#id_count", "1")
+    before = project.posts(f"{ADMIN}/counter/add/")
     double_click(page, "input[name=_save]", f"{project.url}{ADMIN}/counter/")
-    assert project.posts(f"{ADMIN}/counter/add/") == 2
+    assert project.posts(f"{ADMIN}/counter/add/") - before == 2
     assert project.rows(
         "SELECT count(*) FROM counters_counter WHERE name = %s", "slow double add"
     ) == [(1,)]
@@ -157,8 +158,9 @@ def test_a_double_clicked_upload_adds_one_row(
     page.goto(f"{ADMIN}/attachment/add/")
     page.fill("#id_title", "slow upload")
     page.set_input_files("#id_file", str(upload))
+    before = project.posts(f"{ADMIN}/attachment/add/")
     double_click(page, "input[name=_save]", f"{project.url}{ADMIN}/attachment/")
-    assert project.posts(f"{ADMIN}/attachment/add/") == 2
+    assert project.posts(f"{ADMIN}/attachment/add/") - before == 2
     assert project.rows(
         "SELECT count(*) FROM counters_attachment WHERE title = %s", "slow upload"
     ) == [(1,)]
@@ -299,3 +301,26 @@ def test_back_then_save_again_adds_a_row_only_when_the_form_was_changed(
         ("back and save",),
         ("back and save, changed",),
     ]
+
+
+def test_a_double_clicked_save_as_new_makes_one_copy(staff: list[Page], project: Project) -> None:
+    """ "Save as new" clicked twice: one copy (version 1, its inline row too); the original kept."""
+    inlines = "/inlines-admin/counters/counter"
+    page = staff[0]
+    page.goto(f"{inlines}/add/")
+    page.fill("#id_name", "original")
+    page.fill("#id_tally_set-0-text", "a tally")
+    original = save_and_continue(page).removeprefix(project.url)
+    page.fill("#id_name", "slow copy")
+    pk = original.split("/")[-3]
+    # The copy's change form, not the original's, where the page is until then.
+    double_click(page, "input[name=_saveasnew]", re.compile(rf".*/(?!{pk}/)\d+/change/$"))
+    assert project.posts(original) == 2
+    assert shown_errors(page) == []
+    counters = project.rows(
+        "SELECT c.name, c.version, t.text FROM counters_counter c "
+        "JOIN counters_tally t ON t.counter_id = c.id WHERE c.name IN (%s, %s) ORDER BY c.id",
+        "original",
+        "slow copy",
+    )
+    assert counters == [("original", 1, "a tally"), ("slow copy", 1, "a tally")]
