@@ -12,7 +12,8 @@ and views instead, to show what the mixins prevent.
   save, unique too, which the form does not check) and its change form.
 - ``/admin/counters/attachment/``: `Attachment`, a multipart form (a FileField), no
   unique field. ``/inlines-admin/``: the counter's change form with its `Tally` rows inline.
-- A record named ``slow...`` takes half a second to save: a second click comes while it runs.
+- A record named ``slow...`` takes half a second to save or delete: a second click comes
+  while it runs.
 - ``/counters/<pk>/edit`` (``UpdateView``) and ``/counters/new`` (``CreateView``).
 """
 
@@ -106,7 +107,7 @@ from httpconflict.wsgi import IdempotencyMiddleware, IdempotencyPolicy, cookie_p
 
 
 def _slow(name: str) -> None:
-    """A save of a record named "slow...": half a second, so a second click comes while it runs."""
+    """A save or delete of a record named "slow...": half a second; a second click comes then."""
     if name.startswith("slow"):
         time.sleep(0.5)
 
@@ -129,6 +130,10 @@ class Counter(models.Model):  # type: ignore[misc]
         self.slug = slugify(self.name)
         _slow(self.name)
         super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        _slow(self.name)
+        return super().delete(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return f"/counters/{self.pk}/edit"

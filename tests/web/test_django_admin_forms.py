@@ -324,3 +324,22 @@ def test_a_double_clicked_save_as_new_makes_one_copy(staff: list[Page], project:
         "slow copy",
     )
     assert counters == [("original", 1, "a tally"), ("slow copy", 1, "a tally")]
+
+
+def test_a_double_clicked_delete_confirmation_says_deleted(
+    staff: list[Page], project: Project
+) -> None:
+    """The second click finds the counter gone, deleted by this user: "deleted successfully"."""
+    page = staff[0]
+    page.goto(f"{ADMIN}/counter/add/")
+    page.fill("#id_name", "slow delete")
+    change = save_and_continue(page).removeprefix(project.url)
+    page.goto(change.replace("/change/", "/delete/"))
+    confirmation = page.url.removeprefix(project.url)  # with the version it shows
+    double_click(page, "input[type=submit]", f"{project.url}{ADMIN}/counter/")
+    assert project.posts(confirmation) == 2
+    assert project.rows("SELECT count(*) FROM counters_counter WHERE name = %s", "slow delete") == [
+        (0,)
+    ]
+    messages = page.locator(".messagelist li").all_inner_texts()
+    assert messages == ["The counter “slow delete” was deleted successfully."]

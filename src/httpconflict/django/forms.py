@@ -420,7 +420,10 @@ class VersionedAdminMixin:
             if held and rows.filter(**{field: int(opened or 0)}).update(**{field: F(field)}):
                 return super().delete_view(request, object_id, extra_context)  # type: ignore[misc]
             stored = rows.values_list(field, flat=True).first()
-            if stored is None:  # deleted meanwhile: the admin says so
+            if stored is None:  # deleted meanwhile
+                deleted = _deleted_by(request, self.model, unquote(object_id))
+                if deleted is not None:  # by this user: their first click, or another tab
+                    return self.response_delete(request, deleted, unquote(object_id))  # type: ignore[attr-defined]
                 return super().delete_view(request, object_id, extra_context)  # type: ignore[misc]
         noun = self.model._meta.verbose_name
         self.message_user(  # type: ignore[attr-defined]
@@ -457,6 +460,34 @@ class VersionedAdminMixin:
         if request.method != "POST":
             return view(request, *args, **kwargs)
         return _run_refusing(request, self.model, lambda: view(request, *args, **kwargs))
+
+
+def _deleted_by(request: Any, model: Any, pk: str) -> str | None:
+    """How the admin's log names the record `pk` if this request's user deleted it, else None.
+
+    A double-clicked "Yes, I'm sure": the second click finds the record gone,
+    and the admin said "Counter with ID “7” doesn't exist. Perhaps it was
+    deleted?" for the user's own delete. Who deleted it is read from the
+    admin's log, which records each delete in the delete's transaction.
+    """
+    from django.contrib.admin.models import DELETION, LogEntry
+    from django.contrib.admin.options import get_content_type_for_model
+
+    user = getattr(request, "user", None)
+    if user is None or user.pk is None:
+        return None
+    entry = (
+        LogEntry.objects.filter(
+            content_type=get_content_type_for_model(model),
+            object_id=str(pk),
+            action_flag=DELETION,
+        )
+        .order_by("-action_time", "-pk")
+        .first()
+    )
+    if entry is None or entry.user_id != user.pk:
+        return None
+    return str(entry.object_repr)
 
 
 def _with_query(request: Any, name: str, value: str | None) -> str:
