@@ -343,3 +343,25 @@ def test_a_double_clicked_delete_confirmation_says_deleted(
     ]
     messages = page.locator(".messagelist li").all_inner_texts()
     assert messages == ["The counter “slow delete” was deleted successfully."]
+
+
+def test_a_refused_form_saved_again_unchanged_runs_again(
+    staff: list[Page], project: Project
+) -> None:
+    """ "Name already exists", the other counter renamed meanwhile: Save again on the page saves."""
+    first, second = staff
+    second.goto(f"{ADMIN}/counter/add/")
+    second.fill("#id_name", "taken")
+    taken = save_and_continue(second)
+    first.goto(f"{ADMIN}/counter/add/")
+    first.fill("#id_name", "taken")
+    submit(first)
+    assert shown_errors(first)[-1] == "Counter with this Name already exists."
+    second.fill("#id_name", "taken, renamed")
+    submit(second)
+    assert second.url == f"{project.url}{ADMIN}/counter/", taken
+    submit(first)  # the page's form, unchanged
+    assert shown_errors(first) == []
+    assert first.url == f"{project.url}{ADMIN}/counter/"
+    names = project.rows("SELECT name FROM counters_counter WHERE name LIKE %s", "taken%")
+    assert sorted(names) == [("taken",), ("taken, renamed",)]

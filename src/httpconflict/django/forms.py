@@ -112,8 +112,12 @@ class VersionedFormMixin:
         if key is not None and not isinstance(self.fields.get(key), _FormKeyField):
             self.fields[key] = _FormKeyField()
         if key is not None and getattr(self, "is_bound", False):
-            # A page answering a POST keeps its key without the script: history.replaceState
-            # would make the browser's reload of it a GET, not the POST sent again.
+            # The form shown again (refused) is a new page: a new key, or the same form sent
+            # again unchanged from it (the duplicate removed meanwhile) would be answered
+            # the refusal recorded. Without the script: history.replaceState would make the
+            # browser's reload of a POST's answer a GET, not the POST sent again.
+            self.data = self.data.copy()
+            self.data[self.add_prefix(key)] = new_form_key()  # type: ignore[attr-defined]
             self.fields[key].widget = forms.HiddenInput()
         if not self._adding():
             self.initial[name] = getattr(self.instance, name)
