@@ -1,0 +1,244 @@
+"""The admin's forms, pages and delete confirmation, on `VersionedFormMixin` forms (_forms.py).
+
+`VersionedAdminMixin` gives a ``ModelAdmin`` the versioned forms, with
+the version field in the admin's fieldsets (a page renders only those),
+the violation shown by the change view's second run, the version carried
+by the delete confirmation's address, the inline rows stored now named
+on a stale page, and a check (``httpconflict.W001``) warning of
+``list_editable``, whose rows carry no version.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core import checks
+from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.db import router, transaction
+from django.db.models import F
+from django.http import HttpResponseRedirect
+
+from ._forms import (
+    FORM_KEY_FIELD,
+    _quoted,
+    _refused_for,
+    _refusing,
+    _run_refusing,
+    versioned_form,
+)
+
+__all__ = ["VersionedAdminMixin"]
+
+
+class VersionedAdminMixin:
+    """For a ``ModelAdmin``: its change form saves only over the version it showed.
+
+    ``class NoteAdmin(VersionedAdminMixin, admin.ModelAdmin)``. A stale
+    save is the change form again with the error and the user's input; a
+    constraint violation the form's checks missed is shown on its field.
+    """
+
+    version_field: str = "version"
+    form_key_field: str | None = FORM_KEY_FIELD
+    model: Any
+
+    def check(self, **kwargs: Any) -> list[Any]:
+        """Django's checks, and a warning for ``list_editable``, whose rows carry no version."""
+        found: list[Any] = super().check(**kwargs)  # type: ignore[misc]
+        if self.list_editable:  # type: ignore[attr-defined]
+            found.append(
+                checks.Warning(
+                    "list_editable saves the changelist's rows without their versions: "
+                    "an edit there can overwrite a change saved since the page was opened",
+                    hint="leave list_editable off, and edit in the change form",
+                    obj=type(self),
+                    id="httpconflict.W001",
+                )
+            )
+        return found
+
+    def get_form(self, request: Any, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        # The form declares the version field itself: a model's version column is
+        # often not editable, and a form's fields may not name one that is not.
+        if "fields" not in kwargs:
+            kwargs["fields"] = _flattened(self.get_fieldsets(request, obj))
+        if kwargs["fields"] is not None:
+            ours = (self.version_field, self.form_key_field)
+            kwargs["fields"] = [f for f in kwargs["fields"] if f not in ours]
+        form_class = super().get_form(request, obj, change=change, **kwargs)  # type: ignore[misc]
+        versioned = versioned_form(form_class, self.version_field, self.form_key_field)
+        return _refusing(versioned, _refused_for(request))
+
+    def get_readonly_fields(self, request: Any, obj: Any = None) -> Any:
+        """Not the version field: shown read-only, its hidden input would not be on the page."""
+        found = super().get_readonly_fields(request, obj)  # type: ignore[misc]
+        return [name for name in found if name not in (self.version_field, self.form_key_field)]
+
+    def get_fieldsets(self, request: Any, obj: Any = None) -> Any:
+        """The admin's fieldsets, the version field in the first: a page renders only those."""
+        fieldsets = list(super().get_fieldsets(request, obj))  # type: ignore[misc]
+        shown = _flattened(fieldsets)
+        missing = [f for f in (self.version_field, self.form_key_field) if f and f not in shown]
+        if fieldsets and missing:
+            name, options = fieldsets[0]
+            fieldsets[0] = (name, {**options, "fields": [*options.get("fields", ()), *missing]})
+        return fieldsets
+
+    def delete_view(self, request: Any, object_id: str, extra_context: Any = None) -> Any:
+        """The delete confirmation, for the version its page showed.
+
+        The page's address carries the version (``?_version=3``: a GET
+        without it is sent to the one with it), and its form posts back to
+        it. Confirmed after someone else saved, nothing is deleted: the
+        user is told, and sent to the confirmation of what is stored now.
+        """
+        from django.contrib.admin.utils import unquote  # the admin's own: only with the admin
+
+        name = f"_{self.version_field}"
+        rows = self.model._base_manager.filter(pk=unquote(object_id))
+        opened = request.GET.get(name)
+        if request.method == "GET" and opened is None:
+            current = rows.values_list(self.version_field, flat=True).first()
+            if current is not None:
+                return HttpResponseRedirect(_with_query(request, name, str(current)))
+        if request.method != "POST":
+            return super().delete_view(request, object_id, extra_context)  # type: ignore[misc]
+        alias = router.db_for_write(self.model)
+        with transaction.atomic(using=alias):
+            rows = rows.using(alias)
+            field = self.version_field
+            held = opened is not None and opened.isdigit()
+            if held and rows.filter(**{field: int(opened or 0)}).update(**{field: F(field)}):
+                return super().delete_view(request, object_id, extra_context)  # type: ignore[misc]
+            stored = rows.values_list(field, flat=True).first()
+            if stored is None:  # deleted meanwhile
+                deleted = _deleted_by(request, self.model, unquote(object_id))
+                if deleted is not None:  # by this user: their first click, or another tab
+                    return self.response_delete(request, deleted, unquote(object_id))  # type: ignore[attr-defined]
+                return super().delete_view(request, object_id, extra_context)  # type: ignore[misc]
+        noun = self.model._meta.verbose_name
+        self.message_user(  # type: ignore[attr-defined]
+            request,
+            f"Someone else saved this {noun} after you opened this page (version {opened}, "
+            f"now {stored}); nothing was deleted. What is deleted with it is listed again "
+            "below: confirm again to delete it.",
+            messages.ERROR,
+        )
+        return HttpResponseRedirect(_with_query(request, name, None))
+
+    def render_change_form(self, request: Any, context: Any, *args: Any, **kwargs: Any) -> Any:
+        """A stale form's page, which also names what is stored now in its inline rows."""
+        form = context["adminform"].form
+        if getattr(form, "stored_now", None) is not None:
+            found = [
+                difference
+                for inline in context.get("inline_admin_formsets", ())
+                for difference in _inline_differences(inline.formset)
+            ]
+            if found:
+                form.add_error(
+                    None,
+                    ValidationError(
+                        f"Stored now in the rows below: {'; '.join(found)}. Saving again "
+                        "replaces them with the rows as shown.",
+                        code="stale_rows",
+                    ),
+                )
+        return super().render_change_form(request, context, *args, **kwargs)  # type: ignore[misc]
+
+    def changeform_view(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        view = super().changeform_view  # type: ignore[misc]
+        if request.method != "POST":
+            return view(request, *args, **kwargs)
+        return _run_refusing(request, self.model, lambda: view(request, *args, **kwargs))
+
+
+def _deleted_by(request: Any, model: Any, pk: str) -> str | None:
+    """How the admin's log names the record `pk` if this request's user deleted it, else None.
+
+    A double-clicked "Yes, I'm sure": the second click finds the record gone,
+    and the admin said "Counter with ID “7” doesn't exist. Perhaps it was
+    deleted?" for the user's own delete. Who deleted it is read from the
+    admin's log, which records each delete in the delete's transaction.
+    """
+    from django.contrib.admin.models import DELETION, LogEntry
+    from django.contrib.admin.options import get_content_type_for_model
+
+    user = getattr(request, "user", None)
+    if user is None or user.pk is None:
+        return None
+    entry = (
+        LogEntry.objects.filter(
+            content_type=get_content_type_for_model(model),
+            object_id=str(pk),
+            action_flag=DELETION,
+        )
+        .order_by("-action_time", "-pk")
+        .first()
+    )
+    if entry is None or entry.user_id != user.pk:
+        return None
+    return str(entry.object_repr)
+
+
+def _with_query(request: Any, name: str, value: str | None) -> str:
+    """The request's path and query, with `name` set to `value` (None: without it)."""
+    query = request.GET.copy()
+    query.pop(name, None)
+    if value is not None:
+        query[name] = value
+    return f"{request.path}?{query.urlencode()}" if query else str(request.path)
+
+
+def _flattened(fieldsets: Any) -> list[str]:
+    """The field names of admin fieldsets (a line of a fieldset may be a tuple of names)."""
+    names: list[str] = []
+    for _, options in fieldsets:
+        for line in options.get("fields", ()):
+            names.extend(line if isinstance(line, list | tuple) else [line])
+    return names
+
+
+def _inline_differences(formset: Any) -> list[str]:
+    """What an inline formset's rows hold now where the form sent otherwise, and rows added since.
+
+    A bound inline form's initial values are its row as read in this request:
+    its ``changed_data`` is where the user's values differ from those. The
+    rows are read again to be shown: validation has put the values sent on
+    the forms' instances.
+    """
+    opts = formset.model._meta
+    fk = getattr(formset, "fk", None)
+    skipped = {opts.pk.name, getattr(fk, "name", None)}
+    forms = {f.instance.pk: f for f in formset.initial_forms if f.instance.pk is not None}
+    rows = formset.model._base_manager.using(formset.instance._state.db)
+    found = []
+    stored = rows.in_bulk(list(forms))
+    for pk, form in forms.items():
+        row = stored.get(pk)
+        if row is None:  # deleted since: its form says so
+            continue
+        for name in form.changed_data:
+            try:
+                field = opts.get_field(name)
+            except FieldDoesNotExist:  # DELETE, ORDER, a form field of no model field
+                continue
+            if name not in skipped:
+                found.append(
+                    f"{opts.verbose_name} {_quoted(str(row))}: {field.verbose_name} "
+                    f"{_quoted(_shown(row, field))}"
+                )
+    if fk is not None and formset.instance.pk is not None:
+        added = rows.filter(**{fk.name: formset.instance}).exclude(pk__in=list(forms))
+        found.extend(f"{opts.verbose_name} {_quoted(str(row))} added" for row in added)
+    return found
+
+
+def _shown(row: Any, field: Any) -> str:
+    """The value of `row`'s `field` as a person reads it."""
+    if field.many_to_many:
+        return ", ".join(map(str, getattr(row, field.name).all()))
+    if field.is_relation:
+        return str(getattr(row, field.name) or "")
+    return str(getattr(row, field.name))
