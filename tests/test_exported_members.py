@@ -143,6 +143,7 @@ MODULES: dict[str, list[str]] = {
         "access_decision",
         "held_decision",
         "principal_of",
+        "unstorable_name",
     ],
     "httpconflict.asgi": [
         "CLAIM_SCOPE_KEY",

@@ -36,8 +36,7 @@ from jwt import PyJWK, PyJWKClient, PyJWKSet
 from jwt.exceptions import InvalidSubjectError, PyJWKSetError
 
 from .. import Unauthorized
-from .._principal import unstorable_name
-from ..access import Principal
+from ..access import Principal, unstorable_name
 from ..incidents import unavailable
 
 HMAC_ALGORITHMS: Final = ("HS256", "HS384", "HS512")

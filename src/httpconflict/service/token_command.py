@@ -17,7 +17,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from .._principal import unstorable_name
+from ..access import unstorable_name
 from ..redaction import redact, secrets_in
 from ..storage.tokens import ApiToken, TokenExists, new_token, token_hash, token_hint, token_store
 from ..storage.tokens.kept import KEPT_FOR
