@@ -98,6 +98,10 @@ class Hammer:
                 timeout=self.deadline,
             )
 
+    def finished(self) -> bool:
+        """Whether every client is done: no more requests will be sent."""
+        return not any(thread.is_alive() for thread in self._threads)
+
     def join(self) -> Tally:
         """Wait for every client, then count the collection's documents per key."""
         for thread in self._threads:
