@@ -21,7 +21,6 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import LiteralString
 
@@ -29,6 +28,7 @@ import httpx
 import pytest
 
 from tests.servers import ServiceProcess, start_service
+from tests.service.held_tables import table_held
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -50,19 +50,6 @@ def service(postgres_schema: str, tmp_path: Path) -> Iterator[ServiceProcess]:
         postgres_schema, tmp_path, extra=extra, allowed_5xx=frozenset({503})
     ) as running:
         yield running
-
-
-@contextmanager
-def table_held(db: str, statement: LiteralString) -> Iterator[None]:
-    """Another session runs `statement` in a transaction, holding its locks until the block ends."""
-    import psycopg
-
-    with psycopg.connect(db) as other:
-        other.execute(statement)
-        try:
-            yield
-        finally:
-            other.rollback()
 
 
 def timed(call: httpx.Client, method: str, url: str, **how: object) -> tuple[httpx.Response, float]:

@@ -19,14 +19,13 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import LiteralString
 
 import pytest
 
 from tests.servers import ServiceProcess, start_service
+from tests.service.held_tables import table_held
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -34,19 +33,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 DEADLINE = "3"
 #: The slowest answer allowed meanwhile: the DDL's wait (0.5 s), and room for a loaded machine.
 SLOWEST = 1.5
-
-
-@contextmanager
-def table_held(db: str, statement: LiteralString) -> Iterator[None]:
-    """Another session runs `statement` in a transaction, holding its locks until the block ends."""
-    import psycopg
-
-    with psycopg.connect(db) as other:
-        other.execute(statement)
-        try:
-            yield
-        finally:
-            other.rollback()
 
 
 @pytest.mark.parametrize(
