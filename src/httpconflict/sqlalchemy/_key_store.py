@@ -18,6 +18,7 @@ a database that fails them is `Unavailable` (503 before the app ran).
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, Final, TypeVar
@@ -93,6 +94,7 @@ class SQLAlchemyIdempotencyStore:
         self._opened = False
         #: When this store first reached each start of the server it saw (`_answering_since`).
         self._reached: dict[float, float] = {}
+        self._reaching = threading.Lock()
 
     async def _run(self, work: Callable[[Connection], T]) -> T:
         """`work` in a transaction of its own; a failing database is `Unavailable`."""
@@ -144,14 +146,16 @@ class SQLAlchemyIdempotencyStore:
         """
         if not started:
             return started  # no server to restart (SQLite), or one that cannot say
-        for known, reached in self._reached.items():
-            if abs(known - started) <= _SAME_START:  # the uptime's resolution: a second
-                return reached
-        if len(self._reached) >= _STARTS_KEPT:
-            self._reached.pop(next(iter(self._reached)))
-        # The first start this store meets is taken as it is; a later one, a restart, from now.
-        self._reached[started] = max(started, now) if self._reached else started
-        return self._reached[started]
+        with self._reaching:  # a sync engine's calls run in threads
+            for known, reached in self._reached.items():
+                if abs(known - started) <= _SAME_START:  # the uptime's resolution: a second
+                    return reached
+            if len(self._reached) >= _STARTS_KEPT:
+                self._reached.pop(next(iter(self._reached)))
+            # The first start this store meets is taken as it is; a later one (a restart)
+            # from now.
+            self._reached[started] = max(started, now) if self._reached else started
+            return self._reached[started]
 
     async def _call(self, work: Callable[[Connection], T]) -> T:
         await self.open()
