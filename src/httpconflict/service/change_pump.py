@@ -57,6 +57,9 @@ IDLE: Final = 30.0
 MAX_BACKOFF: Final = 2.0
 #: Seconds a request waits for a new pump's first poll before its 503.
 START_WAIT: Final = 5.0
+#: Seconds a feed request waits at most for the pump to reach the changes
+#: committed when it came (a transaction holding an earlier seq open delays it).
+REACH_WAIT: Final = 1.0
 
 
 class ChangePump:
@@ -120,6 +123,24 @@ class ChangePump:
                 )
             await self.wait(deadline - time.monotonic())
         return self._watermark
+
+    async def reach(self, seq: int, seconds: float = REACH_WAIT) -> int:
+        """Poll now until the watermark is at `seq` or past it; the watermark then.
+
+        What a request saw committed (a write just answered, by this worker or
+        another, or another instance) is then in what it is sent. Returns
+        sooner, the watermark short of `seq`, after `seconds` (a transaction
+        holding an earlier seq open: the changes after it wait for it) or
+        when a poll fails.
+        """
+        deadline = time.monotonic() + seconds
+        while (watermark := self._watermark) is None or watermark < seq:
+            left = deadline - time.monotonic()
+            if left <= 0 or self._failure is not None:
+                break
+            self._woken.set()
+            await self.wait(left)
+        return self._watermark if self._watermark is not None else seq
 
     @contextlib.contextmanager
     def watching(self) -> Iterator[None]:

@@ -164,8 +164,11 @@ async def changes(request: Request) -> Response:
         check_name("document", query.id)
     store, pump = _store(request), _pump(request)
     with pump.watching():
-        watermark = await pump.start()
+        await pump.start()
         bounds = await store.change_bounds()
+        # Read your writes: every change committed before this request came
+        # (its seq at most `latest`) is past where a page ends or "now" begins.
+        watermark = await pump.reach(bounds.latest)
         since = starting_at(query.since, watermark, bounds)
         check_since(
             since,
