@@ -157,6 +157,8 @@ async def connection(
     try:
         async with conn:
             yield conn
+        if writes:
+            _written[pool] = time.monotonic()
     except psycopg.errors.ProgramLimitExceeded:
         raise  # the request's own doing (a value too large to index): the store answers it
     except psycopg.errors.ReadOnlySqlTransaction as error:
@@ -194,7 +196,10 @@ async def run(
     loop = asyncio.get_running_loop()
     timer = loop.call_later(deadline, _cut, conn)
     try:
-        return await (await conn.execute(sql, params, binary=binary)).fetchall()
+        rows = await (await conn.execute(sql, params, binary=binary)).fetchall()
+        if writes:
+            _written[pool] = time.monotonic()
+        return rows
     except psycopg.errors.ProgramLimitExceeded:
         raise
     except passing:  # the caller's to answer
@@ -329,8 +334,40 @@ _PINGS: Final[weakref.WeakKeyDictionary[AsyncConnectionPool, asyncio.Future[None
 SILENT_AFTER: Final = 2.0
 
 
+#: When each pool last had a write answered (monotonic): `_ping`'s evidence that the
+#: database answers, and takes writes, when its own statement is slow.
+_written: Final[weakref.WeakKeyDictionary[AsyncConnectionPool, float]] = weakref.WeakKeyDictionary()
+
+
 async def _ping(pool: AsyncConnectionPool, wait: float) -> None:
+    """`_ask`, or, once `wait` is over, a write of the pool's answered since it began.
+
+    A write answered meanwhile says what the ping asks (the database answers,
+    and takes writes) better than the ping can when it is the one left
+    waiting: behind requests queued for the pool, on a connection of its own
+    that a server busy after a restart is slow to make, on a loaded machine.
+    Said "down" then, /healthz had a balancer take out an instance whose every
+    write succeeded. Its own question is left to end (within its `SILENT_AFTER`).
+    """
     started = time.monotonic()
+    asking = asyncio.ensure_future(_ask(pool, wait, started))
+    asking.add_done_callback(lambda task: task.cancelled() or task.exception())
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.shield(asking), timeout=wait)
+    if not asking.done():
+        if _written.get(pool, float("-inf")) >= started:
+            return
+        await asking
+        return
+    error = asking.exception()
+    if error is None:
+        return
+    if isinstance(error.__cause__, TimeoutError) and _written.get(pool, float("-inf")) >= started:
+        return  # its own connection not made in time (a server busy), while writes were answered
+    raise error  # refused, read-only: what it found outweighs a write answered before
+
+
+async def _ask(pool: AsyncConnectionPool, wait: float, started: float) -> None:
     deadline, silent = started + wait, started + wait + SILENT_AFTER
     conn: AsyncConnection[TupleRow] | None
     try:
