@@ -51,7 +51,7 @@ import enum
 import hashlib
 import json
 import re
-from collections.abc import Generator
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Final, TypeAlias
 
@@ -123,14 +123,71 @@ def _malformed(detail: str, value: str) -> MalformedHeader:
     return MalformedHeader(f"{HEADER}: {detail}", value=value, header=HEADER)
 
 
-def fingerprint(method: str, target: str, principal: str, body: bytes) -> str:
-    """What makes two requests "the same request": method, target, caller, body."""
+#: Request fields that say which write a request is, besides its method, target,
+#: caller and body: the preconditions (a write meant for one version is another
+#: write than one meant for the next), the body's media type and coding (the same
+#: bytes are another edit as a JSON Patch than as a Merge Patch), and Prefer
+#: (``rebase`` changes what a write does). A retry repeats them; a client that
+#: changes one under its key (the current ETag after a 412, an If-Match after a
+#: 428) sends another request, and is told so (422), not replayed the first
+#: one's refusal, which told it to do what it then did.
+MEANING_FIELDS: Final = (
+    "content-type",
+    "content-encoding",
+    "if-match",
+    "if-none-match",
+    "if-unmodified-since",
+    "prefer",
+)
+
+
+def fingerprint(
+    method: str,
+    target: str,
+    principal: str,
+    body: bytes,
+    fields: Sequence[tuple[str, str]] | None = None,
+) -> str:
+    """What makes two requests "the same request": method, target, caller, body, and `fields`.
+
+    `fields`: the request's `MEANING_FIELDS`, as `meaning_fields` gives them.
+    Without them (None), the fingerprint of releases before they counted:
+    the one a record made then holds (see `KeyedRequest`).
+    """
     digest = hashlib.sha256()
     for part in (method.upper(), target, principal):
         digest.update(part.encode("utf-8", "surrogateescape"))
         digest.update(b"\0")
     digest.update(hashlib.sha256(body).digest())
+    if fields is not None:
+        # Always marked, present fields or not: no request's fingerprint is
+        # another's of the earlier kind.
+        digest.update(b"\1fields\0")
+        for name, value in fields:
+            digest.update(f"{name}\0{value}\0".encode("utf-8", "surrogateescape"))
     return digest.hexdigest()
+
+
+def meaning_fields(values: Callable[[str], Sequence[str]]) -> list[tuple[str, str]]:
+    """The request's `MEANING_FIELDS` that are present, as a retry's would compare.
+
+    `values(name)`: the field's lines. Written otherwise but meaning the same
+    is the same: lines split or joined, spaces around commas; a media type
+    by its type and subtype only, in lower case (a form's multipart boundary
+    is new each time a browser sends it).
+    """
+    found = []
+    for name in MEANING_FIELDS:
+        lines = values(name)
+        if not lines:
+            continue
+        if name == "content-type":
+            value = ",".join(line.partition(";")[0].strip().lower() for line in lines)
+        else:
+            value = ",".join(part.strip() for line in lines for part in line.split(","))
+            value = value.lower() if name == "content-encoding" else value
+        found.append((name, value))
+    return found
 
 
 class State(enum.Enum):
@@ -801,7 +858,8 @@ def decide(
             action,
             problem=IDEMPOTENCY_KEY_REUSED.problem(
                 f"this {HEADER} was used for a different request (another method, URL, "
-                "caller or body); use a new key for a new request"
+                "caller, body, precondition, Content-Type, Content-Encoding or Prefer); "
+                "use a new key for a new request"
             ),
         )
     return Verdict(

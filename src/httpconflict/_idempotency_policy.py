@@ -128,6 +128,25 @@ def _header(request: RequestMapping, name: bytes) -> bytes | None:
     return None
 
 
+def field_lines(request: RequestMapping, name: str) -> list[str]:
+    """A request field's lines (`name` in lower case) from an ASGI scope or a WSGI environ.
+
+    A WSGI server joins a field's lines into one, and gives Content-Type and
+    Content-Length without the ``HTTP_`` prefix.
+    """
+    environ_name = name.upper().replace("-", "_")
+    if name in ("content-type", "content-length"):
+        environ_value = request.get(environ_name)
+    else:
+        environ_value = request.get("HTTP_" + environ_name)
+    if isinstance(environ_value, str):
+        return [environ_value] if environ_value else []
+    wanted = name.encode("latin-1")
+    return [
+        bytes(value).decode("latin-1") for key, value in request.get("headers", ()) if key == wanted
+    ]
+
+
 @dataclass(frozen=True, slots=True)
 class IdempotencyPolicy:
     """How the requests of one route are treated."""

@@ -40,6 +40,7 @@ from ._idempotency import (
     IdempotencyFlow,
     IdempotencyReply,
     Recall,
+    Record,
     Remember,
     Renew,
     StoreCommand,
@@ -48,9 +49,10 @@ from ._idempotency import (
     Wrote,
     fingerprint,
     idempotency_flow,
+    meaning_fields,
     renewal_period,
 )
-from ._idempotency_policy import IdempotencyPolicy, RequestMapping
+from ._idempotency_policy import IdempotencyPolicy, RequestMapping, field_lines
 from ._incidents import describe, new_incident, one_line
 
 Result = TypeVar("Result", covariant=True)
@@ -155,6 +157,8 @@ class KeyedRequest:
     applied: bool = False
     #: The request's method and path, for a log line.
     route: str = ""
+    #: Its fingerprint as releases before `MEANING_FIELDS` counted made it.
+    earlier_fingerprint: str = ""
 
     @classmethod
     def begin(
@@ -181,7 +185,8 @@ class KeyedRequest:
         principal = policy.principal(request)
         token = "" if policy.transactional else os.urandom(16).hex()
         taken_of = body if content is None else content
-        request_fingerprint = fingerprint(method, target, principal, taken_of)
+        fields = meaning_fields(lambda name: field_lines(request, name))
+        request_fingerprint = fingerprint(method, target, principal, taken_of, fields)
         cached = cached and policy.transactional
         route = f"{method} {target.partition('?')[0]}"
         return cls(
@@ -194,6 +199,7 @@ class KeyedRequest:
             body,
             cached=cached,
             route=route,
+            earlier_fingerprint=fingerprint(method, target, principal, taken_of),
         )
 
     def flow(self) -> IdempotencyFlow:
@@ -227,7 +233,18 @@ class KeyedRequest:
                 continue
             if isinstance(command, Execute):
                 self.taken = False  # until this attempt loses a race
-            reply = yield command
+            reply = self._as_recorded_now((yield command))
+
+    def _as_recorded_now(self, reply: IdempotencyReply) -> IdempotencyReply:
+        """A record of this request made by an earlier release, as this one would make it.
+
+        Records made before the fingerprint took in `MEANING_FIELDS` hold the
+        earlier kind (method, target, caller, body): the same request, resent
+        after an upgrade, is replayed its answer, not refused as another.
+        """
+        if isinstance(reply, Record) and reply.fingerprint == self.earlier_fingerprint:
+            return dataclasses.replace(reply, fingerprint=self.fingerprint)
+        return reply
 
     def renewal(self) -> float | None:
         """Seconds between renewals of the claim while the app runs; None: no claim to keep.

@@ -316,8 +316,10 @@ IDEMPOTENCY_KEY_REUSED: Final = _type(
     "This Idempotency-Key was used for a different request",
     422,
     "A key names one operation; this request differs from the one first sent "
-    "with the key (method, URL, caller or body).",
-    "Use a new key for a new operation; reuse a key only to retry the very same request.",
+    "with the key (method, URL, caller, body, or a precondition, Content-Type, "
+    "Content-Encoding or Prefer field).",
+    "Use a new key for a new operation (a write sent again with a new If-Match after a "
+    "412 is one); reuse a key only to retry the very same request.",
 )
 IDEMPOTENCY_KEY_RECORDED_LATE: Final = _type(
     "idempotency-key-recorded-late",

@@ -173,8 +173,9 @@ IDEMPOTENCY_WHY: Final = {
     400: "The Idempotency-Key is malformed (empty, over 255 characters, not ASCII, sent twice).",
     409: "A request with this Idempotency-Key is still being processed: send it again after "
     "Retry-After, with the same key, to get its answer.",
-    422: "This Idempotency-Key was sent with another request (another method, URL, caller "
-    "or body): use a new key for a new request.",
+    422: "This Idempotency-Key was sent with another request (another method, URL, caller, "
+    "body, or precondition, Content-Type, Content-Encoding or Prefer field): use a new key "
+    "for a new request.",
     503: "The idempotency-key store does not answer; nothing was applied: send the same "
     "request again, with the same key, after Retry-After.",
 }

@@ -213,6 +213,81 @@ def test_a_refusal_is_recorded_too(http: httpx.Client) -> None:
     assert http.get(url).headers["etag"] == created.headers["etag"]
 
 
+@pytest.mark.parametrize(
+    ("first_headers", "status"),
+    [
+        ({"If-Match": '"stale"'}, 412),
+        ({}, 428),  # no precondition at all
+    ],
+    ids=["after-412", "after-428"],
+)
+def test_a_key_resent_with_other_preconditions_is_422_not_the_old_refusal(
+    http: httpx.Client, first_headers: dict[str, str], status: int
+) -> None:
+    """A client that keeps its key after a 412 or 428, and sends the write again with the
+    document's current ETag, sends another request: 422 saying so, not the old refusal
+    replayed for ever (which told it to do what it had just done)."""
+    url = f"/v1/{collection()}/doc"
+    created = http.put(url, content=b'{"n": 1}', headers={**JSON, "If-None-Match": "*"})
+    key = {"Idempotency-Key": f'"{uuid.uuid4()}"'}
+    first = http.put(url, content=b'{"n": 2}', headers={**JSON, **key, **first_headers})
+    assert first.status_code == status, first.text
+    fresh = {"If-Match": created.headers["etag"]}
+    again = http.put(url, content=b'{"n": 2}', headers={**JSON, **key, **fresh})
+    problem = assert_problem(again, 422, "idempotency-key-reused")
+    assert "precondition" in problem["detail"]
+    assert "idempotent-replayed" not in again.headers
+    assert http.get(url).headers["etag"] == created.headers["etag"]
+    # With a key of its own, the write is taken.
+    taken = http.put(
+        url, content=b'{"n": 2}', headers={**JSON, **fresh, "Idempotency-Key": f'"{uuid.uuid4()}"'}
+    )
+    assert taken.status_code == 200, taken.text
+
+
+def test_a_key_resent_as_another_patch_format_is_422(http: httpx.Client) -> None:
+    """The same bytes as a JSON Patch and as a Merge Patch are two requests."""
+    url = f"/v1/{collection()}/doc"
+    created = http.put(url, content=b'{"n": 1}', headers={**JSON, "If-None-Match": "*"})
+    headers = {"If-Match": created.headers["etag"], "Idempotency-Key": f'"{uuid.uuid4()}"'}
+    body = b'{"n": 2}'
+    first = http.patch(url, content=body, headers={**headers, "content-type": "application/json"})
+    assert first.status_code == 415, first.text
+    merge = {**headers, "content-type": "application/merge-patch+json"}
+    assert_problem(http.patch(url, content=body, headers=merge), 422, "idempotency-key-reused")
+
+
+def test_a_retry_that_writes_its_fields_otherwise_is_still_replayed(http: httpx.Client) -> None:
+    """Field lines split or joined, spaces after commas, a media type's case and parameters:
+    the same request, replayed."""
+    url = f"/v1/{collection()}/doc"
+    created = http.put(url, content=b'{"n": 1}', headers={**JSON, "If-None-Match": "*"})
+    etag = created.headers["etag"]
+    key = f'"{uuid.uuid4()}"'
+    first = http.put(
+        url,
+        content=b'{"n": 2}',
+        headers=[
+            ("content-type", "application/json"),
+            ("If-Match", f'"other", {etag}'),
+            ("Idempotency-Key", key),
+        ],
+    )
+    assert first.status_code == 200, first.text
+    again = http.put(
+        url,
+        content=b'{"n": 2}',
+        headers=[
+            ("content-type", "Application/JSON; charset=utf-8"),
+            ("If-Match", '"other"'),
+            ("If-Match", etag),
+            ("Idempotency-Key", key),
+        ],
+    )
+    assert (again.status_code, again.headers.get("idempotent-replayed")) == (200, "true")
+    assert versions(http, url) == 2
+
+
 def test_the_same_key_on_another_document_is_422(http: httpx.Client) -> None:
     """A key names one request: another target under it is a 422, and nothing is written."""
     name = collection()
