@@ -214,8 +214,10 @@ class ChangePump:
                     log.warning("change feed: cannot poll, retrying: %s", describe(error))
                 self._failure, self._failed_poll = error, self._polls
                 self._notify()
-                # Cut short by what shows the database answers again (see the module).
-                await self._sleep(min(MAX_BACKOFF, INTERVAL * 2**failures))
+                # Cut short by what shows the database answers again (see the
+                # module), but no sooner than a poll's usual pause: a poll that
+                # fails while writes succeed is not retried at their rate.
+                await self._sleep(min(MAX_BACKOFF, INTERVAL * 2**failures), at_least=INTERVAL)
                 continue
             if self._failure is not None:
                 log.warning("change feed: polling again after %d failure(s)", failures)
@@ -232,11 +234,14 @@ class ChangePump:
                 return
             await self._sleep(self._interval)
 
-    async def _sleep(self, seconds: float) -> None:
-        """Wait `seconds` before the next poll, or until woken (a write, a request's `reach`)."""
+    async def _sleep(self, seconds: float, *, at_least: float = 0.0) -> None:
+        """Wait `seconds` before the next poll, or until woken (a write, a request's `reach`)
+        once `at_least` seconds have passed."""
         self._woken.clear()
+        if at_least > 0:
+            await asyncio.sleep(at_least)
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(seconds):
+            async with asyncio.timeout(max(seconds - at_least, 0)):
                 await self._woken.wait()
 
     async def _purged_floor(self, changes: list[Change], watermark: int | None) -> int:
