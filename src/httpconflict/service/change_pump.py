@@ -23,7 +23,10 @@ the pump never queues anything for it, so a slow consumer costs a cursor.
 
 Through a database outage the poll fails: the pump retries with a backoff
 (up to `MAX_BACKOFF`), W stays where it was (watchers send heartbeats with
-it), and it carries on from W when the database is back. A pump left idle
+it), and it carries on from W when the database is back. A write this
+worker committed, or a feed request that has just read the database
+(`ChangePump.reach`), cuts the backoff short: the database answers again,
+and a W from before the outage must not stand for what is committed now. A pump left idle
 longer than `IDLE` stops; the next request starts a fresh feed from the
 newest change (the ring starts empty, and a watcher behind it reads the
 database).
@@ -89,6 +92,9 @@ class ChangePump:
         self._users = 0
         self._left_at = time.monotonic()
         self._failure: BaseException | None = None
+        #: Polls begun, and the number of the last one that failed.
+        self._polls = 0
+        self._failed_poll = 0
         store.notify_writes(self._woken.set)
 
     @property
@@ -131,12 +137,16 @@ class ChangePump:
         another, or another instance) is then in what it is sent. Returns
         sooner, the watermark short of `seq`, after `seconds` (a transaction
         holding an earlier seq open: the changes after it wait for it) or
-        when a poll fails.
+        when a poll begun after this call fails. A poll that failed before
+        is no answer: the caller has just read `seq` from the database,
+        which answers again, while the pump may still be sleeping out its
+        backoff with W from before the outage (this wakes it).
         """
         deadline = time.monotonic() + seconds
+        asked = self._polls  # a poll numbered above began after this call
         while (watermark := self._watermark) is None or watermark < seq:
             left = deadline - time.monotonic()
-            if left <= 0 or self._failure is not None:
+            if left <= 0 or (self._failure is not None and self._failed_poll > asked):
                 break
             self._woken.set()
             await self.wait(left)
@@ -195,15 +205,19 @@ class ChangePump:
         assert self._feed is not None
         feed, failures = self._feed, 0
         while True:
+            self._polls += 1
             try:
                 changes = await feed.poll(PAGE)
             except Exception as error:  # the database is down, or restarting: try again
                 failures += 1
                 if self._failure is None:
                     log.warning("change feed: cannot poll, retrying: %s", describe(error))
-                self._failure = error
+                self._failure, self._failed_poll = error, self._polls
                 self._notify()
-                await asyncio.sleep(min(MAX_BACKOFF, INTERVAL * 2**failures))
+                # Cut short by what shows the database answers again (see the
+                # module), but no sooner than a poll's usual pause: a poll that
+                # fails while writes succeed is not retried at their rate.
+                await self._sleep(min(MAX_BACKOFF, INTERVAL * 2**failures), at_least=INTERVAL)
                 continue
             if self._failure is not None:
                 log.warning("change feed: polling again after %d failure(s)", failures)
@@ -218,10 +232,17 @@ class ChangePump:
                 continue  # catching up
             if not self._users and time.monotonic() - self._left_at > self._idle:
                 return
-            self._woken.clear()
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._interval):
-                    await self._woken.wait()
+            await self._sleep(self._interval)
+
+    async def _sleep(self, seconds: float, *, at_least: float = 0.0) -> None:
+        """Wait `seconds` before the next poll, or until woken (a write, a request's `reach`)
+        once `at_least` seconds have passed."""
+        self._woken.clear()
+        if at_least > 0:
+            await asyncio.sleep(at_least)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(max(seconds - at_least, 0)):
+                await self._woken.wait()
 
     async def _purged_floor(self, changes: list[Change], watermark: int | None) -> int:
         """The floor the ring must rise to: the last seq the poll skipped at or below the horizon.
