@@ -27,15 +27,19 @@ from httpconflict import (
     Patch,
     PatchDecision,
     PatchOutcome,
+    ProblemError,
     Snapshot,
     Validators,
     WriteDocument,
     WriteResult,
+    json_equal,
     patch_flow,
     run_patch,
 )
+from httpconflict._rebase import rebase, rebase_from_any
 
 MERGE = "application/merge-patch+json"
+JSON_PATCH = "application/json-patch+json"
 
 
 class History:
@@ -162,3 +166,76 @@ def test_the_outcome_does_not_depend_on_the_order_of_the_tags(
                 for name in patch:
                     assert history.versions[tag].get(name) == versions[-1].get(name)
     assert len(seen) == 1, seen
+
+
+JSON_PATCH_OPS = st.lists(
+    st.fixed_dictionaries(
+        {
+            "op": st.sampled_from(["add", "remove", "replace", "move", "copy", "test"]),
+            "path": st.sampled_from(["/a", "/b", "/a/x", "/c"]),
+            "from": st.sampled_from(["/a", "/b", "/a/x"]),
+            "value": st.integers(0, 2) | st.fixed_dictionaries({"x": st.integers(0, 2)}),
+        }
+    ),
+    min_size=1,
+    max_size=3,
+)
+NESTED_VERSIONS = st.lists(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            k: st.integers(0, 2) | st.fixed_dictionaries({}, optional={"x": st.integers(0, 2)})
+            for k in "abc"
+        },
+    ),
+    min_size=2,
+    max_size=5,
+)
+
+
+@given(
+    versions=NESTED_VERSIONS,
+    merge_patch=st.dictionaries(
+        st.sampled_from("abc"),
+        st.integers(5, 6) | st.none() | st.fixed_dictionaries({"x": st.integers(5, 6)}),
+        min_size=1,
+    ),
+    operations=JSON_PATCH_OPS,
+    json_patch=st.booleans(),
+    count=st.integers(1, 4),
+)
+def test_rebasing_from_several_bases_is_rebasing_from_each(
+    versions: list[dict[str, Any]],
+    merge_patch: dict[str, Any],
+    operations: list[dict[str, Any]],
+    *,
+    json_patch: bool,
+    count: int,
+) -> None:
+    """`rebase_from_any` clashes where `rebase` from a base does, and else merges like it."""
+    try:
+        patch = Patch(JSON_PATCH, operations) if json_patch else Patch(MERGE, merge_patch)
+        patch.apply(versions[0])
+    except ProblemError:
+        return
+    bases, current = versions[:-1][:count], versions[-1]
+    try:
+        merged, clashed = rebase_from_any(patch, bases, current)
+    except ProblemError:
+        return
+    each = [rebase(patch, base, current) for base in bases if _applies(patch, base)]
+    expected = {str(c.pointer) for result in each for c in result.conflicts}
+    assert {str(c.pointer) for c in merged.conflicts} == expected
+    if not expected:
+        assert json_equal(merged.document, patch.apply(current))
+    else:
+        assert merged.conflicts == tuple(sorted(merged.conflicts, key=lambda c: c.pointer))
+        assert rebase(patch, bases[clashed], current).conflicts
+
+
+def _applies(patch: Patch, document: Any) -> bool:
+    try:
+        patch.apply(document)
+    except ProblemError:
+        return False
+    return True

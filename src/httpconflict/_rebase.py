@@ -139,12 +139,27 @@ def rebase_from_any(patch: Patch, bases: Sequence[Json], current: Json) -> tuple
 
     The conflicts are those of every base, one per pointer (the first
     listed base's sides where several clash there), sorted; the index is
-    that of the first base that clashed (0 when none did).
+    that of the first base that clashed (0 when none did). The patch is
+    applied to the first base, as `rebase` does, and to another only where
+    it clashes (for the values the answer shows): where nothing the patch
+    touches changed, it does there what it does to `current`.
     """
     found: dict[JsonPointer, Conflict] = {}
     first: int | None = None
+    # A JSON Patch's pointers are the same whatever the base; a merge
+    # patch's depend on where the base is an object.
+    touched = None if patch.media_type == MERGE_PATCH else touched_trie(patch, current)
     for index, base in enumerate(bases):
-        conflicts = _conflicts(patch, base, current)
+        if index == 0:
+            conflicts = _conflicts(patch, base, current)
+        else:
+            mine = touched if touched is not None else touched_trie(patch, base)
+            changed = changed_trie(base, current)
+            conflicts = ()
+            if clashes(mine, changed):
+                values = (base, current, patch.apply(base))
+                found_here = clashes(mine, changed, values)
+                conflicts = tuple(Conflict(pointer, *sides) for pointer, sides in found_here)
         if conflicts and first is None:
             first = index
         for conflict in conflicts:
