@@ -16,14 +16,20 @@ from httpconflict import (
     Patch,
     PatchDecision,
     PatchOutcome,
+    ProblemError,
     changed_pointers,
+    json_equal,
+    json_patch_diff,
+    merge3,
+    merge_patch_diff,
     prefers_rebase,
     rebase,
 )
+from httpconflict._merge_patch import MergePatchUnreachable
 from httpconflict._pointer_trie import overlaps, pointers, trie_of
 from httpconflict._rebase import preferences
 from httpconflict._refusals import patch_refusal
-from tests.json.strategies import merge_patches, versions
+from tests.json.strategies import VALUES, merge_patches, versions
 
 
 @pytest.mark.parametrize(
@@ -144,3 +150,47 @@ def test_a_conflict_answer_names_a_few_pointers_and_lists_them_all() -> None:
     assert error.problem.detail is not None
     assert "and 20 more (see conflicts)" in error.problem.detail
     assert error.problem.detail.count("/x/") == 10
+
+
+_POINTERS = st.lists(st.sampled_from(["a", "b", "0", "1", "-", "~", ""]), max_size=3).map(
+    lambda tokens: str(JsonPointer(tuple(tokens)))
+)
+_OPERATIONS = st.lists(
+    st.fixed_dictionaries(
+        {
+            "op": st.sampled_from(["add", "remove", "replace", "move", "copy", "test"]),
+            "path": _POINTERS,
+            "from": _POINTERS,
+            "value": VALUES,
+        }
+    ),
+    min_size=1,
+    max_size=3,
+)
+
+
+@given(versions(), st.sampled_from(["merge", "diff", "operations"]), _OPERATIONS)
+def test_a_clean_rebase_is_the_three_way_merge(
+    versions: tuple[Any, Any, Any], made: str, operations: list[Any]
+) -> None:
+    """A rebase with no conflict keeps both edits: it is `merge3` of base, current and requested.
+
+    So a patch merged from a stale version never undoes a change made since,
+    whichever way it was made: a merge patch, a JSON Patch diffed from the
+    edit, or arbitrary operations (pointer-hostile names, ``-``, moves).
+    """
+    base, current, edited = versions
+    try:
+        if made == "merge":
+            patch = Patch("application/merge-patch+json", merge_patch_diff(base, edited))
+        elif made == "diff":
+            patch = Patch("application/json-patch+json", json_patch_diff(base, edited))
+        else:
+            patch = Patch("application/json-patch+json", operations)
+        requested = patch.apply(base)
+    except (MergePatchUnreachable, ProblemError):
+        return
+    result, merged = rebase(patch, base, current), merge3(base, current, requested)
+    if not result.conflicts:
+        assert merged.conflicts == ()
+        assert json_equal(result.document, merged.document)

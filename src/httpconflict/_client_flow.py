@@ -135,8 +135,8 @@ class _Operation:
 
     It also knows whether the write being exchanged may have been applied
     without an answer saying so (`unsure`): a try got no answer after it
-    may have reached the server, or a 5xx (but a 503 `unavailable`, which
-    says the request was not applied). Then only a success, or an
+    may have reached the server, or a 5xx (but a 503 `unavailable` or
+    `contended`, which says the request was not applied). Then only a success, or an
     answer replayed from the write's key, says what happened; anything else
     ends the operation OUTCOME_UNKNOWN.
     """
@@ -216,20 +216,27 @@ def _unsure_after(op: _Operation, got: Received) -> bool:
 
 
 def _not_applied(reply: Received) -> bool:
-    """Whether a 5xx says that the request was not applied: a fresh 503 `unavailable` problem.
+    """Whether a 5xx says the request was not applied: a fresh 503 `unavailable` or `contended`.
 
-    That type means "the request was not applied" (a key store or database
-    refused it before anything of it committed); any other 5xx, a 504
-    `outcome-unknown`, a 503 without that type (a gateway's), or one
-    replayed from the key leaves the write in doubt.
+    `unavailable` means "the request was not applied" (a key store or
+    database refused it before anything of it committed); `contended` that
+    every attempt's write lost its race, each checked in the write's own
+    statement, so none was made. Any other 5xx, a 504 `outcome-unknown`, a
+    503 without one of those types (a gateway's), or one replayed from the
+    key (recorded because something was applied) leaves the write in doubt.
     """
     problem = reply.problem
     return (
         reply.status == 503
         and problem is not None
-        and problem.type == PROBLEM_TYPE_BASE + "unavailable"
+        and problem.type in _NOT_APPLIED_503
         and not _replayed(reply)
     )
+
+
+_NOT_APPLIED_503: Final = frozenset(
+    PROBLEM_TYPE_BASE + slug for slug in ("unavailable", "contended")
+)
 
 
 def _see_other(reply: Received | TransportFailure) -> bool:

@@ -13,11 +13,12 @@ Each attempt reads the document and evaluates the preconditions on it
 If-Match is stale, the answer is 412, unless the client asked for a rebase
 (``Prefer: rebase``, `httpconflict._rebase`): then the patch is applied to
 the current document if it touches nothing that changed since the version
-If-Match names, and is a conflict (409) if it does; a version the store no
-longer keeps cannot be merged from (412). The write is pinned to the
-snapshot it was computed from (`Guard.pinned`), so a writer that slips in
-between makes it fail and the next attempt computes it again, from the same
-base, a bounded number of times (then CONTENDED: 503).
+If-Match names (since each kept version it lists, when it lists several:
+which one the patch came from is not said), and is a conflict (409) if it
+does; a version the store no longer keeps cannot be merged from (412). The
+write is pinned to the snapshot it was computed from (`Guard.pinned`), so a
+writer that slips in between makes it fail and the next attempt computes it
+again, from the same bases, a bounded number of times (then CONTENDED: 503).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from ._json_value import Json, json_equal
 from ._merge3 import Conflict
 from ._patch import Patch
 from ._preconditions import Conditions, Decision, Validators, evaluate
-from ._rebase import rebase as rebase_patch
+from ._rebase import rebase_from_any
 from ._write import DEFAULT_ATTEMPTS, Guard, WriteResult, same_second
 
 
@@ -144,7 +145,8 @@ def patch_flow(
     failed ``test``: 409), and `InvalidDocument` (422) for a document a
     row cannot be.
     """
-    base: Base | None = None
+    # The kept versions If-Match lists: the patch was made from one of them.
+    bases: tuple[Base, ...] = ()
     for _ in range(attempts):
         snapshot = yield ReadDocument()
         if snapshot is None:
@@ -154,34 +156,41 @@ def patch_flow(
         decision = evaluate(
             "PATCH", conditions, current, require_precondition=require_precondition, creates=False
         )
-        if decision is Decision.PROCEED and base is None:
+        if decision is Decision.PROCEED and not bases:
             if same_second(conditions, current, now):
                 return PatchDecision(PatchOutcome.PRECONDITION_FAILED, current=current)
             document = patch.apply(snapshot.document)
         elif decision is Decision.PRECONDITION_REQUIRED or not rebase:
             return PatchDecision(_REFUSED.get(decision, PatchOutcome.CONTENDED), current=current)
         else:
-            if base is None:
+            if not bases:
                 tags = _base_tags(conditions)
                 if not tags:
                     return PatchDecision(PatchOutcome.PRECONDITION_FAILED, current=current)
-                found = yield ReadBase(tags)
-                if found is None:
+                kept: list[Base] = []
+                # One lookup a tag: every kept version listed is a base.
+                for tag in tags:
+                    found = yield ReadBase((tag,))
+                    if found is not None:
+                        assert isinstance(found, Base)
+                        kept.append(found)
+                if not kept:
                     return PatchDecision(PatchOutcome.BASE_UNKNOWN, current=current)
-                assert isinstance(found, Base)
-                base = found
-            merged = rebase_patch(patch, base.document, snapshot.document)
+                bases = tuple(kept)
+            merged, clashed = rebase_from_any(
+                patch, [kept_base.document for kept_base in bases], snapshot.document
+            )
             if merged.conflicts:
                 return PatchDecision(
                     PatchOutcome.CONFLICT,
                     current=current,
-                    rebased_from=base.etag,
+                    rebased_from=bases[clashed].etag,
                     conflicts=merged.conflicts,
                 )
             document = merged.document
         if fixed_members:
             check_same_members(document, snapshot.document)
-        rebased_from = base.etag if base is not None else None
+        rebased_from = bases[0].etag if bases else None
         if json_equal(document, snapshot.document):
             return PatchDecision(PatchOutcome.UNCHANGED, document, current, rebased_from)
         result = yield WriteDocument(document, Guard.pinned(current), rebased_from)
@@ -240,13 +249,15 @@ def _base_tags(conditions: Conditions) -> tuple[str, ...]:
     """The strong If-Match tags a rebase may start from (none: nothing to merge from).
 
     A weak tag never matches If-Match; If-None-Match or If-Unmodified-Since
-    name no version at all. A client sends the one tag its patch was made
-    from; only the first `MAX_BASE_TAGS` are looked for, so that a list of
-    thousands of made-up tags does not cost thousands of history lookups.
+    name no version at all. Each kept version listed is a base the patch
+    may have been made from (`rebase_from_any`); a tag listed twice is looked
+    for once, and only the first `MAX_BASE_TAGS` are looked for, so that a
+    list of thousands of made-up tags does not cost thousands of history
+    lookups.
     """
     if conditions.if_match is None or conditions.if_none_match is not None:
         return ()
-    strong = (tag.opaque for tag in conditions.if_match.tags if not tag.weak)
+    strong = dict.fromkeys(tag.opaque for tag in conditions.if_match.tags if not tag.weak)
     return tuple(itertools.islice(strong, MAX_BASE_TAGS))
 
 

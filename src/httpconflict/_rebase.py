@@ -24,10 +24,11 @@ times changed ones, nor with the pointers' depth.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Final
 
 from ._json_diff import changed_trie
+from ._json_pointer import JsonPointer
 from ._json_value import Json
 from ._merge3 import Conflict, MergeResult
 from ._merge_patch import touched_trie as merge_patch_touched_trie
@@ -109,14 +110,63 @@ def rebase(patch: Patch, base: Json, current: Json) -> MergeResult:
     Raises what `Patch.apply` raises when the patch does not apply to
     `base` (a failed ``test``, a missing path): it was wrong from the start.
     """
+    conflicts = _conflicts(patch, base, current)
+    if conflicts:
+        return MergeResult(current, conflicts)
+    return MergeResult(patch.apply(current))
+
+
+def _conflicts(patch: Patch, base: Json, current: Json) -> tuple[Conflict, ...]:
+    """Where `patch`, made from `base`, clashes with what changed from `base` to `current`."""
     requested = patch.apply(base)
     found = clashes(
         touched_trie(patch, base), changed_trie(base, current), (base, current, requested)
     )
-    if found:
-        conflicts = tuple(Conflict(pointer, *values) for pointer, values in found)
-        return MergeResult(current, conflicts)
-    return MergeResult(patch.apply(current))
+    return tuple(Conflict(pointer, *values) for pointer, values in found)
+
+
+def rebase_from_any(patch: Patch, bases: Sequence[Json], current: Json) -> tuple[MergeResult, int]:
+    """`patch`, made from one of `bases` (which, unsaid), applied to `current`; or the conflicts.
+
+    RFC 9110 §13.1.1 makes If-Match a set: a client that lists several
+    versions says its patch was made from one of them, not which, and the
+    order of the list means nothing. The patch is merged only when it clashes
+    with nothing changed since any of them, so that whichever it came from,
+    no change its client did not see is overwritten. Taking one of them
+    would not do: the first listed lets ``"v2", "v1"`` overwrite what
+    changed from v1 to v2; the oldest misses a change undone since (a
+    pointer back in v3 to its v1 value, after v2 changed it).
+
+    The conflicts are those of every base, one per pointer (the first
+    listed base's sides where several clash there), sorted; the index is
+    that of the first base that clashed (0 when none did). The patch is
+    applied to the first base, as `rebase` does, and to another only where
+    it clashes (for the values the answer shows): where nothing the patch
+    touches changed, it does there what it does to `current`.
+    """
+    found: dict[JsonPointer, Conflict] = {}
+    first: int | None = None
+    # A JSON Patch's pointers are the same whatever the base; a merge
+    # patch's depend on where the base is an object.
+    touched = None if patch.media_type == MERGE_PATCH else touched_trie(patch, current)
+    for index, base in enumerate(bases):
+        if index == 0:
+            conflicts = _conflicts(patch, base, current)
+        else:
+            mine = touched if touched is not None else touched_trie(patch, base)
+            changed = changed_trie(base, current)
+            conflicts = ()
+            if clashes(mine, changed):
+                values = (base, current, patch.apply(base))
+                found_here = clashes(mine, changed, values)
+                conflicts = tuple(Conflict(pointer, *sides) for pointer, sides in found_here)
+        if conflicts and first is None:
+            first = index
+        for conflict in conflicts:
+            found.setdefault(conflict.pointer, conflict)
+    if first is not None:
+        return MergeResult(current, tuple(found[pointer] for pointer in sorted(found))), first
+    return MergeResult(patch.apply(current)), 0
 
 
 def touched_trie(patch: Patch, base: Json) -> Trie:

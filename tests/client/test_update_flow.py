@@ -548,3 +548,39 @@ def test_a_503_unavailable_replayed_from_the_key_is_no_proof_of_nothing_applied(
     send(flow, document({"count": 1}, '"e1"'))
     replayed = problem(503, "unavailable", headers={"idempotent-replayed": "true"})
     assert gave_up(flow, replayed).reason is GiveUpReason.OUTCOME_UNKNOWN
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        pytest.param(problem(409, "merge-conflict"), id="409-merge-conflict"),
+        pytest.param(problem(412, "precondition-failed"), id="412"),
+    ],
+)
+def test_a_write_refused_503_contended_was_not_applied(refusal: Received) -> None:
+    """503 `contended` (every pinned write lost its race) applied nothing: a refusal after it
+    is read again and the change redone, not an unknown outcome.
+
+    (On two PostgreSQL workers, six editors of one document's fields got 1-2 `contended`
+    answers a run; a resend refused because an editor of the same field wrote meanwhile
+    ended the update OutcomeUnknown, though nothing of it had been applied.)
+    """
+    flow = update(increment)
+    started(flow)
+    send(flow, document({"count": 1}, '"e1"'))
+    slept(send(flow, problem(503, "contended", headers={"retry-after": "1"})))
+    send(flow, None)
+    slept(send(flow, refusal))  # a backoff, then a read
+    assert sent(send(flow, None)).method == "GET"
+    write = send(flow, document({"count": 5}, '"e5"'))
+    assert body(write) == {"count": 6}
+    assert stored(flow, document({"count": 6}, '"e6"')).document == {"count": 6}
+
+
+def test_a_503_contended_replayed_from_the_key_is_no_proof_of_nothing_applied() -> None:
+    """A 503 `contended` replayed from the key was recorded because something was applied."""
+    flow = update(increment)
+    started(flow)
+    send(flow, document({"count": 1}, '"e1"'))
+    replayed = problem(503, "contended", headers={"idempotent-replayed": "true"})
+    assert gave_up(flow, replayed).reason is GiveUpReason.OUTCOME_UNKNOWN

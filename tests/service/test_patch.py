@@ -286,6 +286,30 @@ def test_a_rebase_looks_for_its_base_among_the_first_8_tags(
         assert http.get(url).json() == {**DOC, "title": "theirs"}
 
 
+@pytest.mark.parametrize("newer_first", [True, False], ids=["newer-first", "older-first"])
+def test_a_rebase_listing_two_kept_versions_clashes_with_changes_since_either(
+    http: httpx.Client, url: str, *, newer_first: bool
+) -> None:
+    """If-Match: v2, v1 on a patch of what changed v1 → v2 is a 409, in either order.
+
+    If-Match is a set (RFC 9110 §13.1.1): the patch came from one of the
+    versions, unsaid which. Taking the first listed as the base let a newer
+    tag listed first overwrite, with a 200, the title set between the two.
+    """
+    v1 = create(http, url)
+    v2 = merge(http, url, {"title": "theirs"}, v1).headers["etag"]
+    assert merge(http, url, {"body": "other"}, v2).status_code == 200
+    listed = f"{v2}, {v1}" if newer_first else f"{v1}, {v2}"
+    problem = assert_problem(
+        merge(http, url, {"title": "mine"}, listed, rebase=True), 409, "merge-conflict"
+    )
+    assert [c["pointer"] for c in problem["conflicts"]] == ["/title"]
+    assert http.get(url).json() == {**DOC, "title": "theirs", "body": "other"}
+    answer = merge(http, url, {"tags": ["b"]}, listed, rebase=True)
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {**DOC, "title": "theirs", "body": "other", "tags": ["b"]}
+
+
 # --- refusals --------------------------------------------------------------------------
 
 
