@@ -73,6 +73,8 @@ def test_every_check_passes_and_no_update_is_lost(notes: str, tmp_path: Path) ->
         "blind_deleted": False,
     }
     assert run.check("unique")["data"]["status"] == 409
+    # Sent at once too, one is made and the others refused: the unique index decides.
+    assert run.check("unique")["data"]["together"] == {"201": 1, "409": 3}
     problems = run.check("problem-json")["data"]
     assert problems["errors"] == problems["problems"] > 0
 

@@ -32,8 +32,9 @@ def test_a_409_naming_another_field_is_not_said_to_name_the_one_given(slug_api: 
     )
     check = run.check("unique")
     assert check["verdict"] == "pass", check
-    (said,) = check["evidence"]
+    said, together = check["evidence"]
     assert said.endswith("-> 409 Conflict; the answer names slug, not title"), said
+    assert together.endswith("sent at once -> 201 x1, 409 x3"), together
     assert run.report()["cleanup"]["left"] == []
 
 

@@ -17,6 +17,7 @@ from .apps import (
     fastapi_clean,
     fastapi_mounted_docs,
     fastapi_problems,
+    fastapi_router_twice,
     starlette_clean,
     starlette_problems,
 )
@@ -130,3 +131,36 @@ def test_a_finding_says_which_mounted_app_each_route_is_in() -> None:
     app = fastapi_mounted_docs.app
     assert b"<title>Server - Swagger UI</title>" in asgi_body(app, "GET", "/docs")
     assert json.loads(asgi_body(app, "GET", "/openapi.json"))["info"]["title"] == "Server"
+
+
+def test_a_router_included_twice_is_a_duplicate_not_a_doc_mismatch() -> None:
+    """One router included twice under one prefix registers each route twice with one
+    handler: the report called each a doc-mismatch ("the OpenAPI document shows read_item,
+    but requests go to read_item"), though the document shows the handler that serves."""
+    findings = findings_of(fastapi_router_twice.app)
+    assert rows(findings) == {
+        (
+            "duplicate",
+            "GET",
+            "/v1/items/{item_id}",
+            "read_item",
+            "/v1/items/{item_id}",
+            "read_item",
+        ),
+        (
+            "duplicate",
+            "PUT",
+            "/v1/items/{item_id}",
+            "replace_item",
+            "/v1/items/{item_id}",
+            "replace_item",
+        ),
+    }
+    for finding in findings:
+        said = reason(finding)
+        assert said.endswith(
+            " is registered twice with one handler, "
+            f"{finding.route.definition.handler} (tests/routes/apps/fastapi_router_twice.py:"
+            f"{finding.route.definition.line}) (a router or blueprint included twice?): the "
+            "second is never served"
+        ), said

@@ -246,6 +246,17 @@ class Route:
         return ANY if self.methods is ANY else self.methods - self.implicit
 
 
+def same_handler(one: Route, other: Route) -> bool:
+    """Whether two routes are one handler registered twice in one app (a router included
+    twice): the same function, file and line, in the same mounted app."""
+    first, second = one.definition, other.definition
+    return (
+        (first.handler, first.file, first.line) == (second.handler, second.file, second.line)
+        and first.file is not None
+        and one.mounted_at == other.mounted_at
+    )
+
+
 class Kind(enum.StrEnum):
     """What is wrong with a route."""
 

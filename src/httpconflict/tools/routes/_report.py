@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._accept import Acceptance
-from ._model import ANY, Finding, Kind, Methods, Route, RouteTable
+from ._model import ANY, Finding, Kind, Methods, Route, RouteTable, same_handler
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -220,6 +220,11 @@ def reason(finding: Finding) -> str:
             f"{by.pattern.text} ({_where(by)}) is tried first and matches {finding.path}, "
             f"one spelling of {route.pattern.text}: {methods}requests for it never reach "
             f"{lost}, which is served only at its other spellings"
+        )
+    if finding.kind is Kind.DUPLICATE and same_handler(by, route):
+        return (
+            f"{methods}{route.pattern.text} is registered twice with one handler, {lost} "
+            "(a router or blueprint included twice?): the second is never served"
         )
     if finding.kind is Kind.DUPLICATE:
         return (

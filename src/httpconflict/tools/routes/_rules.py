@@ -11,7 +11,8 @@ what it can of the methods still wanted; every take is a finding:
   its prefix, even one none of its own routes matches);
 - `a` and `b` are the same pattern: DUPLICATE, or DOC_MISMATCH when `b`
   is the route the OpenAPI document describes for that path and method
-  (FastAPI documents the last route registered, serves the first);
+  (FastAPI documents the last route registered, serves the first) and
+  its handler is another than `a`'s;
 - otherwise `a` is wider: SHADOWED.
 
 What is *not* a finding:
@@ -37,7 +38,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ._model import ANY, Finding, Kind, Methods, Pattern, Route, RouteTable, Segment
+from ._model import (
+    ANY,
+    Finding,
+    Kind,
+    Methods,
+    Pattern,
+    Route,
+    RouteTable,
+    Segment,
+    same_handler,
+)
 from ._patterns import covers, same_paths
 
 
@@ -127,7 +138,9 @@ def _kind(
         return Kind.MOUNT_OVERLAP
     if not same_paths(earlier.pattern, route.pattern):
         return Kind.SHADOWED
-    if route.openapi is None or taken is ANY:
+    if route.openapi is None or taken is ANY or same_handler(earlier, route):
+        # One handler on both sides (a router included twice): the document shows
+        # the handler that serves.
         return Kind.DUPLICATE
     described = {documented.get((route.openapi, method)) for method in taken}
     return Kind.DOC_MISMATCH if route.index in described else Kind.DUPLICATE
