@@ -313,6 +313,7 @@ MODULES: dict[str, list[str]] = {
         "check_since",
     ],
     "httpconflict.problem_types": [
+        "BODY_MEMORY_LIMIT",
         "CHANGES_EXPIRED",
         "CHECK_VIOLATION",
         "CONNECTION_LIMIT",

@@ -230,6 +230,16 @@ CONNECTION_LIMIT: Final = _type(
     "Retry after the delay given in Retry-After; reuse one connection for many requests "
     "rather than opening one per request.",
 )
+BODY_MEMORY_LIMIT: Final = _type(
+    "body-memory-limit",
+    "The server holds as many request bodies as it accepts",
+    503,
+    "The server holds as many request body bytes at once as it is configured to (per "
+    "worker, the service's `--max-body-memory` setting; each body's first 64 KiB are not "
+    "counted), so it refused this request's body part-way and closed the connection. The "
+    "request was not applied.",
+    "Retry after the delay given in Retry-After, with the same Idempotency-Key if it had one.",
+)
 INVALID_PARAMETER: Final = _type(
     "invalid-parameter",
     "A request parameter is invalid",

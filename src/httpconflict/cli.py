@@ -26,6 +26,7 @@ from .service.config import (
     DEFAULT_JWT_LEEWAY,
     DEFAULT_KEEP_ALIVE,
     DEFAULT_MAX_BODY,
+    DEFAULT_MAX_BODY_MEMORY,
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_HEADER_BYTES,
     DEFAULT_PURGE_INTERVAL,
@@ -181,6 +182,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=DEFAULT_MAX_CONNECTIONS,
         metavar="N",
         help=f"open connections a worker serves; 503 beyond (default: {DEFAULT_MAX_CONNECTIONS})",
+    )
+    limits.add_argument(
+        "--max-body-memory",
+        type=whole_number(1),
+        default=DEFAULT_MAX_BODY_MEMORY,
+        metavar="BYTES",
+        help="bytes of request bodies a worker holds at once (each body's first 64 KiB not "
+        "counted); a body that would pass it gets 503 with Retry-After (default: "
+        f"{DEFAULT_MAX_BODY_MEMORY})",
     )
     _add_auth_arguments(serve)
     exposure = serve.add_argument_group("who may reach the service")
@@ -417,6 +427,7 @@ def _service_config(args: argparse.Namespace) -> ServiceConfig:
         header_timeout=args.header_timeout,
         body_timeout=args.body_timeout,
         max_connections=args.max_connections,
+        max_body_memory=args.max_body_memory,
         purge_interval=args.purge_interval,
         tombstone_retention=args.tombstone_retention,
         changes_retention=args.changes_retention,

@@ -14,6 +14,7 @@ status, and ``problem(detail, **extensions)`` making its `ProblemDetails`:
 """
 
 from ._problem import (
+    BODY_MEMORY_LIMIT,
     CHANGES_EXPIRED,
     CHECK_VIOLATION,
     CONNECTION_LIMIT,
@@ -59,6 +60,7 @@ from ._problem import (
 )
 
 __all__ = [
+    "BODY_MEMORY_LIMIT",
     "CHANGES_EXPIRED",
     "CHECK_VIOLATION",
     "CONNECTION_LIMIT",

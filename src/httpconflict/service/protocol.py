@@ -23,7 +23,16 @@ app sees a request:
   (its clock stops while the app has not read what came, or has not yet
   asked for a body sent with ``Expect: 100-continue``);
 - a connection accepted beyond `max_connections` (per worker) gets 503
-  with Retry-After for its first request.
+  with Retry-After for its first request;
+- the bytes of request bodies past each one's first `UNCOUNTED_BODY` bytes
+  are counted, per worker, from their arrival until their request's answer
+  is complete: a body that would take the count past `max_body_memory`
+  (while others hold some) is refused part-way with 503 and Retry-After,
+  nothing applied. Without it, uploads left unfinished until the body
+  timeout, one per connection, held a megabyte each: 300 grew a worker by
+  333 MiB. The bodies' first bytes are what every request has: their
+  memory is bounded by the connections (uvicorn stops reading a body the
+  app has not read at 64 KiB).
 
 An answer to an HTTP/1.0 request whose length is not known is sent
 close-delimited, not chunked (`http10`).
@@ -63,7 +72,13 @@ from uvicorn.server import ServerState
 from .. import ProblemDetails, date_fields
 from ..asgi import PROBLEM_SCOPE_KEY
 from ..hosts import target_authority
-from ..problem_types import CONNECTION_LIMIT, HEADER_FIELDS_TOO_LARGE, MEDIA_TYPE, REQUEST_TIMEOUT
+from ..problem_types import (
+    BODY_MEMORY_LIMIT,
+    CONNECTION_LIMIT,
+    HEADER_FIELDS_TOO_LARGE,
+    MEDIA_TYPE,
+    REQUEST_TIMEOUT,
+)
 from .accesslog import SERVER_ANSWER_KEY
 from .config import ServiceConfig
 from .http10 import CloseDelimitedCycle
@@ -73,6 +88,8 @@ LINGER: Final = 2.0
 #: Seconds between two warnings that the connection limit was reached.
 _WARN_EVERY: Final = 60.0
 _CONNECTION_RETRY_AFTER: Final = 1
+#: Bytes of each request's body not counted against `max_body_memory`.
+UNCOUNTED_BODY: Final = 64 * 1024
 
 log = logging.getLogger("httpconflict")
 
@@ -85,6 +102,7 @@ class ConnectionLimits:
     header_timeout: float
     body_timeout: float
     max_connections: int
+    max_body_memory: int
 
     @classmethod
     def from_config(cls, config: ServiceConfig) -> ConnectionLimits:
@@ -93,6 +111,7 @@ class ConnectionLimits:
             config.header_timeout,
             config.body_timeout,
             config.max_connections,
+            config.max_body_memory,
         )
 
 
@@ -115,10 +134,17 @@ class _TrailerTooLarge(Exception):
     """Raised in `on_header` to stop parsing a body whose trailer fields pass the head's limit."""
 
 
+class _OverBodyMemory(Exception):
+    """Raised in `on_body` to stop parsing a body that would pass `max_body_memory`."""
+
+
 class ProblemHttpToolsProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol, with limits on heads, time and connections."""
 
     _last_limit_warning = 0.0
+    _last_body_memory_warning = 0.0
+    #: Bytes of bodies counted against `max_body_memory`, the worker's connections together.
+    bodies_held = 0
 
     def __init__(
         self,
@@ -137,6 +163,8 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
         self._body_timer: asyncio.TimerHandle | None = None
         self._over_limit = False
         self._refused = False
+        self._body_bytes = 0  # of the body in progress, as received
+        self._body_held = 0  # of this connection's bodies, counted in `bodies_held`
         self._unanswered: list[RequestResponseCycle] = []  # requests read, not yet answered
 
     # Connection events
@@ -150,6 +178,7 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_timers()
+        self._give_back_bodies()
         for cycle in self._unanswered:
             if cycle is not self.cycle and not cycle.response_complete:
                 # uvicorn tells only the last request read (`self.cycle`) that
@@ -171,6 +200,8 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
         except httptools.HttpParserCallbackError as error:
             if isinstance(error.__context__, _TrailerTooLarge):
                 self._refuse_trailer()
+            elif isinstance(error.__context__, _OverBodyMemory):
+                self._refuse_body_memory()
             elif isinstance(error.__context__, _Refusal):
                 self._refuse(error.__context__.problem, error.__context__.headers)
             else:
@@ -265,10 +296,27 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
         self._in_body = True
         self._trailer_bytes = 0
         self._head_bytes = 0  # from here, the bytes since the body's last piece
+        self._body_bytes = 0
 
     def on_body(self, body: bytes) -> None:
         self._head_bytes = 0
+        before, self._body_bytes = self._body_bytes, self._body_bytes + len(body)
+        counted = self._body_bytes - max(before, UNCOUNTED_BODY)
+        if counted > 0:
+            held = ProblemHttpToolsProtocol.bodies_held
+            if held > self._body_held and held + counted > self.limits.max_body_memory:
+                raise _OverBodyMemory  # others hold bodies too: this one waits its turn
+            ProblemHttpToolsProtocol.bodies_held += counted
+            self._body_held += counted
         super().on_body(body)
+
+    def on_response_complete(self) -> None:
+        self._give_back_bodies()
+        super().on_response_complete()
+
+    def _give_back_bodies(self) -> None:
+        ProblemHttpToolsProtocol.bodies_held -= self._body_held
+        self._body_held = 0
 
     def _host_from_target(self) -> None:
         """Make an absolute-form target's host the request's Host (uvicorn drops it).
@@ -391,6 +439,24 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
             self._abandon_body(problem, "header-fields-too-large")
         self._refuse(problem)
 
+    def _refuse_body_memory(self) -> None:
+        """503 for a body that would pass `max_body_memory`; nothing written."""
+        self._give_back_bodies()
+        cycle = self.cycle
+        if cycle is not None and cycle.response_started:
+            self.transport.close()  # answered before its body was read: that is its answer
+            return
+        limit = self.limits.max_body_memory
+        self._warn_body_memory(limit)
+        problem = BODY_MEMORY_LIMIT.problem(
+            f"the server holds as many request body bytes at once as it accepts ({limit}); "
+            "retry after Retry-After seconds",
+            retry_after=_CONNECTION_RETRY_AFTER,
+        )
+        if cycle is not None:
+            self._abandon_body(problem, "body-memory-limit")
+        self._refuse(problem, ((b"retry-after", str(_CONNECTION_RETRY_AFTER).encode()),))
+
     def _abandon_body(self, problem: ProblemDetails, slug: str | None) -> None:
         """Tell the app, waiting for the current request's body, that none will come.
 
@@ -453,6 +519,15 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
             if timer is not None:
                 timer.cancel()
         self._head_timer = self._body_timer = None
+
+    def _warn_body_memory(self, limit: int) -> None:
+        now = time.monotonic()
+        if now - ProblemHttpToolsProtocol._last_body_memory_warning >= _WARN_EVERY:
+            ProblemHttpToolsProtocol._last_body_memory_warning = now
+            log.warning(
+                "request bodies held reached %d bytes (--max-body-memory): bodies beyond get 503",
+                limit,
+            )
 
     def _warn_connection_limit(self) -> None:
         now = time.monotonic()
