@@ -139,6 +139,13 @@ class Catalog:
             ]
             return candidates[0] if len(candidates) == 1 else None
         candidates = self._by_name.get(_fold(violation.constraint), [])
+        if violation.table is not None and not any(
+            _fold(c.table) == _fold(violation.table) for c in candidates
+        ):
+            # MySQL 8 names a key "table.key"; MariaDB names one "a.b" as it is.
+            dotted = self._by_name.get(_fold(f"{violation.table}.{violation.constraint}"), [])
+            if len(dotted) == 1:
+                return dotted[0]
         if len(candidates) > 1:
             exact = [c for c in candidates if c.name == violation.constraint]
             candidates = exact or candidates
@@ -170,9 +177,10 @@ class Catalog:
         found = self.find(violation)
         if found is None:
             return violation
+        dotted = found.name != violation.constraint and "." in found.name
         return replace(
             violation,
-            table=violation.table or found.table,
+            table=found.table if dotted else violation.table or found.table,
             schema=violation.schema or found.schema,
             constraint=found.name,
             columns=violation.columns or found.columns,

@@ -127,15 +127,18 @@ _SQLSTATES: Final = {
     "23001": ViolationKind.FOREIGN_KEY,  # restrict_violation
     "23514": ViolationKind.CHECK,
 }
-_PG_KEY: Final = re.compile(
-    r"Key \((?P<columns>.*?)\)=\((?P<values>.*)\) (?:already exists|conflicts)"
-)
 _PG_MISSING: Final = re.compile(
-    r'Key \((?P<columns>.*?)\)=\((?P<values>.*)\) is not present in table "(?P<table>[^"]+)"'
+    r'Key \((?P<columns>.*?)\)=\((?P<values>.*)\) is not present in table "(?P<table>[^"]+)"',
+    re.DOTALL,
 )
 _PG_REFERENCED: Final = re.compile(
-    r'Key \((?P<columns>.*?)\)=\((?P<values>.*)\) is still referenced from table "(?P<table>[^"]+)"'
+    r"Key \((?P<columns>.*?)\)=\((?P<values>.*)\) "
+    r'is still referenced from table "(?P<table>[^"]+)"',
+    re.DOTALL,
 )
+# A name as PostgreSQL's messages quote it, in English and in each language
+# it ships (lc_messages): "users", »users«, « users », «users».
+_PG_QUOTED: Final = re.compile(r'"(?P<a>[^"]*)"|»(?P<b>[^«]*)«|« ?(?P<c>[^»]*?) ?»')
 _PG_NOT_NULL: Final = re.compile(
     r'null value in column "(?P<column>[^"]+)"(?: of relation "(?P<table>[^"]+)")?'
 )
@@ -174,31 +177,73 @@ def _postgres(error: BaseException) -> Violation | None:
         table = found.table or (match["table"] if match else None)
         return replace(found, table=table, columns=(column,) if column else ())
     if kind is ViolationKind.FOREIGN_KEY:
-        if match := _PG_MISSING.search(detail):
-            return replace(
-                found,
-                columns=_pg_columns(match["columns"]),
-                values=_pg_values(match["values"], match["columns"]),
-                referenced_table=match["table"],
-            )
-        if match := _PG_REFERENCED.search(detail):
-            # The key is the referenced row's; the constraint is the referencing table's.
-            return replace(
-                found,
-                referenced_columns=_pg_columns(match["columns"]),
-                values=_pg_values(match["values"], match["columns"]),
-                referenced_table=found.table if found.table != match["table"] else None,
-                table=match["table"],
-                referenced=True,
-            )
-        return found
-    if (match := _PG_KEY.search(detail)) is not None:
+        return _pg_foreign_key(found, message, detail)
+    if (key := _pg_key(detail, pair=kind is ViolationKind.EXCLUSION)) is not None:
+        return replace(found, columns=_pg_columns(key[0]), values=_pg_values(key[1], key[0]))
+    return found
+
+
+def _pg_key(detail: str, *, pair: bool = False) -> tuple[str, str, str] | None:
+    """The columns and values of the first ``(a, b)=(1, 2)`` in a detail, and the rest of it.
+
+    The key is printed the same in every language the server may answer in
+    (lc_messages): ``Key (email)=(a@x) already exists.``, ``Schlüssel
+    »(email)=(a@x)« existiert bereits.``, ``Ключ "(email)=(a@x)" уже
+    существует.``; no word before it has a parenthesis, none after it a
+    closing one. The values are another caller's, any text (a newline,
+    ``) already exists``): they run to the last ")", or, for a `pair` (an
+    exclusion's "conflicts with existing key (r)=(...)"), to the last one
+    before the second key. The rest is the detail without the key.
+    """
+    start = detail.find("(")
+    middle = detail.find(")=(", start)
+    if start < 0 or middle < 0:
+        return None
+    columns, rest = detail[start + 1 : middle], detail[middle + 3 :]
+    second = rest.rfind(f"({columns})=(") if pair else -1
+    end = rest.rfind(")", 0, second if second > 0 else len(rest))
+    if end < 0:
+        return None
+    return columns, rest[:end], detail[:start] + rest[end + 1 :]
+
+
+def _pg_foreign_key(found: Violation, message: str, detail: str) -> Violation:
+    if match := _PG_MISSING.search(detail):
         return replace(
             found,
             columns=_pg_columns(match["columns"]),
             values=_pg_values(match["values"], match["columns"]),
+            referenced_table=match["table"],
         )
-    return found
+    if match := _PG_REFERENCED.search(detail):
+        # The key is the referenced row's; the constraint is the referencing table's.
+        return replace(
+            found,
+            referenced_columns=_pg_columns(match["columns"]),
+            values=_pg_values(match["values"], match["columns"]),
+            referenced_table=found.table if found.table != match["table"] else None,
+            table=match["table"],
+            referenced=True,
+        )
+    key = _pg_key(detail)
+    if key is None:
+        return found
+    # Another language: the message names three things when a row others
+    # refer to was updated or deleted ("update or delete on table "users"
+    # violates foreign key constraint "fk" on table "orders""), two when a
+    # row refers to a missing one ("insert or update on table "orders"
+    # violates ..."), whose detail then names the referenced table.
+    columns, values = _pg_columns(key[0]), _pg_values(key[1], key[0])
+    if len(_pg_quoted(message)) >= 3:
+        return replace(found, referenced_columns=columns, values=values, referenced=True)
+    named = _pg_quoted(key[2])
+    return replace(
+        found, columns=columns, values=values, referenced_table=named[-1] if named else None
+    )
+
+
+def _pg_quoted(text: str) -> list[str]:
+    return [m["a"] or m["b"] or m["c"] for m in _PG_QUOTED.finditer(text)]
 
 
 def _split_top_level(text: str) -> list[str]:
@@ -316,9 +361,8 @@ _MYSQL_CODES: Final = {
     3819: ViolationKind.CHECK,  # ER_CHECK_CONSTRAINT_VIOLATED (MySQL)
     4025: ViolationKind.CHECK,  # ER_CONSTRAINT_FAILED (MariaDB)
 }
-_MYSQL_DUPLICATE: Final = re.compile(r"Duplicate entry '(?P<value>.*)' for key '(?P<key>[^']*)'")
-_MYSQL_DUP_KEY: Final = re.compile(r"duplicate key in table '(?P<table>[^']*)'")
 _MYSQL_COLUMN: Final = re.compile(r"(?:Column|Field) '(?P<column>[^']*)'")
+_MYSQL_QUOTED: Final = re.compile(r"[^']*'(?P<column>[^']*)'[^']*")
 _MYSQL_FOREIGN: Final = re.compile(
     r"\((?:`(?P<schema>[^`]*)`\.)?`(?P<table>[^`]*)`, CONSTRAINT `(?P<name>[^`]*)` "
     r"FOREIGN KEY \((?P<columns>[^)]*)\) REFERENCES `(?P<ref>[^`]*)` \((?P<refcols>[^)]*)\)"
@@ -336,15 +380,24 @@ def _mysql(error: BaseException) -> Violation | None:
         return None
     found = Violation(kind, "mysql", message=message)
     if kind is ViolationKind.UNIQUE:
-        if match := _MYSQL_DUPLICATE.search(message):
-            # MySQL 8.0.19+ names the key table.key; MariaDB names the key alone.
-            table, _, key = match["key"].rpartition(".")
-            return replace(found, table=table or None, constraint=key, values=(match["value"],))
-        if match := _MYSQL_DUP_KEY.search(message):
-            return replace(found, table=match["table"])
-        return found
+        value, key = _mysql_duplicate(message)
+        if code == 1022:  # ER_DUP_KEY: "Can't write; duplicate key in table 't'"
+            return replace(found, table=key)
+        if key is None:
+            return found
+        # MySQL 8.0.19+ names the key table.key; MariaDB names the key alone.
+        table, _, name = key.rpartition(".")
+        return replace(
+            found,
+            table=table or None,
+            constraint=name,
+            values=(value,) if value is not None else None,
+        )
     if kind is ViolationKind.NOT_NULL:
         match = _MYSQL_COLUMN.search(message)
+        if match is None:
+            # Another language (lc_messages): the column is the one quoted name.
+            match = _MYSQL_QUOTED.fullmatch(message)
         return replace(found, columns=(match["column"],)) if match else found
     if kind is ViolationKind.FOREIGN_KEY:
         referenced = code in (1217, 1451)
@@ -368,6 +421,27 @@ def _mysql(error: BaseException) -> Violation | None:
             return replace(found, constraint=name, table=table, columns=(name,))
         return replace(found, constraint=name, schema=match["schema"], table=table)
     return found
+
+
+def _mysql_duplicate(message: str) -> tuple[str | None, str | None]:
+    """The value and the key of a duplicate entry message, in any language.
+
+    ``Duplicate entry 'a@x' for key 'users_email'``, ``Doppelter Eintrag
+    'a@x' für Schlüssel 'users_email'``, ``'a@x' は索引 'users_email' で重複
+    しています。``: whatever lc_messages says, the value is quoted first and
+    the key last, and no word has a quote. The value is another caller's,
+    any text (a quote, a newline, `` for key 'x'``): it runs from the first
+    quote to the last one before the key's.
+    """
+    end = message.rfind("'")
+    start = message.rfind("'", 0, end)
+    if start < 0:
+        return None, None
+    key = message[start + 1 : end]
+    first = message.find("'")
+    value_end = message.rfind("'", 0, start)
+    value = message[first + 1 : value_end] if first < value_end else None
+    return value, key
 
 
 def _mysql_code(error: BaseException) -> tuple[int | None, str]:
