@@ -54,12 +54,21 @@ define need
 	fi
 endef
 
+MESSAGE_LOCALES := de_DE fr_FR ru_RU
+
 system-packages:
 	$(call need,test -x /usr/bin/chromium,chromium,the browser tests (tests/web))
 	$(call need,command -v npm,nodejs npm,the json-server and pouchdb-server audit tests)
 	$(call need,command -v cc && pkg-config --exists libmariadb,gcc pkg-config libmariadb-dev python3-dev,the mysqlclient tests)
 	$(call need,command -v haproxy && command -v ip,haproxy iproute2,the cluster test (tests/cluster))
 	$(call need,test -x /usr/sbin/pgbouncer,pgbouncer,the PgBouncer test (tests/service/test_pgbouncer.py))
+	$(call need,test -d /usr/share/i18n/locales,locales,the localized PostgreSQL messages (tests/integrity/test_messages.py))
+	@# A private PostgreSQL answering in German, French or Russian needs the locale.
+	@for name in $(MESSAGE_LOCALES); do \
+		locale -a 2>/dev/null | grep -qix "$$name.utf8" \
+		|| { [ "$$(id -u)" = 0 ] && localedef -i $$name -f UTF-8 $$name.UTF-8 2>/dev/null; } \
+		|| echo "note: no $$name locale: its localized PostgreSQL message test skips"; \
+	done
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
