@@ -24,6 +24,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from itertools import permutations
 from typing import Any, Final
 
 
@@ -78,6 +79,8 @@ def classify(exc: BaseException) -> Violation | None:
             best = found
     if best is not None and best.table is None:
         best = _with_statement_table(best, exc)
+    if best is not None and not best.columns and best.values and best.kind is ViolationKind.UNIQUE:
+        best = _with_statement_columns(best, exc)
     return best
 
 
@@ -483,3 +486,123 @@ def _with_statement_table(violation: Violation, exc: BaseException) -> Violation
                 return replace(violation, referenced=True, referenced_table=table)
             return replace(violation, table=table)
     return violation
+
+
+# A placeholder of any DB-API paramstyle: %s, ?, %(name)s, :name, $1.
+_PLACEHOLDER: Final = re.compile(
+    r"%s|\?|%\((?P<pyformat>[^)]+)\)s|:(?P<named>\w+)|\$(?P<numeric>\d+)"
+)
+_NAME: Final = r"[`\"\[]?(?P<column>[\w$]+)[`\"\]]?"
+_INSERT_COLUMNS: Final = re.compile(
+    r"^\s*INSERT\s+(?:IGNORE\s+)?INTO\s+\S+\s*\((?P<columns>[^)]*)\)\s*"
+    r"VALUES\s*\((?P<values>(?:%\([^)]*\)s|[^)])*)\)"
+    r"\s*(?:;|$|ON\b|RETURNING\b)",
+    re.IGNORECASE,
+)
+_UPDATE_SET: Final = re.compile(
+    r"^\s*UPDATE\s+\S+\s+SET\s+(?P<assignments>.*?)(?:\s+WHERE\b|$)", re.IGNORECASE | re.DOTALL
+)
+_ASSIGNMENT: Final = re.compile(
+    rf"^\s*(?:[`\"\[]?[\w$]+[`\"\]]?\.)?{_NAME}\s*=\s*(?P<value>\S+)\s*$"
+)
+#: Columns of a key of several columns looked for (MariaDB prints their values joined by "-").
+_MOST_KEY_COLUMNS: Final = 3
+#: Orderings of a row's columns tried at most for one key size.
+_MOST_TRIES: Final = 30_000
+
+
+def _with_statement_columns(violation: Violation, exc: BaseException) -> Violation:
+    """Name a duplicate's columns from the failed statement and its parameters.
+
+    MariaDB and MySQL name the key, not its columns ("Duplicate entry 'b@x'
+    for key 'uq_contact'"), and print the duplicate value (a key of several
+    columns: their values joined by "-"). SQLAlchemy keeps the statement
+    and its parameters on its error: the column of an INSERT's column list
+    or an UPDATE's SET whose parameter is that value is the key's, when
+    exactly one column, or one set of up to three, fits it. A value two
+    columns share tells nothing, and names none.
+    """
+    assert violation.values is not None
+    printed = "-".join(violation.values)
+    for error in _chain(exc):
+        statement, params = getattr(error, "statement", None), getattr(error, "params", None)
+        if not isinstance(statement, str) or params is None:
+            continue
+        sent = _sent_values(statement, params)
+        if not sent:
+            return violation
+        found = _columns_printed(printed, sent)
+        return violation if found is None else replace(violation, columns=found)
+    return violation
+
+
+def _sent_values(statement: str, params: object) -> list[tuple[str, str]]:
+    """(column, its value as MariaDB prints it) for each column set to a parameter."""
+    if match := _INSERT_COLUMNS.match(statement):
+        columns = [_unquote_name(c) for c in match["columns"].split(",")]
+        placeholders = match["values"].split(",")
+        if len(columns) != len(placeholders):
+            return []
+        pairs = list(zip(columns, placeholders, strict=True))
+    elif match := _UPDATE_SET.match(statement):
+        pairs = []
+        for assignment in match["assignments"].split(","):
+            if not (set_to := _ASSIGNMENT.match(assignment)):
+                return []
+            pairs.append((set_to["column"], set_to["value"]))
+    else:
+        return []
+    sent: list[tuple[str, str]] = []
+    position = 0
+    for column, placeholder in pairs:
+        found = _PLACEHOLDER.fullmatch(placeholder.strip())
+        if found is None:
+            continue  # a literal, or an expression: not a parameter
+        value: object
+        try:
+            if found["pyformat"] or found["named"]:
+                value = params[found["pyformat"] or found["named"]]  # type: ignore[index]
+            elif found["numeric"]:
+                value = params[int(found["numeric"]) - 1]  # type: ignore[index]
+            else:
+                value = params[position]  # type: ignore[index]
+                position += 1
+        except (KeyError, IndexError, TypeError):
+            return []  # many rows' parameters (executemany), or not what the statement says
+        if (text := _as_printed(value)) is not None:
+            sent.append((column, text))
+    return sent
+
+
+def _as_printed(value: object) -> str | None:
+    """A parameter as MariaDB prints it in a duplicate-key error (None: not comparable)."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, str | int | float) or type(value).__name__ in ("Decimal", "UUID"):
+        return str(value)
+    return None
+
+
+def _columns_printed(printed: str, sent: list[tuple[str, str]]) -> tuple[str, ...] | None:
+    """The one set of columns whose values, joined by "-" in key order, are `printed`."""
+    cut = printed.endswith("...")  # a long value, cut short by the server
+
+    def fits(text: str) -> bool:
+        return text == printed or (cut and text.startswith(printed[:-3]))
+
+    found: set[tuple[str, ...]] = set()
+    for size in range(1, _MOST_KEY_COLUMNS + 1):
+        if size > 1 and len(sent) ** size > _MOST_TRIES:
+            break  # a very wide row: its one-column keys only
+        for chosen in permutations(range(len(sent)), size):
+            if fits("-".join(sent[i][1] for i in chosen)):
+                found.add(tuple(sent[i][0] for i in chosen))
+        if found:
+            break
+    distinct = {frozenset(columns) for columns in found}
+    return next(iter(found)) if len(distinct) == 1 and len(found) == 1 else None
+
+
+def _unquote_name(text: str) -> str:
+    match = re.fullmatch(rf"\s*{_NAME}\s*", text)
+    return match["column"] if match else text.strip()
