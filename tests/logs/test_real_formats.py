@@ -165,6 +165,9 @@ CASES: dict[str, list[Expected]] = {
         ("combined", 409, "PUT", "/v1/notes/42", None, "2026-11-24T20:11:22"),
         ("combined", 200, "GET", "/", None, "2026-11-24T20:11:23"),
         ("combined", 412, "PUT", "/v1/notes/43", "127.0.0.1", "2026-11-24T20:11:24"),
+        ("django", 409, "PUT", "/v1/notes/44", None, "2026-11-24T20:11:25.123000"),
+        None,  # django.request's warning: not a request line
+        ("django", 200, "GET", "/v1/notes/44", None, "2026-11-24T20:11:27.789000"),
     ],
     "gcp.log": [
         (

@@ -78,6 +78,7 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
             "apache",
             "gunicorn",
             "uvicorn",
+            "django",
             "alb",
             "haproxy",
             "logfmt",

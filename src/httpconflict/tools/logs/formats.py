@@ -25,7 +25,9 @@ A forced format limits the parsers to its own; lines in other formats then
 count as unrecognised. ``nginx`` and ``apache`` are names for ``combined``,
 ``heroku`` for ``logfmt``, ``iis`` for ``w3c``;
 ``gunicorn`` is combined (its default access format) or uvicorn (what
-uvicorn workers write through gunicorn's handlers).
+uvicorn workers write through gunicorn's handlers); ``django`` is combined
+(runserver's own format) or its request message in any other logging
+format (`parse_request_line`, tried last in auto: the others exclude it).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from .text_formats import (
     parse_combined,
     parse_haproxy,
     parse_logfmt,
+    parse_request_line,
     parse_service_text,
     parse_uvicorn,
 )
@@ -56,6 +59,7 @@ _TEXT: Final[tuple[Parser, ...]] = (
     parse_alb,
     parse_haproxy,
     parse_logfmt,
+    parse_request_line,
 )
 
 #: What ``--format`` accepts, and the text parsers each name allows
@@ -68,6 +72,7 @@ FORMATS: Final[dict[str, tuple[Parser, ...]]] = {
     "apache": (parse_combined,),
     "gunicorn": (parse_combined, parse_uvicorn),
     "uvicorn": (parse_uvicorn,),
+    "django": (parse_combined, parse_request_line),
     "alb": (parse_alb,),
     "haproxy": (parse_haproxy,),
     "logfmt": (parse_logfmt,),

@@ -79,6 +79,12 @@ _UVICORN: Final = re.compile(
     r' HTTP/\d(?:\.\d)?" (?P<status>\d{3})\b'
 )
 _ANSI: Final = re.compile(r"\x1b\[[0-9;]*m")
+# Django's django.server message, '"%s" %s %s' (request line, status, size), inside whatever
+# a logging formatter puts around it ("INFO 2026-11-24 20:11:22,123 basehttp 41 140 ...").
+_REQUEST_LINE: Final = re.compile(
+    r'(?<!\S)"(?P<method>[A-Z]++) (?P<target>\S++) HTTP/\d(?:\.\d)?" (?P<status>\d{3})'
+    r" (?:\d++|-)(?!\S)"
+)
 # Envoy's default, after the status and flags: bytes in and out, duration, upstream time,
 # then "X-Forwarded-For" "User-Agent" "X-Request-Id" "authority" "upstream host".
 _ENVOY: Final = re.compile(
@@ -196,6 +202,30 @@ def parse_uvicorn(line: str) -> AccessEntry | None:
         time=None if when is None else when.time,
         offset=None if when is None else when.offset,
         client=match["client"] or None,
+    )
+
+
+def parse_request_line(line: str) -> AccessEntry | None:
+    """A quoted request line, its status and size, after any prefix (a time found there).
+
+    Django's development server logs its requests as a message of that
+    form, which a logging formatter other than its own wraps in anything
+    (a level, a time, a module, process and thread numbers). A line the
+    combined format reads is left to it (it names the client too).
+    """
+    line = _plain(line)
+    match = _REQUEST_LINE.search(line)
+    if match is None or _COMBINED.search(line):
+        return None  # a combined line (or Envoy's) is the combined parser's, with its client
+    prefix = line[: match.start()]
+    when = parse_timestamp(prefix) if prefix.strip() else None
+    return AccessEntry(
+        log_format="django",
+        status=int(match["status"]),
+        method=match["method"],
+        target=match["target"],
+        time=None if when is None else when.time,
+        offset=None if when is None else when.offset,
     )
 
 
