@@ -247,6 +247,9 @@ LEARNT: Final = [
     pytest.param("ogcs-google-calendar-412-one-line.txt", id="google-dotnet-412-one-line"),
     pytest.param("etcd-v2-prevexist-key-already-exists.txt", id="etcd-105-json"),
     pytest.param("etcd-go-client-105-key-already-exists.txt", id="etcd-105-go-client"),
+    pytest.param("ibm-db-django-sql0803n.txt", id="db2-unique-not-postgresql"),
+    pytest.param("fhir-db2-sqlcode-803-log.txt", id="db2-unique-sqlcode-zos"),
+    pytest.param("fhir-db2-sqlcode-911-deadlock.txt", id="db2-deadlock-911"),
 ]
 
 
