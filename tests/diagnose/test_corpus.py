@@ -250,6 +250,23 @@ LEARNT: Final = [
     pytest.param("ibm-db-django-sql0803n.txt", id="db2-unique-not-postgresql"),
     pytest.param("fhir-db2-sqlcode-803-log.txt", id="db2-unique-sqlcode-zos"),
     pytest.param("fhir-db2-sqlcode-911-deadlock.txt", id="db2-deadlock-911"),
+    pytest.param("webtrees-mariadb-1020-record-changed.txt", id="mariadb-1020-html-escaped"),
+    pytest.param("edumfa-sqlalchemy-pymysql-1020.txt", id="mariadb-1020-pymysql"),
+    pytest.param("spline-arangoerror-rev-values-do-not-match.txt", id="arangodb-rev-conflict"),
+    pytest.param("arangodb-java-1210-cluster-409.txt", id="arangodb-unique-1210"),
+    pytest.param("pulsar-zookeeper-badversion-json-log.txt", id="zookeeper-bad-version"),
+    pytest.param("curator-zookeeper-nodeexists.txt", id="zookeeper-node-exists"),
+    pytest.param("akka-eventstore-wrong-expected-version.txt", id="eventstore-wrong-version"),
+    pytest.param("azurite-table-412-update-condition-escaped.txt", id="azure-table-412-glued"),
+    pytest.param("orleans-table-update-condition-not-satisfied.txt", id="azure-table-orleans"),
+    pytest.param("dlrs-salesforce-unable-to-lock-row.txt", id="salesforce-lock-row"),
+    pytest.param("docker-py-update-out-of-sequence-500.txt", id="swarm-out-of-sequence"),
+    pytest.param("gbif-iceberg-commit-failed-base-metadata.txt", id="iceberg-hive-commit"),
+    pytest.param("iceberg-jdbc-metadata-location-has-changed.txt", id="iceberg-jdbc-commit"),
+    pytest.param("keyvault-explorer-deleted-but-recoverable.txt", id="keyvault-soft-deleted"),
+    pytest.param("mongo-connector-solr-version-conflict.txt", id="solr-version-conflict"),
+    pytest.param("lookalike-laverna-dropbox-list-folder-409.txt", id="dropbox-409-not-a-conflict"),
+    pytest.param("near-pandas-conflict-with-recovery.txt", id="postgresql-standby-conflict"),
 ]
 
 

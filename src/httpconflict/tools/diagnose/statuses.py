@@ -79,6 +79,8 @@ _FORMS: Final = tuple(
         rf"(?i)\b(?:http[ _]?)?(?:status|response|return|error|http)[ _]?code(?: is)?"
         rf"\s*[:=]?\s*{_CODE}\b",
         rf"(?i)\bstatus(?:code|_code)?\s*[:=]\s*{_CODE}\b",
+        # The same glued to a camel-case name: "ErrorHTTPStatusCode=412" (Azurite's log).
+        rf"(?<=[a-z])(?:HTTP|Http)?(?:Status|Response)Code\s*[:=]\s*{_CODE}\b",
         rf"(?i)\b(?:http )?status {_CODE}\b",
         rf"(?i)\bHTTP (?:error|status|response|code)(?: code)?:? {_CODE}\b",
         rf"(?i)\bdoes not indicate success: {_CODE}\b",
