@@ -42,7 +42,9 @@ _PHRASE: Final = "|".join(
 _ENDS: Final = (
     r"(?=\s*[:.,;)\]\"'`>|\-]|\s+(?:for|from|on|at|when|while|error)\b"
     # or the end of a line that no prose continues ("...Required\nasks the client").
-    r"|[ \t]*$(?!\n[a-z]))"
+    r"|[ \t]*$(?!\n[a-z])"
+    # or a line break escaped in a repr or a JSON string ("409 Conflict\\nError: {").
+    r"|(?:\\r)?\\n(?!(?-i:[a-z])))"
 )
 
 # Forms that name the status and, sometimes, the URL.
