@@ -15,6 +15,8 @@ from httpconflict.tools.diagnose.evidence import read
         pytest.param("ERROR Response code 409 (Conflict)", 409, id="got-response-code"),
         pytest.param('Status code 412, "<?xml version="1.0"?>', 412, id="azure-java"),
         pytest.param("storage: service returned error: StatusCode=409, ErrorCode=X", 409, id="go"),
+        pytest.param("ErrorName=StorageError ErrorHTTPStatusCode=412", 412, id="camel-glued"),
+        pytest.param(r'{"e": "x\nHttp - 409 Conflict\nError: {"}', 409, id="escaped-line-break"),
         pytest.param("Status Code: 400; Error Code: Throttled", 400, id="aws-java"),
         pytest.param("https response error StatusCode: 409, RequestID: 2773", 409, id="aws-go"),
         pytest.param("Return code is: 409, ReasonPhrase: Conflict.", 409, id="maven"),

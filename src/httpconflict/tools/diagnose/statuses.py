@@ -42,7 +42,9 @@ _PHRASE: Final = "|".join(
 _ENDS: Final = (
     r"(?=\s*[:.,;)\]\"'`>|\-]|\s+(?:for|from|on|at|when|while|error)\b"
     # or the end of a line that no prose continues ("...Required\nasks the client").
-    r"|[ \t]*$(?!\n[a-z]))"
+    r"|[ \t]*$(?!\n[a-z])"
+    # or a line break escaped in a repr or a JSON string ("409 Conflict\\nError: {").
+    r"|(?:\\r)?\\n(?!(?-i:[a-z])))"
 )
 
 # Forms that name the status and, sometimes, the URL.
@@ -79,6 +81,8 @@ _FORMS: Final = tuple(
         rf"(?i)\b(?:http[ _]?)?(?:status|response|return|error|http)[ _]?code(?: is)?"
         rf"\s*[:=]?\s*{_CODE}\b",
         rf"(?i)\bstatus(?:code|_code)?\s*[:=]\s*{_CODE}\b",
+        # The same glued to a camel-case name: "ErrorHTTPStatusCode=412" (Azurite's log).
+        rf"(?<=[a-z])(?:HTTP|Http)?(?:Status|Response)Code\s*[:=]\s*{_CODE}\b",
         rf"(?i)\b(?:http )?status {_CODE}\b",
         rf"(?i)\bHTTP (?:error|status|response|code)(?: code)?:? {_CODE}\b",
         rf"(?i)\bdoes not indicate success: {_CODE}\b",
