@@ -42,7 +42,7 @@ from typing import Any
 
 from sqlalchemy import Constraint, Index, Table, inspect
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import ColumnProperty, Mapper, Session
+from sqlalchemy.orm import ColumnProperty, Mapper, Session, scoped_session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from .._errors import NotFound, PreconditionFailed
@@ -62,7 +62,7 @@ from ._form_fields import VersionField
 __all__ = ["save_form"]
 
 
-def save_form(session: Session, form: Any, row: Any) -> bool:
+def save_form(session: Session | scoped_session[Session], form: Any, row: Any) -> bool:
     """Save `form` (validated) to `row`: True when written, False when refused with its errors.
 
     A row loaded from the database is updated only if it is still at the
@@ -71,8 +71,13 @@ def save_form(session: Session, form: Any, row: Any) -> bool:
     deleted meanwhile, sent without its version, or a constraint the row
     would violate), the form holds the reason as an error (``form.form_errors``,
     or the field's) and the user's input, and nothing was written. Commit
-    when it returns True.
+    when it returns True. `session` may be Flask-SQLAlchemy's ``db.session``.
     """
+    own = session() if isinstance(session, scoped_session) else session  # the request's Session
+    return _save(own, form, row)
+
+
+def _save(session: Session, form: Any, row: Any) -> bool:
     mapper: Mapper[Any] = inspect(type(row))
     form.populate_obj(row)
     state = inspect(row)
