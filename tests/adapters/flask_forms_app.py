@@ -88,7 +88,7 @@ def create_app() -> Any:
 
     @app.route("/counters/new", methods=["GET", "POST"])
     def add() -> Any:
-        form = form_class(request.form if request.method == "POST" else None)
+        form = form_class(request.form)
         counter = Counter()
         if request.method == "POST" and form.validate() and save(form, counter):
             db.commit()
@@ -100,7 +100,7 @@ def create_app() -> Any:
         counter = db.get(Counter, number)
         if counter is None:
             abort(404)
-        form = form_class(request.form if request.method == "POST" else None, obj=counter)
+        form = form_class(request.form, obj=counter)  # the usual idiom: empty on a GET
         if request.method == "POST" and form.validate() and save(form, counter):
             db.commit()
             return redirect(f"/counters/{number}/edit", 302)

@@ -1,12 +1,13 @@
 """The hidden fields of a versioned WTForms form: its version, and its Idempotency-Key.
 
 `VersionField` carries the version the form was opened on: filled from
-the row (``NoteForm(request.form, obj=note)``) when the page renders, and
-from the submitted form alone when it comes back. A submission without
-it, or with a value no page made, has no version (None), never the row's
-current one: WTForms keeps a field's object data when the form data
-lacks it, and that would make a form sent without its version save over
-whatever is stored, the lost update this field exists to prevent.
+the row (``NoteForm(request.form, obj=note)``) when the page renders
+(an empty form, ``request.form`` on a GET, is no submission), and from
+the submitted form alone when it comes back. A submission without it, or
+with a value no page made, has no version (None), never the row's current
+one: WTForms keeps a field's object data when the form data lacks it, and
+that would make a form sent without its version save over whatever is
+stored, the lost update this field exists to prevent.
 
 `FormKeyField` carries the form's Idempotency-Key, which the WSGI
 middleware reads with ``IdempotencyPolicy(form_field="idempotency_key")``:
@@ -23,6 +24,7 @@ from typing import Any, ClassVar, Final
 
 from markupsafe import Markup
 from wtforms import Field
+from wtforms.utils import unset_value
 from wtforms.widgets import HiddenInput
 
 from .._form_keys import new_form_key
@@ -40,6 +42,11 @@ class VersionField(Field):  # type: ignore[misc]  # WTForms has no type hints
     """The version the form was opened on, hidden; None when the submission names none."""
 
     widget = HiddenInput()
+
+    def process(self, formdata: Any, data: Any = unset_value, extra_filters: Any = None) -> None:
+        # ``NoteForm(request.form, obj=note)`` on a GET: an empty form is no submission
+        # (Flask-WTF's FlaskForm passes None then), and the page renders the row's version.
+        super().process(formdata or None, data, extra_filters)
 
     def process_formdata(self, valuelist: list[str]) -> None:
         # Only what was sent: a missing or mangled version is no version (see the module).

@@ -114,7 +114,7 @@ def _insert(session: Session, form: Any, row: Any, mapper: Mapper[Any]) -> bool:
         with _savepoint(session, mapper):
             # Added in the SAVEPOINT (which flushes what was pending): its rollback drops it.
             session.add(row)
-            session.flush([row])
+            session.flush()
     except IntegrityError as error:
         return _refused(form, error, mapper)
     return True
