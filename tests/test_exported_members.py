@@ -260,6 +260,13 @@ MODULES: dict[str, list[str]] = {
         "request_conditions",
         "request_patch",
     ],
+    "httpconflict.flask.forms": [
+        "FORM_KEY_FIELD",
+        "FormKeyField",
+        "VersionField",
+        "VersionedFormMixin",
+        "save_form",
+    ],
     "httpconflict.hosts": [
         "ANY_HOST",
         "LOOPBACK_HOSTS",

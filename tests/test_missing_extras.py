@@ -123,6 +123,7 @@ LIBRARY = {
     "httpconflict.starlette": "starlette",
     "httpconflict.fastapi": "fastapi",
     "httpconflict.flask": "flask",
+    "httpconflict.flask.forms": "flask-forms",
     "httpconflict.django": "django",
     "httpconflict.django.rest_framework": "drf",
     "httpconflict.sqlalchemy": "sqlalchemy",
@@ -131,6 +132,10 @@ LIBRARY = {
     "httpconflict.storage.idempotency.redis": "redis",
     "httpconflict.service.app": "service",
 }
+
+#: The extras of modules that need another extra's package too: each is named when only
+#: its own package is missing.
+_EXTRA_ALONE = {"rest_framework": "drf", "wtforms": "flask-forms"}
 
 IMPORT_EACH = """\
 import importlib, sys
@@ -148,13 +153,20 @@ for name in sys.argv[1:]:
     "blocked",
     [
         pytest.param(OPTIONAL, id="all-missing"),
-        # The DRF module needs Django itself: its extra is named when only DRF is missing.
+        # The DRF module needs Django itself: its extra is named when only DRF is missing;
+        # so do Flask's forms need Flask, and theirs when only WTForms is missing.
         pytest.param("rest_framework", id="drf-missing"),
+        pytest.param("wtforms", id="flask-forms-missing"),
     ],
 )
 def test_an_import_names_its_extra(tmp_path: Path, blocked: str) -> None:
     """Importing an adapter or store without its extra: an ImportError naming the extra."""
-    modules = [m for m, extra in LIBRARY.items() if (extra == "drf") == (blocked != OPTIONAL)]
+    alone = _EXTRA_ALONE.get(blocked)
+    modules = [
+        m
+        for m, extra in LIBRARY.items()
+        if extra == alone or (alone is None and extra not in _EXTRA_ALONE.values())
+    ]
     done = without(blocked, "-c", IMPORT_EACH, *modules, tmp_path=tmp_path, run=python)
     assert done.returncode == 0, done.stderr
     answers = dict(line.split("|", 1) for line in done.stdout.splitlines())

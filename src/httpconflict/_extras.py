@@ -32,6 +32,7 @@ EXTRA_OF: Final = {
     "rest_framework": "drf",
     "flask": "flask",
     "werkzeug": "flask",
+    "wtforms": "flask-forms",
     "sqlalchemy": "sqlalchemy",
 }
 

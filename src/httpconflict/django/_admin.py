@@ -19,9 +19,9 @@ from django.db import router, transaction
 from django.db.models import F
 from django.http import HttpResponseRedirect
 
+from .._stale_forms import quoted as _quoted
 from ._forms import (
     FORM_KEY_FIELD,
-    _quoted,
     _refused_for,
     _refusing,
     _run_refusing,

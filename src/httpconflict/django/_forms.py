@@ -54,6 +54,13 @@ from django.utils.safestring import mark_safe
 from .._form_keys import new_form_key
 from .._integrity import Violation
 from .._integrity_policy import DEFAULT_POLICY
+from .._stale_forms import (
+    KEEP_FORM_KEY,
+    deleted_form_message,
+    difference,
+    stale_form_message,
+    unversioned_form_message,
+)
 from ._problems import violation_of
 
 __all__ = [
@@ -65,8 +72,6 @@ __all__ = [
 
 #: The hidden field of a form's Idempotency-Key (`IdempotencyPolicy(form_field=...)`).
 FORM_KEY_FIELD: Final = "idempotency_key"
-#: Characters of a stored value the stale form's error quotes.
-_QUOTED: Final = 60
 #: Where a violation that rolled a view's transaction back waits for the view's second run.
 _REFUSED: Final = "_httpconflict_refused"
 
@@ -156,10 +161,7 @@ class VersionedFormMixin:
         current = rows.select_for_update().first()
         noun = model._meta.verbose_name
         if current is None:
-            raise ValidationError(
-                f"This {noun} was deleted after you opened it; nothing was saved.",
-                code="deleted",
-            )
+            raise ValidationError(deleted_form_message(str(noun)), code="deleted")
         stored = getattr(current, name)
         self.stored_now = current
         # The next save goes over the version now stored: the user has been told.
@@ -168,14 +170,10 @@ class VersionedFormMixin:
         differences = self._differences(current)
         if opened is None:
             raise ValidationError(
-                f"This form did not say which version of the {noun} it was opened on; "
-                f"nothing was saved. {_review(differences)}",
-                code="unversioned",
+                unversioned_form_message(str(noun), differences), code="unversioned"
             )
         raise ValidationError(
-            f"Someone else saved this {noun} after you opened it (version {opened}, now "
-            f"{stored}); nothing was saved. {_review(differences)}",
-            code="stale",
+            stale_form_message(str(noun), opened, stored, differences), code="stale"
         )
 
     def _differences(self, current: Any) -> list[str]:
@@ -193,13 +191,13 @@ class VersionedFormMixin:
             if field.many_to_many:
                 now = list(getattr(current, name).all())
                 if {o.pk for o in now} != {o.pk for o in sent or ()}:
-                    found.append(f"{field.verbose_name} {_quoted(', '.join(map(str, now)))}")
+                    found.append(difference(str(field.verbose_name), ", ".join(map(str, now))))
             elif field.is_relation:
                 now = getattr(current, name)
                 if getattr(now, "pk", None) != getattr(sent, "pk", None):
-                    found.append(f"{field.verbose_name} {_quoted(str(now or ''))}")
+                    found.append(difference(str(field.verbose_name), str(now or "")))
             elif field.value_from_object(current) != sent:
-                found.append(f"{field.verbose_name} {_quoted(str(getattr(current, name)))}")
+                found.append(difference(str(field.verbose_name), str(getattr(current, name))))
         return found
 
     def _show_refusal(self, violation: Violation) -> None:
@@ -229,25 +227,12 @@ class _VersionField(forms.IntegerField):  # type: ignore[misc]  # django-stubs a
         super().__init__(required=False, min_value=0)
 
 
-#: After the key's input: the page's key kept in ``history.state``, and put back when the
-#: page is shown again by Back. The admin's pages may not be cached, so Back fetches them
-#: again, with a new key, and restores what the user had typed: without the key it had,
-#: the form sent again unchanged was another submission, which added a second row.
-_KEEP_KEY: Final = (
-    "<script>(function(i){var h=window.history,s=h.state,n='httpconflict:'+i.name;"
-    "if(s&&typeof s==='object'&&typeof s[n]==='string'){i.value=s[n];return}"
-    "var t=Object.assign({},s&&typeof s==='object'?s:{});t[n]=i.value;"
-    "try{h.replaceState(t,'')}catch(e){}})(document.currentScript.previousElementSibling)"
-    "</script>"
-)
-
-
 class _FormKeyInput(forms.HiddenInput):  # type: ignore[misc]  # django-stubs are not installed
-    """The key's hidden input, and the script that keeps it for Back (`_KEEP_KEY`)."""
+    """The key's hidden input, and the script that keeps it for Back (`KEEP_FORM_KEY`)."""
 
     def render(self, *args: Any, **kwargs: Any) -> Any:
         # A constant script after Django's own escaped input: nothing of the request in it.
-        return mark_safe(str(super().render(*args, **kwargs)) + _KEEP_KEY)  # noqa: S308
+        return mark_safe(str(super().render(*args, **kwargs)) + KEEP_FORM_KEY)  # noqa: S308
 
 
 class _FormKeyField(forms.CharField):  # type: ignore[misc]  # django-stubs are not installed
@@ -344,17 +329,3 @@ def _refusing(form_class: type[Any], violation: Violation | None) -> type[Any]:
         return form_class
     attrs = {"refused": violation, "__module__": form_class.__module__}
     return type(form_class.__name__, (form_class,), attrs)
-
-
-def _review(differences: list[str]) -> str:
-    if differences:
-        return (
-            f"Stored now: {'; '.join(differences)}. Your values are kept below: save again "
-            "to replace the stored ones with them."
-        )
-    return "The fields below hold your values: save again to save them."
-
-
-def _quoted(value: str) -> str:
-    cut = value if len(value) <= _QUOTED else value[: _QUOTED - 3] + "..."
-    return f"“{cut}”"

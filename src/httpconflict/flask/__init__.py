@@ -41,7 +41,7 @@ from __future__ import annotations
 try:
     import flask  # noqa: F401  # first: without it, the error names the extra
 except ModuleNotFoundError as error:
-    from ._extras import missing_extra
+    from .._extras import missing_extra
 
     raise missing_extra(error, "flask", __name__) from None
 
@@ -57,16 +57,16 @@ from werkzeug.datastructures import Headers
 from werkzeug.exceptions import ClientDisconnected, HTTPException, InternalServerError
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from . import _problem
-from ._conditional_read import ReadOutcome, read_decision
-from ._deprecation import warn_deprecated
-from ._errors import IncompleteBody, ProblemError, problem_and_fields
-from ._etag import ETag
-from ._httpdate import format_http_date
-from ._incidents import log
-from ._integrity import classify
-from ._integrity_policy import DEFAULT_POLICY, Completes, IntegrityPolicy
-from ._media import (
+from .. import _problem
+from .._conditional_read import ReadOutcome, read_decision
+from .._deprecation import warn_deprecated
+from .._errors import IncompleteBody, ProblemError, problem_and_fields
+from .._etag import ETag
+from .._httpdate import format_http_date
+from .._incidents import log
+from .._integrity import classify
+from .._integrity_policy import DEFAULT_POLICY, Completes, IntegrityPolicy
+from .._media import (
     DEFAULT_MAX_BODY,
     JSON,
     check_body_size,
@@ -74,18 +74,18 @@ from ._media import (
     require_identity_coding,
     require_media_type,
 )
-from ._outage import outage_error
-from ._patch import Patch
-from ._patch_flow import Base, PatchDecision, Snapshot, WriteDocument, patch_flow, run_patch
-from ._preconditions import SAFE_METHODS, Conditions, Validators
-from ._problem import MEDIA_TYPE, ProblemDetails, ProblemType
-from ._rebase import prefers_rebase
-from ._refusals import patch_refusal, refusal
-from ._request_writes import begin_watching, committed_writes, end_watching, failures_recorded
-from ._server_error import server_error_problem
-from ._unstorable import unstorable_value
-from ._write import Guard, WriteDecision, WriteResult, run_write, write_flow
-from .drivers import database_error_types
+from .._outage import outage_error
+from .._patch import Patch
+from .._patch_flow import Base, PatchDecision, Snapshot, WriteDocument, patch_flow, run_patch
+from .._preconditions import SAFE_METHODS, Conditions, Validators
+from .._problem import MEDIA_TYPE, ProblemDetails, ProblemType
+from .._rebase import prefers_rebase
+from .._refusals import patch_refusal, refusal
+from .._request_writes import begin_watching, committed_writes, end_watching, failures_recorded
+from .._server_error import server_error_problem
+from .._unstorable import unstorable_value
+from .._write import Guard, WriteDecision, WriteResult, run_write, write_flow
+from ..drivers import database_error_types
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
