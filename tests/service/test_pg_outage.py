@@ -13,7 +13,8 @@ Meanwhile a prober creates a new document every 50 ms, never waiting
 (it tells when writes are back), and /healthz is asked every 100 ms.
 
 - Restart: every request sent once PostgreSQL accepts connections again is
-  answered as if nothing happened (no dead pooled connection is used).
+  answered as if nothing happened (no dead pooled connection is used), and
+  /healthz says "up" from a second on.
 - Stopped for 8 s: every answer during the outage is a 503 with
   Retry-After, within 2 s; /healthz answers within 1 s throughout, 503
   naming the database while it is down; a write succeeds within 1 s of
@@ -295,7 +296,12 @@ def test_a_restart_costs_at_most_the_requests_in_flight(
     print("restart:", summary(hammer, busy_ready_at))
     check_common(hammer, final, service)
     for back, what in [(busy_ready_at, "under load"), (quiet_restart_at, "while idle")]:
-        after = hammer.of("read", "write", "probe", "health", sent_from=back)
+        after = hammer.of("read", "write", "probe", sent_from=back)
+        # /healthz gives its ping half a second: one asked while the pool makes its
+        # connections again on a loaded machine may say "down" (CI, twice: 0.63 s
+        # after PostgreSQL was back under load). From WRITES_BACK_WITHIN on, it is
+        # held to "up", as after an outage.
+        after += hammer.of("health", sent_from=back + WRITES_BACK_WITHIN)
         failed = [str(e) for e in after if e.status is None or e.status >= 500]
         assert failed == [], f"{len(failed)} of {len(after)} after a restart {what}: {failed[:5]}"
     assert any(e.status == 200 for e in hammer.of("write", sent_from=quiet_ready_at))
