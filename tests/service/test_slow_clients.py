@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import http.client
 import json
+import re
 import resource
 import socket
 import struct
@@ -141,6 +142,23 @@ def test_a_refused_request_behind_another_lets_that_answer_out_first(
     assert head.startswith(b"HTTP/1.1 200 ")
     assert b"\r\nconnection: close" in head
     assert json.loads(body)["status"] == "ok"  # whole, and nothing after it
+
+
+def test_a_body_refused_behind_another_request_is_answered_after_it(
+    service: ServiceProcess,
+) -> None:
+    """A chunked body with a bad chunk size pipelined behind a request: its answer, then the 400."""
+    first = b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n"
+    second = (
+        b"PUT /v1/slow/bad HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+        b"If-None-Match: *\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\nzz\r\n"
+    )
+    answer, _ = exchange(_port(service), first + second)
+    head, _, rest = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 "), answer[:300]
+    length = int(re.search(rb"content-length: (\d+)", head.lower()).group(1))  # type: ignore[union-attr]  # the service always sends it
+    assert json.loads(rest[:length])["status"] == "ok"
+    assert rest[length:].startswith(b"HTTP/1.1 400 "), rest[length:][:200]
 
 
 def test_a_head_just_under_the_limit_is_served(service: ServiceProcess) -> None:

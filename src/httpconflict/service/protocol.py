@@ -32,7 +32,13 @@ app sees a request:
   timeout, one per connection, held a megabyte each: 300 grew a worker by
   333 MiB. The bodies' first bytes are what every request has: their
   memory is bounded by the connections (uvicorn stops reading a body the
-  app has not read at 64 KiB).
+  app has not read at 64 KiB). Each request's bytes are its own: those of
+  a body pipelined behind another are held until its own answer, and the
+  rest of a body already answered, which uvicorn drops, holds nothing.
+
+A refusal of a request whose body was being read while a request ahead of
+it (pipelined) still has its answer to send waits for that answer: HTTP/1.1
+answers go in the order of their requests.
 
 An answer to an HTTP/1.0 request whose length is not known is sent
 close-delimited, not chunked (`http10`).
@@ -165,6 +171,11 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
         self._refused = False
         self._body_bytes = 0  # of the body in progress, as received
         self._body_held = 0  # of this connection's bodies, counted in `bodies_held`
+        # Of `_body_held`, each request's: a request pipelined behind another
+        # holds its own until its own answer, not until the one ahead's.
+        self._held_by: dict[RequestResponseCycle, int] = {}
+        # A refusal of a request pipelined behind one not yet answered: sent after that answer.
+        self._deferred: tuple[ProblemDetails, tuple[tuple[bytes, bytes], ...]] | None = None
         self._unanswered: list[RequestResponseCycle] = []  # requests read, not yet answered
 
     # Connection events
@@ -302,21 +313,46 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
         self._head_bytes = 0
         before, self._body_bytes = self._body_bytes, self._body_bytes + len(body)
         counted = self._body_bytes - max(before, UNCOUNTED_BODY)
-        if counted > 0:
+        cycle = self.cycle
+        # The rest of a body answered before it was read (a 413 on its
+        # Content-Length, a 404) is dropped by uvicorn as it comes: counted,
+        # a client sending it for the body timeout held the budget, and
+        # every other body past 64 KiB got 503, with no byte held.
+        if counted > 0 and cycle is not None and not cycle.response_complete:
             held = ProblemHttpToolsProtocol.bodies_held
             if held > self._body_held and held + counted > self.limits.max_body_memory:
                 raise _OverBodyMemory  # others hold bodies too: this one waits its turn
             ProblemHttpToolsProtocol.bodies_held += counted
             self._body_held += counted
+            self._held_by[cycle] = self._held_by.get(cycle, 0) + counted
         super().on_body(body)
 
     def on_response_complete(self) -> None:
-        self._give_back_bodies()
+        for cycle in [c for c in self._held_by if c.response_complete]:
+            self._give_back(cycle)
         super().on_response_complete()
+        if self._deferred is not None and not self._answer_pending():
+            problem, headers = self._deferred
+            self._deferred = None
+            if not self.transport.is_closing():  # that answer closed it (Connection: close)
+                self._send_refusal(problem, headers)
+
+    def _give_back(self, cycle: RequestResponseCycle) -> None:
+        held = self._held_by.pop(cycle, 0)
+        ProblemHttpToolsProtocol.bodies_held -= held
+        self._body_held -= held
 
     def _give_back_bodies(self) -> None:
         ProblemHttpToolsProtocol.bodies_held -= self._body_held
         self._body_held = 0
+        self._held_by.clear()
+
+    def _answer_pending(self) -> bool:
+        """Whether a request read before the current one still has its answer to send."""
+        return any(
+            c is not self.cycle and not c.response_complete and not c.disconnected
+            for c in self._unanswered
+        )
 
     def _host_from_target(self) -> None:
         """Make an absolute-form target's host the request's Host (uvicorn drops it).
@@ -441,8 +477,9 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
 
     def _refuse_body_memory(self) -> None:
         """503 for a body that would pass `max_body_memory`; nothing written."""
-        self._give_back_bodies()
         cycle = self.cycle
+        if cycle is not None:
+            self._give_back(cycle)  # the app is told its client is gone: it drops them
         if cycle is not None and cycle.response_started:
             self.transport.close()  # answered before its body was read: that is its answer
             return
@@ -489,6 +526,20 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
             # and this request, which was never read, goes unanswered.
             cycle.keep_alive = False
             return
+        if self._answer_pending():
+            # The refused request's body was being read while a request ahead
+            # of it is still to be answered: its refusal goes after that
+            # answer. Sent now, it was read as the answer of that request
+            # (applied, yet "503, nothing written"), whose own answer then
+            # failed on the closed connection.
+            self._deferred = (problem, headers)
+            return
+        self._send_refusal(problem, headers)
+
+    def _send_refusal(
+        self, problem: ProblemDetails, headers: tuple[tuple[bytes, bytes], ...]
+    ) -> None:
+        """Write `problem` as the connection's last answer and close it, lingering."""
         status = problem.status or 400
         body = problem.to_json()
         content = [STATUS_LINE[status]]
