@@ -193,3 +193,37 @@ def test_a_pipelined_body_past_the_budget_is_refused_after_the_answer_ahead_of_i
         assert answers == [b"HTTP/1.1 200 OK", b"HTTP/1.1 503 Service Unavailable"]
         assert http.get("/v1/held/counter").json() == {"n": 1}
         assert http.get("/v1/held/big").status_code == 404
+
+
+def test_the_rest_of_a_body_answered_early_is_not_read_for_the_body_timeout(
+    budget_service: ServiceProcess,
+) -> None:
+    """A chunked body to a 404 goes on in 1-byte chunks: the answer, then the connection ends.
+
+    Each chunk cost the worker a parser callback: read until the body
+    timeout (60 s), one connection kept it busy, others' GETs waiting 1.6 s.
+    """
+    port = int(budget_service.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port)) as hostile:
+        hostile.sendall(
+            b"PUT /nowhere HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n"
+        )
+        hostile.settimeout(5)
+        assert hostile.recv(65536).startswith(b"HTTP/1.1 404 ")
+        started = time.monotonic()
+        ended = None
+        hostile.settimeout(0.05)
+        while time.monotonic() - started < 10:
+            try:
+                hostile.sendall(b"1\r\nx\r\n" * 1000)
+                if hostile.recv(65536) == b"":
+                    ended = time.monotonic() - started
+                    break
+            except TimeoutError:
+                continue
+            except OSError:  # reset: the server closed it with our chunks unread
+                ended = time.monotonic() - started
+                break
+        assert ended is not None, "the server still read the chunks 10 s after its answer"
+        assert ended < 2 + 2  # LINGER, and a loaded machine's lateness

@@ -21,7 +21,9 @@ app sees a request:
   keep-alive timeout;
 - a body must arrive whole within `body_timeout` of its head, else 408
   (its clock stops while the app has not read what came, or has not yet
-  asked for a body sent with ``Expect: 100-continue``);
+  asked for a body sent with ``Expect: 100-continue``); the rest of a body
+  answered before its end is read and dropped for `LINGER` seconds, then
+  the connection closes: each chunk of it costs a parser callback;
 - a connection accepted beyond `max_connections` (per worker) gets 503
   with Retry-After for its first request;
 - the bytes of request bodies past each one's first `UNCOUNTED_BODY` bytes
@@ -167,6 +169,7 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
         self._trailer_bytes = 0  # the current message's trailer fields, as parsed
         self._head_timer: asyncio.TimerHandle | None = None
         self._body_timer: asyncio.TimerHandle | None = None
+        self._rest_timer: asyncio.TimerHandle | None = None  # of a body answered before its end
         self._over_limit = False
         self._refused = False
         self._body_bytes = 0  # of the body in progress, as received
@@ -331,6 +334,23 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
         for cycle in [c for c in self._held_by if c.response_complete]:
             self._give_back(cycle)
         super().on_response_complete()
+        cycle = self.cycle
+        if (
+            self._in_body
+            and cycle is not None
+            and cycle.response_complete
+            and not self._refused
+            and not self.transport.is_closing()
+        ):
+            # Answered before its body came whole (a 404, a 413 on its
+            # Content-Length): the rest is read, and dropped, for `LINGER`
+            # seconds, so that a client whose body was about to end keeps
+            # its connection; then the connection ends. Read until the body
+            # timeout (60 s), each of its chunks cost a parser callback: one
+            # connection sending 1-byte chunks kept a worker busy, others'
+            # GETs waiting 1.6 s.
+            self._rest_timer = self.loop.call_later(LINGER, self._rest_not_read)
+            return
         if self._deferred is not None and not self._answer_pending():
             problem, headers = self._deferred
             self._deferred = None
@@ -368,9 +388,10 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
 
     def on_message_complete(self) -> None:
         self._in_body = False
-        if self._body_timer is not None:
-            self._body_timer.cancel()
-            self._body_timer = None
+        for timer in (self._body_timer, self._rest_timer):
+            if timer is not None:
+                timer.cancel()
+        self._body_timer = self._rest_timer = None
         # Bytes of the next request in this same chunk go uncounted: at most one read's worth.
         self._head_bytes = 0
         super().on_message_complete()
@@ -417,6 +438,16 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
                 timeout=timeout,
             )
         )
+
+    def _rest_not_read(self) -> None:
+        """End the connection of a request answered `LINGER` seconds ago whose body goes on."""
+        self._rest_timer = None
+        if self._refused or self.transport.is_closing() or not self._in_body:
+            return
+        self._refused = True
+        self._cancel_timers()
+        self._unset_keepalive_if_required()
+        self._linger()  # RFC 9112 §9.6: half-closed, what still comes read and dropped
 
     def _body_timed_out(self) -> None:
         self._body_timer = None
@@ -558,6 +589,10 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
             ]
         )
         self.transport.write(b"".join(content))
+        self._linger()
+
+    def _linger(self) -> None:
+        """Close the connection after what was written: half-closed, what comes read and dropped."""
         if self.transport.can_write_eof():
             self.transport.write_eof()
             self.flow.resume_reading()
@@ -566,10 +601,10 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
             self.transport.close()
 
     def _cancel_timers(self) -> None:
-        for timer in (self._head_timer, self._body_timer):
+        for timer in (self._head_timer, self._body_timer, self._rest_timer):
             if timer is not None:
                 timer.cancel()
-        self._head_timer = self._body_timer = None
+        self._head_timer = self._body_timer = self._rest_timer = None
 
     def _warn_body_memory(self, limit: int) -> None:
         now = time.monotonic()
