@@ -56,6 +56,7 @@ from dataclasses import dataclass, field, replace
 from typing import Final, TypeAlias
 
 from ._errors import MalformedHeader, Unavailable
+from ._field_lists import list_elements
 from ._media import parse_media_type
 from ._problem import (
     IDEMPOTENCY_KEY_IN_FLIGHT,
@@ -185,11 +186,32 @@ def meaning_fields(values: Callable[[str], Sequence[str]]) -> list[tuple[str, st
             continue
         if name == "content-type":
             value = ",".join(map(_media_type_meaning, lines))
+        elif name == "prefer":
+            value = ",".join(
+                _preference_meaning(part)
+                for line in lines
+                for part in list_elements(line)
+                if part.strip()
+            )
         else:
-            value = ",".join(part.strip() for line in lines for part in line.split(","))
+            # RFC 9110 §5.6.1: empty list elements are ignored.
+            parts = (part.strip() for line in lines for part in line.split(","))
+            value = ",".join(part for part in parts if part)
             value = value.lower() if name == "content-encoding" else value
         found.append((name, value))
     return found
+
+
+def _preference_meaning(element: str) -> str:
+    """A Prefer list element as `meaning_fields` compares it: its name in lower case.
+
+    RFC 7240 §2: preference names are case-insensitive. Split at every
+    comma, ``x="a, b"`` and ``x="a,b"`` were one request.
+    """
+    element = element.strip()
+    name = re.match(r"[^=;\s]*", element)
+    end = name.end() if name else 0
+    return element[:end].lower() + element[end:]
 
 
 def _media_type_meaning(value: str) -> str:
