@@ -194,8 +194,10 @@ def meaning_fields(values: Callable[[str], Sequence[str]]) -> list[tuple[str, st
                 if part.strip()
             )
         else:
-            # RFC 9110 §5.6.1: empty list elements are ignored.
-            parts = (part.strip() for line in lines for part in line.split(","))
+            # RFC 9110 §5.6.1: empty list elements are ignored. Split outside
+            # quotes: split at every comma, ``If-Match: "a, b"`` (no entity-tag,
+            # a 400) was ``"a,b"`` (one), and that 400 was replayed to it.
+            parts = (part.strip() for line in lines for part in list_elements(line))
             value = ",".join(part for part in parts if part)
             value = value.lower() if name == "content-encoding" else value
         found.append((name, value))
