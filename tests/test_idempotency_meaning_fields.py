@@ -111,3 +111,18 @@ def test_a_record_an_earlier_release_made_is_replayed_to_its_request(
 
 def dict_lines(headers: list[tuple[str, str]], name: str) -> list[str]:
     return [value for field, value in headers if field.lower() == name]
+
+
+def test_a_prefer_value_is_compared_as_a_list_of_preferences(
+    served: tuple[httpx.Client, Counter, Path],
+) -> None:
+    """A comma inside a quoted value splits no preference; a name's case and an empty element
+    mean nothing (RFC 7240 §2, RFC 9110 §5.6.1)."""
+    client, app, _ = served
+    first = put(client, [("Content-Type", "application/json"), ("Prefer", 'x="a, b", rebase')])
+    assert first.status_code == 200
+    other = put(client, [("Content-Type", "application/json"), ("Prefer", 'x="a,b", rebase')])
+    assert other.status_code == 422, other.text
+    same = put(client, [("Content-Type", "application/json"), ("Prefer", 'X="a, b",, Rebase')])
+    assert (same.status_code, same.headers.get("idempotent-replayed")) == (200, "true")
+    assert app.runs == 1

@@ -56,6 +56,8 @@ from dataclasses import dataclass, field, replace
 from typing import Final, TypeAlias
 
 from ._errors import MalformedHeader, Unavailable
+from ._field_lists import list_elements
+from ._media import parse_media_type
 from ._problem import (
     IDEMPOTENCY_KEY_IN_FLIGHT,
     IDEMPOTENCY_KEY_MISSING,
@@ -173,8 +175,9 @@ def meaning_fields(values: Callable[[str], Sequence[str]]) -> list[tuple[str, st
 
     `values(name)`: the field's lines. Written otherwise but meaning the same
     is the same: lines split or joined, spaces around commas; a media type
-    by its type and subtype only, in lower case (a form's multipart boundary
-    is new each time a browser sends it).
+    in lower case, its parameters in any order, without a form's multipart
+    boundary (new each time a browser sends it) and a charset that names
+    UTF-8 (what a JSON body is without one, RFC 8259 §8.1).
     """
     found = []
     for name in MEANING_FIELDS:
@@ -182,12 +185,51 @@ def meaning_fields(values: Callable[[str], Sequence[str]]) -> list[tuple[str, st
         if not lines:
             continue
         if name == "content-type":
-            value = ",".join(line.partition(";")[0].strip().lower() for line in lines)
+            value = ",".join(map(_media_type_meaning, lines))
+        elif name == "prefer":
+            value = ",".join(
+                _preference_meaning(part)
+                for line in lines
+                for part in list_elements(line)
+                if part.strip()
+            )
         else:
-            value = ",".join(part.strip() for line in lines for part in line.split(","))
+            # RFC 9110 §5.6.1: empty list elements are ignored. Split outside
+            # quotes: split at every comma, ``If-Match: "a, b"`` (no entity-tag,
+            # a 400) was ``"a,b"`` (one), and that 400 was replayed to it.
+            parts = (part.strip() for line in lines for part in list_elements(line))
+            value = ",".join(part for part in parts if part)
             value = value.lower() if name == "content-encoding" else value
         found.append((name, value))
     return found
+
+
+def _preference_meaning(element: str) -> str:
+    """A Prefer list element as `meaning_fields` compares it: its name in lower case.
+
+    RFC 7240 §2: preference names are case-insensitive. Split at every
+    comma, ``x="a, b"`` and ``x="a,b"`` were one request.
+    """
+    element = element.strip()
+    name = re.match(r"[^=;\s]*", element)
+    end = name.end() if name else 0
+    return element[:end].lower() + element[end:]
+
+
+def _media_type_meaning(value: str) -> str:
+    """A Content-Type line as `meaning_fields` compares it.
+
+    Its charset counts: a body refused 415 for ``charset=latin-1`` and sent
+    again in UTF-8 under its key, as the 415 said, was replayed the 415 for
+    as long as the key was kept.
+    """
+    essence, params = parse_media_type(value)
+    kept = sorted(
+        f"{param}={setting.lower() if param == 'charset' else setting}"
+        for param, setting in params.items()
+        if param != "boundary" and not (param == "charset" and setting.lower() in ("utf-8", "utf8"))
+    )
+    return ";".join([essence, *kept])
 
 
 class State(enum.Enum):

@@ -27,6 +27,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Final
 
+from ._field_lists import list_elements
 from ._json_diff import changed_trie
 from ._json_pointer import JsonPointer
 from ._json_value import Json
@@ -48,9 +49,7 @@ REBASED_FROM: Final = "Rebased-From"
 #   preference = token [ BWS "=" BWS word ] *( OWS ";" [ OWS parameter ] )
 #   word       = token / quoted-string
 # Only the preference's name matters here; a quoted string may hold commas
-# and semicolons, so lists are split outside quotes, in one pass (a regex
-# that tries each quote as the start of a string is quadratic on a field
-# full of unclosed quotes).
+# and semicolons, so lists are split outside quotes (`list_elements`).
 _TOKEN: Final = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 
@@ -62,29 +61,11 @@ def preferences(lines: Iterable[str]) -> frozenset[str]:
     """
     names: set[str] = set()
     for line in lines:
-        for element in _elements(line):
+        for element in list_elements(line):
             head = element.split(";", 1)[0].split("=", 1)[0].strip()
             if _TOKEN.fullmatch(head):
                 names.add(head.lower())
     return frozenset(names)
-
-
-def _elements(line: str) -> list[str]:
-    """The list elements of a field line: split at the commas outside quoted strings."""
-    elements: list[str] = []
-    start, quoted, escaped = 0, False, False
-    for i, char in enumerate(line):
-        if escaped:
-            escaped = False
-        elif quoted and char == "\\":
-            escaped = True
-        elif char == '"':
-            quoted = not quoted
-        elif char == "," and not quoted:
-            elements.append(line[start:i])
-            start = i + 1
-    elements.append(line[start:])
-    return elements
 
 
 def prefers_rebase(lines: Iterable[str]) -> bool:

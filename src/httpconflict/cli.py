@@ -164,7 +164,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=seconds(),
         default=DEFAULT_BODY_TIMEOUT,
         metavar="SECONDS",
-        help=f"time for a request's body to arrive whole after its head; 408 after (default: "
+        help=f"time for a request's body to arrive whole after its head, 408 after; and for a "
+        f"client to take some of its answers, its connection cut after (default: "
         f"{DEFAULT_BODY_TIMEOUT:g})",
     )
     limits.add_argument(

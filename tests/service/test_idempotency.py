@@ -257,6 +257,34 @@ def test_a_key_resent_as_another_patch_format_is_422(http: httpx.Client) -> None
     assert_problem(http.patch(url, content=body, headers=merge), 422, "idempotency-key-reused")
 
 
+def test_a_key_resent_in_utf_8_after_a_charset_refusal_is_422_not_the_old_415(
+    http: httpx.Client,
+) -> None:
+    """A POST refused 415 for its charset, sent again in UTF-8 as the 415 says, under the
+    same key: another request (422), not "charset 'latin-1' is not accepted" replayed."""
+    url = f"/v1/{collection()}"
+    key = {"Idempotency-Key": f'"{uuid.uuid4()}"'}
+    latin = {"Content-Type": "application/json; charset=latin-1", **key}
+    first = http.post(url, content=b'{"n": 1}', headers=latin)
+    assert first.status_code == 415, first.text
+    utf8 = {"Content-Type": "application/json; charset=utf-8", **key}
+    again = http.post(url, content=b'{"n": 1}', headers=utf8)
+    assert_problem(again, 422, "idempotency-key-reused")
+    assert "idempotent-replayed" not in again.headers
+
+
+def test_a_comma_inside_an_entity_tag_is_not_a_list_separator(http: httpx.Client) -> None:
+    """``If-Match: "a, b"`` (no entity-tag: a space inside) got 400; ``"a,b"`` (one entity-tag
+    holding a comma) under the same key is another request, not that 400 replayed."""
+    url = f"/v1/{collection()}/doc"
+    http.put(url, content=b'{"n": 1}', headers={**JSON, "If-None-Match": "*"})
+    key = {"Idempotency-Key": f'"{uuid.uuid4()}"'}
+    spaced = http.put(url, content=b'{"n": 2}', headers={**JSON, **key, "If-Match": '"a, b"'})
+    assert spaced.status_code == 400, spaced.text
+    one_tag = http.put(url, content=b'{"n": 2}', headers={**JSON, **key, "If-Match": '"a,b"'})
+    assert_problem(one_tag, 422, "idempotency-key-reused")
+
+
 def test_a_retry_that_writes_its_fields_otherwise_is_still_replayed(http: httpx.Client) -> None:
     """Field lines split or joined, spaces after commas, a media type's case and parameters:
     the same request, replayed."""

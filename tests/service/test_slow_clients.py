@@ -6,14 +6,17 @@ sockets (an HTTP client would not send a head byte by byte, or 1 MiB of header f
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import http.client
 import json
+import re
 import resource
 import socket
 import struct
 import time
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from bench.slow_clients import (
     BIG_HEADER,
@@ -143,6 +146,23 @@ def test_a_refused_request_behind_another_lets_that_answer_out_first(
     assert json.loads(body)["status"] == "ok"  # whole, and nothing after it
 
 
+def test_a_body_refused_behind_another_request_is_answered_after_it(
+    service: ServiceProcess,
+) -> None:
+    """A chunked body with a bad chunk size pipelined behind a request: its answer, then the 400."""
+    first = b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n"
+    second = (
+        b"PUT /v1/slow/bad HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+        b"If-None-Match: *\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\nzz\r\n"
+    )
+    answer, _ = exchange(_port(service), first + second)
+    head, _, rest = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 "), answer[:300]
+    length = int(re.search(rb"content-length: (\d+)", head.lower()).group(1))  # type: ignore[union-attr]  # the service always sends it
+    assert json.loads(rest[:length])["status"] == "ok"
+    assert rest[length:].startswith(b"HTTP/1.1 400 "), rest[length:][:200]
+
+
 def test_a_head_just_under_the_limit_is_served(service: ServiceProcess) -> None:
     """A head of 60 KiB is read and answered as usual."""
     head = b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nX-Big: "
@@ -184,6 +204,33 @@ def test_an_unfinished_body_gets_408_and_writes_nothing(service: ServiceProcess)
     assert get.startswith(b"HTTP/1.1 404 ")
     (line,) = service.wait_for_log(lambda r: r["path"] == "/v1/slow/body" and r["method"] == "PUT")
     assert (line["status"], line["problem"]) == (408, "request-timeout")
+
+
+def test_a_client_that_takes_no_answer_is_cut_at_the_body_timeout(
+    service: ServiceProcess,
+) -> None:
+    """Answers of 1 MB pipelined to a client that reads none: the connection is cut, not kept.
+
+    What the kernel's buffers do not hold of them stayed in the worker for
+    as long as the client kept the connection: 100 connections of 8 GETs of
+    a 1 MiB document each held 201 MiB, 15 s on as at 1 s.
+    """
+    with httpx.Client(base_url=service.url, timeout=10) as http:
+        made = http.put("/v1/slow/large", json={"pad": "x" * 1_000_000})
+        assert made.status_code in (200, 201), made.text
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", _port(service)))
+    with sock:
+        get = b"GET /v1/slow/large HTTP/1.1\r\nHost: localhost\r\nAccept-Encoding: identity\r\n\r\n"
+        sock.sendall(get * 4)
+        time.sleep(TIMEOUT + LATE + 1)
+        sock.settimeout(2)
+        received = 0
+        with contextlib.suppress(ConnectionResetError, TimeoutError):
+            while chunk := sock.recv(1 << 20):
+                received += len(chunk)
+    assert received < 4 * 1_000_000, f"all {received} bytes of the answers were kept for it"
 
 
 def test_a_slow_but_steady_client_on_keep_alive_is_served(service: ServiceProcess) -> None:

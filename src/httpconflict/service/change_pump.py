@@ -19,7 +19,8 @@ everything of its collection). Caught up, it takes its next changes from
 the ring; behind the ring's floor, it reads pages from the database, in
 (cursor, W], which are final. A watcher that does not read its socket
 stops in its send (the server's flow control) holding one page at most:
-the pump never queues anything for it, so a slow consumer costs a cursor.
+the pump never queues anything for it, so a slow consumer costs a cursor
+(and one that takes nothing for the body timeout is cut: `protocol`).
 
 Through a database outage the poll fails: the pump retries with a backoff
 (up to `MAX_BACKOFF`), W stays where it was (watchers send heartbeats with

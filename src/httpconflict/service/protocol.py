@@ -21,7 +21,12 @@ app sees a request:
   keep-alive timeout;
 - a body must arrive whole within `body_timeout` of its head, else 408
   (its clock stops while the app has not read what came, or has not yet
-  asked for a body sent with ``Expect: 100-continue``);
+  asked for a body sent with ``Expect: 100-continue``); the rest of a body
+  answered before its end is read and dropped for `LINGER` seconds, then
+  the connection closes: each chunk of it costs a parser callback;
+- an answer the client takes nothing of (the transport's buffer does not
+  go down to its low-water mark) for `body_timeout` seconds has its
+  connection cut, its buffer dropped;
 - a connection accepted beyond `max_connections` (per worker) gets 503
   with Retry-After for its first request;
 - the bytes of request bodies past each one's first `UNCOUNTED_BODY` bytes
@@ -32,7 +37,13 @@ app sees a request:
   timeout, one per connection, held a megabyte each: 300 grew a worker by
   333 MiB. The bodies' first bytes are what every request has: their
   memory is bounded by the connections (uvicorn stops reading a body the
-  app has not read at 64 KiB).
+  app has not read at 64 KiB). Each request's bytes are its own: those of
+  a body pipelined behind another are held until its own answer, and the
+  rest of a body already answered, which uvicorn drops, holds nothing.
+
+A refusal of a request whose body was being read while a request ahead of
+it (pipelined) still has its answer to send waits for that answer: HTTP/1.1
+answers go in the order of their requests.
 
 An answer to an HTTP/1.0 request whose length is not known is sent
 close-delimited, not chunked (`http10`).
@@ -161,10 +172,17 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
         self._trailer_bytes = 0  # the current message's trailer fields, as parsed
         self._head_timer: asyncio.TimerHandle | None = None
         self._body_timer: asyncio.TimerHandle | None = None
+        self._rest_timer: asyncio.TimerHandle | None = None  # of a body answered before its end
+        self._send_timer: asyncio.TimerHandle | None = None  # of answers the client does not take
         self._over_limit = False
         self._refused = False
         self._body_bytes = 0  # of the body in progress, as received
         self._body_held = 0  # of this connection's bodies, counted in `bodies_held`
+        # Of `_body_held`, each request's: a request pipelined behind another
+        # holds its own until its own answer, not until the one ahead's.
+        self._held_by: dict[RequestResponseCycle, int] = {}
+        # A refusal of a request pipelined behind one not yet answered: sent after that answer.
+        self._deferred: tuple[ProblemDetails, tuple[tuple[bytes, bytes], ...]] | None = None
         self._unanswered: list[RequestResponseCycle] = []  # requests read, not yet answered
 
     # Connection events
@@ -178,6 +196,9 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_timers()
+        if self._send_timer is not None:
+            self._send_timer.cancel()
+            self._send_timer = None
         self._give_back_bodies()
         for cycle in self._unanswered:
             if cycle is not self.cycle and not cycle.response_complete:
@@ -302,21 +323,63 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
         self._head_bytes = 0
         before, self._body_bytes = self._body_bytes, self._body_bytes + len(body)
         counted = self._body_bytes - max(before, UNCOUNTED_BODY)
-        if counted > 0:
+        cycle = self.cycle
+        # The rest of a body answered before it was read (a 413 on its
+        # Content-Length, a 404) is dropped by uvicorn as it comes: counted,
+        # a client sending it for the body timeout held the budget, and
+        # every other body past 64 KiB got 503, with no byte held.
+        if counted > 0 and cycle is not None and not cycle.response_complete:
             held = ProblemHttpToolsProtocol.bodies_held
             if held > self._body_held and held + counted > self.limits.max_body_memory:
                 raise _OverBodyMemory  # others hold bodies too: this one waits its turn
             ProblemHttpToolsProtocol.bodies_held += counted
             self._body_held += counted
+            self._held_by[cycle] = self._held_by.get(cycle, 0) + counted
         super().on_body(body)
 
     def on_response_complete(self) -> None:
-        self._give_back_bodies()
+        for cycle in [c for c in self._held_by if c.response_complete]:
+            self._give_back(cycle)
         super().on_response_complete()
+        cycle = self.cycle
+        if (
+            self._in_body
+            and cycle is not None
+            and cycle.response_complete
+            and not self._refused
+            and not self.transport.is_closing()
+        ):
+            # Answered before its body came whole (a 404, a 413 on its
+            # Content-Length): the rest is read, and dropped, for `LINGER`
+            # seconds, so that a client whose body was about to end keeps
+            # its connection; then the connection ends. Read until the body
+            # timeout (60 s), each of its chunks cost a parser callback: one
+            # connection sending 1-byte chunks kept a worker busy, others'
+            # GETs waiting 1.6 s.
+            self._rest_timer = self.loop.call_later(LINGER, self._rest_not_read)
+            return
+        if self._deferred is not None and not self._answer_pending():
+            problem, headers = self._deferred
+            self._deferred = None
+            if not self.transport.is_closing():  # that answer closed it (Connection: close)
+                self._send_refusal(problem, headers)
+
+    def _give_back(self, cycle: RequestResponseCycle) -> None:
+        held = self._held_by.pop(cycle, 0)
+        ProblemHttpToolsProtocol.bodies_held -= held
+        self._body_held -= held
 
     def _give_back_bodies(self) -> None:
         ProblemHttpToolsProtocol.bodies_held -= self._body_held
         self._body_held = 0
+        self._held_by.clear()
+
+    def _answer_pending(self) -> bool:
+        """Whether a request read before the current one still has its answer to send."""
+        return any(
+            c is not self.cycle and not c.response_complete and not c.disconnected
+            for c in self._unanswered
+        )
 
     def _host_from_target(self) -> None:
         """Make an absolute-form target's host the request's Host (uvicorn drops it).
@@ -332,14 +395,38 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
 
     def on_message_complete(self) -> None:
         self._in_body = False
-        if self._body_timer is not None:
-            self._body_timer.cancel()
-            self._body_timer = None
+        for timer in (self._body_timer, self._rest_timer):
+            if timer is not None:
+                timer.cancel()
+        self._body_timer = self._rest_timer = None
         # Bytes of the next request in this same chunk go uncounted: at most one read's worth.
         self._head_bytes = 0
         super().on_message_complete()
 
     # Timeouts
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        if self._send_timer is None:
+            self._send_timer = self.loop.call_later(self.limits.body_timeout, self._send_timed_out)
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        if self._send_timer is not None:
+            self._send_timer.cancel()
+            self._send_timer = None
+
+    def _send_timed_out(self) -> None:
+        """Cut a connection whose client took nothing of its answers for `body_timeout` seconds.
+
+        What the kernel's buffers did not hold of them stayed in the worker
+        (the transport's buffer) for as long as the client kept the
+        connection open: 100 connections of 8 GETs of a 1 MiB document each,
+        none read, held 201 MiB, 15 s on as at 1 s.
+        Closing would wait for the buffer to be sent; aborting drops it.
+        """
+        self._send_timer = None
+        self.transport.abort()
 
     def timeout_keep_alive_handler(self) -> None:
         if not self._input_waiting():
@@ -381,6 +468,16 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
                 timeout=timeout,
             )
         )
+
+    def _rest_not_read(self) -> None:
+        """End the connection of a request answered `LINGER` seconds ago whose body goes on."""
+        self._rest_timer = None
+        if self._refused or self.transport.is_closing() or not self._in_body:
+            return
+        self._refused = True
+        self._cancel_timers()
+        self._unset_keepalive_if_required()
+        self._linger()  # RFC 9112 §9.6: half-closed, what still comes read and dropped
 
     def _body_timed_out(self) -> None:
         self._body_timer = None
@@ -441,8 +538,9 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
 
     def _refuse_body_memory(self) -> None:
         """503 for a body that would pass `max_body_memory`; nothing written."""
-        self._give_back_bodies()
         cycle = self.cycle
+        if cycle is not None:
+            self._give_back(cycle)  # the app is told its client is gone: it drops them
         if cycle is not None and cycle.response_started:
             self.transport.close()  # answered before its body was read: that is its answer
             return
@@ -489,6 +587,20 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
             # and this request, which was never read, goes unanswered.
             cycle.keep_alive = False
             return
+        if self._answer_pending():
+            # The refused request's body was being read while a request ahead
+            # of it is still to be answered: its refusal goes after that
+            # answer. Sent now, it was read as the answer of that request
+            # (applied, yet "503, nothing written"), whose own answer then
+            # failed on the closed connection.
+            self._deferred = (problem, headers)
+            return
+        self._send_refusal(problem, headers)
+
+    def _send_refusal(
+        self, problem: ProblemDetails, headers: tuple[tuple[bytes, bytes], ...]
+    ) -> None:
+        """Write `problem` as the connection's last answer and close it, lingering."""
         status = problem.status or 400
         body = problem.to_json()
         content = [STATUS_LINE[status]]
@@ -507,6 +619,10 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
             ]
         )
         self.transport.write(b"".join(content))
+        self._linger()
+
+    def _linger(self) -> None:
+        """Close the connection after what was written: half-closed, what comes read and dropped."""
         if self.transport.can_write_eof():
             self.transport.write_eof()
             self.flow.resume_reading()
@@ -515,10 +631,10 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
             self.transport.close()
 
     def _cancel_timers(self) -> None:
-        for timer in (self._head_timer, self._body_timer):
+        for timer in (self._head_timer, self._body_timer, self._rest_timer):
             if timer is not None:
                 timer.cancel()
-        self._head_timer = self._body_timer = None
+        self._head_timer = self._body_timer = self._rest_timer = None
 
     def _warn_body_memory(self, limit: int) -> None:
         now = time.monotonic()
