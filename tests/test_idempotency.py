@@ -7,6 +7,7 @@ import json
 import pytest
 
 from httpconflict import MalformedHeader, Unavailable
+from httpconflict._fingerprint import fingerprint
 from httpconflict._idempotency import (
     ANSWERS,
     ON_UNAVAILABLE,
@@ -32,7 +33,6 @@ from httpconflict._idempotency import (
     Wrote,
     decide,
     failed_after_writing,
-    fingerprint,
     idempotency_flow,
     may_be_applied,
     parse_idempotency_key,

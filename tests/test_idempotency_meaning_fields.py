@@ -19,7 +19,8 @@ from typing import Any
 import httpx
 import pytest
 
-from httpconflict._idempotency import StoredResponse, fingerprint, meaning_fields
+from httpconflict._fingerprint import fingerprint, meaning_fields
+from httpconflict._idempotency import StoredResponse
 from httpconflict.storage.idempotency.sqlite import SQLiteIdempotencyStore
 from httpconflict.wsgi import IdempotencyMiddleware, IdempotencyPolicy
 

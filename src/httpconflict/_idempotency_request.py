@@ -28,6 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final, Protocol, Self, TypeVar
 
+from ._fingerprint import fingerprint, meaning_fields
 from ._idempotency import (
     REPLAYED_HEADER,
     Answer,
@@ -47,9 +48,7 @@ from ._idempotency import (
     StoredResponse,
     Taken,
     Wrote,
-    fingerprint,
     idempotency_flow,
-    meaning_fields,
     renewal_period,
 )
 from ._idempotency_policy import IdempotencyPolicy, RequestMapping, field_lines
