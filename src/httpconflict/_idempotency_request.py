@@ -184,8 +184,14 @@ class KeyedRequest:
         principal = policy.principal(request)
         token = "" if policy.transactional else os.urandom(16).hex()
         taken_of = body if content is None else content
-        fields = meaning_fields(lambda name: field_lines(request, name))
-        request_fingerprint = fingerprint(method, target, principal, taken_of, fields)
+        # Only a request with a key is compared with another: one without has
+        # no use for its fingerprint (most writes, and each costs two digests of
+        # its body).
+        request_fingerprint = earlier = ""
+        if key:
+            fields = meaning_fields(lambda name: field_lines(request, name))
+            request_fingerprint = fingerprint(method, target, principal, taken_of, fields)
+            earlier = fingerprint(method, target, principal, taken_of)
         cached = cached and policy.transactional
         route = f"{method} {target.partition('?')[0]}"
         return cls(
@@ -198,7 +204,7 @@ class KeyedRequest:
             body,
             cached=cached,
             route=route,
-            earlier_fingerprint=fingerprint(method, target, principal, taken_of),
+            earlier_fingerprint=earlier,
         )
 
     def flow(self) -> IdempotencyFlow:
