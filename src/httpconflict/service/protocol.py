@@ -29,17 +29,9 @@ app sees a request:
   connection cut, its buffer dropped;
 - a connection accepted beyond `max_connections` (per worker) gets 503
   with Retry-After for its first request;
-- the bytes of request bodies past each one's first `UNCOUNTED_BODY` bytes
-  are counted, per worker, from their arrival until their request's answer
-  is complete: a body that would take the count past `max_body_memory`
-  (while others hold some) is refused part-way with 503 and Retry-After,
-  nothing applied. Without it, uploads left unfinished until the body
-  timeout, one per connection, held a megabyte each: 300 grew a worker by
-  333 MiB. The bodies' first bytes are what every request has: their
-  memory is bounded by the connections (uvicorn stops reading a body the
-  app has not read at 64 KiB). Each request's bytes are its own: those of
-  a body pipelined behind another are held until its own answer, and the
-  rest of a body already answered, which uvicorn drops, holds nothing.
+- a body that would take the request body bytes a worker holds past
+  `max_body_memory` (`body_budget`) is refused part-way with 503 and
+  Retry-After, nothing applied.
 
 A refusal of a request whose body was being read while a request ahead of
 it (pipelined) still has its answer to send waits for that answer: HTTP/1.1
@@ -91,6 +83,7 @@ from ..problem_types import (
     REQUEST_TIMEOUT,
 )
 from .accesslog import SERVER_ANSWER_KEY
+from .body_budget import ConnectionBodies, WorkerBodies
 from .config import ServiceConfig
 from .http10 import CloseDelimitedCycle
 
@@ -99,8 +92,6 @@ LINGER: Final = 2.0
 #: Seconds between two warnings that the connection limit was reached.
 _WARN_EVERY: Final = 60.0
 _CONNECTION_RETRY_AFTER: Final = 1
-#: Bytes of each request's body not counted against `max_body_memory`.
-UNCOUNTED_BODY: Final = 64 * 1024
 
 log = logging.getLogger("httpconflict")
 
@@ -153,9 +144,6 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol, with limits on heads, time and connections."""
 
     _last_limit_warning = 0.0
-    _last_body_memory_warning = 0.0
-    #: Bytes of bodies counted against `max_body_memory`, the worker's connections together.
-    bodies_held = 0
 
     def __init__(
         self,
@@ -176,11 +164,7 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
         self._send_timer: asyncio.TimerHandle | None = None  # of answers the client does not take
         self._over_limit = False
         self._refused = False
-        self._body_bytes = 0  # of the body in progress, as received
-        self._body_held = 0  # of this connection's bodies, counted in `bodies_held`
-        # Of `_body_held`, each request's: a request pipelined behind another
-        # holds its own until its own answer, not until the one ahead's.
-        self._held_by: dict[RequestResponseCycle, int] = {}
+        self._bodies = ConnectionBodies(self.limits.max_body_memory)
         # A refusal of a request pipelined behind one not yet answered: sent after that answer.
         self._deferred: tuple[ProblemDetails, tuple[tuple[bytes, bytes], ...]] | None = None
         self._unanswered: list[RequestResponseCycle] = []  # requests read, not yet answered
@@ -199,7 +183,7 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
         if self._send_timer is not None:
             self._send_timer.cancel()
             self._send_timer = None
-        self._give_back_bodies()
+        self._bodies.give_back_all()
         for cycle in self._unanswered:
             if cycle is not self.cycle and not cycle.response_complete:
                 # uvicorn tells only the last request read (`self.cycle`) that
@@ -317,29 +301,16 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
         self._in_body = True
         self._trailer_bytes = 0
         self._head_bytes = 0  # from here, the bytes since the body's last piece
-        self._body_bytes = 0
+        self._bodies.begin()
 
     def on_body(self, body: bytes) -> None:
         self._head_bytes = 0
-        before, self._body_bytes = self._body_bytes, self._body_bytes + len(body)
-        counted = self._body_bytes - max(before, UNCOUNTED_BODY)
-        cycle = self.cycle
-        # The rest of a body answered before it was read (a 413 on its
-        # Content-Length, a 404) is dropped by uvicorn as it comes: counted,
-        # a client sending it for the body timeout held the budget, and
-        # every other body past 64 KiB got 503, with no byte held.
-        if counted > 0 and cycle is not None and not cycle.response_complete:
-            held = ProblemHttpToolsProtocol.bodies_held
-            if held > self._body_held and held + counted > self.limits.max_body_memory:
-                raise _OverBodyMemory  # others hold bodies too: this one waits its turn
-            ProblemHttpToolsProtocol.bodies_held += counted
-            self._body_held += counted
-            self._held_by[cycle] = self._held_by.get(cycle, 0) + counted
+        if not self._bodies.take(self.cycle, len(body)):
+            raise _OverBodyMemory
         super().on_body(body)
 
     def on_response_complete(self) -> None:
-        for cycle in [c for c in self._held_by if c.response_complete]:
-            self._give_back(cycle)
+        self._bodies.answered()
         super().on_response_complete()
         cycle = self.cycle
         if (
@@ -363,16 +334,6 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
             self._deferred = None
             if not self.transport.is_closing():  # that answer closed it (Connection: close)
                 self._send_refusal(problem, headers)
-
-    def _give_back(self, cycle: RequestResponseCycle) -> None:
-        held = self._held_by.pop(cycle, 0)
-        ProblemHttpToolsProtocol.bodies_held -= held
-        self._body_held -= held
-
-    def _give_back_bodies(self) -> None:
-        ProblemHttpToolsProtocol.bodies_held -= self._body_held
-        self._body_held = 0
-        self._held_by.clear()
 
     def _answer_pending(self) -> bool:
         """Whether a request read before the current one still has its answer to send."""
@@ -540,12 +501,12 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
         """503 for a body that would pass `max_body_memory`; nothing written."""
         cycle = self.cycle
         if cycle is not None:
-            self._give_back(cycle)  # the app is told its client is gone: it drops them
+            self._bodies.give_back(cycle)  # the app is told its client is gone: it drops them
         if cycle is not None and cycle.response_started:
             self.transport.close()  # answered before its body was read: that is its answer
             return
         limit = self.limits.max_body_memory
-        self._warn_body_memory(limit)
+        WorkerBodies.warn(limit)
         problem = BODY_MEMORY_LIMIT.problem(
             f"the server holds as many request body bytes at once as it accepts ({limit}); "
             "retry after Retry-After seconds",
@@ -635,15 +596,6 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
             if timer is not None:
                 timer.cancel()
         self._head_timer = self._body_timer = self._rest_timer = None
-
-    def _warn_body_memory(self, limit: int) -> None:
-        now = time.monotonic()
-        if now - ProblemHttpToolsProtocol._last_body_memory_warning >= _WARN_EVERY:
-            ProblemHttpToolsProtocol._last_body_memory_warning = now
-            log.warning(
-                "request bodies held reached %d bytes (--max-body-memory): bodies beyond get 503",
-                limit,
-            )
 
     def _warn_connection_limit(self) -> None:
         now = time.monotonic()
