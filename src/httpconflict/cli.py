@@ -218,7 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="listen on an address other machines reach without authentication: ANYONE who "
         "reaches it can read, write and delete every document (refused without this flag)",
     )
-    keys = serve.add_argument_group("idempotency keys (POST /v1/{collection})")
+    keys = serve.add_argument_group("idempotency keys (POST, PUT, PATCH, DELETE)")
     keys.add_argument(
         "--idempotency",
         default="db",
