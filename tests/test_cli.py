@@ -199,3 +199,13 @@ def test_help_says_keys_are_honoured_on_every_write() -> None:
     heading = next(line for line in out.stdout.splitlines() if line.startswith("idempotency keys"))
     for method in ("POST", "PUT", "PATCH", "DELETE"):
         assert method in heading
+
+
+def test_help_writes_retention_defaults_as_service_md_does() -> None:
+    """Defaults in seconds are whole numbers in --help, as in service.md's table.
+
+    `{:g}` wrote the tombstones' 30 days as 2.592e+06, a number no user types.
+    """
+    out = " ".join(run("serve", "--help").stdout.split())
+    assert "(default: 2592000, 30 days)" in out
+    assert "e+0" not in out

@@ -270,7 +270,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=DEFAULT_TOMBSTONE_RETENTION,
         metavar="SECONDS",
         help="how long a deleted document's tombstone and history are kept "
-        f"(default: {DEFAULT_TOMBSTONE_RETENTION:g}, 30 days)",
+        f"(default: {DEFAULT_TOMBSTONE_RETENTION:.0f}, 30 days)",
     )
     erasure.add_argument(
         "--changes-retention",
