@@ -186,3 +186,26 @@ def test_a_full_disk_is_one_line_and_exit_3(command: str) -> None:
     assert out.returncode == 3, out.stderr
     assert out.stderr.strip().endswith("cannot write: No space left on device"), out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_help_says_keys_are_honoured_on_every_write() -> None:
+    """The key options' heading names every write the service keys, not POST alone.
+
+    Every PUT, PATCH and DELETE records its answer under its Idempotency-Key
+    too (service.md, idempotency.md); a heading naming only POST told a user
+    their PUTs were not covered.
+    """
+    out = run("serve", "--help")
+    heading = next(line for line in out.stdout.splitlines() if line.startswith("idempotency keys"))
+    for method in ("POST", "PUT", "PATCH", "DELETE"):
+        assert method in heading
+
+
+def test_help_writes_retention_defaults_as_service_md_does() -> None:
+    """Defaults in seconds are whole numbers in --help, as in service.md's table.
+
+    `{:g}` wrote the tombstones' 30 days as 2.592e+06, a number no user types.
+    """
+    out = " ".join(run("serve", "--help").stdout.split())
+    assert "(default: 2592000, 30 days)" in out
+    assert "e+0" not in out

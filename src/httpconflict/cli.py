@@ -218,7 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="listen on an address other machines reach without authentication: ANYONE who "
         "reaches it can read, write and delete every document (refused without this flag)",
     )
-    keys = serve.add_argument_group("idempotency keys (POST /v1/{collection})")
+    keys = serve.add_argument_group("idempotency keys (POST, PUT, PATCH, DELETE)")
     keys.add_argument(
         "--idempotency",
         default="db",
@@ -270,7 +270,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=DEFAULT_TOMBSTONE_RETENTION,
         metavar="SECONDS",
         help="how long a deleted document's tombstone and history are kept "
-        f"(default: {DEFAULT_TOMBSTONE_RETENTION:g}, 30 days)",
+        f"(default: {DEFAULT_TOMBSTONE_RETENTION:.0f}, 30 days)",
     )
     erasure.add_argument(
         "--changes-retention",

@@ -14,7 +14,8 @@ to {id}), method, client, cause (the problem type, where the server logged
 it, as httpconflict serve does) and time; find spikes.
 
 Reads nginx/Apache/gunicorn/Traefik combined lines, uvicorn access lines,
-AWS ALB, HAProxy, Heroku router (logfmt) and IIS (W3C) lines, our service's text and
+Django's server messages (in any logging format), AWS ALB, HAProxy,
+Heroku router (logfmt) and IIS (W3C) lines, our service's text and
 JSON access logs and generic JSON lines (Caddy, Traefik, Google Cloud),
 detecting the format line by line, inside docker's JSON wrapper or behind
 a kubectl, syslog or journald prefix too; gzip files and - for stdin too.
