@@ -158,6 +158,8 @@ class KeyedRequest:
     route: str = ""
     #: Its fingerprint as releases before `MEANING_FIELDS` counted made it.
     earlier_fingerprint: str = ""
+    #: The last record the store gave holds `earlier_fingerprint` (`_as_recorded_now`).
+    recorded_earlier: bool = False
 
     @classmethod
     def begin(
@@ -246,9 +248,13 @@ class KeyedRequest:
         Records made before the fingerprint took in `MEANING_FIELDS` hold the
         earlier kind (method, target, caller, body): the same request, resent
         after an upgrade, is replayed its answer, not refused as another.
+        (Only this comparison sees it so: its copy in a replay cache keeps the
+        earlier fingerprint, `_copy`.)
         """
-        if isinstance(reply, Record) and reply.fingerprint == self.earlier_fingerprint:
-            return dataclasses.replace(reply, fingerprint=self.fingerprint)
+        if isinstance(reply, Record):
+            self.recorded_earlier = reply.fingerprint == self.earlier_fingerprint
+            if self.recorded_earlier:
+                return dataclasses.replace(reply, fingerprint=self.fingerprint)
         return reply
 
     def renewal(self) -> float | None:
@@ -388,7 +394,10 @@ class KeyedRequest:
         """What the replay cache keeps of a recorded answer: the record's own expiry.
 
         Never longer than the store keeps it, so that the cache never
-        answers for a key the store has forgotten.
+        answers for a key the store has forgotten. And under the fingerprint
+        the record holds: a record of an earlier release copied under this
+        one's made an old instance, while both run, refuse (422) the very
+        request it recorded, which it replayed before the copy.
         """
         found = command.record
         if found is None:
@@ -399,9 +408,8 @@ class KeyedRequest:
             return dataclasses.replace(made, now=max(now, made.now))
         assert found.expires_at is not None, "a record without its end is not copied"
         expires_at = found.expires_at
-        return Completion(
-            self.principal, self.key, found.fingerprint, command.response, now, expires_at
-        )
+        held = self.earlier_fingerprint if self.recorded_earlier else found.fingerprint
+        return Completion(self.principal, self.key, held, command.response, now, expires_at)
 
     def deferral(self, deferred: Defer) -> float:
         """For how many seconds a deferred command is worth retrying.
