@@ -71,6 +71,7 @@ from .._idempotency_request import (
     raised_after_writing,
     replayed_fields,
 )
+from .._problem_page import prefers_html
 from .._request_writes import watching_writes
 from .._wsgi_input import WholeInput, content_length, read_body
 from ..storage.idempotency import IdempotencyStore
@@ -86,6 +87,7 @@ from ._answers import (
     send,
     status_line,
 )
+from ._pages import problem_pages
 
 __all__ = [
     "IdempotencyMiddleware",
@@ -138,6 +140,12 @@ class IdempotencyMiddleware:
         return self._policy_for(environ)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if prefers_html(header_lines(environ, "HTTP_ACCEPT")):
+            # A browser's form: a refusal it shows is a page, not JSON (`_problem_page`).
+            return problem_pages(self._call, environ, start_response)
+        return self._call(environ, start_response)
+
+    def _call(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         policy = self._policy_for(environ)
         if policy is None or not policy.covers(environ["REQUEST_METHOD"]):
             return self.app(environ, start_response)
