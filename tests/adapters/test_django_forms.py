@@ -17,7 +17,6 @@ import os
 import re
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -33,6 +32,7 @@ from tests.adapters.admin_pages import (
     staff_client,
 )
 from tests.adapters.django_servers import DATABASES, notes_database
+from tests.adapters.form_counter import edit_at_once
 from tests.at_once import at_once
 from tests.servers import start_app
 
@@ -85,35 +85,16 @@ def test_staff_editing_one_counter_lose_no_increment(servers: list[str]) -> None
     """Each saved form is one increment: the count ends at the number of saves."""
     with staff_client(servers[0]) as http:
         change = _create(http, "hits")
-    saved: list[int] = []
-    stale = [0]
-    failures: list[str] = []
-
-    def staff(number: int) -> None:
-        with staff_client(servers[number % 2]) as http:
-            for _ in range(INCREMENTS):
-                for _ in range(50):
-                    form = open_form(http, change)
-                    # A pure counter: what was read, plus one.
-                    answer = save(http, form, count=str(int(form.values["count"]) + 1))
-                    if answer.status_code == 302:
-                        saved.append(1)
-                        break
-                    if answer.status_code != 200 or not errors(answer.text):
-                        failures.append(f"{answer.status_code}: {answer.text[:300]}")
-                        return
-                    stale[0] += 1  # the form again, saying someone else saved: reopen it
-
-    threads = [threading.Thread(target=staff, args=(n,)) for n in range(STAFF)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert failures == []
+    tally = edit_at_once(
+        lambda number: staff_client(servers[number % 2]),
+        lambda http: open_form(http, change),
+        lambda http, form, count: save(http, form, count=count),
+        clients=STAFF,
+        increments=INCREMENTS,
+    )
     with staff_client(servers[1]) as http:
         final = int(open_form(http, change).values["count"])
-    assert len(saved) == STAFF * INCREMENTS
-    assert final == len(saved), f"{len(saved)} saves, the count says {final} ({stale[0]} stale)"
+    tally.assert_exact(final, STAFF * INCREMENTS)
 
 
 def test_a_stale_change_form_is_refused_with_what_is_stored(servers: list[str]) -> None:

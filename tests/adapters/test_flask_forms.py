@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 from collections.abc import Iterator
 from contextlib import ExitStack
 
@@ -24,6 +23,7 @@ import httpx
 import pytest
 
 from tests.adapters.admin_pages import OpenForm, errors, read_form
+from tests.adapters.form_counter import edit_at_once
 from tests.at_once import at_once
 from tests.servers import start_app
 
@@ -93,35 +93,16 @@ def test_clients_editing_one_counter_lose_no_increment(servers: list[str]) -> No
     """Each saved form is one increment: the count ends at the number of saves."""
     with _client(servers[0]) as http:
         edit = _create(http, "hits")
-    saved: list[int] = []
-    stale = [0]
-    failures: list[str] = []
-
-    def client(number: int) -> None:
-        with _client(servers[number % 2]) as http:
-            for _ in range(INCREMENTS):
-                for _ in range(50):
-                    form = _open(http, edit)
-                    # A pure counter: what the page showed, plus one.
-                    answer = _save(http, form, count=str(int(form.values["count"]) + 1))
-                    if answer.status_code == 302:
-                        saved.append(1)
-                        break
-                    if answer.status_code != 200 or not errors(answer.text):
-                        failures.append(f"{answer.status_code}: {answer.text[:300]}")
-                        return
-                    stale[0] += 1  # the form again, saying someone else saved: open it again
-
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(CLIENTS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert failures == []
+    tally = edit_at_once(
+        lambda number: _client(servers[number % 2]),
+        lambda http: _open(http, edit),
+        lambda http, form, count: _save(http, form, count=count),
+        clients=CLIENTS,
+        increments=INCREMENTS,
+    )
     with _client(servers[1]) as http:
         final = int(_open(http, edit).values["count"])
-    assert len(saved) == CLIENTS * INCREMENTS
-    assert final == len(saved), f"{len(saved)} saves, the count says {final} ({stale[0]} stale)"
+    tally.assert_exact(final, CLIENTS * INCREMENTS)
 
 
 def test_a_stale_form_is_refused_with_what_is_stored(servers: list[str]) -> None:
