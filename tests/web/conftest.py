@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -78,11 +79,48 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def contexts(browser: Browser) -> Iterator[list[BrowserContext]]:
-    """Two independent browser profiles (own localStorage each), closed afterwards."""
+    """Two independent browser profiles (own localStorage each), closed afterwards.
+
+    What went wrong in their pages (failed requests, 4xx and 5xx answers, script errors)
+    is printed at the end: pytest shows it with a failed test's report.
+    """
     opened = [browser.new_context(viewport={"width": 1000, "height": 760}) for _ in range(2)]
+    events: list[str] = []
+    for number, context in enumerate(opened):
+        _record_trouble(context, f"profile {number}", events)
     yield opened
     for context in opened:
         context.close()
+    if events:
+        print("What the browser profiles met:", *events, sep="\n  ")
+
+
+def _record_trouble(context: BrowserContext, name: str, events: list[str]) -> None:
+    from playwright.sync_api import ConsoleMessage, Request, Response, WebError
+
+    start = time.monotonic()
+
+    def note(text: str) -> None:
+        events.append(f"{time.monotonic() - start:7.3f} s {name}: {text}")
+
+    def failed(request: Request) -> None:
+        note(f"{request.method} {request.url} failed: {request.failure}")
+
+    def answered(response: Response) -> None:
+        if response.status >= 400:
+            note(f"{response.status} {response.request.method} {response.url}")
+
+    def script_error(error: WebError) -> None:
+        note(f"script error: {error.error}")
+
+    def console(message: ConsoleMessage) -> None:
+        if message.type in ("error", "warning"):
+            note(f"console {message.type}: {message.text}")
+
+    context.on("requestfailed", failed)
+    context.on("response", answered)
+    context.on("weberror", script_error)
+    context.on("console", console)
 
 
 class RestartableService:
