@@ -70,6 +70,9 @@ class RequestWrites:
     committed: int = 0
     #: The same, by database (`database_name`).
     databases: dict[str, int] = field(default_factory=dict)
+    #: COMMITs of transactions that wrote which raised (their outcome is the lost
+    #: connection's to tell): taken back from `committed`, and counted here.
+    failed_commits: int = 0
     #: Set by an idempotency middleware: the request has a key, and its policy records
     #: every server error (`store_server_errors`), commit seen or not.
     records_failures: bool = False

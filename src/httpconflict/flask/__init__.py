@@ -86,6 +86,7 @@ from .._server_error import server_error_problem
 from .._unstorable import unstorable_value
 from .._write import Guard, WriteDecision, WriteResult, run_write, write_flow
 from ..drivers import database_error_types
+from ._teardown import TeardownAnswers
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
@@ -184,6 +185,8 @@ class _Handlers:
         if self.http_exceptions:
             app.register_error_handler(HTTPException, self.handle_http_exception)
         app.extensions["httpconflict"] = self
+        # Flask's documented way to add WSGI middleware; a teardown's outage is answered there.
+        app.wsgi_app = TeardownAnswers(app, app.wsgi_app)  # type: ignore[method-assign]
 
     def warn_outranked(self, app: Flask) -> None:
         """Warn of the app's handlers that Flask picks over ours for a database error.

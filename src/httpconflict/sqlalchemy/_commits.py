@@ -82,6 +82,7 @@ def _failed(context: ExceptionContext) -> None:
     if committing is not None:
         record, database = committing
         record.add(database, -1)  # the COMMIT failed: it may not have happened
+        record.failed_commits += 1
 
 
 def _checkin(dbapi_connection: Any, record: Any) -> None:
