@@ -11,7 +11,8 @@ app that commits in its teardown (Flask-SQLAlchemy 2's
 - ``POST /save``: one increment, committed; a 302 (read again after it);
 - ``GET /count``: the count.
 
-Served with ``create`` (``TEARDOWN_DATABASE``: a psycopg URL; ``COMMIT_ON_TEARDOWN=1``).
+Served with ``create`` (``TEARDOWN_DATABASE``: a psycopg URL; ``COMMIT_ON_TEARDOWN=1``;
+``COMMIT_HOOKS=0``: without importing `httpconflict.sqlalchemy`, which adds the commit hooks).
 """
 
 from __future__ import annotations
@@ -25,7 +26,10 @@ from sqlalchemy import create_engine, select, text, update
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, scoped_session, sessionmaker
 
 from httpconflict.flask import install
-from httpconflict.sqlalchemy import version_etag  # noqa: F401  # its import adds the commit hooks
+
+if os.environ.get("COMMIT_HOOKS") != "0":
+    # Its import adds the hooks that count commits; an app may not import it.
+    import httpconflict.sqlalchemy  # noqa: F401
 
 
 class Base(DeclarativeBase):

@@ -44,10 +44,16 @@ BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
 
 @contextmanager
-def _served(postgres_server: str, log_dir: Path, *, commit: bool) -> Iterator[tuple[str, str]]:
+def _served(
+    postgres_server: str, log_dir: Path, *, commit: bool, hooks: bool = True
+) -> Iterator[tuple[str, str]]:
     """(app URL, database URL): flask_teardown_app under werkzeug's server, on its own database."""
     with own_database(postgres_server, "hc_teardown") as (_, url):
-        env = {"TEARDOWN_DATABASE": url, "COMMIT_ON_TEARDOWN": "1" if commit else "0"}
+        env = {
+            "TEARDOWN_DATABASE": url,
+            "COMMIT_ON_TEARDOWN": "1" if commit else "0",
+            "COMMIT_HOOKS": "1" if hooks else "0",
+        }
         target = "tests.adapters.flask_teardown_app:create"
         with start_app(target, log_dir, env=env, probe="/count", wsgi=True) as base:
             yield base, url
@@ -86,11 +92,15 @@ def test_a_committed_save_is_told_saved(postgres_server: str, tmp_path: Path) ->
         assert _count(url) == 1
 
 
+@pytest.mark.parametrize("hooks", [True, False], ids=["commit-hooks", "no-commit-hooks"])
 def test_a_save_committed_in_the_teardown_is_not_told_saved(
-    postgres_server: str, tmp_path: Path
+    postgres_server: str, tmp_path: Path, hooks: bool
 ) -> None:
-    """A teardown's COMMIT that fails: 504 outcome-unknown, not the view's 302 nor a 500."""
-    with _served(postgres_server, tmp_path, commit=True) as (base, url):
+    """A teardown's COMMIT that fails: 504 outcome-unknown, not the view's 302 nor a 500.
+
+    Without `httpconflict.sqlalchemy`'s commit hooks too: the COMMIT is told by where it failed.
+    """
+    with _served(postgres_server, tmp_path, commit=True, hooks=hooks) as (base, url):
         answer = httpx.post(f"{base}/save", timeout=10)
         assert answer.status_code == 504, answer.text[:300]
         assert answer.headers["Content-Type"] == "application/problem+json"

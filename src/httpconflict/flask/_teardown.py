@@ -17,7 +17,8 @@ app's first request: Flask takes no new ones after it): a database outage
 it raises is logged under an incident id and the formed answer goes out.
 The one exception is a teardown that COMMITS a write (Flask-SQLAlchemy 2's
 ``SQLALCHEMY_COMMIT_ON_TEARDOWN``) whose COMMIT fails (the database hooks
-count it, `RequestWrites.failed_commits`): the answer formed says that the
+count it, `RequestWrites.failed_commits`; without them, where it was raised
+tells): the answer formed says that the
 write was made, which nobody knows now. That outage goes on to
 `TeardownAnswers`, around ``wsgi_app``, which answers it as the view's
 would have been answered: 504 outcome-unknown for a write, 503 for a read
@@ -85,7 +86,7 @@ def _guarded(app: Flask, function: TeardownFunction) -> TeardownFunction:
             except Exception as raised:
                 if outage(raised) is None:
                     raise  # the app's own error
-                if writes.failed_commits > failed:
+                if writes.failed_commits > failed or _in_commit(raised):
                     raise CommitFailed(raised) from raised
                 log_incident(
                     new_incident(),
@@ -98,6 +99,24 @@ def _guarded(app: Flask, function: TeardownFunction) -> TeardownFunction:
 
     setattr(guarded, _GUARDED, True)
     return guarded
+
+
+#: Where a COMMIT fails: SQLAlchemy's connection, a PEP 249 connection's ``commit()``.
+_COMMITS: Final = frozenset({"_commit_impl", "commit", "commit_prepared"})
+
+
+def _in_commit(error: BaseException) -> bool:
+    """Whether `error` was raised by a COMMIT: for an app whose commits no hook counts.
+
+    (The hooks come with ``import httpconflict.sqlalchemy``; without them a
+    failed COMMIT must still not be taken for a failed close.)
+    """
+    tb = error.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_name in _COMMITS:
+            return True
+        tb = tb.tb_next
+    return False
 
 
 class TeardownAnswers:
