@@ -19,6 +19,8 @@ does; a version the store no longer keeps cannot be merged from (412). The
 write is pinned to the snapshot it was computed from (`Guard.pinned`), so a
 writer that slips in between makes it fail and the next attempt computes it
 again, from the same bases, a bounded number of times (then CONTENDED: 503).
+A rebase whose comparisons, summed over the bases and the attempts, would
+pass `rebase_budget` is declined before it starts (REBASE_DECLINED: 412).
 """
 
 from __future__ import annotations
@@ -31,11 +33,12 @@ from datetime import datetime
 from typing import Final, TypeAlias
 
 from ._errors import InvalidDocument
+from ._json_size import json_values
 from ._json_value import Json, json_equal
 from ._merge3 import Conflict
 from ._patch import Patch
 from ._preconditions import Conditions, Decision, Validators, evaluate
-from ._rebase import rebase_from_any
+from ._rebase import rebase_budget, rebase_from_any
 from ._write import DEFAULT_ATTEMPTS, Guard, WriteResult, same_second
 
 
@@ -93,6 +96,8 @@ class PatchOutcome(enum.Enum):
     BASE_UNKNOWN = "base-unknown"
     #: A rebase was asked for, and the patch touches what changed since its base.
     CONFLICT = "conflict"
+    #: A rebase was asked for, and would compare more than its budget allows.
+    REBASE_DECLINED = "rebase-declined"
     CONTENDED = "contended"
 
 
@@ -147,6 +152,11 @@ def patch_flow(
     """
     # The kept versions If-Match lists: the patch was made from one of them.
     bases: tuple[Base, ...] = ()
+    # What rebasing costs (`rebase_budget`): the JSON values of the bases and
+    # of the patch, counted once; those compared so far, over all attempts.
+    base_values: list[int] = []
+    patch_values = compared = 0
+    budget = rebase_budget(patch)
     for _ in range(attempts):
         snapshot = yield ReadDocument()
         if snapshot is None:
@@ -163,20 +173,35 @@ def patch_flow(
         elif decision is Decision.PRECONDITION_REQUIRED or not rebase:
             return PatchDecision(_REFUSED.get(decision, PatchOutcome.CONTENDED), current=current)
         else:
+            # Each base is compared with the current document, and the patch
+            # applied to it: the values of all three, per base.
+            per_base = json_values(snapshot.document)
             if not bases:
                 tags = _base_tags(conditions)
                 if not tags:
                     return PatchDecision(PatchOutcome.PRECONDITION_FAILED, current=current)
+                patch_values = json_values(patch.document)
+                per_base += patch_values
                 kept: list[Base] = []
-                # One lookup a tag: every kept version listed is a base.
+                # One lookup a tag: every kept version listed is a base. The
+                # budget is checked as each is found, before the next is read.
                 for tag in tags:
                     found = yield ReadBase((tag,))
                     if found is not None:
                         assert isinstance(found, Base)
                         kept.append(found)
+                        base_values.append(json_values(found.document))
+                        compared += base_values[-1] + per_base
+                        if budget is not None and compared > budget:
+                            return PatchDecision(PatchOutcome.REBASE_DECLINED, current=current)
                 if not kept:
                     return PatchDecision(PatchOutcome.BASE_UNKNOWN, current=current)
                 bases = tuple(kept)
+            else:
+                # Another attempt: the same bases, against what was written meanwhile.
+                compared += sum(base_values) + len(bases) * (per_base + patch_values)
+                if budget is not None and compared > budget:
+                    return PatchDecision(PatchOutcome.REBASE_DECLINED, current=current)
             merged, clashed = rebase_from_any(
                 patch, [kept_base.document for kept_base in bases], snapshot.document
             )

@@ -143,6 +143,15 @@ def patch_refusal(
                 f"GET the resource (its ETag is {etag}), make the change again and retry",
                 current_etag=etag,
             )
+        case PatchOutcome.REBASE_DECLINED:
+            etag = current_etag(decision.current)
+            return PreconditionFailed(
+                "the version If-Match names is not current, and Prefer: rebase is declined: "
+                "rebasing your patch would compare more JSON values (of the versions it lists, "
+                "the current one and the patch) than one request may; GET the resource (its ETag "
+                f"is {etag}), make the change again and retry",
+                current_etag=etag,
+            )
         case PatchOutcome.CONFLICT:
             # The detail names the first few; `conflicts` lists them all.
             shown = decision.conflicts[:_NAMED_CONFLICTS]
