@@ -16,10 +16,9 @@ Each form also carries a key (``idempotency_key``, `new_form_key`) that the
 - ``GET /healthz``: touches no database.
 
 Answers of `GZIP_FROM` bytes or more are gzip-coded by Starlette's `GZipMiddleware`,
-inside the keys' middleware. The pool pings a connection before lending it (``pool_pre_ping``), so a database that
-went away refuses the save (503, nothing applied) instead of failing it on a connection
-that broke while idle. Every connection names itself ``FORMS_APPLICATION`` (default
-``fastapi-forms``) to the server, so a test can end its sessions and no one else's.
+inside the keys' middleware. The pool pings a connection before lending it
+(``pool_pre_ping``), so a database that went away refuses the save (503, nothing
+applied) instead of failing it on a connection that broke while idle.
 """
 
 import os
@@ -79,10 +78,7 @@ def create_app() -> Any:
     from httpconflict.fastapi import install
 
     url = os.environ["FORMS_DATABASE"]
-    application = os.environ.get("FORMS_APPLICATION", "fastapi-forms")
-    connect: dict[str, Any] = (
-        {"timeout": 30} if url.startswith("sqlite") else {"application_name": application}
-    )
+    connect: dict[str, Any] = {"timeout": 30} if url.startswith("sqlite") else {}
     engine = create_engine(url, connect_args=connect, pool_pre_ping=True)
     metadata.create_all(engine)
     app = FastAPI()
