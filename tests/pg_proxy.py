@@ -16,6 +16,10 @@ first times it runs it on a connection, before preparing it):
 - `delay(marker, seconds)`: the message is passed on that late: a server
   slow to answer (a loaded machine).
 
+`go_down()` closes every connection and stops listening (a new one is
+refused, as by a server that stopped); `come_back()` listens again on the
+same port.
+
 A cut happens once, on the first connection that carries the marker.
 `count(marker)` counts the messages carrying it from then on (`counted`),
 and `connections` the connections accepted. The
@@ -27,10 +31,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 Cut = Literal["answer", "request", "hold", "delay"]
@@ -56,6 +60,7 @@ class PgProxy:
     _thread: threading.Thread | None = None
     #: Connections being relayed, closed when the proxy stops.
     _writers: set[asyncio.StreamWriter] = field(default_factory=set)
+    _server: asyncio.Server | None = None
 
     def url(self, database_url: str) -> str:
         """`database_url` with its host and port replaced by the proxy's."""
@@ -99,6 +104,31 @@ class PgProxy:
             self.cuts += 1
             return kind
 
+    def go_down(self) -> None:
+        """Close every connection and stop listening: a connection is refused."""
+        self._in_loop(self._go_down())
+
+    def come_back(self) -> None:
+        """Listen again, on the same port."""
+        self._in_loop(self._listen(self.port))
+
+    def _in_loop(self, work: Coroutine[Any, Any, None]) -> None:
+        assert self._loop is not None, "the proxy is not started"
+        asyncio.run_coroutine_threadsafe(work, self._loop).result(10)
+
+    async def _listen(self, port: int) -> None:
+        self._server = await asyncio.start_server(self._connection, "127.0.0.1", port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def _go_down(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        for writer in list(self._writers):
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+
     def start(self) -> None:
         self._thread = threading.Thread(target=asyncio.run, args=(self._main(),), daemon=True)
         self._thread.start()
@@ -114,16 +144,11 @@ class PgProxy:
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        server = await asyncio.start_server(self._connection, "127.0.0.1", 0)
-        self.port = server.sockets[0].getsockname()[1]
+        await self._listen(0)
         self._ready.set()
-        async with server:
-            await self._stop.wait()
+        await self._stop.wait()
         # Connections still open (an engine's pool) end with the proxy, not after its loop.
-        for writer in list(self._writers):
-            writer.close()
-            with contextlib.suppress(OSError):
-                await writer.wait_closed()
+        await self._go_down()
 
     async def _connection(
         self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter

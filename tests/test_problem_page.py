@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import gzip
+import zlib
+
 import pytest
 
-from httpconflict._errors import Unavailable, WriteOutcomeUnknown
-from httpconflict._problem_page import prefers_html, problem_page
+from httpconflict._errors import (
+    IdempotencyKeyInFlight,
+    PreconditionFailed,
+    Unavailable,
+    WriteOutcomeUnknown,
+)
+from httpconflict._problem import IDEMPOTENCY_KEY_REUSED
+from httpconflict._problem_page import (
+    MAX_PROBLEM,
+    answers_page,
+    is_page_problem,
+    page_answer,
+    page_fields,
+    prefers_html,
+    problem_page,
+)
 
 FIREFOX = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+PAGE_PROBLEM = Unavailable("the database does not answer").problem.to_json()
 
 
 @pytest.mark.parametrize(
@@ -39,3 +57,120 @@ def test_the_page_says_what_to_do_and_escapes() -> None:
     assert b"may or may not have been saved" in unknown
     assert b"quote incident abc123" in unknown
     assert b"Nothing was saved" in problem_page(b"not json", 400)
+
+
+@pytest.mark.parametrize(
+    ("method", "accept", "page"),
+    [
+        pytest.param("POST", [FIREFOX], True, id="a-form-s-save"),
+        pytest.param("GET", [FIREFOX], True, id="a-page-s-navigation"),
+        pytest.param("HEAD", [FIREFOX], False, id="head-has-no-body-to-read"),
+        pytest.param("POST", ["*/*"], False, id="an-api-client"),
+    ],
+)
+def test_answers_page(method: str, accept: list[str], page: bool) -> None:
+    """A page for a request preferring HTML, but a HEAD, whose fields stay the JSON's."""
+    assert answers_page(method, accept) is page
+
+
+@pytest.mark.parametrize(
+    ("status", "fields", "page"),
+    [
+        pytest.param(412, [("Content-Type", "application/problem+json")], True, id="a-problem"),
+        pytest.param(
+            503, [("content-type", "Application/Problem+JSON; charset=utf-8")], True, id="case"
+        ),
+        pytest.param(409, [("Content-Type", "application/json")], False, id="plain-json"),
+        pytest.param(
+            409, [("Content-Type", "application/problem+jsonx")], False, id="another-type"
+        ),
+        pytest.param(
+            503,
+            [("Content-Type", "application/problem+json"), ("Content-Encoding", "gzip")],
+            True,
+            id="gzip-is-read",
+        ),
+        pytest.param(
+            503,
+            [("Content-Type", "application/problem+json"), ("Content-Encoding", "br")],
+            False,
+            id="br-is-not",
+        ),
+        pytest.param(
+            503,
+            [("Content-Type", "application/problem+json"), ("Content-Encoding", "identity")],
+            True,
+            id="identity-is-no-coding",
+        ),
+        pytest.param(
+            204, [("Content-Type", "application/problem+json")], False, id="rfc9110-15.3.5-204"
+        ),
+        pytest.param(
+            304, [("Content-Type", "application/problem+json")], False, id="rfc9110-15.4.5-304"
+        ),
+        pytest.param(200, [("Content-Type", "application/problem+json")], False, id="a-2xx"),
+    ],
+)
+def test_is_page_problem(status: int, fields: list[tuple[str, str]], page: bool) -> None:
+    """An error's problem+json body, not content-coded, is what a page replaces."""
+    assert is_page_problem(status, fields) is page
+
+
+def test_page_fields_keep_the_answer_s_and_vary_on_accept() -> None:
+    """Retry-After and Set-Cookie stay; type and length are the page's; Vary adds Accept once."""
+    fields = [
+        ("Content-Type", "application/problem+json"),
+        ("Content-Length", "200"),
+        ("Retry-After", "3"),
+        ("Set-Cookie", "a=1"),
+        ("Vary", "Origin"),
+        ("Vary", "Accept-Encoding"),
+    ]
+    assert page_fields(fields, 328) == [
+        ("Retry-After", "3"),
+        ("Set-Cookie", "a=1"),
+        ("Content-Type", "text/html; charset=utf-8"),
+        ("Content-Length", "328"),
+        ("Vary", "Origin, Accept-Encoding, Accept"),
+    ]
+    assert page_fields([("Vary", "*")], 1)[-1] == ("Vary", "*")
+
+
+def test_a_stale_save_s_page_speaks_to_a_person() -> None:
+    """412, 409 in flight, 422 reused: a person's title and advice, not If-Match or the key."""
+    for problem, status, words in [
+        (PreconditionFailed("stale", current_etag='"2"').problem, 412, "someone changed it"),
+        (IdempotencyKeyInFlight("running", retry_after=2).problem, 409, "Wait 2 seconds, then"),
+        (IDEMPOTENCY_KEY_REUSED.problem("another"), 422, "sent before with other contents"),
+    ]:
+        text = problem_page(problem.to_json(), status).decode()
+        assert words in text
+        for api_word in ("If-Match", "Idempotency-Key", "ETag"):
+            assert api_word not in text
+
+
+@pytest.mark.parametrize(
+    ("coding", "coded", "page"),
+    [
+        pytest.param("", PAGE_PROBLEM, True, id="as-is"),
+        pytest.param("gzip", gzip.compress(PAGE_PROBLEM), True, id="gzip"),
+        pytest.param("X-GZip", gzip.compress(PAGE_PROBLEM), True, id="rfc9110-8.4.1.3-x-gzip"),
+        pytest.param("deflate", zlib.compress(PAGE_PROBLEM), True, id="rfc9110-8.4.1.2-zlib"),
+        pytest.param("identity, gzip", gzip.compress(PAGE_PROBLEM), True, id="identity-skipped"),
+        pytest.param("deflate", zlib.compress(PAGE_PROBLEM)[2:-4], False, id="raw-deflate"),
+        pytest.param("gzip", b"x" * (MAX_PROBLEM + 1), False, id="past-the-limit-as-sent"),
+        pytest.param("gzip", gzip.compress(b" " * (MAX_PROBLEM + 1)), False, id="decoded"),
+    ],
+)
+def test_page_answer_reads_the_problem_or_gives_up(coding: str, coded: bytes, page: bool) -> None:
+    """A page from a problem sent as is or gzip/deflate-coded; None: send it as it came."""
+    fields = [("Content-Type", "application/problem+json"), ("Content-Encoding", coding)]
+    answer = page_answer(503, fields, coded)
+    if not page:
+        assert answer is None
+        return
+    assert answer is not None
+    given, body = answer
+    assert b"Nothing was saved. Wait 1 second" in body
+    assert ("Content-Length", str(len(body))) in given
+    assert all(name != "Content-Encoding" for name, _ in given)

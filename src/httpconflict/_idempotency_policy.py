@@ -33,6 +33,9 @@ DEFAULT_REPLAY_HEADERS: Final = frozenset(
     {"content-type", "content-location", "location", "etag", "last-modified", "link"}
 )
 
+#: Fields that say what the recorded bytes are, kept with them on any allow-list.
+_BODY_FIELDS: Final = frozenset({"content-encoding"})
+
 #: An ASGI scope or a WSGI environ: what a principal function is given.
 RequestMapping = MutableMapping[str, Any]
 
@@ -196,9 +199,12 @@ class IdempotencyPolicy:
     ) -> StoredResponse:
         """An answer as it is stored and replayed: allow-listed headers only.
 
+        Content-Encoding is kept whatever the list says: it is the body's own
+        (RFC 9110 §8.4), and a compression middleware inside this one records
+        coded bytes, which a replay without it would send as the plain ones.
         A body equal to the request's is not stored twice (`StoredResponse.echoes`).
         """
-        allowed = self.replay_headers
+        allowed = self.replay_headers | _BODY_FIELDS
         kept = tuple((name, v) for n, v in headers if (name := n.lower()) in allowed)
         if body and body == request_body:
             return StoredResponse(status, kept, b"", echoes=True)

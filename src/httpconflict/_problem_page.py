@@ -14,19 +14,44 @@ what to do in a browser's terms (reload to resend, open the form again).
 The problem itself is what is recorded and replayed under a form's key
 (its 504 decides that a resend is not run again); only the bytes sent to
 the browser are this page.
+
+Which answers become a page is decided here for every adapter: the
+request (`answers_page`), the answer's start (`is_page_problem`: the
+adapter holds such an answer's body), then the whole answer
+(`page_answer`). A HEAD (whose Content-Length is the JSON's, and which
+has no body to read the problem from), an answer with no body (204,
+304), one coded otherwise than by gzip or deflate, or one past
+`MAX_PROBLEM` bytes (as sent or decoded) goes out as it came. The page's
+answer keeps the problem's status and fields (Retry-After among them),
+with the page's own Content-Type and Content-Length, no Content-Encoding
+(a compression middleware inside made the problem gzip: the page is
+sent as is), and ``Vary: Accept``: a cache must not give the page to an
+API client, whose answer is JSON.
 """
 
 from __future__ import annotations
 
 import json
+import zlib
 from html import escape
 from typing import Final
 
 from ._problem import MEDIA_TYPE, PROBLEM_TYPE_BASE
 
-__all__ = ["HTML", "prefers_html", "problem_page"]
+__all__ = [
+    "HTML",
+    "MAX_PROBLEM",
+    "answers_page",
+    "is_page_problem",
+    "page_answer",
+    "page_fields",
+    "prefers_html",
+    "problem_page",
+]
 
 HTML: Final = "text/html; charset=utf-8"
+#: Bytes of a problem body held to be made a page; a larger one goes out as it is.
+MAX_PROBLEM: Final = 64 * 1024
 _HTML_TYPES: Final = frozenset({"text/html", "application/xhtml+xml"})
 _JSON_TYPES: Final = frozenset({MEDIA_TYPE, "application/json"})
 
@@ -52,6 +77,36 @@ _ADVICE: Final = {
         "Your change may or may not have been saved. Open the page again (not Reload) to "
         "see what is stored now, and save again only if your change is not there."
     ),
+    "precondition-failed": (
+        "Nothing was saved: someone changed it after you opened the form. Go back, "
+        "reload the form to see what is stored now, and make your change again."
+    ),
+    "precondition-required": (
+        "Nothing was saved: the form did not say which version you edited. Open the form "
+        "again, and make your change there."
+    ),
+    "idempotency-key-reused": (
+        "Nothing was saved: this form was sent before with other contents. Open the form "
+        "again, and make your change there."
+    ),
+}
+#: A person's title for problem types whose title and detail speak to a program (send
+#: If-Match, retry with the key): their page shows this and the advice, not the detail.
+_TITLES: Final = {
+    "precondition-failed": "This was changed since you opened it",
+    "precondition-required": "The form did not say which version it edits",
+    "idempotency-key-in-flight": "This form is still being saved",
+    "idempotency-key-reused": "This form was sent before with other contents",
+}
+#: Answers that have no body (RFC 9110 §6.4.1): nothing to turn into a page.
+_BODILESS: Final = frozenset({204, 304})
+#: The codings a problem is read from, as zlib's wbits (0: none). RFC 9110 §8.4.1: "gzip"
+#: (and "x-gzip", its alias) is the gzip format; "deflate" the zlib format.
+_CODINGS: Final = {
+    "": 0,
+    "gzip": 16 + zlib.MAX_WBITS,
+    "x-gzip": 16 + zlib.MAX_WBITS,
+    "deflate": zlib.MAX_WBITS,
 }
 _CLIENT_ADVICE: Final = (
     "Nothing was saved. Go back, reload the form to get a fresh copy, and save again."
@@ -88,6 +143,87 @@ def prefers_html(accept: list[str]) -> bool:
     return html > 0 and html > json_q
 
 
+def answers_page(method: str, accept: list[str]) -> bool:
+    """Whether a request's problem answer is sent as a page: HTML preferred, not a HEAD."""
+    return method != "HEAD" and prefers_html(accept)
+
+
+def is_page_problem(status: int, fields: list[tuple[str, str]]) -> bool:
+    """Whether an answer (`status`, header `fields`) is a problem a page may replace.
+
+    An error status with a body of ``application/problem+json``, as is or
+    coded by one coding a page can read it from (gzip, deflate: a
+    compression middleware inside the one making pages); a 2xx, 204, 304,
+    or a problem coded otherwise (br, two codings) goes out as it is.
+    """
+    if status < 400 or status in _BODILESS:
+        return False
+    media = ""
+    for name, value in fields:
+        if name.lower() == "content-type":
+            media = value.partition(";")[0].strip().lower()
+    return media == MEDIA_TYPE and _coding(fields) in _CODINGS
+
+
+def page_answer(
+    status: int, fields: list[tuple[str, str]], body: bytes
+) -> tuple[list[tuple[str, str]], bytes] | None:
+    """The fields and bytes of the page of a whole problem answer; None: send it as it came.
+
+    None when the body passes `MAX_PROBLEM` bytes, as sent or decoded (a
+    small gzip body may decode to gigabytes), or does not decode.
+    """
+    if len(body) > MAX_PROBLEM:
+        return None
+    wbits = _CODINGS.get(_coding(fields))
+    if wbits is None:
+        return None
+    if wbits:
+        decoder = zlib.decompressobj(wbits)
+        try:
+            body = decoder.decompress(body, MAX_PROBLEM + 1)
+        except zlib.error:
+            return None
+        if not decoder.eof or len(body) > MAX_PROBLEM:
+            return None
+    page = problem_page(body, status)
+    return page_fields(fields, len(page)), page
+
+
+def _coding(fields: list[tuple[str, str]]) -> str:
+    """The content coding of an answer's `fields` ("" for none; several: joined, unknown)."""
+    codings = [
+        part.strip().lower()
+        for name, value in fields
+        if name.lower() == "content-encoding"
+        for part in value.split(",")
+        if part.strip().lower() not in ("", "identity")
+    ]
+    return ", ".join(codings)
+
+
+def page_fields(fields: list[tuple[str, str]], length: int) -> list[tuple[str, str]]:
+    """A problem answer's `fields` for its page of `length` bytes.
+
+    Every field stays (Retry-After, Location, Set-Cookie) but the body's own
+    (its type, length and coding), and Vary names Accept: the answer
+    depends on it now.
+    """
+    body = ("content-type", "content-length", "content-encoding")
+    kept = [(n, v) for n, v in fields if n.lower() not in body]
+    vary = [v for n, v in kept if n.lower() == "vary"]
+    kept = [(n, v) for n, v in kept if n.lower() != "vary"]
+    names = [part.strip() for line in vary for part in line.split(",") if part.strip()]
+    if "*" not in names and "accept" not in (n.lower() for n in names):
+        names.append("Accept")
+    return [
+        *kept,
+        ("Content-Type", HTML),
+        ("Content-Length", str(length)),
+        ("Vary", ", ".join(names)),
+    ]
+
+
 def _quality(parameters: str) -> float:
     """An Accept item's q (RFC 9110 §12.4.2: 0 to 1, 1 when absent); malformed: 0."""
     for parameter in parameters.split(";"):
@@ -120,7 +256,7 @@ def problem_page(body: bytes, status: int) -> bytes:
     seconds = retry if isinstance(retry, int) and not isinstance(retry, bool) and retry > 0 else 1
     wait = f"{seconds} second{'s' if seconds != 1 else ''}"
     advice = _ADVICE.get(slug, _CLIENT_ADVICE if status < 500 else _SERVER_ADVICE)
-    title = str(problem.get("title") or f"The request failed ({status})")
+    title = _TITLES.get(slug) or str(problem.get("title") or f"The request failed ({status})")
     lines = [
         "<!doctype html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -128,7 +264,7 @@ def problem_page(body: bytes, status: int) -> bytes:
         f'<h1 class="problem-title">{escape(title)}</h1>',
     ]
     detail = problem.get("detail")
-    if isinstance(detail, str) and detail:
+    if isinstance(detail, str) and detail and slug not in _TITLES:
         lines.append(f'<p class="problem-detail">{escape(_sentence(detail))}</p>')
     lines.append(f'<p class="problem-advice">{escape(advice.format(wait=wait))}</p>')
     incident = problem.get("incident")

@@ -329,6 +329,8 @@ async def _read_body(request: Request, limit: int = DEFAULT_MAX_BODY) -> bytes:
 PatchBody = Annotated[Patch, Depends(request_patch)]
 
 _JSON_ACCEPTED: Final = ("application/json",)
+_URLENCODED: Final = "application/x-www-form-urlencoded"
+_MULTIPART: Final = "multipart/form-data"
 
 
 async def validation_error_handler(request: Request, exc: Exception) -> Response:
@@ -354,7 +356,17 @@ def _validation_problem(request: Request, exc: RequestValidationError) -> Proble
         return InvalidParameter(f"{name}: {errors[0]['message']}", parameter=name)
     content_type = request.headers.get("content-type")
     has_body = bool(exc.body) if isinstance(exc.body, bytes | str) else exc.body is not None
-    if has_body and not _is_json(content_type):
+    accepted = _route_media_types(request)
+    if accepted != _JSON_ACCEPTED:
+        # A route of Form() / File() fields: its body is read as a form whatever its type
+        # (FastAPI's exc.body is then the form read, never None); none sent: its fields' 422.
+        if content_type is not None and parse_media_type(content_type)[0] not in accepted:
+            return UnsupportedMediaType(
+                f"the body must be a form; send Content-Type: {' or '.join(accepted)} "
+                f"(got {content_type!r})",
+                accept=accepted,
+            )
+    elif has_body and not _is_json(content_type):
         return UnsupportedMediaType(
             f"the body must be JSON; send Content-Type: application/json (got {content_type!r})",
             accept=_JSON_ACCEPTED,
@@ -365,6 +377,22 @@ def _validation_problem(request: Request, exc: RequestValidationError) -> Proble
             return MalformedJSON(f"the body is not valid JSON: {reason} at offset {raw['loc'][-1]}")
     summary = "; ".join(f"{_where(e['location'])}: {e['message']}" for e in body)
     return InvalidDocument(f"the body is not acceptable here: {summary}", errors=body)
+
+
+def _route_media_types(request: Request) -> tuple[str, ...]:
+    """What the matched route's body is read as: JSON, or a form (FastAPI's ``Form``, ``File``).
+
+    FastAPI reads a ``Form()`` route's body with Starlette's form parser,
+    which takes both form encodings; a route with a ``File()`` field
+    takes multipart alone.
+    """
+    field = getattr(request.scope.get("route"), "body_field", None)
+    media = getattr(getattr(field, "field_info", None), "media_type", None)
+    if media == _MULTIPART:
+        return (_MULTIPART,)
+    if media == _URLENCODED:
+        return (_URLENCODED, _MULTIPART)
+    return _JSON_ACCEPTED
 
 
 def _where(location: list[Any]) -> str:

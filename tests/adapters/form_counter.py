@@ -1,9 +1,10 @@
 """Clients editing one counter through its HTML form at once: each save the count it showed + 1.
 
 A pure counter (no client marker in what is saved): the final count must
-equal the saves the clients were told succeeded (a redirect). A form
-shown again with an error (someone else saved first) is opened again.
-Shared by the Django and Flask form tests.
+equal the saves the clients were told succeeded (a redirect). A save
+refused as stale (by default the form shown again with an error: someone
+else saved first; `stale` says otherwise) has its form opened again.
+Shared by the Django, Flask and FastAPI form tests.
 """
 
 from __future__ import annotations
@@ -46,8 +47,10 @@ def edit_at_once(
     *,
     clients: int,
     increments: int,
+    stale: Callable[[httpx.Response], bool] | None = None,
 ) -> Tally:
     """`clients` threads, client n with `client_for(n)`, each saving `increments` increments."""
+    refused = stale if stale is not None else _shown_again
     tally = Tally()
 
     def run(number: int) -> None:
@@ -56,11 +59,11 @@ def edit_at_once(
                 for _ in range(TRIES):
                     form = open_form(http)
                     answer = save(http, form, str(int(form.values["count"]) + 1))
-                    if answer.status_code == 302:
+                    if answer.status_code in (302, 303):
                         with tally._lock:
                             tally.saved += 1
                         break
-                    if answer.status_code != 200 or not errors(answer.text):
+                    if not refused(answer):
                         with tally._lock:
                             tally.failures.append(f"{answer.status_code}: {answer.text[:300]}")
                         return
@@ -73,3 +76,8 @@ def edit_at_once(
     for thread in threads:
         thread.join()
     return tally
+
+
+def _shown_again(answer: httpx.Response) -> bool:
+    """The form shown again with its errors (someone else saved first)."""
+    return answer.status_code == 200 and bool(errors(answer.text))

@@ -78,3 +78,15 @@ def test_cookie_callers_under_the_default_principal_are_warned_of_once(
     assert by_session({"headers": [(b"cookie", b"theme=dark")]}) == "anonymous"
     signed = {"HTTP_AUTHORIZATION": "Bearer t", "HTTP_COOKIE": "session=bob"}
     assert by_session(signed) == wsgi.authorization_principal(signed)
+
+
+def test_a_coded_body_is_recorded_with_its_coding() -> None:
+    """Content-Encoding is the body's own: a replay without it sends gzip bytes as JSON.
+
+    A compression middleware inside the keys' one records its gzip bytes;
+    RFC 9110 §8.4: the coding is part of what the bytes are.
+    """
+    policy = asgi.IdempotencyPolicy(replay_headers=frozenset({"content-type"}))
+    fields = [("Content-Type", "application/json"), ("Content-Encoding", "gzip"), ("X-A", "1")]
+    stored = policy.recorded(201, fields, b"\x1f\x8b...")
+    assert stored.headers == (("content-type", "application/json"), ("content-encoding", "gzip"))

@@ -17,6 +17,11 @@ write, the key records that it failed after applying part of the request,
 and the client gets that answer too (as every retry), the error logged
 under the incident id the answer names.
 
+A request that prefers HTML (a browser's form) gets every problem answer
+that passes the middleware (its own 409, 422 and 503, the app's, a
+recorded one replayed) as a page saying what to do (`_pages`); what the
+key records is the problem.
+
 A body that ends early (the client went away before ``more_body: False``:
 its Content-Length not reached, a chunked body without its last chunk) is
 not the request the client made: the middleware returns at once, before
@@ -101,6 +106,7 @@ from ..openapi import RoutePolicy
 from ..storage.idempotency import IdempotencyStore
 from ..storage.idempotency._renewal import renewing
 from ..storage.idempotency.backlog import Backlog
+from ._pages import problem_pages
 from ._store_lifespan import StoreLifespan
 from .problems import PROBLEM_SCOPE_KEY, send_problem, send_response
 from .types import ASGIApp, Message, Receive, Scope, Send
@@ -199,6 +205,10 @@ class IdempotencyMiddleware:
                 self.app, scope, receive, send
             )
             return
+        # A browser's form: a refusal it shows is a page, not JSON (`_problem_page`).
+        await problem_pages(self._call, scope, receive, send)
+
+    async def _call(self, scope: Scope, receive: Receive, send: Send) -> None:
         policy = self._policy_for(scope) if scope["type"] == "http" else None
         if policy is None or not policy.covers(scope["method"]):
             await self.app(scope, receive, send)

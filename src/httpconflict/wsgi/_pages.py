@@ -1,10 +1,13 @@
 """A browser's problem answers as pages: `problem_pages` wraps a WSGI call.
 
-The answer's status and header fields stay; an ``application/problem+json``
-body becomes the core's page (`_problem_page`) when the request prefers
-HTML. An app whose answer is no problem goes out untouched, as it came.
-An app that calls start_response only once its body is iterated (no
-framework's does) is passed on as it is.
+The core decides which answers are problems to hold (`is_page_problem`:
+an error's ``application/problem+json`` body, as is or gzip-coded), the
+page and its fields (`page_answer`: the answer's, with the page's type
+and length and ``Vary: Accept``); this module only holds such an
+answer's body until it is whole. Any other answer goes out untouched, as
+it came, and so does a problem the core makes no page of (past
+`MAX_PROBLEM` bytes, or not decoding). An app that calls start_response
+only once its body is iterated (no framework's does) is passed on as it is.
 """
 
 from __future__ import annotations
@@ -12,8 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .._problem import MEDIA_TYPE
-from .._problem_page import HTML, problem_page
+from .._problem_page import is_page_problem, page_answer
 from ._answers import Headers, StartResponse, WSGIEnvironment
 
 __all__ = ["problem_pages"]
@@ -30,8 +32,8 @@ def problem_pages(
     returned = False
 
     def start(status: str, headers: Headers, exc_info: Any = None) -> Callable[[bytes], object]:
-        content_type = next((v for n, v in headers if n.lower() == "content-type"), "")
-        if returned or not content_type.lower().startswith(MEDIA_TYPE):
+        code = int(status.split(" ", 1)[0])
+        if returned or not is_page_problem(code, list(headers)):
             return start_response(status, headers, exc_info)
         held.update(status=status, headers=headers, exc_info=exc_info)
         return written.append
@@ -47,10 +49,10 @@ def problem_pages(
         if close is not None:
             close()
     status: str = held["status"]
-    page = problem_page(body, int(status.split(" ", 1)[0]))
-    kept = [
-        (n, v) for n, v in held["headers"] if n.lower() not in ("content-type", "content-length")
-    ]
-    fields = [*kept, ("Content-Type", HTML), ("Content-Length", str(len(page)))]
+    answer = page_answer(int(status.split(" ", 1)[0]), list(held["headers"]), body)
+    if answer is None:  # past the limit, or not readable: as it came
+        start_response(status, held["headers"], held["exc_info"])
+        return [body]
+    fields, page = answer
     start_response(status, fields, held["exc_info"])
     return [page]

@@ -71,7 +71,7 @@ from .._idempotency_request import (
     raised_after_writing,
     replayed_fields,
 )
-from .._problem_page import prefers_html
+from .._problem_page import answers_page
 from .._request_writes import watching_writes
 from .._wsgi_input import WholeInput, content_length, read_body
 from ..storage.idempotency import IdempotencyStore
@@ -140,7 +140,7 @@ class IdempotencyMiddleware:
         return self._policy_for(environ)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        if prefers_html(header_lines(environ, "HTTP_ACCEPT")):
+        if answers_page(environ["REQUEST_METHOD"], header_lines(environ, "HTTP_ACCEPT")):
             # A browser's form: a refusal it shows is a page, not JSON (`_problem_page`).
             return problem_pages(self._call, environ, start_response)
         return self._call(environ, start_response)
