@@ -54,6 +54,7 @@ def run(
     then_raise: bool = False,
     seen: list[int] | None = None,
     sent: list[Message] | None = None,
+    pages: bool = True,
 ) -> list[Message]:
     """What the server is sent (into `sent`) when the app sends `messages` (then raises)."""
     sent = [] if sent is None else sent
@@ -75,7 +76,7 @@ def run(
     headers = [(b"accept", a.encode("latin-1")) for a in ([FIREFOX] if accept is None else accept)]
     scope: Scope = {"type": "http", "method": method, "path": "/x", "headers": headers}
     middleware = IdempotencyMiddleware(
-        app, store=MemoryIdempotencyStore(), policy=IdempotencyPolicy()
+        app, store=MemoryIdempotencyStore(), policy=IdempotencyPolicy(), pages=pages
     )
     asyncio.run(middleware(scope, receive, send))
     return sent
@@ -100,6 +101,12 @@ def test_a_browser_s_problem_is_one_page_with_its_length_and_fields() -> None:
     assert all(name == name.lower() for name, _ in sent[0]["headers"])
     assert b"Nothing was saved. Wait 3 seconds, then reload this page" in page
     assert sent[1].get("more_body", False) is False
+
+
+def test_pages_off_leaves_a_browser_s_problem_as_json() -> None:
+    """``pages=False`` (an API, the service): the app's problem goes out as it was sent."""
+    messages = [PROBLEM_START, body(PROBLEM)]
+    assert run(messages, pages=False) == messages
 
 
 def test_a_vary_of_the_app_gets_accept_added_once() -> None:

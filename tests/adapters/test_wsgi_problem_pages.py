@@ -28,7 +28,12 @@ PROBLEM_FIELDS = [
 
 
 def run(
-    status: str, headers: list[tuple[str, str]], chunks: list[bytes], *, method: str = "POST"
+    status: str,
+    headers: list[tuple[str, str]],
+    chunks: list[bytes],
+    *,
+    method: str = "POST",
+    pages: bool = True,
 ) -> tuple[str, list[tuple[str, str]], bytes]:
     """The status line, fields and body the server is given for the app's answer."""
 
@@ -50,7 +55,7 @@ def run(
         "wsgi.input": None,
     }
     middleware = IdempotencyMiddleware(
-        app, store=MemoryIdempotencyStore(), policy=IdempotencyPolicy()
+        app, store=MemoryIdempotencyStore(), policy=IdempotencyPolicy(), pages=pages
     )
     sent = b"".join(middleware(environ, start_response))
     return given[0], given[1], sent
@@ -67,6 +72,12 @@ def test_a_browser_s_problem_is_a_page_with_its_length_and_vary_accept() -> None
         "Vary": "Accept",
     }
     assert b"Nothing was saved. Wait 3 seconds, then reload this page" in page
+
+
+def test_pages_off_leaves_a_browser_s_problem_as_json() -> None:
+    """``pages=False`` (an API): the app's problem goes out as it was sent."""
+    answer = ("503 Service Unavailable", PROBLEM_FIELDS, PROBLEM)
+    assert run(*answer[:2], [PROBLEM], pages=False) == answer
 
 
 def test_a_head_is_untouched() -> None:

@@ -340,6 +340,23 @@ def test_unknown_path_is_404_problem(http: httpx.Client) -> None:
     assert_problem(http.get("/nowhere"), 404, "not-found")
 
 
+# What a browser sends when its address bar opens a URL or a form posts.
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+def test_a_browser_gets_problem_json_too(http: httpx.Client, url: str) -> None:
+    """Every error answer of the service is problem JSON, whatever Accept prefers: the pages
+    the library's key middleware makes for an app's HTML forms are not the service's."""
+    browser = {"Accept": BROWSER_ACCEPT}
+    assert_problem(http.get(url, headers=browser), 404, "not-found")
+    stale = {**JSON, **browser, "If-Match": '"stale"'}
+    assert_problem(http.put(url, content=b"{}", headers=stale), 412, "precondition-failed")
+    keyed = {**JSON, **browser, "Idempotency-Key": uuid.uuid4().hex}
+    assert http.post("/v1/notes", content=b'{"n": 1}', headers=keyed).status_code == 201
+    reused = http.post("/v1/notes", content=b'{"n": 2}', headers=keyed)
+    assert_problem(reused, 422, "idempotency-key-reused")
+
+
 def test_openapi_documents_the_contract(http: httpx.Client) -> None:
     """GET /openapi.json describes every route, its conditional headers and problem answers."""
     spec = http.get("/openapi.json").json()

@@ -180,9 +180,13 @@ class IdempotencyMiddleware:
         store: IdempotencyStore,
         policy: PolicyChoice | None = None,
         cache: CacheStore[Awaitable[IdempotencyReply]] | None = None,
+        pages: bool = True,
     ) -> None:
         self.app = app
         self.store = store
+        #: Whether a request preferring HTML (a browser's form) gets its problem answers as
+        #: pages; False for an API whose every error answer must stay problem JSON.
+        self.pages = pages
         #: Copies of the answers recorded in `store`, replayed from here first
         #: (only under a transactional policy: see the module docstring).
         self.cache = cache
@@ -205,8 +209,11 @@ class IdempotencyMiddleware:
                 self.app, scope, receive, send
             )
             return
-        # A browser's form: a refusal it shows is a page, not JSON (`_problem_page`).
-        await problem_pages(self._call, scope, receive, send)
+        if self.pages:
+            # A browser's form: a refusal it shows is a page, not JSON (`_problem_page`).
+            await problem_pages(self._call, scope, receive, send)
+        else:
+            await self._call(scope, receive, send)
 
     async def _call(self, scope: Scope, receive: Receive, send: Send) -> None:
         policy = self._policy_for(scope) if scope["type"] == "http" else None

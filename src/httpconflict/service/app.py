@@ -183,7 +183,14 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
         middleware.append(Middleware(Authorization, store=store, grants=config.access_grants))
     if keys is not None:
         middleware.append(
-            Middleware(IdempotencyMiddleware, store=keys, policy=_write_policy(config), cache=cache)
+            # pages=False: every error answer of the service is problem JSON, a browser's too.
+            Middleware(
+                IdempotencyMiddleware,
+                store=keys,
+                policy=_write_policy(config),
+                cache=cache,
+                pages=False,
+            )
         )
     app = Starlette(
         routes=[

@@ -107,8 +107,12 @@ class IdempotencyMiddleware:
         *,
         store: IdempotencyStore | BlockingIdempotencyStore,
         policy: PolicyChoice | None = None,
+        pages: bool = True,
     ) -> None:
         self.app = app
+        #: Whether a request preferring HTML (a browser's form) gets its problem answers as
+        #: pages; False for an API whose every error answer must stay problem JSON.
+        self.pages = pages
         self.store: BlockingIdempotencyStore = (
             store
             if isinstance(store, BlockingIdempotencyStore)
@@ -140,7 +144,9 @@ class IdempotencyMiddleware:
         return self._policy_for(environ)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        if answers_page(environ["REQUEST_METHOD"], header_lines(environ, "HTTP_ACCEPT")):
+        if self.pages and answers_page(
+            environ["REQUEST_METHOD"], header_lines(environ, "HTTP_ACCEPT")
+        ):
             # A browser's form: a refusal it shows is a page, not JSON (`_problem_page`).
             return problem_pages(self._call, environ, start_response)
         return self._call(environ, start_response)
