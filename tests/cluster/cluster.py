@@ -28,6 +28,7 @@ import httpx
 
 from tests.cluster.haproxy import Haproxy, start_haproxy
 from tests.cluster.network import Network, remove_leftovers
+from tests.host_network import changing_network
 from tests.private_postgres import PrivatePostgres
 from tests.private_redis import PrivateRedis, end_quarantine
 from tests.servers import free_port
@@ -209,7 +210,31 @@ def start_cluster(
     keys: Keys = "redis",
     instances: int = 3,
 ) -> Iterator[Cluster]:
-    """The whole cluster, up; removed afterwards (network, processes, databases)."""
+    """The whole cluster, up; removed afterwards (network, processes, databases).
+
+    Its links are made, cut and removed in the host's namespace: no browser of a test runs
+    meanwhile (tests/host_network.py).
+    """
+    with changing_network():
+        yield from _cluster(
+            directory,
+            postgres_binaries=postgres_binaries,
+            redis_binary=redis_binary,
+            haproxy_binary=haproxy_binary,
+            keys=keys,
+            instances=instances,
+        )
+
+
+def _cluster(
+    directory: Path,
+    *,
+    postgres_binaries: Path,
+    redis_binary: str,
+    haproxy_binary: str,
+    keys: Keys,
+    instances: int,
+) -> Iterator[Cluster]:
     remove_leftovers()
     network = Network(instances)
     network.record()  # the state file exists before anything needs cleaning up

@@ -14,6 +14,10 @@ ever downloaded: Playwright only drives the system's Chromium.
 The pictures of docs/editor.md are screenshots two tests take: into the test's own
 temporary directory, or into docs/ with HTTPCONFLICT_SCREENSHOTS=docs (`make
 screenshots`), so that a test run never rewrites files of the project.
+
+While a browser runs, no test of the machine changes the host's network (the cluster test
+waits): Chromium fails the requests under way when an address or a link changes
+(tests/host_network.py).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
+from tests.host_network import steady_network
 from tests.servers import ServiceProcess, free_port, stop, wait_until_up
 from tests.service.auth_helpers import create_token
 
@@ -71,7 +76,9 @@ def browser() -> Iterator[Browser]:
         from playwright.sync_api import sync_playwright
     except ImportError as error:
         _unavailable(f"playwright is not installed ({error}); `pip install -e '.[dev]'`")
-    with sync_playwright() as playwright:
+    # No test changes the host's links meanwhile: Chromium would fail the requests under way
+    # (net::ERR_NETWORK_CHANGED), a page's scripts among them (tests/host_network.py).
+    with steady_network(), sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
