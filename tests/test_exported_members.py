@@ -320,6 +320,7 @@ MODULES: dict[str, list[str]] = {
         "check_since",
     ],
     "httpconflict.problem_types": [
+        "ANSWER_MEMORY_LIMIT",
         "BODY_MEMORY_LIMIT",
         "CHANGES_EXPIRED",
         "CHECK_VIOLATION",

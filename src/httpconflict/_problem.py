@@ -240,6 +240,17 @@ BODY_MEMORY_LIMIT: Final = _type(
     "request was not applied.",
     "Retry after the delay given in Retry-After, with the same Idempotency-Key if it had one.",
 )
+ANSWER_MEMORY_LIMIT: Final = _type(
+    "answer-memory-limit",
+    "The server holds as many answers not taken as it accepts",
+    503,
+    "The server holds as many bytes of answers that their clients have not taken yet as it "
+    "is configured to (per worker, the service's `--max-answer-memory` setting), and no "
+    "connection it could cut without loss had stalled, so it refused this large answer to a "
+    "GET. Nothing was changed.",
+    "Retry after the delay given in Retry-After. A client that reads its answers as they come "
+    "is never the cause: connections whose clients take nothing are cut first.",
+)
 INVALID_PARAMETER: Final = _type(
     "invalid-parameter",
     "A request parameter is invalid",

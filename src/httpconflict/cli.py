@@ -25,6 +25,7 @@ from .service.config import (
     DEFAULT_HEADER_TIMEOUT,
     DEFAULT_JWT_LEEWAY,
     DEFAULT_KEEP_ALIVE,
+    DEFAULT_MAX_ANSWER_MEMORY,
     DEFAULT_MAX_BODY,
     DEFAULT_MAX_BODY_MEMORY,
     DEFAULT_MAX_CONNECTIONS,
@@ -192,6 +193,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="bytes of request bodies a worker holds at once (each body's first 64 KiB not "
         "counted); a body that would pass it gets 503 with Retry-After (default: "
         f"{DEFAULT_MAX_BODY_MEMORY})",
+    )
+    limits.add_argument(
+        "--max-answer-memory",
+        type=whole_number(1),
+        default=DEFAULT_MAX_ANSWER_MEMORY,
+        metavar="BYTES",
+        help="bytes of answers a worker holds for clients that take them more slowly than they "
+        "come; past it, connections whose clients took nothing for 1 s are cut (safe requests "
+        "only), then a new large GET answer gets 503 with Retry-After (default: "
+        f"{DEFAULT_MAX_ANSWER_MEMORY})",
     )
     _add_auth_arguments(serve)
     exposure = serve.add_argument_group("who may reach the service")
@@ -429,6 +440,7 @@ def _service_config(args: argparse.Namespace) -> ServiceConfig:
         body_timeout=args.body_timeout,
         max_connections=args.max_connections,
         max_body_memory=args.max_body_memory,
+        max_answer_memory=args.max_answer_memory,
         purge_interval=args.purge_interval,
         tombstone_retention=args.tombstone_retention,
         changes_retention=args.changes_retention,

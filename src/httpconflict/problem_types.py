@@ -14,6 +14,7 @@ status, and ``problem(detail, **extensions)`` making its `ProblemDetails`:
 """
 
 from ._problem import (
+    ANSWER_MEMORY_LIMIT,
     BODY_MEMORY_LIMIT,
     CHANGES_EXPIRED,
     CHECK_VIOLATION,
@@ -60,6 +61,7 @@ from ._problem import (
 )
 
 __all__ = [
+    "ANSWER_MEMORY_LIMIT",
     "BODY_MEMORY_LIMIT",
     "CHANGES_EXPIRED",
     "CHECK_VIOLATION",

@@ -49,6 +49,7 @@ from ..storage.tokens.kept import KeptTokens
 from . import changes, collection_settings, editor, openapi, problem_pages, problems
 from .accesslog import AccessLog
 from .answer_fields import AnswerFields
+from .answer_guard import AnswerMemoryGuard
 from .auth import Authentication
 from .authorization import Authorization
 from .caching import REVALIDATE, not_modified
@@ -175,6 +176,9 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
         # Outside every other refusal (a 401 too), so that a page allowed to call can read it.
         middleware.append(Middleware(Cors, origins=config.cors_origins))
     middleware.append(Middleware(problems.ServerErrors))
+    # Inside ServerErrors, which would take its stop for a failure; inside Cors, so that a
+    # page allowed to call can read its refusal.
+    middleware.append(Middleware(AnswerMemoryGuard))
     middleware.append(Middleware(EncodedSlashes))
     if methods:
         # Outside the idempotency middleware: a key is scoped to the principal.

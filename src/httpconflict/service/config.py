@@ -23,6 +23,8 @@ DEFAULT_KEEP_ALIVE: Final = 5
 DEFAULT_MAX_CONNECTIONS: Final = 1000
 #: Bytes of request bodies a worker holds at once, past each body's first 64 KiB.
 DEFAULT_MAX_BODY_MEMORY: Final = 64 * 1024 * 1024
+#: Bytes of answers a worker holds for clients that take them more slowly than they come.
+DEFAULT_MAX_ANSWER_MEMORY: Final = 64 * 1024 * 1024
 #: Seconds a worker of several may stay silent before its supervisor kills and
 #: replaces it (uvicorn pings each worker; its own default is 5 s). A worker the
 #: machine starves of CPU for seconds is not hung, and killing it takes its
@@ -91,6 +93,8 @@ class ServiceConfig:
     #: Open connections per worker; the first request of one beyond them gets 503.
     max_connections: int = DEFAULT_MAX_CONNECTIONS
     max_body_memory: int = DEFAULT_MAX_BODY_MEMORY
+    #: Bytes of answers a worker holds for clients not taking them (stalled ones cut past it).
+    max_answer_memory: int = DEFAULT_MAX_ANSWER_MEMORY
     #: Seconds between two purges of old tombstones and expired keys (0: never).
     purge_interval: float = DEFAULT_PURGE_INTERVAL
     #: Seconds a deleted document's tombstone (and history) is kept.
@@ -142,6 +146,8 @@ class ServiceConfig:
             raise ValueError("max_connections must be at least 1")
         if self.max_body_memory < 1:
             raise ValueError("max_body_memory must be at least 1 byte")
+        if self.max_answer_memory < 1:
+            raise ValueError("max_answer_memory must be at least 1 byte")
         if self.purge_interval < 0 or self.tombstone_retention < 0 or self.changes_retention < 0:
             raise ValueError("purge interval and retentions cannot be negative")
         self.access_grants  # noqa: B018  # a bad grant fails here, before the service starts

@@ -6,10 +6,15 @@ version numbers) are read first, without their bodies: that settles the
 page's ``next``, which the ``Link`` header carries before any item is sent.
 The bodies are then read in batches of about `BATCH_BYTES`, each batch a
 short statement of its own that continues after the last member read, and
-written out as they come (in chunks of about `CHUNK_BYTES`, flow-controlled
-by the server). A worker thus holds a batch and a chunk per list answer,
-whatever the page size. The first batch is read before the answer starts,
-so a database that is down gets its 503 problem, not a 200.
+each written out whole as it comes (small batches gathered to
+`CHUNK_BYTES`). The next batch is read only once the client has taken the
+last (the server's buffer for the connection is back under its low-water
+mark), so a worker holds at most a batch per list answer, whatever the page
+size, and, for a client that does not take it, holds it in the connection's
+buffer, where ``--max-answer-memory`` counts it (`answer_budget`). Written in
+slices, the rest of a batch waited in the handler, uncounted: 200 clients
+that read nothing held 1.5 MiB each. The first batch is read before the
+answer starts, so a database that is down gets its 503 problem, not a 200.
 
 A batch that fails once the answer has started cannot change its status:
 the answer stops without the end of its chunked body and the server closes
@@ -43,6 +48,7 @@ from ..asgi import PROBLEM_SCOPE_KEY
 from ..incidents import log_incident, new_incident
 from ..problem_types import INTERNAL_ERROR, PROBLEM_TYPE_BASE
 from ..storage import Document, DocumentStore, Listed, ListedVersion, Version
+from .answer_guard import require_room
 from .caching import for_caller, not_modified
 from .requests import check_name, int_parameter, query_value
 
@@ -55,9 +61,9 @@ BATCH_BYTES: Final = 512 * 1024
 #: any read is (see `_batches`).
 FIRST_WINDOW: Final = 64
 MIN_WINDOW: Final = 16
-#: Bytes handed to the server per write: small items are gathered up to this
-#: (one write each would cost more than the item), a larger body is written
-#: in slices of this size.
+#: The fewest bytes handed to the server per write, but the last: the items of
+#: small batches are gathered up to this (a write each would cost more than
+#: the items); a larger batch is one write.
 CHUNK_BYTES: Final = 64 * 1024
 JSON: Final = "application/json"
 
@@ -82,6 +88,8 @@ async def list_documents(request: Request) -> Response:
             parameter="after",
         )
     store = _store(request)
+    if request.method == "GET":
+        require_room()
     members = await store.page_members(collection, after=after, limit=limit)
     ids = [member.id for member in members]
     next_url = None
@@ -105,6 +113,8 @@ async def list_versions(request: Request) -> Response:
     limit = int_parameter(request, "limit", default=20, low=1, high=MAX_PAGE)
     before = int_parameter(request, "before", default=None, low=1, high=2**62)
     store = _store(request)
+    if request.method == "GET":
+        require_room()
     members = await store.version_members(collection, doc_id, before=before, limit=limit)
     if members is None:
         raise NotFound(f"no document {doc_id!r} in collection {collection!r}, ever")
@@ -197,13 +207,14 @@ async def _batches(
     start, window = 0, FIRST_WINDOW
     while start < len(keys):
         asked = keys[start : start + window]
-        batch = await read(asked)
-        if not batch:
+        # In a list, handed on: a local would hold the batch while the client stalls.
+        found = [await read(asked)]
+        if not found[0]:
             start += len(asked)  # none of these is there any more
             continue
-        start = position[key_of(batch[-1])] + 1
-        window = max(MIN_WINDOW, 2 * len(batch))
-        yield batch
+        start = position[key_of(found[0][-1])] + 1
+        window = max(MIN_WINDOW, 2 * len(found[0]))
+        yield found.pop()
 
 
 async def _page(
@@ -226,50 +237,61 @@ async def _items(
     first: list[Item],
     batches: AsyncIterator[list[Item]],
     render: Callable[[Item], tuple[bytes, bytes]],
-) -> AsyncIterator[bytes]:
-    """Each item's pieces: a comma before all but the first, its head, its body, its end."""
-    comma = b""
-    batch: list[Item] | None = first
-    while batch:
-        for item in batch:
-            head, body = render(item)
-            yield comma + head
-            yield body
-            yield b"}"
-            comma = b","
-        batch = None  # let it go before the next batch arrives
+) -> AsyncIterator[list[bytes]]:
+    """Each batch's pieces: a comma before all but the first item, its head, its body, its end.
+
+    Nothing of a batch stays in this frame while the client is sent it (and
+    may not take it): each is handed on from a list, not a local.
+    """
+    held = [first]
+    del first
+    lead = b""
+    while held:
+        yield _rendered(held.pop(), render, lead)
+        lead = b","
         # Let the loop run between batches: a fast client never makes the
         # server wait, and SQLite reads do not wait on the loop either, so
         # without this a long page would hold the loop until its end.
         await asyncio.sleep(0)
-        batch = await anext(batches, None)
+        held.append(await anext(batches, []))
+        if not held[0]:
+            held.clear()
+
+
+def _rendered(
+    batch: list[Item], render: Callable[[Item], tuple[bytes, bytes]], lead: bytes
+) -> list[bytes]:
+    """A batch's pieces, the first item's head after `lead`, each other's after a comma."""
+    pieces: list[bytes] = []
+    for item in batch:
+        head, body = render(item)
+        pieces += (lead + head, body, b"}")
+        lead = b","
+    return pieces
 
 
 async def _chunks(
-    pieces: AsyncIterator[bytes], *, head: bytes, tail: bytes
-) -> AsyncIterator[bytes | memoryview]:
-    """`head`, `pieces` and `tail`, gathered into writes of about `CHUNK_BYTES`."""
+    batches: AsyncIterator[list[bytes]], *, head: bytes, tail: bytes
+) -> AsyncIterator[bytes]:
+    """`head`, the batches' pieces and `tail`, a write per batch of at least `CHUNK_BYTES`."""
     gathered: list[bytes] = [head]
     size = len(head)
-    async for piece in pieces:
-        if len(piece) >= CHUNK_BYTES:
-            # A large body is written in slices of itself, not copied whole:
-            # the server frames (copies) each write, and buffers what the
-            # socket has not taken yet; a slice keeps both to CHUNK_BYTES.
-            if gathered:
-                yield b"".join(gathered)
-                gathered, size = [], 0
-            view = memoryview(piece)
-            for start in range(0, len(view), CHUNK_BYTES):
-                yield view[start : start + CHUNK_BYTES]
-            continue
-        gathered.append(piece)
-        size += len(piece)
+    async for pieces in batches:
+        gathered += pieces
+        size += sum(map(len, pieces))
+        del pieces
         if size >= CHUNK_BYTES:
-            yield b"".join(gathered)
-            gathered, size = [], 0
+            yield _joined(gathered)  # a local would hold it while the client stalls
+            size = 0
     gathered.append(tail)
-    yield b"".join(gathered)
+    yield _joined(gathered)
+
+
+def _joined(pieces: list[bytes]) -> bytes:
+    """The pieces as one, the list emptied."""
+    joined = b"".join(pieces)
+    pieces.clear()
+    return joined
 
 
 async def _nothing() -> AsyncIterator[bytes]:
@@ -291,12 +313,13 @@ class _StreamedPage(StreamingResponse):
 
     def __init__(
         self,
-        content: AsyncIterator[bytes | memoryview],
+        content: AsyncIterator[bytes],
         headers: Mapping[str, str],
         *,
         media_type: str,
     ) -> None:
         super().__init__(content, headers=headers, media_type=media_type)
+        self._chunks = content
         self._scope: Scope = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -304,21 +327,25 @@ class _StreamedPage(StreamingResponse):
         await super().__call__(scope, receive, send)
 
     async def stream_response(self, send: Send) -> None:
-        chunks = aiter(self.body_iterator)
+        chunks = self._chunks
         # The status waits for the first write (head, items and tail gathered
         # to CHUNK_BYTES, so batches after the first may be read for it): a
         # failure until then is raised, and answered as any other (a 503
         # problem with Retry-After), not sent as a 200 cut short, nor, behind
         # gzip (which holds the start back until a body comes), as no answer
         # at all: the server's bare 500.
-        first = await anext(chunks, b"")  # b"": a HEAD's, which has none
+        chunk: bytes | None = await anext(chunks, b"")  # b"": a HEAD's, which has none
         await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
-        await send({"type": "http.response.body", "body": first, "more_body": True})
-        sent = len(first)
+        sent = 0
         try:
-            async for chunk in chunks:
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            while chunk is not None:
                 sent += len(chunk)
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                # Nothing sent, once the client has taken what was: the next
+                # batch is read then, not held here while the client stalls.
+                chunk = None
+                await send({"type": "http.response.body", "body": b"", "more_body": True})
+                chunk = await anext(chunks, None)
         except Exception as error:  # whatever failed, the answer can only be cut short
             problem = error.problem if isinstance(error, ProblemError) else INTERNAL_ERROR.problem()
             self._scope[PROBLEM_SCOPE_KEY] = problem.type.removeprefix(PROBLEM_TYPE_BASE)

@@ -27,6 +27,11 @@ app sees a request:
 - an answer the client takes nothing of (the transport's buffer does not
   go down to its low-water mark) for `body_timeout` seconds has its
   connection cut, its buffer dropped;
+- what the transports of connections whose clients take their answers
+  more slowly than they come hold counts against `max_answer_memory`
+  (`answer_budget`), which cuts the stalled ones past it; a request
+  pipelined behind an answer its client is not taking waits to run until
+  the client takes it, so that its answer is not made and held meanwhile;
 - a connection accepted beyond `max_connections` (per worker) gets 503
   with Retry-After for its first request;
 - a body that would take the request body bytes a worker holds past
@@ -55,9 +60,13 @@ timers and a sum of lengths per request (bench/put_get.py measures it).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import select
+import socket
+import struct
 import time
+from collections import deque
 from dataclasses import dataclass
 from functools import cache
 from itertools import chain
@@ -83,12 +92,17 @@ from ..problem_types import (
     REQUEST_TIMEOUT,
 )
 from .accesslog import SERVER_ANSWER_KEY
+from .answer_budget import WorkerAnswers
 from .body_budget import ConnectionBodies, WorkerBodies
 from .config import ServiceConfig
 from .http10 import CloseDelimitedCycle
 
 #: How long a refused connection keeps reading (and dropping) what the client still sends.
 LINGER: Final = 2.0
+#: SO_LINGER on, for 0 seconds: closing the socket resets the connection.
+_RESET_ON_CLOSE: Final = struct.pack("ii", 1, 0)
+#: Methods whose answers a connection may be cut in the middle of without loss.
+_SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 #: Seconds between two warnings that the connection limit was reached.
 _WARN_EVERY: Final = 60.0
 _CONNECTION_RETRY_AFTER: Final = 1
@@ -105,6 +119,7 @@ class ConnectionLimits:
     body_timeout: float
     max_connections: int
     max_body_memory: int
+    max_answer_memory: int
 
     @classmethod
     def from_config(cls, config: ServiceConfig) -> ConnectionLimits:
@@ -114,6 +129,7 @@ class ConnectionLimits:
             config.body_timeout,
             config.max_connections,
             config.max_body_memory,
+            config.max_answer_memory,
         )
 
 
@@ -168,6 +184,9 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
         # A refusal of a request pipelined behind one not yet answered: sent after that answer.
         self._deferred: tuple[ProblemDetails, tuple[tuple[bytes, bytes], ...]] | None = None
         self._unanswered: list[RequestResponseCycle] = []  # requests read, not yet answered
+        self._unsafe = False  # a request not safe (a write) was read on this connection
+        self._held_back = False  # pipelined requests wait for the answer ahead to be taken
+        WorkerAnswers.limit = self.limits.max_answer_memory
 
     # Connection events
 
@@ -184,6 +203,7 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
             self._send_timer.cancel()
             self._send_timer = None
         self._bodies.give_back_all()
+        WorkerAnswers.resumed(self)
         for cycle in self._unanswered:
             if cycle is not self.cycle and not cycle.response_complete:
                 # uvicorn tells only the last request read (`self.cycle`) that
@@ -294,6 +314,7 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
         super().on_headers_complete()
         cycle = self.cycle
         if cycle is not None and cycle.scope is self.scope:
+            self._unsafe = self._unsafe or self.scope["method"] not in _SAFE_METHODS
             self._unanswered = [c for c in self._unanswered if not c.response_complete]
             self._unanswered.append(cycle)
             if self.scope["http_version"] == "1.0":
@@ -311,7 +332,21 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
 
     def on_response_complete(self) -> None:
         self._bodies.answered()
-        super().on_response_complete()
+        if self.flow.write_paused and self.pipeline and not self.transport.is_closing():
+            # The client has not taken this answer: the requests pipelined
+            # behind it wait for it to, unrun (`resume_writing` runs them).
+            # Run at once, the next one's answer was made and held in the
+            # worker, uncounted, until the client read.
+            waiting, self.pipeline = self.pipeline, deque()
+            super().on_response_complete()
+            self.pipeline = waiting
+            self._held_back = True
+            self.flow.pause_reading()
+            if self.timeout_keep_alive_task is not None:
+                self.timeout_keep_alive_task.cancel()
+                self.timeout_keep_alive_task = None
+        else:
+            super().on_response_complete()
         cycle = self.cycle
         if (
             self._in_body
@@ -370,12 +405,43 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
         super().pause_writing()
         if self._send_timer is None:
             self._send_timer = self.loop.call_later(self.limits.body_timeout, self._send_timed_out)
+        WorkerAnswers.paused(self)
 
     def resume_writing(self) -> None:
         super().resume_writing()
         if self._send_timer is not None:
             self._send_timer.cancel()
             self._send_timer = None
+        WorkerAnswers.resumed(self)
+        if self._held_back:
+            self._held_back = False
+            if self.pipeline and not self.transport.is_closing():
+                cycle, app = self.pipeline.pop()
+                self._start_asgi_task(cycle, app)
+
+    # What `WorkerAnswers` asks of a connection
+
+    def buffered(self) -> int:
+        return self.transport.get_write_buffer_size()
+
+    def cuttable(self) -> bool:
+        return not self._unsafe
+
+    def cut(self) -> None:
+        """Drop a stalled connection's answers (of safe requests only): the worker needs the room.
+
+        Reset, not closed: closed, the kernel kept what it held of the
+        answers (up to 4 MiB a connection) for a client that reads nothing,
+        and the client learned nothing.
+        """
+        if self._send_timer is not None:
+            self._send_timer.cancel()
+            self._send_timer = None
+        sock = self.transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET_ON_CLOSE)
+        self.transport.abort()
 
     def _send_timed_out(self) -> None:
         """Cut a connection whose client took nothing of its answers for `body_timeout` seconds.

@@ -1,0 +1,185 @@
+"""Answers a worker holds for clients not taking them are bounded: stalled readers cannot grow it.
+
+A client that asks for a list page (about 2 MB here) and never reads had
+its answer held in the worker until the body timeout (60 s): 200 of them
+took a worker from 194 to 489 MiB, and the only bound was
+`--max-connections` (about 2 GiB a worker). Now the bytes of answers that
+clients are not taking count against `--max-answer-memory` per worker.
+Over it, connections whose clients have taken nothing for a second are cut
+(a GET's answer: nothing lost), and a new large GET answer that still finds
+no room gets 503 `answer-memory-limit` with Retry-After. Real servers
+(SQLite, 2 workers), raw sockets: each worker's resident memory stays under
+the budget and a constant, another client's GET stays fast, and a pure
+counter written meanwhile with If-Match is exact.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from httpconflict._problem import PROBLEM_TYPE_BASE
+from tests.servers import start_service
+
+pytestmark = pytest.mark.slow
+
+#: Each worker's budget, and the stalled readers (each asks for a page of about 7 MB: the
+#: kernel's buffers take 4 MB of it).
+BUDGET = 16 * 1024 * 1024
+STALLED = 120
+DOCUMENTS = 8
+DOCUMENT = 900_000
+PAGE = f"/v1/big?limit={DOCUMENTS}"
+#: What a worker may grow beyond the budget: the answers under way, the allocator's slack.
+CONSTANT_MIB = 24
+TCP_ESTABLISHED = 1
+#: The longest a small GET of another client may take meanwhile, on a loaded machine.
+FAST = 1.0
+
+
+def workers_of(pid: int) -> list[int]:
+    """The worker processes of a server started with several workers (not its resource tracker)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [int(c) for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+
+
+def rss_mib(pid: int) -> float:
+    """A process's resident memory, in MiB."""
+    found = re.search(r"VmRSS:\s+(\d+)", Path(f"/proc/{pid}/status").read_text())
+    return int(found.group(1)) / 1024 if found else 0.0
+
+
+def stalled_reader(port: int) -> socket.socket:
+    """A GET of the large page on a connection whose client never reads (4 KB receive buffer)."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", port))
+    sock.sendall(
+        f"GET {PAGE} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept-Encoding: identity\r\n\r\n".encode()
+    )
+    return sock
+
+
+def first_bytes(sock: socket.socket) -> tuple[bytes, bool]:
+    """The first bytes the server sent on `sock`, and whether it has cut or closed it since.
+
+    Read from the connection's TCP state, not by reading on: that would let
+    the server send the rest.
+    """
+    ended = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 1)[0] != TCP_ESTABLISHED
+    sock.setblocking(False)
+    try:
+        return sock.recv(4096), ended
+    except (BlockingIOError, ConnectionResetError):
+        return b"", ended
+
+
+class Monitor(threading.Thread):
+    """Another client: a small GET, then a counter's GET and If-Match PUT, in a loop."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(daemon=True)
+        self.url = url
+        self.stop = threading.Event()
+        self.slowest = 0.0
+        self.written = 0
+        self.failures: list[str] = []
+
+    def run(self) -> None:
+        with httpx.Client(base_url=self.url, timeout=30) as http:
+            while not self.stop.is_set():
+                started = time.monotonic()
+                small = http.get("/v1/small/doc")
+                self.slowest = max(self.slowest, time.monotonic() - started)
+                if small.status_code != 200:
+                    self.failures.append(f"small GET {small.status_code}")
+                read = http.get("/v1/small/counter")
+                if read.status_code != 200:
+                    self.failures.append(f"counter GET {read.status_code}")
+                    continue
+                n = read.json()["n"]
+                put = http.put(
+                    "/v1/small/counter",
+                    json={"n": n + 1},
+                    headers={"If-Match": read.headers["etag"]},
+                )
+                if put.status_code == 200:
+                    self.written += 1
+                elif put.status_code != 412:
+                    self.failures.append(f"PUT {put.status_code}")
+                time.sleep(0.02)
+
+
+def test_stalled_readers_of_large_pages_cannot_hold_more_than_the_budget(tmp_path: Path) -> None:
+    extra = ("--max-answer-memory", str(BUDGET))
+    with (
+        start_service(
+            str(tmp_path / "db.sqlite"),
+            tmp_path,
+            workers=2,
+            extra=extra,
+            allowed_5xx=frozenset({503}),
+        ) as service,
+        httpx.Client(base_url=service.url, timeout=30) as http,
+    ):
+        port = int(service.url.rsplit(":", 1)[1])
+        for n in range(DOCUMENTS):
+            body = {"n": n, "pad": "x" * DOCUMENT}
+            made = http.put(f"/v1/big/d{n}", json=body, headers={"If-None-Match": "*"})
+            assert made.status_code == 201, made.text
+        small = http.put("/v1/small/doc", json={"a": 1}, headers={"If-None-Match": "*"})
+        counter = http.put("/v1/small/counter", json={"n": 0}, headers={"If-None-Match": "*"})
+        assert small.status_code == counter.status_code == 201
+        page = http.get(PAGE, headers={"Accept-Encoding": "identity"})
+        assert page.status_code == 200
+        assert len(page.content) > DOCUMENTS * DOCUMENT
+        workers = workers_of(service.process.pid)
+        assert len(workers) == 2
+        before = {w: rss_mib(w) for w in workers}
+        monitor = Monitor(service.url)
+        monitor.start()
+        sockets: list[socket.socket] = []
+        try:
+            for _ in range(STALLED):
+                sockets.append(stalled_reader(port))
+                time.sleep(0.01)
+            time.sleep(3)
+            grown = {w: rss_mib(w) - before[w] for w in workers}
+            seen = [first_bytes(sock) for sock in sockets]
+        finally:
+            monitor.stop.set()
+            monitor.join()
+            for sock in sockets:
+                sock.close()
+        refused = [a for a, _ in seen if a.startswith(b"HTTP/1.1 503 ")]
+        held = [a for a, ended in seen if a.startswith(b"HTTP/1.1 200 ") and not ended]
+        cut = [a for a, ended in seen if not a.startswith(b"HTTP/1.1 503 ") and ended]
+        assert len(refused) + len(held) + len(cut) == STALLED
+        growth = ", ".join(f"{g:.0f}" for g in grown.values())
+        print(
+            f"{STALLED} stalled readers of a {len(page.content) / 2**20:.1f} MiB page: "
+            f"workers grew {growth} MiB; {len(held)} held, {len(cut)} cut, {len(refused)} "
+            f"refused 503; other GETs at most {monitor.slowest * 1000:.0f} ms; counter "
+            f"{monitor.written} writes"
+        )
+        for worker, mib in grown.items():
+            assert mib < BUDGET / 2**20 + CONSTANT_MIB, f"worker {worker} grew {mib:.0f} MiB"
+        assert monitor.failures == []
+        assert monitor.slowest < FAST, f"a small GET took {monitor.slowest:.2f} s"
+        for answer in refused:
+            head = answer.lower()
+            assert b"retry-after: 1\r\n" in head
+            assert b"application/problem+json" in head
+            assert (PROBLEM_TYPE_BASE + "answer-memory-limit").encode() in answer
+        assert http.get("/v1/small/counter").json() == {"n": monitor.written}
+        # Once the stalled readers are gone, the large page is served again.
+        time.sleep(0.5)
+        again = http.get(PAGE, headers={"Accept-Encoding": "identity"})
+        assert again.status_code == 200
+        assert len(again.content) == len(page.content)
