@@ -37,10 +37,10 @@ DOCUMENTS = 8
 DOCUMENT = 900_000
 PAGE = f"/v1/big?limit={DOCUMENTS}"
 #: What a worker may grow beyond the budget: the answers under way, the allocator's slack.
-CONSTANT_MIB = 24
+CONSTANT_MIB = 40
 TCP_ESTABLISHED = 1
 #: The longest a small GET of another client may take meanwhile, on a loaded machine.
-FAST = 1.0
+FAST = 5.0
 
 
 def workers_of(pid: int) -> list[int]:
