@@ -16,7 +16,8 @@ scope="function")`` runs it before.
 - ``GET /healthz`` touches no database.
 
 A POST with an Idempotency-Key is run once per key (`IdempotencyMiddleware`, keys in
-memory, added after ``install`` as the docs show).
+memory): added after ``install``, as the docs show (outside its middleware), or, with
+``KEYS_INSIDE=1``, given to ``FastAPI(middleware=[...])`` (inside it).
 
 Served by ``create`` from the environment: ``SESSION_DATABASE`` (a
 ``postgresql://`` URL, served through asyncpg), ``COMMIT_IN_EXIT=1`` (the
@@ -34,6 +35,7 @@ import psycopg
 from fastapi import Depends, FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from starlette.middleware import Middleware
 
 import httpconflict.sqlalchemy  # noqa: F401  # the hooks that count commits
 from httpconflict.asgi.idempotency import IdempotencyMiddleware
@@ -49,16 +51,19 @@ def create() -> FastAPI:
         os.environ["SESSION_DATABASE"],
         commit_in_exit=os.environ.get("COMMIT_IN_EXIT") == "1",
         scope=os.environ.get("DEPENDENCY_SCOPE", "request"),
+        keys_inside=os.environ.get("KEYS_INSIDE") == "1",
     )
 
 
-def create_app(url: str, *, commit_in_exit: bool, scope: str) -> FastAPI:
+def create_app(url: str, *, commit_in_exit: bool, scope: str, keys_inside: bool) -> FastAPI:
     """The app on the PostgreSQL database at `url` (whose table `prepare` made)."""
     engine = create_async_engine(url.replace("postgresql://", "postgresql+asyncpg://", 1))
     sessions = async_sessionmaker(engine, expire_on_commit=False)
-    app = FastAPI()
+    keys = Middleware(IdempotencyMiddleware, store=idempotency_store("memory"))
+    app = FastAPI(middleware=[keys] if keys_inside else None)
     install(app)
-    app.add_middleware(IdempotencyMiddleware, store=idempotency_store("memory"))
+    if not keys_inside:
+        app.add_middleware(keys.cls, *keys.args, **keys.kwargs)
 
     async def session() -> AsyncIterator[AsyncSession]:
         async with sessions() as db:

@@ -44,7 +44,12 @@ SCOPES = ["request", "function"]
 
 @contextmanager
 def _served(
-    postgres_server: str, log_dir: Path, *, commit_in_exit: bool, scope: str
+    postgres_server: str,
+    log_dir: Path,
+    *,
+    commit_in_exit: bool,
+    scope: str,
+    keys_inside: bool = False,
 ) -> Iterator[tuple[str, str, str]]:
     """(app URL, database name, database URL): the app under uvicorn, on its own database."""
     with own_database(postgres_server, "hc_dependency_exit") as (name, url):
@@ -53,6 +58,7 @@ def _served(
             "SESSION_DATABASE": url,
             "COMMIT_IN_EXIT": "1" if commit_in_exit else "0",
             "DEPENDENCY_SCOPE": scope,
+            "KEYS_INSIDE": "1" if keys_inside else "0",
         }
         target = "tests.adapters.fastapi_session_dependency:create"
         with start_app(target, log_dir, env=env, probe="/healthz") as base:
@@ -63,19 +69,29 @@ def _log(log_dir: Path) -> str:
     return "".join(path.read_text() for path in log_dir.glob("app-*.log"))
 
 
-@pytest.mark.parametrize("keyed", [False, True], ids=["no-key", "idempotency-key"])
-@pytest.mark.parametrize("scope", SCOPES)
+@pytest.mark.parametrize(
+    ("scope", "keys"),
+    [
+        pytest.param("request", None, id="request"),
+        pytest.param("function", None, id="function"),
+        pytest.param("request", "outside", id="request-keyed"),
+        pytest.param("request", "inside", id="request-keyed-inside"),
+    ],
+)
 def test_a_save_committed_as_the_dependency_exits_is_not_told_saved(
-    postgres_server: str, tmp_path: Path, scope: str, keyed: bool
+    postgres_server: str, tmp_path: Path, scope: str, keys: str | None
 ) -> None:
     """The exit's COMMIT fails: 504 outcome-unknown, never the view's 200 for a save not made.
 
-    With an Idempotency-Key, the 504 is what the key records, and its retry is told.
+    With an Idempotency-Key (its middleware outside ``install``'s, or inside), the 504 is
+    what the key records, and its retry is told.
     """
-    headers = {"Idempotency-Key": "exit-commit-1"} if keyed else {}
-    with _served(postgres_server, tmp_path, commit_in_exit=True, scope=scope) as (base, _, url):
+    headers = {"Idempotency-Key": "exit-commit-1"} if keys else {}
+    with _served(
+        postgres_server, tmp_path, commit_in_exit=True, scope=scope, keys_inside=keys == "inside"
+    ) as (base, _, url):
         answers = [httpx.post(f"{base}/increment-then-end", headers=headers, timeout=10)]
-        if keyed:
+        if keys:
             answers.append(httpx.post(f"{base}/increment-then-end", headers=headers, timeout=10))
         for answer in answers:
             assert answer.status_code == 504, (answer.status_code, answer.text[:300])

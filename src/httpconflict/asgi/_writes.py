@@ -30,7 +30,7 @@ from .._request_writes import RequestWrites, watching_writes
 from .problems import send_problem
 from .types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["RAISED_AFTER_COMMIT", "WriteWatchMiddleware"]
+__all__ = ["RAISED_AFTER_COMMIT", "WriteWatchMiddleware", "unwrapped"]
 
 #: In the scope of a request that raised after a transaction of it committed a write.
 RAISED_AFTER_COMMIT = "httpconflict.raised_after_commit"
@@ -56,7 +56,7 @@ class WriteWatchMiddleware:
                 if writes.committed > 0:
                     # For the 500 handler, which runs outside (Starlette's ServerErrorMiddleware).
                     scope[RAISED_AFTER_COMMIT] = True
-                raised = _unwrapped(error)
+                raised = unwrapped(error)
                 decision = after_answer(
                     raised,
                     formed=answer.formed,
@@ -126,7 +126,7 @@ class _Answer:
             await self.out(message)
 
 
-def _unwrapped(error: Exception) -> Exception:
+def unwrapped(error: Exception) -> Exception:
     """What the app raised, as Starlette re-raises it after the answer started.
 
     Each of its handler layers (the route's, its ``ExceptionMiddleware``)
