@@ -419,6 +419,7 @@ def install(
     openapi: bool = True,
     request_bodies: bool = True,
     max_body: int | None = DEFAULT_MAX_BODY,
+    hold_write_answers: bool = True,
 ) -> None:
     """Make `app` answer every error as a problem, and say so in its OpenAPI document.
 
@@ -431,7 +432,11 @@ def install(
     whatever its size, so a body past `max_body` bytes (1 MiB; None: no
     limit) is a 413 before it is read, and a content-coded one (gzip) a 415
     naming what is taken. An app that decodes coded bodies itself passes
-    ``request_bodies=False``.
+    ``request_bodies=False``. With `hold_write_answers`, a write's answer
+    waits for the end of the request (the exits of its ``yield``
+    dependencies, and its background tasks before them), so that a
+    dependency's COMMIT that fails is a 504 outcome-unknown, not the
+    view's 200 for a save not made.
     """
     install_starlette(
         app,
@@ -440,6 +445,7 @@ def install(
         error_types=error_types,
         server_errors=server_errors,
         request_bodies=False,  # added below, outermost
+        hold_write_answers=hold_write_answers,
     )
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     if conditional_get:

@@ -243,6 +243,7 @@ def install(
     request_bodies: bool = True,
     max_body: int | None = DEFAULT_MAX_BODY,
     watch_writes: bool = True,
+    hold_write_answers: bool = True,
 ) -> None:
     """Register every handler: problems, HTTP exceptions, integrity errors, cut bodies, 500s.
 
@@ -254,7 +255,12 @@ def install(
     and a content-coded one (gzip) a 415 naming what is taken.
     With `watch_writes`, adds `WriteWatchMiddleware`: a database outage
     after the request committed a write (through SQLAlchemy) is a 504
-    outcome-unknown, not a 503 saying nothing was applied.
+    outcome-unknown, not a 503 saying nothing was applied; and one the app
+    raises after its answer (a session closed or committed by a FastAPI
+    ``yield`` dependency's exit) no longer cuts the connection. With
+    `hold_write_answers` too, a write's answer (not streamed) waits until
+    the app returns, so that a COMMIT after it which fails is answered 504
+    outcome-unknown, never with the view's 200 (`httpconflict._late_errors`).
     """
     app.add_exception_handler(ProblemError, problem_error_handler)
     app.add_exception_handler(HTTPException, http_exception_handler)
@@ -266,7 +272,7 @@ def install(
         app.add_middleware(RequestBodyMiddleware, max_bytes=max_body)
     if watch_writes:
         # The request's commits, so that an outage after one is a 504, not a 503.
-        app.add_middleware(WriteWatchMiddleware)
+        app.add_middleware(WriteWatchMiddleware, hold_answers=hold_write_answers)
 
 
 def _allowed_methods(request: Request) -> list[str]:

@@ -22,16 +22,15 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.adapters.admin_pages import errors, read_form
+from tests.adapters.outage_tally import Told, backends_ended
 from tests.own_database import own_database
 from tests.servers import start_app
 
@@ -111,45 +110,6 @@ def test_a_save_committed_in_the_teardown_is_not_told_saved(
 # --- served: clients incrementing through the form while the backends are ended ------------
 
 SECONDS = 4.0
-#: Between two rounds of ending every backend of the app's database.
-KILL_EVERY = 0.05
-
-
-@dataclass
-class Told:
-    """What the clients were told."""
-
-    saved: int = 0
-    unknown: int = 0
-    statuses: Counter[str] = field(default_factory=Counter)
-    wrong: list[str] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def note(self, what: str, answer: httpx.Response) -> None:
-        with self.lock:
-            self.statuses[f"{what} {answer.status_code}"] += 1
-            if answer.status_code == 302:
-                self.saved += 1
-            elif answer.status_code == 504:
-                self.unknown += 1
-            said = answer.headers.get("content-type", "").startswith(
-                ("application/problem+json", "text/html")  # the problem, or its page
-            )
-            when = answer.status_code == 504 or "Retry-After" in answer.headers
-            if answer.status_code >= 500 and not (
-                answer.status_code in (503, 504) and said and when
-            ):
-                self.wrong.append(f"{what} {answer.status_code}: {answer.text[:200]}")
-
-
-def _end_backends(admin_url: str, name: str, stop: threading.Event) -> None:
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        while not stop.wait(KILL_EVERY):
-            admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = %s AND pid <> pg_backend_pid()",
-                (name,),
-            )
 
 
 def _increment(base: str, edit: str, accept: str, told: Told, deadline: float) -> None:
@@ -185,23 +145,17 @@ def test_clients_incrementing_while_the_backends_are_ended(
                 created = http.post("/counters/new", data={**form.values, "name": "n", "count": 0})
                 assert created.status_code == 302, created.text[:300]
                 edit = created.headers["location"]
-            told = Told()
-            stop = threading.Event()
-            killer = threading.Thread(target=_end_backends, args=(postgres_server, name, stop))
+            told = Told(saved_status=302)
             deadline = time.monotonic() + SECONDS
             clients = [
                 threading.Thread(target=_increment, args=(base, edit, accept, told, deadline))
                 for accept in (BROWSER, BROWSER, "*/*", "*/*")
             ]
-            killer.start()
-            try:
+            with backends_ended(postgres_server, name):
                 for client in clients:
                     client.start()
                 for client in clients:
                     client.join()
-            finally:
-                stop.set()
-                killer.join()
             with psycopg.connect(url) as conn:
                 row = conn.execute("SELECT count FROM form_counters").fetchone()
         assert row is not None

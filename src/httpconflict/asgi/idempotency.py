@@ -72,7 +72,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Final
 
-from .._errors import ContentTooLarge, InvalidParameter, MalformedHeader, Unavailable
+from .._errors import (
+    ContentTooLarge,
+    InvalidParameter,
+    MalformedHeader,
+    Unavailable,
+    problem_and_fields,
+)
 from .._form_keys import form_policy, form_submission, reads_form_key
 from .._idempotency import (
     Answer,
@@ -99,15 +105,18 @@ from .._idempotency_request import (
     raised_after_writing,
     replayed_fields,
 )
+from .._late_errors import AfterAnswer, after_answer
 from .._media import check_body_size
+from .._outage import outage_error
 from .._problem import MEDIA_TYPE, PROBLEM_TYPE_BASE
-from .._request_writes import watching_writes
+from .._request_writes import current_writes, watching_writes
 from ..openapi import RoutePolicy
 from ..storage.idempotency import IdempotencyStore
 from ..storage.idempotency._renewal import renewing
 from ..storage.idempotency.backlog import Backlog
 from ._pages import problem_pages
 from ._store_lifespan import StoreLifespan
+from ._writes import unwrapped
 from .problems import PROBLEM_SCOPE_KEY, send_problem, send_response
 from .types import ASGIApp, Message, Receive, Scope, Send
 
@@ -332,6 +341,8 @@ class _Captured:
     whole: bool = False
     #: What it raised then (a background task's failure), for the log.
     late_error: Exception | None = None
+    #: The failed COMMITs the request's watch counted when the answer was whole.
+    failed_commits: int = 0
 
     @property
     def body(self) -> bytes:
@@ -351,6 +362,7 @@ async def _run(
     goes straight to the client: there is nothing left to wait for.
     """
     captured = _Captured()
+    writes = current_writes()
     delivered = False
     started = False
 
@@ -382,11 +394,27 @@ async def _run(
             captured.chunks.append(message.get("body", b""))
         if message["type"] == "http.response.body" and not message.get("more_body", False):
             captured.whole = True
+            captured.failed_commits = writes.failed_commits if writes is not None else 0
 
     try:
         await app(scope, replay_body, capture)
     except Exception as error:  # recorded for the flow, which releases the key and re-raises
-        if captured.whole and captured.status_code < 500:
+        raised = unwrapped(error)
+        decision = after_answer(
+            raised,
+            formed=captured.whole,
+            sent=captured.passed,
+            commit_failed=writes is not None and writes.failed_commits > captured.failed_commits,
+        )
+        if decision is AfterAnswer.REPLACED:
+            # Its answer claims a COMMIT (a FastAPI dependency's, after it) that failed.
+            problem = outage_error(raised, scope["method"], handler_ran=True)
+            assert problem is not None  # `after_answer` found the outage
+            details, fields = problem_and_fields(problem)
+            captured.status_code = details.status or 504
+            captured.headers = [(b"content-type", MEDIA_TYPE.encode()), *_raw(fields)]
+            captured.chunks = [details.to_json()]
+        elif decision is not AfterAnswer.RAISE and captured.status_code < 500:
             # Its answer was whole (a background task failed after it): the answer stands.
             # (A 5xx sent whole, then the raise, is an error handler's answer to it:
             # Starlette's ServerErrorMiddleware sends its 500, then re-raises.)
@@ -399,6 +427,10 @@ async def _run(
         if not started:
             captured.error = RuntimeError("the app returned without answering")
     return captured
+
+
+def _raw(fields: dict[str, str]) -> list[tuple[bytes, bytes]]:
+    return [(n.lower().encode("latin-1"), v.encode("latin-1")) for n, v in fields.items()]
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -41,6 +41,7 @@ from flask import Flask
 
 from .._errors import problem_and_fields
 from .._incidents import log_incident, new_incident
+from .._late_errors import raised_by_commit
 from .._outage import outage, outage_error
 from .._problem import MEDIA_TYPE
 from .._request_writes import watching_writes
@@ -86,7 +87,7 @@ def _guarded(app: Flask, function: TeardownFunction) -> TeardownFunction:
             except Exception as raised:
                 if outage(raised) is None:
                     raise  # the app's own error
-                if writes.failed_commits > failed or _in_commit(raised):
+                if writes.failed_commits > failed or raised_by_commit(raised):
                     raise CommitFailed(raised) from raised
                 log_incident(
                     new_incident(),
@@ -99,24 +100,6 @@ def _guarded(app: Flask, function: TeardownFunction) -> TeardownFunction:
 
     setattr(guarded, _GUARDED, True)
     return guarded
-
-
-#: Where a COMMIT fails: SQLAlchemy's connection, a PEP 249 connection's ``commit()``.
-_COMMITS: Final = frozenset({"_commit_impl", "commit", "commit_prepared"})
-
-
-def _in_commit(error: BaseException) -> bool:
-    """Whether `error` was raised by a COMMIT: for an app whose commits no hook counts.
-
-    (The hooks come with ``import httpconflict.sqlalchemy``; without them a
-    failed COMMIT must still not be taken for a failed close.)
-    """
-    tb = error.__traceback__
-    while tb is not None:
-        if tb.tb_frame.f_code.co_name in _COMMITS:
-            return True
-        tb = tb.tb_next
-    return False
 
 
 class TeardownAnswers:

@@ -1,0 +1,110 @@
+"""Errors raised after the app formed its answer: what the client is told then.
+
+Theory of operation: frameworks run code of the app's after its view has
+formed the answer: FastAPI the exit of a ``yield`` dependency (after the
+answer was sent, in its default scope), Flask its teardown functions. A
+database session ended there meets the outages a view meets (its
+connection ended by a restart, a failover, ``pg_terminate_backend``), and
+what the answer says decides what to do with it:
+
+- the session's close (a ROLLBACK of what was left open) failed: the
+  answer is still true. What the view committed is committed, and what the
+  close was rolling back is rolled back with the lost connection. The
+  answer formed goes out (or stays out), the outage is logged: a 500, or a
+  dropped connection, would tell a user whose save was made that it failed,
+  and the save would be made again (`AfterAnswer.STANDS`);
+- the session's COMMIT failed (``async with session.begin(): yield
+  session``, Flask-SQLAlchemy's commit on teardown): the answer claims a
+  write nobody knows happened. Not yet sent, it is replaced by the
+  outage's answer, 504 outcome-unknown for a write (`REPLACED`); already
+  sent, it cannot be taken back, and the log says so louder (`TOO_LATE`);
+- any other error is the app's own: a background task's, after an answer
+  that stands (it goes out, and the error goes on to the server's log,
+  `APP_ERROR`); or a COMMIT's that failed (a constraint checked at COMMIT),
+  or one raised before the answer was whole, whose answer is the
+  framework's 500 (`RAISE`).
+
+So a write's answer waits until the app has returned (`holds_answer`): its
+COMMIT may come after it. A read's answer (GET, HEAD), and a write's
+answer streamed in parts (server-sent events, a download), are not held:
+a read's close changes nothing, and a stream is its client's as it comes.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Final
+
+from ._outage import outage
+from ._preconditions import SAFE_METHODS
+
+__all__ = ["AfterAnswer", "after_answer", "holds_answer", "raised_by_commit"]
+
+
+class AfterAnswer(enum.Enum):
+    """What becomes of the answer when the app raises after forming it."""
+
+    #: The answer formed goes out (or went out); the error is logged.
+    STANDS = "stands"
+    #: The answer, not sent yet, claims a COMMIT that failed: the outage is answered instead.
+    REPLACED = "replaced"
+    #: The same, but the answer went out already: it is logged as a save that may be lost.
+    TOO_LATE = "too late"
+    #: The app's own error after an answer that stands: the answer goes out, the error on.
+    APP_ERROR = "app error"
+    #: The app's own error, which its answer does not survive: the framework's 500.
+    RAISE = "raise"
+
+
+def holds_answer(method: str, *, streamed: bool) -> bool:
+    """Whether an answer waits for the app to return before it goes out.
+
+    A write's (any method but GET and HEAD) that is not `streamed` (in
+    parts, as it is made): its COMMIT may still come after it
+    (`AfterAnswer.REPLACED`).
+    """
+    return not streamed and method.upper() not in SAFE_METHODS
+
+
+def after_answer(
+    error: BaseException, *, formed: bool, sent: bool, commit_failed: bool
+) -> AfterAnswer:
+    """What `error`, raised by the app after its answer, does to the answer.
+
+    `formed`: the answer was whole (its last body message) when it was
+    raised; `sent`: the answer went out already; `commit_failed`: the
+    database hooks counted a failed COMMIT of a write since it was formed
+    (`RequestWrites.failed_commits`).
+    """
+    if not formed:
+        return AfterAnswer.RAISE
+    committing = commit_failed or raised_by_commit(error)
+    if outage(error) is None:
+        return AfterAnswer.RAISE if committing else AfterAnswer.APP_ERROR
+    if not committing:
+        return AfterAnswer.STANDS
+    return AfterAnswer.TOO_LATE if sent else AfterAnswer.REPLACED
+
+
+#: Where a COMMIT fails: SQLAlchemy's connection, a PEP 249 connection's ``commit()``.
+_COMMITS: Final = frozenset({"_commit_impl", "commit", "commit_prepared"})
+
+
+def raised_by_commit(error: BaseException) -> bool:
+    """Whether `error` (or what it was raised from) was raised by a COMMIT.
+
+    For an app whose commits no hook counts (the hooks come with ``import
+    httpconflict.sqlalchemy``): a failed COMMIT must still not be taken for
+    a failed close.
+    """
+    seen = 0
+    current: BaseException | None = error
+    while current is not None and seen < 8:
+        tb = current.__traceback__
+        while tb is not None:
+            if tb.tb_frame.f_code.co_name in _COMMITS:
+                return True
+            tb = tb.tb_next
+        current = current.__cause__ or current.__context__
+        seen += 1
+    return False

@@ -1,0 +1,140 @@
+"""A FastAPI app whose SQLAlchemy session is a ``yield`` dependency, as FastAPI's docs show.
+
+FastAPI runs the exit of a ``yield`` dependency (its default scope,
+"request") after the answer was sent: the session's close, or its COMMIT
+when the dependency commits (``async with session.begin(): yield
+session``), comes after the client has the answer. ``Depends(...,
+scope="function")`` runs it before.
+
+- ``GET /count``: the counter, read through the session;
+- ``POST /increment``: one increment, answered 200 with the count;
+- ``POST /increment-then-end`` and ``GET /count-then-end``: the same, after which the
+  view ends its own PostgreSQL connection (``pg_terminate_backend``), as a
+  restart or a failover does between a view and its dependency's exit;
+- ``POST /names``: inserts the name ``taken`` again, which a deferred unique constraint
+  refuses at COMMIT (in the dependency's exit, when it commits there);
+- ``GET /healthz`` touches no database.
+
+A POST with an Idempotency-Key is run once per key (`IdempotencyMiddleware`, keys in
+memory): added after ``install``, as the docs show (outside its middleware), or, with
+``KEYS_INSIDE=1``, given to ``FastAPI(middleware=[...])`` (inside it).
+
+Served by ``create`` from the environment: ``SESSION_DATABASE`` (a
+``postgresql://`` URL, served through asyncpg), ``COMMIT_IN_EXIT=1`` (the
+dependency commits as it exits; otherwise the view commits),
+``DEPENDENCY_SCOPE`` ("request" or "function").
+"""
+
+# (No `from __future__ import annotations`: FastAPI reads the views' annotations, which
+# name the local `Session`.)
+import os
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import psycopg
+from fastapi import Depends, FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from starlette.middleware import Middleware
+
+import httpconflict.sqlalchemy  # noqa: F401  # the hooks that count commits
+from httpconflict.asgi.idempotency import IdempotencyMiddleware
+from httpconflict.fastapi import install
+from httpconflict.storage.idempotency import idempotency_store
+
+TABLE = "session_counter"
+
+
+def create() -> FastAPI:
+    """The app as the environment says (for a server process)."""
+    return create_app(
+        os.environ["SESSION_DATABASE"],
+        commit_in_exit=os.environ.get("COMMIT_IN_EXIT") == "1",
+        scope=os.environ.get("DEPENDENCY_SCOPE", "request"),
+        keys_inside=os.environ.get("KEYS_INSIDE") == "1",
+    )
+
+
+def create_app(url: str, *, commit_in_exit: bool, scope: str, keys_inside: bool) -> FastAPI:
+    """The app on the PostgreSQL database at `url` (whose table `prepare` made)."""
+    engine = create_async_engine(url.replace("postgresql://", "postgresql+asyncpg://", 1))
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    keys = Middleware(IdempotencyMiddleware, store=idempotency_store("memory"))
+    app = FastAPI(middleware=[keys] if keys_inside else None)
+    install(app)
+    if not keys_inside:
+        app.add_middleware(keys.cls, *keys.args, **keys.kwargs)
+
+    async def session() -> AsyncIterator[AsyncSession]:
+        async with sessions() as db:
+            if commit_in_exit:
+                async with db.begin():
+                    yield db
+            else:
+                yield db
+
+    Session = Annotated[AsyncSession, Depends(session, scope=scope)]
+
+    async def end_own_connection(db: AsyncSession) -> None:
+        raw = await (await db.connection()).get_raw_connection()
+        pid = raw.driver_connection.get_server_pid()  # type: ignore[union-attr]
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,))
+
+    async def increment(db: AsyncSession) -> dict[str, Any]:
+        await db.execute(text(f"UPDATE {TABLE} SET count = count + 1 WHERE id = 1"))
+        if not commit_in_exit:
+            await db.commit()
+        # Read again (after the commit: a transaction left for the dependency's exit).
+        return {"count": await db.scalar(text(f"SELECT count FROM {TABLE} WHERE id = 1"))}
+
+    @app.get("/healthz")
+    async def healthz() -> str:
+        return "ok"
+
+    @app.get("/count")
+    async def count(db: Session) -> dict[str, Any]:
+        return {"count": await db.scalar(text(f"SELECT count FROM {TABLE} WHERE id = 1"))}
+
+    @app.get("/count-then-end")
+    async def count_then_end(db: Session) -> dict[str, Any]:
+        answer = await count(db)
+        await end_own_connection(db)
+        return answer
+
+    @app.post("/increment")
+    async def post_increment(db: Session) -> dict[str, Any]:
+        return await increment(db)
+
+    @app.post("/names")
+    async def add_taken(db: Session) -> dict[str, Any]:
+        await db.execute(text("INSERT INTO session_names VALUES ('taken')"))
+        if not commit_in_exit:
+            await db.commit()
+        return {"name": "taken"}
+
+    @app.post("/increment-then-end")
+    async def increment_then_end(db: Session) -> dict[str, Any]:
+        answer = await increment(db)
+        await end_own_connection(db)
+        return answer
+
+    return app
+
+
+def prepare(url: str) -> None:
+    """The counter's table, its one row at 0."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"CREATE TABLE {TABLE} (id int PRIMARY KEY, count int NOT NULL)")
+        conn.execute(f"INSERT INTO {TABLE} VALUES (1, 0)")
+        conn.execute(
+            "CREATE TABLE session_names (name text, UNIQUE (name) DEFERRABLE INITIALLY DEFERRED)"
+        )
+        conn.execute("INSERT INTO session_names VALUES ('taken')")
+
+
+def final_count(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        row = conn.execute(f"SELECT count FROM {TABLE} WHERE id = 1").fetchone()
+    assert row is not None
+    return int(row[0])
