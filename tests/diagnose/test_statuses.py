@@ -63,6 +63,15 @@ from httpconflict.tools.diagnose.evidence import read
         pytest.param("PreconditionFailedError: Precondition Failed", 412, id="http-errors"),
         pytest.param("<Error><Code>PreconditionFailed</Code></Error>", 412, id="s3-code"),
         pytest.param("RequestError\nPrecondition Failed [412]", 412, id="google-dotnet"),
+        pytest.param(
+            "[WARN ][logstash.outputs.elasticsearch] Failed action {:status=>409, :action=>[",
+            409,
+            id="ruby-hash",
+        ),
+        pytest.param('{"status"=>409, "error"=>{"type"=>"x"}}', 409, id="ruby-string-key"),
+        pytest.param(
+            "EsHadoopInvalidRequest: Found unrecoverable error [Conflict(409)", 409, id="glued"
+        ),
     ],
 )
 def test_a_status_is_read_in_every_form(text: str, status: int) -> None:
@@ -91,6 +100,8 @@ def test_a_status_is_read_in_every_form(text: str, status: int) -> None:
         pytest.param("returned 409 rows in 12 ms", id="rows"),
         pytest.param("GET /v1/items/409 took 12ms", id="id-in-path"),
         pytest.param("retrying [412] of [500] uploads", id="bracketed-count"),
+        pytest.param("at Store.put(Store.java:409)", id="java-frame-line"),
+        pytest.param('{:uptime=>409, :status=>"green"}', id="ruby-hash-not-status"),
     ],
 )
 def test_a_number_that_is_not_a_status_is_not_read(text: str) -> None:
