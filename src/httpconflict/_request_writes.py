@@ -66,6 +66,8 @@ __all__ = [
     "database_name",
     "end_watching",
     "failures_recorded",
+    "keys_own_statements",
+    "keys_statement",
     "mark_applied",
     "note_commit",
     "note_failure",
@@ -173,8 +175,34 @@ def note_commit(database: str) -> None:
         record.add(database)
 
 
+#: Set while a key store runs its own statements (`keys_own_statements`).
+_KEY_STORE: Final[ContextVar[bool]] = ContextVar("httpconflict_key_store", default=False)
+
+
+@contextmanager
+def keys_own_statements() -> Iterator[None]:
+    """Statements run in this block are a key store's (a claim, a record), not the request's.
+
+    A store on the app's own engine runs them in the request's task, before
+    and during its watch: the hooks neither count them as writes the
+    request sent (`note_statement`) or committed, nor their errors as its.
+    """
+    token = _KEY_STORE.set(True)
+    try:
+        yield
+    finally:
+        _KEY_STORE.reset(token)
+
+
+def keys_statement() -> bool:
+    """Whether the statement being run is a key store's own (`keys_own_statements`)."""
+    return _KEY_STORE.get()
+
+
 def note_statement(statement: str) -> None:
     """A statement is about to be sent (a database hook's call): count it if it may write."""
+    if _KEY_STORE.get():
+        return
     record = _CURRENT.get()
     if record is None:
         if not _SENT_UNWATCHED.get() and not read_only(statement):
@@ -186,7 +214,7 @@ def note_statement(statement: str) -> None:
 def note_failure(error: BaseException) -> None:
     """A statement (or COMMIT, ROLLBACK) the hooks watched raised `error` (a hook's call)."""
     record = _CURRENT.get()
-    if record is not None and record.sent == 0 and record.committed == 0:
+    if record is not None and record.sent == 0 and record.committed == 0 and not _KEY_STORE.get():
         record.failed_unsent.append(error)
 
 

@@ -26,6 +26,7 @@ from .._request_writes import (
     RequestWrites,
     current_writes,
     database_name,
+    keys_statement,
     note_failure,
     note_statement,
     writes,
@@ -59,6 +60,8 @@ def _info(conn: Connection | None) -> dict[Any, Any]:
 
 
 def _before_execute(conn: Connection, cursor: Any, statement: str, *_: Any) -> None:
+    if keys_statement():
+        return  # a key store's claim or record: not the request's write
     note_statement(statement)
     if current_writes() is None:
         return  # outside a watched request (a `begin` clears what a request left)
