@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import contextvars
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from httpconflict import IdempotencyKeyRecordedLate, Unavailable, WriteOutcomeUnknown
+from httpconflict import (
+    IdempotencyKeyRecordedLate,
+    Unavailable,
+    WriteOutcomeUnknown,
+    mark_applied,
+)
 from httpconflict._request_writes import (
     begin_watching,
     check_first_write,
@@ -16,6 +22,9 @@ from httpconflict._request_writes import (
     database_name,
     end_watching,
     note_commit,
+    note_failure,
+    note_statement,
+    nothing_sent,
     watching_writes,
     writes,
 )
@@ -186,8 +195,6 @@ def test_a_commit_through_localhost_counts_for_127_0_0_1(postgres_schema: str) -
 def test_a_mark_that_reaches_no_request_says_so(caplog: pytest.LogCaptureFixture) -> None:
     """`mark_applied` outside a watched request, or after its watch ended, marks nothing and
     logs a warning: the key of that request may be released already (a resend runs it again)."""
-    from httpconflict import mark_applied
-
     with caplog.at_level("WARNING", logger="httpconflict"):
         mark_applied()
         with watching_writes() as record:
@@ -200,3 +207,92 @@ def test_a_mark_that_reaches_no_request_says_so(caplog: pytest.LogCaptureFixture
     assert len(said) == 2, said
     assert "outside any request" in said[0]
     assert "after its request ended" in said[1]
+
+
+def _lost() -> BaseException:
+    psycopg = pytest.importorskip("psycopg")
+    lost: BaseException = psycopg.OperationalError("server closed the connection unexpectedly")
+    return lost
+
+
+def _in_a_new_context() -> contextvars.Context:
+    """A context as a server's new thread has: nothing sent in it before."""
+    return contextvars.Context()
+
+
+def test_a_connection_lost_before_anything_that_writes_was_sent_is_a_503() -> None:
+    """Lost at a read the hooks saw, nothing that may write sent before: 503; after one: 504."""
+
+    def run() -> None:
+        lost = _lost()
+        with watching_writes():
+            note_statement("SELECT n FROM t WHERE id = %s FOR UPDATE")
+            note_failure(lost)
+            assert nothing_sent(lost)
+            unavailable = outage_error(lost, "POST")
+            assert isinstance(unavailable, Unavailable)
+            assert "nothing was applied" in str(unavailable.problem.detail)
+            note_statement("UPDATE t SET n = n + 1")
+            assert not nothing_sent(lost)
+            assert isinstance(outage_error(lost, "POST"), WriteOutcomeUnknown)
+
+    _in_a_new_context().run(run)
+
+
+def _insert() -> None:
+    note_statement("INSERT INTO t VALUES (1)")
+
+
+def _function() -> None:
+    note_statement("SELECT place_order(1)")
+
+
+def _commit() -> None:
+    note_commit(APP)
+
+
+@pytest.mark.parametrize(
+    ("before", "seen"),
+    [
+        pytest.param(_insert, True, id="insert-sent"),
+        pytest.param(_function, True, id="function-called-from-a-select"),
+        pytest.param(_commit, True, id="committed"),
+        pytest.param(mark_applied, True, id="marked-applied"),
+        pytest.param(lambda: None, False, id="an-error-no-hook-saw"),
+    ],
+)
+def test_a_lost_connection_in_doubt_stays_a_504(before: Callable[[], None], seen: bool) -> None:
+    """A write or a function sent, a commit, a mark, or an error the hooks did not see: 504."""
+
+    def run() -> None:
+        lost = _lost()
+        with watching_writes():
+            note_statement("SELECT 1")
+            before()
+            if seen:
+                note_failure(lost)
+            assert not nothing_sent(lost)
+            assert isinstance(outage_error(lost, "POST"), WriteOutcomeUnknown)
+            assert isinstance(outage_error(lost, "GET"), Unavailable)
+
+    _in_a_new_context().run(run)
+
+
+def test_a_write_sent_where_no_request_is_watched_counts_for_the_next() -> None:
+    """A write sent outside any watch (a middleware outside the adapter's): the next request
+    watched in that context starts as one that wrote; the one after it does not."""
+
+    def run() -> None:
+        note_statement("SELECT 1")
+        with watching_writes() as clean:
+            assert clean.sent == 0
+        note_statement("INSERT INTO audit VALUES (1)")
+        with watching_writes() as marked:
+            assert marked.sent == 1
+        token = begin_watching()
+        record = current_writes()
+        assert record is not None
+        assert record.sent == 0
+        end_watching(token)
+
+    _in_a_new_context().run(run)

@@ -18,7 +18,9 @@ handlers ask `outage_error(exc, method)` what that is to the client:
   ended the session, ``KILL``, a network cut): whatever was in flight, a
   COMMIT among it, may have been applied. For a read that is a 503; for any
   other method a 504 outcome-unknown, whose retry carries the same
-  Idempotency-Key (RFC 9110 §9.2.1: only GET and HEAD are reads here).
+  Idempotency-Key (RFC 9110 §9.2.1: only GET and HEAD are reads here),
+  unless the database hooks saw that nothing that may write had been sent
+  (`_request_writes.nothing_sent`): a 503 then too.
 
 As `_integrity.classify`, it reads the error's chain duck-typed (the
 SQLSTATE of psycopg, psycopg2 and asyncpg errors, or the message of those
@@ -49,7 +51,7 @@ from ._outage_kind import Outage, OutageKind
 from ._outage_redis import redis_outage, redis_reason
 from ._outage_socket import deadline_outage, socket_outage
 from ._preconditions import SAFE_METHODS
-from ._request_writes import committed_writes
+from ._request_writes import committed_writes, nothing_sent
 
 __all__ = ["Outage", "OutageKind", "outage", "outage_error"]
 
@@ -331,7 +333,11 @@ def outage_error(
 
     A connection lost under a request that may write (any method but a
     read's) leaves the write's outcome unknown: 504, so its client resends
-    it with its Idempotency-Key rather than assume it was not applied. So
+    it with its Idempotency-Key rather than assume it was not applied;
+    unless the database hooks saw the request fail before it sent any
+    statement that may write (`_request_writes.nothing_sent`: its pooled
+    connection found dead at its first SELECT), which applied nothing: 503.
+    An error no hook saw (a driver used directly) stays a 504. So
     does any outage after the request's handler ran (`handler_ran`: a
     framework's middleware saving a session on the way out), whatever
     the handler wrote is in the database already, or may be; and any
@@ -348,7 +354,10 @@ def outage_error(
     unsafe = method.upper() not in set(safe_methods)
     if committed is None:
         committed = committed_writes()
-    if unsafe and (found.kind is OutageKind.LOST or handler_ran or committed):
+    # A connection lost before the request sent anything that may write applied nothing
+    # (the hooks saw the failing statement, and all before it, read only).
+    lost = found.kind is OutageKind.LOST and not nothing_sent(exc)
+    if unsafe and (lost or handler_ran or committed):
         if handler_ran:
             what = f"{what}, after the request was handled"
         elif committed and found.kind is not OutageKind.LOST:
@@ -356,5 +365,7 @@ def outage_error(
         what = f"{what}: it may have been applied; {RESEND_TO_LEARN}"
         log_incident(incident, f"504 {what}", exc, level=logging.WARNING)
         return WriteOutcomeUnknown(what, incident=incident)
+    if unsafe and found.kind is OutageKind.LOST:
+        what = f"{what}, before it sent anything that writes: nothing was applied"
     log_incident(incident, f"503 {what}", exc, level=logging.WARNING)
     return Unavailable(what, incident=incident)

@@ -13,6 +13,16 @@ engine events, Django's connections), and the core reads it: the outage
 mapping answers 504 ``outcome-unknown`` instead of 503, and the key's flow
 records the answer instead of releasing the key.
 
+The hooks also tell what the request has sent (`note_statement`): once a
+statement that may write (`_read_only_sql.read_only` cannot prove it
+changes nothing) has gone to any database, a connection lost after it may
+have applied it, or its COMMIT. Before, a statement the hooks saw fail
+(`note_failure`) applied nothing: the outage mapping answers 503, whose
+client sends the request again (`nothing_sent`). A statement that may write
+sent where no request is watched (an app's middleware outside the
+adapter's) marks the context it ran in (`_SENT_UNWATCHED`), and the
+request watched next in it starts as one that sent a write: in doubt, 504.
+
 The record lives in a context variable, so the request's threads (a sync
 view run in a thread pool copies the context) and tasks mark the same one;
 a hook that finds none (a write outside any request, a worker of the
@@ -46,6 +56,7 @@ from typing import Final
 
 from ._errors import IdempotencyKeyRecordedLate
 from ._hosts import is_loopback
+from ._read_only_sql import read_only
 
 __all__ = [
     "RequestWrites",
@@ -55,8 +66,13 @@ __all__ = [
     "database_name",
     "end_watching",
     "failures_recorded",
+    "keys_own_statements",
+    "keys_statement",
     "mark_applied",
     "note_commit",
+    "note_failure",
+    "note_statement",
+    "nothing_sent",
     "watching_writes",
     "writes",
 ]
@@ -78,6 +94,11 @@ class RequestWrites:
     records_failures: bool = False
     #: The request's watch is over (its answer decided): a mark now changes nothing.
     closed: bool = False
+    #: Statements sent that may write (`read_only` cannot prove otherwise), any database.
+    sent: int = 0
+    #: Errors the hooks saw a statement or COMMIT of the request raise, before it had sent
+    #: anything that may write (`nothing_sent`).
+    failed_unsent: list[BaseException] = field(default_factory=list)
 
     def add(self, database: str, count: int = 1) -> None:
         """Count `count` commits of transactions that wrote to `database` (-1: one taken back)."""
@@ -90,6 +111,17 @@ log = logging.getLogger("httpconflict")
 _CURRENT: Final[ContextVar[RequestWrites | None]] = ContextVar(
     "httpconflict_request_writes", default=None
 )
+#: A statement that may write was sent in this context while no request was watched.
+_SENT_UNWATCHED: Final[ContextVar[bool]] = ContextVar("httpconflict_sent_unwatched", default=False)
+
+
+def _new_record() -> RequestWrites:
+    """A request's record; it starts as one that wrote if its context sent a write unwatched."""
+    record = RequestWrites()
+    if _SENT_UNWATCHED.get():
+        record.sent = 1
+        _SENT_UNWATCHED.set(False)
+    return record
 
 
 @contextmanager
@@ -103,7 +135,7 @@ def watching_writes() -> Iterator[RequestWrites]:
     if current is not None:
         yield current
         return
-    record = RequestWrites()
+    record = _new_record()
     token = _CURRENT.set(record)
     try:
         yield record
@@ -119,7 +151,7 @@ def begin_watching() -> Token[RequestWrites | None] | None:
     """
     if _CURRENT.get() is not None:
         return None
-    return _CURRENT.set(RequestWrites())
+    return _CURRENT.set(_new_record())
 
 
 def end_watching(token: Token[RequestWrites | None] | None) -> None:
@@ -141,6 +173,72 @@ def note_commit(database: str) -> None:
     record = _CURRENT.get()
     if record is not None:
         record.add(database)
+
+
+#: Set while a key store runs its own statements (`keys_own_statements`).
+_KEY_STORE: Final[ContextVar[bool]] = ContextVar("httpconflict_key_store", default=False)
+
+
+@contextmanager
+def keys_own_statements() -> Iterator[None]:
+    """Statements run in this block are a key store's (a claim, a record), not the request's.
+
+    A store on the app's own engine runs them in the request's task, before
+    and during its watch: the hooks neither count them as writes the
+    request sent (`note_statement`) or committed, nor their errors as its.
+    """
+    token = _KEY_STORE.set(True)
+    try:
+        yield
+    finally:
+        _KEY_STORE.reset(token)
+
+
+def keys_statement() -> bool:
+    """Whether the statement being run is a key store's own (`keys_own_statements`)."""
+    return _KEY_STORE.get()
+
+
+def note_statement(statement: str) -> None:
+    """A statement is about to be sent (a database hook's call): count it if it may write."""
+    if _KEY_STORE.get():
+        return
+    record = _CURRENT.get()
+    if record is None:
+        if not _SENT_UNWATCHED.get() and not read_only(statement):
+            _SENT_UNWATCHED.set(True)
+    elif record.sent == 0 and not read_only(statement):
+        record.sent = 1
+
+
+def note_failure(error: BaseException) -> None:
+    """A statement (or COMMIT, ROLLBACK) the hooks watched raised `error` (a hook's call)."""
+    record = _CURRENT.get()
+    if record is not None and record.sent == 0 and record.committed == 0 and not _KEY_STORE.get():
+        record.failed_unsent.append(error)
+
+
+def nothing_sent(error: BaseException) -> bool:
+    """Whether the request running here failed with `error` before sending anything that writes.
+
+    True only when the database hooks saw `error` (or an error it was
+    raised from) raised by a statement of the request's, and the request
+    has sent no statement that may write, committed nothing and been
+    marked by nothing (`mark_applied`): a connection lost then applied
+    nothing. An error no hook saw (a driver used directly) is in doubt.
+    """
+    record = _CURRENT.get()
+    if record is None or record.sent or record.committed or not record.failed_unsent:
+        return False
+    seen = record.failed_unsent
+    current: BaseException | None = error
+    for _ in range(16):
+        if current is None:
+            return False
+        if any(current is failed for failed in seen):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 #: The database `mark_applied` counts a commit under: none that a key's transaction is in.

@@ -45,6 +45,15 @@ def backends_ended(admin_url: str, name: str, every: float = KILL_EVERY) -> Iter
         ender.join()
 
 
+def run_while_ended(admin_url: str, name: str, clients: list[threading.Thread]) -> None:
+    """Run `clients` to their end while every backend of database `name` is ended, again."""
+    with backends_ended(admin_url, name):
+        for client in clients:
+            client.start()
+        for client in clients:
+            client.join()
+
+
 @dataclass
 class Told:
     """What the clients were told; a save is a POST answered `saved_status`."""

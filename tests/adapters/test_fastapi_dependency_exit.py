@@ -31,7 +31,7 @@ import httpx
 import pytest
 
 from tests.adapters.fastapi_session_dependency import final_count, prepare
-from tests.adapters.outage_tally import Told, backends_ended
+from tests.adapters.outage_tally import Told, run_while_ended
 from tests.own_database import own_database
 from tests.servers import start_app
 
@@ -205,11 +205,7 @@ def test_clients_incrementing_while_the_backends_are_ended(
         clients = [
             threading.Thread(target=_increment, args=(base, told, deadline)) for _ in range(4)
         ]
-        with backends_ended(postgres_server, name):
-            for client in clients:
-                client.start()
-            for client in clients:
-                client.join()
+        run_while_ended(postgres_server, name, clients)
         final = final_count(url)
     said = told.summary(final)
     assert told.wrong == [], f"{said}: {told.wrong[:3]}"

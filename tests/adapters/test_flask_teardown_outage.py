@@ -30,7 +30,7 @@ import httpx
 import pytest
 
 from tests.adapters.admin_pages import errors, read_form
-from tests.adapters.outage_tally import Told, backends_ended
+from tests.adapters.outage_tally import Told, run_while_ended
 from tests.own_database import own_database
 from tests.servers import start_app
 
@@ -151,11 +151,7 @@ def test_clients_incrementing_while_the_backends_are_ended(
                 threading.Thread(target=_increment, args=(base, edit, accept, told, deadline))
                 for accept in (BROWSER, BROWSER, "*/*", "*/*")
             ]
-            with backends_ended(postgres_server, name):
-                for client in clients:
-                    client.start()
-                for client in clients:
-                    client.join()
+            run_while_ended(postgres_server, name, clients)
             with psycopg.connect(url) as conn:
                 row = conn.execute("SELECT count FROM form_counters").fetchone()
         assert row is not None

@@ -12,6 +12,7 @@ record is recorded by the middleware in the same table.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -37,6 +38,7 @@ from sqlalchemy.orm import Session
 from httpconflict import IdempotencyKeyTaken
 from httpconflict._idempotency import State
 from httpconflict._idempotency_request import CLAIM_KEY, KeyedRequest, active_claim
+from httpconflict._request_writes import watching_writes
 from httpconflict.asgi import IdempotencyPolicy
 from httpconflict.sqlalchemy import (
     SQLAlchemyIdempotencyStore,
@@ -286,3 +288,27 @@ async def test_stores_opening_at_once_on_a_fresh_database_all_open(url: str) -> 
     finally:
         for made in engines:
             made.dispose()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_the_store_s_own_statements_are_not_the_request_s(postgres_schema: str) -> None:
+    """The key store's claim (an INSERT) on an AsyncEngine, before and inside the request's
+    watch, is not a write the request sent nor committed: its connection lost at a SELECT is
+    still a 503."""
+    made = create_async_engine(postgres_schema.replace("postgresql://", "postgresql+psycopg://"))
+    store = SQLAlchemyIdempotencyStore(made)
+
+    async def claim_then_watch() -> tuple[int, int, int]:
+        now = time.time()
+        await store.claim("p", "before", "f", "t1", now=now, lease=30)
+        with watching_writes() as record:
+            first = record.sent
+            await store.claim("p", "inside", "f", "t2", now=now, lease=30)
+            return first, record.sent, record.committed
+
+    try:
+        sent = await asyncio.create_task(claim_then_watch(), context=contextvars.Context())
+    finally:
+        await made.dispose()
+    assert sent == (0, 0, 0)

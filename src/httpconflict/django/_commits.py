@@ -6,7 +6,11 @@ request runs. One that writes (`writes`) counts for the request once it is
 committed: at once in autocommit mode (Django's default outside
 ``transaction.atomic()``: the statement committed itself), else when the
 outermost atomic block commits (``on_commit``, which Django drops with a
-transaction that rolls back). `ProblemMiddleware` watches each request;
+transaction that rolls back). Each statement is told before it is sent
+(`note_statement`: one that may write makes a lost connection after it a
+504), and its error as it is raised (`note_failure`; Django's COMMIT is
+not a statement the wrapper sees: a COMMIT that fails stays a 504).
+`ProblemMiddleware` watches each request;
 the idempotency middlewares watch the requests they run.
 """
 
@@ -19,7 +23,7 @@ from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.signals import connection_created
 
-from .._request_writes import current_writes, database_name, writes
+from .._request_writes import current_writes, database_name, note_failure, note_statement, writes
 
 
 def database_of(connection: BaseDatabaseWrapper) -> str:
@@ -30,7 +34,12 @@ def database_of(connection: BaseDatabaseWrapper) -> str:
 
 
 def _watch(execute: Any, sql: str, params: Any, many: bool, context: dict[str, Any]) -> Any:
-    result = execute(sql, params, many, context)
+    note_statement(sql)
+    try:
+        result = execute(sql, params, many, context)
+    except Exception as error:
+        note_failure(error)
+        raise
     record = current_writes()
     if record is None or not writes(sql):
         return result

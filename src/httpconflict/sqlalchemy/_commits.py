@@ -7,9 +7,11 @@ here. SQLAlchemy's ``commit`` event comes before the database's COMMIT:
 a COMMIT that then fails (its connection lost: the outcome is the lost
 connection's to tell) is taken back in ``handle_error``, which comes
 before anything else happens on that connection; the next ``begin``, or
-the connection's return to its pool, says the COMMIT went through. An
-`AsyncEngine` runs these on its sync engine, in the context of the task
-that awaits it.
+the connection's return to its pool, says the COMMIT went through. Each
+statement is told before it is sent (`note_statement`: one that may write
+makes a lost connection after it a 504), and each error of a statement or
+COMMIT as it is raised (`note_failure`). An `AsyncEngine` runs these on
+its sync engine, in the context of the task that awaits it.
 """
 
 from __future__ import annotations
@@ -20,7 +22,15 @@ from sqlalchemy import Connection, Engine, event
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.pool import Pool
 
-from .._request_writes import RequestWrites, current_writes, database_name, writes
+from .._request_writes import (
+    RequestWrites,
+    current_writes,
+    database_name,
+    keys_statement,
+    note_failure,
+    note_statement,
+    writes,
+)
 
 #: In `Connection.info` (the pooled connection's): its transaction wrote.
 _WROTE: Final = "httpconflict.wrote"
@@ -50,6 +60,9 @@ def _info(conn: Connection | None) -> dict[Any, Any]:
 
 
 def _before_execute(conn: Connection, cursor: Any, statement: str, *_: Any) -> None:
+    if keys_statement():
+        return  # a key store's claim or record: not the request's write
+    note_statement(statement)
     if current_writes() is None:
         return  # outside a watched request (a `begin` clears what a request left)
     info = _info(conn)
@@ -78,6 +91,9 @@ def _begin(conn: Connection) -> None:
 
 
 def _failed(context: ExceptionContext) -> None:
+    for error in (context.original_exception, context.sqlalchemy_exception):
+        if error is not None:
+            note_failure(error)
     committing: tuple[RequestWrites, str] | None = _info(context.connection).pop(_COMMITTING, None)
     if committing is not None:
         record, database = committing

@@ -32,6 +32,7 @@ from .._errors import Unavailable
 from .._idempotency import Completion, Record, StoredResponse
 from .._integrity import _mysql_code
 from .._outage import outage_error
+from .._request_writes import keys_own_statements
 from ..storage.idempotency._rows import (
     COMPLETED,
     HELD_CLAIMS_KEPT,
@@ -100,8 +101,9 @@ class SQLAlchemyIdempotencyStore:
         """`work` in a transaction of its own; a failing database is `Unavailable`."""
         try:
             if isinstance(self.engine, AsyncEngine):
-                async with self.engine.begin() as connection:
-                    return await connection.run_sync(work)
+                with keys_own_statements():
+                    async with self.engine.begin() as connection:
+                        return await connection.run_sync(work)
             return await asyncio.to_thread(self._sync, work)
         except Unavailable:
             raise
@@ -115,7 +117,7 @@ class SQLAlchemyIdempotencyStore:
 
     def _sync(self, work: Callable[[Connection], T]) -> T:
         assert isinstance(self.engine, Engine)
-        with self.engine.begin() as connection:
+        with keys_own_statements(), self.engine.begin() as connection:
             return work(connection)
 
     async def open(self) -> None:
