@@ -13,9 +13,11 @@ high-water mark each, bounded by the connections.
 
 Past the limit, room is made by cutting the connections whose clients have
 taken less than `MIN_PROGRESS` bytes in the last `STALLED_FOR` seconds,
-those stalled longest first, and only connections that carried nothing but
-safe requests (GET, HEAD, OPTIONS): a GET's answer cut loses nothing, its
-client asks again; a stream of the change feed cut is resumed from its
+those stalled longest first, and only connections that ran no write that
+may have applied something (only safe requests, GET, HEAD, OPTIONS, and
+writes answered 4xx; a write pipelined behind a stalled answer has not
+run): a GET's answer cut loses nothing, its client asks again, as it does
+a write that applied nothing; a stream of the change feed cut is resumed from its
 Last-Event-ID. A write's answer is counted, never cut early (``--body-timeout``
 still ends a connection whose client takes nothing). While the limit is
 passed, a new large GET answer that finds no room gets 503 (`admits`):
@@ -54,7 +56,7 @@ class Holder(Protocol):
         ...
 
     def cuttable(self) -> bool:
-        """Whether cutting it loses nothing: it carried safe requests only."""
+        """Whether cutting it loses nothing: it ran no write that may have applied something."""
         ...
 
     def cut(self) -> None:

@@ -73,6 +73,7 @@ from itertools import chain
 from typing import Any, Final
 
 import httptools
+from uvicorn._types import ASGI3Application
 from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import (
     STATUS_LINE,
@@ -184,7 +185,7 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
         # A refusal of a request pipelined behind one not yet answered: sent after that answer.
         self._deferred: tuple[ProblemDetails, tuple[tuple[bytes, bytes], ...]] | None = None
         self._unanswered: list[RequestResponseCycle] = []  # requests read, not yet answered
-        self._unsafe = False  # a request not safe (a write) was read on this connection
+        self._writes = 0  # writes run here whose answers may tell of something applied
         self._held_back = False  # pipelined requests wait for the answer ahead to be taken
         WorkerAnswers.limit = self.limits.max_answer_memory
 
@@ -314,7 +315,6 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
         super().on_headers_complete()
         cycle = self.cycle
         if cycle is not None and cycle.scope is self.scope:
-            self._unsafe = self._unsafe or self.scope["method"] not in _SAFE_METHODS
             self._unanswered = [c for c in self._unanswered if not c.response_complete]
             self._unanswered.append(cycle)
             if self.scope["http_version"] == "1.0":
@@ -425,7 +425,37 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
         return self.transport.get_write_buffer_size()
 
     def cuttable(self) -> bool:
-        return not self._unsafe
+        return self._writes == 0
+
+    def _start_asgi_task(self, cycle: RequestResponseCycle, app: ASGI3Application) -> None:
+        if cycle.scope["method"] not in _SAFE_METHODS:
+            self._writes += 1
+            app = self._noting_refusal(app)
+        super()._start_asgi_task(cycle, app)
+
+    def _noting_refusal(self, app: ASGI3Application) -> ASGI3Application:
+        """`app`, for a write: its answer a 4xx (nothing applied), the connection may be cut again.
+
+        A write counted from its head on made its connection uncuttable: one
+        pipelined behind a page and never run, or one answered 412, and the
+        page's stalled reader held the answer budget, and every large GET
+        with it, until the body timeout.
+        """
+
+        async def noted(scope: Any, receive: Any, send: Any) -> None:
+            counted = True
+
+            async def noting(message: Any) -> None:
+                nonlocal counted
+                if counted and message["type"] == "http.response.start":
+                    counted = False
+                    if 400 <= message["status"] < 500:
+                        self._writes -= 1
+                await send(message)
+
+            await app(scope, receive, noting)
+
+        return noted
 
     def cut(self) -> None:
         """Drop a stalled connection's answers (of safe requests only): the worker needs the room.
