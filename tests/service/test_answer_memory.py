@@ -15,17 +15,20 @@ counter written meanwhile with If-Match is exact.
 
 from __future__ import annotations
 
+import base64
+import os
 import re
 import socket
 import threading
 import time
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import httpx
 import pytest
 
 from httpconflict._problem import PROBLEM_TYPE_BASE
-from tests.servers import start_service
+from tests.servers import ServiceProcess, start_service
 
 pytestmark = pytest.mark.slow
 
@@ -43,6 +46,17 @@ TCP_ESTABLISHED = 1
 FAST = 5.0
 
 
+def budgeted_service(tmp_path: Path, budget: int) -> AbstractContextManager[ServiceProcess]:
+    """A server (SQLite, 2 workers) whose workers each hold at most `budget` bytes of answers."""
+    return start_service(
+        str(tmp_path / "db.sqlite"),
+        tmp_path,
+        workers=2,
+        extra=("--max-answer-memory", str(budget)),
+        allowed_5xx=frozenset({503}),
+    )
+
+
 def workers_of(pid: int) -> list[int]:
     """The worker processes of a server started with several workers (not its resource tracker)."""
     children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
@@ -55,13 +69,13 @@ def rss_mib(pid: int) -> float:
     return int(found.group(1)) / 1024 if found else 0.0
 
 
-def stalled_reader(port: int) -> socket.socket:
+def stalled_reader(port: int, coding: str = "identity") -> socket.socket:
     """A GET of the large page on a connection whose client never reads (4 KB receive buffer)."""
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sock.connect(("127.0.0.1", port))
     sock.sendall(
-        f"GET {PAGE} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept-Encoding: identity\r\n\r\n".encode()
+        f"GET {PAGE} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept-Encoding: {coding}\r\n\r\n".encode()
     )
     return sock
 
@@ -117,15 +131,8 @@ class Monitor(threading.Thread):
 
 
 def test_stalled_readers_of_large_pages_cannot_hold_more_than_the_budget(tmp_path: Path) -> None:
-    extra = ("--max-answer-memory", str(BUDGET))
     with (
-        start_service(
-            str(tmp_path / "db.sqlite"),
-            tmp_path,
-            workers=2,
-            extra=extra,
-            allowed_5xx=frozenset({503}),
-        ) as service,
+        budgeted_service(tmp_path, BUDGET) as service,
         httpx.Client(base_url=service.url, timeout=30) as http,
     ):
         port = int(service.url.rsplit(":", 1)[1])
@@ -183,3 +190,59 @@ def test_stalled_readers_of_large_pages_cannot_hold_more_than_the_budget(tmp_pat
         again = http.get(PAGE, headers={"Accept-Encoding": "identity"})
         assert again.status_code == 200
         assert len(again.content) == len(page.content)
+
+
+#: gzip readers: a page of documents that do not compress (random bytes, base64: 7.5 MB, about
+#: 5.7 MB compressed).
+GZIP_STALLED = 120
+RANDOM_DOCUMENT = 700_000
+GZIP_BUDGET = 4 * 1024 * 1024
+
+
+def test_stalled_gzip_readers_cannot_hold_more_than_the_budget(tmp_path: Path) -> None:
+    """A gzip answer's bytes waiting for (or in) a compression thread count against the budget.
+
+    Compressed in threads (40 a worker), a page's batches queued for one
+    were held in the worker uncounted, each 1.5 MiB, and every arriving
+    gzip GET was admitted: 120 stalled gzip readers of such a page grew 2
+    workers by 52 to 76 MiB with a 4 MiB budget, none refused (now 15 to
+    30 MiB, about 110 refused 503).
+    """
+    with (
+        budgeted_service(tmp_path, GZIP_BUDGET) as service,
+        httpx.Client(base_url=service.url, timeout=60) as http,
+    ):
+        port = int(service.url.rsplit(":", 1)[1])
+        for n in range(DOCUMENTS):
+            pad = base64.b64encode(os.urandom(RANDOM_DOCUMENT)).decode()
+            made = http.put(f"/v1/big/d{n}", json={"pad": pad})
+            assert made.status_code == 201, made.text
+        page = http.get(PAGE, headers={"Accept-Encoding": "gzip"})
+        assert page.status_code == 200
+        assert page.headers["content-encoding"] == "gzip"
+        workers = workers_of(service.process.pid)
+        before = {w: rss_mib(w) for w in workers}
+        peak = dict.fromkeys(workers, 0.0)
+        sockets: list[socket.socket] = []
+        try:
+            for _ in range(GZIP_STALLED):
+                sockets.append(stalled_reader(port, coding="gzip"))
+                time.sleep(0.01)
+            until = time.monotonic() + 4
+            while time.monotonic() < until:
+                for worker in workers:
+                    peak[worker] = max(peak[worker], rss_mib(worker) - before[worker])
+                time.sleep(0.05)
+            seen = [first_bytes(sock) for sock in sockets]
+        finally:
+            for sock in sockets:
+                sock.close()
+        refused = sum(a.startswith(b"HTTP/1.1 503 ") for a, _ in seen)
+        growth = ", ".join(f"{g:.0f}" for g in peak.values())
+        print(f"{GZIP_STALLED} stalled gzip readers: workers grew {growth} MiB, {refused} 503")
+        for worker, mib in peak.items():
+            assert mib < GZIP_BUDGET / 2**20 + CONSTANT_MIB, f"worker {worker} grew {mib:.0f} MiB"
+        time.sleep(0.5)
+        again = http.get(PAGE, headers={"Accept-Encoding": "gzip"})
+        assert again.status_code == 200
+        assert again.content == page.content
