@@ -246,3 +246,89 @@ def test_stalled_gzip_readers_cannot_hold_more_than_the_budget(tmp_path: Path) -
         again = http.get(PAGE, headers={"Accept-Encoding": "gzip"})
         assert again.status_code == 200
         assert again.content == page.content
+
+
+#: Live readers: each takes its page at three times the pace below which a reader is stalled.
+LIVE = 20
+LIVE_RATE = 3 * 16 * 1024
+LIVE_BUDGET = 4 * 1024 * 1024
+
+
+class LiveReader(threading.Thread):
+    """A client that reads its page at `LIVE_RATE` bytes a second, in tenths of a second."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__(daemon=True)
+        self.port = port
+        self.stop = threading.Event()
+        self.taken = 0
+        self.first = b""
+        self.ended: str | None = None
+
+    def run(self) -> None:
+        step = LIVE_RATE // 10
+        with stalled_reader(self.port) as sock:  # asked for as it starts reading
+            while not self.stop.is_set():
+                started = time.monotonic()
+                due = self.taken + step
+                while self.taken < due:
+                    try:
+                        chunk = sock.recv(due - self.taken)
+                    except OSError as error:
+                        self.ended = type(error).__name__
+                        return
+                    if not chunk:
+                        self.ended = "closed"
+                        return
+                    self.taken += len(chunk)
+                    self.first = self.first or chunk
+                time.sleep(max(0.0, 0.1 - (time.monotonic() - started)))
+
+
+def test_readers_that_take_their_answers_are_not_cut_as_stalled(tmp_path: Path) -> None:
+    """Past the budget, stalled readers are cut; a reader taking 48 KiB a second never is.
+
+    A reader's progress was read from the worker's buffer alone, which goes
+    down only when the kernel's send buffer (up to 4 MiB) frees a third of
+    itself: at 48 KiB a second, not for many seconds. 20 such readers, with
+    20 stalled ones past a 4 MiB budget: every one served (10 to 16, the
+    rest refused 503) was reset as stalled within 8 s, before the stalled
+    ones, being paused longest.
+    """
+    with (
+        budgeted_service(tmp_path, LIVE_BUDGET) as service,
+        httpx.Client(base_url=service.url, timeout=30) as http,
+    ):
+        port = int(service.url.rsplit(":", 1)[1])
+        for n in range(DOCUMENTS):
+            body = {"n": n, "pad": "x" * DOCUMENT}
+            assert http.put(f"/v1/big/d{n}", json=body).status_code == 201
+        readers = [LiveReader(port) for _ in range(LIVE)]
+        for reader in readers:
+            reader.start()
+            time.sleep(0.05)
+        stalled: list[socket.socket] = []
+        try:
+            for _ in range(LIVE):
+                stalled.append(stalled_reader(port))
+                time.sleep(0.05)
+            time.sleep(8)
+            seen = [first_bytes(sock) for sock in stalled]
+        finally:
+            for reader in readers:
+                reader.stop.set()
+            for reader in readers:
+                reader.join()
+            for sock in stalled:
+                sock.close()
+    # A reader refused (503, the budget passed) has nothing more to read: it is not cut.
+    served = [reader for reader in readers if reader.first.startswith(b"HTTP/1.1 200 ")]
+    ended = [reader.ended for reader in served if reader.ended is not None]
+    cut = sum(ended for _, ended in seen)
+    taken = min(reader.taken for reader in served)
+    print(
+        f"{len(served)} live readers served, cut: {ended}; stalled ones cut: {cut} of {LIVE}; "
+        f"least taken {taken}"
+    )
+    assert cut > 0, "no stalled reader was cut: the budget was not passed"
+    assert ended == [], f"{len(ended)} of {len(served)} live readers were cut: {ended}"

@@ -17,7 +17,11 @@ stalled gzip readers of a page that does not compress grew 2 workers by 73
 and 68 MiB with a 16 MiB budget, every one of them admitted.
 
 Past the limit, room is made by cutting the connections whose clients have
-taken less than `MIN_PROGRESS` bytes in the last `STALLED_FOR` seconds,
+taken less than `MIN_PROGRESS` bytes in the last `STALLED_FOR` seconds
+(what the client took is read from the worker's buffer and the kernel's:
+from the worker's alone, which goes down only when the kernel's frees a
+third of itself, every reader taking 48 KiB a second was cut as stalled,
+before the stalled readers, being paused longest),
 those stalled longest first, and only connections that ran no write that
 may have applied something (only safe requests, GET, HEAD, OPTIONS, and
 writes answered 4xx; a write pipelined behind a stalled answer has not
@@ -62,6 +66,10 @@ class Holder(Protocol):
         """The bytes of answers its transport holds, not yet taken by the client."""
         ...
 
+    def untaken(self) -> int:
+        """The bytes of answers its client has not taken: `buffered`, and the kernel's."""
+        ...
+
     def cuttable(self) -> bool:
         """Whether cutting it loses nothing: it ran no write that may have applied something."""
         ...
@@ -93,7 +101,7 @@ class WorkerAnswers:
     def paused(cls, holder: Holder) -> None:
         """`holder`'s client takes its answers more slowly than they come."""
         now = time.monotonic()
-        cls._paused[holder] = _Progress(holder.buffered(), now)
+        cls._paused[holder] = _Progress(holder.untaken(), now)
         cls.make_room(now)
 
     @classmethod
@@ -128,7 +136,10 @@ class WorkerAnswers:
         """Cut stalled connections, stalled longest first, while past the limit; what is held."""
         sizes: dict[Holder, int] = {}
         for holder, progress in cls._paused.items():
-            size = sizes[holder] = holder.buffered()
+            sizes[holder] = holder.buffered()
+            # What the client took: the worker's buffer alone goes down only when the
+            # kernel's (up to 4 MiB) frees a third of itself, many seconds for a slow reader.
+            size = holder.untaken()
             if size <= progress.size - MIN_PROGRESS:
                 progress.size, progress.since = size, now  # its client is reading
             elif size > progress.size:
