@@ -153,6 +153,34 @@ def test_a_put_pipelined_behind_an_untaken_page_runs_once_when_it_is_taken(
     assert counter(service)[0] == n + 1
 
 
+def test_a_put_pipelined_behind_untaken_documents_runs_once_when_they_are_taken(
+    service: ServiceProcess,
+) -> None:
+    """Documents' answers complete while the client is not taking them: the PUT waits all the same.
+
+    A list page waits for its client between batches, so the request behind
+    it starts only once the page is taken; a document's answer is written
+    whole, and complete while not taken. On uvicorn before 0.45 (no
+    `_start_asgi_task`), the request held back behind it was never run: the
+    client waited for its answer until the body timeout.
+    """
+    n, etag = counter(service)
+    documents = b"".join(
+        GET_PAGE.replace(PAGE.encode(), b"/v1/big/d%d" % d) for d in range(DOCUMENTS)
+    )
+    sock = stalled_connection(
+        port_of(service), documents + put("/v1/small/counter", n + 1, etag) + GET_COUNTER
+    )
+    with sock:
+        time.sleep(2)
+        assert counter(service)[0] == n, "the PUT ran while the answers ahead of it were not taken"
+        answers = read_answers(sock, DOCUMENTS + 2)
+    assert [status for status, _ in answers] == [200] * (DOCUMENTS + 2)
+    assert [json.loads(body)["n"] for _, body in answers[:DOCUMENTS]] == list(range(DOCUMENTS))
+    assert json.loads(answers[-2][1]) == json.loads(answers[-1][1]) == {"n": n + 1}
+    assert counter(service)[0] == n + 1
+
+
 def test_a_put_pipelined_behind_a_page_closed_half_way_never_runs(
     service: ServiceProcess,
 ) -> None:
