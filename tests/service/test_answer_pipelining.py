@@ -2,8 +2,8 @@
 
 A request pipelined behind an answer that the client does not take waits,
 unrun, until the client takes it (its answer would be made and held in the
-worker meanwhile). Real servers (SQLite, 2 workers), raw sockets: a GET of a
-7 MB page, then an If-Match PUT of a pure counter and a GET of it, on one
+worker meanwhile). Real servers (SQLite, then PostgreSQL; 2 workers), raw
+sockets: a GET of a 7 MB page, then an If-Match PUT of a pure counter and a GET of it, on one
 connection whose client does not read. The PUT has not run while the page
 is not taken; read whole, the three answers come in order and the counter
 went up once; closed half-way, the PUT never ran. And a connection whose
@@ -37,12 +37,18 @@ TCP_ESTABLISHED = 1
 STALLED = 60
 
 
-@pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def service(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServiceProcess]:
     tmp = tmp_path_factory.mktemp("pipelining")
+    if request.param == "sqlite":
+        db = str(tmp / "db.sqlite")
+    else:
+        db = request.getfixturevalue("postgres_module_schema")
     with (
         start_service(
-            str(tmp / "db.sqlite"),
+            db,
             tmp,
             workers=2,
             extra=("--max-answer-memory", str(BUDGET)),
