@@ -3,9 +3,9 @@
 A request pipelined behind an answer that the client does not take waits,
 unrun, until the client takes it (its answer would be made and held in the
 worker meanwhile). Real servers (SQLite, then PostgreSQL; 2 workers), raw
-sockets: a GET of a 7 MB page, then an If-Match PUT of a pure counter and a GET of it, on one
-connection whose client does not read. The PUT has not run while the page
-is not taken; read whole, the three answers come in order and the counter
+sockets: a GET of a 7 MB page, then an If-Match PUT of a pure counter and
+a GET of it, on one connection whose client does not read. The PUT has not
+run while the page is not taken; read whole, the three answers come in order and the counter
 went up once; closed half-way, the PUT never ran. And a connection whose
 only write is such a request, unrun, or one refused (412: nothing applied),
 is cut like a GET-only one when the worker needs the room: neither can hold
