@@ -200,9 +200,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=DEFAULT_MAX_ANSWER_MEMORY,
         metavar="BYTES",
         help="bytes of answers a worker holds for clients that take them more slowly than they "
-        "come; past it, connections whose clients took nothing for 1 s are cut (safe requests "
-        "only), then a new large GET answer gets 503 with Retry-After (default: "
-        f"{DEFAULT_MAX_ANSWER_MEMORY})",
+        "come; past it, connections whose clients took nothing for 1 s are cut (those whose "
+        "writes, if any, applied nothing), then a new large GET answer gets 503 with "
+        f"Retry-After (default: {DEFAULT_MAX_ANSWER_MEMORY})",
     )
     _add_auth_arguments(serve)
     exposure = serve.add_argument_group("who may reach the service")

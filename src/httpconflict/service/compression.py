@@ -9,6 +9,11 @@ start of every answer back to add Vary, which `AnswerFields` adds to every
 answer anyway: about 8 µs a request for nothing); one that does is handed
 straight to its gzip responder. Most requests name no coding, or "gzip"
 without a weight: the bytes test keeps them from parsing anything twice.
+
+A body large enough to be compressed in a thread counts against the
+worker's answer budget (``--max-answer-memory``) while it waits for one and
+is compressed: 40 threads a worker, and the bodies queued behind them were
+held uncounted (see `answer_budget`).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from starlette.middleware.gzip import GZipMiddleware, GZipResponder
 from starlette.types import Receive, Scope, Send
 
 from ..asgi import accepts_coding
+from .answer_budget import WorkerAnswers
 
 __all__ = ["Compression"]
 
@@ -28,7 +34,7 @@ class Compression(GZipMiddleware):
         if scope["type"] != "http" or not _takes_gzip(scope["headers"]):
             await self.app(scope, receive, send)
             return
-        responder = GZipResponder(
+        responder = _CountedGZipResponder(
             self.app,
             self.minimum_size,
             compresslevel=self.compresslevel,
@@ -36,6 +42,16 @@ class Compression(GZipMiddleware):
             exclude_content_types=self.exclude_content_types,
         )
         await responder(scope, receive, send)
+
+
+class _CountedGZipResponder(GZipResponder):
+    """Starlette's gzip responder, its bodies counted while a thread compresses them."""
+
+    async def apply_compression(self, body: bytes, *, more_body: bool) -> bytes:
+        if len(body) < self.thread_minimum_size:  # compressed at once, in the loop
+            return await super().apply_compression(body, more_body=more_body)
+        with WorkerAnswers.compressed(len(body)):
+            return await super().apply_compression(body, more_body=more_body)
 
 
 def _takes_gzip(headers: list[tuple[bytes, bytes]]) -> bool:

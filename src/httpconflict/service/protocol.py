@@ -24,14 +24,9 @@ app sees a request:
   asked for a body sent with ``Expect: 100-continue``); the rest of a body
   answered before its end is read and dropped for `LINGER` seconds, then
   the connection closes: each chunk of it costs a parser callback;
-- an answer the client takes nothing of (the transport's buffer does not
-  go down to its low-water mark) for `body_timeout` seconds has its
-  connection cut, its buffer dropped;
-- what the transports of connections whose clients take their answers
-  more slowly than they come hold counts against `max_answer_memory`
-  (`answer_budget`), which cuts the stalled ones past it; a request
-  pipelined behind an answer its client is not taking waits to run until
-  the client takes it, so that its answer is not made and held meanwhile;
+- answers the client does not take are bounded in time and in memory, and
+  a request pipelined behind one waits to run (`answer_flow`, the class
+  this one extends);
 - a connection accepted beyond `max_connections` (per worker) gets 503
   with Retry-After for its first request;
 - a body that would take the request body bytes a worker holds past
@@ -60,83 +55,39 @@ timers and a sum of lengths per request (bench/put_get.py measures it).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import select
-import socket
-import struct
 import time
-from collections import deque
-from dataclasses import dataclass
-from functools import cache
 from itertools import chain
 from typing import Any, Final
 
 import httptools
 from uvicorn.config import Config
-from uvicorn.protocols.http.httptools_impl import (
-    STATUS_LINE,
-    HttpToolsProtocol,
-    RequestResponseCycle,
-)
+from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
 from uvicorn.server import ServerState
 
-from .. import ProblemDetails, date_fields
+from .. import ProblemDetails
 from ..asgi import PROBLEM_SCOPE_KEY
 from ..hosts import target_authority
 from ..problem_types import (
     BODY_MEMORY_LIMIT,
     CONNECTION_LIMIT,
     HEADER_FIELDS_TOO_LARGE,
-    MEDIA_TYPE,
     REQUEST_TIMEOUT,
 )
 from .accesslog import SERVER_ANSWER_KEY
-from .answer_budget import WorkerAnswers
+from .answer_flow import AnswerFlowProtocol
 from .body_budget import ConnectionBodies, WorkerBodies
-from .config import ServiceConfig
 from .http10 import CloseDelimitedCycle
+from .refusals import coding_not_implemented, head_too_large, refusal_bytes, transfer_codings
 
 #: How long a refused connection keeps reading (and dropping) what the client still sends.
 LINGER: Final = 2.0
-#: SO_LINGER on, for 0 seconds: closing the socket resets the connection.
-_RESET_ON_CLOSE: Final = struct.pack("ii", 1, 0)
-#: Methods whose answers a connection may be cut in the middle of without loss.
-_SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 #: Seconds between two warnings that the connection limit was reached.
 _WARN_EVERY: Final = 60.0
 _CONNECTION_RETRY_AFTER: Final = 1
 
 log = logging.getLogger("httpconflict")
-
-
-@dataclass(frozen=True, slots=True)
-class ConnectionLimits:
-    """The guards' settings, from the service's configuration."""
-
-    max_header_bytes: int
-    header_timeout: float
-    body_timeout: float
-    max_connections: int
-    max_body_memory: int
-    max_answer_memory: int
-
-    @classmethod
-    def from_config(cls, config: ServiceConfig) -> ConnectionLimits:
-        return cls(
-            config.max_header_bytes,
-            config.header_timeout,
-            config.body_timeout,
-            config.max_connections,
-            config.max_body_memory,
-            config.max_answer_memory,
-        )
-
-
-@cache
-def _limits() -> ConnectionLimits:
-    # Workers get their settings as the app does: from HTTPCONFLICT_* variables.
-    return ConnectionLimits.from_config(ServiceConfig.from_env())
 
 
 class _Refusal(Exception):
@@ -156,7 +107,7 @@ class _OverBodyMemory(Exception):
     """Raised in `on_body` to stop parsing a body that would pass `max_body_memory`."""
 
 
-class ProblemHttpToolsProtocol(HttpToolsProtocol):
+class ProblemHttpToolsProtocol(AnswerFlowProtocol):
     """uvicorn's httptools protocol, with limits on heads, time and connections."""
 
     _last_limit_warning = 0.0
@@ -169,7 +120,6 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
         _loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         super().__init__(config, server_state, app_state, _loop)
-        self.limits = _limits()
         self._head_bytes = 0  # received since the head in progress began (an upper bound)
         self._head_started = False  # a head has begun and is not complete
         self._in_body = False  # a head is complete and its message is not
@@ -177,16 +127,12 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
         self._head_timer: asyncio.TimerHandle | None = None
         self._body_timer: asyncio.TimerHandle | None = None
         self._rest_timer: asyncio.TimerHandle | None = None  # of a body answered before its end
-        self._send_timer: asyncio.TimerHandle | None = None  # of answers the client does not take
         self._over_limit = False
         self._refused = False
         self._bodies = ConnectionBodies(self.limits.max_body_memory)
         # A refusal of a request pipelined behind one not yet answered: sent after that answer.
         self._deferred: tuple[ProblemDetails, tuple[tuple[bytes, bytes], ...]] | None = None
         self._unanswered: list[RequestResponseCycle] = []  # requests read, not yet answered
-        self._unsafe = False  # a request not safe (a write) was read on this connection
-        self._held_back = False  # pipelined requests wait for the answer ahead to be taken
-        WorkerAnswers.limit = self.limits.max_answer_memory
 
     # Connection events
 
@@ -199,11 +145,7 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_timers()
-        if self._send_timer is not None:
-            self._send_timer.cancel()
-            self._send_timer = None
         self._bodies.give_back_all()
-        WorkerAnswers.resumed(self)
         for cycle in self._unanswered:
             if cycle is not self.cycle and not cycle.response_complete:
                 # uvicorn tells only the last request read (`self.cycle`) that
@@ -246,7 +188,7 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
         # costs no timer.
         if self._head_started:
             if self._head_bytes > self.limits.max_header_bytes:
-                self._refuse(_too_large(self.limits.max_header_bytes))
+                self._refuse(head_too_large(self.limits.max_header_bytes))
             elif self._head_timer is None:
                 self._head_timer = self.loop.call_later(
                     self.limits.header_timeout, self._head_timed_out
@@ -292,7 +234,7 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
         size = len(self.url) + sum(map(len, chain.from_iterable(self.headers)))
         size += 4 * len(self.headers)
         if size > self.limits.max_header_bytes:
-            raise _Refusal(_too_large(self.limits.max_header_bytes))
+            raise _Refusal(head_too_large(self.limits.max_header_bytes))
         if self._over_limit:
             raise _Refusal(
                 CONNECTION_LIMIT.problem(
@@ -304,8 +246,8 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
             )
         if self.url[:1] != b"/":
             self._host_from_target()
-        if coded := _transfer_codings(self.headers):
-            raise _Refusal(_coding_not_implemented(coded))
+        if coded := transfer_codings(self.headers):
+            raise _Refusal(coding_not_implemented(coded))
         if self.parser.get_http_version() == "1.0":
             # RFC 9110 §10.1.1: an HTTP/1.0 request's 100-continue expectation
             # is ignored (its client knows no 1xx: it would take the 100 for
@@ -314,7 +256,6 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
         super().on_headers_complete()
         cycle = self.cycle
         if cycle is not None and cycle.scope is self.scope:
-            self._unsafe = self._unsafe or self.scope["method"] not in _SAFE_METHODS
             self._unanswered = [c for c in self._unanswered if not c.response_complete]
             self._unanswered.append(cycle)
             if self.scope["http_version"] == "1.0":
@@ -332,21 +273,7 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
 
     def on_response_complete(self) -> None:
         self._bodies.answered()
-        if self.flow.write_paused and self.pipeline and not self.transport.is_closing():
-            # The client has not taken this answer: the requests pipelined
-            # behind it wait for it to, unrun (`resume_writing` runs them).
-            # Run at once, the next one's answer was made and held in the
-            # worker, uncounted, until the client read.
-            waiting, self.pipeline = self.pipeline, deque()
-            super().on_response_complete()
-            self.pipeline = waiting
-            self._held_back = True
-            self.flow.pause_reading()
-            if self.timeout_keep_alive_task is not None:
-                self.timeout_keep_alive_task.cancel()
-                self.timeout_keep_alive_task = None
-        else:
-            super().on_response_complete()
+        super().on_response_complete()
         cycle = self.cycle
         if (
             self._in_body
@@ -400,60 +327,6 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
         super().on_message_complete()
 
     # Timeouts
-
-    def pause_writing(self) -> None:
-        super().pause_writing()
-        if self._send_timer is None:
-            self._send_timer = self.loop.call_later(self.limits.body_timeout, self._send_timed_out)
-        WorkerAnswers.paused(self)
-
-    def resume_writing(self) -> None:
-        super().resume_writing()
-        if self._send_timer is not None:
-            self._send_timer.cancel()
-            self._send_timer = None
-        WorkerAnswers.resumed(self)
-        if self._held_back:
-            self._held_back = False
-            if self.pipeline and not self.transport.is_closing():
-                cycle, app = self.pipeline.pop()
-                self._start_asgi_task(cycle, app)
-
-    # What `WorkerAnswers` asks of a connection
-
-    def buffered(self) -> int:
-        return self.transport.get_write_buffer_size()
-
-    def cuttable(self) -> bool:
-        return not self._unsafe
-
-    def cut(self) -> None:
-        """Drop a stalled connection's answers (of safe requests only): the worker needs the room.
-
-        Reset, not closed: closed, the kernel kept what it held of the
-        answers (up to 4 MiB a connection) for a client that reads nothing,
-        and the client learned nothing.
-        """
-        if self._send_timer is not None:
-            self._send_timer.cancel()
-            self._send_timer = None
-        sock = self.transport.get_extra_info("socket")
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET_ON_CLOSE)
-        self.transport.abort()
-
-    def _send_timed_out(self) -> None:
-        """Cut a connection whose client took nothing of its answers for `body_timeout` seconds.
-
-        What the kernel's buffers did not hold of them stayed in the worker
-        (the transport's buffer) for as long as the client kept the
-        connection open: 100 connections of 8 GETs of a 1 MiB document each,
-        none read, held 201 MiB, 15 s on as at 1 s.
-        Closing would wait for the buffer to be sent; aborting drops it.
-        """
-        self._send_timer = None
-        self.transport.abort()
 
     def timeout_keep_alive_handler(self) -> None:
         if not self._input_waiting():
@@ -628,24 +501,7 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
         self, problem: ProblemDetails, headers: tuple[tuple[bytes, bytes], ...]
     ) -> None:
         """Write `problem` as the connection's last answer and close it, lingering."""
-        status = problem.status or 400
-        body = problem.to_json()
-        content = [STATUS_LINE[status]]
-        # The app stamps Date on its answers (AnswerFields); this one is made here.
-        date = (b"date", date_fields(time.time(), None)[0].encode("latin-1"))
-        defaults = [(n, v) for n, v in self.server_state.default_headers if n != b"date"]
-        for name, value in (*defaults, date, *headers):
-            content.extend([name, b": ", value, b"\r\n"])
-        content.extend(
-            [
-                b"content-type: " + MEDIA_TYPE.encode() + b"\r\n",
-                b"content-length: " + str(len(body)).encode("ascii") + b"\r\n",
-                b"connection: close\r\n",
-                b"\r\n",
-                body,
-            ]
-        )
-        self.transport.write(b"".join(content))
+        self.transport.write(refusal_bytes(problem, headers, self.server_state.default_headers))
         self._linger()
 
     def _linger(self) -> None:
@@ -671,34 +527,3 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
                 "%d connections open, the limit (--max-connections): new ones get 503",
                 self.limits.max_connections,
             )
-
-
-def _transfer_codings(headers: list[tuple[bytes, bytes]]) -> list[str]:
-    """The request's transfer codings but chunked (which the parser undoes) and identity."""
-    codings: list[str] = []
-    for name, value in headers:
-        if name == b"transfer-encoding":
-            for element in value.split(b","):
-                coding = element.strip(b" \t").lower()
-                if coding not in (b"", b"chunked", b"identity"):
-                    codings.append(coding.decode("latin-1"))
-    return codings
-
-
-def _coding_not_implemented(codings: list[str]) -> ProblemDetails:
-    # RFC 9112 §6.1: "A server that receives a request message with a transfer
-    # coding it does not understand SHOULD respond with 501 (Not Implemented)."
-    return ProblemDetails(
-        type="about:blank",
-        title="Not Implemented",
-        status=501,
-        detail=f"the request's Transfer-Encoding names {', '.join(codings)}, which this server "
-        "does not decode: send the body chunked or with a Content-Length, uncoded",
-    )
-
-
-def _too_large(limit: int) -> ProblemDetails:
-    return HEADER_FIELDS_TOO_LARGE.problem(
-        f"the request's head (request line and header fields) is larger than {limit} bytes",
-        max_bytes=limit,
-    )
