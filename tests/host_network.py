@@ -12,10 +12,14 @@ pytest-xdist it ran beside the browser tests: with it running, 2 of 280 editor t
 in a loop died so (0 of 1050 without it), as one of the seven tabs of
 tests/web/test_editor_feed.py did in one CI run of some thirty.
 
-So a browser (tests/web) holds this lock shared for as long as it runs, and a test that
+So each browser test (tests/web) holds this lock shared while it runs, and a test that
 changes the host's network holds it exclusively while it does; the lock is the machine's,
-so it keeps apart the test runs of one machine too. A wait past `WAIT_SECONDS` fails with
-what was waited for, rather than holding a run until its deadline.
+so it keeps apart the test runs of one machine too. A test that waits to change the
+network goes first: it holds a second lock (the turnstile) while it waits, and a browser
+test passes that turnstile before it takes its share, so the browser tests of a worker,
+one after another, cannot hold the change off until they are all done (the cluster test
+waited 64 s so when the browsers held the lock for as long as Chromium ran). A wait past
+`WAIT_SECONDS` fails with what was waited for, rather than holding a run until its deadline.
 """
 
 from __future__ import annotations
@@ -37,15 +41,26 @@ _POLL: Final = 0.2
 @contextmanager
 def steady_network(wait: float = WAIT_SECONDS, lock: Path = LOCK) -> Iterator[None]:
     """While a browser runs: no test changes the host's addresses or links."""
-    with _held(lock, fcntl.LOCK_SH, wait, "a test changing this host's network"):
+    other = "a test changing this host's network"
+    with _held(_turnstile(lock), fcntl.LOCK_EX, wait, other):
+        pass  # behind a test waiting to change the network, not ahead of it
+    with _held(lock, fcntl.LOCK_SH, wait, other):
         yield
 
 
 @contextmanager
 def changing_network(wait: float = WAIT_SECONDS, lock: Path = LOCK) -> Iterator[None]:
     """While a test adds, removes or cuts links of this host: no browser runs."""
-    with _held(lock, fcntl.LOCK_EX, wait, "the browsers of the tests running on this host"):
+    other = "the browsers of the tests running on this host"
+    with (
+        _held(_turnstile(lock), fcntl.LOCK_EX, wait, other),
+        _held(lock, fcntl.LOCK_EX, wait, other),
+    ):
         yield
+
+
+def _turnstile(lock: Path) -> Path:
+    return lock.with_name(lock.name + ".turnstile")
 
 
 @contextmanager

@@ -73,3 +73,27 @@ def test_a_browser_waits_for_a_network_change_and_browsers_run_together(lock: Pa
             assert other.poll() is None, "the other browser still holds it"
     finally:
         other.communicate()
+
+
+def test_a_network_change_waiting_goes_before_the_next_browser(lock: Path) -> None:
+    """A change waits for a running browser test; a browser test that comes meanwhile waits
+    behind the change (the turnstile), so browser tests one after another cannot starve it."""
+    browser = holder("steady_network", 1.5, lock)
+    change = subprocess.Popen(
+        [sys.executable, "-c", HOLD.format(kind="changing_network"), "1.0", str(lock)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(0.5)  # the change is waiting for the browser now
+        with pytest.raises(TimeoutError), steady_network(wait=0.5, lock=lock):
+            pass
+        assert change.stdout is not None
+        assert change.stdout.readline() == "held\n"
+        assert browser.poll() is not None, "the change ran while the browser held the lock"
+    finally:
+        browser.communicate()
+        change.communicate()
+    with steady_network(wait=30, lock=lock):
+        assert change.poll() is not None

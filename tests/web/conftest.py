@@ -15,8 +15,8 @@ The pictures of docs/editor.md are screenshots two tests take: into the test's o
 temporary directory, or into docs/ with HTTPCONFLICT_SCREENSHOTS=docs (`make
 screenshots`), so that a test run never rewrites files of the project.
 
-While a browser runs, no test of the machine changes the host's network (the cluster test
-waits): Chromium fails the requests under way when an address or a link changes
+While a browser test runs, no test of the machine changes the host's network (the cluster
+test waits): Chromium fails the requests under way when an address or a link changes
 (tests/host_network.py).
 """
 
@@ -64,6 +64,15 @@ def _unavailable(message: str) -> None:
     pytest.skip(message)
 
 
+@pytest.fixture(autouse=True)
+def _steady_network() -> Iterator[None]:
+    """No test changes the host's links while a browser test runs: Chromium would fail the
+    requests under way (net::ERR_NETWORK_CHANGED), a page's scripts among them
+    (tests/host_network.py). Between tests nothing is under way, and the cluster test may go."""
+    with steady_network():
+        yield
+
+
 # Package scope, not session: while Playwright's sync API runs, its event loop is the
 # thread's running loop, and tests elsewhere calling asyncio.run() would fail. pytest
 # closes it as soon as the next test is outside tests/web.
@@ -76,9 +85,7 @@ def browser() -> Iterator[Browser]:
         from playwright.sync_api import sync_playwright
     except ImportError as error:
         _unavailable(f"playwright is not installed ({error}); `pip install -e '.[dev]'`")
-    # No test changes the host's links meanwhile: Chromium would fail the requests under way
-    # (net::ERR_NETWORK_CHANGED), a page's scripts among them (tests/host_network.py).
-    with steady_network(), sync_playwright() as playwright:
+    with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
