@@ -200,8 +200,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=DEFAULT_MAX_ANSWER_MEMORY,
         metavar="BYTES",
         help="bytes of answers a worker holds for clients that take them more slowly than they "
-        "come; past it, connections whose clients took nothing for 1 s are cut (those whose "
-        "writes, if any, applied nothing), then a new large GET answer gets 503 with "
+        "come; past it, connections whose clients took less than 16 KiB in the last second "
+        "are cut (those whose writes, if any, applied nothing), then a new large GET answer "
+        "gets 503 with "
         f"Retry-After (default: {DEFAULT_MAX_ANSWER_MEMORY})",
     )
     _add_auth_arguments(serve)
