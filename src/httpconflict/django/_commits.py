@@ -8,8 +8,9 @@ committed: at once in autocommit mode (Django's default outside
 outermost atomic block commits (``on_commit``, which Django drops with a
 transaction that rolls back). Each statement is told before it is sent
 (`note_statement`: one that may write makes a lost connection after it a
-504), and its error as it is raised (`note_failure`; Django's COMMIT is
-not a statement the wrapper sees: a COMMIT that fails stays a 504).
+504), and its error as it is raised (`note_failure`; Django's COMMIT and
+the statements of a connection it opens pass the wrapper by:
+`_own_statements` tells their errors).
 `ProblemMiddleware` watches each request;
 the idempotency middlewares watch the requests they run.
 """

@@ -29,7 +29,6 @@ from .._deprecation import warn_deprecated
 from .._errors import ContentTooLarge, ProblemError, problem_and_fields
 from .._integrity import Violation, classify
 from .._integrity_policy import DEFAULT_POLICY, IntegrityPolicy
-from .._outage import outage_error
 from .._problem import (
     INTERNAL_ERROR,
     MEDIA_TYPE,
@@ -44,6 +43,7 @@ from .._unstorable import unstorable_value
 from ..catalog import CatalogCache, dialect_of, load_catalog
 from ._commits import track_commits
 from ._middleware import GetResponse, ResponseMiddleware
+from ._own_statements import database_outage
 
 #: The request attribute `ProblemMiddleware` sets: False, then True once the view is called.
 VIEW_CALLED: Final = "_httpconflict_view_called"
@@ -121,7 +121,7 @@ class IntegrityErrorMiddleware(ResponseMiddleware):
         problem = integrity_problem_of(exception, self.policy, read_catalog=self.read_catalog)
         if problem is not None:
             return problem_response(problem)
-        failure = outage_error(exception, request.method or "GET") or unstorable_value(exception)
+        failure = database_outage(exception, request.method or "GET") or unstorable_value(exception)
         return None if failure is None else problem_response(failure)
 
 

@@ -25,9 +25,9 @@ import sys
 from django.http import HttpRequest, HttpResponse
 
 from .._errors import ProblemError
-from .._outage import outage_error
 from .._request_writes import committed_writes
 from .._server_error import server_error_problem
+from ._own_statements import database_outage
 from ._problems import VIEW_CALLED, problem_response
 
 
@@ -38,7 +38,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
         return problem_response(error)
     if error is not None:
         ran = getattr(request, VIEW_CALLED, None)
-        failure = outage_error(
+        failure = database_outage(
             error, request.method or "GET", handler_ran=True if ran is None else bool(ran)
         )
         if failure is not None:

@@ -60,12 +60,12 @@ from .._media import (
     require_identity_coding,
     require_media_type,
 )
-from .._outage import outage_error
 from .._preconditions import evaluate
 from .._problem import INVALID_DOCUMENT, MALFORMED_JSON, UNSUPPORTED_MEDIA_TYPE, ProblemDetails
 from .._refusals import decision_error
 from .._unstorable import unstorable_value
 from ._conditional import answer_preconditions, set_validators
+from ._own_statements import database_outage
 from ._problems import integrity_problem_of, problem_response, status_problem
 from ._requests import header_lines, request_conditions
 from ._versioned import etag_of, version_validators, versioned_delete, versioned_update
@@ -377,7 +377,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Any:
         set_rollback()
         return problem_response(problem)
     request = context.get("request")
-    failure = outage_error(exc, getattr(request, "method", None) or "GET") or unstorable_value(exc)
+    method = getattr(request, "method", None) or "GET"
+    failure = database_outage(exc, method) or unstorable_value(exc)
     if failure is not None:
         set_rollback()
         return problem_response(failure)
