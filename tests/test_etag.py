@@ -178,3 +178,28 @@ def test_parse_never_crashes(text: str) -> None:
     """Any input either parses or raises MalformedHeader: never another error."""
     with contextlib.suppress(MalformedHeader):
         EntityTags.parse(text)
+
+
+@given(st.lists(st.one_of(etags.map(ETag.to_header), st.just("")), max_size=12), st.text(" \t,"))
+def test_a_list_parses_as_its_elements(elements: list[str], gap: str) -> None:
+    """A list of entity-tags (empty elements and any OWS between) is its elements, in order."""
+    tags = tuple(ETag.parse(e) for e in elements if e)
+    value = ("," + gap).join(elements)
+    if tags:
+        assert EntityTags.parse(value) == EntityTags(tags)
+    else:
+        with pytest.raises(MalformedHeader):
+            EntityTags.parse(value)
+
+
+def test_a_long_list_is_parsed_but_not_kept() -> None:
+    """A field of 20,000 tags parses as a short one does, and is not kept for the next request."""
+    from httpconflict._etag import _parse_entity_tags
+
+    before = _parse_entity_tags.cache_info().currsize
+    for n in range(10):
+        parsed = EntityTags.parse(f'"x{n}", ' + ", ".join(['W/""'] * 20_000))
+        assert parsed.tags[0] == ETag(f"x{n}")
+        assert len(parsed.tags) == 20_001
+        assert parsed.tags[-1] == ETag("", weak=True)
+    assert _parse_entity_tags.cache_info().currsize == before

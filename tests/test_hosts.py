@@ -45,6 +45,11 @@ DEFAULT = AllowedHosts(LOOPBACK_HOSTS)
         pytest.param([b"user@localhost"], MALFORMED, id="userinfo-is-no-host"),
         pytest.param([b"[::1"], MALFORMED, id="unclosed-ip-literal"),
         pytest.param(["localhost\u00b2".encode()], MALFORMED, id="non-ascii-digit-port"),
+        # int() refuses a text of over 4300 digits (a ValueError, not a decision).
+        pytest.param([b"localhost:" + b"9" * 5000], MALFORMED, id="port-of-5000-digits"),
+        pytest.param([b"localhost:" + b"0" * 5000 + b"80"], ALLOWED, id="port-80-after-5000-zeros"),
+        pytest.param([b"localhost:000000"], ALLOWED, id="port-0-of-six-zeros"),
+        pytest.param([b"localhost:065536"], MALFORMED, id="zero-then-port-out-of-range"),
     ],
 )
 def test_the_default_list_allows_loopback_names_only(
@@ -130,3 +135,12 @@ def test_only_loopback_addresses_and_localhost_are_loopback(listen: str, loopbac
 def test_an_absolute_form_target_names_its_host(target: bytes, authority: bytes | None) -> None:
     """RFC 9112 §3.2.2: the target's authority, not the Host field, names the host."""
     assert target_authority(target) == authority
+
+
+def test_a_long_host_is_decided_but_not_kept() -> None:
+    """A Host longer than any host name is decided each time, never kept for the next request."""
+    allowed = AllowedHosts(LOOPBACK_HOSTS)
+    for n in range(10):
+        assert allowed.check([b"h%d" % n + b"a" * 60_000]).decision is MISDIRECTED
+    assert allowed.check([b"localhost"]).decision is ALLOWED
+    assert allowed._decide.cache_info().currsize == 1
