@@ -54,6 +54,10 @@ HOSTILE: Final = {
     "'(409) '": "(409) ",
     "one long line": "x",
     "JSON status members": '{"status": 409, "a": ',
+    "UTF-8 read as Latin-1": "Ã³",
+    "Latin-1 lead bytes alone": "Ã",
+    "lines read as Latin-1": "restricciÃ³n Â«x_pkeyÂ»\n",
+    "ANSI colours": "\x1b[31m\x1b[1m",
 }
 # Words of many patterns, after the hostile run: the regexes that need them run on it.
 _LURES: Final = (

@@ -1,10 +1,11 @@
 """No regex of diagnose backtracks on a long run after its own words.
 
-Each regex diagnose runs (every clue and extract of the knowledge base, every status form)
-is given the literals it needs, then a run of 20,000 spaces, letters or quotes, and must
-answer in well under a second. Two written ``\\s*:?\\s*`` (a run of spaces shared between two
-stars) took 8 s at 20 KB and minutes at 100 KB: "status code" or Hibernate's "unsaved-value
-mapping was incorrect)" followed by a wide padded column hung the tool.
+Each regex diagnose runs (every clue and extract of the knowledge base, every status form,
+the unwrapping of pasted lines) is given the literals it needs, then a run of 20,000 spaces,
+letters, quotes or UTF-8 read as Latin-1 ("Ã³"), and must answer in well under a second.
+Two written ``\\s*:?\\s*`` (a run of spaces shared between two stars) took 8 s at 20 KB
+and minutes at 100 KB: "status code" or Hibernate's "unsaved-value mapping was incorrect)"
+followed by a wide padded column hung the tool.
 """
 
 from __future__ import annotations
@@ -15,13 +16,13 @@ import time
 import pytest
 from bench.diagnose_logs import corpus_message
 
-from httpconflict.tools.diagnose import statuses
+from httpconflict.tools.diagnose import plain, statuses
 from httpconflict.tools.diagnose.knowledge import knowledge_base
 from httpconflict.tools.diagnose.literals import needs
 from httpconflict.tools.diagnose.matching import diagnose
 
 RUN = 20_000
-RUNS = (" ", "a", '"', '\\"', ", a")
+RUNS = (" ", "a", '"', '\\"', ", a", "Ã³", "Ã")
 #: Far above a linear regex's time on 20 KB (under 10 ms), far below a quadratic one's (8 s).
 SLOW = 1.0
 
@@ -34,6 +35,7 @@ def _patterns() -> list[re.Pattern[str]]:
     found.update(statuses._WITH_PHRASE)
     found.update(statuses._CODES_IN_BRACKETS)
     found.update(pattern for pattern, _ in statuses._STANDARD_TEXTS)
+    found.update((plain._WRAPPED, plain._MOJIBAKE_RUN))
     return sorted(found, key=lambda pattern: pattern.pattern)
 
 

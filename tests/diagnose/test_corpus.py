@@ -283,6 +283,13 @@ LEARNT: Final = [
     pytest.param(
         "osuny-bugsnag-octokit-reference-cannot-be-updated.txt", id="github-ref-locked-ruby"
     ),
+    pytest.param("ef6-npgsql-updateexception-inner-23505.txt", id="postgresql-constraint-cut"),
+    pytest.param("gip3-jboss-pgjdbc-spanish-mojibake-pkey.txt", id="utf8-read-as-latin1"),
+    pytest.param("gip3-hibernate-spanish-mojibake-audit-log.txt", id="utf8-read-as-latin1-orm"),
+    pytest.param("java-spanner-aborted-wounded-retry-delay.txt", id="spanner-without-its-name"),
+    pytest.param("opendal-minio-412-condition-not-match.txt", id="s3-message-without-xml"),
+    pytest.param("prisma7-driver-adapter-error-meta.txt", id="prisma-driver-adapter-kind"),
+    pytest.param("graphcool-graphql-unique-would-be-violated.txt", id="unique-would-be-violated"),
 ]
 
 

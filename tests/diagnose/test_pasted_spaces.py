@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from httpconflict.tools.diagnose.matching import diagnose
+from httpconflict.tools.diagnose.plain import unwrap
 from httpconflict.tools.diagnose.run import decoded
 
 PG = 'ERROR:  duplicate key value violates unique constraint "users_email_key"'
@@ -67,6 +68,42 @@ def test_a_latin1_line_in_a_utf8_log() -> None:
     assert best is not None
     assert best.entry.id == "postgresql-unique-violation"
     assert best.details["constraint"] == "users_email_key"
+
+
+@pytest.mark.parametrize(
+    ("message", "entry", "constraint"),
+    [
+        pytest.param(
+            "ERROR: llave duplicada viola restricción de unicidad «log_auditoria_pkey»",
+            "postgresql-unique-violation",
+            "log_auditoria_pkey",
+            id="postgresql-spanish",
+        ),
+        pytest.param(
+            "ОШИБКА: повторяющееся значение ключа нарушает ограничение уникальности "
+            '"users_email_key"',
+            "postgresql-unique-violation",
+            "users_email_key",
+            id="postgresql-russian",
+        ),
+    ],
+)
+def test_utf8_read_as_latin1_is_read_again(message: str, entry: str, constraint: str) -> None:
+    """A log that read a server's UTF-8 as Latin-1 ("restricciÃ³n de unicidad Â«x_pkeyÂ»",
+    Cyrillic as "Ð¾Ñ..."): the line is read again as UTF-8, and the message found."""
+    garbled = message.encode().decode("latin-1")
+    assert garbled != message
+    best = diagnose("Caused by: org.postgresql.util.PSQLException: " + garbled).best
+    assert best is not None, garbled
+    assert best.entry.id == entry
+    assert best.details["constraint"] == constraint
+
+
+def test_latin1_letters_that_are_not_utf8_are_left_as_they_are() -> None:
+    """Only runs that are UTF-8 are read again ("Ã©" is é); Latin-1 words ("Straße", "Ärger",
+    "café") and a lead byte alone are kept as they are."""
+    assert unwrap("caf\u00e9 \u00c3\u00a9t\u00e9 \u00c2") == "caf\u00e9 \u00e9t\u00e9 \u00c2"
+    assert unwrap("Stra\u00dfe \u00c4rger") == "Stra\u00dfe \u00c4rger"
 
 
 def test_indented_lines_and_aligned_columns_are_left_alone() -> None:

@@ -41,6 +41,7 @@ from httpconflict.tools.diagnose.evidence import read
         pytest.param('The server returned a "409 Conflict".', 409, id="symfony"),
         pytest.param("Status: 412 (There is currently a lease on the blob.)", 412, id="status"),
         pytest.param("PHP Fatal error: message 'Status code 409'", 409, id="php"),
+        pytest.param("[status code] 409\n[reason phrase] Conflict", 409, id="guzzle3"),
         pytest.param("HTTP code is 409 which indicates error: undefined", 409, id="modem"),
         pytest.param("npm ERR! code E403", 403, id="npm-code"),
         pytest.param("npm ERR! publish Failed PUT 403", 403, id="npm-old"),

@@ -4,12 +4,14 @@ Theory of operation. A message often reaches the user inside another layer:
 a Python repr in a task log (``IntegrityError('(1062, "Duplicate entry
 \\'1\\' for key ...")')``), a JSON string inside another JSON string
 (``"response":"{\\"error\\":...}"``), an editor or chat that curls quotes
-(``Duplicate entry ‘a’ for key ‘b’``), or an issue tracker that renders it
-as HTML (``incorrect): <a href="#4762">Term#4762</a><br/>``). The entries'
-patterns are written for the message as its system prints it; rather than
-teach each of them every wrapping, `plain_lines` gives each wrapped line
-once more unwrapped: one level of ``\\'`` and ``\\"`` unescaped, typographic
-quotes made ASCII, inline HTML tags dropped. The evidence appends these
+(``Duplicate entry ‘a’ for key ‘b’``), an issue tracker that renders it
+as HTML (``incorrect): <a href="#4762">Term#4762</a><br/>``), or a log that
+read the UTF-8 of a server's own language as Latin-1 (``restricciÃ³n de
+unicidad Â«x_pkeyÂ»``). The entries' patterns are written for the message
+as its system prints it; rather than teach each of them every wrapping,
+`plain_lines` gives each wrapped line once more unwrapped: one level of
+``\\'`` and ``\\"`` unescaped, typographic quotes made ASCII, inline HTML
+tags dropped, UTF-8 read as Latin-1 read again as UTF-8. The evidence appends these
 lines after the text (as it appends JSON bodies flattened), so what the
 original lines say is found first, and the unwrapped JSON objects are read.
 """
@@ -20,11 +22,22 @@ import re
 from collections.abc import Iterator
 from typing import Final
 
-# An escaped quote, a typographic quote, or an inline HTML tag (not XML: only these names).
+# UTF-8 bytes read as Latin-1: a lead byte (Ã, Â, â...) and its continuation bytes, each
+# a character of U+0080-U+00BF ("Ã³" is "ó", "Â«" is "«"). Each alternative starts with
+# its own range, so a run is read once.
+_MOJIBAKE: Final = (
+    "(?:[\u00c2-\u00df][\u0080-\u00bf]|[\u00e0-\u00ef][\u0080-\u00bf]{2}"
+    "|[\u00f0-\u00f4][\u0080-\u00bf]{3})+"
+)
+# An escaped quote, a typographic quote, an inline HTML tag (not XML: only these names), or
+# UTF-8 read as Latin-1.
 _WRAPPED: Final = re.compile(
-    r"""\\['"]|[‘’“”]|</?(?:a|p|br|span|code|pre|tt|b|i|em|strong)\b[^<>\n]*>""",
+    r"""\\['"]|[‘’“”]|</?(?:a|p|br|span|code|pre|tt|b|i|em|strong)\b[^<>\n]*>|"""
+    # (case-sensitive: Ã's lower case is ã, a lead byte too)
+    + f"(?-i:{_MOJIBAKE})",
     re.IGNORECASE,
 )
+_MOJIBAKE_RUN: Final = re.compile(_MOJIBAKE)
 _ESCAPED_QUOTE: Final = re.compile(r"""\\(['"])""")
 _INLINE_TAG: Final = re.compile(
     r"</?(?:a|p|br|span|code|pre|tt|b|i|em|strong)\b[^<>\n]*>", re.IGNORECASE
@@ -80,6 +93,15 @@ _SENTENCE_CUT: Final = re.compile(r"(?m)^[^\n]{0,300}[a-z,]\n(?=[a-z][a-z]+\b[^\
 
 
 def unwrap(line: str) -> str:
-    """`line` with one level of quote escapes removed, quotes made ASCII and inline tags dropped."""
-    line = _INLINE_TAG.sub("", line)
+    """`line` with one level of quote escapes removed, quotes made ASCII, inline tags dropped
+    and UTF-8 read as Latin-1 read again."""
+    line = _MOJIBAKE_RUN.sub(_utf8_again, _INLINE_TAG.sub("", line))
     return _ESCAPED_QUOTE.sub(r"\1", line).translate(_TYPOGRAPHIC)
+
+
+def _utf8_again(run: re.Match[str]) -> str:
+    """A run of UTF-8 bytes read as Latin-1, read as UTF-8 (kept as it is if it is not UTF-8)."""
+    try:
+        return run.group().encode("latin-1").decode("utf-8")
+    except UnicodeDecodeError:
+        return run.group()

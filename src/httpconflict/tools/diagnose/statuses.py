@@ -77,8 +77,9 @@ _FORMS: Final = tuple(
         # npm: "code E403", "publish Failed PUT 403"
         rf"\bcode E{_CODE}\b",
         rf"\bFailed (?:GET|PUT|POST|PATCH|DELETE) {_CODE}\b",
-        # A code named as a status: "status code 412", "StatusCode=409", "Return code is: 409"...
-        rf"(?i)\b(?:http[ _]?)?(?:status|response|return|error|http)[ _]?code(?: is)?"
+        # A code named as a status: "status code 412", "StatusCode=409", "Return code is: 409",
+        # Guzzle 3's "[status code] 409"...
+        rf"(?i)\b(?:http[ _]?)?(?:status|response|return|error|http)[ _]?code(?: is|\])?"
         # (the separator's spaces are one run: "\s*[:=]?\s*" shares a run of spaces between
         # two stars, and took minutes on 100 KB of them)
         rf"\s*(?:[:=]\s*)?{_CODE}\b",
