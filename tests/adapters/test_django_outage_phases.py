@@ -284,11 +284,11 @@ def _count(base: str, tally: Tally, deadline: float) -> None:
                     tally.counted_unknown.append(version)
 
 
+# Each driver, mode and connection age once (8 s a run): every one of the four pairings
+# found searches answered 504 before the fix, and the phase tests above cover each driver.
 HAMMERS = [
-    pytest.param("psycopg", False, 60, id="psycopg3-autocommit-kept"),
     pytest.param("psycopg", True, 0, id="psycopg3-atomic-fresh"),
-    pytest.param("psycopg2", True, 60, id="psycopg2-atomic-kept"),
-    pytest.param("psycopg2", False, 0, id="psycopg2-autocommit-fresh"),
+    pytest.param("psycopg2", False, 60, id="psycopg2-autocommit-kept"),
 ]
 
 
