@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 from flask import Flask, url_for
 
 from httpconflict.tools.routes._report import reason
@@ -143,3 +145,15 @@ def test_flask_restx_root_placeholder_first_is_reported() -> None:
     said = reason(finding)
     assert "answers them 404" in said, said
     assert "500" not in said
+
+
+def test_class_based_views_are_named_by_their_class() -> None:
+    """Two MethodView classes on one rule (Flask-RESTX's and flask-smorest's resources): each
+    named by its class, at its class's line, and not "one handler registered twice" (both
+    were ``View.as_view.<locals>.view`` at flask/views.py)."""
+    (finding,) = findings_of(flask_restx_shaped.create_app(again=True))
+    lost, by = finding.route.definition, finding.by.definition
+    assert (lost.handler, by.handler) == ("ItemV2", "Item")
+    assert lost.file == by.file == "tests/routes/apps/flask_restx_shaped.py"
+    assert lost.line == inspect.getsourcelines(flask_restx_shaped.ItemV2)[1]
+    assert "registered twice with one handler" not in reason(finding)

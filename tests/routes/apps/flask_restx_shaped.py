@@ -10,6 +10,10 @@ before root if enabled"). Each namespace's resources are MethodViews.
 
 ``create_app(doc=False)`` adds no doc page, and the app's own ``/`` after
 the Api: the placeholder, tried first, answers it 404.
+``create_app(again=True)`` adds a second resource class on the first's
+rule (two ``@ns.route("/items/<int:item_id>")``): every such view is the
+function ``View.as_view`` makes, and was named so, at flask/views.py, on
+both sides, and said to be one handler registered twice.
 """
 
 from __future__ import annotations
@@ -60,11 +64,18 @@ class ItemList(MethodView):
         return {"id": 1}
 
 
-def create_app(*, doc: bool = True) -> Flask:
+class ItemV2(MethodView):
+    def get(self, item_id: int) -> dict[str, Any]:
+        return {"id": item_id, "v": 2}
+
+
+def create_app(*, doc: bool = True, again: bool = False) -> Flask:
     app = Flask(__name__)
     Api(app, doc="/" if doc else False)
     app.add_url_rule("/items/<int:item_id>", view_func=Item.as_view("items_item"))
     app.add_url_rule("/items", view_func=ItemList.as_view("items_item_list"))
+    if again:
+        app.add_url_rule("/items/<int:item_id>", view_func=ItemV2.as_view("items_item_v2"))
     if not doc:
         app.add_url_rule("/", "index", lambda: "home")
     return app
