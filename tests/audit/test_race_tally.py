@@ -20,7 +20,24 @@ def test_a_count_in_a_string_stays_a_string() -> None:
 
 
 @pytest.mark.parametrize(
-    "value", [None, "one", "-1", 1.5, True], ids=["absent", "text", "signed", "float", "bool"]
+    ("value", "written"),
+    [
+        pytest.param(2.0, 3.0, id="float"),
+        pytest.param("2.00", "3.00", id="decimal-string"),
+        pytest.param("2.", "3.", id="point-only"),
+    ],
+)
+def test_a_whole_decimal_counts_and_is_written_alike(value: object, written: object) -> None:
+    """A whole number the API writes back as a decimal (marshmallow's 0.0, DRF's "0.00")
+    counts, and the next count is written the same way."""
+    assert next_count({"n": value}, COUNTER) == written
+    assert type(next_count({"n": value}, COUNTER)) is type(written)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [None, "one", "-1", 1.5, True, "1.50", ".0", float("inf"), float("nan")],
+    ids=["absent", "text", "signed", "float", "bool", "fraction", "no-whole", "inf", "nan"],
 )
 def test_next_count_needs_a_whole_number(value: object) -> None:
     """Without a whole-number counter there is nothing to increment."""

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import inspect
+
 from flask import Flask, url_for
 
 from httpconflict.tools.routes._report import reason
 from httpconflict.tools.routes._run import routes_of
 from httpconflict.tools.routes._target import identify
 
-from .apps import flask_clean, flask_problems, flask_tutorial, flask_views
+from .apps import flask_clean, flask_problems, flask_restx_shaped, flask_tutorial, flask_views
 from .findings import findings_of, rows, werkzeug_checked
 
 
@@ -120,3 +122,38 @@ def test_a_bound_method_is_named_by_its_views_class() -> None:
         "/api/v1/annotation_layer/_info", "GET", return_rule=True
     )
     assert rule.endpoint == "AnnotationApi.info"
+
+
+def test_flask_restx_root_placeholder_under_its_doc_is_not_reported() -> None:
+    """Flask-RESTX's Api adds its doc page at "/" and then its root placeholder (a 404 for
+    url_for("root")) there too, on purpose: not a duplicate (it was, in every such app)."""
+    app = flask_restx_shaped.create_app()
+    assert findings_of(app) == []
+    table = routes_of(identify(app))
+    assert [r.definition.name for r in table.routes if r.alias] == ["root"]
+    rule, _ = app.url_map.bind("localhost").match("/", "GET", return_rule=True)
+    assert rule.endpoint == "doc"
+
+
+def test_flask_restx_root_placeholder_first_is_reported() -> None:
+    """With no doc page, the placeholder is tried before the app's own "/" and answers it
+    404: reported, saying so (not that Flask answers 500, as for an alias with no view)."""
+    app = flask_restx_shaped.create_app(doc=False)
+    (finding,) = findings_of(app)
+    assert (finding.route.definition.name, finding.by.definition.name) == ("index", "root")
+    assert app.test_client().get("/").status_code == 404
+    said = reason(finding)
+    assert "answers them 404" in said, said
+    assert "500" not in said
+
+
+def test_class_based_views_are_named_by_their_class() -> None:
+    """Two MethodView classes on one rule (Flask-RESTX's and flask-smorest's resources): each
+    named by its class, at its class's line, and not "one handler registered twice" (both
+    were ``View.as_view.<locals>.view`` at flask/views.py)."""
+    (finding,) = findings_of(flask_restx_shaped.create_app(again=True))
+    lost, by = finding.route.definition, finding.by.definition
+    assert (lost.handler, by.handler) == ("ItemV2", "Item")
+    assert lost.file == by.file == "tests/routes/apps/flask_restx_shaped.py"
+    assert lost.line == inspect.getsourcelines(flask_restx_shaped.ItemV2)[1]
+    assert "registered twice with one handler" not in reason(finding)

@@ -164,7 +164,8 @@ async def _writable_members(
     answer = await ctx.target.write(
         CHECK, ctx.item_url, ctx.body(current, changes, version), ctx.headers(version)
     )
-    listed = ", ".join(carried) or "none"
+    # What --body names but the resource never shows (a create-only member) is not sent.
+    listed = ", ".join(name for name in carried if name in current) or "none"
     sent = f"only {', '.join(changes)}" if method == "PATCH" else "the resource as read"
     if answer.ok:
         ctx.target.notes.append(

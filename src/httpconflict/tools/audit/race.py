@@ -51,9 +51,13 @@ async def check_lost_update(ctx: AuditContext) -> CheckResult:
     body = {**template, settings.counter: counted(template.get(settings.counter), 0)}
     created, url = await ctx.target.create(CHECK, body)
     if url is None:
-        return CheckResult(
-            CHECK, Verdict.SKIPPED, (f"could not create the race's resource: {created.summary()}",)
-        )
+        said = f"could not create the race's resource: {created.summary()}"
+        if created.status in (400, 422) and settings.counter not in template:
+            said += (
+                f" (its body is --body's with the counter {settings.counter!r}: 0 added; "
+                "name a whole-number member the API keeps with --counter, given in --body)"
+            )
+        return CheckResult(CHECK, Verdict.SKIPPED, (said,))
     start = await ctx.target.send(CHECK, "GET", url)
     if count_of((start.document() or {}).get(settings.counter)) != 0:
         return CheckResult(

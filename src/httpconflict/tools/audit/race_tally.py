@@ -27,20 +27,35 @@ from typing import Any
 
 def count_of(value: object) -> int | None:
     """The count a counter member holds: a whole number, or one written as decimal digits
-    in a string (APIs whose items have string fields only: a title, a description)."""
+    in a string (APIs whose items have string fields only: a title, a description).
+
+    A whole number the API writes back as a decimal counts too: a float (``0`` sent,
+    ``0.0`` kept: marshmallow's and pydantic's floats) or a string with places (``"0"``
+    sent, ``"0.00"`` kept: DRF's DecimalField), so a price can be the counter.
+    """
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.isascii() and value.isdecimal():
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
         return int(value)
+    if isinstance(value, str) and value.isascii():
+        whole, point, places = value.partition(".")
+        if whole.isdecimal() and (not point or places.strip("0") == ""):
+            return int(whole)
     return None
 
 
-def counted(like: object, count: int) -> int | str:
-    """`count` written the way the counter value `like` is: a number, or a string."""
-    return str(count) if isinstance(like, str) else count
+def counted(like: object, count: int) -> int | float | str:
+    """`count` written the way the counter value `like` is: a number, a float, or a
+    string with as many places."""
+    if isinstance(like, float):
+        return float(count)
+    if isinstance(like, str):
+        _, point, places = like.partition(".")
+        return f"{count}{point}{places and '0' * len(places)}"
+    return count
 
 
-def next_count(current: Mapping[str, Any], counter: str) -> int | str:
+def next_count(current: Mapping[str, Any], counter: str) -> int | float | str:
     """The counter plus one, written as it was; ValueError when `current` has no counter."""
     value = current.get(counter)
     count = count_of(value)

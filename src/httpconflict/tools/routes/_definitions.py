@@ -96,9 +96,17 @@ def _bound_to(handler: Any) -> Any:
 
 
 def _source_object(handler: Any) -> Any:
-    """The function or class behind a decorated, partial or bound handler."""
+    """The function or class behind a decorated, partial or bound handler.
+
+    A class-based view is its class: ``View.as_view()`` (Flask's, so Flask-RESTX's
+    and flask-smorest's resources; Django's) makes a function that keeps the class
+    as ``view_class``, and every such function is one line of the framework's.
+    """
     target = handler
     for _ in range(16):  # wrappers of wrappers, but never a cycle
+        view_class = getattr(target, "view_class", None)
+        if inspect.isclass(view_class):
+            return view_class
         if isinstance(target, functools.partial):
             target = target.func
         elif inspect.ismethod(target):

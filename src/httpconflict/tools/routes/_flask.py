@@ -15,7 +15,10 @@ Flask adds HEAD to GET and OPTIONS to every rule whose view does not
 handle it: those are implicit. A rule added with no view function
 (``app.add_url_rule("/", endpoint="index")``, as the Flask tutorial does
 so that ``url_for("index")`` builds the blog's URL) is an alias, not a
-route. Blueprints are already flattened into the map; the endpoint
+route. So is Flask-RESTX's (and Flask-RESTPlus's) root placeholder: its
+``Api`` adds ``render_root``, a view that only answers 404, at its prefix
+or "/" so that ``url_for("root")`` builds, after its Swagger page, which is
+at "/" too unless told otherwise. Blueprints are already flattened into the map; the endpoint
 (``blueprint.view``) names the rule. A converter's ``to_python``
 refusing a value does not pass the request on to another rule in
 Werkzeug (it is a 404), so only the regex decides a literal.
@@ -129,7 +132,7 @@ class _Builder:
             definition,
             inside=inside,
             implicit=frozenset(implicit),
-            alias=view is None,
+            alias=view is None or _root_placeholder(view),
             mounted_at=prefix if inside else None,
         )
 
@@ -161,6 +164,18 @@ class _Builder:
             )
         )
         return index
+
+
+def _root_placeholder(view: Any) -> bool:
+    """Whether `view` is Flask-RESTX's ``Api.render_root`` (Flask-RESTPlus's too): known by
+    its shape, a method of that name bound to an ``Api`` that also renders the doc page."""
+    owner = getattr(view, "__self__", None)
+    return (
+        inspect.ismethod(view)
+        and view.__name__ == "render_root"
+        and type(owner).__name__ == "Api"
+        and callable(getattr(owner, "render_doc", None))
+    )
 
 
 def _pattern(path: str, converters: dict[str, Any], host: str) -> Pattern:

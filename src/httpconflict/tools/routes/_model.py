@@ -232,7 +232,8 @@ class Route:
     #: A rule with no view (Flask's ``app.add_url_rule("/", endpoint="index")``):
     #: it names a URL for ``url_for`` and serves nothing, so it is never a
     #: route that loses; one tried first still takes the requests (and Flask
-    #: answers them 500, having no view to call).
+    #: answers them 500, having no view to call). Flask-RESTX's root placeholder
+    #: (``Api.render_root``, a 404 so that ``url_for("root")`` builds) is one too.
     alias: bool = False
     #: The prefix of the innermost mount it is inside ("" for a mount at
     #: the root), None outside every mount: the same handler can be

@@ -209,6 +209,13 @@ def reason(finding: Finding) -> str:
     route, by = finding.route, finding.by
     methods = "" if finding.methods is ANY else "/".join(methods_list(finding.methods)) + " "
     lost = _where(route)
+    if by.alias and by.definition.file is not None:
+        return (
+            f"{by.pattern.text} ({_where(by)}) is Flask-RESTX's "
+            f"placeholder for url_for, tried first: it takes {methods}requests for "
+            f"{route.pattern.text} ({lost}) and answers them 404 (register the route before "
+            "the Api, or give the Api a prefix)"
+        )
     if by.alias:
         return (
             f"{by.pattern.text} ({by.definition.handler}) is an alias with no view, tried "
