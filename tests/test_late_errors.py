@@ -16,11 +16,22 @@ def _lost() -> sqlite3.OperationalError:
     return error
 
 
+def _violation() -> sqlite3.IntegrityError:
+    """SQLite refusing a duplicate, as a deferred constraint refuses a COMMIT."""
+    error = sqlite3.IntegrityError("UNIQUE constraint failed: names.name")
+    error.sqlite_errorcode = 2067  # SQLITE_CONSTRAINT_UNIQUE
+    return error
+
+
 class _Connection:
     """A PEP 249 connection whose COMMIT and close fail."""
 
     def commit(self) -> None:
         raise _lost()
+
+    def commit_prepared(self) -> None:
+        """A COMMIT the database refuses: a constraint checked at COMMIT."""
+        raise _violation()
 
     def close(self) -> None:
         raise _lost()
@@ -29,7 +40,7 @@ class _Connection:
 def _raised(call: str) -> BaseException:
     try:
         getattr(_Connection(), call)()
-    except sqlite3.OperationalError as error:
+    except sqlite3.DatabaseError as error:
         return error
     raise AssertionError(f"{call} did not raise")
 
@@ -71,14 +82,34 @@ def test_which_answers_wait(method: str, streamed: bool, held: bool) -> None:
         ),
         pytest.param(_raised("commit"), True, True, False, AfterAnswer.TOO_LATE, id="commit-sent"),
         pytest.param(ValueError("bug"), True, False, False, AfterAnswer.APP_ERROR, id="app-error"),
-        pytest.param(ValueError("bug"), True, False, True, AfterAnswer.RAISE, id="commit-refused"),
+        pytest.param(
+            ValueError("bug"), True, False, True, AfterAnswer.RAISE, id="commit-failed-otherwise"
+        ),
+        pytest.param(
+            _raised("commit_prepared"), True, False, False, AfterAnswer.REFUSED, id="refused"
+        ),
+        pytest.param(_violation(), True, False, True, AfterAnswer.REFUSED, id="refused-counted"),
+        pytest.param(
+            _raised_from(_raised("commit_prepared")),
+            True,
+            False,
+            False,
+            AfterAnswer.REFUSED,
+            id="refused-wrapped",
+        ),
+        pytest.param(
+            _raised("commit_prepared"), True, True, False, AfterAnswer.TOO_LATE, id="refused-sent"
+        ),
+        pytest.param(
+            _violation(), True, False, False, AfterAnswer.APP_ERROR, id="violation-not-committing"
+        ),
         pytest.param(_raised("close"), False, False, False, AfterAnswer.RAISE, id="not-formed"),
     ],
 )
 def test_after_the_answer(
     error: BaseException, formed: bool, sent: bool, commit_failed: bool, decision: AfterAnswer
 ) -> None:
-    """An outage of a close leaves the answer; of a COMMIT replaces it; the app's own goes on."""
+    """An outage of a close leaves the answer; of a COMMIT, or its refusal, replaces it."""
     assert after_answer(error, formed=formed, sent=sent, commit_failed=commit_failed) is decision
 
 

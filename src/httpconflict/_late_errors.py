@@ -18,11 +18,16 @@ what the answer says decides what to do with it:
   write nobody knows happened. Not yet sent, it is replaced by the
   outage's answer, 504 outcome-unknown for a write (`REPLACED`); already
   sent, it cannot be taken back, and the log says so louder (`TOO_LATE`);
+- the database refused the COMMIT (a DEFERRABLE INITIALLY DEFERRED unique
+  constraint, checked at COMMIT; a flush at COMMIT that breaks one): the
+  answer claims a write that was not made, and nothing was stored. Not yet
+  sent, it is replaced by what the same violation raised in the view is
+  answered with, the 409 naming the field (`REFUSED`); already sent, it is
+  logged as `TOO_LATE`;
 - any other error is the app's own: a background task's, after an answer
   that stands (it goes out, and the error goes on to the server's log,
-  `APP_ERROR`); or a COMMIT's that failed (a constraint checked at COMMIT),
-  or one raised before the answer was whole, whose answer is the
-  framework's 500 (`RAISE`).
+  `APP_ERROR`); or a COMMIT's that failed otherwise, or one raised before
+  the answer was whole, whose answer is the framework's 500 (`RAISE`).
 
 So a write's answer waits until the app has returned (`holds_answer`): its
 COMMIT may come after it. A read's answer (GET, HEAD), and a write's
@@ -35,6 +40,7 @@ from __future__ import annotations
 import enum
 from typing import Final
 
+from ._integrity import classify
 from ._outage import outage
 from ._preconditions import SAFE_METHODS
 
@@ -48,6 +54,9 @@ class AfterAnswer(enum.Enum):
     STANDS = "stands"
     #: The answer, not sent yet, claims a COMMIT that failed: the outage is answered instead.
     REPLACED = "replaced"
+    #: The answer, not sent yet, claims a COMMIT the database refused (an integrity
+    #: violation): the violation is answered instead (409), as if raised in the view.
+    REFUSED = "refused"
     #: The same, but the answer went out already: it is logged as a save that may be lost.
     TOO_LATE = "too late"
     #: The app's own error after an answer that stands: the answer goes out, the error on.
@@ -80,6 +89,8 @@ def after_answer(
         return AfterAnswer.RAISE
     committing = commit_failed or raised_by_commit(error)
     if outage(error) is None:
+        if committing and classify(error) is not None:
+            return AfterAnswer.TOO_LATE if sent else AfterAnswer.REFUSED
         return AfterAnswer.RAISE if committing else AfterAnswer.APP_ERROR
     if not committing:
         return AfterAnswer.STANDS

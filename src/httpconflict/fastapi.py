@@ -48,9 +48,11 @@ except ModuleNotFoundError as error:
 
     raise missing_extra(error, "fastapi", __name__) from None
 
+import inspect
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from types import CodeType
 from typing import Annotated, Any, Final, cast
 
 from fastapi import Depends, FastAPI, Request
@@ -59,6 +61,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from ._conditional_read import ReadOutcome, not_modified_fields, read_decision
@@ -73,6 +76,7 @@ from ._errors import (
 )
 from ._etag import ETag
 from ._integrity_policy import DEFAULT_POLICY, Completes, IntegrityPolicy
+from ._late_errors import AfterAnswer, after_answer
 from ._media import (
     DEFAULT_MAX_BODY,
     check_body_size,
@@ -94,6 +98,7 @@ from ._patch_flow import (
 from ._preconditions import SAFE_METHODS, Conditions, Decision, Validators, evaluate
 from ._rebase import prefers_rebase
 from ._refusals import decision_error, patch_refusal, refusal
+from ._request_writes import current_writes
 from ._write import (
     Guard,
     WriteDecision,
@@ -103,12 +108,13 @@ from ._write import (
     run_write,
     write_flow,
 )
+from .asgi._writes import log_answer_stands
 from .asgi.bodies import RequestBodyMiddleware
 from .asgi.conditional import ConditionalMiddleware
 from .asgi.idempotency import IdempotencyMiddleware, PolicyChoice, route_policy
 from .openapi import Operation, RoutePolicy, document_idempotency, document_problems
+from .starlette import Handler, problem_response
 from .starlette import install as install_starlette
-from .starlette import problem_response
 
 __all__ = [
     "NotModified",
@@ -436,7 +442,12 @@ def install(
     waits for the end of the request (the exits of its ``yield``
     dependencies, and its background tasks before them), so that a
     dependency's COMMIT that fails is a 504 outcome-unknown, not the
-    view's 200 for a save not made.
+    view's 200 for a save not made, and one the database refuses (a
+    deferred constraint) is the 409 its violation gets in the view. A
+    ``Depends(..., scope="function")`` dependency exits before the answer
+    goes out: a database outage of its session's close then leaves the
+    answer the view formed (a save it committed is durable), logged under
+    an incident, instead of a 503 or 504 (`_formed_answer_first`).
     """
     install_starlette(
         app,
@@ -447,6 +458,9 @@ def install(
         request_bodies=False,  # added below, outermost
         hold_write_answers=hold_write_answers,
     )
+    for error_type, handler in list(app.exception_handlers.items()):
+        if isinstance(error_type, type) and not issubclass(error_type, _NOT_LATE):
+            app.exception_handlers[error_type] = _formed_answer_first(handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     if conditional_get:
         app.add_middleware(ConditionalMiddleware)
@@ -519,3 +533,83 @@ def _any_params(dependant: Dependant, *kinds: str) -> bool:
     return any(getattr(dependant, kind) for kind in kinds) or any(
         _any_params(d, *kinds) for d in dependant.dependencies
     )
+
+
+#: The errors a dependency's exit does not meet after its view: no formed answer to keep.
+_NOT_LATE: Final = (ProblemError, HTTPException, ClientDisconnect)
+
+
+def _formed_answer_first(
+    handler: Callable[[Request, Any], Response | Awaitable[Response]],
+) -> Handler:
+    """`handler`, but an outage of a close after the view formed its answer leaves the answer.
+
+    FastAPI exits a ``Depends(..., scope="function")`` dependency after the
+    view returned and its answer was formed, before it goes out; an error
+    raised there drops that answer for the error's handler. A session's
+    close that meets a database outage there (its ROLLBACK of what was left
+    open) changes nothing the answer says: what the view committed is
+    committed (`_late_errors.AfterAnswer.STANDS`), as when a dependency of
+    the default scope closes it after the answer went out. A COMMIT there
+    that fails, or is refused, is answered by `handler` (504, 409).
+    """
+
+    async def handle(request: Request, exc: Exception) -> Response:
+        formed = _formed_before_exit(exc)
+        if formed is not None:
+            writes = current_writes()
+            decision = after_answer(
+                exc,
+                formed=True,
+                sent=False,
+                commit_failed=writes is not None and writes.failed_commits > 0,
+            )
+            if decision is AfterAnswer.STANDS:
+                log_answer_stands(f"{request.method} {request.url.path}", exc)
+                return formed
+        answered = handler(request, exc)
+        return await answered if inspect.isawaitable(answered) else answered
+
+    return handle
+
+
+def _inner_codes(function: Callable[..., Any]) -> frozenset[CodeType]:
+    """The code of the functions defined in `function`, at any depth."""
+    found: set[CodeType] = set()
+    todo = [function.__code__]
+    while todo:
+        for const in todo.pop().co_consts:
+            if isinstance(const, CodeType) and const not in found:
+                found.add(const)
+                todo.append(const)
+    return frozenset(found)
+
+
+#: The code of FastAPI's request handler, which forms the view's answer in its
+#: function-scoped dependencies' exit stack, then sends it.
+_REQUEST_HANDLERS: Final = _inner_codes(fastapi_routing.request_response)
+
+
+def _formed_before_exit(error: BaseException) -> Response | None:
+    """The answer FastAPI formed before the exit of a function-scoped dependency raised `error`.
+
+    Found in the frame of FastAPI's request handler that `error` went
+    through: its view returned (the answer is formed), the answer was not
+    sent, and the error came out of an exit stack. None when there is no
+    such frame (another FastAPI's, an error of the view itself).
+    """
+    tb = error.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        frame = tb.tb_frame
+        if frame.f_code in _REQUEST_HANDLERS:
+            found = frame.f_locals
+            formed = found.get("response")
+            if (
+                isinstance(formed, Response)
+                and found.get("response_awaited") is False
+                and tb.tb_next.tb_frame.f_code.co_name == "__aexit__"
+            ):
+                return formed
+            return None
+        tb = tb.tb_next
+    return None

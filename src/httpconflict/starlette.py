@@ -58,7 +58,7 @@ from ._problem import (
 from ._request_writes import current_writes
 from ._server_error import server_error_problem
 from ._unstorable import unstorable_value
-from .asgi._writes import RAISED_AFTER_COMMIT, WriteWatchMiddleware
+from .asgi._writes import RAISED_AFTER_COMMIT, Refusal, WriteWatchMiddleware
 from .asgi.bodies import RequestBodyMiddleware
 from .asgi.problems import PROBLEM_SCOPE_KEY
 from .catalog import CatalogCache
@@ -200,20 +200,40 @@ def integrity_exception_handler(
     needed) names the columns of constraints the error names only by name.
     """
 
+    refusal = _integrity_refusal(policy=policy, catalog=catalog)
+
     async def handle(request: Request, exc: Exception) -> Response:
-        violation = classify(exc)
-        if violation is None:
+        refused = await refusal(exc)
+        if refused is None:
             failure = outage_error(exc, request.method) or unstorable_value(exc)
             if failure is None:
                 raise exc
             return problem_response(failure)
+        return problem_response(refused)
+
+    return handle
+
+
+def _integrity_refusal(
+    *, policy: IntegrityPolicy = DEFAULT_POLICY, catalog: Completes | None = None
+) -> Refusal:
+    """The problem answering the integrity violation an error reports (None: not one).
+
+    What `integrity_exception_handler` answers, also for a COMMIT refused
+    after the view's answer was formed (`WriteWatchMiddleware`).
+    """
+
+    async def refuse(exc: Exception) -> ProblemDetails | None:
+        violation = classify(exc)
+        if violation is None:
+            return None
         if isinstance(catalog, CatalogCache):
             violation = await catalog.acomplete(violation)
         elif catalog is not None:
             violation = catalog.complete(violation)
-        return problem_response(policy.problem(violation))
+        return policy.problem(violation)
 
-    return handle
+    return refuse
 
 
 def add_integrity_handler(
@@ -260,7 +280,9 @@ def install(
     ``yield`` dependency's exit) no longer cuts the connection. With
     `hold_write_answers` too, a write's answer (not streamed) waits until
     the app returns, so that a COMMIT after it which fails is answered 504
-    outcome-unknown, never with the view's 200 (`httpconflict._late_errors`).
+    outcome-unknown, and one the database refuses (a deferred constraint)
+    with the 409 `policy` gives its violation, never with the view's 200
+    (`httpconflict._late_errors`).
     """
     app.add_exception_handler(ProblemError, problem_error_handler)
     app.add_exception_handler(HTTPException, http_exception_handler)
@@ -272,7 +294,11 @@ def install(
         app.add_middleware(RequestBodyMiddleware, max_bytes=max_body)
     if watch_writes:
         # The request's commits, so that an outage after one is a 504, not a 503.
-        app.add_middleware(WriteWatchMiddleware, hold_answers=hold_write_answers)
+        app.add_middleware(
+            WriteWatchMiddleware,
+            hold_answers=hold_write_answers,
+            refusal=_integrity_refusal(policy=policy, catalog=catalog),
+        )
 
 
 def _allowed_methods(request: Request) -> list[str]:

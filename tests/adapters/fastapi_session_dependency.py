@@ -13,6 +13,9 @@ scope="function")`` runs it before.
   restart or a failover does between a view and its dependency's exit;
 - ``POST /names``: inserts the name ``taken`` again, which a deferred unique constraint
   refuses at COMMIT (in the dependency's exit, when it commits there);
+- ``GET /counter`` and ``PUT /counter``: a pure counter, ``{"n": n}`` with its row's ETag,
+  written with If-Match (`httpconflict.sqlalchemy.aversioned_update`), the PUT's answer
+  read back after its commit, as ``session.refresh(row)`` does;
 - ``GET /healthz`` touches no database.
 
 A POST with an Idempotency-Key is run once per key (`IdempotencyMiddleware`, keys in
@@ -22,7 +25,9 @@ memory): added after ``install``, as the docs show (outside its middleware), or,
 Served by ``create`` from the environment: ``SESSION_DATABASE`` (a
 ``postgresql://`` URL, served through asyncpg), ``COMMIT_IN_EXIT=1`` (the
 dependency commits as it exits; otherwise the view commits),
-``DEPENDENCY_SCOPE`` ("request" or "function").
+``DEPENDENCY_SCOPE`` ("request" or "function"), ``SESSION_KIND`` ("async", the
+default, or "sync": the same app with a sync ``Session`` in a sync dependency and sync
+views, `fastapi_sync_session`).
 """
 
 # (No `from __future__ import annotations`: FastAPI reads the views' annotations, which
@@ -32,21 +37,45 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import psycopg
-from fastapi import Depends, FastAPI
-from sqlalchemy import text
+from fastapi import Depends, FastAPI, Response
+from pydantic import BaseModel
+from sqlalchemy import Column, Integer, MetaData, Table, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from starlette.middleware import Middleware
 
 import httpconflict.sqlalchemy  # noqa: F401  # the hooks that count commits
 from httpconflict.asgi.idempotency import IdempotencyMiddleware
-from httpconflict.fastapi import install
+from httpconflict.fastapi import Preconditions, install
+from httpconflict.sqlalchemy import aversioned_update, version_etag
 from httpconflict.storage.idempotency import idempotency_store
 
 TABLE = "session_counter"
 
+#: The pure counter written with If-Match: one row, its version the ETag.
+counters = Table(
+    "session_counters",
+    MetaData(),
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("n", Integer, nullable=False),
+    Column("version", Integer, nullable=False),
+)
+
+
+class CounterIn(BaseModel):
+    n: int
+
 
 def create() -> FastAPI:
     """The app as the environment says (for a server process)."""
+    if os.environ.get("SESSION_KIND") == "sync":
+        from tests.adapters.fastapi_sync_session import create_sync_app
+
+        return create_sync_app(
+            os.environ["SESSION_DATABASE"],
+            commit_in_exit=os.environ.get("COMMIT_IN_EXIT") == "1",
+            scope=os.environ.get("DEPENDENCY_SCOPE", "request"),
+            keys_inside=os.environ.get("KEYS_INSIDE") == "1",
+        )
     return create_app(
         os.environ["SESSION_DATABASE"],
         commit_in_exit=os.environ.get("COMMIT_IN_EXIT") == "1",
@@ -119,6 +148,23 @@ def create_app(url: str, *, commit_in_exit: bool, scope: str, keys_inside: bool)
         await end_own_connection(db)
         return answer
 
+    @app.get("/counter")
+    async def get_counter(db: Session, response: Response) -> dict[str, Any]:
+        row = (await db.execute(select(counters).where(counters.c.id == 1))).one()
+        response.headers["ETag"] = version_etag(row.version).to_header()
+        return {"n": row.n}
+
+    @app.put("/counter")
+    async def put_counter(
+        db: Session, conditions: Preconditions, counter: CounterIn, response: Response
+    ) -> dict[str, Any]:
+        written = await aversioned_update(db, counters, 1, {"n": counter.n}, conditions)
+        if not commit_in_exit:
+            await db.commit()
+        response.headers["ETag"] = written.etag.to_header()
+        # The row as stored, read back (after the commit: a transaction left for the close).
+        return {"n": await db.scalar(select(counters.c.n).where(counters.c.id == 1))}
+
     return app
 
 
@@ -131,6 +177,11 @@ def prepare(url: str) -> None:
             "CREATE TABLE session_names (name text, UNIQUE (name) DEFERRABLE INITIALLY DEFERRED)"
         )
         conn.execute("INSERT INTO session_names VALUES ('taken')")
+        conn.execute(
+            "CREATE TABLE session_counters "
+            "(id int PRIMARY KEY, n int NOT NULL, version int NOT NULL)"
+        )
+        conn.execute("INSERT INTO session_counters VALUES (1, 0, 1)")
 
 
 def final_count(url: str) -> int:
@@ -138,3 +189,13 @@ def final_count(url: str) -> int:
         row = conn.execute(f"SELECT count FROM {TABLE} WHERE id = 1").fetchone()
     assert row is not None
     return int(row[0])
+
+
+def stored(url: str) -> tuple[int, int, int]:
+    """(names stored, the pure counter's n, its version)."""
+    with psycopg.connect(url) as conn:
+        names = conn.execute("SELECT count(*) FROM session_names").fetchone()
+        counter = conn.execute("SELECT n, version FROM session_counters WHERE id = 1").fetchone()
+    assert names is not None
+    assert counter is not None
+    return int(names[0]), int(counter[0]), int(counter[1])

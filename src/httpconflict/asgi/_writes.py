@@ -11,43 +11,83 @@ It also answers what the app raises after its answer was formed
 (`httpconflict._late_errors`): FastAPI exits a ``yield`` dependency, which
 closes or commits the request's database session, after the answer was
 sent. A write's answer is held back until the app returns, so that a
-COMMIT there that fails is answered 504 outcome-unknown, never with the
-view's 200 for a save not made; an outage of a close there is logged, and
-the answer formed goes out. Either way the app returns, where it raised:
-Starlette then raised "response already started" and the server closed
-the connection under the client's next request on it.
+COMMIT there that fails is answered 504 outcome-unknown, and one the
+database refuses (a deferred constraint) with the 409 its violation gets in
+the view (`Refusal`), never with the view's 200 for a save not made; an
+outage of a close there is logged, and the answer formed goes out. Either
+way the app returns, where it raised: Starlette then raised "response
+already started" and the server closed the connection under the client's
+next request on it.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from typing import Final
 
 from .._errors import problem_and_fields
 from .._incidents import log_incident, new_incident
+from .._integrity import classify
+from .._integrity_policy import DEFAULT_POLICY
 from .._late_errors import AfterAnswer, after_answer, holds_answer
 from .._outage import outage_error
+from .._problem import ProblemDetails
 from .._request_writes import RequestWrites, watching_writes
 from .problems import send_problem
 from .types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["RAISED_AFTER_COMMIT", "WriteWatchMiddleware", "unwrapped"]
+__all__ = [
+    "RAISED_AFTER_COMMIT",
+    "REFUSAL_SCOPE_KEY",
+    "Refusal",
+    "WriteWatchMiddleware",
+    "log_answer_stands",
+    "refusal_of",
+    "unwrapped",
+]
 
 #: In the scope of a request that raised after a transaction of it committed a write.
 RAISED_AFTER_COMMIT = "httpconflict.raised_after_commit"
+
+#: The problem answering an integrity violation (None: not one), as the app's handlers answer
+#: it when its view raises it: what a COMMIT refused after the answer is answered with.
+Refusal = Callable[[Exception], Awaitable[ProblemDetails | None]]
+
+#: In the scope of each watched request: its `Refusal`, for an `IdempotencyMiddleware`
+#: inside, which records the answer of a COMMIT refused after the app's answer.
+REFUSAL_SCOPE_KEY: Final = "httpconflict.refusal"
+
+
+async def default_refusal(error: Exception) -> ProblemDetails | None:
+    """The violation `error` reports, as the default `IntegrityPolicy` answers it (409)."""
+    violation = classify(error)
+    return None if violation is None else DEFAULT_POLICY.problem(violation)
+
+
+def refusal_of(scope: Scope) -> Refusal:
+    """The `Refusal` of the watch around the request, or the default policy's."""
+    refusal = scope.get(REFUSAL_SCOPE_KEY)
+    return refusal if callable(refusal) else default_refusal
 
 
 class WriteWatchMiddleware:
     """Watch the commits of each HTTP request to `app`; answer what it raises after answering."""
 
-    def __init__(self, app: ASGIApp, *, hold_answers: bool = True) -> None:
+    def __init__(
+        self, app: ASGIApp, *, hold_answers: bool = True, refusal: Refusal = default_refusal
+    ) -> None:
         self.app = app
         #: Whether a write's answer waits for the app to return (`_late_errors.holds_answer`).
         self.hold_answers = hold_answers
+        #: How a COMMIT refused after a held answer is answered instead.
+        self.refusal = refusal
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        scope[REFUSAL_SCOPE_KEY] = self.refusal
         with watching_writes() as writes:
             answer = _Answer(send, scope["method"], writes, hold=self.hold_answers)
             try:
@@ -68,7 +108,7 @@ class WriteWatchMiddleware:
                 if decision is AfterAnswer.APP_ERROR:
                     await answer.release()
                     raise  # to the server's log, after the answer that stands
-                await _answer_late(scope, answer, raised, decision)
+                await _answer_late(scope, answer, raised, decision, self.refusal)
             else:
                 await answer.release()
 
@@ -143,7 +183,7 @@ def unwrapped(error: Exception) -> Exception:
 
 
 async def _answer_late(
-    scope: Scope, answer: _Answer, error: Exception, decision: AfterAnswer
+    scope: Scope, answer: _Answer, error: Exception, decision: AfterAnswer, refusal: Refusal
 ) -> None:
     where = f"{scope['method']} {scope['path']}"
     if decision is AfterAnswer.REPLACED:
@@ -153,18 +193,28 @@ async def _answer_late(
         details, fields = problem_and_fields(problem)
         await send_problem(scope, answer.out, details, fields)
         return
+    if decision is AfterAnswer.REFUSED:
+        refused = await refusal(error) or await default_refusal(error)
+        assert refused is not None  # `after_answer` found the violation
+        answer.held = None
+        await send_problem(scope, answer.out, refused)
+        return
     if decision is AfterAnswer.TOO_LATE:
         summary = (
             f"{where}: a COMMIT failed after the answer was sent (streamed): the answer may "
             "claim a write that was not made; hold such answers with a Content-Length"
         )
-        level = logging.ERROR
+        log_incident(new_incident(), summary, error, level=logging.ERROR)
     else:
-        summary = (
-            f"{where}: a database outage after the answer was formed (a session closed after "
-            "it); the answer formed stands (what the view committed is committed, what was "
-            "left open is rolled back)"
-        )
-        level = logging.WARNING
-    log_incident(new_incident(), summary, error, level=level)
+        log_answer_stands(where, error)
     await answer.release()
+
+
+def log_answer_stands(where: str, error: Exception) -> None:
+    """Log, under an incident, an outage of a close after `where`'s answer was formed."""
+    summary = (
+        f"{where}: a database outage after the answer was formed (a session closed after "
+        "it); the answer formed stands (what the view committed is committed, what was "
+        "left open is rolled back)"
+    )
+    log_incident(new_incident(), summary, error, level=logging.WARNING)

@@ -108,7 +108,7 @@ from .._idempotency_request import (
 from .._late_errors import AfterAnswer, after_answer
 from .._media import check_body_size
 from .._outage import outage_error
-from .._problem import MEDIA_TYPE, PROBLEM_TYPE_BASE
+from .._problem import MEDIA_TYPE, PROBLEM_TYPE_BASE, ProblemDetails
 from .._request_writes import current_writes, watching_writes
 from ..openapi import RoutePolicy
 from ..storage.idempotency import IdempotencyStore
@@ -116,7 +116,7 @@ from ..storage.idempotency._renewal import renewing
 from ..storage.idempotency.backlog import Backlog
 from ._pages import problem_pages
 from ._store_lifespan import StoreLifespan
-from ._writes import unwrapped
+from ._writes import refusal_of, unwrapped
 from .problems import PROBLEM_SCOPE_KEY, send_problem, send_response
 from .types import ASGIApp, Message, Receive, Scope, Send
 
@@ -348,6 +348,12 @@ class _Captured:
     def body(self) -> bytes:
         return b"".join(self.chunks)
 
+    def replace(self, problem: ProblemDetails, fields: dict[str, str]) -> None:
+        """Answer `problem` (with the header `fields`) instead of what the app answered."""
+        self.status_code = problem.status or 500
+        self.headers = [(b"content-type", MEDIA_TYPE.encode()), *_raw(fields)]
+        self.chunks = [problem.to_json()]
+
     def text_headers(self) -> list[tuple[str, str]]:
         return [(n.decode("latin-1"), v.decode("latin-1")) for n, v in self.headers]
 
@@ -410,10 +416,13 @@ async def _run(
             # Its answer claims a COMMIT (a FastAPI dependency's, after it) that failed.
             problem = outage_error(raised, scope["method"], handler_ran=True)
             assert problem is not None  # `after_answer` found the outage
-            details, fields = problem_and_fields(problem)
-            captured.status_code = details.status or 504
-            captured.headers = [(b"content-type", MEDIA_TYPE.encode()), *_raw(fields)]
-            captured.chunks = [details.to_json()]
+            captured.replace(*problem_and_fields(problem))
+        elif decision is AfterAnswer.REFUSED:
+            # Its answer claims a COMMIT the database refused: the violation's answer (409),
+            # as the watch around the app gives it, is what the key records.
+            refused = await refusal_of(scope)(raised)
+            assert refused is not None  # `after_answer` found the violation
+            captured.replace(refused, {})
         elif decision is not AfterAnswer.RAISE and captured.status_code < 500:
             # Its answer was whole (a background task failed after it): the answer stands.
             # (A 5xx sent whole, then the raise, is an error handler's answer to it:
