@@ -24,15 +24,25 @@ from ._request_writes import current_writes
 
 __all__ = ["server_error_problem"]
 
+_RELEASED = "its Idempotency-Key is released, and the request sent again with it runs again"
+
 
 def server_error_problem(
-    method: str, path: str, error: BaseException | None, *, committed: bool
+    method: str,
+    path: str,
+    error: BaseException | None,
+    *,
+    committed: bool,
+    released: bool = False,
 ) -> ProblemDetails:
     """The 500 problem for `error`, raised by a request to `path` (without its query).
 
-    `committed`: the request committed a write first. `error` None: the
-    framework logged the error and kept it (Django's default ``handler500``
-    page, replaced after the fact); the incident's line points there.
+    `committed`: the request committed a write first. `released`: an
+    idempotency middleware released the request's Idempotency-Key (it
+    committed nothing), so that the same key sent again runs it again.
+    `error` None: the framework logged the error and kept it (Django's
+    default ``handler500`` page, replaced after the fact); the incident's
+    line points there.
     """
     writes = current_writes()
     recorded = writes is not None and writes.records_failures
@@ -41,6 +51,12 @@ def server_error_problem(
         # An incident all the same: the answer and one line of our log name
         # each other, whether or not the framework logs the error (Django
         # without LOGGING mails it to the admins, and prints nothing).
+        if released:
+            _log(incident, f"500 {method} {path} raised; {_RELEASED}", error)
+            return INTERNAL_ERROR.problem(
+                f"the server failed; {_RELEASED}; its log names this incident",
+                incident=incident,
+            )
         _log(incident, f"500 {method} {path} raised", error)
         return INTERNAL_ERROR.problem(
             "the server failed; its log names this incident", incident=incident

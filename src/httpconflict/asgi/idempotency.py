@@ -93,6 +93,7 @@ from .._idempotency import (
 from .._idempotency_policy import IdempotencyPolicy
 from .._idempotency_request import (
     CLAIM_KEY,
+    RELEASED_KEY,
     CacheStore,
     Interrupted,
     KeyedRequest,
@@ -495,7 +496,11 @@ async def _answer(
             return  # its own answer went out already, what of it there was
     elif answer.error is not None:
         if captured is None or not captured.whole:
-            raise answer.error  # no answer of the app's own: the server's 500
+            # No answer of the app's own: the framework's 500 (Starlette's handler, outside
+            # this middleware) says that the key was released.
+            if scope.get(CLAIM_SCOPE_KEY) is not None:
+                scope[RELEASED_KEY] = True
+            raise answer.error
         # Released, and the app's error handler answered it (Starlette's
         # ServerErrorMiddleware sends its 500, then re-raises): that answer goes
         # out, not the server's bare 500; the error and its traceback to the log.
