@@ -18,11 +18,11 @@ from __future__ import annotations
 import logging
 
 from ._idempotency import failed_after_writing_problem
-from ._incidents import log, log_incident, new_incident, one_line
+from ._incidents import describe, log, log_incident, new_incident, one_line
 from ._problem import INTERNAL_ERROR, ProblemDetails
 from ._request_writes import current_writes
 
-__all__ = ["server_error_problem"]
+__all__ = ["log_after_answer", "server_error_problem"]
 
 _RELEASED = "its Idempotency-Key is released, and the request sent again with it runs again"
 
@@ -78,3 +78,19 @@ def _log(incident: str, summary: str, error: BaseException | None) -> None:
         )
     else:
         log_incident(incident, summary, error, level=logging.ERROR)
+
+
+def log_after_answer(method: str, path: str, status: int, error: BaseException) -> None:
+    """Log `error`, raised once the request's answer (`status`) began to go out.
+
+    The last-resort handler is called all the same (Starlette's), but no 500
+    can be sent any more: the answer stands (a background task failed after
+    it), or its client sees it cut short. A line saying "500" under an
+    incident no client is given would send whoever reads it looking for one.
+    """
+    log.error(
+        "%s raised after its %d answer began (no 500 was sent): %s",
+        one_line(f"{method} {path}"),
+        status,
+        describe(error),
+    )

@@ -58,10 +58,10 @@ from ._problem import (
     ProblemDetails,
 )
 from ._request_writes import current_writes
-from ._server_error import server_error_problem
+from ._server_error import log_after_answer, server_error_problem
 from ._unstorable import unstorable_value
 from .asgi._pages import negotiated
-from .asgi._writes import RAISED_AFTER_COMMIT, WriteWatchMiddleware
+from .asgi._writes import ANSWER_BEGAN, RAISED_AFTER_COMMIT, WriteWatchMiddleware, unwrapped
 from .asgi.bodies import RequestBodyMiddleware
 from .asgi.problems import PROBLEM_SCOPE_KEY
 from .catalog import CatalogCache
@@ -178,6 +178,11 @@ async def server_error_handler(request: Request, exc: Exception) -> Response:
     """
     writes = current_writes()
     scope = request.scope
+    began = scope.get(ANSWER_BEGAN)
+    if isinstance(began, int):
+        # Its answer went out (a background task raised after it): this one never will.
+        log_after_answer(request.method, request.url.path, began, unwrapped(exc))
+        return problem_response(INTERNAL_ERROR.problem("the server failed"))
     claim = scope.get(CLAIM_KEY)
     if (
         isinstance(claim, KeyedRequest)

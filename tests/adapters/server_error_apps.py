@@ -8,6 +8,7 @@ Run as a server process (``start_app("tests.adapters.server_error_apps:create", 
 
 - ``POST /boom``: counts the attempt, then raises with `SECRET` in the error's text;
 - ``POST /commit-then-boom``: commits a row (SQLAlchemy), then raises;
+- ``POST /answer-then-boom``: answers 201, then its background task raises;
 - ``GET /counts``: ``{"attempts": n, "rows": n}``;
 - ``GET /healthz``.
 """
@@ -16,6 +17,7 @@ import os
 from typing import Any
 
 from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, func, insert, select
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -55,6 +57,12 @@ def create() -> Any:
             connection.execute(insert(rows).values(note="committed"))
         raise RuntimeError(f"a bug after the commit: {SECRET}")
 
+    def answer_then_boom(request: Request) -> Response:
+        def notify() -> None:
+            raise RuntimeError(f"a bug in a background task: {SECRET}")
+
+        return JSONResponse({"id": 1}, status_code=201, background=BackgroundTask(notify))
+
     def counts(request: Request) -> Response:
         with engine.connect() as connection:
             stored = connection.execute(select(func.count()).select_from(rows)).scalar_one()
@@ -69,6 +77,7 @@ def create() -> Any:
     routes: list[BaseRoute] = [
         Route("/boom", boom, methods=["POST"]),
         Route("/commit-then-boom", commit_then_boom, methods=["POST"]),
+        Route("/answer-then-boom", answer_then_boom, methods=["POST"]),
         Route("/counts", counts),
         Route("/healthz", healthz),
     ]

@@ -14,6 +14,7 @@ error's text nor a traceback; its incident names the line the log has. An app in
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -39,6 +40,8 @@ INTERNAL = "https://httpconflict.dev/problems/internal-error"
 class App:
     url: str
     log_dir: Path
+    #: Characters of the log read and forgotten (`forget_log`).
+    seen: int = 0
 
     def post(self, path: str, headers: dict[str, str] | None = None) -> httpx.Response:
         # uvicorn closes the connection of a request whose app raised: a client each time.
@@ -49,7 +52,12 @@ class App:
         return counts
 
     def log(self) -> str:
-        return "".join(path.read_text() for path in self.log_dir.glob("app-*.log"))
+        text = "".join(path.read_text() for path in self.log_dir.glob("app-*.log"))
+        return text[self.seen :]
+
+    def forget_log(self) -> None:
+        """Start the log afresh: `log` reads what comes next."""
+        self.seen += len(self.log())
 
 
 def _serve(framework: str, mode: str, factory: pytest.TempPathFactory) -> Iterator[App]:
@@ -166,6 +174,34 @@ def test_a_write_that_committed_then_raised_says_part_was_applied(app: App) -> N
     _no_leak(keyed.text)
     _logged(app, _incident(keyed.text))
     assert app.counts()["rows"] == before + 3
+
+
+@pytest.mark.parametrize(
+    ("headers", "said"),
+    [
+        pytest.param(BROWSER, "after its 201 answer began", id="browser"),
+        pytest.param({"Accept": PROBLEM}, "after its 201 answer began", id="api"),
+        pytest.param({"Idempotency-Key": "k" * 22}, "after its answer was complete", id="keyed"),
+    ],
+)
+def test_an_error_after_the_answer_went_out_is_logged_as_that_not_as_a_500(
+    app: App, headers: dict[str, str], said: str
+) -> None:
+    """A background task's bug after the 201 went out: the 201 stands, and the log says so,
+    naming the task's error, not a 500 nobody was sent under an incident nobody was given."""
+    answer = app.post("/answer-then-boom", headers)
+    assert answer.status_code == 201, answer.text
+    assert answer.json() == {"id": 1}
+    deadline = time.monotonic() + 10
+    while said not in app.log() and time.monotonic() < deadline:
+        time.sleep(0.05)  # the task runs after the answer went out
+    time.sleep(0.2)  # and the server's own lines, which would come with ours
+    lines = [line for line in app.log().splitlines() if "/answer-then-boom" in line]
+    assert not [line for line in lines if "500 POST" in line], lines
+    (line,) = [line for line in lines if said in line]
+    assert "a bug in a background task" in line, line  # the task's, not Starlette's wrapper
+    assert "incident" not in line
+    app.forget_log()
 
 
 @pytest.fixture(scope="module")

@@ -30,10 +30,13 @@ from .._request_writes import RequestWrites, watching_writes
 from .problems import send_problem
 from .types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["RAISED_AFTER_COMMIT", "WriteWatchMiddleware", "unwrapped"]
+__all__ = ["ANSWER_BEGAN", "RAISED_AFTER_COMMIT", "WriteWatchMiddleware", "unwrapped"]
 
 #: In the scope of a request that raised after a transaction of it committed a write.
 RAISED_AFTER_COMMIT = "httpconflict.raised_after_commit"
+#: In the scope of a request whose answer began to go out: its status. An error raised after
+#: it reaches the 500 handler outside (Starlette's), whose answer is never sent.
+ANSWER_BEGAN = "httpconflict.answer_began"
 
 
 class WriteWatchMiddleware:
@@ -48,8 +51,14 @@ class WriteWatchMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+
+        async def out(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                scope[ANSWER_BEGAN] = message["status"]
+            await send(message)
+
         with watching_writes() as writes:
-            answer = _Answer(send, scope["method"], writes, hold=self.hold_answers)
+            answer = _Answer(out, scope["method"], writes, hold=self.hold_answers)
             try:
                 await self.app(scope, receive, answer.send)
             except Exception as error:

@@ -418,8 +418,9 @@ async def _run(
         elif decision is not AfterAnswer.RAISE and captured.status_code < 500:
             # Its answer was whole (a background task failed after it): the answer stands.
             # (A 5xx sent whole, then the raise, is an error handler's answer to it:
-            # Starlette's ServerErrorMiddleware sends its 500, then re-raises.)
-            captured.late_error = error
+            # Starlette's ServerErrorMiddleware sends its 500, then re-raises.) The log
+            # names the task's error, not Starlette's "response already started" around it.
+            captured.late_error = raised
         else:
             captured.error = error
     except BaseException as error:  # cancelled, interrupted: the key's answer first, then it
