@@ -13,11 +13,12 @@ from httpconflict._errors import (
     Unavailable,
     WriteOutcomeUnknown,
 )
-from httpconflict._problem import IDEMPOTENCY_KEY_REUSED
+from httpconflict._problem import IDEMPOTENCY_KEY_REUSED, INTERNAL_ERROR
 from httpconflict._problem_page import (
     MAX_PROBLEM,
     answers_page,
     is_page_problem,
+    negotiated_answer,
     page_answer,
     page_fields,
     prefers_html,
@@ -174,3 +175,28 @@ def test_page_answer_reads_the_problem_or_gives_up(coding: str, coded: bytes, pa
     assert b"Nothing was saved. Wait 1 second" in body
     assert ("Content-Length", str(len(body))) in given
     assert all(name != "Content-Encoding" for name, _ in given)
+
+
+def test_a_problem_made_apart_from_the_pages_is_answered_as_they_would_be() -> None:
+    """A page where pages are made for the request, JSON varying on Accept, or JSON as it is."""
+    fields = [("Content-Type", "application/problem+json"), ("Vary", "Origin")]
+    assert negotiated_answer(None, 503, fields, PAGE_PROBLEM) == (fields, PAGE_PROBLEM)
+    api = negotiated_answer(False, 503, fields, PAGE_PROBLEM)
+    assert api == ([fields[0], ("Vary", "Origin, Accept")], PAGE_PROBLEM)
+    given, page = negotiated_answer(True, 503, fields, PAGE_PROBLEM)
+    assert page.startswith(b"<!doctype html>")
+    assert ("Vary", "Origin, Accept") in given
+    unreadable = [("Content-Type", "application/problem+json"), ("Content-Encoding", "br")]
+    assert negotiated_answer(True, 503, unreadable, b"x")[1] == b"x"
+
+
+def test_a_server_error_s_page_speaks_to_a_person() -> None:
+    """A 500's page: a person's title and advice and the incident, not its detail's API words."""
+    problem = INTERNAL_ERROR.problem(
+        "the server failed; its Idempotency-Key is released", incident="0123456789ab"
+    )
+    text = problem_page(problem.to_json(), 500).decode()
+    assert "Something went wrong on the server" in text
+    assert "may or may not have been saved" in text
+    assert "quote incident 0123456789ab" in text
+    assert "Idempotency-Key" not in text

@@ -59,6 +59,9 @@ Result = TypeVar("Result", covariant=True)
 #: Where a middleware leaves a keyed request for the app: in the ASGI scope,
 #: or the WSGI environ, while the app runs.
 CLAIM_KEY: Final = "httpconflict.idempotency"
+#: Set in the ASGI scope when a middleware released the key of a request that raised
+#: (it committed nothing): the framework's 500 handler, outside, says that a resend runs.
+RELEASED_KEY: Final = "httpconflict.idempotency_released"
 
 log = logging.getLogger("httpconflict.idempotency")
 

@@ -43,10 +43,12 @@ __all__ = [
     "MAX_PROBLEM",
     "answers_page",
     "is_page_problem",
+    "negotiated_answer",
     "page_answer",
     "page_fields",
     "prefers_html",
     "problem_page",
+    "varying",
 ]
 
 HTML: Final = "text/html; charset=utf-8"
@@ -97,6 +99,9 @@ _TITLES: Final = {
     "precondition-required": "The form did not say which version it edits",
     "idempotency-key-in-flight": "This form is still being saved",
     "idempotency-key-reused": "This form was sent before with other contents",
+    # Its detail is for whoever reads the log, in an API's words (an Idempotency-Key
+    # released); the advice and the incident are the person's.
+    "internal-error": "Something went wrong on the server",
 }
 #: Answers that have no body (RFC 9110 §6.4.1): nothing to turn into a page.
 _BODILESS: Final = frozenset({204, 304})
@@ -190,6 +195,24 @@ def page_answer(
     return page_fields(fields, len(page)), page
 
 
+def negotiated_answer(
+    pages: bool | None, status: int, fields: list[tuple[str, str]], body: bytes
+) -> tuple[list[tuple[str, str]], bytes]:
+    """The fields and bytes of a whole problem answer made apart from the one making pages.
+
+    `pages`: what `answers_page` said of the request, where pages are made
+    (None: they are not, and the problem goes out as it is). The page, when
+    the core makes one; otherwise the problem with Accept in its Vary.
+    """
+    if pages is None:
+        return fields, body
+    if pages and is_page_problem(status, fields):
+        answer = page_answer(status, fields, body)
+        if answer is not None:
+            return answer
+    return varying(fields), body
+
+
 def _coding(fields: list[tuple[str, str]]) -> str:
     """The content coding of an answer's `fields` ("" for none; several: joined, unknown)."""
     codings = [
@@ -211,17 +234,23 @@ def page_fields(fields: list[tuple[str, str]], length: int) -> list[tuple[str, s
     """
     body = ("content-type", "content-length", "content-encoding")
     kept = [(n, v) for n, v in fields if n.lower() not in body]
-    vary = [v for n, v in kept if n.lower() == "vary"]
-    kept = [(n, v) for n, v in kept if n.lower() != "vary"]
+    *others, vary = varying(kept)
+    return [*others, ("Content-Type", HTML), ("Content-Length", str(length)), vary]
+
+
+def varying(fields: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """`fields` with Accept in their Vary: the answer is a page or JSON by the request's Accept.
+
+    RFC 9110 §12.5.5: Vary names the request fields an answer was "tailored to
+    better fit"; the problem JSON an API client gets where a browser gets a
+    page is such an answer too, so that no cache gives it to the browser.
+    """
+    vary = [v for n, v in fields if n.lower() == "vary"]
+    kept = [(n, v) for n, v in fields if n.lower() != "vary"]
     names = [part.strip() for line in vary for part in line.split(",") if part.strip()]
     if "*" not in names and "accept" not in (n.lower() for n in names):
         names.append("Accept")
-    return [
-        *kept,
-        ("Content-Type", HTML),
-        ("Content-Length", str(length)),
-        ("Vary", ", ".join(names)),
-    ]
+    return [*kept, ("Vary", ", ".join(names))]  # last
 
 
 def _quality(parameters: str) -> float:

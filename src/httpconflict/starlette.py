@@ -14,7 +14,9 @@ down, restarting or out of connections a 503 with Retry-After (a 504 for
 a write whose connection broke under it); a request whose client
 went away in the middle of its body (Starlette's `ClientDisconnect`) stops
 there, answered with nothing, instead of becoming a 500; and an unexpected
-error is a 500 problem (and still raised, so the server logs it).
+error is a 500 problem naming an incident (and still raised, so the server
+logs it), or, for a browser's request that an `IdempotencyMiddleware` making
+pages saw, the 500 page.
 `add_integrity_handler` registers only the integrity part.
 """
 
@@ -40,7 +42,7 @@ from starlette.types import Receive, Scope, Send
 
 from ._deprecation import warn_deprecated
 from ._errors import ProblemError, problem_and_fields
-from ._idempotency_request import CLAIM_KEY, KeyedRequest
+from ._idempotency_request import CLAIM_KEY, RELEASED_KEY, KeyedRequest
 from ._integrity import classify
 from ._integrity_policy import DEFAULT_POLICY, Completes, IntegrityPolicy
 from ._media import DEFAULT_MAX_BODY
@@ -56,9 +58,16 @@ from ._problem import (
     ProblemDetails,
 )
 from ._request_writes import current_writes
-from ._server_error import server_error_problem
+from ._server_error import log_after_answer, server_error_problem
 from ._unstorable import unstorable_value
-from .asgi._writes import RAISED_AFTER_COMMIT, Refusal, WriteWatchMiddleware
+from .asgi._pages import negotiated
+from .asgi._writes import (
+    ANSWER_BEGAN,
+    RAISED_AFTER_COMMIT,
+    Refusal,
+    WriteWatchMiddleware,
+    unwrapped,
+)
 from .asgi.bodies import RequestBodyMiddleware
 from .asgi.problems import PROBLEM_SCOPE_KEY
 from .catalog import CatalogCache
@@ -164,13 +173,23 @@ async def client_disconnect_handler(conn: HTTPConnection, exc: Exception) -> Non
 
 
 async def server_error_handler(request: Request, exc: Exception) -> Response:
-    """A 500 problem that says nothing about the failure; the server logs it.
+    """A 500 problem that says nothing about the failure, under an incident its log line names.
 
     After a commit of the request (`WriteWatchMiddleware` says so) it says that part of
-    the request was applied, under an incident id its log line names.
+    the request was applied; after an `IdempotencyMiddleware` released the request's key,
+    that the same key sent again runs it again. Starlette calls it outside every
+    middleware of the app's: a request that an `IdempotencyMiddleware` making pages saw
+    gets the answer it would have made, a browser's page or the problem with
+    ``Vary: Accept`` (`asgi._pages.negotiated`).
     """
     writes = current_writes()
-    claim = request.scope.get(CLAIM_KEY)
+    scope = request.scope
+    began = scope.get(ANSWER_BEGAN)
+    if isinstance(began, int):
+        # Its answer went out (a background task raised after it): this one never will.
+        log_after_answer(request.method, request.url.path, began, unwrapped(exc))
+        return problem_response(INTERNAL_ERROR.problem("the server failed"))
+    claim = scope.get(CLAIM_KEY)
     if (
         isinstance(claim, KeyedRequest)
         and claim.key
@@ -181,10 +200,18 @@ async def server_error_handler(request: Request, exc: Exception) -> Response:
         # an incident it logs: this answer is never sent, and an incident here would be one
         # that no client is given.
         return problem_response(INTERNAL_ERROR.problem("the server failed"))
-    committed = bool(request.scope.get(RAISED_AFTER_COMMIT))
-    return problem_response(
-        server_error_problem(request.method, request.url.path, exc, committed=committed)
+    problem = server_error_problem(
+        request.method,
+        request.url.path,
+        exc,
+        committed=bool(scope.get(RAISED_AFTER_COMMIT)),
+        released=bool(scope.get(RELEASED_KEY)),
     )
+    response = _ProblemResponse(problem)
+    fields = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in response.raw_headers]
+    fields, response.body = negotiated(scope, response.status_code, fields, problem.to_json())
+    response.raw_headers = [(n.lower().encode("latin-1"), v.encode("latin-1")) for n, v in fields]
+    return response
 
 
 def integrity_exception_handler(
@@ -268,7 +295,9 @@ def install(
     """Register every handler: problems, HTTP exceptions, integrity errors, cut bodies, 500s.
 
     `policy`, `catalog` and `error_types` go to `add_integrity_handler`.
-    `server_errors=False` leaves unexpected errors to Starlette's own 500.
+    `server_errors=False` leaves unexpected errors to Starlette's own 500;
+    so does an app in ``debug`` (Starlette's traceback page), and a handler
+    the app registered for 500 or `Exception` before `install` is kept.
     With `request_bodies`, adds `RequestBodyMiddleware`: ``request.json()``
     reads a body whole, whatever its size, so a JSON or form body past
     `max_body` bytes (1 MiB; None: no limit) is a 413 before it is read,
@@ -288,7 +317,7 @@ def install(
     app.add_exception_handler(HTTPException, http_exception_handler)
     app.add_exception_handler(ClientDisconnect, client_disconnect_handler)
     add_integrity_handler(app, policy=policy, catalog=catalog, error_types=error_types)
-    if server_errors:
+    if server_errors and not _has_server_error_handler(app):
         app.add_exception_handler(Exception, server_error_handler)
     if request_bodies:
         app.add_middleware(RequestBodyMiddleware, max_bytes=max_body)
@@ -299,6 +328,15 @@ def install(
             hold_answers=hold_write_answers,
             refusal=_integrity_refusal(policy=policy, catalog=catalog),
         )
+
+
+def _has_server_error_handler(app: Starlette) -> bool:
+    """Whether the app has a handler of its own for unexpected errors (500, or `Exception`).
+
+    Starlette answers them with one handler, the last of the two registered:
+    `install`'s, registered after the app's, would take its place.
+    """
+    return any(key in (500, Exception) for key in app.exception_handlers)
 
 
 def _allowed_methods(request: Request) -> list[str]:

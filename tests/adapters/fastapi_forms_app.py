@@ -11,7 +11,8 @@ Each form also carries a key (``idempotency_key``, `new_form_key`) that the
 - ``GET/POST /counters/new``: the add form; saved, a 303 to the counter's edit page;
 - ``GET/POST /counters/{id}/edit``: the edit form; saved, a 303 back to it. A counter whose
   name starts with ``slow`` takes `SLOW` seconds to save (a double click's second
-  request comes while the first runs);
+  request comes while the first runs); one whose name starts with ``bug`` raises
+  (`BUG`) before its commit, an app's bug;
 - ``GET /counters/{id}``: ``{"count": n}``, read from the database;
 - ``GET /healthz``: touches no database.
 
@@ -36,6 +37,8 @@ from httpconflict.storage.idempotency import idempotency_store
 
 #: Seconds a ``slow...`` counter's save takes.
 SLOW = 0.5
+#: The text of the error a ``bug...`` counter's save raises: no answer may show it.
+BUG = "a bug in the save, with a secret in its text: sk_live_forms"
 #: Bytes from which an answer is sent gzip-coded (to a client that takes gzip).
 GZIP_FROM = 100
 
@@ -120,6 +123,8 @@ def create_app() -> Any:
         with Session(engine) as session:
             values = {"name": name, "count": count}
             versioned_update(session, counters, number, values, opened)
+            if name.startswith("bug"):
+                raise RuntimeError(BUG)  # before the commit: rolled back
             if name.startswith("slow"):
                 time.sleep(SLOW)
             session.commit()

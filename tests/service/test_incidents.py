@@ -23,6 +23,9 @@ import pytest
 from httpconflict._problem import PROBLEM_TYPE_BASE
 from tests.servers import free_port, stop, wait_until_up
 
+#: What a browser sends for a page (Firefox's).
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
 
 @dataclass
 class Server:
@@ -108,6 +111,15 @@ def test_an_unexpected_error_is_a_500_with_an_incident_and_the_connection_lives(
     health.read()
     assert health.status == 200
     assert conn.sock is socket_before, "the server closed the connection after the 500"
+
+    # A browser's request (Accept ranking HTML first) gets the problem JSON too: the pages
+    # an app's key middleware makes are not the service's (`pages=False`).
+    conn.request("GET", "/v1/notes/a", headers={"Accept": BROWSER_ACCEPT})
+    browser = conn.getresponse()
+    problem = json.loads(browser.read())
+    assert browser.status == 500
+    assert browser.getheader("content-type") == "application/problem+json"
+    assert problem["incident"] != incident
     conn.close()
 
     (line,) = server.lines_with(incident)

@@ -11,7 +11,9 @@ compression first has them.
 
 Failed before `IdempotencyMiddleware` (ASGI) answered a browser's problem with a page:
 the stale save's 412, the outage's 503 and the duplicate's 409 and 422 reached Chromium
-as ``application/problem+json``, shown as raw JSON in an API's words.
+as ``application/problem+json``, shown as raw JSON in an API's words; and the 500 of a
+bug in the save, answered outside every middleware of the app's (Starlette's
+``ServerErrorMiddleware``), did until `install`'s handler answered it as a page too.
 """
 
 from __future__ import annotations
@@ -21,12 +23,14 @@ import threading
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 
 from tests.adapters.admin_pages import OpenForm, read_form
+from tests.adapters.fastapi_forms_app import BUG
 from tests.adapters.form_counter import Tally, edit_at_once
 from tests.pg_proxy import PgProxy, pg_proxy
 from tests.servers import start_app
@@ -48,6 +52,11 @@ class App:
 
     url: str
     proxy: PgProxy | None
+    #: Where the server's output is (app-PORT.log).
+    log_dir: Path
+
+    def log(self) -> str:
+        return "".join(path.read_text() for path in self.log_dir.glob("app-*.log"))
 
     def count(self, edit: str) -> int:
         """The counter's count, read from the database (through the app, as an API client)."""
@@ -72,7 +81,7 @@ def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         env = {"FORMS_DATABASE": database, "FORMS_KEYS": str(log_dir / "keys.db")}
         target = "tests.adapters.fastapi_forms_app:create_app"
         url = stack.enter_context(start_app(target, log_dir, env=env, probe="/healthz"))
-        yield App(url, proxy)
+        yield App(url, proxy, log_dir)
 
 
 @pytest.fixture
@@ -163,6 +172,35 @@ def test_a_save_while_the_database_is_down_is_the_503_page(pages: list[Page], ap
     assert resent.method == "POST"
     assert page.url.endswith(edit)
     assert app.count(edit) == 1
+
+
+# SQLite only: the bug is the app's, whatever its database.
+@pytest.mark.parametrize("app", ["sqlite"], indirect=True)
+def test_a_save_that_hits_a_bug_is_the_500_page_naming_its_incident(
+    pages: list[Page], app: App
+) -> None:
+    """A bug in the save (a 500, answered outside the app's middleware): a page, not JSON, with
+    the incident the log's line names and nothing of the error; Reload runs the save again."""
+    page = pages[0]
+    edit = new_counter(page, "bug in the save")
+    answer = save(page, count="1")
+    text = shown(page, answer, 500)
+    assert "may or may not have been saved" in text
+    assert BUG not in page.content()
+    assert "RuntimeError" not in page.content()
+    assert "Accept" in answer.headers["vary"]
+    found = re.search(r"incident ([0-9a-f]{12})", text)
+    assert found is not None, text
+    (line,) = [line for line in app.log().splitlines() if f"incident {found[1]}" in line]
+    assert BUG in line
+    # The form's key was released (nothing committed): Reload sends the form again, and it
+    # runs again, into the same bug; nothing was ever saved.
+    again = page.reload()
+    assert again is not None
+    assert again.request.method == "POST"
+    assert again.status == 500
+    assert found[1] not in shown(page, again, 500)
+    assert app.count(edit) == 0
 
 
 def test_a_double_clicked_save_runs_once_and_ends_on_the_saved_page(

@@ -9,21 +9,41 @@ held), and so does a problem whose body passes `MAX_PROBLEM` bytes (what
 was held first), or whose app sends something else than its body before
 the end (trailers, a file), or returns or raises before it: then what was
 held goes out as it came, before the app's error goes on.
+
+An error the app raises goes on to the framework's 500 handler, outside
+(Starlette's ``ServerErrorMiddleware`` wraps every middleware of an app's):
+the scope tells that handler whether the request is one that gets pages
+(`PAGES_SCOPE_KEY`), and `negotiated` makes its answer as this module
+makes the others: the page, or the problem with ``Vary: Accept``.
 """
 
 from __future__ import annotations
 
 from contextlib import suppress
+from typing import Final
 
-from .._problem_page import MAX_PROBLEM, answers_page, is_page_problem, page_answer
+from .._problem_page import (
+    MAX_PROBLEM,
+    answers_page,
+    is_page_problem,
+    negotiated_answer,
+    page_answer,
+)
 from .types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["problem_pages"]
+__all__ = ["PAGES_SCOPE_KEY", "negotiated", "problem_pages"]
+
+#: In the scope of a request `problem_pages` saw: whether its problems are sent as pages.
+PAGES_SCOPE_KEY: Final = "httpconflict.pages"
 
 
 async def problem_pages(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
     """Run `app`; its problem answer (if any) goes out as the core's page."""
-    if scope["type"] != "http" or not answers_page(scope["method"], _lines(scope, b"accept")):
+    if scope["type"] != "http":
+        await app(scope, receive, send)
+        return
+    scope[PAGES_SCOPE_KEY] = answers_page(scope["method"], _lines(scope, b"accept"))
+    if not scope[PAGES_SCOPE_KEY]:
         await app(scope, receive, send)
         return
     held: list[Message] = []
@@ -86,6 +106,17 @@ async def _send_page(send: Send, held: list[Message]) -> bool:
     await send({"type": "http.response.start", "status": start["status"], "headers": headers})
     await send({"type": "http.response.body", "body": page})
     return True
+
+
+def negotiated(
+    scope: Scope, status: int, fields: list[tuple[str, str]], body: bytes
+) -> tuple[list[tuple[str, str]], bytes]:
+    """A problem answer (`status`, `fields`, `body`) made outside `problem_pages`, as it makes it.
+
+    The core's `negotiated_answer`, for what `problem_pages` found of the
+    request (nothing: it never saw it).
+    """
+    return negotiated_answer(scope.get(PAGES_SCOPE_KEY), status, fields, body)
 
 
 def _text(headers: list[tuple[bytes, bytes]]) -> list[tuple[str, str]]:

@@ -38,6 +38,7 @@ from .problems import send_problem
 from .types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = [
+    "ANSWER_BEGAN",
     "RAISED_AFTER_COMMIT",
     "REFUSAL_SCOPE_KEY",
     "Refusal",
@@ -49,6 +50,9 @@ __all__ = [
 
 #: In the scope of a request that raised after a transaction of it committed a write.
 RAISED_AFTER_COMMIT = "httpconflict.raised_after_commit"
+#: In the scope of a request whose answer began to go out: its status. An error raised after
+#: it reaches the 500 handler outside (Starlette's), whose answer is never sent.
+ANSWER_BEGAN = "httpconflict.answer_began"
 
 #: The problem answering an integrity violation (None: not one), as the app's handlers answer
 #: it when its view raises it: what a COMMIT refused after the answer is answered with.
@@ -88,8 +92,14 @@ class WriteWatchMiddleware:
             await self.app(scope, receive, send)
             return
         scope[REFUSAL_SCOPE_KEY] = self.refusal
+
+        async def out(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                scope[ANSWER_BEGAN] = message["status"]
+            await send(message)
+
         with watching_writes() as writes:
-            answer = _Answer(send, scope["method"], writes, hold=self.hold_answers)
+            answer = _Answer(out, scope["method"], writes, hold=self.hold_answers)
             try:
                 await self.app(scope, receive, answer.send)
             except Exception as error:

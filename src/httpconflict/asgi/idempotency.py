@@ -93,6 +93,7 @@ from .._idempotency import (
 from .._idempotency_policy import IdempotencyPolicy
 from .._idempotency_request import (
     CLAIM_KEY,
+    RELEASED_KEY,
     CacheStore,
     Interrupted,
     KeyedRequest,
@@ -426,8 +427,9 @@ async def _run(
         elif decision is not AfterAnswer.RAISE and captured.status_code < 500:
             # Its answer was whole (a background task failed after it): the answer stands.
             # (A 5xx sent whole, then the raise, is an error handler's answer to it:
-            # Starlette's ServerErrorMiddleware sends its 500, then re-raises.)
-            captured.late_error = error
+            # Starlette's ServerErrorMiddleware sends its 500, then re-raises.) The log
+            # names the task's error, not Starlette's "response already started" around it.
+            captured.late_error = raised
         else:
             captured.error = error
     except BaseException as error:  # cancelled, interrupted: the key's answer first, then it
@@ -504,7 +506,11 @@ async def _answer(
             return  # its own answer went out already, what of it there was
     elif answer.error is not None:
         if captured is None or not captured.whole:
-            raise answer.error  # no answer of the app's own: the server's 500
+            # No answer of the app's own: the framework's 500 (Starlette's handler, outside
+            # this middleware) says that the key was released.
+            if scope.get(CLAIM_SCOPE_KEY) is not None:
+                scope[RELEASED_KEY] = True
+            raise answer.error
         # Released, and the app's error handler answered it (Starlette's
         # ServerErrorMiddleware sends its 500, then re-raises): that answer goes
         # out, not the server's bare 500; the error and its traceback to the log.
