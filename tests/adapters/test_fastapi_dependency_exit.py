@@ -209,6 +209,8 @@ def test_clients_incrementing_while_the_backends_are_ended(
         final = final_count(url)
     said = told.summary(final)
     assert told.wrong == [], f"{said}: {told.wrong[:3]}"
-    assert set(told.statuses) <= {"GET 200", "GET 503", "POST 200", "POST 504"}, said
+    # A POST lost at its UPDATE, before the COMMIT was sent, is a 503 (rolled back): the
+    # count never exceeds the saves told done plus the 504s.
+    assert set(told.statuses) <= {"GET 200", "GET 503", "POST 200", "POST 503", "POST 504"}, said
     assert told.statuses["POST 200"] > 0, said
     assert told.saved <= final <= told.saved + told.unknown, said
