@@ -20,7 +20,10 @@ handlers ask `outage_error(exc, method)` what that is to the client:
   other method a 504 outcome-unknown, whose retry carries the same
   Idempotency-Key (RFC 9110 §9.2.1: only GET and HEAD are reads here),
   unless the database hooks saw that nothing that may write had been sent
-  (`_request_writes.nothing_sent`): a 503 then too.
+  (`_request_writes.nothing_sent`), or that every write sent was held in
+  one PostgreSQL transaction block, never committed, on the connection
+  whose session the error ended (`_request_writes.rolled_back_on`): the
+  server rolled it back, a 503 then too.
 
 As `_integrity.classify`, it reads the error's chain duck-typed (the
 SQLSTATE of psycopg, psycopg2 and asyncpg errors, or the message of those
@@ -51,7 +54,7 @@ from ._outage_kind import Outage, OutageKind
 from ._outage_redis import redis_outage, redis_reason
 from ._outage_socket import deadline_outage, socket_outage
 from ._preconditions import SAFE_METHODS
-from ._request_writes import committed_writes, nothing_sent
+from ._request_writes import committed_writes, nothing_sent, rolled_back_on
 
 __all__ = ["Outage", "OutageKind", "outage", "outage_error"]
 
@@ -296,6 +299,22 @@ def outage(exc: BaseException) -> Outage | None:
     return None
 
 
+def _session_ended(error: BaseException | None) -> bool:
+    """Whether `error` ended its PostgreSQL session (PostgreSQL's or a driver's word for it).
+
+    A deadline of the app's that expired in a driver's call (`deadline_outage`)
+    may leave the session open: not ended.
+    """
+    if error is None:
+        return False
+    for raised in _chain(error):
+        if _asyncpg_closed(raised) or socket_outage(raised) == (OutageKind.LOST, "postgresql"):
+            return True
+        if _from_database(raised) and _postgres(raised) is OutageKind.LOST:
+            return True
+    return False
+
+
 _DETAILS: Final = {
     OutageKind.REFUSED: "the database does not answer",
     OutageKind.GAVE_UP: "the database gave the request up (a lock, a deadlock or a timeout)",
@@ -355,8 +374,11 @@ def outage_error(
     if committed is None:
         committed = committed_writes()
     # A connection lost before the request sent anything that may write applied nothing
-    # (the hooks saw the failing statement, and all before it, read only).
-    lost = found.kind is OutageKind.LOST and not nothing_sent(exc)
+    # (the hooks saw the failing statement, and all before it, read only); so did one
+    # whose session ended with every write of the request in its uncommitted block.
+    unsent = nothing_sent(exc)
+    rolled_back = not unsent and _session_ended(rolled_back_on(exc))
+    lost = found.kind is OutageKind.LOST and not (unsent or rolled_back)
     if unsafe and (lost or handler_ran or committed):
         if handler_ran:
             what = f"{what}, after the request was handled"
@@ -366,6 +388,11 @@ def outage_error(
         log_incident(incident, f"504 {what}", exc, level=logging.WARNING)
         return WriteOutcomeUnknown(what, incident=incident)
     if unsafe and found.kind is OutageKind.LOST:
-        what = f"{what}, before it sent anything that writes: nothing was applied"
+        what = (
+            f"{what}, before its transaction's COMMIT was sent: the database rolled it back,"
+            " nothing was applied"
+            if rolled_back
+            else f"{what}, before it sent anything that writes: nothing was applied"
+        )
     log_incident(incident, f"503 {what}", exc, level=logging.WARNING)
     return Unavailable(what, incident=incident)

@@ -23,6 +23,16 @@ sent where no request is watched (an app's middleware outside the
 adapter's) marks the context it ran in (`_SENT_UNWATCHED`), and the
 request watched next in it starts as one that sent a write: in doubt, 504.
 
+A write sent to PostgreSQL inside a transaction block is held until that
+block's COMMIT (`_session_transactions`): the hooks name the driver's
+connection it went on, and it counts as pending on that connection, not
+sent. It becomes sent once the block's COMMIT is sent (`note_commit_sent`,
+or ``COMMIT`` as text), or once the connection is found outside that block
+at its next statement (a COMMIT no hook saw). A connection lost under a
+statement the hooks saw it raise, while every write of the request is
+pending on it and nothing committed, had its block rolled back by the
+server: nothing was applied (`rolled_back_on`), a 503 as well.
+
 The record lives in a context variable, so the request's threads (a sync
 view run in a thread pool copies the context) and tasks mark the same one;
 a hook that finds none (a write outside any request, a worker of the
@@ -57,6 +67,12 @@ from typing import Final
 from ._errors import IdempotencyKeyRecordedLate
 from ._hosts import is_loopback
 from ._read_only_sql import read_only
+from ._session_transactions import (
+    TransactionState,
+    ends_transaction,
+    held_until_commit,
+    transaction_state,
+)
 
 __all__ = [
     "RequestWrites",
@@ -70,9 +86,11 @@ __all__ = [
     "keys_statement",
     "mark_applied",
     "note_commit",
+    "note_commit_sent",
     "note_failure",
     "note_statement",
     "nothing_sent",
+    "rolled_back_on",
     "watching_writes",
     "writes",
 ]
@@ -97,8 +115,17 @@ class RequestWrites:
     #: Statements sent that may write (`read_only` cannot prove otherwise), any database.
     sent: int = 0
     #: Errors the hooks saw a statement or COMMIT of the request raise, before it had sent
-    #: anything that may write (`nothing_sent`).
-    failed_unsent: list[BaseException] = field(default_factory=list)
+    #: anything that may write (`nothing_sent`), each with the driver's connection it was
+    #: raised on (None: not told).
+    failed_unsent: list[tuple[BaseException, object]] = field(default_factory=list)
+    #: Writes sent inside a PostgreSQL transaction block whose COMMIT was not sent, by
+    #: connection (`id()` of the driver's: the connection, kept alive, and how many).
+    pending: dict[int, tuple[object, int]] = field(default_factory=dict)
+
+    def commit_sent(self, connection: int) -> None:
+        """The transaction block of `connection` may have committed: its writes are sent."""
+        if self.pending.pop(connection, None) is not None:
+            self.sent = 1
 
     def add(self, database: str, count: int = 1) -> None:
         """Count `count` commits of transactions that wrote to `database` (-1: one taken back)."""
@@ -199,23 +226,80 @@ def keys_statement() -> bool:
     return _KEY_STORE.get()
 
 
-def note_statement(statement: str) -> None:
-    """A statement is about to be sent (a database hook's call): count it if it may write."""
+def note_statement(
+    statement: str, connection: object = None, *, vendor: str = "", autocommit: bool | None = None
+) -> None:
+    """A statement is about to be sent (a database hook's call): count it if it may write.
+
+    `connection`: the driver's connection it goes on; `vendor`: its
+    database's (``postgresql``); `autocommit`: whether the driver commits
+    each statement, when the connection cannot tell (SQLAlchemy's asyncpg
+    adapter). With them, a write to PostgreSQL inside a transaction block
+    is pending on that connection until the block's COMMIT is sent.
+    """
     if _KEY_STORE.get():
         return
     record = _CURRENT.get()
     if record is None:
         if not _SENT_UNWATCHED.get() and not read_only(statement):
             _SENT_UNWATCHED.set(True)
-    elif record.sent == 0 and not read_only(statement):
+        return
+    if record.sent:
+        return
+    state = TransactionState.UNKNOWN
+    if connection is not None and vendor == "postgresql":
+        state = transaction_state(connection, autocommit)
+    key = id(connection)
+    if key in record.pending and (
+        ends_transaction(statement) or state is not TransactionState.IN_TRANSACTION
+    ):
+        record.commit_sent(key)  # its COMMIT as text, or one no hook saw
+        return
+    if read_only(statement):
+        return
+    if held_until_commit(statement) and state in (
+        TransactionState.IN_TRANSACTION,
+        TransactionState.WILL_BEGIN,
+    ):
+        held = record.pending.get(key, (connection, 0))[1]
+        record.pending[key] = (connection, held + 1)
+    else:
         record.sent = 1
 
 
-def note_failure(error: BaseException) -> None:
-    """A statement (or COMMIT, ROLLBACK) the hooks watched raised `error` (a hook's call)."""
+def note_commit_sent(connection: object) -> None:
+    """The COMMIT of `connection`'s transaction block is about to be sent (a hook's call).
+
+    None: a connection the hook cannot name; every pending write counts as sent.
+    """
+    record = _CURRENT.get()
+    if record is None or _KEY_STORE.get():
+        return
+    for key in [id(connection)] if connection is not None else list(record.pending):
+        record.commit_sent(key)
+
+
+def note_failure(error: BaseException, connection: object = None) -> None:
+    """A statement (or COMMIT, ROLLBACK) the hooks watched raised `error` (a hook's call).
+
+    `connection`: the driver's connection the statement was sent on, when the hook knows.
+    """
     record = _CURRENT.get()
     if record is not None and record.sent == 0 and record.committed == 0 and not _KEY_STORE.get():
-        record.failed_unsent.append(error)
+        record.failed_unsent.append((error, connection))
+
+
+def _seen(record: RequestWrites, error: BaseException) -> tuple[BaseException, object] | None:
+    """The failure the hooks saw that `error` is, or was raised from (None: no hook saw it)."""
+    current: BaseException | None = error
+    for _ in range(16):
+        if current is None:
+            return None
+        for failure in record.failed_unsent:
+            if current is failure[0]:
+                return failure
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def nothing_sent(error: BaseException) -> bool:
@@ -223,22 +307,35 @@ def nothing_sent(error: BaseException) -> bool:
 
     True only when the database hooks saw `error` (or an error it was
     raised from) raised by a statement of the request's, and the request
-    has sent no statement that may write, committed nothing and been
-    marked by nothing (`mark_applied`): a connection lost then applied
-    nothing. An error no hook saw (a driver used directly) is in doubt.
+    has sent no statement that may write (none pending either), committed
+    nothing and been marked by nothing (`mark_applied`): a connection lost
+    then applied nothing. An error no hook saw (a driver used directly) is
+    in doubt.
     """
     record = _CURRENT.get()
-    if record is None or record.sent or record.committed or not record.failed_unsent:
+    if record is None or record.sent or record.committed or record.pending:
         return False
-    seen = record.failed_unsent
-    current: BaseException | None = error
-    for _ in range(16):
-        if current is None:
-            return False
-        if any(current is failed for failed in seen):
-            return True
-        current = current.__cause__ or current.__context__
-    return False
+    return _seen(record, error) is not None
+
+
+def rolled_back_on(error: BaseException) -> BaseException | None:
+    """The statement's error that `error` is (or was raised from), if it may have rolled all back.
+
+    That is: the hooks saw it raised by a statement on the one connection
+    that every write of the request is pending on (in a PostgreSQL
+    transaction block whose COMMIT was not sent), and the request sent no
+    other write, committed nothing and was marked by nothing. If that
+    error ended the connection's session (the caller, `_outage`, tells),
+    the server rolled the block back: nothing was applied. Else None.
+    """
+    record = _CURRENT.get()
+    if record is None or record.sent or record.committed or len(record.pending) != 1:
+        return None
+    failure = _seen(record, error)
+    if failure is None or failure[1] is None:
+        return None
+    ((held, _),) = record.pending.values()
+    return failure[0] if held is failure[1] else None
 
 
 #: The database `mark_applied` counts a commit under: none that a key's transaction is in.

@@ -20,7 +20,10 @@ row's version as its ETag; ``PUT /counter`` with ``If-Match`` stores the
 body's ``n`` when that version is current (one UPDATE): 200 with the new
 ETag, else 412. ``POST /orders/looked-up`` does as ``POST /orders``,
 after a middleware's read before the view (an error there reaches
-Django's ``handler500``, `httpconflict.django.server_error`).
+Django's ``handler500``, `httpconflict.django.server_error`). ``POST
+/orders/own-transaction`` (for autocommit mode) sends ``BEGIN`` itself,
+inserts, then ``COMMIT`` as text, and reads last (``SELECT 'after the
+insert'``, a statement a proxy can cut).
 """
 
 from __future__ import annotations
@@ -115,10 +118,22 @@ def counter(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"n": n}, headers={"ETag": f'"{expected + 1}"'})
 
 
+@csrf_exempt  # type: ignore[untyped-decorator]
+def own_transaction(request: HttpRequest) -> HttpResponse:
+    key = request.headers["Idempotency-Key"]
+    with connection.cursor() as cursor:
+        cursor.execute("BEGIN")
+        cursor.execute("INSERT INTO keyed_orders (request_key) VALUES (%s)", [key])
+        cursor.execute("COMMIT")
+        cursor.execute("SELECT 'after the insert'")
+    return JsonResponse({"created": True}, status=201)
+
+
 urlpatterns = [
     path("healthz", lambda request: JsonResponse({"ok": True})),
     path("orders", create),
     path("orders/looked-up", create),
+    path("orders/own-transaction", own_transaction),
     path("search", search),
     path("counter", counter),
 ]

@@ -210,6 +210,48 @@ def test_a_connection_lost_under_an_autocommit_insert_stays_504(
     assert autocommit_project.orders(key) == 1
 
 
+# --- writes held in a transaction block that was never committed --------------------------
+
+#: The read after the INSERT of ``/orders/own-transaction``.
+AFTER_THE_INSERT = b"'after the insert'"
+
+
+def _lost_then_resent(served: Project, path: str) -> None:
+    """The first send lost (503, nothing applied); the key's resend creates one row."""
+    key = str(uuid.uuid4())
+    with httpx.Client(base_url=served.base, timeout=10) as http:
+        first = _keyed(http, path, key)
+        assert (first.status_code, problem_type(first)) == (503, "unavailable"), first.text
+        assert "rolled it back" in first.json()["detail"], first.text
+        assert first.headers["Retry-After"]
+        assert served.orders(key) == 0
+        resent = _keyed(http, path, key)
+        assert resent.status_code == 201, resent.text
+        replayed = _keyed(http, path, key)
+        assert (replayed.status_code, replayed.headers.get("Idempotent-Replayed")) == (201, "true")
+    assert served.orders(key) == 1
+
+
+def test_a_connection_lost_under_an_atomic_insert_gets_503(atomic_project: Project) -> None:
+    """ATOMIC_REQUESTS: the INSERT ran, its answer was lost, no COMMIT sent: 503; resend: 1 row."""
+    assert atomic_project.proxy is not None
+    atomic_project.proxy.cut_answer_to(b"INSERT INTO keyed_orders")
+    _lost_then_resent(atomic_project, "/orders")
+
+
+def test_a_connection_lost_after_a_commit_sent_as_text_stays_504(
+    autocommit_project: Project,
+) -> None:
+    """The view's BEGIN, INSERT and ``COMMIT`` as text, lost at the read after: 504, one row."""
+    assert autocommit_project.proxy is not None
+    key = str(uuid.uuid4())
+    with httpx.Client(base_url=autocommit_project.base, timeout=10) as http:
+        autocommit_project.proxy.cut_request_with(AFTER_THE_INSERT)
+        first = _keyed(http, "/orders/own-transaction", key)
+        assert (first.status_code, problem_type(first)) == (504, "outcome-unknown"), first.text
+    assert autocommit_project.orders(key) == 1
+
+
 # --- every backend ended every 50 ms -------------------------------------------------------
 
 #: How long the clients run while the backends are ended.
@@ -292,6 +334,38 @@ HAMMERS = [
 ]
 
 
+def check_tally(tally: Tally, url: str, label: str) -> str:
+    """Every key answered 201 made one row, a 504's at most one; the pure counter adds up.
+
+    Prints the outage answers under `label`; returns the summary for further asserts.
+    """
+    with psycopg.connect(url) as conn:
+        rows: dict[str, int] = dict(
+            conn.execute(
+                "SELECT request_key, count(*) FROM keyed_orders GROUP BY request_key"
+            ).fetchall()
+        )
+        final = conn.execute("SELECT n, version FROM counter").fetchone()
+    assert final is not None
+    statuses = tally.told.statuses
+    outages = Counter({k: v for k, v in statuses.items() if k.endswith((" 503", " 504"))})
+    summary = f"{dict(sorted(statuses.items()))}; counter {final}, 2xx {len(tally.counted)}"
+    print(f"\n{label}: outages {dict(outages)}")
+    assert tally.told.wrong == [], (tally.told.wrong[:5], summary)
+    assert [rows.get(key) for key in tally.done] == [1] * len(tally.done), summary
+    assert all(rows.get(key, 0) <= 1 for key in tally.unknown), summary
+    assert set(rows) <= set(tally.done) | set(tally.unknown), summary
+    # The pure counter: each version was written once, by a 2xx or by a 504 (no 503).
+    n, version = final
+    assert n == version, summary
+    assert len(set(tally.counted)) == len(tally.counted), summary
+    assert set(tally.counted) <= set(range(version)), summary
+    written_by_unknown = set(range(version)) - set(tally.counted)
+    assert written_by_unknown <= set(tally.counted_unknown), summary
+    assert n == len(tally.counted) + len(written_by_unknown), summary
+    return summary
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(("driver_name", "atomic", "max_age"), HAMMERS)
 def test_answers_while_every_backend_is_ended(
@@ -307,29 +381,6 @@ def test_answers_while_every_backend_is_ended(
         clients = [threading.Thread(target=w, args=(served.base, tally, deadline)) for w in work]
         name = served.url.rsplit("/", 1)[1]
         run_while_ended(postgres_server, name, clients)
-        with psycopg.connect(served.url) as conn:
-            rows: dict[str, int] = dict(
-                conn.execute(
-                    "SELECT request_key, count(*) FROM keyed_orders GROUP BY request_key"
-                ).fetchall()
-            )
-            final = conn.execute("SELECT n, version FROM counter").fetchone()
-    assert final is not None
-    statuses = tally.told.statuses
-    outages = Counter({k: v for k, v in statuses.items() if k.endswith((" 503", " 504"))})
-    summary = f"{dict(sorted(statuses.items()))}; counter {final}, 2xx {len(tally.counted)}"
-    print(f"\n{driver_name} atomic={atomic} CONN_MAX_AGE={max_age}: outages {dict(outages)}")
-    assert tally.told.wrong == [], (tally.told.wrong[:5], summary)
-    assert statuses["SEARCH 504"] == 0, summary  # it only read: never outcome-unknown
-    assert [rows.get(key) for key in tally.done] == [1] * len(tally.done), summary
-    assert all(rows.get(key, 0) <= 1 for key in tally.unknown), summary
-    assert set(rows) <= set(tally.done) | set(tally.unknown), summary
-    # The pure counter: each version was written once, by a 2xx or by a 504 (no 503).
-    n, version = final
-    assert n == version, summary
-    assert len(set(tally.counted)) == len(tally.counted), summary
-    assert set(tally.counted) <= set(range(version)), summary
-    written_by_unknown = set(range(version)) - set(tally.counted)
-    assert written_by_unknown <= set(tally.counted_unknown), summary
-    assert n == len(tally.counted) + len(written_by_unknown), summary
-    assert statuses["POST 503"] > 0, summary
+        summary = check_tally(tally, served.url, f"{driver_name} atomic={atomic} {max_age}")
+    assert tally.told.statuses["SEARCH 504"] == 0, summary  # it only read: never 504
+    assert tally.told.statuses["POST 503"] > 0, summary

@@ -6,9 +6,11 @@ PostgreSQL database of the test's own. The test (or the app, between two
 statements) ends the app's backend with ``pg_terminate_backend``. A POST
 whose pooled connection is dead at its first statement, a SELECT, applied
 nothing: it is a 503 whose key is released, and the same key's retry runs
-once. Once a statement that may write went out (an INSERT, a function
-called from a SELECT, a write of a middleware outside the watched
-request), the same lost connection is a 504 ``outcome-unknown``.
+once. So is one lost after its INSERT, before its COMMIT: the server
+rolled the session's transaction back. Once a statement that may write
+outside that transaction went out (a function called from a SELECT, a
+write of a middleware outside the watched request), the same lost
+connection is a 504 ``outcome-unknown``.
 """
 
 from __future__ import annotations
@@ -181,17 +183,22 @@ def test_a_post_whose_connection_was_dead_before_its_first_statement_gets_503(
     assert database.orders() == 2  # the keyed POST created exactly one
 
 
-@pytest.mark.parametrize(
-    "path",
-    [
-        pytest.param("/orders/ended-after-the-read", id="insert-sent"),
-        pytest.param("/orders/function-first", id="function-called-from-a-select"),
-    ],
-)
-def test_a_post_lost_after_a_statement_that_may_write_stays_504(
-    database: Database, path: str
-) -> None:
-    """A POST lost after it sent an INSERT, or a SELECT calling a function: 504, replayed."""
+def test_a_post_lost_at_its_insert_before_the_commit_gets_503(database: Database) -> None:
+    """A POST lost at its INSERT, in the session's transaction, no COMMIT sent: 503, its key
+    released (the resend runs again, and is lost again: not replayed)."""
+    client = create_app(database).test_client()
+    with client:
+        key = {"Idempotency-Key": str(uuid.uuid4())}
+        for _ in range(2):
+            answer = client.post("/orders/ended-after-the-read", headers=key)
+            assert (answer.status_code, problem_type(answer)) == (503, "unavailable"), answer.data
+            assert "Idempotent-Replayed" not in answer.headers
+    assert database.orders() == 0
+
+
+def test_a_post_lost_after_a_function_was_called_stays_504(database: Database) -> None:
+    """A POST lost after a SELECT calling a function (it may write, held or not): 504, replayed."""
+    path = "/orders/function-first"
     client = create_app(database).test_client()
     with client:
         key = {"Idempotency-Key": str(uuid.uuid4())}

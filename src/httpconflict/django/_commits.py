@@ -8,9 +8,12 @@ committed: at once in autocommit mode (Django's default outside
 outermost atomic block commits (``on_commit``, which Django drops with a
 transaction that rolls back). Each statement is told before it is sent
 (`note_statement`: one that may write makes a lost connection after it a
-504), and its error as it is raised (`note_failure`; Django's COMMIT and
-the statements of a connection it opens pass the wrapper by:
-`_own_statements` tells their errors).
+504, unless PostgreSQL holds it in a transaction block whose COMMIT is
+never sent), with the driver's connection it goes on, and its error as it
+is raised (`note_failure`). Django's COMMIT and the statements of a
+connection it opens pass the wrapper by: `_own_statements` tells their
+errors; a COMMIT that went through shows at the connection's next
+statement, outside the block its writes were held in.
 `ProblemMiddleware` watches each request;
 the idempotency middlewares watch the requests they run.
 """
@@ -35,16 +38,17 @@ def database_of(connection: BaseDatabaseWrapper) -> str:
 
 
 def _watch(execute: Any, sql: str, params: Any, many: bool, context: dict[str, Any]) -> Any:
-    note_statement(sql)
+    connection: BaseDatabaseWrapper = context["connection"]
+    driver = connection.connection
+    note_statement(sql, driver, vendor=connection.vendor)
     try:
         result = execute(sql, params, many, context)
     except Exception as error:
-        note_failure(error)
+        note_failure(error, driver)
         raise
     record = current_writes()
     if record is None or not writes(sql):
         return result
-    connection: BaseDatabaseWrapper = context["connection"]
     if connection.in_atomic_block:
         connection.on_commit(partial(record.add, database_of(connection)))
     elif connection.get_autocommit():

@@ -10,7 +10,8 @@ only read). So the error of one of them is told to the request's record
 (`note_failure`) when the adapter answers it, as a statement's error is
 when it is raised: a connection lost there, by a request that had sent
 nothing that may write, is a 503 (`nothing_sent`), and its key is
-released for the resend to run; a COMMIT after a write stays a 504.
+released for the resend to run; a COMMIT after a write stays a 504 (its
+COMMIT was sent: `note_commit_sent`).
 
 The error's traceback tells where it was raised: in one of those methods
 of a Django connection (`BaseDatabaseWrapper`), with nothing below it but
@@ -31,7 +32,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from .._errors import Unavailable, WriteOutcomeUnknown
 from .._integrity import _chain
 from .._outage import outage_error
-from .._request_writes import note_failure
+from .._request_writes import note_commit_sent, note_failure
 
 #: The methods of a Django connection that send statements past its execute wrappers.
 _METHODS: Final = frozenset({"connect", "_commit"})
@@ -54,11 +55,32 @@ def database_outage(
 
 
 def note_own_statement_failure(error: BaseException) -> None:
-    """Tell the hooks that `error` failed a statement of Django's own (its traceback says)."""
+    """Tell the hooks that `error` failed a statement of Django's own (its traceback says).
+
+    An error raised in a connection's ``_commit`` (anyone's code below it)
+    tells first that the COMMIT was sent (`note_commit_sent`): the writes
+    its transaction held may have been applied.
+    """
+    for raised in _chain(error):
+        for committing in _committing(raised):
+            note_commit_sent(committing.connection)
     for raised in _chain(error):
         if _raised_in_own_statement(raised):
             note_failure(raised)
             return
+
+
+def _committing(error: BaseException) -> list[BaseDatabaseWrapper]:
+    """The Django connections whose ``_commit`` `error` was raised in."""
+    found = []
+    trace = error.__traceback__
+    while trace is not None:
+        frame = trace.tb_frame
+        wrapper = frame.f_locals.get("self") if frame.f_code.co_name == "_commit" else None
+        if isinstance(wrapper, BaseDatabaseWrapper):
+            found.append(wrapper)
+        trace = trace.tb_next
+    return found
 
 
 def _raised_in_own_statement(error: BaseException) -> bool:

@@ -9,9 +9,12 @@ connection's to tell) is taken back in ``handle_error``, which comes
 before anything else happens on that connection; the next ``begin``, or
 the connection's return to its pool, says the COMMIT went through. Each
 statement is told before it is sent (`note_statement`: one that may write
-makes a lost connection after it a 504), and each error of a statement or
-COMMIT as it is raised (`note_failure`). An `AsyncEngine` runs these on
-its sync engine, in the context of the task that awaits it.
+makes a lost connection after it a 504, unless PostgreSQL holds it in a
+transaction block whose COMMIT is never sent), with the driver's
+connection it goes on; each COMMIT before it is sent (`note_commit_sent`:
+also a two-phase PREPARE); and each error of a statement or COMMIT as it
+is raised (`note_failure`). An `AsyncEngine` runs these on its sync
+engine, in the context of the task that awaits it.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from .._request_writes import (
     current_writes,
     database_name,
     keys_statement,
+    note_commit_sent,
     note_failure,
     note_statement,
     writes,
@@ -59,10 +63,27 @@ def _info(conn: Connection | None) -> dict[Any, Any]:
         return {}
 
 
+def _driver(conn: Connection | None) -> tuple[Any, bool | None]:
+    """The driver's connection under `conn` (None once invalid), and whether it autocommits.
+
+    (The autocommit of the DB-API connection: SQLAlchemy's asyncpg adapter
+    begins its transactions itself, which the asyncpg connection cannot tell.)
+    """
+    if conn is None or conn.invalidated or conn.closed:
+        return None, None
+    try:
+        pooled = conn.connection  # valid: no reconnection
+        found = getattr(pooled.dbapi_connection, "autocommit", None)
+        return pooled.driver_connection, found if isinstance(found, bool) else None
+    except Exception:
+        return None, None
+
+
 def _before_execute(conn: Connection, cursor: Any, statement: str, *_: Any) -> None:
     if keys_statement():
         return  # a key store's claim or record: not the request's write
-    note_statement(statement)
+    driver, autocommit = _driver(conn)
+    note_statement(statement, driver, vendor=conn.dialect.name, autocommit=autocommit)
     if current_writes() is None:
         return  # outside a watched request (a `begin` clears what a request left)
     info = _info(conn)
@@ -75,11 +96,21 @@ def _commit(conn: Connection) -> None:
     record = current_writes()
     if record is None:
         return
+    driver, _autocommit = _driver(conn)
+    if driver is not None:
+        note_commit_sent(driver)
     info = _info(conn)
     if info.pop(_WROTE, False):
         database = database_of(conn)
         record.add(database)
         info[_COMMITTING] = (record, database)
+
+
+def _prepared(conn: Connection, xid: Any) -> None:
+    """A two-phase PREPARE: the transaction outlives its session, as if committed."""
+    driver, _ = _driver(conn)
+    if driver is not None:
+        note_commit_sent(driver)
 
 
 def _rollback(conn: Connection) -> None:
@@ -91,9 +122,10 @@ def _begin(conn: Connection) -> None:
 
 
 def _failed(context: ExceptionContext) -> None:
+    driver, _ = _driver(context.connection)
     for error in (context.original_exception, context.sqlalchemy_exception):
         if error is not None:
-            note_failure(error)
+            note_failure(error, driver)
     committing: tuple[RequestWrites, str] | None = _info(context.connection).pop(_COMMITTING, None)
     if committing is not None:
         record, database = committing
@@ -113,6 +145,7 @@ def track_commits() -> None:
         return
     event.listen(Engine, "before_cursor_execute", _before_execute)
     event.listen(Engine, "commit", _commit)
+    event.listen(Engine, "prepare_twophase", _prepared)
     event.listen(Engine, "rollback", _rollback)
     event.listen(Engine, "begin", _begin)
     event.listen(Engine, "handle_error", _failed)
