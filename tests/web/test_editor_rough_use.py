@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.web.conftest import RestartableService, serving
+from tests.web.conftest import RestartableService, _running, serving
 from tests.web.test_editor import create, expect, expect_state, open_editor, stored
 
 if TYPE_CHECKING:
@@ -168,3 +168,51 @@ def test_look_alike_field_names_have_labels_that_differ(
     expect_state(page, "saved")
     labels = page.locator("#field-list label").all_inner_texts()
     assert labels == ["é", '"e\\u0301"', "title", '"title\\u200b"', '"\\u202etxt"', names[5]]
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def either_service(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RestartableService]:
+    """A running service on SQLite, then on PostgreSQL (a schema of its own)."""
+    if request.param == "sqlite":
+        yield from serving(tmp_path_factory)
+        return
+    url = request.getfixturevalue("postgres_module_schema")
+    yield from _running(RestartableService(url, tmp_path_factory.mktemp("service")))
+
+
+def test_two_browsers_and_a_pure_counter_on_one_document(
+    contexts: list[BrowserContext], either_service: RestartableService
+) -> None:
+    """Two pages type in their own fields while a script reads n and PUTs n + 1 with If-Match
+    for 3 s: the count is exactly the script's successful writes, and both texts are stored."""
+    service = either_service
+    doc_id = create(service, {"count": 0, "title": "", "body": ""})
+    one, two = (open_editor(context, service, doc_id) for context in contexts)
+    one.get_by_label("title").click()
+    two.get_by_label("body").click()
+    successes = refused = 0
+    deadline = time.monotonic() + 3
+    with service.client() as http:
+        while time.monotonic() < deadline:
+            one.keyboard.type("a")
+            two.keyboard.type("b")
+            read = http.get(f"/v1/notes/{doc_id}")
+            document = read.json()
+            document["count"] += 1
+            put = http.put(
+                f"/v1/notes/{doc_id}", json=document, headers={"If-Match": read.headers["etag"]}
+            )
+            assert put.status_code in (200, 412), put.text
+            successes += put.status_code == 200
+            refused += put.status_code == 412
+    for page in (one, two):
+        expect_state(page, "saved")
+    final = stored(service, doc_id)
+    typed_one = len(one.get_by_label("title").input_value())
+    typed_two = len(two.get_by_label("body").input_value())
+    print(f"counter: {successes} writes, {refused} refused; typed {typed_one} + {typed_two}")
+    assert final["count"] == successes
+    assert final["title"] == "a" * typed_one
+    assert final["body"] == "b" * typed_two
