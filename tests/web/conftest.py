@@ -138,9 +138,10 @@ def _record_trouble(context: BrowserContext, name: str, events: list[str]) -> No
 
 
 class RestartableService:
-    """`httpconflict serve` on a fixed port and SQLite file, stopped and started at will."""
+    """`httpconflict serve` on a fixed port and database (a SQLite file or a postgresql://
+    URL), stopped and started at will."""
 
-    def __init__(self, db: Path, log_dir: Path, options: tuple[str, ...] = ()) -> None:
+    def __init__(self, db: Path | str, log_dir: Path, options: tuple[str, ...] = ()) -> None:
         self.db = str(db)
         self.options = options
         self.log_dir = log_dir

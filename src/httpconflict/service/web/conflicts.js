@@ -5,8 +5,9 @@
 // next save sends them with that version as If-Match.
 "use strict";
 
-function valueCell(entry, side) {
-  const cell = document.createElement("td");
+function valueCell(entry, side, cell = document.createElement("td")) {
+  cell.replaceChildren();
+  cell.className = "";
   if (!has(entry, side)) {
     cell.className = "absent";
     cell.textContent = "(absent)";
@@ -43,7 +44,9 @@ function renderConflicts() {
       head.append(th);
     }
     const row = table.createTBody().insertRow();
-    row.append(valueCell(entry, "base"), valueCell(entry, "current"), valueCell(entry, "requested"));
+    const mine = valueCell(mineOf(entry), "requested");
+    mine.dataset.mine = "";
+    row.append(valueCell(entry, "base"), valueCell(entry, "current"), mine);
     const actions = document.createElement("div");
     actions.className = "actions";
     const button = (text, onClick) => {
@@ -54,7 +57,10 @@ function renderConflicts() {
       return b;
     };
     actions.append(
-      button("Keep mine", () => choose(index, has(entry, "requested"), entry.requested)),
+      button("Keep mine", () => {
+        const mine = atPointer(viewDoc(), entry.pointer);
+        choose(index, mine.present, mine.value);
+      }),
       button("Use theirs", () => choose(index, has(entry, "current"), entry.current)),
       button("Edit", () => editChoice(box, index, entry)),
     );
@@ -66,6 +72,25 @@ function renderConflicts() {
   if (first && !section.contains(document.activeElement)) first.focus();
 }
 
+// Mine is what the page shows now: typing goes on while the conflict is shown, and what
+// was typed after the refused save is the user's too.
+function mineOf(entry) {
+  const mine = atPointer(viewDoc(), entry.pointer);
+  const shown = { ...entry };
+  delete shown.requested;
+  if (mine.present) shown.requested = mine.value;
+  return shown;
+}
+
+// Typing while the conflict is shown: each undecided "Mine" cell follows it.
+function refreshMine() {
+  if (!doc || !doc.conflict) return;
+  doc.conflict.conflicts.forEach((entry, index) => {
+    const cell = $("conflict-list").children[index]?.querySelector("[data-mine]");
+    if (cell && !has(doc.conflict.choices, index)) valueCell(mineOf(entry), "requested", cell);
+  });
+}
+
 function editChoice(box, index, entry) {
   if (box.querySelector("textarea")) return;
   const id = `conflict-edit-${index}`;
@@ -75,7 +100,8 @@ function editChoice(box, index, entry) {
   const area = document.createElement("textarea");
   area.id = id;
   area.rows = 3;
-  area.value = JSON.stringify(has(entry, "requested") ? entry.requested : entry.current);
+  const mine = mineOf(entry);
+  area.value = JSON.stringify(has(mine, "requested") ? mine.requested : entry.current);
   const error = document.createElement("p");
   error.className = "error";
   error.setAttribute("aria-live", "polite");

@@ -30,11 +30,14 @@
 
 const DEBOUNCE_MS = 600;
 const STORE_PREFIX = "httpconflict.pending:";
+const BASE_PREFIX = "httpconflict.base:";
+const KEEPALIVE_MAX = 60_000; // characters; fetch's keepalive allows 64 KiB
 
 const $ = (id) => document.getElementById(id);
 
 const show = (v) => JSON.stringify(v, null, 2);
 const DELETED = "This document was deleted; your changes are kept in this browser";
+const GONE = "This document was deleted elsewhere; what it held is still shown below";
 
 // ---- save state (the aria-live region) ------------------------------------------------
 
@@ -51,16 +54,57 @@ let doc = null; // {collection, id, url, server, base, pending, inflight, confli
 let generation = 0; // moves on whenever the page leaves what it showed; stale loops stop
 
 function storeKey(url) { return STORE_PREFIX + url; }
+function baseKey(url) { return BASE_PREFIX + url; }
 
-function persist() {
-  const key = storeKey(doc.url);
-  if (Object.keys(doc.pending).length === 0 && !doc.inflight) {
+// The base's body (the whole document) is stored under a key of its own, written when the
+// base moves: a keystroke rewrites only the small entry of edits, not a 5 MB document.
+function persist(current = doc) {
+  const key = storeKey(current.url);
+  if (Object.keys(current.pending).length === 0 && !current.inflight) {
     localStorage.removeItem(key);
+    localStorage.removeItem(baseKey(current.url));
+    current.storedBase = null;
   } else {
+    if (current.storedBase !== current.base) {
+      localStorage.setItem(baseKey(current.url), JSON.stringify(current.base));
+      current.storedBase = current.base;
+    }
     // The unanswered save stays stored as it was sent (key and all): after a reload it is
     // sent again first, so that if it was applied its answer is replayed.
-    localStorage.setItem(key, JSON.stringify({ base: doc.base, pending: doc.pending, request: doc.request }));
+    const { etag, modified } = current.base;
+    localStorage.setItem(key, JSON.stringify({ base: { etag, modified }, pending: current.pending, request: current.request }));
   }
+}
+
+// What was stored for `url`, with its base whole: {base, pending, request}, or null.
+function storedEdits(url, server) {
+  const stored = JSON.parse(localStorage.getItem(storeKey(url)) || "null");
+  if (!stored || has(stored.base, "body")) return stored; // null, or stored whole
+  const base = JSON.parse(localStorage.getItem(baseKey(url)) || "null");
+  // Without its body (cleared by hand), the base still names its version for If-Match.
+  stored.base = base && base.etag === stored.base.etag ? base : { ...stored.base, body: server ? server.body : {} };
+  return stored;
+}
+
+// A save answered 2xx after the page left its document: the stored copy forgets that
+// request (unless the document was opened again and stored something newer), and edits
+// typed during it stay stored on the version it made, sent when the document is opened.
+function forgetSent(current, request, version) {
+  const stored = storedEdits(current.url, null);
+  if (!stored || !stored.request || stored.request.key !== request.key) return;
+  persist({ url: current.url, base: version, pending: stored.pending, request: null, inflight: null, storedBase: null });
+}
+
+// Send what waits for the debounce now (leaving the document or the page, Ctrl+S). A save
+// in flight, a conflict or a refusal holds it back as always; Ctrl+S (`again`) sends a
+// refused edit once more, as a new edit would.
+function flush(current, again = false) {
+  if (!current || current.stopped) return;
+  if (again && current.error && Object.keys(current.pending).length) current.error = null;
+  clearTimeout(current.timer);
+  current.timer = null;
+  if (current.retrying) return; // its retry is due by itself; a new request would not help
+  save();
 }
 
 function hasUnsaved() { return Object.keys(doc.pending).length > 0 || doc.inflight !== null; }
@@ -78,7 +122,6 @@ async function openDocument(collection, id) {
   $("editor-heading").textContent = `${collection} / ${id}`;
   $("document-body").hidden = true;
   setState("loading", "Loading…");
-  const stored = JSON.parse(localStorage.getItem(storeKey(url)) || "null");
   const opened = generation;
   let server;
   for (let backoff = RETRY_MIN_MS; ; backoff = Math.min(backoff * 2, RETRY_MAX_MS)) {
@@ -90,7 +133,7 @@ async function openDocument(collection, id) {
       break;
     }
     if (!unanswered(answer)) {
-      if (response.status === 404) setState("error", stored ? DELETED : "No such document");
+      if (response.status === 404) setState("error", localStorage.getItem(storeKey(url)) ? DELETED : "No such document");
       else if (response.status === 403) setState("error", forbidden("read"));
       else setState("error", `Cannot open this document: ${refusal(answer)}`);
       return;
@@ -99,8 +142,9 @@ async function openDocument(collection, id) {
     await sleep(retryWait(answer, backoff));
     if (opened !== generation) return;
   }
+  const stored = storedEdits(url, server);
   doc = {
-    collection, id, url, server,
+    collection, id, url, server, storedBase: null, rawTimer: null,
     base: stored ? stored.base : server,
     pending: stored ? stored.pending : {},
     request: stored && stored.request ? stored.request : null,
@@ -127,8 +171,10 @@ async function openDocument(collection, id) {
 function stopDocument() {
   generation += 1;
   if (!doc) return;
+  if (doc.timer) flush(doc); // leaving within the debounce: the edits go now, not on return
   clearTimeout(doc.timer);
   clearTimeout(doc.retryTimer);
+  clearTimeout(doc.rawTimer);
   unwatchDocument();
   showLive(doc, "");
   doc.stopped = true;
@@ -257,7 +303,7 @@ async function save() {
       key: crypto.randomUUID(),
       fields: current.inflight,
     };
-    persist();
+    persist(current);
   }
   clearTimeout(current.retryTimer);
   current.sending = true;
@@ -273,15 +319,21 @@ async function save() {
       "Idempotency-Key": request.key,
     },
     body: request.body,
+    // A save sent as the page goes away still reaches the server (fetch's keepalive is
+    // limited to 64 KiB of body in flight).
+    keepalive: request.body.length < KEEPALIVE_MAX,
   });
   current.sending = false;
-  if (current.stopped) return;
+  if (current.stopped) {
+    if (answer.response && answer.response.ok) forgetSent(current, request, versionOf(answer.response, answer.body));
+    return;
+  }
   const { response, body } = answer;
   const inFlightElsewhere = response && response.status === 409 && problemType(answer).endsWith("/idempotency-key-in-flight");
   if (unanswered(answer) || inFlightElsewhere) {
     // No answer that says what became of the save: send the very same request again.
     current.retrying = inFlightElsewhere ? null : retryingText(answer);
-    persist();
+    persist(current);
     showState();
     const wait = retryWait(answer, current.backoff);
     current.backoff = Math.min(current.backoff * 2, RETRY_MAX_MS);
@@ -314,7 +366,7 @@ async function save() {
   } else {
     current.error = `Not saved: ${refusal(answer)}`;
   }
-  persist();
+  persist(current);
   render();
   renderConflicts();
   showState();
@@ -383,6 +435,10 @@ async function readChanged(current) {
       current.server = versionOf(response, await response.json());
       render();
       maybeAdvanceBase(current);
+    } else if (response.status === 404 && !current.inflight && !current.stopped) {
+      // Deleted elsewhere: said at once, not at the next save; the text stays on the page.
+      current.error = hasUnsaved() ? DELETED : GONE;
+      showState();
     }
   } catch (error) { /* unreachable: the feed's next change or reconnection reads it again */ }
   current.reading = false;
@@ -444,8 +500,18 @@ document.addEventListener("DOMContentLoaded", () => {
   $("fields").addEventListener("focusout", focusLeft);
   $("raw-json").addEventListener("input", rawChanged);
   $("raw-json").addEventListener("blur", focusLeft);
+  $("raw-json").addEventListener("focus", () => { if (doc && doc.rawTimer) renderRaw(viewDoc(), true); });
   $("add-field").addEventListener("submit", addField);
   $("discard").addEventListener("click", discard);
+  // Ctrl+S (Cmd+S) saves now instead of the browser's "Save page as"; twice is one save.
+  document.addEventListener("keydown", (event) => {
+    if (!(event.ctrlKey || event.metaKey) || event.altKey || event.key.toLowerCase() !== "s") return;
+    event.preventDefault();
+    if (doc) flush(doc, true);
+  });
+  // Hidden or left (another tab, another page, the tab closed): the edits go now.
+  document.addEventListener("visibilitychange", () => { if (document.hidden && doc && doc.timer) flush(doc); });
+  window.addEventListener("pagehide", () => { if (doc && doc.timer) flush(doc); });
   // Back online: retry now rather than at the end of the back-off.
   window.addEventListener("online", () => { if (doc && doc.retrying) save(); });
   window.addEventListener("hashchange", route);

@@ -60,6 +60,7 @@ function render() {
   }
   renderRaw(view);
   renderVersion();
+  refreshMine();
 }
 
 // The rows of `view`, in its order, reusing each existing row of the same name and kind
@@ -110,13 +111,28 @@ function replaceText(box, text) {
   if (box === document.activeElement) box.setSelectionRange(Math.min(selectionStart, text.length), Math.min(selectionEnd, text.length));
 }
 
-function renderRaw(view) {
+// A raw JSON longer than this is rewritten once typing elsewhere pauses, not at each
+// keystroke: laying out a 5 MB text area took over a second a keystroke.
+const RAW_LIVE_MAX = 256 * 1024; // characters
+const RAW_IDLE_MS = 300;
+
+function renderRaw(view, now = false) {
   const area = $("raw-json");
+  clearTimeout(doc.rawTimer);
+  doc.rawTimer = null;
   if (doc.rawDraft) return;
   const changed = !jsonEqual(doc.rawShown, view);
+  const focused = area === document.activeElement;
+  const text = focused && !changed ? null : show(view);
+  if (!now && !focused && text.length > RAW_LIVE_MAX && area.value !== text) {
+    // rawShown stays what the area shows, so an edit there is measured against that text.
+    const current = doc;
+    doc.rawTimer = setTimeout(() => { if (current === doc) renderRaw(viewDoc(), true); }, RAW_IDLE_MS);
+    return;
+  }
   // Under the cursor, the user's own layout of the same JSON stays.
-  if (area === document.activeElement ? changed : area.value !== show(view)) {
-    replaceText(area, show(view));
+  if (focused ? changed : area.value !== text) {
+    replaceText(area, text);
     if (changed && area === document.activeElement && doc.rawShown !== null) {
       note($("raw-block"), "raw-changed", "Someone else changed this document; the raw JSON shows it.");
     }

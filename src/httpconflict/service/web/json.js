@@ -77,6 +77,16 @@ function pointerTokens(pointer) {
     (t) => t.replace(/~1/g, "/").replace(/~0/g, "~"));
 }
 
+// The value at `pointer` in `doc`: {present, value}.
+function atPointer(doc, pointer) {
+  let node = doc;
+  for (const t of pointerTokens(pointer)) {
+    if (!isObject(node) || !has(node, t)) return { present: false, value: undefined };
+    node = node[t];
+  }
+  return { present: true, value: node };
+}
+
 function setAtPointer(doc, pointer, present, value) {
   const tokens = pointerTokens(pointer);
   if (tokens.length === 0) return present ? value : {};
@@ -95,10 +105,19 @@ function setAtPointer(doc, pointer, present, value) {
 // How a field's name is shown: as typed, or as a JSON string literal when as typed it
 // would be invisible or ambiguous (empty, spaces at an end, control characters, a quote
 // first), so that two fields never look alike.
+// Invisible or look-alike makers are written as \u escapes there: format characters
+// (zero-width spaces, right-to-left overrides), line and paragraph separators, and the
+// combining marks of a name not in Unicode's NFC form (its "e\u0301" shows as "é" too).
+// (The joiner and tags inside emoji sequences are format characters too, and stay.)
+const HIDDEN = /(?![\u200d\u{e0020}-\u{e007f}])[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+
 function fieldLabel(name) {
-  const plain = name !== "" && name === name.trim() && !/[\u0000-\u001f\u007f]/.test(name) &&
+  const composed = name === name.normalize("NFC");
+  const plain = name !== "" && name === name.trim() && !HIDDEN.test(name) && composed &&
     !name.startsWith('"');
-  return plain ? name : JSON.stringify(name);
+  if (plain) return name;
+  const hidden = composed ? /(?![\u200d\u{e0020}-\u{e007f}])[\p{Cf}\p{Zl}\p{Zp}]/gu : /[\p{Cf}\p{Zl}\p{Zp}\p{M}]/gu;
+  return JSON.stringify(name).replace(hidden, (c) => `\\u${c.codePointAt(0).toString(16).padStart(4, "0")}`);
 }
 
 // What a conflict's pointer is called on the page: the field's name for a top-level field.
