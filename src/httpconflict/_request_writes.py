@@ -66,6 +66,7 @@ from typing import Final
 
 from ._errors import IdempotencyKeyRecordedLate
 from ._hosts import is_loopback
+from ._orm_hooks import hook_loaded_orms
 from ._read_only_sql import read_only
 from ._session_transactions import (
     TransactionState,
@@ -144,6 +145,7 @@ _SENT_UNWATCHED: Final[ContextVar[bool]] = ContextVar("httpconflict_sent_unwatch
 
 def _new_record() -> RequestWrites:
     """A request's record; it starts as one that wrote if its context sent a write unwatched."""
+    hook_loaded_orms()
     record = RequestWrites()
     if _SENT_UNWATCHED.get():
         record.sent = 1
