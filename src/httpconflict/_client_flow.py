@@ -46,12 +46,21 @@ from ._client_commands import (
 )
 from ._client_retry import GiveUpReason, RetryPolicy, Tries, retry_after
 from ._etag import ETag
+from ._httpdate import parse_http_date
 from ._json_value import Json, copy_json
 from ._merge_patch import MergePatchUnreachable, merge_patch_diff
 from ._problem import PROBLEM_TYPE_BASE
 
 JSON: Final = "application/json"
 MERGE_PATCH: Final = "application/merge-patch+json"
+#: The fields of an update's read. The identity coding: a server gives a
+#: compressed answer an ETag of its own (RFC 9110 §8.8.3: Apache httpd
+#: appends "-gzip", nginx and Django's GZipMiddleware make it weak), and
+#: compares a write's If-Match with the uncompressed document's, so a write
+#: made from a compressed read was refused 412 until the budget ran out.
+READ_FIELDS: Final = (("Accept", JSON), ("Accept-Encoding", "identity"))
+#: Seconds a document stays "just modified", its ETag weak (RFC 9110 §8.8.2.2).
+WEAK_FOR: Final = 1.0
 
 
 class Step(enum.Enum):
@@ -171,13 +180,17 @@ class _Operation:
             reason, self.operation, self.url, self.tries.count, self.sent, self.last, error, detail
         )
 
-    def pause(self, reply: Received | TransportFailure) -> Generator[Command, Reply, GaveUp | None]:
-        """Sleep before the next try; or, if there is to be none, the end."""
-        asked = None
+    def pause(
+        self, reply: Received | TransportFailure, least: float | None = None
+    ) -> Generator[Command, Reply, GaveUp | None]:
+        """Sleep before the next try (`least` seconds at least); or, if there is none, the end."""
+        asked = least
         if isinstance(reply, Received):
-            asked = retry_after(
+            said = retry_after(
                 reply.header("retry-after"), date=reply.header("date"), wall=reply.wall
             )
+            if said is not None:
+                asked = said if asked is None else max(asked, said)
         delay = self.tries.pause(reply.at, asked)
         if isinstance(delay, GiveUpReason):
             return self.give_up(delay, reply, self.tries.detail)
@@ -301,7 +314,7 @@ def update_flow(
     Idempotency-Key from `new_key`, kept for its resends.
     """
     op = _Operation("update", url, Tries(policy, started=started, random=random))
-    read = Send("GET", url, (("Accept", JSON),))
+    read = Send("GET", url, READ_FIELDS)
     server_patches = True
     while True:
         got = yield from op.exchange(Step.READ, read)
@@ -311,6 +324,11 @@ def update_flow(
             return op.give_up(GiveUpReason.REFUSED, got)
         current = got.json_object()
         etag = _strong_etag(got)
+        if etag is None and _weak_for_now(got):
+            ended = yield from op.pause(got, least=WEAK_FOR)
+            if ended is not None:
+                return ended
+            continue
         if isinstance(current, str) or etag is None:
             if not got.whole:
                 what = f"is longer than the {len(got.body):,} bytes the client reads (max_answer)"
@@ -395,7 +413,7 @@ def _written(
         # was made from): it is what is stored now.
         document = new
     if document is None:
-        again = yield from op.exchange(Step.READ, Send("GET", op.url, (("Accept", JSON),)))
+        again = yield from op.exchange(Step.READ, Send("GET", op.url, READ_FIELDS))
         if isinstance(again, GaveUp) or not 200 <= again.status < 300:
             return written
         document = _document(again)
@@ -403,6 +421,27 @@ def _written(
             return written
         got = again
     return StoredDocument(op.url, document, got.header("etag"), op.tries.count, rebased)
+
+
+def _weak_for_now(received: Received) -> bool:
+    """Whether a weak ETag is one its server gives a document modified within the second.
+
+    RFC 9110 §8.8.2.2: a modification time is a strong validator only once
+    the representation is more than a second older than the answer's
+    Date; a server tagging by modification time (Apache httpd: size and
+    mtime) makes the tag weak until then (W/, which no If-Match matches).
+    Read a second later, the same document has a strong one.
+    """
+    value = received.header("etag")
+    modified, date = received.header("last-modified"), received.header("date")
+    if value is None or modified is None or date is None:
+        return False
+    try:
+        weak = ETag.parse(value).weak
+        age = (parse_http_date(date) - parse_http_date(modified)).total_seconds()
+    except ValueError:
+        return False
+    return weak and 0 <= age <= WEAK_FOR
 
 
 def _strong_etag(received: Received) -> str | None:

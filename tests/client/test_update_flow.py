@@ -406,6 +406,36 @@ def test_a_read_the_change_cannot_be_based_on_is_unusable(answer: Received) -> N
     assert gave_up(flow, answer).reason is GiveUpReason.UNUSABLE_ANSWER
 
 
+DATE, MODIFIED = "Sat, 05 Dec 2026 13:32:06 GMT", "Sat, 05 Dec 2026 13:32:05 GMT"
+
+
+@pytest.mark.parametrize(
+    ("modified", "date"),
+    [
+        pytest.param("Sat, 05 Dec 2026 13:31:06 GMT", "Sat, 05 Dec 2026 13:32:06 GMT", id="old"),
+        pytest.param("Sat, 05 Dec 2026 13:32:09 GMT", "Sat, 05 Dec 2026 13:32:06 GMT", id="future"),
+        pytest.param("yesterday", "Sat, 05 Dec 2026 13:32:06 GMT", id="unreadable"),
+    ],
+)
+def test_a_weak_etag_of_a_document_not_just_modified_is_unusable(modified: str, date: str) -> None:
+    flow = update(increment)
+    started(flow)
+    answer = document({"count": 1}, 'W/"e1"', last_modified=modified, date=date)
+    assert gave_up(flow, answer).reason is GiveUpReason.UNUSABLE_ANSWER
+
+
+def test_a_weak_etag_of_a_document_modified_within_the_second_is_read_again() -> None:
+    """Apache httpd's W/ for a file modified within a second of Date: a second later, strong."""
+    flow = update(increment)
+    assert sent(started(flow)).header("accept-encoding") == "identity"
+    just_written = document({"count": 1}, 'W/"9-661e"', date=DATE, last_modified=MODIFIED)
+    assert slept(send(flow, just_written)) >= 1.0
+    again = sent(send(flow, None))
+    assert (again.method, again.header("accept-encoding")) == ("GET", "identity")
+    write = sent(send(flow, document({"count": 1}, '"9-661e"')))
+    assert (write.header("if-match"), body(write)) == ('"9-661e"', {"count": 2})
+
+
 def test_a_change_must_return_a_dict_or_none() -> None:
     """A change returning something else is a programming error, raised at once."""
     flow = update(lambda doc: [doc])

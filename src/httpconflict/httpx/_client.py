@@ -156,7 +156,8 @@ class _Common:
     def _build(self, client: httpx.Client | httpx.AsyncClient, send: Send) -> httpx.Request:
         headers = [(name.encode("ascii"), as_sent(value)) for name, value in send.headers]
         request = client.build_request(send.method, send.url, headers=headers, content=send.body)
-        request.headers["Accept-Encoding"] = ACCEPT_ENCODING  # what `_bounded` decodes
+        if send.header("accept-encoding") is None:  # the flow's own (identity) wins
+            request.headers["Accept-Encoding"] = ACCEPT_ENCODING  # what `_bounded` decodes
         return self._prepare(request)
 
     def _received(
