@@ -61,6 +61,9 @@ MERGE_PATCH: Final = "application/merge-patch+json"
 READ_FIELDS: Final = (("Accept", JSON), ("Accept-Encoding", "identity"))
 #: Seconds a document stays "just modified", its ETag weak (RFC 9110 §8.8.2.2).
 WEAK_FOR: Final = 1.0
+#: Writes refused 412 while the reads between them showed the version each was
+#: made from, after which the server is taken not to match its own ETags.
+UNMOVED_412S: Final = 3
 
 
 class Step(enum.Enum):
@@ -316,6 +319,10 @@ def update_flow(
     op = _Operation("update", url, Tries(policy, started=started, random=random))
     read = Send("GET", url, READ_FIELDS)
     server_patches = True
+    # The last write refused 412 (or 409 by another server's words), and how
+    # many reads in a row showed the very version such a write was made from.
+    refused: tuple[Send, Received] | None = None
+    unmoved = 0
     while True:
         got = yield from op.exchange(Step.READ, read)
         if isinstance(got, GaveUp):
@@ -335,8 +342,15 @@ def update_flow(
             elif isinstance(current, str):
                 what = f"is not a JSON object ({current})"
             else:
-                what = "came without a strong ETag"
+                what = _no_strong_etag(got)
             return op.give_up(GiveUpReason.UNUSABLE_ANSWER, got, f"the document read {what}")
+        if refused is not None:
+            write, refusal = refused
+            unmoved = unmoved + 1 if etag == write.header("if-match") else 0
+            if unmoved and (refusal.status == 409 or unmoved >= UNMOVED_412S):
+                op.sent, op.last = write, refusal
+                return op.give_up(GiveUpReason.REFUSED, refusal, _unmoved(refusal, etag, unmoved))
+            refused = None
         draft = copy_json(current)
         new = change(draft)
         new = draft if new is None else new
@@ -365,11 +379,14 @@ def update_flow(
                 return got
         if 200 <= got.status < 300:
             return (yield from _written(op, got, new))
-        if rule(Step.WRITE, got) is not Retry.REREAD or _unsure_after(op, got):
+        foreign = _foreign_conflict(got)
+        if (rule(Step.WRITE, got) is not Retry.REREAD and not foreign) or _unsure_after(op, got):
             # A refusal of a write that may have been applied by a try whose
             # answer was lost says nothing of that try: redoing the change
             # could make it twice.
             return op.give_up(GiveUpReason.REFUSED, got)
+        if got.status == 412 or foreign:
+            refused = (write, got)
         ended = yield from op.pause(got)
         if ended is not None:
             return ended
@@ -421,6 +438,45 @@ def _written(
             return written
         got = again
     return StoredDocument(op.url, document, got.header("etag"), op.tries.count, rebased)
+
+
+def _foreign_conflict(received: Received) -> bool:
+    """Whether a write was refused 409 in another server's words (no problem type of ours).
+
+    CouchDB answers a write made from an old revision ``409 {"error":
+    "conflict"}``, where RFC 9110 has 412; a 409 also refuses what no
+    version would change (a unique name taken). The document is read
+    again: moved on, the change is redone on it; not moved, the 409 was
+    not about versions, and is the answer.
+    """
+    if received.status != 409:
+        return False
+    problem = received.problem
+    return problem is None or not problem.type.startswith(PROBLEM_TYPE_BASE)
+
+
+def _unmoved(refusal: Received, etag: str, reads: int) -> str:
+    """Why a write refused while the document stayed at its version is given up on."""
+    if refusal.status == 409:
+        return (
+            f"a read after it shows the version the write was made from ({etag}): the "
+            "conflict is not with a newer version, and the same write would meet it again"
+        )
+    return (
+        f"the server refused If-Match: {etag} {reads} times while its reads kept answering "
+        "that ETag: its If-Match does not compare with the ETag its GET sends (a proxy that "
+        "recodes answers?), or its reads lag behind its writes (a cache?)"
+    )
+
+
+def _no_strong_etag(received: Received) -> str:
+    value = received.header("etag")
+    if value is None:
+        return "came without an ETag: the change cannot be sent with If-Match"
+    return (
+        f"came with the weak ETag {value}, which no If-Match matches (RFC 9110 §13.1.1): "
+        "the change cannot be sent safely; the server must give strong ETags"
+    )
 
 
 def _weak_for_now(received: Received) -> bool:
