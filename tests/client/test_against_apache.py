@@ -11,12 +11,10 @@ contention nearly every update failed.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +22,10 @@ import httpx
 import pytest
 
 from httpconflict.httpx import (
-    AsyncConflictClient,
-    ConflictClient,
-    ConflictError,
     RetryPolicy,
 )
 from tests.client.apache import apache_dav, put_file
+from tests.client.counting import count_updates
 
 PAD = "x" * 600  # httpd compresses it (it leaves a few bytes as they are)
 
@@ -51,10 +47,6 @@ def stored(root: Path, name: str) -> Any:
     return json.loads((root / "docs" / name).read_text())
 
 
-def increment(document: dict[str, Any]) -> dict[str, Any]:
-    return {**document, "n": document["n"] + 1}
-
-
 @pytest.mark.parametrize("flavour", ["sync", "async"])
 def test_an_update_of_a_document_httpd_compresses_lands(
     apache: tuple[str, Path], flavour: str
@@ -66,8 +58,7 @@ def test_an_update_of_a_document_httpd_compresses_lands(
         answer = http.get(f"{url}/doc.json", headers={"Accept-Encoding": "gzip"})
     assert answer.headers["content-encoding"] == "gzip"
     assert answer.headers["etag"].endswith('-gzip"')
-    result = run(flavour, url, "doc.json", updates=1, clients=1, budget=3.0)
-    assert result == {"ok": 1, "errors": []}
+    assert updated(flavour, url, "doc.json", clients=1, updates=1, budget=3.0) == (1, [])
     assert stored(root, "doc.json")["n"] == 1
 
 
@@ -80,8 +71,7 @@ def test_a_document_written_within_the_second_is_read_again(
     put_file(root, "fresh.json", json.dumps({"n": 0}))
     with httpx.Client() as http:
         assert http.get(f"{url}/fresh.json").headers["etag"].startswith("W/")
-    result = run(flavour, url, "fresh.json", updates=1, clients=1, budget=5.0)
-    assert result == {"ok": 1, "errors": []}
+    assert updated(flavour, url, "fresh.json", clients=1, updates=1, budget=5.0) == (1, [])
     assert stored(root, "fresh.json")["n"] == 1
 
 
@@ -97,46 +87,12 @@ def test_concurrent_counters_through_httpd_all_land(apache: tuple[str, Path], fl
     """
     url, root = apache
     old_file(root, "counter.json", {"n": 0, "pad": PAD})
-    result = run(flavour, url, "counter.json", updates=2, clients=3, budget=20.0)
-    assert result == {"ok": 6, "errors": []}
+    assert updated(flavour, url, "counter.json", clients=3, updates=2, budget=20.0) == (6, [])
     assert 1 <= stored(root, "counter.json")["n"] <= 6
 
 
-def run(flavour: str, base: str, name: str, *, updates: int, clients: int, budget: float) -> Any:
-    """`clients` clients each updating `name` `updates` times: how many succeeded, the errors."""
+def updated(
+    flavour: str, url: str, name: str, *, clients: int, updates: int, budget: float
+) -> tuple[int, list[str]]:
     policy = RetryPolicy(budget=budget)
-    errors: list[str] = []
-    ok = 0
-
-    def one_sync() -> None:
-        nonlocal ok
-        with httpx.Client(base_url=base, timeout=5) as http:
-            client = ConflictClient(http, policy=policy)
-            for _ in range(updates):
-                try:
-                    client.update(f"/{name}", increment)
-                    ok += 1
-                except ConflictError as error:
-                    errors.append(str(error))
-
-    async def one_async() -> None:
-        nonlocal ok
-        async with httpx.AsyncClient(base_url=base, timeout=5) as http:
-            client = AsyncConflictClient(http, policy=policy)
-            for _ in range(updates):
-                try:
-                    await client.update(f"/{name}", increment)
-                    ok += 1
-                except ConflictError as error:
-                    errors.append(str(error))
-
-    async def all_async() -> None:
-        await asyncio.gather(*(one_async() for _ in range(clients)))
-
-    if flavour == "sync":
-        with ThreadPoolExecutor(clients) as pool:
-            for future in [pool.submit(one_sync) for _ in range(clients)]:
-                future.result()
-    else:
-        asyncio.run(all_async())
-    return {"ok": ok, "errors": errors}
+    return count_updates(flavour, url, f"/{name}", clients=clients, updates=updates, policy=policy)

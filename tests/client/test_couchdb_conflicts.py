@@ -18,7 +18,6 @@ import hashlib
 import json
 import threading
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -28,10 +27,10 @@ import pytest
 from httpconflict.httpx import (
     AsyncConflictClient,
     ConflictClient,
-    ConflictError,
     RequestRefused,
     RetryPolicy,
 )
+from tests.client.counting import count_updates, increment
 
 POLICY = RetryPolicy(budget=20.0, cap=0.2)
 
@@ -114,14 +113,10 @@ def couch() -> Iterator[Couch]:
         server.server_close()
 
 
-def increment(doc: dict[str, Any]) -> dict[str, Any]:
-    return {**doc, "n": doc["n"] + 1}
-
-
 @pytest.mark.parametrize("flavour", ["sync", "async"])
 def test_concurrent_increments_through_couchdb_409s_all_land(couch: Couch, flavour: str) -> None:
     """4 clients x 5 increments: every one lands, final == successes, through 409s."""
-    ok, errors = run(flavour, couch.url, clients=4, updates=5)
+    ok, errors = count_updates(flavour, couch.url, "/c", clients=4, updates=5, policy=POLICY)
     assert (ok, errors) == (20, [])
     assert couch.docs["/c"]["n"] == 20
     assert couch.conflicts > 0  # the clients did meet 409s
@@ -151,40 +146,3 @@ def update(flavour: str, base: str, path: str) -> None:
 async def async_update(base: str, path: str) -> None:
     async with httpx.AsyncClient(base_url=base) as http:
         await AsyncConflictClient(http, policy=POLICY).update(path, increment)
-
-
-def run(flavour: str, base: str, *, clients: int, updates: int) -> tuple[int, list[str]]:
-    ok, errors = 0, []
-
-    def one_sync() -> None:
-        nonlocal ok
-        with httpx.Client(base_url=base, timeout=5) as http:
-            client = ConflictClient(http, policy=POLICY)
-            for _ in range(updates):
-                try:
-                    client.update("/c", increment)
-                    ok += 1
-                except ConflictError as error:
-                    errors.append(str(error))
-
-    async def one_async() -> None:
-        nonlocal ok
-        async with httpx.AsyncClient(base_url=base, timeout=5) as http:
-            client = AsyncConflictClient(http, policy=POLICY)
-            for _ in range(updates):
-                try:
-                    await client.update("/c", increment)
-                    ok += 1
-                except ConflictError as error:
-                    errors.append(str(error))
-
-    async def all_async() -> None:
-        await asyncio.gather(*(one_async() for _ in range(clients)))
-
-    if flavour == "sync":
-        with ThreadPoolExecutor(clients) as pool:
-            for future in [pool.submit(one_sync) for _ in range(clients)]:
-                future.result()
-    else:
-        asyncio.run(all_async())
-    return ok, errors
