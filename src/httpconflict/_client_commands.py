@@ -163,6 +163,8 @@ class GaveUp:
             line = f"{head} failed after {tries}: {self.detail}; last: {self._last()}"
         elif self.reason is GiveUpReason.REFUSED:
             line = f"{head} failed after {tries}: {self._last()}"
+            if self.detail:
+                line += f"; {self.detail}"
         elif self.reason is GiveUpReason.OUTCOME_UNKNOWN:
             method = self.sent.method if self.sent is not None else "the write"
             line = (

@@ -46,12 +46,24 @@ from ._client_commands import (
 )
 from ._client_retry import GiveUpReason, RetryPolicy, Tries, retry_after
 from ._etag import ETag
+from ._httpdate import parse_http_date
 from ._json_value import Json, copy_json
 from ._merge_patch import MergePatchUnreachable, merge_patch_diff
 from ._problem import PROBLEM_TYPE_BASE
 
 JSON: Final = "application/json"
 MERGE_PATCH: Final = "application/merge-patch+json"
+#: The fields of an update's read. The identity coding: a server gives a
+#: compressed answer an ETag of its own (RFC 9110 §8.8.3: Apache httpd
+#: appends "-gzip", nginx and Django's GZipMiddleware make it weak), and
+#: compares a write's If-Match with the uncompressed document's, so a write
+#: made from a compressed read was refused 412 until the budget ran out.
+READ_FIELDS: Final = (("Accept", JSON), ("Accept-Encoding", "identity"))
+#: Seconds a document stays "just modified", its ETag weak (RFC 9110 §8.8.2.2).
+WEAK_FOR: Final = 1.0
+#: Writes refused 412 while the reads between them showed the version each was
+#: made from, after which the server is taken not to match its own ETags.
+UNMOVED_412S: Final = 3
 
 
 class Step(enum.Enum):
@@ -171,13 +183,17 @@ class _Operation:
             reason, self.operation, self.url, self.tries.count, self.sent, self.last, error, detail
         )
 
-    def pause(self, reply: Received | TransportFailure) -> Generator[Command, Reply, GaveUp | None]:
-        """Sleep before the next try; or, if there is to be none, the end."""
-        asked = None
+    def pause(
+        self, reply: Received | TransportFailure, least: float | None = None
+    ) -> Generator[Command, Reply, GaveUp | None]:
+        """Sleep before the next try (`least` seconds at least); or, if there is none, the end."""
+        asked = least
         if isinstance(reply, Received):
-            asked = retry_after(
+            said = retry_after(
                 reply.header("retry-after"), date=reply.header("date"), wall=reply.wall
             )
+            if said is not None:
+                asked = said if asked is None else max(asked, said)
         delay = self.tries.pause(reply.at, asked)
         if isinstance(delay, GiveUpReason):
             return self.give_up(delay, reply, self.tries.detail)
@@ -301,8 +317,12 @@ def update_flow(
     Idempotency-Key from `new_key`, kept for its resends.
     """
     op = _Operation("update", url, Tries(policy, started=started, random=random))
-    read = Send("GET", url, (("Accept", JSON),))
+    read = Send("GET", url, READ_FIELDS)
     server_patches = True
+    # The last write refused 412 (or 409 by another server's words), and how
+    # many reads in a row showed the very version such a write was made from.
+    refused: tuple[Send, Received] | None = None
+    unmoved = 0
     while True:
         got = yield from op.exchange(Step.READ, read)
         if isinstance(got, GaveUp):
@@ -311,14 +331,26 @@ def update_flow(
             return op.give_up(GiveUpReason.REFUSED, got)
         current = got.json_object()
         etag = _strong_etag(got)
+        if etag is None and _weak_for_now(got):
+            ended = yield from op.pause(got, least=WEAK_FOR)
+            if ended is not None:
+                return ended
+            continue
         if isinstance(current, str) or etag is None:
             if not got.whole:
                 what = f"is longer than the {len(got.body):,} bytes the client reads (max_answer)"
             elif isinstance(current, str):
                 what = f"is not a JSON object ({current})"
             else:
-                what = "came without a strong ETag"
+                what = _no_strong_etag(got)
             return op.give_up(GiveUpReason.UNUSABLE_ANSWER, got, f"the document read {what}")
+        if refused is not None:
+            write, refusal = refused
+            unmoved = unmoved + 1 if etag == write.header("if-match") else 0
+            if unmoved and (refusal.status == 409 or unmoved >= UNMOVED_412S):
+                op.sent, op.last = write, refusal
+                return op.give_up(GiveUpReason.REFUSED, refusal, _unmoved(refusal, etag, unmoved))
+            refused = None
         draft = copy_json(current)
         new = change(draft)
         new = draft if new is None else new
@@ -347,11 +379,14 @@ def update_flow(
                 return got
         if 200 <= got.status < 300:
             return (yield from _written(op, got, new))
-        if rule(Step.WRITE, got) is not Retry.REREAD or _unsure_after(op, got):
+        foreign = _foreign_conflict(got)
+        if (rule(Step.WRITE, got) is not Retry.REREAD and not foreign) or _unsure_after(op, got):
             # A refusal of a write that may have been applied by a try whose
             # answer was lost says nothing of that try: redoing the change
             # could make it twice.
             return op.give_up(GiveUpReason.REFUSED, got)
+        if got.status == 412 or foreign:
+            refused = (write, got)
         ended = yield from op.pause(got)
         if ended is not None:
             return ended
@@ -395,7 +430,7 @@ def _written(
         # was made from): it is what is stored now.
         document = new
     if document is None:
-        again = yield from op.exchange(Step.READ, Send("GET", op.url, (("Accept", JSON),)))
+        again = yield from op.exchange(Step.READ, Send("GET", op.url, READ_FIELDS))
         if isinstance(again, GaveUp) or not 200 <= again.status < 300:
             return written
         document = _document(again)
@@ -403,6 +438,66 @@ def _written(
             return written
         got = again
     return StoredDocument(op.url, document, got.header("etag"), op.tries.count, rebased)
+
+
+def _foreign_conflict(received: Received) -> bool:
+    """Whether a write was refused 409 in another server's words (no problem type of ours).
+
+    CouchDB answers a write made from an old revision ``409 {"error":
+    "conflict"}``, where RFC 9110 has 412; a 409 also refuses what no
+    version would change (a unique name taken). The document is read
+    again: moved on, the change is redone on it; not moved, the 409 was
+    not about versions, and is the answer.
+    """
+    if received.status != 409:
+        return False
+    problem = received.problem
+    return problem is None or not problem.type.startswith(PROBLEM_TYPE_BASE)
+
+
+def _unmoved(refusal: Received, etag: str, reads: int) -> str:
+    """Why a write refused while the document stayed at its version is given up on."""
+    if refusal.status == 409:
+        return (
+            f"a read after it shows the version the write was made from ({etag}): the "
+            "conflict is not with a newer version, and the same write would meet it again"
+        )
+    return (
+        f"the server refused If-Match: {etag} {reads} times while its reads kept answering "
+        "that ETag: its If-Match does not compare with the ETag its GET sends (a proxy that "
+        "recodes answers?), or its reads lag behind its writes (a cache?)"
+    )
+
+
+def _no_strong_etag(received: Received) -> str:
+    value = received.header("etag")
+    if value is None:
+        return "came without an ETag: the change cannot be sent with If-Match"
+    return (
+        f"came with the weak ETag {value}, which no If-Match matches (RFC 9110 §13.1.1): "
+        "the change cannot be sent safely; the server must give strong ETags"
+    )
+
+
+def _weak_for_now(received: Received) -> bool:
+    """Whether a weak ETag is one its server gives a document modified within the second.
+
+    RFC 9110 §8.8.2.2: a modification time is a strong validator only once
+    the representation is more than a second older than the answer's
+    Date; a server tagging by modification time (Apache httpd: size and
+    mtime) makes the tag weak until then (W/, which no If-Match matches).
+    Read a second later, the same document has a strong one.
+    """
+    value = received.header("etag")
+    modified, date = received.header("last-modified"), received.header("date")
+    if value is None or modified is None or date is None:
+        return False
+    try:
+        weak = ETag.parse(value).weak
+        age = (parse_http_date(date) - parse_http_date(modified)).total_seconds()
+    except ValueError:
+        return False
+    return weak and 0 <= age <= WEAK_FOR
 
 
 def _strong_etag(received: Received) -> str | None:

@@ -406,6 +406,36 @@ def test_a_read_the_change_cannot_be_based_on_is_unusable(answer: Received) -> N
     assert gave_up(flow, answer).reason is GiveUpReason.UNUSABLE_ANSWER
 
 
+DATE, MODIFIED = "Sat, 05 Dec 2026 13:32:06 GMT", "Sat, 05 Dec 2026 13:32:05 GMT"
+
+
+@pytest.mark.parametrize(
+    ("modified", "date"),
+    [
+        pytest.param("Sat, 05 Dec 2026 13:31:06 GMT", "Sat, 05 Dec 2026 13:32:06 GMT", id="old"),
+        pytest.param("Sat, 05 Dec 2026 13:32:09 GMT", "Sat, 05 Dec 2026 13:32:06 GMT", id="future"),
+        pytest.param("yesterday", "Sat, 05 Dec 2026 13:32:06 GMT", id="unreadable"),
+    ],
+)
+def test_a_weak_etag_of_a_document_not_just_modified_is_unusable(modified: str, date: str) -> None:
+    flow = update(increment)
+    started(flow)
+    answer = document({"count": 1}, 'W/"e1"', last_modified=modified, date=date)
+    assert gave_up(flow, answer).reason is GiveUpReason.UNUSABLE_ANSWER
+
+
+def test_a_weak_etag_of_a_document_modified_within_the_second_is_read_again() -> None:
+    """Apache httpd's W/ for a file modified within a second of Date: a second later, strong."""
+    flow = update(increment)
+    assert sent(started(flow)).header("accept-encoding") == "identity"
+    just_written = document({"count": 1}, 'W/"9-661e"', date=DATE, last_modified=MODIFIED)
+    assert slept(send(flow, just_written)) >= 1.0
+    again = sent(send(flow, None))
+    assert (again.method, again.header("accept-encoding")) == ("GET", "identity")
+    write = sent(send(flow, document({"count": 1}, '"9-661e"')))
+    assert (write.header("if-match"), body(write)) == ('"9-661e"', {"count": 2})
+
+
 def test_a_change_must_return_a_dict_or_none() -> None:
     """A change returning something else is a programming error, raised at once."""
     flow = update(lambda doc: [doc])
@@ -584,3 +614,71 @@ def test_a_503_contended_replayed_from_the_key_is_no_proof_of_nothing_applied() 
     send(flow, document({"count": 1}, '"e1"'))
     replayed = problem(503, "contended", headers={"idempotent-replayed": "true"})
     assert gave_up(flow, replayed).reason is GiveUpReason.OUTCOME_UNKNOWN
+
+
+COUCH_409 = Received(
+    409,
+    {"content-type": "application/json"},
+    b'{"error":"conflict","reason":"Document update conflict."}',
+)
+
+
+def test_another_servers_409_to_a_write_is_redone_on_the_moved_document() -> None:
+    """CouchDB's 409 to a write from an old revision: read again; moved on, the change is redone."""
+    flow = update(increment)
+    started(flow)
+    send(flow, document({"count": 1}, '"1-a"'))
+    assert slept(send(flow, COUCH_409)) >= 0
+    assert sent(send(flow, None)).method == "GET"
+    write = sent(send(flow, document({"count": 5}, '"2-b"')))
+    assert (write.header("if-match"), body(write)) == ('"2-b"', {"count": 6})
+    assert stored(flow, Received(201, {"etag": '"3-c"'})).document == {"count": 6}
+
+
+def test_another_servers_409_with_the_document_unmoved_is_the_answer() -> None:
+    """Not moved: the 409 was not about versions; given up at once, saying so, with the 409."""
+    flow = update(increment)
+    started(flow)
+    send(flow, document({"count": 1}, '"1-a"'))
+    send(flow, COUCH_409)
+    send(flow, None)
+    outcome = gave_up(flow, document({"count": 1}, '"1-a"'))
+    assert (outcome.reason, outcome.received, outcome.attempts) == (
+        GiveUpReason.REFUSED,
+        COUCH_409,
+        2,
+    )
+    assert outcome.sent is not None
+    assert outcome.sent.method == "PATCH"
+    assert "not with a newer version" in outcome.describe()
+
+
+def test_412s_to_the_etag_the_reads_keep_answering_end_saying_why() -> None:
+    """A server whose If-Match never matches its own ETag: 3 refusals, then REFUSED, not 30 s."""
+    flow = update(increment)
+    started(flow)
+    read = document({"count": 1}, '"e1-gzip"')
+    send(flow, read)
+    for _ in range(2):
+        send(flow, Received(412))
+        assert sent(send(flow, None)).method == "GET"
+        assert sent(send(flow, read)).header("if-match") == '"e1-gzip"'
+    send(flow, Received(412))
+    send(flow, None)
+    outcome = gave_up(flow, read)
+    assert (outcome.reason, outcome.received, outcome.attempts) == (
+        GiveUpReason.REFUSED,
+        Received(412),
+        4,
+    )
+    assert 'refused If-Match: "e1-gzip" 3 times' in outcome.describe()
+
+
+def test_a_412_then_a_moved_document_starts_the_count_again() -> None:
+    flow = update(increment)
+    started(flow)
+    for etag in ('"e1"', '"e1"', '"e2"', '"e2"', '"e3"'):
+        assert sent(send(flow, document({"count": 1}, etag))).method == "PATCH"
+        send(flow, Received(412))
+        assert sent(send(flow, None)).method == "GET"
+    assert sent(send(flow, document({"count": 1}, '"e4"'))).method == "PATCH"

@@ -156,7 +156,8 @@ class _Common:
     def _build(self, client: httpx.Client | httpx.AsyncClient, send: Send) -> httpx.Request:
         headers = [(name.encode("ascii"), as_sent(value)) for name, value in send.headers]
         request = client.build_request(send.method, send.url, headers=headers, content=send.body)
-        request.headers["Accept-Encoding"] = ACCEPT_ENCODING  # what `_bounded` decodes
+        if send.header("accept-encoding") is None:  # the flow's own (identity) wins
+            request.headers["Accept-Encoding"] = ACCEPT_ENCODING  # what `_bounded` decodes
         return self._prepare(request)
 
     def _received(
@@ -252,6 +253,30 @@ def _late(request: httpx.Request, within: float) -> httpx.ReadTimeout:
 
 #: Transport errors raised before any byte of the request left.
 _NOTHING_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+class _Answers:
+    """The httpx responses of an operation's last two answers, by the `Received` made of each.
+
+    An update that gives up on a write's refusal after reading the document
+    once more ends with the refusal, the answer before last: its error
+    carries that response, not the read's.
+    """
+
+    def __init__(self) -> None:
+        self._kept: list[tuple[Received, httpx.Response]] = []
+
+    def keep(self, received: Received, response: httpx.Response) -> None:
+        self._kept = [*self._kept[-1:], (received, response)]
+
+    def of(
+        self, outcome: StoredDocument | GaveUp, last: httpx.Response | None
+    ) -> httpx.Response | None:
+        if isinstance(outcome, GaveUp):
+            for received, response in self._kept:
+                if received is outcome.received:
+                    return response
+        return last
 
 
 def _new_key() -> str:
@@ -374,6 +399,7 @@ class ConflictClient(_Common):
 
     def _run(self, flow: Flow, clock: Clock, ends: float) -> StoredDocument:
         last: httpx.Response | None = None
+        answers = _Answers()
         reply: Reply = None
         try:
             command = next(flow)
@@ -393,9 +419,10 @@ class ConflictClient(_Common):
                     else:
                         last = as_read(response, body)
                         reply = self._received(request, last, clock, whole)
+                        answers.keep(reply, last)
                 command = flow.send(reply)
         except StopIteration as stop:
-            return _result(stop.value, last)
+            return _result(stop.value, answers.of(stop.value, last))
 
 
 class AsyncConflictClient(_Common):
@@ -478,6 +505,7 @@ class AsyncConflictClient(_Common):
 
     async def _run(self, flow: Flow, clock: Clock, ends: float) -> StoredDocument:
         last: httpx.Response | None = None
+        answers = _Answers()
         reply: Reply = None
         try:
             command = next(flow)
@@ -497,6 +525,7 @@ class AsyncConflictClient(_Common):
                     else:
                         last = as_read(response, body)
                         reply = self._received(request, last, clock, whole)
+                        answers.keep(reply, last)
                 command = flow.send(reply)
         except StopIteration as stop:
-            return _result(stop.value, last)
+            return _result(stop.value, answers.of(stop.value, last))
