@@ -17,7 +17,7 @@ ARGS   ?=
 # workers than cores (JOBS=1 runs them one after another).
 JOBS   ?= 4
 
-.PHONY: serve test lint dist system-packages screenshots bench clean
+.PHONY: serve test test-floors lint dist system-packages screenshots bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -90,6 +90,41 @@ dist: $(STAMP)
 test: system-packages lint dist
 	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -n $(JOBS) --dist loadscope --no-loadscope-reorder $(ARGS)
 
+# The declared floors, tested: each venv under .venv-floors has the lowest version of
+# every dependency that pyproject.toml accepts (constraints-floor.txt; the service's
+# own in constraints-floor-service.txt, over it), the rest as constraints.txt pins,
+# and runs the tests of what those dependencies serve. Not part of `make test`:
+# about 25 minutes on 2 cores. The fuzzing test needs schemathesis, whose rich is above
+# the tools' floor.
+FLOORS      := .venv-floors
+FLOOR_TOOLS := pytest pytest-xdist hypothesis openapi-spec-validator redbot gunicorn python-multipart
+# The files' pins, a later file's over an earlier one's.
+FLOOR_PINS  := awk -F== '/^\#/ || NF == 0 {next} {n = tolower($$1); gsub(/_/, "-", n); \
+	if (!(n in pin)) order[++k] = n; pin[n] = $$0} END {for (i = 1; i <= k; i++) print pin[order[i]]}'
+FLOOR_TEST  := -m pytest -n 2 --dist loadscope $(ARGS)
+
+$(FLOORS)/libraries/.installed: pyproject.toml constraints.txt constraints-floor.txt
+	rm -rf $(@D) && $(PYTHON) -m venv $(@D)
+	$(FLOOR_PINS) constraints.txt constraints-floor.txt >$(@D)/constraints.txt
+	$(@D)/bin/python -m pip --quiet --disable-pip-version-check install --no-compile \
+		-c $(@D)/constraints.txt \
+		-e '.[starlette,fastapi,django,drf,flask,flask-forms,postgres,redis,httpx,sqlalchemy,tools,drivers]' \
+		uvicorn $(FLOOR_TOOLS)
+	touch $@
+
+$(FLOORS)/service/.installed: pyproject.toml constraints.txt constraints-floor.txt constraints-floor-service.txt
+	rm -rf $(@D) && $(PYTHON) -m venv $(@D)
+	$(FLOOR_PINS) constraints.txt constraints-floor.txt constraints-floor-service.txt >$(@D)/constraints.txt
+	$(@D)/bin/python -m pip --quiet --disable-pip-version-check install --no-compile \
+		-c $(@D)/constraints.txt -e '.[service,postgres,redis,httpx,sqlalchemy,tools,drivers]' \
+		$(FLOOR_TOOLS)
+	touch $@
+
+test-floors: $(FLOORS)/libraries/.installed $(FLOORS)/service/.installed
+	PYTHONDONTWRITEBYTECODE= $(FLOORS)/libraries/bin/python $(FLOOR_TEST) tests/adapters
+	PYTHONDONTWRITEBYTECODE= $(FLOORS)/service/bin/python $(FLOOR_TEST) tests/service tests/client tests/storage tests/logs \
+		--deselect tests/service/test_fuzz.py::test_every_answer_is_as_documented
+
 # docs/editor.png and docs/conflict.png, taken again by the browser tests.
 screenshots: $(STAMP)
 	HTTPCONFLICT_SCREENSHOTS=docs $(BIN)/pytest tests/web/test_editor.py \
@@ -104,4 +139,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.autosave
 
 clean:
-	rm -rf $(VENV) dist .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(FLOORS) dist .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -21,7 +21,8 @@ adds, on those two events:
 
 It uses uvicorn's `HttpToolsProtocol` internals (`app`, `pipeline`, `flow`,
 `tasks`, `timeout_keep_alive_task`, and `_start_asgi_task` where there is
-one: uvicorn 0.45 on), as they are from uvicorn 0.30 to 0.54.
+one: uvicorn 0.45 on), as they are from uvicorn 0.30 to 0.54 (the service needs 0.53:
+`make test-floors`).
 """
 
 from __future__ import annotations

@@ -41,7 +41,7 @@ import copy
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 
 import psycopg
 from psycopg.rows import TupleRow
@@ -85,8 +85,9 @@ _ONE_ROWS_DOING: Final = (
 
 #: Run one statement (sql, params) writing: its rows.
 RunMany = Callable[[dict[str, Any]], Awaitable[list[TupleRow]]]
-#: Run a PUT's own single-row statement: the row it wrote, or None.
-RunOne = Callable[[str | bytes, dict[str, Any]], Awaitable[TupleRow | None]]
+#: Run a PUT's own single-row statement: the row it wrote, or None. (Quoted: psycopg
+#: before 3.2.2 defines `TupleRow` as a string, which `| None` cannot be applied to.)
+RunOne: TypeAlias = Callable[[str | bytes, dict[str, Any]], Awaitable["TupleRow | None"]]
 
 
 @dataclass(slots=True)
