@@ -4,7 +4,8 @@ The handlers are `httpconflict.starlette`'s (a `ProblemError` with its
 Retry-After, Starlette's 404 and 405 with every allowed method), each
 noting its problem type for the access log. An unexpected error is
 answered by `ServerErrors`: a 500 carrying an incident id, and one log
-line under that id (see `httpconflict.incidents`).
+line under that id (see `httpconflict.incidents`); one raised in a layer
+outside it, by `outer_server_error`, the same way.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import logging
 
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..asgi import send_problem
@@ -97,4 +100,24 @@ def install(app: Starlette) -> None:
     """
     install_handlers(
         app, error_types=(), server_errors=False, request_bodies=False, watch_writes=False
+    )
+    # A failure in a layer outside `ServerErrors` (the Host check, CORS, compression, the
+    # access log) reaches Starlette's own outermost layer, whose answer is plain text.
+    app.add_exception_handler(Exception, outer_server_error)
+
+
+async def outer_server_error(request: Request, error: Exception) -> Response:
+    """The 500 problem for an error raised outside `ServerErrors`, under an incident.
+
+    Starlette's outermost layer sends it, then raises the error on to the
+    server, which closes the connection.
+    """
+    incident = new_incident()
+    log_incident(
+        incident, f"{request.method} {request.url.path} answered 500", error, level=logging.ERROR
+    )
+    return problem_response(
+        INTERNAL_ERROR.problem(
+            "the server failed; its operator finds why under this incident id", incident=incident
+        )
     )
