@@ -86,7 +86,7 @@ from .._server_error import server_error_problem
 from .._unstorable import unstorable_value
 from .._write import Guard, WriteDecision, WriteResult, run_write, write_flow
 from ..drivers import database_error_types
-from ._teardown import TeardownAnswers
+from ._teardown import DATABASE_ERROR_ANSWERED, TeardownAnswers
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
@@ -186,7 +186,7 @@ class _Handlers:
             app.register_error_handler(HTTPException, self.handle_http_exception)
         app.extensions["httpconflict"] = self
         # Flask's documented way to add WSGI middleware; a teardown's outage is answered there.
-        app.wsgi_app = TeardownAnswers(app, app.wsgi_app)  # type: ignore[method-assign]
+        app.wsgi_app = TeardownAnswers(app, app.wsgi_app, self.refusal)  # type: ignore[method-assign]
 
     def warn_outranked(self, app: Flask) -> None:
         """Warn of the app's handlers that Flask picks over ours for a database error.
@@ -210,16 +210,31 @@ class _Handlers:
                         kind.__qualname__,
                     )
 
-    def handle_integrity_error(self, error: BaseException) -> Response:
+    def refusal(self, error: BaseException) -> ProblemDetails | None:
+        """The problem answering the integrity violation `error` reports (None: not one).
+
+        What a view's error is answered with, and a teardown's COMMIT the
+        database refused (a deferred constraint) too.
+        """
         violation = classify(error)
         if violation is None:
+            return None
+        if self.catalog is not None:
+            violation = self.catalog.complete(violation)
+        return self.policy.problem(violation)
+
+    def handle_integrity_error(self, error: BaseException) -> Response:
+        refused = self.refusal(error)
+        if refused is None:
             failure = outage_error(error, request.method) or unstorable_value(error)
             if failure is None:
                 raise error
-            return problem_response(failure)
-        if self.catalog is not None:
-            violation = self.catalog.complete(violation)
-        return problem_response(self.policy.problem(violation))
+            answer = problem_response(failure)
+        else:
+            answer = problem_response(refused)
+        # A teardown's COMMIT of the failed transaction after it leaves this answer.
+        setattr(g, DATABASE_ERROR_ANSWERED, answer.status_code)
+        return answer
 
     def handle_problem_error(self, error: ProblemError) -> Response:
         return problem_response(error)

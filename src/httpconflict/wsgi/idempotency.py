@@ -48,6 +48,7 @@ from .._errors import (
     InvalidParameter,
     MalformedHeader,
     Unavailable,
+    problem_and_fields,
 )
 from .._form_keys import form_policy, form_submission, reads_form_key
 from .._idempotency import (
@@ -71,6 +72,7 @@ from .._idempotency_request import (
     raised_after_writing,
     replayed_fields,
 )
+from .._late_errors import AnswerReplaced
 from .._problem_page import answers_page
 from .._request_writes import watching_writes
 from .._wsgi_input import WholeInput, content_length, read_body
@@ -185,6 +187,9 @@ class IdempotencyMiddleware:
             # PEP 3333: an app that already called start_response passes
             # exc_info to call it again (which re-raises if headers went out).
             return problem_answer(start_response, error.problem, exc_info=sys.exc_info())
+        except AnswerReplaced as replaced:  # its answer (a browser's gets its page here)
+            details, fields = problem_and_fields(replaced.problem)
+            return problem_answer(start_response, details, fields, exc_info=sys.exc_info())
 
     def _handle(
         self,
