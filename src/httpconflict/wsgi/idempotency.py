@@ -73,7 +73,7 @@ from .._idempotency_request import (
     replayed_fields,
 )
 from .._late_errors import AnswerReplaced
-from .._problem_page import answers_page
+from .._problem_page import PAGES_KEY, answers_page
 from .._request_writes import watching_writes
 from .._wsgi_input import WholeInput, content_length, read_body
 from ..storage.idempotency import IdempotencyStore
@@ -146,11 +146,14 @@ class IdempotencyMiddleware:
         return self._policy_for(environ)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        if self.pages and answers_page(
-            environ["REQUEST_METHOD"], header_lines(environ, "HTTP_ACCEPT")
-        ):
-            # A browser's form: a refusal it shows is a page, not JSON (`_problem_page`).
-            return problem_pages(self._call, environ, start_response)
+        if self.pages:
+            # For the app's own 500 (Flask's install): the page it gets, or Vary: Accept.
+            page = environ[PAGES_KEY] = answers_page(
+                environ["REQUEST_METHOD"], header_lines(environ, "HTTP_ACCEPT")
+            )
+            if page:
+                # A browser's form: a refusal it shows is a page, not JSON (`_problem_page`).
+                return problem_pages(self._call, environ, start_response)
         return self._call(environ, start_response)
 
     def _call(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
