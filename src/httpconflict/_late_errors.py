@@ -33,6 +33,12 @@ So a write's answer waits until the app has returned (`holds_answer`): its
 COMMIT may come after it. A read's answer (GET, HEAD), and a write's
 answer streamed in parts (server-sent events, a download), are not held:
 a read's close changes nothing, and a stream is its client's as it comes.
+
+Where the code that decides is inside the app and the answer is made
+outside it (Flask's teardown functions run inside ``wsgi_app``), the app
+raises `AnswerReplaced` with the answer decided: whatever is around it (a
+WSGI idempotency middleware, ``install``'s wrapper of ``wsgi_app``)
+answers that problem, as the app's own answer, and a key records it.
 """
 
 from __future__ import annotations
@@ -40,11 +46,13 @@ from __future__ import annotations
 import enum
 from typing import Final
 
+from ._errors import ProblemError
 from ._integrity import classify
 from ._outage import outage
 from ._preconditions import SAFE_METHODS
+from ._problem import ProblemDetails
 
-__all__ = ["AfterAnswer", "after_answer", "holds_answer", "raised_by_commit"]
+__all__ = ["AfterAnswer", "AnswerReplaced", "after_answer", "holds_answer", "raised_by_commit"]
 
 
 class AfterAnswer(enum.Enum):
@@ -63,6 +71,19 @@ class AfterAnswer(enum.Enum):
     APP_ERROR = "app error"
     #: The app's own error, which its answer does not survive: the framework's 500.
     RAISE = "raise"
+
+
+class AnswerReplaced(Exception):  # not an error: the app's answer, late
+    """Raised by the app once its formed answer is found untrue (`REPLACED`, `REFUSED`).
+
+    `problem` is the app's answer instead (the 504 of an outage, the 409 of a
+    refused COMMIT); `error` is what was raised.
+    """
+
+    def __init__(self, problem: ProblemDetails | ProblemError, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.problem = problem
+        self.error = error
 
 
 def holds_answer(method: str, *, streamed: bool) -> bool:

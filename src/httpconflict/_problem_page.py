@@ -41,6 +41,7 @@ from ._problem import MEDIA_TYPE, PROBLEM_TYPE_BASE
 __all__ = [
     "HTML",
     "MAX_PROBLEM",
+    "PAGES_KEY",
     "answers_page",
     "is_page_problem",
     "negotiated_answer",
@@ -52,6 +53,10 @@ __all__ = [
 ]
 
 HTML: Final = "text/html; charset=utf-8"
+#: In the ASGI scope or WSGI environ of a request an adapter making pages saw: whether its
+#: problems go out as pages (`answers_page`). A problem made apart from it (a framework's
+#: 500) is then as it would make it: the page, or the problem with ``Vary: Accept``.
+PAGES_KEY: Final = "httpconflict.pages"
 #: Bytes of a problem body held to be made a page; a larger one goes out as it is.
 MAX_PROBLEM: Final = 64 * 1024
 _HTML_TYPES: Final = frozenset({"text/html", "application/xhtml+xml"})

@@ -16,7 +16,7 @@ Run as a server process (``start_app("tests.adapters.server_error_apps:create", 
 import os
 from typing import Any
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, func, insert, select
+from sqlalchemy import create_engine, func, insert, select
 from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -25,19 +25,7 @@ from starlette.routing import BaseRoute, Route
 import httpconflict.sqlalchemy  # noqa: F401  # on import, its engine events watch the commits
 from httpconflict.asgi import IdempotencyMiddleware, IdempotencyPolicy
 from httpconflict.storage.idempotency.memory import MemoryIdempotencyStore
-
-#: In the text of every error the app raises: no answer may show it.
-SECRET = "sk_live_do_not_show"  # noqa: S105  # a made-up one, to look for
-#: The body of the app's own 500 handler (mode ``own``).
-OWN = "our own 500 page"
-
-metadata = MetaData()
-rows = Table(
-    "server_error_rows",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("note", String(100), nullable=False),
-)
+from tests.adapters.server_errors import OWN, SECRET, metadata, rows
 
 
 def create() -> Any:

@@ -13,51 +13,28 @@ error's text nor a traceback; its incident names the line the log has. An app in
 
 from __future__ import annotations
 
-import re
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.adapters.server_error_apps import OWN, SECRET
+from tests.adapters.server_errors import (
+    BROWSER,
+    HTML,
+    INTERNAL,
+    OWN,
+    PROBLEM,
+    SECRET,
+    App,
+    incident_of,
+    logged,
+    no_leak,
+)
 from tests.servers import start_app
 
 pytest.importorskip("sqlalchemy")
-
-FIREFOX = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
-BROWSER = {"Accept": FIREFOX}
-HTML = "text/html; charset=utf-8"
-PROBLEM = "application/problem+json"
-INTERNAL = "https://httpconflict.dev/problems/internal-error"
-
-
-@dataclass
-class App:
-    url: str
-    log_dir: Path
-    #: Characters of the log read and forgotten (`forget_log`).
-    seen: int = 0
-
-    def post(self, path: str, headers: dict[str, str] | None = None) -> httpx.Response:
-        # uvicorn closes the connection of a request whose app raised: a client each time.
-        return httpx.post(self.url + path, data={"item": "tea"}, headers=headers, timeout=10)
-
-    def counts(self) -> dict[str, int]:
-        counts: dict[str, int] = httpx.get(self.url + "/counts", timeout=10).json()
-        return counts
-
-    def log(self) -> str:
-        text = "".join(path.read_text() for path in self.log_dir.glob("app-*.log"))
-        return text[self.seen :]
-
-    def forget_log(self) -> None:
-        """Start the log afresh: `log` reads what comes next."""
-        self.seen += len(self.log())
 
 
 def _serve(framework: str, mode: str, factory: pytest.TempPathFactory) -> Iterator[App]:
@@ -77,26 +54,6 @@ def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     yield from _serve(request.param, "keys", tmp_path_factory)
 
 
-def _incident(text: str) -> str:
-    found = re.search(r"incident ([0-9a-f]{12})", text)
-    assert found is not None, text
-    return found[1]
-
-
-def _no_leak(text: str) -> None:
-    assert SECRET not in text
-    assert "RuntimeError" not in text
-    assert "Traceback" not in text
-
-
-def _logged(app: App, incident: str) -> str:
-    """The log's line for `incident`: the error is there, in the httpconflict logger's words."""
-    (line,) = [line for line in app.log().splitlines() if f"incident {incident}" in line]
-    assert "RuntimeError" in line
-    assert SECRET in line
-    return line
-
-
 def test_a_browser_gets_the_500_page_naming_its_incident(app: App) -> None:
     """A form's POST to a handler with a bug: the 500 page, its incident logged with the error."""
     answer = app.post("/boom", BROWSER)
@@ -107,8 +64,8 @@ def test_a_browser_gets_the_500_page_naming_its_incident(app: App) -> None:
     assert "<h1" in answer.text
     assert "may or may not have been saved" in answer.text
     assert "{" not in answer.text  # no JSON
-    _no_leak(answer.text)
-    assert "500 POST /boom raised" in _logged(app, _incident(answer.text))
+    no_leak(answer.text)
+    assert "500 POST /boom raised" in logged(app, incident_of(answer.text))
 
 
 @pytest.mark.parametrize("accept", ["application/json", "*/*", None])
@@ -122,8 +79,8 @@ def test_an_api_client_gets_the_500_problem_naming_its_incident(
     assert "Accept" in answer.headers["vary"]  # a browser gets a page at the same address
     problem = answer.json()
     assert problem["type"] == INTERNAL
-    _no_leak(answer.text)
-    _logged(app, problem["incident"])
+    no_leak(answer.text)
+    logged(app, problem["incident"])
 
 
 @pytest.mark.parametrize("headers", [{"Accept": PROBLEM}, BROWSER], ids=["api", "browser"])
@@ -135,17 +92,17 @@ def test_a_keyed_request_that_raised_is_released_and_its_500_says_so(
     before = app.counts()["attempts"]
     first = app.post("/boom", keyed)
     assert first.status_code == 500, first.text
-    _no_leak(first.text)
+    no_leak(first.text)
     if headers is BROWSER:
         assert first.headers["content-type"] == HTML
         assert "Idempotency-Key" not in first.text  # an API's words, not a person's
-        incident = _incident(first.text)
+        incident = incident_of(first.text)
     else:
         problem = first.json()
         assert "Idempotency-Key is released" in problem["detail"]
         assert "runs again" in problem["detail"]
         incident = problem["incident"]
-    assert "Idempotency-Key is released" in _logged(app, incident)
+    assert "Idempotency-Key is released" in logged(app, incident)
     retry = app.post("/boom", keyed)
     assert retry.status_code == 500
     assert "idempotent-replayed" not in retry.headers
@@ -159,20 +116,20 @@ def test_a_write_that_committed_then_raised_says_part_was_applied(app: App) -> N
     assert page.status_code == 500
     assert page.headers["content-type"] == HTML, page.text
     assert "may or may not have been saved" in page.text
-    _no_leak(page.text)
-    assert "after committing a write" in _logged(app, _incident(page.text))
+    no_leak(page.text)
+    assert "after committing a write" in logged(app, incident_of(page.text))
     answer = app.post("/commit-then-boom", {"Accept": "application/json"})
     assert answer.status_code == 500
     problem = answer.json()
     assert "after applying part of this request" in problem["detail"]
-    _no_leak(answer.text)
-    _logged(app, problem["incident"])
+    no_leak(answer.text)
+    logged(app, problem["incident"])
     # Keyed: the key records the failure, and the middleware answers it (its page for a browser).
     keyed = app.post("/commit-then-boom", {**BROWSER, "Idempotency-Key": uuid.uuid4().hex})
     assert keyed.status_code == 500
     assert keyed.headers["content-type"] == HTML, keyed.text
-    _no_leak(keyed.text)
-    _logged(app, _incident(keyed.text))
+    no_leak(keyed.text)
+    logged(app, incident_of(keyed.text))
     assert app.counts()["rows"] == before + 3
 
 

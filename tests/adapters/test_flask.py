@@ -92,6 +92,10 @@ def make_app(**options: Any) -> Flask:
     def boom() -> Any:
         raise ValueError("secret internals")
 
+    @app.get("/abort-500")
+    def abort_500() -> Any:
+        abort(500)
+
     @app.post("/committed-then-boom")
     def committed_then_boom() -> Any:
         """A write committed through SQLAlchemy (a real SQLite file), then a bug."""
@@ -240,12 +244,26 @@ def test_flask_http_errors_are_problems(client: FlaskClient) -> None:
     assert problem(client.get("/teapot"), 418)["title"] == "I'm a Teapot"
 
 
-def test_a_500_says_nothing_of_the_exception(client: FlaskClient) -> None:
-    """An unhandled error is a 500 about:blank problem without the exception's text."""
-    answer = client.get("/boom")
-    body = problem(answer, 500)
-    assert body["title"] == "Internal Server Error"
+def test_a_500_says_nothing_of_the_exception(
+    client: FlaskClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An unhandled error is the internal-error problem without the exception's text, naming
+    the incident under which the ``httpconflict`` log has it."""
+    with caplog.at_level(logging.ERROR, logger="httpconflict"):
+        answer = client.get("/boom")
+    body = problem(answer, 500, "internal-error")
     assert "secret" not in answer.text
+    assert "Vary" not in answer.headers  # no middleware makes pages: JSON whatever the Accept
+    (said,) = [r.getMessage() for r in caplog.records if body["incident"] in r.getMessage()]
+    assert "500 GET /boom raised" in said
+    assert "secret" in said
+
+
+def test_abort_500_stays_about_blank(client: FlaskClient) -> None:
+    """``abort(500)``, which has no error of its own, is the status phrase: nothing to log."""
+    body = problem(client.get("/abort-500"), 500)
+    assert body["title"] == "Internal Server Error"
+    assert "incident" not in body
 
 
 def test_a_500_after_a_commit_says_part_was_applied(

@@ -24,6 +24,7 @@ from typing import Final
 
 from .._problem_page import (
     MAX_PROBLEM,
+    PAGES_KEY,
     answers_page,
     is_page_problem,
     negotiated_answer,
@@ -34,7 +35,7 @@ from .types import ASGIApp, Message, Receive, Scope, Send
 __all__ = ["PAGES_SCOPE_KEY", "negotiated", "problem_pages"]
 
 #: In the scope of a request `problem_pages` saw: whether its problems are sent as pages.
-PAGES_SCOPE_KEY: Final = "httpconflict.pages"
+PAGES_SCOPE_KEY: Final = PAGES_KEY
 
 
 async def problem_pages(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:

@@ -63,6 +63,7 @@ from .._deprecation import warn_deprecated
 from .._errors import IncompleteBody, ProblemError, problem_and_fields
 from .._etag import ETag
 from .._httpdate import format_http_date
+from .._idempotency_request import CLAIM_KEY, KeyedRequest
 from .._incidents import log
 from .._integrity import classify
 from .._integrity_policy import DEFAULT_POLICY, Completes, IntegrityPolicy
@@ -79,6 +80,7 @@ from .._patch import Patch
 from .._patch_flow import Base, PatchDecision, Snapshot, WriteDocument, patch_flow, run_patch
 from .._preconditions import SAFE_METHODS, Conditions, Validators
 from .._problem import MEDIA_TYPE, ProblemDetails, ProblemType
+from .._problem_page import PAGES_KEY
 from .._rebase import prefers_rebase
 from .._refusals import patch_refusal, refusal
 from .._request_writes import begin_watching, committed_writes, end_watching, failures_recorded
@@ -86,7 +88,7 @@ from .._server_error import server_error_problem
 from .._unstorable import unstorable_value
 from .._write import Guard, WriteDecision, WriteResult, run_write, write_flow
 from ..drivers import database_error_types
-from ._teardown import TeardownAnswers
+from ._teardown import DATABASE_ERROR_ANSWERED, TeardownAnswers
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
@@ -186,7 +188,7 @@ class _Handlers:
             app.register_error_handler(HTTPException, self.handle_http_exception)
         app.extensions["httpconflict"] = self
         # Flask's documented way to add WSGI middleware; a teardown's outage is answered there.
-        app.wsgi_app = TeardownAnswers(app, app.wsgi_app)  # type: ignore[method-assign]
+        app.wsgi_app = TeardownAnswers(app, app.wsgi_app, self.refusal)  # type: ignore[method-assign]
 
     def warn_outranked(self, app: Flask) -> None:
         """Warn of the app's handlers that Flask picks over ours for a database error.
@@ -210,16 +212,31 @@ class _Handlers:
                         kind.__qualname__,
                     )
 
-    def handle_integrity_error(self, error: BaseException) -> Response:
+    def refusal(self, error: BaseException) -> ProblemDetails | None:
+        """The problem answering the integrity violation `error` reports (None: not one).
+
+        What a view's error is answered with, and a teardown's COMMIT the
+        database refused (a deferred constraint) too.
+        """
         violation = classify(error)
         if violation is None:
+            return None
+        if self.catalog is not None:
+            violation = self.catalog.complete(violation)
+        return self.policy.problem(violation)
+
+    def handle_integrity_error(self, error: BaseException) -> Response:
+        refused = self.refusal(error)
+        if refused is None:
             failure = outage_error(error, request.method) or unstorable_value(error)
             if failure is None:
                 raise error
-            return problem_response(failure)
-        if self.catalog is not None:
-            violation = self.catalog.complete(violation)
-        return problem_response(self.policy.problem(violation))
+            answer = problem_response(failure)
+        else:
+            answer = problem_response(refused)
+        # A teardown's COMMIT of the failed transaction after it leaves this answer.
+        setattr(g, DATABASE_ERROR_ANSWERED, answer.status_code)
+        return answer
 
     def handle_problem_error(self, error: ProblemError) -> Response:
         return problem_response(error)
@@ -228,20 +245,36 @@ class _Handlers:
         if error.code is None or error.code < 400:
             return error  # not an error (a redirect): Flask answers it as it is
         original = getattr(error, "original_exception", None)
-        if (
-            isinstance(error, InternalServerError)
-            and original is not None
-            and (committed_writes() or failures_recorded())
-        ):
-            # Flask logged its traceback; the 500 says part of the request was (or may have
-            # been) applied: its key records it.
-            committed = committed_writes()
-            problem = server_error_problem(
-                request.method, request.path, original, committed=committed
-            )
-            return problem_response(problem)
+        if isinstance(error, InternalServerError) and original is not None:
+            return _server_error(original)
         kept = {n: v for n, v in error.get_headers() if n.lower() != "content-type"}
         return problem_response(http_problem(error), kept)
+
+
+def _server_error(original: BaseException) -> Response:
+    """The 500 for an error no handler answered, as every adapter's (`server_error_problem`).
+
+    It names an incident whose line in the ``httpconflict`` log has the
+    error; it says so when part of the request was (or may have been)
+    applied, its key recording that, and when an idempotency middleware
+    around the app will release the request's key for a resend to run it
+    again. An API client's answer varies by Accept where that middleware
+    makes a browser's problems pages.
+    """
+    committed = committed_writes()
+    claim = request.environ.get(CLAIM_KEY)
+    released = (
+        isinstance(claim, KeyedRequest)
+        and bool(claim.key)
+        and not claim.completed
+        and not committed
+        and not failures_recorded()
+    )
+    problem = server_error_problem(
+        request.method, request.path, original, committed=committed, released=released
+    )
+    pages = request.environ.get(PAGES_KEY)
+    return problem_response(problem, None if pages is None else {"Vary": "Accept"})
 
 
 class HTTPConflict(_Handlers):

@@ -3,7 +3,10 @@
 Both middlewares hold an app's whole answer back (`run`) until they know
 what to send; a WSGI app may call ``start_response`` late, write through
 the callable it returns, or raise while its body is iterated, and all of
-it is captured here. `PEP 3333` types come from typeshed.
+it is captured here. `PEP 3333` types come from typeshed. An app that
+finds its formed answer untrue after it was formed (a Flask teardown's
+COMMIT that failed or was refused) raises `AnswerReplaced`: its problem is
+then the app's answer.
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, TypeAlias
 
+from .._errors import problem_and_fields
 from .._idempotency_request import Interrupted
+from .._late_errors import AnswerReplaced
 from .._problem import MEDIA_TYPE, ProblemDetails
 
 if TYPE_CHECKING:
@@ -73,6 +78,11 @@ def run(app: WSGIApplication, environ: WSGIEnvironment, body: bytes | None) -> C
             close = getattr(iterable, "close", None)
             if close is not None:
                 close()
+    except AnswerReplaced as replaced:  # the app's answer, as it replaced the one it formed
+        details, fields = problem_and_fields(replaced.problem)
+        captured.status = status_line(details.status or 500)
+        captured.headers = [("Content-Type", MEDIA_TYPE), *fields.items()]
+        captured.chunks = [details.to_json()]
     except Exception as error:  # handed to the caller, which releases the key and re-raises
         captured.error = error
     except BaseException as error:  # interrupted: the key's answer or release first, then it

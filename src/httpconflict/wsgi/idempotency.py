@@ -48,6 +48,7 @@ from .._errors import (
     InvalidParameter,
     MalformedHeader,
     Unavailable,
+    problem_and_fields,
 )
 from .._form_keys import form_policy, form_submission, reads_form_key
 from .._idempotency import (
@@ -71,7 +72,8 @@ from .._idempotency_request import (
     raised_after_writing,
     replayed_fields,
 )
-from .._problem_page import answers_page
+from .._late_errors import AnswerReplaced
+from .._problem_page import PAGES_KEY, answers_page
 from .._request_writes import watching_writes
 from .._wsgi_input import WholeInput, content_length, read_body
 from ..storage.idempotency import IdempotencyStore
@@ -144,11 +146,14 @@ class IdempotencyMiddleware:
         return self._policy_for(environ)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        if self.pages and answers_page(
-            environ["REQUEST_METHOD"], header_lines(environ, "HTTP_ACCEPT")
-        ):
-            # A browser's form: a refusal it shows is a page, not JSON (`_problem_page`).
-            return problem_pages(self._call, environ, start_response)
+        if self.pages:
+            # For the app's own 500 (Flask's install): the page it gets, or Vary: Accept.
+            page = environ[PAGES_KEY] = answers_page(
+                environ["REQUEST_METHOD"], header_lines(environ, "HTTP_ACCEPT")
+            )
+            if page:
+                # A browser's form: a refusal it shows is a page, not JSON (`_problem_page`).
+                return problem_pages(self._call, environ, start_response)
         return self._call(environ, start_response)
 
     def _call(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
@@ -185,6 +190,9 @@ class IdempotencyMiddleware:
             # PEP 3333: an app that already called start_response passes
             # exc_info to call it again (which re-raises if headers went out).
             return problem_answer(start_response, error.problem, exc_info=sys.exc_info())
+        except AnswerReplaced as replaced:  # its answer (a browser's gets its page here)
+            details, fields = problem_and_fields(replaced.problem)
+            return problem_answer(start_response, details, fields, exc_info=sys.exc_info())
 
     def _handle(
         self,
