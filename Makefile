@@ -101,7 +101,10 @@ FLOOR_TOOLS := pytest pytest-xdist hypothesis openapi-spec-validator redbot guni
 # The files' pins, a later file's over an earlier one's.
 FLOOR_PINS  := awk -F== '/^\#/ || NF == 0 {next} {n = tolower($$1); gsub(/_/, "-", n); \
 	if (!(n in pin)) order[++k] = n; pin[n] = $$0} END {for (i = 1; i <= k; i++) print pin[order[i]]}'
-FLOOR_TEST  := -m pytest -n 2 --dist loadscope $(ARGS)
+# A test still running after 5 minutes prints every thread's stack; a run is stopped after
+# an hour (on 2 cores each takes about 13 minutes).
+FLOOR_TEST  := -m pytest -n 2 --dist loadscope -o faulthandler_timeout=300 $(ARGS)
+FLOOR_RUN   := PYTHONDONTWRITEBYTECODE= timeout --kill-after=30 3600
 
 $(FLOORS)/libraries/.installed: pyproject.toml constraints.txt constraints-floor.txt
 	rm -rf $(@D) && $(PYTHON) -m venv $(@D)
@@ -110,6 +113,11 @@ $(FLOORS)/libraries/.installed: pyproject.toml constraints.txt constraints-floor
 		-c $(@D)/constraints.txt \
 		-e '.[starlette,fastapi,django,drf,flask,flask-forms,postgres,redis,httpx,sqlalchemy,tools,drivers]' \
 		uvicorn $(FLOOR_TOOLS)
+	@# The tests' Django projects on MariaDB need mysqlclient, built where it can be.
+	@if command -v cc >/dev/null && pkg-config --exists libmariadb 2>/dev/null; then \
+		$(@D)/bin/python -m pip --quiet --disable-pip-version-check install --no-compile \
+			-c $(@D)/constraints.txt -e '.[compiled-drivers]'; \
+	else echo "note: no C compiler or libmariadb-dev: the mysqlclient tests fail"; fi
 	touch $@
 
 $(FLOORS)/service/.installed: pyproject.toml constraints.txt constraints-floor.txt constraints-floor-service.txt
@@ -121,8 +129,8 @@ $(FLOORS)/service/.installed: pyproject.toml constraints.txt constraints-floor.t
 	touch $@
 
 test-floors: $(FLOORS)/libraries/.installed $(FLOORS)/service/.installed
-	PYTHONDONTWRITEBYTECODE= $(FLOORS)/libraries/bin/python $(FLOOR_TEST) tests/adapters
-	PYTHONDONTWRITEBYTECODE= $(FLOORS)/service/bin/python $(FLOOR_TEST) tests/service tests/client tests/storage tests/logs \
+	$(FLOOR_RUN) $(FLOORS)/libraries/bin/python $(FLOOR_TEST) tests/adapters
+	$(FLOOR_RUN) $(FLOORS)/service/bin/python $(FLOOR_TEST) tests/service tests/client tests/storage tests/logs \
 		--deselect tests/service/test_fuzz.py::test_every_answer_is_as_documented
 
 # docs/editor.png and docs/conflict.png, taken again by the browser tests.

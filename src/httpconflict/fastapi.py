@@ -444,10 +444,11 @@ def install(
     dependency's COMMIT that fails is a 504 outcome-unknown, not the
     view's 200 for a save not made, and one the database refuses (a
     deferred constraint) is the 409 its violation gets in the view. A
-    ``Depends(..., scope="function")`` dependency exits before the answer
-    goes out: a database outage of its session's close then leaves the
-    answer the view formed (a save it committed is durable), logged under
-    an incident, instead of a 503 or 504 (`_formed_answer_first`).
+    ``Depends(..., scope="function")`` dependency (before FastAPI 0.118,
+    every ``yield`` dependency) exits before the answer goes out: a
+    database outage of its session's close then leaves the answer the
+    view formed (a save it committed is durable), logged under an
+    incident, instead of a 503 or 504 (`_formed_answer_first`).
     """
     install_starlette(
         app,
@@ -544,8 +545,9 @@ def _formed_answer_first(
 ) -> Handler:
     """`handler`, but an outage of a close after the view formed its answer leaves the answer.
 
-    FastAPI exits a ``Depends(..., scope="function")`` dependency after the
-    view returned and its answer was formed, before it goes out; an error
+    FastAPI exits a ``Depends(..., scope="function")`` dependency (before
+    FastAPI 0.118, every ``yield`` dependency) after the view returned and
+    its answer was formed, before it goes out; an error
     raised there drops that answer for the error's handler. A session's
     close that meets a database outage there (its ROLLBACK of what was left
     open) changes nothing the answer says: what the view committed is
@@ -585,9 +587,24 @@ def _inner_codes(function: Callable[..., Any]) -> frozenset[CodeType]:
     return frozenset(found)
 
 
+def _request_handlers() -> frozenset[CodeType]:
+    """The code of the FastAPI function that forms a view's answer in a dependencies' exit stack.
+
+    From FastAPI 0.118 its own ``request_response`` forms the answer in the
+    exit stack of the function-scoped dependencies, then sends it. Before,
+    ``request_response`` is Starlette's, and the route's handler
+    (``get_request_handler``) formed it in the exit stack of every ``yield``
+    dependency, which then all exited before the answer went out.
+    """
+    own = fastapi_routing.request_response
+    if own.__module__ == fastapi_routing.__name__:
+        return _inner_codes(own)
+    return _inner_codes(fastapi_routing.get_request_handler)
+
+
 #: The code of FastAPI's request handler, which forms the view's answer in its
 #: function-scoped dependencies' exit stack, then sends it.
-_REQUEST_HANDLERS: Final = _inner_codes(fastapi_routing.request_response)
+_REQUEST_HANDLERS: Final = _request_handlers()
 
 
 def _formed_before_exit(error: BaseException) -> Response | None:
@@ -595,7 +612,7 @@ def _formed_before_exit(error: BaseException) -> Response | None:
 
     Found in the frame of FastAPI's request handler that `error` went
     through: its view returned (the answer is formed), the answer was not
-    sent, and the error came out of an exit stack. None when there is no
+    sent, and the error came out of an exit stack (`_request_handlers`). None when there is no
     such frame (another FastAPI's, an error of the view itself).
     """
     tb = error.__traceback__
@@ -606,7 +623,8 @@ def _formed_before_exit(error: BaseException) -> Response | None:
             formed = found.get("response")
             if (
                 isinstance(formed, Response)
-                and found.get("response_awaited") is False
+                # Before FastAPI 0.118 the handler never sends it: no such flag.
+                and found.get("response_awaited", False) is False
                 and tb.tb_next.tb_frame.f_code.co_name == "__aexit__"
             ):
                 return formed

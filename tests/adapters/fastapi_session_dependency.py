@@ -25,16 +25,18 @@ memory): added after ``install``, as the docs show (outside its middleware), or,
 Served by ``create`` from the environment: ``SESSION_DATABASE`` (a
 ``postgresql://`` URL, served through asyncpg), ``COMMIT_IN_EXIT=1`` (the
 dependency commits as it exits; otherwise the view commits),
-``DEPENDENCY_SCOPE`` ("request" or "function"), ``SESSION_KIND`` ("async", the
+``DEPENDENCY_SCOPE`` ("request" or "function"; "function" needs FastAPI 0.121,
+`SCOPES_TAKEN`), ``SESSION_KIND`` ("async", the
 default, or "sync": the same app with a sync ``Session`` in a sync dependency and sync
 views, `fastapi_sync_session`).
 """
 
 # (No `from __future__ import annotations`: FastAPI reads the views' annotations, which
 # name the local `Session`.)
+import inspect
 import os
-from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any, Literal, cast
 
 import psycopg
 from fastapi import Depends, FastAPI, Response
@@ -59,6 +61,18 @@ counters = Table(
     Column("n", Integer, nullable=False),
     Column("version", Integer, nullable=False),
 )
+
+
+#: Whether this FastAPI takes ``Depends(..., scope=)`` (0.121 on). Before it, a ``yield``
+#: dependency has the default scope alone; it exited before the answer from 0.106 to 0.117.
+SCOPES_TAKEN = "scope" in inspect.signature(Depends).parameters
+
+
+def session_dependency(session: Callable[..., Any], scope: str) -> Any:
+    """``Depends(session)`` in `scope`: the default one ("request") is named only where taken."""
+    if scope == "request" and not SCOPES_TAKEN:
+        return Depends(session)
+    return Depends(session, scope=cast(Literal["function", "request"], scope))
 
 
 class CounterIn(BaseModel):
@@ -102,7 +116,7 @@ def create_app(url: str, *, commit_in_exit: bool, scope: str, keys_inside: bool)
             else:
                 yield db
 
-    Session = Annotated[AsyncSession, Depends(session, scope=scope)]
+    Session = Annotated[AsyncSession, session_dependency(session, scope)]
 
     async def end_own_connection(db: AsyncSession) -> None:
         raw = await (await db.connection()).get_raw_connection()

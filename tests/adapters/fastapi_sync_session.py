@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Annotated, Any
 
 import psycopg
-from fastapi import Depends, FastAPI, Response
+from fastapi import FastAPI, Response
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.middleware import Middleware
@@ -21,7 +21,12 @@ from httpconflict.asgi.idempotency import IdempotencyMiddleware
 from httpconflict.fastapi import Preconditions, install
 from httpconflict.sqlalchemy import version_etag, versioned_update
 from httpconflict.storage.idempotency import idempotency_store
-from tests.adapters.fastapi_session_dependency import TABLE, CounterIn, counters
+from tests.adapters.fastapi_session_dependency import (
+    TABLE,
+    CounterIn,
+    counters,
+    session_dependency,
+)
 
 
 def create_sync_app(url: str, *, commit_in_exit: bool, scope: str, keys_inside: bool) -> FastAPI:
@@ -42,7 +47,7 @@ def create_sync_app(url: str, *, commit_in_exit: bool, scope: str, keys_inside: 
             else:
                 yield db
 
-    DB = Annotated[Session, Depends(session, scope=scope)]
+    DB = Annotated[Session, session_dependency(session, scope)]
 
     def end_own_connection(db: Session) -> None:
         pid = db.execute(text("SELECT pg_backend_pid()")).scalar_one()

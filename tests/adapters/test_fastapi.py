@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import inspect
 import json
 import select
 import socket
@@ -23,6 +24,10 @@ from openapi_spec_validator import validate
 from tests.servers import start_app
 
 PROBLEM = "application/problem+json"
+#: FastAPI 0.132 on reads a body as JSON only under a JSON Content-Type (`strict_content_type`).
+STRICT_CONTENT_TYPE = (
+    "strict_content_type" in inspect.signature(pytest.importorskip("fastapi").FastAPI).parameters
+)
 TYPES = "https://httpconflict.dev/problems/"
 
 
@@ -147,7 +152,17 @@ def test_malformed_precondition_is_400(client: httpx.Client, note: tuple[str, st
             "unsupported-media-type",
             id="form",
         ),
-        pytest.param(b'{"title": "x"}', None, 415, "unsupported-media-type", id="no-content-type"),
+        pytest.param(
+            b'{"title": "x"}',
+            None,
+            415,
+            "unsupported-media-type",
+            id="no-content-type",
+            marks=pytest.mark.skipif(
+                not STRICT_CONTENT_TYPE,
+                reason="FastAPI before 0.132 reads a body without Content-Type as JSON",
+            ),
+        ),
         pytest.param(b'{"title": "x"}', "text/plain", 415, "unsupported-media-type", id="text"),
         pytest.param(b"[1, 2]", "application/json", 422, "invalid-document", id="not-an-object"),
         pytest.param(b'{"title": 5}', "application/json", 422, "invalid-document", id="wrong-type"),

@@ -304,8 +304,9 @@ def test_a_method_in_lower_case_is_keyed_as_the_app_reads_it(
 ) -> None:
     """`post`, then `Post`, with one key: werkzeug reads both as POST; the order is made once.
 
-    uvicorn refuses a method not in upper case (400, the app not called):
-    then nothing is made at all.
+    uvicorn on httptools refuses a method not in upper case (400, the app not
+    called); on h11 it passes it on, and Starlette's routing (FastAPI's) reads
+    `post` as no method it routes (405): either way nothing is made at all.
     """
     k = key()
     before = count(orders)
@@ -313,6 +314,10 @@ def test_a_method_in_lower_case_is_keyed_as_the_app_reads_it(
     retry = raw_post(server, "Post", k)
     made = count(orders) - before
     if first.startswith(b"HTTP/1.1 400"):
+        assert made == 0
+        return
+    if first.startswith(b"HTTP/1.1 405"):
+        assert retry.startswith(b"HTTP/1.1 405"), retry[:300]
         assert made == 0
         return
     assert first.startswith(b"HTTP/1.1 201"), first[:300]

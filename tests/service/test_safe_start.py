@@ -159,7 +159,7 @@ def _libpq_refuses_spaces() -> bool:
 @pytest.mark.postgres
 @pytest.mark.skipif(
     not _libpq_refuses_spaces(),
-    reason="this libpq takes spaces in a URL (libpq 16: psycopg-binary 3.2.1): no failed start",
+    reason="this libpq takes spaces in a URL (libpq 16 and 17 do): no failed start",
 )
 def test_no_database_password_reaches_a_failed_start(postgres_schema: str, serve: Serve) -> None:
     """A start that fails on the URL prints it masked."""

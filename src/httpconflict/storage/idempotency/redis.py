@@ -153,6 +153,8 @@ def redis_client(url: str, *, timeout: float = TIMEOUT) -> Redis:
         socket_timeout=timeout,
         socket_connect_timeout=timeout,
         retry=Retry(NoBackoff(), 1, supported_errors=(redis_errors.ConnectionError,)),
+        # Named again for redis-py before 6.0, whose client retries only the errors named here.
+        retry_on_error=[redis_errors.ConnectionError],
     )
 
 
