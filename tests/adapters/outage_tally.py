@@ -45,6 +45,18 @@ def backends_ended(admin_url: str, name: str, every: float = KILL_EVERY) -> Iter
         ender.join()
 
 
+def keyed_orders(url: str, key: str) -> int:
+    """How many rows of ``keyed_orders`` (the outage apps' table) at `url` hold `key`."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        found = conn.execute(
+            "SELECT count(*) FROM keyed_orders WHERE request_key = %s", (key,)
+        ).fetchone()
+    assert found is not None
+    return int(found[0])
+
+
 def run_while_ended(admin_url: str, name: str, clients: list[threading.Thread]) -> None:
     """Run `clients` to their end while every backend of database `name` is ended, again."""
     with backends_ended(admin_url, name):

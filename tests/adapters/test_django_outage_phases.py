@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.adapters.outage_tally import Told, run_while_ended
+from tests.adapters.outage_tally import Told, keyed_orders, run_while_ended
 from tests.own_database import own_database
 from tests.pg_proxy import PgProxy, pg_proxy
 from tests.servers import start_app
@@ -57,12 +57,7 @@ class Project:
 
     def orders(self, key: str) -> int:
         """How many orders hold `key`."""
-        with psycopg.connect(self.url) as conn:
-            found = conn.execute(
-                "SELECT count(*) FROM keyed_orders WHERE request_key = %s", (key,)
-            ).fetchone()
-        assert found is not None
-        return int(found[0])
+        return keyed_orders(self.url, key)
 
 
 def _driver(name: str) -> None:

@@ -27,7 +27,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.adapters.outage_tally import run_while_ended
+from tests.adapters.outage_tally import keyed_orders, run_while_ended
 from tests.adapters.test_django_outage_phases import Tally, _count, _order, check_tally
 from tests.own_database import own_database
 from tests.pg_proxy import PgProxy, pg_proxy
@@ -66,12 +66,7 @@ class Served:
 
     def orders(self, key: str) -> int:
         """How many orders hold `key`."""
-        with psycopg.connect(self.url) as conn:
-            found = conn.execute(
-                "SELECT count(*) FROM keyed_orders WHERE request_key = %s", (key,)
-            ).fetchone()
-        assert found is not None
-        return int(found[0])
+        return keyed_orders(self.url, key)
 
 
 def _importable(app: str) -> None:
