@@ -7,7 +7,15 @@ import json
 import pytest
 
 import httpconflict
-from httpconflict import PROBLEM_TYPES, PreconditionFailed, ProblemDetails, ProblemError
+from httpconflict import (
+    PROBLEM_TYPES,
+    NotFound,
+    PreconditionFailed,
+    ProblemDetails,
+    ProblemError,
+    Unavailable,
+)
+from httpconflict._errors import problem_and_fields
 
 
 def test_to_dict_orders_members_and_adds_extensions() -> None:
@@ -69,3 +77,35 @@ def test_bad_input_errors_are_value_errors() -> None:
     for name in ("MalformedHeader", "MalformedJSON", "InvalidDocument", "InvalidParameter"):
         assert issubclass(getattr(httpconflict, name), ValueError)
     assert issubclass(httpconflict.NotFound, LookupError)
+
+
+@pytest.mark.parametrize(
+    ("problem", "headers", "expected"),
+    [
+        pytest.param(
+            PreconditionFailed("stale", current_etag=None),
+            None,
+            {"Cache-Control": "no-store"},
+            id="an-error",
+        ),
+        pytest.param(
+            Unavailable("down", retry_after=2),
+            None,
+            {"Retry-After": "2", "Cache-Control": "no-store"},
+            id="with-its-fields",
+        ),
+        pytest.param(
+            NotFound("gone").problem,
+            {"cache-control": "max-age=60"},
+            {"cache-control": "max-age=60"},
+            id="the-caller-s-own-kept",
+        ),
+    ],
+)
+def test_a_problem_answer_is_stored_by_no_cache(
+    problem: ProblemError | ProblemDetails,
+    headers: dict[str, str] | None,
+    expected: dict[str, str],
+) -> None:
+    """Cache-Control: no-store unless the caller says otherwise (RFC 9111 §4.2.2: a 404 is kept)."""
+    assert problem_and_fields(problem, headers)[1] == expected

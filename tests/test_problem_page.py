@@ -21,6 +21,7 @@ from httpconflict._problem_page import (
     negotiated_answer,
     page_answer,
     page_fields,
+    paged_fields,
     prefers_html,
     problem_page,
 )
@@ -200,3 +201,35 @@ def test_a_server_error_s_page_speaks_to_a_person() -> None:
     assert "may or may not have been saved" in text
     assert "quote incident 0123456789ab" in text
     assert "Idempotency-Key" not in text
+
+
+@pytest.mark.parametrize(
+    ("status", "fields", "expected"),
+    [
+        pytest.param(
+            409,
+            [("Content-Type", "application/problem+json")],
+            [("Content-Type", "application/problem+json"), ("Vary", "Accept")],
+            id="a-problem-varies",
+        ),
+        pytest.param(
+            404,
+            [("Content-Type", "application/problem+json"), ("Vary", "Origin")],
+            [("Content-Type", "application/problem+json"), ("Vary", "Origin, Accept")],
+            id="added-to-the-app-s-vary",
+        ),
+        pytest.param(
+            412,
+            [("Content-Type", "application/problem+json"), ("Content-Encoding", "br")],
+            [("Content-Type", "application/problem+json"), ("Content-Encoding", "br")],
+            id="one-no-page-reads-stays",
+        ),
+        pytest.param(200, [("Content-Type", "application/json")], None, id="a-2xx-stays"),
+        pytest.param(404, [("Content-Type", "text/plain")], None, id="no-problem-stays"),
+    ],
+)
+def test_paged_fields_vary_where_a_browser_would_get_a_page(
+    status: int, fields: list[tuple[str, str]], expected: list[tuple[str, str]] | None
+) -> None:
+    """Any client's problem says Vary: Accept where a browser's is a page; the rest as it is."""
+    assert paged_fields(status, fields) == (fields if expected is None else expected)

@@ -33,7 +33,7 @@ incomplete body is an `OSError`, as a failed read is.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Final
 
 from . import _problem
 from ._problem import ProblemDetails, ProblemType
@@ -69,17 +69,37 @@ def problem_headers(error: ProblemError) -> dict[str, str]:
     return {}
 
 
+#: How a cache may keep a problem answer: not at all. RFC 9111 §4.2.2 lets a cache keep a
+#: 404, 405, 410, 414 or 501 that says nothing of its freshness ("heuristically
+#: cacheable"; Varnish keeps one 120 s), and §3 any status that says it is fresh; a problem
+#: tells of one moment (a document absent, a key in flight, a tag gone stale), and a
+#: cache that kept it would answer it after the write that changed it.
+PROBLEM_CACHE_CONTROL: Final = "no-store"
+
+
+def with_problem_caching(headers: Mapping[str, str] | None) -> dict[str, str]:
+    """A problem answer's header fields: `headers`, and ``Cache-Control`` unless they set one."""
+    fields = dict(headers or {})
+    if not any(name.lower() == "cache-control" for name in fields):
+        fields["Cache-Control"] = PROBLEM_CACHE_CONTROL
+    return fields
+
+
 def problem_and_fields(
     problem: ProblemDetails | ProblemError, headers: Mapping[str, str] | None = None
 ) -> tuple[ProblemDetails, dict[str, str]]:
     """What an answer carries for `problem`: its details, and an error's fields, then `headers`.
 
+    ``Cache-Control: no-store`` unless `headers` say otherwise (`PROBLEM_CACHE_CONTROL`).
+
     Every adapter's `problem_response` takes a `ProblemDetails` or a raised
     `ProblemError`; this is where they are told apart.
     """
     if isinstance(problem, ProblemError):
-        return problem.problem, {**problem_headers(problem), **(headers or {})}
-    return problem, dict(headers or {})
+        return problem.problem, with_problem_caching(
+            {**problem_headers(problem), **(headers or {})}
+        )
+    return problem, with_problem_caching(headers)
 
 
 class MalformedHeader(ProblemError, ValueError):

@@ -26,7 +26,10 @@ answer keeps the problem's status and fields (Retry-After among them),
 with the page's own Content-Type and Content-Length, no Content-Encoding
 (a compression middleware inside made the problem gzip: the page is
 sent as is), and ``Vary: Accept``: a cache must not give the page to an
-API client, whose answer is JSON.
+API client, whose answer is JSON. Every other client's answer that would
+be a page for a browser (an API client's problem JSON, a HEAD's, one sent
+as it came) says ``Vary: Accept`` too (`paged_fields`): a cache must not
+give that JSON to a browser either.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ __all__ = [
     "negotiated_answer",
     "page_answer",
     "page_fields",
+    "paged_fields",
     "prefers_html",
     "problem_page",
     "varying",
@@ -173,6 +177,18 @@ def is_page_problem(status: int, fields: list[tuple[str, str]]) -> bool:
         if name.lower() == "content-type":
             media = value.partition(";")[0].strip().lower()
     return media == MEDIA_TYPE and _coding(fields) in _CODINGS
+
+
+def paged_fields(status: int, fields: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """An answer's `fields` where problems are made pages, for any request (an API's, a HEAD).
+
+    A problem a browser would get as a page says ``Vary: Accept`` to every
+    client: the JSON an API client gets is "tailored" to its Accept too
+    (RFC 9110 §12.5.5), and a shared cache that kept it without the Vary
+    would give it to the next browser, or the page to the next API client.
+    Any other answer is the same whatever Accept says: its fields as they are.
+    """
+    return varying(fields) if is_page_problem(status, fields) else fields
 
 
 def page_answer(

@@ -6,7 +6,9 @@ problem answered to a request preferring HTML is one page with its own
 Content-Type, a Content-Length that is the page's, the problem's other
 fields and ``Vary: Accept``; everything else (an API client's problem, a
 HEAD, 204 and 304, a gzip-coded or very large problem, a stream, a
-problem the app broke off) is the app's messages, one by one, unchanged.
+problem the app broke off) is the app's messages, one by one, unchanged,
+but for ``Vary: Accept`` on every problem a browser would get as a page:
+a shared cache must not give that JSON to a browser.
 """
 
 from __future__ import annotations
@@ -143,10 +145,17 @@ def test_a_vary_of_the_app_gets_accept_added_once() -> None:
     ],
 )
 def test_the_accept_field_decides(accept: list[str], page: bool) -> None:
-    """A page only when HTML is named and ranked above every way of taking JSON."""
+    """A page only when HTML is named and ranked above every way of taking JSON; both vary."""
     sent = run([PROBLEM_START, body(PROBLEM)], accept=accept)
     media = fields(sent[0])[b"content-type"]
     assert media == (b"text/html; charset=utf-8" if page else b"application/problem+json")
+    assert fields(sent[0])[b"vary"] == b"Accept"
+
+
+def test_an_api_client_s_problem_is_the_app_s_json_with_vary_accept() -> None:
+    """Its bytes as the app sent them; Vary: Accept, or a cache gives it to the next browser."""
+    sent = run([PROBLEM_START, body(PROBLEM)], accept=["application/json"])
+    assert sent == [varied(PROBLEM_START), body(PROBLEM)]
 
 
 def test_a_very_long_accept_is_read_in_linear_time() -> None:
@@ -165,9 +174,20 @@ def untouched(messages: list[Message], **options: object) -> None:
     assert run(messages, **options) == messages  # type: ignore[arg-type]
 
 
-def test_a_head_is_untouched() -> None:
+def varied(message: Message) -> Message:
+    """An answer's start as the app sent it, with Vary: Accept last."""
+    return {**message, "headers": [*message["headers"], (b"vary", b"Accept")]}
+
+
+def as_json(messages: list[Message], **options: object) -> None:
+    """The app's problem `messages` reach the server as they are, but for Vary: Accept."""
+    expected = [varied(messages[0]), *messages[1:]]
+    assert run(messages, **options) == expected  # type: ignore[arg-type]
+
+
+def test_a_head_is_json_with_vary_accept() -> None:
     """A HEAD's Content-Length is the GET's JSON's, and it has no body to make a page of."""
-    untouched([PROBLEM_START, body(b"")], method="HEAD")
+    as_json([PROBLEM_START, body(b"")], method="HEAD")
 
 
 @pytest.mark.parametrize("status", [204, 304, 200, 302])
@@ -198,21 +218,26 @@ def test_a_gzip_coded_problem_is_a_page_sent_as_is() -> None:
 
 
 @pytest.mark.parametrize(
-    ("coding", "data"),
+    ("coding", "data", "vary"),
     [
-        pytest.param(b"br", b"\x1b\x00", id="a-coding-not-read"),
-        pytest.param(b"gzip, gzip", gzip.compress(gzip.compress(PROBLEM)), id="two-codings"),
-        pytest.param(b"gzip", PROBLEM, id="not-gzip-after-all"),
-        pytest.param(b"gzip", gzip.compress(PROBLEM)[:-12], id="cut-short"),
-        pytest.param(b"gzip", gzip.compress(b" " * 10_000_000), id="a-bomb-of-10-mb"),
+        pytest.param(b"br", b"\x1b\x00", False, id="a-coding-not-read"),
+        pytest.param(b"gzip, gzip", gzip.compress(gzip.compress(PROBLEM)), False, id="two-codings"),
+        pytest.param(b"gzip", PROBLEM, True, id="not-gzip-after-all"),
+        pytest.param(b"gzip", gzip.compress(PROBLEM)[:-12], True, id="cut-short"),
+        pytest.param(b"gzip", gzip.compress(b" " * 10_000_000), True, id="a-bomb-of-10-mb"),
     ],
 )
-def test_a_problem_coded_so_no_page_can_read_it_is_untouched(coding: bytes, data: bytes) -> None:
-    """Unknown codings, bytes that do not decode, or decode past 64 KiB: as the app sent them."""
+def test_a_problem_coded_so_no_page_can_read_it_is_as_sent(
+    coding: bytes, data: bytes, vary: bool
+) -> None:
+    """Unknown codings, bytes that do not decode, or decode past 64 KiB: as the app sent them.
+
+    Vary: Accept where a gzip problem was held to be read: a smaller one would be a page.
+    """
     answer = start(
         503, (b"content-type", b"application/problem+json"), (b"content-encoding", coding)
     )
-    untouched([answer, body(data)])
+    (as_json if vary else untouched)([answer, body(data)])
 
 
 def test_a_problem_past_the_limit_goes_out_as_it_came() -> None:
@@ -220,7 +245,7 @@ def test_a_problem_past_the_limit_goes_out_as_it_came() -> None:
     big = json.dumps({"type": "about:blank", "detail": "x" * 70_000}).encode()
     chunks = [big[i : i + 8192] for i in range(0, len(big), 8192)]
     answer = start(409, (b"content-type", b"application/problem+json"))
-    untouched([answer, *(body(c, more=True) for c in chunks), body(b"")])
+    as_json([answer, *(body(c, more=True) for c in chunks), body(b"")])
 
 
 def test_a_stream_passes_message_by_message() -> None:
@@ -242,12 +267,12 @@ def test_a_problem_the_app_broke_off_goes_out_as_it_came_then_its_error() -> Non
     sent: list[Message] = []
     with pytest.raises(Broke):
         run(messages, then_raise=True, sent=sent)
-    assert sent == messages
+    assert sent == [varied(PROBLEM_START), messages[1]]
 
 
 def test_a_problem_the_app_left_unfinished_goes_out_as_it_came() -> None:
     """The app returned before its body's end: the server gets what it sent, unchanged."""
-    untouched([PROBLEM_START, body(PROBLEM[:10], more=True)])
+    as_json([PROBLEM_START, body(PROBLEM[:10], more=True)])
 
 
 def test_a_started_answer_is_not_held_for_a_later_problem() -> None:

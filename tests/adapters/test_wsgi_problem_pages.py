@@ -1,4 +1,4 @@
-"""IdempotencyMiddleware (WSGI): the same answers become pages as under ASGI, the rest untouched.
+"""IdempotencyMiddleware (WSGI): the same answers become pages as under ASGI, the rest as they came.
 
 The app answers a request with no key (the middleware passes it on) with
 chosen fields and body; the test reads what the server is given.
@@ -34,6 +34,7 @@ def run(
     *,
     method: str = "POST",
     pages: bool = True,
+    accept: str = FIREFOX,
 ) -> tuple[str, list[tuple[str, str]], bytes]:
     """The status line, fields and body the server is given for the app's answer."""
 
@@ -51,7 +52,7 @@ def run(
         "REQUEST_METHOD": method,
         "PATH_INFO": "/x",
         "QUERY_STRING": "",
-        "HTTP_ACCEPT": FIREFOX,
+        "HTTP_ACCEPT": accept,
         "wsgi.input": None,
     }
     middleware = IdempotencyMiddleware(
@@ -80,12 +81,22 @@ def test_pages_off_leaves_a_browser_s_problem_as_json() -> None:
     assert run(*answer[:2], [PROBLEM], pages=False) == answer
 
 
-def test_a_head_is_untouched() -> None:
-    """A HEAD has no body to read the problem from: its fields stay the JSON's."""
+def test_a_head_is_json_with_vary_accept() -> None:
+    """A HEAD has no body to read the problem from: its fields stay the JSON's, and vary."""
     assert run("503 Service Unavailable", PROBLEM_FIELDS, [], method="HEAD") == (
         "503 Service Unavailable",
-        PROBLEM_FIELDS,
+        [*PROBLEM_FIELDS, ("Vary", "Accept")],
         b"",
+    )
+
+
+@pytest.mark.parametrize("accept", ["application/json", "*/*", ""])
+def test_an_api_client_s_problem_is_the_app_s_json_with_vary_accept(accept: str) -> None:
+    """Its bytes as the app sent them; Vary: Accept, or a cache gives it to the next browser."""
+    assert run("503 Service Unavailable", PROBLEM_FIELDS, [PROBLEM], accept=accept) == (
+        "503 Service Unavailable",
+        [*PROBLEM_FIELDS, ("Vary", "Accept")],
+        PROBLEM,
     )
 
 

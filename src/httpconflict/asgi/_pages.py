@@ -29,6 +29,7 @@ from .._problem_page import (
     is_page_problem,
     negotiated_answer,
     page_answer,
+    paged_fields,
 )
 from .types import ASGIApp, Message, Receive, Scope, Send
 
@@ -45,7 +46,7 @@ async def problem_pages(app: ASGIApp, scope: Scope, receive: Receive, send: Send
         return
     scope[PAGES_SCOPE_KEY] = answers_page(scope["method"], _lines(scope, b"accept"))
     if not scope[PAGES_SCOPE_KEY]:
-        await app(scope, receive, send)
+        await app(scope, receive, _varying(send))
         return
     held: list[Message] = []
     size = 0
@@ -55,7 +56,7 @@ async def problem_pages(app: ASGIApp, scope: Scope, receive: Receive, send: Send
         nonlocal passing
         passing = passing or bool(held)
         for message in held:
-            await send(message)
+            await send(_start_varying(message) if message is held[0] else message)
         held.clear()
 
     async def paging(message: Message) -> None:
@@ -93,6 +94,27 @@ async def problem_pages(app: ASGIApp, scope: Scope, receive: Receive, send: Send
         raise
     if held:  # the app returned before its problem's end: as it came
         await release()
+
+
+def _varying(send: Send) -> Send:
+    """`send`, its answer's start with the fields the core gives it where pages are made."""
+
+    async def varying(message: Message) -> None:
+        await send(_start_varying(message))
+
+    return varying
+
+
+def _start_varying(message: Message) -> Message:
+    """An answer's start, with ``Vary: Accept`` if it is a problem a browser gets as a page."""
+    if message["type"] != "http.response.start" or message.get("trailers"):
+        return message
+    fields = _text(message.get("headers", []))
+    varied = paged_fields(message["status"], fields)
+    if varied is fields:
+        return message
+    headers = [(n.lower().encode("latin-1"), v.encode("latin-1")) for n, v in varied]
+    return {**message, "headers": headers}
 
 
 async def _send_page(send: Send, held: list[Message]) -> bool:

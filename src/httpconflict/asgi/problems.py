@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from .._errors import ProblemError, problem_headers
+from .._errors import ProblemError, problem_headers, with_problem_caching
 from .._problem import MEDIA_TYPE, PROBLEM_TYPE_BASE, ProblemDetails
 from .types import ASGIApp, Message, Receive, Scope, Send
 
@@ -45,7 +45,8 @@ async def send_problem(
     """Answer with an RFC 9457 problem, and note its type for access logs."""
     scope[PROBLEM_SCOPE_KEY] = problem.type.removeprefix(PROBLEM_TYPE_BASE)
     raw = [(b"content-type", MEDIA_TYPE.encode())]
-    raw += [(n.lower().encode("latin-1"), v.encode("latin-1")) for n, v in (headers or {}).items()]
+    fields = with_problem_caching(headers).items()
+    raw += [(n.lower().encode("latin-1"), v.encode("latin-1")) for n, v in fields]
     await send_response(send, problem.status or 500, raw, problem.to_json())
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from .._errors import problem_and_fields
+from .._errors import problem_and_fields, with_problem_caching
 from .._idempotency_request import Interrupted
 from .._late_errors import AnswerReplaced
 from .._problem import MEDIA_TYPE, ProblemDetails
@@ -119,7 +119,7 @@ def problem_answer(
     exc_info: OptExcInfo | None = None,
 ) -> Iterable[bytes]:
     """Answer with an RFC 9457 problem (`exc_info` as PEP 3333's start_response takes it)."""
-    fields = [("Content-Type", MEDIA_TYPE), *(headers or {}).items()]
+    fields = [("Content-Type", MEDIA_TYPE), *with_problem_caching(headers).items()]
     body = problem.to_json()
     return send(start_response, status_line(problem.status or 500), fields, body, exc_info)
 

@@ -6,7 +6,9 @@ page and its fields (`page_answer`: the answer's, with the page's type
 and length and ``Vary: Accept``); this module only holds such an
 answer's body until it is whole. Any other answer goes out untouched, as
 it came, and so does a problem the core makes no page of (past
-`MAX_PROBLEM` bytes, or not decoding). An app that calls start_response
+`MAX_PROBLEM` bytes, or not decoding), with ``Vary: Accept`` as the core
+gives it (`paged_fields`), which `varying` gives the answers of requests
+that get no page. An app that calls start_response
 only once its body is iterated (no framework's does) is passed on as it is.
 """
 
@@ -15,10 +17,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .._problem_page import is_page_problem, page_answer
+from .._problem_page import is_page_problem, page_answer, paged_fields
 from ._answers import Headers, StartResponse, WSGIEnvironment
 
-__all__ = ["problem_pages"]
+__all__ = ["problem_pages", "varying"]
 
 
 def problem_pages(
@@ -51,8 +53,23 @@ def problem_pages(
     status: str = held["status"]
     answer = page_answer(int(status.split(" ", 1)[0]), list(held["headers"]), body)
     if answer is None:  # past the limit, or not readable: as it came
-        start_response(status, held["headers"], held["exc_info"])
+        fields = paged_fields(int(status.split(" ", 1)[0]), list(held["headers"]))
+        start_response(status, fields, held["exc_info"])
         return [body]
     fields, page = answer
     start_response(status, fields, held["exc_info"])
     return [page]
+
+
+def varying(start_response: StartResponse) -> StartResponse:
+    """`start_response` giving an answer the fields the core gives it where pages are made.
+
+    For a request that gets no page (an API client's, a HEAD): its problem
+    says ``Vary: Accept`` all the same (`paged_fields`).
+    """
+
+    def start(status: str, headers: Headers, exc_info: Any = None) -> Callable[[bytes], object]:
+        fields = paged_fields(int(status.split(" ", 1)[0]), list(headers))
+        return start_response(status, fields, exc_info)
+
+    return start

@@ -89,7 +89,7 @@ from ._answers import (
     send,
     status_line,
 )
-from ._pages import problem_pages
+from ._pages import problem_pages, varying
 
 __all__ = [
     "IdempotencyMiddleware",
@@ -154,6 +154,8 @@ class IdempotencyMiddleware:
             if page:
                 # A browser's form: a refusal it shows is a page, not JSON (`_problem_page`).
                 return problem_pages(self._call, environ, start_response)
+            # An API client's problem says Vary: Accept, as the browser's page does.
+            return self._call(environ, varying(start_response))
         return self._call(environ, start_response)
 
     def _call(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
