@@ -63,6 +63,7 @@ system-packages:
 	$(call need,command -v haproxy && command -v ip,haproxy iproute2,the cluster test (tests/cluster))
 	$(call need,test -x /usr/sbin/pgbouncer,pgbouncer,the PgBouncer test (tests/service/test_pgbouncer.py))
 	$(call need,test -x /usr/sbin/apache2,apache2-bin,the client against Apache httpd (tests/client/test_against_apache.py))
+	$(call need,test -x /usr/sbin/varnishd,varnish,the shared cache tests (tests/caching))
 	$(call need,test -d /usr/share/i18n/locales,locales,the localized PostgreSQL messages (tests/integrity/test_messages.py))
 	@# A private PostgreSQL answering in German, French or Russian needs the locale.
 	@for name in $(MESSAGE_LOCALES); do \
