@@ -5,9 +5,10 @@ it keeps): it looks up GET and HEAD, passes every other method and any
 request with Authorization or Cookie; it keeps an answer of a status on
 its list (200, 203, 204, 300, 301, 304, 404, 410, 414: about RFC 9111's
 "heuristically cacheable" ones) for ``default_ttl`` (120 s) when it says
-nothing of its freshness (a 409, 412 or 428 only when it says it is
-fresh), never one that says ``no-store``, ``no-cache`` or ``private``
-(it marks the URL "hit-for-miss" instead), and keeps one
+nothing of its freshness (as long as it says when it does), never a 409,
+412 or 428 even when it says ``max-age`` (RFC 9111 §3 would let it),
+never one that says ``no-store``, ``no-cache`` or ``private`` (it marks
+the URL "hit-for-miss" instead), and keeps one
 variant per value of the request fields its Vary names. Like every cache
 in common use, it does not drop what it keeps of a URL when a PUT to it
 succeeds (RFC 9111 §4.4 says it must): an origin whose reads change must
