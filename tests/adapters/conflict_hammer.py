@@ -148,7 +148,7 @@ def check(tally: Tally, found: Stored, *, unknown_allowed: bool = False) -> None
 
 
 #: How long the clients hammer an app.
-SECONDS = 2.5
+SECONDS = 2.0
 
 
 def hammered(factory: str, url: str, log_dir: Path, *, wsgi: bool) -> tuple[Tally, Stored]:
