@@ -16,7 +16,8 @@ what the answer says decides what to do with it:
 - the session's COMMIT failed (``async with session.begin(): yield
   session``, Flask-SQLAlchemy's commit on teardown): the answer claims a
   write nobody knows happened. Not yet sent, it is replaced by the
-  outage's answer, 504 outcome-unknown for a write (`REPLACED`); already
+  outage's answer, 504 outcome-unknown for a write, a 503 for one the
+  database says it rolled back whole (`REPLACED`); already
   sent, it cannot be taken back, and the log says so louder (`TOO_LATE`);
 - the database refused the COMMIT (a DEFERRABLE INITIALLY DEFERRED unique
   constraint, checked at COMMIT; a flush at COMMIT that breaks one): the

@@ -9,7 +9,14 @@ handlers ask `outage_error(exc, method)` what that is to the client:
   no free connection in the pool): 503, nothing was applied;
 - GAVE_UP: the database rolled the statement back (a deadlock, a
   serialization failure, a lock or statement timeout; SQLite busy): 503,
-  nothing was applied;
+  nothing was applied. A deadlock or a serialization failure (PostgreSQL's
+  40P01 and 40001, MySQL's and MariaDB's 1213) rolls the whole transaction
+  back, the database says (`transaction_rolled_back`), so it is a 503 also
+  after the request's handler ran, at its COMMIT: not a 504, since nothing
+  of it can have been applied; not a 409 either, which asks the client to
+  change something (RFC 9110 §15.5.10), when the same request, sent again
+  under its key, may simply run (§15.6.4: a 503's condition is temporary,
+  and Retry-After says when);
 - GAVE_UP too: the database ran out of room for the request (its disk
   full, its memory out: PostgreSQL's 53100 and 53200, MySQL's table or
   disk full, SQLite's SQLITE_FULL and SQLITE_NOMEM), the statement failed
@@ -299,6 +306,40 @@ def outage(exc: BaseException) -> Outage | None:
     return None
 
 
+# --- a transaction the database rolled back ------------------------------------------
+
+#: PostgreSQL: an error aborts its whole transaction block, and these two say that a
+#: concurrent transaction is why (at COMMIT too: SERIALIZABLE's checks, deferred ones).
+_PG_ROLLED_BACK: Final = frozenset({"40001", "40P01"})  # serialization_failure, deadlock
+#: InnoDB rolls back the whole transaction of a deadlock's victim (ER_LOCK_DEADLOCK); a lock
+#: wait timeout (1205) only the statement, unless innodb_rollback_on_timeout, which the
+#: error does not tell: the transaction may go on, and commit what came before.
+_MYSQL_ROLLED_BACK: Final = frozenset({1213})
+
+
+def transaction_rolled_back(exc: BaseException) -> bool:
+    """Whether `exc` says that the database rolled its whole transaction back for another's.
+
+    A serialization failure or a deadlock (its SQLSTATE or error number on
+    the driver's error, anywhere in the chain): nothing of the transaction
+    was applied, and nothing of it can be later, whoever commits the
+    connection next. SQLite's SQLITE_BUSY is no such word: a COMMIT it
+    refuses leaves the transaction open, to be committed by a COMMIT again
+    (https://sqlite.org/lang_transaction.html), and a busy statement
+    undoes itself alone.
+    """
+    for error in _chain(exc):
+        if not _from_database(error):
+            continue
+        sqlstate = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+        if isinstance(sqlstate, str):
+            return sqlstate in _PG_ROLLED_BACK
+        code, _ = _mysql_code(error)
+        if code is not None:
+            return code in _MYSQL_ROLLED_BACK
+    return False
+
+
 def _session_ended(error: BaseException | None) -> bool:
     """Whether `error` ended its PostgreSQL session (PostgreSQL's or a driver's word for it).
 
@@ -320,6 +361,14 @@ _DETAILS: Final = {
     OutageKind.GAVE_UP: "the database gave the request up (a lock, a deadlock or a timeout)",
     OutageKind.LOST: "the connection to the database broke during the request",
 }
+
+
+#: The detail of a transaction the database rolled back for a concurrent one.
+_CONFLICTED: Final = (
+    "the database rolled the request's transaction back in a conflict with a concurrent "
+    "one (a serialization failure or a deadlock): nothing was applied; send the same "
+    "request again"
+)
 
 
 def describe(found: Outage) -> str:
@@ -359,11 +408,15 @@ def outage_error(
     An error no hook saw (a driver used directly) stays a 504. So
     does any outage after the request's handler ran (`handler_ran`: a
     framework's middleware saving a session on the way out), whatever
-    the handler wrote is in the database already, or may be; and any
-    outage after a transaction of the request that wrote has committed
-    (`committed`; None: as the database hooks saw it,
-    `_request_writes.committed_writes`), since a 503 says that nothing was
-    applied, and its client would send the request again.
+    the handler wrote is in the database already, or may be, unless the
+    database says that it rolled the transaction back for a concurrent one
+    (`transaction_rolled_back`: a serialization failure, a deadlock, at
+    COMMIT too),
+    which is a 503 as it is in the handler; and any outage after a
+    transaction of the request that wrote has committed (`committed`;
+    None: as the database hooks saw it, `_request_writes.committed_writes`),
+    since a 503 says that nothing was applied, and its client would send
+    the request again.
     """
     found = outage(exc)
     if found is None:
@@ -379,7 +432,9 @@ def outage_error(
     unsent = nothing_sent(exc)
     rolled_back = not unsent and _session_ended(rolled_back_on(exc))
     lost = found.kind is OutageKind.LOST and not (unsent or rolled_back)
-    if unsafe and (lost or handler_ran or committed):
+    # Nothing of a transaction the database rolled back for another's is in it, or can be.
+    conflicted = found.kind is OutageKind.GAVE_UP and transaction_rolled_back(exc)
+    if unsafe and (lost or (handler_ran and not conflicted) or committed):
         if handler_ran:
             what = f"{what}, after the request was handled"
         elif committed and found.kind is not OutageKind.LOST:
@@ -394,5 +449,7 @@ def outage_error(
             if rolled_back
             else f"{what}, before it sent anything that writes: nothing was applied"
         )
+    if conflicted:
+        what = _CONFLICTED
     log_incident(incident, f"503 {what}", exc, level=logging.WARNING)
     return Unavailable(what, incident=incident)

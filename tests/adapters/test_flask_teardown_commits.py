@@ -174,8 +174,8 @@ def test_a_pure_counter_committed_in_the_teardown(
     of two writers of one version is refused at its teardown's COMMIT: the 409). No 500.
 
     Two ledger COMMITs checking each other's version can deadlock; PostgreSQL rolls one
-    back, which is answered 504 outcome-unknown (the outage of a COMMIT after the handler
-    ran): the counts show that none of those was applied.
+    back whole (40P01), which is answered 503 with Retry-After: nothing of it was applied
+    (`test_rolled_back_flask`), as the counts show.
     """
     with _served(postgres_server, tmp_path, database) as (base, url):
         told: Counter[str] = Counter()
@@ -190,7 +190,7 @@ def test_a_pure_counter_committed_in_the_teardown(
             client.join()
         final = stored(url)
     said = f"{dict(told)}, stored {final}"
-    deadlocked = {"PUT 504"} if path == "/ledger" else set()
+    deadlocked = {"PUT 503"} if path == "/ledger" else set()
     assert set(told) <= {"GET 200", "PUT 200", f"PUT {refused}", *deadlocked}, said
     assert told["PUT 200"] > 0, said
     n = final["n"] if path == "/counter" else final["ledger_n"]

@@ -25,7 +25,9 @@ is weighed as the core weighs an error raised after the answer was formed
   count it, `RequestWrites.failed_commits`; without them, where it was
   raised tells): the answer formed says that the write was made, which
   nobody knows now. It is replaced by the outage's answer, as the view's
-  would have been answered: 504 outcome-unknown for a write, 503 for a read;
+  would have been answered: 504 outcome-unknown for a write, 503 for a read
+  (and for a write the database says it rolled back whole: a deadlock, a
+  serialization failure);
 - a COMMIT the database refuses (a DEFERRABLE INITIALLY DEFERRED
   constraint, checked at COMMIT): the answer formed claims a write that was
   not made, and nothing was stored. It is replaced by the answer the same
@@ -116,7 +118,7 @@ def _guarded(app: Flask, function: TeardownFunction, refusal: Refusal) -> Teardo
                 )
                 if decision is AfterAnswer.REPLACED:
                     # Its handler ran, and what it wrote may be in the database: a write's
-                    # outcome is unknown (504).
+                    # outcome is unknown (504), unless the database rolled it back (503).
                     problem = outage_error(raised, _METHOD.get(), handler_ran=True)
                     assert problem is not None  # `after_answer` found the outage
                     raise AnswerReplaced(problem, raised) from raised
