@@ -290,6 +290,8 @@ LEARNT: Final = [
     pytest.param("opendal-minio-412-condition-not-match.txt", id="s3-message-without-xml"),
     pytest.param("prisma7-driver-adapter-error-meta.txt", id="prisma-driver-adapter-kind"),
     pytest.param("graphcool-graphql-unique-would-be-violated.txt", id="unique-would-be-violated"),
+    pytest.param("elasticsearch-php-guzzle-409-update.txt", id="elasticsearch-409-by-url"),
+    pytest.param("es-hadoop-unrecoverable-conflict-409-create.txt", id="es-hadoop-409-create"),
 ]
 
 
