@@ -292,6 +292,14 @@ LEARNT: Final = [
     pytest.param("graphcool-graphql-unique-would-be-violated.txt", id="unique-would-be-violated"),
     pytest.param("elasticsearch-php-guzzle-409-update.txt", id="elasticsearch-409-by-url"),
     pytest.param("es-hadoop-unrecoverable-conflict-409-create.txt", id="es-hadoop-409-create"),
+    pytest.param("aws-go-v2-condition-check-failed-for-operation.txt", id="dynamodb-client-words"),
+    pytest.param("cosmosdb-spark-retrywith-conflicting-request.txt", id="cosmosdb-retry-with"),
+    pytest.param("deno-mongo-panic-write-error-11000.txt", id="mongodb-null-key-no-space"),
+    pytest.param("sequelize-optimistic-lock-error-customers.txt", id="sequelize-optimistic-lock"),
+    pytest.param("terminus-guzzle-github-422-truncated.txt", id="github-name-taken-cut-body"),
+    pytest.param("tickerq-efcore-error-number-2601-only.txt", id="sqlserver-error-number-only"),
+    pytest.param("typeorm-cockroach-restart-transaction-crash.txt", id="cockroachdb-class-cut"),
+    pytest.param("wmcore-sqlalchemy-old-ora-00001-dbsbuffer.txt", id="sqlalchemy-0x-wrapper"),
 ]
 
 
