@@ -305,11 +305,12 @@ LEARNT: Final = [
 
 def test_a_kubernetes_name_whose_quote_is_not_closed_is_not_read_past_its_line() -> None:
     """'on deployments.apps "XXX: the object has been modified...' (a log that lost the
-    closing quote): no name is made of the lines below it."""
+    closing quote): no name is made of the lines below it, and the resource is still read."""
     diagnosis = diagnose(_read("wpa-glog-fatal-deployment-modified.txt"))
     assert diagnosis.best is not None
     assert diagnosis.best.entry.id == "kubernetes-object-modified"
     assert "name" not in diagnosis.best.details, diagnosis.best.details
+    assert diagnosis.best.details.get("resource") == "deployments.apps"
 
 
 @pytest.mark.parametrize("name", LEARNT)
