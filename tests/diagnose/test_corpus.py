@@ -290,16 +290,27 @@ LEARNT: Final = [
     pytest.param("opendal-minio-412-condition-not-match.txt", id="s3-message-without-xml"),
     pytest.param("prisma7-driver-adapter-error-meta.txt", id="prisma-driver-adapter-kind"),
     pytest.param("graphcool-graphql-unique-would-be-violated.txt", id="unique-would-be-violated"),
+    pytest.param("elasticsearch-php-guzzle-409-update.txt", id="elasticsearch-409-by-url"),
+    pytest.param("es-hadoop-unrecoverable-conflict-409-create.txt", id="es-hadoop-409-create"),
+    pytest.param("aws-go-v2-condition-check-failed-for-operation.txt", id="dynamodb-client-words"),
+    pytest.param("cosmosdb-spark-retrywith-conflicting-request.txt", id="cosmosdb-retry-with"),
+    pytest.param("deno-mongo-panic-write-error-11000.txt", id="mongodb-null-key-no-space"),
+    pytest.param("sequelize-optimistic-lock-error-customers.txt", id="sequelize-optimistic-lock"),
+    pytest.param("terminus-guzzle-github-422-truncated.txt", id="github-name-taken-cut-body"),
+    pytest.param("tickerq-efcore-error-number-2601-only.txt", id="sqlserver-error-number-only"),
+    pytest.param("typeorm-cockroach-restart-transaction-crash.txt", id="cockroachdb-class-cut"),
+    pytest.param("wmcore-sqlalchemy-old-ora-00001-dbsbuffer.txt", id="sqlalchemy-0x-wrapper"),
 ]
 
 
 def test_a_kubernetes_name_whose_quote_is_not_closed_is_not_read_past_its_line() -> None:
     """'on deployments.apps "XXX: the object has been modified...' (a log that lost the
-    closing quote): no name is made of the lines below it."""
+    closing quote): no name is made of the lines below it, and the resource is still read."""
     diagnosis = diagnose(_read("wpa-glog-fatal-deployment-modified.txt"))
     assert diagnosis.best is not None
     assert diagnosis.best.entry.id == "kubernetes-object-modified"
     assert "name" not in diagnosis.best.details, diagnosis.best.details
+    assert diagnosis.best.details.get("resource") == "deployments.apps"
 
 
 @pytest.mark.parametrize("name", LEARNT)

@@ -99,11 +99,52 @@ def test_utf8_read_as_latin1_is_read_again(message: str, entry: str, constraint:
     assert best.details["constraint"] == constraint
 
 
+@pytest.mark.parametrize(
+    ("message", "entry", "details"),
+    [
+        pytest.param(
+            "FEHLER:  doppelter Schlüsselwert verletzt Unique-Constraint „users_email_key“",
+            "postgresql-unique-violation",
+            {"constraint": "users_email_key"},
+            id="postgresql-german-low-quotes",
+        ),
+        pytest.param(
+            "Duplicate entry ‘ana@example.com’ for key ‘users.email’",
+            "mysql-duplicate-entry",
+            {"value": "ana@example.com", "constraint": "users.email"},
+            id="mysql-single-quotes",
+        ),
+        pytest.param(
+            K8S.replace('"web"', "“web”"),
+            "kubernetes-object-modified",
+            {"resource": "deployments.apps", "name": "web"},
+            id="kubernetes-double-quotes",
+        ),
+    ],
+)
+@pytest.mark.parametrize("lost", ["\ufffd", "", "\x9d"], ids=["replaced", "dropped", "kept"])
+def test_utf8_read_as_windows_1252_is_read_again(
+    message: str, entry: str, details: dict[str, str], lost: str
+) -> None:
+    """Typographic quotes read as Windows-1252 ("â€žusers_email_keyâ€œ", "â€˜aâ€™"): the
+    bytes 0x80-0x9F are that code page's characters, not Latin-1's. A right double quote
+    ends in 0x9D, which Windows-1252 leaves undefined: shown as U+FFFD, dropped, or kept."""
+    garbled = message.encode().decode("cp1252", "replace").replace("\ufffd", lost)
+    assert garbled != message
+    best = diagnose(garbled).best
+    assert best is not None, garbled
+    assert best.entry.id == entry
+    assert {key: best.details.get(key) for key in details} == details
+
+
 def test_latin1_letters_that_are_not_utf8_are_left_as_they_are() -> None:
     """Only runs that are UTF-8 are read again ("Ã©" is é); Latin-1 words ("Straße", "Ärger",
     "café") and a lead byte alone are kept as they are."""
     assert unwrap("caf\u00e9 \u00c3\u00a9t\u00e9 \u00c2") == "caf\u00e9 \u00e9t\u00e9 \u00c2"
     assert unwrap("Stra\u00dfe \u00c4rger") == "Stra\u00dfe \u00c4rger"
+    # Windows-1252's own characters after a lead byte that make no UTF-8: kept ("é™": a
+    # lead byte of three with one continuation byte).
+    assert unwrap("caf\u00e9\u2122 \u00ef\u20ac!") == "caf\u00e9\u2122 \u00ef\u20ac!"
 
 
 def test_indented_lines_and_aligned_columns_are_left_alone() -> None:

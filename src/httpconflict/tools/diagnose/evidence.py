@@ -76,6 +76,8 @@ _URL_FORMS: Final = tuple(
         r"^\$?[^\S\n]*curl\b[^\n]*?\s['\"]?(?P<url>https?://[^\s'\"]+)",
         # Spring: "409 Conflict on PUT request for \"https://...\""
         r"\bon [A-Z]+ request for \"(?P<url>[^\"]+)\"",
+        # Guzzle 3's BadResponseException: "[status code] 409" and "[url] http://...".
+        r"^\[url\] (?P<url>https?://[^\s']+)",
         # A Node.js error object's request config, as console.log prints it.
         r"^[^\S\n]+url: '(?P<url>https?://[^']+)',?$",
     )

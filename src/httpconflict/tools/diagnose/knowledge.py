@@ -11,6 +11,10 @@ is one of
   ``@name``: any regex of the ``[patterns]`` list ``name`` (the files
   share one ``[patterns]`` table);
 - ``{status = [409, ...]}``: the input shows one of these HTTP statuses;
+- ``{status = [409, ...], near = 'regex'}``: one of these statuses is stated in the
+  same message (log record) as a match of the regex: a 409 for a URL of a system
+  whose port or paths name it (Elasticsearch's ``:9200/``, ``/_doc/``), when the
+  system's own words are not in the paste;
 - ``{problem_type = 'regex'}``: a problem+json ``type`` matches in full;
 - ``{header = 'regex'}``: a ``name: value`` header line matches.
 
@@ -64,6 +68,7 @@ class KnowledgeError(ValueError):
 class ClueKind(enum.Enum):
     TEXT = "text"
     STATUS = "status"
+    STATUS_NEAR = "status_near"
     PROBLEM_TYPE = "problem_type"
     HEADER = "header"
 
@@ -235,6 +240,13 @@ def _clue(raw: str | Mapping[str, Any], aliases: Mapping[str, list[str]]) -> Clu
         return Clue(ClueKind.TEXT, _regexes(raw, aliases), source=raw)
     if set(raw) == {"status"}:
         return Clue(ClueKind.STATUS, statuses=frozenset(raw["status"]), source=repr(dict(raw)))
+    if set(raw) == {"status", "near"}:
+        return Clue(
+            ClueKind.STATUS_NEAR,
+            _regexes(raw["near"], aliases),
+            statuses=frozenset(raw["status"]),
+            source=repr(dict(raw)),
+        )
     if len(raw) == 1:
         ((key, value),) = raw.items()
         kind = ClueKind(key)

@@ -33,6 +33,8 @@ from .validation import not_a_conflict
 WEIGHTS: Final = {
     ClueKind.TEXT: 10,
     ClueKind.STATUS: 5,
+    # A status stated with the words or URL of a system names that system's error.
+    ClueKind.STATUS_NEAR: 10,
     ClueKind.HEADER: 5,
     # A problem type URI names the problem exactly.
     ClueKind.PROBLEM_TYPE: 30,
@@ -52,6 +54,8 @@ MAX_DETAIL_CHARS: Final = 200
 NEAR_LINES: Final = 40
 #: Matches of one detail pattern read at most (a log may repeat a line thousands of times).
 MAX_MATCHES: Final = 200
+#: The clues whose patterns' named groups are details.
+_READ: Final = frozenset({ClueKind.TEXT, ClueKind.STATUS_NEAR})
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,8 +208,8 @@ def score(entry: Entry, evidence: Evidence) -> Match | None:
     details: dict[str, str] = {}
     for rank, patterns in enumerate(
         (
-            [p for clue in found_clues if clue.kind is ClueKind.TEXT for p in clue.patterns],
-            [p for clue in boosts if clue.kind is ClueKind.TEXT for p in clue.patterns],
+            [p for clue in found_clues if clue.kind in _READ for p in clue.patterns],
+            [p for clue in boosts if clue.kind in _READ for p in clue.patterns],
             list(entry.extract),
         )
     ):
@@ -234,6 +238,8 @@ def find(clue: Clue, evidence: Evidence) -> list[int] | None:
             if s.status is not None and s.status in clue.statuses
         ]
         return lines if lines else None
+    if clue.kind is ClueKind.STATUS_NEAR:
+        return _stated_near(clue, evidence)
     if clue.kind is ClueKind.TEXT:
         for pattern in clue.patterns:
             match = evidence.subject.search(pattern)
@@ -249,6 +255,25 @@ def find(clue: Clue, evidence: Evidence) -> list[int] | None:
                 found = pattern.search(subject)
             if found is not None:
                 return []
+    return None
+
+
+def _stated_near(clue: Clue, evidence: Evidence) -> list[int] | None:
+    """The lines of a status of `clue` and of a match of its patterns in the same record
+    (a log's message), or None when no status of it is stated with such a match."""
+    places = evidence.places
+    stated = sorted({places.line(s.at) for s in evidence.statements if s.status in clue.statuses})
+    if not stated:
+        return None
+    for pattern in clue.patterns:
+        for count, match in enumerate(evidence.subject.finditer(pattern)):
+            if count >= MAX_MATCHES:
+                break
+            line = places.line(match.start())
+            first, last = record(line, places.lines, places.text_of)
+            at = bisect_left(stated, first)
+            if at < len(stated) and stated[at] <= last:
+                return [line, stated[at]]
     return None
 
 

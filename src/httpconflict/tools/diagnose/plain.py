@@ -11,7 +11,8 @@ unicidad Â«x_pkeyÂ»``). The entries' patterns are written for the message
 as its system prints it; rather than teach each of them every wrapping,
 `plain_lines` gives each wrapped line once more unwrapped: one level of
 ``\\'`` and ``\\"`` unescaped, typographic quotes made ASCII, inline HTML
-tags dropped, UTF-8 read as Latin-1 read again as UTF-8. The evidence appends these
+tags dropped, UTF-8 read as Latin-1 or as Windows-1252 (``â€œwebâ€\x9d``,
+``Ã©``) read again as UTF-8. The evidence appends these
 lines after the text (as it appends JSON bodies flattened), so what the
 original lines say is found first, and the unwrapped JSON objects are read.
 """
@@ -22,15 +23,26 @@ import re
 from collections.abc import Iterator
 from typing import Final
 
-# UTF-8 bytes read as Latin-1: a lead byte (Ã, Â, â...) and its continuation bytes, each
-# a character of U+0080-U+00BF ("Ã³" is "ó", "Â«" is "«"). Each alternative starts with
-# its own range, so a run is read once.
+# Windows-1252's characters for the bytes 0x80-0x9F (where Latin-1 has control characters);
+# the five bytes it leaves undefined stay U+0081, U+008D, U+008F, U+0090 and U+009D.
+_CP1252_HIGH: Final = {
+    char: byte
+    for byte in range(0x80, 0xA0)
+    if (char := bytes([byte]).decode("cp1252", "ignore") or chr(byte))
+}
+# A UTF-8 continuation byte (0x80-0xBF) as Latin-1 or Windows-1252 read it.
+_CONTINUATION: Final = "[\u0080-\u00bf" + "".join(c for c in _CP1252_HIGH if c > "\u00bf") + "]"
+# UTF-8 bytes read as Latin-1 or Windows-1252: a lead byte (Ã, Â, â...) and its
+# continuation bytes ("Ã³" is "ó", "Â«" is "«", "â€œ" is "“"). Each alternative starts with
+# its own range, so a run is read once. A right double quote read as Windows-1252 ends in
+# the undefined 0x9D, which a copy often drops or shows as "\ufffd": "â€" not followed by a
+# continuation byte is that quote.
 _MOJIBAKE: Final = (
-    "(?:[\u00c2-\u00df][\u0080-\u00bf]|[\u00e0-\u00ef][\u0080-\u00bf]{2}"
-    "|[\u00f0-\u00f4][\u0080-\u00bf]{3})+"
+    f"(?:[\u00c2-\u00df]{_CONTINUATION}|[\u00e0-\u00ef]{_CONTINUATION}{{2}}"
+    f"|[\u00f0-\u00f4]{_CONTINUATION}{{3}}|\u00e2\u20ac\ufffd?(?!{_CONTINUATION}))+"
 )
 # An escaped quote, a typographic quote, an inline HTML tag (not XML: only these names), or
-# UTF-8 read as Latin-1.
+# UTF-8 read as Latin-1 or Windows-1252.
 _WRAPPED: Final = re.compile(
     r"""\\['"]|[‘’“”]|</?(?:a|p|br|span|code|pre|tt|b|i|em|strong)\b[^<>\n]*>|"""
     # (case-sensitive: Ã's lower case is ã, a lead byte too)
@@ -38,6 +50,7 @@ _WRAPPED: Final = re.compile(
     re.IGNORECASE,
 )
 _MOJIBAKE_RUN: Final = re.compile(_MOJIBAKE)
+_LOST_QUOTE_END: Final = re.compile(f"\u00e2\u20ac\ufffd?(?!{_CONTINUATION})")
 _ESCAPED_QUOTE: Final = re.compile(r"""\\(['"])""")
 _INLINE_TAG: Final = re.compile(
     r"</?(?:a|p|br|span|code|pre|tt|b|i|em|strong)\b[^<>\n]*>", re.IGNORECASE
@@ -94,14 +107,18 @@ _SENTENCE_CUT: Final = re.compile(r"(?m)^[^\n]{0,300}[a-z,]\n(?=[a-z][a-z]+\b[^\
 
 def unwrap(line: str) -> str:
     """`line` with one level of quote escapes removed, quotes made ASCII, inline tags dropped
-    and UTF-8 read as Latin-1 read again."""
+    and UTF-8 read as Latin-1 or Windows-1252 read again."""
     line = _MOJIBAKE_RUN.sub(_utf8_again, _INLINE_TAG.sub("", line))
     return _ESCAPED_QUOTE.sub(r"\1", line).translate(_TYPOGRAPHIC)
 
 
 def _utf8_again(run: re.Match[str]) -> str:
-    """A run of UTF-8 bytes read as Latin-1, read as UTF-8 (kept as it is if it is not UTF-8)."""
+    """A run of UTF-8 bytes read as Latin-1 or Windows-1252, read as UTF-8 (kept as it is if
+    it is not UTF-8)."""
+    # The right double quote whose last byte was lost (above) gets it back.
+    text = _LOST_QUOTE_END.sub("\u00e2\u20ac\u009d", run.group())
+    data = bytes(_CP1252_HIGH.get(char, ord(char)) for char in text)
     try:
-        return run.group().encode("latin-1").decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError:
         return run.group()

@@ -69,6 +69,9 @@ _FORMS: Final = tuple(
         # PyGithub, google-api-core, .NET's HttpRequestException: "GithubException: 409 {...}"
         rf"\b(?:GithubException|HttpRequestException|HTTPException|HttpException): {_CODE}\b",
         rf"\bgoogle\.api_core\.exceptions\.\w+: {_CODE}\b(?: [A-Z]+ (?P<url>https?://\S+?):)?",
+        # elasticsearch-py and opensearch-py log a request: "PUT http://...:9200/i/_doc/1
+        # [status:409 request:0.003s]".
+        rf"\b[A-Z]{{3,7}} (?P<url>https?://\S+) \[status:{_CODE} request:",
         # Octokit (Ruby) and similar: "PUT https://api.github.com/...: 409 - message"
         rf"\b[A-Z]{{3,7}} (?P<url>https?://\S+?): {_CODE}\b",
         # A method, a URL and the status (browser consoles, Octokit's log).
