@@ -64,6 +64,17 @@ def _stored(http: httpx.Client, pk: str) -> dict[str, str]:
     return {name: form.values[row + name] for name in ("name", "count", "note")}
 
 
+def _marked(page: str) -> list[tuple[str, str]]:
+    """The rows shown after an error: the counter each one's checkbox names, its inputs' prefix."""
+    found = re.findall(
+        r'class="errorlist nonfield".*?</tr>\s*<tr>.*?name="_selected_action" value="(\d+)"'
+        r'.*?name="(form-\d+-)',
+        page,
+        re.DOTALL,
+    )
+    return [(pk, prefix) for pk, prefix in found]
+
+
 def _refused(answer: httpx.Response) -> bool:
     """The changelist again, a row saying someone else saved it."""
     return answer.status_code == 200 and any(_STALE in e for e in errors(answer.text))
@@ -95,6 +106,7 @@ def test_a_stale_row_refuses_the_whole_list_and_says_why(servers: list[str]) -> 
         a, b = _create(first, "stale row a"), _create(first, "stale row b")
         mine, theirs = open_form(first, _LIST), open_form(second, _LIST)
         assert save(first, mine, **{_row(mine, a) + "count": "1"}).status_code == 302
+        _create(first, "stale row added")  # the list read now has a row more at its top
         edits = {_row(theirs, a) + "note": "from the second", _row(theirs, b) + "note": "b too"}
         refused = save(second, theirs, **edits)
         assert refused.status_code == 200
@@ -102,6 +114,8 @@ def test_a_stale_row_refuses_the_whole_list_and_says_why(servers: list[str]) -> 
         assert message.startswith(
             f"{_STALE} (version 1, now 2); nothing was saved. Stored now: count “1”; note “”."
         ), message
+        # Marked on its own row: its link and checkbox, and its inputs.
+        assert _marked(refused.text) == [(a, _row(theirs, a))]
         # Nothing saved, not even the row no one else changed.
         assert _stored(first, a) == {"name": "stale row a", "count": "1", "note": ""}
         assert _stored(first, b)["note"] == ""
@@ -136,3 +150,27 @@ def test_a_violation_after_a_row_was_saved_rolls_the_list_back(servers: list[str
         assert "Another record already has this value for slug." in errors(answer.text)
         assert _stored(http, a)["name"] == "clash a"
         assert _stored(http, b)["name"] == "clash b"
+
+
+def test_a_row_deleted_meanwhile_stops_the_list_only_when_edited(servers: list[str]) -> None:
+    """Left alone, the others are saved; edited, nothing is, and the row says it is gone."""
+    with staff_client(servers[0]) as http:
+        a, b, c = (_create(http, f"deleted {n}") for n in "abc")
+        form = open_form(http, _LIST)
+        delete = f"/admin/counters/counter/{a}/delete/"
+        confirm = http.get(delete, follow_redirects=True)
+        answer = http.post(str(confirm.url), data=read_form(delete, confirm.text).values)
+        assert answer.status_code == 302
+        answer = save(http, form, **{_row(form, b) + "note": "kept"})
+        assert answer.status_code == 302, errors(answer.text)
+        assert _stored(http, b)["note"] == "kept"
+        answer = save(http, form, **{_row(form, a) + "note": "x", _row(form, c) + "note": "y"})
+        assert answer.status_code == 200
+        assert errors(answer.text) == [
+            "This counter was deleted after you opened it; nothing was saved. Put back its "
+            "values as shown, or open the list again, to save the other rows."
+        ]
+        assert _stored(http, c)["note"] == ""
+        again = read_form(_LIST, answer.text)
+        assert save(http, again, **{_row(form, a) + "note": ""}).status_code == 302
+        assert _stored(http, c)["note"] == "y"

@@ -21,7 +21,7 @@ from django.db.models import F
 from django.http import HttpResponseRedirect
 
 from .._stale_forms import quoted as _quoted
-from ._changelist import changelist_form
+from ._changelist import changelist_form, rows_as_sent
 from ._forms import (
     FORM_KEY_FIELD,
     _refused_for,
@@ -161,7 +161,8 @@ class VersionedAdminMixin:
         view = super().changelist_view  # type: ignore[misc]
         if request.method != "POST" or "_save" not in request.POST:
             return view(request, extra_context)
-        return _run_refusing(request, self.model, lambda: view(request, extra_context))
+        answer = _run_refusing(request, self.model, lambda: view(request, extra_context))
+        return rows_as_sent(answer)
 
     def changeform_view(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         view = super().changeform_view  # type: ignore[misc]
