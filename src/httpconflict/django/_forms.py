@@ -30,6 +30,8 @@ vain (``ImproperlyConfigured``).
   the error replaces the stored values knowingly. A stale form never wins
   silently. In the admin, a second error names its inline rows changed or
   added since (`_inline_differences`): saving again replaces those too.
+  The admin's changelist rows (``list_editable``) are such forms, checked
+  only when edited, the list saved whole or not at all (_changelist.py).
 - Deleted meanwhile: an error, nothing written.
 - A constraint the form's own checks missed (two creates at once both pass
   ``validate_unique``'s SELECT; a constraint the form does not check): the
