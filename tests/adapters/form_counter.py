@@ -48,8 +48,12 @@ def edit_at_once(
     clients: int,
     increments: int,
     stale: Callable[[httpx.Response], bool] | None = None,
+    field: str = "count",
 ) -> Tally:
-    """`clients` threads, client n with `client_for(n)`, each saving `increments` increments."""
+    """`clients` threads, client n with `client_for(n)`, each saving `increments` increments.
+
+    `field`: the form's input that holds the count.
+    """
     refused = stale if stale is not None else _shown_again
     tally = Tally()
 
@@ -58,7 +62,7 @@ def edit_at_once(
             for _ in range(increments):
                 for _ in range(TRIES):
                     form = open_form(http)
-                    answer = save(http, form, str(int(form.values["count"]) + 1))
+                    answer = save(http, form, str(int(form.values[field]) + 1))
                     if answer.status_code in (302, 303):
                         with tally._lock:
                             tally.saved += 1

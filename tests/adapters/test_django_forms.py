@@ -17,8 +17,6 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
@@ -31,34 +29,17 @@ from tests.adapters.admin_pages import (
     save,
     staff_client,
 )
-from tests.adapters.django_servers import DATABASES, notes_database
+from tests.adapters.django_servers import DATABASES, admin_servers
 from tests.adapters.form_counter import edit_at_once
 from tests.at_once import at_once
-from tests.servers import start_app
 
 STAFF = 6
 INCREMENTS = 5
 _ADMIN = "/admin/counters/counter"
 
 
-@pytest.fixture(scope="module", params=DATABASES)
-def servers(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[list[str]]:
-    """Two server processes of the project on one fresh database."""
-    log_dir = tmp_path_factory.mktemp(f"django-forms-{request.param}")
-    env = {
-        "COUNTERS_DATABASE": notes_database(request, request.param, log_dir),
-        "COUNTERS_KEYS": str(log_dir / "keys.db"),
-        "NAIVE": os.environ.get("NAIVE", "0"),
-    }
-    target = "tests.adapters.django_admin_site:create_app"
-    with ExitStack() as stack:
-        # One after the other: the first creates the tables and the staff user.
-        yield [
-            stack.enter_context(start_app(target, log_dir, env=env, probe="/healthz", wsgi=True))
-            for _ in range(2)
-        ]
+#: Two server processes of the project on one fresh database (of each kind in turn).
+servers = admin_servers(DATABASES)
 
 
 def _create(http: httpx.Client, name: str) -> str:
@@ -176,11 +157,16 @@ def test_a_version_out_of_any_column_is_refused_as_stale(servers: list[str]) -> 
         assert open_form(http, change).values["note"] == ""
 
 
-def test_a_versioned_admin_with_list_editable_is_warned_of(tmp_path: Path) -> None:
-    """``manage.py check`` names the admin whose changelist saves rows without versions."""
+def test_the_checks_name_a_versioned_admin_of_a_model_without_a_version(tmp_path: Path) -> None:
+    """``manage.py check``: an error for it; none for the project's admins (list_editable too)."""
     script = (
-        "import tests.adapters.django_admin_site\n"
+        "from tests.adapters.django_admin_site import Tally\n"
+        "from django.contrib import admin\n"
         "from django.core import checks\n"
+        "from httpconflict.django.forms import VersionedAdminMixin\n"
+        "class TallyAdmin(VersionedAdminMixin, admin.ModelAdmin): pass\n"
+        "site = admin.AdminSite(name='unversioned')\n"
+        "site.register(Tally, TallyAdmin)\n"
         "for m in checks.run_checks(): print(m.id, m.obj.__name__)\n"
     )
     env = {
@@ -192,7 +178,7 @@ def test_a_versioned_admin_with_list_editable_is_warned_of(tmp_path: Path) -> No
     found = subprocess.run(
         [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
     ).stdout.splitlines()
-    assert found == ["httpconflict.W001 ListEditableAdmin"]
+    assert found == ["httpconflict.E001 TallyAdmin"]
 
 
 @pytest.mark.parametrize("add", [f"{_ADMIN}/add/", "/counters/new"])

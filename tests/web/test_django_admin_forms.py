@@ -365,3 +365,43 @@ def test_a_refused_form_saved_again_unchanged_runs_again(
     assert first.url == f"{project.url}{ADMIN}/counter/"
     names = project.rows("SELECT name FROM counters_counter WHERE name LIKE %s", "taken%")
     assert sorted(names) == [("taken",), ("taken, renamed",)]
+
+
+def test_a_stale_row_of_the_changelist_is_marked_and_nothing_saved(
+    staff: list[Page], project: Project
+) -> None:
+    """``list_editable``: the row someone else saved is marked; saving again saves the list."""
+    first, second = staff
+    for name in ("listed below", "listed"):
+        first.goto(f"{ADMIN}/counter/add/")
+        first.fill("#id_name", name)
+        pk = save_and_continue(first).split("/")[-3]
+    listing = "/list-admin/counters/counter/"
+    first.goto(listing)
+    second.goto(listing)
+    assert first.locator("#id_form-0-id").input_value() == pk  # the newest: the first row
+    first.fill("#id_form-0-count", "1")
+    submit(first)
+    second.fill("#id_form-0-count", "1")
+    second.fill("#id_form-1-note", "the row below")
+    submit(second)
+    assert shown_errors(second)[0] == "Please correct the error below."
+    # The error's row, then the row it is about: the counter's own link.
+    marked = second.locator("tr:has(ul.errorlist) + tr th.field-id a")
+    assert marked.inner_text() == pk
+    assert "Someone else saved this counter after you opened it" in shown_errors(second)[1]
+    query = "SELECT version, count FROM counters_counter WHERE id = %s"
+    assert project.rows(query, int(pk)) == [(2, 1)]
+    assert project.rows(
+        "SELECT count(*) FROM counters_counter WHERE note = %s", "the row below"
+    ) == [(0,)]
+    submit(second)  # knowingly, over what it was shown: both rows saved
+    assert shown_errors(second) == []
+    assert project.rows(query, int(pk)) == [(3, 1)]
+    assert project.rows(
+        "SELECT count(*) FROM counters_counter WHERE note = %s", "the row below"
+    ) == [(1,)]
+    # The history names the user's change, not the version or the values the page showed.
+    second.goto(f"{ADMIN}/counter/{pk}/history/")
+    actions = second.locator("#change-history tbody tr td:last-child").all_inner_texts()
+    assert actions == ["Added.", "Changed Count.", "Changed Count."]

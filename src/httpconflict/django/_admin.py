@@ -4,8 +4,9 @@
 the version field in the admin's fieldsets (a page renders only those),
 the violation shown by the change view's second run, the version carried
 by the delete confirmation's address, the inline rows stored now named
-on a stale page, and a check (``httpconflict.W001``) warning of
-``list_editable``, whose rows carry no version.
+on a stale page, the changelist's rows (``list_editable``, _changelist.py)
+saved over the versions they showed, all or none, and a check
+(``httpconflict.E001``) of a model without the version field.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from django.db.models import F
 from django.http import HttpResponseRedirect
 
 from .._stale_forms import quoted as _quoted
+from ._changelist import changelist_form, rows_as_sent
 from ._forms import (
     FORM_KEY_FIELD,
     _refused_for,
@@ -44,16 +46,18 @@ class VersionedAdminMixin:
     model: Any
 
     def check(self, **kwargs: Any) -> list[Any]:
-        """Django's checks, and a warning for ``list_editable``, whose rows carry no version."""
+        """Django's checks, and an error for a model without the version field."""
         found: list[Any] = super().check(**kwargs)  # type: ignore[misc]
-        if self.list_editable:  # type: ignore[attr-defined]
+        try:
+            self.model._meta.get_field(self.version_field)
+        except FieldDoesNotExist:
             found.append(
-                checks.Warning(
-                    "list_editable saves the changelist's rows without their versions: "
-                    "an edit there can overwrite a change saved since the page was opened",
-                    hint="leave list_editable off, and edit in the change form",
+                checks.Error(
+                    f"{self.model.__name__} has no field {self.version_field!r}: the versioned "
+                    "admin checks and increments it on each save",
+                    hint="add an integer version field, or name yours in version_field",
                     obj=type(self),
-                    id="httpconflict.W001",
+                    id="httpconflict.E001",
                 )
             )
         return found
@@ -146,6 +150,19 @@ class VersionedAdminMixin:
                     ),
                 )
         return super().render_change_form(request, context, *args, **kwargs)  # type: ignore[misc]
+
+    def get_changelist_form(self, request: Any, **kwargs: Any) -> Any:
+        """The form of a changelist's row (``list_editable``): saved over the version it showed."""
+        form_class = super().get_changelist_form(request, **kwargs)  # type: ignore[misc]
+        return _refusing(changelist_form(form_class, self.version_field), _refused_for(request))
+
+    def changelist_view(self, request: Any, extra_context: Any = None) -> Any:
+        """The changelist; its rows' save (``list_editable``) in one transaction, all or none."""
+        view = super().changelist_view  # type: ignore[misc]
+        if request.method != "POST" or "_save" not in request.POST:
+            return view(request, extra_context)
+        answer = _run_refusing(request, self.model, lambda: view(request, extra_context))
+        return rows_as_sent(answer)
 
     def changeform_view(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         view = super().changeform_view  # type: ignore[misc]

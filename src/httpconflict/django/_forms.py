@@ -30,6 +30,8 @@ vain (``ImproperlyConfigured``).
   the error replaces the stored values knowingly. A stale form never wins
   silently. In the admin, a second error names its inline rows changed or
   added since (`_inline_differences`): saving again replaces those too.
+  The admin's changelist rows (``list_editable``) are such forms, checked
+  only when edited, the list saved whole or not at all (_changelist.py).
 - Deleted meanwhile: an error, nothing written.
 - A constraint the form's own checks missed (two creates at once both pass
   ``validate_unique``'s SELECT; a constraint the form does not check): the
@@ -95,6 +97,9 @@ class VersionedFormMixin:
     refused: Violation | None = None
     #: The record as stored now, when the form was refused as stale (else None).
     stored_now: Any = None
+    #: False: a form whose values are those it was shown with is neither checked nor refused
+    #: (a changelist's row the user left alone, `changelist_form`).
+    check_unchanged: bool = True
 
     # The attributes of the ModelForm this mixes into.
     fields: dict[str, forms.Field]
@@ -125,13 +130,13 @@ class VersionedFormMixin:
 
     def clean(self) -> dict[str, Any]:
         cleaned: dict[str, Any] = super().clean()  # type: ignore[misc]
-        if not self._adding():
+        if not self._adding() and self._checked():
             self._hold_version(cleaned.get(self.version_field))
         return cleaned
 
     def validate_unique(self) -> None:
         super().validate_unique()  # type: ignore[misc]
-        if self.refused is not None:
+        if self.refused is not None and self._checked():
             self._show_refusal(self.refused)
 
     def save(self, commit: bool = True) -> Any:
@@ -142,6 +147,9 @@ class VersionedFormMixin:
 
     def _adding(self) -> bool:
         return bool(self.instance._state.adding) or self.instance.pk is None
+
+    def _checked(self) -> bool:
+        return self.check_unchanged or bool(self.has_changed())  # type: ignore[attr-defined]
 
     def _hold_version(self, opened: int | None) -> None:
         """Lock the row at the version `opened`, or raise the stale form's error."""
@@ -181,8 +189,8 @@ class VersionedFormMixin:
         found = []
         opts = type(current)._meta
         for name in self.fields:
-            if name == self.version_field or name not in self.cleaned_data:
-                continue
+            if name in (self.version_field, opts.pk.name) or name not in self.cleaned_data:
+                continue  # the pk: a changelist row's form holds it, as the record
             try:
                 field = opts.get_field(name)
             except FieldDoesNotExist:  # a form field of no model field
@@ -225,6 +233,14 @@ class _VersionField(forms.IntegerField):  # type: ignore[misc]  # django-stubs a
 
     def __init__(self) -> None:
         super().__init__(required=False, min_value=0)
+
+    def has_changed(self, initial: Any, data: Any) -> bool:
+        """Never: a version that moved is someone else's save, not the user's edit.
+
+        Else a changelist row someone else saved meanwhile was edited, and saved
+        (or refused) though the user left it alone.
+        """
+        return False
 
 
 class _FormKeyInput(forms.HiddenInput):  # type: ignore[misc]  # django-stubs are not installed

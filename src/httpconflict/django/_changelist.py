@@ -1,0 +1,131 @@
+"""The admin's changelist edited in the list (``list_editable``): each row over its version.
+
+Theory of operation: Django's changelist is one formset of the page's
+rows. Its POST makes a form of each row read now, validates them all,
+then saves the rows whose form changed; one invalid form and nothing is
+saved, the list shown again with each form's errors above its row. Each
+row's form here is a `VersionedFormMixin` form (`changelist_form`): it
+carries the version its row was read at, and its ``clean()`` holds the
+row at that version with the guarded UPDATE that changes nothing, so a
+row saved by someone else since is an invalid form, and the whole list is
+refused. `VersionedAdminMixin.changelist_view` runs the POST in one
+transaction: the rows stay held from validation to save, and a save that
+fails after others were written (a constraint the forms did not check)
+rolls them all back.
+
+Only the rows the user edited are checked and saved: each editable field
+also carries the value the page showed (Django's ``show_hidden_initial``),
+and a row is edited when a value sent differs from the one shown. Django's
+own changelist compares with the values stored now, so a row someone else
+saved meanwhile, left alone here, was written back with the old values
+the page still held.
+
+The refused list is shown with its rows as the page that sent it had
+them (`rows_as_sent`). A row deleted since the page was opened is left out of the save when
+the user left it alone; edited, it refuses the list and says so (Django
+refused the list with an error on the row's hidden key, which the list
+does not show).
+
+The changelist renders only the key's input of a row's hidden fields:
+the version's input is rendered after it (`_RowKey`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from django.core.exceptions import ValidationError
+from django.forms import BoundField
+from django.forms.utils import ErrorDict
+from django.utils.html import format_html
+
+from .._stale_forms import deleted_form_message
+from ._forms import versioned_form
+
+__all__ = ["changelist_form", "rows_as_sent"]
+
+#: After the message of an edited row deleted since: what lets the list's other rows be saved.
+_GONE: Final = "Put back its values as shown, or open the list again, to save the other rows."
+
+
+class _RowForm:
+    """A changelist row's form: checked only when edited; its fields carry the values shown."""
+
+    check_unchanged = False
+    form_key_field = None  # the page is one form: no key of its own for each row
+    version_field: str
+    fields: dict[str, Any]
+    changed_data: list[str]
+    instance: Any
+    is_bound: bool
+    _errors: Any
+    _meta: Any
+    _bound_fields_cache: dict[str, Any]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            if name != self.version_field:
+                field.show_hidden_initial = True
+
+    def has_changed(self) -> bool:
+        """Whether the user edited the row (of a row gone since, its key's input does not count)."""
+        key = self._meta.model._meta.pk.name
+        return any(name != key for name in self.changed_data)
+
+    def full_clean(self) -> None:
+        super().full_clean()  # type: ignore[misc]
+        if self.is_bound and self.instance._state.adding:  # its row is gone since the page
+            # Not "Select a valid choice" on the key's hidden input, which the list does not
+            # show: left alone, the row stops nothing; edited, it says why nothing was saved.
+            self._errors = ErrorDict()
+            if self.has_changed():
+                noun = str(self._meta.model._meta.verbose_name)
+                message = f"{deleted_form_message(noun)} {_GONE}"
+                self.add_error(None, ValidationError(message, code="deleted"))  # type: ignore[attr-defined]
+
+    def __getitem__(self, name: str) -> Any:
+        found = super().__getitem__(name)  # type: ignore[misc]
+        if name == self._meta.model._meta.pk.name and not isinstance(found, _RowKey):
+            found = self._bound_fields_cache[name] = _RowKey(self, found.field, name)
+        return found
+
+
+class _RowKey(BoundField):  # type: ignore[misc]  # django-stubs are not installed
+    """A row's key input, and after it the version the row's form was opened on."""
+
+    def __str__(self) -> str:
+        return str(format_html("{}{}", super().__str__(), self.form[self.form.version_field]))
+
+    __html__ = __str__
+
+
+def changelist_form(form_class: type[Any], version_field: str) -> type[Any]:
+    """`form_class` (a changelist's ModelForm class) made a versioned row's form."""
+    versioned = versioned_form(form_class, version_field, None)
+    attrs = {"version_field": version_field, "__module__": form_class.__module__}
+    return type(form_class.__name__, (_RowForm, versioned), attrs)
+
+
+def rows_as_sent(answer: Any) -> Any:
+    """`answer` (the changelist's), its refused list's rows in the order of the forms sent.
+
+    Django pairs the rows of the list as read now with the forms as sent:
+    a row added, deleted or moved since the page was opened shifted each
+    form (its inputs, its error) onto another row's link and checkbox, and
+    the forms past the list's end were not rendered.
+    """
+    context = getattr(answer, "context_data", None) or {}
+    found: Any = context.get("cl")
+    formset = getattr(found, "formset", None)
+    if formset is None or not formset.is_bound:
+        return answer
+    key = formset.model._meta.pk.name
+    rows = []
+    for form in formset.forms:
+        row = form.instance
+        if row.pk is None:  # gone since: shown as the page showed it
+            row.pk = form[key].value()
+        rows.append(row)
+    found.result_list = rows
+    return answer
