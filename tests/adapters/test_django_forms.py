@@ -36,8 +36,8 @@ from tests.adapters.form_counter import edit_at_once
 from tests.at_once import at_once
 from tests.servers import start_app
 
-STAFF = 6
-INCREMENTS = 5
+STAFF = 4
+INCREMENTS = 4
 _ADMIN = "/admin/counters/counter"
 
 
