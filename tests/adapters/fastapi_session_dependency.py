@@ -198,6 +198,14 @@ def prepare(url: str) -> None:
         conn.execute("INSERT INTO session_counters VALUES (1, 0, 1)")
 
 
+def reset(url: str) -> None:
+    """The rows as `prepare` made them (for the next test on the same database)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"UPDATE {TABLE} SET count = 0 WHERE id = 1")
+        conn.execute("DELETE FROM session_names WHERE name <> 'taken'")
+        conn.execute("UPDATE session_counters SET n = 0, version = 1 WHERE id = 1")
+
+
 def final_count(url: str) -> int:
     with psycopg.connect(url) as conn:
         row = conn.execute(f"SELECT count FROM {TABLE} WHERE id = 1").fetchone()

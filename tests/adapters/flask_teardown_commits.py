@@ -181,6 +181,23 @@ def prepare(database: str) -> None:
         conn.execute("INSERT INTO teardown_ledger VALUES (1, 0)")
 
 
+def reset(database: str) -> None:
+    """The rows as `prepare` made them (for the next test on the same database)."""
+    refused = (
+        "DELETE FROM teardown_names WHERE name <> 'taken'"
+        if database.startswith("postgresql://")
+        else "DELETE FROM teardown_pets"
+    )
+    engine = _engine(database)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(refused))
+            conn.execute(text("UPDATE teardown_counters SET n = 0, version = 1 WHERE id = 1"))
+            conn.execute(text("DELETE FROM teardown_ledger WHERE version > 1"))
+    finally:
+        engine.dispose()
+
+
 def stored(database: str) -> dict[str, int]:
     """What is stored: names (or pets), the counter's n and version, the ledger's rows and n."""
     queries = {

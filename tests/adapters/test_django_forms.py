@@ -33,8 +33,8 @@ from tests.adapters.django_servers import DATABASES, admin_servers
 from tests.adapters.form_counter import edit_at_once
 from tests.at_once import at_once
 
-STAFF = 6
-INCREMENTS = 5
+STAFF = 4
+INCREMENTS = 4
 _ADMIN = "/admin/counters/counter"
 
 

@@ -23,19 +23,28 @@ import json
 import re
 import threading
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
-from tests.adapters.fastapi_session_dependency import SCOPES_TAKEN, final_count, prepare, stored
+from tests.adapters.fastapi_session_dependency import (
+    SCOPES_TAKEN,
+    final_count,
+    prepare,
+    reset,
+    stored,
+)
 from tests.adapters.outage_tally import Told, run_while_ended
 from tests.own_database import own_database
 from tests.servers import start_app
+from tests.shared_servers import LogFrom, SharedServers
 
 pytest.importorskip("fastapi")
 pytest.importorskip("asyncpg")
@@ -48,35 +57,78 @@ NEEDS_SCOPES = pytest.mark.skipif(
 SCOPES = ["request", pytest.param("function", marks=NEEDS_SCOPES)]
 #: A log line naming its incident (`httpconflict.incidents`).
 INCIDENT = re.compile(r"\bincident [0-9a-f]{12}: ")
+#: What the app logs when a session's close fails after its view formed the answer.
+STANDS = "the answer formed stands"
+
+
+@dataclass(frozen=True)
+class _Config:
+    """What a server of the app is started with."""
+
+    commit_in_exit: bool
+    scope: str
+    keys_inside: bool = False
+    kind: str = "async"
+
+
+@dataclass(frozen=True)
+class _Served:
+    """A shared server of the app, its rows put back for this test."""
+
+    base: str
+    name: str
+    url: str
+    log: LogFrom
 
 
 @contextmanager
-def _served(
-    postgres_server: str,
-    log_dir: Path,
-    *,
-    commit_in_exit: bool,
-    scope: str,
-    keys_inside: bool = False,
-    kind: str = "async",
-) -> Iterator[tuple[str, str, str]]:
+def _start(postgres_server: str, log_dir: Path, config: _Config) -> Iterator[tuple[str, str, str]]:
     """(app URL, database name, database URL): the app under uvicorn, on its own database."""
     with own_database(postgres_server, "hc_dependency_exit") as (name, url):
         prepare(url)
         env = {
             "SESSION_DATABASE": url,
-            "COMMIT_IN_EXIT": "1" if commit_in_exit else "0",
-            "DEPENDENCY_SCOPE": scope,
-            "KEYS_INSIDE": "1" if keys_inside else "0",
-            "SESSION_KIND": kind,
+            "COMMIT_IN_EXIT": "1" if config.commit_in_exit else "0",
+            "DEPENDENCY_SCOPE": config.scope,
+            "KEYS_INSIDE": "1" if config.keys_inside else "0",
+            "SESSION_KIND": config.kind,
         }
         target = "tests.adapters.fastapi_session_dependency:create"
         with start_app(target, log_dir, env=env, probe="/healthz") as base:
             yield base, name, url
 
 
-def _log(log_dir: Path) -> str:
-    return "".join(path.read_text() for path in log_dir.glob("app-*.log"))
+@pytest.fixture(scope="module")
+def _servers(
+    postgres_server: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SharedServers[_Config, tuple[str, str, str, Path]]]:
+    """One server per configuration, for the module's tests (9 starts instead of 20)."""
+
+    @contextmanager
+    def start(config: _Config) -> Iterator[tuple[str, str, str, Path]]:
+        log_dir = tmp_path_factory.mktemp("dependency-exit")
+        with _start(postgres_server, log_dir, config) as (base, name, url):
+            yield base, name, url, log_dir
+
+    servers: SharedServers[_Config, tuple[str, str, str, Path]] = SharedServers(start)
+    try:
+        yield servers
+    finally:
+        servers.close()
+
+
+@pytest.fixture
+def served(
+    _servers: SharedServers[_Config, tuple[str, str, str, Path]],
+) -> Callable[..., _Served]:
+    """The server of a configuration, its counters at 0 and its names as `prepare` left them."""
+
+    def serve(**config: Any) -> _Served:
+        base, name, url, log_dir = _servers(_Config(**config))
+        reset(url)
+        return _Served(base, name, url, LogFrom.now(log_dir))
+
+    return serve
 
 
 @pytest.mark.parametrize(
@@ -89,25 +141,23 @@ def _log(log_dir: Path) -> str:
     ],
 )
 def test_a_save_committed_as_the_dependency_exits_is_not_told_saved(
-    postgres_server: str, tmp_path: Path, scope: str, keys: str | None
+    served: Callable[..., _Served], scope: str, keys: str | None
 ) -> None:
     """The exit's COMMIT fails: 504 outcome-unknown, never the view's 200 for a save not made.
 
     With an Idempotency-Key (its middleware outside ``install``'s, or inside), the 504 is
     what the key records, and its retry is told.
     """
-    headers = {"Idempotency-Key": "exit-commit-1"} if keys else {}
-    with _served(
-        postgres_server, tmp_path, commit_in_exit=True, scope=scope, keys_inside=keys == "inside"
-    ) as (base, _, url):
-        answers = [httpx.post(f"{base}/increment-then-end", headers=headers, timeout=10)]
-        if keys:
-            answers.append(httpx.post(f"{base}/increment-then-end", headers=headers, timeout=10))
-        for answer in answers:
-            assert answer.status_code == 504, (answer.status_code, answer.text[:300])
-            assert answer.headers["Content-Type"] == "application/problem+json"
-            assert answer.json()["type"].endswith("/outcome-unknown")
-        assert final_count(url) == 0  # the connection ended before the COMMIT
+    headers = {"Idempotency-Key": f"exit-commit-{uuid.uuid4()}"} if keys else {}
+    app = served(commit_in_exit=True, scope=scope, keys_inside=keys == "inside")
+    answers = [httpx.post(f"{app.base}/increment-then-end", headers=headers, timeout=10)]
+    if keys:
+        answers.append(httpx.post(f"{app.base}/increment-then-end", headers=headers, timeout=10))
+    for answer in answers:
+        assert answer.status_code == 504, (answer.status_code, answer.text[:300])
+        assert answer.headers["Content-Type"] == "application/problem+json"
+        assert answer.json()["type"].endswith("/outcome-unknown")
+    assert final_count(app.url) == 0  # the connection ended before the COMMIT
 
 
 @pytest.mark.parametrize(
@@ -122,26 +172,19 @@ def test_a_save_committed_as_the_dependency_exits_is_not_told_saved(
     ],
 )
 def test_a_save_its_commit_refuses_is_answered_as_the_conflict(
-    postgres_server: str, tmp_path: Path, kind: str, scope: str, keys: str | None
+    served: Callable[..., _Served], kind: str, scope: str, keys: str | None
 ) -> None:
     """A deferred unique constraint refuses the exit's COMMIT: the 409 naming the field.
 
     The answer an IntegrityError raised in the view gets, not a 500 (nor the view's 200);
     nothing is stored. With an Idempotency-Key, the 409 is what the key records and replays.
     """
-    headers = {"Idempotency-Key": "refused-1"} if keys else {}
-    with _served(
-        postgres_server,
-        tmp_path,
-        commit_in_exit=True,
-        scope=scope,
-        keys_inside=keys == "inside",
-        kind=kind,
-    ) as (base, _, url):
-        answers = [httpx.post(f"{base}/names", headers=headers, timeout=10)]
-        if keys:
-            answers.append(httpx.post(f"{base}/names", headers=headers, timeout=10))
-        names, _, _ = stored(url)
+    headers = {"Idempotency-Key": f"refused-{uuid.uuid4()}"} if keys else {}
+    app = served(commit_in_exit=True, scope=scope, keys_inside=keys == "inside", kind=kind)
+    answers = [httpx.post(f"{app.base}/names", headers=headers, timeout=10)]
+    if keys:
+        answers.append(httpx.post(f"{app.base}/names", headers=headers, timeout=10))
+    names, _, _ = stored(app.url)
     for answer in answers:
         assert answer.status_code == 409, (answer.status_code, answer.text[:300])
         assert answer.headers["Content-Type"] == "application/problem+json"
@@ -153,6 +196,15 @@ def test_a_save_its_commit_refuses_is_answered_as_the_conflict(
     if keys:
         assert answers[1].headers.get("Idempotent-Replayed") == "true", answers[1].headers
     assert names == 1  # the one there before: nothing stored
+
+
+def _logged(app: _Served, lines: int) -> str:
+    """What the app's server logged during the test, once it holds `lines` lines saying that
+    the answer formed stands (a session's close can end after its answer), or after 10 s."""
+    deadline = time.monotonic() + 10
+    while (log := app.log.text()).count(STANDS) < lines and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return log
 
 
 def _on_one_connection(base: str, requests: list[tuple[str, str]]) -> list[tuple[int, object]]:
@@ -173,25 +225,21 @@ def _on_one_connection(base: str, requests: list[tuple[str, str]]) -> list[tuple
 
 @pytest.mark.parametrize("kind", ["async", "sync"])
 def test_answers_keep_their_connection_when_the_close_fails(
-    postgres_server: str, tmp_path: Path, kind: str
+    served: Callable[..., _Served], kind: str
 ) -> None:
     """A page and a committed save whose session's close fails after they were sent: kept.
 
     The answers formed are the answers, and the connection serves the next request.
     """
-    with _served(postgres_server, tmp_path, commit_in_exit=False, scope="request", kind=kind) as (
-        base,
-        _,
-        url,
-    ):
-        answers = _on_one_connection(
-            base, [("GET", "/count-then-end"), ("POST", "/increment-then-end"), ("GET", "/healthz")]
-        )
-        assert answers == [(200, {"count": 0}), (200, {"count": 1}), (200, "ok")]
-        assert final_count(url) == 1
-    log = _log(tmp_path)
+    app = served(commit_in_exit=False, scope="request", kind=kind)
+    answers = _on_one_connection(
+        app.base, [("GET", "/count-then-end"), ("POST", "/increment-then-end"), ("GET", "/healthz")]
+    )
+    assert answers == [(200, {"count": 0}), (200, {"count": 1}), (200, "ok")]
+    assert final_count(app.url) == 1
+    log = _logged(app, 2)
     assert "response already started" not in log, log[-3000:]
-    said = [line for line in log.splitlines() if "the answer formed stands" in line]
+    said = [line for line in log.splitlines() if STANDS in line]
     assert len(said) == 2, log[-3000:]
     assert all(INCIDENT.search(line) for line in said), said
 
@@ -199,7 +247,7 @@ def test_answers_keep_their_connection_when_the_close_fails(
 @NEEDS_SCOPES
 @pytest.mark.parametrize("kind", ["async", "sync"])
 def test_a_close_that_fails_before_the_answer_leaves_the_answer_formed(
-    postgres_server: str, tmp_path: Path, kind: str
+    served: Callable[..., _Served], kind: str
 ) -> None:
     """``scope="function"``: the close fails after the view returned, before the answer.
 
@@ -207,18 +255,14 @@ def test_a_close_that_fails_before_the_answer_leaves_the_answer_formed(
     and a 504 outcome-unknown for a save that is durable; the outage is logged under an
     incident, and the connection serves the next request.
     """
-    with _served(postgres_server, tmp_path, commit_in_exit=False, scope="function", kind=kind) as (
-        base,
-        _,
-        url,
-    ):
-        answers = _on_one_connection(
-            base, [("GET", "/count-then-end"), ("POST", "/increment-then-end"), ("GET", "/healthz")]
-        )
-        assert answers == [(200, {"count": 0}), (200, {"count": 1}), (200, "ok")]
-        assert final_count(url) == 1
-    log = _log(tmp_path)
-    said = [line for line in log.splitlines() if "the answer formed stands" in line]
+    app = served(commit_in_exit=False, scope="function", kind=kind)
+    answers = _on_one_connection(
+        app.base, [("GET", "/count-then-end"), ("POST", "/increment-then-end"), ("GET", "/healthz")]
+    )
+    assert answers == [(200, {"count": 0}), (200, {"count": 1}), (200, "ok")]
+    assert final_count(app.url) == 1
+    log = _logged(app, 2)
+    said = [line for line in log.splitlines() if STANDS in line]
     assert len(said) == 2, log[-3000:]
     assert all(INCIDENT.search(line) for line in said), said
 
@@ -243,21 +287,17 @@ def _increment(base: str, told: Told, deadline: float) -> None:
 @pytest.mark.parametrize("commit_in_exit", [True, False], ids=["commit-in-exit", "commit-in-view"])
 @pytest.mark.parametrize("scope", SCOPES)
 def test_clients_incrementing_while_the_backends_are_ended(
-    postgres_server: str, tmp_path: Path, scope: str, commit_in_exit: bool
+    postgres_server: str, served: Callable[..., _Served], scope: str, commit_in_exit: bool
 ) -> None:
     """No dropped connection, no plain 500; no save told done is lost, none is unexplained."""
-    with _served(postgres_server, tmp_path, commit_in_exit=commit_in_exit, scope=scope) as (
-        base,
-        name,
-        url,
-    ):
-        told = Told(saved_status=200)
-        deadline = time.monotonic() + SECONDS
-        clients = [
-            threading.Thread(target=_increment, args=(base, told, deadline)) for _ in range(4)
-        ]
-        run_while_ended(postgres_server, name, clients)
-        final = final_count(url)
+    app = served(commit_in_exit=commit_in_exit, scope=scope)
+    told = Told(saved_status=200)
+    deadline = time.monotonic() + SECONDS
+    clients = [
+        threading.Thread(target=_increment, args=(app.base, told, deadline)) for _ in range(4)
+    ]
+    run_while_ended(postgres_server, app.name, clients)
+    final = final_count(app.url)
     said = told.summary(final)
     assert told.wrong == [], f"{said}: {told.wrong[:3]}"
     # A POST whose connection was found dead at its first statement, or lost at its UPDATE
@@ -323,7 +363,11 @@ def _write_counter(base: str, told: Told, writes: _Writes, deadline: float) -> N
     ],
 )
 def test_a_pure_counter_written_with_if_match_while_the_backends_are_ended(
-    postgres_server: str, tmp_path: Path, kind: str, scope: str, commit_in_exit: bool
+    postgres_server: str,
+    served: Callable[..., _Served],
+    kind: str,
+    scope: str,
+    commit_in_exit: bool,
 ) -> None:
     """Each 200 is an increment stored, on a version of its own; no plain 500.
 
@@ -331,18 +375,16 @@ def test_a_pure_counter_written_with_if_match_while_the_backends_are_ended(
     that no 200 claims is the write of a 504 (outcome unknown) whose If-Match named the
     version before it: none is a save told done and lost, none is applied unexplained.
     """
-    with _served(
-        postgres_server, tmp_path, commit_in_exit=commit_in_exit, scope=scope, kind=kind
-    ) as (base, name, url):
-        told = Told(saved_status=200)
-        writes = _Writes()
-        deadline = time.monotonic() + SECONDS
-        clients = [
-            threading.Thread(target=_write_counter, args=(base, told, writes, deadline))
-            for _ in range(4)
-        ]
-        run_while_ended(postgres_server, name, clients)
-        _, n, version = stored(url)
+    app = served(commit_in_exit=commit_in_exit, scope=scope, kind=kind)
+    told = Told(saved_status=200)
+    writes = _Writes()
+    deadline = time.monotonic() + SECONDS
+    clients = [
+        threading.Thread(target=_write_counter, args=(app.base, told, writes, deadline))
+        for _ in range(4)
+    ]
+    run_while_ended(postgres_server, app.name, clients)
+    _, n, version = stored(app.url)
     stored_versions = set(range(2, version + 1))
     unclaimed = stored_versions - set(writes.saved)
     said = (

@@ -27,8 +27,8 @@ from tests.adapters.form_counter import edit_at_once
 from tests.at_once import at_once
 from tests.servers import start_app
 
-CLIENTS = 6
-INCREMENTS = 5
+CLIENTS = 4
+INCREMENTS = 4
 NAIVE = os.environ.get("NAIVE") == "1"
 
 

@@ -23,17 +23,21 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
-from tests.adapters.flask_teardown_commits import prepare, stored
+from tests.adapters.flask_teardown_commits import prepare, reset, stored
 from tests.own_database import own_database
 from tests.servers import start_app
+from tests.shared_servers import LogFrom, SharedServers
 
 pytest.importorskip("flask")
 pytest.importorskip("sqlalchemy")
@@ -44,17 +48,72 @@ BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 PROBLEM = "application/problem+json"
 
 
+@dataclass(frozen=True)
+class _Config:
+    """What a server of the app is started with."""
+
+    database: str
+    keys: str = ""
+    teardown: str = ""
+    #: A server no other test shares: on SQLite a COMMIT the deferred foreign key refused
+    #: leaves its pooled connection inside the transaction (SQLAlchemy 2.1 returns it to the
+    #: pool without a ROLLBACK), holding the database's lock for every later write.
+    alone: bool = False
+
+
+@dataclass(frozen=True)
+class _Served:
+    """A shared server of the app, its rows put back for this test."""
+
+    base: str
+    url: str
+    log: LogFrom
+
+
 @contextmanager
-def _served(
-    postgres_server: str, log_dir: Path, database: str, *, keys: str = "", teardown: str = ""
-) -> Iterator[tuple[str, str]]:
+def _start(postgres_server: str, log_dir: Path, config: _Config) -> Iterator[tuple[str, str]]:
     """(app URL, database): flask_teardown_commits under werkzeug's server, on its own database."""
-    with _database(postgres_server, log_dir, database) as url:
+    with _database(postgres_server, log_dir, config.database) as url:
         prepare(url)
-        env = {"COMMITS_DATABASE": url, "KEYS": keys, "TEARDOWN": teardown or "appcontext"}
+        env = {
+            "COMMITS_DATABASE": url,
+            "KEYS": config.keys,
+            "TEARDOWN": config.teardown or "appcontext",
+        }
         target = "tests.adapters.flask_teardown_commits:create"
         with start_app(target, log_dir, env=env, probe="/healthz", wsgi=True) as base:
             yield base, url
+
+
+@pytest.fixture(scope="module")
+def _servers(
+    postgres_server: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SharedServers[_Config, tuple[str, str, Path]]]:
+    """One server per configuration, for the module's tests (8 starts instead of 10)."""
+
+    @contextmanager
+    def start(config: _Config) -> Iterator[tuple[str, str, Path]]:
+        log_dir = tmp_path_factory.mktemp("teardown-commits")
+        with _start(postgres_server, log_dir, config) as (base, url):
+            yield base, url, log_dir
+
+    servers: SharedServers[_Config, tuple[str, str, Path]] = SharedServers(start)
+    try:
+        yield servers
+    finally:
+        servers.close()
+
+
+@pytest.fixture
+def served(_servers: SharedServers[_Config, tuple[str, str, Path]]) -> Callable[..., _Served]:
+    """The server of a configuration, its rows as `prepare` made them."""
+
+    def serve(**config: Any) -> _Served:
+        base, url, log_dir = _servers(_Config(**config))
+        reset(url)
+        return _Served(base, url, LogFrom.now(log_dir))
+
+    return serve
 
 
 @contextmanager
@@ -64,10 +123,6 @@ def _database(postgres_server: str, log_dir: Path, database: str) -> Iterator[st
         return
     with own_database(postgres_server, "hc_flask16_teardown") as (_, url):
         yield url
-
-
-def _log(log_dir: Path) -> str:
-    return "".join(path.read_text() for path in log_dir.glob("app-*.log"))
 
 
 @pytest.mark.parametrize(
@@ -83,7 +138,7 @@ def _log(log_dir: Path) -> str:
     ],
 )
 def test_a_save_its_teardown_commit_refuses_is_answered_as_in_the_view(
-    postgres_server: str, tmp_path: Path, database: str, keys: str, teardown: str
+    served: Callable[..., _Served], database: str, keys: str, teardown: str
 ) -> None:
     """The teardown's COMMIT refused: the problem the view's own COMMIT of it gets, not a 500.
 
@@ -91,16 +146,13 @@ def test_a_save_its_teardown_commit_refuses_is_answered_as_in_the_view(
     deferred foreign key. Nothing stored; under an Idempotency-Key, the answer recorded and
     replayed.
     """
-    headers = {"Idempotency-Key": "refused-1"} if keys else {}
-    with _served(postgres_server, tmp_path, database, keys=keys, teardown=teardown) as (
-        base,
-        url,
-    ):
-        in_view = httpx.post(f"{base}/refused?commit=view", timeout=10)
-        answers = [httpx.post(f"{base}/refused", headers=headers, timeout=10)]
-        if keys:
-            answers.append(httpx.post(f"{base}/refused", headers=headers, timeout=10))
-        rows = stored(url)["refused_rows"]
+    headers = {"Idempotency-Key": f"refused-{uuid.uuid4()}"} if keys else {}
+    app = served(database=database, keys=keys, teardown=teardown)
+    in_view = httpx.post(f"{app.base}/refused?commit=view", timeout=10)
+    answers = [httpx.post(f"{app.base}/refused", headers=headers, timeout=10)]
+    if keys:
+        answers.append(httpx.post(f"{app.base}/refused", headers=headers, timeout=10))
+    rows = stored(app.url)["refused_rows"]
     status, kind = (409, "unique-violation") if database == "postgres" else (422, "foreign-key")
     for answer in answers:
         assert answer.status_code == status, (answer.status_code, answer.text[:300])
@@ -117,20 +169,20 @@ def test_a_save_its_teardown_commit_refuses_is_answered_as_in_the_view(
     if keys:
         assert answers[1].headers.get("Idempotent-Replayed") == "true", answers[1].headers
     assert rows == (1 if database == "postgres" else 0)  # the name there before: nothing more
-    assert "Traceback" not in _log(tmp_path), _log(tmp_path)[-3000:]
+    log = app.log.text()
+    assert "Traceback" not in log, log[-3000:]
 
 
-def test_a_browser_s_refused_save_is_the_conflict_page(
-    postgres_server: str, tmp_path: Path
-) -> None:
+def test_a_browser_s_refused_save_is_the_conflict_page(served: Callable[..., _Served]) -> None:
     """A form's POST whose teardown COMMIT is refused: the 409 page, under a key too."""
-    with _served(postgres_server, tmp_path, "postgres", keys="outside") as (base, _):
-        for headers in ({"Accept": BROWSER}, {"Accept": BROWSER, "Idempotency-Key": "page-1"}):
-            page = httpx.post(f"{base}/refused", headers=headers, timeout=10)
-            assert page.status_code == 409, page.text[:300]
-            assert page.headers["Content-Type"].startswith("text/html"), page.headers
-            assert "<h1" in page.text
-            assert "name" in page.text
+    base = served(database="postgres", keys="outside").base
+    key = {"Idempotency-Key": f"page-{uuid.uuid4()}"}
+    for headers in ({"Accept": BROWSER}, {"Accept": BROWSER, **key}):
+        page = httpx.post(f"{base}/refused", headers=headers, timeout=10)
+        assert page.status_code == 409, page.text[:300]
+        assert page.headers["Content-Type"].startswith("text/html"), page.headers
+        assert "<h1" in page.text
+        assert "name" in page.text
 
 
 # --- served: a pure counter whose writes are committed in the teardown ---------------------
@@ -165,7 +217,7 @@ def _write(base: str, path: str, told: Counter[str], lock: threading.Lock, end: 
     ],
 )
 def test_a_pure_counter_committed_in_the_teardown(
-    postgres_server: str, tmp_path: Path, database: str, path: str, refused: int
+    served: Callable[..., _Served], database: str, path: str, refused: int
 ) -> None:
     """4 clients read n and PUT n + 1 with If-Match for 3 s: the 2xx answers are the increments.
 
@@ -177,18 +229,18 @@ def test_a_pure_counter_committed_in_the_teardown(
     back whole (40P01), which is answered 503 with Retry-After: nothing of it was applied
     (`test_rolled_back_flask`), as the counts show.
     """
-    with _served(postgres_server, tmp_path, database) as (base, url):
-        told: Counter[str] = Counter()
-        lock = threading.Lock()
-        end = time.monotonic() + SECONDS
-        clients = [
-            threading.Thread(target=_write, args=(base, path, told, lock, end)) for _ in range(4)
-        ]
-        for client in clients:
-            client.start()
-        for client in clients:
-            client.join()
-        final = stored(url)
+    app = served(database=database, alone=database == "sqlite")
+    told: Counter[str] = Counter()
+    lock = threading.Lock()
+    end = time.monotonic() + SECONDS
+    clients = [
+        threading.Thread(target=_write, args=(app.base, path, told, lock, end)) for _ in range(4)
+    ]
+    for client in clients:
+        client.start()
+    for client in clients:
+        client.join()
+    final = stored(app.url)
     said = f"{dict(told)}, stored {final}"
     deadlocked = {"PUT 503"} if path == "/ledger" else set()
     assert set(told) <= {"GET 200", "PUT 200", f"PUT {refused}", *deadlocked}, said

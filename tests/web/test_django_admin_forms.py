@@ -24,7 +24,7 @@ from tests.adapters.django_servers import notes_database
 from tests.servers import start_app
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page, StorageState
+    from playwright.sync_api import Browser, BrowserContext, Page, StorageState
 
 ADMIN = "/admin/counters"
 
@@ -83,13 +83,24 @@ def sessions(browser: Browser, project: Project) -> list[StorageState]:
     return states
 
 
-@pytest.fixture
-def staff(browser: Browser, project: Project, sessions: list[StorageState]) -> Iterator[list[Page]]:
+@pytest.fixture(scope="module")
+def staff_browsers(
+    browser: Browser, project: Project, sessions: list[StorageState]
+) -> Iterator[list[BrowserContext]]:
     """Two browsers (contexts of their own), each in a staff session of its own."""
     contexts = [browser.new_context(base_url=project.url, storage_state=s) for s in sessions]
-    yield [context.new_page() for context in contexts]
+    yield contexts
     for context in contexts:
         context.close()
+
+
+@pytest.fixture
+def staff(staff_browsers: list[BrowserContext]) -> Iterator[list[Page]]:
+    """A new page (no history) in each of the two staff browsers."""
+    pages = [context.new_page() for context in staff_browsers]
+    yield pages
+    for page in pages:
+        page.close()
 
 
 def double_click(page: Page, button: str, then: str | re.Pattern[str]) -> None:
