@@ -21,6 +21,7 @@ plain 500 (the count right all the same).
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 import uuid
@@ -55,10 +56,6 @@ class _Config:
     database: str
     keys: str = ""
     teardown: str = ""
-    #: A server no other test shares: on SQLite a COMMIT the deferred foreign key refused
-    #: leaves its pooled connection inside the transaction (SQLAlchemy 2.1 returns it to the
-    #: pool without a ROLLBACK), holding the database's lock for every later write.
-    alone: bool = False
 
 
 @dataclass(frozen=True)
@@ -173,6 +170,40 @@ def test_a_save_its_teardown_commit_refuses_is_answered_as_in_the_view(
     assert "Traceback" not in log, log[-3000:]
 
 
+def test_a_refused_sqlite_commit_leaves_the_database_usable(
+    served: Callable[..., _Served],
+) -> None:
+    """SQLite keeps a transaction open when its COMMIT fails: it ends as its connection is pooled.
+
+    SQLAlchemy counts the failed COMMIT as the transaction's end and pools the connection
+    without its ROLLBACK. Before: that connection kept the refused row and the database's
+    write lock, so the next requests that took it were answered 422 (their teardown's COMMIT
+    refused again for the same foreign key) and writes from any other connection waited out
+    their timeout for "database is locked".
+    """
+    app = served(database="sqlite")
+    refused = httpx.post(f"{app.base}/refused", timeout=10)
+    assert refused.status_code == 422, refused.text[:300]
+    told = []
+    with httpx.Client(base_url=app.base, timeout=30) as http:
+        for _ in range(6):  # over the pool's connections, the refused one among them
+            read = http.get("/counter")
+            told.append(f"GET {read.status_code}")
+            if read.status_code == 200:
+                n, tag = read.json()["n"] + 1, read.headers["ETag"]
+                wrote = http.put("/counter", json={"n": n}, headers={"If-Match": tag})
+                told.append(f"PUT {wrote.status_code}")
+    assert set(told) == {"GET 200", "PUT 200"}, told
+    outside = sqlite3.connect(app.url, timeout=2)
+    try:
+        outside.execute("UPDATE teardown_counters SET n = n WHERE id = 1")  # no lock held
+        outside.commit()
+    finally:
+        outside.close()
+    assert stored(app.url)["n"] == 6
+    assert stored(app.url)["refused_rows"] == 0
+
+
 def test_a_browser_s_refused_save_is_the_conflict_page(served: Callable[..., _Served]) -> None:
     """A form's POST whose teardown COMMIT is refused: the 409 page, under a key too."""
     base = served(database="postgres", keys="outside").base
@@ -229,7 +260,7 @@ def test_a_pure_counter_committed_in_the_teardown(
     back whole (40P01), which is answered 503 with Retry-After: nothing of it was applied
     (`test_rolled_back_flask`), as the counts show.
     """
-    app = served(database=database, alone=database == "sqlite")
+    app = served(database=database)
     told: Counter[str] = Counter()
     lock = threading.Lock()
     end = time.monotonic() + SECONDS

@@ -139,6 +139,27 @@ def _checkin(dbapi_connection: Any, record: Any) -> None:
         record.info.pop(_WROTE, None)
 
 
+def _end_open_transaction(dbapi_connection: Any, record: Any, state: Any) -> None:
+    """Roll back a transaction still open on a connection back in its pool.
+
+    SQLite keeps a transaction open when its COMMIT fails (a deferred
+    foreign key, SQLITE_BUSY: "the transaction remains active"), while
+    SQLAlchemy counts the COMMIT as the transaction's end and skips its
+    reset (``transaction_was_reset``): the connection went back to the pool
+    holding the write lock and the refused rows, and the next session on it
+    committed them with its own (a write answered 503 or 504, applied by
+    another request; every later COMMIT refused again for the same foreign
+    key; "database is locked" for every other connection). The driver's
+    ``in_transaction`` (sqlite3, aiosqlite) tells; other drivers have none
+    and end a failed COMMIT's transaction themselves.
+    """
+    if getattr(state, "terminate_only", False) or not getattr(state, "asyncio_safe", True):
+        return  # the pool closes it, which rolls back
+    driver = getattr(record, "driver_connection", None) if record is not None else None
+    if getattr(driver if driver is not None else dbapi_connection, "in_transaction", False) is True:
+        dbapi_connection.rollback()
+
+
 def track_commits() -> None:
     """Listen to every engine's commits (done on import; again does nothing)."""
     if event.contains(Engine, "commit", _commit):
@@ -150,3 +171,4 @@ def track_commits() -> None:
     event.listen(Engine, "begin", _begin)
     event.listen(Engine, "handle_error", _failed)
     event.listen(Pool, "checkin", _checkin)
+    event.listen(Pool, "reset", _end_open_transaction)
