@@ -65,10 +65,14 @@ def test_a_304_repeats_only_the_fields_rfc_9110_lists(names: list[str], kept: se
 
 
 def test_a_304_from_validators_alone_repeats_them() -> None:
-    """Known before the answer is built, the validators are all a 304 can repeat."""
-    assert not_modified_fields(CURRENT) == (("ETag", '"v2"'),)
+    """Known before the answer is built: the validators, and the Cache-Control its 200 says."""
+    assert not_modified_fields(CURRENT) == (("ETag", '"v2"'), ("Cache-Control", "no-cache"))
     dated = Validators(last_modified=CURRENT.last_modified)
-    assert not_modified_fields(dated) == (("Last-Modified", NOON),)
+    assert not_modified_fields(dated, cache_control=None) == (("Last-Modified", NOON),)
+    assert not_modified_fields(dated, cache_control="private") == (
+        ("Last-Modified", NOON),
+        ("Cache-Control", "private"),
+    )
     assert not_modified_fields(Validators()) == ()
 
 

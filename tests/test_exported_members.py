@@ -200,6 +200,7 @@ MODULES: dict[str, list[str]] = {
         "ConditionalGetMiddleware",
         "IntegrityErrorMiddleware",
         "ProblemMiddleware",
+        "add_read_caching",
         "answer_preconditions",
         "conditional",
         "etag_of",

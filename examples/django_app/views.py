@@ -12,8 +12,6 @@ from typing import Any
 
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.utils.decorators import method_decorator
-from django.views.decorators.cache import cache_control
 from rest_framework import mixins, viewsets
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -30,18 +28,11 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
-# Any write may change a user or a note: a cache asks (If-None-Match) before each use. Said
-# nothing, a shared cache keeps a read 120 s (Varnish), and PUTs through it do not drop it.
-REVALIDATED = method_decorator(cache_control(no_cache=True), name="retrieve")
-
-
-@REVALIDATED
 class UserViewSet(ConditionalModelMixin, viewsets.ModelViewSet):  # type: ignore[misc]
     queryset = User.objects.all()
     serializer_class = UserSerializer
 
 
-@REVALIDATED
 class NoteViewSet(ConditionalModelMixin, viewsets.ModelViewSet):  # type: ignore[misc]
     queryset = Note.objects.all()
     serializer_class = NoteSerializer

@@ -3,7 +3,8 @@
 - users: the database's unique index on email is the arbiter; its
   IntegrityError becomes a 409 naming "email" (`install` registers that);
 - notes: GET answers 304 when If-None-Match names the current ETag (and says
-  ``Cache-Control: no-cache``, so that a shared cache asks before each use); PUT and
+  ``Cache-Control: no-cache``, httpconflict's default for a read with an ETag,
+  so that a shared cache asks before each use); PUT and
   DELETE write in ONE statement ``... WHERE id = ? AND version = ?``
   (`versioned_update`), so a stale If-Match is a 412 and none is a 428;
 - orders: the answer to a POST with an Idempotency-Key is recorded in the
@@ -64,7 +65,7 @@ def create_user(user: UserIn, db: DB, response: Response) -> UserOut:
 @router.get("/v1/users/{user_id}")
 def get_user(user_id: int, db: DB, response: Response) -> UserOut:
     row = _get(db, User, user_id)
-    _revalidated(response, row)
+    response.headers["ETag"] = etag_of(row).to_header()
     return UserOut.model_validate(row)
 
 
@@ -82,7 +83,7 @@ def create_note(note: NoteIn, db: DB, response: Response) -> NoteOut:
 def get_note(note_id: int, conditions: Preconditions, db: DB, response: Response) -> NoteOut:
     row = _get(db, Note, note_id)
     conditions.check(Validators(etag_of(row)))  # 304 (or 412) before building the body
-    _revalidated(response, row)
+    response.headers["ETag"] = etag_of(row).to_header()
     return NoteOut.model_validate(row)
 
 
@@ -160,13 +161,6 @@ def _get(db: Session, model: Any, key: int) -> Any:
 def _created(response: Response, location: str, row: User | Note) -> None:
     response.headers["Location"] = location
     response.headers["ETag"] = etag_of(row).to_header()
-
-
-def _revalidated(response: Response, row: User | Note) -> None:
-    response.headers["ETag"] = etag_of(row).to_header()
-    # Any write may change it: a cache asks (If-None-Match) before each use. Said nothing,
-    # a shared cache keeps it 120 s (Varnish), and PUTs through the cache do not drop it.
-    response.headers["Cache-Control"] = "no-cache"
 
 
 def _wal(connection: Any, _record: Any) -> None:

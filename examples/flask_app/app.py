@@ -102,9 +102,7 @@ def create_app(db: str) -> Flask:
             note = session.get(Note, note_id)
         if note is None:
             raise NotFound(f"there is no note {note_id}")
-        # Any write may change it: a cache asks (If-None-Match) before each use. Said nothing,
-        # a shared cache keeps it 120 s (Varnish), and PUTs through the cache do not drop it.
-        return note.to_dict(), {"Cache-Control": "no-cache"}
+        return note.to_dict()
 
     @app.put("/v1/notes/<int:note_id>")
     def put_note(note_id: int) -> Any:

@@ -15,8 +15,10 @@ every adapter:
   validates nothing, and is ignored;
 - the decision of `evaluate`, in §13.2.2 order, against the validators the
   answer carries, even none: "*" still names a representation that exists;
-- which header fields a 304 repeats (§15.4.5), and the 412 problem naming
-  the current ETag.
+- which header fields a 304 repeats (§15.4.5): those of the answer, or,
+  made from its validators alone, the validators and the Cache-Control
+  its 200 says when the app says nothing (`_read_caching`); and the 412
+  problem naming the current ETag.
 
 Adapters only translate: they pull the fields out of their request and
 response types, call `read_decision` and render the `ReadDecision`.
@@ -33,6 +35,7 @@ from ._errors import MalformedHeader, PreconditionFailed
 from ._etag import ETag
 from ._httpdate import format_http_date, parse_http_date
 from ._preconditions import SAFE_METHODS, Conditions, Decision, Validators, evaluate
+from ._read_caching import REVALIDATE, with_read_caching
 from ._refusals import precondition_failed
 
 #: A request's header fields: lower-case name to a value or its field lines,
@@ -104,6 +107,7 @@ def read_decision(
     status: int = 200,
     keep: Collection[str] = NOT_MODIFIED_FIELDS,
     lenient_dates: bool = False,
+    cache_control: str | None = REVALIDATE,
 ) -> ReadDecision:
     """Decide a GET or HEAD from the answer the resource would give without preconditions.
 
@@ -115,7 +119,9 @@ def read_decision(
     or None when the resource has no current representation (the caller's
     404). `status` is that answer's status. `keep` names (lower case) the
     fields a 304 repeats; Last-Modified is repeated too when there is no
-    ETag.
+    ETag. `cache_control` is what a 304 made from `Validators` says of
+    caching (None: nothing), as the 200 would (`_read_caching`); a 304
+    made from header fields repeats their own.
     """
     # Writes are checked by the write itself (`write_flow`): a check here and
     # a write after it are two steps another writer can come between.
@@ -161,7 +167,8 @@ def read_decision(
     # send content in the response").
     match evaluate(method, conditions, current):
         case Decision.NOT_MODIFIED:
-            return ReadDecision(ReadOutcome.NOT_MODIFIED, not_modified_fields(answer, keep))
+            fields = not_modified_fields(answer, keep, cache_control=cache_control)
+            return ReadDecision(ReadOutcome.NOT_MODIFIED, fields)
         case Decision.PRECONDITION_FAILED:
             return ReadDecision(ReadOutcome.PRECONDITION_FAILED, error=precondition_failed(current))
         case _:
@@ -169,21 +176,51 @@ def read_decision(
 
 
 def not_modified_fields(
-    answer: Validators | ResponseFields, keep: Collection[str] = NOT_MODIFIED_FIELDS
+    answer: Validators | ResponseFields,
+    keep: Collection[str] = NOT_MODIFIED_FIELDS,
+    *,
+    cache_control: str | None = REVALIDATE,
 ) -> tuple[tuple[str, str], ...]:
-    """The header fields a 304 repeats from the 200 `answer` (or from its validators alone)."""
+    """The header fields a 304 repeats from the 200 `answer` (or from its validators alone).
+
+    From validators alone: the ETag (else Last-Modified) and `cache_control`,
+    what the 200 carrying them says of caching when its app says nothing
+    (`_read_caching.REVALIDATE`; None: nothing).
+    """
     if isinstance(answer, Validators):
         if answer.etag is not None:
-            return (("ETag", answer.etag.to_header()),)
-        if answer.last_modified is not None:
-            return (("Last-Modified", format_http_date(answer.last_modified)),)
-        return ()
+            validator = ("ETag", answer.etag.to_header())
+        elif answer.last_modified is not None:
+            validator = ("Last-Modified", format_http_date(answer.last_modified))
+        else:
+            return ()
+        if cache_control is None:
+            return (validator,)
+        return (validator, ("Cache-Control", cache_control))
     pairs = tuple(answer)
     names = {name.lower() for name, _ in pairs}
     kept = set(keep)
     if "etag" not in names:
         kept.add("last-modified")
     return tuple((name, value) for name, value in pairs if name.lower() in kept)
+
+
+def planned_fields(
+    current: Validators,
+    fields: ResponseFields = (),
+    *,
+    cache_control: str | None = REVALIDATE,
+) -> list[tuple[str, str]]:
+    """The header fields a 200 will carry: `fields` set on it so far, and where they do not say,
+    `current`'s validators and `cache_control` (what a read with a validator says of caching
+    when its app says nothing; None: nothing). A 304 made before the 200 repeats these."""
+    pairs = list(fields)
+    names = {name.lower() for name, _ in pairs}
+    if current.etag is not None and "etag" not in names:
+        pairs.append(("ETag", current.etag.to_header()))
+    if current.last_modified is not None and "last-modified" not in names:
+        pairs.append(("Last-Modified", format_http_date(current.last_modified)))
+    return with_read_caching("GET", 200, pairs, cache_control)
 
 
 def validators_of(fields: ResponseFields, *, dates: bool = True) -> Validators:

@@ -50,7 +50,7 @@ except ModuleNotFoundError as error:
 
 import inspect
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from types import CodeType
 from typing import Annotated, Any, Final, cast
@@ -64,7 +64,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
-from ._conditional_read import ReadOutcome, not_modified_fields, read_decision
+from ._conditional_read import ReadOutcome, not_modified_fields, planned_fields, read_decision
 from ._errors import (
     InvalidDocument,
     InvalidParameter,
@@ -96,6 +96,7 @@ from ._patch_flow import (
     run_patch,
 )
 from ._preconditions import SAFE_METHODS, Conditions, Decision, Validators, evaluate
+from ._read_caching import REVALIDATE
 from ._rebase import prefers_rebase
 from ._refusals import decision_error, patch_refusal, refusal
 from ._request_writes import current_writes
@@ -132,12 +133,23 @@ __all__ = [
 class NotModified(HTTPException):
     """A 304 for a GET or HEAD whose client has the current representation.
 
-    RFC 9110 §15.4.5: the answer repeats the ETag (and Last-Modified when
-    there is no ETag); it has no body.
+    RFC 9110 §15.4.5: the answer repeats the header fields its 200 would
+    carry that the section lists: those of `fields` (set on the handler's
+    answer so far: Vary, Content-Location...), the ETag (Last-Modified when
+    there is no ETag), and the Cache-Control of `fields`, else
+    `cache_control` (``no-cache``, as a read with a validator says when its
+    handler says nothing; None: none). It has no body.
     """
 
-    def __init__(self, current: Validators) -> None:
-        super().__init__(304, headers=dict(not_modified_fields(current)))
+    def __init__(
+        self,
+        current: Validators,
+        *,
+        cache_control: str | None = REVALIDATE,
+        fields: Iterable[tuple[str, str]] = (),
+    ) -> None:
+        planned = planned_fields(current, fields, cache_control=cache_control)
+        super().__init__(304, headers=dict(not_modified_fields(planned)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +166,12 @@ class RequestConditions(Conditions):
     method: str = "GET"
     rebase: bool = False
     malformed: MalformedHeader | None = field(default=None, compare=False)
+    #: The handler's answer (FastAPI's ``Response`` parameter), where `check` says how
+    #: to cache a read; None when the conditions were parsed without one.
+    answer: Response | None = field(default=None, compare=False, repr=False)
+    #: What a read with validators says of caching when its handler says nothing
+    #: (`install`'s ``read_cache_control``; None: nothing).
+    cache_control: str | None = field(default=REVALIDATE, compare=False)
 
     @property
     def safe(self) -> bool:
@@ -169,22 +187,45 @@ class RequestConditions(Conditions):
         `PreconditionFailed` (412), or `PreconditionRequired` (428) without
         a precondition. Otherwise returns PROCEED. Check-then-write races
         unless the write re-checks: prefer `write`.
+
+        A read of a resource with validators says ``Cache-Control:
+        no-cache`` (`cache_control`; `install`'s ``read_cache_control``), on
+        its 304 and on the handler's answer (its ``Response`` parameter),
+        unless the handler set a Cache-Control there before calling this:
+        then the 304 repeats that one, as it repeats the Vary,
+        Content-Location, Date and Expires set there (RFC 9110 §15.4.5).
         """
         if self.safe:
+            caching = self._read_caching(current)
             decided = read_decision(
-                self.method, self if self.malformed is None else self.malformed, current
+                self.method,
+                self if self.malformed is None else self.malformed,
+                current,
+                cache_control=caching,
             )
             if decided.outcome is ReadOutcome.NOT_MODIFIED:
                 assert current is not None
-                raise NotModified(current)
+                fields = () if self.answer is None else self.answer.headers.items()
+                raise NotModified(current, cache_control=caching, fields=fields)
             if decided.error is not None:
                 raise decided.error
+            if caching is not None and self.answer is not None:
+                self.answer.headers.setdefault("Cache-Control", caching)
             return Decision.PROCEED
         decision = evaluate(self.method, self, current, require_precondition=True)
         error = decision_error(decision, current)
         if error is not None:
             raise error
         return decision
+
+    def _read_caching(self, current: Validators | None) -> str | None:
+        """What the read's 200, and so its 304, says of caching: the handler's, or the default."""
+        if current is None:
+            return None
+        # The handler sets `current`'s validators on its answer after this check.
+        fields = () if self.answer is None else self.answer.headers.items()
+        planned = planned_fields(current, fields, cache_control=self.cache_control)
+        return next((value for name, value in planned if name.lower() == "cache-control"), None)
 
     def write(
         self,
@@ -304,8 +345,18 @@ def request_conditions(request: Request) -> RequestConditions:
     )
 
 
+def _answered_conditions(request: Request, response: Response) -> RequestConditions:
+    """`request_conditions`, with the handler's answer and the app's caching for `check`."""
+    caching = getattr(request.app.state, _READ_CACHE_CONTROL, REVALIDATE)
+    return replace(request_conditions(request), answer=response, cache_control=caching)
+
+
+#: Where `install` keeps its ``read_cache_control`` on the app's state.
+_READ_CACHE_CONTROL: Final = "httpconflict_read_cache_control"
+
+
 #: Annotate a handler parameter with this to receive the request's preconditions.
-Preconditions = Annotated[RequestConditions, Depends(request_conditions)]
+Preconditions = Annotated[RequestConditions, Depends(_answered_conditions)]
 
 
 async def request_patch(request: Request) -> Patch:
@@ -426,13 +477,18 @@ def install(
     request_bodies: bool = True,
     max_body: int | None = DEFAULT_MAX_BODY,
     hold_write_answers: bool = True,
+    read_cache_control: str | None = REVALIDATE,
 ) -> None:
     """Make `app` answer every error as a problem, and say so in its OpenAPI document.
 
     Registers `httpconflict.starlette.install`'s handlers (problems, HTTP
     exceptions, integrity errors, 500s) and `validation_error_handler`;
     with `conditional_get`, adds `ConditionalMiddleware` (304/412 for GET
-    and HEAD from the handlers' own ETag); with `openapi`, documents the
+    and HEAD from the handlers' own ETag). A read whose answer carries a
+    validator and no Cache-Control of the handler's says
+    `read_cache_control` (``no-cache``: a cache keeps it past a PUT through
+    it otherwise; None: nothing), and so does its 304, from the middleware
+    and from ``conditions.check``. With `openapi`, documents the
     answers (see the module's docstring). With `request_bodies`, adds
     `RequestBodyMiddleware`: FastAPI reads a pydantic model's body whole,
     whatever its size, so a body past `max_body` bytes (1 MiB; None: no
@@ -463,8 +519,9 @@ def install(
         if isinstance(error_type, type) and not issubclass(error_type, _NOT_LATE):
             app.exception_handlers[error_type] = _formed_answer_first(handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
+    setattr(app.state, _READ_CACHE_CONTROL, read_cache_control)
     if conditional_get:
-        app.add_middleware(ConditionalMiddleware)
+        app.add_middleware(ConditionalMiddleware, cache_control=read_cache_control)
     if request_bodies:
         # Added last, so outermost of these: a refused body reaches no other.
         app.add_middleware(RequestBodyMiddleware, max_bytes=max_body)
@@ -491,7 +548,7 @@ def operations(app: FastAPI) -> list[Operation]:
         Operation(
             route.path_format,
             method,
-            preconditions=_depends_on(route.dependant, request_conditions),
+            preconditions=_depends_on(route.dependant, request_conditions, _answered_conditions),
             body=route.body_field is not None,
             path_parameters=_any_params(route.dependant, "path_params"),
             other_parameters=_any_params(route.dependant, "query_params", "cookie_params"),
@@ -526,8 +583,8 @@ def idempotency_policies(app: FastAPI) -> list[RoutePolicy]:
     ]
 
 
-def _depends_on(dependant: Dependant, call: Callable[..., Any]) -> bool:
-    return any(d.call is call or _depends_on(d, call) for d in dependant.dependencies)
+def _depends_on(dependant: Dependant, *calls: Callable[..., Any]) -> bool:
+    return any(d.call in calls or _depends_on(d, *calls) for d in dependant.dependencies)
 
 
 def _any_params(dependant: Dependant, *kinds: str) -> bool:

@@ -83,8 +83,9 @@ def on_head(expected: Answer) -> Answer:
     return expected[:2] if expected[0] >= 400 and expected[0] != 404 else expected
 
 
-TAGGED_304: Final = not_modified(etag=ETAG)
-DATED_304: Final = not_modified(last_modified=NOON)
+# A read with a validator says no-cache when its app says nothing, and so does its 304.
+TAGGED_304: Final = not_modified(etag=ETAG, cache_control="no-cache")
+DATED_304: Final = not_modified(last_modified=NOON, cache_control="no-cache")
 
 
 IM, INM, IMS, IUS = "If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since"
@@ -300,7 +301,12 @@ def test_every_adapter_gives_the_same_answer(
 
 @pytest.mark.parametrize("adapter", ADAPTERS)
 def test_every_adapter_sends_the_validators(adapters: dict[str, Send], adapter: str) -> None:
-    """A 200 carries the ETag and Last-Modified a client sends back (REST framework's too)."""
+    """A 200 carries the ETag and Last-Modified a client sends back (REST framework's too),
+    and ``Cache-Control: no-cache`` (a shared cache asks before each use); one without
+    validators says nothing of caching."""
     status, fields, _ = adapters[adapter]("GET", "/tagged", {})
     sent = {name.lower(): value for name, value in fields}
     assert (status, sent["etag"], sent["last-modified"]) == (200, ETAG, NOON)
+    assert sent["cache-control"] == "no-cache"
+    _, bare, _ = adapters[adapter]("GET", "/bare", {})
+    assert "cache-control" not in {name.lower() for name, _ in bare}

@@ -17,16 +17,15 @@ the old count, and every write made from it was refused 412.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 import httpx
 import pytest
 
+from tests.caching.counting import CLIENTS, count_through, note
 from tests.caching.varnish import varnish
 from tests.conformance.targets import STARTERS
 
@@ -34,8 +33,6 @@ BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;
 API = {"Accept": "application/json"}
 PROBLEM = "application/problem+json"
 HTML = "text/html; charset=utf-8"
-CLIENTS = 3
-SECONDS = 1.0
 
 
 class Cached:
@@ -63,10 +60,6 @@ def cached(
     started = cast(AbstractContextManager[str], STARTERS[name](Path(log_dir)))
     with started as origin, varnish(origin) as url:
         yield Cached(name, url)
-
-
-def note(count: int) -> dict[str, Any]:
-    return {"title": "counter", "count": count, "writer": "anyone"}
 
 
 def created(http: httpx.Client, count: int = 0) -> tuple[str, str]:
@@ -134,40 +127,7 @@ def test_counters_through_the_cache_lose_no_update(cached: Cached) -> None:
     """
     with cached.client() as http:
         path, _ = created(http)
-    successes = [0] * CLIENTS
-    stale_reads: list[str] = []
-    failures: list[BaseException] = []
-    deadline = time.monotonic() + SECONDS
-
-    def count(index: int) -> None:
-        wrote = -1
-        try:
-            with cached.client() as http:
-                while time.monotonic() < deadline:
-                    read = http.get(path)
-                    assert read.status_code == 200, read.text
-                    n = read.json()["count"]
-                    if n < wrote:
-                        stale_reads.append(f"read {n} after writing {wrote}")
-                    answer = http.put(
-                        path, json=note(n + 1), headers={"If-Match": read.headers["etag"]}
-                    )
-                    if answer.is_success:
-                        successes[index] += 1
-                        wrote = n + 1
-                    else:
-                        assert answer.status_code == 412, answer.text
-        except BaseException as error:  # the test's thread: reported by the test
-            failures.append(error)
-
-    threads = [threading.Thread(target=count, args=(i,)) for i in range(CLIENTS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not failures, failures
-    assert stale_reads == [], f"{len(stale_reads)} stale reads, {sum(successes)} writes made"
-    with cached.client() as http:
-        final = http.get(path).json()["count"]
-    assert final == sum(successes)
-    assert sum(successes) >= CLIENTS  # each pass through the cache made progress
+    tally = count_through(cached.client, path)
+    assert tally.stale_reads == [], f"{len(tally.stale_reads)} stale reads, {tally.writes} writes"
+    assert tally.final == tally.writes
+    assert tally.writes >= CLIENTS  # each pass through the cache made progress

@@ -11,6 +11,13 @@ problem naming the current ETag, or a 400 naming a malformed field. Any
 answer but a 2xx goes through untouched: preconditions are ignored then
 (§13.2.1), so a 404 stays a 404.
 
+A GET's or HEAD's 2xx that carries a validator (ETag, Last-Modified) and
+no Cache-Control is sent with ``Cache-Control: no-cache``, and so is the
+304 made in its place: a shared cache keeps such an answer (RFC 9111
+§4.2.2) and drops nothing when a PUT through it changes the resource, so
+it must ask before each use (`_read_caching`). The app's own
+Cache-Control is never changed; ``cache_control=None`` adds nothing.
+
 The app still builds the body a 304 discards. Skipping that work needs the
 validators before the body, which only the handler knows: see
 ``conditions.check(current)`` of the FastAPI dependency
@@ -23,6 +30,7 @@ from typing import Final
 
 from .._conditional_read import NOT_MODIFIED_FIELDS, ReadOutcome, read_decision
 from .._preconditions import SAFE_METHODS
+from .._read_caching import REVALIDATE, read_cache_control
 from .problems import send_problem
 from .types import ASGIApp, Message, Receive, Scope, Send
 
@@ -46,7 +54,8 @@ class ConditionalMiddleware:
     is repeated too when there is no ETag, since it is then what a cache
     revalidates with (§15.4.5 allows metadata "for the purpose of guiding
     cache updates"). `lenient_dates` ignores malformed dates instead of
-    answering 400.
+    answering 400. `cache_control` is what a read with a validator says
+    of caching when the app says nothing (None: nothing).
     """
 
     def __init__(
@@ -55,19 +64,22 @@ class ConditionalMiddleware:
         *,
         keep: frozenset[str] = NOT_MODIFIED_HEADERS,
         lenient_dates: bool = False,
+        cache_control: str | None = REVALIDATE,
     ) -> None:
         self.app = app
         self.keep = frozenset(name.lower() for name in keep)
         self.lenient_dates = lenient_dates
+        self.cache_control = cache_control
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in SAFE_METHODS:
+            await self.app(scope, receive, send)
+            return
         # Only GET and HEAD with a conditional field can be answered other
-        # than as the app answers (`read_decision`); the rest is not wrapped.
-        if (
-            scope["type"] != "http"
-            or scope["method"] not in SAFE_METHODS
-            or not any(name in _CONDITIONAL for name, _ in scope["headers"])
-        ):
+        # than as the app answers (`read_decision`); the rest may only need
+        # Cache-Control, or nothing.
+        conditional = any(name in _CONDITIONAL for name, _ in scope["headers"])
+        if not conditional and self.cache_control is None:
             await self.app(scope, receive, send)
             return
         replaced = False
@@ -75,7 +87,9 @@ class ConditionalMiddleware:
         async def conditional_send(message: Message) -> None:
             nonlocal replaced
             if message["type"] == "http.response.start":
-                replaced = await self._replace(scope, send, message)
+                message = self._with_caching(scope, message)
+                if conditional:
+                    replaced = await self._replace(scope, send, message)
                 if not replaced:
                     await send(message)
             elif not replaced:
@@ -83,6 +97,15 @@ class ConditionalMiddleware:
             # Else the body (and trailers) of an answer already replaced: dropped.
 
         await self.app(scope, receive, conditional_send)
+
+    def _with_caching(self, scope: Scope, start: Message) -> Message:
+        """The answer's start, with Cache-Control when the core says to add it."""
+        headers = start.get("headers", [])
+        names = (name.decode("latin-1") for name, _ in headers)
+        added = read_cache_control(scope["method"], start["status"], names, self.cache_control)
+        if added is None:
+            return start
+        return {**start, "headers": [*headers, (b"cache-control", added.encode("latin-1"))]}
 
     async def _replace(self, scope: Scope, send: Send, start: Message) -> bool:
         """Answer in place of the app when the core decides so; say if it did."""

@@ -16,7 +16,9 @@
   database outage raised outside the view (another middleware) as the
   503/504 problem `ProblemMiddleware` gives one raised inside it.
 - `conditional`, `ConditionalGetMiddleware` (_conditional.py): 304, 412 and
-  400 for GET and HEAD, decided by the core's `read_decision`.
+  400 for GET and HEAD, decided by the core's `read_decision`; a read with
+  a validator and no Cache-Control of the view's says ``no-cache``
+  (`add_read_caching`), and so does its 304.
 - `versioned_update`, `versioned_delete` (_versioned.py): the precondition
   checked inside the UPDATE statement, on an integer version column whose
   value is the row's strong ETag.
@@ -43,6 +45,7 @@ except ModuleNotFoundError as error:
 
 from ._conditional import (
     ConditionalGetMiddleware,
+    add_read_caching,
     answer_preconditions,
     conditional,
     not_modified,
@@ -66,6 +69,7 @@ __all__ = [
     "ConditionalGetMiddleware",
     "IntegrityErrorMiddleware",
     "ProblemMiddleware",
+    "add_read_caching",
     "answer_preconditions",
     "conditional",
     "etag_of",

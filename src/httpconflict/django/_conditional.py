@@ -28,6 +28,7 @@ from .._conditional_read import ReadDecision, ReadOutcome, not_modified_fields, 
 from .._etag import ETag
 from .._httpdate import format_http_date
 from .._preconditions import SAFE_METHODS, Validators
+from .._read_caching import REVALIDATE, read_cache_control
 from ._middleware import ResponseMiddleware
 from ._problems import problem_response
 from ._requests import header_lines
@@ -36,13 +37,21 @@ ValidatorsFunction = Callable[..., Validators | ETag | None]
 View = Callable[..., HttpResponseBase]
 
 
-def conditional(validators: ValidatorsFunction) -> Callable[[View], View]:
+def conditional(
+    validators: ValidatorsFunction, *, cache_control: str | None = REVALIDATE
+) -> Callable[[View], View]:
     """Answer GET and HEAD with 304, 412 or 400 before the view runs; add the validators to its 200.
 
     `validators` takes the view's arguments and returns the current
     `Validators` (or just an `ETag`) of the resource, or None when it does
     not exist (the view then answers its 404, whatever the preconditions
     say: RFC 9110 §13.2.1). Other methods go to the view unchecked.
+
+    Caching as Flask's `conditional`: both answers say `cache_control`
+    (``no-cache``, None: nothing) unless the view's 200 says its own; a
+    view that does names it here too, for the 304 made before it runs
+    (RFC 9110 §15.4.5). A decorator around this one that patches
+    Cache-Control (Django's ``cache_control``) adds to it: name it here.
     """
 
     def decorate(view: View) -> View:
@@ -53,13 +62,16 @@ def conditional(validators: ValidatorsFunction) -> Callable[[View], View]:
                 return view(request, *args, **kwargs)
             found = validators(request, *args, **kwargs)
             current = Validators(found) if isinstance(found, ETag) else found
-            decided = read_decision(request.method, header_lines(request), current)
+            decided = read_decision(
+                request.method, header_lines(request), current, cache_control=cache_control
+            )
             refused = _response(decided)
             if refused is not None:
                 return refused
             response = view(request, *args, **kwargs)
             if current is not None and response.status_code == 200:
                 set_validators(response, current)
+                add_read_caching(request, response, cache_control)
             return response
 
         return conditional_view
@@ -67,22 +79,30 @@ def conditional(validators: ValidatorsFunction) -> Callable[[View], View]:
     return decorate
 
 
-def answer_preconditions(request: Any, current: Validators | None) -> HttpResponseBase | None:
+def answer_preconditions(
+    request: Any, current: Validators | None, *, cache_control: str | None = REVALIDATE
+) -> HttpResponseBase | None:
     """The 304 for a GET or HEAD whose client has the current representation, else None.
 
     Raises `PreconditionFailed` (412) when If-Match or If-Unmodified-Since
     fail, and `MalformedHeader` (400) for a malformed field; nothing when
-    `current` is None (the caller's 404).
+    `current` is None (the caller's 404). The 304 says `cache_control`, as
+    `add_read_caching` makes the 200 say.
     """
-    decided = read_decision(request.method, header_lines(request), current)
+    decided = read_decision(
+        request.method, header_lines(request), current, cache_control=cache_control
+    )
     if decided.error is not None:
         raise decided.error
     return _response(decided)
 
 
-def not_modified(current: Validators) -> HttpResponseNotModified:
-    """A 304 carrying the validators (Last-Modified only when there is no ETag, §15.4.5)."""
-    return _not_modified(not_modified_fields(current))
+def not_modified(
+    current: Validators, *, cache_control: str | None = REVALIDATE
+) -> HttpResponseNotModified:
+    """A 304 carrying the validators (Last-Modified only when there is no ETag, §15.4.5),
+    and `cache_control`, what its 200 says of caching when the view says nothing."""
+    return _not_modified(not_modified_fields(current, cache_control=cache_control))
 
 
 def set_validators(response: HttpResponseBase, current: Validators) -> None:
@@ -93,6 +113,16 @@ def set_validators(response: HttpResponseBase, current: Validators) -> None:
         response["Last-Modified"] = format_http_date(current.last_modified)
 
 
+def add_read_caching(
+    request: Any, response: HttpResponseBase, default: str | None = REVALIDATE
+) -> None:
+    """Say `default` (``no-cache``) on a GET's answer with a validator and no Cache-Control."""
+    names = (name for name, _ in response.items())
+    added = read_cache_control(request.method or "GET", response.status_code, names, default)
+    if added is not None:
+        response["Cache-Control"] = added
+
+
 class ConditionalGetMiddleware(ResponseMiddleware):
     """304, 412 and 400 for any GET or HEAD, from the view's answer and the request's preconditions.
 
@@ -100,7 +130,13 @@ class ConditionalGetMiddleware(ResponseMiddleware):
     strict reading and the problem answers of `conditional`; in MIDDLEWARE,
     or on one view with ``decorator_from_middleware``. The view still builds
     the body a 304 discards; `conditional` skips that work.
+
+    A GET's or HEAD's answer with a validator and no Cache-Control of its
+    own says `cache_control` (``no-cache``: a cache asks before each use),
+    and so does its 304; a subclass sets it to another value (None: nothing).
     """
+
+    cache_control: str | None = REVALIDATE
 
     def after(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
         return self.process_response(request, response)
@@ -112,6 +148,7 @@ class ConditionalGetMiddleware(ResponseMiddleware):
         # `read_decision` decides GET and HEAD only: spare the rest the call.
         if request.method not in SAFE_METHODS:
             return response
+        add_read_caching(request, response, self.cache_control)
         decided = read_decision(
             request.method, header_lines(request), response.items(), status=response.status_code
         )

@@ -10,8 +10,8 @@
         serializer_class = NoteSerializer
 
 `ConditionalModelMixin` makes ``retrieve`` send the row's ETag (its
-version) and answer 304, 412 and 400 as the core's `read_decision`
-decides; ``update``, ``partial_update`` and
+version) and ``Cache-Control: no-cache`` (`read_cache_control`), and
+answer 304, 412 and 400 as the core's `read_decision` decides; ``update``, ``partial_update`` and
 ``destroy`` require If-Match (428 without it) and write with
 `versioned_update` / `versioned_delete`, which check it in the UPDATE
 statement itself (412 when stale). ``create`` answers with the ETag and
@@ -62,9 +62,10 @@ from .._media import (
 )
 from .._preconditions import evaluate
 from .._problem import INVALID_DOCUMENT, MALFORMED_JSON, UNSUPPORTED_MEDIA_TYPE, ProblemDetails
+from .._read_caching import REVALIDATE
 from .._refusals import decision_error
 from .._unstorable import unstorable_value
-from ._conditional import answer_preconditions, set_validators
+from ._conditional import add_read_caching, answer_preconditions, set_validators
 from ._own_statements import database_outage
 from ._problems import integrity_problem_of, problem_response, status_problem
 from ._requests import header_lines, request_conditions
@@ -221,6 +222,11 @@ class ConditionalModelMixin:
     """
 
     version_field: str = "version"
+    #: What ``retrieve``'s 200 and 304 say of caching when its answer says nothing:
+    #: ``no-cache``, a cache asks before each use (None: nothing). A Cache-Control
+    #: set on the answer is kept; one set by a decorator around ``retrieve`` is
+    #: added to this one (Django's ``patch_cache_control``), so set it here instead.
+    read_cache_control: str | None = REVALIDATE
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -256,11 +262,13 @@ class ConditionalModelMixin:
     def retrieve(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         instance = self.get_object()  # 404 first: preconditions are then ignored (§13.2.1)
         current = self.validators(instance)
-        not_modified = answer_preconditions(request, current)
+        caching = self.read_cache_control
+        not_modified = answer_preconditions(request, current, cache_control=caching)
         if not_modified is not None:
             return not_modified
         response = Response(self.get_serializer(instance).data, headers=self.etag_header(instance))
         set_validators(response, current)  # Last-Modified, when `validators` gives one
+        add_read_caching(request, response, caching)
         return response
 
     def create(self, request: Any, *args: Any, **kwargs: Any) -> Any:

@@ -81,6 +81,7 @@ from .._patch_flow import Base, PatchDecision, Snapshot, WriteDocument, patch_fl
 from .._preconditions import SAFE_METHODS, Conditions, Validators
 from .._problem import MEDIA_TYPE, ProblemDetails, ProblemType
 from .._problem_page import PAGES_KEY
+from .._read_caching import REVALIDATE, read_cache_control
 from .._rebase import prefers_rebase
 from .._refusals import patch_refusal, refusal
 from .._request_writes import begin_watching, committed_writes, end_watching, failures_recorded
@@ -399,6 +400,7 @@ def conditional(
     *,
     etag: ETag | None = None,
     last_modified: datetime | None = None,
+    cache_control: str | None = REVALIDATE,
 ) -> Callable[[View], View]:
     """Answer GET and HEAD with 304, 412 or 400 before the view runs; add the validators to its 200.
 
@@ -408,6 +410,13 @@ def conditional(
     say: RFC 9110 §13.2.1). Other methods go to the view unchecked: their
     precondition is checked by the write itself. Django's `conditional` is
     the same decorator.
+
+    The 200 and the 304 say ``Cache-Control: no-cache`` (a cache asks
+    before each use: it keeps the read past a PUT through it otherwise),
+    unless the view's answer sets a Cache-Control of its own; `cache_control`
+    is said instead (None: nothing). The 304 is made before the view runs:
+    a view that says otherwise on its 200 names the same value here, so
+    that its 304 repeats it (RFC 9110 §15.4.5).
 
     (The previous release's ``conditional(rv, etag=...)``, deciding from the
     view's answer, is `conditional_response`; called that way, this warns
@@ -419,7 +428,9 @@ def conditional(
             "conditional_response(rv, etag=...), or @conditional(validators)",
         )
         rv: Any = validators  # the previous release's first argument: the view's answer
-        answer = conditional_response(rv, etag=etag, last_modified=last_modified)
+        answer = conditional_response(
+            rv, etag=etag, last_modified=last_modified, cache_control=cache_control
+        )
         return cast("Callable[[View], View]", answer)  # the old answer, for one more release
     find = validators
 
@@ -431,7 +442,9 @@ def conditional(
                 return view(*args, **kwargs)
             found = find(*args, **kwargs)
             current = Validators(found) if isinstance(found, ETag) else found
-            decided = read_decision(request.method, request.headers.getlist, current)
+            decided = read_decision(
+                request.method, request.headers.getlist, current, cache_control=cache_control
+            )
             if decided.outcome is ReadOutcome.NOT_MODIFIED:
                 return _NotModified(status=304, headers=list(decided.fields))
             if decided.error is not None:
@@ -439,6 +452,7 @@ def conditional(
             response = current_app.make_response(view(*args, **kwargs))
             if current is not None and response.status_code == 200:
                 _set_validators(response, current)
+                _add_read_caching(response, cache_control)
             return response
 
         return conditional_view
@@ -458,11 +472,19 @@ def _set_validators(response: Response, current: Validators) -> None:
         response.headers["Last-Modified"] = format_http_date(current.last_modified)
 
 
+def _add_read_caching(response: Response, default: str | None) -> None:
+    names = response.headers.keys()
+    added = read_cache_control(request.method, response.status_code, names, default)
+    if added is not None:
+        response.headers["Cache-Control"] = added
+
+
 def conditional_response(
     rv: ResponseReturnValue,
     *,
     etag: ETag | None = None,
     last_modified: datetime | None = None,
+    cache_control: str | None = REVALIDATE,
 ) -> Response:
     """The view's answer with its validators, or 304 or 412 for a conditional GET or HEAD.
 
@@ -474,12 +496,17 @@ def conditional_response(
     If-Unmodified-Since raises `PreconditionFailed`, a 412 naming the
     current ETag; a malformed field raises `MalformedHeader` (400). Other
     methods, and answers other than 2xx (§13.2.1), just get the validators.
+
+    A GET's or HEAD's 2xx carrying a validator, and its 304, say
+    ``Cache-Control: no-cache`` unless the answer has a Cache-Control of
+    its own: `cache_control` instead (None: nothing).
     """
     response = current_app.make_response(rv)
     if etag is not None:
         response.headers["ETag"] = etag.to_header()
     if last_modified is not None:
         response.headers["Last-Modified"] = format_http_date(last_modified)
+    _add_read_caching(response, cache_control)
     decision = read_decision(
         request.method,
         request.headers.getlist,

@@ -6,17 +6,24 @@ the request's If-Match, If-Unmodified-Since, If-None-Match and
 If-Modified-Since in RFC 9110 §13.2.2 order, and the middleware sends what
 it decides: the answer as it is, a 304 with the fields §15.4.5 lists, a
 412 problem naming the current ETag, or a 400 naming a malformed field.
+
+Reads are cached as the ASGI `ConditionalMiddleware` has them
+(`_read_caching`): one with a validator whose app says nothing of caching
+says ``Cache-Control: no-cache``, its 304 too; ``cache_control=`` says
+another value, or nothing (None); the app's own is kept.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Final
+from collections.abc import Callable, Iterable
+from typing import Any, Final
 
 from .._conditional_read import NOT_MODIFIED_FIELDS, ReadOutcome, read_decision
 from .._idempotency_request import Interrupted
 from .._preconditions import SAFE_METHODS
+from .._read_caching import REVALIDATE, with_read_caching
 from ._answers import (
+    Headers,
     StartResponse,
     WSGIApplication,
     WSGIEnvironment,
@@ -40,21 +47,32 @@ class ConditionalMiddleware:
     Only GET and HEAD requests that carry a conditional field are touched;
     their answer is held back until it is known whether the body is sent.
     Any answer but a 2xx is passed on untouched (RFC 9110 §13.2.1).
+    `cache_control` is what a read with a validator says of caching when
+    the app says nothing (None: nothing).
     """
 
-    def __init__(self, app: WSGIApplication) -> None:
+    def __init__(self, app: WSGIApplication, *, cache_control: str | None = REVALIDATE) -> None:
         self.app = app
+        self.cache_control = cache_control
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         method = environ["REQUEST_METHOD"]
-        # Only these can be answered other than as the app answers (`read_decision`).
-        if method not in SAFE_METHODS or not any(f in environ for f in _CONDITIONAL_FIELDS):
+        if method not in SAFE_METHODS:
             return self.app(environ, start_response)
+        # Only these can be answered other than as the app answers (`read_decision`);
+        # the rest may only need Cache-Control.
+        if not any(f in environ for f in _CONDITIONAL_FIELDS):
+            if self.cache_control is None:
+                return self.app(environ, start_response)
+            return self.app(environ, self._with_caching(method, start_response))
         captured = run(self.app, environ, None)
         if isinstance(captured.error, Interrupted):
             raise captured.error.cause
         if captured.error is not None:
             raise captured.error
+        captured.headers = with_read_caching(
+            method, captured.status_code, captured.headers, self.cache_control
+        )
         decision = read_decision(
             method,
             lambda name: header_lines(environ, environ_name(name)),
@@ -68,6 +86,18 @@ class ConditionalMiddleware:
             return []
         assert decision.error is not None
         return problem_answer(start_response, decision.error.problem)
+
+    def _with_caching(self, method: str, start_response: StartResponse) -> StartResponse:
+        """`start_response`, adding Cache-Control when the core says to."""
+        default = self.cache_control
+
+        def start(status: str, headers: Headers, exc_info: Any = None) -> Callable[[bytes], object]:
+            code = int(status.split(" ", 1)[0])
+            return start_response(
+                status, with_read_caching(method, code, headers, default), exc_info
+            )
+
+        return start
 
 
 #: The fields a 304 repeats from the 200 (RFC 9110 §15.4.5; Last-Modified too without an ETag).
