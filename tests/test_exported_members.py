@@ -36,6 +36,7 @@ EXPECTED = [
     "ETag",
     "EntityTags",
     "Guard",
+    "HeaderFieldTooLarge",
     "IdempotencyKeyInFlight",
     "IdempotencyKeyRecordedLate",
     "IdempotencyKeyTaken",

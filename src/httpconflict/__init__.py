@@ -14,6 +14,7 @@ from ._catalog import CATALOG_QUERIES, Catalog, Constraint
 from ._conditional_read import ReadDecision, ReadOutcome, read_decision
 from ._errors import (
     ContentTooLarge,
+    HeaderFieldTooLarge,
     IdempotencyKeyInFlight,
     IdempotencyKeyRecordedLate,
     IdempotencyKeyTaken,
@@ -122,6 +123,7 @@ __all__ = [
     "ETag",
     "EntityTags",
     "Guard",
+    "HeaderFieldTooLarge",
     "IdempotencyKeyInFlight",
     "IdempotencyKeyRecordedLate",
     "IdempotencyKeyTaken",

@@ -2,6 +2,7 @@
 
     ProblemError                     .problem: ProblemDetails, .status
      +-- MalformedHeader (ValueError)         400 malformed-header
+     |    +-- HeaderFieldTooLarge             431 header-fields-too-large (header, max_elements)
      +-- MalformedJSON (ValueError)           400 malformed-json
      +-- InvalidDocument (ValueError)         422 invalid-document
      |    +-- JsonLimitExceeded               422 json-limit (limit, max, pointer, number)
@@ -119,6 +120,34 @@ class MalformedHeader(ProblemError, ValueError):
         """The same error, naming the header field it was found in."""
         detail = f"{header}: {self.args[0]}"
         return MalformedHeader(detail, value=self.value, header=header)
+
+
+class HeaderFieldTooLarge(MalformedHeader):
+    """A header field's list holds more elements than the server reads.
+
+    A `MalformedHeader` too, so code that refuses a malformed field refuses
+    this one; its problem is the 431 of RFC 6585 §5, which "can be used ...
+    when a single header field is at fault". The value is not echoed back.
+    """
+
+    problem_type = _problem.HEADER_FIELDS_TOO_LARGE
+
+    def __init__(
+        self, detail: str, *, value: str, max_elements: int, header: str | None = None
+    ) -> None:
+        extensions: dict[str, Any] = {"max_elements": max_elements}
+        if header is not None:
+            extensions["header"] = header
+        ProblemError.__init__(self, detail, **extensions)
+        self.value = value
+        self.header = header
+        self.max_elements = max_elements
+
+    def for_header(self, header: str) -> HeaderFieldTooLarge:
+        detail = f"{header}: {self.args[0]}"
+        return HeaderFieldTooLarge(
+            detail, value=self.value, max_elements=self.max_elements, header=header
+        )
 
 
 class MalformedJSON(ProblemError, ValueError):

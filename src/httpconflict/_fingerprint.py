@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Final
 
+from ._errors import HeaderFieldTooLarge
 from ._field_lists import list_elements
 from ._media import parse_media_type
 
@@ -77,24 +78,32 @@ def meaning_fields(values: Callable[[str], Sequence[str]]) -> list[tuple[str, st
         lines = values(name)
         if not lines:
             continue
-        if name == "content-type":
-            value = ",".join(map(_media_type_meaning, lines))
-        elif name == "prefer":
-            value = ",".join(
-                _preference_meaning(part)
-                for line in lines
-                for part in list_elements(line)
-                if part.strip()
-            )
-        else:
-            # RFC 9110 §5.6.1: empty list elements are ignored. Split outside
-            # quotes: split at every comma, ``If-Match: "a, b"`` (no entity-tag,
-            # a 400) was ``"a,b"`` (one), and that 400 was replayed to it.
-            parts = (part.strip() for line in lines for part in list_elements(line))
-            value = ",".join(part for part in parts if part)
-            value = value.lower() if name == "content-encoding" else value
-        found.append((name, value))
+        try:
+            found.append((name, _meaning(name, lines)))
+        except HeaderFieldTooLarge as error:
+            raise error.for_header(name.title()) from None
     return found
+
+
+def _meaning(name: str, lines: Sequence[str]) -> str:
+    """One field's lines as `meaning_fields` compares them."""
+    if name == "content-type":
+        value = ",".join(map(_media_type_meaning, lines))
+    elif name == "prefer":
+        value = ",".join(
+            _preference_meaning(part)
+            for line in lines
+            for part in list_elements(line)
+            if part.strip()
+        )
+    else:
+        # RFC 9110 §5.6.1: empty list elements are ignored. Split outside
+        # quotes: split at every comma, ``If-Match: "a, b"`` (no entity-tag,
+        # a 400) was ``"a,b"`` (one), and that 400 was replayed to it.
+        parts = (part.strip() for line in lines for part in list_elements(line))
+        value = ",".join(part for part in parts if part)
+        value = value.lower() if name == "content-encoding" else value
+    return value
 
 
 def _preference_meaning(element: str) -> str:

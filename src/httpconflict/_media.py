@@ -77,7 +77,21 @@ def parse_media_type(value: str) -> tuple[str, dict[str, str]]:
     return essence.strip().lower(), params
 
 
-_QUOTED: Final = re.compile(r'"(?:[^"\\]|\\.)*"')
+# RFC 9110 §5.6.4: quoted-string = DQUOTE *( qdtext / quoted-pair ) DQUOTE.
+# Matches from the start up to the first comma outside a quoted string, or
+# up to a quote no later one closes; possessive throughout, so in linear
+# time. (Removing the quoted strings with a regex that tried each quote
+# again, a value of 16,000 escaped quotes took 6.5 s, 64 KiB some 26 s.)
+_UP_TO_A_COMMA: Final = re.compile(r'[^",]*+(?:"[^"\\]*+(?:\\.[^"\\]*+)*+"[^",]*+)*+', re.DOTALL)
+
+
+def _holds_a_list(value: str) -> bool:
+    """Whether `value` has a comma outside its quoted strings (one left open is not one)."""
+    if '"' not in value or "," not in value:
+        return "," in value
+    stop = _UP_TO_A_COMMA.match(value)
+    assert stop is not None  # it matches the empty string
+    return "," in value[stop.end() :]
 
 
 def content_type_of(lines: Sequence[str]) -> str | None:
@@ -100,7 +114,7 @@ def require_media_type(content_type: str | None, accept: Collection[str]) -> str
             f"the request has a body but no Content-Type; send one of {', '.join(accept)}",
             accept=accept,
         )
-    if "," in _QUOTED.sub("", content_type):
+    if _holds_a_list(content_type):
         # A singleton field (RFC 9110 §8.3) sent twice, or as a list: recipients differ on
         # which one counts (the first, the last), so a proxy and this server could read the
         # body as two types.

@@ -204,9 +204,12 @@ HEADER_FIELDS_TOO_LARGE: Final = _type(
     "The request's header fields are too large",
     431,
     "The request line and header fields together are larger than the server's limit "
-    "(RFC 6585 §5), often because of a large or repeated cookie or header. The server "
-    "stopped reading the request and closed the connection.",
-    "Send fewer or smaller header fields (the answer's `max_bytes` gives the limit).",
+    "(RFC 6585 §5), often because of a large or repeated cookie or header: the server "
+    "stopped reading the request and closed the connection. Or one field lists more "
+    "elements than the server reads (an If-Match or If-None-Match of thousands of "
+    "entity-tags; the answer's `header` names it): nothing was done.",
+    "Send fewer or smaller header fields (the answer's `max_bytes` or `max_elements` "
+    "gives the limit); send only the entity-tags you received.",
 )
 REQUEST_TIMEOUT: Final = _type(
     "request-timeout",

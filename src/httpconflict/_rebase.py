@@ -37,6 +37,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Final
 
+from ._errors import HeaderFieldTooLarge
 from ._field_lists import list_elements
 from ._json_diff import changed_trie
 from ._json_pointer import JsonPointer
@@ -75,7 +76,11 @@ def preferences(lines: Iterable[str]) -> frozenset[str]:
     """
     names: set[str] = set()
     for line in lines:
-        for element in list_elements(line):
+        try:
+            elements = list_elements(line)
+        except HeaderFieldTooLarge as error:
+            raise error.for_header(PREFER) from None
+        for element in elements:
             head = element.split(";", 1)[0].split("=", 1)[0].strip()
             if _TOKEN.fullmatch(head):
                 names.add(head.lower())

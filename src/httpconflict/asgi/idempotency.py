@@ -269,17 +269,21 @@ class IdempotencyMiddleware:
     ) -> None:
         query = scope.get("query_string", b"")
         target = scope["path"] + ("?" + query.decode("latin-1") if query else "")
-        claim = ActiveClaim.begin(
-            policy,
-            scope,
-            scope["method"],
-            target,
-            key,
-            body,
-            now=time.time(),
-            cached=self.cache is not None,
-            content=content,
-        )
+        try:
+            claim = ActiveClaim.begin(
+                policy,
+                scope,
+                scope["method"],
+                target,
+                key,
+                body,
+                now=time.time(),
+                cached=self.cache is not None,
+                content=content,
+            )
+        except MalformedHeader as error:  # a field its fingerprint reads: nothing claimed
+            await send_problem(scope, send, error.problem)
+            return
         store: KeyStore[Awaitable[IdempotencyReply]] = self.store
         flow = claim.flow()
         captured: _Captured | None = None

@@ -206,9 +206,12 @@ class IdempotencyMiddleware:
         content: bytes | None = None,
     ) -> Iterable[bytes]:
         method, target = environ["REQUEST_METHOD"], _target(environ)
-        request = KeyedRequest.begin(
-            policy, environ, method, target, key, body, now=time.time(), content=content
-        )
+        try:
+            request = KeyedRequest.begin(
+                policy, environ, method, target, key, body, now=time.time(), content=content
+            )
+        except MalformedHeader as error:  # a field its fingerprint reads: nothing claimed
+            return problem_answer(start_response, error.problem)
         store: KeyStore[IdempotencyReply] = self.store
         flow = request.flow()
         captured: Captured | None = None
