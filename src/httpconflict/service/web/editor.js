@@ -150,7 +150,7 @@ async function openDocument(collection, id) {
     request: stored && stored.request ? stored.request : null,
     inflight: stored && stored.request ? stored.request.fields : null,
     sending: false, conflict: null, timer: null, retryTimer: null,
-    backoff: RETRY_MIN_MS, saveCount: 0, rawShown: null, rawDraft: null,
+    backoff: RETRY_MIN_MS, saveCount: 0, rawShown: null, rawDraft: null, rawUnfolded: false,
     error: null, retrying: null, numbered: null, numbering: null,
     newest: null, reading: false, stale: false,
   };
@@ -503,6 +503,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("raw-json").addEventListener("focus", () => { if (doc && doc.rawTimer) renderRaw(viewDoc(), true); });
   $("add-field").addEventListener("submit", addField);
   $("discard").addEventListener("click", discard);
+  $("show-raw").addEventListener("click", unfoldRaw);
   // Ctrl+S (Cmd+S) saves now instead of the browser's "Save page as"; twice is one save.
   document.addEventListener("keydown", (event) => {
     if (!(event.ctrlKey || event.metaKey) || event.altKey || event.key.toLowerCase() !== "s") return;
