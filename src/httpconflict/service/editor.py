@@ -39,6 +39,7 @@ FILES: Final = {
     "version.js": "text/javascript; charset=utf-8",
     "conflicts.js": "text/javascript; charset=utf-8",
     "browse.js": "text/javascript; charset=utf-8",
+    "recreate.js": "text/javascript; charset=utf-8",
     "editor.css": "text/css; charset=utf-8",
     "favicon.svg": "image/svg+xml",
     "favicon.ico": "image/vnd.microsoft.icon",

@@ -3,7 +3,8 @@
 // means and when to retry, auth.js the token a service may ask for (and the one fetch
 // wrapper), feed.js others' changes as they happen, fields.js the fields and raw JSON on the
 // page, version.js the version line,
-// conflicts.js the conflict view, browse.js collections.
+// conflicts.js the conflict view, browse.js collections, recreate.js a document deleted
+// elsewhere made again from the page's copy.
 //
 // Theory of operation. For the open document the page keeps three things:
 //   server  - the newest version seen (ETag + body), from a GET or a save's answer;
@@ -151,7 +152,7 @@ async function openDocument(collection, id) {
     inflight: stored && stored.request ? stored.request.fields : null,
     sending: false, conflict: null, timer: null, retryTimer: null,
     backoff: RETRY_MIN_MS, saveCount: 0, rawShown: null, rawDraft: null, rawUnfolded: false,
-    error: null, retrying: null, numbered: null, numbering: null,
+    error: null, retrying: null, numbered: null, numbering: null, recreating: null,
     newest: null, reading: false, stale: false,
   };
   $("field-list").replaceChildren(); // another document's rows, drafts and notes go
@@ -184,13 +185,14 @@ function stopDocument() {
 function showState() {
   if (signingIn()) setState("signin", "Sign in to continue"); // the requests wait for a token
   else if (doc.retrying) setState("offline", doc.retrying);
-  else if (doc.conflict) setState("conflict", "Conflict: choose a value below");
+  else if (doc.conflict) setState("conflict", doc.conflict.recreated ? RECREATED_ELSEWHERE : "Conflict: choose a value below");
   else if (doc.error) setState("error", doc.error);
   else if (doc.inflight) setState("saving", "Saving…");
   else if (Object.keys(doc.pending).length) setState("pending", "Unsaved changes");
   else if (draftText()) setState("pending", draftText());
   else setState("saved", "All changes saved");
   $("discard").hidden = !((doc.error && hasUnsaved()) || draftText());
+  $("recreate-block").hidden = !isDeleted(doc) || Boolean(doc.recreating);
 }
 
 // ---- editing ----------------------------------------------------------------------------
@@ -291,7 +293,7 @@ function patchOf(pending) {
 
 async function save() {
   const current = doc;
-  if (!current || current.sending || current.conflict || current.error) return;
+  if (!current || current.sending || current.conflict || current.error || current.recreating) return;
   if (!current.request) {
     if (Object.keys(current.pending).length === 0) { showState(); return; }
     // A new save: its own Idempotency-Key, kept until an answer says what became of it.
@@ -503,6 +505,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("raw-json").addEventListener("focus", () => { if (doc && doc.rawTimer) renderRaw(viewDoc(), true); });
   $("add-field").addEventListener("submit", addField);
   $("discard").addEventListener("click", discard);
+  $("recreate").addEventListener("click", recreate);
   $("show-raw").addEventListener("click", unfoldRaw);
   // Ctrl+S (Cmd+S) saves now instead of the browser's "Save page as"; twice is one save.
   document.addEventListener("keydown", (event) => {
