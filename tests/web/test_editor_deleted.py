@@ -114,3 +114,29 @@ def test_recreated_elsewhere_meanwhile_is_a_choice(
     page.keyboard.press("Enter")  # Use theirs: extra
     expect_state(page, "saved")
     assert stored(editor_service, doc_id) == {"title": "Mine", "body": "text", "extra": 1}
+
+
+def test_edits_kept_for_a_document_deleted_while_the_tab_was_closed(
+    contexts: list[BrowserContext], editor_service: RestartableService
+) -> None:
+    """Typed offline, tab closed, document deleted: opened again, the page shows the edits
+    (it only said "kept in this browser") and recreates the document from them."""
+    doc_id = create(editor_service, {"title": "Draft", "body": "text"})
+    page = open_editor(contexts[0], editor_service, doc_id)
+    contexts[0].set_offline(True)
+    page.locator("#field-title").focus()
+    page.keyboard.press("Control+a")
+    page.keyboard.type("Typed offline")
+    expect_state(page, "offline")
+    page.close()
+    contexts[0].set_offline(False)
+    delete(editor_service, doc_id)
+    page = contexts[0].new_page()
+    page.goto(f"{editor_service.url}/#/notes/{doc_id}")
+    expect_state(page, "error")
+    expect(page.locator("#field-title")).to_have_value("Typed offline")
+    expect(page.locator("#field-body")).to_have_value("text")
+    recreate_by_keyboard(page)
+    expect_state(page, "saved")
+    assert stored(editor_service, doc_id) == {"title": "Typed offline", "body": "text"}
+    assert page.evaluate("localStorage.length") == 0

@@ -125,6 +125,7 @@ async function openDocument(collection, id) {
   setState("loading", "Loading…");
   const opened = generation;
   let server;
+  let deleted = false;
   for (let backoff = RETRY_MIN_MS; ; backoff = Math.min(backoff * 2, RETRY_MAX_MS)) {
     const answer = await call(url);
     if (opened !== generation) return;
@@ -133,8 +134,16 @@ async function openDocument(collection, id) {
       server = versionOf(response, body);
       break;
     }
+    // Deleted under edits kept in this browser: they are shown on the version they were
+    // made on, to be recreated (recreate.js) or discarded.
+    const kept = response && response.status === 404 ? storedEdits(url, null) : null;
+    if (kept) {
+      server = kept.base;
+      deleted = true;
+      break;
+    }
     if (!unanswered(answer)) {
-      if (response.status === 404) setState("error", localStorage.getItem(storeKey(url)) ? DELETED : "No such document");
+      if (response.status === 404) setState("error", "No such document");
       else if (response.status === 403) setState("error", forbidden("read"));
       else setState("error", `Cannot open this document: ${refusal(answer)}`);
       return;
@@ -152,14 +161,14 @@ async function openDocument(collection, id) {
     inflight: stored && stored.request ? stored.request.fields : null,
     sending: false, conflict: null, timer: null, retryTimer: null,
     backoff: RETRY_MIN_MS, saveCount: 0, rawShown: null, rawDraft: null, rawUnfolded: false,
-    error: null, retrying: null, numbered: null, numbering: null, recreating: null,
+    error: deleted ? DELETED : null, retrying: null, numbered: null, numbering: null, recreating: null,
     newest: null, reading: false, stale: false,
   };
   $("field-list").replaceChildren(); // another document's rows, drafts and notes go
   clearNotes($("editor"));
   render();
   $("document-body").hidden = false;
-  if (hasUnsaved()) save(); // edits a reload interrupted: send them again now
+  if (hasUnsaved() && !deleted) save(); // edits a reload interrupted: send them again now
   else showState();
   const current = doc;
   watchDocument(collection, id, {
@@ -406,7 +415,11 @@ async function readAgain(current) {
 
 function discard() {
   doc.pending = {};
-  doc.error = null;
+  if (isDeleted(doc)) { // a request kept from before the delete goes too; nothing was sent since
+    doc.inflight = null;
+    doc.request = null;
+  }
+  doc.error = isDeleted(doc) ? GONE : null;
   discardDrafts();
   doc.base = doc.server;
   persist();
