@@ -21,8 +21,7 @@ from tests.web.conftest import RestartableService
 from tests.web.test_editor import create, expect, expect_state, stored
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page, Route
-    from playwright.sync_api import BrowserContext
+    from playwright.sync_api import BrowserContext, Page, Route
 
 ROUNDS_FOR_S = 8.0
 SETTLED = (

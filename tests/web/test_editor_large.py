@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page
 
 HUGE_BODY = 8_000_000  # bytes: a service that accepts a 5 MB document
-# Before: 4.4 to 4.9 s on a quiet 2-core machine, 10 s under a load of 13; after: 0.6 to
+# Before: 4.4 to 4.9 s on a quiet 2-core machine, 10 s under a load of 13; after: 1.1 to
 # 1.7 s. The bound leaves room for a loaded CI runner.
 OPEN_WITHIN_S = 3.0
 
