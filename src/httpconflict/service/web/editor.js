@@ -2,7 +2,7 @@
 // This file holds the open document; json.js the JSON helpers, answers.js what an answer
 // means and when to retry, auth.js the token a service may ask for (and the one fetch
 // wrapper), feed.js others' changes as they happen, fields.js the fields and raw JSON on the
-// page, version.js the version line,
+// page, live.js others' changes as the open document shows them, version.js the version line,
 // conflicts.js the conflict view, browse.js collections, recreate.js a document deleted
 // elsewhere made again from the page's copy.
 //
@@ -425,58 +425,6 @@ function discard() {
   persist();
   render();
   showState();
-}
-
-// ---- live view of others' changes -------------------------------------------------------
-
-// The feed says the document changed: read it, unless the page has that version already.
-function changedElsewhere(current, change) {
-  current.newest = change.etag;
-  if (change.etag !== current.server.etag) readChanged(current);
-}
-
-// Read the document if it changed (If-None-Match: a 304 otherwise). While a save is in
-// flight its answer is awaited first (it may be the very change); reads do not overlap.
-async function readChanged(current) {
-  if (current.stopped) return;
-  if (current.inflight || current.sending || current.reading) { current.stale = true; return; }
-  current.stale = false;
-  current.reading = true;
-  const etag = current.server.etag;
-  try {
-    const response = await authorizedFetch(current.url, { cache: "no-store", headers: { "If-None-Match": etag } });
-    // A save that started meanwhile answers with a newer version than this read's.
-    if (response.status === 200 && !current.inflight && current.server.etag === etag && !current.stopped) {
-      current.server = versionOf(response, await response.json());
-      render();
-      maybeAdvanceBase(current);
-    } else if (response.status === 404 && !current.inflight && !current.stopped) {
-      // Deleted elsewhere: said at once, not at the next save; the text stays on the page.
-      current.error = hasUnsaved() ? DELETED : GONE;
-      showState();
-    }
-  } catch (error) { /* unreachable: the feed's next change or reconnection reads it again */ }
-  current.reading = false;
-  if (current.stale && !current.inflight && !current.sending) readChanged(current);
-}
-
-// What the page says about live updates: nothing while they work.
-function showLive(current, text) {
-  if (current !== doc && text) return;
-  $("live-state").textContent = text;
-  $("live-state").hidden = !text;
-}
-
-// With nothing unsaved, the next edit is based on the newest version, unless a draft was
-// typed on an older one (every other control shows the newest: render).
-function maybeAdvanceBase(current) {
-  if (hasUnsaved() || current.conflict) return;
-  if (current.rawDraft && !jsonEqual(current.rawShown, current.server.body)) return;
-  for (const input of draftInputs()) {
-    const name = input.dataset.field;
-    if (!jsonEqual(get(current.base.body, name), get(current.server.body, name))) return;
-  }
-  current.base = current.server;
 }
 
 function focusLeft(event) {
