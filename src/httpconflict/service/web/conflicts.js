@@ -128,6 +128,24 @@ function choose(index, present, value) {
   done.textContent = "Chosen: " + (present ? JSON.stringify(value) : "(remove the field)");
   box.append(done);
   if (Object.keys(doc.conflict.choices).length === doc.conflict.conflicts.length) resolve();
+  else nextConflict(index)?.querySelector("button:not(:disabled)")?.focus();
+}
+
+// The first undecided conflict after `index` (or before it, wrapping round): where the
+// focus goes from the disabled buttons of the one just decided, not to the page's body.
+function nextConflict(index) {
+  const boxes = Array.from($("conflict-list").children);
+  const undecided = (box, i) => !has(doc.conflict.choices, i);
+  return boxes.find((box, i) => i > index && undecided(box, i)) || boxes.find(undecided);
+}
+
+// After the choice: the field of the first conflict (its value now shown), else (removed)
+// the first field, else the raw JSON.
+function focusResolved(conflicts) {
+  const name = pointerTokens(conflicts[0].pointer)[0];
+  const target = (name !== undefined && fieldInput(name)) || $("fields").querySelector("input, output") ||
+    ($("raw-json").hidden ? $("show-raw") : $("raw-json"));
+  target.focus();
 }
 
 // All chosen: the chosen values become edits on the version the server named (or newer).
@@ -150,7 +168,7 @@ async function resolve() {
   renderConflicts();
   render();
   showState();
-  $("fields").querySelector("input, output")?.focus();
+  focusResolved(conflicts);
   save();
 }
 

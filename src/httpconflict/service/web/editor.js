@@ -2,8 +2,9 @@
 // This file holds the open document; json.js the JSON helpers, answers.js what an answer
 // means and when to retry, auth.js the token a service may ask for (and the one fetch
 // wrapper), feed.js others' changes as they happen, fields.js the fields and raw JSON on the
-// page, version.js the version line,
-// conflicts.js the conflict view, browse.js collections.
+// page, live.js others' changes as the open document shows them, version.js the version line,
+// conflicts.js the conflict view, browse.js collections, recreate.js a document deleted
+// elsewhere made again from the page's copy.
 //
 // Theory of operation. For the open document the page keeps three things:
 //   server  - the newest version seen (ETag + body), from a GET or a save's answer;
@@ -124,6 +125,7 @@ async function openDocument(collection, id) {
   setState("loading", "Loading…");
   const opened = generation;
   let server;
+  let deleted = false;
   for (let backoff = RETRY_MIN_MS; ; backoff = Math.min(backoff * 2, RETRY_MAX_MS)) {
     const answer = await call(url);
     if (opened !== generation) return;
@@ -132,8 +134,16 @@ async function openDocument(collection, id) {
       server = versionOf(response, body);
       break;
     }
+    // Deleted under edits kept in this browser: they are shown on the version they were
+    // made on, to be recreated (recreate.js) or discarded.
+    const kept = response && response.status === 404 ? storedEdits(url, null) : null;
+    if (kept) {
+      server = kept.base;
+      deleted = true;
+      break;
+    }
     if (!unanswered(answer)) {
-      if (response.status === 404) setState("error", localStorage.getItem(storeKey(url)) ? DELETED : "No such document");
+      if (response.status === 404) setState("error", "No such document");
       else if (response.status === 403) setState("error", forbidden("read"));
       else setState("error", `Cannot open this document: ${refusal(answer)}`);
       return;
@@ -150,15 +160,15 @@ async function openDocument(collection, id) {
     request: stored && stored.request ? stored.request : null,
     inflight: stored && stored.request ? stored.request.fields : null,
     sending: false, conflict: null, timer: null, retryTimer: null,
-    backoff: RETRY_MIN_MS, saveCount: 0, rawShown: null, rawDraft: null,
-    error: null, retrying: null, numbered: null, numbering: null,
+    backoff: RETRY_MIN_MS, saveCount: 0, rawShown: null, rawDraft: null, rawUnfolded: false,
+    error: deleted ? DELETED : null, retrying: null, numbered: null, numbering: null, recreating: null,
     newest: null, reading: false, stale: false,
   };
   $("field-list").replaceChildren(); // another document's rows, drafts and notes go
   clearNotes($("editor"));
   render();
   $("document-body").hidden = false;
-  if (hasUnsaved()) save(); // edits a reload interrupted: send them again now
+  if (hasUnsaved() && !deleted) save(); // edits a reload interrupted: send them again now
   else showState();
   const current = doc;
   watchDocument(collection, id, {
@@ -184,13 +194,14 @@ function stopDocument() {
 function showState() {
   if (signingIn()) setState("signin", "Sign in to continue"); // the requests wait for a token
   else if (doc.retrying) setState("offline", doc.retrying);
-  else if (doc.conflict) setState("conflict", "Conflict: choose a value below");
+  else if (doc.conflict) setState("conflict", doc.conflict.recreated ? RECREATED_ELSEWHERE : "Conflict: choose a value below");
   else if (doc.error) setState("error", doc.error);
   else if (doc.inflight) setState("saving", "Saving…");
   else if (Object.keys(doc.pending).length) setState("pending", "Unsaved changes");
   else if (draftText()) setState("pending", draftText());
   else setState("saved", "All changes saved");
   $("discard").hidden = !((doc.error && hasUnsaved()) || draftText());
+  $("recreate-block").hidden = !isDeleted(doc) || Boolean(doc.recreating);
 }
 
 // ---- editing ----------------------------------------------------------------------------
@@ -291,7 +302,7 @@ function patchOf(pending) {
 
 async function save() {
   const current = doc;
-  if (!current || current.sending || current.conflict || current.error) return;
+  if (!current || current.sending || current.conflict || current.error || current.recreating) return;
   if (!current.request) {
     if (Object.keys(current.pending).length === 0) { showState(); return; }
     // A new save: its own Idempotency-Key, kept until an answer says what became of it.
@@ -404,64 +415,16 @@ async function readAgain(current) {
 
 function discard() {
   doc.pending = {};
-  doc.error = null;
+  if (isDeleted(doc)) { // a request kept from before the delete goes too; nothing was sent since
+    doc.inflight = null;
+    doc.request = null;
+  }
+  doc.error = isDeleted(doc) ? GONE : null;
   discardDrafts();
   doc.base = doc.server;
   persist();
   render();
   showState();
-}
-
-// ---- live view of others' changes -------------------------------------------------------
-
-// The feed says the document changed: read it, unless the page has that version already.
-function changedElsewhere(current, change) {
-  current.newest = change.etag;
-  if (change.etag !== current.server.etag) readChanged(current);
-}
-
-// Read the document if it changed (If-None-Match: a 304 otherwise). While a save is in
-// flight its answer is awaited first (it may be the very change); reads do not overlap.
-async function readChanged(current) {
-  if (current.stopped) return;
-  if (current.inflight || current.sending || current.reading) { current.stale = true; return; }
-  current.stale = false;
-  current.reading = true;
-  const etag = current.server.etag;
-  try {
-    const response = await authorizedFetch(current.url, { cache: "no-store", headers: { "If-None-Match": etag } });
-    // A save that started meanwhile answers with a newer version than this read's.
-    if (response.status === 200 && !current.inflight && current.server.etag === etag && !current.stopped) {
-      current.server = versionOf(response, await response.json());
-      render();
-      maybeAdvanceBase(current);
-    } else if (response.status === 404 && !current.inflight && !current.stopped) {
-      // Deleted elsewhere: said at once, not at the next save; the text stays on the page.
-      current.error = hasUnsaved() ? DELETED : GONE;
-      showState();
-    }
-  } catch (error) { /* unreachable: the feed's next change or reconnection reads it again */ }
-  current.reading = false;
-  if (current.stale && !current.inflight && !current.sending) readChanged(current);
-}
-
-// What the page says about live updates: nothing while they work.
-function showLive(current, text) {
-  if (current !== doc && text) return;
-  $("live-state").textContent = text;
-  $("live-state").hidden = !text;
-}
-
-// With nothing unsaved, the next edit is based on the newest version, unless a draft was
-// typed on an older one (every other control shows the newest: render).
-function maybeAdvanceBase(current) {
-  if (hasUnsaved() || current.conflict) return;
-  if (current.rawDraft && !jsonEqual(current.rawShown, current.server.body)) return;
-  for (const input of draftInputs()) {
-    const name = input.dataset.field;
-    if (!jsonEqual(get(current.base.body, name), get(current.server.body, name))) return;
-  }
-  current.base = current.server;
 }
 
 function focusLeft(event) {
@@ -503,6 +466,8 @@ document.addEventListener("DOMContentLoaded", () => {
   $("raw-json").addEventListener("focus", () => { if (doc && doc.rawTimer) renderRaw(viewDoc(), true); });
   $("add-field").addEventListener("submit", addField);
   $("discard").addEventListener("click", discard);
+  $("recreate").addEventListener("click", recreate);
+  $("show-raw").addEventListener("click", unfoldRaw);
   // Ctrl+S (Cmd+S) saves now instead of the browser's "Save page as"; twice is one save.
   document.addEventListener("keydown", (event) => {
     if (!(event.ctrlKey || event.metaKey) || event.altKey || event.key.toLowerCase() !== "s") return;

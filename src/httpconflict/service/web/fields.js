@@ -74,8 +74,18 @@ function renderRows(view) {
     if (row && (row.dataset.kind === kindOf(view[name]) || isDraft(row.querySelector("[data-field]")))) return row;
     return fieldRow(name, view[name]);
   });
-  wanted.forEach((row, i) => { if (list.children[i] !== row) list.insertBefore(row, list.children[i] || null); });
-  while (list.children.length > wanted.length) list.lastElementChild.remove();
+  // A walk along the rows, not `list.children[i]`: each insertion makes that live list count
+  // again from the start (341 ms for 5,000 rows).
+  let next = list.firstElementChild;
+  for (const row of wanted) {
+    if (row === next) next = next.nextElementSibling;
+    else list.insertBefore(row, next);
+  }
+  while (next) {
+    const after = next.nextElementSibling;
+    next.remove();
+    next = after;
+  }
   if (!focused || document.activeElement === focused) return;
   // Moved (focus follows), retyped (a new input, focused, says why), or removed (said).
   const name = focused.dataset.field;
@@ -92,8 +102,9 @@ function showValue(input, value) {
     if (input.checked === (value === true)) return false;
     input.checked = value === true;
   } else if (input.tagName === "OUTPUT") {
-    if (input.textContent === JSON.stringify(value)) return false;
-    input.textContent = JSON.stringify(value);
+    const text = outputText(value);
+    if (input.textContent === text) return false;
+    input.textContent = text;
   } else if (input.type === "number") {
     if (input.valueAsNumber === value) return false; // "1.50" shows 1.5: left as typed
     input.value = String(value);
@@ -104,6 +115,18 @@ function showValue(input, value) {
   return true;
 }
 
+// An object or array as its row shows it: the start of a long one (the raw JSON has all
+// of it), since laying out a 5 MB paragraph took seconds.
+const OUTPUT_MAX = 2000; // characters
+
+function outputText(value) {
+  const text = JSON.stringify(value);
+  if (text.length <= OUTPUT_MAX) return text;
+  return `${text.slice(0, OUTPUT_MAX)}… (${sizeText(text.length)} in all)`;
+}
+
+const sizeText = (length) => length < 1e6 ? `${Math.ceil(length / 1e3)} kB` : `${(length / 1e6).toFixed(1)} MB`;
+
 // New text in a text box or area, the cursor kept where it was (as far as the text goes).
 function replaceText(box, text) {
   const { selectionStart, selectionEnd } = box;
@@ -112,7 +135,9 @@ function replaceText(box, text) {
 }
 
 // A raw JSON longer than this is rewritten once typing elsewhere pauses, not at each
-// keystroke: laying out a 5 MB text area took over a second a keystroke.
+// keystroke: laying out a 5 MB text area took over a second a keystroke. Nor is it laid out
+// until the user asks for it ("Show the raw JSON"): Chromium lays out all of a text area's
+// text, 5 MB of it in about a second, even scrolled out of sight, and again at each rewrite.
 const RAW_LIVE_MAX = 256 * 1024; // characters
 const RAW_IDLE_MS = 300;
 
@@ -124,6 +149,7 @@ function renderRaw(view, now = false) {
   const changed = !jsonEqual(doc.rawShown, view);
   const focused = area === document.activeElement;
   const text = focused && !changed ? null : show(view);
+  if (text !== null) foldRaw(text.length);
   if (!now && !focused && text.length > RAW_LIVE_MAX && area.value !== text) {
     // rawShown stays what the area shows, so an edit there is measured against that text.
     const current = doc;
@@ -139,6 +165,23 @@ function renderRaw(view, now = false) {
   }
   doc.rawShown = view;
   $("raw-error").textContent = "";
+}
+
+// A large raw JSON stays folded (its text kept, not laid out) until the user unfolds it;
+// once unfolded, it stays so for this document.
+function foldRaw(length) {
+  const folded = length > RAW_LIVE_MAX && !doc.rawUnfolded;
+  const button = $("show-raw");
+  button.hidden = !folded;
+  if (folded) button.textContent = `Show the raw JSON (${sizeText(length)})`;
+  $("raw-json").hidden = folded;
+}
+
+function unfoldRaw() {
+  if (!doc) return;
+  doc.rawUnfolded = true;
+  foldRaw(0);
+  $("raw-json").focus();
 }
 
 // A short note at the end of `block` (class `kind`; the raw JSON's has the id
@@ -182,6 +225,7 @@ function fieldRow(name, value) {
   let input;
   if (row.dataset.kind === "json") {
     input = document.createElement("output");
+    input.tabIndex = -1; // focused where a choice or a check puts the user on this field
     const where = document.createElement("p");
     where.className = "note";
     where.textContent = "Edit this value in the raw JSON below.";
@@ -196,6 +240,9 @@ function fieldRow(name, value) {
   }
   input.id = id;
   input.dataset.field = name;
-  showValue(input, value);
+  // A new box's text is its default value: setting `value` queues a selectionchange event
+  // for the document, 5,000 of them for the rows of a 5 MB document.
+  if (input.tagName === "INPUT" && input.type !== "checkbox") input.defaultValue = String(value);
+  else showValue(input, value);
   return row;
 }

@@ -1,0 +1,83 @@
+// Recreating a document deleted elsewhere from the copy this page holds.
+//
+// The copy is what the page shows (viewDoc: the last version read with the unsaved edits
+// on top). It is sent as a create, PUT with If-None-Match: *, so it never overwrites a
+// document someone else created under the same id meanwhile, with an Idempotency-Key kept
+// for its own retries (no answer, 5xx): a create whose answer was lost is answered from the
+// key, not refused as "exists". Refused so (412), the page reads what was created and shows
+// each field where the two differ in the conflict view, theirs beside mine; until the user
+// has chosen, the copy stays the page's unsaved edits (kept in this browser), so nothing
+// typed is lost whatever the answer.
+"use strict";
+
+const RECREATED_ELSEWHERE = "Someone else created this document again meanwhile: choose what to keep below";
+
+async function recreate() {
+  const current = doc;
+  if (!current || current.recreating || !isDeleted(current)) return;
+  const copy = viewDoc();
+  current.recreating = { key: crypto.randomUUID() };
+  $("recreate-block").hidden = true;
+  setState("saving", "Recreating…");
+  let answer;
+  for (let backoff = RETRY_MIN_MS; ; backoff = Math.min(backoff * 2, RETRY_MAX_MS)) {
+    answer = await call(current.url, {
+      method: "PUT",
+      headers: { "Content-Type": "application/json", "If-None-Match": "*", "Idempotency-Key": current.recreating.key },
+      body: JSON.stringify(copy),
+    });
+    if (current.stopped) return;
+    const inFlight = answer.response && answer.response.status === 409 &&
+      problemType(answer).endsWith("/idempotency-key-in-flight");
+    if (!(unanswered(answer) || inFlight)) break;
+    if (!inFlight) setState("offline", retryingText(answer));
+    await sleep(retryWait(answer, backoff));
+    if (current.stopped) return;
+  }
+  current.recreating = null;
+  const { response, body } = answer;
+  // The copy with what was typed while it was sent: the unsaved edits from now on are
+  // what of it the new document does not hold.
+  const mine = viewDoc();
+  current.inflight = null;
+  current.request = null;
+  current.error = null;
+  if (response.ok) {
+    current.server = versionOf(response, body);
+    current.base = current.server;
+    current.pending = topLevelChanges(current.server.body, mine);
+  } else if (response.status === 412) {
+    await adoptRecreated(current, mine);
+    if (current.stopped) return;
+  } else {
+    current.pending = topLevelChanges(current.server.body, mine);
+    current.error = response.status === 403
+      ? `${forbidden("write to")}: not recreated; your copy is kept in this browser`
+      : `Not recreated: ${refusal(answer)}`;
+  }
+  persist(current);
+  render();
+  renderConflicts();
+  showState();
+  if (Object.keys(current.pending).length && !current.conflict) save();
+}
+
+// The document exists again, not from this page: read it, and make the copy unsaved edits
+// on it, each field where they differ a conflict to decide.
+async function adoptRecreated(current, copy) {
+  const read = await readAgain(current);
+  if (current.stopped) return;
+  current.pending = topLevelChanges(current.server.body, copy);
+  if (!read) return; // deleted again, or unreadable: said by readAgain, the copy kept
+  current.base = current.server;
+  const theirs = current.server.body;
+  const conflicts = Object.keys(current.pending).map((name) => {
+    const entry = { pointer: "/" + name.replace(/~/g, "~0").replace(/\//g, "~1") };
+    if (has(theirs, name)) entry.current = theirs[name];
+    if (has(copy, name)) entry.requested = copy[name];
+    return entry;
+  });
+  if (conflicts.length) current.conflict = { conflicts, currentEtag: current.server.etag, choices: {}, recreated: true };
+}
+
+function isDeleted(current) { return current.error === DELETED || current.error === GONE; }
