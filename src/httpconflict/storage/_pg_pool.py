@@ -48,6 +48,13 @@ Theory of operation:
   so its `backend_pid` is not the server's `pg_backend_pid()`: each new
   connection is asked (`_unprepared_behind_a_pooler`), and one reached
   through a pooler never prepares. Direct connections keep preparing.
+- A connection goes back to its pool whatever happens to the task that
+  took it (`_give_back`). psycopg_pool's ``putconn`` waits for the pool's
+  lock, and a task cancelled there (a client gone from a streamed list,
+  a key's renewal stopped, a caller's timeout) lost the connection
+  without the pool knowing: it counted it as out for good, one slot less
+  each time, until every request of the worker waited its second and was
+  answered 503.
 """
 
 from __future__ import annotations
@@ -172,7 +179,7 @@ async def connection(
     finally:
         if timer is not None:
             timer.cancel()
-        await pool.putconn(conn)
+        await _give_back(pool, conn)
 
 
 async def run(
@@ -214,7 +221,33 @@ async def run(
         raise _failure(error, conn, writes) from error
     finally:
         timer.cancel()
-        await pool.putconn(conn)
+        await _give_back(pool, conn)
+
+
+#: Connections on their way back to a pool while the task that had them was cancelled.
+_RETURNING: Final[set[asyncio.Task[None]]] = set()
+
+
+async def _give_back(
+    pool: AsyncConnectionPool, conn: AsyncConnection[TupleRow], *, close: bool = False
+) -> None:
+    """Return `conn` to `pool` (closed first if `close`), even if this task is cancelled meanwhile.
+
+    The return runs in a task of its own, which a cancellation of this one
+    does not stop (a strong reference keeps it until it is done): the
+    cancellation is raised here as ever, the connection is back in its pool.
+    """
+    returning = asyncio.ensure_future(_return(pool, conn, close))
+    _RETURNING.add(returning)
+    returning.add_done_callback(_RETURNING.discard)
+    await asyncio.shield(returning)
+
+
+async def _return(pool: AsyncConnectionPool, conn: AsyncConnection[TupleRow], close: bool) -> None:
+    if close:
+        # Closed, the pool discards it and connects a replacement.
+        await conn.close()
+    await pool.putconn(conn)
 
 
 #: What a session's own settings refused, rather than the database: the
@@ -375,9 +408,7 @@ async def _ask(pool: AsyncConnectionPool, wait: float, started: float) -> None:
     except PoolTimeout:
         conn = None
     if conn is not None and not await _usable(conn):
-        # Closed, the pool discards it and connects a replacement.
-        await conn.close()
-        await pool.putconn(conn)
+        await _give_back(pool, conn, close=True)
         conn = None
     if conn is None:
         await _ping_apart(str(pool.conninfo), deadline, silent)
@@ -387,7 +418,7 @@ async def _ask(pool: AsyncConnectionPool, wait: float, started: float) -> None:
     except psycopg.OperationalError as error:
         raise _failure(error, conn, writes=False) from error
     finally:
-        await pool.putconn(conn)
+        await _give_back(pool, conn)
     if not taken:
         raise _read_only_now()
 
@@ -458,11 +489,14 @@ async def _usable_connection(pool: AsyncConnectionPool, wait: float) -> AsyncCon
                 "answer, or every connection is busy",
                 error,
             ) from error
-        if await _usable(conn):
+        try:
+            usable = await _usable(conn)
+        except BaseException:  # cancelled while it asked: back to the pool, to be looked at again
+            await _give_back(pool, conn)
+            raise
+        if usable:
             return conn
-        # Closed, the pool discards it and connects a replacement.
-        await conn.close()
-        await pool.putconn(conn)
+        await _give_back(pool, conn, close=True)
 
 
 async def _usable(conn: AsyncConnection[TupleRow]) -> bool:
