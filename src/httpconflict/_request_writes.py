@@ -22,6 +22,11 @@ client sends the request again (`nothing_sent`). A statement that may write
 sent where no request is watched (an app's middleware outside the
 adapter's) marks the context it ran in (`_SENT_UNWATCHED`), and the
 request watched next in it starts as one that sent a write: in doubt, 504.
+The mark is one object that every copy of the context shares, so the first
+watch to read it takes it for all of them, and an adapter that sees a
+request end, or the server start (`forget_unwatched`), takes it too: a
+write sent at import time (``create_all``) is no request's, and neither is
+a write of a request that ended, on a thread a server reuses.
 
 A write sent to PostgreSQL inside a transaction block is held until that
 block's COMMIT (`_session_transactions`): the hooks name the driver's
@@ -83,6 +88,7 @@ __all__ = [
     "database_name",
     "end_watching",
     "failures_recorded",
+    "forget_unwatched",
     "keys_own_statements",
     "keys_statement",
     "mark_applied",
@@ -139,17 +145,44 @@ log = logging.getLogger("httpconflict")
 _CURRENT: Final[ContextVar[RequestWrites | None]] = ContextVar(
     "httpconflict_request_writes", default=None
 )
-#: A statement that may write was sent in this context while no request was watched.
-_SENT_UNWATCHED: Final[ContextVar[bool]] = ContextVar("httpconflict_sent_unwatched", default=False)
+
+
+@dataclass(slots=True)
+class _Unwatched:
+    """A statement that may write was sent while no request was watched; not yet taken."""
+
+    sent: bool = True
+
+
+#: The last such mark set in this context. Tasks and threads started from it hold the same
+#: object: taken (`sent` False) in one, it is taken in all.
+_SENT_UNWATCHED: Final[ContextVar[_Unwatched | None]] = ContextVar(
+    "httpconflict_sent_unwatched", default=None
+)
+
+
+def forget_unwatched() -> None:
+    """A request ended here, or a server starts: the writes sent unwatched so far are no request's.
+
+    An adapter's call: the WSGI key middleware as each request leaves it
+    (the thread serves the next), the ASGI middlewares at the lifespan's
+    start (the app's import and factory ran in the context every request's
+    task copies).
+    """
+    mark = _SENT_UNWATCHED.get()
+    if mark is not None:
+        mark.sent = False
+        _SENT_UNWATCHED.set(None)
 
 
 def _new_record() -> RequestWrites:
     """A request's record; it starts as one that wrote if its context sent a write unwatched."""
     hook_loaded_orms()
     record = RequestWrites()
-    if _SENT_UNWATCHED.get():
+    mark = _SENT_UNWATCHED.get()
+    if mark is not None and mark.sent:
         record.sent = 1
-        _SENT_UNWATCHED.set(False)
+    forget_unwatched()
     return record
 
 
@@ -243,8 +276,9 @@ def note_statement(
         return
     record = _CURRENT.get()
     if record is None:
-        if not _SENT_UNWATCHED.get() and not read_only(statement):
-            _SENT_UNWATCHED.set(True)
+        if not read_only(statement):
+            # A mark of its own: one this context copied may be taken by another's watch.
+            _SENT_UNWATCHED.set(_Unwatched())
         return
     if record.sent:
         return

@@ -33,7 +33,7 @@ from .._integrity_policy import DEFAULT_POLICY
 from .._late_errors import AfterAnswer, after_answer, holds_answer
 from .._outage import outage_error
 from .._problem import ProblemDetails
-from .._request_writes import RequestWrites, watching_writes
+from .._request_writes import RequestWrites, forget_unwatched, watching_writes
 from .problems import send_problem
 from .types import ASGIApp, Message, Receive, Scope, Send
 
@@ -89,6 +89,8 @@ class WriteWatchMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
+            if scope["type"] == "lifespan":
+                forget_unwatched()  # the app's import and factory: no request's writes
             await self.app(scope, receive, send)
             return
         scope[REFUSAL_SCOPE_KEY] = self.refusal

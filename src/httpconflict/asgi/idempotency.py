@@ -110,7 +110,7 @@ from .._late_errors import AfterAnswer, after_answer
 from .._media import check_body_size
 from .._outage import outage_error
 from .._problem import MEDIA_TYPE, PROBLEM_TYPE_BASE, ProblemDetails
-from .._request_writes import current_writes, watching_writes
+from .._request_writes import current_writes, forget_unwatched, watching_writes
 from ..openapi import RoutePolicy
 from ..storage.idempotency import IdempotencyStore
 from ..storage.idempotency._renewal import renewing
@@ -215,6 +215,7 @@ class IdempotencyMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
+            forget_unwatched()  # the app's import and factory: no request's writes
             await StoreLifespan(self.store, self.backlog, grace=SHUTDOWN_GRACE)(
                 self.app, scope, receive, send
             )

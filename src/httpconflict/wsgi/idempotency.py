@@ -74,7 +74,7 @@ from .._idempotency_request import (
 )
 from .._late_errors import AnswerReplaced
 from .._problem_page import PAGES_KEY, answers_page
-from .._request_writes import watching_writes
+from .._request_writes import forget_unwatched, watching_writes
 from .._wsgi_input import WholeInput, content_length, read_body
 from ..storage.idempotency import IdempotencyStore
 from ..storage.idempotency.blocking import BlockingIdempotencyStore
@@ -146,6 +146,13 @@ class IdempotencyMiddleware:
         return self._policy_for(environ)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        try:
+            return self._served(environ, start_response)
+        finally:
+            # What it sent unwatched was this request's, not the next one's on this thread.
+            forget_unwatched()
+
+    def _served(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if self.pages:
             # For the app's own 500 (Flask's install): the page it gets, or Vary: Accept.
             page = environ[PAGES_KEY] = answers_page(
