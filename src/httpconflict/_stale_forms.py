@@ -26,6 +26,7 @@ __all__ = [
     "difference",
     "quoted",
     "stale_form_message",
+    "stale_selection_message",
     "unversioned_form_message",
 ]
 
@@ -63,6 +64,19 @@ def stale_form_message(
     return (
         f"Someone else saved this {noun} after you opened it (version {opened}, now "
         f"{stored}); nothing was saved. {_review(differences)}"
+    )
+
+
+def stale_selection_message(noun: str, changed: Sequence[tuple[str, object, object]]) -> str:
+    """Rows selected to be deleted, saved since the page showed them: nothing was deleted.
+
+    `changed`: each row's name (quoted), the version shown and the version stored.
+    """
+    rows = ", ".join(f"{name} (version {opened}, now {stored})" for name, opened, stored in changed)
+    them = "it" if len(changed) == 1 else "them"
+    return (
+        f"Someone else saved the {noun} {rows} after this page showed {them}; nothing was "
+        "deleted. The list shows what is stored now: select again to delete."
     )
 
 

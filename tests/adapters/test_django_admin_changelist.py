@@ -13,6 +13,8 @@ and a duplicate slug was a 500 (see the CHANGELOG entry).
 from __future__ import annotations
 
 import re
+import threading
+import time
 
 import httpx
 import pytest
@@ -27,6 +29,7 @@ from tests.adapters.admin_pages import (
 )
 from tests.adapters.django_servers import admin_servers
 from tests.adapters.form_counter import edit_at_once
+from tests.at_once import at_once
 
 STAFF = 3
 INCREMENTS = 4
@@ -48,13 +51,17 @@ def _create(http: httpx.Client, name: str) -> str:
     return found.group(1)
 
 
+def _rows(form: OpenForm) -> dict[str, str]:
+    """The prefix of the changelist form's row (``form-3-``) of each counter, by its key."""
+    found = (re.fullmatch(r"(form-\d+-)id", name) for name in form.values)
+    return {form.values[m.group(0)]: m.group(1) for m in found if m}
+
+
 def _row(form: OpenForm, pk: str) -> str:
     """The prefix of the changelist form's row of the counter `pk` (``form-3-``)."""
-    for name, value in form.values.items():
-        found = re.fullmatch(r"(form-\d+-)id", name)
-        if found and value == pk:
-            return found.group(1)
-    raise AssertionError(f"no row of counter {pk}: {sorted(form.values)}")
+    found = _rows(form).get(pk)
+    assert found is not None, f"no row of counter {pk}: {sorted(form.values)}"
+    return found
 
 
 def _stored(http: httpx.Client, pk: str) -> dict[str, str]:
@@ -67,7 +74,7 @@ def _stored(http: httpx.Client, pk: str) -> dict[str, str]:
 def _marked(page: str) -> list[tuple[str, str]]:
     """The rows shown after an error: the counter each one's checkbox names, its inputs' prefix."""
     found = re.findall(
-        r'class="errorlist nonfield".*?</tr>\s*<tr>.*?name="_selected_action" value="(\d+)"'
+        r'class="errorlist nonfield".*?</tr>\s*<tr>.*?name="_selected_action" value="(\d+)[@"]'
         r'.*?name="(form-\d+-)',
         page,
         re.DOTALL,
@@ -110,6 +117,11 @@ def test_a_stale_row_refuses_the_whole_list_and_says_why(servers: list[str]) -> 
         edits = {_row(theirs, a) + "note": "from the second", _row(theirs, b) + "note": "b too"}
         refused = save(second, theirs, **edits)
         assert refused.status_code == 200
+        # The list shown again is a new page: a new form key.
+        assert read_form(_LIST, refused.text).values["idempotency_key"] not in (
+            theirs.values["idempotency_key"],
+            "",
+        )
         (message,) = [e for e in errors(refused.text) if _STALE in e]
         assert message.startswith(
             f"{_STALE} (version 1, now 2); nothing was saved. Stored now: count “1”; note “”."
@@ -174,3 +186,165 @@ def test_a_row_deleted_meanwhile_stops_the_list_only_when_edited(servers: list[s
         again = read_form(_LIST, answer.text)
         assert save(http, again, **{_row(form, a) + "note": ""}).status_code == 302
         assert _stored(http, c)["note"] == "y"
+
+
+def _selectable(page: str) -> dict[str, str]:
+    """What each row's checkbox (the confirmation's hidden input) sends, by the row's key."""
+    values = re.findall(r'name="_selected_action" value="([^"]*)"', page)
+    return {value.partition("@")[0]: value for value in values}
+
+
+def _delete_selected(http: httpx.Client, page: str, keys: list[str]) -> httpx.Response:
+    """The list `page`'s rows `keys` checked, "Delete selected" chosen and Go clicked."""
+    selectable = _selectable(page)
+    values = {
+        **read_form(_LIST, page).values,
+        "action": "delete_selected",
+        "index": "0",
+        "_selected_action": [selectable[key] for key in keys],
+    }
+    return http.post(_LIST, data=values)
+
+
+def _confirm(http: httpx.Client, page: str) -> httpx.Response:
+    """ "Yes, I'm sure" clicked on the confirmation `page`."""
+    values = {**read_form(_LIST, page).values, "_selected_action": list(_selectable(page).values())}
+    return http.post(_LIST, data=values)
+
+
+def _shown_messages(http: httpx.Client, answer: httpx.Response) -> list[str]:
+    """The messages of the page `answer` (a redirect) leads to."""
+    assert answer.status_code == 302, answer.text[:300]
+    page = http.get(answer.headers["location"]).text
+    return re.findall(r'<li class="(?:error|success|warning|info)">(.*?)</li>', page)
+
+
+def _listed(http: httpx.Client) -> set[str]:
+    """The keys of the counters the list shows."""
+    return set(_selectable(http.get(_LIST).text))
+
+
+def test_delete_selected_confirmed_after_someone_saved_a_row_deletes_nothing(
+    servers: list[str],
+) -> None:
+    """The confirmation carries the versions shown: a row saved since refuses the whole action."""
+    with staff_client(servers[0]) as mine, staff_client(servers[1]) as theirs:
+        a, b = _create(mine, "doomed a"), _create(mine, "doomed b")
+        confirmation = _delete_selected(mine, mine.get(_LIST).text, [a, b])
+        assert confirmation.status_code == 200, confirmation.text[:300]
+        assert "Are you sure you want to delete the selected counters?" in confirmation.text
+        form = open_form(theirs, _LIST)
+        assert save(theirs, form, **{_row(form, b) + "note": "keep me"}).status_code == 302
+        refused = _confirm(mine, confirmation.text)
+        assert _shown_messages(mine, refused) == [
+            "Someone else saved the counter “doomed b” (version 1, now 2) after this page "
+            "showed it; nothing was deleted. The list shows what is stored now: select "
+            "again to delete."
+        ]
+        assert {a, b} <= _listed(mine)  # nothing deleted, not even the row left alone
+        assert _stored(mine, b)["note"] == "keep me"
+        # From the list shown now: deleted.
+        confirmation = _delete_selected(mine, mine.get(_LIST).text, [a, b])
+        assert _shown_messages(mine, _confirm(mine, confirmation.text)) == [
+            "Successfully deleted 2 counters."
+        ]
+        assert not {a, b} & _listed(mine)
+
+
+def test_delete_selected_from_a_list_someone_saved_since_asks_nothing(
+    servers: list[str],
+) -> None:
+    """The checkboxes carry the versions shown: a row saved since is not offered for deletion."""
+    with staff_client(servers[0]) as mine, staff_client(servers[1]) as theirs:
+        a, b = _create(mine, "listed a"), _create(mine, "listed b")
+        page = mine.get(_LIST).text
+        form = open_form(theirs, _LIST)
+        edits = {_row(form, a) + "note": "edited", _row(form, b) + "note": "edited"}
+        assert save(theirs, form, **edits).status_code == 302
+        answer = _delete_selected(mine, page, [a, b])
+        assert _shown_messages(mine, answer) == [
+            "Someone else saved the counters “listed a” (version 1, now 2), “listed b” "
+            "(version 1, now 2) after this page showed them; nothing was deleted. The list "
+            "shows what is stored now: select again to delete."
+        ]
+        assert {a, b} <= _listed(mine)
+
+
+@pytest.mark.slow
+def test_a_row_deleted_while_staff_increment_it_loses_no_acknowledged_increment(
+    servers: list[str],
+) -> None:
+    """The delete goes only over the count its list showed: every increment saved was seen."""
+    with staff_client(servers[0]) as http:
+        pk = _create(http, "deleted while counted")
+    saved: list[int] = []  # one item per increment the list said it saved
+    gone = threading.Event()
+
+    def increment(number: int) -> None:
+        with staff_client(servers[number % 2]) as http:
+            while not gone.is_set() and len(saved) < 12:
+                form = open_form(http, _LIST)
+                row = _rows(form).get(pk)
+                if row is None:  # deleted
+                    break
+                answer = save(
+                    http, form, **{row + "count": str(int(form.values[row + "count"]) + 1)}
+                )
+                if answer.status_code == 302:
+                    saved.append(1)
+                    time.sleep(0.1)  # a staff member's pace: the delete has its moments too
+                else:  # someone saved first, or the row is gone: read again
+                    assert answer.status_code == 200, answer.text[:300]
+                    assert errors(answer.text)
+
+    shown: list[int] = []  # the count of the list whose delete was confirmed
+
+    def delete() -> None:
+        with staff_client(servers[1]) as http:
+            for _ in range(50):
+                page = http.get(_LIST).text
+                form = read_form(_LIST, page)
+                count = int(form.values[_row(form, pk) + "count"])
+                confirmation = _delete_selected(http, page, [pk])
+                if confirmation.status_code == 200:
+                    done = _shown_messages(http, _confirm(http, confirmation.text))
+                    if done == ["Successfully deleted 1 counter."]:
+                        shown.append(count)
+                        break
+                else:
+                    http.get(confirmation.headers["location"])  # read its message
+        gone.set()
+
+    threads = [threading.Thread(target=increment, args=(n,)) for n in range(2)]
+    threads.append(threading.Thread(target=delete))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with staff_client(servers[0]) as http:
+        assert pk not in _listed(http)
+    assert shown == [len(saved)], f"{len(saved)} increments saved, the deleted list showed {shown}"
+
+
+def test_a_double_clicked_save_of_the_list_saves_once(servers: list[str]) -> None:
+    """Not "someone else saved": the second click (and a resent POST) gets the first's redirect."""
+    with staff_client(servers[1]) as http:
+        pk = _create(http, "double list")
+        form = open_form(http, _LIST)
+        row = _row(form, pk)
+
+        def click() -> httpx.Response:
+            return save(http, form, **{row + "count": "1"})
+
+        answers = [*at_once(click), click()]  # a double click, then a reload that resends
+        assert [a.status_code for a in answers] == [302] * 3, [errors(a.text) for a in answers]
+        assert sorted(a.headers.get("idempotent-replayed", "") for a in answers) == [
+            "",
+            "true",
+            "true",
+        ]
+        assert _stored(http, pk)["count"] == "1"
+        assert open_form(http, _LIST).values[row + "version"] == "2"  # saved once
+        # A page renders a new key: the list opened again is another submission.
+        assert len(form.values["idempotency_key"]) == 24
+        assert open_form(http, _LIST).values["idempotency_key"] != form.values["idempotency_key"]

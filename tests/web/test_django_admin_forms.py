@@ -109,6 +109,7 @@ def double_click(page: Page, button: str, then: str | re.Pattern[str]) -> None:
     The browser drops the first click's navigation for the second's: the
     page it ends on is the second's answer.
     """
+    page.locator(button).scroll_into_view_if_needed()  # a long list's Save is below the fold
     box = page.locator(button).bounding_box()
     assert box is not None, button
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
@@ -133,6 +134,13 @@ def save_and_continue(page: Page) -> str:
     submit(page, "input[name=_continue]")
     assert re.search(r"/\d+/change/$", page.url), page.url
     return page.url
+
+
+def add_counter(page: Page, name: str) -> str:
+    """A counter named `name` added through the admin's add form: its change form's URL."""
+    page.goto(f"{ADMIN}/counter/add/")
+    page.fill("#id_name", name)
+    return save_and_continue(page)
 
 
 def shown_errors(page: Page) -> list[str]:
@@ -216,9 +224,7 @@ def test_a_stale_save_in_another_browser_shows_what_is_stored(
 ) -> None:
     """The second to save is shown the first's note, keeps their input, and saving again wins."""
     first, second = staff
-    first.goto(f"{ADMIN}/counter/add/")
-    first.fill("#id_name", "two browsers")
-    change = save_and_continue(first)
+    change = add_counter(first, "two browsers")
     second.goto(change)
     first.fill("#id_note", "from the first")
     submit(first)
@@ -416,3 +422,50 @@ def test_a_stale_row_of_the_changelist_is_marked_and_nothing_saved(
     second.goto(f"{ADMIN}/counter/{pk}/history/")
     actions = second.locator("#change-history tbody tr td:last-child").all_inner_texts()
     assert actions == ["Added.", "Changed Count.", "Changed Count."]
+
+
+def test_a_double_clicked_save_of_the_list_saves_once(staff: list[Page], project: Project) -> None:
+    """``list_editable``: the second click gets the first's redirect, not "someone else saved"."""
+    page = staff[0]
+    pk = add_counter(page, "slow double list").split("/")[-3]
+    listing = "/list-admin/counters/counter/"
+    page.goto(listing)
+    assert page.locator("#id_form-0-id").input_value() == pk
+    page.fill("#id_form-0-count", "1")
+    posts = project.posts(listing)
+    double_click(page, "input[name=_save]", f"{project.url}{listing}")
+    from playwright.sync_api import expect
+
+    # Polled: the list's address is the page's own, so double_click returned at once.
+    expect(page.locator(".messagelist li")).to_have_text(["1 counter was changed successfully."])
+    assert shown_errors(page) == []
+    query = "SELECT version, count FROM counters_counter WHERE id = %s"
+    assert project.rows(query, int(pk)) == [(2, 1)]
+    assert project.posts(listing) - posts == 2  # both clicks were sent
+
+
+def test_delete_selected_confirmed_after_someone_saved_deletes_nothing(
+    staff: list[Page], project: Project
+) -> None:
+    """The list's "Delete selected": the confirmation carries the version the list showed."""
+    first, second = staff
+    pk = add_counter(first, "selected for deletion").split("/")[-3]
+    listing = "/list-admin/counters/counter/"
+    first.goto(listing)
+    assert first.locator("#id_form-0-id").input_value() == pk  # the newest: the first row
+    first.locator("input.action-select").first.check()
+    first.select_option("select[name=action]", "delete_selected")
+    submit(first, "button[name=index]")
+    assert "Are you sure" in first.locator("#content").inner_text()
+    second.goto(listing)
+    second.fill("#id_form-0-note", "saved meanwhile")
+    submit(second)
+    submit(first, "input[type=submit]")  # "Yes, I'm sure"
+    assert first.url == f"{project.url}{listing}"
+    assert first.locator(".messagelist li.error").all_inner_texts() == [
+        "Someone else saved the counter “selected for deletion” (version 1, now 2) after this "
+        "page showed it; nothing was deleted. The list shows what is stored now: select "
+        "again to delete."
+    ]
+    query = "SELECT version, note FROM counters_counter WHERE id = %s"
+    assert project.rows(query, int(pk)) == [(2, "saved meanwhile")]

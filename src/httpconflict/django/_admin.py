@@ -5,7 +5,9 @@ the version field in the admin's fieldsets (a page renders only those),
 the violation shown by the change view's second run, the version carried
 by the delete confirmation's address, the inline rows stored now named
 on a stale page, the changelist's rows (``list_editable``, _changelist.py)
-saved over the versions they showed, all or none, and a check
+saved over the versions they showed, all or none, under the list's form
+key, the "delete selected" action done only over the versions its pages
+showed (_selection.py), and a check
 (``httpconflict.E001``) of a model without the version field.
 """
 
@@ -21,7 +23,7 @@ from django.db.models import F
 from django.http import HttpResponseRedirect
 
 from .._stale_forms import quoted as _quoted
-from ._changelist import changelist_form, rows_as_sent
+from ._changelist import changelist_form, keyed_formset, rows_as_sent
 from ._forms import (
     FORM_KEY_FIELD,
     _refused_for,
@@ -29,6 +31,7 @@ from ._forms import (
     _run_refusing,
     versioned_form,
 )
+from ._selection import delete_over_versions, shown_at, take_versions
 
 __all__ = ["VersionedAdminMixin"]
 
@@ -155,6 +158,28 @@ class VersionedAdminMixin:
         """The form of a changelist's row (``list_editable``): saved over the version it showed."""
         form_class = super().get_changelist_form(request, **kwargs)  # type: ignore[misc]
         return _refusing(changelist_form(form_class, self.version_field), _refused_for(request))
+
+    def get_changelist_formset(self, request: Any, **kwargs: Any) -> Any:
+        """The changelist's formset; its page carries the list's form key."""
+        formset = super().get_changelist_formset(request, **kwargs)  # type: ignore[misc]
+        return keyed_formset(formset, self.form_key_field)
+
+    def action_checkbox(self, obj: Any) -> Any:
+        """A row's checkbox, its value the row's key and the version shown (``7@3``)."""
+        return super().action_checkbox(shown_at(obj, self.version_field))  # type: ignore[misc]
+
+    def get_actions(self, request: Any) -> Any:
+        """The admin's actions, "delete selected" done only over the versions shown."""
+        actions = super().get_actions(request)  # type: ignore[misc]
+        if "delete_selected" in actions:
+            func, name, description = actions["delete_selected"]
+            actions[name] = (delete_over_versions(func), name, description)
+        return actions
+
+    def response_action(self, request: Any, queryset: Any) -> Any:
+        """The action chosen, on the selected rows' keys; their versions kept for it."""
+        take_versions(request)
+        return super().response_action(request, queryset)  # type: ignore[misc]
 
     def changelist_view(self, request: Any, extra_context: Any = None) -> Any:
         """The changelist; its rows' save (``list_editable``) in one transaction, all or none."""

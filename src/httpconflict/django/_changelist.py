@@ -28,10 +28,18 @@ does not show).
 
 The changelist renders only the key's input of a row's hidden fields:
 the version's input is rendered after it (`_RowKey`).
+
+The list is one form, with one Idempotency-Key (`keyed_formset`): the
+rows' forms carry none, and the page renders its key's hidden input after
+the formset's management form, fresh each render. A double-clicked Save
+is then the first's duplicate, answered the first's redirect; without it,
+the second was refused as stale ("Someone else saved this counter"), the
+user's own first save being that someone.
 """
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any, Final
 
 from django.core.exceptions import ValidationError
@@ -39,10 +47,11 @@ from django.forms import BoundField
 from django.forms.utils import ErrorDict
 from django.utils.html import format_html
 
+from .._form_keys import new_form_key
 from .._stale_forms import deleted_form_message
-from ._forms import versioned_form
+from ._forms import form_key_input, versioned_form
 
-__all__ = ["changelist_form", "rows_as_sent"]
+__all__ = ["changelist_form", "keyed_formset", "rows_as_sent"]
 
 #: After the message of an edited row deleted since: what lets the list's other rows be saved.
 _GONE: Final = "Put back its values as shown, or open the list again, to save the other rows."
@@ -105,6 +114,42 @@ def changelist_form(form_class: type[Any], version_field: str) -> type[Any]:
     versioned = versioned_form(form_class, version_field, None)
     attrs = {"version_field": version_field, "__module__": form_class.__module__}
     return type(form_class.__name__, (_RowForm, versioned), attrs)
+
+
+class _KeyedFormSet:
+    """A changelist's formset whose management form is followed by the page's form key."""
+
+    form_key_field: str
+
+    @cached_property
+    def management_form(self) -> Any:
+        return _WithFormKey(super().management_form, self.form_key_field)  # type: ignore[misc]
+
+
+class _WithFormKey:
+    """A formset's management form, rendered with a new form key's hidden input after it."""
+
+    def __init__(self, form: Any, name: str) -> None:
+        self._form = form
+        self._name = name
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "_form":  # not set yet (a copy): no form to ask
+            raise AttributeError(name)
+        return getattr(self._form, name)
+
+    def __str__(self) -> str:
+        return str(format_html("{}{}", self._form, form_key_input(self._name, new_form_key())))
+
+    __html__ = __str__
+
+
+def keyed_formset(formset_class: type[Any], form_key_field: str | None) -> type[Any]:
+    """`formset_class` (a changelist's), its page carrying a form key (None: unchanged)."""
+    if form_key_field is None:
+        return formset_class
+    attrs = {"form_key_field": form_key_field, "__module__": formset_class.__module__}
+    return type(formset_class.__name__, (_KeyedFormSet, formset_class), attrs)
 
 
 def rows_as_sent(answer: Any) -> Any:

@@ -69,6 +69,7 @@ __all__ = [
     "FORM_KEY_FIELD",
     "VersionedEditViewMixin",
     "VersionedFormMixin",
+    "form_key_input",
     "versioned_form",
 ]
 
@@ -249,6 +250,11 @@ class _FormKeyInput(forms.HiddenInput):  # type: ignore[misc]  # django-stubs ar
     def render(self, *args: Any, **kwargs: Any) -> Any:
         # A constant script after Django's own escaped input: nothing of the request in it.
         return mark_safe(str(super().render(*args, **kwargs)) + KEEP_FORM_KEY)  # noqa: S308
+
+
+def form_key_input(name: str, value: str) -> Any:
+    """The hidden input of a form key named `name`, and its script (safe HTML)."""
+    return _FormKeyInput().render(name, value)
 
 
 class _FormKeyField(forms.CharField):  # type: ignore[misc]  # django-stubs are not installed
