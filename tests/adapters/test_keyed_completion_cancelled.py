@@ -30,6 +30,7 @@ STEP = 0.0002
 #: Short, so that a claim left in flight would be run again within the test.
 LEASE = 0.5
 
+
 def _scope(key: str) -> Scope:
     headers = [(b"host", b"test"), (b"content-type", b"application/json")]
     headers += [(b"content-length", b"2"), (b"idempotency-key", key.encode())]
@@ -106,6 +107,9 @@ def _check(open_store: Callable[[], Any]) -> None:
             return await _ordered_once_each(store)
         finally:
             await store.close()
+            engine = getattr(store, "engine", None)  # SQLAlchemy's: its pool closed too
+            if engine is not None:
+                await engine.dispose()
 
     at_once, later, orders = asyncio.run(run())
     assert at_once <= {201, 409}
