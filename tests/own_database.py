@@ -20,3 +20,15 @@ def own_database(postgres_server: str, prefix: str) -> Iterator[tuple[str, str]]
     finally:
         with psycopg.connect(postgres_server, autocommit=True) as admin:
             admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+def end_backends(postgres_server: str, name: str) -> None:
+    """End every session on database `name` (its apps' pooled connections die unknown to them)."""
+    import psycopg
+
+    with psycopg.connect(postgres_server, autocommit=True) as conn:
+        conn.execute(
+            "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity"
+            " WHERE datname = %s AND pid <> pg_backend_pid()",
+            (name,),
+        )

@@ -262,3 +262,27 @@ def start_app(
         yield url
     finally:
         stop(process)
+
+
+@contextmanager
+def one_thread_gunicorn(target: str, log_dir: Path, env: dict[str, str]) -> Iterator[str]:
+    """A WSGI app ("module:name") under gunicorn's threaded worker with one thread: its URL.
+
+    Every request runs on that one thread, in the context it keeps.
+    """
+    port = free_port()
+    log = log_dir / f"gunicorn-{port}.log"
+    command = [sys.executable, "-m", "gunicorn", "-k", "gthread", "--threads", "1", "-w", "1"]
+    command += ["-b", f"127.0.0.1:{port}", target]
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            command,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **env, "PYTHONUNBUFFERED": "1"},
+        )
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}", process, log)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(process)

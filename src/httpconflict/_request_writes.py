@@ -165,9 +165,10 @@ def forget_unwatched() -> None:
     """A request ended here, or a server starts: the writes sent unwatched so far are no request's.
 
     An adapter's call: the WSGI key middleware as each request leaves it
-    (the thread serves the next), the ASGI middlewares at the lifespan's
-    start (the app's import and factory ran in the context every request's
-    task copies).
+    (the thread serves the next), Django's hooks as each request starts
+    (``request_started``), the ASGI middlewares at the lifespan's start
+    (the app's import and factory ran in the context every request's task
+    copies).
     """
     mark = _SENT_UNWATCHED.get()
     if mark is not None:

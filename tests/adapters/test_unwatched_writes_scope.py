@@ -11,9 +11,6 @@ is a 503 whose key is released.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,8 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.own_database import own_database
-from tests.servers import free_port, start_app, stop, wait_until_up
+from tests.own_database import end_backends, own_database
+from tests.servers import one_thread_gunicorn, start_app
 
 pytest.importorskip("fastapi")
 pytest.importorskip("flask")
@@ -43,15 +40,6 @@ def database(postgres_server: str) -> Iterator[tuple[str, str]]:
         yield name, url
 
 
-def _end_backends(admin: str, name: str) -> None:
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(
-            "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity"
-            " WHERE datname = %s AND pid <> pg_backend_pid()",
-            (name,),
-        )
-
-
 def _lost_then_resent(base: str, admin: str, name: str) -> list[int]:
     """Each round: a POST (the pool's connection), its backend ended, a keyed POST; the latter's
     status, and the same key's resend's."""
@@ -59,7 +47,7 @@ def _lost_then_resent(base: str, admin: str, name: str) -> list[int]:
     with httpx.Client(base_url=base, timeout=10) as http:
         for _ in range(ROUNDS):
             assert http.post("/orders").status_code == 201
-            _end_backends(admin, name)
+            end_backends(admin, name)
             key = {"Idempotency-Key": str(uuid.uuid4())}
             told.append(http.post("/orders", headers=key).status_code)
             told.append(http.post("/orders", headers=key).status_code)
@@ -80,20 +68,9 @@ def test_a_write_at_startup_is_no_asgi_requests(
 @pytest.fixture
 def gunicorn(database: tuple[str, str], tmp_path: Path) -> Iterator[str]:
     """The WSGI app under gunicorn's threaded worker, one thread: every request on it."""
-    port = free_port()
-    log = tmp_path / "gunicorn.log"
-    command = [sys.executable, "-m", "gunicorn", "-k", "gthread", "--threads", "1"]
-    command += ["-w", "1", "-b", f"127.0.0.1:{port}", f"{APPS}:application"]
-    env = {"HC_DB": database[1], "HC_WSGI": "1", "PYTHONUNBUFFERED": "1"}
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            command, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **env}
-        )
-    try:
-        wait_until_up(f"http://127.0.0.1:{port}", process, log)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        stop(process)
+    env = {"HC_DB": database[1], "HC_WSGI": "1"}
+    with one_thread_gunicorn(f"{APPS}:application", tmp_path, env) as url:
+        yield url
 
 
 def test_a_write_of_an_ended_request_is_not_the_next_ones(

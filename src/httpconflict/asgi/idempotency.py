@@ -116,6 +116,7 @@ from ..storage.idempotency import IdempotencyStore
 from ..storage.idempotency._renewal import renewing
 from ..storage.idempotency.backlog import Backlog
 from ._pages import problem_pages
+from ._store_calls import carried_out
 from ._store_lifespan import StoreLifespan
 from ._writes import refusal_of, unwrapped
 from .problems import PROBLEM_SCOPE_KEY, send_problem, send_response
@@ -314,7 +315,11 @@ class IdempotencyMiddleware:
                     reply = None
                 else:
                     try:
-                        reply = await claim.call(command, store, time.time(), self.cache)
+                        # Cancelled meanwhile, the request still records its answer (or
+                        # releases its claim): else its resend runs it again after the lease.
+                        reply = await carried_out(
+                            claim.call(command, store, time.time(), self.cache)
+                        )
                     except Unavailable as error:
                         reply = error  # the flow decides: 503 before the app ran, Defer after
         except StopIteration as stop:

@@ -15,7 +15,12 @@ connection it opens pass the wrapper by: `_own_statements` tells their
 errors; a COMMIT that went through shows at the connection's next
 statement, outside the block its writes were held in.
 `ProblemMiddleware` watches each request;
-the idempotency middlewares watch the requests they run.
+the idempotency middlewares watch the requests they run. A write sent
+where no request is watched (a middleware above `ProblemMiddleware`, on
+the way in) is the next watched request's to count as sent, in its
+thread; each request's start (``request_started``) forgets the ones sent
+before it, so that a write on the way out of one request (an audit row)
+is not the next one's on a thread the server reuses (`forget_unwatched`).
 """
 
 from __future__ import annotations
@@ -23,11 +28,19 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
+from django.core.signals import request_started
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.signals import connection_created
 
-from .._request_writes import current_writes, database_name, note_failure, note_statement, writes
+from .._request_writes import (
+    current_writes,
+    database_name,
+    forget_unwatched,
+    note_failure,
+    note_statement,
+    writes,
+)
 
 
 def database_of(connection: BaseDatabaseWrapper) -> str:
@@ -65,8 +78,13 @@ def _connected(sender: Any, connection: BaseDatabaseWrapper, **_: Any) -> None:
     _add_wrapper(connection)
 
 
+def _request_started(sender: Any, **_: Any) -> None:
+    forget_unwatched()  # sent before this request began: no request's, or an ended one's
+
+
 def track_commits() -> None:
     """Watch every connection's statements (those of this thread open now, and each new one)."""
     connection_created.connect(_connected, dispatch_uid="httpconflict.django.commits")
+    request_started.connect(_request_started, dispatch_uid="httpconflict.django.unwatched")
     for connection in connections.all(initialized_only=True):
         _add_wrapper(connection)
