@@ -88,7 +88,7 @@ import os
 from typing import Any, Final
 
 from redis import exceptions as redis_errors
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
@@ -105,8 +105,11 @@ __all__ = [
 ]
 
 TOKEN_LENGTH: Final = 32
-#: Seconds a command may take (to connect, or to answer) before it is given up.
+#: Seconds a command may take (to connect, or to answer) before it is given up; also how
+#: long it waits for one of the pool's connections.
 TIMEOUT: Final = 2.0
+#: Connections to Redis a process holds at most (``?max_connections=`` in the URL: another).
+MAX_CONNECTIONS: Final = 100
 #: How many epoch changes a claim follows before giving up (they come from other processes).
 _EPOCH_CHANGES: Final = 3
 _PREFIX: Final = "httpconflict:idempotency:"
@@ -146,16 +149,25 @@ def _record(value: bytes) -> Record:
 def redis_client(url: str, *, timeout: float = TIMEOUT) -> Redis:
     """A Redis client with bounded waits, sending a command again only after a broken connection.
 
-    The URL's query wins over these settings (``?socket_timeout=5``).
+    At most `MAX_CONNECTIONS` connections; a command finding all of them busy waits
+    for one up to `timeout`. The URL's query wins over these settings (``?socket_timeout=5``).
     """
-    return Redis.from_url(
+    # As `Redis.from_url` makes it, on a pool that waits for a free connection: redis-py 8's
+    # own holds 100 and refuses the next command at once ("Too many connections": a 503 for
+    # each keyed request of a burst past 100 in a worker).
+    pool = BlockingConnectionPool.from_url(
         url,
+        max_connections=MAX_CONNECTIONS,
+        timeout=timeout,
         socket_timeout=timeout,
         socket_connect_timeout=timeout,
         retry=Retry(NoBackoff(), 1, supported_errors=(redis_errors.ConnectionError,)),
         # Named again for redis-py before 6.0, whose client retries only the errors named here.
         retry_on_error=[redis_errors.ConnectionError],
     )
+    client = Redis(connection_pool=pool)
+    client.auto_close_connection_pool = True  # closed with the client, as from_url's is
+    return client
 
 
 class RedisIdempotencyStore:
