@@ -82,8 +82,10 @@ function storedEdits(url, server) {
   const stored = JSON.parse(localStorage.getItem(storeKey(url)) || "null");
   if (!stored || has(stored.base, "body")) return stored; // null, or stored whole
   const base = JSON.parse(localStorage.getItem(baseKey(url)) || "null");
-  // Without its body (cleared by hand), the base still names its version for If-Match.
-  stored.base = base && base.etag === stored.base.etag ? base : { ...stored.base, body: server ? server.body : {} };
+  // Without its body (cleared by hand), the base still names its version for If-Match, and
+  // is said to be guessed: a merge the page makes itself then asks for every field.
+  const guessed = { ...stored.base, body: server ? server.body : {}, guessed: true };
+  stored.base = base && base.etag === stored.base.etag ? base : guessed;
   return stored;
 }
 
@@ -365,9 +367,9 @@ async function save() {
   } else if (response.status === 409 && Array.isArray(conflicts) && get(body, "current_etag")) {
     current.conflict = { conflicts, currentEtag: get(body, "current_etag"), choices: {} };
   } else if (response.status === 412) {
-    // The base left the history: start again from the current version, unsaved edits on top.
+    // The base left the history: merged by the page onto the current version, or asked.
     current.sending = true; // edits typed meanwhile wait for this read
-    if (await readAgain(current)) current.base = current.server;
+    if (await readAgain(current)) keptOnForgottenBase(current);
     current.sending = false;
     if (current.stopped) return;
   } else if (response.status === 404) {
