@@ -209,3 +209,39 @@ def test_a_choice_keeps_their_change_inside_a_field_only_i_changed_elsewhere(
     choose(a, "Keep mine: title")
     expect_state(a, "saved")
     assert stored(editor_service, doc_id) == {"title": "Mine", "meta": {"a": 2, "b": 2}}
+
+
+def test_an_edit_typed_during_a_merged_save_is_asked_where_the_merge_brought_a_change(
+    contexts: list[BrowserContext], editor_service: RestartableService
+) -> None:
+    """A's save of x is in flight while A types the title and B saves its own title: the
+    server merges A's save (x only), and the title A typed on B's old one is asked, not
+    sent over B's title unseen."""
+    doc_id = create(editor_service, {"title": "Draft", "x": ""})
+    a = open_editor(contexts[0], editor_service, doc_id)
+    held: list[Route] = []
+
+    def hold_the_first_save(route: Route) -> None:
+        if route.request.method == "PATCH" and not held:
+            held.append(route)  # answered below, once B has saved
+        else:
+            route.continue_()
+
+    a.route(f"**/v1/notes/{doc_id}", hold_the_first_save)
+    a.get_by_label("x").fill("1")
+    expect_state(a, "saving")
+    a.get_by_label("title").fill("Mine")  # typed while the save of x is in flight
+    with editor_service.client() as b:
+        etag = b.get(f"/v1/notes/{doc_id}").headers["etag"]
+        saved = b.patch(
+            f"/v1/notes/{doc_id}",
+            json={"title": "Theirs"},
+            headers={"If-Match": etag, "Content-Type": "application/merge-patch+json"},
+        )
+        assert saved.status_code == 200, saved.text
+    held[0].continue_()  # merged by the server onto B's version: 200, Rebased-From
+    expect_state(a, "conflict")
+    assert stored(editor_service, doc_id) == {"title": "Theirs", "x": "1"}
+    choose(a, "Use theirs: title")
+    expect_state(a, "saved")
+    assert stored(editor_service, doc_id) == {"title": "Theirs", "x": "1"}

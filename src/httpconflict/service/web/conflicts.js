@@ -15,20 +15,22 @@ function fieldConflict(name, base, theirs, mine) {
   return entry;
 }
 
-// Kept edits refused 412 although they asked for a merge: the server no longer knows their
-// base (it left the history, or went with an erased document), so the page merges them
-// itself onto the version just read, against the base stored with them. A field that
-// version holds as the base did goes on as an edit (the base moves); a field changed on both
-// sides, even to the same value (two increments are not one), or any field when the
-// base's body is not known, is a conflict to decide, and the base stays until the choice:
-// a reload or another tab asks again instead of saving over a version the user never saw.
-function keptOnForgottenBase(current) {
-  const { base, server, pending } = current;
-  const known = base.guessed ? null : base.body;
+// Unsaved edits made while the page showed `shown` (a document; null when not known), moved
+// onto the version just read or answered (current.server), as a merge would. A field that
+// version holds as `shown` did goes on as an edit (the base moves to it); a field it holds
+// otherwise (changed elsewhere, even to the same value: two increments are not one), or
+// any field when `shown` is not known, is a conflict to decide, and the base stays until
+// the choice: a reload or another tab asks again instead of saving over a change the user
+// never saw. Used when the server cannot merge (a 412: it no longer knows the base, which
+// left the history or went with an erased document; `shown` is the stored base), and when
+// a save came back merged with others' changes while more was typed (`shown` is what the
+// page showed as that save went).
+function rebaseKept(current, shown) {
+  const { server, pending } = current;
   const mine = applyPending(server.body, pending);
   const conflicts = Object.keys(pending)
-    .filter((name) => !known || !sameField(known, server.body, name))
-    .map((name) => fieldConflict(name, known, server.body, mine));
+    .filter((name) => !shown || !sameField(shown, server.body, name))
+    .map((name) => fieldConflict(name, shown, server.body, mine));
   if (conflicts.length) current.conflict = { conflicts, currentEtag: server.etag, choices: {} };
   else current.base = server;
 }

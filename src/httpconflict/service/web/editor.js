@@ -16,8 +16,13 @@
 // fields with If-Match: base and "Prefer: rebase", asking the server to merge a stale one
 // into its current version when it touches other fields (200 + Rebased-From); one that
 // touches a field changed since base is a 409 merge-conflict, which the page shows side by
-// side until the user chooses. Each save carries an Idempotency-Key, and a save that got no
-// answer (or a 5xx) is sent again unchanged, key and all, until one comes: a save whose
+// side until the user chooses. A 412 says the server no longer knows base: the page merges
+// itself against the base it stored (rebaseKept, conflicts.js), as it does edits typed
+// while a save was in flight when that save comes back merged with others' changes. Until
+// the choice base stays, so edits kept across a reload or in another tab are asked about
+// again, never saved over a version they were not made on. Each save carries an
+// Idempotency-Key, and a save that got no answer (or a 5xx) is sent again unchanged, key
+// and all, until one comes: a save whose
 // answer was lost is then answered from its key instead of being applied twice, or taken
 // for someone else's change. At most one save is in flight; edits made meanwhile wait.
 // Only "no answer" and 5xx are retried (after the server's Retry-After when it sends one):
@@ -362,14 +367,15 @@ async function save() {
   current.backoff = RETRY_MIN_MS;
   const conflicts = isObject(body) ? get(body, "conflicts") : undefined;
   if (response.ok) {
+    const shown = applyPending(current.server.body, sent); // what the edits typed meanwhile saw
     current.server = versionOf(response, body);
-    current.base = current.server;
+    rebaseKept(current, shown);
   } else if (response.status === 409 && Array.isArray(conflicts) && get(body, "current_etag")) {
     current.conflict = { conflicts, currentEtag: get(body, "current_etag"), choices: {} };
   } else if (response.status === 412) {
     // The base left the history: merged by the page onto the current version, or asked.
     current.sending = true; // edits typed meanwhile wait for this read
-    if (await readAgain(current)) keptOnForgottenBase(current);
+    if (await readAgain(current)) rebaseKept(current, current.base.guessed ? null : current.base.body);
     current.sending = false;
     if (current.stopped) return;
   } else if (response.status === 404) {

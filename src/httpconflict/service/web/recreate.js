@@ -71,7 +71,7 @@ async function adoptRecreated(current, copy) {
   if (!read) return; // deleted again, or unreadable: said by readAgain, the copy kept
   // The base stays the version the copy was made on, stored with it until the choice is
   // made (resolve, conflicts.js): opened again (a reload, another tab), the page sends the
-  // copy with that base, and the server's merge (or the page's, keptOnForgottenBase) asks
+  // copy with that base, and the server's merge (or the page's, rebaseKept) asks
   // again for each field the other side changed, instead of saving over their version.
   const conflicts = Object.keys(current.pending).map((name) => fieldConflict(name, null, current.server.body, copy));
   if (conflicts.length) current.conflict = { conflicts, currentEtag: current.server.etag, choices: {}, recreated: true };
