@@ -168,7 +168,7 @@ async function openDocument(collection, id) {
     inflight: stored && stored.request ? stored.request.fields : null,
     sending: false, conflict: null, timer: null, retryTimer: null,
     backoff: RETRY_MIN_MS, saveCount: 0, rawShown: null, rawDraft: null, rawUnfolded: false,
-    error: deleted ? DELETED : null, retrying: null, numbered: null, numbering: null, recreating: null,
+    error: deleted ? DELETED : null, retrying: null, numbers: new Map(), asked: new Set(), recreating: null,
     newest: null, reading: false, stale: false,
   };
   $("field-list").replaceChildren(); // another document's rows, drafts and notes go
@@ -369,6 +369,8 @@ async function save() {
   if (response.ok) {
     const shown = applyPending(current.server.body, sent); // what the edits typed meanwhile saw
     current.server = versionOf(response, body);
+    const before = current.numbers.get(request.etag);
+    if (!response.headers.has("Rebased-From") && before) knowNumber(current, current.server.etag, before + 1);
     rebaseKept(current, shown);
   } else if (response.status === 409 && Array.isArray(conflicts) && get(body, "current_etag")) {
     current.conflict = { conflicts, currentEtag: get(body, "current_etag"), choices: {} };
