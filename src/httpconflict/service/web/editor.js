@@ -369,8 +369,10 @@ async function save() {
   if (response.ok) {
     const shown = applyPending(current.server.body, sent); // what the edits typed meanwhile saw
     current.server = versionOf(response, body);
+    // Not merged, so the version after its base's (a replay does not repeat Rebased-From).
+    const merged = response.headers.has("Rebased-From") || response.headers.has("Idempotent-Replayed");
     const before = current.numbers.get(request.etag);
-    if (!response.headers.has("Rebased-From") && before) knowNumber(current, current.server.etag, before + 1);
+    if (!merged && before) knowNumber(current, current.server.etag, before + 1);
     rebaseKept(current, shown);
   } else if (response.status === 409 && Array.isArray(conflicts) && get(body, "current_etag")) {
     current.conflict = { conflicts, currentEtag: get(body, "current_etag"), choices: {} };

@@ -4,11 +4,11 @@
 //
 // A document's answers carry its ETag and Last-Modified but not its number. The change feed
 // says each change's number with its ETag (others' changes and this page's own saves alike),
-// and a save answered without a merge (no Rebased-From) made the version after its base's:
-// its If-Match was checked and the write made in one statement. Only a version known
-// neither way is asked for, as the newest entry of GET .../versions (which carries the
-// whole document): the one the page opens on, or one the feed has not named within a
-// second. When that entry is already a newer version (another writer was quicker), the
+// and a save answered without a merge (no Rebased-From; not a replay, which would not say)
+// made the version after its base's: its If-Match was checked and the write made in one
+// statement. Only a version known neither way is asked for, as the newest entry of GET
+// .../versions (which carries the whole document): the one the page opens on, or one the
+// feed has not named within a second. When that entry is already a newer version (another writer was quicker), the
 // number is left out rather than guessed, until the page shows the newer one.
 "use strict";
 
