@@ -21,6 +21,8 @@ from tests.web.conftest import RestartableService
 from tests.web.test_editor import create, expect, expect_state, stored
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
     from playwright.sync_api import BrowserContext, Page, Route
 
 ROUNDS_FOR_S = 8.0
@@ -74,27 +76,45 @@ def settle(page: Page) -> bool:
     return True
 
 
-def test_two_browsers_count_by_keyboard_on_a_flaky_network(
-    contexts: list[BrowserContext], editor_service: RestartableService
-) -> None:
-    """ArrowUp + Ctrl+S in two pages at once for 8 s, saves lost and late: final n is the
-    number of saves accepted, and the history has one version per accepted save."""
-    doc_id = create(editor_service, {"n": 0})
+def counting_pages(
+    contexts: list[BrowserContext],
+    service: RestartableService,
+    doc_id: str,
+    routers: Sequence[Callable[[Route], None]],
+) -> list[Page]:
+    """A page of the document in each context, its saves routed, focused in `n`."""
     pages = [context.new_page() for context in contexts]
-    networks = [FlakyNetwork(seed) for seed in (1, 2)]
-    for page, network in zip(pages, networks, strict=True):
-        page.route(f"**/v1/notes/{doc_id}", network)
-        page.goto(f"{editor_service.url}/#/notes/{doc_id}")
+    for page, router in zip(pages, routers, strict=True):
+        page.route(f"**/v1/notes/{doc_id}", router)
+        page.goto(f"{service.url}/#/notes/{doc_id}")
         expect_state(page, "saved")
         page.locator("#field-n").focus()
+    return pages
+
+
+def count_by_keyboard(pages: list[Page], seconds: float) -> tuple[int, int]:
+    """Rounds of ArrowUp + Ctrl+S in each page (focused in `n`), each page settled before
+    the next round, for `seconds`: (rounds, conflicts)."""
     conflicts = rounds = 0
-    deadline = time.monotonic() + ROUNDS_FOR_S
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         rounds += 1
         for page in pages:
             page.keyboard.press("ArrowUp")
             page.keyboard.press("Control+s")
         conflicts += sum(settle(page) for page in pages)
+    return rounds, conflicts
+
+
+def test_two_browsers_count_by_keyboard_on_a_flaky_network(
+    contexts: list[BrowserContext], editor_service: RestartableService
+) -> None:
+    """ArrowUp + Ctrl+S in two pages at once for 8 s, saves lost and late: final n is the
+    number of saves accepted, and the history has one version per accepted save."""
+    doc_id = create(editor_service, {"n": 0})
+    networks = [FlakyNetwork(seed) for seed in (1, 2)]
+    pages = counting_pages(contexts, editor_service, doc_id, networks)
+    rounds, conflicts = count_by_keyboard(pages, ROUNDS_FOR_S)
     accepted = networks[0].accepted | networks[1].accepted
     fates = [network.fates for network in networks]
     print(f"{rounds} rounds, {len(accepted)} saves accepted, {conflicts} conflicts; {fates}")

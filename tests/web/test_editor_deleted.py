@@ -47,6 +47,28 @@ def recreate_by_keyboard(page: Page) -> None:
     page.keyboard.press("Enter")
 
 
+THEIRS: dict[str, Any] = {"title": "Theirs", "body": "text", "extra": 1}
+
+
+def recreated_elsewhere_first(
+    context: BrowserContext, service: RestartableService, theirs: dict[str, Any]
+) -> tuple[Page, str]:
+    """Deleted under an edit, then "Recreate it from my copy" pressed: another client's
+    create of `theirs` lands just before the page's (its PUT is held until then)."""
+    page, doc_id = deleted_under_an_edit(context, service)
+
+    def recreate_first(route: Route) -> None:
+        if route.request.method == "PUT":
+            with service.client() as http:
+                made = http.put(f"/v1/notes/{doc_id}", json=theirs, headers={"If-None-Match": "*"})
+                assert made.status_code == 201, made.text
+        route.continue_()
+
+    page.route(f"**/v1/notes/{doc_id}", recreate_first)
+    recreate_by_keyboard(page)
+    return page, doc_id
+
+
 def test_recreate_from_my_copy(
     contexts: list[BrowserContext], editor_service: RestartableService
 ) -> None:
@@ -87,21 +109,10 @@ def test_recreated_elsewhere_meanwhile_is_a_choice(
     """Someone else recreates the document just before the page's create: 412, never an
     overwrite; the page says so, shows theirs beside mine for each differing field, keeps
     my text on the page, and stores what was chosen."""
-    page, doc_id = deleted_under_an_edit(contexts[0], editor_service)
-    theirs: dict[str, Any] = {"title": "Theirs", "body": "text", "extra": 1}
-
-    def recreate_first(route: Route) -> None:
-        if route.request.method == "PUT":
-            with editor_service.client() as http:
-                made = http.put(f"/v1/notes/{doc_id}", json=theirs, headers={"If-None-Match": "*"})
-                assert made.status_code == 201, made.text
-        route.continue_()
-
-    page.route(f"**/v1/notes/{doc_id}", recreate_first)
-    recreate_by_keyboard(page)
+    page, doc_id = recreated_elsewhere_first(contexts[0], editor_service, THEIRS)
     expect_state(page, "conflict")
     expect(page.locator("#save-state")).to_contain_text("Someone else created this document again")
-    assert stored(editor_service, doc_id) == theirs  # not overwritten
+    assert stored(editor_service, doc_id) == THEIRS  # not overwritten
     expect(page.locator("#field-title")).to_have_value("Mine")  # nothing typed is lost
     expect(page.locator(".conflict")).to_have_count(2)  # title and extra; body is the same
     title = page.locator('.conflict[data-pointer="/title"]')

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.web.conftest import RestartableService
-from tests.web.test_editor import create, expect, expect_state, open_editor
+from tests.web.test_editor import create, expect, expect_state
 from tests.web.test_editor_live import change_elsewhere
 
 if TYPE_CHECKING:
@@ -65,9 +65,14 @@ def test_the_version_is_a_number_and_a_time(
     contexts: list[BrowserContext], editor_service: RestartableService
 ) -> None:
     """The version line reads "Version N, last changed <time>", N following saves and others'
-    changes; the ETag is only under "HTTP details"."""
+    changes; the ETag is only under "HTTP details". The history (whole documents) is read
+    once, on opening: later numbers come from the change feed and the saves' answers."""
     doc_id = create(editor_service, {"title": "Draft"})
-    page = open_editor(contexts[0], editor_service, doc_id)
+    page = contexts[0].new_page()
+    histories: list[str] = []
+    page.on("request", lambda r: histories.append(r.url) if "/versions" in r.url else None)
+    page.goto(f"{editor_service.url}/#/notes/{doc_id}")
+    expect_state(page, "saved")
     version = page.locator("#document-version")
     expect(version).to_have_text(re.compile(r"^Version 1, last changed \d{1,2}:\d\d:\d\d"))
     page.get_by_label("title").fill("Edited")
@@ -75,6 +80,8 @@ def test_the_version_is_a_number_and_a_time(
     expect(version).to_have_text(re.compile(r"^Version 2, last changed "))
     change_elsewhere(editor_service, doc_id, {"title": "Theirs"})
     expect(version).to_have_text(re.compile(r"^Version 3, last changed "))
+    page.wait_for_timeout(1200)  # a number not known by then would be asked for
+    assert len(histories) == 1, histories
     with editor_service.client() as http:
         etag = http.get(f"/v1/notes/{doc_id}").headers["etag"]
     expect(page.get_by_text(etag)).to_be_hidden()

@@ -5,6 +5,36 @@
 // next save sends them with that version as If-Match.
 "use strict";
 
+// A field's conflict as the server's 409 names one ({pointer, base, current, requested}),
+// each side there only when it holds the field; `base` is null when it is not known.
+function fieldConflict(name, base, theirs, mine) {
+  const entry = { pointer: fieldPointer(name) };
+  if (base && has(base, name)) entry.base = base[name];
+  if (has(theirs, name)) entry.current = theirs[name];
+  if (has(mine, name)) entry.requested = mine[name];
+  return entry;
+}
+
+// Unsaved edits made while the page showed `shown` (a document; null when not known), moved
+// onto the version just read or answered (current.server), as a merge would. A field that
+// version holds as `shown` did goes on as an edit (the base moves to it); a field it holds
+// otherwise (changed elsewhere, even to the same value: two increments are not one), or
+// any field when `shown` is not known, is a conflict to decide, and the base stays until
+// the choice: a reload or another tab asks again instead of saving over a change the user
+// never saw. Used when the server cannot merge (a 412: it no longer knows the base, which
+// left the history or went with an erased document; `shown` is the stored base), and when
+// a save came back merged with others' changes while more was typed (`shown` is what the
+// page showed as that save went).
+function rebaseKept(current, shown) {
+  const { server, pending } = current;
+  const mine = applyPending(server.body, pending);
+  const conflicts = Object.keys(pending)
+    .filter((name) => !shown || !sameField(shown, server.body, name))
+    .map((name) => fieldConflict(name, shown, server.body, mine));
+  if (conflicts.length) current.conflict = { conflicts, currentEtag: server.etag, choices: {} };
+  else current.base = server;
+}
+
 function valueCell(entry, side, cell = document.createElement("td")) {
   cell.replaceChildren();
   cell.className = "";
@@ -150,14 +180,16 @@ function focusResolved(conflicts) {
 
 // All chosen: the chosen values become edits on the version the server named (or newer).
 // If that read is refused, they become edits on the version last seen, kept unsaved beside
-// the refusal.
+// the refusal. The edits no conflict named go onto that version as the server merges them
+// (the patch a save sends, made on the base): an object field keeps the members others
+// changed and this page did not.
 async function resolve() {
   const current = doc;
   const { conflicts, choices } = current.conflict;
   setState("saving", "Saving…");
   const read = await readAgain(current);
   if (current.stopped) return;
-  let desired = applyPending(current.server.body, current.pending);
+  let desired = applyMergePatch(current.server.body, patchOf(current.pending));
   conflicts.forEach((entry, i) => {
     desired = setAtPointer(desired, entry.pointer, choices[i].present, choices[i].value);
   });

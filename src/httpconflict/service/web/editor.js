@@ -16,8 +16,13 @@
 // fields with If-Match: base and "Prefer: rebase", asking the server to merge a stale one
 // into its current version when it touches other fields (200 + Rebased-From); one that
 // touches a field changed since base is a 409 merge-conflict, which the page shows side by
-// side until the user chooses. Each save carries an Idempotency-Key, and a save that got no
-// answer (or a 5xx) is sent again unchanged, key and all, until one comes: a save whose
+// side until the user chooses. A 412 says the server no longer knows base: the page merges
+// itself against the base it stored (rebaseKept, conflicts.js), as it does edits typed
+// while a save was in flight when that save comes back merged with others' changes. Until
+// the choice base stays, so edits kept across a reload or in another tab are asked about
+// again, never saved over a version they were not made on. Each save carries an
+// Idempotency-Key, and a save that got no answer (or a 5xx) is sent again unchanged, key
+// and all, until one comes: a save whose
 // answer was lost is then answered from its key instead of being applied twice, or taken
 // for someone else's change. At most one save is in flight; edits made meanwhile wait.
 // Only "no answer" and 5xx are retried (after the server's Retry-After when it sends one):
@@ -82,8 +87,10 @@ function storedEdits(url, server) {
   const stored = JSON.parse(localStorage.getItem(storeKey(url)) || "null");
   if (!stored || has(stored.base, "body")) return stored; // null, or stored whole
   const base = JSON.parse(localStorage.getItem(baseKey(url)) || "null");
-  // Without its body (cleared by hand), the base still names its version for If-Match.
-  stored.base = base && base.etag === stored.base.etag ? base : { ...stored.base, body: server ? server.body : {} };
+  // Without its body (cleared by hand), the base still names its version for If-Match, and
+  // is said to be guessed: a merge the page makes itself then asks for every field.
+  const guessed = { ...stored.base, body: server ? server.body : {}, guessed: true };
+  stored.base = base && base.etag === stored.base.etag ? base : guessed;
   return stored;
 }
 
@@ -161,7 +168,7 @@ async function openDocument(collection, id) {
     inflight: stored && stored.request ? stored.request.fields : null,
     sending: false, conflict: null, timer: null, retryTimer: null,
     backoff: RETRY_MIN_MS, saveCount: 0, rawShown: null, rawDraft: null, rawUnfolded: false,
-    error: deleted ? DELETED : null, retrying: null, numbered: null, numbering: null, recreating: null,
+    error: deleted ? DELETED : null, retrying: null, numbers: new Map(), asked: new Set(), recreating: null,
     newest: null, reading: false, stale: false,
   };
   $("field-list").replaceChildren(); // another document's rows, drafts and notes go
@@ -360,14 +367,19 @@ async function save() {
   current.backoff = RETRY_MIN_MS;
   const conflicts = isObject(body) ? get(body, "conflicts") : undefined;
   if (response.ok) {
+    const shown = applyPending(current.server.body, sent); // what the edits typed meanwhile saw
     current.server = versionOf(response, body);
-    current.base = current.server;
+    // Not merged, so the version after its base's (a replay does not repeat Rebased-From).
+    const merged = response.headers.has("Rebased-From") || response.headers.has("Idempotent-Replayed");
+    const before = current.numbers.get(request.etag);
+    if (!merged && before) knowNumber(current, current.server.etag, before + 1);
+    rebaseKept(current, shown);
   } else if (response.status === 409 && Array.isArray(conflicts) && get(body, "current_etag")) {
     current.conflict = { conflicts, currentEtag: get(body, "current_etag"), choices: {} };
   } else if (response.status === 412) {
-    // The base left the history: start again from the current version, unsaved edits on top.
+    // The base left the history: merged by the page onto the current version, or asked.
     current.sending = true; // edits typed meanwhile wait for this read
-    if (await readAgain(current)) current.base = current.server;
+    if (await readAgain(current)) rebaseKept(current, current.base.guessed ? null : current.base.body);
     current.sending = false;
     if (current.stopped) return;
   } else if (response.status === 404) {

@@ -52,6 +52,17 @@ function mergeDiff(from, to) {
   return patch;
 }
 
+// RFC 7396 §2: `patch` applied to `target` (null removes a member, an object merges).
+function applyMergePatch(target, patch) {
+  if (!isObject(patch)) return patch;
+  const out = isObject(target) ? { ...target } : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else put(out, k, applyMergePatch(get(out, k), v));
+  }
+  return out;
+}
+
 // The top-level changes from `from` to `to`, as pending entries: {v: value} or {d: true}.
 function topLevelChanges(from, to) {
   const changes = {};
@@ -76,6 +87,12 @@ function pointerTokens(pointer) {
   return pointer === "" ? [] : pointer.slice(1).split("/").map(
     (t) => t.replace(/~1/g, "/").replace(/~0/g, "~"));
 }
+
+// The pointer of a top-level field (RFC 6901 §3: "~" written "~0", "/" written "~1").
+const fieldPointer = (name) => "/" + name.replace(/~/g, "~0").replace(/\//g, "~1");
+
+// Whether two documents hold the same top-level field: both without it, or equal values.
+const sameField = (a, b, name) => has(a, name) === has(b, name) && jsonEqual(get(a, name), get(b, name));
 
 // The value at `pointer` in `doc`: {present, value}.
 function atPointer(doc, pointer) {

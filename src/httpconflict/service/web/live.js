@@ -6,6 +6,7 @@
 // The feed says the document changed: read it, unless the page has that version already.
 function changedElsewhere(current, change) {
   current.newest = change.etag;
+  knowNumber(current, change.etag, change.version);
   if (change.etag !== current.server.etag) readChanged(current);
 }
 

@@ -69,15 +69,13 @@ async function adoptRecreated(current, copy) {
   if (current.stopped) return;
   current.pending = topLevelChanges(current.server.body, copy);
   if (!read) return; // deleted again, or unreadable: said by readAgain, the copy kept
-  current.base = current.server;
-  const theirs = current.server.body;
-  const conflicts = Object.keys(current.pending).map((name) => {
-    const entry = { pointer: "/" + name.replace(/~/g, "~0").replace(/\//g, "~1") };
-    if (has(theirs, name)) entry.current = theirs[name];
-    if (has(copy, name)) entry.requested = copy[name];
-    return entry;
-  });
+  // The base stays the version the copy was made on, stored with it until the choice is
+  // made (resolve, conflicts.js): opened again (a reload, another tab), the page sends the
+  // copy with that base, and the server's merge (or the page's, rebaseKept) asks
+  // again for each field the other side changed, instead of saving over their version.
+  const conflicts = Object.keys(current.pending).map((name) => fieldConflict(name, null, current.server.body, copy));
   if (conflicts.length) current.conflict = { conflicts, currentEtag: current.server.etag, choices: {}, recreated: true };
+  else current.base = current.server;
 }
 
 function isDeleted(current) { return current.error === DELETED || current.error === GONE; }
