@@ -72,6 +72,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Final
 
+from .._carried_out import carried_out
 from .._errors import (
     ContentTooLarge,
     InvalidParameter,
@@ -116,7 +117,6 @@ from ..storage.idempotency import IdempotencyStore
 from ..storage.idempotency._renewal import renewing
 from ..storage.idempotency.backlog import Backlog
 from ._pages import problem_pages
-from ._store_calls import carried_out
 from ._store_lifespan import StoreLifespan
 from ._writes import refusal_of, unwrapped
 from .problems import PROBLEM_SCOPE_KEY, send_problem, send_response

@@ -77,6 +77,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from .._carried_out import carried_out
 from .._errors import WriteOutcomeUnknown, WritesUnavailable
 from .._incidents import log_incident, new_incident, unavailable
 from .._outage import describe, outage
@@ -224,23 +225,15 @@ async def run(
         await _give_back(pool, conn)
 
 
-#: Connections on their way back to a pool while the task that had them was cancelled.
-_RETURNING: Final[set[asyncio.Task[None]]] = set()
-
-
 async def _give_back(
     pool: AsyncConnectionPool, conn: AsyncConnection[TupleRow], *, close: bool = False
 ) -> None:
     """Return `conn` to `pool` (closed first if `close`), even if this task is cancelled meanwhile.
 
-    The return runs in a task of its own, which a cancellation of this one
-    does not stop (a strong reference keeps it until it is done): the
-    cancellation is raised here as ever, the connection is back in its pool.
+    (`carried_out`: the cancellation is raised here as ever, the connection
+    is back in its pool.)
     """
-    returning = asyncio.ensure_future(_return(pool, conn, close))
-    _RETURNING.add(returning)
-    returning.add_done_callback(_RETURNING.discard)
-    await asyncio.shield(returning)
+    await carried_out(_return(pool, conn, close))
 
 
 async def _return(pool: AsyncConnectionPool, conn: AsyncConnection[TupleRow], close: bool) -> None:

@@ -1,14 +1,16 @@
-"""A keyed request's calls to its key store, carried out whatever happens to its task.
+"""Calls carried out whatever happens to the task that made them.
 
-A caller's timeout around the app, or a server cancelling a request whose
-client left, may cancel the request's task while the middleware records
-its answer (or releases its claim) in the store. Cancelled there, the
-store's transaction rolled back (SQLAlchemy's ``engine.begin()``) or its
-statement was cut, the claim stayed in flight until its lease lapsed, and
-the resend with the same key, refused 409 until then, ran the app a second
-time. So each call runs in a task of its own, which a cancellation of the
-request's task does not stop: the cancellation is raised in the request's
-task as ever, and the store call ends as if nothing had happened to it.
+A caller's timeout around an app, or a server cancelling a request whose
+client left, may cancel a task in the middle of work that must finish:
+the ASGI key middleware recording a request's answer (or releasing its
+claim) in its store (cancelled there, the store's transaction rolled
+back or its statement was cut, the claim stayed in flight until its
+lease lapsed, and the resend ran the app a second time), a PostgreSQL
+connection going back to its pool (psycopg_pool's ``putconn`` waits for
+the pool's lock: cancelled there, the pool lost the connection for good).
+So such a call runs in a task of its own, which a cancellation of the
+caller does not stop: the cancellation is raised in the caller as ever,
+and the call ends as if nothing had happened to it.
 """
 
 from __future__ import annotations
