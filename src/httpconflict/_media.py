@@ -213,6 +213,17 @@ def parse_json(body: bytes, limits: JsonLimits = DEFAULT_LIMITS) -> Any:
         raise MalformedJSON(
             f"the body is not UTF-8 (invalid byte at offset {error.start})"
         ) from None
+    if text.startswith("\ufeff"):
+        # RFC 8259 §8.1: "Implementations MUST NOT add a byte order mark (U+FEFF) to the
+        # beginning of a networked-transmitted JSON text." Refused (a parser MAY ignore
+        # it), but by name: the text after it is valid, and "Expecting value at line 1
+        # column 1" points at nothing its sender can see.
+        raise MalformedJSON(
+            "the body starts with a byte order mark (U+FEFF), which JSON sent over a network "
+            "does not have (RFC 8259 §8.1): send the JSON text without it",
+            line=1,
+            column=1,
+        )
     try:
         value = _decoder(limits).decode(text)
     except json.JSONDecodeError as error:

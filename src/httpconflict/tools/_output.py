@@ -60,7 +60,19 @@ def console(stream: TextIO | None = None) -> Console:
 
 
 def print_json(data: Any, stream: TextIO | None = None) -> None:
-    """`data` as indented JSON on `stream` (stdout), for ``--json``."""
+    """`data` as indented JSON on `stream` (stdout), for ``--json``.
+
+    JSON escapes only C0 controls in a string; DEL, C1 controls (0x9b: a CSI)
+    and the bidi marks `visible` writes out would reach a terminal reading
+    ``--json`` as they are, from a log's path or a pasted message. They go out
+    as ``\\u`` escapes: the same JSON value to a program, nothing to a terminal.
+    """
     out = stream or sys.stdout
-    json.dump(data, out, indent=2, ensure_ascii=False, default=str)
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+    out.write(_UNSEEN.sub(_json_escaped, text))
     out.write("\n")
+
+
+def _json_escaped(match: re.Match[str]) -> str:
+    # Only inside strings: no such character is JSON's whitespace or punctuation.
+    return f"\\u{ord(match.group()):04x}"
