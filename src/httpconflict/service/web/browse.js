@@ -54,6 +54,7 @@ async function createDocument(event) {
     parsed = JSON.parse(text);
     if (!isObject(parsed)) throw new Error("a document is a JSON object");
     if (nonFiniteNumber(parsed)) throw new Error("a number is too large for JSON");
+    if (inexactNumber(parsed)) throw new Error(INEXACT);
   } catch (error) {
     browseError(`Not created: ${error.message}`);
     return;

@@ -140,7 +140,9 @@ function editChoice(box, index, entry) {
   use.textContent = "Use this value";
   use.addEventListener("click", () => {
     try {
-      choose(index, true, JSON.parse(area.value));
+      const value = JSON.parse(area.value);
+      if (inexactNumber(value)) error.textContent = `Not used: ${INEXACT}.`;
+      else choose(index, true, value);
     } catch (e) {
       error.textContent = `Not valid JSON: ${e.message}`;
     }

@@ -232,7 +232,7 @@ function fieldInputChanged(event) {
   clearNotes(row);
   clearNotes($("fields"), ["removed"]);
   if (isDraft(input)) { // kept as typed, and said to be unsaved, until it is a number
-    note(row, "invalid", "Not a number: not saved.");
+    note(row, "invalid", inexactNumber(input.valueAsNumber) ? `Not saved: ${INEXACT}.` : "Not a number: not saved.");
     showState();
     return;
   }
@@ -251,6 +251,14 @@ function rawChanged() {
   if (parsed.error) { showState(); return; }
   // Only what the user changed in the text counts, not what others changed meanwhile.
   const changes = topLevelChanges(doc.rawShown, parsed.value);
+  // A changed field holding a number past 2^53 would be saved as the browser read it.
+  const inexact = Object.keys(changes).find((name) => inexactNumber(changes[name].v));
+  if (inexact !== undefined) {
+    doc.rawDraft = `Not saved: ${fieldLabel(inexact)}: ${INEXACT}.`;
+    $("raw-error").textContent = doc.rawDraft;
+    showState();
+    return;
+  }
   doc.rawShown = parsed.value;
   edit(changes);
   showState();

@@ -34,15 +34,19 @@ function kindOf(value) {
 }
 
 // A number box whose text is no number (empty, "-", "1e400"): nothing the page can send.
-const isDraft = (input) => input.type === "number" && !Number.isFinite(input.valueAsNumber);
+// A number past 2^53 typed there (inexactNumber) is one too: the page would send another number.
+const isDraft = (input) => input.type === "number" && !input.readOnly &&
+  (!Number.isFinite(input.valueAsNumber) || inexactNumber(input.valueAsNumber));
 
 const draftInputs = () => Array.from($("field-list").querySelectorAll("input[type=number]")).filter(isDraft);
 
 // What is shown but cannot be saved, as the save state says it; empty when there is none.
 function draftText() {
   const field = draftInputs()[0];
+  if (field && inexactNumber(field.valueAsNumber)) return `Not saved: ${fieldLabel(field.dataset.field)} is past 2^53`;
   if (field) return `Not saved: ${fieldLabel(field.dataset.field)} is not a number`;
-  return doc.rawDraft ? "Not saved: the raw JSON is not valid" : "";
+  if (!doc.rawDraft) return "";
+  return doc.rawDraft.startsWith("Not saved:") ? doc.rawDraft : "Not saved: the raw JSON is not valid";
 }
 
 function render() {
@@ -106,6 +110,7 @@ function showValue(input, value) {
     if (input.textContent === text) return false;
     input.textContent = text;
   } else if (input.type === "number") {
+    lockInexact(input, value);
     if (input.valueAsNumber === value) return false; // "1.50" shows 1.5: left as typed
     input.value = String(value);
   } else {
@@ -244,5 +249,18 @@ function fieldRow(name, value) {
   // for the document, 5,000 of them for the rows of a 5 MB document.
   if (input.tagName === "INPUT" && input.type !== "checkbox") input.defaultValue = String(value);
   else showValue(input, value);
+  if (input.type === "number") lockInexact(input, value);
   return row;
+}
+
+// A stored number the page cannot hold exactly is read-only in its box (its text is the
+// browser's reading of it, and stepping it would send that reading), and says why.
+function lockInexact(input, value) {
+  const inexact = inexactNumber(value);
+  if (input.readOnly === inexact) return;
+  input.readOnly = inexact;
+  const row = input.closest(".field");
+  if (!row) return;
+  if (inexact) note(row, "inexact", `Shown rounded, and not editable here: ${INEXACT}.`);
+  else clearNotes(row, ["inexact"]);
 }

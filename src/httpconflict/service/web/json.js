@@ -40,6 +40,20 @@ function nonFiniteNumber(value) {
   return false;
 }
 
+// An integer past 2^53 (9007199254740991), which the page cannot hold exactly: a double has
+// 53 bits, so JSON.parse reads a stored 9007199254740993 as 9007199254740992, and a page
+// that sent back what it holds would store another number (ArrowUp on such a counter stored
+// one less). Such a number is shown as the browser reads it and never sent from the page.
+function inexactNumber(value) {
+  if (typeof value === "number") return Number.isInteger(value) && !Number.isSafeInteger(value);
+  if (Array.isArray(value)) return value.some(inexactNumber);
+  if (isObject(value)) return Object.values(value).some(inexactNumber);
+  return false;
+}
+
+const INEXACT = "a whole number past 9007199254740991 (2^53 - 1) is not held exactly by a browser: " +
+  "set it with an HTTP client";
+
 // The merge patch that turns `from` into `to` (RFC 7396 §2, inverted).
 function mergeDiff(from, to) {
   if (!isObject(from) || !isObject(to)) return to;
