@@ -16,8 +16,9 @@ and the call ends as if nothing had happened to it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
-from typing import Any, Final, TypeVar
+import contextvars
+from collections.abc import Awaitable, Coroutine, Generator
+from typing import Any, Final, TypeVar, cast
 
 __all__ = ["carried_out"]
 
@@ -27,12 +28,62 @@ T = TypeVar("T")
 _UNDER_WAY: Final[set[asyncio.Future[Any]]] = set()
 
 
-async def carried_out(call: Awaitable[T]) -> T:
-    """`call`'s result; cancelling the caller cancels its wait, never `call` itself."""
-    task = asyncio.ensure_future(call)  # the caller's context: its watch, its key store marks
+async def carried_out(call: Awaitable[T], *, eager: bool = False) -> T:
+    """`call`'s result; cancelling the caller cancels its wait, never `call` itself.
+
+    `eager` (a coroutine): `call` runs in the caller's task until it first
+    waits, and a task of its own is made only then: one that ends without
+    waiting (a connection back to a pool whose lock is free) costs no task
+    and no turn of the loop. Only for calls that bind nothing to the task
+    they run in before they first wait: an ``asyncio.timeout()`` entered
+    there would cancel the caller, not the task that goes on with the call.
+    """
+    if eager and isinstance(call, Coroutine):
+        # The caller's context, copied as a task's is: its watch, its key store marks.
+        context = contextvars.copy_context()
+        try:
+            waits_on = context.run(call.send, None)
+        except StopIteration as done:
+            return cast(T, done.value)  # it never waited: nothing a cancellation could stop
+        task = asyncio.get_running_loop().create_task(_Started(call, waits_on), context=context)
+    else:
+        task = asyncio.ensure_future(call)  # in a copy of the caller's context, as above
     _UNDER_WAY.add(task)
     task.add_done_callback(_ended)
     return await asyncio.shield(task)
+
+
+class _Started(Coroutine[Any, Any, T]):
+    """A coroutine already started, as one a task can run: what it waits on, then the rest.
+
+    A task's first step sends None, which is answered with what the call
+    waits on; any later send is the call's own, and so is a cancellation,
+    thrown into the call even before the task's first step (at a loop's
+    shutdown), so that the call's own cleanup runs.
+    """
+
+    __slots__ = ("_call", "_waits_on")
+
+    def __init__(self, call: Coroutine[Any, Any, T], waits_on: Any) -> None:
+        self._call = call
+        self._waits_on = [waits_on]
+
+    def send(self, value: Any) -> Any:
+        if self._waits_on:
+            return self._waits_on.pop()
+        return self._call.send(value)
+
+    def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any:
+        self._waits_on.clear()
+        if val is None and tb is None:
+            return self._call.throw(typ)
+        return self._call.throw(typ, val, tb)  # pragma: no cover - asyncio throws one object
+
+    def close(self) -> None:
+        self._call.close()
+
+    def __await__(self) -> Generator[Any, Any, T]:  # pragma: no cover - only a task runs it
+        return self._call.__await__()
 
 
 def _ended(task: asyncio.Future[Any]) -> None:

@@ -233,7 +233,7 @@ async def _give_back(
     (`carried_out`: the cancellation is raised here as ever, the connection
     is back in its pool.)
     """
-    await carried_out(_return(pool, conn, close))
+    await carried_out(_return(pool, conn, close), eager=True)
 
 
 async def _return(pool: AsyncConnectionPool, conn: AsyncConnection[TupleRow], close: bool) -> None:
