@@ -25,6 +25,7 @@ __all__ = [
     "deleted_form_message",
     "difference",
     "quoted",
+    "stale_delete_message",
     "stale_form_message",
     "stale_selection_message",
     "unversioned_form_message",
@@ -64,6 +65,22 @@ def stale_form_message(
     return (
         f"Someone else saved this {noun} after you opened it (version {opened}, now "
         f"{stored}); nothing was saved. {_review(differences)}"
+    )
+
+
+def stale_delete_message(
+    noun: str, seen: str, opened: object, stored: object, differences: Sequence[str]
+) -> str:
+    """A delete asked for from a page (`seen`: "it", "this page") of version `opened`, now `stored`.
+
+    Nothing was deleted; `differences` name what is stored now, and the
+    user is shown the confirmation of that.
+    """
+    now = f" Stored now: {'; '.join(differences)}." if differences else ""
+    return (
+        f"Someone else saved this {noun} after you opened {seen} (version {opened}, now "
+        f"{stored}); nothing was deleted.{now} What is deleted with it is listed below: "
+        "confirm to delete it as stored now."
     )
 
 
