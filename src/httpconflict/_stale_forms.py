@@ -25,6 +25,7 @@ __all__ = [
     "deleted_form_message",
     "difference",
     "quoted",
+    "stale_action_message",
     "stale_delete_message",
     "stale_form_message",
     "stale_selection_message",
@@ -89,11 +90,25 @@ def stale_selection_message(noun: str, changed: Sequence[tuple[str, object, obje
 
     `changed`: each row's name (quoted), the version shown and the version stored.
     """
-    rows = ", ".join(f"{name} (version {opened}, now {stored})" for name, opened, stored in changed)
-    them = "it" if len(changed) == 1 else "them"
+    rows, them = _selected(changed)
     return (
         f"Someone else saved the {noun} {rows} after this page showed {them}; nothing was "
         "deleted. The list shows what is stored now: select again to delete."
+    )
+
+
+def stale_action_message(
+    noun: str, changed: Sequence[tuple[str, object, object]], action: str
+) -> str:
+    """Rows selected for `action` (its description), saved since the page showed them: not done.
+
+    `changed`: each row's name (quoted), the version shown and the version stored.
+    """
+    rows, them = _selected(changed)
+    return (
+        f"Someone else saved the {noun} {rows} after this page showed {them}; "
+        f"{quoted(action)} was not done. The list shows what is stored now: select again "
+        "to do it."
     )
 
 
@@ -108,6 +123,12 @@ def unversioned_form_message(noun: str, differences: Sequence[str]) -> str:
 def deleted_form_message(noun: str) -> str:
     """A form whose record was deleted after it was opened."""
     return f"This {noun} was deleted after you opened it; nothing was saved."
+
+
+def _selected(changed: Sequence[tuple[str, object, object]]) -> tuple[str, str]:
+    """The rows saved since a page showed them, named with their versions; "it" or "them"."""
+    rows = ", ".join(f"{name} (version {opened}, now {stored})" for name, opened, stored in changed)
+    return rows, "it" if len(changed) == 1 else "them"
 
 
 def _review(differences: Sequence[str]) -> str:

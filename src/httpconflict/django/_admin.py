@@ -33,7 +33,13 @@ from ._forms import (
     _run_refusing,
     versioned_form,
 )
-from ._selection import delete_over_versions, shown_at, take_versions
+from ._selection import (
+    act_over_versions,
+    checks_versions,
+    delete_over_versions,
+    shown_at,
+    take_versions,
+)
 
 __all__ = ["VersionedAdminMixin"]
 
@@ -213,11 +219,21 @@ class VersionedAdminMixin:
         return super().action_checkbox(shown_at(obj, self.version_field))  # type: ignore[misc]
 
     def get_actions(self, request: Any) -> Any:
-        """The admin's actions, "delete selected" done only over the versions shown."""
+        """The admin's actions, done only over the versions shown (not `unversioned_action`'s).
+
+        "Delete selected" as _selection.py says; the app's own actions in one
+        transaction with the rows held, their queryset's ``update()`` moving
+        the version.
+        """
+        from django.contrib.admin.utils import model_format_dict
+
         actions = super().get_actions(request)  # type: ignore[misc]
-        if "delete_selected" in actions:
-            func, name, description = actions["delete_selected"]
-            actions[name] = (delete_over_versions(func), name, description)
+        for name, (func, _, description) in list(actions.items()):
+            if name == "delete_selected":
+                actions[name] = (delete_over_versions(func), name, description)
+            elif checks_versions(func):
+                shown = str(description) % model_format_dict(self.model._meta)
+                actions[name] = (act_over_versions(func, shown), name, description)
         return actions
 
     def response_action(self, request: Any, queryset: Any) -> Any:
