@@ -9,7 +9,8 @@ Idempotency-Keys that the forms carry. ``NAIVE=1`` serves Django's own ModelAdmi
 and views instead, to show what the mixins prevent.
 
 - ``/admin/``: `Counter` (a unique ``name``; a ``slug`` made from it on
-  save, unique too, which the form does not check) and its change form.
+  save, unique too, which the form does not check) and its change form; its
+  changelist has an action of the app's own (add one to the count).
 - ``/admin/counters/attachment/``: `Attachment`, a multipart form (a FileField), no
   unique field. ``/inlines-admin/``: the counter's change form with its `Tally` rows inline.
 - ``/list-admin/``: the counters' changelist, its name, count and note edited in the list
@@ -172,8 +173,31 @@ class Tally(models.Model):  # type: ignore[misc]
         app_label = "counters"
 
 
+@admin.action(description="Reset the count")  # type: ignore[untyped-decorator]
+def reset_counts(modeladmin: Any, request: HttpRequest, queryset: Any) -> None:
+    """An action of the app's own: each selected counter's count set to 0."""
+    done = queryset.update(count=0)
+    modeladmin.message_user(request, f"Reset {done} counter{'' if done == 1 else 's'}.")
+
+
+@admin.action(description="Add one to the count")  # type: ignore[untyped-decorator]
+def increment_counts(modeladmin: Any, request: HttpRequest, queryset: Any) -> None:
+    """An action of the app's own: each selected counter's count + 1, in SQL."""
+    done = queryset.update(count=F("count") + 1)
+    modeladmin.message_user(request, f"Incremented {done} counter{'' if done == 1 else 's'}.")
+
+
+@admin.action(description="Sum the counts")  # type: ignore[untyped-decorator]
+@unversioned_action
+def sum_counts(modeladmin: Any, request: HttpRequest, queryset: Any) -> None:
+    """An action that writes nothing: done on the keys selected, whatever their versions."""
+    total = sum(row.count for row in queryset)
+    modeladmin.message_user(request, f"The counts selected add up to {total}.")
+
+
 class CounterAdmin(VersionedAdminMixin, admin.ModelAdmin):  # type: ignore[misc]
     fields = ("name", "count", "note")
+    actions = (increment_counts,)  # a list without list_editable: no formset
 
 
 class CounterUpdate(VersionedEditViewMixin, UpdateView):  # type: ignore[misc]
@@ -237,28 +261,6 @@ class FieldsetsAdmin(VersionedAdminMixin, admin.ModelAdmin):  # type: ignore[mis
 
 fieldsets_site = admin.AdminSite(name="fieldsets")
 fieldsets_site.register(Counter, FieldsetsAdmin)
-
-
-@admin.action(description="Reset the count")  # type: ignore[untyped-decorator]
-def reset_counts(modeladmin: Any, request: HttpRequest, queryset: Any) -> None:
-    """An action of the app's own: each selected counter's count set to 0."""
-    done = queryset.update(count=0)
-    modeladmin.message_user(request, f"Reset {done} counter{'' if done == 1 else 's'}.")
-
-
-@admin.action(description="Add one to the count")  # type: ignore[untyped-decorator]
-def increment_counts(modeladmin: Any, request: HttpRequest, queryset: Any) -> None:
-    """An action of the app's own: each selected counter's count + 1, in SQL."""
-    done = queryset.update(count=F("count") + 1)
-    modeladmin.message_user(request, f"Incremented {done} counter{'' if done == 1 else 's'}.")
-
-
-@admin.action(description="Sum the counts")  # type: ignore[untyped-decorator]
-@unversioned_action
-def sum_counts(modeladmin: Any, request: HttpRequest, queryset: Any) -> None:
-    """An action that writes nothing: done on the keys selected, whatever their versions."""
-    total = sum(row.count for row in queryset)
-    modeladmin.message_user(request, f"The counts selected add up to {total}.")
 
 
 class ListColumns:

@@ -199,16 +199,18 @@ def _delete_selected(http: httpx.Client, page: str, keys: list[str]) -> httpx.Re
     return _act(http, page, keys, "delete_selected")
 
 
-def _act(http: httpx.Client, page: str, keys: list[str], action: str) -> httpx.Response:
-    """The list `page`'s rows `keys` checked, the `action` chosen and Go clicked."""
+def _act(
+    http: httpx.Client, page: str, keys: list[str], action: str, url: str = _LIST
+) -> httpx.Response:
+    """The list `page` (at `url`)'s rows `keys` checked, the `action` chosen and Go clicked."""
     selectable = _selectable(page)
     values = {
-        **read_form(_LIST, page).values,
+        **read_form(url, page).values,
         "action": action,
         "index": "0",
         "_selected_action": [selectable[key] for key in keys],
     }
-    return http.post(_LIST, data=values)
+    return http.post(url, data=values)
 
 
 def _confirm(http: httpx.Client, page: str) -> httpx.Response:
@@ -445,3 +447,19 @@ def test_staff_incrementing_with_the_form_and_an_action_at_once_lose_no_incremen
         final = int(open_form(http, change).values["count"])
     assert acted, "no action done"
     tally.assert_exact(final - len(acted), 2 * INCREMENTS)
+
+
+def test_a_double_clicked_action_on_a_list_without_list_editable_is_done_once(
+    servers: list[str],
+) -> None:
+    """The list's action bar carries the page's form key: the second click is the first's."""
+    listed = "/admin/counters/counter/"
+    with staff_client(servers[0]) as http:
+        pk = _create(http, "double action")
+        page = http.get(listed).text
+        answers = at_once(lambda: _act(http, page, [pk], "increment_counts", listed))
+        assert [a.status_code for a in answers] == [302, 302], [a.text[:300] for a in answers]
+        shown = re.findall(r'<li class="\w+">(.*?)</li>', http.get(listed).text)
+        assert _stored(http, pk)["count"] == "1"
+        assert shown == ["Incremented 1 counter."]
+        assert sorted(a.headers.get("idempotent-replayed", "") for a in answers) == ["", "true"]

@@ -25,7 +25,7 @@ from django.http import HttpResponseRedirect
 
 from .._stale_forms import difference, stale_delete_message
 from .._stale_forms import quoted as _quoted
-from ._changelist import changelist_form, keyed_formset, rows_as_sent
+from ._changelist import changelist_form, keyed_actions, keyed_formset, rows_as_sent
 from ._forms import (
     FORM_KEY_FIELD,
     _refused_for,
@@ -116,8 +116,9 @@ class VersionedAdminMixin:
         rows = self.model._base_manager.filter(pk=unquote(object_id))
         opened = request.GET.get(name)
         if request.method == "GET":
-            row = rows.first()
-            if row is None:  # Django's own answer: gone
+            # As Django's view reads it: a row this user's list does not hold is not found.
+            row = self.get_object(request, unquote(object_id))  # type: ignore[attr-defined]
+            if row is None or not self.has_delete_permission(request, row):  # type: ignore[attr-defined]
                 return super().delete_view(request, object_id, extra_context)  # type: ignore[misc]
             current = getattr(row, self.version_field)
             if opened is None:
@@ -140,10 +141,16 @@ class VersionedAdminMixin:
                 if deleted is not None:  # by this user: their first click, or another tab
                     return self.response_delete(request, deleted, unquote(object_id))  # type: ignore[attr-defined]
                 return super().delete_view(request, object_id, extra_context)  # type: ignore[misc]
+        row = self.get_object(request, unquote(object_id))  # type: ignore[attr-defined]
+        if row is None or not self.has_delete_permission(request, row):  # type: ignore[attr-defined]
+            return super().delete_view(request, object_id, extra_context)  # type: ignore[misc]
         return self._stale_delete(request, row, opened, "this page")
 
     def _stale_delete(self, request: Any, row: Any, opened: str | None, seen: str) -> Any:
-        """Nothing deleted: the user told what is stored now, sent to its confirmation."""
+        """Nothing deleted: the user told what is stored now, sent to its confirmation.
+
+        Only to a user who may delete `row` (Django's view asks the same before its page).
+        """
         stored = getattr(row, self.version_field)
         differences = []
         for name in _flattened(self.get_fieldsets(request, row)):
@@ -242,10 +249,13 @@ class VersionedAdminMixin:
         return super().response_action(request, queryset)  # type: ignore[misc]
 
     def changelist_view(self, request: Any, extra_context: Any = None) -> Any:
-        """The changelist; its rows' save (``list_editable``) in one transaction, all or none."""
+        """The changelist; its rows' save (``list_editable``) in one transaction, all or none.
+
+        Its page carries a form key: the list's (``list_editable``), else the action bar's.
+        """
         view = super().changelist_view  # type: ignore[misc]
         if request.method != "POST" or "_save" not in request.POST:
-            return view(request, extra_context)
+            return keyed_actions(view(request, extra_context), self.form_key_field)
         answer = _run_refusing(request, self.model, lambda: view(request, extra_context))
         return rows_as_sent(answer)
 
