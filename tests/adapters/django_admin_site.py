@@ -197,7 +197,7 @@ def sum_counts(modeladmin: Any, request: HttpRequest, queryset: Any) -> None:
 
 class CounterAdmin(VersionedAdminMixin, admin.ModelAdmin):  # type: ignore[misc]
     fields = ("name", "count", "note")
-    actions = (increment_counts,)  # a list without list_editable: no formset
+    actions = (increment_counts,)  # held at the versions the list showed
 
 
 class CounterUpdate(VersionedEditViewMixin, UpdateView):  # type: ignore[misc]
