@@ -224,6 +224,7 @@ MODULES: dict[str, list[str]] = {
         "VersionedAdminMixin",
         "VersionedEditViewMixin",
         "VersionedFormMixin",
+        "unversioned_action",
         "versioned_form",
     ],
     "httpconflict.django.models": ["AbstractIdempotencyKey", "ExactCharField"],

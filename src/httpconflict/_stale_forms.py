@@ -25,6 +25,8 @@ __all__ = [
     "deleted_form_message",
     "difference",
     "quoted",
+    "stale_action_message",
+    "stale_delete_message",
     "stale_form_message",
     "stale_selection_message",
     "unversioned_form_message",
@@ -67,16 +69,46 @@ def stale_form_message(
     )
 
 
+def stale_delete_message(
+    noun: str, seen: str, opened: object, stored: object, differences: Sequence[str]
+) -> str:
+    """A delete asked for from a page (`seen`: "it", "this page") of version `opened`, now `stored`.
+
+    Nothing was deleted; `differences` name what is stored now, and the
+    user is shown the confirmation of that.
+    """
+    now = f" Stored now: {'; '.join(differences)}." if differences else ""
+    return (
+        f"Someone else saved this {noun} after you opened {seen} (version {opened}, now "
+        f"{stored}); nothing was deleted.{now} What is deleted with it is listed below: "
+        "confirm to delete it as stored now."
+    )
+
+
 def stale_selection_message(noun: str, changed: Sequence[tuple[str, object, object]]) -> str:
     """Rows selected to be deleted, saved since the page showed them: nothing was deleted.
 
     `changed`: each row's name (quoted), the version shown and the version stored.
     """
-    rows = ", ".join(f"{name} (version {opened}, now {stored})" for name, opened, stored in changed)
-    them = "it" if len(changed) == 1 else "them"
+    rows, them = _selected(changed)
     return (
         f"Someone else saved the {noun} {rows} after this page showed {them}; nothing was "
         "deleted. The list shows what is stored now: select again to delete."
+    )
+
+
+def stale_action_message(
+    noun: str, changed: Sequence[tuple[str, object, object]], action: str
+) -> str:
+    """Rows selected for `action` (its description), saved since the page showed them: not done.
+
+    `changed`: each row's name (quoted), the version shown and the version stored.
+    """
+    rows, them = _selected(changed)
+    return (
+        f"Someone else saved the {noun} {rows} after this page showed {them}; "
+        f"{quoted(action)} was not done. The list shows what is stored now: select again "
+        "to do it."
     )
 
 
@@ -91,6 +123,12 @@ def unversioned_form_message(noun: str, differences: Sequence[str]) -> str:
 def deleted_form_message(noun: str) -> str:
     """A form whose record was deleted after it was opened."""
     return f"This {noun} was deleted after you opened it; nothing was saved."
+
+
+def _selected(changed: Sequence[tuple[str, object, object]]) -> tuple[str, str]:
+    """The rows saved since a page showed them, named with their versions; "it" or "them"."""
+    rows = ", ".join(f"{name} (version {opened}, now {stored})" for name, opened, stored in changed)
+    return rows, "it" if len(changed) == 1 else "them"
 
 
 def _review(differences: Sequence[str]) -> str:

@@ -9,11 +9,13 @@ Idempotency-Keys that the forms carry. ``NAIVE=1`` serves Django's own ModelAdmi
 and views instead, to show what the mixins prevent.
 
 - ``/admin/``: `Counter` (a unique ``name``; a ``slug`` made from it on
-  save, unique too, which the form does not check) and its change form.
+  save, unique too, which the form does not check) and its change form; its
+  changelist has an action of the app's own (add one to the count).
 - ``/admin/counters/attachment/``: `Attachment`, a multipart form (a FileField), no
   unique field. ``/inlines-admin/``: the counter's change form with its `Tally` rows inline.
 - ``/list-admin/``: the counters' changelist, its name, count and note edited in the list
-  (``list_editable``).
+  (``list_editable``), and actions of the app's own: reset the count, add one to it, and
+  sum the counts (`unversioned_action`).
 - A record named ``slow...`` takes half a second to save or delete: a second click comes
   while it runs.
 - ``/counters/<pk>/edit`` (``UpdateView``) and ``/counters/new`` (``CreateView``).
@@ -94,6 +96,7 @@ django.setup()
 
 from django.contrib import admin  # noqa: E402
 from django.db import models  # noqa: E402
+from django.db.models import F  # noqa: E402
 from django.http import HttpRequest, HttpResponse  # noqa: E402
 from django.urls import path  # noqa: E402
 from django.utils.text import slugify  # noqa: E402
@@ -103,6 +106,7 @@ from httpconflict.django.forms import (  # noqa: E402
     FORM_KEY_FIELD,
     VersionedAdminMixin,
     VersionedEditViewMixin,
+    unversioned_action,
 )
 from httpconflict.storage.idempotency import idempotency_store  # noqa: E402
 from httpconflict.wsgi import IdempotencyMiddleware, IdempotencyPolicy, cookie_principal  # noqa: E402
@@ -169,8 +173,31 @@ class Tally(models.Model):  # type: ignore[misc]
         app_label = "counters"
 
 
+@admin.action(description="Reset the count")  # type: ignore[untyped-decorator]
+def reset_counts(modeladmin: Any, request: HttpRequest, queryset: Any) -> None:
+    """An action of the app's own: each selected counter's count set to 0."""
+    done = queryset.update(count=0)
+    modeladmin.message_user(request, f"Reset {done} counter{'' if done == 1 else 's'}.")
+
+
+@admin.action(description="Add one to the count")  # type: ignore[untyped-decorator]
+def increment_counts(modeladmin: Any, request: HttpRequest, queryset: Any) -> None:
+    """An action of the app's own: each selected counter's count + 1, in SQL."""
+    done = queryset.update(count=F("count") + 1)
+    modeladmin.message_user(request, f"Incremented {done} counter{'' if done == 1 else 's'}.")
+
+
+@admin.action(description="Sum the counts")  # type: ignore[untyped-decorator]
+@unversioned_action
+def sum_counts(modeladmin: Any, request: HttpRequest, queryset: Any) -> None:
+    """An action that writes nothing: done on the keys selected, whatever their versions."""
+    total = sum(row.count for row in queryset)
+    modeladmin.message_user(request, f"The counts selected add up to {total}.")
+
+
 class CounterAdmin(VersionedAdminMixin, admin.ModelAdmin):  # type: ignore[misc]
     fields = ("name", "count", "note")
+    actions = (increment_counts,)  # held at the versions the list showed
 
 
 class CounterUpdate(VersionedEditViewMixin, UpdateView):  # type: ignore[misc]
@@ -242,6 +269,7 @@ class ListColumns:
     list_display = ("id", "name", "count", "note")
     list_display_links = ("id",)
     list_editable = ("name", "count", "note")
+    actions = (reset_counts, increment_counts, sum_counts)
 
 
 class ListEditableAdmin(VersionedAdminMixin, ListColumns, admin.ModelAdmin):  # type: ignore[misc]

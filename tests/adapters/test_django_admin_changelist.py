@@ -196,14 +196,21 @@ def _selectable(page: str) -> dict[str, str]:
 
 def _delete_selected(http: httpx.Client, page: str, keys: list[str]) -> httpx.Response:
     """The list `page`'s rows `keys` checked, "Delete selected" chosen and Go clicked."""
+    return _act(http, page, keys, "delete_selected")
+
+
+def _act(
+    http: httpx.Client, page: str, keys: list[str], action: str, url: str = _LIST
+) -> httpx.Response:
+    """The list `page` (at `url`)'s rows `keys` checked, the `action` chosen and Go clicked."""
     selectable = _selectable(page)
     values = {
-        **read_form(_LIST, page).values,
-        "action": "delete_selected",
+        **read_form(url, page).values,
+        "action": action,
         "index": "0",
         "_selected_action": [selectable[key] for key in keys],
     }
-    return http.post(_LIST, data=values)
+    return http.post(url, data=values)
 
 
 def _confirm(http: httpx.Client, page: str) -> httpx.Response:
@@ -348,3 +355,114 @@ def test_a_double_clicked_save_of_the_list_saves_once(servers: list[str]) -> Non
         # A page renders a new key: the list opened again is another submission.
         assert len(form.values["idempotency_key"]) == 24
         assert open_form(http, _LIST).values["idempotency_key"] != form.values["idempotency_key"]
+
+
+def test_an_action_of_ones_own_from_a_list_someone_saved_since_does_nothing(
+    servers: list[str],
+) -> None:
+    """The app's "Reset the count" acts only over the versions the list showed.
+
+    Pure counter: an increment the admin said it saved is never reset unseen.
+    """
+    with staff_client(servers[0]) as mine, staff_client(servers[1]) as theirs:
+        a, b = _create(mine, "reset a"), _create(mine, "reset b")
+        form = open_form(mine, _LIST)
+        assert save(mine, form, **{_row(form, a) + "count": "3"}).status_code == 302
+        page = mine.get(_LIST).text
+        form = open_form(theirs, _LIST)
+        assert save(theirs, form, **{_row(form, b) + "count": "1"}).status_code == 302
+        # An action marked `unversioned_action` (it writes nothing) is done all the same.
+        answer = _act(mine, page, [a, b], "sum_counts")
+        assert _shown_messages(mine, answer) == ["The counts selected add up to 4."]
+        answer = _act(mine, page, [a, b], "reset_counts")
+        shown = _shown_messages(mine, answer)
+        assert _stored(mine, b)["count"] == "1", "an acknowledged increment reset unseen"
+        assert shown == [
+            "Someone else saved the counter “reset b” (version 1, now 2) after this page "
+            "showed it; “Reset the count” was not done. The list shows what is stored now: "
+            "select again to do it."
+        ]
+        assert _stored(mine, a)["count"] == "3"  # not reset either: nothing was done
+        # From the list shown now: done.
+        answer = _act(mine, mine.get(_LIST).text, [a, b], "reset_counts")
+        assert _shown_messages(mine, answer) == ["Reset 2 counters."]
+        assert _stored(mine, b)["count"] == "0"
+
+
+def test_an_actions_update_moves_the_version_of_the_rows_it_writes(servers: list[str]) -> None:
+    """A change form opened before "Add one to the count" does not save over its increment.
+
+    Pure counter: the count is the number of increments the admin said it saved.
+    """
+    with staff_client(servers[0]) as mine, staff_client(servers[1]) as theirs:
+        pk = _create(mine, "acted on")
+        change = f"/admin/counters/counter/{pk}/change/"
+        form = open_form(theirs, change)
+        answer = _act(mine, mine.get(_LIST).text, [pk], "increment_counts")
+        assert _shown_messages(mine, answer) == ["Incremented 1 counter."]
+        saved = save(theirs, form, count=str(int(form.values["count"]) + 1))
+        acknowledged = 1 + (saved.status_code == 302)
+        assert int(_stored(mine, pk)["count"]) == acknowledged
+        assert any("(version 1, now 2)" in e for e in errors(saved.text))
+
+
+@pytest.mark.slow
+def test_staff_incrementing_with_the_form_and_an_action_at_once_lose_no_increment(
+    servers: list[str],
+) -> None:
+    """Two staff save the change form (count + 1 of what it showed), one runs "Add one".
+
+    Pure counter: the count ends at the number of increments the admin said it made.
+    """
+    with staff_client(servers[0]) as http:
+        pk = _create(http, "form and action")
+    change = f"/admin/counters/counter/{pk}/change/"
+    acted: list[int] = []
+    stop = threading.Event()
+
+    def act() -> None:
+        with staff_client(servers[1]) as http:
+            # Until the forms are done, and one action at least (the forms may win each race).
+            for _ in range(200):
+                if stop.is_set() and acted:
+                    break
+                answer = _act(http, http.get(_LIST).text, [pk], "increment_counts")
+                done = _shown_messages(http, answer)
+                if done == ["Incremented 1 counter."]:
+                    acted.append(1)
+                else:  # someone saved since the list showed it: read again
+                    assert "was not done" in done[0], done
+
+    thread = threading.Thread(target=act)
+    thread.start()
+    try:
+        tally = edit_at_once(
+            lambda number: staff_client(servers[number % 2]),
+            lambda http: open_form(http, change),
+            lambda http, form, count: save(http, form, count=count),
+            clients=2,
+            increments=INCREMENTS,
+        )
+    finally:
+        stop.set()
+        thread.join()
+    with staff_client(servers[0]) as http:
+        final = int(open_form(http, change).values["count"])
+    assert acted, "no action done"
+    tally.assert_exact(final - len(acted), 2 * INCREMENTS)
+
+
+def test_a_double_clicked_action_on_a_list_without_list_editable_is_done_once(
+    servers: list[str],
+) -> None:
+    """The list's action bar carries the page's form key: the second click is the first's."""
+    listed = "/admin/counters/counter/"
+    with staff_client(servers[0]) as http:
+        pk = _create(http, "double action")
+        page = http.get(listed).text
+        answers = at_once(lambda: _act(http, page, [pk], "increment_counts", listed))
+        assert [a.status_code for a in answers] == [302, 302], [a.text[:300] for a in answers]
+        shown = re.findall(r'<li class="\w+">(.*?)</li>', http.get(listed).text)
+        assert _stored(http, pk)["count"] == "1"
+        assert shown == ["Incremented 1 counter."]
+        assert sorted(a.headers.get("idempotent-replayed", "") for a in answers) == ["", "true"]

@@ -13,6 +13,7 @@ edit, and a duplicate slug was a 500.
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import subprocess
@@ -128,6 +129,69 @@ def test_a_generic_update_view_refuses_a_stale_form(servers: list[str]) -> None:
         assert int(open_form(http, edit).values["count"]) == 5
         assert save(http, read_form(edit, refused.text)).status_code == 302
         assert int(open_form(http, edit).values["count"]) == 6
+
+
+def _delete_link(page: str) -> str:
+    """Where the change form's "Delete" link leads."""
+    found = re.search(r'<a href="([^"]*)" class="deletelink">', page)
+    assert found is not None, page[:300]
+    return html.unescape(found.group(1))
+
+
+def _messages(page: str) -> list[str]:
+    """The admin's messages on `page`."""
+    found = re.findall(r'<li class="(?:error|success|warning|info)">(.*?)</li>', page)
+    return [html.unescape(m) for m in found]
+
+
+@pytest.mark.skipif(os.environ.get("NAIVE") == "1", reason="the mixin's delete confirmation")
+def test_the_delete_link_of_a_change_form_someone_saved_since_deletes_nothing(
+    servers: list[str],
+) -> None:
+    """The link carries the version the form showed: a save since is shown, not deleted unseen.
+
+    Pure counter: each increment the admin said it saved is one; the count
+    the deleter was shown must be the count deleted.
+    """
+    with staff_client(servers[0]) as mine, staff_client(servers[1]) as theirs:
+        change = _create(mine, "linked delete")
+        page = mine.get(change).text
+        shown = read_form(change, page).values["count"]
+        saved = 0
+        for _ in range(2):  # increments acknowledged after the deleter's page showed the count
+            form = open_form(theirs, change)
+            assert save(theirs, form, count=str(int(form.values["count"]) + 1)).status_code == 302
+            saved += 1
+        refused = mine.get(_delete_link(page), follow_redirects=True)
+        if not _messages(refused.text):  # a confirmation, saying nothing: confirmed as shown
+            confirm = read_form(refused.url.raw_path.decode(), refused.text)
+            mine.post(confirm.url, data=confirm.values)
+            assert mine.get(change).status_code == 200, (
+                f"deleted at count {int(shown) + saved}; the deleter was shown {shown}"
+            )
+        assert _delete_link(page).endswith("?_version=1")
+        assert _messages(refused.text) == [
+            "Someone else saved this counter after you opened it (version 1, now 3); nothing "
+            "was deleted. Stored now: name “linked delete”; count “2”; note “”. What is deleted "
+            "with it is listed below: confirm to delete it as stored now."
+        ]
+        assert open_form(mine, change).values["count"] == str(int(shown) + saved)
+        # The confirmation shown now is of what is stored now: confirmed, it deletes.
+        confirm = read_form(refused.url.raw_path.decode(), refused.text)
+        assert confirm.url.endswith("?_version=3"), confirm.url
+        assert mine.post(confirm.url, data=confirm.values).status_code == 302
+        assert mine.get(change).status_code == 302  # gone
+        # Unchanged since the form showed it: the link leads to its confirmation, and the
+        # list's filters are kept (the list shown after the delete).
+        change = _create(mine, "linked delete 2")
+        page = mine.get(change + "?_changelist_filters=q%3Dlinked").text
+        link = _delete_link(page)
+        assert link.endswith("?_changelist_filters=q%3Dlinked&_version=1"), link
+        assert f'href="{_ADMIN}/"' in page  # the breadcrumbs' list: no version
+        confirm = read_form(link, mine.get(link).text)
+        done = mine.post(link, data=confirm.values)
+        assert done.headers["location"] == f"{_ADMIN}/?q=linked"
+        assert mine.get(change).status_code == 302
 
 
 @pytest.mark.skipif(os.environ.get("NAIVE") == "1", reason="a mixin's own admin options")

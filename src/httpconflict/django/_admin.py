@@ -14,6 +14,7 @@ showed (_selection.py), and a check
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from django.contrib import messages
 from django.core import checks
@@ -22,8 +23,9 @@ from django.db import router, transaction
 from django.db.models import F
 from django.http import HttpResponseRedirect
 
+from .._stale_forms import difference, stale_delete_message
 from .._stale_forms import quoted as _quoted
-from ._changelist import changelist_form, keyed_formset, rows_as_sent
+from ._changelist import changelist_form, keyed_actions, keyed_formset, rows_as_sent
 from ._forms import (
     FORM_KEY_FIELD,
     _refused_for,
@@ -31,7 +33,13 @@ from ._forms import (
     _run_refusing,
     versioned_form,
 )
-from ._selection import delete_over_versions, shown_at, take_versions
+from ._selection import (
+    act_over_versions,
+    checks_versions,
+    delete_over_versions,
+    shown_at,
+    take_versions,
+)
 
 __all__ = ["VersionedAdminMixin"]
 
@@ -93,22 +101,31 @@ class VersionedAdminMixin:
         return fieldsets
 
     def delete_view(self, request: Any, object_id: str, extra_context: Any = None) -> Any:
-        """The delete confirmation, for the version its page showed.
+        """The delete confirmation, for the version the page the user came from showed.
 
-        The page's address carries the version (``?_version=3``: a GET
-        without it is sent to the one with it), and its form posts back to
-        it. Confirmed after someone else saved, nothing is deleted: the
-        user is told, and sent to the confirmation of what is stored now.
+        The page's address carries the version (``?_version=3``): the
+        change form's Delete link puts the version the form showed there
+        (`render_change_form`); a GET without it is sent to the one with
+        the version stored now. Asked for, or confirmed, after someone else
+        saved, nothing is deleted: the user is told what is stored now, and
+        sent to the confirmation of that.
         """
         from django.contrib.admin.utils import unquote  # the admin's own: only with the admin
 
         name = f"_{self.version_field}"
         rows = self.model._base_manager.filter(pk=unquote(object_id))
         opened = request.GET.get(name)
-        if request.method == "GET" and opened is None:
-            current = rows.values_list(self.version_field, flat=True).first()
-            if current is not None:
+        if request.method == "GET":
+            # As Django's view reads it: a row this user's list does not hold is not found.
+            row = self.get_object(request, unquote(object_id))  # type: ignore[attr-defined]
+            if row is None or not self.has_delete_permission(request, row):  # type: ignore[attr-defined]
+                return super().delete_view(request, object_id, extra_context)  # type: ignore[misc]
+            current = getattr(row, self.version_field)
+            if opened is None:
                 return HttpResponseRedirect(_with_query(request, name, str(current)))
+            if opened != str(current):
+                return self._stale_delete(request, row, opened, "it")
+            return super().delete_view(request, object_id, extra_context)  # type: ignore[misc]
         if request.method != "POST":
             return super().delete_view(request, object_id, extra_context)  # type: ignore[misc]
         alias = router.db_for_write(self.model)
@@ -118,25 +135,43 @@ class VersionedAdminMixin:
             held = opened is not None and opened.isdigit()
             if held and rows.filter(**{field: int(opened or 0)}).update(**{field: F(field)}):
                 return super().delete_view(request, object_id, extra_context)  # type: ignore[misc]
-            stored = rows.values_list(field, flat=True).first()
-            if stored is None:  # deleted meanwhile
+            row = rows.first()
+            if row is None:  # deleted meanwhile
                 deleted = _deleted_by(request, self.model, unquote(object_id))
                 if deleted is not None:  # by this user: their first click, or another tab
                     return self.response_delete(request, deleted, unquote(object_id))  # type: ignore[attr-defined]
                 return super().delete_view(request, object_id, extra_context)  # type: ignore[misc]
-        noun = self.model._meta.verbose_name
-        self.message_user(  # type: ignore[attr-defined]
-            request,
-            f"Someone else saved this {noun} after you opened this page (version {opened}, "
-            f"now {stored}); nothing was deleted. What is deleted with it is listed again "
-            "below: confirm again to delete it.",
-            messages.ERROR,
-        )
-        return HttpResponseRedirect(_with_query(request, name, None))
+        row = self.get_object(request, unquote(object_id))  # type: ignore[attr-defined]
+        if row is None or not self.has_delete_permission(request, row):  # type: ignore[attr-defined]
+            return super().delete_view(request, object_id, extra_context)  # type: ignore[misc]
+        return self._stale_delete(request, row, opened, "this page")
+
+    def _stale_delete(self, request: Any, row: Any, opened: str | None, seen: str) -> Any:
+        """Nothing deleted: the user told what is stored now, sent to its confirmation.
+
+        Only to a user who may delete `row` (Django's view asks the same before its page).
+        """
+        stored = getattr(row, self.version_field)
+        differences = []
+        for name in _flattened(self.get_fieldsets(request, row)):
+            try:
+                field = self.model._meta.get_field(name)
+            except FieldDoesNotExist:  # a form field of no model field
+                continue
+            if name not in (self.version_field, self.form_key_field):
+                differences.append(difference(str(field.verbose_name), _shown(row, field)))
+        noun = str(self.model._meta.verbose_name)
+        message = stale_delete_message(noun, seen, opened, stored, differences)
+        self.message_user(request, message, messages.ERROR)  # type: ignore[attr-defined]
+        return HttpResponseRedirect(_with_query(request, f"_{self.version_field}", str(stored)))
 
     def render_change_form(self, request: Any, context: Any, *args: Any, **kwargs: Any) -> Any:
-        """A stale form's page, which also names what is stored now in its inline rows."""
+        """A change form's page: its Delete link carries the version the form shows.
+
+        A stale form's page also names what is stored now in its inline rows.
+        """
         form = context["adminform"].form
+        context["preserved_filters"] = self._delete_link_filters(request, context, form, kwargs)
         if getattr(form, "stored_now", None) is not None:
             found = [
                 difference
@@ -154,6 +189,28 @@ class VersionedAdminMixin:
                 )
         return super().render_change_form(request, context, *args, **kwargs)  # type: ignore[misc]
 
+    def _delete_link_filters(self, request: Any, context: Any, form: Any, kwargs: Any) -> str:
+        """The page's preserved filters, with the version its form shows for the Delete link.
+
+        The admin's templates add them to the Delete link, to the History
+        link (which reads no version), and to Close, which leads to the
+        changelist: shown only to whom cannot save, whose page keeps them
+        as they were (the changelist refuses a filter it does not know).
+        """
+        found: str = context.get("preserved_filters") or ""
+        obj = kwargs.get("obj")
+        shows = (
+            kwargs.get("change")
+            and obj is not None
+            and context.get("show_save", True)
+            and self.has_change_permission(request, obj)  # type: ignore[attr-defined]
+        )
+        version = form[self.version_field].value() if shows else None
+        if version is None or str(version) == "":
+            return found
+        pairs = [(k, v) for k, v in parse_qsl(found) if k != f"_{self.version_field}"]
+        return urlencode([*pairs, (f"_{self.version_field}", str(version))])
+
     def get_changelist_form(self, request: Any, **kwargs: Any) -> Any:
         """The form of a changelist's row (``list_editable``): saved over the version it showed."""
         form_class = super().get_changelist_form(request, **kwargs)  # type: ignore[misc]
@@ -169,11 +226,21 @@ class VersionedAdminMixin:
         return super().action_checkbox(shown_at(obj, self.version_field))  # type: ignore[misc]
 
     def get_actions(self, request: Any) -> Any:
-        """The admin's actions, "delete selected" done only over the versions shown."""
+        """The admin's actions, done only over the versions shown (not `unversioned_action`'s).
+
+        "Delete selected" as _selection.py says; the app's own actions in one
+        transaction with the rows held, their queryset's ``update()`` moving
+        the version.
+        """
+        from django.contrib.admin.utils import model_format_dict
+
         actions = super().get_actions(request)  # type: ignore[misc]
-        if "delete_selected" in actions:
-            func, name, description = actions["delete_selected"]
-            actions[name] = (delete_over_versions(func), name, description)
+        for name, (func, _, description) in list(actions.items()):
+            if name == "delete_selected":
+                actions[name] = (delete_over_versions(func), name, description)
+            elif checks_versions(func):
+                shown = str(description) % model_format_dict(self.model._meta)
+                actions[name] = (act_over_versions(func, shown), name, description)
         return actions
 
     def response_action(self, request: Any, queryset: Any) -> Any:
@@ -182,10 +249,13 @@ class VersionedAdminMixin:
         return super().response_action(request, queryset)  # type: ignore[misc]
 
     def changelist_view(self, request: Any, extra_context: Any = None) -> Any:
-        """The changelist; its rows' save (``list_editable``) in one transaction, all or none."""
+        """The changelist; its rows' save (``list_editable``) in one transaction, all or none.
+
+        Its page carries a form key: the list's (``list_editable``), else the action bar's.
+        """
         view = super().changelist_view  # type: ignore[misc]
         if request.method != "POST" or "_save" not in request.POST:
-            return view(request, extra_context)
+            return keyed_actions(view(request, extra_context), self.form_key_field)
         answer = _run_refusing(request, self.model, lambda: view(request, extra_context))
         return rows_as_sent(answer)
 

@@ -49,9 +49,9 @@ from django.utils.html import format_html
 
 from .._form_keys import new_form_key
 from .._stale_forms import deleted_form_message
-from ._forms import form_key_input, versioned_form
+from ._forms import _FormKeyField, _FormKeyInput, form_key_input, versioned_form
 
-__all__ = ["changelist_form", "keyed_formset", "rows_as_sent"]
+__all__ = ["changelist_form", "keyed_actions", "keyed_formset", "rows_as_sent"]
 
 #: After the message of an edited row deleted since: what lets the list's other rows be saved.
 _GONE: Final = "Put back its values as shown, or open the list again, to save the other rows."
@@ -150,6 +150,42 @@ def keyed_formset(formset_class: type[Any], form_key_field: str | None) -> type[
         return formset_class
     attrs = {"form_key_field": form_key_field, "__module__": formset_class.__module__}
     return type(formset_class.__name__, (_KeyedFormSet, formset_class), attrs)
+
+
+class _OnceFormKeyField(_FormKeyField):
+    """A form key of the action bar: rendered once (a page may show the bar twice)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.label = ""  # the bar labels its fields that have one
+        self.widget = _OnceInput()
+
+
+class _OnceInput(_FormKeyInput):
+    """The key's input, then nothing: two inputs of one key are refused (given twice)."""
+
+    rendered = False
+
+    def render(self, *args: Any, **kwargs: Any) -> Any:
+        if self.rendered:
+            return ""
+        self.rendered = True
+        return super().render(*args, **kwargs)
+
+
+def keyed_actions(answer: Any, form_key_field: str | None) -> Any:
+    """`answer` (a changelist), its action bar carrying a form key when its list has none.
+
+    A list without ``list_editable`` has no formset, so no key: a
+    double-clicked Go ran the action twice.
+    """
+    context = getattr(answer, "context_data", None) or {}
+    bar = context.get("action_form")
+    cl: Any = context.get("cl")
+    if form_key_field is None or bar is None or getattr(cl, "formset", None) is not None:
+        return answer
+    bar.fields[form_key_field] = _OnceFormKeyField()
+    return answer
 
 
 def rows_as_sent(answer: Any) -> Any:

@@ -26,6 +26,15 @@ versions for the action (`delete_over_versions`):
 
 A key sent without a version (a template of one's own that renders
 something else than the row's ``pk``) is deleted as Django did.
+
+The app's own actions (`act_over_versions`) are held the same way: in
+one transaction, each selected row at the version the list showed, then
+the action runs, on a queryset whose ``update()`` also increments the
+version (a change form opened before the action then does not save over
+what it wrote). A row saved since refuses the action: it is not run, and
+the user is told which rows changed. An action marked with
+`unversioned_action` (an export, which writes nothing) runs as Django ran
+it.
 """
 
 from __future__ import annotations
@@ -39,12 +48,21 @@ from django.contrib import messages
 from django.db import router, transaction
 from django.db.models import F
 
-from .._stale_forms import quoted, stale_selection_message
+from .._stale_forms import quoted, stale_action_message, stale_selection_message
 
-__all__ = ["delete_over_versions", "shown_at", "take_versions"]
+__all__ = [
+    "act_over_versions",
+    "checks_versions",
+    "delete_over_versions",
+    "shown_at",
+    "take_versions",
+    "unversioned_action",
+]
 
 #: Between a key and the version its page showed it at, in a selected row's value.
 _AT: Final = "@"
+#: The attribute `unversioned_action` sets False on an action.
+_CHECKED: Final = "checks_versions"
 #: Where `take_versions` leaves the versions the request's page showed, for the action.
 _SHOWN: Final = "_httpconflict_shown_versions"
 
@@ -114,16 +132,68 @@ def delete_over_versions(delete: _Action) -> _Action:
             if context is not None and "queryset" in context:
                 context["queryset"] = [shown_at(row, field) for row in rows]
             return answer
-        model = queryset.model
-        alias = router.db_for_write(model)
-        with transaction.atomic(using=alias):
-            stored = model._base_manager.using(alias)
-            changed = _held(stored, field, shown)
-            if not changed:
-                return delete(modeladmin, request, queryset)
-        return _refuse(modeladmin, request, changed)
+        return _held_for(delete, None, modeladmin, request, queryset)
 
     return delete_selected
+
+
+def act_over_versions(action: _Action, description: str) -> _Action:
+    """An `action` of the app's own (`description`: its name), done only over the versions shown.
+
+    Its queryset's ``update()`` increments the version of the rows it writes.
+    """
+
+    @functools.wraps(action)
+    def acted(modeladmin: Any, request: Any, queryset: Any) -> Any:
+        versioning = queryset.all()
+        versioning.__class__ = _versioning(type(queryset), modeladmin.version_field)
+        return _held_for(action, description, modeladmin, request, versioning)
+
+    return acted
+
+
+def unversioned_action(action: _Action) -> _Action:
+    """`action` marked to run on the selected keys whatever their versions (an export)."""
+    setattr(action, _CHECKED, False)
+    return action
+
+
+def checks_versions(action: _Action) -> bool:
+    """Whether `action` is done only over the versions shown (not `unversioned_action`)."""
+    return bool(getattr(action, _CHECKED, True))
+
+
+def _held_for(
+    action: _Action, description: str | None, modeladmin: Any, request: Any, queryset: Any
+) -> Any:
+    """`action` run with the selected rows held at the versions shown; refused when one changed."""
+    shown: dict[str, int] = getattr(request, _SHOWN, {})
+    model = queryset.model
+    alias = router.db_for_write(model)
+    with transaction.atomic(using=alias):
+        changed = _held(model._base_manager.using(alias), modeladmin.version_field, shown)
+        if not changed:
+            return action(modeladmin, request, queryset)
+    return _refuse(modeladmin, request, changed, description)
+
+
+#: `_versioning`'s classes, by the queryset class and the version field.
+_VERSIONING: dict[tuple[type[Any], str], type[Any]] = {}
+
+
+def _versioning(queryset_class: type[Any], field: str) -> type[Any]:
+    """`queryset_class`, its ``update()`` also incrementing `field` (unless it sets it)."""
+    found = _VERSIONING.get((queryset_class, field))
+    if found is None:
+
+        class Versioning(queryset_class):  # type: ignore[misc]
+            def update(self, **values: Any) -> Any:
+                values.setdefault(field, F(field) + 1)
+                return super().update(**values)
+
+        Versioning.__name__ = Versioning.__qualname__ = queryset_class.__name__
+        found = _VERSIONING.setdefault((queryset_class, field), Versioning)
+    return found
 
 
 def _held(rows: Any, field: str, shown: dict[str, int]) -> list[tuple[Any, int, int]]:
@@ -151,11 +221,22 @@ def _held(rows: Any, field: str, shown: dict[str, int]) -> list[tuple[Any, int, 
     ]
 
 
-def _refuse(modeladmin: Any, request: Any, changed: Iterable[tuple[Any, int, int]]) -> None:
-    """Nothing deleted: the user told which rows changed; None sends them to the list."""
+def _refuse(
+    modeladmin: Any,
+    request: Any,
+    changed: Iterable[tuple[Any, int, int]],
+    description: str | None = None,
+) -> None:
+    """Nothing done: the user told which rows changed; None sends them to the list.
+
+    `description`: the action's (None: "delete selected").
+    """
     opts = modeladmin.model._meta
     by_key = sorted(changed, key=lambda found: found[0].pk)  # one order, whichever step
     rows = [(quoted(str(row)), opened, stored) for row, opened, stored in by_key]
-    noun = opts.verbose_name if len(rows) == 1 else opts.verbose_name_plural
-    message = stale_selection_message(str(noun), rows)
+    noun = str(opts.verbose_name if len(rows) == 1 else opts.verbose_name_plural)
+    if description is None:
+        message = stale_selection_message(noun, rows)
+    else:
+        message = stale_action_message(noun, rows, description)
     modeladmin.message_user(request, message, messages.ERROR)
