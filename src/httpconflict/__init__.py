@@ -94,6 +94,7 @@ from ._problem import PROBLEM_TYPES, ProblemDetails, ProblemType
 from ._rebase import prefers_rebase, rebase, rebase_fields
 from ._refusals import Contended, patch_refusal, precondition_failed, refusal
 from ._request_writes import mark_applied
+from ._unique_values import UniqueValueUnsupported, check_unique_values
 from ._versioned_row import VersionedRow
 from ._write import (
     Guard,
@@ -163,6 +164,7 @@ __all__ = [
     "Snapshot",
     "Unauthorized",
     "Unavailable",
+    "UniqueValueUnsupported",
     "UnsupportedMediaType",
     "Validators",
     "VersionedRow",
@@ -181,6 +183,7 @@ __all__ = [
     "arun_write",
     "changed_pointers",
     "check_json_domain",
+    "check_unique_values",
     "classify",
     "content_type_of",
     "date_fields",

@@ -176,6 +176,22 @@ JSON_LIMIT: Final = _type(
     "document from before these limits that a PATCH refuses can be "
     "replaced with a PUT.",
 )
+UNIQUE_VALUE_UNSUPPORTED: Final = _type(
+    "unique-value-unsupported",
+    "A unique field holds a value that cannot be compared alike",
+    422,
+    "A field of one of the collection's unique keys holds an object, an "
+    "array, an integer beyond ±2^53 or a number of more than 15 significant "
+    "digits. The databases behind the service compare such values "
+    "differently (SQLite as text or rounded doubles, PostgreSQL by value), "
+    "so whether two are duplicates would depend on the database. `fields` "
+    "names the key, `pointer` the field and `reason` why: object, array, "
+    "integer-range or number-precision. A refused declaration of unique keys "
+    "also names in `documents` stored documents holding such values.",
+    "Send the value as a string (a canonical text of the object or number), "
+    "or keep it in a field that is not unique. For a declaration: change the "
+    "documents named, then declare the key again.",
+)
 UNSUPPORTED_MEDIA_TYPE: Final = _type(
     "unsupported-media-type",
     "The request body's media type is not supported here",

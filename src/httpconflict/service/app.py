@@ -61,6 +61,7 @@ from .documents import ROUTES
 from .health import Health
 from .paths import EncodedSlashes
 from .purge import Purger
+from .unique_values import kept_keys
 
 if TYPE_CHECKING:
     from .jwt_auth import JwtVerifier
@@ -213,6 +214,7 @@ def create_app(config: ServiceConfig | None = None) -> Starlette:
     )
     app.state.config = config
     app.state.store = store
+    app.state.unique_keys = kept_keys(store)
     app.state.change_pump = pump
     problems.install(app)
     return app

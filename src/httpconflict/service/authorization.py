@@ -21,7 +21,6 @@ page and files, /favicon.ico) are public.
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Final
 from urllib.parse import parse_qsl
@@ -33,6 +32,7 @@ from ..access import RIGHTS, Access, AccessRules, Principal, Right, held_decisio
 from ..asgi import send_error, send_problem
 from ..problem_types import FORBIDDEN, UNAUTHORIZED
 from ..storage import DocumentStore
+from .kept import KEPT, LIFETIME, Kept
 from .standing import add_check
 
 #: The highest right the request's principal holds on its collection, for
@@ -47,11 +47,10 @@ _READS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 PURGE: Final = "purge"
 _NAMES: Final = {right: name for name, right in RIGHTS.items()}
 NO_RULES: Final = AccessRules()
-#: Seconds a worker keeps a collection's rules before reading them again:
-#: a change made through another worker holds there within this time.
-RULES_LIFETIME: Final = 1.0
+#: Seconds a worker keeps a collection's rules before reading them again (`kept`).
+RULES_LIFETIME: Final = LIFETIME
 #: Collections whose rules a worker keeps at once (the least recently used leave first).
-RULES_KEPT: Final = 4096
+RULES_KEPT: Final = KEPT
 
 
 def needed_right(method: str, path: str, query: str = "") -> tuple[str | None, Right] | None:
@@ -94,14 +93,8 @@ def _purges(query: str) -> bool:
     )
 
 
-class _KeptRules:
-    """A worker's copy of collections' rules, each read again after `lifetime` seconds.
-
-    Every request needs its collection's rules, and on PostgreSQL reading
-    them is a round trip (about 0.2 ms) for what changes a few times a
-    year. The worker that changes a collection's settings forgets its copy
-    at once; the others read the change within `lifetime`.
-    """
+class _KeptRules(Kept[AccessRules]):
+    """A worker's copy of collections' rules: the service's grants and each collection's own."""
 
     def __init__(
         self,
@@ -111,28 +104,11 @@ class _KeptRules:
         lifetime: float,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._store = store
-        self._grants = grants
-        self._lifetime = lifetime
-        self._clock = clock
-        self._kept: OrderedDict[str, tuple[float, AccessRules]] = OrderedDict()
+        async def read(collection: str) -> AccessRules:
+            own = await store.access_rules(collection)
+            return grants if own is None else grants | own
 
-    async def get(self, collection: str) -> AccessRules:
-        """The rules in force on `collection`: the service's grants and its own."""
-        now = self._clock()
-        found = self._kept.get(collection)
-        if found is None or found[0] <= now:
-            own = await self._store.access_rules(collection)
-            rules = self._grants if own is None else self._grants | own
-            found = (now + self._lifetime, rules)
-            self._kept[collection] = found
-            if len(self._kept) > RULES_KEPT:
-                self._kept.popitem(last=False)
-        self._kept.move_to_end(collection)
-        return found[1]
-
-    def forget(self, collection: str) -> None:
-        self._kept.pop(collection, None)
+        super().__init__(read, lifetime=lifetime, clock=clock)
 
 
 class Authorization:

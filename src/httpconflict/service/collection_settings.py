@@ -33,6 +33,7 @@ from .caching import not_modified
 from .config import ServiceConfig
 from .problems import MethodNotAllowed
 from .requests import JSON, check_name, conditions, read_document
+from .unique_values import forget_keys
 
 SETTINGS: Final = "/v1/_collections/{collection}"
 #: Every delete in the collection purges the document's history (see `erasure`).
@@ -95,9 +96,13 @@ async def put_settings(request: Request) -> Response:
 
     # Rules checked before anything is written: a bad one changes nothing.
     wanted = CollectionSettings(keys, rules, purge)
-    stored = await _store(request).replace_settings(
-        collection, wanted, check=check if when.present else None
-    )
+    try:
+        stored = await _store(request).replace_settings(
+            collection, wanted, check=check if when.present else None
+        )
+    finally:
+        # This worker holds writes to the keys in force from the next one on.
+        forget_keys(request, collection)
     body = _declaration(collection, stored)
     headers = {"ETag": ETag.from_content(body).to_header()}
     return Response(body, media_type=JSON, headers=headers)

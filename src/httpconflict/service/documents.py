@@ -40,6 +40,7 @@ from .lists import list_documents, list_versions
 from .patch import patch_document
 from .paths import DOCUMENT
 from .requests import check_name, conditions, read_document
+from .unique_values import check_unique_fields
 
 COLLECTION: Final = "/v1/{collection}"
 VERSIONS: Final = "/v1/{collection}/{doc_id}/versions"
@@ -101,7 +102,8 @@ async def put_document(request: Request) -> Response:
     collection, doc_id = _names(request)
     when = conditions(request)
     config = _config(request)
-    raw, _ = await read_document(request, config.max_body)
+    raw, document = await read_document(request, config.max_body)
+    await check_unique_fields(request, collection, document)
     etag = ETag.from_content(raw)
     store = _store(request)
     now_us = _now_us()
@@ -216,7 +218,8 @@ async def post_document(request: Request) -> Response:
     is recorded under the key in the transaction that creates the document.
     """
     collection = check_name("collection", request.path_params["collection"])
-    raw, _ = await read_document(request, _config(request).max_body)
+    raw, document = await read_document(request, _config(request).max_body)
+    await check_unique_fields(request, collection, document)
     etag = ETag.from_content(raw)
     doc_id = _new_id()
     now_us = _now_us()

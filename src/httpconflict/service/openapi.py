@@ -70,6 +70,23 @@ PROBLEM_SCHEMA: Final[dict[str, Any]] = {
             "description": "500, and a 503 or 504 for a failing database: the id of the "
             "server's log line that says what failed (quote it to the operator).",
         },
+        "fields": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "422 unique-value-unsupported: the unique key whose field holds "
+            "the value refused.",
+        },
+        "reason": {
+            "type": "string",
+            "description": "422 unique-value-unsupported: why the value is refused (object, "
+            "array, integer-range, number-precision).",
+        },
+        "documents": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "422 unique-value-unsupported, for a declaration: up to ten stored "
+            "documents holding such a value.",
+        },
         "conflicts": {
             "type": "array",
             "items": {"type": "object"},
@@ -102,7 +119,10 @@ _WHY: Final = {
     413: "Body over the size limit.",
     415: "Content-Type is not application/json.",
     422: "The body is not a JSON object, holds JSON beyond the limits (`limit` names which: "
-    "depth, number-digits, number-range...), or the Idempotency-Key named another request.",
+    "depth, number-digits, number-range...), gives a unique field a value SQLite and "
+    "PostgreSQL compare differently (unique-value-unsupported: an object, an array, an "
+    "integer beyond ±2^53, a number of more than 15 significant digits; `fields`, "
+    "`pointer`, `reason`), or the Idempotency-Key named another request.",
     428: "The document exists and the request has no If-Match.",
     503: "The database could not take the request (unreachable, a lock held too long, "
     "read-only, its disk full: the detail says which); nothing was applied; retry after "
@@ -576,6 +596,9 @@ PATHS: Final[dict[str, Any]] = {
                 "422": _problem(
                     "Not a declaration: another member than `unique`, a name that is not "
                     "a field name, too many keys or fields, a key twice"
+                    "; or stored documents hold in a new key's field a value the databases "
+                    "compare differently (unique-value-unsupported: `fields`, `pointer`, "
+                    "`reason`, and up to ten ids in `documents`); nothing changed"
                     ", or the Idempotency-Key named another request."
                 ),
             },

@@ -44,6 +44,7 @@ from ..storage import DocumentStore, from_micros
 from .config import ServiceConfig
 from .keys import KeyedWrite
 from .requests import check_name, conditions, read_body
+from .unique_values import check_unique_fields
 
 
 async def patch_document(request: Request) -> Response:
@@ -84,6 +85,7 @@ async def patch_document(request: Request) -> Response:
 
     async def write(command: WriteDocument) -> WriteResult:
         raw = written[0] = _text(command.document)
+        await check_unique_fields(request, collection, command.document)
         etag = ETag.from_content(raw)
 
         def answer(result: WriteResult) -> tuple[int, dict[str, str], bytes]:

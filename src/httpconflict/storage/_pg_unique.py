@@ -168,16 +168,32 @@ async def present(conn: AsyncConnection[TupleRow], names: list[str]) -> set[str]
     return {name for (name,) in await found.fetchall()}
 
 
+async def hold_writes(conn: AsyncConnection[TupleRow]) -> None:
+    """Keep writes to the documents out until the declaration's transaction ends.
+
+    SHARE mode, which building an index takes anyway: stored documents read
+    before the build are all there are when it commits.
+    """
+    try:
+        await conn.execute("LOCK TABLE documents IN SHARE MODE")
+    except psycopg.errors.LockNotAvailable as error:
+        raise _held_too_long(error) from error
+
+
+def _held_too_long(error: psycopg.errors.LockNotAvailable) -> Exception:
+    return unavailable(
+        f"another transaction held the documents table for {LOCK_WAIT:g} s; declaring "
+        "unique keys needs it alone, for a moment (requests behind the declaration "
+        "would wait): nothing was changed",
+        error,
+    )
+
+
 async def _call(conn: AsyncConnection[TupleRow], params: tuple[object, ...]) -> None:
     try:
         await conn.execute(_CALL, params)
     except psycopg.errors.LockNotAvailable as error:
-        raise unavailable(
-            f"another transaction held the documents table for {LOCK_WAIT:g} s; declaring "
-            "unique keys needs it alone, for a moment (requests behind the declaration "
-            "would wait): nothing was changed",
-            error,
-        ) from error
+        raise _held_too_long(error) from error
     except (psycopg.errors.InsufficientPrivilege, psycopg.errors.UndefinedFunction) as error:
         role = conn.info.user
         why = (

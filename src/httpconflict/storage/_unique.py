@@ -14,6 +14,12 @@ and a name, once seen, always means the same fields: a cache of name ->
 fields can miss an entry another process declared, but never hold a wrong
 one. The names fit PostgreSQL's 63-byte identifiers whatever the names of
 collection and fields.
+
+A unique field holds only values both stores compare alike
+(`httpconflict._unique_values`): a declaration adding a key over stored
+documents holding any other value there is refused (422), naming them
+(`unsupported_stored_value`). Keys already declared are not checked again,
+so a collection declared before the rule keeps its settings.
 """
 
 from __future__ import annotations
@@ -21,12 +27,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
 from typing import Final
 
 from .._errors import InvalidDocument
 from .._integrity import ViolationKind, classify
 from .._integrity_policy import ConstraintViolated
+from .._unique_values import MAX_EXACT_INTEGER, UniqueValueUnsupported, unsupported_unique_value
 
 #: A unique key: the names of the fields whose values are unique together.
 UniqueKey = tuple[str, ...]
@@ -39,6 +47,8 @@ MAX_FIELDS: Final = 8
 INDEX_PREFIX: Final = "documents_unique_"
 # Part of every name's hash: indexes built another way must get new names.
 _SCHEME: Final = "1"
+#: The most documents a refused declaration names.
+MOST_NAMED: Final = 10
 
 
 def parse_unique_keys(value: object) -> tuple[UniqueKey, ...]:
@@ -107,3 +117,35 @@ def unique_violation(
     if key is None:
         return None
     return ConstraintViolated(violation.with_details(columns=key, table=None))
+
+
+def unsupported_stored_value(
+    rows: Iterable[tuple[str, str | bytes]], keys: Sequence[UniqueKey]
+) -> UniqueValueUnsupported | None:
+    """The 422 for a declaration of `keys` over stored documents (id, body) holding a value of
+    one of their fields that stores compare differently; None when none does.
+
+    The problem names the first key found and up to `MOST_NAMED` documents
+    holding such a value in it. Numbers are read as written (Decimals), so a
+    document stored before the JSON domain is judged by its text.
+    """
+    found = None
+    named: list[str] = []
+    for id, body in rows:
+        document = json.loads(body, parse_float=Decimal, parse_int=_stored_int)
+        if not isinstance(document, dict):
+            continue
+        one = unsupported_unique_value(document, keys if found is None else [found.key])
+        if one is None:
+            continue
+        found = found or one
+        named.append(id)
+        if len(named) == MOST_NAMED:
+            break
+    return None if found is None else UniqueValueUnsupported(found, documents=named)
+
+
+def _stored_int(text: str) -> int:
+    # int() refuses more than 4300 digits; any integer of 20 characters or
+    # more is beyond 2^53 (16 digits) anyway.
+    return int(text) if len(text) < 20 else MAX_EXACT_INTEGER + 1

@@ -74,8 +74,14 @@ from ._pg_history import keep as keep_history
 from ._pg_pool import STATEMENT_DEADLINE, connect, connection, new_pool, ping, read_only, run
 from ._pg_schema import set_up
 from ._pg_unique import SCHEMA as UNIQUE_INDEX_FUNCTION
-from ._pg_unique import briefly, build_index, drop_index, present
-from ._unique import UniqueKey, index_name, parse_unique_keys, unique_violation
+from ._pg_unique import briefly, build_index, drop_index, hold_writes, present
+from ._unique import (
+    UniqueKey,
+    index_name,
+    parse_unique_keys,
+    unique_violation,
+    unsupported_stored_value,
+)
 from .idempotency._rows import COMPLETED, encode_headers, stored_body
 from .idempotency.postgres import PostgresIdempotencyStore
 from .tokens.postgres import PostgresTokenStore
@@ -505,7 +511,15 @@ class PostgresDocumentStore(WriteListeners):
                 current = await conn.execute(
                     "SELECT index_name FROM unique_keys WHERE collection = %s", (collection,)
                 )
-                for (name,) in await current.fetchall():
+                names = [name for (name,) in await current.fetchall()]
+                added = [key for name, key in wanted.items() if name not in names]
+                if added:
+                    await hold_writes(conn)
+                    judged = await conn.execute(*_numbers_or_more(collection, added))
+                    refused = unsupported_stored_value(await judged.fetchall(), added)
+                    if refused is not None:
+                        raise refused
+                for name in names:
                     if name not in wanted:
                         await drop_index(conn, name)
                 built = await present(conn, list(wanted))
@@ -802,6 +816,18 @@ async def _answered() -> AsyncIterator[None]:
         yield
     except (psycopg.errors.ProgramLimitExceeded, psycopg.DataError) as error:
         raise _invalid_document(error) from error
+
+
+def _numbers_or_more(collection: str, keys: Sequence[UniqueKey]) -> tuple[str, tuple[str, ...]]:
+    """The documents whose fields of `keys` hold a number, an object or an array (to be judged)."""
+    fields = [field for key in keys for field in key]
+    held = " OR ".join(
+        ["jsonb_typeof(body::jsonb -> %s) IN ('number', 'object', 'array')"] * len(fields)
+    )
+    return (
+        f"SELECT id, body FROM documents WHERE collection = %s AND body IS NOT NULL AND ({held})",
+        (collection, *fields),
+    )
 
 
 def _invalid_document(error: psycopg.Error) -> InvalidDocument:

@@ -55,7 +55,13 @@ from ._documents import (
     written,
 )
 from ._sqlite import DEFAULT_BUSY_TIMEOUT_MS, Connections, transaction
-from ._unique import UniqueKey, index_name, parse_unique_keys, unique_violation
+from ._unique import (
+    UniqueKey,
+    index_name,
+    parse_unique_keys,
+    unique_violation,
+    unsupported_stored_value,
+)
 from .idempotency.sqlite import SQLiteIdempotencyStore, record
 from .tokens.sqlite import SQLiteTokenStore
 
@@ -404,6 +410,14 @@ class SQLiteDocumentStore(WriteListeners):
                 rows = db.execute(
                     "SELECT index_name FROM unique_keys WHERE collection = ?", (collection,)
                 ).fetchall()
+                names = {name for (name,) in rows}
+                added = [key for name, key in wanted.items() if name not in names]
+                if added:
+                    refused = unsupported_stored_value(
+                        db.execute(*_numbers_or_more(collection, added)), added
+                    )
+                    if refused is not None:
+                        raise refused
                 for (name,) in rows:
                     if name not in wanted:
                         db.execute(f"DROP INDEX IF EXISTS {name}")
@@ -694,6 +708,18 @@ def _index_ddl(name: str, collection: str, key: UniqueKey) -> str:
     return (
         f"CREATE UNIQUE INDEX IF NOT EXISTS {name} ON documents ({', '.join(columns)}) "
         f"WHERE collection = {_sql_string(collection)}"
+    )
+
+
+def _numbers_or_more(collection: str, keys: Sequence[UniqueKey]) -> tuple[str, tuple[str, ...]]:
+    """The documents whose fields of `keys` hold a number, an object or an array (to be judged)."""
+    paths = [f'$."{field}"' for key in keys for field in key]
+    held = " OR ".join(
+        ["json_type(body, ?) IN ('integer', 'real', 'object', 'array')"] * len(paths)
+    )
+    return (
+        f"SELECT id, body FROM documents WHERE collection = ? AND body IS NOT NULL AND ({held})",
+        (collection, *paths),
     )
 
 
