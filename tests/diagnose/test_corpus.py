@@ -300,6 +300,19 @@ LEARNT: Final = [
     pytest.param("tickerq-efcore-error-number-2601-only.txt", id="sqlserver-error-number-only"),
     pytest.param("typeorm-cockroach-restart-transaction-crash.txt", id="cockroachdb-class-cut"),
     pytest.param("wmcore-sqlalchemy-old-ora-00001-dbsbuffer.txt", id="sqlalchemy-0x-wrapper"),
+    pytest.param("remote-retro-honeybadger-ecto-stale-delete-built.txt", id="ecto-stale-message"),
+    pytest.param("rancher-cattle-jooq-datachanged-uncaught.txt", id="jooq-data-changed"),
+    pytest.param("bors-aws-cli-run-instances-idempotent-mismatch.txt", id="aws-client-token-cli"),
+    pytest.param("aws-go-v2-dynamodb-transact-idempotent-mismatch.txt", id="aws-client-token-go"),
+    pytest.param("runs-on-json-log-createfleet-idempotent-mismatch.txt", id="aws-client-token-log"),
+    pytest.param("ubicloud-ruby-ec2-idempotent-mismatch.txt", id="aws-client-token-ruby"),
+    pytest.param("yugabyte-ysql-prompt-select-restart-read.txt", id="yugabyte-read-restart"),
+    pytest.param("yugabyte-ysql-conflicts-higher-priority-masked.txt", id="yugabyte-conflict"),
+    pytest.param("edgedb-repl-exclusivity-violation-detail.txt", id="edgedb-exclusive"),
+    pytest.param("couchbase-spring-session-n1ql-cas-mismatch.txt", id="couchbase-cas-mismatch"),
+    pytest.param("grumlin-neptune-concurrent-modification-server-error.txt", id="neptune"),
+    pytest.param("spanner-sqlalchemy-aborted-could-not-be-retried.txt", id="spanner-conn-api"),
+    pytest.param("pygithub-update-file-409-is-at-but-expected.txt", id="github-contents-is-at"),
 ]
 
 

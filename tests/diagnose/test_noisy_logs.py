@@ -102,6 +102,53 @@ def test_a_ci_runner_s_timestamps_change_nothing() -> None:
     assert wrong == []
 
 
+#: What a relay puts before every line of one program's output: journald's time, host and
+#: program; a container runtime's log file (timestamp, stream, whole line); `kubectl logs
+#: --prefix`.
+PER_LINE: Final = (
+    pytest.param("Dec 05 18:40:{n:02d} web-1 app[4242]: ", id="journald"),
+    pytest.param("2026-12-05T18:40:{n:02d}.123456789Z stderr F ", id="cri"),
+    pytest.param("2026-12-05T18:40:{n:02d}.123456789+00:00 stdout F ", id="cri-offset"),
+    pytest.param("[pod/api-7d9f8-abcde/api] ", id="kubectl-prefix"),
+)
+
+
+@pytest.mark.parametrize("prefix", PER_LINE)
+def test_a_relay_s_prefix_on_every_line_changes_nothing(prefix: str) -> None:
+    """Every third recognised case with a relay's prefix on each of its lines gets the entry
+    it gets as pasted: a message over lines is one program's record, not one per line (with
+    journald's, a Terraform 409 on its second line, SQL Server's key over three lines and a
+    MongoDB write conflict were read otherwise)."""
+    wrong = []
+    for name in list(cases())[::3]:
+        message = corpus_text(name)
+        alone = diagnose(message).best
+        assert alone is not None
+        text = "".join(
+            prefix.format(n=n % 60) + line + "\n"
+            for n, line in enumerate(message.rstrip("\n").split("\n"))
+        )
+        best = diagnose(text).best
+        if best is None or best.entry.id != alone.entry.id:
+            wrong.append((name, alone.entry.id, best and best.entry.id))
+    assert wrong == []
+
+
+def test_one_line_of_a_program_keeps_its_prefix() -> None:
+    """A journald line between other programs' lines is a record of its own: its prefix is
+    not taken off, so the record before it does not lend it anything."""
+    text = (
+        "Dec 05 18:40:01 web-1 nginx[77]: GET /health 200\n"
+        "Dec 05 18:40:02 web-1 app[4242]: pq: duplicate key value violates unique constraint"
+        ' "users_email_key"\n'
+        "Dec 05 18:40:03 web-1 cron[9]: job done\n"
+    )
+    best = diagnose(text).best
+    assert best is not None
+    assert best.entry.id == "postgresql-unique-violation"
+    assert best.details["constraint"] == "users_email_key"
+
+
 @given(st.text(alphabet="ab\n", max_size=40))
 def test_places_count_lines_as_the_text_does(text: str) -> None:
     """A place's line is the newlines before it; a line's text is the text split at newlines."""

@@ -63,7 +63,22 @@ _MAX_FLAT_LINES: Final = 5_000
 MAX_DOCUMENTS: Final = 2_000
 # The timestamp a CI runner (GitHub Actions) or `kubectl logs --timestamps` puts on every
 # line it relays: no part of the message (whose patterns may start at a line's start).
-_RELAYED: Final = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6,9}Z ", re.MULTILINE)
+# A container runtime's log file (CRI, as `kubectl logs` of a node or Loki shows it) adds the
+# stream and whether the line was whole: "2024-06-01T12:00:00.123456789Z stderr F ".
+_RELAYED: Final = re.compile(
+    r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6,9}"
+    r"(?:Z(?: std(?:out|err) [FP])?|[+-]\d\d:\d\d std(?:out|err) [FP]) ",
+    re.MULTILINE,
+)
+# The prefix a relay puts on each line of one program's output: journald's or syslog's
+# time, host and program ("Dec 05 18:40:01 web-1 app[4242]: "), `kubectl logs --prefix`
+# ("[pod/api-7d9f8-abcde/api] "). A program that writes a message over lines (a traceback
+# to stderr) gets it on each of them: taken off unless a line next to it names another
+# program, it is no record's start (a line between other programs' lines keeps it).
+_PER_LINE_SOURCE: Final = re.compile(
+    r"^(?:\w{3} [ \d]\d \d\d:\d\d:\d\d(?:\.\d+)? (?P<host>\S+) (?P<program>[\w./@-]+(?:\[\d+\])?): "
+    r"|(?P<pod>\[pod/[^\]\s]+\]) )"
+)
 _ANSI: Final = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 # A quote written as an HTML entity: the text was escaped for a web page.
 _HTML_QUOTE: Final = re.compile(r"&(?:quot|#34|#x22);")
@@ -238,7 +253,23 @@ def _clean(text: str) -> str:
     if _HTML_QUOTE.search(text):
         # JSON pasted from a web page reads {&quot;error&quot;:...}: decoded, it parses.
         text = html.unescape(text)
-    return _RELAYED.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    return _unrelayed(_RELAYED.sub("", text.replace("\r\n", "\n").replace("\r", "\n")))
+
+
+def _unrelayed(text: str) -> str:
+    """`text` without the per-line prefix of a program's output, but where a line next to it
+    has another program's."""
+    if "]: " not in text and "[pod/" not in text:
+        return text
+    lines = text.split("\n")
+    found = [_PER_LINE_SOURCE.match(line) for line in lines]
+    sources = [m and (m["host"], m["program"], m["pod"]) for m in found]
+    out = []
+    for i, (line, match) in enumerate(zip(lines, found, strict=True)):
+        neighbours = [sources[j] for j in (i - 1, i + 1) if 0 <= j < len(lines)]
+        others = any(s is not None and s != sources[i] for s in neighbours)
+        out.append(line[match.end() :] if match is not None and not others else line)
+    return "\n".join(out)
 
 
 def _json_or_none(text: str) -> Any:
