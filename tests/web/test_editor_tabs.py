@@ -111,3 +111,23 @@ def test_a_second_tab_is_told_of_the_first_tabs_unsaved_edits(
     expect(b.locator("#other-tabs")).to_be_hidden()
     expect(b.locator("#field-title")).to_have_value("Title from A")
     assert stored(editor_service, doc_id) == {"title": "Title from A", "body": "text"}
+
+
+def test_a_tab_closed_unsaved_has_its_edits_saved_by_the_other_tab_still_open(
+    contexts: list[BrowserContext], editor_service: RestartableService
+) -> None:
+    """A keeps an unsaved title and is closed while B shows the document: B takes A's
+    title up and saves it, without being opened again, and no longer speaks of A."""
+    doc_id = create(editor_service, {"title": "Draft", "body": "text"})
+    a = open_editor(contexts[0], editor_service, doc_id)
+    cut_saves(a, doc_id)
+    type_into(a, "title", "Title from A")
+    expect_state(a, "offline")
+    b = open_editor(contexts[0], editor_service, doc_id)
+    expect(b.locator("#other-tabs")).to_be_visible()
+    a.close()
+    expect(b.locator("#field-title")).to_have_value("Title from A")
+    expect(b.locator("#other-tabs")).to_be_hidden()
+    expect_state(b, "saved")
+    assert stored(editor_service, doc_id) == {"title": "Title from A", "body": "text"}
+    assert b.evaluate("localStorage.length") == 0

@@ -131,7 +131,7 @@ async function openDocument(collection, id) {
     sending: false, conflict: null, timer: null, retryTimer: null,
     backoff: RETRY_MIN_MS, saveCount: 0, rawShown: null, rawDraft: null, rawUnfolded: false,
     error: deleted ? DELETED : null, retrying: null, numbers: new Map(), asked: new Set(), recreating: null,
-    newest: null, reading: false, stale: false,
+    newest: null, reading: false, stale: false, outlived: new Set(), leaving: new AbortController(),
   };
   $("field-list").replaceChildren(); // another document's rows, drafts and notes go
   clearNotes($("editor"));
@@ -158,6 +158,7 @@ function stopDocument() {
   unwatchDocument();
   showLive(doc, "");
   doc.stopped = true;
+  doc.leaving.abort(); // kept.js: no longer waiting for other tabs
   doc = null;
 }
 

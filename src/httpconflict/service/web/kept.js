@@ -31,6 +31,7 @@ const LEGACY_PREFIX = "httpconflict.pending:";
 const LEGACY_BASE_PREFIX = "httpconflict.base:";
 const TAB_KEY = "httpconflict.tab";
 const TAB_LOCK = "httpconflict.tab:";
+const RECLAIM_MS = 1000; // how long a reloaded tab tries to hold its id's lock again
 const OTHER_TABS = "Another tab of this browser holds unsaved changes to this document.";
 
 const keeper = { tab: null, ready: null };
@@ -93,7 +94,7 @@ async function claim() {
   const before = sessionStorage.getItem(TAB_KEY);
   let id = navigator.locks ? null : before || crypto.randomUUID();
   // Reloaded, the page before may let go of its lock a moment after this one starts.
-  for (let attempt = 0; before && !id && attempt < 10; attempt++) {
+  for (let attempt = 0; before && !id && attempt < RECLAIM_MS / 100; attempt++) {
     if (await holdLock(TAB_LOCK + before)) id = before;
     else await sleep(100);
   }
@@ -128,7 +129,7 @@ async function othersOf(url) {
     } else if (key.startsWith(KEPT_PREFIX) && key.endsWith(`:${url}`)) {
       const tab = key.slice(KEPT_PREFIX.length, key.length - url.length - 1);
       if (tab === keeper.tab) continue;
-      (alive.has(TAB_LOCK + tab) ? live : orphans).push({ key, baseKey: baseKey(url, tab) });
+      (alive.has(TAB_LOCK + tab) ? live : orphans).push({ tab, key, baseKey: baseKey(url, tab) });
     }
   }
   return { orphans, live };
@@ -171,8 +172,21 @@ async function lookAtOtherTabs(current) {
   if (current.stopped) return;
   $("other-tabs").textContent = live.length ? OTHER_TABS : "";
   $("other-tabs").hidden = live.length === 0;
+  for (const { tab } of live) outlive(current, tab);
   if (!idle()) return;
   await adoptOrphan(current.url, idle, () => takeUp(current));
+}
+
+// Waits for a live tab that keeps edits of the open document to close (its lock is then
+// granted here, and let go at once), and looks again: its entry is an orphan to take up
+// now, not when the document is next opened. Looked at after a grace longer than a
+// reloaded tab takes to hold its lock again, so that its own edits stay its own.
+function outlive(current, tab) {
+  if (current.outlived.has(tab)) return;
+  current.outlived.add(tab);
+  navigator.locks.request(TAB_LOCK + tab, { signal: current.leaving.signal }, () => {})
+    .then(() => sleep(RECLAIM_MS), () => {})
+    .then(() => { current.outlived.delete(tab); lookAtOtherTabs(current); });
 }
 
 // An adopted entry becomes the open document's unsaved edits, sent as after a reload.
