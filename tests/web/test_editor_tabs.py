@@ -131,3 +131,24 @@ def test_a_tab_closed_unsaved_has_its_edits_saved_by_the_other_tab_still_open(
     expect_state(b, "saved")
     assert stored(editor_service, doc_id) == {"title": "Title from A", "body": "text"}
     assert b.evaluate("localStorage.length") == 0
+
+
+def test_edits_a_tab_left_unsaved_for_another_document_are_saved_by_a_tab_showing_theirs(
+    contexts: list[BrowserContext], editor_service: RestartableService
+) -> None:
+    """A's save of X's title gets no answer, and A moves on to Y: B, opening X, takes the
+    title up and saves it (A's tab no longer shows X, so they are not A's to send now)."""
+    doc_id = create(editor_service, {"title": "Draft", "body": "text"})
+    other = create(editor_service, {"title": "Other", "body": "y"})
+    a = open_editor(contexts[0], editor_service, doc_id)
+    cut_saves(a, doc_id)
+    type_into(a, "title", "Title from A")
+    expect_state(a, "offline")
+    a.evaluate("(hash) => { location.hash = hash; }", f"#/notes/{other}")
+    expect(a.locator("#field-title")).to_have_value("Other")
+    b = contexts[0].new_page()
+    b.goto(f"{editor_service.url}/#/notes/{doc_id}")
+    expect(b.locator("#field-title")).to_have_value("Title from A")
+    expect_state(b, "saved")
+    expect(b.locator("#other-tabs")).to_be_hidden()
+    assert stored(editor_service, doc_id) == {"title": "Title from A", "body": "text"}

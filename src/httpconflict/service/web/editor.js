@@ -57,6 +57,7 @@ function setState(state, text) {
 
 let doc = null; // {collection, id, url, server, base, pending, inflight, conflict, ...}
 let generation = 0; // moves on whenever the page leaves what it showed; stale loops stop
+let showing = null; // aborted when the page leaves the document it shows or opens
 
 // Send what waits for the debounce now (leaving the document or the page, Ctrl+S). A save
 // in flight, a conflict or a refusal holds it back as always; Ctrl+S (`again`) sends a
@@ -89,6 +90,9 @@ async function openDocument(collection, id) {
   const opened = generation;
   await claimTab();
   if (opened !== generation) return;
+  const leaving = new AbortController();
+  showing = leaving;
+  holdShowing(url, leaving.signal); // kept.js: other tabs leave this tab's edits of it alone
   let server;
   let deleted = false;
   for (let backoff = RETRY_MIN_MS; ; backoff = Math.min(backoff * 2, RETRY_MAX_MS)) {
@@ -131,7 +135,7 @@ async function openDocument(collection, id) {
     sending: false, conflict: null, timer: null, retryTimer: null,
     backoff: RETRY_MIN_MS, saveCount: 0, rawShown: null, rawDraft: null, rawUnfolded: false,
     error: deleted ? DELETED : null, retrying: null, numbers: new Map(), asked: new Set(), recreating: null,
-    newest: null, reading: false, stale: false, outlived: new Set(), leaving: new AbortController(),
+    newest: null, reading: false, stale: false, outlived: new Set(), leaving,
   };
   $("field-list").replaceChildren(); // another document's rows, drafts and notes go
   clearNotes($("editor"));
@@ -150,6 +154,8 @@ async function openDocument(collection, id) {
 
 function stopDocument() {
   generation += 1;
+  if (showing) showing.abort();
+  showing = null;
   if (!doc) return;
   if (doc.timer) flush(doc); // leaving within the debounce: the edits go now, not on return
   clearTimeout(doc.timer);
@@ -158,7 +164,6 @@ function stopDocument() {
   unwatchDocument();
   showLive(doc, "");
   doc.stopped = true;
-  doc.leaving.abort(); // kept.js: no longer waiting for other tabs
   doc = null;
 }
 

@@ -5,9 +5,10 @@
 // pending fields, the unanswered request) are stored under keys naming the tab and the
 // document, and only that tab writes them: a keystroke in one tab never replaces what
 // another tab of the same document kept. The tab's id lives in sessionStorage, which a
-// reload keeps, so a reloaded tab finds its own edits again. While a tab lives it holds a
-// Web Lock named after its id; an entry whose tab holds none was left by a tab that closed
-// (or reloaded under another id) and is an orphan. The next tab that shows the document
+// reload keeps, so a reloaded tab finds its own edits again. While a tab shows a document
+// it holds a Web Lock named after its id and the document; an entry whose tab holds none
+// was left by a tab that closed, reloaded under another id, or moved to another document
+// (its save unanswered or refused there), and is an orphan. The next tab that shows the document
 // with nothing unsaved of its own adopts one: moves it under its own id (under a lock per
 // document, so two tabs never adopt the same one) and sends it as a reload would, on the
 // base it was made on, so the server (or the page, rebaseKept) merges it field by field
@@ -30,7 +31,8 @@ const KEPT_BASE_PREFIX = "httpconflict.kept-base:";
 const LEGACY_PREFIX = "httpconflict.pending:";
 const LEGACY_BASE_PREFIX = "httpconflict.base:";
 const TAB_KEY = "httpconflict.tab";
-const TAB_LOCK = "httpconflict.tab:";
+const TAB_LOCK = "httpconflict.tab:"; // held while the tab lives: its id is its own
+const SHOWING_LOCK = "httpconflict.showing:"; // + tab:url, held while the tab shows url
 const RECLAIM_MS = 1000; // how long a reloaded tab tries to hold its id's lock again
 const OTHER_TABS = "Another tab of this browser holds unsaved changes to this document.";
 
@@ -116,7 +118,19 @@ function holdLock(name) {
   });
 }
 
-// The entries other tabs keep for `url`: {orphans, live}, each [{key, baseKey}].
+const showingLock = (url, tab = keeper.tab) => `${SHOWING_LOCK}${tab}:${url}`;
+
+// Holds the lock saying this tab shows `url` until `signal` aborts (the page leaves it).
+function holdShowing(url, signal) {
+  if (!navigator.locks || signal.aborted) return;
+  navigator.locks.request(showingLock(url), { signal }, () => new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener("abort", resolve);
+  })).catch(() => {}); // aborted while waiting
+}
+
+// The entries other tabs keep for `url`: {orphans, live}, each [{tab, key, baseKey}];
+// live ones are those of a tab that shows `url` now.
 async function othersOf(url) {
   const held = navigator.locks ? (await navigator.locks.query()).held : [];
   const alive = new Set(held.map((lock) => lock.name));
@@ -129,7 +143,7 @@ async function othersOf(url) {
     } else if (key.startsWith(KEPT_PREFIX) && key.endsWith(`:${url}`)) {
       const tab = key.slice(KEPT_PREFIX.length, key.length - url.length - 1);
       if (tab === keeper.tab) continue;
-      (alive.has(TAB_LOCK + tab) ? live : orphans).push({ tab, key, baseKey: baseKey(url, tab) });
+      (alive.has(showingLock(url, tab)) ? live : orphans).push({ tab, key, baseKey: baseKey(url, tab) });
     }
   }
   return { orphans, live };
@@ -177,14 +191,14 @@ async function lookAtOtherTabs(current) {
   await adoptOrphan(current.url, idle, () => takeUp(current));
 }
 
-// Waits for a live tab that keeps edits of the open document to close (its lock is then
-// granted here, and let go at once), and looks again: its entry is an orphan to take up
-// now, not when the document is next opened. Looked at after a grace longer than a
-// reloaded tab takes to hold its lock again, so that its own edits stay its own.
+// Waits for a live tab that keeps edits of the open document to close or leave it (its
+// lock is then granted here, and let go at once), and looks again: its entry is an orphan
+// to take up now, not when the document is next opened. Looked at after a grace longer
+// than a reloaded tab takes to hold its lock again, so that its own edits stay its own.
 function outlive(current, tab) {
   if (current.outlived.has(tab)) return;
   current.outlived.add(tab);
-  navigator.locks.request(TAB_LOCK + tab, { signal: current.leaving.signal }, () => {})
+  navigator.locks.request(showingLock(current.url, tab), { signal: current.leaving.signal }, () => {})
     .then(() => sleep(RECLAIM_MS), () => {})
     .then(() => { current.outlived.delete(tab); lookAtOtherTabs(current); });
 }
