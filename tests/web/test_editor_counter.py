@@ -63,15 +63,16 @@ class FlakyNetwork:
 
 
 def settle(page: Page) -> bool:
-    """Waits for the page's save to be answered; a conflict is answered "Use theirs".
-    True when there was a conflict."""
+    """Waits for the page's save to be answered; a conflict is answered "Use theirs" (again
+    when theirs changed meanwhile, and it is asked again). True when there was a conflict."""
     page.wait_for_function(SETTLED, timeout=20_000)
     if page.locator("#save-state").get_attribute("data-state") != "conflict":
         return False
-    expect(page.get_by_role("button", name="Keep mine: n")).to_be_focused()
-    page.keyboard.press("Tab")  # Use theirs
-    page.keyboard.press("Enter")
-    page.wait_for_function(SETTLED, timeout=20_000)
+    while page.locator("#save-state").get_attribute("data-state") == "conflict":
+        expect(page.get_by_role("button", name="Keep mine: n")).to_be_focused()
+        page.keyboard.press("Tab")  # Use theirs
+        page.keyboard.press("Enter")
+        page.wait_for_function(SETTLED, timeout=20_000)
     expect(page.locator("#field-n")).to_be_focused()  # back where the keys count
     return True
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import pytest
+
 from tests.web.conftest import RestartableService
 from tests.web.test_editor import create, expect, expect_state, open_editor, stored
 
@@ -150,4 +152,61 @@ def test_edits_kept_for_a_document_deleted_while_the_tab_was_closed(
     recreate_by_keyboard(page)
     expect_state(page, "saved")
     assert stored(editor_service, doc_id) == {"title": "Typed offline", "body": "text"}
+    assert page.evaluate("localStorage.length") == 0
+
+
+def recreate_elsewhere(service: RestartableService, doc_id: str, document: dict[str, Any]) -> None:
+    with service.client() as http:
+        made = http.put(f"/v1/notes/{doc_id}", json=document, headers={"If-None-Match": "*"})
+    assert made.status_code == 201, made.text
+
+
+@pytest.mark.parametrize(
+    "again",
+    [
+        pytest.param({"title": "Draft", "body": "text"}, id="the-same-bytes-the-same-etag"),
+        pytest.param({"title": "Again", "body": "new"}, id="other-bytes"),
+    ],
+)
+def test_deleted_and_recreated_elsewhere_shows_the_live_document(
+    contexts: list[BrowserContext], editor_service: RestartableService, again: dict[str, Any]
+) -> None:
+    """Deleted elsewhere with nothing unsaved here, then created again (as the feed says):
+    the page shows the live document, no longer "deleted", and saves edits to it."""
+    doc_id = create(editor_service, {"title": "Draft", "body": "text"})
+    page = open_editor(contexts[0], editor_service, doc_id)
+    delete(editor_service, doc_id)
+    expect(page.locator("#save-state")).to_have_text(
+        "This document was deleted elsewhere; what it held is still shown below"
+    )
+    recreate_elsewhere(editor_service, doc_id, again)
+    expect_state(page, "saved")
+    expect(page.locator("#field-title")).to_have_value(again["title"])
+    expect(page.get_by_role("button", name="Recreate it from my copy")).to_be_hidden()
+    page.locator("#field-body").focus()
+    page.keyboard.press("End")
+    page.keyboard.type("!")
+    expect_state(page, "saved")
+    assert stored(editor_service, doc_id) == {**again, "body": again["body"] + "!"}
+
+
+def test_edits_kept_for_a_deleted_document_are_asked_once_it_is_recreated_elsewhere(
+    contexts: list[BrowserContext], editor_service: RestartableService
+) -> None:
+    """Deleted under an edit of the title, then created again elsewhere with another
+    title: the page shows the live document and asks about the title, saving nothing
+    over theirs until the choice."""
+    page, doc_id = deleted_under_an_edit(contexts[0], editor_service)
+    recreate_elsewhere(editor_service, doc_id, THEIRS)
+    expect_state(page, "conflict")
+    title = page.locator('.conflict[data-pointer="/title"]')
+    expect(title.get_by_role("cell", name='"Theirs"')).to_be_visible()
+    expect(title.get_by_role("cell", name='"Mine"')).to_be_visible()
+    expect(page.locator(".conflict")).to_have_count(1)  # only the field typed here
+    expect(page.locator("#field-extra")).to_have_value("1")  # their new field is shown
+    assert stored(editor_service, doc_id) == THEIRS
+    page.get_by_role("button", name="Keep mine: title").focus()
+    page.keyboard.press("Enter")
+    expect_state(page, "saved")
+    assert stored(editor_service, doc_id) == {**THEIRS, "title": "Mine"}
     assert page.evaluate("localStorage.length") == 0

@@ -69,8 +69,9 @@ def choose(page: Page, button: str) -> None:
 def test_a_recreate_refused_412_is_still_a_choice_after_a_reload_and_in_a_second_tab(
     contexts: list[BrowserContext], editor_service: RestartableService
 ) -> None:
-    """A's copy meets B's recreate (412); reloaded, and opened in a second tab, A's page
-    saves nothing until A chooses, and B's fields stay unless A keeps mine for them."""
+    """A's copy meets B's recreate (412); reloaded, A's page asks again and saves nothing
+    until A chooses; a second tab of the same browser says A's tab holds unsaved changes
+    and saves none of them; B's fields stay unless A keeps mine for them."""
     page, doc_id = recreated_elsewhere_first(contexts[0], editor_service, THEIRS)
     expect_state(page, "conflict")
     expect(page.locator(".conflict")).to_have_count(2)  # title and extra; body is the same
@@ -79,11 +80,12 @@ def test_a_recreate_refused_412_is_still_a_choice_after_a_reload_and_in_a_second
     expect_state(page, "conflict")
     expect(page.locator(".conflict")).to_have_count(2)  # the same two, asked again
     expect(page.locator("#field-title")).to_have_value("Mine")  # the copy is still shown
-    second = contexts[0].new_page()  # the same browser: the same kept copy
+    second = contexts[0].new_page()  # the same browser: the copy is the first tab's
     second_writes = saves_of(second)
     second.goto(f"{editor_service.url}/#/notes/{doc_id}")
-    expect_state(second, "conflict")
-    expect(second.locator(".conflict")).to_have_count(2)
+    expect(second.locator("#other-tabs")).to_be_visible()
+    expect(second.locator("#field-title")).to_have_value("Theirs")
+    expect(second.locator(".conflict")).to_have_count(0)
     second.close()
     assert stored(editor_service, doc_id) == THEIRS
     assert writes == []  # no PUT or PATCH answered 2xx after the reload

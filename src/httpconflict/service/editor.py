@@ -35,6 +35,7 @@ FILES: Final = {
     "auth.js": "text/javascript; charset=utf-8",
     "feed.js": "text/javascript; charset=utf-8",
     "editor.js": "text/javascript; charset=utf-8",
+    "kept.js": "text/javascript; charset=utf-8",
     "live.js": "text/javascript; charset=utf-8",
     "fields.js": "text/javascript; charset=utf-8",
     "version.js": "text/javascript; charset=utf-8",

@@ -180,6 +180,38 @@ function focusResolved(conflicts) {
   target.focus();
 }
 
+// The other side changed again while the choice was made: the choice was made against
+// the values shown as theirs, so where a conflicting value moved since, or a field only
+// this page had changed is no longer as at the base, the conflict is shown again with
+// what is stored now, every choice to make again (as the server's merge would answer a
+// save on that version). True when asked again.
+function askAgain(current) {
+  const { server, conflict, base, pending } = current;
+  const moved = (entry) => {
+    const now = atPointer(server.body, entry.pointer);
+    return now.present !== has(entry, "current") || (now.present && !jsonEqual(now.value, entry.current));
+  };
+  const named = new Set(conflict.conflicts.map((entry) => pointerTokens(entry.pointer)[0]));
+  const mine = applyPending(server.body, pending);
+  const others = Object.keys(pending)
+    .filter((name) => !named.has(name) && (base.guessed || !sameField(base.body, server.body, name)))
+    .map((name) => fieldConflict(name, base.guessed ? null : base.body, server.body, mine));
+  if (!others.length && !conflict.conflicts.some(moved)) return false;
+  const again = conflict.conflicts.map((entry) => {
+    const now = atPointer(server.body, entry.pointer);
+    const shown = { ...entry };
+    delete shown.current;
+    if (now.present) shown.current = now.value;
+    return shown;
+  });
+  current.conflict = { ...conflict, conflicts: [...again, ...others], currentEtag: server.etag, choices: {} };
+  persist(current);
+  render();
+  renderConflicts();
+  showState();
+  return true;
+}
+
 // All chosen: the chosen values become edits on the version the server named (or newer).
 // If that read is refused, they become edits on the version last seen, kept unsaved beside
 // the refusal. The edits no conflict named go onto that version as the server merges them
@@ -191,6 +223,7 @@ async function resolve() {
   setState("saving", "Saving…");
   const read = await readAgain(current);
   if (current.stopped) return;
+  if (read && current.server.etag !== current.conflict.currentEtag && askAgain(current)) return;
   let desired = applyMergePatch(current.server.body, patchOf(current.pending));
   conflicts.forEach((entry, i) => {
     desired = setAtPointer(desired, entry.pointer, choices[i].present, choices[i].value);

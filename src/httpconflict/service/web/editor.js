@@ -1,5 +1,6 @@
 // The httpconflict web editor: browse a collection, edit a document, never lose a keystroke.
-// This file holds the open document; json.js the JSON helpers, answers.js what an answer
+// This file holds the open document; kept.js where its unsaved edits are stored (one
+// entry per tab); json.js the JSON helpers, answers.js what an answer
 // means and when to retry, auth.js the token a service may ask for (and the one fetch
 // wrapper), feed.js others' changes as they happen, fields.js the fields and raw JSON on the
 // page, live.js others' changes as the open document shows them, version.js the version line,
@@ -35,8 +36,6 @@
 "use strict";
 
 const DEBOUNCE_MS = 600;
-const STORE_PREFIX = "httpconflict.pending:";
-const BASE_PREFIX = "httpconflict.base:";
 const KEEPALIVE_MAX = 60_000; // characters; fetch's keepalive allows 64 KiB
 
 const $ = (id) => document.getElementById(id);
@@ -58,50 +57,7 @@ function setState(state, text) {
 
 let doc = null; // {collection, id, url, server, base, pending, inflight, conflict, ...}
 let generation = 0; // moves on whenever the page leaves what it showed; stale loops stop
-
-function storeKey(url) { return STORE_PREFIX + url; }
-function baseKey(url) { return BASE_PREFIX + url; }
-
-// The base's body (the whole document) is stored under a key of its own, written when the
-// base moves: a keystroke rewrites only the small entry of edits, not a 5 MB document.
-function persist(current = doc) {
-  const key = storeKey(current.url);
-  if (Object.keys(current.pending).length === 0 && !current.inflight) {
-    localStorage.removeItem(key);
-    localStorage.removeItem(baseKey(current.url));
-    current.storedBase = null;
-  } else {
-    if (current.storedBase !== current.base) {
-      localStorage.setItem(baseKey(current.url), JSON.stringify(current.base));
-      current.storedBase = current.base;
-    }
-    // The unanswered save stays stored as it was sent (key and all): after a reload it is
-    // sent again first, so that if it was applied its answer is replayed.
-    const { etag, modified } = current.base;
-    localStorage.setItem(key, JSON.stringify({ base: { etag, modified }, pending: current.pending, request: current.request }));
-  }
-}
-
-// What was stored for `url`, with its base whole: {base, pending, request}, or null.
-function storedEdits(url, server) {
-  const stored = JSON.parse(localStorage.getItem(storeKey(url)) || "null");
-  if (!stored || has(stored.base, "body")) return stored; // null, or stored whole
-  const base = JSON.parse(localStorage.getItem(baseKey(url)) || "null");
-  // Without its body (cleared by hand), the base still names its version for If-Match, and
-  // is said to be guessed: a merge the page makes itself then asks for every field.
-  const guessed = { ...stored.base, body: server ? server.body : {}, guessed: true };
-  stored.base = base && base.etag === stored.base.etag ? base : guessed;
-  return stored;
-}
-
-// A save answered 2xx after the page left its document: the stored copy forgets that
-// request (unless the document was opened again and stored something newer), and edits
-// typed during it stay stored on the version it made, sent when the document is opened.
-function forgetSent(current, request, version) {
-  const stored = storedEdits(current.url, null);
-  if (!stored || !stored.request || stored.request.key !== request.key) return;
-  persist({ url: current.url, base: version, pending: stored.pending, request: null, inflight: null, storedBase: null });
-}
+let showing = null; // aborted when the page leaves the document it shows or opens
 
 // Send what waits for the debounce now (leaving the document or the page, Ctrl+S). A save
 // in flight, a conflict or a refusal holds it back as always; Ctrl+S (`again`) sends a
@@ -115,7 +71,7 @@ function flush(current, again = false) {
   save();
 }
 
-function hasUnsaved() { return Object.keys(doc.pending).length > 0 || doc.inflight !== null; }
+function hasUnsaved(current = doc) { return Object.keys(current.pending).length > 0 || current.inflight !== null; }
 
 // What the page shows: the newest server version with the user's unsaved edits on top.
 function viewDoc() {
@@ -130,7 +86,13 @@ async function openDocument(collection, id) {
   $("editor-heading").textContent = `${collection} / ${id}`;
   $("document-body").hidden = true;
   setState("loading", "Loading…");
+  $("other-tabs").hidden = true;
   const opened = generation;
+  await claimTab();
+  if (opened !== generation) return;
+  const leaving = new AbortController();
+  showing = leaving;
+  holdShowing(url, leaving.signal); // kept.js: other tabs leave this tab's edits of it alone
   let server;
   let deleted = false;
   for (let backoff = RETRY_MIN_MS; ; backoff = Math.min(backoff * 2, RETRY_MAX_MS)) {
@@ -143,7 +105,8 @@ async function openDocument(collection, id) {
     }
     // Deleted under edits kept in this browser: they are shown on the version they were
     // made on, to be recreated (recreate.js) or discarded.
-    const kept = response && response.status === 404 ? storedEdits(url, null) : null;
+    const kept = response && response.status === 404 ? await keptEdits(url, null) : null;
+    if (opened !== generation) return;
     if (kept) {
       server = kept.base;
       deleted = true;
@@ -159,7 +122,10 @@ async function openDocument(collection, id) {
     await sleep(retryWait(answer, backoff));
     if (opened !== generation) return;
   }
-  const stored = storedEdits(url, server);
+  const stored = await keptEdits(url, server);
+  if (opened !== generation) return;
+  // Deleted, a request kept unanswered is only edits now: sent again, it would be refused.
+  if (deleted && stored && stored.request) Object.assign(stored, { pending: { ...stored.request.fields, ...stored.pending }, request: null });
   doc = {
     collection, id, url, server, storedBase: null, rawTimer: null,
     base: stored ? stored.base : server,
@@ -169,7 +135,7 @@ async function openDocument(collection, id) {
     sending: false, conflict: null, timer: null, retryTimer: null,
     backoff: RETRY_MIN_MS, saveCount: 0, rawShown: null, rawDraft: null, rawUnfolded: false,
     error: deleted ? DELETED : null, retrying: null, numbers: new Map(), asked: new Set(), recreating: null,
-    newest: null, reading: false, stale: false,
+    newest: null, reading: false, stale: false, outlived: new Set(), leaving,
   };
   $("field-list").replaceChildren(); // another document's rows, drafts and notes go
   clearNotes($("editor"));
@@ -183,10 +149,13 @@ async function openDocument(collection, id) {
     ready: () => readChanged(current),
     state: (text) => showLive(current, text),
   });
+  lookAtOtherTabs(current);
 }
 
 function stopDocument() {
   generation += 1;
+  if (showing) showing.abort();
+  showing = null;
   if (!doc) return;
   if (doc.timer) flush(doc); // leaving within the debounce: the edits go now, not on return
   clearTimeout(doc.timer);
@@ -304,10 +273,10 @@ function addField(event) {
 
 // ---- saving -----------------------------------------------------------------------------
 
-function patchOf(pending) {
+function patchOf(pending, base = doc.base) {
   const patch = {};
   for (const [k, entry] of Object.entries(pending)) {
-    const before = get(doc.base.body, k);
+    const before = get(base.body, k);
     if (entry.d) put(patch, k, null);
     else if (isObject(entry.v) && isObject(before)) put(patch, k, mergeDiff(before, entry.v));
     else put(patch, k, entry.v);
@@ -336,22 +305,12 @@ async function save() {
   current.saveCount += 1;
   showState();
   const request = current.request;
-  const answer = await call(current.url, {
-    method: "PATCH",
-    headers: {
-      "Content-Type": "application/merge-patch+json",
-      "If-Match": request.etag,
-      "Prefer": "rebase",
-      "Idempotency-Key": request.key,
-    },
-    body: request.body,
-    // A save sent as the page goes away still reaches the server (fetch's keepalive is
-    // limited to 64 KiB of body in flight).
-    keepalive: request.body.length < KEEPALIVE_MAX,
-  });
+  const answer = await sendPatch(current.url, request);
   current.sending = false;
-  if (current.stopped) {
-    if (answer.response && answer.response.ok) forgetSent(current, request, versionOf(answer.response, answer.body));
+  // Not merged, so the version after its base's (a replay does not repeat Rebased-From).
+  const merged = answer.response && (answer.response.headers.has("Rebased-From") || answer.response.headers.has("Idempotent-Replayed"));
+  if (current.stopped) { // the page left: the answer is that document's, not the open one's
+    if (answer.response && answer.response.ok) forgetSent(current, request, versionOf(answer.response, answer.body), merged);
     return;
   }
   const { response, body } = answer;
@@ -377,8 +336,6 @@ async function save() {
   if (response.ok) {
     const shown = applyPending(current.server.body, sent); // what the edits typed meanwhile saw
     current.server = versionOf(response, body);
-    // Not merged, so the version after its base's (a replay does not repeat Rebased-From).
-    const merged = response.headers.has("Rebased-From") || response.headers.has("Idempotent-Replayed");
     const before = current.numbers.get(request.etag);
     if (!merged && before) knowNumber(current, current.server.etag, before + 1);
     rebaseKept(current, shown);
@@ -405,6 +362,25 @@ async function save() {
   if (current.stale && current.newest !== current.server.etag) readChanged(current);
   current.stale = false;
   if (Object.keys(current.pending).length && !current.timer) save();
+  else lookAtOtherTabs(current);
+}
+
+// A save's request: a JSON merge patch with If-Match its base, asking for a merge when
+// stale, under its Idempotency-Key.
+function sendPatch(url, request) {
+  return call(url, {
+    method: "PATCH",
+    headers: {
+      "Content-Type": "application/merge-patch+json",
+      "If-Match": request.etag,
+      "Prefer": "rebase",
+      "Idempotency-Key": request.key,
+    },
+    body: request.body,
+    // A save sent as the page goes away still reaches the server (fetch's keepalive is
+    // limited to 64 KiB of body in flight).
+    keepalive: request.body.length < KEEPALIVE_MAX,
+  });
 }
 
 // Read the document again (after a 412, or before resolving a conflict): sent again while
@@ -445,6 +421,7 @@ function discard() {
   persist();
   render();
   showState();
+  lookAtOtherTabs(doc);
 }
 
 function focusLeft(event) {

@@ -60,6 +60,40 @@ async function recreate() {
   renderConflicts();
   showState();
   if (Object.keys(current.pending).length && !current.conflict) save();
+  // A change the feed told of meanwhile, unless it was this very create.
+  if (current.stale && current.newest !== current.server.etag) readChanged(current);
+  current.stale = false;
+}
+
+// The document shown deleted exists again, created elsewhere (another client, another tab):
+// the page shows it from now on. Edits kept from before the delete were made on a document
+// that is gone: each field they touch that the new one holds otherwise is asked about,
+// theirs beside mine, and nothing is saved over theirs until the choice; unless it was
+// created with the very bytes they were made on (the same ETag), where they go on as edits.
+function recreatedElsewhere(current, version) {
+  const edits = { ...(current.inflight || {}), ...current.pending };
+  const mine = applyPending(version.body, edits);
+  for (const name of Object.keys(edits)) {
+    if (has(mine, name) === has(version.body, name) && jsonEqual(get(mine, name), get(version.body, name))) delete edits[name];
+  }
+  const shown = current.base.guessed ? null : current.base.body;
+  current.server = version;
+  current.inflight = null;
+  current.request = null;
+  current.error = null;
+  current.pending = edits;
+  const names = Object.keys(edits);
+  if (names.length && version.etag !== current.base.etag) {
+    const conflicts = names.map((name) => fieldConflict(name, shown, version.body, mine));
+    current.conflict = { conflicts, currentEtag: version.etag, choices: {}, recreated: true };
+  } else {
+    current.base = version;
+  }
+  persist(current);
+  render();
+  renderConflicts();
+  showState();
+  if (names.length && !current.conflict) save();
 }
 
 // The document exists again, not from this page: read it, and make the copy unsaved edits
