@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import free_port, stop, wait_until_up
+from tests.servers import answer_status, free_port, start_app, stop, wait_until_up
 from tests.spawn import ForkedProcess, Zygote, spawn
 
 #: A module that reports what a fresh interpreter would show it, then does as told.
@@ -220,3 +220,14 @@ def test_a_killed_zygote_takes_its_children_along(private_zygote: Zygote, probe:
     private_zygote.process.wait()
     # The status pipe closed unwritten: wait returned once the pidfd said it ended.
     assert process.wait(timeout=10) == -signal.SIGKILL
+
+
+def test_a_preloaded_package_runs_as_python_m_package(tmp_path: Path) -> None:
+    """``python -m uvicorn`` (a package the zygote imported): its __main__ runs, the package stays.
+
+    Dropping the package itself made its second import lack the submodules
+    the zygote had imported (``uvicorn.logging``): uvicorn exited with 1.
+    """
+    with start_app("tests.audit.jsonapi_strict_app:create_app", tmp_path, probe="/healthz") as url:
+        assert answer_status(url + "/healthz") == 200
+    assert "Traceback" not in "".join(p.read_text() for p in tmp_path.glob("app-*.log"))

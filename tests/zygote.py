@@ -235,8 +235,11 @@ def become(zygote_pid: int, request: dict[str, Any], fds: list[int]) -> None:
         import multiprocessing.process
 
         multiprocessing.process.current_process().authkey = os.urandom(32)
-    # Run as a first import would, not as a module already imported by name.
-    sys.modules.pop(module, None)
+    # The module runs as on a first import, not as the one the zygote imported
+    # (runpy warns of that). A package's __main__, that is: the package itself
+    # stays, with the submodules the zygote imported as its attributes.
+    imported = sys.modules.get(module)
+    sys.modules.pop(module + ".__main__" if hasattr(imported, "__path__") else module, None)
     runpy.run_module(module, run_name="__main__", alter_sys=True)
 
 
