@@ -45,6 +45,12 @@ if action == "sleep":
 """
 
 
+@pytest.fixture(autouse=True)
+def zygote_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are of the zygote: they run it even where the suite runs without it."""
+    monkeypatch.delenv("HC_TESTS_NO_ZYGOTE", raising=False)
+
+
 @pytest.fixture
 def probe(tmp_path: Path) -> Path:
     (tmp_path / "zygote_probe.py").write_text(PROBE)
