@@ -21,6 +21,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from tests.spawn import spawn
+
 # Ports for the suite's servers come from below the kernel's ephemeral range
 # (32768-60999), where the suite's own client connections take their local
 # ports, and each xdist worker has a slice of its own: a port found free here
@@ -159,7 +161,7 @@ def start_service(
     url = f"http://127.0.0.1:{port}"
     log_path = log_dir / f"access-{port}.log"
     with log_path.open("wb") as log:
-        process = subprocess.Popen(
+        process = spawn(
             [
                 sys.executable,
                 "-m",
@@ -251,7 +253,7 @@ def start_app(
     url = f"http://127.0.0.1:{port}"
     log_path = log_dir / f"app-{port}.log"
     with log_path.open("wb") as log:
-        process = subprocess.Popen(
+        process = spawn(
             command,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -275,7 +277,7 @@ def one_thread_gunicorn(target: str, log_dir: Path, env: dict[str, str]) -> Iter
     command = [sys.executable, "-m", "gunicorn", "-k", "gthread", "--threads", "1", "-w", "1"]
     command += ["-b", f"127.0.0.1:{port}", target]
     with log.open("wb") as out:
-        process = subprocess.Popen(
+        process = spawn(
             command,
             stdout=out,
             stderr=subprocess.STDOUT,

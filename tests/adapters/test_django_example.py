@@ -22,6 +22,7 @@ import pytest
 
 from tests.problems import assert_problem
 from tests.servers import free_port, stop, wait_until_up
+from tests.spawn import spawn
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,7 +34,7 @@ def example(db: Path, log: Path) -> Iterator[str]:
     command = [sys.executable, "-m", "examples.django_app", "--host", "127.0.0.1"]
     command += ["--port", str(port), "--db", str(db)]
     with log.open("wb") as out:
-        process = subprocess.Popen(
+        process = spawn(
             command,
             cwd=ROOT,
             stdout=out,

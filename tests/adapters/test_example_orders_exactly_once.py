@@ -39,6 +39,7 @@ from sqlalchemy import create_engine, text
 
 from tests.own_database import own_database
 from tests.servers import TLS, free_port, stop, wait_until_up
+from tests.spawn import spawn
 
 pytestmark = pytest.mark.slow
 
@@ -139,7 +140,7 @@ def serving(example: str, db: str, tmp: Path) -> Iterator[tuple[str, subprocess.
     command += ["--port", str(port), "--db", db, "--hold", str(tmp / "hold")]
     command += ["--lease", str(LEASE)]
     with log.open("wb") as out:
-        process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        process = spawn(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
     try:
         wait_until_up(url, process, log)
         yield url, process

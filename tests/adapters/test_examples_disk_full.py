@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from tests.servers import free_port, stop, wait_until_up
+from tests.spawn import spawn
 from tests.tiny_disk import fill, tiny_disk
 
 pytestmark = pytest.mark.slow
@@ -39,7 +40,7 @@ def test_a_full_disk_is_a_503_then_the_key_applies_once(
         command = [sys.executable, "-m", f"examples.{example}", "--host", "127.0.0.1"]
         command += ["--port", str(port), "--db", str(disk / "example.db")]
         with log.open("wb") as out:
-            process = subprocess.Popen(
+            process = spawn(
                 command,
                 cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))),
                 stdout=out,

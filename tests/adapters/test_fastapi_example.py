@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from tests.servers import free_port, stop, wait_until_up
+from tests.spawn import spawn
 
 ROOT = Path(__file__).parent.parent.parent
 
@@ -28,7 +29,7 @@ def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     db = str(tmp / "example.db")
     command = ["-m", "examples.fastapi_app", "--host", "127.0.0.1", "--port", str(port)]
     with log.open("wb") as out:
-        process = subprocess.Popen(
+        process = spawn(
             [sys.executable, *command, "--db", db],
             cwd=ROOT,
             stdout=out,

@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from tests.servers import free_port, wait_until_up
+from tests.spawn import spawn
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,7 +42,7 @@ def example(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Example]:
     command = [sys.executable, "-m", "examples.flask_app", "--host", "127.0.0.1"]
     command += ["--port", str(port), "--db", str(tmp / "example.db")]
     with log.open("wb") as out:
-        process = subprocess.Popen(
+        process = spawn(
             command,
             cwd=ROOT,
             stdout=out,

@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 
 from tests.servers import TLS, free_port, start_service, stop, wait_until_up
+from tests.spawn import spawn
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,7 +58,7 @@ def _example(module: str) -> Callable[[Path], Iterator[str]]:
         command = [sys.executable, "-m", f"examples.{module}", "--host", "127.0.0.1"]
         command += ["--port", str(port), "--db", str(log_dir / f"{module}.db")]
         with log_path.open("wb") as log:
-            process = subprocess.Popen(
+            process = spawn(
                 command,
                 cwd=ROOT,
                 stdout=log,

@@ -22,6 +22,7 @@ import pytest
 
 from httpconflict._problem import PROBLEM_TYPE_BASE
 from tests.servers import free_port, stop, wait_until_up
+from tests.spawn import spawn
 
 #: What a browser sends for a page (Firefox's).
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
@@ -44,7 +45,7 @@ def server(tmp_path: Path) -> Iterator[Server]:
     """A service on SQLite whose 500s are the point (so not `start_service`, which forbids them)."""
     port, db, output = free_port(), tmp_path / "service.db", tmp_path / "output.log"
     with output.open("wb") as sink:
-        process = subprocess.Popen(
+        process = spawn(
             [
                 sys.executable,
                 "-m",

@@ -36,6 +36,7 @@ import pytest
 from tests.host_network import steady_network
 from tests.servers import ServiceProcess, free_port, stop, wait_until_up
 from tests.service.auth_helpers import create_token
+from tests.spawn import spawn
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext
@@ -169,7 +170,7 @@ class RestartableService:
         command = [sys.executable, "-m", "httpconflict.cli", "serve", "--db", self.db]
         command += ["--port", str(self.port), "--log-format", "json", *self.options]
         with log_path.open("wb") as log:
-            process = subprocess.Popen(
+            process = spawn(
                 command,
                 stdout=log,
                 stderr=subprocess.STDOUT,
