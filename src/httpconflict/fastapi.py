@@ -488,7 +488,7 @@ def install(
     validator and no Cache-Control of the handler's says
     `read_cache_control` (``no-cache``: a cache keeps it past a PUT through
     it otherwise; None: nothing), and so does its 304, from the middleware
-    and from ``conditions.check``. With `openapi`, documents the
+    (without `conditional_get` too) and from ``conditions.check``. With `openapi`, documents the
     answers (see the module's docstring). With `request_bodies`, adds
     `RequestBodyMiddleware`: FastAPI reads a pydantic model's body whole,
     whatever its size, so a body past `max_body` bytes (1 MiB; None: no
@@ -514,6 +514,8 @@ def install(
         server_errors=server_errors,
         request_bodies=False,  # added below, outermost
         hold_write_answers=hold_write_answers,
+        # `ConditionalMiddleware` says it, when added; else Starlette's middleware.
+        read_cache_control=None if conditional_get else read_cache_control,
     )
     for error_type, handler in list(app.exception_handlers.items()):
         if isinstance(error_type, type) and not issubclass(error_type, _NOT_LATE):

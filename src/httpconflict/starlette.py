@@ -57,9 +57,11 @@ from ._problem import (
     UNSUPPORTED_MEDIA_TYPE,
     ProblemDetails,
 )
+from ._read_caching import REVALIDATE
 from ._request_writes import current_writes
 from ._server_error import log_after_answer, server_error_problem
 from ._unstorable import unstorable_value
+from .asgi._caching import ReadCachingMiddleware
 from .asgi._pages import negotiated
 from .asgi._writes import (
     ANSWER_BEGAN,
@@ -291,6 +293,7 @@ def install(
     max_body: int | None = DEFAULT_MAX_BODY,
     watch_writes: bool = True,
     hold_write_answers: bool = True,
+    read_cache_control: str | None = REVALIDATE,
 ) -> None:
     """Register every handler: problems, HTTP exceptions, integrity errors, cut bodies, 500s.
 
@@ -312,6 +315,10 @@ def install(
     outcome-unknown, and one the database refuses (a deferred constraint)
     with the 409 `policy` gives its violation, never with the view's 200
     (`httpconflict._late_errors`).
+    A GET's or HEAD's 2xx or 304 that carries an ETag or Last-Modified and
+    no Cache-Control of the app's says `read_cache_control` (``no-cache``:
+    a shared cache keeps it past a PUT through it otherwise; None: nothing),
+    as the core's `_read_caching` decides (`ReadCachingMiddleware`).
     """
     app.add_exception_handler(ProblemError, problem_error_handler)
     app.add_exception_handler(HTTPException, http_exception_handler)
@@ -319,6 +326,8 @@ def install(
     add_integrity_handler(app, policy=policy, catalog=catalog, error_types=error_types)
     if server_errors and not _has_server_error_handler(app):
         app.add_exception_handler(Exception, server_error_handler)
+    if read_cache_control is not None:
+        app.add_middleware(ReadCachingMiddleware, cache_control=read_cache_control)
     if request_bodies:
         app.add_middleware(RequestBodyMiddleware, max_bytes=max_body)
     if watch_writes:

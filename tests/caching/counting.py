@@ -81,3 +81,76 @@ def count_through(
     with client() as http:
         tally.final = http.get(path).json()["count"]
     return tally
+
+
+@dataclass
+class WriterTally:
+    """One writer and some readers through a cache: writes made, 412s, reads older than known."""
+
+    writes: int = 0
+    refused: int = 0
+    reads: int = 0
+    stale_reads: list[str] = field(default_factory=list)
+
+
+def one_writer_through(
+    client: Callable[[], httpx.Client],
+    path: str,
+    *,
+    readers: int = 2,
+    seconds: float = SECONDS,
+) -> WriterTally:
+    """One writer counting on `path` (read n, PUT n + 1 with If-Match) and `readers` reading.
+
+    With one writer, nothing but a stale read can make its write a 412. A
+    read is stale when it is older than the last write answered 2xx before
+    the read was sent.
+    """
+    tally = WriterTally()
+    lock = threading.Lock()
+    written = [0]  # the count of the last write answered 2xx
+    failures: list[BaseException] = []
+    deadline = time.monotonic() + seconds
+
+    def read(http: httpx.Client) -> tuple[int, str]:
+        floor = written[0]
+        answer = http.get(path)
+        assert answer.status_code == 200, answer.text
+        n = answer.json()["count"]
+        with lock:
+            tally.reads += 1
+            if n < floor:
+                tally.stale_reads.append(f"read {n} after {floor} was written")
+        return n, answer.headers["etag"]
+
+    def write() -> None:
+        try:
+            with client() as http:
+                while time.monotonic() < deadline:
+                    n, etag = read(http)
+                    answer = http.put(path, json=note(n + 1), headers={"If-Match": etag})
+                    if answer.is_success:
+                        tally.writes += 1
+                        written[0] = n + 1
+                    else:
+                        assert answer.status_code == 412, answer.text
+                        tally.refused += 1
+        except BaseException as error:  # the test's thread: reported by the test
+            failures.append(error)
+
+    def watch() -> None:
+        try:
+            with client() as http:
+                while time.monotonic() < deadline:
+                    read(http)
+        except BaseException as error:  # the test's thread: reported by the test
+            failures.append(error)
+
+    threads = [threading.Thread(target=write)]
+    threads += [threading.Thread(target=watch) for _ in range(readers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures, failures
+    return tally

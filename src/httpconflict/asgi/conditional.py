@@ -30,7 +30,8 @@ from typing import Final
 
 from .._conditional_read import NOT_MODIFIED_FIELDS, ReadOutcome, read_decision
 from .._preconditions import SAFE_METHODS
-from .._read_caching import REVALIDATE, read_cache_control
+from .._read_caching import REVALIDATE
+from ._caching import with_read_caching
 from .problems import send_problem
 from .types import ASGIApp, Message, Receive, Scope, Send
 
@@ -87,7 +88,7 @@ class ConditionalMiddleware:
         async def conditional_send(message: Message) -> None:
             nonlocal replaced
             if message["type"] == "http.response.start":
-                message = self._with_caching(scope, message)
+                message = with_read_caching(scope["method"], message, self.cache_control)
                 if conditional:
                     replaced = await self._replace(scope, send, message)
                 if not replaced:
@@ -97,15 +98,6 @@ class ConditionalMiddleware:
             # Else the body (and trailers) of an answer already replaced: dropped.
 
         await self.app(scope, receive, conditional_send)
-
-    def _with_caching(self, scope: Scope, start: Message) -> Message:
-        """The answer's start, with Cache-Control when the core says to add it."""
-        headers = start.get("headers", [])
-        names = (name.decode("latin-1") for name, _ in headers)
-        added = read_cache_control(scope["method"], start["status"], names, self.cache_control)
-        if added is None:
-            return start
-        return {**start, "headers": [*headers, (b"cache-control", added.encode("latin-1"))]}
 
     async def _replace(self, scope: Scope, send: Send, start: Message) -> bool:
         """Answer in place of the app when the core decides so; say if it did."""

@@ -89,6 +89,7 @@ from .._server_error import server_error_problem
 from .._unstorable import unstorable_value
 from .._write import Guard, WriteDecision, WriteResult, run_write, write_flow
 from ..drivers import database_error_types
+from ..wsgi._caching import CACHING_SAID, ReadCachingMiddleware
 from ._teardown import DATABASE_ERROR_ANSWERED, TeardownAnswers
 
 if TYPE_CHECKING:
@@ -140,6 +141,7 @@ def install(
     policy: IntegrityPolicy = DEFAULT_POLICY,
     catalog: Completes | None = None,
     http_exceptions: bool = True,
+    read_cache_control: str | None = REVALIDATE,
 ) -> None:
     """Register the error handlers that answer every error with problem details.
 
@@ -147,8 +149,21 @@ def install(
     `Catalog`, or a `CatalogCache` that loads one when first needed) names
     the columns of constraints an error names only by name.
     `http_exceptions=False` leaves Flask's own HTTP error pages alone.
+
+    A GET's or HEAD's 2xx or 304 that carries an ETag or Last-Modified
+    (``response.set_etag``) and no Cache-Control of the app's, as it leaves
+    the app (after its ``after_request`` hooks), says `read_cache_control`
+    (``no-cache``: a shared cache keeps it past a PUT through it otherwise;
+    None: nothing), as the core's `_read_caching` decides. A read answered
+    by `conditional` or `conditional_response` says what their
+    ``cache_control`` says.
     """
     _Handlers(policy, catalog, http_exceptions).init_app(app)
+    if read_cache_control is not None:
+        # Outermost: the app's answer as it leaves, whatever its hooks set.
+        app.wsgi_app = ReadCachingMiddleware(  # type: ignore[method-assign]
+            app.wsgi_app, cache_control=read_cache_control
+        )
 
 
 _WATCH: Final = "httpconflict_writes"
@@ -440,6 +455,7 @@ def conditional(
             # `read_decision` decides GET and HEAD only: spare writes the read.
             if request.method not in SAFE_METHODS:
                 return view(*args, **kwargs)
+            request.environ[CACHING_SAID] = True  # `cache_control`, not `install`'s
             found = find(*args, **kwargs)
             current = Validators(found) if isinstance(found, ETag) else found
             decided = read_decision(
@@ -502,6 +518,7 @@ def conditional_response(
     its own: `cache_control` instead (None: nothing).
     """
     response = current_app.make_response(rv)
+    request.environ[CACHING_SAID] = True  # `cache_control`, not `install`'s
     if etag is not None:
         response.headers["ETag"] = etag.to_header()
     if last_modified is not None:

@@ -15,15 +15,14 @@ another value, or nothing (None); the app's own is kept.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Any, Final
+from collections.abc import Iterable
+from typing import Final
 
 from .._conditional_read import NOT_MODIFIED_FIELDS, ReadOutcome, read_decision
 from .._idempotency_request import Interrupted
 from .._preconditions import SAFE_METHODS
 from .._read_caching import REVALIDATE, with_read_caching
 from ._answers import (
-    Headers,
     StartResponse,
     WSGIApplication,
     WSGIEnvironment,
@@ -34,6 +33,7 @@ from ._answers import (
     run,
     status_line,
 )
+from ._caching import caching_start, read_default
 
 __all__ = [
     "NOT_MODIFIED_HEADERS",
@@ -64,14 +64,15 @@ class ConditionalMiddleware:
         if not any(f in environ for f in _CONDITIONAL_FIELDS):
             if self.cache_control is None:
                 return self.app(environ, start_response)
-            return self.app(environ, self._with_caching(method, start_response))
+            return self.app(environ, caching_start(environ, start_response, self.cache_control))
         captured = run(self.app, environ, None)
         if isinstance(captured.error, Interrupted):
             raise captured.error.cause
         if captured.error is not None:
             raise captured.error
+        default = read_default(environ, self.cache_control)
         captured.headers = with_read_caching(
-            method, captured.status_code, captured.headers, self.cache_control
+            method, captured.status_code, captured.headers, default
         )
         decision = read_decision(
             method,
@@ -86,18 +87,6 @@ class ConditionalMiddleware:
             return []
         assert decision.error is not None
         return problem_answer(start_response, decision.error.problem)
-
-    def _with_caching(self, method: str, start_response: StartResponse) -> StartResponse:
-        """`start_response`, adding Cache-Control when the core says to."""
-        default = self.cache_control
-
-        def start(status: str, headers: Headers, exc_info: Any = None) -> Callable[[bytes], object]:
-            code = int(status.split(" ", 1)[0])
-            return start_response(
-                status, with_read_caching(method, code, headers, default), exc_info
-            )
-
-        return start
 
 
 #: The fields a 304 repeats from the 200 (RFC 9110 §15.4.5; Last-Modified too without an ETag).
