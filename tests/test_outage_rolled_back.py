@@ -290,3 +290,67 @@ def test_sqlite_busy_commit_stays_504(tmp_path: Path) -> None:
     assert "locked" in str(busy), busy
     assert not transaction_rolled_back(busy)
     assert type(_after_handler(busy)) is WriteOutcomeUnknown
+
+
+def _busy_commit(tmp_path: Path) -> tuple[sqlite3.Connection, sqlite3.Connection, BaseException]:
+    """A reader, a writer whose COMMIT it kept out (busy, still open), and that COMMIT's error."""
+    path = tmp_path / "told.db"
+    with sqlite3.connect(path) as setup:
+        setup.execute("CREATE TABLE t (n INTEGER)")
+    reader = sqlite3.connect(path, isolation_level=None)
+    writer = sqlite3.connect(path, timeout=0.05, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT * FROM t").fetchall()
+    writer.execute("BEGIN")
+    writer.execute("INSERT INTO t VALUES (1)")
+    return reader, writer, raised(lambda: writer.execute("COMMIT"))
+
+
+def test_sqlite_busy_commit_told_rolled_back_is_503(tmp_path: Path) -> None:
+    """A busy COMMIT the hooks saw rolled back: 503 after the handler, saying so; else 504."""
+    from httpconflict._request_writes import note_commit_failed, watching_writes
+
+    reader, writer, busy = _busy_commit(tmp_path)
+    writer.execute("ROLLBACK")
+    with watching_writes():
+        note_commit_failed(busy, undone=True)
+        answer = outage_error(busy, "PUT", handler_ran=True)
+        assert type(answer) is Unavailable
+        assert "refused the request's COMMIT" in str(answer.problem.detail)
+    with watching_writes():  # another request: nothing told of this error
+        assert type(outage_error(busy, "PUT", handler_ran=True)) is WriteOutcomeUnknown
+    reader.close()
+    writer.close()
+
+
+def test_sqlite_busy_commit_left_open_is_504_in_the_handler_too(tmp_path: Path) -> None:
+    """A busy COMMIT whose transaction no ROLLBACK ended may be committed yet: 504, in the view too.
+
+    Before: 503 in the view, and a COMMIT after it applied the write.
+    """
+    from httpconflict._request_writes import note_commit_failed, watching_writes
+
+    reader, writer, busy = _busy_commit(tmp_path)
+    with watching_writes():
+        note_commit_failed(busy, undone=False)
+        assert type(outage_error(busy, "PUT")) is WriteOutcomeUnknown
+        assert type(outage_error(busy, "GET")) is Unavailable
+    reader.execute("COMMIT")
+    writer.execute("COMMIT")  # the app's COMMIT again: applied
+    assert reader.execute("SELECT n FROM t").fetchall() == [(1,)]
+    reader.close()
+    writer.close()
+
+
+def test_a_full_disk_at_commit_told_rolled_back_stays_504(tmp_path: Path) -> None:
+    """SQLITE_FULL at COMMIT is no refusal (the file may be written): 504 after the handler."""
+    from httpconflict._request_writes import note_commit_failed, watching_writes
+
+    db = sqlite3.connect(tmp_path / "full.db", isolation_level=None)
+    db.execute("CREATE TABLE t (x TEXT)")
+    db.execute("PRAGMA max_page_count = 3")
+    full = raised(lambda: db.execute("INSERT INTO t VALUES (?)", ("x" * 20_000,)))
+    db.close()
+    with watching_writes():
+        note_commit_failed(full, undone=True)
+        assert type(outage_error(full, "PUT", handler_ran=True)) is WriteOutcomeUnknown

@@ -45,11 +45,11 @@ answers that problem, as the app's own answer, and a key records it.
 from __future__ import annotations
 
 import enum
-from typing import Final
 
 from ._errors import ProblemError
 from ._integrity import classify
 from ._outage import outage
+from ._outage_socket import raised_by_commit
 from ._preconditions import SAFE_METHODS
 from ._problem import ProblemDetails
 
@@ -117,27 +117,3 @@ def after_answer(
     if not committing:
         return AfterAnswer.STANDS
     return AfterAnswer.TOO_LATE if sent else AfterAnswer.REPLACED
-
-
-#: Where a COMMIT fails: SQLAlchemy's connection, a PEP 249 connection's ``commit()``.
-_COMMITS: Final = frozenset({"_commit_impl", "commit", "commit_prepared"})
-
-
-def raised_by_commit(error: BaseException) -> bool:
-    """Whether `error` (or what it was raised from) was raised by a COMMIT.
-
-    For an app whose commits no hook counts (the hooks come with ``import
-    httpconflict.sqlalchemy``): a failed COMMIT must still not be taken for
-    a failed close.
-    """
-    seen = 0
-    current: BaseException | None = error
-    while current is not None and seen < 8:
-        tb = current.__traceback__
-        while tb is not None:
-            if tb.tb_frame.f_code.co_name in _COMMITS:
-                return True
-            tb = tb.tb_next
-        current = current.__cause__ or current.__context__
-        seen += 1
-    return False

@@ -16,7 +16,10 @@ handlers ask `outage_error(exc, method)` what that is to the client:
   of it can have been applied; not a 409 either, which asks the client to
   change something (RFC 9110 §15.5.10), when the same request, sent again
   under its key, may simply run (§15.6.4: a 503's condition is temporary,
-  and Retry-After says when);
+  and Retry-After says when). SQLite says no such thing: its busy COMMIT
+  leaves the transaction open, to be committed by a COMMIT again; it is a
+  503 after the handler only when the database hooks saw that transaction
+  rolled back before the error reached the app (`refused_commit`);
 - GAVE_UP too: the database ran out of room for the request (its disk
   full, its memory out: PostgreSQL's 53100 and 53200, MySQL's table or
   disk full, SQLite's SQLITE_FULL and SQLITE_NOMEM), the statement failed
@@ -61,7 +64,7 @@ from ._outage_kind import Outage, OutageKind
 from ._outage_redis import redis_outage, redis_reason
 from ._outage_socket import deadline_outage, socket_outage
 from ._preconditions import SAFE_METHODS
-from ._request_writes import committed_writes, nothing_sent, rolled_back_on
+from ._request_writes import commit_failure, committed_writes, nothing_sent, rolled_back_on
 
 __all__ = ["Outage", "OutageKind", "outage", "outage_error"]
 
@@ -340,6 +343,32 @@ def transaction_rolled_back(exc: BaseException) -> bool:
     return False
 
 
+#: SQLite's busy and locked: a COMMIT they refuse leaves its transaction open, uncommitted.
+_SQLITE_COMMIT_REFUSED: Final = frozenset({5, 6})
+
+
+def refused_commit(exc: BaseException) -> bool | None:
+    """Whether SQLite's refused COMMIT that `exc` reports was rolled back; None: not one.
+
+    SQLite's busy (or locked) COMMIT commits nothing and keeps the
+    transaction open ("the COMMIT can be retried later",
+    https://sqlite.org/lang_transaction.html): it is applied if anything
+    commits it after (the app's COMMIT again; sqlite3 as Django turns
+    autocommit back on). The database hooks tell which COMMIT raised it,
+    and whether a ROLLBACK ended its transaction before the error reached
+    the app (`_request_writes.note_commit_failed`: SQLAlchemy's hooks send
+    one, Django's ``atomic`` does): True, nothing of it was or can be
+    applied; False, it may be. A disk full or an I/O error at COMMIT (the
+    file may be written) is no refusal: None, as is an error no hook saw.
+    """
+    if not any(
+        _from_database(error) and _sqlite_code(error) in _SQLITE_COMMIT_REFUSED
+        for error in _chain(exc)
+    ):
+        return None
+    return commit_failure(exc)
+
+
 def _session_ended(error: BaseException | None) -> bool:
     """Whether `error` ended its PostgreSQL session (PostgreSQL's or a driver's word for it).
 
@@ -367,6 +396,14 @@ _DETAILS: Final = {
 _CONFLICTED: Final = (
     "the database rolled the request's transaction back in a conflict with a concurrent "
     "one (a serialization failure or a deadlock): nothing was applied; send the same "
+    "request again"
+)
+
+
+#: The detail of SQLite's busy COMMIT whose transaction was rolled back.
+_COMMIT_REFUSED: Final = (
+    "the database refused the request's COMMIT (another connection held its file: SQLite"
+    " busy) and its transaction was rolled back: nothing was applied; send the same "
     "request again"
 )
 
@@ -411,7 +448,8 @@ def outage_error(
     the handler wrote is in the database already, or may be, unless the
     database says that it rolled the transaction back for a concurrent one
     (`transaction_rolled_back`: a serialization failure, a deadlock, at
-    COMMIT too),
+    COMMIT too), or that SQLite refused its COMMIT and the hooks saw the
+    transaction rolled back (`refused_commit`),
     which is a 503 as it is in the handler; and any outage after a
     transaction of the request that wrote has committed (`committed`;
     None: as the database hooks saw it, `_request_writes.committed_writes`),
@@ -434,8 +472,14 @@ def outage_error(
     lost = found.kind is OutageKind.LOST and not (unsent or rolled_back)
     # Nothing of a transaction the database rolled back for another's is in it, or can be.
     conflicted = found.kind is OutageKind.GAVE_UP and transaction_rolled_back(exc)
-    if unsafe and (lost or (handler_ran and not conflicted) or committed):
-        if handler_ran:
+    # So is one whose COMMIT SQLite refused, then rolled back before the app saw it; one
+    # left open may be committed yet, in the handler too.
+    refused = refused_commit(exc) if found.kind is OutageKind.GAVE_UP and not conflicted else None
+    left_open = refused is False
+    if unsafe and (lost or left_open or (handler_ran and not (conflicted or refused)) or committed):
+        if left_open:
+            what = f"{what}, at its COMMIT, whose transaction was left open"
+        elif handler_ran:
             what = f"{what}, after the request was handled"
         elif committed and found.kind is not OutageKind.LOST:
             what = f"{what}, after a transaction of the request had committed"
@@ -451,5 +495,7 @@ def outage_error(
         )
     if conflicted:
         what = _CONFLICTED
+    elif refused:
+        what = _COMMIT_REFUSED
     log_incident(incident, f"503 {what}", exc, level=logging.WARNING)
     return Unavailable(what, incident=incident)

@@ -164,3 +164,27 @@ def _frames(traceback: TracebackType | None) -> list[tuple[str, str]]:
 
 def _package(module: str) -> str:
     return module.partition(".")[0]
+
+
+#: Where a COMMIT fails: SQLAlchemy's connection, a PEP 249 connection's ``commit()``.
+_COMMITS: Final = frozenset({"_commit_impl", "commit", "commit_prepared"})
+
+
+def raised_by_commit(error: BaseException) -> bool:
+    """Whether `error` (or what it was raised from) was raised by a COMMIT.
+
+    For an app whose commits no hook counts (the hooks come with ``import
+    httpconflict.sqlalchemy``): a failed COMMIT must still not be taken for
+    a failed close.
+    """
+    seen = 0
+    current: BaseException | None = error
+    while current is not None and seen < 8:
+        tb = current.__traceback__
+        while tb is not None:
+            if tb.tb_frame.f_code.co_name in _COMMITS:
+                return True
+            tb = tb.tb_next
+        current = current.__cause__ or current.__context__
+        seen += 1
+    return False

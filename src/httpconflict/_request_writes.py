@@ -84,6 +84,7 @@ __all__ = [
     "RequestWrites",
     "begin_watching",
     "check_first_write",
+    "commit_failure",
     "committed_writes",
     "database_name",
     "end_watching",
@@ -93,6 +94,7 @@ __all__ = [
     "keys_statement",
     "mark_applied",
     "note_commit",
+    "note_commit_failed",
     "note_commit_sent",
     "note_failure",
     "note_statement",
@@ -128,6 +130,9 @@ class RequestWrites:
     #: Writes sent inside a PostgreSQL transaction block whose COMMIT was not sent, by
     #: connection (`id()` of the driver's: the connection, kept alive, and how many).
     pending: dict[int, tuple[object, int]] = field(default_factory=dict)
+    #: Errors the hooks saw a COMMIT of a write raise, each with whether its transaction
+    #: was then certainly rolled back (`note_commit_failed`).
+    commit_errors: list[tuple[BaseException, bool]] = field(default_factory=list)
 
     def commit_sent(self, connection: int) -> None:
         """The transaction block of `connection` may have committed: its writes are sent."""
@@ -326,17 +331,45 @@ def note_failure(error: BaseException, connection: object = None) -> None:
         record.failed_unsent.append((error, connection))
 
 
-def _seen(record: RequestWrites, error: BaseException) -> tuple[BaseException, object] | None:
-    """The failure the hooks saw that `error` is, or was raised from (None: no hook saw it)."""
+def note_commit_failed(error: BaseException, *, undone: bool) -> None:
+    """A COMMIT of a transaction that wrote raised `error` (a hook's call).
+
+    `undone`: the COMMIT certainly committed nothing, and a ROLLBACK ended
+    its transaction before the error reached the app (SQLite's busy COMMIT
+    leaves it open; SQLAlchemy's hooks then send the ROLLBACK, Django's
+    ``atomic`` does). Else it may be committed yet. `_outage` decides what
+    either is to the client (`commit_failure`).
+    """
+    record = _CURRENT.get()
+    if record is not None and not _KEY_STORE.get():
+        record.commit_errors.append((error, undone))
+
+
+def commit_failure(error: BaseException) -> bool | None:
+    """Whether the COMMIT `error` is (or was raised from) was undone; None: no hook saw one."""
+    record = _CURRENT.get()
+    if record is None:
+        return None
+    found = _raised_from(error, [failed for failed, _ in record.commit_errors])
+    return next((undone for failed, undone in record.commit_errors if failed is found), None)
+
+
+def _raised_from(error: BaseException, errors: list[BaseException]) -> BaseException | None:
+    """The one of `errors` that `error` is, or was raised from (None: none)."""
     current: BaseException | None = error
     for _ in range(16):
         if current is None:
             return None
-        for failure in record.failed_unsent:
-            if current is failure[0]:
-                return failure
+        if any(current is seen for seen in errors):
+            return current
         current = current.__cause__ or current.__context__
     return None
+
+
+def _seen(record: RequestWrites, error: BaseException) -> tuple[BaseException, object] | None:
+    """The failure the hooks saw that `error` is, or was raised from (None: no hook saw it)."""
+    found = _raised_from(error, [failure[0] for failure in record.failed_unsent])
+    return next((failure for failure in record.failed_unsent if failure[0] is found), None)
 
 
 def nothing_sent(error: BaseException) -> bool:

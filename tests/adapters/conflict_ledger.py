@@ -23,6 +23,7 @@ its flush, in the COMMIT after the handler.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections import Counter
 from dataclasses import dataclass
@@ -35,6 +36,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 LAST_ROW = "SELECT version, n FROM conflict_ledger ORDER BY version DESC LIMIT 1"
 LAST_VERSION = "SELECT max(version) FROM conflict_ledger"
 LAST_NUMBER = "SELECT coalesce(max(number), 0) FROM conflict_orders"
+#: The environment variable giving an SQLite app its busy timeout (seconds) and one
+#: connection (`engine_arguments`), for `test_sqlite_busy_commits`.
+BUSY_TIMEOUT = "CONFLICT_SQLITE_BUSY_TIMEOUT"
 
 
 class Base(DeclarativeBase):
@@ -60,7 +64,8 @@ def engine_arguments(url: str, *, driver: str = "") -> tuple[str, dict[str, Any]
     """SQLAlchemy's URL and engine options for `url` (``postgresql://``, ``mysql://``, a path).
 
     PostgreSQL and MariaDB at SERIALIZABLE; asyncpg, which takes no
-    ``options``, given the schema as a server setting.
+    ``options``, given the schema as a server setting. SQLite: a pool of one
+    connection with the busy timeout `BUSY_TIMEOUT` names, when it does.
     """
     if url.startswith("postgresql://"):
         options: dict[str, Any] = {"isolation_level": "SERIALIZABLE"}
@@ -73,7 +78,12 @@ def engine_arguments(url: str, *, driver: str = "") -> tuple[str, dict[str, Any]
     if url.startswith("mysql://"):
         mysql = url.replace("mysql://", f"mysql+{driver or 'pymysql'}://", 1)
         return mysql, {"isolation_level": "SERIALIZABLE"}
-    return f"sqlite+{driver or 'pysqlite'}:///{url}", {"connect_args": {"timeout": 10}}
+    address = f"sqlite+{driver or 'pysqlite'}:///{url}"
+    busy = os.environ.get(BUSY_TIMEOUT)
+    if busy is None:
+        return address, {"connect_args": {"timeout": 10}}
+    # One connection: the app's writes never wait on each other, only on another process.
+    return address, {"connect_args": {"timeout": float(busy)}, "pool_size": 1, "max_overflow": 0}
 
 
 def sqlite_transactions(engine: Any) -> None:

@@ -28,11 +28,12 @@ from types import FrameType
 from typing import Any, Final
 
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.transaction import Atomic
 
 from .._errors import Unavailable, WriteOutcomeUnknown
 from .._integrity import _chain
 from .._outage import outage_error
-from .._request_writes import note_commit_sent, note_failure
+from .._request_writes import note_commit_failed, note_commit_sent, note_failure
 
 #: The methods of a Django connection that send statements past its execute wrappers.
 _METHODS: Final = frozenset({"connect", "_commit"})
@@ -59,11 +60,16 @@ def note_own_statement_failure(error: BaseException) -> None:
 
     An error raised in a connection's ``_commit`` (anyone's code below it)
     tells first that the COMMIT was sent (`note_commit_sent`): the writes
-    its transaction held may have been applied.
+    its transaction held may have been applied; unless ``atomic`` rolled
+    its transaction back as the COMMIT failed: `note_commit_failed` tells
+    which, and the core decides what the COMMIT's error is to the client.
     """
     for raised in _chain(error):
-        for committing in _committing(raised):
-            note_commit_sent(committing.connection)
+        committing = _committing(raised)
+        for connection in committing:
+            note_commit_sent(connection.connection)
+        if committing:
+            note_commit_failed(raised, undone=_undone_by_atomic(raised, committing))
     for raised in _chain(error):
         if _raised_in_own_statement(raised):
             note_failure(raised)
@@ -81,6 +87,35 @@ def _committing(error: BaseException) -> list[BaseDatabaseWrapper]:
             found.append(wrapper)
         trace = trace.tb_next
     return found
+
+
+def _undone_by_atomic(error: BaseException, committing: list[BaseDatabaseWrapper]) -> bool:
+    """Whether `error` failed the COMMIT of ``atomic``'s exit, which then ended its transaction.
+
+    ``Atomic.__exit__`` answers a COMMIT's `DatabaseError` with a ROLLBACK,
+    or with closing the connection when that fails (which rolls back too),
+    before it raises the error on. Called from anywhere else (the app's
+    ``commit()``), the transaction may be committed later (sqlite3 commits
+    an open one as Django turns autocommit back on): not told. The driver's
+    connection is checked out of its transaction (or closed) all the same.
+    """
+    trace = error.__traceback__
+    while trace is not None:
+        frame = trace.tb_frame
+        if frame.f_code.co_name == "__exit__" and isinstance(frame.f_locals.get("self"), Atomic):
+            called = trace.tb_next
+            while called is not None and _package(called.tb_frame) == "django":
+                if isinstance(called.tb_frame.f_locals.get("self"), BaseDatabaseWrapper):
+                    break  # (past ``async_unsafe``'s wrapper) the connection's own method
+                called = called.tb_next
+            if called is None or called.tb_frame.f_code.co_name != "commit":
+                return False
+            return all(
+                c.connection is None or getattr(c.connection, "in_transaction", None) is False
+                for c in committing
+            )
+        trace = trace.tb_next
+    return False
 
 
 def _raised_in_own_statement(error: BaseException) -> bool:

@@ -13,7 +13,9 @@ makes a lost connection after it a 504, unless PostgreSQL holds it in a
 transaction block whose COMMIT is never sent), with the driver's
 connection it goes on; each COMMIT before it is sent (`note_commit_sent`:
 also a two-phase PREPARE); and each error of a statement or COMMIT as it
-is raised (`note_failure`). An `AsyncEngine` runs these on its sync
+is raised (`note_failure`). A COMMIT that failed and left its transaction
+open (SQLite's busy COMMIT) has it rolled back at once, and told
+(`note_commit_failed`): nothing of it was or can be applied. An `AsyncEngine` runs these on its sync
 engine, in the context of the task that awaits it.
 """
 
@@ -30,6 +32,7 @@ from .._request_writes import (
     current_writes,
     database_name,
     keys_statement,
+    note_commit_failed,
     note_commit_sent,
     note_failure,
     note_statement,
@@ -131,6 +134,36 @@ def _failed(context: ExceptionContext) -> None:
         record, database = committing
         record.add(database, -1)  # the COMMIT failed: it may not have happened
         record.failed_commits += 1
+        undone = _undo_open_transaction(context.connection)
+        for error in (context.original_exception, context.sqlalchemy_exception):
+            if error is not None:
+                note_commit_failed(error, undone=undone)
+
+
+def _undo_open_transaction(conn: Connection | None) -> bool:
+    """Roll back the transaction a failed COMMIT left open; whether it was, and is no more.
+
+    SQLite keeps it open when its COMMIT fails busy: nothing was committed.
+    SQLAlchemy takes the transaction for ended, so nothing of its would
+    commit it again, but the driver would, at the connection's next COMMIT
+    (the pool's reset rolls it back, `_end_open_transaction`, once the
+    connection is back, maybe after the answer went out). Rolled back
+    here, before the error reaches the app, nothing of it can be applied.
+    Drivers that tell no ``in_transaction`` (all but sqlite3 and
+    aiosqlite) end a failed COMMIT's transaction themselves: nothing to do.
+    """
+    if conn is None or conn.invalidated or conn.closed:
+        return False
+    try:
+        pooled = conn.connection
+        driver = pooled.driver_connection
+        dbapi = pooled.dbapi_connection
+        if dbapi is None or getattr(driver, "in_transaction", None) is not True:
+            return False
+        dbapi.rollback()
+        return getattr(driver, "in_transaction", None) is False
+    except Exception:  # the ROLLBACK failed too: the pool's reset, or its close, ends it
+        return False
 
 
 def _checkin(dbapi_connection: Any, record: Any) -> None:
