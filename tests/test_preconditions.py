@@ -180,6 +180,26 @@ TABLE = [
     pytest.param("DELETE", {}, CURRENT, REQUIRED, id="rfc6585-3-delete-existing-428"),
     pytest.param("PATCH", {}, CURRENT, REQUIRED, id="rfc6585-3-patch-existing-428"),
     pytest.param("PUT", {}, None, PROCEED, id="rfc6585-3-put-absent-creates"),
+    pytest.param(
+        "PUT", {"If-None-Match": '"v1"'}, CURRENT, REQUIRED, id="rfc6585-3-if-none-match-tag-428"
+    ),
+    pytest.param(
+        "DELETE",
+        {"If-None-Match": '"v1", W/"v0"'},
+        CURRENT,
+        REQUIRED,
+        id="rfc6585-3-if-none-match-tags-delete-428",
+    ),
+    pytest.param(
+        "PATCH",
+        {"If-None-Match": '"v1"', "If-Match": '"v2"'},
+        CURRENT,
+        PROCEED,
+        id="rfc6585-3-if-match-guards-beside-if-none-match",
+    ),
+    pytest.param(
+        "PUT", {"If-None-Match": '"v1"'}, None, PROCEED, id="rfc6585-3-if-none-match-tag-creates"
+    ),
     pytest.param("GET", {}, CURRENT, PROCEED, id="rfc6585-3-get-needs-nothing"),
     pytest.param(
         "PUT",

@@ -16,6 +16,7 @@ from httpconflict import (
     Unavailable,
 )
 from httpconflict._errors import problem_and_fields
+from httpconflict._problem import MAX_DETAIL
 
 
 def test_to_dict_orders_members_and_adds_extensions() -> None:
@@ -109,3 +110,13 @@ def test_a_problem_answer_is_stored_by_no_cache(
 ) -> None:
     """Cache-Control: no-store unless the caller says otherwise (RFC 9111 §4.2.2: a 404 is kept)."""
     assert problem_and_fields(problem, headers)[1] == expected
+
+
+def test_a_long_detail_is_cut_saying_how_much() -> None:
+    """A detail past MAX_DETAIL characters keeps its first MAX_DETAIL and says what was cut."""
+    problem = ProblemDetails(detail="operation 0 ('/" + "q" * 5000 + "')")
+    assert problem.detail is not None
+    assert problem.detail.startswith("operation 0 ('/qqq")
+    assert problem.detail.endswith(f"... ({5000 + 17 - MAX_DETAIL} more characters)")
+    assert len(problem.detail) < MAX_DETAIL + 30
+    assert ProblemDetails(detail="x" * MAX_DETAIL).detail == "x" * MAX_DETAIL

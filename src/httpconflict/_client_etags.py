@@ -27,7 +27,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Final
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from ._etag import ETag
 
@@ -102,7 +102,7 @@ class ETagMemory:
 
         A 2xx answer to GET, HEAD, PUT or PATCH with a strong ETag names the
         version now current at `url`; a 2xx answer to POST with a Location
-        and an ETag, the version created there. A 2xx answer to DELETE, a
+        (of its origin) and an ETag, the version created there. A 2xx answer to DELETE, a
         404 and a 410 say nothing is there any more.
         """
         method = method.upper()
@@ -117,7 +117,38 @@ class ETagMemory:
         if method in _LEARN_FROM:
             self.remember(url, etag)
         elif method == "POST" and (location := headers.get("location")):
-            self.remember(urljoin(url, location), etag)
+            created = _created_at(url, location)
+            if created is not None:
+                self.remember(created, etag)
+
+
+def _created_at(url: str, location: str) -> str | None:
+    """`location` resolved against `url`, if it is a URL of `url`'s origin (else None).
+
+    A server speaks for its own origin only: one whose POST answered a
+    Location on another host (with that host's current ETag, which it may
+    read as anyone can) made the next write there carry an If-Match of its
+    choosing, which passed over a change the caller never saw. RFC 9111
+    §4.4 keeps a cache from taking another host's Location for the same
+    reason. A Location that is no URL (``http://[oops``) names nothing to
+    remember: the create was made all the same, and raising here said it
+    was not.
+    """
+    try:
+        created = urljoin(url, location)
+        return created if _origin(created) == _origin(url) else None
+    except ValueError:
+        return None
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    """RFC 6454 §4: a URL's scheme, host and port (raises ValueError for a bad port)."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    return scheme, parts.hostname or "", parts.port or _PORTS.get(scheme)
+
+
+_PORTS: Final = {"http": 80, "https": 443}
 
 
 def _strong(value: str | None) -> str | None:

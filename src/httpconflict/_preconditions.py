@@ -212,9 +212,13 @@ def evaluate(
             return Decision.PRECONDITION_FAILED
 
     # Step 3: If-None-Match, weak comparison (§13.1.2); "*" is true only
-    # when there is no current representation.
+    # when there is no current representation. It guards no write to one
+    # that exists: "*" fails there, and a list of tags lets through every
+    # version but those, the ones written since the client read included
+    # (a client that sent the ETag it read here instead of in If-Match
+    # overwrote the change made since, unseen). Such a write still needs
+    # a precondition that names what it was made from (428).
     if conditions.if_none_match is not None:
-        evaluated = True
         etag = current.etag if current is not None else None
         matched = current is not None and (
             conditions.if_none_match.any
@@ -234,8 +238,9 @@ def evaluate(
         return Decision.NOT_MODIFIED
 
     if require_precondition and not safe and current is not None and not evaluated:
-        # Nothing guards this write: no precondition at all, or only an
-        # If-Unmodified-Since the resource has no date to compare with.
+        # Nothing guards this write: no precondition at all, only an
+        # If-Unmodified-Since the resource has no date to compare with, or
+        # only an If-None-Match naming versions other than the current one.
         return Decision.PRECONDITION_REQUIRED
     return Decision.PROCEED
 

@@ -19,6 +19,12 @@ MEDIA_TYPE: Final = "application/problem+json"
 # RFC 9457 §3.1: the members defined by the specification. An extension
 # member with one of these names would change their meaning, so it is refused.
 RESERVED_MEMBERS: Final = frozenset({"type", "title", "status", "detail", "instance"})
+#: Characters of a detail at most. RFC 9457 §3.1.4: the detail is "a human-readable
+#: explanation", and one quoting what a request sent (a patch's pointer, a member's
+#: name) quoted it whole: a 500 KB pointer made a 2 MB answer (quoted four times),
+#: recorded as such under an Idempotency-Key. What a program needs of it is in the
+#: extension members; the detail says the rest in its first characters.
+MAX_DETAIL: Final = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +46,9 @@ class ProblemDetails:
             )
         if self.status is not None and not 100 <= self.status <= 599:
             raise ValueError(f"status must be an HTTP status code, not {self.status}")
+        if self.detail is not None and len(self.detail) > MAX_DETAIL:
+            cut = f"... ({len(self.detail) - MAX_DETAIL} more characters)"
+            object.__setattr__(self, "detail", self.detail[:MAX_DETAIL] + cut)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object, members in the RFC's order, then the extensions."""

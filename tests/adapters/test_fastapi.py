@@ -21,6 +21,7 @@ import httpx
 import pytest
 from openapi_spec_validator import validate
 
+from httpconflict._problem import MAX_DETAIL
 from tests.servers import start_app
 
 PROBLEM = "application/problem+json"
@@ -350,6 +351,28 @@ def test_a_patch_body_past_a_mebibyte_is_413(client: httpx.Client) -> None:
     assert problem(answer, 413, "content-too-large")["max_bytes"] == 1 << 20
     same = client.patch(url, json={"title": "t"}, headers={**MERGE, "If-Match": etag})
     assert same.status_code == 200, same.text
+
+
+#: What a problem answer may hold beside the request's own pointer: its other members and a
+#: detail of at most MAX_DETAIL characters.
+ANSWER_OVER_POINTER = MAX_DETAIL + 1000
+LONG = 500_000
+LONG_POINTERS = [
+    pytest.param([{"op": "replace", "path": "/" + "q" * LONG, "value": 1}], id="missing-member"),
+    pytest.param([{"op": "copy", "from": "/" + "m" * LONG, "path": "/title"}], id="missing-from"),
+    pytest.param([{"op": "replace", "path": "t" * LONG, "value": 1}], id="not-a-pointer"),
+]
+
+
+@pytest.mark.parametrize("patch", LONG_POINTERS)
+def test_a_problem_quotes_a_long_pointer_once(client: httpx.Client, patch: Any) -> None:
+    """A 500 KB pointer the patch cannot use: the answer holds it once, its detail at most
+    MAX_DETAIL characters (it quoted it four times: a 2 MB answer to a 500 KB request)."""
+    url, etag = draft(client)
+    answer = client.patch(url, json=patch, headers={**JSON_PATCH, "If-Match": etag})
+    assert answer.status_code in (400, 409), answer.text[:200]
+    assert len(answer.json()["detail"]) <= MAX_DETAIL + 40
+    assert len(answer.content) <= LONG + ANSWER_OVER_POINTER
 
 
 # -- request bodies the app cannot read: coded (415), too large (413) ---------------------------

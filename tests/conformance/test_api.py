@@ -155,6 +155,22 @@ def test_put_without_a_precondition_is_428(http: httpx.Client) -> None:
     assert http.get(url).json()["title"] == "kept"
 
 
+def test_if_none_match_naming_a_version_is_no_guard_for_a_write(http: httpx.Client) -> None:
+    """A PUT or DELETE whose only precondition is If-None-Match naming a version (the ETag
+    read, sent in the wrong field) is 428: it overwrote whatever was stored since, unseen."""
+    url, read = new_note(http)
+    moved = http.put(url, json=note("other", 1), headers={"If-Match": read})
+    assert moved.status_code == 200, moved.text
+    blind = http.put(url, json=note("blind", 1), headers={"If-None-Match": read})
+    assert_problem(blind, 428, "precondition-required")
+    assert_problem(http.delete(url, headers={"If-None-Match": read}), 428, "precondition-required")
+    # The version it names is the one stored: refused as before.
+    current = moved.headers["etag"]
+    same = http.put(url, json=note("blind", 2), headers={"If-None-Match": current})
+    assert_problem(same, 412, "precondition-failed")
+    assert http.get(url).json() | {"id": None} == {**note("other", 1), "id": None}
+
+
 def test_if_match_compares_strongly(http: httpx.Client) -> None:
     url, etag = new_note(http)
     answer = http.put(url, json=note("weak", 1), headers={"If-Match": f"W/{etag}"})
