@@ -5,7 +5,8 @@ traceback, ``curl -i`` or ``curl -v`` output, a raw response, a HAR file,
 a JSON body. `read` turns any of them into an `Evidence`:
 
 1. The text is cleaned: terminal colour codes removed, line ends made
-   ``\\n``, the timestamp a CI runner puts on each line removed, HTML
+   ``\\n``, the timestamp a CI runner puts on each line removed, each JSON
+   log line written out as the message it holds (`structured`), HTML
    entities decoded when quotes come as ``&quot;`` (a body copied from a
    web page or an HTML log viewer). A HAR file (JSON with
    ``log.entries``) is rewritten as the raw exchanges of its failed
@@ -43,6 +44,7 @@ from .places import Places
 from .plain import wrapped_lines
 from .statuses import json_statuses
 from .statuses import statuses as stated_statuses
+from .structured import Unpacked, unpacked
 from .subject import Subject
 
 _MAX_JSON_ATTEMPTS: Final = 500
@@ -154,8 +156,12 @@ class Evidence:
 
 def read(raw: str) -> Evidence:
     """The evidence in `raw`, whatever form it was pasted in."""
-    text = _clean(raw)
-    forms: list[str] = []
+    # A JSON log line's message is unescaped before what it holds is decoded (HTML).
+    logged = unpacked(_clean(raw))
+    text = _html_decoded(logged.text)
+    if logged.carried and text.count("\n") != logged.text.count("\n"):
+        logged = Unpacked(text)  # (an entity for a line end: the records' lines moved)
+    forms: list[str] = ["JSON log lines"] if logged.carried else []
     statements: list[Statement] = []
     headers: list[str] = []
     notes: list[str] = []
@@ -178,9 +184,9 @@ def read(raw: str) -> Evidence:
     for origin, line in wrapped:
         appended.append((start, origin))
         start += len(line) + 1
-    unwrapped = Places(text, appended)
+    unwrapped = Places(text, appended, logged.starts)
     documents = [
-        (document, unwrapped.place(at))
+        (document, _place(unwrapped, at, logged.carried))
         for document, at in _first_and_last(
             _json_objects(f"{text}\n{plain}" if plain else text, notes), notes
         )
@@ -225,7 +231,7 @@ def read(raw: str) -> Evidence:
         forms=_unique(forms),
         notes=tuple(notes),
         statements=tuple(statements),
-        places=Places(text, appended),
+        places=Places(text, appended, logged.starts),
     )
 
 
@@ -250,10 +256,21 @@ def _clean(text: str) -> str:
     if not text.isascii():  # (`translate` copies even what it leaves as it was)
         text = text.translate(_SPACES)
     text = _TAB_BETWEEN_WORDS.sub(" ", text)
+    return _unrelayed(_RELAYED.sub("", text.replace("\r\n", "\n").replace("\r", "\n")))
+
+
+def _html_decoded(text: str) -> str:
     if _HTML_QUOTE.search(text):
         # JSON pasted from a web page reads {&quot;error&quot;:...}: decoded, it parses.
-        text = html.unescape(text)
-    return _unrelayed(_RELAYED.sub("", text.replace("\r\n", "\n").replace("\r", "\n")))
+        return html.unescape(text)
+    return text
+
+
+def _place(places: Places, at: int, carried: Mapping[int, int]) -> int:
+    """Where a JSON object at `at` is read: the rest of a JSON log record where its message
+    starts (what it states is the message's), any other where it is."""
+    message = carried.get(places.line(at)) if carried else None
+    return places.place(at) if message is None else places.start_of(message)
 
 
 def _unrelayed(text: str) -> str:

@@ -270,7 +270,7 @@ def _stated_near(clue: Clue, evidence: Evidence) -> list[int] | None:
             if count >= MAX_MATCHES:
                 break
             line = places.line(match.start())
-            first, last = record(line, places.lines, places.text_of)
+            first, last = record(line, places.lines, places.text_of, places.starts)
             at = bisect_left(stated, first)
             if at < len(stated) and stated[at] <= last:
                 return [line, stated[at]]
@@ -303,7 +303,9 @@ class _Nearness:
         self._anchors = sorted(set(anchors))
         places = evidence.places
         #: The records (first and last line) that hold the anchors: the message.
-        self._records = [record(line, places.lines, places.text_of) for line in self._anchors]
+        self._records = [
+            record(line, places.lines, places.text_of, places.starts) for line in self._anchors
+        ]
         self._best: dict[str, tuple[tuple[int, int, int], str]] = {}
         self._order = 0
 

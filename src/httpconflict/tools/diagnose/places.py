@@ -19,7 +19,12 @@ from itertools import accumulate
 class Places:
     """Maps an index of the evidence's text to an index of the paste, and that to its line."""
 
-    def __init__(self, pasted: str, appended: Sequence[tuple[int, int]] = ()) -> None:
+    def __init__(
+        self,
+        pasted: str,
+        appended: Sequence[tuple[int, int]] = (),
+        starts: frozenset[int] = frozenset(),
+    ) -> None:
         #: The paste's length: indexes below it are the paste's own.
         self._pasted = len(pasted)
         self._text = pasted
@@ -27,6 +32,8 @@ class Places:
         self._starts = [start for start, _ in appended]
         self._origins = [origin for _, origin in appended]
         self._lines: array[int] | None = None
+        #: Lines that start a record whatever their text (a JSON log line's message, its rest).
+        self.starts = starts
 
     def place(self, at: int) -> int:
         """The index in the paste of what the evidence's text holds at `at`."""
@@ -43,6 +50,10 @@ class Places:
     def lines(self) -> int:
         """How many lines the paste has."""
         return len(self._starts_of_lines()) + 1
+
+    def start_of(self, line: int) -> int:
+        """The index in the paste where its `line` (from 0) starts."""
+        return self._starts_of_lines()[line - 1] if line > 0 else 0
 
     def text_of(self, line: int) -> str:
         """The text of the paste's `line` (from 0), without its newline."""

@@ -21,7 +21,7 @@ each way, so a huge log costs only the lines near the message.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from typing import Final
 
 #: Lines walked each way from a message's line to find where its record starts and ends.
@@ -125,19 +125,27 @@ def _follows_a_record(line: str, before: str, above: str) -> bool:
     )
 
 
-def record(line: int, count: int, text_of: Callable[[int], str]) -> tuple[int, int]:
+def record(
+    line: int,
+    count: int,
+    text_of: Callable[[int], str],
+    starts: Container[int] = frozenset(),
+) -> tuple[int, int]:
     """The first and last line of the record holding `line` (of `count` lines; `text_of`
-    gives a line's text), each at most `REACH` lines away."""
+    gives a line's text; `starts`: lines that start one whatever they say), each at most
+    `REACH` lines away."""
     first = line
-    while first > 0 and line - first < REACH and not _starts(first, text_of):
+    while first > 0 and line - first < REACH and not _starts(first, text_of, starts):
         first -= 1
     last = line
-    while last + 1 < count and last - line < REACH and not _starts(last + 1, text_of):
+    while last + 1 < count and last - line < REACH and not _starts(last + 1, text_of, starts):
         last += 1
     return first, last
 
 
-def _starts(number: int, text_of: Callable[[int], str]) -> bool:
+def _starts(number: int, text_of: Callable[[int], str], starts: Container[int]) -> bool:
+    if number in starts:
+        return True
     found: list[str] = []
     for above in range(number - 1, max(number - 5, -1), -1):
         text = text_of(above).rstrip()
