@@ -120,6 +120,7 @@ EXPECTED = [
     "pointers_touched_by_json_patch",
     "pointers_touched_by_merge_patch",
     "precondition_failed",
+    "precondition_required",
     "prefers_rebase",
     "problem_headers",
     "read_decision",

@@ -92,7 +92,13 @@ from ._patch_flow import (
 from ._preconditions import Conditions, Decision, Validators, evaluate
 from ._problem import PROBLEM_TYPES, ProblemDetails, ProblemType
 from ._rebase import prefers_rebase, rebase, rebase_fields
-from ._refusals import Contended, patch_refusal, precondition_failed, refusal
+from ._refusals import (
+    Contended,
+    patch_refusal,
+    precondition_failed,
+    precondition_required,
+    refusal,
+)
 from ._request_writes import mark_applied
 from ._unique_values import UniqueValueUnsupported, check_unique_values
 from ._versioned_row import VersionedRow
@@ -208,6 +214,7 @@ __all__ = [
     "pointers_touched_by_json_patch",
     "pointers_touched_by_merge_patch",
     "precondition_failed",
+    "precondition_required",
     "prefers_rebase",
     "problem_headers",
     "read_decision",

@@ -97,11 +97,30 @@ def _none_match_failed(current: Validators, conditions: Conditions) -> bool:
     )
 
 
-def precondition_required() -> PreconditionRequired:
-    """The 428 for a write to an existing resource that names no version."""
+def precondition_required(
+    conditions: Conditions | None = None, *, creating: bool = False
+) -> PreconditionRequired:
+    """The 428 for a write to an existing resource that names no version.
+
+    `conditions`: the request's, so that an If-None-Match naming versions
+    is said to guard nothing; `creating`: the write may create the
+    resource (a PUT), so the way to create it only if absent is said too.
+    """
     return PreconditionRequired(
         "this resource exists: GET it and send its ETag in If-Match, so the write "
         "applies only to the version you read"
+        + _tags_not_guarding(conditions)
+        + ("; to create it only if absent, send If-None-Match: *" if creating else "")
+    )
+
+
+def _tags_not_guarding(conditions: Conditions | None) -> str:
+    """Why an If-None-Match naming versions was no guard, when the request sent one."""
+    if conditions is None or conditions.if_none_match is None or conditions.if_none_match.any:
+        return ""
+    return (
+        " (If-None-Match naming versions lets every other version through, one written "
+        "since you read included: it guards no write)"
     )
 
 
@@ -113,7 +132,7 @@ def refusal(decision: WriteDecision, conditions: Conditions | None = None) -> Pr
         case WriteOutcome.NOT_FOUND:
             return NotFound("the resource does not exist")
         case WriteOutcome.PRECONDITION_REQUIRED:
-            return precondition_required()
+            return precondition_required(conditions)
         case WriteOutcome.PRECONDITION_FAILED:
             return precondition_failed(decision.current, conditions)
         case _:
@@ -133,6 +152,7 @@ def patch_refusal(
             return PreconditionRequired(
                 "this resource exists: GET it and send its ETag in If-Match with the patch, so "
                 "the patch applies only to the version it was made from"
+                + _tags_not_guarding(conditions)
             )
         case PatchOutcome.PRECONDITION_FAILED:
             return precondition_failed(decision.current, conditions)
@@ -167,10 +187,12 @@ def patch_refusal(
             return Contended("every attempt lost a race with another writer; retry")
 
 
-def decision_error(decision: Decision, current: Validators | None) -> ProblemError | None:
+def decision_error(
+    decision: Decision, current: Validators | None, conditions: Conditions | None = None
+) -> ProblemError | None:
     """The error for an `evaluate` decision that stops a write (412 or 428), else None."""
     if decision is Decision.PRECONDITION_FAILED:
-        return precondition_failed(current)
+        return precondition_failed(current, conditions)
     if decision is Decision.PRECONDITION_REQUIRED:
-        return precondition_required()
+        return precondition_required(conditions)
     return None

@@ -213,7 +213,7 @@ class RequestConditions(Conditions):
                 self.answer.headers.setdefault("Cache-Control", caching)
             return Decision.PROCEED
         decision = evaluate(self.method, self, current, require_precondition=True)
-        error = decision_error(decision, current)
+        error = decision_error(decision, current, self)
         if error is not None:
             raise error
         return decision

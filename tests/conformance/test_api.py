@@ -163,7 +163,10 @@ def test_if_none_match_naming_a_version_is_no_guard_for_a_write(http: httpx.Clie
     assert moved.status_code == 200, moved.text
     blind = http.put(url, json=note("blind", 1), headers={"If-None-Match": read})
     assert_problem(blind, 428, "precondition-required")
-    assert_problem(http.delete(url, headers={"If-None-Match": read}), 428, "precondition-required")
+    deleted = http.delete(url, headers={"If-None-Match": read})
+    assert_problem(deleted, 428, "precondition-required")
+    for refused in (blind, deleted):  # and says why the field it sent is none
+        assert "If-None-Match naming versions" in refused.json()["detail"], refused.text
     # The version it names is the one stored: refused as before.
     current = moved.headers["etag"]
     same = http.put(url, json=note("blind", 2), headers={"If-None-Match": current})

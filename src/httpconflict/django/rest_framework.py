@@ -286,7 +286,7 @@ class ConditionalModelMixin:
         # §13.2.1): a write without If-Match is told so whatever its body
         # (RFC 6585 §3), and a stale one is a 412 even when its body is wrong.
         early = evaluate(request.method, conditions, current, require_precondition=True)
-        error = decision_error(early, current)
+        error = decision_error(early, current, conditions)
         if error is not None:
             raise error
         serializer = self.get_serializer(

@@ -20,13 +20,13 @@ from .. import (
     Guard,
     NotFound,
     PreconditionFailed,
-    PreconditionRequired,
     WriteDecision,
     WriteOutcome,
     WriteResult,
     arun_write,
     format_http_date,
     precondition_failed,
+    precondition_required,
     write_flow,
 )
 from ..problem_types import CONTENDED
@@ -187,15 +187,7 @@ def _refusal(request: Request, decision: WriteDecision, *, creating: bool) -> Re
         case WriteOutcome.NOT_FOUND:
             raise NotFound(f"nothing exists at {request.url.path}")
         case WriteOutcome.PRECONDITION_REQUIRED:
-            raise PreconditionRequired(
-                "this document exists: GET it and send its ETag in If-Match, so the write "
-                "applies only to the version you read"
-                + (
-                    "; to create a document only if absent, send If-None-Match: *"
-                    if creating
-                    else ""
-                )
-            )
+            raise precondition_required(conditions(request), creating=creating)
         case WriteOutcome.PRECONDITION_FAILED:
             if current is None:
                 detail = "the document does not exist (If-Match needs a current version)"
