@@ -20,6 +20,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import anyio
 import pytest
@@ -122,3 +123,20 @@ async def _resend_after_restart(
     # Once the server has run for a lease, a claim nobody completed is taken over.
     await anyio.sleep(LEASE)
     assert await other.claim("p", kept, FP, "later", now=time.time(), lease=LEASE) is None
+
+
+def test_a_start_read_within_the_uptimes_second_after_a_broken_connection_is_a_restart(
+    tmp_path: Path,
+) -> None:
+    """MySQL's uptime counts whole seconds of the server's clock, so one start read twice may
+    differ by a second either way; a MariaDB restarted 1.6 s after its start read as that start
+    (972.439, then 973.062 at 974.062: uptime 1), and the expired claim was taken over at once.
+    A start read after the pool found a connection broken is a restart."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'keys.db'}")
+    store = SQLAlchemyIdempotencyStore(engine)
+    assert store._answering_since(972.439, 972.439) == 972.439  # the first start met
+    assert store._answering_since(972.9, 973.0) == 972.439  # the same, read again
+    with engine.connect() as connection:
+        connection.invalidate()  # what a restart does to every connection
+    assert store._answering_since(973.062, 974.062) == 974.062  # a restart: held from now
+    assert store._answering_since(973.5, 974.5) == 974.062  # that restart, read again

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Final, TypeVar
 
-from sqlalchemy import Connection, Engine, delete, inspect, select, text, update
+from sqlalchemy import Connection, Engine, delete, event, inspect, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.schema import CreateIndex, CreateTable
@@ -93,9 +93,17 @@ class SQLAlchemyIdempotencyStore:
     def __init__(self, engine: Engine | AsyncEngine) -> None:
         self.engine = engine
         self._opened = False
-        #: When this store first reached each start of the server it saw (`_answering_since`).
-        self._reached: dict[float, float] = {}
+        #: When this store first reached each start of the server it saw (`_answering_since`),
+        #: and how many connections had broken by then.
+        self._reached: dict[float, tuple[float, int]] = {}
         self._reaching = threading.Lock()
+        #: Connections of the engine's pool found broken (a restart breaks them all).
+        self._broken = 0
+        event.listen(
+            engine.sync_engine if isinstance(engine, AsyncEngine) else engine,
+            "invalidate",
+            self._connection_broken,
+        )
 
     async def _run(self, work: Callable[[Connection], T]) -> T:
         """`work` in a transaction of its own; a failing database is `Unavailable`."""
@@ -136,6 +144,9 @@ class SQLAlchemyIdempotencyStore:
         """Nothing to close: the engine is the app's (a later call opens the store again)."""
         self._opened = False
 
+    def _connection_broken(self, *_: Any) -> None:
+        self._broken += 1
+
     def _answering_since(self, started: float, now: float) -> float:
         """When the server that started at `started` began to answer, as far as this store knows.
 
@@ -149,15 +160,23 @@ class SQLAlchemyIdempotencyStore:
         if not started:
             return started  # no server to restart (SQLite), or one that cannot say
         with self._reaching:  # a sync engine's calls run in threads
-            for known, reached in self._reached.items():
-                if abs(known - started) <= _SAME_START:  # the uptime's resolution: a second
+            for known, (reached, broken) in self._reached.items():
+                # The same start, read to the uptime's resolution (MySQL's counts whole
+                # seconds of the server's clock: one start read twice may differ by a
+                # second either way), unless a connection broke since: a server
+                # restarted within a second or two of its start before read as that
+                # start, and an expired claim of a request that ran meanwhile was
+                # taken over at once. A connection broken for another reason (a proxy
+                # cut it) holds claims one lease longer, nothing worse.
+                if abs(known - started) <= _SAME_START and broken == self._broken:
                     return reached
             if len(self._reached) >= _STARTS_KEPT:
                 self._reached.pop(next(iter(self._reached)))
             # The first start this store meets is taken as it is; a later one (a restart)
             # from now.
-            self._reached[started] = max(started, now) if self._reached else started
-            return self._reached[started]
+            reached = max(started, now) if self._reached else started
+            self._reached[started] = (reached, self._broken)
+            return reached
 
     async def _call(self, work: Callable[[Connection], T]) -> T:
         await self.open()
