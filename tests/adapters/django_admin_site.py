@@ -3,8 +3,9 @@
 Run as a server process (``start_app("tests.adapters.django_admin_site:create_app",
 ..., wsgi=True)``), never imported by the test process. ``COUNTERS_DATABASE``
 is a SQLite file, a ``postgresql://`` or a ``mysql://`` URL (as
-django_notes.py reads it); the tables and the user ``staff`` (password
-``staff``) are made on start. ``COUNTERS_KEYS`` is the SQLite file of the
+django_notes.py reads it); the tables, the user ``staff`` (password
+``staff``, a superuser) and ``viewer`` (password ``viewer``: may view and
+delete counters, not change them) are made on start. ``COUNTERS_KEYS`` is the SQLite file of the
 Idempotency-Keys that the forms carry. ``NAIVE=1`` serves Django's own ModelAdmin
 and views instead, to show what the mixins prevent.
 
@@ -314,6 +315,19 @@ def create_app() -> Any:
                 editor.create_model(model)
     if not User.objects.filter(username="staff").exists():
         User.objects.create_superuser("staff", "staff@example.com", "staff")
+    if not User.objects.filter(username="viewer").exists():
+        # The change view is read-only to this user, with a Delete link. The app has no
+        # models module: migrate made no permissions for its models.
+        from django.contrib.auth.models import Permission
+        from django.contrib.contenttypes.models import ContentType
+
+        viewer = User.objects.create_user("viewer", "viewer@example.com", "viewer", is_staff=True)
+        kind = ContentType.objects.get_for_model(Counter)
+        for action in ("view", "delete"):
+            allowed, _ = Permission.objects.get_or_create(
+                codename=f"{action}_counter", content_type=kind, defaults={"name": action}
+            )
+            viewer.user_permissions.add(allowed)
     connection.close()
     # A double-clicked Save: the forms' hidden key, read by the middleware, per session.
     policy = IdempotencyPolicy(

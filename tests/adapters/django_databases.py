@@ -1,4 +1,4 @@
-"""The DATABASES entry of the Django test projects, from one URL."""
+"""The DATABASES entry of the Django test projects, from one URL, and a small project's settings."""
 
 from __future__ import annotations
 
@@ -34,3 +34,20 @@ def database(url: str, *, immediate: bool = False) -> dict[str, Any]:
         "PORT": parts.port or (5432 if engine == "postgresql" else 3306),
         "OPTIONS": options,
     }
+
+
+def configure_project(urlconf: str, middleware: list[str], databases: dict[str, Any]) -> None:
+    """Django set up as a small JSON project: no apps, `urlconf` its URLconf module."""
+    import django
+    from django.conf import settings
+
+    settings.configure(
+        DEBUG=False,
+        ALLOWED_HOSTS=["127.0.0.1"],
+        ROOT_URLCONF=urlconf,
+        MIDDLEWARE=middleware,
+        INSTALLED_APPS=[],
+        DATABASES=databases,
+        USE_TZ=True,
+    )
+    django.setup()

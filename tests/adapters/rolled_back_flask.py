@@ -2,10 +2,10 @@
 
 Its views read and add rows to the SQLAlchemy session; ``teardown_appcontext``
 commits it (the INSERTs go at that flush), outside every error handler,
-after the view formed its answer. Keys: the WSGI `IdempotencyMiddleware`
-(in memory) outside ``install``'s wrapper, as the docs show. Served by
-``create`` from ``CONFLICT_DATABASE`` (``postgresql://``, ``mysql://`` or
-an SQLite file's path).
+after the view formed its answer (ledger_flask.py). Keys: the WSGI
+`IdempotencyMiddleware` (in memory) outside ``install``'s wrapper, as the
+docs show. Served by ``create`` from ``CONFLICT_DATABASE``
+(``postgresql://``, ``mysql://`` or an SQLite file's path).
 """
 
 from __future__ import annotations
@@ -14,13 +14,8 @@ import os
 
 from flask import Flask, request
 from sqlalchemy import create_engine, text
-from sqlalchemy.orm import scoped_session, sessionmaker
 
-import httpconflict.sqlalchemy  # noqa: F401  # the hooks that count commits
 from httpconflict import PreconditionFailed, PreconditionRequired
-from httpconflict.flask import install
-from httpconflict.storage.idempotency.memory import MemoryIdempotencyStore
-from httpconflict.wsgi import IdempotencyMiddleware
 from tests.adapters.conflict_ledger import (
     LAST_NUMBER,
     LAST_ROW,
@@ -30,6 +25,7 @@ from tests.adapters.conflict_ledger import (
     engine_arguments,
     sqlite_transactions,
 )
+from tests.adapters.ledger_flask import teardown_app
 
 
 def create() -> Flask:
@@ -38,22 +34,7 @@ def create() -> Flask:
     engine = create_engine(address, **options)
     if engine.dialect.name == "sqlite":
         sqlite_transactions(engine)
-    db = scoped_session(sessionmaker(engine))
-    app = Flask(__name__)
-    install(app)
-    app.wsgi_app = IdempotencyMiddleware(app.wsgi_app, store=MemoryIdempotencyStore())  # type: ignore[method-assign]
-
-    @app.teardown_appcontext
-    def commit_session(error: BaseException | None) -> None:
-        try:
-            if error is None:
-                db.commit()
-        finally:
-            db.remove()
-
-    @app.get("/healthz")
-    def healthz() -> str:
-        return "ok"
+    app, db = teardown_app(engine)
 
     @app.get("/counter")
     def get_counter() -> tuple[dict[str, int], dict[str, str]]:

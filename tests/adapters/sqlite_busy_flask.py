@@ -8,7 +8,7 @@
   SQLite's I/O error at COMMIT, which may have written the file.
 
 The session's pages stay in memory until COMMIT (a 10 MB cache). Keys: the
-WSGI `IdempotencyMiddleware` (in memory). Served by ``create`` from
+WSGI `IdempotencyMiddleware` (in memory: ledger_flask.py). Served by ``create`` from
 ``CONFLICT_DATABASE`` (the file) and ``CONFLICT_SQLITE_BUSY_TIMEOUT``.
 """
 
@@ -23,13 +23,9 @@ from typing import Any
 
 from flask import Flask, request
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.orm import scoped_session, sessionmaker
 
-import httpconflict.sqlalchemy  # noqa: F401  # the hooks that count commits
-from httpconflict.flask import install
-from httpconflict.storage.idempotency.memory import MemoryIdempotencyStore
-from httpconflict.wsgi import IdempotencyMiddleware
 from tests.adapters.conflict_ledger import LAST_NUMBER, Order, engine_arguments
+from tests.adapters.ledger_flask import teardown_app
 
 
 def _read_for(path: str, seconds: float) -> None:
@@ -61,22 +57,7 @@ def create() -> Flask:
     def big_cache(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.execute("PRAGMA cache_size = -10000")
 
-    db = scoped_session(sessionmaker(engine))
-    app = Flask(__name__)
-    install(app)
-    app.wsgi_app = IdempotencyMiddleware(app.wsgi_app, store=MemoryIdempotencyStore())  # type: ignore[method-assign]
-
-    @app.teardown_appcontext
-    def commit_session(error: BaseException | None) -> None:
-        try:
-            if error is None:
-                db.commit()
-        finally:
-            db.remove()
-
-    @app.get("/healthz")
-    def healthz() -> str:
-        return "ok"
+    app, db = teardown_app(engine)
 
     def _order(key: str) -> int:
         number = int(db.scalar(text(LAST_NUMBER)) or 0) + 1

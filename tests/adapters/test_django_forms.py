@@ -194,6 +194,59 @@ def test_the_delete_link_of_a_change_form_someone_saved_since_deletes_nothing(
         assert mine.get(change).status_code == 302
 
 
+def _close_link(page: str) -> str:
+    """Where a read-only change view's "Close" link leads."""
+    found = re.search(r'<a href="([^"]*)" class="closelink">', page)
+    assert found is not None, page[:300]
+    return html.unescape(found.group(1))
+
+
+@pytest.mark.skipif(os.environ.get("NAIVE") == "1", reason="the mixin's delete confirmation")
+def test_the_delete_link_of_a_view_only_page_someone_saved_since_deletes_nothing(
+    servers: list[str],
+) -> None:
+    """A user who may view and delete, not change: the read-only page's link carries its version.
+
+    Before, the link carried none, and led to the confirmation of what was
+    stored by then: the user confirmed and deleted a save they never saw.
+    """
+    with staff_client(servers[0]) as staff, staff_client(servers[1], "viewer") as viewer:
+        change = _create(staff, "view-only delete")
+        page = viewer.get(change).text
+        assert 'name="_save"' not in page  # read-only to this user
+        form = open_form(staff, change)  # a save acknowledged after the viewer's page showed 0
+        assert save(staff, form, count="1").status_code == 302
+        refused = viewer.get(_delete_link(page), follow_redirects=True)
+        if not _messages(refused.text):  # a confirmation, saying nothing: confirmed as shown
+            confirm = read_form(refused.url.raw_path.decode(), refused.text)
+            viewer.post(confirm.url, data=confirm.values)
+            assert staff.get(change).status_code == 200, "deleted at count 1; the page showed 0"
+        assert _delete_link(page).endswith("?_version=1")
+        assert _messages(refused.text) == [
+            "Someone else saved this counter after you opened it (version 1, now 2); nothing "
+            "was deleted. Stored now: name “view-only delete”; count “1”; note “”. What is "
+            "deleted with it is listed below: confirm to delete it as stored now."
+        ]
+        assert open_form(staff, change).values["count"] == "1"
+        # Confirmed after another save: nothing deleted either.
+        confirm = read_form(refused.url.raw_path.decode(), refused.text)
+        assert confirm.url.endswith("?_version=2"), confirm.url
+        assert save(staff, open_form(staff, change), count="2").status_code == 302
+        again = viewer.post(confirm.url, data=confirm.values, follow_redirects=True)
+        assert "(version 2, now 3)" in again.text
+        assert open_form(staff, change).values["count"] == "2"
+        # The page's Close link (beside Delete, the same filters) still leads to the list.
+        listing = viewer.get(_close_link(page))
+        assert (listing.status_code, listing.url.query) == (200, b"_version=1")
+        assert "view-only delete" in listing.text
+        filtered = viewer.get(change + "?_changelist_filters=q%3Dview-only").text
+        assert _close_link(filtered) == f"{_ADMIN}/?q=view-only"
+        # The confirmation of what is stored now, confirmed: deleted.
+        confirm = read_form(again.url.raw_path.decode(), again.text)
+        assert viewer.post(confirm.url, data=confirm.values).status_code == 302
+        assert staff.get(change).status_code == 302  # gone
+
+
 @pytest.mark.skipif(os.environ.get("NAIVE") == "1", reason="a mixin's own admin options")
 def test_an_admin_with_fieldsets_and_the_version_read_only_still_checks_it(
     servers: list[str],

@@ -5,8 +5,10 @@ Cache-Control of the app's says ``no-cache``, as the library's read
 helpers do (the core's `read_cache_control` decides); the app's own
 Cache-Control, a write's answer, an answer with no validator and an
 error are left as they are; ``install(app, read_cache_control=...)``
-says another value, or nothing (None). Before, Flask's and Starlette's
-``install`` added nothing to a view's own ETag.
+says another value, or nothing (None); in Django, whose ``install`` is
+`ProblemMiddleware` in MIDDLEWARE, the ``HTTPCONFLICT_READ_CACHE_CONTROL``
+setting. Before, Flask's and Starlette's ``install`` added nothing to a
+view's own ETag, nor did Django's `ProblemMiddleware`.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import pytest
 from werkzeug.test import Client
 
 from httpconflict import ETag
+from tests.adapters.test_conditional_table import configure_django
 
 #: What the view answers: (status, header fields).
 View = tuple[int, dict[str, str]]
@@ -115,7 +118,35 @@ def ask_fastapi(method: str, view: View, **options: Any) -> str | None:
     return ask_asgi(fastapi_app(view, **options), method)
 
 
-ADAPTERS = {"flask": ask_flask, "starlette": ask_starlette, "fastapi": ask_fastapi}
+def ask_django(method: str, view: View, **options: Any) -> str | None:
+    """Django's `ProblemMiddleware` (its ``install``) around a view answering `view`."""
+    configure_django()
+    from django.http import HttpResponse
+    from django.test import RequestFactory, override_settings
+
+    from httpconflict.django import ProblemMiddleware
+
+    def answer(request: Any) -> Any:
+        status, headers = view
+        body = b"" if status == 304 else b"{}"
+        # JSON: an HTML error page would be one of Django's own, answered as a problem.
+        return HttpResponse(body, status=status, headers=headers, content_type="application/json")
+
+    setting = {}
+    if "read_cache_control" in options:
+        setting["HTTPCONFLICT_READ_CACHE_CONTROL"] = options["read_cache_control"]
+    with override_settings(**setting):
+        middleware = ProblemMiddleware(answer)
+    said: str | None = middleware(RequestFactory().generic(method, "/r")).get("Cache-Control")
+    return said
+
+
+ADAPTERS = {
+    "flask": ask_flask,
+    "starlette": ask_starlette,
+    "fastapi": ask_fastapi,
+    "django": ask_django,
+}
 
 
 @pytest.mark.parametrize("adapter", list(ADAPTERS))
@@ -174,3 +205,34 @@ def test_a_flask_helpers_own_setting_is_kept_under_install(value: str | None) ->
         again = client.get(path, headers={"If-None-Match": read.headers["ETag"]})
         assert (read.status_code, read.headers.get("Cache-Control")) == (200, value), path
         assert (again.status_code, again.headers.get("Cache-Control")) == (304, value), path
+
+
+@pytest.mark.parametrize("value", [None, "private, no-cache"])
+def test_a_django_helpers_own_setting_is_kept_under_problem_middleware(value: str | None) -> None:
+    """`conditional`'s and `not_modified`'s cache_control wins over `ProblemMiddleware`'s."""
+    configure_django()
+    from django.http import JsonResponse
+    from django.test import RequestFactory
+
+    from httpconflict import Validators
+    from httpconflict.django import ProblemMiddleware, conditional, not_modified
+    from httpconflict.django import add_read_caching as add
+
+    @conditional(lambda request: ETag("7"), cache_control=value)
+    def decorated(request: Any) -> Any:
+        return JsonResponse({"n": 7})
+
+    def helped(request: Any) -> Any:
+        if request.headers.get("If-None-Match"):
+            return not_modified(Validators(ETag("7")), cache_control=value)
+        response = JsonResponse({"n": 7}, headers={"ETag": '"7"'})
+        add(request, response, value)
+        return response
+
+    factory = RequestFactory()
+    for view in (decorated, helped):
+        middleware = ProblemMiddleware(view)
+        read = middleware(factory.get("/r"))
+        again = middleware(factory.get("/r", headers={"If-None-Match": read["ETag"]}))
+        assert (read.status_code, read.get("Cache-Control")) == (200, value), view
+        assert (again.status_code, again.get("Cache-Control")) == (304, value), view

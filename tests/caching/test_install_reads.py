@@ -1,13 +1,14 @@
 """Apps that set their own ETag, with ``install(app)`` as the docs show, counting through Varnish.
 
 Flask's view calls ``response.set_etag``; Starlette's and FastAPI's answer
-``Response(headers={"ETag": ...})``; none says anything of caching, nor
-uses the library's read helpers. Before, Flask's and Starlette's
-``install`` added nothing to such a read: Varnish kept it 120 s (RFC 9111
-§4.2.2), so after the first write every read through it was the old
-count and every write made from it a 412. Now ``install`` says
-``Cache-Control: no-cache`` on it (the core's `_read_caching`), as the
-helpers do: Varnish asks before each use.
+``Response(headers={"ETag": ...})``; Django's a ``JsonResponse`` with its
+ETag, `ProblemMiddleware` in MIDDLEWARE (Django's ``install``); none says
+anything of caching, nor uses the library's read helpers. Before, Flask's
+and Starlette's ``install`` and Django's middleware added nothing to such
+a read: Varnish kept it 120 s (RFC 9111 §4.2.2), so after the first write
+every read through it was the old count and every write made from it a
+412. Now they say ``Cache-Control: no-cache`` on it (the core's
+`_read_caching`), as the helpers do: Varnish asks before each use.
 """
 
 from __future__ import annotations
@@ -24,7 +25,14 @@ from tests.caching.counting import one_writer_through
 from tests.caching.varnish import varnish
 from tests.servers import start_app
 
-APPS = ("flask", "starlette", "fastapi")
+APPS = ("flask", "starlette", "fastapi", "django")
+#: Each app's factory, and whether it is a WSGI app.
+FACTORIES = {
+    "flask": ("tests.caching.install_apps:create_flask", True),
+    "starlette": ("tests.caching.install_apps:create_starlette", False),
+    "fastapi": ("tests.caching.install_apps:create_fastapi", False),
+    "django": ("tests.caching.install_django:create_app", True),
+}
 PATH = "/counter"
 
 
@@ -32,9 +40,9 @@ PATH = "/counter"
 def behind_varnish(name: str, log_dir: Path) -> Iterator[tuple[str, str]]:
     """The app `name` served, and Varnish in front of it: (Varnish's URL, the app's)."""
     env = {"COUNTER_DATABASE": f"sqlite:///{log_dir / 'counter.db'}"}
-    factory = f"tests.caching.install_apps:create_{name}"
+    factory, wsgi = FACTORIES[name]
     with (
-        start_app(factory, log_dir, env=env, probe="/healthz", wsgi=name == "flask") as url,
+        start_app(factory, log_dir, env=env, probe="/healthz", wsgi=wsgi) as url,
         varnish(url) as cache,
     ):
         yield cache, url

@@ -10,7 +10,8 @@
 
 - `ProblemMiddleware` (_problems.py): every error answer is an RFC 9457
   problem: a raised `ProblemError`, an integrity error (409 naming the
-  field), and Django's own 400/403/404/405/413/500 pages.
+  field), and Django's own 400/403/404/405/413/500 pages; a view's own
+  tagged read says ``Cache-Control: no-cache`` unless it says its own.
   `IntegrityErrorMiddleware` does the integrity part alone.
 - `server_error` (_server_error.py): Django's ``handler500``, answering a
   database outage raised outside the view (another middleware) as the
@@ -18,7 +19,7 @@
 - `conditional`, `ConditionalGetMiddleware` (_conditional.py): 304, 412 and
   400 for GET and HEAD, decided by the core's `read_decision`; a read with
   a validator and no Cache-Control of the view's says ``no-cache``
-  (`add_read_caching`), and so does its 304.
+  (`add_read_caching`, _caching.py), and so does its 304.
 - `versioned_update`, `versioned_delete` (_versioned.py): the precondition
   checked inside the UPDATE statement, on an integer version column whose
   value is the row's strong ETag.
@@ -43,9 +44,9 @@ except ModuleNotFoundError as error:
     raise missing_extra(error, "django", __name__) from None
 
 
+from ._caching import add_read_caching
 from ._conditional import (
     ConditionalGetMiddleware,
-    add_read_caching,
     answer_preconditions,
     conditional,
     not_modified,

@@ -194,18 +194,19 @@ class VersionedAdminMixin:
 
         The admin's templates add them to the Delete link, to the History
         link (which reads no version), and to Close, which leads to the
-        changelist: shown only to whom cannot save, whose page keeps them
-        as they were (the changelist refuses a filter it does not know).
+        changelist (`changelist_view` reads no version either). A page read-only
+        to its user (view and delete permission, not change) shows the row as
+        read: its Delete link carries that version too, or the confirmation
+        would be of what is stored when it is clicked, saves since included.
         """
         found: str = context.get("preserved_filters") or ""
         obj = kwargs.get("obj")
-        shows = (
-            kwargs.get("change")
-            and obj is not None
-            and context.get("show_save", True)
-            and self.has_change_permission(request, obj)  # type: ignore[attr-defined]
-        )
-        version = form[self.version_field].value() if shows else None
+        if not kwargs.get("change") or obj is None:
+            return found
+        if self.version_field in form.fields:
+            version = form[self.version_field].value()
+        else:  # a form without it (get_form overridden): the page shows the row as read
+            version = getattr(obj, self.version_field, None)
         if version is None or str(version) == "":
             return found
         pairs = [(k, v) for k, v in parse_qsl(found) if k != f"_{self.version_field}"]
@@ -254,6 +255,11 @@ class VersionedAdminMixin:
         Its page carries a form key: the list's (``list_editable``), else the action bar's.
         """
         view = super().changelist_view  # type: ignore[misc]
+        name = f"_{self.version_field}"
+        if name in request.GET:
+            # A read-only change view's Close link: its filters are its Delete link's.
+            request.GET = request.GET.copy()
+            del request.GET[name]
         if request.method != "POST" or "_save" not in request.POST:
             return keyed_actions(view(request, extra_context), self.form_key_field)
         answer = _run_refusing(request, self.model, lambda: view(request, extra_context))

@@ -28,7 +28,8 @@ from .._conditional_read import ReadDecision, ReadOutcome, not_modified_fields, 
 from .._etag import ETag
 from .._httpdate import format_http_date
 from .._preconditions import SAFE_METHODS, Validators
-from .._read_caching import REVALIDATE, read_cache_control
+from .._read_caching import REVALIDATE
+from ._caching import add_read_caching, said_caching
 from ._middleware import ResponseMiddleware
 from ._problems import problem_response
 from ._requests import header_lines
@@ -113,16 +114,6 @@ def set_validators(response: HttpResponseBase, current: Validators) -> None:
         response["Last-Modified"] = format_http_date(current.last_modified)
 
 
-def add_read_caching(
-    request: Any, response: HttpResponseBase, default: str | None = REVALIDATE
-) -> None:
-    """Say `default` (``no-cache``) on a GET's answer with a validator and no Cache-Control."""
-    names = (name for name, _ in response.items())
-    added = read_cache_control(request.method or "GET", response.status_code, names, default)
-    if added is not None:
-        response["Cache-Control"] = added
-
-
 class ConditionalGetMiddleware(ResponseMiddleware):
     """304, 412 and 400 for any GET or HEAD, from the view's answer and the request's preconditions.
 
@@ -167,6 +158,7 @@ def _response(decided: ReadDecision) -> HttpResponseBase | None:
 
 def _not_modified(fields: Iterable[tuple[str, str]]) -> HttpResponseNotModified:
     response = HttpResponseNotModified()
+    said_caching(response)  # `fields` hold what its 200 says of caching, or nothing by choice
     for name, value in fields:
         response[name] = value
     return response

@@ -37,10 +37,12 @@ from .._problem import (
     ProblemDetails,
     ProblemType,
 )
+from .._read_caching import REVALIDATE
 from .._request_writes import committed_writes, watching_writes
 from .._server_error import server_error_problem
 from .._unstorable import unstorable_value
 from ..catalog import CatalogCache, dialect_of, load_catalog
+from ._caching import default_read_caching
 from ._commits import track_commits
 from ._middleware import GetResponse, ResponseMiddleware
 from ._own_statements import database_outage
@@ -135,6 +137,13 @@ class ProblemMiddleware(IntegrityErrorMiddleware):
     status, keeping Allow, WWW-Authenticate and Retry-After. With DEBUG on,
     a 500 keeps Django's debugging page.
 
+    A GET's or HEAD's 2xx or 304 that carries an ETag or Last-Modified and
+    no Cache-Control of the view's says ``no-cache``, as under Flask's and
+    Starlette's ``install`` (_caching.py): a shared cache keeps it past a
+    PUT through it otherwise. The ``HTTPCONFLICT_READ_CACHE_CONTROL``
+    setting says another value, or nothing (None); a read helper's own
+    ``cache_control=`` is kept.
+
     It also marks the request when its view is called, for `server_error`
     (Django's ``handler500``) to tell an outage before the view from one
     after it.
@@ -142,6 +151,9 @@ class ProblemMiddleware(IntegrityErrorMiddleware):
 
     def __init__(self, get_response: GetResponse) -> None:
         super().__init__(get_response)
+        self.read_cache_control: str | None = getattr(
+            settings, "HTTPCONFLICT_READ_CACHE_CONTROL", REVALIDATE
+        )
         if self._async:
             # Django calls process_view in the stack's mode: an async one, no thread hop.
             self.process_view = self._aprocess_view  # type: ignore[method-assign, assignment]
@@ -167,6 +179,7 @@ class ProblemMiddleware(IntegrityErrorMiddleware):
 
     def after(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
         if not _is_default_error_page(response):
+            default_read_caching(request, response, self.read_cache_control)
             return response
         if response.status_code == 500 and settings.DEBUG:
             return response

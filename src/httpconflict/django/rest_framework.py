@@ -65,7 +65,8 @@ from .._problem import INVALID_DOCUMENT, MALFORMED_JSON, UNSUPPORTED_MEDIA_TYPE,
 from .._read_caching import REVALIDATE
 from .._refusals import decision_error
 from .._unstorable import unstorable_value
-from ._conditional import add_read_caching, answer_preconditions, set_validators
+from ._caching import add_read_caching
+from ._conditional import answer_preconditions, set_validators
 from ._own_statements import database_outage
 from ._problems import integrity_problem_of, problem_response, status_problem
 from ._requests import header_lines, request_conditions
