@@ -229,13 +229,32 @@ async def post_document(request: Request) -> Response:
     return Response(raw, status_code=201, headers=headers)
 
 
-ROUTES: Final = [
+async def _by_method(request: Request) -> Response:
+    """One route per path, its handler chosen by method: a route tried is a regex match.
+
+    A route per method made a PUT match the path twice (the GET route's
+    first), a DELETE four times.
+    """
+    return await _HANDLERS[request.method](request)
+
+
+_HANDLERS: Final = {
     # Starlette answers HEAD with the GET endpoint, minus the body.
-    Route(DOCUMENT, get_document, methods=["GET"]),
-    Route(DOCUMENT, put_document, methods=["PUT"]),
-    Route(DOCUMENT, patch_document, methods=["PATCH"]),
-    Route(DOCUMENT, delete_document, methods=["DELETE"]),
+    "GET": get_document,
+    "HEAD": get_document,
+    "PUT": put_document,
+    "PATCH": patch_document,
+    "DELETE": delete_document,
+}
+_COLLECTION_HANDLERS: Final = {"GET": list_documents, "HEAD": list_documents, "POST": post_document}
+
+
+async def _collection_by_method(request: Request) -> Response:
+    return await _COLLECTION_HANDLERS[request.method](request)
+
+
+ROUTES: Final = [
+    Route(DOCUMENT, _by_method, methods=["GET", "PUT", "PATCH", "DELETE"]),
     Route(VERSIONS, list_versions, methods=["GET"]),
-    Route(COLLECTION, list_documents, methods=["GET"]),
-    Route(COLLECTION, post_document, methods=["POST"]),
+    Route(COLLECTION, _collection_by_method, methods=["GET", "POST"]),
 ]
