@@ -129,8 +129,7 @@ async def put_document(request: Request) -> Response:
         ),
     )
     if decision.outcome is WriteOutcome.WRITTEN:
-        status, headers, _ = answer(WriteResult(True, decision.current, decision.created))
-        return Response(raw, status_code=status, headers=headers)
+        return _written(raw, 201 if decision.created else 200, etag, now_us // 1_000_000)
     if decision.outcome is WriteOutcome.UNCHANGED:
         # The precondition held and the body is the stored one: nothing was
         # written, and that is success.
@@ -177,6 +176,20 @@ def _written_headers(etag: ETag, modified: int) -> dict[str, str]:
         "ETag": etag.to_header(),
         "Last-Modified": format_http_date(modified),
     }
+
+
+def _written(raw: bytes, status: int, etag: ETag, modified: int) -> Response:
+    """A document write's answer: the fields of `_written_headers`, each made bytes once.
+
+    Given as a dict, Starlette lower-cases, encodes and searches them again
+    on every write.
+    """
+    response = Response(raw, status_code=status, media_type=JSON)
+    response.raw_headers += (
+        (b"etag", etag.to_header().encode("latin-1")),
+        (b"last-modified", format_http_date(modified).encode("latin-1")),
+    )
+    return response
 
 
 def _refusal(request: Request, decision: WriteDecision, *, creating: bool) -> Response:
