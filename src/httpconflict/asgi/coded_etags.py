@@ -87,18 +87,37 @@ class CodedETags:
             if lower == b"etag":
                 etag_at = len(fields)
             elif lower == b"content-encoding":
-                coding = value.decode("latin-1").strip(" \t").lower()
+                coding = content_coding(value)
             fields.append((name, value))
         if etag_at is not None:
             name, value = fields[etag_at]
-            etag = value.decode("latin-1")
-            if coding in self.codings:
-                etag = encoded_etag(etag, coding)
-            elif status == 304 and coded:
-                etag = not_modified_etag(etag, coded)
-            fields[etag_at] = (name, etag.encode("latin-1"))
-        fields.append(_VARY if not vary else (b"vary", vary_with(vary).encode("latin-1")))
+            fields[etag_at] = (name, self.answer_etag(status, value, coding, coded))
+        fields.append(vary_field(vary))
         return fields
+
+    def answer_etag(
+        self, status: int, etag: bytes, coding: str | None, coded: dict[str, str]
+    ) -> bytes:
+        """The ETag field's value as sent: a coded answer's own, or a 304's the client named.
+
+        `coding`: the answer's `content_coding`, None when it has none;
+        `coded`: what `read_back` found in If-None-Match.
+        """
+        if coding in self.codings:
+            return encoded_etag(etag.decode("latin-1"), coding).encode("latin-1")
+        if status == 304 and coded:
+            return not_modified_etag(etag.decode("latin-1"), coded).encode("latin-1")
+        return etag
+
+
+def content_coding(value: bytes) -> str:
+    """A Content-Encoding field's value as `CodedETags.answer_etag` takes it."""
+    return value.decode("latin-1").strip(" \t").lower()
+
+
+def vary_field(vary: list[str]) -> tuple[bytes, bytes]:
+    """The Vary field of an answer whose own Vary lines were `vary`: Accept-Encoding added."""
+    return _VARY if not vary else (b"vary", vary_with(vary).encode("latin-1"))
 
 
 class CodedETagMiddleware:

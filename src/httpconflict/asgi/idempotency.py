@@ -238,8 +238,11 @@ class IdempotencyMiddleware:
         except MalformedHeader as error:
             await send_problem(scope, send, error.problem)
             return
-        content_type = _header(scope, b"content-type")
-        from_form = key is None and reads_form_key(policy, content_type, _declared_length(scope))
+        content_type = None
+        from_form = False
+        if key is None and policy.form_field is not None:  # fields read only for a form's key
+            content_type = _header(scope, b"content-type")
+            from_form = reads_form_key(policy, content_type, _declared_length(scope))
         if key is None and not policy.required and not from_form:
             await self.app(scope, receive, send)
             return

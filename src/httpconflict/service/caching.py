@@ -23,7 +23,7 @@ describes one moment (a health check, a refusal) and is kept by no one.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Final
 
 from starlette.requests import Request
@@ -41,7 +41,8 @@ ICON: Final = "max-age=86400"
 #: What nothing else set: kept by no cache.
 NO_STORE: Final = "no-store"
 _PRIVATE: Final = "private, no-cache"
-_NO_STORE_FIELD: Final = (b"cache-control", NO_STORE.encode())
+#: The field an answer gets that says nothing of caching (`answer_fields.AnswerFields`).
+DEFAULT_FIELD: Final = (b"cache-control", NO_STORE.encode())
 
 
 def for_caller(request: Request) -> str:
@@ -62,11 +63,3 @@ def not_modified(request: Request, fields: Mapping[str, str]) -> Response | None
     if decided.error is not None:
         raise decided.error
     return None
-
-
-def with_default(headers: Sequence[tuple[bytes, bytes]]) -> Sequence[tuple[bytes, bytes]]:
-    """An answer's header fields (ASGI's), ``no-store`` added if they say nothing of caching."""
-    for name, _ in headers:  # a loop, not any(): every answer comes here
-        if name.lower() == b"cache-control":
-            return headers
-    return [*headers, _NO_STORE_FIELD]

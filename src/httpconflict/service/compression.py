@@ -58,8 +58,12 @@ def _takes_gzip(headers: list[tuple[bytes, bytes]]) -> bool:
     lines = [value for name, value in headers if name == b"accept-encoding"]
     if not lines:
         return False
-    if len(lines) == 1 and lines[0] == b"gzip":
-        return True
-    if not any(b"gzip" in line.lower() or b"*" in line for line in lines):
+    if len(lines) == 1:  # the usual: one line, its answer found without a generator
+        line = lines[0]
+        if line == b"gzip":
+            return True
+        if b"gzip" not in line.lower() and b"*" not in line:
+            return False
+    elif not any(b"gzip" in line.lower() or b"*" in line for line in lines):
         return False
     return accepts_coding((line.decode("latin-1") for line in lines), "gzip")

@@ -129,8 +129,7 @@ async def put_document(request: Request) -> Response:
         ),
     )
     if decision.outcome is WriteOutcome.WRITTEN:
-        status, headers, _ = answer(WriteResult(True, decision.current, decision.created))
-        return Response(raw, status_code=status, headers=headers)
+        return _written(raw, 201 if decision.created else 200, etag, now_us // 1_000_000)
     if decision.outcome is WriteOutcome.UNCHANGED:
         # The precondition held and the body is the stored one: nothing was
         # written, and that is success.
@@ -177,6 +176,20 @@ def _written_headers(etag: ETag, modified: int) -> dict[str, str]:
         "ETag": etag.to_header(),
         "Last-Modified": format_http_date(modified),
     }
+
+
+def _written(raw: bytes, status: int, etag: ETag, modified: int) -> Response:
+    """A document write's answer: the fields of `_written_headers`, each made bytes once.
+
+    Given as a dict, Starlette lower-cases, encodes and searches them again
+    on every write.
+    """
+    response = Response(raw, status_code=status, media_type=JSON)
+    response.raw_headers += (
+        (b"etag", etag.to_header().encode("latin-1")),
+        (b"last-modified", format_http_date(modified).encode("latin-1")),
+    )
+    return response
 
 
 def _refusal(request: Request, decision: WriteDecision, *, creating: bool) -> Response:
@@ -229,13 +242,32 @@ async def post_document(request: Request) -> Response:
     return Response(raw, status_code=201, headers=headers)
 
 
-ROUTES: Final = [
+async def _by_method(request: Request) -> Response:
+    """One route per path, its handler chosen by method: a route tried is a regex match.
+
+    A route per method made a PUT match the path twice (the GET route's
+    first), a DELETE four times.
+    """
+    return await _HANDLERS[request.method](request)
+
+
+_HANDLERS: Final = {
     # Starlette answers HEAD with the GET endpoint, minus the body.
-    Route(DOCUMENT, get_document, methods=["GET"]),
-    Route(DOCUMENT, put_document, methods=["PUT"]),
-    Route(DOCUMENT, patch_document, methods=["PATCH"]),
-    Route(DOCUMENT, delete_document, methods=["DELETE"]),
+    "GET": get_document,
+    "HEAD": get_document,
+    "PUT": put_document,
+    "PATCH": patch_document,
+    "DELETE": delete_document,
+}
+_COLLECTION_HANDLERS: Final = {"GET": list_documents, "HEAD": list_documents, "POST": post_document}
+
+
+async def _collection_by_method(request: Request) -> Response:
+    return await _COLLECTION_HANDLERS[request.method](request)
+
+
+ROUTES: Final = [
+    Route(DOCUMENT, _by_method, methods=["GET", "PUT", "PATCH", "DELETE"]),
     Route(VERSIONS, list_versions, methods=["GET"]),
-    Route(COLLECTION, list_documents, methods=["GET"]),
-    Route(COLLECTION, post_document, methods=["POST"]),
+    Route(COLLECTION, _collection_by_method, methods=["GET", "POST"]),
 ]

@@ -29,8 +29,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from .. import InvalidParameter
 from ..starlette import problem_response
 
-_ENCODED_SLASHES: Final = (b"%2F", b"%2f")
-
 
 # "(?![^/])": the reserved word is the whole segment, followed by '/' or the
 # end, whether in a route's regex or tested alone (as `httpconflict routes` does).
@@ -60,7 +58,8 @@ class EncodedSlashes:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         raw = scope.get("raw_path") or b""
-        if scope["type"] == "http" and any(slash in raw for slash in _ENCODED_SLASHES):
+        # b"%2" first: a path without it (nearly all) costs one search, no generator.
+        if scope["type"] == "http" and b"%2" in raw and (b"%2F" in raw or b"%2f" in raw):
             refusal = InvalidParameter(
                 "the path holds an encoded '/' (%2F): collection and document names cannot "
                 "contain '/'; use letters, digits and . _ ~ : @ -",
