@@ -42,6 +42,10 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext
 
 CHROMIUM = Path("/usr/bin/chromium")
+# A name Chromium resolves to 127.0.0.1 (CHROMIUM_ARGS) but, not being localhost, takes for
+# no secure context: a page served there has no Web Locks and no crypto.randomUUID, as one
+# served over plain HTTP to a LAN address. Other names resolve as they did.
+NON_SECURE_HOST = "editor.test"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 # Without the background-networking flags Chromium tries to reach Google, which a
 # closed network answers slowly or not at all.
@@ -54,6 +58,7 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    f"--host-resolver-rules=MAP {NON_SECURE_HOST} 127.0.0.1",
 ]
 DOCS = Path(__file__).parent.parent.parent / "docs"
 SMALL_BODY = 2048  # bytes, for a service whose 413 a page can reach with one field
@@ -230,6 +235,27 @@ def restartable_service(tmp_path: Path) -> Iterator[RestartableService]:
 def small_body_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RestartableService]:
     """A running service that refuses request bodies over 2048 bytes (413)."""
     yield from serving(tmp_path_factory, "--max-body", str(SMALL_BODY))
+
+
+class NonSecureService(RestartableService):
+    """A service whose pages are opened at http://editor.test:PORT (no secure context);
+    the test's own client calls it at 127.0.0.1."""
+
+    def start(self) -> None:
+        self.url = f"http://127.0.0.1:{self.port}"
+        super().start()
+        self.url = f"http://{NON_SECURE_HOST}:{self.port}"
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=f"http://127.0.0.1:{self.port}", timeout=10)
+
+
+@pytest.fixture(scope="package")
+def non_secure_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RestartableService]:
+    """A running service whose pages have no secure context, so no Web Locks."""
+    directory = tmp_path_factory.mktemp("service")
+    options = ("--allowed-host", NON_SECURE_HOST)
+    yield from _running(NonSecureService(directory / "editor.db", directory, options))
 
 
 def serving(factory: pytest.TempPathFactory, *options: str) -> Iterator[RestartableService]:

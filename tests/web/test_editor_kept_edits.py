@@ -20,6 +20,7 @@ from tests.web.conftest import RestartableService, serving
 from tests.web.test_editor import create, expect, expect_state, open_editor, stored
 from tests.web.test_editor_counter import count_by_keyboard, counting_pages
 from tests.web.test_editor_deleted import THEIRS, recreated_elsewhere_first
+from tests.web.test_editor_tabs import cut_saves, reconnect
 
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page, Response, Route
@@ -247,3 +248,108 @@ def test_an_edit_typed_during_a_merged_save_is_asked_where_the_merge_brought_a_c
     choose(a, "Use theirs: title")
     expect_state(a, "saved")
     assert stored(editor_service, doc_id) == {"title": "Theirs", "x": "1"}
+
+
+KEPT = "Object.keys(localStorage).filter((k) => k.startsWith('httpconflict.kept'))"
+
+
+def counting_page(
+    context: BrowserContext, service: RestartableService
+) -> tuple[Page, str, list[str]]:
+    """A page on a new document {"n": 0}, and the methods of its saves sent from now on."""
+    doc_id = create(service, {"n": 0})
+    page = context.new_page()
+    page.goto(f"{service.url}/#/notes/{doc_id}")
+    expect_state(page, "saved")
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.method) if r.method == "PATCH" else None)
+    return page, doc_id, sent
+
+
+def discard_by_draft(page: Page) -> None:
+    """Types no number into n (a draft, which shows the discard button) and discards."""
+    page.locator("#field-n").focus()
+    page.keyboard.press("Control+a")
+    page.keyboard.type("-")
+    page.get_by_role("button", name="Discard my unsaved changes").click()
+
+
+def nothing_kept_or_sent(page: Page, sent: list[str], n: int) -> None:
+    """The page keeps no edit; reloaded, it shows n and sends no save."""
+    assert page.evaluate(KEPT) == []
+    page.unroute_all()
+    before = len(sent)
+    page.reload()
+    expect_state(page, "saved")
+    expect(page.locator("#field-n")).to_have_value(str(n))
+    page.wait_for_timeout(1500)  # longer than the debounce: a save kept would be sent by now
+    assert len(sent) == before
+
+
+@pytest.mark.parametrize(
+    ("service", "refusal"),
+    [
+        pytest.param("editor_service", 409, id="409-merge-conflict"),
+        pytest.param("forgetful_service", 412, id="412-base-forgotten"),
+    ],
+)
+def test_edits_discarded_while_their_save_is_refused_stay_discarded(
+    contexts: list[BrowserContext], request: pytest.FixtureRequest, service: str, refusal: int
+) -> None:
+    """A's save of n + 1 is held while another client counts n + 1 first and A discards its
+    changes (a draft shows the button): the save is refused, and A keeps nothing, asks
+    nothing and sends nothing more, reloaded too; final n is the number of 2xx answers."""
+    server: RestartableService = request.getfixturevalue(service)
+    a, doc_id, sent = counting_page(contexts[0], server)
+    held: list[Route] = []
+    a.route(
+        f"**/v1/notes/{doc_id}",
+        lambda route: held.append(route) if route.request.method == "PATCH" else route.continue_(),
+    )
+    a.locator("#field-n").focus()
+    a.keyboard.press("ArrowUp")  # n + 1, saved after the debounce, and held
+    expect_state(a, "saving")
+    with server.client() as b:
+        read = b.get(f"/v1/notes/{doc_id}")
+        written = b.patch(
+            f"/v1/notes/{doc_id}",
+            json={"n": read.json()["n"] + 1},
+            headers={
+                "If-Match": read.headers["etag"],
+                "Content-Type": "application/merge-patch+json",
+            },
+        )
+    assert written.status_code == 200, written.text
+    discard_by_draft(a)
+    assert len(held) == 1
+    with a.expect_response(lambda r: r.request.method == "PATCH") as answer:
+        held[0].continue_()  # refused: n changed since A's base
+    assert answer.value.status == refusal
+    a.wait_for_timeout(1000)  # the refusal handled (a read, with the 412)
+    expect_state(a, "saved")
+    expect(a.locator(".conflict")).to_have_count(0)
+    expect(a.locator("#field-n")).to_have_value("1")
+    nothing_kept_or_sent(a, sent, 1)
+    assert sent == ["PATCH"]  # the refused one only
+    assert stored(server, doc_id) == {"n": 1}  # B's one 2xx; A's none
+
+
+def test_edits_discarded_while_their_save_gets_no_answer_are_not_sent_again(
+    contexts: list[BrowserContext], editor_service: RestartableService
+) -> None:
+    """A's save of n + 1 gets no answer, and A discards its changes while it waits to send
+    it again: back online, it is not sent, kept, or sent after a reload; n stays 0."""
+    a, doc_id, sent = counting_page(contexts[0], editor_service)
+    cut_saves(a, doc_id)
+    a.locator("#field-n").focus()
+    a.keyboard.press("ArrowUp")
+    expect_state(a, "offline")
+    discard_by_draft(a)
+    expect_state(a, "saved")
+    expect(a.locator("#field-n")).to_have_value("0")
+    attempts = len(sent)
+    reconnect(a)
+    a.wait_for_timeout(5000)  # longer than the longest wait before a retry
+    assert len(sent) == attempts
+    nothing_kept_or_sent(a, sent, 0)
+    assert stored(editor_service, doc_id) == {"n": 0}

@@ -36,6 +36,7 @@ FILES: Final = {
     "feed.js": "text/javascript; charset=utf-8",
     "editor.js": "text/javascript; charset=utf-8",
     "kept.js": "text/javascript; charset=utf-8",
+    "alive.js": "text/javascript; charset=utf-8",
     "live.js": "text/javascript; charset=utf-8",
     "fields.js": "text/javascript; charset=utf-8",
     "version.js": "text/javascript; charset=utf-8",

@@ -60,7 +60,7 @@ async function createDocument(event) {
     return;
   }
   if (!creating || creating.collection !== collection || creating.text !== text) {
-    creating = { collection, text, key: crypto.randomUUID() };
+    creating = { collection, text, key: newId() };
   }
   const attempt = creating;
   const opened = generation;

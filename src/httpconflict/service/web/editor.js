@@ -135,7 +135,7 @@ async function openDocument(collection, id) {
     sending: false, conflict: null, timer: null, retryTimer: null,
     backoff: RETRY_MIN_MS, saveCount: 0, rawShown: null, rawDraft: null, rawUnfolded: false,
     error: deleted ? DELETED : null, retrying: null, numbers: new Map(), asked: new Set(), recreating: null,
-    newest: null, reading: false, stale: false, outlived: new Set(), leaving,
+    newest: null, reading: false, stale: false, outlived: new Set(), leaving, dropped: null,
   };
   $("field-list").replaceChildren(); // another document's rows, drafts and notes go
   clearNotes($("editor"));
@@ -295,7 +295,7 @@ async function save() {
     current.request = {
       etag: current.base.etag,
       body: JSON.stringify(patchOf(current.inflight)),
-      key: crypto.randomUUID(),
+      key: newId(),
       fields: current.inflight,
     };
     persist(current);
@@ -314,8 +314,11 @@ async function save() {
     return;
   }
   const { response, body } = answer;
+  // Discarded while in flight: whatever the answer, never sent again, nor kept, nor asked.
+  const dropped = current.dropped === request;
+  if (dropped) current.dropped = null;
   const inFlightElsewhere = response && response.status === 409 && problemType(answer).endsWith("/idempotency-key-in-flight");
-  if (unanswered(answer) || inFlightElsewhere) {
+  if (!dropped && (unanswered(answer) || inFlightElsewhere)) {
     // No answer that says what became of the save: send the very same request again.
     current.retrying = inFlightElsewhere ? null : retryingText(answer);
     persist(current);
@@ -325,15 +328,23 @@ async function save() {
     current.retryTimer = setTimeout(save, wait);
     return;
   }
-  const sent = current.inflight;
+  const sent = dropped ? {} : current.inflight;
   current.inflight = null;
   current.request = null;
   // Until a 2xx, the sent edits are unsaved again (edits typed since win over them).
-  if (!response.ok) current.pending = { ...sent, ...current.pending };
+  if (!dropped && !response.ok) current.pending = { ...sent, ...current.pending };
   current.retrying = null;
   current.backoff = RETRY_MIN_MS;
   const conflicts = isObject(body) ? get(body, "conflicts") : undefined;
-  if (response.ok) {
+  if (dropped && !(response && response.ok)) {
+    // Refused, or no answer to say whether it was applied: the page shows what is stored.
+    const shown = current.server.body; // what edits typed since the discard were made on
+    current.sending = true;
+    if (await readAgain(current)) rebaseKept(current, shown);
+    else if (current.error === DELETED && !hasUnsaved(current)) current.error = GONE;
+    current.sending = false;
+    if (current.stopped) return;
+  } else if (response.ok) {
     const shown = applyPending(current.server.body, sent); // what the edits typed meanwhile saw
     current.server = versionOf(response, body);
     const before = current.numbers.get(request.etag);
@@ -409,18 +420,24 @@ async function readAgain(current) {
   }
 }
 
+// The unsaved edits go, the save in flight's too: if the server applies it, the page shows
+// that as any change; if it refuses it, its edits are not kept, asked or sent again. A save
+// waiting to be sent again after no answer is not sent; the document is read instead.
 function discard() {
+  const unknown = doc.request && !doc.sending && !isDeleted(doc); // perhaps applied, answer lost
+  if (doc.request && doc.sending) doc.dropped = doc.request;
+  clearTimeout(doc.retryTimer);
   doc.pending = {};
-  if (isDeleted(doc)) { // a request kept from before the delete goes too; nothing was sent since
-    doc.inflight = null;
-    doc.request = null;
-  }
+  doc.retrying = null;
+  doc.inflight = null;
+  doc.request = null;
   doc.error = isDeleted(doc) ? GONE : null;
   discardDrafts();
   doc.base = doc.server;
   persist();
   render();
   showState();
+  if (unknown) readChanged(doc);
   lookAtOtherTabs(doc);
 }
 

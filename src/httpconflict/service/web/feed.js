@@ -29,7 +29,7 @@
 const FEED_SILENCE_MS = 35_000;
 
 const feed = {
-  tab: crypto.randomUUID(),
+  tab: newId(),
   group: null, // {name, channel, leading, release, streams: Map(collection -> stream), interests: Map(tab -> [c, id])}
   watching: null, // {collection, id, handlers: {change, ready, state}}
 };

@@ -17,6 +17,17 @@ function put(obj, name, value) {
   return obj;
 }
 
+// A random UUID (version 4). crypto.randomUUID is only there in a secure context;
+// crypto.getRandomValues is there on a page served over plain HTTP too.
+function newId() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6] & 0x0f) | 0x40;
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;
+  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
 const isObject = (x) => x !== null && typeof x === "object" && !Array.isArray(x);
 
 function jsonEqual(a, b) {

@@ -16,8 +16,8 @@
 // left to that tab, which saves it itself (the change feed then shows it here); meanwhile
 // this tab says that another tab holds unsaved changes (the `storage` event keeps that
 // true). A duplicated tab (its sessionStorage copied) finds its id's lock held and takes a
-// new id. Without Web Locks (a page not from a secure context) a tab cannot tell a closed
-// tab from an open one: every other tab's entry is then taken as an orphan.
+// new id. Without Web Locks (a page not from a secure context) the tabs tell each other
+// that they live, and what they show, by heartbeats in localStorage instead (alive.js).
 //
 // A save answered after the page left its document is that document's: its answer is
 // never shown on the one now open. Edits typed on it during that save are sent once it is
@@ -94,18 +94,19 @@ function claimTab() {
 
 async function claim() {
   const before = sessionStorage.getItem(TAB_KEY);
-  let id = navigator.locks ? null : before || crypto.randomUUID();
+  let id = navigator.locks ? null : await claimWithoutLocks(before);
   // Reloaded, the page before may let go of its lock a moment after this one starts.
   for (let attempt = 0; before && !id && attempt < RECLAIM_MS / 100; attempt++) {
     if (await holdLock(TAB_LOCK + before)) id = before;
     else await sleep(100);
   }
   while (!id) {
-    const fresh = crypto.randomUUID();
+    const fresh = newId();
     if (await holdLock(TAB_LOCK + fresh)) id = fresh;
   }
   sessionStorage.setItem(TAB_KEY, id);
   keeper.tab = id;
+  if (!navigator.locks) startHeartbeat();
 }
 
 // Takes the Web Lock `name` for as long as the page lives: true, or false when it is held.
@@ -122,7 +123,8 @@ const showingLock = (url, tab = keeper.tab) => `${SHOWING_LOCK}${tab}:${url}`;
 
 // Holds the lock saying this tab shows `url` until `signal` aborts (the page leaves it).
 function holdShowing(url, signal) {
-  if (!navigator.locks || signal.aborted) return;
+  if (signal.aborted) return;
+  if (!navigator.locks) { showWithoutLocks(url, signal); return; }
   navigator.locks.request(showingLock(url), { signal }, () => new Promise((resolve) => {
     if (signal.aborted) resolve();
     else signal.addEventListener("abort", resolve);
@@ -132,21 +134,43 @@ function holdShowing(url, signal) {
 // The entries other tabs keep for `url`: {orphans, live}, each [{tab, key, baseKey}];
 // live ones are those of a tab that shows `url` now.
 async function othersOf(url) {
-  const held = navigator.locks ? (await navigator.locks.query()).held : [];
-  const alive = new Set(held.map((lock) => lock.name));
-  const orphans = [];
-  const live = [];
+  const entries = othersKept(url);
+  const shows = await showingNow(url, entries.filter((entry) => entry.tab).map((entry) => entry.tab));
+  const live = entries.filter((entry) => shows.has(entry.tab));
+  return { orphans: entries.filter((entry) => !shows.has(entry.tab)), live };
+}
+
+// The entries kept for `url` by other tabs, or by none (legacy): [{tab, key, baseKey}].
+function othersKept(url) {
+  const entries = [];
   for (let i = 0; i < localStorage.length; i++) {
     const key = localStorage.key(i);
     if (key === LEGACY_PREFIX + url) {
-      orphans.push({ key, baseKey: LEGACY_BASE_PREFIX + url });
+      entries.push({ tab: null, key, baseKey: LEGACY_BASE_PREFIX + url });
     } else if (key.startsWith(KEPT_PREFIX) && key.endsWith(`:${url}`)) {
       const tab = key.slice(KEPT_PREFIX.length, key.length - url.length - 1);
-      if (tab === keeper.tab) continue;
-      (alive.has(showingLock(url, tab)) ? live : orphans).push({ tab, key, baseKey: baseKey(url, tab) });
+      if (tab !== keeper.tab) entries.push({ tab, key, baseKey: baseKey(url, tab) });
     }
   }
-  return { orphans, live };
+  return entries;
+}
+
+// Which of `tabs` live and show `url` now: those holding their lock for it, or without Web
+// Locks those whose heartbeat or answer says so (alive.js).
+async function showingNow(url, tabs) {
+  if (!tabs.length) return new Set();
+  if (!navigator.locks) {
+    const live = await liveTabs(tabs);
+    return new Set(tabs.filter((tab) => live.get(tab) === url));
+  }
+  const held = new Set((await navigator.locks.query()).held.map((lock) => lock.name));
+  return new Set(tabs.filter((tab) => held.has(showingLock(url, tab))));
+}
+
+// This page's unsaved edits of the open document were taken up by another tab (which took
+// this tab for gone: frozen, or kept in the back/forward cache): that tab sends them now.
+function keptEditsTaken() {
+  return doc !== null && hasUnsaved(doc) && localStorage.getItem(storeKey(doc.url)) === null;
 }
 
 // Moves one orphan of `url` under this tab's id, when this tab keeps nothing for it and
@@ -154,6 +178,7 @@ async function othersOf(url) {
 // before any keystroke can store this tab's own edits over it. True when one was moved.
 async function adoptOrphan(url, wanted = () => true, taken = () => {}) {
   await claimTab();
+  if (othersKept(url).length === 0) return false; // nothing to adopt: no lock to wait for
   const adopt = async () => {
     const { orphans } = await othersOf(url);
     const orphan = orphans[0];
@@ -166,7 +191,7 @@ async function adoptOrphan(url, wanted = () => true, taken = () => {}) {
     taken();
     return true;
   };
-  return navigator.locks ? navigator.locks.request(`httpconflict.adopt:${url}`, adopt) : adopt();
+  return exclusively(`httpconflict.adopt:${url}`, adopt);
 }
 
 // This tab's kept edits of `url`, or, when it keeps none, an orphan's adopted.
@@ -198,6 +223,10 @@ async function lookAtOtherTabs(current) {
 function outlive(current, tab) {
   if (current.outlived.has(tab)) return;
   current.outlived.add(tab);
+  if (!navigator.locks) { // nothing to wait on: looked at again after the next heartbeat
+    sleep(HEARTBEAT_MS).then(() => { current.outlived.delete(tab); lookAtOtherTabs(current); });
+    return;
+  }
   navigator.locks.request(showingLock(current.url, tab), { signal: current.leaving.signal }, () => {})
     .then(() => sleep(RECLAIM_MS), () => {})
     .then(() => { current.outlived.delete(tab); lookAtOtherTabs(current); });
@@ -220,7 +249,7 @@ function takeUp(current) {
 // again; unanswered, they are sent again until answered or the document is opened again.
 async function sendLeft(url, version, pending) {
   const fields = pending;
-  const request = { etag: version.etag, body: JSON.stringify(patchOf(fields, version)), key: crypto.randomUUID(), fields };
+  const request = { etag: version.etag, body: JSON.stringify(patchOf(fields, version)), key: newId(), fields };
   const left = { url, base: version, pending: {}, inflight: fields, request, storedBase: null };
   persist(left);
   for (let backoff = RETRY_MIN_MS; ; backoff = Math.min(backoff * 2, RETRY_MAX_MS)) {
@@ -235,5 +264,6 @@ async function sendLeft(url, version, pending) {
 }
 
 window.addEventListener("storage", (event) => {
-  if (doc && (event.key === null || event.key.endsWith(`:${doc.url}`))) lookAtOtherTabs(doc);
+  if (doc && keeper.tab && event.key === storeKey(doc.url) && keptEditsTaken()) location.reload();
+  else if (doc && (event.key === null || event.key.endsWith(`:${doc.url}`))) lookAtOtherTabs(doc);
 });

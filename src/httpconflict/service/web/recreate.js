@@ -16,7 +16,7 @@ async function recreate() {
   const current = doc;
   if (!current || current.recreating || !isDeleted(current)) return;
   const copy = viewDoc();
-  current.recreating = { key: crypto.randomUUID() };
+  current.recreating = { key: newId() };
   $("recreate-block").hidden = true;
   setState("saving", "Recreating…");
   let answer;
