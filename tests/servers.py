@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import itertools
 import json
@@ -204,8 +205,7 @@ def stop(process: subprocess.Popen[bytes]) -> None:
     try:
         process.wait(timeout=15)
     except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+        _kill(process)
 
 
 def terminate(process: subprocess.Popen[bytes], wait: float = 10) -> None:
@@ -216,8 +216,24 @@ def terminate(process: subprocess.Popen[bytes], wait: float = 10) -> None:
     try:
         process.wait(timeout=wait)
     except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+        _kill(process)
+
+
+def _kill(process: subprocess.Popen[bytes]) -> None:
+    """Kill `process` and the workers it started: killed, a master leaves them running.
+
+    (A gunicorn worker held in a busy SQLite statement outlived its killed
+    master, with no parent, ignoring SIGTERM.)
+    """
+    try:
+        children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+    except OSError:
+        children = []
+    process.kill()
+    process.wait()
+    for child in children:
+        with contextlib.suppress(ProcessLookupError, ValueError):
+            os.kill(int(child), signal.SIGKILL)
 
 
 @contextmanager
