@@ -12,7 +12,8 @@ what it reads (its rows) and reads the server's log from where it began
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
-from contextlib import AbstractContextManager, ExitStack
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
@@ -27,11 +28,13 @@ class SharedServers(Generic[Key, Running]):
     def __init__(self, start: Callable[[Key], AbstractContextManager[Running]]) -> None:
         self._start = start
         self._running: dict[Key, Running] = {}
-        self._stack = ExitStack()
+        self._entered: list[AbstractContextManager[Running]] = []
 
     def __call__(self, key: Key) -> Running:
         if key not in self._running:
-            self._running[key] = self._stack.enter_context(self._start(key))
+            server = self._start(key)
+            self._running[key] = server.__enter__()
+            self._entered.append(server)
         return self._running[key]
 
     @property
@@ -40,7 +43,21 @@ class SharedServers(Generic[Key, Running]):
         return len(self._running)
 
     def close(self) -> None:
-        self._stack.close()
+        """Exit every server's block at once; raise the first error any of them raised.
+
+        One after another, stopping nine servers and dropping their databases
+        took 16-19 s of a loaded machine's wall time (1.3-2.2 s a stop, 0.4-2.4
+        s a DROP DATABASE), almost none of it CPU.
+        """
+        entered, self._entered = self._entered, []
+        self._running.clear()
+        if not entered:
+            return
+        with ThreadPoolExecutor(len(entered)) as pool:
+            futures = [pool.submit(server.__exit__, None, None, None) for server in entered]
+        errors = [error for future in futures if (error := future.exception()) is not None]
+        if errors:
+            raise errors[0]
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from tests.adapters.django_servers import notes_database
 from tests.servers import start_app
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, BrowserContext, Page, StorageState
+    from playwright.sync_api import Browser, Page
 
 ADMIN = "/admin/counters"
 
@@ -67,40 +67,31 @@ def project(
 
 
 @pytest.fixture(scope="module")
-def sessions(browser: Browser, project: Project) -> list[StorageState]:
-    """Two staff sessions of the admin (cookies), each logged in once for the module's tests."""
-    states = []
-    for _ in range(2):
-        context = browser.new_context(base_url=project.url)
-        page = context.new_page()
+def staff_pages(browser: Browser, project: Project) -> Iterator[list[Page]]:
+    """Two browsers (contexts of their own), each logged in to a staff session of its own.
+
+    One page in each for the module's tests: a page opened for each test cost
+    Chromium a renderer process of its own (0.3-0.5 s of CPU to start). Each
+    test starts by going to a page of its own, and goes back only to pages
+    it opened itself.
+    """
+    contexts = [browser.new_context(base_url=project.url) for _ in range(2)]
+    pages = [context.new_page() for context in contexts]
+    for page in pages:
         page.goto("/admin/login/?next=/admin/")
         page.fill("#id_username", "staff")
         page.fill("#id_password", "staff")
         page.click("input[type=submit]")
         page.wait_for_url(f"{project.url}/admin/")
-        states.append(context.storage_state())
-        context.close()
-    return states
-
-
-@pytest.fixture(scope="module")
-def staff_browsers(
-    browser: Browser, project: Project, sessions: list[StorageState]
-) -> Iterator[list[BrowserContext]]:
-    """Two browsers (contexts of their own), each in a staff session of its own."""
-    contexts = [browser.new_context(base_url=project.url, storage_state=s) for s in sessions]
-    yield contexts
+    yield pages
     for context in contexts:
         context.close()
 
 
 @pytest.fixture
-def staff(staff_browsers: list[BrowserContext]) -> Iterator[list[Page]]:
-    """A new page (no history) in each of the two staff browsers."""
-    pages = [context.new_page() for context in staff_browsers]
-    yield pages
-    for page in pages:
-        page.close()
+def staff(staff_pages: list[Page]) -> list[Page]:
+    """The page of each of the two staff browsers."""
+    return staff_pages
 
 
 def double_click(page: Page, button: str, then: str | re.Pattern[str]) -> None:

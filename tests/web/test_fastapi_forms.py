@@ -36,7 +36,7 @@ from tests.pg_proxy import PgProxy, pg_proxy
 from tests.servers import start_app
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page, Response
+    from playwright.sync_api import Browser, Page, Request, Response
 
 #: What Chromium sends for a form's submission (as Firefox does).
 BROWSER = {
@@ -84,9 +84,13 @@ def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         yield App(url, proxy, log_dir)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def pages(browser: Browser, app: App) -> Iterator[list[Page]]:
-    """Two browsers (contexts of their own) on the app."""
+    """Two browsers (contexts of their own) on the app, a page in each for the module's tests.
+
+    A page opened for each test cost Chromium a renderer process of its own (0.3-0.5 s
+    of CPU to start); each test goes to a page of its own first.
+    """
     contexts = [browser.new_context(base_url=app.url) for _ in range(2)]
     yield [context.new_page() for context in contexts]
     for context in contexts:
@@ -210,9 +214,24 @@ def test_a_double_clicked_save_runs_once_and_ends_on_the_saved_page(
     page = pages[0]
     edit = new_counter(page, "slow double click")
     posts: list[str] = []
-    page.on(
-        "request", lambda request: posts.append(request.url) if request.method == "POST" else None
-    )
+
+    def posted(request: Request) -> None:
+        if request.method == "POST":
+            posts.append(request.url)
+
+    page.on("request", posted)
+    try:
+        _double_click_save(page)
+    finally:
+        page.remove_listener("request", posted)
+    assert page.url == app.url + edit
+    assert len(posts) == 2
+    assert read_form(edit, page.content()).values["count"] == "1"
+    assert app.count(edit) == 1
+
+
+def _double_click_save(page: Page) -> None:
+    """Count 1 filled in, Save clicked twice 50 ms apart; the page the browser ends on loaded."""
     page.fill("input[name=count]", "1")
     box = page.locator("button").bounding_box()
     assert box is not None
@@ -224,10 +243,6 @@ def test_a_double_clicked_save_runs_once_and_ends_on_the_saved_page(
     # Polled: the form posts to its own URL, and a navigation waited for would be the
     # first click's, which the browser dropped for the second's.
     page.wait_for_function("() => !window.formPage && document.readyState === 'complete'")
-    assert page.url == app.url + edit
-    assert len(posts) == 2
-    assert read_form(edit, page.content()).values["count"] == "1"
-    assert app.count(edit) == 1
 
 
 def test_a_keyed_request_sent_twice_is_the_in_flight_page_then_the_reused_key_page(
@@ -267,11 +282,9 @@ def test_a_keyed_request_sent_twice_is_the_in_flight_page_then_the_reused_key_pa
         context.close()
 
 
-def test_browsers_and_clients_editing_at_once_lose_no_save(browser: Browser, app: App) -> None:
+def test_browsers_and_clients_editing_at_once_lose_no_save(pages: list[Page], app: App) -> None:
     """Pure counter: 4 form clients at once and 2 browsers in rounds; count == saves reported."""
-    setup = browser.new_context(base_url=app.url)
-    edit = new_counter(setup.new_page(), "hammered")
-    setup.close()
+    edit = new_counter(pages[0], "hammered")
 
     def open_form(http: httpx.Client) -> OpenForm:
         answer = http.get(edit)
@@ -299,14 +312,12 @@ def test_browsers_and_clients_editing_at_once_lose_no_save(browser: Browser, app
         )
     )
     hammer.start()
-    contexts = [browser.new_context(base_url=app.url) for _ in range(2)]
     saved = refused = 0
     try:
-        browsers = [context.new_page() for context in contexts]
         for _ in range(4):
-            for page in browsers:
+            for page in pages:
                 page.goto(edit)
-            for page in browsers:
+            for page in pages:
                 count = int(page.input_value("input[name=count]"))
                 answer = save(page, count=str(count + 1))
                 if answer.status == 200 and page.url.endswith(edit):
@@ -315,8 +326,6 @@ def test_browsers_and_clients_editing_at_once_lose_no_save(browser: Browser, app
                     assert "Nothing was saved" in shown(page, answer, 412)
                     refused += 1
     finally:
-        for context in contexts:
-            context.close()
         hammer.join()
     (tally,) = tallies
     assert saved + refused == 8
