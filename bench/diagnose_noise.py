@@ -20,10 +20,11 @@ import random
 import sys
 import tomllib
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 from typing import Final
 
-from httpconflict.tools.diagnose.matching import diagnose
+from httpconflict.tools.diagnose.matching import Match, diagnose
 
 CORPUS: Final = Path(__file__).parent.parent / "tests" / "diagnose" / "corpus"
 #: The log line that heads the unprefixed Node.js error (as a log prints it).
@@ -114,6 +115,13 @@ def corpus_text(name: str) -> str:
     return (CORPUS / name).read_text(encoding="utf-8")
 
 
+@cache
+def alone(name: str) -> Match | None:
+    """What diagnose reads in case `name` pasted alone: the truth its noisy pastes are held
+    to (read once, however many pastes of it are read)."""
+    return diagnose(corpus_text(name)).best
+
+
 def cases() -> Iterator[str]:
     expectations = tomllib.loads((CORPUS / "expectations.toml").read_text(encoding="utf-8"))
     for name in sorted(expectations):
@@ -124,18 +132,17 @@ def cases() -> Iterator[str]:
 def misreads(name: str, rng: random.Random, pieces: int = 12, *, bare: bool = False) -> list[str]:
     """What diagnose reads differently in case `name` pasted in `pieces` pieces of noise before
     and after it (empty: all the same)."""
-    message = corpus_text(name)
-    alone = diagnose(message).best
-    if alone is None:
+    truth = alone(name)
+    if truth is None:
         return []
-    among = diagnose(noisy(message, rng, pieces, bare=bare)).best
-    if among is None or among.entry.id != alone.entry.id:
-        return [f"{name}: {alone.entry.id} -> {among.entry.id if among else None}"]
-    keys = sorted(set(alone.details) | set(among.details))
+    among = diagnose(noisy(corpus_text(name), rng, pieces, bare=bare)).best
+    if among is None or among.entry.id != truth.entry.id:
+        return [f"{name}: {truth.entry.id} -> {among.entry.id if among else None}"]
+    keys = sorted(set(truth.details) | set(among.details))
     return [
-        f"{name}: {key} {alone.details.get(key)!r} -> {among.details.get(key)!r}"
+        f"{name}: {key} {truth.details.get(key)!r} -> {among.details.get(key)!r}"
         for key in keys
-        if alone.details.get(key) != among.details.get(key)
+        if truth.details.get(key) != among.details.get(key)
     ]
 
 
@@ -146,8 +153,8 @@ def main() -> None:
     details = wrong_cases = 0
     lines: list[str] = []
     for name in names:
-        alone = diagnose(corpus_text(name)).best
-        details += len(alone.details) if alone else 0
+        truth = alone(name)
+        details += len(truth.details) if truth else 0
         found = misreads(name, rng, bare=bare)
         wrong_cases += bool(found)
         lines.extend(found)

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import io
 import json
-import os
+import random
 import subprocess
-import sys
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Final
 
 import pytest
 from bench.diagnose_logs import HOSTILE, corpus_message, filler, hostile, realistic
@@ -18,54 +17,101 @@ from httpconflict.tools.diagnose.evidence import MAX_DOCUMENTS, read
 from httpconflict.tools.diagnose.long_lines import LONGEST, MARKER, shortened
 from httpconflict.tools.diagnose.matching import diagnose
 from httpconflict.tools.diagnose.run import capped, decoded, head_and_tail, text_of
+from tests.command_line import python
+from tests.forked_cli import TIMEOUT
 
 MESSAGE = "psycopg2-unique.txt"
 ANSWER = "postgresql-unique-violation"
-# Long enough that a regex quadratic in it runs for minutes, past the hang bound: 50 KB
+# Long enough that a regex quadratic in it runs for minutes, past the hang bound (each
+# process is ended after `TIMEOUT`, 60 s, by tests/forked_cli.py): 50 KB
 # of blank lines took 35 s with one such regex, so 150 KB would take about 9 x 35 s.
 HOSTILE_SIZE = 150_000
-HANG = 60
 
 
-def diagnose_file(path: Path) -> dict[str, object]:
-    """``httpconflict diagnose --json FILE`` in a process, within the hang bound."""
-    out = subprocess.run(
-        [sys.executable, "-m", "httpconflict.cli", "diagnose", "--json", str(path)],
-        capture_output=True,
-        timeout=HANG,
-        check=False,
-        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+def _big_log() -> bytes:
+    return (filler(2_200_000, random.Random(1)) + corpus_message(MESSAGE)).encode()
+
+
+def _binary() -> bytes:
+    noise = random.Random(7).randbytes(2_500_000)
+    return noise + b"\n" + corpus_message(MESSAGE).encode() + b"\n" + noise
+
+
+def _invalid_utf8() -> bytes:
+    junk = b"\x80\xff\xc3\x00\r" * (HOSTILE_SIZE // 5)
+    return junk + corpus_message(MESSAGE).encode().replace(b"\n", b"\r") + junk
+
+
+def _hostile(shape: str) -> Callable[[], bytes]:
+    return lambda: hostile(HOSTILE[shape], HOSTILE_SIZE, corpus_message(MESSAGE)).encode()
+
+
+def _utf16(codec: str) -> Callable[[], bytes]:
+    return lambda: corpus_message(MESSAGE).encode(codec)
+
+
+#: The inputs `httpconflict diagnose --json FILE` reads, each in a process of its own.
+INPUTS: Final[dict[str, Callable[[], bytes]]] = {
+    **{f"hostile {shape}": _hostile(shape) for shape in HOSTILE},
+    "invalid utf-8": _invalid_utf8,
+    "big log": _big_log,
+    "binary": _binary,
+    **{codec: _utf16(codec) for codec in ("utf-16-le", "utf-16-be")},
+}
+
+
+Answer = subprocess.CompletedProcess[str]
+
+
+@pytest.fixture(scope="module")
+def answers(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Answer]:
+    """``httpconflict diagnose --json FILE`` of each input, each in a process of its own
+    stopped at the hang bound (tests/forked_cli.py: one import of the command for all)."""
+    folder = tmp_path_factory.mktemp("big")
+    paths = {name: folder / f"input-{n}" for n, name in enumerate(INPUTS)}
+    for name, make in INPUTS.items():
+        paths[name].write_bytes(make())
+    request = [
+        {"args": ["diagnose", "--json", str(path)], "cwd": str(folder)} for path in paths.values()
+    ]
+    done = python(
+        "-m",
+        "tests.forked_cli",
+        stdin=json.dumps(request),
+        env={"PYTHONIOENCODING": "utf-8"},
+        # Each case has its own bound; all of them one after another, at worst.
+        timeout=TIMEOUT * len(request),
     )
-    assert out.returncode in (0, 1), out.stderr
-    answer: dict[str, object] = json.loads(out.stdout)
-    return answer
+    assert done.returncode == 0, done.stderr
+    return {
+        name: Answer(case["args"], a["status"], a["stdout"], a["stderr"])
+        for name, case, a in zip(INPUTS, request, json.loads(done.stdout), strict=True)
+    }
+
+
+def answer_id(answer: Answer) -> object:
+    """The diagnosis's id, from a process that ended as diagnose ends (within the bound:
+    one ended at it has status -14, SIGALRM)."""
+    assert answer.returncode in (0, 1), answer.stderr
+    return json.loads(answer.stdout)["id"]
 
 
 @pytest.mark.parametrize("shape", sorted(HOSTILE))
-def test_a_hostile_shape_still_shows_the_message(shape: str, tmp_path: Path) -> None:
+def test_a_hostile_shape_still_shows_the_message(shape: str, answers: dict[str, Answer]) -> None:
     """150 KB of a hostile shape, the words many patterns need, then a message: the
     message is diagnosed, in well under the hang bound."""
-    path = tmp_path / "input.txt"
-    path.write_text(hostile(HOSTILE[shape], HOSTILE_SIZE, corpus_message(MESSAGE)))
-    assert diagnose_file(path)["id"] == ANSWER
+    assert answer_id(answers[f"hostile {shape}"]) == ANSWER
 
 
-def test_invalid_utf8_and_nul_bytes(tmp_path: Path) -> None:
+def test_invalid_utf8_and_nul_bytes(answers: dict[str, Answer]) -> None:
     """Bytes that are no UTF-8, NUL bytes and CR-only line ends around the message."""
-    path = tmp_path / "input.bin"
-    junk = b"\x80\xff\xc3\x00\r" * (HOSTILE_SIZE // 5)
-    path.write_bytes(junk + corpus_message(MESSAGE).encode().replace(b"\n", b"\r") + junk)
-    assert diagnose_file(path)["id"] == ANSWER
+    assert answer_id(answers["invalid utf-8"]) == ANSWER
 
 
-def test_the_message_at_the_end_of_a_big_log_is_found(tmp_path: Path) -> None:
+def test_the_message_at_the_end_of_a_big_log_is_found(answers: dict[str, Answer]) -> None:
     """A CI log's failure comes last: after 2.2 MB of log lines (more than the 2,000,000
     characters once read without a word of what was cut) it is still read."""
-    import random
-
-    path = tmp_path / "ci.log"
-    path.write_text(filler(2_200_000, random.Random(1)) + corpus_message(MESSAGE))
-    assert diagnose_file(path)["id"] == ANSWER
+    assert answer_id(answers["big log"]) == ANSWER
 
 
 def test_a_problem_body_after_many_json_log_lines_is_read() -> None:
@@ -109,36 +155,24 @@ def test_past_the_limit_the_head_and_tail_are_read_and_the_rest_named() -> None:
     assert (whole, none) == (data, None)
 
 
-def test_binary_input_is_read_as_its_runs_of_text(tmp_path: Path) -> None:
+def test_binary_input_is_read_as_its_runs_of_text(answers: dict[str, Answer]) -> None:
     """5 MB of random bytes around a message: the message is found, and the bytes are not
     decoded and matched (20 MB of them took 513 MB and 9.5 s so; 97 MB and 2.7 s now)."""
-    import random
-
-    noise = random.Random(7).randbytes(2_500_000)
-    path = tmp_path / "core"
-    path.write_bytes(noise + b"\n" + corpus_message(MESSAGE).encode() + b"\n" + noise)
-    out = subprocess.run(
-        [sys.executable, "-m", "httpconflict.cli", "diagnose", "--json", str(path)],
-        capture_output=True,
-        timeout=HANG,
-        check=False,
-        text=True,
-    )
-    assert json.loads(out.stdout)["id"] == ANSWER
-    assert "looks binary" in out.stderr
+    answer = answers["binary"]
+    assert answer_id(answer) == ANSWER
+    assert "looks binary" in answer.stderr
     # What is read of it: its runs of text, a fraction of the bytes.
-    read, note = text_of(path.read_bytes())
+    data = _binary()
+    read, note = text_of(data)
     assert note is not None
     assert corpus_message(MESSAGE).encode() in read
-    assert len(read) < 0.2 * path.stat().st_size
+    assert len(read) < 0.2 * len(data)
 
 
 @pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
-def test_utf16_without_a_byte_order_mark(tmp_path: Path, codec: str) -> None:
+def test_utf16_without_a_byte_order_mark(codec: str, answers: dict[str, Answer]) -> None:
     """A Windows tool's UTF-16 output, no BOM: read as text, not as binary."""
-    path = tmp_path / "message.txt"
-    path.write_bytes(corpus_message(MESSAGE).encode(codec))
-    assert diagnose_file(path)["id"] == ANSWER
+    assert answer_id(answers[codec]) == ANSWER
 
 
 def test_text_is_not_taken_for_binary() -> None:

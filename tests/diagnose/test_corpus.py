@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from functools import cache
 from pathlib import Path
 from typing import Any, Final
 
@@ -43,10 +44,17 @@ def _read(name: str) -> str:
     return (CORPUS / name).read_text(encoding="utf-8")
 
 
+@cache
+def _diagnosis(name: str) -> Diagnosis:
+    """diagnose's answer to case `name`, made once for the tests that check it (a case is
+    checked as a whole, as a real or constructed case, and for the forms it shows)."""
+    return diagnose(_read(name))
+
+
 def _miss(name: str) -> str | None:
     """Why diagnose's answer to case `name` is wrong, or None when it is right."""
     expected = EXPECTATIONS[name]
-    diagnosis = diagnose(_read(name))
+    diagnosis = _diagnosis(name)
     best = diagnosis.best
     if not expected.get("recognised", True):
         return None if best is None else f"{name}: expected not recognised, got {best.entry.id}"
@@ -81,7 +89,7 @@ def test_the_corpus_is_large_and_varied() -> None:
     """Many recognised cases, many look-alikes, in many forms."""
     assert len(RECOGNISED) >= 200
     assert len(UNRECOGNISED) >= 40
-    forms = {form for name in CASES for form in diagnose(_read(name)).evidence.forms}
+    forms = {form for name in CASES for form in _diagnosis(name).evidence.forms}
     assert {
         "Python traceback",
         "Java stack trace",
@@ -319,7 +327,7 @@ LEARNT: Final = [
 def test_a_kubernetes_name_whose_quote_is_not_closed_is_not_read_past_its_line() -> None:
     """'on deployments.apps "XXX: the object has been modified...' (a log that lost the
     closing quote): no name is made of the lines below it, and the resource is still read."""
-    diagnosis = diagnose(_read("wpa-glog-fatal-deployment-modified.txt"))
+    diagnosis = _diagnosis("wpa-glog-fatal-deployment-modified.txt")
     assert diagnosis.best is not None
     assert diagnosis.best.entry.id == "kubernetes-object-modified"
     assert "name" not in diagnosis.best.details, diagnosis.best.details
@@ -336,7 +344,7 @@ def test_learnt_families(name: str) -> None:
 def test_constructed(name: str) -> None:
     """The case is diagnosed as its expected entry, with its details and runners-up."""
     expected = EXPECTATIONS[name]
-    diagnosis = diagnose(_read(name))
+    diagnosis = _diagnosis(name)
     best = diagnosis.best
     assert best is not None, diagnosis.not_recognised()
     assert best.entry.id == expected["id"], [m.entry.id for m in diagnosis.matches]
@@ -350,7 +358,7 @@ def test_constructed(name: str) -> None:
 @pytest.mark.parametrize("name", [n for n in RECOGNISED if n in REAL])
 def test_real_answers_are_complete(name: str) -> None:
     """Whatever a real message is diagnosed as, the answer has steps and no unfilled hole."""
-    diagnosis = diagnose(_read(name))
+    diagnosis = _diagnosis(name)
     if diagnosis.best is not None:
         _assert_complete(diagnosis)
 
@@ -372,7 +380,7 @@ def _assert_complete(diagnosis: Diagnosis) -> None:
 @pytest.mark.parametrize("name", UNRECOGNISED)
 def test_not_recognised(name: str) -> None:
     """A look-alike, or an error that is not a conflict, is not recognised: no guess."""
-    diagnosis = diagnose(_read(name))
+    diagnosis = _diagnosis(name)
     assert diagnosis.matches == (), [m.entry.id for m in diagnosis.matches]
     message = diagnosis.not_recognised()
     assert message.startswith("Not recognised")
@@ -387,11 +395,11 @@ def test_not_recognised(name: str) -> None:
 
 def test_a_detail_is_said_where_it_matters() -> None:
     """Extracted details appear in what conflicted and in the steps, not only in a table."""
-    docker = diagnose(_read("docker-cli-name-in-use.txt")).best
+    docker = _diagnosis("docker-cli-name-in-use.txt").best
     assert docker is not None
     assert "web" in docker.conflicted
     assert "`docker rm -f web`" in docker.steps[1]
-    postgres = diagnose(_read("psycopg2-unique.txt")).best
+    postgres = _diagnosis("psycopg2-unique.txt").best
     assert postgres is not None
     assert "email" in postgres.conflicted
     assert "users_email_key" in postgres.conflicted
@@ -406,7 +414,7 @@ def test_missing_details_read_naturally() -> None:
     assert modified is not None
     assert modified.details == {}
     assert modified.conflicted.startswith('The object named "(not shown)" changed after you')
-    named = diagnose(_read("kubectl-object-modified.txt")).best
+    named = _diagnosis("kubectl-object-modified.txt").best
     assert named is not None
     assert named.conflicted.startswith('The deployments.apps named "checkout" changed after')
 
@@ -441,7 +449,7 @@ def test_generic_already_exists_names_the_thing(message: str, thing: str | None)
 
 def test_a_postgresql_deadlock_says_what_to_do() -> None:
     """A 40P01 is a deadlock, not a serialization failure: retry, read DETAIL, order the locks."""
-    deadlock = diagnose(_read("django-psycopg2-deadlock-for-key-share.txt")).best
+    deadlock = _diagnosis("django-psycopg2-deadlock-for-key-share.txt").best
     assert deadlock is not None
     assert deadlock.entry.id == "postgresql-deadlock"
     assert "40P01" in deadlock.entry.title

@@ -10,6 +10,7 @@ from bench.diagnose_noise import (
     HEADER,
     NOISE,
     SEED,
+    alone,
     cases,
     corpus_text,
     misreads,
@@ -89,15 +90,14 @@ def test_a_ci_runner_s_timestamps_change_nothing() -> None:
     rng = random.Random(SEED)
     wrong = []
     for name in list(cases())[::4]:
-        message = corpus_text(name)
-        alone = diagnose(message).best
-        assert alone is not None
+        message, truth = corpus_text(name), alone(name)
+        assert truth is not None
         for text in (_relayed(message), _relayed(noisy(message, rng, PIECES))):
             best = diagnose(text).best
             assert best is not None, name
-            if (best.entry.id, best.details) != (alone.entry.id, alone.details):
+            if (best.entry.id, best.details) != (truth.entry.id, truth.details):
                 wrong.append(
-                    (name, alone.entry.id, dict(alone.details), best.entry.id, dict(best.details))
+                    (name, truth.entry.id, dict(truth.details), best.entry.id, dict(best.details))
                 )
     assert wrong == []
 
@@ -121,16 +121,15 @@ def test_a_relay_s_prefix_on_every_line_changes_nothing(prefix: str) -> None:
     MongoDB write conflict were read otherwise)."""
     wrong = []
     for name in list(cases())[::3]:
-        message = corpus_text(name)
-        alone = diagnose(message).best
-        assert alone is not None
+        message, truth = corpus_text(name), alone(name)
+        assert truth is not None
         text = "".join(
             prefix.format(n=n % 60) + line + "\n"
             for n, line in enumerate(message.rstrip("\n").split("\n"))
         )
         best = diagnose(text).best
-        if best is None or best.entry.id != alone.entry.id:
-            wrong.append((name, alone.entry.id, best and best.entry.id))
+        if best is None or best.entry.id != truth.entry.id:
+            wrong.append((name, truth.entry.id, best and best.entry.id))
     assert wrong == []
 
 
@@ -257,10 +256,9 @@ def test_messages_pasted_back_to_back_keep_their_own_details(piece: int) -> None
     before = unheaded(NOISE[piece])
     wrong = []
     for name in _BARE_MESSAGES:
-        message = corpus_text(name)
-        alone, pasted = diagnose(message).best, diagnose(before + message).best
-        assert alone is not None, name
+        truth, pasted = alone(name), diagnose(before + corpus_text(name)).best
+        assert truth is not None, name
         assert pasted is not None, name
-        if (pasted.entry.id, dict(pasted.details)) != (alone.entry.id, dict(alone.details)):
-            wrong.append((name, dict(alone.details), dict(pasted.details)))
+        if (pasted.entry.id, dict(pasted.details)) != (truth.entry.id, dict(truth.details)):
+            wrong.append((name, dict(truth.details), dict(pasted.details)))
     assert wrong == []
