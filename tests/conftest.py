@@ -164,6 +164,16 @@ def private_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateR
 @pytest.fixture
 def private_postgres() -> Iterator[PrivatePostgres]:
     """A PostgreSQL server of this test only, running, that it may stop and restart."""
+    yield from _private_postgres()
+
+
+@pytest.fixture(scope="module")
+def module_private_postgres() -> Iterator[PrivatePostgres]:
+    """`private_postgres` for the tests of one module, each leaving it running."""
+    yield from _private_postgres()
+
+
+def _private_postgres() -> Iterator[PrivatePostgres]:
     pytest.importorskip("psycopg")
     binaries = postgres_binaries()
     if isinstance(binaries, str):

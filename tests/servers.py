@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from tests.spawn import spawn
+from tests.zygote import FORK_WORKERS
 
 # Ports for the suite's servers come from below the kernel's ephemeral range
 # (32768-60999), where the suite's own client connections take their local
@@ -150,12 +151,16 @@ def start_service(
     extra: tuple[str, ...] = (),
     allowed_5xx: frozenset[int] = frozenset(),
     port: int | None = None,
+    fork_workers: bool = False,
 ) -> Iterator[ServiceProcess]:
     """Run `httpconflict serve` until the block ends; fail if any request got a 5xx.
 
     `allowed_5xx` names the 5xx statuses a test expects (503 while a store is
     down); a 500 is never allowed: it says the server failed without knowing why.
     `port`: where to listen (a restart listens where its predecessor did).
+    `fork_workers`: the workers are forks of the server process, not fresh
+    interpreters (tests/zygote.py; a second of CPU saved a worker), for tests
+    of what workers do rather than of how they start.
     """
     assert 500 not in allowed_5xx, "a 500 is always a failure"
     port = port or free_port()
@@ -180,7 +185,11 @@ def start_service(
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={
+                **os.environ,
+                "PYTHONUNBUFFERED": "1",
+                **({FORK_WORKERS: "1"} if fork_workers else {}),
+            },
         )
     service = ServiceProcess(url, db, process, log_path)
     try:

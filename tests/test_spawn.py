@@ -42,6 +42,15 @@ if action == "raise":
 if action == "sleep":
     import time
     time.sleep(60)
+if action == "exit-text":
+    sys.exit("bye")
+if action == "linger":
+    import atexit, time
+    atexit.register(lambda: print("atexit ran", flush=True))
+    threading.Thread(target=lambda: (time.sleep(0.3), print("thread ended", flush=True))).start()
+if action == "stdout-gone":
+    print("never written")
+    os.close(1)
 """
 
 
@@ -118,6 +127,36 @@ def test_the_exit_status_is_the_processs_own(
     assert process.poll() == status
     if status == 1:
         assert "ValueError: boom" in (probe / "out.log").read_text()
+
+
+@pytest.mark.parametrize(
+    ("args", "status", "said"),
+    [
+        pytest.param(("exit-text",), 1, ["bye"], id="exit-with-text"),
+        pytest.param(("linger",), 0, ["thread ended", "atexit ran"], id="threads-then-atexit"),
+        pytest.param(("stdout-gone",), 120, ["Exception ignored"], id="stdout-flush-fails"),
+    ],
+)
+def test_the_end_is_the_interpreters_without_its_teardown(
+    probe: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    args: tuple[str, ...],
+    status: int,
+    said: list[str],
+) -> None:
+    """A forked module ends as `python -m` does (it skips only the modules' teardown): the
+    threads waited for, then atexit, stdout flushed; the same status and words as a process."""
+    monkeypatch.delenv("PYTHONUNBUFFERED", raising=False)  # stdout buffered till the end
+    for forked in (True, False):
+        if not forked:
+            monkeypatch.setenv("HC_TESTS_NO_ZYGOTE", "1")
+        process = run(probe, *args)
+        assert isinstance(process, ForkedProcess) is forked
+        assert process.wait(timeout=30) == status, forked
+        out = (probe / "out.log").read_text()
+        found = [out.find(words) for words in said]
+        assert -1 not in found, (forked, out)
+        assert found == sorted(found), (forked, out)
 
 
 @pytest.mark.parametrize(

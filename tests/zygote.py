@@ -25,6 +25,19 @@ and the read end of a pipe on which the zygote writes the child's exit
 status (`os.waitstatus_to_exitcode`, 4 bytes) when it reaps it. Nothing here
 runs a thread or an event loop, so every fork is of a single-threaded process.
 
+Workers. ``serve --workers N`` has uvicorn start each worker with
+multiprocessing's "spawn": a fresh interpreter importing everything again (a
+second of CPU a worker, and a resource tracker besides). A request whose
+environment holds ``HC_TESTS_FORK_WORKERS=1`` (tests.servers.start_service's
+`fork_workers`) has uvicorn fork its workers from the server process instead,
+which has imported the service already; the variable is dropped before the
+module runs. Tests of how workers are started (spawned, pickled, imported
+anew) leave it unset: most of the suite does.
+
+A child ends as the interpreter would, but for its last step, the teardown
+of every module (`exit_without_teardown`): in a fork, that copies every page
+shared with the zygote.
+
 Ending: when the worker's end of the control socket closes (the worker ended,
 however it ended) the zygote kills and reaps its remaining children and
 exits; each child also has PR_SET_PDEATHSIG(SIGKILL), so if the zygote itself
@@ -33,6 +46,7 @@ is killed its children do not outlive it.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import ctypes
 import gc
@@ -48,6 +62,7 @@ import struct
 import sys
 import threading
 import time
+import traceback
 from typing import Any
 
 #: Imported before any fork. Each reads no environment and starts no thread
@@ -85,6 +100,9 @@ PRELOAD = (
     "httpconflict.flask",
     "httpconflict.sqlalchemy",
 )
+
+#: In a request's environment: uvicorn forks the server's workers (see above).
+FORK_WORKERS = "HC_TESTS_FORK_WORKERS"
 
 #: The most a request takes (its environment is most of it).
 MAX_MESSAGE = 1 << 20
@@ -204,6 +222,16 @@ def _stdio(fd: int, unbuffered: bool, *, stderr: bool) -> io.TextIOWrapper:
     )
 
 
+def fork_workers() -> None:
+    """Have uvicorn start its workers by forking this process, not as fresh interpreters."""
+    import multiprocessing
+
+    import uvicorn._subprocess
+
+    # uvicorn looks its context up at each start (get_subprocess): its one "spawn".
+    uvicorn._subprocess.spawn = multiprocessing.get_context("fork")  # type: ignore[assignment]  # a fork context starts the same Process API
+
+
 def become(zygote_pid: int, request: dict[str, Any], fds: list[int]) -> None:
     """Turn this forked child into ``python -m request["module"] *request["args"]`` and run it."""
     libc = ctypes.CDLL(None, use_errno=True)
@@ -218,6 +246,8 @@ def become(zygote_pid: int, request: dict[str, Any], fds: list[int]) -> None:
     os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update(request["env"])
+    if os.environ.pop(FORK_WORKERS, "") == "1":
+        fork_workers()
     time.tzset()
     unbuffered = bool(os.environ.get("PYTHONUNBUFFERED"))
     sys.stdout = _stdio(1, unbuffered, stderr=False)
@@ -240,7 +270,45 @@ def become(zygote_pid: int, request: dict[str, Any], fds: list[int]) -> None:
     # stays, with the submodules the zygote imported as its attributes.
     imported = sys.modules.get(module)
     sys.modules.pop(module + ".__main__" if hasattr(imported, "__path__") else module, None)
-    runpy.run_module(module, run_name="__main__", alter_sys=True)
+    try:
+        runpy.run_module(module, run_name="__main__", alter_sys=True)
+    except SystemExit as ended:
+        code = ended.code
+    else:
+        code = None
+    exit_without_teardown(code)
+
+
+def exit_without_teardown(code: object) -> None:
+    """End as the interpreter ends on ``SystemExit(code)``, all but its teardown of the modules.
+
+    That teardown, and the collection of the whole heap that comes with it,
+    writes to every object: each page the child shares with the zygote is
+    copied (0.3-1 s of CPU a server stop, 4 s of wall on a busy machine), for
+    nothing a test reads; a fresh interpreter's pages are its own. What the
+    interpreter does before it (Py_FinalizeEx) is done as it does it: wait for
+    the threads that are no daemons, run the atexit callbacks, flush the
+    streams (stdout failing to: "Exception ignored", status 120); a code that
+    is no int is printed (status 1).
+    """
+    threading._shutdown()  # type: ignore[attr-defined]  # Py_FinalizeEx's first step
+    atexit._run_exitfuncs()
+    if code is None:
+        status = 0
+    elif isinstance(code, int):
+        status = code
+    else:
+        print(code, file=sys.stderr)
+        status = 1
+    try:
+        sys.stdout.flush()
+    except Exception:  # as the interpreter reports it (flush_std_files)
+        print(f"Exception ignored in: {sys.stdout!r}", file=sys.stderr)
+        traceback.print_exc()
+        status = 120
+    with contextlib.suppress(Exception):  # the interpreter too says nothing of stderr's
+        sys.stderr.flush()
+    os._exit(status & 0xFF)
 
 
 def main() -> None:

@@ -34,8 +34,8 @@ from httpconflict.httpx import (
 from tests.hostile_http import RawServer, Request, hostile_server
 
 #: The client's budget, and httpx's timeouts (each longer than a trickle's period).
-BUDGET = 2.0
-TIMEOUT = 2.0
+BUDGET = 1.0
+TIMEOUT = 1.0
 POLICY = RetryPolicy(budget=BUDGET, attempts=3)
 #: Seconds between two of a trickle's pieces, and how long a server goes on at most.
 PERIOD = 0.25

@@ -52,15 +52,26 @@ def budgeted_service(tmp_path: Path, budget: int) -> AbstractContextManager[Serv
         str(tmp_path / "db.sqlite"),
         tmp_path,
         workers=2,
+        fork_workers=True,
         extra=("--max-answer-memory", str(budget)),
         allowed_5xx=frozenset({503}),
     )
 
 
 def workers_of(pid: int) -> list[int]:
-    """The worker processes of a server started with several workers (not its resource tracker)."""
+    """The worker processes of a server started with several workers (not its resource tracker).
+
+    A spawned worker runs multiprocessing's spawn_main; a forked one (`fork_workers`) runs
+    the server's own command.
+    """
     children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    return [int(c) for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+    server = Path(f"/proc/{pid}/cmdline").read_bytes()
+    return [
+        int(c)
+        for c in children
+        if (command := Path(f"/proc/{c}/cmdline").read_bytes()) == server
+        or b"spawn_main" in command
+    ]
 
 
 def rss_mib(pid: int) -> float:

@@ -51,6 +51,7 @@ def service(
             db,
             tmp,
             workers=2,
+            fork_workers=True,
             extra=("--max-answer-memory", str(BUDGET)),
             allowed_5xx=frozenset({503}),
         ) as running,

@@ -179,7 +179,9 @@ def two_workers(
     else:
         db = request.getfixturevalue("postgres_module_schema")
     extra = ("--pg-group-commit", "on") if request.param == "postgres-group-commit" else ()
-    with start_service(db, tmp_path_factory.mktemp("log"), workers=2, extra=extra) as service:
+    with start_service(
+        db, tmp_path_factory.mktemp("log"), workers=2, extra=extra, fork_workers=True
+    ) as service:
         yield service
 
 
@@ -271,7 +273,9 @@ def test_blind_writes_lose_updates(tmp_path_factory: pytest.TempPathFactory) -> 
     """The same clients without a precondition, against --blind-writes: increments are lost."""
     db = str(tmp_path_factory.mktemp("blind") / "counter.db")
     log_dir = tmp_path_factory.mktemp("log")
-    with start_service(db, log_dir, workers=2, extra=("--blind-writes",)) as service:
+    with start_service(
+        db, log_dir, workers=2, extra=("--blind-writes",), fork_workers=True
+    ) as service:
         final, tally = hammer(service.url, put_blind)
     assert tally.successes == CLIENTS * INCREMENTS
     assert final < tally.successes, "no increment was lost: the hammer is not concurrent enough"

@@ -33,7 +33,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import httpx
 import pytest
@@ -237,17 +236,36 @@ def pause(answer: httpx.Response | None) -> None:
     time.sleep(delay * random.uniform(1.0, 1.5))
 
 
-@pytest.fixture
-def service(private_postgres: PrivatePostgres, tmp_path: Path) -> Iterator[ServiceProcess]:
-    """The service on a private PostgreSQL with 2 workers; 503 and 504 answers are expected."""
+@pytest.fixture(scope="module")
+def private_postgres(module_private_postgres: PrivatePostgres) -> PrivatePostgres:
+    """One private PostgreSQL for the module: each test leaves it running (initdb once)."""
+    return module_private_postgres
+
+
+@pytest.fixture(scope="module")
+def service(
+    private_postgres: PrivatePostgres, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServiceProcess]:
+    """The service on a private PostgreSQL with 2 workers; 503 and 504 answers are expected.
+
+    One for the module: each test hammers a counter of its own, and checks only the
+    requests it sent (its own part of the access log).
+    """
     with start_service(
-        private_postgres.url, tmp_path, workers=2, allowed_5xx=frozenset({503, 504})
+        private_postgres.url,
+        tmp_path_factory.mktemp("outage"),
+        workers=2,
+        allowed_5xx=frozenset({503, 504}),
+        fork_workers=True,
     ) as running:
         yield running
 
 
-def check_common(hammer: Hammer, final: int, service: ServiceProcess) -> None:
-    """What holds whatever happened: nothing lost or doubled, every 5xx says what to do."""
+def check_common(hammer: Hammer, final: int, service: ServiceProcess, seen: int) -> None:
+    """What holds whatever happened: nothing lost or doubled, every 5xx says what to do.
+
+    `seen`: the access log's records before the test (another test's requests).
+    """
     assert hammer.unexpected == [], hammer.unexpected[:5]
     assert hammer.unresolved == 0, "a write never learnt what became of it"
     assert final == hammer.successes, f"final n {final} != {hammer.successes} writes answered 2xx"
@@ -260,7 +278,8 @@ def check_common(hammer: Hammer, final: int, service: ServiceProcess) -> None:
                 (504, "outcome-unknown"),
             }, str(exchange)
             assert exchange.retry_after is not None, str(exchange)
-    assert len({r["worker"] for r in service.access_log()}) == 2, "both workers served"
+    served = service.access_log()[seen:]
+    assert len({r["worker"] for r in served}) == 2, "both workers served"
 
 
 def summary(hammer: Hammer, ready_at: float) -> str:
@@ -279,6 +298,7 @@ def test_a_restart_costs_at_most_the_requests_in_flight(
     private_postgres: PrivatePostgres, service: ServiceProcess
 ) -> None:
     """PostgreSQL restarted under load, then idle: each request sent once it is back succeeds."""
+    seen = len(service.access_log())
     hammer = Hammer(service.url)
     hammer.start()
     try:
@@ -294,7 +314,7 @@ def test_a_restart_costs_at_most_the_requests_in_flight(
     finally:
         final = hammer.stop()
     print("restart:", summary(hammer, busy_ready_at))
-    check_common(hammer, final, service)
+    check_common(hammer, final, service, seen)
     for back, what in [(busy_ready_at, "under load"), (quiet_restart_at, "while idle")]:
         after = hammer.of("read", "write", "probe", sent_from=back)
         # /healthz gives its ping half a second: one asked while the pool makes its
@@ -311,6 +331,7 @@ def test_an_outage_is_refused_quickly_and_recovered_from(
     private_postgres: PrivatePostgres, service: ServiceProcess
 ) -> None:
     """PostgreSQL stopped 8 s under the hammer: 503 in 2 s, /healthz in 1 s, writes back in 1 s."""
+    seen = len(service.access_log())
     hammer = Hammer(service.url)
     hammer.start()
     down_at = started_at = ready_at = float("inf")
@@ -326,7 +347,7 @@ def test_an_outage_is_refused_quickly_and_recovered_from(
     finally:
         final = hammer.stop()
     print("outage:", summary(hammer, ready_at))
-    check_common(hammer, final, service)
+    check_common(hammer, final, service, seen)
 
     during = hammer.of("read", "write", "probe", sent_from=down_at, sent_until=started_at)
     assert len(during) > CLIENTS, "the clients kept asking during the outage"

@@ -45,7 +45,9 @@ def service(redis: PrivateRedis, directory: Path) -> Iterator[ServiceProcess]:
     """The service on SQLite, two workers, the keys' replay cache in the private Redis."""
     end_quarantine(redis.url)  # a brand-new Redis: nothing ran before
     extra = ("--idempotency", redis.url, "--idempotency-lease", LEASE)
-    with start_service(str(directory / "docs.db"), directory, workers=2, extra=extra) as running:
+    with start_service(
+        str(directory / "docs.db"), directory, workers=2, extra=extra, fork_workers=True
+    ) as running:
         yield running
 
 

@@ -48,7 +48,7 @@ def service(
         db = str(tmp_path / "docs.db")
     end_quarantine(private_redis.url)  # a brand-new Redis: nothing ran before
     extra = ("--idempotency", private_redis.url, "--idempotency-lease", LEASE)
-    with start_service(db, tmp_path, workers=2, extra=extra) as running:
+    with start_service(db, tmp_path, workers=2, extra=extra, fork_workers=True) as running:
         yield running
 
 

@@ -1,9 +1,9 @@
 """A request sent while the worker stalled past a connection's idle timeout is answered, not reset.
 
-The worker is paused (SIGSTOP) for 6 s, longer than the timeout that
-closes an idle connection: uvicorn's keep-alive timeout (5 s) for a kept-
-alive connection, the header timeout (2 s here) for a new one that has sent
-nothing yet. A request sent on that connection during the pause waits in
+The worker is paused (SIGSTOP) for 4 s, longer than the timeout that
+closes an idle connection: the keep-alive timeout (2 s here, uvicorn's 5 s
+by default) for a kept-alive connection, the header timeout (1.5 s here)
+for a new one that has sent nothing yet. A request sent on that connection during the pause waits in
 the socket. When the worker resumes, both the timeout and the request are
 due: the timeout must not close the connection under the request (which
 the client sees as a reset), and the request is answered.
@@ -25,8 +25,9 @@ from tests.servers import ServiceProcess, start_service
 
 pytestmark = pytest.mark.slow
 
-STALL = 6.0
-HEADER_TIMEOUT = 2.0
+STALL = 4.0
+HEADER_TIMEOUT = 1.5
+KEEP_ALIVE = 2
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +35,7 @@ def one_worker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProc
     """The service with one worker (its own process), shared by the stalls of a connection:
     each stall ends before its test does."""
     folder = tmp_path_factory.mktemp("stall")
-    extra = ("--header-timeout", str(HEADER_TIMEOUT))
+    extra = ("--header-timeout", str(HEADER_TIMEOUT), "--keep-alive", str(KEEP_ALIVE))
     with start_service(str(folder / "stall.db"), folder, extra=extra) as service:
         yield service
 
@@ -43,7 +44,7 @@ def one_worker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProc
 def test_a_request_sent_during_a_stall_is_answered(
     one_worker: ServiceProcess, connection: str
 ) -> None:
-    """Idle connection, worker paused 6 s, a GET sent meanwhile: 200, not a reset."""
+    """Idle connection, worker paused 4 s, a GET sent meanwhile: 200, not a reset."""
     service = one_worker
     port = int(service.url.rsplit(":", 1)[1])
     client = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
@@ -54,7 +55,7 @@ def test_a_request_sent_during_a_stall_is_answered(
         assert first.status == 200
     else:
         client.connect()
-    time.sleep(1.0)  # idle, well within either timeout
+    time.sleep(0.5)  # idle, well within either timeout
 
     os.kill(service.process.pid, signal.SIGSTOP)
     try:
@@ -77,7 +78,9 @@ def test_a_stalled_worker_of_two_is_not_killed_under_its_request(tmp_path: Path)
     worker the machine starved of CPU for a few seconds is not hung; the
     service waits as long as gunicorn does for a silent worker (30 s).
     """
-    with start_service(str(tmp_path / "stall.db"), tmp_path, workers=2) as service:
+    with start_service(
+        str(tmp_path / "stall.db"), tmp_path, workers=2, fork_workers=True
+    ) as service:
         service.wait_for_workers(2)
         port = int(service.url.rsplit(":", 1)[1])
         client = http.client.HTTPConnection("127.0.0.1", port, timeout=30)

@@ -2,6 +2,9 @@
 
 And `httpconflict.sqlalchemy.SQLAlchemyIdempotencyStore` on an app's engine,
 sync and async, on SQLite, PostgreSQL and MariaDB.
+
+Each store is opened once for the module (its tables made once) and every
+test uses a principal of its own (`who`), as two clients of one store are.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ ANSWER = StoredResponse(
 FP = "a" * 64
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def anyio_backend() -> str:
     return "asyncio"
 
@@ -36,8 +39,11 @@ SQLALCHEMY = ["sqlalchemy-sqlite", "sqlalchemy-postgres", "sqlalchemy-async-sqli
 SQLALCHEMY += ["sqlalchemy-async-postgres", "sqlalchemy-mariadb", "sqlalchemy-async-mariadb"]
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgres", "redis", *SQLALCHEMY])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[IdempotencyStore]:
+@pytest.fixture(scope="module", params=["memory", "sqlite", "postgres", "redis", *SQLALCHEMY])
+async def store(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[IdempotencyStore]:
+    tmp_path = tmp_path_factory.mktemp("store")
     if request.param.startswith("sqlalchemy"):
         async for backend in _sqlalchemy_store(request, tmp_path):
             yield backend
@@ -47,7 +53,7 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     elif request.param == "sqlite":
         url = str(tmp_path / "keys.db")
     elif request.param == "postgres":
-        url = request.getfixturevalue("postgres_schema")
+        url = request.getfixturevalue("postgres_module_schema")
     else:
         url = request.getfixturevalue("redis_server")
     backend = idempotency_store(url)
@@ -71,11 +77,11 @@ async def _sqlalchemy_store(
     if request.param.endswith("sqlite"):
         url = f"sqlite+{'aiosqlite' if asynchronous else 'pysqlite'}:///{tmp_path / 'app.db'}"
     elif request.param.endswith("mariadb"):
-        url = request.getfixturevalue("mariadb_url")
+        url = request.getfixturevalue("mariadb_module_url")
         if asynchronous:
             url = url.replace("mysql+pymysql://", "mysql+aiomysql://", 1)
     else:
-        schema: str = request.getfixturevalue("postgres_schema")
+        schema: str = request.getfixturevalue("postgres_module_schema")
         url = schema.replace("postgresql://", "postgresql+psycopg://", 1)
     engine: Engine | AsyncEngine = create_async_engine(url) if asynchronous else create_engine(url)
     backend = SQLAlchemyIdempotencyStore(engine)
