@@ -236,3 +236,20 @@ def test_a_django_helpers_own_setting_is_kept_under_problem_middleware(value: st
         again = middleware(factory.get("/r", headers={"If-None-Match": read["ETag"]}))
         assert (read.status_code, read.get("Cache-Control")) == (200, value), view
         assert (again.status_code, again.get("Cache-Control")) == (304, value), view
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_integrity_error_middleware_alone_says_nothing_of_caching(method: str) -> None:
+    """`IntegrityErrorMiddleware` without `ProblemMiddleware` leaves a tagged read as the view
+    made it (docs/django.md says why): only `ProblemMiddleware`, first in MIDDLEWARE, adds."""
+    configure_django()
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    from httpconflict.django import IntegrityErrorMiddleware
+
+    def answer(request: Any) -> Any:
+        return HttpResponse(b"{}", headers=TAG, content_type="application/json")
+
+    read = IntegrityErrorMiddleware(answer)(RequestFactory().generic(method, "/r"))
+    assert (read.status_code, read["ETag"], read.get("Cache-Control")) == (200, '"7"', None)

@@ -253,8 +253,20 @@ class NonSecureService(RestartableService):
 @pytest.fixture(scope="package")
 def non_secure_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RestartableService]:
     """A running service whose pages have no secure context, so no Web Locks."""
-    directory = tmp_path_factory.mktemp("service")
-    options = ("--allowed-host", NON_SECURE_HOST)
+    yield from _non_secure(tmp_path_factory)
+
+
+@pytest.fixture(scope="package")
+def non_secure_protected_service(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[RestartableService]:
+    """`protected_service` (API tokens), its pages with no secure context (no crypto.subtle)."""
+    yield from _non_secure(tmp_path_factory, "--auth", "tokens")
+
+
+def _non_secure(factory: pytest.TempPathFactory, *options: str) -> Iterator[RestartableService]:
+    directory = factory.mktemp("service")
+    options = ("--allowed-host", NON_SECURE_HOST, *options)
     yield from _running(NonSecureService(directory / "editor.db", directory, options))
 
 

@@ -13,7 +13,7 @@ import statistics
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -142,20 +142,31 @@ def browser_context(contexts: list[BrowserContext]) -> BrowserContext:
     return contexts[0]
 
 
+def open_signed_in(
+    context: BrowserContext, service: RestartableService, token: str, document: dict[str, Any]
+) -> tuple[str, Page, list[Request]]:
+    """`document` made with `token`, and a new page signed in with it showing it: its id, the
+    page, and the profile's requests from the page's first on."""
+    with service.client() as http:
+        made = http.post("/v1/notes", json=document, headers=bearer(token))
+    assert made.status_code == 201, made.text
+    doc_id: str = made.headers["location"].rsplit("/", 1)[1]
+    requests: list[Request] = []
+    context.on("request", lambda request: requests.append(request))
+    page = context.new_page()
+    page.goto(f"{service.url}/#/notes/{doc_id}")
+    sign_in(page, token)
+    return doc_id, page, requests
+
+
 def test_the_stream_carries_the_token_in_a_header_only(
     contexts: list[BrowserContext], protected_service: RestartableService, admin_token: str
 ) -> None:
     """A token-protected service: the stream is sent with Authorization (EventSource could not),
     the token is in no URL, and another writer's change shows on the signed-in page."""
     service, token = protected_service, admin_token
+    doc_id, page, requests = open_signed_in(contexts[0], service, token, {"title": "Draft"})
     with service.client() as http:
-        made = http.post("/v1/notes", json={"title": "Draft"}, headers=bearer(token))
-        doc_id = made.headers["location"].rsplit("/", 1)[1]
-        requests: list[Request] = []
-        contexts[0].on("request", lambda request: requests.append(request))
-        page = contexts[0].new_page()
-        page.goto(f"{service.url}/#/notes/{doc_id}")
-        sign_in(page, token)
         expect(page.get_by_label("title")).to_have_value("Draft")
         page.wait_for_timeout(500)
         etag = http.get(f"/v1/notes/{doc_id}", headers=bearer(token)).headers["etag"]

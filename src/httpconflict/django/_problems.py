@@ -110,6 +110,9 @@ class IntegrityErrorMiddleware(ResponseMiddleware):
     `httpconflict.IntegrityPolicy`: statuses, field names, whether values
     are shown) and ``HTTPCONFLICT_CATALOG`` (False never reads the database
     catalog; it is read once, when a violation first needs a column named).
+
+    Every other answer is left as it is: unlike `ProblemMiddleware`, it adds
+    no ``Cache-Control`` to a read (docs/django.md says why).
     """
 
     def __init__(self, get_response: GetResponse) -> None:

@@ -24,6 +24,11 @@
 // taken for dead. Meanwhile the page says that live updates are paused. 401 and 403 stop the
 // stream and say why (a new token starts it again); 410 (the feed purged what came after the
 // position) starts again from now, the tabs reading their documents once more.
+//
+// Without Web Locks (not a secure context: plain HTTP to another host than localhost) no lock
+// hands the streams on when the leading tab closes, so each tab leads a group of its own, named
+// after the tab, and reads its own streams. Nothing is made of the token there: crypto.subtle,
+// which hashes it, is only there in a secure context too.
 "use strict";
 
 const FEED_SILENCE_MS = 35_000;
@@ -85,6 +90,7 @@ function told(message) {
 // ---- the group --------------------------------------------------------------------------
 
 async function groupName() {
+  if (!navigator.locks) return `httpconflict.feed:tab:${feed.tab}`;
   const token = storedToken();
   if (token === null) return "httpconflict.feed:anonymous";
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token));
@@ -106,7 +112,7 @@ async function joinGroup() {
                   streams: new Map(), interests: new Map() };
   feed.group = group;
   group.channel.onmessage = (event) => (group.leading ? heard(group, event.data) : told(event.data));
-  if (!navigator.locks) { // no Web Locks (not a secure context): this tab reads its own streams
+  if (!navigator.locks) { // no Web Locks: this tab, alone in its group, reads its own stream
     lead(group);
     return;
   }
