@@ -49,8 +49,9 @@ def _middleware(
 
 
 def _create(orders: Orders, order: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    time.sleep(orders.delay(order))  # in this request's thread
-    return orders.create(order)
+    with orders.making():
+        time.sleep(orders.delay(order))  # in this request's thread
+        return orders.create(order)
 
 
 def plain_app() -> WSGIApplication:
@@ -69,7 +70,7 @@ def _plain_orders() -> WSGIApplication:
             status, payload, etag = orders.counter(method, if_match, _body(environ))
             headers.append(("ETag", etag))
         elif method == "GET":
-            status, payload = 200, {"count": orders.count}
+            status, payload = 200, orders.tally()
         else:
             status, payload = _create(orders, json.loads(_body(environ)))
             if status == 201:
@@ -117,7 +118,7 @@ def _flask_orders(prefix: str, keys: BlockingIdempotencyStore) -> WSGIApplicatio
 
     @app.get(f"{prefix}/orders/count")
     def count() -> dict[str, int]:
-        return {"count": orders.count}
+        return orders.tally()
 
     @app.route(f"{prefix}{COUNTER}", methods=["GET", "PUT", "PATCH"])
     def counter() -> Any:

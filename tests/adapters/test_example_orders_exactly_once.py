@@ -79,6 +79,17 @@ def example(case: tuple[str, str]) -> str:
 
 
 @dataclass(frozen=True)
+class Killed:
+    """A keyed POST whose worker was killed at a hold."""
+
+    key: dict[str, str]
+    #: Whether its connection broke (no answer from the killed worker).
+    lost: bool
+    #: When (`time.time()`) any claim the killed worker held under the key has lapsed.
+    lapsed_at: float
+
+
+@dataclass(frozen=True)
 class Retried:
     """A keyed POST whose worker was killed at a hold, then sent again to a new worker."""
 
@@ -125,9 +136,9 @@ def served(
             server: str = request.getfixturevalue("postgres_server")
             _, url = stack.enter_context(own_database(server, "hc_orders"))
             db = url.replace("postgresql://", "postgresql+psycopg://", 1)
-        key, lost = kill_at(example, db, "after-commit", folder)
+        killed = kill_at(example, db, "after-commit", folder)
         url, _ = stack.enter_context(serving(example, db, folder))
-        yield Served(url, db, retried(url, key, lost, db, example))
+        yield Served(url, db, retried(url, killed, db, example))
 
 
 @contextmanager
@@ -182,14 +193,13 @@ def test_a_worker_killed_inside_the_order_transaction_leaves_one_order_after_the
     """
     pytest.importorskip("flask")
     example, db = "flask_app", str(tmp_path / "orders.db")
-    key, lost = kill_at(example, db, "before-commit", tmp_path)
+    killed = kill_at(example, db, "before-commit", tmp_path)
     with serving(example, db, tmp_path) as (url, _):
-        check_one_order(retried(url, key, lost, db, example), replayed=None)
+        check_one_order(retried(url, killed, db, example), replayed=None)
 
 
-def kill_at(example: str, database: str, moment: str, folder: Path) -> tuple[dict[str, str], bool]:
-    """A keyed POST held at `moment` and its worker SIGKILLed: (its key, whether its answer
-    was lost), once any claim the killed worker held has lapsed."""
+def kill_at(example: str, database: str, moment: str, folder: Path) -> Killed:
+    """A keyed POST held at `moment` and its worker SIGKILLed."""
     key = {"Idempotency-Key": f'"{uuid.uuid4()}"'}
     hold = folder / "hold"
     with serving(example, database, folder) as (url, process):
@@ -209,20 +219,27 @@ def kill_at(example: str, database: str, moment: str, folder: Path) -> tuple[dic
         while not hold.with_suffix(".held").exists():
             assert time.monotonic() < deadline, "the POST never reached the hold"
             time.sleep(0.02)
+        # Any claim was made before the hold, so it lapses a lease from now at the latest.
+        lapsed_at = time.time() + LEASE
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
         client.join(10)
     hold.unlink()
-    time.sleep(LEASE + 0.5)  # any claim the killed worker held has lapsed
-    return key, bool(lost)
+    return Killed(key, bool(lost), lapsed_at)
 
 
-def retried(url: str, key: dict[str, str], lost: bool, database: str, example: str) -> Retried:
-    """The keyed POST sent again, twice, to `url`; and the orders then in the database."""
+def retried(url: str, killed: Killed, database: str, example: str) -> Retried:
+    """The keyed POST sent again, twice, to `url`, once the killed worker's claim lapsed;
+    and the orders then in the database.
+
+    The new worker's start takes about a lease: the wait is what is left of it, if anything.
+    """
+    time.sleep(max(0.0, killed.lapsed_at + 0.1 - time.time()))
+    key = killed.key
     with httpx.Client(base_url=url, verify=TLS) as http:
         retry = http.post("/v1/orders", json=ORDER, headers=key)
         again = http.post("/v1/orders", json=ORDER, headers=key)
-    return Retried(lost, retry, again, orders(database, example))
+    return Retried(killed.lost, retry, again, orders(database, example))
 
 
 def check_one_order(retried: Retried, replayed: str | None) -> None:

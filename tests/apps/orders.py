@@ -7,7 +7,8 @@ POST /orders creates an order (counted in memory) and answers 201 with
 Location and a Set-Cookie; the body steers the test cases: {"fail": true}
 raises, {"fail_once": id} raises the first time only, {"status": 503}
 answers 503, {"sleep": s} takes s seconds first. GET /orders/count says how
-many orders were created. /orders/counter is a pure counter: GET answers
+many orders were created, and how many creates are still running (a test
+waits for those before it counts). /orders/counter is a pure counter: GET answers
 ``{"n": n}`` and its ETag, PUT or PATCH ``{"n": ...}`` with If-Match writes
 it (412 stale, 428 without If-Match). A store error is a 503 problem. The
 store is ORDERS_STORE's (``memory``, a SQLite path, ``postgresql://``,
@@ -33,6 +34,7 @@ import dataclasses
 import json
 import os
 import threading
+from collections.abc import Iterator
 from typing import Any, Final
 
 from httpconflict import Conditions, ETag, Unavailable, Validators, evaluate
@@ -92,6 +94,8 @@ class Orders:
 
     def __init__(self) -> None:
         self.count = 0
+        #: Creates begun and not yet ended (`making`).
+        self.running = 0
         self.failed_once: set[str] = set()
         self.lock = threading.Lock()  # WSGI servers create orders from many threads
         self.n = 0
@@ -100,6 +104,22 @@ class Orders:
     @staticmethod
     def delay(order: dict[str, Any]) -> float:
         return float(order.get("sleep", 0))
+
+    @contextlib.contextmanager
+    def making(self) -> Iterator[None]:
+        """Counted as running while the block (a create, its delay included) runs."""
+        with self.lock:
+            self.running += 1
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.running -= 1
+
+    def tally(self) -> dict[str, int]:
+        """The body of GET /orders/count: orders made, and creates still running."""
+        with self.lock:
+            return {"count": self.count, "running": self.running}
 
     def create(self, order: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         """The status and body of the answer (201: an order was made)."""
@@ -195,11 +215,12 @@ def _plain_orders() -> ASGIApp:
             status, payload, etag = orders.counter(scope["method"], got, body)
             headers.append((b"etag", etag.encode()))
         elif scope["method"] == "GET":
-            status, payload = 200, {"count": orders.count}
+            status, payload = 200, orders.tally()
         else:
             order = json.loads(body)
-            await asyncio.sleep(orders.delay(order))
-            status, payload = orders.create(order)
+            with orders.making():
+                await asyncio.sleep(orders.delay(order))
+                status, payload = orders.create(order)
             if status == 201:
                 headers.append((b"location", f"/orders/{payload['order']}".encode()))
                 headers.append((b"set-cookie", b"session=secret"))

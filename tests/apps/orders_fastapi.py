@@ -31,8 +31,9 @@ def _fastapi_orders(prefix: str, keys: IdempotencyStore) -> FastAPI:
     @api.post(f"{prefix}/orders", status_code=201)
     async def create(request: Request) -> JSONResponse:
         order = await request.json()
-        await asyncio.sleep(orders.delay(order))
-        status, payload = orders.create(order)
+        with orders.making():
+            await asyncio.sleep(orders.delay(order))
+            status, payload = orders.create(order)
         response = JSONResponse(payload, status_code=status)
         if status == 201:
             response.headers["Location"] = f"/orders/{payload['order']}"
@@ -41,7 +42,7 @@ def _fastapi_orders(prefix: str, keys: IdempotencyStore) -> FastAPI:
 
     @api.get(f"{prefix}/orders/count")
     async def count() -> dict[str, int]:
-        return {"count": orders.count}
+        return orders.tally()
 
     @api.api_route(f"{prefix}{COUNTER}", methods=["GET", "PUT", "PATCH"])
     async def counter(request: Request) -> JSONResponse:
