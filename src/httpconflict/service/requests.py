@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from typing import Any, Final, overload
 
 from starlette.requests import ClientDisconnect, Request
@@ -44,12 +45,16 @@ _CONDITIONAL: Final = frozenset(
 )
 _NO_CONDITIONS: Final = Conditions()
 _NO_FIELDS: Final[dict[str, list[str]]] = {}
+_NO_LINES: Final[list[str]] = []
 
 
 def conditions(request: Request) -> Conditions:
     """The request's conditional header fields (400 if one is malformed)."""
     lines = condition_fields(request)
-    return Conditions.from_headers(lines) if lines else _NO_CONDITIONS
+    if not lines:
+        return _NO_CONDITIONS
+    # A look-up function: the names are lower-case already, nothing to fold.
+    return Conditions.from_headers(lambda name: lines.get(name, _NO_LINES))
 
 
 def condition_fields(request: Request) -> dict[str, list[str]]:
@@ -105,8 +110,43 @@ async def read_body(request: Request, max_bytes: int) -> bytes:
     `httpconflict.starlette.install` registers answers nothing (the access
     log says 499).
     """
-    require_identity_coding(request.headers.getlist("content-encoding"))
-    declared = request.headers.get("content-length")
+    return await _read_body(request, _body_fields(request), max_bytes)
+
+
+async def read_document(request: Request, max_bytes: int) -> tuple[bytes, dict[str, Any]]:
+    """A JSON object body: its bytes as received, and its parsed value."""
+    fields = _body_fields(request)
+    require_media_type(content_type_of(fields.types), (JSON,))
+    body = await _read_body(request, fields, max_bytes)
+    return body, parse_json_object(body)
+
+
+@dataclass(slots=True)
+class _BodyFields:
+    """The field lines that describe a request's body, found in one pass over its head."""
+
+    types: list[str] = field(default_factory=list)
+    codings: list[str] = field(default_factory=list)
+    length: bytes | None = None  # the first Content-Length line
+
+
+def _body_fields(request: Request) -> _BodyFields:
+    # The raw list, not ``request.headers``: three look-ups there are three scans.
+    found = _BodyFields()
+    for name, value in request.scope["headers"]:
+        if name == b"content-type":
+            found.types.append(value.decode("latin-1"))
+        elif name == b"content-length":
+            if found.length is None:
+                found.length = value
+        elif name == b"content-encoding":
+            found.codings.append(value.decode("latin-1"))
+    return found
+
+
+async def _read_body(request: Request, fields: _BodyFields, max_bytes: int) -> bytes:
+    require_identity_coding(fields.codings)
+    declared = fields.length
     if (
         declared is not None
         and declared.isascii()
@@ -132,13 +172,6 @@ async def read_body(request: Request, max_bytes: int) -> bytes:
             chunks.append(chunk)
         if not message.get("more_body", False):
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)
-
-
-async def read_document(request: Request, max_bytes: int) -> tuple[bytes, dict[str, Any]]:
-    """A JSON object body: its bytes as received, and its parsed value."""
-    require_media_type(content_type_of(request.headers.getlist("content-type")), (JSON,))
-    body = await read_body(request, max_bytes)
-    return body, parse_json_object(body)
 
 
 def _too_large(max_bytes: int) -> ContentTooLarge:
