@@ -182,6 +182,17 @@ def test_the_stream_carries_the_token_in_a_header_only(
     assert all(token not in r.url for r in requests)
 
 
+def purged(service: RestartableService) -> None:
+    """Returns once the purge has taken the changes so far of notes (never the newest)."""
+    with service.client() as http:
+        latest = http.get("/v1/notes/_changes", params={"since": "now"}).json()["last_seq"]
+        assert http.put("/v1/other/x", json={}).status_code == 201
+        deadline = time.monotonic() + 15
+        while http.get("/v1/notes/_changes").json().get("oldest", 0) < latest:
+            assert time.monotonic() < deadline, "the change was never purged"
+            time.sleep(0.2)
+
+
 def test_a_purged_position_starts_the_stream_again_and_the_page_reads_its_document(
     contexts: list[BrowserContext], tmp_path: Path
 ) -> None:
@@ -209,13 +220,7 @@ def test_a_purged_position_starts_the_stream_again_and_the_page_reads_its_docume
     mine.stop()
     expect(page.get_by_text("Live updates paused")).to_be_visible(timeout=10_000)
     change_elsewhere(other, doc_id, {"title": "Changed while away"})
-    with other.client() as http:  # until the purge has taken that change (never the newest)
-        latest = http.get("/v1/notes/_changes", params={"since": "now"}).json()["last_seq"]
-        assert http.put("/v1/other/x", json={}).status_code == 201
-        deadline = time.monotonic() + 15
-        while http.get("/v1/notes/_changes").json().get("oldest", 0) < latest:
-            assert time.monotonic() < deadline, "the change was never purged"
-            time.sleep(0.2)
+    purged(other)
     mine.start()
 
     expect(page.get_by_label("title")).to_have_value("Changed while away", timeout=15_000)

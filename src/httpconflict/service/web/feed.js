@@ -28,7 +28,10 @@
 // Without Web Locks (not a secure context: plain HTTP to another host than localhost) no lock
 // hands the streams on when the leading tab closes, so each tab leads a group of its own, named
 // after the tab, and reads its own streams. Nothing is made of the token there: crypto.subtle,
-// which hashes it, is only there in a secure context too.
+// which hashes it, is only there in a secure context too. Seven such tabs would hold all the
+// connections, so a hidden tab there closes its streams, and opens them again when it is shown,
+// from the position each had (Last-Event-ID: nothing missed; a 410 starts it from now, the tab
+// reading its document again, as anywhere).
 "use strict";
 
 const FEED_SILENCE_MS = 35_000;
@@ -109,7 +112,7 @@ async function joinGroup() {
   if (feed.group && feed.group.name === name) return;
   if (feed.group) leave();
   const group = { name, channel: new BroadcastChannel(name), leading: false, release: null,
-                  streams: new Map(), interests: new Map() };
+                  streams: new Map(), interests: new Map(), hiddenAt: new Map() };
   feed.group = group;
   group.channel.onmessage = (event) => (group.leading ? heard(group, event.data) : told(event.data));
   if (!navigator.locks) { // no Web Locks: this tab, alone in its group, reads its own stream
@@ -155,9 +158,10 @@ function heard(group, message) {
 
 // One stream per watched collection, filtered to the document when only one is watched.
 function follow(group) {
+  const hidden = hiddenWithoutLocks();
   const wanted = new Map();
   for (const watching of group.interests.values()) {
-    if (!watching) continue;
+    if (!watching || hidden) continue;
     const [collection, id] = watching;
     if (!wanted.has(collection)) wanted.set(collection, new Set());
     wanted.get(collection).add(id);
@@ -168,10 +172,23 @@ function follow(group) {
     closeStream(stream);
     group.streams.delete(collection);
     if (ids) group.streams.set(collection, openStream(group, collection, ids, stream.position));
+    else if (hidden) { // back in view, it resumes where it stopped
+      group.hiddenAt.set(collection, stream.position);
+      setStreamState(group, stream, ""); // no "paused" left shown for a stream that was down
+    }
   }
   for (const [collection, ids] of wanted) {
-    if (!group.streams.has(collection)) group.streams.set(collection, openStream(group, collection, ids, null));
+    if (group.streams.has(collection)) continue;
+    const position = group.hiddenAt.get(collection) ?? null;
+    group.streams.set(collection, openStream(group, collection, ids, position));
   }
+  if (!hidden) group.hiddenAt.clear();
+}
+
+// Without Web Locks each tab reads its own streams, each holding one of the browser's ~6
+// connections to the origin: a hidden tab holds none.
+function hiddenWithoutLocks() {
+  return !navigator.locks && document.visibilityState === "hidden";
 }
 
 // ---- one stream (in the leading tab) -----------------------------------------------------
@@ -308,6 +325,7 @@ function sseEvents(parser, text) {
   return events;
 }
 
+document.addEventListener("visibilitychange", () => { if (!navigator.locks && feed.group) follow(feed.group); });
 window.addEventListener("pagehide", () => { if (feed.group) leave(); });
 // Back from the back-forward cache: join again (pagehide left the group).
 window.addEventListener("pageshow", (event) => { if (event.persisted && feed.watching) join().then(() => announce()); });
